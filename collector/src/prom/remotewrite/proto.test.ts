@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compress, uncompress, implementations, uncompressedLength, SnappyError } from '../snappy/snappy.js';
+import { encodeLabels, ProtoError, WriteRequestDecoder, WriteRequestEncoder } from './proto.js';
+import { freePort, requireTool } from './testing.js';
+import { STALE_NAN, isStaleNaN, type Labels } from '../types.js';
+
+const L = (o: Record<string, string>): Labels =>
+  Object.keys(o)
+    .sort()
+    .map((name) => ({ name, value: o[name]! }));
+
+describe('snappy block format', () => {
+  it('round-trips through both implementations interchangeably', () => {
+    const input = Buffer.from('remote write '.repeat(1000) + 'ünïcødé');
+    const js = implementations.js;
+    const fromJs = js.compress(input);
+    expect(Buffer.from(uncompress(fromJs))).toStrictEqual(input);
+    expect(Buffer.from(js.uncompress(compress(input)))).toStrictEqual(input);
+    if (implementations.native) {
+      expect(Buffer.from(implementations.native.uncompress(fromJs))).toStrictEqual(input);
+    }
+    expect(uncompressedLength(compress(input))).toBe(input.length);
+  });
+
+  it('rejects corrupt blocks and oversized preambles with SnappyError', () => {
+    expect(() => uncompress(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(SnappyError);
+    const big = compress(Buffer.alloc(10_000));
+    expect(() => uncompress(big, 100)).toThrow(/exceeds limit 100/);
+    expect(() => uncompress(Buffer.from([0x10, 0x00, 0x01]))).toThrow(SnappyError);
+  });
+});
+
+describe('WriteRequest codec', () => {
+  it('round-trips samples, negative timestamps, staleness markers and exemplars', () => {
+    const a = L({ __name__: 'up', job: 'node', instance: 'a:9100' });
+    const b = L({ __name__: 'temp', room: 'kitchen ☕' });
+    const enc = new WriteRequestEncoder(16);
+    const la = encodeLabels(a);
+    const lb = encodeLabels(b);
+    enc.addSample(la, 1_700_000_000_123, 1);
+    enc.addSample(lb, -5, -2.5);
+    enc.addSample(la, 1_700_000_015_123, STALE_NAN);
+    enc.addSample(lb, 2 ** 52, 21.5, { labels: L({ trace_id: 'abc' }), value: 3, timestamp: 2 ** 52 }, encodeLabels(L({ trace_id: 'abc' })));
+    enc.addMetadata({ type: 'gauge', metricFamilyName: 'temp', help: 'Temperature.', unit: 'celsius' });
+    const body = Buffer.from(enc.finish());
+
+    const dec = new WriteRequestDecoder();
+    const r = dec.decode(body);
+    expect(r.length).toBe(4);
+    expect(Array.from(r.timestamps)).toStrictEqual([1_700_000_000_123, -5, 1_700_000_015_123, 2 ** 52]);
+    expect(r.values[0]).toBe(1);
+    expect(r.values[1]).toBe(-2.5);
+    expect(isStaleNaN(r.values[2]!)).toBe(true);
+    expect(r.series[0]).toStrictEqual(a);
+    expect(r.series[1]).toStrictEqual(b);
+    // Same series in the same or a later request: same Labels object.
+    expect(r.series[2]).toBe(r.series[0]);
+    expect(dec.decode(body).series[1]).toBe(r.series[1]);
+    expect(r.exemplars?.get(3)).toStrictEqual({ labels: L({ trace_id: 'abc' }), value: 3, timestamp: 2 ** 52 });
+    expect(r.metadata).toStrictEqual([{ type: 'gauge', metricFamilyName: 'temp', help: 'Temperature.', unit: 'celsius' }]);
+  });
+
+  it('sorts unsorted labels, drops empty values and rejects duplicates', () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: 'z', value: '1' }, { name: 'a', value: '2' }, { name: 'm', value: '' }]), 1, 1);
+    const r = new WriteRequestDecoder().decode(enc.finish());
+    expect(r.series[0]).toStrictEqual([{ name: 'a', value: '2' }, { name: 'z', value: '1' }]);
+
+    const dup = new WriteRequestEncoder();
+    dup.addSample(encodeLabels([{ name: 'a', value: '1' }, { name: 'a', value: '2' }]), 1, 1);
+    expect(() => new WriteRequestDecoder().decode(dup.finish())).toThrow(/duplicate label name "a"/);
+  });
+
+  it('rejects truncated and garbage bodies with ProtoError', () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels(L({ __name__: 'x' })), 1, 1);
+    const body = Buffer.from(enc.finish());
+    expect(() => new WriteRequestDecoder().decode(body.subarray(0, body.length - 3))).toThrow(ProtoError);
+    expect(() => new WriteRequestDecoder().decode(Buffer.from('this is not protobuf at all'))).toThrow(ProtoError);
+  });
+
+  it('grows its typed arrays past the initial estimate', () => {
+    const enc = new WriteRequestEncoder();
+    const lb = encodeLabels(L({ __name__: 'x' }));
+    for (let i = 0; i < 5000; i++) enc.addSample(lb, i, i * 2);
+    const r = new WriteRequestDecoder().decode(enc.finish());
+    expect(r.length).toBe(5000);
+    expect(r.values[4999]).toBe(9998);
+    expect(new Set(r.series).size).toBe(1);
+  });
+});
+
+describe('decoding what a real Prometheus sends', () => {
+  const prom = requireTool('/usr/bin/prometheus', 'capturing a real remote-write body');
+  (prom ? it : it.skip)(
+    'decodes a request from prometheus --enable-feature=agent',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rw-capture-'));
+      const bodies: { headers: IncomingMessage['headers']; body: Buffer }[] = [];
+      let gotOne: () => void = () => undefined;
+      const got = new Promise<void>((r) => (gotOne = r));
+      const srv = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          bodies.push({ headers: req.headers, body: Buffer.concat(chunks) });
+          res.writeHead(204).end();
+          gotOne();
+        });
+      });
+      const rwPort = await freePort();
+      const promPort = await freePort();
+      await new Promise<void>((r) => srv.listen(rwPort, '127.0.0.1', r));
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        [
+          'global: { scrape_interval: 1s }',
+          'scrape_configs:',
+          `  - job_name: self`,
+          `    static_configs: [{ targets: ["127.0.0.1:${promPort}"] }]`,
+          'remote_write:',
+          `  - url: http://127.0.0.1:${rwPort}/api/v1/write`,
+          '    queue_config: { batch_send_deadline: 500ms }',
+          '',
+        ].join('\n'),
+      );
+      const child = spawn(
+        prom!,
+        [
+          '--enable-feature=agent',
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.agent.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+        ],
+        { stdio: 'ignore' },
+      );
+      try {
+        await got;
+        const { headers, body } = bodies[0]!;
+        expect(headers['content-encoding']).toBe('snappy');
+        expect(headers['content-type']).toBe('application/x-protobuf');
+        expect(headers['x-prometheus-remote-write-version']).toBe('0.1.0');
+        const r = new WriteRequestDecoder().decode(uncompress(body));
+        expect(r.length).toBeGreaterThan(50);
+        const up = r.series.findIndex((s) => s.some((l) => l.name === '__name__' && l.value === 'up'));
+        expect(up).toBeGreaterThanOrEqual(0);
+        expect(r.series[up]).toStrictEqual(L({ __name__: 'up', instance: `127.0.0.1:${promPort}`, job: 'self' }));
+        expect(r.values[up]).toBe(1);
+        expect(Math.abs(r.timestamps[up]! - Date.now())).toBeLessThan(60_000);
+        for (const s of r.series) {
+          for (let i = 1; i < s.length; i++) expect(s[i - 1]!.name < s[i]!.name).toBe(true);
+        }
+      } finally {
+        child.kill('SIGKILL');
+        srv.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
+});

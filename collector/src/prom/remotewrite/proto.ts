@@ -1,0 +1,597 @@
+/**
+ * Hand-written protobuf codec for remote-write 1.0 `prometheus.WriteRequest`
+ * (prompb/remote.proto + prompb/types.proto):
+ *
+ *   WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+ *   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2;
+ *                  repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+ *   Label        { string name = 1; string value = 2; }
+ *   Sample       { double value = 1; int64 timestamp = 2; }
+ *   Exemplar     { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
+ *   MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+ *
+ * Decoding writes straight into the `SampleBatch` shape (typed arrays), allocates no object per
+ * sample, and caches one `Labels` object per distinct series (keyed by the raw label bytes), so a
+ * series that arrives in every request keeps the same `Labels` identity downstream.
+ * Native histograms are decoded for counting only and dropped: `SampleBatch` carries floats.
+ */
+import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
+
+export class ProtoError extends Error {
+  override readonly name = 'ProtoError';
+}
+
+export type MetricType =
+  | 'unknown'
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'info'
+  | 'stateset';
+
+const METRIC_TYPES: readonly MetricType[] = [
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+];
+
+export interface MetricMetadata {
+  readonly type: MetricType;
+  readonly metricFamilyName: string;
+  readonly help: string;
+  readonly unit: string;
+}
+
+export interface DecodedWriteRequest extends SampleBatch {
+  readonly metadata: readonly MetricMetadata[];
+  /** Native-histogram samples that were present in the request and dropped. */
+  readonly histogramsDropped: number;
+  /** Exemplars that could not be attached to a sample of their series and were dropped. */
+  readonly exemplarsDropped: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+
+function varintSize(v: number): number {
+  if (v < 0) return 10;
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Growable output buffer with protobuf primitives. Reuse one per sender to avoid allocation. */
+export class ProtoWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initial = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  ensure(extra: number): void {
+    const need = this.pos + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Callers must `ensure` room first (at most 10 bytes). */
+  varint(v: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    if (v < 0) {
+      let big = BigInt.asUintN(64, BigInt(v));
+      while (big >= 128n) {
+        buf[p++] = Number(big & 127n) | 128;
+        big >>= 7n;
+      }
+      buf[p++] = Number(big);
+      this.pos = p;
+      return;
+    }
+    while (v >= 128) {
+      buf[p++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    buf[p++] = v;
+    this.pos = p;
+  }
+
+  /** Callers must `ensure` room first (8 bytes). */
+  double(v: number): void {
+    f64[0] = v;
+    this.buf.set(f64Bytes, this.pos);
+    this.pos += 8;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/**
+ * Encodes a label set as the repeated `labels = 1` fields of a TimeSeries (or Exemplar). The
+ * result is cached by senders per series and copied verbatim into every request.
+ */
+export function encodeLabels(labels: Labels): Buffer {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (const l of labels) {
+    const name = Buffer.from(l.name, 'utf8');
+    const value = Buffer.from(l.value, 'utf8');
+    const inner = 1 + varintSize(name.length) + name.length + 1 + varintSize(value.length) + value.length;
+    const w = new ProtoWriter(inner + 16);
+    w.ensure(inner + 16);
+    w.buf[w.pos++] = 0x0a;
+    w.varint(inner);
+    w.buf[w.pos++] = 0x0a;
+    w.varint(name.length);
+    w.bytes(name);
+    w.ensure(16);
+    w.buf[w.pos++] = 0x12;
+    w.varint(value.length);
+    w.bytes(value);
+    const out = w.finish();
+    parts.push(out);
+    size += out.length;
+  }
+  return Buffer.concat(parts, size);
+}
+
+/**
+ * Builds one WriteRequest incrementally: one TimeSeries per sample, as Prometheus's queue manager
+ * sends them. `finish()` returns a view into the reused buffer, valid until the next `reset()`.
+ */
+export class WriteRequestEncoder {
+  readonly #w: ProtoWriter;
+
+  constructor(initial = 256 * 1024) {
+    this.#w = new ProtoWriter(initial);
+  }
+
+  reset(): void {
+    this.#w.reset();
+  }
+
+  /** `labelBytes` comes from `encodeLabels`. */
+  addSample(labelBytes: Uint8Array, timestamp: number, value: number, exemplar?: Exemplar, exemplarLabels?: Uint8Array): void {
+    const w = this.#w;
+    const tsSize = varintSize(timestamp);
+    const sampleLen = 9 + 1 + tsSize;
+    let exLen = 0;
+    if (exemplar && exemplarLabels) {
+      exLen = exemplarLabels.length + 9 + 1 + varintSize(exemplar.timestamp);
+    }
+    const seriesLen =
+      labelBytes.length + 1 + varintSize(sampleLen) + sampleLen + (exLen > 0 ? 1 + varintSize(exLen) + exLen : 0);
+    w.ensure(seriesLen + 12);
+    w.buf[w.pos++] = 0x0a;
+    w.varint(seriesLen);
+    w.buf.set(labelBytes, w.pos);
+    w.pos += labelBytes.length;
+    w.buf[w.pos++] = 0x12;
+    w.varint(sampleLen);
+    w.buf[w.pos++] = 0x09;
+    w.double(value);
+    w.buf[w.pos++] = 0x10;
+    w.varint(timestamp);
+    if (exLen > 0 && exemplar && exemplarLabels) {
+      w.buf[w.pos++] = 0x1a;
+      w.varint(exLen);
+      w.buf.set(exemplarLabels, w.pos);
+      w.pos += exemplarLabels.length;
+      w.buf[w.pos++] = 0x11;
+      w.double(exemplar.value);
+      w.buf[w.pos++] = 0x18;
+      w.varint(exemplar.timestamp);
+    }
+  }
+
+  addMetadata(md: MetricMetadata): void {
+    const w = this.#w;
+    const name = Buffer.from(md.metricFamilyName, 'utf8');
+    const help = Buffer.from(md.help, 'utf8');
+    const unit = Buffer.from(md.unit, 'utf8');
+    const typeIdx = Math.max(0, METRIC_TYPES.indexOf(md.type));
+    const len =
+      (typeIdx > 0 ? 1 + varintSize(typeIdx) : 0) +
+      1 + varintSize(name.length) + name.length +
+      (help.length > 0 ? 1 + varintSize(help.length) + help.length : 0) +
+      (unit.length > 0 ? 1 + varintSize(unit.length) + unit.length : 0);
+    w.ensure(len + 12);
+    w.buf[w.pos++] = 0x1a;
+    w.varint(len);
+    if (typeIdx > 0) {
+      w.buf[w.pos++] = 0x08;
+      w.varint(typeIdx);
+    }
+    w.buf[w.pos++] = 0x12;
+    w.varint(name.length);
+    w.bytes(name);
+    if (help.length > 0) {
+      w.ensure(12);
+      w.buf[w.pos++] = 0x22;
+      w.varint(help.length);
+      w.bytes(help);
+    }
+    if (unit.length > 0) {
+      w.ensure(12);
+      w.buf[w.pos++] = 0x2a;
+      w.varint(unit.length);
+      w.bytes(unit);
+    }
+  }
+
+  get size(): number {
+    return this.#w.pos;
+  }
+
+  finish(): Buffer {
+    return this.#w.finish();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+interface Cursor {
+  pos: number;
+}
+
+function readVarint(buf: Uint8Array, c: Cursor, end: number): number {
+  let p = c.pos;
+  let b = buf[p++]!;
+  if (b < 128 && p <= end) {
+    c.pos = p;
+    return b;
+  }
+  let result = b & 0x7f;
+  let mul = 128;
+  for (let i = 1; i < 10; i++) {
+    if (p >= end) throw new ProtoError('protobuf: truncated varint');
+    b = buf[p++]!;
+    if (i === 9 && b > 1) throw new ProtoError('protobuf: varint overflows 64 bits');
+    result += (b & 0x7f) * mul;
+    if (b < 128) {
+      c.pos = p;
+      return result;
+    }
+    mul *= 128;
+  }
+  throw new ProtoError('protobuf: varint longer than 10 bytes');
+}
+
+/** Reads an int64 varint; negative values (10-byte two's complement) are handled exactly. */
+function readInt64(buf: Uint8Array, c: Cursor, end: number): number {
+  const start = c.pos;
+  const v = readVarint(buf, c, end);
+  if (c.pos - start < 10) return v;
+  let big = 0n;
+  for (let i = c.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(buf[i]! & 0x7f);
+  return Number(BigInt.asIntN(64, big));
+}
+
+function readDouble(view: DataView, c: Cursor, end: number): number {
+  if (c.pos + 8 > end) throw new ProtoError('protobuf: truncated double');
+  const v = view.getFloat64(c.pos, true);
+  c.pos += 8;
+  return v;
+}
+
+function skipField(buf: Uint8Array, c: Cursor, end: number, wire: number): void {
+  switch (wire) {
+    case 0:
+      readVarint(buf, c, end);
+      return;
+    case 1:
+      c.pos += 8;
+      break;
+    case 2: {
+      const len = readVarint(buf, c, end);
+      c.pos += len;
+      break;
+    }
+    case 5:
+      c.pos += 4;
+      break;
+    default:
+      throw new ProtoError(`protobuf: unsupported wire type ${wire}`);
+  }
+  if (c.pos > end) throw new ProtoError('protobuf: field runs past the end of its message');
+}
+
+function readLen(buf: Uint8Array, c: Cursor, end: number): number {
+  const len = readVarint(buf, c, end);
+  const stop = c.pos + len;
+  if (stop > end) throw new ProtoError('protobuf: length-delimited field runs past the end of its message');
+  return stop;
+}
+
+export interface DecoderOptions {
+  /** Entries per generation of the series cache; two generations are kept. */
+  readonly seriesCacheSize?: number;
+}
+
+/**
+ * Decodes WriteRequests. Keep one decoder per receiver: its series cache is what gives repeated
+ * series the same `Labels` object. Not re-entrant, but `decode` is synchronous so concurrent
+ * requests in one process are safe.
+ */
+export class WriteRequestDecoder {
+  #current = new Map<string, Labels>();
+  #previous = new Map<string, Labels>();
+  readonly #cacheSize: number;
+  readonly #names = new Map<string, string>();
+
+  constructor(opts: DecoderOptions = {}) {
+    this.#cacheSize = opts.seriesCacheSize ?? 100_000;
+  }
+
+  get cachedSeries(): number {
+    return this.#current.size + this.#previous.size;
+  }
+
+  decode(input: Uint8Array): DecodedWriteRequest {
+    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const end = buf.length;
+    // Typical sample costs >= 16 bytes on the wire; arrays grow when the guess is short.
+    let cap = Math.max(16, Math.ceil(end / 24));
+    let ts = new Float64Array(cap);
+    let vals = new Float64Array(cap);
+    const series: Labels[] = [];
+    let n = 0;
+    let exemplars: Map<number, Exemplar> | undefined;
+    let histogramsDropped = 0;
+    let exemplarsDropped = 0;
+    const metadata: MetricMetadata[] = [];
+    const c: Cursor = { pos: 0 };
+
+    while (c.pos < end) {
+      const tag = readVarint(buf, c, end);
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 1 && wire === 2) {
+        const tsEnd = readLen(buf, c, end);
+        // --- TimeSeries
+        let labStart = -1;
+        let labEnd = -1;
+        let contiguous = true;
+        const firstSample = n;
+        let pendingExemplars: Exemplar[] | undefined;
+        while (c.pos < tsEnd) {
+          const t = readVarint(buf, c, tsEnd);
+          const f = t >>> 3;
+          const w = t & 7;
+          if (f === 1 && w === 2) {
+            const fieldStart = c.pos - 1;
+            const stop = readLen(buf, c, tsEnd);
+            if (labStart < 0) labStart = fieldStart;
+            else if (labEnd !== fieldStart) contiguous = false;
+            c.pos = stop;
+            labEnd = stop;
+          } else if (f === 2 && w === 2) {
+            const stop = readLen(buf, c, tsEnd);
+            let value = 0;
+            let timestamp = 0;
+            while (c.pos < stop) {
+              const st = readVarint(buf, c, stop);
+              if (st === 0x09) value = readDouble(view, c, stop);
+              else if (st === 0x10) timestamp = readInt64(buf, c, stop);
+              else skipField(buf, c, stop, st & 7);
+            }
+            if (n === cap) {
+              cap *= 2;
+              const nts = new Float64Array(cap);
+              nts.set(ts);
+              ts = nts;
+              const nv = new Float64Array(cap);
+              nv.set(vals);
+              vals = nv;
+            }
+            ts[n] = timestamp;
+            vals[n] = value;
+            n++;
+          } else if (f === 3 && w === 2) {
+            const stop = readLen(buf, c, tsEnd);
+            (pendingExemplars ??= []).push(this.#decodeExemplar(buf, view, c, stop));
+          } else if (f === 4 && w === 2) {
+            const stop = readLen(buf, c, tsEnd);
+            histogramsDropped++;
+            c.pos = stop;
+          } else {
+            skipField(buf, c, tsEnd, w);
+          }
+        }
+        if (n > firstSample || pendingExemplars) {
+          const labels = this.#seriesLabels(buf, labStart, labEnd, contiguous, tsEnd);
+          for (let i = firstSample; i < n; i++) series.push(labels);
+          if (pendingExemplars) {
+            for (const ex of pendingExemplars) {
+              if (n === firstSample) {
+                exemplarsDropped++;
+                continue;
+              }
+              let at = n - 1;
+              for (let i = firstSample; i < n; i++) {
+                if (ts[i] === ex.timestamp) {
+                  at = i;
+                  break;
+                }
+              }
+              (exemplars ??= new Map()).set(at, ex);
+            }
+          }
+        }
+        c.pos = tsEnd;
+      } else if (field === 3 && wire === 2) {
+        const stop = readLen(buf, c, end);
+        metadata.push(this.#decodeMetadata(buf, c, stop));
+      } else {
+        skipField(buf, c, end, wire);
+      }
+    }
+    const result: DecodedWriteRequest = {
+      series,
+      timestamps: n === cap ? ts : ts.subarray(0, n),
+      values: n === cap ? vals : vals.subarray(0, n),
+      length: n,
+      metadata,
+      histogramsDropped,
+      exemplarsDropped,
+      ...(exemplars ? { exemplars } : {}),
+    };
+    return result;
+  }
+
+  #seriesLabels(buf: Buffer, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
+    if (start < 0) return this.#cached('', () => []);
+    if (contiguous) {
+      const key = buf.toString('latin1', start, end);
+      return this.#cached(key, () => this.#decodeLabelRange(buf, start, end, true));
+    }
+    // Interleaved labels (legal but unusual): decode, then key by the decoded pairs.
+    const labels = this.#decodeLabelRange(buf, start, tsEnd, false);
+    let key = '\u0000';
+    for (const l of labels) key += `${l.name}\u0000${l.value}\u0000`;
+    return this.#cached(key, () => labels);
+  }
+
+  #cached(key: string, make: () => Labels): Labels {
+    let labels = this.#current.get(key);
+    if (labels !== undefined) return labels;
+    labels = this.#previous.get(key);
+    if (labels === undefined) labels = make();
+    if (this.#current.size >= this.#cacheSize) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    this.#current.set(key, labels);
+    return labels;
+  }
+
+  #intern(name: string): string {
+    const known = this.#names.get(name);
+    if (known !== undefined) return known;
+    if (this.#names.size < 10_000) this.#names.set(name, name);
+    return name;
+  }
+
+  /** Decodes the label fields in [start,end); with `onlyLabels` false other fields are skipped. */
+  #decodeLabelRange(buf: Buffer, start: number, end: number, onlyLabels: boolean): Labels {
+    const out: Label[] = [];
+    const c: Cursor = { pos: start };
+    while (c.pos < end) {
+      const t = readVarint(buf, c, end);
+      if (t !== 0x0a) {
+        if (onlyLabels) throw new ProtoError('protobuf: unexpected field inside label run');
+        skipField(buf, c, end, t & 7);
+        continue;
+      }
+      const stop = readLen(buf, c, end);
+      let name = '';
+      let value = '';
+      while (c.pos < stop) {
+        const lt = readVarint(buf, c, stop);
+        if (lt === 0x0a) {
+          const s = readLen(buf, c, stop);
+          name = this.#intern(buf.toString('utf8', c.pos, s));
+          c.pos = s;
+        } else if (lt === 0x12) {
+          const s = readLen(buf, c, stop);
+          value = buf.toString('utf8', c.pos, s);
+          c.pos = s;
+        } else {
+          skipField(buf, c, stop, lt & 7);
+        }
+      }
+      if (name === '') throw new ProtoError('invalid series: label with an empty name');
+      if (value !== '') out.push({ name, value });
+    }
+    return normalizeLabels(out);
+  }
+
+  #decodeExemplar(buf: Buffer, view: DataView, c: Cursor, end: number): Exemplar {
+    let value = 0;
+    let timestamp = 0;
+    const labelStart = c.pos;
+    let hasLabels = false;
+    while (c.pos < end) {
+      const t = readVarint(buf, c, end);
+      if (t === 0x0a) {
+        hasLabels = true;
+        c.pos = readLen(buf, c, end);
+      } else if (t === 0x11) value = readDouble(view, c, end);
+      else if (t === 0x18) timestamp = readInt64(buf, c, end);
+      else skipField(buf, c, end, t & 7);
+    }
+    const labels = hasLabels ? this.#decodeLabelRange(buf, labelStart, end, false) : [];
+    return { labels, value, timestamp };
+  }
+
+  #decodeMetadata(buf: Buffer, c: Cursor, end: number): MetricMetadata {
+    let type: MetricType = 'unknown';
+    let metricFamilyName = '';
+    let help = '';
+    let unit = '';
+    while (c.pos < end) {
+      const t = readVarint(buf, c, end);
+      if (t === 0x08) type = METRIC_TYPES[readVarint(buf, c, end)] ?? 'unknown';
+      else if (t === 0x12 || t === 0x22 || t === 0x2a) {
+        const s = readLen(buf, c, end);
+        const str = buf.toString('utf8', c.pos, s);
+        c.pos = s;
+        if (t === 0x12) metricFamilyName = str;
+        else if (t === 0x22) help = str;
+        else unit = str;
+      } else skipField(buf, c, end, t & 7);
+    }
+    return { type, metricFamilyName, help, unit };
+  }
+}
+
+/** Sorts by name when needed and rejects duplicate names, as the `Labels` contract requires. */
+export function normalizeLabels(labels: Label[]): Labels {
+  let sorted = true;
+  for (let i = 1; i < labels.length; i++) {
+    const cmp = labels[i - 1]!.name < labels[i]!.name ? -1 : labels[i - 1]!.name === labels[i]!.name ? 0 : 1;
+    if (cmp === 0) throw new ProtoError(`invalid series: duplicate label name "${labels[i]!.name}"`);
+    if (cmp > 0) sorted = false;
+  }
+  if (!sorted) {
+    labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (let i = 1; i < labels.length; i++) {
+      if (labels[i - 1]!.name === labels[i]!.name) {
+        throw new ProtoError(`invalid series: duplicate label name "${labels[i]!.name}"`);
+      }
+    }
+  }
+  return Object.freeze(labels);
+}
