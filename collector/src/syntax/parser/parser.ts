@@ -1,0 +1,504 @@
+/**
+ * Recursive-descent parser for Alloy files and expressions (grammar and operator precedence as
+ * in grafana/alloy `syntax/parser`). It never throws: it recovers after an error (skipping to the
+ * next statement or list element) and reports every problem as a diagnostic, at most one per
+ * source line so one mistake does not cascade.
+ *
+ * One deliberate leniency over Alloy: a newline may stand in for the trailing comma before the
+ * closing `]`, `}` or `)` of a multi-line list (`[{\n  a = 1\n}]`), as the Alloy documentation's
+ * own examples are written that way. The printer adds the comma back.
+ *
+ * Depends on `diag/`, `scanner/`, `ast/`.
+ */
+import type { Diagnostic, Position } from '../diag/diag.js';
+import { Scanner, isValidIdentifier, unquoteString } from '../scanner/scanner.js';
+import { binaryPrecedence, tokenText, type BinaryOp, type Token, type UnaryOp } from '../scanner/token.js';
+import type * as ast from '../ast/ast.js';
+
+export interface ParseResult {
+  file: ast.File;
+  diags: Diagnostic[];
+}
+
+export interface ExpressionResult {
+  expr: ast.Expr;
+  diags: Diagnostic[];
+}
+
+/** Parses a whole file. The tree is complete even with errors, but should not be evaluated then. */
+export function parseFile(filename: string, source: string): ParseResult {
+  const p = new Parser(filename, source);
+  const start = p.posAt(0, 1, 1);
+  const body = p.parseBody('EOF');
+  const end = p.currentStart();
+  return {
+    file: { kind: 'File', name: filename, body, comments: p.comments, start, end },
+    diags: p.diags.sort((a, b) => a.start.offset - b.start.offset),
+  };
+}
+
+/** Parses a single expression (used by tests and tools). */
+export function parseExpression(source: string, filename = ''): ExpressionResult {
+  const p = new Parser(filename, source);
+  const expr = p.parseExpression();
+  if (p.cur() === 'TERMINATOR') p.next();
+  if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
+  return { expr, diags: p.diags.sort((a, b) => a.start.offset - b.start.offset) };
+}
+
+function describe(t: Token): string {
+  return tokenText(t);
+}
+
+class Parser {
+  readonly #file: string;
+  readonly #scanner: Scanner;
+  readonly diags: Diagnostic[] = [];
+  readonly comments: ast.Comment[] = [];
+  #lastErrorLine = -1;
+
+  #tok: Token = 'EOF';
+  /** Current token; a method so that TypeScript does not narrow it across `next()` calls. */
+  cur(): Token {
+    return this.#tok;
+  }
+  lit = '';
+  #start!: Position;
+  #end!: Position;
+  // One token of lookahead, used only for the newline-before-closer leniency.
+  #peeked: { tok: Token; lit: string; start: Position; end: Position } | undefined;
+
+  constructor(file: string, src: string) {
+    this.#file = file;
+    this.#scanner = new Scanner(src, (offset, line, column, message) => {
+      const pos = this.posAt(offset, line, column);
+      this.diags.push({ severity: 'error', message, start: pos, end: pos });
+    });
+    this.next();
+  }
+
+  posAt(offset: number, line: number, column: number): Position {
+    return { file: this.#file, line, column, offset };
+  }
+
+  currentStart(): Position {
+    return this.#start;
+  }
+
+  #rawNext(): { tok: Token; lit: string; start: Position; end: Position } {
+    const s = this.#scanner;
+    for (;;) {
+      const tok = s.scan();
+      const start = this.posAt(s.start, s.startLine, s.startCol);
+      const end = this.posAt(s.end, s.endLine, s.endCol);
+      if (tok === 'COMMENT') {
+        this.comments.push({ text: s.lit, start, end });
+        continue;
+      }
+      return { tok, lit: s.lit, start, end };
+    }
+  }
+
+  next(): void {
+    const t = this.#peeked ?? this.#rawNext();
+    this.#peeked = undefined;
+    this.#tok = t.tok;
+    this.lit = t.lit;
+    this.#start = t.start;
+    this.#end = t.end;
+  }
+
+  #peek(): Token {
+    this.#peeked ??= this.#rawNext();
+    return this.#peeked.tok;
+  }
+
+  #error(message: string, start: Position, end: Position): void {
+    if (start.line === this.#lastErrorLine) return;
+    this.#lastErrorLine = start.line;
+    this.diags.push({ severity: 'error', message, start, end });
+  }
+
+  errorHere(message: string): void {
+    this.#error(message, this.#start, this.cur() === 'TERMINATOR' ? this.#start : this.#end);
+  }
+
+  #expect(t: Token): { start: Position; end: Position; ok: boolean } {
+    const r = { start: this.#start, end: this.#end, ok: this.cur() === t };
+    if (!r.ok) this.errorHere(`expected ${describe(t)}, got ${describe(this.cur())}`);
+    this.next();
+    return r;
+  }
+
+  #advanceTo(t: Token): void {
+    while (this.cur() !== 'EOF' && this.cur() !== t) this.next();
+  }
+
+  /** Skips the rest of a statement: up to a terminator outside any bracket pair opened here. */
+  #consumeStatement(): void {
+    let curly = 0;
+    let brack = 0;
+    let paren = 0;
+    while (this.cur() !== 'EOF') {
+      switch (this.cur()) {
+        case 'LCURLY': curly++; break;
+        case 'RCURLY': curly--; break;
+        case 'LBRACK': brack++; break;
+        case 'RBRACK': brack--; break;
+        case 'LPAREN': paren++; break;
+        case 'RPAREN': paren--; break;
+        default: break;
+      }
+      if (this.cur() === 'TERMINATOR' && curly <= 0 && brack <= 0 && paren <= 0) return;
+      this.next();
+    }
+  }
+
+  // Body = [ Statement { terminator Statement } ]
+  parseBody(until: Token): ast.Body {
+    const body: ast.Stmt[] = [];
+    while (this.cur() !== until && this.cur() !== 'EOF') {
+      const stmt = this.#parseStatement();
+      if (stmt) body.push(stmt);
+      if (this.cur() === until) break;
+      if (this.cur() !== 'TERMINATOR') {
+        this.errorHere(`expected ${describe('TERMINATOR')}, got ${describe(this.cur())}`);
+        this.#consumeStatement();
+      }
+      this.next();
+    }
+    return body;
+  }
+
+  #parseStatement(): ast.Stmt | undefined {
+    const bn = this.#parseBlockName();
+    if (!bn) {
+      this.#advanceTo('IDENT');
+      return undefined;
+    }
+    switch (this.cur()) {
+      case 'ASSIGN': {
+        this.next();
+        if (bn.fragments.length !== 1) {
+          this.#error('attribute names may only consist of a single identifier with no "."', bn.start, bn.nameEnd);
+        } else if (bn.labelStart && bn.labelEnd) {
+          this.#error('attribute names may not have labels', bn.labelStart, bn.labelEnd);
+        }
+        const value = this.parseExpression();
+        return {
+          kind: 'Attribute',
+          name: { name: bn.fragments[0] ?? '', start: bn.start, end: bn.nameEnd },
+          value,
+          start: bn.start,
+          end: value.end,
+        };
+      }
+      case 'LCURLY': {
+        const lcurly = this.#start;
+        this.next();
+        const body = this.parseBody('RCURLY');
+        const r = this.#expect('RCURLY');
+        return {
+          kind: 'Block',
+          name: bn.fragments,
+          nameStart: bn.start,
+          nameEnd: bn.nameEnd,
+          ...(bn.label !== undefined ? { label: bn.label, labelStart: bn.labelStart, labelEnd: bn.labelEnd } : {}),
+          body,
+          lcurly,
+          rcurly: r.start,
+          start: bn.start,
+          end: r.ok ? r.end : r.start,
+        };
+      }
+      default:
+        if (bn.fragments.length === 1 && bn.label === undefined) {
+          this.errorHere(`expected attribute assignment or block body, got ${describe(this.cur())}`);
+        } else {
+          this.errorHere(`expected block body, got ${describe(this.cur())}`);
+        }
+        this.#advanceTo('IDENT');
+        return undefined;
+    }
+  }
+
+  // BlockName = identifier { "." identifier } [ string ]
+  #parseBlockName():
+    | { fragments: string[]; start: Position; nameEnd: Position; label?: string; labelStart?: Position; labelEnd?: Position }
+    | undefined {
+    if (this.cur() !== 'IDENT') {
+      this.errorHere(`expected identifier, got ${describe(this.cur())}`);
+      return undefined;
+    }
+    const fragments = [this.lit];
+    const start = this.#start;
+    let nameEnd = this.#end;
+    this.next();
+    while (this.cur() === 'DOT') {
+      this.next();
+      if (this.cur() !== 'IDENT') this.errorHere(`expected identifier, got ${describe(this.cur())}`);
+      fragments.push(this.cur() === 'IDENT' ? this.lit : '');
+      nameEnd = this.#end;
+      this.next();
+    }
+    const res: { fragments: string[]; start: Position; nameEnd: Position; label?: string; labelStart?: Position; labelEnd?: Position } = {
+      fragments,
+      start,
+      nameEnd,
+    };
+    if (this.cur() !== 'ASSIGN' && this.cur() !== 'LCURLY') {
+      if (this.cur() === 'STRING') {
+        if (this.lit[0] !== '"') {
+          this.errorHere(`expected block label to be a double quoted string, but got ${JSON.stringify(this.lit)}`);
+        }
+        const label = this.lit.length > 2 ? unquoteString(this.lit) : '';
+        if (label !== '' && !isValidIdentifier(label)) {
+          this.errorHere(`expected block label to be a valid identifier, but got ${JSON.stringify(label)}`);
+        }
+        res.label = label;
+        res.labelStart = this.#start;
+        res.labelEnd = this.#end;
+      } else {
+        this.errorHere(`expected block label, got ${describe(this.cur())}`);
+      }
+      this.next();
+    }
+    return res;
+  }
+
+  // Expression = BinOpExpr
+  parseExpression(): ast.Expr {
+    return this.#parseBinOp(1);
+  }
+
+  #parseBinOp(inPrec: number): ast.Expr {
+    let lhs = this.#parsePowExpr();
+    for (;;) {
+      const tok = this.cur();
+      const prec = binaryPrecedence(tok);
+      // `^` is handled (right-associatively) by parsePowExpr.
+      if (prec < inPrec || prec === 0 || tok === 'POW') return lhs;
+      const opStart = this.#start;
+      this.next();
+      const rhs = this.#parseBinOp(prec + 1);
+      lhs = { kind: 'Binary', op: tok as BinaryOp, opStart, left: lhs, right: rhs, start: lhs.start, end: rhs.end };
+    }
+  }
+
+  // PowExpr = UnaryExpr [ "^" PowExpr ]
+  #parsePowExpr(): ast.Expr {
+    const lhs = this.#parseUnaryExpr();
+    if (this.cur() === 'POW') {
+      const opStart = this.#start;
+      this.next();
+      const rhs = this.#parsePowExpr();
+      return { kind: 'Binary', op: 'POW', opStart, left: lhs, right: rhs, start: lhs.start, end: rhs.end };
+    }
+    return lhs;
+  }
+
+  // UnaryExpr = OperExpr | unary_op UnaryExpr
+  #parseUnaryExpr(): ast.Expr {
+    if (this.cur() === 'NOT' || this.cur() === 'SUB') {
+      const op = this.cur() as UnaryOp;
+      const start = this.#start;
+      this.next();
+      const value = this.#parseUnaryExpr();
+      return { kind: 'Unary', op, value, start, end: value.end };
+    }
+    let primary = this.#parsePrimaryExpr();
+    for (;;) {
+      switch (this.cur()) {
+        case 'DOT': {
+          this.next();
+          const nameStart = this.#start;
+          const nameEnd = this.#end;
+          const name = this.cur() === 'IDENT' ? this.lit : '';
+          this.#expect('IDENT');
+          primary = { kind: 'Access', value: primary, name: { name, start: nameStart, end: nameEnd }, start: primary.start, end: nameEnd };
+          break;
+        }
+        case 'LBRACK': {
+          const lbrack = this.#start;
+          this.next();
+          const index = this.parseExpression();
+          const r = this.#expect('RBRACK');
+          primary = { kind: 'Index', value: primary, index, lbrack, start: primary.start, end: r.ok ? r.end : index.end };
+          break;
+        }
+        case 'LPAREN': {
+          const lparen = this.#start;
+          this.next();
+          const args = this.cur() !== 'RPAREN' ? this.#parseExpressionList('RPAREN') : [];
+          const r = this.#expect('RPAREN');
+          primary = { kind: 'Call', value: primary, args, lparen, rparen: r.start, start: primary.start, end: r.ok ? r.end : r.start };
+          break;
+        }
+        case 'STRING':
+        case 'LCURLY': {
+          // Probably a block written where an expression belongs: parse it to say so clearly.
+          if (this.cur() === 'STRING') this.next();
+          if (this.cur() !== 'LCURLY') {
+            this.errorHere(`expected ${describe('LCURLY')}, got ${describe(this.cur())}`);
+            this.#consumeStatement();
+            return primary;
+          }
+          this.next();
+          this.parseBody('RCURLY');
+          if (this.cur() !== 'RCURLY') {
+            this.errorHere(`expected ${describe('RCURLY')}, got ${describe(this.cur())}`);
+            this.#consumeStatement();
+            return primary;
+          }
+          const end = this.#end;
+          this.next();
+          this.#error('cannot use a block as an expression', primary.start, end);
+          break;
+        }
+        default:
+          return primary;
+      }
+    }
+  }
+
+  #parsePrimaryExpr(): ast.Expr {
+    const start = this.#start;
+    const end = this.#end;
+    switch (this.cur()) {
+      case 'IDENT': {
+        const name = this.lit;
+        this.next();
+        return { kind: 'Identifier', name, start, end };
+      }
+      case 'STRING': {
+        const raw = this.lit;
+        this.next();
+        return { kind: 'Literal', literal: 'STRING', raw, value: unquoteString(raw), start, end };
+      }
+      case 'NUMBER':
+      case 'FLOAT': {
+        const literal = this.cur() as 'NUMBER' | 'FLOAT';
+        const raw = this.lit;
+        this.next();
+        return { kind: 'Literal', literal, raw, value: Number(raw), start, end };
+      }
+      case 'BOOL': {
+        const raw = this.lit;
+        this.next();
+        return { kind: 'Literal', literal: 'BOOL', raw, value: raw === 'true', start, end };
+      }
+      case 'NULL':
+        this.next();
+        return { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start, end };
+      case 'LPAREN': {
+        this.next();
+        const inner = this.parseExpression();
+        const r = this.#expect('RPAREN');
+        return { kind: 'Paren', inner, start, end: r.ok ? r.end : inner.end };
+      }
+      case 'LBRACK': {
+        this.next();
+        const elements = this.cur() !== 'RBRACK' ? this.#parseExpressionList('RBRACK') : [];
+        const r = this.#expect('RBRACK');
+        return { kind: 'Array', elements, start, rbrack: r.start, end: r.ok ? r.end : r.start };
+      }
+      case 'LCURLY': {
+        this.next();
+        const fields = this.cur() !== 'RCURLY' ? this.#parseFieldList('RCURLY') : [];
+        const r = this.#expect('RCURLY');
+        return { kind: 'Object', fields, start, rcurly: r.start, end: r.ok ? r.end : r.start };
+      }
+      default: {
+        this.errorHere(`expected expression, got ${describe(this.cur())}`);
+        // Eat the rest of the element/statement.
+        while (
+          this.cur() !== 'EOF' &&
+          this.cur() !== 'TERMINATOR' &&
+          this.cur() !== 'RPAREN' &&
+          this.cur() !== 'RCURLY' &&
+          this.cur() !== 'RBRACK' &&
+          this.cur() !== 'COMMA'
+        ) {
+          this.next();
+        }
+        return { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start, end: start };
+      }
+    }
+  }
+
+  /** After a list element: true if a newline directly precedes the closing token (accepted as a comma). */
+  #newlineBeforeCloser(until: Token): boolean {
+    return this.cur() === 'TERMINATOR' && this.#peek() === until;
+  }
+
+  // ExpressionList = Expression { "," Expression } [ "," ]
+  #parseExpressionList(until: Token): ast.Expr[] {
+    const exprs: ast.Expr[] = [];
+    while (this.cur() !== until && this.cur() !== 'EOF') {
+      exprs.push(this.parseExpression());
+      if (this.cur() === until) break;
+      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
+        this.errorHere("missing ',' in expression list");
+        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
+      }
+      this.next();
+    }
+    return exprs;
+  }
+
+  // FieldList = Field { "," Field } [ "," ]
+  #parseFieldList(until: Token): ast.ObjectField[] {
+    const fields: ast.ObjectField[] = [];
+    while (this.cur() !== until && this.cur() !== 'EOF') {
+      fields.push(this.#parseField());
+      if (this.cur() === until) break;
+      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
+        this.errorHere("missing ',' in field list");
+        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
+      }
+      this.next();
+    }
+    return fields;
+  }
+
+  /**
+   * Recovery inside a list: skips to the next ',' or newline at this nesting level. Returns true
+   * when it stopped at a closing bracket (or EOF) instead, which ends the list.
+   */
+  #skipListElement(until: Token): boolean {
+    let depth = 0;
+    while (this.cur() !== 'EOF') {
+      const t = this.cur();
+      if (depth === 0 && (t === 'COMMA' || t === 'TERMINATOR')) return false;
+      if (depth === 0 && t === until) return true;
+      if (t === 'LCURLY' || t === 'LBRACK' || t === 'LPAREN') depth++;
+      if (t === 'RCURLY' || t === 'RBRACK' || t === 'RPAREN') {
+        if (depth === 0) return true;
+        depth--;
+      }
+      this.next();
+    }
+    return true;
+  }
+
+  // Field = ( string | identifier ) "=" Expression
+  #parseField(): ast.ObjectField {
+    let name: ast.Ident = { name: '', start: this.#start, end: this.#start };
+    let quoted = false;
+    if (this.cur() === 'STRING' || this.cur() === 'IDENT') {
+      if (this.cur() === 'STRING') {
+        quoted = true;
+        name = { name: unquoteString(this.lit), start: this.#start, end: this.#end };
+      } else {
+        name = { name: this.lit, start: this.#start, end: this.#end };
+      }
+      this.next();
+    } else {
+      this.errorHere(`expected field name (string or identifier), got ${describe(this.cur())}`);
+      this.#advanceTo('ASSIGN');
+    }
+    this.#expect('ASSIGN');
+    const value = this.parseExpression();
+    return { name, quoted, value };
+  }
+}
