@@ -1,0 +1,23 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { CONFIG_KEY, ownedMeta, names, type CollectorIdentity } from './labels.js';
+
+export interface CollectorConfigMapProps {
+  /** The owning Collector. */
+  readonly owner: CollectorIdentity;
+  /** Alloy config text, stored under `config.alloy`. */
+  readonly config: string;
+}
+
+/** The ConfigMap the pods mount as a directory at `/etc/alloy`; its name never changes. */
+export class CollectorConfigMap extends Construct {
+  readonly resource: k8s.KubeConfigMap;
+
+  constructor(scope: Construct, id: string, props: CollectorConfigMapProps) {
+    super(scope, id);
+    this.resource = new k8s.KubeConfigMap(this, 'resource', {
+      metadata: ownedMeta(props.owner, names.configMap(props.owner.name)),
+      data: { [CONFIG_KEY]: props.config },
+    });
+  }
+}

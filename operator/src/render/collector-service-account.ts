@@ -1,0 +1,20 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { ownedMeta, names, type CollectorIdentity } from './labels.js';
+
+export interface CollectorServiceAccountProps {
+  /** The owning Collector. */
+  readonly owner: CollectorIdentity;
+}
+
+/** The ServiceAccount generated when the Collector does not name one. */
+export class CollectorServiceAccount extends Construct {
+  readonly resource: k8s.KubeServiceAccount;
+
+  constructor(scope: Construct, id: string, props: CollectorServiceAccountProps) {
+    super(scope, id);
+    this.resource = new k8s.KubeServiceAccount(this, 'resource', {
+      metadata: ownedMeta(props.owner, names.serviceAccount(props.owner.name)),
+    });
+  }
+}

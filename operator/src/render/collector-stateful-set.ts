@@ -1,0 +1,144 @@
+import { Construct } from 'constructs';
+import { ApiObject, JsonPatch } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { CollectorSpec } from '../api/v1alpha1/collector-types.js';
+import { CONFIG_DIR, CONFIG_KEY, DATA_DIR, HTTP_PORT, commonLabels, names, ownedMeta, selectorLabels, type CollectorIdentity } from './labels.js';
+import { DEFAULT_CONTAINER_SECURITY_CONTEXT, DEFAULT_POD_SECURITY_CONTEXT, mergeSecurityContext } from './security-defaults.js';
+
+export interface CollectorStatefulSetProps {
+  /** The owning Collector. */
+  readonly owner: CollectorIdentity;
+  /** The Collector spec, defaults applied. */
+  readonly spec: CollectorSpec;
+  /** Image of both containers (`/bin/alloy` entrypoint). */
+  readonly image: string;
+  /** ServiceAccount the pods run as. */
+  readonly serviceAccountName: string;
+}
+
+const DEFAULT_RELOADER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } };
+
+/** Arguments of `alloy run` for a Collector. */
+export function alloyRunArgs(owner: CollectorIdentity, spec: CollectorSpec): string[] {
+  const args = [
+    'run',
+    `${CONFIG_DIR}/${CONFIG_KEY}`,
+    `--server.http.listen-addr=0.0.0.0:${HTTP_PORT}`,
+    `--storage.path=${DATA_DIR}`,
+    `--stability.level=${spec.stabilityLevel}`,
+  ];
+  if (spec.clustering.enabled) {
+    args.push(
+      '--cluster.enabled=true',
+      `--cluster.join-addresses=${names.peerService(owner.name)}.${owner.namespace}.svc.cluster.local:${HTTP_PORT}`,
+      `--cluster.advertise-address=$(POD_IP):${HTTP_PORT}`,
+    );
+  }
+  return [...args, ...(spec.extraArgs ?? [])];
+}
+
+/**
+ * The collector StatefulSet: container `alloy` plus the `config-reloader` sidecar. The pod
+ * template depends on the spec only, never on the config text, so config changes reach running
+ * pods through the mounted ConfigMap and `/-/reload` instead of a rollout.
+ */
+export class CollectorStatefulSet extends Construct {
+  /** A core ApiObject: the L1 KubeStatefulSet would re-convert, and drop, the verbatim user fields. */
+  readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: CollectorStatefulSetProps) {
+    super(scope, id);
+    const { owner, spec } = props;
+    const reloader = spec.reloader.enabled;
+    const claim = spec.storage?.volumeClaimTemplate;
+
+    const volumes: k8s.Volume[] = [
+      { name: 'config', configMap: { name: names.configMap(owner.name) } },
+      { name: 'tmp', emptyDir: {} },
+    ];
+    if (claim === undefined) volumes.push({ name: 'data', emptyDir: {} });
+
+    const alloy: k8s.Container = {
+      name: 'alloy',
+      image: props.image,
+      command: ['/bin/alloy'],
+      args: alloyRunArgs(owner, spec),
+      ports: [
+        { name: 'http-metrics', containerPort: HTTP_PORT, protocol: 'TCP' },
+        ...(spec.ports ?? []).map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: p.protocol })),
+      ],
+      readinessProbe: {
+        httpGet: { path: '/-/ready', port: k8s.IntOrString.fromNumber(HTTP_PORT), scheme: 'HTTP' },
+        initialDelaySeconds: 1,
+        periodSeconds: 5,
+        failureThreshold: 3,
+      },
+      volumeMounts: [
+        { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+        { name: 'data', mountPath: DATA_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    };
+    const sidecar: k8s.Container = {
+      name: 'config-reloader',
+      image: props.image,
+      command: ['/bin/alloy'],
+      args: ['config-reloader', `--volume-dir=${CONFIG_DIR}`, `--webhook-url=http://localhost:${HTTP_PORT}/-/reload`],
+      volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+    };
+
+    const podLabels = { ...(spec.podLabels ?? {}), ...commonLabels(owner.name) };
+    const typed = k8s.toJson_KubeStatefulSetProps({
+      metadata: ownedMeta(owner, names.statefulSet(owner.name)),
+      spec: {
+        replicas: spec.replicas,
+        serviceName: names.peerService(owner.name),
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: selectorLabels(owner.name) },
+        template: {
+          metadata: {
+            labels: podLabels,
+            annotations: { ...(spec.podAnnotations ?? {}), 'kubectl.kubernetes.io/default-container': 'alloy' },
+          },
+          spec: {
+            serviceAccountName: props.serviceAccountName,
+            containers: reloader ? [alloy, sidecar] : [alloy],
+            volumes,
+            ...(spec.nodeSelector !== undefined ? { nodeSelector: spec.nodeSelector } : {}),
+          },
+        },
+      },
+    });
+    this.resource = new ApiObject(this, 'resource', { apiVersion: 'apps/v1', kind: 'StatefulSet', ...typed });
+
+    // User-supplied Kubernetes objects go out verbatim (see README).
+    const pod = '/spec/template/spec';
+    const patches: JsonPatch[] = [
+      JsonPatch.add(`${pod}/securityContext`, mergeSecurityContext(DEFAULT_POD_SECURITY_CONTEXT, spec.podSecurityContext)),
+      JsonPatch.add(`${pod}/containers/0/securityContext`, mergeSecurityContext(DEFAULT_CONTAINER_SECURITY_CONTEXT, spec.securityContext)),
+      JsonPatch.add(`${pod}/containers/0/env`, [
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        ...(spec.env ?? []),
+      ]),
+    ];
+    if (spec.envFrom !== undefined) patches.push(JsonPatch.add(`${pod}/containers/0/envFrom`, spec.envFrom));
+    if (spec.resources !== undefined) patches.push(JsonPatch.add(`${pod}/containers/0/resources`, spec.resources));
+    if (reloader) {
+      patches.push(
+        JsonPatch.add(`${pod}/containers/1/securityContext`, mergeSecurityContext(DEFAULT_CONTAINER_SECURITY_CONTEXT, spec.securityContext)),
+        JsonPatch.add(`${pod}/containers/1/resources`, spec.reloader.resources ?? DEFAULT_RELOADER_RESOURCES),
+      );
+    }
+    if (spec.tolerations !== undefined) patches.push(JsonPatch.add(`${pod}/tolerations`, spec.tolerations));
+    if (spec.affinity !== undefined) patches.push(JsonPatch.add(`${pod}/affinity`, spec.affinity));
+    if (spec.topologySpreadConstraints !== undefined) {
+      patches.push(JsonPatch.add(`${pod}/topologySpreadConstraints`, spec.topologySpreadConstraints));
+    }
+    if (claim !== undefined) {
+      patches.push(JsonPatch.add('/spec/volumeClaimTemplates', [{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' }, spec: claim }]));
+    }
+    this.resource.addJsonPatch(...patches);
+  }
+}
