@@ -3,19 +3,9 @@
  * `collector/src/syntax` (severity, message, start/end positions); runtime-made diagnostics
  * (unknown components, cycles, update failures) point at the block they are about.
  */
-export interface Position {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly offset: number;
-}
+import type { Diagnostic, Position } from '../syntax/index.js';
 
-export interface Diagnostic {
-  readonly severity: 'error' | 'warning';
-  readonly message: string;
-  readonly start: Position;
-  readonly end: Position;
-}
+export type { Diagnostic, Position };
 
 export interface SourceRange {
   readonly start: Position;

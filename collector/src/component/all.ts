@@ -1,0 +1,6 @@
+/**
+ * The hand-kept list of every component the collector ships: one re-export per line, each a
+ * `ComponentDefinition` (the exported name is free; keep lines sorted by component name so
+ * concurrent additions merge). `runtime/registry.ts` registers everything exported here.
+ */
+export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';

@@ -1,0 +1,113 @@
+/**
+ * Process logging (winston). One root logger writes to stderr; the top-level `logging` config
+ * block reconfigures its level and format on every successful load, and every child logger
+ * (component loggers, services) follows immediately because children share the root's state.
+ *
+ * Depends on winston and zod only; used by runtime, server, cli and components (through
+ * `ComponentOptions.logger`).
+ */
+import type { Writable } from 'node:stream';
+import winston from 'winston';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const LOG_FORMATS = ['logfmt', 'json'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Arguments of the top-level `logging` block (Alloy defaults: info, logfmt). */
+export const loggingArgs = z.object({
+  level: z.enum(LOG_LEVELS).default('info'),
+  format: z.enum(LOG_FORMATS).default('logfmt'),
+});
+export type LoggingArgs = z.infer<typeof loggingArgs>;
+
+export const DEFAULT_LOGGING: LoggingArgs = { level: 'info', format: 'logfmt' };
+
+const MESSAGE = Symbol.for('message');
+
+/** logfmt value quoting: bare when safe, otherwise a JSON-style quoted string. */
+export function logfmtValue(v: unknown): string {
+  let s: string;
+  if (v instanceof Error) s = v.message;
+  else if (v instanceof Date) s = v.toISOString();
+  else if (typeof v === 'object' && v !== null) s = JSON.stringify(v);
+  else s = String(v);
+  return s === '' || /[\s"=\\]/.test(s) || /[^\x21-\x7e]/.test(s) ? JSON.stringify(s) : s;
+}
+
+type Info = winston.Logform.TransformableInfo & Record<string | symbol, unknown>;
+
+function fields(info: Info): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const k of Object.keys(info)) {
+    if (k === 'level' || k === 'message' || k === 'ts') continue;
+    const v = info[k];
+    if (v !== undefined) out.push([k, v]);
+  }
+  return out;
+}
+
+const logfmtFormat = winston.format((info) => {
+  const i = info as Info;
+  const parts = [`ts=${new Date().toISOString()}`, `level=${i.level}`, `msg=${logfmtValue(i.message)}`];
+  for (const [k, v] of fields(i)) parts.push(`${k}=${logfmtValue(v)}`);
+  i[MESSAGE] = parts.join(' ');
+  return i;
+});
+
+const jsonFormat = winston.format((info) => {
+  const i = info as Info;
+  const o: Record<string, unknown> = { ts: new Date().toISOString(), level: i.level, msg: i.message };
+  for (const [k, v] of fields(i)) o[k] = v instanceof Error ? v.message : v;
+  i[MESSAGE] = JSON.stringify(o);
+  return i;
+});
+
+function formatFor(f: LogFormat): winston.Logform.Format {
+  return f === 'json' ? jsonFormat() : logfmtFormat();
+}
+
+export interface LogManagerOptions {
+  /** Where log lines go; default process.stderr (like Alloy). */
+  readonly stream?: Writable;
+  readonly level?: LogLevel;
+  readonly format?: LogFormat;
+}
+
+export class LogManager {
+  readonly root: winston.Logger;
+  #current: LoggingArgs;
+
+  constructor(opts: LogManagerOptions = {}) {
+    this.#current = { level: opts.level ?? 'info', format: opts.format ?? 'logfmt' };
+    this.root = winston.createLogger({
+      level: this.#current.level,
+      levels: { error: 0, warn: 1, info: 2, debug: 3 },
+      format: formatFor(this.#current.format),
+      transports: [new winston.transports.Stream({ stream: opts.stream ?? process.stderr })],
+    });
+  }
+
+  get current(): LoggingArgs {
+    return this.#current;
+  }
+
+  /** Apply a `logging` block; children created earlier follow. */
+  configure(args: LoggingArgs): void {
+    if (args.level !== this.#current.level) this.root.level = args.level;
+    if (args.format !== this.#current.format) this.root.format = formatFor(args.format);
+    this.#current = { ...args };
+  }
+
+  /** Logger for a component: carries `component_path` and `component_id` like Alloy. */
+  component(id: string): winston.Logger {
+    return this.root.child({ component_path: '/', component_id: id });
+  }
+
+  /** Logger for a runtime service (`service=http` ...). */
+  service(name: string): winston.Logger {
+    return this.root.child({ service: name });
+  }
+}
+

@@ -1,0 +1,62 @@
+/**
+ * Component registries: name → `ComponentDefinition`. `defaultRegistry()` holds every
+ * definition exported by the hand-kept list `component/all.ts`; tests build their own
+ * `ComponentRegistry` with test-only components.
+ */
+import type { ComponentDefinition, Stability } from './component.js';
+import { STABILITY_ORDER } from './component.js';
+import * as all from '../component/all.js';
+
+export type AnyDefinition = ComponentDefinition<unknown, object>;
+
+export class ComponentRegistry {
+  readonly #defs = new Map<string, AnyDefinition>();
+
+  constructor(defs: Iterable<ComponentDefinition<never, never>> = []) {
+    for (const d of defs) this.register(d);
+  }
+
+  /** @throws when the name is already registered or not a dotted identifier. */
+  register(def: ComponentDefinition<never, never>): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(def.name)) {
+      throw new Error(`component name "${def.name}" must be dotted identifiers, e.g. prometheus.scrape`);
+    }
+    if (this.#defs.has(def.name)) throw new Error(`component "${def.name}" is registered twice`);
+    this.#defs.set(def.name, def as unknown as AnyDefinition);
+  }
+
+  get(name: string): AnyDefinition | undefined {
+    return this.#defs.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#defs.keys()].sort();
+  }
+}
+
+function isDefinition(v: unknown): v is ComponentDefinition<never, never> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { name?: unknown }).name === 'string' &&
+    typeof (v as { build?: unknown }).build === 'function' &&
+    Array.isArray((v as { exports?: unknown }).exports)
+  );
+}
+
+let defaultReg: ComponentRegistry | undefined;
+
+/** Every component listed in `component/all.ts`. */
+export function defaultRegistry(): ComponentRegistry {
+  defaultReg ??= new ComponentRegistry(Object.values(all as Record<string, unknown>).filter(isDefinition));
+  return defaultReg;
+}
+
+/** The error for a feature below `--stability.level`, or undefined when it is allowed. */
+export function stabilityError(what: string, stability: Stability, min: Stability): string | undefined {
+  if (STABILITY_ORDER.indexOf(stability) >= STABILITY_ORDER.indexOf(min)) return undefined;
+  return (
+    `${what} is at stability level "${stability}", which is below the minimum allowed stability level "${min}". ` +
+    `Use --stability.level=${stability} (command-line flag of "alloy run") to enable ${stability} features`
+  );
+}

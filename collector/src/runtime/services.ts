@@ -1,0 +1,30 @@
+/**
+ * Types of the runtime services components can ask for with `getService(name)`.
+ * Components depend on these types only; `server/` and `cli/` provide the implementations.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Handles a request routed to a component; `subpath` is the part after `/api/v0/component/<id>`. */
+export type ComponentHandler = (req: IncomingMessage, res: ServerResponse, subpath: string) => void | Promise<void>;
+
+/** `getService<HttpService>('http')`: the main HTTP server (`--server.http.listen-addr`). */
+export interface HttpService {
+  /** `host:port` the main server actually listens on (after binding; port 0 resolved). */
+  readonly listenAddr: string;
+  /** `/api/v0/component/<id>/` — where `mount` serves this component's handler. */
+  pathFor(componentId: string): string;
+  /** Route `/api/v0/component/<id>/...` to `handler`; returns the unmount function. Remounting replaces. */
+  mount(componentId: string, handler: ComponentHandler): () => void;
+}
+
+/** `getService<ClusterService>('cluster')`: clustering state (`--cluster.*` flags). */
+export interface ClusterService {
+  readonly enabled: boolean;
+  readonly nodeName: string;
+  readonly advertiseAddress: string;
+  readonly joinAddresses: readonly string[];
+  /** Human-readable state, e.g. "clustering disabled: single node". */
+  status(): { readonly state: 'disabled' | 'single-node'; readonly message: string; readonly peers: readonly string[] };
+  /** Whether this node owns `key` (always true without clustering). */
+  owns(key: string): boolean;
+}

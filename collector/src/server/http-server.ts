@@ -1,0 +1,210 @@
+/**
+ * The collector's main HTTP server (node:http, no framework), modelled on Alloy's http service:
+ *
+ * - `GET /-/ready`    200 after the first successful load, else 503.
+ * - `GET /-/healthy`  200 when every component is healthy, else 500 listing the unhealthy ones.
+ * - `GET|POST /-/reload` reload from disk: 200 "config reloaded", or 400 with the formatted
+ *   diagnostics (the previous config keeps running).
+ * - `GET /metrics`    process metrics + controller metrics + every component registry.
+ * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
+ * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
+ * - anything else: 404 JSON.
+ *
+ * Depends on runtime types only; the CLI wires it to a `Runtime`.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'winston';
+import type { ComponentInfo } from '../runtime/controller.js';
+import type { ComponentHandler, HttpService } from '../runtime/services.js';
+import { mergeExpositions } from './metrics-merge.js';
+
+export interface ServerRuntime {
+  isReady(): boolean;
+  /** Reload from disk; `message` holds formatted diagnostics when `ok` is false. */
+  reload(): Promise<{ readonly ok: boolean; readonly message: string }>;
+  components(): readonly ComponentInfo[];
+  /** Registries to expose on /metrics (process/controller registry first). */
+  registries(): readonly Registry[];
+  /** Converts argument/export values to JSON with secrets redacted and capsules summarised. */
+  toJSON(value: unknown): unknown;
+}
+
+export interface HttpServerOptions {
+  /** `host:port`; `:port` listens on all interfaces like Go; port 0 picks a free port. */
+  readonly listenAddr: string;
+  readonly logger: Logger;
+}
+
+export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
+
+export function parseListenAddr(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`invalid listen address "${addr}": expected host:port, e.g. 127.0.0.1:12345`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid listen address "${addr}": port ${port} is out of range`);
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export class AlloyHttpServer implements HttpService {
+  readonly #opts: HttpServerOptions;
+  readonly #server: http.Server;
+  readonly #handlers = new Map<string, ComponentHandler>();
+  #runtime: ServerRuntime | undefined;
+  #address: string | undefined;
+
+  constructor(opts: HttpServerOptions) {
+    this.#opts = opts;
+    parseListenAddr(opts.listenAddr);
+    this.#server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        this.#opts.logger.error('http handler failed', { path: req.url, err: errMsg(err) });
+        if (!res.headersSent) sendJSON(res, 500, { error: errMsg(err) });
+        else res.destroy();
+      });
+    });
+    this.#server.keepAliveTimeout = 5_000;
+  }
+
+  /** Attach the runtime (the server can start before the first load, answering 503 on /-/ready). */
+  setRuntime(rt: ServerRuntime): void {
+    this.#runtime = rt;
+  }
+
+  async listen(): Promise<string> {
+    const { host, port } = parseListenAddr(this.#opts.listenAddr);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`listening on ${this.#opts.listenAddr}: ${err.message}`));
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    const a = this.#server.address() as AddressInfo;
+    this.#address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    return this.#address;
+  }
+
+  get listenAddr(): string {
+    return this.#address ?? this.#opts.listenAddr;
+  }
+
+  pathFor(componentId: string): string {
+    return `${COMPONENT_PATH_PREFIX}${componentId}/`;
+  }
+
+  mount(componentId: string, handler: ComponentHandler): () => void {
+    this.#handlers.set(componentId, handler);
+    return () => {
+      if (this.#handlers.get(componentId) === handler) this.#handlers.delete(componentId);
+    };
+  }
+
+  /** Stop accepting connections and close idle ones; bounded by `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const p = url.pathname;
+    const rt = this.#runtime;
+
+    if (p.startsWith(COMPONENT_PATH_PREFIX)) {
+      const rest = p.slice(COMPONENT_PATH_PREFIX.length);
+      const slash = rest.indexOf('/');
+      const id = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+      const handler = this.#handlers.get(id);
+      if (!handler) return sendJSON(res, 404, { error: `no HTTP handler for component "${id}"` });
+      return handler(req, res, slash < 0 ? '/' : rest.slice(slash));
+    }
+
+    switch (p) {
+      case '/-/ready':
+        if (!method(req, res, ['GET', 'HEAD'])) return;
+        if (rt?.isReady()) return sendText(res, 200, 'Alloy is ready.\n');
+        return sendText(res, 503, 'Alloy is not ready.\n');
+      case '/-/healthy': {
+        if (!method(req, res, ['GET', 'HEAD'])) return;
+        if (!rt) return sendText(res, 500, 'unhealthy: configuration not loaded yet\n');
+        const bad = rt.components().filter((c) => c.health.state !== 'healthy');
+        if (bad.length === 0) return sendText(res, 200, 'All Alloy components are healthy.\n');
+        const list = bad.map((c) => `${c.id} (${c.health.state}: ${c.health.message})`).join(', ');
+        return sendText(res, 500, `unhealthy components: ${list}\n`);
+      }
+      case '/-/reload': {
+        if (!method(req, res, ['GET', 'POST'])) return;
+        if (!rt) return sendText(res, 503, 'runtime not started\n');
+        const r = await rt.reload();
+        if (r.ok) return sendText(res, 200, 'config reloaded\n');
+        return sendText(res, 400, r.message.endsWith('\n') ? r.message : r.message + '\n');
+      }
+      case '/metrics': {
+        if (!method(req, res, ['GET', 'HEAD'])) return;
+        const regs = rt?.registries() ?? [];
+        const texts = await Promise.all(regs.map((r) => r.metrics()));
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(mergeExpositions(texts));
+        return;
+      }
+      case '/api/v0/web/components':
+        if (!method(req, res, ['GET'])) return;
+        return sendJSON(res, 200, (rt?.components() ?? []).map((c) => componentJSON(c, rt!)));
+      default:
+        break;
+    }
+    if (p.startsWith('/api/v0/web/components/')) {
+      if (!method(req, res, ['GET'])) return;
+      const id = decodeURIComponent(p.slice('/api/v0/web/components/'.length));
+      const c = rt?.components().find((x) => x.id === id);
+      if (!c) return sendJSON(res, 404, { error: `component "${id}" not found` });
+      return sendJSON(res, 200, componentJSON(c, rt!));
+    }
+    return sendJSON(res, 404, { error: `${p} not found` });
+  }
+}
+
+function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unknown> {
+  return {
+    id: c.id,
+    name: c.name,
+    label: c.label ?? '',
+    health: { state: c.health.state, message: c.health.message, updatedAt: c.health.updatedAt.toISOString() },
+    referencesTo: c.referencesTo,
+    referencedBy: c.referencedBy,
+    arguments: rt.toJSON(c.arguments),
+    exports: rt.toJSON(c.exports),
+    debugInfo: rt.toJSON(c.debugInfo) ?? null,
+    dataPath: c.dataPath,
+  };
+}
+
+function method(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+  if (allowed.includes(req.method ?? 'GET')) return true;
+  res.writeHead(405, { allow: allowed.join(', '), 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: `method ${req.method} not allowed; use ${allowed.join(' or ')}` }));
+  return false;
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+function sendJSON(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function errMsg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
