@@ -1,0 +1,112 @@
+import { compileRe2, Re2SyntaxError } from './re2.js';
+
+describe('compileRe2: translation table', () => {
+  // [RE2 pattern, inputs that must match, inputs that must not match]
+  const table: Array<[string, string[], string[]]> = [
+    ['(.*)', ['', 'abc', 'a;b'], ['a\nb']],
+    ['f(.*)', ['foo', 'f'], ['xfoo']],
+    ['foo|bar', ['foo', 'bar'], ['foobar', 'fo']],
+    ['a.c', ['abc', 'a-c'], ['a\nc', 'abcd']],
+    ['(?s)a.c', ['a\nc'], []],
+    ['(?i)foo', ['FOO', 'Foo', 'foo'], ['fo']],
+    ['x(?i:ab)y', ['xABy', 'xaBy'], ['XABy', 'xABY']],
+    ['x(?i)ab', ['xAB'], ['XAB']],
+    ['(?i)[a-c]+', ['ABC', 'abC'], ['d']],
+    ['x(?i:[a-c])', ['xB'], ['XB']],
+    ['\\d+', ['0123'], ['１', 'a']],
+    ['\\s', [' ', '\t', '\n'], ['\u00a0', '\v']],
+    ['\\S+', ['abc'], ['a b']],
+    ['\\w+', ['a_1'], ['é', 'a-b']],
+    ['[[:alpha:]]+', ['abcXYZ'], ['a1']],
+    ['[[:^digit:]x]+', ['abx'], ['a1']],
+    ['[^[:space:]]+', ['abc'], ['a b']],
+    ['\\pL+', ['héllo', 'Ωμέγα'], ['a1']],
+    ['\\p{Greek}+', ['Ωμέγα'], ['abc']],
+    ['\\PL', ['1'], ['a']],
+    ['[\\pN_]+', ['12_٣'], ['a']],
+    ['\\Qa.b*\\E+', ['a.b*', 'a.b**'], ['axb']],
+    ['\\Aabc\\z', ['abc'], ['abc\n']],
+    ['abc$', ['abc'], ['abc\n']],
+    ['(?P<name>[a-z]+)-(?<num>\\d+)', ['abc-12'], ['abc-']],
+    ['a{2,3}', ['aa', 'aaa'], ['a', 'aaaa']],
+    ['a{2,}', ['aaaaa'], ['a']],
+    ['a{,2}', ['a{,2}'], ['aa']],
+    ['\\x41\\x{1F600}', ['A😀'], ['A']],
+    ['\\101', ['A'], ['101']],
+    ['[\\x00-\\x1f]', ['\u0001'], [' ']],
+    ['[]a]+', [']a]'], ['b']],
+    ['[a-]+', ['a-'], ['b']],
+    ['\\.\\-\\_', ['.-_'], ['a-_']],
+    ['(?m)^a$\\n^b$', ['a\nb'], []],
+    ['😀.', ['😀x', '😀😀'], ['😀']],
+    ['^foo$', ['foo'], ['xfoo']],
+    ['\\bfoo\\b', ['foo'], []],
+    ['[/]', ['/'], []],
+    ['a/b', ['a/b'], []],
+  ];
+  it.each(table)('%s', (pattern, yes, no) => {
+    const { regexp } = compileRe2(pattern);
+    for (const s of yes) expect([s, regexp.test(s)]).toEqual([s, true]);
+    for (const s of no) expect([s, regexp.test(s)]).toEqual([s, false]);
+  });
+
+  it('(?U) swaps greediness', () => {
+    const { regexp } = compileRe2('(?U)(a+)(a*)');
+    expect(regexp.exec('aaa')!.slice(1)).toEqual(['a', 'aa']);
+    const { regexp: lazyInU } = compileRe2('(?U)(a+?)(a*)');
+    expect(lazyInU.exec('aaa')!.slice(1)).toEqual(['aaa', '']);
+  });
+
+  it('reports capture group names by index, named and unnamed alike', () => {
+    const c = compileRe2('(a)(?P<x>b)(?:c)(?<y>d)');
+    expect(c.groupNames).toEqual([undefined, undefined, 'x', 'y']);
+    expect(c.groupCount).toBe(3);
+    expect(c.regexp.exec('abcd')!.slice(1)).toEqual(['a', 'b', 'd']);
+  });
+
+  it('leading (?i) becomes the i flag', () => {
+    expect(compileRe2('(?i)abc').regexp.flags).toContain('i');
+    expect(compileRe2('a(?i)bc').regexp.flags).not.toContain('i');
+  });
+});
+
+describe('compileRe2: rejects what RE2 rejects', () => {
+  const bad: Array<[string, string]> = [
+    ['(a)\\1', 'backreference'],
+    ['\\8', 'backreference'],
+    ['(?=a)', 'lookahead'],
+    ['(?!a)', 'lookahead'],
+    ['(?<=a)b', 'lookbehind'],
+    ['(?<!a)b', 'lookbehind'],
+    ['(?P=n)', 'backreference'],
+    ['a**', 'invalid nested repetition operator'],
+    ['a++', 'invalid nested repetition operator'],
+    ['a{1001}', 'repetition count'],
+    ['a{3,2}', 'repetition range'],
+    ['*a', 'missing argument to repetition operator'],
+    ['(a', 'missing closing )'],
+    ['a)', 'unmatched )'],
+    ['[a', 'missing closing ]'],
+    ['[z-a]', 'invalid character class range'],
+    ['[[:foo:]]', 'unknown POSIX class'],
+    ['\\p{Klingon}', 'unknown Unicode class'],
+    ['\\C', '\\C'],
+    ['\\Z', '\\Z'],
+    ['\\y', 'invalid escape'],
+    ['a\\', 'trailing backslash'],
+    ['(?P<a>x)(?P<a>y)', 'duplicate capture group name'],
+    ['(?i-)', 'invalid or unsupported Perl syntax'],
+    ['(?x)a', 'invalid or unsupported Perl syntax'],
+  ];
+  it.each(bad)('%s → %s', (pattern, construct) => {
+    let err: unknown;
+    try {
+      compileRe2(pattern);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(Re2SyntaxError);
+    expect((err as Error).message).toContain(construct);
+    expect((err as Error).message).toContain(JSON.stringify(pattern));
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * zod schema of Alloy's `rule` block (shared by prometheus.relabel, discovery.relabel and the
+ * scrape-side relabel users). Decodes snake_case fields, applies Alloy's defaults and turns
+ * validation failures into issues whose messages name the field to fix.
+ */
+import { z } from 'zod';
+import { RELABEL_ACTIONS, validateRelabelConfig, withDefaults, type RelabelConfig } from './relabel.js';
+
+export const relabelRuleSchema: z.ZodType<RelabelConfig> = z
+  .object({
+    source_labels: z.array(z.string()).optional(),
+    separator: z.string().optional(),
+    regex: z.string().optional(),
+    modulus: z.number().int().nonnegative().optional(),
+    target_label: z.string().optional(),
+    replacement: z.string().optional(),
+    action: z.string().optional(),
+  })
+  .strict()
+  .transform((raw, ctx): RelabelConfig => {
+    const action = raw.action ?? 'replace';
+    const cfg = withDefaults({ ...raw, action: action as RelabelConfig['action'] });
+    const msg = validateRelabelConfig(cfg);
+    if (msg !== undefined) {
+      const field = /'(\w+)'/.exec(msg)?.[1] ?? (RELABEL_ACTIONS.includes(action as RelabelConfig['action']) ? undefined : 'action');
+      ctx.addIssue({ code: 'custom', message: msg, path: field ? [field] : [] });
+      return z.NEVER;
+    }
+    return cfg;
+  });
+
+/** Repeated `rule` blocks; absent means no rules. */
+export const relabelRulesSchema = z.array(relabelRuleSchema).default([]);
