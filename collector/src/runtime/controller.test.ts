@@ -86,12 +86,12 @@ beforeEach(() => {
 describe('Controller.apply', () => {
   it('keeps the SAME instance for an unchanged component across reloads, with its internal counter', async () => {
     const c = newController();
-    expect(await c.apply([spec('a', 1), spec('b', 2)])).toEqual([]);
+    expect((await c.apply([spec('a', 1), spec('b', 2)])).diags).toEqual([]);
     const a = counter(c, 'a');
     await new Promise((r) => setTimeout(r, 20));
     const ticksBefore = a.ticks;
     expect(ticksBefore).toBeGreaterThan(0);
-    expect(await c.apply([spec('a', 1), spec('b', 3)])).toEqual([]);
+    expect((await c.apply([spec('a', 1), spec('b', 3)])).diags).toEqual([]);
     expect(counter(c, 'a')).toBe(a);
     expect(a.updates).toEqual([]);
     expect(a.ticks).toBeGreaterThanOrEqual(ticksBefore);
@@ -126,7 +126,8 @@ describe('Controller.apply', () => {
     await c.apply([spec('a', 1), spec('b', 1)]);
     const a = counter(c, 'a');
     const b = counter(c, 'b');
-    const diags = await c.apply([spec('a', 2), spec('new', 1), spec('b', 999, undefined, 7)]);
+    const { diags, committed } = await c.apply([spec('a', 2), spec('new', 1), spec('b', 999, undefined, 7)]);
+    expect(committed).toBe(false);
     expect(diags).toEqual([expect.objectContaining({ message: 'bad step', start: pos(7) })]);
     expect(c.ids()).toEqual(['test.counter.a', 'test.counter.b']);
     expect(counter(c, 'a')).toBe(a);
@@ -141,20 +142,20 @@ describe('Controller.apply', () => {
   it('keeps old arguments and marks unhealthy when update throws, reporting the error', async () => {
     const c = newController();
     await c.apply([spec('a', 1)]);
-    const diags = await c.apply([spec('a', -1, undefined, 3)]);
+    const { diags } = await c.apply([spec('a', -1, undefined, 3)]);
     expect(diags).toEqual([expect.objectContaining({ start: pos(3), message: expect.stringContaining('step must be >= 0') })]);
     const info = c.component('test.counter.a')!;
     expect(info.arguments).toEqual({ step: 1 });
     expect(info.health.state).toBe('unhealthy');
     // A later good config heals it.
-    expect(await c.apply([spec('a', 2)])).toEqual([]);
+    expect((await c.apply([spec('a', 2)])).diags).toEqual([]);
     expect(c.component('test.counter.a')!.health.state).toBe('healthy');
     await c.stop();
   });
 
   it('reports cycles and references to unknown components with the block position', async () => {
     const c = newController();
-    const diags = await c.apply([spec('a', 1, 'b', 1), spec('b', 1, 'a', 2), spec('c', 1, 'missing', 3)]);
+    const { diags } = await c.apply([spec('a', 1, 'b', 1), spec('b', 1, 'a', 2), spec('c', 1, 'missing', 3)]);
     expect(diags.map((d) => [d.start.line, d.message])).toEqual([
       [3, 'component "test.counter.c" references "test.counter.missing", which does not exist'],
       [1, 'cycle detected: test.counter.a -> test.counter.b -> test.counter.a'],

@@ -55,6 +55,12 @@ export interface ComponentSpec {
   evaluate(exportsOf: (id: string) => object | undefined): EvalResult;
 }
 
+export interface ApplyResult {
+  /** False: nothing changed. True: the plan is running; `diags` then lists rejected updates. */
+  readonly committed: boolean;
+  readonly diags: Diagnostic[];
+}
+
 export interface ControllerOptions {
   /** Builds the logger handed to a component (carries `component_id`). */
   readonly componentLogger: (id: string) => Logger;
@@ -177,8 +183,8 @@ export class Controller {
     }
   }
 
-  /** Apply a new set of components (see the file contract). Resolves with error diagnostics. */
-  apply(specs: readonly ComponentSpec[]): Promise<Diagnostic[]> {
+  /** Apply a new set of components (see the file contract). */
+  apply(specs: readonly ComponentSpec[]): Promise<ApplyResult> {
     return this.#enqueue(() => this.#apply(specs));
   }
 
@@ -259,7 +265,7 @@ export class Controller {
     }
   }
 
-  async #apply(specs: readonly ComponentSpec[]): Promise<Diagnostic[]> {
+  async #apply(specs: readonly ComponentSpec[]): Promise<ApplyResult> {
     if (this.#stopped) throw new Error('controller is stopped');
     const diags: Diagnostic[] = [];
 
@@ -285,7 +291,7 @@ export class Controller {
       const s = byId.get(c[0]!)!;
       diags.push(errorAt(s.range, `cycle detected: ${[...c, c[0]].join(' -> ')}`));
     }
-    if (diags.length > 0) return diags;
+    if (diags.length > 0) return { committed: false, diags };
     const order = graph.topoOrder();
 
     // Phase A: evaluate everything; build (not run) new components.
@@ -318,7 +324,7 @@ export class Controller {
     }
     if (diags.length > 0) {
       for (const n of pending.values()) n.registry.clear();
-      return diags;
+      return { committed: false, diags };
     }
 
     // Phase B: commit.
@@ -348,7 +354,7 @@ export class Controller {
       if (reuse) await this.#updateIfChanged(node, evaluated.get(id), diags);
       else await this.#reevaluate(node, diags);
     }
-    return diags;
+    return { committed: true, diags };
   }
 
   /** Evaluate with current exports; update if the arguments changed. */

@@ -1,0 +1,242 @@
+/**
+ * The loader: config sources → parsed files → config blocks and component specs, with every
+ * problem reported as a positioned diagnostic (nothing here starts or builds anything, so
+ * `validateConfig` and `alloy validate` use it directly).
+ *
+ * Rules (as Alloy's loader):
+ * - Top-level blocks are config blocks (`logging`, ...) or components (`<registered name> "label"`).
+ *   Unknown names → "unrecognized component name". Components need a label (an identifier);
+ *   config blocks must not have one and appear at most once across all files.
+ * - Components below `--stability.level` are rejected with the flag and level needed.
+ * - References (`a.b.c.field`) are matched to component ids by longest dotted prefix; the next
+ *   path segment must be a declared export. Paths whose root is a stdlib name (`sys`,
+ *   `constants`, ...) are not dependencies. Anything else is "does not exist or is out of scope".
+ * - Dependency cycles are reported on every block of the cycle.
+ */
+import { createHash } from 'node:crypto';
+import type { ZodType } from 'zod';
+import { blockId, blockName, isValidIdentifier, parseFile, type ast } from '../syntax/index.js';
+import type { Stability } from './component.js';
+import type { ComponentSpec, EvalResult } from './controller.js';
+import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
+import { DependencyGraph } from './graph.js';
+import { stabilityError, type ComponentRegistry } from './registry.js';
+import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logger.js';
+
+/** A reference found in an expression: the full dotted path and where it was written. */
+export interface Reference {
+  readonly path: readonly string[];
+  readonly start: ast.Ident['start'];
+  readonly end: ast.Ident['end'];
+}
+
+/** The evaluation layer (the syntax vm), injected so the loader stays testable. */
+export interface ConfigEvaluator {
+  collectReferences(body: ast.Body): Reference[];
+  /** True when `name` is a standard-library root identifier (`sys`, `constants`, ...). */
+  isStdlibRoot(name: string): boolean;
+  /** Decode a block body against a schema with `vars` (nested exports) in scope; never throws. */
+  decode<T>(body: ast.Body, schema: ZodType<T>, vars: Readonly<Record<string, unknown>>): { value?: T; diags: readonly Diagnostic[] };
+  /** JSON-safe rendering with secrets redacted. */
+  toJSON(value: unknown): unknown;
+}
+
+/** Config blocks Alloy knows about but this collector does not implement (yet). */
+const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'livedebugging', 'remotecfg', 'argument', 'export', 'declare', 'foreach']);
+
+export interface LoadOptions {
+  readonly registry: ComponentRegistry;
+  readonly evaluator: ConfigEvaluator;
+  readonly stabilityLevel?: Stability;
+}
+
+export interface LoadedConfig {
+  readonly diags: Diagnostic[];
+  readonly logging: { readonly args: LoggingArgs; readonly range?: SourceRange };
+  /** Components in source order (the controller orders them by dependency). */
+  readonly components: ComponentSpec[];
+  /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
+  readonly hash: string;
+}
+
+export function configHash(sources: ReadonlyMap<string, string>): string {
+  const h = createHash('sha256');
+  for (const name of [...sources.keys()].sort()) {
+    h.update(name).update('\0').update(sources.get(name)!).update('\0');
+  }
+  return h.digest('hex');
+}
+
+interface Decl {
+  readonly block: ast.BlockStmt;
+  readonly id: string;
+  readonly name: string;
+  readonly range: SourceRange;
+}
+
+function blockRange(b: ast.BlockStmt): SourceRange {
+  return { start: b.nameStart, end: b.labelEnd ?? b.nameEnd };
+}
+
+function where(r: SourceRange): string {
+  return `${r.start.file}:${r.start.line}:${r.start.column}`;
+}
+
+/** Parse, classify, resolve references, check cycles; specs evaluate lazily. */
+export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptions): LoadedConfig {
+  const diags: Diagnostic[] = [];
+  const minStability = opts.stabilityLevel ?? 'generally-available';
+  const decls: Decl[] = [];
+  const byId = new Map<string, Decl>();
+  let loggingBlock: ast.BlockStmt | undefined;
+
+  for (const [file, src] of sources) {
+    const parsed = parseFile(file, src);
+    diags.push(...parsed.diags);
+    for (const stmt of parsed.file.body) {
+      if (stmt.kind === 'Attribute') {
+        diags.push(errorAt(stmt, `unexpected attribute "${stmt.name.name}" at the top level: only blocks (components and config blocks) are allowed here`));
+        continue;
+      }
+      const name = blockName(stmt);
+      const range = blockRange(stmt);
+      if (name === 'logging') {
+        if (stmt.label !== undefined) diags.push(errorAt(range, `block "logging" does not take a label; remove "${stmt.label}"`));
+        if (loggingBlock) diags.push(errorAt(range, `block "logging" is already declared at ${where(blockRange(loggingBlock))}; declare it once`));
+        else loggingBlock = stmt;
+        continue;
+      }
+      if (UNSUPPORTED_CONFIG_BLOCKS.has(name) || name.startsWith('import.')) {
+        diags.push(errorAt(range, `block "${name}" is not supported by this collector yet`));
+        continue;
+      }
+      const def = opts.registry.get(name);
+      if (!def) {
+        diags.push(errorAt(range, `unrecognized component name "${name}"`));
+        continue;
+      }
+      if (stmt.label === undefined) {
+        diags.push(errorAt(range, `component "${name}" must have a label, e.g. ${name} "default" { ... }`));
+        continue;
+      }
+      if (!isValidIdentifier(stmt.label)) {
+        diags.push(errorAt(range, `component label "${stmt.label}" is not a valid identifier: use letters, digits and underscores, not starting with a digit`));
+        continue;
+      }
+      const stab = stabilityError(`component "${name}"`, def.stability, minStability);
+      if (stab) {
+        diags.push(errorAt(range, stab));
+        continue;
+      }
+      const id = blockId(stmt);
+      const prev = byId.get(id);
+      if (prev) {
+        diags.push(errorAt(range, `component "${id}" is already declared at ${where(prev.range)}; component ids must be unique across all files`));
+        continue;
+      }
+      const decl = { block: stmt, id, name, range };
+      decls.push(decl);
+      byId.set(id, decl);
+    }
+  }
+
+  // References → dependencies.
+  const graph = new DependencyGraph();
+  const deps = new Map<string, Map<string, Reference>>();
+  for (const d of decls) {
+    graph.addNode(d.id);
+    const mine = new Map<string, Reference>();
+    deps.set(d.id, mine);
+    for (const ref of opts.evaluator.collectReferences(d.block.body)) {
+      const target = longestPrefix(ref.path, byId);
+      if (!target) {
+        if (opts.evaluator.isStdlibRoot(ref.path[0]!)) continue;
+        diags.push(errorAt(ref, `component "${ref.path.join('.')}" does not exist or is out of scope`));
+        continue;
+      }
+      const [tid, used] = target;
+      const field = ref.path[used];
+      const tdef = opts.registry.get(byId.get(tid)!.name)!;
+      if (field !== undefined && !(tdef.exports as readonly string[]).includes(field)) {
+        const known = tdef.exports.length > 0 ? `; it exports: ${tdef.exports.join(', ')}` : '; it has no exports';
+        diags.push(errorAt(ref, `component "${tid}" does not export "${field}"${known}`));
+        continue;
+      }
+      if (!mine.has(tid)) mine.set(tid, ref);
+      graph.addEdge(d.id, tid);
+    }
+  }
+  for (const cycle of graph.cycles()) {
+    const text = [...cycle, cycle[0]].join(' -> ');
+    for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
+  }
+
+  // The logging block decodes now: it has no dependencies on components.
+  let logging: LoadedConfig['logging'] = { args: DEFAULT_LOGGING };
+  if (loggingBlock) {
+    const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {});
+    diags.push(...res.diags);
+    if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
+  }
+
+  const components: ComponentSpec[] = decls.map((d) => {
+    const def = opts.registry.get(d.name)!;
+    const dependencies = [...deps.get(d.id)!.keys()];
+    return {
+      id: d.id,
+      name: d.name,
+      label: d.block.label,
+      definition: def,
+      dependencies,
+      range: d.range,
+      evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
+        const vars: Record<string, unknown> = {};
+        const own = new WeakSet<object>();
+        for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
+        return opts.evaluator.decode(d.block.body, def.args, vars);
+      },
+    };
+  });
+
+  sortDiags(diags);
+  return { diags, logging, components, hash: configHash(sources) };
+}
+
+function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {
+  for (let n = path.length; n >= 2; n--) {
+    const id = path.slice(0, n).join('.');
+    if (ids.has(id)) return [id, n];
+  }
+  return undefined;
+}
+
+/** Nested variables for evaluation; never mutates the exports objects it links to. */
+function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
+  let cur = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    const next = cur[k];
+    let child: Record<string, unknown>;
+    if (typeof next === 'object' && next !== null && own.has(next)) child = next as Record<string, unknown>;
+    else {
+      // A component id can be a prefix of another (`a.b` and `a.b.c`): copy, keep both reachable.
+      child = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
+      own.add(child);
+      cur[k] = child;
+    }
+    cur = child;
+  }
+  const last = path[path.length - 1]!;
+  const existing = cur[last];
+  if (typeof existing === 'object' && existing !== null && own.has(existing)) {
+    const merged = { ...value, ...(existing as object) };
+    own.add(merged);
+    cur[last] = merged;
+  } else {
+    cur[last] = value;
+  }
+}
+
+function sortDiags(diags: Diagnostic[]): void {
+  diags.sort((a, b) => (a.start.file === b.start.file ? a.start.offset - b.start.offset : a.start.file < b.start.file ? -1 : 1));
+}

@@ -1,0 +1,215 @@
+/**
+ * `Runtime`: one running config. Reads the config path (a file, or every `*.alloy` directly in a
+ * directory), loads it through the loader, applies the `logging` block and the components
+ * through the controller, and keeps the load metrics (`alloy_config_*`).
+ *
+ * Contracts:
+ * - Loads are serialised. A load whose files cannot be read, parsed, validated or evaluated
+ *   changes nothing (components, logging, readiness, config hash) and returns the diagnostics
+ *   formatted with source excerpts.
+ * - `isReady()` is true from the first successful load on.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { formatDiagnostics } from '../syntax/index.js';
+import type { LogManager } from '../logging/logger.js';
+import type { ServiceName, Stability } from './component.js';
+import { Controller, type ComponentInfo } from './controller.js';
+import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js';
+import { loadConfig, type ConfigEvaluator } from './loader.js';
+import type { ComponentRegistry } from './registry.js';
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly revision: string;
+  readonly branch: string;
+}
+
+export interface RuntimeOptions {
+  /** File or directory given to `alloy run`. */
+  readonly configPath: string;
+  readonly storagePath: string;
+  readonly stabilityLevel: Stability;
+  readonly logs: LogManager;
+  /** Process/controller registry; `registries()` lists it first. */
+  readonly registry: Registry;
+  readonly services: ReadonlyMap<ServiceName, unknown>;
+  readonly components: ComponentRegistry;
+  readonly evaluator: ConfigEvaluator;
+  readonly buildInfo: BuildInfo;
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface LoadResult {
+  readonly ok: boolean;
+  readonly diags: readonly Diagnostic[];
+  /** Diagnostics formatted with source excerpts ("" when ok). */
+  readonly message: string;
+}
+
+/** Reads a config file, or every `*.alloy` file directly inside a directory (sorted). */
+export async function readConfigSources(configPath: string): Promise<Map<string, string>> {
+  let st;
+  try {
+    st = await fs.stat(configPath);
+  } catch (err) {
+    throw new Error(`reading config path "${configPath}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`);
+  }
+  const out = new Map<string, string>();
+  if (!st.isDirectory()) {
+    out.set(configPath, await fs.readFile(configPath, 'utf8'));
+    return out;
+  }
+  const names = (await fs.readdir(configPath, { withFileTypes: true }))
+    .filter((e) => e.name.endsWith('.alloy') && !e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) {
+    const p = path.join(configPath, name);
+    // Follow symlinks (a mounted ConfigMap's keys are symlinks into ..data/).
+    if ((await fs.stat(p)).isFile()) out.set(p, await fs.readFile(p, 'utf8'));
+  }
+  if (out.size === 0) throw new Error(`config directory "${configPath}" contains no *.alloy files`);
+  return out;
+}
+
+export class Runtime {
+  readonly #opts: RuntimeOptions;
+  readonly controller: Controller;
+  #queue: Promise<unknown> = Promise.resolve();
+  #ready = false;
+  #hash: string | undefined;
+  readonly #lastOk: Gauge<never>;
+  readonly #failures: Counter<never>;
+  readonly #hashGauge: Gauge<'sha256'>;
+
+  constructor(opts: RuntimeOptions) {
+    this.#opts = opts;
+    const logs = opts.logs;
+    this.controller = new Controller({
+      logger: logs.root,
+      componentLogger: (id) => logs.component(id),
+      storagePath: opts.storagePath,
+      services: opts.services,
+      registry: opts.registry,
+      ...(opts.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
+    });
+    const r = [opts.registry];
+    new Gauge({
+      name: 'alloy_build_info',
+      help: 'A metric with a constant 1 value labeled by version, revision, branch and runtime version from which alloy was built.',
+      labelNames: ['version', 'revision', 'branch', 'nodeversion', 'goos', 'goarch'],
+      registers: r,
+    }).set(
+      {
+        version: opts.buildInfo.version,
+        revision: opts.buildInfo.revision,
+        branch: opts.buildInfo.branch,
+        nodeversion: process.version,
+        goos: process.platform,
+        goarch: process.arch,
+      },
+      1,
+    );
+    this.#lastOk = new Gauge({ name: 'alloy_config_last_load_successful', help: 'Config loaded successfully.', registers: r });
+    this.#failures = new Counter({ name: 'alloy_config_load_failures_total', help: 'Config failed to load.', registers: r });
+    this.#hashGauge = new Gauge({
+      name: 'alloy_config_hash',
+      help: 'Hash of the currently active config file.',
+      labelNames: ['sha256'],
+      registers: r,
+    });
+  }
+
+  isReady(): boolean {
+    return this.#ready;
+  }
+
+  get configHash(): string | undefined {
+    return this.#hash;
+  }
+
+  /** Read the config path from disk and load it. */
+  load(): Promise<LoadResult> {
+    return this.#serial(async () => {
+      let sources: Map<string, string>;
+      try {
+        sources = await readConfigSources(this.#opts.configPath);
+      } catch (err) {
+        const d = errorAt(fileRange(this.#opts.configPath), err instanceof Error ? err.message : String(err));
+        return this.#failed([d], new Map());
+      }
+      return this.#load(sources);
+    });
+  }
+
+  /** Load the given sources (file name → text). */
+  loadSources(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
+    return this.#serial(() => this.#load(sources));
+  }
+
+  /** `/-/reload` and SIGHUP. */
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    const r = await this.load();
+    return { ok: r.ok, message: r.ok ? '' : r.message };
+  }
+
+  components(): readonly ComponentInfo[] {
+    return this.controller.components();
+  }
+
+  registries(): readonly Registry[] {
+    return [this.#opts.registry, ...this.controller.registries()];
+  }
+
+  toJSON(value: unknown): unknown {
+    return this.#opts.evaluator.toJSON(value);
+  }
+
+  stop(): Promise<void> {
+    return this.#serial(() => this.controller.stop());
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(fn);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async #load(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
+    const log = this.#opts.logs.root;
+    const loaded = loadConfig(sources, {
+      registry: this.#opts.components,
+      evaluator: this.#opts.evaluator,
+      stabilityLevel: this.#opts.stabilityLevel,
+    });
+    if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
+    const { committed, diags } = await this.controller.apply(loaded.components);
+    if (!committed) return this.#failed(diags, sources);
+    this.#opts.logs.configure(loaded.logging.args);
+    this.#ready = true;
+    this.#hash = loaded.hash;
+    this.#hashGauge.reset();
+    this.#hashGauge.set({ sha256: loaded.hash }, 1);
+    if (hasErrors(diags)) {
+      // Committed, but some component rejected its new arguments (kept its old ones).
+      this.#lastOk.set(0);
+      this.#failures.inc();
+      const message = formatDiagnostics(diags, sources);
+      log.error('config loaded with component update errors', { err: message });
+      return { ok: false, diags, message };
+    }
+    this.#lastOk.set(1);
+    log.info('config loaded', { components: loaded.components.length, sha256: loaded.hash });
+    return { ok: true, diags, message: '' };
+  }
+
+  #failed(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>): LoadResult {
+    this.#lastOk.set(0);
+    this.#failures.inc();
+    const message = formatDiagnostics(diags, sources);
+    this.#opts.logs.root.error('failed to load config', { err: message });
+    return { ok: false, diags, message };
+  }
+}
