@@ -1,0 +1,164 @@
+{{/*
+Shared named templates. Names follow the upstream chart ("alloy.fullname", "alloy.labels", …) so
+values and habits carry over.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "alloy.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name, truncated to 63 characters (DNS label limit). */}}
+{{- define "alloy.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version for the helm.sh/chart label. */}}
+{{- define "alloy.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Namespace of every namespaced object. */}}
+{{- define "alloy.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
+{{/* The alloy values block, with the legacy "agent" block merged over it. */}}
+{{- define "alloy.values" -}}
+{{- toYaml (mustMergeOverwrite (deepCopy .Values.alloy) (deepCopy (or .Values.agent dict))) }}
+{{- end }}
+
+{{/* Common labels. */}}
+{{- define "alloy.labels" -}}
+helm.sh/chart: {{ include "alloy.chart" . }}
+{{ include "alloy.selectorLabels" . }}
+app.kubernetes.io/version: {{ (include "alloy.imageId" .) | trimPrefix "@sha256" | trimPrefix ":" | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: alloy
+{{- end }}
+
+{{/* Selector labels. */}}
+{{- define "alloy.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "alloy.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Name of the service account the pods use. */}}
+{{- define "alloy.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "alloy.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* ":tag" or "@sha256:digest" of the Alloy image. */}}
+{{- define "alloy.imageId" -}}
+{{- if .Values.image.digest }}
+{{- $digest := .Values.image.digest }}
+{{- if not (hasPrefix "sha256:" $digest) }}
+{{- $digest = printf "sha256:%s" $digest }}
+{{- end }}
+{{- printf "@%s" $digest }}
+{{- else if .Values.image.tag }}
+{{- printf ":%s" (toString .Values.image.tag) }}
+{{- else }}
+{{- printf ":%s" .Chart.AppVersion }}
+{{- end }}
+{{- end }}
+
+{{/* Full reference of the Alloy image. */}}
+{{- define "alloy.image" -}}
+{{- $registry := .Values.global.image.registry | default .Values.image.registry -}}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ .Values.image.repository }}{{ include "alloy.imageId" . }}
+{{- end }}
+
+{{/* Full reference of the config reloader image; empty fields fall back to the Alloy image. */}}
+{{- define "config-reloader.image" -}}
+{{- $img := .Values.configReloader.image -}}
+{{- $registry := .Values.global.image.registry | default $img.registry | default .Values.image.registry -}}
+{{- $repository := $img.repository | default .Values.image.repository -}}
+{{- $id := include "alloy.imageId" . -}}
+{{- if $img.digest }}
+{{- $digest := $img.digest }}
+{{- if not (hasPrefix "sha256:" $digest) }}
+{{- $digest = printf "sha256:%s" $digest }}
+{{- end }}
+{{- $id = printf "@%s" $digest }}
+{{- else if $img.tag }}
+{{- $id = printf ":%s" (toString $img.tag) }}
+{{- end }}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ $repository }}{{ $id }}
+{{- end }}
+
+{{/* ConfigMap holding the config: ours when configMap.create, else alloy.configMap.name. */}}
+{{- define "alloy.config-map.name" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- if $values.configMap.create -}}
+{{- include "alloy.fullname" . }}
+{{- else -}}
+{{- required "alloy.configMap.name is required when alloy.configMap.create is false: set it to the name of the ConfigMap holding your config (for example one made with kubectl create configmap alloy-config --from-file=config.alloy=./config.alloy)" $values.configMap.name }}
+{{- end }}
+{{- end }}
+
+{{/* Key of the config file inside the ConfigMap. */}}
+{{- define "alloy.config-map.key" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- if $values.configMap.create -}}
+config.alloy
+{{- else -}}
+{{- $values.configMap.key | default "config.alloy" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Restricted Pod Security defaults (the same as the operator's). Overrides from values replace
+top-level keys; a null override removes the default.
+*/}}
+{{- define "alloy.mergeSecurityContext" -}}
+{{- $out := deepCopy .defaults -}}
+{{- range $k, $v := (.override | default dict) }}
+{{- if kindIs "invalid" $v }}
+{{- $_ := unset $out $k }}
+{{- else }}
+{{- $_ := set $out $k $v }}
+{{- end }}
+{{- end }}
+{{- if $out }}{{ toYaml $out }}{{ end }}
+{{- end }}
+
+{{- define "alloy.defaultPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 473
+runAsGroup: 473
+fsGroup: 473
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "alloy.defaultContainerSecurityContext" -}}
+allowPrivilegeEscalation: false
+capabilities:
+  drop:
+    - ALL
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+{{- end }}
+
+{{/* apiVersion of the Ingress. */}}
+{{- define "alloy.ingress.apiVersion" -}}
+{{- if and (.Capabilities.APIVersions.Has "networking.k8s.io/v1") (semverCompare ">= 1.19-0" .Capabilities.KubeVersion.Version) }}
+{{- print "networking.k8s.io/v1" }}
+{{- else }}
+{{- print "networking.k8s.io/v1beta1" }}
+{{- end }}
+{{- end }}

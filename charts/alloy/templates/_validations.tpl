@@ -1,0 +1,69 @@
+{{/*
+Validations, evaluated by templates/validations.yaml. Each `fail`s with a message that names the
+offending value and says what to set instead. Upstream keys this chart does not support yet fail
+here rather than being silently ignored.
+*/}}
+
+{{- define "alloy.validations.controllerType" -}}
+{{- $t := .Values.controller.type -}}
+{{- if not (has $t (list "daemonset" "deployment" "statefulset")) -}}
+{{- fail (printf "controller.type %q is not supported.\nSet controller.type to one of: daemonset, deployment, statefulset." (toString $t)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.configMap" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- if and (not $values.configMap.create) (not $values.configMap.name) -}}
+{{- fail "alloy.configMap.create is false but alloy.configMap.name is empty.\nSet alloy.configMap.name to an existing ConfigMap (and alloy.configMap.key to its key, default config.alloy), for example:\n  kubectl create configmap --namespace <NAMESPACE> alloy-config \"--from-file=config.alloy=./config.alloy\"\n  alloy:\n    configMap:\n      create: false\n      name: alloy-config\n      key: config.alloy" -}}
+{{- end -}}
+{{- if and $values.configMap.create $values.configMap.name -}}
+{{- fail (printf "alloy.configMap.name %q is only used when alloy.configMap.create is false.\nEither set alloy.configMap.create: false to use the existing ConfigMap, or remove alloy.configMap.name to let the chart create one from alloy.configMap.content." (toString $values.configMap.name)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.pdb" -}}
+{{- $pdb := .Values.controller.podDisruptionBudget -}}
+{{- if and $pdb.enabled (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) -}}
+{{- fail "controller.podDisruptionBudget sets both minAvailable and maxUnavailable.\nSet only one of them (remove the other or set it to null)." -}}
+{{- end -}}
+{{- if and $pdb.enabled (eq .Values.controller.type "daemonset") -}}
+{{- fail "controller.podDisruptionBudget.enabled is true but controller.type is daemonset.\nA PodDisruptionBudget protects deployment and statefulset pods: set controller.type to deployment or statefulset, or podDisruptionBudget.enabled: false." -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.autoscaling" -}}
+{{- $as := .Values.controller.autoscaling -}}
+{{- if and $as.enabled (eq .Values.controller.type "daemonset") -}}
+{{- fail "controller.autoscaling.enabled is true but controller.type is daemonset.\nA HorizontalPodAutoscaler scales deployment or statefulset pods: set controller.type to deployment or statefulset." -}}
+{{- end -}}
+{{- if and $as.vertical $as.vertical.enabled -}}
+{{- fail "controller.autoscaling.vertical (VerticalPodAutoscaler) is not supported by this chart yet.\nSet controller.autoscaling.vertical.enabled: false and size alloy.resources yourself." -}}
+{{- end -}}
+{{- if and $as.horizontal $as.horizontal.enabled -}}
+{{- fail "controller.autoscaling.horizontal is not supported by this chart yet.\nUse the flat keys instead: controller.autoscaling.enabled, minReplicas, maxReplicas, targetCPUUtilizationPercentage, targetMemoryUtilizationPercentage." -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.unsupported" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- if .Values.crds.create -}}
+{{- fail "crds.create: true installs upstream's monitoring.grafana.com PodLogs CRD, which this chart does not ship yet.\nSet crds.create: false (the Collector CRD is installed with operator.enabled: true)." -}}
+{{- end -}}
+{{- if and $values.secret (or $values.secret.create $values.secret.name) -}}
+{{- fail "alloy.secret (config from a Secret) is not supported by this chart yet.\nPut the config in alloy.configMap.content, or in an existing ConfigMap with alloy.configMap.create: false and alloy.configMap.name; reference secrets from the config with sys.env and alloy.envFrom." -}}
+{{- end -}}
+{{- range $key := list "gateway" "networkPolicy" "httpRoute" "prometheusRule" "verticalPodAutoscaler" -}}
+{{- $v := index $.Values $key -}}
+{{- if and (kindIs "map" $v) $v.enabled -}}
+{{- fail (printf "%s.enabled is not supported by this chart yet.\nSet %s.enabled: false; create the object yourself with extraObjects if you need it." $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.all" -}}
+{{- include "alloy.validations.controllerType" . -}}
+{{- include "alloy.validations.configMap" . -}}
+{{- include "alloy.validations.pdb" . -}}
+{{- include "alloy.validations.autoscaling" . -}}
+{{- include "alloy.validations.unsupported" . -}}
+{{- end -}}

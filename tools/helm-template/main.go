@@ -1,0 +1,201 @@
+// Command helm-template renders a Helm chart like `helm template` without a helm binary.
+// Usage: helm-template template RELEASE CHART [flags]; see usage() for the flags.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+type options struct {
+	release      string
+	chartPath    string
+	namespace    string
+	valueFiles   []string
+	sets         []string
+	setStrings   []string
+	setFiles     []string
+	setJSON      []string
+	kubeVersion  string
+	apiVersions  []string
+	showOnly     []string
+	includeCRDs  bool
+	isUpgrade    bool
+	skipSchema   bool
+	printValues  bool
+}
+
+func usage() string {
+	return `Usage: helm-template template [RELEASE] CHART [flags]
+
+Flags (as helm template):
+  -f, --values FILE          values file (repeatable, merged in order)
+      --set k=v[,k=v]        set values (Helm strvals syntax)
+      --set-string k=v       set STRING values
+      --set-file k=path      set values from file contents
+      --set-json k=json      set JSON values
+  -n, --namespace NS         release namespace (default "default")
+      --kube-version V       Kubernetes version for .Capabilities (default v1.31.0)
+  -a, --api-versions GV      extra API versions for .Capabilities.APIVersions (repeatable)
+  -s, --show-only PATH       only show manifests rendered from PATH (repeatable)
+      --include-crds         include CRDs from the chart's crds/ directory
+      --is-upgrade           set .Release.IsUpgrade instead of .Release.IsInstall
+      --skip-schema-validation
+      --print-values         print the computed values as YAML and exit (stand-in only)
+`
+}
+
+func parseArgs(args []string) (*options, error) {
+	o := &options{namespace: "default", kubeVersion: "v1.31.0"}
+	var positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := a, "", false
+		if strings.HasPrefix(a, "-") && strings.Contains(a, "=") {
+			idx := strings.Index(a, "=")
+			name, val, hasVal = a[:idx], a[idx+1:], true
+		}
+		next := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("flag needs an argument: %s", name)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		var v string
+		switch name {
+		case "-f", "--values":
+			if v, err = next(); err == nil {
+				o.valueFiles = append(o.valueFiles, strings.Split(v, ",")...)
+			}
+		case "--set":
+			if v, err = next(); err == nil {
+				o.sets = append(o.sets, v)
+			}
+		case "--set-string":
+			if v, err = next(); err == nil {
+				o.setStrings = append(o.setStrings, v)
+			}
+		case "--set-file":
+			if v, err = next(); err == nil {
+				o.setFiles = append(o.setFiles, v)
+			}
+		case "--set-json":
+			if v, err = next(); err == nil {
+				o.setJSON = append(o.setJSON, v)
+			}
+		case "-n", "--namespace":
+			o.namespace, err = next()
+		case "--kube-version":
+			o.kubeVersion, err = next()
+		case "-a", "--api-versions":
+			if v, err = next(); err == nil {
+				o.apiVersions = append(o.apiVersions, strings.Split(v, ",")...)
+			}
+		case "-s", "--show-only":
+			if v, err = next(); err == nil {
+				o.showOnly = append(o.showOnly, v)
+			}
+		case "--include-crds":
+			o.includeCRDs = true
+		case "--is-upgrade":
+			o.isUpgrade = true
+		case "--skip-schema-validation":
+			o.skipSchema = true
+		case "--print-values":
+			o.printValues = true
+		case "-h", "--help":
+			return nil, fmt.Errorf("%s", usage())
+		default:
+			if strings.HasPrefix(a, "-") {
+				return nil, fmt.Errorf("unknown flag: %s (the stand-in supports the flags listed by --help; install helm for the rest)", a)
+			}
+			positional = append(positional, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(positional) > 0 && positional[0] == "template" {
+		positional = positional[1:]
+	}
+	switch len(positional) {
+	case 1:
+		o.release, o.chartPath = "release-name", positional[0]
+	case 2:
+		o.release, o.chartPath = positional[0], positional[1]
+	default:
+		return nil, fmt.Errorf("expected RELEASE and CHART arguments, got %d arguments\n\n%s", len(positional), usage())
+	}
+	if err := validateReleaseName(o.release); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func validateReleaseName(name string) error {
+	if len(name) > 53 {
+		return fmt.Errorf("release name %q exceeds max length of 53", name)
+	}
+	for i, r := range name {
+		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' || r == '.'
+		if !ok || ((i == 0 || i == len(name)-1) && (r == '-' || r == '.')) {
+			return fmt.Errorf("invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53")
+		}
+	}
+	return nil
+}
+
+func run(args []string) (string, error) {
+	o, err := parseArgs(args)
+	if err != nil {
+		return "", err
+	}
+	ch, err := loadChart(o.chartPath)
+	if err != nil {
+		return "", err
+	}
+	userVals, err := mergeUserValues(o)
+	if err != nil {
+		return "", err
+	}
+	vals := coalesceValues(ch, userVals)
+	if o.printValues {
+		return toYAML(vals) + "\n", nil
+	}
+	if !o.skipSchema && ch.schema != nil {
+		if errs := validateSchema(ch.schema, vals); len(errs) > 0 {
+			sort.Strings(errs)
+			return "", fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%s:\n- %s", ch.meta["name"], strings.Join(errs, "\n- "))
+		}
+	}
+	caps, err := newCapabilities(o.kubeVersion, o.apiVersions)
+	if err != nil {
+		return "", err
+	}
+	if kv, ok := ch.meta["kubeVersion"].(string); ok && kv != "" {
+		if err := checkKubeVersion(kv, caps.KubeVersion.Version); err != nil {
+			return "", err
+		}
+	}
+	rendered, err := render(ch, o, vals, caps)
+	if err != nil {
+		return "", err
+	}
+	return assemble(ch, o, rendered)
+}
+
+func main() {
+	out, err := run(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %s\n", err)
+		os.Exit(1)
+	}
+	fmt.Print(out)
+}
