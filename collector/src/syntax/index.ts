@@ -10,3 +10,31 @@ export type * as ast from './ast/ast.js';
 export { blockName, blockId } from './ast/ast.js';
 export { parseFile, parseExpression } from './parser/parser.js';
 export type { ParseResult, ExpressionResult } from './parser/parser.js';
+export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js';
+export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';
+export { Scope } from './vm/scope.js';
+export { evaluate, exprText, ArgError } from './vm/evaluate.js';
+export { stdlibScope, stdlibIdentifiers, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB } from './vm/stdlib.js';
+export { sprintf } from './vm/go-format.js';
+export { jsonPath } from './vm/json-path.js';
+export { collectReferences } from './vm/references.js';
+export type { Reference } from './vm/references.js';
+export { valueToJSON, formatValue } from './vm/value-format.js';
+export type { JSONValue } from './vm/value-format.js';
+export {
+  block,
+  blocks,
+  labelledBlocks,
+  enumBlocks,
+  duration,
+  secret,
+  capsule,
+  parseDuration,
+  formatDuration,
+  fieldMarker,
+  objectShape,
+  unwrapSchema,
+} from './vm/schema.js';
+export type { FieldKind, FieldMarker } from './vm/schema.js';
+export { decodeBody, decodeBodyOrThrow } from './vm/decode.js';
+export type { DecodeResult, DecodeOwner } from './vm/decode.js';
