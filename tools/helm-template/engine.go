@@ -274,17 +274,17 @@ func funcMap() template.FuncMap {
 		"fromToml": func(string) (map[string]interface{}, error) {
 			return nil, errors.New("fromToml is not supported by the helm-template stand-in (install helm)")
 		},
-		"toYaml":       toYAML,
-		"mustToYaml":   func(v interface{}) (string, error) { s, err := marshalYAML(v); return strings.TrimSuffix(s, "\n"), err },
-		"toYamlPretty": toYAMLPretty,
-		"fromYaml":     fromYAMLFunc,
+		"toYaml":        toYAML,
+		"mustToYaml":    func(v interface{}) (string, error) { s, err := marshalYAML(v); return strings.TrimSuffix(s, "\n"), err },
+		"toYamlPretty":  toYAMLPretty,
+		"fromYaml":      fromYAMLFunc,
 		"fromYamlArray": fromYAMLArrayFunc,
-		"toJson":       toJSONFunc,
-		"mustToJson":   func(v interface{}) (string, error) { b, err := json.Marshal(v); return string(b), err },
-		"fromJson":     fromJSONFunc,
+		"toJson":        toJSONFunc,
+		"mustToJson":    func(v interface{}) (string, error) { b, err := json.Marshal(v); return string(b), err },
+		"fromJson":      fromJSONFunc,
 		"fromJsonArray": fromJSONArrayFunc,
-		"include":      func(string, interface{}) string { return "not implemented" },
-		"tpl":          func(string, interface{}) interface{} { return "not implemented" },
+		"include":       func(string, interface{}) string { return "not implemented" },
+		"tpl":           func(string, interface{}) interface{} { return "not implemented" },
 		"required": func(warn string, val interface{}) (interface{}, error) {
 			if val == nil {
 				return val, errors.New(warnWrap(warn))

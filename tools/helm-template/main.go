@@ -10,21 +10,21 @@ import (
 )
 
 type options struct {
-	release      string
-	chartPath    string
-	namespace    string
-	valueFiles   []string
-	sets         []string
-	setStrings   []string
-	setFiles     []string
-	setJSON      []string
-	kubeVersion  string
-	apiVersions  []string
-	showOnly     []string
-	includeCRDs  bool
-	isUpgrade    bool
-	skipSchema   bool
-	printValues  bool
+	release     string
+	chartPath   string
+	namespace   string
+	valueFiles  []string
+	sets        []string
+	setStrings  []string
+	setFiles    []string
+	setJSON     []string
+	kubeVersion string
+	apiVersions []string
+	showOnly    []string
+	includeCRDs bool
+	isUpgrade   bool
+	skipSchema  bool
+	printValues bool
 }
 
 func usage() string {
@@ -192,6 +192,12 @@ func run(args []string) (string, error) {
 }
 
 func main() {
+	for _, a := range os.Args[1:] {
+		if a == "-h" || a == "--help" {
+			fmt.Print(usage())
+			return
+		}
+	}
 	out, err := run(os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %s\n", err)

@@ -151,4 +151,3 @@ func selected(o *options, name string, shown map[string]bool) bool {
 	}
 	return false
 }
-

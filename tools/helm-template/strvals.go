@@ -17,7 +17,7 @@ const maxIndex = 65536
 
 type valueReader func([]rune) (interface{}, error)
 
-func typedReader(rs []rune) (interface{}, error) { return typedVal(string(rs)), nil }
+func typedReader(rs []rune) (interface{}, error)  { return typedVal(string(rs)), nil }
 func stringReader(rs []rune) (interface{}, error) { return string(rs), nil }
 func fileReader(rs []rune) (interface{}, error) {
 	data, err := os.ReadFile(strings.TrimSpace(string(rs)))

@@ -1,0 +1,1 @@
+{{- define "tricky.name" -}}{{ .Chart.Name }}-{{ .Release.Name }}{{- end }}
