@@ -1,0 +1,202 @@
+import winston from 'winston';
+import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types.js';
+import { FakeKubeApi } from '../kube/fake-kube-api.js';
+import { KubeError, type KubeObject } from '../kube/kube-api.js';
+import { ManualClock } from '../util/clock.js';
+import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, sha256, type ConfigDiagnostic } from './collector-reconciler.js';
+import { KubeEventRecorder } from './event-recorder.js';
+
+const logger = winston.createLogger({ silent: true });
+
+/** Test validator: every `!!` is an error at its line and column. */
+function validate(sources: ReadonlyMap<string, string>): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  for (const [file, text] of sources) {
+    text.split('\n').forEach((line, i) => {
+      const col = line.indexOf('!!');
+      if (col >= 0) out.push({ severity: 'error', message: 'unexpected token "!!"', start: { file, line: i + 1, column: col + 1 } });
+    });
+  }
+  return out;
+}
+
+const GOOD = 'logging {\n  level = "info"\n}\n';
+const GOOD2 = 'logging {\n  level = "debug"\n}\n';
+const BROKEN = 'logging {\n  !! level = "info"\n}\n';
+
+const collectorRef = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', namespace: 'obs', name: 'metrics' };
+const stsRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'obs', name: 'metrics' };
+const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'metrics-config' };
+
+function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }) {
+  const api = new FakeKubeApi();
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const reconciler = new CollectorReconciler({ api, validate, defaultImage: 'docker.io/alloyts/alloy:0.1.0', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test') });
+  api.seed({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'metrics', namespace: 'obs' }, spec });
+  return { api, clock, reconciler };
+}
+
+function collector(api: FakeKubeApi): Collector & KubeObject {
+  return api.peek(collectorRef) as unknown as Collector & KubeObject;
+}
+function condition(api: FakeKubeApi, type: string) {
+  return (collector(api).status as CollectorStatus).conditions?.find((c) => c.type === type);
+}
+function setSpec(api: FakeKubeApi, spec: Record<string, unknown>) {
+  const c = collector(api);
+  return api.replace({ ...c, spec } as unknown as KubeObject);
+}
+function events(api: FakeKubeApi) {
+  return api.all().filter((o) => o.kind === 'Event').map((e) => `${e['type']}/${e['reason']}`);
+}
+
+describe('CollectorReconciler', () => {
+  it('GIVEN no Collector WHEN reconciled THEN it returns early without writes', async () => {
+    const { api, reconciler } = setup();
+    await expect(reconciler.reconcile('obs/absent')).resolves.toStrictEqual({});
+    expect(api.writes).toStrictEqual([]);
+  });
+
+  it('GIVEN a new Collector WHEN reconciled THEN it creates its objects and reports status', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    const kinds = api.all().filter((o) => o.kind !== 'Collector').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(kinds).toStrictEqual(['ConfigMap/metrics-config', 'Service/metrics', 'Service/metrics-cluster', 'ServiceAccount/metrics', 'StatefulSet/metrics']);
+    const status = collector(api).status as CollectorStatus;
+    expect(status.configHash).toBe(sha256(GOOD));
+    expect(status.observedGeneration).toBe(1);
+    expect(status.selector).toBe('app.kubernetes.io/name=alloy,app.kubernetes.io/instance=metrics');
+    expect(condition(api, 'ConfigValid')?.status).toBe('True');
+    expect(condition(api, 'Ready')).toMatchObject({ status: 'False', reason: 'ReplicasNotReady', message: '0/3 replicas ready' });
+  });
+
+  it('GIVEN a reconciled Collector WHEN reconciled again with nothing changed THEN it writes nothing', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.slice(before)).toStrictEqual([]);
+  });
+
+  it('GIVEN the StatefulSet reports all replicas ready WHEN reconciled THEN Ready=True and readyReplicas=3', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    const sts = api.peek(stsRef)!;
+    await api.mergePatch(stsRef, { status: { observedGeneration: sts.metadata.generation, replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'r1', updateRevision: 'r1' } }, 'status');
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReplicasReady' });
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    expect((collector(api).status as CollectorStatus).readyReplicas).toBe(3);
+  });
+
+  it('GIVEN a config change WHEN reconciled THEN only the ConfigMap is written, never the StatefulSet', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    const stsVersion = api.peek(stsRef)!.metadata.resourceVersion;
+    await setSpec(api, { config: GOOD2, replicas: 3 });
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    const objectWrites = api.writes.slice(before).filter((w) => w.subresource === undefined && w.kind !== 'Event');
+    expect(objectWrites).toStrictEqual([{ verb: 'apply', kind: 'ConfigMap', name: 'metrics-config' }]);
+    expect(api.peek(stsRef)!.metadata.resourceVersion).toBe(stsVersion);
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD2);
+  });
+
+  it('GIVEN a broken config WHEN reconciled THEN ConfigValid=False names line:col, the last good ConfigMap stays, an Event is recorded; fixing recovers', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    await setSpec(api, { config: BROKEN, replicas: 3 });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'False', reason: 'InvalidConfig' });
+    expect(condition(api, 'ConfigValid')!.message).toMatch(/^config\.alloy:2:3: unexpected token "!!"; pods keep running the last valid config/);
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'True', reason: 'ConfigRejected' });
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD);
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
+    expect(events(api)).toStrictEqual(['Warning/InvalidConfig']);
+
+    await reconciler.reconcile('obs/metrics');
+    expect(events(api)).toStrictEqual(['Warning/InvalidConfig']);
+
+    await setSpec(api, { config: GOOD2, replicas: 3 });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True', reason: 'Valid' });
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'False' });
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD2);
+    expect(events(api)).toStrictEqual(['Warning/InvalidConfig', 'Normal/ConfigRecovered']);
+  });
+
+  it('GIVEN a broken config and no previous one WHEN reconciled THEN no ConfigMap or StatefulSet is created', async () => {
+    const { api, reconciler } = setup({ config: BROKEN });
+    await reconciler.reconcile('obs/metrics');
+    expect(api.peek(cmRef)).toBeUndefined();
+    expect(api.peek(stsRef)).toBeUndefined();
+    expect(condition(api, 'Ready')).toMatchObject({ status: 'False', reason: 'NoValidConfig' });
+  });
+
+  it('GIVEN an apply conflict WHEN reconciled THEN it throws for a retry with Degraded=ApplyFailed, and the retry converges', async () => {
+    const { api, reconciler } = setup();
+    api.failNext('apply', 'StatefulSet', new KubeError(409, 'Conflict', 'Operation cannot be fulfilled: the object has been modified'));
+    await expect(reconciler.reconcile('obs/metrics')).rejects.toThrow(/StatefulSet obs\/metrics: Operation cannot be fulfilled/);
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    await reconciler.reconcile('obs/metrics');
+    expect(api.peek(stsRef)).toBeDefined();
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  });
+
+  it('GIVEN the Collector disappears between events WHEN a get returns NotFound THEN reconcile is a no-op', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    await api.delete(collectorRef);
+    expect(api.all()).toStrictEqual([]);
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+  });
+
+  it('GIVEN a PodDisruptionBudget is removed from the spec WHEN reconciled THEN the PDB is pruned', async () => {
+    const { api, reconciler } = setup({ config: GOOD, podDisruptionBudget: { minAvailable: 1 } });
+    await reconciler.reconcile('obs/metrics');
+    expect(api.peek({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' })).toBeDefined();
+    await setSpec(api, { config: GOOD });
+    await reconciler.reconcile('obs/metrics');
+    expect(api.peek({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' })).toBeUndefined();
+  });
+
+  it('GIVEN configMapRef to a missing ConfigMap WHEN reconciled THEN ConfigValid=False ConfigMapNotFound; creating it recovers', async () => {
+    const { api, reconciler } = setup({ configMapRef: { name: 'user-cfg' } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'False', reason: 'ConfigMapNotFound' });
+    api.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'user-cfg', namespace: 'obs' }, data: { 'config.alloy': GOOD } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True' });
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD);
+  });
+
+  it('GIVEN kubernetes discovery WHEN reconciled and deleted THEN cluster RBAC is created under a finalizer and removed on delete', async () => {
+    const cfg = 'discovery.kubernetes "pods" {\n  role = "pod"\n}\n';
+    const { api, reconciler } = setup({ config: cfg });
+    await reconciler.reconcile('obs/metrics');
+    expect(collector(api).metadata.finalizers).toStrictEqual([CLUSTER_RBAC_FINALIZER]);
+    const roleRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'alloy-obs-metrics-discovery' };
+    expect(api.peek(roleRef)).toBeDefined();
+    await api.delete(collectorRef);
+    expect(collector(api).metadata.deletionTimestamp).toBeDefined();
+    await reconciler.reconcile('obs/metrics');
+    expect(api.peek(roleRef)).toBeUndefined();
+    expect(api.all()).toStrictEqual([]);
+  });
+
+  it('GIVEN a spec with both config and configMapRef WHEN reconciled THEN InvalidSpec is reported and nothing is created', async () => {
+    const { api, reconciler } = setup({ config: GOOD, configMapRef: { name: 'x' } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'invalid Collector spec: set exactly one of spec.config or spec.configMapRef' });
+    expect(api.all().map((o) => o.kind).sort()).toStrictEqual(['Collector', 'Event']);
+  });
+
+  it('GIVEN a replicas change WHEN reconciled THEN the StatefulSet is updated and observedGeneration follows', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    await setSpec(api, { config: GOOD, replicas: 1 });
+    await reconciler.reconcile('obs/metrics');
+    expect((api.peek(stsRef) as unknown as { spec: { replicas: number } }).spec.replicas).toBe(1);
+    expect((collector(api).status as CollectorStatus).observedGeneration).toBe(2);
+  });
+});

@@ -1,0 +1,347 @@
+/**
+ * Level-based reconcile of one Collector (`namespace/name`): re-reads the Collector and what it
+ * owns, validates the config with the collector's own validator, renders the desired objects
+ * (cdk8s), applies only those that differ from the live ones (server-side apply, field manager
+ * `alloy-operator`), prunes objects it no longer wants, and writes status only when it changed.
+ *
+ * Contracts:
+ * - An invalid config never reaches the ConfigMap: the last good one stays, pods keep running
+ *   it, `ConfigValid=False` carries the diagnostics (line:col) and a Warning Event is recorded.
+ * - The StatefulSet's pod template does not depend on the config text (see `render/`).
+ * - Throws on API failures so the caller re-queues with backoff; returns normally when the
+ *   Collector is gone (NotFound) or its spec is invalid (a terminal error until the spec changes).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'winston';
+import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
+import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
+import { CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
+import { describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
+import type { Clock } from '../util/clock.js';
+import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
+import { isSubset } from './desired-state.js';
+import type { EventRecorder } from './event-recorder.js';
+
+/** Structural subset of the runtime's `Diagnostic` (collector/src/syntax). */
+export interface ConfigDiagnostic {
+  readonly severity: string;
+  readonly message: string;
+  readonly start: { readonly file: string; readonly line: number; readonly column: number };
+}
+
+export type ConfigValidator = (
+  sources: ReadonlyMap<string, string>,
+  opts: { stabilityLevel?: 'experimental' | 'public-preview' | 'generally-available' },
+) => readonly ConfigDiagnostic[] | Promise<readonly ConfigDiagnostic[]>;
+
+export interface ReconcilerOptions {
+  readonly api: KubeApi;
+  readonly validate: ConfigValidator;
+  /** Image used when a Collector names none. */
+  readonly defaultImage: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events: EventRecorder;
+}
+
+export interface ReconcileResult {
+  /** Poll again after this delay (used while waiting for something not watched). */
+  readonly requeueAfterMs?: number;
+}
+
+export const CLUSTER_RBAC_FINALIZER = 'alloy.dev/cluster-rbac';
+
+/** Kinds the reconciler may have created and prunes when no longer desired. */
+const PRUNABLE: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+];
+const CLUSTER_PRUNABLE: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+];
+
+interface StatefulSetLike extends KubeObject {
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+  };
+}
+
+type ConfigSource = { ok: true; text: string } | { ok: false; reason: string; message: string };
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function formatDiagnostics(diags: readonly ConfigDiagnostic[], limit = 5): string {
+  const shown = diags.slice(0, limit).map((d) => `${d.start.file}:${d.start.line}:${d.start.column}: ${d.message}`);
+  const more = diags.length > limit ? ` (and ${diags.length - limit} more)` : '';
+  return shown.join('; ') + more;
+}
+
+export class CollectorReconciler {
+  readonly #o: ReconcilerOptions;
+
+  constructor(opts: ReconcilerOptions) {
+    this.#o = opts;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const ref: ObjectRef = { apiVersion: API_VERSION, kind: KIND, namespace, name };
+    const raw = await this.#o.api.get(ref);
+    if (raw === undefined) {
+      this.#o.logger.debug('collector gone; owned objects are garbage-collected', { collector: key });
+      return {};
+    }
+    if (raw.metadata.deletionTimestamp !== undefined) return this.#finalize(raw);
+
+    const decoded = decodeCollector(raw);
+    if (!decoded.ok) {
+      await this.#writeInvalidSpec(raw, decoded.message);
+      return {};
+    }
+    const collector = decoded.collector;
+    const source = await this.#readConfig(collector);
+    const liveConfigMap = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace,
+      name: names.configMap(name),
+    });
+    const lastGood = liveConfigMap?.data?.[CONFIG_KEY];
+
+    let diagnostics: readonly ConfigDiagnostic[] = [];
+    let valid = false;
+    if (source.ok) {
+      const level = collector.spec.stabilityLevel;
+      diagnostics = (await this.#o.validate(new Map([[CONFIG_KEY, source.text]]), { stabilityLevel: level })).filter((d) => d.severity === 'error');
+      valid = diagnostics.length === 0;
+    }
+    const newConfig = source.ok && valid ? source.text : undefined;
+    const effective = newConfig ?? lastGood;
+
+    let objects: RenderedObject[];
+    try {
+      objects = renderCollector({
+        collector,
+        defaultImage: this.#o.defaultImage,
+        ...(newConfig !== undefined ? { config: newConfig } : {}),
+        ...(effective !== undefined ? { configForDiscovery: effective } : {}),
+        workload: effective !== undefined,
+      });
+    } catch (e) {
+      await this.#writeInvalidSpec(raw, e instanceof Error ? e.message : String(e));
+      return {};
+    }
+
+    if (objects.some((o) => !isNamespaced(o.kind)) && !(collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
+      await this.#o.api.mergePatch(ref, {
+        metadata: { finalizers: [...(collector.metadata.finalizers ?? []), CLUSTER_RBAC_FINALIZER], resourceVersion: collector.metadata.resourceVersion },
+      });
+    }
+
+    const applyErrors: string[] = [];
+    let statefulSet: StatefulSetLike | undefined;
+    for (const desired of objects) {
+      const obj = desired as unknown as KubeObject;
+      try {
+        const live = await this.#o.api.get(refOf(obj));
+        const current = live !== undefined && isSubset(obj, live) ? live : await this.#o.api.apply(obj);
+        if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
+        if (live === undefined || current !== live) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)) });
+      } catch (e) {
+        applyErrors.push(`${describeRef(refOf(obj))}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (statefulSet === undefined && effective === undefined) {
+      statefulSet = await this.#o.api.get<StatefulSetLike>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: names.statefulSet(name) });
+    }
+    if (applyErrors.length === 0) await this.#prune(collector, objects);
+
+    const configValid: ConditionInput = !source.ok
+      ? { type: 'ConfigValid', status: 'False', reason: source.reason, message: source.message }
+      : valid
+        ? { type: 'ConfigValid', status: 'True', reason: 'Valid', message: 'config accepted and applied to the ConfigMap' }
+        : {
+            type: 'ConfigValid',
+            status: 'False',
+            reason: 'InvalidConfig',
+            message: `${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${sha256(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
+          };
+    await this.#recordConfigEvent(collector, configValid);
+    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective);
+    if (applyErrors.length > 0) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
+    return {};
+  }
+
+  async #readConfig(collector: Collector): Promise<ConfigSource> {
+    const { spec, metadata } = collector;
+    if (spec.config !== undefined) return { ok: true, text: spec.config };
+    const ref = spec.configMapRef!;
+    const cm = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name });
+    if (cm === undefined) {
+      return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${metadata.namespace}/${ref.name} (spec.configMapRef) not found; create it or fix the name` };
+    }
+    const text = cm.data?.[ref.key];
+    if (text === undefined) {
+      const keys = Object.keys(cm.data ?? {}).join(', ') || 'none';
+      return { ok: false, reason: 'ConfigKeyNotFound', message: `ConfigMap ${metadata.namespace}/${ref.name} has no key "${ref.key}" (keys: ${keys}); set spec.configMapRef.key` };
+    }
+    return { ok: true, text };
+  }
+
+  /** Deletes owned objects of prunable kinds that are no longer desired. */
+  async #prune(collector: Collector, desired: readonly RenderedObject[]): Promise<void> {
+    const { name, namespace, uid } = collector.metadata;
+    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
+    const selector = selectorString(name) + `,app.kubernetes.io/managed-by=${commonLabels(name)['app.kubernetes.io/managed-by']}`;
+    for (const { apiVersion, kind } of PRUNABLE) {
+      const { items } = await this.#o.api.list(apiVersion, kind, namespace, selector);
+      for (const item of items) {
+        const owned = (item.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
+        if (owned && !wanted.has(`${kind}/${item.metadata.name}`)) {
+          await this.#o.api.delete({ apiVersion, kind, namespace, name: item.metadata.name ?? '' });
+          this.#o.logger.info('pruned', { collector: `${namespace}/${name}`, object: `${kind} ${namespace}/${item.metadata.name}` });
+        }
+      }
+    }
+    if ((collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
+      for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
+        const { items } = await this.#o.api.list(apiVersion, kind, undefined, `${selector},${OWNER_NAMESPACE_LABEL}=${namespace}`);
+        for (const item of items) {
+          if (!wanted.has(`${kind}/${item.metadata.name}`)) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
+        }
+      }
+    }
+  }
+
+  /** Deletion with our finalizer: remove the cluster-scoped objects, then the finalizer. */
+  async #finalize(raw: KubeObject): Promise<ReconcileResult> {
+    const finalizers = raw.metadata.finalizers ?? [];
+    if (!finalizers.includes(CLUSTER_RBAC_FINALIZER)) return {};
+    const name = raw.metadata.name ?? '';
+    const namespace = raw.metadata.namespace ?? '';
+    const selector = `${selectorString(name)},${OWNER_NAMESPACE_LABEL}=${namespace}`;
+    for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
+      const { items } = await this.#o.api.list(apiVersion, kind, undefined, selector);
+      for (const item of items) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
+    }
+    await this.#o.api.mergePatch(refOf(raw), {
+      metadata: { finalizers: finalizers.filter((f) => f !== CLUSTER_RBAC_FINALIZER), resourceVersion: raw.metadata.resourceVersion },
+    });
+    this.#o.logger.info('finalized: cluster-scoped RBAC removed', { collector: `${namespace}/${name}` });
+    return {};
+  }
+
+  async #recordConfigEvent(collector: Collector, next: ConditionInput): Promise<void> {
+    const prev = findCondition(collector.status?.conditions, 'ConfigValid');
+    if (prev !== undefined && prev.status === next.status && prev.message === next.message) return;
+    if (next.status === 'False') await this.#o.events.record(collector.metadata, 'Warning', next.reason, next.message);
+    else if (prev !== undefined && prev.status === 'False') await this.#o.events.record(collector.metadata, 'Normal', 'ConfigRecovered', next.message);
+  }
+
+  async #writeInvalidSpec(raw: KubeObject, message: string): Promise<void> {
+    const generation = raw.metadata.generation ?? 0;
+    const previous = (raw['status'] as CollectorStatus | undefined) ?? {};
+    const conditions = mergeConditions(
+      previous.conditions,
+      [
+        { type: 'ConfigValid', status: 'False', reason: 'InvalidSpec', message },
+        { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: `spec rejected, objects left unchanged: ${message}` },
+        ...(['Ready', 'Progressing'] as const).map((type) => {
+          const c = findCondition(previous.conditions, type);
+          return { type, status: c?.status ?? ('Unknown' as const), reason: c?.reason ?? 'InvalidSpec', message: c?.message ?? message };
+        }),
+      ],
+      new Date(this.#o.clock.now()).toISOString(),
+      generation,
+    );
+    const status: CollectorStatus = { ...previous, conditions, observedGeneration: generation };
+    if (sameStatus(previous, status)) return;
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace }, status }, 'status');
+    if (findCondition(previous.conditions, 'ConfigValid')?.message !== message) {
+      await this.#o.events.record({ name: raw.metadata.name ?? '', namespace: raw.metadata.namespace ?? '', uid: raw.metadata.uid ?? '' }, 'Warning', 'InvalidSpec', message);
+    }
+  }
+
+  async #writeStatus(collector: Collector, configValid: ConditionInput, applyErrors: readonly string[], sts: StatefulSetLike | undefined, effective: string | undefined): Promise<void> {
+    const { metadata, spec } = collector;
+    const desired = spec.replicas;
+    const st = sts?.status ?? {};
+    const ready = st.readyReplicas ?? 0;
+    const rolledOut =
+      sts !== undefined &&
+      (st.observedGeneration === undefined || st.observedGeneration >= (sts.metadata.generation ?? 0)) &&
+      (st.updatedReplicas === undefined || desired === 0 || st.updatedReplicas >= desired) &&
+      (st.currentRevision === undefined || st.updateRevision === undefined || st.currentRevision === st.updateRevision || desired === 0) &&
+      (st.replicas ?? 0) === desired;
+    const allReady = rolledOut && ready >= desired;
+
+    const readyCond: ConditionInput =
+      sts === undefined
+        ? { type: 'Ready', status: 'False', reason: 'NoValidConfig', message: 'waiting for a valid config before starting pods' }
+        : allReady
+          ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${ready}/${desired} replicas ready` }
+          : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: `${ready}/${desired} replicas ready` };
+    const progressing: ConditionInput =
+      sts === undefined
+        ? { type: 'Progressing', status: 'False', reason: 'NoValidConfig', message: 'no rollout without a valid config' }
+        : allReady
+          ? { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: 'all replicas updated and ready' }
+          : { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${st.updatedReplicas ?? 0} updated, ${ready} ready of ${desired}` };
+    const degraded: ConditionInput =
+      applyErrors.length > 0
+        ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: applyErrors.join('; ') }
+        : configValid.status === 'False'
+          ? { type: 'Degraded', status: 'True', reason: 'ConfigRejected', message: configValid.message }
+          : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all objects applied' };
+
+    const previous = collector.status ?? {};
+    const next: CollectorStatus = {
+      conditions: mergeConditions(previous.conditions, [readyCond, progressing, configValid, degraded], new Date(this.#o.clock.now()).toISOString(), metadata.generation),
+      observedGeneration: metadata.generation,
+      replicas: st.replicas ?? 0,
+      readyReplicas: ready,
+      selector: selectorString(metadata.name),
+      ...(effective !== undefined ? { configHash: sha256(effective) } : {}),
+    };
+    if (sameStatus(previous, next)) return;
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
+  }
+}
+
+function sameStatus(a: CollectorStatus, b: CollectorStatus): boolean {
+  return stableJson(canonicalStatus(a)) === stableJson(canonicalStatus(b));
+}
+
+/** JSON with object keys sorted, so field order never counts as a change. */
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+function canonicalStatus(s: CollectorStatus): unknown {
+  return {
+    ...s,
+    conditions: (s.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, g: c.observedGeneration })),
+  };
+}
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  if (i <= 0) throw new Error(`reconcile key must be namespace/name, got ${JSON.stringify(key)}`);
+  return [key.slice(0, i), key.slice(i + 1)];
+}

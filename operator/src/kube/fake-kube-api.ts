@@ -1,0 +1,245 @@
+/**
+ * In-memory `KubeApi` for unit tests. Models what the reconciler relies on: resourceVersion
+ * bumps only on real changes (so a no-op apply is visible as no write), `metadata.generation`
+ * bumps on spec changes, the status subresource, compare-and-swap `replace` (409), finalizers
+ * with `deletionTimestamp`, owner-reference garbage collection, watches and injected failures.
+ * Every mutating call is recorded in `writes`.
+ */
+import { KubeError, isNamespaced, pathOf, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+
+type Verb = 'apply' | 'mergePatch' | 'create' | 'replace' | 'delete' | 'get' | 'list';
+
+export interface FakeWrite {
+  readonly verb: Verb;
+  readonly kind: string;
+  readonly name: string;
+  readonly subresource?: string;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key, anything else is replaced (an approximation of apply for tests). */
+function applyMerge(target: unknown, patch: unknown): unknown {
+  if (!isObject(target) || !isObject(patch)) return clone(patch);
+  const out: Record<string, unknown> = { ...target };
+  for (const [k, v] of Object.entries(patch)) out[k] = applyMerge(target[k], v);
+  return out;
+}
+
+/** RFC 7386 JSON merge patch. */
+function mergePatchValue(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return clone(patch);
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatchValue(out[k], v);
+  }
+  return out;
+}
+
+function matchesSelector(labels: Record<string, string> | undefined, selector: string | undefined): boolean {
+  if (selector === undefined || selector === '') return true;
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=') as [string, string | undefined];
+    return v === undefined ? labels?.[k] !== undefined : labels?.[k] === v;
+  });
+}
+
+export class FakeKubeApi implements KubeApi {
+  readonly #objects = new Map<string, KubeObject>();
+  readonly #watchers = new Set<{ path: string; onEvent: (type: string, obj: KubeObject) => void }>();
+  readonly #failures: Array<{ verb: Verb; kind: string; error: Error }> = [];
+  #rv = 0;
+  #uid = 0;
+  readonly writes: FakeWrite[] = [];
+
+  static key(ref: ObjectRef): string {
+    return `${ref.apiVersion}|${ref.kind}|${isNamespaced(ref.kind) ? (ref.namespace ?? '') : ''}|${ref.name}`;
+  }
+
+  /** Makes the next call of `verb` on `kind` fail with `error`. */
+  failNext(verb: Verb, kind: string, error: Error): void {
+    this.#failures.push({ verb, kind, error });
+  }
+
+  /** Stores an object as-is (test setup); assigns uid/resourceVersion/generation when missing. */
+  seed<T extends KubeObject>(obj: T): T {
+    const stored = clone(obj);
+    stored.metadata.uid ??= `uid-${++this.#uid}`;
+    stored.metadata.resourceVersion = String(++this.#rv);
+    stored.metadata.generation ??= 1;
+    if (!isNamespaced(stored.kind)) delete stored.metadata.namespace;
+    this.#objects.set(FakeKubeApi.key(this.#ref(stored)), stored);
+    this.#notify('ADDED', stored);
+    return clone(stored);
+  }
+
+  /** Synchronous read for assertions. */
+  peek<T extends KubeObject = KubeObject>(ref: ObjectRef): T | undefined {
+    const o = this.#objects.get(FakeKubeApi.key(ref));
+    return o === undefined ? undefined : (clone(o) as T);
+  }
+
+  all(): KubeObject[] {
+    return [...this.#objects.values()].map(clone);
+  }
+
+  writesOf(verb?: Verb): FakeWrite[] {
+    return this.writes.filter((w) => verb === undefined || w.verb === verb);
+  }
+
+  #ref(obj: KubeObject): ObjectRef {
+    return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name ?? '', ...(obj.metadata.namespace !== undefined ? { namespace: obj.metadata.namespace } : {}) };
+  }
+
+  #injected(verb: Verb, kind: string): void {
+    const i = this.#failures.findIndex((f) => f.verb === verb && f.kind === kind);
+    if (i >= 0) {
+      const [f] = this.#failures.splice(i, 1);
+      throw f!.error;
+    }
+  }
+
+  #notify(type: string, obj: KubeObject): void {
+    const paths = new Set([pathOf(obj.apiVersion, obj.kind), pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace)]);
+    for (const w of this.#watchers) if (paths.has(w.path)) w.onEvent(type, clone(obj));
+  }
+
+  #store(before: KubeObject | undefined, after: KubeObject): KubeObject {
+    if (before !== undefined && JSON.stringify(before) === JSON.stringify(after)) return clone(before);
+    after.metadata.resourceVersion = String(++this.#rv);
+    if (before !== undefined && JSON.stringify(before['spec']) !== JSON.stringify(after['spec'])) {
+      after.metadata.generation = (before.metadata.generation ?? 1) + 1;
+    }
+    this.#objects.set(FakeKubeApi.key(this.#ref(after)), after);
+    this.#notify(before === undefined ? 'ADDED' : 'MODIFIED', after);
+    if (after.metadata.deletionTimestamp !== undefined && (after.metadata.finalizers ?? []).length === 0) this.#remove(after);
+    return clone(after);
+  }
+
+  #remove(obj: KubeObject): void {
+    this.#objects.delete(FakeKubeApi.key(this.#ref(obj)));
+    this.#notify('DELETED', obj);
+    // Garbage collection of dependents.
+    for (const dep of [...this.#objects.values()]) {
+      if ((dep.metadata.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) this.#remove(dep);
+    }
+  }
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    this.#injected('get', ref.kind);
+    return this.peek<T>(ref);
+  }
+
+  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
+    this.#injected('list', kind);
+    const items = [...this.#objects.values()].filter(
+      (o) =>
+        o.apiVersion === apiVersion &&
+        o.kind === kind &&
+        (namespace === undefined || o.metadata.namespace === namespace) &&
+        matchesSelector(o.metadata.labels, labelSelector),
+    );
+    return { items: items.map((o) => clone(o) as T), resourceVersion: String(this.#rv) };
+  }
+
+  async apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
+    this.#injected('apply', obj.kind);
+    this.writes.push({ verb: 'apply', kind: obj.kind, name: obj.metadata.name ?? '', ...(subresource !== undefined ? { subresource } : {}) });
+    const ref = this.#ref(obj);
+    const live = this.#objects.get(FakeKubeApi.key(ref));
+    if (subresource === 'status') {
+      if (live === undefined) throw new KubeError(404, 'NotFound', `${obj.kind} ${ref.name} not found`);
+      return this.#store(live, { ...clone(live), status: applyMerge(live['status'], obj['status']) }) as T;
+    }
+    if (live === undefined) {
+      const created = clone(obj);
+      delete created['status'];
+      created.metadata = { ...created.metadata, uid: `uid-${++this.#uid}`, generation: 1, creationTimestamp: new Date(0).toISOString() };
+      if (!isNamespaced(obj.kind)) delete created.metadata.namespace;
+      return this.#store(undefined, created) as T;
+    }
+    const { status: _ignored, ...body } = obj;
+    void _ignored;
+    const merged = applyMerge(live, body) as KubeObject;
+    return this.#store(live, merged) as T;
+  }
+
+  async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T> {
+    this.#injected('mergePatch', ref.kind);
+    this.writes.push({ verb: 'mergePatch', kind: ref.kind, name: ref.name, ...(subresource !== undefined ? { subresource } : {}) });
+    const live = this.#objects.get(FakeKubeApi.key(ref));
+    if (live === undefined) throw new KubeError(404, 'NotFound', `${ref.kind} ${ref.name} not found`);
+    const wantedRv = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    if (wantedRv !== undefined && wantedRv !== live.metadata.resourceVersion) {
+      throw new KubeError(409, 'Conflict', `${ref.kind} ${ref.name}: the object has been modified`);
+    }
+    return this.#store(live, mergePatchValue(clone(live), patch) as KubeObject) as T;
+  }
+
+  async create<T extends KubeObject>(obj: KubeObject): Promise<T> {
+    this.#injected('create', obj.kind);
+    const created = clone(obj);
+    if (created.metadata.name === undefined && created.metadata.generateName !== undefined) {
+      created.metadata.name = `${created.metadata.generateName}${(++this.#uid).toString(36)}`;
+    }
+    this.writes.push({ verb: 'create', kind: obj.kind, name: created.metadata.name ?? '' });
+    if (this.#objects.has(FakeKubeApi.key(this.#ref(created)))) {
+      throw new KubeError(409, 'AlreadyExists', `${obj.kind} ${created.metadata.name} already exists`);
+    }
+    created.metadata.uid = `uid-${++this.#uid}`;
+    created.metadata.generation = 1;
+    return this.#store(undefined, created) as T;
+  }
+
+  async replace<T extends KubeObject>(obj: KubeObject): Promise<T> {
+    this.#injected('replace', obj.kind);
+    this.writes.push({ verb: 'replace', kind: obj.kind, name: obj.metadata.name ?? '' });
+    const live = this.#objects.get(FakeKubeApi.key(this.#ref(obj)));
+    if (live === undefined) throw new KubeError(404, 'NotFound', `${obj.kind} ${obj.metadata.name} not found`);
+    if (obj.metadata.resourceVersion !== live.metadata.resourceVersion) {
+      throw new KubeError(409, 'Conflict', `${obj.kind} ${obj.metadata.name}: the object has been modified; please apply your changes to the latest version`);
+    }
+    return this.#store(live, { ...clone(obj), metadata: { ...clone(obj.metadata), uid: live.metadata.uid } }) as T;
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    this.#injected('delete', ref.kind);
+    this.writes.push({ verb: 'delete', kind: ref.kind, name: ref.name });
+    const live = this.#objects.get(FakeKubeApi.key(ref));
+    if (live === undefined) return;
+    if ((live.metadata.finalizers ?? []).length > 0) {
+      if (live.metadata.deletionTimestamp === undefined) {
+        this.#store(live, { ...clone(live), metadata: { ...clone(live.metadata), deletionTimestamp: new Date(0).toISOString() } });
+      }
+      return;
+    }
+    this.#remove(live);
+  }
+
+  async watch(path: string, _query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
+    void _query;
+    const controller = new AbortController();
+    const w = { path, onEvent };
+    this.#watchers.add(w);
+    controller.signal.addEventListener('abort', () => this.#watchers.delete(w), { once: true });
+    this.#closeWatches.push(() => {
+      this.#watchers.delete(w);
+      done(null);
+    });
+    return controller;
+  }
+
+  readonly #closeWatches: Array<() => void> = [];
+
+  /** Ends every open watch from the server side (`done(null)`), as a server timeout does. */
+  closeWatches(): void {
+    for (const close of this.#closeWatches.splice(0)) close();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * `KubeApi` over HTTP(S). Authentication and TLS come from `@kubernetes/client-node`'s
+ * `KubeConfig` (kubeconfig file, in-cluster service account, exec plugins); requests go through
+ * node's http/https so plain-HTTP loopback API servers work as well as TLS ones.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../render/labels.js';
+import { KubeError, pathOf, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+
+export interface RestKubeApiOptions {
+  /** Field manager of server-side apply. @default `alloy-operator` */
+  readonly fieldManager?: string;
+  /** Per-request timeout (not for watches). @default 30000 */
+  readonly timeoutMs?: number;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function qs(query: Query): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+function errorFrom(status: number, body: string, what: string): KubeError {
+  try {
+    const st = JSON.parse(body) as { reason?: string; message?: string };
+    return new KubeError(status, st.reason ?? String(status), `${what}: ${st.message ?? body}`);
+  } catch {
+    return new KubeError(status, String(status), `${what}: HTTP ${status} ${body.slice(0, 300)}`);
+  }
+}
+
+export class RestKubeApi implements KubeApi {
+  readonly #kc: KubeConfig;
+  readonly #server: URL;
+  readonly #fieldManager: string;
+  readonly #timeoutMs: number;
+
+  /** @throws when the kubeconfig has no current cluster. */
+  constructor(kc: KubeConfig, opts: RestKubeApiOptions = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('RestKubeApi: the kubeconfig has no current cluster; set KUBECONFIG or run in-cluster');
+    this.#kc = kc;
+    this.#server = new URL(cluster.server);
+    this.#fieldManager = opts.fieldManager ?? FIELD_MANAGER;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async #open(method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', ...headers } };
+    await this.#kc.applyToHTTPSOptions(opts);
+    const secure = this.#server.protocol === 'https:';
+    if (!secure) delete opts.agent;
+    const base = this.#server.pathname.replace(/\/+$/, '');
+    const url = new URL(base + path, this.#server);
+    return new Promise((resolve, reject) => {
+      const req = (secure ? https : http).request(url, { ...opts, ...(signal !== undefined ? { signal } : {}) }, resolve);
+      if (timeoutMs !== undefined) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async #request<R>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<R> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType };
+    const res = await this.#open(method, path, headers, payload, this.#timeoutMs);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw errorFrom(status, text, `${method} ${path}`);
+    return (text === '' ? {} : JSON.parse(text)) as R;
+  }
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return await this.#request<T>('GET', pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name));
+    } catch (e) {
+      if (e instanceof KubeError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
+    const list = await this.#request<{ items?: T[]; metadata?: { resourceVersion?: string } }>(
+      'GET',
+      pathOf(apiVersion, kind, namespace) + qs({ labelSelector }),
+    );
+    const items = (list.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
+    return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
+    const path = pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name, subresource);
+    return this.#request<T>('PATCH', path + qs({ fieldManager: this.#fieldManager, force: true }), obj, 'application/apply-patch+yaml');
+  }
+
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T> {
+    const path = pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name, subresource);
+    return this.#request<T>('PATCH', path + qs({ fieldManager: this.#fieldManager }), patch, 'application/merge-patch+json');
+  }
+
+  create<T extends KubeObject>(obj: KubeObject): Promise<T> {
+    return this.#request<T>('POST', pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace) + qs({ fieldManager: this.#fieldManager }), obj);
+  }
+
+  replace<T extends KubeObject>(obj: KubeObject): Promise<T> {
+    const path = pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
+    return this.#request<T>('PUT', path + qs({ fieldManager: this.#fieldManager }), obj);
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    try {
+      await this.#request('DELETE', pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name), {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: 'Background',
+      });
+    } catch (e) {
+      if (!(e instanceof KubeError && e.status === 404)) throw e;
+    }
+  }
+
+  async watch(path: string, query: Query, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
+    const controller = new AbortController();
+    const q = qs({ ...query, watch: true, allowWatchBookmarks: true, timeoutSeconds: 300 });
+    let res: http.IncomingMessage;
+    try {
+      res = await this.#open('GET', path + q, {}, undefined, undefined, controller.signal);
+    } catch (e) {
+      queueMicrotask(() => done(e));
+      return controller;
+    }
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => done(errorFrom(status, text, `WATCH ${path}`)));
+      res.on('error', (e) => done(e));
+      return controller;
+    }
+    let buf = '';
+    let finished = false;
+    const finish = (err: unknown): void => {
+      if (finished || controller.signal.aborted) return;
+      finished = true;
+      done(err);
+    };
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line === '') continue;
+        let ev: { type: string; object: KubeObject };
+        try {
+          ev = JSON.parse(line) as { type: string; object: KubeObject };
+        } catch (e) {
+          res.destroy();
+          finish(e);
+          return;
+        }
+        if (ev.type === 'ERROR') {
+          const st = ev.object as unknown as { code?: number; reason?: string; message?: string };
+          onEvent(ev.type, ev.object);
+          res.destroy();
+          finish(new KubeError(st.code ?? 500, st.reason ?? 'Unknown', st.message ?? 'watch error'));
+          return;
+        }
+        onEvent(ev.type, ev.object);
+      }
+    });
+    res.on('end', () => finish(null));
+    res.on('error', (e) => finish(e));
+    res.on('close', () => finish(null));
+    return controller;
+  }
+}
