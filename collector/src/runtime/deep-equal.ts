@@ -3,7 +3,9 @@
  *
  * Contract: plain objects, arrays, Maps, Sets, Dates, RegExps and typed arrays compare by
  * content; every other object (capsules such as a `MetricsReceiver`, class instances, functions)
- * compares by identity, so swapping one receiver for another is always a change.
+ * compares by identity, so swapping one receiver for another is always a change. Secrets
+ * (objects of the same class with a `reveal()` method) compare by their revealed value, so
+ * re-evaluating an unchanged secret is not a change.
  */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
@@ -46,5 +48,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < ta.length; i++) if (!Object.is(ta[i], tb[i])) return false;
     return true;
   }
+  const ra = (a as { reveal?: unknown }).reveal;
+  if (typeof ra === 'function') return ra.call(a) === (b as { reveal: () => unknown }).reveal();
   return false;
 }

@@ -41,6 +41,15 @@ describe('deepEqual', () => {
     constructor(readonly v: number) {}
   }
   const cap = new Capsule(1);
+  class Secret {
+    readonly #v: string;
+    constructor(v: string) {
+      this.#v = v;
+    }
+    reveal(): string {
+      return this.#v;
+    }
+  }
   it.each([
     [{ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] }, true],
     [{ a: 1 }, { a: 1, b: undefined }, false],
@@ -50,6 +59,8 @@ describe('deepEqual', () => {
     [{ r: cap }, { r: new Capsule(1) }, false],
     [NaN, NaN, true],
     [new Date(5), new Date(5), true],
+    [{ s: new Secret('a') }, { s: new Secret('a') }, true],
+    [{ s: new Secret('a') }, { s: new Secret('b') }, false],
   ])('%#', (a, b, want) => {
     expect(deepEqual(a, b)).toBe(want);
   });

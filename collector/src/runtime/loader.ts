@@ -50,11 +50,15 @@ export interface LoadOptions {
   readonly stabilityLevel?: Stability;
 }
 
+export interface LoadedComponent extends ComponentSpec {
+  readonly block: ast.BlockStmt;
+}
+
 export interface LoadedConfig {
   readonly diags: Diagnostic[];
   readonly logging: { readonly args: LoggingArgs; readonly range?: SourceRange };
   /** Components in source order (the controller orders them by dependency). */
-  readonly components: ComponentSpec[];
+  readonly components: LoadedComponent[];
   /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
   readonly hash: string;
 }
@@ -179,7 +183,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
   }
 
-  const components: ComponentSpec[] = decls.map((d) => {
+  const components: LoadedComponent[] = decls.map((d) => {
     const def = opts.registry.get(d.name)!;
     const dependencies = [...deps.get(d.id)!.keys()];
     return {
@@ -189,6 +193,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       definition: def,
       dependencies,
       range: d.range,
+      block: d.block,
       evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
         const vars: Record<string, unknown> = {};
         const own = new WeakSet<object>();

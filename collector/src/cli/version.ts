@@ -1,0 +1,25 @@
+/** Build identity reported by `alloy --version` and `alloy_build_info`. */
+import { readFileSync } from 'node:fs';
+
+function packageVersion(): string {
+  // dist/collector/src/cli/version.js and collector/src/cli/version.ts both sit 3-4 levels below package.json.
+  for (const rel of ['../../../package.json', '../../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'alloy-ts' && pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0-unknown';
+}
+
+export const BUILD_INFO = {
+  version: `v${packageVersion()}`,
+  revision: process.env.ALLOY_BUILD_REVISION ?? 'unknown',
+  branch: process.env.ALLOY_BUILD_BRANCH ?? 'unknown',
+} as const;
+
+export function versionText(): string {
+  return `alloy, version ${BUILD_INFO.version} (branch: ${BUILD_INFO.branch}, revision: ${BUILD_INFO.revision})\n  build runtime: node ${process.version}\n  platform: ${process.platform}/${process.arch}\n`;
+}

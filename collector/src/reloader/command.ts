@@ -1,0 +1,101 @@
+/**
+ * `alloy config-reloader`: the Kubernetes sidecar. Flags: `--volume-dir` (repeatable),
+ * `--webhook-url`, `--web.listen-address` (own /metrics and /-/healthy), `--poll-interval`,
+ * `--debounce`. Runs until SIGTERM/SIGINT; exit 2 on usage errors, 1 when it cannot start.
+ */
+import http from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { LogManager } from '../logging/logger.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli/flags.js';
+import type { CliIO } from '../cli/io.js';
+import { parseListenAddr } from '../server/http-server.js';
+import { ConfigReloader } from './reloader.js';
+
+export const RELOADER_FLAGS: readonly FlagSpec[] = [
+  { name: 'volume-dir', kind: 'stringList', default: [], repeatable: true, help: 'Directory of a mounted ConfigMap to watch (repeatable)' },
+  { name: 'webhook-url', kind: 'string', default: 'http://localhost:12345/-/reload', help: 'URL to POST when the config changes' },
+  { name: 'web.listen-address', kind: 'string', default: ':9533', help: 'Address for the reloader\'s own /metrics and /-/healthy' },
+  { name: 'poll-interval', kind: 'duration', default: 30_000, help: 'Safety-net poll of the volume content' },
+  { name: 'debounce', kind: 'duration', default: 1_000, help: 'Quiet period after a change before reloading' },
+  { name: 'log.level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { name: 'help', kind: 'bool', default: false, help: 'Show help', aliases: ['h'] },
+];
+
+export async function configReloaderCommand(args: readonly string[], io: CliIO): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseFlags(args, RELOADER_FLAGS));
+  } catch (err) {
+    io.stderr.write(`Error: ${(err as Error).message}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+  if (values.get('help') === true) {
+    io.stdout.write(`Usage:\n  alloy config-reloader --volume-dir=DIR [flags]\n\nFlags:\n${flagUsage(RELOADER_FLAGS)}\n`);
+    return 0;
+  }
+  const level = values.get('log.level') as string;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    io.stderr.write(`Error: invalid value "${level}" for flag --log.level: use debug, info, warn or error\n`);
+    return 2;
+  }
+  const logs = new LogManager({ stream: io.stderr, level: level as 'info' });
+  const log = logs.service('config-reloader');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let reloader: ConfigReloader;
+  let listen: { host: string; port: number };
+  try {
+    listen = parseListenAddr(values.get('web.listen-address') as string);
+    reloader = new ConfigReloader({
+      volumeDirs: values.get('volume-dir') as string[],
+      webhookUrl: values.get('webhook-url') as string,
+      pollIntervalMs: values.get('poll-interval') as number,
+      debounceMs: values.get('debounce') as number,
+      logger: log,
+      registry,
+    });
+    await reloader.start();
+  } catch (err) {
+    io.stderr.write(`Error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    if (p === '/metrics') {
+      void registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      });
+    } else if (p === '/-/healthy' || p === '/-/ready') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `${p} not found` }));
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+  } catch (err) {
+    await reloader.stop();
+    io.stderr.write(`Error: listening on ${String(values.get('web.listen-address'))}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const addr = server.address();
+  log.info('serving metrics', { addr: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr) });
+  return new Promise<number>((resolve) => {
+    const stop = (): void => {
+      void (async () => {
+        await reloader.stop();
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
