@@ -36,7 +36,12 @@ export interface ConfigEvaluator {
   /** True when `name` is a standard-library root identifier (`sys`, `constants`, ...). */
   isStdlibRoot(name: string): boolean;
   /** Decode a block body against a schema with `vars` (nested exports) in scope; never throws. */
-  decode<T>(body: ast.Body, schema: ZodType<T>, vars: Readonly<Record<string, unknown>>): { value?: T; diags: readonly Diagnostic[] };
+  decode<T>(
+    body: ast.Body,
+    schema: ZodType<T>,
+    vars: Readonly<Record<string, unknown>>,
+    owner?: SourceRange,
+  ): { value?: T; diags: readonly Diagnostic[] };
   /** JSON-safe rendering with secrets redacted. */
   toJSON(value: unknown): unknown;
 }
@@ -178,7 +183,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   // The logging block decodes now: it has no dependencies on components.
   let logging: LoadedConfig['logging'] = { args: DEFAULT_LOGGING };
   if (loggingBlock) {
-    const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {});
+    const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {}, blockRange(loggingBlock));
     diags.push(...res.diags);
     if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
   }
@@ -198,7 +203,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         const vars: Record<string, unknown> = {};
         const own = new WeakSet<object>();
         for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
-        return opts.evaluator.decode(d.block.body, def.args, vars);
+        return opts.evaluator.decode(d.block.body, def.args, vars, d.range);
       },
     };
   });

@@ -1,0 +1,25 @@
+/**
+ * The `ConfigEvaluator` backed by the syntax vm: component exports are layered as a child scope
+ * over one standard-library root scope, block bodies decode through `decodeBody`, and
+ * `valueToJSON` renders values for the API (secrets redacted).
+ */
+import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type Value } from '../syntax/index.js';
+import type { ConfigEvaluator } from './loader.js';
+
+export function syntaxEvaluator(): ConfigEvaluator {
+  const root: Scope = stdlibScope();
+  return {
+    collectReferences: (body) => collectReferences(body),
+    isStdlibRoot: (name) => root.lookup(name).found,
+    decode: (body, schema, vars, owner) => {
+      try {
+        const r = decodeBody(body, schema, root.child(vars as Record<string, Value>), owner);
+        return r.value === undefined ? { diags: r.diags } : { value: r.value as never, diags: r.diags };
+      } catch (err) {
+        const at = owner ?? { start: { file: '', line: 1, column: 1, offset: 0 }, end: { file: '', line: 1, column: 1, offset: 0 } };
+        return { diags: [{ severity: 'error', message: `internal error decoding block: ${err instanceof Error ? err.message : String(err)}`, start: at.start, end: at.end }] };
+      }
+    },
+    toJSON: (value) => (value === undefined ? null : valueToJSON(value)),
+  };
+}

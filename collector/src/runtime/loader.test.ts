@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { loadConfig } from './loader.js';
+import { syntaxEvaluator } from './evaluator.js';
+import { ComponentRegistry } from './registry.js';
+import { validateConfig } from './validate.js';
+import type { ComponentDefinition, Stability } from './component.js';
+
+const idle = { run: (s: AbortSignal) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined };
+
+const source: ComponentDefinition<{ value: number }, { output: number }> = {
+  name: 'test.source',
+  stability: 'generally-available',
+  args: z.object({ value: z.number() }),
+  exports: ['output'],
+  build: (o, a) => (o.onStateChange({ output: a.value }), idle),
+};
+const sink: ComponentDefinition<{ input?: number; name?: string }, object> = {
+  name: 'test.sink',
+  stability: 'generally-available',
+  args: z.object({ input: z.number().optional(), name: z.string().optional() }),
+  exports: [],
+  build: () => idle,
+};
+const lab: ComponentDefinition<object, object> = {
+  name: 'test.lab',
+  stability: 'experimental',
+  args: z.object({}),
+  exports: [],
+  build: () => idle,
+};
+
+const registry = new ComponentRegistry([source, sink, lab] as ComponentDefinition<never, never>[]);
+const evaluator = syntaxEvaluator();
+
+function load(src: string, stabilityLevel?: Stability) {
+  return loadConfig(new Map([['main.alloy', src]]), { registry, evaluator, ...(stabilityLevel ? { stabilityLevel } : {}) });
+}
+
+const at = (d: { start: { line: number; column: number }; message: string }): string => `${d.start.line}:${d.start.column}: ${d.message}`;
+
+describe('loadConfig: graph building', () => {
+  const cases: Array<{ name: string; src: string; level?: Stability; want: string[]; deps?: Record<string, string[]> }> = [
+    {
+      name: 'references become dependencies (longest prefix), stdlib is not a component',
+      src: 'test.source "a" { value = 1 }\ntest.sink "b" {\n  input = test.source.a.output\n  name = sys.env("HOME")\n}\n',
+      want: [],
+      deps: { 'test.source.a': [], 'test.sink.b': ['test.source.a'] },
+    },
+    {
+      name: 'unknown component name',
+      src: 'foo.bar "x" {}\n',
+      want: ['1:1: unrecognized component name "foo.bar"'],
+    },
+    {
+      name: 'missing label',
+      src: '\ntest.sink {}\n',
+      want: ['2:1: component "test.sink" must have a label, e.g. test.sink "default" { ... }'],
+    },
+    {
+      name: 'duplicate id',
+      src: 'test.sink "a" {}\ntest.sink "a" {}\n',
+      want: ['2:1: component "test.sink.a" is already declared at main.alloy:1:1; component ids must be unique across all files'],
+    },
+    {
+      name: 'unknown reference',
+      src: 'test.sink "b" {\n  input = test.source.nope.output\n}\n',
+      want: ['2:11: component "test.source.nope.output" does not exist or is out of scope'],
+    },
+    {
+      name: 'missing export',
+      src: 'test.source "a" { value = 1 }\ntest.sink "b" {\n  input = test.source.a.outptu\n}\n',
+      want: ['3:11: component "test.source.a" does not export "outptu"; it exports: output'],
+    },
+    {
+      name: 'cycle reported on every block of the cycle',
+      src: 'test.source "a" { value = test.source.b.output }\ntest.source "b" { value = test.source.a.output }\n',
+      want: [
+        '1:1: cycle detected: test.source.a -> test.source.b -> test.source.a',
+        '2:1: cycle detected: test.source.a -> test.source.b -> test.source.a',
+      ],
+    },
+    {
+      name: 'stability gating names the flag and the level needed',
+      src: 'test.lab "x" {}\n',
+      want: [
+        '1:1: component "test.lab" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
+      ],
+    },
+    { name: 'stability level experimental admits it', src: 'test.lab "x" {}\n', level: 'experimental', want: [] },
+    {
+      name: 'logging declared twice',
+      src: 'logging {}\nlogging {\n  level = "debug"\n}\n',
+      want: ['2:1: block "logging" is already declared at main.alloy:1:1; declare it once'],
+    },
+    {
+      name: 'syntax errors come through with positions',
+      src: 'test.sink "a" {\n  input = \n}\n',
+      want: [expect.stringMatching(/^3:1: /) as unknown as string],
+    },
+  ];
+  it.each(cases)('$name', ({ src, level, want, deps }) => {
+    const r = load(src, level);
+    expect(r.diags.map(at)).toEqual(want);
+    if (deps) expect(Object.fromEntries(r.components.map((c) => [c.id, c.dependencies]))).toEqual(deps);
+  });
+
+  it('decodes the logging block with defaults', () => {
+    expect(load('logging {\n  level = "debug"\n}\n').logging.args).toEqual({ level: 'debug', format: 'logfmt' });
+    expect(load('').logging.args).toEqual({ level: 'info', format: 'logfmt' });
+    expect(load('logging {\n  level = "loud"\n}\n').diags.map((d) => d.start.line)).toEqual([2]);
+  });
+
+  it('evaluates a spec with its dependencies exports in scope', () => {
+    const r = load('test.source "a" { value = 1 }\ntest.sink "b" { input = test.source.a.output + 1 }\n');
+    const b = r.components.find((c) => c.id === 'test.sink.b')!;
+    expect(b.evaluate((id) => (id === 'test.source.a' ? { output: 41 } : undefined))).toEqual({ value: { input: 42 }, diags: [] });
+  });
+
+  it('hashes sources independent of map order', () => {
+    const a = loadConfig(new Map([['x', '1'], ['y', '2']]), { registry, evaluator }).hash;
+    const b = loadConfig(new Map([['y', '2'], ['x', '1']]), { registry, evaluator }).hash;
+    expect(a).toBe(b);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('validateConfig', () => {
+  it('checks argument types of every component without running anything', () => {
+    const diags = validateConfig(new Map([['v.alloy', 'test.source "a" {\n  value = "nope"\n}\ntest.sink "b" {\n  input = test.source.a.output\n  bogus = 1\n}\n']]), {
+      registry,
+    });
+    expect(diags.map((d) => d.start.line)).toEqual([2, 6]);
+    expect(diags[1]!.message).toContain('bogus');
+  });
+
+  it('accepts a valid config and defaults to generally-available', () => {
+    expect(validateConfig(new Map([['v.alloy', 'test.source "a" { value = 1 }\n']]), { registry })).toEqual([]);
+    expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry })).toHaveLength(1);
+    expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+  });
+});
