@@ -1,0 +1,178 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Counter, Registry } from 'prom-client';
+import { z } from 'zod';
+import { LogManager } from '../logging/logger.js';
+import { Runtime } from '../runtime/runtime.js';
+import { ComponentRegistry } from '../runtime/registry.js';
+import { syntaxEvaluator } from '../runtime/evaluator.js';
+import { SingleNodeCluster } from '../runtime/cluster-service.js';
+import { secret } from '../syntax/index.js';
+import type { ComponentDefinition, ServiceName } from '../runtime/component.js';
+import type { HttpService } from '../runtime/services.js';
+import { AlloyHttpServer, parseListenAddr } from './http-server.js';
+
+interface EchoArgs {
+  readonly greeting: string;
+  readonly password?: unknown;
+}
+
+/** Test-only: mounts a handler on the main server, counts requests in its own registry. */
+const echo: ComponentDefinition<EchoArgs, { url: string }> = {
+  name: 'test.echo',
+  stability: 'generally-available',
+  args: z.object({ greeting: z.string(), password: secret().optional() }),
+  exports: ['url'],
+  build(opts, args) {
+    const http = opts.getService<HttpService>('http');
+    const hits = new Counter({ name: 'test_echo_requests_total', help: 'Requests.', registers: [opts.registry] });
+    let greeting = args.greeting;
+    const unmount = http.mount(opts.id, (_req, res, sub) => {
+      hits.inc();
+      res.end(`${greeting} ${sub}`);
+    });
+    opts.onStateChange({ url: `http://${http.listenAddr}${http.pathFor(opts.id)}` });
+    return {
+      run: (signal) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => {
+            unmount();
+            resolve();
+          }),
+        ),
+      update: (a) => {
+        greeting = a.greeting;
+      },
+    };
+  },
+};
+
+const sick: ComponentDefinition<object, object> = {
+  name: 'test.sick',
+  stability: 'generally-available',
+  args: z.object({}),
+  exports: [],
+  build(opts) {
+    opts.setHealth('unhealthy', 'upstream unreachable');
+    return { run: (s) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined };
+  },
+};
+
+describe('AlloyHttpServer with a Runtime', () => {
+  let dir: string;
+  let cfg: string;
+  let server: AlloyHttpServer;
+  let runtime: Runtime;
+  let base: string;
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'srv-'));
+    cfg = path.join(dir, 'config.alloy');
+    const logs = new LogManager({ stream: new PassThrough() });
+    server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: logs.root });
+    base = `http://${await server.listen()}`;
+    const services = new Map<ServiceName, unknown>([
+      ['http', server],
+      ['cluster', new SingleNodeCluster({ enabled: false, nodeName: 'n', advertiseAddress: '', joinAddresses: [], discoverPeers: '', rejoinIntervalMs: 1, maxJoinPeers: 1, name: '' })],
+    ]);
+    runtime = new Runtime({
+      configPath: cfg,
+      storagePath: path.join(dir, 'data'),
+      stabilityLevel: 'generally-available',
+      logs,
+      registry: new Registry(),
+      services,
+      components: new ComponentRegistry([echo, sick] as ComponentDefinition<never, never>[]),
+      evaluator: syntaxEvaluator(),
+      buildInfo: { version: 'v0.0.0-test', revision: 'r', branch: 'b' },
+    });
+    server.setRuntime(runtime);
+  });
+
+  afterEach(async () => {
+    await runtime.stop();
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const get = async (p: string, method = 'GET'): Promise<{ status: number; body: string }> => {
+    const r = await fetch(base + p, { method });
+    return { status: r.status, body: await r.text() };
+  };
+
+  it('is not ready before the first load, ready after; reload reports diagnostics with line:col and keeps the old graph', async () => {
+    expect((await get('/-/ready')).status).toBe(503);
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n}\n');
+    expect((await runtime.load()).ok).toBe(true);
+    expect(await get('/-/ready')).toEqual({ status: 200, body: 'Alloy is ready.\n' });
+    expect(await get('/api/v0/component/test.echo.a/x/y')).toEqual({ status: 200, body: 'hello /x/y' });
+
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = 42\n}\n');
+    const bad = await get('/-/reload', 'POST');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('config.alloy:2:14');
+    expect(await get('/api/v0/component/test.echo.a/')).toEqual({ status: 200, body: 'hello /' });
+
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "bonjour"\n}\ntest.echo "b" {\n  greeting = "hi"\n}\n');
+    expect(await get('/-/reload')).toEqual({ status: 200, body: 'config reloaded\n' });
+    expect((await get('/api/v0/component/test.echo.a/')).body).toBe('bonjour /');
+    expect((await get('/api/v0/component/test.echo.b/')).body).toBe('hi /');
+  });
+
+  it('serves component JSON with secrets redacted, health, and merged metrics', async () => {
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n}\n');
+    await runtime.load();
+    await get('/api/v0/component/test.echo.a/');
+    const list = JSON.parse((await get('/api/v0/web/components')).body) as Array<Record<string, unknown>>;
+    expect(list.map((c) => c.id)).toEqual(['test.echo.a']);
+    const one = JSON.parse((await get('/api/v0/web/components/test.echo.a')).body) as Record<string, unknown>;
+    expect(one).toMatchObject({ id: 'test.echo.a', name: 'test.echo', label: 'a', health: { state: 'healthy' }, referencesTo: [], referencedBy: [] });
+    expect(JSON.stringify(one.arguments)).not.toContain('hunter2');
+    expect((one.exports as { url: string }).url).toBe(`${base}/api/v0/component/test.echo.a/`);
+    expect((await get('/api/v0/web/components/nope')).status).toBe(404);
+
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toContain('test_echo_requests_total{component_id="test.echo.a"} 1');
+    expect(metrics).toContain('alloy_config_last_load_successful 1');
+    expect(metrics).toMatch(/alloy_config_hash\{sha256="[0-9a-f]{64}"\} 1/);
+    expect(metrics).toContain('alloy_component_controller_running_components{health_type="healthy"} 1');
+    expect(metrics).toMatch(/alloy_build_info\{version="v0.0.0-test"/);
+  });
+
+  it('answers /-/healthy 500 naming unhealthy components, 404 JSON for unknown paths, 405 for bad methods', async () => {
+    await fs.writeFile(cfg, 'test.sick "s" {}\ntest.echo "ok" { greeting = "x" }\n');
+    await runtime.load();
+    const h = await get('/-/healthy');
+    expect(h.status).toBe(500);
+    expect(h.body).toBe('unhealthy components: test.sick.s (unhealthy: upstream unreachable)\n');
+    const nf = await get('/nope');
+    expect(nf.status).toBe(404);
+    expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
+    expect((await get('/-/reload', 'DELETE')).status).toBe(405);
+    expect((await get('/api/v0/component/missing/')).status).toBe(404);
+  });
+
+  it('counts load failures', async () => {
+    await fs.writeFile(cfg, 'nope.nope "x" {}\n');
+    const r = await runtime.load();
+    expect(r.ok).toBe(false);
+    expect(r.message).toContain('config.alloy:1:1: unrecognized component name "nope.nope"');
+    const metrics = (await get('/metrics')).body;
+    expect(metrics).toContain('alloy_config_load_failures_total 1');
+    expect(metrics).toContain('alloy_config_last_load_successful 0');
+    expect((await get('/-/ready')).status).toBe(503);
+  });
+});
+
+describe('parseListenAddr', () => {
+  it.each([
+    ['127.0.0.1:12345', { host: '127.0.0.1', port: 12345 }],
+    [':9533', { host: '0.0.0.0', port: 9533 }],
+    ['[::1]:80', { host: '::1', port: 80 }],
+  ])('%s', (a, want) => expect(parseListenAddr(a)).toEqual(want));
+  it('rejects garbage with the expected form', () => {
+    expect(() => parseListenAddr('localhost')).toThrow('expected host:port');
+  });
+});
