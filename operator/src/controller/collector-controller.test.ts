@@ -1,0 +1,108 @@
+import winston from 'winston';
+import { FakeKubeApi } from '../kube/fake-kube-api.js';
+import { listWatchFor } from '../kube/resilient-informer.js';
+import { OperatorMetrics } from '../metrics/operator-metrics.js';
+import { ManualClock, flushMicrotasks } from '../util/clock.js';
+import { CollectorController, type Reconciler } from './collector-controller.js';
+import { CollectorReconciler } from './collector-reconciler.js';
+import { KubeEventRecorder } from './event-recorder.js';
+
+const logger = winston.createLogger({ silent: true });
+
+function collectorObj(name: string, spec: Record<string, unknown> = { config: 'logging {}' }) {
+  return { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name, namespace: 'obs' }, spec };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await flushMicrotasks();
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('CollectorController', () => {
+  it('GIVEN Collectors and owned objects WHEN events arrive THEN the owning Collector is reconciled', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const reconciler = new CollectorReconciler({ api, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
+    const seen: string[] = [];
+    const spy: Reconciler = { reconcile: (key) => (seen.push(key), reconciler.reconcile(key)) };
+    const metrics = new OperatorMetrics();
+    const controller = new CollectorController({ reconciler: spy, informers: (v, k) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms) }), clock, logger, metrics, resyncMs: 0 });
+    api.seed(collectorObj('a'));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => api.peek({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'obs', name: 'a' }) !== undefined, 'StatefulSet');
+    expect(controller.synced).toBe(true);
+
+    // The StatefulSet controller reports progress: the owner is reconciled and status follows.
+    seen.length = 0;
+    await api.mergePatch({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'obs', name: 'a' }, { status: { replicas: 1, readyReplicas: 1, updatedReplicas: 1 } }, 'status');
+    await until(() => seen.includes('obs/a'), 'reconcile after StatefulSet status change');
+    await until(() => (api.peek({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', namespace: 'obs', name: 'a' })?.['status'] as { readyReplicas?: number })?.readyReplicas === 1, 'readyReplicas=1');
+
+    stop.abort();
+    await running;
+    const total = await metrics.registry.getSingleMetricAsString('controller_runtime_reconcile_total');
+    expect(total).toMatch(/controller_runtime_reconcile_total\{controller="collector",result="success"\} [1-9]/);
+  });
+
+  it('GIVEN a Collector referencing a ConfigMap WHEN that ConfigMap changes THEN the Collector is reconciled', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({
+      reconciler: { reconcile: async (key) => (seen.push(key), {}) },
+      informers: (v, k) => listWatchFor(api, v, k),
+      clock,
+      logger,
+      metrics: new OperatorMetrics(),
+      resyncMs: 0,
+    });
+    api.seed(collectorObj('b', { configMapRef: { name: 'user-cfg' } }));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => seen.includes('obs/b'), 'initial reconcile');
+    seen.length = 0;
+    api.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'user-cfg', namespace: 'obs' }, data: { 'config.alloy': 'x' } });
+    await until(() => seen.includes('obs/b'), 'reconcile after referenced ConfigMap change');
+    stop.abort();
+    await running;
+  });
+
+  it('GIVEN a reconcile that keeps failing WHEN retried THEN the backoff doubles and is capped', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const times: number[] = [];
+    const controller = new CollectorController({
+      reconciler: {
+        reconcile: async () => {
+          times.push(clock.now());
+          throw new Error('API server unavailable');
+        },
+      },
+      informers: (v, k) => listWatchFor(api, v, k),
+      clock,
+      logger,
+      metrics: new OperatorMetrics(),
+      backoff: { baseMs: 100, maxMs: 800 },
+      resyncMs: 0,
+    });
+    api.seed(collectorObj('c'));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => times.length === 1, 'first attempt');
+    for (let i = 0; i < 6; i++) await clock.advance(1000);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps.slice(0, 6)).toStrictEqual([100, 200, 400, 800, 800, 800]);
+    stop.abort();
+    await running;
+  });
+
+  it('GIVEN workers=0 THEN the constructor names the option', () => {
+    expect(
+      () => new CollectorController({ reconciler: { reconcile: async () => ({}) }, informers: (v, k) => listWatchFor(new FakeKubeApi(), v, k), clock: new ManualClock(), logger, metrics: new OperatorMetrics(), workers: 0 }),
+    ).toThrow(/option "workers"/);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Wires informers, the work queue and the reconciler: events on Collectors and on the objects
+ * they own (found through the controller owner reference) or reference (`configMapRef`) enqueue
+ * the Collector's key; `workers` loops take keys one at a time per key, reconcile, and re-queue
+ * failures with capped exponential backoff. `run` never rejects: failures are logged and counted.
+ */
+import type { Logger } from 'winston';
+import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
+import type { KubeObject } from '../kube/kube-api.js';
+import { ResilientInformer, type InformerCore } from '../kube/resilient-informer.js';
+import type { OperatorMetrics } from '../metrics/operator-metrics.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import type { Clock } from '../util/clock.js';
+import { WorkQueue } from './work-queue.js';
+import type { ReconcileResult } from './collector-reconciler.js';
+
+export interface Reconciler {
+  reconcile(key: string): Promise<ReconcileResult>;
+}
+
+/** Kinds whose changes are mapped back to their owning Collector. */
+export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+];
+
+export type InformerFactory = (apiVersion: string, kind: string) => InformerCore<KubeObject>;
+
+export interface CollectorControllerOptions {
+  readonly reconciler: Reconciler;
+  readonly informers: InformerFactory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: OperatorMetrics;
+  /** Parallel reconciles (of different keys). @default 2 */
+  readonly workers?: number;
+  /** Per-key retry backoff. @default 200 ms .. 60 s */
+  readonly backoff?: BackoffOptions;
+  /** Informer restart backoff. @default 500 ms .. 30 s */
+  readonly informerBackoff?: BackoffOptions;
+  /** Periodic re-queue of every Collector (level-based safety net). @default 300000; 0 disables */
+  readonly resyncMs?: number;
+}
+
+const NAME = 'collector';
+
+export class CollectorController {
+  readonly queue: WorkQueue;
+  readonly #o: CollectorControllerOptions;
+  readonly #collectors: ResilientInformer<KubeObject>;
+  readonly #owned: ResilientInformer<KubeObject>[] = [];
+
+  /** @throws when `workers` is not a positive integer. */
+  constructor(opts: CollectorControllerOptions) {
+    const workers = opts.workers ?? 2;
+    if (!Number.isInteger(workers) || workers < 1) throw new Error(`CollectorController: option "workers" must be a positive integer, got ${workers}`);
+    this.#o = opts;
+    this.queue = new WorkQueue({ clock: opts.clock, backoff: opts.backoff ?? { baseMs: 200, maxMs: 60_000 } });
+    const informer = (apiVersion: string, kind: string): ResilientInformer<KubeObject> =>
+      new ResilientInformer(opts.informers(apiVersion, kind), {
+        name: kind,
+        clock: opts.clock,
+        ...(opts.informerBackoff !== undefined ? { backoff: opts.informerBackoff } : {}),
+        onError: (err, restartInMs) => {
+          opts.metrics.informerRestarts.inc({ resource: kind });
+          opts.logger.warn('informer failed; restarting', { resource: kind, restartInMs, error: err instanceof Error ? err.message : String(err) });
+        },
+      });
+    this.#collectors = informer(API_VERSION, KIND);
+    for (const event of ['add', 'update', 'delete'] as const) this.#collectors.on(event, (o) => this.#enqueue(`${o.metadata.namespace}/${o.metadata.name}`));
+    for (const { apiVersion, kind } of WATCHED_OWNED_KINDS) {
+      const inf = informer(apiVersion, kind);
+      for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
+      this.#owned.push(inf);
+    }
+  }
+
+  /** All informers have listed at least once. */
+  get synced(): boolean {
+    return this.#collectors.synced && this.#owned.every((i) => i.synced);
+  }
+
+  #enqueue(key: string): void {
+    this.#o.metrics.queueAdds.inc({ name: NAME });
+    this.queue.add(key);
+    this.#o.metrics.queueDepth.set({ name: NAME }, this.queue.depth);
+  }
+
+  #enqueueOwnersOf(o: KubeObject): void {
+    const ns = o.metadata.namespace;
+    if (ns === undefined) return;
+    for (const ref of o.metadata.ownerReferences ?? []) {
+      if (ref.kind === KIND && ref.apiVersion.startsWith('alloy.dev/') && ref.controller === true) this.#enqueue(`${ns}/${ref.name}`);
+    }
+    if (o.kind === 'ConfigMap') {
+      for (const c of this.#collectors.list(ns)) {
+        const ref = (c['spec'] as { configMapRef?: { name?: string } } | undefined)?.configMapRef;
+        if (ref?.name === o.metadata.name) this.#enqueue(`${ns}/${c.metadata.name}`);
+      }
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    const { metrics, logger, clock } = this.#o;
+    const started = clock.now();
+    try {
+      const result = await this.#o.reconciler.reconcile(key);
+      this.queue.forget(key);
+      if (result.requeueAfterMs !== undefined) {
+        this.queue.addAfter(key, result.requeueAfterMs);
+        metrics.reconcileTotal.inc({ controller: NAME, result: 'requeue_after' });
+      } else {
+        metrics.reconcileTotal.inc({ controller: NAME, result: 'success' });
+      }
+    } catch (e) {
+      const delay = this.queue.addRateLimited(key);
+      metrics.reconcileTotal.inc({ controller: NAME, result: 'error' });
+      metrics.reconcileErrors.inc({ controller: NAME });
+      metrics.queueRetries.inc({ name: NAME });
+      logger.warn('reconcile failed; retrying', { collector: key, retryInMs: delay, attempt: this.queue.failures(key), error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      metrics.reconcileTime.observe({ controller: NAME }, (clock.now() - started) / 1000);
+      metrics.queueDepth.set({ name: NAME }, this.queue.depth);
+    }
+  }
+
+  async #worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.#process(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /**
+   * Starts informers and workers; resolves after `signal` aborts, the queue is shut down and
+   * in-flight reconciles have finished (graceful shutdown).
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger, clock } = this.#o;
+    const informers = [this.#collectors, ...this.#owned];
+    await Promise.all(informers.map((i) => i.start()));
+    logger.info('controller started', { workers: this.#o.workers ?? 2, synced: this.synced });
+    const resyncMs = this.#o.resyncMs ?? 300_000;
+    let resync: { cancel(): void } | undefined;
+    const scheduleResync = (): void => {
+      if (resyncMs <= 0 || signal.aborted) return;
+      resync = clock.after(resyncMs, () => {
+        for (const c of this.#collectors.list()) this.#enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+        scheduleResync();
+      });
+    };
+    scheduleResync();
+    const workers = Array.from({ length: this.#o.workers ?? 2 }, () => this.#worker());
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    resync?.cancel();
+    this.queue.shutDown();
+    await Promise.all(workers);
+    await Promise.all(informers.map((i) => i.stop()));
+    logger.info('controller stopped');
+  }
+}
