@@ -1,0 +1,254 @@
+/**
+ * The alloy chart: every ci/*-values.yaml scenario renders, matches its golden file, passes the
+ * Kubernetes OpenAPI schemas and Pod Security "restricted"; the docs' snippets produce what the
+ * docs promise; bad values fail naming the key and the fix; README and the CRD copy never drift.
+ * UPDATE_GOLDEN=1 rewrites golden files and README instead of comparing.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { findObject, helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT, type RenderedManifest } from '../../tools/helm-template/helm-template.js';
+import { validateObject } from './openapi.js';
+import { podSpecOf, restrictedViolations, type Json } from './pod-security.js';
+import { generateReadme } from './readme.js';
+
+const CHART_DIR = path.join(REPO_ROOT, 'charts/alloy');
+const GOLDEN_DIR = path.join(REPO_ROOT, 'charts/alloy-golden');
+const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
+const SCENARIOS = fs.readdirSync(path.join(CHART_DIR, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
+
+function rendererAvailable(): boolean {
+  if (spawnSync('sh', ['-c', 'command -v helm || command -v go'], { encoding: 'utf8' }).status === 0) return true;
+  if (process.env['CI'] === 'true') throw new Error('neither helm nor go is on PATH: CI needs one of them to render the chart');
+  console.warn('skipping chart tests: neither helm nor go is on PATH');
+  return false;
+}
+const run = rendererAvailable() ? describe : describe.skip;
+
+function render(valuesFile: string | undefined, extra: readonly string[] = []): RenderedManifest[] {
+  const args = ['alloy', 'charts/alloy', '--namespace', 'monitoring', ...(valuesFile ? ['-f', valuesFile] : []), ...extra];
+  return parseManifests(helmTemplateOk(args));
+}
+
+function renderYaml(values: string, extra: readonly string[] = []): RenderedManifest[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alloy-values-'));
+  const file = path.join(dir, 'values.yaml');
+  fs.writeFileSync(file, values);
+  return render(file, extra);
+}
+
+function pod(manifests: readonly RenderedManifest[]): Json {
+  const workload = manifests.find((m) => ['DaemonSet', 'Deployment', 'StatefulSet'].includes(String(m.object['kind'])) && m.object['metadata'] !== undefined && (m.object['metadata'] as Json)['name'] === 'alloy');
+  if (!workload) throw new Error('no alloy workload rendered');
+  return podSpecOf(workload.object)!;
+}
+
+function container(spec: Json, name: string): Json {
+  const c = (spec['containers'] as Json[]).find((x) => x['name'] === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+}
+
+/** Docs snippet lifted verbatim from the user's documentation. */
+const DOCS_CONTENT = '// Write your Alloy config here:\nlogging {\n  level = "info"\n  format = "logfmt"\n}';
+
+run('chart scenarios (ci/*-values.yaml)', () => {
+  test.each(SCENARIOS)('%s renders, matches its golden file, passes OpenAPI and Pod Security restricted', async (scenario) => {
+    const out = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '-f', `charts/alloy/ci/${scenario}`]);
+    const golden = path.join(GOLDEN_DIR, scenario.replace(/-values\.yaml$/, '.yaml'));
+    if (UPDATE) {
+      fs.mkdirSync(GOLDEN_DIR, { recursive: true });
+      fs.writeFileSync(golden, out);
+    } else {
+      expect(fs.existsSync(golden)).toBe(true);
+      expect(out).toBe(fs.readFileSync(golden, 'utf8'));
+    }
+    const manifests = parseManifests(out);
+    expect(manifests.length).toBeGreaterThan(0);
+    for (const m of manifests) {
+      const result = await validateObject(m.object);
+      if (result.checked) expect({ source: m.source, kind: m.object['kind'], errors: result.errors }).toStrictEqual({ source: m.source, kind: m.object['kind'], errors: [] });
+      else expect(['ServiceMonitor', 'Collector']).toContain(m.object['kind']);
+      const spec = podSpecOf(m.object);
+      if (spec) expect({ source: m.source, violations: restrictedViolations(spec) }).toStrictEqual({ source: m.source, violations: [] });
+    }
+    const spec = pod(manifests);
+    const names = (spec['containers'] as Json[]).map((c) => c['name']);
+    expect(names[0]).toBe('alloy');
+    expect(names).toContain('config-reloader');
+    // The config is a ConfigMap mounted as a directory, never with subPath, so updates reach pods.
+    const mount = (container(spec, 'alloy')['volumeMounts'] as Json[]).find((v) => v['name'] === 'config');
+    expect(mount).toStrictEqual({ name: 'config', mountPath: '/etc/alloy', readOnly: true });
+  });
+
+  test('the golden directory holds exactly one file per scenario', () => {
+    const expected = SCENARIOS.map((s) => s.replace(/-values\.yaml$/, '.yaml')).sort();
+    expect(fs.readdirSync(GOLDEN_DIR).sort()).toStrictEqual(expected);
+  });
+});
+
+run('docs snippets', () => {
+  test('clustering: statefulset + alloy.clustering.enabled renders the headless service and --cluster.* flags', () => {
+    const m = render('charts/alloy/ci/clustering-values.yaml');
+    const svc = findObject(m, 'Service', 'alloy-cluster') as { spec: Json };
+    expect(svc.spec['clusterIP']).toBe('None');
+    expect(svc.spec['publishNotReadyAddresses']).toBe(true);
+    expect(findObject(m, 'StatefulSet', 'alloy')).toBeDefined();
+    const args = container(pod(m), 'alloy')['args'] as string[];
+    expect(args).toEqual(expect.arrayContaining(['--cluster.enabled=true', '--cluster.join-addresses=alloy-cluster']));
+  });
+
+  test('alloy.configMap.content with a logging block becomes config.alloy verbatim', () => {
+    const m = render('charts/alloy/ci/config-content-values.yaml');
+    const cm = findObject(m, 'ConfigMap', 'alloy') as { data: Record<string, string> };
+    expect(cm.data).toStrictEqual({ 'config.alloy': DOCS_CONTENT });
+    expect((container(pod(m), 'alloy')['args'] as string[]).slice(0, 2)).toStrictEqual(['run', '/etc/alloy/config.alloy']);
+  });
+
+  test('alloy.configMap.create: false uses the ConfigMap made by `kubectl create configmap … --from-file`', () => {
+    const m = render('charts/alloy/ci/existing-config-values.yaml');
+    expect(m.filter((x) => x.object['kind'] === 'ConfigMap')).toStrictEqual([]);
+    const spec = pod(m);
+    expect((spec['volumes'] as Json[]).find((v) => v['name'] === 'config')).toStrictEqual({ name: 'config', configMap: { name: 'alloy-config' } });
+    expect((container(spec, 'alloy')['args'] as string[])[1]).toBe('/etc/alloy/config.alloy');
+    // The docs' kubectl command, run verbatim (client-side dry run), makes exactly that name and key.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alloy-cm-'));
+    fs.writeFileSync(path.join(dir, 'config.alloy'), DOCS_CONTENT);
+    const kubectl = spawnSync('kubectl', ['create', 'configmap', '--namespace', 'monitoring', 'alloy-config', '--from-file=config.alloy=./config.alloy', '--dry-run=client', '-o', 'yaml'], { cwd: dir, encoding: 'utf8' });
+    if (kubectl.error !== undefined) {
+      if (process.env['CI'] === 'true') throw new Error('kubectl is not on PATH');
+      console.warn('kubectl missing: skipped the kubectl create configmap half of this test');
+      return;
+    }
+    expect(kubectl.stderr).toBe('');
+    const cm = parse(kubectl.stdout) as { metadata: { name: string }; data: Record<string, string> };
+    expect(cm.metadata.name).toBe('alloy-config');
+    expect(Object.keys(cm.data)).toStrictEqual(['config.alloy']);
+  });
+
+  test('non-root snippet: alloy runs as 473:473, the reloader as 65534, and the pod stays "restricted"', () => {
+    const spec = pod(render('charts/alloy/ci/nonroot-values.yaml'));
+    expect(container(spec, 'alloy')['securityContext']).toMatchObject({ runAsUser: 473, runAsGroup: 473, runAsNonRoot: true, allowPrivilegeEscalation: false });
+    expect(container(spec, 'config-reloader')['securityContext']).toMatchObject({ runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true });
+    expect(restrictedViolations(spec)).toStrictEqual([]);
+  });
+
+  test('a value that asks for it relaxes the defaults, and the restricted check reports it', () => {
+    const spec = pod(renderYaml('alloy:\n  mounts:\n    varlog: true\n  securityContext:\n    runAsUser: 0\n    runAsNonRoot: null\n'));
+    expect(container(spec, 'alloy')['securityContext']).not.toHaveProperty('runAsNonRoot');
+    const v = restrictedViolations(spec);
+    expect(v).toEqual(expect.arrayContaining(['hostPath volumes (volume "varlog")', 'runAsUser=0 (container "alloy" must not set runAsUser=0)']));
+  });
+});
+
+run('upgrades', () => {
+  const podTemplate = (m: RenderedManifest[]): unknown => (findObject(m, 'DaemonSet', 'alloy') as { spec: { template: unknown } }).spec.template;
+
+  test('a changed alloy.configMap.content changes only the ConfigMap: the pod template is identical, so pods reload instead of rolling', () => {
+    const a = renderYaml('alloy:\n  configMap:\n    content: |-\n      logging {\n        level = "info"\n      }\n');
+    const b = renderYaml('alloy:\n  configMap:\n    content: |-\n      logging {\n        level = "debug"\n      }\n');
+    expect(findObject(a, 'ConfigMap', 'alloy')).not.toStrictEqual(findObject(b, 'ConfigMap', 'alloy'));
+    expect(podTemplate(a)).toStrictEqual(podTemplate(b));
+  });
+
+  test('without the reloader a config change rolls the pods (checksum/config annotation)', () => {
+    const a = renderYaml('configReloader:\n  enabled: false\nalloy:\n  configMap:\n    content: "logging {}"\n');
+    const b = renderYaml('configReloader:\n  enabled: false\nalloy:\n  configMap:\n    content: "logging { level = \\"warn\\" }"\n');
+    expect(podTemplate(a)).not.toStrictEqual(podTemplate(b));
+  });
+
+  test('a changed image tag changes the pod template (both containers use the new image)', () => {
+    const spec = pod(render(undefined, ['--set', 'image.tag=v9.9.9']));
+    expect((spec['containers'] as Json[]).map((c) => c['image'])).toStrictEqual(['docker.io/alloyts/alloy:v9.9.9', 'docker.io/alloyts/alloy:v9.9.9']);
+  });
+});
+
+run('bad values fail at install, naming the key and the fix', () => {
+  const fails = (args: readonly string[]): string => {
+    const r = helmTemplate(['alloy', 'charts/alloy', ...args]);
+    expect(r.status).not.toBe(0);
+    return r.stderr;
+  };
+
+  test('values.schema.json: wrong types and enums name the key', () => {
+    const err = fails(['--set', 'controller.type=replicaset,alloy.listenPort=http,alloy.stabilityLevel=beta']);
+    expect(err).toContain("values don't meet the specifications of the schema(s)");
+    expect(err).toContain('- controller.type: controller.type must be one of the following: "daemonset", "deployment", "statefulset"');
+    expect(err).toContain('- alloy.listenPort: Invalid type. Expected: integer, given: string');
+    expect(err).toContain('- alloy.stabilityLevel: alloy.stabilityLevel must be one of the following');
+    expect(fails(['--set', 'alloy.clustering.enable=true'])).toContain('- alloy.clustering: Additional property enable is not allowed');
+  });
+
+  test('_validations.tpl: inconsistent values say what to set', () => {
+    expect(fails(['--set', 'alloy.configMap.create=false'])).toContain('alloy.configMap.name');
+    expect(fails(['--set', 'controller.type=deployment,controller.podDisruptionBudget.enabled=true,controller.podDisruptionBudget.minAvailable=1,controller.podDisruptionBudget.maxUnavailable=1'])).toContain('Set only one of them');
+    expect(fails(['--set', 'controller.autoscaling.enabled=true'])).toContain('set controller.type to deployment or statefulset');
+    expect(fails(['--set', 'alloy.configMap.name=x'])).toContain('only used when alloy.configMap.create is false');
+  });
+
+  test('upstream keys this chart does not support yet fail with a message saying so', () => {
+    expect(fails(['--set', 'crds.create=true'])).toContain('does not ship yet');
+    expect(fails(['--set', 'alloy.secret.create=true'])).toContain('alloy.secret (config from a Secret) is not supported by this chart yet');
+    expect(fails(['--set', 'networkPolicy.enabled=true'])).toContain('networkPolicy.enabled is not supported by this chart yet');
+    expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true'])).toContain('VerticalPodAutoscaler) is not supported');
+  });
+});
+
+run('operator.enabled', () => {
+  test('installs the Collector CRD, the operator Deployment and its RBAC', () => {
+    const m = render('charts/alloy/ci/operator-values.yaml');
+    const crd = findObject(m, 'CustomResourceDefinition', 'collectors.alloy.dev');
+    expect(crd).toStrictEqual(parse(fs.readFileSync(path.join(REPO_ROOT, 'crds/collectors.alloy.dev.yaml'), 'utf8')));
+    const dep = findObject(m, 'Deployment', 'alloy-operator') as { spec: { template: { spec: Json } } };
+    const c = (dep.spec.template.spec['containers'] as Json[])[0]!;
+    expect(c['command']).toStrictEqual(['/bin/operator']);
+    expect(findObject(m, 'ClusterRoleBinding', 'alloy-operator')).toBeDefined();
+    // CRDs install before the workloads that need them (Helm install order).
+    expect(m.findIndex((x) => x.object['kind'] === 'CustomResourceDefinition')).toBeLessThan(m.findIndex((x) => x.object['kind'] === 'Deployment'));
+  });
+});
+
+describe('checkers', () => {
+  test('the OpenAPI validator checks built-in kinds and catches a wrong type', async () => {
+    const ok = await validateObject({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'a' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } });
+    expect(ok).toStrictEqual({ checked: true, errors: [] });
+    const bad = await validateObject({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'a' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 'http' }] }] } } } });
+    expect(bad.checked && bad.errors.length > 0).toBe(true);
+  });
+
+  test('the restricted check flags a default pod spec without a security context', () => {
+    expect(restrictedViolations({ containers: [{ name: 'c' }] })).toStrictEqual([
+      'allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false)',
+      'unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"])',
+      'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)',
+      'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    ]);
+  });
+});
+
+describe('chart files', () => {
+  test('README.md is generated from the values.yaml doc comments', () => {
+    const readme = generateReadme(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8'), fs.readFileSync(path.join(CHART_DIR, 'Chart.yaml'), 'utf8'));
+    const file = path.join(CHART_DIR, 'README.md');
+    if (UPDATE) fs.writeFileSync(file, readme);
+    else expect(fs.readFileSync(file, 'utf8')).toBe(readme);
+    for (const key of ['alloy.configMap.content', 'alloy.clustering.enabled', 'controller.type', 'configReloader.securityContext', 'operator.enabled']) {
+      expect(readme).toContain(`| ${key} |`);
+    }
+  });
+
+  test('the chart CRD copy equals crds/collectors.alloy.dev.yaml', () => {
+    const file = path.join(CHART_DIR, 'files/collectors.alloy.dev.yaml');
+    const source = fs.readFileSync(path.join(REPO_ROOT, 'crds/collectors.alloy.dev.yaml'), 'utf8');
+    if (UPDATE) fs.writeFileSync(file, source);
+    else expect(fs.readFileSync(file, 'utf8')).toBe(source);
+  });
+
+  test('appVersion (the default image tag) is the package.json version', () => {
+    const chart = parse(fs.readFileSync(path.join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).toBe(pkg.version);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * helm-docs-style README generator: every key preceded by a `# --` comment block in values.yaml
+ * becomes a row (key, type, default, description). `# -- (type) text` overrides the inferred type.
+ */
+import { parse } from 'yaml';
+
+export interface ValueDoc {
+  readonly key: string;
+  readonly type: string;
+  readonly defaultValue: string;
+  readonly description: string;
+}
+
+const KEY_LINE = /^(\s*)([A-Za-z0-9_$.-]+|"[^"]+"):(?:\s|$)/;
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let cur: unknown = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function inferType(v: unknown): string {
+  if (v === null || v === undefined) return 'string';
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'object') return 'object';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'boolean') return 'bool';
+  return 'string';
+}
+
+/** Extracts the documented keys of a values.yaml text, in file order. */
+export function documentedValues(valuesYaml: string): ValueDoc[] {
+  const root = parse(valuesYaml) as unknown;
+  const docs: ValueDoc[] = [];
+  const stack: { indent: number; key: string }[] = [];
+  let pending: string[] | undefined;
+  for (const line of valuesYaml.split('\n')) {
+    const doc = /^\s*# --\s?(.*)$/.exec(line);
+    if (doc) {
+      pending = [doc[1]!.trim()];
+      continue;
+    }
+    const cont = /^\s*#\s?(.*)$/.exec(line);
+    if (cont) {
+      if (pending) pending.push(cont[1]!.trim());
+      continue;
+    }
+    const m = KEY_LINE.exec(line);
+    if (!m) {
+      if (line.trim() !== '') pending = undefined;
+      continue;
+    }
+    const indent = m[1]!.length;
+    const key = m[2]!.replace(/^"|"$/g, '');
+    while (stack.length > 0 && stack[stack.length - 1]!.indent >= indent) stack.pop();
+    stack.push({ indent, key });
+    if (pending) {
+      const path = stack.map((s) => s.key);
+      const value = valueAt(root, path);
+      let text = pending.join(' ').trim();
+      let type = inferType(value);
+      const typed = /^\(([^)]+)\)\s*(.*)$/.exec(text);
+      if (typed) {
+        type = typed[1]!;
+        text = typed[2]!;
+      }
+      docs.push({ key: path.join('.'), type, defaultValue: JSON.stringify(value ?? null), description: text });
+      pending = undefined;
+    }
+  }
+  return docs;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+/** The chart README: a header from Chart.yaml, usage notes and the values table. */
+export function generateReadme(valuesYaml: string, chartYaml: string): string {
+  const chart = parse(chartYaml) as { name: string; version: string; appVersion: string; description: string };
+  const rows = documentedValues(valuesYaml).map(
+    (d) => `| ${d.key} | ${d.type} | \`${cell(d.defaultValue)}\` | ${cell(d.description)} |`,
+  );
+  return [
+    `# ${chart.name}`,
+    '',
+    `![Version: ${chart.version}](https://img.shields.io/badge/Version-${chart.version}-informational?style=flat-square) ![AppVersion: ${chart.appVersion}](https://img.shields.io/badge/AppVersion-${chart.appVersion}-informational?style=flat-square)`,
+    '',
+    chart.description,
+    '',
+    '<!-- Generated from values.yaml by charts/tools/readme.ts (charts/tools/regenerate.sh). Do not edit. -->',
+    '',
+    '## Usage',
+    '',
+    '```',
+    'helm upgrade --install --namespace <NAMESPACE> <RELEASE_NAME> charts/alloy -f values.yaml',
+    '```',
+    '',
+    'Values keys and defaults follow the upstream Grafana Alloy chart. Differences:',
+    '',
+    '- The image is `docker.io/alloyts/alloy` (non-root user `alloy`, UID/GID 473); the config reloader is `alloy config-reloader` from the same image.',
+    '- Pods get Pod Security "restricted" defaults; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` are merged key by key over them (`null` removes a default).',
+    '- `alloy.storagePath` defaults to `/var/lib/alloy/data`, an emptyDir unless `alloy.mounts.extra` mounts a volume there.',
+    '- Upstream keys not supported yet (`crds.create`, `alloy.secret`, `gateway`, `networkPolicy`, `httpRoute`, `prometheusRule`, `controller.autoscaling.vertical`/`horizontal`) fail the install with a message saying so.',
+    '- `operator.enabled` installs the operator and the `Collector` CRD (alloy.dev/v1alpha1).',
+    '',
+    '## Values',
+    '',
+    '| Key | Type | Default | Description |',
+    '|-----|------|---------|-------------|',
+    ...rows,
+    '',
+  ].join('\n');
+}
