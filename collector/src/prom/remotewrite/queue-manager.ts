@@ -1,0 +1,726 @@
+/**
+ * Queue manager of one remote-write endpoint: moves samples from the WAL to the endpoint.
+ *
+ * Contracts:
+ * - The WAL is the queue. While the endpoint keeps up, committed appends are taken straight from
+ *   the WAL's notification (no disk read); once its in-memory budget (`capacity × shards`) is full,
+ *   a reshard is under way or it starts behind, it reads records back from disk from its cursor
+ *   and switches back to live when it reaches the head. Nothing is dropped for lack of memory.
+ * - Samples of one series always go to the same shard (`ref mod shards`), and a shard sends one
+ *   batch at a time, so per-series order is kept. Resharding drains all shards first.
+ * - A batch is sent when it holds `maxSamplesPerSend` samples or its oldest sample waited
+ *   `batchSendDeadline`. Recoverable failures (5xx, 429 when enabled, network) are retried with
+ *   capped exponential backoff (`Retry-After` wins); others drop the batch, counted as failed.
+ * - The endpoint's WAL marker advances to the end of a record only when every sample of that
+ *   record and of all earlier records was sent or dropped, so a restart resends at most what was
+ *   in flight.
+ * - Background loops never throw; failures are logged, counted and visible in `status()`.
+ */
+import type { Logger } from 'winston';
+import type { Exemplar, Labels } from '../types.js';
+import { processLabels, type CompiledRule } from '../relabel/relabel.js';
+import { compress } from '../snappy/snappy.js';
+import type { Wal, WalListener, WalRecord } from '../wal/wal.js';
+import type { Sender } from './client.js';
+import type { RemoteWriteMetrics } from './metrics.js';
+import { encodeLabels, WriteRequestEncoder } from './proto.js';
+
+export interface QueueConfig {
+  readonly capacity: number;
+  readonly maxShards: number;
+  readonly minShards: number;
+  readonly maxSamplesPerSend: number;
+  readonly batchSendDeadlineMs: number;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly retryOnHttp429: boolean;
+  /** 0 disables the limit. */
+  readonly sampleAgeLimitMs: number;
+}
+
+/** Alloy's `queue_config` defaults. */
+export const DEFAULT_QUEUE_CONFIG: QueueConfig = {
+  capacity: 10000,
+  maxShards: 50,
+  minShards: 1,
+  maxSamplesPerSend: 2000,
+  batchSendDeadlineMs: 5000,
+  minBackoffMs: 30,
+  maxBackoffMs: 5000,
+  retryOnHttp429: true,
+  sampleAgeLimitMs: 0,
+};
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (never rejecting) when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    }),
+};
+
+export interface QueueManagerOptions {
+  /** `remote_name` label value. */
+  readonly name: string;
+  readonly url: string;
+  /** Name of the endpoint's delivery marker in the WAL. */
+  readonly markerName: string;
+  readonly wal: Wal;
+  readonly queue: QueueConfig;
+  readonly sender: Sender;
+  readonly externalLabels: Labels;
+  readonly writeRelabel: readonly CompiledRule[];
+  readonly sendExemplars: boolean;
+  readonly logger: Logger;
+  readonly metrics: RemoteWriteMetrics;
+  readonly clock?: Clock;
+  /** How often the desired shard count is recomputed (Prometheus: 10s). */
+  readonly shardUpdateIntervalMs?: number;
+}
+
+export interface QueueStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly mode: 'live' | 'lagging';
+  readonly shards: number;
+  readonly pendingSamples: number;
+  readonly lastError?: string;
+  readonly lastErrorAt?: number;
+  readonly lastSuccessAt?: number;
+}
+
+interface Chunk {
+  readonly refs: Uint32Array;
+  readonly ts: Float64Array;
+  readonly vals: Float64Array;
+  readonly seq: number;
+  ex: Map<number, Exemplar> | undefined;
+  off: number;
+}
+
+interface Shard {
+  readonly index: number;
+  chunks: Chunk[];
+  head: number;
+  pending: number;
+  oldestAt: number;
+  stopped: boolean;
+  wake: (() => void) | undefined;
+  running: Promise<void> | undefined;
+  readonly enc: WriteRequestEncoder;
+  // Reused batch buffers.
+  readonly bRefs: Uint32Array;
+  readonly bTs: Float64Array;
+  readonly bVals: Float64Array;
+}
+
+interface RecordState {
+  readonly end: number;
+  remaining: number;
+}
+
+export interface ShardStats {
+  readonly current: number;
+  readonly min: number;
+  readonly max: number;
+  /** Samples per second coming in (EWMA). */
+  readonly samplesInRate: number;
+  /** Samples per second sent (EWMA). */
+  readonly samplesOutRate: number;
+  /** Seconds spent in send calls per second (EWMA). */
+  readonly sendSecondsRate: number;
+  readonly pendingSamples: number;
+}
+
+/**
+ * Prometheus's shard calculation, simplified: shards = time per sample × (incoming rate + a tenth
+ * of the backlog per second), kept unchanged within ±30% of the current count, clamped to
+ * [min, max].
+ */
+export function desiredShards(s: ShardStats): number {
+  if (s.samplesOutRate <= 0) return s.current;
+  const timePerSample = s.sendSecondsRate / s.samplesOutRate;
+  const desired = timePerSample * (s.samplesInRate + 0.1 * s.pendingSamples);
+  if (desired > s.current * 0.7 && desired < s.current * 1.3) return s.current;
+  return Math.min(s.max, Math.max(s.min, Math.ceil(desired)));
+}
+
+const EWMA_WEIGHT = 0.2;
+
+class Ewma {
+  #rate = 0;
+  #init = false;
+  #acc = 0;
+  add(v: number): void {
+    this.#acc += v;
+  }
+  tick(intervalS: number): number {
+    const inst = this.#acc / intervalS;
+    this.#acc = 0;
+    if (this.#init) this.#rate += EWMA_WEIGHT * (inst - this.#rate);
+    else {
+      this.#rate = inst;
+      this.#init = true;
+    }
+    return this.#rate;
+  }
+}
+
+export class QueueManager implements WalListener {
+  readonly #o: QueueManagerOptions;
+  readonly #cfg: QueueConfig;
+  readonly #clock: Clock;
+  readonly #labels: { remote_name: string; url: string };
+  readonly #abort = new AbortController();
+  readonly #labelCache: (Buffer | null | undefined)[] = [];
+  readonly #exLabelCache = new WeakMap<Labels, Buffer>();
+
+  #shards: Shard[] = [];
+  #cursor = 0;
+  #mode: 'live' | 'lagging' = 'lagging';
+  #inflight = 0;
+  #resharding = false;
+  #stopped = false;
+  #reader: Promise<void> | undefined;
+  #spaceWaiters: (() => void)[] = [];
+  #unsubscribe: (() => void) | undefined;
+  #shardTimer: NodeJS.Timeout | undefined;
+
+  #records: RecordState[] = [];
+  #recHead = 0;
+  #recBase = 0;
+
+  readonly #inRate = new Ewma();
+  readonly #outRate = new Ewma();
+  readonly #sendRate = new Ewma();
+  #lastSuccessAt: number | undefined;
+  #lastError: string | undefined;
+  #lastErrorAt: number | undefined;
+  #lastLoggedErrorAt = 0;
+  #shardIndex: Int32Array = new Int32Array(1024);
+
+  constructor(opts: QueueManagerOptions) {
+    this.#o = opts;
+    this.#cfg = opts.queue;
+    this.#clock = opts.clock ?? systemClock;
+    this.#labels = { remote_name: opts.name, url: opts.url };
+    const q = opts.queue;
+    if (q.minShards < 1 || q.maxShards < q.minShards) {
+      throw new Error(`queue_config: need 1 <= min_shards (${q.minShards}) <= max_shards (${q.maxShards})`);
+    }
+    if (q.maxSamplesPerSend < 1) throw new Error('queue_config: max_samples_per_send must be at least 1');
+    if (q.capacity < 1) throw new Error('queue_config: capacity must be at least 1');
+  }
+
+  get name(): string {
+    return this.#o.name;
+  }
+
+  /** Opens the endpoint's marker and starts the shards; resumes from the marker when behind. */
+  async start(): Promise<void> {
+    const wal = this.#o.wal;
+    this.#cursor = wal.normalize(await wal.openMarker(this.#o.markerName));
+    const m = this.#o.metrics;
+    m.shardsMax.set(this.#labels, this.#cfg.maxShards);
+    m.shardsMin.set(this.#labels, this.#cfg.minShards);
+    m.shardCapacity.set(this.#labels, this.#cfg.capacity);
+    m.samplesPending.set(this.#labels, 0);
+    m.samplesTotal.inc(this.#labels, 0);
+    m.samplesFailed.inc(this.#labels, 0);
+    m.samplesRetried.inc(this.#labels, 0);
+    this.#startShards(this.#cfg.minShards);
+    this.#unsubscribe = wal.subscribe(this);
+    if (this.#cursor >= wal.head) this.#mode = 'live';
+    else {
+      this.#o.logger.info(`remote_write ${this.#o.name}: resuming from the WAL`, { url: this.#o.url });
+      this.#kickReader();
+    }
+    const interval = this.#o.shardUpdateIntervalMs ?? 10_000;
+    this.#shardTimer = setInterval(() => this.#updateShards(interval / 1000), interval);
+    this.#shardTimer.unref();
+  }
+
+  /**
+   * Stops sending (in-flight requests are aborted; their samples stay in the WAL) and persists the
+   * marker. With `forget` the marker is deleted so the endpoint no longer holds WAL segments.
+   */
+  async stop(forget = false): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort();
+    if (this.#shardTimer) clearInterval(this.#shardTimer);
+    this.#unsubscribe?.();
+    this.#wakeSpace();
+    for (const s of this.#shards) {
+      s.stopped = true;
+      s.wake?.();
+    }
+    await Promise.all(this.#shards.map((s) => s.running));
+    await this.#reader;
+    await this.#o.wal.removeMarker(this.#o.markerName, forget);
+    this.#o.sender.close();
+    if (forget) this.#o.metrics.forget(this.#o.name, this.#o.url);
+  }
+
+  status(): QueueStatus {
+    return {
+      name: this.#o.name,
+      url: this.#o.url,
+      mode: this.#mode,
+      shards: this.#shards.length,
+      pendingSamples: this.#inflight,
+      ...(this.#lastError !== undefined ? { lastError: this.#lastError, lastErrorAt: this.#lastErrorAt! } : {}),
+      ...(this.#lastSuccessAt !== undefined ? { lastSuccessAt: this.#lastSuccessAt } : {}),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Intake
+
+  onAppend(rec: WalRecord): void {
+    if (this.#stopped) return;
+    if (
+      this.#mode === 'live' &&
+      !this.#resharding &&
+      (rec.prev === this.#cursor || rec.start === this.#cursor) &&
+      (this.#inflight === 0 || this.#inflight + rec.length <= this.#budget())
+    ) {
+      this.#enqueue(rec);
+      this.#cursor = rec.end;
+      return;
+    }
+    if (this.#mode === 'live') {
+      this.#mode = 'lagging';
+      this.#kickReader();
+    }
+  }
+
+  onSeriesRemoved(refs: readonly number[]): void {
+    for (const r of refs) this.#labelCache[r] = undefined;
+  }
+
+  #budget(): number {
+    return this.#cfg.capacity * Math.max(1, this.#shards.length);
+  }
+
+  #kickReader(): void {
+    if (this.#reader || this.#stopped) return;
+    this.#reader = this.#readLoop().finally(() => {
+      this.#reader = undefined;
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    const wal = this.#o.wal;
+    while (!this.#stopped && this.#mode === 'lagging') {
+      const room = this.#budget() - this.#inflight;
+      if (this.#resharding || room <= 0) {
+        await new Promise<void>((r) => this.#spaceWaiters.push(r));
+        continue;
+      }
+      let res: Awaited<ReturnType<Wal['read']>>;
+      try {
+        res = await wal.read(this.#cursor, Math.max(room, this.#cfg.maxSamplesPerSend));
+      } catch (err: unknown) {
+        this.#noteError(`reading the WAL: ${err instanceof Error ? err.message : String(err)}`);
+        await this.#clock.sleep(1000, this.#abort.signal);
+        continue;
+      }
+      if (this.#stopped) return;
+      for (const rec of res.records) {
+        // Records the live path already took (none today, but keep the cursor monotonic).
+        if (rec.end <= this.#cursor) continue;
+        this.#enqueue(rec);
+        this.#cursor = rec.end;
+      }
+      this.#cursor = wal.normalize(Math.max(this.#cursor, res.next));
+      if (this.#cursor >= wal.head) this.#mode = 'live';
+    }
+  }
+
+  /** Endpoint-side labels of a WAL series: external labels, then write relabeling, then encoded. */
+  #seriesBytes(ref: number): Buffer | null {
+    const cached = this.#labelCache[ref];
+    if (cached !== undefined) return cached;
+    const s = this.#o.wal.series(ref);
+    if (!s) return null;
+    let labels: Labels | null = s.labels;
+    const ext = this.#o.externalLabels;
+    if (ext.length > 0) labels = withExternalLabels(labels, ext);
+    if (this.#o.writeRelabel.length > 0) labels = processLabels(labels, this.#o.writeRelabel);
+    const bytes = labels && labels.length > 0 ? encodeLabels(labels) : null;
+    this.#labelCache[ref] = bytes;
+    return bytes;
+  }
+
+  #enqueue(rec: WalRecord): void {
+    const n = rec.length;
+    const shards = this.#shards;
+    const ns = shards.length;
+    if (this.#shardIndex.length < n) this.#shardIndex = new Int32Array(Math.max(n, this.#shardIndex.length * 2));
+    const idx = this.#shardIndex;
+    const counts = new Int32Array(ns);
+    let kept = 0;
+    let unknown = 0;
+    let dropped = 0;
+    const refs = rec.refs;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i]!;
+      const lb = this.#labelCache[ref] !== undefined ? this.#labelCache[ref] : this.#seriesBytes(ref);
+      if (lb === null) {
+        idx[i] = -1;
+        if (this.#o.wal.series(ref)) dropped++;
+        else unknown++;
+        continue;
+      }
+      const s = ref % ns;
+      idx[i] = s;
+      counts[s]!++;
+      kept++;
+    }
+    const m = this.#o.metrics;
+    m.samplesIn.inc(this.#labels, n);
+    this.#inRate.add(n);
+    if (dropped > 0) m.samplesDropped.inc({ ...this.#labels, reason: 'dropped_series' }, dropped);
+    if (unknown > 0) m.samplesDropped.inc({ ...this.#labels, reason: 'unknown_series' }, unknown);
+    const seq = this.#recBase + this.#records.length;
+    this.#records.push({ end: rec.end, remaining: kept });
+    if (kept === 0) {
+      this.#advance();
+      return;
+    }
+    this.#inflight += kept;
+    m.samplesPending.set(this.#labels, this.#inflight);
+    const now = this.#clock.now();
+    const chunks: (Chunk | undefined)[] = new Array<Chunk | undefined>(ns);
+    const fill = new Int32Array(ns);
+    for (let s = 0; s < ns; s++) {
+      const c = counts[s]!;
+      if (c > 0) chunks[s] = { refs: new Uint32Array(c), ts: new Float64Array(c), vals: new Float64Array(c), seq, ex: undefined, off: 0 };
+    }
+    const ts = rec.timestamps;
+    const vals = rec.values;
+    const posInChunk = rec.exemplars && this.#o.sendExemplars ? new Int32Array(n) : undefined;
+    for (let i = 0; i < n; i++) {
+      const s = idx[i]!;
+      if (s < 0) continue;
+      const c = chunks[s]!;
+      const p = fill[s]!++;
+      c.refs[p] = refs[i]!;
+      c.ts[p] = ts[i]!;
+      c.vals[p] = vals[i]!;
+      if (posInChunk) posInChunk[i] = p;
+    }
+    if (posInChunk && rec.exemplars) {
+      for (const [i, ex] of rec.exemplars) {
+        const s = idx[i];
+        if (s === undefined || s < 0) continue;
+        const c = chunks[s]!;
+        (c.ex ??= new Map()).set(posInChunk[i]!, ex);
+      }
+    }
+    const max = this.#cfg.maxSamplesPerSend;
+    for (let s = 0; s < ns; s++) {
+      const c = chunks[s];
+      if (!c) continue;
+      const shard = shards[s]!;
+      if (shard.pending === 0) shard.oldestAt = now;
+      shard.chunks.push(c);
+      const before = shard.pending;
+      shard.pending += c.refs.length;
+      if (before === 0 || shard.pending >= max) shard.wake?.();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Acknowledgement
+
+  #ack(seq: number, count: number): void {
+    this.#records[seq - this.#recBase]!.remaining -= count;
+  }
+
+  #advance(): void {
+    let end = -1;
+    const recs = this.#records;
+    while (this.#recHead < recs.length && recs[this.#recHead]!.remaining === 0) {
+      end = recs[this.#recHead]!.end;
+      this.#recHead++;
+    }
+    if (this.#recHead > 1024 && this.#recHead * 2 > recs.length) {
+      this.#records = recs.slice(this.#recHead);
+      this.#recBase += this.#recHead;
+      this.#recHead = 0;
+    }
+    if (end >= 0) this.#o.wal.setMarker(this.#o.markerName, end);
+  }
+
+  #wakeSpace(): void {
+    const w = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Shards
+
+  #startShards(n: number): void {
+    const max = this.#cfg.maxSamplesPerSend;
+    this.#shards = Array.from({ length: n }, (_, index) => ({
+      index,
+      chunks: [],
+      head: 0,
+      pending: 0,
+      oldestAt: 0,
+      stopped: false,
+      wake: undefined,
+      running: undefined,
+      enc: new WriteRequestEncoder(Math.min(4 * 1024 * 1024, max * 128)),
+      bRefs: new Uint32Array(max),
+      bTs: new Float64Array(max),
+      bVals: new Float64Array(max),
+    }));
+    for (const s of this.#shards) s.running = this.#runShard(s);
+    this.#o.metrics.shards.set(this.#labels, n);
+    this.#o.metrics.shardsDesired.set(this.#labels, n);
+  }
+
+  async #runShard(shard: Shard): Promise<void> {
+    const max = this.#cfg.maxSamplesPerSend;
+    while (!shard.stopped) {
+      if (shard.pending === 0) {
+        await new Promise<void>((r) => (shard.wake = r));
+        shard.wake = undefined;
+        continue;
+      }
+      if (shard.pending < max && !this.#resharding) {
+        const wait = this.#cfg.batchSendDeadlineMs - (this.#clock.now() - shard.oldestAt);
+        if (wait > 0) {
+          const ac = new AbortController();
+          await Promise.race([new Promise<void>((r) => (shard.wake = r)), this.#clock.sleep(wait, ac.signal)]);
+          ac.abort();
+          shard.wake = undefined;
+          continue;
+        }
+      }
+      try {
+        await this.#sendBatch(shard);
+      } catch (err: unknown) {
+        this.#noteError(`shard ${shard.index}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      shard.oldestAt = this.#clock.now();
+    }
+  }
+
+  #exemplarLabels(labels: Labels): Buffer {
+    let b = this.#exLabelCache.get(labels);
+    if (!b) {
+      b = encodeLabels(labels);
+      this.#exLabelCache.set(labels, b);
+    }
+    return b;
+  }
+
+  async #sendBatch(shard: Shard): Promise<void> {
+    const max = this.#cfg.maxSamplesPerSend;
+    const { bRefs, bTs, bVals } = shard;
+    const acks: number[] = [];
+    let exemplars: Map<number, Exemplar> | undefined;
+    let n = 0;
+    while (n < max && shard.head < shard.chunks.length) {
+      const c = shard.chunks[shard.head]!;
+      const k = Math.min(c.refs.length - c.off, max - n);
+      bRefs.set(c.refs.subarray(c.off, c.off + k), n);
+      bTs.set(c.ts.subarray(c.off, c.off + k), n);
+      bVals.set(c.vals.subarray(c.off, c.off + k), n);
+      if (c.ex) {
+        for (const [p, ex] of c.ex) if (p >= c.off && p < c.off + k) (exemplars ??= new Map()).set(n + p - c.off, ex);
+      }
+      acks.push(c.seq, k);
+      c.off += k;
+      n += k;
+      if (c.off === c.refs.length) shard.head++;
+    }
+    if (shard.head > 256 || shard.head === shard.chunks.length) {
+      shard.chunks = shard.chunks.slice(shard.head);
+      shard.head = 0;
+    }
+    shard.pending -= n;
+    const m = this.#o.metrics;
+    const L = this.#labels;
+    let settled = false;
+    try {
+      settled = await this.#deliver(shard, n, exemplars);
+    } finally {
+      // Unsettled samples (stopped mid-send) are not acknowledged: the marker stays before them.
+      if (settled) for (let i = 0; i < acks.length; i += 2) this.#ack(acks[i]!, acks[i + 1]!);
+      this.#inflight -= n;
+      m.samplesPending.set(L, this.#inflight);
+      this.#outRate.add(n);
+      if (settled) this.#advance();
+      this.#wakeSpace();
+    }
+  }
+
+  /**
+   * Builds, sends and retries one batch. Resolves true once it was sent or dropped for good, false
+   * when the queue stopped first.
+   */
+  async #deliver(shard: Shard, n: number, exemplars: Map<number, Exemplar> | undefined): Promise<boolean> {
+    const m = this.#o.metrics;
+    const L = this.#labels;
+    const { bRefs, bTs, bVals, enc } = shard;
+    let backoff = this.#cfg.minBackoffMs;
+    const ageLimit = this.#cfg.sampleAgeLimitMs;
+    for (;;) {
+      enc.reset();
+      let count = 0;
+      let tooOld = 0;
+      let highest = 0;
+      let exCount = 0;
+      const cutoff = ageLimit > 0 ? this.#clock.now() - ageLimit : -Infinity;
+      for (let i = 0; i < n; i++) {
+        const t = bTs[i]!;
+        if (t < cutoff) {
+          tooOld++;
+          continue;
+        }
+        const lb = this.#seriesBytes(bRefs[i]!);
+        if (lb === null) continue;
+        const ex = exemplars?.get(i);
+        if (ex) {
+          enc.addSample(lb, t, bVals[i]!, ex, this.#exemplarLabels(ex.labels));
+          exCount++;
+        } else enc.addSample(lb, t, bVals[i]!);
+        if (t > highest) highest = t;
+        count++;
+      }
+      if (tooOld > 0) {
+        m.samplesDropped.inc({ ...L, reason: 'too_old' }, tooOld);
+        n = compactYoung(bRefs, bTs, bVals, n, cutoff);
+        exemplars = undefined;
+      }
+      if (count === 0) return true;
+      if (this.#stopped) return false;
+      const body = compress(enc.finish());
+      const t0 = performance.now();
+      const res = await this.#o.sender.send(body, this.#abort.signal);
+      const dur = (performance.now() - t0) / 1000;
+      if (this.#stopped && res.kind !== 'ok') return false;
+      m.sentBatchDuration.observe(L, dur);
+      this.#sendRate.add(dur);
+      if (res.kind === 'ok') {
+        m.samplesTotal.inc(L, count);
+        if (exCount > 0) m.exemplarsTotal.inc(L, exCount);
+        m.bytesTotal.inc(L, body.length);
+        if (highest > 0) m.highestSent.set(L, highest / 1000);
+        this.#lastSuccessAt = this.#clock.now();
+        return true;
+      }
+      if (res.kind === 'fail') {
+        m.samplesFailed.inc(L, count);
+        this.#noteError(`non-recoverable error, dropped ${count} samples: ${res.message}`);
+        return true;
+      }
+      m.samplesRetried.inc(L, count);
+      this.#noteError(`failed to send batch, retrying: ${res.message}`);
+      const delay = res.retryAfterMs ?? backoff;
+      await this.#clock.sleep(delay, this.#abort.signal);
+      if (this.#stopped) return false;
+      backoff = Math.min(backoff * 2, this.#cfg.maxBackoffMs);
+    }
+  }
+
+  #noteError(msg: string): void {
+    const now = this.#clock.now();
+    this.#lastError = msg;
+    this.#lastErrorAt = now;
+    if (now - this.#lastLoggedErrorAt >= 10_000) {
+      this.#lastLoggedErrorAt = now;
+      this.#o.logger.warn(`remote_write ${this.#o.name}: ${msg}`, { url: this.#o.url });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Resharding
+
+  #updateShards(intervalS: number): void {
+    const stats: ShardStats = {
+      current: this.#shards.length,
+      min: this.#cfg.minShards,
+      max: this.#cfg.maxShards,
+      samplesInRate: this.#inRate.tick(intervalS),
+      samplesOutRate: this.#outRate.tick(intervalS),
+      sendSecondsRate: this.#sendRate.tick(intervalS),
+      pendingSamples: this.#inflight,
+    };
+    if (this.#resharding || this.#stopped) return;
+    const want = desiredShards(stats);
+    this.#o.metrics.shardsDesired.set(this.#labels, want);
+    const now = this.#clock.now();
+    const failing = this.#lastErrorAt !== undefined && (this.#lastSuccessAt ?? 0) < this.#lastErrorAt && now - this.#lastErrorAt < 2 * intervalS * 1000;
+    if (want === stats.current || failing) return;
+    void this.reshard(want);
+  }
+
+  /** Drains every shard, then restarts with `n` shards (clamped to min/max). */
+  async reshard(n: number): Promise<void> {
+    if (this.#resharding || this.#stopped) return;
+    n = Math.min(this.#cfg.maxShards, Math.max(this.#cfg.minShards, n));
+    if (n === this.#shards.length) return;
+    this.#resharding = true;
+    this.#o.logger.info(`remote_write ${this.#o.name}: resharding`, { from: this.#shards.length, to: n });
+    for (const s of this.#shards) s.wake?.();
+    while (this.#inflight > 0 && !this.#stopped) await new Promise<void>((r) => this.#spaceWaiters.push(r));
+    if (this.#stopped) return;
+    const old = this.#shards;
+    for (const s of old) {
+      s.stopped = true;
+      s.wake?.();
+    }
+    await Promise.all(old.map((s) => s.running));
+    this.#startShards(n);
+    this.#resharding = false;
+    if (this.#mode === 'lagging') this.#kickReader();
+    this.#wakeSpace();
+  }
+}
+
+/** External labels are added unless the series already has a label of that name. */
+export function withExternalLabels(labels: Labels, ext: Labels): Labels {
+  const out = [...labels];
+  let added = false;
+  for (const e of ext) {
+    if (!labels.some((l) => l.name === e.name)) {
+      out.push(e);
+      added = true;
+    }
+  }
+  if (!added) return labels;
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+function compactYoung(refs: Uint32Array, ts: Float64Array, vals: Float64Array, n: number, cutoff: number): number {
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    if (ts[i]! < cutoff) continue;
+    refs[w] = refs[i]!;
+    ts[w] = ts[i]!;
+    vals[w] = vals[i]!;
+    w++;
+  }
+  return w;
+}
