@@ -29,7 +29,7 @@ const lab: ComponentDefinition<object, object> = {
   build: () => idle,
 };
 
-const registry = new ComponentRegistry([source, sink, lab] as ComponentDefinition<never, never>[]);
+const registry = new ComponentRegistry([source, sink, lab]);
 const evaluator = syntaxEvaluator();
 
 function load(src: string, stabilityLevel?: Stability) {

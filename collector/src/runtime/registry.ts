@@ -12,12 +12,16 @@ export type AnyDefinition = ComponentDefinition<unknown, object>;
 export class ComponentRegistry {
   readonly #defs = new Map<string, AnyDefinition>();
 
-  constructor(defs: Iterable<ComponentDefinition<never, never>> = []) {
-    for (const d of defs) this.register(d);
+  /** @throws when an entry is not a ComponentDefinition (see `register`). */
+  constructor(defs: Iterable<object> = []) {
+    for (const d of defs) {
+      if (!isDefinition(d)) throw new Error('ComponentRegistry: expected ComponentDefinition objects (name, args, exports, build)');
+      this.register(d);
+    }
   }
 
   /** @throws when the name is already registered or not a dotted identifier. */
-  register(def: ComponentDefinition<never, never>): void {
+  register<A, E extends object>(def: ComponentDefinition<A, E>): void {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(def.name)) {
       throw new Error(`component name "${def.name}" must be dotted identifiers, e.g. prometheus.scrape`);
     }
@@ -34,7 +38,7 @@ export class ComponentRegistry {
   }
 }
 
-function isDefinition(v: unknown): v is ComponentDefinition<never, never> {
+function isDefinition(v: unknown): v is ComponentDefinition<unknown, object> {
   return (
     typeof v === 'object' &&
     v !== null &&

@@ -84,7 +84,7 @@ describe('AlloyHttpServer with a Runtime', () => {
       logs,
       registry: new Registry(),
       services,
-      components: new ComponentRegistry([echo, sick] as ComponentDefinition<never, never>[]),
+      components: new ComponentRegistry([echo, sick]),
       evaluator: syntaxEvaluator(),
       buildInfo: { version: 'v0.0.0-test', revision: 'r', branch: 'b' },
     });

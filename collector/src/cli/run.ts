@@ -1,0 +1,202 @@
+/**
+ * `alloy run [flags] PATH`: starts the HTTP server, loads PATH (file or directory of `*.alloy`),
+ * and runs until SIGTERM/SIGINT. SIGHUP reloads like `/-/reload`. Flags and defaults follow
+ * Alloy's run command; clustering flags are accepted and kept by the single-node `cluster`
+ * service. Exit codes: 0 after a graceful stop, 1 when the first load or listening fails,
+ * 2 for usage errors.
+ */
+import os from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { LogManager } from '../logging/logger.js';
+import { STABILITY_ORDER, type ServiceName, type Stability } from '../runtime/component.js';
+import { SingleNodeCluster } from '../runtime/cluster-service.js';
+import { defaultRegistry } from '../runtime/registry.js';
+import { Runtime } from '../runtime/runtime.js';
+import { syntaxEvaluator } from '../runtime/evaluator.js';
+import { AlloyHttpServer } from '../server/http-server.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from './flags.js';
+import { BUILD_INFO } from './version.js';
+import type { CliIO } from './io.js';
+
+export const RUN_FLAGS: readonly FlagSpec[] = [
+  { name: 'server.http.listen-addr', kind: 'string', default: '127.0.0.1:12345', help: 'Address to listen for HTTP traffic on' },
+  { name: 'server.http.memory-addr', kind: 'string', default: 'alloy.internal:12345', help: 'Address to listen for in-memory HTTP traffic on (accepted; no in-memory listener in this build)' },
+  { name: 'server.http.ui-path-prefix', kind: 'string', default: '/', help: 'Prefix to serve the HTTP UI at' },
+  { name: 'server.http.enable-pprof', kind: 'bool', default: true, help: 'Enable /debug/pprof profiling endpoints (accepted; not served by this build)' },
+  { name: 'server.http.disable-support-bundle', kind: 'bool', default: false, help: 'Disable /-/support support bundle retrieval' },
+  { name: 'cluster.enabled', kind: 'bool', default: false, help: 'Start in clustered mode' },
+  { name: 'cluster.node-name', kind: 'string', default: '', help: 'The name to use for this node (default: hostname)' },
+  { name: 'cluster.advertise-address', kind: 'string', default: '', help: 'Address to advertise to the cluster' },
+  { name: 'cluster.join-addresses', kind: 'string', default: '', help: 'Comma-separated list of addresses to join the cluster at' },
+  { name: 'cluster.discover-peers', kind: 'string', default: '', help: 'List of key-value tuples for discovering peers' },
+  { name: 'cluster.advertise-interfaces', kind: 'stringList', default: ['eth0', 'en0'], help: 'List of interfaces used to infer an address to advertise' },
+  { name: 'cluster.rejoin-interval', kind: 'duration', default: 60_000, help: 'How often to rejoin the list of peers' },
+  { name: 'cluster.max-join-peers', kind: 'int', default: 5, help: 'Number of peers to join from the discovered set' },
+  { name: 'cluster.name', kind: 'string', default: '', help: 'The name of the cluster to join' },
+  { name: 'cluster.enable-tls', kind: 'bool', default: false, help: 'Specifies whether TLS should be used for communication between peers' },
+  { name: 'cluster.tls-ca-path', kind: 'string', default: '', help: 'Path to the CA certificate file' },
+  { name: 'cluster.tls-cert-path', kind: 'string', default: '', help: 'Path to the certificate file' },
+  { name: 'cluster.tls-key-path', kind: 'string', default: '', help: 'Path to the key file' },
+  { name: 'cluster.tls-server-name', kind: 'string', default: '', help: 'Server name to use for TLS communication' },
+  { name: 'cluster.wait-for-size', kind: 'int', default: 0, help: 'Wait for the cluster to reach the specified number of instances before allowing components that use clustering to begin processing. Zero means disabled' },
+  { name: 'cluster.wait-timeout', kind: 'duration', default: 0, help: 'Maximum duration to wait for minimum cluster size. Zero means wait forever' },
+  { name: 'config.format', kind: 'string', default: 'alloy', help: 'The format of the source file. Supported formats: alloy' },
+  { name: 'config.bypass-conversion-errors', kind: 'bool', default: false, help: 'Enable bypassing errors when converting' },
+  { name: 'config.extra-args', kind: 'string', default: '', help: 'Extra arguments from the original format used by the converter' },
+  { name: 'disable-reporting', kind: 'bool', default: false, help: 'Disable reporting of enabled components to Grafana (this build never reports)' },
+  { name: 'storage.path', kind: 'string', default: 'data-alloy/', help: 'Base directory where components can store data' },
+  { name: 'stability.level', kind: 'string', default: 'generally-available', help: `Minimum stability level of features to enable. Supported values: ${STABILITY_ORDER.join(', ')}` },
+  { name: 'feature.community-components.enabled', kind: 'bool', default: false, help: 'Enable community components' },
+  { name: 'feature.prometheus.metric-validation-scheme', kind: 'string', default: 'legacy', help: 'Prometheus metric validation scheme to use. Supported values: "legacy", "utf-8"' },
+  { name: 'help', kind: 'bool', default: false, help: 'Show help for run' },
+];
+
+export const RUN_USAGE = `Usage:
+  alloy run [flags] PATH
+
+Runs the collector in the foreground until interrupted. PATH is an Alloy config file or a
+directory whose *.alloy files are loaded together. Reload with SIGHUP or GET/POST /-/reload.
+
+Flags:
+${flagUsage(RUN_FLAGS)}
+`;
+
+export interface RunSettings {
+  readonly configPath: string;
+  readonly listenAddr: string;
+  readonly storagePath: string;
+  readonly stabilityLevel: Stability;
+  readonly values: ReadonlyMap<string, FlagValue>;
+}
+
+/** Flags → settings; throws UsageError (exit 2) or Error (exit 1) naming the fix. */
+export function runSettings(args: readonly string[]): RunSettings | 'help' {
+  const { values, positionals } = parseFlags(args, RUN_FLAGS);
+  if (values.get('help') === true) return 'help';
+  if (positionals.length === 0) throw new UsageError('path argument not provided: alloy run [flags] PATH');
+  if (positionals.length > 1) throw new UsageError(`expected exactly one PATH, got ${positionals.length}: ${positionals.join(' ')}`);
+  const format = values.get('config.format') as string;
+  if (format !== 'alloy') {
+    throw new Error(
+      `--config.format=${format} is not supported: this collector reads only Alloy configuration syntax (--config.format=alloy). ` +
+        `Convert the file first (for example with Grafana Alloy's "alloy convert --source-format=${format}").`,
+    );
+  }
+  const level = values.get('stability.level') as string;
+  if (!(STABILITY_ORDER as readonly string[]).includes(level)) {
+    throw new UsageError(`invalid value "${level}" for flag --stability.level: supported values are ${STABILITY_ORDER.join(', ')}`);
+  }
+  const scheme = values.get('feature.prometheus.metric-validation-scheme') as string;
+  if (scheme !== 'legacy' && scheme !== 'utf-8') {
+    throw new UsageError(`invalid value "${scheme}" for flag --feature.prometheus.metric-validation-scheme: supported values are legacy, utf-8`);
+  }
+  return {
+    configPath: positionals[0]!,
+    listenAddr: values.get('server.http.listen-addr') as string,
+    storagePath: values.get('storage.path') as string,
+    stabilityLevel: level as Stability,
+    values,
+  };
+}
+
+export async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
+  let settings: RunSettings | 'help';
+  try {
+    settings = runSettings(args);
+  } catch (err) {
+    io.stderr.write(`Error: ${(err as Error).message}\n`);
+    if (err instanceof UsageError) {
+      io.stderr.write(`Run 'alloy run --help' for usage.\n`);
+      return 2;
+    }
+    return 1;
+  }
+  if (settings === 'help') {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  const v = settings.values;
+  const logs = new LogManager({ stream: io.stderr });
+  const log = logs.root;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const server = new AlloyHttpServer({ listenAddr: settings.listenAddr, logger: logs.service('http') });
+  try {
+    await server.listen();
+  } catch (err) {
+    log.error('failed to start HTTP server', { err: (err as Error).message });
+    return 1;
+  }
+  const cluster = new SingleNodeCluster({
+    enabled: v.get('cluster.enabled') as boolean,
+    nodeName: (v.get('cluster.node-name') as string) || os.hostname(),
+    advertiseAddress: v.get('cluster.advertise-address') as string,
+    joinAddresses: (v.get('cluster.join-addresses') as string).split(',').map((s) => s.trim()).filter(Boolean),
+    discoverPeers: v.get('cluster.discover-peers') as string,
+    rejoinIntervalMs: v.get('cluster.rejoin-interval') as number,
+    maxJoinPeers: v.get('cluster.max-join-peers') as number,
+    name: v.get('cluster.name') as string,
+  });
+  if (cluster.enabled) log.warn(cluster.status().message, { service: 'cluster' });
+  const services = new Map<ServiceName, unknown>([
+    ['http', server],
+    ['cluster', cluster],
+  ]);
+  const runtime = new Runtime({
+    configPath: settings.configPath,
+    storagePath: settings.storagePath,
+    stabilityLevel: settings.stabilityLevel,
+    logs,
+    registry,
+    services,
+    components: defaultRegistry(),
+    evaluator: syntaxEvaluator(),
+    buildInfo: BUILD_INFO,
+  });
+  server.setRuntime(runtime);
+
+  const first = await runtime.load();
+  if (!first.ok) {
+    io.stderr.write(`Error: could not perform the initial load of ${settings.configPath}:\n${first.message}\n`);
+    await runtime.stop();
+    await server.close();
+    return 1;
+  }
+  log.info('now listening for http traffic', { service: 'http', addr: server.listenAddr });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onHup = (): void => {
+      log.info('received SIGHUP, reloading config');
+      void runtime.reload().then((r) => {
+        if (r.ok) log.info('config reloaded after SIGHUP');
+      });
+    };
+    const onStop = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn('second signal received, exiting immediately', { signal: sig });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info('shutting down', { signal: sig });
+      const hardStop = setTimeout(() => {
+        log.error('graceful shutdown did not finish in 15s, exiting');
+        resolve(1);
+      }, 15_000);
+      hardStop.unref();
+      void (async () => {
+        await runtime.stop();
+        await server.close(2_000);
+        clearTimeout(hardStop);
+        process.off('SIGHUP', onHup);
+        log.info('shutdown complete');
+        resolve(0);
+      })();
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+  });
+}
