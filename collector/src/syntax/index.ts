@@ -38,3 +38,5 @@ export {
 export type { FieldKind, FieldMarker } from './vm/schema.js';
 export { decodeBody, decodeBodyOrThrow } from './vm/decode.js';
 export type { DecodeResult, DecodeOwner } from './vm/decode.js';
+export { format, printFile, printExpr } from './printer/printer.js';
+export type { FormatResult } from './printer/printer.js';

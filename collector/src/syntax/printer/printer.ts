@@ -1,0 +1,480 @@
+/**
+ * The canonical formatter (`alloy fmt`). Layout rules follow grafana/alloy `syntax/printer`:
+ * tab indentation; `=` aligned across runs of consecutive attributes and object fields (elastic
+ * tabstops, see `tabwriter.ts`); a blank line before every block that follows another statement;
+ * at most one blank line kept from the source; arrays, objects and call arguments keep their
+ * one-line or multi-line shape, with a trailing comma added when the closer is on its own line;
+ * comments kept where they were (leading, trailing and inside expressions), interleaved with the
+ * tokens by source position. Output is idempotent: format(format(x)) === format(x).
+ *
+ * Depends on `parser/`, `ast/`, `diag/`, `scanner/`.
+ */
+import type { Diagnostic } from '../diag/diag.js';
+import type * as ast from '../ast/ast.js';
+import { parseFile } from '../parser/parser.js';
+import { quoteString } from '../scanner/scanner.js';
+import { ESC, tabwrite } from './tabwriter.js';
+
+export interface FormatResult {
+  /** The formatted source; absent when the input has syntax errors. */
+  text?: string;
+  diags: Diagnostic[];
+}
+
+/** Formats Alloy source. Returns the parse diagnostics (and no text) when it does not parse. */
+export function format(source: string, filename = ''): FormatResult {
+  const { file, diags } = parseFile(filename, source);
+  if (diags.some((d) => d.severity === 'error')) return { diags };
+  return { text: printFile(file), diags };
+}
+
+/** Prints a parsed file in canonical form (ends with exactly one newline unless empty). */
+export function printFile(file: ast.File): string {
+  const p = new Printer(file.comments);
+  new Walker(p).walkStmts(file.body);
+  p.finish();
+  const text = tabwrite(p.output()).replace(/\n+$/, '');
+  return text === '' ? '' : `${text}\n`;
+}
+
+/** Prints one expression (no comments) in canonical form, at the given indentation depth. */
+export function printExpr(expr: ast.Expr): string {
+  const p = new Printer([]);
+  new Walker(p).walkExpr(expr);
+  p.finish();
+  return tabwrite(p.output());
+}
+
+interface Pos {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+type WS = ' ' | '\v' | '\n' | '\f' | '>' | '<' | '';
+const WS_IGNORE: WS = '';
+
+type LastTok = 'NUMBER' | 'DIV' | 'OTHER' | 'WS';
+
+const MAX_NEWLINES = 2;
+
+class Printer {
+  readonly #comments: ast.Comment[];
+  #ci = 0;
+  #out: string[] = [];
+  #outLen = 0;
+  #indent = 0;
+  #lastTok: LastTok = 'OTHER';
+  #ws: WS[] = [];
+  /** Approximate position in source (AST) space. */
+  #pos: Pos = { line: 1, column: 1, offset: 0 };
+  /** Last source-space position written. */
+  #last: Pos = { line: 0, column: 0, offset: 0 };
+  /** Position in output space (line/column) used to decide where indentation goes. */
+  #outLine = 1;
+  #outCol = 1;
+
+  constructor(comments: ast.Comment[]) {
+    this.#comments = comments;
+  }
+
+  output(): string {
+    return this.#out.join('');
+  }
+
+  ws(...w: WS[]): void {
+    for (const x of w) {
+      if (x === WS_IGNORE) continue;
+      this.#ws.push(x);
+      this.#lastTok = 'WS';
+    }
+  }
+
+  setPos(p: Pos | undefined): void {
+    if (p) this.#pos = { line: p.line, column: p.column, offset: p.offset };
+  }
+
+  /** Writes a token or literal text. `kind` drives the "tokens must not merge" rule. */
+  text(s: string, kind: LastTok = 'OTHER', verbatim = false): void {
+    if (this.#lastTok === 'NUMBER' && s[0] === '.') this.#forceBlank();
+    else if (this.#lastTok === 'DIV' && s[0] === '*') this.#forceBlank();
+    this.#lastTok = kind;
+    const next = { ...this.#pos };
+    this.#flush(next, false);
+    this.#writeString(next, s, verbatim);
+  }
+
+  #forceBlank(): void {
+    if (this.#ws.length === 0) this.#ws.push(' ');
+  }
+
+  finish(): void {
+    this.#flush({ line: Number.MAX_SAFE_INTEGER, column: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER }, true);
+  }
+
+  #commentBefore(next: Pos): boolean {
+    const c = this.#comments[this.#ci];
+    return c !== undefined && c.start.offset <= next.offset;
+  }
+
+  #flush(next: Pos, eof: boolean): void {
+    if (this.#commentBefore(next)) this.#injectComments(next, eof);
+    else if (!eof) this.#writeWhitespace(this.#ws.length);
+  }
+
+  #injectComments(next: Pos, eof: boolean): void {
+    let lastComment: ast.Comment | undefined;
+    while (this.#commentBefore(next)) {
+      const c = this.#comments[this.#ci++]!;
+      this.#writeCommentPrefix(next, c);
+      this.#writeString(c.start, c.text, true);
+      // Multi-line block comments move the source position to their end line.
+      this.#last = { line: c.end.line, column: c.end.column, offset: c.end.offset };
+      this.#pos = { ...this.#last };
+      lastComment = c;
+    }
+    if (lastComment) this.#writeCommentSuffix(next, eof, lastComment);
+  }
+
+  #writeCommentPrefix(next: Pos, c: ast.Comment): void {
+    if (this.#outLen === 0) return;
+    if (c.start.line === this.#last.line) {
+      // Trailing comment: a tab separates it from the code (its own column), or a space when
+      // code follows on the same line (a block comment).
+      this.#writeByte(c.start.line === next.line ? ' ' : '\t', 1);
+      return;
+    }
+    let wsCount = 0;
+    for (let i = 0; i < this.#ws.length; i++) {
+      const w = this.#ws[i]!;
+      if (w === '>' || w === '<') continue;
+      if (w === ' ' || w === '\v' || w === '\n' || w === '\f') this.#ws[i] = WS_IGNORE;
+      wsCount = i;
+      break;
+    }
+    this.#writeWhitespace(wsCount);
+    const newlines = this.#last.line > 0 ? c.start.line - this.#last.line : 0;
+    if (newlines > 0) this.#writeByte('\f', Math.min(newlines, MAX_NEWLINES));
+  }
+
+  #writeCommentSuffix(next: Pos, eof: boolean, lastComment: ast.Comment): void {
+    if (eof) return;
+    if (lastComment.text[1] === '*' && next.line === lastComment.end.line) this.#writeByte(' ', 1);
+    const newlines = next.line - this.#last.line;
+    let droppedFF = false;
+    for (let i = 0; i < this.#ws.length; i++) {
+      const w = this.#ws[i]!;
+      if (w === ' ' || w === '\v') this.#ws[i] = WS_IGNORE;
+      else if (w === '\n' || w === '\f') {
+        if (w === '\f') droppedFF = true;
+        this.#ws[i] = WS_IGNORE;
+      }
+    }
+    this.#writeWhitespace(this.#ws.length);
+    if (newlines > 0) this.#writeByte(droppedFF ? '\f' : '\n', Math.min(newlines, MAX_NEWLINES));
+  }
+
+  #append(s: string): void {
+    this.#out.push(s);
+    this.#outLen += s.length;
+  }
+
+  #writeString(pos: Pos | undefined, s: string, verbatim: boolean): void {
+    if (this.#outCol === 1) this.#writeIndent();
+    if (pos) this.#pos = { line: pos.line, column: pos.column, offset: pos.offset };
+    this.#append(verbatim ? ESC + s + ESC : s);
+    let newlines = 0;
+    let lastNl = -1;
+    for (let i = 0; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch === 10 || ch === 12) {
+        newlines++;
+        lastNl = i;
+      }
+    }
+    this.#pos.offset += s.length;
+    if (newlines > 0) {
+      this.#pos.line += newlines;
+      this.#outLine += newlines;
+      this.#pos.column = s.length - lastNl;
+      this.#outCol = s.length - lastNl;
+    } else {
+      this.#pos.column += s.length;
+      this.#outCol += s.length;
+    }
+    this.#last = { ...this.#pos };
+  }
+
+  #writeIndent(): void {
+    const depth = this.#indent;
+    if (depth > 0) this.#append('\t'.repeat(depth));
+    this.#pos.offset += depth;
+    this.#pos.column += depth;
+    this.#outCol += depth;
+  }
+
+  #writeByte(ch: string, n: number): void {
+    if (this.#outCol === 1) this.#writeIndent();
+    this.#append(ch.repeat(n));
+    this.#pos.offset += n;
+    if (ch === '\n' || ch === '\f') {
+      this.#pos.line += n;
+      this.#outLine += n;
+      this.#pos.column = 1;
+      this.#outCol = 1;
+      return;
+    }
+    this.#pos.column += n;
+    this.#outCol += n;
+  }
+
+  #writeWhitespace(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const w = this.#ws[i]!;
+      switch (w) {
+        case '':
+          break;
+        case '>':
+          this.#indent++;
+          break;
+        case '<':
+          this.#indent = Math.max(0, this.#indent - 1);
+          break;
+        default:
+          this.#writeByte(w, 1);
+      }
+    }
+    this.#ws.splice(0, n);
+  }
+}
+
+function lines(n: { start: Pos; end: Pos }): number {
+  return n.end.line - n.start.line + 1;
+}
+
+function differentLines(a: Pos, b: Pos): boolean {
+  return a.line !== b.line;
+}
+
+/** Last position covered by a node (inclusive), so single-line checks match Alloy's. */
+function endOf(n: { end: Pos }): Pos {
+  return n.end;
+}
+
+class Walker {
+  readonly #p: Printer;
+
+  constructor(p: Printer) {
+    this.#p = p;
+  }
+
+  walkStmts(ss: ast.Stmt[]): void {
+    for (let i = 0; i < ss.length; i++) {
+      const s = ss[i]!;
+      let added = false;
+      if (i > 0 && s.kind === 'Block') {
+        this.#p.ws('\f');
+        added = true;
+      }
+      if (i > 0 && !added && s.start.line - endOf(ss[i - 1]!).line > 1) this.#p.ws('\f');
+      if (s.kind === 'Attribute') this.#walkAttribute(s);
+      else this.#walkBlock(s);
+      this.#p.ws(lines(s) > 1 ? '\f' : '\n');
+    }
+  }
+
+  #walkAttribute(s: ast.AttributeStmt): void {
+    this.#p.setPos(s.name.start);
+    this.#p.text(s.name.name);
+    this.#p.ws('\v');
+    this.#p.text('=');
+    this.#p.ws(' ');
+    this.walkExpr(s.value);
+  }
+
+  #walkBlock(s: ast.BlockStmt): void {
+    this.#p.setPos(s.nameStart);
+    this.#p.text(s.name.join('.'));
+    if (s.label !== undefined && s.label !== '') {
+      this.#p.ws(' ');
+      this.#p.setPos(s.labelStart);
+      this.#p.text(quoteString(s.label));
+    }
+    this.#p.ws(' ');
+    this.#p.setPos(s.lcurly);
+    this.#p.text('{');
+    this.#p.ws('>');
+    if (s.body.length > 0) {
+      this.#p.ws('\f');
+      this.walkStmts(s.body);
+    } else this.#p.ws(' ');
+    this.#p.ws('<');
+    this.#p.setPos(s.rcurly);
+    this.#p.text('}');
+  }
+
+  walkExpr(e: ast.Expr): void {
+    const p = this.#p;
+    switch (e.kind) {
+      case 'Literal':
+        p.setPos(e.start);
+        // Raw strings may span lines; they are written verbatim.
+        p.text(e.raw, e.literal === 'NUMBER' ? 'NUMBER' : 'OTHER', e.literal === 'STRING' && e.raw[0] === '`');
+        return;
+      case 'Identifier':
+        p.setPos(e.start);
+        p.text(e.name);
+        return;
+      case 'Access':
+        this.walkExpr(e.value);
+        p.text('.');
+        p.setPos(e.name.start);
+        p.text(e.name.name);
+        return;
+      case 'Index':
+        this.walkExpr(e.value);
+        p.setPos(e.lbrack);
+        p.text('[');
+        this.walkExpr(e.index);
+        p.setPos(lastCharPos(e.end));
+        p.text(']');
+        return;
+      case 'Call':
+        this.#walkCall(e);
+        return;
+      case 'Unary':
+        p.setPos(e.start);
+        p.text(e.op === 'NOT' ? '!' : '-');
+        this.walkExpr(e.value);
+        return;
+      case 'Binary':
+        this.walkExpr(e.left);
+        p.ws(' ');
+        p.setPos(e.opStart);
+        p.text(BINOP_TEXT[e.op], e.op === 'DIV' ? 'DIV' : 'OTHER');
+        p.ws(' ');
+        this.walkExpr(e.right);
+        return;
+      case 'Paren':
+        p.setPos(e.start);
+        p.text('(');
+        this.walkExpr(e.inner);
+        p.setPos(lastCharPos(e.end));
+        p.text(')');
+        return;
+      case 'Array':
+        this.#walkArray(e);
+        return;
+      case 'Object':
+        this.#walkObject(e);
+        return;
+    }
+  }
+
+  #walkArray(e: ast.ArrayExpr): void {
+    const p = this.#p;
+    p.setPos(e.start);
+    p.text('[');
+    let prev: Pos = e.start;
+    for (let i = 0; i < e.elements.length; i++) {
+      const el = e.elements[i]!;
+      let addedNewline = false;
+      if (differentLines(prev, el.start)) {
+        p.ws('>', '\f');
+        addedNewline = true;
+      } else if (i > 0) p.ws(' ');
+      prev = endOf(el);
+      this.walkExpr(el);
+      if (i + 1 < e.elements.length) p.text(',');
+      if (addedNewline) p.ws('<');
+    }
+    let addedSuffix = false;
+    if (e.elements.length > 0 && differentLines(prev, e.rbrack)) {
+      p.text(',');
+      p.ws('>', '\f');
+      addedSuffix = true;
+    }
+    if (addedSuffix) p.ws('<');
+    p.setPos(e.rbrack);
+    p.text(']');
+  }
+
+  #walkObject(e: ast.ObjectExpr): void {
+    const p = this.#p;
+    p.setPos(e.start);
+    p.text('{');
+    p.ws('>');
+    let prev: Pos = e.start;
+    for (let i = 0; i < e.fields.length; i++) {
+      const f = e.fields[i]!;
+      if (differentLines(prev, f.name.start)) {
+        if (i > 0 && lines(e.fields[i - 1]!.value) === 1) p.ws('\n');
+        else p.ws('\f');
+      } else if (i > 0) p.ws(' ');
+      prev = f.name.end;
+      p.setPos(f.name.start);
+      p.text(f.quoted ? quoteString(f.name.name) : f.name.name);
+      p.ws('\v');
+      p.text('=');
+      p.ws(' ');
+      this.walkExpr(f.value);
+      if (i + 1 < e.fields.length) p.text(',');
+    }
+    if (e.fields.length > 0 && differentLines(prev, e.rcurly)) {
+      p.text(',');
+      p.ws('\f');
+    }
+    p.ws('<');
+    p.setPos(e.rcurly);
+    p.text('}');
+  }
+
+  #walkCall(e: ast.CallExpr): void {
+    const p = this.#p;
+    this.walkExpr(e.value);
+    p.text('(');
+    let prev: Pos = e.lparen;
+    for (let i = 0; i < e.args.length; i++) {
+      const a = e.args[i]!;
+      let addedNewline = false;
+      if (differentLines(prev, a.start)) {
+        p.ws('\f', '>');
+        addedNewline = true;
+      }
+      this.walkExpr(a);
+      prev = endOf(a);
+      if (i + 1 < e.args.length) {
+        p.text(',');
+        p.ws(' ');
+      }
+      if (addedNewline) p.ws('<');
+    }
+    if (e.args.length > 0 && differentLines(prev, e.rparen)) {
+      p.text(',');
+      p.ws('\f');
+    }
+    p.setPos(e.rparen);
+    p.text(')');
+  }
+}
+
+function lastCharPos(end: Pos): Pos {
+  return { line: end.line, column: Math.max(1, end.column - 1), offset: Math.max(0, end.offset - 1) };
+}
+
+const BINOP_TEXT: Record<ast.BinaryExpr['op'], string> = {
+  OR: '||',
+  AND: '&&',
+  EQ: '==',
+  NEQ: '!=',
+  LT: '<',
+  LTE: '<=',
+  GT: '>',
+  GTE: '>=',
+  ADD: '+',
+  SUB: '-',
+  MUL: '*',
+  DIV: '/',
+  MOD: '%',
+  POW: '^',
+};
