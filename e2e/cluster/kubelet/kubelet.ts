@@ -1,0 +1,336 @@
+/**
+ * The local node agent: watches Pods, Services, ConfigMaps and Secrets over the API like a real
+ * kubelet, binds unscheduled pods to its node, runs each pod with a `PodWorker`, keeps the DNS
+ * table file current, and serves container logs to the API server's log provider.
+ *
+ * Contracts:
+ * - `start()` resolves once the informers have synced; `stop()` terminates every pod process it
+ *   started (SIGTERM to each process group, SIGKILL after the grace period, capped by
+ *   `shutdownGraceSeconds`) and resolves when all are gone.
+ * - Pod deletion follows the API server's graceful protocol: on `deletionTimestamp` the kubelet
+ *   stops the containers within `deletionGracePeriodSeconds`, then deletes with grace 0.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import winston, { type Logger } from 'winston';
+import type { ConfigMap, Pod, Secret, Service } from '../harness/k8s-types.js';
+import { KubeClient, RESOURCES, isNotFound, keyOf } from '../harness/kube-client.js';
+import { Informer } from '../harness/informer.js';
+import { EventRecorder } from '../harness/events.js';
+import { repoRoot } from '../harness/paths.js';
+import { buildDnsTable, type DnsTable } from '../dns/table.js';
+import { defaultImageRules, type ImageRule } from './image-map.js';
+import { PodWorker, type NodeContext } from './pod-worker.js';
+import { logFilePath, readLog } from './container-logs.js';
+
+export interface KubeletOptions {
+  /** API server base URL. */
+  readonly server: string;
+  readonly token?: string;
+  /** @default 'dev-node' */
+  readonly nodeName?: string;
+  /** Pod directories, PVC directories and the DNS file live here. */
+  readonly stateDir: string;
+  /** @default defaultImageRules(repoRoot()) */
+  readonly imageRules?: readonly ImageRule[];
+  /** Delay before ConfigMap/Secret changes reach running pods' volumes. @default 2000 */
+  readonly configSyncDelayMs?: number;
+  /** Multiplies probe periods and initial delays. @default 1 */
+  readonly timeScale?: number;
+  /** First CrashLoopBackOff delay. @default 10000 */
+  readonly crashLoopBaseMs?: number;
+  /** First two octets of pod IPs; pods get `<ipBase>.x.y` from x = 1. @default '127.0' */
+  readonly ipBase?: string;
+  /** Kubeconfig path handed to pods as KUBECONFIG. */
+  readonly podKubeconfig?: string;
+  /** Cap on grace periods when the kubelet itself stops. @default 10 */
+  readonly shutdownGraceSeconds?: number;
+  readonly logger?: Logger;
+}
+
+export interface PodLogRequest {
+  readonly follow: boolean;
+  readonly tailLines?: number;
+  readonly previous: boolean;
+  readonly limitBytes?: number;
+}
+
+export class Kubelet {
+  readonly nodeName: string;
+  readonly client: KubeClient;
+  #opts: KubeletOptions;
+  #logger: Logger;
+  #ac = new AbortController();
+  #pods: Informer<Pod>;
+  #services: Informer<Service>;
+  #configMaps: Informer<ConfigMap>;
+  #secrets: Informer<Secret>;
+  #workers = new Map<string, PodWorker>();
+  #byKey = new Map<string, PodWorker>();
+  #ops = new Map<string, Promise<void>>();
+  #ips = new Map<string, string>();
+  #nextIp = 0;
+  #events: EventRecorder;
+  #ctx: NodeContext;
+  #dnsTimer: NodeJS.Timeout | undefined;
+  #dnsFile: string;
+  #table: DnsTable = { names: {}, services: {} };
+  #runs: Promise<void>[] = [];
+  #stopped = false;
+
+  constructor(opts: KubeletOptions) {
+    if (!opts.stateDir) throw new Error('Kubelet: option "stateDir" is required (a writable directory for pod data)');
+    this.#opts = opts;
+    this.nodeName = opts.nodeName ?? 'dev-node';
+    this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
+    this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}` });
+    const onError = (what: string) => (e: unknown): void => void this.#logger.warn(`kubelet ${what}: ${String(e)}`);
+    this.#pods = new Informer<Pod>(this.client, RESOURCES.pods, { onError: onError('pods watch') });
+    this.#services = new Informer<Service>(this.client, RESOURCES.services, { onError: onError('services watch') });
+    this.#configMaps = new Informer<ConfigMap>(this.client, RESOURCES.configmaps, { onError: onError('configmaps watch') });
+    this.#secrets = new Informer<Secret>(this.client, RESOURCES.secrets, { onError: onError('secrets watch') });
+    this.#events = new EventRecorder(this.client, { component: 'kubelet', host: this.nodeName }, onError('event'));
+    this.#dnsFile = path.join(opts.stateDir, 'dns', 'table.json');
+    const api = new URL(opts.server);
+    const hostIP = '127.0.0.1';
+    this.#ctx = {
+      client: this.client,
+      nodeName: this.nodeName,
+      hostIP,
+      stateDir: opts.stateDir,
+      imageRules: opts.imageRules ?? defaultImageRules(repoRoot()),
+      preloadUrl: pathToFileURL(path.join(repoRoot(), 'e2e/cluster/kubelet/pod-preload.mjs')).href,
+      dnsFile: this.#dnsFile,
+      passthrough: [`${api.hostname}:${api.port || (api.protocol === 'https:' ? 443 : 80)}`],
+      podKubeconfig: opts.podKubeconfig,
+      baseEnv: {
+        KUBERNETES_SERVICE_HOST: api.hostname,
+        KUBERNETES_SERVICE_PORT: api.port || '80',
+        KUBERNETES_PORT: `tcp://${api.hostname}:${api.port || '80'}`,
+      },
+      timeScale: opts.timeScale ?? 1,
+      crashLoopBaseMs: opts.crashLoopBaseMs ?? 10_000,
+      sources: {
+        configMap: (ns, name) => this.#configMaps.get(`${ns}/${name}`),
+        secret: (ns, name) => this.#secrets.get(`${ns}/${name}`),
+      },
+      logger: this.#logger,
+      event: (pod, type, reason, message, fieldPath) => this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message, fieldPath),
+      statusChanged: () => this.#scheduleDns(),
+    };
+  }
+
+  async start(): Promise<void> {
+    await fsp.mkdir(path.dirname(this.#dnsFile), { recursive: true });
+    this.#writeDns();
+    this.#pods.on((ev, pod) => this.#onPod(ev, pod));
+    this.#services.on(() => this.#scheduleDns());
+    const delay = this.#opts.configSyncDelayMs ?? 2000;
+    this.#configMaps.on((_ev, cm) => {
+      for (const w of this.#workers.values()) if (w.pod.metadata.namespace === cm.metadata.namespace && w.references('configmap', cm.metadata.name ?? '')) w.resyncVolumes(delay);
+    });
+    this.#secrets.on((_ev, s) => {
+      for (const w of this.#workers.values()) if (w.pod.metadata.namespace === s.metadata.namespace && w.references('secret', s.metadata.name ?? '')) w.resyncVolumes(delay);
+    });
+    // Sources first so a pod's volumes and env resolve on its first start.
+    for (const inf of [this.#configMaps, this.#secrets, this.#services]) this.#runs.push(inf.run(this.#ac.signal));
+    await Promise.all([this.#configMaps.waitSynced(), this.#secrets.waitSynced(), this.#services.waitSynced()]);
+    await this.#registerNode();
+    this.#runs.push(this.#pods.run(this.#ac.signal));
+    await this.#pods.waitSynced();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#ac.abort();
+    const cap = this.#opts.shutdownGraceSeconds ?? 10;
+    await Promise.all(
+      [...this.#workers.values()].map(async (w) => {
+        await w.terminate(Math.min(cap, w.pod.spec.terminationGracePeriodSeconds ?? 30), 'Stopping container (node shutdown)');
+        w.markGone();
+      }),
+    );
+    await Promise.allSettled(this.#runs);
+    if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
+  }
+
+  /** The worker for a pod on this node, by namespace/name. */
+  worker(namespace: string, name: string): PodWorker | undefined {
+    return this.#byKey.get(`${namespace}/${name}`);
+  }
+
+  /** Process ids of every container process currently running on this node. */
+  pids(): number[] {
+    return [...this.#workers.values()].flatMap((w) => w.pids());
+  }
+
+  dnsTable(): DnsTable {
+    return this.#table;
+  }
+
+  get dnsFile(): string {
+    return this.#dnsFile;
+  }
+
+  /** For `RunningApiServer.setPodLogProvider`: a stream of a container's log, or undefined (400). */
+  readonly logProvider = (namespace: string, pod: string, container: string | undefined, opts: PodLogRequest): NodeJS.ReadableStream | undefined => {
+    const w = this.worker(namespace, pod);
+    if (!w) return undefined;
+    const name = container || w.pod.spec.containers[0]?.name || '';
+    const count = w.restartCount(name);
+    if (count < 0) return undefined;
+    const instance = opts.previous ? count - 1 : count;
+    if (instance < 0) return undefined;
+    const file = logFilePath(w.dir, name, instance);
+    if (!fs.existsSync(file)) return undefined;
+    return readLog(file, { follow: opts.follow, tailLines: opts.tailLines, limitBytes: opts.limitBytes, finished: () => !w.instanceRunning(name, instance) });
+  };
+
+  // ---- pods ----
+
+  #serialize(uid: string, fn: () => Promise<void>): void {
+    const prev = this.#ops.get(uid) ?? Promise.resolve();
+    const next = prev.then(fn).catch((e: unknown) => void this.#logger.error(`kubelet pod ${uid}: ${String(e)}`));
+    this.#ops.set(uid, next);
+    void next.then(() => {
+      if (this.#ops.get(uid) === next) this.#ops.delete(uid);
+    });
+  }
+
+  #onPod(ev: 'add' | 'update' | 'delete', pod: Pod): void {
+    if (this.#stopped) return;
+    const uid = pod.metadata.uid ?? keyOf(pod);
+    this.#scheduleDns();
+    if (ev === 'delete') {
+      this.#serialize(uid, () => this.#removed(uid));
+      return;
+    }
+    if (!pod.spec.nodeName) {
+      this.#serialize(uid, () => this.#bind(pod));
+      return;
+    }
+    if (pod.spec.nodeName !== this.nodeName) return;
+    this.#serialize(uid, () => this.#sync(pod));
+  }
+
+  async #bind(pod: Pod): Promise<void> {
+    const ns = pod.metadata.namespace ?? 'default';
+    const name = pod.metadata.name ?? '';
+    if (pod.metadata.deletionTimestamp) return;
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } };
+    try {
+      await this.client.request('POST', this.client.path(RESOURCES.pods, ns, name, 'binding'), binding);
+    } catch (e) {
+      if (isNotFound(e) && (await this.client.tryGet(RESOURCES.pods, ns, name)) === undefined) return;
+      // Servers without the binding subresource: set the node name directly.
+      await this.client.mergePatch(RESOURCES.pods, ns, name, { spec: { nodeName: this.nodeName } });
+    }
+    this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${this.nodeName}`);
+  }
+
+  async #sync(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    let w = this.#workers.get(uid);
+    if (!w) {
+      if (pod.metadata.deletionTimestamp) {
+        await this.client.delete(RESOURCES.pods, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, uid }).catch(() => undefined);
+        return;
+      }
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
+      w = new PodWorker(this.#ctx, pod, this.#allocateIp(uid));
+      this.#workers.set(uid, w);
+      this.#byKey.set(keyOf(pod), w);
+      void w.start();
+      return;
+    }
+    w.update(pod);
+    if (pod.metadata.deletionTimestamp && !w.terminating) {
+      const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+      await w.terminate(grace);
+      await w.flushStatus();
+      w.markGone();
+      await this.client.delete(RESOURCES.pods, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, uid }).catch((e: unknown) => {
+        if (!isNotFound(e)) this.#logger.warn(`kubelet: final delete of ${keyOf(pod)}: ${String(e)}`);
+      });
+    }
+  }
+
+  async #removed(uid: string): Promise<void> {
+    const w = this.#workers.get(uid);
+    if (!w) return;
+    w.markGone();
+    if (!w.terminating) await w.terminate(Math.min(w.pod.metadata.deletionGracePeriodSeconds ?? w.pod.spec.terminationGracePeriodSeconds ?? 30, 30));
+    this.#workers.delete(uid);
+    if (this.#byKey.get(keyOf(w.pod)) === w) this.#byKey.delete(keyOf(w.pod));
+    this.#ips.delete(uid);
+    await w.cleanup();
+    this.#scheduleDns();
+  }
+
+  #allocateIp(uid: string): string {
+    const used = new Set(this.#ips.values());
+    const base = this.#opts.ipBase ?? '127.0';
+    for (let i = 0; i < 65_000; i++) {
+      const n = (this.#nextIp++ % 64_770) + 256;
+      const ip = `${base}.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+      if (!used.has(ip)) {
+        this.#ips.set(uid, ip);
+        return ip;
+      }
+    }
+    throw new Error('kubelet: pod IP range exhausted');
+  }
+
+  // ---- node ----
+
+  async #registerNode(): Promise<void> {
+    const node = {
+      metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'node-role.kubernetes.io/control-plane': '' } },
+      spec: {},
+    };
+    try {
+      if (!(await this.client.tryGet(RESOURCES.nodes, undefined, this.nodeName))) await this.client.create(RESOURCES.nodes, undefined, node);
+      const ts = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      await this.client.mergePatch(RESOURCES.nodes, undefined, this.nodeName, {
+        status: {
+          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dev-cluster kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
+          addresses: [{ type: 'InternalIP', address: this.#ctx.hostIP }, { type: 'Hostname', address: this.nodeName }],
+          capacity: { cpu: '2', memory: '4Gi', pods: '110' },
+          allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
+          nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },
+        },
+      }, 'status');
+    } catch (e) {
+      // Servers that do not serve Nodes: the kubelet works without the object.
+      this.#logger.info(`kubelet: node registration skipped: ${String(e)}`);
+    }
+  }
+
+  // ---- dns ----
+
+  #scheduleDns(): void {
+    if (this.#dnsTimer || this.#stopped) return;
+    this.#dnsTimer = setTimeout(() => {
+      this.#dnsTimer = undefined;
+      this.#writeDns();
+    }, 10);
+  }
+
+  #writeDns(): void {
+    try {
+      const pods = this.#pods.list().map((p) => {
+        const w = this.#workers.get(p.metadata.uid ?? '');
+        return w ? { ...p, status: w.computeStatus() } : p;
+      });
+      this.#table = buildDnsTable(this.#services.list(), pods);
+      const tmp = `${this.#dnsFile}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(this.#table));
+      fs.renameSync(tmp, this.#dnsFile);
+    } catch (e) {
+      this.#logger.warn(`kubelet: writing DNS table: ${String(e)}`);
+    }
+  }
+}

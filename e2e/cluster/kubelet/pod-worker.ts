@@ -1,0 +1,681 @@
+/**
+ * One pod's lifecycle on the local node: volumes, init containers (incl. native sidecars with
+ * `restartPolicy: Always`), containers as host processes (each in its own process group),
+ * probes, restarts with CrashLoopBackOff, status, graceful termination.
+ *
+ * Contracts:
+ * - `start()` never rejects; failures become container waiting reasons, events and status.
+ * - `terminate(grace)` sends SIGTERM to every container's process group, waits up to `grace`
+ *   seconds, then SIGKILLs; it resolves when every process has exited. After it, nothing restarts.
+ * - The latest pod object is handed over with `update()`; the worker never writes spec.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'winston';
+import type { Container, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus, Probe } from '../harness/k8s-types.js';
+import type { KubeClient } from '../harness/kube-client.js';
+import { RESOURCES, isNotFound } from '../harness/kube-client.js';
+import { containerEnv, expandArgv, mapPath, mapPaths, EnvError, type EnvSources, type PathMap } from './container-env.js';
+import { resolveImage, type ImageRule } from './image-map.js';
+import { logFilePath } from './container-logs.js';
+import { syncVolumes, VolumeError } from './volumes.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+/** What a worker needs from its kubelet. */
+export interface NodeContext {
+  readonly client: KubeClient;
+  readonly nodeName: string;
+  readonly hostIP: string;
+  readonly stateDir: string;
+  readonly imageRules: readonly ImageRule[];
+  /** `file://` URL of pod-preload.mjs. */
+  readonly preloadUrl: string;
+  readonly dnsFile: string;
+  /** host:port pairs that `localhost` connects inside pods must NOT be redirected for (the API server). */
+  readonly passthrough: readonly string[];
+  /** Kubeconfig path given to pods as KUBECONFIG (in-cluster API access). */
+  readonly podKubeconfig?: string;
+  /** Extra env for every container (e.g. KUBERNETES_SERVICE_HOST). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Multiplies probe periods/delays (tests use < 1). */
+  readonly timeScale: number;
+  /** First CrashLoopBackOff delay (doubles per restart, capped at 5 min). */
+  readonly crashLoopBaseMs: number;
+  readonly sources: EnvSources;
+  readonly logger: Logger;
+  event(pod: Pod, type: EventType, reason: string, message: string, fieldPath?: string): void;
+  /** Called when readiness or IPs changed (DNS rebuild). */
+  statusChanged(): void;
+}
+
+interface ContainerRun {
+  readonly spec: Container;
+  readonly kind: 'init' | 'sidecar' | 'main';
+  restartCount: number;
+  child?: ChildProcess;
+  containerID?: string;
+  startedAt?: string;
+  waiting?: { reason: string; message?: string };
+  terminated?: ContainerStateTerminated;
+  lastTerminated?: ContainerStateTerminated;
+  previousTerminated?: ContainerStateTerminated;
+  ready: boolean;
+  started: boolean;
+  exited?: Promise<ContainerStateTerminated>;
+  probes?: AbortController;
+  /** Set when the kubelet itself kills the instance (liveness, deletion). */
+  killReason?: string;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGPIPE: 13 };
+const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+let containerSeq = 0;
+
+export class PodWorker {
+  readonly uid: string;
+  readonly ip: string;
+  readonly dir: string;
+  #ctx: NodeContext;
+  #pod: Pod;
+  #runs = new Map<string, ContainerRun>();
+  #initDone = false;
+  #volumesReady = false;
+  #terminating = false;
+  #startTime = now();
+  #transitions = new Map<string, { status: string; at: string }>();
+  #statusTimer: NodeJS.Timeout | undefined;
+  #lastStatus = '';
+  #statusWrite: Promise<void> = Promise.resolve();
+  #volumeTimer: NodeJS.Timeout | undefined;
+  #gone = false;
+
+  constructor(ctx: NodeContext, pod: Pod, ip: string) {
+    this.#ctx = ctx;
+    this.#pod = pod;
+    this.uid = pod.metadata.uid ?? '';
+    this.ip = ip;
+    this.dir = path.join(ctx.stateDir, 'pods', this.uid);
+    for (const c of pod.spec.initContainers ?? []) this.#runs.set(c.name, newRun(c, c.restartPolicy === 'Always' ? 'sidecar' : 'init'));
+    for (const c of pod.spec.containers) this.#runs.set(c.name, newRun(c, 'main'));
+  }
+
+  get pod(): Pod {
+    return this.#pod;
+  }
+
+  get terminating(): boolean {
+    return this.#terminating;
+  }
+
+  update(pod: Pod): void {
+    this.#pod = pod;
+  }
+
+  /** Container names in spec order (init first), for logs and tests. */
+  containerNames(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /** restartCount, or -1 for an unknown container. */
+  restartCount(container: string): number {
+    return this.#runs.get(container)?.restartCount ?? -1;
+  }
+
+  /** True while the instance `instance` of the container is still running. */
+  instanceRunning(container: string, instance: number): boolean {
+    const r = this.#runs.get(container);
+    return Boolean(r && r.restartCount === instance && r.child && r.child.exitCode === null && r.child.signalCode === null);
+  }
+
+  pids(): number[] {
+    return [...this.#runs.values()].flatMap((r) => (r.child?.pid ? [r.child.pid] : []));
+  }
+
+  /** Ready condition as computed by this worker. */
+  isReady(): boolean {
+    return this.#conditions().find((c) => c.type === 'Ready')?.status === 'True';
+  }
+
+  async start(): Promise<void> {
+    try {
+      await fsp.mkdir(this.dir, { recursive: true });
+      this.#scheduleStatus();
+      await this.#setupVolumes();
+      if (this.#terminating) return;
+      for (const run of this.#runs.values()) {
+        if (run.kind === 'main') run.waiting = { reason: 'PodInitializing' };
+      }
+      for (const run of this.#runs.values()) {
+        if (this.#terminating) return;
+        if (run.kind === 'init') {
+          const ok = await this.#runLoop(run);
+          if (!ok) return this.#scheduleStatus();
+        } else if (run.kind === 'sidecar') {
+          void this.#runLoop(run);
+          await this.#untilStarted(run);
+        }
+      }
+      this.#initDone = true;
+      for (const run of this.#runs.values()) if (run.kind === 'main') void this.#runLoop(run);
+      this.#scheduleStatus();
+    } catch (e) {
+      this.#ctx.logger.error(`pod ${this.#name()}: ${String(e)}`);
+    }
+  }
+
+  /** Re-projects ConfigMap/Secret/downwardAPI volumes after `delayMs` (coalesced). */
+  resyncVolumes(delayMs: number): void {
+    if (this.#volumeTimer || this.#terminating) return;
+    this.#volumeTimer = setTimeout(() => {
+      this.#volumeTimer = undefined;
+      if (this.#terminating) return;
+      syncVolumes(this.#volumeContext()).catch((e: unknown) => this.#ctx.logger.warn(`pod ${this.#name()}: volume resync: ${String(e)}`));
+    }, delayMs);
+  }
+
+  /** True when one of the pod's volumes or env sources references this ConfigMap/Secret name. */
+  references(kind: 'configmap' | 'secret', name: string): boolean {
+    const spec = this.#pod.spec;
+    for (const v of spec.volumes ?? []) {
+      if (kind === 'configmap' && v.configMap?.name === name) return true;
+      if (kind === 'secret' && v.secret?.secretName === name) return true;
+      const sources = (v.projected as { sources?: { configMap?: { name: string }; secret?: { name: string } }[] } | undefined)?.sources ?? [];
+      if (sources.some((s) => (kind === 'configmap' ? s.configMap?.name : s.secret?.name) === name)) return true;
+    }
+    return false;
+  }
+
+  async terminate(graceSeconds: number, reason = 'Stopping container'): Promise<void> {
+    const firstCall = !this.#terminating;
+    this.#terminating = true;
+    if (this.#volumeTimer) clearTimeout(this.#volumeTimer);
+    const running = [...this.#runs.values()].filter((r) => r.child && r.child.exitCode === null && r.child.signalCode === null);
+    for (const r of running) {
+      r.probes?.abort();
+      r.killReason = 'deleted';
+      if (firstCall) this.#ctx.event(this.#pod, 'Normal', 'Killing', `${reason} ${r.spec.name}`, this.#fieldPath(r));
+      signalGroup(r.child!, 'SIGTERM');
+    }
+    const deadline = setTimeout(() => {
+      for (const r of running) signalGroup(r.child!, 'SIGKILL');
+    }, Math.max(0, graceSeconds * 1000));
+    await Promise.all(running.map((r) => r.exited));
+    clearTimeout(deadline);
+    for (const r of this.#runs.values()) {
+      r.ready = false;
+      if (r.waiting) {
+        r.waiting = undefined;
+        if (!r.terminated) r.terminated = { exitCode: 0, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated', finishedAt: now() };
+      }
+    }
+    this.#scheduleStatus();
+  }
+
+  /** Stops status writes (the pod object is gone). */
+  markGone(): void {
+    this.#gone = true;
+    if (this.#statusTimer) clearTimeout(this.#statusTimer);
+  }
+
+  async flushStatus(): Promise<void> {
+    if (this.#statusTimer) {
+      clearTimeout(this.#statusTimer);
+      this.#statusTimer = undefined;
+      this.#statusWrite = this.#statusWrite.then(() => this.#writeStatus());
+    }
+    await this.#statusWrite;
+  }
+
+  async cleanup(): Promise<void> {
+    this.markGone();
+    await fsp.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  // ---- volumes ----
+
+  #volumeContext(): Parameters<typeof syncVolumes>[0] {
+    return { pod: this.#pod, podIP: this.ip, hostIP: this.#ctx.hostIP, sources: this.#ctx.sources, podDir: this.dir, stateDir: this.#ctx.stateDir };
+  }
+
+  async #setupVolumes(): Promise<void> {
+    let lastMessage = '';
+    for (let attempt = 0; !this.#terminating; attempt++) {
+      try {
+        await syncVolumes(this.#volumeContext());
+        this.#volumesReady = true;
+        return;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (!(e instanceof VolumeError)) this.#ctx.logger.warn(`pod ${this.#name()}: volumes: ${msg}`);
+        if (msg !== lastMessage) {
+          this.#ctx.event(this.#pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${msg}`);
+          lastMessage = msg;
+        }
+        for (const r of this.#runs.values()) r.waiting = { reason: 'ContainerCreating' };
+        this.#scheduleStatus();
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  // ---- containers ----
+
+  #restartAllowed(run: ContainerRun, exitCode: number): boolean {
+    if (run.kind === 'sidecar') return true;
+    const policy = this.#pod.spec.restartPolicy ?? 'Always';
+    if (run.kind === 'init') return policy !== 'Never' && exitCode !== 0;
+    return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+  }
+
+  /** Runs a container until it should stop restarting; for init containers resolves true on success. */
+  async #runLoop(run: ContainerRun): Promise<boolean> {
+    let crashes = 0;
+    while (!this.#terminating) {
+      const result = await this.#startInstance(run);
+      if (result === 'config-error') {
+        await sleep(1000);
+        continue;
+      }
+      if (result === 'image-error') return false;
+      const term = await run.exited!;
+      if (this.#terminating) return false;
+      if (run.kind === 'init' && term.exitCode === 0) return true;
+      if (!this.#restartAllowed(run, term.exitCode)) {
+        this.#scheduleStatus();
+        return false;
+      }
+      const delay = crashes === 0 ? 0 : Math.min(300_000, this.#ctx.crashLoopBaseMs * 2 ** (crashes - 1));
+      crashes++;
+      if (delay > 0) {
+        run.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${run.spec.name} pod=${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})` };
+        this.#ctx.event(this.#pod, 'Warning', 'BackOff', `Back-off restarting failed container ${run.spec.name} in pod ${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})`, this.#fieldPath(run));
+        this.#scheduleStatus();
+        await sleep(delay);
+      }
+      if (this.#terminating) return false;
+      run.restartCount++;
+    }
+    return false;
+  }
+
+  async #untilStarted(run: ContainerRun): Promise<void> {
+    while (!this.#terminating && !run.started && !(run.waiting?.reason === 'ErrImagePull')) await sleep(20);
+  }
+
+  async #startInstance(run: ContainerRun): Promise<'started' | 'config-error' | 'image-error'> {
+    const c = run.spec;
+    const pod = this.#pod;
+    let env: Record<string, string>;
+    try {
+      env = containerEnv(c, { pod, podIP: this.ip, hostIP: this.#ctx.hostIP, sources: this.#ctx.sources, base: this.#ctx.baseEnv });
+    } catch (e) {
+      if (!(e instanceof EnvError)) throw e;
+      if (run.waiting?.message !== e.message) this.#ctx.event(pod, 'Warning', 'Failed', `Error: ${e.message}`, this.#fieldPath(run));
+      run.waiting = { reason: 'CreateContainerConfigError', message: e.message };
+      this.#scheduleStatus();
+      return 'config-error';
+    }
+    const image = c.image ?? '';
+    const resolved = resolveImage(this.#ctx.imageRules, image, expandArgv(c.command, env), expandArgv(c.args, env));
+    if (!resolved.ok) {
+      run.waiting = { reason: resolved.reason, message: resolved.message };
+      this.#ctx.event(pod, 'Warning', 'Failed', resolved.reason === 'ErrImagePull' ? `Failed to pull image "${image}": ${resolved.message}` : `Error: ${resolved.message}`, this.#fieldPath(run));
+      this.#scheduleStatus();
+      return 'image-error';
+    }
+    const rootfs = path.join(this.dir, 'rootfs', c.name);
+    const pathMap = await this.#mounts(run, rootfs, resolved.rule.writablePaths ?? []);
+    const args = mapPaths(resolved.args, pathMap);
+    const hostEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) hostEnv[k] = v.startsWith('/') ? (mapPath(v, pathMap) ?? v) : v;
+    const hostname = pod.spec.hostname ?? pod.metadata.name ?? '';
+    const finalEnv: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: path.join(rootfs, 'root'),
+      HOSTNAME: hostname,
+      ...(this.#ctx.podKubeconfig ? { KUBECONFIG: this.#ctx.podKubeconfig } : {}),
+      ...hostEnv,
+      NODE_OPTIONS: `${hostEnv.NODE_OPTIONS ?? ''} --import ${this.#ctx.preloadUrl}`.trim(),
+      KUBELET_POD_IP: this.ip,
+      KUBELET_POD_HOSTNAME: hostname,
+      KUBELET_POD_NAMESPACE: pod.metadata.namespace ?? 'default',
+      KUBELET_DNS_FILE: this.#ctx.dnsFile,
+      KUBELET_PASSTHROUGH: this.#ctx.passthrough.join(','),
+    };
+    await fsp.mkdir(finalEnv.HOME!, { recursive: true });
+    const cwd = c.workingDir ? (mapPath(c.workingDir, pathMap) ?? path.join(rootfs, c.workingDir)) : rootfs;
+    await fsp.mkdir(cwd, { recursive: true });
+    const logFile = logFilePath(this.dir, c.name, run.restartCount);
+    await fsp.mkdir(path.dirname(logFile), { recursive: true });
+    const fd = fs.openSync(logFile, 'a');
+    if (run.restartCount === 0) this.#ctx.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, this.#fieldPath(run));
+    let child: ChildProcess;
+    try {
+      child = spawn(resolved.executable, args, { cwd, env: finalEnv, detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      fs.closeSync(fd);
+    }
+    const startedAt = now();
+    const containerID = `local://${child.pid ?? 0}-${++containerSeq}`;
+    run.exited = new Promise<ContainerStateTerminated>((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
+        if (done) return;
+        done = true;
+        // PID 1 gone: the rest of the container goes with it.
+        signalGroup(child, 'SIGKILL');
+        run.probes?.abort();
+        const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 128);
+        const term: ContainerStateTerminated = {
+          exitCode,
+          ...(signal ? { signal: SIGNALS[signal] } : {}),
+          reason: err ? 'StartError' : exitCode === 0 ? 'Completed' : 'Error',
+          ...(err ? { message: err.message } : {}),
+          startedAt,
+          finishedAt: now(),
+          containerID,
+        };
+        run.previousTerminated = run.lastTerminated;
+        run.lastTerminated = term;
+        run.terminated = term;
+        run.child = undefined;
+        run.ready = false;
+        run.startedAt = undefined;
+        this.#ctx.logger.info(`pod ${this.#name()} container ${c.name} exited ${exitCode}${signal ? ` (${signal})` : ''}`);
+        this.#scheduleStatus();
+        this.#ctx.statusChanged();
+        resolve(term);
+      };
+      child.once('error', (err) => finish(null, null, err));
+      child.once('exit', (code, signal) => finish(code, signal));
+    });
+    run.child = child;
+    run.containerID = containerID;
+    run.startedAt = startedAt;
+    run.waiting = undefined;
+    run.terminated = undefined;
+    run.killReason = undefined;
+    run.ready = false;
+    run.started = false;
+    this.#ctx.event(pod, 'Normal', 'Created', `Created container ${c.name}`, this.#fieldPath(run));
+    this.#ctx.event(pod, 'Normal', 'Started', `Started container ${c.name}`, this.#fieldPath(run));
+    this.#startProbes(run);
+    this.#scheduleStatus();
+    return 'started';
+  }
+
+  /** Container path → host path for this container: volume mounts (subPath copied), writable image paths. */
+  async #mounts(run: ContainerRun, rootfs: string, writable: readonly string[]): Promise<PathMap> {
+    const volumes = await syncVolumes(this.#volumeContext()).catch(() => new Map<string, string>());
+    const map: [string, string][] = [];
+    for (const w of writable) map.push([w, path.join(rootfs, w)]);
+    let i = 0;
+    for (const m of run.spec.volumeMounts ?? []) {
+      const host = volumes.get(m.name);
+      if (!host) continue;
+      if (m.subPath) {
+        // A subPath is resolved once per container start and never follows later ..data swaps.
+        const src = path.join(host, m.subPath);
+        const dst = path.join(this.dir, 'subpaths', run.spec.name, String(i++), path.basename(m.mountPath));
+        await fsp.rm(path.dirname(dst), { recursive: true, force: true });
+        await fsp.mkdir(path.dirname(dst), { recursive: true });
+        const st = await fsp.stat(src).catch(() => undefined);
+        if (!st) await fsp.mkdir(src, { recursive: true });
+        if (st?.isDirectory() !== false) await fsp.cp(src, dst, { recursive: true, dereference: true });
+        else await fsp.copyFile(src, dst);
+        map.push([m.mountPath, dst]);
+      } else map.push([m.mountPath, host]);
+    }
+    for (const [, hostPath] of map.filter(([cp]) => writable.includes(cp))) await fsp.mkdir(hostPath, { recursive: true });
+    return map;
+  }
+
+  // ---- probes ----
+
+  #startProbes(run: ContainerRun): void {
+    const ac = new AbortController();
+    run.probes = ac;
+    const c = run.spec;
+    const instance = run.restartCount;
+    const alive = (): boolean => !ac.signal.aborted && run.restartCount === instance && Boolean(run.child);
+    const afterStartup = (): void => {
+      run.started = true;
+      if (!c.readinessProbe) run.ready = true;
+      this.#scheduleStatus();
+      this.#ctx.statusChanged();
+      if (c.readinessProbe) {
+        void this.#probeLoop(c.readinessProbe, 'Readiness', alive, (ok) => {
+          if (run.ready !== ok) {
+            run.ready = ok;
+            this.#scheduleStatus();
+            this.#ctx.statusChanged();
+          }
+        }, run);
+      }
+      if (c.livenessProbe) {
+        void this.#probeLoop(c.livenessProbe, 'Liveness', alive, (ok) => {
+          if (!ok) this.#kill(run, 'Liveness');
+        }, run);
+      }
+    };
+    if (run.kind === 'init') {
+      run.started = true;
+      return;
+    }
+    if (c.startupProbe) {
+      void this.#probeLoop(c.startupProbe, 'Startup', alive, (ok) => {
+        if (ok && !run.started) afterStartup();
+        else if (!ok) this.#kill(run, 'Startup');
+      }, run, true);
+    } else afterStartup();
+  }
+
+  #kill(run: ContainerRun, probe: string): void {
+    if (!run.child || run.killReason) return;
+    run.killReason = probe;
+    run.probes?.abort();
+    this.#ctx.event(this.#pod, 'Normal', 'Killing', `Container ${run.spec.name} failed ${probe.toLowerCase()} probe, will be restarted`, this.#fieldPath(run));
+    const child = run.child;
+    signalGroup(child, 'SIGTERM');
+    const grace = (this.#pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    const t = setTimeout(() => signalGroup(child, 'SIGKILL'), grace);
+    void run.exited?.then(() => clearTimeout(t));
+  }
+
+  /**
+   * Runs a probe every period; calls `report(true)` after `successThreshold` successes and
+   * `report(false)` after `failureThreshold` failures. `once` stops after the first success.
+   */
+  async #probeLoop(p: Probe, kind: string, alive: () => boolean, report: (ok: boolean) => void, run: ContainerRun, once = false): Promise<void> {
+    const scale = this.#ctx.timeScale;
+    const period = Math.max(10, (p.periodSeconds ?? 10) * 1000 * scale);
+    const failureThreshold = p.failureThreshold ?? 3;
+    const successThreshold = p.successThreshold ?? 1;
+    await sleep((p.initialDelaySeconds ?? 0) * 1000 * scale);
+    let fails = 0;
+    let successes = 0;
+    while (alive()) {
+      const err = await this.#probeOnce(p, run);
+      if (!alive()) return;
+      if (err === undefined) {
+        fails = 0;
+        if (++successes >= successThreshold) {
+          report(true);
+          if (once) return;
+        }
+      } else {
+        successes = 0;
+        fails++;
+        this.#ctx.event(this.#pod, 'Warning', 'Unhealthy', `${kind} probe failed: ${err}`, this.#fieldPath(run));
+        if (fails >= failureThreshold) {
+          report(false);
+          if (kind !== 'Readiness') return;
+        }
+      }
+      await sleep(period);
+    }
+  }
+
+  /** One probe attempt; resolves undefined on success, else the failure text. */
+  async #probeOnce(p: Probe, run: ContainerRun): Promise<string | undefined> {
+    const timeoutMs = (p.timeoutSeconds ?? 1) * 1000;
+    const port = (spec: number | string): number => {
+      if (typeof spec === 'number' || /^\d+$/.test(spec)) return Number(spec);
+      for (const cp of run.spec.ports ?? []) if (cp.name === spec) return cp.containerPort;
+      return NaN;
+    };
+    try {
+      if (p.httpGet) {
+        const g = p.httpGet;
+        const scheme = (g.scheme ?? 'HTTP').toLowerCase();
+        const url = `${scheme}://${g.host ?? this.ip}:${port(g.port)}${g.path ?? '/'}`;
+        const headers: Record<string, string> = { 'user-agent': 'kube-probe/1.32' };
+        for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
+        const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+        await res.arrayBuffer();
+        if (res.status >= 200 && res.status < 400) return undefined;
+        return `HTTP probe failed with statuscode: ${res.status}`;
+      }
+      if (p.tcpSocket) {
+        const net = await import('node:net');
+        await new Promise<void>((resolve, reject) => {
+          const s = net.connect({ host: p.tcpSocket!.host ?? this.ip, port: port(p.tcpSocket!.port), timeout: timeoutMs });
+          s.once('connect', () => {
+            s.destroy();
+            resolve();
+          });
+          s.once('timeout', () => {
+            s.destroy();
+            reject(new Error('timeout'));
+          });
+          s.once('error', reject);
+        });
+        return undefined;
+      }
+      return 'only httpGet and tcpSocket probes are supported by the dev-cluster kubelet';
+    } catch (e) {
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      return `${e instanceof Error ? e.message : String(e)}${cause ? `: ${cause}` : ''}`;
+    }
+  }
+
+  // ---- status ----
+
+  #name(): string {
+    return `${this.#pod.metadata.namespace}/${this.#pod.metadata.name}`;
+  }
+
+  #fieldPath(run: ContainerRun): string {
+    return `spec.${run.kind === 'main' ? 'containers' : 'initContainers'}{${run.spec.name}}`;
+  }
+
+  #containerStatus(run: ContainerRun): ContainerStatus {
+    const state = run.child && run.startedAt ? { running: { startedAt: run.startedAt } } : run.waiting ? { waiting: run.waiting } : run.terminated ? { terminated: run.terminated } : { waiting: { reason: this.#volumesReady ? 'PodInitializing' : 'ContainerCreating' } };
+    const last = 'terminated' in state ? run.previousTerminated : run.lastTerminated;
+    return {
+      name: run.spec.name,
+      image: run.spec.image ?? '',
+      imageID: `local-image://${run.spec.image ?? ''}`,
+      ...(run.containerID ? { containerID: run.containerID } : {}),
+      ready: run.ready,
+      started: run.started && Boolean(run.child),
+      restartCount: run.restartCount,
+      state,
+      lastState: last ? { terminated: last } : {},
+    };
+  }
+
+  #phase(): PodPhase {
+    const mains = [...this.#runs.values()].filter((r) => r.kind === 'main');
+    if (!this.#initDone) {
+      const failedInit = [...this.#runs.values()].some((r) => r.kind === 'init' && r.terminated && r.terminated.exitCode !== 0 && !this.#restartAllowed(r, r.terminated.exitCode));
+      return failedInit ? 'Failed' : 'Pending';
+    }
+    if (mains.some((r) => r.child)) return 'Running';
+    if (mains.every((r) => r.terminated && !this.#restartAllowed(r, r.terminated.exitCode) && !r.waiting)) {
+      return mains.every((r) => r.terminated!.exitCode === 0) ? 'Succeeded' : 'Failed';
+    }
+    if (mains.some((r) => r.restartCount > 0 || r.terminated)) return 'Running';
+    return 'Pending';
+  }
+
+  #conditions(): PodCondition[] {
+    const mains = [...this.#runs.values()].filter((r) => r.kind === 'main');
+    const sidecars = [...this.#runs.values()].filter((r) => r.kind === 'sidecar');
+    const containersReady = !this.#terminating && this.#initDone && [...mains, ...sidecars].every((r) => r.ready && r.child);
+    const set = (type: string, ok: boolean, reason?: string): PodCondition => {
+      const status = ok ? 'True' : 'False';
+      const prev = this.#transitions.get(type);
+      if (!prev || prev.status !== status) this.#transitions.set(type, { status, at: now() });
+      return { type, status, lastProbeTime: null, lastTransitionTime: this.#transitions.get(type)!.at, ...(reason && !ok ? { reason } : {}) };
+    };
+    return [
+      set('PodReadyToStartContainers', this.#volumesReady),
+      set('Initialized', this.#initDone, 'ContainersNotInitialized'),
+      set('Ready', containersReady, 'ContainersNotReady'),
+      set('ContainersReady', containersReady, 'ContainersNotReady'),
+      set('PodScheduled', true),
+    ];
+  }
+
+  computeStatus(): PodStatus {
+    const runs = [...this.#runs.values()];
+    return {
+      phase: this.#phase(),
+      conditions: this.#conditions(),
+      hostIP: this.#ctx.hostIP,
+      hostIPs: [{ ip: this.#ctx.hostIP }],
+      podIP: this.ip,
+      podIPs: [{ ip: this.ip }],
+      startTime: this.#startTime,
+      qosClass: 'BestEffort',
+      containerStatuses: runs.filter((r) => r.kind === 'main').map((r) => this.#containerStatus(r)),
+      ...(runs.some((r) => r.kind !== 'main') ? { initContainerStatuses: runs.filter((r) => r.kind !== 'main').map((r) => this.#containerStatus(r)) } : {}),
+    };
+  }
+
+  #scheduleStatus(): void {
+    if (this.#gone || this.#statusTimer) return;
+    this.#statusTimer = setTimeout(() => {
+      this.#statusTimer = undefined;
+      this.#statusWrite = this.#statusWrite.then(() => this.#writeStatus());
+    }, 10);
+  }
+
+  async #writeStatus(): Promise<void> {
+    if (this.#gone) return;
+    const status = this.computeStatus();
+    const body = JSON.stringify(status);
+    if (body === this.#lastStatus) return;
+    try {
+      await this.#ctx.client.mergePatch(RESOURCES.pods, this.#pod.metadata.namespace, this.#pod.metadata.name ?? '', { status }, 'status');
+      this.#lastStatus = body;
+    } catch (e) {
+      if (isNotFound(e)) return;
+      this.#ctx.logger.warn(`pod ${this.#name()}: status update failed: ${String(e)}`);
+      setTimeout(() => this.#scheduleStatus(), 200);
+    }
+  }
+}
+
+function newRun(spec: Container, kind: ContainerRun['kind']): ContainerRun {
+  return { spec, kind, restartCount: 0, ready: false, started: false, waiting: { reason: 'ContainerCreating' } };
+}
+
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    try {
+      child.kill(sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
