@@ -1,0 +1,253 @@
+/**
+ * CustomResourceDefinitions: checking a CRD, turning its served versions into resource types,
+ * and handling custom resources with the version's structural `openAPIV3Schema` — validation
+ * (type, required, enum, bounds, pattern, nullable, int-or-string), defaulting, pruning of
+ * unknown fields (or reporting them under `fieldValidation=Strict|Warn`), and list/map types
+ * for server-side apply.
+ */
+import type { StatusCause } from './errors.js';
+import type { ListType, TypeInfo } from './patch-meta.js';
+import { deepClone, isObject, type Json, type JsonObject, type KubeObject, type PrinterColumn, type ResourceType } from './types.js';
+
+export interface CrdVersion {
+  readonly name: string;
+  readonly schema: JsonObject | undefined;
+  readonly statusSubresource: boolean;
+  readonly scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  readonly printerColumns: readonly PrinterColumn[];
+}
+
+export function crdVersions(crd: KubeObject): CrdVersion[] {
+  const spec = isObject(crd['spec']) ? crd['spec'] : {};
+  const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isObject) : [];
+  return versions.map((v) => {
+    const sub = isObject(v['subresources']) ? v['subresources'] : {};
+    const scale = isObject(sub['scale']) ? sub['scale'] : undefined;
+    const schemaWrap = isObject(v['schema']) ? v['schema'] : {};
+    return {
+      name: String(v['name']),
+      schema: isObject(schemaWrap['openAPIV3Schema']) ? schemaWrap['openAPIV3Schema'] : undefined,
+      statusSubresource: isObject(sub['status']),
+      ...(scale
+        ? {
+            scale: {
+              specReplicasPath: String(scale['specReplicasPath']),
+              statusReplicasPath: String(scale['statusReplicasPath']),
+              ...(typeof scale['labelSelectorPath'] === 'string' ? { labelSelectorPath: scale['labelSelectorPath'] } : {}),
+            },
+          }
+        : {}),
+      printerColumns: (Array.isArray(v['additionalPrinterColumns']) ? v['additionalPrinterColumns'].filter(isObject) : []).map((c) => ({
+        name: String(c['name']),
+        type: String(c['type'] ?? 'string'),
+        jsonPath: String(c['jsonPath']),
+        ...(typeof c['format'] === 'string' ? { format: c['format'] } : {}),
+        ...(typeof c['description'] === 'string' ? { description: c['description'] } : {}),
+        ...(typeof c['priority'] === 'number' ? { priority: c['priority'] } : {}),
+      })),
+    };
+  }).filter((_, i) => versions[i]!['served'] !== false);
+}
+
+/** Problems with a CRD itself, as `CustomResourceDefinition.apiextensions.k8s.io "x" is invalid` causes. */
+export function crdCauses(crd: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const spec = isObject(crd['spec']) ? crd['spec'] : {};
+  const names = isObject(spec['names']) ? spec['names'] : {};
+  const group = spec['group'];
+  if (typeof group !== 'string' || !group.includes('.')) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(group ?? '')}: should be a domain with at least one dot`, field: 'spec.group' });
+  if (typeof names['plural'] !== 'string' || names['plural'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' });
+  if (typeof names['kind'] !== 'string' || names['kind'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: 'spec.names.kind' });
+  if (typeof names['plural'] === 'string' && typeof group === 'string' && crd.metadata['name'] !== `${names['plural']}.${group}`) {
+    causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata['name'])}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
+  }
+  if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') {
+    causes.push({ type: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec['scope'] ?? '')}: supported values: "Cluster", "Namespaced"`, field: 'spec.scope' });
+  }
+  const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isObject) : [];
+  if (versions.length === 0) causes.push({ type: 'FieldValueInvalid', message: 'Invalid value: []: must have exactly one version marked as storage version', field: 'spec.versions' });
+  else if (versions.filter((v) => v['storage'] === true).length !== 1) {
+    causes.push({ type: 'FieldValueInvalid', message: 'Invalid value: must have exactly one version marked as storage version', field: 'spec.versions' });
+  }
+  versions.forEach((v, i) => {
+    const schema = isObject(v['schema']) ? v['schema']['openAPIV3Schema'] : undefined;
+    if (!isObject(schema)) causes.push({ type: 'FieldValueRequired', message: 'Required value: schemas are required', field: `spec.versions[${i}].schema.openAPIV3Schema` });
+    else if (schema['type'] !== 'object') causes.push({ type: 'FieldValueRequired', message: 'Required value: must be object at the root', field: `spec.versions[${i}].schema.openAPIV3Schema.type` });
+  });
+  return causes;
+}
+
+export function crdResourceTypes(crd: KubeObject): ResourceType[] {
+  const spec = crd['spec'] as JsonObject;
+  const names = spec['names'] as JsonObject;
+  const group = String(spec['group']);
+  const plural = String(names['plural']);
+  return crdVersions(crd).map((v) => ({
+    group,
+    version: v.name,
+    resource: plural,
+    singular: String(names['singular'] ?? String(names['kind']).toLowerCase()),
+    kind: String(names['kind']),
+    listKind: String(names['listKind'] ?? `${String(names['kind'])}List`),
+    scope: spec['scope'] === 'Cluster' ? 'Cluster' : 'Namespaced',
+    shortNames: Array.isArray(names['shortNames']) ? names['shortNames'].map(String) : [],
+    categories: Array.isArray(names['categories']) ? names['categories'].map(String) : [],
+    verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
+    statusSubresource: v.statusSubresource,
+    ...(v.scale ? { scale: v.scale } : {}),
+    storageKey: `${group}/${plural}`,
+    crdName: String(crd.metadata['name']),
+    fieldLabels: [],
+  }));
+}
+
+/** Sets `status.conditions` NamesAccepted/Established and `acceptedNames` like the CRD controllers. */
+export function establish(crd: KubeObject, now: string): void {
+  const spec = crd['spec'] as JsonObject;
+  const names = deepClone(spec['names'] as JsonObject);
+  if (names['singular'] === undefined) names['singular'] = String(names['kind']).toLowerCase();
+  if (names['listKind'] === undefined) names['listKind'] = `${String(names['kind'])}List`;
+  const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isObject) : [];
+  const storage = versions.find((v) => v['storage'] === true);
+  crd['status'] = {
+    acceptedNames: names,
+    conditions: [
+      { type: 'NamesAccepted', status: 'True', lastTransitionTime: now, reason: 'NoConflicts', message: 'no conflicts found' },
+      { type: 'Established', status: 'True', lastTransitionTime: now, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+    ],
+    storedVersions: storage ? [String(storage['name'])] : [],
+  };
+}
+
+// ---------------------------------------------------------------- custom resources
+
+export type UnknownFieldMode = 'Ignore' | 'Warn' | 'Strict';
+
+export interface CrCheck {
+  readonly causes: StatusCause[];
+  /** Paths of fields the schema does not know (already pruned from the object). */
+  readonly unknown: string[];
+}
+
+function typeOk(schema: JsonObject, v: Json): boolean {
+  if (v === null) return schema['nullable'] === true;
+  if (schema['x-kubernetes-int-or-string'] === true) return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+  switch (schema['type']) {
+    case 'object':
+      return isObject(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    default:
+      return true;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/**
+ * Prunes unknown fields, applies defaults and validates `obj` in place against a structural schema.
+ * `metadata`, `apiVersion` and `kind` at the root are left to the generic checks.
+ */
+export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObject): CrCheck {
+  const causes: StatusCause[] = [];
+  const unknown: string[] = [];
+  if (!schema) return { causes, unknown };
+  const visit = (s: JsonObject, v: Json, path: string, root: boolean): Json => {
+    if (!typeOk(s, v)) {
+      causes.push({ type: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(isObject(v) ? 'object' : Array.isArray(v) ? 'array' : typeof v)}`, field: path });
+      return v;
+    }
+    if (v === null) return v;
+    if (isObject(v)) {
+      const props = isObject(s['properties']) ? s['properties'] : undefined;
+      const addl = s['additionalProperties'];
+      const preserve = s['x-kubernetes-preserve-unknown-fields'] === true || s['x-kubernetes-embedded-resource'] === true;
+      if (props) {
+        for (const [k, ps] of Object.entries(props)) {
+          if (!isObject(ps)) continue;
+          if (v[k] === undefined && ps['default'] !== undefined) v[k] = deepClone(ps['default']);
+        }
+      }
+      for (const k of Object.keys(v)) {
+        if (root && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
+        const ps = props && isObject(props[k]) ? props[k] : isObject(addl) ? addl : undefined;
+        if (ps) v[k] = visit(ps, v[k]!, join(path, k), false);
+        else if (!preserve && addl !== true) {
+          unknown.push(join(path, k));
+          delete v[k];
+        }
+      }
+      if (Array.isArray(s['required'])) {
+        for (const r of s['required']) if (typeof r === 'string' && v[r] === undefined) causes.push({ type: 'FieldValueRequired', message: 'Required value', field: join(path, r) });
+      }
+      if (typeof s['maxProperties'] === 'number' && Object.keys(v).length > s['maxProperties']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${Object.keys(v).length}: must have at most ${s['maxProperties']} items`, field: path });
+    } else if (Array.isArray(v)) {
+      if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, false)));
+      if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field: path });
+      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${path} in body should have at least ${s['minItems']} items`, field: path });
+    } else {
+      if (Array.isArray(s['enum']) && !s['enum'].some((e) => e === v)) {
+        causes.push({ type: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${s['enum'].map((e) => JSON.stringify(e)).join(', ')}`, field: path });
+      }
+      if (typeof v === 'number') {
+        if (typeof s['minimum'] === 'number' && v < s['minimum']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s['minimum']}`, field: path });
+        if (typeof s['maximum'] === 'number' && v > s['maximum']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s['maximum']}`, field: path });
+      }
+      if (typeof v === 'string') {
+        if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should match '${s['pattern']}'`, field: path });
+        if (typeof s['maxLength'] === 'number' && v.length > s['maxLength']) causes.push({ type: 'FieldValueTooLong', message: `Too long: may not be more than ${s['maxLength']} bytes`, field: path });
+        if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should be at least ${s['minLength']} chars long`, field: path });
+      }
+    }
+    return v;
+  };
+  visit(schema, obj, '', true);
+  return { causes, unknown };
+}
+
+/** SSA list/map semantics from `x-kubernetes-list-type`, `-list-map-keys` and `-map-type`. */
+export class SchemaTypeInfo implements TypeInfo {
+  readonly #schema: JsonObject | undefined;
+
+  constructor(schema: JsonObject | undefined) {
+    this.#schema = schema;
+  }
+
+  #at(path: readonly string[]): JsonObject | undefined {
+    let s = this.#schema;
+    for (const seg of path) {
+      if (!s) return undefined;
+      while (s && s['type'] === 'array' && isObject(s['items'])) s = s['items'];
+      const props: Json | undefined = s ? s['properties'] : undefined;
+      if (isObject(props) && isObject(props[seg])) s = props[seg];
+      else if (s && isObject(s['additionalProperties'])) s = s['additionalProperties'];
+      else return undefined;
+    }
+    return s;
+  }
+
+  listType(path: readonly string[]): ListType {
+    const s = this.#at(path);
+    if (!s) return { kind: 'atomic' };
+    if (s['x-kubernetes-list-type'] === 'map' && Array.isArray(s['x-kubernetes-list-map-keys'])) {
+      return { kind: 'map', keys: s['x-kubernetes-list-map-keys'].map(String) };
+    }
+    if (s['x-kubernetes-list-type'] === 'set') return { kind: 'set' };
+    return { kind: 'atomic' };
+  }
+
+  atomicMap(path: readonly string[]): boolean {
+    const s = this.#at(path);
+    return s?.['x-kubernetes-map-type'] === 'atomic';
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Public entry of the in-process Kubernetes API server used by tests and the dev cluster.
+ * Everything outside this folder imports from here only.
+ *
+ * Contracts:
+ * - `startApiServer` resolves once the server listens (plain HTTP on loopback); `url` has no
+ *   trailing slash. `close()` ends open watches and log streams, stops background loops and
+ *   flushes `dataDir` state.
+ * - The server behaves like kube-apiserver for the resources in `resources.ts` plus any CRD:
+ *   clients (kubectl, @kubernetes/client-node, the kubelet and controllers) talk to it over HTTP.
+ * - Pods bound to a node (`spec.nodeName` set) are deleted gracefully like the real server: a
+ *   delete sets `deletionTimestamp`/`deletionGracePeriodSeconds`, and the kubelet finishes it
+ *   with a delete using `gracePeriodSeconds=0`. Unbound pods are removed at once.
+ * - `setPodLogProvider` serves `GET .../pods/<name>/log`; returning `undefined` answers 400
+ *   like a container that has not started.
+ */
+import type { Logger } from 'winston';
+import { ApiServer } from './server.js';
+import type { ObjectStore } from './store.js';
+
+export interface PodLogOptions {
+  readonly follow: boolean;
+  readonly tailLines?: number;
+  readonly previous: boolean;
+  readonly timestamps: boolean;
+  readonly sinceSeconds?: number;
+  readonly limitBytes?: number;
+}
+
+export type PodLogProvider = (
+  namespace: string,
+  pod: string,
+  container: string,
+  opts: PodLogOptions,
+) => NodeJS.ReadableStream | undefined;
+
+export interface StartApiServerOptions {
+  /** Listen address; loopback only. @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** Persist state as JSON here so a restart keeps objects. @default in memory only */
+  readonly dataDir?: string;
+  readonly logger?: Logger;
+  /** Interval of watch BOOKMARK events when a client allows them. @default 10000 */
+  readonly bookmarkIntervalMs?: number;
+  /** Watch history kept for resume; older resourceVersions get 410 Gone. @default 10000 */
+  readonly historySize?: number;
+  /** Service cluster IP range (IPv4 /16 or /24 CIDR). @default '10.96.0.0/16' */
+  readonly serviceCidr?: string;
+}
+
+export interface RunningApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** Writes a kubeconfig for this server (context `local`, namespace `default`) and returns its path. */
+  kubeconfig(path: string): string;
+  close(): Promise<void>;
+  setPodLogProvider(fn: PodLogProvider | undefined): void;
+  /** Direct access to stored objects for in-process inspection (read-only by contract). */
+  readonly store: ObjectStore;
+}
+
+export async function startApiServer(opts: StartApiServerOptions = {}): Promise<RunningApiServer> {
+  const server = new ApiServer(opts);
+  await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return {
+    url: server.url,
+    kubeconfig: (p: string) => server.writeKubeconfig(p),
+    close: () => server.close(),
+    setPodLogProvider: (fn) => server.setPodLogProvider(fn),
+    store: server.store,
+  };
+}
+
+export type { KubeObject, Json, JsonObject } from './types.js';
+export type { ObjectStore, StoreEvent } from './store.js';

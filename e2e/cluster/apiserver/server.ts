@@ -1,0 +1,1221 @@
+/**
+ * The HTTP API server: discovery, OpenAPI, CRUD + watch for every registered resource type,
+ * subresources (status, scale, log, binding, eviction), patches, server-side apply, deletion
+ * with finalizers and garbage collection. Only `index.ts` constructs it.
+ *
+ * Contracts: every request is answered (errors as `Status`); background work (garbage
+ * collection, namespace termination) runs after writes on the event loop and never throws.
+ */
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import YAML from 'yaml';
+import type { Logger } from 'winston';
+import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
+import { ResourceRegistry } from './resources.js';
+import { ObjectStore, type StoreEvent } from './store.js';
+import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
+import { applyDefaults, GENERATION_KINDS, initialStatus } from './defaults.js';
+import { preloadValidators, schemaCauses, semanticCauses, updateCauses } from './validation.js';
+import { BUILTIN_TYPES } from './resources.js';
+import { checkCustomResource, crdCauses, crdResourceTypes, crdVersions, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
+import { BuiltinTypeInfo, type ListType, type TypeInfo } from './patch-meta.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
+import { serverSideApply, trackUpdate, type WriteContext } from './managed-fields.js';
+import { toTable } from './table.js';
+import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
+import { unknownFieldPaths } from './known-fields.js';
+import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
+import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
+
+const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
+const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+interface WriteOptions {
+  readonly manager: string;
+  readonly dryRun: boolean;
+  readonly fieldValidation: FieldValidation;
+  readonly sub?: string;
+  /** Set by server-side apply: ownership already computed. */
+  readonly managedFields?: JsonObject[];
+  readonly warnings: string[];
+}
+
+interface Target {
+  readonly t: ResourceType;
+  readonly ns: string | undefined;
+  readonly name: string | undefined;
+  readonly sub: string | undefined;
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function nsOf(o: KubeObject): string | undefined {
+  const ns = o.metadata['namespace'];
+  return typeof ns === 'string' ? ns : undefined;
+}
+
+function nameOf(o: KubeObject): string {
+  return String(o.metadata['name']);
+}
+
+function asKube(v: Json, what: string): KubeObject {
+  if (!isObject(v)) throw badRequest(`${what}: the request body must be a JSON object`);
+  if (!isObject(v['metadata'])) v['metadata'] = {};
+  return v as KubeObject;
+}
+
+/** Everything but metadata and status: what `generation` tracks. */
+function specPart(o: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') out[k] = v;
+  return out;
+}
+
+function withoutVolatile(o: KubeObject): JsonObject {
+  const md = { ...o.metadata };
+  delete md['resourceVersion'];
+  delete md['managedFields'];
+  return { ...o, metadata: md };
+}
+
+class MetaFirstTypeInfo implements TypeInfo {
+  readonly #meta = new BuiltinTypeInfo('ConfigMap');
+  readonly #inner: TypeInfo;
+
+  constructor(inner: TypeInfo) {
+    this.#inner = inner;
+  }
+
+  listType(p: readonly string[]): ListType {
+    return p[0] === 'metadata' ? this.#meta.listType(p) : this.#inner.listType(p);
+  }
+
+  atomicMap(p: readonly string[]): boolean {
+    return p[0] === 'metadata' ? false : this.#inner.atomicMap?.(p) ?? false;
+  }
+}
+
+export class ApiServer {
+  readonly store: ObjectStore;
+  readonly registry = new ResourceRegistry();
+  readonly #logger: Logger | undefined;
+  readonly #http: http.Server;
+  readonly #bookmarkMs: number;
+  readonly #closers = new Set<() => void>();
+  readonly #sockets = new Set<import('node:net').Socket>();
+  readonly #cidrBase: number;
+  readonly #cidrSize: number;
+  #url = '';
+  #host = '127.0.0.1';
+  #logProvider: PodLogProvider | undefined;
+  #gcTimer: NodeJS.Immediate | undefined;
+  #closed = false;
+
+  constructor(opts: StartApiServerOptions) {
+    this.#logger = opts.logger;
+    this.#bookmarkMs = opts.bookmarkIntervalMs ?? 10_000;
+    const cidr = opts.serviceCidr ?? '10.96.0.0/16';
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+    if (!m || Number(m[5]) < 8 || Number(m[5]) > 30) throw new Error(`serviceCidr "${cidr}" must be an IPv4 CIDR between /8 and /30, e.g. 10.96.0.0/16`);
+    this.#cidrBase = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+    this.#cidrSize = 2 ** (32 - Number(m[5]));
+    this.store = new ObjectStore({ ...(opts.historySize !== undefined ? { historySize: opts.historySize } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+    for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.#registerCrd(crd);
+    this.#bootstrap();
+    this.store.subscribe((e) => this.#onStoreEvent(e));
+    this.#http = http.createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    this.#http.on('connection', (s) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    this.#host = host;
+    await preloadValidators(BUILTIN_TYPES);
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(port, host, () => {
+        const a = this.#http.address() as AddressInfo;
+        this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of [...this.#closers]) c();
+    if (this.#gcTimer) clearImmediate(this.#gcTimer);
+    this.store.flush();
+    await new Promise<void>((resolve) => {
+      this.#http.close(() => resolve());
+      for (const s of this.#sockets) s.destroy();
+    });
+  }
+
+  setPodLogProvider(fn: PodLogProvider | undefined): void {
+    this.#logProvider = fn;
+  }
+
+  writeKubeconfig(p: string): string {
+    const cfg = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server: this.#url } }],
+      users: [{ name: 'local', user: { token: 'local-test-token' } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'local', namespace: 'default' } }],
+      'current-context': 'local',
+      preferences: {},
+    };
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, YAML.stringify(cfg));
+    return p;
+  }
+
+  #bootstrap(): void {
+    const nsType = this.registry.get('', 'v1', 'namespaces')!;
+    for (const ns of INITIAL_NAMESPACES) {
+      if (this.store.get(nsType.storageKey, undefined, ns)) continue;
+      this.#createObject(nsType, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, this.#internalOpts());
+    }
+    const svcType = this.registry.get('', 'v1', 'services')!;
+    if (!this.store.get(svcType.storageKey, 'default', 'kubernetes')) {
+      const port = Number(new URL(this.#url || 'http://127.0.0.1:443').port || 443);
+      this.#createObject(svcType, 'default', {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { clusterIP: this.#ipString(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+      }, this.#internalOpts());
+    }
+  }
+
+  #internalOpts(manager = 'kube-apiserver'): WriteOptions {
+    return { manager, dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+  }
+
+  // ---------------------------------------------------------------- HTTP plumbing
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    try {
+      await this.#route(req, res, url);
+    } catch (e: unknown) {
+      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`);
+      if (err.code >= 500) this.#logger?.error('request failed', { method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+      if (!res.headersSent) this.#send(res, err.code, err.toStatus());
+      else res.end();
+    }
+  }
+
+  #send(res: http.ServerResponse, code: number, body: Json, warnings: readonly string[] = []): void {
+    const data = JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) };
+    if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    res.writeHead(code, headers);
+    res.end(data);
+  }
+
+  async #body(req: http.IncomingMessage): Promise<Json> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') return null;
+    const ct = String(req.headers['content-type'] ?? 'application/json');
+    try {
+      if (ct.includes('yaml')) return YAML.parse(text) as Json;
+      return JSON.parse(text) as Json;
+    } catch (e: unknown) {
+      throw badRequest(`the request body could not be decoded as ${ct.includes('yaml') ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  async #route(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const p = url.pathname.replace(/\/+$/, '') || '/';
+    const segs = p.split('/').filter(Boolean);
+    const method = req.method ?? 'GET';
+    if (p === '/version') return this.#send(res, 200, SERVER_VERSION);
+    if (p === '/healthz' || p === '/livez' || p === '/readyz' || /^\/(healthz|livez|readyz)\//.test(p)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    if (segs[0] === 'openapi') return this.#openapi(res, segs, url);
+    if (p === '/api') return this.#send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.#host}:${new URL(this.#url).port}` }] });
+    if (p === '/apis') return this.#send(res, 200, this.#groupList());
+    if (p === '/') return this.#send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segs[0] === 'api' && segs.length >= 2) {
+      group = '';
+      version = segs[1]!;
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs.length >= 2) {
+      group = segs[1]!;
+      if (segs.length === 2) {
+        const g = this.#groupList().groups as JsonObject[];
+        const found = g.find((x) => x['name'] === group);
+        if (!found) throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
+        return this.#send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...found });
+      }
+      version = segs[2]!;
+      rest = segs.slice(3);
+    } else {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (rest.length === 0) return this.#send(res, 200, this.#resourceList(group, version));
+    let watchPrefix = false;
+    if (rest[0] === 'watch') {
+      watchPrefix = true;
+      rest = rest.slice(1);
+    }
+    let ns: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)) {
+      ns = rest[1]!;
+      rest = rest.slice(2);
+    }
+    const [resource, name, sub] = rest;
+    if (!resource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const t = this.registry.get(group, version, resource);
+    if (!t) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${method.toLowerCase()} ${resource}${group ? `.${group}` : ''})`);
+    if (t.scope === 'Cluster' && ns !== undefined && !(t.kind === 'Namespace')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (rest.length > 3) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const target: Target = { t, ns: t.scope === 'Namespaced' ? ns : undefined, name, sub };
+    if (sub !== undefined && !this.#subresourceAllowed(t, sub)) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${resource}/${sub})`);
+    const q = url.searchParams;
+    const watch = watchPrefix || q.get('watch') === 'true' || q.get('watch') === '1';
+    switch (method) {
+      case 'GET':
+        if (name === undefined) return watch ? this.#watch(req, res, t, target.ns, q) : this.#list(req, res, t, target.ns, q);
+        if (sub === 'log') return this.#log(req, res, target, q);
+        return this.#get(req, res, target);
+      case 'POST': {
+        const body = await this.#body(req);
+        if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
+        if (name !== undefined && sub === 'eviction') return this.#evict(res, target);
+        if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        const opts = this.#writeOpts(req, q);
+        const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts);
+        return this.#send(res, 201, this.#present(t, created), opts.warnings);
+      }
+      case 'PUT': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const body = await this.#body(req);
+        const opts = this.#writeOpts(req, q, sub);
+        const out = sub === 'scale' ? this.#putScale(target, asKube(body, 'update'), opts) : this.#updateObject(target, asKube(body, 'update'), opts);
+        return this.#send(res, 200, out, opts.warnings);
+      }
+      case 'PATCH': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const body = await this.#body(req);
+        const opts = this.#writeOpts(req, q, sub);
+        const out = this.#patch(target, body, String(req.headers['content-type'] ?? ''), q, opts);
+        return this.#send(res, out.created ? 201 : 200, out.obj, opts.warnings);
+      }
+      case 'DELETE': {
+        const body = await this.#body(req);
+        const opts = isObject(body) ? body : {};
+        if (name === undefined) return this.#send(res, 200, this.#deleteCollection(t, target.ns, q, opts));
+        const out = this.#deleteObject(target, q, opts);
+        return this.#send(res, out.code, out.body);
+      }
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not supported`);
+    }
+  }
+
+  #subresourceAllowed(t: ResourceType, sub: string): boolean {
+    if (sub === 'status') return t.statusSubresource;
+    if (sub === 'scale') return t.scale !== undefined;
+    if (sub === 'log' || sub === 'binding' || sub === 'eviction') return t.kind === 'Pod';
+    if (sub === 'finalize') return t.kind === 'Namespace';
+    return false;
+  }
+
+  #writeOpts(req: http.IncomingMessage, q: URLSearchParams, sub?: string): WriteOptions {
+    const dry = q.getAll('dryRun');
+    for (const d of dry) if (d !== 'All') throw badRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
+    const fv = q.get('fieldValidation') ?? 'Warn';
+    if (fv !== 'Ignore' && fv !== 'Warn' && fv !== 'Strict') throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
+    const ua = String(req.headers['user-agent'] ?? 'unknown');
+    const manager = q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown');
+    return { manager, dryRun: dry.length > 0, fieldValidation: fv, warnings: [], ...(sub ? { sub } : {}) };
+  }
+
+  #present(t: ResourceType, o: KubeObject): KubeObject {
+    const av = apiVersionOf(t);
+    return o.apiVersion === av ? o : { ...o, apiVersion: av };
+  }
+
+  // ---------------------------------------------------------------- discovery and OpenAPI
+
+  #groupList(): JsonObject {
+    const groups: JsonObject[] = [];
+    for (const [g, versions] of this.registry.groups()) {
+      if (g === '') continue;
+      const vs = versions.map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
+      groups.push({ name: g, versions: vs, preferredVersion: vs[0]! });
+    }
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups };
+  }
+
+  #resourceList(group: string, version: string): JsonObject {
+    const types = this.registry.inGroupVersion(group, version);
+    if (types.length === 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const resources: JsonObject[] = [];
+    for (const t of types) {
+      const namespaced = t.scope === 'Namespaced';
+      resources.push({
+        name: t.resource, singularName: t.singular, namespaced, kind: t.kind, verbs: [...t.verbs],
+        ...(t.shortNames.length ? { shortNames: [...t.shortNames] } : {}),
+        ...(t.categories.length ? { categories: [...t.categories] } : {}),
+        storageVersionHash: Buffer.from(t.storageKey).toString('base64').slice(0, 11),
+      });
+      if (t.statusSubresource) resources.push({ name: `${t.resource}/status`, singularName: '', namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+      if (t.scale) resources.push({ name: `${t.resource}/scale`, singularName: '', namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+      if (t.kind === 'Pod') {
+        resources.push({ name: 'pods/log', singularName: '', namespaced, kind: 'Pod', verbs: ['get'] });
+        resources.push({ name: 'pods/binding', singularName: '', namespaced, kind: 'Binding', verbs: ['create'] });
+        resources.push({ name: 'pods/eviction', singularName: '', namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+      }
+      if (t.kind === 'Namespace') resources.push({ name: 'namespaces/finalize', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['update'] });
+    }
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
+  }
+
+  #crdSchema(t: ResourceType): JsonObject | undefined {
+    if (!t.crdName) return undefined;
+    const v = this.#crdVersion(t);
+    return v?.schema;
+  }
+
+  #crdVersion(t: ResourceType): CrdVersion | undefined {
+    if (!t.crdName) return undefined;
+    const crd = this.store.get('apiextensions.k8s.io/customresourcedefinitions', undefined, t.crdName);
+    return crd ? crdVersions(crd).find((v) => v.name === t.version) : undefined;
+  }
+
+  #openapi(res: http.ServerResponse, segs: string[], url: URL): void {
+    if (segs[1] === 'v2') {
+      const body = openApiV2Protobuf();
+      const accept = url.searchParams.get('format');
+      if (accept === 'json') return this.#send(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} });
+      res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
+    if (segs[1] !== 'v3') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const docFor = (g: string, v: string): JsonObject | undefined => openApiV3Doc(this.registry, g, v, (t) => this.#crdSchema(t));
+    if (segs.length === 2) {
+      return this.#send(res, 200, openApiV3Index(this.registry, (g, v) => docHash(docFor(g, v) ?? {})));
+    }
+    const rest = segs.slice(2);
+    const [group, version] = rest[0] === 'api' ? ['', rest[1]!] : [rest[1]!, rest[2]!];
+    const doc = docFor(group, version ?? '');
+    if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    this.#send(res, 200, doc);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  #acceptsTable(req: http.IncomingMessage): boolean {
+    return /as=Table/.test(String(req.headers['accept'] ?? ''));
+  }
+
+  #printerColumns(t: ResourceType): CrdVersion['printerColumns'] | undefined {
+    if (!t.crdName) return undefined;
+    return this.#crdVersion(t)?.printerColumns ?? [];
+  }
+
+  #get(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
+    const { t } = target;
+    const o = this.#mustGet(target);
+    if (target.sub === 'scale') return this.#send(res, 200, this.#scaleOf(t, o));
+    if (this.#acceptsTable(req) && target.sub === undefined) {
+      return this.#send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
+    }
+    this.#send(res, 200, this.#present(t, o));
+  }
+
+  #mustGet(target: Target): KubeObject {
+    const { t, ns, name } = target;
+    if (t.scope === 'Namespaced' && ns === undefined) throw notFound(t.resource, t.group, String(name));
+    const o = this.store.get(t.storageKey, ns, String(name));
+    if (!o) throw notFound(t.resource, t.group, String(name));
+    return o;
+  }
+
+  #selectors(t: ResourceType, q: URLSearchParams): { labels: LabelSelector; fields: FieldRequirement[] } {
+    return {
+      labels: parseLabelSelector(q.get('labelSelector') ?? ''),
+      fields: parseFieldSelector(q.get('fieldSelector') ?? '', t.fieldLabels),
+    };
+  }
+
+  #matches(o: KubeObject, sel: { labels: LabelSelector; fields: FieldRequirement[] }): boolean {
+    return matchLabels(sel.labels, o.metadata['labels']) && matchFields(sel.fields, o);
+  }
+
+  #list(req: http.IncomingMessage, res: http.ServerResponse, t: ResourceType, ns: string | undefined, q: URLSearchParams): void {
+    const sel = this.#selectors(t, q);
+    const limit = Number(q.get('limit') ?? 0);
+    const cont = q.get('continue');
+    const rvParam = q.get('resourceVersion');
+    const rvMatch = q.get('resourceVersionMatch');
+    let atRv = this.store.resourceVersion;
+    let startAfter: string | undefined;
+    if (cont) {
+      let token: { rv: number; start: string };
+      try {
+        token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as { rv: number; start: string };
+      } catch {
+        throw badRequest(`continue key is not valid: ${cont}`);
+      }
+      atRv = token.rv;
+      startAfter = token.start;
+      if (atRv < this.store.oldestResourceVersion) {
+        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      }
+    } else if (rvParam && rvParam !== '0') {
+      const rv = Number(rvParam);
+      if (!Number.isInteger(rv)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be an integer`);
+      if (rvMatch === 'Exact') atRv = rv;
+      else if (rv > this.store.resourceVersion) {
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`, { causes: [{ type: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+      }
+    } else if (rvMatch && rvMatch !== 'NotOlderThan') {
+      throw badRequest(`resourceVersionMatch "${rvMatch}" requires a resourceVersion`);
+    }
+    const all = atRv === this.store.resourceVersion ? this.store.list(t.storageKey, ns) : this.store.listAt(t.storageKey, ns, atRv);
+    let items = all.filter((o) => this.#matches(o, sel));
+    if (startAfter !== undefined) items = items.filter((o) => `${nsOf(o) ?? ''}/${nameOf(o)}` > startAfter!);
+    const listMeta: JsonObject = { resourceVersion: String(atRv) };
+    if (limit > 0 && items.length > limit) {
+      const last = items[limit - 1]!;
+      listMeta['continue'] = Buffer.from(JSON.stringify({ rv: atRv, start: `${nsOf(last) ?? ''}/${nameOf(last)}` })).toString('base64url');
+      listMeta['remainingItemCount'] = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    if (this.#acceptsTable(req)) return this.#send(res, 200, toTable(t.kind, items, listMeta, this.#printerColumns(t), q.get('includeObject') ?? 'Metadata'));
+    this.#send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta, items: items.map((o) => this.#present(t, o)) });
+  }
+
+  #watch(req: http.IncomingMessage, res: http.ServerResponse, t: ResourceType, ns: string | undefined, q: URLSearchParams): void {
+    const sel = this.#selectors(t, q);
+    const rvParam = q.get('resourceVersion') ?? '';
+    const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
+    const sendInitial = q.get('sendInitialEvents') === 'true';
+    const timeout = Math.min(Number(q.get('timeoutSeconds') ?? 1800) || 1800, 3600);
+    const table = this.#acceptsTable(req);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders();
+    const write = (type: string, object: JsonObject): void => {
+      if (res.writableEnded) return;
+      const obj = table && type !== 'BOOKMARK' && type !== 'ERROR' ? toTable(t.kind, [object as KubeObject], { resourceVersion: String((object as KubeObject).metadata['resourceVersion']) }, this.#printerColumns(t)) : object;
+      res.write(`${JSON.stringify({ type, object: obj })}\n`);
+    };
+    const inScope = (o: KubeObject): boolean => ns === undefined || nsOf(o) === ns;
+    const deliver = (e: StoreEvent): void => {
+      if (e.storageKey !== t.storageKey || !inScope(e.obj)) return;
+      const nowMatch = this.#matches(e.obj, sel);
+      const prevMatch = e.prev ? this.#matches(e.prev, sel) : false;
+      if (e.type === 'ADDED') {
+        if (nowMatch) write('ADDED', this.#present(t, e.obj));
+      } else if (e.type === 'MODIFIED') {
+        if (nowMatch && prevMatch) write('MODIFIED', this.#present(t, e.obj));
+        else if (nowMatch) write('ADDED', this.#present(t, e.obj));
+        else if (prevMatch) write('DELETED', this.#present(t, e.obj));
+      } else if (nowMatch || prevMatch) {
+        write('DELETED', this.#present(t, e.obj));
+      }
+    };
+    const bookmark = (extra: JsonObject = {}): void => {
+      write('BOOKMARK', { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion), ...extra } });
+    };
+    let unsubscribe: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let ticker: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      unsubscribe?.();
+      if (timer) clearTimeout(timer);
+      if (ticker) clearInterval(ticker);
+      this.#closers.delete(finish);
+      if (!res.writableEnded) res.end();
+    };
+    this.#closers.add(finish);
+    req.on('close', finish);
+    res.on('close', finish);
+    try {
+      if (rvParam === '' || rvParam === '0' || sendInitial) {
+        for (const o of this.store.list(t.storageKey, ns)) if (this.#matches(o, sel)) write('ADDED', this.#present(t, o));
+        if (sendInitial && bookmarks) bookmark({ annotations: { 'k8s.io/initial-events-end': 'true' } });
+      } else {
+        const rv = Number(rvParam);
+        if (!Number.isInteger(rv)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be an integer`);
+        for (const e of this.store.eventsSince(t.storageKey, rv)) deliver(e);
+      }
+    } catch (e: unknown) {
+      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', String(e));
+      write('ERROR', err.toStatus());
+      finish();
+      return;
+    }
+    unsubscribe = this.store.subscribe(deliver);
+    timer = setTimeout(finish, timeout * 1000);
+    if (bookmarks) ticker = setInterval(() => bookmark(), this.#bookmarkMs);
+  }
+
+  #log(req: http.IncomingMessage, res: http.ServerResponse, target: Target, q: URLSearchParams): void {
+    const pod = this.#mustGet(target);
+    const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
+    let container = q.get('container') ?? undefined;
+    if (container === undefined) {
+      if (containers.length !== 1) {
+        throw badRequest(`a container name must be specified for pod ${String(target.name)}, choose one of: [${containers.join(' ')}]`);
+      }
+      container = containers[0]!;
+    } else if (!containers.includes(container) && !(Array.isArray(getPath(pod, 'spec.initContainers')) && (getPath(pod, 'spec.initContainers') as Json[]).filter(isObject).some((c) => c['name'] === container))) {
+      throw badRequest(`container ${container} is not valid for pod ${String(target.name)}`);
+    }
+    const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
+    const tail = num('tailLines');
+    const since = num('sinceSeconds');
+    const limitBytes = num('limitBytes');
+    const opts: PodLogOptions = {
+      follow: q.get('follow') === 'true',
+      previous: q.get('previous') === 'true',
+      timestamps: q.get('timestamps') === 'true',
+      ...(tail !== undefined ? { tailLines: tail } : {}),
+      ...(since !== undefined ? { sinceSeconds: since } : {}),
+      ...(limitBytes !== undefined ? { limitBytes } : {}),
+    };
+    const stream = this.#logProvider?.(String(target.ns), String(target.name), container, opts);
+    if (!stream) throw badRequest(`container "${container}" in pod "${String(target.name)}" is waiting to start: ContainerCreating`);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    const end = (): void => {
+      this.#closers.delete(end);
+      const d = stream as unknown as { destroy?: () => void };
+      d.destroy?.();
+      if (!res.writableEnded) res.end();
+    };
+    this.#closers.add(end);
+    req.on('close', end);
+    stream.on('data', (c: Buffer | string) => res.write(c));
+    stream.on('end', end);
+    stream.on('error', end);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  #typeInfo(t: ResourceType): TypeInfo {
+    if (t.crdName) return new MetaFirstTypeInfo(new SchemaTypeInfo(this.#crdSchema(t)));
+    return new BuiltinTypeInfo(t.kind);
+  }
+
+  #ctx(t: ResourceType, opts: WriteOptions, time: string): WriteContext {
+    return { manager: opts.manager, apiVersion: apiVersionOf(t), info: this.#typeInfo(t), now: time, ...(opts.sub && opts.sub !== 'scale' ? { subresource: opts.sub } : {}) };
+  }
+
+  /** Defaulting, pruning and validation shared by create and update; throws 400/422. */
+  #admit(t: ResourceType, o: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
+    if (!t.crdName) applyDefaults(o);
+    const causes: StatusCause[] = [];
+    let unknown: string[] = [];
+    if (t.crdName) {
+      const check = checkCustomResource(this.#crdSchema(t), o);
+      causes.push(...check.causes);
+      unknown = check.unknown;
+    } else {
+      unknown = unknownFieldPaths(t, o);
+      causes.push(...schemaCauses(t, o));
+    }
+    if (unknown.length > 0) {
+      if (opts.fieldValidation === 'Strict') {
+        const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+        throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
+      }
+      if (opts.fieldValidation === 'Warn') for (const u of unknown) opts.warnings.push(`unknown field "${u}"`);
+    }
+    if (t.kind === 'CustomResourceDefinition') causes.push(...crdCauses(o));
+    causes.push(...semanticCauses(t, o));
+    if (old) causes.push(...updateCauses(t, old, o));
+    if (causes.length > 0) throw invalid(t.kind, t.group, nameOf(o), causes);
+  }
+
+  #checkKind(t: ResourceType, o: KubeObject): void {
+    const av = apiVersionOf(t);
+    if (o.kind === undefined || o.kind === null) o.kind = t.kind;
+    if (o.apiVersion === undefined || o.apiVersion === null) o.apiVersion = av;
+    if (o.kind !== t.kind) throw badRequest(`the object provided is unrecognized (kind ${String(o.kind)} sent to ${t.resource}, which serves ${t.kind})`);
+    if (o.apiVersion !== av) {
+      const other = this.registry.byKind(String(o.apiVersion), t.kind);
+      if (!other || other.storageKey !== t.storageKey) throw badRequest(`the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${av})`);
+      o.apiVersion = av;
+    }
+  }
+
+  #createObject(t: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions): KubeObject {
+    const o = deepClone(input);
+    this.#checkKind(t, o);
+    const md = o.metadata;
+    if (t.scope === 'Namespaced') {
+      if (ns === undefined) throw badRequest('the namespace of the object must be set in the request path');
+      if (md['namespace'] !== undefined && md['namespace'] !== '' && md['namespace'] !== ns) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      md['namespace'] = ns;
+      const nsObj = this.store.get('/namespaces', undefined, ns);
+      if (!nsObj) throw notFound('namespaces', '', ns);
+      if (nsObj.metadata['deletionTimestamp']) {
+        throw new ApiError(403, 'Forbidden', `${t.resource} "${String(md['name'] ?? md['generateName'] ?? '')}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { causes: [{ type: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
+      }
+    } else {
+      delete md['namespace'];
+    }
+    if ((md['name'] === undefined || md['name'] === '') && typeof md['generateName'] === 'string' && md['generateName'] !== '') {
+      const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+      let suffix = '';
+      for (const b of randomBytes(5)) suffix += alphabet[b % alphabet.length];
+      md['name'] = `${md['generateName']}${suffix}`;
+    }
+    if (typeof md['name'] !== 'string' || md['name'] === '') {
+      throw invalid(t.kind, t.group, '', [{ type: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+    }
+    if (this.store.get(t.storageKey, nsOf(o), nameOf(o))) throw alreadyExists(t.resource, t.group, nameOf(o));
+    const time = now();
+    md['uid'] = randomUUID();
+    md['creationTimestamp'] = time;
+    delete md['deletionTimestamp'];
+    delete md['deletionGracePeriodSeconds'];
+    delete md['resourceVersion'];
+    if (GENERATION_KINDS.has(t.kind) || t.crdName) md['generation'] = 1;
+    else delete md['generation'];
+    if (t.statusSubresource) {
+      const st = t.crdName ? undefined : initialStatus(o);
+      if (st === undefined) delete o['status'];
+      else o['status'] = st;
+    }
+    if (t.kind === 'Service') this.#allocateServiceIp(o);
+    this.#admit(t, o, undefined, opts);
+    if (t.kind === 'CustomResourceDefinition') establish(o, time);
+    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#ctx(t, opts, time));
+    if (opts.dryRun) return o;
+    const stored = this.store.put(t.storageKey, o);
+    this.#afterWrite(t, undefined, stored);
+    return stored;
+  }
+
+  #updateObject(target: Target, input: KubeObject, opts: WriteOptions): KubeObject {
+    const { t } = target;
+    const old = this.#mustGet(target);
+    const body = deepClone(input);
+    this.#checkKind(t, body);
+    if (body.metadata['name'] !== undefined && body.metadata['name'] !== target.name) {
+      throw badRequest(`the name of the object (${String(body.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
+    }
+    const rv = body.metadata['resourceVersion'];
+    if (rv !== undefined && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
+    const out = this.#commitUpdate(t, old, body, opts);
+    return this.#present(t, out);
+  }
+
+  /** Applies an update on top of `old`: subresource rules, immutable metadata, generation, ownership. */
+  #commitUpdate(t: ResourceType, old: KubeObject, input: KubeObject, opts: WriteOptions): KubeObject {
+    let next: KubeObject;
+    if (opts.sub === 'status') {
+      next = deepClone(old);
+      if (input['status'] === undefined) delete next['status'];
+      else next['status'] = deepClone(input['status']);
+    } else {
+      next = input;
+      if (t.statusSubresource) {
+        if (old['status'] === undefined) delete next['status'];
+        else next['status'] = deepClone(old['status']);
+      }
+    }
+    const md = next.metadata;
+    const omd = old.metadata;
+    for (const k of ['name', 'namespace', 'uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation']) {
+      if (omd[k] === undefined) delete md[k];
+      else md[k] = omd[k]!;
+    }
+    if (md['resourceVersion'] === undefined || md['resourceVersion'] === '') md['resourceVersion'] = omd['resourceVersion']!;
+    if (omd['deletionTimestamp']) {
+      const before = new Set((Array.isArray(omd['finalizers']) ? omd['finalizers'] : []).map(String));
+      const added = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String).filter((f) => !before.has(f));
+      if (added.length > 0) {
+        throw invalid(t.kind, t.group, nameOf(old), [{ type: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((a) => JSON.stringify(a)).join(', ')}}`, field: 'metadata.finalizers' }]);
+      }
+    }
+    if (t.kind === 'Service' && isObject(next['spec']) && isObject(old['spec'])) {
+      for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) {
+        if ((next['spec'][k] === undefined || next['spec'][k] === '') && old['spec'][k] !== undefined) next['spec'][k] = deepClone(old['spec'][k]!);
+      }
+    }
+    this.#admit(t, next, old, opts);
+    if (t.kind === 'CustomResourceDefinition') {
+      next['status'] = deepClone(old['status'] ?? {});
+      establish(next, now());
+      if (isObject(old['status']) && Array.isArray(old['status']['conditions'])) (next['status'] as JsonObject)['conditions'] = deepClone(old['status']['conditions']);
+    }
+    if ((GENERATION_KINDS.has(t.kind) || t.crdName) && !deepEqual(specPart(old), specPart(next))) {
+      md['generation'] = (typeof omd['generation'] === 'number' ? omd['generation'] : 1) + 1;
+    }
+    const time = now();
+    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#ctx(t, opts, time));
+    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && deepEqual(omd['managedFields'] ?? [], md['managedFields'] ?? []) ) return old;
+    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && !opts.managedFields) return old;
+    if (opts.dryRun) return next;
+    if (md['deletionTimestamp'] && (!Array.isArray(md['finalizers']) || md['finalizers'].length === 0) && !(t.kind === 'Pod' && md['deletionGracePeriodSeconds'] !== 0 && md['deletionGracePeriodSeconds'] !== undefined)) {
+      const removed = this.store.remove(t.storageKey, nsOf(old), nameOf(old));
+      this.#afterWrite(t, old, undefined);
+      return removed ?? next;
+    }
+    const stored = this.store.put(t.storageKey, next);
+    this.#afterWrite(t, old, stored);
+    return stored;
+  }
+
+  #patch(target: Target, body: Json, contentType: string, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject | JsonObject; created: boolean } {
+    const { t } = target;
+    const ct = contentType.split(';')[0]!.trim();
+    if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') return this.#apply(target, body, q, opts);
+    if (target.sub === 'scale') {
+      const o = this.#mustGet(target);
+      const scale = this.#scaleOf(t, o);
+      const patched = this.#patchDoc(t, scale, body, ct);
+      return { obj: this.#putScale(target, patched as KubeObject, opts), created: false };
+    }
+    const old = this.#mustGet(target);
+    const patched = this.#patchDoc(t, old, body, ct) as KubeObject;
+    if (!isObject(patched['metadata'])) patched['metadata'] = {};
+    const prv = patched.metadata['resourceVersion'];
+    if (prv !== undefined && prv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
+    if (patched.metadata['uid'] !== undefined && patched.metadata['uid'] !== old.metadata['uid']) {
+      throw conflict(t.resource, t.group, String(target.name), `Precondition failed: UID in precondition: ${String(patched.metadata['uid'])}, UID in object meta: ${String(old.metadata['uid'])}`);
+    }
+    this.#checkKind(t, patched);
+    return { obj: this.#present(t, this.#commitUpdate(t, old, patched, opts)), created: false };
+  }
+
+  #patchDoc(t: ResourceType, doc: JsonObject, body: Json, ct: string): JsonObject {
+    const base = { ...doc, metadata: { ...(doc['metadata'] as JsonObject) } };
+    switch (ct) {
+      case 'application/json-patch+json':
+        return applyJsonPatch(base, body);
+      case 'application/merge-patch+json':
+        return applyMergePatch(base, body) as JsonObject;
+      case 'application/strategic-merge-patch+json': {
+        if (t.crdName) {
+          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+        }
+        const info = new BuiltinTypeInfo(t.kind);
+        return applyStrategicMergePatch(base, body, (p) => info.patchMeta(p));
+      }
+      default:
+        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${t.crdName ? '' : ', application/strategic-merge-patch+json'}`);
+    }
+  }
+
+  #apply(target: Target, body: Json, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject; created: boolean } {
+    const { t } = target;
+    if (!q.get('fieldManager')) throw badRequest('PATCH requests with apply content type require fieldManager to be set to a non-empty string');
+    const applied = asKube(deepClone(body), 'apply');
+    this.#checkKind(t, applied);
+    if (applied.metadata['name'] !== undefined && applied.metadata['name'] !== target.name) {
+      throw badRequest(`the name of the object (${String(applied.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
+    }
+    applied.metadata['name'] = String(target.name);
+    if (t.scope === 'Namespaced') {
+      if (applied.metadata['namespace'] !== undefined && applied.metadata['namespace'] !== target.ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const sub = opts.sub;
+    if (sub === 'status') {
+      for (const k of Object.keys(applied)) if (!['apiVersion', 'kind', 'metadata', 'status'].includes(k)) delete applied[k];
+      applied.metadata = { name: applied.metadata['name']!, ...(applied.metadata['namespace'] ? { namespace: applied.metadata['namespace'] } : {}) };
+    } else if (t.statusSubresource) {
+      delete applied['status'];
+    }
+    const force = q.get('force') === 'true';
+    const existing = t.scope === 'Namespaced' && target.ns === undefined ? undefined : this.store.get(t.storageKey, target.ns, String(target.name));
+    const time = now();
+    const ctx = this.#ctx(t, opts, time);
+    if (!existing) {
+      if (sub) throw notFound(t.resource, t.group, String(target.name));
+      const result = serverSideApply(undefined, applied, ctx, force);
+      const o = result.obj as KubeObject;
+      o.apiVersion = apiVersionOf(t);
+      o.kind = t.kind;
+      const created = this.#createObject(t, target.ns, o, { ...opts, managedFields: result.managedFields });
+      return { obj: this.#present(t, created), created: true };
+    }
+    const rv = applied.metadata['resourceVersion'];
+    if (rv !== undefined && rv !== existing.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
+    const result = serverSideApply(existing, applied, ctx, force);
+    const next = result.obj as KubeObject;
+    return { obj: this.#present(t, this.#commitUpdate(t, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
+  }
+
+  // ---------------------------------------------------------------- scale, binding, eviction
+
+  #scaleOf(t: ResourceType, o: KubeObject): JsonObject {
+    const sc = t.scale!;
+    const spec = getPath(o, sc.specReplicasPath);
+    const status = getPath(o, sc.statusReplicasPath);
+    let selector: string | undefined;
+    if (t.crdName) {
+      const s = sc.labelSelectorPath ? getPath(o, sc.labelSelectorPath) : undefined;
+      selector = typeof s === 'string' ? s : undefined;
+    } else {
+      selector = labelSelectorString(getPath(o, 'spec.selector'));
+    }
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata['name']!, namespace: o.metadata['namespace'] ?? null, uid: o.metadata['uid']!, resourceVersion: o.metadata['resourceVersion']!, creationTimestamp: o.metadata['creationTimestamp']! },
+      spec: { replicas: typeof spec === 'number' ? spec : 0 },
+      status: { replicas: typeof status === 'number' ? status : 0, ...(selector ? { selector } : {}) },
+    };
+  }
+
+  #putScale(target: Target, scale: KubeObject, opts: WriteOptions): JsonObject {
+    const { t } = target;
+    const old = this.#mustGet(target);
+    const rv = isObject(scale['metadata']) ? scale['metadata']['resourceVersion'] : undefined;
+    if (rv !== undefined && rv !== null && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
+    const replicas = getPath(scale, 'spec.replicas');
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid('Scale', 'autoscaling', String(target.name), [{ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' }]);
+    }
+    const next = deepClone(old);
+    setPath(next, t.scale!.specReplicasPath, replicas);
+    const out = this.#commitUpdate(t, old, next, { ...opts, sub: 'scale' });
+    return this.#scaleOf(t, out);
+  }
+
+  #bind(res: http.ServerResponse, target: Target, body: Json): void {
+    const pod = this.#mustGet(target);
+    const node = isObject(body) && isObject(body['target']) ? body['target']['name'] : undefined;
+    if (typeof node !== 'string' || node === '') throw invalid('Binding', '', String(target.name), [{ type: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
+    if (getPath(pod, 'spec.nodeName')) throw conflict('pods/binding', '', String(target.name), `pod ${String(target.name)} is already assigned to node "${String(getPath(pod, 'spec.nodeName'))}"`);
+    const next = deepClone(pod);
+    (next['spec'] as JsonObject)['nodeName'] = node;
+    this.store.put(target.t.storageKey, next);
+    this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+
+  #evict(res: http.ServerResponse, target: Target): void {
+    this.#deleteObject({ ...target, sub: undefined }, new URLSearchParams(), {});
+    this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+
+  // ---------------------------------------------------------------- delete and garbage collection
+
+  #deleteObject(target: Target, q: URLSearchParams, body: JsonObject): { code: number; body: Json } {
+    const { t } = target;
+    const o = this.#mustGet(target);
+    const pre = isObject(body['preconditions']) ? body['preconditions'] : {};
+    if (pre['uid'] !== undefined && pre['uid'] !== o.metadata['uid']) {
+      throw conflict(t.resource, t.group, nameOf(o), `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(o.metadata['uid'])}`);
+    }
+    if (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== o.metadata['resourceVersion']) {
+      throw conflict(t.resource, t.group, nameOf(o), `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(o.metadata['resourceVersion'])}`);
+    }
+    const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body['dryRun']) && body['dryRun'].includes('All'));
+    let policy = String(q.get('propagationPolicy') ?? body['propagationPolicy'] ?? '');
+    if (policy === '') policy = body['orphanDependents'] === true || q.get('orphanDependents') === 'true' ? 'Orphan' : 'Background';
+    if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
+    const graceParam = q.get('gracePeriodSeconds') ?? (body['gracePeriodSeconds'] !== undefined ? String(body['gracePeriodSeconds']) : null);
+    const success = (obj: KubeObject): { code: number; body: Json } =>
+      t.kind === 'Pod' || t.crdName ? { code: 200, body: this.#present(t, obj) } : { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: nameOf(o), ...(t.group ? { group: t.group } : {}), kind: t.resource, uid: String(o.metadata['uid']) } } };
+    if (dryRun) return success(o);
+
+    const next = deepClone(o);
+    const md = next.metadata;
+    const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String);
+    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
+    if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+
+    if (t.kind === 'Namespace') {
+      if (INITIAL_NAMESPACES.includes(nameOf(o)) && nameOf(o) !== 'default' ? false : nameOf(o) === 'default' || nameOf(o) === 'kube-system') {
+        throw new ApiError(403, 'Forbidden', `namespaces "${nameOf(o)}" is forbidden: this namespace may not be deleted`);
+      }
+      if (!md['deletionTimestamp']) {
+        md['deletionTimestamp'] = now();
+        md['deletionGracePeriodSeconds'] = 0;
+        if (finalizers.length) md['finalizers'] = finalizers;
+        next['status'] = { ...(isObject(next['status']) ? next['status'] : {}), phase: 'Terminating' };
+        this.store.put(t.storageKey, next);
+        this.#scheduleGc();
+      }
+      return { code: 200, body: this.#present(t, this.store.get(t.storageKey, undefined, nameOf(o)) ?? next) };
+    }
+
+    if (t.kind === 'Pod') {
+      const phase = getPath(o, 'status.phase');
+      const bound = typeof getPath(o, 'spec.nodeName') === 'string' && getPath(o, 'spec.nodeName') !== '';
+      const dflt = getPath(o, 'spec.terminationGracePeriodSeconds');
+      let grace = graceParam !== null ? Number(graceParam) : typeof dflt === 'number' ? dflt : 30;
+      if (!bound || phase === 'Succeeded' || phase === 'Failed') grace = 0;
+      const current = md['deletionGracePeriodSeconds'];
+      if (grace > 0 && (current === undefined || (typeof current === 'number' && grace < current))) {
+        md['deletionTimestamp'] = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        md['deletionGracePeriodSeconds'] = grace;
+        if (finalizers.length) md['finalizers'] = finalizers;
+        const stored = this.store.put(t.storageKey, next);
+        return { code: 200, body: this.#present(t, stored) };
+      }
+      if (grace > 0 && current !== undefined) return { code: 200, body: this.#present(t, o) };
+      if (finalizers.length > 0) {
+        md['deletionGracePeriodSeconds'] = 0;
+      }
+    }
+
+    if (finalizers.length > 0) {
+      if (!md['deletionTimestamp']) md['deletionTimestamp'] = now();
+      md['deletionGracePeriodSeconds'] = 0;
+      md['finalizers'] = finalizers;
+      if (deepEqual(next, o)) return { code: 202, body: this.#present(t, o) };
+      const stored = this.store.put(t.storageKey, next);
+      this.#scheduleGc();
+      return { code: 202, body: this.#present(t, stored) };
+    }
+    const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
+    this.#afterWrite(t, o, undefined);
+    return success(removed ?? o);
+  }
+
+  #deleteCollection(t: ResourceType, ns: string | undefined, q: URLSearchParams, body: JsonObject): JsonObject {
+    const sel = this.#selectors(t, q);
+    const items = this.store.list(t.storageKey, ns).filter((o) => this.#matches(o, sel));
+    for (const o of items) {
+      try {
+        this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, body);
+      } catch (e: unknown) {
+        if (!(e instanceof ApiError) || e.code !== 404) throw e;
+      }
+    }
+    return { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items: items.map((o) => this.#present(t, o)) };
+  }
+
+  #afterWrite(t: ResourceType, old: KubeObject | undefined, now_: KubeObject | undefined): void {
+    if (t.kind === 'CustomResourceDefinition') {
+      const name = nameOf((now_ ?? old)!);
+      this.registry.removeCrd(name);
+      if (now_) this.#registerCrd(now_);
+    }
+    if (t.kind === 'Namespace' && now_ && !old) {
+      const sa = this.registry.get('', 'v1', 'serviceaccounts')!;
+      const ns = nameOf(now_);
+      if (!this.store.get(sa.storageKey, ns, 'default')) {
+        this.#createObject(sa, ns, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, this.#internalOpts('kube-controller-manager'));
+      }
+    }
+  }
+
+  #registerCrd(crd: KubeObject): void {
+    if (crd.metadata['deletionTimestamp']) return;
+    for (const rt of crdResourceTypes(crd)) this.registry.add(rt);
+  }
+
+  #onStoreEvent(e: StoreEvent): void {
+    if (e.type === 'DELETED' || (e.type === 'MODIFIED' && e.obj.metadata['deletionTimestamp'])) this.#scheduleGc();
+  }
+
+  #scheduleGc(): void {
+    if (this.#gcTimer || this.#closed) return;
+    this.#gcTimer = setImmediate(() => {
+      this.#gcTimer = undefined;
+      try {
+        this.#collectGarbage();
+      } catch (e: unknown) {
+        this.#logger?.error('garbage collection failed', { error: e instanceof Error ? e.stack : String(e) });
+      }
+    });
+  }
+
+  #typeForStorage(key: string): ResourceType | undefined {
+    return this.registry.byStorageKey(key)[0];
+  }
+
+  /** One pass of the garbage collector and namespace controller; reschedules itself on progress. */
+  #collectGarbage(): void {
+    const all: { t: ResourceType; o: KubeObject }[] = [];
+    for (const key of this.store.storageKeys()) {
+      const t = this.#typeForStorage(key);
+      if (!t) continue;
+      for (const o of this.store.list(key)) all.push({ t, o });
+    }
+    const byUid = new Map<string, { t: ResourceType; o: KubeObject }>();
+    for (const x of all) byUid.set(String(x.o.metadata['uid']), x);
+    const dependentsOf = (uid: string): { t: ResourceType; o: KubeObject }[] =>
+      all.filter((x) => Array.isArray(x.o.metadata['ownerReferences']) && x.o.metadata['ownerReferences'].some((r) => isObject(r) && r['uid'] === uid));
+    const sys = this.#internalOpts('kube-controller-manager');
+    const removeFinalizer = (t: ResourceType, o: KubeObject, f: string): void => {
+      const cur = this.store.get(t.storageKey, nsOf(o), nameOf(o));
+      if (!cur) return;
+      const next = deepClone(cur);
+      next.metadata['finalizers'] = (Array.isArray(next.metadata['finalizers']) ? next.metadata['finalizers'] : []).filter((x) => x !== f);
+      if ((next.metadata['finalizers'] as Json[]).length === 0) delete next.metadata['finalizers'];
+      this.#commitUpdate(t, cur, next, sys);
+    };
+    const del = (t: ResourceType, o: KubeObject, policy: string): void => {
+      try {
+        if (!this.store.get(t.storageKey, nsOf(o), nameOf(o))) return;
+        const q = new URLSearchParams({ propagationPolicy: policy });
+        if (t.kind === 'Pod' && o.metadata['deletionTimestamp']) return;
+        this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, {});
+      } catch (e: unknown) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    };
+    let progress = false;
+    for (const { t, o } of all) {
+      const md = o.metadata;
+      const fins = Array.isArray(md['finalizers']) ? md['finalizers'].map(String) : [];
+      const uid = String(md['uid']);
+      if (md['deletionTimestamp'] && fins.includes('orphan')) {
+        for (const d of dependentsOf(uid)) {
+          const next = deepClone(d.o);
+          next.metadata['ownerReferences'] = (next.metadata['ownerReferences'] as Json[]).filter((r) => !(isObject(r) && r['uid'] === uid));
+          if ((next.metadata['ownerReferences'] as Json[]).length === 0) delete next.metadata['ownerReferences'];
+          this.#commitUpdate(d.t, d.o, next, sys);
+        }
+        removeFinalizer(t, o, 'orphan');
+        progress = true;
+      } else if (md['deletionTimestamp'] && fins.includes('foregroundDeletion')) {
+        const deps = dependentsOf(uid);
+        for (const d of deps) if (!d.o.metadata['deletionTimestamp']) del(d.t, d.o, 'Foreground');
+        const blocking = dependentsOf(uid).filter((d) => this.store.get(d.t.storageKey, nsOf(d.o), nameOf(d.o)));
+        const stillThere = blocking.filter((d) => {
+          const live = this.store.get(d.t.storageKey, nsOf(d.o), nameOf(d.o));
+          return live && (live.metadata['ownerReferences'] as Json[] | undefined)?.some((r) => isObject(r) && r['uid'] === uid && r['blockOwnerDeletion'] === true);
+        });
+        if (stillThere.length === 0) {
+          removeFinalizer(t, o, 'foregroundDeletion');
+          progress = true;
+        } else if (deps.some((d) => !d.o.metadata['deletionTimestamp'])) {
+          progress = true;
+        }
+      }
+      if (t.kind === 'Namespace' && md['deletionTimestamp']) {
+        const ns = nameOf(o);
+        const content = all.filter((x) => nsOf(x.o) === ns && x.t.scope === 'Namespaced');
+        for (const c of content) if (!c.o.metadata['deletionTimestamp'] || c.t.kind === 'Pod') this.#forceDelete(c.t, c.o);
+        const remaining = content.filter((c) => this.store.get(c.t.storageKey, ns, nameOf(c.o)));
+        if (remaining.length === 0) {
+          const cur = this.store.get(t.storageKey, undefined, ns);
+          if (cur) {
+            const next = deepClone(cur);
+            if (isObject(next['spec'])) next['spec']['finalizers'] = [];
+            if (!Array.isArray(next.metadata['finalizers']) || next.metadata['finalizers'].length === 0) {
+              this.store.remove(t.storageKey, undefined, ns);
+            } else {
+              this.store.put(t.storageKey, next);
+            }
+            progress = true;
+          }
+        }
+      }
+    }
+    for (const { t, o } of all) {
+      const refs = o.metadata['ownerReferences'];
+      if (!Array.isArray(refs) || refs.length === 0) continue;
+      if (!this.store.get(t.storageKey, nsOf(o), nameOf(o))) continue;
+      const live = refs.filter((r) => isObject(r) && this.#ownerAlive(String(r['uid'])));
+      if (live.length === refs.length) continue;
+      if (live.length === 0) {
+        if (!o.metadata['deletionTimestamp']) {
+          del(t, o, 'Background');
+          progress = true;
+        }
+      } else {
+        const cur = this.store.get(t.storageKey, nsOf(o), nameOf(o))!;
+        const next = deepClone(cur);
+        next.metadata['ownerReferences'] = live;
+        this.#commitUpdate(t, cur, next, sys);
+        progress = true;
+      }
+    }
+    void byUid;
+    if (progress) this.#scheduleGc();
+  }
+
+  #ownerAlive(uid: string): boolean {
+    for (const key of this.store.storageKeys()) for (const o of this.store.list(key)) if (o.metadata['uid'] === uid) return true;
+    return false;
+  }
+
+  /** Namespace termination: deletes content regardless of grace periods (finalizers still hold). */
+  #forceDelete(t: ResourceType, o: KubeObject): void {
+    try {
+      const q = new URLSearchParams({ gracePeriodSeconds: '0', propagationPolicy: 'Background' });
+      const live = this.store.get(t.storageKey, nsOf(o), nameOf(o));
+      if (!live) return;
+      if (t.kind === 'Pod' && live.metadata['deletionTimestamp'] && !(Array.isArray(live.metadata['finalizers']) && live.metadata['finalizers'].length)) {
+        this.store.remove(t.storageKey, nsOf(o), nameOf(o));
+        return;
+      }
+      if (live.metadata['deletionTimestamp']) return;
+      this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, {});
+    } catch (e: unknown) {
+      if (!(e instanceof ApiError && e.code === 404)) throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- services
+
+  #ipString(offset: number): string {
+    const n = (this.#cidrBase + offset) >>> 0;
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+
+  #allocateServiceIp(o: KubeObject): void {
+    const spec = isObject(o['spec']) ? o['spec'] : (o['spec'] = {});
+    const ip = spec['clusterIP'];
+    const used = new Set(this.store.list('/services').map((s) => String(getPath(s, 'spec.clusterIP'))));
+    if (ip === 'None') {
+      spec['clusterIPs'] = ['None'];
+    } else if (typeof ip === 'string' && ip !== '') {
+      if (used.has(ip)) {
+        throw invalid('Service', '', nameOf(o), [{ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(ip)}: failed to allocate IP ${ip}: provided IP is already allocated`, field: 'spec.clusterIPs' }]);
+      }
+      spec['clusterIPs'] = [ip];
+    } else if (spec['type'] !== 'ExternalName') {
+      let chosen: string | undefined;
+      for (let i = 0; i < this.#cidrSize - 2 && !chosen; i++) {
+        const offset = 10 + ((i * 7919) % (this.#cidrSize - 12));
+        const cand = this.#ipString(offset);
+        if (!used.has(cand)) chosen = cand;
+      }
+      if (!chosen) throw new ApiError(500, 'InternalError', 'Internal error occurred: failed to allocate a serviceIP: range is full');
+      spec['clusterIP'] = chosen;
+      spec['clusterIPs'] = [chosen];
+    }
+    if (spec['type'] !== 'ExternalName') {
+      if (spec['ipFamilies'] === undefined) spec['ipFamilies'] = ['IPv4'];
+      if (spec['ipFamilyPolicy'] === undefined) spec['ipFamilyPolicy'] = 'SingleStack';
+    }
+    if ((spec['type'] === 'NodePort' || spec['type'] === 'LoadBalancer') && Array.isArray(spec['ports'])) {
+      let next = 30000 + Math.floor(Math.random() * 2000);
+      for (const p of spec['ports']) if (isObject(p) && p['nodePort'] === undefined) p['nodePort'] = next++;
+    }
+  }
+}
+
+export { fromLabelSelectorObject };

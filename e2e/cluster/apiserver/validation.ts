@@ -1,0 +1,279 @@
+/**
+ * Validation of built-in kinds: the Kubernetes OpenAPI schemas compiled by the `kubernetes-models`
+ * package (types, required fields, enums), plus the semantic checks users hit first (DNS names,
+ * label syntax, container names, workload selectors, immutable fields). Returns causes in the
+ * real server's shape; the caller turns them into a 422.
+ */
+import type { StatusCause } from './errors.js';
+import { fromLabelSelectorObject, matchLabels } from './selectors.js';
+import { deepEqual, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
+
+type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+const GROUP_PREFIX: Readonly<Record<string, string>> = {
+  '': 'IoK8sApiCore',
+  apps: 'IoK8sApiApps',
+  'rbac.authorization.k8s.io': 'IoK8sApiRbac',
+  'coordination.k8s.io': 'IoK8sApiCoordination',
+  policy: 'IoK8sApiPolicy',
+  autoscaling: 'IoK8sApiAutoscaling',
+  'discovery.k8s.io': 'IoK8sApiDiscovery',
+  'events.k8s.io': 'IoK8sApiEvents',
+  'networking.k8s.io': 'IoK8sApiNetworking',
+  batch: 'IoK8sApiBatch',
+  'apiextensions.k8s.io': 'IoK8sApiextensionsApiserverPkgApisApiextensions',
+};
+
+const validators = new Map<string, Validator | undefined>();
+
+function validatorName(t: ResourceType): string | undefined {
+  const prefix = GROUP_PREFIX[t.group];
+  if (prefix === undefined) return undefined;
+  return `${prefix}${t.version[0]!.toUpperCase()}${t.version.slice(1)}${t.kind}`;
+}
+
+/** Loads the compiled schema validators of the given kinds; call before serving requests. */
+export async function preloadValidators(types: readonly ResourceType[]): Promise<void> {
+  await Promise.all(
+    types.map(async (t) => {
+      const name = validatorName(t);
+      if (!name || validators.has(name)) return;
+      try {
+        const m = (await import(`kubernetes-models/_schemas/${name}`)) as { validate?: Validator };
+        validators.set(name, m.validate);
+      } catch {
+        validators.set(name, undefined);
+      }
+    }),
+  );
+}
+
+/** `/spec/template/spec/containers/0` → `spec.template.spec.containers[0]`. */
+export function pointerToField(pointer: string): string {
+  let out = '';
+  for (const part of pointer.split('/').slice(1)) {
+    const p = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(p)) out += `[${p}]`;
+    else out += out === '' ? p : `.${p}`;
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'null';
+}
+
+function valueAtPointer(obj: Json, pointer: string): unknown {
+  let cur: unknown = obj;
+  for (const part of pointer.split('/').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Schema problems of a built-in object; kinds whose validator is not preloaded are not checked. */
+export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
+  const name = validatorName(t);
+  const validate = name ? validators.get(name) : undefined;
+  if (!validate || validate(obj)) return [];
+  const causes: StatusCause[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    let cause: StatusCause;
+    if (e.keyword === 'required') {
+      const base = pointerToField(e.instancePath);
+      const field = base === '' ? String(e.params['missingProperty']) : `${base}.${String(e.params['missingProperty'])}`;
+      cause = { type: 'FieldValueRequired', message: 'Required value', field };
+    } else if (e.keyword === 'type') {
+      const field = pointerToField(e.instancePath);
+      const v = valueAtPointer(obj, e.instancePath);
+      cause = { type: 'FieldValueInvalid', message: `Invalid value: ${describe(v)}: ${field} in body must be of type ${String(e.params['type'])}: ${describe(v)}`, field };
+    } else if (e.keyword === 'enum') {
+      const field = pointerToField(e.instancePath);
+      const allowed = (e.params['allowedValues'] as unknown[]).map((a) => JSON.stringify(a)).join(', ');
+      cause = { type: 'FieldValueNotSupported', message: `Unsupported value: ${describe(valueAtPointer(obj, e.instancePath))}: supported values: ${allowed}`, field };
+    } else if (e.keyword === 'format') {
+      const field = pointerToField(e.instancePath);
+      cause = { type: 'FieldValueInvalid', message: `Invalid value: ${describe(valueAtPointer(obj, e.instancePath))}: must be ${String(e.params['format'])}`, field };
+    } else {
+      continue;
+    }
+    const key = `${cause.field}|${cause.type}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      causes.push(cause);
+    }
+  }
+  return causes;
+}
+
+// ---------------------------------------------------------------- semantic checks
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+
+const LABEL_MSG = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const SUBDOMAIN_MSG = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const DNS1035_MSG = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+function invalidCause(field: string, value: unknown, msg: string): StatusCause {
+  return { type: 'FieldValueInvalid', message: `Invalid value: ${describe(value)}: ${msg}`, field };
+}
+
+function checkName(kind: string, name: string, causes: StatusCause[]): void {
+  if (kind === 'Service') {
+    if (!DNS1035_LABEL.test(name) || name.length > 63) causes.push(invalidCause('metadata.name', name, DNS1035_MSG));
+  } else if (kind === 'Namespace') {
+    if (!DNS1123_LABEL.test(name) || name.length > 63) causes.push(invalidCause('metadata.name', name, LABEL_MSG));
+  } else if (kind === 'Role' || kind === 'ClusterRole' || kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
+    if (name.includes('/') || name.includes('%') || name === '.' || name === '..') causes.push(invalidCause('metadata.name', name, 'may not contain "/" or "%"'));
+  } else if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
+    causes.push(invalidCause('metadata.name', name, SUBDOMAIN_MSG));
+  }
+}
+
+function checkLabels(field: string, labels: Json | undefined, causes: StatusCause[]): void {
+  if (!isObject(labels)) return;
+  for (const [k, v] of Object.entries(labels)) {
+    if (!QUALIFIED_NAME.test(k) || k.split('/').pop()!.length > 63) {
+      causes.push(invalidCause(field, k, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
+    }
+    if (typeof v !== 'string' || !LABEL_VALUE.test(v) || v.length > 63) {
+      causes.push(invalidCause(`${field}.${k}`, v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
+    }
+  }
+}
+
+function checkPodSpec(field: string, spec: Json | undefined, causes: StatusCause[]): void {
+  if (!isObject(spec)) return;
+  const names = new Set<string>();
+  for (const listName of ['initContainers', 'containers']) {
+    const list = spec[listName];
+    if (listName === 'containers' && (!Array.isArray(list) || list.length === 0)) {
+      causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `${field}.containers` });
+      continue;
+    }
+    if (!Array.isArray(list)) continue;
+    list.forEach((c, i) => {
+      if (!isObject(c)) return;
+      const f = `${field}.${listName}[${i}]`;
+      const name = c['name'];
+      if (typeof name === 'string') {
+        if (names.has(name)) causes.push({ type: 'FieldValueDuplicate', message: `Duplicate value: ${describe(name)}`, field: `${f}.name` });
+        else if (!DNS1123_LABEL.test(name)) causes.push(invalidCause(`${f}.name`, name, LABEL_MSG));
+        names.add(name);
+      }
+      if (typeof c['image'] !== 'string' || c['image'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `${f}.image` });
+      const ports = c['ports'];
+      if (Array.isArray(ports)) {
+        ports.forEach((p, j) => {
+          if (isObject(p) && typeof p['containerPort'] === 'number' && (p['containerPort'] < 1 || p['containerPort'] > 65535)) {
+            causes.push(invalidCause(`${f}.ports[${j}].containerPort`, p['containerPort'], 'must be between 1 and 65535, inclusive'));
+          }
+        });
+      }
+    });
+  }
+  const volumes = spec['volumes'];
+  if (Array.isArray(volumes)) {
+    const vn = new Set<string>();
+    volumes.forEach((v, i) => {
+      if (!isObject(v) || typeof v['name'] !== 'string') return;
+      if (vn.has(v['name'])) causes.push({ type: 'FieldValueDuplicate', message: `Duplicate value: ${describe(v['name'])}`, field: `${field}.volumes[${i}].name` });
+      vn.add(v['name']);
+    });
+  }
+}
+
+const WORKLOADS = new Set(['StatefulSet', 'Deployment', 'DaemonSet', 'ReplicaSet']);
+
+/** Checks that do not depend on the previous object. */
+export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const md = obj.metadata;
+  if (typeof md['name'] === 'string') checkName(t.kind, md['name'], causes);
+  checkLabels('metadata.labels', md['labels'], causes);
+  if (isObject(md['annotations'])) {
+    for (const k of Object.keys(md['annotations'])) {
+      if (!QUALIFIED_NAME.test(k)) causes.push(invalidCause('metadata.annotations', k, "name part must consist of alphanumeric characters, '-', '_' or '.'"));
+    }
+  }
+  if (t.kind === 'Pod') checkPodSpec('spec', obj['spec'], causes);
+  if (WORKLOADS.has(t.kind) || t.kind === 'Job') {
+    const spec = isObject(obj['spec']) ? obj['spec'] : {};
+    const tmpl = isObject(spec['template']) ? spec['template'] : {};
+    const tmd = isObject(tmpl['metadata']) ? tmpl['metadata'] : {};
+    checkLabels('spec.template.metadata.labels', tmd['labels'], causes);
+    checkPodSpec('spec.template.spec', tmpl['spec'], causes);
+    if (WORKLOADS.has(t.kind)) {
+      const sel = fromLabelSelectorObject(spec['selector']);
+      if (isObject(spec['selector']) && sel.length === 0) {
+        causes.push(invalidCause('spec.selector', spec['selector'], `empty selector is invalid for ${t.kind.toLowerCase()}`));
+      } else if (sel.length > 0 && !matchLabels(sel, tmd['labels'])) {
+        causes.push(invalidCause('spec.template.metadata.labels', tmd['labels'] ?? {}, '`selector` does not match template `labels`'));
+      }
+    }
+    if (typeof spec['replicas'] === 'number' && spec['replicas'] < 0) causes.push(invalidCause('spec.replicas', spec['replicas'], 'must be greater than or equal to 0'));
+  }
+  if (t.kind === 'ConfigMap' || t.kind === 'Secret') {
+    for (const field of ['data', 'binaryData', 'stringData']) {
+      const d = obj[field];
+      if (!isObject(d)) continue;
+      for (const k of Object.keys(d)) {
+        if (!CONFIG_KEY.test(k)) causes.push(invalidCause(`${field}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+      }
+    }
+  }
+  if (t.kind === 'Service') {
+    const spec = isObject(obj['spec']) ? obj['spec'] : {};
+    const ports = spec['ports'];
+    if (Array.isArray(ports)) {
+      const multi = ports.length > 1;
+      ports.forEach((p, i) => {
+        if (!isObject(p)) return;
+        if (multi && (typeof p['name'] !== 'string' || p['name'] === '')) causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `spec.ports[${i}].name` });
+        if (typeof p['port'] === 'number' && (p['port'] < 1 || p['port'] > 65535)) causes.push(invalidCause(`spec.ports[${i}].port`, p['port'], 'must be between 1 and 65535, inclusive'));
+      });
+    }
+  }
+  return causes;
+}
+
+const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+
+/** Checks comparing the new object with the stored one (immutable fields). */
+export function updateCauses(t: ResourceType, oldObj: KubeObject, newObj: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const os = isObject(oldObj['spec']) ? oldObj['spec'] : {};
+  const ns = isObject(newObj['spec']) ? newObj['spec'] : {};
+  if (t.kind === 'StatefulSet') {
+    const strip = (s: JsonObject): JsonObject => Object.fromEntries(Object.entries(s).filter(([k]) => !STS_MUTABLE.includes(k)));
+    if (!deepEqual(strip(os), strip(ns))) {
+      causes.push({ type: 'FieldValueForbidden', message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", field: 'spec' });
+    }
+  }
+  if ((t.kind === 'Deployment' || t.kind === 'DaemonSet' || t.kind === 'ReplicaSet' || t.kind === 'Job') && !deepEqual(os['selector'], ns['selector'])) {
+    causes.push(invalidCause('spec.selector', ns['selector'], 'field is immutable'));
+  }
+  if (t.kind === 'Service' && os['clusterIP'] !== undefined && ns['clusterIP'] !== undefined && os['clusterIP'] !== ns['clusterIP']) {
+    causes.push(invalidCause('spec.clusterIP', ns['clusterIP'], 'field is immutable'));
+  }
+  if ((t.kind === 'ConfigMap' || t.kind === 'Secret') && oldObj['immutable'] === true) {
+    for (const f of ['data', 'binaryData', 'immutable']) {
+      if (!deepEqual(oldObj[f], newObj[f])) causes.push({ type: 'FieldValueForbidden', message: `Forbidden: field is immutable when \`immutable\` is set`, field: f });
+    }
+  }
+  return causes;
+}
