@@ -4,3 +4,4 @@
  * concurrent additions merge). `runtime/registry.ts` registers everything exported here.
  */
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
+export { component as prometheus_scrape } from './prometheus/scrape/scrape.js';

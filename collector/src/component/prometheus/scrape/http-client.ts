@@ -1,0 +1,247 @@
+/**
+ * The scrape HTTP client: one per scrape config (agents are shared by all targets of a
+ * component). Implements Prometheus's HTTP client settings: bearer/basic/authorization auth,
+ * TLS (CA, client cert, server name, insecure skip verify, minimum version), HTTP proxies
+ * (absolute-form for http, CONNECT tunnels for https), redirects, gzip, body size limit and
+ * timeout. Never retries; the scrape loop reports every failure as the target's error.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { SecretLike } from './schema-compat.js';
+
+export interface TlsSettings {
+  readonly ca?: string | undefined;
+  readonly ca_file?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly cert_file?: string | undefined;
+  readonly key?: SecretLike | undefined;
+  readonly key_file?: string | undefined;
+  readonly server_name?: string | undefined;
+  readonly insecure_skip_verify: boolean;
+  readonly min_version?: string | undefined;
+}
+
+export interface HttpClientSettings {
+  readonly bearer_token?: SecretLike | undefined;
+  readonly bearer_token_file?: string | undefined;
+  readonly basic_auth?: { readonly username: string; readonly password?: SecretLike | undefined; readonly password_file?: string | undefined } | undefined;
+  readonly authorization?: { readonly type: string; readonly credentials?: SecretLike | undefined; readonly credentials_file?: string | undefined } | undefined;
+  readonly tls_config?: TlsSettings | undefined;
+  readonly proxy_url?: string | undefined;
+  readonly no_proxy?: string | undefined;
+  readonly proxy_connect_header?: Readonly<Record<string, readonly SecretLike[] | readonly string[]>> | undefined;
+  readonly follow_redirects: boolean;
+  readonly http_headers?: Readonly<Record<string, readonly (SecretLike | string)[]>> | undefined;
+}
+
+export interface FetchRequest {
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** 0 means unlimited. Applies to the decompressed body. */
+  readonly bodySizeLimit: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface FetchResult {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+}
+
+const TLS_VERSIONS: Record<string, tls.SecureVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
+
+export class BodySizeLimitError extends Error {
+  constructor(limit: number) {
+    super(`body size limit exceeded: the response is larger than body_size_limit (${limit} bytes)`);
+    this.name = 'BodySizeLimitError';
+  }
+}
+
+function readSecretFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`unable to read ${what} ${path}: ${(err as Error).message}`);
+  }
+}
+
+function reveal(v: SecretLike | string): string {
+  return typeof v === 'string' ? v : v.reveal();
+}
+
+export class ScrapeHttpClient {
+  readonly #settings: HttpClientSettings;
+  readonly #tlsOptions: tls.ConnectionOptions;
+  readonly #httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  readonly #httpsAgent: https.Agent;
+  readonly #proxy: URL | undefined;
+  readonly #noProxy: string[];
+
+  /** @throws Error naming the unreadable file or invalid option. */
+  constructor(settings: HttpClientSettings) {
+    this.#settings = settings;
+    const t = settings.tls_config;
+    const opts: tls.ConnectionOptions = {};
+    if (t) {
+      if (t.ca !== undefined) opts.ca = t.ca;
+      if (t.ca_file) opts.ca = readSecretFile(t.ca_file, 'tls_config.ca_file');
+      if (t.cert !== undefined) opts.cert = t.cert;
+      if (t.cert_file) opts.cert = readSecretFile(t.cert_file, 'tls_config.cert_file');
+      if (t.key !== undefined) opts.key = t.key.reveal();
+      if (t.key_file) opts.key = readSecretFile(t.key_file, 'tls_config.key_file');
+      if (t.server_name) opts.servername = t.server_name;
+      opts.rejectUnauthorized = !t.insecure_skip_verify;
+      if (t.min_version) {
+        const v = TLS_VERSIONS[t.min_version];
+        if (!v) throw new Error(`tls_config.min_version ${JSON.stringify(t.min_version)} is invalid; use one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
+        opts.minVersion = v;
+      }
+    }
+    this.#tlsOptions = opts;
+    this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4, ...opts });
+    if (settings.proxy_url) {
+      try {
+        this.#proxy = new URL(settings.proxy_url);
+      } catch {
+        throw new Error(`proxy_url ${JSON.stringify(settings.proxy_url)} is not a valid URL`);
+      }
+      if (this.#proxy.protocol !== 'http:') throw new Error(`proxy_url scheme ${this.#proxy.protocol} is not supported; use an http:// proxy`);
+    }
+    this.#noProxy = (settings.no_proxy ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  }
+
+  close(): void {
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
+  }
+
+  /** The Authorization header for the configured auth, read fresh (credential files may rotate). */
+  authorizationHeader(): string | undefined {
+    const s = this.#settings;
+    if (s.bearer_token) return `Bearer ${s.bearer_token.reveal()}`;
+    if (s.bearer_token_file) return `Bearer ${readSecretFile(s.bearer_token_file, 'bearer_token_file')}`;
+    if (s.authorization) {
+      const cred = s.authorization.credentials_file
+        ? readSecretFile(s.authorization.credentials_file, 'authorization.credentials_file')
+        : (s.authorization.credentials?.reveal() ?? '');
+      return `${s.authorization.type} ${cred}`;
+    }
+    if (s.basic_auth) {
+      const pw = s.basic_auth.password_file ? readSecretFile(s.basic_auth.password_file, 'basic_auth.password_file') : (s.basic_auth.password?.reveal() ?? '');
+      return 'Basic ' + Buffer.from(`${s.basic_auth.username}:${pw}`).toString('base64');
+    }
+    return undefined;
+  }
+
+  #useProxy(url: URL): boolean {
+    if (!this.#proxy) return false;
+    const host = url.hostname;
+    return !this.#noProxy.some((p) => host === p || (p.startsWith('.') ? host.endsWith(p) : host.endsWith('.' + p)));
+  }
+
+  async fetch(req: FetchRequest): Promise<FetchResult> {
+    const timeout = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+    const headers: Record<string, string> = { ...req.headers };
+    for (const [k, vs] of Object.entries(this.#settings.http_headers ?? {})) headers[k] = vs.map(reveal).join(', ');
+    const auth = this.authorizationHeader();
+    if (auth !== undefined) headers['Authorization'] = auth;
+    let url = req.url;
+    for (let redirects = 0; ; redirects++) {
+      const res = await this.#once(url, headers, req.bodySizeLimit, signal, timeout, req.timeoutMs);
+      if (res.status >= 300 && res.status < 400 && res.location !== undefined && this.#settings.follow_redirects) {
+        if (redirects >= 10) throw new Error('stopped after 10 redirects');
+        url = new URL(res.location, url);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  async #connectTunnel(url: URL, signal: AbortSignal): Promise<Duplex> {
+    const proxy = this.#proxy!;
+    const headers: Record<string, string> = { host: `${url.hostname}:${url.port || 443}` };
+    for (const [k, vs] of Object.entries(this.#settings.proxy_connect_header ?? {})) headers[k] = (vs as readonly (SecretLike | string)[]).map(reveal).join(', ');
+    if (proxy.username) headers['Proxy-Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+    return new Promise((resolve, reject) => {
+      const r = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: headers['host'], headers, signal });
+      r.once('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          reject(new Error(`proxy CONNECT to ${headers['host']} failed: ${res.statusCode} ${res.statusMessage ?? ''}`));
+        } else resolve(socket);
+      });
+      r.once('error', reject);
+      r.end();
+    });
+  }
+
+  async #once(url: URL, headers: Record<string, string>, limit: number, signal: AbortSignal, timeout: AbortSignal, timeoutMs: number): Promise<FetchResult & { location?: string }> {
+    const isHttps = url.protocol === 'https:';
+    if (!isHttps && url.protocol !== 'http:') throw new Error(`unsupported scheme ${url.protocol} (use http or https)`);
+    const viaProxy = this.#useProxy(url);
+    let options: https.RequestOptions;
+    if (viaProxy && !isHttps) {
+      const proxy = this.#proxy!;
+      const h: Record<string, string> = { ...headers, host: url.host };
+      if (proxy.username) h['Proxy-Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+      options = { host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: h, agent: this.#httpAgent, signal };
+    } else if (viaProxy) {
+      const socket = await this.#connectTunnel(url, signal);
+      const tlsOpts = this.#tlsOptions;
+      options = {
+        host: url.hostname,
+        port: url.port || 443,
+        path: url.pathname + url.search,
+        headers,
+        signal,
+        agent: false,
+        createConnection: () => tls.connect({ ...tlsOpts, socket, servername: tlsOpts.servername ?? url.hostname }),
+      };
+    } else {
+      options = { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers, signal, agent: isHttps ? this.#httpsAgent : this.#httpAgent };
+      if (isHttps && this.#tlsOptions.servername) options.servername = this.#tlsOptions.servername;
+    }
+    const mod = isHttps ? https : http;
+    try {
+      return await new Promise((resolve, reject) => {
+        const r = mod.request({ ...options, method: 'GET' }, (res) => {
+          const status = res.statusCode ?? 0;
+          const location = res.headers.location;
+          const enc = (res.headers['content-encoding'] ?? '').toLowerCase();
+          let stream: NodeJS.ReadableStream = res;
+          if (enc === 'gzip' || enc === 'x-gzip') stream = res.pipe(createGunzip());
+          else if (enc === 'deflate') stream = res.pipe(createInflate());
+          const chunks: Buffer[] = [];
+          let size = 0;
+          stream.on('data', (c: Buffer) => {
+            size += c.length;
+            if (limit > 0 && size > limit) {
+              res.destroy();
+              reject(new BodySizeLimitError(limit));
+              return;
+            }
+            chunks.push(c);
+          });
+          stream.once('end', () => {
+            const out: FetchResult & { location?: string } = { status, contentType: res.headers['content-type'], body: Buffer.concat(chunks, size) };
+            if (location !== undefined) out.location = location;
+            resolve(out);
+          });
+          stream.once('error', reject);
+          res.once('error', reject);
+        });
+        r.once('error', reject);
+        r.end();
+      });
+    } catch (err) {
+      if (timeout.aborted) throw new Error(`context deadline exceeded: scrape timed out after ${timeoutMs}ms`);
+      throw err;
+    }
+  }
+}

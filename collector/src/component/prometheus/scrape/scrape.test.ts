@@ -1,0 +1,377 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import winston from 'winston';
+import { Registry } from 'prom-client';
+import type { ComponentOptions } from '../../../runtime/component.js';
+import { isStaleNaN, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
+import { labelsToRecord } from '../../../prom/labels/labels.js';
+import { startNodeExporter } from '../../../prom/textparse/testing/node-exporter.js';
+import { argumentsSchema, ScrapeComponent, type Arguments, type Exports } from './scrape.js';
+import { ScrapeHttpClient } from './http-client.js';
+import { ScrapeLoop, type LoopConfig } from './scrape-loop.js';
+import { populateTarget, scrapeOffset } from './target.js';
+
+interface Sample {
+  labels: Record<string, string>;
+  series: Labels;
+  ts: number;
+  value: number;
+}
+
+class CollectingReceiver implements MetricsReceiver {
+  batches: SampleBatch[] = [];
+  async append(batch: SampleBatch): Promise<void> {
+    this.batches.push(batch);
+  }
+  samples(batchIndex: number): Sample[] {
+    const b = this.batches[batchIndex]!;
+    const out: Sample[] = [];
+    for (let i = 0; i < b.length; i++) out.push({ labels: labelsToRecord(b.series[i]!), series: b.series[i]!, ts: b.timestamps[i]!, value: b.values[i]! });
+    return out;
+  }
+  get(batchIndex: number, name: string, extra: Record<string, string> = {}): Sample | undefined {
+    return this.samples(batchIndex).find((s) => s.labels['__name__'] === name && Object.entries(extra).every(([k, v]) => s.labels[k] === v));
+  }
+}
+
+/** A loopback exposition server whose response each test controls. */
+class FakeExporter {
+  body = '';
+  contentType = 'text/plain; version=0.0.4';
+  status = 200;
+  delayMs = 0;
+  gzip = false;
+  requests: http.IncomingHttpHeaders[] = [];
+  urls: string[] = [];
+  #server = http.createServer((req, res) => {
+    this.requests.push(req.headers);
+    this.urls.push(req.url ?? '');
+    const send = () => {
+      const headers: Record<string, string> = { 'content-type': this.contentType };
+      let payload: Buffer = Buffer.from(this.body);
+      if (this.gzip) {
+        headers['content-encoding'] = 'gzip';
+        payload = gzipSync(payload);
+      }
+      res.writeHead(this.status, headers);
+      res.end(payload);
+    };
+    if (this.delayMs > 0) setTimeout(send, this.delayMs);
+    else send();
+  });
+  address = '';
+  async start(): Promise<this> {
+    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
+    this.address = `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+}
+
+const logger = winston.createLogger({ silent: true });
+
+function opts(id = 'prometheus.scrape.test'): ComponentOptions<Exports> & { health: Array<[string, string]> } {
+  const health: Array<[string, string]> = [];
+  return {
+    id,
+    logger,
+    registry: new Registry(),
+    dataPath: '/tmp/unused',
+    onStateChange: () => undefined,
+    setHealth: (s, m) => health.push([s, m]),
+    getService: () => {
+      throw new Error('no services in this test');
+    },
+    health,
+  };
+}
+
+function parseArgs(a: Record<string, unknown>): Arguments {
+  return argumentsSchema.parse(a);
+}
+
+function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: MetricsReceiver, target: Record<string, string> = {}) {
+  const a = parseArgs({ targets: [], forward_to: [recv], scrape_interval: '1s', scrape_timeout: '500ms', ...args });
+  const res = populateTarget({ __address__: exp.address, ...target }, { jobName: a.job_name ?? 'prometheus.scrape.test', scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params });
+  if (!res.ok) throw new Error(res.error);
+  const client = new ScrapeHttpClient({ ...a, follow_redirects: a.follow_redirects });
+  const cfg: LoopConfig = {
+    jobName: a.job_name ?? 'prometheus.scrape.test',
+    honorLabels: a.honor_labels,
+    honorTimestamps: a.honor_timestamps,
+    trackTimestampsStaleness: a.track_timestamps_staleness,
+    sampleLimit: a.sample_limit,
+    labelLimit: a.label_limit,
+    labelNameLengthLimit: a.label_name_length_limit,
+    labelValueLengthLimit: a.label_value_length_limit,
+    bodySizeLimit: a.body_size_limit,
+    enableCompression: a.enable_compression,
+    extraMetrics: a.extra_metrics,
+    accept: 'application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+    fallbackFormat: 'prometheus',
+    userAgent: 'test-agent',
+  };
+  let now = 1_700_000_000_000;
+  const loop = new ScrapeLoop(res.target, cfg, { client: () => client, receivers: () => [recv], logger, now: () => now });
+  return { loop, client, tick: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('prometheus.scrape loop against a local server', () => {
+  let exp: FakeExporter;
+  beforeEach(async () => {
+    exp = await new FakeExporter().start();
+  });
+  afterEach(async () => {
+    await exp.stop();
+  });
+
+  it('scrapes, adds target labels and synthetic series, reuses Labels objects, marks vanished series stale', async () => {
+    const recv = new CollectingReceiver();
+    const { loop, client, tick, now } = loopFor(exp, { extra_metrics: true }, recv, { env: 'prod', __meta_x: 'dropped' });
+    exp.body = '# TYPE a counter\na_total{x="1"} 5\na_total{x="2"} 6\nb 1.5\n';
+    await loop.scrapeOnce();
+    const t0 = now();
+    expect(recv.get(0, 'a_total', { x: '1' })).toMatchObject({ labels: { __name__: 'a_total', x: '1', job: 'prometheus.scrape.test', instance: exp.address, env: 'prod' }, ts: t0, value: 5 });
+    expect(recv.get(0, 'up')!.value).toBe(1);
+    expect(recv.get(0, 'up')!.labels).toEqual({ __name__: 'up', job: 'prometheus.scrape.test', instance: exp.address, env: 'prod' });
+    expect(recv.get(0, 'scrape_samples_scraped')!.value).toBe(3);
+    expect(recv.get(0, 'scrape_samples_post_metric_relabeling')!.value).toBe(3);
+    expect(recv.get(0, 'scrape_series_added')!.value).toBe(3);
+    expect(recv.get(0, 'scrape_timeout_seconds')!.value).toBe(0.5);
+    expect(recv.get(0, 'scrape_body_size_bytes')!.value).toBe(exp.body.length);
+    expect(recv.get(0, 'scrape_duration_seconds')).toBeDefined();
+    expect(recv.samples(0).some((s) => s.labels['__meta_x'] !== undefined)).toBe(false);
+
+    tick(1000);
+    exp.body = 'a_total{x="1"} 7\nb 2\n';
+    await loop.scrapeOnce();
+    const a1 = recv.get(1, 'a_total', { x: '1' })!;
+    expect(a1.value).toBe(7);
+    expect(a1.series).toBe(recv.get(0, 'a_total', { x: '1' })!.series); // same Labels object across scrapes
+    const gone = recv.get(1, 'a_total', { x: '2' })!;
+    expect(isStaleNaN(gone.value)).toBe(true);
+    expect(gone.ts).toBe(now());
+    expect(recv.get(1, 'scrape_series_added')!.value).toBe(0);
+
+    // Scrape failure: up=0, every previously exposed series goes stale.
+    tick(1000);
+    exp.status = 500;
+    await loop.scrapeOnce();
+    expect(recv.get(2, 'up')!.value).toBe(0);
+    expect(isStaleNaN(recv.get(2, 'a_total', { x: '1' })!.value)).toBe(true);
+    expect(isStaleNaN(recv.get(2, 'b')!.value)).toBe(true);
+    expect(loop.status()).toMatchObject({ health: 'down', last_error: 'server returned HTTP status 500 Internal Server Error' });
+
+    // Recovery, then stop: staleness markers for series and report series.
+    exp.status = 200;
+    tick(1000);
+    await loop.scrapeOnce();
+    expect(recv.get(3, 'up')!.value).toBe(1);
+    expect(recv.get(3, 'scrape_series_added')!.value).toBe(0);
+    await loop.stop(true);
+    const last = recv.samples(4);
+    expect(last.map((s) => s.labels['__name__']).sort()).toEqual(['a_total', 'b', 'scrape_body_size_bytes', 'scrape_duration_seconds', 'scrape_sample_limit', 'scrape_samples_post_metric_relabeling', 'scrape_samples_scraped', 'scrape_series_added', 'scrape_timeout_seconds', 'up']);
+    expect(last.every((s) => isStaleNaN(s.value))).toBe(true);
+    client.close();
+  });
+
+  it('sends negotiation, timeout and auth headers', async () => {
+    const recv = new CollectingReceiver();
+    exp.body = 'm 1\n';
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ bearer_token: 'tok' }, 'Bearer tok'],
+      [{ basic_auth: { username: 'u', password: 'p' } }, 'Basic ' + Buffer.from('u:p').toString('base64')],
+      [{ authorization: { type: 'Token', credentials: 'c' } }, 'Token c'],
+    ];
+    for (const [args, want] of cases) {
+      const { loop, client } = loopFor(exp, args, recv);
+      await loop.scrapeOnce();
+      const h = exp.requests.at(-1)!;
+      expect(h['authorization']).toBe(want);
+      expect(h['accept']).toContain('application/openmetrics-text;version=1.0.0;q=0.6');
+      expect(h['x-prometheus-scrape-timeout-seconds']).toBe('0.5');
+      expect(h['accept-encoding']).toBe('gzip');
+      expect(h['user-agent']).toBe('test-agent');
+      client.close();
+    }
+  });
+
+  it('reads bearer_token_file and params into the URL', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/scrape-test-');
+    writeFileSync(`${dir}/token`, 'from-file\n');
+    const recv = new CollectingReceiver();
+    exp.body = 'm 1\n';
+    const { loop, client } = loopFor(exp, { bearer_token_file: `${dir}/token`, params: { module: ['http_2xx'], target: ['a', 'b'] } }, recv, { __param_target: 'override' });
+    await loop.scrapeOnce();
+    expect(exp.requests.at(-1)!['authorization']).toBe('Bearer from-file');
+    expect(exp.urls.at(-1)).toBe('/metrics?module=http_2xx&target=override');
+    client.close();
+  });
+
+  it('a scrape slower than scrape_timeout reports up=0 with a timeout error', async () => {
+    const recv = new CollectingReceiver();
+    exp.body = 'm 1\n';
+    exp.delayMs = 400;
+    const { loop, client } = loopFor(exp, { scrape_timeout: '100ms' }, recv);
+    await loop.scrapeOnce();
+    expect(recv.get(0, 'up')!.value).toBe(0);
+    expect(loop.status().last_error).toMatch(/timed out after 100ms/);
+    client.close();
+  });
+
+  it('handles honor_labels conflicts, honor_timestamps, gzip and OpenMetrics exemplars', async () => {
+    const recv = new CollectingReceiver();
+    exp.gzip = true;
+    exp.contentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+    exp.body = '# TYPE c counter\nc_total{job="exposed",instance="i"} 3 1700000000.5 # {trace_id="abc"} 1\n# EOF\n';
+    let l = loopFor(exp, {}, recv);
+    await l.loop.scrapeOnce();
+    const s = recv.get(0, 'c_total')!;
+    expect(s.labels).toMatchObject({ job: 'prometheus.scrape.test', exported_job: 'exposed', instance: exp.address, exported_instance: 'i' });
+    expect(s.ts).toBe(1700000000500);
+    expect(recv.batches[0]!.exemplars?.get(0)).toEqual({ labels: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: 0 });
+    l.client.close();
+
+    l = loopFor(exp, { honor_labels: true, honor_timestamps: false }, recv);
+    await l.loop.scrapeOnce();
+    const h = recv.get(1, 'c_total')!;
+    expect(h.labels).toMatchObject({ job: 'exposed', instance: 'i' });
+    expect(h.labels['exported_job']).toBeUndefined();
+    expect(h.ts).toBe(l.now());
+    l.client.close();
+  });
+
+  it('enforces sample_limit, body_size_limit and label limits as failed scrapes', async () => {
+    const recv = new CollectingReceiver();
+    exp.body = 'a 1\nb 2\nc{l="long-value"} 3\n';
+    const checks: Array<[Record<string, unknown>, RegExp]> = [
+      [{ sample_limit: 2 }, /sample limit exceeded/],
+      [{ body_size_limit: '10B' }, /body size limit exceeded/],
+      [{ label_limit: 3 }, /label_limit exceeded/],
+      [{ label_value_length_limit: 5 }, /label_value_length_limit exceeded/],
+    ];
+    for (const [args, re] of checks) {
+      const before = recv.batches.length;
+      const { loop, client } = loopFor(exp, args, recv);
+      await loop.scrapeOnce();
+      expect(recv.get(before, 'up')!.value).toBe(0);
+      expect(recv.samples(before).filter((x) => !x.labels['__name__']!.startsWith('scrape_') && x.labels['__name__'] !== 'up')).toEqual([]);
+      expect(loop.status().last_error).toMatch(re);
+      client.close();
+    }
+  });
+
+  it('does not track staleness of series with explicit timestamps unless track_timestamps_staleness', async () => {
+    for (const track of [false, true]) {
+      const recv = new CollectingReceiver();
+      const { loop, client, tick } = loopFor(exp, { track_timestamps_staleness: track }, recv);
+      exp.body = 'ts_metric 1 1700000000000\n';
+      await loop.scrapeOnce();
+      tick(1000);
+      exp.body = '';
+      await loop.scrapeOnce();
+      expect(recv.get(1, 'ts_metric') !== undefined).toBe(track);
+      client.close();
+    }
+  });
+});
+
+describe('prometheus.scrape component', () => {
+  it('validates arguments like Alloy', () => {
+    const bad = (a: Record<string, unknown>) => argumentsSchema.safeParse({ targets: [], forward_to: [], ...a });
+    expect(bad({ scrape_interval: '10s', scrape_timeout: '20s' }).error!.issues[0]!.message).toContain('greater than scrape_interval');
+    expect(bad({ bearer_token: 'x', basic_auth: { username: 'u' } }).error!.issues[0]!.message).toContain('at most one of basic_auth, authorization, oauth2, bearer_token');
+    expect(bad({ scrape_interval: 'soon' }).error!.issues[0]!.message).toContain('invalid duration "soon"');
+    expect(bad({ scrape_protocols: ['Text'] }).error!.issues[0]!.message).toContain('unknown scrape protocol "Text"');
+    const ok = argumentsSchema.parse({ targets: [], forward_to: [] });
+    expect(ok).toMatchObject({ scrape_interval: 60_000, scrape_timeout: 10_000, metrics_path: '/metrics', scheme: 'http', honor_timestamps: true, enable_compression: true, follow_redirects: true, clustering: { enabled: false } });
+  });
+
+  it('keeps loops of unchanged targets across updates, marks removed targets and stopped components stale', async () => {
+    const e1 = await new FakeExporter().start();
+    const e2 = await new FakeExporter().start();
+    e1.body = 'one 1\n';
+    e2.body = 'two 2\n';
+    const recv = new CollectingReceiver();
+    const o = opts();
+    const args = (targets: string[]) => parseArgs({ targets: targets.map((a) => ({ __address__: a })), forward_to: [recv], scrape_interval: '100ms', scrape_timeout: '50ms' });
+    const comp = new ScrapeComponent(o, args([e1.address, e2.address]));
+    const ac = new AbortController();
+    const running = comp.run(ac.signal);
+    const waitFor = async (pred: () => boolean) => {
+      for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pred()).toBe(true);
+    };
+    const all = () => recv.batches.flatMap((_b, i) => recv.samples(i));
+    await waitFor(() => all().some((s) => s.labels['__name__'] === 'one') && all().some((s) => s.labels['__name__'] === 'two'));
+    const oneSeries = all().find((s) => s.labels['__name__'] === 'one')!.series;
+    const info = comp.debugInfo();
+    expect(info.targets).toHaveLength(2);
+    expect(info.targets.every((t) => t.health === 'up')).toBe(true);
+
+    comp.update(args([e1.address]));
+    await waitFor(() => all().some((s) => s.labels['__name__'] === 'two' && isStaleNaN(s.value)));
+    const mark = recv.batches.length;
+    await waitFor(() => recv.batches.length > mark + 1);
+    const later = recv.batches.slice(mark).flatMap((_b, i) => recv.samples(mark + i)).filter((s) => s.labels['__name__'] === 'one');
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((s) => s.series === oneSeries)).toBe(true); // same loop, same series cache
+    expect(comp.debugInfo().targets).toHaveLength(1);
+
+    ac.abort();
+    await running;
+    const final = recv.samples(recv.batches.length - 1);
+    expect(final.find((s) => s.labels['__name__'] === 'one' && isStaleNaN(s.value))).toBeDefined();
+    expect(final.find((s) => s.labels['__name__'] === 'up' && isStaleNaN(s.value))).toBeDefined();
+    await e1.stop();
+    await e2.stop();
+  });
+
+  it('spreads targets over the interval with a stable offset', () => {
+    const t = populateTarget({ __address__: 'a:1' }, { jobName: 'j', scheme: 'http', metricsPath: '/metrics', intervalMs: 60_000, timeoutMs: 10_000, params: {} });
+    if (!t.ok) throw new Error(t.error);
+    const o1 = scrapeOffset(t.target, 60_000, 7, 1_000_000);
+    expect(o1).toBeGreaterThanOrEqual(0);
+    expect(o1).toBeLessThanOrEqual(60_000);
+    expect(scrapeOffset(t.target, 60_000, 7, 1_000_000 + 60_000)).toBe(o1); // pinned to absolute time
+  });
+
+  it('populates target labels like Prometheus', () => {
+    const res = populateTarget({ __address__: 'h:9', __meta_k: 'v', __scheme__: 'https', job: 'custom', __scrape_interval__: '30s' }, { jobName: 'j', scheme: 'http', metricsPath: '/m', intervalMs: 60_000, timeoutMs: 10_000, params: {} });
+    if (!res.ok) throw new Error(res.error);
+    expect(labelsToRecord(res.target.labels)).toEqual({ instance: 'h:9', job: 'custom' });
+    expect(res.target.url.href).toBe('https://h:9/m');
+    expect(res.target.intervalMs).toBe(30_000);
+    expect(labelsToRecord(res.target.allLabels)).toMatchObject({ __scrape_timeout__: '10s', __metrics_path__: '/m' });
+    expect(populateTarget({}, { jobName: 'j', scheme: 'http', metricsPath: '/m', intervalMs: 1, timeoutMs: 1, params: {} })).toEqual({ ok: false, error: 'no address: the target has no __address__ label' });
+  });
+});
+
+describe('prometheus.scrape against a real node_exporter', () => {
+  it('scrapes node_exporter with up=1 and hundreds of series', async () => {
+    const ne = await startNodeExporter();
+    if (!ne) return;
+    const recv = new CollectingReceiver();
+    const o = opts('prometheus.scrape.node');
+    const comp = new ScrapeComponent(o, parseArgs({ targets: [{ __address__: ne.address }], forward_to: [recv], scrape_interval: '1s', scrape_timeout: '900ms' }));
+    const ac = new AbortController();
+    const running = comp.run(ac.signal);
+    try {
+      for (let i = 0; i < 150 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(recv.batches.length).toBeGreaterThan(0);
+      expect(recv.get(0, 'up')!.value).toBe(1);
+      expect(recv.get(0, 'scrape_samples_scraped')!.value).toBeGreaterThan(100);
+      const load = recv.get(0, 'node_load1')!;
+      expect(load.labels).toEqual({ __name__: 'node_load1', job: 'prometheus.scrape.node', instance: ne.address });
+    } finally {
+      ac.abort();
+      await running;
+      await ne.stop();
+    }
+  }, 20_000);
+});

@@ -1,0 +1,296 @@
+/**
+ * `prometheus.scrape`: scrapes Prometheus/OpenMetrics targets and forwards the samples to
+ * `forward_to` receivers. Arguments, defaults and validation follow Alloy's component. Contracts:
+ * - Loops start in `run`; `update` with changed `targets` keeps the loops of unchanged targets
+ *   (their series caches and staleness state survive); removed targets get staleness markers.
+ * - The component stays healthy when targets fail; per-target state is in `debugInfo()`.
+ * - Stopping the component writes staleness markers for every series of every target.
+ * Files here: `target.ts` (label population, URL, offset), `http-client.ts`, `scrape-loop.ts`.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { Gauge } from 'prom-client';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
+import type { MetricsReceiver } from '../../../prom/types.js';
+import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
+import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
+import { block, capsule, duration, secret } from './schema-compat.js';
+import { ScrapeHttpClient, type HttpClientSettings } from './http-client.js';
+import { ScrapeLoop, type LoopConfig, type TargetStatus } from './scrape-loop.js';
+import { populateTarget, scrapeOffset, type Target } from './target.js';
+
+export const USER_AGENT = 'Alloy/v1.15.0 (alloy-ts)';
+
+/** Alloy spells protocols with dots (`OpenMetricsText1.0.0`); internal keys use underscores. */
+const PROTOCOL_NAMES = SCRAPE_PROTOCOLS.map((p) => p.replace(/_/g, '.'));
+const protocolName = z.string().refine((s) => PROTOCOL_NAMES.includes(s), {
+  error: (iss) => `unknown scrape protocol ${JSON.stringify(iss.input)}; valid values are ${PROTOCOL_NAMES.join(', ')}`,
+});
+
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1024, KiB: 1024, MB: 1024 ** 2, MiB: 1024 ** 2, GB: 1024 ** 3, GiB: 1024 ** 3, TB: 1024 ** 4, TiB: 1024 ** 4 };
+/** `units.Base2Bytes` as Alloy decodes `body_size_limit`: `"10MB"`, `"512KiB"`, or a number of bytes. */
+const byteSize = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)}: use a byte count or units such as "10MB" or "512KiB"` });
+    return z.NEVER;
+  }
+  return Math.floor(Number(m[1]) * BYTE_UNITS[m[2] ?? 'B']!);
+});
+
+const tlsConfig = z
+  .object({
+    ca_pem: z.string().optional(),
+    ca_file: z.string().optional(),
+    cert_pem: z.string().optional(),
+    cert_file: z.string().optional(),
+    key_pem: secret().optional(),
+    key_file: z.string().optional(),
+    server_name: z.string().optional(),
+    insecure_skip_verify: z.boolean().default(false),
+    min_version: z.string().optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.ca_pem !== undefined && t.ca_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of ca_pem and ca_file must be configured' });
+    if (t.cert_pem !== undefined && t.cert_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of cert_pem and cert_file must be configured' });
+    if (t.key_pem !== undefined && t.key_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of key_pem and key_file must be configured' });
+    const hasCert = t.cert_pem !== undefined || t.cert_file !== undefined;
+    const hasKey = t.key_pem !== undefined || t.key_file !== undefined;
+    if (hasCert !== hasKey) ctx.addIssue({ code: 'custom', message: 'exactly one of key_pem or key_file must be configured when a client certificate is configured (and vice versa)' });
+  });
+
+export const argumentsSchema = z
+  .object({
+    targets: z.array(z.record(z.string(), z.string())),
+    forward_to: z.array(capsule<MetricsReceiver>('MetricsReceiver', (v) => typeof (v as MetricsReceiver).append === 'function')),
+    job_name: z.string().optional(),
+    extra_metrics: z.boolean().default(false),
+    honor_labels: z.boolean().default(false),
+    honor_timestamps: z.boolean().default(true),
+    track_timestamps_staleness: z.boolean().default(false),
+    params: z.record(z.string(), z.array(z.string())).default({}),
+    scrape_classic_histograms: z.boolean().default(false),
+    scrape_native_histograms: z.boolean().default(false),
+    native_histogram_bucket_limit: z.number().int().nonnegative().default(0),
+    native_histogram_min_bucket_factor: z.number().nonnegative().default(0),
+    convert_classic_histograms_to_nhcb: z.boolean().default(false),
+    enable_protobuf_negotiation: z.boolean().default(false),
+    scrape_protocols: z.array(protocolName).optional(),
+    scrape_fallback_protocol: protocolName.default('PrometheusText0.0.4'),
+    scrape_interval: duration().default(60_000),
+    scrape_timeout: duration().default(10_000),
+    metrics_path: z.string().default('/metrics'),
+    scheme: z.enum(['http', 'https']).default('http'),
+    body_size_limit: byteSize.default(0),
+    sample_limit: z.number().int().nonnegative().default(0),
+    target_limit: z.number().int().nonnegative().default(0),
+    label_limit: z.number().int().nonnegative().default(0),
+    label_name_length_limit: z.number().int().nonnegative().default(0),
+    label_value_length_limit: z.number().int().nonnegative().default(0),
+    enable_compression: z.boolean().default(true),
+    metric_name_validation_scheme: z.enum(['legacy', 'utf8']).default('legacy'),
+    metric_name_escaping_scheme: z.enum(['underscores', 'dots', 'values', 'allow-utf-8']).optional(),
+    // HTTP client settings.
+    bearer_token: secret().optional(),
+    bearer_token_file: z.string().optional(),
+    proxy_url: z.string().optional(),
+    no_proxy: z.string().optional(),
+    proxy_from_environment: z.boolean().default(false),
+    proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
+    follow_redirects: z.boolean().default(true),
+    enable_http2: z.boolean().default(true),
+    http_headers: z.record(z.string(), z.array(secret())).optional(),
+    basic_auth: block(z.object({ username: z.string().default(''), password: secret().optional(), password_file: z.string().optional() }).strict()).optional(),
+    authorization: block(z.object({ type: z.string().default('Bearer'), credentials: secret().optional(), credentials_file: z.string().optional() }).strict()).optional(),
+    tls_config: block(tlsConfig).optional(),
+    clustering: block(z.object({ enabled: z.boolean().default(false) }).strict()).default({ enabled: false }),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.scrape_timeout > a.scrape_interval) {
+      ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: `scrape_timeout (${a.scrape_timeout}ms) greater than scrape_interval (${a.scrape_interval}ms); lower scrape_timeout or raise scrape_interval` });
+    }
+    if (a.scrape_interval <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_interval'], message: 'scrape_interval must be greater than 0' });
+    if (a.scrape_timeout <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: 'scrape_timeout must be greater than 0' });
+    const auths = [a.basic_auth, a.authorization, a.bearer_token !== undefined || a.bearer_token_file !== undefined ? true : undefined].filter((x) => x !== undefined);
+    if (auths.length > 1) ctx.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2, bearer_token & bearer_token_file must be configured' });
+    if (a.bearer_token !== undefined && a.bearer_token_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of bearer_token & bearer_token_file must be configured' });
+    if (a.basic_auth && a.basic_auth.password !== undefined && a.basic_auth.password_file !== undefined) ctx.addIssue({ code: 'custom', path: ['basic_auth'], message: 'at most one of basic_auth password & password_file must be configured' });
+    if (a.authorization && a.authorization.credentials !== undefined && a.authorization.credentials_file !== undefined) ctx.addIssue({ code: 'custom', path: ['authorization'], message: 'at most one of authorization credentials & credentials_file must be configured' });
+    if (a.authorization && a.authorization.type.toLowerCase() === 'basic') ctx.addIssue({ code: 'custom', path: ['authorization', 'type'], message: 'authorization type cannot be set to "basic", use "basic_auth" instead' });
+    if (a.proxy_from_environment && a.proxy_url !== undefined) ctx.addIssue({ code: 'custom', message: 'if proxy_from_environment is configured, proxy_url must not be configured' });
+    if (a.no_proxy !== undefined && a.proxy_url === undefined) ctx.addIssue({ code: 'custom', path: ['no_proxy'], message: 'if no_proxy is configured, proxy_url must also be configured' });
+  });
+
+export type Arguments = z.output<typeof argumentsSchema>;
+export type Exports = Record<string, never>;
+
+export interface ScrapeDebugInfo {
+  readonly targets: readonly TargetStatus[];
+  readonly dropped_targets: ReadonlyArray<{ readonly labels: Readonly<Record<string, string>>; readonly error: string }>;
+  readonly clustering_enabled: boolean;
+}
+
+function clientSettings(a: Arguments): HttpClientSettings {
+  const t = a.tls_config;
+  let proxyUrl = a.proxy_url;
+  let noProxy = a.no_proxy;
+  if (a.proxy_from_environment) {
+    proxyUrl = process.env['HTTP_PROXY'] ?? process.env['http_proxy'] ?? process.env['HTTPS_PROXY'] ?? process.env['https_proxy'];
+    noProxy = process.env['NO_PROXY'] ?? process.env['no_proxy'];
+  }
+  return {
+    bearer_token: a.bearer_token,
+    bearer_token_file: a.bearer_token_file,
+    basic_auth: a.basic_auth,
+    authorization: a.authorization,
+    tls_config: t && { ca: t.ca_pem, ca_file: t.ca_file, cert: t.cert_pem, cert_file: t.cert_file, key: t.key_pem, key_file: t.key_file, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify, min_version: t.min_version },
+    proxy_url: proxyUrl,
+    no_proxy: noProxy,
+    proxy_connect_header: a.proxy_connect_header,
+    follow_redirects: a.follow_redirects,
+    http_headers: a.http_headers,
+  };
+}
+
+function fallbackFormat(p: string): ExpositionFormat {
+  return p.startsWith('OpenMetrics') ? 'openmetrics' : 'prometheus';
+}
+
+export class ScrapeComponent implements Component<Arguments>, DebugComponent {
+  readonly #opts: ComponentOptions<Exports>;
+  #args!: Arguments;
+  #client!: ScrapeHttpClient;
+  #clientKey = '';
+  #loopCfg!: LoopConfig;
+  readonly #loops = new Map<string, ScrapeLoop>();
+  #dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
+  #running = false;
+  readonly #seed: number;
+  readonly #targetsGauge: Gauge;
+  #sync: Promise<void> = Promise.resolve();
+
+  constructor(opts: ComponentOptions<Exports>, args: Arguments) {
+    this.#opts = opts;
+    this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
+    this.#targetsGauge = new Gauge({ name: 'prometheus_scrape_targets_gauge', help: 'Number of targets this component is configured to scrape', registers: [opts.registry] });
+    this.#apply(args);
+  }
+
+  /** @throws Error when HTTP settings are unusable (unreadable TLS files, bad proxy URL). */
+  #apply(args: Arguments): void {
+    const settings = clientSettings(args);
+    const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
+    if (key !== this.#clientKey) {
+      const client = new ScrapeHttpClient(settings);
+      this.#client?.close();
+      this.#client = client;
+      this.#clientKey = key;
+    }
+    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'])).map(
+      (p) => p.replace(/\./g, '_') as ScrapeProtocol,
+    );
+    if (protocols.includes('PrometheusProto')) {
+      this.#opts.logger.warn('the protobuf exposition format is not supported; PrometheusProto is left out of content negotiation', { component: this.#opts.id });
+      protocols = protocols.filter((p) => p !== 'PrometheusProto');
+    }
+    this.#args = args;
+    this.#loopCfg = {
+      jobName: args.job_name ?? this.#opts.id,
+      honorLabels: args.honor_labels,
+      honorTimestamps: args.honor_timestamps,
+      trackTimestampsStaleness: args.track_timestamps_staleness,
+      sampleLimit: args.sample_limit,
+      labelLimit: args.label_limit,
+      labelNameLengthLimit: args.label_name_length_limit,
+      labelValueLengthLimit: args.label_value_length_limit,
+      bodySizeLimit: args.body_size_limit,
+      enableCompression: args.enable_compression,
+      extraMetrics: args.extra_metrics,
+      accept: acceptHeader(protocols),
+      fallbackFormat: fallbackFormat(args.scrape_fallback_protocol),
+      userAgent: USER_AGENT,
+    };
+  }
+
+  update(args: Arguments): void {
+    this.#apply(args);
+    if (this.#running) this.#queueSync();
+  }
+
+  #queueSync(): void {
+    this.#sync = this.#sync.then(() => this.#syncTargets()).catch((err: unknown) => {
+      this.#opts.logger.error('syncing scrape targets failed', { component: this.#opts.id, error: String(err) });
+    });
+  }
+
+  async #syncTargets(): Promise<void> {
+    const a = this.#args;
+    const defaults = { jobName: this.#loopCfg.jobName, scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params };
+    const wanted = new Map<string, Target>();
+    const dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
+    for (const t of a.targets) {
+      const res = populateTarget(t, defaults);
+      if (res.ok) wanted.set(res.target.key, res.target);
+      else dropped.push({ labels: t, error: res.error });
+    }
+    if (a.target_limit > 0 && wanted.size > a.target_limit) {
+      const msg = `target_limit exceeded (number of targets: ${wanted.size}, limit: ${a.target_limit}); raise target_limit or filter targets`;
+      this.#opts.setHealth('unhealthy', msg);
+      for (const [k, t] of wanted) dropped.push({ labels: t.discovered, error: msg }), wanted.delete(k);
+    } else {
+      this.#opts.setHealth('healthy', 'started scrape loops');
+    }
+    this.#dropped = dropped;
+    const stops: Promise<void>[] = [];
+    for (const [key, loop] of this.#loops) {
+      if (!wanted.has(key)) {
+        this.#loops.delete(key);
+        stops.push(loop.stop(true));
+      } else {
+        loop.setConfig(this.#loopCfg);
+      }
+    }
+    for (const [key, target] of wanted) {
+      if (this.#loops.has(key)) continue;
+      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#client, receivers: () => this.#args.forward_to, logger: this.#opts.logger });
+      this.#loops.set(key, loop);
+      loop.start(scrapeOffset(target, target.intervalMs, this.#seed));
+    }
+    this.#targetsGauge.set(this.#loops.size);
+    await Promise.all(stops);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    this.#running = true;
+    this.#queueSync();
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.#running = false;
+    await this.#sync;
+    const loops = [...this.#loops.values()];
+    this.#loops.clear();
+    await Promise.all(loops.map((l) => l.stop(true)));
+    this.#client.close();
+  }
+
+  debugInfo(): ScrapeDebugInfo {
+    return {
+      targets: [...this.#loops.values()].map((l) => l.status()),
+      dropped_targets: this.#dropped,
+      clustering_enabled: this.#args.clustering.enabled,
+    };
+  }
+}
+
+export const component: ComponentDefinition<Arguments, Exports> = {
+  name: 'prometheus.scrape',
+  stability: 'generally-available',
+  args: argumentsSchema as unknown as z.ZodType<Arguments>,
+  exports: [],
+  build: (opts, args) => new ScrapeComponent(opts, args),
+};
