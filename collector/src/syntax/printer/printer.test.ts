@@ -1,0 +1,107 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { format } from './printer.js';
+import { parseFile } from '../parser/parser.js';
+import { DOCS, TESTDATA } from '../test-support/paths.js';
+
+const printerDir = join(TESTDATA, 'printer');
+const goldens = readdirSync(printerDir).filter((f) => f.endsWith('.in'));
+
+describe('printer: golden pairs', () => {
+  it('has pairs', () => expect(goldens.length).toBeGreaterThan(3));
+  it.each(goldens)('%s formats to its .expect', (f) => {
+    const r = format(readFileSync(join(printerDir, f), 'utf8'), f);
+    expect(r.diags).toEqual([]);
+    expect(r.text).toBe(readFileSync(join(printerDir, f.replace(/\.in$/, '.expect')), 'utf8'));
+  });
+});
+
+describe('printer: idempotence', () => {
+  const validDir = join(TESTDATA, 'valid');
+  const inputs = [
+    ...goldens.map((f) => join(printerDir, f)),
+    ...readdirSync(validDir)
+      .filter((f) => f.endsWith('.alloy'))
+      .map((f) => join(validDir, f)),
+  ];
+  it.each(inputs)('%s', (path) => {
+    const once = format(readFileSync(path, 'utf8'), path);
+    expect(once.diags).toEqual([]);
+    const twice = format(once.text!, path);
+    expect(twice.text).toBe(once.text);
+  });
+});
+
+describe('printer: rules', () => {
+  const fmt = (s: string): string => {
+    const r = format(s);
+    expect(r.diags).toEqual([]);
+    return r.text!;
+  };
+
+  it('indents with tabs and aligns = in a run of attributes', () => {
+    expect(fmt('b {\n  a = 1\n  long = 2\n}\n')).toBe('b {\n\ta    = 1\n\tlong = 2\n}\n');
+  });
+
+  it('a blank line ends an alignment run and at most one blank line is kept', () => {
+    expect(fmt('a = 1\n\n\n\nlong = 2\n')).toBe('a = 1\n\nlong = 2\n');
+  });
+
+  it('separates a block from the statement before it by a blank line', () => {
+    expect(fmt('a = 1\nb {}\nc {}\n')).toBe('a = 1\n\nb { }\n\nc { }\n');
+  });
+
+  it('adds the trailing comma when the closer is on its own line', () => {
+    expect(fmt('x = [\n1,\n2\n]\n')).toBe('x = [\n\t1,\n\t2,\n]\n');
+    expect(fmt('x = {\na = 1\n}\n')).toBe('x = {\n\ta = 1,\n}\n');
+  });
+
+  it('keeps single-line arrays and objects on one line', () => {
+    expect(fmt('x = [ 1 ,2 ]\ny = { a = 1 , b = 2 }\n')).toBe('x = [1, 2]\ny = {a = 1, b = 2}\n');
+  });
+
+  it('keeps line and block comments, leading and trailing', () => {
+    const src = '// head\nb {\n  // lead\n  a = 1 // trail\n  /* blk */ c = 2\n}\n';
+    expect(fmt(src)).toBe('// head\nb {\n\t// lead\n\ta = 1 // trail\n\t/* blk */ c = 2\n}\n');
+  });
+
+  it('does not touch raw string contents', () => {
+    const src = 'x = `a  \n\tb  `\n';
+    expect(fmt(src)).toBe(src);
+  });
+
+  it('refuses to format invalid input and returns the diagnostics', () => {
+    const r = format('a = [1 2]\n', 'bad.alloy');
+    expect(r.text).toBeUndefined();
+    expect(r.diags[0]!.message).toBe("missing ',' in expression list");
+  });
+});
+
+/** Fenced blocks of the reference docs that are Alloy (have `{` and `=`, not YAML/nginx/shell). */
+function alloySnippets(md: string): string[] {
+  const out: string[] = [];
+  const re = /```[^\n]*\n([\s\S]*?)```/g;
+  for (let m = re.exec(md); m; m = re.exec(md)) {
+    const body = m[1]!;
+    if (!body.includes('{') || !body.includes('=')) continue;
+    if (/^\s*(upstream|server|location)\b/m.test(body) || /;\s*$/m.test(body)) continue; // nginx
+    const firstLine = body.split('\n').find((l) => l.trim() !== '') ?? '';
+    if (/^\s*[\w.-]+:(\s|$)/.test(firstLine)) continue; // YAML
+    if (/^\s*(\$|kubectl|helm|sudo|export|brew)\b/m.test(body)) continue; // shell
+    out.push(body);
+  }
+  return out;
+}
+
+describe('reference docs: every Alloy snippet parses and formats idempotently', () => {
+  const md = readFileSync(DOCS, 'utf8');
+  const snippets = alloySnippets(md);
+  it('finds the Alloy snippets', () => expect(snippets.length).toBeGreaterThanOrEqual(5));
+  it.each(snippets.map((s, i) => [i, s] as const))('snippet %i', (_i, snippet) => {
+    const parsed = parseFile('snippet.alloy', snippet);
+    expect(parsed.diags).toEqual([]);
+    const once = format(snippet);
+    expect(once.text).toBeDefined();
+    expect(format(once.text!).text).toBe(once.text);
+  });
+});
