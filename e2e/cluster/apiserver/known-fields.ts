@@ -67,7 +67,11 @@ function parseFile(file: string): Props | null {
     return null;
   }
   const body = src.slice(start.index + start[0].length, src.indexOf('\n}', start.index));
-  const clean = body.replace(/\/\*\*[\s\S]*?\*\//g, '');
+  const clean = body
+    .replace(/\/\*\*[\s\S]*?\*\//g, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .join('\n');
   const props: Props = new Map();
   const re = /^ {4}"([^"]+)"\??: ([\s\S]*?);\n(?= {4}"|$)/gm;
   for (const m of (clean.trim() === '' ? '' : `${clean}\n`).matchAll(re)) {
@@ -95,6 +99,7 @@ function isInterfaceFile(file: string): boolean {
 function walk(v: Json, props: Props, at: string, out: string[]): void {
   if (!isObject(v)) return;
   for (const [k, x] of Object.entries(v)) {
+    if (k === 'managedFields' && at === 'metadata') continue;
     const pt = props.get(k);
     const here = at === '' ? k : `${at}.${k}`;
     if (!pt) {

@@ -27,6 +27,7 @@ import { serverSideApply, trackUpdate, type WriteContext } from './managed-field
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { unknownFieldPaths } from './known-fields.js';
+import { decodeProtobuf } from './protobuf.js';
 import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
@@ -233,9 +234,11 @@ export class ApiServer {
   async #body(req: http.IncomingMessage): Promise<Json> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (text.trim() === '') return null;
+    const raw = Buffer.concat(chunks);
     const ct = String(req.headers['content-type'] ?? 'application/json');
+    if (ct.startsWith('application/vnd.kubernetes.protobuf') && raw.length > 0) return decodeProtobuf(raw);
+    const text = raw.toString('utf8');
+    if (text.trim() === '') return null;
     try {
       if (ct.includes('yaml')) return YAML.parse(text) as Json;
       return JSON.parse(text) as Json;
