@@ -1,0 +1,115 @@
+/**
+ * Kustomize overlays: `kubectl kustomize` builds each of them with the docs' configMapGenerator
+ * snippet (no hash suffix); the rendered chart and CRD copies have not drifted; and on the dev
+ * cluster, editing config.alloy and re-applying reloads in place (same ConfigMap name, no rollout).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
+import { clusterDescribe, componentIds, eventually, pods, startCluster, type Cluster, type PodState } from '../chart/dev-cluster.js';
+
+const KUSTOMIZE = path.join(REPO_ROOT, 'kustomize');
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+
+function kubectlAvailable(): boolean {
+  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error === undefined) return true;
+  if (process.env['CI'] === 'true') throw new Error('kubectl is not on PATH (needed for kubectl kustomize)');
+  console.warn('skipping kustomize build tests: kubectl is not on PATH');
+  return false;
+}
+
+function build(dir: string): Obj[] {
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+}
+
+const DOCS_SNIPPET = { name: 'alloy', files: ['config.alloy'], options: { disableNameSuffixHash: true } };
+
+(kubectlAvailable() ? describe : describe.skip)('kubectl kustomize builds', () => {
+  test('base: Collector CRD, operator Deployment, ServiceAccount and RBAC in alloy-system', () => {
+    const objs = build(path.join(KUSTOMIZE, 'base'));
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toStrictEqual(
+      ['ClusterRole/alloy-operator', 'ClusterRoleBinding/alloy-operator', 'CustomResourceDefinition/collectors.alloy.dev', 'Deployment/alloy-operator', 'Namespace/alloy-system', 'ServiceAccount/alloy-operator'].sort(),
+    );
+    expect(objs.find((o) => o.kind === 'Deployment')!.metadata.namespace).toBe('alloy-system');
+  });
+
+  test.each(['collector', 'helm-collector'])('overlays/%s uses the docs snippet verbatim and generates ConfigMap "alloy" without a hash suffix', (overlay) => {
+    const dir = path.join(KUSTOMIZE, 'overlays', overlay);
+    const k = parse(fs.readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as { configMapGenerator: unknown[] };
+    expect(k.configMapGenerator).toStrictEqual([DOCS_SNIPPET]);
+    const objs = build(dir);
+    const cm = objs.find((o) => o.kind === 'ConfigMap')!;
+    expect(cm.metadata).toStrictEqual({ name: 'alloy', namespace: 'monitoring' });
+    expect((cm['data'] as Record<string, string>)['config.alloy']).toBe(fs.readFileSync(path.join(dir, 'config.alloy'), 'utf8'));
+  });
+
+  test('overlays/collector feeds the Collector configMapRef', () => {
+    const collector = build(path.join(KUSTOMIZE, 'overlays/collector')).find((o) => o.kind === 'Collector')!;
+    expect(collector.metadata.namespace).toBe('monitoring');
+    expect((collector['spec'] as { configMapRef: unknown }).configMapRef).toStrictEqual({ name: 'alloy', key: 'config.alloy' });
+  });
+
+  test('overlays/helm-collector: the chart reads the generated ConfigMap and alloy.yaml is the current chart render', () => {
+    const dir = path.join(KUSTOMIZE, 'overlays/helm-collector');
+    const objs = build(dir);
+    const sts = objs.find((o) => o.kind === 'StatefulSet')!;
+    const volumes = (sts['spec'] as { template: { spec: { volumes: { name: string; configMap?: { name: string } }[] } } }).template.spec.volumes;
+    expect(volumes.find((v) => v.name === 'config')).toStrictEqual({ name: 'config', configMap: { name: 'alloy' } });
+    const fresh = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '-f', 'kustomize/overlays/helm-collector/values.yaml']);
+    const onDisk = fs.readFileSync(path.join(dir, 'alloy.yaml'), 'utf8');
+    expect(onDisk.slice(onDisk.indexOf('\n') + 1)).toBe(fresh); // first line is the regenerate comment
+    expect(parseManifests(fresh).some((m) => m.object['kind'] === 'ConfigMap')).toBe(false);
+  });
+
+  test('copies have not drifted: base CRD = crds/, base operator RBAC = the chart operator RBAC', () => {
+    expect(fs.readFileSync(path.join(KUSTOMIZE, 'base/collectors.alloy.dev.yaml'), 'utf8')).toBe(fs.readFileSync(path.join(REPO_ROOT, 'crds/collectors.alloy.dev.yaml'), 'utf8'));
+    const chart = parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--set', 'operator.enabled=true', '-s', 'templates/operator/rbac.yaml']));
+    const chartRules = chart.find((m) => m.object['kind'] === 'ClusterRole')!.object['rules'];
+    const baseRules = build(path.join(KUSTOMIZE, 'base')).find((o) => o.kind === 'ClusterRole')!['rules'];
+    expect(baseRules).toStrictEqual(chartRules);
+  });
+});
+
+const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy';
+
+clusterDescribe()('overlays/helm-collector on the dev cluster', () => {
+  let cluster: Cluster;
+  let overlay: string;
+  beforeAll(async () => {
+    cluster = await startCluster();
+    overlay = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
+    fs.cpSync(path.join(KUSTOMIZE, 'overlays/helm-collector'), overlay, { recursive: true });
+  }, 90_000);
+  afterAll(async () => {
+    try {
+      cluster.kubectl(['delete', '-k', overlay, '--wait=false']);
+    } finally {
+      await cluster.stop();
+    }
+  }, 30_000);
+
+  let before: PodState[];
+
+  test('apply -k: pods become Ready on ConfigMap "alloy"', async () => {
+    cluster.kubectl(['apply', '-k', overlay]);
+    before = await eventually('alloy pod Ready', () => {
+      const p = pods(cluster, 'monitoring', SELECTOR);
+      return p.length === 1 && p[0]!.ready ? p : undefined;
+    });
+  }, 90_000);
+
+  test('edit config.alloy and re-apply: same ConfigMap name, config reloaded, no rollout', async () => {
+    fs.appendFileSync(path.join(overlay, 'config.alloy'), '\nprometheus.exporter.self "kustomize_e2e" { }\n');
+    cluster.kubectl(['apply', '-k', overlay]);
+    const cms = JSON.parse(cluster.kubectl(['get', 'configmaps', '-n', 'monitoring', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    expect(cms.items.map((c) => c.metadata.name).filter((n) => n.startsWith('alloy'))).toStrictEqual(['alloy']);
+    await eventually('new component active', async () => ((await componentIds(before[0]!.podIP!)).includes('prometheus.exporter.self.kustomize_e2e') ? true : undefined), 60_000);
+    const after = pods(cluster, 'monitoring', SELECTOR);
+    expect(after.map((p) => [p.uid, p.containers])).toStrictEqual(before.map((p) => [p.uid, p.containers]));
+  }, 90_000);
+});
