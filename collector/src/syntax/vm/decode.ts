@@ -128,6 +128,12 @@ function collect(
   const info = fieldsOf(schema);
   const raw: Record<string, unknown> = {};
   const loc: BodyLoc = { owner, fields: new Map(), info };
+  // Repeated blocks may appear zero times: they start as empty lists.
+  for (const f of info.values()) {
+    if (f.variant === undefined && (f.marker.kind === 'blocks' || f.marker.kind === 'labelledBlocks' || f.marker.kind === 'enumBlocks')) {
+      raw[f.key] = [];
+    }
+  }
   const err = (message: string, start: Position, end: Position): void => {
     diags.push({ severity: 'error', message, start, end });
   };
@@ -282,8 +288,8 @@ function issueDiagnostic(issue: Issue, path: (string | number)[], root: BodyLoc)
     display += typeof seg === 'number' ? `[${seg}]` : display ? `.${seg}` : seg;
   }
 
-  const missing = issue.code === 'invalid_type' && issue.input === undefined;
-  if (missing && lastKey !== undefined && !expr) {
+  const missing = (issue.code === 'invalid_type' || issue.code === 'custom') && issue.input === undefined;
+  if (missing && lastKey !== undefined && !expr && !body.fields.has(lastKey)) {
     const what = lastKeyIsBlock ? 'block' : 'attribute';
     const owner = body.owner;
     return { severity: 'error', message: `missing required ${what} ${JSON.stringify(lastKey)}`, start: owner.start, end: owner.end };

@@ -89,7 +89,10 @@ export function block<T extends ZodType>(body: T): T {
   return mark(body, { kind: 'block', body });
 }
 
-/** A REPEATED nested block (`endpoint { } endpoint { }`), collected into an array in source order. */
+/**
+ * A REPEATED nested block (`endpoint { } endpoint { }`), collected into an array in source order.
+ * Zero blocks decode as `[]`; add `.min(1)` to require one.
+ */
 export function blocks<T extends ZodType>(body: T): z.ZodArray<T> {
   return mark(z.array(body), { kind: 'blocks', body });
 }
@@ -106,7 +109,8 @@ export function labelledBlocks<T extends ZodType>(body: T): z.ZodArray<z.ZodObje
  */
 export function enumBlocks<V extends Record<string, ZodType>>(variants: V): z.ZodArray<ZodType<{ type: keyof V & string; body: unknown }>> {
   const options = Object.entries(variants).map(([name, body]) => z.object({ type: z.literal(name), body }));
-  const union = options.length === 1 ? options[0]! : z.union(options as unknown as [ZodType, ZodType, ...ZodType[]]);
+  if (options.length === 0) throw new TypeError('enumBlocks: at least one block name is required');
+  const union = z.discriminatedUnion('type', options as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>]);
   return mark(z.array(union as unknown as ZodType<{ type: keyof V & string; body: unknown }>), { kind: 'enumBlocks', variants });
 }
 
