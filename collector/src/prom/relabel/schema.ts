@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { RELABEL_ACTIONS, validateRelabelConfig, withDefaults, type RelabelConfig } from './relabel.js';
 
+/** Field names in the order they are looked for in a validation message to point the issue at. */
+const FIELDS = ['target_label', 'replacement', 'regex', 'modulus', 'source_labels', 'separator', 'action'] as const;
+
 export const relabelRuleSchema: z.ZodType<RelabelConfig> = z
   .object({
     source_labels: z.array(z.string()).optional(),
@@ -22,7 +25,7 @@ export const relabelRuleSchema: z.ZodType<RelabelConfig> = z
     const cfg = withDefaults({ ...raw, action: action as RelabelConfig['action'] });
     const msg = validateRelabelConfig(cfg);
     if (msg !== undefined) {
-      const field = /'(\w+)'/.exec(msg)?.[1] ?? (RELABEL_ACTIONS.includes(action as RelabelConfig['action']) ? undefined : 'action');
+      const field = FIELDS.find((f) => msg.includes(f)) ?? (RELABEL_ACTIONS.includes(action as RelabelConfig['action']) ? undefined : 'action');
       ctx.addIssue({ code: 'custom', message: msg, path: field ? [field] : [] });
       return z.NEVER;
     }
