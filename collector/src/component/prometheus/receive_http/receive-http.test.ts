@@ -1,0 +1,173 @@
+import http from 'node:http';
+import winston from 'winston';
+import { Registry } from 'prom-client';
+import type { ComponentOptions } from '../../../runtime/component.js';
+import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
+import { encodeLabels, WriteRequestEncoder } from '../../../prom/remotewrite/proto.js';
+import { compress } from '../../../prom/snappy/snappy.js';
+import { argumentsSchema, ReceiveHttpComponent, type Exports } from './receive-http.js';
+
+const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
+
+function options(reg: Registry): ComponentOptions<Exports> {
+  return {
+    id: 'prometheus.receive_http.test',
+    logger: log,
+    registry: reg,
+    dataPath: '/nonexistent',
+    onStateChange: () => undefined,
+    setHealth: () => undefined,
+    getService: () => {
+      throw new Error('no services in this test');
+    },
+  };
+}
+
+function body(n: number): Buffer {
+  const enc = new WriteRequestEncoder();
+  for (let i = 0; i < n; i++) enc.addSample(encodeLabels([{ name: '__name__', value: 'm' }, { name: 'i', value: String(i) }]), 1000 + i, i);
+  return compress(enc.finish());
+}
+
+interface Resp {
+  status: number;
+  text: string;
+}
+
+function post(port: number, payload: Buffer, headers: Record<string, string | number> = {}, path = '/api/v1/metrics/write'): Promise<Resp> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'content-length': payload.length, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('prometheus.receive_http', () => {
+  let comp: ReceiveHttpComponent;
+  let abort: AbortController;
+  let running: Promise<void>;
+  let reg: Registry;
+  let appended: SampleBatch[];
+  let gate: Promise<void>;
+  let failNext: Error | undefined;
+  let port: number;
+
+  const receiver: MetricsReceiver = {
+    append: async (b) => {
+      await gate;
+      if (failNext) {
+        const e = failNext;
+        failNext = undefined;
+        throw e;
+      }
+      appended.push({ ...b, timestamps: b.timestamps.slice(), values: b.values.slice(), series: [...b.series] });
+    },
+  };
+
+  beforeEach(async () => {
+    reg = new Registry();
+    appended = [];
+    gate = Promise.resolve();
+    failNext = undefined;
+    const args = argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [receiver, receiver] });
+    comp = await ReceiveHttpComponent.create(options(reg), args);
+    abort = new AbortController();
+    running = comp.run(abort.signal);
+    port = comp.address!.port;
+  });
+  afterEach(async () => {
+    abort.abort();
+    await running;
+  });
+
+  it('answers 204 only after every forward_to receiver accepted the batch', async () => {
+    let open: () => void = () => undefined;
+    gate = new Promise((r) => (open = r));
+    let answered = false;
+    const p = post(port, body(3)).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answered).toBe(false);
+    open();
+    const r = await p;
+    expect(r.status).toBe(204);
+    expect(appended).toHaveLength(2);
+    expect(appended[0]!.length).toBe(3);
+    expect(appended[0]!.series[2]).toStrictEqual([{ name: '__name__', value: 'm' }, { name: 'i', value: '2' }]);
+    expect(await reg.metrics()).toContain('prometheus_receive_http_samples_received_total 3');
+  });
+
+  it('rejects malformed bodies with 400 and the reason, leaving receivers untouched', async () => {
+    const garbageSnappy = await post(port, Buffer.from([0x05, 0xff, 0xff, 0xff]));
+    expect(garbageSnappy.status).toBe(400);
+    expect(garbageSnappy.text).toMatch(/snappy/);
+    const garbageProto = await post(port, compress(Buffer.from('not a protobuf message at all')));
+    expect(garbageProto.status).toBe(400);
+    expect(garbageProto.text).toMatch(/protobuf decode error/);
+    expect(appended).toHaveLength(0);
+    expect((await post(port, body(1))).status).toBe(204);
+  });
+
+  it('answers 415 for a wrong Content-Type, Content-Encoding or a remote-write 2.0 message', async () => {
+    expect((await post(port, body(1), { 'content-type': 'application/json' })).status).toBe(415);
+    expect((await post(port, body(1), { 'content-encoding': 'gzip' })).status).toBe(415);
+    const v2 = await post(port, body(1), { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' });
+    expect(v2.status).toBe(415);
+    expect(v2.text).toMatch(/remote-write 1.0/);
+    expect((await post(port, body(1), { 'content-type': 'application/x-protobuf;proto=prometheus.WriteRequest' })).status).toBe(204);
+  });
+
+  it('answers 413 when the body or its decoded size is over the limit', async () => {
+    // A snappy preamble announcing 1 GiB of decoded data.
+    const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]);
+    const r = await post(port, bomb);
+    expect(r.status).toBe(413);
+    const big = await post(port, Buffer.alloc(33 * 1024 * 1024));
+    expect(big.status).toBe(413);
+    expect(appended).toHaveLength(0);
+  });
+
+  it('answers 500 when a downstream append fails so the sender retries', async () => {
+    failNext = new Error('disk full');
+    const r = await post(port, body(2));
+    expect(r.status).toBe(500);
+    expect(r.text).toMatch(/disk full/);
+  });
+
+  it('answers 404 elsewhere and 405 for GET', async () => {
+    expect((await post(port, body(1), {}, '/api/v1/write')).status).toBe(404);
+    const get = await new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/api/v1/metrics/write' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    expect(get).toBe(405);
+  });
+
+  it('keeps its listener when only forward_to changes, and moves when http changes', async () => {
+    const other: SampleBatch[] = [];
+    await comp.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [{ append: async (b: SampleBatch) => void other.push(b) }] }));
+    expect(comp.address!.port).toBe(port);
+    expect((await post(port, body(1))).status).toBe(204);
+    expect(other).toHaveLength(1);
+    await comp.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0, conn_limit: 10 }, forward_to: [] }));
+    expect(comp.address!.port).not.toBe(port);
+    expect((await post(comp.address!.port, body(1))).status).toBe(204);
+  });
+});

@@ -1,0 +1,301 @@
+/**
+ * `prometheus.receive_http`: an HTTP server (its own listener, configured by the `http` block as
+ * in Alloy) accepting Prometheus remote-write 1.0 on `POST /api/v1/metrics/write` and forwarding
+ * the samples to `forward_to`.
+ *
+ * Contracts:
+ * - 204 only after `append` resolved on every `forward_to` receiver (for remote_write: in its WAL).
+ * - 400 (with the reason) for bodies that are not snappy-compressed protobuf WriteRequests,
+ *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded, 415 for a Content-Type
+ *   other than `application/x-protobuf` (or a remote-write 2.0 `proto=`) or a Content-Encoding
+ *   other than snappy, 500 when a downstream append failed (so the sender retries).
+ * - Updating only `forward_to` keeps the listener; changing the `http` block restarts it.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { z } from 'zod';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Logger } from 'winston';
+import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
+import type { MetricsReceiver } from '../../../prom/types.js';
+import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
+import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
+import { block, capsule, duration } from '../../../syntax/vm/schema.js';
+
+export const WRITE_PATH = '/api/v1/metrics/write';
+/** Largest accepted compressed body. Prometheus batches are far below this. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Largest accepted decoded body. */
+export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+
+const httpSchema = z.object({
+  listen_address: z.string().default(''),
+  listen_port: z.number().int().min(0).max(65535).default(8080),
+  conn_limit: z.number().int().min(0).default(0),
+  server_read_timeout: duration().default(30_000),
+  server_write_timeout: duration().default(30_000),
+  server_idle_timeout: duration().default(120_000),
+  tls_config: z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
+    }),
+});
+
+export const argumentsSchema = z.object({
+  http: block(httpSchema).prefault({}),
+  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  graceful_shutdown_timeout: duration().default(30_000),
+  forward_to: z.array(capsule<MetricsReceiver>('MetricsReceiver', (v) => typeof (v as MetricsReceiver).append === 'function')),
+});
+
+export type Arguments = z.output<typeof argumentsSchema>;
+export type Exports = Record<string, never>;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class ReceiveMetrics {
+  readonly duration: Histogram<'method' | 'route' | 'status_code' | 'ws'>;
+  readonly connections: Gauge<'protocol'>;
+  readonly received: Counter;
+  readonly failed: Counter;
+  readonly histogramsDropped: Counter;
+  readonly bytes: Counter;
+
+  constructor(opts: ComponentOptions<Exports>) {
+    const registers = [opts.registry];
+    this.duration = new Histogram({
+      name: 'prometheus_receive_http_request_duration_seconds',
+      help: 'Time (in seconds) spent serving HTTP requests.',
+      labelNames: ['method', 'route', 'status_code', 'ws'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100],
+      registers,
+    });
+    this.connections = new Gauge({ name: 'prometheus_receive_http_tcp_connections', help: 'Current number of accepted TCP connections.', labelNames: ['protocol'], registers });
+    this.received = new Counter({ name: 'prometheus_receive_http_samples_received_total', help: 'Samples received and accepted by every forward_to receiver.', registers });
+    this.failed = new Counter({ name: 'prometheus_receive_http_samples_failed_total', help: 'Samples in requests that were rejected (bad body) or could not be forwarded.', registers });
+    this.histogramsDropped = new Counter({ name: 'prometheus_receive_http_histograms_dropped_total', help: 'Native-histogram samples received and dropped (not supported by the metrics pipeline).', registers });
+    this.bytes = new Counter({ name: 'prometheus_receive_http_request_message_bytes_total', help: 'Compressed bytes of accepted remote-write requests.', registers });
+    this.connections.set({ protocol: 'http' }, 0);
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) {
+      reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+function checkHeaders(req: http.IncomingMessage): void {
+  const ct = req.headers['content-type'];
+  if (ct !== undefined) {
+    const [type, ...params] = ct.split(';').map((s) => s.trim());
+    if (type!.toLowerCase() !== 'application/x-protobuf') {
+      throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(ct)}: expected application/x-protobuf (remote-write 1.0)`);
+    }
+    for (const p of params) {
+      const [k, v] = p.split('=').map((s) => s.trim());
+      if (k?.toLowerCase() === 'proto' && v !== 'prometheus.WriteRequest') {
+        throw new HttpError(415, `unsupported remote-write message ${JSON.stringify(v)}: only prometheus.WriteRequest (remote-write 1.0) is accepted`);
+      }
+    }
+  }
+  const ce = req.headers['content-encoding'];
+  if (ce !== undefined && ce.toLowerCase() !== 'snappy') {
+    throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(ce)}: expected snappy`);
+  }
+}
+
+export class ReceiveHttpComponent implements Component<Arguments> {
+  readonly #opts: ComponentOptions<Exports>;
+  readonly #log: Logger;
+  readonly #metrics: ReceiveMetrics;
+  readonly #decoder = new WriteRequestDecoder();
+  #args: Arguments;
+  #server: http.Server | undefined;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#args = args;
+    this.#metrics = new ReceiveMetrics(opts);
+  }
+
+  static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<ReceiveHttpComponent> {
+    const c = new ReceiveHttpComponent(opts, args);
+    await c.#listen(args.http);
+    return c;
+  }
+
+  /** The bound address (useful when `listen_port` is 0). */
+  get address(): { host: string; port: number } | undefined {
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  async #listen(cfg: Arguments['http']): Promise<void> {
+    const server = http.createServer({ requestTimeout: cfg.server_read_timeout, headersTimeout: Math.min(cfg.server_read_timeout || 60_000, 60_000) }, (req, res) => {
+      void this.#handle(req, res);
+    });
+    server.keepAliveTimeout = cfg.server_idle_timeout;
+    if (cfg.conn_limit > 0) server.maxConnections = cfg.conn_limit;
+    server.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      this.#metrics.connections.inc({ protocol: 'http' });
+      s.once('close', () => {
+        this.#sockets.delete(s);
+        this.#metrics.connections.dec({ protocol: 'http' });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: Error) =>
+        reject(new Error(`prometheus.receive_http: cannot listen on ${cfg.listen_address || '0.0.0.0'}:${cfg.listen_port}: ${err.message}`)),
+      );
+      server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
+    });
+    server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
+    this.#server = server;
+    this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    const t = setTimeout(() => server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(t);
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const path = (req.url ?? '').split('?')[0];
+    let status = 204;
+    let message = '';
+    const writeTimeout = this.#args.http.server_write_timeout;
+    const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
+    let samples = 0;
+    try {
+      if (path !== WRITE_PATH) throw new HttpError(404, `404 page not found; remote-write goes to POST ${WRITE_PATH}`);
+      if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
+      checkHeaders(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
+      let raw: Buffer;
+      try {
+        raw = uncompress(body, MAX_DECODED_BYTES);
+      } catch (err: unknown) {
+        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, err.message);
+        throw new HttpError(400, `snappy decode error: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      let decoded;
+      try {
+        decoded = this.#decoder.decode(raw);
+      } catch (err: unknown) {
+        if (err instanceof ProtoError) throw new HttpError(400, `protobuf decode error: ${err.message}`);
+        throw err;
+      }
+      samples = decoded.length;
+      if (decoded.histogramsDropped > 0) this.#metrics.histogramsDropped.inc(decoded.histogramsDropped);
+      if (samples > 0) {
+        const receivers = this.#args.forward_to;
+        try {
+          await Promise.all(receivers.map((r) => r.append(decoded)));
+        } catch (err: unknown) {
+          throw new HttpError(500, `forwarding failed, retry later: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        this.#metrics.received.inc(samples);
+      }
+      this.#metrics.bytes.inc(body.length);
+    } catch (err: unknown) {
+      if (err instanceof HttpError) {
+        status = err.status;
+        message = err.message;
+      } else {
+        status = 500;
+        message = err instanceof Error ? err.message : String(err);
+      }
+      if (samples > 0 || status === 400 || status === 413) this.#metrics.failed.inc(samples);
+      if (status >= 500) this.#log.warn(`prometheus.receive_http: ${message}`);
+      else this.#log.debug(`prometheus.receive_http: rejected request: ${message}`, { status });
+    }
+    if (timer) clearTimeout(timer);
+    if (!res.headersSent && !res.destroyed) {
+      if (status === 204) res.writeHead(204).end();
+      else {
+        const b = Buffer.from(message + '\n');
+        // An unread oversized body cannot be skipped cheaply: close the connection after answering.
+        if (status === 413) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        res.end(b);
+      }
+    }
+    this.#metrics.duration.observe({ method: req.method ?? '', route: path === WRITE_PATH ? 'api_v1_metrics_write' : 'other', status_code: String(status), ws: 'false' }, (performance.now() - t0) / 1000);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await this.#close(this.#args.graceful_shutdown_timeout);
+  }
+
+  async update(args: Arguments): Promise<void> {
+    const prev = this.#args;
+    const same = JSON.stringify(prev.http) === JSON.stringify(args.http);
+    this.#args = args;
+    if (same) return;
+    await this.#close(0);
+    try {
+      await this.#listen(args.http);
+    } catch (err: unknown) {
+      // Keep serving the old settings when the new listener cannot start.
+      this.#args = prev;
+      await this.#listen(prev.http).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+export const component: ComponentDefinition<Arguments, Exports> = {
+  name: 'prometheus.receive_http',
+  stability: 'generally-available',
+  args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
+  exports: [],
+  build: (opts, args) => ReceiveHttpComponent.create(opts, args),
+};
