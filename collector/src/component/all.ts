@@ -5,5 +5,7 @@
  */
 export { component as discovery_relabel } from './discovery/relabel/relabel.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
+export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
+export { component as prometheus_remote_write } from './prometheus/remote_write/remote-write.js';
 export { component as prometheus_scrape } from './prometheus/scrape/scrape.js';
