@@ -91,6 +91,9 @@ export interface ComponentInfo {
   readonly instance: Component<unknown>;
 }
 
+/** Longest stretch of synchronous evaluation work before the controller yields. */
+const SLICE_MS = 5;
+
 const HEALTH_RANK: Record<HealthState, number> = { healthy: 0, unknown: 1, exited: 2, unhealthy: 3 };
 
 /** The least healthy of several reports; ties go to the most recent. */
@@ -299,7 +302,9 @@ export class Controller {
     const evaluated = new Map<string, unknown>();
     const epoch = this.#exportsEpoch;
     const lookup = (id: string): object | undefined => (pending.get(id) ?? this.#nodes.get(id))?.exports;
+    const slicer = new Slicer(SLICE_MS);
     for (const id of order) {
+      await slicer.maybeYield();
       const spec = byId.get(id)!;
       const res = this.#evaluate(spec, lookup);
       if (res.diags.some((d) => d.severity === 'error')) {
@@ -340,6 +345,7 @@ export class Controller {
     this.#position = new Map(order.map((id, i) => [id, i]));
     const reuse = epoch === this.#exportsEpoch;
     for (const id of order) {
+      await slicer.maybeYield();
       const spec = byId.get(id)!;
       const fresh = pending.get(id);
       if (fresh) {
@@ -465,10 +471,23 @@ export class Controller {
     const affected = [...direct].sort(
       (a, b) => (this.#position.get(a) ?? 0) - (this.#position.get(b) ?? 0),
     );
+    const slicer = new Slicer(SLICE_MS);
     for (const id of affected) {
+      await slicer.maybeYield();
       const node = this.#nodes.get(id);
       if (node) await this.#reevaluate(node, undefined);
     }
+  }
+}
+
+/** Yields to the event loop once `budgetMs` of synchronous work has passed, so running components' timers and I/O keep flowing during large applies. */
+class Slicer {
+  #start = performance.now();
+  constructor(readonly budgetMs: number) {}
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.#start < this.budgetMs) return;
+    await new Promise<void>((r) => setImmediate(r));
+    this.#start = performance.now();
   }
 }
 
