@@ -9,7 +9,7 @@ import type { Component, ComponentDefinition } from '../../../runtime/component.
 import { LabelsBuilder, labelsFromRecord, labelsToRecord } from '../../../prom/labels/labels.js';
 import { compileRules, processBuilder, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
-import { blocks } from '../../prometheus/scrape/schema-compat.js';
+import { blocks } from '../../prometheus/scrape/schema-helpers.js';
 
 export type Target = Readonly<Record<string, string>>;
 

@@ -14,7 +14,7 @@ import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type Samp
 import { hashLabels, labelsEqual } from '../../../prom/labels/labels.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
-import { blocks, capsule } from '../scrape/schema-compat.js';
+import { blocks, capsule } from '../scrape/schema-helpers.js';
 
 export const argumentsSchema = z
   .object({

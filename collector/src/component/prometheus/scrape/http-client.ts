@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import type { SecretLike } from './schema-compat.js';
+import type { SecretLike } from './schema-helpers.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;

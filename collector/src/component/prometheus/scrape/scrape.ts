@@ -14,7 +14,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
-import { block, capsule, duration, secret } from './schema-compat.js';
+import { block, capsule, duration, secret } from './schema-helpers.js';
 import { ScrapeHttpClient, type HttpClientSettings } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';

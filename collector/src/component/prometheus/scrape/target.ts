@@ -8,7 +8,7 @@
  */
 import type { Labels } from '../../../prom/types.js';
 import { hashLabels, isValidLabelName, LabelsBuilder, labelsFromRecord } from '../../../prom/labels/labels.js';
-import { formatPromDuration, parsePromDuration } from './schema-compat.js';
+import { formatPromDuration, parsePromDuration } from './schema-helpers.js';
 
 export interface TargetDefaults {
   readonly jobName: string;
