@@ -39,20 +39,25 @@ function validatorName(t: ResourceType): string | undefined {
   return `${prefix}${t.version[0]!.toUpperCase()}${t.version.slice(1)}${t.kind}`;
 }
 
-/** Loads the compiled schema validators of the given kinds; call before serving requests. */
-export async function preloadValidators(types: readonly ResourceType[]): Promise<void> {
-  await Promise.all(
-    types.map(async (t) => {
-      const name = validatorName(t);
-      if (!name || validators.has(name)) return;
-      try {
-        const m = (await import(`kubernetes-models/_schemas/${name}`)) as { validate?: Validator };
-        validators.set(name, m.validate);
-      } catch {
-        validators.set(name, undefined);
-      }
-    }),
-  );
+/**
+ * Loads the compiled schema validators of the given kinds, one after another (concurrent dynamic
+ * imports of shared modules are unreliable under some ESM loaders). Returns the kinds whose
+ * validator could not be loaded; those are served without schema validation.
+ */
+export async function preloadValidators(types: readonly ResourceType[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const t of types) {
+    const name = validatorName(t);
+    if (!name || validators.get(name)) continue;
+    try {
+      const m = (await import(`kubernetes-models/_schemas/${name}`)) as { validate?: Validator };
+      validators.set(name, m.validate);
+    } catch (e: unknown) {
+      validators.set(name, undefined);
+      failed.push(`${t.kind}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return failed;
 }
 
 /** `/spec/template/spec/containers/0` → `spec.template.spec.containers[0]`. */

@@ -1,0 +1,525 @@
+/**
+ * API semantics of the test server over real HTTP: optimistic concurrency, watch resume, 410 Gone,
+ * bookmarks, garbage collection, finalizers, generation, strategic merge, server-side apply
+ * ownership, selectors, paging, persistence, and @kubernetes/client-node informers against it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import { startApiServer, type RunningApiServer } from './index.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let srv: RunningApiServer;
+
+async function api(method: string, p: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number; body: Obj; headers: Headers }> {
+  const res = await fetch(`${srv.url}${p}`, {
+    method,
+    headers: { 'Content-Type': contentType, ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Obj) : {}, headers: res.headers };
+}
+
+function cm(name: string, data: Record<string, string>, extra: Obj = {}): Obj {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data };
+}
+
+function sts(name: string, replicas = 1): Obj {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25' }, { name: 'side', image: 'busybox:1' }] } },
+    },
+  };
+}
+
+/** Reads watch events from a streaming GET until `count` events or `ms` elapse. */
+function watchEvents(p: string, count: number, ms = 3000): Promise<Obj[]> {
+  return new Promise((res0, reject) => {
+    const events: Obj[] = [];
+    let buf = '';
+    const resolve = (v: Obj[]): void => {
+      clearTimeout(timer);
+      res0(v);
+    };
+    const req = http.get(`${srv.url}${p}`, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) events.push(JSON.parse(line) as Obj);
+          if (events.length >= count) {
+            req.destroy();
+            resolve(events);
+            return;
+          }
+        }
+      });
+      res.on('end', () => resolve(events));
+    });
+    req.on('error', (e) => (events.length >= count ? resolve(events) : reject(e)));
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve(events);
+    }, ms);
+  });
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not reached in time');
+}
+
+beforeAll(async () => {
+  srv = await startApiServer({ bookmarkIntervalMs: 100, historySize: 50 });
+});
+
+afterAll(async () => {
+  await srv.close();
+});
+
+describe('CRUD and optimistic concurrency', () => {
+  test('create assigns uid, resourceVersion and creationTimestamp; duplicate is 409 AlreadyExists', async () => {
+    const r = await api('POST', '/api/v1/namespaces/default/configmaps', cm('crud-a', { a: '1' }));
+    expect(r.status).toBe(201);
+    expect(r.body.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(r.body.metadata.resourceVersion)).toBeGreaterThan(0);
+    expect(r.body.metadata.creationTimestamp).toMatch(/Z$/);
+    const dup = await api('POST', '/api/v1/namespaces/default/configmaps', cm('crud-a', { a: '1' }));
+    expect(dup.status).toBe(409);
+    expect(dup.body).toMatchObject({ kind: 'Status', reason: 'AlreadyExists', code: 409, message: 'configmaps "crud-a" already exists' });
+  });
+
+  test('update with a stale resourceVersion is 409 Conflict with the real message', async () => {
+    const created = await api('POST', '/api/v1/namespaces/default/configmaps', cm('crud-b', { a: '1' }));
+    const first = await api('PUT', '/api/v1/namespaces/default/configmaps/crud-b', { ...created.body, data: { a: '2' } });
+    expect(first.status).toBe(200);
+    const stale = await api('PUT', '/api/v1/namespaces/default/configmaps/crud-b', { ...created.body, data: { a: '3' } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.reason).toBe('Conflict');
+    expect(stale.body.message).toBe('Operation cannot be fulfilled on configmaps "crud-b": the object has been modified; please apply your changes to the latest version and try again');
+  });
+
+  test('generateName, missing namespace 404, invalid name 422 naming the field', async () => {
+    const g = await api('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } });
+    expect(g.body.metadata.name).toMatch(/^gen-[a-z0-9]{5}$/);
+    const nons = await api('POST', '/api/v1/namespaces/nope/configmaps', cm('x', {}));
+    expect(nons.status).toBe(404);
+    expect(nons.body.message).toBe('namespaces "nope" not found');
+    const bad = await api('POST', '/api/v1/namespaces/default/configmaps', cm('Bad_Name', {}));
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes[0]).toMatchObject({ type: 'FieldValueInvalid', field: 'metadata.name' });
+  });
+
+  test('schema validation: wrong type and missing required field are 422 with causes', async () => {
+    const bad = sts('val');
+    bad.spec.replicas = 'three';
+    delete bad.spec.template.spec.containers[0].name;
+    const r = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', bad);
+    expect(r.status).toBe(422);
+    const fields = (r.body.details.causes as Obj[]).map((c) => c.field);
+    expect(fields).toEqual(expect.arrayContaining(['spec.replicas', 'spec.template.spec.containers[0].name']));
+  });
+
+  test('unknown fields: Strict rejects naming the field, Warn answers with a Warning header', async () => {
+    const body = { ...cm('unk', { a: '1' }), bogus: true };
+    const strict = await api('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', body);
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toContain('unknown field "bogus"');
+    const warn = await api('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Warn', body);
+    expect(warn.status).toBe(201);
+    expect(warn.headers.get('warning')).toContain('unknown field \\"bogus\\"');
+  });
+
+  test('StatefulSet selector must match template labels and is immutable', async () => {
+    const mismatch = sts('selmis');
+    mismatch.spec.template.metadata.labels = { app: 'other' };
+    const r = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', mismatch);
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes[0].field).toBe('spec.template.metadata.labels');
+    const ok = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('selimm'));
+    const changed = { ...ok.body, spec: { ...ok.body.spec, selector: { matchLabels: { app: 'selimm', x: 'y' } } } };
+    changed.spec.template.metadata.labels = { app: 'selimm', x: 'y' };
+    const upd = await api('PUT', '/apis/apps/v1/namespaces/default/statefulsets/selimm', changed);
+    expect(upd.status).toBe(422);
+    expect(upd.body.message).toContain('Forbidden: updates to statefulset spec');
+  });
+
+  test('dryRun=All validates and returns the object without storing it', async () => {
+    const r = await api('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', cm('dry', { a: '1' }));
+    expect(r.status).toBe(201);
+    expect((await api('GET', '/api/v1/namespaces/default/configmaps/dry')).status).toBe(404);
+  });
+});
+
+describe('generation', () => {
+  test('bumps on spec changes only, not on metadata or status', async () => {
+    const c = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gen'));
+    expect(c.body.metadata.generation).toBe(1);
+    const lab = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/gen', { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json');
+    expect(lab.body.metadata.generation).toBe(1);
+    const st = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/gen/status', { status: { replicas: 1, readyReplicas: 1 } }, 'application/merge-patch+json');
+    expect(st.body.metadata.generation).toBe(1);
+    expect(st.body.status.readyReplicas).toBe(1);
+    const spec = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/gen', { spec: { replicas: 3 } }, 'application/merge-patch+json');
+    expect(spec.body.metadata.generation).toBe(2);
+    const mainStatus = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/gen', { status: { readyReplicas: 9 } }, 'application/merge-patch+json');
+    expect(mainStatus.body.status.readyReplicas).toBe(1);
+    const noop = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/gen', { spec: { replicas: 3 } }, 'application/merge-patch+json');
+    expect(noop.body.metadata.resourceVersion).toBe(mainStatus.body.metadata.resourceVersion);
+  });
+
+  test('scale subresource reads and writes spec.replicas', async () => {
+    await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('scl', 2));
+    const s = await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/scl/scale');
+    expect(s.body).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 }, status: { selector: 'app=scl' } });
+    const p = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/scl/scale', { spec: { replicas: 5 } }, 'application/merge-patch+json');
+    expect(p.body.spec.replicas).toBe(5);
+    expect((await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/scl')).body.spec.replicas).toBe(5);
+  });
+});
+
+describe('patches', () => {
+  test('strategic merge patch merges containers by name and honours $patch: delete', async () => {
+    await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('smp'));
+    const r = await api(
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/statefulsets/smp',
+      { spec: { template: { spec: { containers: [{ name: 'side', image: 'busybox:2' }, { name: 'extra', image: 'alpine:3' }] } } } },
+      'application/strategic-merge-patch+json',
+    );
+    expect(r.status).toBe(200);
+    const names = (r.body.spec.template.spec.containers as Obj[]).map((c) => `${c.name}=${c.image}`);
+    expect(names).toEqual(['app=nginx:1.25', 'side=busybox:2', 'extra=alpine:3']);
+    const del = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/smp', { spec: { template: { spec: { containers: [{ name: 'extra', $patch: 'delete' }] } } } }, 'application/strategic-merge-patch+json');
+    expect((del.body.spec.template.spec.containers as Obj[]).map((c) => c.name)).toEqual(['app', 'side']);
+  });
+
+  test('merge patch replaces lists; JSON patch applies operations; custom resources refuse strategic merge', async () => {
+    await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('mp'));
+    const r = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/mp', { spec: { template: { spec: { containers: [{ name: 'only', image: 'x:1' }] } } } }, 'application/merge-patch+json');
+    expect((r.body.spec.template.spec.containers as Obj[]).map((c) => c.name)).toEqual(['only']);
+    const j = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/mp', [{ op: 'replace', path: '/spec/replicas', value: 4 }, { op: 'test', path: '/spec/replicas', value: 4 }], 'application/json-patch+json');
+    expect(j.body.spec.replicas).toBe(4);
+    const bad = await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/mp', [{ op: 'test', path: '/spec/replicas', value: 7 }], 'application/json-patch+json');
+    expect(bad.status).toBe(422);
+  });
+});
+
+describe('server-side apply', () => {
+  const applyPath = (mgr: string, force = false): string => `/api/v1/namespaces/default/configmaps/ssa?fieldManager=${mgr}${force ? '&force=true' : ''}`;
+  const yaml = (data: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n${data}`;
+
+  test('tracks ownership, reports conflicts naming manager and field, force transfers ownership, removal of unapplied fields', async () => {
+    const a = await api('PATCH', applyPath('alice'), yaml('  a: "1"\n  b: "2"\n'), 'application/apply-patch+yaml');
+    expect(a.status).toBe(201);
+    expect(a.body.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'alice', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {}, 'f:b': {} } } })]);
+    const same = await api('PATCH', applyPath('bob'), yaml('  a: "1"\n'), 'application/apply-patch+yaml');
+    expect(same.status).toBe(200);
+    const c = await api('PATCH', applyPath('bob'), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
+    expect(c.status).toBe(409);
+    expect(c.body.message).toBe('Apply failed with 1 conflict: conflict with "alice" using v1: .data.a');
+    expect(c.body.details.causes).toEqual([{ type: 'FieldManagerConflict', message: 'conflict with "alice" using v1', field: '.data.a' }]);
+    const f = await api('PATCH', applyPath('bob', true), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
+    expect(f.status).toBe(200);
+    expect(f.body.data).toEqual({ a: '9', b: '2' });
+    const owners = Object.fromEntries((f.body.metadata.managedFields as Obj[]).map((m) => [m.manager, Object.keys(m.fieldsV1['f:data'])]));
+    expect(owners).toEqual({ alice: ['f:b'], bob: ['f:a'] });
+    const dropB = await api('PATCH', applyPath('alice'), yaml('  c: "3"\n'), 'application/apply-patch+yaml');
+    expect(dropB.body.data).toEqual({ a: '9', c: '3' });
+  });
+
+  test('associative lists merge by key across managers', async () => {
+    const doc = (mgr: string, containers: string): Promise<{ status: number; body: Obj }> =>
+      api('PATCH', `/apis/apps/v1/namespaces/default/statefulsets/ssalist?fieldManager=${mgr}`, `apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: ssalist\nspec:\n  serviceName: s\n  selector:\n    matchLabels: {app: s}\n  template:\n    metadata:\n      labels: {app: s}\n    spec:\n      containers:\n${containers}`, 'application/apply-patch+yaml');
+    expect((await doc('one', '      - {name: a, image: "a:1"}\n')).status).toBe(201);
+    const two = await doc('two', '      - {name: b, image: "b:1"}\n');
+    expect(two.status).toBe(200);
+    expect((two.body.spec.template.spec.containers as Obj[]).map((c) => c.name)).toEqual(['a', 'b']);
+    const conflict = await doc('two', '      - {name: a, image: "a:2"}\n      - {name: b, image: "b:1"}\n');
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.details.causes[0].field).toBe('.spec.template.spec.containers[name="a"].image');
+  });
+
+  test('a non-apply update takes ownership without conflict', async () => {
+    const cur = await api('GET', '/api/v1/namespaces/default/configmaps/ssa');
+    const upd = await api('PUT', '/api/v1/namespaces/default/configmaps/ssa?fieldManager=editor', { ...cur.body, data: { ...cur.body.data, c: 'edited' } });
+    expect(upd.status).toBe(200);
+    const editor = (upd.body.metadata.managedFields as Obj[]).find((m) => m.manager === 'editor');
+    expect(editor).toMatchObject({ operation: 'Update', fieldsV1: { 'f:data': { 'f:c': {} } } });
+  });
+});
+
+describe('list, selectors, paging', () => {
+  beforeAll(async () => {
+    await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sel' } });
+    for (const [n, env, tier] of [['s1', 'prod', 'web'], ['s2', 'dev', 'web'], ['s3', 'prod', 'db'], ['s4', 'qa', '']] as const) {
+      const labels: Record<string, string> = { env };
+      if (tier) labels['tier'] = tier;
+      await api('POST', '/api/v1/namespaces/sel/configmaps', cm(n, {}, { labels }));
+    }
+  });
+
+  const names = async (q: string): Promise<string[]> => ((await api('GET', `/api/v1/namespaces/sel/configmaps?${q}`)).body.items as Obj[]).map((i) => i.metadata.name);
+
+  test.each([
+    ['labelSelector=env%3Dprod', ['s1', 's3']],
+    ['labelSelector=env%3D%3Dprod', ['s1', 's3']],
+    ['labelSelector=env!%3Dprod', ['s2', 's4']],
+    ['labelSelector=env%20in%20(dev,qa)', ['s2', 's4']],
+    ['labelSelector=env%20notin%20(dev,qa)', ['s1', 's3']],
+    ['labelSelector=tier', ['s1', 's2', 's3']],
+    ['labelSelector=!tier', ['s4']],
+    ['labelSelector=env%3Dprod,tier%3Dweb', ['s1']],
+    ['fieldSelector=metadata.name%3Ds2', ['s2']],
+    ['fieldSelector=metadata.name!%3Ds2', ['s1', 's3', 's4']],
+  ])('%s', async (q, expected) => {
+    expect(await names(q)).toEqual(expected);
+  });
+
+  test('unsupported field label and bad label selector are 400', async () => {
+    expect((await api('GET', '/api/v1/namespaces/sel/configmaps?fieldSelector=data.x%3D1')).body.message).toBe('field label not supported: data.x');
+    expect((await api('GET', '/api/v1/namespaces/sel/configmaps?labelSelector=a%20in%20b')).status).toBe(400);
+  });
+
+  test('pods support spec.nodeName and status.phase field selectors', async () => {
+    const pod = (name: string, node?: string): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { ...(node ? { nodeName: node } : {}), containers: [{ name: 'c', image: 'x:1' }] } });
+    await api('POST', '/api/v1/namespaces/sel/pods', pod('p1', 'node-a'));
+    await api('POST', '/api/v1/namespaces/sel/pods', pod('p2'));
+    const onA = await api('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a');
+    expect((onA.body.items as Obj[]).map((p) => p.metadata.name)).toEqual(['p1']);
+    const pending = await api('GET', '/api/v1/namespaces/sel/pods?fieldSelector=status.phase%3DPending,spec.nodeName%3D');
+    expect((pending.body.items as Obj[]).map((p) => p.metadata.name)).toEqual(['p2']);
+  });
+
+  test('limit/continue pages at one resourceVersion', async () => {
+    const p1 = await api('GET', '/api/v1/namespaces/sel/configmaps?limit=3');
+    expect(p1.body.items).toHaveLength(3);
+    expect(p1.body.metadata.remainingItemCount).toBeGreaterThan(0);
+    await api('POST', '/api/v1/namespaces/sel/configmaps', cm('s5', {}));
+    const p2 = await api('GET', `/api/v1/namespaces/sel/configmaps?limit=3&continue=${p1.body.metadata.continue as string}`);
+    const all = [...(p1.body.items as Obj[]), ...(p2.body.items as Obj[])].map((i) => i.metadata.name);
+    expect(all).not.toContain('s5');
+    expect(p2.body.metadata.continue).toBeUndefined();
+  });
+
+  test('Table output for kubectl get', async () => {
+    const r = await api('GET', '/api/v1/namespaces/sel/configmaps', undefined, 'application/json', { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
+    expect(r.body.kind).toBe('Table');
+    expect((r.body.columnDefinitions as Obj[]).map((c) => c.name)).toEqual(['Name', 'Data', 'Age']);
+    expect(r.body.rows[0].object.kind).toBe('PartialObjectMetadata');
+  });
+});
+
+describe('watch', () => {
+  test('resumes from a resourceVersion and delivers later events in order', async () => {
+    const base = await api('POST', '/api/v1/namespaces/default/configmaps', cm('w1', { v: '0' }));
+    const rv = base.body.metadata.resourceVersion as string;
+    await api('PATCH', '/api/v1/namespaces/default/configmaps/w1', { data: { v: '1' } }, 'application/merge-patch+json');
+    await api('DELETE', '/api/v1/namespaces/default/configmaps/w1');
+    const evs = await watchEvents(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&fieldSelector=metadata.name%3Dw1`, 2);
+    expect(evs.map((e) => `${e.type}:${e.object.data?.v as string}`)).toEqual(['MODIFIED:1', 'DELETED:1']);
+  });
+
+  test('without resourceVersion starts with ADDED for existing objects, then live events', async () => {
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('w2', {}, { labels: { watch: 'live' } }));
+    const p = watchEvents('/api/v1/namespaces/default/configmaps?watch=true&labelSelector=watch%3Dlive', 2);
+    await new Promise((r) => setTimeout(r, 50));
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('w3', {}, { labels: { watch: 'live' } }));
+    expect((await p).map((e) => `${e.type}:${e.object.metadata.name as string}`)).toEqual(['ADDED:w2', 'ADDED:w3']);
+  });
+
+  test('label change out of the selector is seen as DELETED', async () => {
+    const c = await api('POST', '/api/v1/namespaces/default/configmaps', cm('w4', {}, { labels: { watch: 'move' } }));
+    const p = watchEvents(`/api/v1/namespaces/default/configmaps?watch=true&labelSelector=watch%3Dmove&resourceVersion=${c.body.metadata.resourceVersion as string}`, 1);
+    await api('PATCH', '/api/v1/namespaces/default/configmaps/w4', { metadata: { labels: { watch: 'gone' } } }, 'application/merge-patch+json');
+    expect((await p).map((e) => e.type)).toEqual(['DELETED']);
+  });
+
+  test('too old resourceVersion yields a 410 Expired ERROR event; list with it is 410', async () => {
+    for (let i = 0; i < 60; i++) await api('POST', '/api/v1/namespaces/default/configmaps', cm(`flood-${i}`, {}));
+    const evs = await watchEvents('/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2', 1);
+    expect(evs[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+    expect(evs[0]!.object.message).toMatch(/^too old resource version: 2 \(\d+\)$/);
+    const list = await api('GET', '/api/v1/namespaces/default/configmaps?resourceVersion=2&resourceVersionMatch=Exact');
+    expect(list.status).toBe(410);
+  });
+
+  test('bookmarks carry the current resourceVersion when allowed', async () => {
+    const rv = (await api('GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion as string;
+    const evs = await watchEvents(`/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, 1, 2000);
+    expect(evs[0]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { resourceVersion: rv } } });
+  });
+
+  test('timeoutSeconds ends the stream', async () => {
+    const start = Date.now();
+    const evs = await watchEvents('/api/v1/namespaces/sel/configmaps?watch=1&timeoutSeconds=1&resourceVersion=' + String(srv.store.resourceVersion), 100, 5000);
+    expect(evs).toEqual([]);
+    expect(Date.now() - start).toBeLessThan(4000);
+  });
+});
+
+describe('deletion, finalizers and garbage collection', () => {
+  const owner = (o: Obj): Obj => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid, controller: true, blockOwnerDeletion: true });
+
+  test('finalizers keep the object with deletionTimestamp until removed', async () => {
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('fin', {}, { finalizers: ['example.com/hold'] }));
+    const d = await api('DELETE', '/api/v1/namespaces/default/configmaps/fin');
+    expect(d.status).toBe(202);
+    const held = await api('GET', '/api/v1/namespaces/default/configmaps/fin');
+    expect(held.body.metadata.deletionTimestamp).toBeDefined();
+    const add = await api('PATCH', '/api/v1/namespaces/default/configmaps/fin', { metadata: { finalizers: ['example.com/hold', 'other/new'] } }, 'application/merge-patch+json');
+    expect(add.status).toBe(422);
+    await api('PATCH', '/api/v1/namespaces/default/configmaps/fin', { metadata: { finalizers: null } }, 'application/merge-patch+json');
+    expect((await api('GET', '/api/v1/namespaces/default/configmaps/fin')).status).toBe(404);
+  });
+
+  test('background deletion removes the owner at once and dependents afterwards', async () => {
+    const o = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gc-bg'));
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('gc-bg-dep', {}, { ownerReferences: [owner(o.body)] }));
+    await api('DELETE', '/apis/apps/v1/namespaces/default/statefulsets/gc-bg?propagationPolicy=Background');
+    expect((await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/gc-bg')).status).toBe(404);
+    await eventually(async () => (await api('GET', '/api/v1/namespaces/default/configmaps/gc-bg-dep')).status === 404);
+  });
+
+  test('foreground deletion keeps the owner until blocking dependents are gone', async () => {
+    const o = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gc-fg'));
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('gc-fg-dep', {}, { ownerReferences: [owner(o.body)], finalizers: ['test/hold'] }));
+    const d = await api('DELETE', '/apis/apps/v1/namespaces/default/statefulsets/gc-fg', { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    expect(d.body.metadata.finalizers).toContain('foregroundDeletion');
+    await eventually(async () => Boolean((await api('GET', '/api/v1/namespaces/default/configmaps/gc-fg-dep')).body.metadata?.deletionTimestamp));
+    expect((await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/gc-fg')).status).toBe(200);
+    await api('PATCH', '/api/v1/namespaces/default/configmaps/gc-fg-dep', { metadata: { finalizers: null } }, 'application/merge-patch+json');
+    await eventually(async () => (await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/gc-fg')).status === 404);
+  });
+
+  test('orphan deletion strips ownerReferences and keeps dependents', async () => {
+    const o = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gc-or'));
+    await api('POST', '/api/v1/namespaces/default/configmaps', cm('gc-or-dep', {}, { ownerReferences: [owner(o.body)] }));
+    await api('DELETE', '/apis/apps/v1/namespaces/default/statefulsets/gc-or?propagationPolicy=Orphan');
+    await eventually(async () => (await api('GET', '/apis/apps/v1/namespaces/default/statefulsets/gc-or')).status === 404);
+    const dep = await api('GET', '/api/v1/namespaces/default/configmaps/gc-or-dep');
+    expect(dep.status).toBe(200);
+    expect(dep.body.metadata.ownerReferences).toBeUndefined();
+  });
+
+  test('bound pods terminate gracefully; the kubelet finishes with gracePeriodSeconds=0', async () => {
+    await api('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grace' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x:1' }] } });
+    const d = await api('DELETE', '/api/v1/namespaces/default/pods/grace');
+    expect(d.body.metadata.deletionGracePeriodSeconds).toBe(30);
+    expect((await api('GET', '/api/v1/namespaces/default/pods/grace')).status).toBe(200);
+    await api('DELETE', '/api/v1/namespaces/default/pods/grace?gracePeriodSeconds=0');
+    expect((await api('GET', '/api/v1/namespaces/default/pods/grace')).status).toBe(404);
+  });
+
+  test('deleting a namespace removes its content, then the namespace', async () => {
+    await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } });
+    await api('POST', '/api/v1/namespaces/doomed/configmaps', cm('c', {}));
+    const d = await api('DELETE', '/api/v1/namespaces/doomed');
+    expect(d.body.status.phase).toBe('Terminating');
+    await eventually(async () => (await api('GET', '/api/v1/namespaces/doomed')).status === 404);
+    expect((await api('GET', '/api/v1/namespaces/doomed/configmaps/c')).status).toBe(404);
+  });
+});
+
+describe('custom resources', () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'gadgets.test.io' },
+    spec: {
+      group: 'test.io',
+      scope: 'Namespaced',
+      names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        subresources: { status: {} },
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 1 }, mode: { type: 'string', default: 'fast' } } }, status: { type: 'object', x_placeholder: 1 } } } },
+      }],
+    },
+  };
+
+  test('a CRD is established and its resources are served, validated, defaulted and pruned', async () => {
+    const c = await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    expect(c.status).toBe(201);
+    expect((c.body.status.conditions as Obj[]).map((x) => `${x.type}=${x.status}`)).toEqual(['NamesAccepted=True', 'Established=True']);
+    const disc = await api('GET', '/apis/test.io/v1');
+    expect((disc.body.resources as Obj[]).map((r) => r.name)).toEqual(['gadgets', 'gadgets/status']);
+    const g = await api('POST', '/apis/test.io/v1/namespaces/default/gadgets?fieldValidation=Ignore', { apiVersion: 'test.io/v1', kind: 'Gadget', metadata: { name: 'g1' }, spec: { size: 2, junk: 1 } });
+    expect(g.status).toBe(201);
+    expect(g.body.spec).toEqual({ size: 2, mode: 'fast' });
+    expect(g.body.metadata.generation).toBe(1);
+    const bad = await api('POST', '/apis/test.io/v1/namespaces/default/gadgets', { apiVersion: 'test.io/v1', kind: 'Gadget', metadata: { name: 'g2' }, spec: { size: 0 } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes[0]).toMatchObject({ field: 'spec.size' });
+    expect(bad.body.message).toContain('spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1');
+    const smp = await api('PATCH', '/apis/test.io/v1/namespaces/default/gadgets/g1', { spec: { size: 3 } }, 'application/strategic-merge-patch+json');
+    expect(smp.status).toBe(415);
+  });
+});
+
+describe('@kubernetes/client-node', () => {
+  test('an informer lists, then sees adds, updates and deletes', async () => {
+    const kc = new k8s.KubeConfig();
+    const file = srv.kubeconfig(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kc-')), 'config'));
+    kc.loadFromFile(file);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'inf' } } });
+    await core.createNamespacedConfigMap({ namespace: 'inf', body: { metadata: { name: 'pre' }, data: { a: '1' } } });
+    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/inf/configmaps', () => core.listNamespacedConfigMap({ namespace: 'inf' }));
+    const seen: string[] = [];
+    informer.on('add', (o) => seen.push(`add:${o.metadata!.name!}`));
+    informer.on('update', (o) => seen.push(`update:${o.metadata!.name!}`));
+    informer.on('delete', (o) => seen.push(`delete:${o.metadata!.name!}`));
+    await informer.start();
+    await core.createNamespacedConfigMap({ namespace: 'inf', body: { metadata: { name: 'live' }, data: { a: '1' } } });
+    await core.patchNamespacedConfigMap({ namespace: 'inf', name: 'live', body: { data: { a: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.deleteNamespacedConfigMap({ namespace: 'inf', name: 'live' });
+    await eventually(async () => seen.length >= 4);
+    await informer.stop();
+    expect(seen).toEqual(['add:pre', 'add:live', 'update:live', 'delete:live']);
+    expect(informer.list('inf').map((o) => o.metadata!.name)).toEqual(['pre']);
+  });
+
+  test('typed client errors carry the Status body', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(srv.kubeconfig(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kc-')), 'config')));
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    await expect(apps.readNamespacedStatefulSet({ namespace: 'default', name: 'missing' })).rejects.toMatchObject({ code: 404 });
+  });
+});
+
+describe('persistence', () => {
+  test('a server restarted on the same dataDir keeps objects and resourceVersion', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiserver-data-'));
+    const a = await startApiServer({ dataDir: dir });
+    const r = await fetch(`${a.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(cm('kept', { k: 'v' })) });
+    expect(r.status).toBe(201);
+    const rv = a.store.resourceVersion;
+    await a.close();
+    const b = await startApiServer({ dataDir: dir });
+    try {
+      const got = (await (await fetch(`${b.url}/api/v1/namespaces/default/configmaps/kept`)).json()) as Obj;
+      expect(got.data).toEqual({ k: 'v' });
+      expect(b.store.resourceVersion).toBeGreaterThanOrEqual(rv);
+    } finally {
+      await b.close();
+    }
+  });
+});
