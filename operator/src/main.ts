@@ -1,0 +1,208 @@
+/**
+ * `bin/operator` entry point.
+ *   operator [run] [flags]     run the operator against KUBECONFIG (or the in-cluster config)
+ *   operator crd               print the Collector CRD (crds/collectors.alloy.dev.yaml)
+ *   operator rbac [--namespace NS]   print the RBAC the operator needs
+ * Graceful shutdown on SIGTERM/SIGINT: stop taking work, finish in-flight reconciles, release the
+ * leader lease, close the HTTP server.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { validateConfig } from '../../collector/src/runtime/index.js';
+import { CollectorController } from './controller/collector-controller.js';
+import { CollectorReconciler, type ConfigValidator } from './controller/collector-reconciler.js';
+import { KubeEventRecorder } from './controller/event-recorder.js';
+import { renderCrdYaml } from './crd/crd-generator.js';
+import { RestKubeApi } from './kube/rest-kube-api.js';
+import { listWatchFor } from './kube/resilient-informer.js';
+import { LeaseElector } from './leader/lease-elector.js';
+import { createLogger } from './logging.js';
+import { OperatorMetrics } from './metrics/operator-metrics.js';
+import { operatorRbacYaml } from './rbac/operator-rbac.js';
+import { DEFAULT_IMAGE_REPOSITORY } from './render/labels.js';
+import { OperatorServer } from './server/operator-server.js';
+import { systemClock } from './util/clock.js';
+
+const USAGE = `usage: operator [run] [flags] | operator crd | operator rbac [--namespace NS]
+
+flags of run:
+  --kubeconfig PATH                 kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --namespace NS                    watch Collectors in NS only (default: all namespaces)
+  --leader-elect true|false         use a Lease so several replicas are safe (default: true)
+  --leader-election-namespace NS    namespace of the Lease (default: $POD_NAMESPACE or the in-cluster namespace or "default")
+  --leader-election-id NAME         name of the Lease (default: alloy-operator)
+  --lease-duration D                (default: 15s)
+  --renew-deadline D                (default: 10s)
+  --retry-period D                  (default: 2s)
+  --identity ID                     leader identity (default: $POD_NAME or hostname-pid)
+  --http-listen-address HOST:PORT   /metrics, /healthz, /readyz (default: 0.0.0.0:8080)
+  --image IMAGE                     collector image when a Collector names none (default: ${DEFAULT_IMAGE_REPOSITORY}:<version>)
+  --workers N                       parallel reconciles (default: 2)
+  --log-level error|warn|info|debug (default: info)
+  --log-format logfmt|json          (default: logfmt)
+`;
+
+/** Parses `500ms`, `15s`, `1m`, `1m30s`. @throws naming the flag. */
+export function parseDuration(flag: string, text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) throw new Error(`--${flag} must be a duration like 500ms, 15s or 1m, got ${JSON.stringify(text)}`);
+  return total;
+}
+
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout (source vs dist)
+    }
+  }
+  return 'latest';
+}
+
+function inClusterNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function runOperator(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'leader-elect': { type: 'string', default: 'true' },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string', default: 'alloy-operator' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
+      identity: { type: 'string' },
+      'http-listen-address': { type: 'string', default: '0.0.0.0:8080' },
+      image: { type: 'string' },
+      workers: { type: 'string', default: '2' },
+      'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string', default: 'logfmt' },
+    },
+  });
+  const logger = createLogger(values['log-level'], values['log-format']);
+  const leaderElect = values['leader-elect'];
+  if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect must be true or false, got ${JSON.stringify(leaderElect)}`);
+  const workers = Number(values.workers);
+
+  const kc = new KubeConfig();
+  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
+  else kc.loadFromDefault();
+  const api = new RestKubeApi(kc);
+  const clock = systemClock;
+  const metrics = new OperatorMetrics({ defaultMetrics: true });
+  const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
+  const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
+
+  const validate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
+  const reconciler = new CollectorReconciler({ api, validate, defaultImage: image, clock, logger, events: new KubeEventRecorder(api, clock, logger, identity) });
+  const namespace = values.namespace;
+  const newController = (): CollectorController =>
+    new CollectorController({
+      reconciler,
+      informers: (apiVersion, kind) => listWatchFor(api, apiVersion, kind, namespace !== undefined ? { namespace } : {}),
+      clock,
+      logger,
+      metrics,
+      workers,
+    });
+
+  let controller: CollectorController | undefined;
+  let leading = leaderElect === 'false';
+  const server = new OperatorServer({
+    listenAddress: values['http-listen-address'],
+    registry: metrics.registry,
+    notReadyReason: () => (!leading ? undefined : controller?.synced === true ? undefined : 'informers have not synced yet'),
+  });
+  const addr = await server.listen();
+  logger.info('operator starting', { identity, image, namespace: namespace ?? '(all)', http: `${addr.address}:${addr.port}`, leaderElect });
+
+  const stop = new AbortController();
+  let exitCode = 0;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      logger.info('shutting down', { signal: sig });
+      stop.abort();
+    });
+  }
+
+  const runController = async (signal: AbortSignal): Promise<void> => {
+    controller = newController();
+    await controller.run(signal);
+  };
+
+  if (leaderElect === 'false') {
+    await runController(stop.signal);
+  } else {
+    const leaseNamespace = values['leader-election-namespace'] ?? process.env['POD_NAMESPACE'] ?? inClusterNamespace() ?? 'default';
+    let controllerRun: Promise<void> | undefined;
+    const elector = new LeaseElector({
+      api,
+      clock,
+      logger,
+      namespace: leaseNamespace,
+      name: values['leader-election-id'],
+      identity,
+      leaseDurationMs: parseDuration('lease-duration', values['lease-duration']),
+      renewDeadlineMs: parseDuration('renew-deadline', values['renew-deadline']),
+      retryPeriodMs: parseDuration('retry-period', values['retry-period']),
+      onLeaderChange: (isLeader) => {
+        leading = isLeader;
+        metrics.leader.set({ name: values['leader-election-id'] }, isLeader ? 1 : 0);
+      },
+      onStartedLeading: (signal) => {
+        controllerRun = runController(signal);
+      },
+      onStoppedLeading: () => {
+        // As controller-runtime does: a replica that lost its lease exits and is restarted clean.
+        exitCode = 1;
+        stop.abort();
+      },
+    });
+    await elector.run(stop.signal);
+    await controllerRun;
+  }
+  await server.close();
+  logger.info('operator stopped');
+  return exitCode;
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === 'crd') {
+      process.stdout.write(renderCrdYaml());
+      return 0;
+    }
+    if (cmd === 'rbac') {
+      const { values } = parseArgs({ args: rest, options: { namespace: { type: 'string', default: 'alloy-system' } } });
+      process.stdout.write(operatorRbacYaml(values.namespace));
+      return 0;
+    }
+    if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return await runOperator(cmd === 'run' ? rest : argv);
+  } catch (e) {
+    process.stderr.write(`operator: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+}
