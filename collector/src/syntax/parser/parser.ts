@@ -46,6 +46,17 @@ export function parseExpression(source: string, filename = ''): ExpressionResult
   return { expr, diags: p.diags.sort((a, b) => a.start.offset - b.start.offset) };
 }
 
+interface RawToken {
+  tok: Token;
+  lit: string;
+  sOff: number;
+  sLine: number;
+  sCol: number;
+  eOff: number;
+  eLine: number;
+  eCol: number;
+}
+
 function describe(t: Token): string {
   return tokenText(t);
 }
@@ -63,10 +74,17 @@ class Parser {
     return this.#tok;
   }
   lit = '';
-  #start!: Position;
-  #end!: Position;
+  // Current token position as numbers; Position objects are made only when a node needs them.
+  #sOff = 0;
+  #sLine = 1;
+  #sCol = 1;
+  #eOff = 0;
+  #eLine = 1;
+  #eCol = 1;
+  #sPos: Position | undefined;
+  #ePos: Position | undefined;
   // One token of lookahead, used only for the newline-before-closer leniency.
-  #peeked: { tok: Token; lit: string; start: Position; end: Position } | undefined;
+  #peeked: RawToken | undefined;
 
   constructor(file: string, src: string) {
     this.#file = file;
@@ -81,35 +99,65 @@ class Parser {
     return { file: this.#file, line, column, offset };
   }
 
+  get #start(): Position {
+    return (this.#sPos ??= { file: this.#file, line: this.#sLine, column: this.#sCol, offset: this.#sOff });
+  }
+
+  get #end(): Position {
+    return (this.#ePos ??= { file: this.#file, line: this.#eLine, column: this.#eCol, offset: this.#eOff });
+  }
+
   currentStart(): Position {
     return this.#start;
   }
 
-  #rawNext(): { tok: Token; lit: string; start: Position; end: Position } {
+  /** Scans the next non-comment token into the scanner's fields, recording comments. */
+  #scanToken(): Token {
     const s = this.#scanner;
     for (;;) {
       const tok = s.scan();
-      const start = this.posAt(s.start, s.startLine, s.startCol);
-      const end = this.posAt(s.end, s.endLine, s.endCol);
-      if (tok === 'COMMENT') {
-        this.comments.push({ text: s.lit, start, end });
-        continue;
-      }
-      return { tok, lit: s.lit, start, end };
+      if (tok !== 'COMMENT') return tok;
+      this.comments.push({
+        text: s.lit,
+        start: this.posAt(s.start, s.startLine, s.startCol),
+        end: this.posAt(s.end, s.endLine, s.endCol),
+      });
     }
   }
 
   next(): void {
-    const t = this.#peeked ?? this.#rawNext();
-    this.#peeked = undefined;
-    this.#tok = t.tok;
-    this.lit = t.lit;
-    this.#start = t.start;
-    this.#end = t.end;
+    const p = this.#peeked;
+    this.#sPos = undefined;
+    this.#ePos = undefined;
+    if (p) {
+      this.#peeked = undefined;
+      this.#tok = p.tok;
+      this.lit = p.lit;
+      this.#sOff = p.sOff;
+      this.#sLine = p.sLine;
+      this.#sCol = p.sCol;
+      this.#eOff = p.eOff;
+      this.#eLine = p.eLine;
+      this.#eCol = p.eCol;
+      return;
+    }
+    const s = this.#scanner;
+    this.#tok = this.#scanToken();
+    this.lit = s.lit;
+    this.#sOff = s.start;
+    this.#sLine = s.startLine;
+    this.#sCol = s.startCol;
+    this.#eOff = s.end;
+    this.#eLine = s.endLine;
+    this.#eCol = s.endCol;
   }
 
   #peek(): Token {
-    this.#peeked ??= this.#rawNext();
+    if (!this.#peeked) {
+      const s = this.#scanner;
+      const tok = this.#scanToken();
+      this.#peeked = { tok, lit: s.lit, sOff: s.start, sLine: s.startLine, sCol: s.startCol, eOff: s.end, eLine: s.endLine, eCol: s.endCol };
+    }
     return this.#peeked.tok;
   }
 

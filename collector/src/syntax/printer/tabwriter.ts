@@ -41,21 +41,39 @@ export function tabwrite(input: string): string {
     lines = [];
   };
 
-  for (let i = 0; i < input.length; i++) {
-    const ch = input[i]!;
+  const n = input.length;
+  let i = 0;
+  while (i < n) {
     if (escaped) {
-      if (ch === ESC) {
-        const seg = input.slice(segStart, i);
-        text += ESC + seg + ESC;
-        width += runeCount(seg);
-        escaped = false;
-      }
+      let j = input.indexOf(ESC, i);
+      if (j < 0) j = n;
+      const seg = input.slice(segStart, j);
+      text += ESC + seg + ESC;
+      width += runeCount(seg);
+      escaped = false;
+      i = j + 1;
       continue;
     }
+    // Copy a run of ordinary characters in one slice.
+    let j = i;
+    while (j < n) {
+      const c = input.charCodeAt(j);
+      if (c === 1 || c === 9 || c === 10 || c === 11 || c === 12) break;
+      j++;
+    }
+    if (j > i) {
+      const seg = input.slice(i, j);
+      text += seg;
+      width += runeCount(seg);
+      i = j;
+      if (i >= n) break;
+    }
+    const ch = input[i]!;
+    i++;
     switch (ch) {
       case ESC:
         escaped = true;
-        segStart = i + 1;
+        segStart = i;
         break;
       case '\t':
       case '\v':
@@ -63,8 +81,8 @@ export function tabwrite(input: string): string {
         text = '';
         width = 0;
         break;
-      case '\n':
-      case '\f': {
+      default: {
+        // '\n' or '\f'
         cur.push({ text, width, htab: false });
         const ncells = cur.length;
         lines.push(cur);
@@ -72,17 +90,8 @@ export function tabwrite(input: string): string {
         text = '';
         width = 0;
         if (ch === '\f' || ncells === 1) flush();
-        break;
       }
-      default:
-        text += ch;
-        width += ch.charCodeAt(0) >= 0xdc00 && ch.charCodeAt(0) < 0xe000 ? 0 : 1;
     }
-  }
-  if (escaped) {
-    const seg = input.slice(segStart);
-    text += ESC + seg + ESC;
-    width += runeCount(seg);
   }
   cur.push({ text, width, htab: false });
   lines.push(cur);
@@ -148,26 +157,18 @@ function padding(textw: number, cellw: number, useTabs: boolean): string {
 
 /** Removes trailing spaces and tabs from every line, except inside ESC brackets; drops the ESCs. */
 function trimTrailing(s: string): string {
-  let out = '';
-  let pending = '';
-  let escaped = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (ch === ESC) {
-      out += pending;
-      pending = '';
-      escaped = !escaped;
-      continue;
-    }
-    if (escaped) out += ch;
-    else if (ch === ' ' || ch === '\t') pending += ch;
-    else if (ch === '\n') {
-      pending = '';
-      out += ch;
-    } else {
-      out += pending + ch;
-      pending = '';
-    }
+  if (s.indexOf(ESC) < 0) return s.replace(/[ \t]+$/gm, '');
+  const parts: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const open = s.indexOf(ESC, i);
+    const plainEnd = open < 0 ? s.length : open;
+    parts.push(s.slice(i, plainEnd).replace(/[ \t]+(?=\n)/g, '').replace(open < 0 ? /[ \t]+$/ : /$^/, ''));
+    if (open < 0) break;
+    const close = s.indexOf(ESC, open + 1);
+    const litEnd = close < 0 ? s.length : close;
+    parts.push(s.slice(open + 1, litEnd));
+    i = litEnd + 1;
   }
-  return out;
+  return parts.join('');
 }

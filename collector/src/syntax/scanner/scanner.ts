@@ -45,7 +45,17 @@ export function isValidIdentifier(s: string): boolean {
   return true;
 }
 
-const KEYWORDS: Record<string, Token> = { true: 'BOOL', false: 'BOOL', null: 'NULL' };
+function keyword(lit: string): Token {
+  switch (lit) {
+    case 'true':
+    case 'false':
+      return 'BOOL';
+    case 'null':
+      return 'NULL';
+    default:
+      return 'IDENT';
+  }
+}
 
 export class Scanner {
   readonly #src: string;
@@ -133,7 +143,7 @@ export class Scanner {
           else break;
         }
         lit = src.slice(i, j);
-        tok = KEYWORDS[lit] ?? 'IDENT';
+        tok = keyword(lit);
         insert = true;
         i = j;
       } else if (isDecimal(c) || (c === 46 && isDecimal(src.charCodeAt(i + 1)))) {
