@@ -64,6 +64,8 @@ export interface LoadedConfig {
   readonly logging: { readonly args: LoggingArgs; readonly range?: SourceRange };
   /** Components in source order (the controller orders them by dependency). */
   readonly components: LoadedComponent[];
+  /** Files that did not parse cleanly (their recovered blocks are not worth evaluating). */
+  readonly syntaxErrorFiles: ReadonlySet<string>;
   /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
   readonly hash: string;
 }
@@ -98,10 +100,12 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const decls: Decl[] = [];
   const byId = new Map<string, Decl>();
   let loggingBlock: ast.BlockStmt | undefined;
+  const syntaxErrorFiles = new Set<string>();
 
   for (const [file, src] of sources) {
     const parsed = parseFile(file, src);
     diags.push(...parsed.diags);
+    if (parsed.diags.some((d) => d.severity === 'error')) syntaxErrorFiles.add(file);
     for (const stmt of parsed.file.body) {
       if (stmt.kind === 'Attribute') {
         diags.push(errorAt(stmt, `unexpected attribute "${stmt.name.name}" at the top level: only blocks (components and config blocks) are allowed here`));
@@ -209,7 +213,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   });
 
   sortDiags(diags);
-  return { diags, logging, components, hash: configHash(sources) };
+  return { diags, logging, components, syntaxErrorFiles, hash: configHash(sources) };
 }
 
 function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {

@@ -44,6 +44,7 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
   const diags = [...loaded.diags];
   const seen = new Set(diags.map(key));
   for (const spec of loaded.components) {
+    if (loaded.syntaxErrorFiles.has(spec.range.start.file)) continue;
     const res = spec.evaluate(() => undefined);
     if (res.diags.length === 0) continue;
     const spans: Span[] = [];
