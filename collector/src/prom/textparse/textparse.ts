@@ -67,6 +67,10 @@ export function formatForContentType(contentType: string | undefined, fallback: 
   return fallback;
 }
 
+/** 1 for `[a-zA-Z0-9_:]`, by char code below 128. */
+const NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) NAME_CHAR[c] = /[a-zA-Z0-9_:]/.test(String.fromCharCode(c)) ? 1 : 0;
+
 function isNameStart(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
 }
@@ -80,11 +84,18 @@ const SPECIAL_FLOATS: Record<string, number> = {
 
 /** Go `strconv.ParseFloat` for exposition values: decimal with exponent, and Inf/NaN spellings. */
 export function parseFloatGo(s: string): number | undefined {
-  const c = s.charCodeAt(0);
+  let c = s.charCodeAt(0);
   if ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b) {
     const n = Number(s);
-    // Number() also takes 0x/0b/0o integers, which Go rejects without a p exponent.
-    if (n === n && !/[xXbBoO]/.test(s)) return n;
+    if (n === n) {
+      // Number() also takes 0x/0b/0o integers, which Go rejects without a p exponent.
+      let j = c === 0x2d || c === 0x2b ? 1 : 0;
+      c = s.charCodeAt(j);
+      if (c !== 0x30 || s.length < j + 2) return n;
+      j = s.charCodeAt(j + 1) | 0x20;
+      if (j !== 0x78 && j !== 0x62 && j !== 0x6f) return n;
+      return undefined;
+    }
   }
   return SPECIAL_FLOATS[s.toLowerCase()];
 }
@@ -267,7 +278,11 @@ export class TextParser {
     } else {
       if (!isNameStart(c)) this.#fail(`invalid metric name start ${JSON.stringify(s[i])}`);
       i++;
-      while (i < end && isNameChar(s.charCodeAt(i))) i++;
+      while (i < end) {
+        const d = s.charCodeAt(i);
+        if (d < 128 && NAME_CHAR[d] === 1) i++;
+        else break;
+      }
     }
     if (i < end && s.charCodeAt(i) === 0x7b) i = this.#skipLabels(i + 1, end);
     this.#keyStart = start;
@@ -314,51 +329,32 @@ export class TextParser {
     }
   }
 
-  /** Skips `l="v",...}` starting after `{`; returns the index after `}`. */
+  /**
+   * Finds the end of a label set starting after `{`; returns the index after `}`. Only quoting is
+   * honoured here (hot path); `parseSeries` validates the structure when a series is first seen.
+   */
   #skipLabels(i: number, end: number): number {
     const s = this.#s;
     for (;;) {
-      while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-      if (i >= end) this.#fail('unterminated label set: missing }');
-      const c = s.charCodeAt(i);
-      if (c === 0x7d) return i + 1;
-      if (c === 0x22) {
-        i = this.#skipQuoted(i, end);
-      } else {
-        if (!isNameStart(c) || c === 0x3a) this.#fail(`invalid label name start ${JSON.stringify(s[i])}`);
-        while (i < end && isNameChar(s.charCodeAt(i)) && s.charCodeAt(i) !== 0x3a) i++;
-      }
-      while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-      if (s.charCodeAt(i) === 0x3d /* = */) {
-        i++;
-        while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-        if (s.charCodeAt(i) !== 0x22) this.#fail('expected quoted label value after =');
-        i = this.#skipQuoted(i, end);
-        while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-      } else if (s.charCodeAt(i - 1) !== 0x22) {
-        this.#fail(`expected = after label name, got ${JSON.stringify(s[i] ?? 'end of line')}`);
-      }
-      if (i >= end) this.#fail('unterminated label set: missing }');
-      const d = s.charCodeAt(i);
-      if (d === 0x2c /* , */) {
-        i++;
-        continue;
-      }
-      if (d === 0x7d) return i + 1;
-      this.#fail(`expected , or } in label set, got ${JSON.stringify(s[i] ?? 'end of line')}`);
+      let q = s.indexOf('"', i);
+      if (q < 0 || q >= end) q = end;
+      const b = s.indexOf('}', i);
+      if (b >= 0 && b < q) return b + 1;
+      if (q >= end) this.#fail('unterminated label set: missing }');
+      i = this.#skipQuoted(q, end);
     }
   }
 
   #skipQuoted(i: number, end: number): number {
     const s = this.#s;
-    i++;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c === 0x5c) i += 2;
-      else if (c === 0x22) return i + 1;
-      else i++;
+    for (;;) {
+      const q = s.indexOf('"', i + 1);
+      if (q < 0 || q >= end) return this.#fail('unterminated quoted string');
+      let bs = 0;
+      while (s.charCodeAt(q - 1 - bs) === 0x5c) bs++;
+      if ((bs & 1) === 0) return q + 1;
+      i = q;
     }
-    return this.#fail('unterminated quoted string');
   }
 
   /** When the current series is `<family>_created` of a counter/histogram/summary, records it and returns true. */
@@ -411,12 +407,12 @@ export class TextParser {
 /** Parses `name{a="b",...}` (or `{"name",a="b"}`) between `start` and `end` into sorted labels. */
 export function parseSeries(s: string, start: number, end: number, line = 0): Labels {
   let i = start;
-  const out: Label[] = [];
   let name = '';
   if (s.charCodeAt(i) !== 0x7b) {
     while (i < end && s.charCodeAt(i) !== 0x7b) i++;
     name = s.slice(start, i);
   }
+  let out: Label[] = [];
   if (i < end) {
     const ls = parseLabelSet(s, i + 1, end - 1, line, name === '');
     for (const l of ls) {
@@ -427,7 +423,6 @@ export function parseSeries(s: string, start: number, end: number, line = 0): La
     }
   }
   if (name === '') throw new ParseError(line, `missing metric name in ${JSON.stringify(s.slice(start, end))}`);
-  out.push({ name: METRIC_NAME, value: name });
   let sorted = true;
   for (let k = 1; k < out.length; k++) {
     if (out[k - 1]!.name >= out[k]!.name) {
@@ -435,48 +430,75 @@ export function parseSeries(s: string, start: number, end: number, line = 0): La
       break;
     }
   }
-  if (!sorted) sortLabels(out);
-  for (let k = 1; k < out.length; k++) {
-    if (out[k - 1]!.name === out[k]!.name) throw new ParseError(line, `label name ${JSON.stringify(out[k]!.name)} is not unique: invalid sample`);
+  if (!sorted) {
+    sortLabels(out);
+    for (let k = 1; k < out.length; k++) {
+      if (out[k - 1]!.name === out[k]!.name) throw new ParseError(line, `label name ${JSON.stringify(out[k]!.name)} is not unique: invalid sample`);
+    }
   }
+  // Insert __name__ at its sorted position (after any upper-case names).
+  let at = 0;
+  while (at < out.length && out[at]!.name < METRIC_NAME) at++;
+  if (at === 0) out.unshift({ name: METRIC_NAME, value: name });
+  else if (at === out.length) out.push({ name: METRIC_NAME, value: name });
+  else out = [...out.slice(0, at), { name: METRIC_NAME, value: name }, ...out.slice(at)];
   return out;
 }
 
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
 /**
- * Parses label pairs between `start` (after `{`) and `end` (the `}`); empty values are dropped as
- * Prometheus does. With `allowBareName`, a quoted string without `=` is the metric name and is
- * returned as `__name__`.
+ * Parses and validates label pairs between `start` (after `{`) and `end` (the `}`): names are
+ * `[a-zA-Z_][a-zA-Z0-9_]*` or quoted, values quoted, pairs separated by commas (one trailing
+ * comma allowed). Empty values are dropped as Prometheus does. With `allowBareName`, a quoted
+ * string without `=` is the metric name and is returned as `__name__`.
  */
 function parseLabelSet(s: string, start: number, end: number, line: number, allowBareName = false): Label[] {
   const out: Label[] = [];
   let i = start;
-  while (i < end) {
-    while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09 || s.charCodeAt(i) === 0x2c)) i++;
+  const fail = (msg: string): never => {
+    throw new ParseError(line, msg);
+  };
+  const where = (k: number) => (k >= end ? 'end of label set' : JSON.stringify(s[k]));
+  for (;;) {
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
     if (i >= end) break;
     let name: string;
-    if (s.charCodeAt(i) === 0x22) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
       const q = quotedEnd(s, i, end);
+      if (q < 0) fail('unterminated quoted label name');
       name = unescapeLabelValue(s.slice(i + 1, q - 1));
       i = q;
     } else {
+      if (!isNameStart(c) || c === 0x3a) fail(`invalid label name start ${where(i)}`);
       const ns = i;
       while (i < end && isNameChar(s.charCodeAt(i)) && s.charCodeAt(i) !== 0x3a) i++;
       name = s.slice(ns, i);
     }
-    while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
-    if (s.charCodeAt(i) !== 0x3d) {
-      if (allowBareName) {
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    if (s.charCodeAt(i) !== 0x3d || i >= end) {
+      if (allowBareName && c === 0x22 && (i >= end || s.charCodeAt(i) === 0x2c)) {
         out.push({ name: METRIC_NAME, value: name });
+        if (i < end) i++;
         continue;
       }
-      throw new ParseError(line, `expected = after label name ${JSON.stringify(name)}`);
+      fail(`expected = after label name ${JSON.stringify(name)}, got ${where(i)}`);
     }
     i++;
-    while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    if (s.charCodeAt(i) !== 0x22 || i >= end) fail(`expected quoted label value after ${name}=, got ${where(i)}`);
     const q = quotedEnd(s, i, end);
+    if (q < 0) fail(`unterminated label value for ${name}`);
     const value = unescapeLabelValue(s.slice(i + 1, q - 1));
     i = q;
     if (value !== '') out.push({ name, value });
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    if (i >= end) break;
+    if (s.charCodeAt(i) !== 0x2c) fail(`expected , or } in label set, got ${where(i)}`);
+    i++;
   }
   return out;
 }
@@ -489,5 +511,5 @@ function quotedEnd(s: string, i: number, end: number): number {
     else if (c === 0x22) return i + 1;
     else i++;
   }
-  return end;
+  return -1;
 }
