@@ -88,6 +88,14 @@ describe('loadConfig: graph building', () => {
     },
     { name: 'stability level experimental admits it', src: 'test.lab "x" {}\n', level: 'experimental', want: [] },
     {
+      name: 'experimental stdlib function is gated, deprecated name warns',
+      src: 'test.sink "b" {\n  name = array.combine_maps([], [], [])[0].x\n}\ntest.sink "c" {\n  name = env("HOME")\n}\n',
+      want: [
+        '2:10: stdlib function "array.combine_maps" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
+        '5:10: "env" is deprecated: use "sys.env" instead',
+      ],
+    },
+    {
       name: 'logging declared twice',
       src: 'logging {}\nlogging {\n  level = "debug"\n}\n',
       want: ['2:1: block "logging" is already declared at main.alloy:1:1; declare it once'],

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { blockId, blockName, isValidIdentifier, parseFile, type ast } from '../syntax/index.js';
+import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, parseFile, type ast } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
@@ -163,7 +163,10 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     for (const ref of opts.evaluator.collectReferences(d.block.body)) {
       const target = longestPrefix(ref.path, byId);
       if (!target) {
-        if (opts.evaluator.isStdlibRoot(ref.path[0]!)) continue;
+        if (opts.evaluator.isStdlibRoot(ref.path[0]!)) {
+          stdlibChecks(ref, minStability, diags);
+          continue;
+        }
         diags.push(errorAt(ref, `component "${ref.path.join('.')}" does not exist or is out of scope`));
         continue;
       }
@@ -214,6 +217,21 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
 
   sortDiags(diags);
   return { diags, logging, components, syntaxErrorFiles, hash: configHash(sources) };
+}
+
+/** Experimental stdlib functions need `--stability.level=experimental`; deprecated names warn. */
+function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void {
+  const dotted = ref.path.join('.');
+  for (const name of EXPERIMENTAL_STDLIB) {
+    if (dotted === name || dotted.startsWith(name + '.')) {
+      const err = stabilityError(`stdlib function "${name}"`, 'experimental', min);
+      if (err) diags.push(errorAt(ref, err));
+    }
+  }
+  const replacement = ref.path.length === 1 ? DEPRECATED_STDLIB[ref.path[0]!] : undefined;
+  if (replacement !== undefined && Object.prototype.hasOwnProperty.call(DEPRECATED_STDLIB, ref.path[0]!)) {
+    diags.push({ severity: 'warning', message: `"${ref.path[0]}" is deprecated: use "${replacement}" instead`, start: ref.start, end: ref.end });
+  }
 }
 
 function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {

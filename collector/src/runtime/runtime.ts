@@ -185,6 +185,7 @@ export class Runtime {
       stabilityLevel: this.#opts.stabilityLevel,
     });
     if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
+    if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });
     const { committed, diags } = await this.controller.apply(loaded.components);
     if (!committed) return this.#failed(diags, sources);
     this.#opts.logs.configure(loaded.logging.args);
