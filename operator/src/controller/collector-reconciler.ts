@@ -83,7 +83,8 @@ export function sha256(text: string): string {
 }
 
 export function formatDiagnostics(diags: readonly ConfigDiagnostic[], limit = 5): string {
-  const shown = diags.slice(0, limit).map((d) => `${d.start.file}:${d.start.line}:${d.start.column}: ${d.message}`);
+  const sorted = [...diags].sort((a, b) => a.start.line - b.start.line || a.start.column - b.start.column);
+  const shown = sorted.slice(0, limit).map((d) => `${d.start.file}:${d.start.line}:${d.start.column}: ${d.message}`);
   const more = diags.length > limit ? ` (and ${diags.length - limit} more)` : '';
   return shown.join('; ') + more;
 }

@@ -1,0 +1,194 @@
+/**
+ * Journeys 1-4 and 6 of the operator issue on one cluster and one operator process:
+ * apply → 3 Ready pods; config change reloads in place (same containers, same revision);
+ * broken config is rejected with line:col while pods keep the old pipeline, fixing recovers;
+ * scale 1 → 3 → 1 through the scale subresource; delete removes everything; every rendered pod
+ * passes the Pod Security "restricted" checker.
+ */
+import { jest } from '@jest/globals';
+import type { TestCluster } from '../cluster/harness/cluster.js';
+import { useCluster } from '../cluster/harness/cluster.js';
+import { waitFor } from '../cluster/harness/wait.js';
+import { checkRestricted } from '../../operator/src/pod-security/restricted.js';
+import {
+  applyCrd,
+  collectorYaml,
+  componentIds,
+  condition,
+  getCollector,
+  listPods,
+  startOperator,
+  unavailableReason,
+  type OperatorProcess,
+} from './operator-harness.js';
+
+const skip = unavailableReason();
+const d = skip === undefined ? describe : describe.skip;
+
+const BASE = `logging {
+  level  = "info"
+  format = "logfmt"
+}
+
+prometheus.exporter.self "alloy" { }
+`;
+const WITH_SCRAPE = `${BASE}
+prometheus.scrape "self" {
+  targets    = prometheus.exporter.self.alloy.targets
+  forward_to = []
+}
+`;
+const BROKEN = WITH_SCRAPE.replace('level  = "info"', 'level  = "loud"');
+const FIXED = `${BASE}
+prometheus.relabel "fixed" {
+  forward_to = []
+}
+`;
+
+jest.setTimeout(180_000);
+
+d('operator: Collector lifecycle on a cluster', () => {
+  let cluster: TestCluster;
+  let ns: string;
+  let operator: OperatorProcess;
+  const name = 'metrics';
+
+  const readyPods = async (n: number) =>
+    waitFor(
+      async () => {
+        const pods = await listPods(cluster, ns, name);
+        return pods.length === n && pods.every((p) => p.ready) ? pods : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: `${n} Ready pods of ${name}` },
+    );
+  const everyPodRuns = async (component: string, present: boolean) => {
+    const pods = await listPods(cluster, ns, name);
+    return waitFor(
+      async () => {
+        for (const p of pods) if ((await componentIds(p.ip)).includes(component) !== present) return false;
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${component} ${present ? 'running' : 'gone'} in every pod` },
+    );
+  };
+
+  beforeAll(async () => {
+    cluster = await useCluster();
+    ns = await cluster.namespace('op-life');
+    await applyCrd(cluster);
+    operator = await startOperator(cluster.kubeconfig, ns, 'op-life-0');
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await cluster?.stop();
+  });
+
+  it('journey 1: kubectl apply a Collector → objects created → 3 pods Ready → Ready=True, readyReplicas=3', async () => {
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: BASE, replicas: 3 }));
+    const c = await waitFor(
+      async () => {
+        const c = await getCollector(cluster, ns, name);
+        return condition(c, 'Ready')?.status === 'True' && c.status?.readyReplicas === 3 ? c : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'Collector Ready=True with readyReplicas=3' },
+    );
+    expect(condition(c, 'ConfigValid')).toMatchObject({ status: 'True' });
+    expect(condition(c, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(c.status?.observedGeneration).toBe(c.metadata.generation);
+    const owned = JSON.parse(await cluster.kubectl(['get', 'statefulsets,services,configmaps,serviceaccounts', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json'])) as {
+      items: Array<{ kind: string; metadata: { name: string; ownerReferences?: Array<{ uid: string; controller?: boolean }> } }>;
+    };
+    expect(owned.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toStrictEqual([
+      'ConfigMap/metrics-config',
+      'Service/metrics',
+      'Service/metrics-cluster',
+      'ServiceAccount/metrics',
+      'StatefulSet/metrics',
+    ]);
+    for (const o of owned.items) expect(o.metadata.ownerReferences).toStrictEqual([expect.objectContaining({ uid: c.metadata.uid, controller: true })]);
+    const pods = await readyPods(3);
+    for (const p of pods) expect(await componentIds(p.ip)).toContain('prometheus.exporter.self.alloy');
+  });
+
+  it('journey 6: every pod the operator rendered passes Pod Security "restricted"', async () => {
+    const live = JSON.parse(await cluster.kubectl(['get', 'statefulsets,pods', '-n', ns, '-o', 'json'])) as { items: unknown[] };
+    expect(live.items.length).toBeGreaterThanOrEqual(4);
+    expect(checkRestricted(live.items)).toStrictEqual([]);
+  });
+
+  it('journey 2: a config change is live in every pod without a restart or a new revision', async () => {
+    const stsBefore = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { generation: number }; status: { updateRevision: string } };
+    const before = await listPods(cluster, ns, name);
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: WITH_SCRAPE, replicas: 3 }));
+    const started = Date.now();
+    await everyPodRuns('prometheus.scrape.self', true);
+    console.log(`config change live in all 3 pods ${Date.now() - started} ms after kubectl apply returned`);
+    const after = await listPods(cluster, ns, name);
+    expect(after.map((p) => [p.name, p.containers])).toStrictEqual(before.map((p) => [p.name, p.containers]));
+    const stsAfter = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as typeof stsBefore;
+    expect(stsAfter.status.updateRevision).toBe(stsBefore.status.updateRevision);
+    expect(stsAfter.metadata.generation).toBe(stsBefore.metadata.generation);
+    const c = await waitFor(async () => {
+      const c = await getCollector(cluster, ns, name);
+      return c.status?.observedGeneration === c.metadata.generation ? c : undefined;
+    });
+    const cm = JSON.parse(await cluster.kubectl(['get', 'configmap', 'metrics-config', '-n', ns, '-o', 'json'])) as { data: Record<string, string> };
+    expect(cm.data['config.alloy']).toBe(WITH_SCRAPE);
+    expect(c.status?.configHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('journey 3: a broken config is rejected naming line and column; pods keep the old pipeline; fixing recovers', async () => {
+    const before = await listPods(cluster, ns, name);
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: BROKEN, replicas: 3 }));
+    const c = await waitFor(
+      async () => {
+        const c = await getCollector(cluster, ns, name);
+        return condition(c, 'ConfigValid')?.status === 'False' ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: 'ConfigValid=False' },
+    );
+    expect(condition(c, 'ConfigValid')).toMatchObject({ reason: 'InvalidConfig' });
+    expect(condition(c, 'ConfigValid')!.message).toMatch(/config\.alloy:2:\d+: .*level/);
+    expect(condition(c, 'Degraded')).toMatchObject({ status: 'True', reason: 'ConfigRejected' });
+    const events = await cluster.kubectl(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'json']);
+    expect(events).toContain('InvalidConfig');
+    const cm = JSON.parse(await cluster.kubectl(['get', 'configmap', 'metrics-config', '-n', ns, '-o', 'json'])) as { data: Record<string, string> };
+    expect(cm.data['config.alloy']).toBe(WITH_SCRAPE);
+    for (const p of await listPods(cluster, ns, name)) expect(await componentIds(p.ip)).toContain('prometheus.scrape.self');
+    expect((await listPods(cluster, ns, name)).map((p) => p.containers)).toStrictEqual(before.map((p) => p.containers));
+
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: FIXED, replicas: 3 }));
+    await waitFor(
+      async () => {
+        const c = await getCollector(cluster, ns, name);
+        return condition(c, 'ConfigValid')?.status === 'True' && condition(c, 'Degraded')?.status === 'False';
+      },
+      { timeoutMs: 30_000, what: 'ConfigValid=True after the fix' },
+    );
+    await everyPodRuns('prometheus.relabel.fixed', true);
+    await everyPodRuns('prometheus.scrape.self', false);
+  });
+
+  it('journey 4: scale 1 → 3 → 1 with kubectl scale; delete removes everything it owned', async () => {
+    for (const n of [1, 3, 1]) {
+      await cluster.kubectl(['scale', `collector/${name}`, '-n', ns, `--replicas=${n}`]);
+      await readyPods(n);
+      await waitFor(
+        async () => {
+          const c = await getCollector(cluster, ns, name);
+          return c.status?.readyReplicas === n && c.status.replicas === n && condition(c, 'Ready')?.status === 'True';
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: `status readyReplicas=${n}` },
+      );
+    }
+    await cluster.kubectl(['delete', 'collector', name, '-n', ns]);
+    await waitFor(
+      async () => {
+        const out = await cluster.kubectl(['get', 'statefulsets,services,configmaps,serviceaccounts,pods', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'name']);
+        return out.trim() === '';
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'every object of the Collector to be gone' },
+    );
+  });
+});
