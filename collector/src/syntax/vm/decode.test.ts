@@ -109,7 +109,7 @@ job_name = nope.x
       '6:1: "endpoint" must be a block, but is used as an attribute',
       '7:1: "forward_to" must be an attribute, but is used as a block',
       '9:1: missing required attribute "url"',
-      '10:20: endpoint[0].remote_timeout should be string, got number',
+      '10:20: endpoint[0].remote_timeout: invalid duration "10": expected a Go duration such as "500ms", "15s", "1m30s" or "1h"',
       '11:3: missing required attribute "password"',
       '16:1: block "wal" may only be specified once',
       '17:1: unrecognized block name "mystery"',
@@ -158,7 +158,40 @@ job_name = nope.x
 
   it('descends into literal values to position nested type errors', () => {
     const S = z.object({ targets: z.array(z.record(z.string(), z.string())) });
-    expect(diagsOf('targets = [\n  { a = "x" },\n  { b = 2 },\n]\n', S)).toEqual(['3:9: targets[1].b should be string, got number']);
+    expect(diagsOf('targets = [\n  { a = "x" },\n  { b = true },\n]\n', S)).toEqual(['3:9: targets[1].b should be string, got bool']);
+  });
+});
+
+describe('decodeBody: Alloy conversions', () => {
+  const S = z.object({
+    port: z.number(),
+    name: z.string().default('none'),
+    labels: z.record(z.string(), z.string()).default({}),
+    ratios: z.array(z.number()).default([]),
+    client: block(z.object({ timeout_ms: z.number().default(5) })).optional(),
+  });
+
+  it('converts numbers to strings and numeric strings to numbers where the schema asks', () => {
+    const v = decodeBodyOrThrow(body('port = "12345"\nname = 7\nlabels = { replica = 1, zone = "a" }\nratios = ["0.5", 2, "1e3"]\nclient {\n  timeout_ms = "250"\n}\n'), S, scope);
+    expect(v).toEqual({ port: 12345, name: '7', labels: { replica: '1', zone: 'a' }, ratios: [0.5, 2, 1000], client: { timeout_ms: 250 } });
+  });
+
+  it('treats null as unset so defaults apply', () => {
+    const v = decodeBodyOrThrow(body('port = 1\nname = null\n'), S, scope);
+    expect(v.name).toBe('none');
+  });
+
+  it('still rejects non-numeric strings for numbers', () => {
+    expect(diagsOf('port = "http"\n', S)).toEqual(['1:8: port should be number, got string']);
+  });
+
+  it('does not mutate evaluated values shared through the scope', () => {
+    const shared = { replica: 1 };
+    const s2 = stdlibScope().child({ shared });
+    const { file } = parseFile('s', 'port = 1\nlabels = shared\n');
+    const r = decodeBody(file.body, S, s2);
+    expect((r.value as { labels: unknown }).labels).toEqual({ replica: '1' });
+    expect(shared).toEqual({ replica: 1 });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Decodes a block body into a component's `Arguments` using its zod object schema (see
- * `schema.ts` for the block/duration/secret/capsule markers). Every problem is collected, each
+ * `schema.ts` for the block/duration/secret/capsule markers), after Alloy's implicit
+ * number/string conversions (`convert.ts`). Every problem is collected, each
  * with a position: unknown attribute or block names, attributes used as blocks and vice versa,
  * duplicates, labels where none are allowed, evaluation errors, missing required attributes or
  * blocks (reported at the owning block), and zod validation errors (reported at the offending
@@ -11,6 +12,7 @@ import { DiagnosticsError, type Diagnostic, type Position } from '../diag/diag.j
 import type * as ast from '../ast/ast.js';
 import { evaluate } from './evaluate.js';
 import type { Scope } from './scope.js';
+import { convertForSchema } from './convert.js';
 import { fieldMarker, objectShape, type FieldMarker } from './schema.js';
 import { typeOf } from './value.js';
 
@@ -80,7 +82,7 @@ export function decodeBody(body: ast.Body, schema: ZodType, scope: Scope, owner?
   const diags: Diagnostic[] = [];
   const failed = new Set<string>();
   const root = collect(body, schema, scope, diags, failed, '', owner ?? ownerOf(body));
-  const parsed = schema.safeParse(root.raw, { reportInput: true });
+  const parsed = schema.safeParse(convertForSchema(schema, root.raw), { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
