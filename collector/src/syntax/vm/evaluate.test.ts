@@ -115,7 +115,8 @@ describe('vm: errors name expected and actual types at the right position', () =
     ['obj.a(1)', 'obj.a should be function, got number', 1],
     ['1 / 0', 'divide by zero error', 5],
     ['1 % 0', 'divide by zero error', 5],
-    ['to_upper(1)', 'invalid argument 1 to to_upper: should be string, got number', 10],
+    ['to_upper(true)', 'invalid argument 1 to to_upper: should be string, got bool', 10],
+    ['join([null], ",")', 'invalid argument 1 to join: every element should be string, got null', 6],
     ['sys.env()', 'sys.env: expected 1 argument, got 0', 1],
     ['json_decode("{")', 'json_decode: ' + (() => { try { JSON.parse('{'); return ''; } catch (e) { return (e as Error).message; } })(), 1],
   ])('%s', (src, message, column) => {
@@ -155,6 +156,8 @@ describe('vm: standard library', () => {
     ['format("%[2]s %[1]s", "a", "b")', 'b a'],
     ['format("%t %c %U", true, 65, 9731)', 'true A U+2603'],
     ['join(["a", "b", "c"], "-")', 'a-b-c'],
+    ['join([1, "b"], 2)', '12b'],
+    ['to_upper(1.5)', '1.5'],
     ['string.join([], ",")', ''],
     ['split("a,b,,c", ",")', ['a', 'b', '', 'c']],
     ['string.split("abc", "")', ['a', 'b', 'c']],

@@ -41,9 +41,11 @@ function arity(args: readonly Value[], n: number): void {
   if (args.length !== n) throw new Error(`expected ${n} argument${n === 1 ? '' : 's'}, got ${args.length}`);
 }
 
+/** A string argument; numbers convert as Alloy's decoder converts them. */
 function str(args: readonly Value[], i: number): string {
   const v = args[i];
   if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   throw new ArgError(i, typeError('string', v));
 }
 
@@ -190,6 +192,7 @@ const join: AlloyFunction = (...args) => {
   const sep = str(args, 1);
   return list
     .map((v) => {
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
       if (typeof v !== 'string') throw new ArgError(0, `every element ${typeError('string', v)}`);
       return v;
     })
