@@ -121,8 +121,13 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const server = new AlloyHttpServer({ listenAddr: settings.listenAddr, logger: logs.service('http') });
+  let server: AlloyHttpServer;
   try {
+    server = new AlloyHttpServer({
+      listenAddr: settings.listenAddr,
+      logger: logs.service('http'),
+      uiPathPrefix: v.get('server.http.ui-path-prefix') as string,
+    });
     await server.listen();
   } catch (err) {
     log.error('failed to start HTTP server', { err: (err as Error).message });
@@ -131,7 +136,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   const cluster = new SingleNodeCluster({
     enabled: v.get('cluster.enabled') as boolean,
     nodeName: (v.get('cluster.node-name') as string) || os.hostname(),
-    advertiseAddress: v.get('cluster.advertise-address') as string,
+    advertiseAddress: (v.get('cluster.advertise-address') as string) || server.listenAddr,
     joinAddresses: (v.get('cluster.join-addresses') as string).split(',').map((s) => s.trim()).filter(Boolean),
     discoverPeers: v.get('cluster.discover-peers') as string,
     rejoinIntervalMs: v.get('cluster.rejoin-interval') as number,
@@ -139,6 +144,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     name: v.get('cluster.name') as string,
   });
   if (cluster.enabled) log.warn(cluster.status().message, { service: 'cluster' });
+  server.setCluster(cluster);
   const services = new Map<ServiceName, unknown>([
     ['http', server],
     ['cluster', cluster],

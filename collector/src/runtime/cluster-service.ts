@@ -3,7 +3,7 @@
  * and reports honestly that this node runs alone (every key is owned locally), whether or not
  * `--cluster.enabled` was set.
  */
-import type { ClusterService } from './services.js';
+import type { ClusterPeer, ClusterService } from './services.js';
 
 export interface ClusterSettings {
   readonly enabled: boolean;
@@ -43,5 +43,8 @@ export class SingleNodeCluster implements ClusterService {
   }
   owns(): boolean {
     return true;
+  }
+  peers(): ClusterPeer[] {
+    return [{ name: this.nodeName, addr: this.advertiseAddress, isSelf: true, state: 'participant' }];
   }
 }

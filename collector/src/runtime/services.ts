@@ -27,4 +27,14 @@ export interface ClusterService {
   status(): { readonly state: 'disabled' | 'single-node'; readonly message: string; readonly peers: readonly string[] };
   /** Whether this node owns `key` (always true without clustering). */
   owns(key: string): boolean;
+  /** Known cluster members, this node included (`/api/v0/web/peers`, UI "Clustering"). */
+  peers(): readonly ClusterPeer[];
+}
+
+export interface ClusterPeer {
+  readonly name: string;
+  readonly addr: string;
+  readonly isSelf: boolean;
+  /** `participant`, `viewer` or `terminating`, as Alloy reports peer states. */
+  readonly state: string;
 }

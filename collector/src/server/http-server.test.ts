@@ -73,9 +73,11 @@ describe('AlloyHttpServer with a Runtime', () => {
     const logs = new LogManager({ stream: new PassThrough() });
     server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: logs.root });
     base = `http://${await server.listen()}`;
+    const cluster = new SingleNodeCluster({ enabled: false, nodeName: 'node-a', advertiseAddress: '10.0.0.7:12345', joinAddresses: [], discoverPeers: '', rejoinIntervalMs: 1, maxJoinPeers: 1, name: '' });
+    server.setCluster(cluster);
     const services = new Map<ServiceName, unknown>([
       ['http', server],
-      ['cluster', new SingleNodeCluster({ enabled: false, nodeName: 'n', advertiseAddress: '', joinAddresses: [], discoverPeers: '', rejoinIntervalMs: 1, maxJoinPeers: 1, name: '' })],
+      ['cluster', cluster],
     ]);
     runtime = new Runtime({
       configPath: cfg,
@@ -109,7 +111,7 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(await get('/-/ready')).toEqual({ status: 200, body: 'Alloy is ready.\n' });
     expect(await get('/api/v0/component/test.echo.a/x/y')).toEqual({ status: 200, body: 'hello /x/y' });
 
-    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = 42\n}\n');
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = true\n}\n');
     const bad = await get('/-/reload', 'POST');
     expect(bad.status).toBe(400);
     expect(bad.body).toContain('config.alloy:2:14');
@@ -152,6 +154,22 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
     expect((await get('/-/reload', 'DELETE')).status).toBe(405);
     expect((await get('/api/v0/component/missing/')).status).toBe(404);
+  });
+
+  it('serves the HTML UI (components, component detail with redacted secrets, clustering) and peers JSON', async () => {
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "<b>hi</b>"\n  password = "hunter2"\n}\n');
+    await runtime.load();
+    const home = await get('/');
+    expect(home.status).toBe(200);
+    expect(home.body).toContain('<a href="/component/test.echo.a">test.echo.a</a>');
+    expect(home.body).toContain('class="healthy"');
+    const detail = await get('/component/test.echo.a');
+    expect(detail.body).toContain('&#60;b&#62;hi&#60;/b&#62;');
+    expect(detail.body).not.toContain('hunter2');
+    const clustering = await get('/clustering');
+    expect(clustering.body).toContain('clustering disabled: single node');
+    expect(clustering.body).toContain('node-a (self)');
+    expect(JSON.parse((await get('/api/v0/web/peers')).body)).toEqual([{ name: 'node-a', addr: '10.0.0.7:12345', isSelf: true, state: 'participant' }]);
   });
 
   it('counts load failures', async () => {

@@ -7,7 +7,9 @@
  *   diagnostics (the previous config keeps running).
  * - `GET /metrics`    process metrics + controller metrics + every component registry.
  * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
+ * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
  * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
+ * - the HTML UI under `uiPathPrefix` (components, one component, clustering).
  * - anything else: 404 JSON.
  *
  * Depends on runtime types only; the CLI wires it to a `Runtime`.
@@ -17,8 +19,9 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import type { ComponentInfo } from '../runtime/controller.js';
-import type { ComponentHandler, HttpService } from '../runtime/services.js';
+import type { ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
 import { mergeExpositions } from './metrics-merge.js';
+import { clusteringPage, componentPage, componentsPage } from './ui.js';
 
 export interface ServerRuntime {
   isReady(): boolean;
@@ -35,6 +38,8 @@ export interface HttpServerOptions {
   /** `host:port`; `:port` listens on all interfaces like Go; port 0 picks a free port. */
   readonly listenAddr: string;
   readonly logger: Logger;
+  /** Where the HTML UI lives (`--server.http.ui-path-prefix`); default `/`. */
+  readonly uiPathPrefix?: string;
 }
 
 export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
@@ -53,11 +58,16 @@ export class AlloyHttpServer implements HttpService {
   readonly #server: http.Server;
   readonly #handlers = new Map<string, ComponentHandler>();
   #runtime: ServerRuntime | undefined;
+  #cluster: ClusterService | undefined;
   #address: string | undefined;
+  readonly #ui: string;
 
   constructor(opts: HttpServerOptions) {
     this.#opts = opts;
     parseListenAddr(opts.listenAddr);
+    const prefix = opts.uiPathPrefix ?? '/';
+    if (!prefix.startsWith('/')) throw new Error(`--server.http.ui-path-prefix "${prefix}" must start with "/"`);
+    this.#ui = prefix.endsWith('/') ? prefix : `${prefix}/`;
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#opts.logger.error('http handler failed', { path: req.url, err: errMsg(err) });
@@ -66,6 +76,11 @@ export class AlloyHttpServer implements HttpService {
       });
     });
     this.#server.keepAliveTimeout = 5_000;
+  }
+
+  /** Attach the cluster service (for `/api/v0/web/peers` and the Clustering page). */
+  setCluster(c: ClusterService): void {
+    this.#cluster = c;
   }
 
   /** Attach the runtime (the server can start before the first load, answering 503 on /-/ready). */
@@ -159,6 +174,9 @@ export class AlloyHttpServer implements HttpService {
       case '/api/v0/web/components':
         if (!method(req, res, ['GET'])) return;
         return sendJSON(res, 200, (rt?.components() ?? []).map((c) => componentJSON(c, rt!)));
+      case '/api/v0/web/peers':
+        if (!method(req, res, ['GET'])) return;
+        return sendJSON(res, 200, this.#cluster?.peers() ?? []);
       default:
         break;
     }
@@ -169,8 +187,23 @@ export class AlloyHttpServer implements HttpService {
       if (!c) return sendJSON(res, 404, { error: `component "${id}" not found` });
       return sendJSON(res, 200, componentJSON(c, rt!));
     }
+    if (p === this.#ui || `${p}/` === this.#ui) return sendHTML(res, 200, componentsPage(this.#ui, rt?.components() ?? []));
+    if (p === `${this.#ui}clustering`) {
+      const status = this.#cluster?.status().message ?? 'clustering service not available';
+      return sendHTML(res, 200, clusteringPage(this.#ui, status, this.#cluster?.peers() ?? []));
+    }
+    if (p.startsWith(`${this.#ui}component/`)) {
+      const id = decodeURIComponent(p.slice(this.#ui.length + 'component/'.length));
+      const c = rt?.components().find((x) => x.id === id);
+      if (c) return sendHTML(res, 200, componentPage(this.#ui, c, (v) => rt!.toJSON(v)));
+    }
     return sendJSON(res, 404, { error: `${p} not found` });
   }
+}
+
+function sendHTML(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(body);
 }
 
 function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unknown> {
