@@ -1,0 +1,90 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Registry } from 'prom-client';
+import { z } from 'zod';
+import { LogManager } from '../logging/logger.js';
+import type { ComponentDefinition } from './component.js';
+import { syntaxEvaluator } from './evaluator.js';
+import { ComponentRegistry } from './registry.js';
+import { readConfigSources, Runtime } from './runtime.js';
+
+const idle: ComponentDefinition<{ n: number }, object> = {
+  name: 'test.idle',
+  stability: 'generally-available',
+  args: z.object({ n: z.number() }),
+  exports: [],
+  build: () => ({ run: (s) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined }),
+};
+
+describe('Runtime', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rt-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  function runtime(configPath: string): { rt: Runtime; logs: LogManager } {
+    const logs = new LogManager({ stream: new PassThrough().resume() });
+    const rt = new Runtime({
+      configPath,
+      storagePath: path.join(dir, 'data'),
+      stabilityLevel: 'generally-available',
+      logs,
+      registry: new Registry(),
+      services: new Map(),
+      components: new ComponentRegistry([idle]),
+      evaluator: syntaxEvaluator(),
+      buildInfo: { version: 'v0', revision: '', branch: '' },
+    });
+    return { rt, logs };
+  }
+
+  it('applies the logging block on load and leaves logging, hash and components alone when a reload fails', async () => {
+    const cfg = path.join(dir, 'config.alloy');
+    await fs.writeFile(cfg, 'logging {\n  level  = "debug"\n  format = "json"\n}\ntest.idle "a" { n = 1 }\n');
+    const { rt, logs } = runtime(cfg);
+    expect((await rt.load()).ok).toBe(true);
+    expect(logs.current).toEqual({ level: 'debug', format: 'json' });
+    const hash = rt.configHash;
+    const instance = rt.components()[0]!.instance;
+
+    await fs.writeFile(cfg, 'logging {\n  level = "error"\n}\ntest.idle "a" { n = "x" }\ntest.idle "b" { n = 2 }\n');
+    const bad = await rt.load();
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toMatch(/config\.alloy:4:/);
+    expect(logs.current).toEqual({ level: 'debug', format: 'json' });
+    expect(rt.configHash).toBe(hash);
+    expect(rt.components().map((c) => c.id)).toEqual(['test.idle.a']);
+    expect(rt.components()[0]!.instance).toBe(instance);
+    expect(rt.isReady()).toBe(true);
+    await rt.stop();
+  });
+
+  it('loads every *.alloy directly in a directory (following symlinks) as one config', async () => {
+    await fs.writeFile(path.join(dir, 'a.alloy'), 'test.idle "a" { n = 1 }\n');
+    await fs.mkdir(path.join(dir, 'nested'));
+    await fs.writeFile(path.join(dir, 'nested', 'x.alloy'), 'test.idle "ignored" { n = 1 }\n');
+    await fs.writeFile(path.join(dir, 'real-b.txt'), 'test.idle "b" { n = 2 }\n');
+    await fs.symlink('real-b.txt', path.join(dir, 'b.alloy'));
+    expect([...(await readConfigSources(dir)).keys()].map((p) => path.basename(p))).toEqual(['a.alloy', 'b.alloy']);
+    const { rt } = runtime(dir);
+    expect((await rt.load()).ok).toBe(true);
+    expect(rt.components().map((c) => c.id)).toEqual(['test.idle.a', 'test.idle.b']);
+    await rt.stop();
+  });
+
+  it('reports a missing path and an empty directory clearly', async () => {
+    await expect(readConfigSources(path.join(dir, 'nope.alloy'))).rejects.toThrow('no such file or directory');
+    await fs.mkdir(path.join(dir, 'empty'));
+    await expect(readConfigSources(path.join(dir, 'empty'))).rejects.toThrow('contains no *.alloy files');
+    const { rt } = runtime(path.join(dir, 'nope.alloy'));
+    const r = await rt.load();
+    expect(r.ok).toBe(false);
+    expect(r.message).toContain('nope.alloy');
+    await rt.stop();
+  });
+});
