@@ -111,27 +111,26 @@ export async function listPods(cluster: TestCluster, ns: string, instance: strin
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Component ids a collector pod runs (`/api/v0/web/components`). */
-export function componentIds(podIp: string): Promise<string[]> {
-  const url = `http://${podIp}:12345/api/v0/web/components`;
+/** GET over a fresh connection (no keep-alive socket outlives the journey). */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    // agent: false closes the connection, so no keep-alive socket outlives the journey.
     const req = http.get(url, { agent: false, timeout: 3000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-        try {
-          resolve((JSON.parse(body) as Array<{ id: string }>).map((c) => c.id).sort());
-        } catch (e) {
-          reject(e);
-        }
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
     req.on('error', reject);
   });
+}
+
+/** Component ids a collector pod runs (`/api/v0/web/components`). */
+export async function componentIds(podIp: string): Promise<string[]> {
+  const url = `http://${podIp}:12345/api/v0/web/components`;
+  const { status, body } = await httpGet(url);
+  if (status !== 200) throw new Error(`GET ${url}: HTTP ${status}`);
+  return (JSON.parse(body) as Array<{ id: string }>).map((c) => c.id).sort();
 }
 
 /** A Collector manifest for `kubectl apply -f -`. */
