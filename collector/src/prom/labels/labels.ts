@@ -17,12 +17,12 @@ function byName(a: Label, b: Label): number {
 
 /**
  * Builds a label set from name/value pairs. Setting an empty value deletes the label (as
- * Prometheus's `labels.Builder`). `labels()` returns a new sorted array; the builder can be
- * reset and reused to avoid allocation on hot paths.
+ * Prometheus's `labels.Builder`). Items stay sorted by name, and unchanged `Label` objects are
+ * shared with the base, so `labels()` copies pointers and never sorts. Reuse one builder with
+ * `reset` on hot paths.
  */
 export class LabelsBuilder {
-  #names: string[] = [];
-  #values: string[] = [];
+  #items: Label[] = [];
   #base: Labels = EMPTY_LABELS;
   #modified = false;
 
@@ -30,60 +30,59 @@ export class LabelsBuilder {
     if (base) this.reset(base);
   }
 
-  /** Starts over from `base` (not mutated). */
+  /** Starts over from `base` (sorted, as every `Labels`; not mutated). */
   reset(base: Labels): this {
     this.#base = base;
     this.#modified = false;
+    const items = this.#items;
     const n = base.length;
-    this.#names.length = n;
-    this.#values.length = n;
-    for (let i = 0; i < n; i++) {
-      const l = base[i]!;
-      this.#names[i] = l.name;
-      this.#values[i] = l.value;
-    }
+    items.length = n;
+    for (let i = 0; i < n; i++) items[i] = base[i]!;
     return this;
   }
 
   get size(): number {
-    return this.#names.length;
+    return this.#items.length;
+  }
+
+  #indexOf(name: string): number {
+    const items = this.#items;
+    for (let i = 0; i < items.length; i++) if (items[i]!.name === name) return i;
+    return -1;
   }
 
   /** Value of `name`, or `''` when absent. */
   get(name: string): string {
-    const names = this.#names;
-    for (let i = 0; i < names.length; i++) if (names[i] === name) return this.#values[i]!;
+    const items = this.#items;
+    for (let i = 0; i < items.length; i++) if (items[i]!.name === name) return items[i]!.value;
     return '';
   }
 
   has(name: string): boolean {
-    return this.#names.indexOf(name) >= 0;
+    return this.#indexOf(name) >= 0;
   }
 
   set(name: string, value: string): this {
     if (value === '') return this.del(name);
-    const i = this.#names.indexOf(name);
-    if (i >= 0) {
-      if (this.#values[i] !== value) {
-        this.#values[i] = value;
+    const items = this.#items;
+    let i = 0;
+    while (i < items.length && items[i]!.name < name) i++;
+    if (i < items.length && items[i]!.name === name) {
+      if (items[i]!.value !== value) {
+        items[i] = { name, value };
         this.#modified = true;
       }
     } else {
-      this.#names.push(name);
-      this.#values.push(value);
+      items.splice(i, 0, { name, value });
       this.#modified = true;
     }
     return this;
   }
 
   del(name: string): this {
-    const i = this.#names.indexOf(name);
+    const i = this.#indexOf(name);
     if (i >= 0) {
-      const last = this.#names.length - 1;
-      this.#names[i] = this.#names[last]!;
-      this.#values[i] = this.#values[last]!;
-      this.#names.length = last;
-      this.#values.length = last;
+      this.#items.splice(i, 1);
       this.#modified = true;
     }
     return this;
@@ -91,18 +90,14 @@ export class LabelsBuilder {
 
   /** Calls `fn` for a snapshot of the current labels; `fn` may call `set`/`del`. */
   forEach(fn: (name: string, value: string) => void): void {
-    const names = this.#names.slice();
-    const values = this.#values.slice();
-    for (let i = 0; i < names.length; i++) fn(names[i]!, values[i]!);
+    const snap = this.#items.slice();
+    for (let i = 0; i < snap.length; i++) fn(snap[i]!.name, snap[i]!.value);
   }
 
   /** The label set: the base object itself when nothing changed, else a new sorted array. */
   labels(): Labels {
-    if (!this.#modified && this.#names.length === this.#base.length) return this.#base;
-    const out: Label[] = new Array<Label>(this.#names.length);
-    for (let i = 0; i < out.length; i++) out[i] = { name: this.#names[i]!, value: this.#values[i]! };
-    out.sort(byName);
-    return out;
+    if (!this.#modified) return this.#base;
+    return this.#items.slice();
   }
 }
 
@@ -183,6 +178,24 @@ export function hashLabels(ls: Labels, seed = 0): number {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * Fast 32-bit FNV-1a over names and values with 0xff separators, for in-process hash tables that
+ * verify equality on hit (collisions are harmless there). Not stable across releases.
+ */
+export function hashLabels32(ls: Labels): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ls.length; i++) {
+    const l = ls[i]!;
+    const n = l.name;
+    for (let j = 0; j < n.length; j++) h = Math.imul(h ^ n.charCodeAt(j), 16777619);
+    h = Math.imul(h ^ 0xff, 16777619);
+    const v = l.value;
+    for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 16777619);
+    h = Math.imul(h ^ 0xff, 16777619);
+  }
+  return h >>> 0;
 }
 
 /** Go's `strconv.Quote` for label values: escapes `\`, `"`, and control characters. */

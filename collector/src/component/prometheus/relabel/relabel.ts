@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
-import { hashLabels, labelsEqual } from '../../../prom/labels/labels.js';
+import { hashLabels32, labelsEqual } from '../../../prom/labels/labels.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../scrape/schema-helpers.js';
@@ -65,11 +65,12 @@ export class RelabelCache {
       this.hits++;
       return o;
     }
-    const h = hashLabels(input);
+    const h = hashLabels32(input);
     const e = this.#byHash.get(h);
     if (e !== undefined && labelsEqual(e.input, input)) {
+      // Not added to the identity map: producers that send new objects every batch would only
+      // grow it (and the GC's ephemeron work) without ever hitting it.
       this.hits++;
-      this.#byObject.set(input, e.output);
       return e.output;
     }
     this.misses++;
@@ -78,7 +79,7 @@ export class RelabelCache {
 
   set(input: Labels, output: Labels | null): void {
     this.#byObject.set(input, output);
-    const h = hashLabels(input);
+    const h = hashLabels32(input);
     this.#byHash.delete(h);
     this.#byHash.set(h, { input, output });
     if (this.#byHash.size > this.#max) {
@@ -91,7 +92,7 @@ export class RelabelCache {
 
   delete(input: Labels): void {
     this.#byObject.delete(input);
-    const h = hashLabels(input);
+    const h = hashLabels32(input);
     const e = this.#byHash.get(h);
     if (e !== undefined && labelsEqual(e.input, input)) this.#byHash.delete(h);
   }
