@@ -93,6 +93,16 @@ describe('vm: access, index, calls, capsules', () => {
     expect((run('[prometheus.remote_write.to_proxy.receiver]') as unknown[])[0]).toBe(receiver);
   });
 
+  it('treats keys and identifiers named like Object.prototype members as ordinary names', () => {
+    const v = run('{ "__proto__" = 1, constructor = 2, toString = 3 }') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.keys(v)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(v['constructor']).toBe(2);
+    expect(run('{ constructor = 2 }.constructor')).toBe(2);
+    expect(fails('{ a = 1 }.constructor').message).toBe('field "constructor" does not exist');
+    expect(fails('constructor').message).toBe('identifier "constructor" does not exist');
+  });
+
   it('resolves variables through the scope chain', () => {
     const root = new Scope({ a: 1, b: 2 });
     const child = root.child({ b: 3 });

@@ -73,7 +73,12 @@ function ev(e: ast.Expr, scope: Scope): Value {
     }
     case 'Object': {
       const out: ValueObject = {};
-      for (const f of e.fields) out[f.name.name] = ev(f.value, scope);
+      for (const f of e.fields) {
+        const v = ev(f.value, scope);
+        // `__proto__` is an ordinary key in Alloy; define it as an own property.
+        if (f.name.name === '__proto__') Object.defineProperty(out, '__proto__', { value: v, enumerable: true, writable: true, configurable: true });
+        else out[f.name.name] = v;
+      }
       return out;
     }
     case 'Paren':

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { encodeBodyJSON, encodeValueJSON } from './alloy-json.js';
+import { block, blocks, duration, enumBlocks, labelledBlocks, secret } from './schema.js';
+import { Secret, asCapsule } from './value.js';
+
+describe('encodeValueJSON', () => {
+  it('encodes every value type with Alloy type names', () => {
+    const recv = asCapsule({ append: () => undefined }, 'MetricsReceiver');
+    expect(encodeValueJSON({ b: [1, 'x', true, null], a: new Secret('s'), c: recv, f: () => null })).toEqual({
+      type: 'object',
+      value: [
+        { key: 'a', value: { type: 'capsule', value: '(secret)' } },
+        {
+          key: 'b',
+          value: {
+            type: 'array',
+            value: [
+              { type: 'number', value: 1 },
+              { type: 'string', value: 'x' },
+              { type: 'bool', value: true },
+              { type: 'null' },
+            ],
+          },
+        },
+        { key: 'c', value: { type: 'capsule', value: 'capsule("MetricsReceiver")' } },
+        { key: 'f', value: { type: 'function', value: 'function' } },
+      ],
+    });
+    expect(JSON.stringify(encodeValueJSON(null))).toBe('{"type":"null"}');
+  });
+});
+
+describe('encodeBodyJSON', () => {
+  const S = z.object({
+    url: z.string(),
+    timeout: duration().default(30_000),
+    password: secret().optional(),
+    endpoint: blocks(z.object({ name: z.string() })),
+    tls: block(z.object({ insecure: z.boolean().default(false) })).optional(),
+    arg: labelledBlocks(z.object({})),
+    stages: enumBlocks({ 'stage.json': z.object({ source: z.string() }) }),
+  });
+
+  it('follows the schema: blocks as blocks, defaults omitted, secrets redacted', () => {
+    const value = S.parse({
+      url: 'http://x',
+      password: 'p',
+      endpoint: [{ name: 'a' }, { name: 'b' }],
+      tls: {},
+      arg: [{ label: 'l', body: {} }],
+      stages: [{ type: 'stage.json', body: { source: 'msg' } }],
+    });
+    expect(encodeBodyJSON(value, S)).toEqual([
+      { name: 'url', type: 'attr', value: { type: 'string', value: 'http://x' } },
+      { name: 'password', type: 'attr', value: { type: 'capsule', value: '(secret)' } },
+      { name: 'endpoint', type: 'block', body: [{ name: 'name', type: 'attr', value: { type: 'string', value: 'a' } }] },
+      { name: 'endpoint', type: 'block', body: [{ name: 'name', type: 'attr', value: { type: 'string', value: 'b' } }] },
+      { name: 'tls', type: 'block', body: [] },
+      { name: 'arg', type: 'block', label: 'l', body: [] },
+      { name: 'stage.json', type: 'block', body: [{ name: 'source', type: 'attr', value: { type: 'string', value: 'msg' } }] },
+    ]);
+  });
+
+  it('treats every key as an attribute without a schema', () => {
+    expect(encodeBodyJSON({ receiver: 1 })).toEqual([{ name: 'receiver', type: 'attr', value: { type: 'number', value: 1 } }]);
+  });
+});
