@@ -170,6 +170,23 @@ d('operator: Collector lifecycle on a cluster', () => {
     await everyPodRuns('prometheus.scrape.self', false);
   });
 
+  it('a non-config spec change (podAnnotations) rolls the pods as usual', async () => {
+    const before = await listPods(cluster, ns, name);
+    const stsBefore = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { status: { updateRevision: string } };
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: FIXED, replicas: 3, podAnnotations: { 'example.com/rollout': '2' } }));
+    await waitFor(
+      async () => {
+        const sts = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { status: { updateRevision: string; currentRevision: string; updatedReplicas?: number; readyReplicas?: number } };
+        const s = sts.status;
+        return s.updateRevision !== stsBefore.status.updateRevision && s.currentRevision === s.updateRevision && s.updatedReplicas === 3 && s.readyReplicas === 3;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'the StatefulSet to roll to a new revision' },
+    );
+    const after = await readyPods(3);
+    for (const [i, p] of after.entries()) expect(p.containers['alloy']!.id).not.toBe(before[i]!.containers['alloy']!.id);
+    await waitFor(async () => condition(await getCollector(cluster, ns, name), 'Ready')?.status === 'True', { timeoutMs: 30_000, what: 'Ready=True after the rollout' });
+  });
+
   it('journey 4: scale 1 → 3 → 1 with kubectl scale; delete removes everything it owned', async () => {
     for (const n of [1, 3, 1]) {
       await cluster.kubectl(['scale', `collector/${name}`, '-n', ns, `--replicas=${n}`]);
