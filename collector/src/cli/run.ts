@@ -172,7 +172,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   log.info('now listening for http traffic', { service: 'http', addr: server.listenAddr });
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSince = 0;
     const onHup = (): void => {
       log.info('received SIGHUP, reloading config');
       void runtime.reload().then((r) => {
@@ -180,12 +180,15 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
       });
     };
     const onStop = (sig: NodeJS.Signals): void => {
-      if (stopping) {
+      if (stoppingSince > 0) {
+        // A terminal's Ctrl-C reaches the whole process group, and wrappers (npm start, timeout)
+        // forward it too: a repeat within a second is the same request.
+        if (Date.now() - stoppingSince < 1000) return;
         log.warn('second signal received, exiting immediately', { signal: sig });
         resolve(1);
         return;
       }
-      stopping = true;
+      stoppingSince = Date.now();
       log.info('shutting down', { signal: sig });
       const hardStop = setTimeout(() => {
         log.error('graceful shutdown did not finish in 15s, exiting');
