@@ -200,12 +200,26 @@ describe('vm: standard library', () => {
     ['convert.nonsensitive(pass)', 'hunter2'],
     ['array.combine_maps([{a = 1, x = 1}, {a = 2, x = 2}], [{a = 1, y = 3}, {a = 3}], ["a"])', [{ a: 1, x: 1, y: 3 }]],
     ['file.path_join("/etc", "alloy/", "../x", "config.alloy")', '/etc/x/config.alloy'],
+    ['file.path_join("this/is", "a/path")', 'this/is/a/path'],
+    ['array.combine_maps([{a = 1, x = 1}, {a = 2, x = 2}], [{a = 1, y = 3}], ["a"], true)', [{ a: 1, x: 1, y: 3 }, { a: 2, x: 2 }]],
+    ['array.combine_maps([{a = 1}], [{a = "1"}], ["a"])', []],
+    ['encoding.to_json({b = [1, true, null], a = {z = "<x&y>", c = pass}})', '{"a":{"c":"(secret)","z":"\\u003cx\\u0026y\\u003e"},"b":[1,true,null]}'],
+    ['encoding.url_encode("string123!?$*&()\'-=@~ x")', 'string123%21%3F%24%2A%26%28%29%27-%3D%40~+x'],
+    ['encoding.url_decode("a%20b+c%2F")', 'a b c/'],
+    ['format("%#v", 1)', '1'],
+    ['format("%#v", true)', 'true'],
+    ['format("%#v", "s")', '"s"'],
+    ['coalesce(false, true)', true],
+    ['coalesce(encoding.from_json("{}"), false)', false],
+    ['coalesce([], null)', null],
     ['file.path_join()', ''],
   ])('%s', (src, want) => expect(run(src)).toEqual(want));
 
   it('rejects bad base64 and empty combine_maps conditions', () => {
     expect(fails('encoding.from_base64("!!!!")').message).toMatch(/illegal base64 data at input byte 0/);
     expect(fails('array.combine_maps([], [], [])').message).toMatch(/merge conditions must not be empty/);
+    expect(fails('encoding.to_json(12)').message).toBe('encoding.to_json: jsonEncode only supports map');
+    expect(fails('encoding.url_decode("%zz")').message).toMatch(/invalid URL escape "%zz"/);
   });
 
   it('constants.hostname is the host name', async () => {

@@ -150,6 +150,7 @@ function bad(verb: string, v: unknown): string {
 function formatOne(verb: string, v: unknown, spec: Spec): string {
   if (verb === 'T') return pad(goTypeName(v), spec, false);
   if (verb === 'v') {
+    if (spec.sharp && typeof v === 'string') return pad(quoteString(v), spec, false);
     if (typeof v === 'number') {
       if (Number.isInteger(v)) return fmtInt(v, 10, spec);
       return fmtFloatVerb(v, 'g', { ...spec, prec: spec.prec });

@@ -1,6 +1,7 @@
 /**
  * The Alloy standard library as a root `Scope` (names and semantics follow grafana/alloy
- * `syntax/internal/stdlib`): namespaces `sys`, `constants`, `convert`, `array`, `encoding`,
+ * `syntax/internal/stdlib`, including the newer `encoding.to_json`, `encoding.url_encode`,
+ * `encoding.url_decode` and the optional pass-through argument of `array.combine_maps`): namespaces `sys`, `constants`, `convert`, `array`, `encoding`,
  * `string`, `file`, the top-level `coalesce` and `json_path`, and the deprecated top-level
  * aliases (`env`, `concat`, `format`, `join`, `json_decode`, ...). String functions follow Go's
  * `strings` package; `format` follows Go's `fmt.Sprintf`.
@@ -151,7 +152,9 @@ const coalesce: AlloyFunction = (...args) => {
 };
 
 const combineMaps: AlloyFunction = (...args) => {
-  if (args.length !== 3) throw new Error(`combine_maps: expected 3 arguments, got ${args.length}`);
+  if (args.length !== 3 && args.length !== 4) throw new Error(`combine_maps: expected 3 or 4 arguments, got ${args.length}`);
+  const passthrough = args.length === 4 ? args[3] : false;
+  if (typeof passthrough !== 'boolean') throw new ArgError(3, typeError('bool', passthrough));
   const left = arr(args, 0);
   const right = arr(args, 1);
   for (const [i, list] of [left, right].entries()) {
@@ -165,13 +168,56 @@ const combineMaps: AlloyFunction = (...args) => {
   });
   const out: Value[] = [];
   for (const l of left as ValueObject[]) {
+    let matched = false;
     for (const r of right as ValueObject[]) {
       const join = keys.every((k) => Object.prototype.hasOwnProperty.call(l, k) && Object.prototype.hasOwnProperty.call(r, k) && valuesEqual(l[k], r[k]));
-      if (join) out.push({ ...l, ...r });
+      if (join) {
+        out.push({ ...l, ...r });
+        matched = true;
+      }
     }
+    // With the optional fourth argument, unmatched items of the first list pass through.
+    if (!matched && passthrough) out.push(l);
   }
   return out;
 };
+
+/** Go `json.Marshal` of a map: keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped. */
+function goJSON(v: unknown): string {
+  const sortKeys = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sortKeys);
+    if (x instanceof Secret) return '(secret)';
+    if (isPlainObject(x)) {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(x).sort()) o[k] = sortKeys(x[k]);
+      return o;
+    }
+    if (typeof x === 'function' || (x !== null && typeof x === 'object')) throw new Error(`json: unsupported type: ${typeOf(x)}`);
+    if (typeof x === 'number' && !Number.isFinite(x)) throw new Error(`json: unsupported value: ${x}`);
+    return x;
+  };
+  return JSON.stringify(sortKeys(v)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const toJSON: AlloyFunction = (...args) => {
+  arity(args, 1);
+  if (!isPlainObject(args[0])) throw new Error('jsonEncode only supports map');
+  return goJSON(args[0]);
+};
+
+/** Go `url.QueryEscape`: everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded, spaces become `+`. */
+function queryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** Go `url.QueryUnescape`: `+` is a space; a malformed escape is an error. */
+function queryUnescape(s: string): string {
+  const bad = /%(?![0-9A-Fa-f]{2})/.exec(s);
+  if (bad) throw new Error(`invalid URL escape ${JSON.stringify(s.slice(bad.index, bad.index + 3))}`);
+  return decodeURIComponent(s.replace(/\+/g, ' '));
+}
 
 const nonsensitive: AlloyFunction = (...args) => {
   arity(args, 1);
@@ -303,6 +349,9 @@ export function stdlibIdentifiers(): ValueObject {
       from_URLbase64: fn1((s) => b64Decode(s, true)),
       to_base64: fn1((s) => b64Encode(s, false)),
       to_URLbase64: fn1((s) => b64Encode(s, true)),
+      to_json: toJSON,
+      url_encode: fn1(queryEscape),
+      url_decode: fn1(queryUnescape),
     },
     string: stringNamespace(),
     file: { path_join: pathJoin },
