@@ -304,7 +304,7 @@ export class Controller {
     const lookup = (id: string): object | undefined => (pending.get(id) ?? this.#nodes.get(id))?.exports;
     const slicer = new Slicer(SLICE_MS);
     for (const id of order) {
-      await slicer.maybeYield();
+      if (slicer.due()) await slicer.yield();
       const spec = byId.get(id)!;
       const res = this.#evaluate(spec, lookup);
       if (res.diags.some((d) => d.severity === 'error')) {
@@ -345,7 +345,7 @@ export class Controller {
     this.#position = new Map(order.map((id, i) => [id, i]));
     const reuse = epoch === this.#exportsEpoch;
     for (const id of order) {
-      await slicer.maybeYield();
+      if (slicer.due()) await slicer.yield();
       const spec = byId.get(id)!;
       const fresh = pending.get(id);
       if (fresh) {
@@ -357,8 +357,11 @@ export class Controller {
       }
       const node = this.#nodes.get(id)!;
       node.spec = spec;
-      if (reuse) await this.#updateIfChanged(node, evaluated.get(id), diags);
-      else await this.#reevaluate(node, diags);
+      if (reuse) {
+        const args = evaluated.get(id);
+        if (deepEqual(node.args, args)) this.#markEvaluated(node);
+        else await this.#updateIfChanged(node, args, diags);
+      } else await this.#reevaluate(node, diags);
     }
     return { committed: true, diags };
   }
@@ -376,9 +379,13 @@ export class Controller {
     await this.#updateIfChanged(node, res.value, diags);
   }
 
+  #markEvaluated(node: ComponentNode): void {
+    if (node.evalHealth.state !== 'healthy') node.evalHealth = health('healthy', 'evaluated');
+  }
+
   async #updateIfChanged(node: ComponentNode, args: unknown, diags: Diagnostic[] | undefined): Promise<void> {
     if (deepEqual(node.args, args)) {
-      if (node.evalHealth.state !== 'healthy') node.evalHealth = health('healthy', 'evaluated');
+      this.#markEvaluated(node);
       return;
     }
     try {
@@ -473,7 +480,7 @@ export class Controller {
     );
     const slicer = new Slicer(SLICE_MS);
     for (const id of affected) {
-      await slicer.maybeYield();
+      if (slicer.due()) await slicer.yield();
       const node = this.#nodes.get(id);
       if (node) await this.#reevaluate(node, undefined);
     }
@@ -484,8 +491,11 @@ export class Controller {
 class Slicer {
   #start = performance.now();
   constructor(readonly budgetMs: number) {}
-  async maybeYield(): Promise<void> {
-    if (performance.now() - this.#start < this.budgetMs) return;
+  /** Cheap check callers make before awaiting `yield()`, so the common path stays synchronous. */
+  due(): boolean {
+    return performance.now() - this.#start >= this.budgetMs;
+  }
+  async yield(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r));
     this.#start = performance.now();
   }
