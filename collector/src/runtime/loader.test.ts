@@ -124,6 +124,19 @@ describe('loadConfig: graph building', () => {
     expect(b.evaluate((id) => (id === 'test.source.a' ? { output: 41 } : undefined))).toEqual({ value: { input: 42 }, diags: [] });
   });
 
+  it('reuses parse results for unchanged files and drops files that are gone', () => {
+    const cache = new Map<string, { src: string; parsed: import('../syntax/index.js').ParseResult }>();
+    const a = 'test.source "a" { value = 1 }\n';
+    loadConfig(new Map([['a.alloy', a], ['b.alloy', 'test.sink "b" {}\n']]), { registry, evaluator, parseCache: cache });
+    const first = cache.get('a.alloy')!.parsed;
+    const r = loadConfig(new Map([['a.alloy', a]]), { registry, evaluator, parseCache: cache });
+    expect(cache.get('a.alloy')!.parsed).toBe(first);
+    expect([...cache.keys()]).toEqual(['a.alloy']);
+    expect(r.components.map((c) => c.id)).toEqual(['test.source.a']);
+    loadConfig(new Map([['a.alloy', 'test.source "a" { value = 2 }\n']]), { registry, evaluator, parseCache: cache });
+    expect(cache.get('a.alloy')!.parsed).not.toBe(first);
+  });
+
   it('hashes sources independent of map order', () => {
     const a = loadConfig(new Map([['x', '1'], ['y', '2']]), { registry, evaluator }).hash;
     const b = loadConfig(new Map([['y', '2'], ['x', '1']]), { registry, evaluator }).hash;

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ZodType } from 'zod';
-import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, parseFile, type ast } from '../syntax/index.js';
+import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, parseFile, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
@@ -53,6 +53,8 @@ export interface LoadOptions {
   readonly registry: ComponentRegistry;
   readonly evaluator: ConfigEvaluator;
   readonly stabilityLevel?: Stability;
+  /** Parse results by file name, reused while the text is unchanged (the caller owns it; entries for files not in `sources` are dropped). */
+  readonly parseCache?: Map<string, { readonly src: string; readonly parsed: ParseResult }>;
 }
 
 export interface LoadedComponent extends ComponentSpec {
@@ -102,8 +104,12 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   let loggingBlock: ast.BlockStmt | undefined;
   const syntaxErrorFiles = new Set<string>();
 
+  const cache = opts.parseCache;
+  if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
   for (const [file, src] of sources) {
-    const parsed = parseFile(file, src);
+    const hit = cache?.get(file);
+    const parsed = hit && hit.src === src ? hit.parsed : parseFile(file, src);
+    if (cache && hit?.parsed !== parsed) cache.set(file, { src, parsed });
     diags.push(...parsed.diags);
     if (parsed.diags.some((d) => d.severity === 'error')) syntaxErrorFiles.add(file);
     for (const stmt of parsed.file.body) {

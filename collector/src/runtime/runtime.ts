@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatDiagnostics } from '../syntax/index.js';
+import { formatDiagnostics, type ParseResult } from '../syntax/index.js';
 import type { LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
@@ -80,6 +80,7 @@ export class Runtime {
   #queue: Promise<unknown> = Promise.resolve();
   #ready = false;
   #hash: string | undefined;
+  readonly #parseCache = new Map<string, { readonly src: string; readonly parsed: ParseResult }>();
   readonly #lastOk: Gauge<never>;
   readonly #failures: Counter<never>;
   readonly #hashGauge: Gauge<'sha256'>;
@@ -183,6 +184,7 @@ export class Runtime {
       registry: this.#opts.components,
       evaluator: this.#opts.evaluator,
       stabilityLevel: this.#opts.stabilityLevel,
+      parseCache: this.#parseCache,
     });
     if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
     if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });
