@@ -156,9 +156,11 @@ export function initialStatus(o: KubeObject): Json | undefined {
       return { loadBalancer: {} };
     case 'StatefulSet':
       return { replicas: 0, availableReplicas: 0 };
-    case 'Deployment':
-    case 'DaemonSet':
     case 'ReplicaSet':
+      return { replicas: 0 };
+    case 'DaemonSet':
+      return { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+    case 'Deployment':
     case 'Job':
       return {};
     case 'PersistentVolumeClaim':

@@ -93,7 +93,10 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     let cause: StatusCause;
-    if (e.keyword === 'required') {
+    if (e.keyword === 'required' && e.instancePath.startsWith('/status')) {
+      // The real server validates status with Go code, not the OpenAPI `required` lists.
+      continue;
+    } else if (e.keyword === 'required') {
       const base = pointerToField(e.instancePath);
       const field = base === '' ? String(e.params['missingProperty']) : `${base}.${String(e.params['missingProperty'])}`;
       cause = { type: 'FieldValueRequired', message: 'Required value', field };
