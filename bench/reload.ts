@@ -87,7 +87,7 @@ export interface ReloadFigures {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ROUNDS = 7;
+const ROUNDS = 15;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -241,11 +241,13 @@ function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void
 }
 
 function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {
-  for (let n = path.length; n >= 2; n--) {
-    const id = path.slice(0, n).join('.');
-    if (ids.has(id)) return [id, n];
+  let best: [string, number] | undefined;
+  let prefix = path[0]!;
+  for (let n = 2; n <= path.length; n++) {
+    prefix = `${prefix}.${path[n - 1]!}`;
+    if (ids.has(prefix)) best = [prefix, n];
   }
-  return undefined;
+  return best;
 }
 
 /** Nested variables for evaluation; never mutates the exports objects it links to. */
