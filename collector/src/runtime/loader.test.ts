@@ -96,6 +96,14 @@ describe('loadConfig: graph building', () => {
       ],
     },
     {
+      name: 'livedebugging is accepted (warning when enabled), other unsupported config blocks are errors',
+      src: 'livedebugging {\n  enabled = true\n}\ntracing {}\n',
+      want: [
+        '1:1: livedebugging is enabled, but this build has no live debugging streams; the block is accepted and ignored',
+        '4:1: block "tracing" is not supported by this collector yet',
+      ],
+    },
+    {
       name: 'logging declared twice',
       src: 'logging {}\nlogging {\n  level = "debug"\n}\n',
       want: ['2:1: block "logging" is already declared at main.alloy:1:1; declare it once'],

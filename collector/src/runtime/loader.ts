@@ -14,7 +14,7 @@
  * - Dependency cycles are reported on every block of the cycle.
  */
 import { createHash } from 'node:crypto';
-import type { ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
 import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, parseFile, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
@@ -47,7 +47,10 @@ export interface ConfigEvaluator {
 }
 
 /** Config blocks Alloy knows about but this collector does not implement (yet). */
-const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'livedebugging', 'remotecfg', 'argument', 'export', 'declare', 'foreach']);
+const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'remotecfg', 'argument', 'export', 'declare', 'foreach']);
+
+/** `livedebugging { enabled = ... }` is accepted so existing configs load; this build streams no live data. */
+const livedebuggingArgs = z.object({ enabled: z.boolean().default(false) });
 
 export interface LoadOptions {
   readonly registry: ComponentRegistry;
@@ -102,6 +105,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const decls: Decl[] = [];
   const byId = new Map<string, Decl>();
   let loggingBlock: ast.BlockStmt | undefined;
+  let liveDebuggingBlock: ast.BlockStmt | undefined;
   const syntaxErrorFiles = new Set<string>();
 
   const cache = opts.parseCache;
@@ -123,6 +127,12 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "logging" does not take a label; remove "${stmt.label}"`));
         if (loggingBlock) diags.push(errorAt(range, `block "logging" is already declared at ${where(blockRange(loggingBlock))}; declare it once`));
         else loggingBlock = stmt;
+        continue;
+      }
+      if (name === 'livedebugging') {
+        if (stmt.label !== undefined) diags.push(errorAt(range, `block "livedebugging" does not take a label; remove "${stmt.label}"`));
+        if (liveDebuggingBlock) diags.push(errorAt(range, `block "livedebugging" is already declared at ${where(blockRange(liveDebuggingBlock))}; declare it once`));
+        else liveDebuggingBlock = stmt;
         continue;
       }
       if (UNSUPPORTED_CONFIG_BLOCKS.has(name) || name.startsWith('import.')) {
@@ -199,6 +209,15 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {}, blockRange(loggingBlock));
     diags.push(...res.diags);
     if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
+  }
+
+  if (liveDebuggingBlock) {
+    const res = opts.evaluator.decode(liveDebuggingBlock.body, livedebuggingArgs, {}, blockRange(liveDebuggingBlock));
+    diags.push(...res.diags);
+    if (res.value?.enabled) {
+      const r = blockRange(liveDebuggingBlock);
+      diags.push({ severity: 'warning', message: 'livedebugging is enabled, but this build has no live debugging streams; the block is accepted and ignored', start: r.start, end: r.end });
+    }
   }
 
   const components: LoadedComponent[] = decls.map((d) => {
