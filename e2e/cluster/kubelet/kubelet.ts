@@ -86,7 +86,9 @@ export class Kubelet {
     this.nodeName = opts.nodeName ?? 'dev-node';
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
     this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}` });
-    const onError = (what: string) => (e: unknown): void => void this.#logger.warn(`kubelet ${what}: ${String(e)}`);
+    const onError = (what: string) => (e: unknown): void => {
+      if (!this.#stopped) this.#logger.warn(`kubelet ${what}: ${String(e)}`);
+    };
     this.#pods = new Informer<Pod>(this.client, RESOURCES.pods, { onError: onError('pods watch') });
     this.#services = new Informer<Service>(this.client, RESOURCES.services, { onError: onError('services watch') });
     this.#configMaps = new Informer<ConfigMap>(this.client, RESOURCES.configmaps, { onError: onError('configmaps watch') });

@@ -1,0 +1,146 @@
+/**
+ * The local dev cluster: the in-process API server (`./apiserver`), the controller manager
+ * (`./controllers`) and one kubelet (`./kubelet`) in one process, talking over HTTP on loopback.
+ * `startDevCluster()` is the library entry (tests use it through `./harness/cluster.ts`);
+ * `main()` is `bin/dev-cluster`: prints a line with `ready` and the kubeconfig path, runs until
+ * SIGINT/SIGTERM, then stops every pod process (process groups, no orphans) and exits.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston, { type Logger } from 'winston';
+import { startApiServer, type RunningApiServer } from './apiserver/index.js';
+import { ControllerManager } from './controllers/manager.js';
+import { Kubelet } from './kubelet/kubelet.js';
+import { defaultImageRules, nodeImageRule, type ImageRule } from './kubelet/image-map.js';
+import { repoRoot } from './harness/paths.js';
+
+export interface DevClusterOptions {
+  /** Where the kubeconfig is written. @default '.local/kubeconfig' */
+  readonly kubeconfigPath?: string;
+  /** Pod, volume and PVC directories. @default a new temp directory */
+  readonly stateDir?: string;
+  /** API server port on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
+  /** Keep API objects across restarts in this directory. @default in memory */
+  readonly dataDir?: string;
+  readonly nodeName?: string;
+  /** @default our image (`…/alloy`, `…/alloy-operator`) and the `harness/node` test image */
+  readonly imageRules?: readonly ImageRule[];
+  readonly configSyncDelayMs?: number;
+  readonly timeScale?: number;
+  readonly crashLoopBaseMs?: number;
+  /** First two octets of pod IPs. @default '127.0' */
+  readonly ipBase?: string;
+  readonly shutdownGraceSeconds?: number;
+  readonly logger?: Logger;
+}
+
+export interface DevCluster {
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly stateDir: string;
+  readonly apiServer: RunningApiServer;
+  readonly kubelet: Kubelet;
+  readonly controllers: ControllerManager;
+  /** Stops kubelet (all pod processes), controllers and API server. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
+  const logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', format: winston.format.simple(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
+  const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dev-cluster-'));
+  fs.mkdirSync(stateDir, { recursive: true });
+  const kubeconfigPath = path.resolve(opts.kubeconfigPath ?? '.local/kubeconfig');
+  fs.mkdirSync(path.dirname(kubeconfigPath), { recursive: true });
+  const apiServer = await startApiServer({ host: '127.0.0.1', port: opts.port ?? 0, dataDir: opts.dataDir, logger });
+  apiServer.kubeconfig(kubeconfigPath);
+  const nodeName = opts.nodeName ?? 'dev-node';
+  const controllers = new ControllerManager({ server: apiServer.url, nodeNames: [nodeName], logger });
+  const kubelet = new Kubelet({
+    server: apiServer.url,
+    nodeName,
+    stateDir,
+    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), nodeImageRule()],
+    configSyncDelayMs: opts.configSyncDelayMs,
+    timeScale: opts.timeScale,
+    crashLoopBaseMs: opts.crashLoopBaseMs,
+    ipBase: opts.ipBase,
+    podKubeconfig: kubeconfigPath,
+    shutdownGraceSeconds: opts.shutdownGraceSeconds,
+    logger,
+  });
+  apiServer.setPodLogProvider((ns, pod, container, o) => kubelet.logProvider(ns, pod, container, o));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await kubelet.stop();
+      await controllers.stop();
+      await apiServer.close();
+    })());
+  try {
+    await controllers.start();
+    await kubelet.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url: apiServer.url, kubeconfigPath, stateDir, apiServer, kubelet, controllers, stop };
+}
+
+const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--config-sync-delay MS]
+Starts a local Kubernetes API server, controllers and a kubelet running pods as local processes.
+Prints "dev-cluster ready kubeconfig=<path> server=<url>" and runs until SIGINT/SIGTERM.`;
+
+export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?: boolean } {
+  const out: { -readonly [K in keyof DevClusterOptions]: DevClusterOptions[K] } & { help?: boolean } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    const eq = raw.indexOf('=');
+    const flag = eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string => {
+      const v = eq > 0 ? raw.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new Error(`dev-cluster: flag ${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    switch (flag) {
+      case '--kubeconfig': out.kubeconfigPath = value(); break;
+      case '--port': out.port = Number(value()); break;
+      case '--state-dir': out.stateDir = value(); break;
+      case '--data-dir': out.dataDir = value(); break;
+      case '--config-sync-delay': out.configSyncDelayMs = Number(value()); break;
+      case '-h': case '--help': out.help = true; break;
+      default: throw new Error(`dev-cluster: unknown flag ${JSON.stringify(raw)}\n${USAGE}`);
+    }
+  }
+  return out;
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let opts: ReturnType<typeof parseArgs>;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const cluster = await startDevCluster(opts);
+  process.stdout.write(`dev-cluster ready kubeconfig=${cluster.kubeconfigPath} server=${cluster.url}\n`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.stdout.write(`dev-cluster: ${sig}, stopping pods\n`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await cluster.stop();
+  process.stdout.write('dev-cluster stopped\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * Gives an e2e journey a cluster: the one `KUBECONFIG` points at when set (a real cluster; the
+ * journey must then only use kubectl/the API), otherwise a fresh in-process dev cluster with a
+ * random pod IP block so parallel Jest workers never collide. Journeys create their own namespace
+ * (`namespace()`) and delete it at the end, so they run unchanged on a shared real cluster.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startDevCluster, type DevCluster, type DevClusterOptions } from '../dev-cluster.js';
+import { defaultImageRules, nodeImageRule } from '../kubelet/image-map.js';
+import { kubectl, runKubectl, type KubectlResult } from './kubectl.js';
+import { repoRoot } from './paths.js';
+
+export interface TestCluster {
+  readonly kubeconfig: string;
+  /** Present only for the in-process dev cluster. */
+  readonly local?: DevCluster;
+  kubectl(args: readonly string[], input?: string): Promise<string>;
+  runKubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
+  /** Creates a uniquely named namespace (`<prefix>-<random>`), deleted by `stop()`. */
+  namespace(prefix: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function useCluster(opts: DevClusterOptions & { readonly forceLocal?: boolean } = {}): Promise<TestCluster> {
+  const external = process.env.KUBECONFIG && !opts.forceLocal ? process.env.KUBECONFIG : undefined;
+  let local: DevCluster | undefined;
+  let tmp: string | undefined;
+  let kubeconfig: string;
+  if (external) kubeconfig = external;
+  else {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
+    local = await startDevCluster({
+      kubeconfigPath: path.join(tmp, 'kubeconfig'),
+      stateDir: path.join(tmp, 'state'),
+      ipBase: `127.${10 + Math.floor(Math.random() * 240)}`,
+      imageRules: [...defaultImageRules(repoRoot()), nodeImageRule()],
+      configSyncDelayMs: 200,
+      crashLoopBaseMs: 200,
+      shutdownGraceSeconds: 5,
+      ...opts,
+    });
+    kubeconfig = local.kubeconfigPath;
+  }
+  const namespaces: string[] = [];
+  const run = (args: readonly string[], input?: string): Promise<KubectlResult> => runKubectl(args, { kubeconfig, input });
+  return {
+    kubeconfig,
+    local,
+    kubectl: (args, input) => kubectl(args, { kubeconfig, input }),
+    runKubectl: run,
+    async namespace(prefix) {
+      const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
+      await kubectl(['create', 'namespace', ns], { kubeconfig });
+      namespaces.push(ns);
+      return ns;
+    },
+    async stop() {
+      if (external) {
+        for (const ns of namespaces) await run(['delete', 'namespace', ns, '--wait=false']);
+        return;
+      }
+      await local?.stop();
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
