@@ -1038,7 +1038,7 @@ export class ApiServer {
   }
 
   #onStoreEvent(e: StoreEvent): void {
-    if (e.type === 'DELETED' || (e.type === 'MODIFIED' && e.obj.metadata['deletionTimestamp'])) this.#scheduleGc();
+    if (e.type === 'DELETED' || e.obj.metadata['deletionTimestamp'] || (e.type === 'ADDED' && Array.isArray(e.obj.metadata['ownerReferences']))) this.#scheduleGc();
   }
 
   #scheduleGc(): void {
@@ -1065,8 +1065,6 @@ export class ApiServer {
       if (!t) continue;
       for (const o of this.store.list(key)) all.push({ t, o });
     }
-    const byUid = new Map<string, { t: ResourceType; o: KubeObject }>();
-    for (const x of all) byUid.set(String(x.o.metadata['uid']), x);
     const dependentsOf = (uid: string): { t: ResourceType; o: KubeObject }[] =>
       all.filter((x) => Array.isArray(x.o.metadata['ownerReferences']) && x.o.metadata['ownerReferences'].some((r) => isObject(r) && r['uid'] === uid));
     const sys = this.#internalOpts('kube-controller-manager');
@@ -1137,12 +1135,14 @@ export class ApiServer {
         }
       }
     }
+    const aliveUids = new Set<string>();
+    for (const key of this.store.storageKeys()) for (const x of this.store.list(key)) aliveUids.add(String(x.metadata['uid']));
     for (const { t, o: snapshot } of all) {
       const o = this.store.get(t.storageKey, nsOf(snapshot), nameOf(snapshot));
       if (!o) continue;
       const refs = o.metadata['ownerReferences'];
       if (!Array.isArray(refs) || refs.length === 0) continue;
-      const live = refs.filter((r) => isObject(r) && this.#ownerAlive(String(r['uid'])));
+      const live = refs.filter((r) => isObject(r) && aliveUids.has(String(r['uid'])));
       if (live.length === refs.length) continue;
       if (live.length === 0) {
         if (!o.metadata['deletionTimestamp']) {
@@ -1157,13 +1157,7 @@ export class ApiServer {
         progress = true;
       }
     }
-    void byUid;
     if (progress) this.#scheduleGc();
-  }
-
-  #ownerAlive(uid: string): boolean {
-    for (const key of this.store.storageKeys()) for (const o of this.store.list(key)) if (o.metadata['uid'] === uid) return true;
-    return false;
   }
 
   /** Namespace termination: deletes content regardless of grace periods (finalizers still hold). */
