@@ -141,7 +141,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`config: ${r.blocks} blocks, ${(r.bytes! / 1024).toFixed(0)} KiB of Alloy`);
   console.log(`alloy parse:             ${f(r.parseMs!)} ms`);
   console.log(`alloy parse + evaluate:  ${f(r.parseEvalMs!)} ms`);
-  console.log(`alloy format:            ${f(r.formatMs!)} ms`);
+  console.log(`alloy format:            ${f(r.formatMs!)} ms  -> format / yaml.parse = ${(r.formatMs! / r.yamlMs!).toFixed(2)}x`);
   console.log(`peer yaml.parse (same data as YAML): ${f(r.yamlMs!)} ms  -> parse+eval / yaml = ${(r.parseEvalMs! / r.yamlMs!).toFixed(2)}x`);
   console.log(`peer JSON.parse (native, as JSON):   ${f(r.jsonMs!)} ms  -> parse+eval / JSON = ${(r.parseEvalMs! / r.jsonMs!).toFixed(2)}x`);
 }

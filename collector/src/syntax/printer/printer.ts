@@ -66,12 +66,12 @@ class Printer {
   #indent = 0;
   #lastTok: LastTok = 'OTHER';
   #ws: WS[] = [];
-  /** Approximate position in source (AST) space. */
-  #pos: Pos = { line: 1, column: 1, offset: 0 };
-  /** Last source-space position written. */
-  #last: Pos = { line: 0, column: 0, offset: 0 };
-  /** Position in output space (line/column) used to decide where indentation goes. */
-  #outLine = 1;
+  // Approximate position in source (AST) space: line and offset (columns are not needed).
+  #posLine = 1;
+  #posOff = 0;
+  /** Source line of the last text written (0 before any). */
+  #lastLine = 0;
+  /** Output column, to know when a line starts and needs indentation. */
   #outCol = 1;
 
   constructor(comments: ast.Comment[]) {
@@ -82,26 +82,28 @@ class Printer {
     return this.#out.join('');
   }
 
-  ws(...w: WS[]): void {
-    for (const x of w) {
-      if (x === WS_IGNORE) continue;
-      this.#ws.push(x);
-      this.#lastTok = 'WS';
-    }
+  ws(a: WS, b?: WS): void {
+    this.#ws.push(a);
+    if (b !== undefined) this.#ws.push(b);
+    this.#lastTok = 'WS';
   }
 
   setPos(p: Pos | undefined): void {
-    if (p) this.#pos = { line: p.line, column: p.column, offset: p.offset };
+    if (p) {
+      this.#posLine = p.line;
+      this.#posOff = p.offset;
+    }
   }
 
   /** Writes a token or literal text. `kind` drives the "tokens must not merge" rule. */
   text(s: string, kind: LastTok = 'OTHER', verbatim = false): void {
-    if (this.#lastTok === 'NUMBER' && s[0] === '.') this.#forceBlank();
-    else if (this.#lastTok === 'DIV' && s[0] === '*') this.#forceBlank();
+    if (this.#lastTok === 'NUMBER' && s.charCodeAt(0) === 46) this.#forceBlank();
+    else if (this.#lastTok === 'DIV' && s.charCodeAt(0) === 42) this.#forceBlank();
     this.#lastTok = kind;
-    const next = { ...this.#pos };
-    this.#flush(next, false);
-    this.#writeString(next, s, verbatim);
+    const line = this.#posLine;
+    const off = this.#posOff;
+    this.#flush(line, off, false);
+    this.#writeString(line, off, s, verbatim);
   }
 
   #forceBlank(): void {
@@ -109,39 +111,40 @@ class Printer {
   }
 
   finish(): void {
-    this.#flush({ line: Number.MAX_SAFE_INTEGER, column: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER }, true);
+    this.#flush(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true);
   }
 
-  #commentBefore(next: Pos): boolean {
+  #commentBefore(nextOff: number): boolean {
     const c = this.#comments[this.#ci];
-    return c !== undefined && c.start.offset <= next.offset;
+    return c !== undefined && c.start.offset <= nextOff;
   }
 
-  #flush(next: Pos, eof: boolean): void {
-    if (this.#commentBefore(next)) this.#injectComments(next, eof);
-    else if (!eof) this.#writeWhitespace(this.#ws.length);
+  #flush(nextLine: number, nextOff: number, eof: boolean): void {
+    if (this.#commentBefore(nextOff)) this.#injectComments(nextLine, nextOff, eof);
+    else if (!eof && this.#ws.length > 0) this.#writeWhitespace(this.#ws.length);
   }
 
-  #injectComments(next: Pos, eof: boolean): void {
+  #injectComments(nextLine: number, nextOff: number, eof: boolean): void {
     let lastComment: ast.Comment | undefined;
-    while (this.#commentBefore(next)) {
+    while (this.#commentBefore(nextOff)) {
       const c = this.#comments[this.#ci++]!;
-      this.#writeCommentPrefix(next, c);
-      this.#writeString(c.start, c.text, true);
+      this.#writeCommentPrefix(nextLine, c);
+      this.#writeString(c.start.line, c.start.offset, c.text, true);
       // Multi-line block comments move the source position to their end line.
-      this.#last = { line: c.end.line, column: c.end.column, offset: c.end.offset };
-      this.#pos = { ...this.#last };
+      this.#lastLine = c.end.line;
+      this.#posLine = c.end.line;
+      this.#posOff = c.end.offset;
       lastComment = c;
     }
-    if (lastComment) this.#writeCommentSuffix(next, eof, lastComment);
+    if (lastComment) this.#writeCommentSuffix(nextLine, eof, lastComment);
   }
 
-  #writeCommentPrefix(next: Pos, c: ast.Comment): void {
+  #writeCommentPrefix(nextLine: number, c: ast.Comment): void {
     if (this.#outLen === 0) return;
-    if (c.start.line === this.#last.line) {
+    if (c.start.line === this.#lastLine) {
       // Trailing comment: a tab separates it from the code (its own column), or a space when
       // code follows on the same line (a block comment).
-      this.#writeByte(c.start.line === next.line ? ' ' : '\t', 1);
+      this.#writeByte(c.start.line === nextLine ? ' ' : '\t', 1);
       return;
     }
     let wsCount = 0;
@@ -153,14 +156,14 @@ class Printer {
       break;
     }
     this.#writeWhitespace(wsCount);
-    const newlines = this.#last.line > 0 ? c.start.line - this.#last.line : 0;
+    const newlines = this.#lastLine > 0 ? c.start.line - this.#lastLine : 0;
     if (newlines > 0) this.#writeByte('\f', Math.min(newlines, MAX_NEWLINES));
   }
 
-  #writeCommentSuffix(next: Pos, eof: boolean, lastComment: ast.Comment): void {
+  #writeCommentSuffix(nextLine: number, eof: boolean, lastComment: ast.Comment): void {
     if (eof) return;
-    if (lastComment.text[1] === '*' && next.line === lastComment.end.line) this.#writeByte(' ', 1);
-    const newlines = next.line - this.#last.line;
+    if (lastComment.text[1] === '*' && nextLine === lastComment.end.line) this.#writeByte(' ', 1);
+    const newlines = nextLine - this.#lastLine;
     let droppedFF = false;
     for (let i = 0; i < this.#ws.length; i++) {
       const w = this.#ws[i]!;
@@ -179,52 +182,48 @@ class Printer {
     this.#outLen += s.length;
   }
 
-  #writeString(pos: Pos | undefined, s: string, verbatim: boolean): void {
+  #writeString(line: number, off: number, s: string, verbatim: boolean): void {
     if (this.#outCol === 1) this.#writeIndent();
-    if (pos) this.#pos = { line: pos.line, column: pos.column, offset: pos.offset };
+    this.#posLine = line;
+    this.#posOff = off;
     this.#append(verbatim ? ESC + s + ESC : s);
     let newlines = 0;
     let lastNl = -1;
-    for (let i = 0; i < s.length; i++) {
-      const ch = s.charCodeAt(i);
-      if (ch === 10 || ch === 12) {
-        newlines++;
-        lastNl = i;
+    if (verbatim || s.charCodeAt(0) === 96) {
+      for (let i = 0; i < s.length; i++) {
+        const ch = s.charCodeAt(i);
+        if (ch === 10 || ch === 12) {
+          newlines++;
+          lastNl = i;
+        }
       }
     }
-    this.#pos.offset += s.length;
+    this.#posOff += s.length;
     if (newlines > 0) {
-      this.#pos.line += newlines;
-      this.#outLine += newlines;
-      this.#pos.column = s.length - lastNl;
+      this.#posLine += newlines;
       this.#outCol = s.length - lastNl;
     } else {
-      this.#pos.column += s.length;
       this.#outCol += s.length;
     }
-    this.#last = { ...this.#pos };
+    this.#lastLine = this.#posLine;
   }
 
   #writeIndent(): void {
     const depth = this.#indent;
-    if (depth > 0) this.#append('\t'.repeat(depth));
-    this.#pos.offset += depth;
-    this.#pos.column += depth;
+    if (depth > 0) this.#append(TABS[depth] ?? '\t'.repeat(depth));
+    this.#posOff += depth;
     this.#outCol += depth;
   }
 
   #writeByte(ch: string, n: number): void {
     if (this.#outCol === 1) this.#writeIndent();
-    this.#append(ch.repeat(n));
-    this.#pos.offset += n;
+    this.#append(n === 1 ? ch : ch.repeat(n));
+    this.#posOff += n;
     if (ch === '\n' || ch === '\f') {
-      this.#pos.line += n;
-      this.#outLine += n;
-      this.#pos.column = 1;
+      this.#posLine += n;
       this.#outCol = 1;
       return;
     }
-    this.#pos.column += n;
     this.#outCol += n;
   }
 
@@ -244,9 +243,12 @@ class Printer {
           this.#writeByte(w, 1);
       }
     }
-    this.#ws.splice(0, n);
+    if (n === this.#ws.length) this.#ws.length = 0;
+    else this.#ws.splice(0, n);
   }
 }
+
+const TABS = ['', '\t', '\t\t', '\t\t\t', '\t\t\t\t', '\t\t\t\t\t', '\t\t\t\t\t\t'];
 
 function lines(n: { start: Pos; end: Pos }): number {
   return n.end.line - n.start.line + 1;
