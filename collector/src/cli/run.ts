@@ -162,7 +162,53 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   });
   server.setRuntime(runtime);
 
+  // Signals are handled from here on: SIGHUP reloads (after the initial load: the load in
+  // progress already reads the latest files), SIGTERM/SIGINT stop gracefully within a bound.
+  let initialDone = false;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  let stoppingSince = 0;
+  const onHup = (): void => {
+    if (!initialDone || stoppingSince > 0) {
+      log.info('received SIGHUP before the initial load finished or while stopping; ignoring');
+      return;
+    }
+    log.info('received SIGHUP, reloading config');
+    void runtime.reload().then((r) => {
+      if (r.ok) log.info('config reloaded after SIGHUP');
+    });
+  };
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (stoppingSince > 0) {
+      // A terminal's Ctrl-C reaches the whole process group, and wrappers (npm start, timeout)
+      // forward it too: a repeat within a second is the same request.
+      if (Date.now() - stoppingSince < 1000) return;
+      log.warn('second signal received, exiting immediately', { signal: sig });
+      resolveExit(1);
+      return;
+    }
+    stoppingSince = Date.now();
+    log.info('shutting down', { signal: sig });
+    const hardStop = setTimeout(() => {
+      log.error('graceful shutdown did not finish in 15s, exiting');
+      resolveExit(1);
+    }, 15_000);
+    hardStop.unref();
+    void (async () => {
+      await runtime.stop();
+      await server.close(2_000);
+      clearTimeout(hardStop);
+      log.info('shutdown complete');
+      resolveExit(0);
+    })();
+  };
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+
   const first = await runtime.load();
+  initialDone = true;
+  if (stoppingSince > 0) return exited;
   if (!first.ok) {
     io.stderr.write(`Error: could not perform the initial load of ${settings.configPath}:\n${first.message}\n`);
     await runtime.stop();
@@ -170,42 +216,5 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     return 1;
   }
   log.info('now listening for http traffic', { service: 'http', addr: server.listenAddr });
-
-  return new Promise<number>((resolve) => {
-    let stoppingSince = 0;
-    const onHup = (): void => {
-      log.info('received SIGHUP, reloading config');
-      void runtime.reload().then((r) => {
-        if (r.ok) log.info('config reloaded after SIGHUP');
-      });
-    };
-    const onStop = (sig: NodeJS.Signals): void => {
-      if (stoppingSince > 0) {
-        // A terminal's Ctrl-C reaches the whole process group, and wrappers (npm start, timeout)
-        // forward it too: a repeat within a second is the same request.
-        if (Date.now() - stoppingSince < 1000) return;
-        log.warn('second signal received, exiting immediately', { signal: sig });
-        resolve(1);
-        return;
-      }
-      stoppingSince = Date.now();
-      log.info('shutting down', { signal: sig });
-      const hardStop = setTimeout(() => {
-        log.error('graceful shutdown did not finish in 15s, exiting');
-        resolve(1);
-      }, 15_000);
-      hardStop.unref();
-      void (async () => {
-        await runtime.stop();
-        await server.close(2_000);
-        clearTimeout(hardStop);
-        process.off('SIGHUP', onHup);
-        log.info('shutdown complete');
-        resolve(0);
-      })();
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-  });
+  return exited;
 }
