@@ -64,10 +64,46 @@ describe('compileRe2: translation table', () => {
     expect(c.regexp.exec('abcd')!.slice(1)).toEqual(['a', 'b', 'd']);
   });
 
-  it('leading (?i) becomes the i flag', () => {
-    expect(compileRe2('(?i)abc').regexp.flags).toContain('i');
-    expect(compileRe2('a(?i)bc').regexp.flags).not.toContain('i');
+  it('uses no flags unless Unicode classes or astral characters need u; (?i) is folded per character', () => {
+    expect(compileRe2('(?i)abc').regexp.flags).toBe('');
+    expect(compileRe2('(?i)abc').regexp.source).toBe('^(?:[Aa][Bb][Cc])$');
+    expect(compileRe2('(?i)\\pL+').regexp.flags).toBe('iu');
+    expect(compileRe2('a(?i)\\pL').regexp.flags).toBe('u');
+    expect(compileRe2('(?i)straße').regexp.test('STRASSE')).toBe(false); // simple folding only, as RE2
+    expect(compileRe2('(?i)σ').regexp.test('Σ')).toBe(true);
   });
+});
+
+describe('compileRe2: linear-time fallback for catastrophic patterns', () => {
+  // Run in a worker so a regression (exponential backtracking) is killed instead of hanging Jest.
+  async function runsToCompletion(pattern: string, input: string): Promise<boolean | 'timeout'> {
+    const { Worker } = await import('node:worker_threads');
+    const { regexp } = compileRe2(pattern);
+    const w = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       parentPort.postMessage(new RegExp(workerData.source, workerData.flags).test(workerData.input));`,
+      { eval: true, workerData: { source: regexp.source, flags: regexp.flags, input } },
+    );
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        void w.terminate();
+        resolve('timeout');
+      }, 10_000);
+      w.once('message', (m: boolean) => {
+        clearTimeout(timer);
+        void w.terminate();
+        resolve(m);
+      });
+    });
+  }
+
+  it.each([
+    ['(a*)*b', 'a'.repeat(40)],
+    ['(?i)(a|a)*c', 'A'.repeat(40)],
+    ['(x+x+)+y', 'x'.repeat(40)],
+  ])('%s on a long non-matching input finishes (RE2 is linear)', async (pattern, input) => {
+    expect(await runsToCompletion(pattern, input)).toBe(false);
+  }, 15_000);
 });
 
 describe('compileRe2: rejects what RE2 rejects', () => {

@@ -1,16 +1,20 @@
 /**
  * RE2 → V8 RegExp translation for Prometheus relabel regexes. Prometheus compiles relabel regexes
  * with Go's RE2-syntax engine, fully anchored (`^(?:re)$`); this module parses that syntax and
- * emits an equivalent JavaScript pattern (always with the `u` flag so `.` and classes work on
- * code points, like RE2 on UTF-8). Constructs RE2 rejects (backreferences, lookaround, `\C`,
- * nested repetition, repeat counts over 1000) are rejected here with an `Re2SyntaxError` naming
+ * emits an equivalent JavaScript pattern. Constructs RE2 rejects (backreferences, lookaround,
+ * `\C`, nested repetition, repeat counts over 1000) are rejected with an `Re2SyntaxError` naming
  * the construct and its offset. Depends on nothing; used by `prom/relabel` and components.
  *
  * Semantics kept from RE2: `\d \w \s \b` are ASCII-only; `.` excludes `\n` unless `(?s)`; `$`
- * matches only at the end of text unless `(?m)`; `(?U)` swaps greediness; `(?i)` anywhere (scoped
- * groups included) is supported: leading `(?i)` becomes the `i` flag, scoped uses are case-folded
- * per character.
+ * matches only at the end of text unless `(?m)`; `(?U)` swaps greediness; `(?i)` (leading or
+ * scoped) folds case per character with simple case folding.
+ *
+ * Linear time: patterns are emitted without flags whenever possible (the `u` flag only for `\p{..}`
+ * classes or characters beyond U+FFFF), and this module turns on V8's fallback to its linear-time
+ * engine on excessive backtracking, so catastrophic patterns such as `(a*)*b` finish like in RE2.
  */
+
+import v8 from 'node:v8';
 
 export class Re2SyntaxError extends Error {
   constructor(
@@ -122,27 +126,30 @@ function caseVariants(cp: number): number[] {
 const SYNTAX_CHARS = new Set('^$\\.*+?()[]{}|/'.split('').map((c) => c.charCodeAt(0)));
 const CLASS_SPECIAL = new Set('\\]^-['.split('').map((c) => c.charCodeAt(0)));
 
-function litCp(cp: number, inClass: boolean): string {
-  if (cp < 0x20 || cp === 0x7f || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0x2028 || cp === 0x2029) {
-    return `\\u{${cp.toString(16)}}`;
+function litCp(cp: number, inClass: boolean, unicode: boolean): string {
+  if (cp < 0x20 || cp === 0x7f || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0x2028 || cp === 0x2029 || cp > 0xffff) {
+    return unicode ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
   }
   if (inClass ? CLASS_SPECIAL.has(cp) : SYNTAX_CHARS.has(cp)) return '\\' + String.fromCodePoint(cp);
   return String.fromCodePoint(cp);
 }
 
-function classBody(ranges: Range[]): string {
+/** Class members; without the `u` flag ranges are in UTF-16 code units, so they stop at U+FFFF. */
+function classBody(ranges: Range[], unicode: boolean): string {
   let s = '';
-  for (const [lo, hi] of ranges) {
-    if (lo === hi) s += litCp(lo, true);
-    else s += litCp(lo, true) + '-' + litCp(hi, true);
+  for (const [lo, rawHi] of ranges) {
+    const hi = unicode ? rawHi : Math.min(rawHi, 0xffff);
+    if (lo > hi) continue;
+    if (lo === hi) s += litCp(lo, true, unicode);
+    else s += litCp(lo, true, unicode) + '-' + litCp(hi, true, unicode);
   }
   return s;
 }
 
-function rangesToClass(ranges: Range[], negate = false): string {
+function rangesToClass(ranges: Range[], negate: boolean, unicode: boolean): string {
   const n = normalize(ranges);
   if (n.length === 0) return negate ? '[\\s\\S]' : '[^\\s\\S]';
-  return (negate ? '[^' : '[') + classBody(n) + ']';
+  return (negate ? '[^' : '[') + classBody(n, unicode) + ']';
 }
 
 /** A piece of translated output: either exact JS source or a set of code-point ranges. */
@@ -154,9 +161,12 @@ class Translator {
   #groupNames: (string | undefined)[] = [undefined];
   #names = new Set<string>();
   #globalI = false;
+  /** Emit for the `u` flag: needed for `\\p{..}` classes and characters beyond U+FFFF. */
+  readonly unicode: boolean;
 
   constructor(pattern: string) {
     this.#p = pattern;
+    this.unicode = needsUnicode(pattern);
   }
 
   fail(construct: string, detail: string, at = this.#pos): never {
@@ -171,7 +181,7 @@ class Translator {
     const flags: Flags = { i: false, m: false, s: false, U: false };
     // A leading `(?i)` (possibly with other flags) applies to the whole pattern: use the `i` flag.
     const lead = /^\(\?([imsU]+)\)/.exec(this.#p);
-    if (lead && lead[1]!.includes('i') && !/\(\?[imsU]*-[imsU]*i/.test(this.#p)) {
+    if (this.unicode && lead && lead[1]!.includes('i') && !/\(\?[imsU]*-[imsU]*i/.test(this.#p)) {
       this.#globalI = true;
     }
     const src = this.#alternation(flags, 0);
@@ -278,16 +288,16 @@ class Translator {
   #literal(cp: number, flags: Flags): string {
     if (flags.i && !this.#globalI) {
       const vs = caseVariants(cp);
-      if (vs.length > 1) return rangesToClass(vs.map((v) => [v, v] as Range));
+      if (vs.length > 1) return rangesToClass(vs.map((v) => [v, v] as Range), false, this.unicode);
     }
-    return litCp(cp, false);
+    return litCp(cp, false, this.unicode);
   }
 
   #emitItem(item: Item, flags: Flags): string {
     if (item.kind === 'src') return item.src;
     if (item.uprop !== undefined) return item.uprop;
     const ranges = flags.i && !this.#globalI ? caseFold(item.ranges) : item.ranges;
-    return rangesToClass(ranges, item.negate);
+    return rangesToClass(ranges, item.negate, this.unicode);
   }
 
   #group(outer: Flags, depth: number, start: number): string | null {
@@ -490,7 +500,7 @@ class Translator {
     if (props.length > 0) {
       // Unicode property escapes stay as JS escapes inside the class; fold literal ranges only.
       const folded = flags.i && !this.#globalI ? caseFold(ranges) : normalize(ranges);
-      return { kind: 'src', src: (negate ? '[^' : '[') + classBody(folded) + props.join('') + ']' };
+      return { kind: 'src', src: (negate ? '[^' : '[') + classBody(folded, this.unicode) + props.join('') + ']' };
     }
     return { kind: 'ranges', ranges, negate };
   }
@@ -515,6 +525,34 @@ class Translator {
   }
 }
 
+/**
+ * Whether the pattern needs the `u` flag: Unicode property classes or characters beyond U+FFFF.
+ * Other patterns compile without `u` and `i` (case folding is done per character), which V8's
+ * linear-time engine accepts, so excessive backtracking falls back to it (see `enableLinearFallback`).
+ */
+function needsUnicode(p: string): boolean {
+  if (/\\[pP]/.test(p)) return true;
+  for (const m of p.matchAll(/\\x\{([0-9A-Fa-f]+)\}/g)) if (parseInt(m[1]!, 16) > 0xffff) return true;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) return true;
+  }
+  return false;
+}
+
+let linearFallback = false;
+/**
+ * Turns on V8's fallback to its linear-time regexp engine after excessive backtracking, giving
+ * RE2-like worst-case behaviour for patterns compiled without the `u`/`i` flags. Process-wide;
+ * only affects regexps that backtrack excessively (V8's default threshold). Idempotent.
+ */
+export function enableLinearFallback(): void {
+  if (linearFallback) return;
+  linearFallback = true;
+  v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+}
+enableLinearFallback();
+
 const cache = new Map<string, CompiledRe2>();
 
 /**
@@ -528,7 +566,7 @@ export function compileRe2(source: string): CompiledRe2 {
   const { src, globalI } = t.translate();
   let regexp: RegExp;
   try {
-    regexp = new RegExp('^(?:' + src + ')$', globalI ? 'iu' : 'u');
+    regexp = new RegExp('^(?:' + src + ')$', t.unicode ? (globalI ? 'iu' : 'u') : '');
   } catch (err) {
     throw new Re2SyntaxError(source, 0, 'untranslatable pattern', (err as Error).message);
   }
