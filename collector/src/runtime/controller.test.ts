@@ -185,6 +185,16 @@ describe('export propagation', () => {
     await c.stop();
   });
 
+  it('updates a dependent once, with the new export, when its dependency changes in the same reload', async () => {
+    const c = newController();
+    await c.apply([spec('a', 1), spec('b', 0, 'a')]);
+    await c.apply([spec('a', 3), spec('b', 0, 'a')]);
+    await c.idle();
+    expect(counter(c, 'a').updates).toEqual([{ step: 3 }]);
+    expect(counter(c, 'b').updates).toEqual([{ step: 0, input: 3 }]);
+    await c.stop();
+  });
+
   it('exposes running-components and evaluation metrics', async () => {
     const registry = new Registry();
     const c = new Controller({ componentLogger: () => silent, logger: silent, storagePath: '/tmp/x', registry });

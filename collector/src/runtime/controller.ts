@@ -343,8 +343,9 @@ export class Controller {
     this.#graph = graph;
     this.#order = order;
     this.#position = new Map(order.map((id, i) => [id, i]));
-    const reuse = epoch === this.#exportsEpoch;
     for (const id of order) {
+      // Phase A results stay valid while no export changed since; otherwise evaluate again.
+      const reuse = epoch === this.#exportsEpoch;
       if (slicer.due()) await slicer.yield();
       const spec = byId.get(id)!;
       const fresh = pending.get(id);
