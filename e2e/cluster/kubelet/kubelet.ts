@@ -73,6 +73,7 @@ export class Kubelet {
   #ips = new Map<string, string>();
   #nextIp = 0;
   #events: EventRecorder;
+  #schedulerEvents: EventRecorder;
   #ctx: NodeContext;
   #dnsTimer: NodeJS.Timeout | undefined;
   #dnsFile: string;
@@ -94,6 +95,7 @@ export class Kubelet {
     this.#configMaps = new Informer<ConfigMap>(this.client, RESOURCES.configmaps, { onError: onError('configmaps watch') });
     this.#secrets = new Informer<Secret>(this.client, RESOURCES.secrets, { onError: onError('secrets watch') });
     this.#events = new EventRecorder(this.client, { component: 'kubelet', host: this.nodeName }, onError('event'));
+    this.#schedulerEvents = new EventRecorder(this.client, { component: 'default-scheduler' }, onError('event'));
     this.#dnsFile = path.join(opts.stateDir, 'dns', 'table.json');
     const api = new URL(opts.server);
     const hostIP = '127.0.0.1';
@@ -230,7 +232,7 @@ export class Kubelet {
       // Servers without the binding subresource: set the node name directly.
       await this.client.mergePatch(RESOURCES.pods, ns, name, { spec: { nodeName: this.nodeName } });
     }
-    this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${this.nodeName}`);
+    this.#schedulerEvents.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${this.nodeName}`);
   }
 
   async #sync(pod: Pod): Promise<void> {

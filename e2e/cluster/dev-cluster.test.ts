@@ -1,0 +1,46 @@
+// bin/dev-cluster as users run it: start, kubectl works, a pod runs, SIGTERM stops everything.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KUBECTL, kubectl, requireTool } from './harness/kubectl.js';
+import { repoRoot } from './harness/paths.js';
+import { waitFor } from './harness/wait.js';
+
+const built = fs.existsSync(path.join(repoRoot(), 'dist/e2e/cluster/dev-cluster.js'));
+if (!built) {
+  const msg = 'dist/e2e/cluster/dev-cluster.js is missing: run "npm run build" first (npm test does)';
+  if (process.env.CI === 'true') throw new Error(msg);
+  process.stderr.write(`SKIP: ${msg}\n`);
+}
+const haveKubectl = requireTool('kubectl', KUBECTL);
+
+(built && haveKubectl ? describe : describe.skip)('bin/dev-cluster', () => {
+  it('prints ready with the kubeconfig path, serves kubectl, runs pods, and leaves no process behind on SIGTERM', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-cluster-bin-'));
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    const child = spawn(path.join(repoRoot(), 'bin/dev-cluster'), ['--kubeconfig', kubeconfig, '--state-dir', path.join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await waitFor(() => /ready/.test(out), { timeoutMs: 20_000, what: `"ready" from bin/dev-cluster (output: ${out})` });
+      expect(out).toContain(kubeconfig);
+      expect(await kubectl(['get', 'ns', '-o', 'name'], { kubeconfig })).toContain('namespace/default');
+
+      await kubectl(['run', 'sleeper', '--image=harness/node', '--command', '--', 'node', '-e', 'setInterval(() => {}, 1000)'], { kubeconfig });
+      const containerID = await waitFor(async () => (await kubectl(['get', 'pod', 'sleeper', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'], { kubeconfig })).trim(), { timeoutMs: 20_000, what: 'sleeper running' });
+      const pid = Number(/^local:\/\/(\d+)-/.exec(containerID)![1]);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('dev-cluster stopped');
+      expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
