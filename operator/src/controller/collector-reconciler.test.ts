@@ -199,4 +199,22 @@ describe('CollectorReconciler', () => {
     expect((api.peek(stsRef) as unknown as { spec: { replicas: number } }).spec.replicas).toBe(1);
     expect((collector(api).status as CollectorStatus).observedGeneration).toBe(2);
   });
+
+  it('GIVEN a storage change the API refuses in place WHEN reconciled THEN the StatefulSet is deleted orphaning pods, then recreated', async () => {
+    const { api, reconciler } = setup();
+    await reconciler.reconcile('obs/metrics');
+    const oldUid = api.peek(stsRef)!.metadata.uid;
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'metrics', uid: oldUid!, controller: true }] } });
+    await setSpec(api, { config: GOOD, replicas: 3, storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'] } } });
+    api.failNext('apply', 'StatefulSet', new KubeError(422, 'Invalid', "StatefulSet.apps \"metrics\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 500 });
+    expect(api.peek(stsRef)).toBeUndefined();
+    expect(api.peek({ apiVersion: 'v1', kind: 'Pod', namespace: 'obs', name: 'metrics-0' })).toBeDefined();
+    expect(condition(api, 'Ready')).toMatchObject({ status: 'False', reason: 'StatefulSetPending' });
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    const sts = api.peek(stsRef) as unknown as { metadata: { uid: string }; spec: { volumeClaimTemplates: unknown[] } };
+    expect(sts.metadata.uid).not.toBe(oldUid);
+    expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+    expect(events(api)).toContain('Normal/StatefulSetRecreated');
+  });
 });

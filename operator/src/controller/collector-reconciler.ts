@@ -16,7 +16,7 @@ import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
 import { CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
-import { describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
+import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
 import { isSubset } from './desired-state.js';
@@ -153,14 +153,29 @@ export class CollectorReconciler {
 
     const applyErrors: string[] = [];
     let statefulSet: StatefulSetLike | undefined;
+    let requeueAfterMs: number | undefined;
     for (const desired of objects) {
       const obj = desired as unknown as KubeObject;
       try {
         const live = await this.#o.api.get(refOf(obj));
+        if (live?.metadata.deletionTimestamp !== undefined) {
+          // Being replaced (see below): wait until it is gone, then create it.
+          requeueAfterMs = 1000;
+          continue;
+        }
         const current = live !== undefined && isSubset(obj, live) ? live : await this.#o.api.apply(obj);
         if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
         if (live === undefined || current !== live) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)) });
       } catch (e) {
+        if (obj.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
+          // Fields such as volumeClaimTemplates cannot change in place: delete the StatefulSet
+          // orphaning its pods (they keep running), recreate it, and let it roll them.
+          await this.#o.api.delete(refOf(obj), { propagationPolicy: 'Orphan' });
+          await this.#o.events.record(collector.metadata, 'Normal', 'StatefulSetRecreated', `StatefulSet ${obj.metadata.name} recreated (pods orphaned, then rolled) to change immutable fields`);
+          this.#o.logger.info('recreating StatefulSet to change immutable fields', { collector: key });
+          requeueAfterMs = 500;
+          continue;
+        }
         applyErrors.push(`${describeRef(refOf(obj))}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
@@ -182,7 +197,7 @@ export class CollectorReconciler {
     await this.#recordConfigEvent(collector, configValid);
     await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective);
     if (applyErrors.length > 0) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
-    return {};
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }
 
   async #readConfig(collector: Collector): Promise<ConfigSource> {
@@ -289,13 +304,17 @@ export class CollectorReconciler {
     const allReady = rolledOut && ready >= desired;
 
     const readyCond: ConditionInput =
-      sts === undefined
+      sts === undefined && effective !== undefined
+        ? { type: 'Ready', status: 'False', reason: 'StatefulSetPending', message: 'waiting for the StatefulSet to be (re)created' }
+        : sts === undefined
         ? { type: 'Ready', status: 'False', reason: 'NoValidConfig', message: 'waiting for a valid config before starting pods' }
         : allReady
           ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${ready}/${desired} replicas ready` }
           : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: `${ready}/${desired} replicas ready` };
     const progressing: ConditionInput =
-      sts === undefined
+      sts === undefined && effective !== undefined
+        ? { type: 'Progressing', status: 'True', reason: 'StatefulSetPending', message: 'the StatefulSet is being (re)created' }
+        : sts === undefined
         ? { type: 'Progressing', status: 'False', reason: 'NoValidConfig', message: 'no rollout without a valid config' }
         : allReady
           ? { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: 'all replicas updated and ready' }
@@ -339,6 +358,11 @@ function canonicalStatus(s: CollectorStatus): unknown {
     ...s,
     conditions: (s.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, g: c.observedGeneration })),
   };
+}
+
+/** The API's rejection of a StatefulSet update touching fields other than the mutable ones. */
+export function isImmutableStatefulSetChange(e: unknown): boolean {
+  return e instanceof KubeError && e.status === 422 && /updates to statefulset spec for fields other than/.test(e.message);
 }
 
 export function splitKey(key: string): [string, string] {

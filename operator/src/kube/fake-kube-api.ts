@@ -5,7 +5,7 @@
  * with `deletionTimestamp`, owner-reference garbage collection, watches and injected failures.
  * Every mutating call is recorded in `writes`.
  */
-import { KubeError, isNamespaced, pathOf, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+import { KubeError, isNamespaced, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
 
 type Verb = 'apply' | 'mergePatch' | 'create' | 'replace' | 'delete' | 'get' | 'list';
 
@@ -123,12 +123,15 @@ export class FakeKubeApi implements KubeApi {
     return clone(after);
   }
 
-  #remove(obj: KubeObject): void {
+  #remove(obj: KubeObject, orphan = false): void {
     this.#objects.delete(FakeKubeApi.key(this.#ref(obj)));
     this.#notify('DELETED', obj);
-    // Garbage collection of dependents.
+    // Garbage collection of dependents, or orphaning (owner references dropped).
     for (const dep of [...this.#objects.values()]) {
-      if ((dep.metadata.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) this.#remove(dep);
+      const refs = dep.metadata.ownerReferences ?? [];
+      if (!refs.some((r) => r.uid === obj.metadata.uid)) continue;
+      if (orphan) dep.metadata.ownerReferences = refs.filter((r) => r.uid !== obj.metadata.uid);
+      else this.#remove(dep);
     }
   }
 
@@ -209,7 +212,7 @@ export class FakeKubeApi implements KubeApi {
     return this.#store(live, { ...clone(obj), metadata: { ...clone(obj.metadata), uid: live.metadata.uid } }) as T;
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<void> {
     this.#injected('delete', ref.kind);
     this.writes.push({ verb: 'delete', kind: ref.kind, name: ref.name });
     const live = this.#objects.get(FakeKubeApi.key(ref));
@@ -220,7 +223,7 @@ export class FakeKubeApi implements KubeApi {
       }
       return;
     }
-    this.#remove(live);
+    this.#remove(live, opts.propagationPolicy === 'Orphan');
   }
 
   async watch(path: string, _query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {

@@ -50,6 +50,11 @@ export class KubeError extends Error {
 export const isNotFound = (e: unknown): boolean => e instanceof KubeError && e.status === 404;
 export const isConflict = (e: unknown): boolean => e instanceof KubeError && e.status === 409;
 
+export interface DeleteOptions {
+  /** `Orphan` keeps the dependents (e.g. a StatefulSet's pods) running. @default Background */
+  readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+}
+
 export interface KubeApi {
   /** The object, or `undefined` when it does not exist. */
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
@@ -60,8 +65,8 @@ export interface KubeApi {
   create<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T>;
   /** PUT; the object's `metadata.resourceVersion` makes it a compare-and-swap (409 on conflict). */
   replace<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T>;
-  /** Deletes; resolves when the object is already gone. */
-  delete(ref: ObjectRef): Promise<void>;
+  /** Deletes (propagation `Background` unless given); resolves when the object is already gone. */
+  delete(ref: ObjectRef, opts?: DeleteOptions): Promise<void>;
   /**
    * Streams watch events of a collection path until the server closes it (`done(null)`), it fails
    * (`done(err)`), or the returned controller aborts (then `done` is not called).

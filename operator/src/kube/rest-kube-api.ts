@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../render/labels.js';
-import { KubeError, pathOf, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+import { KubeError, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
 
 export interface RestKubeApiOptions {
   /** Field manager of server-side apply. @default `alloy-operator` */
@@ -114,12 +114,12 @@ export class RestKubeApi implements KubeApi {
     return this.#request<T>('PUT', path + qs({ fieldManager: this.#fieldManager }), obj);
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<void> {
     try {
       await this.#request('DELETE', pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name), {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
-        propagationPolicy: 'Background',
+        propagationPolicy: opts.propagationPolicy ?? 'Background',
       });
     } catch (e) {
       if (!(e instanceof KubeError && e.status === 404)) throw e;
