@@ -20,7 +20,7 @@ import type { CliIO } from './io.js';
 
 export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'server.http.listen-addr', kind: 'string', default: '127.0.0.1:12345', help: 'Address to listen for HTTP traffic on' },
-  { name: 'server.http.memory-addr', kind: 'string', default: 'alloy.internal:12345', help: 'Address to listen for in-memory HTTP traffic on (accepted; no in-memory listener in this build)' },
+  { name: 'server.http.memory-addr', kind: 'string', default: 'alloy.internal:12345', help: 'Address by which configs reach this collector itself (the http service maps it to the real listener)' },
   { name: 'server.http.ui-path-prefix', kind: 'string', default: '/', help: 'Prefix to serve the HTTP UI at' },
   { name: 'server.http.enable-pprof', kind: 'bool', default: true, help: 'Enable /debug/pprof profiling endpoints (accepted; not served by this build)' },
   { name: 'server.http.disable-support-bundle', kind: 'bool', default: false, help: 'Disable /-/support support bundle retrieval' },
@@ -127,6 +127,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
       listenAddr: settings.listenAddr,
       logger: logs.service('http'),
       uiPathPrefix: v.get('server.http.ui-path-prefix') as string,
+      memoryAddr: v.get('server.http.memory-addr') as string,
     });
     await server.listen();
   } catch (err) {

@@ -11,6 +11,14 @@ export type ComponentHandler = (req: IncomingMessage, res: ServerResponse, subpa
 export interface HttpService {
   /** `host:port` the main server actually listens on (after binding; port 0 resolved). */
   readonly listenAddr: string;
+  /**
+   * `--server.http.memory-addr` (default `alloy.internal:12345`): configs address the collector
+   * itself by this name (e.g. a scrape target `alloy.internal:12345`). HTTP clients in components
+   * should dial `dialAddress(addr)` so that name reaches this server.
+   */
+  readonly memoryAddr: string;
+  /** `memoryAddr` → a dialable `listenAddr` (wildcards become loopback); other addresses unchanged. */
+  dialAddress(addr: string): string;
   /** `/api/v0/component/<id>/` — where `mount` serves this component's handler. */
   pathFor(componentId: string): string;
   /** Route `/api/v0/component/<id>/...` to `handler`; returns the unmount function. Remounting replaces. */

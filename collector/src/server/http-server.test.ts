@@ -184,6 +184,18 @@ describe('AlloyHttpServer with a Runtime', () => {
   });
 });
 
+describe('http service addresses', () => {
+  it('maps the memory address to the dialable listener and leaves others alone', async () => {
+    const s = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: new LogManager({ stream: new PassThrough() }).root });
+    const addr = await s.listen();
+    const port = addr.split(':').pop();
+    expect(s.memoryAddr).toBe('alloy.internal:12345');
+    expect(s.dialAddress('alloy.internal:12345')).toBe(`127.0.0.1:${port}`);
+    expect(s.dialAddress('10.1.2.3:9100')).toBe('10.1.2.3:9100');
+    await s.close();
+  });
+});
+
 describe('parseListenAddr', () => {
   it.each([
     ['127.0.0.1:12345', { host: '127.0.0.1', port: 12345 }],

@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** Where the HTML UI lives (`--server.http.ui-path-prefix`); default `/`. */
   readonly uiPathPrefix?: string;
+  /** `--server.http.memory-addr`; default `alloy.internal:12345`. */
+  readonly memoryAddr?: string;
 }
 
 export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
@@ -105,6 +107,18 @@ export class AlloyHttpServer implements HttpService {
 
   get listenAddr(): string {
     return this.#address ?? this.#opts.listenAddr;
+  }
+
+  get memoryAddr(): string {
+    return this.#opts.memoryAddr ?? 'alloy.internal:12345';
+  }
+
+  dialAddress(addr: string): string {
+    if (addr !== this.memoryAddr) return addr;
+    const { host, port } = parseListenAddr(this.listenAddr);
+    if (host === '0.0.0.0') return `127.0.0.1:${port}`;
+    if (host === '::') return `[::1]:${port}`;
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
   pathFor(componentId: string): string {

@@ -5,7 +5,7 @@ import type { HttpService } from '../../../../runtime/services.js';
 
 describe('prometheus.exporter.self', () => {
   it('exports one target at the main server /metrics with job integrations/alloy', async () => {
-    const http: HttpService = { listenAddr: '127.0.0.1:4321', pathFor: (id) => id, mount: () => () => undefined };
+    const http: HttpService = { listenAddr: '127.0.0.1:4321', memoryAddr: 'alloy.internal:12345', dialAddress: (a) => a, pathFor: (id) => id, mount: () => () => undefined };
     let exported: unknown;
     const c = await component.build(
       {
