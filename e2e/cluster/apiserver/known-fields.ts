@@ -1,32 +1,38 @@
 /**
- * Unknown-field detection for built-in kinds (`fieldValidation=Strict|Warn`), from the type
- * declarations the `kubernetes-models` package generates out of the Kubernetes OpenAPI schema:
- * each `I<Kind>` interface lists the declared properties and the type of each. Parsed lazily
- * and cached; a type that cannot be resolved is treated as open (never reported).
+ * The Kubernetes API types as declared by the `kubernetes-models` package (generated from the
+ * Kubernetes OpenAPI document): each `I<Name>` interface lists the declared properties, their
+ * types, whether they are required, and their descriptions. Used for unknown-field detection
+ * (`fieldValidation=Strict|Warn`) and for the built-in schemas of `/openapi/v3`.
+ * Parsed lazily and cached; a type that cannot be resolved is treated as open (never reported).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isObject, type Json, type KubeObject, type ResourceType } from './types.js';
+import { isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
-interface PropType {
-  /** Declaration file of the property's interface type, if it is an object type. */
-  readonly file?: string;
-  readonly array: boolean;
-  /** `{ [key: string]: T }`: keys are free; values checked if `file` is set. */
-  readonly map: boolean;
+type TypeRef =
+  | { readonly k: 'string' | 'integer' | 'boolean' | 'any' | 'int-or-string' | 'date-time' }
+  | { readonly k: 'enum'; readonly values: readonly string[] }
+  | { readonly k: 'ref'; readonly file: string }
+  | { readonly k: 'array'; readonly items: TypeRef }
+  | { readonly k: 'map'; readonly values: TypeRef };
+
+interface Prop {
+  readonly type: TypeRef;
+  readonly required: boolean;
+  readonly description: string;
 }
 
-type Props = Map<string, PropType>;
-
-const parsed = new Map<string, Props | null>();
+interface Decl {
+  readonly description: string;
+  readonly props: Map<string, Prop>;
+}
 
 function findRoot(): string | undefined {
   const starts = [path.dirname(fileURLToPath(import.meta.url)), process.cwd()];
   for (let dir of starts) {
     for (;;) {
-      const cand = path.join(dir, 'node_modules', 'kubernetes-models');
-      if (fs.existsSync(cand)) return path.join(dir, 'node_modules');
+      if (fs.existsSync(path.join(dir, 'node_modules', 'kubernetes-models'))) return path.join(dir, 'node_modules');
       const up = path.dirname(dir);
       if (up === dir) break;
       dir = up;
@@ -36,91 +42,201 @@ function findRoot(): string | undefined {
 }
 
 const NODE_MODULES = findRoot();
+const decls = new Map<string, Decl | null>();
+const aliases = new Map<string, TypeRef>();
 
 function resolveImport(fromFile: string, spec: string): string | undefined {
   let p: string;
   if (spec.startsWith('.')) p = path.resolve(path.dirname(fromFile), spec);
   else if (NODE_MODULES) p = path.join(NODE_MODULES, spec);
   else return undefined;
-  p = p.replace(/\.js$/, '');
-  return `${p}.d.ts`;
+  return `${p.replace(/\.js$/, '')}.d.ts`;
 }
 
-function parseFile(file: string): Props | null {
-  if (parsed.has(file)) return parsed.get(file)!;
+function docText(comment: string | undefined): string {
+  if (!comment) return '';
+  return comment
+    .trim()
+    .replace(/^\/\*\*|\*\/$/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
+}
+
+function parseType(text: string, imports: Map<string, string>): TypeRef {
+  const t = text.trim();
+  let m: RegExpExecArray | null;
+  if ((m = /^Array<([\s\S]+)>$/.exec(t))) return { k: 'array', items: parseType(m[1]!, imports) };
+  if ((m = /^\{\s*\[key: string\]: ([\s\S]+?);?\s*\}$/.exec(t))) return { k: 'map', values: parseType(m[1]!, imports) };
+  if (t === 'string') return { k: 'string' };
+  if (t === 'number') return { k: 'integer' };
+  if (t === 'boolean') return { k: 'boolean' };
+  if (/^"[^"]*"(\s*\|\s*"[^"]*")*$/.test(t)) return { k: 'enum', values: [...t.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) };
+  const file = imports.get(t);
+  if (file) return { k: 'ref', file };
+  return { k: 'any' };
+}
+
+function aliasOf(file: string, src: string): TypeRef {
+  const m = /export type I\w+ = ([^;]+);/.exec(src);
+  const body = m?.[1]?.trim() ?? '';
+  let ref: TypeRef = { k: 'any' };
+  if (body === 'string') ref = /Time\.d\.ts$/.test(file) ? { k: 'date-time' } : { k: 'string' };
+  else if (/^(string \| number|number \| string)$/.test(body)) ref = { k: 'int-or-string' };
+  else if (body === 'number') ref = { k: 'integer' };
+  else if (body === 'boolean') ref = { k: 'boolean' };
+  aliases.set(file, ref);
+  return ref;
+}
+
+function parseFile(file: string): Decl | null {
+  const cached = decls.get(file);
+  if (cached !== undefined) return cached;
   let src: string;
   try {
     src = fs.readFileSync(file, 'utf8');
   } catch {
-    parsed.set(file, null);
+    decls.set(file, null);
+    return null;
+  }
+  const start = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/\n)?export interface I\w+(?: extends [\w, ]+)? \{\n/.exec(src);
+  if (!start) {
+    aliasOf(file, src);
+    decls.set(file, null);
     return null;
   }
   const imports = new Map<string, string>();
   for (const m of src.matchAll(/import \{ ([^}]+) \} from "([^"]+)";/g)) {
     const target = resolveImport(file, m[2]!);
-    if (!target) continue;
-    for (const name of m[1]!.split(',').map((s) => s.trim())) imports.set(name, target);
+    if (target) for (const name of m[1]!.split(',').map((s) => s.trim())) imports.set(name, target);
   }
-  const start = /export interface I\w+(?: extends [\w, ]+)? \{\n/.exec(src);
-  if (!start) {
-    parsed.set(file, null);
-    return null;
+  const bodyStart = start.index + start[0].length;
+  const body = src.slice(bodyStart, src.indexOf('\n}', bodyStart));
+  const props = new Map<string, Prop>();
+  const re = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/)?\s*\n? {4}"([^"]+)"(\??): ([\s\S]*?);\n(?= {4}(?:"|\/\*\*)|$)/g;
+  for (const m of `${body}\n`.matchAll(re)) {
+    props.set(m[2]!, { type: parseType(m[4]!, imports), required: m[3] !== '?', description: docText(m[1]) });
   }
-  const body = src.slice(start.index + start[0].length, src.indexOf('\n}', start.index));
-  const clean = body
-    .replace(/\/\*\*[\s\S]*?\*\//g, '')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .join('\n');
-  const props: Props = new Map();
-  const re = /^ {4}"([^"]+)"\??: ([\s\S]*?);\n(?= {4}"|$)/gm;
-  for (const m of (clean.trim() === '' ? '' : `${clean}\n`).matchAll(re)) {
-    const type = m[2]!.trim();
-    const array = /^Array<(\w+)>$/.exec(type);
-    const map = /^\{\s*\[key: string\]: (\w+);?\s*\}$/.exec(type);
-    const ref = array?.[1] ?? map?.[1] ?? (/^\w+$/.test(type) ? type : undefined);
-    const f = ref ? imports.get(ref) : undefined;
-    props.set(m[1]!, { ...(f ? { file: f } : {}), array: !!array, map: !!map });
-  }
-  parsed.set(file, props);
-  return props;
+  const decl: Decl = { description: docText(start[1]), props };
+  decls.set(file, decl);
+  return decl;
 }
 
 function kindFile(t: ResourceType): string | undefined {
-  if (!NODE_MODULES) return undefined;
-  const dir = t.group === '' ? path.join(NODE_MODULES, 'kubernetes-models', t.version) : path.join(NODE_MODULES, 'kubernetes-models', t.group, t.version);
-  return path.join(dir, `${t.kind}.d.ts`);
+  if (!NODE_MODULES || t.crdName) return undefined;
+  const parts = t.group === '' ? [t.version] : [t.group, t.version];
+  return path.join(NODE_MODULES, 'kubernetes-models', ...parts, `${t.kind}.d.ts`);
 }
 
-function isInterfaceFile(file: string): boolean {
-  return parseFile(file) !== null;
-}
+// ---------------------------------------------------------------- unknown fields
 
-function walk(v: Json, props: Props, at: string, out: string[]): void {
+function walk(v: Json, decl: Decl, at: string, out: string[]): void {
   if (!isObject(v)) return;
   for (const [k, x] of Object.entries(v)) {
     if (k === 'managedFields' && at === 'metadata') continue;
-    const pt = props.get(k);
+    const p = decl.props.get(k);
     const here = at === '' ? k : `${at}.${k}`;
-    if (!pt) {
+    if (!p) {
       out.push(here);
       continue;
     }
-    if (!pt.file || !isInterfaceFile(pt.file)) continue;
-    const inner = parseFile(pt.file)!;
-    if (pt.array && Array.isArray(x)) x.forEach((item, i) => walk(item, inner, `${here}[${i}]`, out));
-    else if (pt.map && isObject(x)) for (const [mk, mv] of Object.entries(x)) walk(mv, inner, `${here}.${mk}`, out);
-    else if (!pt.array && !pt.map) walk(x, inner, here, out);
+    walkType(x, p.type, here, out);
+  }
+}
+
+function walkType(x: Json, t: TypeRef, here: string, out: string[]): void {
+  if (t.k === 'ref') {
+    const inner = parseFile(t.file);
+    if (inner) walk(x, inner, here, out);
+  } else if (t.k === 'array' && Array.isArray(x)) {
+    x.forEach((item, i) => walkType(item, t.items, `${here}[${i}]`, out));
+  } else if (t.k === 'map' && isObject(x)) {
+    for (const [mk, mv] of Object.entries(x)) walkType(mv, t.values, `${here}.${mk}`, out);
   }
 }
 
 /** Dotted paths of fields the kind's schema does not declare; empty when the kind is unknown. */
 export function unknownFieldPaths(t: ResourceType, obj: KubeObject): string[] {
   const f = kindFile(t);
-  if (!f) return [];
-  const props = parseFile(f);
-  if (!props) return [];
+  const decl = f ? parseFile(f) : null;
+  if (!decl) return [];
   const out: string[] = [];
-  walk(obj, props, '', out);
+  walk(obj, decl, '', out);
   return out;
+}
+
+// ---------------------------------------------------------------- OpenAPI schemas
+
+/** `…/kubernetes-models/apps/v1/StatefulSetSpec.d.ts` → `io.k8s.api.apps.v1.StatefulSetSpec`. */
+function schemaName(file: string): string {
+  const rel = path.relative(NODE_MODULES ?? '', file).replace(/\.d\.ts$/, '').split(path.sep);
+  if (rel[0] === '@kubernetes-models' && rel[1] === 'apimachinery') return `io.k8s.apimachinery.pkg.${rel.slice(2).join('.')}`;
+  if (rel[0] === 'kubernetes-models') {
+    const parts = rel.slice(1);
+    if (parts.length === 2) return `io.k8s.api.core.${parts.join('.')}`;
+    const group = parts[0]!;
+    if (group === 'apiextensions.k8s.io') return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${parts.slice(1).join('.')}`;
+    return `io.k8s.api.${group.split('.')[0]!}.${parts.slice(1).join('.')}`;
+  }
+  return rel.join('.');
+}
+
+function toSchema(t: TypeRef, out: JsonObject): JsonObject {
+  switch (t.k) {
+    case 'string':
+      return { type: 'string' };
+    case 'integer':
+      return { type: 'integer' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'any':
+      return {};
+    case 'date-time':
+      return { type: 'string', format: 'date-time' };
+    case 'int-or-string':
+      return { 'x-kubernetes-int-or-string': true };
+    case 'enum':
+      return { type: 'string', enum: [...t.values] };
+    case 'array':
+      return { type: 'array', items: toSchema(t.items, out) };
+    case 'map':
+      return { type: 'object', additionalProperties: toSchema(t.values, out) };
+    case 'ref': {
+      const decl = parseFile(t.file);
+      if (!decl) {
+        const alias = aliases.get(t.file) ?? { k: 'any' };
+        return toSchema(alias.k === 'ref' ? { k: 'any' } : alias, out);
+      }
+      const name = schemaName(t.file);
+      if (!(name in out)) {
+        out[name] = {};
+        out[name] = declSchema(decl, out);
+      }
+      return { $ref: `#/components/schemas/${name}` };
+    }
+  }
+}
+
+function declSchema(decl: Decl, out: JsonObject): JsonObject {
+  const properties: JsonObject = {};
+  const required: string[] = [];
+  for (const [name, p] of decl.props) {
+    const s = (name === 'apiVersion' || name === 'kind') && p.type.k === 'enum' ? { type: 'string' } : toSchema(p.type, out);
+    properties[name] = '$ref' in s ? { allOf: [s], ...(p.description ? { description: p.description } : {}) } : { ...s, ...(p.description ? { description: p.description } : {}) };
+    if (p.required && name !== 'apiVersion' && name !== 'kind') required.push(name);
+  }
+  return { type: 'object', ...(decl.description ? { description: decl.description } : {}), properties, ...(required.length ? { required } : {}) };
+}
+
+/**
+ * The OpenAPI v3 schema of a built-in kind and every schema it references, keyed by the
+ * Kubernetes definition name; undefined when the kind has no declaration.
+ */
+export function builtinSchemas(t: ResourceType): { name: string; schemas: JsonObject } | undefined {
+  const f = kindFile(t);
+  if (!f || !parseFile(f)) return undefined;
+  const schemas: JsonObject = {};
+  toSchema({ k: 'ref', file: f }, schemas);
+  return { name: schemaName(f), schemas };
 }

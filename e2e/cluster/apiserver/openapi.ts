@@ -6,9 +6,10 @@
  *
  * Per-group-version documents list every resource path with its operations carrying
  * `x-kubernetes-group-version-kind` and the `fieldValidation`/`dryRun`/`fieldManager` query
- * parameters, and a schema per kind: the CRD's `openAPIV3Schema` for custom resources, an
- * open object schema for built-ins (their strategic-merge metadata stays with kubectl's
- * compiled-in types, which is why PATCH does not advertise strategic-merge-patch for them).
+ * parameters, and a schema per kind: the CRD's `openAPIV3Schema` for custom resources, the
+ * declared Kubernetes types (see `known-fields.ts`) for built-ins. Built-in PATCH operations do
+ * not advertise strategic-merge-patch, so kubectl computes those patches from its compiled-in
+ * types (exact patch metadata) rather than from these schemas.
  */
 import { createHash } from 'node:crypto';
 import type { ResourceRegistry } from './resources.js';
@@ -41,7 +42,13 @@ export function openApiV3Index(reg: ResourceRegistry, hashOf: (g: string, v: str
   return { paths };
 }
 
-export function openApiV3Doc(reg: ResourceRegistry, group: string, version: string, schemaOf: (t: ResourceType) => JsonObject | undefined): JsonObject | undefined {
+/** A kind's root schema name and the schemas it needs (itself included). */
+export interface KindSchemas {
+  readonly name: string;
+  readonly schemas: JsonObject;
+}
+
+export function openApiV3Doc(reg: ResourceRegistry, group: string, version: string, schemaOf: (t: ResourceType) => KindSchemas | undefined): JsonObject | undefined {
   const types = reg.inGroupVersion(group, version);
   if (types.length === 0) return undefined;
   const paths: JsonObject = {};
@@ -49,7 +56,9 @@ export function openApiV3Doc(reg: ResourceRegistry, group: string, version: stri
   const prefix = `/${gvPath(group, version)}`;
   for (const t of types) {
     const gvk = { group, version, kind: t.kind };
-    const ref = { $ref: `#/components/schemas/${schemaName(t)}` };
+    const own = schemaOf(t);
+    const rootName = own?.name ?? schemaName(t);
+    const ref = { $ref: `#/components/schemas/${rootName}` };
     const body = { content: { 'application/json': { schema: ref } } };
     const patchContent: JsonObject = {
       'application/apply-patch+yaml': { schema: { type: 'object' } },
@@ -76,9 +85,9 @@ export function openApiV3Doc(reg: ResourceRegistry, group: string, version: stri
     if (t.statusSubresource) {
       paths[`${base}/{name}/status`] = { get: op('get'), put: op('put', { requestBody: body }), patch: op('patch', { requestBody: { content: patchContent } }) };
     }
-    const own = schemaOf(t);
-    schemas[schemaName(t)] = {
-      ...(own ?? { type: 'object', description: `${t.kind} (${apiVersionOf(t)})`, 'x-kubernetes-preserve-unknown-fields': true }),
+    if (own) Object.assign(schemas, own.schemas);
+    schemas[rootName] = {
+      ...((own?.schemas[rootName] as JsonObject | undefined) ?? { type: 'object', description: `${t.kind} (${apiVersionOf(t)})`, 'x-kubernetes-preserve-unknown-fields': true }),
       'x-kubernetes-group-version-kind': [gvk],
     };
   }

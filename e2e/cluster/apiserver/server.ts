@@ -26,7 +26,7 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './pat
 import { serverSideApply, trackUpdate, type WriteContext } from './managed-fields.js';
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
-import { unknownFieldPaths } from './known-fields.js';
+import { builtinSchemas, unknownFieldPaths } from './known-fields.js';
 import { decodeProtobuf } from './protobuf.js';
 import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
@@ -117,6 +117,9 @@ export class ApiServer {
   #host = '127.0.0.1';
   #logProvider: PodLogProvider | undefined;
   #gcTimer: NodeJS.Immediate | undefined;
+  /** OpenAPI v3 documents by group/version; cleared whenever a CRD changes. */
+  readonly #openapiCache = new Map<string, JsonObject | undefined>();
+  readonly #openapiHashes = new Map<string, string>();
   #closed = false;
 
   constructor(opts: StartApiServerOptions) {
@@ -424,9 +427,25 @@ export class ApiServer {
       return;
     }
     if (segs[1] !== 'v3') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const docFor = (g: string, v: string): JsonObject | undefined => openApiV3Doc(this.registry, g, v, (t) => this.#crdSchema(t));
+    const docFor = (g: string, v: string): JsonObject | undefined => {
+      const key = `${g}/${v}`;
+      if (this.#openapiCache.has(key)) return this.#openapiCache.get(key);
+      const doc = openApiV3Doc(this.registry, g, v, (t) => {
+        if (!t.crdName) return builtinSchemas(t);
+        const s = this.#crdSchema(t);
+        const name = `${t.group.split('.').reverse().join('.')}.${t.version}.${t.kind}`;
+        return s ? { name, schemas: { [name]: s } } : undefined;
+      });
+      this.#openapiCache.set(key, doc);
+      return doc;
+    };
     if (segs.length === 2) {
-      return this.#send(res, 200, openApiV3Index(this.registry, (g, v) => docHash(docFor(g, v) ?? {})));
+      return this.#send(res, 200, openApiV3Index(this.registry, (g, v) => {
+        const key = `${g}/${v}`;
+        let h = this.#openapiHashes.get(key);
+        if (!h) this.#openapiHashes.set(key, (h = docHash(docFor(g, v) ?? {})));
+        return h;
+      }));
     }
     const rest = segs.slice(2);
     const [group, version] = rest[0] === 'api' ? ['', rest[1]!] : [rest[1]!, rest[2]!];
@@ -1019,6 +1038,8 @@ export class ApiServer {
 
   #afterWrite(t: ResourceType, old: KubeObject | undefined, now_: KubeObject | undefined): void {
     if (t.kind === 'CustomResourceDefinition') {
+      this.#openapiCache.clear();
+      this.#openapiHashes.clear();
       const name = nameOf((now_ ?? old)!);
       this.registry.removeCrd(name);
       if (now_) this.#registerCrd(now_);

@@ -274,5 +274,8 @@ suite('kubectl against the test API server', () => {
     const explain = await ok(['explain', 'pipeline.spec']);
     expect(explain).toContain('KIND:       Pipeline');
     expect(explain).toMatch(/replicas\s+<integer> -required-/);
+    const builtin = await ok(['explain', 'statefulset.spec.template.spec.containers.ports']);
+    expect(builtin).toContain('FIELD: ports <[]ContainerPort>');
+    expect(builtin).toMatch(/containerPort\s+<integer> -required-/);
   });
 });
