@@ -6,6 +6,7 @@
  * scrapes of one target never overlap; `stop(true)` writes staleness markers for every series the
  * target last exposed, including its report series.
  */
+import { appendFile } from 'node:fs';
 import type { Logger } from 'winston';
 import type { Exemplar, Label, Labels, MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { STALE_NAN } from '../../../prom/types.js';
@@ -29,6 +30,8 @@ export interface LoopConfig {
   readonly accept: string;
   readonly fallbackFormat: ExpositionFormat;
   readonly userAgent: string;
+  /** `scrape_failure_log_file`: failed scrapes are appended here as JSON lines. */
+  readonly failureLogFile?: string | undefined;
 }
 
 export type TargetHealth = 'up' | 'down' | 'unknown';
@@ -341,12 +344,25 @@ export class ScrapeLoop {
     }
     for (const l of this.#reportedLast) if (!reported.includes(l)) b.push(l, start, STALE_NAN);
     this.#reportedLast = reported;
+    if (err !== undefined && cfg.failureLogFile) this.#logFailure(cfg.failureLogFile, start, err);
     this.#health = err === undefined ? 'up' : 'down';
     this.#lastError = err ?? '';
     this.#lastScrape = start;
     this.#lastDurationMs = durationMs;
     await this.#append(b.build());
   }
+
+  /** Prometheus's scrape failure log: one JSON object per failed scrape; write errors are logged once. */
+  #logFailure(file: string, ts: number, err: string): void {
+    const line = JSON.stringify({ time: new Date(ts).toISOString(), level: 'ERROR', msg: err, job: this.#cfg.jobName, url: this.#target.url.href, labels: labelsToRecord(this.#target.labels) }) + '\n';
+    appendFile(file, line, (e) => {
+      if (e && !this.#failureLogBroken) {
+        this.#failureLogBroken = true;
+        this.#deps.logger.error(`cannot write scrape_failure_log_file ${file}: ${e.message}`);
+      }
+    });
+  }
+  #failureLogBroken = false;
 
   async #append(batch: SampleBatch): Promise<void> {
     const receivers = this.#deps.receivers();

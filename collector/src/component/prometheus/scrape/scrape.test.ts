@@ -114,6 +114,7 @@ function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: Metrics
     accept: 'application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
     fallbackFormat: 'prometheus',
     userAgent: 'test-agent',
+    failureLogFile: a.scrape_failure_log_file,
   };
   let now = 1_700_000_000_000;
   const loop = new ScrapeLoop(res.target, cfg, { client: () => client, receivers: () => [recv], logger, now: () => now });
@@ -266,6 +267,23 @@ describe('prometheus.scrape loop against a local server', () => {
     }
   });
 
+  it('appends failed scrapes to scrape_failure_log_file as JSON lines', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const file = `${mkdtempSync('/tmp/scrape-faillog-')}/failures.log`;
+    const recv = new CollectingReceiver();
+    exp.status = 503;
+    const { loop, client } = loopFor(exp, { scrape_failure_log_file: file }, recv);
+    await loop.scrapeOnce();
+    exp.status = 200;
+    exp.body = 'm 1\n';
+    await loop.scrapeOnce();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'server returned HTTP status 503 Service Unavailable', job: 'prometheus.scrape.test' });
+    client.close();
+  });
+
   it('does not track staleness of series with explicit timestamps unless track_timestamps_staleness', async () => {
     for (const track of [false, true]) {
       const recv = new CollectingReceiver();
@@ -284,7 +302,11 @@ describe('prometheus.scrape loop against a local server', () => {
 describe('prometheus.scrape component', () => {
   it('validates arguments like Alloy', () => {
     const bad = (a: Record<string, unknown>) => argumentsSchema.safeParse({ targets: [], forward_to: [], ...a });
-    expect(bad({ scrape_interval: '10s', scrape_timeout: '20s' }).error!.issues[0]!.message).toContain('greater than scrape_interval');
+    expect(bad({ scrape_interval: '10s', scrape_timeout: '20s', job_name: 'j' }).error!.issues[0]!.message).toContain('scrape_timeout (20s) greater than scrape_interval (10s) for scrape config with job name "j"');
+    expect(bad({ enable_protobuf_negotiation: true, scrape_protocols: ['PrometheusText0.0.4'] }).error!.issues[0]!.message).toContain('only one can be set');
+    expect(bad({ scrape_protocols: ['PrometheusText0.0.4', 'PrometheusText0.0.4'] }).error!.issues[0]!.message).toContain('duplicate scrape protocol');
+    expect(bad({ scrape_native_histograms: true, scrape_protocols: ['PrometheusText0.0.4'] }).error!.issues[0]!.message).toContain('PrometheusProto is not in scrape_protocols');
+    expect(bad({ metric_name_escaping_scheme: 'allow-utf-8' }).error!.issues[0]!.message).toContain("cannot be set to 'allow-utf-8'");
     expect(bad({ bearer_token: 'x', basic_auth: { username: 'u' } }).error!.issues[0]!.message).toContain('at most one of basic_auth, authorization, oauth2, bearer_token');
     expect(bad({ scrape_interval: 'soon' }).error!.issues[0]!.message).toContain('invalid duration "soon"');
     expect(bad({ scrape_protocols: ['Text'] }).error!.issues[0]!.message).toContain('unknown scrape protocol "Text"');

@@ -14,6 +14,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
+import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration, secret } from './schema-helpers.js';
 import { ScrapeHttpClient, type HttpClientSettings } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type TargetStatus } from './scrape-loop.js';
@@ -79,6 +80,8 @@ export const argumentsSchema = z
     enable_protobuf_negotiation: z.boolean().default(false),
     scrape_protocols: z.array(protocolName).optional(),
     scrape_fallback_protocol: protocolName.default('PrometheusText0.0.4'),
+    scrape_failure_log_file: z.string().optional(),
+    honor_metadata: z.boolean().default(false),
     scrape_interval: duration().default(60_000),
     scrape_timeout: duration().default(10_000),
     metrics_path: z.string().default('/metrics'),
@@ -110,7 +113,25 @@ export const argumentsSchema = z
   .strict()
   .superRefine((a, ctx) => {
     if (a.scrape_timeout > a.scrape_interval) {
-      ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: `scrape_timeout (${a.scrape_timeout}ms) greater than scrape_interval (${a.scrape_interval}ms); lower scrape_timeout or raise scrape_interval` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scrape_timeout'],
+        message: `scrape_timeout (${formatDuration(a.scrape_timeout)}) greater than scrape_interval (${formatDuration(a.scrape_interval)}) for scrape config with job name ${JSON.stringify(a.job_name ?? '')}; lower scrape_timeout or raise scrape_interval`,
+      });
+    }
+    if (a.enable_protobuf_negotiation && a.scrape_protocols !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'both enable_protobuf_negotiation and scrape_protocols are set, only one can be set at a time' });
+    }
+    if (a.scrape_native_histograms && a.scrape_protocols !== undefined && !a.scrape_protocols.includes('PrometheusProto')) {
+      ctx.addIssue({ code: 'custom', path: ['scrape_protocols'], message: 'scrape_native_histograms is set to true, but PrometheusProto is not in scrape_protocols' });
+    }
+    const seen = new Set<string>();
+    for (const p of a.scrape_protocols ?? []) {
+      if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['scrape_protocols'], message: `duplicate scrape protocol ${JSON.stringify(p)}: make sure the scrape protocols provided are unique` });
+      seen.add(p);
+    }
+    if (a.metric_name_escaping_scheme === 'allow-utf-8' && a.metric_name_validation_scheme !== 'utf8') {
+      ctx.addIssue({ code: 'custom', path: ['metric_name_escaping_scheme'], message: "metric_name_escaping_scheme cannot be set to 'allow-utf-8' while metric_name_validation_scheme is not set to 'utf8'" });
     }
     if (a.scrape_interval <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_interval'], message: 'scrape_interval must be greater than 0' });
     if (a.scrape_timeout <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: 'scrape_timeout must be greater than 0' });
@@ -189,7 +210,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
       this.#client = client;
       this.#clientKey = key;
     }
-    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'])).map(
+    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'])).map(
       (p) => p.replace(/\./g, '_') as ScrapeProtocol,
     );
     if (protocols.includes('PrometheusProto')) {
@@ -212,6 +233,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
       accept: acceptHeader(protocols),
       fallbackFormat: fallbackFormat(args.scrape_fallback_protocol),
       userAgent: USER_AGENT,
+      failureLogFile: args.scrape_failure_log_file,
     };
   }
 
