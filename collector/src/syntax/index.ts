@@ -28,6 +28,7 @@ export {
   enumBlocks,
   duration,
   secret,
+  optionalSecret,
   capsule,
   parseDuration,
   formatDuration,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseFile } from '../parser/parser.js';
 import { decodeBody, decodeBodyOrThrow } from './decode.js';
-import { block, blocks, capsule, duration, enumBlocks, formatDuration, labelledBlocks, parseDuration, secret } from './schema.js';
+import { block, blocks, capsule, duration, enumBlocks, formatDuration, labelledBlocks, optionalSecret, parseDuration, secret } from './schema.js';
 import { stdlibScope } from './stdlib.js';
 import { Secret, asCapsule } from './value.js';
 import { DiagnosticsError } from '../diag/diag.js';
@@ -192,6 +192,19 @@ describe('decodeBody: Alloy conversions', () => {
     const r = decodeBody(file.body, S, s2);
     expect((r.value as { labels: unknown }).labels).toEqual({ replica: '1' });
     expect(shared).toEqual({ replica: 1 });
+  });
+});
+
+describe('optionalSecret', () => {
+  it('keeps strings plain and secrets secret, and rejects other types', () => {
+    const S = z.object({ headers: z.record(z.string(), optionalSecret()).default({}) });
+    const s2 = stdlibScope().child({ token: new Secret('t') });
+    const { file } = parseFile('h', 'headers = { plain = "v", hidden = token }\n');
+    const r = decodeBody(file.body, S, s2);
+    const h = (r.value as { headers: Record<string, unknown> }).headers;
+    expect(h['plain']).toBe('v');
+    expect(h['hidden']).toBeInstanceOf(Secret);
+    expect(diagsOf('headers = { x = true }\n', S)).toEqual(['1:17: headers.x should be string or secret, got bool']);
   });
 });
 

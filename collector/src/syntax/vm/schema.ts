@@ -197,6 +197,16 @@ export function secret(): ZodType<Secret, string | Secret> {
 }
 
 /**
+ * An optional secret (Alloy's `OptionalSecret`): a plain string stays a string (shown in the UI),
+ * a `Secret` stays secret. Use where Alloy accepts either, e.g. header values.
+ */
+export function optionalSecret(): ZodType<string | Secret, string | Secret> {
+  return z.custom<string | Secret>((v) => typeof v === 'string' || v instanceof Secret, {
+    error: (iss) => `should be string or secret, got ${typeOf(iss.input)}`,
+  });
+}
+
+/**
  * A capsule: an object of the named kind (e.g. `MetricsReceiver`), passed through unchanged.
  * `check` narrows what counts as that kind (e.g. has an `append` function).
  */
