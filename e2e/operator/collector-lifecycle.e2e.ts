@@ -187,6 +187,26 @@ d('operator: Collector lifecycle on a cluster', () => {
     await waitFor(async () => condition(await getCollector(cluster, ns, name), 'Ready')?.status === 'True', { timeoutMs: 30_000, what: 'Ready=True after the rollout' });
   });
 
+  it('a storage change (immutable in a StatefulSet) recreates the StatefulSet and rolls the pods onto per-ordinal claims', async () => {
+    const spec = { config: FIXED, replicas: 3, podAnnotations: { 'example.com/rollout': '2' }, storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } };
+    const oldUid = (JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, spec));
+    await waitFor(
+      async () => {
+        const sts = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { uid: string }; spec: { volumeClaimTemplates?: unknown[] }; status: { readyReplicas?: number; updatedReplicas?: number } };
+        return sts.metadata.uid !== oldUid && sts.spec.volumeClaimTemplates?.length === 1 && sts.status.updatedReplicas === 3 && sts.status.readyReplicas === 3;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'a recreated StatefulSet with a volumeClaimTemplate, rolled out' },
+    );
+    const podList = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json'])) as {
+      items: Array<{ metadata: { name: string }; spec: { volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }> } }>;
+    };
+    const claims = podList.items.map((p) => p.spec.volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).sort();
+    expect(claims).toStrictEqual(['data-metrics-0', 'data-metrics-1', 'data-metrics-2']);
+    await readyPods(3);
+    await waitFor(async () => condition(await getCollector(cluster, ns, name), 'Ready')?.status === 'True', { timeoutMs: 30_000, what: 'Ready=True after the recreate' });
+  });
+
   it('journey 4: scale 1 → 3 → 1 with kubectl scale; delete removes everything it owned', async () => {
     for (const n of [1, 3, 1]) {
       await cluster.kubectl(['scale', `collector/${name}`, '-n', ns, `--replicas=${n}`]);
