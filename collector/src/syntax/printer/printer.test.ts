@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
+import { parse as parseYAML } from 'yaml';
 import { DOCS, TESTDATA } from '../test-support/paths.js';
 
 const printerDir = join(TESTDATA, 'printer');
@@ -102,6 +103,23 @@ describe('reference docs: every Alloy snippet parses and formats idempotently', 
     expect(parsed.diags).toEqual([]);
     const once = format(snippet);
     expect(once.text).toBeDefined();
+    expect(format(once.text!).text).toBe(once.text);
+  });
+});
+
+describe('reference docs: Alloy configs embedded in values.yaml snippets', () => {
+  const md = readFileSync(DOCS, 'utf8');
+  const embedded: string[] = [];
+  for (const m of md.matchAll(/```[^\n]*\n([\s\S]*?)```/g)) {
+    if (!/configMap:\s*\n\s*content:/.test(m[1]!)) continue;
+    const doc = parseYAML(m[1]!) as { alloy?: { configMap?: { content?: unknown } } };
+    const content = doc.alloy?.configMap?.content;
+    if (typeof content === 'string') embedded.push(content);
+  }
+  it('finds the embedded config', () => expect(embedded.length).toBeGreaterThanOrEqual(1));
+  it.each(embedded.map((c, i) => [i, c] as const))('embedded config %i parses and formats idempotently', (_i, content) => {
+    expect(parseFile('values.yaml', content).diags).toEqual([]);
+    const once = format(content);
     expect(format(once.text!).text).toBe(once.text);
   });
 });
