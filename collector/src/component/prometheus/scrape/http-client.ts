@@ -25,7 +25,18 @@ export interface TlsSettings {
   readonly min_version?: string | undefined;
 }
 
+export interface OAuth2Settings {
+  readonly client_id: string;
+  readonly client_secret?: SecretLike | undefined;
+  readonly client_secret_file?: string | undefined;
+  readonly scopes?: readonly string[] | undefined;
+  readonly token_url: string;
+  readonly endpoint_params?: Readonly<Record<string, string>> | undefined;
+  readonly tls_config?: TlsSettings | undefined;
+}
+
 export interface HttpClientSettings {
+  readonly oauth2?: OAuth2Settings | undefined;
   readonly bearer_token?: SecretLike | undefined;
   readonly bearer_token_file?: string | undefined;
   readonly basic_auth?: { readonly username: string; readonly password?: SecretLike | undefined; readonly password_file?: string | undefined } | undefined;
@@ -74,6 +85,96 @@ function reveal(v: SecretLike | string): string {
   return typeof v === 'string' ? v : v.reveal();
 }
 
+/** Node TLS options from Alloy's `tls_config`. @throws Error naming an unreadable file or bad version. */
+export function tlsOptionsOf(t: TlsSettings, what = 'tls_config'): tls.ConnectionOptions {
+  const opts: tls.ConnectionOptions = {};
+  if (t.ca !== undefined) opts.ca = t.ca;
+  if (t.ca_file) opts.ca = readSecretFile(t.ca_file, `${what}.ca_file`);
+  if (t.cert !== undefined) opts.cert = t.cert;
+  if (t.cert_file) opts.cert = readSecretFile(t.cert_file, `${what}.cert_file`);
+  if (t.key !== undefined) opts.key = t.key.reveal();
+  if (t.key_file) opts.key = readSecretFile(t.key_file, `${what}.key_file`);
+  if (t.server_name) opts.servername = t.server_name;
+  opts.rejectUnauthorized = !t.insecure_skip_verify;
+  if (t.min_version) {
+    const v = TLS_VERSIONS[t.min_version];
+    if (!v) throw new Error(`${what}.min_version ${JSON.stringify(t.min_version)} is invalid; use one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
+    opts.minVersion = v;
+  }
+  return opts;
+}
+
+/**
+ * OAuth2 client-credentials tokens (golang.org/x/oauth2/clientcredentials semantics): client
+ * credentials in a Basic header first, in the form body if the server rejects that; tokens are
+ * reused until 10 s before `expires_in`.
+ */
+export class OAuth2TokenSource {
+  readonly #cfg: OAuth2Settings;
+  readonly #tls: tls.ConnectionOptions;
+  #token: { header: string; expiresAt: number } | undefined;
+  #bodyAuth = false;
+
+  constructor(cfg: OAuth2Settings, tlsOpts: tls.ConnectionOptions) {
+    this.#cfg = cfg;
+    this.#tls = tlsOpts;
+    try {
+      new URL(cfg.token_url);
+    } catch {
+      throw new Error(`oauth2.token_url ${JSON.stringify(cfg.token_url)} is not a valid URL`);
+    }
+  }
+
+  async header(signal: AbortSignal): Promise<string> {
+    if (this.#token && Date.now() < this.#token.expiresAt) return this.#token.header;
+    const secret = this.#cfg.client_secret_file ? readSecretFile(this.#cfg.client_secret_file, 'oauth2.client_secret_file') : (this.#cfg.client_secret?.reveal() ?? '');
+    let res = await this.#request(secret, this.#bodyAuth, signal);
+    if (!this.#bodyAuth && (res.status === 400 || res.status === 401)) {
+      this.#bodyAuth = true;
+      res = await this.#request(secret, true, signal);
+    }
+    if (res.status < 200 || res.status > 299) throw new Error(`oauth2: cannot fetch token from ${this.#cfg.token_url}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    let tok: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
+    try {
+      tok = JSON.parse(res.body) as typeof tok;
+    } catch {
+      throw new Error(`oauth2: token response from ${this.#cfg.token_url} is not JSON`);
+    }
+    if (typeof tok.access_token !== 'string' || tok.access_token === '') throw new Error('oauth2: server response missing access_token');
+    const type = typeof tok.token_type === 'string' && tok.token_type !== '' && tok.token_type.toLowerCase() !== 'bearer' ? tok.token_type : 'Bearer';
+    const expiresIn = Number(tok.expires_in);
+    const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? Date.now() + expiresIn * 1000 - 10_000 : Number.POSITIVE_INFINITY;
+    this.#token = { header: `${type} ${tok.access_token}`, expiresAt };
+    return this.#token.header;
+  }
+
+  #request(secret: string, inBody: boolean, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    const url = new URL(this.#cfg.token_url);
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (this.#cfg.scopes && this.#cfg.scopes.length > 0) form.set('scope', this.#cfg.scopes.join(' '));
+    for (const [k, v] of Object.entries(this.#cfg.endpoint_params ?? {})) form.set(k, v);
+    const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    if (inBody) {
+      form.set('client_id', this.#cfg.client_id);
+      form.set('client_secret', secret);
+    } else {
+      headers['Authorization'] = 'Basic ' + Buffer.from(`${encodeURIComponent(this.#cfg.client_id)}:${encodeURIComponent(secret)}`).toString('base64');
+    }
+    const body = form.toString();
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const r = mod.request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, signal, ...(url.protocol === 'https:' ? this.#tls : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.once('error', reject);
+      });
+      r.once('error', reject);
+      r.end(body);
+    });
+  }
+}
+
 export class ScrapeHttpClient {
   readonly #settings: HttpClientSettings;
   readonly #tlsOptions: tls.ConnectionOptions;
@@ -81,28 +182,14 @@ export class ScrapeHttpClient {
   readonly #httpsAgent: https.Agent;
   readonly #proxy: URL | undefined;
   readonly #noProxy: string[];
+  readonly #oauth2: OAuth2TokenSource | undefined;
 
   /** @throws Error naming the unreadable file or invalid option. */
   constructor(settings: HttpClientSettings) {
     this.#settings = settings;
-    const t = settings.tls_config;
-    const opts: tls.ConnectionOptions = {};
-    if (t) {
-      if (t.ca !== undefined) opts.ca = t.ca;
-      if (t.ca_file) opts.ca = readSecretFile(t.ca_file, 'tls_config.ca_file');
-      if (t.cert !== undefined) opts.cert = t.cert;
-      if (t.cert_file) opts.cert = readSecretFile(t.cert_file, 'tls_config.cert_file');
-      if (t.key !== undefined) opts.key = t.key.reveal();
-      if (t.key_file) opts.key = readSecretFile(t.key_file, 'tls_config.key_file');
-      if (t.server_name) opts.servername = t.server_name;
-      opts.rejectUnauthorized = !t.insecure_skip_verify;
-      if (t.min_version) {
-        const v = TLS_VERSIONS[t.min_version];
-        if (!v) throw new Error(`tls_config.min_version ${JSON.stringify(t.min_version)} is invalid; use one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
-        opts.minVersion = v;
-      }
-    }
+    const opts = settings.tls_config ? tlsOptionsOf(settings.tls_config) : {};
     this.#tlsOptions = opts;
+    if (settings.oauth2) this.#oauth2 = new OAuth2TokenSource(settings.oauth2, settings.oauth2.tls_config ? tlsOptionsOf(settings.oauth2.tls_config) : {});
     this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4, ...opts });
     if (settings.proxy_url) {
       try {
@@ -149,7 +236,7 @@ export class ScrapeHttpClient {
     const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     const headers: Record<string, string> = { ...req.headers };
     for (const [k, vs] of Object.entries(this.#settings.http_headers ?? {})) headers[k] = vs.map(reveal).join(', ');
-    const auth = this.authorizationHeader();
+    const auth = this.#oauth2 ? await this.#oauth2.header(signal) : this.authorizationHeader();
     if (auth !== undefined) headers['Authorization'] = auth;
     let url = req.url;
     for (let redirects = 0; ; redirects++) {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import winston from 'winston';
@@ -73,6 +74,7 @@ class FakeExporter {
 }
 
 const logger = winston.createLogger({ silent: true });
+const require_ = createRequire(import.meta.url);
 
 function opts(id = 'prometheus.scrape.test'): ComponentOptions<Exports> & { health: Array<[string, string]> } {
   const health: Array<[string, string]> = [];
@@ -201,6 +203,68 @@ describe('prometheus.scrape loop against a local server', () => {
     }
   });
 
+  it('fetches OAuth2 client-credentials tokens (Basic first, body on 401), caches them, sends them as Bearer', async () => {
+    const tokenRequests: Array<{ auth: string | undefined; body: string }> = [];
+    const tokenServer = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        tokenRequests.push({ auth: req.headers.authorization, body });
+        const form = new URLSearchParams(body);
+        if (form.get('client_id') !== 'cid' || form.get('client_secret') !== 'csecret') {
+          res.writeHead(401).end('{"error":"invalid_client"}');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `tok${tokenRequests.length}`, token_type: 'bearer', expires_in: 3600 }));
+      });
+    });
+    await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', r));
+    const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token`;
+    const recv = new CollectingReceiver();
+    exp.body = 'm 1\n';
+    const { loop, client } = loopFor(exp, { oauth2: { client_id: 'cid', client_secret: 'csecret', token_url: tokenUrl, scopes: ['a', 'b'], endpoint_params: { audience: 'x' } } }, recv);
+    await loop.scrapeOnce();
+    await loop.scrapeOnce();
+    expect(recv.get(0, 'up')!.value).toBe(1);
+    expect(exp.requests.at(-1)!['authorization']).toBe('Bearer tok2');
+    expect(exp.requests.at(-2)!['authorization']).toBe('Bearer tok2');
+    expect(tokenRequests).toHaveLength(2); // Basic rejected once, then body credentials; then cached
+    expect(tokenRequests[0]!.auth).toBe('Basic ' + Buffer.from('cid:csecret').toString('base64'));
+    const form = new URLSearchParams(tokenRequests[1]!.body);
+    expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', scope: 'a b', audience: 'x', client_id: 'cid', client_secret: 'csecret' });
+    client.close();
+    tokenServer.close();
+  });
+
+  it('goes through proxy_url (absolute-form request) unless no_proxy matches', async () => {
+    const proxied: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      proxied.push(req.url ?? '');
+      const target = new URL(req.url ?? '');
+      const up = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const recv = new CollectingReceiver();
+    exp.body = 'via_proxy 1\n';
+    let l = loopFor(exp, { proxy_url: proxyUrl }, recv);
+    await l.loop.scrapeOnce();
+    expect(recv.get(0, 'via_proxy')!.value).toBe(1);
+    expect(proxied).toEqual([`http://${exp.address}/metrics`]);
+    l.client.close();
+    l = loopFor(exp, { proxy_url: proxyUrl, no_proxy: '127.0.0.1' }, recv);
+    await l.loop.scrapeOnce();
+    expect(recv.get(1, 'via_proxy')!.value).toBe(1);
+    expect(proxied).toHaveLength(1);
+    l.client.close();
+    proxy.closeAllConnections();
+    proxy.close();
+  });
+
   it('reads bearer_token_file and params into the URL', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/scrape-test-');
@@ -296,6 +360,68 @@ describe('prometheus.scrape loop against a local server', () => {
       expect(recv.get(1, 'ts_metric') !== undefined).toBe(track);
       client.close();
     }
+  });
+});
+
+function makeCerts(): string | null {
+  const { execFileSync } = require_('node:child_process') as typeof import('node:child_process');
+  const { mkdtempSync, writeFileSync, existsSync } = require_('node:fs') as typeof import('node:fs');
+  if (!existsSync('/usr/bin/openssl')) {
+    if (process.env['CI'] === 'true') throw new Error('/usr/bin/openssl is required for the TLS scrape test');
+    console.warn('skipping TLS scrape test: /usr/bin/openssl not found');
+    return null;
+  }
+  const dir = mkdtempSync('/tmp/scrape-tls-');
+  const ossl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=test-ca', '-days', '1');
+  for (const [name, ext] of [['srv', 'subjectAltName=DNS:scrape.test'], ['cli', 'extendedKeyUsage=clientAuth']] as const) {
+    ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    writeFileSync(`${dir}/${name}.ext`, ext + '\n');
+    ossl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
+  }
+  return dir;
+}
+
+describe('prometheus.scrape over TLS', () => {
+  it('verifies the server with ca_file/server_name, presents a client certificate, and fails without the CA', async () => {
+    const dir = makeCerts();
+    if (!dir) return;
+    const https = await import('node:https');
+    const { readFileSync } = await import('node:fs');
+    const seenClientCN: string[] = [];
+    const server = https.createServer(
+      { key: readFileSync(`${dir}/srv.key`), cert: readFileSync(`${dir}/srv.crt`), ca: readFileSync(`${dir}/ca.crt`), requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+        seenClientCN.push(String(peer.subject?.CN));
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('secure 1\n');
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const fake = { address } as FakeExporter;
+    const recv = new CollectingReceiver();
+    const tlsArgs = { ca_file: `${dir}/ca.crt`, server_name: 'scrape.test', cert_file: `${dir}/cli.crt`, key_file: `${dir}/cli.key` };
+    let l = loopFor(fake, { scheme: 'https', tls_config: tlsArgs }, recv);
+    await l.loop.scrapeOnce();
+    expect(l.loop.status().last_error).toBe('');
+    expect(recv.get(0, 'secure')!.value).toBe(1);
+    expect(seenClientCN).toEqual(['cli']);
+    l.client.close();
+
+    l = loopFor(fake, { scheme: 'https', tls_config: { cert_file: `${dir}/cli.crt`, key_file: `${dir}/cli.key` } }, recv);
+    await l.loop.scrapeOnce();
+    expect(recv.get(1, 'up')!.value).toBe(0);
+    expect(l.loop.status().last_error).toMatch(/certificate/i);
+    l.client.close();
+
+    l = loopFor(fake, { scheme: 'https', tls_config: { insecure_skip_verify: true, cert_file: `${dir}/cli.crt`, key_file: `${dir}/cli.key` } }, recv);
+    await l.loop.scrapeOnce();
+    expect(recv.get(2, 'up')!.value).toBe(1);
+    l.client.close();
+    server.closeAllConnections();
+    server.close();
   });
 });
 

@@ -16,7 +16,7 @@ import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration, secret } from './schema-helpers.js';
-import { ScrapeHttpClient, type HttpClientSettings } from './http-client.js';
+import { ScrapeHttpClient, type HttpClientSettings, type TlsSettings } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';
 
@@ -108,6 +108,27 @@ export const argumentsSchema = z
     basic_auth: block(z.object({ username: z.string().default(''), password: secret().optional(), password_file: z.string().optional() }).strict()).optional(),
     authorization: block(z.object({ type: z.string().default('Bearer'), credentials: secret().optional(), credentials_file: z.string().optional() }).strict()).optional(),
     tls_config: block(tlsConfig).optional(),
+    oauth2: block(
+      z
+        .object({
+          client_id: z.string().default(''),
+          client_secret: secret().optional(),
+          client_secret_file: z.string().optional(),
+          scopes: z.array(z.string()).optional(),
+          token_url: z.string(),
+          endpoint_params: z.record(z.string(), z.string()).optional(),
+          proxy_url: z.string().optional(),
+          no_proxy: z.string().optional(),
+          proxy_from_environment: z.boolean().default(false),
+          proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
+          tls_config: block(tlsConfig).optional(),
+        })
+        .strict()
+        .superRefine((o, ctx) => {
+          if (o.client_secret !== undefined && o.client_secret_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of oauth2 client_secret & client_secret_file must be configured' });
+          if (o.proxy_url !== undefined || o.proxy_from_environment) ctx.addIssue({ code: 'custom', path: ['proxy_url'], message: 'a proxy for the oauth2 token request is not supported by this collector; remove oauth2 proxy_url/proxy_from_environment' });
+        }),
+    ).optional(),
     clustering: block(z.object({ enabled: z.boolean().default(false) }).strict()).default({ enabled: false }),
   })
   .strict()
@@ -135,7 +156,7 @@ export const argumentsSchema = z
     }
     if (a.scrape_interval <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_interval'], message: 'scrape_interval must be greater than 0' });
     if (a.scrape_timeout <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: 'scrape_timeout must be greater than 0' });
-    const auths = [a.basic_auth, a.authorization, a.bearer_token !== undefined || a.bearer_token_file !== undefined ? true : undefined].filter((x) => x !== undefined);
+    const auths = [a.basic_auth, a.authorization, a.oauth2, a.bearer_token !== undefined || a.bearer_token_file !== undefined ? true : undefined].filter((x) => x !== undefined);
     if (auths.length > 1) ctx.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2, bearer_token & bearer_token_file must be configured' });
     if (a.bearer_token !== undefined && a.bearer_token_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of bearer_token & bearer_token_file must be configured' });
     if (a.basic_auth && a.basic_auth.password !== undefined && a.basic_auth.password_file !== undefined) ctx.addIssue({ code: 'custom', path: ['basic_auth'], message: 'at most one of basic_auth password & password_file must be configured' });
@@ -154,6 +175,11 @@ export interface ScrapeDebugInfo {
   readonly clustering_enabled: boolean;
 }
 
+type TlsArgs = NonNullable<Arguments['tls_config']>;
+function tlsSettings(t: TlsArgs): TlsSettings {
+  return { ca: t.ca_pem, ca_file: t.ca_file, cert: t.cert_pem, cert_file: t.cert_file, key: t.key_pem, key_file: t.key_file, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify, min_version: t.min_version };
+}
+
 function clientSettings(a: Arguments): HttpClientSettings {
   const t = a.tls_config;
   let proxyUrl = a.proxy_url;
@@ -167,7 +193,16 @@ function clientSettings(a: Arguments): HttpClientSettings {
     bearer_token_file: a.bearer_token_file,
     basic_auth: a.basic_auth,
     authorization: a.authorization,
-    tls_config: t && { ca: t.ca_pem, ca_file: t.ca_file, cert: t.cert_pem, cert_file: t.cert_file, key: t.key_pem, key_file: t.key_file, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify, min_version: t.min_version },
+    oauth2: a.oauth2 && {
+      client_id: a.oauth2.client_id,
+      client_secret: a.oauth2.client_secret,
+      client_secret_file: a.oauth2.client_secret_file,
+      scopes: a.oauth2.scopes,
+      token_url: a.oauth2.token_url,
+      endpoint_params: a.oauth2.endpoint_params,
+      tls_config: a.oauth2.tls_config && tlsSettings(a.oauth2.tls_config),
+    },
+    tls_config: t && tlsSettings(t),
     proxy_url: proxyUrl,
     no_proxy: noProxy,
     proxy_connect_header: a.proxy_connect_header,
