@@ -1,0 +1,295 @@
+/**
+ * Harness for the metrics-pipeline journeys (`e2e/metrics/*.e2e.ts`) and `bench/pipeline.ts`:
+ * starts real processes (our `bin/alloy`, Prometheus, node_exporter, nginx) on loopback, plus two
+ * in-process peers (a static exposition server that counts scrapes, and a remote-write sink that
+ * counts samples). Every process started here is tracked and stopped by `stopAll`. No jest
+ * globals: the bench imports it too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { uncompress } from '../../collector/src/prom/snappy/snappy.js';
+import { WriteRequestDecoder } from '../../collector/src/prom/remotewrite/proto.js';
+import { freePort, requireTool } from '../../collector/src/prom/remotewrite/testing.js';
+
+export { freePort, requireTool };
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const alloyBin = path.join(root, 'bin/alloy');
+
+export function ensureBuilt(): void {
+  if (!existsSync(path.join(root, 'dist/collector/src/cli/main.js'))) {
+    throw new Error('dist/ is missing: run "npm run build" before the e2e tests (npm test does it)');
+  }
+}
+
+export interface Proc {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  output(): string;
+  readonly exited: Promise<void>;
+  /** SIGTERM, then SIGKILL after 10s. */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+const running = new Set<Proc>();
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err: unknown) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+export function spawnProc(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out += c.toString();
+    if (out.length > 400_000) out = out.slice(-200_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const p: Proc = {
+    name,
+    proc,
+    output: () => out,
+    exited,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+      running.delete(p);
+    },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+      running.delete(p);
+    },
+  };
+  running.add(p);
+  return p;
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop()));
+}
+
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url);
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export interface AlloyProc extends Proc {
+  readonly base: string;
+  readonly storage: string;
+}
+
+/** Runs `bin/alloy run` on `config`; waits until its HTTP server listens. */
+export async function startAlloy(dir: string, name: string, config: string, storage = path.join(dir, `data-${name}`)): Promise<AlloyProc> {
+  ensureBuilt();
+  const cfgPath = path.join(dir, `${name}.alloy`);
+  writeFileSync(cfgPath, config);
+  const port = await freePort();
+  const p = spawnProc(name, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, cfgPath]);
+  const base = `http://127.0.0.1:${port}`;
+  await until(`${name} to start:\n${p.output()}`, async () => {
+    if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);
+    return /now listening for http traffic/.test(p.output()) && (await httpOk(`${base}/-/ready`).catch(() => true));
+  });
+  return { ...p, base, storage };
+}
+
+export interface PromProc extends Proc {
+  readonly base: string;
+}
+
+/** Runs Prometheus (server or `agent`) with the given YAML; waits for `/-/ready`. */
+export async function startPrometheus(dir: string, name: string, yaml: string, mode: 'server' | 'agent', port?: number): Promise<PromProc> {
+  const bin = requireTool('/usr/bin/prometheus', 'the metrics pipeline journeys');
+  if (!bin) throw new Error('prometheus missing');
+  const p0 = port ?? (await freePort());
+  const cfg = path.join(dir, `${name}.yml`);
+  writeFileSync(cfg, yaml);
+  mkdirSync(path.join(dir, name), { recursive: true });
+  const args =
+    mode === 'agent'
+      ? ['--enable-feature=agent', `--storage.agent.path=${path.join(dir, name)}`]
+      : [`--storage.tsdb.path=${path.join(dir, name)}`, '--web.enable-remote-write-receiver'];
+  const p = spawnProc(name, bin, [...args, `--config.file=${cfg}`, `--web.listen-address=127.0.0.1:${p0}`]);
+  const base = `http://127.0.0.1:${p0}`;
+  await until(`${name} to be ready`, async () => {
+    if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);
+    return httpOk(`${base}/-/ready`);
+  });
+  return { ...p, base };
+}
+
+export async function startNodeExporter(): Promise<{ proc: Proc; address: string }> {
+  const bin = requireTool('/usr/bin/prometheus-node-exporter', 'the edge → proxy → backend journey');
+  if (!bin) throw new Error('node_exporter missing');
+  const port = await freePort();
+  const proc = spawnProc('node_exporter', bin, [`--web.listen-address=127.0.0.1:${port}`]);
+  await until('node_exporter', () => httpOk(`http://127.0.0.1:${port}/metrics`));
+  return { proc, address: `127.0.0.1:${port}` };
+}
+
+export async function startNginx(dir: string, httpBlock: string): Promise<Proc> {
+  const bin = requireTool('/usr/sbin/nginx', 'the load-balanced proxies journey');
+  if (!bin) throw new Error('nginx missing');
+  const prefix = path.join(dir, 'nginx');
+  mkdirSync(path.join(prefix, 'logs'), { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    [
+      'daemon off;',
+      'worker_processes 1;',
+      `pid ${path.join(prefix, 'nginx.pid')};`,
+      `error_log ${path.join(prefix, 'logs/error.log')} warn;`,
+      'events { worker_connections 256; }',
+      'http {',
+      `  access_log ${path.join(prefix, 'logs/access.log')};`,
+      `  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;`,
+      `  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;`,
+      httpBlock,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  return spawnProc('nginx', bin, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'logs/error.log')]);
+}
+
+export interface PromSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+export async function promQuery(base: string, q: string): Promise<PromSample[]> {
+  const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const j = (await r.json()) as { status: string; data?: { result: PromSample[] }; error?: string };
+  if (j.status !== 'success') throw new Error(`query ${q}: ${j.error ?? r.status}`);
+  return j.data!.result;
+}
+
+/** Parses one sample value out of a text exposition (first match). */
+export function metricValue(text: string, re: RegExp): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    if (re.test(line)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+/** Serves a fixed set of gauges; counts successful scrapes; can be switched to fail. */
+export class ExpositionServer {
+  scrapes = 0;
+  failing = false;
+  port = 0;
+  #srv: Server | undefined;
+  readonly #body: string;
+
+  constructor(
+    readonly series: number,
+    readonly metric = 'rw_test_gauge',
+  ) {
+    const lines = [`# TYPE ${metric} gauge`];
+    for (let i = 0; i < series; i++) lines.push(`${metric}{idx="${i}"} ${i}`);
+    this.#body = lines.join('\n') + '\n';
+  }
+
+  async start(): Promise<void> {
+    this.#srv = createServer((req, res) => {
+      if (this.failing) {
+        res.writeHead(503).end();
+        return;
+      }
+      this.scrapes++;
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.#body);
+    });
+    await new Promise<void>((r) => this.#srv!.listen(0, '127.0.0.1', r));
+    const a = this.#srv.address();
+    this.port = typeof a === 'object' && a ? a.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#srv?.closeAllConnections();
+    await new Promise<void>((r) => this.#srv?.close(() => r()) ?? r());
+  }
+}
+
+/** A remote-write endpoint in the test process: decodes and keeps every (series, t, v). */
+export class Sink {
+  readonly samples = new Map<string, Map<number, number>>();
+  received = 0;
+  requests = 0;
+  /** Status to answer; 204 stores the samples. */
+  status = 204;
+  /** Delay before answering, ms. */
+  delayMs = 0;
+  port = 0;
+  readonly headers: IncomingHttpHeaders[] = [];
+  #srv: Server | undefined;
+  readonly #dec = new WriteRequestDecoder();
+
+  async start(port = 0): Promise<void> {
+    this.#srv = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const answer = (): void => {
+          this.requests++;
+          if (this.status === 204) {
+            const r = this.#dec.decode(uncompress(Buffer.concat(chunks)));
+            for (let i = 0; i < r.length; i++) {
+              const k = r.series[i]!.map((l) => `${l.name}=${l.value}`).join(',');
+              let m = this.samples.get(k);
+              if (!m) this.samples.set(k, (m = new Map()));
+              m.set(r.timestamps[i]!, r.values[i]!);
+            }
+            this.received += r.length;
+            if (this.headers.length < 100) this.headers.push(req.headers);
+          }
+          res.writeHead(this.status).end();
+        };
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
+      });
+    });
+    await new Promise<void>((r) => this.#srv!.listen(port, '127.0.0.1', r));
+    const a = this.#srv.address();
+    this.port = typeof a === 'object' && a ? a.port : 0;
+  }
+
+  /** Distinct (series, timestamp) pairs stored. */
+  get distinct(): number {
+    let n = 0;
+    for (const m of this.samples.values()) n += m.size;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.#srv?.closeAllConnections();
+    await new Promise<void>((r) => this.#srv?.close(() => r()) ?? r());
+  }
+}
