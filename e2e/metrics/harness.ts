@@ -219,7 +219,7 @@ export class ExpositionServer {
   }
 
   async start(): Promise<void> {
-    this.#srv = createServer((req, res) => {
+    this.#srv = createServer((_req, res) => {
       if (this.failing) {
         res.writeHead(503).end();
         return;
