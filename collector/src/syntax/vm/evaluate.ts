@@ -98,7 +98,6 @@ function ev(e: ast.Expr, scope: Scope): Value {
       }
       fail(`${exprText(e.value)} ${typeError('object', v)}`, e.value);
     }
-    // eslint-disable-next-line no-fallthrough
     case 'Index': {
       const v = ev(e.value, scope);
       const idx = ev(e.index, scope);
@@ -115,7 +114,6 @@ function ev(e: ast.Expr, scope: Scope): Value {
       }
       fail(`${exprText(e.value)} should be array or object, got ${typeOf(v)}`, e.value);
     }
-    // eslint-disable-next-line no-fallthrough
     case 'Call': {
       const fn = ev(e.value, scope);
       if (typeof fn !== 'function') fail(`${exprText(e.value)} ${typeError('function', fn)}`, e.value);
@@ -134,7 +132,6 @@ function ev(e: ast.Expr, scope: Scope): Value {
         fail(`${name}: ${err instanceof Error ? err.message : String(err)}`, e);
       }
     }
-    // eslint-disable-next-line no-fallthrough
     case 'Unary': {
       const v = ev(e.value, scope);
       if (e.op === 'NOT') {
