@@ -185,7 +185,11 @@ export class ScrapeHttpClient {
   readonly #oauth2: OAuth2TokenSource | undefined;
 
   /** @throws Error naming the unreadable file or invalid option. */
-  constructor(settings: HttpClientSettings) {
+  readonly #dial: ((hostPort: string) => string) | undefined;
+
+  /** `dial` maps a target `host:port` to the address to connect to (the HTTP service's `dialAddress`). */
+  constructor(settings: HttpClientSettings, dial?: (hostPort: string) => string) {
+    this.#dial = dial;
     this.#settings = settings;
     const opts = settings.tls_config ? tlsOptionsOf(settings.tls_config) : {};
     this.#tlsOptions = opts;
@@ -291,8 +295,16 @@ export class ScrapeHttpClient {
         createConnection: () => tls.connect({ ...tlsOpts, socket, servername: tlsOpts.servername ?? url.hostname }),
       };
     } else {
-      options = { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers, signal, agent: isHttps ? this.#httpsAgent : this.#httpAgent };
-      if (isHttps && this.#tlsOptions.servername) options.servername = this.#tlsOptions.servername;
+      let host = url.hostname.replace(/^\[|\]$/g, '');
+      let port = url.port || (isHttps ? '443' : '80');
+      if (this.#dial) {
+        // e.g. `alloy.internal:12345` → this collector's own listen address; Host stays as written.
+        const to = new URL(`http://${this.#dial(`${url.hostname}:${port}`)}`);
+        host = to.hostname.replace(/^\[|\]$/g, '');
+        port = to.port || port;
+      }
+      options = { host, port, path: url.pathname + url.search, headers: { host: url.host, ...headers }, signal, agent: isHttps ? this.#httpsAgent : this.#httpAgent };
+      if (isHttps) options.servername = this.#tlsOptions.servername ?? (/^[\d.:]+$/.test(url.hostname) ? undefined : url.hostname);
     }
     const mod = isHttps ? https : http;
     try {

@@ -480,6 +480,31 @@ describe('prometheus.scrape component', () => {
     await e2.stop();
   });
 
+  it('dials alloy.internal through the http service and scrapes only owned targets when clustering is enabled', async () => {
+    const e1 = await new FakeExporter().start();
+    e1.body = 'self_metric 1\n';
+    const recv = new CollectingReceiver();
+    const o = opts();
+    const services: Record<string, unknown> = {
+      http: { dialAddress: (a: string) => (a === 'alloy.internal:12345' ? e1.address : a) },
+      cluster: { enabled: true, owns: (key: string) => !key.includes('not-mine') },
+    };
+    const withServices = { ...o, getService: <T,>(name: string) => services[name] as T };
+    const comp = new ScrapeComponent(
+      withServices,
+      parseArgs({ targets: [{ __address__: 'alloy.internal:12345' }, { __address__: '127.0.0.1:1', shard: 'not-mine' }], forward_to: [recv], scrape_interval: '100ms', scrape_timeout: '50ms', clustering: { enabled: true } }),
+    );
+    const ac = new AbortController();
+    const running = comp.run(ac.signal);
+    for (let i = 0; i < 100 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(recv.get(0, 'self_metric')!.labels['instance']).toBe('alloy.internal:12345');
+    expect(e1.requests[0]!['host']).toBe('alloy.internal:12345');
+    expect(comp.debugInfo().targets.map((t) => t.url)).toEqual(['http://alloy.internal:12345/metrics']);
+    ac.abort();
+    await running;
+    await e1.stop();
+  });
+
   it('spreads targets over the interval with a stable offset', () => {
     const t = populateTarget({ __address__: 'a:1' }, { jobName: 'j', scheme: 'http', metricsPath: '/metrics', intervalMs: 60_000, timeoutMs: 10_000, params: {} });
     if (!t.ok) throw new Error(t.error);

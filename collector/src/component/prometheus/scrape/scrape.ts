@@ -10,7 +10,8 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, ServiceName } from '../../../runtime/component.js';
+import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
@@ -211,6 +212,23 @@ function clientSettings(a: Arguments): HttpClientSettings {
   };
 }
 
+function optionalService<T>(opts: ComponentOptions<Exports>, name: ServiceName): T | undefined {
+  try {
+    return opts.getService<T>(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cluster ownership key of a target: its labels without `__meta_*`, sorted (as Alloy's non-meta label hash). */
+export function clusterKey(t: Readonly<Record<string, string>>): string {
+  return Object.keys(t)
+    .filter((k) => !k.startsWith('__meta_'))
+    .sort()
+    .map((k) => `${k}=${t[k]}`)
+    .join(',');
+}
+
 function fallbackFormat(p: string): ExpositionFormat {
   return p.startsWith('OpenMetrics') ? 'openmetrics' : 'prometheus';
 }
@@ -227,10 +245,15 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #seed: number;
   readonly #targetsGauge: Gauge;
   #sync: Promise<void> = Promise.resolve();
+  readonly #dial: ((hostPort: string) => string) | undefined;
+  readonly #cluster: ClusterService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
     this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
+    const http = optionalService<HttpService>(opts, 'http');
+    this.#dial = http ? (hostPort) => http.dialAddress(hostPort) : undefined;
+    this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#targetsGauge = new Gauge({ name: 'prometheus_scrape_targets_gauge', help: 'Number of targets this component is configured to scrape', registers: [opts.registry] });
     this.#apply(args);
   }
@@ -240,7 +263,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     const settings = clientSettings(args);
     const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
     if (key !== this.#clientKey) {
-      const client = new ScrapeHttpClient(settings);
+      const client = new ScrapeHttpClient(settings, this.#dial);
       this.#client?.close();
       this.#client = client;
       this.#clientKey = key;
@@ -288,7 +311,9 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     const defaults = { jobName: this.#loopCfg.jobName, scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params };
     const wanted = new Map<string, Target>();
     const dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
+    const sharded = a.clustering.enabled && this.#cluster !== undefined && this.#cluster.enabled;
     for (const t of a.targets) {
+      if (sharded && !this.#cluster!.owns(clusterKey(t))) continue;
       const res = populateTarget(t, defaults);
       if (res.ok) wanted.set(res.target.key, res.target);
       else dropped.push({ labels: t, error: res.error });
@@ -318,6 +343,11 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     }
     this.#targetsGauge.set(this.#loops.size);
     await Promise.all(stops);
+  }
+
+  /** Re-evaluates which targets this node owns; the clustering service calls it when peers change. */
+  clusterChanged(): void {
+    if (this.#running && this.#args.clustering.enabled) this.#queueSync();
   }
 
   async run(signal: AbortSignal): Promise<void> {
