@@ -12,7 +12,7 @@ export { parseFile, parseExpression } from './parser/parser.js';
 export type { ParseResult, ExpressionResult } from './parser/parser.js';
 export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js';
 export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';
-export { Scope } from './vm/scope.js';
+export { Scope, UNBOUND } from './vm/scope.js';
 export { evaluate, exprText, ArgError } from './vm/evaluate.js';
 export { stdlibScope, stdlibIdentifiers, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB } from './vm/stdlib.js';
 export { sprintf } from './vm/go-format.js';

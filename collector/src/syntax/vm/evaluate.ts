@@ -11,7 +11,7 @@ import { DiagnosticsError, type Position } from '../diag/diag.js';
 import type * as ast from '../ast/ast.js';
 import { quoteString } from '../scanner/scanner.js';
 import { tokenText } from '../scanner/token.js';
-import { Scope } from './scope.js';
+import { Scope, UNBOUND } from './scope.js';
 import { Secret, isPlainObject, typeOf, valuesEqual, type AlloyFunction, type Value, type ValueObject, type ValueType } from './value.js';
 
 /**
@@ -62,9 +62,9 @@ function ev(e: ast.Expr, scope: Scope): Value {
     case 'Literal':
       return e.value;
     case 'Identifier': {
-      const r = scope.lookup(e.name);
-      if (!r.found) fail(`identifier ${JSON.stringify(e.name)} does not exist`, e);
-      return r.value;
+      const v = scope.resolve(e.name);
+      if (v === UNBOUND) fail(`identifier ${JSON.stringify(e.name)} does not exist`, e);
+      return v;
     }
     case 'Array': {
       const out: Value[] = new Array(e.elements.length);

@@ -4,6 +4,9 @@
  */
 import type { Value } from './value.js';
 
+/** Returned by `Scope.resolve` for unbound names. */
+export const UNBOUND: unique symbol = Symbol('alloy.unbound');
+
 export class Scope {
   readonly #vars: Map<string, Value>;
   readonly parent: Scope | undefined;
@@ -19,6 +22,15 @@ export class Scope {
       if (s.#vars.has(name)) return { found: true, value: s.#vars.get(name) as Value };
     }
     return { found: false };
+  }
+
+  /** Like `lookup` without allocating: the value, or `UNBOUND`. */
+  resolve(name: string): Value | typeof UNBOUND {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const v = s.#vars.get(name);
+      if (v !== undefined || s.#vars.has(name)) return v as Value;
+    }
+    return UNBOUND;
   }
 
   set(name: string, value: Value): void {
