@@ -237,10 +237,12 @@ function upsert(ms: Manager[], ctx: WriteContext, operation: 'Apply' | 'Update')
 /**
  * Ownership after a non-apply write from `oldObj` (undefined on create) to `newObj`: the writer
  * owns every field it set or changed; other managers lose those fields and any removed field.
+ * `base` is the ownership to start from (the stored list, or the list the request set
+ * explicitly, as `kubectl apply --server-side` does when upgrading client-side-apply ownership).
  * Returns the new `managedFields` list.
  */
-export function trackUpdate(oldObj: JsonObject | undefined, newObj: JsonObject, ctx: WriteContext): JsonObject[] {
-  const ms = readManagers(oldObj ? (oldObj['metadata'] as JsonObject)['managedFields'] : (newObj['metadata'] as JsonObject)['managedFields']);
+export function trackUpdate(oldObj: JsonObject | undefined, newObj: JsonObject, ctx: WriteContext, base?: Json): JsonObject[] {
+  const ms = readManagers(base);
   const before = oldObj ? fieldSetOf(oldObj, ctx.info) : new Set<string>();
   const after = fieldSetOf(newObj, ctx.info);
   const changed = new Set<string>();
@@ -268,7 +270,7 @@ export interface ApplyResult {
  * Server-side apply of `applied` onto `live` (undefined when creating). Throws a 409 naming each
  * conflicting manager and field unless `force`.
  */
-export function serverSideApply(live: JsonObject | undefined, applied: JsonObject, ctx: WriteContext, force: boolean): ApplyResult {
+export function serverSideApply(live: JsonObject | undefined, applied: JsonObject, ctx: WriteContext, force: boolean, allowedConflicts?: JsonObject): ApplyResult {
   const liveObj: JsonObject = live ? deepClone(live) : {};
   const ms = readManagers(live ? (live['metadata'] as JsonObject)['managedFields'] : undefined);
   const appliedSet = fieldSetOf(applied, ctx.info);
@@ -290,7 +292,12 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
       }
     }
   }
-  if (conflicts.size > 0 && !force) throw conflictError(conflicts);
+  if (conflicts.size > 0 && !force) {
+    // Upgrading from client-side apply: conflicts on fields of the last-applied configuration are forced.
+    const allowed = allowedConflicts ? fieldSetOf(allowedConflicts, ctx.info) : undefined;
+    const all = [...conflicts.values()].flat();
+    if (!allowed || !all.every((p) => allowed.has(p))) throw conflictError(conflicts);
+  }
   for (const [m, paths] of conflicts) for (const p of paths) m.set.delete(p);
 
   const prevMine = ms.find((m) => managerId(m.entry) === myId)?.set ?? new Set<string>();

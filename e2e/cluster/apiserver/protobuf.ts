@@ -1,7 +1,7 @@
 /**
  * Decoding of the Kubernetes protobuf wire format (`application/vnd.kubernetes.protobuf`) for
  * the kinds kubectl's typed generators send that way (`kubectl create configmap|secret|namespace|
- * serviceaccount`). Other kinds get a 415 naming the JSON alternative. Responses are always JSON,
+ * serviceaccount`, and the access reviews of `kubectl auth`). Other kinds get a 415 naming the JSON alternative. Responses are always JSON,
  * which clients accept.
  */
 import { ApiError } from './errors.js';
@@ -125,6 +125,8 @@ export function decodeProtobuf(body: Buffer): JsonObject {
       for (const f of fs) if (f.no === 1) o['metadata'] = objectMeta(f.bytes!);
       return o;
     default:
+      // Reviews are answered from their kind alone (this server allows everything).
+      if (kind.endsWith('Review')) return o;
       throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (protobuf for ${apiVersion}/${kind} is not supported by this test server) - accepted media types include: application/json, application/yaml`);
   }
 }

@@ -19,6 +19,7 @@ interface Def {
   log?: boolean;
   fieldLabels?: string[];
   storageKey?: string;
+  virtual?: boolean;
 }
 
 const REPLICAS_SCALE: ScaleSubresource = {
@@ -61,6 +62,23 @@ const DEFS: Def[] = [
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', shortNames: ['ev'], storageKey: '/events', fieldLabels: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type'] },
   { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', kind: 'Ingress', shortNames: ['ing'], status: true },
   { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', categories: ['all'], status: true },
+  { group: '', version: 'v1', resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], status: true },
+  { group: '', version: 'v1', resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits'] },
+  { group: '', version: 'v1', resource: 'podtemplates', kind: 'PodTemplate' },
+  { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', shortNames: ['cj'], categories: ['all'], status: true },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', shortNames: ['netpol'] },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', kind: 'IngressClass', scope: 'Cluster' },
+  { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', kind: 'PriorityClass', scope: 'Cluster', shortNames: ['pc'] },
+  { group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', kind: 'StorageClass', scope: 'Cluster', shortNames: ['sc'] },
+  { group: 'node.k8s.io', version: 'v1', resource: 'runtimeclasses', kind: 'RuntimeClass', scope: 'Cluster' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration', scope: 'Cluster' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'mutatingwebhookconfigurations', kind: 'MutatingWebhookConfiguration', scope: 'Cluster' },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', scope: 'Cluster', virtual: true },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', scope: 'Cluster', virtual: true },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', scope: 'Cluster', virtual: true },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'localsubjectaccessreviews', kind: 'LocalSubjectAccessReview', virtual: true },
+  { group: 'authentication.k8s.io', version: 'v1', resource: 'tokenreviews', kind: 'TokenReview', scope: 'Cluster', virtual: true },
+  { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', scope: 'Cluster', virtual: true },
   { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', scope: 'Cluster', shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true },
 ];
 
@@ -79,7 +97,8 @@ function fromDef(d: Def): ResourceType {
     scope: d.scope ?? 'Namespaced',
     shortNames: d.shortNames ?? [],
     categories: d.categories ?? [],
-    verbs: ALL_VERBS,
+    verbs: d.virtual ? ['create'] : ALL_VERBS,
+    ...(d.virtual ? { virtual: true } : {}),
     statusSubresource: d.status ?? false,
     ...(d.scale ? { scale: d.scale } : {}),
     ...(d.log ? { logSubresource: true } : {}),

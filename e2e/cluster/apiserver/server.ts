@@ -12,6 +12,7 @@ import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
 import { ResourceRegistry } from './resources.js';
@@ -32,6 +33,7 @@ import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './ind
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -86,6 +88,12 @@ function withoutVolatile(o: KubeObject): JsonObject {
   return { ...o, metadata: md };
 }
 
+/** managedFields equal apart from timestamps: a write that changes nothing else is a no-op. */
+function sameOwnership(a: Json | undefined, b: Json | undefined): boolean {
+  const strip = (v: Json | undefined): Json[] => (Array.isArray(v) ? v.map((e) => (isObject(e) ? { ...e, time: null } : e)) : []);
+  return deepEqual(strip(a), strip(b));
+}
+
 class MetaFirstTypeInfo implements TypeInfo {
   readonly #meta = new BuiltinTypeInfo('ConfigMap');
   readonly #inner: TypeInfo;
@@ -113,6 +121,10 @@ export class ApiServer {
   readonly #sockets = new Set<import('node:net').Socket>();
   readonly #cidrBase: number;
   readonly #cidrSize: number;
+  readonly #metrics = new Registry();
+  readonly #requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code.', labelNames: ['verb', 'resource', 'code'] as const, registers: [this.#metrics] });
+  readonly #latency = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'Time to answer non-streaming requests.', labelNames: ['verb'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.#metrics] });
+  readonly #watchers = new Gauge({ name: 'apiserver_registered_watchers', help: 'Open watch streams.', registers: [this.#metrics] });
   #url = '';
   #host = '127.0.0.1';
   #logProvider: PodLogProvider | undefined;
@@ -130,6 +142,18 @@ export class ApiServer {
     if (!m || Number(m[5]) < 8 || Number(m[5]) > 30) throw new Error(`serviceCidr "${cidr}" must be an IPv4 CIDR between /8 and /30, e.g. 10.96.0.0/16`);
     this.#cidrBase = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
     this.#cidrSize = 2 ** (32 - Number(m[5]));
+    new Gauge({
+      name: 'apiserver_storage_objects',
+      help: 'Stored objects by resource.',
+      labelNames: ['resource'] as const,
+      registers: [this.#metrics],
+      collect: function (this: Gauge<'resource'>) {
+        this.reset();
+        for (const key of store().storageKeys()) this.set({ resource: key }, store().list(key).length);
+      },
+    });
+    const store = (): ObjectStore => this.store;
+    new Gauge({ name: 'apiserver_resource_version', help: 'Current global resourceVersion.', registers: [this.#metrics], collect: function (this: Gauge) { this.set(store().resourceVersion); } });
     this.store = new ObjectStore({ ...(opts.historySize !== undefined ? { historySize: opts.historySize } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
     for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.#registerCrd(crd);
     this.#bootstrap();
@@ -217,6 +241,18 @@ export class ApiServer {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
+    const started = process.hrtime.bigint();
+    const watching = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' || url.pathname.includes('/watch/');
+    const verb = watching ? 'watch' : (req.method ?? 'GET').toLowerCase();
+    if (watching) this.#watchers.inc();
+    res.once('close', () => {
+      const parts = url.pathname.split('/').filter(Boolean);
+      const resource = parts[0] === 'api' ? parts[parts[2] === 'namespaces' && parts.length > 4 ? 4 : 2] ?? '' : parts[0] === 'apis' ? parts[parts[3] === 'namespaces' && parts.length > 5 ? 5 : 3] ?? '' : parts[0] ?? '';
+      this.#requests.inc({ verb, resource, code: String(res.statusCode) });
+      if (watching) this.#watchers.dec();
+      else this.#latency.observe({ verb }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.#logger?.debug('request', { verb, path: url.pathname, code: res.statusCode });
+    });
     try {
       await this.#route(req, res, url);
     } catch (e: unknown) {
@@ -256,6 +292,12 @@ export class ApiServer {
     const segs = p.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (p === '/version') return this.#send(res, 200, SERVER_VERSION);
+    if (p === '/metrics') {
+      const text = await this.#metrics.metrics();
+      res.writeHead(200, { 'Content-Type': this.#metrics.contentType });
+      res.end(text);
+      return;
+    }
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || /^\/(healthz|livez|readyz)\//.test(p)) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
@@ -306,6 +348,7 @@ export class ApiServer {
     if (sub !== undefined && !this.#subresourceAllowed(t, sub)) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${resource}/${sub})`);
     const q = url.searchParams;
     const watch = watchPrefix || q.get('watch') === 'true' || q.get('watch') === '1';
+    if (t.virtual && method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method.toLowerCase()} ${t.resource}.${t.group})`);
     switch (method) {
       case 'GET':
         if (name === undefined) return watch ? this.#watch(req, res, t, target.ns, q) : this.#list(req, res, t, target.ns, q);
@@ -316,6 +359,7 @@ export class ApiServer {
         if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
         if (name !== undefined && sub === 'eviction') return this.#evict(res, target);
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        if (t.virtual) return this.#send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
         const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts);
         return this.#send(res, 201, this.#present(t, created), opts.warnings);
@@ -736,7 +780,7 @@ export class ApiServer {
     if (t.kind === 'Service') this.#allocateServiceIp(o);
     this.#admit(t, o, undefined, opts);
     if (t.kind === 'CustomResourceDefinition') establish(o, time);
-    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#ctx(t, opts, time));
+    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#ctx(t, opts, time), md['managedFields']);
     if (opts.dryRun) return o;
     const stored = this.store.put(t.storageKey, o);
     this.#afterWrite(t, undefined, stored);
@@ -800,9 +844,11 @@ export class ApiServer {
       md['generation'] = (typeof omd['generation'] === 'number' ? omd['generation'] : 1) + 1;
     }
     const time = now();
-    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#ctx(t, opts, time));
-    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && deepEqual(omd['managedFields'] ?? [], md['managedFields'] ?? []) ) return old;
-    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && !opts.managedFields) return old;
+    // A request that sets managedFields explicitly replaces the stored ownership (`[]` clears it).
+    const requested = md['managedFields'];
+    const base = Array.isArray(requested) && !deepEqual(requested, omd['managedFields'] ?? []) ? requested : omd['managedFields'];
+    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#ctx(t, opts, time), base);
+    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && sameOwnership(omd['managedFields'], md['managedFields'])) return old;
     if (opts.dryRun) return next;
     if (md['deletionTimestamp'] && (!Array.isArray(md['finalizers']) || md['finalizers'].length === 0) && !(t.kind === 'Pod' && md['deletionGracePeriodSeconds'] !== 0 && md['deletionGracePeriodSeconds'] !== undefined)) {
       const removed = this.store.remove(t.storageKey, nsOf(old), nameOf(old));
@@ -889,9 +935,55 @@ export class ApiServer {
     }
     const rv = applied.metadata['resourceVersion'];
     if (rv !== undefined && rv !== existing.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    const result = serverSideApply(existing, applied, ctx, force);
+    const lastApplied = this.#lastApplied(existing, opts.manager);
+    const result = serverSideApply(existing, applied, ctx, force, lastApplied);
     const next = result.obj as KubeObject;
+    if (lastApplied) {
+      const ann = isObject(next.metadata['annotations']) ? next.metadata['annotations'] : (next.metadata['annotations'] = {});
+      const copy = deepClone(applied);
+      delete copy.metadata['managedFields'];
+      ann[LAST_APPLIED] = `${JSON.stringify(copy)}\n`;
+    }
     return { obj: this.#present(t, this.#commitUpdate(t, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
+  }
+
+  /**
+   * The last-applied configuration of an object managed by `kubectl apply` (client side), when
+   * `kubectl apply --server-side` (manager "kubectl") takes it over: its fields may be taken
+   * over without conflicts, and the annotation is kept in sync.
+   */
+  #lastApplied(live: KubeObject, manager: string): JsonObject | undefined {
+    if (manager !== 'kubectl') return undefined;
+    const ann = live.metadata['annotations'];
+    const text = isObject(ann) ? ann[LAST_APPLIED] : undefined;
+    if (typeof text !== 'string') return undefined;
+    try {
+      const parsed = JSON.parse(text) as Json;
+      return isObject(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Access and token reviews: this test server authenticates and authorizes everything. */
+  #review(t: ResourceType, ns: string | undefined, body: KubeObject): JsonObject {
+    this.#checkKind(t, body);
+    const out: JsonObject = { ...body, metadata: { ...body.metadata, creationTimestamp: null, ...(ns ? { namespace: ns } : {}) } };
+    const user = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
+    switch (t.kind) {
+      case 'TokenReview':
+        out['status'] = { authenticated: true, user, audiences: getPath(body, 'spec.audiences') ?? [] };
+        break;
+      case 'SelfSubjectReview':
+        out['status'] = { userInfo: user };
+        break;
+      case 'SelfSubjectRulesReview':
+        out['status'] = { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false };
+        break;
+      default:
+        out['status'] = { allowed: true, reason: 'the test API server authorizes every request' };
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- scale, binding, eviction

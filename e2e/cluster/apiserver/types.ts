@@ -64,6 +64,8 @@ export interface ResourceType {
   readonly crdName?: string;
   /** Extra field-selector labels (besides metadata.name/metadata.namespace). */
   readonly fieldLabels: readonly string[];
+  /** Create-only review resources that are answered, never stored (access and token reviews). */
+  readonly virtual?: boolean;
 }
 
 export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string {

@@ -28,6 +28,10 @@ const GROUP_PREFIX: Readonly<Record<string, string>> = {
   'events.k8s.io': 'IoK8sApiEvents',
   'networking.k8s.io': 'IoK8sApiNetworking',
   batch: 'IoK8sApiBatch',
+  'scheduling.k8s.io': 'IoK8sApiScheduling',
+  'storage.k8s.io': 'IoK8sApiStorage',
+  'node.k8s.io': 'IoK8sApiNode',
+  'admissionregistration.k8s.io': 'IoK8sApiAdmissionregistration',
   'apiextensions.k8s.io': 'IoK8sApiextensionsApiserverPkgApisApiextensions',
 };
 
