@@ -112,7 +112,8 @@ export interface LoopDeps {
 }
 
 export class ScrapeLoop {
-  readonly #target: Target;
+  #target: Target;
+  #interval = 0;
   #cfg: LoopConfig;
   readonly #deps: LoopDeps;
   readonly #now: () => number;
@@ -145,6 +146,16 @@ export class ScrapeLoop {
     return this.#target;
   }
 
+  /**
+   * Swaps in the same target with a new interval/timeout (same `key`); takes effect from the next
+   * scheduled scrape, keeping the series cache and staleness state.
+   */
+  retarget(target: Target): void {
+    if (target.key !== this.#target.key) throw new Error('retarget: target identity differs');
+    this.#target = target;
+    if (this.#interval !== 0) this.#interval = target.intervalMs;
+  }
+
   /** Applies new settings from the next scrape on; the series cache is kept when label handling is unchanged. */
   setConfig(cfg: LoopConfig): void {
     if (cfg.honorLabels !== this.#cfg.honorLabels || cfg.labelLimit !== this.#cfg.labelLimit || cfg.labelNameLengthLimit !== this.#cfg.labelNameLengthLimit || cfg.labelValueLengthLimit !== this.#cfg.labelValueLengthLimit) {
@@ -155,7 +166,7 @@ export class ScrapeLoop {
 
   /** Starts scraping after `offsetMs`, then every target interval (missed ticks are skipped). */
   start(offsetMs: number): void {
-    const interval = this.#target.intervalMs;
+    this.#interval = this.#target.intervalMs;
     let next = this.#now() + offsetMs;
     const tick = (): void => {
       if (this.#stopped) return;
@@ -163,6 +174,7 @@ export class ScrapeLoop {
         this.#inflight = undefined;
         if (this.#stopped) return;
         const now = this.#now();
+        const interval = this.#interval;
         next += interval;
         if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval;
         this.#timer = setTimeout(tick, next - now);

@@ -480,6 +480,27 @@ describe('prometheus.scrape component', () => {
     await e2.stop();
   });
 
+  it('keeps the loop (no staleness, same Labels) when only scrape_interval changes', async () => {
+    const e1 = await new FakeExporter().start();
+    e1.body = 'steady 1\n';
+    const recv = new CollectingReceiver();
+    const mk = (interval: string) => parseArgs({ targets: [{ __address__: e1.address }], forward_to: [recv], scrape_interval: interval, scrape_timeout: '50ms' });
+    const comp = new ScrapeComponent(opts(), mk('100ms'));
+    const ac = new AbortController();
+    const running = comp.run(ac.signal);
+    for (let i = 0; i < 100 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const first = recv.get(0, 'steady')!.series;
+    comp.update(mk('150ms'));
+    const mark = recv.batches.length;
+    for (let i = 0; i < 100 && recv.batches.length < mark + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const after = recv.batches.slice(0, mark + 2).flatMap((_b, i) => recv.samples(i));
+    expect(after.filter((x) => isStaleNaN(x.value))).toEqual([]);
+    expect(recv.get(mark + 1, 'steady')!.series).toBe(first);
+    ac.abort();
+    await running;
+    await e1.stop();
+  });
+
   it('dials alloy.internal through the http service and scrapes only owned targets when clustering is enabled', async () => {
     const e1 = await new FakeExporter().start();
     e1.body = 'self_metric 1\n';

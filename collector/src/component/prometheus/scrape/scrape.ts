@@ -333,6 +333,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
         stops.push(loop.stop(true));
       } else {
         loop.setConfig(this.#loopCfg);
+        loop.retarget(wanted.get(key)!);
       }
     }
     for (const [key, target] of wanted) {

@@ -31,6 +31,10 @@ export interface Target {
   readonly timeoutMs: number;
   /** Stable identity: hash of `allLabels`. */
   readonly hash: number;
+  /**
+   * Loop identity: all labels except `__scrape_interval__`/`__scrape_timeout__`, so changing the
+   * interval or timeout keeps the target's loop (and its series cache) instead of restarting it.
+   */
   readonly key: string;
 }
 
@@ -83,7 +87,10 @@ export function populateTarget(discovered: Readonly<Record<string, string>>, d: 
   for (const l of allLabels) if (l.name.startsWith('__param_')) params.set(l.name.slice('__param_'.length), l.value);
   url.search = params.toString();
   const hash = hashLabels(allLabels);
-  const key = allLabels.map((l) => `${l.name}\u0000${l.value}`).join('\u0001');
+  const key = allLabels
+    .filter((l) => l.name !== '__scrape_interval__' && l.name !== '__scrape_timeout__')
+    .map((l) => `${l.name}\u0000${l.value}`)
+    .join('\u0001');
   return { ok: true, target: { allLabels, labels, discovered, url, intervalMs, timeoutMs, hash, key } };
 }
 
