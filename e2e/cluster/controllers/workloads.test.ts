@@ -6,6 +6,7 @@ import { KubeClient, RESOURCES } from '../harness/kube-client.js';
 import type { Pod, StatefulSet } from '../harness/k8s-types.js';
 import { waitFor } from '../harness/wait.js';
 import { isPodReady } from './common.js';
+import { reach } from '../harness/reach.js';
 
 const haveKubectl = requireTool('kubectl', KUBECTL);
 const describeIf = haveKubectl ? describe : describe.skip;
@@ -118,6 +119,12 @@ describeIf('workload controllers on the dev cluster', () => {
       return l.length === 2 && l.every((p) => !p.metadata.deletionTimestamp) ? l : undefined;
     }, { what: 'two api pods' });
     for (const p of apiPods) expect(await (await fetch(`http://${p.status!.podIP}:8080/`)).text()).toBe('d2');
+    await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 'http' }] } }));
+    const viaSvc = await waitFor(() => reach(cluster, ns, 'svc/api', 80), { what: 'service api has endpoints' });
+    expect(await (await fetch(viaSvc.url)).text()).toBe('d2');
+    viaSvc.close();
+    const viaPod = await reach(cluster, ns, `pod/${apiPods[0]!.metadata.name}`, 8080);
+    expect(await (await fetch(viaPod.url)).text()).toBe('d2');
 
     const ds = {
       apiVersion: 'apps/v1',

@@ -3,6 +3,8 @@
  * journey must then only use kubectl/the API), otherwise a fresh in-process dev cluster with a
  * random pod IP block so parallel Jest workers never collide. Journeys create their own namespace
  * (`namespace()`) and delete it at the end, so they run unchanged on a shared real cluster.
+ * Local defaults favour fast tests: probe periods/delays ×0.1, ConfigMap propagation 200 ms,
+ * CrashLoopBackOff from 200 ms.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +40,7 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
       ipBase: `127.${10 + Math.floor(Math.random() * 240)}`,
       imageRules: [...defaultImageRules(repoRoot()), nodeImageRule()],
       configSyncDelayMs: 200,
+      timeScale: 0.1,
       crashLoopBaseMs: 200,
       shutdownGraceSeconds: 5,
       ...opts,
