@@ -171,8 +171,9 @@ describe('OpenMetrics 1.0 text', () => {
 describe('content negotiation', () => {
   it('builds the Accept header Prometheus sends for the default protocols', () => {
     expect(acceptHeader(DEFAULT_SCRAPE_PROTOCOLS)).toBe(
-      'application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+      'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
     );
+    expect(acceptHeader(['PrometheusText1_0_0', 'PrometheusText0_0_4'], 'allow-utf-8')).toBe('text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4');
   });
   it('chooses the parser from Content-Type', () => {
     expect(formatForContentType('application/openmetrics-text; version=1.0.0; charset=utf-8')).toBe('openmetrics');

@@ -31,7 +31,7 @@ export class ParseError extends Error {
 export const SCRAPE_PROTOCOL_HEADERS = {
   PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
   PrometheusText0_0_4: 'text/plain;version=0.0.4',
-  PrometheusText1_0_0: 'text/plain;version=1.0.0;escaping=allow-utf-8',
+  PrometheusText1_0_0: 'text/plain;version=1.0.0',
   OpenMetricsText0_0_1: 'application/openmetrics-text;version=0.0.1',
   OpenMetricsText1_0_0: 'application/openmetrics-text;version=1.0.0',
 } as const;
@@ -40,12 +40,19 @@ export const SCRAPE_PROTOCOLS = Object.keys(SCRAPE_PROTOCOL_HEADERS) as ScrapePr
 /** Alloy's default `scrape_protocols` (without native histograms). */
 export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = ['OpenMetricsText1_0_0', 'OpenMetricsText0_0_1', 'PrometheusText0_0_4'];
 
-/** Prometheus's Accept header: listed protocols with decreasing q weights, then `*∕*`. */
-export function acceptHeader(protocols: readonly ScrapeProtocol[]): string {
+/** UTF-8 name escaping schemes negotiated with `escaping=` (Alloy's `metric_name_escaping_scheme`). */
+export type EscapingScheme = 'underscores' | 'dots' | 'values' | 'allow-utf-8';
+
+/**
+ * Prometheus's Accept header: listed protocols with decreasing q weights, then `*∕*`; the 1.0.0
+ * text formats carry the name escaping scheme.
+ */
+export function acceptHeader(protocols: readonly ScrapeProtocol[], escaping: EscapingScheme = 'underscores'): string {
   let weight = SCRAPE_PROTOCOLS.length + 1;
   const vals: string[] = [];
   for (const p of protocols) {
-    vals.push(`${SCRAPE_PROTOCOL_HEADERS[p]};q=0.${weight}`);
+    const esc = p === 'PrometheusText1_0_0' || p === 'OpenMetricsText1_0_0' ? `;escaping=${escaping}` : '';
+    vals.push(`${SCRAPE_PROTOCOL_HEADERS[p]}${esc};q=0.${weight}`);
     weight--;
   }
   vals.push(`*/*;q=0.${weight}`);

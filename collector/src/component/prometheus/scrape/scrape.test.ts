@@ -113,7 +113,7 @@ function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: Metrics
     bodySizeLimit: a.body_size_limit,
     enableCompression: a.enable_compression,
     extraMetrics: a.extra_metrics,
-    accept: 'application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+    accept: 'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
     fallbackFormat: 'prometheus',
     userAgent: 'test-agent',
     failureLogFile: a.scrape_failure_log_file,
@@ -195,7 +195,7 @@ describe('prometheus.scrape loop against a local server', () => {
       await loop.scrapeOnce();
       const h = exp.requests.at(-1)!;
       expect(h['authorization']).toBe(want);
-      expect(h['accept']).toContain('application/openmetrics-text;version=1.0.0;q=0.6');
+      expect(h['accept']).toContain('application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6');
       expect(h['x-prometheus-scrape-timeout-seconds']).toBe('0.5');
       expect(h['accept-encoding']).toBe('gzip');
       expect(h['user-agent']).toBe('test-agent');
@@ -520,6 +520,8 @@ describe('prometheus.scrape component', () => {
     for (let i = 0; i < 100 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(recv.get(0, 'self_metric')!.labels['instance']).toBe('alloy.internal:12345');
     expect(e1.requests[0]!['host']).toBe('alloy.internal:12345');
+    expect(e1.requests[0]!['accept']).toBe('application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3');
+    expect(e1.requests[0]!['user-agent']).toMatch(/^Alloy\//);
     expect(comp.debugInfo().targets.map((t) => t.url)).toEqual(['http://alloy.internal:12345/metrics']);
     ac.abort();
     await running;

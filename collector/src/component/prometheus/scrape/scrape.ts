@@ -288,7 +288,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
       bodySizeLimit: args.body_size_limit,
       enableCompression: args.enable_compression,
       extraMetrics: args.extra_metrics,
-      accept: acceptHeader(protocols),
+      accept: acceptHeader(protocols, args.metric_name_escaping_scheme ?? (args.metric_name_validation_scheme === 'utf8' ? 'allow-utf-8' : 'underscores')),
       fallbackFormat: fallbackFormat(args.scrape_fallback_protocol),
       userAgent: USER_AGENT,
       failureLogFile: args.scrape_failure_log_file,
