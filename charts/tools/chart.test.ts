@@ -19,6 +19,8 @@ function podSpecOf(object: Json): Json | undefined {
 }
 import { checkPodSpec, checkRestricted, podSpecsOf } from '../../operator/src/pod-security/restricted.js';
 import { generateReadme } from './readme.js';
+import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from '../../operator/src/rbac/operator-rbac.js';
+import { stringify } from 'yaml';
 
 const CHART_DIR = path.join(REPO_ROOT, 'charts/alloy');
 const GOLDEN_DIR = path.join(REPO_ROOT, 'charts/alloy-golden');
@@ -209,7 +211,11 @@ run('operator.enabled', () => {
     const dep = findObject(m, 'Deployment', 'alloy-operator') as { spec: { template: { spec: Json } } };
     const c = (dep.spec.template.spec['containers'] as Json[])[0]!;
     expect(c['command']).toStrictEqual(['/bin/operator']);
+    expect(c['args']).toStrictEqual(['run', '--image=docker.io/alloyts/alloy:0.1.0', '--http-listen-address=0.0.0.0:8080']);
+    expect((findObject(m, 'ClusterRole', 'alloy-operator') as { rules: unknown }).rules).toStrictEqual(JSON.parse(JSON.stringify(OPERATOR_CLUSTER_RULES)));
+    expect((findObject(m, 'Role', 'alloy-operator-leader-election') as { rules: unknown }).rules).toStrictEqual(JSON.parse(JSON.stringify(LEADER_ELECTION_RULES)));
     expect(findObject(m, 'ClusterRoleBinding', 'alloy-operator')).toBeDefined();
+    expect(findObject(m, 'RoleBinding', 'alloy-operator-leader-election')).toBeDefined();
     // CRDs install before the workloads that need them (Helm install order).
     expect(m.findIndex((x) => x.object['kind'] === 'CustomResourceDefinition')).toBeLessThan(m.findIndex((x) => x.object['kind'] === 'Deployment'));
   });
@@ -234,6 +240,13 @@ describe('chart files', () => {
     for (const key of ['alloy.configMap.content', 'alloy.clustering.enabled', 'controller.type', 'configReloader.securityContext', 'operator.enabled']) {
       expect(readme).toContain(`| ${key} |`);
     }
+  });
+
+  test('the chart operator RBAC file is generated from operator/src/rbac/operator-rbac.ts', () => {
+    const file = path.join(CHART_DIR, 'files/operator-rbac.yaml');
+    const text = `# Generated from operator/src/rbac/operator-rbac.ts by charts/tools/regenerate.sh. Do not edit.\n${stringify({ clusterRules: OPERATOR_CLUSTER_RULES, leaderElectionRules: LEADER_ELECTION_RULES }, { lineWidth: 0 })}`;
+    if (UPDATE) fs.writeFileSync(file, text);
+    else expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 
   test('the chart CRD copy equals crds/collectors.alloy.dev.yaml', () => {

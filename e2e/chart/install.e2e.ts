@@ -1,16 +1,18 @@
 /**
- * Journey: `helm install` (render + kubectl apply) into the dev cluster, pods Ready; `helm
- * upgrade` with a changed alloy.configMap.content reloads in place (same container IDs and
- * restart counts, new component active); a changed image tag rolls the pods.
+ * Journey: `helm install` (render with bin/helm-template + kubectl apply) into the dev cluster,
+ * pods Ready; `helm upgrade` with a changed alloy.configMap.content reloads in place (same pod,
+ * container IDs and restart counts; the new component is active); a changed image tag rolls.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { helmTemplateOk } from '../../tools/helm-template/helm-template.js';
-import { clusterDescribe, componentIds, eventually, pods, startCluster, type Cluster, type PodState } from './dev-cluster.js';
+import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
+import { componentIds, eventually, pods, unavailableReason, type PodState } from './dev-cluster.js';
 
-const NS = `chart-e2e-${process.pid}`;
 const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy';
+const V1 = 'logging {\n  level = "info"\n}';
+const V2 = 'logging {\n  level = "debug"\n}\n\nprometheus.exporter.self "chart_e2e" { }';
 
 function values(content: string, tag?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-e2e-'));
@@ -20,51 +22,46 @@ function values(content: string, tag?: string): string {
   return file;
 }
 
-function upgrade(cluster: Cluster, valuesFile: string): void {
-  const rendered = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', NS, '-f', valuesFile, '--is-upgrade']);
-  cluster.kubectl(['apply', '-n', NS, '-f', '-'], rendered);
-}
+(unavailableReason() === undefined ? describe : describe.skip)('chart install and upgrade on the dev cluster', () => {
+  let cluster!: TestCluster;
+  let ns = '';
+  let before: PodState[] = [];
+  const helmUpgrade = async (valuesFile: string): Promise<void> => {
+    const rendered = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', ns, '-f', valuesFile, '--is-upgrade']);
+    await cluster.kubectl(['apply', '-n', ns, '-f', '-'], rendered);
+  };
 
-const V1 = 'logging {\n  level = "info"\n}';
-const V2 = 'logging {\n  level = "debug"\n}\n\nprometheus.exporter.self "chart_e2e" { }';
-
-clusterDescribe()('chart install and upgrade on the dev cluster', () => {
-  let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster();
-    cluster.kubectl(['create', 'namespace', NS]);
-  }, 90_000);
+    cluster = await useCluster();
+    ns = await cluster.namespace('chart');
+  }, 60_000);
   afterAll(async () => {
-    try {
-      cluster.kubectl(['delete', 'namespace', NS, '--wait=false']);
-    } finally {
+    if (cluster !== undefined) {
+      await cluster.runKubectl(['delete', 'clusterrole,clusterrolebinding', 'alloy', '--ignore-not-found']);
       await cluster.stop();
     }
-  }, 30_000);
+  }, 60_000);
 
-  let before: PodState[];
-
-  test('install: pods become Ready', async () => {
-    upgrade(cluster, values(V1));
-    before = await eventually('alloy pod Ready', () => {
-      const p = pods(cluster, NS, SELECTOR);
+  test('install: the pod becomes Ready with containers alloy and config-reloader', async () => {
+    await helmUpgrade(values(V1));
+    before = await eventually('alloy pod Ready', async () => {
+      const p = await pods(cluster, ns, SELECTOR);
       return p.length === 1 && p[0]!.ready ? p : undefined;
     });
     expect(Object.keys(before[0]!.containers).sort()).toStrictEqual(['alloy', 'config-reloader']);
   }, 90_000);
 
   test('upgrade with new alloy.configMap.content: config reloaded in place, no restart', async () => {
-    upgrade(cluster, values(V2));
-    const ip = before[0]!.podIP!;
-    await eventually('new component active', async () => ((await componentIds(ip)).includes('prometheus.exporter.self.chart_e2e') ? true : undefined), 60_000);
-    const after = pods(cluster, NS, SELECTOR);
+    await helmUpgrade(values(V2));
+    await eventually('new component active', async () => ((await componentIds(cluster, ns, before[0]!.name)).includes('prometheus.exporter.self.chart_e2e') ? true : undefined), 60_000);
+    const after = await pods(cluster, ns, SELECTOR);
     expect(after.map((p) => [p.uid, p.containers])).toStrictEqual(before.map((p) => [p.uid, p.containers]));
   }, 90_000);
 
-  test('upgrade with a new image tag: pods roll', async () => {
-    upgrade(cluster, values(V2, 'v0.0.2-e2e'));
-    const rolled = await eventually('pods replaced', () => {
-      const p = pods(cluster, NS, SELECTOR);
+  test('upgrade with a new image tag: the pod is replaced', async () => {
+    await helmUpgrade(values(V2, 'v0.0.2-e2e'));
+    const rolled = await eventually('pod replaced and Ready', async () => {
+      const p = await pods(cluster, ns, SELECTOR);
       return p.length === 1 && p[0]!.ready && p[0]!.uid !== before[0]!.uid ? p : undefined;
     }, 90_000);
     expect(rolled[0]!.uid).not.toBe(before[0]!.uid);
