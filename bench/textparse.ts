@@ -4,11 +4,20 @@
  * buckets, summaries, HELP/TYPE lines. Measures samples/s for
  *   - cold parse: every series' labels parsed (first scrape of a target),
  *   - warm scrape path: raw series text looked up in a series cache, labels reused (steady state),
- *   - OpenMetrics body of the same series.
+ *   - OpenMetrics body of the same series,
+ *   - a full prometheus.scrape loop iteration over loopback HTTP with gzip (fetch, decompress,
+ *     parse, series cache, target labels, report series, staleness tracking, batch building).
  *
  *   npm run build && node dist/bench/textparse.js [N]
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import winston from 'winston';
+import { ScrapeHttpClient } from '../collector/src/component/prometheus/scrape/http-client.js';
+import { ScrapeLoop } from '../collector/src/component/prometheus/scrape/scrape-loop.js';
+import { populateTarget } from '../collector/src/component/prometheus/scrape/target.js';
 import type { Labels } from '../collector/src/prom/types.js';
 import { TextParser, type ExpositionFormat } from '../collector/src/prom/textparse/textparse.js';
 
@@ -97,6 +106,45 @@ export interface TextparseFigures {
   readonly coldSamplesPerSec: number;
   readonly warmSamplesPerSec: number;
   readonly openMetricsColdSamplesPerSec: number;
+  readonly scrapeLoopSamplesPerSec: number;
+}
+
+/** Samples/s of repeated `ScrapeLoop.scrapeOnce` against a loopback server serving `body` gzipped. */
+export async function measureScrapeLoop(body: string, minMs: number): Promise<number> {
+  const gz = gzipSync(body);
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-encoding': 'gzip' });
+    res.end(gz);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const t = populateTarget({ __address__: address }, { jobName: 'bench', scheme: 'http', metricsPath: '/metrics', intervalMs: 60_000, timeoutMs: 10_000, params: {} });
+  if (!t.ok) throw new Error(t.error);
+  const client = new ScrapeHttpClient({ follow_redirects: true });
+  let appended = 0;
+  const loop = new ScrapeLoop(
+    t.target,
+    {
+      jobName: 'bench', honorLabels: false, honorTimestamps: true, trackTimestampsStaleness: false, sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0,
+      labelValueLengthLimit: 0, bodySizeLimit: 0, enableCompression: true, extraMetrics: false, accept: 'text/plain;version=0.0.4', fallbackFormat: 'prometheus', userAgent: 'bench',
+    },
+    { client: () => client, receivers: () => [{ append: async (b) => void (appended += b.length) }], logger: winston.createLogger({ silent: true }) },
+  );
+  try {
+    await loop.scrapeOnce();
+    appended = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      await loop.scrapeOnce();
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs);
+    if (loop.status().health !== 'up') throw new Error(`bench scrape failed: ${loop.status().last_error}`);
+    return appended / (elapsed / 1000);
+  } finally {
+    client.close();
+    server.close();
+  }
 }
 
 function measure(fn: () => number, minMs: number): number {
@@ -111,7 +159,7 @@ function measure(fn: () => number, minMs: number): number {
   return samples / (elapsed / 1000);
 }
 
-export function runTextparseBench(n = 20_000, minMs = 1500): TextparseFigures {
+export async function runTextparseBench(n = 20_000, minMs = 1500): Promise<TextparseFigures> {
   const body = generateExposition(n);
   const om = generateExposition(n, 'openmetrics');
   const cache = new Map<string, Labels>();
@@ -121,15 +169,17 @@ export function runTextparseBench(n = 20_000, minMs = 1500): TextparseFigures {
     coldSamplesPerSec: measure(() => cold(body, 'prometheus'), minMs),
     warmSamplesPerSec: measure(() => warm(body, cache), minMs),
     openMetricsColdSamplesPerSec: measure(() => cold(om, 'openmetrics'), minMs),
+    scrapeLoopSamplesPerSec: await measureScrapeLoop(body, minMs),
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const n = Number(process.argv[2] ?? 20_000);
-  const f = runTextparseBench(n);
+  const f = await runTextparseBench(n);
   const fmt = (x: number) => `${(x / 1e6).toFixed(2)} M samples/s`;
   console.log(`textparse: ${f.series} series, ${(f.bodyBytes / 1024).toFixed(0)} KiB body`);
   console.log(`  cold parse (labels for every series):     ${fmt(f.coldSamplesPerSec)}`);
   console.log(`  warm scrape path (series cache hits):     ${fmt(f.warmSamplesPerSec)}  (${(f.warmSamplesPerSec / f.coldSamplesPerSec).toFixed(2)}x cold)`);
   console.log(`  OpenMetrics cold parse:                   ${fmt(f.openMetricsColdSamplesPerSec)}`);
+  console.log(`  full scrape loop (HTTP+gzip, warm cache): ${fmt(f.scrapeLoopSamplesPerSec)}  (${((f.series / f.scrapeLoopSamplesPerSec) * 1000).toFixed(1)} ms per ${f.series}-series scrape)`);
 }
