@@ -143,6 +143,20 @@ function removeAt(obj: JsonObject, segs: readonly string[]): void {
   }
 }
 
+function isItem(p: string): boolean {
+  const last = p.slice(p.lastIndexOf(SEP) + 1);
+  return last.startsWith('k:') || last.startsWith('v:');
+}
+
+/** A field that is part of its list item's key (`name` of `k:{"name":…}`). */
+function isKeyField(p: string): boolean {
+  const segs = p.split(SEP);
+  const parent = segs[segs.length - 2];
+  const last = segs[segs.length - 1]!;
+  if (!parent?.startsWith('k:') || !last.startsWith('f:')) return false;
+  return Object.prototype.hasOwnProperty.call(JSON.parse(parent.slice(2)) as object, last.slice(2));
+}
+
 /** `.spec.containers[name="app"].image` as the real server prints field paths. */
 export function renderPath(p: string): string {
   return p
@@ -247,7 +261,8 @@ export function trackUpdate(oldObj: JsonObject | undefined, newObj: JsonObject, 
   const after = fieldSetOf(newObj, ctx.info);
   const changed = new Set<string>();
   for (const p of after) {
-    if (!before.has(p) || !deepEqual(valueAt(oldObj, p.split(SEP)), valueAt(newObj, p.split(SEP)))) changed.add(p);
+    if (!before.has(p)) changed.add(p);
+    else if (!isItem(p) && !deepEqual(valueAt(oldObj, p.split(SEP)), valueAt(newObj, p.split(SEP)))) changed.add(p);
   }
   const removed = [...before].filter((p) => !after.has(p));
   if (changed.size === 0 && removed.length === 0) return writeManagers(ms);
@@ -306,9 +321,11 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
   const others = new Set<string>();
   for (const m of ms) if (m !== me) for (const p of m.set) others.add(p);
   const toRemove = [...prevMine].filter((p) => !appliedSet.has(p) && !others.has(p));
-  toRemove.sort((a, b) => b.split(SEP).length - a.split(SEP).length);
+  // Shallow first: removing an item removes its fields; key fields of kept items stay.
+  toRemove.sort((a, b) => a.split(SEP).length - b.split(SEP).length);
   merged = deepClone(merged);
   for (const p of toRemove) {
+    if (isKeyField(p)) continue;
     const keepBelow = [...appliedSet, ...others].some((q) => q.startsWith(p + SEP));
     if (!keepBelow) removeAt(merged, p.split(SEP));
   }

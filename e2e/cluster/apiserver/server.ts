@@ -779,12 +779,22 @@ export class ApiServer {
     }
     if (t.kind === 'Service') this.#allocateServiceIp(o);
     this.#admit(t, o, undefined, opts);
+    if (t.kind === 'Pod') this.#admitServiceAccount(o);
     if (t.kind === 'CustomResourceDefinition') establish(o, time);
     md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#ctx(t, opts, time), md['managedFields']);
     if (opts.dryRun) return o;
     const stored = this.store.put(t.storageKey, o);
     this.#afterWrite(t, undefined, stored);
     return stored;
+  }
+
+  /** The ServiceAccount admission plugin: a pod's service account must exist in its namespace. */
+  #admitServiceAccount(pod: KubeObject): void {
+    const sa = String(getPath(pod, 'spec.serviceAccountName') ?? 'default');
+    const ns = String(pod.metadata['namespace']);
+    if (!this.store.get('/serviceaccounts', ns, sa)) {
+      throw new ApiError(403, 'Forbidden', `pods "${nameOf(pod)}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, { name: nameOf(pod), kind: 'pods' });
+    }
   }
 
   #updateObject(target: Target, input: KubeObject, opts: WriteOptions): KubeObject {
