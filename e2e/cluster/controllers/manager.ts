@@ -5,7 +5,7 @@
  * watch and queue. Reconcile failures are logged and retried with capped backoff; never thrown.
  */
 import winston, { type Logger } from 'winston';
-import type { ControllerRevision, DaemonSet, Deployment, KubeObject, Pod, ReplicaSet, StatefulSet } from '../harness/k8s-types.js';
+import type { ControllerRevision, DaemonSet, Deployment, KubeObject, Pod, ReplicaSet, Service, StatefulSet } from '../harness/k8s-types.js';
 import { KubeClient, RESOURCES, keyOf } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
@@ -15,6 +15,7 @@ import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 import { DeploymentController } from './deployment.js';
 import { DaemonSetController } from './daemonset.js';
+import { EndpointsController, type EndpointsObject, type SliceObject } from './endpoints.js';
 
 interface Syncable {
   run(signal: AbortSignal): Promise<void>;
@@ -53,6 +54,9 @@ export class ControllerManager {
     const deployments = inf<Deployment>(RESOURCES.deployments);
     const replicaSets = inf<ReplicaSet>(RESOURCES.replicasets);
     const daemonSets = inf<DaemonSet>(RESOURCES.daemonsets);
+    const services = inf<Service>(RESOURCES.services);
+    const endpoints = inf<EndpointsObject>(RESOURCES.endpoints);
+    const slices = inf<SliceObject>(RESOURCES.endpointslices);
     const nodeNames = [...(opts.nodeNames ?? ['dev-node'])];
     const ctx: ControllerContext = {
       client: this.client,
@@ -76,6 +80,12 @@ export class ControllerManager {
     const rsQ = queue('replicaset', (k) => rs.reconcile(k));
     const deployQ = queue('deployment', (k) => deploy.reconcile(k));
     const dsQ = queue('daemonset', (k) => ds.reconcile(k));
+    const ep = new EndpointsController(ctx, services, endpoints, slices);
+    const epQ = queue('endpoints', (k) => ep.reconcile(k));
+    services.on((_e, o) => epQ.add(keyOf(o)));
+    endpoints.on((ev, o) => {
+      if (ev === 'delete') epQ.add(keyOf(o));
+    });
 
     statefulSets.on((_e, o) => stsQ.add(keyOf(o)));
     deployments.on((_e, o) => deployQ.add(keyOf(o)));
@@ -85,7 +95,9 @@ export class ControllerManager {
       const owner = controllerOf(o);
       if (owner?.kind === 'Deployment') deployQ.add(`${o.metadata.namespace}/${owner.name}`);
     });
-    pods.on((_e, p) => {
+    pods.on((_e, p, old) => {
+      for (const k of ep.servicesFor(p)) epQ.add(k);
+      if (old && old.metadata.labels !== p.metadata.labels) for (const k of ep.servicesFor(old)) epQ.add(k);
       const owner = controllerOf(p);
       if (!owner) return;
       const key = `${p.metadata.namespace}/${owner.name}`;
@@ -108,7 +120,7 @@ export class ControllerManager {
       const deps: Syncable[] = [pods, revisions, replicaSets];
       for (const i of deps) this.#runs.push(i.run(this.#ac.signal));
       await Promise.all(deps.map((i) => i.waitSynced()));
-      for (const i of [statefulSets, deployments, daemonSets] as Syncable[]) this.#runs.push(i.run(this.#ac.signal));
+      for (const i of [statefulSets, deployments, daemonSets, services, endpoints, slices] as Syncable[]) this.#runs.push(i.run(this.#ac.signal));
       await Promise.all(this.#informers.map((i) => i.waitSynced()));
     };
   }

@@ -12,7 +12,7 @@
  *   down to `partition`; they come back at the update revision (ordinals below the partition are
  *   recreated at the current revision). OnDelete: pods change only when deleted by the user.
  */
-import type { Pod, PodTemplateSpec, StatefulSet } from '../harness/k8s-types.js';
+import type { KubeObject, Pod, PodTemplateSpec, StatefulSet } from '../harness/k8s-types.js';
 import { RESOURCES, isConflict } from '../harness/kube-client.js';
 import { isFinished, isPodReady, isTerminating, ownerRef } from './common.js';
 import { ownedBy, type ControllerContext } from './context.js';
@@ -154,7 +154,28 @@ export class StatefulSetController {
     await pruneRevisions(ctx, sts, sts.spec.revisionHistoryLimit ?? 10, inUse);
   }
 
+  /** PersistentVolumeClaims from volumeClaimTemplates, created once and bound at once (no provisioner here). */
+  async #ensureClaims(sts: StatefulSet, ordinal: number): Promise<void> {
+    const ns = sts.metadata.namespace;
+    for (const t of sts.spec.volumeClaimTemplates ?? []) {
+      const name = `${t.metadata.name}-${sts.metadata.name}-${ordinal}`;
+      if (await this.#ctx.client.tryGet(RESOURCES.persistentvolumeclaims, ns, name)) continue;
+      try {
+        const claim: KubeObject & { spec: Record<string, unknown> } = {
+          metadata: { name, namespace: ns, labels: { ...sts.spec.selector.matchLabels, ...t.metadata.labels } },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...t.spec, volumeName: `pvc-local-${name}` },
+        };
+        await this.#ctx.client.create(RESOURCES.persistentvolumeclaims, ns, claim);
+        await this.#ctx.client.mergePatch(RESOURCES.persistentvolumeclaims, ns, name, { status: { phase: 'Bound', accessModes: (t.spec?.accessModes as string[] | undefined) ?? ['ReadWriteOnce'], capacity: (t.spec?.resources as { requests?: Record<string, string> } | undefined)?.requests ?? { storage: '1Gi' } } }, 'status');
+      } catch (e) {
+        // PVC objects are a convenience for kubectl; the kubelet's claim directory works without them.
+        this.#ctx.logger.info(`statefulset ${sts.metadata.name}: claim ${name}: ${String(e)}`);
+      }
+    }
+  }
+
   async #create(key: string, sts: StatefulSet, pod: Pod): Promise<void> {
+    await this.#ensureClaims(sts, ordinalOf(sts, pod));
     this.#ctx.expectations.expectCreate(key, pod.metadata.name ?? '');
     try {
       await this.#ctx.client.create(RESOURCES.pods, sts.metadata.namespace, pod);

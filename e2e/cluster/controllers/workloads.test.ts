@@ -12,6 +12,8 @@ const haveKubectl = requireTool('kubectl', KUBECTL);
 const describeIf = haveKubectl ? describe : describe.skip;
 
 const SERVER = "require('http').createServer((q, r) => r.end(process.env.VERSION)).listen(8080, () => console.log('up ' + process.env.VERSION))";
+// Counts its starts in a file on the claim volume (path given as argv[1]) and serves VERSION:count.
+const COUNTER = "const fs = require('fs'); const f = process.argv[1]; const n = (fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0) + 1; fs.writeFileSync(f, String(n)); require('http').createServer((q, r) => r.end(process.env.VERSION + ':' + n)).listen(8080, () => console.log('up ' + process.env.VERSION))";
 
 function container(version: string): Record<string, unknown> {
   return {
@@ -60,9 +62,11 @@ describeIf('workload controllers on the dev cluster', () => {
         replicas: 1,
         serviceName: 'web',
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { terminationGracePeriodSeconds: 2, containers: [container('v1')] } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ ...container('v1'), command: ['node', '-e', COUNTER, '/data/starts'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
       },
     };
+    await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] } }));
     await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(sts));
     await cluster.kubectl(['-n', ns, 'rollout', 'status', 'statefulset/web', '--timeout=60s']);
     await cluster.kubectl(['-n', ns, 'scale', 'statefulset/web', '--replicas=3']);
@@ -93,8 +97,19 @@ describeIf('workload controllers on the dev cluster', () => {
     for (const p of pods.list()) {
       expect(p.metadata.labels!['controller-revision-hash']).toBe(after.status!.updateRevision);
       expect(p.metadata.ownerReferences![0]).toMatchObject({ kind: 'StatefulSet', name: 'web', controller: true });
-      expect(await (await fetch(`http://${p.status!.podIP}:8080/`)).text()).toBe('v2');
+      // v2, and the start counter on the claim volume survived the pod's replacement.
+      expect(await (await fetch(`http://${p.status!.podIP}:8080/`)).text()).toMatch(/^v2:[2-9]$/);
     }
+    const pvcs = await cluster.kubectl(['-n', ns, 'get', 'pvc', '-o', 'jsonpath={.items[*].metadata.name}']);
+    expect(pvcs.split(' ').sort()).toEqual(['data-web-0', 'data-web-1', 'data-web-2']);
+    const ep = JSON.parse(await waitFor(async () => {
+      const s = await cluster.kubectl(['-n', ns, 'get', 'endpoints', 'web', '-o', 'json']);
+      return (JSON.parse(s) as { subsets?: { addresses?: unknown[] }[] }).subsets?.[0]?.addresses?.length === 3 ? s : undefined;
+    }, { what: 'endpoints with 3 ready addresses' })) as { subsets: { addresses: { hostname: string; ip: string }[]; ports: { port: number }[] }[] };
+    expect(ep.subsets[0]!.addresses.map((a) => a.hostname).sort()).toEqual(['web-0', 'web-1', 'web-2']);
+    expect(ep.subsets[0]!.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    const slices = JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json'])) as { items: { endpoints: unknown[] }[] };
+    expect(slices.items[0]!.endpoints).toHaveLength(3);
     const revs = await cluster.kubectl(['-n', ns, 'get', 'controllerrevisions', '-o', 'name']);
     expect(revs.trim().split('\n')).toHaveLength(2);
     expect(await cluster.kubectl(['-n', ns, 'logs', 'web-2'])).toContain('up v2');

@@ -64,7 +64,7 @@ export function nodeImageRule(): ImageRule {
     matches: (repo) => repo === 'harness/node',
     entrypoint: ['node'],
     binaries: { node: process.execPath, '/usr/local/bin/node': process.execPath, '/usr/bin/node': process.execPath },
-    writablePaths: ['/tmp', '/data'],
+    writablePaths: ['/tmp'],
   };
 }
 

@@ -410,8 +410,8 @@ export class PodWorker {
   /** Container path → host path for this container: volume mounts (subPath copied), writable image paths. */
   async #mounts(run: ContainerRun, rootfs: string, writable: readonly string[]): Promise<PathMap> {
     const volumes = await syncVolumes(this.#volumeContext()).catch(() => new Map<string, string>());
+    // Mounts come first: on an equal prefix the mount shadows the image's own directory.
     const map: [string, string][] = [];
-    for (const w of writable) map.push([w, path.join(rootfs, w)]);
     let i = 0;
     for (const m of run.spec.volumeMounts ?? []) {
       const host = volumes.get(m.name);
@@ -429,7 +429,10 @@ export class PodWorker {
         map.push([m.mountPath, dst]);
       } else map.push([m.mountPath, host]);
     }
-    for (const [, hostPath] of map.filter(([cp]) => writable.includes(cp))) await fsp.mkdir(hostPath, { recursive: true });
+    for (const w of writable) {
+      map.push([w, path.join(rootfs, w)]);
+      await fsp.mkdir(path.join(rootfs, w), { recursive: true });
+    }
     return map;
   }
 
