@@ -44,6 +44,10 @@ export class SingleNodeCluster implements ClusterService {
   owns(): boolean {
     return true;
   }
+  /** Membership never changes on a single node: listeners are never called. */
+  onChange(): () => void {
+    return () => undefined;
+  }
   peers(): ClusterPeer[] {
     return [{ name: this.nodeName, addr: this.advertiseAddress, isSelf: true, state: 'participant' }];
   }

@@ -32,9 +32,15 @@ export interface ClusterService {
   readonly advertiseAddress: string;
   readonly joinAddresses: readonly string[];
   /** Human-readable state, e.g. "clustering disabled: single node". */
-  status(): { readonly state: 'disabled' | 'single-node'; readonly message: string; readonly peers: readonly string[] };
+  status(): { readonly state: 'disabled' | 'single-node' | 'clustered'; readonly message: string; readonly peers: readonly string[] };
   /** Whether this node owns `key` (always true without clustering). */
   owns(key: string): boolean;
+  /**
+   * Subscribe to ownership changes (membership or readiness changed, so `owns` may answer
+   * differently); listeners run asynchronously, rate-limited, and must not throw. Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: () => void): () => void;
   /** Known cluster members, this node included (`/api/v0/web/peers`, UI "Clustering"). */
   peers(): readonly ClusterPeer[];
 }
