@@ -1,0 +1,135 @@
+// Parity with a real Prometheus: the same exposition scraped by /usr/bin/prometheus and by our
+// scrape loop (same job, target labels and honor_labels) must yield the same series label sets,
+// including exported_ conflict handling, escapes, empty-value dropping and the report series.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import winston from 'winston';
+import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
+import { labelsToRecord } from '../../../prom/labels/labels.js';
+import { freePort } from '../../../prom/textparse/testing/node-exporter.js';
+import { ScrapeHttpClient } from './http-client.js';
+import { ScrapeLoop } from './scrape-loop.js';
+import { populateTarget } from './target.js';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+
+const EXPOSITION = [
+  '# TYPE http_requests_total counter',
+  'http_requests_total{code="200",job="exposed-job",instance="exposed-instance"} 10',
+  'http_requests_total{code="500",exported_job="taken",job="x"} 1',
+  'weird{path="C:\\\\dir\\\\f.txt",msg="say \\"hi\\"\\nbye",empty=""} 2',
+  '# TYPE temp gauge',
+  'temp{env="exposed-env"} 21.5',
+  '# TYPE rpc summary',
+  'rpc{quantile="0.5"} 1',
+  'rpc_sum 3',
+  'rpc_count 4',
+].join('\n') + '\n';
+
+function key(rec: Record<string, string>): string {
+  return JSON.stringify(Object.keys(rec).sort().map((k) => [k, rec[k]]));
+}
+
+/** Series per variant ('plain' = honor_labels false, 'honor' = true) from one Prometheus run. */
+async function prometheusSeries(address: string): Promise<Record<string, string[]> | null> {
+  if (!existsSync(PROMETHEUS)) {
+    if (process.env['CI'] === 'true') throw new Error(`${PROMETHEUS} is required for the scrape parity test`);
+    console.warn(`skipping parity test: ${PROMETHEUS} not found`);
+    return null;
+  }
+  const dir = mkdtempSync('/tmp/scrape-parity-');
+  const port = await freePort();
+  writeFileSync(
+    `${dir}/prometheus.yml`,
+    `global: { scrape_interval: 1s, scrape_timeout: 500ms }
+scrape_configs:
+  - job_name: parity
+    honor_labels: false
+    static_configs:
+      - targets: ['${address}']
+        labels: { env: prod, variant: plain }
+  - job_name: parity-honor
+    honor_labels: true
+    static_configs:
+      - targets: ['${address}']
+        labels: { env: prod, variant: honor }
+`,
+  );
+  const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error('Prometheus did not ingest the parity target in time');
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant=~"plain|honor"}')}`);
+        const json = (await res.json()) as { data?: { result?: Array<{ metric: Record<string, string> }> } };
+        const result = json.data?.result ?? [];
+        const has = (variant: string, name: string) => result.some((r) => r.metric['variant'] === variant && r.metric['__name__'] === name);
+        if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp')) {
+          const out: Record<string, string[]> = { plain: [], honor: [] };
+          for (const r of result) out[r.metric['variant']!]!.push(key(r.metric));
+          for (const v of Object.values(out)) v.sort();
+          return out;
+        }
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function ourSeries(address: string, honorLabels: boolean): Promise<string[]> {
+  const jobName = honorLabels ? 'parity-honor' : 'parity';
+  const t = populateTarget({ __address__: address, env: 'prod', variant: honorLabels ? 'honor' : 'plain' }, { jobName, scheme: 'http', metricsPath: '/metrics', intervalMs: 1000, timeoutMs: 500, params: {} });
+  if (!t.ok) throw new Error(t.error);
+  const client = new ScrapeHttpClient({ follow_redirects: true });
+  const batches: SampleBatch[] = [];
+  const recv: MetricsReceiver = { append: async (b) => void batches.push(b) };
+  const loop = new ScrapeLoop(
+    t.target,
+    {
+      jobName, honorLabels, honorTimestamps: true, trackTimestampsStaleness: false, sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0,
+      bodySizeLimit: 0, enableCompression: true, extraMetrics: false, accept: 'text/plain;version=0.0.4', fallbackFormat: 'prometheus', userAgent: 'parity',
+    },
+    { client: () => client, receivers: () => [recv], logger: winston.createLogger({ silent: true }) },
+  );
+  await loop.scrapeOnce();
+  client.close();
+  const b = batches[0]!;
+  return [...Array(b.length).keys()].map((i) => key(labelsToRecord(b.series[i]!))).sort();
+}
+
+describe('scrape parity with real Prometheus', () => {
+  let server: http.Server;
+  let address = '';
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(EXPOSITION);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('honor_labels false and true give the same series as Prometheus', async () => {
+    const theirs = await prometheusSeries(address);
+    if (!theirs) return;
+    expect(theirs['plain']!.length).toBe(12); // 7 exposed + 5 report series
+    expect(await ourSeries(address, false)).toEqual(theirs['plain']);
+    expect(await ourSeries(address, true)).toEqual(theirs['honor']);
+  }, 30_000);
+});
