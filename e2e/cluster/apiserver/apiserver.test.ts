@@ -161,6 +161,26 @@ describe('CRUD and optimistic concurrency', () => {
     expect(upd.body.message).toContain('Forbidden: updates to statefulset spec');
   });
 
+  test('pod admission: the service account must exist; spec fields other than images are immutable', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'adm' }, spec: { serviceAccountName: 'ghost', containers: [{ name: 'c', image: 'x:1' }] } };
+    const noSa = await api('POST', '/api/v1/namespaces/default/pods', pod);
+    expect(noSa.status).toBe(403);
+    expect(noSa.body.message).toBe('pods "adm" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found');
+    await api('POST', '/api/v1/namespaces/default/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ghost' } });
+    expect((await api('POST', '/api/v1/namespaces/default/pods', pod)).status).toBe(201);
+    const image = await api('PATCH', '/api/v1/namespaces/default/pods/adm', { spec: { containers: [{ name: 'c', image: 'x:2' }] } }, 'application/strategic-merge-patch+json');
+    expect(image.status).toBe(200);
+    const other = await api('PATCH', '/api/v1/namespaces/default/pods/adm', { spec: { restartPolicy: 'Never' } }, 'application/strategic-merge-patch+json');
+    expect(other.status).toBe(422);
+    expect(other.body.details.causes[0]).toMatchObject({ type: 'FieldValueForbidden', field: 'spec' });
+  });
+
+  test('PUT creates a missing Lease (create on update) but not a missing ConfigMap', async () => {
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'leader' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } };
+    expect((await api('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/leader', lease)).status).toBe(200);
+    expect((await api('PUT', '/api/v1/namespaces/default/configmaps/absent', cm('absent', {}))).status).toBe(404);
+  });
+
   test('dryRun=All validates and returns the object without storing it', async () => {
     const r = await api('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', cm('dry', { a: '1' }));
     expect(r.status).toBe(201);
@@ -471,6 +491,13 @@ describe('custom resources', () => {
     expect(bad.body.message).toContain('spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1');
     const smp = await api('PATCH', '/apis/test.io/v1/namespaces/default/gadgets/g1', { spec: { size: 3 } }, 'application/strategic-merge-patch+json');
     expect(smp.status).toBe(415);
+  });
+
+  test('deleting the CRD stops serving its resources and deletes its objects', async () => {
+    expect((await api('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.test.io')).status).toBe(200);
+    expect((await api('GET', '/apis/test.io/v1/namespaces/default/gadgets')).status).toBe(404);
+    await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    expect((await api('GET', '/apis/test.io/v1/namespaces/default/gadgets')).body.items).toEqual([]);
   });
 });
 

@@ -145,11 +145,30 @@ export function applyDefaults(o: KubeObject): void {
   }
 }
 
+/** Guaranteed when every container limits cpu and memory with requests equal to limits, BestEffort with no requests or limits at all. */
+export function qosClass(pod: KubeObject): string {
+  const spec = isObject(pod['spec']) ? pod['spec'] : {};
+  const containers = [...(Array.isArray(spec['containers']) ? spec['containers'] : []), ...(Array.isArray(spec['initContainers']) ? spec['initContainers'] : [])].filter(isObject);
+  let any = false;
+  let guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const r = isObject(c['resources']) ? c['resources'] : {};
+    const limits = isObject(r['limits']) ? r['limits'] : {};
+    const requests = isObject(r['requests']) ? r['requests'] : {};
+    if (Object.keys(limits).length > 0 || Object.keys(requests).length > 0) any = true;
+    for (const res of ['cpu', 'memory']) {
+      if (limits[res] === undefined || (requests[res] !== undefined && String(requests[res]) !== String(limits[res]))) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
 /** The status a newly created object starts with when status belongs to a controller. */
 export function initialStatus(o: KubeObject): Json | undefined {
   switch (o.kind) {
     case 'Pod':
-      return { phase: 'Pending', qosClass: 'BestEffort' };
+      return { phase: 'Pending', qosClass: qosClass(o) };
     case 'Namespace':
       return { phase: 'Active' };
     case 'Service':

@@ -33,6 +33,8 @@ import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './ind
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
+/** Kinds whose PUT creates a missing object (`AllowCreateOnUpdate` in the real strategies). */
+const CREATE_ON_UPDATE = new Set(['Lease', 'Endpoints']);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -799,6 +801,11 @@ export class ApiServer {
 
   #updateObject(target: Target, input: KubeObject, opts: WriteOptions): KubeObject {
     const { t } = target;
+    if (CREATE_ON_UPDATE.has(t.kind) && opts.sub === undefined && !this.store.get(t.storageKey, target.ns, String(target.name))) {
+      const body = deepClone(input);
+      if (body.metadata['name'] === undefined) body.metadata['name'] = String(target.name);
+      return this.#present(t, this.#createObject(t, target.ns, body, opts));
+    }
     const old = this.#mustGet(target);
     const body = deepClone(input);
     this.#checkKind(t, body);
@@ -1120,6 +1127,7 @@ export class ApiServer {
       this.#scheduleGc();
       return { code: 202, body: this.#present(t, stored) };
     }
+    if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
     const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
     this.#afterWrite(t, o, undefined);
     return success(removed ?? o);
@@ -1153,6 +1161,14 @@ export class ApiServer {
         this.#createObject(sa, ns, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, this.#internalOpts('kube-controller-manager'));
       }
     }
+  }
+
+  /** Deleting a CRD deletes every object of it, as the CRD cleanup finalizer does. */
+  #removeCustomResources(crd: KubeObject): void {
+    const types = crdResourceTypes(crd);
+    const key = types[0]?.storageKey;
+    if (!key) return;
+    for (const o of this.store.list(key)) this.store.remove(key, nsOf(o), nameOf(o));
   }
 
   #registerCrd(crd: KubeObject): void {

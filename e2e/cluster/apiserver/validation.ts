@@ -263,6 +263,17 @@ export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] 
   return causes;
 }
 
+/** The pod spec without the fields an update may change. */
+function podSpecImmutablePart(spec: JsonObject): JsonObject {
+  const out: JsonObject = { ...spec };
+  for (const k of ['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', 'schedulingGates']) delete out[k];
+  for (const list of ['containers', 'initContainers']) {
+    const l = out[list];
+    if (Array.isArray(l)) out[list] = l.map((c) => (isObject(c) ? { ...c, image: null } : c));
+  }
+  return out;
+}
+
 const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
 
 /** Checks comparing the new object with the stored one (immutable fields). */
@@ -270,6 +281,13 @@ export function updateCauses(t: ResourceType, oldObj: KubeObject, newObj: KubeOb
   const causes: StatusCause[] = [];
   const os = isObject(oldObj['spec']) ? oldObj['spec'] : {};
   const ns = isObject(newObj['spec']) ? newObj['spec'] : {};
+  if (t.kind === 'Pod' && !deepEqual(podSpecImmutablePart(os), podSpecImmutablePart(ns))) {
+    causes.push({
+      type: 'FieldValueForbidden',
+      message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      field: 'spec',
+    });
+  }
   if (t.kind === 'StatefulSet') {
     const strip = (s: JsonObject): JsonObject => Object.fromEntries(Object.entries(s).filter(([k]) => !STS_MUTABLE.includes(k)));
     if (!deepEqual(strip(os), strip(ns))) {

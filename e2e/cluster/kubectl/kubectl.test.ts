@@ -201,6 +201,21 @@ suite('kubectl against the test API server', () => {
     expect(Object.fromEntries(managers.map((m) => [m.manager, Object.keys(m.fieldsV1['f:data']!)]))).toEqual({ kubectl: ['f:owner'], tuner: ['f:level'] });
   });
 
+  test('server-side apply takes over from client-side apply without conflicts', async () => {
+    const v1 = write('takeover.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: takeover\ndata:\n  level: info\n');
+    await ok(['apply', '-f', v1]);
+    const v2 = write('takeover2.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: takeover\ndata:\n  level: warn\n');
+    expect(await ok(['apply', '--server-side', '-f', v2])).toBe('configmap/takeover serverside-applied\n');
+    expect(await ok(['get', 'cm', 'takeover', '-o', 'jsonpath={.data.level}'])).toBe('warn');
+    const managers = await ok(['get', 'cm', 'takeover', '--show-managed-fields', '-o', 'jsonpath={.metadata.managedFields[*].manager}']);
+    expect(managers.split(' ')).toContain('kubectl');
+  });
+
+  test('auth can-i and whoami are answered', async () => {
+    expect(await ok(['auth', 'can-i', 'create', 'statefulsets'])).toBe('yes\n');
+    expect(await ok(['auth', 'whoami'])).toMatch(/Username\s+system:admin/);
+  });
+
   test('an invalid manifest is rejected with an error naming the field', async () => {
     const bad = write('bad.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: bad}}\n  template:\n    metadata: {labels: {app: bad}}\n    spec:\n      containers: [{name: c, image: x, imagePullPolicy: Sometimes}]\n');
     const r = await kubectl(['apply', '-f', bad]);
