@@ -12,6 +12,7 @@ import { freePort } from '../../../prom/textparse/testing/node-exporter.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop } from './scrape-loop.js';
 import { populateTarget } from './target.js';
+import { compileRules, processLabels, withDefaults, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -27,6 +28,19 @@ const EXPOSITION = [
   'rpc_sum 3',
   'rpc_count 4',
 ].join('\n') + '\n';
+
+// The same rules in Prometheus metric_relabel_configs YAML and as Alloy rule blocks.
+const RULES: Partial<RelabelConfig>[] = [
+  { source_labels: ['__name__'], regex: '(?i)HTTP_.*', target_label: 'kind', replacement: 'http' },
+  { source_labels: ['code'], regex: '(5)(\\d\\d)', target_label: 'code_class', replacement: '${1}xx' },
+  { source_labels: ['env', 'instance'], separator: '@', target_label: 'shard', modulus: 7, action: 'hashmod' },
+  { regex: '(e.*)', replacement: 'copy_$1', action: 'labelmap' },
+  { source_labels: ['msg'], target_label: 'msg_upper', action: 'uppercase' },
+  { source_labels: ['__name__'], regex: 'rpc_(sum|count)', action: 'drop' },
+  { regex: 'empty|exported_.*', action: 'labeldrop' },
+  { source_labels: ['quantile'], regex: '0\\.[0-9]+', target_label: 'q', replacement: 'frac' },
+];
+const RELABEL_YAML = RULES.map((r) => '      - ' + JSON.stringify(r).replace(/"(\w+)":/g, '$1: ')).join('\n');
 
 function key(rec: Record<string, string>): string {
   return JSON.stringify(Object.keys(rec).sort().map((k) => [k, rec[k]]));
@@ -55,6 +69,12 @@ scrape_configs:
     static_configs:
       - targets: ['${address}']
         labels: { env: prod, variant: honor }
+  - job_name: parity-relabel
+    static_configs:
+      - targets: ['${address}']
+        labels: { env: prod, variant: relabel }
+    metric_relabel_configs:
+${RELABEL_YAML}
 `,
   );
   const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: 'ignore' });
@@ -63,12 +83,12 @@ scrape_configs:
     for (;;) {
       if (Date.now() > deadline) throw new Error('Prometheus did not ingest the parity target in time');
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant=~"plain|honor"}')}`);
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant=~"plain|honor|relabel"}')}`);
         const json = (await res.json()) as { data?: { result?: Array<{ metric: Record<string, string> }> } };
         const result = json.data?.result ?? [];
         const has = (variant: string, name: string) => result.some((r) => r.metric['variant'] === variant && r.metric['__name__'] === name);
-        if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp')) {
-          const out: Record<string, string[]> = { plain: [], honor: [] };
+        if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp') && has('relabel', 'up') && has('relabel', 'temp')) {
+          const out: Record<string, string[]> = { plain: [], honor: [], relabel: [] };
           for (const r of result) out[r.metric['variant']!]!.push(key(r.metric));
           for (const v of Object.values(out)) v.sort();
           return out;
@@ -88,9 +108,10 @@ scrape_configs:
   }
 }
 
-async function ourSeries(address: string, honorLabels: boolean): Promise<string[]> {
-  const jobName = honorLabels ? 'parity-honor' : 'parity';
-  const t = populateTarget({ __address__: address, env: 'prod', variant: honorLabels ? 'honor' : 'plain' }, { jobName, scheme: 'http', metricsPath: '/metrics', intervalMs: 1000, timeoutMs: 500, params: {} });
+async function ourSeries(address: string, honorLabels: boolean, variant = honorLabels ? 'honor' : 'plain'): Promise<string[]> {
+  const jobName = variant === 'relabel' ? 'parity-relabel' : honorLabels ? 'parity-honor' : 'parity';
+  const rules = variant === 'relabel' ? compileRules(RULES.map(withDefaults)) : [];
+  const t = populateTarget({ __address__: address, env: 'prod', variant }, { jobName, scheme: 'http', metricsPath: '/metrics', intervalMs: 1000, timeoutMs: 500, params: {} });
   if (!t.ok) throw new Error(t.error);
   const client = new ScrapeHttpClient({ follow_redirects: true });
   const batches: SampleBatch[] = [];
@@ -106,7 +127,15 @@ async function ourSeries(address: string, honorLabels: boolean): Promise<string[
   await loop.scrapeOnce();
   client.close();
   const b = batches[0]!;
-  return [...Array(b.length).keys()].map((i) => key(labelsToRecord(b.series[i]!))).sort();
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const ls = b.series[i]!;
+    const name = ls.find((l) => l.name === '__name__')!.value;
+    // Prometheus applies metric_relabel_configs to scraped series, not to the report series.
+    const res = rules.length > 0 && name !== 'up' && !name.startsWith('scrape_') ? processLabels(ls, rules) : ls;
+    if (res) out.push(key(labelsToRecord(res)));
+  }
+  return out.sort();
 }
 
 describe('scrape parity with real Prometheus', () => {
@@ -125,11 +154,14 @@ describe('scrape parity with real Prometheus', () => {
     server.close();
   });
 
-  it('honor_labels false and true give the same series as Prometheus', async () => {
+  it('honor_labels false/true and metric relabeling give the same series as Prometheus', async () => {
     const theirs = await prometheusSeries(address);
     if (!theirs) return;
     expect(theirs['plain']!.length).toBe(12); // 7 exposed + 5 report series
     expect(await ourSeries(address, false)).toEqual(theirs['plain']);
     expect(await ourSeries(address, true)).toEqual(theirs['honor']);
+    const relabelled = await ourSeries(address, false, 'relabel');
+    expect(relabelled.some((k) => k.includes('"shard"'))).toBe(true);
+    expect(relabelled).toEqual(theirs['relabel']);
   }, 30_000);
 });
