@@ -336,6 +336,7 @@ export class PodWorker {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: path.join(rootfs, 'root'),
       HOSTNAME: hostname,
+      ...(mapPath('/tmp', pathMap) ? { TMPDIR: mapPath('/tmp', pathMap)! } : {}),
       ...(this.#ctx.podKubeconfig ? { KUBECONFIG: this.#ctx.podKubeconfig } : {}),
       ...hostEnv,
       NODE_OPTIONS: `${hostEnv.NODE_OPTIONS ?? ''} --import ${this.#ctx.preloadUrl}`.trim(),
