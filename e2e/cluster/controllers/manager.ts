@@ -42,7 +42,9 @@ export class ControllerManager {
   constructor(opts: ControllerManagerOptions) {
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
     this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: 'kube-controller-manager/dev-cluster' });
-    const warn = (what: string) => (e: unknown): void => void this.#logger.warn(`controller-manager ${what}: ${String(e)}`);
+    const warn = (what: string) => (e: unknown): void => {
+      if (!this.#ac.signal.aborted) this.#logger.warn(`controller-manager ${what}: ${String(e)}`);
+    };
     const inf = <T extends KubeObject>(t: (typeof RESOURCES)[keyof typeof RESOURCES]): Informer<T> => {
       const i = new Informer<T>(this.client, t, { onError: warn(`${t.resource} watch`) });
       this.#informers.push(i);
@@ -68,7 +70,9 @@ export class ControllerManager {
       nodeNames: () => nodeNames,
     };
     const queue = (name: string, fn: (key: string) => Promise<void | { requeueAfterMs: number }>): WorkQueue => {
-      const q = new WorkQueue(fn, (key, e) => this.#logger.warn(`${name} ${key}: ${e instanceof Error ? e.message : String(e)}`));
+      const q = new WorkQueue(fn, (key, e) => {
+        if (!this.#ac.signal.aborted) this.#logger.warn(`${name} ${key}: ${e instanceof Error ? e.message : String(e)}`);
+      });
       this.#queues.push(q);
       return q;
     };
