@@ -14,6 +14,7 @@ import { validateConfig } from '../../collector/src/runtime/index.js';
 import { CollectorController } from './controller/collector-controller.js';
 import { CollectorReconciler, type ConfigValidator } from './controller/collector-reconciler.js';
 import { KubeEventRecorder } from './controller/event-recorder.js';
+import { HttpPodConfigProbe } from './controller/pod-config-probe.js';
 import { renderCrdYaml } from './crd/crd-generator.js';
 import { RestKubeApi } from './kube/rest-kube-api.js';
 import { listWatchFor } from './kube/resilient-informer.js';
@@ -40,6 +41,8 @@ flags of run:
   --http-listen-address HOST:PORT   /metrics, /healthz, /readyz (default: 0.0.0.0:8080)
   --image IMAGE                     collector image when a Collector names none (default: ${DEFAULT_IMAGE_REPOSITORY}:<version>)
   --workers N                       parallel reconciles (default: 2)
+  --observe-pod-config true|false   read alloy_config_hash from pods (port 12345) so status.configHash is what
+                                    they run and Progressing=ConfigReloading until all reloaded (default: true)
   --log-level error|warn|info|debug (default: info)
   --log-format logfmt|json          (default: logfmt)
 `;
@@ -93,6 +96,7 @@ async function runOperator(argv: string[]): Promise<number> {
       'http-listen-address': { type: 'string', default: '0.0.0.0:8080' },
       image: { type: 'string' },
       workers: { type: 'string', default: '2' },
+      'observe-pod-config': { type: 'string', default: 'true' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'logfmt' },
     },
@@ -101,6 +105,8 @@ async function runOperator(argv: string[]): Promise<number> {
   const leaderElect = values['leader-elect'];
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error(`--leader-elect must be true or false, got ${JSON.stringify(leaderElect)}`);
   const workers = Number(values.workers);
+  const observe = values['observe-pod-config'];
+  if (observe !== 'true' && observe !== 'false') throw new Error(`--observe-pod-config must be true or false, got ${JSON.stringify(observe)}`);
 
   const kc = new KubeConfig();
   if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
@@ -112,7 +118,15 @@ async function runOperator(argv: string[]): Promise<number> {
   const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
 
   const validate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
-  const reconciler = new CollectorReconciler({ api, validate, defaultImage: image, clock, logger, events: new KubeEventRecorder(api, clock, logger, identity) });
+  const reconciler = new CollectorReconciler({
+    api,
+    validate,
+    defaultImage: image,
+    clock,
+    logger,
+    events: new KubeEventRecorder(api, clock, logger, identity),
+    ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
+  });
   const namespace = values.namespace;
   const newController = (): CollectorController =>
     new CollectorController({

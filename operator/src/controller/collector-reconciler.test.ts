@@ -3,7 +3,9 @@ import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
 import { ManualClock } from '../util/clock.js';
-import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, sha256, type ConfigDiagnostic } from './collector-reconciler.js';
+import { configHash } from '../../../collector/src/runtime/index.js';
+import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, podHashCandidates, sha256, type ConfigDiagnostic } from './collector-reconciler.js';
+import type { PodConfigProbe } from './pod-config-probe.js';
 import { KubeEventRecorder } from './event-recorder.js';
 
 const logger = winston.createLogger({ silent: true });
@@ -28,10 +30,18 @@ const collectorRef = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', name
 const stsRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'obs', name: 'metrics' };
 const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'metrics-config' };
 
-function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }) {
+function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, podConfigProbe?: PodConfigProbe) {
   const api = new FakeKubeApi();
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
-  const reconciler = new CollectorReconciler({ api, validate, defaultImage: 'docker.io/alloyts/alloy:0.1.0', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test') });
+  const reconciler = new CollectorReconciler({
+    api,
+    validate,
+    defaultImage: 'docker.io/alloyts/alloy:0.1.0',
+    clock,
+    logger,
+    events: new KubeEventRecorder(api, clock, logger, 'test'),
+    ...(podConfigProbe !== undefined ? { podConfigProbe } : {}),
+  });
   api.seed({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'metrics', namespace: 'obs' }, spec });
   return { api, clock, reconciler };
 }
@@ -216,5 +226,52 @@ describe('CollectorReconciler', () => {
     expect(sts.metadata.uid).not.toBe(oldUid);
     expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
     expect(events(api)).toContain('Normal/StatefulSetRecreated');
+  });
+
+  it('GIVEN a config THEN the hashes a pod may report include the runtime formula behind alloy_config_hash', () => {
+    const candidates = podHashCandidates(GOOD);
+    expect(candidates.has(sha256(GOOD))).toBe(true);
+    expect(candidates.has(configHash(new Map([['/etc/alloy/config.alloy', GOOD]])))).toBe(true);
+  });
+
+  it('GIVEN pods reporting a hash of no known formula WHEN reconciled THEN the ConfigMap hash is reported and nothing polls', async () => {
+    const probe: PodConfigProbe = { observe: async (pods) => new Map(pods.map((p) => [p.name, 'f'.repeat(64)])) };
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1 }, probe);
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', labels: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' } }, status: { podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } });
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
+  });
+
+  it('GIVEN pods still running the old config WHEN reconciled THEN Progressing=ConfigReloading, configHash stays old, and it polls until they reload', async () => {
+    const running = new Map<string, string>();
+    const probe: PodConfigProbe = { observe: async (pods) => new Map(pods.map((p) => [p.name, running.get(p.name) ?? sha256(GOOD)])) };
+    const { api, reconciler } = setup({ config: GOOD, replicas: 2 }, probe);
+    await reconciler.reconcile('obs/metrics');
+    const sts = api.peek(stsRef)!;
+    await api.mergePatch(stsRef, { status: { observedGeneration: sts.metadata.generation, replicas: 2, readyReplicas: 2, updatedReplicas: 2 } }, 'status');
+    for (const [i, ip] of ['127.0.1.3', '127.0.1.4'].entries()) {
+      api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `metrics-${i}`, namespace: 'obs', labels: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' } }, status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] } });
+    }
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+
+    await setSpec(api, { config: GOOD2, replicas: 2 });
+    running.set('metrics-1', sha256(GOOD2));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 2000 });
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'True', reason: 'ConfigReloading', message: `1/2 pods run config sha256 ${sha256(GOOD2).slice(0, 12)}` });
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
+
+    running.set('metrics-0', sha256(GOOD2));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD2));
+  });
+
+  it('GIVEN pods that cannot be reached WHEN reconciled THEN the ConfigMap hash is reported and nothing polls', async () => {
+    const probe: PodConfigProbe = { observe: async (pods) => new Map(pods.map((p) => [p.name, new Error('connect ETIMEDOUT')])) };
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1 }, probe);
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', labels: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' } }, status: { podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } });
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
   });
 });

@@ -15,12 +15,13 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
-import { CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
+import { CONFIG_DIR, CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
 import { isSubset } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
+import type { PodConfigProbe } from './pod-config-probe.js';
 
 /** Structural subset of the runtime's `Diagnostic` (collector/src/syntax). */
 export interface ConfigDiagnostic {
@@ -42,6 +43,13 @@ export interface ReconcilerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events: EventRecorder;
+  /**
+   * Reads the config hash each pod runs; without it `status.configHash` is the ConfigMap's.
+   * @default undefined
+   */
+  readonly podConfigProbe?: PodConfigProbe;
+  /** Poll interval while pods are reloading a new config. @default 2000 */
+  readonly reloadPollMs?: number;
 }
 
 export interface ReconcileResult {
@@ -82,6 +90,32 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * `status.configHash`: sha256 of the config text, which is what Grafana Alloy reports as
+ * `alloy_config_hash{sha256}` for a single config file (`hashSourceFiles` hashes the contents).
+ */
+export function configContentHash(text: string): string {
+  return sha256(text);
+}
+
+/**
+ * Hashes a pod running `text` may report: Alloy's content hash, and this repository's runtime
+ * formula (sha256 over name, NUL, content, NUL) for the names the file can have in a pod.
+ */
+export function podHashCandidates(text: string): Set<string> {
+  const named = (name: string) => createHash('sha256').update(name).update('\0').update(text).update('\0').digest('hex');
+  return new Set([configContentHash(text), named(CONFIG_KEY), named(`${CONFIG_DIR}/${CONFIG_KEY}`)]);
+}
+
+interface PodConfigState {
+  /** Ready pods that report their config. */
+  readonly observed: number;
+  /** Of those, pods running the expected config. */
+  readonly current: number;
+  /** Why the pods could not be observed, when they could not. */
+  readonly unobservable?: string;
+}
+
 export function formatDiagnostics(diags: readonly ConfigDiagnostic[], limit = 5): string {
   const sorted = [...diags].sort((a, b) => a.start.line - b.start.line || a.start.column - b.start.column);
   const shown = sorted.slice(0, limit).map((d) => `${d.start.file}:${d.start.line}:${d.start.column}: ${d.message}`);
@@ -91,6 +125,8 @@ export function formatDiagnostics(diags: readonly ConfigDiagnostic[], limit = 5)
 
 export class CollectorReconciler {
   readonly #o: ReconcilerOptions;
+  /** Per Collector key: the config the pods ran before the last ConfigMap change, until all reloaded. */
+  readonly #previousConfig = new Map<string, string>();
 
   constructor(opts: ReconcilerOptions) {
     this.#o = opts;
@@ -192,12 +228,50 @@ export class CollectorReconciler {
             type: 'ConfigValid',
             status: 'False',
             reason: 'InvalidConfig',
-            message: `${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${sha256(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
+            message: `${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
           };
     await this.#recordConfigEvent(collector, configValid);
-    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective);
+    if (newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood) this.#previousConfig.set(key, lastGood);
+    const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, key, effective) : undefined;
+    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective, podConfig);
     if (applyErrors.length > 0) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
+    if (podConfig !== undefined && podConfig.unobservable === undefined && podConfig.current < podConfig.observed) {
+      requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.#o.reloadPollMs ?? 2000);
+    }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+  }
+
+  /** Which config the ready pods run (only meaningful with the reloader, which applies changes live). */
+  async #observePodConfig(collector: Collector, key: string, text: string): Promise<PodConfigState | undefined> {
+    const probe = this.#o.podConfigProbe;
+    if (probe === undefined || !collector.spec.reloader.enabled) return undefined;
+    const { items } = await this.#o.api.list<KubeObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>(
+      'v1',
+      'Pod',
+      collector.metadata.namespace,
+      selectorString(collector.metadata.name),
+    );
+    const ready = items
+      .filter((p) => p.metadata.deletionTimestamp === undefined && p.status?.podIP !== undefined && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((p) => ({ name: p.metadata.name ?? '', ip: p.status!.podIP! }));
+    const hashes = await probe.observe(ready);
+    const errors = [...hashes.entries()].filter(([, h]) => h instanceof Error).map(([pod, h]) => `${pod}: ${(h as Error).message}`);
+    if (errors.length > 0) return { observed: ready.length, current: 0, unobservable: errors.join('; ') };
+    const current = podHashCandidates(text);
+    const previousText = this.#previousConfig.get(key);
+    const previous = previousText !== undefined ? podHashCandidates(previousText) : new Set<string>();
+    let upToDate = 0;
+    const unknown: string[] = [];
+    for (const [pod, h] of hashes) {
+      if (current.has(h as string)) upToDate++;
+      else if (!previous.has(h as string)) unknown.push(pod);
+    }
+    if (upToDate === ready.length) this.#previousConfig.delete(key);
+    if (unknown.length > 0) {
+      // A hash of neither the new nor the previous config: another formula or a third config.
+      return { observed: ready.length, current: upToDate, unobservable: `pods ${unknown.join(', ')} report an unknown alloy_config_hash` };
+    }
+    return { observed: ready.length, current: upToDate };
   }
 
   async #readConfig(collector: Collector): Promise<ConfigSource> {
@@ -290,7 +364,14 @@ export class CollectorReconciler {
     }
   }
 
-  async #writeStatus(collector: Collector, configValid: ConditionInput, applyErrors: readonly string[], sts: StatefulSetLike | undefined, effective: string | undefined): Promise<void> {
+  async #writeStatus(
+    collector: Collector,
+    configValid: ConditionInput,
+    applyErrors: readonly string[],
+    sts: StatefulSetLike | undefined,
+    effective: string | undefined,
+    podConfig: PodConfigState | undefined,
+  ): Promise<void> {
     const { metadata, spec } = collector;
     const desired = spec.replicas;
     const st = sts?.status ?? {};
@@ -302,6 +383,11 @@ export class CollectorReconciler {
       (st.currentRevision === undefined || st.updateRevision === undefined || st.currentRevision === st.updateRevision || desired === 0) &&
       (st.replicas ?? 0) === desired;
     const allReady = rolledOut && ready >= desired;
+    const expectedHash = effective !== undefined ? configContentHash(effective) : undefined;
+    const reloading = podConfig !== undefined && podConfig.unobservable === undefined && podConfig.current < podConfig.observed;
+    // The hash of the config the pods run: the ConfigMap's once every observed pod reports it
+    // (or when pods cannot be observed), else the one recorded before.
+    const configHash = reloading ? collector.status?.configHash : expectedHash;
 
     const readyCond: ConditionInput =
       sts === undefined && effective !== undefined
@@ -316,6 +402,8 @@ export class CollectorReconciler {
         ? { type: 'Progressing', status: 'True', reason: 'StatefulSetPending', message: 'the StatefulSet is being (re)created' }
         : sts === undefined
         ? { type: 'Progressing', status: 'False', reason: 'NoValidConfig', message: 'no rollout without a valid config' }
+        : allReady && reloading
+          ? { type: 'Progressing', status: 'True', reason: 'ConfigReloading', message: `${podConfig!.current}/${podConfig!.observed} pods run config sha256 ${expectedHash!.slice(0, 12)}` }
         : allReady
           ? { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: 'all replicas updated and ready' }
           : { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${st.updatedReplicas ?? 0} updated, ${ready} ready of ${desired}` };
@@ -333,7 +421,7 @@ export class CollectorReconciler {
       replicas: st.replicas ?? 0,
       readyReplicas: ready,
       selector: selectorString(metadata.name),
-      ...(effective !== undefined ? { configHash: sha256(effective) } : {}),
+      ...(configHash !== undefined ? { configHash } : {}),
     };
     if (sameStatus(previous, next)) return;
     await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
