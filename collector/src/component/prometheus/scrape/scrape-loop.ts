@@ -356,7 +356,10 @@ export class ScrapeLoop {
     }
     for (const l of this.#reportedLast) if (!reported.includes(l)) b.push(l, start, STALE_NAN);
     this.#reportedLast = reported;
-    if (err !== undefined && cfg.failureLogFile) this.#logFailure(cfg.failureLogFile, start, err);
+    if (err !== undefined) {
+      this.#deps.logger.debug('scrape failed', { target: this.#target.url.href, job: cfg.jobName, err });
+      if (cfg.failureLogFile) this.#logFailure(cfg.failureLogFile, start, err);
+    }
     this.#health = err === undefined ? 'up' : 'down';
     this.#lastError = err ?? '';
     this.#lastScrape = start;
