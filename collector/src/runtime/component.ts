@@ -46,7 +46,11 @@ export interface ComponentOptions<E extends object = object> {
   onStateChange(exports: E): void;
   /** Report health; background loops call this instead of throwing. */
   setHealth(state: HealthState, message: string): void;
-  /** A runtime service (`http`, `cluster`); throws if the service does not exist. */
+  /**
+   * A runtime service; throws if the service does not exist. Types live in `runtime/services.ts`:
+   * `getService<HttpService>('http')` (mount handlers under `/api/v0/component/<id>/`, the main
+   * server's address, `dialAddress` for `alloy.internal:12345`), `getService<ClusterService>('cluster')`.
+   */
   getService<T>(name: ServiceName): T;
 }
 
