@@ -90,6 +90,17 @@ function withoutVolatile(o: KubeObject): JsonObject {
   return { ...o, metadata: md };
 }
 
+/** Serialized watch events, shared by every watcher of the same object version and event type. */
+const EVENT_LINES = new WeakMap<JsonObject, Map<string, string>>();
+
+function eventLine(type: string, object: JsonObject): string {
+  let byType = EVENT_LINES.get(object);
+  if (!byType) EVENT_LINES.set(object, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = `${JSON.stringify({ type, object })}\n`));
+  return line;
+}
+
 /** managedFields equal apart from timestamps: a write that changes nothing else is a no-op. */
 function sameOwnership(a: Json | undefined, b: Json | undefined): boolean {
   const strip = (v: Json | undefined): Json[] => (Array.isArray(v) ? v.map((e) => (isObject(e) ? { ...e, time: null } : e)) : []);
@@ -363,7 +374,7 @@ export class ApiServer {
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
         if (t.virtual) return this.#send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
-        const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts);
+        const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts, true);
         return this.#send(res, 201, this.#present(t, created), opts.warnings);
       }
       case 'PUT': {
@@ -595,8 +606,12 @@ export class ApiServer {
     res.flushHeaders();
     const write = (type: string, object: JsonObject): void => {
       if (res.writableEnded) return;
-      const obj = table && type !== 'BOOKMARK' && type !== 'ERROR' ? toTable(t.kind, [object as KubeObject], { resourceVersion: String((object as KubeObject).metadata['resourceVersion']) }, this.#printerColumns(t)) : object;
-      res.write(`${JSON.stringify({ type, object: obj })}\n`);
+      if (table && type !== 'BOOKMARK' && type !== 'ERROR') {
+        const tbl = toTable(t.kind, [object as KubeObject], { resourceVersion: String((object as KubeObject).metadata['resourceVersion']) }, this.#printerColumns(t));
+        res.write(`${JSON.stringify({ type, object: tbl })}\n`);
+        return;
+      }
+      res.write(eventLine(type, object));
     };
     const inScope = (o: KubeObject): boolean => ns === undefined || nsOf(o) === ns;
     const deliver = (e: StoreEvent): void => {
@@ -738,8 +753,9 @@ export class ApiServer {
     }
   }
 
-  #createObject(t: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions): KubeObject {
-    const o = deepClone(input);
+  /** `owned`: the caller hands over `input` (a freshly parsed body), so it is not copied. */
+  #createObject(t: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
+    const o = owned ? input : deepClone(input);
     this.#checkKind(t, o);
     const md = o.metadata;
     if (t.scope === 'Namespaced') {
@@ -1257,7 +1273,7 @@ export class ApiServer {
       if (t.kind === 'Namespace' && md['deletionTimestamp']) {
         const ns = nameOf(o);
         const content = all.filter((x) => nsOf(x.o) === ns && x.t.scope === 'Namespaced');
-        for (const c of content) if (!c.o.metadata['deletionTimestamp'] || c.t.kind === 'Pod') this.#forceDelete(c.t, c.o);
+        for (const c of content) this.#forceDelete(c.t, c.o);
         const remaining = content.filter((c) => this.store.get(c.t.storageKey, ns, nameOf(c.o)));
         if (remaining.length === 0) {
           const cur = this.store.get(t.storageKey, undefined, ns);
@@ -1299,18 +1315,12 @@ export class ApiServer {
     if (progress) this.#scheduleGc();
   }
 
-  /** Namespace termination: deletes content regardless of grace periods (finalizers still hold). */
+  /** Namespace termination: deletes each object once, with its default grace period; finalizers still hold. */
   #forceDelete(t: ResourceType, o: KubeObject): void {
     try {
-      const q = new URLSearchParams({ gracePeriodSeconds: '0', propagationPolicy: 'Background' });
       const live = this.store.get(t.storageKey, nsOf(o), nameOf(o));
-      if (!live) return;
-      if (t.kind === 'Pod' && live.metadata['deletionTimestamp'] && !(Array.isArray(live.metadata['finalizers']) && live.metadata['finalizers'].length)) {
-        this.store.remove(t.storageKey, nsOf(o), nameOf(o));
-        return;
-      }
-      if (live.metadata['deletionTimestamp']) return;
-      this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, {});
+      if (!live || live.metadata['deletionTimestamp']) return;
+      this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, new URLSearchParams({ propagationPolicy: 'Background' }), {});
     } catch (e: unknown) {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }

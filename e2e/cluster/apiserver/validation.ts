@@ -222,6 +222,17 @@ export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] 
       if (!QUALIFIED_NAME.test(k)) causes.push(invalidCause('metadata.annotations', k, "name part must consist of alphanumeric characters, '-', '_' or '.'"));
     }
   }
+  if (Array.isArray(md['ownerReferences'])) {
+    let controllers = 0;
+    md['ownerReferences'].forEach((r, i) => {
+      if (!isObject(r)) return;
+      for (const f of ['apiVersion', 'kind', 'name', 'uid']) {
+        if (typeof r[f] !== 'string' || r[f] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `metadata.ownerReferences[${i}].${f}` });
+      }
+      if (r['controller'] === true) controllers++;
+    });
+    if (controllers > 1) causes.push(invalidCause('metadata.ownerReferences', md['ownerReferences'], 'Only one reference can have Controller set to true'));
+  }
   if (t.kind === 'Pod') checkPodSpec('spec', obj['spec'], causes);
   if (WORKLOADS.has(t.kind) || t.kind === 'Job') {
     const spec = isObject(obj['spec']) ? obj['spec'] : {};
