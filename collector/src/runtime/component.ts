@@ -13,6 +13,10 @@
  *   (deep-compared by the runtime; unchanged arguments never cause a call). If it throws, the
  *   component keeps its previous arguments and exports and the runtime marks it unhealthy.
  * - Arguments arrive already decoded and validated by the definition's zod schema, defaults applied.
+ * - A reload builds new components before it stops removed ones (so a failed reload changes
+ *   nothing). A component renamed in a reload is built while the old one still runs: if `build`
+ *   binds a port the old instance holds, the reload fails with that error. Components that must
+ *   survive renames bind in `run` (reporting failures with `setHealth`) instead.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'winston';
