@@ -44,6 +44,8 @@ export interface HttpServerOptions {
   readonly memoryAddr?: string;
 }
 
+export type ServiceHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
 
 export function parseListenAddr(addr: string): { host: string; port: number } {
@@ -59,6 +61,7 @@ export class AlloyHttpServer implements HttpService {
   readonly #opts: HttpServerOptions;
   readonly #server: http.Server;
   readonly #handlers = new Map<string, ComponentHandler>();
+  readonly #routes = new Map<string, ServiceHandler>();
   #runtime: ServerRuntime | undefined;
   #cluster: ClusterService | undefined;
   #address: string | undefined;
@@ -132,6 +135,14 @@ export class AlloyHttpServer implements HttpService {
     };
   }
 
+  /** Serve `handler` at exactly `path` (runtime service endpoints, e.g. cluster gossip). Returns the unmount function. */
+  route(path: string, handler: ServiceHandler): () => void {
+    this.#routes.set(path, handler);
+    return () => {
+      if (this.#routes.get(path) === handler) this.#routes.delete(path);
+    };
+  }
+
   /** Stop accepting connections and close idle ones; bounded by `timeoutMs`. */
   async close(timeoutMs = 5_000): Promise<void> {
     if (!this.#server.listening) return;
@@ -156,6 +167,9 @@ export class AlloyHttpServer implements HttpService {
       if (!handler) return sendJSON(res, 404, { error: `no HTTP handler for component "${id}"` });
       return handler(req, res, slash < 0 ? '/' : rest.slice(slash));
     }
+
+    const routed = this.#routes.get(p);
+    if (routed) return routed(req, res);
 
     switch (p) {
       case '/-/ready':
@@ -221,11 +235,15 @@ function sendHTML(res: ServerResponse, status: number, body: string): void {
 }
 
 function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unknown> {
+  const updated = c.health.updatedAt.toISOString();
   return {
     id: c.id,
+    // Alloy's own field names, for tools written against Alloy's API.
+    localID: c.id,
+    moduleID: '',
     name: c.name,
     label: c.label ?? '',
-    health: { state: c.health.state, message: c.health.message, updatedAt: c.health.updatedAt.toISOString() },
+    health: { state: c.health.state, message: c.health.message, updatedAt: updated, updatedTime: updated },
     referencesTo: c.referencesTo,
     referencedBy: c.referencedBy,
     arguments: rt.toJSON(c.arguments),
