@@ -1,8 +1,8 @@
 /**
  * `alloy run [flags] PATH`: starts the HTTP server, loads PATH (file or directory of `*.alloy`),
  * and runs until SIGTERM/SIGINT. SIGHUP reloads like `/-/reload`. Flags and defaults follow
- * Alloy's run command; clustering flags are accepted and kept by the single-node `cluster`
- * service. Exit codes: 0 after a graceful stop, 1 when the first load or listening fails,
+ * Alloy's run command; `--cluster.enabled` starts the gossip `cluster` service
+ * (`cluster/service.ts`), otherwise the single-node one keeps the settings. Exit codes: 0 after a graceful stop, 1 when the first load or listening fails,
  * 2 for usage errors.
  */
 import os from 'node:os';
@@ -13,7 +13,11 @@ import { SingleNodeCluster } from '../runtime/cluster-service.js';
 import { defaultRegistry } from '../runtime/registry.js';
 import { Runtime } from '../runtime/runtime.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
-import { AlloyHttpServer } from '../server/http-server.js';
+import { AlloyHttpServer, parseListenAddr } from '../server/http-server.js';
+import { inferAdvertiseAddress } from '../cluster/discovery.js';
+import { GOSSIP_PATH } from '../cluster/http-transport.js';
+import { GossipCluster } from '../cluster/service.js';
+import type { Logger } from 'winston';
 import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from './flags.js';
 import { BUILD_INFO } from './version.js';
 import type { CliIO } from './io.js';
@@ -134,17 +138,32 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     log.error('failed to start HTTP server', { err: (err as Error).message });
     return 1;
   }
-  const cluster = new SingleNodeCluster({
-    enabled: v.get('cluster.enabled') as boolean,
-    nodeName: (v.get('cluster.node-name') as string) || os.hostname(),
-    advertiseAddress: (v.get('cluster.advertise-address') as string) || server.listenAddr,
-    joinAddresses: (v.get('cluster.join-addresses') as string).split(',').map((s) => s.trim()).filter(Boolean),
-    discoverPeers: v.get('cluster.discover-peers') as string,
-    rejoinIntervalMs: v.get('cluster.rejoin-interval') as number,
-    maxJoinPeers: v.get('cluster.max-join-peers') as number,
-    name: v.get('cluster.name') as string,
-  });
-  if (cluster.enabled) log.warn(cluster.status().message, { service: 'cluster' });
+  const joinAddresses = (v.get('cluster.join-addresses') as string).split(',').map((s) => s.trim()).filter(Boolean);
+  const nodeName = (v.get('cluster.node-name') as string) || os.hostname();
+  let cluster: SingleNodeCluster | GossipCluster;
+  if (v.get('cluster.enabled') === true) {
+    try {
+      cluster = gossipCluster(v, nodeName, joinAddresses, server.listenAddr, logs.service('cluster'), registry);
+    } catch (err) {
+      io.stderr.write(`Error: ${(err as Error).message}\n`);
+      await server.close();
+      return 1;
+    }
+    const gc = cluster;
+    server.route(GOSSIP_PATH, (req, res) => gc.handle(req, res));
+    await gc.start();
+  } else {
+    cluster = new SingleNodeCluster({
+      enabled: false,
+      nodeName,
+      advertiseAddress: (v.get('cluster.advertise-address') as string) || server.listenAddr,
+      joinAddresses,
+      discoverPeers: v.get('cluster.discover-peers') as string,
+      rejoinIntervalMs: v.get('cluster.rejoin-interval') as number,
+      maxJoinPeers: v.get('cluster.max-join-peers') as number,
+      name: v.get('cluster.name') as string,
+    });
+  }
   server.setCluster(cluster);
   const services = new Map<ServiceName, unknown>([
     ['http', server],
@@ -196,6 +215,8 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     }, 15_000);
     hardStop.unref();
     void (async () => {
+      // Leave first: peers see this node terminating and take over its share of the work.
+      if (cluster instanceof GossipCluster) await cluster.stop();
       await runtime.stop();
       await server.close(2_000);
       clearTimeout(hardStop);
@@ -213,9 +234,33 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   if (!first.ok) {
     io.stderr.write(`Error: could not perform the initial load of ${settings.configPath}:\n${first.message}\n`);
     await runtime.stop();
+    if (cluster instanceof GossipCluster) await cluster.stop();
     await server.close();
     return 1;
   }
   log.info('now listening for http traffic', { service: 'http', addr: server.listenAddr });
   return exited;
+}
+
+/** `--cluster.*` flags → a started-later `GossipCluster`. @throws Error naming the flag to fix. */
+function gossipCluster(v: ReadonlyMap<string, FlagValue>, nodeName: string, joinAddresses: string[], listenAddr: string, logger: Logger, registry: Registry): GossipCluster {
+  if (v.get('cluster.enable-tls') === true) {
+    throw new Error('--cluster.enable-tls is not supported by this build (the HTTP server does not serve TLS); run cluster traffic over a trusted network or a mesh without --cluster.enable-tls');
+  }
+  if (v.get('cluster.discover-peers')) {
+    throw new Error('--cluster.discover-peers (go-discover providers) is not supported by this build; list peers with --cluster.join-addresses (a headless Service DNS name resolves to every pod)');
+  }
+  return new GossipCluster({
+    nodeName,
+    advertiseAddress: inferAdvertiseAddress(v.get('cluster.advertise-address') as string, v.get('cluster.advertise-interfaces') as string[], listenAddr),
+    joinAddresses,
+    defaultPort: parseListenAddr(listenAddr).port,
+    clusterName: v.get('cluster.name') as string,
+    rejoinIntervalMs: v.get('cluster.rejoin-interval') as number,
+    maxJoinPeers: v.get('cluster.max-join-peers') as number,
+    waitForSize: v.get('cluster.wait-for-size') as number,
+    waitTimeoutMs: v.get('cluster.wait-timeout') as number,
+    logger,
+    registry,
+  });
 }

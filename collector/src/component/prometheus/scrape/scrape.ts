@@ -353,12 +353,14 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
   async run(signal: AbortSignal): Promise<void> {
     this.#running = true;
+    const unsubscribe = this.#cluster?.onChange?.(() => this.clusterChanged());
     this.#queueSync();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     this.#running = false;
+    unsubscribe?.();
     await this.#sync;
     const loops = [...this.#loops.values()];
     this.#loops.clear();
