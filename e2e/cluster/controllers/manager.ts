@@ -6,7 +6,7 @@
  */
 import winston, { type Logger } from 'winston';
 import type { ControllerRevision, DaemonSet, Deployment, KubeObject, Pod, ReplicaSet, Service, StatefulSet } from '../harness/k8s-types.js';
-import { KubeClient, RESOURCES, keyOf } from '../harness/kube-client.js';
+import { KubeClient, RESOURCES, isNamespaceTerminating, keyOf } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { Expectations, WorkQueue, controllerOf } from './common.js';
@@ -43,7 +43,7 @@ export class ControllerManager {
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
     this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: 'kube-controller-manager/dev-cluster' });
     const warn = (what: string) => (e: unknown): void => {
-      if (!this.#ac.signal.aborted) this.#logger.warn(`controller-manager ${what}: ${String(e)}`);
+      if (!this.#ac.signal.aborted && !isNamespaceTerminating(e)) this.#logger.warn(`controller-manager ${what}: ${String(e)}`);
     };
     const inf = <T extends KubeObject>(t: (typeof RESOURCES)[keyof typeof RESOURCES]): Informer<T> => {
       const i = new Informer<T>(this.client, t, { onError: warn(`${t.resource} watch`) });
@@ -71,7 +71,8 @@ export class ControllerManager {
     };
     const queue = (name: string, fn: (key: string) => Promise<void | { requeueAfterMs: number }>): WorkQueue => {
       const q = new WorkQueue(fn, (key, e) => {
-        if (!this.#ac.signal.aborted) this.#logger.warn(`${name} ${key}: ${e instanceof Error ? e.message : String(e)}`);
+        if (this.#ac.signal.aborted) return;
+        this.#logger.log(isNamespaceTerminating(e) ? 'debug' : 'warn', `${name} ${key}: ${e instanceof Error ? e.message : String(e)}`);
       });
       this.#queues.push(q);
       return q;

@@ -51,6 +51,8 @@ export class KubeApiError extends Error {
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404;
 export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409;
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.status === 410;
+/** 403 because the namespace is being deleted: expected while a namespace drains, not worth a warning. */
+export const isNamespaceTerminating = (e: unknown): boolean => e instanceof KubeApiError && e.status === 403 && /being terminated/.test(e.message);
 
 export interface ListOptions {
   labelSelector?: string;

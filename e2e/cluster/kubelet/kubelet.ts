@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import winston, { type Logger } from 'winston';
 import type { ConfigMap, Pod, Secret, Service } from '../harness/k8s-types.js';
-import { KubeClient, RESOURCES, isNotFound, keyOf } from '../harness/kube-client.js';
+import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { repoRoot } from '../harness/paths.js';
@@ -88,7 +88,7 @@ export class Kubelet {
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
     this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}` });
     const onError = (what: string) => (e: unknown): void => {
-      if (!this.#stopped) this.#logger.warn(`kubelet ${what}: ${String(e)}`);
+      if (!this.#stopped && !isNamespaceTerminating(e)) this.#logger.warn(`kubelet ${what}: ${String(e)}`);
     };
     this.#pods = new Informer<Pod>(this.client, RESOURCES.pods, { onError: onError('pods watch') });
     this.#services = new Informer<Service>(this.client, RESOURCES.services, { onError: onError('services watch') });
