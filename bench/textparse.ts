@@ -1,7 +1,7 @@
 /**
  * Text exposition parse benchmark (no peer: absolute figures). Workload: a node_exporter-like
  * body of N series (default 20,000): counters and gauges with 1–4 labels, histograms with 12
- * buckets, summaries, HELP/TYPE lines. Measures samples/s for
+ * buckets, summaries, HELP/TYPE lines. Measures samples per CPU-second for
  *   - cold parse: every series' labels parsed (first scrape of a target),
  *   - warm scrape path: raw series text looked up in a series cache, labels reused (steady state),
  *   - OpenMetrics body of the same series,
