@@ -51,8 +51,9 @@ export async function resolveJoinAddresses(
 }
 
 /**
- * `--cluster.advertise-address` when given (port defaults to the listen port); otherwise the
- * first IPv4 address of `interfaces`; otherwise the listen address when it is a concrete host.
+ * `--cluster.advertise-address` when given (port defaults to the listen port); otherwise, when
+ * the server listens on one concrete address, that address (the only one peers can reach);
+ * otherwise (wildcard listen) the first IPv4 address of `interfaces`, as Alloy infers it.
  * @throws Error naming the flags to set when no address can be inferred.
  */
 export function inferAdvertiseAddress(flag: string, interfaces: readonly string[], listenAddr: string, ifaces = os.networkInterfaces()): string {
@@ -61,13 +62,13 @@ export function inferAdvertiseAddress(flag: string, interfaces: readonly string[
     const { host, port } = splitHostPort(flag, listen.port);
     return joinHostPort(host, port);
   }
+  if (listen.host !== '0.0.0.0' && listen.host !== '::') return joinHostPort(listen.host, listen.port);
   for (const name of interfaces) {
     const v4 = (ifaces[name] ?? []).find((a) => a.family === 'IPv4' && !a.internal);
     if (v4) return joinHostPort(v4.address, listen.port);
   }
-  if (listen.host !== '0.0.0.0' && listen.host !== '::') return joinHostPort(listen.host, listen.port);
   throw new Error(
-    `cannot infer an address to advertise to the cluster: no IPv4 address on interfaces ${interfaces.join(', ')} and the listen address ${listenAddr} is a wildcard; ` +
+    `cannot infer an address to advertise to the cluster: the server listens on the wildcard address ${listenAddr} and interfaces ${interfaces.join(', ')} have no IPv4 address; ` +
       'set --cluster.advertise-address or --cluster.advertise-interfaces',
   );
 }
