@@ -80,6 +80,18 @@ const cases: Case[] = [
   { name: 'default replace of empty value sets constant', input: { a: 'x' }, rules: [{ source_labels: ['missing'], target_label: 'c', replacement: 'const' }], output: { a: 'x', c: 'const' } },
   { name: 'replace to empty deletes target', input: { a: 'x', b: 'y' }, rules: [{ source_labels: ['missing'], target_label: 'b' }], output: { a: 'x' } },
   { name: 'default regex does not match newline', input: { a: 'x\ny' }, rules: [{ source_labels: ['a'], target_label: 'b' }], output: { a: 'x\ny' } },
+  {
+    name: 'kubernetes annotation port rewrite (lazy + optional group)',
+    input: { __address__: '10.1.2.3:8080', __meta_kubernetes_pod_annotation_prometheus_io_port: '9102' },
+    rules: [{ source_labels: ['__address__', '__meta_kubernetes_pod_annotation_prometheus_io_port'], regex: '(.+?)(?::\\d+)?;(\\d+)', replacement: '$1:$2', target_label: '__address__' }],
+    output: { __address__: '10.1.2.3:9102', __meta_kubernetes_pod_annotation_prometheus_io_port: '9102' },
+  },
+  {
+    name: 'kubernetes keep on annotation with [[:alpha:]] class',
+    input: { __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true' },
+    rules: [{ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: '[[:alpha:]]+', action: 'keep' }],
+    output: { __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true' },
+  },
   { name: 'all labels removed means dropped', input: { a: 'x' }, rules: [{ regex: 'a', action: 'labeldrop' }] },
 ];
 
