@@ -43,4 +43,30 @@ const haveKubectl = requireTool('kubectl', KUBECTL);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('pod processes exit on their own when the dev cluster is SIGKILLed (no orphans)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-cluster-kill-'));
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    const child = spawn(path.join(repoRoot(), 'bin/dev-cluster'), ['--kubeconfig', kubeconfig, '--state-dir', path.join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => /ready/.test(out), { timeoutMs: 20_000, what: 'ready' });
+      await kubectl(['run', 'orphan-candidate', '--image=harness/node', '--command', '--', 'node', '-e', 'setInterval(() => {}, 1000)'], { kubeconfig });
+      const containerID = await waitFor(async () => (await kubectl(['get', 'pod', 'orphan-candidate', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'], { kubeconfig })).trim(), { timeoutMs: 20_000, what: 'pod running' });
+      const pid = Number(/^local:\/\/(\d+)-/.exec(containerID)![1]);
+      child.kill('SIGKILL');
+      await waitFor(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, { timeoutMs: 5000, what: `pod process ${pid} to exit after its kubelet died` });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -144,6 +144,7 @@ export interface PodSpec {
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;
   serviceAccountName?: string;
+  hostNetwork?: boolean;
   securityContext?: Record<string, unknown>;
   [extra: string]: unknown;
 }

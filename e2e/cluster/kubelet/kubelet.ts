@@ -244,7 +244,7 @@ export class Kubelet {
         return;
       }
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-      w = new PodWorker(this.#ctx, pod, this.#allocateIp(uid));
+      w = new PodWorker(this.#ctx, pod, pod.spec.hostNetwork ? this.#ctx.hostIP : this.#allocateIp(uid));
       this.#workers.set(uid, w);
       this.#byKey.set(keyOf(pod), w);
       void w.start();

@@ -9,6 +9,8 @@
  *   on a port. Connections to `localhost`/127.0.0.1/::1 go to this IP (containers of one pod share
  *   it as "localhost"), except host:port pairs listed in KUBELET_PASSTHROUGH (the API server).
  * - KUBELET_POD_HOSTNAME: returned by `os.hostname()`.
+ * - KUBELET_WATCHDOG_PID: the kubelet's process; when it disappears without stopping its pods
+ *   (SIGKILL, crashed test worker) the process exits with 137 instead of living on as an orphan.
  * - KUBELET_POD_NAMESPACE: search domain base (`<svc>` → `<svc>.<ns>.svc.cluster.local`).
  * - KUBELET_DNS_FILE: JSON `{ names: {fqdn: [ip...]}, services: {clusterIP: {ports: {port: [[ip, targetPort]...]}}} }`
  *   kept current by the kubelet (atomically replaced). `dns.lookup`, `dns.promises.lookup`,
@@ -120,6 +122,18 @@ dns.promises.resolve4 = function resolve4(name, options) {
   if (ips) return Promise.resolve(options?.ttl ? ips.map((address) => ({ address, ttl: 5 })) : ips);
   return origPromisesResolve4.call(this, name, options);
 };
+
+// ---- watchdog ----
+const watchdog = Number(process.env.KUBELET_WATCHDOG_PID ?? '');
+if (watchdog > 0) {
+  setInterval(() => {
+    try {
+      process.kill(watchdog, 0);
+    } catch (e) {
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'EPERM') process.exit(137);
+    }
+  }, 1000).unref();
+}
 
 // ---- os ----
 if (hostname) os.hostname = () => hostname;

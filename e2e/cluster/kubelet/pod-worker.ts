@@ -340,7 +340,9 @@ export class PodWorker {
       ...(this.#ctx.podKubeconfig ? { KUBECONFIG: this.#ctx.podKubeconfig } : {}),
       ...hostEnv,
       NODE_OPTIONS: `${hostEnv.NODE_OPTIONS ?? ''} --import ${this.#ctx.preloadUrl}`.trim(),
-      KUBELET_POD_IP: this.ip,
+      // hostNetwork pods share the node's address: no listen/connect remapping, DNS only.
+      KUBELET_POD_IP: pod.spec.hostNetwork ? '' : this.ip,
+      KUBELET_WATCHDOG_PID: String(process.pid),
       KUBELET_POD_HOSTNAME: hostname,
       KUBELET_POD_NAMESPACE: pod.metadata.namespace ?? 'default',
       KUBELET_DNS_FILE: this.#ctx.dnsFile,
