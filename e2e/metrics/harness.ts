@@ -16,7 +16,9 @@ import { freePort, requireTool } from '../../collector/src/prom/remotewrite/test
 
 export { freePort, requireTool };
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const up2 = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, whether this file runs from sources or from `dist/`. */
+export const root = path.basename(up2) === 'dist' ? path.dirname(up2) : up2;
 export const alloyBin = path.join(root, 'bin/alloy');
 
 export function ensureBuilt(): void {
