@@ -1,6 +1,6 @@
 import { labelsToRecord } from '../labels/labels.js';
 import type { Labels } from '../types.js';
-import { acceptHeader, DEFAULT_SCRAPE_PROTOCOLS, formatForContentType, ParseError, TextParser, type ExpositionFormat } from './textparse.js';
+import { acceptHeader, DEFAULT_SCRAPE_PROTOCOLS, detach, formatForContentType, ParseError, TextParser, type ExpositionFormat } from './textparse.js';
 import { startNodeExporter } from './testing/node-exporter.js';
 
 interface Row {
@@ -165,6 +165,28 @@ describe('OpenMetrics 1.0 text', () => {
     const err = parseError(body, 'openmetrics');
     expect(err.line).toBe(line);
     expect(err.message).toContain(msg);
+  });
+});
+
+describe('memory: parsed labels do not retain the scrape body', () => {
+  it('keeps label names/values and detached keys independent of the body string', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const kept: unknown[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 30; i++) {
+      // ~1 MB body per scrape, mostly comments; one series whose name and value are long.
+      const body = `# ${'padding '.repeat(125_000)}\nsome_long_metric_name_${i}{long_label_name="a long label value number ${i}"} 1\n`;
+      const p = new TextParser(body, 'prometheus');
+      while (p.next() !== 'eof') kept.push(p.labels(), detach(p.seriesKey));
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(kept).toHaveLength(60);
+    expect(grown).toBeLessThan(8_000_000); // retaining the bodies would be ~30 MB
   });
 });
 

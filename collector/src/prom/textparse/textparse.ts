@@ -167,7 +167,10 @@ export class TextParser {
   get line(): number {
     return this.#line;
   }
-  /** Raw series text `name{labels}` as exposed; a stable cache key for the series. */
+  /**
+   * Raw series text `name{labels}` as exposed; a stable cache key for the series. It is a slice of
+   * the body: pass it through `detach` before keeping it beyond the scrape.
+   */
   get seriesKey(): string {
     return this.#s.slice(this.#keyStart, this.#keyEnd);
   }
@@ -411,13 +414,33 @@ export class TextParser {
   }
 }
 
+/**
+ * A copy of `s` that does not reference the string it was sliced from. V8 substrings of 13+
+ * characters point into their parent, so a label value kept in a long-lived `Labels` object would
+ * otherwise keep a whole scrape body alive. Shorter strings are already copies.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+const names = new Map<string, string>();
+/** Detached, shared copies of label and metric names (bounded; cleared when it grows past 100k). */
+export function internName(s: string): string {
+  const hit = names.get(s);
+  if (hit !== undefined) return hit;
+  if (names.size >= 100_000) names.clear();
+  const own = detach(s);
+  names.set(own, own);
+  return own;
+}
+
 /** Parses `name{a="b",...}` (or `{"name",a="b"}`) between `start` and `end` into sorted labels. */
 export function parseSeries(s: string, start: number, end: number, line = 0): Labels {
   let i = start;
   let name = '';
   if (s.charCodeAt(i) !== 0x7b) {
     while (i < end && s.charCodeAt(i) !== 0x7b) i++;
-    name = s.slice(start, i);
+    name = internName(s.slice(start, i));
   }
   let out: Label[] = [];
   if (i < end) {
@@ -477,13 +500,13 @@ function parseLabelSet(s: string, start: number, end: number, line: number, allo
     if (c === 0x22) {
       const q = quotedEnd(s, i, end);
       if (q < 0) fail('unterminated quoted label name');
-      name = unescapeLabelValue(s.slice(i + 1, q - 1));
+      name = internName(unescapeLabelValue(s.slice(i + 1, q - 1)));
       i = q;
     } else {
       if (!isNameStart(c) || c === 0x3a) fail(`invalid label name start ${where(i)}`);
       const ns = i;
       while (i < end && isNameChar(s.charCodeAt(i)) && s.charCodeAt(i) !== 0x3a) i++;
-      name = s.slice(ns, i);
+      name = internName(s.slice(ns, i));
     }
     while (i < end && isSpace(s.charCodeAt(i))) i++;
     if (s.charCodeAt(i) !== 0x3d || i >= end) {
@@ -499,7 +522,7 @@ function parseLabelSet(s: string, start: number, end: number, line: number, allo
     if (s.charCodeAt(i) !== 0x22 || i >= end) fail(`expected quoted label value after ${name}=, got ${where(i)}`);
     const q = quotedEnd(s, i, end);
     if (q < 0) fail(`unterminated label value for ${name}`);
-    const value = unescapeLabelValue(s.slice(i + 1, q - 1));
+    const value = detach(unescapeLabelValue(s.slice(i + 1, q - 1)));
     i = q;
     if (value !== '') out.push({ name, value });
     while (i < end && isSpace(s.charCodeAt(i))) i++;

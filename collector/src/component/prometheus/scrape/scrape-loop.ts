@@ -11,7 +11,7 @@ import type { Logger } from 'winston';
 import type { Exemplar, Label, Labels, MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { STALE_NAN } from '../../../prom/types.js';
 import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../../prom/labels/labels.js';
-import { formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
+import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
 import type { ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
 
@@ -307,7 +307,7 @@ export class ScrapeLoop {
         let e = cache.get(key);
         if (e === undefined) {
           e = { labels: this.#mutate(p.labels()), lastIter: 0 };
-          cache.set(key, e);
+          cache.set(detach(key), e);
           added++;
         }
         if (e.lastIter === iter) continue; // duplicate series in one exposition: first sample wins
