@@ -118,19 +118,22 @@ async function runOperator(argv: string[]): Promise<number> {
   const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
 
   const validate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
-  const reconciler = new CollectorReconciler({
-    api,
-    validate,
-    defaultImage: image,
-    clock,
-    logger,
-    events: new KubeEventRecorder(api, clock, logger, identity),
-    ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
-  });
   const namespace = values.namespace;
+  const events = new KubeEventRecorder(api, clock, logger, identity);
   const newController = (): CollectorController =>
     new CollectorController({
-      reconciler,
+      api,
+      reconciler: (reader) =>
+        new CollectorReconciler({
+          api,
+          reader,
+          validate,
+          defaultImage: image,
+          clock,
+          logger,
+          events,
+          ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
+        }),
       informers: (apiVersion, kind) => listWatchFor(api, apiVersion, kind, namespace !== undefined ? { namespace } : {}),
       clock,
       logger,

@@ -1,6 +1,7 @@
 import winston from 'winston';
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { listWatchFor } from '../kube/resilient-informer.js';
+import type { ObjectReader } from '../kube/cache-reader.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
 import { CollectorController, type Reconciler } from './collector-controller.js';
@@ -25,11 +26,13 @@ describe('CollectorController', () => {
   it('GIVEN Collectors and owned objects WHEN events arrive THEN the owning Collector is reconciled', async () => {
     const api = new FakeKubeApi();
     const clock = new ManualClock();
-    const reconciler = new CollectorReconciler({ api, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
     const seen: string[] = [];
-    const spy: Reconciler = { reconcile: (key) => (seen.push(key), reconciler.reconcile(key)) };
     const metrics = new OperatorMetrics();
-    const controller = new CollectorController({ reconciler: spy, informers: (v, k) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms) }), clock, logger, metrics, resyncMs: 0 });
+    const spy = (reader: ObjectReader): Reconciler => {
+      const reconciler = new CollectorReconciler({ api, reader, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
+      return { reconcile: (key) => (seen.push(key), reconciler.reconcile(key)) };
+    };
+    const controller = new CollectorController({ api, reconciler: spy, informers: (v, k) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms) }), clock, logger, metrics, resyncMs: 0 });
     api.seed(collectorObj('a'));
     const stop = new AbortController();
     const running = controller.run(stop.signal);
@@ -53,6 +56,7 @@ describe('CollectorController', () => {
     const clock = new ManualClock();
     const seen: string[] = [];
     const controller = new CollectorController({
+      api,
       reconciler: { reconcile: async (key) => (seen.push(key), {}) },
       informers: (v, k) => listWatchFor(api, v, k),
       clock,
@@ -76,6 +80,7 @@ describe('CollectorController', () => {
     const clock = new ManualClock();
     const times: number[] = [];
     const controller = new CollectorController({
+      api,
       reconciler: {
         reconcile: async () => {
           times.push(clock.now());
@@ -102,7 +107,7 @@ describe('CollectorController', () => {
 
   it('GIVEN workers=0 THEN the constructor names the option', () => {
     expect(
-      () => new CollectorController({ reconciler: { reconcile: async () => ({}) }, informers: (v, k) => listWatchFor(new FakeKubeApi(), v, k), clock: new ManualClock(), logger, metrics: new OperatorMetrics(), workers: 0 }),
+      () => new CollectorController({ api: new FakeKubeApi(), reconciler: { reconcile: async () => ({}) }, informers: (v, k) => listWatchFor(new FakeKubeApi(), v, k), clock: new ManualClock(), logger, metrics: new OperatorMetrics(), workers: 0 }),
     ).toThrow(/option "workers"/);
   });
 });

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'winston';
 import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
-import type { KubeObject } from '../kube/kube-api.js';
+import type { KubeApi, KubeObject } from '../kube/kube-api.js';
+import { CacheReader, type ObjectCache, type ObjectReader } from '../kube/cache-reader.js';
 import { ResilientInformer, type InformerCore } from '../kube/resilient-informer.js';
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
@@ -30,7 +31,10 @@ export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: stri
 export type InformerFactory = (apiVersion: string, kind: string) => InformerCore<KubeObject>;
 
 export interface CollectorControllerOptions {
-  readonly reconciler: Reconciler;
+  /** The reconciler, given a reader over this controller's informer caches. */
+  readonly reconciler: Reconciler | ((reader: ObjectReader) => Reconciler);
+  /** API for reads the caches cannot serve (kinds without an informer, before sync). */
+  readonly api: KubeApi;
   readonly informers: InformerFactory;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -49,7 +53,10 @@ const NAME = 'collector';
 
 export class CollectorController {
   readonly queue: WorkQueue;
+  /** Cache-backed reads over this controller's informers. */
+  readonly reader: ObjectReader;
   readonly #o: CollectorControllerOptions;
+  readonly #reconciler: Reconciler;
   readonly #collectors: ResilientInformer<KubeObject>;
   readonly #owned: ResilientInformer<KubeObject>[] = [];
 
@@ -76,6 +83,10 @@ export class CollectorController {
       for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
+    const caches = new Map<string, ObjectCache>([[CacheReader.key(API_VERSION, KIND), this.#collectors]]);
+    WATCHED_OWNED_KINDS.forEach(({ apiVersion, kind }, i) => caches.set(CacheReader.key(apiVersion, kind), this.#owned[i]!));
+    this.reader = new CacheReader(opts.api, caches);
+    this.#reconciler = typeof opts.reconciler === 'function' ? opts.reconciler(this.reader) : opts.reconciler;
   }
 
   /** All informers have listed at least once. */
@@ -107,7 +118,7 @@ export class CollectorController {
     const { metrics, logger, clock } = this.#o;
     const started = clock.now();
     try {
-      const result = await this.#o.reconciler.reconcile(key);
+      const result = await this.#reconciler.reconcile(key);
       this.queue.forget(key);
       if (result.requeueAfterMs !== undefined) {
         this.queue.addAfter(key, result.requeueAfterMs);

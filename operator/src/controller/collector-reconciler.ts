@@ -18,6 +18,7 @@ import { renderCollector, type KubeObject as RenderedObject } from '../render/co
 import { CONFIG_DIR, CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
+import type { ObjectReader } from '../kube/cache-reader.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
 import { isSubset } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -36,7 +37,13 @@ export type ConfigValidator = (
 ) => readonly ConfigDiagnostic[] | Promise<readonly ConfigDiagnostic[]>;
 
 export interface ReconcilerOptions {
+  /** Writes (and reads when no `reader` is given). */
   readonly api: KubeApi;
+  /**
+   * Reads, typically informer caches (`CacheReader`).
+   * @default `api`
+   */
+  readonly reader?: ObjectReader;
   readonly validate: ConfigValidator;
   /** Image used when a Collector names none. */
   readonly defaultImage: string;
@@ -128,14 +135,17 @@ export class CollectorReconciler {
   /** Per Collector key: the config the pods ran before the last ConfigMap change, until all reloaded. */
   readonly #previousConfig = new Map<string, string>();
 
+  readonly #reader: ObjectReader;
+
   constructor(opts: ReconcilerOptions) {
     this.#o = opts;
+    this.#reader = opts.reader ?? opts.api;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
     const ref: ObjectRef = { apiVersion: API_VERSION, kind: KIND, namespace, name };
-    const raw = await this.#o.api.get(ref);
+    const raw = await this.#reader.get(ref);
     if (raw === undefined) {
       this.#o.logger.debug('collector gone; owned objects are garbage-collected', { collector: key });
       return {};
@@ -149,7 +159,7 @@ export class CollectorReconciler {
     }
     const collector = decoded.collector;
     const source = await this.#readConfig(collector);
-    const liveConfigMap = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>({
+    const liveConfigMap = await this.#reader.get<KubeObject & { data?: Record<string, string> }>({
       apiVersion: 'v1',
       kind: 'ConfigMap',
       namespace,
@@ -193,7 +203,7 @@ export class CollectorReconciler {
     for (const desired of objects) {
       const obj = desired as unknown as KubeObject;
       try {
-        const live = await this.#o.api.get(refOf(obj));
+        const live = await this.#reader.get(refOf(obj));
         if (live?.metadata.deletionTimestamp !== undefined) {
           // Being replaced (see below): wait until it is gone, then create it.
           requeueAfterMs = 1000;
@@ -216,7 +226,7 @@ export class CollectorReconciler {
       }
     }
     if (statefulSet === undefined && effective === undefined) {
-      statefulSet = await this.#o.api.get<StatefulSetLike>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: names.statefulSet(name) });
+      statefulSet = await this.#reader.get<StatefulSetLike>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: names.statefulSet(name) });
     }
     if (applyErrors.length === 0) await this.#prune(collector, objects);
 
@@ -245,7 +255,9 @@ export class CollectorReconciler {
   async #observePodConfig(collector: Collector, key: string, text: string): Promise<PodConfigState | undefined> {
     const probe = this.#o.podConfigProbe;
     if (probe === undefined || !collector.spec.reloader.enabled) return undefined;
-    const { items } = await this.#o.api.list<KubeObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>(
+    // Steady state (status already shows this config, no reload pending): skip the pod round trips.
+    if (!this.#previousConfig.has(key) && collector.status?.configHash === configContentHash(text)) return { observed: 0, current: 0 };
+    const { items } = await this.#reader.list<KubeObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>(
       'v1',
       'Pod',
       collector.metadata.namespace,
@@ -278,7 +290,7 @@ export class CollectorReconciler {
     const { spec, metadata } = collector;
     if (spec.config !== undefined) return { ok: true, text: spec.config };
     const ref = spec.configMapRef!;
-    const cm = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name });
+    const cm = await this.#reader.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name });
     if (cm === undefined) {
       return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${metadata.namespace}/${ref.name} (spec.configMapRef) not found; create it or fix the name` };
     }
@@ -296,7 +308,7 @@ export class CollectorReconciler {
     const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
     const selector = selectorString(name) + `,app.kubernetes.io/managed-by=${commonLabels(name)['app.kubernetes.io/managed-by']}`;
     for (const { apiVersion, kind } of PRUNABLE) {
-      const { items } = await this.#o.api.list(apiVersion, kind, namespace, selector);
+      const { items } = await this.#reader.list(apiVersion, kind, namespace, selector);
       for (const item of items) {
         const owned = (item.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
         if (owned && !wanted.has(`${kind}/${item.metadata.name}`)) {
@@ -307,7 +319,7 @@ export class CollectorReconciler {
     }
     if ((collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
       for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
-        const { items } = await this.#o.api.list(apiVersion, kind, undefined, `${selector},${OWNER_NAMESPACE_LABEL}=${namespace}`);
+        const { items } = await this.#reader.list(apiVersion, kind, undefined, `${selector},${OWNER_NAMESPACE_LABEL}=${namespace}`);
         for (const item of items) {
           if (!wanted.has(`${kind}/${item.metadata.name}`)) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
         }
@@ -323,7 +335,7 @@ export class CollectorReconciler {
     const namespace = raw.metadata.namespace ?? '';
     const selector = `${selectorString(name)},${OWNER_NAMESPACE_LABEL}=${namespace}`;
     for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
-      const { items } = await this.#o.api.list(apiVersion, kind, undefined, selector);
+      const { items } = await this.#reader.list(apiVersion, kind, undefined, selector);
       for (const item of items) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
     }
     await this.#o.api.mergePatch(refOf(raw), {
