@@ -4,10 +4,10 @@
  * annotations; RollingUpdate with `maxSurge`/`maxUnavailable` (defaults 25%/25%) or Recreate;
  * status and the `Available`/`Progressing` conditions `kubectl rollout status deployment/x` reads.
  */
-import type { Deployment, KubeObject, Pod, ReplicaSet } from '../harness/k8s-types.js';
+import type { Deployment, KubeObject, Pod, PodTemplateSpec, ReplicaSet } from '../harness/k8s-types.js';
 import { RESOURCES, isConflict } from '../harness/kube-client.js';
 import type { Informer } from '../harness/informer.js';
-import { isFinished, isPodReady, isTerminating, nowIso, ownerRef, templateHash } from './common.js';
+import { canonicalJson, isFinished, isPodReady, isTerminating, nowIso, ownerRef, templateHash } from './common.js';
 import { ownedBy, type ControllerContext } from './context.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -20,6 +20,18 @@ export function scaledValue(v: number | string | undefined, fallback: string, to
   if (!m) return Number(s) || 0;
   const x = (Number(m[1]) * total) / 100;
   return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+/** Canonical form of a pod template without `pod-template-hash` and null fields. */
+function comparableTemplate(t: PodTemplateSpec): string {
+  const labels = { ...t.metadata?.labels };
+  delete labels['pod-template-hash'];
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, strip(x)]));
+    return v;
+  };
+  return canonicalJson(strip({ ...t, metadata: { ...t.metadata, labels } }));
 }
 
 const revisionOf = (o: KubeObject): number => Number(o.metadata.annotations?.[REVISION] ?? 0);
@@ -44,7 +56,10 @@ export class DeploymentController {
     const sets = ownedBy(this.#replicaSets.list(), d);
     const hash = templateHash(d.spec.template);
     const maxRev = sets.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
-    let newRs = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    // Like the real controller: the new ReplicaSet is the one whose template equals the Deployment's
+    // ignoring the hash label (so `kubectl rollout undo` re-uses the old ReplicaSet).
+    const wanted = comparableTemplate(d.spec.template);
+    let newRs = sets.find((rs) => comparableTemplate(rs.spec.template) === wanted) ?? sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
     const olds = sets.filter((rs) => rs !== newRs);
     const podsOf = (rs: ReplicaSet): Pod[] => ownedBy(ctx.pods.list(), rs).filter((p) => !isFinished(p));
     const recreate = d.spec.strategy?.type === 'Recreate';

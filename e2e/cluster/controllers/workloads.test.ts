@@ -141,6 +141,14 @@ describeIf('workload controllers on the dev cluster', () => {
     const viaPod = await reach(cluster, ns, `pod/${apiPods[0]!.metadata.name}`, 8080);
     expect(await (await fetch(viaPod.url)).text()).toBe('d2');
 
+    // rollout undo re-uses the first ReplicaSet (now revision 3) instead of creating a third.
+    await cluster.kubectl(['-n', ns, 'rollout', 'undo', 'deployment/api']);
+    await cluster.kubectl(['-n', ns, 'rollout', 'status', 'deployment/api', '--timeout=60s']);
+    const undone = JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'rs', '-o', 'json'])) as typeof rs;
+    expect(undone.items.map((r) => [r.metadata.name, r.metadata.annotations['deployment.kubernetes.io/revision'], r.spec.replicas]).sort()).toEqual(
+      rs.items.map((r) => [r.metadata.name, r.metadata.annotations['deployment.kubernetes.io/revision'] === '1' ? '3' : '2', r.metadata.annotations['deployment.kubernetes.io/revision'] === '1' ? 2 : 0]).sort(),
+    );
+
     const ds = {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
