@@ -12,7 +12,7 @@ import winston, { type Logger } from 'winston';
 import { startApiServer, type RunningApiServer } from './apiserver/index.js';
 import { ControllerManager } from './controllers/manager.js';
 import { Kubelet } from './kubelet/kubelet.js';
-import { defaultImageRules, nodeImageRule, type ImageRule } from './kubelet/image-map.js';
+import { defaultImageRules, reloaderImageRules, nodeImageRule, type ImageRule } from './kubelet/image-map.js';
 import { repoRoot } from './harness/paths.js';
 
 export interface DevClusterOptions {
@@ -61,7 +61,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     server: apiServer.url,
     nodeName,
     stateDir,
-    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), nodeImageRule()],
+    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
     configSyncDelayMs: opts.configSyncDelayMs,
     timeScale: opts.timeScale,
     crashLoopBaseMs: opts.crashLoopBaseMs,

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevClusterOptions } from '../dev-cluster.js';
-import { defaultImageRules, nodeImageRule } from '../kubelet/image-map.js';
+import { defaultImageRules, reloaderImageRules, nodeImageRule } from '../kubelet/image-map.js';
 import { kubectl, runKubectl, type KubectlResult } from './kubectl.js';
 import { repoRoot } from './paths.js';
 
@@ -38,7 +38,7 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
       kubeconfigPath: path.join(tmp, 'kubeconfig'),
       stateDir: path.join(tmp, 'state'),
       ipBase: `127.${10 + Math.floor(Math.random() * 240)}`,
-      imageRules: [...defaultImageRules(repoRoot()), nodeImageRule()],
+      imageRules: [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
       configSyncDelayMs: 200,
       timeScale: 0.1,
       crashLoopBaseMs: 200,

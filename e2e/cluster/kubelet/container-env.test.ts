@@ -1,5 +1,5 @@
 import { containerEnv, expand, mapPaths, EnvError } from './container-env.js';
-import { repositoryOf, resolveImage, defaultImageRules } from './image-map.js';
+import { repositoryOf, resolveImage, defaultImageRules, reloaderImageRules } from './image-map.js';
 import type { Container, Pod, Secret } from '../harness/k8s-types.js';
 
 describe('$(VAR) expansion', () => {
@@ -70,5 +70,15 @@ describe('path mapping and images', () => {
     expect(resolveImage(rules, 'alloyts/alloy', ['/bin/operator'], ['--x'])).toMatchObject({ ok: true, executable: '/repo/bin/operator', args: ['--x'] });
     expect(resolveImage(rules, 'grafana/grafana:11', undefined, undefined)).toMatchObject({ ok: false, reason: 'ErrImagePull' });
     expect(resolveImage(rules, 'alloyts/alloy', ['/bin/sh', '-c', 'x'], undefined)).toMatchObject({ ok: false, reason: 'RunContainerError' });
+  });
+
+  it('runs upstream reloader images as alloy config-reloader with translated flags', () => {
+    const rules = reloaderImageRules('/repo');
+    expect(resolveImage(rules, 'quay.io/prometheus-operator/prometheus-config-reloader:v0.81.0', undefined, ['--watched-dir=/etc/alloy', '--reload-url=http://localhost:12345/-/reload', '--log-format=json'])).toMatchObject({
+      ok: true, executable: '/repo/bin/alloy', args: ['config-reloader', '--volume-dir=/etc/alloy', '--webhook-url=http://localhost:12345/-/reload'],
+    });
+    expect(resolveImage(rules, 'ghcr.io/jimmidyson/configmap-reload:v0.12.0', undefined, ['--volume-dir', '/etc/alloy', '--webhook-url=http://localhost:12345/-/reload', '--webhook-retries=3'])).toMatchObject({
+      ok: true, args: ['config-reloader', '--volume-dir=/etc/alloy', '--webhook-url=http://localhost:12345/-/reload'],
+    });
   });
 });

@@ -19,6 +19,8 @@ export interface ImageRule {
    * per-container directory when they appear in args, e.g. `/var/lib/alloy`.
    */
   readonly writablePaths?: readonly string[];
+  /** Rewrites the arguments (after the executable) for the host binary, e.g. a foreign CLI's flags. */
+  readonly adaptArgs?: (args: readonly string[]) => string[];
 }
 
 export type ImageResolution =
@@ -57,6 +59,48 @@ export function defaultImageRules(repoRoot: string): ImageRule[] {
   ];
 }
 
+/** Maps `--flag=value`/`--flag value` names through `names`; flags not in `names` are dropped. */
+function translateFlags(args: readonly string[], names: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--?([^=]+)(?:=(.*))?$/.exec(a);
+    if (!m) continue;
+    const target = names[m[1]!];
+    const value = m[2] ?? (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-') ? args[++i] : undefined);
+    if (target && value !== undefined) out.push(`--${target}=${value}`);
+  }
+  return out;
+}
+
+/**
+ * The config reloader images upstream charts use, run as our `alloy config-reloader` with their
+ * flags translated: quay.io/prometheus-operator/prometheus-config-reloader (`--watched-dir`,
+ * `--reload-url`, `--listen-address`) and jimmidyson/configmap-reload (`--volume-dir`,
+ * `--webhook-url`, `--web.listen-address`). Flags without an equivalent are dropped.
+ */
+export function reloaderImageRules(repoRoot: string): ImageRule[] {
+  const alloy = path.join(repoRoot, 'bin/alloy');
+  return [
+    {
+      description: 'prometheus-config-reloader (run as "alloy config-reloader")',
+      matches: (repo) => /(^|\/)prometheus-config-reloader$/.test(repo),
+      entrypoint: ['/bin/prometheus-config-reloader'],
+      binaries: { '/bin/prometheus-config-reloader': alloy },
+      adaptArgs: (args) => ['config-reloader', ...translateFlags(args, { 'watched-dir': 'volume-dir', 'reload-url': 'webhook-url', 'listen-address': 'web.listen-address', 'watch-interval': 'poll-interval' })],
+      writablePaths: ['/tmp'],
+    },
+    {
+      description: 'configmap-reload (run as "alloy config-reloader")',
+      matches: (repo) => /(^|\/)configmap-reload$/.test(repo),
+      entrypoint: ['/configmap-reload'],
+      binaries: { '/configmap-reload': alloy },
+      adaptArgs: (args) => ['config-reloader', ...translateFlags(args, { 'volume-dir': 'volume-dir', 'webhook-url': 'webhook-url', 'web.listen-address': 'web.listen-address' })],
+      writablePaths: ['/tmp'],
+    },
+  ];
+}
+
 /** A rule for tests: image `harness/node` runs the current Node.js binary (`node` or `/usr/local/bin/node`). */
 export function nodeImageRule(): ImageRule {
   return {
@@ -89,5 +133,6 @@ export function resolveImage(rules: readonly ImageRule[], image: string, command
       message: `exec: "${exe ?? ''}": executable not found in image "${image}" as emulated by the dev-cluster kubelet (known: ${Object.keys(rule.binaries).join(', ')})`,
     };
   }
-  return { ok: true, executable: host, args: argv.slice(1), rule };
+  const rest = argv.slice(1);
+  return { ok: true, executable: host, args: rule.adaptArgs ? rule.adaptArgs(rest) : rest, rule };
 }
