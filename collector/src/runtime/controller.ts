@@ -72,6 +72,8 @@ export interface ControllerOptions {
   readonly registry?: Registry;
   /** Bound for a removed component's `run` to resolve after abort. Default 10s. */
   readonly shutdownTimeoutMs?: number;
+  /** Prefix of the `component_id` metric label (nested controllers: `<instance id>/`). */
+  readonly idPrefix?: string;
 }
 
 export interface ComponentInfo {
@@ -128,10 +130,10 @@ class ComponentNode {
   readonly registry = new Registry();
   readonly dataPath: string;
 
-  constructor(spec: ComponentSpec, storagePath: string) {
+  constructor(spec: ComponentSpec, storagePath: string, idPrefix: string) {
     this.spec = spec;
     this.dataPath = path.join(storagePath, spec.id);
-    this.registry.setDefaultLabels({ component_id: spec.id });
+    this.registry.setDefaultLabels({ component_id: idPrefix + spec.id });
   }
 
   health(): Health {
@@ -221,8 +223,15 @@ export class Controller {
     return this.#order.map((id) => this.#info(this.#nodes.get(id)!));
   }
 
+  /** Every component's registry, plus those of nested controllers (custom components). */
   registries(): Registry[] {
-    return [...this.#nodes.values()].map((n) => n.registry);
+    const out: Registry[] = [];
+    for (const n of this.#nodes.values()) {
+      out.push(n.registry);
+      const nested = (n.instance as { childRegistries?: () => Registry[] }).childRegistries;
+      if (typeof nested === 'function') out.push(...nested.call(n.instance));
+    }
+    return out;
   }
 
   #info(n: ComponentNode): ComponentInfo {
@@ -314,7 +323,7 @@ export class Controller {
       evaluated.set(id, res.value);
       const existing = this.#nodes.get(id);
       if (existing && existing.spec.definition === spec.definition) continue;
-      const node = new ComponentNode(spec, this.#opts.storagePath);
+      const node = new ComponentNode(spec, this.#opts.storagePath, this.#opts.idPrefix ?? '');
       node.building = true;
       pending.set(id, node);
       try {

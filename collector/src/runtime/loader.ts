@@ -12,42 +12,23 @@
  *   path segment must be a declared export. Paths whose root is a stdlib name (`sys`,
  *   `constants`, ...) are not dependencies. Anything else is "does not exist or is out of scope".
  * - Dependency cycles are reported on every block of the cycle.
+ * - `declare "name" { ... }` blocks define custom components usable as `name "label" { ... }`
+ *   anywhere in the config (see `declare.ts`); their bodies are checked here too.
  */
 import { createHash } from 'node:crypto';
-import { z, type ZodType } from 'zod';
-import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, parseFile, type ast, type ParseResult } from '../syntax/index.js';
+import { z } from 'zod';
+import { blockName, parseFile, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
-import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
-import { DependencyGraph } from './graph.js';
-import { stabilityError, type ComponentRegistry } from './registry.js';
+import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
+import { blockRange, loadModule, where, type ConfigEvaluator, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logger.js';
 
-/** A reference found in an expression: the full dotted path and where it was written. */
-export interface Reference {
-  readonly path: readonly string[];
-  readonly start: ast.Ident['start'];
-  readonly end: ast.Ident['end'];
-}
-
-/** The evaluation layer (the syntax vm), injected so the loader stays testable. */
-export interface ConfigEvaluator {
-  collectReferences(body: ast.Body): Reference[];
-  /** True when `name` is a standard-library root identifier (`sys`, `constants`, ...). */
-  isStdlibRoot(name: string): boolean;
-  /** Decode a block body against a schema with `vars` (nested exports) in scope; never throws. */
-  decode<T>(
-    body: ast.Body,
-    schema: ZodType<T>,
-    vars: Readonly<Record<string, unknown>>,
-    owner?: SourceRange,
-  ): { value?: T; diags: readonly Diagnostic[] };
-  /** JSON-safe rendering with secrets redacted. */
-  toJSON(value: unknown): unknown;
-}
+export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loader.js';
 
 /** Config blocks Alloy knows about but this collector does not implement (yet). */
-const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'remotecfg', 'argument', 'export', 'declare', 'foreach']);
+const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'remotecfg', 'foreach']);
 
 /** `livedebugging { enabled = ... }` is accepted so existing configs load; this build streams no live data. */
 const livedebuggingArgs = z.object({ enabled: z.boolean().default(false) });
@@ -58,10 +39,8 @@ export interface LoadOptions {
   readonly stabilityLevel?: Stability;
   /** Parse results by file name, reused while the text is unchanged (the caller owns it; entries for files not in `sources` are dropped). */
   readonly parseCache?: Map<string, { readonly src: string; readonly parsed: ParseResult }>;
-}
-
-export interface LoadedComponent extends ComponentSpec {
-  readonly block: ast.BlockStmt;
+  /** Custom-component definitions and bodies kept across reloads (see `customComponents`). */
+  readonly declareCache?: { definitions: Map<string, AnyDefinition>; bodies: Map<string, DeclareBody> };
 }
 
 export interface LoadedConfig {
@@ -69,6 +48,8 @@ export interface LoadedConfig {
   readonly logging: { readonly args: LoggingArgs; readonly range?: SourceRange };
   /** Components in source order (the controller orders them by dependency). */
   readonly components: LoadedComponent[];
+  /** Components inside `declare` bodies, for static validation only (they run per instance). */
+  readonly declaredComponents: LoadedComponent[];
   /** Files that did not parse cleanly (their recovered blocks are not worth evaluating). */
   readonly syntaxErrorFiles: ReadonlySet<string>;
   /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
@@ -83,30 +64,16 @@ export function configHash(sources: ReadonlyMap<string, string>): string {
   return h.digest('hex');
 }
 
-interface Decl {
-  readonly block: ast.BlockStmt;
-  readonly id: string;
-  readonly name: string;
-  readonly range: SourceRange;
-}
-
-function blockRange(b: ast.BlockStmt): SourceRange {
-  return { start: b.nameStart, end: b.labelEnd ?? b.nameEnd };
-}
-
-function where(r: SourceRange): string {
-  return `${r.start.file}:${r.start.line}:${r.start.column}`;
-}
-
 /** Parse, classify, resolve references, check cycles; specs evaluate lazily. */
 export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptions): LoadedConfig {
   const diags: Diagnostic[] = [];
   const minStability = opts.stabilityLevel ?? 'generally-available';
-  const decls: Decl[] = [];
-  const byId = new Map<string, Decl>();
+  const componentBlocks: ast.BlockStmt[] = [];
+  const declareBlocks: ast.BlockStmt[] = [];
   let loggingBlock: ast.BlockStmt | undefined;
   let liveDebuggingBlock: ast.BlockStmt | undefined;
   const syntaxErrorFiles = new Set<string>();
+  const declareText: string[] = [];
 
   const cache = opts.parseCache;
   if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
@@ -135,72 +102,53 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         else liveDebuggingBlock = stmt;
         continue;
       }
+      if (name === 'declare') {
+        declareBlocks.push(stmt);
+        declareText.push(src.slice(stmt.start.offset, stmt.end.offset));
+        continue;
+      }
+      if (name === 'argument' || name === 'export') {
+        diags.push(errorAt(range, `block "${name}" is only allowed inside a declare block`));
+        continue;
+      }
       if (UNSUPPORTED_CONFIG_BLOCKS.has(name) || name.startsWith('import.')) {
         diags.push(errorAt(range, `block "${name}" is not supported by this collector yet`));
         continue;
       }
-      const def = opts.registry.get(name);
-      if (!def) {
-        diags.push(errorAt(range, `unrecognized component name "${name}"`));
-        continue;
-      }
-      if (stmt.label === undefined) {
-        diags.push(errorAt(range, `component "${name}" must have a label, e.g. ${name} "default" { ... }`));
-        continue;
-      }
-      if (!isValidIdentifier(stmt.label)) {
-        diags.push(errorAt(range, `component label "${stmt.label}" is not a valid identifier: use letters, digits and underscores, not starting with a digit`));
-        continue;
-      }
-      const stab = stabilityError(`component "${name}"`, def.stability, minStability);
-      if (stab) {
-        diags.push(errorAt(range, stab));
-        continue;
-      }
-      const id = blockId(stmt);
-      const prev = byId.get(id);
-      if (prev) {
-        diags.push(errorAt(range, `component "${id}" is already declared at ${where(prev.range)}; component ids must be unique across all files`));
-        continue;
-      }
-      const decl = { block: stmt, id, name, range };
-      decls.push(decl);
-      byId.set(id, decl);
+      componentBlocks.push(stmt);
     }
   }
 
-  // References → dependencies.
-  const graph = new DependencyGraph();
-  const deps = new Map<string, Map<string, Reference>>();
-  for (const d of decls) {
-    graph.addNode(d.id);
-    const mine = new Map<string, Reference>();
-    deps.set(d.id, mine);
-    for (const ref of opts.evaluator.collectReferences(d.block.body)) {
-      const target = longestPrefix(ref.path, byId);
-      if (!target) {
-        if (opts.evaluator.isStdlibRoot(ref.path[0]!)) {
-          stdlibChecks(ref, minStability, diags);
-          continue;
-        }
-        diags.push(errorAt(ref, `component "${ref.path.join('.')}" does not exist or is out of scope`));
-        continue;
-      }
-      const [tid, used] = target;
-      const field = ref.path[used];
-      const tdef = opts.registry.get(byId.get(tid)!.name)!;
-      if (field !== undefined && !(tdef.exports as readonly string[]).includes(field)) {
-        const known = tdef.exports.length > 0 ? `; it exports: ${tdef.exports.join(', ')}` : '; it has no exports';
-        diags.push(errorAt(ref, `component "${tid}" does not export "${field}"${known}`));
-        continue;
-      }
-      if (!mine.has(tid)) mine.set(tid, ref);
-      graph.addEdge(d.id, tid);
+  // Custom components first: instances may appear before their declare.
+  const defs: DeclareDef[] = [];
+  const seen = new Map<string, ast.BlockStmt>();
+  for (const b of declareBlocks) {
+    const def = parseDeclare(b, opts, diags);
+    if (!def) continue;
+    const prev = seen.get(def.name);
+    if (prev) {
+      diags.push(errorAt(blockRange(b), `declare "${def.name}" is already declared at ${where(blockRange(prev))}`));
+      continue;
     }
+    seen.set(def.name, b);
+    defs.push(def);
   }
-  for (const cycle of graph.cycles()) {
-    const text = [...cycle, cycle[0]].join(' -> ');
-    for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
+  const base = { registry: opts.registry, evaluator: opts.evaluator, minStability };
+  const textKey = createHash('sha256').update(declareText.join('\0')).digest('hex');
+  const custom = customComponents(defs, base, textKey, opts.declareCache);
+  const scope: ModuleScope = { ...base, custom };
+
+  const components = loadModule(componentBlocks, scope, diags);
+  const declaredComponents: LoadedComponent[] = [];
+  for (const def of defs) {
+    declaredComponents.push(
+      ...loadModule(def.stmts, {
+        ...scope,
+        args: new Set(def.args.keys()),
+        exportDefinition: EXPORT_PLACEHOLDER,
+        exportSchema: z.object({ value: z.unknown().optional() }),
+      }, diags),
+    );
   }
 
   // The logging block decodes now: it has no dependencies on components.
@@ -220,81 +168,20 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     }
   }
 
-  const components: LoadedComponent[] = decls.map((d) => {
-    const def = opts.registry.get(d.name)!;
-    const dependencies = [...deps.get(d.id)!.keys()];
-    return {
-      id: d.id,
-      name: d.name,
-      label: d.block.label,
-      definition: def,
-      dependencies,
-      range: d.range,
-      block: d.block,
-      evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
-        const vars: Record<string, unknown> = {};
-        const own = new WeakSet<object>();
-        for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
-        return opts.evaluator.decode(d.block.body, def.args, vars, d.range);
-      },
-    };
-  });
-
   sortDiags(diags);
-  return { diags, logging, components, syntaxErrorFiles, hash: configHash(sources) };
+  return { diags, logging, components, declaredComponents, syntaxErrorFiles, hash: configHash(sources) };
 }
 
-/** Experimental stdlib functions need `--stability.level=experimental`; deprecated names warn. */
-function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void {
-  const dotted = ref.path.join('.');
-  for (const name of EXPERIMENTAL_STDLIB) {
-    if (dotted === name || dotted.startsWith(name + '.')) {
-      const err = stabilityError(`stdlib function "${name}"`, 'experimental', min);
-      if (err) diags.push(errorAt(ref, err));
-    }
-  }
-  const replacement = ref.path.length === 1 ? DEPRECATED_STDLIB[ref.path[0]!] : undefined;
-  if (replacement !== undefined && Object.prototype.hasOwnProperty.call(DEPRECATED_STDLIB, ref.path[0]!)) {
-    diags.push({ severity: 'warning', message: `"${ref.path[0]}" is deprecated: use "${replacement}" instead`, start: ref.start, end: ref.end });
-  }
-}
-
-function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {
-  let best: [string, number] | undefined;
-  let prefix = path[0]!;
-  for (let n = 2; n <= path.length; n++) {
-    prefix = `${prefix}.${path[n - 1]!}`;
-    if (ids.has(prefix)) best = [prefix, n];
-  }
-  return best;
-}
-
-/** Nested variables for evaluation; never mutates the exports objects it links to. */
-function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
-  let cur = root;
-  for (let i = 0; i < path.length - 1; i++) {
-    const k = path[i]!;
-    const next = cur[k];
-    let child: Record<string, unknown>;
-    if (typeof next === 'object' && next !== null && own.has(next)) child = next as Record<string, unknown>;
-    else {
-      // A component id can be a prefix of another (`a.b` and `a.b.c`): copy, keep both reachable.
-      child = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
-      own.add(child);
-      cur[k] = child;
-    }
-    cur = child;
-  }
-  const last = path[path.length - 1]!;
-  const existing = cur[last];
-  if (typeof existing === 'object' && existing !== null && own.has(existing)) {
-    const merged = { ...value, ...(existing as object) };
-    own.add(merged);
-    cur[last] = merged;
-  } else {
-    cur[last] = value;
-  }
-}
+/** Stands in for the per-instance export publisher when declare bodies are only checked. */
+const EXPORT_PLACEHOLDER = {
+  name: 'export',
+  stability: 'generally-available',
+  args: z.object({ value: z.unknown().optional() }),
+  exports: [],
+  build: () => {
+    throw new Error('declare bodies are only validated here; instances build their own exports');
+  },
+} as unknown as AnyDefinition;
 
 function sortDiags(diags: Diagnostic[]): void {
   diags.sort((a, b) => (a.start.file === b.start.file ? a.start.offset - b.start.offset : a.start.file < b.start.file ? -1 : 1));

@@ -18,7 +18,8 @@ import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
 import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js';
 import { loadConfig, type ConfigEvaluator } from './loader.js';
-import type { ComponentRegistry } from './registry.js';
+import type { AnyDefinition, ComponentRegistry } from './registry.js';
+import type { DeclareBody } from './declare.js';
 
 export interface BuildInfo {
   readonly version: string;
@@ -81,6 +82,7 @@ export class Runtime {
   #ready = false;
   #hash: string | undefined;
   readonly #parseCache = new Map<string, { readonly src: string; readonly parsed: ParseResult }>();
+  readonly #declareCache = { definitions: new Map<string, AnyDefinition>(), bodies: new Map<string, DeclareBody>() };
   readonly #lastOk: Gauge<never>;
   readonly #failures: Counter<never>;
   readonly #hashGauge: Gauge<'sha256'>;
@@ -185,6 +187,7 @@ export class Runtime {
       evaluator: this.#opts.evaluator,
       stabilityLevel: this.#opts.stabilityLevel,
       parseCache: this.#parseCache,
+      declareCache: this.#declareCache,
     });
     if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
     if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });

@@ -43,12 +43,12 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
   });
   const diags = [...loaded.diags];
   const seen = new Set(diags.map(key));
-  for (const spec of loaded.components) {
+  for (const spec of [...loaded.components, ...loaded.declaredComponents]) {
     if (loaded.syntaxErrorFiles.has(spec.range.start.file)) continue;
     const res = spec.evaluate(() => undefined);
     if (res.diags.length === 0) continue;
     const spans: Span[] = [];
-    if (spec.dependencies.length > 0) referencingSpans(spec.block.body, evaluator, spans);
+    referencingSpans(spec.block.body, evaluator, spans);
     for (const d of res.diags) {
       const inRef = spans.some((sp) => sp.file === d.start.file && d.start.offset >= sp.from && d.start.offset < sp.to);
       if (inRef || seen.has(key(d))) continue;
@@ -56,6 +56,7 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
       diags.push(d);
     }
   }
+  diags.sort((a, b) => (a.start.file === b.start.file ? a.start.offset - b.start.offset : a.start.file < b.start.file ? -1 : 1));
   return diags;
 }
 

@@ -20,6 +20,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import type { ComponentInfo } from '../runtime/controller.js';
 import type { ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
+import { BODY_KEY } from '../runtime/declare.js';
 import { mergeExpositions } from './metrics-merge.js';
 import { clusteringPage, componentPage, componentsPage } from './ui.js';
 
@@ -223,7 +224,7 @@ export class AlloyHttpServer implements HttpService {
     if (p.startsWith(`${this.#ui}component/`)) {
       const id = decodeURIComponent(p.slice(this.#ui.length + 'component/'.length));
       const c = rt?.components().find((x) => x.id === id);
-      if (c) return sendHTML(res, 200, componentPage(this.#ui, c, (v) => rt!.toJSON(v)));
+      if (c) return sendHTML(res, 200, componentPage(this.#ui, { ...c, arguments: withoutDeclareBody(c.arguments) }, (v) => rt!.toJSON(v)));
     }
     return sendJSON(res, 404, { error: `${p} not found` });
   }
@@ -246,11 +247,18 @@ function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unkn
     health: { state: c.health.state, message: c.health.message, updatedAt: updated, updatedTime: updated },
     referencesTo: c.referencesTo,
     referencedBy: c.referencedBy,
-    arguments: rt.toJSON(c.arguments),
+    arguments: rt.toJSON(withoutDeclareBody(c.arguments)),
     exports: rt.toJSON(c.exports),
     debugInfo: rt.toJSON(c.debugInfo) ?? null,
     dataPath: c.dataPath,
   };
+}
+
+/** A custom component's arguments carry the body it runs; the API shows only the user's arguments. */
+function withoutDeclareBody(args: unknown): unknown {
+  if (typeof args !== 'object' || args === null || !(BODY_KEY in args)) return args;
+  const { [BODY_KEY]: _body, ...rest } = args as Record<string, unknown>;
+  return rest;
 }
 
 function method(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {

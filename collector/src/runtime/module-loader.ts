@@ -1,0 +1,269 @@
+/**
+ * Turns the component blocks of one module (the top level of a config, or the body of a
+ * `declare` block) into `ComponentSpec`s: names → definitions (registered or custom), labels,
+ * stability, references → dependencies (longest dotted prefix over component ids, then the
+ * export name must exist), cycles. Pure: builds and starts nothing; problems are diagnostics.
+ *
+ * Inside a `declare` body, `argument "<n>"` values are read as `argument.<n>.value` and
+ * `export "<n>" { value = ... }` blocks become specs of a synthetic definition supplied by the
+ * caller (`ModuleScope.exportDefinition`), so exports re-evaluate like any other dependent.
+ */
+import type { ZodType } from 'zod';
+import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type ast } from '../syntax/index.js';
+import type { ComponentDefinition, Stability } from './component.js';
+import type { ComponentSpec, EvalResult } from './controller.js';
+import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
+import { DependencyGraph } from './graph.js';
+import { stabilityError, type AnyDefinition, type ComponentRegistry } from './registry.js';
+
+/** A reference found in an expression: the full dotted path and where it was written. */
+export interface Reference {
+  readonly path: readonly string[];
+  readonly start: ast.Ident['start'];
+  readonly end: ast.Ident['end'];
+}
+
+/** The evaluation layer (the syntax vm), injected so the loader stays testable. */
+export interface ConfigEvaluator {
+  collectReferences(body: ast.Body): Reference[];
+  /** True when `name` is a standard-library root identifier (`sys`, `constants`, ...). */
+  isStdlibRoot(name: string): boolean;
+  /** Decode a block body against a schema with `vars` (nested exports) in scope; never throws. */
+  decode<T>(
+    body: ast.Body,
+    schema: ZodType<T>,
+    vars: Readonly<Record<string, unknown>>,
+    owner?: SourceRange,
+  ): { value?: T; diags: readonly Diagnostic[] };
+  /** JSON-safe rendering with secrets redacted. */
+  toJSON(value: unknown): unknown;
+}
+
+export interface LoadedComponent extends ComponentSpec {
+  readonly block: ast.BlockStmt;
+}
+
+/** A component defined by a `declare` block, as the module loader needs it. */
+export interface CustomComponent {
+  readonly name: string;
+  readonly definition: AnyDefinition;
+  /** Arguments schema of an instance block (attributes named after the `argument` blocks). */
+  readonly schema: ZodType<Record<string, unknown>>;
+  readonly exports: readonly string[];
+  /** Final arguments handed to the instance (adds the module body it runs). */
+  wrapArgs(decoded: Record<string, unknown>): unknown;
+}
+
+export interface ModuleScope {
+  readonly registry: ComponentRegistry;
+  readonly evaluator: ConfigEvaluator;
+  readonly minStability: Stability;
+  /** Custom components visible here, by name. */
+  readonly custom: ReadonlyMap<string, CustomComponent>;
+  /** Inside a `declare` body: its argument names. */
+  readonly args?: ReadonlySet<string>;
+  /** Variables added to every evaluation (`argument`). */
+  readonly extraVars?: () => Readonly<Record<string, unknown>>;
+  /** Inside a `declare` body: the definition that publishes `export` blocks. */
+  readonly exportDefinition?: AnyDefinition;
+  /** Schema of an `export` block body. */
+  readonly exportSchema?: ZodType<{ value?: unknown }>;
+}
+
+export function blockRange(b: ast.BlockStmt): SourceRange {
+  return { start: b.nameStart, end: b.labelEnd ?? b.nameEnd };
+}
+
+export function where(r: SourceRange): string {
+  return `${r.start.file}:${r.start.line}:${r.start.column}`;
+}
+
+interface Decl {
+  readonly block: ast.BlockStmt;
+  readonly id: string;
+  readonly name: string;
+  readonly range: SourceRange;
+  readonly definition: AnyDefinition;
+  readonly schema: ZodType<unknown>;
+  readonly exports: readonly string[];
+  readonly wrap?: (v: Record<string, unknown>) => unknown;
+}
+
+/**
+ * Specs for the component (and `export`) blocks in `stmts`. Blocks that are not components
+ * (config blocks, `declare`, `argument`) must be filtered out by the caller.
+ */
+export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, diags: Diagnostic[]): LoadedComponent[] {
+  const decls: Decl[] = [];
+  const byId = new Map<string, Decl>();
+
+  for (const stmt of stmts) {
+    const name = blockName(stmt);
+    const range = blockRange(stmt);
+    let decl: Omit<Decl, 'id' | 'block' | 'range' | 'name'> | undefined;
+    if (name === 'export' && scope.exportDefinition && scope.exportSchema) {
+      if (stmt.label === undefined || !isValidIdentifier(stmt.label)) {
+        diags.push(errorAt(range, 'an export block needs an identifier label: export "name" { value = ... }'));
+        continue;
+      }
+      decl = { definition: scope.exportDefinition, schema: scope.exportSchema, exports: [] };
+    } else {
+      const custom = scope.custom.get(name);
+      const def = custom ? undefined : scope.registry.get(name);
+      if (!custom && !def) {
+        diags.push(errorAt(range, `unrecognized component name "${name}"`));
+        continue;
+      }
+      if (stmt.label === undefined) {
+        diags.push(errorAt(range, `component "${name}" must have a label, e.g. ${name} "default" { ... }`));
+        continue;
+      }
+      if (!isValidIdentifier(stmt.label)) {
+        diags.push(errorAt(range, `component label "${stmt.label}" is not a valid identifier: use letters, digits and underscores, not starting with a digit`));
+        continue;
+      }
+      if (def) {
+        const stab = stabilityError(`component "${name}"`, def.stability, scope.minStability);
+        if (stab) {
+          diags.push(errorAt(range, stab));
+          continue;
+        }
+        decl = { definition: def, schema: def.args, exports: def.exports };
+      } else {
+        const c = custom!;
+        decl = { definition: c.definition, schema: c.schema, exports: c.exports, wrap: (v) => c.wrapArgs(v) };
+      }
+    }
+    const id = blockId(stmt);
+    const prev = byId.get(id);
+    if (prev) {
+      const within = scope.args ? 'within a declare block' : 'across all files';
+      diags.push(errorAt(range, `component "${id}" is already declared at ${where(prev.range)}; component ids must be unique ${within}`));
+      continue;
+    }
+    const d: Decl = { ...decl, block: stmt, id, name, range };
+    decls.push(d);
+    byId.set(id, d);
+  }
+
+  // References → dependencies.
+  const graph = new DependencyGraph();
+  const deps = new Map<string, Set<string>>();
+  for (const d of decls) {
+    graph.addNode(d.id);
+    const mine = new Set<string>();
+    deps.set(d.id, mine);
+    for (const ref of scope.evaluator.collectReferences(d.block.body)) {
+      const target = longestPrefix(ref.path, byId);
+      if (!target) {
+        const root = ref.path[0]!;
+        if (root === 'argument' && scope.args) {
+          const arg = ref.path[1];
+          if (arg === undefined || !scope.args.has(arg)) {
+            diags.push(errorAt(ref, `argument "${arg ?? ''}" is not declared in this module; declare it with argument "${arg ?? 'name'}" { }`));
+          } else if (ref.path[2] !== undefined && ref.path[2] !== 'value') {
+            diags.push(errorAt(ref, `argument "${arg}" has only the field "value" (argument.${arg}.value)`));
+          }
+          continue;
+        }
+        if (scope.evaluator.isStdlibRoot(root)) {
+          stdlibChecks(ref, scope.minStability, diags);
+          continue;
+        }
+        diags.push(errorAt(ref, `component "${ref.path.join('.')}" does not exist or is out of scope`));
+        continue;
+      }
+      const [tid, used] = target;
+      const field = ref.path[used];
+      const texports = byId.get(tid)!.exports;
+      if (field !== undefined && !texports.includes(field)) {
+        const known = texports.length > 0 ? `; it exports: ${texports.join(', ')}` : '; it has no exports';
+        diags.push(errorAt(ref, `component "${tid}" does not export "${field}"${known}`));
+        continue;
+      }
+      mine.add(tid);
+      graph.addEdge(d.id, tid);
+    }
+  }
+  for (const cycle of graph.cycles()) {
+    const text = [...cycle, cycle[0]].join(' -> ');
+    for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
+  }
+
+  const { evaluator, extraVars } = scope;
+  return decls.map((d) => {
+    const dependencies = [...deps.get(d.id)!];
+    return {
+      id: d.id,
+      name: d.name,
+      label: d.block.label,
+      definition: d.definition,
+      dependencies,
+      range: d.range,
+      block: d.block,
+      evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
+        const vars: Record<string, unknown> = extraVars ? { ...extraVars() } : {};
+        const own = new WeakSet<object>();
+        for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
+        const res = evaluator.decode(d.block.body, d.schema, vars, d.range);
+        if (!d.wrap || res.value === undefined) return res;
+        return { value: d.wrap(res.value as Record<string, unknown>), diags: res.diags };
+      },
+    };
+  });
+}
+
+/** Experimental stdlib functions need `--stability.level=experimental`; deprecated names warn. */
+function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void {
+  const dotted = ref.path.join('.');
+  for (const name of EXPERIMENTAL_STDLIB) {
+    if (dotted === name || dotted.startsWith(name + '.')) {
+      const err = stabilityError(`stdlib function "${name}"`, 'experimental', min);
+      if (err) diags.push(errorAt(ref, err));
+    }
+  }
+  const replacement = ref.path.length === 1 ? DEPRECATED_STDLIB[ref.path[0]!] : undefined;
+  if (replacement !== undefined && Object.prototype.hasOwnProperty.call(DEPRECATED_STDLIB, ref.path[0]!)) {
+    diags.push({ severity: 'warning', message: `"${ref.path[0]}" is deprecated: use "${replacement}" instead`, start: ref.start, end: ref.end });
+  }
+}
+
+function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {
+  let best: [string, number] | undefined;
+  let prefix = path[0]!;
+  if (ids.has(prefix)) best = [prefix, 1];
+  for (let n = 2; n <= path.length; n++) {
+    prefix = `${prefix}.${path[n - 1]!}`;
+    if (ids.has(prefix)) best = [prefix, n];
+  }
+  return best;
+}
+
+/** Nested variables for evaluation; never mutates the exports objects it links to. */
+function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
+  let cur = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    const next = cur[k];
+    let child: Record<string, unknown>;
+    if (typeof next === 'object' && next !== null && own.has(next)) child = next as Record<string, unknown>;
+    else {
+      // A component id can be a prefix of another (`a.b` and `a.b.c`): copy, keep both reachable.
+      child = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
+      own.add(child);
+      cur[k] = child;
+    }
+    cur = child;
+  }
+  const last = path[path.length - 1]!;
+  const existing = cur[last];
+  if (typeof existing === 'object' && existing !== null && own.has(existing)) {
+    const merged = { ...value, ...(existing as object) };
+    own.add(merged);
+    cur[last] = merged;
+  } else {
+    cur[last] = value;
+  }
+}
+
+export type { ComponentDefinition };
