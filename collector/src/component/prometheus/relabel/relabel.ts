@@ -15,6 +15,7 @@ import { hashLabels32, labelsEqual } from '../../../prom/labels/labels.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../scrape/schema-helpers.js';
+import { asCapsule } from '../../../syntax/vm/value.js';
 
 export const argumentsSchema = z
   .object({
@@ -120,12 +121,7 @@ export class RelabelComponent implements Component<Arguments> {
     this.#size = new Gauge({ name: 'prometheus_relabel_cache_size', help: 'Total size of relabel cache', registers });
     this.#cache = new RelabelCache(args.max_cache_size);
     const self = this;
-    // A class instance, so the config language treats it as a capsule.
-    this.receiver = new (class RelabelReceiver implements MetricsReceiver {
-      append(batch: SampleBatch): Promise<void> {
-        return self.#append(batch);
-      }
-    })();
+    this.receiver = asCapsule<MetricsReceiver>({ append: (batch: SampleBatch) => self.#append(batch) }, 'MetricsReceiver');
     this.update(args);
   }
 
