@@ -4,7 +4,7 @@
 set -e
 cd "$(dirname "$0")/.."
 {
-  echo "# Rendered by kustomize/regenerate.sh: bin/helm-template alloy charts/alloy --namespace monitoring -f kustomize/overlays/helm-collector/values.yaml"
-  bin/helm-template alloy charts/alloy --namespace monitoring -f kustomize/overlays/helm-collector/values.yaml
+  echo "# Rendered by kustomize/regenerate.sh: bin/helm-template alloy charts/alloy --namespace monitoring --include-crds -f kustomize/overlays/helm-collector/values.yaml"
+  bin/helm-template alloy charts/alloy --namespace monitoring --include-crds -f kustomize/overlays/helm-collector/values.yaml
 } > kustomize/overlays/helm-collector/alloy.yaml
 cp crds/collectors.alloy.dev.yaml kustomize/base/collectors.alloy.dev.yaml

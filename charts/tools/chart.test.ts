@@ -64,7 +64,8 @@ const DOCS_CONTENT = '// Write your Alloy config here:\nlogging {\n  level = "in
 
 run('chart scenarios (ci/*-values.yaml)', () => {
   test.each(SCENARIOS)('%s renders, matches its golden file, passes OpenAPI and Pod Security restricted', async (scenario) => {
-    const out = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '-f', `charts/alloy/ci/${scenario}`]);
+    // --include-crds: what `helm install` applies (crds/ of the chart and its enabled subcharts first).
+    const out = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--include-crds', '-f', `charts/alloy/ci/${scenario}`]);
     const golden = path.join(GOLDEN_DIR, scenario.replace(/-values\.yaml$/, '.yaml'));
     if (UPDATE) {
       fs.mkdirSync(GOLDEN_DIR, { recursive: true });
@@ -88,6 +89,13 @@ run('chart scenarios (ci/*-values.yaml)', () => {
     // The config is a ConfigMap mounted as a directory, never with subPath, so updates reach pods.
     const mount = (container(spec, 'alloy')['volumeMounts'] as Json[]).find((v) => v['name'] === 'config');
     expect(mount).toStrictEqual({ name: 'config', mountPath: '/etc/alloy', readOnly: true });
+  });
+
+  test('crds.create (default true, as upstream) installs the PodLogs CRD through the crds subchart; false omits it', () => {
+    const crds = (args: string[]): unknown[] =>
+      parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--include-crds', ...args])).filter((m) => m.object['kind'] === 'CustomResourceDefinition').map((m) => (m.object['metadata'] as Json)['name']);
+    expect(crds([])).toStrictEqual(['podlogs.monitoring.grafana.com']);
+    expect(crds(['--set', 'crds.create=false'])).toStrictEqual([]);
   });
 
   test('the golden directory holds exactly one file per scenario', () => {
@@ -192,13 +200,14 @@ run('bad values fail at install, naming the key and the fix', () => {
     expect(fails(['--set', 'alloy.configMap.create=false'])).toContain('alloy.configMap.name');
     expect(fails(['--set', 'controller.type=deployment,controller.podDisruptionBudget.enabled=true,controller.podDisruptionBudget.minAvailable=1,controller.podDisruptionBudget.maxUnavailable=1'])).toContain('Set only one of them');
     expect(fails(['--set', 'controller.autoscaling.enabled=true'])).toContain('set controller.type to deployment or statefulset');
+    expect(fails(['--set', 'controller.autoscaling.horizontal.enabled=true'])).toContain('set controller.type to deployment or statefulset');
     expect(fails(['--set', 'alloy.configMap.name=x'])).toContain('only used when alloy.configMap.create is false');
   });
 
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
-    expect(fails(['--set', 'crds.create=true'])).toContain('does not ship yet');
+    expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
     expect(fails(['--set', 'alloy.secret.create=true'])).toContain('alloy.secret (config from a Secret) is not supported by this chart yet');
-    expect(fails(['--set', 'networkPolicy.enabled=true'])).toContain('networkPolicy.enabled is not supported by this chart yet');
+    expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
     expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true'])).toContain('VerticalPodAutoscaler) is not supported');
   });
 });

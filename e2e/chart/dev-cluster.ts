@@ -76,3 +76,28 @@ export async function componentIds(cluster: TestCluster, namespace: string, name
     r.close();
   }
 }
+
+/** Pod status and recent logs of every pod in `namespace`, for failure messages. */
+export async function podDiagnostics(cluster: TestCluster, namespace: string): Promise<string> {
+  const out: string[] = [];
+  const list = await cluster.runKubectl(['get', 'pods', '-n', namespace, '-o', 'wide']);
+  out.push(list.stdout + list.stderr);
+  const names = (await cluster.runKubectl(['get', 'pods', '-n', namespace, '-o', 'name'])).stdout.split('\n').filter((n) => n !== '');
+  for (const n of names) {
+    const logs = await cluster.runKubectl(['logs', '-n', namespace, n, '--all-containers', '--tail=20']);
+    out.push(`--- ${n}\n${logs.stdout}${logs.stderr}`);
+  }
+  return out.join('\n');
+}
+
+/** Waits until exactly `count` pods matching `selector` are Ready; on timeout the error carries pod diagnostics. */
+export async function waitReady(cluster: TestCluster, namespace: string, selector: string, count: number, timeoutMs = 90_000): Promise<PodState[]> {
+  try {
+    return await eventually(`${count} pod(s) ${selector} Ready in ${namespace}`, async () => {
+      const p = await pods(cluster, namespace, selector);
+      return p.length === count && p.every((x) => x.ready) ? p : undefined;
+    }, timeoutMs);
+  } catch (e: unknown) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${await podDiagnostics(cluster, namespace)}`);
+  }
+}

@@ -11,7 +11,7 @@ import { helmTemplateOk } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { KUBECTL } from '../cluster/harness/kubectl.js';
 import { spawn } from 'node:child_process';
-import { componentIds, eventually, pods, unavailableReason, type PodState } from './dev-cluster.js';
+import { componentIds, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
 
 const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "info"\n  format = "logfmt"\n}\n';
 
@@ -25,14 +25,10 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
   }, 60_000);
 
   const install = async (release: string, ns: string, valuesFile: string): Promise<void> => {
-    const rendered = helmTemplateOk([release, 'charts/alloy', '--namespace', ns, '-f', valuesFile]);
+    const rendered = helmTemplateOk([release, 'charts/alloy', '--namespace', ns, '-f', valuesFile, '--include-crds']);
     await cluster.kubectl(['apply', '-n', ns, '-f', '-'], rendered);
   };
-  const ready = (ns: string, release: string, count: number): Promise<PodState[]> =>
-    eventually(`${count} ${release} pod(s) Ready`, async () => {
-      const p = await pods(cluster, ns, `app.kubernetes.io/instance=${release}`);
-      return p.length === count && p.every((x) => x.ready) ? p : undefined;
-    }, 90_000);
+  const ready = (ns: string, release: string, count: number): Promise<PodState[]> => waitReady(cluster, ns, `app.kubernetes.io/instance=${release}`, count);
 
   test('default values: a DaemonSet pod with alloy and config-reloader becomes Ready', async () => {
     const ns = await cluster.namespace('docs-default');

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { helmTemplateOk } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { componentIds, eventually, pods, unavailableReason, type PodState } from './dev-cluster.js';
+import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
 
 const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy';
 const V1 = 'logging {\n  level = "info"\n}';
@@ -27,7 +27,7 @@ function values(content: string, tag?: string): string {
   let ns = '';
   let before: PodState[] = [];
   const helmUpgrade = async (valuesFile: string): Promise<void> => {
-    const rendered = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', ns, '-f', valuesFile, '--is-upgrade']);
+    const rendered = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', ns, '-f', valuesFile, '--is-upgrade', '--include-crds']);
     await cluster.kubectl(['apply', '-n', ns, '-f', '-'], rendered);
   };
 
@@ -44,10 +44,7 @@ function values(content: string, tag?: string): string {
 
   test('install: the pod becomes Ready with containers alloy and config-reloader', async () => {
     await helmUpgrade(values(V1));
-    before = await eventually('alloy pod Ready', async () => {
-      const p = await pods(cluster, ns, SELECTOR);
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    });
+    before = await waitReady(cluster, ns, SELECTOR, 1);
     expect(Object.keys(before[0]!.containers).sort()).toStrictEqual(['alloy', 'config-reloader']);
   }, 90_000);
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { helmTemplateOk, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { componentIds, eventually, pods, unavailableReason, type PodState } from './dev-cluster.js';
+import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
 
 const COLLECTOR_PODS = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy';
 
@@ -31,21 +31,15 @@ const COLLECTOR_PODS = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=
   }, 60_000);
 
   test('helm install: CRD established and the operator pod Ready', async () => {
-    const rendered = helmTemplateOk(['op', 'charts/alloy', '--namespace', ns, '--set', 'operator.enabled=true']);
+    const rendered = helmTemplateOk(['op', 'charts/alloy', '--namespace', ns, '--set', 'operator.enabled=true', '--include-crds']);
     await cluster.kubectl(['apply', '-n', ns, '-f', '-'], rendered);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/collectors.alloy.dev', '--timeout=30s']);
-    await eventually('operator pod Ready', async () => {
-      const p = await pods(cluster, ns, 'app.kubernetes.io/component=operator');
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    }, 90_000);
+    await waitReady(cluster, ns, 'app.kubernetes.io/component=operator', 1);
   }, 120_000);
 
   test('kubectl apply -k overlays/collector: the operator runs the Collector', async () => {
     await cluster.kubectl(['apply', '-k', overlay]);
-    before = await eventually('collector pod Ready', async () => {
-      const p = await pods(cluster, 'monitoring', COLLECTOR_PODS);
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    }, 90_000);
+    before = await waitReady(cluster, 'monitoring', COLLECTOR_PODS, 1);
   }, 120_000);
 
   test('edit config.alloy and re-apply: reloaded in place, no rollout', async () => {

@@ -11,7 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 import { operatorRbacYaml } from '../../operator/src/rbac/operator-rbac.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { componentIds, eventually, pods, unavailableReason, type PodState } from '../chart/dev-cluster.js';
+import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from '../chart/dev-cluster.js';
 
 const KUSTOMIZE = path.join(REPO_ROOT, 'kustomize');
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
@@ -63,7 +63,7 @@ const DOCS_SNIPPET = { name: 'alloy', files: ['config.alloy'], options: { disabl
     const sts = objs.find((o) => o.kind === 'StatefulSet')!;
     const volumes = (sts['spec'] as { template: { spec: { volumes: { name: string; configMap?: { name: string } }[] } } }).template.spec.volumes;
     expect(volumes.find((v) => v.name === 'config')).toStrictEqual({ name: 'config', configMap: { name: 'alloy' } });
-    const fresh = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '-f', 'kustomize/overlays/helm-collector/values.yaml']);
+    const fresh = helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--include-crds', '-f', 'kustomize/overlays/helm-collector/values.yaml']);
     const onDisk = fs.readFileSync(path.join(dir, 'alloy.yaml'), 'utf8');
     expect(onDisk.slice(onDisk.indexOf('\n') + 1)).toBe(fresh); // first line is the regenerate comment
     expect(parseManifests(fresh).some((m) => m.object['kind'] === 'ConfigMap')).toBe(false);
@@ -109,10 +109,7 @@ const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy'
 
   test('apply -k: the pod becomes Ready on ConfigMap "alloy"', async () => {
     await cluster.kubectl(['apply', '-k', overlay]);
-    before = await eventually('alloy pod Ready', async () => {
-      const p = await pods(cluster, 'monitoring', SELECTOR);
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    });
+    before = await waitReady(cluster, 'monitoring', SELECTOR, 1);
   }, 90_000);
 
   test('edit config.alloy and re-apply: same ConfigMap name, config reloaded, no rollout', async () => {
@@ -146,18 +143,12 @@ const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy'
   test('apply -k base: CRD established, operator Ready in alloy-system', async () => {
     await cluster.kubectl(['apply', '-k', path.join(KUSTOMIZE, 'base')]);
     await cluster.kubectl(['wait', '--for=condition=Established', 'crd/collectors.alloy.dev', '--timeout=30s']);
-    await eventually('operator Ready', async () => {
-      const p = await pods(cluster, 'alloy-system', 'app.kubernetes.io/component=operator');
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    }, 90_000);
+    await waitReady(cluster, 'alloy-system', 'app.kubernetes.io/component=operator', 1);
   }, 120_000);
 
   test('apply -k overlays/collector, edit config.alloy, re-apply: ConfigMap "alloy" updated in place and reloaded, no rollout', async () => {
     await cluster.kubectl(['apply', '-k', overlay]);
-    before = await eventually('collector pod Ready', async () => {
-      const p = await pods(cluster, 'monitoring', SELECTOR);
-      return p.length === 1 && p[0]!.ready ? p : undefined;
-    }, 90_000);
+    before = await waitReady(cluster, 'monitoring', SELECTOR, 1);
     fs.appendFileSync(path.join(overlay, 'config.alloy'), '\nprometheus.exporter.self "base_e2e" { }\n');
     await cluster.kubectl(['apply', '-k', overlay]);
     await eventually('new component active', async () => ((await componentIds(cluster, 'monitoring', before[0]!.name)).includes('prometheus.exporter.self.base_e2e') ? true : undefined), 60_000);

@@ -23,6 +23,7 @@ type chart struct {
 	templates map[string]string // "templates/x.yaml" -> source
 	files     Files             // every other file (chart-relative path)
 	crds      []string          // chart-relative paths under crds/
+	subcharts map[string]*chart // charts/<name>/ directories
 }
 
 func loadChart(dir string) (*chart, error) {
@@ -58,7 +59,7 @@ func loadChart(dir string) (*chart, error) {
 	if _, err := semver.StrictNewVersion(ver); err != nil {
 		return nil, fmt.Errorf("validation: chart.metadata.version %q is invalid", ver)
 	}
-	ch := &chart{dir: dir, meta: meta, values: map[string]interface{}{}, templates: map[string]string{}, files: Files{}}
+	ch := &chart{dir: dir, meta: meta, values: map[string]interface{}{}, templates: map[string]string{}, files: Files{}, subcharts: map[string]*chart{}}
 	ignore := loadHelmignore(dir)
 	err = filepath.Walk(dir, func(p string, info os.FileInfo, werr error) error {
 		if werr != nil {
@@ -78,8 +79,15 @@ func loadChart(dir string) (*chart, error) {
 		if info.IsDir() {
 			if rel == "charts" {
 				entries, _ := os.ReadDir(p)
-				if len(entries) > 0 {
-					return fmt.Errorf("chart %q has subcharts in charts/; the helm-template stand-in does not support subcharts (install helm)", dir)
+				for _, e := range entries {
+					if !e.IsDir() {
+						return fmt.Errorf("chart %q has a packaged subchart charts/%s; the helm-template stand-in only loads subchart directories (install helm)", dir, e.Name())
+					}
+					sub, err := loadChart(filepath.Join(p, e.Name()))
+					if err != nil {
+						return fmt.Errorf("subchart charts/%s: %s", e.Name(), err)
+					}
+					ch.subcharts[sub.meta["name"].(string)] = sub
 				}
 				return filepath.SkipDir
 			}
@@ -273,4 +281,58 @@ func globToRegexp(glob string) *regexp.Regexp {
 		return regexp.MustCompile(`^\b$`)
 	}
 	return re
+}
+
+// enabledSubcharts applies Chart.yaml dependency conditions (Helm: the first condition path that
+// resolves to a bool decides; none resolving means enabled) and returns the enabled subcharts.
+// Only CRD-only subcharts are supported: a subchart with templates needs real helm.
+func enabledSubcharts(ch *chart, vals map[string]interface{}) ([]*chart, error) {
+	conditions := map[string]string{}
+	if deps, ok := ch.meta["dependencies"].([]interface{}); ok {
+		for _, d := range deps {
+			dm, _ := d.(map[string]interface{})
+			name, _ := dm["name"].(string)
+			if alias, ok := dm["alias"].(string); ok && alias != "" {
+				return nil, fmt.Errorf("dependency %q uses an alias; the helm-template stand-in does not support aliases (install helm)", name)
+			}
+			if _, ok := ch.subcharts[name]; !ok {
+				return nil, fmt.Errorf("found in Chart.yaml, but missing in charts/ directory: %s", name)
+			}
+			cond, _ := dm["condition"].(string)
+			conditions[name] = cond
+		}
+	}
+	names := make([]string, 0, len(ch.subcharts))
+	for n := range ch.subcharts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []*chart
+	for _, n := range names {
+		enabled := true
+		for _, path := range strings.Split(conditions[n], ",") {
+			path = strings.TrimSpace(path)
+			if path == "" {
+				continue
+			}
+			var cur interface{} = vals
+			for _, part := range strings.Split(path, ".") {
+				m, _ := cur.(map[string]interface{})
+				cur = m[part]
+			}
+			if b, ok := cur.(bool); ok {
+				enabled = b
+				break
+			}
+		}
+		if !enabled {
+			continue
+		}
+		sub := ch.subcharts[n]
+		if len(sub.templates) > 0 || len(sub.subcharts) > 0 {
+			return nil, fmt.Errorf("subchart %q has templates or subcharts; the helm-template stand-in only supports CRD-only subcharts (install helm)", n)
+		}
+		out = append(out, sub)
+	}
+	return out, nil
 }

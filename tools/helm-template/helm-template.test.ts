@@ -110,6 +110,13 @@ run('helm-template stand-in', () => {
     expect(helmTemplate(['rel', CHART, '-s', 'templates/nope.yaml'], { standIn: true }).stderr).toBe('Error: could not find template templates/nope.yaml in chart\n');
   });
 
+  test('--include-crds prints crds/ first (chart, then enabled CRD-only subcharts by dependency condition); without it CRDs are omitted', () => {
+    const headers = (args: string[]): string[] => [...helmTemplateOk(['rel', CHART, ...args], { standIn: true }).matchAll(/^# Source: (.*)$/gm)].map((m) => m[1]!);
+    expect(headers([])).not.toContain('tricky/crds/gadgets.yaml');
+    expect(headers(['--include-crds']).slice(0, 2)).toStrictEqual(['tricky/crds/gadgets.yaml', 'tricky/templates/configmap.yaml']);
+    expect(headers(['--include-crds', '--set', 'extra.enabled=true']).slice(0, 2)).toStrictEqual(['tricky/crds/gadgets.yaml', 'tricky/charts/extra/crds/widgets.yaml']);
+  });
+
   test('bad input names the problem: invalid release names, unknown flags, broken --set', () => {
     expect(helmTemplate(['Bad_Name', CHART], { standIn: true }).stderr).toContain('invalid release name');
     expect(helmTemplate(['rel', CHART, '--frobnicate'], { standIn: true }).stderr).toContain('unknown flag: --frobnicate');

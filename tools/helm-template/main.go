@@ -184,11 +184,15 @@ func run(args []string) (string, error) {
 			return "", err
 		}
 	}
+	subs, err := enabledSubcharts(ch, vals)
+	if err != nil {
+		return "", err
+	}
 	rendered, err := render(ch, o, vals, caps)
 	if err != nil {
 		return "", err
 	}
-	return assemble(ch, o, rendered)
+	return assemble(ch, subs, o, rendered)
 }
 
 func main() {

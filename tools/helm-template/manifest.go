@@ -41,7 +41,7 @@ func splitManifests(s string) []string {
 	return out
 }
 
-func assemble(ch *chart, o *options, rendered map[string]string) (string, error) {
+func assemble(ch *chart, subs []*chart, o *options, rendered map[string]string) (string, error) {
 	files := make([]string, 0, len(rendered))
 	for k := range rendered {
 		files = append(files, k)
@@ -101,6 +101,11 @@ func assemble(ch *chart, o *options, rendered map[string]string) (string, error)
 	if o.includeCRDs {
 		for _, c := range ch.crds {
 			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", ch.meta["name"].(string)+"/"+c, string(ch.files[c]))
+		}
+		for _, sub := range subs {
+			for _, c := range sub.crds {
+				fmt.Fprintf(&b, "---\n# Source: %s/charts/%s/%s\n%s\n", ch.meta["name"].(string), sub.meta["name"].(string), c, string(sub.files[c]))
+			}
 		}
 	}
 	var hooks []manifest

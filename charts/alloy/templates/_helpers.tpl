@@ -162,3 +162,17 @@ runAsNonRoot: true
 {{- print "networking.k8s.io/v1beta1" }}
 {{- end }}
 {{- end }}
+
+{{/*
+HorizontalPodAutoscaler settings: controller.autoscaling.horizontal when enabled, else the
+deprecated flat controller.autoscaling keys.
+*/}}
+{{- define "alloy.hpa" -}}
+{{- $as := .Values.controller.autoscaling -}}
+{{- $h := $as.horizontal | default dict -}}
+{{- if $h.enabled -}}
+{{- toYaml $h }}
+{{- else -}}
+{{- toYaml (omit $as "horizontal" "vertical") }}
+{{- end -}}
+{{- end }}

@@ -33,26 +33,23 @@ here rather than being silently ignored.
 
 {{- define "alloy.validations.autoscaling" -}}
 {{- $as := .Values.controller.autoscaling -}}
-{{- if and $as.enabled (eq .Values.controller.type "daemonset") -}}
-{{- fail "controller.autoscaling.enabled is true but controller.type is daemonset.\nA HorizontalPodAutoscaler scales deployment or statefulset pods: set controller.type to deployment or statefulset." -}}
+{{- if and (include "alloy.hpa" . | fromYaml).enabled (eq .Values.controller.type "daemonset") -}}
+{{- fail "controller.autoscaling is enabled but controller.type is daemonset.\nA HorizontalPodAutoscaler scales deployment or statefulset pods: set controller.type to deployment or statefulset." -}}
 {{- end -}}
 {{- if and $as.vertical $as.vertical.enabled -}}
 {{- fail "controller.autoscaling.vertical (VerticalPodAutoscaler) is not supported by this chart yet.\nSet controller.autoscaling.vertical.enabled: false and size alloy.resources yourself." -}}
-{{- end -}}
-{{- if and $as.horizontal $as.horizontal.enabled -}}
-{{- fail "controller.autoscaling.horizontal is not supported by this chart yet.\nUse the flat keys instead: controller.autoscaling.enabled, minReplicas, maxReplicas, targetCPUUtilizationPercentage, targetMemoryUtilizationPercentage." -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "alloy.validations.unsupported" -}}
 {{- $values := include "alloy.values" . | fromYaml -}}
-{{- if .Values.crds.create -}}
-{{- fail "crds.create: true installs upstream's monitoring.grafana.com PodLogs CRD, which this chart does not ship yet.\nSet crds.create: false (the Collector CRD is installed with operator.enabled: true)." -}}
+{{- if and .Values.networkPolicy .Values.networkPolicy.enabled (ne (toString .Values.networkPolicy.flavor) "kubernetes") -}}
+{{- fail (printf "networkPolicy.flavor %q is not supported by this chart yet.\nSet networkPolicy.flavor: kubernetes (a networking.k8s.io/v1 NetworkPolicy), or create a CiliumNetworkPolicy yourself with extraObjects." (toString .Values.networkPolicy.flavor)) -}}
 {{- end -}}
 {{- if and $values.secret (or $values.secret.create $values.secret.name) -}}
 {{- fail "alloy.secret (config from a Secret) is not supported by this chart yet.\nPut the config in alloy.configMap.content, or in an existing ConfigMap with alloy.configMap.create: false and alloy.configMap.name; reference secrets from the config with sys.env and alloy.envFrom." -}}
 {{- end -}}
-{{- range $key := list "gateway" "networkPolicy" "httpRoute" "prometheusRule" "verticalPodAutoscaler" -}}
+{{- range $key := list "gateway" "httpRoute" "prometheusRule" -}}
 {{- $v := index $.Values $key -}}
 {{- if and (kindIs "map" $v) $v.enabled -}}
 {{- fail (printf "%s.enabled is not supported by this chart yet.\nSet %s.enabled: false; create the object yourself with extraObjects if you need it." $key $key) -}}
