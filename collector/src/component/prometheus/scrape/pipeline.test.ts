@@ -104,7 +104,7 @@ test.sink "out" {}
       const res = await rt.load();
       expect(res.message).toBe('');
       expect(res.ok).toBe(true);
-      for (let i = 0; i < 100 && captured.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && captured.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       const b = captured[0]!;
       const rows = [...Array(b.length).keys()].map((i) => labelsToRecord(b.series[i]!));
       const req = rows.find((r) => r['__name__'] === 'http_requests_total')!;

@@ -452,7 +452,7 @@ describe('prometheus.scrape component', () => {
     const ac = new AbortController();
     const running = comp.run(ac.signal);
     const waitFor = async (pred: () => boolean) => {
-      for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
       expect(pred()).toBe(true);
     };
     const all = () => recv.batches.flatMap((_b, i) => recv.samples(i));
@@ -488,11 +488,11 @@ describe('prometheus.scrape component', () => {
     const comp = new ScrapeComponent(opts(), mk('100ms'));
     const ac = new AbortController();
     const running = comp.run(ac.signal);
-    for (let i = 0; i < 100 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     const first = recv.get(0, 'steady')!.series;
     comp.update(mk('150ms'));
     const mark = recv.batches.length;
-    for (let i = 0; i < 100 && recv.batches.length < mark + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && recv.batches.length < mark + 2; i++) await new Promise((r) => setTimeout(r, 20));
     const after = recv.batches.slice(0, mark + 2).flatMap((_b, i) => recv.samples(i));
     expect(after.filter((x) => isStaleNaN(x.value))).toEqual([]);
     expect(recv.get(mark + 1, 'steady')!.series).toBe(first);
@@ -517,7 +517,7 @@ describe('prometheus.scrape component', () => {
     );
     const ac = new AbortController();
     const running = comp.run(ac.signal);
-    for (let i = 0; i < 100 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(recv.get(0, 'self_metric')!.labels['instance']).toBe('alloy.internal:12345');
     expect(e1.requests[0]!['host']).toBe('alloy.internal:12345');
     expect(e1.requests[0]!['accept']).toBe('application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3');
@@ -558,7 +558,7 @@ describe('prometheus.scrape against a real node_exporter', () => {
     const ac = new AbortController();
     const running = comp.run(ac.signal);
     try {
-      for (let i = 0; i < 150 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(recv.batches.length).toBeGreaterThan(0);
       expect(recv.get(0, 'up')!.value).toBe(1);
       expect(recv.get(0, 'scrape_samples_scraped')!.value).toBeGreaterThan(100);
