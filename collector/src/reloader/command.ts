@@ -12,12 +12,16 @@ import { parseListenAddr } from '../server/http-server.js';
 import { ConfigReloader } from './reloader.js';
 
 export const RELOADER_FLAGS: readonly FlagSpec[] = [
-  { name: 'volume-dir', kind: 'stringList', default: [], repeatable: true, help: 'Directory of a mounted ConfigMap to watch (repeatable)' },
-  { name: 'webhook-url', kind: 'string', default: 'http://localhost:12345/-/reload', help: 'URL to POST when the config changes' },
-  { name: 'web.listen-address', kind: 'string', default: ':9533', help: 'Address for the reloader\'s own /metrics and /-/healthy' },
-  { name: 'poll-interval', kind: 'duration', default: 30_000, help: 'Safety-net poll of the volume content' },
+  // Aliases accept the flags of the upstream chart's reloaders (prometheus-config-reloader,
+  // configmap-reload), so `configReloader.customArgs` written for them keep working.
+  { name: 'volume-dir', kind: 'stringList', default: [], repeatable: true, aliases: ['watched-dir'], help: 'Directory of a mounted ConfigMap to watch (repeatable; alias --watched-dir)' },
+  { name: 'webhook-url', kind: 'string', default: 'http://localhost:12345/-/reload', aliases: ['reload-url'], help: 'URL to POST when the config changes (alias --reload-url)' },
+  { name: 'web.listen-address', kind: 'string', default: ':9533', aliases: ['listen-address'], help: 'Address for the reloader\'s own /metrics and /-/healthy (alias --listen-address)' },
+  { name: 'poll-interval', kind: 'duration', default: 30_000, aliases: ['watch-interval'], help: 'Safety-net poll of the volume content (alias --watch-interval)' },
   { name: 'debounce', kind: 'duration', default: 1_000, help: 'Quiet period after a change before reloading' },
-  { name: 'log.level', kind: 'string', default: 'info', help: 'debug, info, warn or error' },
+  { name: 'log.level', kind: 'string', default: 'info', aliases: ['log-level'], help: 'debug, info, warn or error' },
+  { name: 'log-format', kind: 'string', default: 'logfmt', help: 'logfmt or json' },
+  { name: 'webhook-retries', kind: 'int', default: 0, help: 'Accepted for configmap-reload compatibility; this reloader retries until the collector answers' },
   { name: 'help', kind: 'bool', default: false, help: 'Show help', aliases: ['h'] },
 ];
 
@@ -38,7 +42,12 @@ export async function configReloaderCommand(args: readonly string[], io: CliIO):
     io.stderr.write(`Error: invalid value "${level}" for flag --log.level: use debug, info, warn or error\n`);
     return 2;
   }
-  const logs = new LogManager({ stream: io.stderr, level: level as 'info' });
+  const format = values.get('log-format') as string;
+  if (format !== 'logfmt' && format !== 'json') {
+    io.stderr.write(`Error: invalid value "${format}" for flag --log-format: use logfmt or json\n`);
+    return 2;
+  }
+  const logs = new LogManager({ stream: io.stderr, level: level as 'info', format });
   const log = logs.service('config-reloader');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
