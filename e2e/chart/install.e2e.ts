@@ -14,11 +14,11 @@ const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy'
 const V1 = 'logging {\n  level = "info"\n}';
 const V2 = 'logging {\n  level = "debug"\n}\n\nprometheus.exporter.self "chart_e2e" { }';
 
-function values(content: string, tag?: string): string {
+function values(content: string, tag?: string, reloader = true): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-e2e-'));
   const file = path.join(dir, 'values.yaml');
   const indented = content.split('\n').map((l) => `      ${l}`).join('\n');
-  fs.writeFileSync(file, `controller:\n  type: deployment\nalloy:\n  configMap:\n    content: |-\n${indented}\n${tag !== undefined ? `image:\n  tag: ${tag}\n` : ''}`);
+  fs.writeFileSync(file, `controller:\n  type: deployment\nalloy:\n  configMap:\n    content: |-\n${indented}\n${tag !== undefined ? `image:\n  tag: ${tag}\n` : ''}${reloader ? '' : 'configReloader:\n  enabled: false\n'}`);
   return file;
 }
 
@@ -63,4 +63,17 @@ function values(content: string, tag?: string): string {
     }, 90_000);
     expect(rolled[0]!.uid).not.toBe(before[0]!.uid);
   }, 120_000);
+
+  test('with configReloader.enabled: false a config change rolls the pod instead (checksum/config)', async () => {
+    await helmUpgrade(values(V2, 'v0.0.2-e2e', false));
+    const single = await eventually('pod without the reloader Ready', async () => {
+      const p = await pods(cluster, ns, SELECTOR);
+      return p.length === 1 && p[0]!.ready && Object.keys(p[0]!.containers).join() === 'alloy' ? p : undefined;
+    }, 90_000);
+    await helmUpgrade(values(V1, 'v0.0.2-e2e', false));
+    await eventually('pod replaced after the config change', async () => {
+      const p = await pods(cluster, ns, SELECTOR);
+      return p.length === 1 && p[0]!.ready && p[0]!.uid !== single[0]!.uid ? p : undefined;
+    }, 90_000);
+  }, 200_000);
 });

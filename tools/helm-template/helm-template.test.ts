@@ -104,6 +104,45 @@ run('helm-template stand-in', () => {
     expect(helmTemplate(['rel', CHART, '--set', 'port=abc'], { standIn: true }).stderr).toContain('- port: Invalid type. Expected: integer, given: string');
   });
 
+  test('more documented functions: indent/nindent, toYaml of nil and lists, quote of numbers, required on "", --set-file and --set-json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-fn-'));
+    fs.mkdirSync(path.join(dir, 'templates'));
+    fs.writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: fn\nversion: 0.1.0\n');
+    fs.writeFileSync(path.join(dir, 'values.yaml'), 'list: [1, "two", true]\nempty: ""\nport: 8080\n');
+    fs.writeFileSync(
+      path.join(dir, 'templates/cm.yaml'),
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata:',
+        '  name: fn',
+        'data:',
+        '  nil: {{ toYaml .Values.missing | quote }}',
+        '  list: {{ toYaml .Values.list | quote }}',
+        '  port: {{ .Values.port | quote }}',
+        '  indented: {{ "a\\nb" | indent 2 | quote }}',
+        '  nindented: {{ "a\\nb" | nindent 2 | quote }}',
+        '  file: {{ .Values.fromFile | quote }}',
+        '  json: {{ toJson .Values.j | quote }}',
+        '{{- if .Values.needEmpty }}',
+        '  req: {{ required "empty is required" .Values.empty }}',
+        '{{- end }}',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(dir, 'content.txt'), 'from a file\n');
+    const out = parseManifests(helmTemplateOk(['fn', dir, '--set-file', `fromFile=${path.join(dir, 'content.txt')}`, '--set-json', 'j={"a":[1,{"b":null}]}'], { standIn: true }));
+    expect(out[0]!.object['data']).toStrictEqual({
+      nil: 'null',
+      list: '- 1\n- two\n- true',
+      port: '8080',
+      indented: '  a\n  b',
+      nindented: '\n  a\n  b',
+      file: 'from a file\n',
+      json: '{"a":[1,{"b":null}]}',
+    });
+    expect(helmTemplate(['fn', dir, '--set', 'needEmpty=true'], { standIn: true }).stderr).toMatch(/execution error at \(fn\/templates\/cm\.yaml:14:\d+\): empty is required/);
+  });
+
   test('--show-only limits output; an unknown template is an error', () => {
     const out = helmTemplateOk(['rel', CHART, '-s', 'templates/deployment.yaml'], { standIn: true });
     expect(parseManifests(out).map((m) => m.object['kind'])).toStrictEqual(['Deployment']);
