@@ -18,6 +18,10 @@ import { isStaleNaN, type MetricsReceiver, type SampleBatch } from '../../../pro
 import { labelsToRecord } from '../../../prom/labels/labels.js';
 import { component as scrape } from './scrape.js';
 import { component as promRelabel } from '../relabel/relabel.js';
+import { jest } from '@jest/globals';
+
+// Waits for scrapes are bounded at ~10 s so a loaded CI machine does not flake.
+jest.setTimeout(30_000);
 import { component as discoveryRelabel } from '../../discovery/relabel/relabel.js';
 
 const captured: SampleBatch[] = [];

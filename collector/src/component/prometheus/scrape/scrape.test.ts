@@ -11,6 +11,10 @@ import { startNodeExporter } from '../../../prom/textparse/testing/node-exporter
 import { argumentsSchema, ScrapeComponent, type Arguments, type Exports } from './scrape.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop, type LoopConfig } from './scrape-loop.js';
+import { jest } from '@jest/globals';
+
+// Waits for scrapes are bounded at ~10 s so a loaded CI machine does not flake.
+jest.setTimeout(30_000);
 import { populateTarget, scrapeOffset } from './target.js';
 
 interface Sample {
