@@ -137,6 +137,13 @@ describe('declare (custom components)', () => {
     await rt.stop();
   });
 
+  it('rejects declares that instantiate themselves', () => {
+    const diags = validateConfig(src('declare "a" {\n  b "x" { }\n}\ndeclare "b" {\n  a "y" { }\n}\na "top" { }\n'), { registry });
+    expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual(
+      expect.arrayContaining(['1: declare "a" instantiates itself: a -> b -> a', '4: declare "b" instantiates itself: a -> b -> a']),
+    );
+  });
+
   it('validates declares and instances statically with positions', () => {
     const diags = validateConfig(
       src(`declare "pipe" {

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { blockName, parseFile, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
+import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
 import { blockRange, loadModule, where, type ConfigEvaluator, type LoadedComponent, type ModuleScope } from './module-loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
@@ -133,6 +134,22 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     seen.set(def.name, b);
     defs.push(def);
   }
+  // A declare that (indirectly) instantiates itself would build forever.
+  const declGraph = new DependencyGraph();
+  const declNames = new Set(defs.map((d) => d.name));
+  for (const d of defs) {
+    declGraph.addNode(d.name);
+    for (const b of d.stmts) if (declNames.has(blockName(b))) declGraph.addEdge(d.name, blockName(b));
+  }
+  const recursive = new Set<string>();
+  for (const cycle of declGraph.cycles()) {
+    for (const name of cycle) {
+      recursive.add(name);
+      diags.push(errorAt(blockRange(seen.get(name)!), `declare "${name}" instantiates itself: ${[...cycle, cycle[0]].join(' -> ')}`));
+    }
+  }
+  if (recursive.size > 0) defs.splice(0, defs.length, ...defs.filter((d) => !recursive.has(d.name)));
+
   const base = { registry: opts.registry, evaluator: opts.evaluator, minStability };
   const textKey = createHash('sha256').update(declareText.join('\0')).digest('hex');
   const custom = customComponents(defs, base, textKey, opts.declareCache);
