@@ -75,6 +75,10 @@ setInterval(async () => {
     expect(ready.status!.conditions!.find((c) => c.type === 'Ready')!.status).toBe('True');
 
     expect(await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main'])).toContain('config v1|v1');
+    expect(await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main', '--timestamps'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z config v1\|v1$/m);
+    expect(await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'sidecar', '--tail=1'])).toMatch(/^sidecar [^\n]*\n$/);
+    expect(await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main', '--since=1h'])).toContain('config v1|v1');
+    expect(await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main', '--limit-bytes=6'])).toBe('config');
     await waitFor(async () => (await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'sidecar'])).includes('sidecar saw v1|v1'), { what: 'sidecar reaches main via localhost' });
 
     // kubectl edit-style update: the running process sees the new content; the subPath copy does not change.

@@ -55,6 +55,8 @@ export interface PodLogRequest {
   readonly tailLines?: number;
   readonly previous: boolean;
   readonly limitBytes?: number;
+  readonly timestamps?: boolean;
+  readonly sinceSeconds?: number;
 }
 
 export class Kubelet {
@@ -190,7 +192,7 @@ export class Kubelet {
     if (instance < 0) return undefined;
     const file = logFilePath(w.dir, name, instance);
     if (!fs.existsSync(file)) return undefined;
-    return readLog(file, { follow: opts.follow, tailLines: opts.tailLines, limitBytes: opts.limitBytes, finished: () => !w.instanceRunning(name, instance) });
+    return readLog(file, { follow: opts.follow, tailLines: opts.tailLines, limitBytes: opts.limitBytes, timestamps: opts.timestamps, sinceSeconds: opts.sinceSeconds, finished: () => !w.instanceRunning(name, instance) });
   };
 
   // ---- pods ----

@@ -10,7 +10,6 @@
  * - The latest pod object is handed over with `update()`; the worker never writes spec.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'winston';
@@ -19,7 +18,7 @@ import type { KubeClient } from '../harness/kube-client.js';
 import { RESOURCES, isNotFound } from '../harness/kube-client.js';
 import { containerEnv, expandArgv, mapPath, mapPaths, EnvError, type EnvSources, type PathMap } from './container-env.js';
 import { resolveImage, type ImageRule } from './image-map.js';
-import { logFilePath } from './container-logs.js';
+import { LogWriter, logFilePath } from './container-logs.js';
 import { syncVolumes, VolumeError } from './volumes.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -127,7 +126,8 @@ export class PodWorker {
   /** True while the instance `instance` of the container is still running. */
   instanceRunning(container: string, instance: number): boolean {
     const r = this.#runs.get(container);
-    return Boolean(r && r.restartCount === instance && r.child && r.child.exitCode === null && r.child.signalCode === null);
+    // `child` is cleared only after the process exited and its output streams closed.
+    return Boolean(r && r.restartCount === instance && r.child);
   }
 
   pids(): number[] {
@@ -353,14 +353,11 @@ export class PodWorker {
     await fsp.mkdir(cwd, { recursive: true });
     const logFile = logFilePath(this.dir, c.name, run.restartCount);
     await fsp.mkdir(path.dirname(logFile), { recursive: true });
-    const fd = fs.openSync(logFile, 'a');
+    const logs = new LogWriter(logFile);
     if (run.restartCount === 0) this.#ctx.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, this.#fieldPath(run));
-    let child: ChildProcess;
-    try {
-      child = spawn(resolved.executable, args, { cwd, env: finalEnv, detached: true, stdio: ['ignore', fd, fd] });
-    } finally {
-      fs.closeSync(fd);
-    }
+    const child: ChildProcess = spawn(resolved.executable, args, { cwd, env: finalEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    logs.attach(child.stdout, 'stdout');
+    logs.attach(child.stderr, 'stderr');
     const startedAt = now();
     const containerID = `local://${child.pid ?? 0}-${++containerSeq}`;
     run.exited = new Promise<ContainerStateTerminated>((resolve) => {
@@ -368,8 +365,7 @@ export class PodWorker {
       const finish = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
         if (done) return;
         done = true;
-        // PID 1 gone: the rest of the container goes with it.
-        signalGroup(child, 'SIGKILL');
+        logs.close();
         run.probes?.abort();
         const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 128);
         const term: ContainerStateTerminated = {
@@ -393,7 +389,15 @@ export class PodWorker {
         resolve(term);
       };
       child.once('error', (err) => finish(null, null, err));
-      child.once('exit', (code, signal) => finish(code, signal));
+      child.once('exit', (code, signal) => {
+        // PID 1 gone: the rest of the container goes with it; then let its output drain.
+        signalGroup(child, 'SIGKILL');
+        const t = setTimeout(() => finish(code, signal), 2000);
+        child.once('close', () => {
+          clearTimeout(t);
+          finish(code, signal);
+        });
+      });
     });
     run.child = child;
     run.containerID = containerID;
