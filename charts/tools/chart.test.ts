@@ -105,6 +105,12 @@ run('chart scenarios (ci/*-values.yaml)', () => {
 });
 
 run('docs snippets', () => {
+  test('the docs chart reference `grafana/alloy` resolves to this chart (`helm upgrade --namespace <NAMESPACE> <RELEASE_NAME> grafana/alloy -f <VALUES_PATH>`)', () => {
+    // Pinned to the stand-in: real helm resolves `grafana/` through `helm repo add`.
+    const viaRepo = helmTemplateOk(['--namespace', 'monitoring', 'alloy', 'grafana/alloy', '-f', 'charts/alloy/ci/config-content-values.yaml'], { standIn: true });
+    expect(viaRepo).toBe(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '-f', 'charts/alloy/ci/config-content-values.yaml'], { standIn: true }));
+  });
+
   test('clustering: statefulset + alloy.clustering.enabled renders the headless service and --cluster.* flags', () => {
     const m = render('charts/alloy/ci/clustering-values.yaml');
     const svc = findObject(m, 'Service', 'alloy-cluster') as { spec: Json };

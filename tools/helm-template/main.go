@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -157,7 +158,11 @@ func run(args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ch, err := loadChart(o.chartPath)
+	chartPath, err := resolveChartRef(o.chartPath)
+	if err != nil {
+		return "", err
+	}
+	ch, err := loadChart(chartPath)
 	if err != nil {
 		return "", err
 	}
@@ -208,4 +213,28 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Print(out)
+}
+
+// resolveChartRef maps a repository reference such as `grafana/alloy` to a local chart directory
+// through HELM_TEMPLATE_REPOS ("name=dir,name=dir"), the stand-in's equivalent of `helm repo add`.
+// Paths that exist are used as they are.
+func resolveChartRef(ref string) (string, error) {
+	if _, err := os.Stat(ref); err == nil {
+		return ref, nil
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) != 2 || strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") {
+		return ref, nil
+	}
+	for _, entry := range strings.Split(os.Getenv("HELM_TEMPLATE_REPOS"), ",") {
+		kv := strings.SplitN(strings.TrimSpace(entry), "=", 2)
+		if len(kv) == 2 && kv[0] == parts[0] {
+			dir := filepath.Join(kv[1], parts[1])
+			if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err != nil {
+				return "", fmt.Errorf("chart %q not found in %s repository (%s)", parts[1], parts[0], kv[1])
+			}
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("repo %s not found (the stand-in maps repositories with HELM_TEMPLATE_REPOS=name=dir; bin/helm-template maps grafana to charts/)", parts[0])
 }
