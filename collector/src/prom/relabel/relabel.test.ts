@@ -1,5 +1,5 @@
 import { labelsFromRecord, labelsToRecord } from '../labels/labels.js';
-import { compileRules, hashmod, parseTemplate, processLabels, validateRelabelConfig, withDefaults, type RelabelConfig } from './relabel.js';
+import { compileRules, goCase, hashmod, parseTemplate, processLabels, validateRelabelConfig, withDefaults, type RelabelConfig } from './relabel.js';
 import { relabelRuleSchema } from './schema.js';
 
 type Case = { name: string; input: Record<string, string>; rules: Partial<RelabelConfig>[]; output?: Record<string, string> };
@@ -111,6 +111,15 @@ describe('relabel: Prometheus relabel_test table', () => {
   it('returns the input object itself when nothing changed', () => {
     const ls = labelsFromRecord({ a: 'foo' });
     expect(processLabels(ls, compileRules([withDefaults({ source_labels: ['a'], regex: 'f.*', action: 'keep' })]))).toBe(ls);
+  });
+});
+
+describe('relabel: lowercase/uppercase follow Go strings.ToLower/ToUpper', () => {
+  it('maps rune by rune without expanding characters', () => {
+    expect(goCase('Straße', true)).toBe('STRAßE');
+    expect(goCase('İSTANBUL', false)).toBe('istanbul');
+    expect(goCase('ΣΊΣΥΦΟΣ', false)).toBe('σίσυφοσ');
+    expect(goCase('MiXeD_123', false)).toBe('mixed_123');
   });
 });
 

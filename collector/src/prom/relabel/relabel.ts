@@ -228,6 +228,26 @@ export function hashmod(value: string, modulus: bigint): string {
   return (BigInt('0x' + hex.slice(16)) % modulus).toString();
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Go's `strings.ToLower`/`ToUpper`: rune-by-rune simple case mapping, never changing the number of
+ * characters (JS maps `ß` → `SS` and `İ` → `i̇`; Go keeps `ß` and maps `İ` → `i`).
+ */
+export function goCase(s: string, upper: boolean): string {
+  if (ASCII.test(s)) return upper ? s.toUpperCase() : s.toLowerCase();
+  let out = '';
+  for (const ch of s) {
+    if (!upper && ch === '\u0130') {
+      out += 'i';
+      continue;
+    }
+    const m = upper ? ch.toUpperCase() : ch.toLowerCase();
+    out += m.length === ch.length || [...m].length === 1 ? m : ch;
+  }
+  return out;
+}
+
 function sourceValue(rule: CompiledRule, lb: LabelsBuilder): string {
   const sl = rule.sourceLabels;
   if (sl.length === 1) return lb.get(sl[0]!);
@@ -267,10 +287,10 @@ export function applyRule(rule: CompiledRule, lb: LabelsBuilder): boolean {
       return true;
     }
     case 'lowercase':
-      lb.set(rule.config.target_label, sourceValue(rule, lb).toLowerCase());
+      lb.set(rule.config.target_label, goCase(sourceValue(rule, lb), false));
       return true;
     case 'uppercase':
-      lb.set(rule.config.target_label, sourceValue(rule, lb).toUpperCase());
+      lb.set(rule.config.target_label, goCase(sourceValue(rule, lb), true));
       return true;
     case 'hashmod':
       lb.set(rule.config.target_label, hashmod(sourceValue(rule, lb), rule.modulus));
