@@ -193,6 +193,7 @@ export class ApiServer {
       this.#http.listen(port, host, () => {
         const a = this.#http.address() as AddressInfo;
         this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
+        this.#publishSelf(host, a.port);
         resolve();
       });
     });
@@ -235,15 +236,47 @@ export class ApiServer {
       if (this.store.get(nsType.storageKey, undefined, ns)) continue;
       this.#createObject(nsType, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, this.#internalOpts());
     }
+  }
+
+  /**
+   * The `kubernetes` Service in `default` and its Endpoints/EndpointSlice pointing at this
+   * server's own address, as the real API server maintains them. Called once the port is known.
+   */
+  #publishSelf(host: string, port: number): void {
+    const sys = this.#internalOpts();
     const svcType = this.registry.get('', 'v1', 'services')!;
     if (!this.store.get(svcType.storageKey, 'default', 'kubernetes')) {
-      const port = Number(new URL(this.#url || 'http://127.0.0.1:443').port || 443);
       this.#createObject(svcType, 'default', {
         apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
         spec: { clusterIP: this.#ipString(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
-      }, this.#internalOpts());
+      }, sys);
+    } else {
+      const cur = this.store.get(svcType.storageKey, 'default', 'kubernetes')!;
+      const next = deepClone(cur);
+      setPath(next, 'spec.ports', [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }]);
+      this.#commitUpdate(svcType, cur, next, sys);
     }
+    const ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : '127.0.0.1';
+    const epType = this.registry.get('', 'v1', 'endpoints')!;
+    const ep: KubeObject = {
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+    };
+    const curEp = this.store.get(epType.storageKey, 'default', 'kubernetes');
+    if (curEp) this.#commitUpdate(epType, curEp, { ...deepClone(curEp), subsets: ep['subsets']! }, sys);
+    else this.#createObject(epType, 'default', ep, sys);
+    const sliceType = this.registry.get('discovery.k8s.io', 'v1', 'endpointslices')!;
+    const slice: KubeObject = {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+      ports: [{ name: 'https', port, protocol: 'TCP' }],
+    };
+    const curSlice = this.store.get(sliceType.storageKey, 'default', 'kubernetes');
+    if (curSlice) this.#commitUpdate(sliceType, curSlice, { ...deepClone(curSlice), endpoints: slice['endpoints']!, ports: slice['ports']! }, sys);
+    else this.#createObject(sliceType, 'default', slice, sys);
   }
 
   #internalOpts(manager = 'kube-apiserver'): WriteOptions {

@@ -144,6 +144,27 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     { name: 'Version', type: 'string', cell: (o) => String(getPath(o, 'status.nodeInfo.kubeletVersion') ?? '') },
   ],
   CustomResourceDefinition: [name, { name: 'Created At', type: 'date', cell: (o) => String(o.metadata['creationTimestamp'] ?? '') }],
+  Endpoints: [
+    name,
+    { name: 'Endpoints', type: 'string', cell: (o) => {
+      const subsets = Array.isArray(o['subsets']) ? o['subsets'].filter(isObject) : [];
+      const eps: string[] = [];
+      for (const ss of subsets) {
+        const addrs = Array.isArray(ss['addresses']) ? ss['addresses'].filter(isObject) : [];
+        const ports = Array.isArray(ss['ports']) ? ss['ports'].filter(isObject) : [];
+        for (const a of addrs) for (const p of ports.length ? ports : [{}]) eps.push(p['port'] !== undefined ? `${String(a['ip'])}:${String(p['port'])}` : String(a['ip']));
+      }
+      return eps.length ? eps.slice(0, 3).join(',') + (eps.length > 3 ? ` + ${eps.length - 3} more...` : '') : '<none>';
+    } },
+    ageCol,
+  ],
+  EndpointSlice: [
+    name,
+    { name: 'AddressType', type: 'string', cell: (o) => String(o['addressType'] ?? '') },
+    { name: 'Ports', type: 'string', cell: (o) => (Array.isArray(o['ports']) ? o['ports'].filter(isObject).map((p) => String(p['port'])).join(',') : '') || '<unset>' },
+    { name: 'Endpoints', type: 'string', cell: (o) => (Array.isArray(o['endpoints']) ? o['endpoints'].filter(isObject).flatMap((e) => (Array.isArray(e['addresses']) ? e['addresses'].map(String) : [])).join(',') : '') || '<unset>' },
+    ageCol,
+  ],
   Lease: [name, { name: 'Holder', type: 'string', cell: (o) => String(getPath(o, 'spec.holderIdentity') ?? '') }, ageCol],
 };
 
