@@ -7,7 +7,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts=false
+RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY collector ./collector
 COPY operator ./operator
