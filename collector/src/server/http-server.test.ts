@@ -162,13 +162,13 @@ describe('AlloyHttpServer with a Runtime', () => {
     const home = await get('/');
     expect(home.status).toBe(200);
     expect(home.body).toContain('<a href="/component/test.echo.a">test.echo.a</a>');
-    expect(home.body).toContain('class="healthy"');
+    expect(home.body).toContain('<span class="badge healthy">healthy</span>');
     const detail = await get('/component/test.echo.a');
     expect(detail.body).toContain('&#60;b&#62;hi&#60;/b&#62;');
     expect(detail.body).not.toContain('hunter2');
     const clustering = await get('/clustering');
     expect(clustering.body).toContain('clustering disabled: single node');
-    expect(clustering.body).toContain('node-a (self)');
+    expect(clustering.body).toMatch(/<td class="mono">node-a<\/td><td class="mono">10\.0\.0\.7:12345<\/td>.*This node/);
     expect(JSON.parse((await get('/api/v0/web/peers')).body)).toEqual([{ name: 'node-a', addr: '10.0.0.7:12345', isSelf: true, state: 'participant' }]);
   });
 

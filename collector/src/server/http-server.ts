@@ -9,7 +9,7 @@
  * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
  * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
  * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
- * - the HTML UI under `uiPathPrefix` (components, one component, clustering).
+ * - the web UI under `uiPathPrefix` (`ui/web-ui.ts`: components, one component, graph, clustering).
  * - anything else: 404 JSON.
  *
  * Depends on runtime types only; the CLI wires it to a `Runtime`.
@@ -19,10 +19,10 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import type { ComponentInfo } from '../runtime/controller.js';
-import type { ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
+import type { ClusterPeer, ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
 import { BODY_KEY } from '../runtime/declare.js';
 import { mergeExpositions } from './metrics-merge.js';
-import { clusteringPage, componentPage, componentsPage } from './ui.js';
+import { WebUi } from '../ui/web-ui.js';
 
 export interface ServerRuntime {
   isReady(): boolean;
@@ -66,14 +66,12 @@ export class AlloyHttpServer implements HttpService {
   #runtime: ServerRuntime | undefined;
   #cluster: ClusterService | undefined;
   #address: string | undefined;
-  readonly #ui: string;
+  readonly #ui: WebUi;
 
   constructor(opts: HttpServerOptions) {
     this.#opts = opts;
     parseListenAddr(opts.listenAddr);
-    const prefix = opts.uiPathPrefix ?? '/';
-    if (!prefix.startsWith('/')) throw new Error(`--server.http.ui-path-prefix "${prefix}" must start with "/"`);
-    this.#ui = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.#ui = new WebUi(opts.uiPathPrefix ?? '/');
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#opts.logger.error('http handler failed', { path: req.url, err: errMsg(err) });
@@ -155,6 +153,12 @@ export class AlloyHttpServer implements HttpService {
     clearTimeout(timer);
   }
 
+  #clusterView(): { enabled: boolean; status: string; peers: readonly ClusterPeer[] } {
+    const c = this.#cluster;
+    if (!c) return { enabled: false, status: 'clustering service not available', peers: [] };
+    return { enabled: c.enabled, status: c.status().message, peers: c.peers() };
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
@@ -216,23 +220,9 @@ export class AlloyHttpServer implements HttpService {
       if (!c) return sendJSON(res, 404, { error: `component "${id}" not found` });
       return sendJSON(res, 200, componentJSON(c, rt!));
     }
-    if (p === this.#ui || `${p}/` === this.#ui) return sendHTML(res, 200, componentsPage(this.#ui, rt?.components() ?? []));
-    if (p === `${this.#ui}clustering`) {
-      const status = this.#cluster?.status().message ?? 'clustering service not available';
-      return sendHTML(res, 200, clusteringPage(this.#ui, status, this.#cluster?.peers() ?? []));
-    }
-    if (p.startsWith(`${this.#ui}component/`)) {
-      const id = decodeURIComponent(p.slice(this.#ui.length + 'component/'.length));
-      const c = rt?.components().find((x) => x.id === id);
-      if (c) return sendHTML(res, 200, componentPage(this.#ui, { ...c, arguments: withoutDeclareBody(c.arguments) }, (v) => rt!.toJSON(v)));
-    }
+    if (method(req, res, ['GET', 'HEAD'], false) && this.#ui.handle(req, res, url, rt, () => this.#clusterView())) return;
     return sendJSON(res, 404, { error: `${p} not found` });
   }
-}
-
-function sendHTML(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(body);
 }
 
 function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unknown> {
@@ -261,8 +251,9 @@ function withoutDeclareBody(args: unknown): unknown {
   return rest;
 }
 
-function method(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+function method(req: IncomingMessage, res: ServerResponse, allowed: readonly string[], answer = true): boolean {
   if (allowed.includes(req.method ?? 'GET')) return true;
+  if (!answer) return false;
   res.writeHead(405, { allow: allowed.join(', '), 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: `method ${req.method} not allowed; use ${allowed.join(' or ')}` }));
   return false;

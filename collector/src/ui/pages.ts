@@ -1,0 +1,140 @@
+/**
+ * Server-rendered UI pages. Each function returns the inner HTML of <main>; `web-ui.ts` wraps it
+ * in the layout (or serves it alone as a live-refresh fragment). Every value shown comes from
+ * the same sources as the JSON API; arguments, exports and debug info pass through the
+ * runtime's `toJSON`, which redacts secrets as `(secret)`.
+ */
+import type { ComponentInfo } from '../runtime/controller.js';
+import type { HealthState } from '../runtime/component.js';
+import { layoutGraph, NODE_H, NODE_W } from './graph-layout.js';
+import { escapeHtml } from './html.js';
+
+export interface PeerInfo {
+  readonly name: string;
+  readonly addr: string;
+  readonly isSelf: boolean;
+  readonly state: string;
+  readonly suspect?: boolean;
+  readonly lastSeenAgoMs?: number;
+}
+
+export interface ClusterView {
+  readonly enabled: boolean;
+  readonly status: string;
+  readonly peers: readonly PeerInfo[];
+}
+
+const HEALTH_ORDER: readonly HealthState[] = ['unhealthy', 'exited', 'unknown', 'healthy'];
+
+const badge = (cls: string, text = cls): string => `<span class="badge ${escapeHtml(cls)}">${escapeHtml(text)}</span>`;
+const time = (d: Date): string => `<time datetime="${d.toISOString()}">${d.toISOString()}</time>`;
+
+export function componentLink(prefix: string, id: string): string {
+  return `<a href="${prefix}component/${encodeURIComponent(id)}">${escapeHtml(id)}</a>`;
+}
+
+export function componentsPage(prefix: string, components: readonly ComponentInfo[], filter: { readonly q: string; readonly health: string }): string {
+  const counts = new Map<HealthState, number>();
+  for (const c of components) counts.set(c.health.state, (counts.get(c.health.state) ?? 0) + 1);
+  const cards = HEALTH_ORDER.map((h) => `<div class="card"><b>${counts.get(h) ?? 0}</b><span>${h}</span></div>`).join('');
+  const q = filter.q.toLowerCase();
+  const shown = components.filter((c) => (!q || c.id.toLowerCase().includes(q)) && (!filter.health || c.health.state === filter.health));
+  const rows = shown
+    .map(
+      (c) =>
+        `<tr data-id="${escapeHtml(c.id.toLowerCase())}" data-health="${c.health.state}"><td class="mono">${componentLink(prefix, c.id)}</td>` +
+        `<td>${badge(c.health.state)}</td><td>${escapeHtml(c.health.message)}</td><td class="muted">${time(c.health.updatedAt)}</td></tr>`,
+    )
+    .join('\n');
+  const options = ['', ...HEALTH_ORDER].map((h) => `<option value="${h}"${h === filter.health ? ' selected' : ''}>${h || 'any health'}</option>`).join('');
+  const table =
+    components.length === 0
+      ? '<div class="empty">No components are running. Add components to the configuration file and reload.</div>'
+      : `<table id="components"><caption class="skip">Components and their health</caption><thead><tr><th scope="col">Component</th><th scope="col">Health</th><th scope="col">Message</th><th scope="col">Last update</th></tr></thead><tbody>
+${rows}
+</tbody></table>${shown.length === 0 ? '<div class="empty" data-empty>No component matches the filter.</div>' : ''}`;
+  return `<h1>Components</h1><p class="sub">${components.length} component${components.length === 1 ? '' : 's'} in the running configuration.</p>
+<div class="cards" aria-label="Health summary">${cards}</div>
+<form class="toolbar" role="search" method="get"><label class="skip" for="q">Filter components</label><input id="q" name="q" type="search" placeholder="Filter by component id…" value="${escapeHtml(filter.q)}">
+<label class="skip" for="health">Health</label><select id="health" name="health">${options}</select><noscript><button type="submit">Filter</button></noscript></form>
+<div class="panel">${table}</div>`;
+}
+
+export function componentPage(prefix: string, c: ComponentInfo, toJSON: (v: unknown) => unknown): string {
+  const refs = (ids: readonly string[], none: string): string =>
+    ids.length === 0 ? `<p class="muted pad">${none}</p>` : `<ul class="refs pad">${ids.map((id) => `<li class="mono">${componentLink(prefix, id)}</li>`).join('')}</ul>`;
+  const section = (title: string, id: string, v: unknown): string => `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderValue(toJSON(v), 0)}</div></section>`;
+  return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / <span class="mono">${escapeHtml(c.id)}</span></nav>
+<div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
+<p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a></p>
+<div class="grid2"><section aria-labelledby="deps"><h2 id="deps">Dependencies</h2><div class="panel">${refs(c.referencesTo, 'References no other component.')}</div></section>
+<section aria-labelledby="dependants"><h2 id="dependants">Dependants</h2><div class="panel">${refs(c.referencedBy, 'No component references this one.')}</div></section></div>
+${section('Arguments', 'arguments', c.arguments)}
+${section('Exports', 'exports', c.exports)}
+${c.debugInfo === undefined || c.debugInfo === null ? '' : section('Debug info', 'debug', c.debugInfo)}
+<p class="muted">Data directory: <code>${escapeHtml(c.dataPath)}</code></p>`;
+}
+
+/** A JSON value as nested key/value tables (objects), lists (arrays) and typed scalars. */
+export function renderValue(v: unknown, depth: number): string {
+  if (v === null || v === undefined) return '<span class="val-null">null</span>';
+  if (typeof v === 'string') return v === '(secret)' ? '<span class="val-secret">(secret)</span>' : `<span class="val-str">"${escapeHtml(v)}"</span>`;
+  if (typeof v === 'number') return `<span class="val-num">${v}</span>`;
+  if (typeof v === 'boolean') return `<span class="val-bool">${v}</span>`;
+  if (depth > 12) return `<code>${escapeHtml(JSON.stringify(v))}</code>`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '<span class="val-null">[] (empty)</span>';
+    if (v.every((x) => x === null || typeof x !== 'object')) return v.map((x) => renderValue(x, depth + 1)).join(', ');
+    return `<table class="kv"><tbody>${v.map((x, i) => `<tr><th scope="row">[${i}]</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
+  }
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length === 0) return depth === 0 ? '<p class="muted pad">None.</p>' : '<span class="val-null">{} (empty)</span>';
+    return `<table class="kv"><tbody>${entries.map(([k, x]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
+  }
+  return `<code>${escapeHtml(String(v))}</code>`;
+}
+
+export function graphPage(prefix: string, components: readonly ComponentInfo[]): string {
+  if (components.length === 0) return '<h1>Graph</h1><div class="panel"><div class="empty">No components are running.</div></div>';
+  const health = new Map(components.map((c) => [c.id, c.health.state]));
+  const g = layoutGraph(components);
+  const edges = g.edges.map((e) => `<path class="edge" d="${e.path}" marker-end="url(#arrow)"><title>${escapeHtml(e.from)} → ${escapeHtml(e.to)}</title></path>`).join('');
+  const nodes = g.nodes
+    .map((n) => {
+      const c = components.find((x) => x.id === n.id)!;
+      const name = c.name;
+      const label = c.label ?? '';
+      const state = health.get(n.id) ?? 'unknown';
+      return `<a href="${prefix}component/${encodeURIComponent(n.id)}" class="node ${state}" aria-label="${escapeHtml(n.id)} (${state})"><g transform="translate(${n.x},${n.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="8"/>
+<text class="nodename" x="12" y="22">${escapeHtml(truncate(name, 30))}</text><text class="nodelabel" x="12" y="41">${escapeHtml(truncate(label ? `"${label}"` : '', 24))}</text>
+<circle cx="${NODE_W - 16}" cy="16" r="5" fill="${state === 'healthy' ? '#2da44e' : state === 'unhealthy' ? '#d1242f' : state === 'exited' ? '#bf8700' : '#8c959f'}"/></g></a>`;
+    })
+    .join('\n');
+  return `<h1>Graph</h1><p class="sub">${components.length} components. Columns follow evaluation order; arrows show exports flowing into the arguments that reference them. Select a component to open it.</p>
+<div class="panel graph"><svg role="img" aria-label="Component graph" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}">
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="arrow" d="M0,0L10,5L0,10z"/></marker></defs>
+${edges}
+${nodes}
+</svg></div>`;
+}
+
+export function clusteringPage(view: ClusterView): string {
+  const participants = view.peers.filter((p) => p.state === 'participant').length;
+  const rows = view.peers
+    .map(
+      (p) =>
+        `<tr${p.isSelf ? ' aria-current="true"' : ''}><td class="mono">${escapeHtml(p.name)}</td><td class="mono">${escapeHtml(p.addr)}</td><td>${badge(p.state)}${p.suspect ? ' ' + badge('unhealthy', 'suspect') : ''}</td>` +
+        `<td>${p.isSelf ? '<span class="self-mark">This node</span>' : ''}</td><td class="muted">${p.isSelf || p.lastSeenAgoMs === undefined ? '—' : `${(p.lastSeenAgoMs / 1000).toFixed(1)}s ago`}</td></tr>`,
+    )
+    .join('\n');
+  return `<h1>Clustering</h1><p class="sub">${escapeHtml(view.status)}</p>
+<div class="cards"><div class="card"><b>${view.peers.length}</b><span>nodes</span></div><div class="card"><b>${participants}</b><span>participants</span></div><div class="card"><b>${view.enabled ? 'on' : 'off'}</b><span>clustering</span></div></div>
+<div class="panel"><table id="peers"><caption class="skip">Cluster peers</caption><thead><tr><th scope="col">Node name</th><th scope="col">Advertised address</th><th scope="col">State</th><th scope="col">This node</th><th scope="col">Last heard</th></tr></thead><tbody>
+${rows}
+</tbody></table></div>`;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}

@@ -1,0 +1,136 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import type { ComponentInfo } from '../runtime/controller.js';
+import type { ClusterView } from './pages.js';
+import { WebUi, type UiRuntime } from './web-ui.js';
+
+function info(id: string, state: ComponentInfo['health']['state'], refs: string[] = [], args: unknown = {}): ComponentInfo {
+  const [ns, name, label] = [id.split('.').slice(0, -1).join('.'), id.split('.').slice(0, -1).join('.'), id.split('.').pop()];
+  void ns;
+  return {
+    id,
+    name: name!,
+    label,
+    health: { state, message: state === 'healthy' ? 'started' : 'connect ECONNREFUSED <x>', updatedAt: new Date('2026-01-02T03:04:05Z') },
+    arguments: args,
+    exports: {},
+    referencesTo: refs,
+    referencedBy: [],
+    debugInfo: undefined,
+    dataPath: `/data/${id}`,
+    registry: new Registry(),
+    instance: { run: async () => undefined, update: () => undefined },
+  };
+}
+
+const SECRET = Symbol('secret');
+const rt: UiRuntime = {
+  components: () => [
+    info('prometheus.remote_write.cloud', 'unhealthy', [], { endpoint: [{ url: 'http://x', basic_auth: { username: 'u', password: SECRET } }] }),
+    info('prometheus.scrape.default', 'healthy', ['prometheus.remote_write.cloud']),
+  ],
+  toJSON: (v) => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x === SECRET ? '(secret)' : x))),
+};
+const cluster = (): ClusterView => ({
+  enabled: true,
+  status: 'clustered: 2 node(s)',
+  peers: [
+    { name: 'a', addr: '10.0.0.1:12345', isSelf: true, state: 'participant' },
+    { name: 'b', addr: '10.0.0.2:12345', isSelf: false, state: 'terminating', suspect: true, lastSeenAgoMs: 2500 },
+  ],
+});
+
+let server: http.Server;
+let base = '';
+
+beforeAll(async () => {
+  const ui = new WebUi('/ui');
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (!ui.handle(req, res, url, rt, cluster)) res.writeHead(418).end('not ui');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((r) => server.close(r)));
+
+async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
+  const r = await fetch(base + path, { headers });
+  return { status: r.status, body: await r.text(), headers: r.headers };
+}
+
+describe('WebUi', () => {
+  it('lists components with health under the prefix, with and without a trailing slash', async () => {
+    for (const p of ['/ui', '/ui/']) {
+      const r = await get(p);
+      expect(r.status).toBe(200);
+      expect(r.body).toContain('<a href="/ui/component/prometheus.scrape.default">prometheus.scrape.default</a>');
+      expect(r.body).toContain('<span class="badge unhealthy">unhealthy</span>');
+      expect(r.body).toContain('connect ECONNREFUSED &#60;x&#62;');
+      expect(r.body).toContain('<a href="/ui/graph"');
+      expect(r.body).toContain('aria-current="page">Components');
+    }
+  });
+
+  it('filters server-side with ?q= and ?health= (works without scripts)', async () => {
+    const r = await get('/ui/?q=scrape');
+    expect(r.body).toContain('prometheus.scrape.default</a>');
+    expect(r.body).not.toContain('prometheus.remote_write.cloud</a>');
+    const h = await get('/ui/?health=unhealthy');
+    expect(h.body).not.toContain('prometheus.scrape.default</a>');
+  });
+
+  it('shows a component with secrets redacted, dependencies and dependants', async () => {
+    const r = await get('/ui/component/prometheus.remote_write.cloud');
+    expect(r.body).toContain('<span class="val-secret">(secret)</span>');
+    expect(r.body).toContain('<span class="val-str">"http://x"</span>');
+    expect(r.body).toContain('References no other component.');
+    const s = await get('/ui/component/prometheus.scrape.default');
+    expect(s.body).toMatch(/Dependencies<\/h2><div class="panel"><ul class="refs pad"><li class="mono"><a href="\/ui\/component\/prometheus.remote_write.cloud">/);
+  });
+
+  it('answers 404 for an unknown component and leaves non-UI paths alone', async () => {
+    const r = await get('/ui/component/nope.nope');
+    expect(r.status).toBe(404);
+    expect(r.body).toContain('No component with id <code>nope.nope</code>');
+    expect((await get('/metrics')).status).toBe(418);
+    expect((await get('/ui/assets/missing.js')).status).toBe(418);
+  });
+
+  it('renders the graph with one link per component and one edge per reference', async () => {
+    const r = await get('/ui/graph');
+    expect(r.body.match(/<a href="\/ui\/component\//g)).toHaveLength(2);
+    expect(r.body.match(/class="edge"/g)).toHaveLength(1);
+    expect(r.body).toContain('prometheus.remote_write.cloud → prometheus.scrape.default');
+  });
+
+  it('lists cluster peers with state, suspicion and which one is this node', async () => {
+    const r = await get('/ui/clustering');
+    expect(r.body).toContain('clustered: 2 node(s)');
+    expect(r.body).toMatch(/<tr aria-current="true"><td class="mono">a<\/td><td class="mono">10\.0\.0\.1:12345<\/td>.*This node/);
+    expect(r.body).toContain('<span class="badge terminating">terminating</span> <span class="badge unhealthy">suspect</span>');
+    expect(r.body).toContain('2.5s ago');
+  });
+
+  it('serves only <main> content for live-refresh fragments', async () => {
+    const r = await get('/ui/clustering', { 'x-alloy-ui': 'fragment' });
+    expect(r.body.startsWith('<h1>Clustering</h1>')).toBe(true);
+    expect(r.body).not.toContain('<html');
+  });
+
+  it('serves the script and stylesheet with ETags (304 when unchanged); the script is valid JavaScript', async () => {
+    const js = await get('/ui/assets/app.js');
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(() => new Function(js.body)).not.toThrow();
+    expect(js.body).toContain('x-alloy-ui');
+    const etag = js.headers.get('etag')!;
+    expect((await get('/ui/assets/app.js', { 'if-none-match': etag })).status).toBe(304);
+    const css = await get('/ui/assets/app.css');
+    expect(css.body).toContain('.badge');
+  });
+
+  it('rejects a prefix without a leading slash, naming the flag', () => {
+    expect(() => new WebUi('ui')).toThrow('--server.http.ui-path-prefix "ui" must start with "/"');
+  });
+});

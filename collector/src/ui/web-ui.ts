@@ -1,0 +1,93 @@
+/**
+ * `WebUi`: routes the UI under its path prefix.
+ *
+ * - `{prefix}`                  Components (`?q=` and `?health=` filter server-side too)
+ * - `{prefix}component/{id}`    one component
+ * - `{prefix}graph`             the component graph
+ * - `{prefix}clustering`        cluster peers
+ * - `{prefix}assets/app.css|js` the stylesheet and the browser script (ETag-validated)
+ *
+ * A request with header `x-alloy-ui: fragment` gets only the inner HTML of <main> (live refresh).
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ComponentInfo } from '../runtime/controller.js';
+import { clientMain } from './client.js';
+import { escapeHtml, layout, STYLESHEET, type NavItem } from './html.js';
+import { clusteringPage, componentPage, componentsPage, graphPage, type ClusterView } from './pages.js';
+
+export interface UiRuntime {
+  components(): readonly ComponentInfo[];
+  /** Argument/export values → JSON with secrets redacted. */
+  toJSON(value: unknown): unknown;
+}
+
+interface Asset {
+  readonly body: string;
+  readonly type: string;
+  readonly etag: string;
+}
+
+function asset(body: string, type: string): Asset {
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+}
+
+const ASSETS: Record<string, Asset> = {
+  'app.css': asset(STYLESHEET, 'text/css; charset=utf-8'),
+  'app.js': asset(`"use strict";\n(${clientMain.toString()})();\n`, 'text/javascript; charset=utf-8'),
+};
+
+const REFRESH_SECONDS = 5;
+
+export class WebUi {
+  readonly prefix: string;
+
+  /** @throws Error when `prefix` does not start with "/". */
+  constructor(prefix: string) {
+    if (!prefix.startsWith('/')) throw new Error(`--server.http.ui-path-prefix "${prefix}" must start with "/"`);
+    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  /** Serve `url` when it is a UI route; returns false (nothing written) otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, rt: UiRuntime | undefined, cluster: () => ClusterView): boolean {
+    const p = url.pathname;
+    const prefix = this.prefix;
+    if (p !== prefix && `${p}/` !== prefix && !p.startsWith(prefix)) return false;
+    const rest = p === prefix || `${p}/` === prefix ? '' : p.slice(prefix.length);
+    if (rest.startsWith('assets/')) {
+      const a = ASSETS[rest.slice('assets/'.length)];
+      if (!a) return false;
+      if (req.headers['if-none-match'] === a.etag) {
+        res.writeHead(304, { etag: a.etag, 'cache-control': 'no-cache' }).end();
+        return true;
+      }
+      res.writeHead(200, { 'content-type': a.type, etag: a.etag, 'cache-control': 'no-cache' });
+      res.end(req.method === 'HEAD' ? undefined : a.body);
+      return true;
+    }
+    const components = rt?.components() ?? [];
+    const page = (status: number, title: string, nav: NavItem, body: string, refresh = REFRESH_SECONDS): true => {
+      const fragment = req.headers['x-alloy-ui'] === 'fragment';
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', vary: 'x-alloy-ui' });
+      res.end(fragment ? body : layout({ prefix, title, nav, body, refreshSeconds: refresh }));
+      return true;
+    };
+    if (rest === '') {
+      return page(200, 'Components', 'components', componentsPage(prefix, components, { q: url.searchParams.get('q') ?? '', health: url.searchParams.get('health') ?? '' }));
+    }
+    if (rest === 'graph') return page(200, 'Graph', 'graph', graphPage(prefix, components));
+    if (rest === 'clustering') return page(200, 'Clustering', 'clustering', clusteringPage(cluster()));
+    if (rest.startsWith('component/')) {
+      let id: string;
+      try {
+        id = decodeURIComponent(rest.slice('component/'.length));
+      } catch {
+        id = rest.slice('component/'.length);
+      }
+      const c = components.find((x) => x.id === id);
+      if (c && rt) return page(200, c.id, 'components', componentPage(prefix, c, (v) => rt.toJSON(v)));
+      return page(404, 'Component not found', 'components', `<h1>Component not found</h1><p class="sub">No component with id <code>${escapeHtml(id)}</code> is running. It may have been removed by a reload.</p><p><a href="${prefix}">Back to components</a></p>`, 0);
+    }
+    return false;
+  }
+}
