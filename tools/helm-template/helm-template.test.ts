@@ -108,7 +108,7 @@ run('helm-template stand-in', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-fn-'));
     fs.mkdirSync(path.join(dir, 'templates'));
     fs.writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: fn\nversion: 0.1.0\n');
-    fs.writeFileSync(path.join(dir, 'values.yaml'), 'list: [1, "two", true]\nempty: ""\nport: 8080\n');
+    fs.writeFileSync(path.join(dir, 'values.yaml'), `list: [1, "two", true]\nempty: ""\nport: 8080\nlong: "${'word '.repeat(30).trim()}"\n`);
     fs.writeFileSync(
       path.join(dir, 'templates/cm.yaml'),
       [
@@ -124,6 +124,7 @@ run('helm-template stand-in', () => {
         '  nindented: {{ "a\\nb" | nindent 2 | quote }}',
         '  file: {{ .Values.fromFile | quote }}',
         '  json: {{ toJson .Values.j | quote }}',
+        '  long: {{ toYaml (dict "k" .Values.long) | quote }}',
         '{{- if .Values.needEmpty }}',
         '  req: {{ required "empty is required" .Values.empty }}',
         '{{- end }}',
@@ -139,8 +140,10 @@ run('helm-template stand-in', () => {
       nindented: '\n  a\n  b',
       file: 'from a file\n',
       json: '{"a":[1,{"b":null}]}',
+      // goyaml.v2 2.4 (what sigs.k8s.io/yaml uses) folds long plain scalars at 80 columns.
+      long: `k: ${'word '.repeat(16).trim()}\n  ${'word '.repeat(14).trim()}`,
     });
-    expect(helmTemplate(['fn', dir, '--set', 'needEmpty=true'], { standIn: true }).stderr).toMatch(/execution error at \(fn\/templates\/cm\.yaml:14:\d+\): empty is required/);
+    expect(helmTemplate(['fn', dir, '--set', 'needEmpty=true'], { standIn: true }).stderr).toMatch(/execution error at \(fn\/templates\/cm\.yaml:15:\d+\): empty is required/);
   });
 
   test('--show-only limits output; an unknown template is an error', () => {
