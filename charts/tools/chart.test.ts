@@ -264,6 +264,25 @@ describe('chart files', () => {
     else expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 
+  test('values.schema.json declares every key of values.yaml (so a wrong type anywhere fails naming the key)', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as Json;
+    const values = parse(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as Json;
+    const missing: string[] = [];
+    const walk = (v: Json, s: Json | undefined, prefix: string): void => {
+      for (const [k, child] of Object.entries(v)) {
+        const sub = (s?.['properties'] as Record<string, Json> | undefined)?.[k];
+        if (sub === undefined) {
+          missing.push(prefix + k);
+          continue;
+        }
+        const isMap = child !== null && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length > 0;
+        if (isMap && sub['properties'] !== undefined) walk(child as Json, sub, `${prefix}${k}.`);
+      }
+    };
+    walk(values, schema, '');
+    expect(missing).toStrictEqual([]);
+  });
+
   test('the chart CRD copy equals crds/collectors.alloy.dev.yaml', () => {
     const file = path.join(CHART_DIR, 'files/collectors.alloy.dev.yaml');
     const source = fs.readFileSync(path.join(REPO_ROOT, 'crds/collectors.alloy.dev.yaml'), 'utf8');
