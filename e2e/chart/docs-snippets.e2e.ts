@@ -11,7 +11,8 @@ import { helmTemplateOk } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { KUBECTL } from '../cluster/harness/kubectl.js';
 import { spawn } from 'node:child_process';
-import { componentIds, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
+import { reach } from '../cluster/harness/reach.js';
+import { componentIds, eventually, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
 
 const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "info"\n  format = "logfmt"\n}\n';
 
@@ -44,6 +45,20 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
     expect(p.map((x) => x.name).sort()).toStrictEqual(['docs-cluster-alloy-0', 'docs-cluster-alloy-1']);
     const svc = JSON.parse(await cluster.kubectl(['get', 'service', '-n', ns, 'docs-cluster-alloy-cluster', '-o', 'json'])) as { spec: { clusterIP: string } };
     expect(svc.spec.clusterIP).toBe('None');
+    // "Click Clustering in the navigation bar. Ensure that all expected nodes appear": the UI's
+    // data, /api/v0/web/peers, lists both pods on each of them.
+    for (const pod of p) {
+      await eventually(`${pod.name} sees 2 peers`, async () => {
+        const r = await reach(cluster, ns, `pod/${pod.name}`, 12345);
+        try {
+          const res = await fetch(`${r.url}/api/v0/web/peers`, { signal: AbortSignal.timeout(3000) });
+          const peers = (await res.json()) as { name: string }[];
+          return peers.length === 2 ? peers : undefined;
+        } finally {
+          r.close();
+        }
+      }, 60_000);
+    }
   }, 120_000);
 
   test('Method 1: alloy.configMap.content with a logging block runs', async () => {
