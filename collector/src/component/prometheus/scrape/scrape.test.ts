@@ -186,6 +186,24 @@ describe('prometheus.scrape loop against a local server', () => {
     client.close();
   });
 
+  it('reuses series when the exposition order changes or series are inserted', async () => {
+    const recv = new CollectingReceiver();
+    const { loop, client, tick } = loopFor(exp, {}, recv);
+    exp.body = 'a 1\nb 2\nc 3\n';
+    await loop.scrapeOnce();
+    tick(1000);
+    exp.body = 'c 3\nnew 4\na 1\nb 2\n';
+    await loop.scrapeOnce();
+    for (const n of ['a', 'b', 'c']) expect(recv.get(1, n)!.series).toBe(recv.get(0, n)!.series);
+    expect(recv.get(1, 'scrape_series_added')!.value).toBe(1);
+    expect(recv.samples(1).filter((x) => isStaleNaN(x.value))).toEqual([]);
+    tick(1000);
+    exp.body = 'a 1\nb 2\n';
+    await loop.scrapeOnce();
+    expect(recv.samples(2).filter((x) => isStaleNaN(x.value)).map((x) => x.labels['__name__']).sort()).toEqual(['c', 'new']);
+    client.close();
+  });
+
   it('sends negotiation, timeout and auth headers', async () => {
     const recv = new CollectingReceiver();
     exp.body = 'm 1\n';
