@@ -38,9 +38,20 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
     expect(Object.keys(p[0]!.containers).sort()).toStrictEqual(['alloy', 'config-reloader']);
   }, 120_000);
 
-  test('clustering snippet (statefulset): both replicas Ready behind the headless cluster Service', async () => {
+  test('clustering on an existing statefulset install: helm upgrade adds the headless Service and both pods join one cluster', async () => {
     const ns = await cluster.namespace('docs-cluster');
+    // "Before you begin": an existing installation with controller.type statefulset, then
+    // `helm upgrade -f values.yaml` adding alloy.clustering.enabled.
+    const existing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'docs-cluster-')), 'values.yaml');
+    fs.writeFileSync(existing, 'controller:\n  type: statefulset\n  replicas: 2\n');
+    await install('docs-cluster', ns, existing);
+    await ready(ns, 'docs-cluster', 2);
     await install('docs-cluster', ns, 'charts/alloy/ci/clustering-values.yaml');
+    await eventually('pods rolled to the clustered spec', async () => {
+      const sts = JSON.parse(await cluster.kubectl(['get', 'statefulset', '-n', ns, 'docs-cluster-alloy', '-o', 'json'])) as { status: { updatedReplicas?: number; readyReplicas?: number; currentRevision?: string; updateRevision?: string } };
+      const st = sts.status;
+      return st.updatedReplicas === 2 && st.readyReplicas === 2 && st.currentRevision === st.updateRevision ? true : undefined;
+    }, 90_000);
     const p = await ready(ns, 'docs-cluster', 2);
     expect(p.map((x) => x.name).sort()).toStrictEqual(['docs-cluster-alloy-0', 'docs-cluster-alloy-1']);
     const svc = JSON.parse(await cluster.kubectl(['get', 'service', '-n', ns, 'docs-cluster-alloy-cluster', '-o', 'json'])) as { spec: { clusterIP: string } };
