@@ -144,6 +144,8 @@ export function customComponents(
   scope: DeclareBody['scope'],
   textKey: string,
   caches?: { definitions: Map<string, AnyDefinition>; bodies: Map<string, DeclareBody> },
+  /** Collects the body-cache keys in use, so the caller can drop stale entries after a load. */
+  live?: Set<string>,
 ): Map<string, CustomComponent> {
   const custom = new Map<string, CustomComponent>();
   for (const def of defs) {
@@ -155,6 +157,7 @@ export function customComponents(
     }
     const schema = instanceSchema(def);
     const bodyKey = `${def.name}\0${textKey}`;
+    live?.add(bodyKey);
     custom.set(def.name, {
       name: def.name,
       definition,
@@ -169,10 +172,6 @@ export function customComponents(
         return { ...decoded, [BODY_KEY]: body };
       },
     });
-  }
-  if (caches) {
-    const live = new Set(defs.map((d) => `${d.name}\0${textKey}`));
-    for (const k of [...caches.bodies.keys()]) if (!live.has(k)) caches.bodies.delete(k);
   }
   return custom;
 }

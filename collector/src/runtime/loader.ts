@@ -17,12 +17,14 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { blockName, parseFile, type ast, type ParseResult } from '../syntax/index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { blockName, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
-import { blockRange, loadModule, where, type ConfigEvaluator, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import { blockRange, loadModule, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logger.js';
 
@@ -75,6 +77,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   let liveDebuggingBlock: ast.BlockStmt | undefined;
   const syntaxErrorFiles = new Set<string>();
   const declareText: string[] = [];
+  const importBlocks: ast.BlockStmt[] = [];
 
   const cache = opts.parseCache;
   if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
@@ -110,6 +113,10 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       }
       if (name === 'argument' || name === 'export') {
         diags.push(errorAt(range, `block "${name}" is only allowed inside a declare block`));
+        continue;
+      }
+      if (name === 'import.file' || name === 'import.string') {
+        importBlocks.push(stmt);
         continue;
       }
       if (UNSUPPORTED_CONFIG_BLOCKS.has(name) || name.startsWith('import.')) {
@@ -152,15 +159,70 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
 
   const base = { registry: opts.registry, evaluator: opts.evaluator, minStability };
   const textKey = createHash('sha256').update(declareText.join('\0')).digest('hex');
-  const custom = customComponents(defs, base, textKey, opts.declareCache);
-  const scope: ModuleScope = { ...base, custom };
+  const liveBodies = new Set<string>();
+  const firstFile = sources.keys().next().value;
+  const topPath = firstFile !== undefined ? { modulePath: path.dirname(firstFile) } : {};
+  const custom = customComponents(defs, { ...base, ...topPath }, textKey, opts.declareCache, liveBodies);
+  const scope: ModuleScope = { ...base, custom, ...topPath };
+
+  // Imported modules: their declares become `<namespace>.<name>` here.
+  const imported = new Map<string, string>();
+  const moduleChecks: Array<{ defs: DeclareDef[]; custom: Map<string, CustomComponent>; modulePath: string }> = [];
+  const namespaces = new Map<string, ast.BlockStmt>();
+  for (const ib of importBlocks) {
+    const range = blockRange(ib);
+    if (ib.label === undefined || !isValidIdentifier(ib.label)) {
+      diags.push(errorAt(range, `block "${blockName(ib)}" needs an identifier label (the namespace), e.g. ${blockName(ib)} "mymodule" { ... }`));
+      continue;
+    }
+    const prev = namespaces.get(ib.label) ?? seen.get(ib.label);
+    if (prev) {
+      diags.push(errorAt(range, `"${ib.label}" is already declared at ${where(blockRange(prev))}`));
+      continue;
+    }
+    namespaces.set(ib.label, ib);
+    const mod = readModule(ib, opts.evaluator, diags);
+    if (!mod) continue;
+    const modDefs: DeclareDef[] = [];
+    const modSeen = new Map<string, ast.BlockStmt>();
+    for (const [file, text] of mod) {
+      imported.set(file, text);
+      const parsed = parseFile(file, text);
+      diags.push(...parsed.diags);
+      for (const stmt of parsed.file.body) {
+        if (stmt.kind !== 'Block' || blockName(stmt) !== 'declare') {
+          diags.push(errorAt(stmt.kind === 'Block' ? blockRange(stmt) : stmt, `a module imported by ${blockName(ib)} "${ib.label}" may only contain declare blocks`));
+          continue;
+        }
+        const def = parseDeclare(stmt, opts, diags);
+        if (!def) continue;
+        const dup = modSeen.get(def.name);
+        if (dup) {
+          diags.push(errorAt(blockRange(stmt), `declare "${def.name}" is already declared at ${where(blockRange(dup))}`));
+          continue;
+        }
+        modSeen.set(def.name, stmt);
+        modDefs.push(def);
+      }
+    }
+    const key = createHash('sha256').update(ib.label).update('\0').update([...mod.values()].join('\0')).digest('hex');
+    const modFile = mod.keys().next().value;
+    const modPath = blockName(ib) === 'import.file' && modFile !== undefined ? path.dirname(modFile) : path.dirname(ib.start.file);
+    const modCustom = customComponents(modDefs, { ...base, modulePath: modPath }, key, opts.declareCache, liveBodies);
+    for (const [name, c] of modCustom) custom.set(`${ib.label}.${name}`, c);
+    moduleChecks.push({ defs: modDefs, custom: modCustom, modulePath: modPath });
+  }
+  if (opts.declareCache) for (const k of [...opts.declareCache.bodies.keys()]) if (!liveBodies.has(k)) opts.declareCache.bodies.delete(k);
 
   const components = loadModule(componentBlocks, scope, diags);
   const declaredComponents: LoadedComponent[] = [];
-  for (const def of defs) {
+  const checks = [{ defs, custom, modulePath: scope.modulePath }, ...moduleChecks];
+  for (const check of checks) for (const def of check.defs) {
     declaredComponents.push(
       ...loadModule(def.stmts, {
         ...scope,
+        custom: check.custom,
+        ...(check.modulePath !== undefined ? { modulePath: check.modulePath } : {}),
         args: new Set(def.args.keys()),
         exportDefinition: EXPORT_PLACEHOLDER,
         exportSchema: z.object({ value: z.unknown().optional() }),
@@ -186,7 +248,60 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   }
 
   sortDiags(diags);
-  return { diags, logging, components, declaredComponents, syntaxErrorFiles, hash: configHash(sources) };
+  return { diags, logging, components, declaredComponents, syntaxErrorFiles, hash: configHash(new Map([...sources, ...imported])) };
+}
+
+const importFileArgs = z.object({
+  filename: z.string(),
+  detector: z.enum(['fsnotify', 'poll']).optional(),
+  poll_frequency: z.unknown().optional(),
+});
+const importStringArgs = z.object({ content: z.unknown() });
+
+/**
+ * The sources of an `import.file` (a file, or every `*.alloy` directly in a directory) or
+ * `import.string` module. Their arguments must be static (stdlib and `module_path` only): modules
+ * are read when the config loads, and again on every reload.
+ */
+function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagnostic[]): Map<string, string> | undefined {
+  const range = blockRange(ib);
+  const kind = blockName(ib);
+  const modulePath = path.dirname(range.start.file);
+  const vars = { module_path: modulePath };
+  const refs = evaluator.collectReferences(ib.body).filter((r) => !evaluator.isStdlibRoot(r.path[0]!) && r.path[0] !== 'module_path');
+  if (refs.length > 0) {
+    diags.push(errorAt(refs[0]!, `${kind} arguments must not reference components in this collector (they are read when the config loads)`));
+    return undefined;
+  }
+  if (kind === 'import.string') {
+    const res = evaluator.decode(ib.body, importStringArgs, vars, range);
+    diags.push(...res.diags);
+    if (!res.value) return undefined;
+    const c = res.value.content;
+    const text = typeof c === 'string' ? c : c instanceof Secret ? c.reveal() : undefined;
+    if (text === undefined) {
+      diags.push(errorAt(range, 'import.string: content must be a string'));
+      return undefined;
+    }
+    return new Map([[`${range.start.file}:import.string.${ib.label}`, text]]);
+  }
+  const res = evaluator.decode(ib.body, importFileArgs, vars, range);
+  diags.push(...res.diags);
+  if (!res.value) return undefined;
+  // Relative to the working directory, as in Alloy; `module_path` gives the importer's directory.
+  const base = path.resolve(res.value.filename);
+  try {
+    if (!statSync(base).isDirectory()) return new Map([[base, readFileSync(base, 'utf8')]]);
+    const out = new Map<string, string>();
+    for (const name of readdirSync(base).filter((n) => n.endsWith('.alloy')).sort()) {
+      const p = path.join(base, name);
+      if (statSync(p).isFile()) out.set(p, readFileSync(p, 'utf8'));
+    }
+    return out;
+  } catch (err) {
+    diags.push(errorAt(range, `import.file: reading "${res.value.filename}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`));
+    return undefined;
+  }
 }
 
 /** Stands in for the per-instance export publisher when declare bodies are only checked. */

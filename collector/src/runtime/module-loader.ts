@@ -68,6 +68,8 @@ export interface ModuleScope {
   readonly exportDefinition?: AnyDefinition;
   /** Schema of an `export` block body. */
   readonly exportSchema?: ZodType<{ value?: unknown }>;
+  /** Directory of the module's file, visible as `module_path`. */
+  readonly modulePath?: string;
 }
 
 export function blockRange(b: ast.BlockStmt): SourceRange {
@@ -166,6 +168,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
           }
           continue;
         }
+        if (root === 'module_path' && scope.modulePath !== undefined && ref.path.length === 1) continue;
         if (scope.evaluator.isStdlibRoot(root)) {
           stdlibChecks(ref, scope.minStability, diags);
           continue;
@@ -190,7 +193,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
   }
 
-  const { evaluator, extraVars } = scope;
+  const { evaluator, extraVars, modulePath } = scope;
   return decls.map((d) => {
     const dependencies = [...deps.get(d.id)!];
     return {
@@ -203,6 +206,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       block: d.block,
       evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
         const vars: Record<string, unknown> = extraVars ? { ...extraVars() } : {};
+        if (modulePath !== undefined) vars.module_path = modulePath;
         const own = new WeakSet<object>();
         for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
         const res = evaluator.decode(d.block.body, d.schema, vars, d.range);
