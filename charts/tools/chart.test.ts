@@ -21,6 +21,7 @@ import { checkPodSpec, checkRestricted, podSpecsOf } from '../../operator/src/po
 import { generateReadme } from './readme.js';
 import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from '../../operator/src/rbac/operator-rbac.js';
 import { stringify } from 'yaml';
+import { validateConfig } from '../../collector/src/runtime/index.js';
 
 const CHART_DIR = path.join(REPO_ROOT, 'charts/alloy');
 const GOLDEN_DIR = path.join(REPO_ROOT, 'charts/alloy-golden');
@@ -244,6 +245,29 @@ describe('checkers', () => {
     expect(bad.checked && bad.errors.length > 0).toBe(true);
   });
 
+});
+
+run('shipped Alloy configs', () => {
+  test('every config the chart, its scenarios and the Kustomize overlays ship passes `alloy validate`', () => {
+    const configs = new Map<string, string>([
+      ['charts/alloy/config/default.alloy', fs.readFileSync(path.join(CHART_DIR, 'config/default.alloy'), 'utf8')],
+      ['kustomize/overlays/collector/config.alloy', fs.readFileSync(path.join(REPO_ROOT, 'kustomize/overlays/collector/config.alloy'), 'utf8')],
+      ['kustomize/overlays/helm-collector/config.alloy', fs.readFileSync(path.join(REPO_ROOT, 'kustomize/overlays/helm-collector/config.alloy'), 'utf8')],
+    ]);
+    for (const scenario of SCENARIOS) {
+      for (const m of render(`charts/alloy/ci/${scenario}`)) {
+        const data = m.object['kind'] === 'ConfigMap' ? (m.object['data'] as Record<string, string> | undefined) : undefined;
+        if (data?.['config.alloy'] !== undefined) configs.set(`${scenario}: ${m.source}`, data['config.alloy']);
+      }
+    }
+    expect(configs.size).toBeGreaterThan(3);
+    // The check has teeth: a broken config is reported.
+    expect(validateConfig(new Map([['config.alloy', 'logging {\n  level = \n']])).filter((d) => d.severity === 'error').length).toBeGreaterThan(0);
+    for (const [where, text] of configs) {
+      const diags = validateConfig(new Map([['config.alloy', text]])).filter((d) => d.severity === 'error');
+      expect({ where, diags }).toStrictEqual({ where, diags: [] });
+    }
+  });
 });
 
 describe('chart files', () => {
