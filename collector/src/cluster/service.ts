@@ -78,7 +78,7 @@ export class GossipCluster implements ClusterService {
   #belowSince: number | undefined;
   #ready: boolean;
   #running = false;
-  #lastJoinErrors: string[] = [];
+  #lastJoinErrors: Array<{ readonly addr?: string; readonly error: string }> = [];
   readonly #events: Counter<'event'> | undefined;
   readonly #bytes: { tx: Counter<never>; rx: Counter<never> } | undefined;
 
@@ -149,7 +149,7 @@ export class GossipCluster implements ClusterService {
         labelNames: ['cluster_name'],
         registers: reg,
         collect() {
-          this.set(constLabels, self.#lastJoinErrors.length > 0 && self.#membership.size === 1 ? 1 : 0);
+          this.set(constLabels, self.#joinProblems().length > 0 && self.#membership.size === 1 ? 1 : 0);
         },
       });
       new Gauge({
@@ -197,7 +197,8 @@ export class GossipCluster implements ClusterService {
     const name = this.#opts.clusterName ? ` "${this.#opts.clusterName}"` : '';
     let message = `clustered: ${peers.length} node(s) in cluster${name}, ${parts} participant(s)`;
     if (!this.ready) message += `; waiting for --cluster.wait-for-size=${this.#opts.waitForSize} participants before components use clustering`;
-    if (this.#lastJoinErrors.length > 0) message += `; last join problems: ${this.#lastJoinErrors.join('; ')}`;
+    const problems = this.#joinProblems();
+    if (problems.length > 0) message += `; last join problems: ${problems.join('; ')}`;
     return { state: 'clustered', message, peers: peers.map((p) => p.name) };
   }
 
@@ -262,13 +263,14 @@ export class GossipCluster implements ClusterService {
       const max = this.#opts.maxJoinPeers;
       if (max > 0 && targets.length > max) targets = shuffle(targets, this.#opts.random ?? Math.random).slice(0, max);
       const results = await this.#membership.join(targets);
-      const failed = results.filter((r) => !r.ok).map((r) => r.error ?? r.addr);
-      this.#lastJoinErrors = [...errors, ...failed];
+      const failed = results.filter((r) => !r.ok).map((r) => ({ addr: r.addr, error: r.error ?? 'failed' }));
+      this.#lastJoinErrors = [...errors.map((error) => ({ error })), ...failed];
+      const problems = this.#lastJoinErrors.map((e) => e.error).join('; ');
       const joined = results.filter((r) => r.ok).length;
       if (targets.length > 0 && joined === 0) {
-        this.#log.warn(`${why}: failed to connect to peers; ${why === 'initial join' ? 'bootstrapping a new cluster' : 'keeping the current cluster view'}`, { errors: this.#lastJoinErrors.join('; ') });
+        this.#log.warn(`${why}: failed to connect to peers; ${why === 'initial join' ? 'bootstrapping a new cluster' : 'keeping the current cluster view'}`, { errors: problems });
       } else if (this.#lastJoinErrors.length > 0) {
-        this.#log.warn(`${why}: some peers could not be reached`, { joined, errors: this.#lastJoinErrors.join('; ') });
+        this.#log.warn(`${why}: some peers could not be reached`, { joined, errors: problems });
       } else {
         this.#log.debug(`${why} finished`, { joined, peers: targets.join(',') });
       }
@@ -292,6 +294,12 @@ export class GossipCluster implements ClusterService {
     clearTimeout(timer);
     if (this.#transport instanceof HttpGossipTransport) this.#transport.close();
     this.#log.info('left the cluster');
+  }
+
+  /** Join errors not since resolved (an address that failed may have joined us meanwhile). */
+  #joinProblems(): string[] {
+    const live = new Set(this.#membership.peers().map((p) => p.addr));
+    return this.#lastJoinErrors.filter((e) => e.addr === undefined || !live.has(e.addr)).map((e) => e.error);
   }
 
   #membershipChanged(event: MembershipEvent, node: string): void {
