@@ -55,6 +55,8 @@ export interface LoadedConfig {
   readonly declaredComponents: LoadedComponent[];
   /** Files that did not parse cleanly (their recovered blocks are not worth evaluating). */
   readonly syntaxErrorFiles: ReadonlySet<string>;
+  /** Paths read by `import.file` blocks (files or directories), for change watching. */
+  readonly importedPaths: readonly string[];
   /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
   readonly hash: string;
 }
@@ -167,6 +169,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
 
   // Imported modules: their declares become `<namespace>.<name>` here.
   const imported = new Map<string, string>();
+  const importedPaths: string[] = [];
   const moduleChecks: Array<{ defs: DeclareDef[]; custom: Map<string, CustomComponent>; modulePath: string }> = [];
   const namespaces = new Map<string, ast.BlockStmt>();
   for (const ib of importBlocks) {
@@ -181,7 +184,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       continue;
     }
     namespaces.set(ib.label, ib);
-    const mod = readModule(ib, opts.evaluator, diags);
+    const mod = readModule(ib, opts.evaluator, diags, importedPaths);
     if (!mod) continue;
     const modDefs: DeclareDef[] = [];
     const modSeen = new Map<string, ast.BlockStmt>();
@@ -248,7 +251,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   }
 
   sortDiags(diags);
-  return { diags, logging, components, declaredComponents, syntaxErrorFiles, hash: configHash(new Map([...sources, ...imported])) };
+  return { diags, logging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])) };
 }
 
 const importFileArgs = z.object({
@@ -263,7 +266,7 @@ const importStringArgs = z.object({ content: z.unknown() });
  * `import.string` module. Their arguments must be static (stdlib and `module_path` only): modules
  * are read when the config loads, and again on every reload.
  */
-function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagnostic[]): Map<string, string> | undefined {
+function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagnostic[], paths: string[]): Map<string, string> | undefined {
   const range = blockRange(ib);
   const kind = blockName(ib);
   const modulePath = path.dirname(range.start.file);
@@ -290,6 +293,7 @@ function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagno
   if (!res.value) return undefined;
   // Relative to the working directory, as in Alloy; `module_path` gives the importer's directory.
   const base = path.resolve(res.value.filename);
+  paths.push(base);
   try {
     if (!statSync(base).isDirectory()) return new Map([[base, readFileSync(base, 'utf8')]]);
     const out = new Map<string, string>();

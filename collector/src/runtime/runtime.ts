@@ -8,8 +8,10 @@
  *   changes nothing (components, logging, readiness, config hash) and returns the diagnostics
  *   formatted with source excerpts.
  * - `isReady()` is true from the first successful load on.
+ * - Files and directories read by `import.file` are watched (as Alloy does): a change reloads the
+ *   last loaded sources after a short debounce, re-reading the modules.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { formatDiagnostics, type ParseResult } from '../syntax/index.js';
@@ -82,6 +84,10 @@ export class Runtime {
   #ready = false;
   #hash: string | undefined;
   readonly #parseCache = new Map<string, { readonly src: string; readonly parsed: ParseResult }>();
+  #importWatchers: FSWatcher[] = [];
+  #importTimer: NodeJS.Timeout | undefined;
+  #lastSources: ReadonlyMap<string, string> | undefined;
+  #stopped = false;
   readonly #declareCache = { definitions: new Map<string, AnyDefinition>(), bodies: new Map<string, DeclareBody>() };
   readonly #lastOk: Gauge<never>;
   readonly #failures: Counter<never>;
@@ -171,7 +177,37 @@ export class Runtime {
   }
 
   stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watchImports([]);
+    clearTimeout(this.#importTimer);
     return this.#serial(() => this.controller.stop());
+  }
+
+  /** Replace the watchers on imported module paths. */
+  #watchImports(paths: readonly string[]): void {
+    for (const w of this.#importWatchers) w.close();
+    this.#importWatchers = [];
+    if (this.#stopped) return;
+    for (const p of new Set(paths)) {
+      try {
+        const w = watch(p, { persistent: false }, () => this.#importChanged());
+        w.on('error', () => undefined);
+        this.#importWatchers.push(w);
+      } catch (err) {
+        this.#opts.logs.root.warn('cannot watch imported module; changes apply on the next reload', { path: p, err: (err as Error).message });
+      }
+    }
+  }
+
+  #importChanged(): void {
+    clearTimeout(this.#importTimer);
+    this.#importTimer = setTimeout(() => {
+      const sources = this.#lastSources;
+      if (!sources || this.#stopped) return;
+      this.#opts.logs.root.info('imported module changed, reloading');
+      void this.#serial(() => this.#load(sources));
+    }, 200);
+    this.#importTimer.unref();
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -194,6 +230,8 @@ export class Runtime {
     const { committed, diags } = await this.controller.apply(loaded.components);
     if (!committed) return this.#failed(diags, sources);
     this.#opts.logs.configure(loaded.logging.args);
+    this.#lastSources = sources;
+    this.#watchImports(loaded.importedPaths);
     this.#ready = true;
     this.#hash = loaded.hash;
     this.#hashGauge.reset();
