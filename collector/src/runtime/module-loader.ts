@@ -10,7 +10,7 @@
  */
 import type { ZodType } from 'zod';
 import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type ast } from '../syntax/index.js';
-import type { ComponentDefinition, Stability } from './component.js';
+import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
@@ -269,5 +269,3 @@ function setPath(root: Record<string, unknown>, path: readonly string[], value: 
     cur[last] = value;
   }
 }
-
-export type { ComponentDefinition };
