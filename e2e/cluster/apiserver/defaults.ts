@@ -50,6 +50,14 @@ export function podSpecDefaults(spec: JsonObject): void {
   }
 }
 
+/** An empty or RollingUpdate strategy gets type RollingUpdate and the rolling-update defaults. */
+function strategyDefaults(strategy: JsonObject, rolling: JsonObject): void {
+  dflt(strategy, 'type', 'RollingUpdate');
+  if (strategy['type'] !== 'RollingUpdate') return;
+  const ru = obj(strategy, 'rollingUpdate');
+  for (const [k, v] of Object.entries(rolling)) dflt(ru, k, v);
+}
+
 function templateDefaults(spec: JsonObject): void {
   const tmpl = obj(spec, 'template');
   const tspec = obj(tmpl, 'spec');
@@ -90,7 +98,8 @@ export function applyDefaults(o: KubeObject): void {
         dflt(spec, 'replicas', 1);
         dflt(spec, 'podManagementPolicy', 'OrderedReady');
         dflt(spec, 'revisionHistoryLimit', 10);
-        dflt(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+        dflt(spec, 'updateStrategy', {});
+        strategyDefaults(obj(spec, 'updateStrategy'), { partition: 0 });
         dflt(spec, 'persistentVolumeClaimRetentionPolicy', { whenDeleted: 'Retain', whenScaled: 'Retain' });
         templateDefaults(spec);
       }
@@ -100,14 +109,16 @@ export function applyDefaults(o: KubeObject): void {
         dflt(spec, 'replicas', 1);
         dflt(spec, 'revisionHistoryLimit', 10);
         dflt(spec, 'progressDeadlineSeconds', 600);
-        dflt(spec, 'strategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+        dflt(spec, 'strategy', {});
+        strategyDefaults(obj(spec, 'strategy'), { maxSurge: '25%', maxUnavailable: '25%' });
         templateDefaults(spec);
       }
       break;
     case 'DaemonSet':
       if (spec) {
         dflt(spec, 'revisionHistoryLimit', 10);
-        dflt(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+        dflt(spec, 'updateStrategy', {});
+        strategyDefaults(obj(spec, 'updateStrategy'), { maxSurge: 0, maxUnavailable: 1 });
         templateDefaults(spec);
       }
       break;
@@ -122,6 +133,8 @@ export function applyDefaults(o: KubeObject): void {
         dflt(spec, 'parallelism', 1);
         dflt(spec, 'completions', 1);
         dflt(spec, 'backoffLimit', 6);
+        dflt(spec, 'completionMode', 'NonIndexed');
+        dflt(spec, 'suspend', false);
         templateDefaults(spec);
       }
       break;

@@ -90,6 +90,21 @@ function withoutVolatile(o: KubeObject): JsonObject {
   return { ...o, metadata: md };
 }
 
+/** A Job without `manualSelector` gets a selector and pod labels derived from its uid, as the real server sets them. */
+function jobSelector(job: KubeObject): void {
+  const spec = isObject(job['spec']) ? job['spec'] : undefined;
+  if (!spec || spec['manualSelector'] === true) return;
+  const uid = String(job.metadata['uid']);
+  const name = String(job.metadata['name']);
+  spec['selector'] = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  const tmpl = isObject(spec['template']) ? spec['template'] : (spec['template'] = {});
+  const md = isObject(tmpl['metadata']) ? tmpl['metadata'] : (tmpl['metadata'] = {});
+  md['labels'] = {
+    ...(isObject(md['labels']) ? md['labels'] : {}),
+    'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name,
+  };
+}
+
 /** Serialized watch events, shared by every watcher of the same object version and event type. */
 const EVENT_LINES = new WeakMap<JsonObject, Map<string, string>>();
 
@@ -404,6 +419,7 @@ export class ApiServer {
         const body = await this.#body(req);
         if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
         if (name !== undefined && sub === 'eviction') return this.#evict(res, target);
+        if (name !== undefined && sub === 'token') return this.#send(res, 201, this.#token(target, body));
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
         if (t.virtual) return this.#send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
@@ -441,6 +457,7 @@ export class ApiServer {
     if (sub === 'scale') return t.scale !== undefined;
     if (sub === 'log' || sub === 'binding' || sub === 'eviction') return t.kind === 'Pod';
     if (sub === 'finalize') return t.kind === 'Namespace';
+    if (sub === 'token') return t.kind === 'ServiceAccount';
     return false;
   }
 
@@ -490,6 +507,7 @@ export class ApiServer {
         resources.push({ name: 'pods/binding', singularName: '', namespaced, kind: 'Binding', verbs: ['create'] });
         resources.push({ name: 'pods/eviction', singularName: '', namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
       }
+      if (t.kind === 'ServiceAccount') resources.push({ name: 'serviceaccounts/token', singularName: '', namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
       if (t.kind === 'Namespace') resources.push({ name: 'namespaces/finalize', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['update'] });
     }
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
@@ -829,6 +847,7 @@ export class ApiServer {
       else o['status'] = st;
     }
     if (t.kind === 'Service') this.#allocateServiceIp(o);
+    if (t.kind === 'Job') jobSelector(o);
     this.#admit(t, o, undefined, opts);
     if (t.kind === 'Pod') this.#admitServiceAccount(o);
     if (t.kind === 'CustomResourceDefinition') establish(o, time);
@@ -1029,6 +1048,23 @@ export class ApiServer {
     } catch {
       return undefined;
     }
+  }
+
+  /** `serviceaccounts/<name>/token`: an unsigned JWT-shaped token naming the service account. */
+  #token(target: Target, body: Json): JsonObject {
+    this.#mustGet(target);
+    const spec = isObject(body) && isObject(body['spec']) ? body['spec'] : {};
+    const seconds = typeof spec['expirationSeconds'] === 'number' ? spec['expirationSeconds'] : 3600;
+    const exp = Math.floor(Date.now() / 1000) + seconds;
+    const b64 = (v: Json): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const sub = `system:serviceaccount:${String(target.ns)}:${String(target.name)}`;
+    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: 'https://kubernetes.default.svc', sub, aud: spec['audiences'] ?? ['https://kubernetes.default.svc'], exp, iat: exp - seconds })}.local`;
+    return {
+      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name: String(target.name), namespace: String(target.ns), creationTimestamp: now() },
+      spec: { audiences: spec['audiences'] ?? ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: null },
+      status: { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    };
   }
 
   /** Access and token reviews: this test server authenticates and authorizes everything. */

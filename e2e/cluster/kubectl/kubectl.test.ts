@@ -234,6 +234,22 @@ suite('kubectl against the test API server', () => {
     expect(await ok(['get', 'configmap', 'alloy-config'])).toMatch(/^alloy-config\s+1\s+/m);
   });
 
+  test('kubectl create generators (protobuf bodies) create defaulted objects', async () => {
+    expect(await ok(['create', 'deployment', 'gen-web', '--image=nginx:1.25', '--replicas=0', '--port=8080'])).toBe('deployment.apps/gen-web created\n');
+    const dep = JSON.parse(await ok(['get', 'deployment', 'gen-web', '-o', 'json'])) as { spec: { replicas: number; strategy: { type: string }; template: { spec: { containers: { ports: { containerPort: number; protocol: string }[] }[] } } } };
+    expect(dep.spec.replicas).toBe(0);
+    expect(dep.spec.strategy.type).toBe('RollingUpdate');
+    expect(dep.spec.template.spec.containers[0]!.ports[0]).toEqual({ containerPort: 8080, protocol: 'TCP' });
+    expect(await ok(['create', 'service', 'clusterip', 'gen-svc', '--tcp=80:8080'])).toBe('service/gen-svc created\n');
+    expect(await ok(['get', 'svc', 'gen-svc', '-o', 'jsonpath={.spec.ports[0].targetPort} {.spec.clusterIP}'])).toMatch(/^8080 10\.96\.\d+\.\d+$/);
+    expect(await ok(['create', 'job', 'gen-job', '--image=busybox:1.36', '--', 'echo', 'hi'])).toBe('job.batch/gen-job created\n');
+    expect(await ok(['get', 'job', 'gen-job', '-o', 'jsonpath={.spec.template.spec.containers[0].command}'])).toBe('["echo","hi"]');
+    await ok(['create', 'role', 'gen-role', '--verb=get,list', '--resource=pods']);
+    await ok(['create', 'rolebinding', 'gen-rb', '--role=gen-role', '--serviceaccount=default:default']);
+    expect(await ok(['get', 'rolebinding', 'gen-rb', '-o', 'jsonpath={.roleRef.name} {.subjects[0].kind}'])).toBe('gen-role ServiceAccount');
+    expect((await ok(['create', 'token', 'default'])).split('.')).toHaveLength(3);
+  });
+
   test('apply a CRD, wait for it to be established, then apply and get a custom resource', async () => {
     expect(await ok(['apply', '-f', write('crd.yaml', CRD)])).toBe('customresourcedefinition.apiextensions.k8s.io/pipelines.obs.example.com created\n');
     expect(await ok(['wait', '--for=condition=established', '--timeout=10s', 'crd/pipelines.obs.example.com'])).toContain('condition met');
