@@ -96,12 +96,17 @@ describe('loadConfig: graph building', () => {
       ],
     },
     {
-      name: 'livedebugging is accepted (warning when enabled), other unsupported config blocks are errors',
-      src: 'livedebugging {\n  enabled = true\n}\ntracing {}\n',
+      name: 'livedebugging and tracing are accepted (warning when live debugging is enabled), other unsupported config blocks are errors',
+      src: 'livedebugging {\n  enabled = true\n}\ntracing {\n  sampling_fraction = 0.5\n}\nhttp {}\n',
       want: [
         '1:1: livedebugging is enabled, but this build has no live debugging streams; the block is accepted and ignored',
-        '4:1: block "tracing" is not supported by this collector yet',
+        '7:1: block "http" is not supported by this collector yet',
       ],
+    },
+    {
+      name: 'tracing with write_to is rejected with the reason',
+      src: 'tracing {\n  write_to = [otelcol.exporter.otlp.x.input]\n}\n',
+      want: ['2:15: tracing.write_to is not supported: this collector does not export its own traces; remove write_to (or the tracing block)'],
     },
     {
       name: 'logging declared twice',

@@ -31,10 +31,13 @@ import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logge
 export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loader.js';
 
 /** Config blocks Alloy knows about but this collector does not implement (yet). */
-const UNSUPPORTED_CONFIG_BLOCKS = new Set(['tracing', 'http', 'remotecfg', 'foreach']);
+const UNSUPPORTED_CONFIG_BLOCKS = new Set(['http', 'remotecfg', 'foreach']);
 
 /** `livedebugging { enabled = ... }` is accepted so existing configs load; this build streams no live data. */
 const livedebuggingArgs = z.object({ enabled: z.boolean().default(false) });
+
+/** `tracing { sampling_fraction = ... }` without `write_to` is accepted: there is nothing to export to. */
+const tracingArgs = z.object({ sampling_fraction: z.number().min(0).max(1).default(0.1), write_to: z.array(z.unknown()).default([]) });
 
 export interface LoadOptions {
   readonly registry: ComponentRegistry;
@@ -77,6 +80,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const declareBlocks: ast.BlockStmt[] = [];
   let loggingBlock: ast.BlockStmt | undefined;
   let liveDebuggingBlock: ast.BlockStmt | undefined;
+  let tracingBlock: ast.BlockStmt | undefined;
   const syntaxErrorFiles = new Set<string>();
   const declareText: string[] = [];
   const importBlocks: ast.BlockStmt[] = [];
@@ -106,6 +110,12 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "livedebugging" does not take a label; remove "${stmt.label}"`));
         if (liveDebuggingBlock) diags.push(errorAt(range, `block "livedebugging" is already declared at ${where(blockRange(liveDebuggingBlock))}; declare it once`));
         else liveDebuggingBlock = stmt;
+        continue;
+      }
+      if (name === 'tracing') {
+        if (stmt.label !== undefined) diags.push(errorAt(range, `block "tracing" does not take a label; remove "${stmt.label}"`));
+        if (tracingBlock) diags.push(errorAt(range, `block "tracing" is already declared at ${where(blockRange(tracingBlock))}; declare it once`));
+        else tracingBlock = stmt;
         continue;
       }
       if (name === 'declare') {
@@ -239,6 +249,16 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {}, blockRange(loggingBlock));
     diags.push(...res.diags);
     if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
+  }
+
+  if (tracingBlock) {
+    const refs = opts.evaluator.collectReferences(tracingBlock.body).filter((r) => !opts.evaluator.isStdlibRoot(r.path[0]!));
+    if (refs.length > 0) {
+      diags.push(errorAt(refs[0]!, 'tracing.write_to is not supported: this collector does not export its own traces; remove write_to (or the tracing block)'));
+    } else {
+      const res = opts.evaluator.decode(tracingBlock.body, tracingArgs, {}, blockRange(tracingBlock));
+      diags.push(...res.diags);
+    }
   }
 
   if (liveDebuggingBlock) {
