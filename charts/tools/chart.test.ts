@@ -150,6 +150,14 @@ run('docs snippets', () => {
     expect(Object.keys(cm.data)).toStrictEqual(['config.alloy']);
   });
 
+  test('alloy.configMap.content and extraObjects pass through tpl, as upstream documents', () => {
+    const m = renderYaml(
+      'alloy:\n  configMap:\n    content: |-\n      logging {\n        level = "{{ .Values.logLevel }}"\n      }\nlogLevel: warn\nextraObjects:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: "{{ .Release.Name }}-creds"\n    stringData:\n      token: abc\n',
+    );
+    expect((findObject(m, 'ConfigMap', 'alloy') as { data: Record<string, string> }).data['config.alloy']).toBe('logging {\n  level = "warn"\n}');
+    expect(findObject(m, 'Secret', 'alloy-creds')).toMatchObject({ stringData: { token: 'abc' } });
+  });
+
   test('non-root snippet: alloy runs as 473:473, the reloader as 65534, and the pod stays "restricted"', () => {
     const spec = pod(render('charts/alloy/ci/nonroot-values.yaml'));
     expect(container(spec, 'alloy')['securityContext']).toMatchObject({ runAsUser: 473, runAsGroup: 473, runAsNonRoot: true, allowPrivilegeEscalation: false });
