@@ -188,6 +188,26 @@ describe('CRUD and optimistic concurrency', () => {
   });
 });
 
+describe('versions sharing storage', () => {
+  test('events.k8s.io/v1 Events are core/v1 Events converted field by field', async () => {
+    const ev = {
+      apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'ev1' },
+      eventTime: '2026-01-01T00:00:00.000000Z', reportingController: 'alloy-operator', reportingInstance: 'op-1', action: 'Reconcile', reason: 'Synced', type: 'Normal', note: 'reconciled',
+      regarding: { kind: 'Collector', name: 'main', namespace: 'default', apiVersion: 'alloy.dev/v1alpha1' },
+    };
+    expect((await api('POST', '/apis/events.k8s.io/v1/namespaces/default/events', ev)).status).toBe(201);
+    const core = await api('GET', '/api/v1/namespaces/default/events/ev1');
+    expect(core.body).toMatchObject({ apiVersion: 'v1', message: 'reconciled', reportingComponent: 'alloy-operator', involvedObject: { kind: 'Collector', name: 'main' } });
+    const sel = await api('GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dmain,involvedObject.kind%3DCollector');
+    expect((sel.body.items as Obj[]).map((e) => e.metadata.name)).toEqual(['ev1']);
+    const back = await api('GET', '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dmain');
+    expect(back.body.items[0]).toMatchObject({ apiVersion: 'events.k8s.io/v1', note: 'reconciled', regarding: { name: 'main' } });
+    const p = await api('PATCH', '/apis/events.k8s.io/v1/namespaces/default/events/ev1', { note: 'again', series: { count: 2, lastObservedTime: '2026-01-01T00:01:00.000000Z' } }, 'application/merge-patch+json');
+    expect(p.body.note).toBe('again');
+    expect((await api('GET', '/api/v1/namespaces/default/events/ev1')).body.series.count).toBe(2);
+  });
+});
+
 describe('generation', () => {
   test('bumps on spec changes only, not on metadata or status', async () => {
     const c = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gen'));

@@ -29,6 +29,7 @@ import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas, unknownFieldPaths } from './known-fields.js';
 import { decodeProtobuf } from './protobuf.js';
+import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
 import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
@@ -471,7 +472,13 @@ export class ApiServer {
     return { manager, dryRun: dry.length > 0, fieldValidation: fv, warnings: [], ...(sub ? { sub } : {}) };
   }
 
+  /** The type objects are stored and validated as (events.k8s.io Events are stored as core Events). */
+  #storageType(t: ResourceType): ResourceType {
+    return t.group === 'events.k8s.io' ? this.registry.get('', 'v1', 'events')! : t;
+  }
+
   #present(t: ResourceType, o: KubeObject): KubeObject {
+    if (t.group === 'events.k8s.io') return eventFromCore(o);
     const av = apiVersionOf(t);
     return o.apiVersion === av ? o : { ...o, apiVersion: av };
   }
@@ -592,9 +599,10 @@ export class ApiServer {
   }
 
   #selectors(t: ResourceType, q: URLSearchParams): { labels: LabelSelector; fields: FieldRequirement[] } {
+    const fields = parseFieldSelector(q.get('fieldSelector') ?? '', t.fieldLabels);
     return {
       labels: parseLabelSelector(q.get('labelSelector') ?? ''),
-      fields: parseFieldSelector(q.get('fieldSelector') ?? '', t.fieldLabels),
+      fields: t.group === 'events.k8s.io' ? fields.map((r) => ({ ...r, field: eventFieldToCore(r.field) })) : fields,
     };
   }
 
@@ -805,9 +813,11 @@ export class ApiServer {
   }
 
   /** `owned`: the caller hands over `input` (a freshly parsed body), so it is not copied. */
-  #createObject(t: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
-    const o = owned ? input : deepClone(input);
-    this.#checkKind(t, o);
+  #createObject(requested: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
+    let o = owned ? input : deepClone(input);
+    this.#checkKind(requested, o);
+    const t = this.#storageType(requested);
+    if (t !== requested) o = eventToCore(o);
     const md = o.metadata;
     if (t.scope === 'Namespaced') {
       if (ns === undefined) throw badRequest('the namespace of the object must be set in the request path');
@@ -875,14 +885,16 @@ export class ApiServer {
       return this.#present(t, this.#createObject(t, target.ns, body, opts));
     }
     const old = this.#mustGet(target);
-    const body = deepClone(input);
+    let body = deepClone(input);
     this.#checkKind(t, body);
+    const st = this.#storageType(t);
+    if (st !== t) body = eventToCore(body);
     if (body.metadata['name'] !== undefined && body.metadata['name'] !== target.name) {
       throw badRequest(`the name of the object (${String(body.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
     }
     const rv = body.metadata['resourceVersion'];
     if (rv !== undefined && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    const out = this.#commitUpdate(t, old, body, opts);
+    const out = this.#commitUpdate(st, old, body, opts);
     return this.#present(t, out);
   }
 
@@ -956,7 +968,8 @@ export class ApiServer {
       return { obj: this.#putScale(target, patched as KubeObject, opts), created: false };
     }
     const old = this.#mustGet(target);
-    const patched = this.#patchDoc(t, old, body, ct) as KubeObject;
+    const st = this.#storageType(t);
+    let patched = this.#patchDoc(t, this.#present(t, old), body, ct) as KubeObject;
     if (!isObject(patched['metadata'])) patched['metadata'] = {};
     const prv = patched.metadata['resourceVersion'];
     if (prv !== undefined && prv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
@@ -964,7 +977,8 @@ export class ApiServer {
       throw conflict(t.resource, t.group, String(target.name), `Precondition failed: UID in precondition: ${String(patched.metadata['uid'])}, UID in object meta: ${String(old.metadata['uid'])}`);
     }
     this.#checkKind(t, patched);
-    return { obj: this.#present(t, this.#commitUpdate(t, old, patched, opts)), created: false };
+    if (st !== t) patched = eventToCore(patched);
+    return { obj: this.#present(t, this.#commitUpdate(st, old, patched, opts)), created: false };
   }
 
   #patchDoc(t: ResourceType, doc: JsonObject, body: Json, ct: string): JsonObject {
@@ -989,8 +1003,10 @@ export class ApiServer {
   #apply(target: Target, body: Json, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject; created: boolean } {
     const { t } = target;
     if (!q.get('fieldManager')) throw badRequest('PATCH requests with apply content type require fieldManager to be set to a non-empty string');
-    const applied = asKube(deepClone(body), 'apply');
+    let applied = asKube(deepClone(body), 'apply');
     this.#checkKind(t, applied);
+    const st = this.#storageType(t);
+    if (st !== t) applied = eventToCore(applied);
     if (applied.metadata['name'] !== undefined && applied.metadata['name'] !== target.name) {
       throw badRequest(`the name of the object (${String(applied.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
     }
@@ -1008,14 +1024,14 @@ export class ApiServer {
     const force = q.get('force') === 'true';
     const existing = t.scope === 'Namespaced' && target.ns === undefined ? undefined : this.store.get(t.storageKey, target.ns, String(target.name));
     const time = now();
-    const ctx = this.#ctx(t, opts, time);
+    const ctx = this.#ctx(st, opts, time);
     if (!existing) {
       if (sub) throw notFound(t.resource, t.group, String(target.name));
       const result = serverSideApply(undefined, applied, ctx, force);
       const o = result.obj as KubeObject;
-      o.apiVersion = apiVersionOf(t);
-      o.kind = t.kind;
-      const created = this.#createObject(t, target.ns, o, { ...opts, managedFields: result.managedFields });
+      o.apiVersion = apiVersionOf(st);
+      o.kind = st.kind;
+      const created = this.#createObject(st, target.ns, o, { ...opts, managedFields: result.managedFields });
       return { obj: this.#present(t, created), created: true };
     }
     const rv = applied.metadata['resourceVersion'];
@@ -1029,7 +1045,7 @@ export class ApiServer {
       delete copy.metadata['managedFields'];
       ann[LAST_APPLIED] = `${JSON.stringify(copy)}\n`;
     }
-    return { obj: this.#present(t, this.#commitUpdate(t, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
+    return { obj: this.#present(t, this.#commitUpdate(st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
   }
 
   /**
