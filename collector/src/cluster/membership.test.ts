@@ -110,3 +110,17 @@ describe('Membership', () => {
     expect(names(nodes[0]!)).toEqual(['node-0']);
   });
 });
+
+describe('Membership node names', () => {
+  it('GIVEN two processes with one --cluster.node-name WHEN one joins the other THEN it is rejected naming the flag', async () => {
+    const clock = new ManualClock();
+    const net = new InProcessNetwork();
+    const a = net.add({ name: 'same', addr: 'a:1', clusterName: 'c', now: clock.now });
+    const b = net.add({ name: 'same', addr: 'b:1', clusterName: 'c', now: clock.now });
+    const r = await b.join(['a:1']);
+    expect(r[0]!.ok).toBe(false);
+    expect(r[0]!.error).toMatch(/node name conflict: b:1 and a:1 both use --cluster.node-name "same"/);
+    expect(a.self.incarnation).toBe(clock.now());
+    expect(names(a)).toEqual(['same']);
+  });
+});

@@ -54,6 +54,13 @@ export class ClusterNameMismatchError extends Error {
   }
 }
 
+export class NodeNameConflictError extends Error {
+  constructor(name: string, theirAddr: string, ourAddr: string) {
+    super(`node name conflict: ${theirAddr} and ${ourAddr} both use --cluster.node-name "${name}"; give every node a unique name (the default is the hostname)`);
+    this.name = 'NodeNameConflictError';
+  }
+}
+
 export type MembershipEvent = 'node_join' | 'node_leave' | 'node_update' | 'node_failed';
 
 export interface MembershipOptions {
@@ -162,9 +169,10 @@ export class Membership {
     this.#opts.onChange?.('node_update', this.#self.name);
   }
 
-  /** Answer a peer's exchange: merge its view and return ours. @throws ClusterNameMismatchError */
+  /** Answer a peer's exchange: merge its view and return ours. @throws ClusterNameMismatchError, NodeNameConflictError */
   handle(msg: GossipMessage): GossipMessage {
     if (msg.cluster !== this.#opts.clusterName) throw new ClusterNameMismatchError(this.#opts.clusterName, msg.cluster, msg.from);
+    this.#checkConflict(msg);
     this.#merge(msg.nodes);
     return this.#digest();
   }
@@ -200,6 +208,13 @@ export class Membership {
     await Promise.allSettled(peers.map((a) => this.#opts.transport.exchange(a, msg)));
   }
 
+  /** A message from another process using this node's name would make both fight over one record. */
+  #checkConflict(msg: GossipMessage): void {
+    if (msg.from !== this.#self.name) return;
+    const theirs = msg.nodes.find((n) => n.name === msg.from);
+    if (theirs && theirs.addr !== this.#self.addr) throw new NodeNameConflictError(msg.from, theirs.addr, this.#self.addr);
+  }
+
   #bump(change: Partial<NodeRecord>): void {
     this.#self = { ...this.#self, ...change, heartbeat: this.#self.heartbeat + 1 };
   }
@@ -225,6 +240,11 @@ export class Membership {
       if (r.value.cluster !== this.#opts.clusterName) {
         return { addr, ok: false, error: new ClusterNameMismatchError(this.#opts.clusterName, r.value.cluster, r.value.from).message };
       }
+      try {
+        this.#checkConflict(r.value);
+      } catch (err) {
+        return { addr, ok: false, error: (err as Error).message };
+      }
       if (!this.#stopped) this.#merge(r.value.nodes);
       return { addr, ok: true };
     });
@@ -234,6 +254,7 @@ export class Membership {
     const now = this.#now();
     for (const rec of nodes) {
       if (rec.name === this.#self.name) {
+        if (rec.addr !== this.#self.addr) continue; // a conflicting process's record: never adopt or refute it
         // Someone holds a newer record of this name (an earlier process with a later clock, or a
         // false failure verdict): refute it by moving past its incarnation.
         if (newer(rec, this.#self) && !this.#stopped) this.#self = { ...this.#self, incarnation: rec.incarnation + 1, heartbeat: 0 };

@@ -130,7 +130,7 @@ export function clusteringPage(view: ClusterView): string {
     .join('\n');
   return `<h1>Clustering</h1><p class="sub">${escapeHtml(view.status)}</p>
 <div class="cards"><div class="card"><b>${view.peers.length}</b><span>nodes</span></div><div class="card"><b>${participants}</b><span>participants</span></div><div class="card"><b>${view.enabled ? 'on' : 'off'}</b><span>clustering</span></div></div>
-<div class="panel"><table id="peers"><caption class="skip">Cluster peers</caption><thead><tr><th scope="col">Node name</th><th scope="col">Advertised address</th><th scope="col">State</th><th scope="col">This node</th><th scope="col">Last heard</th></tr></thead><tbody>
+<div class="panel"><table id="peers"><caption class="skip">Cluster peers</caption><thead><tr><th scope="col">Node name</th><th scope="col">Advertised address</th><th scope="col">Current state</th><th scope="col">Local node</th><th scope="col">Last heard</th></tr></thead><tbody>
 ${rows}
 </tbody></table></div>`;
 }
