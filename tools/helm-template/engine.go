@@ -35,6 +35,7 @@ type Metadata struct {
 	KubeVersion  string
 	Dependencies []interface{}
 	Type         string
+	IsRoot       bool
 }
 
 func newMetadata(m map[string]interface{}) *Metadata {
@@ -58,7 +59,7 @@ func newMetadata(m map[string]interface{}) *Metadata {
 		Description: str("description"), Keywords: strs("keywords"), Icon: str("icon"),
 		APIVersion: str("apiVersion"), Condition: str("condition"), Tags: str("tags"),
 		AppVersion: str("appVersion"), KubeVersion: str("kubeVersion"), Type: str("type"),
-		Annotations: map[string]string{},
+		Annotations: map[string]string{}, IsRoot: true,
 	}
 	if md.Type == "" {
 		md.Type = "application"
@@ -295,6 +296,8 @@ func funcMap() template.FuncMap {
 			return val, nil
 		},
 		"fail": func(msg string) (string, error) { return "", errors.New(warnWrap(msg)) },
+		// Helm renders without DNS unless --enable-dns is given.
+		"getHostByName": func(string) string { return "" },
 		// helm template talks to no cluster, so lookup finds nothing.
 		"lookup": func(string, string, string, string) (map[string]interface{}, error) {
 			return map[string]interface{}{}, nil

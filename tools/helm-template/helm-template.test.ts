@@ -146,6 +146,80 @@ run('helm-template stand-in', () => {
     expect(helmTemplate(['fn', dir, '--set', 'needEmpty=true'], { standIn: true }).stderr).toMatch(/execution error at \(fn\/templates\/cm\.yaml:15:\d+\): empty is required/);
   });
 
+  test('cases from Helm\'s own engine tests render identically', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-engine-'));
+    fs.mkdirSync(path.join(dir, 'templates'));
+    fs.writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: moby\nversion: 1.2.3\n');
+    fs.writeFileSync(path.join(dir, 'author'), 'Virgil');
+    fs.writeFileSync(
+      path.join(dir, 'values.yaml'),
+      [
+        'outer: spouter',
+        'inner: inn',
+        'partialText: \'{{define "partial"}}redefined-in-tpl{{end}}tpl: {{include "partial" .}}\'',
+        'manifestOnlyText: \'tpl: {{include "manifest-only" .}}\'',
+        'dot:',
+        '  Template:',
+        '    BasePath: path/to/template',
+        '    Name: name-of-template',
+      ].join('\n'),
+    );
+    const templates: Record<string, string> = {
+      test1: '{{.Values.outer | title }} {{.Values.inner | title}}',
+      test3: '{{.noValue}}',
+      dns: '{{getHostByName "helm.sh"}}',
+      _partials: '{{define "partial"}}original-in-partial{{end}}',
+      partial: 'before: {{include "partial" .}}\n{{tpl .Values.partialText .}}\nafter: {{include "partial" .}}',
+      'manifest-only': '{{define "manifest-only"}}only-in-manifest{{end}}before: {{include "manifest-only" .}}\n{{tpl .Values.manifestOnlyText .}}\nafter: {{include "manifest-only" .}}',
+      'default-basepath': '{{tpl "{{ .Template.BasePath }}" .}}',
+      'default-name': '{{tpl "{{ .Template.Name }}" .}}',
+      'modified-name': '{{tpl "{{ .Template.Name }}" .Values.dot}}',
+      'tpl-empty': '{{tpl "" .}}{{tpl "{{define \\"not-invoked\\"}}not-rendered{{end}}" .}}',
+      'tpl-missing': 'missingValue: {{tpl "{{.Values.noSuchKey}}" .}}',
+      files: '{{.Files.author | printf "%s"}}',
+      isroot: '{{.Chart.IsRoot}}',
+      _function: '{{define "overlook"}}{{printf "All work and no play\\n"}}{{end}}',
+      overlook: '{{include "overlook" . }}'.repeat(4000),
+    };
+    for (const [name, text] of Object.entries(templates)) fs.writeFileSync(path.join(dir, 'templates', name), text);
+    // Helm's engine tests look at each template's raw output, before manifests are split.
+    const raw = JSON.parse(helmTemplateOk(['rel', dir, '--dump-rendered'], { standIn: true })) as Record<string, string>;
+    const docs = new Map(Object.entries(raw).map(([k, v]) => [k.replace(/^moby\/templates\//, ''), v]));
+    expect(Object.fromEntries([...docs].filter(([k]) => k !== 'overlook'))).toStrictEqual({
+      test1: 'Spouter Inn',
+      test3: '',
+      dns: '',
+      'tpl-empty': '',
+      partial: 'before: original-in-partial\ntpl: redefined-in-tpl\nafter: original-in-partial',
+      'manifest-only': 'before: only-in-manifest\ntpl: only-in-manifest\nafter: only-in-manifest',
+      'default-basepath': 'moby/templates',
+      'default-name': 'moby/templates/default-name',
+      'modified-name': 'name-of-template',
+      'tpl-missing': 'missingValue: ',
+      files: 'Virgil',
+      isroot: 'true',
+    });
+    expect(docs.get('overlook')).toBe('All work and no play\n'.repeat(4000));
+  });
+
+  test('error texts from Helm\'s engine tests: parse errors, required with colons and newlines, fail position, include recursion', () => {
+    const chart = (templates: Record<string, string>): string => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-err-'));
+      fs.mkdirSync(path.join(dir, 'templates'));
+      fs.writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: c\nversion: 0.1.0\n');
+      for (const [name, text] of Object.entries(templates)) fs.writeFileSync(path.join(dir, 'templates', name), text);
+      return helmTemplate(['rel', dir], { standIn: true }).stderr;
+    };
+    expect(chart({ undefined_function: '{{foo}}' })).toBe('Error: parse error at (c/templates/undefined_function:1): function "foo" not defined\n');
+    expect(chart({ colons: '{{required ":this: message: has many: colons:" .Values.foo}}' })).toBe('Error: execution error at (c/templates/colons:1:2): :this: message: has many: colons:\n');
+    expect(chart({ issue6044: '{{ $someEmptyValue := "" }}\n{{ $myvar := "abc" }}\n{{- required (printf "%s: something is missing" $myvar) $someEmptyValue | repeat 0 }}' })).toBe(
+      'Error: execution error at (c/templates/issue6044:3:4): abc: something is missing\n',
+    );
+    expect(chart({ issue9981: '{{required "foo is required\\nmore info after the break" .Values.foo}}' })).toBe('Error: execution error at (c/templates/issue9981:1:2): foo is required\nmore info after the break\n');
+    expect(chart({ failtpl: 'All your base are belong to us{{ fail "This is an error" }}' })).toBe('Error: execution error at (c/templates/failtpl:1:33): This is an error\n');
+    expect(chart({ base: '{{include "recursion" . }}', recursion: '{{define "recursion"}}{{include "recursion" . }}{{end}}' })).toMatch(/rendering template has a nested reference name: recursion: unable to execute template\n$/);
+  });
+
   test('--show-only limits output; an unknown template is an error', () => {
     const out = helmTemplateOk(['rel', CHART, '-s', 'templates/deployment.yaml'], { standIn: true });
     expect(parseManifests(out).map((m) => m.object['kind'])).toStrictEqual(['Deployment']);

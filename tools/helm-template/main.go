@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,21 +12,22 @@ import (
 )
 
 type options struct {
-	release     string
-	chartPath   string
-	namespace   string
-	valueFiles  []string
-	sets        []string
-	setStrings  []string
-	setFiles    []string
-	setJSON     []string
-	kubeVersion string
-	apiVersions []string
-	showOnly    []string
-	includeCRDs bool
-	isUpgrade   bool
-	skipSchema  bool
-	printValues bool
+	release      string
+	chartPath    string
+	namespace    string
+	valueFiles   []string
+	sets         []string
+	setStrings   []string
+	setFiles     []string
+	setJSON      []string
+	kubeVersion  string
+	apiVersions  []string
+	showOnly     []string
+	includeCRDs  bool
+	isUpgrade    bool
+	skipSchema   bool
+	printValues  bool
+	dumpRendered bool
 }
 
 func usage() string {
@@ -45,6 +47,7 @@ Flags (as helm template):
       --is-upgrade           set .Release.IsUpgrade instead of .Release.IsInstall
       --skip-schema-validation
       --print-values         print the computed values as YAML and exit (stand-in only)
+      --dump-rendered        print every rendered template, raw, as a JSON object (stand-in only)
 `
 }
 
@@ -111,6 +114,8 @@ func parseArgs(args []string) (*options, error) {
 			o.skipSchema = true
 		case "--print-values":
 			o.printValues = true
+		case "--dump-rendered":
+			o.dumpRendered = true
 		case "-h", "--help":
 			return nil, fmt.Errorf("%s", usage())
 		default:
@@ -196,6 +201,10 @@ func run(args []string) (string, error) {
 	rendered, err := render(ch, o, vals, caps)
 	if err != nil {
 		return "", err
+	}
+	if o.dumpRendered {
+		b, err := json.MarshalIndent(rendered, "", "  ")
+		return string(b) + "\n", err
 	}
 	return assemble(ch, subs, o, rendered)
 }
