@@ -101,7 +101,9 @@ spec:
   - name: v1alpha1
     served: true
     storage: true
-    subresources: {status: {}}
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
     additionalPrinterColumns:
     - {name: Replicas, type: integer, jsonPath: .spec.replicas}
     - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
@@ -118,6 +120,8 @@ spec:
           status:
             type: object
             properties:
+              replicas: {type: integer}
+              selector: {type: string}
               conditions:
                 type: array
                 x-kubernetes-list-type: map
@@ -261,13 +265,20 @@ suite('kubectl against the test API server', () => {
     expect(invalid.stderr).toContain('spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1');
   });
 
+  test('kubectl scale uses the custom resource scale subresource', async () => {
+    expect(await ok(['scale', 'pipeline/main', '--replicas=4'])).toBe('pipeline.obs.example.com/main scaled\n');
+    expect(await ok(['get', 'pipeline', 'main', '-o', 'jsonpath={.spec.replicas} {.metadata.generation}'])).toBe('4 2');
+    const invalid = await kubectl(['scale', 'pipeline/main', '--replicas=-1']);
+    expect(invalid.code).not.toBe(0);
+  });
+
   test('wait --for=condition on a custom resource and --for=delete', async () => {
     const waiting = kubectl(['wait', '--for=condition=Ready', '--timeout=15s', 'pipeline/main']);
     await new Promise((r) => setTimeout(r, 300));
     expect(await api('PATCH', '/apis/obs.example.com/v1alpha1/namespaces/default/pipelines/main/status', { status: { conditions: [{ type: 'Ready', status: 'True' }] } })).toBe(200);
     const w = await waiting;
     expect(w.stdout).toBe('pipeline.obs.example.com/main condition met\n');
-    expect(await ok(['get', 'pipelines'])).toMatch(/^main\s+2\s+True\s+/m);
+    expect(await ok(['get', 'pipelines'])).toMatch(/^main\s+4\s+True\s+/m);
     await ok(['patch', 'pipeline', 'main', '--type=merge', '-p', '{"metadata":{"finalizers":["obs.example.com/cleanup"]}}']);
     expect(await ok(['delete', 'pipeline', 'main', '--wait=false'])).toBe('pipeline.obs.example.com "main" deleted\n');
     const gone = kubectl(['wait', '--for=delete', '--timeout=15s', 'pipeline/main']);
