@@ -108,12 +108,18 @@ export interface AlloyProc extends Proc {
 }
 
 /** Runs `bin/alloy run` on `config`; waits until its HTTP server listens. */
-export async function startAlloy(dir: string, name: string, config: string, storage = path.join(dir, `data-${name}`)): Promise<AlloyProc> {
+export async function startAlloy(
+  dir: string,
+  name: string,
+  config: string,
+  storage = path.join(dir, `data-${name}`),
+  nodeArgs: readonly string[] = [],
+): Promise<AlloyProc> {
   ensureBuilt();
   const cfgPath = path.join(dir, `${name}.alloy`);
   writeFileSync(cfgPath, config);
   const port = await freePort();
-  const p = spawnProc(name, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, cfgPath]);
+  const p = spawnProc(name, process.execPath, [...nodeArgs, alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, cfgPath]);
   const base = `http://127.0.0.1:${port}`;
   await until(`${name} to start:\n${p.output()}`, async () => {
     if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);

@@ -108,6 +108,13 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
+interface ReadHandle {
+  readonly fh: FileHandle;
+  users: number;
+  /** Its segment was deleted: close when the last user releases it. */
+  doomed: boolean;
+}
+
 interface SegmentInfo {
   /** Committed (valid) bytes. */
   size: number;
@@ -180,6 +187,7 @@ export class Wal {
   readonly #dirtyMarkers = new Set<string>();
   #markerTimer: NodeJS.Timeout | undefined;
   #truncating: Promise<TruncateResult> | undefined;
+  readonly #readers = new Map<number, ReadHandle>();
 
   private constructor(opts: WalOptions) {
     this.#dir = opts.dir;
@@ -608,14 +616,14 @@ export class Wal {
       }
       let buf: Buffer;
       try {
-        const fh = await open(join(this.#dir, segName(seg)), 'r');
+        const h = await this.#acquireReader(seg);
         try {
           const len = Math.min(chunk, limit - off);
           buf = Buffer.allocUnsafe(len);
-          const { bytesRead } = await fh.read(buf, 0, len, off);
+          const { bytesRead } = await h.fh.read(buf, 0, len, off);
           buf = buf.subarray(0, bytesRead);
         } finally {
-          await fh.close();
+          await this.#releaseReader(h);
         }
       } catch (err: unknown) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -661,6 +669,48 @@ export class Wal {
       if (samples >= maxSamples) break;
     }
     return { records, next: pos };
+  }
+
+  /** Read handles stay open across `read` calls (readers tail the same segment for long). */
+  async #acquireReader(seg: number): Promise<ReadHandle> {
+    let h = this.#readers.get(seg);
+    if (!h) {
+      const fh = await open(join(this.#dir, segName(seg)), 'r');
+      h = this.#readers.get(seg);
+      if (h) await fh.close();
+      else {
+        h = { fh, users: 0, doomed: false };
+        this.#readers.set(seg, h);
+      }
+    }
+    h.users++;
+    return h;
+  }
+
+  async #releaseReader(h: ReadHandle): Promise<void> {
+    h.users--;
+    if (h.users > 0) return;
+    if (h.doomed) {
+      await h.fh.close().catch(() => undefined);
+      return;
+    }
+    // Keep the handles of the newest few segments; readers move forward.
+    if (this.#readers.size > 4) {
+      const oldest = Math.min(...this.#readers.keys());
+      const o = this.#readers.get(oldest)!;
+      if (o.users === 0) {
+        this.#readers.delete(oldest);
+        await o.fh.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async #dropReader(seg: number): Promise<void> {
+    const h = this.#readers.get(seg);
+    if (!h) return;
+    this.#readers.delete(seg);
+    if (h.users === 0) await h.fh.close().catch(() => undefined);
+    else h.doomed = true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -783,6 +833,7 @@ export class Wal {
     let deleted = 0;
     for (const s of segs) {
       if (s > last) break;
+      await this.#dropReader(s);
       await rm(join(this.#dir, segName(s)), { force: true });
       this.#segments.delete(s);
       deleted++;
@@ -843,6 +894,7 @@ export class Wal {
     if (this.#markerTimer) clearTimeout(this.#markerTimer);
     this.#markerTimer = undefined;
     await this.flushMarkers();
+    for (const seg of [...this.#readers.keys()]) await this.#dropReader(seg);
     if (this.#fh) {
       await this.#fh.close();
       this.#fh = undefined;
