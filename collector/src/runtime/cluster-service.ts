@@ -1,7 +1,7 @@
 /**
- * The `cluster` service until clustering is implemented: it keeps the `--cluster.*` settings
- * and reports honestly that this node runs alone (every key is owned locally), whether or not
- * `--cluster.enabled` was set.
+ * The `cluster` service without `--cluster.enabled`: it keeps the `--cluster.*` settings and
+ * reports that this node runs alone (every key is owned locally). With `--cluster.enabled`,
+ * `cli/run.ts` uses the gossip service in `cluster/service.ts` instead.
  */
 import type { ClusterPeer, ClusterService } from './services.js';
 
