@@ -220,6 +220,62 @@ run('helm-template stand-in', () => {
     expect(chart({ base: '{{include "recursion" . }}', recursion: '{{define "recursion"}}{{include "recursion" . }}{{end}}' })).toMatch(/rendering template has a nested reference name: recursion: unable to execute template\n$/);
   });
 
+  // Expected results of Helm's pkg/strvals parser tests (TestParseSet, TestParseJSON), through --set.
+  const EMPTY = 'tools/helm-template/testdata/empty';
+  const parsed = (flag: string, str: string): unknown => {
+    const r = helmTemplate(['x', EMPTY, '--print-values', flag, str], { standIn: true });
+    return r.status === 0 ? JSON.parse(r.stdout) : 'error';
+  };
+  test.each<[string, unknown]>([
+    ['name1=null,f=false,t=true', { name1: null, f: false, t: true }],
+    ['name1=value1,name2=value2,', { name1: 'value1', name2: 'value2' }],
+    ['name1=value1,,,,name2=value2,', 'error'],
+    ['name1=,name2=value2', { name1: '', name2: 'value2' }],
+    ['leading_zeros=00009', { leading_zeros: '00009' }],
+    ['zero_int=0', { zero_int: 0 }],
+    ['long_int=1234567890', { long_int: 1234567890 }],
+    ['name1,name2=', 'error'],
+    ['name1,name2=value2\\', 'error'],
+    ['name1=one\\,two,name2=three\\,four', { name1: 'one,two', name2: 'three,four' }],
+    ['name1=one\\=two,name2=three\\=four', { name1: 'one=two', name2: 'three=four' }],
+    ['name1=one two three,name2=three two one', { name1: 'one two three', name2: 'three two one' }],
+    ['outer.inner1=value,outer.middle.inner=value', { outer: { inner1: 'value', middle: { inner: 'value' } } }],
+    ['name1.name2', 'error'],
+    ['name1.name2,name1.name3', 'error'],
+    ['name1.name2=', { name1: { name2: '' } }],
+    ['name1.=name2', 'error'],
+    ['name1.,name2', 'error'],
+    ['name1={value1,value2},name2={value1,value2}', { name1: ['value1', 'value2'], name2: ['value1', 'value2'] }],
+    ['name1={1021,902}', { name1: [1021, 902] }],
+    ['name1={1021,902', 'error'],
+    ['list[0].foo=bar,list[0].hello=world', { list: [{ foo: 'bar', hello: 'world' }] }],
+    ['list[0].foo=bar,list[-30].hello=world', 'error'],
+    ['list[0]=foo,list[3]=bar', { list: ['foo', null, null, 'bar'] }],
+    ['illegal[0]name.foo=bar', 'error'],
+    ['noval[0]', { noval: [] }],
+    ['noval[0]=', { noval: [''] }],
+    ['nested[1][1]=1', { nested: [null, [null, 1]] }],
+    ['name1.name2[1].foo=bar,name1.name2[0].foo=bar', { name1: { name2: [{ foo: 'bar' }, { foo: 'bar' }] } }],
+    ['name1.name2[1].foo=bar', { name1: { name2: [null, { foo: 'bar' }] } }],
+    [']={}].', 'error'],
+  ])('--set %s parses like Helm', (str, expected) => {
+    expect(parsed('--set', str)).toStrictEqual(expected);
+  });
+
+  test('--set-string, --set-json and --set-literal parse like Helm', () => {
+    expect(parsed('--set-string', 'long_int_string=1234567890,boolean=true,is_null=null,zero=0')).toStrictEqual({ long_int_string: '1234567890', boolean: 'true', is_null: 'null', zero: '0' });
+    expect(parsed('--set-json', 'outer.inner1="1",outer.inner3=3,outer.inner4=true,outer.inner5="true"')).toStrictEqual({ outer: { inner1: '1', inner3: 3, inner4: true, inner5: 'true' } });
+    expect(parsed('--set-json', 'outer.inner1={"a":"1","b":2,"c":[1,2,3]},outer.inner3=["new value 1","new value 2"]')).toStrictEqual({ outer: { inner1: { a: '1', b: 2, c: [1, 2, 3] }, inner3: ['new value 1', 'new value 2'] } });
+    expect(parsed('--set-json', 'outer.inner1=,outer.inner3={"aa":"1","cc":[1,2,3]},outer.inner3.cc[1]=null')).toStrictEqual({ outer: { inner1: null, inner3: { aa: '1', cc: [1, null, 3] } } });
+    expect(parsed('--set-json', 'outer.inner5={"A":"1"}]')).toBe('error');
+    expect(parsed('--set-literal', 'lit=a,b\\c{d}')).toStrictEqual({ lit: 'a,b\\c{d}' });
+  });
+
+  test('--set into a value of another type fails like Helm instead of replacing it', () => {
+    const r = helmTemplate(['x', EMPTY, '--print-values', '--set', 'a=1', '--set', 'a.b=2'], { standIn: true });
+    expect(r.stderr).toBe('Error: failed parsing --set data: unable to parse key: interface conversion: interface {} is int64, not map[string]interface {}\n');
+  });
+
   test('--show-only limits output; an unknown template is an error', () => {
     const out = helmTemplateOk(['rel', CHART, '-s', 'templates/deployment.yaml'], { standIn: true });
     expect(parseManifests(out).map((m) => m.object['kind'])).toStrictEqual(['Deployment']);

@@ -20,6 +20,7 @@ type options struct {
 	setStrings   []string
 	setFiles     []string
 	setJSON      []string
+	setLiterals  []string
 	kubeVersion  string
 	apiVersions  []string
 	showOnly     []string
@@ -39,6 +40,7 @@ Flags (as helm template):
       --set-string k=v       set STRING values
       --set-file k=path      set values from file contents
       --set-json k=json      set JSON values
+      --set-literal k=v      set a literal STRING value (no escaping or splitting)
   -n, --namespace NS         release namespace (default "default")
       --kube-version V       Kubernetes version for .Capabilities (default v1.31.0)
   -a, --api-versions GV      extra API versions for .Capabilities.APIVersions (repeatable)
@@ -46,7 +48,7 @@ Flags (as helm template):
       --include-crds         include CRDs from the chart's crds/ directory
       --is-upgrade           set .Release.IsUpgrade instead of .Release.IsInstall
       --skip-schema-validation
-      --print-values         print the computed values as YAML and exit (stand-in only)
+      --print-values         print the computed values as JSON and exit (stand-in only)
       --dump-rendered        print every rendered template, raw, as a JSON object (stand-in only)
 `
 }
@@ -93,6 +95,10 @@ func parseArgs(args []string) (*options, error) {
 		case "--set-json":
 			if v, err = next(); err == nil {
 				o.setJSON = append(o.setJSON, v)
+			}
+		case "--set-literal":
+			if v, err = next(); err == nil {
+				o.setLiterals = append(o.setLiterals, v)
 			}
 		case "-n", "--namespace":
 			o.namespace, err = next()
@@ -177,7 +183,8 @@ func run(args []string) (string, error) {
 	}
 	vals := coalesceValues(ch, userVals)
 	if o.printValues {
-		return toYAML(vals) + "\n", nil
+		b, err := json.Marshal(vals)
+		return string(b) + "\n", err
 	}
 	if !o.skipSchema && ch.schema != nil {
 		if errs := validateSchema(ch.schema, vals); len(errs) > 0 {

@@ -159,7 +159,7 @@ func mergeUserValues(o *options) (map[string]interface{}, error) {
 		base = mergeMaps(base, m)
 	}
 	for _, s := range o.setJSON {
-		if err := parseSetJSON(s, base); err != nil {
+		if err := parseJSONInto(s, base); err != nil {
 			return nil, fmt.Errorf("failed parsing --set-json data %s", s)
 		}
 	}
@@ -178,36 +178,12 @@ func mergeUserValues(o *options) (map[string]interface{}, error) {
 			return nil, fmt.Errorf("failed parsing --set-file data: %s", err)
 		}
 	}
-	return base, nil
-}
-
-func parseSetJSON(s string, base map[string]interface{}) error {
-	idx := strings.Index(s, "=")
-	if idx < 0 {
-		return fmt.Errorf("no =")
-	}
-	var v interface{}
-	if err := json.Unmarshal([]byte(s[idx+1:]), &v); err != nil {
-		return err
-	}
-	holder := map[string]interface{}{}
-	if err := parseInto(s[:idx]+"=x", holder, func(rs []rune) (interface{}, error) { return v, nil }); err != nil {
-		return err
-	}
-	mergeInto(base, holder)
-	return nil
-}
-
-func mergeInto(dst, src map[string]interface{}) {
-	for k, v := range src {
-		if vm, ok := v.(map[string]interface{}); ok {
-			if dm, ok := dst[k].(map[string]interface{}); ok {
-				mergeInto(dm, vm)
-				continue
-			}
+	for _, s := range o.setLiterals {
+		if err := parseLiteralInto(s, base); err != nil {
+			return nil, fmt.Errorf("failed parsing --set-literal data: %s", err)
 		}
-		dst[k] = v
 	}
+	return base, nil
 }
 
 // mergeMaps deep-merges b over a (Helm's values-file merge): maps recurse, everything else replaces.
