@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/semver"
 	"github.com/Masterminds/sprig"
@@ -213,7 +214,7 @@ func fromYAMLFunc(s string) map[string]interface{} {
 		return mm
 	}
 	if v != nil {
-		m["Error"] = fmt.Sprintf("error unmarshaling JSON: json: cannot unmarshal %s into Go value of type map[string]interface {}", jsonKind(v))
+		m["Error"] = fmt.Sprintf("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal %s into Go value of type map[string]interface {}", jsonKind(v))
 	}
 	return m
 }
@@ -226,7 +227,7 @@ func fromYAMLArrayFunc(s string) []interface{} {
 	if l, ok := v.([]interface{}); ok {
 		return l
 	}
-	return []interface{}{fmt.Sprintf("error unmarshaling JSON: json: cannot unmarshal %s into Go value of type []interface {}", jsonKind(v))}
+	return []interface{}{fmt.Sprintf("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal %s into Go value of type []interface {}", jsonKind(v))}
 }
 
 func toYAMLPretty(v interface{}) string {
@@ -297,7 +298,9 @@ func funcMap() template.FuncMap {
 		},
 		"fail": func(msg string) (string, error) { return "", errors.New(warnWrap(msg)) },
 		// Helm renders without DNS unless --enable-dns is given.
-		"getHostByName": func(string) string { return "" },
+		"getHostByName":  func(string) string { return "" },
+		"toSeconds":      durationIn(time.Second),
+		"toMilliSeconds": durationIn(time.Millisecond),
 		// helm template talks to no cluster, so lookup finds nothing.
 		"lookup": func(string, string, string, string) (map[string]interface{}, error) {
 			return map[string]interface{}{}, nil
@@ -307,6 +310,25 @@ func funcMap() template.FuncMap {
 		f[k] = v
 	}
 	return f
+}
+
+// durationIn converts a Go duration ("1h", or a number of seconds) to whole units.
+func durationIn(unit time.Duration) func(interface{}) (int64, error) {
+	return func(v interface{}) (int64, error) {
+		switch t := v.(type) {
+		case string:
+			d, err := time.ParseDuration(t)
+			if err != nil {
+				return 0, err
+			}
+			return int64(d / unit), nil
+		case float64:
+			return int64(time.Duration(t*float64(time.Second)) / unit), nil
+		case int64:
+			return int64(time.Duration(t) * time.Second / unit), nil
+		}
+		return 0, fmt.Errorf("cannot convert %v (%T) to a duration", v, v)
+	}
 }
 
 func includeFun(t *template.Template, included map[string]int) func(string, interface{}) (string, error) {

@@ -202,6 +202,51 @@ run('helm-template stand-in', () => {
     expect(docs.get('overlook')).toBe('All work and no play\n'.repeat(4000));
   });
 
+  test('function outputs from Helm\'s funcs tests (toYaml, toJson, fromYaml/Array, fromJson/Array, merge, lookup, toSeconds)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-funcs-'));
+    fs.mkdirSync(path.join(dir, 'templates'));
+    fs.writeFileSync(path.join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: f\nversion: 0.1.0\n');
+    fs.writeFileSync(path.join(dir, 'values.yaml'), ['list: "- one\\n- 2\\n- name: helm\\n"', 'listTwo: "- one\\n- two\\n"', 'dict:', '  a:', '    b: c', "yaml: '{\"a\":{\"b\":\"d\"}}'"].join('\n'));
+    const templates: Record<string, string> = {
+      toYaml: '{{ toYaml (dict "foo" "bar") }}',
+      toJson: '{{ toJson (dict "foo" "bar") }}',
+      fromYaml: '{{ fromYaml "hello: world" }}',
+      fromYamlArray: '{{ fromYamlArray .Values.list }}',
+      fromYamlArrayFlow: '{{ fromYamlArray `["one", 2, { "name": "helm" }]` }}',
+      fromYamlError: '{{ fromYaml .Values.listTwo }}',
+      fromJson: '{{ fromJson `{"hello":"world"}` }}',
+      fromJsonError: '{{ fromJson `["one", "two"]` }}',
+      fromJsonArray: '{{ fromJsonArray `["one", 2, { "name": "helm" }]` }}',
+      fromJsonArrayError: '{{ fromJsonArray `{"hello": "world"}` }}',
+      mergeDictFirst: '{{ merge (deepCopy .Values.dict) (fromYaml .Values.yaml) }}',
+      mergeYamlFirst: '{{ merge (fromYaml .Values.yaml) (deepCopy .Values.dict) }}',
+      fromYamlArrayError: '{{ fromYamlArray "hello: world" }}',
+      lookup: '{{ lookup "v1" "Namespace" "" "unlikelynamespace99999999" }}',
+      toSeconds: '{{ toSeconds "1h" }}',
+      toMilliSeconds: '{{ toMilliSeconds "1h" }}',
+    };
+    for (const [name, text] of Object.entries(templates)) fs.writeFileSync(path.join(dir, 'templates', name), text);
+    const raw = JSON.parse(helmTemplateOk(['rel', dir, '--dump-rendered'], { standIn: true })) as Record<string, string>;
+    expect(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^f\/templates\//, ''), v]))).toStrictEqual({
+      toYaml: 'foo: bar',
+      toJson: '{"foo":"bar"}',
+      fromYaml: 'map[hello:world]',
+      fromYamlArray: '[one 2 map[name:helm]]',
+      fromYamlArrayFlow: '[one 2 map[name:helm]]',
+      fromYamlError: 'map[Error:error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}]',
+      fromJson: 'map[hello:world]',
+      fromJsonError: 'map[Error:json: cannot unmarshal array into Go value of type map[string]interface {}]',
+      fromJsonArray: '[one 2 map[name:helm]]',
+      fromJsonArrayError: '[json: cannot unmarshal object into Go value of type []interface {}]',
+      mergeDictFirst: 'map[a:map[b:c]]',
+      mergeYamlFirst: 'map[a:map[b:d]]',
+      fromYamlArrayError: '[error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}]',
+      lookup: 'map[]',
+      toSeconds: '3600',
+      toMilliSeconds: '3600000',
+    });
+  });
+
   test('error texts from Helm\'s engine tests: parse errors, required with colons and newlines, fail position, include recursion', () => {
     const chart = (templates: Record<string, string>): string => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ht-err-'));

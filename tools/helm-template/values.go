@@ -138,6 +138,8 @@ func jsonKind(v interface{}) string {
 	switch v.(type) {
 	case []interface{}:
 		return "array"
+	case map[string]interface{}:
+		return "object"
 	case string:
 		return "string"
 	case float64:
