@@ -159,6 +159,8 @@ export function desiredShards(s: ShardStats): number {
 }
 
 const EWMA_WEIGHT = 0.2;
+/** Typical size of one sample in a WAL record (delta-coded ref and timestamp + float64 value). */
+const WAL_BYTES_PER_SAMPLE = 12;
 
 class Ewma {
   #rate = 0;
@@ -292,6 +294,7 @@ export class QueueManager implements WalListener {
 
   onAppend(rec: WalRecord): void {
     if (this.#stopped) return;
+    this.#inRate.add(rec.length);
     if (
       this.#mode === 'live' &&
       !this.#resharding &&
@@ -393,7 +396,6 @@ export class QueueManager implements WalListener {
     }
     const m = this.#o.metrics;
     m.samplesIn.inc(this.#labels, n);
-    this.#inRate.add(n);
     if (dropped > 0) m.samplesDropped.inc({ ...this.#labels, reason: 'dropped_series' }, dropped);
     if (unknown > 0) m.samplesDropped.inc({ ...this.#labels, reason: 'unknown_series' }, unknown);
     const seq = this.#recBase + this.#records.length;
@@ -664,7 +666,9 @@ export class QueueManager implements WalListener {
       samplesInRate: this.#inRate.tick(intervalS),
       samplesOutRate: this.#outRate.tick(intervalS),
       sendSecondsRate: this.#sendRate.tick(intervalS),
-      pendingSamples: this.#inflight,
+      // In-memory samples plus what still waits in the WAL (estimated from its bytes).
+      pendingSamples:
+        this.#inflight + (this.#mode === 'lagging' ? this.#o.wal.bytesBetween(this.#cursor, this.#o.wal.head) / WAL_BYTES_PER_SAMPLE : 0),
     };
     if (this.#resharding || this.#stopped) return;
     const want = desiredShards(stats);

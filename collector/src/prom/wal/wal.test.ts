@@ -159,6 +159,8 @@ describe('Wal', () => {
     // Deliver up to the middle: the segments before the marker go, the rest stay readable.
     const all = await readAll(wal, 0);
     const mid = all[10]!;
+    // Bytes behind, across segment boundaries, are exactly the records' bytes.
+    expect(wal.bytesBetween(all[0]!.start, wal.head)).toBe(all.reduce((n, r) => n + (r.end - r.start), 0));
     wal.setMarker('ep', mid.start);
     const res = await wal.truncate(opts);
     expect(res.deletedSegments).toBeGreaterThan(0);

@@ -572,6 +572,17 @@ export class Wal {
   // -------------------------------------------------------------------------------------------
   // Reading back
 
+  /** Committed record bytes between two positions (how far a reader is behind `to`). */
+  bytesBetween(from: number, to: number): number {
+    if (to <= from) return 0;
+    const fs = segmentOf(from);
+    const ts = segmentOf(to);
+    if (fs === ts) return to - from;
+    let n = Math.max(0, (this.#segments.get(fs)?.size ?? 0) - offsetOf(from)) + Math.max(0, offsetOf(to) - SEGMENT_HEADER_SIZE);
+    for (const [seg, info] of this.#segments) if (seg > fs && seg < ts) n += info.size - SEGMENT_HEADER_SIZE;
+    return n;
+  }
+
   /** Maps a position at the end of a closed segment to the start of the next one. */
   normalize(pos: number): number {
     let seg = segmentOf(pos);
