@@ -103,6 +103,8 @@ describe('compileRe2: linear-time fallback for catastrophic patterns', () => {
     ['(a*)*b', 'a'.repeat(40)],
     ['(?i)(a|a)*c', 'A'.repeat(40)],
     ['(x+x+)+y', 'x'.repeat(40)],
+    ['(.*a){12}b', 'a'.repeat(60)],
+    ['(?i)([a-z]+\\w*)+\\.', 'Ab'.repeat(25)],
   ])('%s on a long non-matching input finishes (RE2 is linear)', async (pattern, input) => {
     expect(await runsToCompletion(pattern, input)).toBe(false);
   }, 15_000);
