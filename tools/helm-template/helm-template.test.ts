@@ -340,6 +340,16 @@ run('helm-template stand-in', () => {
     expect(helmTemplate(['rel', CHART, '--set', 'a.b'], { standIn: true }).stderr).toBe('Error: failed parsing --set data: key "b" has no value\n');
   });
 
+  test('bin/helm-template runs real helm (`helm template ARGS`) when one is on PATH, unless HELM_TEMPLATE_STANDIN=1', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-helm-'));
+    fs.writeFileSync(path.join(dir, 'helm'), '#!/bin/sh\necho "real helm: $*"\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${dir}:${process.env['PATH'] ?? ''}` };
+    const viaHelm = spawnSync(path.join(REPO_ROOT, 'bin/helm-template'), ['rel', CHART, '--set', 'a=b'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    expect(viaHelm.stdout).toBe(`real helm: template rel ${CHART} --set a=b\n`);
+    const forced = spawnSync(path.join(REPO_ROOT, 'bin/helm-template'), ['rel', CHART], { cwd: REPO_ROOT, env: { ...env, HELM_TEMPLATE_STANDIN: '1' }, encoding: 'utf8' });
+    expect(forced.stdout).toContain('# Source: tricky/templates/configmap.yaml');
+  });
+
   test('the binary is cached under .local/ and rebuilt when sources change (cache key = source hash)', () => {
     helmTemplateOk(['rel', CHART], { standIn: true });
     const dirs = fs.readdirSync(path.join(REPO_ROOT, '.local/helm-template'));
