@@ -17,6 +17,7 @@ import {
   componentIds,
   condition,
   getCollector,
+  httpGet,
   listPods,
   startOperator,
   unavailableReason,
@@ -81,6 +82,15 @@ d('operator: Collector lifecycle on a cluster', () => {
   });
 
   afterAll(async () => {
+    if (operator !== undefined) {
+      const metrics = (await httpGet(`${operator.http}/metrics`)).body;
+      const num = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? NaN);
+      const count = num(/^controller_runtime_reconcile_time_seconds_count\{controller="collector"\} (\S+)$/m);
+      const sum = num(/^controller_runtime_reconcile_time_seconds_sum\{controller="collector"\} (\S+)$/m);
+      const errors = num(/^controller_runtime_reconcile_errors_total\{controller="collector"\} (\S+)$/m);
+      const failures = operator.logs().split('\n').filter((l) => l.includes('reconcile failed'));
+      console.log(`operator: ${count} reconciles, mean ${((sum / count) * 1000).toFixed(1)} ms, ${Number.isNaN(errors) ? 0 : errors} errors${failures.map((f) => `\n  ${f}`).join('')}`);
+    }
     await operator?.stop();
     await cluster?.stop();
   });

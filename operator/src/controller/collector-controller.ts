@@ -26,6 +26,8 @@ export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: stri
   { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'v1', kind: 'ServiceAccount' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
 ];
 
 export type InformerFactory = (apiVersion: string, kind: string) => InformerCore<KubeObject>;

@@ -67,7 +67,8 @@ export class RestKubeApi implements KubeApi {
 
   async #request<R>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<R> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType };
+    // Explicit length: node sends DELETE bodies neither chunked nor sized otherwise.
+    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
     const res = await this.#open(method, path, headers, payload, this.#timeoutMs);
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
