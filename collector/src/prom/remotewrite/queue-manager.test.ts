@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { compileRules } from '../relabel/relabel.js';
 import { relabelRuleSchema } from '../relabel/schema.js';
 import { uncompress } from '../snappy/snappy.js';
-import type { Labels, SampleBatch } from '../types.js';
+import type { Exemplar, Labels, SampleBatch } from '../types.js';
 import { Wal } from '../wal/wal.js';
 import { RemoteWriteClient } from './client.js';
 import { RemoteWriteMetrics } from './metrics.js';
@@ -31,6 +31,7 @@ interface Got {
 /** A remote-write backend on loopback whose answers the test scripts. */
 class Backend {
   readonly got: Got[] = [];
+  readonly exemplars: { key: string; ex: Exemplar }[] = [];
   readonly headers: IncomingHttpHeaders[] = [];
   answer: (n: number) => { status: number; headers?: Record<string, string> } = () => ({ status: 204 });
   #n = 0;
@@ -49,6 +50,7 @@ class Backend {
           this.headers.push(req.headers);
           const r = this.#dec.decode(uncompress(Buffer.concat(chunks)));
           for (let i = 0; i < r.length; i++) this.got.push({ key: key(r.series[i]!), t: r.timestamps[i]!, v: r.values[i]! });
+          for (const [i, ex] of r.exemplars ?? []) this.exemplars.push({ key: key(r.series[i]!), ex });
           for (const w of this.#waiters) if (this.got.length >= w.n) w.resolve();
         }
         res.writeHead(a.status, a.headers).end(a.status === 204 ? undefined : 'nope');
@@ -251,6 +253,15 @@ describe('QueueManager', () => {
       '__name__=up,cluster=eu,job=node,region=r-eu',
     ]);
     expect(await reg.metrics()).toMatch(/prometheus_remote_storage_samples_dropped_total\{[^}]*reason="dropped_series"\} 1/);
+  });
+
+  it('carries exemplars from the append through the WAL to the endpoint', async () => {
+    const { wal } = await setup({ batchSendDeadlineMs: 0 });
+    const ex: Exemplar = { labels: L({ trace_id: 'abc123' }), value: 0.42, timestamp: 1500 };
+    await wal.append({ ...batch([L({ __name__: 'lat_bucket', le: '0.5' }), L({ __name__: 'other' })], 1500), exemplars: new Map([[0, ex]]) });
+    await backend.waitFor(2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(backend.exemplars).toStrictEqual([{ key: '__name__=lat_bucket,le=0.5', ex }]);
   });
 
   it('drops samples older than sample_age_limit instead of sending them', async () => {
