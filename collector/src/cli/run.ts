@@ -17,6 +17,7 @@ import { AlloyHttpServer, parseListenAddr } from '../server/http-server.js';
 import { inferAdvertiseAddress } from '../cluster/discovery.js';
 import { GOSSIP_PATH } from '../cluster/http-transport.js';
 import { GossipCluster } from '../cluster/service.js';
+import { discoverPeers } from '../cluster/discover-peers.js';
 import type { Logger } from 'winston';
 import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from './flags.js';
 import { BUILD_INFO } from './version.js';
@@ -247,10 +248,12 @@ function gossipCluster(v: ReadonlyMap<string, FlagValue>, nodeName: string, join
   if (v.get('cluster.enable-tls') === true) {
     throw new Error('--cluster.enable-tls is not supported by this build (the HTTP server does not serve TLS); run cluster traffic over a trusted network or a mesh without --cluster.enable-tls');
   }
-  if (v.get('cluster.discover-peers')) {
-    throw new Error('--cluster.discover-peers (go-discover providers) is not supported by this build; list peers with --cluster.join-addresses (a headless Service DNS name resolves to every pod)');
+  const discoverConfig = (v.get('cluster.discover-peers') as string).trim();
+  if (discoverConfig && joinAddresses.length > 0) {
+    throw new Error('at most one of --cluster.join-addresses and --cluster.discover-peers may be set');
   }
   return new GossipCluster({
+    ...(discoverConfig ? { discover: discoverPeers(discoverConfig) } : {}),
     nodeName,
     advertiseAddress: inferAdvertiseAddress(v.get('cluster.advertise-address') as string, v.get('cluster.advertise-interfaces') as string[], listenAddr),
     joinAddresses,

@@ -116,6 +116,19 @@ describe('GossipCluster over HTTP', () => {
     expect(a.svc.owns('anything')).toBe(true);
   });
 
+  it('joins the peers --cluster.discover-peers finds, and reports discovery failures in status', async () => {
+    const a = await startNode('a', []);
+    const b = await startNode('b', [], { discover: async () => [a.addr] });
+    await waitFor('b joined a via discovery', () => peerNames(a).includes('b'));
+    const c = await startNode('c', [], {
+      discover: async () => {
+        throw new Error('discover-k8s: listing pods in namespace "x": HTTP 403: forbidden');
+      },
+    });
+    expect(c.svc.status().message).toContain('HTTP 403: forbidden');
+    expect(peerNames(b)).toEqual(['a', 'b']);
+  });
+
   it('rejects a node from another cluster and reports why in status', async () => {
     const a = await startNode('a', []);
     const x = await startNode('x', [a.addr], { clusterName: 'other' });

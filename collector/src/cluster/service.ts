@@ -2,7 +2,7 @@
  * `GossipCluster`: the runtime `cluster` service when `--cluster.enabled=true`.
  *
  * Contracts:
- * - `start()` resolves the join addresses, joins (failing to reach anyone bootstraps a new
+ * - `start()` resolves the join addresses (or runs `--cluster.discover-peers`), joins (failing to reach anyone bootstraps a new
  *   cluster, as Alloy does), then gossips every `gossipIntervalMs` and re-resolves and rejoins
  *   every `--cluster.rejoin-interval`. Background loops log failures and never throw.
  * - `owns(key)`: this node is a participant, the cluster is ready (`--cluster.wait-for-size`
@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import type { ClusterPeer, ClusterService } from '../runtime/services.js';
+import type { DiscoverFn } from './discover-peers.js';
 import { resolveJoinAddresses, type LookupAll } from './discovery.js';
 import { HashRing } from './hash-ring.js';
 import { HttpGossipTransport, serveGossip } from './http-transport.js';
@@ -27,6 +28,8 @@ export interface GossipClusterOptions {
   readonly advertiseAddress: string;
   /** Raw `--cluster.join-addresses` entries. */
   readonly joinAddresses: readonly string[];
+  /** `--cluster.discover-peers` lookup; replaces `joinAddresses` when set. */
+  readonly discover?: DiscoverFn;
   /** Port assumed for join addresses without one (the HTTP listen port). */
   readonly defaultPort: number;
   readonly clusterName: string;
@@ -258,7 +261,19 @@ export class GossipCluster implements ClusterService {
     if (this.#rejoining) return;
     this.#rejoining = true;
     try {
-      const { addrs, errors } = await resolveJoinAddresses(this.#opts.joinAddresses, this.#opts.defaultPort, this.#opts.lookup);
+      let entries = this.#opts.joinAddresses;
+      const discoverErrors: string[] = [];
+      if (this.#opts.discover) {
+        try {
+          entries = await this.#opts.discover();
+        } catch (err) {
+          entries = [];
+          discoverErrors.push((err as Error).message);
+        }
+      }
+      const resolved = await resolveJoinAddresses(entries, this.#opts.defaultPort, this.#opts.lookup);
+      const addrs = resolved.addrs;
+      const errors = [...discoverErrors, ...resolved.errors];
       let targets = addrs.filter((a) => a !== this.#opts.advertiseAddress);
       const max = this.#opts.maxJoinPeers;
       if (max > 0 && targets.length > max) targets = shuffle(targets, this.#opts.random ?? Math.random).slice(0, max);
