@@ -9,7 +9,7 @@ import type { DaemonSet, Pod } from '../harness/k8s-types.js';
 import { RESOURCES, isNotFound } from '../harness/kube-client.js';
 import type { Informer } from '../harness/informer.js';
 import { isFinished, isPodReady, isTerminating, ownerRef } from './common.js';
-import { ownedBy, type ControllerContext } from './context.js';
+import { claimPods, type ControllerContext } from './context.js';
 import { ensureRevision, pruneRevisions } from './revisions.js';
 import { scaledValue } from './deployment.js';
 
@@ -28,7 +28,7 @@ export class DaemonSetController {
     const ctx = this.#ctx;
     const ns = ds.metadata.namespace;
     const rev = await ensureRevision(ctx, ds, 'DaemonSet', ds.spec.template, ds.spec.selector.matchLabels ?? {});
-    const { pods, pendingCreates } = ctx.expectations.reconcile(key, ownedBy(ctx.pods.list(), ds));
+    const { pods, pendingCreates } = ctx.expectations.reconcile(key, await claimPods(ctx, ds, 'apps/v1', 'DaemonSet', ds.spec.selector));
     const nodes = ctx.nodeNames();
     const kindDs = { ...ds, apiVersion: 'apps/v1', kind: 'DaemonSet' };
     const hashOf = (p: Pod): string | undefined => p.metadata.labels?.['controller-revision-hash'];

@@ -8,7 +8,7 @@ import type { Pod, ReplicaSet } from '../harness/k8s-types.js';
 import { RESOURCES, isNotFound } from '../harness/kube-client.js';
 import type { Informer } from '../harness/informer.js';
 import { isFinished, isPodReady, isTerminating, ownerRef } from './common.js';
-import { ownedBy, type ControllerContext } from './context.js';
+import { claimPods, type ControllerContext } from './context.js';
 
 function deletionRank(p: Pod): number[] {
   return [
@@ -32,7 +32,7 @@ export class ReplicaSetController {
     const rs = this.#sets.get(key);
     if (!rs || rs.metadata.deletionTimestamp) return;
     const ctx = this.#ctx;
-    const { pods, pendingCreates } = ctx.expectations.reconcile(key, ownedBy(ctx.pods.list(), rs));
+    const { pods, pendingCreates } = ctx.expectations.reconcile(key, await claimPods(ctx, rs, 'apps/v1', 'ReplicaSet', rs.spec.selector));
     for (const p of pods.filter((x) => isFinished(x) && !isTerminating(x))) await this.#delete(key, p);
     const active = pods.filter((p) => !isTerminating(p) && !isFinished(p));
     const want = rs.spec.replicas ?? 1;

@@ -110,4 +110,19 @@ describe('StatefulSetController', () => {
     await waitFor(() => revOf(podsOf('od').find((p) => p.metadata.name === 'od-1') ?? ({ metadata: {} } as Pod)) === v2, { what: 'od-1 recreated at the new revision' });
     expect(podsOf('od').map(revOf)).toEqual([v1, v2, v1]);
   });
+
+  it('adopts orphaned pods of a re-created StatefulSet and rolls them onto its revision', async () => {
+    for (const n of ['adopt-0', 'adopt-1']) {
+      await client.create<Pod>(RESOURCES.pods, 'default', { metadata: { name: n, labels: { app: 'adopt' } }, spec: { containers: [{ name: 'c', image: 'harness/node' }] } });
+    }
+    await waitFor(() => podsOf('adopt').length === 2 && podsOf('adopt').every((p) => p.status?.phase === 'Running'), { what: 'orphans running' });
+    const created = await client.create<StatefulSet>(RESOURCES.statefulsets, 'default', sts('adopt', { replicas: 2 }));
+    const done = await waitFor(async () => {
+      const x = await getSts('adopt');
+      const ps = podsOf('adopt');
+      return x.status?.updatedReplicas === 2 && x.status.readyReplicas === 2 && ps.length === 2 && ps.every((p) => revOf(p) === x.status!.updateRevision) ? x : undefined;
+    }, { what: 'orphans adopted and rolled' });
+    for (const p of podsOf('adopt')) expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: created.metadata.uid, controller: true })]);
+    expect(done.status!.replicas).toBe(2);
+  });
 });

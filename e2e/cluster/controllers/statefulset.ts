@@ -15,7 +15,7 @@
 import type { KubeObject, Pod, PodTemplateSpec, StatefulSet } from '../harness/k8s-types.js';
 import { RESOURCES, isConflict } from '../harness/kube-client.js';
 import { isFinished, isPodReady, isTerminating, ownerRef } from './common.js';
-import { ownedBy, type ControllerContext } from './context.js';
+import { claimPods, type ControllerContext } from './context.js';
 import { ensureRevision, listRevisions, pruneRevisions, revisionTemplate } from './revisions.js';
 import type { Informer } from '../harness/informer.js';
 
@@ -75,7 +75,7 @@ export class StatefulSetController {
     const currentCr = revs.find((r) => r.metadata.name === currentName);
     const currentTemplate = (currentCr && revisionTemplate(currentCr)) ?? sts.spec.template;
 
-    const owned = ownedBy(ctx.pods.list(), sts);
+    const owned = await claimPods(ctx, sts, 'apps/v1', 'StatefulSet', sts.spec.selector, (p) => ordinalOf(sts, p) >= 0);
     const { pods } = ctx.expectations.reconcile(key, owned);
     const replicas = sts.spec.replicas ?? 1;
     const parallel = sts.spec.podManagementPolicy === 'Parallel';
