@@ -1,14 +1,27 @@
 #!/usr/bin/env node
-// `npm start`: (re)builds dist/ when it is missing or older than the sources, then runs the
-// collector on examples/self-scrape.alloy with the HTTP server (UI, API, /metrics) on
-// 127.0.0.1:12345 (override with ALLOY_LISTEN_ADDR). Ctrl-C stops it gracefully.
+// `npm start`: the operator demo on an embedded default. (Re)builds dist/ when it is missing or
+// older than the sources, starts the local dev cluster (bin/dev-cluster: API server, controllers
+// and a kubelet running pods as local processes), installs the Collector CRD, runs the operator
+// (bin/operator) against it and applies examples/collector.yaml (3 clustered collectors scraping
+// themselves). When prometheus is installed it runs on 127.0.0.9:9090 (a loopback address
+// outside the dev cluster's pod range) with the remote-write receiver, and the example writes
+// there. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
+// `npm start -- --no-cluster`: the plain collector on examples/self-scrape.alloy with the HTTP
+// server (UI, API, /metrics) on 127.0.0.1:12345 (override with ALLOY_LISTEN_ADDR).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entry = path.join(root, 'dist/collector/src/cli/main.js');
+const local = path.join(root, '.local') + path.sep;
+const noCluster = process.argv.includes('--no-cluster');
+const entries = noCluster
+  ? ['dist/collector/src/cli/main.js']
+  : ['dist/collector/src/cli/main.js', 'dist/operator/src/main.js', 'dist/e2e/cluster/dev-cluster.js'];
+const sourceDirs = noCluster ? ['collector/src'] : ['collector/src', 'operator/src', 'e2e/cluster'];
 
 function newestSource(dir) {
   let newest = 0;
@@ -20,19 +33,179 @@ function newestSource(dir) {
   return newest;
 }
 
-if (!existsSync(entry) || statSync(entry).mtimeMs < newestSource(path.join(root, 'collector/src'))) {
+const built = entries.map((e) => path.join(root, e));
+const oldestBuild = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
+if (oldestBuild < Math.max(...sourceDirs.map((d) => newestSource(path.join(root, d))))) {
   process.stderr.write('building dist/ (npm run build) ...\n');
   const b = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (!existsSync(entry)) process.exit(b.status ?? 1);
+  if (built.some((f) => !existsSync(f))) process.exit(b.status ?? 1);
   if (b.status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
 }
-const args = [
-  path.join(root, 'bin/alloy'),
-  'run',
-  `--server.http.listen-addr=${process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345'}`,
-  `--storage.path=${path.join(root, 'data-alloy')}`,
-  path.join(root, 'examples/self-scrape.alloy'),
-];
-const child = spawn(process.execPath, args, { stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+if (noCluster) {
+  const args = [
+    path.join(root, 'bin/alloy'),
+    'run',
+    `--server.http.listen-addr=${process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345'}`,
+    `--storage.path=${path.join(root, 'data-alloy')}`,
+    path.join(root, 'examples/self-scrape.alloy'),
+  ];
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await demo();
+}
+
+async function demo() {
+  mkdirSync(local, { recursive: true });
+  const children = [];
+  let stopping = false;
+  const say = (line) => process.stdout.write(`${line}\n`);
+
+  const shutdown = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping: operator, dev cluster (and its pods), prometheus ...');
+    for (const c of [...children].reverse()) {
+      if (c.proc.exitCode !== null || c.proc.signalCode !== null) continue;
+      c.proc.kill('SIGTERM');
+      await Promise.race([c.exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    }
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => void shutdown(0));
+
+  /** Spawns a long-running helper; its output goes to .local/<name>.log and to `onLine`. */
+  const start = (name, cmd, args, onLine = () => {}) => {
+    const log = createWriteStream(`${local}${name}.log`);
+    // Own process group: a terminal Ctrl-C reaches only this script, which stops the helpers in order.
+    const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let buf = '';
+    const feed = (d) => {
+      log.write(d);
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    };
+    proc.stdout.on('data', feed);
+    proc.stderr.on('data', feed);
+    const exited = new Promise((r) => proc.on('exit', r));
+    const c = { name, proc, exited };
+    children.push(c);
+    void exited.then((code) => {
+      if (!stopping) {
+        say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
+        void shutdown(1);
+      }
+    });
+    return c;
+  };
+
+  const waitFor = async (what, check, timeoutMs = 120_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const v = await check();
+        if (v) return v;
+      } catch {
+        // not yet
+      }
+      if (Date.now() > deadline) {
+        say(`timed out waiting for ${what}; see the logs in .local/`);
+        await shutdown(1);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+
+  // 1. Prometheus with the remote-write receiver, when installed.
+  let prometheus = 'not installed (apt-get install prometheus); the example remote_write keeps retrying';
+  if (spawnSync('prometheus', ['--version']).error === undefined) {
+    mkdirSync(`${local}prometheus/data`, { recursive: true });
+    writeFileSync(`${local}prometheus/prometheus.yml`, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+    const p = start('prometheus', 'prometheus', [
+      `--config.file=${local}prometheus/prometheus.yml`,
+      `--storage.tsdb.path=${local}prometheus/data`,
+      '--web.listen-address=127.0.0.9:9090',
+      '--web.enable-remote-write-receiver',
+    ]);
+    const up = await Promise.race([
+      (async () => {
+        for (let i = 0; i < 50; i++) {
+          if ((await get('http://127.0.0.9:9090/-/ready').catch(() => ({ status: 0 }))).status === 200) return true;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return false;
+      })(),
+      p.exited.then(() => false),
+    ]);
+    prometheus = up ? 'http://127.0.0.9:9090/ (remote-write receiver on /api/v1/write)' : 'failed to start, see .local/prometheus.log';
+  }
+
+  // 2. The dev cluster.
+  const kubeconfig = `${local}kubeconfig`;
+  let server;
+  say('starting the local dev cluster ...');
+  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`], (line) => {
+    const m = /dev-cluster ready .*server=(\S+)/.exec(line);
+    if (m) server = m[1];
+  });
+  await waitFor('the dev cluster', () => server, 60_000);
+
+  // 3. CRD and Collector (server-side apply, field manager npm-start).
+  const applyDoc = (path, obj) => request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+  const crd = parse(readFileSync(path.join(root, 'crds/collectors.alloy.dev.yaml'), 'utf8'));
+  await applyDoc(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, crd);
+  await waitFor('the Collector CRD', async () => (await get(`${server}/apis/alloy.dev/v1alpha1/collectors`)).status === 200, 30_000);
+
+  // 4. The operator.
+  let operatorHttp;
+  start('operator', process.execPath, [`${path.join(root, 'bin/operator')}`, 'run', `--kubeconfig=${kubeconfig}`, '--http-listen-address=127.0.0.1:0', '--leader-election-namespace=default'], (line) => {
+    const m = /http=(127\.0\.0\.1:\d+)/.exec(line);
+    if (m) operatorHttp = m[1];
+  });
+  await waitFor('the operator', () => operatorHttp, 30_000);
+
+  const collector = parse(readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8'));
+  const { name, namespace = 'default' } = collector.metadata;
+  await applyDoc(`/apis/alloy.dev/v1alpha1/namespaces/${namespace}/collectors/${name}`, collector);
+  say(`applied examples/collector.yaml (Collector ${namespace}/${name}, ${collector.spec.replicas ?? 1} replicas); waiting for Ready ...`);
+  await waitFor(`Collector ${name} to become Ready`, async () => {
+    const c = JSON.parse((await get(`${server}/apis/alloy.dev/v1alpha1/namespaces/${namespace}/collectors/${name}`)).body);
+    return c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+  });
+  const pods = JSON.parse((await get(`${server}/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${name}`)}`)).body).items;
+
+  say('');
+  say('alloy operator demo is running');
+  say(`  kubeconfig:     export KUBECONFIG=${kubeconfig}`);
+  say('  try:            kubectl get collectors,statefulsets,pods   |   kubectl edit collector ' + name);
+  say('  collector UIs:');
+  for (const p of pods.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) say(`    ${p.metadata.name.padEnd(22)} http://${p.status.podIP}:12345/`);
+  say(`  operator:       http://${operatorHttp}/metrics  /healthz  /readyz`);
+  say(`  prometheus:     ${prometheus}`);
+  say('  logs:           .local/operator.log  .local/dev-cluster.log' + (prometheus.startsWith('http') ? '  .local/prometheus.log' : ''));
+  say('Ctrl-C stops everything.');
+}
+
+function request(method, url, body, contentType) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: false, headers: body === undefined ? {} : { 'content-type': contentType } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode >= 200 && res.statusCode < 300 ? resolve({ status: res.statusCode, body: text }) : reject(new Error(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function get(url) {
+  return request('GET', url);
+}
