@@ -5,7 +5,9 @@
  * multi-source replace and lowercase. Measures samples per CPU-second for
  *   - uncached `processLabels` (every series relabelled from scratch),
  *   - `prometheus.relabel` receiver with its cache warm (steady state: same Labels objects),
- *   - `prometheus.relabel` receiver with new but equal Labels objects (hash-cache path).
+ *   - `prometheus.relabel` receiver with new but equal Labels objects (hash-cache path),
+ *   - regex matching alone: our RE2→V8 translation vs re2js (a pure-JS RE2 port, the fallback
+ *     the design considered) on the rules' regexes and the series' values, with the ratio.
  *
  *   npm run build && node dist/bench/relabel.js [N]
  */
@@ -16,6 +18,8 @@ import type { Labels, MetricsReceiver, SampleBatch } from '../collector/src/prom
 import { labelsFromRecord } from '../collector/src/prom/labels/labels.js';
 import { compileRules, processLabels, withDefaults, type RelabelConfig } from '../collector/src/prom/relabel/relabel.js';
 import { argumentsSchema, RelabelComponent } from '../collector/src/component/prometheus/relabel/relabel.js';
+import { compileRe2 } from '../collector/src/prom/regex/re2.js';
+import { RE2JS } from 're2js';
 
 /**
  * CPU time (user + system) of this process in ms. Throughput is reported per CPU-second so the
@@ -84,6 +88,23 @@ export interface RelabelFigures {
   readonly uncachedSamplesPerSec: number;
   readonly componentWarmSamplesPerSec: number;
   readonly componentEqualCopiesSamplesPerSec: number;
+  /** Regex evaluations per CPU-second: ours and re2js on the same (pattern, value) pairs. */
+  readonly regexOursPerSec: number;
+  readonly regexRe2jsPerSec: number;
+}
+
+/** (pattern, value) pairs: every rule regex against the values relabeling would feed it. */
+function regexWork(series: Labels[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const r of RULES) {
+    if (r.regex === undefined) continue;
+    for (const s of series.slice(0, 500)) {
+      const src = r.source_labels;
+      const value = src ? src.map((n) => s.find((l) => l.name === n)?.value ?? '').join(r.separator ?? ';') : (s[0]?.name ?? '');
+      out.push([r.regex, value]);
+    }
+  }
+  return out;
 }
 
 export async function runRelabelBench(n = 20_000, minMs = 1500): Promise<RelabelFigures> {
@@ -128,7 +149,34 @@ export async function runRelabelBench(n = 20_000, minMs = 1500): Promise<Relabel
     hashSamples += n;
   }
   const viaHash = hashSamples / (hashMs / 1000);
-  return { series: n, kept, uncachedSamplesPerSec: uncached, componentWarmSamplesPerSec: warm, componentEqualCopiesSamplesPerSec: viaHash };
+  const work = regexWork(series);
+  const ours = work.map(([p, v]) => [compileRe2(p).regexp, v] as const);
+  const peer = work.map(([p, v]) => [RE2JS.compile(`^(?:${p})$`), v] as const);
+  for (let i = 0; i < ours.length; i++) {
+    if (ours[i]![0].test(ours[i]![1]) !== peer[i]![0].matches(peer[i]![1])) throw new Error(`regex disagreement on ${JSON.stringify(work[i])}`);
+  }
+  const regexOurs = await measure(() => {
+    let x = 0;
+    for (const [re, v] of ours) x += re.exec(v) ? 1 : 0;
+    return ours.length + 0 * x;
+  }, minMs);
+  const regexPeer = await measure(() => {
+    let x = 0;
+    for (const [re, v] of peer) {
+      const m = re.matcher(v);
+      x += m.matches() ? m.groupCount() : 0;
+    }
+    return peer.length + 0 * x;
+  }, minMs);
+  return {
+    series: n,
+    kept,
+    uncachedSamplesPerSec: uncached,
+    componentWarmSamplesPerSec: warm,
+    componentEqualCopiesSamplesPerSec: viaHash,
+    regexOursPerSec: regexOurs,
+    regexRe2jsPerSec: regexPeer,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -138,5 +186,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`relabel: ${f.series} series, ${RULES.length} rules, ${f.kept} kept`);
   console.log(`  uncached processLabels:                       ${fmt(f.uncachedSamplesPerSec)}`);
   console.log(`  prometheus.relabel, warm cache (same objects): ${fmt(f.componentWarmSamplesPerSec)}  (${(f.componentWarmSamplesPerSec / f.uncachedSamplesPerSec).toFixed(1)}x uncached)`);
-  console.log(`  prometheus.relabel, equal new objects (hash):  ${fmt(f.componentEqualCopiesSamplesPerSec)}  `);
+  console.log(`  prometheus.relabel, equal new objects (hash):  ${fmt(f.componentEqualCopiesSamplesPerSec)}`);
+  console.log(`  regex match+captures, ours (RE2→V8):          ${(f.regexOursPerSec / 1e6).toFixed(2)} M evals/CPU-s`);
+  console.log(`  regex match+captures, re2js (peer):           ${(f.regexRe2jsPerSec / 1e6).toFixed(2)} M evals/CPU-s  → ours is ${(f.regexOursPerSec / f.regexRe2jsPerSec).toFixed(1)}x faster`);
 }
