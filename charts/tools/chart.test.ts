@@ -219,11 +219,28 @@ run('bad values fail at install, naming the key and the fix', () => {
     expect(fails(['--set', 'alloy.configMap.name=x'])).toContain('only used when alloy.configMap.create is false');
   });
 
+  test('an unknown key in a values section (a typo, or an upstream key this chart does not know) fails naming it', () => {
+    const err = fails(['--set', 'alloy.listenprot=1,controller.tpye=x,configReloader.image.repo=x']);
+    expect(err).toContain('- alloy: Additional property listenprot is not allowed');
+    expect(err).toContain('- controller: Additional property tpye is not allowed');
+    expect(err).toContain('- configReloader.image: Additional property repo is not allowed');
+  });
+
+  test('rbac.namespaces grants rbac.rules per namespace; rbac.clusterRules stay cluster-wide', () => {
+    const m = render(undefined, ['--set', 'rbac.namespaces={alpha,bravo}']);
+    expect(m.filter((x) => x.object['kind'] === 'Role').map((x) => (x.object['metadata'] as Json)['namespace'])).toStrictEqual(['alpha', 'bravo']);
+    const cluster = findObject(m, 'ClusterRole', 'alloy') as { rules: Json[] };
+    expect(cluster.rules.flatMap((r) => (r['resources'] as string[] | undefined) ?? [])).toStrictEqual(['nodes', 'nodes/proxy', 'nodes/metrics']);
+    const all = findObject(render(undefined), 'ClusterRole', 'alloy') as { rules: Json[] };
+    expect(all.rules.length).toBeGreaterThan(cluster.rules.length);
+  });
+
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
     expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
     expect(fails(['--set', 'alloy.secret.create=true'])).toContain('alloy.secret (config from a Secret) is not supported by this chart yet');
     expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
     expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true'])).toContain('VerticalPodAutoscaler) is not supported');
+    expect(fails(['--set', 'alloy.enableContainerPort=false'])).toContain('alloy.enableContainerPort (older upstream charts) is not supported');
   });
 });
 

@@ -46,6 +46,9 @@ here rather than being silently ignored.
 {{- if and .Values.networkPolicy .Values.networkPolicy.enabled (ne (toString .Values.networkPolicy.flavor) "kubernetes") -}}
 {{- fail (printf "networkPolicy.flavor %q is not supported by this chart yet.\nSet networkPolicy.flavor: kubernetes (a networking.k8s.io/v1 NetworkPolicy), or create a CiliumNetworkPolicy yourself with extraObjects." (toString .Values.networkPolicy.flavor)) -}}
 {{- end -}}
+{{- if and (kindIs "bool" $values.enableContainerPort) (not $values.enableContainerPort) -}}
+{{- fail "alloy.enableContainerPort (older upstream charts) is not supported by this chart.\nUse alloy.enableHttpServerPort: false to drop the HTTP container port and probe over exec instead." -}}
+{{- end -}}
 {{- if and $values.secret (or $values.secret.create $values.secret.name) -}}
 {{- fail "alloy.secret (config from a Secret) is not supported by this chart yet.\nPut the config in alloy.configMap.content, or in an existing ConfigMap with alloy.configMap.create: false and alloy.configMap.name; reference secrets from the config with sys.env and alloy.envFrom." -}}
 {{- end -}}
