@@ -201,7 +201,7 @@ describe('import.file and import.string', () => {
 
     // Editing the imported module is picked up without an explicit reload (the module is watched).
     await fs.writeFile(path.join(dir, 'lib', 'b.alloy'), 'declare "double" {\n  argument "v" { }\n  ident "i" { v = argument.v.value * 3 }\n  export "out" { value = ident.i.out }\n}\n');
-    for (let i = 0; i < 100 && (probes.get('test.sink.k')!.args as { input: number }).input !== 66; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && (probes.get('test.sink.k')!.args as { input: number }).input !== 66; i++) await new Promise((r) => setTimeout(r, 20));
     await rt.controller.idle();
     expect(rt.components().find((c) => c.id === 'lib.double.d')!.instance).toBe(inst);
     expect(probes.get('test.sink.k')!.args).toEqual({ input: 66 });
