@@ -550,6 +550,20 @@ describe('prometheus.scrape component', () => {
     await e1.stop();
   });
 
+  it('target_limit: too many targets → no loops, unhealthy with the fix named; dropped targets listed', async () => {
+    const o = opts();
+    const comp = new ScrapeComponent(o, parseArgs({ targets: [{ __address__: 'a:1' }, { __address__: 'b:1' }, { job: 'no-address' }], forward_to: [], target_limit: 1 }));
+    const ac = new AbortController();
+    const running = comp.run(ac.signal);
+    for (let i = 0; i < 100 && o.health.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(o.health.at(-1)).toEqual(['unhealthy', 'target_limit exceeded (number of targets: 2, limit: 1); raise target_limit or filter targets']);
+    const info = comp.debugInfo();
+    expect(info.targets).toEqual([]);
+    expect(info.dropped_targets.map((d) => d.error)).toEqual(expect.arrayContaining(['no address: the target has no __address__ label']));
+    ac.abort();
+    await running;
+  });
+
   it('spreads targets over the interval with a stable offset', () => {
     const t = populateTarget({ __address__: 'a:1' }, { jobName: 'j', scheme: 'http', metricsPath: '/metrics', intervalMs: 60_000, timeoutMs: 10_000, params: {} });
     if (!t.ok) throw new Error(t.error);

@@ -264,7 +264,9 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
     if (key !== this.#clientKey) {
       const client = new ScrapeHttpClient(settings, this.#dial);
-      this.#client?.close();
+      const old = this.#client as ScrapeHttpClient | undefined;
+      // In-flight scrapes finish on the old client; its idle sockets are closed after they can.
+      if (old) setTimeout(() => old.close(), 300_000).unref();
       this.#client = client;
       this.#clientKey = key;
     }
@@ -321,7 +323,8 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     if (a.target_limit > 0 && wanted.size > a.target_limit) {
       const msg = `target_limit exceeded (number of targets: ${wanted.size}, limit: ${a.target_limit}); raise target_limit or filter targets`;
       this.#opts.setHealth('unhealthy', msg);
-      for (const [k, t] of wanted) dropped.push({ labels: t.discovered, error: msg }), wanted.delete(k);
+      for (const t of wanted.values()) dropped.push({ labels: t.discovered, error: msg });
+      wanted.clear();
     } else {
       this.#opts.setHealth('healthy', 'started scrape loops');
     }
