@@ -63,7 +63,7 @@ const haveKubectl = requireTool('kubectl', KUBECTL);
         } catch {
           return true;
         }
-      }, { timeoutMs: 5000, what: `pod process ${pid} to exit after its kubelet died` });
+      }, { timeoutMs: 10_000, what: `pod process ${pid} to exit after its kubelet died` });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });

@@ -59,7 +59,7 @@ describe('StatefulSetController', () => {
     expect(podsOf('par').map((p) => p.metadata.name)).toEqual(['par-0', 'par-1', 'par-2']);
     expect(podsOf('par').every((p) => p.status?.phase !== 'Running')).toBe(true);
     autoReady = true;
-  });
+  }, 30_000);
 
   it('OrderedReady waits for each ordinal to be Ready before the next', async () => {
     autoReady = false;
@@ -70,7 +70,7 @@ describe('StatefulSetController', () => {
     autoReady = true;
     await client.mergePatch(RESOURCES.pods, 'default', 'ord-0', { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, 'status');
     await waitFor(() => podsOf('ord').length === 3, { what: 'ord-1, ord-2 after ord-0 Ready' });
-  });
+  }, 30_000);
 
   it('partition limits the rolling update to ordinals >= partition; lowering it finishes the roll', async () => {
     await client.create(RESOURCES.statefulsets, 'default', sts('part', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }));
@@ -93,7 +93,7 @@ describe('StatefulSetController', () => {
     }, { what: 'roll complete' });
     expect(done.status!.currentReplicas).toBe(3);
     expect(done.status!.observedGeneration).toBe(done.metadata.generation);
-  });
+  }, 30_000);
 
   it('OnDelete changes pods only when they are deleted', async () => {
     await client.create(RESOURCES.statefulsets, 'default', sts('od', { updateStrategy: { type: 'OnDelete' } }));
@@ -109,7 +109,7 @@ describe('StatefulSetController', () => {
     await client.delete(RESOURCES.pods, 'default', 'od-1');
     await waitFor(() => revOf(podsOf('od').find((p) => p.metadata.name === 'od-1') ?? ({ metadata: {} } as Pod)) === v2, { what: 'od-1 recreated at the new revision' });
     expect(podsOf('od').map(revOf)).toEqual([v1, v2, v1]);
-  });
+  }, 30_000);
 
   it('adopts orphaned pods of a re-created StatefulSet and rolls them onto its revision', async () => {
     for (const n of ['adopt-0', 'adopt-1']) {
@@ -124,5 +124,5 @@ describe('StatefulSetController', () => {
     }, { what: 'orphans adopted and rolled' });
     for (const p of podsOf('adopt')) expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: created.metadata.uid, controller: true })]);
     expect(done.status!.replicas).toBe(2);
-  });
+  }, 30_000);
 });

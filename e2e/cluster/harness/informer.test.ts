@@ -43,5 +43,5 @@ describe('Informer', () => {
     expect(inf.lists).toBe(2);
     expect(seen).toContain('delete:a:2');
     expect(seen.filter((s) => s.startsWith('add:b')).length).toBe(1);
-  });
+  }, 30_000);
 });

@@ -84,7 +84,7 @@ setInterval(async () => {
     // kubectl edit-style update: the running process sees the new content; the subPath copy does not change.
     const cm = await cluster.kubectl(['-n', ns, 'create', 'configmap', 'cfg', '--from-literal=config.alloy=v2', '--dry-run=client', '-o', 'json']);
     await cluster.kubectl(['apply', '-n', ns, '-f', '-'], cm);
-    await waitFor(async () => (await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main'])).includes('config v2|v1'), { timeoutMs: 10_000, what: 'config v2 observed, subPath still v1' });
+    await waitFor(async () => (await cluster.kubectl(['-n', ns, 'logs', 'app', '-c', 'main'])).includes('config v2|v1'), { timeoutMs: 20_000, what: 'config v2 observed, subPath still v1' });
 
     // Follow the log while the main process is killed behind the kubelet's back: the stream ends with the instance.
     const follow = spawn(KUBECTL, ['-n', ns, 'logs', '-f', 'app', '-c', 'main'], { env: { ...process.env, KUBECONFIG: cluster.kubeconfig } });

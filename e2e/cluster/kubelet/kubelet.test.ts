@@ -92,7 +92,7 @@ describe('Kubelet (against a fake API server)', () => {
     const [p1, p2] = await Promise.all(['p1', 'p2'].map((n) => waitFor(async () => {
       const p = await getPod(n);
       return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state.running ? p : undefined;
-    }, { timeoutMs: 10_000, what: `${n} Running` })));
+    }, { timeoutMs: 20_000, what: `${n} Running` })));
     expect(p1!.spec.nodeName).toBe('dev-node');
     const ip1 = p1!.status!.podIP!;
     const ip2 = p2!.status!.podIP!;
@@ -101,9 +101,9 @@ describe('Kubelet (against a fake API server)', () => {
     expect(p1!.status!.containerStatuses![0]!.containerID).toMatch(/^local:\/\/\d+-\d+$/);
 
     // Both listen on "0.0.0.0:8080", each on its own pod IP; env and $(VAR) expansion as Kubernetes does.
-    const v1 = JSON.parse(await waitFor(() => podGet(ip1), { what: 'p1 serving', timeoutMs: 5000 })) as Record<string, string>;
+    const v1 = JSON.parse(await waitFor(() => podGet(ip1), { what: 'p1 serving', timeoutMs: 20_000 })) as Record<string, string>;
     expect(v1).toEqual({ host: 'p1', msg: `ip=${ip1} $(LITERAL)`, cfg: 'v1', sub: 'v1' });
-    expect(JSON.parse(await waitFor(() => podGet(ip2), { what: 'p2 serving', timeoutMs: 5000 })).host).toBe('p2');
+    expect(JSON.parse(await waitFor(() => podGet(ip2), { what: 'p2 serving', timeoutMs: 20_000 })).host).toBe('p2');
 
     // Readiness gates Ready.
     expect((await getPod('p1')).status!.conditions!.find((c) => c.type === 'Ready')!.status).toBe('False');
@@ -148,7 +148,7 @@ describe('Kubelet (against a fake API server)', () => {
       const p = await getPod('p1');
       const cs = p.status?.containerStatuses?.[0];
       return cs && cs.restartCount === 1 && cs.state.running ? cs : undefined;
-    }, { timeoutMs: 10_000, what: 'p1 restarted' });
+    }, { timeoutMs: 20_000, what: 'p1 restarted' });
     expect(restarted.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
     expect(restarted.containerID).not.toBe(p1!.status!.containerStatuses![0]!.containerID);
     await waitFor(() => podGet(ip1, '/become-ready'), { what: 'restarted p1 serving' });
@@ -168,7 +168,7 @@ describe('Kubelet (against a fake API server)', () => {
     expect(sawTerm).toBe(true);
     expect(() => process.kill(pid2, 0)).toThrow();
     await waitFor(async () => (await resolve('web')).length === 1, { what: 'p2 out of DNS' });
-  }, 30_000);
+  }, 60_000);
 
   it('fails a pod whose image it cannot run with ErrImagePull naming the image', async () => {
     await client.create<Pod>(RESOURCES.pods, 'default', { metadata: { name: 'nginx' }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } });
@@ -176,7 +176,7 @@ describe('Kubelet (against a fake API server)', () => {
     expect(cs.state.waiting!.message).toContain('image "nginx:1.27"');
     expect(cs.state.waiting!.message).toContain('harness/node');
     expect((await getPod('nginx')).status!.phase).toBe('Pending');
-  });
+  }, 30_000);
 });
 
 async function streamText(s: NodeJS.ReadableStream): Promise<string> {

@@ -51,11 +51,11 @@ describe('Kubelet container lifecycle', () => {
     const cs = await waitFor(async () => {
       const c = (await get('lively')).status?.containerStatuses?.[0];
       return c && c.restartCount >= 1 && c.state.running ? c : undefined;
-    }, { timeoutMs: 10_000, what: 'liveness restart' });
+    }, { timeoutMs: 20_000, what: 'liveness restart' });
     expect(cs.lastState.terminated).toBeDefined();
     expect(events().some((e) => e.involvedObject.name === 'lively' && e.reason === 'Killing' && /failed liveness probe, will be restarted/.test(e.message))).toBe(true);
     expect(events().some((e) => e.involvedObject.name === 'lively' && e.reason === 'Unhealthy' && /^Startup probe failed/.test(e.message))).toBe(true);
-  });
+  }, 30_000);
 
   it('runs init containers to completion first; restartPolicy decides phases', async () => {
     await create('with-init', {
@@ -67,18 +67,18 @@ describe('Kubelet container lifecycle', () => {
     await create('failing', { restartPolicy: 'Never', containers: [node('process.exit(3)')] });
     await create('on-failure', { restartPolicy: 'OnFailure', containers: [node("const f = require('fs'); const p = require('os').tmpdir() + '/once-' + process.env.HOSTNAME; if (!f.existsSync(p)) { f.writeFileSync(p, '1'); process.exit(1); } f.rmSync(p);")] });
 
-    const ok = await waitFor(async () => ((await get('with-init')).status?.phase === 'Succeeded' ? get('with-init') : undefined), { timeoutMs: 10_000, what: 'with-init Succeeded' });
+    const ok = await waitFor(async () => ((await get('with-init')).status?.phase === 'Succeeded' ? get('with-init') : undefined), { timeoutMs: 20_000, what: 'with-init Succeeded' });
     expect(ok.status!.initContainerStatuses![0]!.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     expect(ok.status!.conditions!.find((c) => c.type === 'Initialized')!.status).toBe('True');
 
-    const failed = await waitFor(async () => ((await get('failing')).status?.phase === 'Failed' ? get('failing') : undefined), { timeoutMs: 10_000, what: 'failing Failed' });
+    const failed = await waitFor(async () => ((await get('failing')).status?.phase === 'Failed' ? get('failing') : undefined), { timeoutMs: 20_000, what: 'failing Failed' });
     expect(failed.status!.containerStatuses![0]!.state.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
     expect(failed.status!.containerStatuses![0]!.restartCount).toBe(0);
 
-    const retried = await waitFor(async () => ((await get('on-failure')).status?.phase === 'Succeeded' ? get('on-failure') : undefined), { timeoutMs: 10_000, what: 'on-failure Succeeded after one retry' });
+    const retried = await waitFor(async () => ((await get('on-failure')).status?.phase === 'Succeeded' ? get('on-failure') : undefined), { timeoutMs: 20_000, what: 'on-failure Succeeded after one retry' });
     expect(retried.status!.containerStatuses![0]!.restartCount).toBe(1);
     expect(retried.status!.containerStatuses![0]!.lastState.terminated!.exitCode).toBe(1);
-  });
+  }, 30_000);
 
   it('SIGKILLs a process that ignores SIGTERM once the grace period is over', async () => {
     await create('stubborn', { terminationGracePeriodSeconds: 1, containers: [node("process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000); console.log('started')")] });
@@ -88,8 +88,8 @@ describe('Kubelet container lifecycle', () => {
     await waitFor(() => fs.existsSync(logDir) && fs.readFileSync(logDir, 'utf8').includes('started'), { what: 'stubborn installed its handler' });
     const t0 = Date.now();
     await client.delete(RESOURCES.pods, 'default', 'stubborn');
-    await waitFor(async () => (await client.tryGet(RESOURCES.pods, 'default', 'stubborn')) === undefined, { timeoutMs: 10_000, what: 'stubborn gone' });
+    await waitFor(async () => (await client.tryGet(RESOURCES.pods, 'default', 'stubborn')) === undefined, { timeoutMs: 20_000, what: 'stubborn gone' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     expect(() => process.kill(pid, 0)).toThrow();
-  });
+  }, 30_000);
 });

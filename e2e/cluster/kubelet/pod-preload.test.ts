@@ -77,5 +77,5 @@ describe('pod-preload.mjs', () => {
       peer.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 });
