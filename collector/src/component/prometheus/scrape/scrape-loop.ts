@@ -342,6 +342,8 @@ export class ScrapeLoop {
       for (const c of this.#cache.values()) if (c.lastIter === iter) c.lastIter = 0;
       cur.length = 0;
       added = 0;
+      // Position hints must come from the previous successful scrape (whose entries eviction keeps).
+      this.#order = [];
     }
     // A scrape cut short by stop() reports nothing; stop() marks the last exposed series stale.
     if (this.#stopped && err !== undefined) return;
