@@ -235,15 +235,6 @@ export class Controller {
   }
 
   #info(n: ComponentNode): ComponentInfo {
-    const dbg = n.instance as Partial<DebugComponent>;
-    let debugInfo: unknown;
-    if (typeof dbg.debugInfo === 'function') {
-      try {
-        debugInfo = dbg.debugInfo();
-      } catch (err) {
-        debugInfo = { error: errMsg(err) };
-      }
-    }
     return {
       id: n.spec.id,
       name: n.spec.name,
@@ -253,7 +244,16 @@ export class Controller {
       exports: n.exports,
       referencesTo: [...this.#graph.dependenciesOf(n.spec.id)],
       referencedBy: [...this.#graph.dependentsOf(n.spec.id)],
-      debugInfo,
+      // Computed on access: health checks list components without paying for debug data.
+      get debugInfo(): unknown {
+        const dbg = n.instance as Partial<DebugComponent>;
+        if (typeof dbg.debugInfo !== 'function') return undefined;
+        try {
+          return dbg.debugInfo();
+        } catch (err) {
+          return { error: errMsg(err) };
+        }
+      },
       dataPath: n.dataPath,
       registry: n.registry,
       instance: n.instance,
