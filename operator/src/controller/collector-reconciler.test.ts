@@ -178,6 +178,10 @@ describe('CollectorReconciler', () => {
     await reconciler.reconcile('obs/metrics');
     expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True' });
     expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD);
+
+    await api.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'user-cfg' }, { data: { 'config.alloy': BROKEN } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')!.message).toMatch(/^ConfigMap user-cfg config\.alloy:2:3: unexpected token/);
   });
 
   it('GIVEN kubernetes discovery WHEN reconciled and deleted THEN cluster RBAC is created under a finalizer and removed on delete', async () => {

@@ -91,7 +91,8 @@ interface StatefulSetLike extends KubeObject {
   };
 }
 
-type ConfigSource = { ok: true; text: string } | { ok: false; reason: string; message: string };
+/** `file`: the name diagnostics use (`config.alloy`, or the user's ConfigMap key); `where`: a prefix naming the ConfigMap. */
+type ConfigSource = { ok: true; text: string; file: string; where: string } | { ok: false; reason: string; message: string };
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -171,7 +172,7 @@ export class CollectorReconciler {
     let valid = false;
     if (source.ok) {
       const level = collector.spec.stabilityLevel;
-      diagnostics = (await this.#o.validate(new Map([[CONFIG_KEY, source.text]]), { stabilityLevel: level })).filter((d) => d.severity === 'error');
+      diagnostics = (await this.#o.validate(new Map([[source.file, source.text]]), { stabilityLevel: level })).filter((d) => d.severity === 'error');
       valid = diagnostics.length === 0;
     }
     const newConfig = source.ok && valid ? source.text : undefined;
@@ -238,7 +239,7 @@ export class CollectorReconciler {
             type: 'ConfigValid',
             status: 'False',
             reason: 'InvalidConfig',
-            message: `${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
+            message: `${source.where}${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
           };
     await this.#recordConfigEvent(collector, configValid);
     if (newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood) this.#previousConfig.set(key, lastGood);
@@ -288,7 +289,7 @@ export class CollectorReconciler {
 
   async #readConfig(collector: Collector): Promise<ConfigSource> {
     const { spec, metadata } = collector;
-    if (spec.config !== undefined) return { ok: true, text: spec.config };
+    if (spec.config !== undefined) return { ok: true, text: spec.config, file: CONFIG_KEY, where: '' };
     const ref = spec.configMapRef!;
     const cm = await this.#reader.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name });
     if (cm === undefined) {
@@ -299,7 +300,7 @@ export class CollectorReconciler {
       const keys = Object.keys(cm.data ?? {}).join(', ') || 'none';
       return { ok: false, reason: 'ConfigKeyNotFound', message: `ConfigMap ${metadata.namespace}/${ref.name} has no key "${ref.key}" (keys: ${keys}); set spec.configMapRef.key` };
     }
-    return { ok: true, text };
+    return { ok: true, text, file: ref.key, where: `ConfigMap ${ref.name} ` };
   }
 
   /** Deletes owned objects of prunable kinds that are no longer desired. */
