@@ -139,6 +139,12 @@ maybe('web UI in Chromium', () => {
     expect(await rows.count()).toBe(4);
     expect(page.url()).toContain('?q=relabel');
     await page.locator('#q').fill('');
+    expect(await page.locator('#components tbody tr:not([hidden])').count()).toBe(4);
+    // The health select narrows without a round trip.
+    await page.locator('#health').selectOption('exited');
+    expect(await page.locator('#components tbody tr:not([hidden])').count()).toBe(0);
+    expect(await page.locator('[data-empty]').isVisible()).toBe(true);
+    await page.locator('#health').selectOption('');
 
     // Component detail: the password is redacted, the username is shown, dependants are linked.
     await page.getByRole('link', { name: 'prometheus.remote_write.cloud' }).click();

@@ -54,7 +54,7 @@ main{max-width:1280px;margin:0 auto;padding:24px 20px 48px}main:focus{outline:no
 h1{font-size:22px;margin:0 0 4px}h1.mono{font-size:20px}h2{font-size:16px;margin:28px 0 10px}.sub{color:var(--muted);margin:0 0 18px}
 .panel{background:var(--panel);border:1px solid var(--border);border-radius:10px;overflow:hidden}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:16px 0 20px}
-.card{background:var(--panel);border:1px solid var(--border);border-radius:10px;padding:12px 16px}.card b{display:block;font-size:24px}.card span{color:var(--muted)}
+.card{background:var(--panel);border:1px solid var(--border);border-radius:10px;padding:12px 16px;color:inherit;text-decoration:none}a.card:hover{border-color:var(--muted)}a.card.selected{box-shadow:inset 0 -3px 0 var(--accent)}.card-unhealthy b{color:var(--bad)}.card-exited b{color:var(--warn)}.card-healthy b{color:var(--ok)}.card b{display:block;font-size:24px}.card span{color:var(--muted)}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:9px 14px;border-bottom:1px solid var(--border);vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:var(--panel)}tr:last-child td{border-bottom:0}
 tbody tr:hover{background:color-mix(in srgb,var(--accent) 5%,transparent)}

@@ -36,13 +36,20 @@ export function componentLink(prefix: string, id: string): string {
 export function componentsPage(prefix: string, components: readonly ComponentInfo[], filter: { readonly q: string; readonly health: string }): string {
   const counts = new Map<HealthState, number>();
   for (const c of components) counts.set(c.health.state, (counts.get(c.health.state) ?? 0) + 1);
-  const cards = HEALTH_ORDER.map((h) => `<div class="card"><b>${counts.get(h) ?? 0}</b><span>${h}</span></div>`).join('');
+  const cards = HEALTH_ORDER.map(
+    (h) =>
+      `<a class="card card-${h}${filter.health === h ? ' selected' : ''}" href="${prefix}${filter.health === h ? '' : `?health=${h}`}"${filter.health === h ? ' aria-current="true"' : ''}>` +
+      `<b>${counts.get(h) ?? 0}</b><span>${h}</span></a>`,
+  ).join('');
   const q = filter.q.toLowerCase();
-  const shown = components.filter((c) => (!q || c.id.toLowerCase().includes(q)) && (!filter.health || c.health.state === filter.health));
-  const rows = shown
+  // Every row is rendered; rows outside the filter are `hidden`, so the script can widen the
+  // filter instantly and the page still filters without scripts.
+  const matches = (c: ComponentInfo): boolean => (!q || c.id.toLowerCase().includes(q)) && (!filter.health || c.health.state === filter.health);
+  const shown = components.filter(matches);
+  const rows = components
     .map(
       (c) =>
-        `<tr data-id="${escapeHtml(c.id.toLowerCase())}" data-health="${c.health.state}"><td class="mono">${componentLink(prefix, c.id)}</td>` +
+        `<tr data-id="${escapeHtml(c.id.toLowerCase())}" data-health="${c.health.state}"${matches(c) ? '' : ' hidden'}><td class="mono">${componentLink(prefix, c.id)}</td>` +
         `<td>${badge(c.health.state)}</td><td>${escapeHtml(c.health.message)}</td><td class="muted">${time(c.health.updatedAt)}</td></tr>`,
     )
     .join('\n');
@@ -52,7 +59,7 @@ export function componentsPage(prefix: string, components: readonly ComponentInf
       ? '<div class="empty">No components are running. Add components to the configuration file and reload.</div>'
       : `<table id="components"><caption class="skip">Components and their health</caption><thead><tr><th scope="col">Component</th><th scope="col">Health</th><th scope="col">Message</th><th scope="col">Last update</th></tr></thead><tbody>
 ${rows}
-</tbody></table>${shown.length === 0 ? '<div class="empty" data-empty>No component matches the filter.</div>' : ''}`;
+</tbody></table><div class="empty" data-empty${shown.length === 0 ? '' : ' hidden'}>No component matches the filter.</div>`;
   return `<h1>Components</h1><p class="sub">${components.length} component${components.length === 1 ? '' : 's'} in the running configuration.</p>
 <div class="cards" aria-label="Health summary">${cards}</div>
 <form class="toolbar" role="search" method="get"><label class="skip" for="q">Filter components</label><input id="q" name="q" type="search" placeholder="Filter by component id…" value="${escapeHtml(filter.q)}">

@@ -75,10 +75,14 @@ describe('WebUi', () => {
 
   it('filters server-side with ?q= and ?health= (works without scripts)', async () => {
     const r = await get('/ui/?q=scrape');
-    expect(r.body).toContain('prometheus.scrape.default</a>');
-    expect(r.body).not.toContain('prometheus.remote_write.cloud</a>');
+    expect(r.body).toContain('<tr data-id="prometheus.scrape.default" data-health="healthy"><td');
+    expect(r.body).toContain('<tr data-id="prometheus.remote_write.cloud" data-health="unhealthy" hidden><td');
+    expect(r.body).toContain('<div class="empty" data-empty hidden>');
     const h = await get('/ui/?health=unhealthy');
-    expect(h.body).not.toContain('prometheus.scrape.default</a>');
+    expect(h.body).toContain('<tr data-id="prometheus.scrape.default" data-health="healthy" hidden><td');
+    expect(h.body).toContain('<a class="card card-unhealthy selected" href="/ui/" aria-current="true"><b>1</b>');
+    const none = await get('/ui/?q=nothing-matches');
+    expect(none.body).toContain('<div class="empty" data-empty>No component matches the filter.</div>');
   });
 
   it('shows a component with secrets redacted, dependencies and dependants', async () => {
