@@ -143,4 +143,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   await cluster.stop();
   process.stdout.write('dev-cluster stopped\n');
+  // Every pod process is gone; do not wait for idle keep-alive sockets of kubectl clients.
+  process.exit(0);
 }

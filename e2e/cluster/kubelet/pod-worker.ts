@@ -16,6 +16,7 @@ import type { Logger } from 'winston';
 import type { Container, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus, Probe } from '../harness/k8s-types.js';
 import type { KubeClient } from '../harness/kube-client.js';
 import { RESOURCES, isNotFound } from '../harness/kube-client.js';
+import { abortableSleep } from '../harness/informer.js';
 import { containerEnv, expandArgv, mapPath, mapPaths, EnvError, type EnvSources, type PathMap } from './container-env.js';
 import { resolveImage, type ImageRule } from './image-map.js';
 import { LogWriter, logFilePath } from './container-logs.js';
@@ -90,6 +91,8 @@ export class PodWorker {
   #statusWrite: Promise<void> = Promise.resolve();
   #volumeTimer: NodeJS.Timeout | undefined;
   #gone = false;
+  /** Aborted by terminate(): wakes every back-off, retry and probe sleep so no timer outlives the pod. */
+  #stop = new AbortController();
 
   constructor(ctx: NodeContext, pod: Pod, ip: string) {
     this.#ctx = ctx;
@@ -191,6 +194,7 @@ export class PodWorker {
   async terminate(graceSeconds: number, reason = 'Stopping container'): Promise<void> {
     const firstCall = !this.#terminating;
     this.#terminating = true;
+    this.#stop.abort();
     if (this.#volumeTimer) clearTimeout(this.#volumeTimer);
     const running = [...this.#runs.values()].filter((r) => r.child && r.child.exitCode === null && r.child.signalCode === null);
     for (const r of running) {
@@ -256,7 +260,7 @@ export class PodWorker {
         }
         for (const r of this.#runs.values()) r.waiting = { reason: 'ContainerCreating' };
         this.#scheduleStatus();
-        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)), this.#stop.signal);
       }
     }
   }
@@ -276,7 +280,7 @@ export class PodWorker {
     while (!this.#terminating) {
       const result = await this.#startInstance(run);
       if (result === 'config-error') {
-        await sleep(1000);
+        await sleep(1000, this.#stop.signal);
         continue;
       }
       if (result === 'image-error') return false;
@@ -293,7 +297,7 @@ export class PodWorker {
         run.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${run.spec.name} pod=${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})` };
         this.#ctx.event(this.#pod, 'Warning', 'BackOff', `Back-off restarting failed container ${run.spec.name} in pod ${this.#pod.metadata.name}_${this.#pod.metadata.namespace}(${this.uid})`, this.#fieldPath(run));
         this.#scheduleStatus();
-        await sleep(delay);
+        await sleep(delay, this.#stop.signal);
       }
       if (this.#terminating) return false;
       run.restartCount++;
@@ -302,7 +306,7 @@ export class PodWorker {
   }
 
   async #untilStarted(run: ContainerRun): Promise<void> {
-    while (!this.#terminating && !run.started && !(run.waiting?.reason === 'ErrImagePull')) await sleep(20);
+    while (!this.#terminating && !run.started && !(run.waiting?.reason === 'ErrImagePull')) await sleep(20, this.#stop.signal);
   }
 
   async #startInstance(run: ContainerRun): Promise<'started' | 'config-error' | 'image-error'> {
@@ -504,7 +508,8 @@ export class PodWorker {
     const period = Math.max(10, (p.periodSeconds ?? 10) * 1000 * scale);
     const failureThreshold = p.failureThreshold ?? 3;
     const successThreshold = p.successThreshold ?? 1;
-    await sleep((p.initialDelaySeconds ?? 0) * 1000 * scale);
+    const signal = run.probes?.signal ?? this.#stop.signal;
+    await sleep((p.initialDelaySeconds ?? 0) * 1000 * scale, signal);
     let fails = 0;
     let successes = 0;
     while (alive()) {
@@ -525,7 +530,7 @@ export class PodWorker {
           if (kind !== 'Readiness') return;
         }
       }
-      await sleep(period);
+      await sleep(period, signal);
     }
   }
 
@@ -688,4 +693,4 @@ function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => abortableSleep(ms, signal);
