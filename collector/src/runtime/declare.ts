@@ -29,6 +29,7 @@ import type {
 import { Controller, leastHealthy } from './controller.js';
 import { errorAt, type Diagnostic } from './diagnostics.js';
 import { blockRange, loadModule, where, type CustomComponent, type ModuleScope } from './module-loader.js';
+import type { HttpService } from './services.js';
 import type { AnyDefinition } from './registry.js';
 
 const argumentSchema = z.object({
@@ -229,6 +230,8 @@ class DeclareInstance implements Component<InstanceArgs>, HealthComponent, Debug
         // Not provided by this runtime.
       }
     }
+    const http = services.get('http') as HttpService | undefined;
+    if (http) services.set('http', nestedHttp(http, `${opts.id}/`));
     this.#controller = new Controller({
       logger: opts.logger,
       componentLogger: (id) => opts.logger.child({ component_id: `${opts.id}/${id}` }),
@@ -303,6 +306,21 @@ class DeclareInstance implements Component<InstanceArgs>, HealthComponent, Debug
   childRegistries(): ReturnType<Controller['registries']> {
     return this.#controller.registries();
   }
+}
+
+/** The http service as seen by inner components: their handlers live under `<instance id>/<inner id>`. */
+function nestedHttp(outer: HttpService, prefix: string): HttpService {
+  return {
+    get listenAddr() {
+      return outer.listenAddr;
+    },
+    get memoryAddr() {
+      return outer.memoryAddr;
+    },
+    dialAddress: (addr) => outer.dialAddress(addr),
+    pathFor: (id) => outer.pathFor(prefix + id),
+    mount: (id, handler) => outer.mount(prefix + id, handler),
+  };
 }
 
 function valuesOf(args: InstanceArgs, def: DeclareDef): Record<string, unknown> {

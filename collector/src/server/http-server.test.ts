@@ -172,6 +172,15 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(JSON.parse((await get('/api/v0/web/peers')).body)).toEqual([{ name: 'node-a', addr: '10.0.0.7:12345', isSelf: true, state: 'participant' }]);
   });
 
+  it('routes handlers of components inside custom components by their nested id', async () => {
+    await fs.writeFile(cfg, 'declare "wrap" {\n  argument "g" { }\n  test.echo "inner" { greeting = argument.g.value }\n}\nwrap "w1" { g = "one" }\nwrap "w2" { g = "two" }\ntest.echo "a" { greeting = "top" }\n');
+    expect((await runtime.load()).message).toBe('');
+    expect(await get('/api/v0/component/wrap.w1/test.echo.inner/x')).toEqual({ status: 200, body: 'one /x' });
+    expect(await get('/api/v0/component/wrap.w2/test.echo.inner/')).toEqual({ status: 200, body: 'two /' });
+    expect(await get('/api/v0/component/test.echo.a/y')).toEqual({ status: 200, body: 'top /y' });
+    expect((await get('/api/v0/component/wrap.w3/test.echo.inner/')).status).toBe(404);
+  });
+
   it('counts load failures', async () => {
     await fs.writeFile(cfg, 'nope.nope "x" {}\n');
     const r = await runtime.load();

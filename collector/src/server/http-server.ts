@@ -165,12 +165,19 @@ export class AlloyHttpServer implements HttpService {
     const rt = this.#runtime;
 
     if (p.startsWith(COMPONENT_PATH_PREFIX)) {
+      // Ids of components inside custom components contain '/': take the longest mounted id.
+      // Ids are plain identifiers and dots, so the raw (undecoded) path is matched.
       const rest = p.slice(COMPONENT_PATH_PREFIX.length);
-      const slash = rest.indexOf('/');
-      const id = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
-      const handler = this.#handlers.get(id);
-      if (!handler) return sendJSON(res, 404, { error: `no HTTP handler for component "${id}"` });
-      return handler(req, res, slash < 0 ? '/' : rest.slice(slash));
+      let id: string | undefined;
+      for (const k of this.#handlers.keys()) {
+        if ((rest === k || rest.startsWith(`${k}/`)) && (id === undefined || k.length > id.length)) id = k;
+      }
+      if (id === undefined) {
+        const slash = rest.indexOf('/');
+        return sendJSON(res, 404, { error: `no HTTP handler for component "${slash < 0 ? rest : rest.slice(0, slash)}"` });
+      }
+      const sub = rest.slice(id.length);
+      return this.#handlers.get(id)!(req, res, sub === '' ? '/' : sub);
     }
 
     const routed = this.#routes.get(p);
