@@ -160,5 +160,12 @@ describeIf('workload controllers on the dev cluster', () => {
     const agents = pods.list().filter((p) => p.metadata.labels?.app === 'agent');
     expect(agents).toHaveLength(1);
     expect(agents[0]!.spec.nodeName).toBe('dev-node');
+    await cluster.kubectl(['-n', ns, 'set', 'env', 'daemonset/agent', 'VERSION=a2']);
+    await cluster.kubectl(['-n', ns, 'rollout', 'status', 'daemonset/agent', '--timeout=60s']);
+    const rolled = await waitFor(() => {
+      const l = pods.list().filter((p) => p.metadata.labels?.app === 'agent' && !p.metadata.deletionTimestamp);
+      return l.length === 1 && l[0]!.metadata.name !== agents[0]!.metadata.name && isPodReady(l[0]!) ? l[0] : undefined;
+    }, { what: 'daemonset pod replaced' });
+    expect(await (await fetch(`http://${rolled.status!.podIP}:8080/`)).text()).toBe('a2');
   }, 90_000);
 });
