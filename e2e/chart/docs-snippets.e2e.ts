@@ -12,7 +12,7 @@ import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { KUBECTL } from '../cluster/harness/kubectl.js';
 import { spawn } from 'node:child_process';
 import { reach } from '../cluster/harness/reach.js';
-import { componentIds, eventually, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
+import { componentIds, eventually, unavailableReason, waitReady, type PodState } from './journey.js';
 
 const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "info"\n  format = "logfmt"\n}\n';
 

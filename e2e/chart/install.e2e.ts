@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { helmTemplateOk } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from './dev-cluster.js';
+import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from './journey.js';
 
 const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy';
 const V1 = 'logging {\n  level = "info"\n}';

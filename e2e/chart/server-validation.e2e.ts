@@ -9,7 +9,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { unavailableReason } from './dev-cluster.js';
+import { unavailableReason } from './journey.js';
 
 const SCENARIOS = fs.readdirSync(path.join(REPO_ROOT, 'charts/alloy/ci')).filter((f) => f.endsWith('-values.yaml')).sort();
 const UNSERVED = new Set(['monitoring.coreos.com/v1']);

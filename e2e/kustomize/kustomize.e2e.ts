@@ -11,7 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 import { operatorRbacYaml } from '../../operator/src/rbac/operator-rbac.js';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from '../chart/dev-cluster.js';
+import { componentIds, eventually, pods, unavailableReason, waitReady, type PodState } from '../chart/journey.js';
 
 const KUSTOMIZE = path.join(REPO_ROOT, 'kustomize');
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
