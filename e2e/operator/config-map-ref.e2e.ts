@@ -79,4 +79,18 @@ d('operator: Collector with configMapRef', () => {
     expect(condition(c, 'ConfigValid')!.message).toContain('set exactly one of spec.config or spec.configMapRef');
     expect((await cluster.kubectl(['get', 'statefulsets', '-n', ns, '-l', 'app.kubernetes.io/instance=both', '-o', 'name'])).trim()).toBe('');
   });
+
+  it('GIVEN a Kubernetes field the API server rejects THEN Degraded=ApplyFailed carries the server message; fixing it recovers', async () => {
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, 'badres', { config: BASE, replicas: 1, clustering: { enabled: false }, resources: { limits: { cpu: 'lots' } } }));
+    const c = await waitFor(
+      async () => {
+        const c = await getCollector(cluster, ns, 'badres');
+        return condition(c, 'Degraded')?.reason === 'ApplyFailed' ? c : undefined;
+      },
+      { timeoutMs: 30_000, what: 'Degraded=True reason=ApplyFailed' },
+    );
+    expect(condition(c, 'Degraded')!.message).toMatch(/StatefulSet .*badres.*lots/);
+    await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, 'badres', { config: BASE, replicas: 1, clustering: { enabled: false }, resources: { limits: { cpu: '100m' } } }));
+    await waitFor(async () => condition(await getCollector(cluster, ns, 'badres'), 'Ready')?.status === 'True', { timeoutMs: 60_000, intervalMs: 250, what: 'Ready=True after fixing resources' });
+  });
 });

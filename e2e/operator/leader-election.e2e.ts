@@ -66,5 +66,10 @@ d('operator: leader election with two replicas', () => {
     );
     expect(c.status?.replicas).toBe(2);
     expect(standby.logs()).toContain('became leader');
+
+    // Graceful stop: exit 0 and the Lease is handed back (empty holder) for the next replica.
+    expect(await standby.stop('SIGTERM')).toBe(0);
+    expect(await holder()).toBeUndefined();
+    expect(standby.logs()).toContain('released the lease');
   });
 });
