@@ -70,6 +70,8 @@ interface ContainerRun {
   killReason?: string;
 }
 
+type StartResult = 'started' | 'config-error' | 'image-error';
+
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGPIPE: 13 };
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 let containerSeq = 0;
@@ -203,8 +205,10 @@ export class PodWorker {
       if (firstCall) this.#ctx.event(this.#pod, 'Normal', 'Killing', `${reason} ${r.spec.name}`, this.#fieldPath(r));
       signalGroup(r.child!, 'SIGTERM');
     }
+    // Capture the processes now: a container that exits during the grace period clears `child`.
+    const victims = running.map((r) => r.child!);
     const deadline = setTimeout(() => {
-      for (const r of running) signalGroup(r.child!, 'SIGKILL');
+      for (const c of victims) signalGroup(c, 'SIGKILL');
     }, Math.max(0, graceSeconds * 1000));
     await Promise.all(running.map((r) => r.exited));
     clearTimeout(deadline);
@@ -278,7 +282,18 @@ export class PodWorker {
   async #runLoop(run: ContainerRun): Promise<boolean> {
     let crashes = 0;
     while (!this.#terminating) {
-      const result = await this.#startInstance(run);
+      let result: StartResult;
+      try {
+        result = await this.#startInstance(run);
+      } catch (e) {
+        // Host-side failure preparing the container (mount copy, log file …): report and retry.
+        const message = e instanceof Error ? e.message : String(e);
+        run.waiting = { reason: 'RunContainerError', message };
+        this.#ctx.event(this.#pod, 'Warning', 'Failed', `Error: ${message}`, this.#fieldPath(run));
+        this.#scheduleStatus();
+        await sleep(1000, this.#stop.signal);
+        continue;
+      }
       if (result === 'config-error') {
         await sleep(1000, this.#stop.signal);
         continue;
@@ -309,7 +324,7 @@ export class PodWorker {
     while (!this.#terminating && !run.started && !(run.waiting?.reason === 'ErrImagePull')) await sleep(20, this.#stop.signal);
   }
 
-  async #startInstance(run: ContainerRun): Promise<'started' | 'config-error' | 'image-error'> {
+  async #startInstance(run: ContainerRun): Promise<StartResult> {
     const c = run.spec;
     const pod = this.#pod;
     let env: Record<string, string>;
