@@ -80,8 +80,9 @@ describe('Kubelet container lifecycle', () => {
     expect(retried.status!.containerStatuses![0]!.lastState.terminated!.exitCode).toBe(1);
   }, 30_000);
 
-  it('SIGKILLs a process that ignores SIGTERM once the grace period is over', async () => {
-    await create('stubborn', { terminationGracePeriodSeconds: 1, containers: [node("process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000); console.log('started')")] });
+  it('SIGKILLs a process that ignores SIGTERM once the grace period is over, while its sibling exits at once', async () => {
+    // A second container that exits at once on SIGTERM: the grace timer must still kill the first.
+    await create('stubborn', { terminationGracePeriodSeconds: 1, containers: [node("process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000); console.log('started')"), node('setInterval(() => {}, 1000)', {}, 'quick')] });
     await waitFor(async () => (await get('stubborn')).status?.containerStatuses?.[0]?.state.running, { what: 'stubborn running' });
     const pid = kubelet.worker('default', 'stubborn')!.pids()[0]!;
     const logDir = path.join(kubelet.worker('default', 'stubborn')!.dir, 'logs', 'c', '0.log');
