@@ -48,8 +48,18 @@ export class HttpGossipTransport implements GossipTransport {
     this.#counters = opts;
   }
 
-  exchange(addr: string, msg: GossipMessage): Promise<GossipMessage> {
+  async exchange(addr: string, msg: GossipMessage): Promise<GossipMessage> {
     const body = JSON.stringify(msg);
+    try {
+      return await this.#send(addr, body);
+    } catch (err) {
+      // A kept-alive socket the peer closed just as we reused it: retry once on a fresh one.
+      if ((err as { retryable?: boolean }).retryable) return this.#send(addr, body);
+      throw err;
+    }
+  }
+
+  #send(addr: string, body: string): Promise<GossipMessage> {
     this.#counters.onBytes?.('tx', Buffer.byteLength(body));
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -69,7 +79,8 @@ export class HttpGossipTransport implements GossipTransport {
               } catch {
                 // plain-text answer (e.g. a collector without clustering)
               }
-              reject(new Error(`gossip with ${addr}: HTTP ${res.statusCode}: ${reason}`));
+              const hint = res.statusCode === 404 ? ' (is --cluster.enabled=true set on that node?)' : '';
+              reject(new Error(`gossip with ${addr}: HTTP ${res.statusCode}: ${reason}${hint}`));
               return;
             }
             try {
@@ -81,7 +92,12 @@ export class HttpGossipTransport implements GossipTransport {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`gossip with ${addr}: no answer within ${this.#timeoutMs}ms`)));
-      req.on('error', (err) => reject(err.message.startsWith('gossip with') ? err : new Error(`gossip with ${addr}: ${err.message}`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.message.startsWith('gossip with')) return reject(err);
+        const e = new Error(`gossip with ${addr}: ${err.message}`) as Error & { retryable?: boolean };
+        e.retryable = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        reject(e);
+      });
       req.end(body);
     });
   }
