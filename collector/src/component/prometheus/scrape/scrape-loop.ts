@@ -12,7 +12,7 @@ import type { Exemplar, Label, Labels, MetricsReceiver, SampleBatch } from '../.
 import { STALE_NAN } from '../../../prom/types.js';
 import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../../prom/labels/labels.js';
 import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
-import type { ScrapeHttpClient } from './http-client.js';
+import { BodySizeLimitError, type ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
 
 export interface LoopConfig {
@@ -105,7 +105,15 @@ export class BatchBuilder {
 
 class ScrapeFailure extends Error {}
 
+/** Counters Prometheus's scrape manager exposes (names as in Prometheus), shared by a component's loops. */
+export interface ScrapeCounters {
+  exceededSampleLimit(): void;
+  exceededBodySizeLimit(): void;
+  duplicateTimestamp(n: number): void;
+}
+
 export interface LoopDeps {
+  readonly counters?: ScrapeCounters | undefined;
   /** The current client (replaced when HTTP settings change). */
   readonly client: () => ScrapeHttpClient;
   readonly receivers: () => readonly MetricsReceiver[];
@@ -285,6 +293,7 @@ export class ScrapeLoop {
     let scraped = 0;
     let added = 0;
     let bodyBytes = 0;
+    let duplicates = 0;
     let err: string | undefined;
     try {
       const res = await this.#deps.client().fetch({
@@ -323,7 +332,10 @@ export class ScrapeLoop {
           added++;
         }
         nextOrder[pos++] = e;
-        if (e.lastIter === iter) continue; // duplicate series in one exposition: first sample wins
+        if (e.lastIter === iter) {
+          duplicates++; // duplicate series in one exposition: first sample wins
+          continue;
+        }
         e.lastIter = iter;
         const exposedTs = p.timestamp;
         const ts = honorTs && exposedTs !== undefined ? exposedTs : start;
@@ -331,11 +343,14 @@ export class ScrapeLoop {
         b.push(e.labels, ts, p.value, p.exemplar());
       }
       this.#order = nextOrder;
+      if (duplicates > 0) this.#deps.counters?.duplicateTimestamp(duplicates);
       if (cfg.sampleLimit > 0 && b.length > cfg.sampleLimit) {
+        this.#deps.counters?.exceededSampleLimit();
         throw new ScrapeFailure(`sample limit exceeded: ${b.length} samples, sample_limit is ${cfg.sampleLimit}`);
       }
     } catch (e) {
       err = e instanceof Error ? e.message : String(e);
+      if (e instanceof BodySizeLimitError) this.#deps.counters?.exceededBodySizeLimit();
       if (this.#abort.signal.aborted && this.#stopped) err = 'scrape loop stopped';
       b.reset();
       for (const c of cur) c.lastIter = 0;

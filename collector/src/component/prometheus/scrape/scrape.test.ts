@@ -10,7 +10,7 @@ import { labelsToRecord } from '../../../prom/labels/labels.js';
 import { startNodeExporter } from '../../../prom/textparse/testing/node-exporter.js';
 import { argumentsSchema, ScrapeComponent, type Arguments, type Exports } from './scrape.js';
 import { ScrapeHttpClient } from './http-client.js';
-import { ScrapeLoop, type LoopConfig } from './scrape-loop.js';
+import { ScrapeLoop, type LoopConfig, type ScrapeCounters } from './scrape-loop.js';
 import { jest } from '@jest/globals';
 
 // Waits for scrapes are bounded at ~10 s so a loaded CI machine does not flake.
@@ -100,7 +100,7 @@ function parseArgs(a: Record<string, unknown>): Arguments {
   return argumentsSchema.parse(a);
 }
 
-function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: MetricsReceiver, target: Record<string, string> = {}) {
+function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: MetricsReceiver, target: Record<string, string> = {}, counters?: ScrapeCounters) {
   const a = parseArgs({ targets: [], forward_to: [recv], scrape_interval: '1s', scrape_timeout: '500ms', ...args });
   const res = populateTarget({ __address__: exp.address, ...target }, { jobName: a.job_name ?? 'prometheus.scrape.test', scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params });
   if (!res.ok) throw new Error(res.error);
@@ -123,7 +123,7 @@ function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: Metrics
     failureLogFile: a.scrape_failure_log_file,
   };
   let now = 1_700_000_000_000;
-  const loop = new ScrapeLoop(res.target, cfg, { client: () => client, receivers: () => [recv], logger, now: () => now });
+  const loop = new ScrapeLoop(res.target, cfg, { client: () => client, receivers: () => [recv], logger, now: () => now, counters });
   return { loop, client, tick: (ms: number) => (now += ms), now: () => now };
 }
 
@@ -351,6 +351,24 @@ describe('prometheus.scrape loop against a local server', () => {
       expect(loop.status().last_error).toMatch(re);
       client.close();
     }
+  });
+
+  it('counts limit hits and duplicate series in the Prometheus scrape counters', async () => {
+    const recv = new CollectingReceiver();
+    const seen = { sample: 0, body: 0, dup: 0 };
+    const counters: ScrapeCounters = { exceededSampleLimit: () => seen.sample++, exceededBodySizeLimit: () => seen.body++, duplicateTimestamp: (n) => (seen.dup += n) };
+    exp.body = 'a 1\na 2\nb 3\n';
+    let l = loopFor(exp, {}, recv, {}, counters);
+    await l.loop.scrapeOnce();
+    expect(recv.get(0, 'a')!.value).toBe(1); // first sample of a duplicated series wins
+    l.client.close();
+    l = loopFor(exp, { sample_limit: 1 }, recv, {}, counters);
+    await l.loop.scrapeOnce();
+    l.client.close();
+    l = loopFor(exp, { body_size_limit: '4B' }, recv, {}, counters);
+    await l.loop.scrapeOnce();
+    l.client.close();
+    expect(seen).toEqual({ sample: 1, body: 1, dup: 2 });
   });
 
   it('appends failed scrapes to scrape_failure_log_file as JSON lines', async () => {

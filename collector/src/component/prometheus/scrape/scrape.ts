@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, ServiceName } from '../../../runtime/component.js';
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
@@ -18,7 +18,7 @@ import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProto
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration, secret } from './schema-helpers.js';
 import { ScrapeHttpClient, type HttpClientSettings, type TlsSettings } from './http-client.js';
-import { ScrapeLoop, type LoopConfig, type TargetStatus } from './scrape-loop.js';
+import { ScrapeLoop, type LoopConfig, type ScrapeCounters, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';
 
 export const USER_AGENT = 'Alloy/v1.15.0 (alloy-ts)';
@@ -244,6 +244,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   #running = false;
   readonly #seed: number;
   readonly #targetsGauge: Gauge;
+  readonly #counters: ScrapeCounters;
   #sync: Promise<void> = Promise.resolve();
   readonly #dial: ((hostPort: string) => string) | undefined;
   readonly #cluster: ClusterService | undefined;
@@ -255,6 +256,11 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     this.#dial = http ? (hostPort) => http.dialAddress(hostPort) : undefined;
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#targetsGauge = new Gauge({ name: 'prometheus_scrape_targets_gauge', help: 'Number of targets this component is configured to scrape', registers: [opts.registry] });
+    const registers = [opts.registry];
+    const sampleLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_sample_limit_total', help: 'Total number of scrapes that hit the sample limit and were rejected.', registers });
+    const bodyLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_body_size_limit_total', help: 'Total number of scrapes that hit the body size limit', registers });
+    const duplicates = new Counter({ name: 'prometheus_target_scrapes_sample_duplicate_timestamp_total', help: 'Total number of samples rejected due to duplicate timestamps but different values.', registers });
+    this.#counters = { exceededSampleLimit: () => sampleLimit.inc(), exceededBodySizeLimit: () => bodyLimit.inc(), duplicateTimestamp: (n) => duplicates.inc(n) };
     this.#apply(args);
   }
 
@@ -341,7 +347,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     }
     for (const [key, target] of wanted) {
       if (this.#loops.has(key)) continue;
-      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#client, receivers: () => this.#args.forward_to, logger: this.#opts.logger });
+      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#client, receivers: () => this.#args.forward_to, logger: this.#opts.logger, counters: this.#counters });
       this.#loops.set(key, loop);
       loop.start(scrapeOffset(target, target.intervalMs, this.#seed));
     }
