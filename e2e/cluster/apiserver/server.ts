@@ -17,7 +17,7 @@ import type { Logger } from 'winston';
 import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
-import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
+import { labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import { applyDefaults, GENERATION_KINDS, initialStatus } from './defaults.js';
 import { preloadValidators, schemaCauses, semanticCauses, updateCauses } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
@@ -30,6 +30,8 @@ import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './open
 import { builtinSchemas, unknownFieldPaths } from './known-fields.js';
 import { decodeProtobuf } from './protobuf.js';
 import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { ServiceAddressAllocator } from './services.js';
 import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
@@ -148,8 +150,7 @@ export class ApiServer {
   readonly #bookmarkMs: number;
   readonly #closers = new Set<() => void>();
   readonly #sockets = new Set<import('node:net').Socket>();
-  readonly #cidrBase: number;
-  readonly #cidrSize: number;
+  readonly #addresses: ServiceAddressAllocator;
   readonly #metrics = new Registry();
   readonly #requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code.', labelNames: ['verb', 'resource', 'code'] as const, registers: [this.#metrics] });
   readonly #latency = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'Time to answer non-streaming requests.', labelNames: ['verb'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.#metrics] });
@@ -157,7 +158,7 @@ export class ApiServer {
   #url = '';
   #host = '127.0.0.1';
   #logProvider: PodLogProvider | undefined;
-  #gcTimer: NodeJS.Immediate | undefined;
+  readonly #gc: GarbageCollector;
   /** OpenAPI v3 documents by group/version; cleared whenever a CRD changes. */
   readonly #openapiCache = new Map<string, JsonObject | undefined>();
   readonly #openapiHashes = new Map<string, string>();
@@ -166,11 +167,7 @@ export class ApiServer {
   constructor(opts: StartApiServerOptions) {
     this.#logger = opts.logger;
     this.#bookmarkMs = opts.bookmarkIntervalMs ?? 10_000;
-    const cidr = opts.serviceCidr ?? '10.96.0.0/16';
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-    if (!m || Number(m[5]) < 8 || Number(m[5]) > 30) throw new Error(`serviceCidr "${cidr}" must be an IPv4 CIDR between /8 and /30, e.g. 10.96.0.0/16`);
-    this.#cidrBase = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-    this.#cidrSize = 2 ** (32 - Number(m[5]));
+    this.#addresses = new ServiceAddressAllocator(opts.serviceCidr ?? '10.96.0.0/16');
     new Gauge({
       name: 'apiserver_storage_objects',
       help: 'Stored objects by resource.',
@@ -186,7 +183,22 @@ export class ApiServer {
     this.store = new ObjectStore({ ...(opts.historySize !== undefined ? { historySize: opts.historySize } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
     for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.#registerCrd(crd);
     this.#bootstrap();
-    this.store.subscribe((e) => this.#onStoreEvent(e));
+    this.#gc = new GarbageCollector({
+      store: this.store,
+      typeFor: (key) => this.registry.byStorageKey(key)[0],
+      delete: (t, o, policy) => {
+        try {
+          this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, new URLSearchParams({ propagationPolicy: policy }), {});
+        } catch (e: unknown) {
+          if (!(e instanceof ApiError && e.code === 404)) throw e;
+        }
+      },
+      update: (t, cur, next) => {
+        this.#commitUpdate(t, cur, next, this.#internalOpts('kube-controller-manager'));
+      },
+      ...(this.#logger ? { logger: this.#logger } : {}),
+    });
+    this.store.subscribe((e) => this.#gc.onEvent(e));
     this.#http = http.createServer((req, res) => {
       void this.#handle(req, res);
     });
@@ -219,7 +231,7 @@ export class ApiServer {
     if (this.#closed) return;
     this.#closed = true;
     for (const c of [...this.#closers]) c();
-    if (this.#gcTimer) clearImmediate(this.#gcTimer);
+    this.#gc.stop();
     this.store.flush();
     await new Promise<void>((resolve) => {
       this.#http.close(() => resolve());
@@ -265,7 +277,7 @@ export class ApiServer {
       this.#createObject(svcType, 'default', {
         apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: this.#ipString(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+        spec: { clusterIP: this.#addresses.ip(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
       }, sys);
     } else {
       const cur = this.store.get(svcType.storageKey, 'default', 'kubernetes')!;
@@ -856,7 +868,10 @@ export class ApiServer {
       if (st === undefined) delete o['status'];
       else o['status'] = st;
     }
-    if (t.kind === 'Service') this.#allocateServiceIp(o);
+    if (t.kind === 'Service') {
+      const problem = this.#addresses.allocate(o, this.store.list('/services'));
+      if (problem) throw invalid('Service', '', nameOf(o), [problem]);
+    }
     if (t.kind === 'Job') jobSelector(o);
     this.#admit(t, o, undefined, opts);
     if (t.kind === 'Pod') this.#admitServiceAccount(o);
@@ -1194,7 +1209,7 @@ export class ApiServer {
         if (finalizers.length) md['finalizers'] = finalizers;
         next['status'] = { ...(isObject(next['status']) ? next['status'] : {}), phase: 'Terminating' };
         this.store.put(t.storageKey, next);
-        this.#scheduleGc();
+        this.#gc.schedule();
       }
       return { code: 200, body: this.#present(t, this.store.get(t.storageKey, undefined, nameOf(o)) ?? next) };
     }
@@ -1225,7 +1240,7 @@ export class ApiServer {
       md['finalizers'] = finalizers;
       if (deepEqual(next, o)) return { code: 202, body: this.#present(t, o) };
       const stored = this.store.put(t.storageKey, next);
-      this.#scheduleGc();
+      this.#gc.schedule();
       return { code: 202, body: this.#present(t, stored) };
     }
     if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
@@ -1276,179 +1291,4 @@ export class ApiServer {
     if (crd.metadata['deletionTimestamp']) return;
     for (const rt of crdResourceTypes(crd)) this.registry.add(rt);
   }
-
-  #onStoreEvent(e: StoreEvent): void {
-    if (e.type === 'DELETED' || e.obj.metadata['deletionTimestamp'] || (e.type === 'ADDED' && Array.isArray(e.obj.metadata['ownerReferences']))) this.#scheduleGc();
-  }
-
-  #scheduleGc(): void {
-    if (this.#gcTimer || this.#closed) return;
-    this.#gcTimer = setImmediate(() => {
-      this.#gcTimer = undefined;
-      try {
-        this.#collectGarbage();
-      } catch (e: unknown) {
-        this.#logger?.error('garbage collection failed', { error: e instanceof Error ? e.stack : String(e) });
-      }
-    });
-  }
-
-  #typeForStorage(key: string): ResourceType | undefined {
-    return this.registry.byStorageKey(key)[0];
-  }
-
-  /** One pass of the garbage collector and namespace controller; reschedules itself on progress. */
-  #collectGarbage(): void {
-    const all: { t: ResourceType; o: KubeObject }[] = [];
-    for (const key of this.store.storageKeys()) {
-      const t = this.#typeForStorage(key);
-      if (!t) continue;
-      for (const o of this.store.list(key)) all.push({ t, o });
-    }
-    const dependentsOf = (uid: string): { t: ResourceType; o: KubeObject }[] =>
-      all.filter((x) => Array.isArray(x.o.metadata['ownerReferences']) && x.o.metadata['ownerReferences'].some((r) => isObject(r) && r['uid'] === uid));
-    const sys = this.#internalOpts('kube-controller-manager');
-    const removeFinalizer = (t: ResourceType, o: KubeObject, f: string): void => {
-      const cur = this.store.get(t.storageKey, nsOf(o), nameOf(o));
-      if (!cur) return;
-      const next = deepClone(cur);
-      next.metadata['finalizers'] = (Array.isArray(next.metadata['finalizers']) ? next.metadata['finalizers'] : []).filter((x) => x !== f);
-      if ((next.metadata['finalizers'] as Json[]).length === 0) delete next.metadata['finalizers'];
-      this.#commitUpdate(t, cur, next, sys);
-    };
-    const del = (t: ResourceType, o: KubeObject, policy: string): void => {
-      try {
-        if (!this.store.get(t.storageKey, nsOf(o), nameOf(o))) return;
-        const q = new URLSearchParams({ propagationPolicy: policy });
-        if (t.kind === 'Pod' && o.metadata['deletionTimestamp']) return;
-        this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, {});
-      } catch (e: unknown) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e;
-      }
-    };
-    let progress = false;
-    for (const { t, o } of all) {
-      const md = o.metadata;
-      const fins = Array.isArray(md['finalizers']) ? md['finalizers'].map(String) : [];
-      const uid = String(md['uid']);
-      if (md['deletionTimestamp'] && fins.includes('orphan')) {
-        for (const d of dependentsOf(uid)) {
-          const next = deepClone(d.o);
-          next.metadata['ownerReferences'] = (next.metadata['ownerReferences'] as Json[]).filter((r) => !(isObject(r) && r['uid'] === uid));
-          if ((next.metadata['ownerReferences'] as Json[]).length === 0) delete next.metadata['ownerReferences'];
-          this.#commitUpdate(d.t, d.o, next, sys);
-        }
-        removeFinalizer(t, o, 'orphan');
-        progress = true;
-      } else if (md['deletionTimestamp'] && fins.includes('foregroundDeletion')) {
-        const deps = dependentsOf(uid);
-        for (const d of deps) if (!d.o.metadata['deletionTimestamp']) del(d.t, d.o, 'Foreground');
-        const blocking = dependentsOf(uid).filter((d) => this.store.get(d.t.storageKey, nsOf(d.o), nameOf(d.o)));
-        const stillThere = blocking.filter((d) => {
-          const live = this.store.get(d.t.storageKey, nsOf(d.o), nameOf(d.o));
-          return live && (live.metadata['ownerReferences'] as Json[] | undefined)?.some((r) => isObject(r) && r['uid'] === uid && r['blockOwnerDeletion'] === true);
-        });
-        if (stillThere.length === 0) {
-          removeFinalizer(t, o, 'foregroundDeletion');
-          progress = true;
-        } else if (deps.some((d) => !d.o.metadata['deletionTimestamp'])) {
-          progress = true;
-        }
-      }
-      if (t.kind === 'Namespace' && md['deletionTimestamp']) {
-        const ns = nameOf(o);
-        const content = all.filter((x) => nsOf(x.o) === ns && x.t.scope === 'Namespaced');
-        for (const c of content) this.#forceDelete(c.t, c.o);
-        const remaining = content.filter((c) => this.store.get(c.t.storageKey, ns, nameOf(c.o)));
-        if (remaining.length === 0) {
-          const cur = this.store.get(t.storageKey, undefined, ns);
-          if (cur) {
-            const next = deepClone(cur);
-            if (isObject(next['spec'])) next['spec']['finalizers'] = [];
-            if (!Array.isArray(next.metadata['finalizers']) || next.metadata['finalizers'].length === 0) {
-              this.store.remove(t.storageKey, undefined, ns);
-            } else {
-              this.store.put(t.storageKey, next);
-            }
-            progress = true;
-          }
-        }
-      }
-    }
-    const aliveUids = new Set<string>();
-    for (const key of this.store.storageKeys()) for (const x of this.store.list(key)) aliveUids.add(String(x.metadata['uid']));
-    for (const { t, o: snapshot } of all) {
-      const o = this.store.get(t.storageKey, nsOf(snapshot), nameOf(snapshot));
-      if (!o) continue;
-      const refs = o.metadata['ownerReferences'];
-      if (!Array.isArray(refs) || refs.length === 0) continue;
-      const live = refs.filter((r) => isObject(r) && aliveUids.has(String(r['uid'])));
-      if (live.length === refs.length) continue;
-      if (live.length === 0) {
-        if (!o.metadata['deletionTimestamp']) {
-          del(t, o, 'Background');
-          progress = true;
-        }
-      } else {
-        const cur = this.store.get(t.storageKey, nsOf(o), nameOf(o))!;
-        const next = deepClone(cur);
-        next.metadata['ownerReferences'] = live;
-        this.#commitUpdate(t, cur, next, sys);
-        progress = true;
-      }
-    }
-    if (progress) this.#scheduleGc();
-  }
-
-  /** Namespace termination: deletes each object once, with its default grace period; finalizers still hold. */
-  #forceDelete(t: ResourceType, o: KubeObject): void {
-    try {
-      const live = this.store.get(t.storageKey, nsOf(o), nameOf(o));
-      if (!live || live.metadata['deletionTimestamp']) return;
-      this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, new URLSearchParams({ propagationPolicy: 'Background' }), {});
-    } catch (e: unknown) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
-    }
-  }
-
-  // ---------------------------------------------------------------- services
-
-  #ipString(offset: number): string {
-    const n = (this.#cidrBase + offset) >>> 0;
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
-
-  #allocateServiceIp(o: KubeObject): void {
-    const spec = isObject(o['spec']) ? o['spec'] : (o['spec'] = {});
-    const ip = spec['clusterIP'];
-    const used = new Set(this.store.list('/services').map((s) => String(getPath(s, 'spec.clusterIP'))));
-    if (ip === 'None') {
-      spec['clusterIPs'] = ['None'];
-    } else if (typeof ip === 'string' && ip !== '') {
-      if (used.has(ip)) {
-        throw invalid('Service', '', nameOf(o), [{ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(ip)}: failed to allocate IP ${ip}: provided IP is already allocated`, field: 'spec.clusterIPs' }]);
-      }
-      spec['clusterIPs'] = [ip];
-    } else if (spec['type'] !== 'ExternalName') {
-      let chosen: string | undefined;
-      for (let i = 0; i < this.#cidrSize - 2 && !chosen; i++) {
-        const offset = 10 + ((i * 7919) % (this.#cidrSize - 12));
-        const cand = this.#ipString(offset);
-        if (!used.has(cand)) chosen = cand;
-      }
-      if (!chosen) throw new ApiError(500, 'InternalError', 'Internal error occurred: failed to allocate a serviceIP: range is full');
-      spec['clusterIP'] = chosen;
-      spec['clusterIPs'] = [chosen];
-    }
-    if (spec['type'] !== 'ExternalName') {
-      if (spec['ipFamilies'] === undefined) spec['ipFamilies'] = ['IPv4'];
-      if (spec['ipFamilyPolicy'] === undefined) spec['ipFamilyPolicy'] = 'SingleStack';
-    }
-    if ((spec['type'] === 'NodePort' || spec['type'] === 'LoadBalancer') && Array.isArray(spec['ports'])) {
-      let next = 30000 + Math.floor(Math.random() * 2000);
-      for (const p of spec['ports']) if (isObject(p) && p['nodePort'] === undefined) p['nodePort'] = next++;
-    }
-  }
 }
-
-export { fromLabelSelectorObject };
