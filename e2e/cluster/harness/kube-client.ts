@@ -99,7 +99,8 @@ export class KubeClient {
   async request<R>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<R> {
     const headers: Record<string, string> = { ...this.#headers };
     if (body !== undefined) headers['content-type'] = contentType;
-    const res = await fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // Bounded so a hung server can never stall a controller's work queue forever.
+    const res = await fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     if (!res.ok) throw errorFrom(res.status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : {}) as R;
