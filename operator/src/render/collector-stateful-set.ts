@@ -3,6 +3,7 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { CollectorSpec } from '../api/v1alpha1/collector-types.js';
 import { CONFIG_DIR, CONFIG_KEY, DATA_DIR, HTTP_PORT, commonLabels, names, ownedMeta, selectorLabels, type CollectorIdentity } from './labels.js';
+import { extraPorts } from './receiver-service.js';
 import { DEFAULT_CONTAINER_SECURITY_CONTEXT, DEFAULT_POD_SECURITY_CONTEXT, mergeSecurityContext } from './security-defaults.js';
 
 export interface CollectorStatefulSetProps {
@@ -65,7 +66,7 @@ export class CollectorStatefulSet extends Construct {
       args: alloyRunArgs(owner, spec),
       ports: [
         { name: 'http-metrics', containerPort: HTTP_PORT, protocol: 'TCP' },
-        ...(spec.ports ?? []).map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: p.protocol })),
+        ...extraPorts(spec.ports).map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: p.protocol })),
       ],
       readinessProbe: {
         httpGet: { path: '/-/ready', port: k8s.IntOrString.fromNumber(HTTP_PORT), scheme: 'HTTP' },

@@ -13,17 +13,26 @@ export interface ReceiverServiceProps {
   readonly ports?: CollectorSpec['ports'];
 }
 
+/** User ports other than the built-in HTTP server port (12345/TCP). */
+export function extraPorts(ports: CollectorSpec['ports']): NonNullable<CollectorSpec['ports']> {
+  return (ports ?? []).filter((p) => !((p.targetPort ?? p.port) === HTTP_PORT && p.protocol === 'TCP'));
+}
+
 /** ClusterIP Service in front of the collectors: the HTTP server (`http-metrics`, 12345) and receiver ports. */
 export class ReceiverService extends Construct {
   readonly resource: k8s.KubeService;
 
-  /** @throws when an extra port reuses the name `http-metrics` or the port 12345. */
+  /**
+   * Extra ports on 12345/TCP (e.g. `prometheus.receive_http` sharing the main server) are already
+   * exposed as `http-metrics` and are not repeated.
+   * @throws when an extra port takes the name `http-metrics` for another port.
+   */
   constructor(scope: Construct, id: string, props: ReceiverServiceProps) {
     super(scope, id);
-    const extra = props.ports ?? [];
+    const extra = extraPorts(props.ports);
     for (const p of extra) {
-      if (p.name === 'http-metrics' || (p.port === HTTP_PORT && p.protocol === 'TCP')) {
-        throw new Error(`spec.ports: port ${p.name}/${p.port} collides with the built-in http-metrics port ${HTTP_PORT}; choose another name and port`);
+      if (p.name === 'http-metrics') {
+        throw new Error(`spec.ports: the name http-metrics is reserved for port ${HTTP_PORT}; rename port ${p.port}`);
       }
     }
     this.resource = new k8s.KubeService(this, 'resource', {

@@ -74,8 +74,15 @@ describe('ReceiverService', () => {
     ]);
   });
 
-  it('GIVEN a port colliding with 12345 WHEN constructed THEN it throws naming the field', () => {
-    expect(() => new ReceiverService(Testing.chart(), 'svc', { owner, ports: [{ name: 'x', port: 12345, protocol: 'TCP' }] })).toThrow(/spec.ports/);
+  it('GIVEN a receiver on the main port 12345 WHEN synthesized THEN it is served by http-metrics, not repeated', () => {
+    const chart = Testing.chart();
+    new ReceiverService(chart, 'svc', { owner, ports: [{ name: 'remote-write', port: 12345, protocol: 'TCP' }] });
+    const [svc] = Testing.synth(chart) as Array<{ spec: { ports: Array<{ name: string }> } }>;
+    expect(svc!.spec.ports.map((p) => p.name)).toStrictEqual(['http-metrics']);
+  });
+
+  it('GIVEN another port named http-metrics WHEN constructed THEN it throws naming the field and the fix', () => {
+    expect(() => new ReceiverService(Testing.chart(), 'svc', { owner, ports: [{ name: 'http-metrics', port: 3100, protocol: 'TCP' }] })).toThrow(/spec.ports: the name http-metrics is reserved.*rename port 3100/);
   });
 });
 
