@@ -20,6 +20,7 @@
  */
 import dns from 'node:dns';
 import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -208,3 +209,7 @@ net.Socket.prototype.connect = function connect(...args) {
   }
   return origConnect.apply(this, args);
 };
+
+// ESM named imports of built-ins (`import { hostname } from 'node:os'`, `import { lookup } from
+// 'node:dns'`) are snapshots: re-sync them so they see the patched functions too.
+syncBuiltinESMExports();

@@ -59,6 +59,12 @@ describe('pod-preload.mjs', () => {
       const stdout = await new Promise<string>((resolve, reject) =>
         execFile(process.execPath, ['-e', SCRIPT], { env, timeout: 10_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
       );
+      // ESM named imports of built-ins see the patches too.
+      const esm = "import { hostname } from 'node:os'; import { lookup } from 'node:dns'; lookup('web-1.web', (e, a) => console.log(JSON.stringify([hostname(), e ? e.code : a])));";
+      const esmOut = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--input-type=module', '-e', esm], { env, timeout: 10_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+      );
+      expect(JSON.parse(esmOut)).toEqual(['web-0', PEER_IP]);
       expect(JSON.parse(stdout)).toEqual({
         noHost: POD_IP,
         v4any: POD_IP,
