@@ -124,3 +124,20 @@ describe('Membership node names', () => {
     expect(names(a)).toEqual(['same']);
   });
 });
+
+describe('Membership at scale', () => {
+  it('GIVEN 100 nodes joined through random earlier nodes THEN they converge, keep everyone alive, and drop a killed node within the scaled timeout', async () => {
+    const clock = new ManualClock();
+    const net = new InProcessNetwork();
+    const pick = seededRandom(42);
+    const nodes = Array.from({ length: 100 }, (_, i) => net.add({ name: `n${i}`, addr: `a${i}`, clusterName: 'c', now: clock.now, random: seededRandom(i + 100), suspectAfterMs: 2_500, failAfterMs: 5_000 }));
+    for (let i = 1; i < nodes.length; i++) await nodes[i]!.join([`a${Math.floor(pick() * i)}`]);
+    await rounds(net, clock, 20); // 10s: past the unscaled failure timeout, nobody may be dropped
+    for (const m of nodes) expect(m.size).toBe(100);
+    net.kill('a7');
+    await rounds(net, clock, 16); // 8s < 5s × log10(100)
+    expect(net.live().filter((m) => m.peers().some((p) => p.name === 'n7'))).not.toHaveLength(0);
+    await rounds(net, clock, 10); // 13s > 10s
+    for (const m of net.live()) expect(m.size).toBe(99);
+  });
+});

@@ -8,7 +8,7 @@
  * - `tick()` sends this node's full view to `fanout` random live peers and merges their answers
  *   (push-pull), so news reaches every node in O(log N) ticks.
  * - A peer whose record has not advanced for `suspectAfterMs` is suspect; after `failAfterMs` it
- *   is removed and kept as a tombstone for `tombstoneMs`, which is gossiped too, so stale copies
+ *   is removed (both scaled by max(1, log10(cluster size))) and kept as a tombstone for `tombstoneMs`, which is gossiped too, so stale copies
  *   cannot resurrect it and other nodes drop it at once.
  * - `leave()` announces `terminating`, then `left`, to every live peer (graceful shutdown).
  * - Messages carry the cluster name; a node answers a different name with
@@ -149,10 +149,11 @@ export class Membership {
   /** This node and every live peer, sorted by name. */
   peers(): PeerView[] {
     const now = this.#now();
+    const suspectAfter = this.#suspectAfter * this.#scale();
     const out: PeerView[] = [{ name: this.#self.name, addr: this.#self.addr, state: this.#self.state, isSelf: true, suspect: false, lastSeenAgoMs: 0 }];
     for (const m of this.#members.values()) {
       const ago = now - m.seenAt;
-      out.push({ name: m.rec.name, addr: m.rec.addr, state: m.rec.state, isSelf: false, suspect: ago >= this.#suspectAfter, lastSeenAgoMs: ago });
+      out.push({ name: m.rec.name, addr: m.rec.addr, state: m.rec.state, isSelf: false, suspect: ago >= suspectAfter, lastSeenAgoMs: ago });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -280,10 +281,16 @@ export class Membership {
     }
   }
 
+  /** Timeouts grow with log10(cluster size) (as memberlist's suspicion timeout), since news needs O(log N) rounds to arrive. */
+  #scale(): number {
+    return Math.max(1, Math.log10(this.size));
+  }
+
   #detectFailures(): void {
     const now = this.#now();
+    const failAfter = this.#failAfter * this.#scale();
     for (const [name, m] of this.#members) {
-      if (now - m.seenAt < this.#failAfter) continue;
+      if (now - m.seenAt < failAfter) continue;
       this.#members.delete(name);
       this.#tombstones.set(name, { rec: { ...m.rec, left: true }, until: now + this.#tombstoneMs });
       this.#opts.onChange?.('node_failed', name);
