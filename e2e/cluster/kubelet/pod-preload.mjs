@@ -8,7 +8,8 @@
  *   (`0.0.0.0`, `::`, empty, omitted) or on localhost binds this IP instead, so pods never collide
  *   on a port. Connections to `localhost`/127.0.0.1/::1 go to this IP (containers of one pod share
  *   it as "localhost"), except host:port pairs listed in KUBELET_PASSTHROUGH (the API server).
- * - KUBELET_POD_HOSTNAME: returned by `os.hostname()`.
+ * - KUBELET_POD_HOSTNAME: returned by `os.hostname()`; `os.networkInterfaces()` shows `lo` and
+ *   an `eth0` carrying the pod IP.
  * - KUBELET_WATCHDOG_PID: the kubelet's process; when it disappears without stopping its pods
  *   (SIGKILL, crashed test worker) the process exits with 137 instead of living on as an orphan.
  * - KUBELET_POD_NAMESPACE: search domain base (`<svc>` → `<svc>.<ns>.svc.cluster.local`).
@@ -138,6 +139,17 @@ if (watchdog > 0) {
 
 // ---- os ----
 if (hostname) os.hostname = () => hostname;
+if (podIP) {
+  // A pod sees `lo` and `eth0` carrying its own IP (what Alloy's --cluster.advertise-interfaces
+  // default, eth0, looks for), not the host's interfaces.
+  const mac = '02:42:' + podIP.split('.').slice(0, 4).map((n) => Number(n).toString(16).padStart(2, '0')).join(':');
+  const view = {
+    lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
+    eth0: [{ address: podIP, netmask: '255.255.255.255', family: 'IPv4', mac, internal: false, cidr: `${podIP}/32` }],
+  };
+  // @ts-expect-error narrower than NetworkInterfaceInfo's union, structurally the IPv4 variant
+  os.networkInterfaces = () => structuredClone(view);
+}
 
 // ---- net: listen ----
 const origListen = net.Server.prototype.listen;

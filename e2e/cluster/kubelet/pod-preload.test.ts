@@ -27,6 +27,7 @@ const addr = (s) => new Promise((r) => s.once('listening', () => r(s.address().a
   out.viaLocalhost = await (await fetch('http://localhost:18080/')).text();
   out.via127 = await (await fetch('http://127.0.0.1:18080/')).text();
   out.hostname = os.hostname();
+  out.eth0 = os.networkInterfaces().eth0.map((a) => [a.address, a.internal]);
   out.svc = (await dns.promises.lookup('web', { all: true })).map((a) => a.address);
   out.pod = (await dns.promises.lookup('web-1.web.ns.svc.cluster.local')).address;
   out.clusterIP = (await dns.promises.lookup('api.ns')).address;
@@ -73,6 +74,7 @@ describe('pod-preload.mjs', () => {
         viaLocalhost: 'own',
         via127: 'own',
         hostname: 'web-0',
+        eth0: [[POD_IP, false]],
         svc: [PEER_IP],
         pod: PEER_IP,
         clusterIP: '10.96.0.7',
