@@ -106,7 +106,7 @@ export const CollectorSpecSchema = z
     envFrom: kubeObjectList('EnvFromSource list of the `alloy` container.').optional(),
     resources: kubeObject('ResourceRequirements of the `alloy` container.').optional(),
     storage: StorageSchema.optional(),
-    ports: z.array(ServicePortSchema).optional().meta({ description: 'Extra container and Service ports, e.g. for `loki.source.api` (3100); 12345/TCP is always exposed as `http-metrics`.' }),
+    ports: z.array(ServicePortSchema).optional().meta({ description: 'Extra container and Service ports, e.g. for `loki.source.api` (3100).' }),
     serviceAccountName: z.string().min(1).optional().meta({ description: 'Use an existing ServiceAccount instead of generating one.' }),
     rbac: RbacSchema.optional(),
     podSecurityContext: kubeObject('Overrides merged over the restricted defaults (runAsNonRoot, UID/GID/fsGroup 473, seccomp RuntimeDefault).').optional(),
