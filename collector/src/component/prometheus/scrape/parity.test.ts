@@ -12,6 +12,20 @@ import { freePort } from '../../../prom/textparse/testing/node-exporter.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop } from './scrape-loop.js';
 import { populateTarget } from './target.js';
+import { acceptHeader, DEFAULT_SCRAPE_PROTOCOLS } from '../../../prom/textparse/textparse.js';
+
+/** Values compared as text; the scrape duration differs between two scrapes by nature. */
+function valueOf(name: string, v: string): string {
+  return name === 'scrape_duration_seconds' ? '(duration)' : v;
+}
+
+/** Prometheus API sample value formatting (Go strconv.FormatFloat 'f', -1 and +Inf/-Inf/NaN). */
+function formatPromValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return Number.isInteger(v) && Math.abs(v) < 1e21 ? v.toFixed(0) : String(v);
+}
 import { compileRules, processLabels, withDefaults, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -41,6 +55,28 @@ const RULES: Partial<RelabelConfig>[] = [
   { source_labels: ['quantile'], regex: '0\\.[0-9]+', target_label: 'q', replacement: 'frac' },
 ];
 const RELABEL_YAML = RULES.map((r) => '      - ' + JSON.stringify(r).replace(/"(\w+)":/g, '$1: ')).join('\n');
+
+// OpenMetrics without explicit timestamps (Prometheus would reject old ones as out of bounds).
+const OPENMETRICS = [
+  '# TYPE om_requests counter',
+  '# HELP om_requests Requests with "quotes" \\ and newline\\n.',
+  'om_requests_total{path="/a\\"b"} 17.5 # {trace_id="abc"} 1.0',
+  'om_requests_created{path="/a\\"b"} 1.6e9',
+  '# TYPE om_latency_seconds histogram',
+  '# UNIT om_latency_seconds seconds',
+  'om_latency_seconds_bucket{le="0.1"} 3',
+  'om_latency_seconds_bucket{le="+Inf"} 5 # {trace_id="x"} 0.5',
+  'om_latency_seconds_sum 1.25',
+  'om_latency_seconds_count 5',
+  '# TYPE om_state stateset',
+  'om_state{om_state="a"} 1',
+  'om_state{om_state="b"} 0',
+  '# TYPE om_build info',
+  'om_build_info{version="1.2.3"} 1',
+  '# TYPE om_temp gauge',
+  'om_temp{job="exposed"} -Inf',
+  '# EOF',
+].join('\n') + '\n';
 
 function key(rec: Record<string, string>): string {
   return JSON.stringify(Object.keys(rec).sort().map((k) => [k, rec[k]]));
@@ -75,6 +111,11 @@ scrape_configs:
         labels: { env: prod, variant: relabel }
     metric_relabel_configs:
 ${RELABEL_YAML}
+  - job_name: parity-om
+    metrics_path: /om
+    static_configs:
+      - targets: ['${address}']
+        labels: { env: prod, variant: om }
 `,
   );
   const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: 'ignore' });
@@ -83,13 +124,13 @@ ${RELABEL_YAML}
     for (;;) {
       if (Date.now() > deadline) throw new Error('Prometheus did not ingest the parity target in time');
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant=~"plain|honor|relabel"}')}`);
-        const json = (await res.json()) as { data?: { result?: Array<{ metric: Record<string, string> }> } };
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant=~"plain|honor|relabel|om"}')}`);
+        const json = (await res.json()) as { data?: { result?: Array<{ metric: Record<string, string>; value: [number, string] }> } };
         const result = json.data?.result ?? [];
         const has = (variant: string, name: string) => result.some((r) => r.metric['variant'] === variant && r.metric['__name__'] === name);
-        if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp') && has('relabel', 'up') && has('relabel', 'temp')) {
-          const out: Record<string, string[]> = { plain: [], honor: [], relabel: [] };
-          for (const r of result) out[r.metric['variant']!]!.push(key(r.metric));
+        if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp') && has('relabel', 'up') && has('relabel', 'temp') && has('om', 'om_temp')) {
+          const out: Record<string, string[]> = { plain: [], honor: [], relabel: [], om: [] };
+          for (const r of result) out[r.metric['variant']!]!.push(r.metric['variant'] === 'om' ? `${key(r.metric)} ${valueOf(r.metric['__name__']!, r.value[1])}` : key(r.metric));
           for (const v of Object.values(out)) v.sort();
           return out;
         }
@@ -109,9 +150,9 @@ ${RELABEL_YAML}
 }
 
 async function ourSeries(address: string, honorLabels: boolean, variant = honorLabels ? 'honor' : 'plain'): Promise<string[]> {
-  const jobName = variant === 'relabel' ? 'parity-relabel' : honorLabels ? 'parity-honor' : 'parity';
+  const jobName = variant === 'relabel' ? 'parity-relabel' : variant === 'om' ? 'parity-om' : honorLabels ? 'parity-honor' : 'parity';
   const rules = variant === 'relabel' ? compileRules(RULES.map(withDefaults)) : [];
-  const t = populateTarget({ __address__: address, env: 'prod', variant }, { jobName, scheme: 'http', metricsPath: '/metrics', intervalMs: 1000, timeoutMs: 500, params: {} });
+  const t = populateTarget({ __address__: address, env: 'prod', variant }, { jobName, scheme: 'http', metricsPath: variant === 'om' ? '/om' : '/metrics', intervalMs: 1000, timeoutMs: 500, params: {} });
   if (!t.ok) throw new Error(t.error);
   const client = new ScrapeHttpClient({ follow_redirects: true });
   const batches: SampleBatch[] = [];
@@ -120,7 +161,7 @@ async function ourSeries(address: string, honorLabels: boolean, variant = honorL
     t.target,
     {
       jobName, honorLabels, honorTimestamps: true, trackTimestampsStaleness: false, sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0,
-      bodySizeLimit: 0, enableCompression: true, extraMetrics: false, accept: 'text/plain;version=0.0.4', fallbackFormat: 'prometheus', userAgent: 'parity',
+      bodySizeLimit: 0, enableCompression: true, extraMetrics: false, accept: acceptHeader(DEFAULT_SCRAPE_PROTOCOLS), fallbackFormat: 'prometheus', userAgent: 'parity',
     },
     { client: () => client, receivers: () => [recv], logger: winston.createLogger({ silent: true }) },
   );
@@ -133,7 +174,7 @@ async function ourSeries(address: string, honorLabels: boolean, variant = honorL
     const name = ls.find((l) => l.name === '__name__')!.value;
     // Prometheus applies metric_relabel_configs to scraped series, not to the report series.
     const res = rules.length > 0 && name !== 'up' && !name.startsWith('scrape_') ? processLabels(ls, rules) : ls;
-    if (res) out.push(key(labelsToRecord(res)));
+    if (res) out.push(variant === 'om' ? `${key(labelsToRecord(res))} ${valueOf(name, formatPromValue(b.values[i]!))}` : key(labelsToRecord(res)));
   }
   return out.sort();
 }
@@ -143,6 +184,11 @@ describe('scrape parity with real Prometheus', () => {
   let address = '';
   beforeAll(async () => {
     server = http.createServer((_req, res) => {
+      if (_req.url?.startsWith('/om')) {
+        res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
+        res.end(OPENMETRICS);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(EXPOSITION);
     });
@@ -154,7 +200,7 @@ describe('scrape parity with real Prometheus', () => {
     server.close();
   });
 
-  it('honor_labels false/true and metric relabeling give the same series as Prometheus', async () => {
+  it('honor_labels false/true, metric relabeling and OpenMetrics give the same series as Prometheus', async () => {
     const theirs = await prometheusSeries(address);
     if (!theirs) return;
     expect(theirs['plain']!.length).toBe(12); // 7 exposed + 5 report series
@@ -163,5 +209,8 @@ describe('scrape parity with real Prometheus', () => {
     const relabelled = await ourSeries(address, false, 'relabel');
     expect(relabelled.some((k) => k.includes('"shard"'))).toBe(true);
     expect(relabelled).toEqual(theirs['relabel']);
+    const om = await ourSeries(address, false, 'om');
+    expect(om.some((k) => k.includes('om_requests_created'))).toBe(true);
+    expect(om).toEqual(theirs['om']);
   }, 30_000);
 });

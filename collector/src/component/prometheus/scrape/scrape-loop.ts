@@ -287,6 +287,7 @@ export class ScrapeLoop {
     const cfg = this.#cfg;
     const iter = ++this.#iter;
     const start = this.#now();
+    const t0 = performance.now();
     const b = this.#batch;
     b.reset();
     const cur: SeriesEntry[] = [];
@@ -368,7 +369,7 @@ export class ScrapeLoop {
     this.#prev = cur;
     // Evict series not seen in the last two scrapes.
     if (iter % 2 === 0) for (const [k, e] of this.#cache) if (e.lastIter < iter - 1) this.#cache.delete(k);
-    const durationMs = this.#now() - start;
+    const durationMs = performance.now() - t0;
     const report: Array<[string, number]> = [
       ['up', err === undefined ? 1 : 0],
       ['scrape_duration_seconds', durationMs / 1000],
