@@ -359,6 +359,17 @@ describe('list, selectors, paging', () => {
     expect(p2.body.metadata.continue).toBeUndefined();
   });
 
+  test('aggregated discovery lists groups, versions, resources and subresources in one document', async () => {
+    const r = await api('GET', '/apis', undefined, 'application/json', { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    expect(r.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    const apps = (r.body.items as Obj[]).find((g) => g.metadata.name === 'apps')!;
+    const sts = (apps.versions[0].resources as Obj[]).find((x) => x.resource === 'statefulsets')!;
+    expect(sts).toMatchObject({ responseKind: { group: 'apps', version: 'v1', kind: 'StatefulSet' }, scope: 'Namespaced', shortNames: ['sts'] });
+    expect((sts.subresources as Obj[]).map((x) => x.subresource)).toEqual(['status', 'scale']);
+    const plain = await api('GET', '/apis');
+    expect(plain.body.kind).toBe('APIGroupList');
+  });
+
   test('Table output for kubectl get', async () => {
     const r = await api('GET', '/api/v1/namespaces/sel/configmaps', undefined, 'application/json', { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
     expect(r.body.kind).toBe('Table');

@@ -378,6 +378,12 @@ export class ApiServer {
       return;
     }
     if (segs[0] === 'openapi') return this.#openapi(res, segs, url);
+    if ((p === '/api' || p === '/apis') && /as=APIGroupDiscoveryList/.test(String(req.headers['accept'] ?? '')) && /v=v2(?!beta)/.test(String(req.headers['accept'] ?? ''))) {
+      const data = JSON.stringify(this.#aggregatedDiscovery(p === '/api'));
+      res.writeHead(200, { 'Content-Type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', 'Content-Length': Buffer.byteLength(data) });
+      res.end(data);
+      return;
+    }
     if (p === '/api') return this.#send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.#host}:${new URL(this.#url).port}` }] });
     if (p === '/apis') return this.#send(res, 200, this.#groupList());
     if (p === '/') return this.#send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
@@ -505,6 +511,44 @@ export class ApiServer {
       groups.push({ name: g, versions: vs, preferredVersion: vs[0]! });
     }
     return { kind: 'APIGroupList', apiVersion: 'v1', groups };
+  }
+
+  /** Aggregated discovery (`apidiscovery.k8s.io/v2`): every group, version and resource in one document. */
+  #aggregatedDiscovery(core: boolean): JsonObject {
+    const items: JsonObject[] = [];
+    for (const [group, versions] of this.registry.groups()) {
+      if ((group === '') !== core) continue;
+      items.push({
+        metadata: group === '' ? {} : { name: group },
+        versions: versions.map((version) => ({
+          version,
+          freshness: 'Current',
+          resources: this.registry.inGroupVersion(group, version).map((t) => {
+            const kind = { group: t.group, version: t.version, kind: t.kind };
+            const subresources: JsonObject[] = [];
+            if (t.statusSubresource) subresources.push({ subresource: 'status', responseKind: kind, verbs: ['get', 'patch', 'update'] });
+            if (t.scale) subresources.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] });
+            if (t.kind === 'Pod') {
+              subresources.push({ subresource: 'log', responseKind: kind, verbs: ['get'] });
+              subresources.push({ subresource: 'binding', responseKind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] });
+              subresources.push({ subresource: 'eviction', responseKind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] });
+            }
+            if (t.kind === 'ServiceAccount') subresources.push({ subresource: 'token', responseKind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, verbs: ['create'] });
+            return {
+              resource: t.resource,
+              responseKind: kind,
+              scope: t.scope,
+              singularResource: t.singular,
+              verbs: [...t.verbs],
+              ...(t.shortNames.length ? { shortNames: [...t.shortNames] } : {}),
+              ...(t.categories.length ? { categories: [...t.categories] } : {}),
+              ...(subresources.length ? { subresources } : {}),
+            };
+          }),
+        })),
+      });
+    }
+    return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
   }
 
   #resourceList(group: string, version: string): JsonObject {
