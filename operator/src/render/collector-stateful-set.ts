@@ -17,6 +17,9 @@ export interface CollectorStatefulSetProps {
   readonly serviceAccountName: string;
 }
 
+/** Longest Collector name whose StatefulSet pods get valid labels. */
+export const MAX_NAME_LENGTH = 52;
+
 const DEFAULT_RELOADER_RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } };
 
 /** Arguments of `alloy run` for a Collector. */
@@ -47,9 +50,16 @@ export class CollectorStatefulSet extends Construct {
   /** A core ApiObject: the L1 KubeStatefulSet would re-convert, and drop, the verbatim user fields. */
   readonly resource: ApiObject;
 
+  /**
+   * @throws when the Collector name is longer than 52 characters: the StatefulSet controller adds
+   * an 11-character `controller-revision-hash` suffix to a 63-character label value.
+   */
   constructor(scope: Construct, id: string, props: CollectorStatefulSetProps) {
     super(scope, id);
     const { owner, spec } = props;
+    if (owner.name.length > MAX_NAME_LENGTH) {
+      throw new Error(`metadata.name: "${owner.name}" has ${owner.name.length} characters; a Collector name may have at most ${MAX_NAME_LENGTH} so its pods' controller-revision-hash label fits in 63`);
+    }
     const reloader = spec.reloader.enabled;
     const claim = spec.storage?.volumeClaimTemplate;
 

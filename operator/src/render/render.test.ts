@@ -138,6 +138,11 @@ describe('CollectorStatefulSet', () => {
     ]);
   });
 
+  it('GIVEN a 53-character name WHEN constructed THEN it throws naming the limit', () => {
+    const long = { ...owner, name: 'x'.repeat(53) };
+    expect(() => new CollectorStatefulSet(Testing.chart(), 'sts', { owner: long, spec: collector({ config: 'x' }).spec, image: 'i', serviceAccountName: 'sa' })).toThrow(/metadata.name: .* at most 52/);
+  });
+
   it('GIVEN clustering disabled and extraArgs WHEN synthesized THEN no cluster flags and extra args last', () => {
     const chart = Testing.chart();
     const spec = collector({ config: 'x', clustering: { enabled: false }, extraArgs: ['--disable-reporting'] }).spec;
