@@ -193,7 +193,7 @@ describe('memory: parsed labels do not retain the scrape body', () => {
 describe('content negotiation', () => {
   it('builds the Accept header Prometheus sends for the default protocols', () => {
     expect(acceptHeader(DEFAULT_SCRAPE_PROTOCOLS)).toBe(
-      'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+      'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
     );
     expect(acceptHeader(['PrometheusText1_0_0', 'PrometheusText0_0_4'], 'allow-utf-8')).toBe('text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4');
   });

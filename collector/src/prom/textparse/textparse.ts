@@ -37,8 +37,8 @@ export const SCRAPE_PROTOCOL_HEADERS = {
 } as const;
 export type ScrapeProtocol = keyof typeof SCRAPE_PROTOCOL_HEADERS;
 export const SCRAPE_PROTOCOLS = Object.keys(SCRAPE_PROTOCOL_HEADERS) as ScrapeProtocol[];
-/** Alloy's default `scrape_protocols` (without native histograms). */
-export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = ['OpenMetricsText1_0_0', 'OpenMetricsText0_0_1', 'PrometheusText0_0_4'];
+/** Prometheus 3 / Alloy default `scrape_protocols` (without native histograms). */
+export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocol[] = ['OpenMetricsText1_0_0', 'OpenMetricsText0_0_1', 'PrometheusText1_0_0', 'PrometheusText0_0_4'];
 
 /** UTF-8 name escaping schemes negotiated with `escaping=` (Alloy's `metric_name_escaping_scheme`). */
 export type EscapingScheme = 'underscores' | 'dots' | 'values' | 'allow-utf-8';

@@ -560,7 +560,9 @@ describe('prometheus.scrape component', () => {
     for (let i = 0; i < 500 && recv.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(recv.get(0, 'self_metric')!.labels['instance']).toBe('alloy.internal:12345');
     expect(e1.requests[0]!['host']).toBe('alloy.internal:12345');
-    expect(e1.requests[0]!['accept']).toBe('application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3');
+    expect(e1.requests[0]!['accept']).toBe(
+      'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+    );
     expect(e1.requests[0]!['user-agent']).toMatch(/^Alloy\//);
     expect(comp.debugInfo().targets.map((t) => t.url)).toEqual(['http://alloy.internal:12345/metrics']);
     ac.abort();

@@ -276,7 +276,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
       this.#client = client;
       this.#clientKey = key;
     }
-    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'])).map(
+    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'])).map(
       (p) => p.replace(/\./g, '_') as ScrapeProtocol,
     );
     if (protocols.includes('PrometheusProto')) {
