@@ -207,7 +207,7 @@ describe('import.file and import.string', () => {
     expect(probes.get('test.sink.k')!.args).toEqual({ input: 66 });
     expect(rt.configHash).not.toBe(hash);
     await rt.stop();
-  });
+  }, 20_000);
 
   it('reports a missing module file, non-declare content and component references in import arguments', () => {
     const main = path.join(dir, 'main.alloy');
