@@ -499,8 +499,8 @@ describe('prometheus.scrape component', () => {
     await waitFor(() => all().some((s) => s.labels['__name__'] === 'one') && all().some((s) => s.labels['__name__'] === 'two'));
     const oneSeries = all().find((s) => s.labels['__name__'] === 'one')!.series;
     const info = comp.debugInfo();
-    expect(info.targets).toHaveLength(2);
-    expect(info.targets.every((t) => t.health === 'up')).toBe(true);
+    expect(info.target).toHaveLength(2);
+    expect(info.target.every((t) => t.health === 'up')).toBe(true);
 
     comp.update(args([e1.address]));
     await waitFor(() => all().some((s) => s.labels['__name__'] === 'two' && isStaleNaN(s.value)));
@@ -509,7 +509,7 @@ describe('prometheus.scrape component', () => {
     const later = recv.batches.slice(mark).flatMap((_b, i) => recv.samples(mark + i)).filter((s) => s.labels['__name__'] === 'one');
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((s) => s.series === oneSeries)).toBe(true); // same loop, same series cache
-    expect(comp.debugInfo().targets).toHaveLength(1);
+    expect(comp.debugInfo().target).toHaveLength(1);
 
     ac.abort();
     await running;
@@ -564,7 +564,7 @@ describe('prometheus.scrape component', () => {
       'application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
     );
     expect(e1.requests[0]!['user-agent']).toMatch(/^Alloy\//);
-    expect(comp.debugInfo().targets.map((t) => t.url)).toEqual(['http://alloy.internal:12345/metrics']);
+    expect(comp.debugInfo().target.map((t) => t.url)).toEqual(['http://alloy.internal:12345/metrics']);
     ac.abort();
     await running;
     await e1.stop();
@@ -578,7 +578,7 @@ describe('prometheus.scrape component', () => {
     for (let i = 0; i < 100 && o.health.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(o.health.at(-1)).toEqual(['unhealthy', 'target_limit exceeded (number of targets: 2, limit: 1); raise target_limit or filter targets']);
     const info = comp.debugInfo();
-    expect(info.targets).toEqual([]);
+    expect(info.target).toEqual([]);
     expect(info.dropped_targets.map((d) => d.error)).toEqual(expect.arrayContaining(['no address: the target has no __address__ label']));
     ac.abort();
     await running;

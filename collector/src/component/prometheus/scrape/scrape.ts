@@ -171,7 +171,8 @@ export type Arguments = z.output<typeof argumentsSchema>;
 export type Exports = Record<string, never>;
 
 export interface ScrapeDebugInfo {
-  readonly targets: readonly TargetStatus[];
+  /** Alloy names this block `target` (one entry per active target). */
+  readonly target: readonly TargetStatus[];
   readonly dropped_targets: ReadonlyArray<{ readonly labels: Readonly<Record<string, string>>; readonly error: string }>;
   readonly clustering_enabled: boolean;
 }
@@ -379,7 +380,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
   debugInfo(): ScrapeDebugInfo {
     return {
-      targets: [...this.#loops.values()].map((l) => l.status()),
+      target: [...this.#loops.values()].map((l) => l.status()),
       dropped_targets: this.#dropped,
       clustering_enabled: this.#args.clustering.enabled,
     };
