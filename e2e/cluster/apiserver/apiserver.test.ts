@@ -555,6 +555,32 @@ describe('@kubernetes/client-node', () => {
     expect(informer.list('inf').map((o) => o.metadata!.name)).toEqual(['pre']);
   });
 
+  test('an informer whose resourceVersion fell out of history relists after 410 Gone and keeps going', async () => {
+    const small = await startApiServer({ historySize: 20, minRequestTimeoutSeconds: 0.3 });
+    try {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(small.kubeconfig(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kc-')), 'config')));
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before' } } });
+      const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+      const errors: unknown[] = [];
+      informer.on('error', (e) => errors.push(e));
+      await informer.start();
+      for (let i = 0; i < 40; i++) await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `s${i}` } } });
+      await new Promise((r) => setTimeout(r, 700));
+      await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after' } } });
+      await eventually(async () => informer.list('default').some((o) => o.metadata!.name === 'after'), 5000);
+      await informer.stop();
+      expect(informer.list('default').map((o) => o.metadata!.name).sort()).toEqual(['after', 'before']);
+      expect(errors).toEqual([]);
+      const metrics = await (await fetch(`${small.url}/metrics`)).text();
+      const lists = /apiserver_request_total\{verb="get",resource="configmaps",code="200"\} (\d+)/.exec(metrics);
+      expect(Number(lists?.[1])).toBeGreaterThanOrEqual(2);
+    } finally {
+      await small.close();
+    }
+  }, 20_000);
+
   test('typed client errors carry the Status body', async () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(srv.kubeconfig(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kc-')), 'config')));

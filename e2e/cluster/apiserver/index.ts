@@ -46,7 +46,12 @@ export interface StartApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** Watch history kept for resume; older resourceVersions get 410 Gone. @default 10000 */
   readonly historySize?: number;
-  /** Service cluster IP range (IPv4 /16 or /24 CIDR). @default '10.96.0.0/16' */
+  /**
+   * Watches without `timeoutSeconds` end after a random time between this and twice this, like
+   * kube-apiserver's `--min-request-timeout`, so clients exercise their re-watch path. @default 1800
+   */
+  readonly minRequestTimeoutSeconds?: number;
+  /** Service cluster IP range (IPv4 CIDR between /8 and /24). @default '10.96.0.0/16' */
   readonly serviceCidr?: string;
 }
 

@@ -148,6 +148,7 @@ export class ApiServer {
   readonly #logger: Logger | undefined;
   readonly #http: http.Server;
   readonly #bookmarkMs: number;
+  readonly #minRequestTimeout: number;
   readonly #closers = new Set<() => void>();
   readonly #sockets = new Set<import('node:net').Socket>();
   readonly #addresses: ServiceAddressAllocator;
@@ -167,6 +168,7 @@ export class ApiServer {
   constructor(opts: StartApiServerOptions) {
     this.#logger = opts.logger;
     this.#bookmarkMs = opts.bookmarkIntervalMs ?? 10_000;
+    this.#minRequestTimeout = opts.minRequestTimeoutSeconds ?? 1800;
     this.#addresses = new ServiceAddressAllocator(opts.serviceCidr ?? '10.96.0.0/16');
     new Gauge({
       name: 'apiserver_storage_objects',
@@ -715,7 +717,8 @@ export class ApiServer {
     const rvParam = q.get('resourceVersion') ?? '';
     const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
     const sendInitial = q.get('sendInitialEvents') === 'true';
-    const timeout = Math.min(Number(q.get('timeoutSeconds') ?? 1800) || 1800, 3600);
+    const requested = Number(q.get('timeoutSeconds') ?? 0);
+    const timeout = requested > 0 ? requested : this.#minRequestTimeout * (1 + Math.random());
     const table = this.#acceptsTable(req);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
