@@ -110,4 +110,25 @@ describe('LeaseElector', () => {
       /leaseDurationMs must be greater than renewDeadlineMs/,
     );
   });
+
+  it('GIVEN a leader that cannot renew WHEN the renew deadline passes THEN it stops leading and reports the loss', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock(1_000_000);
+    const log: string[] = [];
+    const handle = killable(api);
+    const a = elector(handle.api, clock, 'a', log);
+    const stop = new AbortController();
+    const run = a.run(stop.signal);
+    await clock.advance(100);
+    expect(a.isLeader).toBe(true);
+    handle.kill();
+    await clock.advance(8_000);
+    expect(a.isLeader).toBe(true);
+    await clock.advance(4_000);
+    expect(a.isLeader).toBe(false);
+    expect(log).toStrictEqual(['a leads', 'a lost']);
+    stop.abort();
+    await clock.advance(0);
+    await run;
+  });
 });
