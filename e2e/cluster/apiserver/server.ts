@@ -375,8 +375,9 @@ export class ApiServer {
       return;
     }
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || /^\/(healthz|livez|readyz)\//.test(p)) {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('ok');
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      const kind = p.split('/')[1]!;
+      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/crd-informer-synced ok\n${kind} check passed\n` : 'ok');
       return;
     }
     if (segs[0] === 'openapi') return this.#openapi(res, segs, url);

@@ -6,8 +6,10 @@
  * - Stored objects are never mutated; writers pass a fresh object and readers may hold references.
  * - Every write bumps the global resourceVersion and sets `metadata.resourceVersion` to it.
  * - History keeps the last `historySize` events; asking for anything older is a 410 Gone.
- * - With a `dataDir`, state is written to `<dataDir>/state.json` (debounced, flushed on `close`)
- *   and read back at construction, so a restart keeps objects and the resourceVersion.
+ * - With a `dataDir`, state is written to `<dataDir>/state.json` at most once a second (and by
+ *   `flush()`, which the server calls on close) and read back at construction, so a restart keeps
+ *   objects and the resourceVersion. History is not persisted: watches resuming across a restart
+ *   get 410 Gone and relist, as after an etcd compaction.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -186,7 +188,7 @@ export class ObjectStore {
     this.#persistTimer = setTimeout(() => {
       this.#persistTimer = undefined;
       this.flush();
-    }, 50);
+    }, 1000);
     this.#persistTimer.unref();
   }
 
