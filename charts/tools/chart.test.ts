@@ -262,6 +262,21 @@ run('operator.enabled', () => {
   });
 });
 
+run('NOTES.txt', () => {
+  test('tells how to reach the UI, how config changes apply and how to check clustering', () => {
+    const notes = (args: string[]): string =>
+      (JSON.parse(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--dump-rendered', ...args], { standIn: true })) as Record<string, string>)['alloy/templates/NOTES.txt']!;
+    const clustered = notes(['-f', 'charts/alloy/ci/clustering-values.yaml']);
+    expect(clustered).toContain('kubectl port-forward --namespace monitoring statefulset/alloy 12345');
+    expect(clustered).toContain('reloads the running pods in place');
+    expect(clustered).toContain('headless Service alloy-cluster');
+    const noReloader = notes(['--set', 'configReloader.enabled=false']);
+    expect(noReloader).toContain('daemonset/alloy');
+    expect(noReloader).toContain('a config change restarts the pods');
+    expect(notes(['-f', 'charts/alloy/ci/existing-config-values.yaml'])).toContain('Config: ConfigMap alloy-config, key config.alloy');
+  });
+});
+
 describe('checkers', () => {
   test('the OpenAPI validator checks built-in kinds and catches a wrong type', async () => {
     const ok = await validateObject({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'a' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } });
