@@ -518,7 +518,7 @@ export class Wal {
     this.#sealBefore(next);
     this.#metrics.activeSeries.set(this.#active);
     this.#metrics.sizeBytes.set(this.sizeBytes);
-    if (live.length > 0 || cp >= 0) {
+    if (this.#active > 0) {
       this.#log.info('wal: replayed', {
         series: this.#active,
         segments: live.length,

@@ -37,8 +37,12 @@ class Sink {
     const a = this.#srv.address();
     this.port = typeof a === 'object' && a ? a.port : 0;
   }
+  /** Waits for `n` distinct timestamps (delivery is at-least-once: a restart may resend). */
   async until(n: number): Promise<void> {
-    for (let i = 0; i < 500 && this.got.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && this.times().length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  }
+  times(): number[] {
+    return [...new Set(this.got.map((g) => g.t))].sort((x, y) => x - y);
   }
   async stop(): Promise<void> {
     this.#srv?.closeAllConnections();
@@ -129,41 +133,44 @@ describe('prometheus.remote_write', () => {
     let comp = await RemoteWriteComponent.create(opts(reg, ex), args());
     let ctl = new AbortController();
     let run = comp.run(ctl.signal);
-    const recv = ex[0]!.receiver;
-    await recv.append(batch([L({ __name__: 'up', job: 'x' })], 1000));
-    await a.until(1);
-    await b.until(1);
-    expect(a.got[0]!.key).toBe('__name__=up,cluster=c1,job=x');
-    expect(b.got).toHaveLength(1);
+    try {
+      const recv = ex[0]!.receiver;
+      await recv.append(batch([L({ __name__: 'up', job: 'x' })], 1000));
+      await a.until(1);
+      await b.until(1);
+      expect(a.got[0]!.key).toBe('__name__=up,cluster=c1,job=x');
+      expect(b.times()).toStrictEqual([1000]);
 
-    // Change only endpoint a's headers: b keeps running (same queue object), a gets the header.
-    const before = (comp.debugInfo() as { endpoints: { name: string }[] }).endpoints;
-    await comp.update(args({ 'X-Scope-OrgID': 'team-a' }));
-    await recv.append(batch([L({ __name__: 'up', job: 'x' })], 2000));
-    await a.until(2);
-    await b.until(2);
-    expect(a.got[1]!.headers['x-scope-orgid']).toBe('team-a');
-    expect(b.got).toHaveLength(2);
-    expect((comp.debugInfo() as { endpoints: unknown[] }).endpoints).toHaveLength(before.length);
+      // Change only endpoint a's headers: a restarts with the header, b is left alone.
+      const before = (comp.debugInfo() as { endpoints: { name: string }[] }).endpoints;
+      await comp.update(args({ 'X-Scope-OrgID': 'team-a' }));
+      await recv.append(batch([L({ __name__: 'up', job: 'x' })], 2000));
+      await a.until(2);
+      await b.until(2);
+      expect(a.got.find((g) => g.t === 2000)!.headers['x-scope-orgid']).toBe('team-a');
+      expect(b.times()).toStrictEqual([1000, 2000]);
+      expect((comp.debugInfo() as { endpoints: unknown[] }).endpoints).toHaveLength(before.length);
 
-    // Backend a goes down: appends still succeed (WAL), then the component stops.
-    a.status = 503;
-    await recv.append(batch([L({ __name__: 'up', job: 'x' })], 3000));
-    await b.until(3);
-    ctl.abort();
-    await run;
+      // Backend a goes down: appends still succeed (WAL), then the component stops.
+      a.status = 503;
+      await recv.append(batch([L({ __name__: 'up', job: 'x' })], 3000));
+      await b.until(3);
+      ctl.abort();
+      await run;
 
-    // A new component on the same data path replays the WAL and delivers what a missed.
-    a.status = 204;
-    const ex2: Exports[] = [];
-    comp = await RemoteWriteComponent.create(opts(new Registry(), ex2), args({ 'X-Scope-OrgID': 'team-a' }));
-    ctl = new AbortController();
-    run = comp.run(ctl.signal);
-    await a.until(3);
-    expect(a.got.map((g) => g.t)).toStrictEqual([1000, 2000, 3000]);
-    expect(b.got.map((g) => g.t)).toStrictEqual([1000, 2000, 3000]);
-    expect(comp.currentHealth().state).toBe('healthy');
-    ctl.abort();
-    await run;
+      // A new component on the same data path replays the WAL and delivers what a missed.
+      a.status = 204;
+      const ex2: Exports[] = [];
+      comp = await RemoteWriteComponent.create(opts(new Registry(), ex2), args({ 'X-Scope-OrgID': 'team-a' }));
+      ctl = new AbortController();
+      run = comp.run(ctl.signal);
+      await a.until(3);
+      expect(a.times()).toStrictEqual([1000, 2000, 3000]);
+      expect(b.times()).toStrictEqual([1000, 2000, 3000]);
+      expect(comp.currentHealth().state).toBe('healthy');
+    } finally {
+      ctl.abort();
+      await run;
+    }
   });
 });

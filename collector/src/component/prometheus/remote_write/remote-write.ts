@@ -82,7 +82,10 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
     }
     try {
       await this.#wal.append(batch);
-      this.#walError = undefined;
+      if (this.#walError !== undefined) {
+        this.#walError = undefined;
+        this.#opts.setHealth('healthy', 'writing the WAL works again');
+      }
     } catch (err: unknown) {
       this.#walError = err instanceof Error ? err.message : String(err);
       this.#opts.setHealth('unhealthy', `writing the WAL failed: ${this.#walError}`);
