@@ -88,9 +88,16 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   return { url: apiServer.url, kubeconfigPath, stateDir, apiServer, kubelet, controllers, stop };
 }
 
-const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--config-sync-delay MS]
+const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--config-sync-delay MS] [--pod-ip-base 127.N]
 Starts a local Kubernetes API server, controllers and a kubelet running pods as local processes.
-Prints "dev-cluster ready kubeconfig=<path> server=<url>" and runs until SIGINT/SIGTERM.`;
+Prints "dev-cluster ready kubeconfig=<path> server=<url>" and runs until SIGINT/SIGTERM.
+Run a second dev cluster at the same time with another --pod-ip-base (default 127.0).`;
+
+function nonNegative(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new Error(`dev-cluster: ${flag} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?: boolean } {
   const out: { -readonly [K in keyof DevClusterOptions]: DevClusterOptions[K] } & { help?: boolean } = {};
@@ -105,10 +112,16 @@ export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?:
     };
     switch (flag) {
       case '--kubeconfig': out.kubeconfigPath = value(); break;
-      case '--port': out.port = Number(value()); break;
+      case '--port': out.port = nonNegative(flag, value()); break;
       case '--state-dir': out.stateDir = value(); break;
       case '--data-dir': out.dataDir = value(); break;
-      case '--config-sync-delay': out.configSyncDelayMs = Number(value()); break;
+      case '--config-sync-delay': out.configSyncDelayMs = nonNegative(flag, value()); break;
+      case '--pod-ip-base': {
+        const v = value();
+        if (!/^127\.(\d{1,3})$/.test(v) || Number(v.split('.')[1]) > 255) throw new Error(`dev-cluster: --pod-ip-base must look like 127.N (N 0-255), got ${JSON.stringify(v)}; pods get 127.N.x.y`);
+        out.ipBase = v;
+        break;
+      }
       case '-h': case '--help': out.help = true; break;
       default: throw new Error(`dev-cluster: unknown flag ${JSON.stringify(raw)}\n${USAGE}`);
     }

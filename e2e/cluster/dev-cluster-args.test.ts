@@ -1,0 +1,16 @@
+import { parseArgs } from './dev-cluster.js';
+
+describe('dev-cluster flags', () => {
+  it('parses every flag in both --flag value and --flag=value forms', () => {
+    expect(parseArgs(['--kubeconfig', 'k', '--port=7443', '--state-dir', 's', '--data-dir=d', '--config-sync-delay', '50', '--pod-ip-base=127.9'])).toEqual({
+      kubeconfigPath: 'k', port: 7443, stateDir: 's', dataDir: 'd', configSyncDelayMs: 50, ipBase: '127.9',
+    });
+  });
+
+  it('names the problem and the fix for bad input', () => {
+    expect(() => parseArgs(['--nope'])).toThrow(/unknown flag "--nope"\nusage: dev-cluster/);
+    expect(() => parseArgs(['--kubeconfig'])).toThrow(/--kubeconfig needs a value/);
+    expect(() => parseArgs(['--pod-ip-base=10.0'])).toThrow(/must look like 127.N/);
+    expect(() => parseArgs(['--port', 'abc'])).toThrow(/--port must be a whole number, got "abc"/);
+  });
+});
