@@ -92,6 +92,13 @@ export function renderValue(v: unknown, depth: number): string {
   if (Array.isArray(v)) {
     if (v.length === 0) return '<span class="val-null">[] (empty)</span>';
     if (v.every((x) => x === null || typeof x !== 'object')) return v.map((x) => renderValue(x, depth + 1)).join(', ');
+    const columns = recordColumns(v);
+    if (columns) {
+      const head = columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
+      const cell = (x: unknown): string => (isLabelSet(x) ? labelChips(x) : renderValue(x, depth + 1));
+      const body = (v as Array<Record<string, unknown>>).map((row) => `<tr>${columns.map((c) => `<td>${c in row ? cell(row[c]) : ''}</td>`).join('')}</tr>`).join('');
+      return `<div class="records"><table class="records"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+    }
     return `<table class="kv"><tbody>${v.map((x, i) => `<tr><th scope="row">[${i}]</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
   }
   if (typeof v === 'object') {
@@ -140,6 +147,30 @@ export function clusteringPage(view: ClusterView): string {
 <div class="panel"><table id="peers"><caption class="skip">Cluster peers</caption><thead><tr><th scope="col">Node name</th><th scope="col">Advertised address</th><th scope="col">Current state</th><th scope="col">Local node</th><th scope="col">Last heard</th></tr></thead><tbody>
 ${rows}
 </tbody></table></div>`;
+}
+
+function isLabelSet(x: unknown): x is Record<string, string> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) && Object.values(x).every((y) => typeof y === 'string');
+}
+
+/** A label set as Prometheus writes it, one chip per label. */
+function labelChips(x: Record<string, string>): string {
+  const items = Object.entries(x).map(([k, y]) => `<span class="chip"><span class="chip-k">${escapeHtml(k)}</span>=${renderValue(y, 1)}</span>`);
+  return items.length === 0 ? '<span class="val-null">{}</span>' : `<span class="chips">${items.join('')}</span>`;
+}
+
+/**
+ * Columns when `v` is a list of similar records (e.g. scrape targets): plain objects sharing
+ * most keys, at most 10 columns. Otherwise undefined (rendered as nested tables).
+ */
+function recordColumns(v: readonly unknown[]): string[] | undefined {
+  const cols: string[] = [];
+  for (const x of v) {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return undefined;
+    for (const k of Object.keys(x)) if (!cols.includes(k)) cols.push(k);
+    if (cols.length > 10) return undefined;
+  }
+  return cols.length > 0 ? cols : undefined;
 }
 
 function truncate(s: string, n: number): string {

@@ -94,6 +94,14 @@ describe('WebUi', () => {
     expect(s.body).toMatch(/Dependencies<\/h2><div class="panel"><ul class="refs pad"><li class="mono"><a href="\/ui\/component\/prometheus.remote_write.cloud">/);
   });
 
+  it('renders a list of similar records (scrape targets) as a table with one column per field', async () => {
+    const { renderValue } = await import('./pages.js');
+    const html = renderValue([{ url: 'http://a/metrics', health: 'up' }, { url: 'http://b/metrics', health: 'down', last_error: 'timeout' }], 1);
+    expect(html).toContain('<thead><tr><th scope="col">url</th><th scope="col">health</th><th scope="col">last_error</th></tr></thead>');
+    expect(html).toContain('<tr><td><span class="val-str">"http://a/metrics"</span></td><td><span class="val-str">"up"</span></td><td></td></tr>');
+    expect(renderValue([{ a: 1 }, [2]], 1)).toContain('<table class="kv">');
+  });
+
   it('answers 404 for an unknown component and leaves non-UI paths alone', async () => {
     const r = await get('/ui/component/nope.nope');
     expect(r.status).toBe(404);
