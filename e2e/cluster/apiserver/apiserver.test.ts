@@ -370,6 +370,12 @@ describe('list, selectors, paging', () => {
     expect(plain.body.kind).toBe('APIGroupList');
   });
 
+  test('metadata-only clients get PartialObjectMetadata', async () => {
+    const r = await api('GET', '/api/v1/namespaces/sel/configmaps?labelSelector=env%3Dprod', undefined, 'application/json', { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' });
+    expect(r.body.kind).toBe('PartialObjectMetadataList');
+    expect((r.body.items as Obj[]).map((i) => [i.kind, i.metadata.name, i.data])).toEqual([['PartialObjectMetadata', 's1', undefined], ['PartialObjectMetadata', 's3', undefined]]);
+  });
+
   test('Table output for kubectl get', async () => {
     const r = await api('GET', '/api/v1/namespaces/sel/configmaps', undefined, 'application/json', { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
     expect(r.body.kind).toBe('Table');

@@ -108,6 +108,10 @@ function jobSelector(job: KubeObject): void {
   };
 }
 
+function partialMetadata(o: KubeObject): JsonObject {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+}
+
 /** Serialized watch events, shared by every watcher of the same object version and event type. */
 const EVENT_LINES = new WeakMap<JsonObject, Map<string, string>>();
 
@@ -634,6 +638,11 @@ export class ApiServer {
     return /as=Table/.test(String(req.headers['accept'] ?? ''));
   }
 
+  /** Metadata-only clients (`as=PartialObjectMetadata[List]`), such as metadata informers. */
+  #acceptsPartial(req: http.IncomingMessage): boolean {
+    return /as=PartialObjectMetadata/.test(String(req.headers['accept'] ?? ''));
+  }
+
   #printerColumns(t: ResourceType): CrdVersion['printerColumns'] | undefined {
     if (!t.crdName) return undefined;
     return this.#crdVersion(t)?.printerColumns ?? [];
@@ -646,6 +655,7 @@ export class ApiServer {
     if (this.#acceptsTable(req) && target.sub === undefined) {
       return this.#send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
     }
+    if (this.#acceptsPartial(req) && target.sub === undefined) return this.#send(res, 200, partialMetadata(o));
     this.#send(res, 200, this.#present(t, o));
   }
 
@@ -710,6 +720,7 @@ export class ApiServer {
       items = items.slice(0, limit);
     }
     if (this.#acceptsTable(req)) return this.#send(res, 200, toTable(t.kind, items, listMeta, this.#printerColumns(t), q.get('includeObject') ?? 'Metadata'));
+    if (this.#acceptsPartial(req)) return this.#send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: items.map(partialMetadata) });
     this.#send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta, items: items.map((o) => this.#present(t, o)) });
   }
 
@@ -721,6 +732,7 @@ export class ApiServer {
     const requested = Number(q.get('timeoutSeconds') ?? 0);
     const timeout = requested > 0 ? requested : this.#minRequestTimeout * (1 + Math.random());
     const table = this.#acceptsTable(req);
+    const partial = !table && this.#acceptsPartial(req);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const write = (type: string, object: JsonObject): void => {
@@ -728,6 +740,10 @@ export class ApiServer {
       if (table && type !== 'BOOKMARK' && type !== 'ERROR') {
         const tbl = toTable(t.kind, [object as KubeObject], { resourceVersion: String((object as KubeObject).metadata['resourceVersion']) }, this.#printerColumns(t));
         res.write(`${JSON.stringify({ type, object: tbl })}\n`);
+        return;
+      }
+      if (partial && type !== 'BOOKMARK' && type !== 'ERROR') {
+        res.write(`${JSON.stringify({ type, object: partialMetadata(object as KubeObject) })}\n`);
         return;
       }
       res.write(eventLine(type, object));
