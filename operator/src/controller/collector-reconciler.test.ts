@@ -278,4 +278,19 @@ describe('CollectorReconciler', () => {
     await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
     expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
   });
+
+  it('GIVEN pods failing to start WHEN reconciled THEN the Ready message names the pods and their waiting reasons', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 2 });
+    await reconciler.reconcile('obs/metrics');
+    const labels = { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' };
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', labels }, status: { phase: 'Running', containerStatuses: [{ name: 'alloy', ready: false, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } } }, { name: 'config-reloader', ready: true }] } });
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-1', namespace: 'obs', labels }, status: { phase: 'Running', containerStatuses: [{ name: 'alloy', ready: true }, { name: 'config-reloader', ready: true }] } });
+    await api.mergePatch(stsRef, { status: { replicas: 2, readyReplicas: 1 } }, 'status');
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ReplicasNotReady',
+      message: '1/2 replicas ready; metrics-0: alloy CrashLoopBackOff (back-off 10s restarting failed container)',
+    });
+  });
 });

@@ -244,12 +244,35 @@ export class CollectorReconciler {
     await this.#recordConfigEvent(collector, configValid);
     if (newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood) this.#previousConfig.set(key, lastGood);
     const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, key, effective) : undefined;
-    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective, podConfig);
+    const notReady = statefulSet !== undefined && (statefulSet.status?.readyReplicas ?? 0) < collector.spec.replicas ? await this.#podProblems(collector) : [];
+    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective, podConfig, notReady);
     if (applyErrors.length > 0) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
     if (podConfig !== undefined && podConfig.unobservable === undefined && podConfig.current < podConfig.observed) {
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.#o.reloadPollMs ?? 2000);
     }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+  }
+
+  /** Why pods are not ready (waiting reasons of their containers), at most 3, for the Ready message. */
+  async #podProblems(collector: Collector): Promise<string[]> {
+    type ContainerStatus = { name: string; ready?: boolean; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } };
+    type PodLike = KubeObject & { status?: { phase?: string; containerStatuses?: ContainerStatus[] } };
+    const { items } = await this.#reader.list<PodLike>('v1', 'Pod', collector.metadata.namespace, selectorString(collector.metadata.name));
+    const problems: string[] = [];
+    for (const pod of items.sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))) {
+      const bad = (pod.status?.containerStatuses ?? []).filter((c) => c.ready !== true);
+      const reasons = bad.map((c) => {
+        const w = c.state?.waiting;
+        const t = c.state?.terminated;
+        if (w?.reason !== undefined) return `${c.name} ${w.reason}${w.message !== undefined ? ` (${w.message.slice(0, 120)})` : ''}`;
+        if (t !== undefined) return `${c.name} terminated ${t.reason ?? ''} exit ${t.exitCode ?? '?'}`.replace('  ', ' ');
+        return `${c.name} not ready`;
+      });
+      if (reasons.length > 0) problems.push(`${pod.metadata.name}: ${reasons.join(', ')}`);
+      else if (pod.status?.phase === 'Pending') problems.push(`${pod.metadata.name}: Pending`);
+      if (problems.length === 3) break;
+    }
+    return problems;
   }
 
   /** Which config the ready pods run (only meaningful with the reloader, which applies changes live). */
@@ -384,6 +407,7 @@ export class CollectorReconciler {
     sts: StatefulSetLike | undefined,
     effective: string | undefined,
     podConfig: PodConfigState | undefined,
+    podProblems: readonly string[] = [],
   ): Promise<void> {
     const { metadata, spec } = collector;
     const desired = spec.replicas;
@@ -409,7 +433,7 @@ export class CollectorReconciler {
         ? { type: 'Ready', status: 'False', reason: 'NoValidConfig', message: 'waiting for a valid config before starting pods' }
         : allReady
           ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${ready}/${desired} replicas ready` }
-          : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: `${ready}/${desired} replicas ready` };
+          : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: `${ready}/${desired} replicas ready${podProblems.length > 0 ? `; ${podProblems.join('; ')}` : ''}` };
     const progressing: ConditionInput =
       sts === undefined && effective !== undefined
         ? { type: 'Progressing', status: 'True', reason: 'StatefulSetPending', message: 'the StatefulSet is being (re)created' }
