@@ -87,6 +87,7 @@ describe('GossipCluster over HTTP', () => {
     expect(text).toContain('cluster_node_peers{cluster_name="test",state="participant"} 3');
     expect(text).toContain('cluster_node_info{state="participant"} 1');
     expect(text).toMatch(/cluster_transport_rx_bytes_total [1-9]/);
+    expect(text).toMatch(/cluster_transport_exchanges_total\{kind="gossip",result="success"\} [1-9]/);
     expect(a.svc.status()).toMatchObject({ state: 'clustered', peers: ['a', 'b', 'c'] });
   });
 

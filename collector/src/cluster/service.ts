@@ -83,6 +83,7 @@ export class GossipCluster implements ClusterService {
   #running = false;
   #lastJoinErrors: Array<{ readonly addr?: string; readonly error: string }> = [];
   readonly #events: Counter<'event'> | undefined;
+  readonly #exchanges: Counter<'kind' | 'result'> | undefined;
   readonly #bytes: { tx: Counter<never>; rx: Counter<never> } | undefined;
 
   constructor(opts: GossipClusterOptions) {
@@ -109,6 +110,12 @@ export class GossipCluster implements ClusterService {
     this.#ring.setNodes([opts.nodeName]);
     if (opts.registry) {
       const constLabels = { cluster_name: opts.clusterName };
+      this.#exchanges = new Counter({
+        name: 'cluster_transport_exchanges_total',
+        help: 'Gossip exchanges this node started, by kind (gossip, join) and result (success, failure).',
+        labelNames: ['kind', 'result'],
+        registers: reg,
+      });
       this.#events = new Counter({ name: 'cluster_node_gossip_received_events_total', help: 'Total number of gossip messages handled by the node.', labelNames: ['event'], registers: reg });
       this.#bytes = {
         tx: new Counter({ name: 'cluster_transport_tx_bytes_total', help: 'Total number of bytes sent by the gossip transport.', registers: reg }),
@@ -248,6 +255,7 @@ export class GossipCluster implements ClusterService {
     this.#ticking = true;
     try {
       const results = await this.#membership.tick();
+      this.#countExchanges('gossip', results);
       for (const r of results) if (!r.ok) this.#log.debug('gossip exchange failed', { peer: r.addr, err: r.error });
     } catch (err) {
       this.#log.error('gossip round failed', { err: (err as Error).message });
@@ -278,6 +286,7 @@ export class GossipCluster implements ClusterService {
       const max = this.#opts.maxJoinPeers;
       if (max > 0 && targets.length > max) targets = shuffle(targets, this.#opts.random ?? Math.random).slice(0, max);
       const results = await this.#membership.join(targets);
+      this.#countExchanges('join', results);
       const failed = results.filter((r) => !r.ok).map((r) => ({ addr: r.addr, error: r.error ?? 'failed' }));
       this.#lastJoinErrors = [...errors.map((error) => ({ error })), ...failed];
       const problems = this.#lastJoinErrors.map((e) => e.error).join('; ');
@@ -309,6 +318,13 @@ export class GossipCluster implements ClusterService {
     clearTimeout(timer);
     if (this.#transport instanceof HttpGossipTransport) this.#transport.close();
     this.#log.info('left the cluster');
+  }
+
+  #countExchanges(kind: 'gossip' | 'join', results: readonly { readonly ok: boolean }[]): void {
+    if (!this.#exchanges) return;
+    const ok = results.filter((r) => r.ok).length;
+    if (ok > 0) this.#exchanges.inc({ kind, result: 'success' }, ok);
+    if (results.length > ok) this.#exchanges.inc({ kind, result: 'failure' }, results.length - ok);
   }
 
   /** Join errors not since resolved (an address that failed may have joined us meanwhile). */
