@@ -432,6 +432,12 @@ export class ApiServer {
     if (t.scope === 'Cluster' && ns !== undefined && !(t.kind === 'Namespace')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (rest.length > 3) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const target: Target = { t, ns: t.scope === 'Namespaced' ? ns : undefined, name, sub };
+    if (t.kind === 'Pod' && sub !== undefined && ['exec', 'attach', 'portforward', 'proxy'].includes(sub)) {
+      throw new ApiError(404, 'NotFound', `pods/${sub} is not supported by the local test API server: pods are local processes on their own loopback IP (see status.podIP), connect to it directly instead of kubectl ${sub === 'portforward' ? 'port-forward' : sub}`);
+    }
+    if (t.kind === 'Service' && sub === 'proxy') {
+      throw new ApiError(404, 'NotFound', 'services/proxy is not supported by the local test API server: connect to a pod IP from the Service endpoints instead');
+    }
     if (sub !== undefined && !this.#subresourceAllowed(t, sub)) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${resource}/${sub})`);
     const q = url.searchParams;
     const watch = watchPrefix || q.get('watch') === 'true' || q.get('watch') === '1';
