@@ -16,6 +16,7 @@ import { ReplicaSetController } from './replicaset.js';
 import { DeploymentController } from './deployment.js';
 import { DaemonSetController } from './daemonset.js';
 import { EndpointsController, type EndpointsObject, type SliceObject } from './endpoints.js';
+import { DisruptionController, type PodDisruptionBudget } from './disruption.js';
 
 interface Syncable {
   run(signal: AbortSignal): Promise<void>;
@@ -59,6 +60,7 @@ export class ControllerManager {
     const services = inf<Service>(RESOURCES.services);
     const endpoints = inf<EndpointsObject>(RESOURCES.endpoints);
     const slices = inf<SliceObject>(RESOURCES.endpointslices);
+    const budgets = inf<PodDisruptionBudget>(RESOURCES.poddisruptionbudgets);
     const nodeNames = [...(opts.nodeNames ?? ['dev-node'])];
     const ctx: ControllerContext = {
       client: this.client,
@@ -88,6 +90,14 @@ export class ControllerManager {
     const ep = new EndpointsController(ctx, services, endpoints, slices);
     const epQ = queue('endpoints', (k) => ep.reconcile(k));
     services.on((_e, o) => epQ.add(keyOf(o)));
+    const scaleOf = (kind: string, ns: string, name: string): number | undefined => {
+      if (kind === 'StatefulSet') return statefulSets.get(`${ns}/${name}`)?.spec.replicas ?? 1;
+      if (kind === 'ReplicaSet') return replicaSets.get(`${ns}/${name}`)?.spec.replicas ?? 1;
+      return undefined;
+    };
+    const pdb = new DisruptionController(ctx, budgets, scaleOf);
+    const pdbQ = queue('disruption', (k) => pdb.reconcile(k));
+    budgets.on((_e, o) => pdbQ.add(keyOf(o)));
     endpoints.on((ev, o) => {
       if (ev === 'delete') epQ.add(keyOf(o));
     });
@@ -102,6 +112,7 @@ export class ControllerManager {
     });
     pods.on((_e, p, old) => {
       for (const k of ep.servicesFor(p)) epQ.add(k);
+      for (const k of pdb.budgetsFor(p)) pdbQ.add(k);
       if (old && old.metadata.labels !== p.metadata.labels) for (const k of ep.servicesFor(old)) epQ.add(k);
       const owner = controllerOf(p);
       if (!owner) return;
@@ -125,7 +136,7 @@ export class ControllerManager {
       const deps: Syncable[] = [pods, revisions, replicaSets];
       for (const i of deps) this.#runs.push(i.run(this.#ac.signal));
       await Promise.all(deps.map((i) => i.waitSynced()));
-      for (const i of [statefulSets, deployments, daemonSets, services, endpoints, slices] as Syncable[]) this.#runs.push(i.run(this.#ac.signal));
+      for (const i of [statefulSets, deployments, daemonSets, services, endpoints, slices, budgets] as Syncable[]) this.#runs.push(i.run(this.#ac.signal));
       await Promise.all(this.#informers.map((i) => i.waitSynced()));
     };
   }

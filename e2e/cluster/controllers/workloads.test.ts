@@ -110,6 +110,12 @@ describeIf('workload controllers on the dev cluster', () => {
     expect(ep.subsets[0]!.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     const slices = JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json'])) as { items: { endpoints: unknown[] }[] };
     expect(slices.items[0]!.endpoints).toHaveLength(3);
+    await cluster.kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } } }));
+    const pdb = await waitFor(async () => {
+      const o = JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'pdb', 'web', '-o', 'json'])) as { status?: Record<string, unknown> };
+      return o.status?.expectedPods === 3 ? o.status : undefined;
+    }, { what: 'PodDisruptionBudget status' });
+    expect(pdb).toMatchObject({ currentHealthy: 3, desiredHealthy: 2, disruptionsAllowed: 1 });
     const revs = await cluster.kubectl(['-n', ns, 'get', 'controllerrevisions', '-o', 'name']);
     expect(revs.trim().split('\n')).toHaveLength(2);
     expect(await cluster.kubectl(['-n', ns, 'logs', 'web-2'])).toContain('up v2');
