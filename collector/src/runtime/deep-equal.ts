@@ -5,7 +5,8 @@
  * content; every other object (capsules such as a `MetricsReceiver`, class instances, functions)
  * compares by identity, so swapping one receiver for another is always a change. Secrets
  * (objects of the same class with a `reveal()` method) compare by their revealed value, so
- * re-evaluating an unchanged secret is not a change.
+ * re-evaluating an unchanged secret is not a change. Objects whose class defines `equals(other)`
+ * compare with it (e.g. a template compared by content key).
  */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
@@ -48,6 +49,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < ta.length; i++) if (!Object.is(ta[i], tb[i])) return false;
     return true;
   }
+  const eq = (a as { equals?: unknown }).equals;
+  if (typeof eq === 'function') return eq.call(a, b) === true;
   const ra = (a as { reveal?: unknown }).reveal;
   if (typeof ra === 'function') return ra.call(a) === (b as { reveal: () => unknown }).reveal();
   return false;

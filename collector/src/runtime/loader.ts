@@ -24,6 +24,7 @@ import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
+import { foreachSupport } from './foreach.js';
 import { blockRange, loadModule, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logger.js';
@@ -31,7 +32,7 @@ import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logge
 export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loader.js';
 
 /** Config blocks Alloy knows about but this collector does not implement (yet). */
-const UNSUPPORTED_CONFIG_BLOCKS = new Set(['http', 'remotecfg', 'foreach']);
+const UNSUPPORTED_CONFIG_BLOCKS = new Set(['http', 'remotecfg']);
 
 /** `livedebugging { enabled = ... }` is accepted so existing configs load; this build streams no live data. */
 const livedebuggingArgs = z.object({ enabled: z.boolean().default(false) });
@@ -169,7 +170,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   }
   if (recursive.size > 0) defs.splice(0, defs.length, ...defs.filter((d) => !recursive.has(d.name)));
 
-  const base = { registry: opts.registry, evaluator: opts.evaluator, minStability };
+  const base = { registry: opts.registry, evaluator: opts.evaluator, minStability, foreach: foreachSupport };
   const textKey = createHash('sha256').update(declareText.join('\0')).digest('hex');
   const liveBodies = new Set<string>();
   const firstFile = sources.keys().next().value;
@@ -180,6 +181,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   // Imported modules: their declares become `<namespace>.<name>` here.
   const imported = new Map<string, string>();
   const importedPaths: string[] = [];
+  const moduleKeys: string[] = [];
   const moduleChecks: Array<{ defs: DeclareDef[]; custom: Map<string, CustomComponent>; modulePath: string }> = [];
   const namespaces = new Map<string, ast.BlockStmt>();
   for (const ib of importBlocks) {
@@ -223,17 +225,20 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     const modPath = blockName(ib) === 'import.file' && modFile !== undefined ? path.dirname(modFile) : path.dirname(ib.start.file);
     const modCustom = customComponents(modDefs, { ...base, modulePath: modPath }, key, opts.declareCache, liveBodies);
     for (const [name, c] of modCustom) custom.set(`${ib.label}.${name}`, c);
+    moduleKeys.push(key);
     moduleChecks.push({ defs: modDefs, custom: modCustom, modulePath: modPath });
   }
   if (opts.declareCache) for (const k of [...opts.declareCache.bodies.keys()]) if (!liveBodies.has(k)) opts.declareCache.bodies.delete(k);
 
-  const components = loadModule(componentBlocks, scope, diags);
+  const customKey = createHash('sha256').update(textKey).update(moduleKeys.join('\0')).digest('hex');
+  const topScope: ModuleScope = { ...scope, customKey };
+  const components = loadModule(componentBlocks, topScope, diags);
   const declaredComponents: LoadedComponent[] = [];
   const checks = [{ defs, custom, modulePath: scope.modulePath }, ...moduleChecks];
   for (const check of checks) for (const def of check.defs) {
     declaredComponents.push(
       ...loadModule(def.stmts, {
-        ...scope,
+        ...topScope,
         custom: check.custom,
         ...(check.modulePath !== undefined ? { modulePath: check.modulePath } : {}),
         args: new Set(def.args.keys()),

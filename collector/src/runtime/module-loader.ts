@@ -70,6 +70,34 @@ export interface ModuleScope {
   readonly exportSchema?: ZodType<{ value?: unknown }>;
   /** Directory of the module's file, visible as `module_path`. */
   readonly modulePath?: string;
+  /** `foreach` blocks (see `foreach.ts`); absent: they are reported as unsupported. */
+  readonly foreach?: ForeachSupport;
+  /** Identifies the custom components in scope (changes when any declare's text changes). */
+  readonly customKey?: string;
+  /** Inside a `foreach` template: ids of the enclosing module's components (their exports are variables here). */
+  readonly externalIds?: { has(id: string): boolean };
+  /** Inside a `foreach` template: extra root identifiers (the `var` name). */
+  readonly extraRoots?: ReadonlySet<string>;
+}
+
+/** What a `foreach` block needs from its runtime implementation. */
+export interface ForeachSupport {
+  readonly definition: AnyDefinition;
+  readonly schema: ZodType<Record<string, unknown>>;
+  /**
+   * Final arguments of a `foreach` instance: its decoded attributes plus the template, the scope it
+   * runs in and `vars` (the exports and variables visible at the block).
+   */
+  wrapArgs(decoded: Record<string, unknown>, template: ForeachTemplate, vars: Readonly<Record<string, unknown>>): unknown;
+}
+
+export interface ForeachTemplate {
+  readonly stmts: readonly ast.BlockStmt[];
+  readonly varName: string;
+  /** The module scope the template's components load in (minus per-item variables). */
+  readonly scope: ModuleScope;
+  /** Content key of the template and everything it can instantiate. */
+  readonly key: string;
 }
 
 export function blockRange(b: ast.BlockStmt): SourceRange {
@@ -88,7 +116,12 @@ interface Decl {
   readonly definition: AnyDefinition;
   readonly schema: ZodType<unknown>;
   readonly exports: readonly string[];
-  readonly wrap?: (v: Record<string, unknown>) => unknown;
+  readonly wrap?: (v: Record<string, unknown>, vars: Readonly<Record<string, unknown>>) => unknown;
+  /** Body decoded against `schema` when not the whole block body (foreach: its attributes). */
+  readonly argsBody?: ast.Body;
+  /** foreach: identifiers and component ids its template resolves itself. */
+  readonly localRoots?: ReadonlySet<string>;
+  readonly localIds?: ReadonlyMap<string, unknown>;
 }
 
 /**
@@ -103,7 +136,10 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     const name = blockName(stmt);
     const range = blockRange(stmt);
     let decl: Omit<Decl, 'id' | 'block' | 'range' | 'name'> | undefined;
-    if (name === 'export' && scope.exportDefinition && scope.exportSchema) {
+    if (name === 'foreach') {
+      decl = foreachDecl(stmt, scope, byId, diags);
+      if (!decl) continue;
+    } else if (name === 'export' && scope.exportDefinition && scope.exportSchema) {
       if (stmt.label === undefined || !isValidIdentifier(stmt.label)) {
         diags.push(errorAt(range, 'an export block needs an identifier label: export "name" { value = ... }'));
         continue;
@@ -159,6 +195,8 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       const target = longestPrefix(ref.path, byId);
       if (!target) {
         const root = ref.path[0]!;
+        if (d.localRoots?.has(root) || (d.localIds && longestPrefix(ref.path, d.localIds))) continue;
+        if (scope.extraRoots?.has(root) || (scope.externalIds && longestPrefix(ref.path, scope.externalIds))) continue;
         if (root === 'argument' && scope.args) {
           const arg = ref.path[1];
           if (arg === undefined || !scope.args.has(arg)) {
@@ -209,12 +247,81 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
         if (modulePath !== undefined) vars.module_path = modulePath;
         const own = new WeakSet<object>();
         for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
-        const res = evaluator.decode(d.block.body, d.schema, vars, d.range);
+        const res = evaluator.decode(d.argsBody ?? d.block.body, d.schema, vars, d.range);
         if (!d.wrap || res.value === undefined) return res;
-        return { value: d.wrap(res.value as Record<string, unknown>), diags: res.diags };
+        return { value: d.wrap(res.value as Record<string, unknown>, vars), diags: res.diags };
       },
     };
   });
+}
+
+/** A `foreach` block: attributes are its arguments, `template` runs once per collection item. */
+function foreachDecl(
+  stmt: ast.BlockStmt,
+  scope: ModuleScope,
+  siblings: ReadonlyMap<string, unknown>,
+  diags: Diagnostic[],
+): Omit<Decl, 'id' | 'block' | 'range' | 'name'> | undefined {
+  const range = blockRange(stmt);
+  const support = scope.foreach;
+  if (!support) {
+    diags.push(errorAt(range, 'block "foreach" is not supported here'));
+    return undefined;
+  }
+  if (stmt.label === undefined || !isValidIdentifier(stmt.label)) {
+    diags.push(errorAt(range, 'a foreach block needs an identifier label: foreach "name" { ... }'));
+    return undefined;
+  }
+  const stab = stabilityError('block "foreach"', 'experimental', scope.minStability);
+  if (stab) {
+    diags.push(errorAt(range, stab));
+    return undefined;
+  }
+  const attrs: ast.AttributeStmt[] = [];
+  const templates: ast.BlockStmt[] = [];
+  for (const s of stmt.body) {
+    if (s.kind === 'Attribute') attrs.push(s);
+    else if (blockName(s) === 'template' && s.label === undefined) templates.push(s);
+    else diags.push(errorAt(blockRange(s), `unexpected block "${blockName(s)}" in foreach: only a template block is allowed`));
+  }
+  if (templates.length !== 1) {
+    diags.push(errorAt(range, `foreach "${stmt.label}" needs exactly one template block, found ${templates.length}`));
+    return undefined;
+  }
+  const varAttr = attrs.find((a) => a.name.name === 'var');
+  const varName = varAttr?.value.kind === 'Literal' && typeof varAttr.value.value === 'string' ? varAttr.value.value : undefined;
+  if (varName === undefined || !isValidIdentifier(varName)) {
+    diags.push(errorAt(varAttr ?? range, 'foreach: var must be a string literal naming the item variable, e.g. var = "each"'));
+    return undefined;
+  }
+  const tstmts: ast.BlockStmt[] = [];
+  for (const s of templates[0]!.body) {
+    if (s.kind === 'Attribute') diags.push(errorAt(s, `unexpected attribute "${s.name.name}" in a foreach template: only components are allowed`));
+    else tstmts.push(s);
+  }
+  const localIds = new Map<string, unknown>(tstmts.filter((b) => b.label !== undefined).map((b) => [blockId(b), b]));
+  const outer = scope.externalIds;
+  const inner: ModuleScope = {
+    ...scope,
+    extraRoots: new Set([...(scope.extraRoots ?? []), varName]),
+    // Sibling components of the foreach (complete once the module is loaded) and anything visible to it.
+    externalIds: { has: (id: string) => siblings.has(id) || (outer?.has(id) ?? false) },
+  };
+  const key = `${scope.customKey ?? ''}\0${varName}\0${astKey(tstmts)}`;
+  return {
+    definition: support.definition,
+    schema: support.schema,
+    exports: [],
+    argsBody: attrs,
+    localRoots: new Set([varName]),
+    localIds,
+    wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
+  };
+}
+
+/** Content key of syntax trees: positions dropped, so moving a block does not change it. */
+function astKey(nodes: readonly ast.BlockStmt[]): string {
+  return JSON.stringify(nodes, (k, v: unknown) => (k === 'start' || k === 'end' || k.endsWith('Start') || k.endsWith('End') || k === 'lcurly' || k === 'rcurly' || k === 'rbrack' || k === 'lbrack' || k === 'lparen' || k === 'rparen' || k === 'opStart' ? undefined : v));
 }
 
 /** Experimental stdlib functions need `--stability.level=experimental`; deprecated names warn. */
@@ -232,7 +339,7 @@ function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void
   }
 }
 
-function longestPrefix(path: readonly string[], ids: ReadonlyMap<string, unknown>): [string, number] | undefined {
+function longestPrefix(path: readonly string[], ids: { has(id: string): boolean }): [string, number] | undefined {
   let best: [string, number] | undefined;
   let prefix = path[0]!;
   if (ids.has(prefix)) best = [prefix, 1];
