@@ -158,6 +158,23 @@ run('docs snippets', () => {
     expect(findObject(m, 'Secret', 'alloy-creds')).toMatchObject({ stringData: { token: 'abc' } });
   });
 
+  test('alloy.secret: an existing or created Secret replaces the ConfigMap as the config source', () => {
+    const existing = render('charts/alloy/ci/existing-secret-values.yaml');
+    expect(existing.filter((m) => ['ConfigMap', 'Secret'].includes(String(m.object['kind'])))).toStrictEqual([]);
+    const spec = pod(existing);
+    expect((spec['volumes'] as Json[]).find((v) => v['name'] === 'config')).toStrictEqual({ name: 'config', secret: { secretName: 'existing-secret' } });
+    expect((container(spec, 'alloy')['args'] as string[])[1]).toBe('/etc/alloy/my-config.alloy');
+    const created = render('charts/alloy/ci/created-secret-values.yaml');
+    expect(created.some((m) => m.object['kind'] === 'ConfigMap')).toBe(false);
+    expect(findObject(created, 'Secret', 'alloy')).toMatchObject({ stringData: { 'config.alloy': 'logging {\n  level = "warn"\n}' } });
+  });
+
+  test('alloy.configMap.name with create: true names the created ConfigMap (upstream semantics)', () => {
+    const m = render(undefined, ['--set', 'alloy.configMap.name=my-config']);
+    expect(findObject(m, 'ConfigMap', 'my-config')).toBeDefined();
+    expect((pod(m)['volumes'] as Json[]).find((v) => v['name'] === 'config')).toStrictEqual({ name: 'config', configMap: { name: 'my-config' } });
+  });
+
   test('non-root snippet: alloy runs as 473:473, the reloader as 65534, and the pod stays "restricted"', () => {
     const spec = pod(render('charts/alloy/ci/nonroot-values.yaml'));
     expect(container(spec, 'alloy')['securityContext']).toMatchObject({ runAsUser: 473, runAsGroup: 473, runAsNonRoot: true, allowPrivilegeEscalation: false });
@@ -216,7 +233,7 @@ run('bad values fail at install, naming the key and the fix', () => {
     expect(fails(['--set', 'controller.type=deployment,controller.podDisruptionBudget.enabled=true,controller.podDisruptionBudget.minAvailable=1,controller.podDisruptionBudget.maxUnavailable=1'])).toContain('Set only one of them');
     expect(fails(['--set', 'controller.autoscaling.enabled=true'])).toContain('set controller.type to deployment or statefulset');
     expect(fails(['--set', 'controller.autoscaling.horizontal.enabled=true'])).toContain('set controller.type to deployment or statefulset');
-    expect(fails(['--set', 'alloy.configMap.name=x'])).toContain('only used when alloy.configMap.create is false');
+    expect(fails(['--set', 'alloy.configMap.key=other.alloy'])).toContain('alloy.configMap.key "other.alloy" is only used with alloy.configMap.create: false');
   });
 
   test('an unknown key in a values section (a typo, or an upstream key this chart does not know) fails naming it', () => {
@@ -237,7 +254,6 @@ run('bad values fail at install, naming the key and the fix', () => {
 
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
     expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
-    expect(fails(['--set', 'alloy.secret.create=true'])).toContain('alloy.secret (config from a Secret) is not supported by this chart yet');
     expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
     expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true'])).toContain('VerticalPodAutoscaler) is not supported');
     expect(fails(['--set', 'alloy.enableContainerPort=false'])).toContain('alloy.enableContainerPort (older upstream charts) is not supported');
@@ -296,8 +312,8 @@ run('shipped Alloy configs', () => {
     ]);
     for (const scenario of SCENARIOS) {
       for (const m of render(`charts/alloy/ci/${scenario}`)) {
-        const data = m.object['kind'] === 'ConfigMap' ? (m.object['data'] as Record<string, string> | undefined) : undefined;
-        if (data?.['config.alloy'] !== undefined) configs.set(`${scenario}: ${m.source}`, data['config.alloy']);
+        const data = m.object['kind'] === 'ConfigMap' ? (m.object['data'] as Record<string, string> | undefined) : m.object['kind'] === 'Secret' ? (m.object['stringData'] as Record<string, string> | undefined) : undefined;
+        for (const [key, text] of Object.entries(data ?? {})) if (key.endsWith('.alloy')) configs.set(`${scenario}: ${m.source} ${key}`, text);
       }
     }
     expect(configs.size).toBeGreaterThan(3);

@@ -104,7 +104,7 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '- The image is `docker.io/alloyts/alloy` (non-root user `alloy`, UID/GID 473); the config reloader is `alloy config-reloader` from the same image.',
     '- Pods get Pod Security "restricted" defaults; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` are merged key by key over them (`null` removes a default).',
     '- `alloy.storagePath` defaults to `/var/lib/alloy/data`, an emptyDir unless `alloy.mounts.extra` mounts a volume there.',
-    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`alloy.secret`, `alloy.enableContainerPort: false`, `gateway`, `httpRoute`, `prometheusRule`, `controller.autoscaling.vertical`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
+    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`alloy.enableContainerPort: false`, `gateway`, `httpRoute`, `prometheusRule`, `controller.autoscaling.vertical`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
     '- `crds.create` installs the PodLogs CRD through the CRD-only `crds` subchart (Helm `crds/` semantics: created on install when absent, never upgraded).',
     '- `operator.enabled` installs the operator and the `Collector` CRD (alloy.dev/v1alpha1).',
     '',

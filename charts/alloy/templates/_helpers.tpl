@@ -100,23 +100,61 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if $registry }}{{ $registry }}/{{ end }}{{ $repository }}{{ $id }}
 {{- end }}
 
-{{/* ConfigMap holding the config: ours when configMap.create, else alloy.configMap.name. */}}
+{{/* Name of the ConfigMap holding the config: configMap.name, or the fullname when the chart creates it. */}}
 {{- define "alloy.config-map.name" -}}
 {{- $values := include "alloy.values" . | fromYaml -}}
 {{- if $values.configMap.create -}}
-{{- include "alloy.fullname" . }}
+{{- $values.configMap.name | default (include "alloy.fullname" .) }}
 {{- else -}}
 {{- required "alloy.configMap.name is required when alloy.configMap.create is false: set it to the name of the ConfigMap holding your config (for example one made with kubectl create configmap alloy-config --from-file=config.alloy=./config.alloy)" $values.configMap.name }}
 {{- end }}
 {{- end }}
 
-{{/* Key of the config file inside the ConfigMap. */}}
+{{/* Key of the config file inside the ConfigMap: config.alloy in the one the chart creates. */}}
 {{- define "alloy.config-map.key" -}}
 {{- $values := include "alloy.values" . | fromYaml -}}
 {{- if $values.configMap.create -}}
 config.alloy
 {{- else -}}
 {{- $values.configMap.key | default "config.alloy" }}
+{{- end }}
+{{- end }}
+
+{{/* Name and key of the config Secret (alloy.secret). */}}
+{{- define "alloy.secret.name" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- $values.secret.name | default (include "alloy.fullname" .) }}
+{{- end }}
+
+{{- define "alloy.secret.key" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- $values.secret.key | default "config.alloy" }}
+{{- end }}
+
+{{/* "true" when the config comes from a Secret (created or named), which wins over the ConfigMap. */}}
+{{- define "alloy.config-source.use-secret" -}}
+{{- $values := include "alloy.values" . | fromYaml -}}
+{{- if and $values.secret (or $values.secret.create $values.secret.name) -}}
+true
+{{- else -}}
+false
+{{- end }}
+{{- end }}
+
+{{/* Name and key of the config source (Secret or ConfigMap). */}}
+{{- define "alloy.config-source.name" -}}
+{{- if eq (include "alloy.config-source.use-secret" .) "true" -}}
+{{- include "alloy.secret.name" . }}
+{{- else -}}
+{{- include "alloy.config-map.name" . }}
+{{- end }}
+{{- end }}
+
+{{- define "alloy.config-source.key" -}}
+{{- if eq (include "alloy.config-source.use-secret" .) "true" -}}
+{{- include "alloy.secret.key" . }}
+{{- else -}}
+{{- include "alloy.config-map.key" . }}
 {{- end }}
 {{- end }}
 

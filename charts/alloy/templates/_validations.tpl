@@ -13,11 +13,11 @@ here rather than being silently ignored.
 
 {{- define "alloy.validations.configMap" -}}
 {{- $values := include "alloy.values" . | fromYaml -}}
-{{- if and (not $values.configMap.create) (not $values.configMap.name) -}}
+{{- if and (not $values.configMap.create) (not $values.configMap.name) (ne (include "alloy.config-source.use-secret" .) "true") -}}
 {{- fail "alloy.configMap.create is false but alloy.configMap.name is empty.\nSet alloy.configMap.name to an existing ConfigMap (and alloy.configMap.key to its key, default config.alloy), for example:\n  kubectl create configmap --namespace <NAMESPACE> alloy-config \"--from-file=config.alloy=./config.alloy\"\n  alloy:\n    configMap:\n      create: false\n      name: alloy-config\n      key: config.alloy" -}}
 {{- end -}}
-{{- if and $values.configMap.create $values.configMap.name -}}
-{{- fail (printf "alloy.configMap.name %q is only used when alloy.configMap.create is false.\nEither set alloy.configMap.create: false to use the existing ConfigMap, or remove alloy.configMap.name to let the chart create one from alloy.configMap.content." (toString $values.configMap.name)) -}}
+{{- if and $values.configMap.create $values.configMap.key (ne (toString $values.configMap.key) "config.alloy") (ne (include "alloy.config-source.use-secret" .) "true") -}}
+{{- fail (printf "alloy.configMap.key %q is only used with alloy.configMap.create: false (the ConfigMap the chart creates holds config.alloy).\nRemove alloy.configMap.key, or set alloy.configMap.create: false and alloy.configMap.name to use an existing ConfigMap with that key." (toString $values.configMap.key)) -}}
 {{- end -}}
 {{- end -}}
 
@@ -48,9 +48,6 @@ here rather than being silently ignored.
 {{- end -}}
 {{- if and (kindIs "bool" $values.enableContainerPort) (not $values.enableContainerPort) -}}
 {{- fail "alloy.enableContainerPort (older upstream charts) is not supported by this chart.\nUse alloy.enableHttpServerPort: false to drop the HTTP container port and probe over exec instead." -}}
-{{- end -}}
-{{- if and $values.secret (or $values.secret.create $values.secret.name) -}}
-{{- fail "alloy.secret (config from a Secret) is not supported by this chart yet.\nPut the config in alloy.configMap.content, or in an existing ConfigMap with alloy.configMap.create: false and alloy.configMap.name; reference secrets from the config with sys.env and alloy.envFrom." -}}
 {{- end -}}
 {{- range $key := list "gateway" "httpRoute" "prometheusRule" -}}
 {{- $v := index $.Values $key -}}
