@@ -137,9 +137,14 @@ const COLUMNS: Readonly<Record<string, readonly Column[]>> = {
     { name: 'Status', type: 'string', cell: (o) => {
       const conds = getPath(o, 'status.conditions');
       const ready = Array.isArray(conds) ? conds.filter(isObject).find((c) => c['type'] === 'Ready') : undefined;
-      return ready?.['status'] === 'True' ? 'Ready' : 'NotReady';
+      const status = ready?.['status'] === 'True' ? 'Ready' : 'NotReady';
+      return getPath(o, 'spec.unschedulable') === true ? `${status},SchedulingDisabled` : status;
     } },
-    { name: 'Roles', type: 'string', cell: () => '<none>' },
+    { name: 'Roles', type: 'string', cell: (o) => {
+      const labels = o.metadata['labels'];
+      const roles = isObject(labels) ? Object.keys(labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)) : [];
+      return roles.length ? roles.sort().join(',') : '<none>';
+    } },
     ageCol,
     { name: 'Version', type: 'string', cell: (o) => String(getPath(o, 'status.nodeInfo.kubeletVersion') ?? '') },
   ],
