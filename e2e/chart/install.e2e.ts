@@ -64,6 +64,23 @@ function values(content: string, tag?: string, reloader = true): string {
     expect(rolled[0]!.uid).not.toBe(before[0]!.uid);
   }, 120_000);
 
+  test('alloy.secret: a config in a Secret reloads in place too', async () => {
+    const ns2 = await cluster.namespace('chart-secret');
+    const secretValues = (content: string): string => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chart-secret-')), 'values.yaml');
+      fs.writeFileSync(file, `controller:\n  type: deployment\nalloy:\n  secret:\n    create: true\n    content: |-\n${content.split('\n').map((l) => `      ${l}`).join('\n')}\n`);
+      return file;
+    };
+    const apply = async (file: string): Promise<void> => {
+      await cluster.kubectl(['apply', '-n', ns2, '-f', '-'], helmTemplateOk(['alloy', 'charts/alloy', '--namespace', ns2, '-f', file, '--include-crds']));
+    };
+    await apply(secretValues(V1));
+    const first = await waitReady(cluster, ns2, SELECTOR, 1);
+    await apply(secretValues(V2));
+    await eventually('new component active', async () => ((await componentIds(cluster, ns2, first[0]!.name)).includes('prometheus.exporter.self.chart_e2e') ? true : undefined), 60_000);
+    expect((await pods(cluster, ns2, SELECTOR)).map((p) => [p.uid, p.containers])).toStrictEqual(first.map((p) => [p.uid, p.containers]));
+  }, 150_000);
+
   test('with configReloader.enabled: false a config change rolls the pod instead (checksum/config)', async () => {
     await helmUpgrade(values(V2, 'v0.0.2-e2e', false));
     const single = await eventually('pod without the reloader Ready', async () => {
