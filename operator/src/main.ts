@@ -134,7 +134,8 @@ async function runOperator(argv: string[]): Promise<number> {
           events,
           ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
         }),
-      informers: (apiVersion, kind) => listWatchFor(api, apiVersion, kind, namespace !== undefined ? { namespace } : {}),
+      informers: (apiVersion, kind, labelSelector) =>
+        listWatchFor(api, apiVersion, kind, { ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
       clock,
       logger,
       metrics,

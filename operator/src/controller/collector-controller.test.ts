@@ -32,7 +32,7 @@ describe('CollectorController', () => {
       const reconciler = new CollectorReconciler({ api, reader, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
       return { reconcile: (key) => (seen.push(key), reconciler.reconcile(key)) };
     };
-    const controller = new CollectorController({ api, reconciler: spy, informers: (v, k) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms) }), clock, logger, metrics, resyncMs: 0 });
+    const controller = new CollectorController({ api, reconciler: spy, informers: (v, k, labelSelector) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }), clock, logger, metrics, resyncMs: 0 });
     api.seed(collectorObj('a'));
     const stop = new AbortController();
     const running = controller.run(stop.signal);
@@ -71,6 +71,31 @@ describe('CollectorController', () => {
     seen.length = 0;
     api.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'user-cfg', namespace: 'obs' }, data: { 'config.alloy': 'x' } });
     await until(() => seen.includes('obs/b'), 'reconcile after referenced ConfigMap change');
+    stop.abort();
+    await running;
+  });
+
+  it('GIVEN a collector pod WHEN its status changes THEN its Collector is reconciled', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({
+      api,
+      reconciler: { reconcile: async (key) => (seen.push(key), {}) },
+      informers: (v, k, labelSelector) => listWatchFor(api, v, k, labelSelector !== undefined ? { labelSelector } : {}),
+      clock,
+      logger,
+      metrics: new OperatorMetrics(),
+      resyncMs: 0,
+    });
+    const labels = { 'app.kubernetes.io/instance': 'p', 'app.kubernetes.io/managed-by': 'alloy-operator', 'app.kubernetes.io/component': 'collector' };
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p-0', namespace: 'obs', labels }, status: { phase: 'Pending' } });
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => seen.includes('obs/p'), 'reconcile from the listed pod');
+    seen.length = 0;
+    await api.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: 'obs', name: 'p-0' }, { status: { phase: 'Running' } }, 'status');
+    await until(() => seen.includes('obs/p'), 'reconcile after the pod status change');
     stop.abort();
     await running;
   });

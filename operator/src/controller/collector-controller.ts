@@ -30,7 +30,11 @@ export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: stri
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
 ];
 
-export type InformerFactory = (apiVersion: string, kind: string) => InformerCore<KubeObject>;
+/** Builds an informer for a kind, optionally restricted by a label selector. */
+export type InformerFactory = (apiVersion: string, kind: string, labelSelector?: string) => InformerCore<KubeObject>;
+
+/** Only the collector pods this operator renders are watched (pods carry the common labels). */
+export const POD_SELECTOR = 'app.kubernetes.io/managed-by=alloy-operator,app.kubernetes.io/component=collector';
 
 export interface CollectorControllerOptions {
   /** The reconciler, given a reader over this controller's informer caches. */
@@ -61,6 +65,7 @@ export class CollectorController {
   readonly #reconciler: Reconciler;
   readonly #collectors: ResilientInformer<KubeObject>;
   readonly #owned: ResilientInformer<KubeObject>[] = [];
+  readonly #pods: ResilientInformer<KubeObject>;
 
   /** @throws when `workers` is not a positive integer. */
   constructor(opts: CollectorControllerOptions) {
@@ -68,8 +73,8 @@ export class CollectorController {
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`CollectorController: option "workers" must be a positive integer, got ${workers}`);
     this.#o = opts;
     this.queue = new WorkQueue({ clock: opts.clock, backoff: opts.backoff ?? { baseMs: 200, maxMs: 60_000 } });
-    const informer = (apiVersion: string, kind: string): ResilientInformer<KubeObject> =>
-      new ResilientInformer(opts.informers(apiVersion, kind), {
+    const informer = (apiVersion: string, kind: string, labelSelector?: string): ResilientInformer<KubeObject> =>
+      new ResilientInformer(opts.informers(apiVersion, kind, labelSelector), {
         name: kind,
         clock: opts.clock,
         ...(opts.informerBackoff !== undefined ? { backoff: opts.informerBackoff } : {}),
@@ -85,7 +90,18 @@ export class CollectorController {
       for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
-    const caches = new Map<string, ObjectCache>([[CacheReader.key(API_VERSION, KIND), this.#collectors]]);
+    // Pod readiness and container states feed the Ready message and the config probe.
+    this.#pods = informer('v1', 'Pod', POD_SELECTOR);
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.#pods.on(event, (o) => {
+        const instance = o.metadata.labels?.['app.kubernetes.io/instance'];
+        if (instance !== undefined && o.metadata.namespace !== undefined) this.#enqueue(`${o.metadata.namespace}/${instance}`);
+      });
+    }
+    const caches = new Map<string, ObjectCache>([
+      [CacheReader.key(API_VERSION, KIND), this.#collectors],
+      [CacheReader.key('v1', 'Pod'), this.#pods],
+    ]);
     WATCHED_OWNED_KINDS.forEach(({ apiVersion, kind }, i) => caches.set(CacheReader.key(apiVersion, kind), this.#owned[i]!));
     this.reader = new CacheReader(opts.api, caches);
     this.#reconciler = typeof opts.reconciler === 'function' ? opts.reconciler(this.reader) : opts.reconciler;
@@ -93,7 +109,7 @@ export class CollectorController {
 
   /** All informers have listed at least once. */
   get synced(): boolean {
-    return this.#collectors.synced && this.#owned.every((i) => i.synced);
+    return this.#collectors.synced && this.#pods.synced && this.#owned.every((i) => i.synced);
   }
 
   #enqueue(key: string): void {
@@ -158,7 +174,7 @@ export class CollectorController {
    */
   async run(signal: AbortSignal): Promise<void> {
     const { logger, clock } = this.#o;
-    const informers = [this.#collectors, ...this.#owned];
+    const informers = [this.#collectors, this.#pods, ...this.#owned];
     await Promise.all(informers.map((i) => i.start()));
     logger.info('controller started', { workers: this.#o.workers ?? 2, synced: this.synced });
     const resyncMs = this.#o.resyncMs ?? 300_000;
