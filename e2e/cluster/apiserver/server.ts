@@ -500,6 +500,7 @@ export class ApiServer {
     if (fv !== 'Ignore' && fv !== 'Warn' && fv !== 'Strict') throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
     const ua = String(req.headers['user-agent'] ?? 'unknown');
     const manager = q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown');
+    if (manager.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
     return { manager, dryRun: dry.length > 0, fieldValidation: fv, warnings: [], ...(sub ? { sub } : {}) };
   }
 
@@ -1046,6 +1047,7 @@ export class ApiServer {
     const { t } = target;
     const ct = contentType.split(';')[0]!.trim();
     if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') return this.#apply(target, body, q, opts);
+    if (q.get('force') === 'true') throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
     if (target.sub === 'scale') {
       const o = this.#mustGet(target);
       const scale = this.#scaleOf(t, o);
@@ -1089,6 +1091,9 @@ export class ApiServer {
     const { t } = target;
     if (!q.get('fieldManager')) throw badRequest('PATCH requests with apply content type require fieldManager to be set to a non-empty string');
     let applied = asKube(deepClone(body), 'apply');
+    if (applied.metadata['managedFields'] !== undefined && applied.metadata['managedFields'] !== null) {
+      throw badRequest('metadata.managedFields must be nil');
+    }
     this.#checkKind(t, applied);
     const st = this.#storageType(t);
     if (st !== t) applied = eventToCore(applied);
