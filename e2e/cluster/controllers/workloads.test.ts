@@ -48,7 +48,6 @@ describeIf('workload controllers on the dev cluster', () => {
   }, 30_000);
 
   afterAll(async () => {
-    if (process.env.DEBUG_WL) console.log(JSON.stringify(pods.list().map((p) => [p.metadata.name, p.metadata.labels, p.status]), null, 1), log);
     ac.abort();
     await cluster?.stop();
   });
