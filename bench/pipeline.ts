@@ -82,6 +82,9 @@ prometheus.remote_write "sink" {
     ].join('\n'),
     'agent',
   );
+  // Idle twins (same binaries, nothing to scrape) give each side's fixed baseline memory.
+  const oursIdle = await startAlloy(dir, 'bench-ours-idle', '');
+  const promIdle = await startPrometheus(dir, 'bench-prom-idle', 'global: {}\n', 'agent');
   const active = targets * (seriesPerTarget + 5);
   console.log(`scrape: ${targets} targets × ${seriesPerTarget} series every 1s (${active} active series each), ${seconds}s measured after 5s warm-up`);
   await sleep(5000);
@@ -91,15 +94,26 @@ prometheus.remote_write "sink" {
   const c1 = { ours: cpuSeconds(ours.proc.pid!), prom: cpuSeconds(prom.proc.pid!) };
   const s1 = { ours: oursSink.received, prom: promSink.received };
   const rss = { ours: peakRssBytes(ours.proc.pid!), prom: peakRssBytes(prom.proc.pid!) };
-  const row = (name: 'ours' | 'prom'): { cpuPerM: number; rssPerSeries: number; samples: number } => {
+  const idle = { ours: peakRssBytes(oursIdle.proc.pid!), prom: peakRssBytes(promIdle.proc.pid!) };
+  const row = (name: 'ours' | 'prom'): { cpuPerM: number; rssPerSeries: number; overIdle: number; samples: number } => {
     const samples = s1[name] - s0[name];
-    return { cpuPerM: (c1[name] - c0[name]) / (samples / 1e6), rssPerSeries: rss[name] / active, samples };
+    return {
+      cpuPerM: (c1[name] - c0[name]) / (samples / 1e6),
+      rssPerSeries: rss[name] / active,
+      overIdle: (rss[name] - idle[name]) / active,
+      samples,
+    };
   };
   const o = row('ours');
   const p = row('prom');
   console.log(`  ours:       ${o.samples} samples delivered, ${o.cpuPerM.toFixed(2)} CPU s / million samples, peak RSS ${(rss.ours / 2 ** 20).toFixed(0)} MiB = ${o.rssPerSeries.toFixed(0)} B / active series`);
   console.log(`  prometheus: ${p.samples} samples delivered, ${p.cpuPerM.toFixed(2)} CPU s / million samples, peak RSS ${(rss.prom / 2 ** 20).toFixed(0)} MiB = ${p.rssPerSeries.toFixed(0)} B / active series`);
-  console.log(`  ours ÷ prometheus: CPU per sample ${(o.cpuPerM / p.cpuPerM).toFixed(2)}x, peak RSS per series ${(o.rssPerSeries / p.rssPerSeries).toFixed(2)}x`);
+  console.log(`  idle baseline peak RSS: ours ${(idle.ours / 2 ** 20).toFixed(0)} MiB, prometheus ${(idle.prom / 2 ** 20).toFixed(0)} MiB; above it: ours ${o.overIdle.toFixed(0)} B, prometheus ${p.overIdle.toFixed(0)} B / active series`);
+  console.log(
+    `  ours ÷ prometheus: CPU per sample ${(o.cpuPerM / p.cpuPerM).toFixed(2)}x, peak RSS per series ${(o.rssPerSeries / p.rssPerSeries).toFixed(2)}x (above idle baseline ${(o.overIdle / p.overIdle).toFixed(2)}x)`,
+  );
+  await oursIdle.stop();
+  await promIdle.stop();
   await ours.stop();
   await prom.stop();
   for (const s of servers) await s.stop();
