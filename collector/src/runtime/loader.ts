@@ -175,7 +175,11 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const liveBodies = new Set<string>();
   const firstFile = sources.keys().next().value;
   const topPath = firstFile !== undefined ? { modulePath: path.dirname(firstFile) } : {};
-  const custom = customComponents(defs, { ...base, ...topPath }, textKey, opts.declareCache, liveBodies);
+  // Declare bodies read `customKey` when an instance applies, i.e. after this load computed it.
+  const keyRef = { value: '' };
+  const withKey = <T extends object>(o: T): T =>
+    Object.defineProperty(o, 'customKey', { get: () => keyRef.value, enumerable: true, configurable: true });
+  const custom = customComponents(defs, withKey({ ...base, ...topPath }), textKey, opts.declareCache, liveBodies);
   const scope: ModuleScope = { ...base, custom, ...topPath };
 
   // Imported modules: their declares become `<namespace>.<name>` here.
@@ -223,7 +227,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     const key = createHash('sha256').update(ib.label).update('\0').update([...mod.values()].join('\0')).digest('hex');
     const modFile = mod.keys().next().value;
     const modPath = blockName(ib) === 'import.file' && modFile !== undefined ? path.dirname(modFile) : path.dirname(ib.start.file);
-    const modCustom = customComponents(modDefs, { ...base, modulePath: modPath }, key, opts.declareCache, liveBodies);
+    const modCustom = customComponents(modDefs, withKey({ ...base, modulePath: modPath }), key, opts.declareCache, liveBodies);
     for (const [name, c] of modCustom) custom.set(`${ib.label}.${name}`, c);
     moduleKeys.push(key);
     moduleChecks.push({ defs: modDefs, custom: modCustom, modulePath: modPath });
@@ -231,6 +235,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   if (opts.declareCache) for (const k of [...opts.declareCache.bodies.keys()]) if (!liveBodies.has(k)) opts.declareCache.bodies.delete(k);
 
   const customKey = createHash('sha256').update(textKey).update(moduleKeys.join('\0')).digest('hex');
+  keyRef.value = customKey;
   const topScope: ModuleScope = { ...scope, customKey };
   const components = loadModule(componentBlocks, topScope, diags);
   const declaredComponents: LoadedComponent[] = [];
