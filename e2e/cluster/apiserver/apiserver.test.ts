@@ -485,6 +485,22 @@ describe('deletion, finalizers and garbage collection', () => {
     expect((await api('GET', '/api/v1/namespaces/default/pods/grace')).status).toBe(404);
   });
 
+  test('eviction honours a PodDisruptionBudget with 429, and evicts when the budget allows', async () => {
+    await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'evict' } });
+    for (const n of ['e1', 'e2']) {
+      await api('POST', '/api/v1/namespaces/evict/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: n, labels: { app: 'e' } }, spec: { containers: [{ name: 'c', image: 'x:1' }] } });
+      await api('PATCH', `/api/v1/namespaces/evict/pods/${n}/status`, { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, 'application/merge-patch+json');
+    }
+    await api('POST', '/apis/policy/v1/namespaces/evict/poddisruptionbudgets', { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'pdb' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'e' } } } });
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'e1', namespace: 'evict' } };
+    const refused = await api('POST', '/api/v1/namespaces/evict/pods/e1/eviction', eviction);
+    expect(refused.status).toBe(429);
+    expect(refused.body.details.causes[0].message).toBe('The disruption budget pdb needs 2 healthy pods and has 2 currently');
+    await api('PATCH', '/apis/policy/v1/namespaces/evict/poddisruptionbudgets/pdb', { spec: { minAvailable: 1 } }, 'application/merge-patch+json');
+    expect((await api('POST', '/api/v1/namespaces/evict/pods/e1/eviction', eviction)).status).toBe(201);
+    expect((await api('GET', '/api/v1/namespaces/evict/pods/e1')).status).toBe(404);
+  });
+
   test('deleting a namespace removes its content, then the namespace', async () => {
     await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } });
     await api('POST', '/api/v1/namespaces/doomed/configmaps', cm('c', {}));

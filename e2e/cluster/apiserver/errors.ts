@@ -17,7 +17,8 @@ export type StatusReason =
   | 'Gone'
   | 'Expired'
   | 'InternalError'
-  | 'Timeout';
+  | 'Timeout'
+  | 'TooManyRequests';
 
 export interface StatusCause {
   readonly type: string;

@@ -17,7 +17,7 @@ import type { Logger } from 'winston';
 import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
-import { labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
+import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import { applyDefaults, GENERATION_KINDS, initialStatus } from './defaults.js';
 import { preloadValidators, schemaCauses, semanticCauses, updateCauses } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
@@ -1242,7 +1242,39 @@ export class ApiServer {
     this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
+  /**
+   * Eviction honours PodDisruptionBudgets: a healthy pod covered by a budget that allows no more
+   * disruptions is refused with 429, which `kubectl drain` retries. Allowed disruptions are
+   * computed from the live pods (the real server reads the disruption controller's status).
+   */
   #evict(res: http.ServerResponse, target: Target): void {
+    const pod = this.#mustGet(target);
+    const ready = (p: KubeObject): boolean => {
+      const conds = getPath(p, 'status.conditions');
+      return !p.metadata['deletionTimestamp'] && Array.isArray(conds) && conds.some((c) => isObject(c) && c['type'] === 'Ready' && c['status'] === 'True');
+    };
+    if (ready(pod)) {
+      const pods = this.store.list('/pods', nsOf(pod));
+      for (const pdb of this.store.list('policy/poddisruptionbudgets', nsOf(pod))) {
+        const sel = fromLabelSelectorObject(getPath(pdb, 'spec.selector'));
+        if (sel.length === 0 || !matchLabels(sel, pod.metadata['labels'])) continue;
+        const covered = pods.filter((p) => matchLabels(sel, p.metadata['labels']));
+        const healthy = covered.filter(ready).length;
+        const amount = (v: Json | undefined): number | undefined => {
+          if (typeof v === 'number') return v;
+          if (typeof v === 'string' && /^\d+%$/.test(v)) return Math.ceil((covered.length * Number(v.slice(0, -1))) / 100);
+          return undefined;
+        };
+        const minAvailable = amount(getPath(pdb, 'spec.minAvailable'));
+        const maxUnavailable = amount(getPath(pdb, 'spec.maxUnavailable'));
+        const desired = minAvailable ?? (maxUnavailable !== undefined ? Math.max(0, covered.length - maxUnavailable) : covered.length);
+        if (healthy - desired < 1) {
+          throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+            causes: [{ type: 'DisruptionBudget', message: `The disruption budget ${nameOf(pdb)} needs ${desired} healthy pods and has ${healthy} currently` }],
+          });
+        }
+      }
+    }
     this.#deleteObject({ ...target, sub: undefined }, new URLSearchParams(), {});
     this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
