@@ -661,7 +661,6 @@ export class PodWorker {
       podIP: this.ip,
       podIPs: [{ ip: this.ip }],
       startTime: this.#startTime,
-      qosClass: 'BestEffort',
       containerStatuses: runs.filter((r) => r.kind === 'main').map((r) => this.#containerStatus(r)),
       ...(runs.some((r) => r.kind !== 'main') ? { initContainerStatuses: runs.filter((r) => r.kind !== 'main').map((r) => this.#containerStatus(r)) } : {}),
     };
