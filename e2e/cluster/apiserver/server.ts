@@ -1307,7 +1307,7 @@ export class ApiServer {
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
 
     if (t.kind === 'Namespace') {
-      if (INITIAL_NAMESPACES.includes(nameOf(o)) && nameOf(o) !== 'default' ? false : nameOf(o) === 'default' || nameOf(o) === 'kube-system') {
+      if (['default', 'kube-system', 'kube-public'].includes(nameOf(o))) {
         throw new ApiError(403, 'Forbidden', `namespaces "${nameOf(o)}" is forbidden: this namespace may not be deleted`);
       }
       if (!md['deletionTimestamp']) {
