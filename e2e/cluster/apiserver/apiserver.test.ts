@@ -208,6 +208,31 @@ describe('versions sharing storage', () => {
   });
 });
 
+describe('bad input gets a 4xx that names the problem, never a 500', () => {
+  test.each([
+    ['POST', '/api/v1/namespaces/default/configmaps', '{"kind":', 'application/json', 400, 'could not be decoded as JSON'],
+    ['POST', '/api/v1/namespaces/default/configmaps', '[1,2]', 'application/json', 400, 'must be a JSON object'],
+    ['POST', '/api/v1/namespaces/default/configmaps', '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}', 'application/json', 400, 'kind Secret sent to configmaps'],
+    ['POST', '/api/v1/namespaces/default/configmaps', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"other"}}', 'application/json', 400, 'does not match the namespace'],
+    ['PATCH', '/api/v1/namespaces/kube-system/configmaps/missing', '{}', 'application/merge-patch+json', 404, 'configmaps "missing" not found'],
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', '{"a":1}', 'text/plain', 415, 'accepted media types include'],
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', '{"a":1}', 'application/json-patch+json', 400, 'must be a JSON array'],
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', '[1]', 'application/strategic-merge-patch+json', 400, 'must be a JSON object'],
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes?fieldManager=x', 'kind: [', 'application/apply-patch+yaml', 400, 'could not be decoded as YAML'],
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', 'kind: Service', 'application/apply-patch+yaml', 400, 'require fieldManager'],
+    ['GET', '/api/v1/namespaces/default/configmaps?labelSelector=%3D%3D', '', 'application/json', 400, 'unable to parse requirement'],
+    ['GET', '/api/v1/namespaces/default/configmaps?continue=garbage', '', 'application/json', 400, 'continue key is not valid'],
+    ['GET', '/api/v1/nosuchthings', '', 'application/json', 404, 'could not find the requested resource'],
+    ['DELETE', '/api/v1/namespaces/default/configmaps/missing?propagationPolicy=Sometimes', '', 'application/json', 404, 'not found'],
+    ['POST', '/api/v1/namespaces/default/configmaps?dryRun=Maybe', '{}', 'application/json', 400, 'supported values: "All"'],
+  ])('%s %s (%s)', async (method, path, body, contentType, code, message) => {
+    const r = await api(method, path, body === '' ? undefined : body, contentType);
+    expect(r.status).toBe(code);
+    expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', code });
+    expect(r.body.message).toContain(message);
+  });
+});
+
 describe('generation', () => {
   test('bumps on spec changes only, not on metadata or status', async () => {
     const c = await api('POST', '/apis/apps/v1/namespaces/default/statefulsets', sts('gen'));
