@@ -108,6 +108,23 @@ describe('WriteRequest codec', () => {
     expect(() => new WriteRequestDecoder().decode(Buffer.from('this is not protobuf at all'))).toThrow(ProtoError);
   });
 
+  it('decodes labels interleaved with samples (legal protobuf) and still caches the series', () => {
+    const l1 = encodeLabels([{ name: '__name__', value: 'x' }]);
+    const l2 = encodeLabels([{ name: 'job', value: 'j' }]);
+    const sample = Buffer.alloc(11);
+    sample[0] = 0x12;
+    sample[1] = 9;
+    sample[2] = 0x09;
+    sample.writeDoubleLE(7, 3);
+    const ts = Buffer.concat([l1, sample, l2]);
+    const body = Buffer.concat([Buffer.from([0x0a, ts.length]), ts]);
+    const dec = new WriteRequestDecoder();
+    const r = dec.decode(body);
+    expect(r.series[0]).toStrictEqual(L({ __name__: 'x', job: 'j' }));
+    expect(r.values[0]).toBe(7);
+    expect(dec.decode(body).series[0]).toBe(r.series[0]);
+  });
+
   it('grows its typed arrays past the initial estimate', () => {
     const enc = new WriteRequestEncoder();
     const lb = encodeLabels(L({ __name__: 'x' }));

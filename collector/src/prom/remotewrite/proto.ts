@@ -344,9 +344,37 @@ export interface DecoderOptions {
  * series the same `Labels` object. Not re-entrant, but `decode` is synchronous so concurrent
  * requests in one process are safe.
  */
+interface CacheEntry {
+  /** Raw label bytes (contiguous labels) or the decoded key (interleaved labels). */
+  readonly key: Buffer | string;
+  readonly labels: Labels;
+  next: CacheEntry | undefined;
+}
+
+/** FNV-1a over a byte range, four bytes per step. */
+function hashRange(view: DataView, buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getUint32(i, true), 0x01000193);
+  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolean {
+  const len = end - start;
+  return key.length === len && buf.compare(key, 0, len, start, end) === 0;
+}
+
 export class WriteRequestDecoder {
-  #current = new Map<string, Labels>();
-  #previous = new Map<string, Labels>();
+  #current = new Map<number, CacheEntry>();
+  #previous = new Map<number, CacheEntry>();
+  #currentSize = 0;
   readonly #cacheSize: number;
   readonly #names = new Map<string, string>();
 
@@ -355,7 +383,7 @@ export class WriteRequestDecoder {
   }
 
   get cachedSeries(): number {
-    return this.#current.size + this.#previous.size;
+    return this.#currentSize + this.#previous.size;
   }
 
   decode(input: Uint8Array): DecodedWriteRequest {
@@ -431,7 +459,7 @@ export class WriteRequestDecoder {
           }
         }
         if (n > firstSample || pendingExemplars) {
-          const labels = this.#seriesLabels(buf, labStart, labEnd, contiguous, tsEnd);
+          const labels = this.#seriesLabels(buf, view, labStart, labEnd, contiguous, tsEnd);
           for (let i = firstSample; i < n; i++) series.push(labels);
           if (pendingExemplars) {
             for (const ex of pendingExemplars) {
@@ -471,30 +499,54 @@ export class WriteRequestDecoder {
     return result;
   }
 
-  #seriesLabels(buf: Buffer, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
-    if (start < 0) return this.#cached('', () => []);
-    if (contiguous) {
-      const key = buf.toString('latin1', start, end);
-      return this.#cached(key, () => this.#decodeLabelRange(buf, start, end, true));
+  #seriesLabels(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
+    if (start < 0) return this.#cachedByString('', () => []);
+    if (!contiguous) {
+      // Interleaved labels (legal but unusual): decode, then key by the decoded pairs.
+      const labels = this.#decodeLabelRange(buf, start, tsEnd, false);
+      let key = '\u0000';
+      for (const l of labels) key += `${l.name}\u0000${l.value}\u0000`;
+      return this.#cachedByString(key, () => labels);
     }
-    // Interleaved labels (legal but unusual): decode, then key by the decoded pairs.
-    const labels = this.#decodeLabelRange(buf, start, tsEnd, false);
-    let key = '\u0000';
-    for (const l of labels) key += `${l.name}\u0000${l.value}\u0000`;
-    return this.#cached(key, () => labels);
+    const h = hashRange(view, buf, start, end);
+    for (let e = this.#current.get(h); e !== undefined; e = e.next) {
+      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return e.labels;
+    }
+    for (let e = this.#previous.get(h); e !== undefined; e = e.next) {
+      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) {
+        this.#insert(h, e.key, e.labels);
+        return e.labels;
+      }
+    }
+    const labels = this.#decodeLabelRange(buf, start, end, true);
+    this.#insert(h, Buffer.from(buf.subarray(start, end)), labels);
+    return labels;
   }
 
-  #cached(key: string, make: () => Labels): Labels {
-    let labels = this.#current.get(key);
-    if (labels !== undefined) return labels;
-    labels = this.#previous.get(key);
-    if (labels === undefined) labels = make();
-    if (this.#current.size >= this.#cacheSize) {
+  #cachedByString(key: string, make: () => Labels): Labels {
+    const h = hashString(key);
+    for (const gen of [this.#current, this.#previous]) {
+      for (let e = gen.get(h); e !== undefined; e = e.next) {
+        if (e.key === key) {
+          if (gen !== this.#current) this.#insert(h, key, e.labels);
+          return e.labels;
+        }
+      }
+    }
+    const labels = make();
+    this.#insert(h, key, labels);
+    return labels;
+  }
+
+  /** Two generations: when the current one is full it becomes the previous one. */
+  #insert(h: number, key: Buffer | string, labels: Labels): void {
+    if (this.#currentSize >= this.#cacheSize) {
       this.#previous = this.#current;
       this.#current = new Map();
+      this.#currentSize = 0;
     }
-    this.#current.set(key, labels);
-    return labels;
+    this.#current.set(h, { key, labels, next: this.#current.get(h) });
+    this.#currentSize++;
   }
 
   #intern(name: string): string {
