@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { SecretLike } from './schema-helpers.js';
@@ -277,23 +278,24 @@ export class ScrapeHttpClient {
     if (!isHttps && url.protocol !== 'http:') throw new Error(`unsupported scheme ${url.protocol} (use http or https)`);
     const viaProxy = this.#useProxy(url);
     let options: https.RequestOptions;
+    let plainOverTls = false;
     if (viaProxy && !isHttps) {
       const proxy = this.#proxy!;
       const h: Record<string, string> = { ...headers, host: url.host };
       if (proxy.username) h['Proxy-Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
       options = { host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: h, agent: this.#httpAgent, signal };
     } else if (viaProxy) {
-      const socket = await this.#connectTunnel(url, signal);
+      // TLS over a CONNECT tunnel: we run the handshake ourselves and speak plain HTTP/1.1 on the
+      // TLS socket through a one-shot agent (Node's https agents ignore a custom connection).
+      const tunnel = await this.#connectTunnel(url, signal);
       const tlsOpts = this.#tlsOptions;
-      options = {
-        host: url.hostname,
-        port: url.port || 443,
-        path: url.pathname + url.search,
-        headers,
-        signal,
-        agent: false,
-        createConnection: () => tls.connect({ ...tlsOpts, socket, servername: tlsOpts.servername ?? url.hostname }),
-      };
+      const hostname = url.hostname.replace(/^\[|\]$/g, '');
+      const servername = tlsOpts.servername ?? (isIP(hostname) ? undefined : hostname);
+      const tlsSocket = tls.connect({ ...tlsOpts, socket: tunnel, ...(servername ? { servername } : {}) });
+      const agent = new http.Agent({ keepAlive: false });
+      (agent as unknown as { createConnection: () => Duplex }).createConnection = () => tlsSocket;
+      options = { host: hostname, port: url.port || 443, path: url.pathname + url.search, headers: { host: url.host, ...headers }, signal, agent };
+      plainOverTls = true;
     } else {
       let host = url.hostname.replace(/^\[|\]$/g, '');
       let port = url.port || (isHttps ? '443' : '80');
@@ -306,7 +308,7 @@ export class ScrapeHttpClient {
       options = { host, port, path: url.pathname + url.search, headers: { host: url.host, ...headers }, signal, agent: isHttps ? this.#httpsAgent : this.#httpAgent };
       if (isHttps) options.servername = this.#tlsOptions.servername ?? (/^[\d.:]+$/.test(url.hostname) ? undefined : url.hostname);
     }
-    const mod = isHttps ? https : http;
+    const mod = isHttps && !plainOverTls ? https : http;
     try {
       return await new Promise((resolve, reject) => {
         const r = mod.request({ ...options, method: 'GET' }, (res) => {

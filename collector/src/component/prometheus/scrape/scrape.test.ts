@@ -460,6 +460,32 @@ describe('prometheus.scrape over TLS', () => {
     await l.loop.scrapeOnce();
     expect(recv.get(2, 'up')!.value).toBe(1);
     l.client.close();
+
+    // Through an HTTP proxy: CONNECT tunnel, TLS (with server_name) end to end.
+    const net = await import('node:net');
+    const tunnels: string[] = [];
+    const proxy = http.createServer();
+    proxy.on('connect', (req: http.IncomingMessage, clientSocket: import('node:stream').Duplex, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(clientSocket);
+        clientSocket.pipe(upstream);
+      });
+      upstream.on('error', () => clientSocket.destroy());
+      clientSocket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    l = loopFor(fake, { scheme: 'https', proxy_url: proxyUrl, tls_config: tlsArgs }, recv);
+    await l.loop.scrapeOnce();
+    expect(l.loop.status().last_error).toBe('');
+    expect(recv.get(3, 'secure')!.value).toBe(1);
+    expect(tunnels).toEqual([address]);
+    l.client.close();
+    proxy.close();
     server.closeAllConnections();
     server.close();
   });
