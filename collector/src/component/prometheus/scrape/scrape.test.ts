@@ -287,6 +287,32 @@ describe('prometheus.scrape loop against a local server', () => {
     proxy.close();
   });
 
+  it('follows redirects unless follow_redirects is false; sends http_headers', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req.headers);
+      if (req.url === '/metrics') {
+        res.writeHead(302, { location: '/real' }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('redirected 1\n');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const fake = { address: `127.0.0.1:${(srv.address() as AddressInfo).port}` } as FakeExporter;
+    const recv = new CollectingReceiver();
+    let l = loopFor(fake, { http_headers: { 'X-Tenant': ['t1'] } }, recv);
+    await l.loop.scrapeOnce();
+    expect(recv.get(0, 'redirected')!.value).toBe(1);
+    expect(seen.map((h) => h['x-tenant'])).toEqual(['t1', 't1']);
+    l.client.close();
+    l = loopFor(fake, { follow_redirects: false }, recv);
+    await l.loop.scrapeOnce();
+    expect(l.loop.status().last_error).toBe('server returned HTTP status 302 Found');
+    l.client.close();
+    srv.closeAllConnections();
+    srv.close();
+  });
+
   it('reads bearer_token_file and params into the URL', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/scrape-test-');
