@@ -79,6 +79,16 @@ describe('prometheus.relabel', () => {
     expect(labelsToRecord(sink.batches[1]!.series[0]!)).toMatchObject({ x: 'y' });
   });
 
+  it('carries exemplars to the kept samples at their new index', async () => {
+    const sink = new Sink();
+    const { comp } = build({ forward_to: [sink], rule: [{ source_labels: ['__name__'], regex: 'go_.*', action: 'drop' }] });
+    const b = batch([[dropMe, 1], [up, 2]]);
+    const ex = { labels: [{ name: 'trace_id', value: 'abc' }], value: 2, timestamp: 5 };
+    await comp.receiver.append({ ...b, exemplars: new Map([[1, ex]]) });
+    expect(sink.batches[0]!.length).toBe(1);
+    expect(sink.batches[0]!.exemplars?.get(0)).toBe(ex);
+  });
+
   it('does not forward an empty batch and propagates downstream failures', async () => {
     const sink = new Sink();
     const { comp } = build({ forward_to: [sink], rule: [{ action: 'drop', source_labels: ['job'], regex: 'a' }] });
