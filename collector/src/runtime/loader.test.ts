@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { loadConfig } from './loader.js';
 import { syntaxEvaluator } from './evaluator.js';
@@ -155,6 +156,14 @@ describe('loadConfig: graph building', () => {
     const b = loadConfig(new Map([['y', '2'], ['x', '1']]), { registry, evaluator }).hash;
     expect(a).toBe(b);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('hashes a single file by its contents only, as upstream alloy_config_hash does', () => {
+    const text = 'logging {\n  level = "info"\n}\n';
+    const mountedHere = loadConfig(new Map([['/etc/alloy/config.alloy', text]]), { registry, evaluator }).hash;
+    const mountedThere = loadConfig(new Map([['/var/lib/kubelet/pods/x/config.alloy', text]]), { registry, evaluator }).hash;
+    expect(mountedHere).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(mountedThere).toBe(mountedHere);
   });
 });
 

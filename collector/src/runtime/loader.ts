@@ -61,12 +61,18 @@ export interface LoadedConfig {
   readonly syntaxErrorFiles: ReadonlySet<string>;
   /** Paths read by `import.file` blocks (files or directories), for change watching. */
   readonly importedPaths: readonly string[];
-  /** sha256 over file names and contents, as `alloy_config_hash` reports it. */
+  /** The `alloy_config_hash` value; see `configHash`. */
   readonly hash: string;
 }
 
+/**
+ * `alloy_config_hash`: for a single file, sha256 of its contents exactly as upstream Alloy reports
+ * it (so the value does not depend on where the file is mounted); for several files (a directory or
+ * imports), sha256 over the sorted file names and contents.
+ */
 export function configHash(sources: ReadonlyMap<string, string>): string {
   const h = createHash('sha256');
+  if (sources.size === 1) return h.update([...sources.values()][0]!).digest('hex');
   for (const name of [...sources.keys()].sort()) {
     h.update(name).update('\0').update(sources.get(name)!).update('\0');
   }
