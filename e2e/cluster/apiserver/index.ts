@@ -12,7 +12,7 @@
  *   delete sets `deletionTimestamp`/`deletionGracePeriodSeconds`, and the kubelet finishes it
  *   with a delete using `gracePeriodSeconds=0`. Unbound pods are removed at once.
  * - `setPodLogProvider` serves `GET .../pods/<name>/log`; returning `undefined` answers 400
- *   like a container that has not started.
+ *   like a container that has not started. `setPodExecProvider` serves `kubectl exec` the same way.
  */
 import type { Logger } from 'winston';
 import { ApiServer } from './server.js';
@@ -33,6 +33,20 @@ export type PodLogProvider = (
   container: string,
   opts: PodLogOptions,
 ) => NodeJS.ReadableStream | undefined;
+
+export interface PodExecIO {
+  /** Present when the client attached stdin (`kubectl exec -i`); ends when the client closes it. */
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly tty: boolean;
+}
+
+/**
+ * Runs `command` in a container and resolves with its exit code; `undefined` when the container
+ * is not running (answered 400 like the real server).
+ */
+export type PodExecProvider = (namespace: string, pod: string, container: string, command: readonly string[], io: PodExecIO) => Promise<number> | undefined;
 
 export interface StartApiServerOptions {
   /** Listen address; loopback only. @default '127.0.0.1' */
@@ -62,6 +76,8 @@ export interface RunningApiServer {
   kubeconfig(path: string): string;
   close(): Promise<void>;
   setPodLogProvider(fn: PodLogProvider | undefined): void;
+  /** Serves `kubectl exec` (WebSocket channel protocol v4/v5); without one, exec answers 404 saying why. */
+  setPodExecProvider(fn: PodExecProvider | undefined): void;
   /** Direct access to stored objects for in-process inspection (read-only by contract). */
   readonly store: ObjectStore;
 }
@@ -74,6 +90,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
     kubeconfig: (p: string) => server.writeKubeconfig(p),
     close: () => server.close(),
     setPodLogProvider: (fn) => server.setPodLogProvider(fn),
+    setPodExecProvider: (fn) => server.setPodExecProvider(fn),
     store: server.store,
   };
 }

@@ -32,7 +32,10 @@ import { decodeProtobuf } from './protobuf.js';
 import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
-import type { PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
+import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
+import { acceptChannelSocket } from './websocket.js';
+import { PassThrough, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
@@ -163,6 +166,7 @@ export class ApiServer {
   #url = '';
   #host = '127.0.0.1';
   #logProvider: PodLogProvider | undefined;
+  #execProvider: PodExecProvider | undefined;
   readonly #gc: GarbageCollector;
   /** OpenAPI v3 documents by group/version; cleared whenever a CRD changes. */
   readonly #openapiCache = new Map<string, JsonObject | undefined>();
@@ -208,6 +212,7 @@ export class ApiServer {
     this.#http = http.createServer((req, res) => {
       void this.#handle(req, res);
     });
+    this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => this.#upgrade(req, socket));
     this.#http.on('connection', (s) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
@@ -247,6 +252,66 @@ export class ApiServer {
 
   setPodLogProvider(fn: PodLogProvider | undefined): void {
     this.#logProvider = fn;
+  }
+
+  setPodExecProvider(fn: PodExecProvider | undefined): void {
+    this.#execProvider = fn;
+  }
+
+  /** Upgrade requests: `pods/<name>/exec` over the WebSocket channel protocol; anything else is refused with a Status. */
+  #upgrade(req: http.IncomingMessage, socket: Duplex): void {
+    const refuse = (err: ApiError): void => {
+      const body = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${http.STATUS_CODES[err.code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
+      const t = this.registry.get('', 'v1', 'pods')!;
+      if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      const [, ns, name, sub] = m as unknown as [string, string, string, string];
+      const pod = this.#mustGet({ t, ns, name, sub: undefined });
+      if (sub !== 'exec' || !this.#execProvider || !/websocket/i.test(String(req.headers['upgrade'] ?? ''))) {
+        throw new ApiError(404, 'NotFound', `pods/${sub} ${sub === 'exec' && this.#execProvider ? 'needs a WebSocket upgrade (v5.channel.k8s.io)' : 'is not supported by the local test API server'}: pods are local processes on their own loopback IP (see status.podIP), connect to it directly instead`);
+      }
+      const q = url.searchParams;
+      const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
+      const container = q.get('container') ?? (containers.length === 1 ? containers[0]! : undefined);
+      if (!container) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
+      if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
+      const command = q.getAll('command');
+      if (command.length === 0) throw badRequest('you must specify at least 1 command');
+      const ws = acceptChannelSocket(req, socket);
+      if (!ws) return;
+      const stdin = q.get('stdin') === 'true' ? new PassThrough() : undefined;
+      const out = (channel: number): Writable => new Writable({ write: (chunk: Buffer, _enc, cb) => { ws.send(channel, chunk); cb(); } });
+      ws.onMessage((channel, data) => {
+        if (channel === 0) stdin?.write(data);
+        else if (channel === 255 && data[0] === 0) stdin?.end();
+      });
+      ws.onClose(() => stdin?.end());
+      const run = this.#execProvider(ns, name, container, command, { ...(stdin ? { stdin } : {}), stdout: out(1), stderr: out(2), tty: q.get('tty') === 'true' });
+      if (!run) {
+        ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `container ${container} is not running`, reason: 'BadRequest', code: 400 }));
+        ws.close();
+        return;
+      }
+      run.then(
+        (code) => {
+          const status = code === 0
+            ? { metadata: {}, status: 'Success' }
+            : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } };
+          ws.send(3, JSON.stringify(status));
+          ws.close();
+        },
+        (e: unknown) => {
+          ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `exec failed: ${e instanceof Error ? e.message : String(e)}`, reason: 'InternalError', code: 500 }));
+          ws.close();
+        },
+      );
+    } catch (e: unknown) {
+      refuse(e instanceof ApiError ? e : new ApiError(500, 'InternalError', String(e)));
+    }
   }
 
   writeKubeconfig(p: string): string {

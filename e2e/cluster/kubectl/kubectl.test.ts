@@ -143,6 +143,22 @@ suite('kubectl against the test API server', () => {
       const lines = ['line one', 'line two', 'line three'].map((l) => `${ns}/${pod}/${container}: ${l}\n`);
       return Readable.from(opts.tailLines !== undefined ? lines.slice(-opts.tailLines) : lines);
     });
+    srv.setPodExecProvider((ns, pod, container, command, io) => {
+      if (pod === 'not-running') return undefined;
+      return new Promise<number>((resolve) => {
+        const [cmd, ...args] = command;
+        if (cmd === 'echo') {
+          io.stdout.write(`${[ns, pod, container, ...args].join(' ')}\n`);
+          resolve(0);
+        } else if (cmd === 'cat' && io.stdin) {
+          io.stdin.on('data', (d: Buffer) => io.stdout.write(d.toString('utf8').toUpperCase()));
+          io.stdin.on('end', () => resolve(0));
+        } else {
+          io.stderr.write(`${String(cmd)}: not found\n`);
+          resolve(127);
+        }
+      });
+    });
   });
 
   afterAll(async () => {
@@ -296,6 +312,15 @@ suite('kubectl against the test API server', () => {
     const twoContainers = write('pod2.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: two\nspec:\n  containers:\n  - {name: a, image: x:1}\n  - {name: b, image: x:1}\n');
     await ok(['apply', '-f', twoContainers]);
     expect(await ok(['logs', 'two', '-c', 'b'])).toBe('default/two/b: line one\ndefault/two/b: line two\ndefault/two/b: line three\n');
+  });
+
+  test('exec runs through the exec provider: output, stdin and exit codes', async () => {
+    expect(await ok(['exec', 'logger', '--', 'echo', 'hi', 'there'])).toBe('default logger logger hi there\n');
+    expect(await ok(['exec', '-i', 'two', '-c', 'b', '--', 'cat'], 'loud\n')).toBe('LOUD\n');
+    const missing = await kubectl(['exec', 'logger', '--', 'nope']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('nope: not found');
+    expect(missing.stderr).toContain('command terminated with exit code 127');
   });
 
   test('delete removes objects, and garbage collection removes dependents', async () => {
