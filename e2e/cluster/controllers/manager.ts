@@ -6,7 +6,7 @@
  */
 import winston, { type Logger } from 'winston';
 import type { ControllerRevision, DaemonSet, Deployment, KubeObject, Pod, ReplicaSet, Service, StatefulSet } from '../harness/k8s-types.js';
-import { KubeClient, RESOURCES, isNamespaceTerminating, keyOf } from '../harness/kube-client.js';
+import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { Expectations, WorkQueue, controllerOf } from './common.js';
@@ -74,7 +74,8 @@ export class ControllerManager {
     const queue = (name: string, fn: (key: string) => Promise<void | { requeueAfterMs: number }>): WorkQueue => {
       const q = new WorkQueue(fn, (key, e) => {
         if (this.#ac.signal.aborted) return;
-        this.#logger.log(isNamespaceTerminating(e) ? 'debug' : 'warn', `${name} ${key}: ${e instanceof Error ? e.message : String(e)}`);
+        // The object went away mid-reconcile, or its namespace is draining: expected, not a warning.
+        this.#logger.log(isNamespaceTerminating(e) || isNotFound(e) ? 'debug' : 'warn', `${name} ${key}: ${e instanceof Error ? e.message : String(e)}`);
       });
       this.#queues.push(q);
       return q;

@@ -259,7 +259,7 @@ export class Kubelet {
       await w.flushStatus();
       w.markGone();
       await this.client.delete(RESOURCES.pods, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, uid }).catch((e: unknown) => {
-        if (!isNotFound(e)) this.#logger.warn(`kubelet: final delete of ${keyOf(pod)}: ${String(e)}`);
+        if (!isNotFound(e) && !this.#stopped) this.#logger.warn(`kubelet: final delete of ${keyOf(pod)}: ${String(e)}`);
       });
     }
   }
