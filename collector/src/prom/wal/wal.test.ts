@@ -201,6 +201,24 @@ describe('Wal', () => {
     await wal.close();
   });
 
+  it('serializes marker writes: concurrent flush and remove keep the newest position', async () => {
+    const { log } = logger();
+    let wal = await Wal.open({ dir, logger: log });
+    await wal.openMarker('ep');
+    await wal.append(batch([L('a')], 1));
+    const first = wal.head;
+    await wal.append(batch([L('a')], 2));
+    wal.setMarker('ep', first);
+    const flush = wal.flushMarkers();
+    wal.setMarker('ep', wal.head);
+    const head = wal.head;
+    await Promise.all([flush, wal.removeMarker('ep', false), wal.flushMarkers()]);
+    await wal.close();
+    wal = await Wal.open({ dir, logger: log });
+    expect(await wal.openMarker('ep')).toBe(head);
+    await wal.close();
+  });
+
   it('reports its size and series as metrics', async () => {
     const { log } = logger();
     const reg = new Registry();

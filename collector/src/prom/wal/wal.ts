@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import type { Logger } from 'winston';
 import { Counter, Gauge, Summary, type Registry } from 'prom-client';
 import type { Labels, SampleBatch, Exemplar } from '../types.js';
+import { hashLabels32, labelsEqual } from '../labels/labels.js';
 import {
   decodeAppendPayload,
   encodeAppendRecord,
@@ -123,10 +124,43 @@ interface SegmentInfo {
   sealed: boolean;
 }
 
-function seriesKey(labels: Labels): string {
-  let k = '';
-  for (const l of labels) k += l.name + '\u0000' + l.value + '\u0001';
-  return k;
+/**
+ * Series by label content (for Labels objects not seen before): 32-bit hash → one series or a
+ * collision list, verified with `labelsEqual`. Costs a few bytes per series, not a key string.
+ */
+class SeriesIndex {
+  readonly #m = new Map<number, WalSeries | WalSeries[]>();
+
+  get(labels: Labels): WalSeries | undefined {
+    const v = this.#m.get(hashLabels32(labels));
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) return labelsEqual(v.labels, labels) ? v : undefined;
+    return v.find((e) => labelsEqual(e.labels, labels));
+  }
+
+  /** Adds `e`, replacing a series with equal labels. */
+  set(e: WalSeries): void {
+    const h = hashLabels32(e.labels);
+    const v = this.#m.get(h);
+    if (v === undefined) this.#m.set(h, e);
+    else if (!Array.isArray(v)) this.#m.set(h, labelsEqual(v.labels, e.labels) ? e : [v, e]);
+    else {
+      const i = v.findIndex((x) => labelsEqual(x.labels, e.labels));
+      if (i >= 0) v[i] = e;
+      else v.push(e);
+    }
+  }
+
+  delete(e: WalSeries): void {
+    const h = hashLabels32(e.labels);
+    const v = this.#m.get(h);
+    if (v === e) this.#m.delete(h);
+    else if (Array.isArray(v)) {
+      const rest = v.filter((x) => x !== e);
+      if (rest.length === 0) this.#m.delete(h);
+      else this.#m.set(h, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
 }
 
 const segName = (n: number): string => String(n).padStart(8, '0');
@@ -166,7 +200,7 @@ export class Wal {
   readonly #metrics: WalMetrics;
 
   readonly #byLabels = new WeakMap<Labels, WalSeries>();
-  readonly #byKey = new Map<string, WalSeries>();
+  readonly #byLabelSet = new SeriesIndex();
   readonly #byRef: (WalSeries | undefined)[] = [];
   #nextRef = 1;
   #active = 0;
@@ -188,6 +222,7 @@ export class Wal {
   #markerTimer: NodeJS.Timeout | undefined;
   #truncating: Promise<TruncateResult> | undefined;
   readonly #readers = new Map<number, ReadHandle>();
+  #markerChain: Promise<void> = Promise.resolve();
 
   private constructor(opts: WalOptions) {
     this.#dir = opts.dir;
@@ -275,11 +310,10 @@ export class Wal {
   }
 
   #lookupSlow(labels: Labels, created: WalSeries[]): WalSeries {
-    const key = seriesKey(labels);
-    let e = this.#byKey.get(key);
+    let e = this.#byLabelSet.get(labels);
     if (e === undefined || e.removed) {
       e = { ref: this.#nextRef++, labels, lastSeen: 0, removed: false };
-      this.#byKey.set(key, e);
+      this.#byLabelSet.set(e);
       this.#byRef[e.ref] = e;
       this.#active++;
       this.#metrics.createdSeries.inc();
@@ -409,8 +443,7 @@ export class Wal {
     if (s.removed) return;
     s.removed = true;
     this.#byRef[s.ref] = undefined;
-    const key = seriesKey(s.labels);
-    if (this.#byKey.get(key) === s) this.#byKey.delete(key);
+    if (this.#byLabelSet.get(s.labels) === s) this.#byLabelSet.delete(s);
     this.#active--;
   }
 
@@ -555,14 +588,13 @@ export class Wal {
   }
 
   #restoreSeries(s: SeriesDef, seenAt: number): void {
-    const key = seriesKey(s.labels);
-    const old = this.#byKey.get(key);
+    const old = this.#byLabelSet.get(s.labels);
     if (old && !old.removed && old.ref !== s.ref) {
       // The same labels under a second ref (written after a GC race); keep both refs readable.
       this.#byRef[s.ref] = { ref: s.ref, labels: old.labels, lastSeen: seenAt, removed: false };
     } else if (!old || old.removed) {
       const e: WalSeries = { ref: s.ref, labels: s.labels, lastSeen: seenAt, removed: false };
-      this.#byKey.set(key, e);
+      this.#byLabelSet.set(e);
       this.#byRef[s.ref] = e;
       this.#active++;
     }
@@ -771,7 +803,7 @@ export class Wal {
     if (this.#dirtyMarkers.has(name) && !deleteFile) await this.#writeMarker(name);
     this.#markers.delete(name);
     this.#dirtyMarkers.delete(name);
-    if (deleteFile) await rm(this.#markerPath(name), { force: true });
+    if (deleteFile) await this.#markerOp(() => rm(this.#markerPath(name), { force: true }));
   }
 
   async flushMarkers(): Promise<void> {
@@ -790,12 +822,21 @@ export class Wal {
     return join(this.#dir, 'markers', encodeURIComponent(name));
   }
 
-  async #writeMarker(name: string): Promise<void> {
-    const pos = this.#markers.get(name);
-    if (pos === undefined) return;
-    const file = this.#markerPath(name);
-    await writeFile(`${file}.tmp`, JSON.stringify({ segment: segmentOf(pos), offset: offsetOf(pos) }));
-    await rename(`${file}.tmp`, file);
+  /** Marker file operations run one at a time, so a newer position is never overwritten by an older one. */
+  #markerOp(op: () => Promise<void>): Promise<void> {
+    const run = this.#markerChain.then(op);
+    this.#markerChain = run.catch(() => undefined);
+    return run;
+  }
+
+  #writeMarker(name: string): Promise<void> {
+    return this.#markerOp(async () => {
+      const pos = this.#markers.get(name);
+      if (pos === undefined) return;
+      const file = this.#markerPath(name);
+      await writeFile(`${file}.tmp`, JSON.stringify({ segment: segmentOf(pos), offset: offsetOf(pos) }));
+      await rename(`${file}.tmp`, file);
+    });
   }
 
   // -------------------------------------------------------------------------------------------
