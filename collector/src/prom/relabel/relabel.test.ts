@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { labelsFromRecord, labelsToRecord } from '../labels/labels.js';
 import { compileRules, goCase, hashmod, parseTemplate, processLabels, validateRelabelConfig, withDefaults, type RelabelConfig } from './relabel.js';
 import { relabelRuleSchema } from './schema.js';
@@ -127,6 +128,16 @@ describe('relabel: hashmod', () => {
   it('matches Prometheus for known inputs', () => {
     expect(hashmod('baz', 1000n)).toBe('976');
     expect(hashmod('foo\nbar', 1000n)).toBe('734');
+  });
+
+  it('small-modulus arithmetic equals the 64-bit BigInt result', () => {
+    for (const m of [1n, 2n, 7n, 1000n, 65_537n, (1n << 20n) - 3n, 1n << 20n]) {
+      for (let i = 0; i < 200; i++) {
+        const v = `10.0.${i}.${i * 7}:9100`;
+        const hex = createHash('md5').update(v).digest('hex');
+        expect([v, m, hashmod(v, m)]).toEqual([v, m, (BigInt('0x' + hex.slice(16)) % m).toString()]);
+      }
+    }
   });
 });
 

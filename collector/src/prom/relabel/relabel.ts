@@ -221,10 +221,19 @@ export function compileRules(configs: readonly RelabelConfig[]): CompiledRule[] 
   });
 }
 
+const SMALL_MODULUS = 1n << 20n;
+
 /** Prometheus hashmod: md5 of the value, last 8 bytes as big-endian uint64, modulo `modulus`. */
 export function hashmod(value: string, modulus: bigint): string {
   // One-shot hex digest is ~3x faster than createHash().digest() for short inputs.
   const hex = oneShotHash('md5', value, 'hex');
+  if (modulus <= SMALL_MODULUS) {
+    // (hi·2^32 + lo) mod m in doubles: every intermediate stays below 2^53 for m ≤ 2^20.
+    const m = Number(modulus);
+    const hi = parseInt(hex.slice(16, 24), 16) % m;
+    const lo = parseInt(hex.slice(24, 32), 16) % m;
+    return String((((hi * (4294967296 % m)) % m) + lo) % m);
+  }
   return (BigInt('0x' + hex.slice(16)) % modulus).toString();
 }
 
