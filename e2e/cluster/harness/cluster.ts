@@ -26,18 +26,51 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Reserves a pod IP block `127.N` (N 10-249) for this process with an exclusive lock file in the
+ * temp directory, so concurrent Jest workers and test runs never hand out the same pod IPs. Locks
+ * of dead processes are taken over. `preferred` (10-249) is tried first.
+ */
+export function claimIpBlock(preferred?: number): { base: string; release(): void } {
+  const start = preferred !== undefined ? preferred - 10 : Math.floor(Math.random() * 240);
+  for (let i = 0; i < 240; i++) {
+    const n = 10 + ((start + i) % 240);
+    const lock = path.join(os.tmpdir(), `dev-cluster-ip-127.${n}.lock`);
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      const owner = Number(fs.readFileSync(lock, 'utf8'));
+      if (owner === process.pid || alive(owner)) continue;
+      fs.writeFileSync(lock, String(process.pid));
+    }
+    return { base: `127.${n}`, release: () => fs.rmSync(lock, { force: true }) };
+  }
+  throw new Error('no free pod IP block 127.10-249: remove stale dev-cluster-ip-*.lock files from the temp directory');
+}
+
+function alive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function useCluster(opts: DevClusterOptions & { readonly forceLocal?: boolean } = {}): Promise<TestCluster> {
   const external = process.env.KUBECONFIG && !opts.forceLocal ? process.env.KUBECONFIG : undefined;
   let local: DevCluster | undefined;
   let tmp: string | undefined;
   let kubeconfig: string;
+  let ipBlock: { base: string; release(): void } | undefined;
   if (external) kubeconfig = external;
   else {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
     local = await startDevCluster({
       kubeconfigPath: path.join(tmp, 'kubeconfig'),
       stateDir: path.join(tmp, 'state'),
-      ipBase: `127.${10 + Math.floor(Math.random() * 240)}`,
+      ipBase: (ipBlock = claimIpBlock()).base,
       imageRules: [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
       configSyncDelayMs: 200,
       timeScale: 0.1,
@@ -66,6 +99,7 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
         return;
       }
       await local?.stop();
+      ipBlock?.release();
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
