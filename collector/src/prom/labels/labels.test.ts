@@ -25,6 +25,14 @@ describe('labels', () => {
     expect(lb.labels().map((l) => l.name)).toEqual(['x_a', 'x_b']);
   });
 
+  it('retain filters in place and reports modification only when something was removed', () => {
+    const base = labelsFromStrings('a', '1', 'b', '2', 'c', '3');
+    const lb = new LabelsBuilder(base);
+    expect(lb.retain(() => true).labels()).toBe(base);
+    expect(lb.retain((n) => n !== 'b').labels().map((l) => l.name)).toEqual(['a', 'c']);
+    expect(base.map((l) => l.name)).toEqual(['a', 'b', 'c']); // base untouched
+  });
+
   it('hash is stable, order-sensitive on fields and separates name/value boundaries', () => {
     const a = labelsFromRecord({ __name__: 'up', job: 'x' });
     expect(hashLabels(a)).toBe(hashLabels(labelsFromRecord({ job: 'x', __name__: 'up' })));

@@ -88,6 +88,21 @@ export class LabelsBuilder {
     return this;
   }
 
+  /** Keeps only labels whose name satisfies `keep` (in place, no snapshot). */
+  retain(keep: (name: string) => boolean): this {
+    const items = this.#items;
+    let w = 0;
+    for (let r = 0; r < items.length; r++) {
+      const l = items[r]!;
+      if (keep(l.name)) items[w++] = l;
+    }
+    if (w !== items.length) {
+      items.length = w;
+      this.#modified = true;
+    }
+    return this;
+  }
+
   /** Calls `fn` for a snapshot of the current labels; `fn` may call `set`/`del`. */
   forEach(fn: (name: string, value: string) => void): void {
     const snap = this.#items.slice();

@@ -314,14 +314,10 @@ export function applyRule(rule: CompiledRule, lb: LabelsBuilder): boolean {
       });
       return true;
     case 'labeldrop':
-      lb.forEach((name) => {
-        if (rule.matches(name)) lb.del(name);
-      });
+      lb.retain((name) => !rule.matches(name));
       return true;
     case 'labelkeep':
-      lb.forEach((name) => {
-        if (!rule.matches(name)) lb.del(name);
-      });
+      lb.retain(rule.matches);
       return true;
   }
 }
