@@ -43,7 +43,17 @@ export function claimIpBlock(preferred?: number): { base: string; release(): voi
       if (owner === process.pid || alive(owner)) continue;
       fs.writeFileSync(lock, String(process.pid));
     }
-    return { base: `127.${n}`, release: () => fs.rmSync(lock, { force: true }) };
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      try {
+        if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock, { force: true });
+      } catch {
+        // already gone
+      }
+    };
+    return { base: `127.${n}`, release };
   }
   throw new Error('no free pod IP block 127.10-249: remove stale dev-cluster-ip-*.lock files from the temp directory');
 }
