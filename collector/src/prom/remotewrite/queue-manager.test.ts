@@ -217,6 +217,25 @@ describe('QueueManager', () => {
     expect(q.status().mode).toBe('live');
   });
 
+  it('never stalls while flipping between live and WAL read-back under a tiny budget', async () => {
+    const { wal, q } = await setup({ capacity: 4, maxSamplesPerSend: 3, minShards: 2, maxShards: 2 });
+    const series = Array.from({ length: 7 }, (_, i) => L({ __name__: 'flip', i: String(i) }));
+    let total = 0;
+    for (let round = 0; round < 40; round++) {
+      const group: Promise<void>[] = [];
+      for (let k = 0; k < 5; k++) {
+        const n = 1 + ((round * 5 + k) % 7);
+        group.push(wal.append(batch(series.slice(0, n), (round * 5 + k) * 10)));
+        total += n;
+      }
+      await Promise.all(group);
+    }
+    await backend.waitFor(total);
+    expect(new Set(backend.got.map((g) => `${g.key}@${g.t}`)).size).toBe(total);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.status().mode).toBe('live');
+  });
+
   it('resumes from its marker after a restart, resending only what was not acknowledged', async () => {
     const first = await setup({ maxSamplesPerSend: 2 });
     await first.wal.append(batch([L({ __name__: 'a' }), L({ __name__: 'b' })], 1));

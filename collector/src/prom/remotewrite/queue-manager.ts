@@ -197,6 +197,7 @@ export class QueueManager implements WalListener {
   #resharding = false;
   #stopped = false;
   #reader: Promise<void> | undefined;
+  #readerActive = false;
   #spaceWaiters: (() => void)[] = [];
   #unsubscribe: (() => void) | undefined;
   #shardTimer: NodeJS.Timeout | undefined;
@@ -320,15 +321,28 @@ export class QueueManager implements WalListener {
   }
 
   #kickReader(): void {
-    if (this.#reader || this.#stopped) return;
-    this.#reader = this.#readLoop().finally(() => {
-      this.#reader = undefined;
-    });
+    if (this.#readerActive || this.#stopped) return;
+    this.#readerActive = true;
+    this.#reader = this.#readLoop();
   }
 
   async #readLoop(): Promise<void> {
+    try {
+      await this.#readUntilCaughtUp();
+    } catch (err: unknown) {
+      this.#readerActive = false;
+      this.#noteError(`WAL reader stopped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async #readUntilCaughtUp(): Promise<void> {
     const wal = this.#o.wal;
-    while (!this.#stopped && this.#mode === 'lagging') {
+    for (;;) {
+      if (this.#stopped || this.#mode !== 'lagging') {
+        // Cleared in the same turn the loop ends, so a record arriving right after restarts it.
+        this.#readerActive = false;
+        return;
+      }
       const room = this.#budget() - this.#inflight;
       if (this.#resharding || room <= 0) {
         await new Promise<void>((r) => this.#spaceWaiters.push(r));
