@@ -1,0 +1,182 @@
+/**
+ * `loki.write`: exports a `receiver`; entries appended to it get `external_labels` (entry labels
+ * win), lose the reserved `__tenant_id__` label (it selects the tenant, overriding `tenant_id`)
+ * and are queued on every `endpoint` (see `queue.ts`), which pushes them to Loki's push API as
+ * snappy-compressed protobuf.
+ *
+ * Contracts:
+ * - The receiver is published before `build` returns and never changes identity.
+ * - `append` resolves once every endpoint queued the entries (in memory; there is no WAL),
+ *   waits while an endpoint's buffer is full, and rejects once the component is shut down.
+ * - `update` restarts only endpoints whose settings changed; a replaced endpoint drains its
+ *   buffered entries in the background (bounded by its `drain_timeout`).
+ * - On shutdown every endpoint drains for up to its `queue_config.drain_timeout`.
+ */
+import type { Logger } from 'winston';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../runtime/component.js';
+import { formatStreamLabels } from '../../../loki/labels.js';
+import type { Label, Labels, LogEntry, LogsReceiver } from '../../../loki/types.js';
+import { argumentsSchema, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
+import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
+import type { Sender } from '../../../prom/remotewrite/client.js';
+
+export type { Arguments } from './arguments.js';
+
+export interface Exports {
+  readonly receiver: LogsReceiver;
+}
+
+const TENANT_LABEL = '__tenant_id__';
+const FAILING_FOR_MS = 5 * 60_000;
+
+interface StreamInfo {
+  readonly key: string;
+  readonly tenant: string;
+}
+
+interface Running {
+  readonly plan: EndpointPlan;
+  readonly queue: EndpointQueue;
+}
+
+export interface WriteTestHooks {
+  readonly senderFor?: (plan: EndpointPlan, tenant: string) => Sender;
+}
+
+export class LokiWriteComponent implements Component<Arguments>, HealthComponent, DebugComponent {
+  readonly #opts: ComponentOptions<Exports>;
+  readonly #log: Logger;
+  readonly #metrics: WriteMetrics;
+  readonly #hooks: WriteTestHooks;
+  #args: Arguments;
+  #external: Labels = [];
+  #streams = new WeakMap<Labels, StreamInfo>();
+  #endpoints = new Map<string, Running>();
+  #closed = false;
+  readonly #background = new Set<Promise<void>>();
+
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#args = args;
+    this.#hooks = hooks;
+    this.#metrics = new WriteMetrics(opts.registry);
+    this.#setExternal(args);
+  }
+
+  static create(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks = {}): LokiWriteComponent {
+    const plans = planEndpoints(args);
+    const c = new LokiWriteComponent(opts, args, hooks);
+    c.#apply(plans);
+    opts.onStateChange({ receiver: { append: (entries) => c.#append(entries) } });
+    return c;
+  }
+
+  #setExternal(args: Arguments): void {
+    this.#external = Object.entries(args.external_labels)
+      .filter(([, v]) => v !== '')
+      .map(([name, value]) => ({ name, value }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.#streams = new WeakMap();
+  }
+
+  #stream(labels: Labels): StreamInfo {
+    let s = this.#streams.get(labels);
+    if (s) return s;
+    let tenant = '';
+    const merged = new Map<string, string>();
+    for (const l of this.#external) merged.set(l.name, l.value);
+    for (const l of labels) {
+      if (l.name === TENANT_LABEL) tenant = l.value;
+      else merged.set(l.name, l.value);
+    }
+    const final: Label[] = [...merged].map(([name, value]) => ({ name, value }));
+    final.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    s = { key: formatStreamLabels(final), tenant };
+    this.#streams.set(labels, s);
+    return s;
+  }
+
+  async #append(entries: readonly LogEntry[]): Promise<void> {
+    if (this.#closed) throw new Error(`${this.#opts.id} is shut down`);
+    if (entries.length === 0 || this.#endpoints.size === 0) return;
+    const items: PreparedEntry[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const s = this.#stream(e.labels);
+      let bytes = Buffer.byteLength(e.line);
+      if (e.structuredMetadata) for (const l of e.structuredMetadata) bytes += l.name.length + l.value.length;
+      items[i] = { entry: e, key: s.key, tenant: s.tenant, bytes };
+    }
+    const eps = [...this.#endpoints.values()];
+    if (eps.length === 1) return eps[0]!.queue.enqueue(items);
+    await Promise.all(eps.map((ep) => ep.queue.enqueue(items)));
+  }
+
+  #apply(plans: EndpointPlan[]): void {
+    const next = new Map<string, Running>();
+    const wanted = new Map(plans.map((p) => [p.name, p]));
+    for (const [name, ep] of this.#endpoints) {
+      const p = wanted.get(name);
+      if (p && p.fingerprint === ep.plan.fingerprint) {
+        next.set(name, ep);
+        continue;
+      }
+      this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: ep.plan.url });
+      const done = ep.queue.close(ep.plan.drainTimeoutMs).finally(() => this.#background.delete(done));
+      this.#background.add(done);
+    }
+    for (const p of plans) {
+      if (next.has(p.name)) continue;
+      const senderFor = this.#hooks.senderFor;
+      const queue = new EndpointQueue({
+        plan: p,
+        metrics: this.#metrics,
+        logger: this.#log,
+        ...(senderFor ? { senderFor: (tenant: string) => senderFor(p, tenant) } : {}),
+      });
+      next.set(p.name, { plan: p, queue });
+    }
+    this.#endpoints = next;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.all([...this.#endpoints.values()].map((ep) => ep.queue.close(ep.plan.drainTimeoutMs)));
+    this.#closed = true;
+    await Promise.all([...this.#background]);
+  }
+
+  update(args: Arguments): void {
+    const plans = planEndpoints(args);
+    if (JSON.stringify(args.external_labels) !== JSON.stringify(this.#args.external_labels)) this.#setExternal(args);
+    this.#args = args;
+    this.#apply(plans);
+  }
+
+  currentHealth(): Health {
+    const now = Date.now();
+    for (const ep of this.#endpoints.values()) {
+      const s = ep.queue.status();
+      if (s.lastErrorAt !== undefined && (s.lastSuccessAt ?? 0) < s.lastErrorAt && s.pendingBatches > 0 && now - (s.lastSuccessAt ?? s.lastErrorAt) > FAILING_FOR_MS) {
+        return { state: 'unhealthy', message: `endpoint ${s.name} (${s.url}) is failing: ${s.lastError ?? ''}`, updatedAt: new Date(now) };
+      }
+    }
+    return { state: 'healthy', message: 'ok', updatedAt: new Date(now) };
+  }
+
+  debugInfo(): unknown {
+    return { endpoints: [...this.#endpoints.values()].map((e) => e.queue.status()) };
+  }
+}
+
+export const component: ComponentDefinition<Arguments, Exports> = {
+  name: 'loki.write',
+  stability: 'generally-available',
+  args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
+  exports: ['receiver'],
+  build: (opts, args) => LokiWriteComponent.create(opts, args),
+};
