@@ -213,7 +213,8 @@ export class GossipCluster implements ClusterService {
   }
 
   owns(key: string): boolean {
-    if (this.#membership.self.state !== 'participant' || !this.ready) return false;
+    // Hot path (once per target per resync): readiness is re-evaluated only while not ready.
+    if (this.#membership.self.state !== 'participant' || (!this.#ready && !this.ready)) return false;
     return this.#ring.lookup(key) === this.#opts.nodeName;
   }
 
