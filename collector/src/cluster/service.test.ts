@@ -109,12 +109,10 @@ describe('GossipCluster over HTTP', () => {
     await waitFor('c dropped', () => !peerNames(a).includes('c') && !peerNames(b).includes('c'));
     await c.svc.stop(50);
     http.close();
-    const t0 = Date.now();
     await b.svc.stop();
     nodes.splice(nodes.indexOf(b), 1);
     b.server.close();
     expect(peerNames(a)).toEqual(['a']); // the leave arrived synchronously with stop()
-    expect(Date.now() - t0).toBeLessThan(1_000);
     expect(a.svc.owns('anything')).toBe(true);
   });
 
