@@ -4,7 +4,8 @@ import type { ComponentOptions } from '../../../runtime/component.js';
 import { parseStreamLabels } from '../../../loki/labels.js';
 import { LokiSink } from '../../../loki/testing.js';
 import type { LogEntry } from '../../../loki/types.js';
-import { argumentsSchema, parseByteSize } from './arguments.js';
+import { parseByteSize } from '../../../loki/bytes.js';
+import { argumentsSchema } from './arguments.js';
 import { LokiWriteComponent, type Exports } from './write.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });

@@ -1,0 +1,359 @@
+/**
+ * `loki.source.api`: an HTTP server (its own listener, configured by the `http` block) that
+ * accepts Loki pushes and forwards the entries to `forward_to`.
+ *
+ * Contracts:
+ * - 204 only after `append` resolved on every `forward_to` receiver.
+ * - 400 with the reason for bodies that do not decode, 413 above `max_send_message_size`
+ *   (compressed or decoded), 415 for an unknown Content-Encoding, 404/405 naming the right route,
+ *   503 when a downstream append failed (so the client retries).
+ * - Entry labels: the stream's labels, overridden by `labels`; labels starting with `__` are
+ *   dropped. Timestamps are the receive time unless `use_incoming_timestamp`.
+ * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts it.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { z } from 'zod';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Logger } from 'winston';
+import type { Component, ComponentDefinition, ComponentOptions } from '../../../../runtime/component.js';
+import { StreamLabelsCache } from '../../../../loki/labels.js';
+import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
+import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
+import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
+import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
+import { byteSize } from '../../../../loki/bytes.js';
+
+export const PUSH_PATHS = ['/loki/api/v1/push', '/api/v1/push'] as const;
+export const RAW_PATHS = ['/loki/api/v1/raw', '/api/v1/raw'] as const;
+
+const httpSchema = z.object({
+  listen_address: z.string().default(''),
+  listen_port: z.number().int().min(0).max(65535).default(8080),
+  conn_limit: z.number().int().min(0).default(0),
+  server_read_timeout: duration().default(30_000),
+  server_write_timeout: duration().default(30_000),
+  server_idle_timeout: duration().default(120_000),
+  tls_config: z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
+    }),
+});
+
+export const argumentsSchema = z.object({
+  http: block(httpSchema).prefault({}),
+  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  graceful_shutdown_timeout: duration().default(30_000),
+  forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
+  labels: z.record(z.string(), z.string()).default({}),
+  use_incoming_timestamp: z.boolean().default(false),
+  max_send_message_size: byteSize().default(100 * 1024 * 1024),
+  relabel_rules: z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && !(Array.isArray(v) && v.length === 0)) ctx.addIssue({ code: 'custom', message: 'relabel_rules is not supported by this collector yet; relabel downstream instead' });
+    }),
+});
+
+export type Arguments = z.output<typeof argumentsSchema>;
+export type Exports = Record<string, never>;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class ApiMetrics {
+  readonly duration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly connections: Gauge<'protocol'>;
+  readonly entries: Counter;
+  readonly failed: Counter;
+  readonly bytes: Counter<'route'>;
+
+  constructor(opts: ComponentOptions<Exports>) {
+    const registers = [opts.registry];
+    this.duration = new Histogram({
+      name: 'loki_source_api_request_duration_seconds',
+      help: 'Time (in seconds) spent serving HTTP requests.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
+      registers,
+    });
+    this.connections = new Gauge({ name: 'loki_source_api_tcp_connections', help: 'Current number of accepted TCP connections.', labelNames: ['protocol'], registers });
+    this.entries = new Counter({ name: 'loki_source_api_entries_received_total', help: 'Log entries received and accepted by every forward_to receiver.', registers });
+    this.failed = new Counter({ name: 'loki_source_api_requests_failed_total', help: 'Push requests rejected (bad body, too large) or not forwarded.', registers });
+    this.bytes = new Counter({ name: 'loki_source_api_request_message_bytes_total', help: 'Bytes of received request bodies.', labelNames: ['route'], registers });
+    this.connections.set({ protocol: 'http' }, 0);
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) {
+      reject(new HttpError(413, `request body of ${declared} bytes exceeds max_send_message_size (${limit} bytes)`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError(413, `request body exceeds max_send_message_size (${limit} bytes)`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+
+async function decompress(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const enc = (encoding ?? '').trim().toLowerCase();
+  if (enc === '' || enc === 'identity' || enc === 'snappy') return body;
+  try {
+    if (enc === 'gzip') return await gunzip(body, { maxOutputLength: limit });
+    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit });
+  } catch (err: unknown) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `decompressed body exceeds max_send_message_size (${limit} bytes)`);
+    throw new HttpError(400, `${enc} decode error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: use gzip, deflate or none (snappy is implied for protobuf)`);
+}
+
+export class LokiSourceApiComponent implements Component<Arguments> {
+  readonly #opts: ComponentOptions<Exports>;
+  readonly #log: Logger;
+  readonly #metrics: ApiMetrics;
+  readonly #cache = new StreamLabelsCache();
+  readonly #decoder = new PushRequestDecoder(this.#cache);
+  #args: Arguments;
+  #relabelled = new WeakMap<Labels, Labels>();
+  #server: http.Server | undefined;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#args = args;
+    this.#metrics = new ApiMetrics(opts);
+  }
+
+  static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceApiComponent> {
+    const c = new LokiSourceApiComponent(opts, args);
+    await c.#listen(args.http);
+    return c;
+  }
+
+  /** The bound address (useful when `listen_port` is 0). */
+  get address(): { host: string; port: number } | undefined {
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  async #listen(cfg: Arguments['http']): Promise<void> {
+    const server = http.createServer({ requestTimeout: cfg.server_read_timeout, headersTimeout: Math.min(cfg.server_read_timeout || 60_000, 60_000) }, (req, res) => {
+      void this.#handle(req, res);
+    });
+    server.keepAliveTimeout = cfg.server_idle_timeout;
+    if (cfg.conn_limit > 0) server.maxConnections = cfg.conn_limit;
+    server.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      this.#metrics.connections.inc({ protocol: 'http' });
+      s.once('close', () => {
+        this.#sockets.delete(s);
+        this.#metrics.connections.dec({ protocol: 'http' });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: Error) => reject(new Error(`loki.source.api: cannot listen on ${cfg.listen_address || '0.0.0.0'}:${cfg.listen_port}: ${err.message}`)));
+      server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
+    });
+    server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
+    this.#server = server;
+    this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    const t = setTimeout(() => server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(t);
+  }
+
+  /** Final labels of a stream: incoming labels, `labels` overriding, `__` labels dropped. */
+  #labels(ls: Labels): Labels {
+    let out = this.#relabelled.get(ls);
+    if (out) return out;
+    const extra = this.#args.labels;
+    const merged = new Map<string, string>();
+    for (const l of ls) if (!l.name.startsWith('__')) merged.set(l.name, l.value);
+    for (const [k, v] of Object.entries(extra)) {
+      if (k.startsWith('__')) continue;
+      if (v === '') merged.delete(k);
+      else merged.set(k, v);
+    }
+    const arr: Label[] = [...merged].map(([name, value]) => ({ name, value }));
+    arr.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    out = Object.freeze(arr);
+    this.#relabelled.set(ls, out);
+    return out;
+  }
+
+  #decode(path: string, req: http.IncomingMessage, raw: Buffer): LogEntry[] {
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if ((RAW_PATHS as readonly string[]).includes(path)) {
+      const now = Date.now();
+      const labels = this.#cache.fromRecord({});
+      return raw
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((line) => ({ labels, line: line.endsWith('\r') ? line.slice(0, -1) : line, timestampMs: now, timestampNanos: 0 }));
+    }
+    try {
+      if (ct === 'application/json') return decodePushJson(raw.toString('utf8'), this.#cache);
+      let plain: Buffer;
+      try {
+        plain = uncompress(raw, this.#args.max_send_message_size);
+      } catch (err: unknown) {
+        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, `decoded body exceeds max_send_message_size: ${err.message}`);
+        throw new HttpError(400, `snappy decode error (protobuf bodies must be snappy-compressed; send JSON with Content-Type: application/json): ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return this.#decoder.decode(plain);
+    } catch (err: unknown) {
+      if (err instanceof PushDecodeError) throw new HttpError(400, err.message);
+      throw err;
+    }
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const path = (req.url ?? '').split('?')[0]!;
+    let status = 204;
+    let message = '';
+    let route = 'other';
+    const writeTimeout = this.#args.http.server_write_timeout;
+    const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
+    try {
+      if (path === '/ready') {
+        route = 'ready';
+        status = 200;
+        message = 'ready';
+      } else {
+        const isPush = (PUSH_PATHS as readonly string[]).includes(path);
+        const isRaw = (RAW_PATHS as readonly string[]).includes(path);
+        if (!isPush && !isRaw) throw new HttpError(404, `404 page not found; push logs to POST ${PUSH_PATHS[0]}`);
+        route = isPush ? 'loki_api_v1_push' : 'loki_api_v1_raw';
+        if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
+        const limit = this.#args.max_send_message_size;
+        const body = await readBody(req, limit);
+        this.#metrics.bytes.inc({ route }, body.length);
+        const raw = await decompress(body, req.headers['content-encoding'], limit);
+        const decoded = this.#decode(path, req, raw);
+        const useTs = this.#args.use_incoming_timestamp;
+        const now = Date.now();
+        const entries: LogEntry[] = new Array(decoded.length);
+        for (let i = 0; i < decoded.length; i++) {
+          const e = decoded[i]!;
+          const labels = this.#labels(e.labels);
+          entries[i] = useTs
+            ? e.structuredMetadata
+              ? { labels, line: e.line, timestampMs: e.timestampMs, timestampNanos: e.timestampNanos, structuredMetadata: e.structuredMetadata }
+              : { labels, line: e.line, timestampMs: e.timestampMs, timestampNanos: e.timestampNanos }
+            : e.structuredMetadata
+              ? { labels, line: e.line, timestampMs: now, timestampNanos: 0, structuredMetadata: e.structuredMetadata }
+              : { labels, line: e.line, timestampMs: now, timestampNanos: 0 };
+        }
+        if (entries.length > 0) {
+          try {
+            await Promise.all(this.#args.forward_to.map((r) => r.append(entries)));
+          } catch (err: unknown) {
+            throw new HttpError(503, `forwarding failed, retry later: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          this.#metrics.entries.inc(entries.length);
+        }
+      }
+    } catch (err: unknown) {
+      if (err instanceof HttpError) {
+        status = err.status;
+        message = err.message;
+      } else {
+        status = 500;
+        message = err instanceof Error ? err.message : String(err);
+      }
+      this.#metrics.failed.inc();
+      if (status >= 500) this.#log.warn(`loki.source.api: ${message}`);
+      else this.#log.debug(`loki.source.api: rejected request: ${message}`, { status });
+    }
+    if (timer) clearTimeout(timer);
+    if (!res.headersSent && !res.destroyed) {
+      if (status === 204) res.writeHead(204).end();
+      else {
+        const b = Buffer.from(message + '\n');
+        if (status === 413) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        res.end(b);
+      }
+    }
+    this.#metrics.duration.observe({ method: req.method ?? '', route, status_code: String(status) }, (performance.now() - t0) / 1000);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await this.#close(this.#args.graceful_shutdown_timeout);
+  }
+
+  async update(args: Arguments): Promise<void> {
+    const prev = this.#args;
+    const sameHttp = JSON.stringify(prev.http) === JSON.stringify(args.http);
+    this.#args = args;
+    if (JSON.stringify(prev.labels) !== JSON.stringify(args.labels)) this.#relabelled = new WeakMap();
+    if (sameHttp) return;
+    await this.#close(0);
+    try {
+      await this.#listen(args.http);
+    } catch (err: unknown) {
+      this.#args = prev;
+      this.#relabelled = new WeakMap();
+      await this.#listen(prev.http).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+export const component: ComponentDefinition<Arguments, Exports> = {
+  name: 'loki.source.api',
+  stability: 'generally-available',
+  args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
+  exports: [],
+  build: (opts, args) => LokiSourceApiComponent.create(opts, args),
+};
