@@ -56,7 +56,7 @@ async function getJSON<T>(url: string): Promise<T> {
 
 const peersOf = async (n: Node): Promise<string[]> => (await getJSON<Array<{ name: string }>>(`${n.base}/api/v0/web/peers`)).map((p) => p.name).sort();
 const scrapedBy = async (n: Node): Promise<string[]> =>
-  (await getJSON<{ debugInfo: { targets: Array<{ url: string }> } }>(`${n.base}/api/v0/web/components/prometheus.scrape.spread`)).debugInfo.targets.map((t) => t.url);
+  (await getJSON<{ debugInfo: { target: Array<{ url: string }> } }>(`${n.base}/api/v0/web/components/prometheus.scrape.spread`)).debugInfo.target.map((t) => t.url);
 
 describe('alloy run --cluster.enabled with three processes', () => {
   const nodes: Node[] = [];
