@@ -123,12 +123,16 @@ maybe('web UI in Chromium', () => {
     const failed: string[] = [];
     page.on('pageerror', (e) => failed.push(`page error: ${e.message}`));
     page.on('requestfailed', (r) => failed.push(`request failed: ${r.url()}`));
+    // Content-Security-Policy violations and script errors surface as console errors.
+    page.on('console', (m) => {
+      if (m.type() === 'error') failed.push(`console error: ${m.text()}`);
+    });
 
     // Components page.
     await page.goto(`${base}/`);
     await expectText(page.locator('h1'), 'Components');
     const rows = page.locator('#components tbody tr');
-    await page.waitForFunction("document.querySelectorAll('#components tbody tr').length === 4");
+    await rows.nth(3).waitFor();
     const ids = await page.locator('#components tbody tr td:first-child').allTextContents();
     expect(ids.sort()).toEqual(['discovery.relabel.targets', 'prometheus.exporter.self.alloy', 'prometheus.remote_write.cloud', 'prometheus.scrape.self']);
     expect(await page.locator('#components .badge.healthy').count()).toBeGreaterThan(0);
@@ -170,8 +174,9 @@ maybe('web UI in Chromium', () => {
     const b = start(dir, 'node-b', pb, join);
     procs.push(b);
     await ready(`http://127.0.0.1:${pb}`, b);
-    await page.waitForFunction("document.querySelectorAll('#peers tbody tr').length === 2", undefined, { timeout: 20_000 });
+    // Waits through live refreshes (the page is not reloaded) for the second row.
     const peerRows = page.locator('#peers tbody tr');
+    await peerRows.nth(1).waitFor({ timeout: 20_000 });
     const table: string[][] = [];
     for (let i = 0; i < (await peerRows.count()); i++) table.push((await peerRows.nth(i).locator('td').allTextContents()).slice(0, 4).map((t) => t.trim()));
     expect(table).toEqual([

@@ -70,6 +70,7 @@ describe('WebUi', () => {
       expect(r.body).toContain('connect ECONNREFUSED &#60;x&#62;');
       expect(r.body).toContain('<a href="/ui/graph"');
       expect(r.body).toContain('aria-current="page">Components');
+      expect(r.headers.get('content-security-policy')).toContain("default-src 'self'");
     }
   });
 

@@ -39,6 +39,9 @@ const ASSETS: Record<string, Asset> = {
 
 const REFRESH_SECONDS = 5;
 
+/** Pages load only this server's own script, stylesheet and data: the favicon is a data: URI. */
+const CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 export class WebUi {
   readonly prefix: string;
 
@@ -68,7 +71,7 @@ export class WebUi {
     const components = rt?.components() ?? [];
     const page = (status: number, title: string, nav: NavItem, body: string, refresh = REFRESH_SECONDS): true => {
       const fragment = req.headers['x-alloy-ui'] === 'fragment';
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', vary: 'x-alloy-ui' });
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', vary: 'x-alloy-ui', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' });
       res.end(fragment ? body : layout({ prefix, title, nav, body, refreshSeconds: refresh }));
       return true;
     };
