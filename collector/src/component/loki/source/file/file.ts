@@ -1,0 +1,284 @@
+/**
+ * `loki.source.file`: reads log lines from files and forwards them to `forward_to`.
+ *
+ * Contracts:
+ * - Each target's `__path__` is a literal path or a glob (expanded at start, on every update and
+ *   every `file_match.sync_period`, whether or not `file_match.enabled` is set, so
+ *   `__path__ = "/var/log/*.log"` works as written); `__path_exclude__` removes matches.
+ * - Entry labels: the target's labels without `__`-prefixed ones, plus `filename` = the path.
+ * - A file's offset advances only after every `forward_to` receiver accepted its lines; offsets
+ *   are saved to `<dataPath>/positions.yml` every second and on shutdown, so a restart neither
+ *   loses nor repeats lines (a crash may repeat up to one second of lines).
+ * - Files without a saved position start at 0, or at their end with `tail_from_end = true`.
+ * - Polling: each file is checked every `min_poll_frequency`, backing off (doubling) to
+ *   `max_poll_frequency` while it does not change.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { Counter, Gauge } from 'prom-client';
+import type { Logger } from 'winston';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../../runtime/component.js';
+import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
+import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
+import { expandGlob, globToRegExp, hasMagic } from './glob.js';
+import { Positions } from './positions.js';
+import { checkEncoding, FileTailer } from './tailer.js';
+
+const POSITIONS_SYNC_MS = 1000;
+
+export const argumentsSchema = z
+  .object({
+    targets: z.array(z.record(z.string(), z.string())),
+    forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
+    encoding: z.string().default(''),
+    tail_from_end: z.boolean().default(false),
+    legacy_positions_file: z.string().default(''),
+    on_positions_file_error: z.enum(['skip', 'restart_from_end', 'restart_from_beginning']).default('restart_from_beginning'),
+    file_watch: block(
+      z
+        .object({ min_poll_frequency: duration().default(250), max_poll_frequency: duration().default(250) })
+        .refine((f) => f.min_poll_frequency > 0 && f.max_poll_frequency >= f.min_poll_frequency, {
+          message: 'file_watch: min_poll_frequency must be > 0 and not larger than max_poll_frequency',
+        }),
+    ).prefault({}),
+    file_match: block(
+      z.object({ enabled: z.boolean().default(false), sync_period: duration().default(10_000) }).refine((f) => f.sync_period > 0, { message: 'file_match.sync_period must be > 0' }),
+    ).prefault({}),
+    decompression: block(z.object({ enabled: z.boolean().default(false), format: z.string().default(''), initial_delay: duration().optional() }))
+      .optional()
+      .superRefine((d, ctx) => {
+        if (d?.enabled) ctx.addIssue({ code: 'custom', message: 'decompression is not supported by this collector; decompress rotated files before tailing them' });
+      }),
+  })
+  .superRefine((a, ctx) => {
+    a.targets.forEach((t, i) => {
+      if (!t['__path__']) ctx.addIssue({ code: 'custom', path: ['targets', i], message: `targets[${i}] has no __path__ label; set __path__ = "/var/log/*.log" (a file path or glob)` });
+    });
+    try {
+      checkEncoding(a.encoding);
+    } catch (err: unknown) {
+      ctx.addIssue({ code: 'custom', path: ['encoding'], message: (err as Error).message });
+    }
+  });
+
+export type Arguments = z.output<typeof argumentsSchema>;
+export type Exports = Record<string, never>;
+
+class FileMetrics {
+  readonly readBytes: Gauge<'path'>;
+  readonly fileBytes: Gauge<'path'>;
+  readonly readLines: Counter<'path'>;
+  readonly active: Gauge;
+
+  constructor(opts: ComponentOptions<Exports>) {
+    const registers = [opts.registry];
+    this.readBytes = new Gauge({ name: 'loki_source_file_read_bytes_total', help: 'Number of bytes read.', labelNames: ['path'], registers });
+    this.fileBytes = new Gauge({ name: 'loki_source_file_file_bytes_total', help: 'Number of bytes total.', labelNames: ['path'], registers });
+    this.readLines = new Counter({ name: 'loki_source_file_read_lines_total', help: 'Number of lines read.', labelNames: ['path'], registers });
+    this.active = new Gauge({ name: 'loki_source_file_files_active_total', help: 'Number of active files.', registers });
+  }
+}
+
+interface Tracked {
+  readonly tailer: FileTailer;
+  readonly key: string;
+  /** Aborted to stop the tailer; `removed` asks for one last read (a rotated-away file's tail). */
+  readonly stop: AbortController;
+  removed: boolean;
+  done: Promise<void>;
+}
+
+function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels {
+  const out: Label[] = [];
+  for (const [name, value] of Object.entries(t)) if (!name.startsWith('__') && name !== 'filename' && value !== '') out.push({ name, value });
+  out.push({ name: 'filename', value: file });
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return Object.freeze(out);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class LokiSourceFileComponent implements Component<Arguments>, HealthComponent, DebugComponent {
+  readonly #opts: ComponentOptions<Exports>;
+  readonly #log: Logger;
+  readonly #positions: Positions;
+  readonly #metrics: FileMetrics;
+  #args: Arguments;
+  readonly #tailers = new Map<string, Tracked>();
+  #syncing: Promise<void> = Promise.resolve();
+  #resync: (() => void) | undefined;
+  #lastError: string | undefined;
+
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments, positions: Positions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#args = args;
+    this.#positions = positions;
+    this.#metrics = new FileMetrics(opts);
+  }
+
+  static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceFileComponent> {
+    const file = path.join(opts.dataPath, 'positions.yml');
+    const { positions, warning } = await Positions.open(file);
+    if (warning) opts.logger.warn(`loki.source.file: ${warning}`);
+    if (args.legacy_positions_file && positions.paths().length === 0) {
+      const legacy = await Positions.open(args.legacy_positions_file);
+      for (const p of legacy.positions.paths()) positions.set(p, legacy.positions.get(p)!);
+      if (legacy.warning) opts.logger.warn(`loki.source.file: legacy ${legacy.warning}`);
+    }
+    return new LokiSourceFileComponent(opts, args, positions);
+  }
+
+  #forward = async (entries: readonly LogEntry[]): Promise<void> => {
+    const rs = this.#args.forward_to;
+    if (rs.length === 1) return rs[0]!.append(entries);
+    await Promise.all(rs.map((r) => r.append(entries)));
+  };
+
+  /** Desired files: path → labels (first target wins for a path). */
+  async #desired(): Promise<Map<string, Labels>> {
+    const out = new Map<string, Labels>();
+    for (const t of this.#args.targets) {
+      const pattern = t['__path__']!;
+      const exclude = t['__path_exclude__'] ? globToRegExp(path.resolve(t['__path_exclude__'])) : undefined;
+      const files = hasMagic(pattern) ? await expandGlob(pattern) : [path.resolve(pattern)];
+      for (const f of files) {
+        if (exclude?.test(f) || out.has(f)) continue;
+        out.set(f, targetLabels(t, f));
+      }
+    }
+    return out;
+  }
+
+  async #sync(signal: AbortSignal): Promise<void> {
+    let want: Map<string, Labels>;
+    try {
+      want = await this.#desired();
+    } catch (err: unknown) {
+      this.#lastError = `resolving targets failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.#opts.setHealth('unhealthy', this.#lastError);
+      return;
+    }
+    const keyOf = (ls: Labels): string => `${this.#args.encoding}|${ls.map((l) => `${l.name}=${l.value}`).join(',')}`;
+    for (const [p, t] of this.#tailers) {
+      const ls = want.get(p);
+      if (ls && keyOf(ls) === t.key) continue;
+      t.removed = true;
+      t.stop.abort();
+      await t.done;
+      this.#tailers.delete(p);
+    }
+    for (const [p, ls] of want) {
+      if (this.#tailers.has(p) || signal.aborted) continue;
+      this.#start(p, ls, keyOf(ls), signal);
+    }
+    for (const p of this.#positions.paths()) if (!want.has(p)) this.#positions.remove(p);
+    this.#metrics.active.set(this.#tailers.size);
+  }
+
+  #start(p: string, labels: Labels, key: string, parent: AbortSignal): void {
+    const tailer = new FileTailer({
+      path: p,
+      labels,
+      positions: this.#positions,
+      encoding: this.#args.encoding,
+      tailFromEnd: this.#args.tail_from_end,
+      forward: this.#forward,
+      onRead: (file, lines, offset, size) => {
+        this.#metrics.readLines.inc({ path: file }, lines);
+        this.#metrics.readBytes.set({ path: file }, offset);
+        this.#metrics.fileBytes.set({ path: file }, size);
+      },
+    });
+    const stop = new AbortController();
+    const onParent = (): void => stop.abort();
+    parent.addEventListener('abort', onParent, { once: true });
+    const tracked: Tracked = { tailer, key, stop, removed: false, done: Promise.resolve() };
+    tracked.done = (async () => {
+      let interval = this.#args.file_watch.min_poll_frequency;
+      let reported: string | undefined;
+      while (!stop.signal.aborted) {
+        const progressed = await tailer.poll();
+        if (tailer.lastError !== reported) {
+          reported = tailer.lastError;
+          if (reported) this.#log.warn(`loki.source.file: ${p}: ${reported}`);
+        }
+        const fw = this.#args.file_watch;
+        interval = progressed ? fw.min_poll_frequency : Math.min(interval * 2, fw.max_poll_frequency);
+        await sleep(interval, stop.signal);
+      }
+      parent.removeEventListener('abort', onParent);
+      if (tracked.removed && !parent.aborted) await tailer.poll();
+      await tailer.close();
+    })();
+    this.#tailers.set(p, tracked);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const flushLoop = (async () => {
+      while (!signal.aborted) {
+        await sleep(POSITIONS_SYNC_MS, signal);
+        await this.#positions.flush().catch((err: unknown) => this.#log.warn(`loki.source.file: writing ${this.#positions.file} failed: ${String(err)}`));
+      }
+    })();
+    while (!signal.aborted) {
+      this.#syncing = this.#sync(signal);
+      await this.#syncing;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, this.#args.file_match.sync_period);
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        this.#resync = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      this.#resync = undefined;
+    }
+    await Promise.all([...this.#tailers.values()].map((t) => t.done));
+    this.#tailers.clear();
+    await flushLoop;
+    await this.#positions.flush().catch((err: unknown) => this.#log.error(`loki.source.file: writing ${this.#positions.file} on shutdown failed: ${String(err)}`));
+  }
+
+  update(args: Arguments): void {
+    const prev = this.#args;
+    this.#args = args;
+    if (JSON.stringify(prev.targets) !== JSON.stringify(args.targets) || prev.encoding !== args.encoding) this.#resync?.();
+  }
+
+  currentHealth(): Health {
+    const now = new Date();
+    if (this.#lastError) return { state: 'unhealthy', message: this.#lastError, updatedAt: now };
+    const failing = [...this.#tailers.values()].filter((t) => t.tailer.lastError);
+    if (failing.length > 0) return { state: 'unhealthy', message: `${failing.length} file(s) failing, e.g. ${failing[0]!.tailer.path}: ${failing[0]!.tailer.lastError}`, updatedAt: now };
+    return { state: 'healthy', message: `tailing ${this.#tailers.size} file(s)`, updatedAt: now };
+  }
+
+  debugInfo(): unknown {
+    return {
+      positionsFile: this.#positions.file,
+      files: [...this.#tailers.values()].map((t) => ({ path: t.tailer.path, offset: t.tailer.offset, ...(t.tailer.lastError ? { error: t.tailer.lastError } : {}) })),
+    };
+  }
+}
+
+export const component: ComponentDefinition<Arguments, Exports> = {
+  name: 'loki.source.file',
+  stability: 'generally-available',
+  args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
+  exports: [],
+  build: (opts, args) => LokiSourceFileComponent.create(opts, args),
+};
