@@ -197,7 +197,8 @@ prometheus.remote_write "out" {
     return out;
   };
   const precomputed = Array.from({ length: 30 }, (_, r) => bodies(r));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const CONCURRENCY = 32; // like a sender with 32 shards
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let acked = 0;
   let failed = 0;
   const end = Date.now() + 5000 + seconds * 1000;
@@ -212,9 +213,9 @@ prometheus.remote_write "out" {
     delivered0 = sink.received;
   }, 5000);
   let round = 0;
-  const workers = Array.from({ length: 8 }, async (_, w) => {
+  const workers = Array.from({ length: CONCURRENCY }, async (_, w) => {
     while (Date.now() < end) {
-      const set = precomputed[Math.floor(round / 8) % precomputed.length]!;
+      const set = precomputed[Math.floor(round / CONCURRENCY) % precomputed.length]!;
       round++;
       const status = await post(agent, port, set[(w + round) % set.length]!);
       if (status === 204) acked += PER;
