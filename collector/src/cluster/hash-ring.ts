@@ -5,7 +5,8 @@
  * process computes the same owners from the same membership, and a join or leave moves only the
  * keys adjacent to that node's tokens (about 1/N of them).
  *
- * Contract: `lookup` is allocation-free and O(log(N·tokens)); `setNodes` is O(N·tokens·log).
+ * Contract: `lookup` is allocation-free and O(1) expected (a 65536-bucket index narrows the
+ * binary search to the tokens sharing the key's top 16 bits); `setNodes` is O(N·tokens·log).
  */
 
 /** 32-bit FNV-1a over UTF-16 code units, finished with murmur3's fmix32 for avalanche. */
@@ -34,6 +35,8 @@ export class HashRing {
   readonly #tokensPerNode: number;
   #tokens = new Uint32Array(0);
   #owners = new Uint32Array(0);
+  /** `#bucket[b]` = index of the first token whose top 16 bits are >= b (b in 0..65536). */
+  #bucket = new Uint32Array(65537);
   #nodes: readonly string[] = [];
 
   constructor(tokensPerNode = DEFAULT_TOKENS_PER_NODE) {
@@ -71,8 +74,15 @@ export class HashRing {
       tokens[i] = (p - idx) / 65536;
       owners[i] = idx;
     }
+    const bucket = new Uint32Array(65537);
+    let t = 0;
+    for (let b = 0; b <= 65536; b++) {
+      while (t < n && tokens[t]! >>> 16 < b) t++;
+      bucket[b] = t;
+    }
     this.#tokens = tokens;
     this.#owners = owners;
+    this.#bucket = bucket;
     this.#nodes = nodes;
   }
 
@@ -87,8 +97,10 @@ export class HashRing {
     const tokens = this.#tokens;
     const n = tokens.length;
     if (n === 0) return -1;
-    let lo = 0;
-    let hi = n;
+    // Only tokens sharing the key's top 16 bits can be the answer (else the next bucket's first).
+    const b = hash >>> 16;
+    let lo = this.#bucket[b]!;
+    let hi = this.#bucket[b + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (tokens[mid]! < hash) lo = mid + 1;
