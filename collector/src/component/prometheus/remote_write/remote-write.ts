@@ -9,6 +9,9 @@
  *   endpoint resumes from its delivery marker), removed endpoints release their WAL segments.
  * - The WAL is truncated every `wal.truncate_frequency`; health turns unhealthy when the WAL
  *   cannot be written or an endpoint has failed for longer than 5 minutes with data pending.
+ * - `metadata_config` and `send_native_histograms` are accepted for config compatibility, but the
+ *   pipeline's `SampleBatch` carries neither metric metadata nor native histograms, so none are sent.
+ * - sigv4, azuread and oauth2 blocks are rejected with an error naming the supported auth options.
  */
 import { join } from 'node:path';
 import type { Logger } from 'winston';
