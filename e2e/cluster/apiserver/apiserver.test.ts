@@ -579,6 +579,72 @@ describe('custom resources', () => {
   });
 });
 
+describe('x-kubernetes-validations (CEL subset)', () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.test.io' },
+    spec: {
+      group: 'test.io',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: {
+          type: 'object',
+          properties: {
+            config: { type: 'string' },
+            ref: { type: 'object', properties: { name: { type: 'string' } } },
+            size: { type: 'integer' },
+            mode: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'mode is immutable' }] },
+            tags: { type: 'array', items: { type: 'string', 'x-kubernetes-validations': [{ rule: 'size(self) <= 3', messageExpression: '"tag too long: " + self' }] } },
+          },
+          'x-kubernetes-validations': [
+            { rule: 'has(self.config) != has(self.ref)', message: 'set exactly one of spec.config or spec.ref' },
+            { rule: '!has(self.size) || self.size >= 1' },
+            { rule: 'self.all(t, t != "")', message: 'unsupported here' },
+          ],
+        } } } },
+      }],
+    },
+  };
+  const w = (name: string, spec: Obj): Obj => ({ apiVersion: 'test.io/v1', kind: 'Widget', metadata: { name }, spec });
+
+  beforeAll(async () => {
+    expect((await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
+  });
+
+  test('a failing rule is a 422 naming the field, the schema type and the message, like the real server', async () => {
+    const both = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('both', { config: 'x', ref: { name: 'c' } }));
+    expect(both.status).toBe(422);
+    expect(both.body.reason).toBe('Invalid');
+    expect(both.body.message).toBe('Widget.test.io "both" is invalid: spec: Invalid value: "object": set exactly one of spec.config or spec.ref');
+    expect(both.body.details.causes).toStrictEqual([{ type: 'FieldValueInvalid', message: 'Invalid value: "object": set exactly one of spec.config or spec.ref', field: 'spec' }]);
+    const neither = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('neither', { size: 0 }));
+    expect(neither.status).toBe(422);
+    expect(neither.body.details.causes.map((c: Obj) => c.message)).toStrictEqual([
+      'Invalid value: "object": set exactly one of spec.config or spec.ref',
+      'Invalid value: "object": failed rule: !has(self.size) || self.size >= 1',
+    ]);
+    const tag = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('tag', { config: 'x', tags: ['ok', 'toolong'] }));
+    expect(tag.status).toBe(422);
+    expect(tag.body.details.causes).toStrictEqual([{ type: 'FieldValueInvalid', message: 'Invalid value: "string": tag too long: toolong', field: 'spec.tags[1]' }]);
+  });
+
+  test('a passing object is stored; a rule outside the subset is skipped with one warning; oldSelf rules run on updates', async () => {
+    const ok = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('ok', { config: 'x', size: 2, mode: 'a', tags: ['a'] }));
+    expect(ok.status).toBe(201);
+    const warning = ok.headers.get('warning') ?? '';
+    expect(warning.match(/self\.all/g)).toHaveLength(1);
+    expect(warning).toContain('supports only a CEL subset');
+    const changed = await api('PUT', '/apis/test.io/v1/namespaces/default/widgets/ok', { ...ok.body, spec: { ...ok.body.spec, mode: 'b' } });
+    expect(changed.status).toBe(422);
+    expect(changed.body.message).toContain('spec.mode: Invalid value: "string": mode is immutable');
+    const same = await api('PUT', '/apis/test.io/v1/namespaces/default/widgets/ok', { ...ok.body, spec: { ...ok.body.spec, size: 3 } });
+    expect(same.status).toBe(200);
+  });
+});
+
 describe('@kubernetes/client-node', () => {
   test('an informer lists, then sees adds, updates and deletes', async () => {
     const kc = new k8s.KubeConfig();

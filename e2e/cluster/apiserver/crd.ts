@@ -2,9 +2,11 @@
  * CustomResourceDefinitions: checking a CRD, turning its served versions into resource types,
  * and handling custom resources with the version's structural `openAPIV3Schema` — validation
  * (type, required, enum, bounds, pattern, nullable, int-or-string), defaulting, pruning of
- * unknown fields (or reporting them under `fieldValidation=Strict|Warn`), and list/map types
- * for server-side apply.
+ * unknown fields (or reporting them under `fieldValidation=Strict|Warn`), `x-kubernetes-validations`
+ * rules in the CEL subset of `cel.ts` (evaluated at the schema node that carries them), and
+ * list/map types for server-side apply.
  */
+import { CelEvalError, CelUnsupported, evaluate, parseRule, usesOldSelf, type CelAst } from './cel.js';
 import type { StatusCause } from './errors.js';
 import type { ListType, TypeInfo } from './patch-meta.js';
 import { deepClone, isObject, type Json, type JsonObject, type KubeObject, type PrinterColumn, type ResourceType } from './types.js';
@@ -127,6 +129,69 @@ export interface CrCheck {
   readonly causes: StatusCause[];
   /** Paths of fields the schema does not know (already pruned from the object). */
   readonly unknown: string[];
+  /** One per validation rule outside the CEL subset (those rules were skipped). */
+  readonly warnings: string[];
+}
+
+const parsedRules = new Map<string, CelAst | CelUnsupported>();
+
+function parsedRule(src: string): CelAst | CelUnsupported {
+  let p = parsedRules.get(src);
+  if (p === undefined) {
+    try {
+      p = parseRule(src);
+    } catch (err: unknown) {
+      if (!(err instanceof CelUnsupported)) throw err;
+      p = err;
+    }
+    parsedRules.set(src, p);
+  }
+  return p;
+}
+
+/**
+ * Evaluates the `x-kubernetes-validations` of schema node `s` against `v` (and `old`, its value in
+ * the stored object on updates; rules reading `oldSelf` run only then). Failures become causes
+ * worded like the real server's: `<path>: Invalid value: "<type>": <message>`.
+ */
+function checkRules(s: JsonObject, v: Json, old: Json | undefined, path: string, causes: StatusCause[], warnings: Set<string>): void {
+  const rules = s['x-kubernetes-validations'];
+  if (!Array.isArray(rules)) return;
+  for (const r of rules) {
+    if (!isObject(r) || typeof r['rule'] !== 'string') continue;
+    const src = r['rule'];
+    const ast = parsedRule(src);
+    if (ast instanceof CelUnsupported) {
+      warnings.add(`x-kubernetes-validations rule ${JSON.stringify(src)} at ${path === '' ? '<root>' : path} was not evaluated: this test API server supports only a CEL subset (${ast.message})`);
+      continue;
+    }
+    if (usesOldSelf(ast) && old === undefined) continue;
+    const vars = old === undefined ? { self: v } : { self: v, oldSelf: old };
+    const field = typeof r['fieldPath'] === 'string' && r['fieldPath'].startsWith('.') ? `${path}${r['fieldPath']}` : path;
+    const type = JSON.stringify(typeof s['type'] === 'string' ? s['type'] : 'object');
+    let ok: Json;
+    try {
+      ok = evaluate(ast, vars);
+    } catch (err: unknown) {
+      if (!(err instanceof CelEvalError)) throw err;
+      causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${type}: ${err.message} evaluating rule: ${src}`, field });
+      continue;
+    }
+    if (ok === true) continue;
+    let message = typeof r['message'] === 'string' && r['message'] !== '' ? r['message'] : `failed rule: ${src}`;
+    if (typeof r['messageExpression'] === 'string') {
+      const m = parsedRule(r['messageExpression']);
+      if (!(m instanceof CelUnsupported)) {
+        try {
+          const text = evaluate(m, vars);
+          if (typeof text === 'string' && text.trim() !== '') message = text;
+        } catch (err: unknown) {
+          if (!(err instanceof CelEvalError)) throw err;
+        }
+      } else warnings.add(`messageExpression ${JSON.stringify(r['messageExpression'])} at ${path === '' ? '<root>' : path} was not evaluated: this test API server supports only a CEL subset (${m.message})`);
+    }
+    causes.push({ type: r['reason'] === 'FieldValueForbidden' ? 'FieldValueForbidden' : r['reason'] === 'FieldValueRequired' ? 'FieldValueRequired' : r['reason'] === 'FieldValueDuplicate' ? 'FieldValueDuplicate' : 'FieldValueInvalid', message: ok === false ? `Invalid value: ${type}: ${message}` : `Invalid value: ${type}: rule did not evaluate to a bool: ${src}`, field });
+  }
 }
 
 function typeOk(schema: JsonObject, v: Json): boolean {
@@ -156,13 +221,15 @@ function join(path: string, key: string): string {
 
 /**
  * Prunes unknown fields, applies defaults and validates `obj` in place against a structural schema.
- * `metadata`, `apiVersion` and `kind` at the root are left to the generic checks.
+ * `metadata`, `apiVersion` and `kind` at the root are left to the generic checks. `old` is the stored
+ * object on updates (for `oldSelf` in validation rules).
  */
-export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObject): CrCheck {
+export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObject, old?: KubeObject): CrCheck {
   const causes: StatusCause[] = [];
   const unknown: string[] = [];
-  if (!schema) return { causes, unknown };
-  const visit = (s: JsonObject, v: Json, path: string, root: boolean): Json => {
+  const warnings = new Set<string>();
+  if (!schema) return { causes, unknown, warnings: [] };
+  const visit = (s: JsonObject, v: Json, path: string, root: boolean, prev: Json | undefined): Json => {
     if (!typeOk(s, v)) {
       causes.push({ type: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(isObject(v) ? 'object' : Array.isArray(v) ? 'array' : typeof v)}`, field: path });
       return v;
@@ -181,7 +248,7 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
       for (const k of Object.keys(v)) {
         if (root && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
         const ps = props && isObject(props[k]) ? props[k] : isObject(addl) ? addl : undefined;
-        if (ps) v[k] = visit(ps, v[k]!, join(path, k), false);
+        if (ps) v[k] = visit(ps, v[k]!, join(path, k), false, isObject(prev) ? prev[k] : undefined);
         else if (!preserve && addl !== true) {
           unknown.push(join(path, k));
           delete v[k];
@@ -192,7 +259,7 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
       }
       if (typeof s['maxProperties'] === 'number' && Object.keys(v).length > s['maxProperties']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${Object.keys(v).length}: must have at most ${s['maxProperties']} items`, field: path });
     } else if (Array.isArray(v)) {
-      if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, false)));
+      if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, false, undefined)));
       if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field: path });
       if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${path} in body should have at least ${s['minItems']} items`, field: path });
     } else {
@@ -209,10 +276,11 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
         if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should be at least ${s['minLength']} chars long`, field: path });
       }
     }
+    checkRules(s, v, prev, path, causes, warnings);
     return v;
   };
-  visit(schema, obj, '', true);
-  return { causes, unknown };
+  visit(schema, obj, '', true, old);
+  return { causes, unknown, warnings: [...warnings] };
 }
 
 /** SSA list/map semantics from `x-kubernetes-list-type`, `-list-map-keys` and `-map-type`. */

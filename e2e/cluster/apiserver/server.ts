@@ -928,9 +928,10 @@ export class ApiServer {
     const causes: StatusCause[] = [];
     let unknown: string[] = [];
     if (t.crdName) {
-      const check = checkCustomResource(this.#crdSchema(t), o);
+      const check = checkCustomResource(this.#crdSchema(t), o, old);
       causes.push(...check.causes);
       unknown = check.unknown;
+      opts.warnings.push(...check.warnings);
     } else {
       unknown = unknownFieldPaths(t, o);
       causes.push(...schemaCauses(t, o));
