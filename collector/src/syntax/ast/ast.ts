@@ -7,6 +7,15 @@
 import type { Position } from '../diag/diag.js';
 import type { BinaryOp, UnaryOp } from '../scanner/token.js';
 
+/**
+ * The deepest nesting a syntax tree or an Alloy value may have: blocks, brackets, braces,
+ * parentheses, unary and binary operators, `.x`/`[i]`/`(...)` suffixes each add one level.
+ * Far above real configurations, and low enough that every recursive consumer (evaluator,
+ * decoder, printer, `valueToJSON`) stays well inside Node's default stack. The parser reports
+ * deeper input as a diagnostic; `encoding.from_json`/`from_yaml` reject deeper values.
+ */
+export const MAX_NESTING_DEPTH = 200;
+
 export interface Comment {
   /** Source text including the `//` or `/* *\/` delimiters. */
   readonly text: string;

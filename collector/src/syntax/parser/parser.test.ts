@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExpression, parseFile } from './parser.js';
 import type * as ast from '../ast/ast.js';
+import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 import { TESTDATA } from '../test-support/paths.js';
 
 describe('parser: valid corpus', () => {
@@ -142,5 +143,57 @@ describe('parser: positions', () => {
     const { diags } = parseFile('e', 'a = [1 2]\n');
     expect(diags).toHaveLength(1);
     expect(diags[0]).toMatchObject({ severity: 'error', message: "missing ',' in expression list", start: { line: 1, column: 8 } });
+  });
+});
+
+describe('parser: nesting limit', () => {
+  const N = MAX_NESTING_DEPTH;
+  // Each case builds `d` nested levels of one construct; the error points at the (N+1)th opener.
+  const constructs: Array<[string, (d: number) => string, (d: number) => number]> = [
+    ['arrays', (d) => 'a = ' + '['.repeat(d) + ']'.repeat(d), (d) => 5 + d - 1],
+    ['parentheses', (d) => 'a = ' + '('.repeat(d) + '1' + ')'.repeat(d), (d) => 5 + d - 1],
+    ['objects', (d) => 'a = ' + '{x='.repeat(d) + '1' + '}'.repeat(d), (d) => 5 + 3 * (d - 1)],
+    ['unary minus', (d) => 'a = ' + '-'.repeat(d) + '1', (d) => 5 + d - 1],
+    ['unary not', (d) => 'a = ' + '!'.repeat(d) + 'true', (d) => 5 + d - 1],
+    ['power chains', (d) => 'a = 2' + '^2'.repeat(d), (d) => 6 + 2 * (d - 1)],
+    ['binary chains', (d) => 'a = 2' + '+2'.repeat(d), (d) => 6 + 2 * (d - 1)],
+    ['field access', (d) => 'a = b' + '.c'.repeat(d), (d) => 6 + 2 * (d - 1)],
+    ['indexing', (d) => 'a = b' + '[0]'.repeat(d), (d) => 6 + 3 * (d - 1)],
+    ['calls', (d) => 'a = f' + '()'.repeat(d), (d) => 6 + 2 * (d - 1)],
+  ];
+
+  it.each(constructs)('%s: the maximum depth parses, one more is a diagnostic with its position', (_name, build, col) => {
+    expect(parseFile('ok.alloy', build(N)).diags).toEqual([]);
+    const { diags } = parseFile('deep.alloy', build(N + 1));
+    expect(diags).toHaveLength(1);
+    expect(diags[0]!.message).toMatch(new RegExp(`^nesting too deep \\(max ${N} `));
+    expect(diags[0]!.start).toEqual(expect.objectContaining({ file: 'deep.alloy', line: 1, column: col(N + 1) }));
+  });
+
+  it.each(constructs)('%s 3000 levels deep: one diagnostic, not a RangeError', (_name, build) => {
+    const { diags } = parseFile('deep.alloy', build(3000));
+    expect(diags.map((d) => d.message.slice(0, 19))).toEqual(['nesting too deep (m']);
+  });
+
+  it('blocks: the limit counts block bodies, reported at the offending line', () => {
+    const blocks = (d: number): string => 'b {\n'.repeat(d) + '}\n'.repeat(d);
+    expect(parseFile('ok.alloy', blocks(N)).diags).toEqual([]);
+    const { diags } = parseFile('deep.alloy', blocks(3000));
+    expect(diags).toHaveLength(1);
+    expect(diags[0]!.start).toEqual(expect.objectContaining({ line: N + 1, column: 3 }));
+    expect(diags[0]!.message).toContain('nesting too deep');
+  });
+
+  it('keeps diagnostics found before the limit and parseExpression reports it too', () => {
+    const { diags } = parseFile('deep.alloy', 'x = = 1\ny = ' + '['.repeat(3000));
+    expect(diags.map((d) => d.start.line)).toEqual([1, 2]);
+    expect(parseExpression('('.repeat(3000) + '1').diags[0]!.message).toContain('nesting too deep');
+  });
+
+  it('mixed constructs count together', () => {
+    const half = N / 2;
+    const src = 'a = ' + '[('.repeat(half) + '1' + ')]'.repeat(half);
+    expect(parseFile('ok.alloy', src).diags).toEqual([]);
+    expect(parseFile('deep.alloy', 'a = [' + src.slice(4) + ']').diags[0]!.message).toContain('nesting too deep');
   });
 });

@@ -8,12 +8,20 @@
  * closing `]`, `}` or `)` of a multi-line list (`[{\n  a = 1\n}]`), as the Alloy documentation's
  * own examples are written that way. The printer adds the comma back.
  *
+ * Nesting deeper than `MAX_NESTING_DEPTH` (which would overflow the stack here or in later
+ * recursive stages) ends the parse with a "nesting too deep" diagnostic at the offending token;
+ * the rest of the input is not parsed and the returned tree is incomplete.
+ *
  * Depends on `diag/`, `scanner/`, `ast/`.
  */
 import type { Diagnostic, Position } from '../diag/diag.js';
 import { Scanner, isValidIdentifier, unquoteString } from '../scanner/scanner.js';
 import { binaryPrecedence, tokenText, type BinaryOp, type Token, type UnaryOp } from '../scanner/token.js';
 import type * as ast from '../ast/ast.js';
+import { MAX_NESTING_DEPTH } from '../ast/ast.js';
+
+/** Thrown (and caught by the entry points) when input nests deeper than `MAX_NESTING_DEPTH`. */
+const TOO_DEEP = Symbol('too deep');
 
 export interface ParseResult {
   file: ast.File;
@@ -29,7 +37,12 @@ export interface ExpressionResult {
 export function parseFile(filename: string, source: string): ParseResult {
   const p = new Parser(filename, source);
   const start = p.posAt(0, 1, 1);
-  const body = p.parseBody('EOF');
+  let body: ast.Body = [];
+  try {
+    body = p.parseBody('EOF');
+  } catch (err: unknown) {
+    if (err !== TOO_DEEP) throw err;
+  }
   const end = p.currentStart();
   return {
     file: { kind: 'File', name: filename, body, comments: p.comments, start, end },
@@ -40,9 +53,16 @@ export function parseFile(filename: string, source: string): ParseResult {
 /** Parses a single expression (used by tests and tools). */
 export function parseExpression(source: string, filename = ''): ExpressionResult {
   const p = new Parser(filename, source);
-  const expr = p.parseExpression();
-  if (p.cur() === 'TERMINATOR') p.next();
-  if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
+  let expr: ast.Expr;
+  try {
+    expr = p.parseExpression();
+    if (p.cur() === 'TERMINATOR') p.next();
+    if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
+  } catch (err: unknown) {
+    if (err !== TOO_DEEP) throw err;
+    const at = p.posAt(0, 1, 1);
+    expr = { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start: at, end: at };
+  }
   return { expr, diags: p.diags.sort((a, b) => a.start.offset - b.start.offset) };
 }
 
@@ -67,6 +87,8 @@ class Parser {
   readonly diags: Diagnostic[] = [];
   readonly comments: ast.Comment[] = [];
   #lastErrorLine = -1;
+  /** Nesting level of the node being parsed (see `MAX_NESTING_DEPTH`). */
+  #depth = 0;
 
   #tok: Token = 'EOF';
   /** Current token; a method so that TypeScript does not narrow it across `next()` calls. */
@@ -178,6 +200,21 @@ class Parser {
     return r;
   }
 
+  /**
+   * Enters one nesting level at the current token; past `MAX_NESTING_DEPTH` it reports the
+   * diagnostic and throws `TOO_DEEP`. Callers restore `#depth` on their normal return paths.
+   */
+  #enter(): void {
+    if (++this.#depth <= MAX_NESTING_DEPTH) return;
+    this.diags.push({
+      severity: 'error',
+      message: `nesting too deep (max ${MAX_NESTING_DEPTH} levels of blocks, brackets, parentheses, operators and suffixes): split the expression or flatten the blocks; the rest of the file was not parsed`,
+      start: this.#start,
+      end: this.#end,
+    });
+    throw TOO_DEEP;
+  }
+
   #advanceTo(t: Token): void {
     while (this.cur() !== 'EOF' && this.cur() !== t) this.next();
   }
@@ -243,8 +280,10 @@ class Parser {
       }
       case 'LCURLY': {
         const lcurly = this.#start;
+        this.#enter();
         this.next();
         const body = this.parseBody('RCURLY');
+        this.#depth--;
         const r = this.#expect('RCURLY');
         return {
           kind: 'Block',
@@ -320,13 +359,19 @@ class Parser {
   }
 
   #parseBinOp(inPrec: number): ast.Expr {
+    const base = this.#depth;
     let lhs = this.#parsePowExpr();
     for (;;) {
       const tok = this.cur();
       const prec = binaryPrecedence(tok);
       // `^` is handled (right-associatively) by parsePowExpr.
-      if (prec < inPrec || prec === 0 || tok === 'POW') return lhs;
+      if (prec < inPrec || prec === 0 || tok === 'POW') {
+        this.#depth = base;
+        return lhs;
+      }
       const opStart = this.#start;
+      // Each operator of a left-associative chain deepens the tree by one.
+      this.#enter();
       this.next();
       const rhs = this.#parseBinOp(prec + 1);
       lhs = { kind: 'Binary', op: tok as BinaryOp, opStart, left: lhs, right: rhs, start: lhs.start, end: rhs.end };
@@ -338,8 +383,10 @@ class Parser {
     const lhs = this.#parseUnaryExpr();
     if (this.cur() === 'POW') {
       const opStart = this.#start;
+      this.#enter();
       this.next();
       const rhs = this.#parsePowExpr();
+      this.#depth--;
       return { kind: 'Binary', op: 'POW', opStart, left: lhs, right: rhs, start: lhs.start, end: rhs.end };
     }
     return lhs;
@@ -350,13 +397,19 @@ class Parser {
     if (this.cur() === 'NOT' || this.cur() === 'SUB') {
       const op = this.cur() as UnaryOp;
       const start = this.#start;
+      this.#enter();
       this.next();
       const value = this.#parseUnaryExpr();
+      this.#depth--;
       return { kind: 'Unary', op, value, start, end: value.end };
     }
+    const base = this.#depth;
     let primary = this.#parsePrimaryExpr();
     for (;;) {
-      switch (this.cur()) {
+      // Each suffix (`.x`, `[i]`, `(...)`) wraps the expression so far: one level deeper.
+      const tok = this.cur();
+      if (tok === 'DOT' || tok === 'LBRACK' || tok === 'LPAREN' || tok === 'STRING' || tok === 'LCURLY') this.#enter();
+      switch (tok) {
         case 'DOT': {
           this.next();
           const nameStart = this.#start;
@@ -389,6 +442,7 @@ class Parser {
           if (this.cur() !== 'LCURLY') {
             this.errorHere(`expected ${describe('LCURLY')}, got ${describe(this.cur())}`);
             this.#consumeStatement();
+            this.#depth = base;
             return primary;
           }
           this.next();
@@ -396,6 +450,7 @@ class Parser {
           if (this.cur() !== 'RCURLY') {
             this.errorHere(`expected ${describe('RCURLY')}, got ${describe(this.cur())}`);
             this.#consumeStatement();
+            this.#depth = base;
             return primary;
           }
           const end = this.#end;
@@ -404,6 +459,7 @@ class Parser {
           break;
         }
         default:
+          this.#depth = base;
           return primary;
       }
     }
@@ -439,20 +495,26 @@ class Parser {
         this.next();
         return { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start, end };
       case 'LPAREN': {
+        this.#enter();
         this.next();
         const inner = this.parseExpression();
+        this.#depth--;
         const r = this.#expect('RPAREN');
         return { kind: 'Paren', inner, start, end: r.ok ? r.end : inner.end };
       }
       case 'LBRACK': {
+        this.#enter();
         this.next();
         const elements = this.cur() !== 'RBRACK' ? this.#parseExpressionList('RBRACK') : [];
+        this.#depth--;
         const r = this.#expect('RBRACK');
         return { kind: 'Array', elements, start, rbrack: r.start, end: r.ok ? r.end : r.start };
       }
       case 'LCURLY': {
+        this.#enter();
         this.next();
         const fields = this.cur() !== 'RCURLY' ? this.#parseFieldList('RCURLY') : [];
+        this.#depth--;
         const r = this.#expect('RCURLY');
         return { kind: 'Object', fields, start, rcurly: r.start, end: r.ok ? r.end : r.start };
       }

@@ -6,6 +6,8 @@ import { Scope } from './scope.js';
 import { Secret, asCapsule } from './value.js';
 import { collectReferences } from './references.js';
 import { parseFile } from '../parser/parser.js';
+import { MAX_NESTING_DEPTH } from '../ast/ast.js';
+import { valueToJSON } from './value-format.js';
 
 const receiver = asCapsule({ append: async (): Promise<void> => undefined }, 'MetricsReceiver');
 const scope = stdlibScope().child({
@@ -235,5 +237,23 @@ describe('vm: collectReferences', () => {
     const refs = collectReferences(file);
     expect(refs.map((r) => r.path.join('.'))).toEqual(['prometheus.remote_write.to_proxy.receiver', 'sys.env', 'discovery.k8s.pods.targets', 'local']);
     expect([refs[0]!.start.line, refs[0]!.start.column]).toEqual([2, 8]);
+  });
+});
+
+describe('vm: decoded documents deeper than the nesting limit', () => {
+  const deepJSON = (d: number): string => '['.repeat(d) + ']'.repeat(d);
+  it.each([
+    ['encoding.from_json', `encoding.from_json(${JSON.stringify(deepJSON(100_000))})`],
+    ['json_decode (object)', `json_decode(${JSON.stringify('{"a":'.repeat(MAX_NESTING_DEPTH + 1) + '1' + '}'.repeat(MAX_NESTING_DEPTH + 1))})`],
+    ['encoding.from_yaml', `encoding.from_yaml(${JSON.stringify(deepJSON(MAX_NESTING_DEPTH + 1))})`],
+    ['json_path', `json_path(${JSON.stringify(deepJSON(100_000))}, "$..x")`],
+  ])('%s: an evaluation diagnostic naming the limit', (_name, src) => {
+    expect(fails(src).message).toContain(`nested too deep (max ${MAX_NESTING_DEPTH} levels`);
+  });
+
+  it('values at the limit decode and render', () => {
+    const v = run(`encoding.from_json(${JSON.stringify(deepJSON(MAX_NESTING_DEPTH))})`);
+    expect(JSON.stringify(valueToJSON(v))).toBe(deepJSON(MAX_NESTING_DEPTH));
+    expect(run(`yaml_decode(${JSON.stringify(deepJSON(MAX_NESTING_DEPTH))})`)).toEqual(v);
   });
 });

@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { posix as pathPosix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 import { ArgError, typeError } from './evaluate.js';
 import { sprintf } from './go-format.js';
 import { jsonPath } from './json-path.js';
@@ -93,20 +94,48 @@ function goReplaceAll(s: string, old: string, repl: string): string {
 }
 
 function fromJSON(s: string): Value {
+  let v: Value;
   try {
-    return JSON.parse(s) as Value;
+    v = JSON.parse(s) as Value;
   } catch (err: unknown) {
     throw new Error(err instanceof Error ? err.message : String(err));
   }
+  return checkDecodedDepth(v);
 }
 
 function fromYAML(s: string): Value {
-  const docs = parseAllDocuments(s);
-  if (!Array.isArray(docs)) return null; // empty stream
-  const doc = docs[0];
-  if (!doc) return null;
-  if (doc.errors.length > 0) throw new Error(doc.errors[0]!.message);
-  return (doc.toJS({ mapAsMap: false, maxAliasCount: 1000 }) ?? null) as Value;
+  let v: Value;
+  try {
+    const docs = parseAllDocuments(s);
+    if (!Array.isArray(docs)) return null; // empty stream
+    const doc = docs[0];
+    if (!doc) return null;
+    if (doc.errors.length > 0) throw new Error(doc.errors[0]!.message);
+    v = (doc.toJS({ mapAsMap: false, maxAliasCount: 1000 }) ?? null) as Value;
+  } catch (err: unknown) {
+    if (err instanceof RangeError) throw new Error(`${TOO_DEEP}: ${err.message}`);
+    throw err;
+  }
+  return checkDecodedDepth(v);
+}
+
+const TOO_DEEP = `decoded value nested too deep (max ${MAX_NESTING_DEPTH} levels of arrays and objects)`;
+
+/**
+ * Rejects decoded documents nested deeper than `MAX_NESTING_DEPTH`, which the evaluator, decoder
+ * and value renderers could not recurse through. Iterative, so any depth is safe to check.
+ */
+function checkDecodedDepth(v: Value): Value {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [x, depth] = item;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth >= MAX_NESTING_DEPTH) throw new Error(`${TOO_DEEP}: flatten the document`);
+    for (const child of Array.isArray(x) ? x : Object.values(x)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return v;
 }
 
 const STD_B64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -281,7 +310,9 @@ const env = fn1((name) => process.env[name] ?? '');
 
 const jsonPathFn: AlloyFunction = (...args) => {
   arity(args, 2);
-  return jsonPath(str(args, 0), str(args, 1)) as Value;
+  const json = str(args, 0);
+  checkDecodedDepth(JSON.parse(json) as Value);
+  return jsonPath(json, str(args, 1)) as Value;
 };
 
 /** Go `filepath.Join` on a POSIX host: empty elements are ignored and the result is cleaned. */
