@@ -82,7 +82,7 @@ export class Positions {
       try {
         await mkdir(path.dirname(this.file), { recursive: true });
         const tmp = `${this.file}.tmp`;
-        await writeFile(tmp, YAML.stringify({ positions, inodes }));
+        await writeFile(tmp, YAML.stringify({ positions, inodes }, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }));
         await rename(tmp, this.file);
       } catch (err: unknown) {
         this.#dirty = true;
