@@ -27,8 +27,8 @@ describe('Runtime', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  function runtime(configPath: string): { rt: Runtime; logs: LogManager } {
-    const logs = new LogManager({ stream: new PassThrough().resume() });
+  function runtime(configPath: string, stream = new PassThrough().resume(), evaluator = syntaxEvaluator()): { rt: Runtime; logs: LogManager } {
+    const logs = new LogManager({ stream });
     const rt = new Runtime({
       configPath,
       storagePath: path.join(dir, 'data'),
@@ -37,7 +37,7 @@ describe('Runtime', () => {
       registry: new Registry(),
       services: new Map(),
       components: new ComponentRegistry([idle]),
-      evaluator: syntaxEvaluator(),
+      evaluator,
       buildInfo: { version: 'v0', revision: '', branch: '' },
     });
     return { rt, logs };
@@ -61,6 +61,58 @@ describe('Runtime', () => {
     expect(rt.components().map((c) => c.id)).toEqual(['test.idle.a']);
     expect(rt.components()[0]!.instance).toBe(instance);
     expect(rt.isReady()).toBe(true);
+    await rt.stop();
+  });
+
+  it('logs load warnings in the format the logging block asks for, from the first line', async () => {
+    const cfg = path.join(dir, 'config.alloy');
+    await fs.writeFile(cfg, 'logging {\n  format = "json"\n}\nlivedebugging {\n  enabled = true\n}\ntest.idle "a" { n = 1 }\n');
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (b: Buffer) => lines.push(...b.toString('utf8').split('\n').filter((l) => l !== '')));
+    const { rt } = runtime(cfg, out);
+    expect((await rt.load()).ok).toBe(true);
+    await rt.stop();
+    const warning = lines.find((l) => l.includes('config has warnings'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', msg: 'config has warnings' });
+    for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
+  });
+
+  it('rejects a too-deeply nested config with a diagnostic and keeps the running graph', async () => {
+    const cfg = path.join(dir, 'config.alloy');
+    await fs.writeFile(cfg, 'test.idle "a" { n = 1 }\n');
+    const { rt } = runtime(cfg);
+    expect((await rt.load()).ok).toBe(true);
+    await fs.writeFile(cfg, 'test.idle "a" {\n  n = ' + '['.repeat(3000) + ']'.repeat(3000) + '\n}\n');
+    const bad = await rt.load();
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toMatch(/config\.alloy:2:\d+: nesting too deep \(max \d+ /);
+    expect(rt.components().map((c) => c.id)).toEqual(['test.idle.a']);
+    await rt.stop();
+  });
+
+  it('turns an unexpected exception while loading into a failed load naming it; the running graph stays', async () => {
+    const cfg = path.join(dir, 'config.alloy');
+    await fs.writeFile(cfg, 'test.idle "a" { n = 1 }\n');
+    let explode = false;
+    const base = syntaxEvaluator();
+    const evaluator = {
+      ...base,
+      collectReferences: (body: Parameters<typeof base.collectReferences>[0]) => {
+        if (explode) throw new RangeError('Maximum call stack size exceeded');
+        return base.collectReferences(body);
+      },
+    };
+    const { rt } = runtime(cfg, undefined, evaluator);
+    expect((await rt.load()).ok).toBe(true);
+    const instance = rt.components()[0]!.instance;
+    explode = true;
+    await fs.writeFile(cfg, 'test.idle "a" { n = 2 }\n');
+    const bad = await rt.reload();
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toContain('internal error while loading the configuration (the running configuration is unchanged): Maximum call stack size exceeded');
+    expect(rt.components()[0]!.instance).toBe(instance);
     await rt.stop();
   });
 

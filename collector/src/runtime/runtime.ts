@@ -218,18 +218,33 @@ export class Runtime {
 
   async #load(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
     const log = this.#opts.logs.root;
-    const loaded = loadConfig(sources, {
-      registry: this.#opts.components,
-      evaluator: this.#opts.evaluator,
-      stabilityLevel: this.#opts.stabilityLevel,
-      parseCache: this.#parseCache,
-      declareCache: this.#declareCache,
-    });
+    let loaded: ReturnType<typeof loadConfig>;
+    try {
+      loaded = loadConfig(sources, {
+        registry: this.#opts.components,
+        evaluator: this.#opts.evaluator,
+        stabilityLevel: this.#opts.stabilityLevel,
+        parseCache: this.#parseCache,
+        declareCache: this.#declareCache,
+      });
+    } catch (err: unknown) {
+      // Nothing was applied: the running graph is untouched.
+      const msg = err instanceof Error ? err.message : String(err);
+      const d = errorAt(fileRange(this.#opts.configPath), `internal error while loading the configuration (the running configuration is unchanged): ${msg}`);
+      return this.#failed([d], sources);
+    }
     if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
-    if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });
+    // Warnings are logged in the format the new config's `logging` block asks for, once it applies.
+    const warn = (): void => {
+      if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });
+    };
     const { committed, diags } = await this.controller.apply(loaded.components);
-    if (!committed) return this.#failed(diags, sources);
+    if (!committed) {
+      warn();
+      return this.#failed(diags, sources);
+    }
     this.#opts.logs.configure(loaded.logging.args);
+    warn();
     this.#lastSources = sources;
     this.#watchImports(loaded.importedPaths);
     this.#ready = true;

@@ -123,6 +123,16 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect((await get('/api/v0/component/test.echo.b/')).body).toBe('hi /');
   });
 
+  it('answers /-/reload of a too-deeply nested config with 400 and the diagnostic; the old graph keeps serving', async () => {
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n}\n');
+    expect((await runtime.load()).ok).toBe(true);
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = ' + '('.repeat(5000) + '"x"' + ')'.repeat(5000) + '\n}\n');
+    const bad = await get('/-/reload', 'POST');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatch(/config\.alloy:2:\d+: nesting too deep \(max \d+ /);
+    expect(await get('/api/v0/component/test.echo.a/')).toEqual({ status: 200, body: 'hello /' });
+  });
+
   it('serves component JSON with secrets redacted, health, and merged metrics', async () => {
     await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n}\n');
     await runtime.load();
@@ -190,6 +200,28 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(metrics).toContain('alloy_config_load_failures_total 1');
     expect(metrics).toContain('alloy_config_last_load_successful 0');
     expect((await get('/-/ready')).status).toBe(503);
+  });
+});
+
+describe('/-/reload when the runtime throws', () => {
+  it('answers 500 naming the error instead of a bare handler failure', async () => {
+    const logs = new LogManager({ stream: new PassThrough().resume() });
+    const server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: logs.root });
+    const base = `http://${await server.listen()}`;
+    server.setRuntime({
+      isReady: () => true,
+      reload: () => Promise.reject(new RangeError('Maximum call stack size exceeded')),
+      components: () => [],
+      registries: () => [],
+      toJSON: (v) => v,
+    });
+    try {
+      const r = await fetch(`${base}/-/reload`, { method: 'POST' });
+      expect(r.status).toBe(500);
+      expect(await r.text()).toBe('reload failed with an unexpected error (not a configuration diagnostic): Maximum call stack size exceeded\n');
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * - `GET /-/ready`    200 after the first successful load, else 503.
  * - `GET /-/healthy`  200 when every component is healthy, else 500 listing the unhealthy ones.
  * - `GET|POST /-/reload` reload from disk: 200 "config reloaded", or 400 with the formatted
- *   diagnostics (the previous config keeps running).
+ *   diagnostics (the previous config keeps running); 500 naming the error if `reload` throws.
  * - `GET /metrics`    process metrics + controller metrics + every component registry.
  * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
  * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
@@ -199,7 +199,14 @@ export class AlloyHttpServer implements HttpService {
       case '/-/reload': {
         if (!method(req, res, ['GET', 'POST'])) return;
         if (!rt) return sendText(res, 503, 'runtime not started\n');
-        const r = await rt.reload();
+        let r: { readonly ok: boolean; readonly message: string };
+        try {
+          r = await rt.reload();
+        } catch (err: unknown) {
+          // A bug, not a config error: the runtime did not report it as diagnostics.
+          this.#opts.logger.error('reload failed with an unexpected error', { err: errMsg(err) });
+          return sendText(res, 500, `reload failed with an unexpected error (not a configuration diagnostic): ${errMsg(err)}\n`);
+        }
         if (r.ok) return sendText(res, 200, 'config reloaded\n');
         return sendText(res, 400, r.message.endsWith('\n') ? r.message : r.message + '\n');
       }
