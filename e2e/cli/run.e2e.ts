@@ -176,4 +176,15 @@ describe('alloy fmt and validate', () => {
     expect(r.stderr).toContain('bad.alloy:2:1: unrecognized component name "foo.bar"');
     expect(alloy(['--version']).stdout).toMatch(/^alloy, version v\d/);
   });
+
+  it('validate and fmt report a too-deeply nested config as a diagnostic (exit 1, no stack trace)', async () => {
+    const deep = path.join(dir, 'deep.alloy');
+    await fs.writeFile(deep, 'prometheus.exporter.self "x" { }\nlocal.file "f" {\n  filename = ' + '['.repeat(3000) + ']'.repeat(3000) + '\n}\n');
+    for (const cmd of ['validate', 'fmt']) {
+      const r = alloy([cmd, deep]);
+      expect({ cmd, code: r.code }).toEqual({ cmd, code: 1 });
+      expect(r.stderr).toMatch(/deep\.alloy:3:\d+: nesting too deep \(max \d+ /);
+      expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|\n\s+at /);
+    }
+  });
 });
