@@ -46,12 +46,6 @@ function varintSize(v: number): number {
 
 const fieldSize = (len: number): number => 1 + varintSize(len) + len;
 
-function tsParts(e: LogEntry): { seconds: number; nanos: number } {
-  const ms = Math.max(0, Math.floor(e.timestampMs));
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 + (e.timestampNanos | 0) };
-}
-
 function pairsSize(ls: Labels | undefined, lens: number[]): number {
   if (!ls) return 0;
   let size = 0;
@@ -71,11 +65,17 @@ function pairsSize(ls: Labels | undefined, lens: number[]): number {
 export class PushRequestEncoder {
   readonly #w = new ProtoWriter(64 * 1024);
   readonly #lens: number[] = [];
+  readonly #ts: number[] = [];
+  readonly #tsLens: number[] = [];
 
   encode(streams: readonly PushStream[]): Buffer {
     const w = this.#w;
     const lens = this.#lens;
     lens.length = 0;
+    const ts = this.#ts;
+    const tsLens = this.#tsLens;
+    ts.length = 0;
+    tsLens.length = 0;
     // Pass 1: sizes (string byte lengths are remembered in `lens`, in write order).
     const streamSizes: number[] = [];
     const entrySizes: number[] = [];
@@ -85,8 +85,12 @@ export class PushRequestEncoder {
       lens.push(ll);
       let size = ll ? fieldSize(ll) : 0;
       for (const e of s.entries) {
-        const { seconds, nanos } = tsParts(e);
+        const ms = e.timestampMs > 0 ? Math.floor(e.timestampMs) : 0;
+        const seconds = Math.floor(ms / 1000);
+        const nanos = (ms - seconds * 1000) * 1_000_000 + (e.timestampNanos | 0);
+        ts.push(seconds, nanos);
         const tsLen = (seconds ? 1 + varintSize(seconds) : 0) + (nanos ? 1 + varintSize(nanos) : 0);
+        tsLens.push(tsLen);
         const lineLen = Buffer.byteLength(e.line);
         lens.push(lineLen);
         const es = fieldSize(tsLen) + (lineLen ? fieldSize(lineLen) : 0) + pairsSize(e.structuredMetadata, lens);
@@ -116,11 +120,11 @@ export class PushRequestEncoder {
       str((1 << 3) | 2, s.labels, lens[li++]!);
       for (const e of s.entries) {
         w.varint((2 << 3) | 2);
-        w.varint(entrySizes[ei++]!);
-        const { seconds, nanos } = tsParts(e);
-        const tsLen = (seconds ? 1 + varintSize(seconds) : 0) + (nanos ? 1 + varintSize(nanos) : 0);
+        w.varint(entrySizes[ei]!);
+        const seconds = ts[ei * 2]!;
+        const nanos = ts[ei * 2 + 1]!;
         w.varint((1 << 3) | 2);
-        w.varint(tsLen);
+        w.varint(tsLens[ei]!);
         if (seconds) {
           w.varint(1 << 3);
           w.varint(seconds);
@@ -129,6 +133,7 @@ export class PushRequestEncoder {
           w.varint(2 << 3);
           w.varint(nanos);
         }
+        ei++;
         str((2 << 3) | 2, e.line, lens[li++]!);
         if (e.structuredMetadata) {
           for (const l of e.structuredMetadata) {
