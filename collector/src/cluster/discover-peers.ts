@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 
 export const PORT_ANNOTATION = 'consul.hashicorp.com/auto-join-port';
 const SUPPORTED = ['k8s'] as const;
@@ -72,7 +72,8 @@ export type DiscoverFn = () => Promise<string[]>;
 
 /**
  * Build the discovery function for a `--cluster.discover-peers` value.
- * @throws Error naming the problem (unknown provider, bad option, unusable credentials).
+ * @throws Error naming the problem (unknown provider, bad option). Unusable credentials reject the
+ *   returned function's promise, so they are reported (and retried) on every discovery round.
  */
 export function discoverPeers(config: string, env: NodeJS.ProcessEnv = process.env): DiscoverFn {
   const args = parseDiscoverConfig(config);
@@ -88,22 +89,32 @@ export function discoverPeers(config: string, env: NodeJS.ProcessEnv = process.e
   const hn = args.get('host_network') ?? 'false';
   if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(hn)) throw new Error(`--cluster.discover-peers: host_network must be a boolean, got "${hn}"`);
   const hostNetwork = ['true', '1', 't', 'TRUE', 'True'].includes(hn);
-  const kc = new KubeConfig();
-  const explicit = args.get('kubeconfig') || env['KUBECONFIG'];
-  const home = path.join(os.homedir(), '.kube', 'config');
-  try {
-    if (explicit) kc.loadFromFile(explicit);
-    else if (existsSync(home)) kc.loadFromFile(home);
-    else kc.loadFromCluster();
-  } catch (err) {
-    throw new Error(`--cluster.discover-peers: loading Kubernetes credentials: ${(err as Error).message}`);
-  }
-  if (!kc.getCurrentCluster()) throw new Error('--cluster.discover-peers: no Kubernetes cluster configured (set kubeconfig=PATH or run in a pod with a service account)');
-  const api = kc.makeApiClient(CoreV1Api);
   const namespace = args.get('namespace') || 'default';
   const labelSelector = args.get('label_selector');
   const fieldSelector = args.get('field_selector');
+  const explicit = args.get('kubeconfig') || env['KUBECONFIG'];
+  // @kubernetes/client-node costs ~65 MiB of RSS; only collectors that discover peers load it.
+  let client: Promise<CoreV1Api> | undefined;
+  const connect = async (): Promise<CoreV1Api> => {
+    const { CoreV1Api: Api, KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    const home = path.join(os.homedir(), '.kube', 'config');
+    try {
+      if (explicit) kc.loadFromFile(explicit);
+      else if (existsSync(home)) kc.loadFromFile(home);
+      else kc.loadFromCluster();
+    } catch (err) {
+      throw new Error(`--cluster.discover-peers: loading Kubernetes credentials: ${(err as Error).message}`);
+    }
+    if (!kc.getCurrentCluster()) throw new Error('--cluster.discover-peers: no Kubernetes cluster configured (set kubeconfig=PATH or run in a pod with a service account)');
+    return kc.makeApiClient(Api);
+  };
   return async () => {
+    client ??= connect().catch((err: unknown) => {
+      client = undefined; // retried on the next discovery round
+      throw err;
+    });
+    const api = await client;
     try {
       const list = await api.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) });
       return podAddrs(list.items, hostNetwork);
