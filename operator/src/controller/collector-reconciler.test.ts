@@ -3,8 +3,8 @@ import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
 import { ManualClock } from '../util/clock.js';
-import { configHash } from '../../../collector/src/runtime/index.js';
-import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, podHashCandidates, sha256, type ConfigDiagnostic } from './collector-reconciler.js';
+import { configHash, validateConfig } from '../../../collector/src/runtime/index.js';
+import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, podHashCandidates, sha256, type ConfigDiagnostic, type ConfigValidator } from './collector-reconciler.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
 import { KubeEventRecorder } from './event-recorder.js';
 
@@ -30,12 +30,12 @@ const collectorRef = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', name
 const stsRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'obs', name: 'metrics' };
 const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'metrics-config' };
 
-function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, podConfigProbe?: PodConfigProbe) {
+function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, podConfigProbe?: PodConfigProbe, validator: ConfigValidator = validate) {
   const api = new FakeKubeApi();
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const reconciler = new CollectorReconciler({
     api,
-    validate,
+    validate: validator,
     defaultImage: 'docker.io/alloyts/alloy:0.1.0',
     clock,
     logger,
@@ -168,6 +168,33 @@ describe('CollectorReconciler', () => {
     await setSpec(api, { config: GOOD });
     await reconciler.reconcile('obs/metrics');
     expect(api.peek({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' })).toBeUndefined();
+  });
+
+  it('GIVEN a config nested too deeply for the real validator WHEN reconciled THEN ConfigValid=False with the diagnostic, no error retry, last good ConfigMap stays', async () => {
+    const realValidate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
+    const { api, reconciler } = setup(undefined, undefined, realValidate);
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True' });
+    await setSpec(api, { config: 'logging {\n  level = ' + '['.repeat(3000) + '"info"' + ']'.repeat(3000) + '\n}\n', replicas: 3 });
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toBeDefined();
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'False', reason: 'InvalidConfig' });
+    expect(condition(api, 'ConfigValid')!.message).toMatch(/^config\.alloy:2:\d+: nesting too deep \(max \d+ /);
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD);
+    expect(events(api)).toStrictEqual(['Warning/InvalidConfig']);
+  });
+
+  it('GIVEN a validator that throws WHEN reconciled THEN ConfigValid=False names the failure instead of retrying forever', async () => {
+    const throwing: ConfigValidator = (sources) => {
+      if ([...sources.values()].some((t) => t.includes('boom'))) throw new RangeError('Maximum call stack size exceeded');
+      return [];
+    };
+    const { api, reconciler } = setup(undefined, undefined, throwing);
+    await reconciler.reconcile('obs/metrics');
+    await setSpec(api, { config: 'logging { level = "boom" }\n', replicas: 3 });
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toBeDefined();
+    expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'False', reason: 'InvalidConfig' });
+    expect(condition(api, 'ConfigValid')!.message).toMatch(/^config\.alloy:1:1: the config could not be validated \(validator error: Maximum call stack size exceeded\)/);
+    expect((api.peek(cmRef) as unknown as { data: Record<string, string> }).data['config.alloy']).toBe(GOOD);
   });
 
   it('GIVEN configMapRef to a missing ConfigMap WHEN reconciled THEN ConfigValid=False ConfigMapNotFound; creating it recovers', async () => {

@@ -172,7 +172,13 @@ export class CollectorReconciler {
     let valid = false;
     if (source.ok) {
       const level = collector.spec.stabilityLevel;
-      diagnostics = (await this.#o.validate(new Map([[source.file, source.text]]), { stabilityLevel: level })).filter((d) => d.severity === 'error');
+      try {
+        diagnostics = (await this.#o.validate(new Map([[source.file, source.text]]), { stabilityLevel: level })).filter((d) => d.severity === 'error');
+      } catch (e) {
+        // Validation is deterministic: retrying cannot help, so a validator failure rejects the config.
+        const message = `the config could not be validated (validator error: ${e instanceof Error ? e.message : String(e)})`;
+        diagnostics = [{ severity: 'error', message, start: { file: source.file, line: 1, column: 1 } }];
+      }
       valid = diagnostics.length === 0;
     }
     const newConfig = source.ok && valid ? source.text : undefined;
