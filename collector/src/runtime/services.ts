@@ -7,6 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Handles a request routed to a component; `subpath` is the part after `/api/v0/component/<id>`. */
 export type ComponentHandler = (req: IncomingMessage, res: ServerResponse, subpath: string) => void | Promise<void>;
 
+/** Handles a request routed by exact path (`HttpService.route`). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 /** `getService<HttpService>('http')`: the main HTTP server (`--server.http.listen-addr`). */
 export interface HttpService {
   /** `host:port` the main server actually listens on (after binding; port 0 resolved). */
@@ -23,6 +26,18 @@ export interface HttpService {
   pathFor(componentId: string): string;
   /** Route `/api/v0/component/<id>/...` to `handler`; returns the unmount function. Remounting replaces. */
   mount(componentId: string, handler: ComponentHandler): () => void;
+  /**
+   * Serve `handler` for every method at exactly `path` (pathname, query ignored) at the root of the
+   * main server, e.g. `prometheus.receive_http` answering `/api/v1/metrics/write` when its `http`
+   * block names the main server's port. Returns the unroute function, which removes only this
+   * handler: a later `route` of the same path replaces the earlier one (a component renamed in a
+   * reload is built while the old one runs, takes the path over, and the old one's unroute is then
+   * a no-op). Call the unroute function when the component stops or stops serving the path.
+   * Throws for a path not starting with `/` or one the server itself answers (`/-/…`, `/metrics`,
+   * `/api/v0/web/…`, `/api/v0/component/…`).
+   * Optional: wrappers that do not forward it leave components to open their own listener.
+   */
+  route?(path: string, handler: RouteHandler): () => void;
 }
 
 /** `getService<ClusterService>('cluster')`: clustering state (`--cluster.*` flags). */

@@ -9,6 +9,8 @@
  * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
  * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
  * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
+ * - exact paths registered with `route` (cluster gossip; components through the `http` service,
+ *   e.g. `prometheus.receive_http` serving `/api/v1/metrics/write` when it names this port).
  * - the web UI under `uiPathPrefix` (`ui/web-ui.ts`: components, one component, graph, clustering).
  * - anything else: 404 JSON.
  *
@@ -48,6 +50,9 @@ export interface HttpServerOptions {
 export type ServiceHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
+/** Paths `route` refuses: the server's own endpoints. */
+const RESERVED_PATHS: readonly string[] = ['/metrics', '/api/v0/web/components', '/api/v0/web/peers'];
+const RESERVED_PREFIXES: readonly string[] = ['/-/', '/api/v0/web/', COMPONENT_PATH_PREFIX];
 
 export function parseListenAddr(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
@@ -134,8 +139,17 @@ export class AlloyHttpServer implements HttpService {
     };
   }
 
-  /** Serve `handler` at exactly `path` (runtime service endpoints, e.g. cluster gossip). Returns the unmount function. */
+  /**
+   * Serve `handler` at exactly `path` (runtime service endpoints such as cluster gossip, and
+   * components through `HttpService.route`, e.g. `prometheus.receive_http` on this port). A later
+   * route of the same path replaces the earlier one. Returns the unroute function (removes only
+   * this handler). Throws for paths this server answers itself.
+   */
   route(path: string, handler: ServiceHandler): () => void {
+    if (!path.startsWith('/')) throw new Error(`route path "${path}" must start with "/"`);
+    if (RESERVED_PATHS.includes(path) || RESERVED_PREFIXES.some((r) => path.startsWith(r))) {
+      throw new Error(`route path "${path}" is served by the main HTTP server itself; pick a path outside ${[...RESERVED_PATHS, ...RESERVED_PREFIXES.map((r) => `${r}…`)].join(', ')}`);
+    }
     this.#routes.set(path, handler);
     return () => {
       if (this.#routes.get(path) === handler) this.#routes.delete(path);

@@ -1,11 +1,13 @@
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { encodeLabels, WriteRequestEncoder } from '../../../prom/remotewrite/proto.js';
 import { compress } from '../../../prom/snappy/snappy.js';
-import { argumentsSchema, ReceiveHttpComponent, type Exports } from './receive-http.js';
+import { AlloyHttpServer } from '../../../server/http-server.js';
+import { argumentsSchema, planListener, ReceiveHttpComponent, type Exports } from './receive-http.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
@@ -169,5 +171,156 @@ describe('prometheus.receive_http', () => {
     await comp.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0, conn_limit: 10 }, forward_to: [] }));
     expect(comp.address!.port).not.toBe(port);
     expect((await post(comp.address!.port, body(1))).status).toBe(204);
+  });
+});
+
+describe('prometheus.receive_http on the main HTTP server port', () => {
+  let server: AlloyHttpServer;
+  let mainPort: number;
+  let appended: SampleBatch[];
+  let health: { state: string; message: string };
+  let warnings: string[];
+  const receiver: MetricsReceiver = {
+    append: async (b) => {
+      if (b.series.some((s) => s.some((l) => l.value === 'fail'))) throw new Error('disk full');
+      appended.push({ ...b, timestamps: b.timestamps.slice(), values: b.values.slice(), series: [...b.series] });
+    },
+  };
+  const started: { abort: AbortController; running: Promise<void> }[] = [];
+
+  function mainOptions(): ComponentOptions<Exports> {
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb): void {
+        warnings.push(chunk.toString());
+        cb();
+      },
+    });
+    const warnLog = winston.createLogger({ level: 'warn', transports: [new winston.transports.Stream({ stream: sink })] });
+    return {
+      ...options(new Registry()),
+      logger: warnLog,
+      setHealth: (state, message) => (health = { state, message }),
+      getService: <T>() => server as unknown as T,
+    };
+  }
+
+  async function start(httpBlock: Record<string, unknown>): Promise<ReceiveHttpComponent> {
+    const c = await ReceiveHttpComponent.create(mainOptions(), argumentsSchema.parse({ http: httpBlock, forward_to: [receiver] }));
+    const abort = new AbortController();
+    started.push({ abort, running: c.run(abort.signal) });
+    return c;
+  }
+
+  async function stopAllComponents(): Promise<void> {
+    for (const s of started.splice(0)) {
+      s.abort.abort();
+      await s.running;
+    }
+  }
+
+  beforeEach(async () => {
+    appended = [];
+    warnings = [];
+    health = { state: 'unknown', message: '' };
+    server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: log });
+    mainPort = Number((await server.listen()).split(':').pop());
+  });
+  afterEach(async () => {
+    await stopAllComponents();
+    await server.close();
+  });
+
+  it('serves the docs config (0.0.0.0, the main port) from the main server, warning that it listens on loopback only', async () => {
+    const c = await start({ listen_address: '0.0.0.0', listen_port: mainPort });
+    expect(c.listener).toBe('main-server');
+    const r = await post(mainPort, body(3));
+    expect(r.status).toBe(204);
+    expect(appended).toHaveLength(1);
+    expect(appended[0]!.length).toBe(3);
+    // Same semantics as the own listener: 400, 415, 413, 500, 405.
+    expect((await post(mainPort, Buffer.from([0x05, 0xff, 0xff, 0xff]))).status).toBe(400);
+    expect((await post(mainPort, body(1), { 'content-type': 'application/json' })).status).toBe(415);
+    expect((await post(mainPort, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]))).status).toBe(413);
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'fail' }]), 1, 1);
+    const failed = await post(mainPort, compress(enc.finish()));
+    expect(failed.status).toBe(500);
+    expect(failed.text).toMatch(/disk full/);
+    const get = await fetch(`http://127.0.0.1:${mainPort}/api/v1/metrics/write`);
+    expect(get.status).toBe(405);
+    // The main server's own endpoints are untouched.
+    expect((await fetch(`http://127.0.0.1:${mainPort}/-/ready`)).status).toBe(503);
+    const fix = `--server.http.listen-addr=0.0.0.0:${mainPort}`;
+    expect(health.state).toBe('healthy');
+    expect(health.message).toContain(fix);
+    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write', warning: expect.stringContaining(fix) as unknown });
+    expect(warnings.join('')).toContain(fix);
+  });
+
+  it('serves a loopback address on the main port without a warning, and removes the route when stopped', async () => {
+    const c = await start({ listen_address: 'localhost', listen_port: mainPort });
+    expect(c.listener).toBe('main-server');
+    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write' });
+    expect(warnings).toHaveLength(0);
+    expect((await post(mainPort, body(1))).status).toBe(204);
+    await stopAllComponents();
+    expect((await post(mainPort, body(1))).status).toBe(404);
+    expect(appended).toHaveLength(1);
+  });
+
+  it('moves between the main server and its own listener on update', async () => {
+    const c = await start({ listen_address: '127.0.0.1', listen_port: mainPort });
+    expect(c.listener).toBe('main-server');
+    // Main server → own listener.
+    await c.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [receiver] }));
+    expect(c.listener).toBe('own');
+    const own = c.address!.port;
+    expect(own).not.toBe(mainPort);
+    expect((await post(own, body(1))).status).toBe(204);
+    expect((await post(mainPort, body(1))).status).toBe(404);
+    expect(health.message).toMatch(/^listening on 127\.0\.0\.1:/);
+    // Own listener → main server: the own port is closed.
+    await c.update(argumentsSchema.parse({ http: { listen_address: '', listen_port: mainPort }, forward_to: [receiver] }));
+    expect(c.listener).toBe('main-server');
+    expect((await post(mainPort, body(1))).status).toBe(204);
+    await expect(post(own, body(1))).rejects.toThrow(/ECONNREFUSED/);
+    expect(appended).toHaveLength(2);
+  });
+
+  it('keeps serving on the main server when the new own listener cannot start', async () => {
+    const c = await start({ listen_address: '127.0.0.1', listen_port: mainPort });
+    const blocker = http.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      await expect(c.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: taken }, forward_to: [receiver] }))).rejects.toThrow(/EADDRINUSE/);
+      expect(c.listener).toBe('main-server');
+      expect((await post(mainPort, body(1))).status).toBe(204);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  it('opens its own listener on another port, or on the main port for a host the main server does not cover', () => {
+    const p = (listen_address: string, listen_port: number, main: string): string => planListener({ listen_address, listen_port }, main).listener;
+    expect(p('0.0.0.0', 12345, '127.0.0.1:12345')).toBe('main-server');
+    expect(p('0.0.0.0', 12345, '0.0.0.0:12345')).toBe('main-server');
+    expect(p('127.0.0.1', 12345, '0.0.0.0:12345')).toBe('main-server');
+    expect(p('::1', 12345, '127.0.0.1:12345')).toBe('main-server');
+    expect(p('::', 12345, '[::]:12345')).toBe('main-server');
+    expect(p('10.1.2.3', 12345, '10.1.2.3:12345')).toBe('main-server');
+    expect(p('10.1.2.3', 12345, '127.0.0.1:12345')).toBe('own');
+    expect(p('0.0.0.0', 9999, '0.0.0.0:12345')).toBe('own');
+    expect(p('0.0.0.0', 0, '0.0.0.0:0')).toBe('own');
+    expect(planListener({ listen_address: '0.0.0.0', listen_port: 12345 }, '0.0.0.0:12345').warning).toBeUndefined();
+    expect(planListener({ listen_address: '', listen_port: 12345 }, '10.1.2.3:12345').warning).toContain('--server.http.listen-addr=0.0.0.0:12345');
+  });
+
+  it('the main server refuses routes over its own endpoints', () => {
+    const h = (): void => undefined;
+    expect(() => server.route('/metrics', h)).toThrow(/served by the main HTTP server itself/);
+    expect(() => server.route('/-/ready', h)).toThrow(/served by the main HTTP server itself/);
+    expect(() => server.route('/api/v0/component/x', h)).toThrow(/served by the main HTTP server itself/);
+    expect(() => server.route('api/v1/metrics/write', h)).toThrow(/must start with "\/"/);
   });
 });

@@ -1,22 +1,35 @@
 /**
- * `prometheus.receive_http`: an HTTP server (its own listener, configured by the `http` block as
- * in Alloy) accepting Prometheus remote-write 1.0 on `POST /api/v1/metrics/write` and forwarding
- * the samples to `forward_to`.
+ * `prometheus.receive_http`: accepts Prometheus remote-write 1.0 on `POST /api/v1/metrics/write`
+ * and forwards the samples to `forward_to`.
  *
- * Contracts:
+ * Where it listens (the `http` block, as in Alloy):
+ * - When `listen_port` is the main HTTP server's port (`--server.http.listen-addr`) and the hosts
+ *   overlap (equal, either side a wildcard `0.0.0.0`/`::`/empty, or both loopback), the path is
+ *   served by the main server through `HttpService.route` instead of a second listener (which
+ *   would fail with EADDRINUSE). If the main server does not listen on every interface while
+ *   `listen_address` is a wildcard, it is still served there, and the health message, debug info
+ *   and a warning log name the fix (`--server.http.listen-addr=0.0.0.0:<port>`). `conn_limit` and
+ *   the read/idle timeouts are the main server's then; `server_write_timeout` still applies.
+ * - Any other port gets its own listener.
+ *
+ * Contracts (both ways of listening):
  * - 204 only after `append` resolved on every `forward_to` receiver (for remote_write: in its WAL).
  * - 400 (with the reason) for bodies that are not snappy-compressed protobuf WriteRequests,
  *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded, 415 for a Content-Type
  *   other than `application/x-protobuf` (or a remote-write 2.0 `proto=`) or a Content-Encoding
  *   other than snappy, 500 when a downstream append failed (so the sender retries).
- * - Updating only `forward_to` keeps the listener; changing the `http` block restarts it.
+ * - Updating only `forward_to` keeps the listener; changing the `http` block restarts it, or moves
+ *   between the main server and an own listener (the old one serves until the new one is up; if
+ *   the new listener cannot start, the old one keeps serving and `update` throws).
+ * - Stopping removes the route from the main server or closes the own listener.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
-import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
+import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
@@ -138,7 +151,54 @@ function checkHeaders(req: http.IncomingMessage): void {
   }
 }
 
-export class ReceiveHttpComponent implements Component<Arguments> {
+/** Where the receiver serves: the main HTTP server, or its own listener. */
+export type Listener = 'main-server' | 'own';
+
+export interface ListenPlan {
+  readonly listener: Listener;
+  /** Set when served by the main server although it does not listen where `http` asked. */
+  readonly warning?: string;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '::1', '0:0:0:0:0:0:0:1']);
+
+function isWildcard(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.toLowerCase() === '::ffff:127.0.0.1';
+}
+
+/** `host:port` or `[v6]:port` → parts; undefined when unparseable. */
+export function splitHostPort(addr: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+}
+
+/**
+ * Whether an `http` block resolves to the main server listening on `mainAddr` (`host:port` after
+ * binding). Port 0 (pick a free port) never does.
+ */
+export function planListener(cfg: { readonly listen_address: string; readonly listen_port: number }, mainAddr: string | undefined): ListenPlan {
+  const main = mainAddr === undefined ? undefined : splitHostPort(mainAddr);
+  if (!main || cfg.listen_port === 0 || cfg.listen_port !== main.port) return { listener: 'own' };
+  const want = cfg.listen_address;
+  const overlap = want === main.host || isWildcard(want) || isWildcard(main.host) || (isLoopback(want) && isLoopback(main.host));
+  if (!overlap) return { listener: 'own' };
+  if (isWildcard(want) && !isWildcard(main.host)) {
+    return {
+      listener: 'main-server',
+      warning:
+        `http.listen_address "${want || '0.0.0.0'}" asks for every interface, but the main HTTP server listens on ${mainAddr} only, ` +
+        `so remote-write is accepted there only; start alloy with --server.http.listen-addr=0.0.0.0:${main.port} to accept it on every interface`,
+    };
+  }
+  return { listener: 'main-server' };
+}
+
+export class ReceiveHttpComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ReceiveMetrics;
@@ -146,24 +206,82 @@ export class ReceiveHttpComponent implements Component<Arguments> {
   #args: Arguments;
   #server: http.Server | undefined;
   readonly #sockets = new Set<Socket>();
+  readonly #http: HttpService | undefined;
+  /** Set while served by the main server: removes the route. */
+  #unroute: (() => void) | undefined;
+  #warning: string | undefined;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
     this.#metrics = new ReceiveMetrics(opts);
+    let svc: HttpService | undefined;
+    try {
+      svc = opts.getService<HttpService>('http');
+    } catch {
+      // No main server in this runtime (tests, tools): always an own listener.
+    }
+    this.#http = svc;
   }
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<ReceiveHttpComponent> {
     const c = new ReceiveHttpComponent(opts, args);
-    await c.#listen(args.http);
+    await c.#start(args.http);
     return c;
   }
 
-  /** The bound address (useful when `listen_port` is 0). */
+  /** The bound address (useful when `listen_port` is 0); the main server's when served there. */
   get address(): { host: string; port: number } | undefined {
+    if (this.#unroute && this.#http) return splitHostPort(this.#http.listenAddr);
     const a = this.#server?.address();
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** Where the receiver is served now. */
+  get listener(): Listener {
+    return this.#unroute ? 'main-server' : 'own';
+  }
+
+  debugInfo(): unknown {
+    const a = this.address;
+    return {
+      listener: this.listener,
+      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
+      path: WRITE_PATH,
+      ...(this.#warning ? { warning: this.#warning } : {}),
+    };
+  }
+
+  #plan(cfg: Arguments['http']): ListenPlan {
+    if (!this.#http?.route) return { listener: 'own' };
+    return planListener(cfg, this.#http.listenAddr);
+  }
+
+  /** Serve `cfg` on the main server or an own listener (first start). */
+  async #start(cfg: Arguments['http']): Promise<void> {
+    const plan = this.#plan(cfg);
+    if (plan.listener === 'main-server') this.#serveOnMain(plan);
+    else await this.#listen(cfg);
+  }
+
+  #serveOnMain(plan: ListenPlan): void {
+    const svc = this.#http!;
+    if (!this.#unroute) this.#unroute = svc.route!(WRITE_PATH, (req, res) => this.#handle(req, res));
+    this.#warning = plan.warning;
+    const where = `serving POST ${WRITE_PATH} on the main HTTP server ${svc.listenAddr}`;
+    if (plan.warning) {
+      this.#log.warn(`prometheus.receive_http: ${plan.warning}`);
+      this.#opts.setHealth('healthy', `${where}; warning: ${plan.warning}`);
+    } else {
+      this.#opts.setHealth('healthy', where);
+    }
+  }
+
+  #stopServingOnMain(): void {
+    this.#unroute?.();
+    this.#unroute = undefined;
+    this.#warning = undefined;
   }
 
   async #listen(cfg: Arguments['http']): Promise<void> {
@@ -272,6 +390,7 @@ export class ReceiveHttpComponent implements Component<Arguments> {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    this.#stopServingOnMain();
     await this.#close(this.#args.graceful_shutdown_timeout);
   }
 
@@ -280,15 +399,26 @@ export class ReceiveHttpComponent implements Component<Arguments> {
     const same = JSON.stringify(prev.http) === JSON.stringify(args.http);
     this.#args = args;
     if (same) return;
+    const plan = this.#plan(args.http);
+    if (plan.listener === 'main-server') {
+      // The route goes up before the own listener closes, so no request finds neither.
+      this.#serveOnMain(plan);
+      await this.#close(0);
+      return;
+    }
+    // The own listener may want the port the old one holds: close it first.
+    const hadServer = this.#server !== undefined;
     await this.#close(0);
     try {
       await this.#listen(args.http);
     } catch (err: unknown) {
-      // Keep serving the old settings when the new listener cannot start.
+      // Keep serving the old settings when the new listener cannot start (a main-server route stays).
       this.#args = prev;
-      await this.#listen(prev.http).catch(() => undefined);
+      if (hadServer) await this.#listen(prev.http).catch(() => undefined);
+      else if (this.#unroute) this.#serveOnMain(this.#plan(prev.http));
       throw err;
     }
+    this.#stopServingOnMain();
   }
 }
 
