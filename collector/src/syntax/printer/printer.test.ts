@@ -1,9 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
 import { parse as parseYAML } from 'yaml';
-import { DOCS, TESTDATA } from '../test-support/paths.js';
+import { DOCS, SHARED_DOCS, TESTDATA } from '../test-support/paths.js';
 
 const printerDir = join(TESTDATA, 'printer');
 const goldens = readdirSync(printerDir).filter((f) => f.endsWith('.in'));
@@ -93,6 +93,17 @@ function alloySnippets(md: string): string[] {
   }
   return out;
 }
+
+describe('reference docs: the vendored copy', () => {
+  it('is byte-identical to ../shared/reference when that exists', () => {
+    if (!existsSync(SHARED_DOCS)) {
+      console.log(`no ${SHARED_DOCS} beside this checkout: the vendored copy cannot be compared`);
+      return;
+    }
+    const same = readFileSync(SHARED_DOCS).equals(readFileSync(DOCS));
+    if (!same) throw new Error(`${DOCS} differs from ${SHARED_DOCS}: refresh the vendored copy: cp ${SHARED_DOCS} ${DOCS}`);
+  });
+});
 
 describe('reference docs: every Alloy snippet parses and formats idempotently', () => {
   const md = readFileSync(DOCS, 'utf8');
