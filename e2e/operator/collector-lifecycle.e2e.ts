@@ -1,6 +1,8 @@
 /**
  * Journeys 1-4 and 6 of the operator issue on one cluster and one operator process:
- * apply → 3 Ready pods; config change reloads in place (same containers, same revision);
+ * apply → 3 Ready pods that are cluster peers of each other; a config change reloads in place
+ * (same containers, same revision) while a series scraped every second and remote-written to a
+ * loopback sink has no gap, and the new pipeline's series arrive;
  * broken config is rejected with line:col while pods keep the old pipeline, fixing recovers;
  * scale 1 → 3 → 1 through the scale subresource; delete removes everything; every rendered pod
  * passes the Pod Security "restricted" checker.
@@ -9,6 +11,7 @@ import { jest } from '@jest/globals';
 import type { TestCluster } from '../cluster/harness/cluster.js';
 import { useCluster } from '../cluster/harness/cluster.js';
 import { waitFor } from '../cluster/harness/wait.js';
+import { reach } from '../cluster/harness/reach.js';
 import { checkRestricted } from '../../operator/src/pod-security/restricted.js';
 import { configContentHash } from '../../operator/src/controller/collector-reconciler.js';
 import {
@@ -23,29 +26,71 @@ import {
   unavailableReason,
   type OperatorProcess,
 } from './operator-harness.js';
+import { largestGap, startRemoteWriteSink, type RemoteWriteSink } from './remote-write-sink.js';
 
 const skip = unavailableReason();
 const d = skip === undefined ? describe : describe.skip;
 
-const BASE = `logging {
+/** Scrape interval of the continuously sent series; the gap bound is 2.5 × this. */
+const INTERVAL_MS = 1000;
+
+/**
+ * Every config scrapes the pod's own metrics each second into `prometheus.remote_write.sink`
+ * (series `up`, labelled with the pod name); WITH_SCRAPE adds a second pipeline whose series carry
+ * `pipeline="new"`.
+ */
+function configs(sinkUrl: string) {
+  const base = `logging {
   level  = "info"
   format = "logfmt"
 }
 
 prometheus.exporter.self "alloy" { }
-`;
-const WITH_SCRAPE = `${BASE}
-prometheus.scrape "self" {
-  targets    = prometheus.exporter.self.alloy.targets
-  forward_to = []
+
+prometheus.scrape "steady" {
+  targets         = prometheus.exporter.self.alloy.targets
+  scrape_interval = "${INTERVAL_MS / 1000}s"
+  scrape_timeout  = "${INTERVAL_MS / 1000}s"
+  forward_to      = [prometheus.remote_write.sink.receiver]
+}
+
+prometheus.remote_write "sink" {
+  external_labels = { pod = sys.env("POD_NAME") }
+  endpoint {
+    url = "${sinkUrl}"
+    queue_config {
+      batch_send_deadline = "250ms"
+    }
+  }
 }
 `;
-const BROKEN = WITH_SCRAPE.replace('level  = "info"', 'level  = "loud"');
-const FIXED = `${BASE}
+  const withScrape = `${base}
+prometheus.scrape "self" {
+  targets         = prometheus.exporter.self.alloy.targets
+  scrape_interval = "${INTERVAL_MS / 1000}s"
+  scrape_timeout  = "${INTERVAL_MS / 1000}s"
+  forward_to      = [prometheus.relabel.mark.receiver]
+}
+
+prometheus.relabel "mark" {
+  forward_to = [prometheus.remote_write.sink.receiver]
+  rule {
+    target_label = "pipeline"
+    replacement  = "new"
+  }
+}
+`;
+  return {
+    BASE: base,
+    WITH_SCRAPE: withScrape,
+    BROKEN: withScrape.replace('level  = "info"', 'level  = "loud"'),
+    FIXED: `${base}
 prometheus.relabel "fixed" {
   forward_to = []
 }
-`;
+`,
+  };
+}
 
 jest.setTimeout(180_000);
 
@@ -53,6 +98,8 @@ d('operator: Collector lifecycle on a cluster', () => {
   let cluster: TestCluster;
   let ns: string;
   let operator: OperatorProcess;
+  let sink: RemoteWriteSink;
+  let BASE: string, WITH_SCRAPE: string, BROKEN: string, FIXED: string;
   const name = 'metrics';
 
   const readyPods = async (n: number) =>
@@ -75,6 +122,17 @@ d('operator: Collector lifecycle on a cluster', () => {
   };
 
   beforeAll(async () => {
+    // Key `<pod>/<pipeline>` for the `up` series the configs send; other series are not kept.
+    sink = await startRemoteWriteSink((labels) => {
+      let metric: string | undefined, pod: string | undefined, pipeline = 'steady';
+      for (const l of labels) {
+        if (l.name === '__name__') metric = l.value;
+        else if (l.name === 'pod') pod = l.value;
+        else if (l.name === 'pipeline') pipeline = l.value;
+      }
+      return metric === 'up' && pod !== undefined ? `${pod}/${pipeline}` : undefined;
+    });
+    ({ BASE, WITH_SCRAPE, BROKEN, FIXED } = configs(sink.url));
     cluster = await useCluster();
     ns = await cluster.namespace('op-life');
     await applyCrd(cluster);
@@ -93,6 +151,7 @@ d('operator: Collector lifecycle on a cluster', () => {
     }
     await operator?.stop();
     await cluster?.stop();
+    await sink?.close();
   });
 
   it('journey 1: kubectl apply a Collector → objects created → 3 pods Ready → Ready=True, readyReplicas=3', async () => {
@@ -120,6 +179,25 @@ d('operator: Collector lifecycle on a cluster', () => {
     for (const o of owned.items) expect(o.metadata.ownerReferences).toStrictEqual([expect.objectContaining({ uid: c.metadata.uid, controller: true })]);
     const pods = await readyPods(3);
     for (const p of pods) expect(await componentIds(p.ip)).toContain('prometheus.exporter.self.alloy');
+    // The pods join one Alloy cluster through the headless peer Service: each lists all three.
+    const names = pods.map((p) => p.name).sort();
+    for (const p of pods) {
+      const r = await reach(cluster, ns, `pod/${p.name}`, 12345);
+      try {
+        await waitFor(
+          async () => {
+            const { status, body } = await httpGet(`${r.url}/api/v0/web/peers`);
+            if (status !== 200) throw new Error(`HTTP ${status}: ${body}`);
+            const peers = (JSON.parse(body) as Array<{ name: string }>).map((x) => x.name).sort();
+            if (JSON.stringify(peers) !== JSON.stringify(names)) throw new Error(`peers ${JSON.stringify(peers)}`);
+            return true;
+          },
+          { timeoutMs: 60_000, intervalMs: 250, what: `${p.name} to list ${names.join(', ')} as cluster peers` },
+        );
+      } finally {
+        r.close();
+      }
+    }
   });
 
   it('journey 6: every pod the operator rendered passes Pod Security "restricted"', async () => {
@@ -128,13 +206,37 @@ d('operator: Collector lifecycle on a cluster', () => {
     expect(checkRestricted(live.items)).toStrictEqual([]);
   });
 
+  it('a Collector with both config and configMapRef is refused by the API server with the CRD rule message', async () => {
+    const r = await cluster.runKubectl(['apply', '-f', '-'], collectorYaml(ns, 'both', { config: BASE, configMapRef: { name: 'other' }, replicas: 1 }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec: Invalid value: "object": set exactly one of spec.config or spec.configMapRef');
+    expect((await cluster.runKubectl(['get', 'collector', 'both', '-n', ns])).code).not.toBe(0);
+  });
+
   it('journey 2: a config change is live in every pod without a restart or a new revision', async () => {
     const stsBefore = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { generation: number }; status: { updateRevision: string } };
     const before = await listPods(cluster, ns, name);
+    const steady = (pod: string) => sink.samples(`${pod}/steady`);
+    // Data flows before the change: a few samples of the steady series from every pod.
+    await waitFor(() => before.every((p) => steady(p.name).length >= 3), { timeoutMs: 60_000, intervalMs: 100, what: `samples of up{pod=...} from ${before.map((p) => p.name).join(', ')} at the sink (rejected bodies: ${sink.rejected})` });
+    const applyAt = Date.now();
     await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config: WITH_SCRAPE, replicas: 3 }));
     const started = Date.now();
     await everyPodRuns('prometheus.scrape.self', true);
     console.log(`config change live in all 3 pods ${Date.now() - started} ms after kubectl apply returned`);
+    // The new pipeline's series arrive from every pod.
+    await waitFor(() => before.every((p) => sink.samples(`${p.name}/new`).length > 0), { timeoutMs: 60_000, intervalMs: 100, what: 'up{pipeline="new"} from every pod at the sink' });
+    // The reload window: from the apply until every pod sends the new pipeline's series, plus two
+    // intervals. The steady series must have samples past its end, with no gap over 2.5 intervals.
+    const windowEnd = Math.max(...before.map((p) => Math.min(...sink.samples(`${p.name}/new`).map((x) => x.t)))) + 2 * INTERVAL_MS;
+    await waitFor(() => before.every((p) => steady(p.name).some((x) => x.t >= windowEnd)), { timeoutMs: 60_000, intervalMs: 100, what: 'steady samples past the reload window from every pod' });
+    for (const p of before) {
+      const { gapMs, at } = largestGap(steady(p.name), applyAt, windowEnd);
+      console.log(`${p.name}: largest gap of the 1s series across the reload window (${windowEnd - applyAt} ms): ${gapMs} ms`);
+      expect([p.name, gapMs <= 2.5 * INTERVAL_MS ? 'no gap' : `${gapMs} ms without samples after ${new Date(at).toISOString()}`]).toStrictEqual([p.name, 'no gap']);
+      expect(steady(p.name).filter((x) => x.stale && x.t >= applyAt && x.t <= windowEnd)).toStrictEqual([]);
+    }
+    expect(sink.rejected).toBe(0);
     const after = await listPods(cluster, ns, name);
     expect(after.map((p) => [p.name, p.containers])).toStrictEqual(before.map((p) => [p.name, p.containers]));
     const stsAfter = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as typeof stsBefore;
