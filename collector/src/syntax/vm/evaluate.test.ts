@@ -7,7 +7,10 @@ import { Secret, asCapsule } from './value.js';
 import { collectReferences } from './references.js';
 import { parseFile } from '../parser/parser.js';
 import { MAX_NESTING_DEPTH } from '../ast/ast.js';
-import { valueToJSON } from './value-format.js';
+import type * as ast from '../ast/ast.js';
+import { formatValue, valueToJSON } from './value-format.js';
+import { encodeValueJSON } from './alloy-json.js';
+import { printExpr } from '../printer/printer.js';
 
 const receiver = asCapsule({ append: async (): Promise<void> => undefined }, 'MetricsReceiver');
 const scope = stdlibScope().child({
@@ -255,5 +258,32 @@ describe('vm: decoded documents deeper than the nesting limit', () => {
     const v = run(`encoding.from_json(${JSON.stringify(deepJSON(MAX_NESTING_DEPTH))})`);
     expect(JSON.stringify(valueToJSON(v))).toBe(deepJSON(MAX_NESTING_DEPTH));
     expect(run(`yaml_decode(${JSON.stringify(deepJSON(MAX_NESTING_DEPTH))})`)).toEqual(v);
+  });
+});
+
+describe('vm: stack headroom above the nesting limit', () => {
+  // Trees are built directly (the parser stops at the limit): every recursive consumer must
+  // handle several times MAX_NESTING_DEPTH, so the limit leaves room for the caller's own stack.
+  const HEADROOM = 5 * MAX_NESTING_DEPTH;
+  const at = { file: '', line: 1, column: 1, offset: 0 };
+  const one = (): ast.Expr => ({ kind: 'Literal', literal: 'NUMBER', raw: '1', value: 1, start: at, end: at });
+  const nest = (wrap: (e: ast.Expr) => ast.Expr): ast.Expr => {
+    let e = one();
+    for (let i = 0; i < HEADROOM; i++) e = wrap(e);
+    return e;
+  };
+  it.each<[string, (e: ast.Expr) => ast.Expr]>([
+    ['arrays', (e) => ({ kind: 'Array', elements: [e], start: at, rbrack: at, end: at })],
+    ['objects', (e) => ({ kind: 'Object', fields: [{ name: { name: 'x', start: at, end: at }, quoted: false, value: e }], start: at, rcurly: at, end: at })],
+    ['binary chains', (e) => ({ kind: 'Binary', op: 'ADD', opStart: at, left: e, right: one(), start: at, end: at })],
+    ['unary chains', (e) => ({ kind: 'Unary', op: 'SUB', value: e, start: at, end: at })],
+    ['parentheses', (e) => ({ kind: 'Paren', inner: e, start: at, end: at })],
+  ])('%s: evaluate, printExpr, valueToJSON, formatValue and encodeValueJSON', (_name, wrap) => {
+    const expr = nest(wrap);
+    const v = evaluate(expr, scope);
+    expect(printExpr(expr).length).toBeGreaterThan(HEADROOM);
+    expect(valueToJSON(v)).toBeDefined();
+    expect(formatValue(v)).toBeDefined();
+    expect(encodeValueJSON(v)).toBeDefined();
   });
 });
