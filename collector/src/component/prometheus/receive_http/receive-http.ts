@@ -210,6 +210,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   /** Set while served by the main server: removes the route. */
   #unroute: (() => void) | undefined;
   #warning: string | undefined;
+  #health: { state: 'healthy' | 'unhealthy'; message: string } | undefined;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
@@ -272,10 +273,16 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const where = `serving POST ${WRITE_PATH} on the main HTTP server ${svc.listenAddr}`;
     if (plan.warning) {
       this.#log.warn(`prometheus.receive_http: ${plan.warning}`);
-      this.#opts.setHealth('healthy', `${where}; warning: ${plan.warning}`);
+      this.#setHealth('healthy', `${where}; warning: ${plan.warning}`);
     } else {
-      this.#opts.setHealth('healthy', where);
+      this.#setHealth('healthy', where);
     }
+  }
+
+  /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */
+  #setHealth(state: 'healthy' | 'unhealthy', message: string): void {
+    this.#health = { state, message };
+    this.#opts.setHealth(state, message);
   }
 
   #stopServingOnMain(): void {
@@ -304,9 +311,9 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       );
       server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
     });
-    server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
+    server.on('error', (err) => this.#setHealth('unhealthy', `HTTP server error: ${err.message}`));
     this.#server = server;
-    this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
+    this.#setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
   }
 
   async #close(graceMs: number): Promise<void> {
@@ -386,6 +393,11 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    // Where it listens (and any warning) was reported during build; the runtime marks the component
+    // "started" just before run and shows the newest of equal states, so report it again strictly later.
+    const t = Date.now();
+    while (Date.now() <= t && !signal.aborted) await new Promise((r) => setTimeout(r, 1));
+    if (this.#health) this.#opts.setHealth(this.#health.state, this.#health.message);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
