@@ -10,6 +10,7 @@ import { syntaxEvaluator } from './evaluator.js';
 import { ComponentRegistry } from './registry.js';
 import { Runtime } from './runtime.js';
 import { validateConfig } from './validate.js';
+import type { HttpService } from './services.js';
 
 interface Probe {
   updates: unknown[];
@@ -58,7 +59,22 @@ const sink: ComponentDefinition<{ input: number }, object> = {
   },
 };
 
-const registry = new ComponentRegistry([source, sink]);
+const routed: Array<{ path: string; id: string }> = [];
+const router: ComponentDefinition<{ path: string }, object> = {
+  name: 'test.router',
+  stability: 'generally-available',
+  args: z.object({ path: z.string() }),
+  exports: [],
+  build(opts, args) {
+    const http = opts.getService<HttpService>('http');
+    if (!http.route) throw new Error('no root routes in this http service');
+    http.route(args.path, () => undefined);
+    routed.push({ path: args.path, id: opts.id });
+    return { run: (s) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined };
+  },
+};
+
+const registry = new ComponentRegistry([source, sink, router]);
 
 const PIPE = (extra = '') => `declare "pipe" {
   argument "v" { }
@@ -208,6 +224,35 @@ describe('import.file and import.string', () => {
     expect(rt.configHash).not.toBe(hash);
     await rt.stop();
   }, 20_000);
+
+  it('passes root routes through to the outer http service unprefixed (a receiver inside a custom component serves the same path)', async () => {
+    const outerRoutes: string[] = [];
+    const http: HttpService = {
+      listenAddr: '127.0.0.1:12345',
+      memoryAddr: 'alloy.internal:12345',
+      dialAddress: (a) => a,
+      pathFor: (id) => `/api/v0/component/${id}/`,
+      mount: () => () => undefined,
+      route: (p) => (outerRoutes.push(p), () => undefined),
+    } as HttpService;
+    const rt = new Runtime({
+      configPath: '/unused',
+      storagePath: '/tmp/declare-test',
+      stabilityLevel: 'generally-available',
+      logs: new LogManager({ stream: new PassThrough().resume() }),
+      registry: new Registry(),
+      services: new Map([['http', http]]),
+      components: registry,
+      evaluator: syntaxEvaluator(),
+      buildInfo: { version: 'v0', revision: '', branch: '' },
+    });
+    routed.length = 0;
+    const r = await rt.loadSources(src('declare "proxy" {\n  test.router "r" { path = "/api/v1/metrics/write" }\n}\nproxy "p" { }\n'));
+    expect(r.message).toBe('');
+    expect(routed).toEqual([{ path: '/api/v1/metrics/write', id: 'test.router.r' }]);
+    expect(outerRoutes).toEqual(['/api/v1/metrics/write']);
+    await rt.stop();
+  });
 
   it('reports a missing module file, non-declare content and component references in import arguments', () => {
     const main = path.join(dir, 'main.alloy');

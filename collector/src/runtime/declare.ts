@@ -320,6 +320,8 @@ function nestedHttp(outer: HttpService, prefix: string): HttpService {
     dialAddress: (addr) => outer.dialAddress(addr),
     pathFor: (id) => outer.pathFor(prefix + id),
     mount: (id, handler) => outer.mount(prefix + id, handler),
+    // Root paths are not namespaced: a receiver inside a custom component serves the same path.
+    ...(outer.route ? { route: outer.route.bind(outer) } : {}),
   };
 }
 
