@@ -103,13 +103,24 @@ export function leastHealthy(...hs: Health[]): Health {
   let worst = hs[0]!;
   for (const h of hs.slice(1)) {
     const d = HEALTH_RANK[h.state] - HEALTH_RANK[worst.state];
-    if (d > 0 || (d === 0 && h.updatedAt > worst.updatedAt)) worst = h;
+    if (d > 0 || (d === 0 && newer(h, worst))) worst = h;
   }
   return worst;
 }
 
+/** Creation order of the runtime's own Health values: breaks ties within one millisecond. */
+const healthSeq = new WeakMap<Health, number>();
+let lastHealthSeq = 0;
+
+function newer(a: Health, b: Health): boolean {
+  const dt = a.updatedAt.getTime() - b.updatedAt.getTime();
+  return dt > 0 || (dt === 0 && (healthSeq.get(a) ?? 0) > (healthSeq.get(b) ?? 0));
+}
+
 function health(state: HealthState, message: string): Health {
-  return { state, message, updatedAt: new Date() };
+  const h: Health = { state, message, updatedAt: new Date() };
+  healthSeq.set(h, ++lastHealthSeq);
+  return h;
 }
 
 class ComponentNode {
