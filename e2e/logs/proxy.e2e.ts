@@ -6,6 +6,7 @@
 // restarted — every line arrives exactly once, in order per file, labelled with its filename.
 import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { LokiSink } from '../../collector/src/loki/testing.js';
 import { freePort, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
@@ -112,4 +113,25 @@ describe('logs proxy journey (docs configs)', () => {
     const edgeMetrics = await (await fetch(`${edge.base}/metrics`)).text();
     expect(edgeMetrics).toMatch(/loki_write_sent_entries_total\{[^}]*component_id="loki.write.to_proxy"[^}]*\} \d+/);
   }, 90_000);
+
+  it('proxy takes the Loki docs JSON push (curl example), gzip too, and names the problem in bad bodies', async () => {
+    const proxyPort = await freePort();
+    await startAlloy(dir, 'proxy', proxyConfig(proxyPort, sink.url));
+    const push = `http://127.0.0.1:${proxyPort}/loki/api/v1/push`;
+    const body = JSON.stringify({ streams: [{ stream: { foo: 'bar2' }, values: [['1570818238000000000', 'fizzbuzz']] }] });
+    let r = await fetch(push, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(r.status).toBe(204);
+    r = await fetch(push, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(body.replace('fizzbuzz', 'zipped')) });
+    expect(r.status).toBe(204);
+    await until('2 entries at the sink', () => sink.entries.length >= 2, 10_000, 50);
+    expect(sink.entries.map((e) => [e.stream, e.line])).toStrictEqual([
+      ['{foo="bar2"}', 'fizzbuzz'],
+      ['{foo="bar2"}', 'zipped'],
+    ]);
+    r = await fetch(push, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"streams":[{"stream":{"foo":"bar"},"values":[[1.5,"x"]]}]}' });
+    expect(r.status).toBe(400);
+    expect(await r.text()).toMatch(/streams\[0\]\.values\[0\]\[0\]: timestamp 1.5 must be a string of Unix epoch nanoseconds/);
+    r = await fetch(`http://127.0.0.1:${proxyPort}/ready`);
+    expect(r.status).toBe(200);
+  }, 30_000);
 });
