@@ -8,6 +8,8 @@ import { formatStreamLabels } from '../../../../loki/labels.js';
 import type { LogEntry, LogsReceiver } from '../../../../loki/types.js';
 import { argumentsSchema, LokiSourceFileComponent, type Exports } from './file.js';
 import { expandGlob, globToRegExp } from './glob.js';
+import { Positions } from './positions.js';
+import { FileTailer } from './tailer.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
@@ -122,6 +124,11 @@ describe('loki.source.file', () => {
     writeFileSync(f, 't1\n');
     await sink.until(5);
     expect(sink.lines()[4]).toBe('t1');
+    // Truncated and refilled past the old offset between two polls.
+    await new Promise((r) => setTimeout(r, 50));
+    writeFileSync(f, 'u1-is-longer-than-before\n');
+    await sink.until(6);
+    expect(sink.lines()[5]).toBe('u1-is-longer-than-before');
   });
 
   it('keeps lines while downstream fails and delivers them once it recovers', async () => {
@@ -169,5 +176,18 @@ describe('loki.source.file', () => {
     expect(await expandGlob(path.join(dir, 'x/[a-b].log'))).toStrictEqual([path.join(dir, 'x/a.log')]);
     expect(globToRegExp('/var/log/**/*.gz').test('/var/log/a/b/c.gz')).toBe(true);
     expect(globToRegExp('/var/log/*.gz').test('/var/log/a/c.gz')).toBe(false);
+  });
+
+  it('tailer: a file truncated and refilled past the old offset between polls is read from 0', async () => {
+    const f = path.join(dir, 'ct.log');
+    writeFileSync(f, 'aaa\n');
+    const got: string[] = [];
+    const { positions } = await Positions.open(path.join(dir, 'p.yml'));
+    const t = new FileTailer({ path: f, labels: [], positions, encoding: '', tailFromEnd: false, forward: async (es) => void got.push(...es.map((e) => e.line)) });
+    expect(await t.poll()).toBe(true);
+    writeFileSync(f, 'bbbbbbbb\n');
+    expect(await t.poll()).toBe(true);
+    expect(got).toStrictEqual(['aaa', 'bbbbbbbb']);
+    await t.close();
   });
 });

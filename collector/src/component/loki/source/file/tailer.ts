@@ -3,7 +3,9 @@
  * advances the offset only after `forward` resolved (so a restart resumes without loss or
  * duplicates). Handles rotation by rename/re-create (the old file is read to its end, including
  * a final unterminated line, then the new file from offset 0) and truncation (copytruncate: the
- * offset resets to 0). A line is forwarded only once its newline has been written.
+ * offset resets to 0, also when the file was refilled past the old offset between polls, detected
+ * by the byte before the offset no longer being a newline). A line is forwarded only once its
+ * newline has been written.
  *
  * `poll()` never throws: errors are kept in `lastError` and retried on the next poll.
  */
@@ -77,6 +79,8 @@ export class FileTailer {
   #offset = 0;
   #buf = Buffer.allocUnsafe(CHUNK_BYTES);
   #first = true;
+  /** False after a line was cut at MAX_LINE_BYTES (the offset is then mid-line). */
+  #atLineStart = true;
   lastError: string | undefined;
 
   constructor(o: TailerOptions) {
@@ -148,8 +152,8 @@ export class FileTailer {
   async #drain(final: boolean): Promise<boolean> {
     const fh = this.#fh!;
     const size = Number((await fh.stat({ bigint: true })).size);
-    if (size < this.#offset) {
-      // Truncated in place (copytruncate).
+    if (size < this.#offset || (size > this.#offset && (await this.#rewritten(fh)))) {
+      // Truncated in place (copytruncate), possibly already refilled past the old offset.
       this.#offset = 0;
       this.#o.positions.set(this.path, { offset: 0, ino: this.#ino });
     }
@@ -169,6 +173,7 @@ export class FileTailer {
         start = nl + this.#nl.width;
       }
       let consumed = start;
+      let cut = false;
       if (entries.length === 0) {
         const atEnd = this.#offset + bytesRead >= size;
         if (bytesRead === buf.length && buf.length < MAX_LINE_BYTES) {
@@ -180,6 +185,7 @@ export class FileTailer {
         if (bytesRead === buf.length || (final && atEnd)) {
           entries.push(this.#entry(buf, 0, bytesRead, now));
           consumed = bytesRead;
+          cut = true;
         } else break;
       } else if (final && this.#offset + bytesRead >= size && start < bytesRead) {
         entries.push(this.#entry(buf, start, bytesRead, now));
@@ -187,12 +193,24 @@ export class FileTailer {
       }
       await this.#o.forward(entries);
       this.#offset += consumed;
+      this.#atLineStart = !cut;
       this.#o.positions.set(this.path, { offset: this.#offset, ino: this.#ino });
       this.#o.onRead?.(this.path, entries.length, this.#offset, size);
       progressed = true;
     }
     if (this.#buf.length > CHUNK_BYTES) this.#buf = Buffer.allocUnsafe(CHUNK_BYTES);
     return progressed;
+  }
+
+  /**
+   * The offset always sits right after a newline (lines are consumed whole); if the byte before
+   * it is no longer a newline, the file was truncated and rewritten between two polls.
+   */
+  async #rewritten(fh: FileHandle): Promise<boolean> {
+    if (this.#offset === 0 || this.#nl.width !== 1 || !this.#atLineStart) return false;
+    const one = Buffer.allocUnsafe(1);
+    const { bytesRead } = await fh.read(one, 0, 1, this.#offset - 1);
+    return bytesRead === 1 && one[0] !== 0x0a;
   }
 
   #entry(buf: Buffer, start: number, end: number, now: number): LogEntry {
