@@ -38,12 +38,6 @@ export function isLogsReceiver(v: object): boolean {
   return typeof (v as LogsReceiver).append === 'function';
 }
 
-/** The current wall-clock time in the entry's timestamp fields (millisecond precision). */
-export function nowTimestamp(): { timestampMs: number; timestampNanos: number } {
-  const ms = Date.now();
-  return { timestampMs: ms, timestampNanos: 0 };
-}
-
 /** `timestampMs`/`timestampNanos` as a decimal nanosecond string (Loki's JSON form). */
 export function timestampToNanoString(e: Pick<LogEntry, 'timestampMs' | 'timestampNanos'>): string {
   if (e.timestampMs === 0) return String(e.timestampNanos);
