@@ -140,4 +140,22 @@ describe('loki.write', () => {
     await sink.until(2);
     expect(sink.lines()).toStrictEqual(['0123456789', 'second']);
   });
+
+  it('update moves to a new endpoint after draining the old one; max_streams drops extra streams', async () => {
+    const { c, exports, registry } = start({ endpoint: [{ url: sink.url, batch_wait: '1h' }] });
+    await exports.receiver.append([entry('before update')]);
+    const second = new LokiSink();
+    await second.start();
+    try {
+      c.update(argumentsSchema.parse({ endpoint: [{ url: second.url, batch_wait: '10ms' }], max_streams: 1 }));
+      await sink.until(1);
+      expect(sink.lines()).toStrictEqual(['before update']);
+      await exports.receiver.append([entry('s1'), entry('s2', parseStreamLabels('{job="other"}'))]);
+      await second.until(1);
+      expect(second.lines()).toStrictEqual(['s1']);
+      expect(await metric(registry, 'loki_write_dropped_entries_total', { reason: 'stream_limited' })).toBe(1);
+    } finally {
+      await second.stop();
+    }
+  });
 });
