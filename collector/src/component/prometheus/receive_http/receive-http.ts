@@ -33,6 +33,7 @@ import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
+import { httpServerSchema, listenHttpServer } from '../../common/http-server.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
@@ -41,23 +42,8 @@ export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Largest accepted decoded body. */
 export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
 
-const httpSchema = z.object({
-  listen_address: z.string().default(''),
-  listen_port: z.number().int().min(0).max(65535).default(8080),
-  conn_limit: z.number().int().min(0).default(0),
-  server_read_timeout: duration().default(30_000),
-  server_write_timeout: duration().default(30_000),
-  server_idle_timeout: duration().default(120_000),
-  tls_config: z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
-    }),
-});
-
 export const argumentsSchema = z.object({
-  http: block(httpSchema).prefault({}),
+  http: block(httpServerSchema).prefault({}),
   grpc: block(z.record(z.string(), z.unknown())).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<MetricsReceiver>('MetricsReceiver', (v) => typeof (v as MetricsReceiver).append === 'function')),
@@ -292,25 +278,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   }
 
   async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = http.createServer({ requestTimeout: cfg.server_read_timeout, headersTimeout: Math.min(cfg.server_read_timeout || 60_000, 60_000) }, (req, res) => {
-      void this.#handle(req, res);
-    });
-    server.keepAliveTimeout = cfg.server_idle_timeout;
-    if (cfg.conn_limit > 0) server.maxConnections = cfg.conn_limit;
-    server.on('connection', (s: Socket) => {
-      this.#sockets.add(s);
-      this.#metrics.connections.inc({ protocol: 'http' });
-      s.once('close', () => {
-        this.#sockets.delete(s);
-        this.#metrics.connections.dec({ protocol: 'http' });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: Error) =>
-        reject(new Error(`prometheus.receive_http: cannot listen on ${cfg.listen_address || '0.0.0.0'}:${cfg.listen_port}: ${err.message}`)),
-      );
-      server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
-    });
+    const server = await listenHttpServer('prometheus.receive_http', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
     server.on('error', (err) => this.#setHealth('unhealthy', `HTTP server error: ${err.message}`));
     this.#server = server;
     this.#setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);

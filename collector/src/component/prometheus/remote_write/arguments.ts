@@ -8,24 +8,11 @@ import { z } from 'zod';
 import type { Labels } from '../../../prom/types.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { compileRules, type CompiledRule } from '../../../prom/relabel/relabel.js';
-import type { ClientConfig, TlsConfig } from '../../../prom/remotewrite/client.js';
+import type { ClientConfig } from '../../../prom/remotewrite/client.js';
+import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
 import { DEFAULT_QUEUE_CONFIG, type QueueConfig } from '../../../prom/remotewrite/queue-manager.js';
-import { block, blocks, duration, secret } from '../../../syntax/vm/schema.js';
+import { block, blocks, duration } from '../../../syntax/vm/schema.js';
 import type { Secret } from '../../../syntax/vm/value.js';
-
-const reveal = (s: Secret | undefined): string | undefined => s?.reveal();
-
-const tlsSchema = z.object({
-  ca_pem: z.string().optional(),
-  ca_file: z.string().optional(),
-  cert_pem: z.string().optional(),
-  cert_file: z.string().optional(),
-  key_pem: secret().optional(),
-  key_file: z.string().optional(),
-  server_name: z.string().optional(),
-  insecure_skip_verify: z.boolean().default(false),
-  min_version: z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']).optional(),
-});
 
 const queueSchema = z
   .object({
@@ -67,20 +54,10 @@ const endpointSchema = z
     name: z.string().default(''),
     url: z.string().url({ error: 'url must be an absolute http(s) URL such as "http://mimir:9009/api/v1/push"' }),
     remote_timeout: duration().default(30_000),
-    headers: z.record(z.string(), z.union([z.string(), secret()])).default({}),
+    headers: headersSchema,
     send_exemplars: z.boolean().default(true),
     send_native_histograms: z.boolean().default(false),
-    bearer_token: secret().optional(),
-    bearer_token_file: z.string().optional(),
-    basic_auth: block(z.object({ username: z.string().default(''), password: secret().optional(), password_file: z.string().optional() })).optional(),
-    authorization: block(z.object({ type: z.string().default('Bearer'), credentials: secret().optional(), credentials_file: z.string().optional() })).optional(),
-    tls_config: block(tlsSchema).optional(),
-    proxy_url: z.string().optional(),
-    no_proxy: z.string().optional(),
-    proxy_from_environment: z.boolean().default(false),
-    proxy_connect_header: z.record(z.string(), z.unknown()).optional(),
-    follow_redirects: z.boolean().default(true),
-    enable_http2: z.boolean().default(true),
+    ...httpClientFields,
     queue_config: block(queueSchema).prefault({}),
     metadata_config: block(metadataSchema).prefault({}),
     write_relabel_config: blocks(relabelRuleSchema).default([]),
@@ -89,13 +66,8 @@ const endpointSchema = z
     azuread: unsupported('azuread'),
   })
   .superRefine((e, ctx) => {
-    const auth = [e.basic_auth && 'basic_auth', e.authorization && 'authorization', e.bearer_token && 'bearer_token', e.bearer_token_file && 'bearer_token_file'].filter(Boolean);
-    if (auth.length > 1) {
-      ctx.addIssue({ code: 'custom', message: `at most one of basic_auth, authorization, bearer_token & bearer_token_file must be configured (got ${auth.join(', ')})` });
-    }
-    if (e.proxy_url && e.proxy_from_environment) {
-      ctx.addIssue({ code: 'custom', path: ['proxy_url'], message: 'proxy_url and proxy_from_environment are mutually exclusive' });
-    }
+    checkSingleAuth(e, ctx);
+    checkProxy(e, ctx);
     if (!/^https?:\/\//.test(e.url)) ctx.addIssue({ code: 'custom', path: ['url'], message: `url ${JSON.stringify(e.url)} must use http or https` });
   });
 
@@ -154,21 +126,6 @@ export function externalLabels(args: Arguments): Labels {
     .map((name) => ({ name, value: args.external_labels[name]! }));
 }
 
-function tlsConfig(t: z.output<typeof tlsSchema> | undefined): TlsConfig | undefined {
-  if (!t) return undefined;
-  return {
-    ...(t.ca_pem !== undefined ? { caPem: t.ca_pem } : {}),
-    ...(t.ca_file !== undefined ? { caFile: t.ca_file } : {}),
-    ...(t.cert_pem !== undefined ? { certPem: t.cert_pem } : {}),
-    ...(t.cert_file !== undefined ? { certFile: t.cert_file } : {}),
-    ...(t.key_pem !== undefined ? { keyPem: t.key_pem.reveal() } : {}),
-    ...(t.key_file !== undefined ? { keyFile: t.key_file } : {}),
-    ...(t.server_name !== undefined ? { serverName: t.server_name } : {}),
-    insecureSkipVerify: t.insecure_skip_verify,
-    ...(t.min_version !== undefined ? { minVersion: t.min_version } : {}),
-  };
-}
-
 export function planEndpoints(args: Arguments): EndpointPlan[] {
   const plans = args.endpoint.map((e): EndpointPlan => {
     const fingerprint = JSON.stringify(canonical({ e, ext: args.external_labels }));
@@ -184,39 +141,8 @@ export function planEndpoints(args: Arguments): EndpointPlan[] {
       retryOnHttp429: q.retry_on_http_429,
       sampleAgeLimitMs: q.sample_age_limit,
     };
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(e.headers)) headers[k] = typeof v === 'string' ? v : v.reveal();
-    const tls = tlsConfig(e.tls_config);
-    const client: ClientConfig = {
-      url: e.url,
-      timeoutMs: e.remote_timeout,
-      headers,
-      retryOn429: q.retry_on_http_429,
-      proxyFromEnvironment: e.proxy_from_environment,
-      ...(e.proxy_url ? { proxyUrl: e.proxy_url } : {}),
-      ...(e.no_proxy ? { noProxy: e.no_proxy } : {}),
-      ...(tls ? { tls } : {}),
-      ...(e.bearer_token ? { bearerToken: e.bearer_token.reveal() } : {}),
-      ...(e.bearer_token_file ? { bearerTokenFile: e.bearer_token_file } : {}),
-      ...(e.basic_auth
-        ? {
-            basicAuth: {
-              username: e.basic_auth.username,
-              ...(e.basic_auth.password ? { password: e.basic_auth.password.reveal() } : {}),
-              ...(e.basic_auth.password_file ? { passwordFile: e.basic_auth.password_file } : {}),
-            },
-          }
-        : {}),
-      ...(e.authorization
-        ? {
-            authorization: {
-              type: e.authorization.type,
-              ...(reveal(e.authorization.credentials) !== undefined ? { credentials: reveal(e.authorization.credentials)! } : {}),
-              ...(e.authorization.credentials_file ? { credentialsFile: e.authorization.credentials_file } : {}),
-            },
-          }
-        : {}),
-    };
+    // retry_on_http_429 sits in queue_config for remote_write (on the endpoint in loki.write).
+    const client = toClientConfig(e, { url: e.url, timeoutMs: e.remote_timeout, retryOn429: q.retry_on_http_429 });
     return {
       remoteName: e.name || hash(fingerprint, 6),
       markerName: e.name || `url-${hash(e.url, 12)}`,

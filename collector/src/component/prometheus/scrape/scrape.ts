@@ -17,6 +17,7 @@ import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration, secret } from './schema-helpers.js';
+import { authorizationSchema, basicAuthSchema, tlsFields } from '../../common/http-client.js';
 import { ScrapeHttpClient, type HttpClientSettings, type TlsSettings } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type ScrapeCounters, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';
@@ -41,18 +42,9 @@ const byteSize = z.union([z.number().int().nonnegative(), z.string()]).transform
   return Math.floor(Number(m[1]) * BYTE_UNITS[m[2] ?? 'B']!);
 });
 
+/** Stricter than the write endpoints' `tls_config`: unknown keys and pem/file pairs are rejected; any min_version string passes here. */
 const tlsConfig = z
-  .object({
-    ca_pem: z.string().optional(),
-    ca_file: z.string().optional(),
-    cert_pem: z.string().optional(),
-    cert_file: z.string().optional(),
-    key_pem: secret().optional(),
-    key_file: z.string().optional(),
-    server_name: z.string().optional(),
-    insecure_skip_verify: z.boolean().default(false),
-    min_version: z.string().optional(),
-  })
+  .object({ ...tlsFields, min_version: z.string().optional() })
   .strict()
   .superRefine((t, ctx) => {
     if (t.ca_pem !== undefined && t.ca_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of ca_pem and ca_file must be configured' });
@@ -106,8 +98,8 @@ export const argumentsSchema = z
     follow_redirects: z.boolean().default(true),
     enable_http2: z.boolean().default(true),
     http_headers: z.record(z.string(), z.array(secret())).optional(),
-    basic_auth: block(z.object({ username: z.string().default(''), password: secret().optional(), password_file: z.string().optional() }).strict()).optional(),
-    authorization: block(z.object({ type: z.string().default('Bearer'), credentials: secret().optional(), credentials_file: z.string().optional() }).strict()).optional(),
+    basic_auth: block(basicAuthSchema.strict()).optional(),
+    authorization: block(authorizationSchema.strict()).optional(),
     tls_config: block(tlsConfig).optional(),
     oauth2: block(
       z

@@ -23,29 +23,15 @@ import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
+import { httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 
 export const PUSH_PATHS = ['/loki/api/v1/push', '/api/v1/push'] as const;
 export const RAW_PATHS = ['/loki/api/v1/raw', '/api/v1/raw'] as const;
 
-const httpSchema = z.object({
-  listen_address: z.string().default(''),
-  listen_port: z.number().int().min(0).max(65535).default(8080),
-  conn_limit: z.number().int().min(0).default(0),
-  server_read_timeout: duration().default(30_000),
-  server_write_timeout: duration().default(30_000),
-  server_idle_timeout: duration().default(120_000),
-  tls_config: z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
-    }),
-});
-
 export const argumentsSchema = z.object({
-  http: block(httpSchema).prefault({}),
+  http: block(httpServerSchema).prefault({}),
   grpc: block(z.record(z.string(), z.unknown())).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
@@ -173,23 +159,7 @@ export class LokiSourceApiComponent implements Component<Arguments> {
   }
 
   async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = http.createServer({ requestTimeout: cfg.server_read_timeout, headersTimeout: Math.min(cfg.server_read_timeout || 60_000, 60_000) }, (req, res) => {
-      void this.#handle(req, res);
-    });
-    server.keepAliveTimeout = cfg.server_idle_timeout;
-    if (cfg.conn_limit > 0) server.maxConnections = cfg.conn_limit;
-    server.on('connection', (s: Socket) => {
-      this.#sockets.add(s);
-      this.#metrics.connections.inc({ protocol: 'http' });
-      s.once('close', () => {
-        this.#sockets.delete(s);
-        this.#metrics.connections.dec({ protocol: 'http' });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: Error) => reject(new Error(`loki.source.api: cannot listen on ${cfg.listen_address || '0.0.0.0'}:${cfg.listen_port}: ${err.message}`)));
-      server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
-    });
+    const server = await listenHttpServer('loki.source.api', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
     server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
     this.#server = server;
     this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);

@@ -1,0 +1,60 @@
+/**
+ * The `http` server block of listening components (Alloy's `common/net` `HTTPConfig`): where the
+ * component's own listener binds and its connection limits and timeouts (milliseconds).
+ * `tls_config` is rejected with the fix (terminate TLS in front of the collector).
+ * `listenHttpServer()` starts a listener for such a block.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Gauge } from 'prom-client';
+import { z } from 'zod';
+import { duration } from '../../syntax/vm/schema.js';
+
+export const httpServerSchema = z.object({
+  listen_address: z.string().default(''),
+  listen_port: z.number().int().min(0).max(65535).default(8080),
+  conn_limit: z.number().int().min(0).default(0),
+  server_read_timeout: duration().default(30_000),
+  server_write_timeout: duration().default(30_000),
+  server_idle_timeout: duration().default(120_000),
+  tls_config: z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
+    }),
+});
+
+export type HttpServerArguments = z.output<typeof httpServerSchema>;
+
+/** Where a listener records its open sockets (for shutdown) and its connection count. */
+export interface ConnectionTracking {
+  readonly sockets: Set<Socket>;
+  readonly connections: Gauge<'protocol'>;
+}
+
+/**
+ * Starts a listener for `cfg`: read timeout as request timeout (headers within at most 60s), idle
+ * timeout as keep-alive, `conn_limit` as max connections (0: unlimited); every socket is tracked
+ * until it closes. Resolves once listening.
+ * @throws Error naming `component` and the address when the port cannot be bound.
+ * The caller attaches its own `error` handler for failures after start.
+ */
+export async function listenHttpServer(component: string, cfg: HttpServerArguments, handler: http.RequestListener, track: ConnectionTracking): Promise<http.Server> {
+  const server = http.createServer({ requestTimeout: cfg.server_read_timeout, headersTimeout: Math.min(cfg.server_read_timeout || 60_000, 60_000) }, handler);
+  server.keepAliveTimeout = cfg.server_idle_timeout;
+  if (cfg.conn_limit > 0) server.maxConnections = cfg.conn_limit;
+  server.on('connection', (s: Socket) => {
+    track.sockets.add(s);
+    track.connections.inc({ protocol: 'http' });
+    s.once('close', () => {
+      track.sockets.delete(s);
+      track.connections.dec({ protocol: 'http' });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: Error) => reject(new Error(`${component}: cannot listen on ${cfg.listen_address || '0.0.0.0'}:${cfg.listen_port}: ${err.message}`)));
+    server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
+  });
+  return server;
+}
