@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { httpServerSchema, listenHttpServer } from './http-server.js';
+import { closeHttpServer, httpServerSchema, listenHttpServer } from './http-server.js';
 
 const tracking = () => ({
   sockets: new Set<Socket>(),
@@ -56,8 +56,7 @@ describe('listenHttpServer', () => {
       expect(body).toBe('ok');
       expect(seen).toStrictEqual({ sockets: 1, connections: 1 });
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await closeHttpServer(server, 1000);
     }
     expect(track.sockets.size).toBe(0);
     expect((await track.connections.get()).values[0]?.value).toBe(0);

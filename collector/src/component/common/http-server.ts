@@ -2,7 +2,7 @@
  * The `http` server block of listening components (Alloy's `common/net` `HTTPConfig`): where the
  * component's own listener binds and its connection limits and timeouts (milliseconds).
  * `tls_config` is rejected with the fix (terminate TLS in front of the collector).
- * `listenHttpServer()` starts a listener for such a block.
+ * `listenHttpServer()` starts a listener for such a block, `closeHttpServer()` stops it.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -57,4 +57,13 @@ export async function listenHttpServer(component: string, cfg: HttpServerArgumen
     server.listen(cfg.listen_port, cfg.listen_address || undefined, () => resolve());
   });
   return server;
+}
+
+/** Stops accepting, closes idle keep-alive sockets at once and the busy ones after `graceMs`; resolves when closed. */
+export async function closeHttpServer(server: http.Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((r) => server.close(() => r()));
+  server.closeIdleConnections();
+  const t = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(t);
 }

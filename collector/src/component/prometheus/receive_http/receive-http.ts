@@ -33,7 +33,7 @@ import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
-import { httpServerSchema, listenHttpServer } from '../../common/http-server.js';
+import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
@@ -288,11 +288,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((r) => server.close(() => r()));
-    server.closeIdleConnections();
-    const t = setTimeout(() => server.closeAllConnections(), graceMs);
-    await closed;
-    clearTimeout(t);
+    await closeHttpServer(server, graceMs);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

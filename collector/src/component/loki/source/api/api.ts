@@ -23,7 +23,7 @@ import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
-import { httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
+import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 
@@ -169,11 +169,7 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((r) => server.close(() => r()));
-    server.closeIdleConnections();
-    const t = setTimeout(() => server.closeAllConnections(), graceMs);
-    await closed;
-    clearTimeout(t);
+    await closeHttpServer(server, graceMs);
   }
 
   /** Final labels of a stream: incoming labels, `labels` overriding, `__` labels dropped. */
