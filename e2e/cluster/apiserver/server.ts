@@ -149,6 +149,9 @@ class MetaFirstTypeInfo implements TypeInfo {
   }
 }
 
+
+/** Head start given to exec clients before the command's output starts flowing (see the exec upgrade handler). */
+const EXEC_START_DELAY_MS = 150;
 export class ApiServer {
   readonly store: ObjectStore;
   readonly registry = new ResourceRegistry();
@@ -290,25 +293,37 @@ export class ApiServer {
         else if (channel === 255 && data[0] === 0) stdin?.end();
       });
       ws.onClose(() => stdin?.end());
-      const run = this.#execProvider(ns, name, container, command, { ...(stdin ? { stdin } : {}), stdout: out(1), stderr: out(2), tty: q.get('tty') === 'true' });
-      if (!run) {
-        ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `container ${container} is not running`, reason: 'BadRequest', code: 400 }));
+      // client-go registers its stdout/stderr streams concurrently with its read loop and drops
+      // frames for streams it has not registered yet ("Unknown stream id 2, discarding message"),
+      // so output sent in the first milliseconds of the socket can be lost. A real kubelet takes
+      // far longer than that to start an exec; give the client the same head start.
+      const provider = this.#execProvider;
+      const failExec = (e: unknown): void => {
+        ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `exec failed: ${e instanceof Error ? e.message : String(e)}`, reason: 'InternalError', code: 500 }));
         ws.close();
-        return;
-      }
-      run.then(
-        (code) => {
-          const status = code === 0
-            ? { metadata: {}, status: 'Success' }
-            : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } };
-          ws.send(3, JSON.stringify(status));
-          ws.close();
-        },
-        (e: unknown) => {
-          ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `exec failed: ${e instanceof Error ? e.message : String(e)}`, reason: 'InternalError', code: 500 }));
-          ws.close();
-        },
-      );
+      };
+      setTimeout(() => {
+        try {
+          const run = provider(ns, name, container, command, { ...(stdin ? { stdin } : {}), stdout: out(1), stderr: out(2), tty: q.get('tty') === 'true' });
+          if (!run) {
+            ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `container ${container} is not running`, reason: 'BadRequest', code: 400 }));
+            ws.close();
+            return;
+          }
+          run.then(
+            (code) => {
+              const status = code === 0
+                ? { metadata: {}, status: 'Success' }
+                : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } };
+              ws.send(3, JSON.stringify(status));
+              ws.close();
+            },
+            failExec,
+          );
+        } catch (e: unknown) {
+          failExec(e);
+        }
+      }, EXEC_START_DELAY_MS);
     } catch (e: unknown) {
       refuse(e instanceof ApiError ? e : new ApiError(500, 'InternalError', String(e)));
     }
