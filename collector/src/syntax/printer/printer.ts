@@ -13,6 +13,7 @@ import type { Diagnostic } from '../diag/diag.js';
 import type * as ast from '../ast/ast.js';
 import { parseFile } from '../parser/parser.js';
 import { quoteString } from '../scanner/scanner.js';
+import { tokenText } from '../scanner/token.js';
 import { ESC, tabwrite } from './tabwriter.js';
 
 export interface FormatResult {
@@ -346,14 +347,14 @@ class Walker {
         return;
       case 'Unary':
         p.setPos(e.start);
-        p.text(e.op === 'NOT' ? '!' : '-');
+        p.text(tokenText(e.op));
         this.walkExpr(e.value);
         return;
       case 'Binary':
         this.walkExpr(e.left);
         p.ws(' ');
         p.setPos(e.opStart);
-        p.text(BINOP_TEXT[e.op], e.op === 'DIV' ? 'DIV' : 'OTHER');
+        p.text(tokenText(e.op), e.op === 'DIV' ? 'DIV' : 'OTHER');
         p.ws(' ');
         this.walkExpr(e.right);
         return;
@@ -463,20 +464,3 @@ class Walker {
 function lastCharPos(end: Pos): Pos {
   return { line: end.line, column: Math.max(1, end.column - 1), offset: Math.max(0, end.offset - 1) };
 }
-
-const BINOP_TEXT: Record<ast.BinaryExpr['op'], string> = {
-  OR: '||',
-  AND: '&&',
-  EQ: '==',
-  NEQ: '!=',
-  LT: '<',
-  LTE: '<=',
-  GT: '>',
-  GTE: '>=',
-  ADD: '+',
-  SUB: '-',
-  MUL: '*',
-  DIV: '/',
-  MOD: '%',
-  POW: '^',
-};
