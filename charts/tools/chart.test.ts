@@ -21,6 +21,7 @@ import { checkPodSpec, checkRestricted, podSpecsOf } from '../../operator/src/po
 import { generateReadme } from './readme.js';
 import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from '../../operator/src/rbac/operator-rbac.js';
 import { stringify } from 'yaml';
+import { defaultRegistry } from '../../collector/src/component/registry.js';
 import { validateConfig } from '../../collector/src/runtime/index.js';
 
 const CHART_DIR = path.join(REPO_ROOT, 'charts/alloy');
@@ -318,9 +319,9 @@ run('shipped Alloy configs', () => {
     }
     expect(configs.size).toBeGreaterThan(3);
     // The check has teeth: a broken config is reported.
-    expect(validateConfig(new Map([['config.alloy', 'logging {\n  level = \n']])).filter((d) => d.severity === 'error').length).toBeGreaterThan(0);
+    expect(validateConfig(new Map([['config.alloy', 'logging {\n  level = \n']]), { registry: defaultRegistry() }).filter((d) => d.severity === 'error').length).toBeGreaterThan(0);
     for (const [where, text] of configs) {
-      const diags = validateConfig(new Map([['config.alloy', text]])).filter((d) => d.severity === 'error');
+      const diags = validateConfig(new Map([['config.alloy', text]]), { registry: defaultRegistry() }).filter((d) => d.severity === 'error');
       expect({ where, diags }).toStrictEqual({ where, diags: [] });
     }
   });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { defaultRegistry } from '../../collector/src/component/registry.js';
 import { validateConfig } from '../../collector/src/runtime/index.js';
 import { decodeCollector } from './api/v1alpha1/collector-types.js';
 
@@ -11,7 +12,7 @@ describe('examples/collector*.yaml', () => {
     for (const doc of parseAllDocuments(text)) {
       const decoded = decodeCollector(doc.toJS());
       if (!decoded.ok) throw new Error(decoded.message);
-      const diags = validateConfig(new Map([['config.alloy', decoded.collector.spec.config ?? '']]), { stabilityLevel: decoded.collector.spec.stabilityLevel });
+      const diags = validateConfig(new Map([['config.alloy', decoded.collector.spec.config ?? '']]), { registry: defaultRegistry(), stabilityLevel: decoded.collector.spec.stabilityLevel });
       expect(diags.filter((d) => d.severity === 'error').map((d) => `${d.start.line}:${d.start.column} ${d.message}`)).toStrictEqual([]);
     }
   });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { defaultRegistry } from '../../collector/src/component/registry.js';
 import { validateConfig } from '../../collector/src/runtime/index.js';
 import { CollectorController } from './controller/collector-controller.js';
 import { CollectorReconciler, type ConfigValidator } from './controller/collector-reconciler.js';
@@ -117,7 +118,7 @@ async function runOperator(argv: string[]): Promise<number> {
   const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
   const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
 
-  const validate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
+  const validate: ConfigValidator = (sources, opts) => validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) });
   const namespace = values.namespace;
   const events = new KubeEventRecorder(api, clock, logger, identity);
   const newController = (): CollectorController =>

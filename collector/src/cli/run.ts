@@ -10,7 +10,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { LogManager } from '../logging/logger.js';
 import { STABILITY_ORDER, type ServiceName, type Stability } from '../runtime/component.js';
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
-import { defaultRegistry } from '../runtime/registry.js';
+import { defaultRegistry } from '../component/registry.js';
 import { Runtime } from '../runtime/runtime.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
 import { AlloyHttpServer, parseListenAddr } from '../server/http-server.js';

@@ -7,6 +7,7 @@ import { formatDiagnostics } from '../syntax/index.js';
 import type { Stability } from '../runtime/component.js';
 import { STABILITY_ORDER } from '../runtime/component.js';
 import { readConfigSources } from '../runtime/runtime.js';
+import { defaultRegistry } from '../component/registry.js';
 import { validateConfig } from '../runtime/validate.js';
 import { flagUsage, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import type { CliIO } from './io.js';
@@ -49,7 +50,7 @@ export async function validateCommand(args: readonly string[], io: CliIO): Promi
     io.stderr.write(`Error: ${(err as Error).message}\n`);
     return 1;
   }
-  const diags = validateConfig(sources, { stabilityLevel: level });
+  const diags = validateConfig(sources, { stabilityLevel: level, registry: defaultRegistry() });
   if (diags.length === 0) return 0;
   io.stderr.write(formatDiagnostics(diags, sources));
   return diags.some((d) => d.severity === 'error') ? 1 : 0;

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostics } from '../syntax/index.js';
+import { defaultRegistry } from '../component/registry.js';
 import { validateConfig } from './validate.js';
 
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples');
@@ -15,7 +16,7 @@ describe('examples/*.alloy', () => {
     for (const f of files) {
       const p = path.join(examples, f);
       const sources = new Map([[p, await fs.readFile(p, 'utf8')]]);
-      const diags = validateConfig(sources);
+      const diags = validateConfig(sources, { registry: defaultRegistry() });
       expect(formatDiagnostics(diags, sources)).toBe('');
     }
   });

@@ -1,11 +1,11 @@
 /**
- * Component registries: name → `ComponentDefinition`. `defaultRegistry()` holds every
- * definition exported by the hand-kept list `component/all.ts`; tests build their own
- * `ComponentRegistry` with test-only components.
+ * Component registries: name → `ComponentDefinition`. The runtime knows no concrete component:
+ * entry points (the CLI, the operator's validator, tests) build a registry, usually with
+ * `defaultRegistry()` from `component/registry.ts` (every component in `component/all.ts`), and
+ * pass it in; tests build their own `ComponentRegistry` with test-only components.
  */
 import type { ComponentDefinition, Stability } from './component.js';
 import { STABILITY_ORDER } from './component.js';
-import * as all from '../component/all.js';
 
 export type AnyDefinition = ComponentDefinition<unknown, object>;
 
@@ -38,7 +38,8 @@ export class ComponentRegistry {
   }
 }
 
-function isDefinition(v: unknown): v is ComponentDefinition<unknown, object> {
+/** Whether `v` has the shape of a `ComponentDefinition` (used to pick definitions out of a module). */
+export function isDefinition(v: unknown): v is ComponentDefinition<unknown, object> {
   return (
     typeof v === 'object' &&
     v !== null &&
@@ -46,14 +47,6 @@ function isDefinition(v: unknown): v is ComponentDefinition<unknown, object> {
     typeof (v as { build?: unknown }).build === 'function' &&
     Array.isArray((v as { exports?: unknown }).exports)
   );
-}
-
-let defaultReg: ComponentRegistry | undefined;
-
-/** Every component listed in `component/all.ts`. */
-export function defaultRegistry(): ComponentRegistry {
-  defaultReg ??= new ComponentRegistry(Object.values(all as Record<string, unknown>).filter(isDefinition));
-  return defaultReg;
 }
 
 /** The error for a feature below `--stability.level`, or undefined when it is allowed. */

@@ -10,11 +10,12 @@ import type { Stability } from './component.js';
 import type { Diagnostic } from './diagnostics.js';
 import { syntaxEvaluator } from './evaluator.js';
 import { loadConfig, type ConfigEvaluator } from './loader.js';
-import { defaultRegistry, type ComponentRegistry } from './registry.js';
+import type { ComponentRegistry } from './registry.js';
 
 export interface ValidateOptions {
   readonly stabilityLevel?: Stability;
-  readonly registry?: ComponentRegistry;
+  /** The components the config may use (entry points pass `defaultRegistry()` from `component/registry.ts`). */
+  readonly registry: ComponentRegistry;
   readonly evaluator?: ConfigEvaluator;
 }
 
@@ -34,10 +35,10 @@ function referencingSpans(body: ast.Body, ev: ConfigEvaluator, out: Span[]): voi
   }
 }
 
-export function validateConfig(sources: ReadonlyMap<string, string>, opts: ValidateOptions = {}): Diagnostic[] {
+export function validateConfig(sources: ReadonlyMap<string, string>, opts: ValidateOptions): Diagnostic[] {
   const evaluator = opts.evaluator ?? syntaxEvaluator();
   const loaded = loadConfig(sources, {
-    registry: opts.registry ?? defaultRegistry(),
+    registry: opts.registry,
     evaluator,
     ...(opts.stabilityLevel ? { stabilityLevel: opts.stabilityLevel } : {}),
   });

@@ -3,6 +3,7 @@ import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
 import { ManualClock } from '../util/clock.js';
+import { defaultRegistry } from '../../../collector/src/component/registry.js';
 import { configHash, validateConfig } from '../../../collector/src/runtime/index.js';
 import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, podHashCandidates, sha256, type ConfigDiagnostic, type ConfigValidator } from './collector-reconciler.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
@@ -171,7 +172,7 @@ describe('CollectorReconciler', () => {
   });
 
   it('GIVEN a config nested too deeply for the real validator WHEN reconciled THEN ConfigValid=False with the diagnostic, no error retry, last good ConfigMap stays', async () => {
-    const realValidate: ConfigValidator = (sources, opts) => validateConfig(sources, opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {});
+    const realValidate: ConfigValidator = (sources, opts) => validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) });
     const { api, reconciler } = setup(undefined, undefined, realValidate);
     await reconciler.reconcile('obs/metrics');
     expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True' });
