@@ -124,6 +124,8 @@ export interface LoopDeps {
 export class ScrapeLoop {
   #target: Target;
   #interval = 0;
+  /** When the next scrape is due (ms, on the loop's clock). */
+  #next = 0;
   #cfg: LoopConfig;
   readonly #deps: LoopDeps;
   readonly #now: () => number;
@@ -159,13 +161,18 @@ export class ScrapeLoop {
   }
 
   /**
-   * Swaps in the same target with a new interval/timeout (same `key`); takes effect from the next
-   * scheduled scrape, keeping the series cache and staleness state.
+   * Swaps in the same target with a new interval/timeout (same `key`), keeping the series cache
+   * and staleness state. A changed interval reschedules a started loop at `offsetMs` (its stable
+   * offset within the new interval), as Prometheus restarts loops whose interval changed: a loop
+   * must not wait out the rest of a long old interval before the new one applies.
    */
-  retarget(target: Target): void {
+  retarget(target: Target, offsetMs: number): void {
     if (target.key !== this.#target.key) throw new Error('retarget: target identity differs');
+    const changed = target.intervalMs !== this.#target.intervalMs;
     this.#target = target;
-    if (this.#interval !== 0) this.#interval = target.intervalMs;
+    if (this.#interval === 0) return;
+    this.#interval = target.intervalMs;
+    if (changed && !this.#stopped) this.#schedule(offsetMs);
   }
 
   /** Applies new settings from the next scrape on; the series cache is kept when label handling is unchanged. */
@@ -180,21 +187,30 @@ export class ScrapeLoop {
   /** Starts scraping after `offsetMs`, then every target interval (missed ticks are skipped). */
   start(offsetMs: number): void {
     this.#interval = this.#target.intervalMs;
-    let next = this.#now() + offsetMs;
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.#inflight = this.scrapeOnce().finally(() => {
-        this.#inflight = undefined;
-        if (this.#stopped) return;
-        const now = this.#now();
-        const interval = this.#interval;
-        next += interval;
-        if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval;
-        this.#timer = setTimeout(tick, next - now);
-      });
-    };
-    this.#timer = setTimeout(tick, Math.max(0, offsetMs));
+    this.#schedule(offsetMs);
   }
+
+  /** The next scrape in `offsetMs`, replacing a pending one; later ones follow every interval. */
+  #schedule(offsetMs: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#next = this.#now() + offsetMs;
+    this.#timer = setTimeout(this.#tick, Math.max(0, offsetMs));
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = undefined;
+    // Rescheduled while a scrape was in flight: that scrape's completion schedules the next one.
+    if (this.#stopped || this.#inflight) return;
+    this.#inflight = this.scrapeOnce().finally(() => {
+      this.#inflight = undefined;
+      if (this.#stopped || this.#timer) return;
+      const now = this.#now();
+      const interval = this.#interval;
+      this.#next += interval;
+      if (this.#next <= now) this.#next += Math.ceil((now - this.#next + 1) / interval) * interval;
+      this.#timer = setTimeout(this.#tick, this.#next - now);
+    });
+  };
 
   /** Stops the loop; with `markStale`, writes staleness markers for everything last exposed. */
   async stop(markStale: boolean): Promise<void> {

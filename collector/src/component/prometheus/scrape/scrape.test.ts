@@ -136,6 +136,21 @@ describe('prometheus.scrape loop against a local server', () => {
     await exp.stop();
   });
 
+  it('a changed interval applies at once: the loop does not wait out the old interval (reload 60s → 100ms)', async () => {
+    exp.body = 'steady 1\n';
+    const recv = new CollectingReceiver();
+    const { loop } = loopFor(exp, { scrape_interval: '60s', scrape_timeout: '10s' }, recv);
+    loop.start(59_000);
+    const fast = populateTarget({ __address__: exp.address }, { jobName: 'prometheus.scrape.test', scheme: 'http', metricsPath: '/metrics', intervalMs: 100, timeoutMs: 50, params: {} });
+    if (!fast.ok) throw new Error(fast.error);
+    expect(fast.target.key).toBe(loop.target.key);
+    loop.retarget(fast.target, 10);
+    for (let i = 0; i < 500 && recv.batches.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await loop.stop(false);
+    expect(recv.batches.length).toBeGreaterThanOrEqual(3);
+    expect(exp.requests.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('scrapes, adds target labels and synthetic series, reuses Labels objects, marks vanished series stale', async () => {
     const recv = new CollectingReceiver();
     const { loop, client, tick, now } = loopFor(exp, { extra_metrics: true }, recv, { env: 'prod', __meta_x: 'dropped' });

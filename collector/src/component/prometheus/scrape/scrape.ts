@@ -334,8 +334,9 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
         this.#loops.delete(key);
         stops.push(loop.stop(true));
       } else {
+        const target = wanted.get(key)!;
         loop.setConfig(this.#loopCfg);
-        loop.retarget(wanted.get(key)!);
+        loop.retarget(target, scrapeOffset(target, target.intervalMs, this.#seed));
       }
     }
     for (const [key, target] of wanted) {
