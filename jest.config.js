@@ -17,7 +17,7 @@ const common = {
 };
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{collector,operator,bench}/**/*.test.ts', '<rootDir>/e2e/cluster/**/*.test.ts', '<rootDir>/e2e/operator/**/*.test.ts', '<rootDir>/charts/**/*.test.ts', '<rootDir>/tools/**/*.test.ts', '<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{collector,operator,bench}/**/*.test.ts', '<rootDir>/e2e/cluster/**/*.test.ts', '<rootDir>/e2e/operator/**/*.test.ts', '<rootDir>/e2e/packaging/**/*.test.ts', '<rootDir>/charts/**/*.test.ts', '<rootDir>/tools/**/*.test.ts', '<rootDir>/test/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.ts'], slowTestThreshold: 60 },
   ],
 };

@@ -1,7 +1,13 @@
 /** Build identity reported by `alloy --version` and `alloy_build_info`. */
 import { readFileSync } from 'node:fs';
 
+// Set by the bundler for the standalone executable (packaging/build.mjs), where there is no
+// package.json to read; undeclared (so `typeof` is 'undefined') when running from dist/ or sources.
+declare const __ALLOY_TS_VERSION__: string | undefined;
+declare const __ALLOY_TS_REVISION__: string | undefined;
+
 function packageVersion(): string {
+  if (typeof __ALLOY_TS_VERSION__ === 'string') return __ALLOY_TS_VERSION__;
   // dist/collector/src/cli/version.js and collector/src/cli/version.ts both sit 3-4 levels below package.json.
   for (const rel of ['../../../package.json', '../../../../package.json']) {
     try {
@@ -16,7 +22,7 @@ function packageVersion(): string {
 
 export const BUILD_INFO = {
   version: `v${packageVersion()}`,
-  revision: process.env.ALLOY_BUILD_REVISION ?? 'unknown',
+  revision: process.env.ALLOY_BUILD_REVISION ?? (typeof __ALLOY_TS_REVISION__ === 'string' ? __ALLOY_TS_REVISION__ : 'unknown'),
   branch: process.env.ALLOY_BUILD_BRANCH ?? 'unknown',
 } as const;
 

@@ -9,17 +9,15 @@
  * snappyjs when it does not). Nothing here depends on other project folders.
  */
 import { createRequire } from 'node:module';
+// Imported statically so bundles (the standalone executable) carry it; the native binding stays
+// optional and is loaded only where it can be.
+import * as snappyjs from 'snappyjs';
 
 export type SnappyImpl = 'native' | 'js';
 
 interface NativeSnappy {
   compressSync(input: Buffer | Uint8Array): Buffer;
   uncompressSync(input: Buffer | Uint8Array, opts: { asBuffer: true }): Buffer;
-}
-interface JsSnappy {
-  compress(input: Uint8Array): Uint8Array;
-  /** Not used on untrusted input: it does not bound-check its output. */
-  uncompress(input: Uint8Array, maxLength?: number): Uint8Array;
 }
 
 const require = createRequire(import.meta.url);
@@ -33,7 +31,6 @@ function loadNative(): NativeSnappy | undefined {
 }
 
 const nativeLib = loadNative();
-const js = require('snappyjs') as JsSnappy;
 const native = process.env['ALLOY_TS_SNAPPY'] === 'native' ? nativeLib : undefined;
 
 /** Which implementation `compress`/`uncompress` use in this process. */
@@ -62,7 +59,7 @@ export function uncompressedLength(block: Uint8Array): number {
 
 export function compress(input: Uint8Array): Buffer {
   if (native) return native.compressSync(input);
-  const out = js.compress(input);
+  const out = snappyjs.compress(input);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -150,11 +147,11 @@ export const implementations = {
       }
     : undefined,
   js: {
-    compress: (b: Uint8Array): Uint8Array => js.compress(b),
+    compress: (b: Uint8Array): Uint8Array => snappyjs.compress(b),
     uncompress: (b: Uint8Array): Uint8Array => decodeBlock(b, uncompressedLength(b)),
   },
   snappyjs: {
-    compress: (b: Uint8Array): Uint8Array => js.compress(b),
-    uncompress: (b: Uint8Array): Uint8Array => js.uncompress(b),
+    compress: (b: Uint8Array): Uint8Array => snappyjs.compress(b),
+    uncompress: (b: Uint8Array): Uint8Array => snappyjs.uncompress(b),
   },
 } as const;
