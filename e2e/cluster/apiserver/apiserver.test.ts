@@ -124,7 +124,7 @@ describe('CRUD and optimistic concurrency', () => {
     expect(nons.body.message).toBe('namespaces "nope" not found');
     const bad = await api('POST', '/api/v1/namespaces/default/configmaps', cm('Bad_Name', {}));
     expect(bad.status).toBe(422);
-    expect(bad.body.details.causes[0]).toMatchObject({ type: 'FieldValueInvalid', field: 'metadata.name' });
+    expect(bad.body.details.causes[0]).toMatchObject({ reason: 'FieldValueInvalid', field: 'metadata.name' });
   });
 
   test('schema validation: wrong type and missing required field are 422 with causes', async () => {
@@ -172,7 +172,7 @@ describe('CRUD and optimistic concurrency', () => {
     expect(image.status).toBe(200);
     const other = await api('PATCH', '/api/v1/namespaces/default/pods/adm', { spec: { restartPolicy: 'Never' } }, 'application/strategic-merge-patch+json');
     expect(other.status).toBe(422);
-    expect(other.body.details.causes[0]).toMatchObject({ type: 'FieldValueForbidden', field: 'spec' });
+    expect(other.body.details.causes[0]).toMatchObject({ reason: 'FieldValueForbidden', field: 'spec' });
   });
 
   test('PUT creates a missing Lease (create on update) but not a missing ConfigMap', async () => {
@@ -219,7 +219,9 @@ describe('bad input gets a 4xx that names the problem, never a 500', () => {
     ['PATCH', '/api/v1/namespaces/default/services/kubernetes', '{"a":1}', 'application/json-patch+json', 400, 'must be a JSON array'],
     ['PATCH', '/api/v1/namespaces/default/services/kubernetes', '[1]', 'application/strategic-merge-patch+json', 400, 'must be a JSON object'],
     ['PATCH', '/api/v1/namespaces/default/services/kubernetes?fieldManager=x', 'kind: [', 'application/apply-patch+yaml', 400, 'could not be decoded as YAML'],
-    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', 'kind: Service', 'application/apply-patch+yaml', 400, 'require fieldManager'],
+    // The texts of these two rows are the real kube-apiserver's (checked against it).
+    ['PATCH', '/api/v1/namespaces/default/services/kubernetes', 'kind: Service', 'application/apply-patch+yaml', 422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'],
+    ['POST', '/api/v1/namespaces/default/pods', '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"memory":"lots"}}}]}}', 'application/json', 400, 'Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\''],
     ['GET', '/api/v1/namespaces/default/configmaps?labelSelector=%3D%3D', '', 'application/json', 400, 'unable to parse requirement'],
     ['GET', '/api/v1/namespaces/default/configmaps?continue=garbage', '', 'application/json', 400, 'continue key is not valid'],
     ['GET', '/api/v1/nosuchthings', '', 'application/json', 404, 'could not find the requested resource'],
@@ -300,7 +302,7 @@ describe('server-side apply', () => {
     const c = await api('PATCH', applyPath('bob'), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
     expect(c.status).toBe(409);
     expect(c.body.message).toBe('Apply failed with 1 conflict: conflict with "alice" using v1: .data.a');
-    expect(c.body.details.causes).toEqual([{ type: 'FieldManagerConflict', message: 'conflict with "alice" using v1', field: '.data.a' }]);
+    expect(c.body.details.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "alice" using v1', field: '.data.a' }]);
     const f = await api('PATCH', applyPath('bob', true), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
     expect(f.status).toBe(200);
     expect(f.body.data).toEqual({ a: '9', b: '2' });
@@ -614,12 +616,31 @@ describe('x-kubernetes-validations (CEL subset)', () => {
     expect((await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
   });
 
+  test('a non-structural CRD (a field or array item without type) is a 422 with the real server\'s causes', async () => {
+    const bad = structuredClone(crd) as { metadata: Obj; spec: Obj };
+    bad.metadata = { name: 'gizmos.test.io' };
+    bad.spec = { ...bad.spec, names: { plural: 'gizmos', singular: 'gizmo', kind: 'Gizmo' } };
+    bad.spec.versions = [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: {
+      a: { type: 'string' },
+      b: { description: 'no type' },
+      c: { type: 'array', items: { description: 'untyped item' } },
+      d: { 'x-kubernetes-int-or-string': true },
+      e: { 'x-kubernetes-preserve-unknown-fields': true },
+    } } } }];
+    const r = await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', bad);
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes).toStrictEqual([
+      { reason: 'FieldValueRequired', message: 'Required value: must not be empty for specified object fields', field: 'spec.validation.openAPIV3Schema.properties[b].type' },
+      { reason: 'FieldValueRequired', message: 'Required value: must not be empty for specified array items', field: 'spec.validation.openAPIV3Schema.properties[c].items.type' },
+    ]);
+  });
+
   test('a failing rule is a 422 naming the field, the schema type and the message, like the real server', async () => {
     const both = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('both', { config: 'x', ref: { name: 'c' } }));
     expect(both.status).toBe(422);
     expect(both.body.reason).toBe('Invalid');
     expect(both.body.message).toBe('Widget.test.io "both" is invalid: spec: Invalid value: "object": set exactly one of spec.config or spec.ref');
-    expect(both.body.details.causes).toStrictEqual([{ type: 'FieldValueInvalid', message: 'Invalid value: "object": set exactly one of spec.config or spec.ref', field: 'spec' }]);
+    expect(both.body.details.causes).toStrictEqual([{ reason: 'FieldValueInvalid', message: 'Invalid value: "object": set exactly one of spec.config or spec.ref', field: 'spec' }]);
     const neither = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('neither', { size: 0 }));
     expect(neither.status).toBe(422);
     expect(neither.body.details.causes.map((c: Obj) => c.message)).toStrictEqual([
@@ -628,7 +649,7 @@ describe('x-kubernetes-validations (CEL subset)', () => {
     ]);
     const tag = await api('POST', '/apis/test.io/v1/namespaces/default/widgets', w('tag', { config: 'x', tags: ['ok', 'toolong'] }));
     expect(tag.status).toBe(422);
-    expect(tag.body.details.causes).toStrictEqual([{ type: 'FieldValueInvalid', message: 'Invalid value: "string": tag too long: toolong', field: 'spec.tags[1]' }]);
+    expect(tag.body.details.causes).toStrictEqual([{ reason: 'FieldValueInvalid', message: 'Invalid value: "string": tag too long: toolong', field: 'spec.tags[1]' }]);
   });
 
   test('a passing object is stored; a rule outside the subset is skipped with one warning; oldSelf rules run on updates', async () => {

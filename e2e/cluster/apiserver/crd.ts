@@ -9,7 +9,7 @@
 import { CelEvalError, CelUnsupported, evaluate, parseRule, usesOldSelf, type CelAst } from './cel.js';
 import type { StatusCause } from './errors.js';
 import type { ListType, TypeInfo } from './patch-meta.js';
-import { deepClone, isObject, type Json, type JsonObject, type KubeObject, type PrinterColumn, type ResourceType } from './types.js';
+import { deepClone, deepEqual, isObject, type Json, type JsonObject, type KubeObject, type PrinterColumn, type ResourceType } from './types.js';
 
 export interface CrdVersion {
   readonly name: string;
@@ -57,26 +57,52 @@ export function crdCauses(crd: KubeObject): StatusCause[] {
   const spec = isObject(crd['spec']) ? crd['spec'] : {};
   const names = isObject(spec['names']) ? spec['names'] : {};
   const group = spec['group'];
-  if (typeof group !== 'string' || !group.includes('.')) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(group ?? '')}: should be a domain with at least one dot`, field: 'spec.group' });
-  if (typeof names['plural'] !== 'string' || names['plural'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' });
-  if (typeof names['kind'] !== 'string' || names['kind'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: 'spec.names.kind' });
+  if (typeof group !== 'string' || !group.includes('.')) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(group ?? '')}: should be a domain with at least one dot`, field: 'spec.group' });
+  if (typeof names['plural'] !== 'string' || names['plural'] === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' });
+  if (typeof names['kind'] !== 'string' || names['kind'] === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.kind' });
   if (typeof names['plural'] === 'string' && typeof group === 'string' && crd.metadata['name'] !== `${names['plural']}.${group}`) {
-    causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata['name'])}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata['name'])}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
   }
   if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') {
-    causes.push({ type: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec['scope'] ?? '')}: supported values: "Cluster", "Namespaced"`, field: 'spec.scope' });
+    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec['scope'] ?? '')}: supported values: "Cluster", "Namespaced"`, field: 'spec.scope' });
   }
   const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isObject) : [];
-  if (versions.length === 0) causes.push({ type: 'FieldValueInvalid', message: 'Invalid value: []: must have exactly one version marked as storage version', field: 'spec.versions' });
+  if (versions.length === 0) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: []: must have exactly one version marked as storage version', field: 'spec.versions' });
   else if (versions.filter((v) => v['storage'] === true).length !== 1) {
-    causes.push({ type: 'FieldValueInvalid', message: 'Invalid value: must have exactly one version marked as storage version', field: 'spec.versions' });
+    causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: must have exactly one version marked as storage version', field: 'spec.versions' });
   }
-  versions.forEach((v, i) => {
-    const schema = isObject(v['schema']) ? v['schema']['openAPIV3Schema'] : undefined;
-    if (!isObject(schema)) causes.push({ type: 'FieldValueRequired', message: 'Required value: schemas are required', field: `spec.versions[${i}].schema.openAPIV3Schema` });
-    else if (schema['type'] !== 'object') causes.push({ type: 'FieldValueRequired', message: 'Required value: must be object at the root', field: `spec.versions[${i}].schema.openAPIV3Schema.type` });
+  const schemas = versions.map((v) => (isObject(v['schema']) ? v['schema']['openAPIV3Schema'] : undefined));
+  // Identical per-version schemas are reported at `spec.validation` (the real server folds them
+  // into the internal top-level field before validating).
+  const shared = schemas.length > 0 && schemas.every((sc) => isObject(sc) && deepEqual(sc, schemas[0]));
+  schemas.forEach((schema, i) => {
+    if (!isObject(schema)) causes.push({ reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: `spec.versions[${i}].schema.openAPIV3Schema` });
+    else if (schema['type'] !== 'object') causes.push({ reason: 'FieldValueRequired', message: 'Required value: must be object at the root', field: `spec.versions[${i}].schema.openAPIV3Schema.type` });
+    else if (!shared || i === 0) structuralCauses(schema, shared ? 'spec.validation.openAPIV3Schema' : `spec.versions[${i}].schema.openAPIV3Schema`, causes);
   });
   return causes;
+}
+
+/**
+ * Structural schema rule: every specified object field and array item has a `type`, unless it is
+ * `x-kubernetes-int-or-string` or `x-kubernetes-preserve-unknown-fields` (texts as the real server).
+ */
+function structuralCauses(schema: JsonObject, path: string, causes: StatusCause[]): void {
+  const typed = (sub: JsonObject): boolean => (typeof sub['type'] === 'string' && sub['type'] !== '') || sub['x-kubernetes-int-or-string'] === true || sub['x-kubernetes-preserve-unknown-fields'] === true;
+  if (isObject(schema['properties'])) {
+    for (const [name, sub] of Object.entries(schema['properties'])) {
+      if (!isObject(sub)) continue;
+      const p = `${path}.properties[${name}]`;
+      if (!typed(sub)) causes.push({ reason: 'FieldValueRequired', message: 'Required value: must not be empty for specified object fields', field: `${p}.type` });
+      structuralCauses(sub, p, causes);
+    }
+  }
+  if (isObject(schema['items'])) {
+    const p = `${path}.items`;
+    if (!typed(schema['items'])) causes.push({ reason: 'FieldValueRequired', message: 'Required value: must not be empty for specified array items', field: `${p}.type` });
+    structuralCauses(schema['items'], p, causes);
+  }
+  if (isObject(schema['additionalProperties'])) structuralCauses(schema['additionalProperties'], `${path}.additionalProperties`, causes);
 }
 
 export function crdResourceTypes(crd: KubeObject): ResourceType[] {
@@ -174,7 +200,7 @@ function checkRules(s: JsonObject, v: Json, old: Json | undefined, path: string,
       ok = evaluate(ast, vars);
     } catch (err: unknown) {
       if (!(err instanceof CelEvalError)) throw err;
-      causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${type}: ${err.message} evaluating rule: ${src}`, field });
+      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${type}: ${err.message} evaluating rule: ${src}`, field });
       continue;
     }
     if (ok === true) continue;
@@ -190,7 +216,7 @@ function checkRules(s: JsonObject, v: Json, old: Json | undefined, path: string,
         }
       } else warnings.add(`messageExpression ${JSON.stringify(r['messageExpression'])} at ${path === '' ? '<root>' : path} was not evaluated: this test API server supports only a CEL subset (${m.message})`);
     }
-    causes.push({ type: r['reason'] === 'FieldValueForbidden' ? 'FieldValueForbidden' : r['reason'] === 'FieldValueRequired' ? 'FieldValueRequired' : r['reason'] === 'FieldValueDuplicate' ? 'FieldValueDuplicate' : 'FieldValueInvalid', message: ok === false ? `Invalid value: ${type}: ${message}` : `Invalid value: ${type}: rule did not evaluate to a bool: ${src}`, field });
+    causes.push({ reason: r['reason'] === 'FieldValueForbidden' ? 'FieldValueForbidden' : r['reason'] === 'FieldValueRequired' ? 'FieldValueRequired' : r['reason'] === 'FieldValueDuplicate' ? 'FieldValueDuplicate' : 'FieldValueInvalid', message: ok === false ? `Invalid value: ${type}: ${message}` : `Invalid value: ${type}: rule did not evaluate to a bool: ${src}`, field });
   }
 }
 
@@ -231,7 +257,7 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
   if (!schema) return { causes, unknown, warnings: [] };
   const visit = (s: JsonObject, v: Json, path: string, root: boolean, prev: Json | undefined): Json => {
     if (!typeOk(s, v)) {
-      causes.push({ type: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(isObject(v) ? 'object' : Array.isArray(v) ? 'array' : typeof v)}`, field: path });
+      causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(isObject(v) ? 'object' : Array.isArray(v) ? 'array' : typeof v)}`, field: path });
       return v;
     }
     if (v === null) return v;
@@ -255,25 +281,25 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
         }
       }
       if (Array.isArray(s['required'])) {
-        for (const r of s['required']) if (typeof r === 'string' && v[r] === undefined) causes.push({ type: 'FieldValueRequired', message: 'Required value', field: join(path, r) });
+        for (const r of s['required']) if (typeof r === 'string' && v[r] === undefined) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: join(path, r) });
       }
-      if (typeof s['maxProperties'] === 'number' && Object.keys(v).length > s['maxProperties']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${Object.keys(v).length}: must have at most ${s['maxProperties']} items`, field: path });
+      if (typeof s['maxProperties'] === 'number' && Object.keys(v).length > s['maxProperties']) causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${Object.keys(v).length}: must have at most ${s['maxProperties']} items`, field: path });
     } else if (Array.isArray(v)) {
       if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, false, undefined)));
-      if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) causes.push({ type: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field: path });
-      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${path} in body should have at least ${s['minItems']} items`, field: path });
+      if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field: path });
+      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${path} in body should have at least ${s['minItems']} items`, field: path });
     } else {
       if (Array.isArray(s['enum']) && !s['enum'].some((e) => e === v)) {
-        causes.push({ type: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${s['enum'].map((e) => JSON.stringify(e)).join(', ')}`, field: path });
+        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${s['enum'].map((e) => JSON.stringify(e)).join(', ')}`, field: path });
       }
       if (typeof v === 'number') {
-        if (typeof s['minimum'] === 'number' && v < s['minimum']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s['minimum']}`, field: path });
-        if (typeof s['maximum'] === 'number' && v > s['maximum']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s['maximum']}`, field: path });
+        if (typeof s['minimum'] === 'number' && v < s['minimum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s['minimum']}`, field: path });
+        if (typeof s['maximum'] === 'number' && v > s['maximum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s['maximum']}`, field: path });
       }
       if (typeof v === 'string') {
-        if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should match '${s['pattern']}'`, field: path });
-        if (typeof s['maxLength'] === 'number' && v.length > s['maxLength']) causes.push({ type: 'FieldValueTooLong', message: `Too long: may not be more than ${s['maxLength']} bytes`, field: path });
-        if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should be at least ${s['minLength']} chars long`, field: path });
+        if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should match '${s['pattern']}'`, field: path });
+        if (typeof s['maxLength'] === 'number' && v.length > s['maxLength']) causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${s['maxLength']} bytes`, field: path });
+        if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should be at least ${s['minLength']} chars long`, field: path });
       }
     }
     checkRules(s, v, prev, path, causes, warnings);

@@ -20,8 +20,9 @@ export type StatusReason =
   | 'Timeout'
   | 'TooManyRequests';
 
+/** metav1.StatusCause as the API server writes it (`reason`, `message`, `field`). */
 export interface StatusCause {
-  readonly type: string;
+  readonly reason: string;
   readonly message: string;
   readonly field?: string;
 }

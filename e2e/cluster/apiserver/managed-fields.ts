@@ -334,9 +334,9 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
 }
 
 function conflictError(conflicts: Map<Manager, string[]>): ApiError {
-  const causes: { type: string; message: string; field: string }[] = [];
+  const causes: { reason: string; message: string; field: string }[] = [];
   for (const [m, paths] of conflicts) {
-    for (const p of paths) causes.push({ type: 'FieldManagerConflict', message: `conflict with "${m.entry.manager}"${m.entry.subresource ? ` with subresource "${m.entry.subresource}"` : ''} using ${m.entry.apiVersion}`, field: renderPath(p) });
+    for (const p of paths) causes.push({ reason: 'FieldManagerConflict', message: `conflict with "${m.entry.manager}"${m.entry.subresource ? ` with subresource "${m.entry.subresource}"` : ''} using ${m.entry.apiVersion}`, field: renderPath(p) });
   }
   let message: string;
   if (causes.length === 1) {

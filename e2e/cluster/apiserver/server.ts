@@ -791,7 +791,7 @@ export class ApiServer {
       if (!Number.isInteger(rv)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be an integer`);
       if (rvMatch === 'Exact') atRv = rv;
       else if (rv > this.store.resourceVersion) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`, { causes: [{ type: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
       }
     } else if (rvMatch && rvMatch !== 'NotOlderThan') {
       throw badRequest(`resourceVersionMatch "${rvMatch}" requires a resourceVersion`);
@@ -992,7 +992,7 @@ export class ApiServer {
       const nsObj = this.store.get('/namespaces', undefined, ns);
       if (!nsObj) throw notFound('namespaces', '', ns);
       if (nsObj.metadata['deletionTimestamp']) {
-        throw new ApiError(403, 'Forbidden', `${t.resource} "${String(md['name'] ?? md['generateName'] ?? '')}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { causes: [{ type: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
+        throw new ApiError(403, 'Forbidden', `${t.resource} "${String(md['name'] ?? md['generateName'] ?? '')}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
       }
     } else {
       delete md['namespace'];
@@ -1004,7 +1004,7 @@ export class ApiServer {
       md['name'] = `${md['generateName']}${suffix}`;
     }
     if (typeof md['name'] !== 'string' || md['name'] === '') {
-      throw invalid(t.kind, t.group, '', [{ type: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+      throw invalid(t.kind, t.group, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
     }
     if (this.store.get(t.storageKey, nsOf(o), nameOf(o))) throw alreadyExists(t.resource, t.group, nameOf(o));
     const time = now();
@@ -1090,7 +1090,7 @@ export class ApiServer {
       const before = new Set((Array.isArray(omd['finalizers']) ? omd['finalizers'] : []).map(String));
       const added = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String).filter((f) => !before.has(f));
       if (added.length > 0) {
-        throw invalid(t.kind, t.group, nameOf(old), [{ type: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((a) => JSON.stringify(a)).join(', ')}}`, field: 'metadata.finalizers' }]);
+        throw invalid(t.kind, t.group, nameOf(old), [{ reason: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((a) => JSON.stringify(a)).join(', ')}}`, field: 'metadata.finalizers' }]);
       }
     }
     if (t.kind === 'Service' && isObject(next['spec']) && isObject(old['spec'])) {
@@ -1170,7 +1170,13 @@ export class ApiServer {
 
   #apply(target: Target, body: Json, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject; created: boolean } {
     const { t } = target;
-    if (!q.get('fieldManager')) throw badRequest('PATCH requests with apply content type require fieldManager to be set to a non-empty string');
+    if (!q.get('fieldManager')) {
+      throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
+        group: 'meta.k8s.io',
+        kind: 'PatchOptions',
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+      });
+    }
     let applied = asKube(deepClone(body), 'apply');
     if (applied.metadata['managedFields'] !== undefined && applied.metadata['managedFields'] !== null) {
       throw badRequest('metadata.managedFields must be nil');
@@ -1304,7 +1310,7 @@ export class ApiServer {
     if (rv !== undefined && rv !== null && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
     const replicas = getPath(scale, 'spec.replicas');
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw invalid('Scale', 'autoscaling', String(target.name), [{ type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' }]);
+      throw invalid('Scale', 'autoscaling', String(target.name), [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' }]);
     }
     const next = deepClone(old);
     setPath(next, t.scale!.specReplicasPath, replicas);
@@ -1315,7 +1321,7 @@ export class ApiServer {
   #bind(res: http.ServerResponse, target: Target, body: Json): void {
     const pod = this.#mustGet(target);
     const node = isObject(body) && isObject(body['target']) ? body['target']['name'] : undefined;
-    if (typeof node !== 'string' || node === '') throw invalid('Binding', '', String(target.name), [{ type: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
+    if (typeof node !== 'string' || node === '') throw invalid('Binding', '', String(target.name), [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
     if (getPath(pod, 'spec.nodeName')) throw conflict('pods/binding', '', String(target.name), `pod ${String(target.name)} is already assigned to node "${String(getPath(pod, 'spec.nodeName'))}"`);
     const next = deepClone(pod);
     (next['spec'] as JsonObject)['nodeName'] = node;
@@ -1351,7 +1357,7 @@ export class ApiServer {
         const desired = minAvailable ?? (maxUnavailable !== undefined ? Math.max(0, covered.length - maxUnavailable) : covered.length);
         if (healthy - desired < 1) {
           throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-            causes: [{ type: 'DisruptionBudget', message: `The disruption budget ${nameOf(pdb)} needs ${desired} healthy pods and has ${healthy} currently` }],
+            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${nameOf(pdb)} needs ${desired} healthy pods and has ${healthy} currently` }],
           });
         }
       }

@@ -37,7 +37,7 @@ export class ServiceAddressAllocator {
     if (ip === 'None') {
       spec['clusterIPs'] = ['None'];
     } else if (typeof ip === 'string' && ip !== '') {
-      if (usedIps.has(ip)) return { type: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(ip)}: failed to allocate IP ${ip}: provided IP is already allocated`, field: 'spec.clusterIPs' };
+      if (usedIps.has(ip)) return { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(ip)}: failed to allocate IP ${ip}: provided IP is already allocated`, field: 'spec.clusterIPs' };
       spec['clusterIPs'] = [ip];
     } else if (spec['type'] !== 'ExternalName') {
       const span = this.#size - 12;
@@ -46,7 +46,7 @@ export class ServiceAddressAllocator {
         const cand = this.ip(10 + ((i * 7919) % span));
         if (!usedIps.has(cand)) chosen = cand;
       }
-      if (!chosen) return { type: 'FieldValueInvalid', message: 'Internal error occurred: failed to allocate a serviceIP: range is full', field: 'spec.clusterIP' };
+      if (!chosen) return { reason: 'FieldValueInvalid', message: 'Internal error occurred: failed to allocate a serviceIP: range is full', field: 'spec.clusterIP' };
       spec['clusterIP'] = chosen;
       spec['clusterIPs'] = [chosen];
     }
@@ -64,12 +64,12 @@ export class ServiceAddressAllocator {
       for (const [i, p] of spec['ports'].entries()) {
         if (!isObject(p)) continue;
         if (typeof p['nodePort'] === 'number') {
-          if (usedPorts.has(p['nodePort'])) return { type: 'FieldValueInvalid', message: `Invalid value: ${p['nodePort']}: provided port is already allocated`, field: `spec.ports[${i}].nodePort` };
+          if (usedPorts.has(p['nodePort'])) return { reason: 'FieldValueInvalid', message: `Invalid value: ${p['nodePort']}: provided port is already allocated`, field: `spec.ports[${i}].nodePort` };
           usedPorts.add(p['nodePort']);
           continue;
         }
         while (usedPorts.has(next)) next++;
-        if (next > 32767) return { type: 'FieldValueInvalid', message: 'failed to allocate a nodePort: range is full', field: `spec.ports[${i}].nodePort` };
+        if (next > 32767) return { reason: 'FieldValueInvalid', message: 'failed to allocate a nodePort: range is full', field: `spec.ports[${i}].nodePort` };
         p['nodePort'] = next;
         usedPorts.add(next);
       }

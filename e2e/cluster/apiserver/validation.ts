@@ -4,7 +4,7 @@
  * label syntax, container names, workload selectors, immutable fields). Returns causes in the
  * real server's shape; the caller turns them into a 422.
  */
-import type { StatusCause } from './errors.js';
+import { badRequest, type StatusCause } from './errors.js';
 import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { deepEqual, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
@@ -89,6 +89,10 @@ function valueAtPointer(obj: Json, pointer: string): unknown {
 }
 
 /** Schema problems of a built-in object; kinds whose validator is not preloaded are not checked. */
+/** resource.Quantity's parse pattern, as the real server quotes it. */
+const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+
+/** @throws ApiError 400 for a malformed quantity (a decoding error on a real server). */
 export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   const name = validatorName(t);
   const validate = name ? validators.get(name) : undefined;
@@ -96,6 +100,10 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
+    if (e.keyword === 'format' && e.params['format'] === 'quantity') {
+      // The real server fails while decoding the body, before validation: 400, no field named.
+      throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: quantities must match the regular expression '${QUANTITY_RE}'`);
+    }
     let cause: StatusCause;
     if (e.keyword === 'required' && e.instancePath.startsWith('/status')) {
       // The real server validates status with Go code, not the OpenAPI `required` lists.
@@ -103,22 +111,22 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
     } else if (e.keyword === 'required') {
       const base = pointerToField(e.instancePath);
       const field = base === '' ? String(e.params['missingProperty']) : `${base}.${String(e.params['missingProperty'])}`;
-      cause = { type: 'FieldValueRequired', message: 'Required value', field };
+      cause = { reason: 'FieldValueRequired', message: 'Required value', field };
     } else if (e.keyword === 'type') {
       const field = pointerToField(e.instancePath);
       const v = valueAtPointer(obj, e.instancePath);
-      cause = { type: 'FieldValueInvalid', message: `Invalid value: ${describe(v)}: ${field} in body must be of type ${String(e.params['type'])}: ${describe(v)}`, field };
+      cause = { reason: 'FieldValueInvalid', message: `Invalid value: ${describe(v)}: ${field} in body must be of type ${String(e.params['type'])}: ${describe(v)}`, field };
     } else if (e.keyword === 'enum') {
       const field = pointerToField(e.instancePath);
       const allowed = (e.params['allowedValues'] as unknown[]).map((a) => JSON.stringify(a)).join(', ');
-      cause = { type: 'FieldValueNotSupported', message: `Unsupported value: ${describe(valueAtPointer(obj, e.instancePath))}: supported values: ${allowed}`, field };
+      cause = { reason: 'FieldValueNotSupported', message: `Unsupported value: ${describe(valueAtPointer(obj, e.instancePath))}: supported values: ${allowed}`, field };
     } else if (e.keyword === 'format') {
       const field = pointerToField(e.instancePath);
-      cause = { type: 'FieldValueInvalid', message: `Invalid value: ${describe(valueAtPointer(obj, e.instancePath))}: must be ${String(e.params['format'])}`, field };
+      cause = { reason: 'FieldValueInvalid', message: `Invalid value: ${describe(valueAtPointer(obj, e.instancePath))}: must be ${String(e.params['format'])}`, field };
     } else {
       continue;
     }
-    const key = `${cause.field}|${cause.type}`;
+    const key = `${cause.field}|${cause.reason}`;
     if (!seen.has(key)) {
       seen.add(key);
       causes.push(cause);
@@ -141,7 +149,7 @@ const SUBDOMAIN_MSG = "a lowercase RFC 1123 subdomain must consist of lower case
 const DNS1035_MSG = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 function invalidCause(field: string, value: unknown, msg: string): StatusCause {
-  return { type: 'FieldValueInvalid', message: `Invalid value: ${describe(value)}: ${msg}`, field };
+  return { reason: 'FieldValueInvalid', message: `Invalid value: ${describe(value)}: ${msg}`, field };
 }
 
 function checkName(kind: string, name: string, causes: StatusCause[]): void {
@@ -174,7 +182,7 @@ function checkPodSpec(field: string, spec: Json | undefined, causes: StatusCause
   for (const listName of ['initContainers', 'containers']) {
     const list = spec[listName];
     if (listName === 'containers' && (!Array.isArray(list) || list.length === 0)) {
-      causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `${field}.containers` });
+      causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${field}.containers` });
       continue;
     }
     if (!Array.isArray(list)) continue;
@@ -183,11 +191,11 @@ function checkPodSpec(field: string, spec: Json | undefined, causes: StatusCause
       const f = `${field}.${listName}[${i}]`;
       const name = c['name'];
       if (typeof name === 'string') {
-        if (names.has(name)) causes.push({ type: 'FieldValueDuplicate', message: `Duplicate value: ${describe(name)}`, field: `${f}.name` });
+        if (names.has(name)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${describe(name)}`, field: `${f}.name` });
         else if (!DNS1123_LABEL.test(name)) causes.push(invalidCause(`${f}.name`, name, LABEL_MSG));
         names.add(name);
       }
-      if (typeof c['image'] !== 'string' || c['image'] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `${f}.image` });
+      if (typeof c['image'] !== 'string' || c['image'] === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${f}.image` });
       const ports = c['ports'];
       if (Array.isArray(ports)) {
         ports.forEach((p, j) => {
@@ -203,7 +211,7 @@ function checkPodSpec(field: string, spec: Json | undefined, causes: StatusCause
     const vn = new Set<string>();
     volumes.forEach((v, i) => {
       if (!isObject(v) || typeof v['name'] !== 'string') return;
-      if (vn.has(v['name'])) causes.push({ type: 'FieldValueDuplicate', message: `Duplicate value: ${describe(v['name'])}`, field: `${field}.volumes[${i}].name` });
+      if (vn.has(v['name'])) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${describe(v['name'])}`, field: `${field}.volumes[${i}].name` });
       vn.add(v['name']);
     });
   }
@@ -227,7 +235,7 @@ export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] 
     md['ownerReferences'].forEach((r, i) => {
       if (!isObject(r)) return;
       for (const f of ['apiVersion', 'kind', 'name', 'uid']) {
-        if (typeof r[f] !== 'string' || r[f] === '') causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `metadata.ownerReferences[${i}].${f}` });
+        if (typeof r[f] !== 'string' || r[f] === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `metadata.ownerReferences[${i}].${f}` });
       }
       if (r['controller'] === true) controllers++;
     });
@@ -266,7 +274,7 @@ export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] 
       const multi = ports.length > 1;
       ports.forEach((p, i) => {
         if (!isObject(p)) return;
-        if (multi && (typeof p['name'] !== 'string' || p['name'] === '')) causes.push({ type: 'FieldValueRequired', message: 'Required value', field: `spec.ports[${i}].name` });
+        if (multi && (typeof p['name'] !== 'string' || p['name'] === '')) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `spec.ports[${i}].name` });
         if (typeof p['port'] === 'number' && (p['port'] < 1 || p['port'] > 65535)) causes.push(invalidCause(`spec.ports[${i}].port`, p['port'], 'must be between 1 and 65535, inclusive'));
       });
     }
@@ -294,7 +302,7 @@ export function updateCauses(t: ResourceType, oldObj: KubeObject, newObj: KubeOb
   const ns = isObject(newObj['spec']) ? newObj['spec'] : {};
   if (t.kind === 'Pod' && !deepEqual(podSpecImmutablePart(os), podSpecImmutablePart(ns))) {
     causes.push({
-      type: 'FieldValueForbidden',
+      reason: 'FieldValueForbidden',
       message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
       field: 'spec',
     });
@@ -302,7 +310,7 @@ export function updateCauses(t: ResourceType, oldObj: KubeObject, newObj: KubeOb
   if (t.kind === 'StatefulSet') {
     const strip = (s: JsonObject): JsonObject => Object.fromEntries(Object.entries(s).filter(([k]) => !STS_MUTABLE.includes(k)));
     if (!deepEqual(strip(os), strip(ns))) {
-      causes.push({ type: 'FieldValueForbidden', message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", field: 'spec' });
+      causes.push({ reason: 'FieldValueForbidden', message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", field: 'spec' });
     }
   }
   if ((t.kind === 'Deployment' || t.kind === 'DaemonSet' || t.kind === 'ReplicaSet' || t.kind === 'Job') && !deepEqual(os['selector'], ns['selector'])) {
@@ -313,7 +321,7 @@ export function updateCauses(t: ResourceType, oldObj: KubeObject, newObj: KubeOb
   }
   if ((t.kind === 'ConfigMap' || t.kind === 'Secret') && oldObj['immutable'] === true) {
     for (const f of ['data', 'binaryData', 'immutable']) {
-      if (!deepEqual(oldObj[f], newObj[f])) causes.push({ type: 'FieldValueForbidden', message: `Forbidden: field is immutable when \`immutable\` is set`, field: f });
+      if (!deepEqual(oldObj[f], newObj[f])) causes.push({ reason: 'FieldValueForbidden', message: `Forbidden: field is immutable when \`immutable\` is set`, field: f });
     }
   }
   return causes;

@@ -1,0 +1,53 @@
+/**
+ * Raw requests sent alike to the real kube-apiserver and the test API server, so a test can hold
+ * the test server to the real one's answers (status code, reason, message, causes).
+ */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+export interface Answer {
+  readonly code: number;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly causes?: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly field?: string }>;
+}
+
+export interface Target {
+  readonly url: string;
+  readonly caPem?: string;
+  readonly token?: string;
+}
+
+/** Sends one request; resolves with the Status fields of the answer (never rejects on 4xx/5xx). */
+export function send(target: Target, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType };
+  if (target.token !== undefined) headers['authorization'] = `Bearer ${target.token}`;
+  const url = new URL(path, target.url);
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let parsed: Record<string, unknown> = {};
+        try {
+          parsed = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          // not JSON: only the code is compared
+        }
+        const isStatus = parsed['kind'] === 'Status';
+        const details = parsed['details'] as { causes?: Answer['causes'] } | undefined;
+        resolve({
+          code: res.statusCode ?? 0,
+          ...(isStatus && typeof parsed['reason'] === 'string' ? { reason: parsed['reason'] } : {}),
+          ...(isStatus && typeof parsed['message'] === 'string' ? { message: parsed['message'] } : {}),
+          ...(isStatus && details?.causes ? { causes: details.causes } : {}),
+        });
+      });
+    };
+    const req = url.protocol === 'https:' ? https.request(url, { method, headers, ca: target.caPem }, onResponse) : http.request(url, { method, headers }, onResponse);
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
