@@ -321,3 +321,86 @@ describe('CollectorReconciler', () => {
     });
   });
 });
+
+type Sts = KubeObject & { spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> } } } };
+const podSpec = (s: Sts) => s.spec.template.spec;
+const alloy = (s: Sts) => podSpec(s).containers[0]!;
+const reloaderC = (s: Sts) => podSpec(s).containers.find((c) => c['name'] === 'config-reloader');
+
+/**
+ * Every spec field that reaches the StatefulSet: set it, reconcile, remove it (or one of its
+ * entries), reconcile, and the live object must no longer carry it. `probe` reads the value
+ * the field puts in the StatefulSet; it must be defined before and undefined after.
+ */
+const REMOVALS: ReadonlyArray<{ field: string; with: Record<string, unknown>; without: Record<string, unknown>; probe: (s: Sts) => unknown }> = [
+  { field: 'nodeSelector', with: { nodeSelector: { disk: 'ssd' } }, without: {}, probe: (s) => podSpec(s)['nodeSelector'] },
+  { field: 'nodeSelector key', with: { nodeSelector: { disk: 'ssd', zone: 'a' } }, without: { nodeSelector: { disk: 'ssd' } }, probe: (s) => (podSpec(s)['nodeSelector'] as Record<string, string>)['zone'] },
+  { field: 'podAnnotations key', with: { podAnnotations: { a: '1', b: '2' } }, without: { podAnnotations: { a: '1' } }, probe: (s) => s.spec.template.metadata.annotations['b'] },
+  { field: 'podAnnotations', with: { podAnnotations: { b: '2' } }, without: {}, probe: (s) => s.spec.template.metadata.annotations['b'] },
+  { field: 'podLabels key', with: { podLabels: { team: 'x', tier: 'y' } }, without: { podLabels: { team: 'x' } }, probe: (s) => s.spec.template.metadata.labels['tier'] },
+  { field: 'tolerations entry', with: { tolerations: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }] }, without: { tolerations: [{ key: 'a', operator: 'Exists' }] }, probe: (s) => (podSpec(s)['tolerations'] as unknown[] | undefined)?.[1] },
+  { field: 'tolerations', with: { tolerations: [{ key: 'a', operator: 'Exists' }] }, without: {}, probe: (s) => podSpec(s)['tolerations'] },
+  { field: 'toleration effect (inside an atomic list)', with: { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule' }] }, without: { tolerations: [{ key: 'a', operator: 'Exists' }] }, probe: (s) => (podSpec(s)['tolerations'] as Array<Record<string, unknown>>)[0]!['effect'] },
+  { field: 'resources limit', with: { resources: { requests: { cpu: '100m' }, limits: { memory: '1Gi' } } }, without: { resources: { requests: { cpu: '100m' } } }, probe: (s) => (alloy(s)['resources'] as { limits?: unknown }).limits },
+  { field: 'resources', with: { resources: { limits: { memory: '1Gi' } } }, without: {}, probe: (s) => alloy(s)['resources'] },
+  { field: 'affinity', with: { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } } }, without: {}, probe: (s) => podSpec(s)['affinity'] },
+  { field: 'affinity inner value', with: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['a', 'b'] }] }] } } } }, without: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['a'] }] }] } } } }, probe: (s) => JSON.stringify(podSpec(s)['affinity']).includes('"b"') || undefined },
+  { field: 'topologySpreadConstraints', with: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }] }, without: {}, probe: (s) => podSpec(s)['topologySpreadConstraints'] },
+  { field: 'env entry', with: { env: [{ name: 'A', value: '1' }] }, without: {}, probe: (s) => (alloy(s)['env'] as Array<{ name: string }>).find((e) => e.name === 'A') },
+  { field: 'envFrom', with: { envFrom: [{ configMapRef: { name: 'x' } }] }, without: {}, probe: (s) => alloy(s)['envFrom'] },
+  { field: 'extraArgs', with: { extraArgs: ['--disable-reporting'] }, without: {}, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a === '--disable-reporting') },
+  { field: 'ports', with: { ports: [{ name: 'loki', port: 3100 }] }, without: {}, probe: (s) => (alloy(s)['ports'] as Array<{ name: string }>).find((p) => p.name === 'loki') },
+  { field: 'podSecurityContext override', with: { podSecurityContext: { supplementalGroups: [5] } }, without: {}, probe: (s) => (podSpec(s)['securityContext'] as Record<string, unknown>)['supplementalGroups'] },
+  { field: 'securityContext override', with: { securityContext: { procMount: 'Default' } }, without: {}, probe: (s) => (alloy(s)['securityContext'] as Record<string, unknown>)['procMount'] },
+  { field: 'reloader.resources limit', with: { reloader: { enabled: true, resources: { limits: { memory: '48Mi', cpu: '1' } } } }, without: { reloader: { enabled: true, resources: { limits: { memory: '48Mi' } } } }, probe: (s) => ((reloaderC(s)!['resources'] as { limits: Record<string, string> }).limits)['cpu'] },
+  { field: 'reloader.enabled', with: {}, without: { reloader: { enabled: false } }, probe: (s) => reloaderC(s) },
+  { field: 'clustering.enabled', with: {}, without: { clustering: { enabled: false } }, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a.startsWith('--cluster.enabled')) },
+  { field: 'image', with: { image: 'example.com/alloy:custom' }, without: {}, probe: (s) => (alloy(s)['image'] === 'example.com/alloy:custom' ? true : undefined) },
+  { field: 'serviceAccountName', with: { serviceAccountName: 'mine' }, without: {}, probe: (s) => (podSpec(s)['serviceAccountName'] === 'mine' ? true : undefined) },
+  { field: 'stabilityLevel', with: { stabilityLevel: 'experimental' }, without: {}, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a === '--stability.level=experimental') },
+];
+
+describe('CollectorReconciler: removed settings leave the live objects (server-side apply field removal)', () => {
+  it.each(REMOVALS)('GIVEN $field set and reconciled WHEN it is removed from the spec THEN the StatefulSet no longer has it', async (c) => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, ...c.with });
+    await reconciler.reconcile('obs/metrics');
+    expect(c.probe(api.peek<Sts>(stsRef)!)).toBeDefined();
+    await setSpec(api, { config: GOOD, replicas: 1, ...c.without });
+    await reconciler.reconcile('obs/metrics');
+    expect(c.probe(api.peek<Sts>(stsRef)!)).toBeUndefined();
+    // And the next resync writes nothing.
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.slice(before).filter((w) => w.verb !== 'get' && w.subresource === undefined)).toStrictEqual([]);
+  });
+
+  it('GIVEN a Service port removed from spec.ports WHEN reconciled THEN the receiver Service is pruned', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, ports: [{ name: 'loki', port: 3100 }, { name: 'otlp', port: 4317 }] });
+    await reconciler.reconcile('obs/metrics');
+    const svc = { apiVersion: 'v1', kind: 'Service', namespace: 'obs', name: 'metrics' };
+    expect((api.peek(svc)!['spec'] as { ports: unknown[] }).ports).toHaveLength(3);
+    await setSpec(api, { config: GOOD, replicas: 1, ports: [{ name: 'loki', port: 3100 }] });
+    await reconciler.reconcile('obs/metrics');
+    expect((api.peek(svc)!['spec'] as { ports: Array<{ name: string }> }).ports.map((p) => p.name)).toStrictEqual(['http-metrics', 'loki']);
+  });
+
+  it('GIVEN a PodDisruptionBudget switched from minAvailable to maxUnavailable WHEN reconciled THEN minAvailable is gone', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 3, podDisruptionBudget: { minAvailable: 2 } });
+    await reconciler.reconcile('obs/metrics');
+    await setSpec(api, { config: GOOD, replicas: 3, podDisruptionBudget: { maxUnavailable: 1 } });
+    await reconciler.reconcile('obs/metrics');
+    const pdb = api.peek({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' })!;
+    expect(pdb['spec']).toMatchObject({ maxUnavailable: 1 });
+    expect((pdb['spec'] as Record<string, unknown>)['minAvailable']).toBeUndefined();
+  });
+
+  it('GIVEN another writer changed a field the operator owns WHEN reconciled THEN the operator applies again (drift), and not on the next resync', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, nodeSelector: { disk: 'ssd' } });
+    await reconciler.reconcile('obs/metrics');
+    await api.mergePatch(stsRef, { spec: { template: { spec: { nodeSelector: { disk: 'hdd' } } } } });
+    const before = api.writesOf('apply').length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writesOf('apply').slice(before).map((w) => w.kind)).toContain('StatefulSet');
+    expect(podSpec(api.peek<Sts>(stsRef)!)['nodeSelector']).toStrictEqual({ disk: 'ssd' });
+  });
+});

@@ -15,12 +15,12 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
-import { CONFIG_DIR, CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
+import { CONFIG_DIR, CONFIG_KEY, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
-import { isSubset } from './desired-state.js';
+import { applyReason, stableJson, withAppliedHash } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
 
@@ -208,7 +208,7 @@ export class CollectorReconciler {
     let statefulSet: StatefulSetLike | undefined;
     let requeueAfterMs: number | undefined;
     for (const desired of objects) {
-      const obj = desired as unknown as KubeObject;
+      const obj = withAppliedHash(desired as unknown as KubeObject);
       try {
         const live = await this.#reader.get(refOf(obj));
         if (live?.metadata.deletionTimestamp !== undefined) {
@@ -216,9 +216,10 @@ export class CollectorReconciler {
           requeueAfterMs = 1000;
           continue;
         }
-        const current = live !== undefined && isSubset(obj, live) ? live : await this.#o.api.apply(obj);
+        const reason = applyReason(obj, live, FIELD_MANAGER);
+        const current = reason === undefined ? live! : await this.#o.api.apply(obj);
         if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
-        if (live === undefined || current !== live) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)) });
+        if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
       } catch (e) {
         if (obj.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
           // Fields such as volumeClaimTemplates cannot change in place: delete the StatefulSet
@@ -473,15 +474,6 @@ export class CollectorReconciler {
 
 function sameStatus(a: CollectorStatus, b: CollectorStatus): boolean {
   return stableJson(canonicalStatus(a)) === stableJson(canonicalStatus(b));
-}
-
-/** JSON with object keys sorted, so field order never counts as a change. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
-  );
 }
 
 function canonicalStatus(s: CollectorStatus): unknown {
