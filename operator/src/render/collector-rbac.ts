@@ -2,57 +2,54 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { OWNER_NAMESPACE_LABEL, commonLabels, ownedMeta, names, type CollectorIdentity } from './labels.js';
 
-export type DiscoveryScope = 'namespace' | 'cluster';
-
-export interface DiscoveryRbacProps {
-  /** The owning Collector. */
-  readonly owner: CollectorIdentity;
-  /** ServiceAccount the role is bound to. */
-  readonly serviceAccountName: string;
-  /**
-   * `namespace`: a Role and RoleBinding in the Collector namespace (owned, garbage-collected).
-   * `cluster`: a ClusterRole and ClusterRoleBinding, labelled with the owner and removed by the
-   * operator's finalizer because cluster-scoped objects cannot be owned by a namespaced Collector.
-   */
-  readonly scope: DiscoveryScope;
+/** One RBAC rule (the shape of `rbac/collector-access.ts` `AccessRule`). */
+export interface RbacRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
 }
 
-/** Read-only rules for `discovery.kubernetes`, `loki.source.kubernetes` and friends (as the Alloy chart grants). */
-export const DISCOVERY_RULES: readonly k8s.PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'endpoints', 'events', 'namespaces'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'watch'] },
-];
+/** Access to grant: cluster-wide rules and rules per namespace. */
+export interface RbacGrant {
+  readonly cluster: readonly RbacRule[];
+  readonly namespaces: Readonly<Record<string, readonly RbacRule[]>>;
+}
 
-/** Cluster-only additions: nodes are cluster-scoped. */
-export const CLUSTER_DISCOVERY_RULES: readonly k8s.PolicyRule[] = [
-  { apiGroups: [''], resources: ['nodes', 'nodes/proxy', 'nodes/metrics'], verbs: ['get', 'list', 'watch'] },
-  { nonResourceUrLs: ['/metrics'], verbs: ['get'] },
-];
+export interface CollectorRbacProps {
+  /** The owning Collector. */
+  readonly owner: CollectorIdentity;
+  /** ServiceAccount the roles are bound to. */
+  readonly serviceAccountName: string;
+  /** What to grant; nothing is rendered for empty parts. */
+  readonly grant: RbacGrant;
+}
 
-/** Role (or ClusterRole) plus binding that lets the collector's ServiceAccount discover targets. */
-export class DiscoveryRbac extends Construct {
-  constructor(scope: Construct, id: string, props: DiscoveryRbacProps) {
+/**
+ * The Collector's least-privilege RBAC: a Role and RoleBinding in each namespace with rules, and
+ * a ClusterRole and ClusterRoleBinding for cluster-wide rules. Objects in the Collector namespace
+ * are owned (garbage-collected); objects elsewhere and cluster-scoped ones cannot be, so they
+ * carry `alloy.dev/collector-namespace` and are removed by the operator (prune, finalizer).
+ */
+export class CollectorRbac extends Construct {
+  constructor(scope: Construct, id: string, props: CollectorRbacProps) {
     super(scope, id);
-    const { owner } = props;
+    const { owner, grant } = props;
     const subjects = [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: owner.namespace }];
-    if (props.scope === 'namespace') {
-      const name = names.discoveryRole(owner.name);
-      new k8s.KubeRole(this, 'role', { metadata: ownedMeta(owner, name), rules: [...DISCOVERY_RULES] });
-      new k8s.KubeRoleBinding(this, 'binding', {
-        metadata: ownedMeta(owner, name),
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-        subjects,
-      });
-      return;
+    const labels = { ...commonLabels(owner.name), [OWNER_NAMESPACE_LABEL]: owner.namespace };
+    const rules = (rs: readonly RbacRule[]): k8s.PolicyRule[] => rs.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+    for (const [ns, nsRules] of Object.entries(grant.namespaces)) {
+      if (nsRules.length === 0) continue;
+      const own = ns === owner.namespace;
+      const name = own ? names.discoveryRole(owner.name) : names.clusterDiscoveryRole(owner.namespace, owner.name);
+      const metadata = own ? { ...ownedMeta(owner, name), labels } : { name, namespace: ns, labels };
+      new k8s.KubeRole(this, `role-${ns}`, { metadata, rules: rules(nsRules) });
+      new k8s.KubeRoleBinding(this, `binding-${ns}`, { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects });
     }
-    const name = names.clusterDiscoveryRole(owner.namespace, owner.name);
-    const metadata = { name, labels: { ...commonLabels(owner.name), [OWNER_NAMESPACE_LABEL]: owner.namespace } };
-    new k8s.KubeClusterRole(this, 'role', { metadata, rules: [...DISCOVERY_RULES, ...CLUSTER_DISCOVERY_RULES] });
-    new k8s.KubeClusterRoleBinding(this, 'binding', {
-      metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects,
-    });
+    if (grant.cluster.length > 0) {
+      const name = names.clusterDiscoveryRole(owner.namespace, owner.name);
+      const metadata = { name, labels };
+      new k8s.KubeClusterRole(this, 'cluster-role', { metadata, rules: rules(grant.cluster) });
+      new k8s.KubeClusterRoleBinding(this, 'cluster-binding', { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects });
+    }
   }
 }
