@@ -32,7 +32,9 @@ function values(content: string, tag?: string, reloader = true): string {
   };
 
   beforeAll(async () => {
-    cluster = await useCluster();
+    // No operator touches these pods after a config change: a real kubelet would take 60-90 s,
+    // so this journey shortens the pod sync period explicitly.
+    cluster = await useCluster({ podSyncPeriodMs: 1000 });
     ns = await cluster.namespace('chart');
   }, 60_000);
   afterAll(async () => {

@@ -27,6 +27,11 @@ export interface DevClusterOptions {
   readonly nodeName?: string;
   /** @default our image (`…/alloy`, `…/alloy-operator`) and the `harness/node` test image */
   readonly imageRules?: readonly ImageRule[];
+  /** Pod sync period (volume re-projection), see `KubeletOptions`. @default 60000 */
+  readonly podSyncPeriodMs?: number;
+  /** @default 0.5 */
+  readonly podSyncJitter?: number;
+  /** Non-faithful fast ConfigMap/Secret propagation, see `KubeletOptions`. @default off */
   readonly configSyncDelayMs?: number;
   readonly timeScale?: number;
   readonly crashLoopBaseMs?: number;
@@ -63,6 +68,8 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     stateDir,
     imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
     configSyncDelayMs: opts.configSyncDelayMs,
+    podSyncPeriodMs: opts.podSyncPeriodMs,
+    podSyncJitter: opts.podSyncJitter,
     timeScale: opts.timeScale,
     crashLoopBaseMs: opts.crashLoopBaseMs,
     ipBase: opts.ipBase,
@@ -88,8 +95,11 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   return { url: apiServer.url, kubeconfigPath, stateDir, apiServer, kubelet, controllers, stop };
 }
 
-const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--config-sync-delay MS] [--pod-ip-base 127.N]
+const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--pod-sync-period MS] [--pod-sync-jitter F] [--config-sync-delay MS] [--pod-ip-base 127.N]
 Starts a local Kubernetes API server, controllers and a kubelet running pods as local processes.
+ConfigMap/Secret volumes are re-projected on each pod's periodic sync (--pod-sync-period, default
+60000 ms, stretched by up to --pod-sync-jitter, default 0.5) and when the pod object changes, as
+on a real node; --config-sync-delay MS also re-projects MS after a ConfigMap/Secret change (fast, not real).
 Prints "dev-cluster ready kubeconfig=<path> server=<url>" and runs until SIGINT/SIGTERM.
 Run a second dev cluster at the same time with another --pod-ip-base (default 127.0).`;
 
@@ -116,6 +126,19 @@ export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?:
       case '--state-dir': out.stateDir = value(); break;
       case '--data-dir': out.dataDir = value(); break;
       case '--config-sync-delay': out.configSyncDelayMs = nonNegative(flag, value()); break;
+      case '--pod-sync-period': {
+        const v = nonNegative(flag, value());
+        if (v === 0) throw new Error('dev-cluster: --pod-sync-period must be > 0 (milliseconds)');
+        out.podSyncPeriodMs = v;
+        break;
+      }
+      case '--pod-sync-jitter': {
+        const raw = value();
+        const v = Number(raw);
+        if (!/^\d+(\.\d+)?$/.test(raw) || v > 10) throw new Error(`dev-cluster: --pod-sync-jitter must be a factor between 0 and 10, got ${JSON.stringify(raw)}`);
+        out.podSyncJitter = v;
+        break;
+      }
       case '--pod-ip-base': {
         const v = value();
         if (!/^127\.(\d{1,3})$/.test(v) || Number(v.split('.')[1]) > 255) throw new Error(`dev-cluster: --pod-ip-base must look like 127.N (N 0-255), got ${JSON.stringify(v)}; pods get 127.N.x.y`);

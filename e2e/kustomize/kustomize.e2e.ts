@@ -97,7 +97,9 @@ const SELECTOR = 'app.kubernetes.io/instance=alloy,app.kubernetes.io/name=alloy'
   let overlay = '';
   let before: PodState[] = [];
   beforeAll(async () => {
-    cluster = await useCluster();
+    // No operator touches these pods after a config change: a real kubelet would take 60-90 s,
+    // so this journey shortens the pod sync period explicitly.
+    cluster = await useCluster({ podSyncPeriodMs: 1000 });
     overlay = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
     fs.cpSync(path.join(KUSTOMIZE, 'overlays/helm-collector'), overlay, { recursive: true });
   }, 60_000);

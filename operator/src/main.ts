@@ -23,6 +23,7 @@ import { LeaseElector } from './leader/lease-elector.js';
 import { createLogger } from './logging.js';
 import { OperatorMetrics } from './metrics/operator-metrics.js';
 import { operatorRbacYaml } from './rbac/operator-rbac.js';
+import { configBlocks } from './rbac/config-blocks.js';
 import { DEFAULT_IMAGE_REPOSITORY } from './render/labels.js';
 import { OperatorServer } from './server/operator-server.js';
 import { systemClock } from './util/clock.js';
@@ -44,6 +45,9 @@ flags of run:
   --workers N                       parallel reconciles (default: 2)
   --observe-pod-config true|false   read alloy_config_hash from pods (port 12345) so status.configHash is what
                                     they run and Progressing=ConfigReloading until all reloaded (default: true)
+  --nudge-pods true|false           after a config change, annotate each collector pod with the config hash so
+                                    the kubelet re-projects the ConfigMap volume at once instead of on its
+                                    periodic sync, 60-90 s later (default: true)
   --log-level error|warn|info|debug (default: info)
   --log-format logfmt|json          (default: logfmt)
 `;
@@ -98,6 +102,7 @@ async function runOperator(argv: string[]): Promise<number> {
       image: { type: 'string' },
       workers: { type: 'string', default: '2' },
       'observe-pod-config': { type: 'string', default: 'true' },
+      'nudge-pods': { type: 'string', default: 'true' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'logfmt' },
     },
@@ -108,6 +113,8 @@ async function runOperator(argv: string[]): Promise<number> {
   const workers = Number(values.workers);
   const observe = values['observe-pod-config'];
   if (observe !== 'true' && observe !== 'false') throw new Error(`--observe-pod-config must be true or false, got ${JSON.stringify(observe)}`);
+  const nudge = values['nudge-pods'];
+  if (nudge !== 'true' && nudge !== 'false') throw new Error(`--nudge-pods must be true or false, got ${JSON.stringify(nudge)}`);
 
   const kc = new KubeConfig();
   if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
@@ -129,11 +136,13 @@ async function runOperator(argv: string[]): Promise<number> {
           api,
           reader,
           validate,
+          analyze: configBlocks,
           defaultImage: image,
           clock,
           logger,
           events,
           ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
+          nudgePods: nudge === 'true',
         }),
       informers: (apiVersion, kind, labelSelector) =>
         listWatchFor(api, apiVersion, kind, { ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),

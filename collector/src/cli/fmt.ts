@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { format, formatDiagnostics } from '../syntax/index.js';
-import { flagUsage, parseFlags, UsageError, type FlagSpec } from './flags.js';
-import type { CliIO } from './io.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli-kit/flags.js';
+import type { CliIO } from '../cli-kit/io.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'write', kind: 'bool', default: false, help: 'Write the result to the source file instead of stdout', aliases: ['w'] },

@@ -1,13 +1,10 @@
 /**
  * Entry point of the `alloy` command (bin/alloy imports the compiled file and calls `main`).
  * Subcommands: run, fmt, validate, config-reloader; `--version`. Returns the exit code.
+ * Each subcommand is imported when chosen, so `fmt` or `config-reloader` never load the runtime.
  */
-import type { CliIO } from './io.js';
-import { runCommand } from './run.js';
-import { fmtCommand } from './fmt.js';
-import { validateCommand } from './validate.js';
+import type { CliIO } from '../cli-kit/io.js';
 import { versionText } from './version.js';
-import { configReloaderCommand } from '../reloader/command.js';
 
 export const USAGE = `alloy is an Alloy-compatible telemetry collector.
 
@@ -42,13 +39,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout.write(versionText());
       return 0;
     case 'run':
-      return runCommand(rest, io);
+      return (await import('./run.js')).runCommand(rest, io);
     case 'fmt':
-      return fmtCommand(rest, io);
+      return (await import('./fmt.js')).fmtCommand(rest, io);
     case 'validate':
-      return validateCommand(rest, io);
+      return (await import('./validate.js')).validateCommand(rest, io);
     case 'config-reloader':
-      return configReloaderCommand(rest, io);
+      return (await import('../reloader/command.js')).configReloaderCommand(rest, io);
     default:
       io.stderr.write(`Error: unknown command "${cmd}" for "alloy"\nRun 'alloy --help' for usage.\n`);
       return 2;

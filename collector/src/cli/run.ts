@@ -19,9 +19,9 @@ import { GOSSIP_PATH } from '../cluster/http-transport.js';
 import { GossipCluster } from '../cluster/service.js';
 import { discoverPeers } from '../cluster/discover-peers.js';
 import type { Logger } from 'winston';
-import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from './flags.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from '../cli-kit/flags.js';
 import { BUILD_INFO } from './version.js';
-import type { CliIO } from './io.js';
+import type { CliIO } from '../cli-kit/io.js';
 
 export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'server.http.listen-addr', kind: 'string', default: '127.0.0.1:12345', help: 'Address to listen for HTTP traffic on' },

@@ -9,8 +9,8 @@ import { STABILITY_ORDER } from '../runtime/component.js';
 import { readConfigSources } from '../runtime/runtime.js';
 import { defaultRegistry } from '../component/registry.js';
 import { validateConfig } from '../runtime/validate.js';
-import { flagUsage, parseFlags, UsageError, type FlagSpec } from './flags.js';
-import type { CliIO } from './io.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli-kit/flags.js';
+import type { CliIO } from '../cli-kit/io.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'config.format', kind: 'string', default: 'alloy', help: 'The format of the source file. Supported formats: alloy' },

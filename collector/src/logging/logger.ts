@@ -9,6 +9,9 @@
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { z } from 'zod';
+import { logfmtValue } from './logfmt.js';
+
+export { logfmtValue };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['logfmt', 'json'] as const;
@@ -25,16 +28,6 @@ export type LoggingArgs = z.infer<typeof loggingArgs>;
 export const DEFAULT_LOGGING: LoggingArgs = { level: 'info', format: 'logfmt' };
 
 const MESSAGE = Symbol.for('message');
-
-/** logfmt value quoting: bare when safe, otherwise a JSON-style quoted string. */
-export function logfmtValue(v: unknown): string {
-  let s: string;
-  if (v instanceof Error) s = v.message;
-  else if (v instanceof Date) s = v.toISOString();
-  else if (typeof v === 'object' && v !== null) s = JSON.stringify(v);
-  else s = String(v);
-  return s === '' || /[\s"=\\]/.test(s) || /[^\x21-\x7e]/.test(s) ? JSON.stringify(s) : s;
-}
 
 type Info = winston.Logform.TransformableInfo & Record<string | symbol, unknown>;
 

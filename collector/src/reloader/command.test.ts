@@ -1,4 +1,4 @@
-import { parseFlags } from '../cli/flags.js';
+import { parseFlags } from '../cli-kit/flags.js';
 import { RELOADER_FLAGS } from './command.js';
 
 describe('config-reloader flags', () => {

@@ -2,13 +2,17 @@
  * `alloy config-reloader`: the Kubernetes sidecar. Flags: `--volume-dir` (repeatable),
  * `--webhook-url`, `--web.listen-address` (own /metrics and /-/healthy), `--poll-interval`,
  * `--debounce`. Runs until SIGTERM/SIGINT; exit 2 on usage errors, 1 when it cannot start.
+ *
+ * Kept lean on purpose (it runs beside every collector pod under a small memory limit): imports
+ * node built-ins and dependency-free modules only, never the runtime, components, winston or
+ * prom-client. `reloader/main.ts` is its own process entry; a test guards the import graph.
  */
 import http from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { LogManager } from '../logging/logger.js';
-import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli/flags.js';
-import type { CliIO } from '../cli/io.js';
-import { parseListenAddr } from '../server/http-server.js';
+import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli-kit/flags.js';
+import type { CliIO } from '../cli-kit/io.js';
+import { parseListenAddr } from '../cli-kit/listen-addr.js';
+import { LOG_LEVELS, leanLogger, type LogLevel } from './lean-log.js';
+import { ReloaderMetrics } from './lean-metrics.js';
 import { ConfigReloader } from './reloader.js';
 
 export const RELOADER_FLAGS: readonly FlagSpec[] = [
@@ -38,7 +42,7 @@ export async function configReloaderCommand(args: readonly string[], io: CliIO):
     return 0;
   }
   const level = values.get('log.level') as string;
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     io.stderr.write(`Error: invalid value "${level}" for flag --log.level: use debug, info, warn or error\n`);
     return 2;
   }
@@ -47,10 +51,8 @@ export async function configReloaderCommand(args: readonly string[], io: CliIO):
     io.stderr.write(`Error: invalid value "${format}" for flag --log-format: use logfmt or json\n`);
     return 2;
   }
-  const logs = new LogManager({ stream: io.stderr, level: level as 'info', format });
-  const log = logs.service('config-reloader');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const log = leanLogger({ stream: io.stderr, level: level as LogLevel, format, base: { service: 'config-reloader' } });
+  const metrics = new ReloaderMetrics();
   let reloader: ConfigReloader;
   let listen: { host: string; port: number };
   try {
@@ -61,7 +63,7 @@ export async function configReloaderCommand(args: readonly string[], io: CliIO):
       pollIntervalMs: values.get('poll-interval') as number,
       debounceMs: values.get('debounce') as number,
       logger: log,
-      registry,
+      metrics,
     });
     await reloader.start();
   } catch (err) {
@@ -71,10 +73,8 @@ export async function configReloaderCommand(args: readonly string[], io: CliIO):
   const server = http.createServer((req, res) => {
     const p = new URL(req.url ?? '/', 'http://x').pathname;
     if (p === '/metrics') {
-      void registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
-      });
+      res.writeHead(200, { 'content-type': ReloaderMetrics.CONTENT_TYPE });
+      res.end(metrics.exposition());
     } else if (p === '/-/healthy' || p === '/-/ready') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK\n');

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import path from 'node:path';
-import { Registry } from 'prom-client';
+import { ReloaderMetrics } from './lean-metrics.js';
 import winston from 'winston';
-import { ConfigReloader, hashVolumeDirs } from './reloader.js';
+import { ConfigReloader, snapshotVolumeDirs } from './reloader.js';
 
 /** Does what the kubelet's AtomicWriter does when a ConfigMap changes. */
 class KubeletVolume {
@@ -86,7 +86,7 @@ describe('ConfigReloader', () => {
   let dir: string;
   let vol: KubeletVolume;
   let capture: Capture;
-  let reg: Registry;
+  let reg: ReloaderMetrics;
   const reloaders: ConfigReloader[] = [];
 
   beforeEach(async () => {
@@ -94,7 +94,7 @@ describe('ConfigReloader', () => {
     vol = new KubeletVolume(dir);
     await vol.write({ 'config.alloy': 'logging {}\n' });
     capture = new Capture();
-    reg = new Registry();
+    reg = new ReloaderMetrics();
   });
   afterEach(async () => {
     await Promise.all(reloaders.splice(0).map((r) => r.stop()));
@@ -110,7 +110,7 @@ describe('ConfigReloader', () => {
       initialBackoffMs: 20,
       maxBackoffMs: 80,
       logger: winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream: capture })] }),
-      registry: reg,
+      metrics: reg,
     });
     reloaders.push(r);
     return r;
@@ -127,7 +127,7 @@ describe('ConfigReloader', () => {
     await new Promise((res) => setTimeout(res, 150));
     await r.settled();
     expect(c.posts).toBe(1);
-    const text = await reg.metrics();
+    const text = reg.exposition();
     expect(text).toContain('alloy_config_reloader_reloads_total 1');
     expect(text).toMatch(/alloy_config_reloader_last_reload_success_timestamp_seconds \d+/);
     await c.close();
@@ -143,7 +143,7 @@ describe('ConfigReloader', () => {
     await until(() => capture.lines.some((l) => String(l.err).includes('ECONNREFUSED')));
     const c = await fakeCollector(port);
     await until(() => c.posts === 1);
-    expect(await reg.metrics()).toMatch(/alloy_config_reloader_reload_failures_total [1-9]/);
+    expect(reg.exposition()).toMatch(/alloy_config_reloader_reload_failures_total [1-9]/);
     await c.close();
   });
 
@@ -164,16 +164,16 @@ describe('ConfigReloader', () => {
     await c.close();
   });
 
-  it('hashes through per-key symlinks and ignores kubelet internals', async () => {
-    const h1 = await hashVolumeDirs([dir]);
+  it('reads through per-key symlinks and ignores kubelet internals', async () => {
+    const h1 = await snapshotVolumeDirs([dir]);
     await fs.mkdir(path.join(dir, '..2099_unrelated'));
-    expect(await hashVolumeDirs([dir])).toBe(h1);
+    expect((await snapshotVolumeDirs([dir])).equals(h1)).toBe(true);
     await vol.write({ 'config.alloy': 'changed\n' });
-    expect(await hashVolumeDirs([dir])).not.toBe(h1);
+    expect((await snapshotVolumeDirs([dir])).equals(h1)).toBe(false);
   });
 
   it('rejects bad options with the flag named', () => {
-    const base = { volumeDirs: [dir], pollIntervalMs: 1000, debounceMs: 1, logger: winston.createLogger({ silent: true }), registry: new Registry() };
+    const base = { volumeDirs: [dir], pollIntervalMs: 1000, debounceMs: 1, logger: winston.createLogger({ silent: true }), metrics: new ReloaderMetrics() };
     expect(() => new ConfigReloader({ ...base, webhookUrl: 'not a url' })).toThrow('--webhook-url');
     expect(() => new ConfigReloader({ ...base, volumeDirs: [], webhookUrl: 'http://x/' })).toThrow('--volume-dir');
   });

@@ -3,9 +3,9 @@
  * reload (POST to its `/-/reload`) when their content really changes.
  *
  * Contracts:
- * - A change is a change of the content hash over every regular file directly inside the
+ * - A change is a change of the content (byte for byte) of every regular file directly inside the
  *   volume dirs (symlinks followed; kubelet internals named `..*` skipped). The kubelet's atomic
- *   `..data` swap and the safety-net poll both end in the same hash check, so a swap to identical
+ *   `..data` swap and the safety-net poll both end in the same content check, so a swap to identical
  *   content, or a touch, triggers nothing.
  * - Events are debounced (`debounceMs` of quiet) before the check; checks never overlap.
  * - 2xx: the hash is acknowledged. 400: the collector rejected the config; its diagnostics are
@@ -14,19 +14,19 @@
  *   exponential backoff, re-reading the content on every attempt.
  * - Background loops never throw; `stop()` ends every timer, watcher and retry.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from 'winston';
+import type { ReloaderLogger } from './lean-log.js';
+import type { ReloaderMetrics } from './lean-metrics.js';
 
 export interface ReloaderOptions {
   readonly volumeDirs: readonly string[];
   readonly webhookUrl: string;
   readonly pollIntervalMs: number;
   readonly debounceMs: number;
-  readonly logger: Logger;
-  readonly registry: Registry;
+  readonly logger: ReloaderLogger;
+  readonly metrics: ReloaderMetrics;
   /** First retry delay; doubles up to `maxBackoffMs`. Defaults 500ms / 30s. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -34,16 +34,21 @@ export interface ReloaderOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/** sha256 over name and content of every regular file directly inside the dirs. */
-export async function hashVolumeDirs(dirs: readonly string[]): Promise<string> {
-  const h = createHash('sha256');
+/**
+ * The exact content of the volume dirs: dir, name and bytes of every regular file directly
+ * inside them, NUL-separated. Compared byte for byte (configs are small), so no hash function
+ * (and no crypto library) is needed to tell a real change.
+ */
+export async function snapshotVolumeDirs(dirs: readonly string[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const text = (s: string): void => void parts.push(Buffer.from(`${s}\0`));
   for (const dir of dirs) {
-    h.update(dir).update('\0');
+    text(dir);
     let names: string[];
     try {
       names = (await fs.readdir(dir)).filter((n) => !n.startsWith('..')).sort();
     } catch {
-      h.update('<missing>');
+      text('<missing>');
       continue;
     }
     for (const name of names) {
@@ -51,18 +56,20 @@ export async function hashVolumeDirs(dirs: readonly string[]): Promise<string> {
       try {
         const st = await fs.stat(p);
         if (!st.isFile()) continue;
-        h.update(name).update('\0').update(await fs.readFile(p)).update('\0');
+        const content = await fs.readFile(p);
+        text(name);
+        parts.push(content, Buffer.from('\0'));
       } catch {
         // A dangling symlink mid-swap: the next event or poll sees the settled state.
       }
     }
   }
-  return h.digest('hex');
+  return Buffer.concat(parts);
 }
 
 export class ConfigReloader {
-  readonly #o: Required<Omit<ReloaderOptions, 'logger' | 'registry'>> & Pick<ReloaderOptions, 'logger' | 'registry'>;
-  #ackedHash: string | undefined;
+  readonly #o: Required<ReloaderOptions>;
+  #acked: Buffer | undefined;
   #watchers: FSWatcher[] = [];
   #debounce: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
@@ -70,9 +77,6 @@ export class ConfigReloader {
   #again = false;
   #stopped = false;
   readonly #abort = new AbortController();
-  readonly #reloads: Counter<never>;
-  readonly #failures: Counter<never>;
-  readonly #lastSuccess: Gauge<never>;
 
   constructor(opts: ReloaderOptions) {
     if (opts.volumeDirs.length === 0) throw new Error('config-reloader needs at least one --volume-dir');
@@ -86,27 +90,19 @@ export class ConfigReloader {
     if (!(opts.debounceMs >= 0)) throw new Error('--debounce must be >= 0');
     if (!(opts.pollIntervalMs > 0)) throw new Error('--poll-interval must be > 0');
     this.#o = { initialBackoffMs: 500, maxBackoffMs: 30_000, requestTimeoutMs: 60_000, ...opts };
-    const registers = [opts.registry];
-    this.#reloads = new Counter({ name: 'alloy_config_reloader_reloads_total', help: 'Reloads the collector accepted.', registers });
-    this.#failures = new Counter({
-      name: 'alloy_config_reloader_reload_failures_total',
-      help: 'Reload attempts that failed (collector unreachable, rejected config, server error).',
-      registers,
-    });
-    this.#lastSuccess = new Gauge({
-      name: 'alloy_config_reloader_last_reload_success_timestamp_seconds',
-      help: 'Time of the last reload the collector accepted.',
-      registers,
-    });
   }
 
-  /** Hash the current content (acknowledged: the collector loaded it at start), then watch. */
+  /** `node:https`, loaded only for an https webhook (TLS costs the sidecar ~4 MiB). */
+  #https: typeof httpRequest | undefined;
+
+  /** Reads the current content (acknowledged: the collector loaded it at start), then watches. */
   async start(): Promise<void> {
+    if (new URL(this.#o.webhookUrl).protocol === 'https:') this.#https = (await import('node:https')).request;
     for (const dir of this.#o.volumeDirs) {
       const st = await fs.stat(dir).catch(() => undefined);
       if (!st?.isDirectory()) throw new Error(`--volume-dir "${dir}" is not a directory`);
     }
-    this.#ackedHash = await hashVolumeDirs(this.#o.volumeDirs);
+    this.#acked = await snapshotVolumeDirs(this.#o.volumeDirs);
     for (const dir of this.#o.volumeDirs) {
       const w = watch(dir, { persistent: true }, () => this.#schedule());
       w.on('error', (err) => this.#o.logger.warn('watch error; relying on polling', { dir, err: err.message }));
@@ -172,19 +168,19 @@ export class ConfigReloader {
     let backoff = this.#o.initialBackoffMs;
     for (;;) {
       if (this.#stopped) return;
-      const hash = await hashVolumeDirs(this.#o.volumeDirs);
-      if (hash === this.#ackedHash) return;
+      const content = await snapshotVolumeDirs(this.#o.volumeDirs);
+      if (this.#acked?.equals(content) === true) return;
       const outcome = await this.#post();
       if (outcome.kind === 'ok') {
-        this.#ackedHash = hash;
-        this.#reloads.inc();
-        this.#lastSuccess.set(Date.now() / 1000);
-        this.#o.logger.info('collector reloaded', { sha256: hash });
+        this.#acked = content;
+        this.#o.metrics.reloads++;
+        this.#o.metrics.lastSuccessSeconds = Date.now() / 1000;
+        this.#o.logger.info('collector reloaded', { bytes: content.length });
         return;
       }
-      this.#failures.inc();
+      this.#o.metrics.failures++;
       if (outcome.kind === 'rejected') {
-        this.#ackedHash = hash;
+        this.#acked = content;
         this.#o.logger.error('collector rejected the new config; waiting for the next change', { status: 400, diagnostics: outcome.detail });
         return;
       }
@@ -195,20 +191,26 @@ export class ConfigReloader {
     }
   }
 
-  async #post(): Promise<{ kind: 'ok' | 'rejected' | 'retry'; detail: string }> {
-    try {
-      const res = await fetch(this.#o.webhookUrl, {
-        method: 'POST',
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.requestTimeoutMs)]),
+  /** One POST with node:http(s) (not `fetch`, whose HTTP stack costs the sidecar ~10 MiB). */
+  #post(): Promise<{ kind: 'ok' | 'rejected' | 'retry'; detail: string }> {
+    return new Promise((resolve) => {
+      const url = new URL(this.#o.webhookUrl);
+      const req = (url.protocol === 'https:' ? this.#https! : httpRequest)(url, { method: 'POST', signal: this.#abort.signal, timeout: this.#o.requestTimeoutMs, headers: { 'content-length': 0 } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => resolve({ kind: 'retry', detail: err.message }));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve({ kind: 'ok', detail: body });
+          else if (status === 400) resolve({ kind: 'rejected', detail: body.trim() });
+          else resolve({ kind: 'retry', detail: `HTTP ${status}: ${body.trim().slice(0, 500)}` });
+        });
       });
-      const body = await res.text();
-      if (res.ok) return { kind: 'ok', detail: body };
-      if (res.status === 400) return { kind: 'rejected', detail: body.trim() };
-      return { kind: 'retry', detail: `HTTP ${res.status}: ${body.trim().slice(0, 500)}` };
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return { kind: 'retry', detail: cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)) };
-    }
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#o.requestTimeoutMs} ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'retry', detail: err.code ?? err.message }));
+      req.end();
+    });
   }
 }
 

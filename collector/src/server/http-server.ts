@@ -25,6 +25,9 @@ import type { ClusterPeer, ClusterService, ComponentHandler, HttpService } from 
 import { BODY_KEY } from '../runtime/declare.js';
 import { mergeExpositions } from './metrics-merge.js';
 import { WebUi } from '../ui/web-ui.js';
+import { parseListenAddr } from '../cli-kit/listen-addr.js';
+
+export { parseListenAddr };
 
 export interface ServerRuntime {
   isReady(): boolean;
@@ -54,14 +57,6 @@ export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
 const RESERVED_PATHS: readonly string[] = ['/metrics', '/api/v0/web/components', '/api/v0/web/peers'];
 const RESERVED_PREFIXES: readonly string[] = ['/-/', '/api/v0/web/', COMPONENT_PATH_PREFIX];
 
-export function parseListenAddr(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) throw new Error(`invalid listen address "${addr}": expected host:port, e.g. 127.0.0.1:12345`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid listen address "${addr}": port ${port} is out of range`);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
 
 export class AlloyHttpServer implements HttpService {
   readonly #opts: HttpServerOptions;

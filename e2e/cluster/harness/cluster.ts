@@ -3,8 +3,10 @@
  * journey must then only use kubectl/the API), otherwise a fresh in-process dev cluster with a
  * random pod IP block so parallel Jest workers never collide. Journeys create their own namespace
  * (`namespace()`) and delete it at the end, so they run unchanged on a shared real cluster.
- * Local defaults favour fast tests: probe periods/delays ×0.1, ConfigMap propagation 200 ms,
- * CrashLoopBackOff from 200 ms.
+ * Local defaults favour fast tests (probe periods/delays ×0.1, CrashLoopBackOff from 200 ms) but
+ * keep a real node's ConfigMap timing: volumes are re-projected on the pod's periodic sync (60 s
+ * plus jitter) or when the pod object changes. Journeys that need fast propagation without
+ * anything touching the pods set `podSyncPeriodMs` (or `configSyncDelayMs`) themselves.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -82,7 +84,6 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
       stateDir: path.join(tmp, 'state'),
       ipBase: (ipBlock = claimIpBlock()).base,
       imageRules: [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
-      configSyncDelayMs: 200,
       timeScale: 0.1,
       crashLoopBaseMs: 200,
       shutdownGraceSeconds: 5,

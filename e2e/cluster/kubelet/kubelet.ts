@@ -35,7 +35,19 @@ export interface KubeletOptions {
   readonly stateDir: string;
   /** @default defaultImageRules(repoRoot()) */
   readonly imageRules?: readonly ImageRule[];
-  /** Delay before ConfigMap/Secret changes reach running pods' volumes. @default 2000 */
+  /**
+   * Period of each pod's sync, which re-projects its ConfigMap/Secret/downwardAPI volumes, as
+   * the kubelet's `syncFrequency`; a pod is also synced at once when its object changes.
+   * @default 60000 (the real kubelet's default)
+   */
+  readonly podSyncPeriodMs?: number;
+  /** Random stretch of each sync period, as a factor (the kubelet's worker resync jitter). @default 0.5 */
+  readonly podSyncJitter?: number;
+  /**
+   * Not what a real node does: also re-project volumes this long after a referenced ConfigMap or
+   * Secret changes. For tests of workloads that assume fast propagation without anything
+   * touching the pod. @default undefined (off)
+   */
   readonly configSyncDelayMs?: number;
   /** Multiplies probe periods and initial delays. @default 1 */
   readonly timeScale?: number;
@@ -118,6 +130,8 @@ export class Kubelet {
       },
       timeScale: opts.timeScale ?? 1,
       crashLoopBaseMs: opts.crashLoopBaseMs ?? 10_000,
+      podSyncPeriodMs: opts.podSyncPeriodMs ?? 60_000,
+      podSyncJitter: opts.podSyncJitter ?? 0.5,
       sources: {
         configMap: (ns, name) => this.#configMaps.get(`${ns}/${name}`),
         secret: (ns, name) => this.#secrets.get(`${ns}/${name}`),
@@ -133,13 +147,15 @@ export class Kubelet {
     this.#writeDns();
     this.#pods.on((ev, pod) => this.#onPod(ev, pod));
     this.#services.on(() => this.#scheduleDns());
-    const delay = this.#opts.configSyncDelayMs ?? 2000;
-    this.#configMaps.on((_ev, cm) => {
-      for (const w of this.#workers.values()) if (w.pod.metadata.namespace === cm.metadata.namespace && w.references('configmap', cm.metadata.name ?? '')) w.resyncVolumes(delay);
-    });
-    this.#secrets.on((_ev, s) => {
-      for (const w of this.#workers.values()) if (w.pod.metadata.namespace === s.metadata.namespace && w.references('secret', s.metadata.name ?? '')) w.resyncVolumes(delay);
-    });
+    const delay = this.#opts.configSyncDelayMs;
+    if (delay !== undefined) {
+      this.#configMaps.on((_ev, cm) => {
+        for (const w of this.#workers.values()) if (w.pod.metadata.namespace === cm.metadata.namespace && w.references('configmap', cm.metadata.name ?? '')) w.resyncVolumes(delay);
+      });
+      this.#secrets.on((_ev, s) => {
+        for (const w of this.#workers.values()) if (w.pod.metadata.namespace === s.metadata.namespace && w.references('secret', s.metadata.name ?? '')) w.resyncVolumes(delay);
+      });
+    }
     // Sources first so a pod's volumes and env resolve on its first start.
     for (const inf of [this.#configMaps, this.#secrets, this.#services]) this.#runs.push(inf.run(this.#ac.signal));
     await Promise.all([this.#configMaps.waitSynced(), this.#secrets.waitSynced(), this.#services.waitSynced()]);

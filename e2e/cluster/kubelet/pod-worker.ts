@@ -44,6 +44,10 @@ export interface NodeContext {
   readonly timeScale: number;
   /** First CrashLoopBackOff delay (doubles per restart, capped at 5 min). */
   readonly crashLoopBaseMs: number;
+  /** Period of each pod's sync, which re-projects its ConfigMap/Secret volumes (kubelet `syncFrequency`). */
+  readonly podSyncPeriodMs: number;
+  /** Each period is stretched by up to this factor at random (the kubelet's resync jitter, 0.5). */
+  readonly podSyncJitter: number;
   readonly sources: EnvSources;
   readonly logger: Logger;
   event(pod: Pod, type: EventType, reason: string, message: string, fieldPath?: string): void;
@@ -92,6 +96,9 @@ export class PodWorker {
   #lastStatus = '';
   #statusWrite: Promise<void> = Promise.resolve();
   #volumeTimer: NodeJS.Timeout | undefined;
+  #periodicTimer: NodeJS.Timeout | undefined;
+  /** Volume syncs run one at a time, in order. */
+  #volumeSync: Promise<void> = Promise.resolve();
   #gone = false;
   /** Aborted by terminate(): wakes every back-off, retry and probe sleep so no timer outlives the pod. */
   #stop = new AbortController();
@@ -114,8 +121,16 @@ export class PodWorker {
     return this.#terminating;
   }
 
+  /**
+   * Hands over the latest pod object. A change of its labels, annotations or spec is a pod
+   * update for which a real kubelet syncs the pod at once, re-projecting its volumes; so does
+   * this one (status-only changes do not count).
+   */
   update(pod: Pod): void {
+    const before = this.#pod;
     this.#pod = pod;
+    const semantic = (p: Pod): string => JSON.stringify([p.metadata.labels ?? {}, p.metadata.annotations ?? {}, p.spec]);
+    if (this.#volumesReady && semantic(before) !== semantic(pod)) this.resyncVolumes(0);
   }
 
   /** Container names in spec order (init first), for logs and tests. */
@@ -150,6 +165,7 @@ export class PodWorker {
       this.#scheduleStatus();
       await this.#setupVolumes();
       if (this.#terminating) return;
+      this.#schedulePeriodicSync();
       for (const run of this.#runs.values()) {
         if (run.kind === 'main') run.waiting = { reason: 'PodInitializing' };
       }
@@ -176,9 +192,26 @@ export class PodWorker {
     if (this.#volumeTimer || this.#terminating) return;
     this.#volumeTimer = setTimeout(() => {
       this.#volumeTimer = undefined;
-      if (this.#terminating) return;
-      syncVolumes(this.#volumeContext()).catch((e: unknown) => this.#ctx.logger.warn(`pod ${this.#name()}: volume resync: ${String(e)}`));
+      void this.#syncVolumesNow();
     }, delayMs);
+  }
+
+  #syncVolumesNow(): Promise<void> {
+    this.#volumeSync = this.#volumeSync.then(async () => {
+      if (this.#terminating) return;
+      await syncVolumes(this.#volumeContext()).catch((e: unknown) => this.#ctx.logger.warn(`pod ${this.#name()}: volume resync: ${String(e)}`));
+    });
+    return this.#volumeSync;
+  }
+
+  /** The periodic pod sync: every period, stretched by a random jitter, as the kubelet's pod workers. */
+  #schedulePeriodicSync(): void {
+    if (this.#terminating) return;
+    const ms = this.#ctx.podSyncPeriodMs * (1 + Math.random() * this.#ctx.podSyncJitter);
+    this.#periodicTimer = setTimeout(() => {
+      this.#periodicTimer = undefined;
+      void this.#syncVolumesNow().then(() => this.#schedulePeriodicSync());
+    }, ms);
   }
 
   /** True when one of the pod's volumes or env sources references this ConfigMap/Secret name. */
@@ -198,6 +231,7 @@ export class PodWorker {
     this.#terminating = true;
     this.#stop.abort();
     if (this.#volumeTimer) clearTimeout(this.#volumeTimer);
+    if (this.#periodicTimer) clearTimeout(this.#periodicTimer);
     const running = [...this.#runs.values()].filter((r) => r.child && r.child.exitCode === null && r.child.signalCode === null);
     for (const r of running) {
       r.probes?.abort();

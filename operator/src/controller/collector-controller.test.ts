@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { configBlocks } from '../rbac/config-blocks.js';
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { listWatchFor } from '../kube/resilient-informer.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
@@ -29,7 +30,7 @@ describe('CollectorController', () => {
     const seen: string[] = [];
     const metrics = new OperatorMetrics();
     const spy = (reader: ObjectReader): Reconciler => {
-      const reconciler = new CollectorReconciler({ api, reader, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
+      const reconciler = new CollectorReconciler({ api, analyze: configBlocks, reader, validate: () => [], defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
       return { reconcile: (key) => (seen.push(key), reconciler.reconcile(key)) };
     };
     const controller = new CollectorController({ api, reconciler: spy, informers: (v, k, labelSelector) => listWatchFor(api, v, k, { delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }), clock, logger, metrics, resyncMs: 0 });

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { configBlocks } from '../rbac/config-blocks.js';
 import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { FakeKubeApi } from '../kube/fake-kube-api.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
@@ -35,7 +36,7 @@ function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, po
   const api = new FakeKubeApi();
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const reconciler = new CollectorReconciler({
-    api,
+    api, analyze: configBlocks,
     validate: validator,
     defaultImage: 'docker.io/alloyts/alloy:0.1.0',
     clock,
@@ -223,7 +224,7 @@ describe('CollectorReconciler', () => {
     expect(collector(api).metadata.deletionTimestamp).toBeDefined();
     await reconciler.reconcile('obs/metrics');
     expect(api.peek(roleRef)).toBeUndefined();
-    expect(api.all()).toStrictEqual([]);
+    expect(api.all().filter((o) => o.kind !== 'Event')).toStrictEqual([]);
   });
 
   it('GIVEN a spec with both config and configMapRef WHEN reconciled THEN InvalidSpec is reported and nothing is created', async () => {
@@ -320,5 +321,220 @@ describe('CollectorReconciler', () => {
       reason: 'ReplicasNotReady',
       message: '1/2 replicas ready; metrics-0: alloy CrashLoopBackOff (back-off 10s restarting failed container)',
     });
+  });
+});
+
+type Sts = KubeObject & { spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> } } } };
+const podSpec = (s: Sts) => s.spec.template.spec;
+const alloy = (s: Sts) => podSpec(s).containers[0]!;
+const reloaderC = (s: Sts) => podSpec(s).containers.find((c) => c['name'] === 'config-reloader');
+
+/**
+ * Every spec field that reaches the StatefulSet: set it, reconcile, remove it (or one of its
+ * entries), reconcile, and the live object must no longer carry it. `probe` reads the value
+ * the field puts in the StatefulSet; it must be defined before and undefined after.
+ */
+const REMOVALS: ReadonlyArray<{ field: string; with: Record<string, unknown>; without: Record<string, unknown>; probe: (s: Sts) => unknown }> = [
+  { field: 'nodeSelector', with: { nodeSelector: { disk: 'ssd' } }, without: {}, probe: (s) => podSpec(s)['nodeSelector'] },
+  { field: 'nodeSelector key', with: { nodeSelector: { disk: 'ssd', zone: 'a' } }, without: { nodeSelector: { disk: 'ssd' } }, probe: (s) => (podSpec(s)['nodeSelector'] as Record<string, string>)['zone'] },
+  { field: 'podAnnotations key', with: { podAnnotations: { a: '1', b: '2' } }, without: { podAnnotations: { a: '1' } }, probe: (s) => s.spec.template.metadata.annotations['b'] },
+  { field: 'podAnnotations', with: { podAnnotations: { b: '2' } }, without: {}, probe: (s) => s.spec.template.metadata.annotations['b'] },
+  { field: 'podLabels key', with: { podLabels: { team: 'x', tier: 'y' } }, without: { podLabels: { team: 'x' } }, probe: (s) => s.spec.template.metadata.labels['tier'] },
+  { field: 'tolerations entry', with: { tolerations: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }] }, without: { tolerations: [{ key: 'a', operator: 'Exists' }] }, probe: (s) => (podSpec(s)['tolerations'] as unknown[] | undefined)?.[1] },
+  { field: 'tolerations', with: { tolerations: [{ key: 'a', operator: 'Exists' }] }, without: {}, probe: (s) => podSpec(s)['tolerations'] },
+  { field: 'toleration effect (inside an atomic list)', with: { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule' }] }, without: { tolerations: [{ key: 'a', operator: 'Exists' }] }, probe: (s) => (podSpec(s)['tolerations'] as Array<Record<string, unknown>>)[0]!['effect'] },
+  { field: 'resources limit', with: { resources: { requests: { cpu: '100m' }, limits: { memory: '1Gi' } } }, without: { resources: { requests: { cpu: '100m' } } }, probe: (s) => (alloy(s)['resources'] as { limits?: unknown }).limits },
+  { field: 'resources', with: { resources: { limits: { memory: '1Gi' } } }, without: {}, probe: (s) => alloy(s)['resources'] },
+  { field: 'affinity', with: { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } } }, without: {}, probe: (s) => podSpec(s)['affinity'] },
+  { field: 'affinity inner value', with: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['a', 'b'] }] }] } } } }, without: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['a'] }] }] } } } }, probe: (s) => JSON.stringify(podSpec(s)['affinity']).includes('"b"') || undefined },
+  { field: 'topologySpreadConstraints', with: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }] }, without: {}, probe: (s) => podSpec(s)['topologySpreadConstraints'] },
+  { field: 'env entry', with: { env: [{ name: 'A', value: '1' }] }, without: {}, probe: (s) => (alloy(s)['env'] as Array<{ name: string }>).find((e) => e.name === 'A') },
+  { field: 'envFrom', with: { envFrom: [{ configMapRef: { name: 'x' } }] }, without: {}, probe: (s) => alloy(s)['envFrom'] },
+  { field: 'extraArgs', with: { extraArgs: ['--disable-reporting'] }, without: {}, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a === '--disable-reporting') },
+  { field: 'ports', with: { ports: [{ name: 'loki', port: 3100 }] }, without: {}, probe: (s) => (alloy(s)['ports'] as Array<{ name: string }>).find((p) => p.name === 'loki') },
+  { field: 'podSecurityContext override', with: { podSecurityContext: { supplementalGroups: [5] } }, without: {}, probe: (s) => (podSpec(s)['securityContext'] as Record<string, unknown>)['supplementalGroups'] },
+  { field: 'securityContext override', with: { securityContext: { procMount: 'Default' } }, without: {}, probe: (s) => (alloy(s)['securityContext'] as Record<string, unknown>)['procMount'] },
+  { field: 'reloader.resources limit', with: { reloader: { enabled: true, resources: { limits: { memory: '48Mi', cpu: '1' } } } }, without: { reloader: { enabled: true, resources: { limits: { memory: '48Mi' } } } }, probe: (s) => ((reloaderC(s)!['resources'] as { limits: Record<string, string> }).limits)['cpu'] },
+  { field: 'reloader.enabled', with: {}, without: { reloader: { enabled: false } }, probe: (s) => reloaderC(s) },
+  { field: 'clustering.enabled', with: {}, without: { clustering: { enabled: false } }, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a.startsWith('--cluster.enabled')) },
+  { field: 'image', with: { image: 'example.com/alloy:custom' }, without: {}, probe: (s) => (alloy(s)['image'] === 'example.com/alloy:custom' ? true : undefined) },
+  { field: 'serviceAccountName', with: { serviceAccountName: 'mine' }, without: {}, probe: (s) => (podSpec(s)['serviceAccountName'] === 'mine' ? true : undefined) },
+  { field: 'stabilityLevel', with: { stabilityLevel: 'experimental' }, without: {}, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a === '--stability.level=experimental') },
+];
+
+describe('CollectorReconciler: removed settings leave the live objects (server-side apply field removal)', () => {
+  it.each(REMOVALS)('GIVEN $field set and reconciled WHEN it is removed from the spec THEN the StatefulSet no longer has it', async (c) => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, ...c.with });
+    await reconciler.reconcile('obs/metrics');
+    expect(c.probe(api.peek<Sts>(stsRef)!)).toBeDefined();
+    await setSpec(api, { config: GOOD, replicas: 1, ...c.without });
+    await reconciler.reconcile('obs/metrics');
+    expect(c.probe(api.peek<Sts>(stsRef)!)).toBeUndefined();
+    // And the next resync writes nothing.
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.slice(before).filter((w) => w.verb !== 'get' && w.subresource === undefined)).toStrictEqual([]);
+  });
+
+  it('GIVEN a Service port removed from spec.ports WHEN reconciled THEN the receiver Service is pruned', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, ports: [{ name: 'loki', port: 3100 }, { name: 'otlp', port: 4317 }] });
+    await reconciler.reconcile('obs/metrics');
+    const svc = { apiVersion: 'v1', kind: 'Service', namespace: 'obs', name: 'metrics' };
+    expect((api.peek(svc)!['spec'] as { ports: unknown[] }).ports).toHaveLength(3);
+    await setSpec(api, { config: GOOD, replicas: 1, ports: [{ name: 'loki', port: 3100 }] });
+    await reconciler.reconcile('obs/metrics');
+    expect((api.peek(svc)!['spec'] as { ports: Array<{ name: string }> }).ports.map((p) => p.name)).toStrictEqual(['http-metrics', 'loki']);
+  });
+
+  it('GIVEN a PodDisruptionBudget switched from minAvailable to maxUnavailable WHEN reconciled THEN minAvailable is gone', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 3, podDisruptionBudget: { minAvailable: 2 } });
+    await reconciler.reconcile('obs/metrics');
+    await setSpec(api, { config: GOOD, replicas: 3, podDisruptionBudget: { maxUnavailable: 1 } });
+    await reconciler.reconcile('obs/metrics');
+    const pdb = api.peek({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' })!;
+    expect(pdb['spec']).toMatchObject({ maxUnavailable: 1 });
+    expect((pdb['spec'] as Record<string, unknown>)['minAvailable']).toBeUndefined();
+  });
+
+  it('GIVEN another writer changed a field the operator owns WHEN reconciled THEN the operator applies again (drift), and not on the next resync', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 1, nodeSelector: { disk: 'ssd' } });
+    await reconciler.reconcile('obs/metrics');
+    await api.mergePatch(stsRef, { spec: { template: { spec: { nodeSelector: { disk: 'hdd' } } } } });
+    const before = api.writesOf('apply').length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writesOf('apply').slice(before).map((w) => w.kind)).toContain('StatefulSet');
+    expect(podSpec(api.peek<Sts>(stsRef)!)['nodeSelector']).toStrictEqual({ disk: 'ssd' });
+  });
+});
+
+describe('CollectorReconciler: config delivery and state that survives a restart', () => {
+  const podLabels = { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' };
+  function readyCollector(probe?: PodConfigProbe) {
+    const env = setup({ config: GOOD, replicas: 2 }, probe);
+    return {
+      ...env,
+      async start() {
+        await env.reconciler.reconcile('obs/metrics');
+        const sts = env.api.peek(stsRef)!;
+        await env.api.mergePatch(stsRef, { status: { observedGeneration: sts.metadata.generation, replicas: 2, readyReplicas: 2, updatedReplicas: 2 } }, 'status');
+        for (const [i, ip] of ['127.0.1.3', '127.0.1.4'].entries()) {
+          env.api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `metrics-${i}`, namespace: 'obs', labels: podLabels }, status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] } });
+        }
+        await env.reconciler.reconcile('obs/metrics');
+      },
+    };
+  }
+  const podAnnotation = (api: FakeKubeApi, i: number) => api.peek({ apiVersion: 'v1', kind: 'Pod', namespace: 'obs', name: `metrics-${i}` })!.metadata.annotations?.['alloy.dev/config-hash'];
+
+  it('GIVEN running pods WHEN the config changes THEN each pod is annotated with the new config hash (the kubelet syncs it at once), once', async () => {
+    const { api, reconciler, start } = readyCollector();
+    await start();
+    expect([podAnnotation(api, 0), podAnnotation(api, 1)]).toStrictEqual([sha256(GOOD), sha256(GOOD)]);
+    await setSpec(api, { config: GOOD2, replicas: 2 });
+    await reconciler.reconcile('obs/metrics');
+    expect([podAnnotation(api, 0), podAnnotation(api, 1)]).toStrictEqual([sha256(GOOD2), sha256(GOOD2)]);
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.slice(before).filter((w) => w.kind === 'Pod')).toStrictEqual([]);
+  });
+
+  it('GIVEN nudgePods=false WHEN the config changes THEN pods are not touched', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock(0);
+    const reconciler = new CollectorReconciler({ api, analyze: configBlocks, validate, defaultImage: 'img', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test'), nudgePods: false });
+    api.seed({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'metrics', namespace: 'obs' }, spec: { config: GOOD, replicas: 1 } });
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', labels: podLabels } });
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.filter((w) => w.kind === 'Pod')).toStrictEqual([]);
+  });
+
+  it('GIVEN an operator restart mid-reload WHEN pods still report the old config THEN the new operator reports ConfigReloading, not an unknown hash', async () => {
+    const running = new Map<string, string>();
+    const probe: PodConfigProbe = { observe: async (pods) => new Map(pods.map((p) => [p.name, running.get(p.name) ?? sha256(GOOD)])) };
+    const { api, reconciler, clock, start } = readyCollector(probe);
+    await start();
+    await setSpec(api, { config: GOOD2, replicas: 2 });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Progressing')).toMatchObject({ reason: 'ConfigReloading' });
+
+    // A new operator process (leader change): nothing in memory, only the API's state.
+    const restarted = new CollectorReconciler({ api, analyze: configBlocks, validate, defaultImage: 'docker.io/alloyts/alloy:0.1.0', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test'), podConfigProbe: probe });
+    await expect(restarted.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 2000 });
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'True', reason: 'ConfigReloading', message: `0/2 pods run config sha256 ${sha256(GOOD2).slice(0, 12)}` });
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD));
+
+    running.set('metrics-0', sha256(GOOD2)).set('metrics-1', sha256(GOOD2));
+    await expect(restarted.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect(condition(api, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    expect((collector(api).status as CollectorStatus).configHash).toBe(sha256(GOOD2));
+  });
+});
+
+describe('CollectorReconciler: volume claims a StatefulSet cannot change', () => {
+  it('GIVEN existing claims of 1Gi WHEN the volumeClaimTemplate asks for 5Gi THEN Degraded=VolumeClaimsOutdated names each claim; matching claims clear it', async () => {
+    const claimSpec = (storage: string) => ({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } });
+    const { api, reconciler } = setup({ config: GOOD, replicas: 2, storage: { volumeClaimTemplate: claimSpec('1Gi') } });
+    await reconciler.reconcile('obs/metrics');
+    for (const i of [0, 1]) api.seed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `data-metrics-${i}`, namespace: 'obs' }, spec: claimSpec('1Gi') });
+    api.seed({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-metrics-other-0', namespace: 'obs' }, spec: claimSpec('1Gi') });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'False' });
+
+    await setSpec(api, { config: GOOD, replicas: 2, storage: { volumeClaimTemplate: claimSpec('5Gi') } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'True', reason: 'VolumeClaimsOutdated' });
+    expect(condition(api, 'Degraded')?.message).toContain('data-metrics-0: storage 1Gi (template 5Gi); data-metrics-1: storage 1Gi (template 5Gi)');
+    expect(condition(api, 'Degraded')?.message).not.toContain('metrics-other');
+
+    for (const i of [0, 1]) await api.mergePatch({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'obs', name: `data-metrics-${i}` }, { spec: { resources: { requests: { storage: '5Gi' } } } });
+    await reconciler.reconcile('obs/metrics');
+    expect(condition(api, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  });
+});
+
+describe('CollectorReconciler: least-privilege RBAC from the config', () => {
+  const rbacObjects = (api: FakeKubeApi) =>
+    api.all().filter((o) => o.kind.includes('Role')).map((o) => ({ id: `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, rules: o['rules'] }));
+  const READ = ['get', 'list', 'watch'];
+
+  it('GIVEN a config without Kubernetes components THEN no Role, no ClusterRole, no finalizer, no Event', async () => {
+    const { api, reconciler } = setup({ config: GOOD });
+    await reconciler.reconcile('obs/metrics');
+    expect(rbacObjects(api)).toStrictEqual([]);
+    expect(collector(api).metadata.finalizers).toBeUndefined();
+    expect(events(api)).toStrictEqual([]);
+  });
+
+  it('GIVEN pod discovery in namespace apps plus log tailing WHEN the config changes to node discovery THEN rules follow, stale Roles elsewhere are pruned, an Event and the ServiceAccount name the grants', async () => {
+    const pods = 'discovery.kubernetes "p" {\n  role = "pod"\n  namespaces {\n    names = ["apps"]\n  }\n}\nloki.source.kubernetes "l" {\n  targets = discovery.kubernetes.p.targets\n  forward_to = []\n}\n';
+    const { api, reconciler } = setup({ config: pods, replicas: 1 });
+    await reconciler.reconcile('obs/metrics');
+    expect(rbacObjects(api)).toStrictEqual([
+      { id: 'Role/apps/alloy-obs-metrics-discovery', rules: [{ apiGroups: [''], resources: ['pods'], verbs: READ }, { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] },
+      { id: 'RoleBinding/apps/alloy-obs-metrics-discovery', rules: undefined },
+    ]);
+    expect(collector(api).metadata.finalizers).toStrictEqual([CLUSTER_RBAC_FINALIZER]);
+    const sa = api.peek({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'obs', name: 'metrics' })!;
+    expect(sa.metadata.annotations?.['alloy.dev/granted-access']).toBe('namespace apps: get,list,watch pods; get pods/log');
+    expect(api.all().filter((o) => o.kind === 'Event').map((e) => e['message'])).toStrictEqual(['Kubernetes API access of the collector pods: namespace apps: get,list,watch pods; get pods/log']);
+
+    await setSpec(api, { config: 'discovery.kubernetes "n" {\n  role = "node"\n}\n', replicas: 1 });
+    await reconciler.reconcile('obs/metrics');
+    expect(rbacObjects(api)).toStrictEqual([
+      { id: 'ClusterRole//alloy-obs-metrics-discovery', rules: [{ apiGroups: [''], resources: ['nodes'], verbs: READ }, { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }] },
+      { id: 'ClusterRoleBinding//alloy-obs-metrics-discovery', rules: undefined },
+    ]);
+    expect(events(api).filter((e) => e === 'Normal/RBACUpdated')).toHaveLength(2);
+
+    await setSpec(api, { config: GOOD, replicas: 1 });
+    await reconciler.reconcile('obs/metrics');
+    expect(rbacObjects(api)).toStrictEqual([]);
+  });
+
+  it('GIVEN serviceAccountName THEN the operator grants nothing and leaves the account alone', async () => {
+    const { api, reconciler } = setup({ config: 'discovery.kubernetes "p" {\n  role = "pod"\n}\n', serviceAccountName: 'mine' });
+    await reconciler.reconcile('obs/metrics');
+    expect(rbacObjects(api)).toStrictEqual([]);
+    expect(api.all().some((o) => o.kind === 'ServiceAccount')).toBe(false);
   });
 });

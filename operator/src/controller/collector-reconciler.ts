@@ -15,12 +15,14 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
-import { CONFIG_DIR, CONFIG_KEY, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
+import { PREVIOUS_CONFIG_HASHES_ANNOTATION } from '../render/collector-config-map.js';
+import { collectorAccess, describeAccess, type CollectorAccess, type ConfigBlock } from '../rbac/collector-access.js';
+import { CONFIG_DIR, CONFIG_KEY, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
-import { isSubset } from './desired-state.js';
+import { applyReason, stableJson, withAppliedHash } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
 
@@ -36,6 +38,12 @@ export type ConfigValidator = (
   opts: { stabilityLevel?: 'experimental' | 'public-preview' | 'generally-available' },
 ) => readonly ConfigDiagnostic[] | Promise<readonly ConfigDiagnostic[]>;
 
+/** Splits a config into its blocks (the collector's parser, injected like the validator). */
+export type ConfigAnalyzer = (file: string, text: string) => { ok: true; blocks: readonly ConfigBlock[] } | { ok: false; message: string };
+
+/** ServiceAccount annotation listing the Kubernetes API access granted from the config. */
+export const GRANTED_ACCESS_ANNOTATION = 'alloy.dev/granted-access';
+
 export interface ReconcilerOptions {
   /** Writes (and reads when no `reader` is given). */
   readonly api: KubeApi;
@@ -45,6 +53,8 @@ export interface ReconcilerOptions {
    */
   readonly reader?: ObjectReader;
   readonly validate: ConfigValidator;
+  /** Reads the components of a valid config to derive the collector's RBAC (`rbac/collector-access.ts`). */
+  readonly analyze: ConfigAnalyzer;
   /** Image used when a Collector names none. */
   readonly defaultImage: string;
   readonly clock: Clock;
@@ -57,7 +67,17 @@ export interface ReconcilerOptions {
   readonly podConfigProbe?: PodConfigProbe;
   /** Poll interval while pods are reloading a new config. @default 2000 */
   readonly reloadPollMs?: number;
+  /**
+   * After a config change, annotate each collector pod with the config hash
+   * (`alloy.dev/config-hash`): the pod update makes the kubelet sync the pod at once, so the new
+   * ConfigMap content reaches its volume in seconds instead of the kubelet's periodic sync
+   * (60-90 s). @default true
+   */
+  readonly nudgePods?: boolean;
 }
+
+/** Pod annotation the operator sets to the config hash so the kubelet re-projects the config volume. */
+export const POD_CONFIG_HASH_ANNOTATION = 'alloy.dev/config-hash';
 
 export interface ReconcileResult {
   /** Poll again after this delay (used while waiting for something not watched). */
@@ -74,9 +94,12 @@ const PRUNABLE: ReadonlyArray<{ apiVersion: string; kind: string }> = [
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
 ];
-const CLUSTER_PRUNABLE: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+/** RBAC kinds the reconciler renders outside the Collector namespace (no owner reference): found by label. */
+const UNOWNED_RBAC: ReadonlyArray<{ apiVersion: string; kind: string }> = [
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
 ];
 
 interface StatefulSetLike extends KubeObject {
@@ -133,8 +156,6 @@ export function formatDiagnostics(diags: readonly ConfigDiagnostic[], limit = 5)
 
 export class CollectorReconciler {
   readonly #o: ReconcilerOptions;
-  /** Per Collector key: the config the pods ran before the last ConfigMap change, until all reloaded. */
-  readonly #previousConfig = new Map<string, string>();
 
   readonly #reader: ObjectReader;
 
@@ -183,14 +204,23 @@ export class CollectorReconciler {
     }
     const newConfig = source.ok && valid ? source.text : undefined;
     const effective = newConfig ?? lastGood;
+    const configChanged = newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood;
+    // The ConfigMap remembers the hashes of the config before its last change, so pods still on
+    // it read as "reloading" after an operator restart too.
+    const previousConfigHashes = configChanged
+      ? [...podHashCandidates(lastGood)]
+      : (liveConfigMap?.metadata.annotations?.[PREVIOUS_CONFIG_HASHES_ANNOTATION] ?? '').split(',').filter((h) => h !== '');
 
+    const access = this.#access(collector, effective, source.ok ? source.file : CONFIG_KEY);
+    const accessText = access !== undefined ? [describeAccess(access), ...access.notes].join('; ') : undefined;
     let objects: RenderedObject[];
     try {
       objects = renderCollector({
         collector,
         defaultImage: this.#o.defaultImage,
-        ...(newConfig !== undefined ? { config: newConfig } : {}),
-        ...(effective !== undefined ? { configForDiscovery: effective } : {}),
+        ...(newConfig !== undefined ? { config: newConfig, previousConfigHashes } : {}),
+        ...(access !== undefined ? { rbac: access } : {}),
+        ...(accessText !== undefined ? { serviceAccountAnnotations: { [GRANTED_ACCESS_ANNOTATION]: accessText } } : {}),
         workload: effective !== undefined,
       });
     } catch (e) {
@@ -198,17 +228,18 @@ export class CollectorReconciler {
       return {};
     }
 
-    if (objects.some((o) => !isNamespaced(o.kind)) && !(collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
+    if (objects.some((o) => !isNamespaced(o.kind) || o.metadata.namespace !== namespace) && !(collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
       await this.#o.api.mergePatch(ref, {
         metadata: { finalizers: [...(collector.metadata.finalizers ?? []), CLUSTER_RBAC_FINALIZER], resourceVersion: collector.metadata.resourceVersion },
       });
     }
 
+    if (accessText !== undefined) await this.#recordAccessEvent(collector, accessText);
     const applyErrors: string[] = [];
     let statefulSet: StatefulSetLike | undefined;
     let requeueAfterMs: number | undefined;
     for (const desired of objects) {
-      const obj = desired as unknown as KubeObject;
+      const obj = withAppliedHash(desired as unknown as KubeObject);
       try {
         const live = await this.#reader.get(refOf(obj));
         if (live?.metadata.deletionTimestamp !== undefined) {
@@ -216,9 +247,10 @@ export class CollectorReconciler {
           requeueAfterMs = 1000;
           continue;
         }
-        const current = live !== undefined && isSubset(obj, live) ? live : await this.#o.api.apply(obj);
+        const reason = applyReason(obj, live, FIELD_MANAGER);
+        const current = reason === undefined ? live! : await this.#o.api.apply(obj);
         if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
-        if (live === undefined || current !== live) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)) });
+        if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
       } catch (e) {
         if (obj.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
           // Fields such as volumeClaimTemplates cannot change in place: delete the StatefulSet
@@ -248,15 +280,48 @@ export class CollectorReconciler {
             message: `${source.where}${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
           };
     await this.#recordConfigEvent(collector, configValid);
-    if (newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood) this.#previousConfig.set(key, lastGood);
-    const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, key, effective) : undefined;
+    if (statefulSet !== undefined && effective !== undefined && this.#o.nudgePods !== false) await this.#nudgePods(collector, configContentHash(effective));
+    const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, effective, configChanged, previousConfigHashes) : undefined;
     const notReady = statefulSet !== undefined && (statefulSet.status?.readyReplicas ?? 0) < collector.spec.replicas ? await this.#podProblems(collector) : [];
-    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective, podConfig, notReady);
+    const claims = statefulSet !== undefined ? await this.#outdatedClaims(collector) : [];
+    await this.#writeStatus(collector, configValid, applyErrors, statefulSet, effective, podConfig, notReady, claims);
     if (applyErrors.length > 0) throw new Error(`apply failed: ${applyErrors.join('; ')}`);
     if (podConfig !== undefined && podConfig.unobservable === undefined && podConfig.current < podConfig.observed) {
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.#o.reloadPollMs ?? 2000);
     }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+  }
+
+  /**
+   * Existing claims of the StatefulSet's `data` template that differ from
+   * `spec.storage.volumeClaimTemplate` (size, class, access modes). A StatefulSet never changes
+   * the claims it already made, so after a template change these pods keep the old volumes.
+   */
+  async #outdatedClaims(collector: Collector): Promise<string[]> {
+    const template = collector.spec.storage?.volumeClaimTemplate as
+      | { resources?: { requests?: { storage?: unknown } }; storageClassName?: unknown; accessModes?: unknown }
+      | undefined;
+    if (template === undefined) return [];
+    type Claim = KubeObject & { spec?: { resources?: { requests?: { storage?: unknown } }; storageClassName?: unknown; accessModes?: unknown } };
+    const { namespace, name } = collector.metadata;
+    const prefix = `data-${names.statefulSet(name)}-`;
+    const ofSet = (n: string): boolean => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length));
+    const { items } = await this.#reader.list<Claim>('v1', 'PersistentVolumeClaim', namespace);
+    const out: string[] = [];
+    for (const pvc of items.filter((c) => ofSet(c.metadata.name ?? '')).sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))) {
+      const diffs: string[] = [];
+      const want = template.resources?.requests?.storage;
+      const have = pvc.spec?.resources?.requests?.storage;
+      if (want !== undefined && String(want) !== String(have)) diffs.push(`storage ${String(have)} (template ${String(want)})`);
+      if (template.storageClassName !== undefined && template.storageClassName !== pvc.spec?.storageClassName) {
+        diffs.push(`storageClassName ${String(pvc.spec?.storageClassName)} (template ${String(template.storageClassName)})`);
+      }
+      if (template.accessModes !== undefined && stableJson(template.accessModes) !== stableJson(pvc.spec?.accessModes)) {
+        diffs.push(`accessModes ${stableJson(pvc.spec?.accessModes)} (template ${stableJson(template.accessModes)})`);
+      }
+      if (diffs.length > 0) out.push(`${pvc.metadata.name}: ${diffs.join(', ')}`);
+    }
+    return out;
   }
 
   /** Why pods are not ready (waiting reasons of their containers), at most 3, for the Ready message. */
@@ -281,12 +346,58 @@ export class CollectorReconciler {
     return problems;
   }
 
+  /**
+   * The API access the collector pods get: derived from the components of the config they run
+   * (`rbac.discovery: auto`), confined to the Collector namespace (`namespace`) or widened to the
+   * cluster (`cluster`); none with `rbac.discovery: none`, without a config, or when the Collector
+   * brings its own ServiceAccount (then `undefined`: nothing is rendered or annotated).
+   */
+  #access(collector: Collector, config: string | undefined, file: string): CollectorAccess | undefined {
+    const { spec, metadata } = collector;
+    if (spec.serviceAccountName !== undefined) return undefined;
+    const mode = spec.rbac?.discovery ?? 'auto';
+    const none: CollectorAccess = { cluster: [], namespaces: {}, notes: [] };
+    if (mode === 'none' || config === undefined) return none;
+    const parsed = this.#o.analyze(file, config);
+    if (!parsed.ok) return { ...none, notes: [`config not analyzed (${parsed.message}), no access granted`] };
+    return collectorAccess(parsed.blocks, { namespace: metadata.namespace, ...(mode !== 'auto' ? { confine: mode } : {}) });
+  }
+
+  /** A Normal Event `RBACUpdated` with the granted rules whenever they differ from the ServiceAccount's record. */
+  async #recordAccessEvent(collector: Collector, text: string): Promise<void> {
+    const sa = await this.#reader.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: collector.metadata.namespace, name: names.serviceAccount(collector.metadata.name) });
+    const before = sa?.metadata.annotations?.[GRANTED_ACCESS_ANNOTATION];
+    // A new Collector without Kubernetes components: nothing granted, nothing worth an Event.
+    if (before === text || (before === undefined && text === describeAccess({ cluster: [], namespaces: {}, notes: [] }))) return;
+    await this.#o.events.record(collector.metadata, 'Normal', 'RBACUpdated', `Kubernetes API access of the collector pods: ${text}`);
+  }
+
+  /**
+   * Annotates every collector pod whose `alloy.dev/config-hash` differs from `hash`. A pod update
+   * is what makes a real kubelet sync the pod (and re-project its ConfigMap volume) at once.
+   * Best effort: a failure is logged, the kubelet's periodic sync still delivers the config.
+   */
+  async #nudgePods(collector: Collector, hash: string): Promise<void> {
+    const { namespace, name } = collector.metadata;
+    const { items } = await this.#reader.list('v1', 'Pod', namespace, selectorString(name));
+    for (const pod of items) {
+      if (pod.metadata.deletionTimestamp !== undefined || pod.metadata.annotations?.[POD_CONFIG_HASH_ANNOTATION] === hash) continue;
+      try {
+        await this.#o.api.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata.name ?? '' }, { metadata: { annotations: { [POD_CONFIG_HASH_ANNOTATION]: hash } } });
+      } catch (e) {
+        if (e instanceof KubeError && e.status === 404) continue;
+        this.#o.logger.warn('could not annotate pod with the config hash; the kubelet picks the config up on its next periodic sync', { collector: `${namespace}/${name}`, pod: pod.metadata.name, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
   /** Which config the ready pods run (only meaningful with the reloader, which applies changes live). */
-  async #observePodConfig(collector: Collector, key: string, text: string): Promise<PodConfigState | undefined> {
+  async #observePodConfig(collector: Collector, text: string, changedNow: boolean, previousHashes: readonly string[]): Promise<PodConfigState | undefined> {
     const probe = this.#o.podConfigProbe;
     if (probe === undefined || !collector.spec.reloader.enabled) return undefined;
     // Steady state (status already shows this config, no reload pending): skip the pod round trips.
-    if (!this.#previousConfig.has(key) && collector.status?.configHash === configContentHash(text)) return { observed: 0, current: 0 };
+    const reloadingBefore = findCondition(collector.status?.conditions, 'Progressing')?.reason === 'ConfigReloading';
+    if (!changedNow && !reloadingBefore && collector.status?.configHash === configContentHash(text)) return { observed: 0, current: 0 };
     const { items } = await this.#reader.list<KubeObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>(
       'v1',
       'Pod',
@@ -300,15 +411,13 @@ export class CollectorReconciler {
     const errors = [...hashes.entries()].filter(([, h]) => h instanceof Error).map(([pod, h]) => `${pod}: ${(h as Error).message}`);
     if (errors.length > 0) return { observed: ready.length, current: 0, unobservable: errors.join('; ') };
     const current = podHashCandidates(text);
-    const previousText = this.#previousConfig.get(key);
-    const previous = previousText !== undefined ? podHashCandidates(previousText) : new Set<string>();
+    const previous = new Set(previousHashes);
     let upToDate = 0;
     const unknown: string[] = [];
     for (const [pod, h] of hashes) {
       if (current.has(h as string)) upToDate++;
       else if (!previous.has(h as string)) unknown.push(pod);
     }
-    if (upToDate === ready.length) this.#previousConfig.delete(key);
     if (unknown.length > 0) {
       // A hash of neither the new nor the previous config: another formula or a third config.
       return { observed: ready.length, current: upToDate, unobservable: `pods ${unknown.join(', ')} report an unknown alloy_config_hash` };
@@ -335,23 +444,24 @@ export class CollectorReconciler {
   /** Deletes owned objects of prunable kinds that are no longer desired. */
   async #prune(collector: Collector, desired: readonly RenderedObject[]): Promise<void> {
     const { name, namespace, uid } = collector.metadata;
-    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`));
+    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`));
     const selector = selectorString(name) + `,app.kubernetes.io/managed-by=${commonLabels(name)['app.kubernetes.io/managed-by']}`;
     for (const { apiVersion, kind } of PRUNABLE) {
       const { items } = await this.#reader.list(apiVersion, kind, namespace, selector);
       for (const item of items) {
         const owned = (item.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
-        if (owned && !wanted.has(`${kind}/${item.metadata.name}`)) {
+        if (owned && !wanted.has(`${kind}/${namespace}/${item.metadata.name}`)) {
           await this.#o.api.delete({ apiVersion, kind, namespace, name: item.metadata.name ?? '' });
           this.#o.logger.info('pruned', { collector: `${namespace}/${name}`, object: `${kind} ${namespace}/${item.metadata.name}` });
         }
       }
     }
     if ((collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
-      for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
+      for (const { apiVersion, kind } of UNOWNED_RBAC) {
         const { items } = await this.#reader.list(apiVersion, kind, undefined, `${selector},${OWNER_NAMESPACE_LABEL}=${namespace}`);
         for (const item of items) {
-          if (!wanted.has(`${kind}/${item.metadata.name}`)) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
+          const ns = isNamespaced(kind) ? item.metadata.namespace : undefined;
+          if (!wanted.has(`${kind}/${ns ?? ''}/${item.metadata.name}`)) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '', ...(ns !== undefined ? { namespace: ns } : {}) });
         }
       }
     }
@@ -364,9 +474,13 @@ export class CollectorReconciler {
     const name = raw.metadata.name ?? '';
     const namespace = raw.metadata.namespace ?? '';
     const selector = `${selectorString(name)},${OWNER_NAMESPACE_LABEL}=${namespace}`;
-    for (const { apiVersion, kind } of CLUSTER_PRUNABLE) {
+    for (const { apiVersion, kind } of UNOWNED_RBAC) {
       const { items } = await this.#reader.list(apiVersion, kind, undefined, selector);
-      for (const item of items) await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '' });
+      for (const item of items) {
+        // Objects in the Collector namespace are garbage-collected through their owner reference.
+        if (isNamespaced(kind) && item.metadata.namespace === namespace) continue;
+        await this.#o.api.delete({ apiVersion, kind, name: item.metadata.name ?? '', ...(isNamespaced(kind) ? { namespace: item.metadata.namespace ?? '' } : {}) });
+      }
     }
     await this.#o.api.mergePatch(refOf(raw), {
       metadata: { finalizers: finalizers.filter((f) => f !== CLUSTER_RBAC_FINALIZER), resourceVersion: raw.metadata.resourceVersion },
@@ -414,6 +528,7 @@ export class CollectorReconciler {
     effective: string | undefined,
     podConfig: PodConfigState | undefined,
     podProblems: readonly string[] = [],
+    outdatedClaims: readonly string[] = [],
   ): Promise<void> {
     const { metadata, spec } = collector;
     const desired = spec.replicas;
@@ -455,7 +570,14 @@ export class CollectorReconciler {
         ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: applyErrors.join('; ') }
         : configValid.status === 'False'
           ? { type: 'Degraded', status: 'True', reason: 'ConfigRejected', message: configValid.message }
-          : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all objects applied' };
+          : outdatedClaims.length > 0
+            ? {
+                type: 'Degraded',
+                status: 'True',
+                reason: 'VolumeClaimsOutdated',
+                message: `existing PersistentVolumeClaims do not match spec.storage.volumeClaimTemplate and a StatefulSet never changes them: ${outdatedClaims.join('; ')}; expand each claim (kubectl patch pvc, if its StorageClass allows expansion) or delete the claim and its pod to recreate it`,
+              }
+            : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'all objects applied' };
 
     const previous = collector.status ?? {};
     const next: CollectorStatus = {
@@ -473,15 +595,6 @@ export class CollectorReconciler {
 
 function sameStatus(a: CollectorStatus, b: CollectorStatus): boolean {
   return stableJson(canonicalStatus(a)) === stableJson(canonicalStatus(b));
-}
-
-/** JSON with object keys sorted, so field order never counts as a change. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
-  );
 }
 
 function canonicalStatus(s: CollectorStatus): unknown {

@@ -1,4 +1,31 @@
 /**
+ * When to server-side apply a desired object. Applying is what removes fields: the API server
+ * deletes every field the `alloy-operator` manager applied before and no longer applies. So the
+ * reconciler applies whenever the desired object differs from what this manager last applied,
+ * and skips the request otherwise (steady-state resyncs cost no writes).
+ *
+ * "What this manager last applied" is read from the live object in two ways:
+ * - the manager's `Apply` entry of `metadata.managedFields` gives the set of fields it owns; a
+ *   desired object with a field more or less than that set must be applied (added or removed
+ *   setting). List keys are learned from the entry itself (`k:{...}`, `v:...`), atomic lists and
+ *   maps are leaves, so no schema table is needed;
+ * - the `alloy.dev/applied-hash` annotation, applied with the object, is the hash of everything
+ *   else applied; it catches a value removed inside an atomic list or map (e.g. a toleration's
+ *   `effect`), which field ownership cannot show.
+ * Values other writers changed (drift) are caught by comparing the desired values with the live
+ * ones (`isSubset`).
+ */
+import { createHash } from 'node:crypto';
+
+export const APPLIED_HASH_ANNOTATION = 'alloy.dev/applied-hash';
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
  * Comparison of a desired object with the live one. The API server adds defaults and metadata,
  * so "unchanged" means every field we set has the same value live; arrays must match element by
  * element with the same length (a removed list entry is a change).
@@ -18,4 +45,107 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     return String(desired) === String(live);
   }
   return false;
+}
+
+/** JSON with object keys sorted and `undefined` members dropped, so field order never counts. */
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    isObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
+  );
+}
+
+/** The desired object with `alloy.dev/applied-hash` set to the hash of the rest of it. */
+export function withAppliedHash<T extends { metadata: { annotations?: Record<string, string> } }>(obj: T): T {
+  const { [APPLIED_HASH_ANNOTATION]: _old, ...annotations } = obj.metadata.annotations ?? {};
+  void _old;
+  const base = { ...obj, metadata: { ...obj.metadata, annotations } };
+  const hash = createHash('sha256').update(stableJson(base)).digest('hex').slice(0, 32);
+  return { ...obj, metadata: { ...obj.metadata, annotations: { ...annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
+}
+
+export interface ManagedFieldsEntry {
+  readonly manager?: string;
+  readonly operation?: string;
+  readonly subresource?: string;
+  readonly fieldsV1?: unknown;
+}
+
+/** Top-level and metadata fields the API server never records as owned. */
+const UNOWNED_TOP = new Set(['apiVersion', 'kind']);
+const UNOWNED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
+
+/**
+ * True when the fields present in `desired` are exactly the fields in `fields` (a FieldsV1
+ * object: `f:<name>` members, `k:{...}` / `v:<json>` / `i:<n>` list items, `.` for the item itself).
+ */
+export function sameFieldSet(desired: Json, fields: unknown): boolean {
+  if (!isObject(fields)) return false;
+  const top: Json = {};
+  for (const [k, v] of Object.entries(desired)) {
+    if (UNOWNED_TOP.has(k) || v === undefined) continue;
+    if (k === 'metadata' && isObject(v)) {
+      const meta = Object.fromEntries(Object.entries(v).filter(([mk, mv]) => !UNOWNED_META.has(mk) && mv !== undefined));
+      if (Object.keys(meta).length > 0) top[k] = meta;
+      continue;
+    }
+    top[k] = v;
+  }
+  return sameNode(top, fields);
+}
+
+function sameNode(value: unknown, node: unknown): boolean {
+  if (!isObject(node)) return false;
+  const children = Object.keys(node).filter((k) => k !== '.');
+  if (isObject(value) && Object.keys(value).length > 0 && children.length > 0) {
+    const present = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (present.length !== children.length) return false;
+    return present.every(([k, v]) => sameNode(v, node[`f:${k}`]));
+  }
+  if (Array.isArray(value) && value.length > 0 && children.length > 0) return sameList(value, node, children);
+  // A leaf: a scalar, an empty or atomic map, an empty or atomic list.
+  return children.length === 0;
+}
+
+function sameList(items: unknown[], node: Json, children: string[]): boolean {
+  if (children.length !== items.length) return false;
+  const used = new Set<string>();
+  for (const [i, item] of items.entries()) {
+    const seg = children.find((c) => !used.has(c) && itemMatches(c, item, i));
+    if (seg === undefined) return false;
+    used.add(seg);
+    if (!seg.startsWith('v:') && !sameNode(item, node[seg])) return false;
+  }
+  return true;
+}
+
+function itemMatches(seg: string, item: unknown, index: number): boolean {
+  if (seg.startsWith('i:')) return Number(seg.slice(2)) === index;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(seg.slice(2));
+  } catch {
+    return false;
+  }
+  if (seg.startsWith('v:')) return stableJson(parsed) === stableJson(item);
+  if (!seg.startsWith('k:') || !isObject(parsed) || !isObject(item)) return false;
+  // A key field the item leaves out was defaulted by the server (e.g. `protocol: TCP`).
+  return Object.entries(parsed).every(([f, v]) => item[f] === undefined || String(item[f]) === String(v));
+}
+
+export interface LiveObject {
+  readonly metadata: { readonly annotations?: Record<string, string>; readonly managedFields?: readonly ManagedFieldsEntry[] };
+}
+
+/**
+ * Why `desired` (stamped by `withAppliedHash`) must be applied over `live`, or `undefined` when
+ * the live object already holds exactly what `manager` would apply.
+ */
+export function applyReason(desired: Json & { metadata: { annotations?: Record<string, string> } }, live: LiveObject | undefined, manager: string): string | undefined {
+  if (live === undefined) return 'absent';
+  const entry = (live.metadata.managedFields ?? []).find((m) => m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === '');
+  if (entry === undefined) return `no fields owned by ${manager}`;
+  if (live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] !== desired.metadata.annotations?.[APPLIED_HASH_ANNOTATION]) return 'desired object changed';
+  if (!sameFieldSet(desired, entry.fieldsV1)) return 'owned fields differ';
+  if (!isSubset(desired, live)) return 'live values drifted';
+  return undefined;
 }

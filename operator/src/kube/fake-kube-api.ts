@@ -4,6 +4,11 @@
  * bumps on spec changes, the status subresource, compare-and-swap `replace` (409), finalizers
  * with `deletionTimestamp`, owner-reference garbage collection, watches and injected failures.
  * Every mutating call is recorded in `writes`.
+ *
+ * Server-side apply keeps the applier's field set in `metadata.managedFields` (`Apply` entry,
+ * FieldsV1) and removes the fields the applier owned before and no longer applies, as the API
+ * server does. Simplifications: every list is atomic (replaced whole, owned as one field), and
+ * non-apply writes (`mergePatch`, `replace`) do not take ownership of the fields they change.
  */
 import { KubeError, isNamespaced, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
 
@@ -30,6 +35,70 @@ function applyMerge(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = { ...target };
   for (const [k, v] of Object.entries(patch)) out[k] = applyMerge(target[k], v);
   return out;
+}
+
+const UNOWNED_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp']);
+
+/** Owned leaf paths of an applied configuration: maps are walked, lists and scalars are leaves. */
+function ownedPaths(obj: KubeObject): string[][] {
+  const out: string[][] = [];
+  const walk = (v: unknown, path: string[]): void => {
+    if (isObject(v) && Object.keys(v).length > 0) {
+      for (const [k, x] of Object.entries(v)) if (x !== undefined) walk(x, [...path, k]);
+    } else out.push(path);
+  };
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'apiVersion' || k === 'kind' || k === 'status' || v === undefined) continue;
+    if (k === 'metadata' && isObject(v)) {
+      for (const [mk, mv] of Object.entries(v)) if (!UNOWNED_META.has(mk) && mv !== undefined) walk(mv, ['metadata', mk]);
+    } else walk(v, [k]);
+  }
+  return out;
+}
+
+function toFieldsV1(paths: readonly string[][]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const p of paths) {
+    let node = root;
+    for (const seg of p) node = (node[`f:${seg}`] ??= {}) as Record<string, unknown>;
+  }
+  return root;
+}
+
+function fromFieldsV1(fields: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
+  const children = isObject(fields) ? Object.keys(fields).filter((k) => k.startsWith('f:')) : [];
+  if (children.length === 0) {
+    if (prefix.length > 0) out.push(prefix);
+    return out;
+  }
+  for (const c of children) fromFieldsV1((fields as Record<string, unknown>)[c], [...prefix, c.slice(2)], out);
+  return out;
+}
+
+/** Deletes the field at `path`, then the maps on the way that it left empty. */
+function removePath(obj: Record<string, unknown>, path: readonly string[]): void {
+  const parents: Array<Record<string, unknown>> = [];
+  let node: unknown = obj;
+  for (const seg of path.slice(0, -1)) {
+    if (!isObject(node)) return;
+    parents.push(node);
+    node = node[seg];
+  }
+  if (!isObject(node)) return;
+  delete node[path[path.length - 1]!];
+  for (let i = parents.length - 1; i >= 0; i--) {
+    const child = parents[i]![path[i]!];
+    if (isObject(child) && Object.keys(child).length === 0) delete parents[i]![path[i]!];
+    else break;
+  }
+}
+
+const FAKE_MANAGER = 'alloy-operator';
+
+function withManagedFields(obj: KubeObject, paths: readonly string[][]): KubeObject {
+  const others = (obj.metadata['managedFields'] as Array<{ manager?: string; operation?: string }> | undefined ?? []).filter((m) => !(m.manager === FAKE_MANAGER && m.operation === 'Apply'));
+  obj.metadata['managedFields'] = [...others, { manager: FAKE_MANAGER, operation: 'Apply', apiVersion: obj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }];
+  return obj;
 }
 
 /** RFC 7386 JSON merge patch. */
@@ -166,11 +235,17 @@ export class FakeKubeApi implements KubeApi {
       delete created['status'];
       created.metadata = { ...created.metadata, uid: `uid-${++this.#uid}`, generation: 1, creationTimestamp: new Date(0).toISOString() };
       if (!isNamespaced(obj.kind)) delete created.metadata.namespace;
-      return this.#store(undefined, created) as T;
+      return this.#store(undefined, withManagedFields(created, ownedPaths(obj))) as T;
     }
     const { status: _ignored, ...body } = obj;
     void _ignored;
-    const merged = applyMerge(live, body) as KubeObject;
+    const entry = ((live.metadata['managedFields'] as Array<{ manager?: string; operation?: string; fieldsV1?: unknown }> | undefined) ?? []).find((m) => m.manager === FAKE_MANAGER && m.operation === 'Apply');
+    const applied = ownedPaths(obj);
+    const keep = new Set(applied.map((p) => p.join('\0')));
+    const base = clone(live);
+    // Fields this manager applied before and applies no more are removed.
+    for (const p of fromFieldsV1(entry?.fieldsV1)) if (!keep.has(p.join('\0'))) removePath(base, p);
+    const merged = withManagedFields(applyMerge(base, body) as KubeObject, applied);
     return this.#store(live, merged) as T;
   }
 

@@ -85,6 +85,7 @@ const RESOURCES: Record<string, ResourceInfo> = {
   Service: { plural: 'services', namespaced: true },
   ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
   Pod: { plural: 'pods', namespaced: true },
+  PersistentVolumeClaim: { plural: 'persistentvolumeclaims', namespaced: true },
   Event: { plural: 'events', namespaced: true },
   StatefulSet: { plural: 'statefulsets', namespaced: true },
   Role: { plural: 'roles', namespaced: true },

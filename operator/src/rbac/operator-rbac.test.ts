@@ -15,4 +15,16 @@ describe('operator RBAC', () => {
       expect(yaml).toContain(`- ${r}`);
     }
   });
+
+  it('GIVEN the operator rules THEN no escalate, bind, impersonate or wildcard, and every grantable collector rule is held (the API server checks it)', async () => {
+    const { OPERATOR_CLUSTER_RULES } = await import('./operator-rbac.js');
+    const { grantableRules } = await import('./collector-access.js');
+    for (const r of OPERATOR_CLUSTER_RULES) {
+      expect(r.verbs.filter((v) => ['escalate', 'bind', 'impersonate', '*'].includes(v))).toStrictEqual([]);
+      expect(r.resources ?? []).not.toContain('*');
+      expect(r.apiGroups ?? []).not.toContain('*');
+    }
+    const held = new Set(OPERATOR_CLUSTER_RULES.flatMap((r) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${r.apiGroups?.[0]}|${res}|${v}`))));
+    for (const r of grantableRules()) for (const res of r.resources) for (const v of r.verbs) expect(held).toContain(`${r.apiGroups[0]}|${res}|${v}`);
+  });
 });

@@ -1,10 +1,14 @@
 /**
  * The RBAC the operator itself needs, as data: the chart (`charts/alloy`) mirrors it and
- * `bin/operator rbac` prints it. It includes the discovery rules the operator grants to
- * collectors, because Kubernetes only lets a subject create Roles granting what it holds.
+ * `bin/operator rbac` prints it.
+ *
+ * Escalation bounds: the operator has no `escalate`, `bind` or `impersonate` verb and no
+ * wildcard, so the API server lets it create or bind only Roles whose every rule it holds
+ * itself. It holds exactly the read rules `collectorAccess` can grant (`grantableRules()`), so
+ * no Collector can be given more than that set, whatever its config says.
  */
 import { stringify } from 'yaml';
-import { CLUSTER_DISCOVERY_RULES, DISCOVERY_RULES } from '../render/discovery-rbac.js';
+import { grantableRules } from './collector-access.js';
 
 export interface PolicyRule {
   readonly apiGroups?: readonly string[];
@@ -22,15 +26,16 @@ export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
   { apiGroups: ['alloy.dev'], resources: ['collectors/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['configmaps', 'services', 'serviceaccounts'], verbs: MANAGE },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Pods: read for status and `alloy_config_hash`, patch for the config-hash annotation that
+  // makes the kubelet re-project the config volume at once.
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+  // Claims of the StatefulSets: compared with spec.storage.volumeClaimTemplate for status.
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: MANAGE },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'], verbs: MANAGE },
-  ...[...DISCOVERY_RULES, ...CLUSTER_DISCOVERY_RULES].map((r) => ({
-    ...(r.apiGroups !== undefined ? { apiGroups: r.apiGroups } : {}),
-    ...(r.resources !== undefined ? { resources: r.resources } : {}),
-    ...(r.nonResourceUrLs !== undefined ? { nonResourceURLs: r.nonResourceUrLs } : {}),
-    verbs: r.verbs,
-  })),
+  // What collectors may be granted (the API server requires the granter to hold it).
+  ...grantableRules(),
 ];
 
 /** Rules in the operator's own namespace (Role) for leader election. */

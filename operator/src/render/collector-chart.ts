@@ -1,11 +1,11 @@
 import { App, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import type { Collector, CollectorSpec } from '../api/v1alpha1/collector-types.js';
+import type { Collector } from '../api/v1alpha1/collector-types.js';
 import { CollectorConfigMap } from './collector-config-map.js';
 import { CollectorPodDisruptionBudget } from './collector-pod-disruption-budget.js';
 import { CollectorServiceAccount } from './collector-service-account.js';
 import { CollectorStatefulSet } from './collector-stateful-set.js';
-import { DiscoveryRbac, type DiscoveryScope } from './discovery-rbac.js';
+import { CollectorRbac, type RbacGrant } from './collector-rbac.js';
 import { names, type CollectorIdentity } from './labels.js';
 import { PeerService } from './peer-service.js';
 import { ReceiverService } from './receiver-service.js';
@@ -20,28 +20,21 @@ export interface CollectorChartProps {
    * @default undefined: no ConfigMap is rendered, so the live one (the last good config) is kept
    */
   readonly config?: string;
+  /** Hashes of the config before the last change, kept on the ConfigMap. @default none */
+  readonly previousConfigHashes?: readonly string[];
   /**
-   * Config text used to decide `rbac.discovery: auto` (the new config, or the last good one).
-   * @default the `config` prop
+   * Kubernetes API access of the collector pods (derived from the config by the controller);
+   * ignored when the Collector brings its own ServiceAccount.
+   * @default no access
    */
-  readonly configForDiscovery?: string;
+  readonly rbac?: RbacGrant;
+  /** Annotations of the generated ServiceAccount (e.g. the granted-access summary). @default none */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
   /**
    * Render the StatefulSet; false until a valid config exists, so pods never start without one.
    * @default true
    */
   readonly workload?: boolean;
-}
-
-/** Components that read the Kubernetes API and so need discovery RBAC. */
-const KUBERNETES_COMPONENTS =
-  /\b(discovery\.kubernetes|loki\.source\.kubernetes(_events)?|loki\.source\.podlogs|prometheus\.operator\.[a-z_]+|mimir\.rules\.kubernetes)\b/;
-
-/** Discovery RBAC to generate for a spec; `none` when the Collector brings its own ServiceAccount. */
-export function discoveryScope(spec: CollectorSpec, config: string | undefined): DiscoveryScope | 'none' {
-  if (spec.serviceAccountName !== undefined) return 'none';
-  const mode = spec.rbac?.discovery ?? 'auto';
-  if (mode === 'auto') return config !== undefined && KUBERNETES_COMPONENTS.test(config) ? 'cluster' : 'none';
-  return mode;
 }
 
 /** All objects of one Collector; `renderCollector` synthesizes it. */
@@ -52,13 +45,16 @@ export class CollectorChart extends Chart {
     const { spec } = collector;
     const owner: CollectorIdentity = { name: collector.metadata.name, namespace: collector.metadata.namespace, uid: collector.metadata.uid };
 
-    if (props.config !== undefined) new CollectorConfigMap(this, 'config', { owner, config: props.config });
+    if (props.config !== undefined) {
+      new CollectorConfigMap(this, 'config', { owner, config: props.config, ...(props.previousConfigHashes !== undefined ? { previousConfigHashes: props.previousConfigHashes } : {}) });
+    }
     new PeerService(this, 'peers', { owner });
     new ReceiverService(this, 'receivers', { owner, ...(spec.ports !== undefined ? { ports: spec.ports } : {}) });
     const serviceAccountName = spec.serviceAccountName ?? names.serviceAccount(owner.name);
-    if (spec.serviceAccountName === undefined) new CollectorServiceAccount(this, 'service-account', { owner });
-    const discovery = discoveryScope(spec, props.configForDiscovery ?? props.config);
-    if (discovery !== 'none') new DiscoveryRbac(this, 'discovery', { owner, serviceAccountName, scope: discovery });
+    if (spec.serviceAccountName === undefined) {
+      new CollectorServiceAccount(this, 'service-account', { owner, ...(props.serviceAccountAnnotations !== undefined ? { annotations: props.serviceAccountAnnotations } : {}) });
+      if (props.rbac !== undefined) new CollectorRbac(this, 'rbac', { owner, serviceAccountName, grant: props.rbac });
+    }
     if (spec.podDisruptionBudget !== undefined) {
       new CollectorPodDisruptionBudget(this, 'pdb', {
         owner,

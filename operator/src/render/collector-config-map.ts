@@ -7,7 +7,16 @@ export interface CollectorConfigMapProps {
   readonly owner: CollectorIdentity;
   /** Alloy config text, stored under `config.alloy`. */
   readonly config: string;
+  /**
+   * Hashes a pod still running the previous config may report (`alloy.dev/previous-config-hashes`,
+   * comma-separated), so "reloading" survives an operator restart.
+   * @default none
+   */
+  readonly previousConfigHashes?: readonly string[];
 }
+
+/** ConfigMap annotation holding the hashes of the config before the last change. */
+export const PREVIOUS_CONFIG_HASHES_ANNOTATION = 'alloy.dev/previous-config-hashes';
 
 /** The ConfigMap the pods mount as a directory at `/etc/alloy`; its name never changes. */
 export class CollectorConfigMap extends Construct {
@@ -16,7 +25,12 @@ export class CollectorConfigMap extends Construct {
   constructor(scope: Construct, id: string, props: CollectorConfigMapProps) {
     super(scope, id);
     this.resource = new k8s.KubeConfigMap(this, 'resource', {
-      metadata: ownedMeta(props.owner, names.configMap(props.owner.name)),
+      metadata: {
+        ...ownedMeta(props.owner, names.configMap(props.owner.name)),
+        ...(props.previousConfigHashes !== undefined && props.previousConfigHashes.length > 0
+          ? { annotations: { [PREVIOUS_CONFIG_HASHES_ANNOTATION]: props.previousConfigHashes.join(',') } }
+          : {}),
+      },
       data: { [CONFIG_KEY]: props.config },
     });
   }

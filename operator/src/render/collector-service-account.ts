@@ -5,6 +5,8 @@ import { ownedMeta, names, type CollectorIdentity } from './labels.js';
 export interface CollectorServiceAccountProps {
   /** The owning Collector. */
   readonly owner: CollectorIdentity;
+  /** Extra annotations, e.g. `alloy.dev/granted-access`. @default none */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** The ServiceAccount generated when the Collector does not name one. */
@@ -14,7 +16,10 @@ export class CollectorServiceAccount extends Construct {
   constructor(scope: Construct, id: string, props: CollectorServiceAccountProps) {
     super(scope, id);
     this.resource = new k8s.KubeServiceAccount(this, 'resource', {
-      metadata: ownedMeta(props.owner, names.serviceAccount(props.owner.name)),
+      metadata: {
+        ...ownedMeta(props.owner, names.serviceAccount(props.owner.name)),
+        ...(props.annotations !== undefined && Object.keys(props.annotations).length > 0 ? { annotations: { ...props.annotations } } : {}),
+      },
     });
   }
 }

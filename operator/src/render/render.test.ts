@@ -204,15 +204,26 @@ describe('renderCollector', () => {
     expect(objects.map((o) => o.kind)).not.toContain('ConfigMap');
   });
 
-  it('GIVEN a config using discovery.kubernetes THEN cluster RBAC is generated and labelled with the owner namespace', () => {
-    const cfg = 'discovery.kubernetes "pods" { role = "pod" }';
-    const objects = renderCollector({ collector: collector({ config: cfg, podDisruptionBudget: {} }), defaultImage: 'img:1', config: cfg });
-    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(kinds).toContain('ClusterRole/alloy-obs-metrics-discovery');
-    expect(kinds).toContain('ClusterRoleBinding/alloy-obs-metrics-discovery');
-    expect(kinds).toContain('PodDisruptionBudget/metrics');
+  it('GIVEN a grant with cluster and per-namespace rules THEN a ClusterRole and a Role per namespace are rendered, bound to the ServiceAccount, labelled with the owner namespace', () => {
+    const read = ['get', 'list', 'watch'];
+    const rbac = { cluster: [{ apiGroups: [''], resources: ['nodes'], verbs: read }], namespaces: { obs: [{ apiGroups: [''], resources: ['pods'], verbs: read }], apps: [{ apiGroups: [''], resources: ['pods'], verbs: read }] } };
+    const objects = renderCollector({ collector: collector({ config: 'x', podDisruptionBudget: {} }), defaultImage: 'img:1', config: 'x', rbac });
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+    for (const k of ['ClusterRole//alloy-obs-metrics-discovery', 'ClusterRoleBinding//alloy-obs-metrics-discovery', 'Role/obs/metrics-discovery', 'RoleBinding/obs/metrics-discovery', 'Role/apps/alloy-obs-metrics-discovery', 'RoleBinding/apps/alloy-obs-metrics-discovery']) {
+      expect(kinds).toContain(k);
+    }
     const role = objects.find((o) => o.kind === 'ClusterRole')!;
-    expect(role.metadata.labels?.['alloy.dev/collector-namespace']).toBe('obs');
+    expect(role['rules']).toStrictEqual([{ apiGroups: [''], resources: ['nodes'], verbs: read }]);
+    for (const o of objects.filter((x) => x.kind.includes('Role'))) expect(o.metadata.labels?.['alloy.dev/collector-namespace']).toBe('obs');
+    const foreign = objects.find((o) => o.kind === 'Role' && o.metadata.namespace === 'apps')! as unknown as { metadata: { ownerReferences?: unknown } };
+    expect(foreign.metadata.ownerReferences).toBeUndefined();
+    const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'apps')!;
+    expect(binding['subjects']).toStrictEqual([{ kind: 'ServiceAccount', name: 'metrics', namespace: 'obs' }]);
+  });
+
+  it('GIVEN an empty grant THEN no RBAC object is rendered', () => {
+    const objects = renderCollector({ collector: collector({ config: 'x' }), defaultImage: 'img:1', config: 'x', rbac: { cluster: [], namespaces: {} } });
+    expect(objects.some((o) => o.kind.includes('Role'))).toBe(false);
   });
 
   it('GIVEN serviceAccountName THEN no ServiceAccount or RBAC is generated and the pods use it', () => {

@@ -74,10 +74,10 @@ export const RbacSchema = z
       .default('auto')
       .meta({
         description:
-          'Read access for Kubernetes discovery granted to the generated ServiceAccount: `auto` grants cluster-wide read when the config uses a `*.kubernetes` component, `namespace` grants it in the Collector namespace only.',
+          'Kubernetes API access granted to the generated ServiceAccount: `auto` derives least-privilege read rules from the components the config uses (none when it uses none), `namespace` confines those rules to the Collector namespace, `cluster` widens them to the whole cluster, `none` grants nothing.',
       }),
   })
-  .meta({ description: 'Generated RBAC; ignored when `serviceAccountName` is set.' });
+  .meta({ description: 'Generated RBAC (recorded in the ServiceAccount annotation `alloy.dev/granted-access` and an `RBACUpdated` Event); ignored when `serviceAccountName` is set.' });
 
 export const PodDisruptionBudgetSchema = z
   .object({
