@@ -42,7 +42,9 @@ flags of run:
   --identity ID                     leader identity (default: $POD_NAME or hostname-pid)
   --http-listen-address HOST:PORT   /metrics, /healthz, /readyz (default: 0.0.0.0:8080)
   --image IMAGE                     collector image when a Collector names none (default: ${DEFAULT_IMAGE_REPOSITORY}:<version>)
-  --workers N                       parallel reconciles (default: 2)
+  --workers N                       parallel reconciles (default: 8)
+  --kube-api-qps N                  sustained API requests per second, watches excluded (default: 100)
+  --kube-api-burst N                requests allowed at once above the QPS (default: 200)
   --observe-pod-config true|false   read alloy_config_hash from pods (port 12345) so status.configHash is what
                                     they run and Progressing=ConfigReloading until all reloaded (default: true)
   --nudge-pods true|false           after a config change, annotate each collector pod with the config hash so
@@ -100,7 +102,9 @@ async function runOperator(argv: string[]): Promise<number> {
       identity: { type: 'string' },
       'http-listen-address': { type: 'string', default: '0.0.0.0:8080' },
       image: { type: 'string' },
-      workers: { type: 'string', default: '2' },
+      workers: { type: 'string', default: '8' },
+      'kube-api-qps': { type: 'string', default: '100' },
+      'kube-api-burst': { type: 'string', default: '200' },
       'observe-pod-config': { type: 'string', default: 'true' },
       'nudge-pods': { type: 'string', default: 'true' },
       'log-level': { type: 'string', default: 'info' },
@@ -119,7 +123,10 @@ async function runOperator(argv: string[]): Promise<number> {
   const kc = new KubeConfig();
   if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
   else kc.loadFromDefault();
-  const api = new RestKubeApi(kc);
+  const qps = Number(values['kube-api-qps']);
+  const burst = Number(values['kube-api-burst']);
+  if (!(qps > 0) || !Number.isInteger(burst) || burst < 1) throw new Error(`--kube-api-qps must be > 0 and --kube-api-burst a whole number >= 1, got ${values['kube-api-qps']} and ${values['kube-api-burst']}`);
+  const api = new RestKubeApi(kc, { userAgent: `alloy-operator/${packageVersion()}`, qps, burst });
   const clock = systemClock;
   const metrics = new OperatorMetrics({ defaultMetrics: true });
   const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;

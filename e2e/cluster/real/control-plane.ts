@@ -115,6 +115,8 @@ export interface RealControlPlaneOptions {
   readonly controllerManager?: boolean;
   /** kube-controller-manager `--controllers` value. @default '*' */
   readonly controllers?: string;
+  /** Write an audit log (level Metadata, stage ResponseComplete) to `<dir>/audit.log`. @default false */
+  readonly audit?: boolean;
 }
 
 export interface RealControlPlane {
@@ -131,6 +133,10 @@ export interface RealControlPlane {
   tokenKubeconfig(name: string, token: string): string;
   /** The last lines the API server logged (for failure messages). */
   apiServerLog(): string;
+  /** Path of the audit log (JSON lines) when started with `audit: true`. */
+  readonly auditLogPath?: string;
+  /** The kube-apiserver process id (for its resource use). */
+  readonly apiServerPid: number;
   stop(): Promise<void>;
 }
 
@@ -198,6 +204,11 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
     await until('etcd /health', async () => (await fetch(`http://127.0.0.1:${client}/health`)).ok, 20_000, () => etcd.output());
 
     const port = await freePort();
+    const auditArgs: string[] = [];
+    if (opts.audit) {
+      fs.writeFileSync(path.join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n');
+      auditArgs.push(`--audit-policy-file=${path.join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${path.join(dir, 'audit.log')}`, '--audit-log-format=json', '--audit-log-mode=batch');
+    }
     const apiserver = startProc(
       sharedBinary('kube-apiserver'),
       [
@@ -219,6 +230,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         '--profiling=false',
         '--enable-priority-and-fairness=false',
         `--cert-dir=${path.join(dir, 'certs')}`,
+        ...auditArgs,
       ],
       path.join(dir, 'apiserver.log'),
     );
@@ -267,6 +279,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         return p;
       },
       apiServerLog: () => apiserver.output(),
+      ...(opts.audit ? { auditLogPath: path.join(dir, 'audit.log') } : {}),
+      apiServerPid: apiserver.child.pid!,
       stop,
     };
   } catch (e) {

@@ -8,6 +8,7 @@ import type { Logger } from 'winston';
 import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
 import type { KubeApi, KubeObject } from '../kube/kube-api.js';
 import { CacheReader, type ObjectCache, type ObjectReader } from '../kube/cache-reader.js';
+import { CONFIG_SOURCE_LABEL, OWNED_SELECTOR } from '../render/labels.js';
 import { ResilientInformer, type InformerCore } from '../kube/resilient-informer.js';
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
@@ -66,6 +67,7 @@ export class CollectorController {
   readonly #collectors: ResilientInformer<KubeObject>;
   readonly #owned: ResilientInformer<KubeObject>[] = [];
   readonly #pods: ResilientInformer<KubeObject>;
+  readonly #configSources: ResilientInformer<KubeObject>;
 
   /** @throws when `workers` is not a positive integer. */
   constructor(opts: CollectorControllerOptions) {
@@ -86,10 +88,12 @@ export class CollectorController {
     this.#collectors = informer(API_VERSION, KIND);
     for (const event of ['add', 'update', 'delete'] as const) this.#collectors.on(event, (o) => this.#enqueue(`${o.metadata.namespace}/${o.metadata.name}`));
     for (const { apiVersion, kind } of WATCHED_OWNED_KINDS) {
-      const inf = informer(apiVersion, kind);
+      const inf = informer(apiVersion, kind, OWNED_SELECTOR);
       for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
+    this.#configSources = informer('v1', 'ConfigMap', `${CONFIG_SOURCE_LABEL}=true`);
+    for (const event of ['add', 'update', 'delete'] as const) this.#configSources.on(event, (o) => this.#enqueueOwnersOf(o));
     // Pod readiness and container states feed the Ready message and the config probe.
     this.#pods = informer('v1', 'Pod', POD_SELECTOR);
     for (const event of ['add', 'update', 'delete'] as const) {
@@ -103,13 +107,15 @@ export class CollectorController {
       [CacheReader.key('v1', 'Pod'), this.#pods],
     ]);
     WATCHED_OWNED_KINDS.forEach(({ apiVersion, kind }, i) => caches.set(CacheReader.key(apiVersion, kind), this.#owned[i]!));
+    const configMaps = caches.get(CacheReader.key('v1', 'ConfigMap'));
+    if (configMaps !== undefined) caches.set(CacheReader.key('v1', 'ConfigMap'), new UnionCache([configMaps, this.#configSources]));
     this.reader = new CacheReader(opts.api, caches);
     this.#reconciler = typeof opts.reconciler === 'function' ? opts.reconciler(this.reader) : opts.reconciler;
   }
 
   /** All informers have listed at least once. */
   get synced(): boolean {
-    return this.#collectors.synced && this.#pods.synced && this.#owned.every((i) => i.synced);
+    return this.#collectors.synced && this.#pods.synced && this.#configSources.synced && this.#owned.every((i) => i.synced);
   }
 
   #enqueue(key: string): void {
@@ -174,7 +180,7 @@ export class CollectorController {
    */
   async run(signal: AbortSignal): Promise<void> {
     const { logger, clock } = this.#o;
-    const informers = [this.#collectors, this.#pods, ...this.#owned];
+    const informers = [this.#collectors, this.#pods, this.#configSources, ...this.#owned];
     await Promise.all(informers.map((i) => i.start()));
     logger.info('controller started', { workers: this.#o.workers ?? 2, synced: this.synced });
     const resyncMs = this.#o.resyncMs ?? 300_000;
@@ -194,5 +200,40 @@ export class CollectorController {
     await Promise.all(workers);
     await Promise.all(informers.map((i) => i.stop()));
     logger.info('controller stopped');
+  }
+}
+
+/** Several label-selected informers of one kind read as one cache (first match wins). */
+class UnionCache implements ObjectCache {
+  readonly #parts: readonly ObjectCache[];
+
+  constructor(parts: readonly ObjectCache[]) {
+    this.#parts = parts;
+  }
+
+  get synced(): boolean {
+    return this.#parts.every((p) => p.synced);
+  }
+
+  get(name: string, namespace?: string): KubeObject | undefined {
+    for (const p of this.#parts) {
+      const o = p.get(name, namespace);
+      if (o !== undefined) return o;
+    }
+    return undefined;
+  }
+
+  list(namespace?: string): KubeObject[] {
+    const seen = new Set<string>();
+    const out: KubeObject[] = [];
+    for (const p of this.#parts) {
+      for (const o of p.list(namespace)) {
+        const k = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(o);
+      }
+    }
+    return out;
   }
 }

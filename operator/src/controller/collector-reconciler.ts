@@ -17,7 +17,7 @@ import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatu
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
 import { PREVIOUS_CONFIG_HASHES_ANNOTATION } from '../render/collector-config-map.js';
 import { collectorAccess, describeAccess, type CollectorAccess, type ConfigBlock } from '../rbac/collector-access.js';
-import { CONFIG_DIR, CONFIG_KEY, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
+import { CONFIG_DIR, CONFIG_KEY, CONFIG_SOURCE_LABEL, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
@@ -429,7 +429,17 @@ export class CollectorReconciler {
     const { spec, metadata } = collector;
     if (spec.config !== undefined) return { ok: true, text: spec.config, file: CONFIG_KEY, where: '' };
     const ref = spec.configMapRef!;
-    const cm = await this.#reader.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name });
+    const cmRef: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: metadata.namespace, name: ref.name };
+    type DataConfigMap = KubeObject & { data?: Record<string, string> };
+    // The cache holds only ConfigMaps labelled as config sources; a new reference is read from the
+    // API once and labelled, so its later edits arrive as watch events.
+    let cm = await this.#reader.get<DataConfigMap>(cmRef);
+    if (cm === undefined) {
+      cm = await this.#o.api.get<DataConfigMap>(cmRef);
+      if (cm !== undefined && cm.metadata.labels?.[CONFIG_SOURCE_LABEL] !== 'true') {
+        await this.#o.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: metadata.namespace, labels: { [CONFIG_SOURCE_LABEL]: 'true' } } });
+      }
+    }
     if (cm === undefined) {
       return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${metadata.namespace}/${ref.name} (spec.configMapRef) not found; create it or fix the name` };
     }

@@ -14,6 +14,50 @@ export interface RestKubeApiOptions {
   readonly fieldManager?: string;
   /** Per-request timeout (not for watches). @default 30000 */
   readonly timeoutMs?: number;
+  /** Sent as User-Agent on every request (audit logs, API priority and fairness). @default `alloy-operator/unknown` */
+  readonly userAgent?: string;
+  /** Sustained requests per second (watches not counted), as client-go's QPS. @default 50 */
+  readonly qps?: number;
+  /** Requests allowed at once above `qps` after a quiet period, as client-go's Burst. @default 100 */
+  readonly burst?: number;
+}
+
+/** client-go style token bucket: `burst` tokens, refilled at `qps` per second. */
+export class TokenBucket {
+  readonly #qps: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #last: number;
+  #tail: Promise<void> = Promise.resolve();
+
+  /** @throws when qps or burst is not a positive number. */
+  constructor(qps: number, burst: number, now: () => number = () => performance.now()) {
+    if (!(qps > 0) || !(burst >= 1)) throw new Error(`TokenBucket: qps must be > 0 and burst >= 1, got qps=${qps} burst=${burst}`);
+    this.#qps = qps;
+    this.#burst = burst;
+    this.#now = now;
+    this.#tokens = burst;
+    this.#last = now();
+  }
+
+  /** Resolves when a request may go; callers are served in order. */
+  take(): Promise<void> {
+    const turn = this.#tail.then(async () => {
+      const now = this.#now();
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
+      this.#last = now;
+      if (this.#tokens < 1) {
+        const waitMs = ((1 - this.#tokens) / this.#qps) * 1000;
+        await new Promise((r) => setTimeout(r, waitMs));
+        this.#tokens += (waitMs / 1000) * this.#qps;
+        this.#last = this.#now();
+      }
+      this.#tokens -= 1;
+    });
+    this.#tail = turn;
+    return turn;
+  }
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -39,8 +83,13 @@ export class RestKubeApi implements KubeApi {
   readonly #server: URL;
   readonly #fieldManager: string;
   readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  readonly #limiter: TokenBucket;
+  /** One keep-alive agent per TLS identity, so requests reuse connections instead of a TLS handshake each. */
+  #agent: { readonly key: string; readonly agent: https.Agent } | undefined;
+  readonly #httpAgent = new http.Agent({ keepAlive: true });
 
-  /** @throws when the kubeconfig has no current cluster. */
+  /** @throws when the kubeconfig has no current cluster, or qps/burst are not positive. */
   constructor(kc: KubeConfig, opts: RestKubeApiOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('RestKubeApi: the kubeconfig has no current cluster; set KUBECONFIG or run in-cluster');
@@ -48,13 +97,27 @@ export class RestKubeApi implements KubeApi {
     this.#server = new URL(cluster.server);
     this.#fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#userAgent = opts.userAgent ?? 'alloy-operator/unknown';
+    this.#limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
+  }
+
+  #keepAliveAgent(o: https.RequestOptions): https.Agent {
+    const key = [o.ca, o.cert, o.key, o.pfx, o.rejectUnauthorized, o.servername].map((v) => (v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('base64') : String(v))).join('|');
+    if (this.#agent?.key !== key) {
+      this.#agent?.agent.destroy();
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 32, ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}), ...(o.servername !== undefined ? { servername: o.servername } : {}) });
+      this.#agent = { key, agent };
+    }
+    return this.#agent.agent;
   }
 
   async #open(method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
-    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', ...headers } };
+    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', 'user-agent': this.#userAgent, ...headers } };
     await this.#kc.applyToHTTPSOptions(opts);
     const secure = this.#server.protocol === 'https:';
-    if (!secure) delete opts.agent;
+    // applyToHTTPSOptions makes a fresh agent per call (no connection reuse): keep our own. Auth
+    // headers are still applied per request, so rotated tokens are picked up.
+    opts.agent = secure ? this.#keepAliveAgent(opts) : this.#httpAgent;
     const base = this.#server.pathname.replace(/\/+$/, '');
     const url = new URL(base + path, this.#server);
     return new Promise((resolve, reject) => {
@@ -69,6 +132,7 @@ export class RestKubeApi implements KubeApi {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // Explicit length: node sends DELETE bodies neither chunked nor sized otherwise.
     const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
+    await this.#limiter.take();
     const res = await this.#open(method, path, headers, payload, this.#timeoutMs);
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);

@@ -62,3 +62,13 @@ export const names = {
   clusterDiscoveryRole: (namespace: string, collector: string) => `alloy-${namespace}-${collector}-discovery`,
   podDisruptionBudget: (collector: string) => collector,
 } as const;
+
+/** Every object the operator renders carries this label; its owned-object informers watch only those. */
+export const OWNED_SELECTOR = 'app.kubernetes.io/managed-by=alloy-operator';
+
+/**
+ * ConfigMaps that Collectors reference through `spec.configMapRef` carry this label (the operator
+ * sets it when it first reads one), so the operator watches them without caching every ConfigMap
+ * of the cluster.
+ */
+export const CONFIG_SOURCE_LABEL = 'alloy.dev/collector-config';

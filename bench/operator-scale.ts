@@ -1,0 +1,209 @@
+/**
+ * Operator at scale on a real kube-apiserver + etcd + kube-controller-manager (`../shared/k8s`,
+ * started by `e2e/cluster/real/control-plane.ts`): optionally 10,000 unrelated ConfigMaps first,
+ * then 1,000 Collectors in 10 namespaces. The operator runs as its own process with its
+ * ServiceAccount's token and the RBAC of `kustomize/base`. Prints, per run:
+ *   - time until every Collector's owned objects exist, and until every status has
+ *     observedGeneration == generation;
+ *   - the operator's requests by verb and resource (from the API server's audit log);
+ *   - its requests during a steady-state window (nothing changes; aim: only lease renewals);
+ *   - its peak RSS.
+ * Aims (issue 21): <= 30 s to all objects and status, <= 100 MiB peak RSS in both runs.
+ *
+ *   npm run build && node dist/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '../e2e/cluster/harness/paths.js';
+import { startRealControlPlane, type RealControlPlane } from '../e2e/cluster/real/control-plane.js';
+
+interface Flags {
+  collectors: number;
+  unrelated: number;
+  steadySeconds: number;
+  only?: 'with' | 'without';
+}
+
+function flags(argv: readonly string[]): Flags {
+  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--collectors': f.collectors = Number(v); i++; break;
+      case '--unrelated': f.unrelated = Number(v); i++; break;
+      case '--steady-seconds': f.steadySeconds = Number(v); i++; break;
+      case '--only': f.only = v === 'with' ? 'with' : 'without'; i++; break;
+      default: throw new Error(`operator-scale: unknown flag ${argv[i]}`);
+    }
+  }
+  return f;
+}
+
+const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+
+function call(cp: RealControlPlane, method: string, p: string, body?: unknown): Promise<{ code: number; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(new URL(p, cp.url), { method, agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'operator-scale-bench' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+async function must(cp: RealControlPlane, method: string, p: string, body?: unknown): Promise<string> {
+  const r = await call(cp, method, p, body);
+  if (r.code >= 300) throw new Error(`${method} ${p}: ${r.code} ${r.text.slice(0, 300)}`);
+  return r.text;
+}
+
+function kubectl(kubeconfig: string, args: readonly string[], input?: string): string {
+  return execFileSync('kubectl', [...args], { env: { ...process.env, KUBECONFIG: kubeconfig }, input, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+}
+
+function rssMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+interface AuditEvent {
+  user: { username: string };
+  verb: string;
+  objectRef?: { resource?: string; subresource?: string };
+  requestReceivedTimestamp: string;
+  userAgent?: string;
+}
+
+function operatorRequests(cp: RealControlPlane, user: string, fromMs: number, toMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of fs.readFileSync(cp.auditLogPath!, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.user.username !== user) continue;
+    const t = Date.parse(e.requestReceivedTimestamp);
+    if (t < fromMs || t >= toMs) continue;
+    const key = `${e.verb} ${e.objectRef?.resource ?? '(non-resource)'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+function userAgents(cp: RealControlPlane, user: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of fs.readFileSync(cp.auditLogPath!, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.user.username === user) out.add(e.userAgent ?? '(none)');
+  }
+  return out;
+}
+
+function table(m: Map<string, number>): string {
+  const rows = [...m].sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((s, [, n]) => s + n, 0);
+  return `${rows.map(([k, n]) => `    ${String(n).padStart(6)}  ${k}`).join('\n')}\n    ${String(total).padStart(6)}  total`;
+}
+
+async function run(f: Flags, unrelated: number): Promise<void> {
+  const cp = await startRealControlPlane({ controllerManager: true, audit: true });
+  let op: ReturnType<typeof spawn> | undefined;
+  try {
+    const admin = cp.kubeconfigPath;
+    const rendered = kubectl(admin, ['kustomize', path.join(repoRoot(), 'kustomize/base')]);
+    const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as { kind: string }).filter((d) => d !== null && d.kind !== 'Deployment');
+    kubectl(admin, ['apply', '--server-side', '--field-manager=bench', '-f', '-'], docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(''));
+    kubectl(admin, ['wait', '--for=condition=Established', 'crd/collectors.alloy.dev', '--timeout=60s']);
+    const namespaces = Array.from({ length: 10 }, (_, i) => `team-${i}`);
+    for (const ns of namespaces) await must(cp, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+
+    if (unrelated > 0) {
+      const t0 = Date.now();
+      const data = { 'app.properties': 'x'.repeat(1024) };
+      await pool(Array.from({ length: unrelated }, (_, i) => i), 32, async (i) => {
+        await must(cp, 'POST', `/api/v1/namespaces/${namespaces[i % 10]}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `unrelated-${i}` }, data });
+      });
+      console.log(`  created ${unrelated} unrelated ConfigMaps (1 KiB each) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+
+    const token = kubectl(admin, ['create', 'token', 'alloy-operator', '-n', 'alloy-system', '--duration=2h']).trim();
+    const kubeconfig = cp.tokenKubeconfig('alloy-operator', token);
+    const user = 'system:serviceaccount:alloy-system:alloy-operator';
+    op = spawn(process.execPath, [path.join(repoRoot(), 'bin/operator'), 'run', `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let opErr = '';
+    op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const t0 = Date.now();
+    await pool(Array.from({ length: f.collectors }, (_, i) => i), 32, async (i) => {
+      await must(cp, 'POST', `/apis/alloy.dev/v1alpha1/namespaces/${namespaces[i % 10]}/collectors`, {
+        apiVersion: 'alloy.dev/v1alpha1',
+        kind: 'Collector',
+        metadata: { name: `c-${i}` },
+        spec: { replicas: 1, config: `logging {\n  level = "info"\n}\n// collector ${i}\n` },
+      });
+    });
+    const created = Date.now();
+    console.log(`  created ${f.collectors} Collectors in ${((created - t0) / 1000).toFixed(1)} s`);
+
+    const count = async (p: string): Promise<number> => (JSON.parse(await must(cp, 'GET', p)) as { items: unknown[] }).items.length;
+    let objectsAt = 0;
+    let statusAt = 0;
+    const deadline = Date.now() + 600_000;
+    while ((objectsAt === 0 || statusAt === 0) && Date.now() < deadline) {
+      if (objectsAt === 0) {
+        const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
+        const [sts, cms, svcs, sas] = await Promise.all([count(`/apis/apps/v1/statefulsets?${sel}`), count(`/api/v1/configmaps?${sel}`), count(`/api/v1/services?${sel}`), count(`/api/v1/serviceaccounts?${sel}`)]);
+        if (sts >= f.collectors && cms >= f.collectors && svcs >= f.collectors && sas >= f.collectors) objectsAt = Date.now();
+      }
+      if (statusAt === 0) {
+        const list = JSON.parse(await must(cp, 'GET', '/apis/alloy.dev/v1alpha1/collectors')) as { items: Array<{ metadata: { generation: number }; status?: { observedGeneration?: number } }> };
+        if (list.items.length >= f.collectors && list.items.every((c) => c.status?.observedGeneration === c.metadata.generation)) statusAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const converged = Math.max(objectsAt, statusAt);
+    console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);
+    await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
+    console.log(`  operator requests until converged:\n${table(operatorRequests(cp, user, 0, converged + 1000))}`);
+
+    const steadyFrom = Date.now() + 10_000; // let the last status writes settle
+    await new Promise((r) => setTimeout(r, 10_000 + f.steadySeconds * 1000));
+    const steadyTo = Date.now() - 2000;
+    await new Promise((r) => setTimeout(r, 3000));
+    console.log(`  operator requests during ${f.steadySeconds} s of steady state:\n${table(operatorRequests(cp, user, steadyFrom, steadyTo))}`);
+    console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
+    console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (now ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB); kube-apiserver RSS ${rssMiB(cp.apiServerPid, 'VmRSS').toFixed(0)} MiB`);
+    if (op.exitCode !== null) console.log(`  operator exited ${op.exitCode}: ${opErr}`);
+  } finally {
+    op?.kill('SIGTERM');
+    await cp.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const f = flags(process.argv.slice(2));
+  if (f.only !== 'without') {
+    console.log(`run 1: ${f.unrelated} unrelated ConfigMaps, then ${f.collectors} Collectors`);
+    await run(f, f.unrelated);
+  }
+  if (f.only !== 'with') {
+    console.log(`run 2: no unrelated objects, ${f.collectors} Collectors`);
+    await run(f, 0);
+  }
+}
+
+await main();
