@@ -81,4 +81,19 @@ d('operator: config delivery on a kubelet with real ConfigMap timing', () => {
         `nudge on ${nudgedMs.map((m) => (m / 1000).toFixed(1)).join(' s, ')} s; nudge off ${(plainMs / 1000).toFixed(1)} s`,
     );
   });
+
+  it('GIVEN a converged Collector WHEN it is reconciled again (metadata-only change) THEN the operator applies nothing: managedFields and the applied hash match', async () => {
+    const ns = (await cluster.kubectl(['get', 'collectors', '-A', '-o', 'jsonpath={.items[0].metadata.namespace}'])).trim();
+    const op = operators.find((o) => o.identity.startsWith(ns.replace(/-[0-9a-f]+$/, '')))!;
+    const reconciles = async (): Promise<number> => {
+      const text = (await httpGet(`${op.http}/metrics`)).body;
+      return [...text.matchAll(/^controller_runtime_reconcile_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await reconciles();
+    const logAt = op.logs().length;
+    await cluster.kubectl(['annotate', 'collector', 'metrics', '-n', ns, `touch=${Date.now()}`, '--overwrite']);
+    await waitFor(async () => ((await reconciles()) > before ? true : undefined), { timeoutMs: 20_000, what: 'a reconcile after the annotation' });
+    const applied = op.logs().slice(logAt).split('\n').filter((l) => /msg=applied\b/.test(l));
+    expect(applied).toStrictEqual([]);
+  });
 });

@@ -360,6 +360,8 @@ const REMOVALS: ReadonlyArray<{ field: string; with: Record<string, unknown>; wi
   { field: 'image', with: { image: 'example.com/alloy:custom' }, without: {}, probe: (s) => (alloy(s)['image'] === 'example.com/alloy:custom' ? true : undefined) },
   { field: 'serviceAccountName', with: { serviceAccountName: 'mine' }, without: {}, probe: (s) => (podSpec(s)['serviceAccountName'] === 'mine' ? true : undefined) },
   { field: 'stabilityLevel', with: { stabilityLevel: 'experimental' }, without: {}, probe: (s) => (alloy(s)['args'] as string[]).find((a) => a === '--stability.level=experimental') },
+  { field: 'replicas', with: { replicas: 3 }, without: {}, probe: (s) => ((s.spec as { replicas?: number }).replicas === 3 ? true : undefined) },
+  { field: 'storage.volumeClaimTemplate', with: { storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'] } } }, without: {}, probe: (s) => (s.spec as { volumeClaimTemplates?: unknown[] }).volumeClaimTemplates },
 ];
 
 describe('CollectorReconciler: removed settings leave the live objects (server-side apply field removal)', () => {
