@@ -39,20 +39,23 @@ export function isRetryableCode(code: Code): boolean {
   return RETRYABLE.has(code);
 }
 
-/** The Connect code of an error response: from its JSON body, else from its HTTP status. */
-export function responseCode(status: number, text: string | undefined): { code: Code; message: string } {
+/**
+ * The Connect code of an error response: from its JSON body (`fromBody` true), else from its
+ * HTTP status as the Connect protocol maps it.
+ */
+export function responseCode(status: number, text: string | undefined): { code: Code; message: string; fromBody: boolean } {
   if (text) {
     try {
       const j = JSON.parse(text) as { code?: unknown; message?: unknown };
       if (typeof j.code === 'string') {
         const c = codeFromName(j.code);
-        if (c !== undefined) return { code: c, message: typeof j.message === 'string' ? j.message : '' };
+        if (c !== undefined) return { code: c, message: typeof j.message === 'string' ? j.message : '', fromBody: true };
       }
     } catch {
       // Not a Connect error body (e.g. a proxy's HTML page): fall back to the status.
     }
   }
-  return { code: codeFromHttpStatus(status), message: text ?? '' };
+  return { code: codeFromHttpStatus(status), message: text ?? '', fromBody: false };
 }
 
 function codeFromName(name: string): Code | undefined {

@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { codeFromHttpStatus } from '@connectrpc/connect/protocol-connect';
 import { PusherService } from './gen/push/v1/push_pb.js';
 import { codeName } from './push.js';
@@ -68,9 +68,10 @@ export class PyroscopeSink {
       if (status !== undefined) {
         req.resume();
         if (path === '/ingest') return void res.writeHead(status).end('sink says no\n');
-        const err = new ConnectError('sink says no', codeFromHttpStatus(status));
+        // The code a Pyroscope server sends with such a status.
+        const code = ({ 400: Code.InvalidArgument, 401: Code.Unauthenticated, 403: Code.PermissionDenied, 429: Code.ResourceExhausted } as Record<number, Code>)[status] ?? codeFromHttpStatus(status);
         res.writeHead(status, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ code: codeName(err.code), message: err.rawMessage }));
+        return void res.end(JSON.stringify({ code: codeName(code), message: 'sink says no' }));
       }
       if (path === '/ingest') {
         const chunks: Buffer[] = [];

@@ -132,12 +132,14 @@ export class Endpoint {
     if (res.status === undefined) return { retry: true, status: 503, code: Code.Unavailable, message: res.message };
     const status = res.status;
     if (status === 429 && !this.plan.retryOn429) return { retry: false, status, code: Code.ResourceExhausted, message: res.message };
+    const byStatus = status >= 500 || status === 408 || status === 429;
     if (connect) {
-      const { code, message } = responseCode(status, res.responseText);
-      const retry = isRetryableCode(code) || status === 408 || status === 429;
+      // A Connect error body decides by its code (as upstream); anything else (a proxy's page) by status.
+      const { code, message, fromBody } = responseCode(status, res.responseText);
+      const retry = fromBody ? isRetryableCode(code) || byStatus : byStatus;
       return { retry, status, code, message: `HTTP ${status} (${codeName(code)}): ${message || res.message}` };
     }
-    const retry = status >= 500 || status === 408 || status === 429;
+    const retry = byStatus;
     return { retry, status, code: responseCode(status, undefined).code, message: res.message };
   }
 }
