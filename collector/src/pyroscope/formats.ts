@@ -7,7 +7,6 @@
  * problem. Nothing here keeps more than the payload being checked.
  */
 import { gunzipSync } from 'node:zlib';
-import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 export class PayloadError extends Error {
   constructor(
@@ -35,34 +34,92 @@ export function gunzipBounded(b: Uint8Array, limit: number, what: string): Uint8
   }
 }
 
-// perftools.profiles.Profile field numbers and the wire type each must have.
-const PROFILE_FIELDS: ReadonlyMap<number, readonly WireType[]> = new Map([
-  [1, [WireType.LengthDelimited]], // sample_type
-  [2, [WireType.LengthDelimited]], // sample
-  [3, [WireType.LengthDelimited]], // mapping
-  [4, [WireType.LengthDelimited]], // location
-  [5, [WireType.LengthDelimited]], // function
-  [6, [WireType.LengthDelimited]], // string_table
-  [7, [WireType.Varint]], // drop_frames
-  [8, [WireType.Varint]], // keep_frames
-  [9, [WireType.Varint]], // time_nanos
-  [10, [WireType.Varint]], // duration_nanos
-  [11, [WireType.LengthDelimited]], // period_type
-  [12, [WireType.Varint]], // period
-  [13, [WireType.Varint, WireType.LengthDelimited]], // comment (packed or not)
-  [14, [WireType.Varint]], // default_sample_type
-  [15, [WireType.Varint]], // doc_url
-]);
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const I32 = 5;
 
-/** Reads one occurrence of a `repeated uint64` field (packed or not) into `out`. */
-function readVarints(r: BinaryReader, wt: WireType, out: (v: number) => void): void {
-  if (wt === WireType.Varint) return out(Number(r.uint64()));
-  if (wt !== WireType.LengthDelimited) throw new Error(`unexpected wire type ${wt} for a repeated integer`);
-  const end = r.uint32() + r.pos;
-  if (end > r.len) throw new Error('premature end of packed field');
-  while (r.pos < end) out(Number(r.uint64()));
-  if (r.pos !== end) throw new Error('packed field overruns its length');
+/**
+ * A minimal protobuf wire reader over `[pos, end)` of a buffer: just enough to walk pprof
+ * without allocating per message. Varints above 2^53 lose precision (only compared as ids).
+ */
+class Wire {
+  pos: number;
+  end: number;
+  constructor(
+    readonly buf: Uint8Array,
+    pos = 0,
+    end = buf.length,
+  ) {
+    this.pos = pos;
+    this.end = end;
+  }
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new Error('premature end of varint');
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new Error('varint longer than 10 bytes');
+  }
+  /** Reads a length prefix; returns the end of the field. */
+  len(): number {
+    const n = this.varint();
+    const e = this.pos + n;
+    if (e > this.end) throw new Error(`length ${n} runs past the end of its message`);
+    return e;
+  }
+  skip(wt: number, field: number): void {
+    switch (wt) {
+      case VARINT:
+        this.varint();
+        return;
+      case I64:
+        this.pos += 8;
+        break;
+      case LEN:
+        this.pos = this.len();
+        return;
+      case I32:
+        this.pos += 4;
+        break;
+      default:
+        throw new Error(`field ${field} has invalid wire type ${wt}`);
+    }
+    if (this.pos > this.end) throw new Error(`premature end of field ${field}`);
+  }
+  /** Reads one occurrence of a `repeated uint64` field (packed or not). */
+  repeated(wt: number, out: (v: number) => void): void {
+    if (wt === VARINT) return out(this.varint());
+    if (wt !== LEN) throw new Error(`unexpected wire type ${wt} for a repeated integer`);
+    const e = this.len();
+    while (this.pos < e) out(this.varint());
+    if (this.pos !== e) throw new Error('packed field overruns its length');
+  }
 }
+
+// perftools.profiles.Profile field numbers and the wire types each may have.
+const PROFILE_FIELDS: ReadonlyMap<number, readonly number[]> = new Map([
+  [1, [LEN]], // sample_type
+  [2, [LEN]], // sample
+  [3, [LEN]], // mapping
+  [4, [LEN]], // location
+  [5, [LEN]], // function
+  [6, [LEN]], // string_table
+  [7, [VARINT]], // drop_frames
+  [8, [VARINT]], // keep_frames
+  [9, [VARINT]], // time_nanos
+  [10, [VARINT]], // duration_nanos
+  [11, [LEN]], // period_type
+  [12, [VARINT]], // period
+  [13, [VARINT, LEN]], // comment (packed or not)
+  [14, [VARINT]], // default_sample_type
+  [15, [VARINT]], // doc_url
+]);
 
 export interface PprofSummary {
   readonly sampleTypes: number;
@@ -83,37 +140,44 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
   let samples = 0;
   let strings = 0;
   let maxString = 0;
+  let badValues = -1;
+  let badValueCount = 0;
   const valueCounts: number[] = [];
   const locations = new Set<number>();
   const functions = new Set<number>();
   const usedLocations = new Set<number>();
   const usedFunctions = new Set<number>();
-  const str = (v: number): void => {
-    if (v > maxString) maxString = v;
-  };
+  const addLocation = (v: number): void => void usedLocations.add(v);
   try {
-    const r = new BinaryReader(raw);
-    while (r.pos < r.len) {
-      const [field, wt] = r.tag();
+    const r = new Wire(raw);
+    while (r.pos < r.end) {
+      const tag = r.varint();
+      const field = Math.floor(tag / 8);
+      const wt = tag & 7;
       const want = PROFILE_FIELDS.get(field);
       if (want && !want.includes(wt)) throw new Error(`field ${field} has wire type ${wt}, expected ${want.join(' or ')}`);
-      if (field === 6) {
-        const s = r.bytes();
-        if (strings === 0 && s.length !== 0) throw new Error('string_table[0] must be the empty string');
-        strings++;
-        continue;
-      }
-      if (wt !== WireType.LengthDelimited || (field !== 1 && field !== 2 && field !== 4 && field !== 5 && field !== 11)) {
+      if (wt !== LEN || (field !== 1 && field !== 2 && field !== 4 && field !== 5 && field !== 6 && field !== 11)) {
         r.skip(wt, field);
         continue;
       }
-      const m = new BinaryReader(r.bytes());
+      const end = r.len();
+      if (field === 6) {
+        if (strings === 0 && end !== r.pos) throw new Error('string_table[0] must be the empty string');
+        strings++;
+        r.pos = end;
+        continue;
+      }
+      const m = new Wire(raw, r.pos, end);
+      r.pos = end;
       if (field === 2) {
         let values = 0;
-        while (m.pos < m.len) {
-          const [f, w] = m.tag();
-          if (f === 1) readVarints(m, w, (v) => usedLocations.add(v));
-          else if (f === 2) readVarints(m, w, () => values++);
+        const countValue = (): void => void values++;
+        while (m.pos < m.end) {
+          const t = m.varint();
+          const f = Math.floor(t / 8);
+          const w = t & 7;
+          if (f === 1) m.repeated(w, addLocation);
+          else if (f === 2) m.repeated(w, countValue);
           else m.skip(w, f);
         }
         valueCounts.push(values);
@@ -122,24 +186,28 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
       }
       if (field === 1) sampleTypes++;
       let id = 0;
-      while (m.pos < m.len) {
-        const [f, w] = m.tag();
-        if (field === 4 && f === 4 && w === WireType.LengthDelimited) {
-          const line = new BinaryReader(m.bytes());
-          while (line.pos < line.len) {
-            const [lf, lw] = line.tag();
-            if (lf === 1 && lw === WireType.Varint) usedFunctions.add(Number(line.uint64()));
-            else line.skip(lw, lf);
+      while (m.pos < m.end) {
+        const t = m.varint();
+        const f = Math.floor(t / 8);
+        const w = t & 7;
+        if (field === 4 && f === 4 && w === LEN) {
+          const le = m.len();
+          while (m.pos < le) {
+            const lt = m.varint();
+            if (lt === 8) usedFunctions.add(m.varint());
+            else m.skip(lt & 7, Math.floor(lt / 8));
           }
-        } else if (w === WireType.Varint && f === 1 && (field === 4 || field === 5)) id = Number(m.uint64());
-        else if (w === WireType.Varint && (((field === 1 || field === 11) && f <= 2) || (field === 5 && f >= 2 && f <= 4))) str(Number(m.uint64()));
-        else m.skip(w, f);
+          if (m.pos !== le) throw new Error('location line overruns its length');
+        } else if (w === VARINT && f === 1 && (field === 4 || field === 5)) id = m.varint();
+        else if (w === VARINT && (((field === 1 || field === 11) && f <= 2) || (field === 5 && f >= 2 && f <= 4))) {
+          const v = m.varint();
+          if (v > maxString) maxString = v;
+        } else m.skip(w, f);
       }
       if (field === 4) locations.add(id);
       if (field === 5) functions.add(id);
     }
   } catch (err: unknown) {
-    if (err instanceof PayloadError) throw err;
     throw new PayloadError(400, `${what}: malformed or truncated pprof: ${err instanceof Error ? err.message : String(err)}`);
   }
   const bad = (m: string): PayloadError => new PayloadError(400, `${what}: malformed or truncated pprof: ${m}`);
@@ -147,8 +215,13 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
   if (maxString >= strings) throw bad(`string index ${maxString} outside the string table of ${strings} entries`);
   if (sampleTypes === 0 && samples > 0) throw bad('samples without sample_type');
   for (let i = 0; i < valueCounts.length; i++) {
-    if (valueCounts[i] !== sampleTypes) throw bad(`sample ${i} has ${valueCounts[i]} values for ${sampleTypes} sample types`);
+    if (valueCounts[i] !== sampleTypes) {
+      badValues = i;
+      badValueCount = valueCounts[i]!;
+      break;
+    }
   }
+  if (badValues >= 0) throw bad(`sample ${badValues} has ${badValueCount} values for ${sampleTypes} sample types`);
   for (const l of usedLocations) if (!locations.has(l)) throw bad(`a sample refers to location ${l}, which is not defined`);
   for (const f of usedFunctions) if (!functions.has(f)) throw bad(`a location refers to function ${f}, which is not defined`);
   return { sampleTypes, samples, strings };
