@@ -8,7 +8,7 @@ import type { ClientConfig } from '../../../prom/remotewrite/client.js';
 import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
 import { byteSize } from '../../../loki/bytes.js';
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
-import type { Secret } from '../../../syntax/vm/value.js';
+import { fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
 
 const unsupported = (what: string, fix: string) =>
   z
@@ -84,16 +84,9 @@ export interface EndpointPlan {
   readonly fingerprint: string;
 }
 
-function canonical(v: unknown): unknown {
-  if (v && typeof v === 'object' && 'reveal' in v && typeof (v as Secret).reveal === 'function') return { secret: (v as Secret).reveal() };
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
-}
-
 export function planEndpoints(args: Arguments): EndpointPlan[] {
   const plans = args.endpoint.map((e): EndpointPlan => {
-    const fingerprint = JSON.stringify(canonical({ e, max_streams: args.max_streams }));
+    const fingerprint = settingsFingerprint({ e, max_streams: args.max_streams });
     return {
       name: e.name || createHash('sha256').update(fingerprint).digest('hex').slice(0, 6),
       url: e.url,

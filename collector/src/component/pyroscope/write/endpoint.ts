@@ -9,6 +9,7 @@
  * `resource_exhausted`, `deadline_exceeded`, `data_loss`, `aborted`). Other 4xx fail at once.
  * `send` never throws for transport problems: it returns the final outcome.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { RemoteWriteClient, type SendResult, type Sender } from '../../../prom/remotewrite/client.js';
 import { Code, codeName, CONTENT_TYPE_PROTO, isRetryableCode, PUSH_PATH, responseCode } from '../../../pyroscope/push.js';
@@ -120,7 +121,7 @@ export class Endpoint {
         }
         const wait = Math.max(res.kind === 'retry' && res.retryAfterMs !== undefined ? res.retryAfterMs : 0, backoff / 2 + Math.random() * (backoff / 2));
         backoff = Math.min(backoff * 2, this.plan.maxBackoffMs);
-        await sleep(wait, signal);
+        await delay(wait, undefined, { signal }).catch(() => undefined);
         this.#metrics.retries.inc({ endpoint: url });
       }
     } finally {
@@ -142,17 +143,4 @@ export class Endpoint {
     const retry = byStatus;
     return { retry, status, code: responseCode(status, undefined).code, message: res.message };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
