@@ -87,8 +87,9 @@ pyroscope.write "sink" {
       const got = sink.profiles.find((p) => `${p.labels['service_name']}/${p.labels['__name__']}` === w)!;
       const [svc, type] = w.split('/') as [string, string];
       const addr = svc === 'prometheus' ? promAddr : ne.address;
-      // Internal labels are dropped by pyroscope.write except __name__ (and __delta__).
-      expect(got.labels).toStrictEqual({ __name__: type, service_name: svc, job: 'pyroscope.scrape.go', instance: addr, env: 'e2e' });
+      // Internal labels are dropped by pyroscope.write except __name__ and __delta__ (set on
+      // memory profiles, which the scrape turns into deltas as upstream).
+      expect(got.labels).toStrictEqual({ __name__: type, service_name: svc, job: 'pyroscope.scrape.go', instance: addr, env: 'e2e', ...(type === 'memory' ? { __delta__: 'false' } : {}) });
       const p = decode(got.profile);
       // An idle exporter may take no CPU sample in 2s; heap and goroutine profiles always have samples.
       if (type !== 'process_cpu') expect(p.sample.length).toBeGreaterThan(0);

@@ -41,6 +41,22 @@ describe('pyroscope.scrape targets', () => {
     });
   });
 
+  it('marks scraped cumulative profiles __delta__="false" (the loop sends deltas), not seconds= or godeltaprof ones', () => {
+    const { targets } = buildTargets([{ __address__: 'app:6060' }], {
+      ...settings,
+      types: [
+        ['memory', { enabled: true, path: '/debug/pprof/allocs', delta: false }],
+        ['mutex', { enabled: true, path: '/debug/pprof/mutex', delta: true }],
+        ['godeltaprof_block', { enabled: true, path: '/debug/pprof/delta_block', delta: false }],
+      ],
+    });
+    expect(targets.map((t) => [t.profileType, t.cumulative, rec(t.labels)['__delta__']])).toStrictEqual([
+      ['memory', true, 'false'],
+      ['mutex', false, undefined],
+      ['block', false, undefined],
+    ]);
+  });
+
   it('adds the scheme default port, infers service_name and drops targets without an address', () => {
     const { targets, dropped } = buildTargets([{ __address__: 'web', __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_container_name: 'c' }, { job: 'x' }], { ...settings, types: [types[0]] });
     expect(targets[0]!.url.host).toBe('web');

@@ -9,8 +9,9 @@
  *   `debugInfo()` (the UI/API) — other targets are unaffected. The component stays healthy.
  * - Delta types (`process_cpu`, `fgprof` by default) are fetched with `seconds=` (the profile is
  *   collected over that window on the target) and their timeout grows by `scrape_interval - 1s`.
- * - Profiles are forwarded as scraped: cumulative types (memory, mutex, block without godeltaprof)
- *   are not turned into deltas here; Pyroscope computes their deltas on ingestion.
+ * - Cumulative types scraped without `seconds=` (memory, mutex, block; not godeltaprof) are sent
+ *   as deltas from the target's previous profile with `__delta__="false"`, as upstream; the first
+ *   scrape of such a target only primes the state (target `up`, nothing forwarded).
  * - `update` keeps the loops of unchanged targets; stopping waits for running scrapes to end.
  */
 import { z } from 'zod';
@@ -21,6 +22,7 @@ import { block, capsule, duration, labelledBlocks } from '../../../syntax/vm/sch
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { checkScrapeClient, clientSettings, clusterKey, scrapeClientFields, USER_AGENT } from '../../prometheus/scrape/scrape.js';
 import { ScrapeHttpClient } from '../../prometheus/scrape/http-client.js';
+import { CUMULATIVE_TYPES, DeltaComputer } from '../../../pyroscope/delta.js';
 import { checkPprofPayload } from '../../../pyroscope/formats.js';
 import { isProfilesReceiver, type ProfilesReceiver } from '../../../pyroscope/types.js';
 import { buildTargets, type ProfileTarget, type ProfileTypeConfig } from './target.js';
@@ -124,9 +126,11 @@ class ProfileLoop {
   #lastError = '';
   #lastScrape: Date | undefined;
   #lastDuration = 0;
+  readonly #delta: DeltaComputer | undefined;
 
   constructor(target: ProfileTarget, intervalMs: number, timeoutMs: number, deps: LoopDeps) {
     this.target = target;
+    this.#delta = target.cumulative ? new DeltaComputer(CUMULATIVE_TYPES[target.profileType]!) : undefined;
     this.#intervalMs = intervalMs;
     this.#timeoutMs = timeoutMs;
     this.#deps = deps;
@@ -170,8 +174,16 @@ class ProfileLoop {
       } catch (err: unknown) {
         throw new Error(`invalid profile data: ${err instanceof Error ? err.message : String(err)}`);
       }
+      let profile: Uint8Array | undefined = res.body;
+      if (this.#delta) {
+        try {
+          profile = this.#delta.delta(res.body, MAX_PROFILE_BYTES);
+        } catch (err: unknown) {
+          throw new Error(`computing the delta profile: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
       const receivers = this.#deps.receivers();
-      await Promise.all(receivers.map((r) => r.append(t.labels, [{ rawProfile: res.body }])));
+      if (profile) await Promise.all(receivers.map((r) => r.append(t.labels, [{ rawProfile: profile }])));
       this.#health = 'up';
       this.#lastError = '';
     } catch (err: unknown) {

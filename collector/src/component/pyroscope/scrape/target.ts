@@ -4,8 +4,10 @@
  * `__name__` (the profile type) and `__profile_path_prefix__` unless the target sets them, `job`,
  * `__scheme__`, `__param_*`, a default port for `__address__`, `instance`, and `service_name`
  * inferred from discovery meta labels (else `unspecified`). godeltaprof types are named after the
- * profile they produce (`godeltaprof_memory` → `memory`). Delta types get `seconds=`.
+ * profile they produce (`godeltaprof_memory` → `memory`). Delta types get `seconds=`; scraped
+ * cumulative types get `__delta__="false"` (the loop sends deltas, see `pyroscope/delta.ts`).
  */
+import { CUMULATIVE_TYPES } from '../../../pyroscope/delta.js';
 import type { Label, Labels } from '../../../pyroscope/types.js';
 
 export interface ProfileTypeConfig {
@@ -34,6 +36,11 @@ export interface ProfileTarget {
   /** Profile type (`__name__` after the godeltaprof rename). */
   readonly profileType: string;
   readonly delta: boolean;
+  /**
+   * Scraped cumulative (memory/mutex/block without `seconds=` or godeltaprof): the loop turns
+   * each profile into a delta and `labels` carry `__delta__="false"`.
+   */
+  readonly cumulative: boolean;
   /** Loop identity: labels and URL. */
   readonly key: string;
 }
@@ -106,9 +113,11 @@ export function buildTargets(discovered: ReadonlyArray<Readonly<Record<string, s
         dropped.push({ labels: t, error: `cannot build a scrape URL from __address__ ${JSON.stringify(addr)}` });
         break;
       }
+      const cumulative = !delta && GODELTAPROF[name] === undefined && CUMULATIVE_TYPES[profileType] !== undefined;
+      if (cumulative) lb.set('__delta__', 'false');
       const labels: Label[] = [...lb].map(([n, value]) => ({ name: n, value })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const key = labels.filter((l) => !l.name.startsWith('__meta_')).map((l) => `${l.name}\u0000${l.value}`).join('\u0001') + '\u0002' + url.href;
-      targets.push({ labels, discovered: t, url, profileType, delta, key });
+      targets.push({ labels, discovered: t, url, profileType, delta, cumulative, key });
     }
   }
   return { targets, dropped };
