@@ -8,6 +8,8 @@
  *   `ProfilesWriteError` when a consumer gave up; callers answer their own client with its
  *   `status` (receive_http) or record it as the target's error (scrape).
  * - Consumers never mutate the `Labels`, samples or bodies they are handed.
+ * - `signal` is the caller's deadline or cancellation (e.g. a push's `Connect-Timeout-Ms`, a
+ *   client that hung up): consumers stop retrying once it aborts and reject.
  */
 import type { Labels } from '../prom/types.js';
 
@@ -36,8 +38,8 @@ export interface IncomingProfile {
 }
 
 export interface ProfilesReceiver {
-  append(labels: Labels, samples: readonly RawSample[]): Promise<void>;
-  appendIngest(profile: IncomingProfile): Promise<void>;
+  append(labels: Labels, samples: readonly RawSample[], signal?: AbortSignal): Promise<void>;
+  appendIngest(profile: IncomingProfile, signal?: AbortSignal): Promise<void>;
 }
 
 /** A downstream refused or could not take profiles; `status` is the HTTP status to answer with. */

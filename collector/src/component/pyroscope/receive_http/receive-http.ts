@@ -22,6 +22,8 @@
  *   format. Messages name the problem.
  * - Memory: request bodies in flight are limited to `MAX_INFLIGHT_BYTES` in total (beyond it 429
  *   with `Retry-After`); each profile is decompressed alone, checked and dropped.
+ * - A push's `Connect-Timeout-Ms`, and a client hanging up, reach the receivers as an abort
+ *   signal: downstream retries stop when the sender no longer waits for the answer.
  * - Changing the `http` block restarts the listener; changing only `forward_to` does not.
  */
 import http from 'node:http';
@@ -245,6 +247,11 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
     const url = new URL(req.url ?? '/', 'http://receiver');
     const push = url.pathname === PUSH_PATH;
     let release: (() => void) | undefined;
+    // The sender's deadline (Connect) and its connection: retries downstream stop when either ends.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const timeoutMs = Number(req.headers['connect-timeout-ms']);
+    const signal = Number.isFinite(timeoutMs) && timeoutMs > 0 ? AbortSignal.any([gone.signal, AbortSignal.timeout(timeoutMs)]) : gone.signal;
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
     try {
@@ -254,7 +261,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
         const json = this.#checkPushHeaders(req);
         const read = await this.#readBody(req);
         release = read.release;
-        await this.#push(read.body, json, req.headers['content-encoding']);
+        await this.#push(read.body, json, req.headers['content-encoding'], signal);
         const b = json ? Buffer.from('{}') : Buffer.alloc(0);
         res.writeHead(200, { 'content-type': json ? CONTENT_TYPE_JSON : CONTENT_TYPE_PROTO, 'content-length': b.length });
         res.end(b);
@@ -263,7 +270,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
         const format = ingestFormat(url.searchParams, ct);
         const read = await this.#readBody(req);
         release = read.release;
-        await this.#ingest(read.body, url, format, req.headers['content-type'] ?? '');
+        await this.#ingest(read.body, url, format, req.headers['content-type'] ?? '', signal);
         res.writeHead(200).end();
       }
     } catch (err: unknown) {
@@ -284,7 +291,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
     throw new HttpError(415, `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: the push API takes application/proto or application/json (Connect unary)`, Code.Unimplemented);
   }
 
-  async #push(body: Buffer, json: boolean, encoding: string | undefined): Promise<void> {
+  async #push(body: Buffer, json: boolean, encoding: string | undefined, signal: AbortSignal): Promise<void> {
     let raw: Uint8Array = body;
     if (encoding !== undefined && encoding !== 'identity') {
       if (encoding !== 'gzip') throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}; use gzip or none`, Code.Unimplemented);
@@ -307,11 +314,11 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
     }
     const receivers = this.#args.forward_to;
     await this.#forward(receivers.map(async (r) => {
-      for (const s of series) await r.append(s.labels, s.samples);
+      for (const s of series) await r.append(s.labels, s.samples, signal);
     }));
   }
 
-  async #ingest(body: Buffer, url: URL, format: IngestFormat, contentType: string): Promise<void> {
+  async #ingest(body: Buffer, url: URL, format: IngestFormat, contentType: string, signal: AbortSignal): Promise<void> {
     const name = url.searchParams.get('name');
     if (!name) throw new HttpError(400, 'the name query parameter is required (e.g. name=my.app.cpu{env=prod})');
     let labels: Labels;
@@ -323,7 +330,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
     await checkIngestBody(body, format, contentType);
     const contentTypes = contentType ? [contentType] : [];
     const receivers = this.#args.forward_to;
-    await this.#forward(receivers.map((r) => r.appendIngest({ body, contentType: contentTypes, path: INGEST_PATH, query: url.searchParams, labels })));
+    await this.#forward(receivers.map((r) => r.appendIngest({ body, contentType: contentTypes, path: INGEST_PATH, query: url.searchParams, labels }, signal)));
   }
 
   /** Waits for every receiver; the first failure decides the answer. */

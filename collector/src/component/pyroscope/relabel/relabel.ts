@@ -58,7 +58,7 @@ export class PyroscopeRelabelComponent implements Component<Arguments> {
     this.#misses = new Counter({ name: 'pyroscope_relabel_cache_misses', help: 'Total number of cache misses', registers });
     this.#size = new Gauge({ name: 'pyroscope_relabel_cache_size', help: 'Total size of relabel cache', registers });
     this.#cache = new RelabelCache(args.max_cache_size);
-    this.receiver = { append: (l, s) => this.#append(l, s), appendIngest: (p) => this.#appendIngest(p) };
+    this.receiver = { append: (l, s, signal) => this.#append(l, s, signal), appendIngest: (p, signal) => this.#appendIngest(p, signal) };
     this.update(args);
   }
 
@@ -85,17 +85,17 @@ export class PyroscopeRelabelComponent implements Component<Arguments> {
     return out;
   }
 
-  async #append(labels: Labels, samples: readonly RawSample[]): Promise<void> {
+  async #append(labels: Labels, samples: readonly RawSample[], signal: AbortSignal | undefined): Promise<void> {
     const out = this.#relabel(labels);
     if (out === null) return;
-    await Promise.all(this.#forward.map((r) => r.append(out, samples)));
+    await Promise.all(this.#forward.map((r) => r.append(out, samples, signal)));
     this.#written.inc();
   }
 
-  async #appendIngest(p: IncomingProfile): Promise<void> {
+  async #appendIngest(p: IncomingProfile, signal: AbortSignal | undefined): Promise<void> {
     const out = this.#relabel(p.labels);
     if (out === null) return;
-    await Promise.all(this.#forward.map((r) => r.appendIngest({ ...p, labels: out })));
+    await Promise.all(this.#forward.map((r) => r.appendIngest({ ...p, labels: out }, signal)));
     this.#written.inc();
   }
 

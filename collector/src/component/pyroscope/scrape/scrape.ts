@@ -183,7 +183,7 @@ class ProfileLoop {
         }
       }
       const receivers = this.#deps.receivers();
-      if (profile) await Promise.all(receivers.map((r) => r.append(t.labels, [{ rawProfile: profile }])));
+      if (profile) await Promise.all(receivers.map((r) => r.append(t.labels, [{ rawProfile: profile }], this.#stop.signal)));
       this.#health = 'up';
       this.#lastError = '';
     } catch (err: unknown) {

@@ -116,7 +116,7 @@ export class Endpoint {
         if (!c.retry || exhausted || signal.aborted) {
           this.#metrics.droppedBytes.inc({ endpoint: url }, rawBytes);
           this.#metrics.droppedProfiles.inc({ endpoint: url }, profiles);
-          const why = signal.aborted ? 'component stopped' : exhausted && c.retry ? `gave up after ${attempts} attempts` : 'not retryable';
+          const why = signal.aborted ? 'cancelled (component stopped or the caller gave up)' : exhausted && c.retry ? `gave up after ${attempts} attempts` : 'not retryable';
           return { ok: false, status: c.status, code: c.code, message: `${kind} to ${url} failed (${why}): ${c.message}`, attempts };
         }
         const wait = Math.max(res.kind === 'retry' && res.retryAfterMs !== undefined ? res.retryAfterMs : 0, backoff / 2 + Math.random() * (backoff / 2));

@@ -95,6 +95,20 @@ describe('pyroscope.write', () => {
     expect(await metric(registry, 'pyroscope_write_dropped_profiles_total')).toBe(1);
   });
 
+  it("stops retrying when the caller's signal aborts (a push deadline) and rejects with 504", async () => {
+    const { exports } = start({ endpoint: [{ url: sink.url, ...fast, max_backoff_retries: 0 }] });
+    sink.down = 503;
+    const t0 = Date.now();
+    const err = await exports.receiver.append(L({ service_name: 'a' }), [{ rawProfile: makePprof() }], AbortSignal.timeout(300)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 504, code: 'deadline_exceeded' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // A request already on the wire may still land; after that, no more attempts.
+    await new Promise((r) => setTimeout(r, 100));
+    const n = sink.requests;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.requests).toBe(n);
+  });
+
   it('retries a refused connection until the sink is back', async () => {
     const port = sink.port;
     await sink.stop();

@@ -66,7 +66,7 @@ export class PyroscopeWriteComponent implements Component<Arguments>, DebugCompo
   static create(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks = {}): PyroscopeWriteComponent {
     const c = new PyroscopeWriteComponent(opts, hooks);
     c.update(args);
-    const receiver: ProfilesReceiver = { append: (l, s) => c.#append(l, s), appendIngest: (p) => c.#appendIngest(p) };
+    const receiver: ProfilesReceiver = { append: (l, s, signal) => c.#append(l, s, signal), appendIngest: (p, signal) => c.#appendIngest(p, signal) };
     opts.onStateChange({ receiver });
     return c;
   }
@@ -82,7 +82,7 @@ export class PyroscopeWriteComponent implements Component<Arguments>, DebugCompo
     return [...m].map(([name, value]) => ({ name, value })).sort(byName);
   }
 
-  async #append(labels: Labels, samples: readonly RawSample[]): Promise<void> {
+  async #append(labels: Labels, samples: readonly RawSample[], signal: AbortSignal | undefined): Promise<void> {
     const final = this.#seriesLabels(labels);
     const problem = labelProblem(final);
     if (problem) throw new ProfilesWriteError(`invalid labels in profile: ${problem}`, 400, 'invalid_argument');
@@ -92,12 +92,13 @@ export class PyroscopeWriteComponent implements Component<Arguments>, DebugCompo
     let raw = 0;
     for (const s of samples) raw += s.rawProfile.length;
     const end = this.#metrics.latency.startTimer({ endpoint: '-', type: 'push_total' });
-    const outcomes = await Promise.all(eps.map((ep) => ep.push(body, samples.length, raw, this.#stop.signal)));
+    const s = this.#signal(signal);
+    const outcomes = await Promise.all(eps.map((ep) => ep.push(body, samples.length, raw, s)));
     end();
-    this.#check(outcomes, 'push');
+    this.#check(outcomes, 'push', signal);
   }
 
-  async #appendIngest(p: IncomingProfile): Promise<void> {
+  async #appendIngest(p: IncomingProfile, signal: AbortSignal | undefined): Promise<void> {
     // As upstream: the application name follows service_name.
     const m = new Map(p.labels.map((l) => [l.name, l.value] as const));
     const svc = m.get(LABEL_SERVICE_NAME);
@@ -111,12 +112,18 @@ export class PyroscopeWriteComponent implements Component<Arguments>, DebugCompo
     const eps = this.#endpoints;
     if (eps.length === 0) return;
     const end = this.#metrics.latency.startTimer({ endpoint: '-', type: 'ingest_total' });
-    const outcomes = await Promise.all(eps.map((ep) => ep.ingest(p.body, p.path, query, p.contentType, this.#stop.signal)));
+    const s = this.#signal(signal);
+    const outcomes = await Promise.all(eps.map((ep) => ep.ingest(p.body, p.path, query, p.contentType, s)));
     end();
-    this.#check(outcomes, 'ingest');
+    this.#check(outcomes, 'ingest', signal);
   }
 
-  #check(outcomes: readonly Outcome[], kind: string): void {
+  /** Aborts when the component stops or the caller gives up. */
+  #signal(caller: AbortSignal | undefined): AbortSignal {
+    return caller ? AbortSignal.any([this.#stop.signal, caller]) : this.#stop.signal;
+  }
+
+  #check(outcomes: readonly Outcome[], kind: string, caller: AbortSignal | undefined): void {
     const failed = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
     if (failed.length === 0) return;
     const msg = failed.map((f) => f.message).join('; ');
@@ -124,7 +131,9 @@ export class PyroscopeWriteComponent implements Component<Arguments>, DebugCompo
     // A retryable failure anywhere wins, so the sender retries the whole request.
     const retryable = failed.find((f) => f.status >= 500 || f.status === 429 || f.status === 408);
     const first = retryable ?? failed[0]!;
-    throw new ProfilesWriteError(msg, first.status, this.#stop.signal.aborted ? 'unavailable' : codeName(first.code));
+    if (this.#stop.signal.aborted) throw new ProfilesWriteError(msg, 503, 'unavailable');
+    if (caller?.aborted) throw new ProfilesWriteError(msg, 504, 'deadline_exceeded');
+    throw new ProfilesWriteError(msg, first.status, codeName(first.code));
   }
 
   update(args: Arguments): void {
