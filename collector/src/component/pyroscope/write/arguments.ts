@@ -2,12 +2,11 @@
  * `pyroscope.write` arguments with Alloy's names and defaults
  * (`internal/component/pyroscope/write/write.go`), and their conversion to endpoint plans.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ClientConfig } from '../../../prom/remotewrite/client.js';
 import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
-import { fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
+import { checkUniqueEndpointNames, endpointName, fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
 
 const unsupported = (what: string, fix: string) =>
   z
@@ -67,7 +66,7 @@ export function planEndpoints(args: Arguments): EndpointPlan[] {
   const plans = args.endpoint.map((e): EndpointPlan => {
     const fingerprint = settingsFingerprint(e);
     return {
-      name: e.name || createHash('sha256').update(fingerprint).digest('hex').slice(0, 6),
+      name: endpointName(e.name, fingerprint),
       url: e.url,
       timeoutMs: e.remote_timeout,
       minBackoffMs: e.min_backoff_period,
@@ -78,10 +77,6 @@ export function planEndpoints(args: Arguments): EndpointPlan[] {
       fingerprint,
     };
   });
-  const seen = new Set<string>();
-  for (const p of plans) {
-    if (seen.has(p.name)) throw new Error(`endpoint ${JSON.stringify(p.name)} is configured twice; give each endpoint a unique name`);
-    seen.add(p.name);
-  }
+  checkUniqueEndpointNames(plans.map((p) => p.name));
   return plans;
 }
