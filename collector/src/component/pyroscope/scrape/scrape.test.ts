@@ -89,9 +89,11 @@ describe('pyroscope.scrape loops', () => {
   let srv: Server;
   let port = 0;
   const hits: string[] = [];
+  const auth: string[] = [];
   beforeAll(async () => {
     srv = createServer((req, res) => {
       hits.push(req.url ?? '');
+      auth.push(req.headers.authorization ?? '');
       if ((req.url ?? '').startsWith('/debug/pprof/goroutine')) return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(makePprof());
       if ((req.url ?? '').startsWith('/debug/pprof/allocs')) return void res.writeHead(200).end('<html>not a profile</html>');
       res.writeHead(404).end('404 page not found');
@@ -115,6 +117,7 @@ describe('pyroscope.scrape loops', () => {
         forward_to: [recv],
         scrape_interval: '2s',
         scrape_timeout: '1s',
+        bearer_token: 'tok',
         profiling_config: { 'profile.process_cpu': { enabled: false }, 'profile.block': { enabled: true }, 'profile.mutex': { enabled: false } },
       }),
     );
@@ -129,6 +132,40 @@ describe('pyroscope.scrape loops', () => {
       expect(byPath['/debug/pprof/allocs']!.last_error).toMatch(/invalid profile data/);
       expect(byPath['/debug/pprof/block']!.last_error).toMatch(/HTTP status \(404\) 404 page not found/);
       expect(got[0]!.labels).toMatchObject({ __name__: 'goroutine', service_name: 'svc', job: 'pyroscope.scrape.t', instance: `127.0.0.1:${port}` });
+      expect(auth.every((a) => a === 'Bearer tok')).toBe(true);
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
+
+  it('scrapes only the targets this cluster node owns when clustering is enabled', async () => {
+    const recv: ProfilesReceiver = { append: async () => undefined, appendIngest: async () => undefined };
+    const cluster = { enabled: true, owns: (key: string) => key.includes('mine'), onChange: () => () => undefined };
+    const opts: ComponentOptions<Exports> = {
+      id: 'pyroscope.scrape.c',
+      logger: log,
+      registry: new Registry(),
+      dataPath: '/x',
+      onStateChange: () => undefined,
+      setHealth: () => undefined,
+      getService: <T,>(name: string): T => {
+        if (name === 'cluster') return cluster as unknown as T;
+        throw new Error('none');
+      },
+    };
+    const targets = [
+      { __address__: `127.0.0.1:${port}`, service_name: 'mine' },
+      { __address__: `127.0.0.2:${port}`, service_name: 'theirs' },
+    ];
+    const c = new PyroscopeScrapeComponent(opts, argumentsSchema.parse({ targets, forward_to: [recv], clustering: { enabled: true }, profiling_config: { 'profile.process_cpu': { enabled: false }, 'profile.block': { enabled: false }, 'profile.mutex': { enabled: false }, 'profile.memory': { enabled: false } } }));
+    const ac = new AbortController();
+    const running = c.run(ac.signal);
+    try {
+      const end = Date.now() + 3000;
+      while (c.debugInfo().target.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(c.debugInfo().target.map((t) => t.labels['service_name'])).toStrictEqual(['mine']);
+      expect(c.debugInfo().clustering_enabled).toBe(true);
     } finally {
       ac.abort();
       await running;
