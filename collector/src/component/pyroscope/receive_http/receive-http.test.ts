@@ -11,6 +11,9 @@ import { ProfilesWriteError, type IncomingProfile, type Labels, type ProfilesRec
 import { argumentsSchema, PyroscopeReceiveHttpComponent, type Exports } from './receive-http.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
+/** 70 MiB of zeros in ~70 KB of gzip: past the 64 MiB decompression limit. Built once. */
+let bombCache: Buffer | undefined;
+const bomb = (): Buffer => (bombCache ??= gzipSync(Buffer.alloc(70 * 1024 * 1024)));
 const rec = (l: Labels): Record<string, string> => Object.fromEntries(l.map((x) => [x.name, x.value]));
 
 class Recorder implements ProfilesReceiver {
@@ -103,8 +106,8 @@ describe('pyroscope.receive_http', () => {
     const cases: Array<[string, Uint8Array, Record<string, string>, number, RegExp]> = [
       ['truncated protobuf', good.subarray(0, good.length - 7), {}, 400, /malformed or truncated PushRequest/],
       ['garbage pprof', encodePush([{ labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile: Buffer.from('hello world, not pprof') }] }]), {}, 400, /series 0 sample 0: malformed or truncated pprof/],
-      ['gzip bomb in a sample', encodePush([{ labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile: gzipSync(Buffer.alloc(100 * 1024 * 1024)) }] }]), {}, 413, /exceeds the limit/],
-      ['gzip bomb as body', gzipSync(Buffer.alloc(100 * 1024 * 1024)), { 'content-encoding': 'gzip' }, 413, /push request: decompressed size exceeds/],
+      ['gzip bomb in a sample', encodePush([{ labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile: bomb() }] }]), {}, 413, /exceeds the limit/],
+      ['gzip bomb as body', bomb(), { 'content-encoding': 'gzip' }, 413, /push request: decompressed size exceeds/],
       ['unknown content type', good, { 'content-type': 'application/x-protobuf' }, 415, /application\/proto or application\/json/],
       ['unknown encoding', good, { 'content-encoding': 'br' }, 415, /Content-Encoding "br"/],
     ];
@@ -115,7 +118,7 @@ describe('pyroscope.receive_http', () => {
       expect((JSON.parse(text) as { message: string }).message).toMatch(msg);
     }
     expect(r.appended).toHaveLength(0);
-  });
+  }, 30_000);
 
   it('forwards /ingest pprof (raw and multipart) unchanged and rejects bad ingests', async () => {
     const r = new Recorder();
@@ -141,7 +144,7 @@ describe('pyroscope.receive_http', () => {
       ['unknown format', 'name=a&format=png', 'x', {}, 415, /unknown format "png"/],
       ['folded garbage', 'name=a', 'main;work lots\n', {}, 400, /not "stack count"/],
       ['multipart without profile', 'name=a&format=pprof', (() => { const f = new FormData(); f.append('other', 'x'); return f; })(), {}, 400, /no "profile" part/],
-      ['gzip bomb', 'name=a&format=pprof', gzipSync(Buffer.alloc(100 * 1024 * 1024)), {}, 413, /exceeds the limit/],
+      ['gzip bomb', 'name=a&format=pprof', bomb(), {}, 413, /exceeds the limit/],
     ];
     for (const [what, q, body, headers, status, msg] of bad) {
       const res2 = await fetch(`${url}/ingest?${q}`, { method: 'POST', body, headers });
@@ -154,6 +157,27 @@ describe('pyroscope.receive_http', () => {
     expect(res.status).toBe(200);
     res = await fetch(`${url}/other`, { method: 'POST', body: 'x' });
     expect(res.status).toBe(404);
+  }, 30_000);
+
+  it('accepts Go-SDK style multipart pprof with prev_profile and JFR uploads, raw and multipart', async () => {
+    const r = new Recorder();
+    const url = await start([r]);
+    const go = new FormData();
+    go.append('profile', new Blob([makePprof({ seed: 1 })]), 'profile.pprof');
+    go.append('prev_profile', new Blob([makePprof({ seed: 2 })]), 'profile.pprof');
+    go.append('sample_type_config', new Blob([JSON.stringify({ alloc_space: { units: 'bytes', cumulative: true } })]), 'sample_type_config.json');
+    expect((await fetch(`${url}/ingest?name=go.app&format=pprof&spyName=gospy`, { method: 'POST', body: go })).status).toBe(200);
+    const jfr = Buffer.concat([Buffer.from('FLR\0'), Buffer.alloc(200, 1)]);
+    expect((await fetch(`${url}/ingest?name=java.app&format=jfr`, { method: 'POST', body: jfr })).status).toBe(200);
+    const jf = new FormData();
+    jf.append('jfr', new Blob([jfr]), 'jfr');
+    jf.append('labels', new Blob([Buffer.alloc(0)]), 'labels');
+    expect((await fetch(`${url}/ingest?name=java.app&format=jfr`, { method: 'POST', body: jf })).status).toBe(200);
+    const bad = await fetch(`${url}/ingest?name=java.app&format=jfr`, { method: 'POST', body: 'not a recording at all' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/not a JFR recording/);
+    expect(r.ingested.map((i) => i.query.get('format'))).toStrictEqual(['pprof', 'jfr', 'jfr']);
+    expect(r.ingested[2]!.body.includes(jfr)).toBe(true);
   });
 
   it('passes a downstream 4xx on /ingest through so the SDK does not retry it', async () => {
