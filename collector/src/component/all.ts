@@ -12,3 +12,9 @@ export { component as prometheus_receive_http } from './prometheus/receive_http/
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
 export { component as prometheus_remote_write } from './prometheus/remote_write/remote-write.js';
 export { component as prometheus_scrape } from './prometheus/scrape/scrape.js';
+export { component as pyroscope_ebpf } from './pyroscope/ebpf/ebpf.js';
+export { component as pyroscope_java } from './pyroscope/java/java.js';
+export { component as pyroscope_receive_http } from './pyroscope/receive_http/receive-http.js';
+export { component as pyroscope_relabel } from './pyroscope/relabel/relabel.js';
+export { component as pyroscope_scrape } from './pyroscope/scrape/scrape.js';
+export { component as pyroscope_write } from './pyroscope/write/write.js';

@@ -44,15 +44,29 @@ export interface ClientConfig {
   readonly proxyFromEnvironment?: boolean;
   readonly noProxy?: string;
   readonly retryOn429: boolean;
+  /**
+   * Protocol headers sent instead of the remote-write ones (`content-encoding: snappy`,
+   * `content-type: application/x-protobuf`, `x-prometheus-remote-write-version`), for other
+   * protocols over the same client (e.g. Pyroscope's push API).
+   */
+  readonly protocolHeaders?: Readonly<Record<string, string>>;
 }
 
 export type SendResult =
   | { readonly kind: 'ok'; readonly status: number }
-  | { readonly kind: 'retry'; readonly status?: number; readonly retryAfterMs?: number; readonly message: string }
-  | { readonly kind: 'fail'; readonly status: number; readonly message: string };
+  | { readonly kind: 'retry'; readonly status?: number; readonly retryAfterMs?: number; readonly message: string; readonly responseText?: string }
+  | { readonly kind: 'fail'; readonly status: number; readonly message: string; readonly responseText?: string };
+
+/** Per-request changes to the configured request (used by protocols with several paths). */
+export interface SendOptions {
+  /** Replaces the configured URL's path and query, e.g. `/ingest?name=app`. */
+  readonly pathAndQuery?: string;
+  /** Headers set on this request only (after the configured ones). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
 export interface Sender {
-  send(body: Buffer, signal: AbortSignal): Promise<SendResult>;
+  send(body: Buffer, signal: AbortSignal, options?: SendOptions): Promise<SendResult>;
   close(): void;
 }
 
@@ -192,10 +206,8 @@ export class RemoteWriteClient implements Sender {
     }
     this.#baseHeaders = {
       ...(cfg.headers ?? {}),
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
+      ...(cfg.protocolHeaders ?? { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' }),
       'user-agent': USER_AGENT,
-      'x-prometheus-remote-write-version': '0.1.0',
     };
     if (url.username) {
       this.#baseHeaders['authorization'] =
@@ -220,16 +232,16 @@ export class RemoteWriteClient implements Sender {
     return undefined;
   }
 
-  async send(body: Buffer, signal: AbortSignal): Promise<SendResult> {
+  async send(body: Buffer, signal: AbortSignal, options?: SendOptions): Promise<SendResult> {
     let auth: string | undefined;
     try {
       auth = await this.#authHeader();
     } catch (err: unknown) {
       return { kind: 'retry', message: `reading credentials: ${err instanceof Error ? err.message : String(err)}` };
     }
-    const headers: Record<string, string | number> = { ...this.#baseHeaders, 'content-length': body.length };
+    const headers: Record<string, string | number> = { ...this.#baseHeaders, ...(options?.headers ?? {}), 'content-length': body.length };
     if (auth) headers['authorization'] = auth;
-    const url = this.#url;
+    const url = options?.pathAndQuery !== undefined ? new URL(options.pathAndQuery, this.#url) : this.#url;
     const viaHttpProxy = this.#proxy && url.protocol === 'http:';
     const proxyAuthz = viaHttpProxy ? proxyAuth(this.#proxy!) : undefined;
     if (proxyAuthz) headers['proxy-authorization'] = proxyAuthz;
@@ -268,9 +280,9 @@ export class RemoteWriteClient implements Sender {
           const message = `server returned HTTP status ${status} ${res.statusMessage ?? ''}: ${text}`.trim();
           const retryAfterMs = parseRetryAfter(res.headers['retry-after'], Date.now());
           if (status >= 500 || (status === 429 && this.#cfg.retryOn429)) {
-            return finish({ kind: 'retry', status, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+            return finish({ kind: 'retry', status, message, responseText: text, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
           }
-          return finish({ kind: 'fail', status, message });
+          return finish({ kind: 'fail', status, message, responseText: text });
         });
       });
       const timer = setTimeout(() => {

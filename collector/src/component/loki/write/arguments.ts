@@ -2,13 +2,12 @@
  * `loki.write` arguments with Alloy's names and defaults
  * (`internal/component/loki/write/types.go`), and their conversion to queue plans.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ClientConfig } from '../../../prom/remotewrite/client.js';
 import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
 import { byteSize } from '../../../loki/bytes.js';
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
-import type { Secret } from '../../../syntax/vm/value.js';
+import { checkUniqueEndpointNames, endpointName, fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
 
 const unsupported = (what: string, fix: string) =>
   z
@@ -84,18 +83,11 @@ export interface EndpointPlan {
   readonly fingerprint: string;
 }
 
-function canonical(v: unknown): unknown {
-  if (v && typeof v === 'object' && 'reveal' in v && typeof (v as Secret).reveal === 'function') return { secret: (v as Secret).reveal() };
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
-}
-
 export function planEndpoints(args: Arguments): EndpointPlan[] {
   const plans = args.endpoint.map((e): EndpointPlan => {
-    const fingerprint = JSON.stringify(canonical({ e, max_streams: args.max_streams }));
+    const fingerprint = settingsFingerprint({ e, max_streams: args.max_streams });
     return {
-      name: e.name || createHash('sha256').update(fingerprint).digest('hex').slice(0, 6),
+      name: endpointName(e.name, fingerprint),
       url: e.url,
       host: new URL(e.url).host,
       batchWaitMs: e.batch_wait,
@@ -112,10 +104,6 @@ export function planEndpoints(args: Arguments): EndpointPlan[] {
       fingerprint,
     };
   });
-  const seen = new Set<string>();
-  for (const p of plans) {
-    if (seen.has(p.name)) throw new Error(`endpoint ${JSON.stringify(p.name)} is configured twice; give each endpoint a unique name`);
-    seen.add(p.name);
-  }
+  checkUniqueEndpointNames(plans.map((p) => p.name));
   return plans;
 }

@@ -55,6 +55,43 @@ const tlsConfig = z
     if (hasCert !== hasKey) ctx.addIssue({ code: 'custom', message: 'exactly one of key_pem or key_file must be configured when a client certificate is configured (and vice versa)' });
   });
 
+/** The HTTP client arguments of a scrape component (shared by `pyroscope.scrape`). */
+export const scrapeClientFields = {
+  bearer_token: secret().optional(),
+  bearer_token_file: z.string().optional(),
+  proxy_url: z.string().optional(),
+  no_proxy: z.string().optional(),
+  proxy_from_environment: z.boolean().default(false),
+  proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
+  follow_redirects: z.boolean().default(true),
+  enable_http2: z.boolean().default(true),
+  http_headers: z.record(z.string(), z.array(secret())).optional(),
+  basic_auth: block(basicAuthSchema.strict()).optional(),
+  authorization: block(authorizationSchema.strict()).optional(),
+  tls_config: block(tlsConfig).optional(),
+  oauth2: block(
+    z
+      .object({
+        client_id: z.string().default(''),
+        client_secret: secret().optional(),
+        client_secret_file: z.string().optional(),
+        scopes: z.array(z.string()).optional(),
+        token_url: z.string(),
+        endpoint_params: z.record(z.string(), z.string()).optional(),
+        proxy_url: z.string().optional(),
+        no_proxy: z.string().optional(),
+        proxy_from_environment: z.boolean().default(false),
+        proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
+        tls_config: block(tlsConfig).optional(),
+      })
+      .strict()
+      .superRefine((o, ctx) => {
+        if (o.client_secret !== undefined && o.client_secret_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of oauth2 client_secret & client_secret_file must be configured' });
+        if (o.proxy_url !== undefined || o.proxy_from_environment) ctx.addIssue({ code: 'custom', path: ['proxy_url'], message: 'a proxy for the oauth2 token request is not supported by this collector; remove oauth2 proxy_url/proxy_from_environment' });
+      }),
+  ).optional(),
+};
+
 export const argumentsSchema = z
   .object({
     targets: z.array(z.record(z.string(), z.string())),
@@ -88,40 +125,7 @@ export const argumentsSchema = z
     enable_compression: z.boolean().default(true),
     metric_name_validation_scheme: z.enum(['legacy', 'utf8']).default('legacy'),
     metric_name_escaping_scheme: z.enum(['underscores', 'dots', 'values', 'allow-utf-8']).optional(),
-    // HTTP client settings.
-    bearer_token: secret().optional(),
-    bearer_token_file: z.string().optional(),
-    proxy_url: z.string().optional(),
-    no_proxy: z.string().optional(),
-    proxy_from_environment: z.boolean().default(false),
-    proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
-    follow_redirects: z.boolean().default(true),
-    enable_http2: z.boolean().default(true),
-    http_headers: z.record(z.string(), z.array(secret())).optional(),
-    basic_auth: block(basicAuthSchema.strict()).optional(),
-    authorization: block(authorizationSchema.strict()).optional(),
-    tls_config: block(tlsConfig).optional(),
-    oauth2: block(
-      z
-        .object({
-          client_id: z.string().default(''),
-          client_secret: secret().optional(),
-          client_secret_file: z.string().optional(),
-          scopes: z.array(z.string()).optional(),
-          token_url: z.string(),
-          endpoint_params: z.record(z.string(), z.string()).optional(),
-          proxy_url: z.string().optional(),
-          no_proxy: z.string().optional(),
-          proxy_from_environment: z.boolean().default(false),
-          proxy_connect_header: z.record(z.string(), z.array(secret())).optional(),
-          tls_config: block(tlsConfig).optional(),
-        })
-        .strict()
-        .superRefine((o, ctx) => {
-          if (o.client_secret !== undefined && o.client_secret_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of oauth2 client_secret & client_secret_file must be configured' });
-          if (o.proxy_url !== undefined || o.proxy_from_environment) ctx.addIssue({ code: 'custom', path: ['proxy_url'], message: 'a proxy for the oauth2 token request is not supported by this collector; remove oauth2 proxy_url/proxy_from_environment' });
-        }),
-    ).optional(),
+    ...scrapeClientFields,
     clustering: block(z.object({ enabled: z.boolean().default(false) }).strict()).default({ enabled: false }),
   })
   .strict()
@@ -149,17 +153,24 @@ export const argumentsSchema = z
     }
     if (a.scrape_interval <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_interval'], message: 'scrape_interval must be greater than 0' });
     if (a.scrape_timeout <= 0) ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: 'scrape_timeout must be greater than 0' });
-    const auths = [a.basic_auth, a.authorization, a.oauth2, a.bearer_token !== undefined || a.bearer_token_file !== undefined ? true : undefined].filter((x) => x !== undefined);
-    if (auths.length > 1) ctx.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2, bearer_token & bearer_token_file must be configured' });
-    if (a.bearer_token !== undefined && a.bearer_token_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of bearer_token & bearer_token_file must be configured' });
-    if (a.basic_auth && a.basic_auth.password !== undefined && a.basic_auth.password_file !== undefined) ctx.addIssue({ code: 'custom', path: ['basic_auth'], message: 'at most one of basic_auth password & password_file must be configured' });
-    if (a.authorization && a.authorization.credentials !== undefined && a.authorization.credentials_file !== undefined) ctx.addIssue({ code: 'custom', path: ['authorization'], message: 'at most one of authorization credentials & credentials_file must be configured' });
-    if (a.authorization && a.authorization.type.toLowerCase() === 'basic') ctx.addIssue({ code: 'custom', path: ['authorization', 'type'], message: 'authorization type cannot be set to "basic", use "basic_auth" instead' });
-    if (a.proxy_from_environment && a.proxy_url !== undefined) ctx.addIssue({ code: 'custom', message: 'if proxy_from_environment is configured, proxy_url must not be configured' });
-    if (a.no_proxy !== undefined && a.proxy_url === undefined) ctx.addIssue({ code: 'custom', path: ['no_proxy'], message: 'if no_proxy is configured, proxy_url must also be configured' });
+    checkScrapeClient(a, ctx);
   });
 
 export type Arguments = z.output<typeof argumentsSchema>;
+export type ScrapeClientArguments = z.output<z.ZodObject<typeof scrapeClientFields>>;
+
+/** Cross-field checks of `scrapeClientFields` (auth exclusivity, proxy settings). */
+export function checkScrapeClient(a: ScrapeClientArguments, ctx: z.RefinementCtx): void {
+  const auths = [a.basic_auth, a.authorization, a.oauth2, a.bearer_token !== undefined || a.bearer_token_file !== undefined ? true : undefined].filter((x) => x !== undefined);
+  if (auths.length > 1) ctx.addIssue({ code: 'custom', message: 'at most one of basic_auth, authorization, oauth2, bearer_token & bearer_token_file must be configured' });
+  if (a.bearer_token !== undefined && a.bearer_token_file !== undefined) ctx.addIssue({ code: 'custom', message: 'at most one of bearer_token & bearer_token_file must be configured' });
+  if (a.basic_auth && a.basic_auth.password !== undefined && a.basic_auth.password_file !== undefined) ctx.addIssue({ code: 'custom', path: ['basic_auth'], message: 'at most one of basic_auth password & password_file must be configured' });
+  if (a.authorization && a.authorization.credentials !== undefined && a.authorization.credentials_file !== undefined) ctx.addIssue({ code: 'custom', path: ['authorization'], message: 'at most one of authorization credentials & credentials_file must be configured' });
+  if (a.authorization && a.authorization.type.toLowerCase() === 'basic') ctx.addIssue({ code: 'custom', path: ['authorization', 'type'], message: 'authorization type cannot be set to "basic", use "basic_auth" instead' });
+  if (a.proxy_from_environment && a.proxy_url !== undefined) ctx.addIssue({ code: 'custom', message: 'if proxy_from_environment is configured, proxy_url must not be configured' });
+  if (a.no_proxy !== undefined && a.proxy_url === undefined) ctx.addIssue({ code: 'custom', path: ['no_proxy'], message: 'if no_proxy is configured, proxy_url must also be configured' });
+}
+
 export type Exports = Record<string, never>;
 
 export interface ScrapeDebugInfo {
@@ -169,12 +180,13 @@ export interface ScrapeDebugInfo {
   readonly clustering_enabled: boolean;
 }
 
-type TlsArgs = NonNullable<Arguments['tls_config']>;
+type TlsArgs = NonNullable<ScrapeClientArguments['tls_config']>;
 function tlsSettings(t: TlsArgs): TlsSettings {
   return { ca: t.ca_pem, ca_file: t.ca_file, cert: t.cert_pem, cert_file: t.cert_file, key: t.key_pem, key_file: t.key_file, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify, min_version: t.min_version };
 }
 
-function clientSettings(a: Arguments): HttpClientSettings {
+/** Maps the client arguments to the scrape HTTP client's settings. */
+export function clientSettings(a: ScrapeClientArguments): HttpClientSettings {
   const t = a.tls_config;
   let proxyUrl = a.proxy_url;
   let noProxy = a.no_proxy;
