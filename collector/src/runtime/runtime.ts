@@ -7,6 +7,10 @@
  * - Loads are serialised. A load whose files cannot be read, parsed, validated or evaluated
  *   changes nothing (components, logging, readiness, config hash) and returns the diagnostics
  *   formatted with source excerpts.
+ * - A load does not hold the event loop for long: it yields between reading, parsing each file,
+ *   loading and formatting the report, so pushes and scrapes keep flowing while a (large or
+ *   garbage) config is refused; the parser and the report are bounded (`MAX_PARSE_ERRORS`,
+ *   `MAX_SHOWN_DIAGNOSTICS`).
  * - `isReady()` is true from the first successful load on.
  * - Files and directories read by `import.file` are watched (as Alloy does): a change reloads the
  *   last loaded sources after a short debounce, re-reading the modules.
@@ -14,7 +18,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatDiagnostics, type ParseResult } from '../syntax/index.js';
+import { formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
 import type { LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
@@ -49,6 +53,11 @@ export interface LoadResult {
   readonly diags: readonly Diagnostic[];
   /** Diagnostics formatted with source excerpts ("" when ok). */
   readonly message: string;
+}
+
+/** Lets pending I/O (pushes, scrapes, API calls) run between the synchronous steps of a load. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Reads a config file, or every `*.alloy` file directly inside a directory (sorted). */
@@ -219,6 +228,17 @@ export class Runtime {
   async #load(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
     const log = this.#opts.logs.root;
     let loaded: ReturnType<typeof loadConfig>;
+    // Parse file by file with a turn of the event loop before each; `loadConfig` then reuses the cache.
+    for (const [file, src] of sources) {
+      if (this.#parseCache.get(file)?.src === src) continue;
+      await yieldToEventLoop();
+      try {
+        this.#parseCache.set(file, { src, parsed: parseFile(file, src) });
+      } catch {
+        // Not a user error: `loadConfig` parses it again below and reports it as internal.
+      }
+    }
+    await yieldToEventLoop();
     try {
       loaded = loadConfig(sources, {
         registry: this.#opts.components,
@@ -233,7 +253,10 @@ export class Runtime {
       const d = errorAt(fileRange(this.#opts.configPath), `internal error while loading the configuration (the running configuration is unchanged): ${msg}`);
       return this.#failed([d], sources);
     }
-    if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
+    if (hasErrors(loaded.diags)) {
+      await yieldToEventLoop();
+      return this.#failed(loaded.diags, sources);
+    }
     // Warnings are logged in the format the new config's `logging` block asks for, once it applies.
     const warn = (): void => {
       if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });

@@ -3,12 +3,12 @@
  * from this module. See README.md for the stage layout.
  */
 export type { Position, Diagnostic, Severity } from './diag/diag.js';
-export { DiagnosticsError, formatDiagnostics, formatPosition, hasErrors, diagnostic } from './diag/diag.js';
+export { DiagnosticsError, formatDiagnostics, formatPosition, hasErrors, diagnostic, MAX_SHOWN_DIAGNOSTICS, moreDiagnosticsLine } from './diag/diag.js';
 export type { Token, BinaryOp, UnaryOp } from './scanner/token.js';
 export { isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
 export type * as ast from './ast/ast.js';
 export { blockName, blockId } from './ast/ast.js';
-export { parseFile, parseExpression } from './parser/parser.js';
+export { parseFile, parseExpression, MAX_PARSE_ERRORS } from './parser/parser.js';
 export type { ParseResult, ExpressionResult } from './parser/parser.js';
 export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js';
 export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';

@@ -12,6 +12,10 @@
  * recursive stages) ends the parse with a "nesting too deep" diagnostic at the offending token;
  * the rest of the input is not parsed and the returned tree is incomplete.
  *
+ * A file with more than `MAX_PARSE_ERRORS` errors (garbage, a binary file) stops being parsed
+ * at that point with a closing "too many errors" diagnostic, so the work and the report stay
+ * bounded: parsing is linear in the input, and at most that many diagnostics are kept.
+ *
  * Depends on `diag/`, `scanner/`, `ast/`.
  */
 import type { Diagnostic, Position } from '../diag/diag.js';
@@ -22,6 +26,15 @@ import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 
 /** Thrown (and caught by the entry points) when input nests deeper than `MAX_NESTING_DEPTH`. */
 const TOO_DEEP = Symbol('too deep');
+/** Thrown (and caught by the entry points) after `MAX_PARSE_ERRORS` errors. */
+const TOO_MANY = Symbol('too many errors');
+
+/** Errors reported for one file before parsing stops (see the header). */
+export const MAX_PARSE_ERRORS = 100;
+
+function stopsParse(err: unknown): boolean {
+  return err === TOO_DEEP || err === TOO_MANY;
+}
 
 export interface ParseResult {
   file: ast.File;
@@ -41,7 +54,7 @@ export function parseFile(filename: string, source: string): ParseResult {
   try {
     body = p.parseBody('EOF');
   } catch (err: unknown) {
-    if (err !== TOO_DEEP) throw err;
+    if (!stopsParse(err)) throw err;
   }
   const end = p.currentStart();
   return {
@@ -59,7 +72,7 @@ export function parseExpression(source: string, filename = ''): ExpressionResult
     if (p.cur() === 'TERMINATOR') p.next();
     if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
   } catch (err: unknown) {
-    if (err !== TOO_DEEP) throw err;
+    if (!stopsParse(err)) throw err;
     const at = p.posAt(0, 1, 1);
     expr = { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start: at, end: at };
   }
@@ -112,7 +125,7 @@ class Parser {
     this.#file = file;
     this.#scanner = new Scanner(src, (offset, line, column, message) => {
       const pos = this.posAt(offset, line, column);
-      this.diags.push({ severity: 'error', message, start: pos, end: pos });
+      this.#push({ severity: 'error', message, start: pos, end: pos });
     });
     this.next();
   }
@@ -186,7 +199,20 @@ class Parser {
   #error(message: string, start: Position, end: Position): void {
     if (start.line === this.#lastErrorLine) return;
     this.#lastErrorLine = start.line;
-    this.diags.push({ severity: 'error', message, start, end });
+    this.#push({ severity: 'error', message, start, end });
+  }
+
+  /** Records an error; the `MAX_PARSE_ERRORS`th ends the parse (throws `TOO_MANY`). */
+  #push(d: Diagnostic): void {
+    this.diags.push(d);
+    if (this.diags.length < MAX_PARSE_ERRORS) return;
+    this.diags.push({
+      severity: 'error',
+      message: `too many errors (${MAX_PARSE_ERRORS}): the rest of the file was not parsed; is this an Alloy configuration file?`,
+      start: d.start,
+      end: d.start,
+    });
+    throw TOO_MANY;
   }
 
   errorHere(message: string): void {
