@@ -65,8 +65,8 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T>
   }
 }
 
-function alloy(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { input: input ?? '', encoding: 'utf8', timeout: 20_000 });
+function alloy(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { input: input ?? '', encoding: 'utf8', timeout: 20_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -175,6 +175,30 @@ describe('alloy fmt and validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad.alloy:2:1: unrecognized component name "foo.bar"');
     expect(alloy(['--version']).stdout).toMatch(/^alloy, version v\d/);
+  });
+
+  it('validate passes a config whose URL comes from an unset environment variable; run still reports it', async () => {
+    const f = path.join(dir, 'env.alloy');
+    await fs.writeFile(f, 'prometheus.remote_write "default" {\n  endpoint {\n    url = sys.env("PROMETHEUS_URL")\n  }\n}\n');
+    const env = { ...process.env };
+    delete env['PROMETHEUS_URL'];
+    expect(alloy(['validate', f], undefined, env)).toMatchObject({ code: 0, stderr: '' });
+    const run = alloy(['run', '--server.http.listen-addr=127.0.0.1:0', `--storage.path=${path.join(dir, 'data-env')}`, f], undefined, env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/env\.alloy:3:11: endpoint\[0\]\.url: /);
+  });
+
+  it('validate on 64 KiB of random bytes exits 1 fast with a bounded report', async () => {
+    const f = path.join(dir, 'garbage.alloy');
+    const bytes = Buffer.alloc(64 * 1024);
+    let x = 7;
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    await fs.writeFile(f, bytes);
+    const r = alloy(['validate', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/^Error: /gm)).toHaveLength(50);
+    expect(r.stderr).toMatch(/\n\.\.\. and 51 more errors not shown \(fix the ones above first\)\n$/);
+    expect(r.stderr.length).toBeLessThan(100_000);
   });
 
   it('validate and fmt report a too-deeply nested config as a diagnostic (exit 1, no stack trace)', async () => {

@@ -2,6 +2,8 @@
  * `alloy validate [flags] PATH`: parses and checks a config (syntax, component names, labels,
  * arguments against their schemas, references, cycles, stability level) without running
  * anything. Exit 0 when valid, 1 with formatted diagnostics on stderr, 2 for usage errors.
+ * Values that exist only at run time (`sys.env(...)`, other components' exports) are not judged
+ * (see `validateConfig`); the report is bounded (first 50 diagnostics, then "and N more").
  */
 import { formatDiagnostics } from '../syntax/index.js';
 import type { Stability } from '../runtime/component.js';

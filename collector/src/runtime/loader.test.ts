@@ -182,3 +182,23 @@ describe('validateConfig', () => {
     expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
   });
 });
+
+describe('validateConfig: values known only at run time', () => {
+  const unset = 'ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE';
+  it('does not fail on an attribute that reads the environment, while the loader (alloy run) still reports it', () => {
+    expect(process.env[unset]).toBeUndefined();
+    const src = `test.source "a" {\n  value = sys.env("${unset}")\n}\ntest.sink "b" {\n  name = env("${unset}")\n  input = "not a number"\n}\n`;
+    const diags = validateConfig(new Map([['v.alloy', src]]), { registry });
+    // Only the statically wrong attribute is reported.
+    expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual([expect.stringMatching(/^6: /)]);
+    const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator() });
+    const runDiags = loaded.components.flatMap((c) => c.evaluate(() => undefined).diags);
+    expect(runDiags.map((d) => d.start.line)).toEqual([2, 6]);
+  });
+
+  it('still reports syntax errors inside such attributes', () => {
+    const diags = validateConfig(new Map([['v.alloy', `test.sink "b" {\n  name = sys.env("X") +\n}\n`]]), { registry });
+    expect(diags).toHaveLength(1);
+    expect(diags[0]!.message).toMatch(/expected expression/);
+  });
+});
