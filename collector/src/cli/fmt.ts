@@ -4,7 +4,7 @@
  * formatted. Syntax errors: formatted diagnostics on stderr and exit 1; usage errors exit 2.
  */
 import { promises as fs } from 'node:fs';
-import { format, formatDiagnostics } from '../syntax/index.js';
+import { decodeSource, format, formatDiagnostics } from '../syntax/index.js';
 import { flagUsage, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import type { CliIO } from './io.js';
 
@@ -17,7 +17,7 @@ const FLAGS: readonly FlagSpec[] = [
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeSource(Buffer.concat(chunks));
 }
 
 export async function fmtCommand(args: readonly string[], io: CliIO): Promise<number> {
@@ -41,7 +41,7 @@ export async function fmtCommand(args: readonly string[], io: CliIO): Promise<nu
   }
   let src: string;
   try {
-    src = file === '-' ? await readAll(io.stdin) : await fs.readFile(file, 'utf8');
+    src = file === '-' ? await readAll(io.stdin) : decodeSource(await fs.readFile(file));
   } catch (err) {
     io.stderr.write(`Error: reading ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}\n`);
     return 1;

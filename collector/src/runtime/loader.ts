@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { blockName, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
+import { blockName, decodeSource, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
@@ -331,11 +331,11 @@ function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagno
   const base = path.resolve(res.value.filename);
   paths.push(base);
   try {
-    if (!statSync(base).isDirectory()) return new Map([[base, readFileSync(base, 'utf8')]]);
+    if (!statSync(base).isDirectory()) return new Map([[base, decodeSource(readFileSync(base))]]);
     const out = new Map<string, string>();
     for (const name of readdirSync(base).filter((n) => n.endsWith('.alloy')).sort()) {
       const p = path.join(base, name);
-      if (statSync(p).isFile()) out.set(p, readFileSync(p, 'utf8'));
+      if (statSync(p).isFile()) out.set(p, decodeSource(readFileSync(p)));
     }
     return out;
   } catch (err) {

@@ -18,7 +18,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
+import { decodeSource, formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
 import type { LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
@@ -70,7 +70,7 @@ export async function readConfigSources(configPath: string): Promise<Map<string,
   }
   const out = new Map<string, string>();
   if (!st.isDirectory()) {
-    out.set(configPath, await fs.readFile(configPath, 'utf8'));
+    out.set(configPath, decodeSource(await fs.readFile(configPath)));
     return out;
   }
   const names = (await fs.readdir(configPath, { withFileTypes: true }))
@@ -80,7 +80,7 @@ export async function readConfigSources(configPath: string): Promise<Map<string,
   for (const name of names) {
     const p = path.join(configPath, name);
     // Follow symlinks (a mounted ConfigMap's keys are symlinks into ..data/).
-    if ((await fs.stat(p)).isFile()) out.set(p, await fs.readFile(p, 'utf8'));
+    if ((await fs.stat(p)).isFile()) out.set(p, decodeSource(await fs.readFile(p)));
   }
   if (out.size === 0) throw new Error(`config directory "${configPath}" contains no *.alloy files`);
   return out;

@@ -5,7 +5,7 @@
 export type { Position, Diagnostic, Severity } from './diag/diag.js';
 export { DiagnosticsError, formatDiagnostics, formatPosition, hasErrors, diagnostic, MAX_SHOWN_DIAGNOSTICS, moreDiagnosticsLine } from './diag/diag.js';
 export type { Token, BinaryOp, UnaryOp } from './scanner/token.js';
-export { isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
+export { decodeSource, isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
 export type * as ast from './ast/ast.js';
 export { blockName, blockId } from './ast/ast.js';
 export { parseFile, parseExpression, MAX_PARSE_ERRORS } from './parser/parser.js';

@@ -4,9 +4,9 @@
  * next statement or list element) and reports every problem as a diagnostic, at most one per
  * source line so one mistake does not cascade.
  *
- * One deliberate leniency over Alloy: a newline may stand in for the trailing comma before the
- * closing `]`, `}` or `)` of a multi-line list (`[{\n  a = 1\n}]`), as the Alloy documentation's
- * own examples are written that way. The printer adds the comma back.
+ * As in Alloy, every element of a multi-line list, object or call needs its comma, the last one
+ * too: a newline before the closing `]`, `}` or `)` is reported as `missing ',' in expression
+ * list` (or `field list`).
  *
  * Nesting deeper than `MAX_NESTING_DEPTH` (which would overflow the stack here or in later
  * recursive stages) ends the parse with a "nesting too deep" diagnostic at the offending token;
@@ -79,17 +79,6 @@ export function parseExpression(source: string, filename = ''): ExpressionResult
   return { expr, diags: p.diags.sort((a, b) => a.start.offset - b.start.offset) };
 }
 
-interface RawToken {
-  tok: Token;
-  lit: string;
-  sOff: number;
-  sLine: number;
-  sCol: number;
-  eOff: number;
-  eLine: number;
-  eCol: number;
-}
-
 function describe(t: Token): string {
   return tokenText(t);
 }
@@ -118,8 +107,6 @@ class Parser {
   #eCol = 1;
   #sPos: Position | undefined;
   #ePos: Position | undefined;
-  // One token of lookahead, used only for the newline-before-closer leniency.
-  #peeked: RawToken | undefined;
 
   constructor(file: string, src: string) {
     this.#file = file;
@@ -161,21 +148,8 @@ class Parser {
   }
 
   next(): void {
-    const p = this.#peeked;
     this.#sPos = undefined;
     this.#ePos = undefined;
-    if (p) {
-      this.#peeked = undefined;
-      this.#tok = p.tok;
-      this.lit = p.lit;
-      this.#sOff = p.sOff;
-      this.#sLine = p.sLine;
-      this.#sCol = p.sCol;
-      this.#eOff = p.eOff;
-      this.#eLine = p.eLine;
-      this.#eCol = p.eCol;
-      return;
-    }
     const s = this.#scanner;
     this.#tok = this.#scanToken();
     this.lit = s.lit;
@@ -185,15 +159,6 @@ class Parser {
     this.#eOff = s.end;
     this.#eLine = s.endLine;
     this.#eCol = s.endCol;
-  }
-
-  #peek(): Token {
-    if (!this.#peeked) {
-      const s = this.#scanner;
-      const tok = this.#scanToken();
-      this.#peeked = { tok, lit: s.lit, sOff: s.start, sLine: s.startLine, sCol: s.startCol, eOff: s.end, eLine: s.endLine, eCol: s.endCol };
-    }
-    return this.#peeked.tok;
   }
 
   #error(message: string, start: Position, end: Position): void {
@@ -562,18 +527,13 @@ class Parser {
     }
   }
 
-  /** After a list element: true if a newline directly precedes the closing token (accepted as a comma). */
-  #newlineBeforeCloser(until: Token): boolean {
-    return this.cur() === 'TERMINATOR' && this.#peek() === until;
-  }
-
   // ExpressionList = Expression { "," Expression } [ "," ]
   #parseExpressionList(until: Token): ast.Expr[] {
     const exprs: ast.Expr[] = [];
     while (this.cur() !== until && this.cur() !== 'EOF') {
       exprs.push(this.parseExpression());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
+      if (this.cur() !== 'COMMA') {
         this.errorHere("missing ',' in expression list");
         if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
       }
@@ -588,7 +548,7 @@ class Parser {
     while (this.cur() !== until && this.cur() !== 'EOF') {
       fields.push(this.#parseField());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
+      if (this.cur() !== 'COMMA') {
         this.errorHere("missing ',' in field list");
         if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
       }

@@ -321,8 +321,9 @@ class Walker {
     switch (e.kind) {
       case 'Literal':
         p.setPos(e.start);
-        // Raw strings may span lines; they are written verbatim.
-        p.text(e.raw, e.literal === 'NUMBER' ? 'NUMBER' : 'OTHER', e.literal === 'STRING' && e.raw[0] === '`');
+        // Strings are written verbatim: a tab inside one is text, not a tabwriter cell break
+        // (raw strings may also span lines).
+        p.text(e.raw, e.literal === 'NUMBER' ? 'NUMBER' : 'OTHER', e.literal === 'STRING');
         return;
       case 'Identifier':
         p.setPos(e.start);
