@@ -10,6 +10,8 @@ import type { Stability } from '../runtime/component.js';
 import { STABILITY_ORDER } from '../runtime/component.js';
 import { readConfigSources } from '../runtime/runtime.js';
 import { validateConfig } from '../runtime/validate.js';
+import { syntaxEvaluator } from '../runtime/evaluator.js';
+import { BUILD_INFO } from './version.js';
 import { flagUsage, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import type { CliIO } from './io.js';
 
@@ -51,7 +53,7 @@ export async function validateCommand(args: readonly string[], io: CliIO): Promi
     io.stderr.write(`Error: ${(err as Error).message}\n`);
     return 1;
   }
-  const diags = validateConfig(sources, { stabilityLevel: level });
+  const diags = validateConfig(sources, { stabilityLevel: level, evaluator: syntaxEvaluator({ version: BUILD_INFO.version }) });
   if (diags.length === 0) return 0;
   io.stderr.write(formatDiagnostics(diags, sources));
   return diags.some((d) => d.severity === 'error') ? 1 : 0;

@@ -14,7 +14,7 @@ export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js
 export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';
 export { Scope, UNBOUND } from './vm/scope.js';
 export { evaluate, exprText, ArgError } from './vm/evaluate.js';
-export { stdlibScope, stdlibIdentifiers, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB } from './vm/stdlib.js';
+export { stdlibScope, stdlibIdentifiers, normalizeVersion, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB, type StdlibOptions } from './vm/stdlib.js';
 export { sprintf } from './vm/go-format.js';
 export { jsonPath } from './vm/json-path.js';
 export { collectReferences } from './vm/references.js';

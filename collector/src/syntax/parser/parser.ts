@@ -70,7 +70,7 @@ export function parseExpression(source: string, filename = ''): ExpressionResult
   try {
     expr = p.parseExpression();
     if (p.cur() === 'TERMINATOR') p.next();
-    if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
+    if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('TERMINATOR')}, got ${describe(p.cur())}`);
   } catch (err: unknown) {
     if (!stopsParse(err)) throw err;
     const at = p.posAt(0, 1, 1);
