@@ -173,7 +173,7 @@ describe('alloy fmt and validate', () => {
     await fs.writeFile(bad, 'prometheus.exporter.self "x" { }\nfoo.bar "y" { }\n');
     const r = alloy(['validate', bad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('bad.alloy:2:1: unrecognized component name "foo.bar"');
+    expect(r.stderr).toContain('bad.alloy:2:1: cannot find the definition of component name "foo.bar"');
     expect(alloy(['--version']).stdout).toMatch(/^alloy, version v\d/);
   });
 

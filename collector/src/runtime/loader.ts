@@ -5,7 +5,7 @@
  *
  * Rules (as Alloy's loader):
  * - Top-level blocks are config blocks (`logging`, ...) or components (`<registered name> "label"`).
- *   Unknown names → "unrecognized component name". Components need a label (an identifier);
+ *   Unknown names → "cannot find the definition of component name". Components need a label (an identifier);
  *   config blocks must not have one and appear at most once across all files.
  * - Components below `--stability.level` are rejected with the flag and level needed.
  * - References (`a.b.c.field`) are matched to component ids by longest dotted prefix; the next
@@ -109,19 +109,19 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       const range = blockRange(stmt);
       if (name === 'logging') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "logging" does not take a label; remove "${stmt.label}"`));
-        if (loggingBlock) diags.push(errorAt(range, `block "logging" is already declared at ${where(blockRange(loggingBlock))}; declare it once`));
+        if (loggingBlock) diags.push(errorAt(range, `block logging already declared at ${where(blockRange(loggingBlock))}`));
         else loggingBlock = stmt;
         continue;
       }
       if (name === 'livedebugging') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "livedebugging" does not take a label; remove "${stmt.label}"`));
-        if (liveDebuggingBlock) diags.push(errorAt(range, `block "livedebugging" is already declared at ${where(blockRange(liveDebuggingBlock))}; declare it once`));
+        if (liveDebuggingBlock) diags.push(errorAt(range, `block livedebugging already declared at ${where(blockRange(liveDebuggingBlock))}`));
         else liveDebuggingBlock = stmt;
         continue;
       }
       if (name === 'tracing') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "tracing" does not take a label; remove "${stmt.label}"`));
-        if (tracingBlock) diags.push(errorAt(range, `block "tracing" is already declared at ${where(blockRange(tracingBlock))}; declare it once`));
+        if (tracingBlock) diags.push(errorAt(range, `block tracing already declared at ${where(blockRange(tracingBlock))}`));
         else tracingBlock = stmt;
         continue;
       }
@@ -154,7 +154,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     if (!def) continue;
     const prev = seen.get(def.name);
     if (prev) {
-      diags.push(errorAt(blockRange(b), `declare "${def.name}" is already declared at ${where(blockRange(prev))}`));
+      diags.push(errorAt(blockRange(b), `block declare.${def.name} already declared at ${where(blockRange(prev))}`));
       continue;
     }
     seen.set(def.name, b);
@@ -223,7 +223,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         if (!def) continue;
         const dup = modSeen.get(def.name);
         if (dup) {
-          diags.push(errorAt(blockRange(stmt), `declare "${def.name}" is already declared at ${where(blockRange(dup))}`));
+          diags.push(errorAt(blockRange(stmt), `block declare.${def.name} already declared at ${where(blockRange(dup))}`));
           continue;
         }
         modSeen.set(def.name, stmt);

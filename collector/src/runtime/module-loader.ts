@@ -149,7 +149,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       const custom = scope.custom.get(name);
       const def = custom ? undefined : scope.registry.get(name);
       if (!custom && !def) {
-        diags.push(errorAt(range, `unrecognized component name "${name}"`));
+        diags.push(errorAt(range, `cannot find the definition of component name "${name}"`));
         continue;
       }
       if (stmt.label === undefined) {
@@ -175,8 +175,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     const id = blockId(stmt);
     const prev = byId.get(id);
     if (prev) {
-      const within = scope.args ? 'within a declare block' : 'across all files';
-      diags.push(errorAt(range, `component "${id}" is already declared at ${where(prev.range)}; component ids must be unique ${within}`));
+      diags.push(errorAt(range, `block ${id} already declared at ${where(prev.range)}`));
       continue;
     }
     const d: Decl = { ...decl, block: stmt, id, name, range };
@@ -215,6 +214,10 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
         continue;
       }
       const [tid, used] = target;
+      if (tid === d.id) {
+        diags.push(errorAt(ref, 'cannot reference self'));
+        continue;
+      }
       const field = ref.path[used];
       const texports = byId.get(tid)!.exports;
       if (field !== undefined && !texports.includes(field)) {
@@ -227,7 +230,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     }
   }
   for (const cycle of graph.cycles()) {
-    const text = [...cycle, cycle[0]].join(' -> ');
+    const text = cycle.join(', ');
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
   }
 
