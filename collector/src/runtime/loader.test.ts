@@ -194,11 +194,27 @@ describe('validateConfig: values known only at run time', () => {
     expect(process.env[unset]).toBeUndefined();
     const src = `test.source "a" {\n  value = sys.env("${unset}")\n}\ntest.sink "b" {\n  name = env("${unset}")\n  input = "not a number"\n}\n`;
     const diags = validateConfig(new Map([['v.alloy', src]]), { registry });
-    // Only the statically wrong attribute is reported.
-    expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual([expect.stringMatching(/^6: /)]);
+    // Only the statically wrong attribute is an error (the deprecated alias is a warning).
+    expect(diags.map((d) => `${d.severity} ${d.start.line}: ${d.message}`)).toEqual([
+      'warning 5: "env" is deprecated: use "sys.env" instead',
+      'error 6: "not a number" should be number, got string',
+    ]);
     const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator() });
     const runDiags = loaded.components.flatMap((c) => c.evaluate(() => undefined).diags);
     expect(runDiags.map((d) => d.start.line)).toEqual([2, 6]);
+  });
+
+  it('leaves function results to run time (array.combine_maps([], [], []) fails only when loaded) but keeps static checks', () => {
+    const src = 'test.sink "b" {\n  name = array.combine_maps([], [], [])\n}\n';
+    expect(validateConfig(new Map([['v.alloy', src]]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    // The stability level of the function is static: still reported.
+    expect(validateConfig(new Map([['v.alloy', src]]), { registry }).map((d) => d.message)).toEqual([expect.stringMatching(/^stdlib function "array.combine_maps" is at stability level "experimental"/)]);
+    const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator(), stabilityLevel: 'experimental' });
+    expect(loaded.components[0]!.evaluate(() => undefined).diags.map((d) => d.message)).toEqual([expect.stringContaining('merge conditions must not be empty')]);
+  });
+
+  it('a logging block reading the environment passes validation', () => {
+    expect(validateConfig(new Map([['v.alloy', 'logging {\n  level = sys.env("ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE")\n}\n']]), { registry })).toEqual([]);
   });
 
   it('still reports syntax errors inside such attributes', () => {

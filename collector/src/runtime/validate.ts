@@ -4,11 +4,13 @@
  * each component's arguments against its zod schema.
  *
  * Only what is knowable statically fails validation (as `alloy validate` upstream): an attribute
- * whose value references another component's exports, or reads the environment of the process
- * that will run the config (`sys.env(...)`, the deprecated `env(...)`), cannot be typed here (CI
- * rarely has the production environment), so problems inside such attributes are left to
- * `alloy run`, which reports them at load time. Everything else in those blocks is still checked,
- * and syntax errors are always reported.
+ * whose value references another component's exports, or calls a function (`sys.env(...)` reads
+ * the environment of the process that will run the config, which CI rarely has; every standard
+ * library function runs when the config loads, e.g. `array.combine_maps([], [], [])` fails only
+ * then), cannot be judged here, so problems inside such attributes are left to `alloy run`, which
+ * reports them at load time. Everything else in those blocks is still checked (literals, names,
+ * required attributes, the stability level of the functions used), and syntax errors are always
+ * reported.
  */
 import { collectReferences, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
@@ -29,34 +31,48 @@ interface Span {
   readonly file: string;
 }
 
-/** Standard-library paths whose value is the environment of the running process. */
-const RUNTIME_ONLY = new Set(['sys.env', 'env']);
-
-function readsRuntimeEnvironment(path: readonly string[]): boolean {
-  return RUNTIME_ONLY.has(path.join('.'));
+/** True if the expression calls a function anywhere (its value exists only once the config loads). */
+function callsFunction(e: ast.Expr): boolean {
+  switch (e.kind) {
+    case 'Call':
+      return true;
+    case 'Literal':
+    case 'Identifier':
+      return false;
+    case 'Access':
+      return callsFunction(e.value);
+    case 'Index':
+      return callsFunction(e.value) || callsFunction(e.index);
+    case 'Array':
+      return e.elements.some(callsFunction);
+    case 'Object':
+      return e.fields.some((f) => callsFunction(f.value));
+    case 'Paren':
+      return callsFunction(e.inner);
+    case 'Unary':
+      return callsFunction(e.value);
+    case 'Binary':
+      return callsFunction(e.left) || callsFunction(e.right);
+  }
 }
 
 /**
  * Attribute ranges (any depth) whose value is only known at run time: it references a component
- * (not only the stdlib) or reads the process environment.
+ * (not only the stdlib) or calls a function. With `componentsKnown`, references to components are
+ * not counted (config blocks are evaluated by the loader without components).
  */
-function runtimeValueSpans(body: ast.Body, ev: ConfigEvaluator, out: Span[]): void {
+function runtimeValueSpans(body: ast.Body, ev: ConfigEvaluator, out: Span[], componentsKnown = false): void {
   for (const s of body) {
-    if (s.kind === 'Block') runtimeValueSpans(s.body, ev, out);
-    else if (collectReferences(s.value).some((r) => !ev.isStdlibRoot(r.path[0]!) || readsRuntimeEnvironment(r.path))) {
+    if (s.kind === 'Block') runtimeValueSpans(s.body, ev, out, componentsKnown);
+    else if (callsFunction(s.value) || (!componentsKnown && collectReferences(s.value).some((r) => !ev.isStdlibRoot(r.path[0]!)))) {
       out.push({ file: s.start.file, from: s.start.offset, to: s.end.offset });
     }
   }
 }
 
-/** Attribute ranges (any depth) that read the process environment. */
-function environmentSpans(body: ast.Body, out: Span[]): void {
-  for (const s of body) {
-    if (s.kind === 'Block') environmentSpans(s.body, out);
-    else if (collectReferences(s.value).some((r) => readsRuntimeEnvironment(r.path))) {
-      out.push({ file: s.start.file, from: s.start.offset, to: s.end.offset });
-    }
-  }
+/** Top-level blocks whose bodies the loader itself evaluates (config blocks and imports). */
+function isEvaluatedByLoader(name: readonly string[]): boolean {
+  return name[0] === 'import' || (name.length === 1 && ['logging', 'tracing', 'livedebugging', 'http', 'remotecfg'].includes(name[0]!));
 }
 
 function inSpans(d: Diagnostic, spans: readonly Span[]): boolean {
@@ -72,11 +88,13 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
     evaluator,
     ...(opts.stabilityLevel ? { stabilityLevel: opts.stabilityLevel } : {}),
   });
-  // Config blocks (logging, tracing, imports...) are evaluated by the loader: drop what only the
-  // environment of `alloy run` can settle, except in files that did not parse.
+  // Config blocks (logging, tracing, imports...) are evaluated by the loader: drop what only
+  // `alloy run` can settle (function results), except in files that did not parse.
   const envSpans: Span[] = [];
   for (const [file, { parsed }] of parseCache) {
-    if (!loaded.syntaxErrorFiles.has(file)) environmentSpans(parsed.file.body, envSpans);
+    if (loaded.syntaxErrorFiles.has(file)) continue;
+    const configBlocks = parsed.file.body.filter((s): s is ast.BlockStmt => s.kind === 'Block' && isEvaluatedByLoader(s.name));
+    runtimeValueSpans(configBlocks, evaluator, envSpans, true);
   }
   const diags = loaded.diags.filter((d) => loaded.syntaxErrorFiles.has(d.start.file) || !inSpans(d, envSpans));
   const seen = new Set(diags.map(key));
