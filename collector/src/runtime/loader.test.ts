@@ -81,6 +81,12 @@ describe('loadConfig: graph building', () => {
       ],
     },
     {
+      name: 'a reference to a component whose name starts with a stdlib name warns (the component wins)',
+      src: 'declare "string" {\n  export "out" { value = 1 }\n}\nstring "a" { }\ntest.sink "b" {\n  input = string.a.out\n}\n',
+      want: ['6:11: a component is shadowing an existing stdlib name'],
+      deps: { 'string.a': [], 'test.sink.b': ['string.a'] },
+    },
+    {
       name: 'a component referencing its own exports',
       src: 'test.source "a" { value = test.source.a.output }\n',
       want: ['1:27: cannot reference self'],

@@ -218,6 +218,12 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
         diags.push(errorAt(ref, 'cannot reference self'));
         continue;
       }
+      const root = ref.path[0]!;
+      if (scope.evaluator.isStdlibRoot(root)) {
+        // The component wins, as in Alloy, but the stdlib name is hidden in this module.
+        const end = { ...ref.start, column: ref.start.column + root.length, offset: ref.start.offset + root.length };
+        diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end });
+      }
       const field = ref.path[used];
       const texports = byId.get(tid)!.exports;
       if (field !== undefined && !texports.includes(field)) {
