@@ -157,6 +157,34 @@ foreach "g" {
     ]);
   });
 
+  it('nested foreach: the inner template sees the outer variable and its own; validation agrees', async () => {
+    const src = new Map([
+      [
+        'main.alloy',
+        `foreach "outer" {
+  collection = [[1, 2], [3]]
+  var        = "group"
+  template {
+    foreach "inner" {
+      collection = group
+      var        = "item"
+      template {
+        test.sink "k" { input = item * 100 + group[0] }
+      }
+    }
+  }
+}
+`,
+      ],
+    ]);
+    expect(validateConfig(src, { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    const rt = runtime();
+    expect((await rt.loadSources(src)).message).toBe('');
+    const inputs = Object.fromEntries([...sinks].map(([p, s]) => [p, s.input]));
+    expect(Object.values(inputs).sort((a, b) => a - b)).toEqual([101, 201, 303]);
+    await rt.stop();
+  });
+
   it('derives safe item keys', () => {
     expect(itemKey('web', '', false)).toBe('web');
     expect(itemKey({ name: 'app-1', ns: 'prod' }, 'name', false)).toBe('app-1');

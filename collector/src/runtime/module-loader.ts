@@ -322,10 +322,27 @@ function foreachDecl(
     schema: support.schema,
     exports: [],
     argsBody: attrs,
-    localRoots: new Set([varName]),
+    // The item variable, and those of foreach blocks nested in the template (their templates
+    // see this one's variable too; each nested template is checked when its item loads).
+    localRoots: new Set([varName, ...nestedForeachVars(tstmts)]),
     localIds,
     wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
   };
+}
+
+/** `var` names of the foreach blocks anywhere inside `stmts`. */
+function nestedForeachVars(stmts: readonly ast.Stmt[]): string[] {
+  const out: string[] = [];
+  for (const s of stmts) {
+    if (s.kind !== 'Block') continue;
+    if (blockName(s) === 'foreach') {
+      for (const a of s.body) {
+        if (a.kind === 'Attribute' && a.name.name === 'var' && a.value.kind === 'Literal' && typeof a.value.value === 'string') out.push(a.value.value);
+      }
+    }
+    out.push(...nestedForeachVars(s.body));
+  }
+  return out;
 }
 
 /** Content key of syntax trees: positions dropped, so moving a block does not change it. */
