@@ -377,7 +377,7 @@ function longestPrefix(path: readonly string[], ids: { has(id: string): boolean 
 }
 
 /** Nested variables for evaluation; never mutates the exports objects it links to. */
-function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
+export function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
   let cur = root;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i]!;

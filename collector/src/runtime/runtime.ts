@@ -19,7 +19,7 @@ import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decodeSource, formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
-import type { LogManager } from '../logging/logger.js';
+import type { LogLineReceiver, LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
 import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js';
@@ -267,6 +267,8 @@ export class Runtime {
       return this.#failed(diags, sources);
     }
     this.#opts.logs.configure(loaded.logging.args);
+    const writeToDiags = this.#applyLogWriteTo(loaded.logging.writeTo);
+    if (writeToDiags.length > 0) diags.push(...writeToDiags);
     warn();
     this.#lastSources = sources;
     this.#watchImports(loaded.importedPaths);
@@ -285,6 +287,21 @@ export class Runtime {
     this.#lastOk.set(1);
     log.info('config loaded', { components: loaded.components.length, sha256: loaded.hash });
     return { ok: true, diags, message: '' };
+  }
+
+  /**
+   * `logging { write_to }`: evaluated against the running components; on error the previous
+   * receivers stay and the diagnostics are returned.
+   */
+  #applyLogWriteTo(writeTo: ReturnType<typeof loadConfig>['logging']['writeTo']): Diagnostic[] {
+    if (!writeTo) {
+      this.#opts.logs.setWriteTo([]);
+      return [];
+    }
+    const r = writeTo.evaluate((id) => this.controller.component(id)?.exports);
+    const receivers = (r.value as { write_to?: LogLineReceiver[] } | undefined)?.write_to;
+    if (receivers && !hasErrors(r.diags)) this.#opts.logs.setWriteTo(receivers);
+    return [...r.diags];
   }
 
   #failed(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>): LoadResult {
