@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
+import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
 
 jest.setTimeout(30_000);
 
@@ -190,10 +191,7 @@ describe('alloy fmt and validate', () => {
 
   it('validate on 64 KiB of random bytes exits 1 fast with a bounded report', async () => {
     const f = path.join(dir, 'garbage.alloy');
-    const bytes = Buffer.alloc(64 * 1024);
-    let x = 7;
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
-    await fs.writeFile(f, bytes);
+    await fs.writeFile(f, garbageBytes(64 * 1024, 7));
     const r = alloy(['validate', f]);
     expect(r.code).toBe(1);
     expect(r.stderr.match(/^Error: /gm)).toHaveLength(50);

@@ -13,20 +13,11 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { encodeLabels, WriteRequestEncoder } from '../../collector/src/prom/remotewrite/proto.js';
 import { compress } from '../../collector/src/prom/snappy/snappy.js';
+import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
 import { freePort, metricValue, Sink, startAlloy, stopAll, until } from '../metrics/harness.js';
 
 jest.setTimeout(120_000);
 
-/** Deterministic "random bytes" (an LCG), so a failure can be replayed. */
-function garbage(size: number, seed: number): Buffer {
-  const bytes = Buffer.alloc(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
 
 function payload(i: number): Buffer {
   const enc = new WriteRequestEncoder();
@@ -106,7 +97,7 @@ prometheus.remote_write "out" {
     const during: number[] = [];
     const reloads: Array<{ status: number; ms: number; bytes: number; body: string; lagMs: number }> = [];
     for (let r = 0; r < RELOADS; r++) {
-      writeFileSync(cfgPath, garbage(64 * 1024, 1000 + r));
+      writeFileSync(cfgPath, garbageBytes(64 * 1024, 1000 + r));
       await eventLoopLagMaxMs(alloy.base); // resets the lag histogram
       let done = false;
       let pushed = 0;

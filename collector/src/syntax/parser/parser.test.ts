@@ -4,6 +4,8 @@ import { MAX_PARSE_ERRORS, parseExpression, parseFile } from './parser.js';
 import type * as ast from '../ast/ast.js';
 import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 import { TESTDATA } from '../test-support/paths.js';
+import { garbageBytes } from '../test-support/garbage.js';
+import { decodeSource } from '../scanner/scanner.js';
 
 describe('parser: valid corpus', () => {
   const dir = join(TESTDATA, 'valid');
@@ -199,16 +201,8 @@ describe('parser: nesting limit', () => {
 });
 
 describe('parser: garbage input is bounded', () => {
-  // A deterministic 64 KiB of "random bytes" (decoded as UTF-8 the way a config file is read).
-  function garbage(size: number, seed: number): string {
-    const bytes = Buffer.alloc(size);
-    let x = seed;
-    for (let i = 0; i < size; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      bytes[i] = x >>> 24;
-    }
-    return bytes.toString('utf8');
-  }
+  // A deterministic 64 KiB of "random bytes", decoded the way a config file is read.
+  const garbage = (size: number, seed: number): string => decodeSource(garbageBytes(size, seed));
 
   it.each([1, 2, 3])('64 KiB of random bytes (seed %i) stops after MAX_PARSE_ERRORS with a closing diagnostic', (seed) => {
     const { diags } = parseFile('g.alloy', garbage(65536, seed));
