@@ -127,7 +127,7 @@ describe('foreach', () => {
   it('is experimental: rejected at the default stability level with the flag named', () => {
     const diags = validateConfig(config('1'), { registry });
     expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual([
-      '2: block "foreach" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
+      '2: foreach block "f" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level command-line flag to enable "experimental" features',
     ]);
   });
 

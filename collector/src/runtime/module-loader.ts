@@ -215,14 +215,13 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       }
       const [tid, used] = target;
       if (tid === d.id) {
-        diags.push(errorAt(ref, 'cannot reference self'));
+        diags.push(errorAt(d.range, 'cannot reference self'));
         continue;
       }
       const root = ref.path[0]!;
       if (scope.evaluator.isStdlibRoot(root)) {
         // The component wins, as in Alloy, but the stdlib name is hidden in this module.
-        const end = { ...ref.start, column: ref.start.column + root.length, offset: ref.start.offset + root.length };
-        diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end });
+        diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end: ref.end });
       }
       const field = ref.path[used];
       const texports = byId.get(tid)!.exports;
@@ -236,7 +235,8 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     }
   }
   for (const cycle of graph.cycles()) {
-    const text = cycle.join(', ');
+    // Listed as Alloy lists them (the reverse of the order the blocks were found).
+    const text = [...cycle].reverse().join(', ');
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
   }
 
@@ -281,7 +281,7 @@ function foreachDecl(
     diags.push(errorAt(range, 'a foreach block needs an identifier label: foreach "name" { ... }'));
     return undefined;
   }
-  const stab = stabilityError('block "foreach"', 'experimental', scope.minStability);
+  const stab = stabilityError(`foreach block "${stmt.label ?? ''}"`, 'experimental', scope.minStability);
   if (stab) {
     diags.push(errorAt(range, stab));
     return undefined;
@@ -355,13 +355,14 @@ function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void
   const dotted = ref.path.join('.');
   for (const name of EXPERIMENTAL_STDLIB) {
     if (dotted === name || dotted.startsWith(name + '.')) {
-      const err = stabilityError(`stdlib function "${name}"`, 'experimental', min);
+      const err = stabilityError(name, 'experimental', min);
       if (err) diags.push(errorAt(ref, err));
     }
   }
   const replacement = ref.path.length === 1 ? DEPRECATED_STDLIB[ref.path[0]!] : undefined;
   if (replacement !== undefined && Object.prototype.hasOwnProperty.call(DEPRECATED_STDLIB, ref.path[0]!)) {
-    diags.push({ severity: 'warning', message: `"${ref.path[0]}" is deprecated: use "${replacement}" instead`, start: ref.start, end: ref.end });
+    const end = { ...ref.start, column: ref.start.column + ref.path[0]!.length, offset: ref.start.offset + ref.path[0]!.length };
+    diags.push({ severity: 'warning', message: `this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "${replacement}")`, start: ref.start, end });
   }
 }
 

@@ -88,6 +88,12 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
     evaluator,
     ...(opts.stabilityLevel ? { stabilityLevel: opts.stabilityLevel } : {}),
   });
+  // As Alloy: a config that does not parse is reported by its syntax errors alone (the rest of
+  // the checks would only repeat them in other words).
+  if (loaded.syntaxErrorFiles.size > 0) {
+    const syntax = [...parseCache.values()].flatMap((e) => e.parsed.diags);
+    return syntax.sort((a, b) => (a.start.file === b.start.file ? a.start.offset - b.start.offset : a.start.file < b.start.file ? -1 : 1));
+  }
   // Config blocks (logging, tracing, imports...) are evaluated by the loader: drop what only
   // `alloy run` can settle (function results), except in files that did not parse.
   const envSpans: Span[] = [];

@@ -329,7 +329,9 @@ class Parser {
         if (this.lit[0] !== '"') {
           this.errorHere(`expected block label to be a double quoted string, but got ${JSON.stringify(this.lit)}`);
         }
-        const label = this.lit.length > 2 ? unquoteString(this.lit) : '';
+        // As Alloy: the text between the first and last character (an unterminated label keeps
+        // its last character out too), then it must be an identifier.
+        const label = this.lit.length > 2 ? this.lit.slice(1, -1) : '';
         if (label !== '' && !isValidIdentifier(label)) {
           this.errorHere(`expected block label to be a valid identifier, but got ${JSON.stringify(label)}`);
         }
@@ -533,10 +535,8 @@ class Parser {
     while (this.cur() !== until && this.cur() !== 'EOF') {
       exprs.push(this.parseExpression());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA') {
-        this.errorHere("missing ',' in expression list");
-        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
-      }
+      // As Alloy: report, then step over one token and go on (each round consumes a token).
+      if (this.cur() !== 'COMMA') this.errorHere("missing ',' in expression list");
       this.next();
     }
     return exprs;
@@ -548,33 +548,11 @@ class Parser {
     while (this.cur() !== until && this.cur() !== 'EOF') {
       fields.push(this.#parseField());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA') {
-        this.errorHere("missing ',' in field list");
-        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
-      }
+      // As Alloy: report, then step over one token and go on (each round consumes a token).
+      if (this.cur() !== 'COMMA') this.errorHere("missing ',' in field list");
       this.next();
     }
     return fields;
-  }
-
-  /**
-   * Recovery inside a list: skips to the next ',' or newline at this nesting level. Returns true
-   * when it stopped at a closing bracket (or EOF) instead, which ends the list.
-   */
-  #skipListElement(until: Token): boolean {
-    let depth = 0;
-    while (this.cur() !== 'EOF') {
-      const t = this.cur();
-      if (depth === 0 && (t === 'COMMA' || t === 'TERMINATOR')) return false;
-      if (depth === 0 && t === until) return true;
-      if (t === 'LCURLY' || t === 'LBRACK' || t === 'LPAREN') depth++;
-      if (t === 'RCURLY' || t === 'RBRACK' || t === 'RPAREN') {
-        if (depth === 0) return true;
-        depth--;
-      }
-      this.next();
-    }
-    return true;
   }
 
   // Field = ( string | identifier ) "=" Expression
