@@ -203,7 +203,7 @@ describe('validateConfig: values known only at run time', () => {
     // Only the statically wrong attribute is an error (the deprecated alias is a warning).
     expect(diags.map((d) => `${d.severity} ${d.start.line}: ${d.message}`)).toEqual([
       'warning 5: this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "sys.env")',
-      'error 6: "not a number" should be number, got string',
+      'error 6: "input" should be number, got string',
     ]);
     const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator() });
     const runDiags = loaded.components.flatMap((c) => c.evaluate(() => undefined).diags);

@@ -75,6 +75,26 @@ function isEvaluatedByLoader(name: readonly string[]): boolean {
   return name[0] === 'import' || (name.length === 1 && ['logging', 'tracing', 'livedebugging', 'http', 'remotecfg'].includes(name[0]!));
 }
 
+/** The innermost attribute (any depth) whose value contains `offset` in `file`. */
+function attributeAt(body: ast.Body, file: string, offset: number): ast.AttributeStmt | undefined {
+  for (const s of body) {
+    if (s.start.file !== file || offset < s.start.offset || offset >= s.end.offset) continue;
+    return s.kind === 'Attribute' ? s : attributeAt(s.body, file, offset);
+  }
+  return undefined;
+}
+
+/**
+ * As `alloy validate` words a type error: it names the attribute (`"forward_to" should be array,
+ * got string`) where evaluation names the value; the position is the same.
+ */
+function validatorTypeMessage(d: Diagnostic, body: ast.Body): Diagnostic {
+  const m = /^.+ (should be \S+, got \S+)$/.exec(d.message);
+  if (!m || d.severity !== 'error') return d;
+  const attr = attributeAt(body, d.start.file, d.start.offset);
+  return attr ? { ...d, message: `"${attr.name.name}" ${m[1]}` } : d;
+}
+
 function inSpans(d: Diagnostic, spans: readonly Span[]): boolean {
   return spans.some((sp) => sp.file === d.start.file && d.start.offset >= sp.from && d.start.offset < sp.to);
 }
@@ -110,7 +130,8 @@ export function validateConfig(sources: ReadonlyMap<string, string>, opts: Valid
     if (res.diags.length === 0) continue;
     const spans: Span[] = [];
     runtimeValueSpans(spec.block.body, evaluator, spans);
-    for (const d of res.diags) {
+    for (const raw of res.diags) {
+      const d = validatorTypeMessage(raw, spec.block.body);
       if (inSpans(d, spans) || seen.has(key(d))) continue;
       seen.add(key(d));
       diags.push(d);
