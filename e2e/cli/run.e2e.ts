@@ -178,6 +178,19 @@ describe('alloy fmt and validate', () => {
     expect(alloy(['--version']).stdout).toMatch(/^alloy, version v\d/);
   });
 
+  it('fmt: a list without the comma before its closer fails as in Alloy, with a hint; --fix-commas adds it', async () => {
+    const f = path.join(dir, 'commas.alloy');
+    await fs.writeFile(f, 'prometheus.scrape "node" {\n  targets = [{\n    __address__ = "localhost:9100"\n  }]\n  forward_to = []\n}\n');
+    const bad = alloy(['fmt', f]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("commas.alloy:3:35: missing ',' in field list");
+    expect(bad.stderr).toContain(`hint: only commas are missing`);
+    expect(alloy(['validate', f]).code).toBe(1);
+    const fixed = alloy(['fmt', '--fix-commas', f]);
+    expect(fixed).toMatchObject({ code: 0, stderr: '' });
+    expect(fixed.stdout).toBe('prometheus.scrape "node" {\n\ttargets = [{\n\t\t__address__ = "localhost:9100",\n\t}]\n\tforward_to = []\n}\n');
+  });
+
   it('validate passes a config whose URL comes from an unset environment variable; run still reports it', async () => {
     const f = path.join(dir, 'env.alloy');
     await fs.writeFile(f, 'prometheus.remote_write "default" {\n  endpoint {\n    url = sys.env("PROMETHEUS_URL")\n  }\n}\n');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { format } from './printer.js';
+import { addMissingCommas, format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
 import { parse as parseYAML } from 'yaml';
 import { DOCS, SHARED_DOCS, TESTDATA } from '../test-support/paths.js';
@@ -152,5 +152,19 @@ describe('reference docs: Alloy configs embedded in values.yaml snippets', () =>
     expect(parseFile('values.yaml', content).diags).toEqual([]);
     const once = format(content);
     expect(format(once.text!).text).toBe(once.text);
+  });
+});
+
+describe('addMissingCommas', () => {
+  it('adds the commas Alloy requires before closers on their own line, then the file formats', () => {
+    const src = 'a = [\n  1,\n  2\n]\nb = {\n  x = [{\n    y = 1\n  }]\n}\nc = f(\n  1\n)\n';
+    const fixed = addMissingCommas(src)!;
+    expect(parseFile('f', fixed).diags).toEqual([]);
+    expect(format(fixed).text).toBe('a = [\n\t1,\n\t2,\n]\nb = {\n\tx = [{\n\t\ty = 1,\n\t}],\n}\nc = f(\n\t1,\n)\n');
+  });
+
+  it('returns undefined for valid sources and for sources with other errors', () => {
+    expect(addMissingCommas('a = [1, 2]\n')).toBeUndefined();
+    expect(addMissingCommas('a = [\n  1\n]\nb = \n')).toBeUndefined();
   });
 });
