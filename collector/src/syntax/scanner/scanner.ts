@@ -70,42 +70,56 @@ function keyword(lit: string): Token {
 export function decodeSource(bytes: Uint8Array): string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (isUtf8(buf)) return buf.toString('utf8');
-  let out = '';
-  let i = 0;
+  // One pass into UTF-16 code units (never more units than bytes), then one string.
   const n = buf.length;
+  const units = new Uint16Array(n);
+  let u = 0;
+  let i = 0;
   while (i < n) {
-    // Copy the longest valid run at once, then escape one bad byte.
-    let j = i;
-    while (j < n) {
-      const len = utf8SequenceLength(buf, j);
-      if (len === 0) break;
-      j += len;
+    const c = buf[i]!;
+    if (c < 0x80) {
+      units[u++] = c;
+      i++;
+      continue;
     }
-    if (j > i) out += buf.toString('utf8', i, j);
-    if (j < n) {
-      out += String.fromCharCode(0xdc00 + buf[j]!);
-      j++;
+    const len = utf8SequenceLength(buf, i, c);
+    if (len === 0) {
+      units[u++] = 0xdc00 + c;
+      i++;
+      continue;
     }
-    i = j;
+    let cp: number;
+    if (len === 2) cp = ((c & 0x1f) << 6) | (buf[i + 1]! & 0x3f);
+    else if (len === 3) cp = ((c & 0x0f) << 12) | ((buf[i + 1]! & 0x3f) << 6) | (buf[i + 2]! & 0x3f);
+    else cp = ((c & 0x07) << 18) | ((buf[i + 1]! & 0x3f) << 12) | ((buf[i + 2]! & 0x3f) << 6) | (buf[i + 3]! & 0x3f);
+    if (cp > 0xffff) {
+      cp -= 0x10000;
+      units[u++] = 0xd800 + (cp >> 10);
+      units[u++] = 0xdc00 + (cp & 0x3ff);
+    } else units[u++] = cp;
+    i += len;
   }
+  let out = '';
+  for (let k = 0; k < u; k += 8192) out += String.fromCharCode(...units.subarray(k, Math.min(u, k + 8192)));
   return out;
 }
 
-/** Length of the valid UTF-8 sequence at `i` (1-4), or 0 when the byte there starts none. */
-function utf8SequenceLength(b: Buffer, i: number): number {
-  const c = b[i]!;
-  if (c < 0x80) return 1;
-  const cont = (k: number): boolean => i + k < b.length && (b[i + k]! & 0xc0) === 0x80;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+function isContinuation(b: Buffer, i: number): boolean {
+  return i < b.length && (b[i]! & 0xc0) === 0x80;
+}
+
+/** Length of the valid UTF-8 sequence starting with byte `c` at `i` (2-4), or 0 when there is none. */
+function utf8SequenceLength(b: Buffer, i: number, c: number): number {
+  if (c >= 0xc2 && c <= 0xdf) return isContinuation(b, i + 1) ? 2 : 0;
   if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2)) return 0;
+    if (!isContinuation(b, i + 1) || !isContinuation(b, i + 2)) return 0;
     const c1 = b[i + 1]!;
     if (c === 0xe0 && c1 < 0xa0) return 0; // overlong
     if (c === 0xed && c1 >= 0xa0) return 0; // surrogate
     return 3;
   }
   if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (!isContinuation(b, i + 1) || !isContinuation(b, i + 2) || !isContinuation(b, i + 3)) return 0;
     const c1 = b[i + 1]!;
     if (c === 0xf0 && c1 < 0x90) return 0;
     if (c === 0xf4 && c1 >= 0x90) return 0;
