@@ -91,7 +91,7 @@ describe('alloy config-reloader with alloy run', () => {
     await waitFor('component b', async () => ((await ids(base)).includes('prometheus.exporter.self.b') ? true : undefined));
 
     await kubeletWrite(dir, 2, { 'config.alloy': 'prometheus.exporter.self "a" { }\nnot.a_component "c" { }\n' });
-    await waitFor('rejection logged', () => (reloader.out().includes('unrecognized component name') ? true : undefined));
+    await waitFor('rejection logged', () => (reloader.out().includes('cannot find the definition of component name') ? true : undefined));
     expect(reloader.out()).toMatch(/config\.alloy:2:1/);
     expect(await ids(base)).toEqual(['prometheus.exporter.self.a', 'prometheus.exporter.self.b']);
 

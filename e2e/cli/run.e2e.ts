@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
+import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
 
 jest.setTimeout(30_000);
 
@@ -65,8 +66,8 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T>
   }
 }
 
-function alloy(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { input: input ?? '', encoding: 'utf8', timeout: 20_000 });
+function alloy(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { input: input ?? '', encoding: 'utf8', timeout: 20_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -173,8 +174,42 @@ describe('alloy fmt and validate', () => {
     await fs.writeFile(bad, 'prometheus.exporter.self "x" { }\nfoo.bar "y" { }\n');
     const r = alloy(['validate', bad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('bad.alloy:2:1: unrecognized component name "foo.bar"');
+    expect(r.stderr).toContain('bad.alloy:2:1: cannot find the definition of component name "foo.bar"');
     expect(alloy(['--version']).stdout).toMatch(/^alloy, version v\d/);
+  });
+
+  it('fmt: a list without the comma before its closer fails as in Alloy, with a hint; --fix-commas adds it', async () => {
+    const f = path.join(dir, 'commas.alloy');
+    await fs.writeFile(f, 'prometheus.scrape "node" {\n  targets = [{\n    __address__ = "localhost:9100"\n  }]\n  forward_to = []\n}\n');
+    const bad = alloy(['fmt', f]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("commas.alloy:3:35: missing ',' in field list");
+    expect(bad.stderr).toContain(`hint: only commas are missing`);
+    expect(alloy(['validate', f]).code).toBe(1);
+    const fixed = alloy(['fmt', '--fix-commas', f]);
+    expect(fixed).toMatchObject({ code: 0, stderr: '' });
+    expect(fixed.stdout).toBe('prometheus.scrape "node" {\n\ttargets = [{\n\t\t__address__ = "localhost:9100",\n\t}]\n\tforward_to = []\n}\n');
+  });
+
+  it('validate passes a config whose URL comes from an unset environment variable; run still reports it', async () => {
+    const f = path.join(dir, 'env.alloy');
+    await fs.writeFile(f, 'prometheus.remote_write "default" {\n  endpoint {\n    url = sys.env("PROMETHEUS_URL")\n  }\n}\n');
+    const env = { ...process.env };
+    delete env['PROMETHEUS_URL'];
+    expect(alloy(['validate', f], undefined, env)).toMatchObject({ code: 0, stderr: '' });
+    const run = alloy(['run', '--server.http.listen-addr=127.0.0.1:0', `--storage.path=${path.join(dir, 'data-env')}`, f], undefined, env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/env\.alloy:3:11: endpoint\[0\]\.url: /);
+  });
+
+  it('validate on 64 KiB of random bytes exits 1 fast with a bounded report', async () => {
+    const f = path.join(dir, 'garbage.alloy');
+    await fs.writeFile(f, garbageBytes(64 * 1024, 7));
+    const r = alloy(['validate', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/^Error: /gm)).toHaveLength(50);
+    expect(r.stderr).toMatch(/\n\.\.\. and 51 more errors not shown \(fix the ones above first\)\n$/);
+    expect(r.stderr.length).toBeLessThan(100_000);
   });
 
   it('validate and fmt report a too-deeply nested config as a diagnostic (exit 1, no stack trace)', async () => {

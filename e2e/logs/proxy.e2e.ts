@@ -11,9 +11,11 @@ import path from 'node:path';
 import { LokiSink } from '../../collector/src/loki/testing.js';
 import { freePort, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
+// The docs print this target object without the comma after its last field; Alloy (and this
+// collector) reject that ("missing ',' in field list"), so it is added here.
 const edgeConfig = (logDir: string, proxyPort: number): string => `loki.source.file "varlogs" {
   targets = [{
-    __path__ = "${logDir}/*.log"
+    __path__ = "${logDir}/*.log",
   }]
   forward_to = [loki.write.to_proxy.receiver]
 }

@@ -69,9 +69,10 @@ prometheus.remote_write "to_backend" {
     await startAlloy(
       dir,
       'edge',
+      // The docs omit the comma after the target's last field; Alloy rejects that, so it is added.
       `prometheus.scrape "node" {
   targets = [{
-    __address__ = "${ne.address}"
+    __address__ = "${ne.address}",
   }]
   forward_to = [prometheus.remote_write.to_proxy.receiver]
   scrape_interval = "2s"

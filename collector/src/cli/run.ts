@@ -178,7 +178,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     registry,
     services,
     components: defaultRegistry(),
-    evaluator: syntaxEvaluator(),
+    evaluator: syntaxEvaluator({ version: BUILD_INFO.version }),
     buildInfo: BUILD_INFO,
   });
   server.setRuntime(runtime);

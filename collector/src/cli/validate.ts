@@ -2,6 +2,8 @@
  * `alloy validate [flags] PATH`: parses and checks a config (syntax, component names, labels,
  * arguments against their schemas, references, cycles, stability level) without running
  * anything. Exit 0 when valid, 1 with formatted diagnostics on stderr, 2 for usage errors.
+ * Values that exist only at run time (`sys.env(...)`, other components' exports) are not judged
+ * (see `validateConfig`); the report is bounded (first 50 diagnostics, then "and N more").
  */
 import { formatDiagnostics } from '../syntax/index.js';
 import type { Stability } from '../runtime/component.js';
@@ -9,6 +11,8 @@ import { STABILITY_ORDER } from '../runtime/component.js';
 import { readConfigSources } from '../runtime/runtime.js';
 import { defaultRegistry } from '../component/registry.js';
 import { validateConfig } from '../runtime/validate.js';
+import { syntaxEvaluator } from '../runtime/evaluator.js';
+import { BUILD_INFO } from './version.js';
 import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli-kit/flags.js';
 import type { CliIO } from '../cli-kit/io.js';
 
@@ -50,7 +54,7 @@ export async function validateCommand(args: readonly string[], io: CliIO): Promi
     io.stderr.write(`Error: ${(err as Error).message}\n`);
     return 1;
   }
-  const diags = validateConfig(sources, { stabilityLevel: level, registry: defaultRegistry() });
+  const diags = validateConfig(sources, { stabilityLevel: level, registry: defaultRegistry(), evaluator: syntaxEvaluator({ version: BUILD_INFO.version }) });
   if (diags.length === 0) return 0;
   io.stderr.write(formatDiagnostics(diags, sources));
   return diags.some((d) => d.severity === 'error') ? 1 : 0;

@@ -2,11 +2,14 @@
  * Process logging (winston). One root logger writes to stderr; the top-level `logging` config
  * block reconfigures its level and format on every successful load, and every child logger
  * (component loggers, services) follows immediately because children share the root's state.
+ * `logging { write_to = [...] }` also hands every line, as written to stderr, to log receivers
+ * (`setWriteTo`) as entries labelled `component="alloy"`, like Alloy; lines are dropped, never
+ * queued without bound, while a receiver has `MAX_PENDING_WRITES` entries in flight.
  *
  * Depends on winston and zod only; used by runtime, server, cli and components (through
  * `ComponentOptions.logger`).
  */
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { z } from 'zod';
 import { logfmtValue } from './logfmt.js';
@@ -28,6 +31,25 @@ export type LoggingArgs = z.infer<typeof loggingArgs>;
 export const DEFAULT_LOGGING: LoggingArgs = { level: 'info', format: 'logfmt' };
 
 const MESSAGE = Symbol.for('message');
+
+/** One log line for a receiver; structurally a `loki` `LogEntry`. */
+export interface LogLine {
+  readonly labels: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  readonly line: string;
+  readonly timestampMs: number;
+  readonly timestampNanos: number;
+}
+
+/** Where `logging { write_to }` sends lines; structurally a `loki` `LogsReceiver`. */
+export interface LogLineReceiver {
+  append(entries: readonly LogLine[]): Promise<void>;
+}
+
+/** Lines in flight to one receiver beyond which new lines are dropped for it. */
+export const MAX_PENDING_WRITES = 1000;
+
+/** The labels of the collector's own log entries (one shared object, as receivers expect). */
+const OWN_LOG_LABELS = Object.freeze([Object.freeze({ name: 'component', value: 'alloy' })]);
 
 type Info = winston.Logform.TransformableInfo & Record<string | symbol, unknown>;
 
@@ -71,6 +93,9 @@ export interface LogManagerOptions {
 export class LogManager {
   readonly root: winston.Logger;
   #current: LoggingArgs;
+  #writeTo: ReadonlyArray<{ readonly receiver: LogLineReceiver; pending: number }> = [];
+  /** Lines not forwarded to a receiver because it was backed up. */
+  dropped = 0;
 
   constructor(opts: LogManagerOptions = {}) {
     this.#current = { level: opts.level ?? 'info', format: opts.format ?? 'logfmt' };
@@ -78,8 +103,45 @@ export class LogManager {
       level: this.#current.level,
       levels: { error: 0, warn: 1, info: 2, debug: 3 },
       format: formatFor(this.#current.format),
-      transports: [new winston.transports.Stream({ stream: opts.stream ?? process.stderr })],
+      transports: [
+        new winston.transports.Stream({ stream: opts.stream ?? process.stderr }),
+        new winston.transports.Stream({ stream: this.#forwarder() }),
+      ],
     });
+  }
+
+  /** Sends every line to the `write_to` receivers; never blocks or throws. */
+  #forwarder(): Writable {
+    return new Writable({
+      write: (chunk: Buffer | string, _enc, done) => {
+        if (this.#writeTo.length > 0) {
+          const text = chunk.toString();
+          const now = Date.now();
+          const entry: LogLine = { labels: OWN_LOG_LABELS, line: text.endsWith('\n') ? text.slice(0, -1) : text, timestampMs: now, timestampNanos: 0 };
+          for (const t of this.#writeTo) {
+            if (t.pending >= MAX_PENDING_WRITES) {
+              this.dropped++;
+              continue;
+            }
+            t.pending++;
+            t.receiver.append([entry]).then(
+              () => t.pending--,
+              () => {
+                t.pending--;
+                this.dropped++;
+              },
+            );
+          }
+        }
+        done();
+      },
+    });
+  }
+
+  /** Replace the receivers of `logging { write_to }` (empty: stderr only). */
+  setWriteTo(receivers: readonly LogLineReceiver[]): void {
+    const keep = new Map(this.#writeTo.map((t) => [t.receiver, t]));
+    this.#writeTo = receivers.map((r) => keep.get(r) ?? { receiver: r, pending: 0 });
   }
 
   get current(): LoggingArgs {

@@ -55,7 +55,7 @@ async function fakeCollector(port = 0): Promise<FakeCollector> {
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/-/reload') state.posts++;
     res.writeHead(state.status);
-    res.end(state.status === 400 ? 'error: /etc/alloy/config.alloy:3:5: unrecognized component name "foo.bar"\n' : 'config reloaded\n');
+    res.end(state.status === 400 ? 'error: /etc/alloy/config.alloy:3:5: cannot find the definition of component name "foo.bar"\n' : 'config reloaded\n');
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   const p = (server.address() as AddressInfo).port;
@@ -155,7 +155,7 @@ describe('ConfigReloader', () => {
     await vol.write({ 'config.alloy': 'foo.bar "x" {}\n' });
     await until(() => c.posts === 1);
     await r.settled();
-    expect(capture.lines.find((l) => l.status === 400)?.diagnostics).toContain('config.alloy:3:5: unrecognized component name');
+    expect(capture.lines.find((l) => l.status === 400)?.diagnostics).toContain('config.alloy:3:5: cannot find the definition of component name');
     await new Promise((res) => setTimeout(res, 150));
     expect(c.posts).toBe(1);
     c.status = 200;

@@ -158,7 +158,7 @@ describe('Controller.apply', () => {
     const { diags } = await c.apply([spec('a', 1, 'b', 1), spec('b', 1, 'a', 2), spec('c', 1, 'missing', 3)]);
     expect(diags.map((d) => [d.start.line, d.message])).toEqual([
       [3, 'component "test.counter.c" references "test.counter.missing", which does not exist'],
-      [1, 'cycle detected: test.counter.a -> test.counter.b -> test.counter.a'],
+      [1, 'cycle detected: test.counter.a, test.counter.b'],
     ]);
     expect(c.ids()).toEqual([]);
     await c.stop();

@@ -312,7 +312,7 @@ export class Controller {
     const cycles = graph.cycles();
     for (const c of cycles) {
       const s = byId.get(c[0]!)!;
-      diags.push(errorAt(s.range, `cycle detected: ${[...c, c[0]].join(' -> ')}`));
+      diags.push(errorAt(s.range, `cycle detected: ${c.join(', ')}`));
     }
     if (diags.length > 0) return { committed: false, diags };
     const order = graph.topoOrder();

@@ -183,7 +183,7 @@ export "top" { value = 1 }
     );
     expect(diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual([
       '3:29: argument "nope" is not declared in this module; declare it with argument "nope" { }',
-      '4:29: value should be number, got string',
+      '4:29: "value" should be number, got string',
       '7:1: missing required attribute "v"',
       '10:3: unrecognized attribute name "extra"',
       '12:25: component "pipe.a" does not export "missing"; it exports: out',

@@ -3,11 +3,12 @@
  * over one standard-library root scope, block bodies decode through `decodeBody`, and
  * `valueToJSON` renders values for the API (secrets redacted).
  */
-import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type Value } from '../syntax/index.js';
+import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type StdlibOptions, type Value } from '../syntax/index.js';
 import type { ConfigEvaluator } from './loader.js';
 
-export function syntaxEvaluator(): ConfigEvaluator {
-  const root: Scope = stdlibScope();
+/** `opts.version` is the collector's version (`constants.version`). */
+export function syntaxEvaluator(opts: StdlibOptions = {}): ConfigEvaluator {
+  const root: Scope = stdlibScope(opts);
   return {
     collectReferences: (body) => collectReferences(body),
     isStdlibRoot: (name) => root.lookup(name).found,

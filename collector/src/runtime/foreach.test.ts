@@ -127,7 +127,7 @@ describe('foreach', () => {
   it('is experimental: rejected at the default stability level with the flag named', () => {
     const diags = validateConfig(config('1'), { registry });
     expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual([
-      '2: block "foreach" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
+      '2: foreach block "f" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level command-line flag to enable "experimental" features',
     ]);
   });
 
@@ -155,6 +155,34 @@ foreach "g" {
       '5:36: component "nope.thing.x" does not exist or is out of scope',
       '10:3: foreach: var must be a string literal naming the item variable, e.g. var = "each"',
     ]);
+  });
+
+  it('nested foreach: the inner template sees the outer variable and its own; validation agrees', async () => {
+    const src = new Map([
+      [
+        'main.alloy',
+        `foreach "outer" {
+  collection = [[1, 2], [3]]
+  var        = "group"
+  template {
+    foreach "inner" {
+      collection = group
+      var        = "item"
+      template {
+        test.sink "k" { input = item * 100 + group[0] }
+      }
+    }
+  }
+}
+`,
+      ],
+    ]);
+    expect(validateConfig(src, { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    const rt = runtime();
+    expect((await rt.loadSources(src)).message).toBe('');
+    const inputs = Object.fromEntries([...sinks].map(([p, s]) => [p, s.input]));
+    expect(Object.values(inputs).sort((a, b) => a - b)).toEqual([101, 201, 303]);
+    await rt.stop();
   });
 
   it('derives safe item keys', () => {

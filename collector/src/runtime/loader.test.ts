@@ -50,7 +50,7 @@ describe('loadConfig: graph building', () => {
     {
       name: 'unknown component name',
       src: 'foo.bar "x" {}\n',
-      want: ['1:1: unrecognized component name "foo.bar"'],
+      want: ['1:1: cannot find the definition of component name "foo.bar"'],
     },
     {
       name: 'missing label',
@@ -60,7 +60,7 @@ describe('loadConfig: graph building', () => {
     {
       name: 'duplicate id',
       src: 'test.sink "a" {}\ntest.sink "a" {}\n',
-      want: ['2:1: component "test.sink.a" is already declared at main.alloy:1:1; component ids must be unique across all files'],
+      want: ['2:1: block test.sink.a already declared at main.alloy:1:1'],
     },
     {
       name: 'unknown reference',
@@ -76,15 +76,26 @@ describe('loadConfig: graph building', () => {
       name: 'cycle reported on every block of the cycle',
       src: 'test.source "a" { value = test.source.b.output }\ntest.source "b" { value = test.source.a.output }\n',
       want: [
-        '1:1: cycle detected: test.source.a -> test.source.b -> test.source.a',
-        '2:1: cycle detected: test.source.a -> test.source.b -> test.source.a',
+        '1:1: cycle detected: test.source.b, test.source.a',
+        '2:1: cycle detected: test.source.b, test.source.a',
       ],
+    },
+    {
+      name: 'a reference to a component whose name starts with a stdlib name warns (the component wins)',
+      src: 'declare "string" {\n  export "out" { value = 1 }\n}\nstring "a" { }\ntest.sink "b" {\n  input = string.a.out\n}\n',
+      want: ['6:11: a component is shadowing an existing stdlib name'],
+      deps: { 'string.a': [], 'test.sink.b': ['string.a'] },
+    },
+    {
+      name: 'a component referencing its own exports',
+      src: 'test.source "a" { value = test.source.a.output }\n',
+      want: ['1:1: cannot reference self'],
     },
     {
       name: 'stability gating names the flag and the level needed',
       src: 'test.lab "x" {}\n',
       want: [
-        '1:1: component "test.lab" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
+        '1:1: component "test.lab" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level command-line flag to enable "experimental" features',
       ],
     },
     { name: 'stability level experimental admits it', src: 'test.lab "x" {}\n', level: 'experimental', want: [] },
@@ -92,8 +103,8 @@ describe('loadConfig: graph building', () => {
       name: 'experimental stdlib function is gated, deprecated name warns',
       src: 'test.sink "b" {\n  name = array.combine_maps([], [], [])[0].x\n}\ntest.sink "c" {\n  name = env("HOME")\n}\n',
       want: [
-        '2:10: stdlib function "array.combine_maps" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level=experimental (command-line flag of "alloy run") to enable experimental features',
-        '5:10: "env" is deprecated: use "sys.env" instead',
+        '2:10: array.combine_maps is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level command-line flag to enable "experimental" features',
+        '5:10: this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "sys.env")',
       ],
     },
     {
@@ -112,7 +123,7 @@ describe('loadConfig: graph building', () => {
     {
       name: 'logging declared twice',
       src: 'logging {}\nlogging {\n  level = "debug"\n}\n',
-      want: ['2:1: block "logging" is already declared at main.alloy:1:1; declare it once'],
+      want: ['2:1: block logging already declared at main.alloy:1:1'],
     },
     {
       name: 'syntax errors come through with positions',
@@ -180,5 +191,41 @@ describe('validateConfig', () => {
     expect(validateConfig(new Map([['v.alloy', 'test.source "a" { value = 1 }\n']]), { registry })).toEqual([]);
     expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry })).toHaveLength(1);
     expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+  });
+});
+
+describe('validateConfig: values known only at run time', () => {
+  const unset = 'ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE';
+  it('does not fail on an attribute that reads the environment, while the loader (alloy run) still reports it', () => {
+    expect(process.env[unset]).toBeUndefined();
+    const src = `test.source "a" {\n  value = sys.env("${unset}")\n}\ntest.sink "b" {\n  name = env("${unset}")\n  input = "not a number"\n}\n`;
+    const diags = validateConfig(new Map([['v.alloy', src]]), { registry });
+    // Only the statically wrong attribute is an error (the deprecated alias is a warning).
+    expect(diags.map((d) => `${d.severity} ${d.start.line}: ${d.message}`)).toEqual([
+      'warning 5: this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "sys.env")',
+      'error 6: "input" should be number, got string',
+    ]);
+    const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator() });
+    const runDiags = loaded.components.flatMap((c) => c.evaluate(() => undefined).diags);
+    expect(runDiags.map((d) => d.start.line)).toEqual([2, 6]);
+  });
+
+  it('leaves function results to run time (array.combine_maps([], [], []) fails only when loaded) but keeps static checks', () => {
+    const src = 'test.sink "b" {\n  name = array.combine_maps([], [], [])\n}\n';
+    expect(validateConfig(new Map([['v.alloy', src]]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    // The stability level of the function is static: still reported.
+    expect(validateConfig(new Map([['v.alloy', src]]), { registry }).map((d) => d.message)).toEqual([expect.stringMatching(/^array.combine_maps is at stability level "experimental"/)]);
+    const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator(), stabilityLevel: 'experimental' });
+    expect(loaded.components[0]!.evaluate(() => undefined).diags.map((d) => d.message)).toEqual([expect.stringContaining('merge conditions must not be empty')]);
+  });
+
+  it('a logging block reading the environment passes validation', () => {
+    expect(validateConfig(new Map([['v.alloy', 'logging {\n  level = sys.env("ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE")\n}\n']]), { registry })).toEqual([]);
+  });
+
+  it('still reports syntax errors inside such attributes', () => {
+    const diags = validateConfig(new Map([['v.alloy', `test.sink "b" {\n  name = sys.env("X") +\n}\n`]]), { registry });
+    expect(diags).toHaveLength(1);
+    expect(diags[0]!.message).toMatch(/expected expression/);
   });
 });

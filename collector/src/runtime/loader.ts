@@ -5,7 +5,7 @@
  *
  * Rules (as Alloy's loader):
  * - Top-level blocks are config blocks (`logging`, ...) or components (`<registered name> "label"`).
- *   Unknown names → "unrecognized component name". Components need a label (an identifier);
+ *   Unknown names → "cannot find the definition of component name". Components need a label (an identifier);
  *   config blocks must not have one and appear at most once across all files.
  * - Components below `--stability.level` are rejected with the flag and level needed.
  * - References (`a.b.c.field`) are matched to component ids by longest dotted prefix; the next
@@ -19,15 +19,16 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { blockName, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
+import { blockName, capsule, decodeSource, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
 import { foreachSupport } from './foreach.js';
-import { blockRange, loadModule, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import { blockRange, loadModule, setPath, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import type { EvalResult } from './controller.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
-import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs } from '../logging/logger.js';
+import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs, type LogLineReceiver } from '../logging/logger.js';
 
 export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loader.js';
 
@@ -52,7 +53,15 @@ export interface LoadOptions {
 
 export interface LoadedConfig {
   readonly diags: Diagnostic[];
-  readonly logging: { readonly args: LoggingArgs; readonly range?: SourceRange };
+  readonly logging: {
+    readonly args: LoggingArgs;
+    readonly range?: SourceRange;
+    /**
+     * `write_to`, when set: the components it reads, and its evaluation once they run (receivers
+     * of the collector's own log lines). Evaluate after the components are applied.
+     */
+    readonly writeTo?: { readonly dependencies: readonly string[]; evaluate(exportsOf: (id: string) => object | undefined): EvalResult };
+  };
   /** Components in source order (the controller orders them by dependency). */
   readonly components: LoadedComponent[];
   /** Components inside `declare` bodies, for static validation only (they run per instance). */
@@ -109,19 +118,19 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       const range = blockRange(stmt);
       if (name === 'logging') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "logging" does not take a label; remove "${stmt.label}"`));
-        if (loggingBlock) diags.push(errorAt(range, `block "logging" is already declared at ${where(blockRange(loggingBlock))}; declare it once`));
+        if (loggingBlock) diags.push(errorAt(range, `block logging already declared at ${where(blockRange(loggingBlock))}`));
         else loggingBlock = stmt;
         continue;
       }
       if (name === 'livedebugging') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "livedebugging" does not take a label; remove "${stmt.label}"`));
-        if (liveDebuggingBlock) diags.push(errorAt(range, `block "livedebugging" is already declared at ${where(blockRange(liveDebuggingBlock))}; declare it once`));
+        if (liveDebuggingBlock) diags.push(errorAt(range, `block livedebugging already declared at ${where(blockRange(liveDebuggingBlock))}`));
         else liveDebuggingBlock = stmt;
         continue;
       }
       if (name === 'tracing') {
         if (stmt.label !== undefined) diags.push(errorAt(range, `block "tracing" does not take a label; remove "${stmt.label}"`));
-        if (tracingBlock) diags.push(errorAt(range, `block "tracing" is already declared at ${where(blockRange(tracingBlock))}; declare it once`));
+        if (tracingBlock) diags.push(errorAt(range, `block tracing already declared at ${where(blockRange(tracingBlock))}`));
         else tracingBlock = stmt;
         continue;
       }
@@ -154,7 +163,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     if (!def) continue;
     const prev = seen.get(def.name);
     if (prev) {
-      diags.push(errorAt(blockRange(b), `declare "${def.name}" is already declared at ${where(blockRange(prev))}`));
+      diags.push(errorAt(blockRange(b), `block declare.${def.name} already declared at ${where(blockRange(prev))}`));
       continue;
     }
     seen.set(def.name, b);
@@ -223,7 +232,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
         if (!def) continue;
         const dup = modSeen.get(def.name);
         if (dup) {
-          diags.push(errorAt(blockRange(stmt), `declare "${def.name}" is already declared at ${where(blockRange(dup))}`));
+          diags.push(errorAt(blockRange(stmt), `block declare.${def.name} already declared at ${where(blockRange(dup))}`));
           continue;
         }
         modSeen.set(def.name, stmt);
@@ -259,12 +268,18 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     );
   }
 
-  // The logging block decodes now: it has no dependencies on components.
+  // The logging block decodes now, except `write_to`, which reads component exports: it is
+  // checked here and evaluated once the components run.
   let logging: LoadedConfig['logging'] = { args: DEFAULT_LOGGING };
   if (loggingBlock) {
-    const res = opts.evaluator.decode(loggingBlock.body, loggingArgs, {}, blockRange(loggingBlock));
+    const range = blockRange(loggingBlock);
+    const writeTo = loggingBlock.body.find((s): s is ast.AttributeStmt => s.kind === 'Attribute' && s.name.name === 'write_to');
+    const res = opts.evaluator.decode(loggingBlock.body.filter((s) => s !== writeTo), loggingArgs, {}, range);
     diags.push(...res.diags);
-    if (res.value) logging = { args: res.value, range: blockRange(loggingBlock) };
+    if (res.value) {
+      logging = { args: res.value, range };
+      if (writeTo) logging = { ...logging, writeTo: loggingWriteTo(writeTo, range, components, opts.evaluator, diags) };
+    }
   }
 
   if (tracingBlock) {
@@ -288,6 +303,41 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
 
   sortDiags(diags);
   return { diags, logging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])) };
+}
+
+const writeToArgs = z.object({
+  write_to: z.array(capsule<LogLineReceiver>('LogsReceiver', (v) => typeof (v as Partial<LogLineReceiver>).append === 'function')),
+});
+
+/** `logging { write_to = [...] }`: references resolve to top-level components (longest id prefix). */
+function loggingWriteTo(
+  stmt: ast.AttributeStmt,
+  range: SourceRange,
+  components: readonly LoadedComponent[],
+  evaluator: ConfigEvaluator,
+  diags: Diagnostic[],
+): NonNullable<LoadedConfig['logging']['writeTo']> {
+  const ids = new Set(components.map((c) => c.id));
+  const dependencies = new Set<string>();
+  for (const ref of evaluator.collectReferences([stmt])) {
+    if (evaluator.isStdlibRoot(ref.path[0]!)) continue;
+    let target: string | undefined;
+    for (let n = 1; n <= ref.path.length; n++) {
+      const id = ref.path.slice(0, n).join('.');
+      if (ids.has(id)) target = id;
+    }
+    if (target === undefined) diags.push(errorAt(ref, `component "${ref.path.join('.')}" does not exist or is out of scope`));
+    else dependencies.add(target);
+  }
+  return {
+    dependencies: [...dependencies],
+    evaluate(exportsOf) {
+      const vars: Record<string, unknown> = {};
+      const own = new WeakSet<object>();
+      for (const dep of dependencies) setPath(vars, dep.split('.'), exportsOf(dep) ?? {}, own);
+      return evaluator.decode([stmt], writeToArgs, vars, range);
+    },
+  };
 }
 
 const importFileArgs = z.object({
@@ -331,11 +381,11 @@ function readModule(ib: ast.BlockStmt, evaluator: ConfigEvaluator, diags: Diagno
   const base = path.resolve(res.value.filename);
   paths.push(base);
   try {
-    if (!statSync(base).isDirectory()) return new Map([[base, readFileSync(base, 'utf8')]]);
+    if (!statSync(base).isDirectory()) return new Map([[base, decodeSource(readFileSync(base))]]);
     const out = new Map<string, string>();
     for (const name of readdirSync(base).filter((n) => n.endsWith('.alloy')).sort()) {
       const p = path.join(base, name);
-      if (statSync(p).isFile()) out.set(p, readFileSync(p, 'utf8'));
+      if (statSync(p).isFile()) out.set(p, decodeSource(readFileSync(p)));
     }
     return out;
   } catch (err) {

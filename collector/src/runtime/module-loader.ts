@@ -149,7 +149,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       const custom = scope.custom.get(name);
       const def = custom ? undefined : scope.registry.get(name);
       if (!custom && !def) {
-        diags.push(errorAt(range, `unrecognized component name "${name}"`));
+        diags.push(errorAt(range, `cannot find the definition of component name "${name}"`));
         continue;
       }
       if (stmt.label === undefined) {
@@ -175,8 +175,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     const id = blockId(stmt);
     const prev = byId.get(id);
     if (prev) {
-      const within = scope.args ? 'within a declare block' : 'across all files';
-      diags.push(errorAt(range, `component "${id}" is already declared at ${where(prev.range)}; component ids must be unique ${within}`));
+      diags.push(errorAt(range, `block ${id} already declared at ${where(prev.range)}`));
       continue;
     }
     const d: Decl = { ...decl, block: stmt, id, name, range };
@@ -215,6 +214,15 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
         continue;
       }
       const [tid, used] = target;
+      if (tid === d.id) {
+        diags.push(errorAt(d.range, 'cannot reference self'));
+        continue;
+      }
+      const root = ref.path[0]!;
+      if (scope.evaluator.isStdlibRoot(root)) {
+        // The component wins, as in Alloy, but the stdlib name is hidden in this module.
+        diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end: ref.end });
+      }
       const field = ref.path[used];
       const texports = byId.get(tid)!.exports;
       if (field !== undefined && !texports.includes(field)) {
@@ -227,7 +235,8 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     }
   }
   for (const cycle of graph.cycles()) {
-    const text = [...cycle, cycle[0]].join(' -> ');
+    // Listed as Alloy lists them (the reverse of the order the blocks were found).
+    const text = [...cycle].reverse().join(', ');
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
   }
 
@@ -272,7 +281,7 @@ function foreachDecl(
     diags.push(errorAt(range, 'a foreach block needs an identifier label: foreach "name" { ... }'));
     return undefined;
   }
-  const stab = stabilityError('block "foreach"', 'experimental', scope.minStability);
+  const stab = stabilityError(`foreach block "${stmt.label ?? ''}"`, 'experimental', scope.minStability);
   if (stab) {
     diags.push(errorAt(range, stab));
     return undefined;
@@ -313,10 +322,27 @@ function foreachDecl(
     schema: support.schema,
     exports: [],
     argsBody: attrs,
-    localRoots: new Set([varName]),
+    // The item variable, and those of foreach blocks nested in the template (their templates
+    // see this one's variable too; each nested template is checked when its item loads).
+    localRoots: new Set([varName, ...nestedForeachVars(tstmts)]),
     localIds,
     wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
   };
+}
+
+/** `var` names of the foreach blocks anywhere inside `stmts`. */
+function nestedForeachVars(stmts: readonly ast.Stmt[]): string[] {
+  const out: string[] = [];
+  for (const s of stmts) {
+    if (s.kind !== 'Block') continue;
+    if (blockName(s) === 'foreach') {
+      for (const a of s.body) {
+        if (a.kind === 'Attribute' && a.name.name === 'var' && a.value.kind === 'Literal' && typeof a.value.value === 'string') out.push(a.value.value);
+      }
+    }
+    out.push(...nestedForeachVars(s.body));
+  }
+  return out;
 }
 
 /** Content key of syntax trees: positions dropped, so moving a block does not change it. */
@@ -329,13 +355,14 @@ function stdlibChecks(ref: Reference, min: Stability, diags: Diagnostic[]): void
   const dotted = ref.path.join('.');
   for (const name of EXPERIMENTAL_STDLIB) {
     if (dotted === name || dotted.startsWith(name + '.')) {
-      const err = stabilityError(`stdlib function "${name}"`, 'experimental', min);
+      const err = stabilityError(name, 'experimental', min);
       if (err) diags.push(errorAt(ref, err));
     }
   }
   const replacement = ref.path.length === 1 ? DEPRECATED_STDLIB[ref.path[0]!] : undefined;
   if (replacement !== undefined && Object.prototype.hasOwnProperty.call(DEPRECATED_STDLIB, ref.path[0]!)) {
-    diags.push({ severity: 'warning', message: `"${ref.path[0]}" is deprecated: use "${replacement}" instead`, start: ref.start, end: ref.end });
+    const end = { ...ref.start, column: ref.start.column + ref.path[0]!.length, offset: ref.start.offset + ref.path[0]!.length };
+    diags.push({ severity: 'warning', message: `this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "${replacement}")`, start: ref.start, end });
   }
 }
 
@@ -351,7 +378,7 @@ function longestPrefix(path: readonly string[], ids: { has(id: string): boolean 
 }
 
 /** Nested variables for evaluation; never mutates the exports objects it links to. */
-function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
+export function setPath(root: Record<string, unknown>, path: readonly string[], value: object, own: WeakSet<object>): void {
   let cur = root;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i]!;

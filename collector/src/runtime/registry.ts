@@ -49,11 +49,11 @@ export function isDefinition(v: unknown): v is ComponentDefinition<unknown, obje
   );
 }
 
-/** The error for a feature below `--stability.level`, or undefined when it is allowed. */
+/** The error for a feature below `--stability.level` (Alloy's text), or undefined when it is allowed. */
 export function stabilityError(what: string, stability: Stability, min: Stability): string | undefined {
   if (STABILITY_ORDER.indexOf(stability) >= STABILITY_ORDER.indexOf(min)) return undefined;
   return (
     `${what} is at stability level "${stability}", which is below the minimum allowed stability level "${min}". ` +
-    `Use --stability.level=${stability} (command-line flag of "alloy run") to enable ${stability} features`
+    `Use --stability.level command-line flag to enable "${stability}" features`
   );
 }

@@ -140,3 +140,58 @@ describe('Runtime', () => {
     await rt.stop();
   });
 });
+
+describe('Runtime: logging { write_to }', () => {
+  interface Received {
+    labels: ReadonlyArray<{ name: string; value: string }>;
+    line: string;
+  }
+  const received = new Map<string, Received[]>();
+  const logSink: ComponentDefinition<object, { receiver: { append(entries: readonly Received[]): Promise<void> } }> = {
+    name: 'test.logsink',
+    stability: 'generally-available',
+    args: z.object({}),
+    exports: ['receiver'],
+    build(opts) {
+      const got: Received[] = [];
+      received.set(opts.id, got);
+      opts.onStateChange({ receiver: { append: async (entries) => void got.push(...entries) } });
+      return { run: (s) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined };
+    },
+  };
+
+  it('sends every log line, as written, to the receivers labelled component="alloy"; a reload without write_to stops it', async () => {
+    const logs = new LogManager({ stream: new PassThrough().resume() });
+    const rt = new Runtime({
+      configPath: '/unused',
+      storagePath: '/unused',
+      stabilityLevel: 'generally-available',
+      logs,
+      registry: new Registry(),
+      services: new Map(),
+      components: new ComponentRegistry([logSink]),
+      evaluator: syntaxEvaluator(),
+      buildInfo: { version: 'v0', revision: '', branch: '' },
+    });
+    const cfg = (writeTo: string): Map<string, string> =>
+      new Map([['main.alloy', `logging {\n  format   = "json"\n  ${writeTo}\n}\ntest.logsink "a" { }\ntest.logsink "b" { }\n`]]);
+    expect((await rt.loadSources(cfg('write_to = [test.logsink.a.receiver, test.logsink.b.receiver]'))).message).toBe('');
+    logs.root.warn('hello from the collector', { k: 'v' });
+    for (const id of ['test.logsink.a', 'test.logsink.b']) {
+      const mine = received.get(id)!.filter((e) => e.line.includes('hello from the collector'));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.labels).toEqual([{ name: 'component', value: 'alloy' }]);
+      expect(JSON.parse(mine[0]!.line)).toMatchObject({ level: 'warn', msg: 'hello from the collector', k: 'v' });
+    }
+    expect((await rt.loadSources(cfg(''))).message).toBe('');
+    logs.root.warn('not forwarded');
+    expect([...received.values()].flat().some((e) => e.line.includes('not forwarded'))).toBe(false);
+    await rt.stop();
+  });
+
+  it('validation: a write_to naming a missing component is reported where it is written', async () => {
+    const { validateConfig } = await import('./validate.js');
+    const diags = validateConfig(new Map([['main.alloy', 'logging {\n  write_to = [loki.write.nope.receiver]\n}\n']]), { registry: new ComponentRegistry([logSink]) });
+    expect(diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual(['2:15: component "loki.write.nope.receiver" does not exist or is out of scope']);
+  });
+});

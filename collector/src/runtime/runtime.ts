@@ -7,6 +7,10 @@
  * - Loads are serialised. A load whose files cannot be read, parsed, validated or evaluated
  *   changes nothing (components, logging, readiness, config hash) and returns the diagnostics
  *   formatted with source excerpts.
+ * - A load does not hold the event loop for long: it yields between reading, parsing each file,
+ *   loading and formatting the report, so pushes and scrapes keep flowing while a (large or
+ *   garbage) config is refused; the parser and the report are bounded (`MAX_PARSE_ERRORS`,
+ *   `MAX_SHOWN_DIAGNOSTICS`).
  * - `isReady()` is true from the first successful load on.
  * - Files and directories read by `import.file` are watched (as Alloy does): a change reloads the
  *   last loaded sources after a short debounce, re-reading the modules.
@@ -14,8 +18,8 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatDiagnostics, type ParseResult } from '../syntax/index.js';
-import type { LogManager } from '../logging/logger.js';
+import { decodeSource, formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
+import type { LogLineReceiver, LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
 import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js';
@@ -51,6 +55,11 @@ export interface LoadResult {
   readonly message: string;
 }
 
+/** Lets pending I/O (pushes, scrapes, API calls) run between the synchronous steps of a load. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Reads a config file, or every `*.alloy` file directly inside a directory (sorted). */
 export async function readConfigSources(configPath: string): Promise<Map<string, string>> {
   let st;
@@ -61,7 +70,7 @@ export async function readConfigSources(configPath: string): Promise<Map<string,
   }
   const out = new Map<string, string>();
   if (!st.isDirectory()) {
-    out.set(configPath, await fs.readFile(configPath, 'utf8'));
+    out.set(configPath, decodeSource(await fs.readFile(configPath)));
     return out;
   }
   const names = (await fs.readdir(configPath, { withFileTypes: true }))
@@ -71,7 +80,7 @@ export async function readConfigSources(configPath: string): Promise<Map<string,
   for (const name of names) {
     const p = path.join(configPath, name);
     // Follow symlinks (a mounted ConfigMap's keys are symlinks into ..data/).
-    if ((await fs.stat(p)).isFile()) out.set(p, await fs.readFile(p, 'utf8'));
+    if ((await fs.stat(p)).isFile()) out.set(p, decodeSource(await fs.readFile(p)));
   }
   if (out.size === 0) throw new Error(`config directory "${configPath}" contains no *.alloy files`);
   return out;
@@ -219,6 +228,17 @@ export class Runtime {
   async #load(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
     const log = this.#opts.logs.root;
     let loaded: ReturnType<typeof loadConfig>;
+    // Parse file by file with a turn of the event loop before each; `loadConfig` then reuses the cache.
+    for (const [file, src] of sources) {
+      if (this.#parseCache.get(file)?.src === src) continue;
+      await yieldToEventLoop();
+      try {
+        this.#parseCache.set(file, { src, parsed: parseFile(file, src) });
+      } catch {
+        // Not a user error: `loadConfig` parses it again below and reports it as internal.
+      }
+    }
+    await yieldToEventLoop();
     try {
       loaded = loadConfig(sources, {
         registry: this.#opts.components,
@@ -233,7 +253,10 @@ export class Runtime {
       const d = errorAt(fileRange(this.#opts.configPath), `internal error while loading the configuration (the running configuration is unchanged): ${msg}`);
       return this.#failed([d], sources);
     }
-    if (hasErrors(loaded.diags)) return this.#failed(loaded.diags, sources);
+    if (hasErrors(loaded.diags)) {
+      await yieldToEventLoop();
+      return this.#failed(loaded.diags, sources);
+    }
     // Warnings are logged in the format the new config's `logging` block asks for, once it applies.
     const warn = (): void => {
       if (loaded.diags.length > 0) log.warn('config has warnings', { warnings: formatDiagnostics(loaded.diags, sources) });
@@ -244,6 +267,8 @@ export class Runtime {
       return this.#failed(diags, sources);
     }
     this.#opts.logs.configure(loaded.logging.args);
+    const writeToDiags = this.#applyLogWriteTo(loaded.logging.writeTo);
+    if (writeToDiags.length > 0) diags.push(...writeToDiags);
     warn();
     this.#lastSources = sources;
     this.#watchImports(loaded.importedPaths);
@@ -262,6 +287,21 @@ export class Runtime {
     this.#lastOk.set(1);
     log.info('config loaded', { components: loaded.components.length, sha256: loaded.hash });
     return { ok: true, diags, message: '' };
+  }
+
+  /**
+   * `logging { write_to }`: evaluated against the running components; on error the previous
+   * receivers stay and the diagnostics are returned.
+   */
+  #applyLogWriteTo(writeTo: ReturnType<typeof loadConfig>['logging']['writeTo']): Diagnostic[] {
+    if (!writeTo) {
+      this.#opts.logs.setWriteTo([]);
+      return [];
+    }
+    const r = writeTo.evaluate((id) => this.controller.component(id)?.exports);
+    const receivers = (r.value as { write_to?: LogLineReceiver[] } | undefined)?.write_to;
+    if (receivers && !hasErrors(r.diags)) this.#opts.logs.setWriteTo(receivers);
+    return [...r.diags];
   }
 
   #failed(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>): LoadResult {

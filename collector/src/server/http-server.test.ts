@@ -195,7 +195,7 @@ describe('AlloyHttpServer with a Runtime', () => {
     await fs.writeFile(cfg, 'nope.nope "x" {}\n');
     const r = await runtime.load();
     expect(r.ok).toBe(false);
-    expect(r.message).toContain('config.alloy:1:1: unrecognized component name "nope.nope"');
+    expect(r.message).toContain('config.alloy:1:1: cannot find the definition of component name "nope.nope"');
     const metrics = (await get('/metrics')).body;
     expect(metrics).toContain('alloy_config_load_failures_total 1');
     expect(metrics).toContain('alloy_config_last_load_successful 0');

@@ -3,18 +3,18 @@
  * from this module. See README.md for the stage layout.
  */
 export type { Position, Diagnostic, Severity } from './diag/diag.js';
-export { DiagnosticsError, formatDiagnostics, formatPosition, hasErrors, diagnostic } from './diag/diag.js';
+export { DiagnosticsError, formatDiagnostics, formatPosition, hasErrors, diagnostic, MAX_SHOWN_DIAGNOSTICS, moreDiagnosticsLine } from './diag/diag.js';
 export type { Token, BinaryOp, UnaryOp } from './scanner/token.js';
-export { isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
+export { decodeSource, isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
 export type * as ast from './ast/ast.js';
 export { blockName, blockId } from './ast/ast.js';
-export { parseFile, parseExpression } from './parser/parser.js';
+export { parseFile, parseExpression, MAX_PARSE_ERRORS } from './parser/parser.js';
 export type { ParseResult, ExpressionResult } from './parser/parser.js';
 export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js';
 export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';
 export { Scope, UNBOUND } from './vm/scope.js';
 export { evaluate, exprText, ArgError } from './vm/evaluate.js';
-export { stdlibScope, stdlibIdentifiers, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB } from './vm/stdlib.js';
+export { stdlibScope, stdlibIdentifiers, normalizeVersion, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB, type StdlibOptions } from './vm/stdlib.js';
 export { sprintf } from './vm/go-format.js';
 export { jsonPath } from './vm/json-path.js';
 export { collectReferences } from './vm/references.js';
@@ -39,7 +39,7 @@ export {
 export type { FieldKind, FieldMarker } from './vm/schema.js';
 export { decodeBody, decodeBodyOrThrow } from './vm/decode.js';
 export type { DecodeResult, DecodeOwner } from './vm/decode.js';
-export { format, printFile, printExpr } from './printer/printer.js';
+export { addMissingCommas, format, printFile, printExpr } from './printer/printer.js';
 export type { FormatResult } from './printer/printer.js';
 export { encodeValueJSON, encodeBodyJSON } from './vm/alloy-json.js';
 export type { AlloyJSONValue, AlloyJSONAttr, AlloyJSONBlock, AlloyJSONStatement } from './vm/alloy-json.js';

@@ -1,4 +1,4 @@
-import { formatDiagnostics, DiagnosticsError, type Diagnostic, type Position } from './diag.js';
+import { formatDiagnostics, DiagnosticsError, MAX_SHOWN_DIAGNOSTICS, type Diagnostic, type Position } from './diag.js';
 
 const at = (file: string, line: number, column: number): Position => ({ file, line, column, offset: 0 });
 const err = (file: string, s: [number, number], e: [number, number], message = 'synthetic error', severity: Diagnostic['severity'] = 'error'): Diagnostic => ({
@@ -49,5 +49,52 @@ describe('formatDiagnostics', () => {
     expect(e.message).toBe('a:1:2: one\nb:4:5: two');
     expect(e.diags).toHaveLength(2);
     expect(e).toBeInstanceOf(Error);
+  });
+});
+
+describe('formatDiagnostics: bounded output', () => {
+  const many = (n: number, file = 'f'): Diagnostic[] => Array.from({ length: n }, (_, i) => err(file, [1, i + 1], [1, i + 2], `bad ${i}`));
+
+  it('spells out the first MAX_SHOWN_DIAGNOSTICS and summarises the rest in one line', () => {
+    const out = formatDiagnostics([...many(MAX_SHOWN_DIAGNOSTICS + 7), err('f', [1, 1], [1, 2], 'w', 'warning')], new Map());
+    expect(out.match(/^Error: /gm)).toHaveLength(MAX_SHOWN_DIAGNOSTICS);
+    expect(out.endsWith('\n... and 7 more errors and 1 more warning not shown (fix the ones above first)\n')).toBe(true);
+    expect(out).not.toContain(`bad ${MAX_SHOWN_DIAGNOSTICS}\n`);
+  });
+
+  it('prints nothing extra when everything fits, and honours an explicit limit', () => {
+    expect(formatDiagnostics(many(2), new Map())).not.toContain('more');
+    expect(formatDiagnostics(many(3), new Map(), 1)).toBe('Error: f:1:1: bad 0\n\n... and 2 more errors not shown (fix the ones above first)\n');
+  });
+
+  it('shows a window of a long line around the span, with the caret under it', () => {
+    const line = 'a'.repeat(5000) + 'XYZ' + 'b'.repeat(5000);
+    const out = formatDiagnostics([err('f', [1, 5001], [1, 5004])], new Map([['f', line]]));
+    const [code, focus] = out.split('\n\n')[1]!.split('\n') as [string, string];
+    expect(code.length).toBeLessThan(200);
+    expect(code).toMatch(/^1 \| …a+XYZb+…$/);
+    expect(focus.indexOf('^')).toBe(code.indexOf('XYZ'));
+    expect(focus.trimEnd().endsWith('^^^')).toBe(true);
+  });
+
+  it('shows only the edges of a span over many lines', () => {
+    const src = Array.from({ length: 1000 }, (_, i) => `L${i + 1}`).join('\n');
+    const out = formatDiagnostics([err('f', [2, 1], [999, 3])], new Map([['f', src]]));
+    expect(out.split('\n').length).toBeLessThan(20);
+    expect(out).toContain('| | ...');
+    expect(out).toContain(' 999 | | L999');
+  });
+
+  it('a 1 MB line of garbage with thousands of diagnostics formats into a few tens of KB', () => {
+    const line = '\u0007'.repeat(1 << 20);
+    const out = formatDiagnostics(many(20_000), new Map([['f', line]]));
+    expect(out.length).toBeLessThan(MAX_SHOWN_DIAGNOSTICS * 400 + 200);
+  });
+
+  it('DiagnosticsError caps its message too but keeps every diagnostic', () => {
+    const e = new DiagnosticsError(many(MAX_SHOWN_DIAGNOSTICS + 1));
+    expect(e.diags).toHaveLength(MAX_SHOWN_DIAGNOSTICS + 1);
+    expect(e.message.split('\n')).toHaveLength(MAX_SHOWN_DIAGNOSTICS + 1);
+    expect(e.message.endsWith('... and 1 more error not shown (fix the ones above first)')).toBe(true);
   });
 });

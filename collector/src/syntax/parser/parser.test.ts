@@ -1,9 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseExpression, parseFile } from './parser.js';
+import { MAX_PARSE_ERRORS, parseExpression, parseFile } from './parser.js';
 import type * as ast from '../ast/ast.js';
 import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 import { TESTDATA } from '../test-support/paths.js';
+import { garbageBytes } from '../test-support/garbage.js';
+import { decodeSource } from '../scanner/scanner.js';
 
 describe('parser: valid corpus', () => {
   const dir = join(TESTDATA, 'valid');
@@ -195,5 +197,30 @@ describe('parser: nesting limit', () => {
     const src = 'a = ' + '[('.repeat(half) + '1' + ')]'.repeat(half);
     expect(parseFile('ok.alloy', src).diags).toEqual([]);
     expect(parseFile('deep.alloy', 'a = [' + src.slice(4) + ']').diags[0]!.message).toContain('nesting too deep');
+  });
+});
+
+describe('parser: garbage input is bounded', () => {
+  // A deterministic 64 KiB of "random bytes", decoded the way a config file is read.
+  const garbage = (size: number, seed: number): string => decodeSource(garbageBytes(size, seed));
+
+  it.each([1, 2, 3])('64 KiB of random bytes (seed %i) stops after MAX_PARSE_ERRORS with a closing diagnostic', (seed) => {
+    const { diags } = parseFile('g.alloy', garbage(65536, seed));
+    expect(diags.length).toBe(MAX_PARSE_ERRORS + 1);
+    expect(diags.at(-1)!.message).toMatch(/^too many errors \(100\): the rest of the file was not parsed/);
+  });
+
+  it('one line of 64 KiB of punctuation and control characters: same bound', () => {
+    const alphabet = '{}[](),=."\u0007a1 ';
+    let s = '';
+    for (let i = 0; i < 65536; i++) s += alphabet[(i * 7919) % alphabet.length];
+    expect(parseFile('g.alloy', s).diags.length).toBeLessThanOrEqual(MAX_PARSE_ERRORS + 1);
+  });
+
+  it('a file with fewer errors than the bound reports them all', () => {
+    const src = Array.from({ length: MAX_PARSE_ERRORS - 1 }, (_, i) => `a${i} = ]`).join('\n') + '\n';
+    const { diags } = parseFile('f.alloy', src);
+    expect(diags).toHaveLength(MAX_PARSE_ERRORS - 1);
+    expect(diags.every((d) => d.message.startsWith('expected expression'))).toBe(true);
   });
 });

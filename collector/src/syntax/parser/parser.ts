@@ -4,13 +4,17 @@
  * next statement or list element) and reports every problem as a diagnostic, at most one per
  * source line so one mistake does not cascade.
  *
- * One deliberate leniency over Alloy: a newline may stand in for the trailing comma before the
- * closing `]`, `}` or `)` of a multi-line list (`[{\n  a = 1\n}]`), as the Alloy documentation's
- * own examples are written that way. The printer adds the comma back.
+ * As in Alloy, every element of a multi-line list, object or call needs its comma, the last one
+ * too: a newline before the closing `]`, `}` or `)` is reported as `missing ',' in expression
+ * list` (or `field list`).
  *
  * Nesting deeper than `MAX_NESTING_DEPTH` (which would overflow the stack here or in later
  * recursive stages) ends the parse with a "nesting too deep" diagnostic at the offending token;
  * the rest of the input is not parsed and the returned tree is incomplete.
+ *
+ * A file with more than `MAX_PARSE_ERRORS` errors (garbage, a binary file) stops being parsed
+ * at that point with a closing "too many errors" diagnostic, so the work and the report stay
+ * bounded: parsing is linear in the input, and at most that many diagnostics are kept.
  *
  * Depends on `diag/`, `scanner/`, `ast/`.
  */
@@ -22,6 +26,15 @@ import { MAX_NESTING_DEPTH } from '../ast/ast.js';
 
 /** Thrown (and caught by the entry points) when input nests deeper than `MAX_NESTING_DEPTH`. */
 const TOO_DEEP = Symbol('too deep');
+/** Thrown (and caught by the entry points) after `MAX_PARSE_ERRORS` errors. */
+const TOO_MANY = Symbol('too many errors');
+
+/** Errors reported for one file before parsing stops (see the header). */
+export const MAX_PARSE_ERRORS = 100;
+
+function stopsParse(err: unknown): boolean {
+  return err === TOO_DEEP || err === TOO_MANY;
+}
 
 export interface ParseResult {
   file: ast.File;
@@ -41,7 +54,7 @@ export function parseFile(filename: string, source: string): ParseResult {
   try {
     body = p.parseBody('EOF');
   } catch (err: unknown) {
-    if (err !== TOO_DEEP) throw err;
+    if (!stopsParse(err)) throw err;
   }
   const end = p.currentStart();
   return {
@@ -57,24 +70,13 @@ export function parseExpression(source: string, filename = ''): ExpressionResult
   try {
     expr = p.parseExpression();
     if (p.cur() === 'TERMINATOR') p.next();
-    if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('EOF')}, got ${describe(p.cur())}`);
+    if (p.cur() !== 'EOF') p.errorHere(`expected ${describe('TERMINATOR')}, got ${describe(p.cur())}`);
   } catch (err: unknown) {
-    if (err !== TOO_DEEP) throw err;
+    if (!stopsParse(err)) throw err;
     const at = p.posAt(0, 1, 1);
     expr = { kind: 'Literal', literal: 'NULL', raw: 'null', value: null, start: at, end: at };
   }
   return { expr, diags: p.diags.sort((a, b) => a.start.offset - b.start.offset) };
-}
-
-interface RawToken {
-  tok: Token;
-  lit: string;
-  sOff: number;
-  sLine: number;
-  sCol: number;
-  eOff: number;
-  eLine: number;
-  eCol: number;
 }
 
 function describe(t: Token): string {
@@ -105,14 +107,12 @@ class Parser {
   #eCol = 1;
   #sPos: Position | undefined;
   #ePos: Position | undefined;
-  // One token of lookahead, used only for the newline-before-closer leniency.
-  #peeked: RawToken | undefined;
 
   constructor(file: string, src: string) {
     this.#file = file;
     this.#scanner = new Scanner(src, (offset, line, column, message) => {
       const pos = this.posAt(offset, line, column);
-      this.diags.push({ severity: 'error', message, start: pos, end: pos });
+      this.#push({ severity: 'error', message, start: pos, end: pos });
     });
     this.next();
   }
@@ -148,21 +148,8 @@ class Parser {
   }
 
   next(): void {
-    const p = this.#peeked;
     this.#sPos = undefined;
     this.#ePos = undefined;
-    if (p) {
-      this.#peeked = undefined;
-      this.#tok = p.tok;
-      this.lit = p.lit;
-      this.#sOff = p.sOff;
-      this.#sLine = p.sLine;
-      this.#sCol = p.sCol;
-      this.#eOff = p.eOff;
-      this.#eLine = p.eLine;
-      this.#eCol = p.eCol;
-      return;
-    }
     const s = this.#scanner;
     this.#tok = this.#scanToken();
     this.lit = s.lit;
@@ -174,19 +161,23 @@ class Parser {
     this.#eCol = s.endCol;
   }
 
-  #peek(): Token {
-    if (!this.#peeked) {
-      const s = this.#scanner;
-      const tok = this.#scanToken();
-      this.#peeked = { tok, lit: s.lit, sOff: s.start, sLine: s.startLine, sCol: s.startCol, eOff: s.end, eLine: s.endLine, eCol: s.endCol };
-    }
-    return this.#peeked.tok;
-  }
-
   #error(message: string, start: Position, end: Position): void {
     if (start.line === this.#lastErrorLine) return;
     this.#lastErrorLine = start.line;
-    this.diags.push({ severity: 'error', message, start, end });
+    this.#push({ severity: 'error', message, start, end });
+  }
+
+  /** Records an error; the `MAX_PARSE_ERRORS`th ends the parse (throws `TOO_MANY`). */
+  #push(d: Diagnostic): void {
+    this.diags.push(d);
+    if (this.diags.length < MAX_PARSE_ERRORS) return;
+    this.diags.push({
+      severity: 'error',
+      message: `too many errors (${MAX_PARSE_ERRORS}): the rest of the file was not parsed; is this an Alloy configuration file?`,
+      start: d.start,
+      end: d.start,
+    });
+    throw TOO_MANY;
   }
 
   errorHere(message: string): void {
@@ -338,7 +329,9 @@ class Parser {
         if (this.lit[0] !== '"') {
           this.errorHere(`expected block label to be a double quoted string, but got ${JSON.stringify(this.lit)}`);
         }
-        const label = this.lit.length > 2 ? unquoteString(this.lit) : '';
+        // As Alloy: the text between the first and last character (an unterminated label keeps
+        // its last character out too), then it must be an identifier.
+        const label = this.lit.length > 2 ? this.lit.slice(1, -1) : '';
         if (label !== '' && !isValidIdentifier(label)) {
           this.errorHere(`expected block label to be a valid identifier, but got ${JSON.stringify(label)}`);
         }
@@ -536,21 +529,14 @@ class Parser {
     }
   }
 
-  /** After a list element: true if a newline directly precedes the closing token (accepted as a comma). */
-  #newlineBeforeCloser(until: Token): boolean {
-    return this.cur() === 'TERMINATOR' && this.#peek() === until;
-  }
-
   // ExpressionList = Expression { "," Expression } [ "," ]
   #parseExpressionList(until: Token): ast.Expr[] {
     const exprs: ast.Expr[] = [];
     while (this.cur() !== until && this.cur() !== 'EOF') {
       exprs.push(this.parseExpression());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
-        this.errorHere("missing ',' in expression list");
-        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
-      }
+      // As Alloy: report, then step over one token and go on (each round consumes a token).
+      if (this.cur() !== 'COMMA') this.errorHere("missing ',' in expression list");
       this.next();
     }
     return exprs;
@@ -562,33 +548,11 @@ class Parser {
     while (this.cur() !== until && this.cur() !== 'EOF') {
       fields.push(this.#parseField());
       if (this.cur() === until) break;
-      if (this.cur() !== 'COMMA' && !this.#newlineBeforeCloser(until)) {
-        this.errorHere("missing ',' in field list");
-        if (this.cur() !== 'TERMINATOR' && this.#skipListElement(until)) break;
-      }
+      // As Alloy: report, then step over one token and go on (each round consumes a token).
+      if (this.cur() !== 'COMMA') this.errorHere("missing ',' in field list");
       this.next();
     }
     return fields;
-  }
-
-  /**
-   * Recovery inside a list: skips to the next ',' or newline at this nesting level. Returns true
-   * when it stopped at a closing bracket (or EOF) instead, which ends the list.
-   */
-  #skipListElement(until: Token): boolean {
-    let depth = 0;
-    while (this.cur() !== 'EOF') {
-      const t = this.cur();
-      if (depth === 0 && (t === 'COMMA' || t === 'TERMINATOR')) return false;
-      if (depth === 0 && t === until) return true;
-      if (t === 'LCURLY' || t === 'LBRACK' || t === 'LPAREN') depth++;
-      if (t === 'RCURLY' || t === 'RBRACK' || t === 'RPAREN') {
-        if (depth === 0) return true;
-        depth--;
-      }
-      this.next();
-    }
-    return true;
   }
 
   // Field = ( string | identifier ) "=" Expression

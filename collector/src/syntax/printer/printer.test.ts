@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { format } from './printer.js';
+import { addMissingCommas, format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
 import { parse as parseYAML } from 'yaml';
 import { DOCS, SHARED_DOCS, TESTDATA } from '../test-support/paths.js';
@@ -52,9 +52,10 @@ describe('printer: rules', () => {
     expect(fmt('a = 1\nb {}\nc {}\n')).toBe('a = 1\n\nb { }\n\nc { }\n');
   });
 
-  it('adds the trailing comma when the closer is on its own line', () => {
-    expect(fmt('x = [\n1,\n2\n]\n')).toBe('x = [\n\t1,\n\t2,\n]\n');
-    expect(fmt('x = {\na = 1\n}\n')).toBe('x = {\n\ta = 1,\n}\n');
+  it('refuses a multi-line list without the comma before its closer, as Alloy does', () => {
+    expect(format('x = [\n1,\n2\n]\n').diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual(["3:2: missing ',' in expression list"]);
+    expect(format('x = {\na = 1\n}\n').diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual(["2:6: missing ',' in field list"]);
+    expect(fmt('x = [\n1,\n2,\n]\n')).toBe('x = [\n\t1,\n\t2,\n]\n');
   });
 
   it('keeps single-line arrays and objects on one line', () => {
@@ -97,6 +98,8 @@ function alloySnippets(md: string): string[] {
 describe('reference docs: the vendored copy', () => {
   it('is byte-identical to ../shared/reference when that exists', () => {
     if (!existsSync(SHARED_DOCS)) {
+      // Under CI the original must be there: a silent pass would hide a stale vendored copy.
+      if (process.env['CI'] === 'true') throw new Error(`${SHARED_DOCS} is missing (CI=true): the vendored copy ${DOCS} cannot be compared with the original`);
       console.log(`no ${SHARED_DOCS} beside this checkout: the vendored copy cannot be compared`);
       return;
     }
@@ -105,11 +108,28 @@ describe('reference docs: the vendored copy', () => {
   });
 });
 
+/**
+ * Snippets of the reference docs that Alloy itself rejects (`missing ',' in field list`: a target
+ * object's last field has no comma before the `}` on its own line), identified by their text.
+ * Reported to the lead as docs defects; everything else must parse as printed.
+ */
+const DOCS_MISSING_COMMA = ['__address__ = "localhost:9100"\n  }]', '__path__ = "/var/log/*.log"\n  }]'];
+
 describe('reference docs: every Alloy snippet parses and formats idempotently', () => {
   const md = readFileSync(DOCS, 'utf8');
   const snippets = alloySnippets(md);
   it('finds the Alloy snippets', () => expect(snippets.length).toBeGreaterThanOrEqual(5));
+  it('the known defects are still in the docs (drop them from DOCS_MISSING_COMMA once fixed)', () => {
+    for (const k of DOCS_MISSING_COMMA) expect(snippets.filter((s) => s.includes(k))).toHaveLength(1);
+  });
   it.each(snippets.map((s, i) => [i, s] as const))('snippet %i', (_i, snippet) => {
+    if (DOCS_MISSING_COMMA.some((k) => snippet.includes(k))) {
+      // Alloy rejects these exactly so; with the commas added they are valid.
+      const diags = parseFile('snippet.alloy', snippet).diags;
+      expect(diags.map((d) => d.message)).toEqual(["missing ',' in field list"]);
+      const at = diags[0]!.start.offset;
+      snippet = snippet.slice(0, at) + ',' + snippet.slice(at);
+    }
     const parsed = parseFile('snippet.alloy', snippet);
     expect(parsed.diags).toEqual([]);
     const once = format(snippet);
@@ -132,5 +152,19 @@ describe('reference docs: Alloy configs embedded in values.yaml snippets', () =>
     expect(parseFile('values.yaml', content).diags).toEqual([]);
     const once = format(content);
     expect(format(once.text!).text).toBe(once.text);
+  });
+});
+
+describe('addMissingCommas', () => {
+  it('adds the commas Alloy requires before closers on their own line, then the file formats', () => {
+    const src = 'a = [\n  1,\n  2\n]\nb = {\n  x = [{\n    y = 1\n  }]\n}\nc = f(\n  1\n)\n';
+    const fixed = addMissingCommas(src)!;
+    expect(parseFile('f', fixed).diags).toEqual([]);
+    expect(format(fixed).text).toBe('a = [\n\t1,\n\t2,\n]\nb = {\n\tx = [{\n\t\ty = 1,\n\t}],\n}\nc = f(\n\t1,\n)\n');
+  });
+
+  it('returns undefined for valid sources and for sources with other errors', () => {
+    expect(addMissingCommas('a = [1, 2]\n')).toBeUndefined();
+    expect(addMissingCommas('a = [\n  1\n]\nb = \n')).toBeUndefined();
   });
 });

@@ -29,6 +29,27 @@ export function format(source: string, filename = ''): FormatResult {
   return { text: printFile(file), diags };
 }
 
+const MISSING_COMMA = /^missing ',' in (expression|field) list$/;
+
+/**
+ * The source with the commas Alloy requires inserted where the parser reports them missing (a
+ * multi-line list written without the comma after its last element, as some documentation
+ * prints it), or undefined when the source has other errors or still does not parse.
+ */
+export function addMissingCommas(source: string, filename = ''): string | undefined {
+  let src = source;
+  // One pass per missing comma on a line at most (the parser reports one error per line).
+  for (let pass = 0; pass < 64; pass++) {
+    const errors = parseFile(filename, src).diags.filter((d) => d.severity === 'error');
+    if (errors.length === 0) return pass === 0 ? undefined : src;
+    if (!errors.every((d) => MISSING_COMMA.test(d.message))) return undefined;
+    for (const d of [...errors].sort((a, b) => b.start.offset - a.start.offset)) {
+      src = src.slice(0, d.start.offset) + ',' + src.slice(d.start.offset);
+    }
+  }
+  return undefined;
+}
+
 /** Prints a parsed file in canonical form (ends with exactly one newline unless empty). */
 export function printFile(file: ast.File): string {
   const p = new Printer(file.comments);
@@ -321,8 +342,9 @@ class Walker {
     switch (e.kind) {
       case 'Literal':
         p.setPos(e.start);
-        // Raw strings may span lines; they are written verbatim.
-        p.text(e.raw, e.literal === 'NUMBER' ? 'NUMBER' : 'OTHER', e.literal === 'STRING' && e.raw[0] === '`');
+        // Strings are written verbatim: a tab inside one is text, not a tabwriter cell break
+        // (raw strings may also span lines).
+        p.text(e.raw, e.literal === 'NUMBER' ? 'NUMBER' : 'OTHER', e.literal === 'STRING');
         return;
       case 'Identifier':
         p.setPos(e.start);

@@ -3,8 +3,13 @@
  * it goes. Like Alloy (and Go) it inserts a `TERMINATOR` at a newline, or at EOF, that follows a
  * token able to end a statement; other newlines are whitespace. Comments are returned as
  * `COMMENT` tokens. Lexical errors are reported through the `onError` callback and scanning goes
- * on, so a file yields every error. Depends only on `./token.ts`.
+ * on, so a file yields every error. Error texts and positions follow Alloy's scanner: every NUL,
+ * byte order mark (except a leading one) and invalid UTF-8 byte is reported where it occurs,
+ * inside strings, comments and identifiers too. Source text read from disk must be decoded with
+ * `decodeSource` so that invalid UTF-8 bytes survive as lone surrogates and can be reported
+ * (`illegal UTF-8 encoding`) instead of silently becoming U+FFFD. Depends only on `./token.ts`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Token } from './token.js';
 
 export type ScanErrorHandler = (offset: number, line: number, column: number, message: string) => void;
@@ -57,6 +62,86 @@ function keyword(lit: string): Token {
   }
 }
 
+/**
+ * Decodes config bytes as UTF-8, keeping each byte of an invalid sequence as the lone surrogate
+ * U+DC80+byte (Python's "surrogateescape"), which valid UTF-8 can never produce: the scanner
+ * reports those as `illegal UTF-8 encoding`. Valid input decodes exactly as `toString('utf8')`.
+ */
+export function decodeSource(bytes: Uint8Array): string {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buf)) return buf.toString('utf8');
+  // One pass into UTF-16 code units (never more units than bytes), then one string.
+  const n = buf.length;
+  const units = new Uint16Array(n);
+  let u = 0;
+  let i = 0;
+  while (i < n) {
+    const c = buf[i]!;
+    if (c < 0x80) {
+      units[u++] = c;
+      i++;
+      continue;
+    }
+    const len = utf8SequenceLength(buf, i, c);
+    if (len === 0) {
+      units[u++] = 0xdc00 + c;
+      i++;
+      continue;
+    }
+    let cp: number;
+    if (len === 2) cp = ((c & 0x1f) << 6) | (buf[i + 1]! & 0x3f);
+    else if (len === 3) cp = ((c & 0x0f) << 12) | ((buf[i + 1]! & 0x3f) << 6) | (buf[i + 2]! & 0x3f);
+    else cp = ((c & 0x07) << 18) | ((buf[i + 1]! & 0x3f) << 12) | ((buf[i + 2]! & 0x3f) << 6) | (buf[i + 3]! & 0x3f);
+    if (cp > 0xffff) {
+      cp -= 0x10000;
+      units[u++] = 0xd800 + (cp >> 10);
+      units[u++] = 0xdc00 + (cp & 0x3ff);
+    } else units[u++] = cp;
+    i += len;
+  }
+  let out = '';
+  for (let k = 0; k < u; k += 8192) out += String.fromCharCode(...units.subarray(k, Math.min(u, k + 8192)));
+  return out;
+}
+
+function isContinuation(b: Buffer, i: number): boolean {
+  return i < b.length && (b[i]! & 0xc0) === 0x80;
+}
+
+/** Length of the valid UTF-8 sequence starting with byte `c` at `i` (2-4), or 0 when there is none. */
+function utf8SequenceLength(b: Buffer, i: number, c: number): number {
+  if (c >= 0xc2 && c <= 0xdf) return isContinuation(b, i + 1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (!isContinuation(b, i + 1) || !isContinuation(b, i + 2)) return 0;
+    const c1 = b[i + 1]!;
+    if (c === 0xe0 && c1 < 0xa0) return 0; // overlong
+    if (c === 0xed && c1 >= 0xa0) return 0; // surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (!isContinuation(b, i + 1) || !isContinuation(b, i + 2) || !isContinuation(b, i + 3)) return 0;
+    const c1 = b[i + 1]!;
+    if (c === 0xf0 && c1 < 0x90) return 0;
+    if (c === 0xf4 && c1 >= 0x90) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+/** Go's `%#U`: `U+0007` for a non-printable character, `U+2026 '…'` for a printable one. */
+export function formatCodePoint(cp: number): string {
+  const u = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  return PRINTABLE.test(String.fromCodePoint(cp)) ? `${u} '${String.fromCodePoint(cp)}'` : u;
+}
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c < 0xdc00;
+}
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c < 0xe000;
+}
+
 export class Scanner {
   readonly #src: string;
   readonly #onError: ScanErrorHandler;
@@ -64,6 +149,8 @@ export class Scanner {
   #line = 1;
   #lineStart = 0;
   #insertTerm = false;
+  /** Characters before this offset were checked for NUL, BOM and invalid UTF-8. */
+  #checked = 0;
 
   // Current token (valid after scan()).
   tok: Token = 'EOF';
@@ -81,7 +168,27 @@ export class Scanner {
     if (src.charCodeAt(0) === CH_BOM) {
       this.#off = 1;
       this.#lineStart = 1;
+      this.#checked = 1;
     }
+  }
+
+  /**
+   * Reports NUL, a byte order mark and invalid UTF-8 (lone surrogates) in `[#checked, to)`, as
+   * Alloy's scanner does when it reads each character (it reads one character past a token).
+   */
+  #checkChars(to: number): void {
+    const src = this.#src;
+    let i = this.#checked;
+    if (to <= i) return;
+    for (; i < to; i++) {
+      const c = src.charCodeAt(i);
+      if (c === 0) this.#error(i, 'illegal character NUL');
+      else if (c >= 0xd800 && c < 0xe000) {
+        if (isHighSurrogate(c) && isLowSurrogate(src.charCodeAt(i + 1))) i++;
+        else this.#error(i, 'illegal UTF-8 encoding');
+      } else if (c === CH_BOM) this.#error(i, 'illegal byte order mark');
+    }
+    this.#checked = i;
   }
 
   #error(offset: number, message: string): void {
@@ -104,6 +211,12 @@ export class Scanner {
 
   /** Advances to the next token and fills `tok`, `lit` and the position fields. */
   scan(): Token {
+    const tok = this.#scanToken();
+    this.#checkChars(Math.min(this.#src.length, Math.max(this.end, this.#off) + 1));
+    return tok;
+  }
+
+  #scanToken(): Token {
     const src = this.#src;
     const n = src.length;
     let i = this.#off;
@@ -246,7 +359,7 @@ export class Scanner {
               i = this.#scanComment(i - 1);
               tok = 'COMMENT';
               lit = src.slice(this.start, i);
-              if (lit.indexOf('\r') >= 0) lit = lit.replace(/\r(?!$)/g, '').replace(/\r$/, '');
+              if (lit.indexOf('\r') >= 0) lit = stripCommentCR(lit);
               // A comment preserves the pending-terminator state only if it did not end the line
               // (handled above); otherwise it consumed it.
               this.#insertTerm = false;
@@ -290,12 +403,11 @@ export class Scanner {
             tok = 'DOT';
             break;
           default: {
-            const cp = src.codePointAt(i - 1) ?? c;
+            let cp = src.codePointAt(i - 1) ?? c;
             if (cp > 0xffff) i++;
-            if (c === 0) this.#error(this.start, 'illegal character NUL');
-            else if (cp !== CH_BOM) {
-              this.#error(this.start, `illegal character U+${cp.toString(16).toUpperCase().padStart(4, '0')} '${String.fromCodePoint(cp)}'`);
-            } else this.#error(this.start, 'illegal byte order mark');
+            // Invalid UTF-8 reads as U+FFFD (reported by #checkChars, as NUL and BOMs are).
+            else if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd;
+            if (cp !== CH_BOM) this.#error(this.start, `illegal character ${formatCodePoint(cp)}`);
             insert = this.#insertTerm;
             tok = 'ILLEGAL';
             lit = String.fromCodePoint(cp);
@@ -379,7 +491,7 @@ export class Scanner {
     let base: number;
     let max: number;
     switch (c) {
-      case 97: case 98: case 102: case 110: case 114: case 116: case 118: case 92: case 34: case 39:
+      case 97: case 98: case 102: case 110: case 114: case 116: case 118: case 92: case 34:
         return i + 1;
       case 48: case 49: case 50: case 51: case 52: case 53: case 54: case 55:
         digits = 3; base = 8; max = 255;
@@ -404,7 +516,7 @@ export class Scanner {
         if (i >= src.length) this.#error(at, 'escape sequence not terminated');
         else {
           const cp = src.codePointAt(i) ?? 0;
-          this.#error(at, `illegal character U+${cp.toString(16).toUpperCase().padStart(4, '0')} '${String.fromCodePoint(cp)}' in escape sequence`);
+          this.#error(at, `illegal character ${formatCodePoint(cp >= 0xd800 && cp < 0xe000 ? 0xfffd : cp)} in escape sequence`);
         }
         return i;
       }
@@ -467,6 +579,22 @@ export class Scanner {
     }
     return false;
   }
+}
+
+/**
+ * Alloy's comment literal: a final `\r` (of a `\r\n` line end) is dropped, and other carriage
+ * returns are removed except one between `*` and `/` inside a block comment (golang/go#11151).
+ */
+function stripCommentCR(lit: string): string {
+  const block = lit.charCodeAt(1) === 42;
+  if (lit.endsWith('\r')) lit = lit.slice(0, -1);
+  if (lit.indexOf('\r') < 0) return lit;
+  let out = '';
+  for (let j = 0; j < lit.length; j++) {
+    const ch = lit[j]!;
+    if (ch !== '\r' || (block && out.length > 2 && out.endsWith('*') && lit[j + 1] === '/')) out += ch;
+  }
+  return out;
 }
 
 function digitVal(c: number): number {

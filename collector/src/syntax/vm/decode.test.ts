@@ -104,7 +104,7 @@ job_name = nope.x
       '1:15: forward_to[0] should be capsule(MetricsReceiver), got object',
       '2:1: unrecognized attribute name "unknown_attr"',
       '3:19: scrape_interval: invalid duration "5 minutes": expected a Go duration such as "500ms", "15s", "1m30s" or "1h"',
-      '4:16: honor_labels should be bool, got string',
+      '4:16: "yes" should be bool, got string',
       '5:1: attribute "honor_labels" may only be provided once',
       '6:1: "endpoint" must be a block, but is used as an attribute',
       '7:1: "forward_to" must be an attribute, but is used as a block',
@@ -149,7 +149,7 @@ job_name = nope.x
       { type: 'stage.json', body: { expressions: { b: 'c' } } },
       { type: 'stage.labels', body: { values: {} } },
     ]);
-    expect(diagsOf('stage.json { expressions = 1 }\n', S)).toEqual(['1:28: stages[0].expressions should be object, got number']);
+    expect(diagsOf('stage.json { expressions = 1 }\n', S)).toEqual(['1:28: 1 should be object, got number']);
   });
 
   it('decodeBodyOrThrow throws a DiagnosticsError', () => {
@@ -158,7 +158,7 @@ job_name = nope.x
 
   it('descends into literal values to position nested type errors', () => {
     const S = z.object({ targets: z.array(z.record(z.string(), z.string())) });
-    expect(diagsOf('targets = [\n  { a = "x" },\n  { b = true },\n]\n', S)).toEqual(['3:9: targets[1].b should be string, got bool']);
+    expect(diagsOf('targets = [\n  { a = "x" },\n  { b = true },\n]\n', S)).toEqual(['3:9: true should be string, got bool']);
   });
 });
 
@@ -182,7 +182,7 @@ describe('decodeBody: Alloy conversions', () => {
   });
 
   it('still rejects non-numeric strings for numbers', () => {
-    expect(diagsOf('port = "http"\n', S)).toEqual(['1:8: port should be number, got string']);
+    expect(diagsOf('port = "http"\n', S)).toEqual(['1:8: "http" should be number, got string']);
   });
 
   it('does not mutate evaluated values shared through the scope', () => {

@@ -15,6 +15,7 @@ import type { Scope } from './scope.js';
 import { convertForSchema } from './convert.js';
 import { fieldMarker, objectShape, type FieldMarker } from './schema.js';
 import { typeOf } from './value.js';
+import { printExpr } from '../printer/printer.js';
 
 export interface DecodeResult {
   /** The validated arguments (defaults applied); absent when there are errors. */
@@ -273,21 +274,29 @@ function issueDiagnostic(issue: Issue, path: (string | number)[], root: BodyLoc)
     node = { start: item.stmt.nameStart, end: item.stmt.nameEnd };
     body = item.sub;
   }
-  // Inside an attribute value: descend through literal arrays/objects.
+  // Inside an attribute value: descend through literal arrays/objects. `relative` is the access
+  // path from the deepest expression reached (`expr`) to the offending value.
+  let relative = '';
   while (expr && i < path.length) {
     const seg = path[i]!;
     let next: ast.Expr | undefined;
     if (expr.kind === 'Array' && typeof seg === 'number') next = expr.elements[seg];
     else if (expr.kind === 'Object') next = expr.fields.find((f) => f.name.name === String(seg))?.value;
-    display += typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+    const step = typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+    display += step;
     i++;
-    if (!next) break;
+    if (!next) {
+      relative += step;
+      break;
+    }
     expr = next;
     node = next;
   }
   for (; i < path.length; i++) {
     const seg = path[i]!;
-    display += typeof seg === 'number' ? `[${seg}]` : display ? `.${seg}` : seg;
+    const step = typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+    display += display || typeof seg === 'number' ? step : seg;
+    relative += step;
   }
 
   const missing = (issue.code === 'invalid_type' || issue.code === 'custom') && issue.input === undefined;
@@ -298,8 +307,11 @@ function issueDiagnostic(issue: Issue, path: (string | number)[], root: BodyLoc)
   }
   let message: string;
   if (issue.code === 'invalid_type') {
+    // As Alloy: name the value by the expression it came from (printed), plus the access path
+    // from there: `true should be object, got bool`, `key_value.object.field1[2] should be ...`.
     const expected = issue.expected ? TYPE_NAMES[issue.expected] ?? issue.expected : 'value';
-    message = `${display || 'value'} should be ${expected}, got ${typeOf(issue.input)}`;
+    const subject = expr ? `${printExpr(expr)}${relative}` : display || 'value';
+    message = `${subject} should be ${expected}, got ${typeOf(issue.input)}`;
   } else {
     const sep = issue.message.startsWith('should be') ? ' ' : ': ';
     message = display ? `${display}${sep}${issue.message}` : issue.message;

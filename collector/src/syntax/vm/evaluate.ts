@@ -20,10 +20,13 @@ import { Secret, isPlainObject, typeOf, valuesEqual, type AlloyFunction, type Va
  */
 export class ArgError extends Error {
   readonly index: number;
-  constructor(index: number, message: string) {
+  /** The offending element of an array argument (0-based), when the problem is one element. */
+  readonly element: number | undefined;
+  constructor(index: number, message: string, element?: number) {
     super(message);
     this.name = 'ArgError';
     this.index = index;
+    this.element = element;
   }
 }
 
@@ -127,9 +130,18 @@ function ev(e: ast.Expr, scope: Scope): Value {
         const name = exprText(e.value);
         if (err instanceof ArgError) {
           const arg = e.args[err.index];
+          if (arg && err.message.startsWith('should be ')) {
+            // A type error names the value as Alloy does: `"a" should be array, got string`,
+            // the element itself when it is written in an array literal.
+            if (err.element === undefined) fail(`${exprText(arg)} ${err.message}`, arg);
+            const el = arg.kind === 'Array' ? arg.elements[err.element] : undefined;
+            if (el) fail(`${exprText(el)} ${err.message}`, el);
+            fail(`${exprText(arg)}[${err.element}] ${err.message}`, arg);
+          }
           fail(`invalid argument ${err.index + 1} to ${name}: ${err.message}`, arg ?? e);
         }
-        fail(`${name}: ${err instanceof Error ? err.message : String(err)}`, e);
+        // As Alloy: the function as written, then its error (`encoding.to_json jsonEncode only supports map`).
+        fail(`${name} ${err instanceof Error ? err.message : String(err)}`, e);
       }
     }
     case 'Unary': {

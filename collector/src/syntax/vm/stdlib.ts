@@ -187,12 +187,14 @@ const combineMaps: AlloyFunction = (...args) => {
   const left = arr(args, 0);
   const right = arr(args, 1);
   for (const [i, list] of [left, right].entries()) {
-    for (const v of list) if (!isPlainObject(v)) throw new ArgError(i, `every element ${typeError('object', v)}`);
+    list.forEach((v, j) => {
+      if (!isPlainObject(v)) throw new ArgError(i, typeError('object', v), j);
+    });
   }
   const conds = arr(args, 2);
   if (conds.length === 0) throw new ArgError(2, 'combine_maps: merge conditions must not be empty');
-  const keys = conds.map((c) => {
-    if (typeof c !== 'string') throw new ArgError(2, `every condition ${typeError('string', c)}`);
+  const keys = conds.map((c, j) => {
+    if (typeof c !== 'string') throw new ArgError(2, typeError('string', c), j);
     return c;
   });
   const out: Value[] = [];
@@ -266,9 +268,9 @@ const join: AlloyFunction = (...args) => {
   const list = arr(args, 0);
   const sep = str(args, 1);
   return list
-    .map((v) => {
+    .map((v, j) => {
       if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-      if (typeof v !== 'string') throw new ArgError(0, `every element ${typeError('string', v)}`);
+      if (typeof v !== 'string') throw new ArgError(0, typeError('string', v), j);
       return v;
     })
     .join(sep);
@@ -361,13 +363,33 @@ function stringNamespace(): ValueObject {
   };
 }
 
+/** What the standard library knows about the build running it. */
+export interface StdlibOptions {
+  /** The collector's version, exposed as `constants.version` (normalised, see `normalizeVersion`). */
+  readonly version?: string;
+}
+
+/**
+ * `constants.version` as Alloy computes it: always with a `v` prefix, missing minor/patch
+ * numbers filled with 0 (`1.2` → `v1.2.0`); `v0.0.0` when empty; text that is not a version
+ * is returned unchanged.
+ */
+export function normalizeVersion(version: string): string {
+  const v = version.trim();
+  if (v === '') return 'v0.0.0';
+  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.exec(v);
+  if (!m) return v;
+  const num = (x: string | undefined): string => String(Number(x ?? '0'));
+  return `v${num(m[1])}.${num(m[2])}.${num(m[3])}${m[4] ?? ''}${m[5] ?? ''}`;
+}
+
 /** All standard-library identifiers, by name. Namespaces are objects of functions. */
-export function stdlibIdentifiers(): ValueObject {
+export function stdlibIdentifiers(opts: StdlibOptions = {}): ValueObject {
   const fromJSONFn = fn1(fromJSON);
   const fromYAMLFn = fn1(fromYAML);
   const fromB64 = fn1((s) => b64Decode(s, false));
   const ids: ValueObject = {
-    constants: { hostname: safeHostname(), os: goOS(), arch: goArch() },
+    constants: { hostname: safeHostname(), os: goOS(), arch: goArch(), version: normalizeVersion(opts.version ?? '') },
     coalesce,
     json_path: jsonPathFn,
     sys: { env },
@@ -416,6 +438,6 @@ function safeHostname(): string {
 }
 
 /** A fresh root scope holding the standard library; the runtime layers component exports on top. */
-export function stdlibScope(): Scope {
-  return new Scope(stdlibIdentifiers());
+export function stdlibScope(opts: StdlibOptions = {}): Scope {
+  return new Scope(stdlibIdentifiers(opts));
 }
