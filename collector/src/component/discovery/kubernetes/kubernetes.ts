@@ -89,10 +89,10 @@ export const argumentsSchema = z
         }
       });
     }
-    if (a.api_server !== undefined && a.kubeconfig_file !== undefined) {
+    if (a.api_server && a.kubeconfig_file) {
       ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: "cannot use 'kubeconfig_file' and 'api_server' simultaneously; remove one of them" });
     }
-    if (a.api_server !== undefined) {
+    if (a.api_server) {
       try {
         const u = new URL(a.api_server);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
@@ -100,7 +100,7 @@ export const argumentsSchema = z
         ctx.addIssue({ code: 'custom', path: ['api_server'], message: `invalid api_server URL ${JSON.stringify(a.api_server)}; use http(s)://host:port` });
       }
     }
-    if (a.kubeconfig_file !== undefined) {
+    if (a.kubeconfig_file) {
       try {
         loadKubeconfig(a.kubeconfig_file);
       } catch (err) {
