@@ -32,6 +32,11 @@ export interface InformerOptions<T extends KubeObject> {
   readonly maxBackoffMs?: number;
   /** Injected delay (tests); resolves early when `signal` aborts. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Applied to every listed or watched object before it is stored (client-go's `SetTransform`):
+   * drop what the consumer never reads to keep the store small.
+   */
+  readonly transform?: (obj: T) => T;
   /** Server-side watch timeout range in seconds, randomised like client-go. @default [300, 600] */
   readonly watchTimeoutSeconds?: readonly [number, number];
 }
@@ -145,7 +150,8 @@ export class Informer<T extends KubeObject> {
     this.#o.onStatus?.({ ok: true });
   }
 
-  #apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+  #apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', raw: T): void {
+    const obj = this.#o.transform ? this.#o.transform(raw) : raw;
     const key = keyOf(obj);
     const old = this.#store.get(key);
     if (type === 'DELETED') {
@@ -161,7 +167,8 @@ export class Informer<T extends KubeObject> {
   /** Replaces the store with a fresh list, emitting only the differences. */
   #replace(items: readonly T[]): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const raw of items) {
+      const obj = this.#o.transform ? this.#o.transform(raw) : raw;
       const key = keyOf(obj);
       seen.add(key);
       const old = this.#store.get(key);

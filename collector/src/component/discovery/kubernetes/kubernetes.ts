@@ -29,6 +29,7 @@ import {
   buildPod,
   buildService,
   flatten,
+  pruneForDiscovery,
   type EndpointSlice,
   type Endpoints,
   type Ingress,
@@ -203,6 +204,7 @@ class Discovery {
           onEvent: (_t, obj) => this.#onEvent(kind, obj),
           onStatus: (st) => this.#onStatus(inf, st.ok ? undefined : st.error.message),
           onSynced: () => this.#onSynced(),
+          transform: (o) => pruneForDiscovery(kind, o),
         });
         this.#watchers.add(kind, ns, inf);
       }

@@ -15,6 +15,7 @@ import {
   buildService,
   flatten,
   matchesHostnamePattern,
+  pruneForDiscovery,
   type EndpointSlice,
   type Endpoints,
   type Ingress,
@@ -534,5 +535,25 @@ describe('node role (prometheus: node_test.go)', () => {
 describe('flatten', () => {
   it('merges group labels under target labels', () => {
     expect(flatten([{ source: 's', labels: { a: '1', b: '1' }, targets: [{ b: '2' }] }])).toEqual([{ a: '1', b: '2' }]);
+  });
+});
+
+describe('pruneForDiscovery', () => {
+  it('keeps every field the builders read (same groups), drops the rest', () => {
+    const pod = { ...makeMultiPortPod(), metadata: { ...makeMultiPortPod().metadata, managedFields: [{ manager: 'kubelet' }] }, spec: { ...makeMultiPortPod().spec, volumes: [{ name: 'v' }] } } as unknown as Pod;
+    const node = { ...makeNode('test', '1.2.3.4', 'p', { a: 'b' }), status: { ...makeNode('test', '1.2.3.4', 'p').status, images: [{ names: ['x'] }] } } as unknown as Node;
+    const ns = { metadata: { name: 'default', labels: { t: 'x' } } };
+    const lk = lookups({ pods: [pruneForDiscovery('pod', pod)], nodes: [pruneForDiscovery('node', makeNode('testnode', '', '', { l: 'v' }))], namespaces: [pruneForDiscovery('namespace', ns)] }, { node: true, namespace: true });
+    const lkFull = lookups({ pods: [pod], nodes: [makeNode('testnode', '', '', { l: 'v' })], namespaces: [ns] }, { node: true, namespace: true });
+    expect(buildPod(pruneForDiscovery('pod', pod), lk)).toStrictEqual(buildPod(pod, lkFull));
+    expect(JSON.stringify(pruneForDiscovery('pod', pod))).not.toMatch(/managedFields|volumes/);
+    expect(buildNode(pruneForDiscovery('node', node))).toStrictEqual(buildNode(node));
+    expect(JSON.stringify(pruneForDiscovery('node', node))).not.toMatch(/images/);
+    expect(buildEndpointSlice(pruneForDiscovery('endpointslice', makeEndpointSlice()), lk)).toStrictEqual(buildEndpointSlice(makeEndpointSlice(), lkFull));
+    expect(buildEndpoints(pruneForDiscovery('endpoints', makeEndpoints()), lk)).toStrictEqual(buildEndpoints(makeEndpoints(), lkFull));
+    const svc: Service = { metadata: { name: 's', namespace: 'default' }, spec: { type: 'LoadBalancer', clusterIP: '1.1.1.1', loadBalancerIP: '2.2.2.2', ports: [{ port: 80 }] } };
+    expect(buildService(pruneForDiscovery('service', svc))).toStrictEqual(buildService(svc));
+    const ing: Ingress = { metadata: { name: 'i', namespace: 'default' }, spec: { ingressClassName: 'c', tls: [{ hosts: ['a'] }], rules: [{ host: 'a', http: { paths: [{ path: '/x' }] } }] } };
+    expect(buildIngress(pruneForDiscovery('ingress', ing))).toStrictEqual(buildIngress(ing));
   });
 });

@@ -510,6 +510,59 @@ export function buildNode(node: Node): TargetGroup | undefined {
   return { source: nodeSource(node.metadata.name), labels, targets: [t] };
 }
 
+// ------------------------------------------------------------ store pruning
+
+function pruneMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
+  return {
+    name: m.name,
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.uid !== undefined ? { uid: m.uid } : {}),
+    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...(m.labels !== undefined ? { labels: m.labels } : {}),
+    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
+    ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true })) } : {}),
+  };
+}
+
+function pruneContainers(cs: readonly Container[] | undefined): Container[] | undefined {
+  return cs?.map((c) => ({ name: c.name, ...(c.image !== undefined ? { image: c.image } : {}), ...(c.ports ? { ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.protocol !== undefined ? { protocol: p.protocol } : {}) })) } : {}) }));
+}
+
+/**
+ * Keeps only the fields the builders read (informer `transform`; `kind` is the informer's
+ * resource: list items carry no `kind`): a pod from a real API server is several KB of JSON,
+ * mostly managedFields, volumes, env and probes. Other kinds lose managedFields and status.
+ */
+export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T {
+  const o = obj as unknown as Pod & Node & Service & Ingress & Endpoints & EndpointSlice;
+  const meta = pruneMeta(o.metadata);
+  if (kind === 'pod') {
+    const st = o.status;
+    const statuses = (s: Pod['status'] extends infer S ? (S extends { containerStatuses?: infer C } ? C : never) : never) => s?.map((c) => ({ name: c.name, ...(c.containerID !== undefined ? { containerID: c.containerID } : {}) }));
+    const pod: Pod = {
+      metadata: meta,
+      spec: { ...(o.spec?.nodeName !== undefined ? { nodeName: o.spec.nodeName } : {}), ...(o.spec?.containers ? { containers: pruneContainers(o.spec.containers)! } : {}), ...(o.spec?.initContainers ? { initContainers: pruneContainers(o.spec.initContainers)! } : {}) },
+      status: {
+        ...(st?.podIP !== undefined ? { podIP: st.podIP } : {}),
+        ...(st?.hostIP !== undefined ? { hostIP: st.hostIP } : {}),
+        ...(st?.phase !== undefined ? { phase: st.phase } : {}),
+        ...(st?.conditions ? { conditions: st.conditions.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status })) } : {}),
+        ...(st?.containerStatuses ? { containerStatuses: statuses(st.containerStatuses)! } : {}),
+        ...(st?.initContainerStatuses ? { initContainerStatuses: statuses(st.initContainerStatuses)! } : {}),
+      },
+    };
+    return pod as unknown as T;
+  }
+  if (kind === 'node') {
+    return { metadata: meta, spec: { ...(o.spec?.providerID !== undefined ? { providerID: o.spec.providerID } : {}) }, status: { ...(o.status?.addresses ? { addresses: o.status.addresses } : {}), ...(o.status?.daemonEndpoints ? { daemonEndpoints: o.status.daemonEndpoints } : {}) } } as unknown as T;
+  }
+  if (kind === 'namespace') return { metadata: meta } as unknown as T;
+  const { metadata: _m, status: _s, ...rest } = o as unknown as Record<string, unknown> & { metadata: unknown; status?: unknown };
+  void _m;
+  void _s;
+  return { ...rest, metadata: meta } as unknown as T;
+}
+
 // ------------------------------------------------------------ flattening
 
 /** Discovery export form: each target merged over its group's labels (target labels win). */
