@@ -101,10 +101,7 @@ export class Informer<T extends KubeObject> {
     while (!signal.aborted) {
       try {
         if (rv === undefined) {
-          const list = await o.client.list<T>(o.path, sel, signal);
-          this.#ok();
-          this.#replace(list.items);
-          rv = list.metadata.resourceVersion ?? '0';
+          rv = await this.#relist(signal);
           if (!this.#synced) {
             this.#synced = true;
             o.onSynced?.();
@@ -139,6 +136,18 @@ export class Informer<T extends KubeObject> {
         backoff = Math.min(backoff * 2, max);
       }
     }
+  }
+
+  /**
+   * Lists and applies the result; returns its resourceVersion. A method of its own so the
+   * decoded list is not kept alive by this loop's suspended frame while it watches.
+   */
+  async #relist(signal: AbortSignal): Promise<string> {
+    const o = this.#o;
+    const list = await o.client.list<T>(o.path, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector }, signal);
+    this.#ok();
+    this.#replace(list.items);
+    return list.metadata.resourceVersion ?? '0';
   }
 
   #ok(): void {

@@ -18,7 +18,7 @@ import { block, blocks } from '../../../syntax/vm/schema.js';
 import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
 import { KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
 import { loadKubeconfig, ownNamespace, resolveConnection } from '../../common/kube/config.js';
-import { Informer, keyOf } from '../../common/kube/informer.js';
+import { Informer, keyOf, type InformerEventType } from '../../common/kube/informer.js';
 import { fieldSelectorError, labelSelectorError } from '../../common/kube/selectors.js';
 import {
   SERVICE_NAME_LABEL,
@@ -166,8 +166,11 @@ class Watchers {
 class Discovery {
   readonly #role: Role;
   readonly #watchers = new Watchers();
-  readonly #groups = new Map<string, TargetGroup>();
+  /** Source → its targets, already merged over the group labels (the export form). */
+  readonly #groups = new Map<string, LabelSet[]>();
   readonly #dirty = new Set<string>();
+  readonly #dependents = new Map<string, Set<string>>();
+  readonly #depsOf = new Map<string, string[]>();
   readonly #errors = new Map<Informer<KubeObject>, string>();
   readonly #lookups: Lookups;
   readonly #publish: (targets: LabelSet[]) => void;
@@ -201,7 +204,7 @@ class Discovery {
           path: collectionPath(def.group, def.version, def.resource, ns || undefined),
           labelSelector: s?.label,
           fieldSelector: s?.field,
-          onEvent: (_t, obj) => this.#onEvent(kind, obj),
+          onEvent: (t, obj) => this.#onEvent(kind, t, obj),
           onStatus: (st) => this.#onStatus(inf, st.ok ? undefined : st.error.message),
           onSynced: () => this.#onSynced(),
           transform: (o) => pruneForDiscovery(kind, o),
@@ -275,37 +278,60 @@ class Discovery {
     return this.#role;
   }
 
-  #onEvent(kind: Kind, obj: KubeObject): void {
+  #onEvent(kind: Kind, type: InformerEventType, obj: KubeObject): void {
     this.#events++;
-    const primary = this.#primaryKind();
-    if (kind === primary) {
-      this.#dirty.add(keyOf(obj));
+    if (kind === this.#primaryKind()) {
+      const key = keyOf(obj);
+      this.#index(key, type === 'delete' ? undefined : obj);
+      this.#dirty.add(key);
     } else {
-      const ns = obj.metadata.namespace ?? '';
-      const name = obj.metadata.name;
-      for (const p of this.#watchers.values<KubeObject>(primary)) if (this.#dependsOn(p, kind, ns, name)) this.#dirty.add(keyOf(p));
+      const ns = RESOURCES[kind].namespaced ? (obj.metadata.namespace ?? '') : '';
+      for (const p of this.#dependents.get(`${kind}:${ns}/${obj.metadata.name}`) ?? []) this.#dirty.add(p);
     }
     if (this.#allSynced) this.#schedule();
   }
 
-  /** Whether the group of primary object `p` reads the related object `kind ns/name`. */
-  #dependsOn(p: KubeObject, kind: Kind, ns: string, name: string): boolean {
-    const pns = p.metadata.namespace ?? '';
-    switch (kind) {
-      case 'namespace':
-        return pns === name;
-      case 'service':
-        if (pns !== ns) return false;
-        return this.#role === 'endpoints' ? p.metadata.name === name : p.metadata.labels?.[SERVICE_NAME_LABEL] === name;
-      case 'pod':
-        if (pns !== ns) return false;
-        return refs(p).some((r) => r.kind === 'Pod' && r.name === name && (r.namespace ?? pns) === ns);
-      case 'node':
-        if (this.#role === 'pod') return (p as Pod).spec?.nodeName === name;
-        return refs(p).some((r) => (r.kind === 'Node' && r.name === name) || r.nodeName === name);
-      default:
-        return false;
+  /** Maintains related object → primary keys, so a related change rebuilds only its dependents. */
+  #index(key: string, obj: KubeObject | undefined): void {
+    for (const d of this.#depsOf.get(key) ?? []) {
+      const set = this.#dependents.get(d);
+      set?.delete(key);
+      if (set?.size === 0) this.#dependents.delete(d);
     }
+    this.#depsOf.delete(key);
+    if (!obj) return;
+    const deps = this.#relatedOf(obj);
+    if (deps.length === 0) return;
+    this.#depsOf.set(key, deps);
+    for (const d of deps) {
+      let set = this.#dependents.get(d);
+      if (!set) this.#dependents.set(d, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  /** Keys (`kind:ns/name`) of the related objects the group of primary object `p` reads. */
+  #relatedOf(p: KubeObject): string[] {
+    const ns = p.metadata.namespace ?? '';
+    const out = new Set<string>();
+    if (this.#role !== 'node') out.add(`namespace:/${ns}`);
+    if (this.#role === 'pod') {
+      const node = (p as Pod).spec?.nodeName;
+      if (node) out.add(`node:/${node}`);
+    }
+    if (this.#role === 'endpoints') out.add(`service:${ns}/${p.metadata.name}`);
+    if (this.#role === 'endpointslice') {
+      const svc = p.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (svc !== undefined) out.add(`service:${ns}/${svc}`);
+    }
+    if (this.#role === 'endpoints' || this.#role === 'endpointslice') {
+      for (const r of refs(p)) {
+        if (r.kind === 'Pod' && r.name) out.add(`pod:${r.namespace ?? ns}/${r.name}`);
+        if (r.kind === 'Node' && r.name) out.add(`node:/${r.name}`);
+        if (r.nodeName) out.add(`node:/${r.nodeName}`);
+      }
+    }
+    return [...out];
   }
 
   #schedule(): void {
@@ -329,11 +355,12 @@ class Discovery {
       const g = this.#build(obj);
       if (g === undefined) continue; // Prometheus sends nothing (a node without addresses)
       if (g.targets.length === 0) this.#groups.delete(source);
-      else this.#groups.set(source, g);
+      else this.#groups.set(source, flatten([g]));
     }
     this.#dirty.clear();
-    const sorted = [...this.#groups.keys()].sort().map((k) => this.#groups.get(k)!);
-    this.#publish(flatten(sorted));
+    const out: LabelSet[] = [];
+    for (const k of [...this.#groups.keys()].sort()) for (const t of this.#groups.get(k)!) out.push(t);
+    this.#publish(out);
   }
 
   #build(obj: KubeObject): TargetGroup | undefined {

@@ -141,16 +141,35 @@ export function joinHostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * Generated label names (`__meta_kubernetes_pod_label_app`, ...) repeat across every object of a
+ * cluster; interning them keeps one copy per name instead of one per target. Bounded by the number
+ * of distinct label and annotation keys, which is small in practice; cleared past 100,000.
+ */
+const interned = new Map<string, readonly [string, string]>();
+
+function metaNames(resource: string, kind: 'label' | 'annotation', key: string): readonly [string, string] {
+  const ck = `${resource}\0${kind}\0${key}`;
+  let names = interned.get(ck);
+  if (!names) {
+    if (interned.size >= 100_000) interned.clear();
+    const ln = sanitizeLabelName(key);
+    names = [`${P}${resource}_${kind}_${ln}`, `${P}${resource}_${kind}present_${ln}`];
+    interned.set(ck, names);
+  }
+  return names;
+}
+
 function addLabelsAndAnnotations(ls: LabelSet, meta: KubeObject['metadata'], resource: string): void {
   for (const [k, v] of Object.entries(meta.labels ?? {})) {
-    const ln = sanitizeLabelName(k);
-    ls[`${P}${resource}_label_${ln}`] = v;
-    ls[`${P}${resource}_labelpresent_${ln}`] = 'true';
+    const [name, present] = metaNames(resource, 'label', k);
+    ls[name] = v;
+    ls[present] = 'true';
   }
   for (const [k, v] of Object.entries(meta.annotations ?? {})) {
-    const ln = sanitizeLabelName(k);
-    ls[`${P}${resource}_annotation_${ln}`] = v;
-    ls[`${P}${resource}_annotationpresent_${ln}`] = 'true';
+    const [name, present] = metaNames(resource, 'annotation', k);
+    ls[name] = v;
+    ls[present] = 'true';
   }
 }
 
@@ -297,7 +316,7 @@ function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean
 }
 
 /** Targets for container ports of seen pods that no endpoint port covered (pod IP, pod labels). */
-function uncoveredPodPorts(seen: Map<string, { pod: Pod; ports: number[] }>, targets: LabelSet[], skip?: (pod: Pod) => boolean): void {
+function uncoveredPodPorts(seen: SeenPods, targets: LabelSet[], skip?: (pod: Pod) => boolean): void {
   for (const { pod, ports } of seen.values()) {
     const ip = pod.status?.podIP ?? '';
     if (ip === '' || skip?.(pod)) continue;
@@ -308,6 +327,29 @@ function uncoveredPodPorts(seen: Map<string, { pod: Pod; ports: number[] }>, tar
       }
     }
   }
+}
+
+type SeenPods = Map<string, { pod: Pod; ports: number[] }>;
+
+/**
+ * A pod-backed endpoint target: the pod's labels, plus the labels of the first container port
+ * equal to the endpoint `port`; records the port as covered for `uncoveredPodPorts`.
+ */
+function withPod(t: LabelSet, pod: Pod, port: number | undefined, seen: SeenPods, protocolOf: (cport: ContainerPort) => string | undefined): LabelSet {
+  const key = `${nsOf(pod)}/${pod.metadata.name}`;
+  let sp = seen.get(key);
+  if (!sp) seen.set(key, (sp = { pod, ports: [] }));
+  const out = { ...t, ...podLabels(pod) };
+  if (port === undefined) return out;
+  for (const { c, isInit } of allContainers(pod)) {
+    const cport = (c.ports ?? []).find((p) => p.containerPort === port);
+    if (cport) {
+      Object.assign(out, containerPortLabels(c, cport, isInit, protocolOf(cport)));
+      break;
+    }
+  }
+  sp.ports.push(port);
+  return out;
 }
 
 function resolvePod(lk: Lookups, ref: ObjectRef | undefined): Pod | undefined {
@@ -322,7 +364,7 @@ export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
   addObjectMetaLabels(labels, eps.metadata, 'endpoints');
   labels = withNamespaceLabels(labels, lk, nsOf(eps));
   const targets: LabelSet[] = [];
-  const seen = new Map<string, { pod: Pod; ports: number[] }>();
+  const seen: SeenPods = new Map();
   const add = (addr: EndpointAddress, port: EndpointPort, ready: string): void => {
     let t: LabelSet = {
       __address__: joinHostPort(addr.ip, port.port),
@@ -345,20 +387,8 @@ export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
       targets.push(t);
       return;
     }
-    const key = `${nsOf(pod)}/${pod.metadata.name}`;
-    let sp = seen.get(key);
-    if (!sp) seen.set(key, (sp = { pod, ports: [] }));
-    t = { ...t, ...podLabels(pod) };
-    for (const { c, isInit } of allContainers(pod)) {
-      const cport = (c.ports ?? []).find((p) => p.containerPort === port.port);
-      if (cport) {
-        // Prometheus takes the protocol of the endpoint port here.
-        Object.assign(t, containerPortLabels(c, cport, isInit, port.protocol));
-        break;
-      }
-    }
-    sp.ports.push(port.port);
-    targets.push(t);
+    // Prometheus takes the protocol of the endpoint port here.
+    targets.push(withPod(t, pod, port.port, seen, () => port.protocol));
   };
   for (const ss of eps.subsets ?? []) {
     for (const port of ss.ports ?? []) {
@@ -391,7 +421,7 @@ export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): Target
   if (svc) labels = { ...labels, ...serviceLabels(svc) };
   labels = withNamespaceLabels(labels, lk, nsOf(eps));
   const targets: LabelSet[] = [];
-  const seen = new Map<string, { pod: Pod; ports: number[] }>();
+  const seen: SeenPods = new Map();
   const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
     let t: LabelSet = { __address__: port.port !== undefined ? joinHostPort(addr, port.port) : addr };
     if (port.name !== undefined) t[`${P}endpointslice_port_name`] = port.name;
@@ -420,21 +450,7 @@ export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): Target
       targets.push(t);
       return;
     }
-    const key = `${nsOf(pod)}/${pod.metadata.name}`;
-    let sp = seen.get(key);
-    if (!sp) seen.set(key, (sp = { pod, ports: [] }));
-    t = { ...t, ...podLabels(pod) };
-    if (port.port !== undefined) {
-      for (const { c, isInit } of allContainers(pod)) {
-        const cport = (c.ports ?? []).find((p) => p.containerPort === port.port);
-        if (cport) {
-          Object.assign(t, containerPortLabels(c, cport, isInit, cport.protocol));
-          break;
-        }
-      }
-      sp.ports.push(port.port);
-    }
-    targets.push(t);
+    targets.push(withPod(t, pod, port.port, seen, (cport) => cport.protocol));
   };
   for (const ep of eps.endpoints ?? []) for (const port of eps.ports ?? []) for (const addr of ep.addresses ?? []) add(addr, ep, port);
   // A dual-stack Service has one slice per address family; the pod's uncovered container ports
