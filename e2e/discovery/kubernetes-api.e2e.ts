@@ -221,6 +221,11 @@ describe('discovery.kubernetes against the dev cluster API server', () => {
       expect(byAddr(ts, `lb.${ns}.svc:8443`)[0]).toHaveProperty(`${K}service_loadbalancer_ip`, '');
       await patch(`/api/v1/namespaces/${ns}/services/web`, { spec: { ports: [{ name: 'http', port: 81, targetPort: 8080 }] } });
       await follows(d, (t) => byAddr(t, `web.${ns}.svc:81`).length === 1 && byAddr(t, `web.${ns}.svc:80`).length === 0 && t.length === 3, 'port change');
+      // New arguments (another namespace) restart the informers; the exports switch over.
+      const other = await namespace();
+      await create(`/api/v1/namespaces/${other}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'solo' }, spec: { selector: { app: 'solo' }, ports: [{ port: 9 }] } });
+      await d.update({ role: 'service', namespaces: { names: [other] } });
+      await follows(d, (t) => t.length === 1 && t[0]?.['__address__'] === `solo.${other}.svc:9`, 'update to another namespace', 5000);
     } finally {
       await d.stop();
     }

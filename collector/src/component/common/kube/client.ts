@@ -298,12 +298,12 @@ function readAll(res: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** `/api/v1/namespaces/ns/pods` → `pods in namespace "ns"`, for messages. */
+/** `/api/v1/namespaces/ns/pods` → `pods in namespace "ns"`; `/api/v1/nodes` → `nodes (cluster-wide)`; for messages. */
 export function describe(apiPath: string): string {
   const m = /\/namespaces\/([^/]+)\/([^/?]+)$/.exec(apiPath);
   if (m) return `${m[2]} in namespace "${m[1]}"`;
   const last = apiPath.split('/').filter(Boolean).pop() ?? apiPath;
-  return `${last} (all namespaces)`;
+  return `${last} (cluster-wide)`;
 }
 
 /** Collection path of a resource: `collectionPath('', 'v1', 'pods', 'ns')` → `/api/v1/namespaces/ns/pods`. */

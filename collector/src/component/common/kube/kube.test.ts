@@ -123,7 +123,7 @@ describe('KubeClient and Informer', () => {
     await client.list('/api/v1/pods', {}, signal).catch(() => undefined);
     expect(err1).toBeInstanceOf(KubeApiError);
     expect((err1 as KubeApiError).status).toBe(403);
-    expect((err1 as Error).message).toBe('listing pods (all namespaces): 403 Forbidden: pods is forbidden: User "system:serviceaccount:mon:alloy" cannot list resource "pods" in API group "" at the cluster scope');
+    expect((err1 as Error).message).toBe('listing pods (cluster-wide): 403 Forbidden: pods is forbidden: User "system:serviceaccount:mon:alloy" cannot list resource "pods" in API group "" at the cluster scope');
     expect(srv.requests.map((r) => r.auth)).toEqual(['Bearer first', 'Bearer second']);
     client.close();
     await srv.close();
@@ -216,7 +216,7 @@ describe('KubeClient and Informer', () => {
     const done = inf.run(ac.signal);
     await until(() => fail === 0 && statuses.at(-1) === 'ok');
     expect(delays).toEqual([100, 200, 250]);
-    expect(statuses).toContain('watching pods (all namespaces): 503 Service Unavailable: etcd unavailable');
+    expect(statuses).toContain('watching pods (cluster-wide): 503 Service Unavailable: etcd unavailable');
     expect(inf.get('ns/a')).toBeDefined();
     expect(inf.lastError).toBeUndefined();
     ac.abort();
