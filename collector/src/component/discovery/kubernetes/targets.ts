@@ -317,19 +317,20 @@ function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean
 
 /** Targets for container ports of seen pods that no endpoint port covered (pod IP, pod labels). */
 function uncoveredPodPorts(seen: SeenPods, targets: LabelSet[], skip?: (pod: Pod) => boolean): void {
-  for (const { pod, ports } of seen.values()) {
+  for (const { pod, ports, labels } of seen.values()) {
     const ip = pod.status?.podIP ?? '';
     if (ip === '' || skip?.(pod)) continue;
     for (const { c, isInit } of allContainers(pod)) {
       for (const cport of c.ports ?? []) {
         if (ports.includes(cport.containerPort)) continue;
-        targets.push({ __address__: joinHostPort(ip, cport.containerPort), ...containerPortLabels(c, cport, isInit, cport.protocol), ...podLabels(pod) });
+        const t: LabelSet = { __address__: joinHostPort(ip, cport.containerPort), ...containerPortLabels(c, cport, isInit, cport.protocol) };
+        targets.push(Object.assign(t, labels));
       }
     }
   }
 }
 
-type SeenPods = Map<string, { pod: Pod; ports: number[] }>;
+type SeenPods = Map<string, { pod: Pod; ports: number[]; labels: LabelSet }>;
 
 /**
  * A pod-backed endpoint target: the pod's labels, plus the labels of the first container port
@@ -338,8 +339,8 @@ type SeenPods = Map<string, { pod: Pod; ports: number[] }>;
 function withPod(t: LabelSet, pod: Pod, port: number | undefined, seen: SeenPods, protocolOf: (cport: ContainerPort) => string | undefined): LabelSet {
   const key = `${nsOf(pod)}/${pod.metadata.name}`;
   let sp = seen.get(key);
-  if (!sp) seen.set(key, (sp = { pod, ports: [] }));
-  const out = { ...t, ...podLabels(pod) };
+  if (!sp) seen.set(key, (sp = { pod, ports: [], labels: podLabels(pod) }));
+  const out = Object.assign(t, sp.labels);
   if (port === undefined) return out;
   for (const { c, isInit } of allContainers(pod)) {
     const cport = (c.ports ?? []).find((p) => p.containerPort === port);
