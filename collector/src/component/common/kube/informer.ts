@@ -12,6 +12,7 @@
  *   `{ ok: false, error }` when one failed; the store keeps its last content on failure.
  * - `synced` turns true after the first complete list and stays true.
  */
+import { systemClock } from '../../../prom/remotewrite/queue-manager.js';
 import { KubeApiError, type KubeClient, type KubeObject } from './client.js';
 
 export type InformerEventType = 'add' | 'update' | 'delete';
@@ -43,19 +44,6 @@ export interface InformerOptions<T extends KubeObject> {
 
 export function keyOf(o: KubeObject): string {
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export class Informer<T extends KubeObject> {
@@ -91,7 +79,7 @@ export class Informer<T extends KubeObject> {
 
   async run(signal: AbortSignal): Promise<void> {
     const o = this.#o;
-    const sleep = o.sleep ?? abortableSleep;
+    const sleep = o.sleep ?? systemClock.sleep;
     const initial = o.initialBackoffMs ?? 1000;
     const max = o.maxBackoffMs ?? 30_000;
     const [tmin, tmax] = o.watchTimeoutSeconds ?? [300, 600];
