@@ -224,4 +224,25 @@ describe('KubeClient and Informer', () => {
     client.close();
     await srv.close();
   });
+
+  it('streams a followed pod log until the caller stops', async () => {
+    const srv = await fakeServer((_req, res, url) => {
+      expect(url.pathname).toBe('/api/v1/namespaces/ns/pods/p/log');
+      expect(url.searchParams.get('follow')).toBe('true');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('line 1\n');
+      setTimeout(() => res.write('line 2\n'), 20);
+    });
+    const client = new KubeClient({ server: new URL(srv.url), settings: { follow_redirects: true }, source: 'test' });
+    const ac = new AbortController();
+    const stream = await client.stream('/api/v1/namespaces/ns/pods/p/log', { follow: 'true', container: 'c' }, ac.signal);
+    let text = '';
+    stream.on('data', (c: Buffer) => (text += c.toString()));
+    stream.on('error', () => undefined);
+    await until(() => text === 'line 1\nline 2\n');
+    ac.abort();
+    stream.destroy();
+    client.close();
+    await srv.close();
+  });
 });
