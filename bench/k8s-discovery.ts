@@ -3,7 +3,7 @@
  * annotations, status) and P endpoint slices (one pod-backed endpoint each) in the dev cluster's
  * API server, run in its own process so its memory and CPU are not counted.
  *
- * Each measurement runs in a fresh child process:
+ * Each measurement runs in a fresh child process (the updates are sent from the parent):
  * - floor: list + JSON-decode the same pods and slices (`KubeClient.list`), keep them, then watch
  *   W pod updates (W default 2,000) with a bare informer (decode only);
  * - discovery: `discovery.kubernetes` role pod + role endpointslice (what a user would run) over
@@ -187,7 +187,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     const syncedHeap = process.memoryUsage().heapUsed;
     const base = events;
     const c1 = cpuMs();
-    await updates(url, updatesN, 'floor-last');
+    process.stdout.write('ready\n'); // the orchestrator now sends the updates (its CPU is not ours)
     await until(() => pods.get('bench/web-' + ((updatesN - 1) % 1000))?.metadata.annotations?.['rev'] === 'floor-last', 600_000, 'floor watch events');
     watchCpuMs = cpuMs() - c1;
     ac.abort();
@@ -215,7 +215,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   if (process.env['BENCH_SNAPSHOT']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_SNAPSHOT']);
   const events0 = comps.reduce((n, c) => n + c.comp.debugInfo().watch_events, 0);
   const c1 = cpuMs();
-  await updates(url, updatesN, 'discovery-last');
+  process.stdout.write('ready\n');
   const lastPod = `web-${(updatesN - 1) % 1000}`;
   const seen = (role: string): boolean => (exportsOf.get(role) ?? []).some((t) => t['__meta_kubernetes_pod_name'] === lastPod && t['__meta_kubernetes_pod_annotation_rev'] === 'discovery-last');
   await until(() => seen('pod') && seen('endpointslice'), 600_000, 'discovery to show the last update');
@@ -236,7 +236,8 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
 // ---------------------------------------------------------------- orchestration
 
 function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; firstLine: Promise<string>; lastLine: Promise<string> } {
-  const proc = spawn(process.execPath, ['--expose-gc', self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const prof = process.env['BENCH_CPU_PROFILE_DIR'] && args[0] === 'measure' ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROFILE_DIR']}`] : [];
+  const proc = spawn(process.execPath, ['--expose-gc', ...prof, self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let buf = '';
   let resolveFirst!: (s: string) => void;
   const firstLine = new Promise<string>((r) => (resolveFirst = r));
@@ -259,8 +260,13 @@ export async function runK8sDiscoveryBench(pods: number, updatesN: number): Prom
     await populate(url, pods);
     await populate(url, 100, 'warm');
     const env = { BENCH_PODS: String(pods) };
-    const floor = JSON.parse(await child(['measure', 'floor', url, String(updatesN)], env).lastLine) as Result;
-    const discovery = JSON.parse(await child(['measure', 'discovery', url, String(updatesN)], env).lastLine) as Result;
+    const measure = async (mode: 'floor' | 'discovery'): Promise<Result> => {
+      const c = child(['measure', mode, url, String(updatesN)], env);
+      if ((await c.firstLine) === 'ready') await updates(url, updatesN, `${mode}-last`);
+      return JSON.parse(await c.lastLine) as Result;
+    };
+    const floor = await measure('floor');
+    const discovery = await measure('discovery');
     return { floor, discovery };
   } finally {
     api.proc.kill('SIGTERM');

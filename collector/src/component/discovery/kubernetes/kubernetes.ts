@@ -168,6 +168,8 @@ class Discovery {
   readonly #watchers = new Watchers();
   /** Source → its targets, already merged over the group labels (the export form). */
   readonly #groups = new Map<string, LabelSet[]>();
+  /** Sorted group sources; recomputed only when a group appears or disappears. */
+  #order: string[] | undefined;
   readonly #dirty = new Set<string>();
   readonly #dependents = new Map<string, Set<string>>();
   readonly #depsOf = new Map<string, string[]>();
@@ -348,18 +350,19 @@ class Discovery {
       const [ns, name] = slash >= 0 && RESOURCES[kind].namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : ['', key];
       const obj = this.#watchers.get<KubeObject>(kind, ns, name);
       const source = sourceOf(kind, ns, name);
-      if (!obj) {
-        this.#groups.delete(source);
-        continue;
+      const g = obj ? this.#build(obj) : undefined;
+      if (obj && g === undefined) continue; // Prometheus sends nothing (a node without addresses)
+      if (!g || g.targets.length === 0) {
+        if (this.#groups.delete(source)) this.#order = undefined;
+      } else {
+        if (!this.#groups.has(source)) this.#order = undefined;
+        this.#groups.set(source, flatten([g]));
       }
-      const g = this.#build(obj);
-      if (g === undefined) continue; // Prometheus sends nothing (a node without addresses)
-      if (g.targets.length === 0) this.#groups.delete(source);
-      else this.#groups.set(source, flatten([g]));
     }
     this.#dirty.clear();
+    this.#order ??= [...this.#groups.keys()].sort();
     const out: LabelSet[] = [];
-    for (const k of [...this.#groups.keys()].sort()) for (const t of this.#groups.get(k)!) out.push(t);
+    for (const k of this.#order) for (const t of this.#groups.get(k)!) out.push(t);
     this.#publish(out);
   }
 
