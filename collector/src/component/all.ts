@@ -3,6 +3,7 @@
  * `ComponentDefinition` (the exported name is free; keep lines sorted by component name so
  * concurrent additions merge). `runtime/registry.ts` registers everything exported here.
  */
+export { component as discovery_kubernetes } from './discovery/kubernetes/kubernetes.js';
 export { component as discovery_relabel } from './discovery/relabel/relabel.js';
 export { component as loki_source_api } from './loki/source/api/api.js';
 export { component as loki_source_file } from './loki/source/file/file.js';

@@ -32,7 +32,7 @@ const DEFS: Def[] = [
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', scope: 'Cluster', shortNames: ['ns'], status: true, fieldLabels: ['status.phase'] },
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] },
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', fieldLabels: ['type'] },
-  { group: '', version: 'v1', resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], status: true },
+  { group: '', version: 'v1', resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], status: true, fieldLabels: ['spec.clusterIP', 'spec.type'] },
   { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'] },
   {
     group: '', version: 'v1', resource: 'pods', kind: 'Pod', shortNames: ['po'], categories: ['all'], status: true, log: true,

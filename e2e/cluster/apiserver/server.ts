@@ -1015,7 +1015,9 @@ export class ApiServer {
     delete md['resourceVersion'];
     if (GENERATION_KINDS.has(t.kind) || t.crdName) md['generation'] = 1;
     else delete md['generation'];
-    if (t.statusSubresource) {
+    // Like kube-apiserver's node strategy, a Node keeps the status it is created with (the
+    // kubelet registers with its addresses and daemon endpoints); other kinds start from scratch.
+    if (t.statusSubresource && t.kind !== 'Node') {
       const st = t.crdName ? undefined : initialStatus(o);
       if (st === undefined) delete o['status'];
       else o['status'] = st;

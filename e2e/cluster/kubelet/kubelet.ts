@@ -320,6 +320,8 @@ export class Kubelet {
         status: {
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dev-cluster kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
           addresses: [{ type: 'InternalIP', address: this.#ctx.hostIP }, { type: 'Hostname', address: this.nodeName }],
+          // Reported like a real kubelet (Prometheus's node role targets this port); nothing listens on it here.
+          daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
           capacity: { cpu: '2', memory: '4Gi', pods: '110' },
           allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
           nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },

@@ -270,7 +270,8 @@ function issueDiagnostic(issue: Issue, path: (string | number)[], root: BodyLoc)
     display += `[${idx}]`;
     i++;
     if (path[i] === 'body') i++;
-    if (path[i] === 'label' || path[i] === 'type') break;
+    // `label` of labelled blocks and `type` of enum blocks are not attributes of the body.
+    if ((path[i] === 'label' && fi?.marker.kind === 'labelledBlocks') || (path[i] === 'type' && fi?.marker.kind === 'enumBlocks')) break;
     node = { start: item.stmt.nameStart, end: item.stmt.nameEnd };
     body = item.sub;
   }

@@ -20,7 +20,8 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, 
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import { block, capsule, duration, labelledBlocks } from '../../../syntax/vm/schema.js';
 import { formatDuration } from '../../../syntax/vm/schema.js';
-import { checkScrapeClient, clientSettings, clusterKey, scrapeClientFields, USER_AGENT } from '../../prometheus/scrape/scrape.js';
+import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
+import { clusterKey, USER_AGENT } from '../../prometheus/scrape/scrape.js';
 import { ScrapeHttpClient } from '../../prometheus/scrape/http-client.js';
 import { CUMULATIVE_TYPES, DeltaComputer } from '../../../pyroscope/delta.js';
 import { checkPprofPayload } from '../../../pyroscope/formats.js';
@@ -61,7 +62,7 @@ export const argumentsSchema = z
     scrape_timeout: duration().default(10_000),
     scheme: z.enum(['http', 'https']).default('http'),
     delta_profiling_duration: duration().default(DEFAULT_DELTA_DURATION),
-    ...scrapeClientFields,
+    ...httpClientConfigFields,
     profiling_config: block(profilingConfigSchema).prefault({}),
     clustering: block(z.object({ enabled: z.boolean().default(false) }).strict()).default({ enabled: false }),
   })
@@ -79,7 +80,7 @@ export const argumentsSchema = z
       if (seen.has(c.label)) ctx.addIssue({ code: 'custom', path: ['profiling_config', 'profile.custom'], message: `profile.custom "${c.label}" is defined twice; labels must be unique` });
       seen.add(c.label);
     }
-    checkScrapeClient(a, ctx);
+    checkHttpClientConfig(a, ctx);
   });
 
 export type Arguments = z.output<typeof argumentsSchema>;

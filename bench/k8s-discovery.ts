@@ -1,0 +1,305 @@
+/**
+ * Kubernetes discovery benchmark. Workload: P pods (default 5,000, two containers, labels,
+ * annotations, status) and P endpoint slices (one pod-backed endpoint each) in the dev cluster's
+ * API server, run in its own process so its memory and CPU are not counted.
+ *
+ * Each measurement runs in a fresh child process (the updates are sent from the parent):
+ * - floor: list + JSON-decode the same pods and slices (`KubeClient.list`), keep them, then watch
+ *   W pod updates (W default 2,000) with a bare informer (decode only);
+ * - discovery: `discovery.kubernetes` role pod + role endpointslice (what a user would run) over
+ *   the same objects, then the same W updates, waiting until the targets show the last one.
+ * Printed: time to the first complete target list, CPU ms per 1,000 watch events, RSS per
+ * discovered object above the idle baseline (after GC), each with the floor and the ratio.
+ * Aims: ≤ 2 KB per object above the idle baseline, ≤ 2× the floor's CPU.
+ *
+ *   npm run build && node --expose-gc dist/bench/k8s-discovery.js [P] [W]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function rssAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) gc?.();
+  return process.memoryUsage().rss;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// ---------------------------------------------------------------- child: API server
+
+async function apiServerChild(): Promise<void> {
+  const { startApiServer } = await import('../e2e/cluster/apiserver/index.js');
+  const s = await startApiServer({ historySize: 50_000, bookmarkIntervalMs: 1000 });
+  process.stdout.write(`${JSON.stringify({ url: s.url })}\n`);
+  process.on('SIGTERM', () => void s.close().then(() => process.exit(0)));
+}
+
+async function populate(url: string, pods: number, ns = 'bench'): Promise<void> {
+  const post = async (p: string, body: unknown, method = 'POST'): Promise<void> => {
+    const r = await fetch(url + p, { method, headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }, body: JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
+    await r.arrayBuffer();
+  };
+  await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await post(`/api/v1/namespaces/${ns}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+  const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const work: Array<() => Promise<void>> = [];
+  for (let i = 0; i < pods; i++) {
+    const name = `web-${i}`;
+    work.push(async () => {
+      await post(`/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: 'web', 'app.kubernetes.io/instance': `web-${i % 50}`, 'pod-template-hash': 'abc123' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' } },
+        spec: {
+          nodeName: 'dev-node',
+          containers: [
+            { name: 'app', image: 'registry.example/app:1.2.3', ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9100 }], env: [{ name: 'A', value: 'x'.repeat(40) }] },
+            { name: 'proxy', image: 'registry.example/proxy:4', ports: [{ name: 'admin', containerPort: 15000 }] },
+          ],
+        },
+      });
+      await post(`/api/v1/namespaces/${ns}/pods/${name}/status`, { status: { phase: 'Running', podIP: ip(i + 1), hostIP: '192.168.0.10', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'app', containerID: `containerd://${'a'.repeat(64)}`, ready: true, restartCount: 0, image: 'app', imageID: 'x', started: true, state: { running: { startedAt: '2024-01-01T00:00:00Z' } } }] } }, 'PATCH');
+      await post(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: `web-${i}`, labels: { 'kubernetes.io/service-name': 'web' } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [{ addresses: [ip(i + 1)], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'dev-node', targetRef: { kind: 'Pod', name, namespace: ns } }],
+      });
+    });
+  }
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < work.length) await work[next++]!();
+  }));
+}
+
+async function updates(url: string, n: number, tag: string): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < n) {
+      const i = next++;
+      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/web-${i % 1000}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: i === n - 1 ? tag : `${tag}-${i}` } } }) });
+      await r.arrayBuffer();
+    }
+  }));
+}
+
+// ---------------------------------------------------------------- child: measurements
+
+interface Result {
+  readonly idleRss: number;
+  readonly syncedRss: number;
+  readonly idleHeap: number;
+  readonly syncedHeap: number;
+  readonly objects: number;
+  readonly targets: number;
+  readonly firstListMs: number;
+  readonly firstListCpuMs: number;
+  readonly watchCpuMs: number;
+  readonly events: number;
+}
+
+async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: number): Promise<Result> {
+  const { KubeClient, collectionPath } = await import('../collector/src/component/common/kube/client.js');
+  const { Informer } = await import('../collector/src/component/common/kube/informer.js');
+  const { component, argumentsSchema } = await import('../collector/src/component/discovery/kubernetes/kubernetes.js');
+  const winston = (await import('winston')).default;
+  const { Registry } = await import('prom-client');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8sbench-'));
+  const kc = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(kc, `current-context: b\ncontexts: [{name: b, context: {cluster: b, user: b}}]\nclusters: [{name: b, cluster: {server: "${url}"}}]\nusers: [{name: b, user: {}}]\n`);
+  const buildDiscovery = (role: string, ns: string, onTargets: (t: readonly Record<string, string>[]) => void) =>
+    component.build(
+      {
+        id: `discovery.kubernetes.${role}`,
+        logger: winston.createLogger({ silent: true }),
+        registry: new Registry(),
+        dataPath: dir,
+        onStateChange: (e) => onTargets(e.targets),
+        setHealth: () => undefined,
+        getService: () => {
+          throw new Error('none');
+        },
+      },
+      argumentsSchema.parse({ role, kubeconfig_file: kc, namespaces: { names: [ns] } }),
+    ) as unknown as { run(s: AbortSignal): Promise<void>; debugInfo(): { watch_events: number } };
+  const warmDiscovery = async (): Promise<void> => {
+    const wac = new AbortController();
+    const seen = new Map<string, number>();
+    const runs = ['pod', 'endpointslice'].map((role) => buildDiscovery(role, 'warm', (t) => seen.set(role, t.length)).run(wac.signal));
+    await until(() => seen.get('pod') === 300 && seen.get('endpointslice') === 300, 60_000, 'warm-up targets');
+    wac.abort();
+    await Promise.all(runs);
+  };
+  const warmFloor = async (): Promise<void> => {
+    const wac = new AbortController();
+    const client = new KubeClient({ server: new URL(url), settings: { follow_redirects: true }, source: 'bench' });
+    const infs = [collectionPath('', 'v1', 'pods', 'warm'), collectionPath('discovery.k8s.io', 'v1', 'endpointslices', 'warm')].map((p) => new Informer({ client, path: p, onEvent: () => undefined }));
+    const runs = infs.map((i) => i.run(wac.signal));
+    await until(() => infs.every((i) => i.synced), 60_000, 'warm-up lists');
+    wac.abort();
+    await Promise.all(runs);
+    client.close();
+  };
+  // Warm-up: the same code over a small namespace, so the idle baseline includes compiled code
+  // and caches and the figures below are the memory the discovered objects cost.
+  await (mode === 'floor' ? warmFloor : warmDiscovery)();
+  const idleRss = rssAfterGc();
+  const idleHeap = process.memoryUsage().heapUsed;
+  const ac = new AbortController();
+  const t0 = Date.now();
+  const c0 = cpuMs();
+  let targets = 0;
+  let objects = 0;
+  let watchCpuMs = 0;
+  let firstListMs = 0;
+  let firstListCpuMs = 0;
+  if (mode === 'floor') {
+    const client = new KubeClient({ server: new URL(url), settings: { follow_redirects: true }, source: 'bench' });
+    let events = 0;
+    const pods = new Informer({ client, path: collectionPath('', 'v1', 'pods', 'bench'), onEvent: () => void events++ });
+    const slices = new Informer({ client, path: collectionPath('discovery.k8s.io', 'v1', 'endpointslices', 'bench'), onEvent: () => void events++ });
+    const runs = [pods.run(ac.signal), slices.run(ac.signal)];
+    await until(() => pods.synced && slices.synced, 600_000, 'floor lists');
+    firstListMs = Date.now() - t0;
+    firstListCpuMs = cpuMs() - c0;
+    objects = pods.size + slices.size;
+    const syncedRss = rssAfterGc();
+    const syncedHeap = process.memoryUsage().heapUsed;
+    const base = events;
+    const c1 = cpuMs();
+    process.stdout.write('ready\n'); // the orchestrator now sends the updates (its CPU is not ours)
+    await until(() => pods.get('bench/web-' + ((updatesN - 1) % 1000))?.metadata.annotations?.['rev'] === 'floor-last', 600_000, 'floor watch events');
+    watchCpuMs = cpuMs() - c1;
+    ac.abort();
+    await Promise.all(runs);
+    client.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets: 0, firstListMs, firstListCpuMs, watchCpuMs, events: events - base };
+  }
+  const exportsOf = new Map<string, readonly Record<string, string>[]>();
+  const comps = ['pod', 'endpointslice'].map((role) => {
+    const comp = buildDiscovery(role, 'bench', (t) => exportsOf.set(role, t));
+    return { role, comp, done: comp.run(ac.signal) };
+  });
+  const podTargets = (): number => exportsOf.get('pod')?.length ?? 0;
+  const sliceTargets = (): number => exportsOf.get('endpointslice')?.length ?? 0;
+  const expectedPods = Number(process.env['BENCH_PODS']);
+  // pod role: 3 container ports per pod; endpointslice role: 1 endpoint port + 2 uncovered container ports.
+  await until(() => podTargets() === expectedPods * 3 && sliceTargets() === expectedPods * 3, 600_000, 'complete target lists');
+  firstListMs = Date.now() - t0;
+  firstListCpuMs = cpuMs() - c0;
+  targets = podTargets() + sliceTargets();
+  objects = expectedPods * 2;
+  const syncedRss = rssAfterGc();
+  const syncedHeap = process.memoryUsage().heapUsed;
+  if (process.env['BENCH_SNAPSHOT']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_SNAPSHOT']);
+  const events0 = comps.reduce((n, c) => n + c.comp.debugInfo().watch_events, 0);
+  const c1 = cpuMs();
+  process.stdout.write('ready\n');
+  const lastPod = `web-${(updatesN - 1) % 1000}`;
+  const seen = (role: string): boolean => (exportsOf.get(role) ?? []).some((t) => t['__meta_kubernetes_pod_name'] === lastPod && t['__meta_kubernetes_pod_annotation_rev'] === 'discovery-last');
+  await until(() => seen('pod') && seen('endpointslice'), 600_000, 'discovery to show the last update');
+  watchCpuMs = cpuMs() - c1;
+  const events = comps.reduce((n, c) => n + c.comp.debugInfo().watch_events, 0) - events0;
+  if (process.env['BENCH_DEBUG']) process.stderr.write(`events0=${events0} info=${JSON.stringify(comps.map((c) => c.comp.debugInfo()))}\n`);
+  ac.abort();
+  await Promise.all(comps.map((c) => c.done));
+  if (process.env['BENCH_DEBUG']) {
+    exportsOf.clear();
+    rssAfterGc();
+    process.stderr.write(`heap: idle ${(idleHeap / 1048576).toFixed(1)} MiB, synced ${(syncedHeap / 1048576).toFixed(1)} MiB, after stop ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB\n`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets, firstListMs, firstListCpuMs, watchCpuMs, events };
+}
+
+// ---------------------------------------------------------------- orchestration
+
+function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; firstLine: Promise<string>; lastLine: Promise<string> } {
+  const prof = process.env['BENCH_CPU_PROFILE_DIR'] && args[0] === 'measure' ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROFILE_DIR']}`] : [];
+  const proc = spawn(process.execPath, ['--expose-gc', ...prof, self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  let buf = '';
+  let resolveFirst!: (s: string) => void;
+  const firstLine = new Promise<string>((r) => (resolveFirst = r));
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (d: string) => {
+    buf += d;
+    const nl = buf.indexOf('\n');
+    if (nl >= 0) resolveFirst(buf.slice(0, nl));
+  });
+  const lastLine = new Promise<string>((resolve, reject) => {
+    proc.once('exit', (code) => (code === 0 ? resolve(buf.trim().split('\n').pop() ?? '') : reject(new Error(`child ${args.join(' ')} exited with ${code}`))));
+  });
+  return { proc, firstLine, lastLine };
+}
+
+export async function runK8sDiscoveryBench(pods: number, updatesN: number): Promise<{ floor: Result; discovery: Result }> {
+  const api = child(['apiserver']);
+  const { url } = JSON.parse(await api.firstLine) as { url: string };
+  try {
+    await populate(url, pods);
+    await populate(url, 100, 'warm');
+    const env = { BENCH_PODS: String(pods) };
+    const measure = async (mode: 'floor' | 'discovery'): Promise<Result> => {
+      const c = child(['measure', mode, url, String(updatesN)], env);
+      if ((await c.firstLine) === 'ready') await updates(url, updatesN, `${mode}-last`);
+      return JSON.parse(await c.lastLine) as Result;
+    };
+    const floor = await measure('floor');
+    const discovery = await measure('discovery');
+    return { floor, discovery };
+  } finally {
+    api.proc.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const [mode, ...rest] = process.argv.slice(2);
+  if (mode === 'apiserver') return apiServerChild();
+  if (mode === 'measure') {
+    const r = await measureChild(rest[0] as 'floor' | 'discovery', rest[1]!, Number(rest[2]));
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
+  }
+  const pods = Number(mode ?? 5000);
+  const updatesN = Number(rest[0] ?? 2000);
+  const { floor, discovery } = await runK8sDiscoveryBench(pods, updatesN);
+  const kb = (r: Result): number => (r.syncedRss - r.idleRss) / r.objects / 1024;
+  const heapKb = (r: Result): number => (r.syncedHeap - r.idleHeap) / r.objects / 1024;
+  const perK = (r: Result): number => (r.watchCpuMs / Math.max(1, r.events)) * 1000;
+  const lines = [
+    `k8s discovery: ${pods} pods + ${pods} endpoint slices, ${updatesN} pod updates`,
+    `  first complete list:   discovery ${discovery.firstListMs} ms (${discovery.firstListCpuMs.toFixed(0)} CPU ms, ${discovery.targets} targets)   floor list+decode ${floor.firstListMs} ms (${floor.firstListCpuMs.toFixed(0)} CPU ms)   CPU ratio ${(discovery.firstListCpuMs / floor.firstListCpuMs).toFixed(2)}x`,
+    `  CPU per 1000 watch events: discovery ${perK(discovery).toFixed(1)} ms (${discovery.events} events)   floor ${perK(floor).toFixed(1)} ms (${floor.events} events)   ratio ${(perK(discovery) / perK(floor)).toFixed(2)}x`,
+    `  RSS per discovered object above idle: discovery ${kb(discovery).toFixed(2)} KB (idle ${(discovery.idleRss / 1048576).toFixed(0)} MiB → ${(discovery.syncedRss / 1048576).toFixed(0)} MiB)   floor (decoded objects kept) ${kb(floor).toFixed(2)} KB`,
+    `  JS heap per discovered object above idle: discovery ${heapKb(discovery).toFixed(2)} KB   floor ${heapKb(floor).toFixed(2)} KB`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+if (process.argv[1] === self) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${String(err instanceof Error ? err.stack : err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,590 @@
+/**
+ * Target groups of every `discovery.kubernetes` role, computed from Kubernetes objects exactly
+ * as Prometheus's `discovery/kubernetes` builds them (v3: pod.go, service.go, endpoints.go,
+ * endpointslice.go, ingress.go, node.go; label names, values, address forms and target order).
+ * Pure functions: the caller passes the related objects (services, pods, nodes, namespaces)
+ * through `Lookups`. A group's targets are flattened with `flatten` (target labels win).
+ */
+import { isIP } from 'node:net';
+import type { KubeObject } from '../../common/kube/client.js';
+
+export type LabelSet = Record<string, string>;
+
+export interface TargetGroup {
+  readonly source: string;
+  readonly labels: LabelSet;
+  readonly targets: LabelSet[];
+}
+
+const P = '__meta_kubernetes_';
+export const NAMESPACE_LABEL = `${P}namespace`;
+
+// ------------------------------------------------------------ object shapes (subset of the API)
+
+interface ObjectRef {
+  readonly kind?: string;
+  readonly name?: string;
+  readonly namespace?: string;
+}
+
+export interface ContainerPort {
+  readonly name?: string;
+  readonly containerPort: number;
+  readonly protocol?: string;
+}
+
+interface Container {
+  readonly name: string;
+  readonly image?: string;
+  readonly ports?: readonly ContainerPort[];
+}
+
+export interface Pod extends KubeObject {
+  readonly spec?: { readonly nodeName?: string; readonly containers?: readonly Container[]; readonly initContainers?: readonly Container[] };
+  readonly status?: {
+    readonly podIP?: string;
+    readonly hostIP?: string;
+    readonly phase?: string;
+    readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string }>;
+    readonly containerStatuses?: ReadonlyArray<{ readonly name: string; readonly containerID?: string }>;
+    readonly initContainerStatuses?: ReadonlyArray<{ readonly name: string; readonly containerID?: string }>;
+  };
+}
+
+export interface Service extends KubeObject {
+  readonly spec?: {
+    readonly type?: string;
+    readonly clusterIP?: string;
+    readonly externalName?: string;
+    readonly loadBalancerIP?: string;
+    readonly ports?: ReadonlyArray<{ readonly name?: string; readonly port: number; readonly protocol?: string }>;
+  };
+}
+
+interface EndpointAddress {
+  readonly ip: string;
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  readonly targetRef?: ObjectRef;
+}
+
+interface EndpointPort {
+  readonly name?: string;
+  readonly port: number;
+  readonly protocol?: string;
+}
+
+export interface Endpoints extends KubeObject {
+  readonly subsets?: ReadonlyArray<{ readonly addresses?: readonly EndpointAddress[]; readonly notReadyAddresses?: readonly EndpointAddress[]; readonly ports?: readonly EndpointPort[] }>;
+}
+
+interface SliceEndpoint {
+  readonly addresses?: readonly string[];
+  readonly conditions?: { readonly ready?: boolean; readonly serving?: boolean; readonly terminating?: boolean };
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  readonly zone?: string;
+  readonly targetRef?: ObjectRef;
+  readonly deprecatedTopology?: Readonly<Record<string, string>>;
+}
+
+interface SlicePort {
+  readonly name?: string;
+  readonly port?: number;
+  readonly protocol?: string;
+  readonly appProtocol?: string;
+}
+
+export interface EndpointSlice extends KubeObject {
+  readonly addressType?: string;
+  readonly endpoints?: readonly SliceEndpoint[];
+  readonly ports?: readonly SlicePort[];
+}
+
+export interface Ingress extends KubeObject {
+  readonly spec?: {
+    readonly ingressClassName?: string;
+    readonly tls?: ReadonlyArray<{ readonly hosts?: readonly string[] }>;
+    readonly rules?: ReadonlyArray<{ readonly host?: string; readonly http?: { readonly paths?: ReadonlyArray<{ readonly path?: string }> } }>;
+  };
+}
+
+export interface Node extends KubeObject {
+  readonly spec?: { readonly providerID?: string };
+  readonly status?: {
+    readonly addresses?: ReadonlyArray<{ readonly type: string; readonly address: string }>;
+    readonly daemonEndpoints?: { readonly kubeletEndpoint?: { readonly Port?: number } };
+  };
+}
+
+export type Namespace = KubeObject;
+
+/** Related objects a builder may read; each returns undefined when unknown. */
+export interface Lookups {
+  readonly service?: (namespace: string, name: string) => Service | undefined;
+  readonly pod?: (namespace: string, name: string) => Pod | undefined;
+  /** Present when `attach_metadata { node = true }`. */
+  readonly node?: (name: string) => Node | undefined;
+  /** Present when `attach_metadata { namespace = true }`. */
+  readonly namespace?: (name: string) => Namespace | undefined;
+}
+
+// ------------------------------------------------------------ shared helpers
+
+/** Prometheus `strutil.SanitizeLabelName`: every character outside [a-zA-Z0-9_] becomes `_`. */
+export function sanitizeLabelName(s: string): string {
+  return s.replace(/[^a-zA-Z0-9_]/g, '_');
+}
+
+/** Go's `net.JoinHostPort`: brackets hosts that contain a colon. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Generated label names (`__meta_kubernetes_pod_label_app`, ...) repeat across every object of a
+ * cluster; interning them keeps one copy per name instead of one per target. Bounded by the number
+ * of distinct label and annotation keys, which is small in practice; cleared past 100,000.
+ */
+const interned = new Map<string, readonly [string, string]>();
+
+function metaNames(resource: string, kind: 'label' | 'annotation', key: string): readonly [string, string] {
+  const ck = `${resource}\0${kind}\0${key}`;
+  let names = interned.get(ck);
+  if (!names) {
+    if (interned.size >= 100_000) interned.clear();
+    const ln = sanitizeLabelName(key);
+    names = [`${P}${resource}_${kind}_${ln}`, `${P}${resource}_${kind}present_${ln}`];
+    interned.set(ck, names);
+  }
+  return names;
+}
+
+function addLabelsAndAnnotations(ls: LabelSet, meta: KubeObject['metadata'], resource: string): void {
+  for (const [k, v] of Object.entries(meta.labels ?? {})) {
+    const [name, present] = metaNames(resource, 'label', k);
+    ls[name] = v;
+    ls[present] = 'true';
+  }
+  for (const [k, v] of Object.entries(meta.annotations ?? {})) {
+    const [name, present] = metaNames(resource, 'annotation', k);
+    ls[name] = v;
+    ls[present] = 'true';
+  }
+}
+
+/** `addObjectMetaLabels`: `<role>_name` plus labels and annotations with their `*present` twins. */
+function addObjectMetaLabels(ls: LabelSet, meta: KubeObject['metadata'], role: string): void {
+  ls[`${P}${role}_name`] = meta.name;
+  addLabelsAndAnnotations(ls, meta, role);
+}
+
+/** Node metadata (`attach_metadata.node`): node name, labels and annotations, when the node is known. */
+function withNodeLabels(ls: LabelSet, lk: Lookups, nodeName: string | undefined): LabelSet {
+  if (!lk.node || nodeName === undefined) return ls;
+  const node = lk.node(nodeName);
+  if (!node) return ls;
+  const nl: LabelSet = {};
+  addObjectMetaLabels(nl, node.metadata, 'node');
+  return { ...ls, ...nl };
+}
+
+/** Namespace metadata (`attach_metadata.namespace`): namespace labels and annotations. */
+function withNamespaceLabels(ls: LabelSet, lk: Lookups, namespace: string): LabelSet {
+  if (!lk.namespace) return ls;
+  const ns = lk.namespace(namespace);
+  if (!ns) return ls;
+  const out = { ...ls };
+  addLabelsAndAnnotations(out, ns.metadata, 'namespace');
+  return out;
+}
+
+const nsOf = (o: KubeObject): string => o.metadata.namespace ?? '';
+
+// ------------------------------------------------------------ pod
+
+export function podReady(pod: Pod): string {
+  for (const c of pod.status?.conditions ?? []) if (c.type === 'Ready') return c.status.toLowerCase();
+  return 'unknown';
+}
+
+/** Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per target). */
+export function podLabels(pod: Pod): LabelSet {
+  const ls: LabelSet = {
+    [`${P}pod_ip`]: pod.status?.podIP ?? '',
+    [`${P}pod_ready`]: podReady(pod),
+    [`${P}pod_phase`]: pod.status?.phase ?? '',
+    [`${P}pod_node_name`]: pod.spec?.nodeName ?? '',
+    [`${P}pod_host_ip`]: pod.status?.hostIP ?? '',
+    [`${P}pod_uid`]: pod.metadata.uid ?? '',
+  };
+  addObjectMetaLabels(ls, pod.metadata, 'pod');
+  const ctl = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+  if (ctl) {
+    if (ctl.kind) ls[`${P}pod_controller_kind`] = ctl.kind;
+    if (ctl.name) ls[`${P}pod_controller_name`] = ctl.name;
+  }
+  return ls;
+}
+
+function allContainers(pod: Pod): Array<{ c: Container; isInit: boolean }> {
+  return [...(pod.spec?.containers ?? []).map((c) => ({ c, isInit: false })), ...(pod.spec?.initContainers ?? []).map((c) => ({ c, isInit: true }))];
+}
+
+export function podSource(namespace: string, name: string): string {
+  return `pod/${namespace}/${name}`;
+}
+
+export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
+  const source = podSource(nsOf(pod), pod.metadata.name);
+  const ip = pod.status?.podIP ?? '';
+  // PodIP can be empty when a pod is starting or has been evicted.
+  if (ip === '') return { source, labels: {}, targets: [] };
+  let labels: LabelSet = { ...podLabels(pod), [NAMESPACE_LABEL]: nsOf(pod) };
+  labels = withNodeLabels(labels, lk, pod.spec?.nodeName ?? '');
+  labels = withNamespaceLabels(labels, lk, nsOf(pod));
+  const targets: LabelSet[] = [];
+  for (const { c, isInit } of allContainers(pod)) {
+    const statuses = isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
+    const cID = statuses?.find((s) => s.name === c.name)?.containerID ?? '';
+    const common = { [`${P}pod_container_name`]: c.name, [`${P}pod_container_id`]: cID, [`${P}pod_container_image`]: c.image ?? '', [`${P}pod_container_init`]: String(isInit) };
+    if (!c.ports || c.ports.length === 0) {
+      // No ports: one port-free target per container; relabeling must add the port.
+      targets.push({ __address__: ip, ...common });
+      continue;
+    }
+    for (const port of c.ports) {
+      targets.push({
+        __address__: joinHostPort(ip, port.containerPort),
+        ...common,
+        [`${P}pod_container_port_number`]: String(port.containerPort),
+        [`${P}pod_container_port_name`]: port.name ?? '',
+        [`${P}pod_container_port_protocol`]: port.protocol ?? '',
+      });
+    }
+  }
+  return { source, labels, targets };
+}
+
+// ------------------------------------------------------------ service
+
+export function serviceLabels(svc: Service): LabelSet {
+  const ls: LabelSet = { [NAMESPACE_LABEL]: nsOf(svc) };
+  addObjectMetaLabels(ls, svc.metadata, 'service');
+  return ls;
+}
+
+export function serviceSource(namespace: string, name: string): string {
+  return `svc/${namespace}/${name}`;
+}
+
+export function buildService(svc: Service, lk: Lookups = {}): TargetGroup {
+  const labels = withNamespaceLabels(serviceLabels(svc), lk, nsOf(svc));
+  const type = svc.spec?.type ?? '';
+  const targets: LabelSet[] = [];
+  for (const port of svc.spec?.ports ?? []) {
+    const t: LabelSet = {
+      __address__: joinHostPort(`${svc.metadata.name}.${nsOf(svc)}.svc`, port.port),
+      [`${P}service_port_name`]: port.name ?? '',
+      [`${P}service_port_number`]: String(port.port),
+      [`${P}service_port_protocol`]: port.protocol ?? '',
+      [`${P}service_type`]: type,
+    };
+    if (type === 'ExternalName') t[`${P}service_external_name`] = svc.spec?.externalName ?? '';
+    else t[`${P}service_cluster_ip`] = svc.spec?.clusterIP ?? '';
+    if (type === 'LoadBalancer') t[`${P}service_loadbalancer_ip`] = svc.spec?.loadBalancerIP ?? '';
+    targets.push(t);
+  }
+  return { source: serviceSource(nsOf(svc), svc.metadata.name), labels, targets };
+}
+
+// ------------------------------------------------------------ endpoints
+
+export function endpointsSource(namespace: string, name: string): string {
+  return `endpoints/${namespace}/${name}`;
+}
+
+function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean, protocol: string | undefined): LabelSet {
+  return {
+    [`${P}pod_container_name`]: c.name,
+    [`${P}pod_container_image`]: c.image ?? '',
+    [`${P}pod_container_port_name`]: cport.name ?? '',
+    [`${P}pod_container_port_number`]: String(cport.containerPort),
+    [`${P}pod_container_port_protocol`]: protocol ?? '',
+    [`${P}pod_container_init`]: String(isInit),
+  };
+}
+
+/** Targets for container ports of seen pods that no endpoint port covered (pod IP, pod labels). */
+function uncoveredPodPorts(seen: SeenPods, targets: LabelSet[], skip?: (pod: Pod) => boolean): void {
+  for (const { pod, ports, labels } of seen.values()) {
+    const ip = pod.status?.podIP ?? '';
+    if (ip === '' || skip?.(pod)) continue;
+    for (const { c, isInit } of allContainers(pod)) {
+      for (const cport of c.ports ?? []) {
+        if (ports.includes(cport.containerPort)) continue;
+        const t: LabelSet = { __address__: joinHostPort(ip, cport.containerPort), ...containerPortLabels(c, cport, isInit, cport.protocol) };
+        targets.push(Object.assign(t, labels));
+      }
+    }
+  }
+}
+
+type SeenPods = Map<string, { pod: Pod; ports: number[]; labels: LabelSet }>;
+
+/**
+ * A pod-backed endpoint target: the pod's labels, plus the labels of the first container port
+ * equal to the endpoint `port`; records the port as covered for `uncoveredPodPorts`.
+ */
+function withPod(t: LabelSet, pod: Pod, port: number | undefined, seen: SeenPods, protocolOf: (cport: ContainerPort) => string | undefined): LabelSet {
+  const key = `${nsOf(pod)}/${pod.metadata.name}`;
+  let sp = seen.get(key);
+  if (!sp) seen.set(key, (sp = { pod, ports: [], labels: podLabels(pod) }));
+  const out = Object.assign(t, sp.labels);
+  if (port === undefined) return out;
+  for (const { c, isInit } of allContainers(pod)) {
+    const cport = (c.ports ?? []).find((p) => p.containerPort === port);
+    if (cport) {
+      Object.assign(out, containerPortLabels(c, cport, isInit, protocolOf(cport)));
+      break;
+    }
+  }
+  sp.ports.push(port);
+  return out;
+}
+
+function resolvePod(lk: Lookups, ref: ObjectRef | undefined): Pod | undefined {
+  if (!ref || ref.kind !== 'Pod' || !lk.pod) return undefined;
+  return lk.pod(ref.namespace ?? '', ref.name ?? '');
+}
+
+export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
+  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps) };
+  const svc = lk.service?.(nsOf(eps), eps.metadata.name);
+  if (svc) labels = { ...labels, ...serviceLabels(svc) };
+  addObjectMetaLabels(labels, eps.metadata, 'endpoints');
+  labels = withNamespaceLabels(labels, lk, nsOf(eps));
+  const targets: LabelSet[] = [];
+  const seen: SeenPods = new Map();
+  const add = (addr: EndpointAddress, port: EndpointPort, ready: string): void => {
+    let t: LabelSet = {
+      __address__: joinHostPort(addr.ip, port.port),
+      [`${P}endpoint_port_name`]: port.name ?? '',
+      [`${P}endpoint_port_protocol`]: port.protocol ?? '',
+      [`${P}endpoint_ready`]: ready,
+    };
+    if (addr.targetRef) {
+      t[`${P}endpoint_address_target_kind`] = addr.targetRef.kind ?? '';
+      t[`${P}endpoint_address_target_name`] = addr.targetRef.name ?? '';
+    }
+    if (addr.nodeName !== undefined) t[`${P}endpoint_node_name`] = addr.nodeName;
+    if (addr.hostname) t[`${P}endpoint_hostname`] = addr.hostname;
+    if (lk.node) {
+      const nodeName = addr.nodeName === undefined && addr.targetRef?.kind === 'Node' ? addr.targetRef.name : addr.nodeName;
+      t = withNodeLabels(t, lk, nodeName);
+    }
+    const pod = resolvePod(lk, addr.targetRef);
+    if (!pod) {
+      targets.push(t);
+      return;
+    }
+    // Prometheus takes the protocol of the endpoint port here.
+    targets.push(withPod(t, pod, port.port, seen, () => port.protocol));
+  };
+  for (const ss of eps.subsets ?? []) {
+    for (const port of ss.ports ?? []) {
+      for (const addr of ss.addresses ?? []) add(addr, port, 'true');
+      for (const addr of ss.notReadyAddresses ?? []) add(addr, port, 'false');
+    }
+  }
+  uncoveredPodPorts(seen, targets);
+  return { source: endpointsSource(nsOf(eps), eps.metadata.name), labels, targets };
+}
+
+// ------------------------------------------------------------ endpointslice
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export function endpointSliceSource(namespace: string, name: string): string {
+  return `endpointslice/${namespace}/${name}`;
+}
+
+function ipFamily(ip: string): string | undefined {
+  const v = isIP(ip);
+  return v === 4 ? 'IPv4' : v === 6 ? 'IPv6' : undefined;
+}
+
+export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): TargetGroup {
+  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), [`${P}endpointslice_address_type`]: eps.addressType ?? '' };
+  addObjectMetaLabels(labels, eps.metadata, 'endpointslice');
+  const svcName = eps.metadata.labels?.[SERVICE_NAME_LABEL];
+  const svc = svcName !== undefined ? lk.service?.(nsOf(eps), svcName) : undefined;
+  if (svc) labels = { ...labels, ...serviceLabels(svc) };
+  labels = withNamespaceLabels(labels, lk, nsOf(eps));
+  const targets: LabelSet[] = [];
+  const seen: SeenPods = new Map();
+  const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
+    let t: LabelSet = { __address__: port.port !== undefined ? joinHostPort(addr, port.port) : addr };
+    if (port.name !== undefined) t[`${P}endpointslice_port_name`] = port.name;
+    if (port.protocol !== undefined) t[`${P}endpointslice_port_protocol`] = port.protocol;
+    if (port.port !== undefined) t[`${P}endpointslice_port`] = String(port.port);
+    if (port.appProtocol !== undefined) t[`${P}endpointslice_port_app_protocol`] = port.appProtocol;
+    const cond = ep.conditions ?? {};
+    if (cond.ready !== undefined) t[`${P}endpointslice_endpoint_conditions_ready`] = String(cond.ready);
+    if (cond.serving !== undefined) t[`${P}endpointslice_endpoint_conditions_serving`] = String(cond.serving);
+    if (cond.terminating !== undefined) t[`${P}endpointslice_endpoint_conditions_terminating`] = String(cond.terminating);
+    if (ep.hostname !== undefined) t[`${P}endpointslice_endpoint_hostname`] = ep.hostname;
+    if (ep.targetRef) {
+      t[`${P}endpointslice_address_target_kind`] = ep.targetRef.kind ?? '';
+      t[`${P}endpointslice_address_target_name`] = ep.targetRef.name ?? '';
+    }
+    if (ep.nodeName !== undefined) t[`${P}endpointslice_endpoint_node_name`] = ep.nodeName;
+    if (ep.zone !== undefined) t[`${P}endpointslice_endpoint_zone`] = ep.zone;
+    for (const [k, v] of Object.entries(ep.deprecatedTopology ?? {})) {
+      const ln = sanitizeLabelName(k);
+      t[`${P}endpointslice_endpoint_topology_${ln}`] = v;
+      t[`${P}endpointslice_endpoint_topology_present_${ln}`] = 'true';
+    }
+    if (lk.node) t = withNodeLabels(t, lk, ep.targetRef?.kind === 'Node' ? ep.targetRef.name : ep.nodeName);
+    const pod = resolvePod(lk, ep.targetRef);
+    if (!pod) {
+      targets.push(t);
+      return;
+    }
+    targets.push(withPod(t, pod, port.port, seen, (cport) => cport.protocol));
+  };
+  for (const ep of eps.endpoints ?? []) for (const port of eps.ports ?? []) for (const addr of ep.addresses ?? []) add(addr, ep, port);
+  // A dual-stack Service has one slice per address family; the pod's uncovered container ports
+  // are emitted by the slice of the pod IP's family only, so they are not duplicated.
+  uncoveredPodPorts(seen, targets, (pod) => {
+    const fam = ipFamily(pod.status?.podIP ?? '');
+    return eps.addressType !== undefined && fam !== undefined && (eps.addressType === 'IPv4' || eps.addressType === 'IPv6') && fam !== eps.addressType;
+  });
+  return { source: endpointSliceSource(nsOf(eps), eps.metadata.name), labels, targets };
+}
+
+// ------------------------------------------------------------ ingress
+
+export function ingressSource(namespace: string, name: string): string {
+  return `ingress/${namespace}/${name}`;
+}
+
+/** True when `host` equals `pattern` or matches a leading `*` label of it (same number of labels). */
+export function matchesHostnamePattern(pattern: string, host: string): boolean {
+  if (pattern === host) return true;
+  const pp = pattern.split('.');
+  const hp = host.split('.');
+  if (pp[0] !== '*' || pp.length !== hp.length) return false;
+  for (let i = 1; i < pp.length; i++) if (pp[i] !== hp[i]) return false;
+  return true;
+}
+
+export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
+  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(ing) };
+  if (ing.spec?.ingressClassName !== undefined) labels[`${P}ingress_class_name`] = ing.spec.ingressClassName;
+  addObjectMetaLabels(labels, ing.metadata, 'ingress');
+  labels = withNamespaceLabels(labels, lk, nsOf(ing));
+  const tlsHosts = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
+  const targets: LabelSet[] = [];
+  for (const rule of ing.spec?.rules ?? []) {
+    const host = rule.host ?? '';
+    const scheme = tlsHosts.some((p) => matchesHostnamePattern(p, host)) ? 'https' : 'http';
+    const paths = rule.http?.paths ? rule.http.paths.map((p) => (p.path ? p.path : '/')) : ['/'];
+    for (const path of paths) {
+      targets.push({ __address__: host, [`${P}ingress_scheme`]: scheme, [`${P}ingress_host`]: host, [`${P}ingress_path`]: path });
+    }
+  }
+  return { source: ingressSource(nsOf(ing), ing.metadata.name), labels, targets };
+}
+
+// ------------------------------------------------------------ node
+
+export function nodeSource(name: string): string {
+  return `node/${name}`;
+}
+
+const NODE_ADDRESS_ORDER = ['InternalIP', 'InternalDNS', 'ExternalIP', 'ExternalDNS', 'LegacyHostIP', 'Hostname'];
+
+/**
+ * One target per node at the first address in the order InternalIP, InternalDNS, ExternalIP,
+ * ExternalDNS, LegacyHostIP, Hostname, on the kubelet port; `undefined` when the node has none
+ * of them (Prometheus sends no group for such a node).
+ */
+export function buildNode(node: Node): TargetGroup | undefined {
+  const labels: LabelSet = { [`${P}node_provider_id`]: node.spec?.providerID ?? '' };
+  addObjectMetaLabels(labels, node.metadata, 'node');
+  const byType = new Map<string, string[]>();
+  for (const a of node.status?.addresses ?? []) {
+    const list = byType.get(a.type) ?? [];
+    list.push(a.address);
+    byType.set(a.type, list);
+  }
+  const type = NODE_ADDRESS_ORDER.find((t) => byType.has(t));
+  if (type === undefined) return undefined;
+  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+  const t: LabelSet = { __address__: joinHostPort(byType.get(type)![0]!, port), instance: node.metadata.name };
+  for (const [ty, addrs] of byType) t[sanitizeLabelName(`${P}node_address_${ty}`)] = addrs[0]!;
+  return { source: nodeSource(node.metadata.name), labels, targets: [t] };
+}
+
+// ------------------------------------------------------------ store pruning
+
+function pruneMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
+  return {
+    name: m.name,
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.uid !== undefined ? { uid: m.uid } : {}),
+    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...(m.labels !== undefined ? { labels: m.labels } : {}),
+    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
+    ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true })) } : {}),
+  };
+}
+
+function pruneContainers(cs: readonly Container[] | undefined): Container[] | undefined {
+  return cs?.map((c) => ({ name: c.name, ...(c.image !== undefined ? { image: c.image } : {}), ...(c.ports ? { ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.protocol !== undefined ? { protocol: p.protocol } : {}) })) } : {}) }));
+}
+
+/**
+ * Keeps only the fields the builders read (informer `transform`; `kind` is the informer's
+ * resource: list items carry no `kind`): a pod from a real API server is several KB of JSON,
+ * mostly managedFields, volumes, env and probes. Other kinds lose managedFields and status.
+ */
+export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T {
+  const o = obj as unknown as Pod & Node & Service & Ingress & Endpoints & EndpointSlice;
+  const meta = pruneMeta(o.metadata);
+  if (kind === 'pod') {
+    const st = o.status;
+    const statuses = (s: Pod['status'] extends infer S ? (S extends { containerStatuses?: infer C } ? C : never) : never) => s?.map((c) => ({ name: c.name, ...(c.containerID !== undefined ? { containerID: c.containerID } : {}) }));
+    const pod: Pod = {
+      metadata: meta,
+      spec: { ...(o.spec?.nodeName !== undefined ? { nodeName: o.spec.nodeName } : {}), ...(o.spec?.containers ? { containers: pruneContainers(o.spec.containers)! } : {}), ...(o.spec?.initContainers ? { initContainers: pruneContainers(o.spec.initContainers)! } : {}) },
+      status: {
+        ...(st?.podIP !== undefined ? { podIP: st.podIP } : {}),
+        ...(st?.hostIP !== undefined ? { hostIP: st.hostIP } : {}),
+        ...(st?.phase !== undefined ? { phase: st.phase } : {}),
+        ...(st?.conditions ? { conditions: st.conditions.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status })) } : {}),
+        ...(st?.containerStatuses ? { containerStatuses: statuses(st.containerStatuses)! } : {}),
+        ...(st?.initContainerStatuses ? { initContainerStatuses: statuses(st.initContainerStatuses)! } : {}),
+      },
+    };
+    return pod as unknown as T;
+  }
+  if (kind === 'node') {
+    return { metadata: meta, spec: { ...(o.spec?.providerID !== undefined ? { providerID: o.spec.providerID } : {}) }, status: { ...(o.status?.addresses ? { addresses: o.status.addresses } : {}), ...(o.status?.daemonEndpoints ? { daemonEndpoints: o.status.daemonEndpoints } : {}) } } as unknown as T;
+  }
+  if (kind === 'namespace') return { metadata: meta } as unknown as T;
+  const { metadata: _m, status: _s, ...rest } = o as unknown as Record<string, unknown> & { metadata: unknown; status?: unknown };
+  void _m;
+  void _s;
+  return { ...rest, metadata: meta } as unknown as T;
+}
+
+// ------------------------------------------------------------ flattening
+
+/** Discovery export form: each target merged over its group's labels (target labels win). */
+export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
+  const out: LabelSet[] = [];
+  for (const g of groups) for (const t of g.targets) out.push({ ...g.labels, ...t });
+  return out;
+}
