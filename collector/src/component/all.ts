@@ -7,6 +7,7 @@ export { component as discovery_relabel } from './discovery/relabel/relabel.js';
 export { component as loki_source_api } from './loki/source/api/api.js';
 export { component as loki_source_file } from './loki/source/file/file.js';
 export { component as loki_write } from './loki/write/write.js';
+export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
 export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
