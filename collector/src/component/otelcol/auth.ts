@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { capsule } from '../../syntax/vm/schema.js';
+import type { ClientMetadata } from '../../otlp/data.js';
 
 /** Request headers as Node gives them (lower-case names). */
 export type IncomingHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -12,8 +13,11 @@ export type IncomingHeaders = Readonly<Record<string, string | readonly string[]
 export interface AuthHandler {
   /** Name of the component, for messages. */
   readonly component: string;
-  /** Client side: headers to add to every outgoing request; undefined when the handler has no client side. */
-  readonly clientHeaders?: () => Promise<Record<string, string>>;
+  /**
+   * Client side: headers to add to an outgoing request, given the client metadata the data
+   * carries (`include_metadata`); undefined when the handler has no client side.
+   */
+  readonly clientHeaders?: (metadata: ClientMetadata | undefined) => Promise<Record<string, string>>;
   /** Server side: undefined when the request may pass, otherwise why not; undefined function when the handler has no server side. */
   readonly authenticate?: (headers: IncomingHeaders) => string | undefined;
 }

@@ -81,8 +81,8 @@ export const queueSchema = z.object({
   num_consumers: z.number().int().min(1).default(10),
   queue_size: z.number().int().min(1).default(1000),
   blocking: z.boolean().default(false),
+  block_on_overflow: z.boolean().default(false),
   sizer: z.enum(['requests', 'items', 'bytes']).default('requests'),
-  wait_for_result: z.boolean().default(false),
   storage: z
     .unknown()
     .optional()
