@@ -58,8 +58,12 @@ export interface HelperOptions {
   readonly queue: QueueArguments;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
-  /** Called when data is dropped after failing for good (permanent error or retries exhausted). */
-  readonly onDrop?: (data: Telemetry, err: unknown) => void;
+  /**
+   * Called when queued data failed for good (permanent error, retries exhausted, or aborted by
+   * `stop`); returns true when it took the data over (e.g. routed it elsewhere), else the data
+   * is dropped, logged and counted as failed.
+   */
+  readonly onDrop?: (data: Telemetry, err: unknown) => boolean;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -145,9 +149,10 @@ export class ExporterHelper {
       try {
         await this.sendWithRetry(data, this.#abort.signal);
       } catch (err: unknown) {
-        this.#o.metrics.failed[data.signal].inc(data.count);
-        this.#o.logger.error(`${this.#o.name}: dropping ${data.count} ${data.signal} items after failed export`, { error: err instanceof Error ? err.message : String(err) });
-        this.#o.onDrop?.(data, err);
+        if (this.#o.onDrop?.(data, err) !== true) {
+          this.#o.metrics.failed[data.signal].inc(data.count);
+          this.#o.logger.error(`${this.#o.name}: dropping ${data.count} ${data.signal} items after failed export`, { error: err instanceof Error ? err.message : String(err) });
+        }
       } finally {
         this.#inFlight--;
       }
