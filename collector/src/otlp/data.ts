@@ -8,11 +8,14 @@
  *   (one value may fan out to several consumers). A component that changes data builds a new
  *   request (sharing unchanged parts) and wraps it with `Telemetry.of`.
  * - `count` is the number of items: spans, metric data points or log records.
- * - `decode` validates the whole message (protobuf framing, ID lengths) and throws
- *   `InvalidDataError` naming the problem; nothing invalid gets into a pipeline.
+ * - `decode` validates the whole message (protobuf framing and wire types, ID lengths; see
+ *   `skim.ts`) and throws `InvalidDataError` naming the problem; nothing invalid gets into a
+ *   pipeline. It does not build objects: `request` is decoded on first access, so a pipeline
+ *   that only counts, merges and forwards never decodes.
  */
 import type protobuf from 'protobufjs';
 import { Types } from './schema.js';
+import { skim } from './skim.js';
 import type { LogsRequest, Metric, MetricsRequest, ResourceLogs, ResourceMetrics, ResourceSpans, TracesRequest } from './types.js';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -89,17 +92,24 @@ function makeRequest<S extends Signal>(signal: S, top: unknown[]): RequestOf[S] 
 
 export class Telemetry<S extends Signal = Signal> {
   readonly signal: S;
-  readonly request: RequestOf[S];
   readonly count: number;
   readonly metadata: ClientMetadata | undefined;
+  #request: RequestOf[S] | undefined;
   #bytes: Uint8Array | undefined;
 
-  private constructor(signal: S, request: RequestOf[S], count: number, bytes: Uint8Array | undefined, metadata: ClientMetadata | undefined) {
+  /** Exactly one of `request` and `bytes` may be undefined. */
+  private constructor(signal: S, request: RequestOf[S] | undefined, count: number, bytes: Uint8Array | undefined, metadata: ClientMetadata | undefined) {
     this.signal = signal;
-    this.request = request;
+    this.#request = request;
     this.count = count;
     this.#bytes = bytes;
     this.metadata = metadata;
+  }
+
+  /** The decoded request (decoded from the bytes on first access). */
+  get request(): RequestOf[S] {
+    if (this.#request === undefined) this.#request = REQUEST_TYPE[this.signal].decode(this.#bytes!) as unknown as RequestOf[S];
+    return this.#request;
   }
 
   /**
@@ -107,13 +117,13 @@ export class Telemetry<S extends Signal = Signal> {
    * @throws InvalidDataError when the bytes are not a valid request of that signal.
    */
   static decode<S extends Signal>(signal: S, bytes: Uint8Array, metadata?: ClientMetadata): Telemetry<S> {
-    let req: RequestOf[S];
+    let count: number;
     try {
-      req = REQUEST_TYPE[signal].decode(bytes) as unknown as RequestOf[S];
+      count = skim(signal, bytes);
     } catch (err: unknown) {
       throw new InvalidDataError(`malformed OTLP ${signal} protobuf: ${err instanceof Error ? err.message : String(err)}`);
     }
-    return new Telemetry(signal, req, countAndCheck(signal, req), bytes, metadata);
+    return new Telemetry(signal, undefined, count, bytes, metadata);
   }
 
   /**
@@ -132,7 +142,7 @@ export class Telemetry<S extends Signal = Signal> {
 
   /** The same data with other client metadata. */
   withMetadata(metadata: ClientMetadata | undefined): Telemetry<S> {
-    return new Telemetry(this.signal, this.request, this.count, this.#bytes, metadata);
+    return new Telemetry(this.signal, this.#request, this.count, this.#bytes, metadata);
   }
 
   /** The resource-level entries (`resourceSpans`, `resourceMetrics` or `resourceLogs`). */
@@ -145,18 +155,12 @@ export class Telemetry<S extends Signal = Signal> {
     const first = parts[0];
     if (!first) throw new RangeError('Telemetry.merge needs at least one part');
     if (parts.length === 1) return first;
-    const top: unknown[] = [];
-    let count = 0;
-    let allBytes = true;
-    for (const p of parts) {
-      for (const x of topLevel(p.signal, p.request)) top.push(x);
-      count += p.count;
-      if (p.#bytes === undefined) allBytes = false;
-    }
+    const count = parts.reduce((n, p) => n + p.count, 0);
     // A request is one repeated field, so concatenated encodings are the encoding of the merge.
-    let bytes: Uint8Array | undefined;
-    if (allBytes) bytes = Buffer.concat(parts.map((p) => p.#bytes!));
-    return new Telemetry(first.signal, makeRequest(first.signal, top), count, bytes, first.metadata);
+    if (parts.every((p) => p.#bytes !== undefined)) return new Telemetry(first.signal, undefined, count, Buffer.concat(parts.map((p) => p.#bytes!)), first.metadata);
+    const top: unknown[] = [];
+    for (const p of parts) for (const x of topLevel(p.signal, p.request)) top.push(x);
+    return new Telemetry(first.signal, makeRequest(first.signal, top), count, undefined, first.metadata);
   }
 
   /** Splits into requests of at most `max` items each (resource and scope repeated as needed). */

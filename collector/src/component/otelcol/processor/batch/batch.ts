@@ -4,12 +4,16 @@
  * item, split so no request exceeds `send_batch_max_size` (when non-zero).
  *
  * Contracts:
- * - `consume` resolves when the batch holding the data was taken by every `output` consumer and
- *   rejects with their error otherwise (so receivers acknowledge nothing that is later dropped;
- *   upstream acknowledges on enqueue instead). The added latency is at most `timeout`.
+ * - `consume` resolves once the data is held in a batch (as upstream). A batch the output refuses
+ *   retryably is kept and re-sent (after the refusal's retry hint, else 1s) until it is taken, so
+ *   acknowledged data is not dropped for back-pressure; a permanent refusal drops the batch,
+ *   logged and counted in `otelcol_processor_batch_dropped_items_total`.
+ * - At most `BUFFER_BATCHES × max(send_batch_size, send_batch_max_size)` items (at least
+ *   `MIN_BUFFER_ITEMS`) are held, pending or waiting for a retry; beyond that `consume` rejects
+ *   retryably, which receivers turn into HTTP 503 / gRPC UNAVAILABLE.
  * - Batches carry only the `metadata_keys` entries of the client metadata.
  * - More than `metadata_cardinality_limit` distinct metadata combinations: refused, permanently.
- * - On shutdown pending batches are flushed.
+ * - On shutdown pending batches are flushed once; what the output still refuses is dropped and logged.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { z } from 'zod';
@@ -38,15 +42,12 @@ export interface Exports {
   readonly input: Consumer;
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
-}
+export const BUFFER_BATCHES = 10;
+export const MIN_BUFFER_ITEMS = 10_000;
 
 class Batch {
   parts: Telemetry[] = [];
   count = 0;
-  waiters: Waiter[] = [];
   timer: NodeJS.Timeout | undefined;
   constructor(readonly metadata: ClientMetadata | undefined) {}
 }
@@ -59,6 +60,11 @@ export class BatchProcessor implements Component<Arguments> {
   readonly #timeoutTrigger: Counter;
   readonly #sendSize: Histogram;
   readonly #cardinality: Gauge;
+  readonly #dropped: Counter;
+  /** Items in pending batches plus items waiting to be re-sent. */
+  #held = 0;
+  readonly #retries = new Set<{ timer: NodeJS.Timeout; data: Telemetry }>();
+  readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -69,6 +75,7 @@ export class BatchProcessor implements Component<Arguments> {
     this.#timeoutTrigger = new Counter({ name: 'otelcol_processor_batch_timeout_trigger_send_total', help: 'Number of times the batch was sent due to a timeout trigger.', registers });
     this.#sendSize = new Histogram({ name: 'otelcol_processor_batch_batch_send_size', help: 'Number of units in the batch.', buckets: [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000], registers });
     this.#cardinality = new Gauge({ name: 'otelcol_processor_batch_metadata_cardinality', help: 'Number of distinct metadata value combinations being processed.', registers });
+    this.#dropped = new Counter({ name: 'otelcol_processor_batch_dropped_items_total', help: 'Items dropped because the output refused them permanently (or at shutdown).', registers });
     opts.onStateChange({ input: { consume: (d) => this.#consume(d) } });
   }
 
@@ -94,10 +101,12 @@ export class BatchProcessor implements Component<Arguments> {
       this.#batches.set(key, b);
       this.#cardinality.set(this.#batches.size);
     }
+    const limit = Math.max(MIN_BUFFER_ITEMS, BUFFER_BATCHES * Math.max(this.#args.send_batch_size, this.#args.send_batch_max_size));
+    if (this.#held > 0 && this.#held + data.count > limit) return Promise.reject(new ConsumerError(`${this.#opts.id}: batch buffer is full (${this.#held} items held while the output refuses data)`, true, 1000));
     const batch = b;
     batch.parts.push(data);
     batch.count += data.count;
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    this.#held += data.count;
     if (this.#args.send_batch_size > 0 && batch.count >= this.#args.send_batch_size) {
       this.#sizeTrigger.inc();
       this.#flush(key, batch);
@@ -107,7 +116,7 @@ export class BatchProcessor implements Component<Arguments> {
         this.#flush(key, batch);
       }, this.#args.timeout);
     }
-    return done;
+    return Promise.resolve();
   }
 
   #flush(key: string, b: Batch): void {
@@ -116,17 +125,40 @@ export class BatchProcessor implements Component<Arguments> {
     if (this.#args.metadata_keys.length === 0 || b.parts.length === 0) this.#cardinality.set(this.#batches.size);
     if (b.parts.length === 0) return;
     const merged = Telemetry.merge(b.parts).withMetadata(b.metadata);
-    const pieces = merged.split(this.#args.send_batch_max_size);
+    for (const p of merged.split(this.#args.send_batch_max_size)) {
+      this.#sendSize.observe(p.count);
+      this.#send(p);
+    }
+  }
+
+  /** Sends one request; keeps and re-sends it after a retryable refusal. */
+  #send(data: Telemetry): void {
     const output: Output = this.#args.output;
-    void Promise.all(
-      pieces.map((p) => {
-        this.#sendSize.observe(p.count);
-        return fanOut(output, p);
-      }),
-    ).then(
-      () => b.waiters.forEach((w) => w.resolve()),
-      (err: unknown) => b.waiters.forEach((w) => w.reject(err)),
+    const p = fanOut(output, data).then(
+      () => {
+        this.#held -= data.count;
+      },
+      (err: unknown) => {
+        if (err instanceof ConsumerError && !err.retryable) return this.#drop(data, err);
+        if (this.#closed) return this.#drop(data, err);
+        const entry = {
+          data,
+          timer: setTimeout(() => {
+            this.#retries.delete(entry);
+            this.#send(data);
+          }, (err instanceof ConsumerError ? err.retryAfterMs : undefined) ?? 1000),
+        };
+        this.#retries.add(entry);
+      },
     );
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  #drop(data: Telemetry, err: unknown): void {
+    this.#held -= data.count;
+    this.#dropped.inc(data.count);
+    this.#opts.logger.error(`${this.#opts.id}: dropping ${data.count} ${data.signal} items the output refused`, { error: err instanceof Error ? err.message : String(err) });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -134,6 +166,12 @@ export class BatchProcessor implements Component<Arguments> {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     this.#closed = true;
     for (const [k, b] of [...this.#batches]) this.#flush(k, b);
+    for (const r of [...this.#retries]) {
+      clearTimeout(r.timer);
+      this.#retries.delete(r);
+      this.#send(r.data);
+    }
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   update(args: Arguments): void {
