@@ -11,6 +11,7 @@
  * - A consumer that does not handle a signal rejects with a permanent `ConsumerError`.
  */
 import { z } from 'zod';
+import type { Component, ComponentOptions } from '../../runtime/component.js';
 import { block, capsule } from '../../syntax/vm/schema.js';
 import type { Signal, Telemetry } from '../../otlp/data.js';
 
@@ -83,4 +84,45 @@ export async function fanOut(output: Output, data: Telemetry): Promise<void> {
 /** Rejects data of signals a component does not handle, naming the component. */
 export function unsupported(component: string, signal: Signal): ConsumerError {
   return new ConsumerError(`${component} does not accept ${signal}`, false);
+}
+
+/** Resolves once `signal` is aborted. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * A component whose whole behaviour is its exports, derived from its arguments: `make` runs on
+ * build and on every update and its result is published; `run` reports healthy and waits.
+ */
+export function exportsOnly<A, E extends object>(opts: ComponentOptions<E>, args: A, make: (a: A) => E): Component<A> {
+  opts.onStateChange(make(args));
+  return {
+    run: async (signal) => {
+      opts.setHealth('healthy', 'ready');
+      await untilAborted(signal);
+    },
+    update: (a) => opts.onStateChange(make(a)),
+  };
+}
+
+/**
+ * A component that exports a stable `input` consumer handing data to `handle` with the current
+ * arguments; `update` only swaps the arguments.
+ */
+export function consumerComponent<A>(opts: ComponentOptions<{ readonly input: Consumer }>, args: A, handle: (a: A, data: Telemetry) => Promise<void>): Component<A> {
+  let current = args;
+  opts.onStateChange({ input: { consume: (data) => handle(current, data) } });
+  return {
+    run: async (signal) => {
+      opts.setHealth('healthy', 'ready');
+      await untilAborted(signal);
+    },
+    update: (a) => {
+      current = a;
+    },
+  };
 }

@@ -18,6 +18,7 @@ import type { Logger } from 'winston';
 import { SIGNALS, type Signal, type Telemetry } from '../../../otlp/data.js';
 import { backoffDelay, type QueueArguments, type RetryArguments } from '../config.js';
 import { ConsumerError } from '../consumer.js';
+import { systemClock } from '../../../prom/remotewrite/queue-manager.js';
 
 export class SendError extends Error {
   override readonly name = 'SendError';
@@ -66,17 +67,7 @@ export interface HelperOptions {
   readonly onDrop?: (data: Telemetry, err: unknown) => boolean;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+const sleep = systemClock.sleep;
 
 export class ExporterHelper {
   readonly #send: Send;

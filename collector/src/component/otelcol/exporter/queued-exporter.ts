@@ -10,7 +10,7 @@
  */
 import type { Component, ComponentOptions } from '../../../runtime/component.js';
 import type { Telemetry } from '../../../otlp/data.js';
-import type { Consumer } from '../consumer.js';
+import { untilAborted, type Consumer } from '../consumer.js';
 import type { QueueArguments, RetryArguments } from '../config.js';
 import { ExporterHelper, ExporterMetrics, type Send } from './helper.js';
 
@@ -53,7 +53,7 @@ export class QueuedExporter<A extends ExporterSettings> implements Component<A> 
 
   async run(signal: AbortSignal): Promise<void> {
     this.#opts.setHealth('healthy', 'ready');
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await untilAborted(signal);
     const left = await this.#helper.stop(DRAIN_MS);
     for (const t of left) this.#metrics.failed[t.signal].inc(t.count);
     this.#sender.close();

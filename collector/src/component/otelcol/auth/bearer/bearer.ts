@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ComponentDefinition } from '../../../../runtime/component.js';
 import { secret } from '../../../../syntax/vm/schema.js';
 import { headerValue, type AuthHandler } from '../../auth.js';
-import { debugMetricsBlock } from '../../consumer.js';
+import { debugMetricsBlock, exportsOnly } from '../../consumer.js';
 import { sameSecret } from '../basic/basic.js';
 
 export const argumentsSchema = z.object({
@@ -40,11 +40,5 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['handler'],
-  build: (opts, args) => {
-    opts.onStateChange({ handler: handler(opts.id, args) });
-    return {
-      run: (signal) => new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
-      update: (a) => opts.onStateChange({ handler: handler(opts.id, a) }),
-    };
-  },
+  build: (opts, args) => exportsOnly(opts, args, (a) => ({ handler: handler(opts.id, a) })),
 };

@@ -10,7 +10,7 @@ import type { ComponentDefinition } from '../../../../runtime/component.js';
 import { blocks, optionalSecret } from '../../../../syntax/vm/schema.js';
 import { Secret } from '../../../../syntax/vm/value.js';
 import type { AuthHandler } from '../../auth.js';
-import { debugMetricsBlock } from '../../consumer.js';
+import { debugMetricsBlock, exportsOnly } from '../../consumer.js';
 
 const headerSchema = z
   .object({
@@ -63,11 +63,5 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['handler'],
-  build: (opts, args) => {
-    opts.onStateChange({ handler: handler(opts.id, args) });
-    return {
-      run: (signal) => new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
-      update: (a) => opts.onStateChange({ handler: handler(opts.id, a) }),
-    };
-  },
+  build: (opts, args) => exportsOnly(opts, args, (a) => ({ handler: handler(opts.id, a) })),
 };

@@ -9,7 +9,7 @@ import type { ComponentDefinition } from '../../../../runtime/component.js';
 import type { Telemetry } from '../../../../otlp/data.js';
 import { hex, toJsonObject } from '../../../../otlp/json.js';
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../../../../otlp/types.js';
-import { debugMetricsBlock, type Consumer } from '../../consumer.js';
+import { consumerComponent, debugMetricsBlock, type Consumer } from '../../consumer.js';
 import { anyToString } from '../../processor/attributes/attributes.js';
 
 export const argumentsSchema = z.object({
@@ -44,36 +44,22 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],
   build: (opts, args) => {
-    let current = args;
     let second = 0;
     let n = 0;
-    opts.onStateChange({
-      input: {
-        consume: (data) => {
-          const now = Math.floor(Date.now() / 1000);
-          if (now !== second) {
-            second = now;
-            n = 0;
-          }
-          n++;
-          const sampled = n <= current.sampling_initial || (current.sampling_thereafter > 0 && (n - current.sampling_initial) % current.sampling_thereafter === 0);
-          if (sampled)
-            for (const line of describe(data, current.verbosity)) {
-              if (current.use_internal_logger) opts.logger.info(line);
-              else process.stdout.write(`${line}\n`);
-            }
-          return Promise.resolve();
-        },
-      },
+    return consumerComponent(opts, args, (current, data) => {
+      const now = Math.floor(Date.now() / 1000);
+      if (now !== second) {
+        second = now;
+        n = 0;
+      }
+      n++;
+      const sampled = n <= current.sampling_initial || (current.sampling_thereafter > 0 && (n - current.sampling_initial) % current.sampling_thereafter === 0);
+      if (sampled)
+        for (const line of describe(data, current.verbosity)) {
+          if (current.use_internal_logger) opts.logger.info(line);
+          else process.stdout.write(`${line}\n`);
+        }
+      return Promise.resolve();
     });
-    return {
-      run: async (signal) => {
-        opts.setHealth('healthy', 'ready');
-        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-      },
-      update: (a) => {
-        current = a;
-      },
-    };
   },
 };

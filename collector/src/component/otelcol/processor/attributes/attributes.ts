@@ -17,7 +17,7 @@ import type { ComponentDefinition } from '../../../../runtime/component.js';
 import { block, blocks } from '../../../../syntax/vm/schema.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import type { AnyValue, InstrumentationScope, KeyValue, LogsRequest, MetricsRequest, Resource, TracesRequest } from '../../../../otlp/types.js';
-import { debugMetricsBlock, fanOut, outputBlock, type Consumer } from '../../consumer.js';
+import { consumerComponent, debugMetricsBlock, fanOut, outputBlock, type Consumer } from '../../consumer.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -253,17 +253,5 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],
-  build: (opts, args) => {
-    let current = args;
-    opts.onStateChange({ input: { consume: (data) => fanOut(current.output, processAttributes(current, data)) } });
-    return {
-      run: async (signal) => {
-        opts.setHealth('healthy', 'ready');
-        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-      },
-      update: (a) => {
-        current = a;
-      },
-    };
-  },
+  build: (opts, args) => consumerComponent(opts, args, (current, data) => fanOut(current.output, processAttributes(current, data))),
 };

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../../runtime/component.js';
 import { duration } from '../../../../syntax/vm/schema.js';
 import { Telemetry, type ClientMetadata } from '../../../../otlp/data.js';
-import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, type Consumer, type Output } from '../../consumer.js';
+import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, untilAborted, type Consumer, type Output } from '../../consumer.js';
 
 export const argumentsSchema = z
   .object({
@@ -163,7 +163,7 @@ export class BatchProcessor implements Component<Arguments> {
 
   async run(signal: AbortSignal): Promise<void> {
     this.#opts.setHealth('healthy', 'ready');
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await untilAborted(signal);
     this.#closed = true;
     for (const [k, b] of [...this.#batches]) this.#flush(k, b);
     for (const r of [...this.#retries]) {
