@@ -15,6 +15,7 @@ export { component as otelcol_exporter_debug } from './otelcol/exporter/debug/de
 export { component as otelcol_exporter_loadbalancing } from './otelcol/exporter/loadbalancing/loadbalancing.js';
 export { component as otelcol_exporter_otlp } from './otelcol/exporter/otlp/otlp.js';
 export { component as otelcol_exporter_otlphttp } from './otelcol/exporter/otlphttp/otlphttp.js';
+export { component as otelcol_exporter_prometheus } from './otelcol/exporter/prometheus/prometheus.js';
 export { component as otelcol_processor_attributes } from './otelcol/processor/attributes/attributes.js';
 export { component as otelcol_processor_batch } from './otelcol/processor/batch/batch.js';
 export { component as otelcol_processor_memory_limiter } from './otelcol/processor/memory_limiter/memory-limiter.js';
