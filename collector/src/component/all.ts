@@ -10,6 +10,7 @@ export { component as loki_write } from './loki/write/write.js';
 export { component as otelcol_auth_basic } from './otelcol/auth/basic/basic.js';
 export { component as otelcol_auth_bearer } from './otelcol/auth/bearer/bearer.js';
 export { component as otelcol_auth_headers } from './otelcol/auth/headers/headers.js';
+export { component as otelcol_connector_servicegraph } from './otelcol/connector/servicegraph/servicegraph.js';
 export { component as otelcol_connector_spanmetrics } from './otelcol/connector/spanmetrics/spanmetrics.js';
 export { component as otelcol_exporter_debug } from './otelcol/exporter/debug/debug.js';
 export { component as otelcol_exporter_loadbalancing } from './otelcol/exporter/loadbalancing/loadbalancing.js';
