@@ -72,7 +72,7 @@ const ROOT: Record<Signal, protobuf.Type> = { traces: Types.traceRequest, metric
 class SkimError extends Error {}
 
 function walk(r: protobuf.Reader, end: number, plan: Plan, depth: number): number {
-  if (depth > 32) throw new SkimError('message nests deeper than 32 levels');
+  if (depth > 100) throw new SkimError('message nests deeper than 100 levels');
   let items = plan.item ? 1 : 0;
   while (r.pos < end) {
     const tag = r.uint32();
