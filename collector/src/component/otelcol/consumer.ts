@@ -86,6 +86,24 @@ export function unsupported(component: string, signal: Signal): ConsumerError {
   return new ConsumerError(`${component} does not accept ${signal}`, false);
 }
 
+/**
+ * Waits `ms` (forever when undefined), until `signal` aborts, or until the function handed to
+ * `setWake` is called, whichever comes first; leaves no timer or listener behind.
+ */
+export function pause(ms: number | undefined, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      if (t !== undefined) clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = ms === undefined ? undefined : setTimeout(done, ms);
+    setWake(done);
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Resolves once `signal` is aborted. */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -23,7 +23,7 @@ import { block, duration } from '../../../../syntax/vm/schema.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import { hex } from '../../../../otlp/json.js';
 import { AggregationTemporality, type HistogramDataPoint, type KeyValue, type Metric, type NumberDataPoint, type Resource, type Span, type TracesRequest } from '../../../../otlp/types.js';
-import { debugMetricsBlock, fanOut, outputBlock, unsupported, type Consumer } from '../../consumer.js';
+import { debugMetricsBlock, fanOut, outputBlock, pause, unsupported, type Consumer } from '../../consumer.js';
 import { anyToString } from '../../processor/attributes/attributes.js';
 import { DEFAULT_BUCKETS_MS } from '../spanmetrics/spanmetrics.js';
 
@@ -212,16 +212,7 @@ export class ServiceGraphConnector implements Component<Arguments> {
   async run(signal: AbortSignal): Promise<void> {
     this.#opts.setHealth('healthy', 'ready');
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const t = setTimeout(done, Math.min(this.#args.metrics_flush_interval, this.#args.store_expiration_loop));
-        this.#wake = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await pause(Math.min(this.#args.metrics_flush_interval, this.#args.store_expiration_loop), signal, (w) => (this.#wake = w));
       this.expire();
       if (Date.now() - this.#lastFlush >= this.#args.metrics_flush_interval || signal.aborted) {
         this.#lastFlush = Date.now();

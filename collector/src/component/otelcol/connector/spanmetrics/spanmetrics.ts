@@ -22,7 +22,7 @@ import type { Component, ComponentDefinition, ComponentOptions } from '../../../
 import { block, blocks, duration } from '../../../../syntax/vm/schema.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import { AggregationTemporality, type HistogramDataPoint, type KeyValue, type Metric, type NumberDataPoint, type ResourceMetrics, type TracesRequest } from '../../../../otlp/types.js';
-import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, unsupported, type Consumer } from '../../consumer.js';
+import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, unsupported, type Consumer } from '../../consumer.js';
 import { anyToString } from '../../processor/attributes/attributes.js';
 
 const notYet = (what: string) => (v: { enabled: boolean } | undefined, ctx: z.RefinementCtx) => {
@@ -222,16 +222,7 @@ export class SpanMetricsConnector implements Component<Arguments> {
   async run(signal: AbortSignal): Promise<void> {
     this.#opts.setHealth('healthy', 'ready');
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const t = setTimeout(done, this.#args.metrics_flush_interval);
-        this.#wake = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await pause(this.#args.metrics_flush_interval, signal, (w) => (this.#wake = w));
       await this.flush().catch((err: unknown) => this.#opts.setHealth('unhealthy', String(err)));
     }
   }

@@ -24,7 +24,7 @@ import { block, duration } from '../../../../syntax/vm/schema.js';
 import { HashRing } from '../../../../cluster/hash-ring.js';
 import type { Telemetry } from '../../../../otlp/data.js';
 import { queueSchema, retrySchema } from '../../config.js';
-import { ConsumerError, debugMetricsBlock, type Consumer } from '../../consumer.js';
+import { ConsumerError, debugMetricsBlock, pause, type Consumer } from '../../consumer.js';
 import { GrpcSender, grpcClientSchema } from '../grpc-client.js';
 import { ExporterHelper, ExporterMetrics, SendError } from '../helper.js';
 import { route, type RoutingKey } from './routing.js';
@@ -259,14 +259,7 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
     if (!this.#args.resolver.dns) this.#opts.setHealth('healthy', `${this.#backends.length} backend(s)`);
     while (!signal.aborted) {
       if (this.#args.resolver.dns) await this.#resolveDns();
-      await new Promise<void>((resolve) => {
-        const t = this.#args.resolver.dns ? setTimeout(resolve, this.#args.resolver.dns.interval) : undefined;
-        this.#wake = () => {
-          if (t) clearTimeout(t);
-          resolve();
-        };
-        signal.addEventListener('abort', this.#wake, { once: true });
-      });
+      await pause(this.#args.resolver.dns?.interval, signal, (w) => (this.#wake = w));
     }
     const backends = this.#backends;
     this.#backends = [];

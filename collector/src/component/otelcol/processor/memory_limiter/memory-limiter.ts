@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../../runtime/component.js';
 import { duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
-import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, type Consumer } from '../../consumer.js';
+import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, type Consumer } from '../../consumer.js';
 
 export const argumentsSchema = z
   .object({
@@ -112,14 +112,7 @@ export class MemoryLimiter implements Component<Arguments> {
   async run(signal: AbortSignal): Promise<void> {
     this.#opts.setHealth('healthy', `soft limit ${this.#limits.soft} bytes, hard limit ${this.#limits.hard} bytes`);
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#args.check_interval);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-        signal.addEventListener('abort', this.#wake, { once: true });
-      });
+      await pause(this.#args.check_interval, signal, (w) => (this.#wake = w));
       this.#check();
     }
   }

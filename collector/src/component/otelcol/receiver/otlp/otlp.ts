@@ -30,7 +30,7 @@ import { serviceDefinition } from '../../../../otlp/grpc.js';
 import { Types } from '../../../../otlp/schema.js';
 import { handlerCapsule } from '../../auth.js';
 import { parseEndpoint, tlsMaterial, tlsServerSchema } from '../../config.js';
-import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, type Output } from '../../consumer.js';
+import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, type Output } from '../../consumer.js';
 
 const keepaliveSchema = z.object({
   server_parameters: block(
@@ -249,10 +249,7 @@ export class OtlpReceiver implements Component<Arguments>, DebugComponent {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.#reconcile();
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await pause(undefined, signal, (w) => (this.#wake = w));
     }
     await this.#stopGrpc();
     await this.#stopHttp();
