@@ -20,7 +20,7 @@ import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../../runtime/component.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
-import { expandGlob, globToRegExp, hasMagic } from './glob.js';
+import { expandGlob, globToRegExp, hasMagic } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
 import { checkEncoding, FileTailer } from './tailer.js';
 
