@@ -192,6 +192,7 @@ function zoneOffsetMs(zone: string, utcMs: number): number {
 }
 
 function utcFromFields(y: number, mon: number, d: number, h: number, mi: number, s: number): number {
+  if (y >= 100) return Date.UTC(y, mon, d, h, mi, s);
   const dt = new Date(0);
   dt.setUTCFullYear(y, mon, d);
   dt.setUTCHours(h, mi, s, 0);
@@ -219,8 +220,17 @@ function lookupName(names: readonly string[], v: string, i: number, short: boole
  * Parses `value` with a Go layout. `location` (IANA name) is the zone for values without an
  * offset; `now` supplies the year for layouts without one.
  */
-export function parseGoTime(layout: string, value: string, location?: string, now: Date = new Date()): Timestamp {
-  const chunks = parseLayout(layout);
+export function parseGoTime(layout: string, value: string, location?: string, now: Date | (() => Date) = new Date()): Timestamp {
+  if (layout === RFC3339 || layout === RFC3339_NANO) {
+    const fast = parseRfc3339(value);
+    if (fast !== undefined) return fast;
+  }
+  let chunks = layoutCache.get(layout);
+  if (chunks === undefined) {
+    chunks = parseLayout(layout);
+    if (layoutCache.size > 1000) layoutCache.clear();
+    layoutCache.set(layout, chunks);
+  }
   let year: number | undefined;
   let month = 1;
   let day = 1;
@@ -404,7 +414,7 @@ export function parseGoTime(layout: string, value: string, location?: string, no
   if (i !== v.length) fail(value, layout, `extra text: ${JSON.stringify(v.slice(i))}`);
   if (pmSet && hour < 12) hour += 12;
   else if (amSet && hour === 12) hour = 0;
-  const y = year ?? now.getUTCFullYear();
+  const y = year ?? (typeof now === 'function' ? now() : now).getUTCFullYear();
   if (yday >= 0) {
     const base = utcFromFields(y, 0, 1, 0, 0, 0);
     const d = new Date(base + (yday - 1) * 86_400_000);
@@ -421,6 +431,32 @@ export function parseGoTime(layout: string, value: string, location?: string, no
   else if (abbrev === undefined && location) utc = inZone(wall, location);
   else utc = wall;
   return { timestampMs: utc + Math.floor(nanos / 1e6), timestampNanos: nanos % 1e6 };
+}
+
+const RFC3339 = NAMED_LAYOUTS['RFC3339']!;
+const RFC3339_NANO = NAMED_LAYOUTS['RFC3339Nano']!;
+const layoutCache = new Map<string, Chunk[]>();
+const RFC3339_RE = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(?:(Z)|([+-])(\d\d):(\d\d))$/;
+
+/** The common RFC3339(Nano) shape without the general layout walk; undefined to fall back. */
+function parseRfc3339(v: string): Timestamp | undefined {
+  const m = RFC3339_RE.exec(v);
+  if (m === null) return undefined;
+  const y = +m[1]!;
+  const mon = +m[2]!;
+  const d = +m[3]!;
+  const h = +m[4]!;
+  const mi = +m[5]!;
+  const s = +m[6]!;
+  if (mon < 1 || mon > 12 || d < 1 || d > 28 || h > 23 || mi > 59 || s > 59) {
+    // Day 29..31 and the rest: let the general parser check the calendar and word the error.
+    if (!(mon >= 1 && mon <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mon, 0)).getUTCDate() && h <= 23 && mi <= 59 && s <= 59)) return undefined;
+  }
+  let ms = Date.UTC(y, mon - 1, d, h, mi, s);
+  if (y < 100) ms = utcFromFields(y, mon - 1, d, h, mi, s);
+  if (m[8] === undefined) ms -= (m[9] === '-' ? -1 : 1) * (+m[10]! * 3_600_000 + +m[11]! * 60_000);
+  const nanos = m[7] !== undefined ? fracNanos(m[7]) : 0;
+  return { timestampMs: ms + Math.floor(nanos / 1e6), timestampNanos: nanos % 1e6 };
 }
 
 function inZone(wall: number, zone: string): number {

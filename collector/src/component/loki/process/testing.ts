@@ -55,7 +55,8 @@ export function streamLabels(labels: Record<string, string>): readonly Label[] {
   return ls;
 }
 
-export function processHarness(body: string, now: () => number = Date.now): Harness {
+/** `tap = false` skips recording extracted maps (benchmarks). */
+export function processHarness(body: string, now: () => number = Date.now, tap = true): Harness {
   const sink = new Collect();
   const registry = new Registry();
   const opts: ComponentOptions<Exports> = {
@@ -71,7 +72,7 @@ export function processHarness(body: string, now: () => number = Date.now): Harn
   };
   const args = { ...decodeStages(body), forward_to: [sink] };
   const extracted: Record<string, unknown>[] = [];
-  const c = new LokiProcessComponent(opts, args, { now, tap: (e) => extracted.push({ ...e.extracted }) });
+  const c = new LokiProcessComponent(opts, args, tap ? { now, tap: (e) => extracted.push({ ...e.extracted }) } : { now });
   return {
     c,
     extracted,

@@ -15,6 +15,7 @@ export type TimeParser = (value: string) => Timestamp;
 
 /** Compiles a `format` value; throws with a message naming the fix for unusable formats. */
 export function compileTimeFormat(format: string, location: string | undefined, now: () => Date = () => new Date()): TimeParser {
+  // `now` is only called for layouts without a year.
   if ((UNIX_FORMATS as readonly string[]).includes(format)) {
     const f = format as (typeof UNIX_FORMATS)[number];
     return (v) => parseUnixTime(f, v);
@@ -26,7 +27,7 @@ export function compileTimeFormat(format: string, location: string | undefined, 
       `format ${JSON.stringify(format)} is not a known format name and has no Go reference-time elements; write the reference time Mon Jan 2 15:04:05 MST 2006 in your layout (e.g. "2006-01-02T15:04:05.000Z07:00") or use RFC3339, RFC3339Nano, Unix, UnixMs, UnixUs, UnixNs`,
     );
   }
-  return (v) => parseGoTime(layout, v, location, now());
+  return (v) => parseGoTime(layout, v, location, now);
 }
 
 export const timestampSchema = z
