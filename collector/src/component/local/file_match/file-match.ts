@@ -12,11 +12,10 @@
  * - A file that vanishes between listing and `stat` is skipped; the loop never throws.
  */
 import path from 'node:path';
-import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { duration } from '../../../syntax/vm/schema.js';
-import { expandGlob, globToRegExp } from '../../../fs/glob.js';
+import { expandGlob, globToRegExp, recentFiles } from '../../../fs/glob.js';
 
 export type Target = Readonly<Record<string, string>>;
 
@@ -49,17 +48,9 @@ export async function matchTargets(targets: readonly Target[], ignoreOlderThanMs
     if (!pattern) continue;
     const excl = t['__path_exclude__'];
     const exclude = excl ? globToRegExp(path.resolve(excl)) : undefined;
-    for (const file of await expandGlob(pattern)) {
-      if (exclude?.test(file)) continue;
-      if (ignoreOlderThanMs > 0) {
-        try {
-          if ((await stat(file)).mtimeMs < now - ignoreOlderThanMs) continue;
-        } catch {
-          continue;
-        }
-      }
-      out.push({ ...t, __path__: file });
-    }
+    let files = (await expandGlob(pattern)).filter((f) => !exclude?.test(f));
+    if (ignoreOlderThanMs > 0) files = await recentFiles(files, ignoreOlderThanMs, now);
+    for (const file of files) out.push({ ...t, __path__: file });
   }
   return out;
 }
