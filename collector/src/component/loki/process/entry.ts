@@ -9,7 +9,7 @@
  * - `extracted` holds the shared map of extracted values (strings, numbers, booleans, or JSON
  *   values); `extractedString` converts a value as Alloy's `getString` does.
  */
-import { goFloat } from '../../../syntax/vm/go-format.js';
+import { goFloat } from '../../../syntax/index.js';
 import type { Label, Labels, LogEntry } from '../../../loki/types.js';
 
 export interface PEntry {

@@ -16,7 +16,7 @@
  * `execute` for the stage to handle.
  */
 import { createHash } from 'node:crypto';
-import { goFloat, sprintf } from '../../../syntax/vm/go-format.js';
+import { goFloat, goTrimSet as trimSet, sprintf } from '../../../syntax/index.js';
 import { compileRe2, re2Search } from '../../../prom/regex/re2.js';
 import { expand, parseTemplate } from '../../../prom/relabel/relabel.js';
 
@@ -68,16 +68,6 @@ const num = (fn: string, v: unknown): number => {
   if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
   throw new TemplateError(`error calling ${fn}: expected a number, got ${goString(v)}`);
 };
-
-function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
-  const set = new Set([...cutset]);
-  const cps = [...s];
-  let a = 0;
-  let b = cps.length;
-  if (left) while (a < b && set.has(cps[a]!)) a++;
-  if (right) while (b > a && set.has(cps[b - 1]!)) b--;
-  return cps.slice(a, b).join('');
-}
 
 function goReplace(s: string, old: string, repl: string, n: number): string {
   if (n === 0 || old === repl) return s;
