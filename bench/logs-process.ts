@@ -6,7 +6,7 @@
  * 1. In-process: `loki.process` (stage.json → stage.labels → stage.timestamp → stage.output) on
  *    LINES 200-byte JSON lines, against a loop that only `JSON.parse`s the same lines: lines/s
  *    on this one thread, and the ratio.
- * 2. End to end: a real `bin/alloy run` with loki.source.api → loki.process → loki.write pushing
+ * 2. End to end (ALLOY_NODE_ARGS passes node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"): a real `bin/alloy run` with loki.source.api → loki.process → loki.write pushing
  *    to a Loki sink in this process. Lines/s per core is lines / CPU seconds of the collector
  *    process (utime + stime from /proc), and peak RSS its VmHWM.
  */
@@ -145,6 +145,8 @@ loki.write "out" {
   }
 }
 `,
+      undefined,
+      process.env['ALLOY_NODE_ARGS'] ? process.env['ALLOY_NODE_ARGS'].split(' ') : [],
     );
     const pid = alloy.proc.pid!;
     const drive = async (): Promise<{ lps: number; perCore: number }> => {

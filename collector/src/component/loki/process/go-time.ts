@@ -225,6 +225,11 @@ export function parseGoTime(layout: string, value: string, location?: string, no
     const fast = parseRfc3339(value);
     if (fast !== undefined) return fast;
   }
+  return parseWithLayout(layout, value, location, now);
+}
+
+/** `parseGoTime` without the RFC3339 fast path (the general layout walk). */
+export function parseWithLayout(layout: string, value: string, location?: string, now: Date | (() => Date) = new Date()): Timestamp {
   let chunks = layoutCache.get(layout);
   if (chunks === undefined) {
     chunks = parseLayout(layout);
@@ -436,26 +441,69 @@ export function parseGoTime(layout: string, value: string, location?: string, no
 const RFC3339 = NAMED_LAYOUTS['RFC3339']!;
 const RFC3339_NANO = NAMED_LAYOUTS['RFC3339Nano']!;
 const layoutCache = new Map<string, Chunk[]>();
-const RFC3339_RE = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(?:(Z)|([+-])(\d\d):(\d\d))$/;
 
-/** The common RFC3339(Nano) shape without the general layout walk; undefined to fall back. */
+/** Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function d2(v: string, i: number): number {
+  const a = v.charCodeAt(i) - 48;
+  const b = v.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The common RFC3339(Nano) shape (`2006-01-02T15:04:05[.frac](Z|±07:00)`) without the general
+ * layout walk; undefined (fall back to it, for its checks and error wording) on anything else.
+ */
 function parseRfc3339(v: string): Timestamp | undefined {
-  const m = RFC3339_RE.exec(v);
-  if (m === null) return undefined;
-  const y = +m[1]!;
-  const mon = +m[2]!;
-  const d = +m[3]!;
-  const h = +m[4]!;
-  const mi = +m[5]!;
-  const s = +m[6]!;
-  if (mon < 1 || mon > 12 || d < 1 || d > 28 || h > 23 || mi > 59 || s > 59) {
-    // Day 29..31 and the rest: let the general parser check the calendar and word the error.
-    if (!(mon >= 1 && mon <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mon, 0)).getUTCDate() && h <= 23 && mi <= 59 && s <= 59)) return undefined;
+  const n = v.length;
+  if (n < 20 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
+  const y1 = d2(v, 0);
+  const y2 = d2(v, 2);
+  const mon = d2(v, 5);
+  const day = d2(v, 8);
+  const h = d2(v, 11);
+  const mi = d2(v, 14);
+  const sec = d2(v, 17);
+  if (y1 < 0 || y2 < 0 || mon < 1 || mon > 12 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return undefined;
+  const y = y1 * 100 + y2;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (day > DAYS_IN_MONTH[mon - 1]! + (mon === 2 && leap ? 1 : 0)) return undefined;
+  let i = 19;
+  let nanos = 0;
+  const c = v.charCodeAt(i);
+  if (c === 46 || c === 44) {
+    let digits = 0;
+    i++;
+    for (; i < n; i++) {
+      const x = v.charCodeAt(i) - 48;
+      if (x < 0 || x > 9) break;
+      if (digits < 9) nanos = nanos * 10 + x;
+      digits++;
+    }
+    if (digits === 0) return undefined;
+    for (let k = digits; k < 9; k++) nanos *= 10;
   }
-  let ms = Date.UTC(y, mon - 1, d, h, mi, s);
-  if (y < 100) ms = utcFromFields(y, mon - 1, d, h, mi, s);
-  if (m[8] === undefined) ms -= (m[9] === '-' ? -1 : 1) * (+m[10]! * 3_600_000 + +m[11]! * 60_000);
-  const nanos = m[7] !== undefined ? fracNanos(m[7]) : 0;
+  let offsetMin = 0;
+  if (i === n - 1 && v.charCodeAt(i) === 90) i++;
+  else if (i === n - 6 && (v.charCodeAt(i) === 43 || v.charCodeAt(i) === 45) && v.charCodeAt(i + 3) === 58) {
+    const oh = d2(v, i + 1);
+    const om = d2(v, i + 4);
+    if (oh < 0 || om < 0) return undefined;
+    offsetMin = (v.charCodeAt(i) === 45 ? -1 : 1) * (oh * 60 + om);
+    i += 6;
+  } else return undefined;
+  const ms = ((daysFromCivil(y, mon, day) * 24 + h) * 60 + mi - offsetMin) * 60_000 + sec * 1000;
   return { timestampMs: ms + Math.floor(nanos / 1e6), timestampNanos: nanos % 1e6 };
 }
 
