@@ -86,6 +86,10 @@ loki.relabel "r" {
     regex         = "noisy"
     action        = "drop"
   }
+  rule {
+    regex  = "tmp_.*"
+    action = "labeldrop"
+  }
 }
 loki.source.api "in" {
   http {
@@ -106,7 +110,7 @@ loki.write "out" {
       expect(t.load.message).toBe('');
       const body = {
         streams: [
-          { stream: { app: 'web', __host: 'h1' }, values: [['1', 'kept']] },
+          { stream: { app: 'web', __host: 'h1', tmp_x: 'y' }, values: [['1', 'kept']] },
           { stream: { app: 'noisy' }, values: [['2', 'dropped']] },
         ],
       };
