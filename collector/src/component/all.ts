@@ -5,6 +5,10 @@
  */
 export { component as discovery_kubernetes } from './discovery/kubernetes/kubernetes.js';
 export { component as discovery_relabel } from './discovery/relabel/relabel.js';
+export { component as local_file } from './local/file/file.js';
+export { component as local_file_match } from './local/file_match/file-match.js';
+export { component as loki_process } from './loki/process/process.js';
+export { component as loki_relabel } from './loki/relabel/relabel.js';
 export { component as loki_source_api } from './loki/source/api/api.js';
 export { component as loki_source_file } from './loki/source/file/file.js';
 export { component as loki_write } from './loki/write/write.js';

@@ -16,6 +16,8 @@ export { Scope, UNBOUND } from './vm/scope.js';
 export { evaluate, exprText, ArgError } from './vm/evaluate.js';
 export { stdlibScope, stdlibIdentifiers, normalizeVersion, EXPERIMENTAL_STDLIB, DEPRECATED_STDLIB, type StdlibOptions } from './vm/stdlib.js';
 export { sprintf } from './vm/go-format.js';
+export { trimSet as goTrimSet } from './vm/stdlib.js';
+export { goFloat } from './vm/go-format.js';
 export { jsonPath } from './vm/json-path.js';
 export { collectReferences } from './vm/references.js';
 export type { Reference } from './vm/references.js';

@@ -591,6 +591,15 @@ enableLinearFallback();
 const cache = new Map<string, CompiledRe2>();
 
 /**
+ * An unanchored search RegExp for a compiled RE2 pattern (RE2's `FindString`/`FindAll`
+ * semantics), with extra JS flags such as `g` (all matches) and `d` (match indices).
+ */
+export function re2Search(c: CompiledRe2, extraFlags = ''): RegExp {
+  const src = c.regexp.source;
+  return new RegExp(src.slice(4, -2), c.regexp.flags + extraFlags);
+}
+
+/**
  * Compiles an RE2 pattern, fully anchored as Prometheus does. Results are memoised per source.
  * @throws Re2SyntaxError naming the offending construct.
  */

@@ -101,7 +101,7 @@ export function validateRelabelConfig(rc: RelabelConfig): string | undefined {
 
 /** A parsed Go `Regexp.Expand` template: literals, group indexes and group names. */
 type TemplatePart = string | number | { readonly name: string };
-interface Template {
+export interface Template {
   /** Set when the template has no `$` references. */
   readonly constant: string | undefined;
   readonly parts: readonly TemplatePart[];
@@ -156,7 +156,8 @@ export function parseTemplate(t: string): Template {
   return { constant: hasRef ? undefined : parts.join(''), parts };
 }
 
-function expand(tpl: Template, m: RegExpExecArray | readonly (string | undefined)[], groupNames: readonly (string | undefined)[]): string {
+/** Expands a parsed template with a match's groups, as Go's `Regexp.Expand`. */
+export function expand(tpl: Template, m: RegExpExecArray | readonly (string | undefined)[], groupNames: readonly (string | undefined)[]): string {
   if (tpl.constant !== undefined) return tpl.constant;
   let out = '';
   for (const p of tpl.parts) {

@@ -67,7 +67,8 @@ function fn1(f: (s: string) => Value): AlloyFunction {
 /** Go `unicode.IsSpace` set. */
 const GO_SPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
 
-function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
+/** Go `strings.Trim`/`TrimLeft`/`TrimRight`: removes leading/trailing code points in `cutset`. */
+export function trimSet(s: string, cutset: string, left: boolean, right: boolean): string {
   if (cutset === '' || s === '') return s;
   const set = new Set([...cutset]);
   const chars = [...s];

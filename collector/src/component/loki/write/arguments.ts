@@ -21,6 +21,7 @@ const queueSchema = z.object({
   capacity: byteSize().default(10 * 1024 * 1024),
   drain_timeout: duration().default(15_000),
   min_shards: z.number().int().positive().optional(),
+  block_on_overflow: z.boolean().default(true),
 });
 
 const endpointSchema = z
@@ -50,15 +51,26 @@ const endpointSchema = z
     checkProxy(e, ctx);
   });
 
+const walSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    max_segment_age: duration().default(3_600_000),
+    min_read_frequency: duration().default(250),
+    max_read_frequency: duration().default(1000),
+    drain_timeout: duration().default(30_000),
+  })
+  .strict()
+  .superRefine((w, ctx) => {
+    if (w.min_read_frequency <= 0) ctx.addIssue({ code: 'custom', path: ['min_read_frequency'], message: 'min_read_frequency must be greater than 0' });
+    if (w.max_read_frequency < w.min_read_frequency) ctx.addIssue({ code: 'custom', path: ['max_read_frequency'], message: 'max_read_frequency must not be smaller than min_read_frequency' });
+    if (w.max_segment_age <= 0) ctx.addIssue({ code: 'custom', path: ['max_segment_age'], message: 'max_segment_age must be greater than 0' });
+  });
+
 export const argumentsSchema = z.object({
   endpoint: blocks(endpointSchema).default([]),
   external_labels: z.record(z.string(), z.string()).default({}),
   max_streams: z.number().int().min(0).default(0),
-  wal: block(z.record(z.string(), z.unknown()))
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined && v['enabled'] === true) ctx.addIssue({ code: 'custom', message: 'wal (experimental) is not supported by this collector; remove the wal block (entries are buffered in memory)' });
-    }),
+  wal: block(walSchema).prefault({}),
 });
 
 export type Arguments = z.output<typeof argumentsSchema>;
@@ -77,6 +89,7 @@ export interface EndpointPlan {
   readonly maxRetries: number;
   readonly capacityBytes: number;
   readonly drainTimeoutMs: number;
+  readonly blockOnOverflow: boolean;
   readonly maxStreams: number;
   readonly client: ClientConfig;
   /** Canonical JSON of the settings (secrets revealed): a change restarts the endpoint. */
@@ -98,6 +111,7 @@ export function planEndpoints(args: Arguments): EndpointPlan[] {
       maxRetries: e.max_backoff_retries,
       capacityBytes: e.queue_config.capacity,
       drainTimeoutMs: e.queue_config.drain_timeout,
+      blockOnOverflow: e.queue_config.block_on_overflow,
       maxStreams: args.max_streams,
       // retry_on_http_429 sits on the endpoint in loki.write (in queue_config for remote_write).
       client: toClientConfig(e, { url: e.url, timeoutMs: e.remote_timeout, retryOn429: e.retry_on_http_429 }),

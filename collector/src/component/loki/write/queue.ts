@@ -6,8 +6,13 @@
  * `max_backoff_period`) up to `max_backoff_retries` times, then dropped and counted.
  *
  * Contracts:
- * - `enqueue` resolves once the entries are in a batch; it waits while more than `capacity`
- *   bytes are buffered (backpressure), and rejects once the queue is closed.
+ * - `enqueue` resolves once the entries are in a batch; while more than `capacity` bytes are
+ *   buffered it waits (backpressure, `block_on_overflow = true`, the default) or drops the entries
+ *   (counted with reason `queue_full`); it rejects once the queue is closed.
+ * - An optional `Ack` passed to `enqueue` is told (`done()`) once every one of those entries was
+ *   sent or given up for good (retries exhausted, rejected, stream-limited, queue full); entries
+ *   dropped because the queue shut down before sending them are never acknowledged, so a WAL
+ *   reader keeps them for the next start.
  * - `close(drainMs)` seals every batch and keeps sending until all are delivered or `drainMs`
  *   passed; what is left is dropped (counted with reason `drain_timeout`) and waiting
  *   `enqueue` calls reject. Enqueues during the drain are accepted and sent.
@@ -30,7 +35,18 @@ export interface PreparedEntry {
   readonly bytes: number;
 }
 
-export type DropReason = 'ingester_error' | 'rate_limited' | 'stream_limited' | 'drain_timeout';
+export type DropReason = 'ingester_error' | 'rate_limited' | 'stream_limited' | 'drain_timeout' | 'queue_full';
+
+/** Delivery acknowledgement for one `enqueue` call (see the contract above). */
+export interface Ack {
+  remaining: number;
+  done(): void;
+}
+
+function settle(ack: Ack, n: number): void {
+  ack.remaining -= n;
+  if (ack.remaining === 0) ack.done();
+}
 
 export class WriteMetrics {
   readonly encodedBytes: Counter<'host'>;
@@ -59,6 +75,7 @@ interface Batch {
   bytes: number;
   entries: number;
   timer: NodeJS.Timeout | undefined;
+  acks: Map<Ack, number> | undefined;
 }
 
 export interface QueueStatus {
@@ -117,13 +134,23 @@ export class EndpointQueue {
     return this.#plan.name;
   }
 
-  async enqueue(items: readonly PreparedEntry[]): Promise<void> {
+  async enqueue(items: readonly PreparedEntry[], ack?: Ack): Promise<void> {
     if (this.#state === 'closed') throw new Error(`loki.write endpoint ${this.#plan.name} is shut down`);
+    const host = this.#plan.host;
+    if (ack) ack.remaining = items.length;
+    if (this.#buffered >= this.#plan.capacityBytes && this.#state === 'running' && !this.#plan.blockOnOverflow) {
+      let bytes = 0;
+      for (const it of items) bytes += it.bytes;
+      this.#m.droppedEntries.inc({ host, reason: 'queue_full' }, items.length);
+      this.#m.droppedBytes.inc({ host, reason: 'queue_full' }, bytes);
+      if (ack && items.length > 0) settle(ack, items.length);
+      return;
+    }
     while (this.#buffered >= this.#plan.capacityBytes && this.#state === 'running') {
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
     if (this.#isClosed()) throw new Error(`loki.write endpoint ${this.#plan.name} is shut down`);
-    const host = this.#plan.host;
+    if (ack && items.length === 0) ack.done();
     for (const it of items) {
       const tenant = it.tenant || this.#plan.tenantId;
       let b = this.#open.get(tenant);
@@ -137,11 +164,13 @@ export class EndpointQueue {
         if (this.#plan.maxStreams > 0 && b.streams.size >= this.#plan.maxStreams) {
           this.#m.droppedEntries.inc({ host, reason: 'stream_limited' });
           this.#m.droppedBytes.inc({ host, reason: 'stream_limited' }, it.bytes);
+          if (ack) settle(ack, 1);
           continue;
         }
         b.streams.set(it.key, (list = []));
       }
       list.push(it.entry);
+      if (ack) (b.acks ??= new Map()).set(ack, (b.acks.get(ack) ?? 0) + 1);
       b.bytes += it.bytes;
       b.entries++;
       this.#buffered += it.bytes;
@@ -154,7 +183,7 @@ export class EndpointQueue {
   }
 
   #newBatch(tenant: string): Batch {
-    const b: Batch = { tenant, streams: new Map(), bytes: 0, entries: 0, timer: undefined };
+    const b: Batch = { tenant, streams: new Map(), bytes: 0, entries: 0, timer: undefined, acks: undefined };
     b.timer = setTimeout(() => {
       if (this.#open.get(tenant) === b) this.#seal(b);
     }, this.#plan.batchWaitMs);
@@ -187,11 +216,13 @@ export class EndpointQueue {
         await new Promise<void>((r) => (this.#wake = r));
         continue;
       }
+      let outcome: 'done' | 'shutdown' = 'done';
       try {
-        await this.#send(b);
+        outcome = await this.#send(b);
       } catch (err: unknown) {
         this.#log.error('loki.write: unexpected send failure', { endpoint: this.#plan.name, err: String(err) });
       }
+      if (outcome === 'done' && b.acks) for (const [ack, n] of b.acks) settle(ack, n);
       this.#ready.shift();
       this.#buffered -= b.bytes;
       this.#release();
@@ -205,14 +236,16 @@ export class EndpointQueue {
     for (const w of ws) w.resolve();
   }
 
-  #drop(b: Batch, reason: DropReason, why: string): void {
+  /** Counts a dropped batch; `shutdown` when the queue stopped before it could be sent. */
+  #drop(b: Batch, reason: DropReason, why: string): 'done' | 'shutdown' {
     const host = this.#plan.host;
     this.#m.droppedEntries.inc({ host, reason }, b.entries);
     this.#m.droppedBytes.inc({ host, reason }, b.bytes);
     this.#log.warn(`loki.write: dropping batch of ${b.entries} entries: ${why}`, { endpoint: this.#plan.name, tenant: b.tenant, reason });
+    return reason === 'drain_timeout' ? 'shutdown' : 'done';
   }
 
-  async #send(b: Batch): Promise<void> {
+  async #send(b: Batch): Promise<'done' | 'shutdown'> {
     const host = this.#plan.host;
     const streams: PushStream[] = [];
     for (const [labels, entries] of b.streams) streams.push({ labels, entries });
@@ -229,7 +262,7 @@ export class EndpointQueue {
         this.#m.sentBytes.inc({ host }, body.length);
         this.#m.sentEntries.inc({ host }, b.entries);
         this.#lastSuccessAt = Date.now();
-        return;
+        return 'done';
       }
       this.#lastError = res.message;
       this.#lastErrorAt = Date.now();

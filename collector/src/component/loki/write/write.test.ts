@@ -47,10 +47,10 @@ describe('loki.write', () => {
     await sink.stop();
   });
 
-  function start(cfg: Record<string, unknown>, registry = new Registry()): { c: LokiWriteComponent; exports: Exports; registry: Registry } {
+  async function start(cfg: Record<string, unknown>, registry = new Registry()): Promise<{ c: LokiWriteComponent; exports: Exports; registry: Registry }> {
     const args = argumentsSchema.parse(cfg);
     const { opts, exports } = options(registry);
-    const c = LokiWriteComponent.create(opts, args);
+    const c = await LokiWriteComponent.create(opts, args);
     const ac = new AbortController();
     const running = c.run(ac.signal);
     stops.push(async () => {
@@ -68,7 +68,7 @@ describe('loki.write', () => {
   });
 
   it('pushes snappy protobuf with external labels, tenant header, streams in order', async () => {
-    const { exports } = start({ endpoint: [{ url: sink.url, batch_wait: '50ms', tenant_id: 'team-a' }], external_labels: { cluster: 'c1', job: 'overridden' } });
+    const { exports } = await start({ endpoint: [{ url: sink.url, batch_wait: '50ms', tenant_id: 'team-a' }], external_labels: { cluster: 'c1', job: 'overridden' } });
     const other = parseStreamLabels('{job="db", __tenant_id__="team-b"}');
     await exports.receiver.append([entry('a1'), entry('b1', other), entry('a2')]);
     await exports.receiver.append([entry('a3')]);
@@ -83,7 +83,7 @@ describe('loki.write', () => {
   });
 
   it('seals a batch at batch_size', async () => {
-    const { exports } = start({ endpoint: [{ url: sink.url, batch_wait: '10s', batch_size: '10B' }] });
+    const { exports } = await start({ endpoint: [{ url: sink.url, batch_wait: '10s', batch_size: '10B' }] });
     await exports.receiver.append([entry('12345'), entry('67890'), entry('abcde')]);
     await sink.until(2, 3000);
     expect(sink.lines()).toStrictEqual(['12345', '67890']);
@@ -92,17 +92,20 @@ describe('loki.write', () => {
 
   it('retries 5xx and 429 with backoff, then delivers', async () => {
     sink.statuses.push(500, 429, 503);
-    const { exports, registry } = start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '10ms', max_backoff_period: '20ms' }] });
+    const { exports, registry } = await start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '10ms', max_backoff_period: '20ms' }] });
     await exports.receiver.append([entry('x')]);
     await sink.until(1);
     expect(sink.requests).toBe(4);
     expect(await metric(registry, 'loki_write_batch_retries_total')).toBe(3);
+    // The sink records the entry before it answers; the counter moves when the answer arrives.
+    const end = Date.now() + 5000;
+    while ((await metric(registry, 'loki_write_sent_entries_total')) < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     expect(await metric(registry, 'loki_write_sent_entries_total')).toBe(1);
   });
 
   it('drops 4xx batches and counts them; gives up after max_backoff_retries', async () => {
     sink.statuses.push(400, 500, 500);
-    const { exports, registry } = start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '1ms', max_backoff_period: '2ms', max_backoff_retries: 1 }] });
+    const { exports, registry } = await start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '1ms', max_backoff_period: '2ms', max_backoff_retries: 1 }] });
     await exports.receiver.append([entry('bad')]);
     for (let i = 0; i < 200 && (await metric(registry, 'loki_write_dropped_entries_total')) < 1; i++) await new Promise((r) => setTimeout(r, 10));
     await exports.receiver.append([entry('flaky')]);
@@ -116,7 +119,7 @@ describe('loki.write', () => {
   it('flushes buffered entries on shutdown and then rejects appends', async () => {
     const args = argumentsSchema.parse({ endpoint: [{ url: sink.url, batch_wait: '1h' }] });
     const { opts, exports } = options();
-    const c = LokiWriteComponent.create(opts, args);
+    const c = await LokiWriteComponent.create(opts, args);
     const ac = new AbortController();
     const running = c.run(ac.signal);
     await exports().receiver.append([entry('pending')]);
@@ -129,7 +132,7 @@ describe('loki.write', () => {
 
   it('applies backpressure when the buffer is full while the endpoint is down', async () => {
     sink.down = true;
-    const { exports } = start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '20ms', max_backoff_period: '20ms', queue_config: { capacity: '10B' } }] });
+    const { exports } = await start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '20ms', max_backoff_period: '20ms', queue_config: { capacity: '10B' } }] });
     await exports.receiver.append([entry('0123456789')]);
     let accepted = false;
     const second = exports.receiver.append([entry('second')]).then(() => (accepted = true));
@@ -142,7 +145,7 @@ describe('loki.write', () => {
   });
 
   it('update moves to a new endpoint after draining the old one; max_streams drops extra streams', async () => {
-    const { c, exports, registry } = start({ endpoint: [{ url: sink.url, batch_wait: '1h' }] });
+    const { c, exports, registry } = await start({ endpoint: [{ url: sink.url, batch_wait: '1h' }] });
     await exports.receiver.append([entry('before update')]);
     const second = new LokiSink();
     await second.start();

@@ -6,18 +6,26 @@
  *
  * Contracts:
  * - The receiver is published before `build` returns and never changes identity.
- * - `append` resolves once every endpoint queued the entries (in memory; there is no WAL),
- *   waits while an endpoint's buffer is full, and rejects once the component is shut down.
+ * - Without a WAL, `append` resolves once every endpoint queued the entries (in memory), waits
+ *   while an endpoint's buffer is full (unless `block_on_overflow = false`: then they are
+ *   dropped), and rejects once the component is shut down.
+ * - With `wal { enabled = true }`, `append` resolves once the entries are fdatasync'ed to
+ *   `<dataPath>/wal`; one reader per endpoint feeds its queue from the WAL (see `wal.ts`), so
+ *   accepted entries survive a crash and are delivered at least once after a restart. On shutdown
+ *   the readers drain for up to `wal.drain_timeout`; the rest waits in the WAL for the next start.
+ *   Turning the WAL on or off needs a restart.
  * - `update` restarts only endpoints whose settings changed; a replaced endpoint drains its
  *   buffered entries in the background (bounded by its `drain_timeout`).
  * - On shutdown every endpoint drains for up to its `queue_config.drain_timeout`.
  */
+import path from 'node:path';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../runtime/component.js';
 import { formatStreamLabels } from '../../../loki/labels.js';
 import type { Label, Labels, LogEntry, LogsReceiver } from '../../../loki/types.js';
 import { argumentsSchema, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
+import { LogsWal, WalReader } from './wal.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
 
 export type { Arguments } from './arguments.js';
@@ -37,7 +45,10 @@ interface StreamInfo {
 interface Running {
   readonly plan: EndpointPlan;
   readonly queue: EndpointQueue;
+  readonly reader: WalReader | undefined;
 }
+
+const WAL_MAINTENANCE_MS = 1000;
 
 export interface WriteTestHooks {
   readonly senderFor?: (plan: EndpointPlan, tenant: string) => Sender;
@@ -54,19 +65,22 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
   #endpoints = new Map<string, Running>();
   #closed = false;
   readonly #background = new Set<Promise<void>>();
+  readonly #wal: LogsWal | undefined;
 
-  private constructor(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks) {
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks, wal: LogsWal | undefined) {
     this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
     this.#hooks = hooks;
+    this.#wal = wal;
     this.#metrics = new WriteMetrics(opts.registry);
     this.#setExternal(args);
   }
 
-  static create(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks = {}): LokiWriteComponent {
+  static async create(opts: ComponentOptions<Exports>, args: Arguments, hooks: WriteTestHooks = {}): Promise<LokiWriteComponent> {
     const plans = planEndpoints(args);
-    const c = new LokiWriteComponent(opts, args, hooks);
+    const wal = args.wal.enabled ? await LogsWal.open(path.join(opts.dataPath, 'wal'), opts.logger) : undefined;
+    const c = new LokiWriteComponent(opts, args, hooks, wal);
     c.#apply(plans);
     opts.onStateChange({ receiver: { append: (entries) => c.#append(entries) } });
     return c;
@@ -108,6 +122,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
       if (e.structuredMetadata) for (const l of e.structuredMetadata) bytes += l.name.length + l.value.length;
       items[i] = { entry: e, key: s.key, tenant: s.tenant, bytes };
     }
+    if (this.#wal) return this.#wal.append(items);
     const eps = [...this.#endpoints.values()];
     if (eps.length === 1) return eps[0]!.queue.enqueue(items);
     await Promise.all(eps.map((ep) => ep.queue.enqueue(items)));
@@ -123,7 +138,10 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
         continue;
       }
       this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: ep.plan.url });
-      const done = ep.queue.close(ep.plan.drainTimeoutMs).finally(() => this.#background.delete(done));
+      const done = (async () => {
+        await ep.reader?.stop();
+        await ep.queue.close(ep.plan.drainTimeoutMs);
+      })().finally(() => this.#background.delete(done));
       this.#background.add(done);
     }
     for (const p of plans) {
@@ -135,22 +153,52 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
         logger: this.#log,
         ...(senderFor ? { senderFor: (tenant: string) => senderFor(p, tenant) } : {}),
       });
-      next.set(p.name, { plan: p, queue });
+      const w = this.#args.wal;
+      const reader = this.#wal ? new WalReader({ name: p.name, wal: this.#wal, queue, minReadMs: w.min_read_frequency, maxReadMs: w.max_read_frequency, logger: this.#log }) : undefined;
+      next.set(p.name, { plan: p, queue, reader });
     }
     this.#endpoints = next;
   }
 
+  async #walMaintenance(): Promise<void> {
+    const wal = this.#wal!;
+    const names = [...this.#endpoints.keys()];
+    try {
+      await wal.flushMarkers(names);
+      await wal.truncate(names, this.#args.wal.max_segment_age);
+    } catch (err: unknown) {
+      this.#log.warn(`loki.write: WAL maintenance failed: ${(err as Error).message}`);
+    }
+  }
+
   async run(signal: AbortSignal): Promise<void> {
+    const maintenance = this.#wal ? setInterval(() => void this.#walMaintenance(), WAL_MAINTENANCE_MS) : undefined;
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    clearInterval(maintenance);
+    if (this.#wal) {
+      this.#closed = true;
+      const deadline = Date.now() + this.#args.wal.drain_timeout;
+      const eps = [...this.#endpoints.values()];
+      while (Date.now() < deadline && !eps.every((ep) => ep.reader!.caughtUp())) await new Promise((r) => setTimeout(r, 20));
+      await Promise.all(eps.map((ep) => ep.reader!.stop()));
+      // What is not delivered by the deadline stays in the WAL for the next start.
+      const left = Math.max(0, deadline - Date.now());
+      await Promise.all(eps.map((ep) => ep.queue.close(Math.min(left, ep.plan.drainTimeoutMs))));
+    }
     await Promise.all([...this.#endpoints.values()].map((ep) => ep.queue.close(ep.plan.drainTimeoutMs)));
     this.#closed = true;
     await Promise.all([...this.#background]);
+    if (this.#wal) {
+      await this.#walMaintenance();
+      await this.#wal.close();
+    }
   }
 
   update(args: Arguments): void {
+    if (args.wal.enabled !== this.#args.wal.enabled) throw new Error(`turning the loki.write WAL ${args.wal.enabled ? 'on' : 'off'} needs a restart of the collector`);
     const plans = planEndpoints(args);
     if (JSON.stringify(args.external_labels) !== JSON.stringify(this.#args.external_labels)) this.#setExternal(args);
     this.#args = args;

@@ -7,8 +7,9 @@
  * - 400 with the reason for bodies that do not decode, 413 above `max_send_message_size`
  *   (compressed or decoded), 415 for an unknown Content-Encoding, 404/405 naming the right route,
  *   503 when a downstream append failed (so the client retries).
- * - Entry labels: the stream's labels, overridden by `labels`; labels starting with `__` are
- *   dropped. Timestamps are the receive time unless `use_incoming_timestamp`.
+ * - Entry labels: the stream's labels, overridden by `labels`, then `relabel_rules` (e.g.
+ *   `loki.relabel.x.rules`); labels starting with `__` are dropped after relabelling. An entry
+ *   whose labels a rule drops, or that end up empty, is not forwarded (still answered 204). Timestamps are the receive time unless `use_incoming_timestamp`.
  * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts it.
  */
 import http from 'node:http';
@@ -26,6 +27,8 @@ import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
 import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
+import { compileRules, processLabels, type CompiledRule } from '../../../../prom/relabel/relabel.js';
+import { relabelRuleSchema } from '../../../../prom/relabel/schema.js';
 
 export const PUSH_PATHS = ['/loki/api/v1/push', '/api/v1/push'] as const;
 export const RAW_PATHS = ['/loki/api/v1/raw', '/api/v1/raw'] as const;
@@ -38,12 +41,7 @@ export const argumentsSchema = z.object({
   labels: z.record(z.string(), z.string()).default({}),
   use_incoming_timestamp: z.boolean().default(false),
   max_send_message_size: byteSize().default(100 * 1024 * 1024),
-  relabel_rules: z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined && !(Array.isArray(v) && v.length === 0)) ctx.addIssue({ code: 'custom', message: 'relabel_rules is not supported by this collector yet; relabel downstream instead' });
-    }),
+  relabel_rules: z.array(relabelRuleSchema).default([]),
 });
 
 export type Arguments = z.output<typeof argumentsSchema>;
@@ -135,7 +133,8 @@ export class LokiSourceApiComponent implements Component<Arguments> {
   readonly #cache = new StreamLabelsCache();
   readonly #decoder = new PushRequestDecoder(this.#cache);
   #args: Arguments;
-  #relabelled = new WeakMap<Labels, Labels>();
+  #relabelled = new WeakMap<Labels, Labels | null>();
+  #rules: CompiledRule[];
   #server: http.Server | undefined;
   readonly #sockets = new Set<Socket>();
 
@@ -143,6 +142,7 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
+    this.#rules = compileRules(args.relabel_rules);
     this.#metrics = new ApiMetrics(opts);
   }
 
@@ -172,21 +172,26 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     await closeHttpServer(server, graceMs);
   }
 
-  /** Final labels of a stream: incoming labels, `labels` overriding, `__` labels dropped. */
-  #labels(ls: Labels): Labels {
+  /** Final labels of a stream (see the contract above); `null` when relabelling drops it. */
+  #labels(ls: Labels): Labels | null {
     let out = this.#relabelled.get(ls);
-    if (out) return out;
+    if (out !== undefined) return out;
     const extra = this.#args.labels;
+    const rules = this.#rules;
     const merged = new Map<string, string>();
-    for (const l of ls) if (!l.name.startsWith('__')) merged.set(l.name, l.value);
+    for (const l of ls) if (rules.length > 0 || !l.name.startsWith('__')) merged.set(l.name, l.value);
     for (const [k, v] of Object.entries(extra)) {
-      if (k.startsWith('__')) continue;
+      if (k.startsWith('__') && rules.length === 0) continue;
       if (v === '') merged.delete(k);
       else merged.set(k, v);
     }
-    const arr: Label[] = [...merged].map(([name, value]) => ({ name, value }));
+    let arr: Label[] = [...merged].map(([name, value]) => ({ name, value }));
     arr.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    out = Object.freeze(arr);
+    if (rules.length > 0) {
+      const relabelled = processLabels(arr, rules);
+      arr = relabelled === null ? [] : relabelled.filter((l) => !l.name.startsWith('__'));
+    }
+    out = arr.length === 0 && rules.length > 0 ? null : Object.freeze(arr);
     this.#relabelled.set(ls, out);
     return out;
   }
@@ -244,17 +249,18 @@ export class LokiSourceApiComponent implements Component<Arguments> {
         const decoded = this.#decode(path, req, raw);
         const useTs = this.#args.use_incoming_timestamp;
         const now = Date.now();
-        const entries: LogEntry[] = new Array(decoded.length);
+        const entries: LogEntry[] = [];
         for (let i = 0; i < decoded.length; i++) {
           const e = decoded[i]!;
           const labels = this.#labels(e.labels);
-          entries[i] = useTs
+          if (labels === null) continue;
+          entries.push(useTs
             ? e.structuredMetadata
               ? { labels, line: e.line, timestampMs: e.timestampMs, timestampNanos: e.timestampNanos, structuredMetadata: e.structuredMetadata }
               : { labels, line: e.line, timestampMs: e.timestampMs, timestampNanos: e.timestampNanos }
             : e.structuredMetadata
               ? { labels, line: e.line, timestampMs: now, timestampNanos: 0, structuredMetadata: e.structuredMetadata }
-              : { labels, line: e.line, timestampMs: now, timestampNanos: 0 };
+              : { labels, line: e.line, timestampMs: now, timestampNanos: 0 });
         }
         if (entries.length > 0) {
           try {
@@ -302,13 +308,17 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     const prev = this.#args;
     const sameHttp = JSON.stringify(prev.http) === JSON.stringify(args.http);
     this.#args = args;
-    if (JSON.stringify(prev.labels) !== JSON.stringify(args.labels)) this.#relabelled = new WeakMap();
+    if (JSON.stringify(prev.labels) !== JSON.stringify(args.labels) || JSON.stringify(prev.relabel_rules) !== JSON.stringify(args.relabel_rules)) {
+      this.#rules = compileRules(args.relabel_rules);
+      this.#relabelled = new WeakMap();
+    }
     if (sameHttp) return;
     await this.#close(0);
     try {
       await this.#listen(args.http);
     } catch (err: unknown) {
       this.#args = prev;
+      this.#rules = compileRules(prev.relabel_rules);
       this.#relabelled = new WeakMap();
       await this.#listen(prev.http).catch(() => undefined);
       throw err;

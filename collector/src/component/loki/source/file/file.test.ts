@@ -7,7 +7,7 @@ import type { ComponentOptions } from '../../../../runtime/component.js';
 import { formatStreamLabels } from '../../../../loki/labels.js';
 import type { LogEntry, LogsReceiver } from '../../../../loki/types.js';
 import { argumentsSchema, LokiSourceFileComponent, type Exports } from './file.js';
-import { expandGlob, globToRegExp } from './glob.js';
+import { expandGlob, globToRegExp } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
 import { FileTailer } from './tailer.js';
 

@@ -12,6 +12,8 @@
  * - Files without a saved position start at 0, or at their end with `tail_from_end = true`.
  * - Polling: each file is checked every `min_poll_frequency`, backing off (doubling) to
  *   `max_poll_frequency` while it does not change.
+ * - `file_match.ignore_older_than` (> 0) skips files not modified within that duration;
+ *   `decompression { enabled = true }` reads each file once as gz/z/bz2 (`decompressor.ts`).
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -20,8 +22,10 @@ import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../../runtime/component.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
-import { expandGlob, globToRegExp, hasMagic } from './glob.js';
+import { expandGlob, globToRegExp, hasMagic, recentFiles } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
+import { Decompressor, type FileReader } from './decompressor.js';
+import { decompressionSchema } from './decompression-args.js';
 import { checkEncoding, FileTailer } from './tailer.js';
 
 const POSITIONS_SYNC_MS = 1000;
@@ -42,13 +46,11 @@ export const argumentsSchema = z
         }),
     ).prefault({}),
     file_match: block(
-      z.object({ enabled: z.boolean().default(false), sync_period: duration().default(10_000) }).refine((f) => f.sync_period > 0, { message: 'file_match.sync_period must be > 0' }),
+      z
+        .object({ enabled: z.boolean().default(false), sync_period: duration().default(10_000), ignore_older_than: duration().default(0) })
+        .refine((f) => f.sync_period > 0, { message: 'file_match.sync_period must be > 0' }),
     ).prefault({}),
-    decompression: block(z.object({ enabled: z.boolean().default(false), format: z.string().default(''), initial_delay: duration().optional() }))
-      .optional()
-      .superRefine((d, ctx) => {
-        if (d?.enabled) ctx.addIssue({ code: 'custom', message: 'decompression is not supported by this collector; decompress rotated files before tailing them' });
-      }),
+    decompression: block(decompressionSchema).optional(),
   })
   .superRefine((a, ctx) => {
     a.targets.forEach((t, i) => {
@@ -80,7 +82,7 @@ class FileMetrics {
 }
 
 interface Tracked {
-  readonly tailer: FileTailer;
+  readonly tailer: FileReader;
   readonly key: string;
   /** Aborted to stop the tailer; `removed` asks for one last read (a rotated-away file's tail). */
   readonly stop: AbortController;
@@ -152,7 +154,8 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
     for (const t of this.#args.targets) {
       const pattern = t['__path__']!;
       const exclude = t['__path_exclude__'] ? globToRegExp(path.resolve(t['__path_exclude__'])) : undefined;
-      const files = hasMagic(pattern) ? await expandGlob(pattern) : [path.resolve(pattern)];
+      let files = hasMagic(pattern) ? await expandGlob(pattern) : [path.resolve(pattern)];
+      if (this.#args.file_match.ignore_older_than > 0) files = await recentFiles(files, this.#args.file_match.ignore_older_than);
       for (const f of files) {
         if (exclude?.test(f) || out.has(f)) continue;
         out.set(f, targetLabels(t, f));
@@ -188,18 +191,22 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
   }
 
   #start(p: string, labels: Labels, key: string, parent: AbortSignal): void {
-    const tailer = new FileTailer({
+    const onRead = (file: string, lines: number, offset: number, size: number): void => {
+      this.#metrics.readLines.inc({ path: file }, lines);
+      this.#metrics.readBytes.set({ path: file }, offset);
+      this.#metrics.fileBytes.set({ path: file }, size);
+    };
+    const dec = this.#args.decompression;
+    const tailer: FileReader = dec?.enabled
+      ? new Decompressor({ path: p, labels, positions: this.#positions, encoding: this.#args.encoding, format: dec.format, initialDelayMs: dec.initial_delay, forward: this.#forward, onRead })
+      : new FileTailer({
       path: p,
       labels,
       positions: this.#positions,
       encoding: this.#args.encoding,
       tailFromEnd: this.#args.tail_from_end,
       forward: this.#forward,
-      onRead: (file, lines, offset, size) => {
-        this.#metrics.readLines.inc({ path: file }, lines);
-        this.#metrics.readBytes.set({ path: file }, offset);
-        this.#metrics.fileBytes.set({ path: file }, size);
-      },
+      onRead,
     });
     const stop = new AbortController();
     const onParent = (): void => stop.abort();

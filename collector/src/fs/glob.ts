@@ -119,3 +119,16 @@ export async function expandGlob(pattern: string): Promise<string[]> {
   await walk('/', 0, 0);
   return [...out].sort();
 }
+
+/** The files modified within the last `maxAgeMs` (files that vanished are left out). */
+export async function recentFiles(files: readonly string[], maxAgeMs: number, now = Date.now()): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    try {
+      if ((await stat(f)).mtimeMs >= now - maxAgeMs) out.push(f);
+    } catch {
+      // gone since it was listed
+    }
+  }
+  return out;
+}
