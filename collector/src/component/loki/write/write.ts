@@ -19,6 +19,7 @@ import type { Label, Labels, LogEntry, LogsReceiver } from '../../../loki/types.
 import { argumentsSchema, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
+import { redactUrl } from '../../../logging/redact.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -122,7 +123,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
         next.set(name, ep);
         continue;
       }
-      this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: ep.plan.url });
+      this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: redactUrl(ep.plan.url) });
       const done = ep.queue.close(ep.plan.drainTimeoutMs).finally(() => this.#background.delete(done));
       this.#background.add(done);
     }

@@ -14,6 +14,7 @@ import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../..
 import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
 import { BodySizeLimitError, type ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
+import { redactText, redactUrl } from '../../../logging/redact.js';
 
 export interface LoopConfig {
   readonly jobName: string;
@@ -216,7 +217,7 @@ export class ScrapeLoop {
   status(): TargetStatus {
     return {
       job: this.#cfg.jobName,
-      url: this.#target.url.href,
+      url: redactUrl(this.#target.url.href),
       health: this.#health,
       labels: labelsToRecord(this.#target.labels),
       discovered_labels: this.#target.discovered,
@@ -389,7 +390,7 @@ export class ScrapeLoop {
     for (const l of this.#reportedLast) if (!reported.includes(l)) b.push(l, start, STALE_NAN);
     this.#reportedLast = reported;
     if (err !== undefined) {
-      this.#deps.logger.debug('scrape failed', { target: this.#target.url.href, job: cfg.jobName, err });
+      this.#deps.logger.debug('scrape failed', { target: redactUrl(this.#target.url.href), job: cfg.jobName, err });
       if (cfg.failureLogFile) this.#logFailure(cfg.failureLogFile, start, err);
     }
     this.#health = err === undefined ? 'up' : 'down';
@@ -401,7 +402,7 @@ export class ScrapeLoop {
 
   /** Prometheus's scrape failure log: one JSON object per failed scrape; write errors are logged once. */
   #logFailure(file: string, ts: number, err: string): void {
-    const line = JSON.stringify({ time: new Date(ts).toISOString(), level: 'ERROR', msg: err, job: this.#cfg.jobName, url: this.#target.url.href, labels: labelsToRecord(this.#target.labels) }) + '\n';
+    const line = JSON.stringify({ time: new Date(ts).toISOString(), level: 'ERROR', msg: redactText(err), job: this.#cfg.jobName, url: redactUrl(this.#target.url.href), labels: labelsToRecord(this.#target.labels) }) + '\n';
     appendFile(file, line, (e) => {
       if (e && !this.#failureLogBroken) {
         this.#failureLogBroken = true;
@@ -418,7 +419,7 @@ export class ScrapeLoop {
       await Promise.all(receivers.map((r) => r.append(batch)));
     } catch (e) {
       const msg = `appending scraped samples failed: ${e instanceof Error ? e.message : String(e)}`;
-      this.#deps.logger.warn(msg, { target: this.#target.url.href });
+      this.#deps.logger.warn(msg, { target: redactUrl(this.#target.url.href) });
       if (this.#lastError === '') this.#lastError = msg;
     }
   }
