@@ -19,9 +19,21 @@ const SERIES = 200_000;
 const RUN_MS = 25_000;
 const FROM_MS = 5_000;
 
+/** Connection resets seen while sampling, per base URL (reported in the row's note). */
+const resets = new Map<string, number>();
+
+/** GET with up to 3 attempts: a reset keep-alive connection is retried on a new one and counted. */
 async function text(url: string): Promise<string> {
-  const r = await fetch(url);
-  return r.text();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await fetch(url);
+      return await r.text();
+    } catch (err: unknown) {
+      const base = new URL(url).origin;
+      resets.set(base, (resets.get(base) ?? 0) + 1);
+      if (attempt >= 3) throw new Error(`GET ${url}: ${String(err)} (${String((err as { cause?: unknown }).cause)})`);
+    }
+  }
 }
 
 describe('remote_write right after start', () => {
@@ -101,7 +113,9 @@ prometheus.remote_write "backend" {
         lost: Math.max(0, due - last.delivered),
         duplicated: 0,
         rssGrowthBytes: rssPeak - rss0,
-        note: `worst delivered/scraped from 5 s on: ${(worst * 100).toFixed(1)}% at ${worstAt} ms; shards at end ${last.shards}`,
+        note:
+          `worst delivered/scraped from 5 s on: ${Number.isFinite(worst) ? `${(worst * 100).toFixed(1)}% at ${worstAt} ms` : 'n/a (nothing scraped by then)'}; shards at end ${last.shards}; ` +
+          `sampling GETs reset: collector ${resets.get(alloy.base) ?? 0}, Prometheus ${resets.get(backend.base) ?? 0}`,
       });
       expect(alloy.output()).not.toMatch(/MaxListenersExceededWarning/);
       // The load was there: at least half of the scrapes made it into the WAL.

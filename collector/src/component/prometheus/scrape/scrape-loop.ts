@@ -16,6 +16,9 @@ import { BodySizeLimitError, type ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
 import { redactText, redactUrl } from '../../../logging/redact.js';
 
+/** Longest stretch of synchronous parsing in one scrape before it yields to the event loop. */
+const YIELD_EVERY_MS = 20;
+
 export interface LoopConfig {
   readonly jobName: string;
   readonly honorLabels: boolean;
@@ -319,9 +322,17 @@ export class ScrapeLoop {
       const order = this.#order;
       const nextOrder: SeriesEntry[] = [];
       let pos = 0;
+      let sliceStart = performance.now();
       for (let k = p.next(); k !== 'eof'; k = p.next()) {
         if (k !== 'series') continue;
         scraped++;
+        // A large exposition (100k+ series) is parsed in slices of at most YIELD_EVERY_MS so the
+        // event loop keeps serving HTTP (keep-alive sockets, /metrics) and remote-write sends.
+        if ((scraped & 1023) === 0 && performance.now() - sliceStart > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          if (this.#stopped) throw new ScrapeFailure('scrape loop stopped');
+          sliceStart = performance.now();
+        }
         const key = p.seriesKey;
         // Expositions usually list series in the same order every scrape: comparing with the
         // entry at the same position is ~3x cheaper than hashing the key for a Map lookup.
