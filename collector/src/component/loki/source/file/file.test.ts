@@ -49,7 +49,7 @@ describe('loki.source.file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(sink: LogsReceiver, extra: Record<string, unknown>): Promise<{ stop: () => Promise<void>; c: LokiSourceFileComponent }> {
+  async function start(sink: LogsReceiver, extra: Record<string, unknown>): Promise<{ stop: () => Promise<void>; c: LokiSourceFileComponent; signal: AbortSignal }> {
     const args = argumentsSchema.parse({ forward_to: [sink], ...fast, ...extra });
     const opts: ComponentOptions<Exports> = {
       id: 'loki.source.file.test',
@@ -68,6 +68,7 @@ describe('loki.source.file', () => {
     running.push(r);
     return {
       c,
+      signal: ac.signal,
       stop: async () => {
         ac.abort();
         await r.done;
@@ -239,25 +240,10 @@ describe('loki.source.file', () => {
     for (const f of files) writeFileSync(f, 'first\n');
     const sink = new Collect();
     // Polling once an hour: after the first read, only change events can bring lines in.
-    const args = argumentsSchema.parse({ forward_to: [sink], targets: [{ __path__: path.join(dir, 'w*.log') }], file_watch: { min_poll_frequency: '1h', max_poll_frequency: '1h' } });
-    const opts: ComponentOptions<Exports> = {
-      id: 'loki.source.file.watch',
-      logger: log,
-      registry: new Registry(),
-      dataPath: data,
-      onStateChange: () => undefined,
-      setHealth: () => undefined,
-      getService: () => {
-        throw new Error('no services');
-      },
-    };
-    const c = await LokiSourceFileComponent.create(opts, args);
-    const ac = new AbortController();
-    const done = c.run(ac.signal);
-    running.push({ ac, done });
+    const { signal } = await start(sink, { targets: [{ __path__: path.join(dir, 'w*.log') }], file_watch: { min_poll_frequency: '1h', max_poll_frequency: '1h' } });
     await sink.until(15);
     // The component's own waits (positions flush, glob re-scan, stopping the tailers), none per file.
-    expect(getEventListeners(ac.signal, 'abort').length).toBeLessThanOrEqual(3);
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(3);
     appendFileSync(files[3]!, 'second\n');
     await sink.until(16);
     expect(sink.lines()[15]).toBe('second');
