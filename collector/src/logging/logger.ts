@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { logfmtValue } from './logfmt.js';
 
 export { logfmtValue };
+import { redactDeep, redactText } from './redact.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['logfmt', 'json'] as const;
@@ -63,6 +64,19 @@ function fields(info: Info): Array<[string, unknown]> {
   return out;
 }
 
+/** Every URL in the message and fields loses its credentials (`redact.ts`) before formatting. */
+const redactFormat = winston.format((info) => {
+  const i = info as Info;
+  if (typeof i.message === 'string') i.message = redactText(i.message);
+  for (const k of Object.keys(i)) {
+    if (k === 'level' || k === 'message') continue;
+    const v = i[k];
+    if (v instanceof Error) i[k] = redactText(v.message);
+    else if (v !== undefined) i[k] = redactDeep(v);
+  }
+  return i;
+});
+
 const logfmtFormat = winston.format((info) => {
   const i = info as Info;
   const parts = [`ts=${new Date().toISOString()}`, `level=${i.level}`, `msg=${logfmtValue(i.message)}`];
@@ -80,7 +94,7 @@ const jsonFormat = winston.format((info) => {
 });
 
 function formatFor(f: LogFormat): winston.Logform.Format {
-  return f === 'json' ? jsonFormat() : logfmtFormat();
+  return winston.format.combine(redactFormat(), f === 'json' ? jsonFormat() : logfmtFormat());
 }
 
 export interface LogManagerOptions {

@@ -35,6 +35,7 @@ import type {
 import { DependencyGraph } from './graph.js';
 import { deepEqual } from './deep-equal.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
+import { redactText } from '../logging/redact.js';
 
 export interface EvalResult {
   readonly value?: unknown;
@@ -158,7 +159,10 @@ class ComponentNode {
         hs.push(health('unhealthy', `currentHealth failed: ${errMsg(err)}`));
       }
     }
-    return leastHealthy(...hs);
+    const h = leastHealthy(...hs);
+    // Health messages are shown in the UI, the API and logs: never with a URL's credentials.
+    const message = redactText(h.message);
+    return message === h.message ? h : { ...h, message };
   }
 }
 

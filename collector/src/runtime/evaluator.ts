@@ -1,9 +1,10 @@
 /**
  * The `ConfigEvaluator` backed by the syntax vm: component exports are layered as a child scope
  * over one standard-library root scope, block bodies decode through `decodeBody`, and
- * `valueToJSON` renders values for the API (secrets redacted).
+ * `valueToJSON` renders values for the API (secrets and URL credentials redacted).
  */
 import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type StdlibOptions, type Value } from '../syntax/index.js';
+import { redactDeep } from '../logging/redact.js';
 import type { ConfigEvaluator } from './loader.js';
 
 /** `opts.version` is the collector's version (`constants.version`). */
@@ -21,6 +22,7 @@ export function syntaxEvaluator(opts: StdlibOptions = {}): ConfigEvaluator {
         return { diags: [{ severity: 'error', message: `internal error decoding block: ${err instanceof Error ? err.message : String(err)}`, start: at.start, end: at.end }] };
       }
     },
-    toJSON: (value) => (value === undefined ? null : valueToJSON(value)),
+    // URLs lose their credentials too (passwords, tokens in query strings): see logging/redact.ts.
+    toJSON: (value) => (value === undefined ? null : redactDeep(valueToJSON(value))),
   };
 }

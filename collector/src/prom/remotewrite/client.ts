@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { redactUrl } from '../../logging/redact.js';
 
 export const USER_AGENT = 'Alloy/v1.15.0 (alloy-ts)';
 
@@ -128,7 +129,7 @@ function proxyFor(target: URL, cfg: ClientConfig): URL | undefined {
   try {
     return new URL(raw);
   } catch {
-    throw new Error(`proxy_url: invalid URL ${JSON.stringify(raw)}`);
+    throw new Error(`proxy_url: invalid URL ${JSON.stringify(redactUrl(raw))}`);
   }
 }
 
@@ -186,10 +187,10 @@ export class RemoteWriteClient implements Sender {
     try {
       url = new URL(cfg.url);
     } catch {
-      throw new Error(`url: invalid remote_write URL ${JSON.stringify(cfg.url)}`);
+      throw new Error(`url: invalid remote_write URL ${JSON.stringify(redactUrl(cfg.url))}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`url: unsupported scheme ${url.protocol} in ${cfg.url} (use http or https)`);
+      throw new Error(`url: unsupported scheme ${url.protocol} in ${redactUrl(cfg.url)} (use http or https)`);
     }
     const authCount = [cfg.basicAuth, cfg.bearerToken, cfg.bearerTokenFile, cfg.authorization].filter((x) => x !== undefined).length;
     if (authCount > 1) {

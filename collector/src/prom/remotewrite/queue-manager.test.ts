@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { relabelRuleSchema } from '../relabel/schema.js';
 import { uncompress } from '../snappy/snappy.js';
 import type { Exemplar, Labels, SampleBatch } from '../types.js';
 import { Wal } from '../wal/wal.js';
-import { RemoteWriteClient } from './client.js';
+import { RemoteWriteClient, type Sender } from './client.js';
 import { RemoteWriteMetrics } from './metrics.js';
 import { WriteRequestDecoder } from './proto.js';
 import { DEFAULT_QUEUE_CONFIG, desiredShards, QueueManager, type Clock, type QueueConfig } from './queue-manager.js';
@@ -121,10 +122,11 @@ describe('QueueManager', () => {
 
   async function setup(
     queue: Partial<QueueConfig> = {},
-    extra: { clock?: Clock; ext?: Labels; rules?: unknown[]; port?: number } = {},
+    extra: { clock?: Clock; ext?: Labels; rules?: unknown[]; port?: number; sender?: Sender; before?: (wal: Wal) => Promise<void>; shardUpdateIntervalMs?: number } = {},
   ): Promise<{ wal: Wal; q: QueueManager }> {
     const wal = await Wal.open({ dir, logger: log, segmentSize: 4096 });
     wals.push(wal);
+    await extra.before?.(wal);
     const cfg: QueueConfig = { ...DEFAULT_QUEUE_CONFIG, batchSendDeadlineMs: 5, ...queue };
     const url = `http://127.0.0.1:${extra.port ?? backend.port}/api/v1/push`;
     const q = new QueueManager({
@@ -133,13 +135,14 @@ describe('QueueManager', () => {
       markerName: 'test',
       wal,
       queue: cfg,
-      sender: new RemoteWriteClient({ url, timeoutMs: 5000, retryOn429: cfg.retryOnHttp429, headers: { 'X-Scope-OrgID': 'tenant-1' } }),
+      sender: extra.sender ?? new RemoteWriteClient({ url, timeoutMs: 5000, retryOn429: cfg.retryOnHttp429, headers: { 'X-Scope-OrgID': 'tenant-1' } }),
       externalLabels: extra.ext ?? [],
       writeRelabel: compileRules((extra.rules ?? []).map((r) => relabelRuleSchema.parse(r))),
       sendExemplars: true,
       logger: log,
       metrics,
       ...(extra.clock ? { clock: extra.clock } : {}),
+      ...(extra.shardUpdateIntervalMs ? { shardUpdateIntervalMs: extra.shardUpdateIntervalMs } : {}),
     });
     queues.push(q);
     await q.start();
@@ -305,6 +308,74 @@ describe('QueueManager', () => {
     await backend.waitFor(18);
     expect(backend.got).toHaveLength(18);
   });
+
+  it('starts with enough shards for the WAL backlog it finds', async () => {
+    const series = Array.from({ length: 100 }, (_, i) => L({ __name__: 'b', i: String(i) }));
+    const { q } = await setup(
+      { minShards: 1, maxShards: 8, capacity: 500 },
+      {
+        before: async (wal) => {
+          await wal.openMarker('test');
+          for (let r = 0; r < 40; r++) await wal.append(batch(series, r * 1000));
+        },
+      },
+    );
+    // ~4,000 samples behind with capacity 500: 8 shards (the maximum) from the start.
+    expect(q.status().shards).toBe(8);
+    await backend.waitFor(4000);
+    expect(backend.got).toHaveLength(4000);
+  });
+
+  it('grows to enough shards as soon as one append does not fit the queues, without waiting for the rate update', async () => {
+    const { wal, q } = await setup({ minShards: 1, maxShards: 16, capacity: 100, maxSamplesPerSend: 50 }, { shardUpdateIntervalMs: 3_600_000 });
+    const series = Array.from({ length: 1000 }, (_, i) => L({ __name__: 'g', i: String(i) }));
+    await wal.append(batch(series, 0));
+    await backend.waitFor(1000);
+    // The periodic update is an hour away: only the append itself can have grown the count.
+    expect(q.status().shards).toBe(10);
+    for (const s of series.slice(0, 5)) expect(backend.got.filter((g) => g.key === key(s))).toHaveLength(1);
+  });
+
+  it('keeps abort listeners per signal bounded when many shards send at once (no MaxListenersExceededWarning)', async () => {
+    const shards = 30;
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let maxListeners = 0;
+    let release: () => void = () => undefined;
+    const allIn = new Promise<void>((r) => (release = r));
+    // Behaves like the HTTP client: one abort listener on the given signal while a send is in flight.
+    const sender: Sender = {
+      async send(_body, signal) {
+        const onAbort = (): void => undefined;
+        signal.addEventListener('abort', onAbort, { once: true });
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        maxListeners = Math.max(maxListeners, getEventListeners(signal, 'abort').length);
+        if (inFlight >= shards) release();
+        await Promise.race([allIn, new Promise((r) => setTimeout(r, 2000))]);
+        inFlight--;
+        signal.removeEventListener('abort', onAbort);
+        return { kind: 'ok', status: 204 };
+      },
+      close: () => undefined,
+    };
+    try {
+      const { wal } = await setup({ minShards: shards, maxShards: shards, maxSamplesPerSend: 1, batchSendDeadlineMs: 0 }, { sender });
+      const series = Array.from({ length: shards * 3 }, (_, i) => L({ __name__: 'l', i: String(i) }));
+      await wal.append(batch(series, 0));
+      await allIn;
+      // Let Node report listener overflows (emitted on the next tick).
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(maxInFlight).toBe(shards);
+    expect(maxListeners).toBeLessThanOrEqual(2);
+    expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).toStrictEqual([]);
+  });
 });
 
 describe('desiredShards', () => {
@@ -314,7 +385,8 @@ describe('desiredShards', () => {
   });
   it('grows with send time and backlog, clamped to max', () => {
     expect(desiredShards({ ...base, sendSecondsRate: 10 })).toBe(10);
-    expect(desiredShards({ ...base, sendSecondsRate: 10, pendingSamples: 10000 })).toBe(20);
+    // 10 ms per sample × (1000/s in + 20% of a 10,000-sample backlog per second).
+    expect(desiredShards({ ...base, sendSecondsRate: 10, pendingSamples: 10000 })).toBe(30);
     expect(desiredShards({ ...base, sendSecondsRate: 1000 })).toBe(50);
   });
   it('shrinks to min when idle, and holds when nothing was sent', () => {

@@ -7,7 +7,17 @@
  *   a reshard is under way or it starts behind, it reads records back from disk from its cursor
  *   and switches back to live when it reaches the head. Nothing is dropped for lack of memory.
  * - Samples of one series always go to the same shard (`ref mod shards`), and a shard sends one
- *   batch at a time, so per-series order is kept. Resharding drains all shards first.
+ *   batch at a time, so per-series order is kept. Resharding drains all shards first (quick: the
+ *   in-memory budget is `capacity` samples per shard).
+ * - Shard count (Prometheus's semantics: `desiredShards`, clamped to [min_shards, max_shards]):
+ *   it starts with enough shards for the WAL backlog found at start (backlog / capacity), grows
+ *   at once when an append does not fit the shards' queues (so a scrape of 200k new series is
+ *   sent by 20 shards from its first batch), never goes below what holds the largest append of
+ *   the last 10-20 updates, and is recomputed every second from EWMA rates, so a lag is acted on
+ *   within a second instead of Prometheus's 10 s. Growth is applied at once; shrinking only after the lower count was
+ *   wanted for 10 consecutive updates. No resharding while sends fail (the remote is down).
+ * - Each shard has its own abort signal (aborted by `stop`), so no signal collects a listener per
+ *   shard: in-flight sends and backoff sleeps stay bounded per signal whatever `max_shards` is.
  * - A batch is sent when it holds `maxSamplesPerSend` samples or its oldest sample waited
  *   `batchSendDeadline`. Recoverable failures (5xx, 429 when enabled, network) are retried with
  *   capped exponential backoff (`Retry-After` wins); others drop the batch, counted as failed.
@@ -87,7 +97,7 @@ export interface QueueManagerOptions {
   readonly logger: Logger;
   readonly metrics: RemoteWriteMetrics;
   readonly clock?: Clock;
-  /** How often the desired shard count is recomputed (Prometheus: 10s). */
+  /** How often the desired shard count is recomputed (default 1 s; Prometheus uses 10 s). */
   readonly shardUpdateIntervalMs?: number;
 }
 
@@ -120,6 +130,8 @@ interface Shard {
   stopped: boolean;
   wake: (() => void) | undefined;
   running: Promise<void> | undefined;
+  /** Aborts this shard's in-flight send and backoff sleep (on stop). */
+  readonly abort: AbortController;
   readonly enc: WriteRequestEncoder;
   // Reused batch buffers.
   readonly bRefs: Uint32Array;
@@ -145,17 +157,27 @@ export interface ShardStats {
   readonly pendingSamples: number;
 }
 
+/** Fraction of the backlog the shard calculation plans to send per second on top of the incoming rate. */
+export const BACKLOG_CATCHUP = 0.2;
+/** Prometheus's `shardToleranceFraction`: desired counts within ±30% of the current one keep it. */
+const SHARD_TOLERANCE = 0.3;
+/** Updates in a row that must want fewer shards before the count shrinks (10 s at the default interval). */
+const SHRINK_AFTER_UPDATES = 10;
+/** While the last send failed within this window and nothing succeeded since, the count is kept. */
+const FAILING_WINDOW_MS = 20_000;
+
 /**
- * Prometheus's shard calculation, simplified: shards = time per sample × (incoming rate + a tenth
- * of the backlog per second), kept unchanged within ±30% of the current count, clamped to
- * [min, max].
+ * Prometheus's shard calculation (`calculateDesiredShards`): shards = time per sample × (incoming
+ * rate + `BACKLOG_CATCHUP` × backlog), unchanged within ±30% of the current count, clamped to
+ * [min, max]. Prometheus plans 5% of the backlog per second; we plan 20% so a start-up backlog is
+ * gone within seconds.
  */
 export function desiredShards(s: ShardStats): number {
   if (s.samplesOutRate <= 0) return s.current;
   const timePerSample = s.sendSecondsRate / s.samplesOutRate;
-  const desired = timePerSample * (s.samplesInRate + 0.1 * s.pendingSamples);
-  if (desired > s.current * 0.7 && desired < s.current * 1.3) return s.current;
-  return Math.min(s.max, Math.max(s.min, Math.ceil(desired)));
+  const desired = Math.ceil(timePerSample * (s.samplesInRate + BACKLOG_CATCHUP * s.pendingSamples));
+  if (desired >= s.current * (1 - SHARD_TOLERANCE) && desired <= s.current * (1 + SHARD_TOLERANCE)) return s.current;
+  return Math.min(s.max, Math.max(s.min, desired));
 }
 
 const EWMA_WEIGHT = 0.2;
@@ -201,6 +223,12 @@ export class QueueManager implements WalListener {
   #spaceWaiters: (() => void)[] = [];
   #unsubscribe: (() => void) | undefined;
   #shardTimer: NodeJS.Timeout | undefined;
+  #lowUpdates = 0;
+  #lastUpdateAt = 0;
+  /** Largest WAL record seen in this and the previous window of `SHRINK_AFTER_UPDATES` updates. */
+  #recordPeak = 0;
+  #recordPeakPrev = 0;
+  #updates = 0;
 
   #records: RecordState[] = [];
   #recHead = 0;
@@ -244,15 +272,24 @@ export class QueueManager implements WalListener {
     m.samplesTotal.inc(this.#labels, 0);
     m.samplesFailed.inc(this.#labels, 0);
     m.samplesRetried.inc(this.#labels, 0);
-    this.#startShards(this.#cfg.minShards);
+    // Enough shards that the backlog found at start fits in their queues.
+    const backlog = this.#cursor < wal.head ? wal.bytesBetween(this.#cursor, wal.head) / WAL_BYTES_PER_SAMPLE : 0;
+    this.#startShards(Math.min(this.#cfg.maxShards, Math.max(this.#cfg.minShards, Math.ceil(backlog / this.#cfg.capacity))));
     this.#unsubscribe = wal.subscribe(this);
     if (this.#cursor >= wal.head) this.#mode = 'live';
     else {
-      this.#o.logger.info(`remote_write ${this.#o.name}: resuming from the WAL`, { url: this.#o.url });
+      this.#o.logger.info(`remote_write ${this.#o.name}: resuming from the WAL`, { url: this.#o.url, shards: this.#shards.length });
       this.#kickReader();
     }
-    const interval = this.#o.shardUpdateIntervalMs ?? 10_000;
-    this.#shardTimer = setInterval(() => this.#updateShards(interval / 1000), interval);
+    const interval = this.#o.shardUpdateIntervalMs ?? 1000;
+    this.#lastUpdateAt = this.#clock.now();
+    this.#shardTimer = setInterval(() => {
+      // Rates over the time that really passed (timers run late on a busy event loop).
+      const now = this.#clock.now();
+      const elapsedS = Math.max(interval, now - this.#lastUpdateAt) / 1000;
+      this.#lastUpdateAt = now;
+      this.#updateShards(elapsedS);
+    }, interval);
     this.#shardTimer.unref();
   }
 
@@ -269,6 +306,7 @@ export class QueueManager implements WalListener {
     this.#wakeSpace();
     for (const s of this.#shards) {
       s.stopped = true;
+      s.abort.abort();
       s.wake?.();
     }
     await Promise.all(this.#shards.map((s) => s.running));
@@ -296,6 +334,13 @@ export class QueueManager implements WalListener {
   onAppend(rec: WalRecord): void {
     if (this.#stopped) return;
     this.#inRate.add(rec.length);
+    if (rec.length > this.#recordPeak) this.#recordPeak = rec.length;
+    // A lag is measurable as soon as one append does not fit the shards' queues: grow now, so
+    // the record is sent by enough shards instead of waiting for the next rate update.
+    const fit = this.#shardsToHold(this.#inflight + rec.length);
+    if (fit > this.#shards.length && !this.#resharding) {
+      void this.reshard(fit);
+    }
     if (
       this.#mode === 'live' &&
       !this.#resharding &&
@@ -314,6 +359,11 @@ export class QueueManager implements WalListener {
 
   onSeriesRemoved(refs: readonly number[]): void {
     for (const r of refs) this.#labelCache[r] = undefined;
+  }
+
+  /** Shards whose queues (`capacity` each) hold `samples`, clamped to [min, max]. */
+  #shardsToHold(samples: number): number {
+    return Math.min(this.#cfg.maxShards, Math.max(this.#cfg.minShards, Math.ceil(samples / this.#cfg.capacity)));
   }
 
   #budget(): number {
@@ -503,6 +553,7 @@ export class QueueManager implements WalListener {
       stopped: false,
       wake: undefined,
       running: undefined,
+      abort: new AbortController(),
       enc: new WriteRequestEncoder(Math.min(4 * 1024 * 1024, max * 128)),
       bRefs: new Uint32Array(max),
       bTs: new Float64Array(max),
@@ -632,7 +683,7 @@ export class QueueManager implements WalListener {
       if (this.#stopped) return false;
       const body = compress(enc.finish());
       const t0 = performance.now();
-      const res = await this.#o.sender.send(body, this.#abort.signal);
+      const res = await this.#o.sender.send(body, shard.abort.signal);
       const dur = (performance.now() - t0) / 1000;
       if (this.#stopped && res.kind !== 'ok') return false;
       m.sentBatchDuration.observe(L, dur);
@@ -653,7 +704,7 @@ export class QueueManager implements WalListener {
       m.samplesRetried.inc(L, count);
       this.#noteError(`failed to send batch, retrying: ${res.message}`);
       const delay = res.retryAfterMs ?? backoff;
-      await this.#clock.sleep(delay, this.#abort.signal);
+      await this.#clock.sleep(delay, shard.abort.signal);
       if (this.#stopped) return false;
       backoff = Math.min(backoff * 2, this.#cfg.maxBackoffMs);
     }
@@ -684,12 +735,21 @@ export class QueueManager implements WalListener {
       pendingSamples:
         this.#inflight + (this.#mode === 'lagging' ? this.#o.wal.bytesBetween(this.#cursor, this.#o.wal.head) / WAL_BYTES_PER_SAMPLE : 0),
     };
+    if (++this.#updates % SHRINK_AFTER_UPDATES === 0) {
+      this.#recordPeakPrev = this.#recordPeak;
+      this.#recordPeak = 0;
+    }
     if (this.#resharding || this.#stopped) return;
-    const want = desiredShards(stats);
+    // Never fewer shards than it takes to hold the largest recent append in memory.
+    const want = Math.max(desiredShards(stats), this.#shardsToHold(Math.max(this.#recordPeak, this.#recordPeakPrev)));
     this.#o.metrics.shardsDesired.set(this.#labels, want);
+    this.#o.logger.debug(`remote_write ${this.#o.name}: shard update`, { ...stats, desired: want });
     const now = this.#clock.now();
-    const failing = this.#lastErrorAt !== undefined && (this.#lastSuccessAt ?? 0) < this.#lastErrorAt && now - this.#lastErrorAt < 2 * intervalS * 1000;
+    const failing = this.#lastErrorAt !== undefined && (this.#lastSuccessAt ?? 0) < this.#lastErrorAt && now - this.#lastErrorAt < FAILING_WINDOW_MS;
+    if (want >= stats.current || failing) this.#lowUpdates = 0;
     if (want === stats.current || failing) return;
+    if (want < stats.current && ++this.#lowUpdates < SHRINK_AFTER_UPDATES) return;
+    this.#lowUpdates = 0;
     void this.reshard(want);
   }
 

@@ -25,6 +25,7 @@ import { compress } from '../../../prom/snappy/snappy.js';
 import { PushRequestEncoder, type PushStream } from '../../../loki/push.js';
 import type { LogEntry } from '../../../loki/types.js';
 import type { EndpointPlan } from './arguments.js';
+import { redactUrl } from '../../../logging/redact.js';
 
 /** An entry with its final stream key and tenant, computed once by the component. */
 export interface PreparedEntry {
@@ -308,7 +309,7 @@ export class EndpointQueue {
   status(): QueueStatus {
     return {
       name: this.#plan.name,
-      url: this.#plan.url,
+      url: redactUrl(this.#plan.url),
       bufferedBytes: this.#buffered,
       pendingBatches: this.#ready.length + this.#open.size,
       ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),

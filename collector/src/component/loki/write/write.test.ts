@@ -95,6 +95,8 @@ describe('loki.write', () => {
     const { exports, registry } = await start({ endpoint: [{ url: sink.url, batch_wait: '10ms', min_backoff_period: '10ms', max_backoff_period: '20ms' }] });
     await exports.receiver.append([entry('x')]);
     await sink.until(1);
+    // The sink records the entry before it answers; the sender counts it once the answer is in.
+    for (let i = 0; i < 200 && (await metric(registry, 'loki_write_sent_entries_total')) < 1; i++) await new Promise((r) => setTimeout(r, 10));
     expect(sink.requests).toBe(4);
     expect(await metric(registry, 'loki_write_batch_retries_total')).toBe(3);
     // The sink records the entry before it answers; the counter moves when the answer arrives.

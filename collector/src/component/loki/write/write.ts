@@ -27,6 +27,7 @@ import { argumentsSchema, planEndpoints, type Arguments, type EndpointPlan } fro
 import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
 import { LogsWal, WalReader } from './wal.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
+import { redactUrl } from '../../../logging/redact.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -137,7 +138,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
         next.set(name, ep);
         continue;
       }
-      this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: ep.plan.url });
+      this.#log.info(`loki.write: ${p ? 'restarting changed' : 'removing'} endpoint ${name}`, { url: redactUrl(ep.plan.url) });
       const done = (async () => {
         await ep.reader?.stop();
         await ep.queue.close(ep.plan.drainTimeoutMs);

@@ -28,6 +28,7 @@ import { Wal } from '../../../prom/wal/wal.js';
 import { RemoteWriteClient } from '../../../prom/remotewrite/client.js';
 import { RemoteWriteMetrics } from '../../../prom/remotewrite/metrics.js';
 import { QueueManager, type Clock, systemClock } from '../../../prom/remotewrite/queue-manager.js';
+import { redactUrl } from '../../../logging/redact.js';
 import { argumentsSchema, externalLabels, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 
 export type { Arguments } from './arguments.js';
@@ -105,7 +106,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
         next.set(name, ep);
       } else {
         await ep.queue.stop(!p);
-        this.#log.info(`remote_write: ${p ? 'restarting changed' : 'removed'} endpoint ${ep.plan.remoteName}`, { url: ep.plan.url });
+        this.#log.info(`remote_write: ${p ? 'restarting changed' : 'removed'} endpoint ${ep.plan.remoteName}`, { url: redactUrl(ep.plan.url) });
       }
     }
     const ext = externalLabels(this.#args);
@@ -113,7 +114,8 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
       if (next.has(p.markerName)) continue;
       const queue = new QueueManager({
         name: p.remoteName,
-        url: p.url,
+        // Shown in metric labels, status and logs: credentials removed.
+        url: redactUrl(p.url),
         markerName: p.markerName,
         wal: this.#wal,
         queue: p.queue,

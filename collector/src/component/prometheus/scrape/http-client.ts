@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { SecretLike } from './schema-helpers.js';
+import { redactUrl } from '../../../logging/redact.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;
@@ -122,7 +123,7 @@ export class OAuth2TokenSource {
     try {
       new URL(cfg.token_url);
     } catch {
-      throw new Error(`oauth2.token_url ${JSON.stringify(cfg.token_url)} is not a valid URL`);
+      throw new Error(`oauth2.token_url ${JSON.stringify(redactUrl(cfg.token_url))} is not a valid URL`);
     }
   }
 
@@ -134,12 +135,12 @@ export class OAuth2TokenSource {
       this.#bodyAuth = true;
       res = await this.#request(secret, true, signal);
     }
-    if (res.status < 200 || res.status > 299) throw new Error(`oauth2: cannot fetch token from ${this.#cfg.token_url}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    if (res.status < 200 || res.status > 299) throw new Error(`oauth2: cannot fetch token from ${redactUrl(this.#cfg.token_url)}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
     let tok: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
     try {
       tok = JSON.parse(res.body) as typeof tok;
     } catch {
-      throw new Error(`oauth2: token response from ${this.#cfg.token_url} is not JSON`);
+      throw new Error(`oauth2: token response from ${redactUrl(this.#cfg.token_url)} is not JSON`);
     }
     if (typeof tok.access_token !== 'string' || tok.access_token === '') throw new Error('oauth2: server response missing access_token');
     const type = typeof tok.token_type === 'string' && tok.token_type !== '' && tok.token_type.toLowerCase() !== 'bearer' ? tok.token_type : 'Bearer';
@@ -200,7 +201,7 @@ export class ScrapeHttpClient {
       try {
         this.#proxy = new URL(settings.proxy_url);
       } catch {
-        throw new Error(`proxy_url ${JSON.stringify(settings.proxy_url)} is not a valid URL`);
+        throw new Error(`proxy_url ${JSON.stringify(redactUrl(settings.proxy_url))} is not a valid URL`);
       }
       if (this.#proxy.protocol !== 'http:') throw new Error(`proxy_url scheme ${this.#proxy.protocol} is not supported; use an http:// proxy`);
     }

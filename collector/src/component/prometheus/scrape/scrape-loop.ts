@@ -14,6 +14,10 @@ import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../..
 import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
 import { BodySizeLimitError, type ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
+import { redactText, redactUrl } from '../../../logging/redact.js';
+
+/** Longest stretch of synchronous parsing in one scrape before it yields to the event loop. */
+const YIELD_EVERY_MS = 20;
 
 export interface LoopConfig {
   readonly jobName: string;
@@ -232,7 +236,7 @@ export class ScrapeLoop {
   status(): TargetStatus {
     return {
       job: this.#cfg.jobName,
-      url: this.#target.url.href,
+      url: redactUrl(this.#target.url.href),
       health: this.#health,
       labels: labelsToRecord(this.#target.labels),
       discovered_labels: this.#target.discovered,
@@ -334,9 +338,17 @@ export class ScrapeLoop {
       const order = this.#order;
       const nextOrder: SeriesEntry[] = [];
       let pos = 0;
+      let sliceStart = performance.now();
       for (let k = p.next(); k !== 'eof'; k = p.next()) {
         if (k !== 'series') continue;
         scraped++;
+        // A large exposition (100k+ series) is parsed in slices of at most YIELD_EVERY_MS so the
+        // event loop keeps serving HTTP (keep-alive sockets, /metrics) and remote-write sends.
+        if ((scraped & 1023) === 0 && performance.now() - sliceStart > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          if (this.#stopped) throw new ScrapeFailure('scrape loop stopped');
+          sliceStart = performance.now();
+        }
         const key = p.seriesKey;
         // Expositions usually list series in the same order every scrape: comparing with the
         // entry at the same position is ~3x cheaper than hashing the key for a Map lookup.
@@ -405,7 +417,7 @@ export class ScrapeLoop {
     for (const l of this.#reportedLast) if (!reported.includes(l)) b.push(l, start, STALE_NAN);
     this.#reportedLast = reported;
     if (err !== undefined) {
-      this.#deps.logger.debug('scrape failed', { target: this.#target.url.href, job: cfg.jobName, err });
+      this.#deps.logger.debug('scrape failed', { target: redactUrl(this.#target.url.href), job: cfg.jobName, err });
       if (cfg.failureLogFile) this.#logFailure(cfg.failureLogFile, start, err);
     }
     this.#health = err === undefined ? 'up' : 'down';
@@ -417,7 +429,7 @@ export class ScrapeLoop {
 
   /** Prometheus's scrape failure log: one JSON object per failed scrape; write errors are logged once. */
   #logFailure(file: string, ts: number, err: string): void {
-    const line = JSON.stringify({ time: new Date(ts).toISOString(), level: 'ERROR', msg: err, job: this.#cfg.jobName, url: this.#target.url.href, labels: labelsToRecord(this.#target.labels) }) + '\n';
+    const line = JSON.stringify({ time: new Date(ts).toISOString(), level: 'ERROR', msg: redactText(err), job: this.#cfg.jobName, url: redactUrl(this.#target.url.href), labels: labelsToRecord(this.#target.labels) }) + '\n';
     appendFile(file, line, (e) => {
       if (e && !this.#failureLogBroken) {
         this.#failureLogBroken = true;
@@ -434,7 +446,7 @@ export class ScrapeLoop {
       await Promise.all(receivers.map((r) => r.append(batch)));
     } catch (e) {
       const msg = `appending scraped samples failed: ${e instanceof Error ? e.message : String(e)}`;
-      this.#deps.logger.warn(msg, { target: this.#target.url.href });
+      this.#deps.logger.warn(msg, { target: redactUrl(this.#target.url.href) });
       if (this.#lastError === '') this.#lastError = msg;
     }
   }

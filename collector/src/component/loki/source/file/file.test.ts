@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
@@ -48,7 +49,7 @@ describe('loki.source.file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(sink: LogsReceiver, extra: Record<string, unknown>): Promise<{ stop: () => Promise<void>; c: LokiSourceFileComponent }> {
+  async function start(sink: LogsReceiver, extra: Record<string, unknown>): Promise<{ stop: () => Promise<void>; c: LokiSourceFileComponent; signal: AbortSignal }> {
     const args = argumentsSchema.parse({ forward_to: [sink], ...fast, ...extra });
     const opts: ComponentOptions<Exports> = {
       id: 'loki.source.file.test',
@@ -67,6 +68,7 @@ describe('loki.source.file', () => {
     running.push(r);
     return {
       c,
+      signal: ac.signal,
       stop: async () => {
         ac.abort();
         await r.done;
@@ -189,5 +191,66 @@ describe('loki.source.file', () => {
     expect(await t.poll()).toBe(true);
     expect(got).toStrictEqual(['aaa', 'bbbbbbbb']);
     await t.close();
+  });
+
+  it('tailer: lines written after the last read and cut away by copytruncate are read from the rotated copy', async () => {
+    const f = path.join(dir, 'app.log');
+    writeFileSync(f, 'l1\nl2\n');
+    // Same length as the copy but other bytes before the offset: not the copy of this file.
+    writeFileSync(path.join(dir, 'app.log.old'), 'x1\nx2\nl3\nl4\nl5\n');
+    const got: string[] = [];
+    const recovered: string[] = [];
+    const { positions } = await Positions.open(path.join(dir, 'p.yml'));
+    const t = new FileTailer({
+      path: f,
+      labels: [],
+      positions,
+      encoding: '',
+      tailFromEnd: false,
+      forward: async (es) => void got.push(...es.map((e) => e.line)),
+      onRecovered: (copy, n) => void recovered.push(`${path.basename(copy)}:${n}`),
+    });
+    expect(await t.poll()).toBe(true);
+    appendFileSync(f, 'l3\nl4\nl5-partial');
+    copyFileSync(f, `${f}.1`);
+    truncateSync(f, 0);
+    appendFileSync(f, 'n1\n');
+    expect(await t.poll()).toBe(true);
+    expect(got).toStrictEqual(['l1', 'l2', 'l3', 'l4', 'l5-partial', 'n1']);
+    expect(recovered).toStrictEqual(['app.log.1:3']);
+    // Refilled past the old offset before the next read: recovered as well.
+    appendFileSync(f, 'n2\n');
+    expect(await t.poll()).toBe(true);
+    copyFileSync(f, `${f}.1`);
+    truncateSync(f, 0);
+    appendFileSync(f, 'm1-long-enough-to-pass-the-old-offset\n');
+    expect(await t.poll()).toBe(true);
+    expect(got.slice(6)).toStrictEqual(['n2', 'm1-long-enough-to-pass-the-old-offset']);
+    appendFileSync(f, 'm2\n');
+    copyFileSync(f, `${f}.1`);
+    truncateSync(f, 0);
+    appendFileSync(f, 'z-long-enough-to-pass-the-old-offset-again-and-more\n');
+    expect(await t.poll()).toBe(true);
+    expect(got.slice(8)).toStrictEqual(['m2', 'z-long-enough-to-pass-the-old-offset-again-and-more']);
+    await t.close();
+  });
+
+  it('reads on change events, not only by polling, and adds no abort listener per file', async () => {
+    const files = Array.from({ length: 15 }, (_, i) => path.join(dir, `w${i}.log`));
+    for (const f of files) writeFileSync(f, 'first\n');
+    const sink = new Collect();
+    // Polling once an hour: after the first read, only change events can bring lines in.
+    const { signal } = await start(sink, { targets: [{ __path__: path.join(dir, 'w*.log') }], file_watch: { min_poll_frequency: '1h', max_poll_frequency: '1h' } });
+    await sink.until(15);
+    // The component's own waits (positions flush, glob re-scan, stopping the tailers), none per file.
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(3);
+    appendFileSync(files[3]!, 'second\n');
+    await sink.until(16);
+    expect(sink.lines()[15]).toBe('second');
+    // Rename rotation is seen through the directory watch too.
+    renameSync(files[3]!, `${files[3]}.1`);
+    writeFileSync(files[3]!, 'third\n');
+    await sink.until(17);
+    expect(sink.lines()[16]).toBe('third');
   });
 });

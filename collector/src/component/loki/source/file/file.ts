@@ -10,11 +10,16 @@
  *   are saved to `<dataPath>/positions.yml` every second and on shutdown, so a restart neither
  *   loses nor repeats lines (a crash may repeat up to one second of lines).
  * - Files without a saved position start at 0, or at their end with `tail_from_end = true`.
- * - Polling: each file is checked every `min_poll_frequency`, backing off (doubling) to
- *   `max_poll_frequency` while it does not change.
+ * - Reading: each file's directory is watched (fs.watch), and a change event reads the file to
+ *   its end at once; polling stays as a fallback (file systems without change events): each file
+ *   is checked every `min_poll_frequency`, backing off (doubling) to `max_poll_frequency` while it
+ *   does not change. Prompt reads bound what a copytruncate can take away to the lines written
+ *   since the last change event was handled; `tailer.ts` recovers even those from the rotated copy.
+ * - Stopping: the run signal aborts every tailer; no listener is added to it per file.
  * - `file_match.ignore_older_than` (> 0) skips files not modified within that duration;
  *   `decompression { enabled = true }` reads each file once as gz/z/bz2 (`decompressor.ts`).
  */
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
@@ -70,6 +75,7 @@ class FileMetrics {
   readonly readBytes: Gauge<'path'>;
   readonly fileBytes: Gauge<'path'>;
   readonly readLines: Counter<'path'>;
+  readonly recoveredLines: Counter<'path'>;
   readonly active: Gauge;
 
   constructor(opts: ComponentOptions<Exports>) {
@@ -77,6 +83,12 @@ class FileMetrics {
     this.readBytes = new Gauge({ name: 'loki_source_file_read_bytes_total', help: 'Number of bytes read.', labelNames: ['path'], registers });
     this.fileBytes = new Gauge({ name: 'loki_source_file_file_bytes_total', help: 'Number of bytes total.', labelNames: ['path'], registers });
     this.readLines = new Counter({ name: 'loki_source_file_read_lines_total', help: 'Number of lines read.', labelNames: ['path'], registers });
+    this.recoveredLines = new Counter({
+      name: 'loki_source_file_rotated_copy_recovered_lines_total',
+      help: 'Lines read from a rotated copy after the file was truncated by copytruncate before they were read.',
+      labelNames: ['path'],
+      registers,
+    });
     this.active = new Gauge({ name: 'loki_source_file_files_active_total', help: 'Number of active files.', registers });
   }
 }
@@ -88,6 +100,27 @@ interface Tracked {
   readonly stop: AbortController;
   removed: boolean;
   done: Promise<void>;
+  /** Set by a change event; the tailer reads again before waiting. */
+  changed: boolean;
+  /** Ends the current wait early (a change event or stop). */
+  wake: (() => void) | undefined;
+}
+
+/**
+ * Waits up to `ms` for a change event or stop. Resolves at once when a change came in since the
+ * last read. Adds no listener to any shared signal.
+ */
+function waitForChange(t: Tracked, ms: number): Promise<void> {
+  if (t.changed || t.stop.signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      t.wake = undefined;
+      resolve();
+    }
+    t.wake = done;
+  });
 }
 
 function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels {
@@ -118,6 +151,8 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
   readonly #metrics: FileMetrics;
   #args: Arguments;
   readonly #tailers = new Map<string, Tracked>();
+  /** One fs.watch per watched directory; each event wakes the tailers of the named file. */
+  readonly #watchers = new Map<string, FSWatcher>();
   #syncing: Promise<void> = Promise.resolve();
   #resync: (() => void) | undefined;
   #lastError: string | undefined;
@@ -179,6 +214,7 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
       if (ls && keyOf(ls) === t.key) continue;
       t.removed = true;
       t.stop.abort();
+      t.wake?.();
       await t.done;
       this.#tailers.delete(p);
     }
@@ -188,6 +224,48 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
     }
     for (const p of this.#positions.paths()) if (!want.has(p)) this.#positions.remove(p);
     this.#metrics.active.set(this.#tailers.size);
+    this.#syncWatchers();
+  }
+
+  /** Watches the directory of every tailed file (created or rotated files show up there too). */
+  #syncWatchers(): void {
+    const dirs = new Set([...this.#tailers.keys()].map((p) => path.dirname(p)));
+    for (const [d, w] of this.#watchers) {
+      if (dirs.has(d)) continue;
+      w.close();
+      this.#watchers.delete(d);
+    }
+    for (const d of dirs) {
+      if (this.#watchers.has(d)) continue;
+      try {
+        const w = watch(d, { persistent: false }, (_event, name) => {
+          if (name === null) {
+            for (const t of this.#tailers.values()) if (path.dirname(t.tailer.path) === d) this.#wakeTailer(t);
+            return;
+          }
+          const t = this.#tailers.get(path.join(d, name.toString()));
+          if (t) this.#wakeTailer(t);
+        });
+        // Watching is an optimisation: on error (e.g. the directory went away) polling carries on.
+        w.on('error', () => {
+          w.close();
+          this.#watchers.delete(d);
+        });
+        this.#watchers.set(d, w);
+      } catch {
+        // No change events here (missing directory, inotify limits): polling only.
+      }
+    }
+  }
+
+  #wakeTailer(t: Tracked): void {
+    t.changed = true;
+    t.wake?.();
+  }
+
+  #closeWatchers(): void {
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
   }
 
   #start(p: string, labels: Labels, key: string, parent: AbortSignal): void {
@@ -207,15 +285,20 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
       tailFromEnd: this.#args.tail_from_end,
       forward: this.#forward,
       onRead,
+      isTailed: (file) => this.#tailers.has(file),
+      onRecovered: (copy, lines) => {
+        this.#metrics.recoveredLines.inc({ path: p }, lines);
+        this.#log.info(`loki.source.file: ${p} was truncated (copytruncate) before it was read to its end; read ${lines} line(s) from the rotated copy ${copy}`);
+      },
     });
     const stop = new AbortController();
-    const onParent = (): void => stop.abort();
-    parent.addEventListener('abort', onParent, { once: true });
-    const tracked: Tracked = { tailer, key, stop, removed: false, done: Promise.resolve() };
+    if (parent.aborted) stop.abort();
+    const tracked: Tracked = { tailer, key, stop, removed: false, done: Promise.resolve(), changed: false, wake: undefined };
     tracked.done = (async () => {
       let interval = this.#args.file_watch.min_poll_frequency;
       let reported: string | undefined;
       while (!stop.signal.aborted) {
+        tracked.changed = false;
         const progressed = await tailer.poll();
         if (tailer.lastError !== reported) {
           reported = tailer.lastError;
@@ -223,9 +306,8 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
         }
         const fw = this.#args.file_watch;
         interval = progressed ? fw.min_poll_frequency : Math.min(interval * 2, fw.max_poll_frequency);
-        await sleep(interval, stop.signal);
+        await waitForChange(tracked, interval);
       }
-      parent.removeEventListener('abort', onParent);
       if (tracked.removed && !parent.aborted) await tailer.poll();
       await tailer.close();
     })();
@@ -239,6 +321,13 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
         await this.#positions.flush().catch((err: unknown) => this.#log.warn(`loki.source.file: writing ${this.#positions.file} failed: ${String(err)}`));
       }
     })();
+    const stopTailers = (): void => {
+      for (const t of this.#tailers.values()) {
+        t.stop.abort();
+        t.wake?.();
+      }
+    };
+    signal.addEventListener('abort', stopTailers, { once: true });
     while (!signal.aborted) {
       this.#syncing = this.#sync(signal);
       await this.#syncing;
@@ -254,6 +343,8 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
       });
       this.#resync = undefined;
     }
+    stopTailers();
+    this.#closeWatchers();
     await Promise.all([...this.#tailers.values()].map((t) => t.done));
     this.#tailers.clear();
     await flushLoop;

@@ -1,15 +1,25 @@
 /**
- * Follows one file by polling: reads complete lines from the stored offset, forwards them, and
- * advances the offset only after `forward` resolved (so a restart resumes without loss or
- * duplicates). Handles rotation by rename/re-create (the old file is read to its end, including
- * a final unterminated line, then the new file from offset 0) and truncation (copytruncate: the
- * offset resets to 0, also when the file was refilled past the old offset between polls, detected
- * by the byte before the offset no longer being a newline). A line is forwarded only once its
+ * Follows one file: each `poll()` reads complete lines from the stored offset to the current end,
+ * forwards them, and advances the offset only after `forward` resolved (so a restart resumes
+ * without loss or duplicates). The component calls `poll()` on every change event of the file's
+ * directory (fs.watch) and on a polling timer as a fallback. A line is forwarded only once its
  * newline has been written.
+ *
+ * Rotation:
+ * - rename/re-create (inode changes): the old file is read to its end through the open handle
+ *   (including a final unterminated line), then the new file from offset 0. Nothing is lost.
+ * - copytruncate (same inode, size below the offset, or refilled past it: the byte before the
+ *   offset is no longer a newline): the lines between the offset and the old end are no longer in
+ *   the file. They are read from the rotated copy when one is found next to the file (a sibling
+ *   whose name starts with the file's name, modified within the last minute, not tailed itself,
+ *   and whose bytes just before the offset equal the last bytes read), then the file is read from 0.
+ *   What remains lost is only what copytruncate itself loses: lines written between the copy and
+ *   the truncation, plus the unread tail when the copy is compressed, moved elsewhere or not kept.
  *
  * `poll()` never throws: errors are kept in `lastError` and retried on the next poll.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { TextDecoder } from 'node:util';
 import type { Labels, LogEntry } from '../../../../loki/types.js';
 import type { Positions } from './positions.js';
@@ -17,6 +27,10 @@ import type { Positions } from './positions.js';
 /** Bytes read per step; a line longer than `MAX_LINE_BYTES` is cut there. */
 const CHUNK_BYTES = 256 * 1024;
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** Bytes before the offset remembered to recognise a copytruncate copy. */
+const TAIL_BYTES = 256;
+/** A rotated copy older than this is not the copy of the current truncation. */
+const COPY_MAX_AGE_MS = 60_000;
 
 export interface TailerOptions {
   readonly path: string;
@@ -26,6 +40,10 @@ export interface TailerOptions {
   readonly tailFromEnd: boolean;
   readonly forward: (entries: readonly LogEntry[]) => Promise<void>;
   readonly onRead?: (path: string, lines: number, offset: number, size: number) => void;
+  /** Whether another tailer follows `path` (a rotated copy read by it is not read again here). */
+  readonly isTailed?: (path: string) => boolean;
+  /** Told when lines are recovered from a rotated copy after a copytruncate. */
+  readonly onRecovered?: (copy: string, lines: number) => void;
 }
 
 type Newline = { find(buf: Buffer, from: number, to: number): number; width: number };
@@ -81,6 +99,8 @@ export class FileTailer {
   #first = true;
   /** False after a line was cut at MAX_LINE_BYTES (the offset is then mid-line). */
   #atLineStart = true;
+  /** The last bytes read before `#offset` (at most `TAIL_BYTES`). */
+  #tail = Buffer.alloc(0);
   lastError: string | undefined;
 
   constructor(o: TailerOptions) {
@@ -144,6 +164,8 @@ export class FileTailer {
 
   #openAt(offset: number): void {
     this.#offset = offset;
+    this.#tail = Buffer.alloc(0);
+    this.#atLineStart = true;
     this.#ino = '';
     this.#first = false;
   }
@@ -152,12 +174,15 @@ export class FileTailer {
   async #drain(final: boolean): Promise<boolean> {
     const fh = this.#fh!;
     const size = Number((await fh.stat({ bigint: true })).size);
+    let progressed = false;
     if (size < this.#offset || (size > this.#offset && (await this.#rewritten(fh)))) {
       // Truncated in place (copytruncate), possibly already refilled past the old offset.
+      progressed = await this.#recoverFromCopy();
       this.#offset = 0;
+      this.#tail = Buffer.alloc(0);
+      this.#atLineStart = true;
       this.#o.positions.set(this.path, { offset: 0, ino: this.#ino });
     }
-    let progressed = false;
     while (this.#offset < size) {
       const want = Math.min(this.#buf.length, size - this.#offset);
       const { bytesRead } = await fh.read(this.#buf, 0, want, this.#offset);
@@ -193,6 +218,7 @@ export class FileTailer {
       }
       await this.#o.forward(entries);
       this.#offset += consumed;
+      this.#remember(buf, consumed);
       this.#atLineStart = !cut;
       this.#o.positions.set(this.path, { offset: this.#offset, ino: this.#ino });
       this.#o.onRead?.(this.path, entries.length, this.#offset, size);
@@ -200,6 +226,96 @@ export class FileTailer {
     }
     if (this.#buf.length > CHUNK_BYTES) this.#buf = Buffer.allocUnsafe(CHUNK_BYTES);
     return progressed;
+  }
+
+  #remember(buf: Buffer, consumed: number): void {
+    if (consumed >= TAIL_BYTES) this.#tail = Buffer.from(buf.subarray(consumed - TAIL_BYTES, consumed));
+    else this.#tail = Buffer.concat([this.#tail, buf.subarray(0, consumed)]).subarray(-TAIL_BYTES);
+  }
+
+  /**
+   * After a copytruncate: finds the rotated copy of this file (see the file contract) and forwards
+   * its lines from the old offset to its end. Resolves true when lines were forwarded.
+   */
+  async #recoverFromCopy(): Promise<boolean> {
+    const tail = this.#tail;
+    const from = this.#offset;
+    if (from === 0 || tail.length === 0 || !this.#atLineStart) return false;
+    const dir = path.dirname(this.path);
+    const base = path.basename(this.path);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return false;
+    }
+    const now = Date.now();
+    const candidates: { file: string; mtime: number }[] = [];
+    for (const n of names) {
+      if (n === base || !n.startsWith(base) || /\.(gz|bz2|xz|zst|z|zip|lz4)$/i.test(n)) continue;
+      const file = path.join(dir, n);
+      if (this.#o.isTailed?.(file)) continue;
+      try {
+        const st = await stat(file);
+        if (st.isFile() && st.size > from && now - st.mtimeMs <= COPY_MAX_AGE_MS) candidates.push({ file, mtime: st.mtimeMs });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    candidates.sort((a, b) => b.mtime - a.mtime);
+    for (const c of candidates) {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(c.file, 'r');
+        const probe = Buffer.allocUnsafe(tail.length);
+        const { bytesRead } = await fh.read(probe, 0, tail.length, from - tail.length);
+        if (bytesRead !== tail.length || !probe.equals(tail)) continue;
+        const size = Number((await fh.stat()).size);
+        const lines = await this.#forwardRange(fh, from, size);
+        this.#o.onRecovered?.(c.file, lines);
+        return lines > 0;
+      } catch {
+        continue;
+      } finally {
+        await fh?.close().catch(() => undefined);
+      }
+    }
+    return false;
+  }
+
+  /** Forwards the lines of `fh` in [from, to), the last one even without its newline. */
+  async #forwardRange(fh: FileHandle, from: number, to: number): Promise<number> {
+    let pos = from;
+    let carry = Buffer.alloc(0);
+    let lines = 0;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    while (pos < to) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, to - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const entries: LogEntry[] = [];
+      const now = Date.now();
+      let start = 0;
+      for (;;) {
+        const nl = this.#nl.find(buf, start, buf.length);
+        if (nl < 0) break;
+        entries.push(this.#entry(buf, start, nl, now));
+        start = nl + this.#nl.width;
+      }
+      carry = Buffer.from(buf.subarray(start));
+      if (carry.length >= MAX_LINE_BYTES) {
+        entries.push(this.#entry(carry, 0, carry.length, now));
+        carry = Buffer.alloc(0);
+      }
+      if (entries.length > 0) await this.#o.forward(entries);
+      lines += entries.length;
+    }
+    if (carry.length > 0) {
+      await this.#o.forward([this.#entry(carry, 0, carry.length, Date.now())]);
+      lines++;
+    }
+    return lines;
   }
 
   /**
