@@ -10,14 +10,6 @@ import { byteSize } from '../../../loki/bytes.js';
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
 import type { Secret } from '../../../syntax/vm/value.js';
 
-const unsupported = (what: string, fix: string) =>
-  z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `${what} is not supported by this collector; ${fix}` });
-    });
-
 const queueSchema = z.object({
   capacity: byteSize().default(10 * 1024 * 1024),
   drain_timeout: duration().default(15_000),
@@ -39,8 +31,6 @@ const endpointSchema = z
     retry_on_http_429: z.boolean().default(true),
     ...httpClientFields,
     queue_config: block(queueSchema).prefault({}),
-    oauth2: unsupported('oauth2', 'use basic_auth, bearer_token(_file) or authorization'),
-    http_headers: unsupported('http_headers', 'use headers'),
   })
   .superRefine((e, ctx) => {
     checkSingleAuth(e, ctx);
@@ -55,11 +45,20 @@ export const argumentsSchema = z.object({
   endpoint: blocks(endpointSchema).default([]),
   external_labels: z.record(z.string(), z.string()).default({}),
   max_streams: z.number().int().min(0).default(0),
-  wal: block(z.record(z.string(), z.unknown()))
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined && v['enabled'] === true) ctx.addIssue({ code: 'custom', message: 'wal (experimental) is not supported by this collector; remove the wal block (entries are buffered in memory)' });
-    }),
+  // Upstream's experimental WAL: accepted while disabled, with its names and defaults.
+  wal: block(
+    z
+      .object({
+        enabled: z.boolean().default(false),
+        max_segment_age: duration().default(3_600_000),
+        min_read_frequency: duration().default(250),
+        max_read_frequency: duration().default(1_000),
+        drain_timeout: duration().default(15_000),
+      })
+      .superRefine((w, ctx) => {
+        if (w.enabled) ctx.addIssue({ code: 'custom', path: ['enabled'], message: 'the experimental WAL is not supported by this collector yet; remove the wal block or set enabled = false (entries are buffered in memory)' });
+      }),
+  ).optional(),
 });
 
 export type Arguments = z.output<typeof argumentsSchema>;

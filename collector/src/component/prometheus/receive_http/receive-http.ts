@@ -33,7 +33,7 @@ import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
-import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
+import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
@@ -44,7 +44,7 @@ export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
-  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  grpc: block(grpcServerSchema).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<MetricsReceiver>('MetricsReceiver', (v) => typeof (v as MetricsReceiver).append === 'function')),
 });
@@ -214,6 +214,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<ReceiveHttpComponent> {
     const c = new ReceiveHttpComponent(opts, args);
+    if (args.grpc) opts.logger.warn(`prometheus.receive_http: ${GRPC_NOT_SERVED}`);
     await c.#start(args.http);
     return c;
   }
@@ -237,6 +238,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
       path: WRITE_PATH,
       ...(this.#warning ? { warning: this.#warning } : {}),
+      ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}),
     };
   }
 

@@ -18,12 +18,12 @@ import zlib from 'node:zlib';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
-import type { Component, ComponentDefinition, ComponentOptions } from '../../../../runtime/component.js';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../../runtime/component.js';
 import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
-import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
+import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 
@@ -32,7 +32,7 @@ export const RAW_PATHS = ['/loki/api/v1/raw', '/api/v1/raw'] as const;
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
-  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  grpc: block(grpcServerSchema).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
   labels: z.record(z.string(), z.string()).default({}),
@@ -128,7 +128,7 @@ async function decompress(body: Buffer, encoding: string | undefined, limit: num
   throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: use gzip, deflate or none (snappy is implied for protobuf)`);
 }
 
-export class LokiSourceApiComponent implements Component<Arguments> {
+export class LokiSourceApiComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ApiMetrics;
@@ -148,6 +148,7 @@ export class LokiSourceApiComponent implements Component<Arguments> {
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceApiComponent> {
     const c = new LokiSourceApiComponent(opts, args);
+    if (args.grpc) opts.logger.warn(`loki.source.api: ${GRPC_NOT_SERVED}`);
     await c.#listen(args.http);
     return c;
   }
@@ -156,6 +157,10 @@ export class LokiSourceApiComponent implements Component<Arguments> {
   get address(): { host: string; port: number } | undefined {
     const a = this.#server?.address();
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  debugInfo(): unknown {
+    return this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : null;
   }
 
   async #listen(cfg: Arguments['http']): Promise<void> {
