@@ -33,7 +33,8 @@ import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
-import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
+import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
+import { ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
@@ -137,52 +138,7 @@ function checkHeaders(req: http.IncomingMessage): void {
   }
 }
 
-/** Where the receiver serves: the main HTTP server, or its own listener. */
-export type Listener = 'main-server' | 'own';
-
-export interface ListenPlan {
-  readonly listener: Listener;
-  /** Set when served by the main server although it does not listen where `http` asked. */
-  readonly warning?: string;
-}
-
-const LOOPBACK_NAMES = new Set(['localhost', '::1', '0:0:0:0:0:0:0:1']);
-
-function isWildcard(host: string): boolean {
-  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.toLowerCase() === '::ffff:127.0.0.1';
-}
-
-/** `host:port` or `[v6]:port` → parts; undefined when unparseable. */
-export function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) return undefined;
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
-}
-
-/**
- * Whether an `http` block resolves to the main server listening on `mainAddr` (`host:port` after
- * binding). Port 0 (pick a free port) never does.
- */
-export function planListener(cfg: { readonly listen_address: string; readonly listen_port: number }, mainAddr: string | undefined): ListenPlan {
-  const main = mainAddr === undefined ? undefined : splitHostPort(mainAddr);
-  if (!main || cfg.listen_port === 0 || cfg.listen_port !== main.port) return { listener: 'own' };
-  const want = cfg.listen_address;
-  const overlap = want === main.host || isWildcard(want) || isWildcard(main.host) || (isLoopback(want) && isLoopback(main.host));
-  if (!overlap) return { listener: 'own' };
-  if (isWildcard(want) && !isWildcard(main.host)) {
-    return {
-      listener: 'main-server',
-      warning:
-        `http.listen_address "${want || '0.0.0.0'}" asks for every interface, but the main HTTP server listens on ${mainAddr} only, ` +
-        `so remote-write is accepted there only; start alloy with --server.http.listen-addr=0.0.0.0:${main.port} to accept it on every interface`,
-    };
-  }
-  return { listener: 'main-server' };
-}
+export { planListener, splitHostPort, type Listener, type ListenPlan } from '../../common/receiver-listener.js';
 
 export class ReceiveHttpComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
@@ -190,12 +146,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   readonly #metrics: ReceiveMetrics;
   readonly #decoder = new WriteRequestDecoder();
   #args: Arguments;
-  #server: http.Server | undefined;
-  readonly #sockets = new Set<Socket>();
-  readonly #http: HttpService | undefined;
-  /** Set while served by the main server: removes the route. */
-  #unroute: (() => void) | undefined;
-  #warning: string | undefined;
+  readonly #listener: ReceiverListener;
   #health: { state: 'healthy' | 'unhealthy'; message: string } | undefined;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -209,26 +160,33 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     } catch {
       // No main server in this runtime (tests, tools): always an own listener.
     }
-    this.#http = svc;
+    this.#listener = new ReceiverListener({
+      component: 'prometheus.receive_http',
+      what: 'remote-write',
+      paths: [WRITE_PATH],
+      http: svc,
+      handler: (req, res) => void this.#handle(req, res),
+      track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
+      logger: opts.logger,
+      setHealth: (state, message) => this.#setHealth(state, message),
+    });
   }
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<ReceiveHttpComponent> {
     const c = new ReceiveHttpComponent(opts, args);
     if (args.grpc) opts.logger.warn(`prometheus.receive_http: ${GRPC_NOT_SERVED}`);
-    await c.#start(args.http);
+    await c.#listener.start(args.http);
     return c;
   }
 
   /** The bound address (useful when `listen_port` is 0); the main server's when served there. */
   get address(): { host: string; port: number } | undefined {
-    if (this.#unroute && this.#http) return splitHostPort(this.#http.listenAddr);
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+    return this.#listener.address;
   }
 
   /** Where the receiver is served now. */
   get listener(): Listener {
-    return this.#unroute ? 'main-server' : 'own';
+    return this.#listener.listener;
   }
 
   debugInfo(): unknown {
@@ -237,60 +195,15 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       listener: this.listener,
       address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
       path: WRITE_PATH,
-      ...(this.#warning ? { warning: this.#warning } : {}),
+      ...(this.#listener.warning ? { warning: this.#listener.warning } : {}),
       ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}),
     };
-  }
-
-  #plan(cfg: Arguments['http']): ListenPlan {
-    if (!this.#http?.route) return { listener: 'own' };
-    return planListener(cfg, this.#http.listenAddr);
-  }
-
-  /** Serve `cfg` on the main server or an own listener (first start). */
-  async #start(cfg: Arguments['http']): Promise<void> {
-    const plan = this.#plan(cfg);
-    if (plan.listener === 'main-server') this.#serveOnMain(plan);
-    else await this.#listen(cfg);
-  }
-
-  #serveOnMain(plan: ListenPlan): void {
-    const svc = this.#http!;
-    if (!this.#unroute) this.#unroute = svc.route!(WRITE_PATH, (req, res) => this.#handle(req, res));
-    this.#warning = plan.warning;
-    const where = `serving POST ${WRITE_PATH} on the main HTTP server ${svc.listenAddr}`;
-    if (plan.warning) {
-      this.#log.warn(`prometheus.receive_http: ${plan.warning}`);
-      this.#setHealth('healthy', `${where}; warning: ${plan.warning}`);
-    } else {
-      this.#setHealth('healthy', where);
-    }
   }
 
   /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */
   #setHealth(state: 'healthy' | 'unhealthy', message: string): void {
     this.#health = { state, message };
     this.#opts.setHealth(state, message);
-  }
-
-  #stopServingOnMain(): void {
-    this.#unroute?.();
-    this.#unroute = undefined;
-    this.#warning = undefined;
-  }
-
-  async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = await listenHttpServer('prometheus.receive_http', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
-    server.on('error', (err) => this.#setHealth('unhealthy', `HTTP server error: ${err.message}`));
-    this.#server = server;
-    this.#setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
-  }
-
-  async #close(graceMs: number): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
-    await closeHttpServer(server, graceMs);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -368,8 +281,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    this.#stopServingOnMain();
-    await this.#close(this.#args.graceful_shutdown_timeout);
+    await this.#listener.stop(this.#args.graceful_shutdown_timeout);
   }
 
   async update(args: Arguments): Promise<void> {
@@ -377,26 +289,12 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const same = JSON.stringify(prev.http) === JSON.stringify(args.http);
     this.#args = args;
     if (same) return;
-    const plan = this.#plan(args.http);
-    if (plan.listener === 'main-server') {
-      // The route goes up before the own listener closes, so no request finds neither.
-      this.#serveOnMain(plan);
-      await this.#close(0);
-      return;
-    }
-    // The own listener may want the port the old one holds: close it first.
-    const hadServer = this.#server !== undefined;
-    await this.#close(0);
     try {
-      await this.#listen(args.http);
+      await this.#listener.update(prev.http, args.http);
     } catch (err: unknown) {
-      // Keep serving the old settings when the new listener cannot start (a main-server route stays).
       this.#args = prev;
-      if (hadServer) await this.#listen(prev.http).catch(() => undefined);
-      else if (this.#unroute) this.#serveOnMain(this.#plan(prev.http));
       throw err;
     }
-    this.#stopServingOnMain();
   }
 }
 

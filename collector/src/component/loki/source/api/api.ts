@@ -1,6 +1,8 @@
 /**
- * `loki.source.api`: an HTTP server (its own listener, configured by the `http` block) that
- * accepts Loki pushes and forwards the entries to `forward_to`.
+ * `loki.source.api`: accepts Loki pushes over HTTP and forwards the entries to `forward_to`.
+ * Where it listens follows the `http` block (`common/receiver-listener.ts`): its own listener, or
+ * the collector's main HTTP server when `listen_port` is the main server's port (then the push and
+ * raw paths are routed there, and `/ready` is the main server's `/-/ready`).
  *
  * Contracts:
  * - 204 only after `append` resolved on every `forward_to` receiver.
@@ -9,7 +11,8 @@
  *   503 when a downstream append failed (so the client retries).
  * - Entry labels: the stream's labels, overridden by `labels`; labels starting with `__` are
  *   dropped. Timestamps are the receive time unless `use_incoming_timestamp`.
- * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts it.
+ * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts or
+ *   moves it (an own listener that cannot start leaves the old one serving and `update` throws).
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -23,7 +26,9 @@ import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
-import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
+import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
+import { ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
+import type { HttpService } from '../../../../runtime/services.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 
@@ -129,52 +134,61 @@ async function decompress(body: Buffer, encoding: string | undefined, limit: num
 }
 
 export class LokiSourceApiComponent implements Component<Arguments>, DebugComponent {
-  readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ApiMetrics;
   readonly #cache = new StreamLabelsCache();
   readonly #decoder = new PushRequestDecoder(this.#cache);
   #args: Arguments;
   #relabelled = new WeakMap<Labels, Labels>();
-  #server: http.Server | undefined;
-  readonly #sockets = new Set<Socket>();
+  readonly #listener: ReceiverListener;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
-    this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
     this.#metrics = new ApiMetrics(opts);
+    let svc: HttpService | undefined;
+    try {
+      svc = opts.getService<HttpService>('http');
+    } catch {
+      // No main server in this runtime (tests, tools): always an own listener.
+    }
+    this.#listener = new ReceiverListener({
+      component: 'loki.source.api',
+      what: 'Loki push',
+      paths: [...PUSH_PATHS, ...RAW_PATHS],
+      http: svc,
+      handler: (req, res) => void this.#handle(req, res),
+      track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
+      logger: opts.logger,
+      setHealth: (state, message) => opts.setHealth(state, message),
+    });
   }
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceApiComponent> {
     const c = new LokiSourceApiComponent(opts, args);
     if (args.grpc) opts.logger.warn(`loki.source.api: ${GRPC_NOT_SERVED}`);
-    await c.#listen(args.http);
+    await c.#listener.start(args.http);
     return c;
   }
 
-  /** The bound address (useful when `listen_port` is 0). */
+  /** The bound address (useful when `listen_port` is 0); the main server's when served there. */
   get address(): { host: string; port: number } | undefined {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+    return this.#listener.address;
+  }
+
+  /** Where the receiver is served now. */
+  get listener(): Listener {
+    return this.#listener.listener;
   }
 
   debugInfo(): unknown {
-    return this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : null;
-  }
-
-  async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = await listenHttpServer('loki.source.api', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
-    server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
-    this.#server = server;
-    this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
-  }
-
-  async #close(graceMs: number): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
-    await closeHttpServer(server, graceMs);
+    const a = this.address;
+    return {
+      listener: this.listener,
+      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
+      ...(this.#listener.warning ? { warning: this.#listener.warning } : {}),
+      ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}),
+    };
   }
 
   /** Final labels of a stream: incoming labels, `labels` overriding, `__` labels dropped. */
@@ -300,7 +314,7 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await this.#close(this.#args.graceful_shutdown_timeout);
+    await this.#listener.stop(this.#args.graceful_shutdown_timeout);
   }
 
   async update(args: Arguments): Promise<void> {
@@ -309,13 +323,11 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
     this.#args = args;
     if (JSON.stringify(prev.labels) !== JSON.stringify(args.labels)) this.#relabelled = new WeakMap();
     if (sameHttp) return;
-    await this.#close(0);
     try {
-      await this.#listen(args.http);
+      await this.#listener.update(prev.http, args.http);
     } catch (err: unknown) {
       this.#args = prev;
       this.#relabelled = new WeakMap();
-      await this.#listen(prev.http).catch(() => undefined);
       throw err;
     }
   }
