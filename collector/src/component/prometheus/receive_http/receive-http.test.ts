@@ -251,7 +251,7 @@ describe('prometheus.receive_http on the main HTTP server port', () => {
     const get = await fetch(`http://127.0.0.1:${mainPort}/api/v1/metrics/write`);
     expect(get.status).toBe(405);
     // The main server's own endpoints are untouched.
-    expect((await fetch(`http://127.0.0.1:${mainPort}/-/ready`)).status).toBe(503);
+    expect((await fetch(`http://127.0.0.1:${mainPort}/-/ready`)).status).toBe(200);
     const fix = `--server.http.listen-addr=0.0.0.0:${mainPort}`;
     expect(health.state).toBe('healthy');
     expect(health.message).toContain(fix);
