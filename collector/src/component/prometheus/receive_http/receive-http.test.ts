@@ -7,7 +7,7 @@ import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { encodeLabels, WriteRequestEncoder } from '../../../prom/remotewrite/proto.js';
 import { compress } from '../../../prom/snappy/snappy.js';
 import { AlloyHttpServer } from '../../../server/http-server.js';
-import { argumentsSchema, planListener, ReceiveHttpComponent, type Exports } from './receive-http.js';
+import { argumentsSchema, MAX_BODY_BYTES, planListener, ReceiveHttpComponent, type Exports } from './receive-http.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
@@ -139,7 +139,7 @@ describe('prometheus.receive_http', () => {
     const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]);
     const r = await post(port, bomb);
     expect(r.status).toBe(413);
-    const big = await post(port, Buffer.alloc(33 * 1024 * 1024));
+    const big = await post(port, Buffer.alloc(MAX_BODY_BYTES + 1));
     expect(big.status).toBe(413);
     expect(appended).toHaveLength(0);
   });

@@ -15,7 +15,9 @@
  * Contracts (both ways of listening):
  * - 204 only after `append` resolved on every `forward_to` receiver (for remote_write: in its WAL).
  * - 400 (with the reason) for bodies that are not snappy-compressed protobuf WriteRequests,
- *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded, 415 for a Content-Type
+ *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded (checked from the snappy
+ *   preamble before decoding), 503 + Retry-After when the process-wide budget of body bytes in
+ *   flight (`common/body-budget.ts`) is spent, 415 for a Content-Type
  *   other than `application/x-protobuf` (or a remote-write 2.0 `proto=`) or a Content-Encoding
  *   other than snappy, 500 when a downstream append failed (so the sender retries).
  * - Updating only `forward_to` keeps the listener; changing the `http` block restarts it, or moves
@@ -32,16 +34,19 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
-import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
+import { BodyError, BodyLease, readBody, receiveBudget, snappyDecode } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
 import { ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
-/** Largest accepted compressed body. Prometheus batches are far below this. */
-export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** Largest accepted decoded body. */
-export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest accepted decoded (uncompressed) WriteRequest. Prometheus and Alloy send batches of at
+ * most a few thousand samples (well under 10 MiB even with long label sets).
+ */
+export const MAX_DECODED_BYTES = 32 * 1024 * 1024;
+/** Largest accepted snappy body: the worst-case snappy encoding of `MAX_DECODED_BYTES`. */
+export const MAX_BODY_BYTES = 32 + MAX_DECODED_BYTES + Math.floor(MAX_DECODED_BYTES / 6);
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
@@ -86,36 +91,6 @@ class ReceiveMetrics {
     this.bytes = new Counter({ name: 'prometheus_receive_http_request_message_bytes_total', help: 'Compressed bytes of accepted remote-write requests.', registers });
     this.connections.set({ protocol: 'http' }, 0);
   }
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
 }
 
 function checkHeaders(req: http.IncomingMessage): void {
@@ -214,18 +189,14 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
     let samples = 0;
+    let retryAfter: number | undefined;
+    const lease = new BodyLease(receiveBudget);
     try {
       if (path !== WRITE_PATH) throw new HttpError(404, `404 page not found; remote-write goes to POST ${WRITE_PATH}`);
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
       checkHeaders(req);
-      const body = await readBody(req, MAX_BODY_BYTES);
-      let raw: Buffer;
-      try {
-        raw = uncompress(body, MAX_DECODED_BYTES);
-      } catch (err: unknown) {
-        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, err.message);
-        throw new HttpError(400, `snappy decode error: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit');
+      const raw = snappyDecode(body, MAX_DECODED_BYTES, lease, 'the decoded remote-write limit');
       let decoded;
       try {
         decoded = this.#decoder.decode(raw);
@@ -246,9 +217,10 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       }
       this.#metrics.bytes.inc(body.length);
     } catch (err: unknown) {
-      if (err instanceof HttpError) {
+      if (err instanceof HttpError || err instanceof BodyError) {
         status = err.status;
         message = err.message;
+        if (err instanceof BodyError) retryAfter = err.retryAfter;
       } else {
         status = 500;
         message = err instanceof Error ? err.message : String(err);
@@ -257,14 +229,15 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       if (status >= 500) this.#log.warn(`prometheus.receive_http: ${message}`);
       else this.#log.debug(`prometheus.receive_http: rejected request: ${message}`, { status });
     }
+    lease.release();
     if (timer) clearTimeout(timer);
     if (!res.headersSent && !res.destroyed) {
       if (status === 204) res.writeHead(204).end();
       else {
         const b = Buffer.from(message + '\n');
         // An unread oversized body cannot be skipped cheaply: close the connection after answering.
-        if (status === 413) res.shouldKeepAlive = false;
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        if (status === 413 || retryAfter !== undefined) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length, ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}) });
         res.end(b);
       }
     }

@@ -7,7 +7,10 @@
  * Contracts:
  * - 204 only after `append` resolved on every `forward_to` receiver.
  * - 400 with the reason for bodies that do not decode, 413 above `max_send_message_size`
- *   (compressed or decoded), 415 for an unknown Content-Encoding, 404/405 naming the right route,
+ *   (compressed, or decompressed: gzip/deflate are inflated as a stream and stopped at the limit,
+ *   snappy is checked from its preamble), 503 + Retry-After when the process-wide budget of body
+ *   bytes in flight (`common/body-budget.ts`, which also caps the limit) is spent, 415 for an
+ *   unknown Content-Encoding, 404/405 naming the right route,
  *   503 when a downstream append failed (so the client retries).
  * - Entry labels: the stream's labels, overridden by `labels`; labels starting with `__` are
  *   dropped. Timestamps are the receive time unless `use_incoming_timestamp`.
@@ -16,8 +19,6 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
@@ -25,7 +26,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
-import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
+import { BodyError, BodyLease, inflate, readBody, receiveBudget, snappyDecode } from '../../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
 import { ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
 import type { HttpService } from '../../../../runtime/services.js';
@@ -87,49 +88,10 @@ class ApiMetrics {
   }
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      reject(new HttpError(413, `request body of ${declared} bytes exceeds max_send_message_size (${limit} bytes)`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `request body exceeds max_send_message_size (${limit} bytes)`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
-
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-
-async function decompress(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+async function decompress(body: Buffer, encoding: string | undefined, limit: number, lease: BodyLease, limitName: string): Promise<Buffer> {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity' || enc === 'snappy') return body;
-  try {
-    if (enc === 'gzip') return await gunzip(body, { maxOutputLength: limit });
-    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit });
-  } catch (err: unknown) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `decompressed body exceeds max_send_message_size (${limit} bytes)`);
-    throw new HttpError(400, `${enc} decode error: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  if (enc === 'gzip' || enc === 'deflate') return inflate(body, enc, limit, lease, limitName);
   throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: use gzip, deflate or none (snappy is implied for protobuf)`);
 }
 
@@ -210,7 +172,7 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
     return out;
   }
 
-  #decode(path: string, req: http.IncomingMessage, raw: Buffer): LogEntry[] {
+  #decode(path: string, req: http.IncomingMessage, raw: Buffer, limit: number, lease: BodyLease, limitName: string): LogEntry[] {
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if ((RAW_PATHS as readonly string[]).includes(path)) {
       const now = Date.now();
@@ -225,10 +187,12 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
       if (ct === 'application/json') return decodePushJson(raw.toString('utf8'), this.#cache);
       let plain: Buffer;
       try {
-        plain = uncompress(raw, this.#args.max_send_message_size);
+        plain = snappyDecode(raw, limit, lease, limitName);
       } catch (err: unknown) {
-        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, `decoded body exceeds max_send_message_size: ${err.message}`);
-        throw new HttpError(400, `snappy decode error (protobuf bodies must be snappy-compressed; send JSON with Content-Type: application/json): ${err instanceof Error ? err.message : String(err)}`);
+        if (err instanceof BodyError && err.status === 400) {
+          throw new HttpError(400, `${err.message} (protobuf bodies must be snappy-compressed; send JSON with Content-Type: application/json)`);
+        }
+        throw err;
       }
       return this.#decoder.decode(plain);
     } catch (err: unknown) {
@@ -245,6 +209,8 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
     let route = 'other';
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
+    let retryAfter: number | undefined;
+    const lease = new BodyLease(receiveBudget);
     try {
       if (path === '/ready') {
         route = 'ready';
@@ -256,11 +222,14 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         if (!isPush && !isRaw) throw new HttpError(404, `404 page not found; push logs to POST ${PUSH_PATHS[0]}`);
         route = isPush ? 'loki_api_v1_push' : 'loki_api_v1_raw';
         if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
-        const limit = this.#args.max_send_message_size;
-        const body = await readBody(req, limit);
+        // Bodies never exceed what the process-wide budget can hold, whatever max_send_message_size says.
+        const configured = this.#args.max_send_message_size;
+        const limit = Math.min(configured, receiveBudget.capacity);
+        const limitName = limit < configured ? `the collector's in-flight body budget (max_send_message_size is capped at ${limit} bytes)` : 'max_send_message_size';
+        const body = await readBody(req, limit, lease, limitName);
         this.#metrics.bytes.inc({ route }, body.length);
-        const raw = await decompress(body, req.headers['content-encoding'], limit);
-        const decoded = this.#decode(path, req, raw);
+        const raw = await decompress(body, req.headers['content-encoding'], limit, lease, limitName);
+        const decoded = this.#decode(path, req, raw, limit, lease, limitName);
         const useTs = this.#args.use_incoming_timestamp;
         const now = Date.now();
         const entries: LogEntry[] = new Array(decoded.length);
@@ -285,9 +254,10 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         }
       }
     } catch (err: unknown) {
-      if (err instanceof HttpError) {
+      if (err instanceof HttpError || err instanceof BodyError) {
         status = err.status;
         message = err.message;
+        if (err instanceof BodyError) retryAfter = err.retryAfter;
       } else {
         status = 500;
         message = err instanceof Error ? err.message : String(err);
@@ -296,13 +266,14 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
       if (status >= 500) this.#log.warn(`loki.source.api: ${message}`);
       else this.#log.debug(`loki.source.api: rejected request: ${message}`, { status });
     }
+    lease.release();
     if (timer) clearTimeout(timer);
     if (!res.headersSent && !res.destroyed) {
       if (status === 204) res.writeHead(204).end();
       else {
         const b = Buffer.from(message + '\n');
-        if (status === 413) res.shouldKeepAlive = false;
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        if (status === 413 || retryAfter !== undefined) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length, ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}) });
         res.end(b);
       }
     }

@@ -1,0 +1,58 @@
+import { deflateSync, gzipSync } from 'node:zlib';
+import { compress } from '../../prom/snappy/snappy.js';
+import { BodyBudget, BodyError, BodyLease, inflate, snappyDecode } from './body-budget.js';
+
+const MiB = 1024 * 1024;
+
+describe('body budget', () => {
+  it('inflates a gzip bomb only up to the limit, then answers 413 and holds nothing', async () => {
+    const budget = new BodyBudget(64 * MiB);
+    const lease = new BodyLease(budget);
+    const bomb = gzipSync(Buffer.alloc(95 * MiB)); // ~95 KiB on the wire
+    expect(bomb.length).toBeLessThan(200 * 1024);
+    const err = await inflate(bomb, 'gzip', 4 * MiB, lease, 'max_send_message_size').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BodyError);
+    expect((err as BodyError).status).toBe(413);
+    expect((err as BodyError).message).toMatch(/decompressed body exceeds max_send_message_size \(4194304 bytes\)/);
+    // Streaming: stopped within one zlib chunk past the limit.
+    expect(budget.peak).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+    lease.release();
+    expect(budget.inFlight).toBe(0);
+  });
+
+  it('answers 503 with Retry-After once the process-wide budget is spent, and serves again after release', async () => {
+    const budget = new BodyBudget(8 * MiB);
+    const a = new BodyLease(budget);
+    const ok = await inflate(deflateSync(Buffer.alloc(6 * MiB, 1)), 'deflate', 16 * MiB, a, 'limit');
+    expect(ok.length).toBe(6 * MiB);
+    const b = new BodyLease(budget);
+    const err = await inflate(gzipSync(Buffer.alloc(6 * MiB)), 'gzip', 16 * MiB, b, 'limit').catch((e: unknown) => e);
+    expect((err as BodyError).status).toBe(503);
+    expect((err as BodyError).retryAfter).toBe(1);
+    expect((err as BodyError).message).toMatch(/budget 8 MiB/);
+    b.release();
+    a.release();
+    expect(budget.inFlight).toBe(0);
+    const c = new BodyLease(budget);
+    expect((await inflate(gzipSync(Buffer.alloc(6 * MiB)), 'gzip', 16 * MiB, c, 'limit')).length).toBe(6 * MiB);
+    c.release();
+  });
+
+  it('checks a snappy preamble against the limit and the budget before allocating', () => {
+    const budget = new BodyBudget(8 * MiB);
+    const lease = new BodyLease(budget);
+    const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]); // announces 1 GiB
+    expect(() => snappyDecode(bomb, 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 413 }));
+    const big = compress(Buffer.alloc(9 * MiB));
+    expect(() => snappyDecode(big, 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 503 }));
+    expect(() => snappyDecode(Buffer.from([0x05, 0xff]), 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 400 }));
+    expect(snappyDecode(compress(Buffer.from('hello')), 32 * MiB, lease, 'limit').toString()).toBe('hello');
+    lease.release();
+    expect(budget.inFlight).toBe(0);
+  });
+
+  it('rejects corrupt gzip with 400', async () => {
+    const lease = new BodyLease(new BodyBudget(MiB));
+    await expect(inflate(Buffer.from('not gzip'), 'gzip', MiB, lease, 'limit')).rejects.toMatchObject({ status: 400 });
+  });
+});
