@@ -8,8 +8,13 @@ describe('body budget', () => {
   it('inflates a gzip bomb only up to the limit, then answers 413 and holds nothing', async () => {
     const budget = new BodyBudget(64 * MiB);
     const lease = new BodyLease(budget);
-    const bomb = gzipSync(Buffer.alloc(95 * MiB)); // ~95 KiB on the wire
-    expect(bomb.length).toBeLessThan(200 * 1024);
+    const honest = gzipSync(Buffer.alloc(95 * MiB)); // ~95 KiB on the wire
+    expect(honest.length).toBeLessThan(200 * 1024);
+    // An honest trailer is refused without inflating; a lying one (here: zeroed) is inflated only to the limit.
+    await expect(inflate(honest, 'gzip', 4 * MiB, lease, 'max_send_message_size')).rejects.toMatchObject({ status: 413, message: expect.stringMatching(/declares 99614720 decompressed bytes/) as unknown });
+    expect(budget.peak).toBe(0);
+    const bomb = Buffer.from(honest);
+    bomb.writeUInt32LE(10, bomb.length - 4);
     const err = await inflate(bomb, 'gzip', 4 * MiB, lease, 'max_send_message_size').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BodyError);
     expect((err as BodyError).status).toBe(413);

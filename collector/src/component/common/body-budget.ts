@@ -16,7 +16,7 @@ import zlib from 'node:zlib';
 import { SnappyError, uncompress, uncompressedLength } from '../../prom/snappy/snappy.js';
 
 /** Capacity of the process-wide budget: bytes of request bodies held at once by all receivers. */
-export const DEFAULT_RECEIVE_BUDGET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_RECEIVE_BUDGET_BYTES = 32 * 1024 * 1024;
 /** `Retry-After` (seconds) of the 503 answered when the budget is exhausted. */
 export const BUDGET_RETRY_AFTER_SECONDS = 1;
 
@@ -115,12 +115,15 @@ export class BodyLease {
 
 /**
  * Reads the body, stopping at `limit` bytes (413) or when the lease cannot grow (503).
- * `limitName` names the limit in messages (e.g. `max_send_message_size`).
+ * `limitName` names the limit in messages (e.g. `max_send_message_size`). `peek`, when given, sees
+ * the first chunk and may throw a `BodyError` to refuse the body before the rest is read (e.g.
+ * `snappyPreamble` refusing a block that announces too much data).
  */
-export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, limitName: string): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, limitName: string, peek?: (first: Buffer) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
+      req.pause();
       reject(new BodyError(413, `request body of ${declared} bytes exceeds ${limitName} (${limit} bytes)`));
       return;
     }
@@ -131,7 +134,9 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
       failed = true;
       chunks.length = 0;
       req.removeListener('data', onData);
-      req.resume();
+      // Stop reading: the rest of a refused body is not worth the allocations. The caller answers
+      // with `Connection: close`, which ends the connection (and the unread upload) after the reply.
+      req.pause();
       reject(err);
     };
     const onData = (c: Buffer): void => {
@@ -139,6 +144,7 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
       size += c.length;
       if (size > limit) return fail(new BodyError(413, `request body exceeds ${limitName} (${limit} bytes)`));
       try {
+        if (peek && chunks.length === 0) peek(c);
         lease.take(c.length);
       } catch (err: unknown) {
         return fail(err);
@@ -161,6 +167,12 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
  * so a bomb is stopped after at most `limit` bytes, not after inflating completely.
  */
 export function inflate(body: Buffer, encoding: 'gzip' | 'deflate', limit: number, lease: BodyLease, limitName: string): Promise<Buffer> {
+  // A gzip member ends with its decompressed size (mod 2^32): an honest bomb is refused without
+  // inflating a byte. A lying trailer is still caught by the streaming count below.
+  if (encoding === 'gzip' && body.length >= 18 && body[0] === 0x1f && body[1] === 0x8b) {
+    const declared = body.readUInt32LE(body.length - 4);
+    if (declared > limit) return Promise.reject(new BodyError(413, `gzip body declares ${declared} decompressed bytes, more than ${limitName} (${limit} bytes)`));
+  }
   return new Promise((resolve, reject) => {
     const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
     const chunks: Buffer[] = [];
@@ -192,6 +204,23 @@ export function inflate(body: Buffer, encoding: 'gzip' | 'deflate', limit: numbe
     z.on('error', (err: Error) => fail(new BodyError(400, `${encoding} decode error: ${err.message}`)));
     z.end(body);
   });
+}
+
+/**
+ * A `readBody` peek for snappy block bodies: refuses (413) a block whose length preamble announces
+ * more than `limit` decoded bytes, before the rest of the body is read. Preambles split across
+ * chunks are left to `snappyDecode`.
+ */
+export function snappyPreamble(limit: number, limitName: string): (first: Buffer) => void {
+  return (first) => {
+    let len: number;
+    try {
+      len = uncompressedLength(first);
+    } catch {
+      return;
+    }
+    if (len > limit) throw new BodyError(413, `snappy body decodes to ${len} bytes, more than ${limitName} (${limit} bytes)`);
+  };
 }
 
 /**

@@ -34,7 +34,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
-import { BodyError, BodyLease, readBody, receiveBudget, snappyDecode } from '../../common/body-budget.js';
+import { BodyError, BodyLease, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
 import { ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
@@ -195,7 +195,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       if (path !== WRITE_PATH) throw new HttpError(404, `404 page not found; remote-write goes to POST ${WRITE_PATH}`);
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
       checkHeaders(req);
-      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit');
+      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit', snappyPreamble(MAX_DECODED_BYTES, 'the decoded remote-write limit'));
       const raw = snappyDecode(body, MAX_DECODED_BYTES, lease, 'the decoded remote-write limit');
       let decoded;
       try {

@@ -26,7 +26,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
-import { BodyError, BodyLease, inflate, readBody, receiveBudget, snappyDecode } from '../../../common/body-budget.js';
+import { BodyError, BodyLease, inflate, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
 import { ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
 import type { HttpService } from '../../../../runtime/services.js';
@@ -226,7 +226,11 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         const configured = this.#args.max_send_message_size;
         const limit = Math.min(configured, receiveBudget.capacity);
         const limitName = limit < configured ? `the collector's in-flight body budget (max_send_message_size is capped at ${limit} bytes)` : 'max_send_message_size';
-        const body = await readBody(req, limit, lease, limitName);
+        // Protobuf without Content-Encoding is a snappy block: refuse an oversized one from its preamble.
+        const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const ce = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+        const snappyBody = isPush && ct !== 'application/json' && (ce === '' || ce === 'snappy');
+        const body = await readBody(req, limit, lease, limitName, snappyBody ? snappyPreamble(limit, limitName) : undefined);
         this.#metrics.bytes.inc({ route }, body.length);
         const raw = await decompress(body, req.headers['content-encoding'], limit, lease, limitName);
         const decoded = this.#decode(path, req, raw, limit, lease, limitName);
