@@ -162,6 +162,9 @@ describe('AlloyHttpServer with a Runtime', () => {
     const nf = await get('/nope');
     expect(nf.status).toBe(404);
     expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
+    for (const name of ['__proto__', 'constructor', 'toString']) expect((await get(`/assets/${name}`)).status).toBe(404);
+    expect((await get('/api/v0/web/components/__proto__')).status).toBe(404);
+    expect((await get('/api/v0/component/__proto__/')).status).toBe(404);
     expect((await get('/-/reload', 'DELETE')).status).toBe(405);
     expect((await get('/api/v0/component/missing/')).status).toBe(404);
   });

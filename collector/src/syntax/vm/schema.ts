@@ -178,7 +178,8 @@ export function parseDuration(s: string): number | undefined {
     if (num === '' || num === '.' || num.indexOf('.') !== num.lastIndexOf('.')) return undefined;
     const unitStart = i;
     while (i < s.length && !((s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) || s[i] === '.')) i++;
-    const mult = UNIT_MS[s.slice(unitStart, i)];
+    const unit = s.slice(unitStart, i);
+    const mult = Object.hasOwn(UNIT_MS, unit) ? UNIT_MS[unit] : undefined;
     if (mult === undefined) return undefined;
     total += Number(num) * mult;
   }
