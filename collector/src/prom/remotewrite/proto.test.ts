@@ -205,3 +205,41 @@ describe('decoding what a real Prometheus sends', () => {
     30_000,
   );
 });
+
+describe('int64 extremes', () => {
+  // INT64_MAX as a protobuf varint: what Prometheus sends for timestamp 2^63-1.
+  const INT64_MAX_VARINT = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+  const INT64_MIN_VARINT = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+  const contains = (hay: Buffer, needle: number[]): boolean => hay.indexOf(Buffer.from(needle)) >= 0;
+
+  it('forwards the largest timestamp (2^63-1) as INT64_MAX, never as a negative number', () => {
+    const enc = new WriteRequestEncoder();
+    const ls: Labels = [{ name: '__name__', value: 'edge' }];
+    // A hand-built request with t = 2^63-1, decoded as a double (2^63), then encoded again.
+    enc.addSample(encodeLabels(ls), 1, 1);
+    const raw = Buffer.from(enc.finish());
+    const at = raw.indexOf(Buffer.from([0x10, 0x01]));
+    const edited = Buffer.concat([raw.subarray(0, at + 1), Buffer.from(INT64_MAX_VARINT), raw.subarray(at + 2)]);
+    // Fix up the enclosing lengths (sample, series) for the 8 extra bytes.
+    edited[at - 10]! += 8; // sample length byte
+    edited[1]! += 8; // series length byte
+    const decoded = new WriteRequestDecoder().decode(edited);
+    expect(decoded.timestamps[0]).toBe(2 ** 63);
+    const again = new WriteRequestEncoder();
+    again.addSample(encodeLabels(ls), decoded.timestamps[0]!, decoded.values[0]!);
+    const out = Buffer.from(again.finish());
+    expect(contains(out, INT64_MAX_VARINT)).toBe(true);
+    expect(new WriteRequestDecoder().decode(out).timestamps[0]).toBeGreaterThan(0);
+  });
+
+  it('clamps below INT64_MIN and keeps exact negatives', () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'a' }]), -(2 ** 64), 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'b' }]), -1000, 1);
+    const out = Buffer.from(enc.finish());
+    expect(contains(out, INT64_MIN_VARINT)).toBe(true);
+    const d = new WriteRequestDecoder().decode(out);
+    expect(d.timestamps[0]).toBe(-(2 ** 63));
+    expect(d.timestamps[1]).toBe(-1000);
+  });
+});

@@ -63,8 +63,12 @@ export interface DecodedWriteRequest extends SampleBatch {
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
+/** 2^63: int64 values at or above it (and below -2^63) are clamped when encoded. */
+const TWO_63 = 2 ** 63;
+
 function varintSize(v: number): number {
   if (v < 0) return 10;
+  if (v >= TWO_63) return 9;
   let n = 1;
   while (v >= 128) {
     v = Math.floor(v / 128);
@@ -96,12 +100,22 @@ export class ProtoWriter {
     this.buf = next;
   }
 
-  /** Callers must `ensure` room first (at most 10 bytes). */
+  /**
+   * Callers must `ensure` room first (at most 10 bytes). int64 fields hold numbers: a double at or
+   * above 2^63 (e.g. the decoded INT64_MAX, which rounds up to 2^63) is written as INT64_MAX and one
+   * below -2^63 as INT64_MIN, never wrapped to the other sign.
+   */
   varint(v: number): void {
     const buf = this.buf;
     let p = this.pos;
+    if (v >= TWO_63) {
+      for (let i = 0; i < 8; i++) buf[p++] = 0xff;
+      buf[p++] = 0x7f;
+      this.pos = p;
+      return;
+    }
     if (v < 0) {
-      let big = BigInt.asUintN(64, BigInt(v));
+      let big = BigInt.asUintN(64, BigInt(v < -TWO_63 ? -TWO_63 : v));
       while (big >= 128n) {
         buf[p++] = Number(big & 127n) | 128;
         big >>= 7n;
