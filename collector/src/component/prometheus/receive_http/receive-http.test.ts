@@ -134,6 +134,26 @@ describe('prometheus.receive_http', () => {
     expect((await post(port, body(1), { 'content-type': 'application/x-protobuf;proto=prometheus.WriteRequest' })).status).toBe(204);
   });
 
+  it('forwards the valid series of a request and answers 400 naming the first invalid one; duplicates refuse the whole request', async () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'good' }]), 1, 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'bad' }, { name: '1x', value: 'v' }]), 1, 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'good2' }]), 1, 1);
+    const r = await post(port, compress(enc.finish()));
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('invalid series {__name__="bad", 1x="v"}: label name "1x" is not valid (must match [a-zA-Z_][a-zA-Z0-9_]*); 1 series (1 samples) refused, 2 samples of valid series accepted\n');
+    expect(appended.map((b) => b.series.map((l) => l[0]!.value))).toEqual([['good', 'good2'], ['good', 'good2']]);
+
+    appended = [];
+    const dup = new WriteRequestEncoder();
+    dup.addSample(encodeLabels([{ name: '__name__', value: 'ok' }]), 1, 1);
+    dup.addSample(encodeLabels([{ name: '__name__', value: 'dup' }, { name: 'a', value: '1' }, { name: 'a', value: '2' }]), 1, 1);
+    const d = await post(port, compress(dup.finish()));
+    expect(d.status).toBe(400);
+    expect(d.text).toMatch(/^invalid series \{__name__="dup", a="1", a="2"\}: label name "a" is not unique; the whole request \(2 samples\) was refused/);
+    expect(appended).toHaveLength(0);
+  });
+
   it('answers 413 when the body or its decoded size is over the limit', async () => {
     // A snappy preamble announcing 1 GiB of decoded data.
     const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]);

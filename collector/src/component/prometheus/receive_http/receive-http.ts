@@ -14,6 +14,11 @@
  *
  * Contracts (both ways of listening):
  * - 204 only after `append` resolved on every `forward_to` receiver (for remote_write: in its WAL).
+ * - Series are checked as Prometheus' receiver does (label names `[a-zA-Z_][a-zA-Z0-9_]*`, valid
+ *   UTF-8, sorted, unique, not empty). Refused series are not forwarded and the answer is 400
+ *   naming the first one; the valid series of the request are forwarded as Prometheus 2.42 stores
+ *   them, except that duplicate label names or an empty label set refuse the whole request (as
+ *   2.42 does, which answers 500 for them; 400 here, since retrying cannot help).
  * - 400 (with the reason) for bodies that are not snappy-compressed protobuf WriteRequests,
  *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded (checked from the snappy
  *   preamble before decoding), 503 + Retry-After when the process-wide budget of body bytes in
@@ -119,7 +124,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ReceiveMetrics;
-  readonly #decoder = new WriteRequestDecoder();
+  readonly #decoder = new WriteRequestDecoder({ validateSeries: true });
   #args: Arguments;
   readonly #listener: ReceiverListener;
   #health: { state: 'healthy' | 'unhealthy'; message: string } | undefined;
@@ -204,6 +209,11 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
         if (err instanceof ProtoError) throw new HttpError(400, `protobuf decode error: ${err.message}`);
         throw err;
       }
+      const rejected = decoded.rejected;
+      if (rejected?.wholeRequest) {
+        samples = decoded.length + rejected.samples;
+        throw new HttpError(400, `invalid series ${rejected.first}; the whole request (${samples} samples) was refused`);
+      }
       samples = decoded.length;
       if (decoded.histogramsDropped > 0) this.#metrics.histogramsDropped.inc(decoded.histogramsDropped);
       if (samples > 0) {
@@ -216,6 +226,15 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
         this.#metrics.received.inc(samples);
       }
       this.#metrics.bytes.inc(body.length);
+      if (rejected) {
+        // The valid series were forwarded (as Prometheus stores them); the sender learns what was refused.
+        this.#metrics.failed.inc(rejected.samples);
+        samples = 0;
+        throw new HttpError(
+          400,
+          `invalid series ${rejected.first}; ${rejected.series} series (${rejected.samples} samples) refused, ${decoded.length} samples of valid series accepted`,
+        );
+      }
     } catch (err: unknown) {
       if (err instanceof HttpError || err instanceof BodyError) {
         status = err.status;
