@@ -84,6 +84,15 @@ export interface ReceiverListenerOptions {
   setHealth(state: 'healthy' | 'unhealthy', message: string): void;
 }
 
+/** The main server from `getService('http')`, or undefined in runtimes without one (tests, tools). */
+export function mainHttpService(getService: <T>(name: 'http') => T): HttpService | undefined {
+  try {
+    return getService<HttpService>('http');
+  } catch {
+    return undefined;
+  }
+}
+
 export class ReceiverListener {
   readonly #o: ReceiverListenerOptions;
   #server: http.Server | undefined;
@@ -108,6 +117,16 @@ export class ReceiverListener {
     if (this.#unroute && this.#o.http) return splitHostPort(this.#o.http.listenAddr);
     const a = this.#server?.address();
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** For debug info: where it serves, the bound address, and the warning if any. */
+  info(): { listener: Listener; address: string | null; warning?: string } {
+    const a = this.address;
+    return {
+      listener: this.listener,
+      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
+      ...(this.#warning ? { warning: this.#warning } : {}),
+    };
   }
 
   #plan(cfg: HttpServerArguments): ListenPlan {

@@ -392,13 +392,9 @@ function validLabelNameBytes(buf: Uint8Array, start: number, end: number): boole
   return true;
 }
 
-/** Checks the raw label fields in [start,end) (other fields skipped); undefined when valid. */
-function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProblem | undefined {
+/** Calls `visit` with the byte ranges of each label's name and value in [start,end), in wire order. */
+function forEachRawLabel(buf: Buffer, start: number, end: number, visit: (nStart: number, nEnd: number, vStart: number, vEnd: number) => SeriesProblem | undefined | void): SeriesProblem | undefined {
   const c: Cursor = { pos: start };
-  let prevStart = -1;
-  let prevEnd = -1;
-  let unsorted: SeriesProblem | undefined;
-  const seen = new Set<string>();
   while (c.pos < end) {
     const t = readVarint(buf, c, end);
     if (t !== 0x0a) {
@@ -419,6 +415,19 @@ function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProbl
         c.pos = s;
       } else skipField(buf, c, stop, lt & 7);
     }
+    const stopped = visit(nStart, nEnd, vStart, vEnd);
+    if (stopped) return stopped;
+  }
+  return undefined;
+}
+
+/** Checks the raw label fields in [start,end) (other fields skipped); undefined when valid. */
+function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProblem | undefined {
+  let prevStart = -1;
+  let prevEnd = -1;
+  let unsorted: SeriesProblem | undefined;
+  const seen = new Set<string>();
+  const problem = forEachRawLabel(buf, start, end, (nStart, nEnd, vStart, vEnd) => {
     const name = buf.toString('utf8', nStart, nEnd);
     if (!isUtf8(buf.subarray(nStart, nEnd))) return { why: `label name ${JSON.stringify(name)} is not valid UTF-8`, fatal: false };
     if (!validLabelNameBytes(buf, nStart, nEnd)) return { why: `label name ${JSON.stringify(name)} is not valid (must match [a-zA-Z_][a-zA-Z0-9_]*)`, fatal: false };
@@ -430,7 +439,9 @@ function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProbl
     }
     prevStart = nStart;
     prevEnd = nEnd;
-  }
+    return undefined;
+  });
+  if (problem) return problem;
   if (seen.size === 0) return { why: 'empty label set', fatal: true };
   return unsorted;
 }
@@ -438,27 +449,9 @@ function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProbl
 /** `{a="b", c="d"}` of the raw label fields in [start,end), in wire order (for messages). */
 function formatLabelRange(buf: Buffer, start: number, end: number): string {
   const parts: string[] = [];
-  const c: Cursor = { pos: start };
-  while (c.pos < end) {
-    const t = readVarint(buf, c, end);
-    if (t !== 0x0a) {
-      skipField(buf, c, end, t & 7);
-      continue;
-    }
-    const stop = readLen(buf, c, end);
-    let name = '';
-    let value = '';
-    while (c.pos < stop) {
-      const lt = readVarint(buf, c, stop);
-      if (lt === 0x0a || lt === 0x12) {
-        const s = readLen(buf, c, stop);
-        if (lt === 0x0a) name = buf.toString('utf8', c.pos, s);
-        else value = buf.toString('utf8', c.pos, s);
-        c.pos = s;
-      } else skipField(buf, c, stop, lt & 7);
-    }
-    parts.push(`${name}=${JSON.stringify(value)}`);
-  }
+  forEachRawLabel(buf, start, end, (nStart, nEnd, vStart, vEnd) => {
+    parts.push(`${buf.toString('utf8', nStart, nEnd)}=${JSON.stringify(buf.toString('utf8', vStart, vEnd))}`);
+  });
   return `{${parts.join(', ')}}`;
 }
 

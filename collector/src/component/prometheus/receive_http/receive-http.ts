@@ -36,12 +36,11 @@ import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
-import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { BodyError, BodyLease, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
-import { ReceiverListener, type Listener } from '../../common/receiver-listener.js';
+import { mainHttpService, ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
@@ -134,17 +133,11 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     this.#log = opts.logger;
     this.#args = args;
     this.#metrics = new ReceiveMetrics(opts);
-    let svc: HttpService | undefined;
-    try {
-      svc = opts.getService<HttpService>('http');
-    } catch {
-      // No main server in this runtime (tests, tools): always an own listener.
-    }
     this.#listener = new ReceiverListener({
       component: 'prometheus.receive_http',
       what: 'remote-write',
       paths: [WRITE_PATH],
-      http: svc,
+      http: mainHttpService((name) => opts.getService(name)),
       handler: (req, res) => void this.#handle(req, res),
       track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
       logger: opts.logger,
@@ -170,14 +163,8 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   }
 
   debugInfo(): unknown {
-    const a = this.address;
-    return {
-      listener: this.listener,
-      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
-      path: WRITE_PATH,
-      ...(this.#listener.warning ? { warning: this.#listener.warning } : {}),
-      ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}),
-    };
+    const { listener, address, ...warning } = this.#listener.info();
+    return { listener, address, path: WRITE_PATH, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */

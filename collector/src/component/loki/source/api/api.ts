@@ -28,8 +28,7 @@ import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../..
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { BodyError, BodyLease, inflate, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
-import { ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
-import type { HttpService } from '../../../../runtime/services.js';
+import { mainHttpService, ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 
@@ -108,17 +107,11 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
     this.#log = opts.logger;
     this.#args = args;
     this.#metrics = new ApiMetrics(opts);
-    let svc: HttpService | undefined;
-    try {
-      svc = opts.getService<HttpService>('http');
-    } catch {
-      // No main server in this runtime (tests, tools): always an own listener.
-    }
     this.#listener = new ReceiverListener({
       component: 'loki.source.api',
       what: 'Loki push',
       paths: [...PUSH_PATHS, ...RAW_PATHS],
-      http: svc,
+      http: mainHttpService((name) => opts.getService(name)),
       handler: (req, res) => void this.#handle(req, res),
       track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
       logger: opts.logger,
@@ -144,13 +137,7 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
   }
 
   debugInfo(): unknown {
-    const a = this.address;
-    return {
-      listener: this.listener,
-      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
-      ...(this.#listener.warning ? { warning: this.#listener.warning } : {}),
-      ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}),
-    };
+    return { ...this.#listener.info(), ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Final labels of a stream: incoming labels, `labels` overriding, `__` labels dropped. */
