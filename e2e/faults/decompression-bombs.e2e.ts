@@ -41,6 +41,30 @@ async function send(url: string, headers: Record<string, string>, body: Buffer):
   }
 }
 
+/** `n` tiny entries in one stream as a snappy Loki PushRequest (9 wire bytes per entry). */
+function tinyEntriesPush(n: number): Buffer {
+  const entry = Buffer.from([0x12, 0x07, 0x0a, 0x02, 0x08, 0x01, 0x12, 0x01, 0x78]);
+  const labels = Buffer.from('{a="b"}');
+  const streamBody = Buffer.concat([Buffer.from([0x0a, labels.length]), labels, Buffer.alloc(entry.length * n)]);
+  for (let i = 0; i < n; i++) entry.copy(streamBody, 2 + labels.length + i * entry.length);
+  const len: number[] = [];
+  for (let v = streamBody.length; ; v = Math.floor(v / 128)) {
+    if (v < 128) {
+      len.push(v);
+      break;
+    }
+    len.push((v % 128) | 128);
+  }
+  return compress(Buffer.concat([Buffer.from([0x0a, ...len]), streamBody]));
+}
+
+/** `n` distinct one-sample series as a snappy WriteRequest. */
+function tinySeriesWrite(n: number): Buffer {
+  const enc = new WriteRequestEncoder();
+  for (let i = 0; i < n; i++) enc.addSample(encodeLabels([{ name: '__name__', value: `s${i}` }]), 1, 1);
+  return compress(enc.finish());
+}
+
 function writeRequest(batch: number): Buffer {
   const enc = new WriteRequestEncoder();
   for (let i = 0; i < 20; i++) enc.addSample(encodeLabels([{ name: '__name__', value: 'bomb_fault_gauge' }, { name: 'batch', value: String(batch) }, { name: 'idx', value: String(i) }]), Date.now(), i);
@@ -116,6 +140,15 @@ prometheus.remote_write "out" {
         headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
         body: gzipSync(Buffer.from(`{"streams":[{"stream":{"job":"bomb"},"values":[["1","${'a'.repeat(95 * MiB)}"]]}]}`)),
       },
+      // Amplification: few wire bytes per entry, each a JS object once decoded.
+      {
+        name: 'loki gzip 3M tiny JSON entries',
+        url: push,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(Buffer.from(`{"streams":[{"stream":{"a":"b"},"values":[${'["1","x"],'.repeat(2_999_999)}["1","x"]]}]}`)),
+      },
+      { name: 'loki snappy 3M tiny protobuf entries', url: push, headers: { 'content-type': 'application/x-protobuf' }, body: tinyEntriesPush(3_000_000) },
+      { name: 'receive_http snappy 1M tiny series', url: write, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' }, body: tinySeriesWrite(1_000_000) },
       { name: 'receive_http snappy', url: write, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' }, body: compress(Buffer.alloc(250 * MiB)) },
       { name: 'receive_http gzip', url: write, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(250 * MiB)) },
     ];

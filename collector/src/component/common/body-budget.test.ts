@@ -48,8 +48,11 @@ describe('body budget', () => {
     const lease = new BodyLease(budget);
     const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]); // announces 1 GiB
     expect(() => snappyDecode(bomb, 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 413 }));
-    const big = compress(Buffer.alloc(9 * MiB));
-    expect(() => snappyDecode(big, 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 503 }));
+    expect(() => snappyDecode(compress(Buffer.alloc(9 * MiB)), 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 413 }));
+    const other = new BodyLease(budget);
+    other.take(4 * MiB);
+    expect(() => snappyDecode(compress(Buffer.alloc(5 * MiB)), 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 503 }));
+    other.release();
     expect(() => snappyDecode(Buffer.from([0x05, 0xff]), 32 * MiB, lease, 'limit')).toThrow(expect.objectContaining({ status: 400 }));
     expect(snappyDecode(compress(Buffer.from('hello')), 32 * MiB, lease, 'limit').toString()).toBe('hello');
     lease.release();
@@ -59,5 +62,23 @@ describe('body budget', () => {
   it('rejects corrupt gzip with 400', async () => {
     const lease = new BodyLease(new BodyBudget(MiB));
     await expect(inflate(Buffer.from('not gzip'), 'gzip', MiB, lease, 'limit')).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe('entry counting', () => {
+  it('counts JSON arrays and raw lines as upper bounds of entries', async () => {
+    const { countJsonArrays, countLines } = await import('./body-budget.js');
+    expect(countJsonArrays(Buffer.from('{"streams":[{"stream":{},"values":[["1","a"],["2","b"]]}]}'))).toBe(4);
+    expect(countLines(Buffer.from('a\nb\nc'))).toBe(3);
+  });
+
+  it('answers 413 (not 503) for a request that could never fit in the budget', () => {
+    const budget = new BodyBudget(MiB);
+    const other = new BodyLease(budget);
+    other.take(MiB / 2);
+    const lease = new BodyLease(budget);
+    expect(() => lease.take(MiB / 4 * 3)).toThrow(expect.objectContaining({ status: 503 }));
+    expect(() => lease.take(2 * MiB)).toThrow(expect.objectContaining({ status: 413, message: expect.stringMatching(/send smaller batches/) as unknown }));
+    other.release();
   });
 });

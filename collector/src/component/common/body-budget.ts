@@ -16,7 +16,13 @@ import zlib from 'node:zlib';
 import { SnappyError, uncompress, uncompressedLength } from '../../prom/snappy/snappy.js';
 
 /** Capacity of the process-wide budget: bytes of request bodies held at once by all receivers. */
-export const DEFAULT_RECEIVE_BUDGET_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_RECEIVE_BUDGET_BYTES = 16 * 1024 * 1024;
+/**
+ * Budget charged per decoded entry or sample on top of its bytes: the objects a decoded entry
+ * becomes cost far more than its few wire bytes (a 57 KiB gzip of 3 M tiny JSON entries otherwise
+ * grows the heap by ~1 GB).
+ */
+export const ENTRY_COST_BYTES = 128;
 /** `Retry-After` (seconds) of the 503 answered when the budget is exhausted. */
 export const BUDGET_RETRY_AFTER_SECONDS = 1;
 
@@ -94,11 +100,17 @@ export class BodyLease {
     return this.#held;
   }
 
-  /** @throws BodyError 503 when the budget cannot hold `n` more bytes. */
+  /**
+   * @throws BodyError 413 when this request alone could never fit in the budget (retrying cannot
+   *   help), 503 when the budget cannot hold `n` more bytes now.
+   */
   take(n: number): void {
     if (this.#budget.tryReserve(n)) {
       this.#held += n;
       return;
+    }
+    if (this.#held + n > this.#budget.capacity) {
+      throw new BodyError(413, `request needs ${mib(this.#held + n)} to decode, more than the collector's in-flight budget of ${mib(this.#budget.capacity)}; send smaller batches`);
     }
     throw new BodyError(
       503,
@@ -130,6 +142,18 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    // A declared length is taken up front: a body that cannot fit is refused before it is read.
+    let prepaid = 0;
+    if (declared > 0) {
+      try {
+        lease.take(declared);
+        prepaid = declared;
+      } catch (err: unknown) {
+        req.pause();
+        reject(err);
+        return;
+      }
+    }
     const fail = (err: unknown): void => {
       failed = true;
       chunks.length = 0;
@@ -145,7 +169,7 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
       if (size > limit) return fail(new BodyError(413, `request body exceeds ${limitName} (${limit} bytes)`));
       try {
         if (peek && chunks.length === 0) peek(c);
-        lease.take(c.length);
+        if (size > prepaid) lease.take(size - Math.max(prepaid, size - c.length));
       } catch (err: unknown) {
         return fail(err);
       }
@@ -169,9 +193,18 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
 export function inflate(body: Buffer, encoding: 'gzip' | 'deflate', limit: number, lease: BodyLease, limitName: string): Promise<Buffer> {
   // A gzip member ends with its decompressed size (mod 2^32): an honest bomb is refused without
   // inflating a byte. A lying trailer is still caught by the streaming count below.
+  // It is also taken from the budget up front, so a body that cannot fit now is refused before
+  // anything is inflated.
+  let prepaid = 0;
   if (encoding === 'gzip' && body.length >= 18 && body[0] === 0x1f && body[1] === 0x8b) {
     const declared = body.readUInt32LE(body.length - 4);
     if (declared > limit) return Promise.reject(new BodyError(413, `gzip body declares ${declared} decompressed bytes, more than ${limitName} (${limit} bytes)`));
+    try {
+      lease.take(declared);
+    } catch (err: unknown) {
+      return Promise.reject(err);
+    }
+    prepaid = declared;
   }
   return new Promise((resolve, reject) => {
     const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
@@ -190,7 +223,7 @@ export function inflate(body: Buffer, encoding: 'gzip' | 'deflate', limit: numbe
       size += c.length;
       if (size > limit) return fail(new BodyError(413, `decompressed body exceeds ${limitName} (${limit} bytes)`));
       try {
-        lease.take(c.length);
+        if (size > prepaid) lease.take(size - Math.max(prepaid, size - c.length));
       } catch (err: unknown) {
         return fail(err);
       }
@@ -204,6 +237,20 @@ export function inflate(body: Buffer, encoding: 'gzip' | 'deflate', limit: numbe
     z.on('error', (err: Error) => fail(new BodyError(400, `${encoding} decode error: ${err.message}`)));
     z.end(body);
   });
+}
+
+/** Upper bound of the JSON arrays in `body` (every `[` byte): entries of a Loki JSON push are arrays. */
+export function countJsonArrays(body: Buffer): number {
+  let n = 0;
+  for (let i = body.indexOf(0x5b); i >= 0; i = body.indexOf(0x5b, i + 1)) n++;
+  return n;
+}
+
+/** Lines of a raw body (newlines + 1). */
+export function countLines(body: Buffer): number {
+  let n = 1;
+  for (let i = body.indexOf(0x0a); i >= 0; i = body.indexOf(0x0a, i + 1)) n++;
+  return n;
 }
 
 /**

@@ -487,6 +487,27 @@ function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolea
   return key.length === len && buf.compare(key, 0, len, start, end) === 0;
 }
 
+/**
+ * TimeSeries messages in a WriteRequest, from a walk over its top-level fields only (no decoding):
+ * lets a receiver budget the memory of the decoded series before building them. A malformed body
+ * counts what it could walk; `decode` reports the error.
+ */
+export function countTimeseries(buf: Buffer): number {
+  const c: Cursor = { pos: 0 };
+  const end = buf.length;
+  let n = 0;
+  try {
+    while (c.pos < end) {
+      const tag = readVarint(buf, c, end);
+      if (tag === 0x0a) n++;
+      skipField(buf, c, end, tag & 7);
+    }
+  } catch {
+    // Malformed: the decoder names the problem.
+  }
+  return n;
+}
+
 export class WriteRequestDecoder {
   #current = new Map<number, CacheEntry>();
   #previous = new Map<number, CacheEntry>();

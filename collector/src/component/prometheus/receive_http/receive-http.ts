@@ -37,8 +37,8 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
-import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
-import { BodyError, BodyLease, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
+import { countTimeseries, ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
+import { BodyError, BodyLease, ENTRY_COST_BYTES, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
 import { mainHttpService, ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
@@ -189,6 +189,8 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       checkHeaders(req);
       const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit', snappyPreamble(MAX_DECODED_BYTES, 'the decoded remote-write limit'));
       const raw = snappyDecode(body, MAX_DECODED_BYTES, lease, 'the decoded remote-write limit');
+      // Decoded series cost far more than their wire bytes: budget them before building them.
+      lease.take(countTimeseries(raw) * ENTRY_COST_BYTES);
       let decoded;
       try {
         decoded = this.#decoder.decode(raw);

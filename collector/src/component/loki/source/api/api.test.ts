@@ -135,6 +135,25 @@ describe('loki.source.api', () => {
   });
 });
 
+describe('loki.source.api memory bounds', () => {
+  it('refuses a small gzip of millions of tiny entries with 413 before parsing them', async () => {
+    const sink = new Collect();
+    const c = await LokiSourceApiComponent.create(options(), argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [sink] }));
+    const ac = new AbortController();
+    const running = c.run(ac.signal);
+    try {
+      const json = `{"streams":[{"stream":{"a":"b"},"values":[${'["1","x"],'.repeat(1_000_000)}["1","x"]]}]}`;
+      const r = await fetch(`http://127.0.0.1:${c.address!.port}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json) });
+      expect(r.status).toBe(413);
+      expect(await r.text()).toMatch(/more than the collector's in-flight budget of 16 MiB; send smaller batches/);
+      expect(sink.got).toHaveLength(0);
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
+});
+
 describe('loki.source.api on the main HTTP server port', () => {
   it('routes the push paths on the main server, moves to its own listener on update, and answers 503 once gone while stopping', async () => {
     const { AlloyHttpServer } = await import('../../../../server/http-server.js');

@@ -26,7 +26,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent }
 import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
-import { BodyError, BodyLease, inflate, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../../common/body-budget.js';
+import { BodyError, BodyLease, countJsonArrays, countLines, ENTRY_COST_BYTES, inflate, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
 import { mainHttpService, ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
@@ -162,6 +162,7 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
   #decode(path: string, req: http.IncomingMessage, raw: Buffer, limit: number, lease: BodyLease, limitName: string): LogEntry[] {
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if ((RAW_PATHS as readonly string[]).includes(path)) {
+      lease.take(countLines(raw) * ENTRY_COST_BYTES);
       const now = Date.now();
       const labels = this.#cache.fromRecord({});
       return raw
@@ -171,7 +172,11 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         .map((line) => ({ labels, line: line.endsWith('\r') ? line.slice(0, -1) : line, timestampMs: now, timestampNanos: 0 }));
     }
     try {
-      if (ct === 'application/json') return decodePushJson(raw.toString('utf8'), this.#cache);
+      if (ct === 'application/json') {
+        // Every entry is a JSON array: charge them before parsing (tiny entries inflate ~100x as objects).
+        lease.take(countJsonArrays(raw) * ENTRY_COST_BYTES + raw.length);
+        return decodePushJson(raw.toString('utf8'), this.#cache);
+      }
       let plain: Buffer;
       try {
         plain = snappyDecode(raw, limit, lease, limitName);
@@ -181,7 +186,7 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         }
         throw err;
       }
-      return this.#decoder.decode(plain);
+      return this.#decoder.decode(plain, (n) => lease.take(n * ENTRY_COST_BYTES));
     } catch (err: unknown) {
       if (err instanceof PushDecodeError) throw new HttpError(400, err.message);
       throw err;
