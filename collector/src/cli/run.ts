@@ -210,6 +210,8 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     }
     stoppingSince = Date.now();
     log.info('shutting down', { signal: sig });
+    // Unserved paths (receivers' routes as they stop) answer 503 + Retry-After from now on, not 404.
+    server.beginShutdown();
     const hardStop = setTimeout(() => {
       log.error('graceful shutdown did not finish in 15s, exiting');
       resolveExit(1);

@@ -19,7 +19,8 @@ const BYTE_UNITS: Record<string, number> = {
 export function parseByteSize(s: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(s);
   if (!m) return undefined;
-  const mult = BYTE_UNITS[m[2]!.toLowerCase()];
+  const unit = m[2]!.toLowerCase();
+  const mult = Object.hasOwn(BYTE_UNITS, unit) ? BYTE_UNITS[unit] : undefined;
   if (mult === undefined) return undefined;
   return Math.floor(Number(m[1]) * mult);
 }

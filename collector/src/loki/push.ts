@@ -244,7 +244,11 @@ export class PushRequestDecoder {
     this.#labels = cache;
   }
 
-  decode(buf: Buffer): LogEntry[] {
+  /**
+   * `beforeEntries`, when given, is told how many entries a stream holds before they are built
+   * (and may throw to refuse the request, e.g. when they would not fit a memory budget).
+   */
+  decode(buf: Buffer, beforeEntries?: (n: number) => void): LogEntry[] {
     const out: LogEntry[] = [];
     const c: Cursor = { pos: 0 };
     const end = buf.length;
@@ -252,16 +256,18 @@ export class PushRequestDecoder {
       const tag = readVarint(buf, c, end);
       if (tag === ((1 << 3) | 2)) {
         const stop = readLen(buf, c, end);
-        this.#stream(buf, c, stop, out);
+        this.#stream(buf, c, stop, out, beforeEntries);
         c.pos = stop;
       } else skip(buf, c, end, tag & 7);
     }
     return out;
   }
 
-  #stream(buf: Buffer, c: Cursor, end: number, out: LogEntry[]): void {
+  #stream(buf: Buffer, c: Cursor, end: number, out: LogEntry[], beforeEntries?: (n: number) => void): void {
+    // First pass: the labels and the number of entries, without building anything per entry.
+    const start = c.pos;
     let labels: Labels | undefined;
-    const entryRanges: number[] = [];
+    let entries = 0;
     while (c.pos < end) {
       const tag = readVarint(buf, c, end);
       const field = Math.floor(tag / 8);
@@ -276,16 +282,25 @@ export class PushRequestDecoder {
         }
         c.pos = stop;
       } else if (field === 2 && wire === 2) {
-        const stop = readLen(buf, c, end);
-        entryRanges.push(c.pos, stop);
-        c.pos = stop;
+        c.pos = readLen(buf, c, end);
+        entries++;
       } else skip(buf, c, end, wire);
     }
     if (labels === undefined) {
-      if (entryRanges.length === 0) return;
+      if (entries === 0) return;
       throw new PushDecodeError('stream without labels: every stream needs a label set such as {job="app"}');
     }
-    for (let i = 0; i < entryRanges.length; i += 2) out.push(this.#entry(buf, entryRanges[i]!, entryRanges[i + 1]!, labels));
+    beforeEntries?.(entries);
+    // Second pass: the entries, in wire order.
+    c.pos = start;
+    while (c.pos < end) {
+      const tag = readVarint(buf, c, end);
+      if (tag === ((2 << 3) | 2)) {
+        const stop = readLen(buf, c, end);
+        out.push(this.#entry(buf, c.pos, stop, labels));
+        c.pos = stop;
+      } else skip(buf, c, end, tag & 7);
+    }
   }
 
   #entry(buf: Buffer, start: number, end: number, labels: Labels): LogEntry {

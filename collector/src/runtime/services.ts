@@ -34,7 +34,9 @@ export interface HttpService {
    * reload is built while the old one runs, takes the path over, and the old one's unroute is then
    * a no-op). Call the unroute function when the component stops or stops serving the path.
    * Throws for a path not starting with `/` or one the server itself answers (`/-/…`, `/metrics`,
-   * `/api/v0/web/…`, `/api/v0/component/…`).
+   * `/api/v0/web/…`, `/api/v0/component/…`). While the collector starts (before its first load
+   * finished) or stops, a path with no route answers 503 + Retry-After rather than 404, so a route
+   * registered during build or removed while stopping never turns a sender's retry into a drop.
    * Optional: wrappers that do not forward it leave components to open their own listener.
    */
   route?(path: string, handler: RouteHandler): () => void;

@@ -162,8 +162,45 @@ describe('AlloyHttpServer with a Runtime', () => {
     const nf = await get('/nope');
     expect(nf.status).toBe(404);
     expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
+    for (const name of ['__proto__', 'constructor', 'toString']) expect((await get(`/assets/${name}`)).status).toBe(404);
+    expect((await get('/api/v0/web/components/__proto__')).status).toBe(404);
+    expect((await get('/api/v0/component/__proto__/')).status).toBe(404);
     expect((await get('/-/reload', 'DELETE')).status).toBe(405);
     expect((await get('/api/v0/component/missing/')).status).toBe(404);
+  });
+
+  it('answers 503 + Retry-After (not 404) for unserved paths while starting and while stopping', async () => {
+    const post = async (p: string): Promise<Response> => fetch(base + p, { method: 'POST', body: 'x' });
+    // Starting: a receiver's route is not registered until its component is built.
+    const starting = await post('/api/v1/metrics/write');
+    expect(starting.status).toBe(503);
+    expect(starting.headers.get('retry-after')).toBe('1');
+    expect(await starting.text()).toMatch(/collector is starting/);
+    expect((await post('/api/v0/component/test.echo.a/')).status).toBe(503);
+
+    let served = 0;
+    const unroute = server.route('/api/v1/metrics/write', (_req, res) => {
+      served++;
+      res.writeHead(204).end();
+    });
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n}\n');
+    expect((await runtime.load()).ok).toBe(true);
+    // Ready: routed paths are served, others are plain 404s.
+    expect((await post('/api/v1/metrics/write')).status).toBe(204);
+    expect((await post('/nope')).status).toBe(404);
+    expect((await post('/api/v0/component/test.echo.zzz/')).status).toBe(404);
+
+    // Stopping: routes still present keep serving; once removed, 503 with Connection: close.
+    server.beginShutdown();
+    expect((await get('/-/ready')).status).toBe(503);
+    expect((await post('/api/v1/metrics/write')).status).toBe(204);
+    unroute();
+    const stopping = await post('/api/v1/metrics/write');
+    expect(stopping.status).toBe(503);
+    expect(stopping.headers.get('retry-after')).toBe('1');
+    expect(stopping.headers.get('connection')).toBe('close');
+    expect(await stopping.text()).toMatch(/shutting down/);
+    expect(served).toBe(2);
   });
 
   it('serves the HTML UI (components, component detail with redacted secrets, clustering) and peers JSON', async () => {

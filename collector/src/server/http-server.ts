@@ -12,7 +12,11 @@
  * - exact paths registered with `route` (cluster gossip; components through the `http` service,
  *   e.g. `prometheus.receive_http` serving `/api/v1/metrics/write` when it names this port).
  * - the web UI under `uiPathPrefix` (`ui/web-ui.ts`: components, one component, graph, clustering).
- * - anything else: 404 JSON.
+ * - anything else: 404 JSON — except while the collector starts (before the first load finished)
+ *   or stops (after `beginShutdown`): then a path no handler serves may be a configured route that
+ *   is not registered yet or already gone, so it answers 503 with `Retry-After` (a remote-write or
+ *   push sender retries instead of dropping the batch as it does on 404). While stopping, `/-/ready`
+ *   answers 503 and those 503s close the connection so clients reconnect to the next instance.
  *
  * Depends on runtime types only; the CLI wires it to a `Runtime`.
  */
@@ -53,6 +57,8 @@ export interface HttpServerOptions {
 export type ServiceHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export const COMPONENT_PATH_PREFIX = '/api/v0/component/';
+/** `Retry-After` of the 503s answered while starting or stopping. */
+export const RETRY_AFTER_SECONDS = 1;
 /** Paths `route` refuses: the server's own endpoints. */
 const RESERVED_PATHS: readonly string[] = ['/metrics', '/api/v0/web/components', '/api/v0/web/peers'];
 const RESERVED_PREFIXES: readonly string[] = ['/-/', '/api/v0/web/', COMPONENT_PATH_PREFIX];
@@ -66,6 +72,7 @@ export class AlloyHttpServer implements HttpService {
   #runtime: ServerRuntime | undefined;
   #cluster: ClusterService | undefined;
   #address: string | undefined;
+  #stopping = false;
   readonly #ui: WebUi;
 
   constructor(opts: HttpServerOptions) {
@@ -151,6 +158,14 @@ export class AlloyHttpServer implements HttpService {
     };
   }
 
+  /**
+   * The collector is going away: from now on `/-/ready` answers 503 and paths without a handler
+   * answer 503 + Retry-After instead of 404 (routes removed by stopping components included).
+   */
+  beginShutdown(): void {
+    this.#stopping = true;
+  }
+
   /** Stop accepting connections and close idle ones; bounded by `timeoutMs`. */
   async close(timeoutMs = 5_000): Promise<void> {
     if (!this.#server.listening) return;
@@ -183,7 +198,9 @@ export class AlloyHttpServer implements HttpService {
       }
       if (id === undefined) {
         const slash = rest.indexOf('/');
-        return sendJSON(res, 404, { error: `no HTTP handler for component "${slash < 0 ? rest : rest.slice(0, slash)}"` });
+        const cid = slash < 0 ? rest : rest.slice(0, slash);
+        if (this.#transient()) return this.#unavailable(res, `component "${cid}" has no HTTP handler`);
+        return sendJSON(res, 404, { error: `no HTTP handler for component "${cid}"` });
       }
       const sub = rest.slice(id.length);
       return this.#handlers.get(id)!(req, res, sub === '' ? '/' : sub);
@@ -195,6 +212,7 @@ export class AlloyHttpServer implements HttpService {
     switch (p) {
       case '/-/ready':
         if (!method(req, res, ['GET', 'HEAD'])) return;
+        if (this.#stopping) return sendText(res, 503, 'Alloy is shutting down.\n');
         if (rt?.isReady()) return sendText(res, 200, 'Alloy is ready.\n');
         return sendText(res, 503, 'Alloy is not ready.\n');
       case '/-/healthy': {
@@ -244,7 +262,20 @@ export class AlloyHttpServer implements HttpService {
       return sendJSON(res, 200, componentJSON(c, rt!));
     }
     if (method(req, res, ['GET', 'HEAD'], false) && this.#ui.handle(req, res, url, rt, () => this.#clusterView())) return;
+    if (this.#transient()) return this.#unavailable(res, `${p} is not served right now`);
     return sendJSON(res, 404, { error: `${p} not found` });
+  }
+
+  /** Starting (first load not finished) or stopping: unserved paths may be routes in transit. */
+  #transient(): boolean {
+    return this.#stopping || !this.#runtime?.isReady();
+  }
+
+  #unavailable(res: ServerResponse, what: string): void {
+    const why = this.#stopping ? 'the collector is shutting down' : 'the collector is starting and has not finished loading its configuration';
+    if (this.#stopping) res.shouldKeepAlive = false;
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(RETRY_AFTER_SECONDS) });
+    res.end(JSON.stringify({ error: `${what}: ${why}; retry in ${RETRY_AFTER_SECONDS}s` }));
   }
 }
 

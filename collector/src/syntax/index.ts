@@ -37,6 +37,8 @@ export {
   fieldMarker,
   objectShape,
   unwrapSchema,
+  unsupported,
+  unsupportedMessage,
 } from './vm/schema.js';
 export type { FieldKind, FieldMarker } from './vm/schema.js';
 export { decodeBody, decodeBodyOrThrow } from './vm/decode.js';

@@ -109,6 +109,7 @@ describe('WebUi', () => {
     expect(r.body).toContain('No component with id <code>nope.nope</code>');
     expect((await get('/metrics')).status).toBe(418);
     expect((await get('/ui/assets/missing.js')).status).toBe(418);
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) expect((await get(`/ui/assets/${name}`)).status).toBe(418);
   });
 
   it('renders the graph with one link per component and one edge per reference', async () => {

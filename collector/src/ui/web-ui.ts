@@ -32,10 +32,11 @@ function asset(body: string, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
-const ASSETS: Record<string, Asset> = {
-  'app.css': asset(STYLESHEET, 'text/css; charset=utf-8'),
-  'app.js': asset(`"use strict";\n(${clientMain.toString()})();\n`, 'text/javascript; charset=utf-8'),
-};
+/** A Map, not an object literal: request paths such as `assets/__proto__` must not reach prototype keys. */
+const ASSETS = new Map<string, Asset>([
+  ['app.css', asset(STYLESHEET, 'text/css; charset=utf-8')],
+  ['app.js', asset(`"use strict";\n(${clientMain.toString()})();\n`, 'text/javascript; charset=utf-8')],
+]);
 
 const REFRESH_SECONDS = 5;
 
@@ -58,7 +59,7 @@ export class WebUi {
     if (p !== prefix && `${p}/` !== prefix && !p.startsWith(prefix)) return false;
     const rest = p === prefix || `${p}/` === prefix ? '' : p.slice(prefix.length);
     if (rest.startsWith('assets/')) {
-      const a = ASSETS[rest.slice('assets/'.length)];
+      const a = ASSETS.get(rest.slice('assets/'.length));
       if (!a) return false;
       if (req.headers['if-none-match'] === a.etag) {
         res.writeHead(304, { etag: a.etag, 'cache-control': 'no-cache' }).end();

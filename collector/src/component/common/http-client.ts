@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ClientConfig, TlsConfig } from '../../prom/remotewrite/client.js';
-import { block, secret } from '../../syntax/vm/schema.js';
+import { block, secret, unsupported } from '../../syntax/vm/schema.js';
 
 /** `tls_config` fields except `min_version` (whose accepted values differ between callers). */
 export const tlsFields = {
@@ -29,6 +29,9 @@ export const authorizationSchema = z.object({ type: z.string().default('Bearer')
 /** Request headers; values may be secrets. */
 export const headersSchema = z.record(z.string(), z.union([z.string(), secret()])).default({});
 
+/** The fix named for auth kinds this collector does not support yet. */
+export const AUTH_FIX = 'use basic_auth, bearer_token, bearer_token_file or authorization';
+
 /** Auth, TLS and proxy fields of an endpoint block; spread into the caller's `z.object`. */
 export const httpClientFields = {
   bearer_token: secret().optional(),
@@ -42,6 +45,8 @@ export const httpClientFields = {
   proxy_connect_header: z.record(z.string(), z.unknown()).optional(),
   follow_redirects: z.boolean().default(true),
   enable_http2: z.boolean().default(true),
+  oauth2: unsupported(AUTH_FIX),
+  http_headers: unsupported('use the endpoint\'s headers attribute'),
 };
 
 export type HttpClientArguments = z.output<z.ZodObject<typeof httpClientFields>> & { readonly headers: z.output<typeof headersSchema> };

@@ -21,7 +21,9 @@ describe('httpServerSchema', () => {
   });
 
   it('rejects tls_config with the fix and out-of-range ports', () => {
-    expect(httpServerSchema.safeParse({ tls_config: {} }).error?.issues[0]?.message).toBe('http.tls_config is not supported by this collector; terminate TLS at the load balancer');
+    const issue = httpServerSchema.safeParse({ tls_config: {} }).error?.issues[0];
+    expect(issue?.path).toEqual(['tls_config']);
+    expect(issue?.message).toBe('is not supported by this collector yet; terminate TLS at a load balancer or proxy in front of the collector');
     expect(httpServerSchema.safeParse({ listen_port: 65536 }).success).toBe(false);
   });
 });

@@ -2,13 +2,15 @@
  * The `http` server block of listening components (Alloy's `common/net` `HTTPConfig`): where the
  * component's own listener binds and its connection limits and timeouts (milliseconds).
  * `tls_config` is rejected with the fix (terminate TLS in front of the collector).
+ * The `grpc` block (`GRPCConfig`) is validated with upstream's names and defaults; no gRPC
+ * listener is opened (`GRPC_NOT_SERVED` says why).
  * `listenHttpServer()` starts a listener for such a block, `closeHttpServer()` stops it.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Gauge } from 'prom-client';
 import { z } from 'zod';
-import { duration } from '../../syntax/vm/schema.js';
+import { duration, unsupported } from '../../syntax/vm/schema.js';
 
 export const httpServerSchema = z.object({
   listen_address: z.string().default(''),
@@ -17,15 +19,35 @@ export const httpServerSchema = z.object({
   server_read_timeout: duration().default(30_000),
   server_write_timeout: duration().default(30_000),
   server_idle_timeout: duration().default(120_000),
-  tls_config: z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: 'http.tls_config is not supported by this collector; terminate TLS at the load balancer' });
-    }),
+  tls_config: unsupported('terminate TLS at a load balancer or proxy in front of the collector'),
 });
 
 export type HttpServerArguments = z.output<typeof httpServerSchema>;
+
+/**
+ * The `grpc` block of `loki.source.api` and `prometheus.receive_http`, with upstream's names and
+ * defaults (durations unset mean "infinite"). Upstream starts a gRPC server for it but registers no
+ * service on it (pushes and remote-writes are HTTP only), so this collector validates the block and
+ * opens no listener; `tls_config` is not supported, as for `http`.
+ */
+export const grpcServerSchema = z.object({
+  listen_address: z.string().default(''),
+  listen_port: z.number().int().min(0).max(65535).default(0),
+  conn_limit: z.number().int().min(0).default(0),
+  max_connection_age: duration().optional(),
+  max_connection_age_grace: duration().optional(),
+  max_connection_idle: duration().optional(),
+  server_max_recv_msg_size: z.number().int().min(0).default(4 * 1024 * 1024),
+  server_max_send_msg_size: z.number().int().min(0).default(4 * 1024 * 1024),
+  server_max_concurrent_streams: z.number().int().min(0).default(100),
+  tls_config: unsupported('terminate TLS at a load balancer or proxy in front of the collector'),
+});
+
+export type GrpcServerArguments = z.output<typeof grpcServerSchema>;
+
+/** Logged and shown in debug info when a `grpc` block is configured. */
+export const GRPC_NOT_SERVED =
+  'the grpc block is validated but no gRPC listener is opened: upstream serves no API on it for this component (data arrives over HTTP only), so a gRPC listener is not supported by this collector yet';
 
 /** Where a listener records its open sockets (for shutdown) and its connection count. */
 export interface ConnectionTracking {

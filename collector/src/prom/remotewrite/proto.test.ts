@@ -205,3 +205,86 @@ describe('decoding what a real Prometheus sends', () => {
     30_000,
   );
 });
+
+describe('int64 extremes', () => {
+  // INT64_MAX as a protobuf varint: what Prometheus sends for timestamp 2^63-1.
+  const INT64_MAX_VARINT = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+  const INT64_MIN_VARINT = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+  const contains = (hay: Buffer, needle: number[]): boolean => hay.indexOf(Buffer.from(needle)) >= 0;
+
+  it('forwards the largest timestamp (2^63-1) as INT64_MAX, never as a negative number', () => {
+    const enc = new WriteRequestEncoder();
+    const ls: Labels = [{ name: '__name__', value: 'edge' }];
+    // A hand-built request with t = 2^63-1, decoded as a double (2^63), then encoded again.
+    enc.addSample(encodeLabels(ls), 1, 1);
+    const raw = Buffer.from(enc.finish());
+    const at = raw.indexOf(Buffer.from([0x10, 0x01]));
+    const edited = Buffer.concat([raw.subarray(0, at + 1), Buffer.from(INT64_MAX_VARINT), raw.subarray(at + 2)]);
+    // Fix up the enclosing lengths (sample, series) for the 8 extra bytes.
+    edited[at - 10]! += 8; // sample length byte
+    edited[1]! += 8; // series length byte
+    const decoded = new WriteRequestDecoder().decode(edited);
+    expect(decoded.timestamps[0]).toBe(2 ** 63);
+    const again = new WriteRequestEncoder();
+    again.addSample(encodeLabels(ls), decoded.timestamps[0]!, decoded.values[0]!);
+    const out = Buffer.from(again.finish());
+    expect(contains(out, INT64_MAX_VARINT)).toBe(true);
+    expect(new WriteRequestDecoder().decode(out).timestamps[0]).toBeGreaterThan(0);
+  });
+
+  it('clamps below INT64_MIN and keeps exact negatives', () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'a' }]), -(2 ** 64), 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'b' }]), -1000, 1);
+    const out = Buffer.from(enc.finish());
+    expect(contains(out, INT64_MIN_VARINT)).toBe(true);
+    const d = new WriteRequestDecoder().decode(out);
+    expect(d.timestamps[0]).toBe(-(2 ** 63));
+    expect(d.timestamps[1]).toBe(-1000);
+  });
+});
+
+describe('validateSeries', () => {
+  // Raw protobuf builders: labels may be out of order, repeated or not UTF-8 on the wire.
+  const varint = (n: number): number[] => {
+    const o: number[] = [];
+    while (n >= 128) {
+      o.push((n % 128) | 128);
+      n = Math.floor(n / 128);
+    }
+    o.push(n);
+    return o;
+  };
+  const field = (tag: number, bytes: number[]): number[] => [tag, ...varint(bytes.length), ...bytes];
+  const str = (s: string | number[]): number[] => (typeof s === 'string' ? [...Buffer.from(s)] : s);
+  const series = (labels: [string | number[], string | number[]][]): number[] => {
+    const f = Buffer.alloc(8);
+    f.writeDoubleLE(1);
+    return field(0x0a, [...labels.flatMap(([n, v]) => field(0x0a, [...field(0x0a, str(n)), ...field(0x12, str(v))])), ...field(0x12, [0x09, ...f, 0x10, 0x01])]);
+  };
+  const decode = (...ss: number[][]): ReturnType<WriteRequestDecoder['decode']> => new WriteRequestDecoder({ validateSeries: true }).decode(Buffer.from(ss.flat()));
+
+  it.each([
+    ['an invalid label name', [['__name__', 'a'], ['1x', 'v']], 'label name "1x" is not valid (must match [a-zA-Z_][a-zA-Z0-9_]*)', false],
+    ['invalid UTF-8 in a value', [['__name__', 'a'], ['x', [0xff]]], 'the value of label "x" is not valid UTF-8', false],
+    ['invalid UTF-8 in a name', [['__name__', 'a'], [[0xc3, 0x28], 'v']], 'is not valid UTF-8', false],
+    ['unsorted labels', [['__name__', 'a'], ['z', '1'], ['b', '2']], 'labels are not sorted by name ("z" before "b")', false],
+    ['duplicate labels', [['__name__', 'a'], ['b', '1'], ['b', '2']], 'label name "b" is not unique', true],
+    ['an empty label set', [], 'empty label set', true],
+  ] as [string, [string | number[], string | number[]][], string, boolean][])('refuses %s and names the series', (_what, labels, why, whole) => {
+    const d = decode(series([['__name__', 'ok']]), series(labels), series([['__name__', 'ok2']]));
+    expect(d.length).toBe(2);
+    expect(d.series.map((l) => l[0]!.value)).toEqual(['ok', 'ok2']);
+    expect(d.rejected).toMatchObject({ series: 1, samples: 1, wholeRequest: whole });
+    expect(d.rejected!.first).toContain(why);
+    if (labels.length > 0) expect(d.rejected!.first.startsWith('{__name__="a"')).toBe(true);
+  });
+
+  it('keeps valid series (also when cached) and does not validate without the option', () => {
+    const dec = new WriteRequestDecoder({ validateSeries: true });
+    const ok = Buffer.from(series([['__name__', 'up'], ['job', 'x']]));
+    expect(dec.decode(ok).rejected).toBeUndefined();
+    expect(dec.decode(ok).length).toBe(1);
+    expect(new WriteRequestDecoder().decode(Buffer.from(series([['__name__', 'a'], ['1x', 'v']]))).length).toBe(1);
+  });
+});

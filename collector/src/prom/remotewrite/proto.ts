@@ -15,6 +15,7 @@
  * series that arrives in every request keeps the same `Labels` identity downstream.
  * Native histograms are decoded for counting only and dropped: `SampleBatch` carries floats.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
 
 export class ProtoError extends Error {
@@ -49,7 +50,23 @@ export interface MetricMetadata {
   readonly unit: string;
 }
 
+/**
+ * Series a validating decoder (`validateSeries`) refused, with the first one named. Their samples
+ * are not in the batch. `wholeRequest` is set when a refused series makes the entire request
+ * invalid as Prometheus 2.42 treats it (duplicate label names, an empty label set): then the batch
+ * must not be used at all.
+ */
+export interface RejectedSeries {
+  /** The first refused series and why, e.g. `{__name__="up", 1x="a"}: label name "1x" is not valid …`. */
+  readonly first: string;
+  readonly series: number;
+  readonly samples: number;
+  readonly wholeRequest: boolean;
+}
+
 export interface DecodedWriteRequest extends SampleBatch {
+  /** Set by a `validateSeries` decoder when it refused series. */
+  readonly rejected?: RejectedSeries;
   readonly metadata: readonly MetricMetadata[];
   /** Native-histogram samples that were present in the request and dropped. */
   readonly histogramsDropped: number;
@@ -63,8 +80,12 @@ export interface DecodedWriteRequest extends SampleBatch {
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
+/** 2^63: int64 values at or above it (and below -2^63) are clamped when encoded. */
+const TWO_63 = 2 ** 63;
+
 function varintSize(v: number): number {
   if (v < 0) return 10;
+  if (v >= TWO_63) return 9;
   let n = 1;
   while (v >= 128) {
     v = Math.floor(v / 128);
@@ -96,12 +117,22 @@ export class ProtoWriter {
     this.buf = next;
   }
 
-  /** Callers must `ensure` room first (at most 10 bytes). */
+  /**
+   * Callers must `ensure` room first (at most 10 bytes). int64 fields hold numbers: a double at or
+   * above 2^63 (e.g. the decoded INT64_MAX, which rounds up to 2^63) is written as INT64_MAX and one
+   * below -2^63 as INT64_MIN, never wrapped to the other sign.
+   */
   varint(v: number): void {
     const buf = this.buf;
     let p = this.pos;
+    if (v >= TWO_63) {
+      for (let i = 0; i < 8; i++) buf[p++] = 0xff;
+      buf[p++] = 0x7f;
+      this.pos = p;
+      return;
+    }
     if (v < 0) {
-      let big = BigInt.asUintN(64, BigInt(v));
+      let big = BigInt.asUintN(64, BigInt(v < -TWO_63 ? -TWO_63 : v));
       while (big >= 128n) {
         buf[p++] = Number(big & 127n) | 128;
         big >>= 7n;
@@ -337,6 +368,91 @@ function readLen(buf: Uint8Array, c: Cursor, end: number): number {
 export interface DecoderOptions {
   /** Entries per generation of the series cache; two generations are kept. */
   readonly seriesCacheSize?: number;
+  /**
+   * Check every series as Prometheus' remote-write receivers do: label names must match
+   * `[a-zA-Z_][a-zA-Z0-9_]*`, names and values must be valid UTF-8, names sorted and unique, the
+   * label set not empty. Refused series are left out of the batch and reported in `rejected`.
+   */
+  readonly validateSeries?: boolean;
+}
+
+interface SeriesProblem {
+  readonly why: string;
+  /** Prometheus 2.42 refuses the whole request for this problem. */
+  readonly fatal: boolean;
+}
+
+function validLabelNameBytes(buf: Uint8Array, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    if (!alpha && !(i > start && c >= 0x30 && c <= 0x39)) return false;
+  }
+  return true;
+}
+
+/** Calls `visit` with the byte ranges of each label's name and value in [start,end), in wire order. */
+function forEachRawLabel(buf: Buffer, start: number, end: number, visit: (nStart: number, nEnd: number, vStart: number, vEnd: number) => SeriesProblem | undefined | void): SeriesProblem | undefined {
+  const c: Cursor = { pos: start };
+  while (c.pos < end) {
+    const t = readVarint(buf, c, end);
+    if (t !== 0x0a) {
+      skipField(buf, c, end, t & 7);
+      continue;
+    }
+    const stop = readLen(buf, c, end);
+    let nStart = c.pos;
+    let nEnd = c.pos;
+    let vStart = c.pos;
+    let vEnd = c.pos;
+    while (c.pos < stop) {
+      const lt = readVarint(buf, c, stop);
+      if (lt === 0x0a || lt === 0x12) {
+        const s = readLen(buf, c, stop);
+        if (lt === 0x0a) [nStart, nEnd] = [c.pos, s];
+        else [vStart, vEnd] = [c.pos, s];
+        c.pos = s;
+      } else skipField(buf, c, stop, lt & 7);
+    }
+    const stopped = visit(nStart, nEnd, vStart, vEnd);
+    if (stopped) return stopped;
+  }
+  return undefined;
+}
+
+/** Checks the raw label fields in [start,end) (other fields skipped); undefined when valid. */
+function labelRangeProblem(buf: Buffer, start: number, end: number): SeriesProblem | undefined {
+  let prevStart = -1;
+  let prevEnd = -1;
+  let unsorted: SeriesProblem | undefined;
+  const seen = new Set<string>();
+  const problem = forEachRawLabel(buf, start, end, (nStart, nEnd, vStart, vEnd) => {
+    const name = buf.toString('utf8', nStart, nEnd);
+    if (!isUtf8(buf.subarray(nStart, nEnd))) return { why: `label name ${JSON.stringify(name)} is not valid UTF-8`, fatal: false };
+    if (!validLabelNameBytes(buf, nStart, nEnd)) return { why: `label name ${JSON.stringify(name)} is not valid (must match [a-zA-Z_][a-zA-Z0-9_]*)`, fatal: false };
+    if (!isUtf8(buf.subarray(vStart, vEnd))) return { why: `the value of label ${JSON.stringify(name)} is not valid UTF-8`, fatal: false };
+    if (seen.has(name)) return { why: `label name ${JSON.stringify(name)} is not unique`, fatal: true };
+    seen.add(name);
+    if (prevStart >= 0 && !unsorted && buf.compare(buf, nStart, nEnd, prevStart, prevEnd) > 0) {
+      unsorted = { why: `labels are not sorted by name (${JSON.stringify(buf.toString('utf8', prevStart, prevEnd))} before ${JSON.stringify(name)})`, fatal: false };
+    }
+    prevStart = nStart;
+    prevEnd = nEnd;
+    return undefined;
+  });
+  if (problem) return problem;
+  if (seen.size === 0) return { why: 'empty label set', fatal: true };
+  return unsorted;
+}
+
+/** `{a="b", c="d"}` of the raw label fields in [start,end), in wire order (for messages). */
+function formatLabelRange(buf: Buffer, start: number, end: number): string {
+  const parts: string[] = [];
+  forEachRawLabel(buf, start, end, (nStart, nEnd, vStart, vEnd) => {
+    parts.push(`${buf.toString('utf8', nStart, nEnd)}=${JSON.stringify(buf.toString('utf8', vStart, vEnd))}`);
+  });
+  return `{${parts.join(', ')}}`;
 }
 
 /**
@@ -371,15 +487,38 @@ function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolea
   return key.length === len && buf.compare(key, 0, len, start, end) === 0;
 }
 
+/**
+ * TimeSeries messages in a WriteRequest, from a walk over its top-level fields only (no decoding):
+ * lets a receiver budget the memory of the decoded series before building them. A malformed body
+ * counts what it could walk; `decode` reports the error.
+ */
+export function countTimeseries(buf: Buffer): number {
+  const c: Cursor = { pos: 0 };
+  const end = buf.length;
+  let n = 0;
+  try {
+    while (c.pos < end) {
+      const tag = readVarint(buf, c, end);
+      if (tag === 0x0a) n++;
+      skipField(buf, c, end, tag & 7);
+    }
+  } catch {
+    // Malformed: the decoder names the problem.
+  }
+  return n;
+}
+
 export class WriteRequestDecoder {
   #current = new Map<number, CacheEntry>();
   #previous = new Map<number, CacheEntry>();
   #currentSize = 0;
   readonly #cacheSize: number;
   readonly #names = new Map<string, string>();
+  readonly #validate: boolean;
 
   constructor(opts: DecoderOptions = {}) {
     this.#cacheSize = opts.seriesCacheSize ?? 100_000;
+    this.#validate = opts.validateSeries ?? false;
   }
 
   get cachedSeries(): number {
@@ -401,6 +540,7 @@ export class WriteRequestDecoder {
     let exemplarsDropped = 0;
     const metadata: MetricMetadata[] = [];
     const c: Cursor = { pos: 0 };
+    let rejected: { first: string; series: number; samples: number; wholeRequest: boolean } | undefined;
 
     while (c.pos < end) {
       const tag = readVarint(buf, c, end);
@@ -458,6 +598,23 @@ export class WriteRequestDecoder {
             skipField(buf, c, tsEnd, w);
           }
         }
+        if (this.#validate && (n > firstSample || pendingExemplars)) {
+          const problem = this.#problem(buf, view, labStart, labEnd, contiguous, tsEnd);
+          if (problem) {
+            const shown = `${labStart < 0 ? '{}' : formatLabelRange(buf, labStart, contiguous ? labEnd : tsEnd)}: ${problem.why}`;
+            rejected ??= { first: shown, series: 0, samples: 0, wholeRequest: false };
+            rejected.series++;
+            rejected.samples += n - firstSample;
+            // Prometheus 2.42 refuses the whole request for these: name that series first.
+            if (problem.fatal && !rejected.wholeRequest) {
+              rejected.wholeRequest = true;
+              rejected.first = shown;
+            }
+            n = firstSample;
+            c.pos = tsEnd;
+            continue;
+          }
+        }
         if (n > firstSample || pendingExemplars) {
           const labels = this.#seriesLabels(buf, view, labStart, labEnd, contiguous, tsEnd);
           for (let i = firstSample; i < n; i++) series.push(labels);
@@ -495,8 +652,23 @@ export class WriteRequestDecoder {
       histogramsDropped,
       exemplarsDropped,
       ...(exemplars ? { exemplars } : {}),
+      ...(rejected ? { rejected } : {}),
     };
     return result;
+  }
+
+  /** Validation of one series' labels; series already in the cache were valid when cached. */
+  #problem(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): SeriesProblem | undefined {
+    if (start < 0) return { why: 'empty label set', fatal: true };
+    if (contiguous) {
+      const h = hashRange(view, buf, start, end);
+      for (const gen of [this.#current, this.#previous]) {
+        for (let e = gen.get(h); e !== undefined; e = e.next) {
+          if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return undefined;
+        }
+      }
+    }
+    return labelRangeProblem(buf, start, contiguous ? end : tsEnd);
   }
 
   #seriesLabels(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {

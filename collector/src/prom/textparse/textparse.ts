@@ -104,7 +104,9 @@ export function parseFloatGo(s: string): number | undefined {
       return undefined;
     }
   }
-  return SPECIAL_FLOATS[s.toLowerCase()];
+  const k = s.toLowerCase();
+  // Own keys only: a scraped value such as `constructor` is not a number.
+  return Object.hasOwn(SPECIAL_FLOATS, k) ? SPECIAL_FLOATS[k] : undefined;
 }
 
 function unescapeLabelValue(raw: string): string {

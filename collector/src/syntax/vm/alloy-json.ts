@@ -130,6 +130,8 @@ export function encodeBodyJSON(value: unknown, schema?: ZodType): AlloyJSONState
           out.push({ name: item.type, type: 'block', body: encodeBodyJSON(item.body, marker.variants?.[item.type]) });
         }
         break;
+      case 'unsupported':
+        break;
     }
   }
   return out;

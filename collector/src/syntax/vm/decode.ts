@@ -3,7 +3,8 @@
  * `schema.ts` for the block/duration/secret/capsule markers), after Alloy's implicit
  * number/string conversions (`convert.ts`). Every problem is collected, each
  * with a position: unknown attribute or block names, attributes used as blocks and vice versa,
- * duplicates, labels where none are allowed, evaluation errors, missing required attributes or
+ * duplicates, labels where none are allowed, upstream names not supported yet (`unsupported()`,
+ * one diagnostic however they are written), evaluation errors, missing required attributes or
  * blocks (reported at the owning block), and zod validation errors (reported at the offending
  * value, descending into array/object literals when the value was written literally).
  */
@@ -13,7 +14,7 @@ import type * as ast from '../ast/ast.js';
 import { evaluate } from './evaluate.js';
 import type { Scope } from './scope.js';
 import { convertForSchema } from './convert.js';
-import { fieldMarker, objectShape, type FieldMarker } from './schema.js';
+import { fieldMarker, objectShape, unsupportedMessage, type FieldMarker } from './schema.js';
 import { typeOf } from './value.js';
 import { printExpr } from '../printer/printer.js';
 
@@ -149,6 +150,11 @@ function collect(
         err(`unrecognized attribute name ${JSON.stringify(name)}`, stmt.name.start, stmt.name.end);
         continue;
       }
+      if (f.marker.kind === 'unsupported') {
+        err(unsupportedMessage(name, f.marker.fix), stmt.name.start, stmt.name.end);
+        failed.add(`${prefix}/${name}`);
+        continue;
+      }
       if (f.marker.kind !== 'attr') {
         err(`${JSON.stringify(name)} must be a block, but is used as an attribute`, stmt.name.start, stmt.name.end);
         continue;
@@ -172,6 +178,11 @@ function collect(
     const f = info.get(name);
     if (!f) {
       err(`unrecognized block name ${JSON.stringify(name)}`, stmt.nameStart, stmt.nameEnd);
+      continue;
+    }
+    if (f.marker.kind === 'unsupported') {
+      err(unsupportedMessage(name, f.marker.fix), stmt.nameStart, stmt.nameEnd);
+      failed.add(`${prefix}/${f.key}`);
       continue;
     }
     if (f.marker.kind === 'attr') {

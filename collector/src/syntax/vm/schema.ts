@@ -16,7 +16,7 @@
 import { z, type ZodType } from 'zod';
 import { Secret, typeOf } from './value.js';
 
-export type FieldKind = 'attr' | 'block' | 'blocks' | 'labelledBlocks' | 'enumBlocks';
+export type FieldKind = 'attr' | 'block' | 'blocks' | 'labelledBlocks' | 'enumBlocks' | 'unsupported';
 
 export interface FieldMarker {
   readonly kind: FieldKind;
@@ -26,6 +26,8 @@ export interface FieldMarker {
   readonly variants?: Readonly<Record<string, ZodType>>;
   /** For capsules: the expected type name. */
   readonly capsule?: string;
+  /** For `unsupported`: what to do instead (appended to the "not supported yet" message). */
+  readonly fix?: string;
 }
 
 const registry = new WeakMap<object, FieldMarker>();
@@ -84,8 +86,14 @@ export function objectShape(schema: ZodType): Record<string, ZodType> | undefine
   return d.type === 'object' ? d.shape : undefined;
 }
 
+/** Block bodies are decoded by name, so they must be (possibly wrapped) zod object schemas. */
+function requireObjectBody(fn: string, body: ZodType): void {
+  if (!objectShape(body)) throw new TypeError(`${fn}: a block body must be a zod object schema (z.object), so its attributes and blocks can be decoded by name`);
+}
+
 /** ONE nested block (`wal { ... }`); the field's value is the decoded body. */
 export function block<T extends ZodType>(body: T): T {
+  requireObjectBody('block', body);
   return mark(body, { kind: 'block', body });
 }
 
@@ -94,11 +102,13 @@ export function block<T extends ZodType>(body: T): T {
  * Zero blocks decode as `[]`; add `.min(1)` to require one.
  */
 export function blocks<T extends ZodType>(body: T): z.ZodArray<T> {
+  requireObjectBody('blocks', body);
   return mark(z.array(body), { kind: 'blocks', body });
 }
 
 /** Repeated labelled blocks (`argument "name" { }`) → `[{ label, body }]` in source order. */
 export function labelledBlocks<T extends ZodType>(body: T): z.ZodArray<z.ZodObject<{ label: z.ZodString; body: T }>> {
+  requireObjectBody('labelledBlocks', body);
   return mark(z.array(z.object({ label: z.string(), body })), { kind: 'labelledBlocks', body });
 }
 
@@ -112,6 +122,31 @@ export function enumBlocks<V extends Record<string, ZodType>>(variants: V): z.Zo
   if (options.length === 0) throw new TypeError('enumBlocks: at least one block name is required');
   const union = z.discriminatedUnion('type', options as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>]);
   return mark(z.array(union as unknown as ZodType<{ type: keyof V & string; body: unknown }>), { kind: 'enumBlocks', variants });
+}
+
+/**
+ * An upstream argument or block this collector does not support yet. Written in any form (as an
+ * attribute or as a block, with any content), it gets exactly one diagnostic at its name:
+ * `"<name>" is not supported by this collector yet; <fix>`. Leaving it out is fine; the decoded
+ * value is always `undefined`. Parsed directly with zod, a set value is an issue at its path.
+ */
+export function unsupported(fix: string) {
+  return mark(
+    z
+      .unknown()
+      .superRefine((v, ctx) => {
+        // Reached only when parsed directly (not through decodeBody, which reports it by name).
+        if (v !== undefined) ctx.addIssue({ code: 'custom', message: `is not supported by this collector yet; ${fix}` });
+      })
+      .transform(() => undefined)
+      .optional(),
+    { kind: 'unsupported', fix },
+  );
+}
+
+/** The message `unsupported(fix)` reports for the field `name`. */
+export function unsupportedMessage(name: string, fix: string | undefined): string {
+  return `${JSON.stringify(name)} is not supported by this collector yet${fix ? `; ${fix}` : ''}`;
 }
 
 const UNIT_MS: Record<string, number> = {
@@ -143,7 +178,8 @@ export function parseDuration(s: string): number | undefined {
     if (num === '' || num === '.' || num.indexOf('.') !== num.lastIndexOf('.')) return undefined;
     const unitStart = i;
     while (i < s.length && !((s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) || s[i] === '.')) i++;
-    const mult = UNIT_MS[s.slice(unitStart, i)];
+    const unit = s.slice(unitStart, i);
+    const mult = Object.hasOwn(UNIT_MS, unit) ? UNIT_MS[unit] : undefined;
     if (mult === undefined) return undefined;
     total += Number(num) * mult;
   }

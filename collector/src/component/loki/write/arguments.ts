@@ -9,14 +9,6 @@ import { byteSize } from '../../../loki/bytes.js';
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
 import { checkUniqueEndpointNames, endpointName, fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
 
-const unsupported = (what: string, fix: string) =>
-  z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `${what} is not supported by this collector; ${fix}` });
-    });
-
 const queueSchema = z.object({
   capacity: byteSize().default(10 * 1024 * 1024),
   drain_timeout: duration().default(15_000),
@@ -39,8 +31,6 @@ const endpointSchema = z
     retry_on_http_429: z.boolean().default(true),
     ...httpClientFields,
     queue_config: block(queueSchema).prefault({}),
-    oauth2: unsupported('oauth2', 'use basic_auth, bearer_token(_file) or authorization'),
-    http_headers: unsupported('http_headers', 'use headers'),
   })
   .superRefine((e, ctx) => {
     checkSingleAuth(e, ctx);

@@ -7,7 +7,7 @@ import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { encodeLabels, WriteRequestEncoder } from '../../../prom/remotewrite/proto.js';
 import { compress } from '../../../prom/snappy/snappy.js';
 import { AlloyHttpServer } from '../../../server/http-server.js';
-import { argumentsSchema, planListener, ReceiveHttpComponent, type Exports } from './receive-http.js';
+import { argumentsSchema, MAX_BODY_BYTES, planListener, ReceiveHttpComponent, type Exports } from './receive-http.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
@@ -134,12 +134,32 @@ describe('prometheus.receive_http', () => {
     expect((await post(port, body(1), { 'content-type': 'application/x-protobuf;proto=prometheus.WriteRequest' })).status).toBe(204);
   });
 
+  it('forwards the valid series of a request and answers 400 naming the first invalid one; duplicates refuse the whole request', async () => {
+    const enc = new WriteRequestEncoder();
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'good' }]), 1, 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'bad' }, { name: '1x', value: 'v' }]), 1, 1);
+    enc.addSample(encodeLabels([{ name: '__name__', value: 'good2' }]), 1, 1);
+    const r = await post(port, compress(enc.finish()));
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('invalid series {__name__="bad", 1x="v"}: label name "1x" is not valid (must match [a-zA-Z_][a-zA-Z0-9_]*); 1 series (1 samples) refused, 2 samples of valid series accepted\n');
+    expect(appended.map((b) => b.series.map((l) => l[0]!.value))).toEqual([['good', 'good2'], ['good', 'good2']]);
+
+    appended = [];
+    const dup = new WriteRequestEncoder();
+    dup.addSample(encodeLabels([{ name: '__name__', value: 'ok' }]), 1, 1);
+    dup.addSample(encodeLabels([{ name: '__name__', value: 'dup' }, { name: 'a', value: '1' }, { name: 'a', value: '2' }]), 1, 1);
+    const d = await post(port, compress(dup.finish()));
+    expect(d.status).toBe(400);
+    expect(d.text).toMatch(/^invalid series \{__name__="dup", a="1", a="2"\}: label name "a" is not unique; the whole request \(2 samples\) was refused/);
+    expect(appended).toHaveLength(0);
+  });
+
   it('answers 413 when the body or its decoded size is over the limit', async () => {
     // A snappy preamble announcing 1 GiB of decoded data.
     const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]);
     const r = await post(port, bomb);
     expect(r.status).toBe(413);
-    const big = await post(port, Buffer.alloc(33 * 1024 * 1024));
+    const big = await post(port, Buffer.alloc(MAX_BODY_BYTES + 1));
     expect(big.status).toBe(413);
     expect(appended).toHaveLength(0);
   });
@@ -224,6 +244,8 @@ describe('prometheus.receive_http on the main HTTP server port', () => {
     health = { state: 'unknown', message: '' };
     server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: log });
     mainPort = Number((await server.listen()).split(':').pop());
+    // A loaded collector: unserved paths are plain 404s (503 is for starting/stopping).
+    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v });
   });
   afterEach(async () => {
     await stopAllComponents();
@@ -249,7 +271,7 @@ describe('prometheus.receive_http on the main HTTP server port', () => {
     const get = await fetch(`http://127.0.0.1:${mainPort}/api/v1/metrics/write`);
     expect(get.status).toBe(405);
     // The main server's own endpoints are untouched.
-    expect((await fetch(`http://127.0.0.1:${mainPort}/-/ready`)).status).toBe(503);
+    expect((await fetch(`http://127.0.0.1:${mainPort}/-/ready`)).status).toBe(200);
     const fix = `--server.http.listen-addr=0.0.0.0:${mainPort}`;
     expect(health.state).toBe('healthy');
     expect(health.message).toContain(fix);

@@ -14,8 +14,15 @@
  *
  * Contracts (both ways of listening):
  * - 204 only after `append` resolved on every `forward_to` receiver (for remote_write: in its WAL).
+ * - Series are checked as Prometheus' receiver does (label names `[a-zA-Z_][a-zA-Z0-9_]*`, valid
+ *   UTF-8, sorted, unique, not empty). Refused series are not forwarded and the answer is 400
+ *   naming the first one; the valid series of the request are forwarded as Prometheus 2.42 stores
+ *   them, except that duplicate label names or an empty label set refuse the whole request (as
+ *   2.42 does, which answers 500 for them; 400 here, since retrying cannot help).
  * - 400 (with the reason) for bodies that are not snappy-compressed protobuf WriteRequests,
- *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded, 415 for a Content-Type
+ *   413 above `MAX_BODY_BYTES` compressed / `MAX_DECODED_BYTES` decoded (checked from the snappy
+ *   preamble before decoding), 503 + Retry-After when the process-wide budget of body bytes in
+ *   flight (`common/body-budget.ts`) is spent, 415 for a Content-Type
  *   other than `application/x-protobuf` (or a remote-write 2.0 `proto=`) or a Content-Encoding
  *   other than snappy, 500 when a downstream append failed (so the sender retries).
  * - Updating only `forward_to` keeps the listener; changing the `http` block restarts it, or moves
@@ -29,22 +36,25 @@ import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
-import type { HttpService } from '../../../runtime/services.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
-import { ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
-import { SnappyError, uncompress } from '../../../prom/snappy/snappy.js';
-import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
+import { countTimeseries, ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
+import { BodyError, BodyLease, ENTRY_COST_BYTES, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
+import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
+import { mainHttpService, ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
-/** Largest accepted compressed body. Prometheus batches are far below this. */
-export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** Largest accepted decoded body. */
-export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest accepted decoded (uncompressed) WriteRequest. Prometheus and Alloy send batches of at
+ * most a few thousand samples (well under 10 MiB even with long label sets).
+ */
+export const MAX_DECODED_BYTES = 32 * 1024 * 1024;
+/** Largest accepted snappy body: the worst-case snappy encoding of `MAX_DECODED_BYTES`. */
+export const MAX_BODY_BYTES = 32 + MAX_DECODED_BYTES + Math.floor(MAX_DECODED_BYTES / 6);
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
-  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  grpc: block(grpcServerSchema).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<MetricsReceiver>('MetricsReceiver', (v) => typeof (v as MetricsReceiver).append === 'function')),
 });
@@ -87,36 +97,6 @@ class ReceiveMetrics {
   }
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
-
 function checkHeaders(req: http.IncomingMessage): void {
   const ct = req.headers['content-type'];
   if (ct !== undefined) {
@@ -137,65 +117,15 @@ function checkHeaders(req: http.IncomingMessage): void {
   }
 }
 
-/** Where the receiver serves: the main HTTP server, or its own listener. */
-export type Listener = 'main-server' | 'own';
-
-export interface ListenPlan {
-  readonly listener: Listener;
-  /** Set when served by the main server although it does not listen where `http` asked. */
-  readonly warning?: string;
-}
-
-const LOOPBACK_NAMES = new Set(['localhost', '::1', '0:0:0:0:0:0:0:1']);
-
-function isWildcard(host: string): boolean {
-  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.toLowerCase() === '::ffff:127.0.0.1';
-}
-
-/** `host:port` or `[v6]:port` → parts; undefined when unparseable. */
-export function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) return undefined;
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
-}
-
-/**
- * Whether an `http` block resolves to the main server listening on `mainAddr` (`host:port` after
- * binding). Port 0 (pick a free port) never does.
- */
-export function planListener(cfg: { readonly listen_address: string; readonly listen_port: number }, mainAddr: string | undefined): ListenPlan {
-  const main = mainAddr === undefined ? undefined : splitHostPort(mainAddr);
-  if (!main || cfg.listen_port === 0 || cfg.listen_port !== main.port) return { listener: 'own' };
-  const want = cfg.listen_address;
-  const overlap = want === main.host || isWildcard(want) || isWildcard(main.host) || (isLoopback(want) && isLoopback(main.host));
-  if (!overlap) return { listener: 'own' };
-  if (isWildcard(want) && !isWildcard(main.host)) {
-    return {
-      listener: 'main-server',
-      warning:
-        `http.listen_address "${want || '0.0.0.0'}" asks for every interface, but the main HTTP server listens on ${mainAddr} only, ` +
-        `so remote-write is accepted there only; start alloy with --server.http.listen-addr=0.0.0.0:${main.port} to accept it on every interface`,
-    };
-  }
-  return { listener: 'main-server' };
-}
+export { planListener, splitHostPort, type Listener, type ListenPlan } from '../../common/receiver-listener.js';
 
 export class ReceiveHttpComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ReceiveMetrics;
-  readonly #decoder = new WriteRequestDecoder();
+  readonly #decoder = new WriteRequestDecoder({ validateSeries: true });
   #args: Arguments;
-  #server: http.Server | undefined;
-  readonly #sockets = new Set<Socket>();
-  readonly #http: HttpService | undefined;
-  /** Set while served by the main server: removes the route. */
-  #unroute: (() => void) | undefined;
-  #warning: string | undefined;
+  readonly #listener: ReceiverListener;
   #health: { state: 'healthy' | 'unhealthy'; message: string } | undefined;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -203,92 +133,44 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     this.#log = opts.logger;
     this.#args = args;
     this.#metrics = new ReceiveMetrics(opts);
-    let svc: HttpService | undefined;
-    try {
-      svc = opts.getService<HttpService>('http');
-    } catch {
-      // No main server in this runtime (tests, tools): always an own listener.
-    }
-    this.#http = svc;
+    this.#listener = new ReceiverListener({
+      component: 'prometheus.receive_http',
+      what: 'remote-write',
+      paths: [WRITE_PATH],
+      http: mainHttpService((name) => opts.getService(name)),
+      handler: (req, res) => void this.#handle(req, res),
+      track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
+      logger: opts.logger,
+      setHealth: (state, message) => this.#setHealth(state, message),
+    });
   }
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<ReceiveHttpComponent> {
     const c = new ReceiveHttpComponent(opts, args);
-    await c.#start(args.http);
+    if (args.grpc) opts.logger.warn(`prometheus.receive_http: ${GRPC_NOT_SERVED}`);
+    await c.#listener.start(args.http);
     return c;
   }
 
   /** The bound address (useful when `listen_port` is 0); the main server's when served there. */
   get address(): { host: string; port: number } | undefined {
-    if (this.#unroute && this.#http) return splitHostPort(this.#http.listenAddr);
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+    return this.#listener.address;
   }
 
   /** Where the receiver is served now. */
   get listener(): Listener {
-    return this.#unroute ? 'main-server' : 'own';
+    return this.#listener.listener;
   }
 
   debugInfo(): unknown {
-    const a = this.address;
-    return {
-      listener: this.listener,
-      address: a ? (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`) : null,
-      path: WRITE_PATH,
-      ...(this.#warning ? { warning: this.#warning } : {}),
-    };
-  }
-
-  #plan(cfg: Arguments['http']): ListenPlan {
-    if (!this.#http?.route) return { listener: 'own' };
-    return planListener(cfg, this.#http.listenAddr);
-  }
-
-  /** Serve `cfg` on the main server or an own listener (first start). */
-  async #start(cfg: Arguments['http']): Promise<void> {
-    const plan = this.#plan(cfg);
-    if (plan.listener === 'main-server') this.#serveOnMain(plan);
-    else await this.#listen(cfg);
-  }
-
-  #serveOnMain(plan: ListenPlan): void {
-    const svc = this.#http!;
-    if (!this.#unroute) this.#unroute = svc.route!(WRITE_PATH, (req, res) => this.#handle(req, res));
-    this.#warning = plan.warning;
-    const where = `serving POST ${WRITE_PATH} on the main HTTP server ${svc.listenAddr}`;
-    if (plan.warning) {
-      this.#log.warn(`prometheus.receive_http: ${plan.warning}`);
-      this.#setHealth('healthy', `${where}; warning: ${plan.warning}`);
-    } else {
-      this.#setHealth('healthy', where);
-    }
+    const { listener, address, ...warning } = this.#listener.info();
+    return { listener, address, path: WRITE_PATH, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */
   #setHealth(state: 'healthy' | 'unhealthy', message: string): void {
     this.#health = { state, message };
     this.#opts.setHealth(state, message);
-  }
-
-  #stopServingOnMain(): void {
-    this.#unroute?.();
-    this.#unroute = undefined;
-    this.#warning = undefined;
-  }
-
-  async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = await listenHttpServer('prometheus.receive_http', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
-    server.on('error', (err) => this.#setHealth('unhealthy', `HTTP server error: ${err.message}`));
-    this.#server = server;
-    this.#setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
-  }
-
-  async #close(graceMs: number): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
-    await closeHttpServer(server, graceMs);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -299,24 +181,27 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
     let samples = 0;
+    let retryAfter: number | undefined;
+    const lease = new BodyLease(receiveBudget);
     try {
       if (path !== WRITE_PATH) throw new HttpError(404, `404 page not found; remote-write goes to POST ${WRITE_PATH}`);
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
       checkHeaders(req);
-      const body = await readBody(req, MAX_BODY_BYTES);
-      let raw: Buffer;
-      try {
-        raw = uncompress(body, MAX_DECODED_BYTES);
-      } catch (err: unknown) {
-        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, err.message);
-        throw new HttpError(400, `snappy decode error: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit', snappyPreamble(MAX_DECODED_BYTES, 'the decoded remote-write limit'));
+      const raw = snappyDecode(body, MAX_DECODED_BYTES, lease, 'the decoded remote-write limit');
+      // Decoded series cost far more than their wire bytes: budget them before building them.
+      lease.take(countTimeseries(raw) * ENTRY_COST_BYTES);
       let decoded;
       try {
         decoded = this.#decoder.decode(raw);
       } catch (err: unknown) {
         if (err instanceof ProtoError) throw new HttpError(400, `protobuf decode error: ${err.message}`);
         throw err;
+      }
+      const rejected = decoded.rejected;
+      if (rejected?.wholeRequest) {
+        samples = decoded.length + rejected.samples;
+        throw new HttpError(400, `invalid series ${rejected.first}; the whole request (${samples} samples) was refused`);
       }
       samples = decoded.length;
       if (decoded.histogramsDropped > 0) this.#metrics.histogramsDropped.inc(decoded.histogramsDropped);
@@ -330,10 +215,20 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
         this.#metrics.received.inc(samples);
       }
       this.#metrics.bytes.inc(body.length);
+      if (rejected) {
+        // The valid series were forwarded (as Prometheus stores them); the sender learns what was refused.
+        this.#metrics.failed.inc(rejected.samples);
+        samples = 0;
+        throw new HttpError(
+          400,
+          `invalid series ${rejected.first}; ${rejected.series} series (${rejected.samples} samples) refused, ${decoded.length} samples of valid series accepted`,
+        );
+      }
     } catch (err: unknown) {
-      if (err instanceof HttpError) {
+      if (err instanceof HttpError || err instanceof BodyError) {
         status = err.status;
         message = err.message;
+        if (err instanceof BodyError) retryAfter = err.retryAfter;
       } else {
         status = 500;
         message = err instanceof Error ? err.message : String(err);
@@ -342,14 +237,15 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       if (status >= 500) this.#log.warn(`prometheus.receive_http: ${message}`);
       else this.#log.debug(`prometheus.receive_http: rejected request: ${message}`, { status });
     }
+    lease.release();
     if (timer) clearTimeout(timer);
     if (!res.headersSent && !res.destroyed) {
       if (status === 204) res.writeHead(204).end();
       else {
         const b = Buffer.from(message + '\n');
         // An unread oversized body cannot be skipped cheaply: close the connection after answering.
-        if (status === 413) res.shouldKeepAlive = false;
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        if (status === 413 || retryAfter !== undefined) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length, ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}) });
         res.end(b);
       }
     }
@@ -366,8 +262,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    this.#stopServingOnMain();
-    await this.#close(this.#args.graceful_shutdown_timeout);
+    await this.#listener.stop(this.#args.graceful_shutdown_timeout);
   }
 
   async update(args: Arguments): Promise<void> {
@@ -375,26 +270,12 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const same = JSON.stringify(prev.http) === JSON.stringify(args.http);
     this.#args = args;
     if (same) return;
-    const plan = this.#plan(args.http);
-    if (plan.listener === 'main-server') {
-      // The route goes up before the own listener closes, so no request finds neither.
-      this.#serveOnMain(plan);
-      await this.#close(0);
-      return;
-    }
-    // The own listener may want the port the old one holds: close it first.
-    const hadServer = this.#server !== undefined;
-    await this.#close(0);
     try {
-      await this.#listen(args.http);
+      await this.#listener.update(prev.http, args.http);
     } catch (err: unknown) {
-      // Keep serving the old settings when the new listener cannot start (a main-server route stays).
       this.#args = prev;
-      if (hadServer) await this.#listen(prev.http).catch(() => undefined);
-      else if (this.#unroute) this.#serveOnMain(this.#plan(prev.http));
       throw err;
     }
-    this.#stopServingOnMain();
   }
 }
 

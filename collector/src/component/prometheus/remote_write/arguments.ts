@@ -9,9 +9,9 @@ import type { Labels } from '../../../prom/types.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { compileRules, type CompiledRule } from '../../../prom/relabel/relabel.js';
 import type { ClientConfig } from '../../../prom/remotewrite/client.js';
-import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
+import { AUTH_FIX, checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientConfig } from '../../common/http-client.js';
 import { DEFAULT_QUEUE_CONFIG, type QueueConfig } from '../../../prom/remotewrite/queue-manager.js';
-import { block, blocks, duration } from '../../../syntax/vm/schema.js';
+import { block, blocks, duration, unsupported } from '../../../syntax/vm/schema.js';
 import type { Secret } from '../../../syntax/vm/value.js';
 
 const queueSchema = z
@@ -41,14 +41,6 @@ const metadataSchema = z.object({
   max_samples_per_send: z.number().int().positive().default(2000),
 });
 
-const unsupported = (what: string) =>
-  z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `${what} is not supported by this collector; use basic_auth, bearer_token(_file) or authorization` });
-    });
-
 const endpointSchema = z
   .object({
     name: z.string().default(''),
@@ -61,9 +53,8 @@ const endpointSchema = z
     queue_config: block(queueSchema).prefault({}),
     metadata_config: block(metadataSchema).prefault({}),
     write_relabel_config: blocks(relabelRuleSchema).default([]),
-    oauth2: unsupported('oauth2'),
-    sigv4: unsupported('sigv4'),
-    azuread: unsupported('azuread'),
+    sigv4: unsupported(AUTH_FIX),
+    azuread: unsupported(AUTH_FIX),
   })
   .superRefine((e, ctx) => {
     checkSingleAuth(e, ctx);

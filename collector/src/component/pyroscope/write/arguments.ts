@@ -8,14 +8,6 @@ import { checkProxy, checkSingleAuth, headersSchema, httpClientFields, toClientC
 import { block, blocks, duration } from '../../../syntax/vm/schema.js';
 import { checkUniqueEndpointNames, endpointName, fingerprint as settingsFingerprint } from '../../common/fingerprint.js';
 
-const unsupported = (what: string, fix: string) =>
-  z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `${what} is not supported by this collector; ${fix}` });
-    });
-
 const endpointSchema = z
   .object({
     name: z.string().default(''),
@@ -27,8 +19,7 @@ const endpointSchema = z
     max_backoff_retries: z.number().int().min(0).default(10),
     retry_on_http_429: z.boolean().default(true),
     ...httpClientFields,
-    oauth2: unsupported('oauth2', 'use basic_auth, bearer_token(_file) or authorization'),
-    http_headers: unsupported('http_headers', 'use headers'),
+    // oauth2 and http_headers come from httpClientFields as "not supported yet" with the fix.
   })
   .superRefine((e, ctx) => {
     checkSingleAuth(e, ctx);

@@ -134,3 +134,63 @@ describe('loki.source.api', () => {
     expect(other.got).toHaveLength(1);
   });
 });
+
+describe('loki.source.api memory bounds', () => {
+  it('refuses a small gzip of millions of tiny entries with 413 before parsing them', async () => {
+    const sink = new Collect();
+    const c = await LokiSourceApiComponent.create(options(), argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [sink] }));
+    const ac = new AbortController();
+    const running = c.run(ac.signal);
+    try {
+      const json = `{"streams":[{"stream":{"a":"b"},"values":[${'["1","x"],'.repeat(1_000_000)}["1","x"]]}]}`;
+      const r = await fetch(`http://127.0.0.1:${c.address!.port}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json) });
+      expect(r.status).toBe(413);
+      expect(await r.text()).toMatch(/more than the collector's in-flight budget of 16 MiB; send smaller batches/);
+      expect(sink.got).toHaveLength(0);
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
+});
+
+describe('loki.source.api on the main HTTP server port', () => {
+  it('routes the push paths on the main server, moves to its own listener on update, and answers 503 once gone while stopping', async () => {
+    const { AlloyHttpServer } = await import('../../../../server/http-server.js');
+    const server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: log });
+    const mainPort = Number((await server.listen()).split(':').pop());
+    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v });
+    const sink = new Collect();
+    const opts = { ...options(), getService: <T>() => server as unknown as T };
+    const c = await LokiSourceApiComponent.create(opts, argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: mainPort }, forward_to: [sink] }));
+    const ac = new AbortController();
+    const running = c.run(ac.signal);
+    try {
+      expect(c.listener).toBe('main-server');
+      expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}` });
+      const push = (port: number, path = '/loki/api/v1/push'): Promise<Response> =>
+        fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: { job: 'a' }, values: [['1', 'line']] }] }) });
+      expect((await push(mainPort)).status).toBe(204);
+      expect((await push(mainPort, '/api/v1/push')).status).toBe(204);
+      expect(sink.got).toHaveLength(2);
+
+      await c.update(argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: 0 }, forward_to: [sink] }));
+      expect(c.listener).toBe('own');
+      expect((await push(c.address!.port)).status).toBe(204);
+      expect((await push(mainPort)).status).toBe(404);
+
+      await c.update(argumentsSchema.parse({ http: { listen_address: '', listen_port: mainPort }, forward_to: [sink] }));
+      expect(c.listener).toBe('main-server');
+      server.beginShutdown();
+      ac.abort();
+      await running;
+      const gone = await push(mainPort);
+      expect(gone.status).toBe(503);
+      expect(gone.headers.get('retry-after')).toBe('1');
+    } finally {
+      ac.abort();
+      await running;
+      await server.close();
+    }
+  });
+});

@@ -1,30 +1,36 @@
 /**
- * `loki.source.api`: an HTTP server (its own listener, configured by the `http` block) that
- * accepts Loki pushes and forwards the entries to `forward_to`.
+ * `loki.source.api`: accepts Loki pushes over HTTP and forwards the entries to `forward_to`.
+ * Where it listens follows the `http` block (`common/receiver-listener.ts`): its own listener, or
+ * the collector's main HTTP server when `listen_port` is the main server's port (then the push and
+ * raw paths are routed there, and `/ready` is the main server's `/-/ready`).
  *
  * Contracts:
  * - 204 only after `append` resolved on every `forward_to` receiver.
  * - 400 with the reason for bodies that do not decode, 413 above `max_send_message_size`
- *   (compressed or decoded), 415 for an unknown Content-Encoding, 404/405 naming the right route,
+ *   (compressed, or decompressed: gzip/deflate are inflated as a stream and stopped at the limit,
+ *   snappy is checked from its preamble), 503 + Retry-After when the process-wide budget of body
+ *   bytes in flight (`common/body-budget.ts`, which also caps the limit) is spent, 415 for an
+ *   unknown Content-Encoding, 404/405 naming the right route,
  *   503 when a downstream append failed (so the client retries).
  * - Entry labels: the stream's labels, overridden by `labels`, then `relabel_rules` (e.g.
  *   `loki.relabel.x.rules`); labels starting with `__` are dropped after relabelling. An entry
- *   whose labels a rule drops, or that end up empty, is not forwarded (still answered 204). Timestamps are the receive time unless `use_incoming_timestamp`.
- * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts it.
+ *   whose labels a rule drops, or that end up empty, is not forwarded (still answered 204).
+ *   Timestamps are the receive time unless `use_incoming_timestamp`.
+ * - Updating only `forward_to`/`labels` keeps the listener; changing the `http` block restarts or
+ *   moves it (an own listener that cannot start leaves the old one serving and `update` throws).
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
-import type { Component, ComponentDefinition, ComponentOptions } from '../../../../runtime/component.js';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../../runtime/component.js';
 import { StreamLabelsCache } from '../../../../loki/labels.js';
 import { decodePushJson, PushDecodeError, PushRequestDecoder } from '../../../../loki/push.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
-import { SnappyError, uncompress } from '../../../../prom/snappy/snappy.js';
-import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../../common/http-server.js';
+import { BodyError, BodyLease, countJsonArrays, countLines, ENTRY_COST_BYTES, inflate, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../../common/body-budget.js';
+import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../../common/http-server.js';
+import { mainHttpService, ReceiverListener, type Listener } from '../../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 import { compileRules, processLabels, type CompiledRule } from '../../../../prom/relabel/relabel.js';
@@ -35,7 +41,7 @@ export const RAW_PATHS = ['/loki/api/v1/raw', '/api/v1/raw'] as const;
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
-  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  grpc: block(grpcServerSchema).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
   labels: z.record(z.string(), z.string()).default({}),
@@ -80,54 +86,14 @@ class ApiMetrics {
   }
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      reject(new HttpError(413, `request body of ${declared} bytes exceeds max_send_message_size (${limit} bytes)`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `request body exceeds max_send_message_size (${limit} bytes)`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
-
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-
-async function decompress(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+async function decompress(body: Buffer, encoding: string | undefined, limit: number, lease: BodyLease, limitName: string): Promise<Buffer> {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity' || enc === 'snappy') return body;
-  try {
-    if (enc === 'gzip') return await gunzip(body, { maxOutputLength: limit });
-    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit });
-  } catch (err: unknown) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `decompressed body exceeds max_send_message_size (${limit} bytes)`);
-    throw new HttpError(400, `${enc} decode error: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  if (enc === 'gzip' || enc === 'deflate') return inflate(body, enc, limit, lease, limitName);
   throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: use gzip, deflate or none (snappy is implied for protobuf)`);
 }
 
-export class LokiSourceApiComponent implements Component<Arguments> {
-  readonly #opts: ComponentOptions<Exports>;
+export class LokiSourceApiComponent implements Component<Arguments>, DebugComponent {
   readonly #log: Logger;
   readonly #metrics: ApiMetrics;
   readonly #cache = new StreamLabelsCache();
@@ -135,41 +101,44 @@ export class LokiSourceApiComponent implements Component<Arguments> {
   #args: Arguments;
   #relabelled = new WeakMap<Labels, Labels | null>();
   #rules: CompiledRule[];
-  #server: http.Server | undefined;
-  readonly #sockets = new Set<Socket>();
+  readonly #listener: ReceiverListener;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
-    this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
     this.#rules = compileRules(args.relabel_rules);
     this.#metrics = new ApiMetrics(opts);
+    this.#listener = new ReceiverListener({
+      component: 'loki.source.api',
+      what: 'Loki push',
+      paths: [...PUSH_PATHS, ...RAW_PATHS],
+      http: mainHttpService((name) => opts.getService(name)),
+      handler: (req, res) => void this.#handle(req, res),
+      track: { sockets: new Set<Socket>(), connections: this.#metrics.connections },
+      logger: opts.logger,
+      setHealth: (state, message) => opts.setHealth(state, message),
+    });
   }
 
   static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceApiComponent> {
     const c = new LokiSourceApiComponent(opts, args);
-    await c.#listen(args.http);
+    if (args.grpc) opts.logger.warn(`loki.source.api: ${GRPC_NOT_SERVED}`);
+    await c.#listener.start(args.http);
     return c;
   }
 
-  /** The bound address (useful when `listen_port` is 0). */
+  /** The bound address (useful when `listen_port` is 0); the main server's when served there. */
   get address(): { host: string; port: number } | undefined {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+    return this.#listener.address;
   }
 
-  async #listen(cfg: Arguments['http']): Promise<void> {
-    const server = await listenHttpServer('loki.source.api', cfg, (req, res) => void this.#handle(req, res), { sockets: this.#sockets, connections: this.#metrics.connections });
-    server.on('error', (err) => this.#opts.setHealth('unhealthy', `HTTP server error: ${err.message}`));
-    this.#server = server;
-    this.#opts.setHealth('healthy', `listening on ${cfg.listen_address || '0.0.0.0'}:${this.address?.port ?? cfg.listen_port}`);
+  /** Where the receiver is served now. */
+  get listener(): Listener {
+    return this.#listener.listener;
   }
 
-  async #close(graceMs: number): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
-    await closeHttpServer(server, graceMs);
+  debugInfo(): unknown {
+    return { ...this.#listener.info(), ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Final labels of a stream (see the contract above); `null` when relabelling drops it. */
@@ -196,9 +165,10 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     return out;
   }
 
-  #decode(path: string, req: http.IncomingMessage, raw: Buffer): LogEntry[] {
+  #decode(path: string, req: http.IncomingMessage, raw: Buffer, limit: number, lease: BodyLease, limitName: string): LogEntry[] {
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if ((RAW_PATHS as readonly string[]).includes(path)) {
+      lease.take(countLines(raw) * ENTRY_COST_BYTES);
       const now = Date.now();
       const labels = this.#cache.fromRecord({});
       return raw
@@ -208,15 +178,21 @@ export class LokiSourceApiComponent implements Component<Arguments> {
         .map((line) => ({ labels, line: line.endsWith('\r') ? line.slice(0, -1) : line, timestampMs: now, timestampNanos: 0 }));
     }
     try {
-      if (ct === 'application/json') return decodePushJson(raw.toString('utf8'), this.#cache);
+      if (ct === 'application/json') {
+        // Every entry is a JSON array: charge them before parsing (tiny entries inflate ~100x as objects).
+        lease.take(countJsonArrays(raw) * ENTRY_COST_BYTES + raw.length);
+        return decodePushJson(raw.toString('utf8'), this.#cache);
+      }
       let plain: Buffer;
       try {
-        plain = uncompress(raw, this.#args.max_send_message_size);
+        plain = snappyDecode(raw, limit, lease, limitName);
       } catch (err: unknown) {
-        if (err instanceof SnappyError && /exceeds limit/.test(err.message)) throw new HttpError(413, `decoded body exceeds max_send_message_size: ${err.message}`);
-        throw new HttpError(400, `snappy decode error (protobuf bodies must be snappy-compressed; send JSON with Content-Type: application/json): ${err instanceof Error ? err.message : String(err)}`);
+        if (err instanceof BodyError && err.status === 400) {
+          throw new HttpError(400, `${err.message} (protobuf bodies must be snappy-compressed; send JSON with Content-Type: application/json)`);
+        }
+        throw err;
       }
-      return this.#decoder.decode(plain);
+      return this.#decoder.decode(plain, (n) => lease.take(n * ENTRY_COST_BYTES));
     } catch (err: unknown) {
       if (err instanceof PushDecodeError) throw new HttpError(400, err.message);
       throw err;
@@ -231,6 +207,8 @@ export class LokiSourceApiComponent implements Component<Arguments> {
     let route = 'other';
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
+    let retryAfter: number | undefined;
+    const lease = new BodyLease(receiveBudget);
     try {
       if (path === '/ready') {
         route = 'ready';
@@ -242,11 +220,18 @@ export class LokiSourceApiComponent implements Component<Arguments> {
         if (!isPush && !isRaw) throw new HttpError(404, `404 page not found; push logs to POST ${PUSH_PATHS[0]}`);
         route = isPush ? 'loki_api_v1_push' : 'loki_api_v1_raw';
         if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
-        const limit = this.#args.max_send_message_size;
-        const body = await readBody(req, limit);
+        // Bodies never exceed what the process-wide budget can hold, whatever max_send_message_size says.
+        const configured = this.#args.max_send_message_size;
+        const limit = Math.min(configured, receiveBudget.capacity);
+        const limitName = limit < configured ? `the collector's in-flight body budget (max_send_message_size is capped at ${limit} bytes)` : 'max_send_message_size';
+        // Protobuf without Content-Encoding is a snappy block: refuse an oversized one from its preamble.
+        const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const ce = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+        const snappyBody = isPush && ct !== 'application/json' && (ce === '' || ce === 'snappy');
+        const body = await readBody(req, limit, lease, limitName, snappyBody ? snappyPreamble(limit, limitName) : undefined);
         this.#metrics.bytes.inc({ route }, body.length);
-        const raw = await decompress(body, req.headers['content-encoding'], limit);
-        const decoded = this.#decode(path, req, raw);
+        const raw = await decompress(body, req.headers['content-encoding'], limit, lease, limitName);
+        const decoded = this.#decode(path, req, raw, limit, lease, limitName);
         const useTs = this.#args.use_incoming_timestamp;
         const now = Date.now();
         const entries: LogEntry[] = [];
@@ -272,9 +257,10 @@ export class LokiSourceApiComponent implements Component<Arguments> {
         }
       }
     } catch (err: unknown) {
-      if (err instanceof HttpError) {
+      if (err instanceof HttpError || err instanceof BodyError) {
         status = err.status;
         message = err.message;
+        if (err instanceof BodyError) retryAfter = err.retryAfter;
       } else {
         status = 500;
         message = err instanceof Error ? err.message : String(err);
@@ -283,13 +269,14 @@ export class LokiSourceApiComponent implements Component<Arguments> {
       if (status >= 500) this.#log.warn(`loki.source.api: ${message}`);
       else this.#log.debug(`loki.source.api: rejected request: ${message}`, { status });
     }
+    lease.release();
     if (timer) clearTimeout(timer);
     if (!res.headersSent && !res.destroyed) {
       if (status === 204) res.writeHead(204).end();
       else {
         const b = Buffer.from(message + '\n');
-        if (status === 413) res.shouldKeepAlive = false;
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length });
+        if (status === 413 || retryAfter !== undefined) res.shouldKeepAlive = false;
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length, ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}) });
         res.end(b);
       }
     }
@@ -301,7 +288,7 @@ export class LokiSourceApiComponent implements Component<Arguments> {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await this.#close(this.#args.graceful_shutdown_timeout);
+    await this.#listener.stop(this.#args.graceful_shutdown_timeout);
   }
 
   async update(args: Arguments): Promise<void> {
@@ -313,14 +300,12 @@ export class LokiSourceApiComponent implements Component<Arguments> {
       this.#relabelled = new WeakMap();
     }
     if (sameHttp) return;
-    await this.#close(0);
     try {
-      await this.#listen(args.http);
+      await this.#listener.update(prev.http, args.http);
     } catch (err: unknown) {
       this.#args = prev;
       this.#rules = compileRules(prev.relabel_rules);
       this.#relabelled = new WeakMap();
-      await this.#listen(prev.http).catch(() => undefined);
       throw err;
     }
   }
