@@ -1,6 +1,6 @@
 // Upstream arguments and blocks the collector does not support yet: `alloy validate` (the real
 // component registry) gives each one clear "not supported yet" diagnostic at its name, however it
-// is written, and upstream blocks it accepts (grpc, a disabled loki.write wal) validate with
+// is written, and upstream blocks it accepts (grpc, the loki.write wal) validate with
 // upstream's names instead of crashing the decoder.
 import { formatDiagnostics } from '../syntax/index.js';
 import { defaultRegistry } from '../component/registry.js';
@@ -54,7 +54,7 @@ describe('upstream names not supported yet', () => {
     ]);
   });
 
-  it('a disabled loki.write wal block validates with upstream names; enabling it is refused clearly', () => {
+  it('the loki.write wal block validates with upstream names, enabled or not', () => {
     const base = (wal: string): string => `loki.write "lw" {
   endpoint { url = "http://127.0.0.1:3100/loki/api/v1/push" }
   wal {
@@ -63,9 +63,7 @@ ${wal}
 }
 `;
     expect(errors(base('    enabled = false\n    max_segment_age = "30m"\n    drain_timeout = "5s"'))).toEqual([]);
-    expect(errors(base('    enabled = true'))).toEqual([
-      expect.stringMatching(/^4:15: wal\.enabled: the experimental WAL is not supported by this collector yet/),
-    ]);
+    expect(errors(base('    enabled = true'))).toEqual([]);
     expect(errors(base('    max_segment_age = 5'))).toEqual([expect.stringMatching(/^4:23: wal\.max_segment_age: invalid duration "5"/)]);
   });
 
@@ -88,7 +86,7 @@ ${grpc}
         ),
       ),
     ).toEqual([]);
-    expect(errors(cfg('    listen_port = "x"'))).toEqual([expect.stringMatching(/^4:19: grpc\.listen_port should be number/)]);
+    expect(errors(cfg('    listen_port = "x"'))).toEqual([expect.stringMatching(/^4:19: "listen_port" should be number, got string/)]);
     expect(errors(cfg('    bogus = 1'))).toEqual(['4:5: unrecognized attribute name "bogus"']);
     expect(errors(cfg('    tls_config {\n      cert_file = "a"\n    }'))).toEqual([
       '4:5: "tls_config" is not supported by this collector yet; terminate TLS at a load balancer or proxy in front of the collector',

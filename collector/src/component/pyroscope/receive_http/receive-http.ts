@@ -32,7 +32,7 @@ import { z } from 'zod';
 import { Gauge } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
-import { closeHttpServer, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
+import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 import { Code, codeName, connectErrorResponse, CONTENT_TYPE_JSON, CONTENT_TYPE_PROTO, decodePush, PUSH_PATH } from '../../../pyroscope/push.js';
 import { checkJfr, checkPprofPayload, checkText, gunzipBounded, PayloadError } from '../../../pyroscope/formats.js';
@@ -50,7 +50,7 @@ export const MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
 export const argumentsSchema = z.object({
   // Upstream's default connection limit for this component is 16k.
   http: block(httpServerSchema.extend({ conn_limit: z.number().int().min(0).default(16 * 1024) })).prefault({}),
-  grpc: block(z.record(z.string(), z.unknown())).optional(),
+  grpc: block(grpcServerSchema).optional(),
   graceful_shutdown_timeout: duration().default(30_000),
   forward_to: z.array(capsule<ProfilesReceiver>('ProfilesReceiver', isProfilesReceiver)),
 });
@@ -166,6 +166,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
     this.#log = opts.logger;
+    if (args.grpc) opts.logger.warn(`pyroscope.receive_http: ${GRPC_NOT_SERVED}`);
     this.#args = args;
     const registers = [opts.registry];
     this.#connections = new Gauge({ name: 'pyroscope_receive_http_tcp_connections', help: 'Current number of accepted TCP connections.', labelNames: ['protocol'], registers });

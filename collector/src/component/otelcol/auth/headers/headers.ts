@@ -26,10 +26,15 @@ const headerSchema = z
     if (h.from_attribute !== undefined) ctx.addIssue({ code: 'custom', message: `header ${JSON.stringify(h.key)}: from_attribute is not supported by this collector; use value or from_context` });
   });
 
-export const argumentsSchema = z.object({
-  header: blocks(headerSchema).min(1, 'at least one header block is required'),
-  debug_metrics: debugMetricsBlock,
-});
+export const argumentsSchema = z
+  .object({
+    // The block marker must stay on the field itself (a wrapping .min() would hide it from the decoder).
+    header: blocks(headerSchema).default([]),
+    debug_metrics: debugMetricsBlock,
+  })
+  .superRefine((a, ctx) => {
+    if (a.header.length === 0) ctx.addIssue({ code: 'custom', path: ['header'], message: 'at least one header block is required' });
+  });
 export type Arguments = z.output<typeof argumentsSchema>;
 export interface Exports {
   readonly handler: AuthHandler;
