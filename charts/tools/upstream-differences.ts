@@ -50,7 +50,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     reason: 'The reloader is built into the Alloy image (no second image to pull or patch); it is sized for that binary. Upstream reloader images still work with `configReloader.image` and `customArgs`.',
     match: new RegExp(
       POD +
-        String.raw`containers\[config-reloader\]\.(args\[\d+\]: .*|command: only in ours \["/bin/alloy"\]|resources\.requests\.memory: upstream "50Mi", ours "56Mi"|resources\.limits: only in ours \{"memory":"96Mi"\})$`,
+        String.raw`containers\[config-reloader\]\.(args\[\d+\]: .*|command: only in ours \["/bin/alloy"\]|resources\.requests\.(cpu: upstream "[^"]+", ours "10m"|memory: upstream "[^"]+", ours "56Mi")|resources\.limits: only in ours \{"memory":"96Mi"\})$`,
     ),
   },
   {
@@ -61,8 +61,8 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, and (default-values `rbac.yaml`) `nodes/proxy` in a ClusterRole without `alertmanagerconfigs` or `nodes/pods`.',
-    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment and Service (affinity, upstream v1.6.1), and (default-values `rbac.yaml`) `nodes/proxy` in a ClusterRole without `alertmanagerconfigs` or `nodes/pods`.',
+    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
         POD.slice(1) +
@@ -70,8 +70,9 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         POD.slice(1) +
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
         String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
+        String.raw`(Deployment|Service)/[^:]+:metadata\.namespace: only in ours "default"|` +
         String.raw`ClusterRole/[^:]+:rules.*)$`,
     ),
-    cases: ['default-values', 'create-statefulset-vertical-autoscaling'],
+    cases: ['affinity', 'default-values', 'create-statefulset-vertical-autoscaling'],
   },
 ];
