@@ -60,8 +60,14 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     match: /^VerticalPodAutoscaler\/[^:]+:metadata\.namespace: only in ours /,
   },
   {
+    id: 'default-config',
+    what: 'Known difference, not yet resolved: the config rendered when `alloy.configMap.content` is empty is a `logging` block only; upstream\'s default config also declares `discovery.kubernetes` components for pods, nodes, services, endpoints, endpointslices and ingresses.',
+    reason: 'This collector does not implement `discovery.kubernetes` yet, and a config naming a component the collector lacks would fail to load. The upstream default config becomes the default once that component lands.',
+    match: /^ConfigMap\/[^:]+:data\.config\.alloy: upstream ".*discovery\.kubernetes.*", ours ".*"$/,
+  },
+  {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment and Service (affinity, upstream v1.6.1), and (default-values `rbac.yaml`) `nodes/proxy` in a ClusterRole without `alertmanagerconfigs` or `nodes/pods`.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1), and (default-values `rbac.yaml`) `nodes/proxy` in a ClusterRole without `alertmanagerconfigs` or `nodes/pods`.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
@@ -70,7 +76,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         POD.slice(1) +
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
         String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
-        String.raw`(Deployment|Service)/[^:]+:metadata\.namespace: only in ours "default"|` +
+        String.raw`(Deployment|Service|ConfigMap)/[^:]+:metadata\.namespace: only in ours "default"|` +
         String.raw`ClusterRole/[^:]+:rules.*)$`,
     ),
     cases: ['affinity', 'default-values', 'create-statefulset-vertical-autoscaling'],
