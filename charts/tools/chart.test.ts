@@ -318,6 +318,13 @@ run('upstream keys render as upstream renders them', () => {
     expect(((findObject(withExtra, 'Service', 'alloy') as { spec: Json }).spec['ports'] as Json[]).map((p) => p['name'])).toStrictEqual(['faro']);
   });
 
+  test('rbac.extraRules extend the ClusterRole; service.extraPorts add Service-only ports before alloy.extraPorts', () => {
+    const m = render(undefined, ['--set', 'rbac.extraRules[0].apiGroups[0]=metrics.eks.amazonaws.com,rbac.extraRules[0].resources[0]=kcm/metrics,rbac.extraRules[0].verbs[0]=get', '--set', 'service.extraPorts[0].name=oauth-proxy,service.extraPorts[0].port=9091', '--set', 'alloy.extraPorts[0].name=faro,alloy.extraPorts[0].port=12347,alloy.extraPorts[0].targetPort=12347']);
+    expect((findObject(m, 'ClusterRole', 'alloy') as { rules: Json[] }).rules.at(-1)).toStrictEqual({ apiGroups: ['metrics.eks.amazonaws.com'], resources: ['kcm/metrics'], verbs: ['get'] });
+    expect(((findObject(m, 'Service', 'alloy') as { spec: Json }).spec['ports'] as Json[]).map((p) => [p['name'], p['port'], p['targetPort']])).toStrictEqual([['http-metrics', 12345, 12345], ['oauth-proxy', 9091, 9091], ['faro', 12347, 12347]]);
+    expect((container(pod(m), 'alloy')['ports'] as Json[]).map((p) => p['name'])).toStrictEqual(['http-metrics', 'faro']);
+  });
+
   test('--set-string values stay strings (controller.priorityClassName=123 renders quoted)', () => {
     expect(pod(render(undefined, ['--set-string', 'controller.priorityClassName=123']))['priorityClassName']).toBe('123');
   });

@@ -75,6 +75,29 @@ export function diff(upstream: unknown, ours: unknown, path = ''): string[] {
   return show(upstream) === show(ours) ? [] : [`${path}: upstream ${show(upstream)}, ours ${show(ours)}`];
 }
 
+/**
+ * The permissions a list of RBAC rules grants, one `apiGroup/resource:verb` (or `url:verb`) string
+ * each. How upstream groups its rules changed between releases without changing what they grant,
+ * so rules are compared by what they grant.
+ */
+export function grants(rules: unknown): string[] {
+  const out = new Set<string>();
+  for (const r of Array.isArray(rules) ? (rules as Json[]) : []) {
+    const verbs = (r['verbs'] as string[] | undefined) ?? [];
+    for (const url of (r['nonResourceURLs'] as string[] | undefined) ?? []) for (const v of verbs) out.add(`${url}:${v}`);
+    for (const g of (r['apiGroups'] as string[] | undefined) ?? []) {
+      for (const res of (r['resources'] as string[] | undefined) ?? []) for (const v of verbs) out.add(`${g === '' ? 'core' : g}/${res}:${v}`);
+    }
+  }
+  return [...out].sort();
+}
+
+function grantDiff(upstream: unknown, ours: unknown): string[] {
+  const u = new Set(grants(upstream));
+  const o = new Set(grants(ours));
+  return [...[...u].filter((g) => !o.has(g)).map((g) => `rules: grant only in upstream ${g}`), ...[...o].filter((g) => !u.has(g)).map((g) => `rules: grant only in ours ${g}`)];
+}
+
 export function objectId(object: Json): string {
   const metadata = (object['metadata'] ?? {}) as Json;
   return `${String(object['kind'])}/${String(metadata['name'])}`;
@@ -91,7 +114,14 @@ export function compareObjects(upstream: readonly Json[], ours: readonly Json[])
       out.push(`${id}: not rendered by this chart`);
       continue;
     }
-    out.push(...diff(normalise(u), normalise(o)).map((d) => `${id}:${d}`));
+    const nu = normalise(u) as Json;
+    const no = normalise(o) as Json;
+    if (u['kind'] === 'ClusterRole' || u['kind'] === 'Role') {
+      out.push(...grantDiff(nu['rules'], no['rules']).map((d) => `${id}:${d}`));
+      delete nu['rules'];
+      delete no['rules'];
+    }
+    out.push(...diff(nu, no).map((d) => `${id}:${d}`));
   }
   return out;
 }

@@ -67,7 +67,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1), and (default-values `rbac.yaml`) `nodes/proxy` in a ClusterRole without `alertmanagerconfigs` or `nodes/pods`.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
@@ -77,8 +77,8 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
         String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
         String.raw`(Deployment|Service|ConfigMap)/[^:]+:metadata\.namespace: only in ours "default"|` +
-        String.raw`ClusterRole/[^:]+:rules.*)$`,
+        String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'default-values', 'create-statefulset-vertical-autoscaling'],
+    cases: ['affinity', 'clusterrole-extra-rules', 'create-statefulset-vertical-autoscaling', 'default-values'],
   },
 ];

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
-import { compareObjects, diff, imageWithoutTag, normalise } from './upstream-compare.js';
+import { compareObjects, diff, grants, imageWithoutTag, normalise } from './upstream-compare.js';
 import { UPSTREAM_DIFFERENCES } from './upstream-differences.js';
 import { validateObject } from './openapi.js';
 
@@ -67,6 +67,17 @@ describe('upstream comparison helpers', () => {
     ]);
     expect(diff({ l: [{ name: 'A' }, { name: 'B' }] }, { l: [{ name: 'B' }, { name: 'A' }] })).toStrictEqual(['l: order upstream ["A","B"], ours ["B","A"]']);
     expect(diff({ a: 1 }, { b: 1 })).toStrictEqual(['a: only in upstream 1', 'b: only in ours 1']);
+  });
+
+  test('RBAC rules compare by what they grant, not by how they are grouped', () => {
+    expect(grants([{ apiGroups: ['', 'apps'], resources: ['pods'], verbs: ['get'] }, { nonResourceURLs: ['/metrics'], verbs: ['get'] }])).toStrictEqual(['/metrics:get', 'apps/pods:get', 'core/pods:get']);
+    const role = (rules: unknown[]): Record<string, unknown> => ({ kind: 'ClusterRole', metadata: { name: 'a' }, rules });
+    expect(compareObjects([role([{ apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get'] }])], [role([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }, { apiGroups: [''], resources: ['pods'], verbs: ['get'] }])])).toStrictEqual([]);
+    expect(compareObjects([role([{ apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] }])], [role([])])).toStrictEqual(['ClusterRole/a:rules: grant only in upstream core/nodes/proxy:get']);
+  });
+
+  test('an object upstream renders and this chart does not is a difference', () => {
+    expect(compareObjects([{ kind: 'Gateway', metadata: { name: 'alloy' } }], [])).toStrictEqual(['Gateway/alloy: not rendered by this chart']);
   });
 
   test('every documented difference is in the chart README with its reason', () => {
