@@ -60,6 +60,12 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     match: /^VerticalPodAutoscaler\/[^:]+:metadata\.namespace: only in ours /,
   },
   {
+    id: 'external-traffic-policy',
+    what: '`spec.externalTrafficPolicy` on a ClusterIP Service (rendered only for NodePort and LoadBalancer).',
+    reason: 'The field only applies to traffic arriving on node ports and load-balancer IPs; Kubernetes documents it for externally-accessible Services only, so it is left off a ClusterIP Service instead of relying on the API server to ignore or refuse it.',
+    match: /^Service\/[^:]+:spec\.externalTrafficPolicy: only in upstream "(Cluster|Local)"$/,
+  },
+  {
     id: 'default-config',
     what: 'Known difference, not yet resolved: the config rendered when `alloy.configMap.content` is empty is a `logging` block only; upstream\'s default config also declares `discovery.kubernetes` components for pods, nodes, services, endpoints, endpointslices and ingresses.',
     reason: 'This collector does not implement `discovery.kubernetes` yet, and a config naming a component the collector lacks would fail to load. The upstream default config becomes the default once that component lands.',
@@ -67,7 +73,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
@@ -76,9 +82,10 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         POD.slice(1) +
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
         String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
-        String.raw`(Deployment|Service|ConfigMap)/[^:]+:metadata\.namespace: only in ours "default"|` +
+        String.raw`(Deployment|Service|ConfigMap|ServiceMonitor)/[^:]+:metadata\.namespace: only in ours "default"|` +
+        String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'create-statefulset-vertical-autoscaling', 'default-values'],
+    cases: ['affinity', 'clusterrole-extra-rules', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls'],
   },
 ];
