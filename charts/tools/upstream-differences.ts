@@ -25,9 +25,12 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   },
   {
     id: 'non-root',
-    what: 'Pod and container `securityContext` (UID/GID/fsGroup 473, runAsNonRoot, no privilege escalation, all capabilities dropped, read-only root filesystem, RuntimeDefault seccomp).',
+    what: 'Pod and container `securityContext` (UID/GID/fsGroup 473, runAsNonRoot, no privilege escalation, all capabilities dropped, read-only root filesystem, RuntimeDefault seccomp). Upstream (since v1.20) runs its reloader image as 65534 with its own seccomp profile; here the reloader is the Alloy binary and runs as the pod\'s UID 473 under the pod-level RuntimeDefault profile.',
     reason: 'Pods pass Pod Security "restricted" by default; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` override key by key.',
-    match: new RegExp(POD + String.raw`(securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours `),
+    match: new RegExp(
+      POD +
+        String.raw`((securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours .*|containers\[config-reloader\]\.securityContext\.(runAsUser: only in upstream 65534|runAsGroup: only in upstream 65534|seccompProfile: only in upstream \{"type":"RuntimeDefault"\}))$`,
+    ),
   },
   {
     id: 'storage',
