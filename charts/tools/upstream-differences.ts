@@ -65,7 +65,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   {
     id: 'external-traffic-policy',
     what: '`spec.externalTrafficPolicy` on a ClusterIP Service (rendered only for NodePort and LoadBalancer).',
-    reason: 'The field only applies to traffic arriving on node ports and load-balancer IPs; Kubernetes documents it for externally-accessible Services only, so it is left off a ClusterIP Service instead of relying on the API server to ignore or refuse it.',
+    reason: 'The field only applies to traffic arriving on node ports and load-balancer IPs, and kube-apiserver 1.24 (the one in this suite) refuses it on a ClusterIP Service ("may only be set when `type` is \'NodePort\' or \'LoadBalancer\'"), so it is rendered only where it applies.',
     match: /^Service\/[^:]+:spec\.externalTrafficPolicy: only in upstream "(Cluster|Local)"$/,
   },
   {
