@@ -325,8 +325,11 @@ run('upstream keys render as upstream renders them', () => {
     expect((container(pod(m), 'alloy')['ports'] as Json[]).map((p) => p['name'])).toStrictEqual(['http-metrics', 'faro']);
   });
 
-  test('--set-string values stay strings (controller.priorityClassName=123 renders quoted)', () => {
+  test('--set-string values stay strings (priorityClassName, serviceMonitor.interval render quoted)', () => {
     expect(pod(render(undefined, ['--set-string', 'controller.priorityClassName=123']))['priorityClassName']).toBe('123');
+    const m = render(undefined, ['--set', 'serviceMonitor.enabled=true,operator.enabled=true', '--set-string', 'serviceMonitor.interval=30,operator.priorityClassName=7']);
+    expect(((findObject(m, 'ServiceMonitor', 'alloy') as { spec: { endpoints: Json[] } }).spec.endpoints[0]!)['interval']).toBe('30');
+    expect(podSpecOf(findObject(m, 'Deployment', 'alloy-operator') as Json)!['priorityClassName']).toBe('7');
   });
 
   test('upstream ci values that carry a stray top-level key (create-statefulset-vertical-autoscaling has `apiVersion`) still render', () => {
