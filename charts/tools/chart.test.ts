@@ -234,7 +234,9 @@ run('bad values fail at install, naming the key and the fix', () => {
     expect(fails(['--set', 'controller.type=deployment,controller.podDisruptionBudget.enabled=true,controller.podDisruptionBudget.minAvailable=1,controller.podDisruptionBudget.maxUnavailable=1'])).toContain('Set only one of them');
     expect(fails(['--set', 'controller.autoscaling.enabled=true'])).toContain('set controller.type to deployment or statefulset');
     expect(fails(['--set', 'controller.autoscaling.horizontal.enabled=true'])).toContain('set controller.type to deployment or statefulset');
-    expect(fails(['--set', 'alloy.configMap.key=other.alloy'])).toContain('alloy.configMap.key "other.alloy" is only used with alloy.configMap.create: false');
+    expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.horizontal.enabled=true,controller.autoscaling.horizontal.externalHPA=true'])).toContain('set horizontal.enabled: false');
+    expect(fails(['--set', 'controller.autoscaling.horizontal.externalHPA=true'])).toContain('A DaemonSet has no replicas to scale');
+    expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true,controller.autoscaling.vertical.recommenders[0].name=a,controller.autoscaling.vertical.recommenders[1].name=b'])).toContain('recommenders');
   });
 
   test('an unknown key in a values section (a typo, or an upstream key this chart does not know) fails naming it', () => {
@@ -244,20 +246,121 @@ run('bad values fail at install, naming the key and the fix', () => {
     expect(err).toContain('- configReloader.image: Additional property repo is not allowed');
   });
 
-  test('rbac.namespaces grants rbac.rules per namespace; rbac.clusterRules stay cluster-wide', () => {
+  test('rbac.namespaces grants rbac.rules per namespace and creates no ClusterRole (as upstream)', () => {
     const m = render(undefined, ['--set', 'rbac.namespaces={alpha,bravo}']);
     expect(m.filter((x) => x.object['kind'] === 'Role').map((x) => (x.object['metadata'] as Json)['namespace'])).toStrictEqual(['alpha', 'bravo']);
-    const cluster = findObject(m, 'ClusterRole', 'alloy') as { rules: Json[] };
-    expect(cluster.rules.flatMap((r) => (r['resources'] as string[] | undefined) ?? [])).toStrictEqual(['nodes', 'nodes/proxy', 'nodes/metrics']);
-    const all = findObject(render(undefined), 'ClusterRole', 'alloy') as { rules: Json[] };
-    expect(all.rules.length).toBeGreaterThan(cluster.rules.length);
+    expect(m.filter((x) => String(x.object['kind']).startsWith('Cluster'))).toStrictEqual([]);
+  });
+
+  test('the default ClusterRole grants what upstream grants today: no nodes/proxy; nodes/pods, replicasets, alertmanagerconfigs', () => {
+    const rules = (findObject(render(undefined), 'ClusterRole', 'alloy') as { rules: Json[] }).rules;
+    const resources = rules.flatMap((r) => (r['resources'] as string[] | undefined) ?? []);
+    expect(resources).not.toContain('nodes/proxy');
+    expect(resources).toEqual(expect.arrayContaining(['nodes', 'nodes/pods', 'nodes/metrics', 'replicasets', 'alertmanagerconfigs', 'podlogs', 'endpointslices']));
+    expect(rules).toContainEqual({ nonResourceURLs: ['/metrics'], verbs: ['get'] });
   });
 
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
     expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
     expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
-    expect(fails(['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true'])).toContain('VerticalPodAutoscaler) is not supported');
     expect(fails(['--set', 'alloy.enableContainerPort=false'])).toContain('alloy.enableContainerPort (older upstream charts) is not supported');
+  });
+});
+
+run('upstream keys render as upstream renders them', () => {
+  test('controller.autoscaling.vertical renders a VerticalPodAutoscaler targeting the workload', () => {
+    const m = render(undefined, ['--set', 'controller.type=deployment,controller.autoscaling.vertical.enabled=true,controller.autoscaling.vertical.updatePolicy.updateMode=Auto']);
+    const vpa = findObject(m, 'VerticalPodAutoscaler', 'alloy') as { spec: Json };
+    expect(vpa.spec['targetRef']).toStrictEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'alloy' });
+    expect(vpa.spec['updatePolicy']).toStrictEqual({ updateMode: 'Auto' });
+    expect(vpa.spec['resourcePolicy']).toStrictEqual({ containerPolicies: [{ containerName: 'alloy', controlledResources: ['cpu', 'memory'], controlledValues: 'RequestsAndLimits', maxAllowed: {}, minAllowed: {} }] });
+    expect(render(undefined).some((x) => x.object['kind'] === 'VerticalPodAutoscaler')).toBe(false);
+  });
+
+  test('controller.autoscaling.horizontal.externalHPA omits spec.replicas and the chart HPA; revisionHistoryLimit renders when not the default 10', () => {
+    const m = render(undefined, ['--set', 'controller.type=statefulset,controller.autoscaling.horizontal.externalHPA=true,controller.revisionHistoryLimit=3']);
+    const sts = findObject(m, 'StatefulSet', 'alloy') as { spec: Json };
+    expect(sts.spec).not.toHaveProperty('replicas');
+    expect(sts.spec['revisionHistoryLimit']).toBe(3);
+    expect(m.some((x) => x.object['kind'] === 'HorizontalPodAutoscaler')).toBe(false);
+    expect((findObject(render(undefined, ['--set', 'controller.type=deployment']), 'Deployment', 'alloy') as { spec: Json }).spec).toMatchObject({ replicas: 1 });
+    expect((findObject(render(undefined), 'DaemonSet', 'alloy') as { spec: Json }).spec).not.toHaveProperty('revisionHistoryLimit');
+    expect((findObject(render(undefined, ['--set', 'controller.revisionHistoryLimit=0']), 'DaemonSet', 'alloy') as { spec: Json }).spec['revisionHistoryLimit']).toBe(0);
+  });
+
+  test('global.image.pullPolicy overrides both containers; alloy.command sets the container command; K8S_NODE_NAME is the node name', () => {
+    const spec = pod(render(undefined, ['--set', 'global.image.pullPolicy=Always', '--set', 'alloy.command={/bin/sh,-c}']));
+    expect((spec['containers'] as Json[]).map((c) => c['imagePullPolicy'])).toStrictEqual(['Always', 'Always']);
+    expect(container(spec, 'alloy')['command']).toStrictEqual(['/bin/sh', '-c']);
+    expect((container(spec, 'alloy')['env'] as Json[]).find((e) => e['name'] === 'K8S_NODE_NAME')).toStrictEqual({ name: 'K8S_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(container(pod(render(undefined)), 'alloy')).not.toHaveProperty('command');
+  });
+
+  test('alloy.configMap.key with create: true names the key of the created ConfigMap and the file alloy runs', () => {
+    const m = render(undefined, ['--set', 'alloy.configMap.key=my.alloy']);
+    expect(Object.keys((findObject(m, 'ConfigMap', 'alloy') as { data: Json }).data)).toStrictEqual(['my.alloy']);
+    expect((container(pod(m), 'alloy')['args'] as string[])[1]).toBe('/etc/alloy/my.alloy');
+  });
+
+  test('service.externalTrafficPolicy renders on NodePort and LoadBalancer Services only', () => {
+    const svc = (args: string): Json => (findObject(render(undefined, ['--set', args]), 'Service', 'alloy') as { spec: Json }).spec;
+    expect(svc('service.type=NodePort,service.externalTrafficPolicy=Local')['externalTrafficPolicy']).toBe('Local');
+    expect(svc('service.type=ClusterIP,service.externalTrafficPolicy=Local')).not.toHaveProperty('externalTrafficPolicy');
+  });
+
+  test('alloy.enableHttpServerPort: false renders no container port, no readiness probe and no port-less Service (as upstream)', () => {
+    const m = render(undefined, ['--set', 'alloy.enableHttpServerPort=false']);
+    const alloy = container(pod(m), 'alloy');
+    expect(alloy).not.toHaveProperty('ports');
+    expect(alloy).not.toHaveProperty('readinessProbe');
+    expect(m.some((x) => x.object['kind'] === 'Service' && (x.object['metadata'] as Json)['name'] === 'alloy')).toBe(false);
+    const withExtra = render(undefined, ['--set', 'alloy.enableHttpServerPort=false,alloy.extraPorts[0].name=faro,alloy.extraPorts[0].port=12347,alloy.extraPorts[0].targetPort=12347']);
+    expect(((findObject(withExtra, 'Service', 'alloy') as { spec: Json }).spec['ports'] as Json[]).map((p) => p['name'])).toStrictEqual(['faro']);
+  });
+
+  test('rbac.extraRules extend the ClusterRole; service.extraPorts add Service-only ports before alloy.extraPorts', () => {
+    const m = render(undefined, ['--set', 'rbac.extraRules[0].apiGroups[0]=metrics.eks.amazonaws.com,rbac.extraRules[0].resources[0]=kcm/metrics,rbac.extraRules[0].verbs[0]=get', '--set', 'service.extraPorts[0].name=oauth-proxy,service.extraPorts[0].port=9091', '--set', 'alloy.extraPorts[0].name=faro,alloy.extraPorts[0].port=12347,alloy.extraPorts[0].targetPort=12347']);
+    expect((findObject(m, 'ClusterRole', 'alloy') as { rules: Json[] }).rules.at(-1)).toStrictEqual({ apiGroups: ['metrics.eks.amazonaws.com'], resources: ['kcm/metrics'], verbs: ['get'] });
+    expect(((findObject(m, 'Service', 'alloy') as { spec: Json }).spec['ports'] as Json[]).map((p) => [p['name'], p['port'], p['targetPort']])).toStrictEqual([['http-metrics', 12345, 12345], ['oauth-proxy', 9091, 9091], ['faro', 12347, 12347]]);
+    expect((container(pod(m), 'alloy')['ports'] as Json[]).map((p) => p['name'])).toStrictEqual(['http-metrics', 'faro']);
+  });
+
+  test('--set-string values stay strings (priorityClassName, serviceMonitor.interval render quoted)', () => {
+    expect(pod(render(undefined, ['--set-string', 'controller.priorityClassName=123']))['priorityClassName']).toBe('123');
+    const m = render(undefined, ['--set', 'serviceMonitor.enabled=true,operator.enabled=true', '--set-string', 'serviceMonitor.interval=30,operator.priorityClassName=7']);
+    expect(((findObject(m, 'ServiceMonitor', 'alloy') as { spec: { endpoints: Json[] } }).spec.endpoints[0]!)['interval']).toBe('30');
+    expect(podSpecOf(findObject(m, 'Deployment', 'alloy-operator') as Json)!['priorityClassName']).toBe('7');
+  });
+
+  test('upstream ci values that carry a stray top-level key (create-statefulset-vertical-autoscaling has `apiVersion`) still render', () => {
+    expect(findObject(renderYaml('apiVersion: autoscaling.k8s.io/v1\n'), 'DaemonSet', 'alloy')).toBeDefined();
+  });
+});
+
+run('helm lint checks', () => {
+  test('Chart.yaml has what `helm lint` requires and recommends (apiVersion v2, name = directory, SemVer version, icon)', () => {
+    const chart = parse(fs.readFileSync(path.join(CHART_DIR, 'Chart.yaml'), 'utf8')) as Json;
+    expect(chart['apiVersion']).toBe('v2');
+    expect(chart['name']).toBe(path.basename(CHART_DIR));
+    expect(String(chart['version'])).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/);
+    expect(String(chart['icon'])).toMatch(/^https:\/\//);
+    expect(chart['type']).toBe('application');
+  });
+
+  test('every template renders to YAML objects with apiVersion, kind and metadata.name, and no key is rendered null', () => {
+    for (const scenario of SCENARIOS) {
+      for (const m of render(`charts/alloy/ci/${scenario}`)) {
+        expect({ scenario, source: m.source, ok: typeof m.object['apiVersion'] === 'string' && typeof m.object['kind'] === 'string' && typeof (m.object['metadata'] as Json | undefined)?.['name'] === 'string' }).toStrictEqual({ scenario, source: m.source, ok: true });
+        const nulls: string[] = [];
+        const walk = (v: unknown, at: string): void => {
+          if (v === null) nulls.push(at);
+          else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+          else if (typeof v === 'object') for (const [k, x] of Object.entries(v as Json)) walk(x, `${at}.${k}`);
+        };
+        walk(m.object, '');
+        expect({ scenario, source: m.source, nulls }).toStrictEqual({ scenario, source: m.source, nulls: [] });
+      }
+    }
   });
 });
 

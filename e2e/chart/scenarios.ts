@@ -1,19 +1,32 @@
 /**
- * The chart's `ci/*-values.yaml` scenarios rendered for `kubectl apply --dry-run=server`, shared
- * by the dev-cluster and real-kube-apiserver journeys. Objects of APIs a bare cluster does not
- * serve (prometheus-operator's ServiceMonitor) are left out.
+ * The chart's `ci/*-values.yaml` scenarios, and the upstream chart's own test cases vendored in
+ * charts/tools/testdata/upstream (named `upstream/<case>`), rendered for `kubectl apply
+ * --dry-run=server`, shared by the dev-cluster and real-kube-apiserver journeys. Objects of APIs a
+ * bare cluster does not serve (prometheus-operator's ServiceMonitor, the VerticalPodAutoscaler)
+ * are left out.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 
-export const SCENARIOS: readonly string[] = fs.readdirSync(path.join(REPO_ROOT, 'charts/alloy/ci')).filter((f) => f.endsWith('-values.yaml')).sort();
-export const UNSERVED = new Set(['monitoring.coreos.com/v1']);
+const UPSTREAM_DIR = 'charts/tools/testdata/upstream';
+const UPSTREAM_CASES = fs.readdirSync(path.join(REPO_ROOT, UPSTREAM_DIR)).filter((d) => fs.statSync(path.join(REPO_ROOT, UPSTREAM_DIR, d)).isDirectory());
+
+export const SCENARIOS: readonly string[] = [
+  ...fs.readdirSync(path.join(REPO_ROOT, 'charts/alloy/ci')).filter((f) => f.endsWith('-values.yaml')).sort(),
+  ...UPSTREAM_CASES.sort().map((c) => `upstream/${c}`),
+];
+export const UNSERVED = new Set(['monitoring.coreos.com/v1', 'autoscaling.k8s.io/v1']);
+
+/** The values file of a scenario: `ci/<name>`, or `upstream/<case>`'s vendored values. */
+function valuesFile(scenario: string): string {
+  return scenario.startsWith('upstream/') ? `${UPSTREAM_DIR}/${scenario.slice('upstream/'.length)}/values.yaml` : `charts/alloy/ci/${scenario}`;
+}
 
 /** The scenario rendered into namespace `monitoring`, as one multi-document YAML of served objects. */
 export function servedScenario(scenario: string): { readonly yaml: string; readonly count: number } {
-  const manifests = parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--include-crds', '-f', `charts/alloy/ci/${scenario}`]));
+  const manifests = parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--include-crds', '-f', valuesFile(scenario)]));
   const served = manifests.filter((m) => !UNSERVED.has(String(m.object['apiVersion'])));
   return { yaml: served.map((m) => `---\n${stringify(m.object)}`).join(''), count: served.length };
 }

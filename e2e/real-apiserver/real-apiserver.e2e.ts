@@ -27,6 +27,8 @@ const skip = realControlPlaneUnavailable() !== undefined || unavailableReason() 
 const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly minor: number }>> = {
   'deployment-values.yaml': { field: 'resizePolicy', minor: 27 },
   'statefulset-hpa-values.yaml': { field: 'trafficDistribution', minor: 30 },
+  'upstream/resize-policy': { field: 'resizePolicy', minor: 27 },
+  'upstream/service-traffic-distribution': { field: 'trafficDistribution', minor: 31 },
 };
 
 (skip ? describe.skip : describe)('real kube-apiserver', () => {

@@ -43,7 +43,6 @@ helm.sh/chart: {{ include "alloy.chart" . }}
 {{ include "alloy.selectorLabels" . }}
 app.kubernetes.io/version: {{ (include "alloy.imageId" .) | trimPrefix "@sha256" | trimPrefix ":" | trunc 63 | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: alloy
 {{- end }}
 
 {{/* Selector labels. */}}
@@ -113,11 +112,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* Key of the config file inside the ConfigMap: config.alloy in the one the chart creates. */}}
 {{- define "alloy.config-map.key" -}}
 {{- $values := include "alloy.values" . | fromYaml -}}
-{{- if $values.configMap.create -}}
-config.alloy
-{{- else -}}
 {{- $values.configMap.key | default "config.alloy" }}
-{{- end }}
 {{- end }}
 
 {{/* Name and key of the config Secret (alloy.secret). */}}
@@ -213,4 +208,18 @@ deprecated flat controller.autoscaling keys.
 {{- else -}}
 {{- toYaml (omit $as "horizontal" "vertical") }}
 {{- end -}}
+{{- end }}
+
+{{/* "true" when controller.autoscaling.horizontal.externalHPA hands the replicas to a scaler outside the chart; else empty. */}}
+{{- define "alloy.externalHPA" -}}
+{{- $h := .Values.controller.autoscaling.horizontal | default dict -}}
+{{- if $h.externalHPA }}true{{ end -}}
+{{- end }}
+
+{{/* spec.revisionHistoryLimit of the workload, rendered only when it differs from the Kubernetes default (10). */}}
+{{- define "alloy.revisionHistoryLimit" -}}
+{{- $l := .Values.controller.revisionHistoryLimit -}}
+{{- if and (not (kindIs "invalid" $l)) (ne (int $l) 10) }}
+  revisionHistoryLimit: {{ $l | int }}
+{{- end }}
 {{- end }}

@@ -16,9 +16,6 @@ here rather than being silently ignored.
 {{- if and (not $values.configMap.create) (not $values.configMap.name) (ne (include "alloy.config-source.use-secret" .) "true") -}}
 {{- fail "alloy.configMap.create is false but alloy.configMap.name is empty.\nSet alloy.configMap.name to an existing ConfigMap (and alloy.configMap.key to its key, default config.alloy), for example:\n  kubectl create configmap --namespace <NAMESPACE> alloy-config \"--from-file=config.alloy=./config.alloy\"\n  alloy:\n    configMap:\n      create: false\n      name: alloy-config\n      key: config.alloy" -}}
 {{- end -}}
-{{- if and $values.configMap.create $values.configMap.key (ne (toString $values.configMap.key) "config.alloy") (ne (include "alloy.config-source.use-secret" .) "true") -}}
-{{- fail (printf "alloy.configMap.key %q is only used with alloy.configMap.create: false (the ConfigMap the chart creates holds config.alloy).\nRemove alloy.configMap.key, or set alloy.configMap.create: false and alloy.configMap.name to use an existing ConfigMap with that key." (toString $values.configMap.key)) -}}
-{{- end -}}
 {{- end -}}
 
 {{- define "alloy.validations.pdb" -}}
@@ -36,8 +33,14 @@ here rather than being silently ignored.
 {{- if and (include "alloy.hpa" . | fromYaml).enabled (eq .Values.controller.type "daemonset") -}}
 {{- fail "controller.autoscaling is enabled but controller.type is daemonset.\nA HorizontalPodAutoscaler scales deployment or statefulset pods: set controller.type to deployment or statefulset." -}}
 {{- end -}}
-{{- if and $as.vertical $as.vertical.enabled -}}
-{{- fail "controller.autoscaling.vertical (VerticalPodAutoscaler) is not supported by this chart yet.\nSet controller.autoscaling.vertical.enabled: false and size alloy.resources yourself." -}}
+{{- if and $as.horizontal $as.horizontal.externalHPA $as.horizontal.enabled -}}
+{{- fail "controller.autoscaling.horizontal.externalHPA and controller.autoscaling.horizontal.enabled are both true.\nexternalHPA hands the replicas to a scaler outside the chart (KEDA, your own HPA): set horizontal.enabled: false, or externalHPA: false to let the chart render its HorizontalPodAutoscaler." -}}
+{{- end -}}
+{{- if and $as.horizontal $as.horizontal.externalHPA (eq .Values.controller.type "daemonset") -}}
+{{- fail "controller.autoscaling.horizontal.externalHPA is true but controller.type is daemonset.\nA DaemonSet has no replicas to scale: set controller.type to deployment or statefulset." -}}
+{{- end -}}
+{{- if and $as.vertical $as.vertical.enabled (gt (len ($as.vertical.recommenders | default list)) 1) -}}
+{{- fail "controller.autoscaling.vertical.recommenders lists more than one recommender.\nA VerticalPodAutoscaler takes none (the default recommender) or exactly one." -}}
 {{- end -}}
 {{- end -}}
 
