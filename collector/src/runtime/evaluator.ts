@@ -1,9 +1,9 @@
 /**
  * The `ConfigEvaluator` backed by the syntax vm: component exports are layered as a child scope
  * over one standard-library root scope, block bodies decode through `decodeBody`, and
- * `valueToJSON` renders values for the API (secrets redacted).
+ * `valueToJSON` / `encodeBodyJSON` render values for the API (secrets redacted).
  */
-import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type Value } from '../syntax/index.js';
+import { collectReferences, decodeBody, encodeBodyJSON, stdlibScope, valueToJSON, type Scope, type Value } from '../syntax/index.js';
 import type { ConfigEvaluator } from './loader.js';
 
 export function syntaxEvaluator(): ConfigEvaluator {
@@ -21,5 +21,6 @@ export function syntaxEvaluator(): ConfigEvaluator {
       }
     },
     toJSON: (value) => (value === undefined ? null : valueToJSON(value)),
+    encodeBody: (value, schema) => encodeBodyJSON(value, schema),
   };
 }

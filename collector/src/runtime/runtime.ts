@@ -14,7 +14,8 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatDiagnostics, type ParseResult } from '../syntax/index.js';
+import { formatDiagnostics, type AlloyJSONStatement, type ParseResult } from '../syntax/index.js';
+import type { ZodType } from 'zod';
 import type { LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
@@ -174,6 +175,10 @@ export class Runtime {
 
   toJSON(value: unknown): unknown {
     return this.#opts.evaluator.toJSON(value);
+  }
+
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[] {
+    return this.#opts.evaluator.encodeBody(value, schema);
   }
 
   stop(): Promise<void> {

@@ -9,7 +9,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { ComponentRegistry } from '../runtime/registry.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
-import { secret } from '../syntax/index.js';
+import { duration, secret } from '../syntax/index.js';
 import type { ComponentDefinition, ServiceName } from '../runtime/component.js';
 import type { HttpService } from '../runtime/services.js';
 import { AlloyHttpServer, parseListenAddr } from './http-server.js';
@@ -23,7 +23,7 @@ interface EchoArgs {
 const echo: ComponentDefinition<EchoArgs, { url: string }> = {
   name: 'test.echo',
   stability: 'generally-available',
-  args: z.object({ greeting: z.string(), password: secret().optional() }),
+  args: z.object({ greeting: z.string(), password: secret().optional(), timeout: duration().default(5_000) }),
   exports: ['url'],
   build(opts, args) {
     const http = opts.getService<HttpService>('http');
@@ -133,16 +133,37 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(await get('/api/v0/component/test.echo.a/')).toEqual({ status: 200, body: 'hello /' });
   });
 
-  it('serves component JSON with secrets redacted, health, and merged metrics', async () => {
-    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n}\n');
+  it('serves components in the upstream Alloy API shape: typed Alloy JSON bodies, secrets redacted, durations as written', async () => {
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n  timeout = "90s"\n}\n');
     await runtime.load();
     await get('/api/v0/component/test.echo.a/');
     const list = JSON.parse((await get('/api/v0/web/components')).body) as Array<Record<string, unknown>>;
-    expect(list.map((c) => c.id)).toEqual(['test.echo.a']);
+    // The list carries identity and health only (upstream: InfoOptions{GetHealth: true}).
+    expect(list).toEqual([
+      {
+        name: 'test.echo',
+        type: 'block',
+        localID: 'test.echo.a',
+        moduleID: '',
+        label: 'a',
+        referencesTo: [],
+        referencedBy: [],
+        health: { state: 'healthy', message: expect.any(String), updatedTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+        original: '',
+        id: 'test.echo.a',
+        dataPath: expect.any(String),
+      },
+    ]);
     const one = JSON.parse((await get('/api/v0/web/components/test.echo.a')).body) as Record<string, unknown>;
-    expect(one).toMatchObject({ id: 'test.echo.a', name: 'test.echo', label: 'a', health: { state: 'healthy' }, referencesTo: [], referencedBy: [] });
-    expect(JSON.stringify(one.arguments)).not.toContain('hunter2');
-    expect((one.exports as { url: string }).url).toBe(`${base}/api/v0/component/test.echo.a/`);
+    expect(one).toMatchObject({ localID: 'test.echo.a', moduleID: '', name: 'test.echo', label: 'a', health: { state: 'healthy' }, referencesTo: [], referencedBy: [] });
+    expect(one.arguments).toEqual([
+      { name: 'greeting', type: 'attr', value: { type: 'string', value: 'hello' } },
+      { name: 'password', type: 'attr', value: { type: 'capsule', value: '(secret)' } },
+      { name: 'timeout', type: 'attr', value: { type: 'string', value: '1m30s' } },
+    ]);
+    expect(JSON.stringify(one)).not.toContain('hunter2');
+    expect(one.exports).toEqual([{ name: 'url', type: 'attr', value: { type: 'string', value: `${base}/api/v0/component/test.echo.a/` } }]);
+    expect(one).not.toHaveProperty('debugInfo');
     expect((await get('/api/v0/web/components/nope')).status).toBe(404);
 
     const metrics = (await get('/metrics')).body;
@@ -214,6 +235,7 @@ describe('/-/reload when the runtime throws', () => {
       components: () => [],
       registries: () => [],
       toJSON: (v) => v,
+      encodeBody: () => [],
     });
     try {
       const r = await fetch(`${base}/-/reload`, { method: 'POST' });

@@ -63,8 +63,9 @@ tbody tr:hover{background:color-mix(in srgb,var(--accent) 5%,transparent)}
 .toolbar{display:flex;gap:10px;align-items:center;margin:0 0 12px}.toolbar input,.toolbar select{font:inherit;padding:6px 10px;border:1px solid var(--border);border-radius:6px;background:var(--panel);color:var(--text);min-width:260px}
 .muted{color:var(--muted)}.empty{padding:24px;text-align:center;color:var(--muted)}
 .kv{width:100%}.kv>tbody>tr>th{width:1%;white-space:nowrap;min-width:160px;text-transform:none;letter-spacing:0;font-size:13px;color:var(--text);font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:500;background:transparent}
-.kv .kv{border:1px solid var(--border);border-radius:6px}.kv td{word-break:break-word}.val-str{color:#0a7f5a}.val-num{color:#7a3fd1}.val-bool{color:#b3501b}.val-null,.val-secret{color:var(--muted);font-style:italic}
-@media (prefers-color-scheme:dark){.val-str{color:#7ee2b8}.val-num{color:#c6a5ff}.val-bool{color:#ffb27a}}
+.kv .kv{border:1px solid var(--border);border-radius:6px}.kv td{word-break:break-word}.val-str{color:#0a7f5a}.val-num{color:#7a3fd1}.val-bool{color:#b3501b}.val-null,.val-secret{color:var(--muted);font-style:italic}.val-capsule,.val-fn{color:#9a3c8e;font-family:ui-monospace,Menlo,Consolas,monospace}
+.block-row>th{padding:8px 14px}.block-name{font-weight:600}.block-body{margin:6px 0 0;border:1px solid var(--border);border-radius:6px;overflow:hidden}.block-body>.kv>tbody>tr>th{min-width:140px}
+@media (prefers-color-scheme:dark){.val-str{color:#7ee2b8}.val-num{color:#c6a5ff}.val-bool{color:#ffb27a}.val-capsule,.val-fn{color:#f0a6e4}}
 ul.refs{margin:0;padding-left:18px}.grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}@media (max-width:800px){.grid2{grid-template-columns:1fr}}
 .detail-head{display:flex;align-items:center;gap:12px;flex-wrap:wrap}.pad{padding:12px 16px}
 .graph{overflow:auto;padding:12px}.graph svg{display:block}.graph a text{fill:var(--text)}.graph .node rect{fill:var(--panel);stroke:var(--border);stroke-width:1.5}

@@ -1,9 +1,13 @@
 /**
  * Server-rendered UI pages. Each function returns the inner HTML of <main>; `web-ui.ts` wraps it
  * in the layout (or serves it alone as a live-refresh fragment). Every value shown comes from
- * the same sources as the JSON API; arguments, exports and debug info pass through the
- * runtime's `toJSON`, which redacts secrets as `(secret)`.
+ * the same sources as the JSON API; arguments, exports and debug info are encoded by the
+ * runtime's `encodeBody` (typed Alloy JSON, secrets as `(secret)`) and drawn by `value-view.ts`.
  */
+import type { ZodType } from 'zod';
+import { BODY_KEY } from '../runtime/declare.js';
+import type { AlloyJSONStatement } from '../syntax/index.js';
+import { renderBody } from './value-view.js';
 import type { ComponentInfo } from '../runtime/controller.js';
 import type { HealthState } from '../runtime/component.js';
 import { layoutGraph, NODE_H, NODE_W } from './graph-layout.js';
@@ -67,46 +71,20 @@ ${rows}
 <div class="panel">${table}</div>`;
 }
 
-export function componentPage(prefix: string, c: ComponentInfo, toJSON: (v: unknown) => unknown): string {
+export function componentPage(prefix: string, c: ComponentInfo, encodeBody: (v: unknown, schema?: ZodType) => AlloyJSONStatement[]): string {
   const refs = (ids: readonly string[], none: string): string =>
     ids.length === 0 ? `<p class="muted pad">${none}</p>` : `<ul class="refs pad">${ids.map((id) => `<li class="mono">${componentLink(prefix, id)}</li>`).join('')}</ul>`;
-  const section = (title: string, id: string, v: unknown): string => `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderValue(toJSON(v), 0)}</div></section>`;
+  const section = (title: string, id: string, v: unknown, schema?: ZodType): string =>
+    `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderBody(encodeBody(v, schema))}</div></section>`;
   return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / <span class="mono">${escapeHtml(c.id)}</span></nav>
 <div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
 <p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a></p>
 <div class="grid2"><section aria-labelledby="deps"><h2 id="deps">Dependencies</h2><div class="panel">${refs(c.referencesTo, 'References no other component.')}</div></section>
 <section aria-labelledby="dependants"><h2 id="dependants">Dependants</h2><div class="panel">${refs(c.referencedBy, 'No component references this one.')}</div></section></div>
-${section('Arguments', 'arguments', c.arguments)}
+${section('Arguments', 'arguments', withoutDeclareBody(c.arguments), c.argumentsSchema)}
 ${section('Exports', 'exports', c.exports)}
 ${c.debugInfo === undefined || c.debugInfo === null ? '' : section('Debug info', 'debug', c.debugInfo)}
 <p class="muted">Data directory: <code>${escapeHtml(c.dataPath)}</code></p>`;
-}
-
-/** A JSON value as nested key/value tables (objects), lists (arrays) and typed scalars. */
-export function renderValue(v: unknown, depth: number): string {
-  if (v === null || v === undefined) return '<span class="val-null">null</span>';
-  if (typeof v === 'string') return v === '(secret)' ? '<span class="val-secret">(secret)</span>' : `<span class="val-str">"${escapeHtml(v)}"</span>`;
-  if (typeof v === 'number') return `<span class="val-num">${v}</span>`;
-  if (typeof v === 'boolean') return `<span class="val-bool">${v}</span>`;
-  if (depth > 12) return `<code>${escapeHtml(JSON.stringify(v))}</code>`;
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '<span class="val-null">[] (empty)</span>';
-    if (v.every((x) => x === null || typeof x !== 'object')) return v.map((x) => renderValue(x, depth + 1)).join(', ');
-    const columns = recordColumns(v);
-    if (columns) {
-      const head = columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
-      const cell = (x: unknown): string => (isLabelSet(x) ? labelChips(x) : renderValue(x, depth + 1));
-      const body = (v as Array<Record<string, unknown>>).map((row) => `<tr>${columns.map((c) => `<td>${c in row ? cell(row[c]) : ''}</td>`).join('')}</tr>`).join('');
-      return `<div class="records"><table class="records"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
-    }
-    return `<table class="kv"><tbody>${v.map((x, i) => `<tr><th scope="row">[${i}]</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
-  }
-  if (typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>);
-    if (entries.length === 0) return depth === 0 ? '<p class="muted pad">None.</p>' : '<span class="val-null">{} (empty)</span>';
-    return `<table class="kv"><tbody>${entries.map(([k, x]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
-  }
-  return `<code>${escapeHtml(String(v))}</code>`;
 }
 
 export function graphPage(prefix: string, components: readonly ComponentInfo[]): string {
@@ -149,30 +127,13 @@ ${rows}
 </tbody></table></div>`;
 }
 
-function isLabelSet(x: unknown): x is Record<string, string> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x) && Object.values(x).every((y) => typeof y === 'string');
-}
-
-/** A label set as Prometheus writes it, one chip per label. */
-function labelChips(x: Record<string, string>): string {
-  const items = Object.entries(x).map(([k, y]) => `<span class="chip"><span class="chip-k">${escapeHtml(k)}</span>=${renderValue(y, 1)}</span>`);
-  return items.length === 0 ? '<span class="val-null">{}</span>' : `<span class="chips">${items.join('')}</span>`;
-}
-
-/**
- * Columns when `v` is a list of similar records (e.g. scrape targets): plain objects sharing
- * most keys, at most 10 columns. Otherwise undefined (rendered as nested tables).
- */
-function recordColumns(v: readonly unknown[]): string[] | undefined {
-  const cols: string[] = [];
-  for (const x of v) {
-    if (x === null || typeof x !== 'object' || Array.isArray(x)) return undefined;
-    for (const k of Object.keys(x)) if (!cols.includes(k)) cols.push(k);
-    if (cols.length > 10) return undefined;
-  }
-  return cols.length > 0 ? cols : undefined;
-}
-
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** A custom component's arguments carry the body it runs; only the user's arguments are shown. */
+export function withoutDeclareBody(args: unknown): unknown {
+  if (typeof args !== 'object' || args === null || !(BODY_KEY in args)) return args;
+  const { [BODY_KEY]: _body, ...rest } = args as Record<string, unknown>;
+  return rest;
 }

@@ -11,15 +11,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ZodType } from 'zod';
 import type { ComponentInfo } from '../runtime/controller.js';
+import type { AlloyJSONStatement } from '../syntax/index.js';
 import { clientMain } from './client.js';
 import { escapeHtml, layout, STYLESHEET, type NavItem } from './html.js';
 import { clusteringPage, componentPage, componentsPage, graphPage, type ClusterView } from './pages.js';
 
 export interface UiRuntime {
   components(): readonly ComponentInfo[];
-  /** Argument/export values → JSON with secrets redacted. */
-  toJSON(value: unknown): unknown;
+  /** Arguments/exports/debug info → typed Alloy JSON body, secrets redacted. */
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[];
 }
 
 interface Asset {
@@ -88,7 +90,7 @@ export class WebUi {
         id = rest.slice('component/'.length);
       }
       const c = components.find((x) => x.id === id);
-      if (c && rt) return page(200, c.id, 'components', componentPage(prefix, c, (v) => rt.toJSON(v)));
+      if (c && rt) return page(200, c.id, 'components', componentPage(prefix, c, (v, schema) => rt.encodeBody(v, schema)));
       return page(404, 'Component not found', 'components', `<h1>Component not found</h1><p class="sub">No component with id <code>${escapeHtml(id)}</code> is running. It may have been removed by a reload.</p><p><a href="${prefix}">Back to components</a></p>`, 0);
     }
     return false;

@@ -26,6 +26,8 @@ export interface FieldMarker {
   readonly variants?: Readonly<Record<string, ZodType>>;
   /** For capsules: the expected type name. */
   readonly capsule?: string;
+  /** A duration decoded to milliseconds: encoded back as a Go duration string (`"30s"`). */
+  readonly duration?: true;
 }
 
 const registry = new WeakMap<object, FieldMarker>();
@@ -173,7 +175,7 @@ export function formatDuration(ms: number): string {
 
 /** A Go duration string (`1m`, `1h30m`, `500ms`, `15s`) decoded to milliseconds. */
 export function duration(): ZodType<number, string> {
-  return z.string({ error: (iss) => `should be a duration string such as "15s", got ${typeOf(iss.input)}` }).transform((s, ctx) => {
+  const schema = z.string({ error: (iss) => `should be a duration string such as "15s", got ${typeOf(iss.input)}` }).transform((s, ctx) => {
     const ms = parseDuration(s);
     if (ms === undefined) {
       ctx.addIssue({
@@ -185,6 +187,7 @@ export function duration(): ZodType<number, string> {
     }
     return ms;
   });
+  return mark(schema, { kind: 'attr', duration: true });
 }
 
 /** A secret: accepts a string or a `Secret`, always yields a `Secret`. */

@@ -19,6 +19,7 @@ import type { Label, Labels, LogEntry, LogsReceiver } from '../../../loki/types.
 import { argumentsSchema, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
+import { asCapsule } from '../../../syntax/vm/value.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -68,7 +69,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
     const plans = planEndpoints(args);
     const c = new LokiWriteComponent(opts, args, hooks);
     c.#apply(plans);
-    opts.onStateChange({ receiver: { append: (entries) => c.#append(entries) } });
+    opts.onStateChange({ receiver: asCapsule<LogsReceiver>({ append: (entries) => c.#append(entries) }, 'LogsReceiver') });
     return c;
   }
 

@@ -29,6 +29,7 @@ import { RemoteWriteClient } from '../../../prom/remotewrite/client.js';
 import { RemoteWriteMetrics } from '../../../prom/remotewrite/metrics.js';
 import { QueueManager, type Clock, systemClock } from '../../../prom/remotewrite/queue-manager.js';
 import { argumentsSchema, externalLabels, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
+import { asCapsule } from '../../../syntax/vm/value.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -69,7 +70,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
     const plans = planEndpoints(args);
     const wal = await Wal.open({ dir: join(opts.dataPath, 'wal'), logger: opts.logger, registry: opts.registry });
     const c = new RemoteWriteComponent(opts, args, wal, clock);
-    const receiver: MetricsReceiver = { append: (batch) => c.#append(batch) };
+    const receiver = asCapsule<MetricsReceiver>({ append: (batch) => c.#append(batch) }, 'MetricsReceiver');
     opts.onStateChange({ receiver });
     await c.#apply(plans);
     return c;
