@@ -6,11 +6,11 @@
  */
 import type { ZodType } from 'zod';
 import { BODY_KEY } from '../runtime/declare.js';
-import type { AlloyJSONStatement } from '../syntax/index.js';
+import { isPlainObject, Secret, type AlloyJSONStatement } from '../syntax/index.js';
 import { renderBody } from './value-view.js';
 import type { ComponentInfo } from '../runtime/controller.js';
 import type { HealthState } from '../runtime/component.js';
-import { layoutGraph, NODE_H, NODE_W } from './graph-layout.js';
+import { layoutGraph, NODE_H, NODE_W, type GraphEdgeInput } from './graph-layout.js';
 import { escapeHtml } from './html.js';
 
 export interface PeerInfo {
@@ -90,7 +90,10 @@ ${c.debugInfo === undefined || c.debugInfo === null ? '' : section('Debug info',
 export function graphPage(prefix: string, components: readonly ComponentInfo[]): string {
   if (components.length === 0) return '<h1>Graph</h1><div class="panel"><div class="empty">No components are running.</div></div>';
   const health = new Map(components.map((c) => [c.id, c.health.state]));
-  const g = layoutGraph(components);
+  const g = layoutGraph(
+    components.map((c) => c.id),
+    dataFlowEdges(components),
+  );
   const edges = g.edges.map((e) => `<path class="edge" d="${e.path}" marker-end="url(#arrow)"><title>${escapeHtml(e.from)} → ${escapeHtml(e.to)}</title></path>`).join('');
   const nodes = g.nodes
     .map((n) => {
@@ -103,7 +106,7 @@ export function graphPage(prefix: string, components: readonly ComponentInfo[]):
 <circle cx="${NODE_W - 16}" cy="16" r="5" fill="${state === 'healthy' ? '#2da44e' : state === 'unhealthy' ? '#d1242f' : state === 'exited' ? '#bf8700' : '#8c959f'}"/></g></a>`;
     })
     .join('\n');
-  return `<h1>Graph</h1><p class="sub">${components.length} components. Columns follow evaluation order; arrows show exports flowing into the arguments that reference them. Select a component to open it.</p>
+  return `<h1>Graph</h1><p class="sub">${components.length} components. Arrows show data flow, as in Alloy: targets flow from discovery into what scrapes them; metrics and logs flow from a component into the receivers it forwards to. Select a component to open it.</p>
 <div class="panel graph"><svg role="img" aria-label="Component graph" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="arrow" d="M0,0L10,5L0,10z"/></marker></defs>
 ${edges}
@@ -136,4 +139,39 @@ export function withoutDeclareBody(args: unknown): unknown {
   if (typeof args !== 'object' || args === null || !(BODY_KEY in args)) return args;
   const { [BODY_KEY]: _body, ...rest } = args as Record<string, unknown>;
   return rest;
+}
+
+/**
+ * Edges in data-flow direction, as Alloy's graph draws them. When A references B, data flows
+ * A → B if A's arguments hold one of B's exported capsules (a receiver in `forward_to`: A sends
+ * to B), and B → A otherwise (A reads B's exports, e.g. targets).
+ */
+export function dataFlowEdges(components: readonly ComponentInfo[]): GraphEdgeInput[] {
+  const byId = new Map(components.map((c) => [c.id, c]));
+  const out: GraphEdgeInput[] = [];
+  for (const a of components) {
+    for (const bid of a.referencesTo) {
+      const b = byId.get(bid);
+      if (!b) continue;
+      const capsules = new Set<object>();
+      collectCapsules(b.exports, capsules, 0);
+      out.push(capsules.size > 0 && holdsAny(a.arguments, capsules, 0) ? { from: a.id, to: bid } : { from: bid, to: a.id });
+    }
+  }
+  return out;
+}
+
+function collectCapsules(v: unknown, into: Set<object>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 8) return;
+  if (Array.isArray(v)) for (const x of v) collectCapsules(x, into, depth + 1);
+  else if (isPlainObject(v)) for (const x of Object.values(v)) collectCapsules(x, into, depth + 1);
+  else if (!(v instanceof Secret)) into.add(v);
+}
+
+function holdsAny(v: unknown, capsules: ReadonlySet<object>, depth: number): boolean {
+  if (v === null || typeof v !== 'object' || depth > 8) return false;
+  if (capsules.has(v)) return true;
+  if (Array.isArray(v)) return v.some((x) => holdsAny(x, capsules, depth + 1));
+  if (isPlainObject(v)) return Object.values(v).some((x) => holdsAny(x, capsules, depth + 1));
+  return false;
 }

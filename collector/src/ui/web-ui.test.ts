@@ -50,7 +50,7 @@ const rt: UiRuntime = {
       'prometheus.scrape.default',
       'healthy',
       ['prometheus.remote_write.cloud'],
-      Scrape.parse({ targets: [{ __address__: 'a:9100', job: 'node' }, { __address__: 'b:9100', job: 'node' }], forward_to: [{ append: () => undefined }], scrape_interval: '30s' }),
+      Scrape.parse({ targets: [{ __address__: 'a:9100', job: 'node' }, { __address__: 'b:9100', job: 'node' }], forward_to: [receiver], scrape_interval: '30s' }),
       Scrape,
     ),
   ],
@@ -145,7 +145,8 @@ describe('WebUi', () => {
     const r = await get('/ui/graph');
     expect(r.body.match(/<a href="\/ui\/component\//g)).toHaveLength(2);
     expect(r.body.match(/class="edge"/g)).toHaveLength(1);
-    expect(r.body).toContain('prometheus.remote_write.cloud → prometheus.scrape.default');
+    // Data flow: the scrape forwards to the remote_write's receiver.
+    expect(r.body).toContain('prometheus.scrape.default → prometheus.remote_write.cloud');
   });
 
   it('lists cluster peers with state, suspicion and which one is this node', async () => {
