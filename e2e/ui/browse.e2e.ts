@@ -94,6 +94,7 @@ async function ready(base: string, p: Proc): Promise<void> {
 
 maybe('web UI in Chromium', () => {
   let dir = '';
+  let shots = '';
   let browser: Browser | undefined;
   const procs: Proc[] = [];
 
@@ -106,6 +107,8 @@ maybe('web UI in Chromium', () => {
 
   it('components → component detail (secret redacted) → graph → clustering', async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ui-e2e-'));
+    // Kept after the run (test artifacts to look at); the rest of `dir` is removed.
+    shots = await fs.mkdtemp(path.join(os.tmpdir(), 'alloy-ui-screenshots-'));
     await fs.writeFile(path.join(dir, 'config.alloy'), CONFIG);
     const [pa, pb] = [await freePort(), await freePort()];
     const join = `127.0.0.1:${pa},127.0.0.1:${pb}`;
@@ -159,13 +162,30 @@ maybe('web UI in Chromium', () => {
     await expectText(args, '"tenant-42"');
     expect(await page.content()).not.toContain(PASSWORD);
     await expectText(page.locator('section[aria-labelledby="dependants"]'), 'prometheus.scrape.self');
-    await page.screenshot({ path: path.join(os.tmpdir(), 'alloy-ui-component.png'), fullPage: true });
+    // Values as Alloy shows them: the receiver export is a capsule.
+    await expectText(page.locator('section[aria-labelledby="exports"]'), 'capsule("MetricsReceiver")');
+    await page.screenshot({ path: path.join(shots, 'component-remote-write.png'), fullPage: true });
+    await page.goto(`${base}/component/prometheus.scrape.self`);
+    const scrapeArgs = page.locator('section[aria-labelledby="arguments"]');
+    await expectText(scrapeArgs, 'scrape_interval"1s"');
+    await expectText(scrapeArgs, 'scrape_timeout"500ms"');
+    await expectText(scrapeArgs, 'forward_to[capsule("MetricsReceiver")]');
+    expect(await scrapeArgs.textContent()).not.toContain('append');
+    expect(await scrapeArgs.textContent()).not.toContain('1000');
+    await page.screenshot({ path: path.join(shots, 'component-scrape.png'), fullPage: true });
 
     // Graph: every component is a link, edges follow references.
     await page.getByRole('link', { name: 'Graph' }).click();
     await page.waitForURL(`${base}/graph`);
     expect(await page.locator('svg a.node').count()).toBe(4);
     expect(await page.locator('svg path.edge').count()).toBe(3);
+    // Data flows exporter → relabel → scrape → remote_write, one column each.
+    expect((await page.locator('svg path.edge title').allTextContents()).sort()).toEqual([
+      'discovery.relabel.targets → prometheus.scrape.self',
+      'prometheus.exporter.self.alloy → discovery.relabel.targets',
+      'prometheus.scrape.self → prometheus.remote_write.cloud',
+    ]);
+    await page.screenshot({ path: path.join(shots, 'graph.png'), fullPage: true });
 
     // Clustering: node-a alone, then node-b joins and the live refresh shows it without a reload.
     await page.getByRole('link', { name: 'Clustering' }).click();
@@ -183,9 +203,8 @@ maybe('web UI in Chromium', () => {
       ['node-a', `127.0.0.1:${pa}`, 'participant', 'This node'],
       ['node-b', `127.0.0.1:${pb}`, 'participant', ''],
     ]);
-    const shot = path.join(os.tmpdir(), 'alloy-ui-clustering.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    process.stdout.write(`e2e/ui: screenshots in ${shot} and ${path.join(os.tmpdir(), 'alloy-ui-component.png')}\n`);
+    await page.screenshot({ path: path.join(shots, 'clustering.png'), fullPage: true });
+    process.stdout.write(`e2e/ui: screenshots kept in ${shots}\n`);
     expect(failed).toEqual([]);
   });
 });

@@ -150,6 +150,7 @@ export function encodeBodyJSON(value: unknown, schema?: ZodType): AlloyJSONState
         out.push({ name: key, type: 'attr', value: encodeTypedJSON(v, field) });
         break;
       case 'block':
+        if (opt.optional && opt.hasDefault && valuesEqual(v, opt.defaultValue)) continue;
         out.push({ name: key, type: 'block', body: encodeBodyJSON(v, marker.body) });
         break;
       case 'blocks':
