@@ -204,6 +204,34 @@ maybe('web UI in Chromium', () => {
       ['node-b', `127.0.0.1:${pb}`, 'participant', ''],
     ]);
     await page.screenshot({ path: path.join(shots, 'clustering.png'), fullPage: true });
+
+    // Config: the running source with its hash; Reload shows a rejected config's diagnostics
+    // inline and keeps the old one; a good config reloads and the page shows the new hash.
+    await page.getByRole('link', { name: 'Config' }).click();
+    await page.waitForURL(`${base}/config`);
+    const hash1 = (await page.locator('#config-hash').textContent())!;
+    expect(hash1).toMatch(/^[0-9a-f]{64}$/);
+    await expectText(page.locator('pre.source'), 'prometheus.exporter.self "alloy" { }');
+    expect(await page.content()).not.toContain(PASSWORD);
+    await fs.writeFile(path.join(dir, 'config.alloy'), `${CONFIG}\nprometheus.scrape "broken" {\n  targets = 42\n}\n`);
+    await page.getByRole('button', { name: 'Reload configuration' }).click();
+    await expectText(page.locator('#reload-diagnostics'), 'config.alloy:');
+    expect(page.url()).toBe(`${base}/config`);
+    await page.screenshot({ path: path.join(shots, 'config-reload-rejected.png'), fullPage: true });
+    expect(await page.locator('#config-hash').textContent()).toBe(hash1);
+    await fs.writeFile(path.join(dir, 'config.alloy'), CONFIG.replace('scrape_interval = "1s"', 'scrape_interval = "2s"'));
+    await page.getByRole('button', { name: 'Reload configuration' }).click();
+    await page.locator('#config-hash').filter({ hasNotText: hash1 }).waitFor({ timeout: 10_000 });
+    await expectText(page.locator('pre.source'), 'scrape_interval = "2s"');
+
+    // Unknown UI paths: a styled 404 page with the navigation.
+    const nf = await page.goto(`${base}/no/such/page`);
+    expect(nf!.status()).toBe(404);
+    await expectText(page.locator('h1'), 'Page not found');
+    expect(await page.locator('header.topbar nav a').count()).toBeGreaterThan(3);
+    await page.screenshot({ path: path.join(shots, 'not-found.png'), fullPage: true });
+    // Chromium logs the rejected reload (400) and the 404 page itself as failed resources; only other errors count.
+    failed.splice(0, failed.length, ...failed.filter((f) => !/status of (400 \(Bad Request\)|404 \(Not Found\))/.test(f)));
     process.stdout.write(`e2e/ui: screenshots kept in ${shots}\n`);
     expect(failed).toEqual([]);
   });

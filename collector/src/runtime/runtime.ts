@@ -140,6 +140,11 @@ export class Runtime {
     return this.#hash;
   }
 
+  /** The sources (file name → text) of the running config and their hash; undefined before the first load. */
+  runningConfig(): { readonly sources: ReadonlyMap<string, string>; readonly hash: string } | undefined {
+    return this.#lastSources && this.#hash ? { sources: this.#lastSources, hash: this.#hash } : undefined;
+  }
+
   /** Read the config path from disk and load it. */
   load(): Promise<LoadResult> {
     return this.#serial(async () => {

@@ -174,15 +174,19 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(metrics).toMatch(/alloy_build_info\{version="v0.0.0-test"/);
   });
 
-  it('answers /-/healthy 500 naming unhealthy components, 404 JSON for unknown paths, 405 for bad methods', async () => {
+  it('answers /-/healthy 500 naming unhealthy components, 404 JSON for unknown API paths, 405 for bad methods', async () => {
     await fs.writeFile(cfg, 'test.sick "s" {}\ntest.echo "ok" { greeting = "x" }\n');
     await runtime.load();
     const h = await get('/-/healthy');
     expect(h.status).toBe(500);
     expect(h.body).toBe('unhealthy components: test.sick.s (unhealthy: upstream unreachable)\n');
-    const nf = await get('/nope');
+    // Under the UI (prefix "/") an unknown page is a styled HTML 404; API paths answer JSON.
+    const page = await get('/nope');
+    expect(page.status).toBe(404);
+    expect(page.body).toContain('<h1>Page not found</h1>');
+    const nf = await get('/api/v0/nope');
     expect(nf.status).toBe(404);
-    expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
+    expect(JSON.parse(nf.body)).toEqual({ error: '/api/v0/nope not found' });
     expect((await get('/-/reload', 'DELETE')).status).toBe(405);
     expect((await get('/api/v0/component/missing/')).status).toBe(404);
   });

@@ -32,6 +32,7 @@ declare const document: {
 };
 declare const location: { readonly href: string; readonly pathname: string; readonly search: string };
 declare const history: { replaceState(data: unknown, title: string, url: string): void };
+declare const window: { location: { reload(): void } };
 
 export function clientMain(): void {
   const main = document.getElementById('main');
@@ -77,8 +78,40 @@ export function clientMain(): void {
     history.replaceState(null, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
   }
 
+  /** The Reload button: POST /-/reload, then say what happened (diagnostics inline). */
+  function bindReload(): void {
+    const form = main!.querySelector('#reload-form');
+    const button = main!.querySelector('#reload') as (Elem & { disabled: boolean }) | null;
+    const out = main!.querySelector('#reload-result');
+    if (!form || !button || !out) return;
+    form.addEventListener('submit', ((ev: { preventDefault(): void }) => {
+      ev.preventDefault();
+      button.disabled = true;
+      out.textContent = 'Reloading…';
+      fetch('/-/reload', { method: 'POST' })
+        .then(async (r) => {
+          const text = await r.text();
+          if (r.ok) {
+            out.innerHTML = '<p class="ok"></p>';
+            out.querySelector('.ok')!.textContent = `${text.trim()}. Refreshing…`;
+            setTimeout(() => window.location.reload(), 600);
+            return;
+          }
+          out.innerHTML = '<p><b>The configuration was rejected; the previous one keeps running.</b></p><pre class="diag" id="reload-diagnostics"></pre>';
+          out.querySelector('#reload-diagnostics')!.textContent = text;
+        })
+        .catch((err: unknown) => {
+          out.textContent = `Reload request failed: ${String(err)}`;
+        })
+        .finally(() => {
+          button.disabled = false;
+        });
+    }) as unknown as () => void);
+  }
+
   function bind(): void {
     times();
+    bindReload();
     const q = main!.querySelector('#q');
     const h = main!.querySelector('#health');
     if (q) q.addEventListener('input', filter);

@@ -7,6 +7,7 @@
 import type { ZodType } from 'zod';
 import { BODY_KEY } from '../runtime/declare.js';
 import { isPlainObject, Secret, type AlloyJSONStatement } from '../syntax/index.js';
+import { redactConfigSource } from './config-source.js';
 import { renderBody } from './value-view.js';
 import type { ComponentInfo } from '../runtime/controller.js';
 import type { HealthState } from '../runtime/component.js';
@@ -174,4 +175,27 @@ function holdsAny(v: unknown, capsules: ReadonlySet<object>, depth: number): boo
   if (Array.isArray(v)) return v.some((x) => holdsAny(x, capsules, depth + 1));
   if (isPlainObject(v)) return Object.values(v).some((x) => holdsAny(x, capsules, depth + 1));
   return false;
+}
+
+/** The running config: hash, every source file with line numbers (credentials hidden), and the Reload button. */
+export function configPage(running: { readonly sources: ReadonlyMap<string, string>; readonly hash: string } | undefined): string {
+  const form = `<form class="toolbar" id="reload-form" method="post" action="/-/reload"><button class="btn" type="submit" id="reload">Reload configuration</button>
+<span class="muted">Reads the config from disk again, like <code>POST /-/reload</code>. A rejected config keeps the running one.</span></form>
+<div class="reload-result" id="reload-result" role="status" aria-live="polite"></div>`;
+  if (!running) return `<h1>Configuration</h1><p class="sub">No configuration has been loaded yet.</p>${form}`;
+  const files = [...running.sources.entries()]
+    .map(([file, text]) => {
+      const lines = redactConfigSource(text).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      return `<section><h2 class="mono">${escapeHtml(file)}</h2><div class="panel"><pre class="source">${lines.map((l) => `<span>${escapeHtml(l)}</span>`).join('')}</pre></div></section>`;
+    })
+    .join('\n');
+  return `<h1>Configuration</h1><p class="sub">The configuration running now · SHA-256 <code id="config-hash">${escapeHtml(running.hash)}</code></p>
+${form}
+${files}`;
+}
+
+export function notFoundPage(prefix: string, path: string): string {
+  return `<div class="panel notfound"><b>404</b><h1>Page not found</h1><p class="sub">Nothing lives at <code>${escapeHtml(path)}</code>.</p>
+<p><a href="${prefix}">Components</a> · <a href="${prefix}graph">Graph</a> · <a href="${prefix}clustering">Clustering</a> · <a href="${prefix}config">Config</a></p></div>`;
 }

@@ -55,6 +55,7 @@ const rt: UiRuntime = {
     ),
   ],
   encodeBody: (v, schema) => encodeBodyJSON(v, schema),
+  runningConfig: () => ({ sources: new Map([['/etc/alloy/config.alloy', 'prometheus.scrape "default" {\n  targets = []\n}\n<x>\n']]), hash: 'ab12' }),
 };
 const cluster = (): ClusterView => ({
   enabled: true,
@@ -131,6 +132,24 @@ describe('WebUi', () => {
     expect(w.body).toContain('<th scope="row">remote_timeout</th><td><span class="val-str">&#34;1m30s&#34;</span></td>');
     expect(w.body).not.toContain('hunter2');
     expect(w.body).toContain('<th scope="row">receiver</th><td><span class="val-capsule">capsule(&#34;MetricsReceiver&#34;)</span></td>');
+  });
+
+  it('shows the running config with its hash and a Reload button that posts /-/reload', async () => {
+    const r = await get('/ui/config');
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('SHA-256 <code id="config-hash">ab12</code>');
+    expect(r.body).toContain('<h2 class="mono">/etc/alloy/config.alloy</h2>');
+    expect(r.body).toContain('<span>prometheus.scrape &#34;default&#34; {</span><span>  targets = []</span><span>}</span><span>&#60;x&#62;</span></pre>');
+    expect(r.body).toContain('<form class="toolbar" id="reload-form" method="post" action="/-/reload"><button class="btn" type="submit" id="reload">');
+    expect(r.body).toContain('<a href="/ui/config" aria-current="page">Config</a>');
+  });
+
+  it('answers unknown UI paths with a styled 404 page', async () => {
+    const r = await get('/ui/no/such/page');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(r.body).toContain('<link rel="stylesheet" href="/ui/assets/app.css">');
+    expect(r.body).toContain('Nothing lives at <code>/ui/no/such/page</code>.');
   });
 
   it('answers 404 for an unknown component and leaves non-UI paths alone', async () => {
