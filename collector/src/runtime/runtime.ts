@@ -23,6 +23,7 @@ import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js
 import { loadConfig, type ConfigEvaluator } from './loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import type { DeclareBody } from './declare.js';
+import { LiveDebugging } from './live-debugging.js';
 
 export interface BuildInfo {
   readonly version: string;
@@ -254,6 +255,8 @@ export class Runtime {
       return this.#failed(diags, sources);
     }
     this.#opts.logs.configure(loaded.logging.args);
+    const live = this.#opts.services.get('livedebugging');
+    if (live instanceof LiveDebugging) live.enabled = loaded.liveDebugging;
     warn();
     this.#lastSources = sources;
     this.#watchImports(loaded.importedPaths);

@@ -6,6 +6,7 @@
  * - `GET|POST /-/reload` reload from disk: 200 "config reloaded", or 400 with the formatted
  *   diagnostics (the previous config keeps running); 500 naming the error if `reload` throws.
  * - `GET /metrics`    process metrics + controller metrics + every component registry.
+ * - `GET /api/v0/web/debug/{id}` live-debugging stream of a component (SSE, rate-limited; `live-stream.ts`).
  * - `GET /api/v0/web/components[/{id}]` component state in upstream's shape (`componentJSON`; secrets redacted).
  * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
  * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
@@ -26,6 +27,8 @@ import type { AlloyJSONStatement } from '../syntax/index.js';
 import type { ClusterPeer, ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
 import { withoutDeclareBody } from '../ui/pages.js';
 import { mergeExpositions } from './metrics-merge.js';
+import { LIVE_PATH, serveLiveStream } from './live-stream.js';
+import type { LiveDebugging } from '../runtime/live-debugging.js';
 import { WebUi } from '../ui/web-ui.js';
 import { parseListenAddr } from '../cli-kit/listen-addr.js';
 
@@ -69,6 +72,7 @@ export class AlloyHttpServer implements HttpService {
   readonly #routes = new Map<string, ServiceHandler>();
   #runtime: ServerRuntime | undefined;
   #cluster: ClusterService | undefined;
+  #live: LiveDebugging | undefined;
   #address: string | undefined;
   readonly #ui: WebUi;
 
@@ -89,6 +93,11 @@ export class AlloyHttpServer implements HttpService {
   /** Attach the cluster service (for `/api/v0/web/peers` and the Clustering page). */
   setCluster(c: ClusterService): void {
     this.#cluster = c;
+  }
+
+  /** The live-debugging hub whose streams `/api/v0/web/debug/{id}` serves. */
+  setLiveDebugging(l: LiveDebugging): void {
+    this.#live = l;
   }
 
   /** Attach the runtime (the server can start before the first load, answering 503 on /-/ready). */
@@ -239,6 +248,10 @@ export class AlloyHttpServer implements HttpService {
         return sendJSON(res, 200, this.#cluster?.peers() ?? []);
       default:
         break;
+    }
+    if (p.startsWith(LIVE_PATH)) {
+      if (!method(req, res, ['GET'])) return;
+      return serveLiveStream(req, res, url, this.#live, (id) => (rt?.components() ?? []).some((c) => c.id === id));
     }
     if (p.startsWith('/api/v0/web/components/')) {
       if (!method(req, res, ['GET'])) return;

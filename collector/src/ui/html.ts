@@ -76,4 +76,5 @@ div.records{overflow-x:auto;max-width:100%}td:has(>div.records){max-width:0;widt
 .btn{font:inherit;font-weight:600;padding:6px 14px;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer}.btn:disabled{opacity:.6;cursor:wait}
 .reload-result{margin:12px 0}.reload-result .ok{color:var(--ok)}.diag{background:var(--bad-bg);color:var(--bad);border-radius:8px;padding:12px 16px;white-space:pre-wrap;margin:8px 0 0;font:13px ui-monospace,Menlo,Consolas,monospace}
 .source{margin:0;padding:12px 16px;overflow:auto;font:13px/1.45 ui-monospace,Menlo,Consolas,monospace;counter-reset:line}.source span{display:block}.source span::before{counter-increment:line;content:counter(line);display:inline-block;width:3em;margin-right:1em;text-align:right;color:var(--muted);user-select:none}
+.btn.secondary{background:transparent;color:var(--text);border-color:var(--border)}.live-out{max-height:70vh;min-height:200px;white-space:pre-wrap;word-break:break-all}.live-out span::before{content:none}
 .notfound{text-align:center;padding:64px 16px}.notfound b{display:block;font-size:64px;color:var(--accent);line-height:1}`;

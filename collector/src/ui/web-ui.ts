@@ -5,6 +5,7 @@
  * - `{prefix}component/{id}`    one component
  * - `{prefix}graph`             the component graph
  * - `{prefix}clustering`        cluster peers
+ * - `{prefix}debug/{id}`        live debugging of one component (stream, rate, pause)
  * - `{prefix}config`            the running config source, its hash, and a Reload button
  *                               (POST `/-/reload`; diagnostics of a rejected config shown inline)
  * - any other path under the prefix: a styled 404 page
@@ -19,7 +20,7 @@ import type { ComponentInfo } from '../runtime/controller.js';
 import type { AlloyJSONStatement } from '../syntax/index.js';
 import { clientMain } from './client.js';
 import { escapeHtml, layout, STYLESHEET, type NavItem } from './html.js';
-import { clusteringPage, componentPage, componentsPage, configPage, graphPage, notFoundPage, type ClusterView } from './pages.js';
+import { clusteringPage, componentPage, componentsPage, configPage, graphPage, liveDebugPage, notFoundPage, type ClusterView } from './pages.js';
 
 export interface UiRuntime {
   components(): readonly ComponentInfo[];
@@ -88,6 +89,12 @@ export class WebUi {
     if (rest === 'graph') return page(200, 'Graph', 'graph', graphPage(prefix, components));
     if (rest === 'clustering') return page(200, 'Clustering', 'clustering', clusteringPage(cluster()));
     if (rest === 'config') return page(200, 'Configuration', 'config', configPage(rt?.runningConfig?.()), 0);
+    if (rest.startsWith('debug/')) {
+      const id = safeDecode(rest.slice('debug/'.length));
+      const c = components.find((x) => x.id === id);
+      if (c) return page(200, `Live debugging · ${c.id}`, 'components', liveDebugPage(prefix, c), 0);
+      return page(404, 'Component not found', 'components', `<h1>Component not found</h1><p class="sub">No component with id <code>${escapeHtml(id)}</code> is running.</p><p><a href="${prefix}">Back to components</a></p>`, 0);
+    }
     if (rest.startsWith('component/')) {
       let id: string;
       try {
@@ -102,5 +109,13 @@ export class WebUi {
     // Under the UI prefix but not a page. With prefix "/" API-like paths keep their JSON 404s.
     if (prefix === '/' && /^(api|-)\//.test(rest)) return false;
     return page(404, 'Page not found', 'none', notFoundPage(prefix, p), 0);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
