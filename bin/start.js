@@ -6,8 +6,9 @@
 // themselves). When prometheus is installed it runs on 127.0.0.9:9090 (a loopback address
 // outside the dev cluster's pod range) with the remote-write receiver, and the example writes
 // there. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
-// `npm start -- --no-cluster`: the plain collector on examples/self-scrape.alloy with the HTTP
-// server (UI, API, /metrics) on 127.0.0.1:12345 (override with ALLOY_LISTEN_ADDR).
+// `npm start -- --no-cluster`: the plain collector on examples/standalone.alloy (works with nothing
+// else running) with the HTTP server (UI, API, /metrics) on 127.0.0.1:12345 (override with
+// ALLOY_LISTEN_ADDR); prints the UI addresses once it is ready.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -36,23 +37,58 @@ function newestSource(dir) {
 const built = entries.map((e) => path.join(root, e));
 const oldestBuild = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
 if (oldestBuild < Math.max(...sourceDirs.map((d) => newestSource(path.join(root, d))))) {
-  process.stderr.write('building dist/ (npm run build) ...\n');
-  const b = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (built.some((f) => !existsSync(f))) process.exit(b.status ?? 1);
-  if (b.status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
+  const first = built.some((f) => !existsSync(f));
+  process.stderr.write(
+    `${first ? 'first run: compiling' : 'sources changed: recompiling'} the TypeScript sources to dist/ (tsc -p tsconfig.build.json; ` +
+      `about ${first ? '1-2 minutes' : 'a minute'} on a small machine, nothing is downloaded) ...\n`,
+  );
+  const t0 = Date.now();
+  const status = await new Promise((resolve) => {
+    const tsc = spawn(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+    const tick = setInterval(() => process.stderr.write(`  still compiling (${Math.round((Date.now() - t0) / 1000)} s) ...\n`), 15_000);
+    tsc.on('exit', (code) => {
+      clearInterval(tick);
+      resolve(code ?? 1);
+    });
+  });
+  if (built.some((f) => !existsSync(f))) process.exit(status || 1);
+  if (status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
+  else process.stderr.write(`compiled in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
 
 if (noCluster) {
-  const args = [
-    path.join(root, 'bin/alloy'),
-    'run',
-    `--server.http.listen-addr=${process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345'}`,
-    `--storage.path=${path.join(root, 'data-alloy')}`,
-    path.join(root, 'examples/self-scrape.alloy'),
-  ];
+  const listen = process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345';
+  const config = path.join(root, 'examples/standalone.alloy');
+  const args = [path.join(root, 'bin/alloy'), 'run', `--server.http.listen-addr=${listen}`, `--storage.path=${process.env.ALLOY_STORAGE_PATH ?? path.join(root, 'data-alloy')}`, config];
   const child = spawn(process.execPath, args, { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // The banner, once the collector answers /-/ready.
+  const ui = `http://${listen.startsWith(':') ? `127.0.0.1${listen}` : listen}/`;
+  for (let i = 0; i < 150 && child.exitCode === null; i++) {
+    const ok = await new Promise((resolve) => {
+      http.get(`${ui}-/ready`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) {
+      process.stdout.write(
+        [
+          '',
+          `Alloy is running ${path.relative(root, config)} (no Kubernetes, nothing else needed).`,
+          `  UI:              ${ui}`,
+          `  live samples:    ${ui}debug/prometheus.relabel.tag`,
+          `  running config:  ${ui}config  (edit the file, then "Reload configuration")`,
+          `  metrics:         ${ui}metrics`,
+          '  Ctrl-C stops it. `npm start` without --no-cluster runs the Kubernetes operator demo.',
+          '',
+        ].join('\n'),
+      );
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 } else {
   await demo();
 }
