@@ -3,15 +3,16 @@
 // older than the sources, starts the local dev cluster (bin/dev-cluster: API server, controllers
 // and a kubelet running pods as local processes), installs the Collector CRD, runs the operator
 // (bin/operator) against it and applies examples/collector.yaml (3 clustered collectors scraping
-// themselves). When prometheus is installed it runs on 127.0.0.9:9090 (a loopback address
-// outside the dev cluster's pod range) with the remote-write receiver, and the example writes
-// there. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
+// themselves). When prometheus is installed it runs on a free port of 127.0.0.9 (a loopback
+// address outside the dev cluster's pod range) with the remote-write receiver, and the example
+// writes there; without it (or when it cannot start) the demo goes on. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
 // `npm start -- --no-cluster`: the plain collector on examples/standalone.alloy (works with nothing
 // else running) with the HTTP server (UI, API, /metrics) on 127.0.0.1:12345 (override with
 // ALLOY_LISTEN_ADDR); prints the UI addresses once it is ready.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -114,7 +115,7 @@ async function demo() {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => void shutdown(0));
 
   /** Spawns a long-running helper; its output goes to .local/<name>.log and to `onLine`. */
-  const start = (name, cmd, args, onLine = () => {}) => {
+  const start = (name, cmd, args, onLine = () => {}, optional = false) => {
     const log = createWriteStream(`${local}${name}.log`);
     // Own process group: a terminal Ctrl-C reaches only this script, which stops the helpers in order.
     const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -134,10 +135,13 @@ async function demo() {
     const c = { name, proc, exited };
     children.push(c);
     void exited.then((code) => {
-      if (!stopping) {
-        say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
-        void shutdown(1);
+      if (stopping) return;
+      if (optional) {
+        say(`${name} exited (code ${code}); the demo goes on without it (see .local/${name}.log)`);
+        return;
       }
+      say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
+      void shutdown(1);
     });
     return c;
   };
@@ -161,33 +165,41 @@ async function demo() {
 
   // 1. Prometheus with the remote-write receiver, when installed.
   let prometheus = 'not installed (apt-get install prometheus); the example remote_write keeps retrying';
-  if (spawnSync('prometheus', ['--version']).error === undefined) {
+  // A free port on 127.0.0.9 (outside the pod range): another Prometheus on 9090 does not stop the demo.
+  const promAddr = await freeAddr('127.0.0.9');
+  let promUrl;
+  if (!promAddr) prometheus = 'skipped: 127.0.0.9 is not usable as a loopback address here';
+  else if (spawnSync('prometheus', ['--version']).error === undefined) {
     mkdirSync(`${local}prometheus/data`, { recursive: true });
     writeFileSync(`${local}prometheus/prometheus.yml`, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
     const p = start('prometheus', 'prometheus', [
       `--config.file=${local}prometheus/prometheus.yml`,
       `--storage.tsdb.path=${local}prometheus/data`,
-      '--web.listen-address=127.0.0.9:9090',
+      `--web.listen-address=${promAddr}`,
       '--web.enable-remote-write-receiver',
-    ]);
+    ], undefined, true);
     const up = await Promise.race([
       (async () => {
         for (let i = 0; i < 50; i++) {
-          if ((await get('http://127.0.0.9:9090/-/ready').catch(() => ({ status: 0 }))).status === 200) return true;
+          if ((await get(`http://${promAddr}/-/ready`).catch(() => ({ status: 0 }))).status === 200) return true;
           await new Promise((r) => setTimeout(r, 200));
         }
         return false;
       })(),
       p.exited.then(() => false),
     ]);
-    prometheus = up ? 'http://127.0.0.9:9090/ (remote-write receiver on /api/v1/write)' : 'failed to start, see .local/prometheus.log';
+    if (up) promUrl = `http://${promAddr}`;
+    prometheus = up ? `${promUrl}/ (remote-write receiver on /api/v1/write)` : 'failed to start (the demo goes on without it), see .local/prometheus.log';
   }
 
   // 2. The dev cluster.
   const kubeconfig = `${local}kubeconfig`;
   let server;
   say('starting the local dev cluster ...');
-  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`], (line) => {
+  // State (etcd-less store, pod dirs) under .local/, replaced on each start: nothing is left in /tmp.
+  const stateDir = `${local}dev-cluster-state`;
+  rmSync(stateDir, { recursive: true, force: true });
+  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`, `--state-dir=${stateDir}`], (line) => {
     const m = /dev-cluster ready .*server=(\S+)/.exec(line);
     if (m) server = m[1];
   });
@@ -207,7 +219,9 @@ async function demo() {
   });
   await waitFor('the operator', () => operatorHttp, 30_000);
 
-  const collector = parse(readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8'));
+  // The example writes to the demo's Prometheus: point it at the address actually chosen.
+  const collectorText = readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8');
+  const collector = parse(promUrl ? collectorText.replaceAll('http://127.0.0.9:9090', promUrl) : collectorText);
   const { name, namespace = 'default' } = collector.metadata;
   await applyDoc(`/apis/alloy.dev/v1alpha1/namespaces/${namespace}/collectors/${name}`, collector);
   say(`applied examples/collector.yaml (Collector ${namespace}/${name}, ${collector.spec.replicas ?? 1} replicas); waiting for Ready ...`);
@@ -244,4 +258,16 @@ function request(method, url, body, contentType) {
 
 function get(url) {
   return request('GET', url);
+}
+
+/** `host:port` with a port free on `host` right now, or undefined when `host` cannot be bound. */
+function freeAddr(host) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(0, host, () => {
+      const { port } = s.address();
+      s.close(() => resolve(`${host}:${port}`));
+    });
+  });
 }
