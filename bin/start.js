@@ -206,7 +206,14 @@ async function demo() {
   await waitFor('the dev cluster', () => server, 60_000);
 
   // 3. CRD and Collector (server-side apply, field manager npm-start).
-  const applyDoc = (path, obj) => request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+  // Each object carries kubectl's last-applied-configuration annotation (what client-side
+  // `kubectl apply -f` records), so a later `kubectl apply` by the user merges against it
+  // without warning, as if the user had applied the demo's objects themselves.
+  const applyDoc = (path, obj) => {
+    const lastApplied = `${JSON.stringify(obj)}\n`;
+    const withAnnotation = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } } };
+    return request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(withAnnotation), 'application/apply-patch+yaml');
+  };
   const crd = parse(readFileSync(path.join(root, 'crds/collectors.alloy.dev.yaml'), 'utf8'));
   await applyDoc(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, crd);
   await waitFor('the Collector CRD', async () => (await get(`${server}/apis/alloy.dev/v1alpha1/collectors`)).status === 200, 30_000);
