@@ -5,7 +5,9 @@
 // (bin/operator) against it and applies examples/collector.yaml (3 clustered collectors scraping
 // themselves). When prometheus is installed it runs on a free port of 127.0.0.9 (a loopback
 // address outside the dev cluster's pod range) with the remote-write receiver, and the example
-// writes there; without it (or when it cannot start) the demo goes on. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
+// writes there; without it (or when it cannot start) the demo goes on. Pods get addresses
+// 127.N.x.y with the first N whose addresses are free (a second demo does not collide), and the
+// dev cluster keeps its state in .local/dev-cluster-state (nothing is left in /tmp). Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
 // `npm start -- --no-cluster`: the plain collector on examples/standalone.alloy (works with nothing
 // else running) with the HTTP server (UI, API, /metrics) on 127.0.0.1:12345 (override with
 // ALLOY_LISTEN_ADDR); prints the UI addresses once it is ready.
@@ -199,7 +201,17 @@ async function demo() {
   // State (etcd-less store, pod dirs) under .local/, replaced on each start: nothing is left in /tmp.
   const stateDir = `${local}dev-cluster-state`;
   rmSync(stateDir, { recursive: true, force: true });
-  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`, `--state-dir=${stateDir}`], (line) => {
+  // Pod addresses 127.N.x.y: the first N whose first pod addresses are free on the collector port,
+  // so a second demo (another checkout) does not collide with a running one.
+  let podBase = '127.0';
+  for (const n of [0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240]) {
+    const hosts = [1, 2, 3, 4, 5, 6].map((i) => `127.${n}.1.${i}`);
+    if ((await Promise.all(hosts.map((h) => canBind(h, 12345)))).every(Boolean)) {
+      podBase = `127.${n}`;
+      break;
+    }
+  }
+  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`, `--state-dir=${stateDir}`, `--pod-ip-base=${podBase}`], (line) => {
     const m = /dev-cluster ready .*server=(\S+)/.exec(line);
     if (m) server = m[1];
   });
@@ -276,5 +288,14 @@ function freeAddr(host) {
       const { port } = s.address();
       s.close(() => resolve(`${host}:${port}`));
     });
+  });
+}
+
+/** Whether `host:port` can be listened on now (nothing else holds it). */
+function canBind(host, port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
   });
 }
