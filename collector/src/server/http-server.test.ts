@@ -273,3 +273,26 @@ describe('parseListenAddr', () => {
     expect(() => parseListenAddr('localhost')).toThrow('expected host:port');
   });
 });
+
+describe('componentJSON', () => {
+  it('splits a module component id into moduleID and localID, as upstream', async () => {
+    const { componentJSON } = await import('./http-server.js');
+    const { Registry } = await import('prom-client');
+    const info = {
+      id: 'wrap.w3/test.echo.inner',
+      name: 'test.echo',
+      label: 'inner',
+      health: { state: 'healthy' as const, message: '', updatedAt: new Date(0) },
+      arguments: {},
+      argumentsSchema: z.object({}),
+      exports: {},
+      referencesTo: [],
+      referencedBy: [],
+      debugInfo: undefined,
+      dataPath: '/d',
+      registry: new Registry(),
+      instance: { run: async () => undefined, update: () => undefined },
+    };
+    expect(componentJSON(info, { encodeBody: () => [] }, false)).toMatchObject({ localID: 'test.echo.inner', moduleID: 'wrap.w3', id: 'wrap.w3/test.echo.inner', health: { updatedTime: '1970-01-01T00:00:00.000Z' } });
+  });
+});

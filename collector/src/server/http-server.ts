@@ -274,11 +274,13 @@ export class AlloyHttpServer implements HttpService {
  */
 export function componentJSON(c: ComponentInfo, rt: Pick<ServerRuntime, 'encodeBody'>, detail: boolean): Record<string, unknown> {
   const updated = c.health.updatedAt.toISOString();
+  // A component inside a module (custom component, import) has id "<module id>/<local id>".
+  const slash = c.id.lastIndexOf('/');
   const out: Record<string, unknown> = {
     name: c.name,
     type: 'block',
-    localID: c.id,
-    moduleID: '',
+    localID: slash < 0 ? c.id : c.id.slice(slash + 1),
+    moduleID: slash < 0 ? '' : c.id.slice(0, slash),
     ...(c.label ? { label: c.label } : {}),
     referencesTo: c.referencesTo,
     referencedBy: c.referencedBy,
