@@ -85,6 +85,15 @@ describe('encodeTypedJSON', () => {
     expect(encodeTypedJSON(30_000, duration().default(60_000))).toEqual({ type: 'string', value: '30s' });
   });
 
+  it('leaves out a defaulted block whose fields are all at their defaults, keeps a present block without default', () => {
+    const S = z.object({
+      queue: block(z.object({ capacity: z.number().default(10) })).prefault({}),
+      tls: block(z.object({ insecure: z.boolean().default(false) })).optional(),
+    });
+    expect(encodeBodyJSON(S.parse({ tls: {} }), S)).toEqual([{ name: 'tls', type: 'block', body: [] }]);
+    expect(encodeBodyJSON(S.parse({ queue: { capacity: 5 } }), S)).toEqual([{ name: 'queue', type: 'block', body: [{ name: 'capacity', type: 'attr', value: { type: 'number', value: 5 } }] }]);
+  });
+
   it('reads back as plain JSON for scripts', () => {
     const body = encodeBodyJSON({ a: 1, b: { c: ['x'] } });
     expect(plainOfBody(body)).toEqual({ a: 1, b: { c: ['x'] } });

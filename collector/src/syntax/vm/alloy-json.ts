@@ -149,10 +149,15 @@ export function encodeBodyJSON(value: unknown, schema?: ZodType): AlloyJSONState
         if (opt.optional && opt.hasDefault && valuesEqual(v, opt.defaultValue)) continue;
         out.push({ name: key, type: 'attr', value: encodeTypedJSON(v, field) });
         break;
-      case 'block':
+      case 'block': {
         if (opt.optional && opt.hasDefault && valuesEqual(v, opt.defaultValue)) continue;
-        out.push({ name: key, type: 'block', body: encodeBodyJSON(v, marker.body) });
+        const body = encodeBodyJSON(v, marker.body);
+        // A defaulted block whose every field is at its default is the default block: left out,
+        // as upstream does. A block without a default is kept even when empty (its presence counts).
+        if (opt.optional && opt.hasDefault && body.length === 0) continue;
+        out.push({ name: key, type: 'block', body });
         break;
+      }
       case 'blocks':
         for (const item of Array.isArray(v) ? v : []) out.push({ name: key, type: 'block', body: encodeBodyJSON(item, marker.body) });
         break;
