@@ -3,14 +3,18 @@
 // older than the sources, starts the local dev cluster (bin/dev-cluster: API server, controllers
 // and a kubelet running pods as local processes), installs the Collector CRD, runs the operator
 // (bin/operator) against it and applies examples/collector.yaml (3 clustered collectors scraping
-// themselves). When prometheus is installed it runs on 127.0.0.9:9090 (a loopback address
-// outside the dev cluster's pod range) with the remote-write receiver, and the example writes
-// there. Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
-// `npm start -- --no-cluster`: the plain collector on examples/self-scrape.alloy with the HTTP
-// server (UI, API, /metrics) on 127.0.0.1:12345 (override with ALLOY_LISTEN_ADDR).
+// themselves). When prometheus is installed it runs on a free port of 127.0.0.9 (a loopback
+// address outside the dev cluster's pod range) with the remote-write receiver, and the example
+// writes there; without it (or when it cannot start) the demo goes on. Pods get addresses
+// 127.N.x.y with the first N whose addresses are free (a second demo does not collide), and the
+// dev cluster keeps its state in .local/dev-cluster-state (nothing is left in /tmp). Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
+// `npm start -- --no-cluster`: the plain collector on examples/standalone.alloy (works with nothing
+// else running) with the HTTP server (UI, API, /metrics) on 127.0.0.1:12345 (override with
+// ALLOY_LISTEN_ADDR); prints the UI addresses once it is ready.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -36,23 +40,58 @@ function newestSource(dir) {
 const built = entries.map((e) => path.join(root, e));
 const oldestBuild = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
 if (oldestBuild < Math.max(...sourceDirs.map((d) => newestSource(path.join(root, d))))) {
-  process.stderr.write('building dist/ (npm run build) ...\n');
-  const b = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (built.some((f) => !existsSync(f))) process.exit(b.status ?? 1);
-  if (b.status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
+  const first = built.some((f) => !existsSync(f));
+  process.stderr.write(
+    `${first ? 'first run: compiling' : 'sources changed: recompiling'} the TypeScript sources to dist/ (tsc -p tsconfig.build.json; ` +
+      `about ${first ? '1-2 minutes' : 'a minute'} on a small machine, nothing is downloaded) ...\n`,
+  );
+  const t0 = Date.now();
+  const status = await new Promise((resolve) => {
+    const tsc = spawn(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+    const tick = setInterval(() => process.stderr.write(`  still compiling (${Math.round((Date.now() - t0) / 1000)} s) ...\n`), 15_000);
+    tsc.on('exit', (code) => {
+      clearInterval(tick);
+      resolve(code ?? 1);
+    });
+  });
+  if (built.some((f) => !existsSync(f))) process.exit(status || 1);
+  if (status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
+  else process.stderr.write(`compiled in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
 
 if (noCluster) {
-  const args = [
-    path.join(root, 'bin/alloy'),
-    'run',
-    `--server.http.listen-addr=${process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345'}`,
-    `--storage.path=${path.join(root, 'data-alloy')}`,
-    path.join(root, 'examples/self-scrape.alloy'),
-  ];
+  const listen = process.env.ALLOY_LISTEN_ADDR ?? '127.0.0.1:12345';
+  const config = path.join(root, 'examples/standalone.alloy');
+  const args = [path.join(root, 'bin/alloy'), 'run', `--server.http.listen-addr=${listen}`, `--storage.path=${process.env.ALLOY_STORAGE_PATH ?? path.join(root, 'data-alloy')}`, config];
   const child = spawn(process.execPath, args, { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // The banner, once the collector answers /-/ready.
+  const ui = `http://${listen.startsWith(':') ? `127.0.0.1${listen}` : listen}/`;
+  for (let i = 0; i < 150 && child.exitCode === null; i++) {
+    const ok = await new Promise((resolve) => {
+      http.get(`${ui}-/ready`, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) {
+      process.stdout.write(
+        [
+          '',
+          `Alloy is running ${path.relative(root, config)} (no Kubernetes, nothing else needed).`,
+          `  UI:              ${ui}`,
+          `  live samples:    ${ui}debug/prometheus.relabel.tag`,
+          `  running config:  ${ui}config  (edit the file, then "Reload configuration")`,
+          `  metrics:         ${ui}metrics`,
+          '  Ctrl-C stops it. `npm start` without --no-cluster runs the Kubernetes operator demo.',
+          '',
+        ].join('\n'),
+      );
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 } else {
   await demo();
 }
@@ -78,7 +117,7 @@ async function demo() {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => void shutdown(0));
 
   /** Spawns a long-running helper; its output goes to .local/<name>.log and to `onLine`. */
-  const start = (name, cmd, args, onLine = () => {}) => {
+  const start = (name, cmd, args, onLine = () => {}, optional = false) => {
     const log = createWriteStream(`${local}${name}.log`);
     // Own process group: a terminal Ctrl-C reaches only this script, which stops the helpers in order.
     const proc = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -98,10 +137,13 @@ async function demo() {
     const c = { name, proc, exited };
     children.push(c);
     void exited.then((code) => {
-      if (!stopping) {
-        say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
-        void shutdown(1);
+      if (stopping) return;
+      if (optional) {
+        say(`${name} exited (code ${code}); the demo goes on without it (see .local/${name}.log)`);
+        return;
       }
+      say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
+      void shutdown(1);
     });
     return c;
   };
@@ -125,40 +167,65 @@ async function demo() {
 
   // 1. Prometheus with the remote-write receiver, when installed.
   let prometheus = 'not installed (apt-get install prometheus); the example remote_write keeps retrying';
-  if (spawnSync('prometheus', ['--version']).error === undefined) {
+  // A free port on 127.0.0.9 (outside the pod range): another Prometheus on 9090 does not stop the demo.
+  const promAddr = await freeAddr('127.0.0.9');
+  let promUrl;
+  if (!promAddr) prometheus = 'skipped: 127.0.0.9 is not usable as a loopback address here';
+  else if (spawnSync('prometheus', ['--version']).error === undefined) {
     mkdirSync(`${local}prometheus/data`, { recursive: true });
     writeFileSync(`${local}prometheus/prometheus.yml`, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
     const p = start('prometheus', 'prometheus', [
       `--config.file=${local}prometheus/prometheus.yml`,
       `--storage.tsdb.path=${local}prometheus/data`,
-      '--web.listen-address=127.0.0.9:9090',
+      `--web.listen-address=${promAddr}`,
       '--web.enable-remote-write-receiver',
-    ]);
+    ], undefined, true);
     const up = await Promise.race([
       (async () => {
         for (let i = 0; i < 50; i++) {
-          if ((await get('http://127.0.0.9:9090/-/ready').catch(() => ({ status: 0 }))).status === 200) return true;
+          if ((await get(`http://${promAddr}/-/ready`).catch(() => ({ status: 0 }))).status === 200) return true;
           await new Promise((r) => setTimeout(r, 200));
         }
         return false;
       })(),
       p.exited.then(() => false),
     ]);
-    prometheus = up ? 'http://127.0.0.9:9090/ (remote-write receiver on /api/v1/write)' : 'failed to start, see .local/prometheus.log';
+    if (up) promUrl = `http://${promAddr}`;
+    prometheus = up ? `${promUrl}/ (remote-write receiver on /api/v1/write)` : 'failed to start (the demo goes on without it), see .local/prometheus.log';
   }
 
   // 2. The dev cluster.
   const kubeconfig = `${local}kubeconfig`;
   let server;
   say('starting the local dev cluster ...');
-  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`], (line) => {
+  // State (etcd-less store, pod dirs) under .local/, replaced on each start: nothing is left in /tmp.
+  const stateDir = `${local}dev-cluster-state`;
+  rmSync(stateDir, { recursive: true, force: true });
+  // Pod addresses 127.N.x.y: the first N whose first pod addresses are free on the collector port,
+  // so a second demo (another checkout) does not collide with a running one.
+  let podBase = '127.0';
+  for (const n of [0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240]) {
+    const hosts = [1, 2, 3, 4, 5, 6].map((i) => `127.${n}.1.${i}`);
+    if ((await Promise.all(hosts.map((h) => canBind(h, 12345)))).every(Boolean)) {
+      podBase = `127.${n}`;
+      break;
+    }
+  }
+  start('dev-cluster', process.execPath, [`${path.join(root, 'bin/dev-cluster')}`, `--kubeconfig=${kubeconfig}`, `--state-dir=${stateDir}`, `--pod-ip-base=${podBase}`], (line) => {
     const m = /dev-cluster ready .*server=(\S+)/.exec(line);
     if (m) server = m[1];
   });
   await waitFor('the dev cluster', () => server, 60_000);
 
   // 3. CRD and Collector (server-side apply, field manager npm-start).
-  const applyDoc = (path, obj) => request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+  // Each object carries kubectl's last-applied-configuration annotation (what client-side
+  // `kubectl apply -f` records), so a later `kubectl apply` by the user merges against it
+  // without warning, as if the user had applied the demo's objects themselves.
+  const applyDoc = (path, obj) => {
+    const lastApplied = `${JSON.stringify(obj)}\n`;
+    const withAnnotation = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } } };
+    return request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(withAnnotation), 'application/apply-patch+yaml');
+  };
   const crd = parse(readFileSync(path.join(root, 'crds/collectors.alloy.dev.yaml'), 'utf8'));
   await applyDoc(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, crd);
   await waitFor('the Collector CRD', async () => (await get(`${server}/apis/alloy.dev/v1alpha1/collectors`)).status === 200, 30_000);
@@ -171,7 +238,9 @@ async function demo() {
   });
   await waitFor('the operator', () => operatorHttp, 30_000);
 
-  const collector = parse(readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8'));
+  // The example writes to the demo's Prometheus: point it at the address actually chosen.
+  const collectorText = readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8');
+  const collector = parse(promUrl ? collectorText.replaceAll('http://127.0.0.9:9090', promUrl) : collectorText);
   const { name, namespace = 'default' } = collector.metadata;
   await applyDoc(`/apis/alloy.dev/v1alpha1/namespaces/${namespace}/collectors/${name}`, collector);
   say(`applied examples/collector.yaml (Collector ${namespace}/${name}, ${collector.spec.replicas ?? 1} replicas); waiting for Ready ...`);
@@ -208,4 +277,25 @@ function request(method, url, body, contentType) {
 
 function get(url) {
   return request('GET', url);
+}
+
+/** `host:port` with a port free on `host` right now, or undefined when `host` cannot be bound. */
+function freeAddr(host) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(0, host, () => {
+      const { port } = s.address();
+      s.close(() => resolve(`${host}:${port}`));
+    });
+  });
+}
+
+/** Whether `host:port` can be listened on now (nothing else holds it). */
+function canBind(host, port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
 }

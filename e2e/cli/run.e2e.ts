@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
+import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 
 jest.setTimeout(30_000);
 
@@ -108,8 +109,8 @@ describe('alloy run', () => {
     await fs.writeFile(cfg, 'prometheus.exporter.self "a" { }\n\nprometheus.exporter.self "b" { }\n');
     expect(await get(`${base}/-/reload`, 'POST')).toEqual({ status: 200, body: 'config reloaded\n' });
     expect((await componentIds(base)).map((c) => c.id)).toEqual(['prometheus.exporter.self.a', 'prometheus.exporter.self.b']);
-    const self = JSON.parse((await get(`${base}/api/v0/web/components/prometheus.exporter.self.b`)).body) as { exports: { targets: Array<Record<string, string>> } };
-    expect(self.exports.targets[0]).toMatchObject({ __address__: base.slice('http://'.length), __metrics_path__: '/metrics', job: 'integrations/alloy' });
+    const self = JSON.parse((await get(`${base}/api/v0/web/components/prometheus.exporter.self.b`)).body) as { exports: AlloyJSONStatement[] };
+    expect((plainOfBody(self.exports).targets as Array<Record<string, string>>)[0]).toMatchObject({ __address__: base.slice('http://'.length), __metrics_path__: '/metrics', job: 'integrations/alloy' });
   });
 
   it('reloads on SIGHUP and exits 0 within a bound on SIGTERM', async () => {

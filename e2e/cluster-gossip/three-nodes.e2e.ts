@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
+import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 
 jest.setTimeout(60_000);
 
@@ -56,7 +57,7 @@ async function getJSON<T>(url: string): Promise<T> {
 
 const peersOf = async (n: Node): Promise<string[]> => (await getJSON<Array<{ name: string }>>(`${n.base}/api/v0/web/peers`)).map((p) => p.name).sort();
 const scrapedBy = async (n: Node): Promise<string[]> =>
-  (await getJSON<{ debugInfo: { target: Array<{ url: string }> } }>(`${n.base}/api/v0/web/components/prometheus.scrape.spread`)).debugInfo.target.map((t) => t.url);
+  (plainOfBody((await getJSON<{ debugInfo: AlloyJSONStatement[] }>(`${n.base}/api/v0/web/components/prometheus.scrape.spread`)).debugInfo).target as Array<{ url: string }>).map((t) => t.url);
 
 describe('alloy run --cluster.enabled with three processes', () => {
   const nodes: Node[] = [];

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeLabels, WriteRequestEncoder } from '../../collector/src/prom/remotewrite/proto.js';
 import { compress } from '../../collector/src/prom/snappy/snappy.js';
+import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 import { alloyBin, ensureBuilt, freePort, httpOk, metricValue, Sink, spawnProc, stopAll, until } from './harness.js';
 
 /** The docs snippet as published; only `<MIMIR_ENDPOINT>` and the port are substituted. */
@@ -45,7 +46,7 @@ async function remoteWrite(url: string, payload: Buffer): Promise<Response> {
 interface ComponentJSON {
   readonly id: string;
   readonly health: { readonly state: string; readonly message: string };
-  readonly debugInfo: { readonly listener?: string; readonly warning?: string } | null;
+  readonly debugInfo?: AlloyJSONStatement[];
 }
 
 describe('docs proxy config on the collector port', () => {
@@ -101,8 +102,9 @@ describe('docs proxy config on the collector port', () => {
     const fix = `--server.http.listen-addr=0.0.0.0:${port}`;
     expect(comp.health.state).toBe('healthy');
     expect(comp.health.message).toContain(fix);
-    expect(comp.debugInfo?.listener).toBe('main-server');
-    expect(comp.debugInfo?.warning).toContain(fix);
+    const debug = plainOfBody(comp.debugInfo ?? []);
+    expect(debug.listener).toBe('main-server');
+    expect(debug.warning).toContain(fix);
     expect(proc.output()).toContain(fix);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metricValue(metrics, /^prometheus_receive_http_samples_received_total\{/)).toBe(100);
@@ -116,6 +118,6 @@ describe('docs proxy config on the collector port', () => {
     expect((await remoteWrite(`${base}/api/v1/metrics/write`, writeRequest(20, t0 + 11_000))).status).toBe(404);
     await until('120 samples at the backend', () => sink.distinct >= 120, 20_000);
     const moved = (await (await fetch(`${base}/api/v0/web/components/prometheus.receive_http.ingest`)).json()) as ComponentJSON;
-    expect(moved.debugInfo?.listener).toBe('own');
+    expect(plainOfBody(moved.debugInfo ?? []).listener).toBe('own');
   }, 60_000);
 });

@@ -94,6 +94,7 @@ async function ready(base: string, p: Proc): Promise<void> {
 
 maybe('web UI in Chromium', () => {
   let dir = '';
+  let shots = '';
   let browser: Browser | undefined;
   const procs: Proc[] = [];
 
@@ -106,6 +107,8 @@ maybe('web UI in Chromium', () => {
 
   it('components → component detail (secret redacted) → graph → clustering', async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ui-e2e-'));
+    // Kept after the run (test artifacts to look at); the rest of `dir` is removed.
+    shots = await fs.mkdtemp(path.join(os.tmpdir(), 'alloy-ui-screenshots-'));
     await fs.writeFile(path.join(dir, 'config.alloy'), CONFIG);
     const [pa, pb] = [await freePort(), await freePort()];
     const join = `127.0.0.1:${pa},127.0.0.1:${pb}`;
@@ -159,13 +162,30 @@ maybe('web UI in Chromium', () => {
     await expectText(args, '"tenant-42"');
     expect(await page.content()).not.toContain(PASSWORD);
     await expectText(page.locator('section[aria-labelledby="dependants"]'), 'prometheus.scrape.self');
-    await page.screenshot({ path: path.join(os.tmpdir(), 'alloy-ui-component.png'), fullPage: true });
+    // Values as Alloy shows them: the receiver export is a capsule.
+    await expectText(page.locator('section[aria-labelledby="exports"]'), 'capsule("MetricsReceiver")');
+    await page.screenshot({ path: path.join(shots, 'component-remote-write.png'), fullPage: true });
+    await page.goto(`${base}/component/prometheus.scrape.self`);
+    const scrapeArgs = page.locator('section[aria-labelledby="arguments"]');
+    await expectText(scrapeArgs, 'scrape_interval"1s"');
+    await expectText(scrapeArgs, 'scrape_timeout"500ms"');
+    await expectText(scrapeArgs, 'forward_to[capsule("MetricsReceiver")]');
+    expect(await scrapeArgs.textContent()).not.toContain('append');
+    expect(await scrapeArgs.textContent()).not.toContain('1000');
+    await page.screenshot({ path: path.join(shots, 'component-scrape.png'), fullPage: true });
 
     // Graph: every component is a link, edges follow references.
     await page.getByRole('link', { name: 'Graph' }).click();
     await page.waitForURL(`${base}/graph`);
     expect(await page.locator('svg a.node').count()).toBe(4);
     expect(await page.locator('svg path.edge').count()).toBe(3);
+    // Data flows exporter → relabel → scrape → remote_write, one column each.
+    expect((await page.locator('svg path.edge title').allTextContents()).sort()).toEqual([
+      'discovery.relabel.targets → prometheus.scrape.self',
+      'prometheus.exporter.self.alloy → discovery.relabel.targets',
+      'prometheus.scrape.self → prometheus.remote_write.cloud',
+    ]);
+    await page.screenshot({ path: path.join(shots, 'graph.png'), fullPage: true });
 
     // Clustering: node-a alone, then node-b joins and the live refresh shows it without a reload.
     await page.getByRole('link', { name: 'Clustering' }).click();
@@ -183,9 +203,36 @@ maybe('web UI in Chromium', () => {
       ['node-a', `127.0.0.1:${pa}`, 'participant', 'This node'],
       ['node-b', `127.0.0.1:${pb}`, 'participant', ''],
     ]);
-    const shot = path.join(os.tmpdir(), 'alloy-ui-clustering.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    process.stdout.write(`e2e/ui: screenshots in ${shot} and ${path.join(os.tmpdir(), 'alloy-ui-component.png')}\n`);
+    await page.screenshot({ path: path.join(shots, 'clustering.png'), fullPage: true });
+
+    // Config: the running source with its hash; Reload shows a rejected config's diagnostics
+    // inline and keeps the old one; a good config reloads and the page shows the new hash.
+    await page.getByRole('link', { name: 'Config' }).click();
+    await page.waitForURL(`${base}/config`);
+    const hash1 = (await page.locator('#config-hash').textContent())!;
+    expect(hash1).toMatch(/^[0-9a-f]{64}$/);
+    await expectText(page.locator('pre.source'), 'prometheus.exporter.self "alloy" { }');
+    expect(await page.content()).not.toContain(PASSWORD);
+    await fs.writeFile(path.join(dir, 'config.alloy'), `${CONFIG}\nprometheus.scrape "broken" {\n  targets = 42\n}\n`);
+    await page.getByRole('button', { name: 'Reload configuration' }).click();
+    await expectText(page.locator('#reload-diagnostics'), 'config.alloy:');
+    expect(page.url()).toBe(`${base}/config`);
+    await page.screenshot({ path: path.join(shots, 'config-reload-rejected.png'), fullPage: true });
+    expect(await page.locator('#config-hash').textContent()).toBe(hash1);
+    await fs.writeFile(path.join(dir, 'config.alloy'), CONFIG.replace('scrape_interval = "1s"', 'scrape_interval = "2s"'));
+    await page.getByRole('button', { name: 'Reload configuration' }).click();
+    await page.locator('#config-hash').filter({ hasNotText: hash1 }).waitFor({ timeout: 10_000 });
+    await expectText(page.locator('pre.source'), 'scrape_interval = "2s"');
+
+    // Unknown UI paths: a styled 404 page with the navigation.
+    const nf = await page.goto(`${base}/no/such/page`);
+    expect(nf!.status()).toBe(404);
+    await expectText(page.locator('h1'), 'Page not found');
+    expect(await page.locator('header.topbar nav a').count()).toBeGreaterThan(3);
+    await page.screenshot({ path: path.join(shots, 'not-found.png'), fullPage: true });
+    // Chromium logs the rejected reload (400) and the 404 page itself as failed resources; only other errors count.
+    failed.splice(0, failed.length, ...failed.filter((f) => !/status of (400 \(Bad Request\)|404 \(Not Found\))/.test(f)));
+    process.stdout.write(`e2e/ui: screenshots kept in ${shots}\n`);
     expect(failed).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { STABILITY_ORDER, type ServiceName, type Stability } from '../runtime/co
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
 import { defaultRegistry } from '../component/registry.js';
 import { Runtime } from '../runtime/runtime.js';
+import { LiveDebugging } from '../runtime/live-debugging.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
 import { AlloyHttpServer, parseListenAddr } from '../server/http-server.js';
 import { inferAdvertiseAddress } from '../cluster/discovery.js';
@@ -166,9 +167,12 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     });
   }
   server.setCluster(cluster);
+  const live = new LiveDebugging();
+  server.setLiveDebugging(live);
   const services = new Map<ServiceName, unknown>([
     ['http', server],
     ['cluster', cluster],
+    ['livedebugging', live],
   ]);
   const runtime = new Runtime({
     configPath: settings.configPath,

@@ -36,7 +36,7 @@ export interface Health {
 }
 
 /** Names of runtime-provided services a component may ask for. */
-export type ServiceName = 'http' | 'cluster';
+export type ServiceName = 'http' | 'cluster' | 'livedebugging';
 
 export interface ComponentOptions<E extends object = object> {
   /** Full component id, e.g. `prometheus.remote_write.to_proxy`. */

@@ -22,6 +22,7 @@
 import path from 'node:path';
 import { Histogram, Gauge, Registry } from 'prom-client';
 import type { Logger } from 'winston';
+import type { ZodType } from 'zod';
 import type {
   Component,
   ComponentDefinition,
@@ -90,6 +91,8 @@ export interface ComponentInfo {
   readonly debugInfo: unknown;
   readonly dataPath: string;
   readonly registry: Registry;
+  /** Schema of the arguments (from the definition): types values back for the API and UI. */
+  readonly argumentsSchema: ZodType;
   /** The running instance (tests use identity to prove reuse). */
   readonly instance: Component<unknown>;
 }
@@ -271,6 +274,7 @@ export class Controller {
       },
       dataPath: n.dataPath,
       registry: n.registry,
+      argumentsSchema: n.spec.definition.args,
       instance: n.instance,
     };
   }

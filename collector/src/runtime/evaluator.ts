@@ -1,9 +1,9 @@
 /**
  * The `ConfigEvaluator` backed by the syntax vm: component exports are layered as a child scope
  * over one standard-library root scope, block bodies decode through `decodeBody`, and
- * `valueToJSON` renders values for the API (secrets and URL credentials redacted).
+ * `valueToJSON` / `encodeBodyJSON` render values for the API (secrets and URL credentials redacted).
  */
-import { collectReferences, decodeBody, stdlibScope, valueToJSON, type Scope, type StdlibOptions, type Value } from '../syntax/index.js';
+import { collectReferences, decodeBody, encodeBodyJSON, stdlibScope, valueToJSON, type Scope, type StdlibOptions, type Value } from '../syntax/index.js';
 import { redactDeep } from '../logging/redact.js';
 import type { ConfigEvaluator } from './loader.js';
 
@@ -24,5 +24,6 @@ export function syntaxEvaluator(opts: StdlibOptions = {}): ConfigEvaluator {
     },
     // URLs lose their credentials too (passwords, tokens in query strings): see logging/redact.ts.
     toJSON: (value) => (value === undefined ? null : redactDeep(valueToJSON(value))),
+    encodeBody: (value, schema) => redactDeep(encodeBodyJSON(value, schema)),
   };
 }

@@ -108,11 +108,10 @@ describe('loadConfig: graph building', () => {
       ],
     },
     {
-      name: 'livedebugging and tracing are accepted (warning when live debugging is enabled), other unsupported config blocks are errors',
+      name: 'livedebugging and tracing are accepted, other unsupported config blocks are errors',
       src: 'livedebugging {\n  enabled = true\n}\ntracing {\n  sampling_fraction = 0.5\n}\nhttp {}\n',
       want: [
-        '1:1: livedebugging is enabled, but this build has no live debugging streams; the block is accepted and ignored',
-        '7:1: block "http" is not supported by this collector yet',
+ '7:1: block "http" is not supported by this collector yet',
       ],
     },
     {

@@ -35,7 +35,7 @@ export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loade
 /** Config blocks Alloy knows about but this collector does not implement (yet). */
 const UNSUPPORTED_CONFIG_BLOCKS = new Set(['http', 'remotecfg']);
 
-/** `livedebugging { enabled = ... }` is accepted so existing configs load; this build streams no live data. */
+/** `livedebugging { enabled = ... }`: turns on the UI's live debugging streams (`live-debugging.ts`). */
 const livedebuggingArgs = z.object({ enabled: z.boolean().default(false) });
 
 /** `tracing { sampling_fraction = ... }` without `write_to` is accepted: there is nothing to export to. */
@@ -62,6 +62,8 @@ export interface LoadedConfig {
      */
     readonly writeTo?: { readonly dependencies: readonly string[]; evaluate(exportsOf: (id: string) => object | undefined): EvalResult };
   };
+  /** `livedebugging { enabled }` of the config (false without the block). */
+  readonly liveDebugging: boolean;
   /** Components in source order (the controller orders them by dependency). */
   readonly components: LoadedComponent[];
   /** Components inside `declare` bodies, for static validation only (they run per instance). */
@@ -292,17 +294,15 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     }
   }
 
+  let liveDebugging = false;
   if (liveDebuggingBlock) {
     const res = opts.evaluator.decode(liveDebuggingBlock.body, livedebuggingArgs, {}, blockRange(liveDebuggingBlock));
     diags.push(...res.diags);
-    if (res.value?.enabled) {
-      const r = blockRange(liveDebuggingBlock);
-      diags.push({ severity: 'warning', message: 'livedebugging is enabled, but this build has no live debugging streams; the block is accepted and ignored', start: r.start, end: r.end });
-    }
+    liveDebugging = res.value?.enabled ?? false;
   }
 
   sortDiags(diags);
-  return { diags, logging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])) };
+  return { diags, logging, liveDebugging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])) };
 }
 
 const writeToArgs = z.object({

@@ -9,7 +9,7 @@
  * caller (`ModuleScope.exportDefinition`), so exports re-evaluate like any other dependent.
  */
 import type { ZodType } from 'zod';
-import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type ast } from '../syntax/index.js';
+import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type AlloyJSONStatement, type ast } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
@@ -37,6 +37,12 @@ export interface ConfigEvaluator {
   ): { value?: T; diags: readonly Diagnostic[] };
   /** JSON-safe rendering with secrets redacted. */
   toJSON(value: unknown): unknown;
+  /**
+   * Alloy's typed JSON body (`{name, type: "attr"|"block", value|body}`) of decoded arguments,
+   * exports or debug info, typed by `schema` when given (durations as `"30s"`, capsules);
+   * secrets redacted.
+   */
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[];
 }
 
 export interface LoadedComponent extends ComponentSpec {

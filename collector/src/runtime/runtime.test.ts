@@ -66,7 +66,8 @@ describe('Runtime', () => {
 
   it('logs load warnings in the format the logging block asks for, from the first line', async () => {
     const cfg = path.join(dir, 'config.alloy');
-    await fs.writeFile(cfg, 'logging {\n  format = "json"\n}\nlivedebugging {\n  enabled = true\n}\ntest.idle "a" { n = 1 }\n');
+    // The deprecated "env" function is a load warning.
+    await fs.writeFile(cfg, 'logging {\n  format = "json"\n}\nlivedebugging {\n  enabled = true\n}\ntest.idle "a" { n = encoding.from_json(coalesce(env("NO_SUCH_VAR_X"), "1")) }\n');
     const out = new PassThrough();
     const lines: string[] = [];
     out.on('data', (b: Buffer) => lines.push(...b.toString('utf8').split('\n').filter((l) => l !== '')));

@@ -18,7 +18,8 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decodeSource, formatDiagnostics, parseFile, type ParseResult } from '../syntax/index.js';
+import { decodeSource, formatDiagnostics, parseFile, type AlloyJSONStatement, type ParseResult } from '../syntax/index.js';
+import type { ZodType } from 'zod';
 import type { LogLineReceiver, LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
@@ -26,6 +27,7 @@ import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js
 import { loadConfig, type ConfigEvaluator } from './loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import type { DeclareBody } from './declare.js';
+import { LiveDebugging } from './live-debugging.js';
 
 export interface BuildInfo {
   readonly version: string;
@@ -148,6 +150,11 @@ export class Runtime {
     return this.#hash;
   }
 
+  /** The sources (file name → text) of the running config and their hash; undefined before the first load. */
+  runningConfig(): { readonly sources: ReadonlyMap<string, string>; readonly hash: string } | undefined {
+    return this.#lastSources && this.#hash ? { sources: this.#lastSources, hash: this.#hash } : undefined;
+  }
+
   /** Read the config path from disk and load it. */
   load(): Promise<LoadResult> {
     return this.#serial(async () => {
@@ -183,6 +190,10 @@ export class Runtime {
 
   toJSON(value: unknown): unknown {
     return this.#opts.evaluator.toJSON(value);
+  }
+
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[] {
+    return this.#opts.evaluator.encodeBody(value, schema);
   }
 
   stop(): Promise<void> {
@@ -269,6 +280,8 @@ export class Runtime {
     this.#opts.logs.configure(loaded.logging.args);
     const writeToDiags = this.#applyLogWriteTo(loaded.logging.writeTo);
     if (writeToDiags.length > 0) diags.push(...writeToDiags);
+    const live = this.#opts.services.get('livedebugging');
+    if (live instanceof LiveDebugging) live.enabled = loaded.liveDebugging;
     warn();
     this.#lastSources = sources;
     this.#watchImports(loaded.importedPaths);

@@ -9,7 +9,7 @@ import { Runtime } from '../runtime/runtime.js';
 import { ComponentRegistry } from '../runtime/registry.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
-import { secret } from '../syntax/index.js';
+import { duration, secret } from '../syntax/index.js';
 import type { ComponentDefinition, ServiceName } from '../runtime/component.js';
 import type { HttpService } from '../runtime/services.js';
 import { AlloyHttpServer, parseListenAddr } from './http-server.js';
@@ -23,7 +23,7 @@ interface EchoArgs {
 const echo: ComponentDefinition<EchoArgs, { url: string }> = {
   name: 'test.echo',
   stability: 'generally-available',
-  args: z.object({ greeting: z.string(), password: secret().optional() }),
+  args: z.object({ greeting: z.string(), password: secret().optional(), timeout: duration().default(5_000) }),
   exports: ['url'],
   build(opts, args) {
     const http = opts.getService<HttpService>('http');
@@ -133,16 +133,37 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(await get('/api/v0/component/test.echo.a/')).toEqual({ status: 200, body: 'hello /' });
   });
 
-  it('serves component JSON with secrets redacted, health, and merged metrics', async () => {
-    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n}\n');
+  it('serves components in the upstream Alloy API shape: typed Alloy JSON bodies, secrets redacted, durations as written', async () => {
+    await fs.writeFile(cfg, 'test.echo "a" {\n  greeting = "hello"\n  password = "hunter2"\n  timeout = "90s"\n}\n');
     await runtime.load();
     await get('/api/v0/component/test.echo.a/');
     const list = JSON.parse((await get('/api/v0/web/components')).body) as Array<Record<string, unknown>>;
-    expect(list.map((c) => c.id)).toEqual(['test.echo.a']);
+    // The list carries identity and health only (upstream: InfoOptions{GetHealth: true}).
+    expect(list).toEqual([
+      {
+        name: 'test.echo',
+        type: 'block',
+        localID: 'test.echo.a',
+        moduleID: '',
+        label: 'a',
+        referencesTo: [],
+        referencedBy: [],
+        health: { state: 'healthy', message: expect.any(String), updatedTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+        original: '',
+        id: 'test.echo.a',
+        dataPath: expect.any(String),
+      },
+    ]);
     const one = JSON.parse((await get('/api/v0/web/components/test.echo.a')).body) as Record<string, unknown>;
-    expect(one).toMatchObject({ id: 'test.echo.a', name: 'test.echo', label: 'a', health: { state: 'healthy' }, referencesTo: [], referencedBy: [] });
-    expect(JSON.stringify(one.arguments)).not.toContain('hunter2');
-    expect((one.exports as { url: string }).url).toBe(`${base}/api/v0/component/test.echo.a/`);
+    expect(one).toMatchObject({ localID: 'test.echo.a', moduleID: '', name: 'test.echo', label: 'a', health: { state: 'healthy' }, referencesTo: [], referencedBy: [] });
+    expect(one.arguments).toEqual([
+      { name: 'greeting', type: 'attr', value: { type: 'string', value: 'hello' } },
+      { name: 'password', type: 'attr', value: { type: 'capsule', value: '(secret)' } },
+      { name: 'timeout', type: 'attr', value: { type: 'string', value: '1m30s' } },
+    ]);
+    expect(JSON.stringify(one)).not.toContain('hunter2');
+    expect(one.exports).toEqual([{ name: 'url', type: 'attr', value: { type: 'string', value: `${base}/api/v0/component/test.echo.a/` } }]);
+    expect(one).not.toHaveProperty('debugInfo');
     expect((await get('/api/v0/web/components/nope')).status).toBe(404);
 
     const metrics = (await get('/metrics')).body;
@@ -153,15 +174,19 @@ describe('AlloyHttpServer with a Runtime', () => {
     expect(metrics).toMatch(/alloy_build_info\{version="v0.0.0-test"/);
   });
 
-  it('answers /-/healthy 500 naming unhealthy components, 404 JSON for unknown paths, 405 for bad methods', async () => {
+  it('answers /-/healthy 500 naming unhealthy components, 404 JSON for unknown API paths, 405 for bad methods', async () => {
     await fs.writeFile(cfg, 'test.sick "s" {}\ntest.echo "ok" { greeting = "x" }\n');
     await runtime.load();
     const h = await get('/-/healthy');
     expect(h.status).toBe(500);
     expect(h.body).toBe('unhealthy components: test.sick.s (unhealthy: upstream unreachable)\n');
-    const nf = await get('/nope');
+    // Under the UI (prefix "/") an unknown page is a styled HTML 404; API paths answer JSON.
+    const page = await get('/nope');
+    expect(page.status).toBe(404);
+    expect(page.body).toContain('<h1>Page not found</h1>');
+    const nf = await get('/api/v0/nope');
     expect(nf.status).toBe(404);
-    expect(JSON.parse(nf.body)).toEqual({ error: '/nope not found' });
+    expect(JSON.parse(nf.body)).toEqual({ error: '/api/v0/nope not found' });
     for (const name of ['__proto__', 'constructor', 'toString']) expect((await get(`/assets/${name}`)).status).toBe(404);
     expect((await get('/api/v0/web/components/__proto__')).status).toBe(404);
     expect((await get('/api/v0/component/__proto__/')).status).toBe(404);
@@ -251,6 +276,7 @@ describe('/-/reload when the runtime throws', () => {
       components: () => [],
       registries: () => [],
       toJSON: (v) => v,
+      encodeBody: () => [],
     });
     try {
       const r = await fetch(`${base}/-/reload`, { method: 'POST' });
@@ -282,5 +308,28 @@ describe('parseListenAddr', () => {
   ])('%s', (a, want) => expect(parseListenAddr(a)).toEqual(want));
   it('rejects garbage with the expected form', () => {
     expect(() => parseListenAddr('localhost')).toThrow('expected host:port');
+  });
+});
+
+describe('componentJSON', () => {
+  it('splits a module component id into moduleID and localID, as upstream', async () => {
+    const { componentJSON } = await import('./http-server.js');
+    const { Registry } = await import('prom-client');
+    const info = {
+      id: 'wrap.w3/test.echo.inner',
+      name: 'test.echo',
+      label: 'inner',
+      health: { state: 'healthy' as const, message: '', updatedAt: new Date(0) },
+      arguments: {},
+      argumentsSchema: z.object({}),
+      exports: {},
+      referencesTo: [],
+      referencedBy: [],
+      debugInfo: undefined,
+      dataPath: '/d',
+      registry: new Registry(),
+      instance: { run: async () => undefined, update: () => undefined },
+    };
+    expect(componentJSON(info, { encodeBody: () => [] }, false)).toMatchObject({ localID: 'test.echo.inner', moduleID: 'wrap.w3', id: 'wrap.w3/test.echo.inner', health: { updatedTime: '1970-01-01T00:00:00.000Z' } });
   });
 });

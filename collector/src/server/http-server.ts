@@ -6,7 +6,8 @@
  * - `GET|POST /-/reload` reload from disk: 200 "config reloaded", or 400 with the formatted
  *   diagnostics (the previous config keeps running); 500 naming the error if `reload` throws.
  * - `GET /metrics`    process metrics + controller metrics + every component registry.
- * - `GET /api/v0/web/components[/{id}]` component state as JSON (secrets redacted by `toJSON`).
+ * - `GET /api/v0/web/debug/{id}` live-debugging stream of a component (SSE, rate-limited; `live-stream.ts`).
+ * - `GET /api/v0/web/components[/{id}]` component state in upstream's shape (`componentJSON`; secrets redacted).
  * - `GET /api/v0/web/peers` cluster members (from the `cluster` service).
  * - `/api/v0/component/<id>/...` routed to handlers mounted through the `http` service.
  * - exact paths registered with `route` (cluster gossip; components through the `http` service,
@@ -24,10 +25,14 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
+import type { ZodType } from 'zod';
 import type { ComponentInfo } from '../runtime/controller.js';
+import type { AlloyJSONStatement } from '../syntax/index.js';
 import type { ClusterPeer, ClusterService, ComponentHandler, HttpService } from '../runtime/services.js';
-import { BODY_KEY } from '../runtime/declare.js';
+import { withoutDeclareBody } from '../ui/pages.js';
 import { mergeExpositions } from './metrics-merge.js';
+import { LIVE_PATH, serveLiveStream } from './live-stream.js';
+import type { LiveDebugging } from '../runtime/live-debugging.js';
 import { WebUi } from '../ui/web-ui.js';
 import { parseListenAddr } from '../cli-kit/listen-addr.js';
 
@@ -42,6 +47,8 @@ export interface ServerRuntime {
   registries(): readonly Registry[];
   /** Converts argument/export values to JSON with secrets redacted and capsules summarised. */
   toJSON(value: unknown): unknown;
+  /** Alloy JSON body of arguments/exports/debug info, typed by `schema`; secrets redacted. */
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[];
 }
 
 export interface HttpServerOptions {
@@ -71,6 +78,7 @@ export class AlloyHttpServer implements HttpService {
   readonly #routes = new Map<string, ServiceHandler>();
   #runtime: ServerRuntime | undefined;
   #cluster: ClusterService | undefined;
+  #live: LiveDebugging | undefined;
   #address: string | undefined;
   #stopping = false;
   readonly #ui: WebUi;
@@ -92,6 +100,11 @@ export class AlloyHttpServer implements HttpService {
   /** Attach the cluster service (for `/api/v0/web/peers` and the Clustering page). */
   setCluster(c: ClusterService): void {
     this.#cluster = c;
+  }
+
+  /** The live-debugging hub whose streams `/api/v0/web/debug/{id}` serves. */
+  setLiveDebugging(l: LiveDebugging): void {
+    this.#live = l;
   }
 
   /** Attach the runtime (the server can start before the first load, answering 503 on /-/ready). */
@@ -247,19 +260,23 @@ export class AlloyHttpServer implements HttpService {
       }
       case '/api/v0/web/components':
         if (!method(req, res, ['GET'])) return;
-        return sendJSON(res, 200, (rt?.components() ?? []).map((c) => componentJSON(c, rt!)));
+        return sendJSON(res, 200, (rt?.components() ?? []).map((c) => componentJSON(c, rt!, false)));
       case '/api/v0/web/peers':
         if (!method(req, res, ['GET'])) return;
         return sendJSON(res, 200, this.#cluster?.peers() ?? []);
       default:
         break;
     }
+    if (p.startsWith(LIVE_PATH)) {
+      if (!method(req, res, ['GET'])) return;
+      return serveLiveStream(req, res, url, this.#live, (id) => (rt?.components() ?? []).some((c) => c.id === id));
+    }
     if (p.startsWith('/api/v0/web/components/')) {
       if (!method(req, res, ['GET'])) return;
       const id = decodeURIComponent(p.slice('/api/v0/web/components/'.length));
       const c = rt?.components().find((x) => x.id === id);
       if (!c) return sendJSON(res, 404, { error: `component "${id}" not found` });
-      return sendJSON(res, 200, componentJSON(c, rt!));
+      return sendJSON(res, 200, componentJSON(c, rt!, true));
     }
     if (method(req, res, ['GET', 'HEAD'], false) && this.#ui.handle(req, res, url, rt, () => this.#clusterView())) return;
     if (this.#transient()) return this.#unavailable(res, `${p} is not served right now`);
@@ -279,30 +296,36 @@ export class AlloyHttpServer implements HttpService {
   }
 }
 
-function componentJSON(c: ComponentInfo, rt: ServerRuntime): Record<string, unknown> {
+/**
+ * A component as upstream Alloy's API serves it (`component.Info` JSON): `name`, `type: "block"`,
+ * `localID`, `moduleID`, `label`, `referencesTo`, `referencedBy`, `health {state, message,
+ * updatedTime}`, `original`, and with `detail` the `arguments`, `exports` and `debugInfo` as
+ * Alloy JSON bodies (`[{name, type: "attr"|"block", value|body}]`, values typed
+ * `{type, value}`). `id` and `dataPath` are ours, kept for existing scripts.
+ */
+export function componentJSON(c: ComponentInfo, rt: Pick<ServerRuntime, 'encodeBody'>, detail: boolean): Record<string, unknown> {
   const updated = c.health.updatedAt.toISOString();
-  return {
-    id: c.id,
-    // Alloy's own field names, for tools written against Alloy's API.
-    localID: c.id,
-    moduleID: '',
+  // A component inside a module (custom component, import) has id "<module id>/<local id>".
+  const slash = c.id.lastIndexOf('/');
+  const out: Record<string, unknown> = {
     name: c.name,
-    label: c.label ?? '',
-    health: { state: c.health.state, message: c.health.message, updatedAt: updated, updatedTime: updated },
+    type: 'block',
+    localID: slash < 0 ? c.id : c.id.slice(slash + 1),
+    moduleID: slash < 0 ? '' : c.id.slice(0, slash),
+    ...(c.label ? { label: c.label } : {}),
     referencesTo: c.referencesTo,
     referencedBy: c.referencedBy,
-    arguments: rt.toJSON(withoutDeclareBody(c.arguments)),
-    exports: rt.toJSON(c.exports),
-    debugInfo: rt.toJSON(c.debugInfo) ?? null,
+    health: { state: c.health.state, message: c.health.message, updatedTime: updated },
+    original: '',
+    id: c.id,
     dataPath: c.dataPath,
   };
-}
-
-/** A custom component's arguments carry the body it runs; the API shows only the user's arguments. */
-function withoutDeclareBody(args: unknown): unknown {
-  if (typeof args !== 'object' || args === null || !(BODY_KEY in args)) return args;
-  const { [BODY_KEY]: _body, ...rest } = args as Record<string, unknown>;
-  return rest;
+  if (!detail) return out;
+  out.arguments = rt.encodeBody(withoutDeclareBody(c.arguments), c.argumentsSchema);
+  out.exports = rt.encodeBody(c.exports);
+  const debug = c.debugInfo;
+  if (debug !== undefined && debug !== null) out.debugInfo = rt.encodeBody(debug);
+  return out;
 }
 
 function method(req: IncomingMessage, res: ServerResponse, allowed: readonly string[], answer = true): boolean {

@@ -45,5 +45,5 @@ export { decodeBody, decodeBodyOrThrow } from './vm/decode.js';
 export type { DecodeResult, DecodeOwner } from './vm/decode.js';
 export { addMissingCommas, format, printFile, printExpr } from './printer/printer.js';
 export type { FormatResult } from './printer/printer.js';
-export { encodeValueJSON, encodeBodyJSON } from './vm/alloy-json.js';
+export { encodeValueJSON, encodeBodyJSON, encodeTypedJSON, plainOfBody, plainOfJSONValue } from './vm/alloy-json.js';
 export type { AlloyJSONValue, AlloyJSONAttr, AlloyJSONBlock, AlloyJSONStatement } from './vm/alloy-json.js';

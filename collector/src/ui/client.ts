@@ -21,6 +21,11 @@ interface Elem {
   querySelector(sel: string): Elem | null;
   querySelectorAll(sel: string): Iterable<Elem>;
   addEventListener(type: string, fn: () => void): void;
+  setAttribute(name: string, value: string): void;
+  appendChild(child: Elem): void;
+  remove(): void;
+  readonly childElementCount: number;
+  readonly firstElementChild: Elem | null;
   focus(): void;
   setSelectionRange?(start: number, end: number): void;
 }
@@ -28,10 +33,15 @@ declare const document: {
   readonly body: Elem;
   readonly hidden: boolean;
   readonly activeElement: Elem | null;
+  createElement(tag: string): Elem;
   getElementById(id: string): Elem | null;
 };
 declare const location: { readonly href: string; readonly pathname: string; readonly search: string };
 declare const history: { replaceState(data: unknown, title: string, url: string): void };
+declare const window: { location: { reload(): void } };
+declare class EventSource {
+  constructor(url: string);
+}
 
 export function clientMain(): void {
   const main = document.getElementById('main');
@@ -77,8 +87,107 @@ export function clientMain(): void {
     history.replaceState(null, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
   }
 
+  /** The Reload button: POST /-/reload, then say what happened (diagnostics inline). */
+  function bindReload(): void {
+    const form = main!.querySelector('#reload-form');
+    const button = main!.querySelector('#reload') as (Elem & { disabled: boolean }) | null;
+    const out = main!.querySelector('#reload-result');
+    if (!form || !button || !out) return;
+    form.addEventListener('submit', ((ev: { preventDefault(): void }) => {
+      ev.preventDefault();
+      button.disabled = true;
+      out.textContent = 'Reloading…';
+      fetch('/-/reload', { method: 'POST' })
+        .then(async (r) => {
+          const text = await r.text();
+          if (r.ok) {
+            out.innerHTML = '<p class="ok"></p>';
+            out.querySelector('.ok')!.textContent = `${text.trim()}. Refreshing…`;
+            setTimeout(() => window.location.reload(), 600);
+            return;
+          }
+          out.innerHTML = '<p><b>The configuration was rejected; the previous one keeps running.</b></p><pre class="diag" id="reload-diagnostics"></pre>';
+          out.querySelector('#reload-diagnostics')!.textContent = text;
+        })
+        .catch((err: unknown) => {
+          out.textContent = `Reload request failed: ${String(err)}`;
+        })
+        .finally(() => {
+          button.disabled = false;
+        });
+    }) as unknown as () => void);
+  }
+
+  /** Live debugging: stream lines from the component, keep the newest 1000, pause and resume. */
+  function bindLive(): void {
+    const box = main!.querySelector('#live-debug');
+    const out = main!.querySelector('#live-out');
+    const pause = main!.querySelector('#live-pause');
+    const rate = main!.querySelector('#live-rate');
+    const clear = main!.querySelector('#live-clear');
+    const status = main!.querySelector('#live-status');
+    if (!box || !out || !pause || !rate || !clear || !status) return;
+    const src = box.dataset['src'] ?? '';
+    let es: { close(): void; addEventListener(t: string, f: (e: { data: string }) => void): void; onerror: (() => void) | null } | null = null;
+    let count = 0;
+    let dropped = 0;
+    const MAX = 1000;
+    const show = (): void => {
+      status.textContent = `${es ? 'Streaming' : 'Paused'} · ${count} lines${dropped ? ` · ${dropped} dropped by the rate limit` : ''}`;
+    };
+    const open = (): void => {
+      es = new EventSource(`${src}?rate=${encodeURIComponent(rate.value)}`) as unknown as typeof es;
+      es!.addEventListener('message', (e) => {
+        const span = document.createElement('span');
+        span.textContent = e.data;
+        out.appendChild(span);
+        while (out.childElementCount > MAX) out.firstElementChild?.remove();
+        count++;
+        show();
+      });
+      es!.addEventListener('dropped', (e) => {
+        dropped += Number(e.data) || 0;
+        show();
+      });
+      es!.addEventListener('start', () => show());
+      es!.onerror = () => {
+        status.textContent = 'Not streaming: live debugging is disabled or the component is gone (retrying).';
+      };
+    };
+    const close = (): void => {
+      es?.close();
+      es = null;
+      show();
+    };
+    pause.addEventListener('click', () => {
+      if (es) {
+        close();
+        pause.textContent = 'Resume';
+        pause.setAttribute('aria-pressed', 'true');
+      } else {
+        open();
+        pause.textContent = 'Pause';
+        pause.setAttribute('aria-pressed', 'false');
+      }
+    });
+    rate.addEventListener('change', () => {
+      if (!es) return;
+      close();
+      open();
+    });
+    clear.addEventListener('click', () => {
+      out.textContent = '';
+      count = 0;
+      dropped = 0;
+      show();
+    });
+    open();
+  }
+
   function bind(): void {
     times();
+    bindReload();
+    bindLive();
     const q = main!.querySelector('#q');
     const h = main!.querySelector('#health');
     if (q) q.addEventListener('input', filter);

@@ -1,12 +1,17 @@
 /**
  * Server-rendered UI pages. Each function returns the inner HTML of <main>; `web-ui.ts` wraps it
  * in the layout (or serves it alone as a live-refresh fragment). Every value shown comes from
- * the same sources as the JSON API; arguments, exports and debug info pass through the
- * runtime's `toJSON`, which redacts secrets as `(secret)`.
+ * the same sources as the JSON API; arguments, exports and debug info are encoded by the
+ * runtime's `encodeBody` (typed Alloy JSON, secrets as `(secret)`) and drawn by `value-view.ts`.
  */
+import type { ZodType } from 'zod';
+import { BODY_KEY } from '../runtime/declare.js';
+import { isPlainObject, Secret, type AlloyJSONStatement } from '../syntax/index.js';
+import { redactConfigSource } from './config-source.js';
+import { renderBody } from './value-view.js';
 import type { ComponentInfo } from '../runtime/controller.js';
 import type { HealthState } from '../runtime/component.js';
-import { layoutGraph, NODE_H, NODE_W } from './graph-layout.js';
+import { layoutGraph, NODE_H, NODE_W, type GraphEdgeInput } from './graph-layout.js';
 import { escapeHtml } from './html.js';
 
 export interface PeerInfo {
@@ -67,52 +72,29 @@ ${rows}
 <div class="panel">${table}</div>`;
 }
 
-export function componentPage(prefix: string, c: ComponentInfo, toJSON: (v: unknown) => unknown): string {
+export function componentPage(prefix: string, c: ComponentInfo, encodeBody: (v: unknown, schema?: ZodType) => AlloyJSONStatement[]): string {
   const refs = (ids: readonly string[], none: string): string =>
     ids.length === 0 ? `<p class="muted pad">${none}</p>` : `<ul class="refs pad">${ids.map((id) => `<li class="mono">${componentLink(prefix, id)}</li>`).join('')}</ul>`;
-  const section = (title: string, id: string, v: unknown): string => `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderValue(toJSON(v), 0)}</div></section>`;
+  const section = (title: string, id: string, v: unknown, schema?: ZodType): string =>
+    `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderBody(encodeBody(v, schema))}</div></section>`;
   return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / <span class="mono">${escapeHtml(c.id)}</span></nav>
 <div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
-<p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a></p>
+<p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a> · <a href="${prefix}debug/${encodeURIComponent(c.id)}">Live debugging</a></p>
 <div class="grid2"><section aria-labelledby="deps"><h2 id="deps">Dependencies</h2><div class="panel">${refs(c.referencesTo, 'References no other component.')}</div></section>
 <section aria-labelledby="dependants"><h2 id="dependants">Dependants</h2><div class="panel">${refs(c.referencedBy, 'No component references this one.')}</div></section></div>
-${section('Arguments', 'arguments', c.arguments)}
+${section('Arguments', 'arguments', withoutDeclareBody(c.arguments), c.argumentsSchema)}
 ${section('Exports', 'exports', c.exports)}
 ${c.debugInfo === undefined || c.debugInfo === null ? '' : section('Debug info', 'debug', c.debugInfo)}
 <p class="muted">Data directory: <code>${escapeHtml(c.dataPath)}</code></p>`;
 }
 
-/** A JSON value as nested key/value tables (objects), lists (arrays) and typed scalars. */
-export function renderValue(v: unknown, depth: number): string {
-  if (v === null || v === undefined) return '<span class="val-null">null</span>';
-  if (typeof v === 'string') return v === '(secret)' ? '<span class="val-secret">(secret)</span>' : `<span class="val-str">"${escapeHtml(v)}"</span>`;
-  if (typeof v === 'number') return `<span class="val-num">${v}</span>`;
-  if (typeof v === 'boolean') return `<span class="val-bool">${v}</span>`;
-  if (depth > 12) return `<code>${escapeHtml(JSON.stringify(v))}</code>`;
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '<span class="val-null">[] (empty)</span>';
-    if (v.every((x) => x === null || typeof x !== 'object')) return v.map((x) => renderValue(x, depth + 1)).join(', ');
-    const columns = recordColumns(v);
-    if (columns) {
-      const head = columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
-      const cell = (x: unknown): string => (isLabelSet(x) ? labelChips(x) : renderValue(x, depth + 1));
-      const body = (v as Array<Record<string, unknown>>).map((row) => `<tr>${columns.map((c) => `<td>${c in row ? cell(row[c]) : ''}</td>`).join('')}</tr>`).join('');
-      return `<div class="records"><table class="records"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
-    }
-    return `<table class="kv"><tbody>${v.map((x, i) => `<tr><th scope="row">[${i}]</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
-  }
-  if (typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>);
-    if (entries.length === 0) return depth === 0 ? '<p class="muted pad">None.</p>' : '<span class="val-null">{} (empty)</span>';
-    return `<table class="kv"><tbody>${entries.map(([k, x]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${renderValue(x, depth + 1)}</td></tr>`).join('')}</tbody></table>`;
-  }
-  return `<code>${escapeHtml(String(v))}</code>`;
-}
-
 export function graphPage(prefix: string, components: readonly ComponentInfo[]): string {
   if (components.length === 0) return '<h1>Graph</h1><div class="panel"><div class="empty">No components are running.</div></div>';
   const health = new Map(components.map((c) => [c.id, c.health.state]));
-  const g = layoutGraph(components);
+  const g = layoutGraph(
+    components.map((c) => c.id),
+    dataFlowEdges(components),
+  );
   const edges = g.edges.map((e) => `<path class="edge" d="${e.path}" marker-end="url(#arrow)"><title>${escapeHtml(e.from)} → ${escapeHtml(e.to)}</title></path>`).join('');
   const nodes = g.nodes
     .map((n) => {
@@ -125,7 +107,7 @@ export function graphPage(prefix: string, components: readonly ComponentInfo[]):
 <circle cx="${NODE_W - 16}" cy="16" r="5" fill="${state === 'healthy' ? '#2da44e' : state === 'unhealthy' ? '#d1242f' : state === 'exited' ? '#bf8700' : '#8c959f'}"/></g></a>`;
     })
     .join('\n');
-  return `<h1>Graph</h1><p class="sub">${components.length} components. Columns follow evaluation order; arrows show exports flowing into the arguments that reference them. Select a component to open it.</p>
+  return `<h1>Graph</h1><p class="sub">${components.length} components. Arrows show data flow, as in Alloy: targets flow from discovery into what scrapes them; metrics and logs flow from a component into the receivers it forwards to. Select a component to open it.</p>
 <div class="panel graph"><svg role="img" aria-label="Component graph" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="arrow" d="M0,0L10,5L0,10z"/></marker></defs>
 ${edges}
@@ -149,30 +131,83 @@ ${rows}
 </tbody></table></div>`;
 }
 
-function isLabelSet(x: unknown): x is Record<string, string> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x) && Object.values(x).every((y) => typeof y === 'string');
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }
 
-/** A label set as Prometheus writes it, one chip per label. */
-function labelChips(x: Record<string, string>): string {
-  const items = Object.entries(x).map(([k, y]) => `<span class="chip"><span class="chip-k">${escapeHtml(k)}</span>=${renderValue(y, 1)}</span>`);
-  return items.length === 0 ? '<span class="val-null">{}</span>' : `<span class="chips">${items.join('')}</span>`;
+/** A custom component's arguments carry the body it runs; only the user's arguments are shown. */
+export function withoutDeclareBody(args: unknown): unknown {
+  if (typeof args !== 'object' || args === null || !(BODY_KEY in args)) return args;
+  const { [BODY_KEY]: _body, ...rest } = args as Record<string, unknown>;
+  return rest;
 }
 
 /**
- * Columns when `v` is a list of similar records (e.g. scrape targets): plain objects sharing
- * most keys, at most 10 columns. Otherwise undefined (rendered as nested tables).
+ * Edges in data-flow direction, as Alloy's graph draws them. When A references B, data flows
+ * A → B if A's arguments hold one of B's exported capsules (a receiver in `forward_to`: A sends
+ * to B), and B → A otherwise (A reads B's exports, e.g. targets).
  */
-function recordColumns(v: readonly unknown[]): string[] | undefined {
-  const cols: string[] = [];
-  for (const x of v) {
-    if (x === null || typeof x !== 'object' || Array.isArray(x)) return undefined;
-    for (const k of Object.keys(x)) if (!cols.includes(k)) cols.push(k);
-    if (cols.length > 10) return undefined;
+export function dataFlowEdges(components: readonly ComponentInfo[]): GraphEdgeInput[] {
+  const byId = new Map(components.map((c) => [c.id, c]));
+  const out: GraphEdgeInput[] = [];
+  for (const a of components) {
+    for (const bid of a.referencesTo) {
+      const b = byId.get(bid);
+      if (!b) continue;
+      const capsules = new Set<object>();
+      collectCapsules(b.exports, capsules, 0);
+      out.push(capsules.size > 0 && holdsAny(a.arguments, capsules, 0) ? { from: a.id, to: bid } : { from: bid, to: a.id });
+    }
   }
-  return cols.length > 0 ? cols : undefined;
+  return out;
 }
 
-function truncate(s: string, n: number): string {
-  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+function collectCapsules(v: unknown, into: Set<object>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 8) return;
+  if (Array.isArray(v)) for (const x of v) collectCapsules(x, into, depth + 1);
+  else if (isPlainObject(v)) for (const x of Object.values(v)) collectCapsules(x, into, depth + 1);
+  else if (!(v instanceof Secret)) into.add(v);
+}
+
+function holdsAny(v: unknown, capsules: ReadonlySet<object>, depth: number): boolean {
+  if (v === null || typeof v !== 'object' || depth > 8) return false;
+  if (capsules.has(v)) return true;
+  if (Array.isArray(v)) return v.some((x) => holdsAny(x, capsules, depth + 1));
+  if (isPlainObject(v)) return Object.values(v).some((x) => holdsAny(x, capsules, depth + 1));
+  return false;
+}
+
+/** The running config: hash, every source file with line numbers (credentials hidden), and the Reload button. */
+export function configPage(running: { readonly sources: ReadonlyMap<string, string>; readonly hash: string } | undefined): string {
+  const form = `<form class="toolbar" id="reload-form" method="post" action="/-/reload"><button class="btn" type="submit" id="reload">Reload configuration</button>
+<span class="muted">Reads the config from disk again, like <code>POST /-/reload</code>. A rejected config keeps the running one.</span></form>
+<div class="reload-result" id="reload-result" role="status" aria-live="polite"></div>`;
+  if (!running) return `<h1>Configuration</h1><p class="sub">No configuration has been loaded yet.</p>${form}`;
+  const files = [...running.sources.entries()]
+    .map(([file, text]) => {
+      const lines = redactConfigSource(text).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      return `<section><h2 class="mono">${escapeHtml(file)}</h2><div class="panel"><pre class="source">${lines.map((l) => `<span>${escapeHtml(l)}</span>`).join('')}</pre></div></section>`;
+    })
+    .join('\n');
+  return `<h1>Configuration</h1><p class="sub">The configuration running now · SHA-256 <code id="config-hash">${escapeHtml(running.hash)}</code></p>
+${form}
+${files}`;
+}
+
+export function notFoundPage(prefix: string, path: string): string {
+  return `<div class="panel notfound"><b>404</b><h1>Page not found</h1><p class="sub">Nothing lives at <code>${escapeHtml(path)}</code>.</p>
+<p><a href="${prefix}">Components</a> · <a href="${prefix}graph">Graph</a> · <a href="${prefix}clustering">Clustering</a> · <a href="${prefix}config">Config</a></p></div>`;
+}
+
+/** Live debugging of one component: lines stream in from `/api/v0/web/debug/{id}` (client.ts). */
+export function liveDebugPage(prefix: string, c: ComponentInfo): string {
+  const src = `/api/v0/web/debug/${encodeURIComponent(c.id)}`;
+  return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / ${componentLink(prefix, c.id)} / Live debugging</nav>
+<div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
+<p class="sub">Data passing through this component, newest last. Needs <code>livedebugging { enabled = true }</code> in the configuration.</p>
+<div class="toolbar" id="live-debug" data-src="${escapeHtml(src)}"><button class="btn" type="button" id="live-pause" aria-pressed="false">Pause</button>
+<label for="live-rate">Rate</label><select id="live-rate"><option value="10">10 lines/s</option><option value="50" selected>50 lines/s</option><option value="200">200 lines/s</option><option value="1000">1000 lines/s</option></select>
+<button class="btn secondary" type="button" id="live-clear">Clear</button><span class="muted" id="live-status" role="status" aria-live="polite">Connecting…</span></div>
+<div class="panel"><pre class="source live-out" id="live-out" aria-label="Live data"></pre></div>`;
 }

@@ -1,11 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { z, type ZodType } from 'zod';
 import type { ComponentInfo } from '../runtime/controller.js';
+import { asCapsule, blocks, capsule, duration, encodeBodyJSON, secret } from '../syntax/index.js';
 import type { ClusterView } from './pages.js';
 import { WebUi, type UiRuntime } from './web-ui.js';
 
-function info(id: string, state: ComponentInfo['health']['state'], refs: string[] = [], args: unknown = {}): ComponentInfo {
+function info(id: string, state: ComponentInfo['health']['state'], refs: string[] = [], args: unknown = {}, schema: ZodType = z.object({}), exports: object = {}): ComponentInfo {
   const [ns, name, label] = [id.split('.').slice(0, -1).join('.'), id.split('.').slice(0, -1).join('.'), id.split('.').pop()];
   void ns;
   return {
@@ -14,7 +16,8 @@ function info(id: string, state: ComponentInfo['health']['state'], refs: string[
     label,
     health: { state, message: state === 'healthy' ? 'started' : 'connect ECONNREFUSED <x>', updatedAt: new Date('2026-01-02T03:04:05Z') },
     arguments: args,
-    exports: {},
+    argumentsSchema: schema,
+    exports,
     referencesTo: refs,
     referencedBy: [],
     debugInfo: undefined,
@@ -24,13 +27,35 @@ function info(id: string, state: ComponentInfo['health']['state'], refs: string[
   };
 }
 
-const SECRET = Symbol('secret');
+const RemoteWrite = z.object({
+  endpoint: blocks(z.object({ url: z.string(), remote_timeout: duration().default(30_000), basic_auth: z.object({ username: z.string(), password: secret() }).optional() })),
+});
+const Scrape = z.object({
+  targets: z.array(z.record(z.string(), z.string())),
+  forward_to: z.array(capsule('MetricsReceiver')),
+  scrape_interval: duration().default(60_000),
+});
+const receiver = asCapsule({ append: () => undefined }, 'MetricsReceiver');
 const rt: UiRuntime = {
   components: () => [
-    info('prometheus.remote_write.cloud', 'unhealthy', [], { endpoint: [{ url: 'http://x', basic_auth: { username: 'u', password: SECRET } }] }),
-    info('prometheus.scrape.default', 'healthy', ['prometheus.remote_write.cloud']),
+    info(
+      'prometheus.remote_write.cloud',
+      'unhealthy',
+      [],
+      RemoteWrite.parse({ endpoint: [{ url: 'http://x', remote_timeout: '1m30s', basic_auth: { username: 'u', password: 'hunter2' } }] }),
+      RemoteWrite,
+      { receiver },
+    ),
+    info(
+      'prometheus.scrape.default',
+      'healthy',
+      ['prometheus.remote_write.cloud'],
+      Scrape.parse({ targets: [{ __address__: 'a:9100', job: 'node' }, { __address__: 'b:9100', job: 'node' }], forward_to: [receiver], scrape_interval: '30s' }),
+      Scrape,
+    ),
   ],
-  toJSON: (v) => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x === SECRET ? '(secret)' : x))),
+  encodeBody: (v, schema) => encodeBodyJSON(v, schema),
+  runningConfig: () => ({ sources: new Map([['/etc/alloy/config.alloy', 'prometheus.scrape "default" {\n  targets = []\n}\n<x>\n']]), hash: 'ab12' }),
 };
 const cluster = (): ClusterView => ({
   enabled: true,
@@ -89,18 +114,42 @@ describe('WebUi', () => {
   it('shows a component with secrets redacted, dependencies and dependants', async () => {
     const r = await get('/ui/component/prometheus.remote_write.cloud');
     expect(r.body).toContain('<span class="val-secret">(secret)</span>');
-    expect(r.body).toContain('<span class="val-str">"http://x"</span>');
+    expect(r.body).toContain('<span class="val-str">&#34;http://x&#34;</span>');
     expect(r.body).toContain('References no other component.');
     const s = await get('/ui/component/prometheus.scrape.default');
     expect(s.body).toMatch(/Dependencies<\/h2><div class="panel"><ul class="refs pad"><li class="mono"><a href="\/ui\/component\/prometheus.remote_write.cloud">/);
   });
 
-  it('renders a list of similar records (scrape targets) as a table with one column per field', async () => {
-    const { renderValue } = await import('./pages.js');
-    const html = renderValue([{ url: 'http://a/metrics', health: 'up' }, { url: 'http://b/metrics', health: 'down', last_error: 'timeout' }], 1);
-    expect(html).toContain('<thead><tr><th scope="col">url</th><th scope="col">health</th><th scope="col">last_error</th></tr></thead>');
-    expect(html).toContain('<tr><td><span class="val-str">"http://a/metrics"</span></td><td><span class="val-str">"up"</span></td><td></td></tr>');
-    expect(renderValue([{ a: 1 }, [2]], 1)).toContain('<table class="kv">');
+  it('shows values as Alloy does: durations in Alloy syntax, receivers as capsules, targets as a table', async () => {
+    const s = await get('/ui/component/prometheus.scrape.default');
+    expect(s.body).toContain('<th scope="row">scrape_interval</th><td><span class="val-str">&#34;30s&#34;</span></td>');
+    expect(s.body).not.toContain('30000');
+    expect(s.body).toContain('<th scope="row">forward_to</th><td><span class="val-list">[<span class="val-capsule">capsule(&#34;MetricsReceiver&#34;)</span>]</span>');
+    expect(s.body).not.toContain('append');
+    expect(s.body).toContain('<thead><tr><th scope="col">__address__</th><th scope="col">job</th></tr></thead>');
+    const w = await get('/ui/component/prometheus.remote_write.cloud');
+    expect(w.body).toContain('<span class="block-name">endpoint</span>');
+    expect(w.body).toContain('<th scope="row">remote_timeout</th><td><span class="val-str">&#34;1m30s&#34;</span></td>');
+    expect(w.body).not.toContain('hunter2');
+    expect(w.body).toContain('<th scope="row">receiver</th><td><span class="val-capsule">capsule(&#34;MetricsReceiver&#34;)</span></td>');
+  });
+
+  it('shows the running config with its hash and a Reload button that posts /-/reload', async () => {
+    const r = await get('/ui/config');
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('SHA-256 <code id="config-hash">ab12</code>');
+    expect(r.body).toContain('<h2 class="mono">/etc/alloy/config.alloy</h2>');
+    expect(r.body).toContain('<span>prometheus.scrape &#34;default&#34; {</span><span>  targets = []</span><span>}</span><span>&#60;x&#62;</span></pre>');
+    expect(r.body).toContain('<form class="toolbar" id="reload-form" method="post" action="/-/reload"><button class="btn" type="submit" id="reload">');
+    expect(r.body).toContain('<a href="/ui/config" aria-current="page">Config</a>');
+  });
+
+  it('answers unknown UI paths with a styled 404 page', async () => {
+    const r = await get('/ui/no/such/page');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(r.body).toContain('<link rel="stylesheet" href="/ui/assets/app.css">');
+    expect(r.body).toContain('Nothing lives at <code>/ui/no/such/page</code>.');
   });
 
   it('answers 404 for an unknown component and leaves non-UI paths alone', async () => {
@@ -116,7 +165,8 @@ describe('WebUi', () => {
     const r = await get('/ui/graph');
     expect(r.body.match(/<a href="\/ui\/component\//g)).toHaveLength(2);
     expect(r.body.match(/class="edge"/g)).toHaveLength(1);
-    expect(r.body).toContain('prometheus.remote_write.cloud → prometheus.scrape.default');
+    // Data flow: the scrape forwards to the remote_write's receiver.
+    expect(r.body).toContain('prometheus.scrape.default → prometheus.remote_write.cloud');
   });
 
   it('lists cluster peers with state, suspicion and which one is this node', async () => {

@@ -5,21 +5,29 @@
  * - `{prefix}component/{id}`    one component
  * - `{prefix}graph`             the component graph
  * - `{prefix}clustering`        cluster peers
+ * - `{prefix}debug/{id}`        live debugging of one component (stream, rate, pause)
+ * - `{prefix}config`            the running config source, its hash, and a Reload button
+ *                               (POST `/-/reload`; diagnostics of a rejected config shown inline)
+ * - any other path under the prefix: a styled 404 page
  * - `{prefix}assets/app.css|js` the stylesheet and the browser script (ETag-validated)
  *
  * A request with header `x-alloy-ui: fragment` gets only the inner HTML of <main> (live refresh).
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ZodType } from 'zod';
 import type { ComponentInfo } from '../runtime/controller.js';
+import type { AlloyJSONStatement } from '../syntax/index.js';
 import { clientMain } from './client.js';
 import { escapeHtml, layout, STYLESHEET, type NavItem } from './html.js';
-import { clusteringPage, componentPage, componentsPage, graphPage, type ClusterView } from './pages.js';
+import { clusteringPage, componentPage, componentsPage, configPage, graphPage, liveDebugPage, notFoundPage, type ClusterView } from './pages.js';
 
 export interface UiRuntime {
   components(): readonly ComponentInfo[];
-  /** Argument/export values → JSON with secrets redacted. */
-  toJSON(value: unknown): unknown;
+  /** Arguments/exports/debug info → typed Alloy JSON body, secrets redacted. */
+  encodeBody(value: unknown, schema?: ZodType): AlloyJSONStatement[];
+  /** The running config's sources and hash (the Config page). */
+  runningConfig?(): { readonly sources: ReadonlyMap<string, string>; readonly hash: string } | undefined;
 }
 
 interface Asset {
@@ -81,6 +89,13 @@ export class WebUi {
     }
     if (rest === 'graph') return page(200, 'Graph', 'graph', graphPage(prefix, components));
     if (rest === 'clustering') return page(200, 'Clustering', 'clustering', clusteringPage(cluster()));
+    if (rest === 'config') return page(200, 'Configuration', 'config', configPage(rt?.runningConfig?.()), 0);
+    if (rest.startsWith('debug/')) {
+      const id = safeDecode(rest.slice('debug/'.length));
+      const c = components.find((x) => x.id === id);
+      if (c) return page(200, `Live debugging · ${c.id}`, 'components', liveDebugPage(prefix, c), 0);
+      return page(404, 'Component not found', 'components', `<h1>Component not found</h1><p class="sub">No component with id <code>${escapeHtml(id)}</code> is running.</p><p><a href="${prefix}">Back to components</a></p>`, 0);
+    }
     if (rest.startsWith('component/')) {
       let id: string;
       try {
@@ -89,9 +104,19 @@ export class WebUi {
         id = rest.slice('component/'.length);
       }
       const c = components.find((x) => x.id === id);
-      if (c && rt) return page(200, c.id, 'components', componentPage(prefix, c, (v) => rt.toJSON(v)));
+      if (c && rt) return page(200, c.id, 'components', componentPage(prefix, c, (v, schema) => rt.encodeBody(v, schema)));
       return page(404, 'Component not found', 'components', `<h1>Component not found</h1><p class="sub">No component with id <code>${escapeHtml(id)}</code> is running. It may have been removed by a reload.</p><p><a href="${prefix}">Back to components</a></p>`, 0);
     }
-    return false;
+    // Under the UI prefix but not a page. With prefix "/" API-like paths keep their JSON 404s.
+    if (prefix === '/' && /^(api|-)\//.test(rest)) return false;
+    return page(404, 'Page not found', 'none', notFoundPage(prefix, p), 0);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }

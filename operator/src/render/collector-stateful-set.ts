@@ -88,6 +88,10 @@ export class CollectorStatefulSet extends Construct {
         httpGet: { path: '/-/ready', port: k8s.IntOrString.fromNumber(HTTP_PORT), scheme: 'HTTP' },
         initialDelaySeconds: 1,
         periodSeconds: 5,
+        // Stated, not left to API-server defaulting, so `kubectl describe` shows the real values
+        // on every API server (timeout=1s #success=1).
+        timeoutSeconds: 1,
+        successThreshold: 1,
         failureThreshold: 3,
       },
       volumeMounts: [

@@ -128,7 +128,7 @@ describe('CollectorStatefulSet', () => {
       { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ]);
-    expect(alloy!['readinessProbe']).toMatchObject({ httpGet: { path: '/-/ready', port: 12345 } });
+    expect(alloy!['readinessProbe']).toMatchObject({ httpGet: { path: '/-/ready', port: 12345 }, timeoutSeconds: 1, successThreshold: 1, periodSeconds: 5, failureThreshold: 3 });
     expect(reloader!['name']).toBe('config-reloader');
     expect(reloader!['args']).toStrictEqual(['config-reloader', '--volume-dir=/etc/alloy', '--webhook-url=http://localhost:12345/-/reload']);
     expect(sts!.spec.template.spec['volumes']).toStrictEqual([

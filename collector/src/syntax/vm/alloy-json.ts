@@ -5,11 +5,13 @@
  *     arrays hold encoded values; objects hold `[{ "key", "value" }]` sorted by key;
  *     secrets are `{ "type": "capsule", "value": "(secret)" }`, other capsules `capsule("<type>")`.
  *   body: `[{ "name", "type": "attr", "value" } | { "name", "type": "block", "label"?, "body": [...] }]`.
- * With a zod schema, block fields become blocks (repeated ones once per element) and optional
- * attributes left at their default are omitted, as Alloy does.
+ * With a zod schema, block fields become blocks (repeated ones once per element), optional
+ * attributes left at their default are omitted, and values get back the Alloy type the schema
+ * decoded them from: durations (milliseconds after decoding) are Go duration strings (`"30s"`),
+ * capsule fields (`forward_to` receivers) are capsules of the declared type, as Alloy does.
  */
 import type { ZodType } from 'zod';
-import { fieldMarker, objectShape } from './schema.js';
+import { fieldMarker, formatDuration, objectShape, unwrapSchema } from './schema.js';
 import { Secret, capsuleTypeName, isPlainObject, valuesEqual } from './value.js';
 
 export type AlloyJSONValue =
@@ -66,10 +68,43 @@ export function encodeValueJSON(v: unknown): AlloyJSONValue {
   return { type: 'capsule', value: `capsule(${JSON.stringify(capsuleTypeName(v as object))})` };
 }
 
+/**
+ * Encodes `v` as the Alloy type `schema` declares: a `duration()` number becomes its Go duration
+ * string, a `capsule(T)` value `capsule("T")`; arrays and objects follow their element/field
+ * schemas. Without a schema (or for other types) the same as `encodeValueJSON`.
+ */
+export function encodeTypedJSON(v: unknown, schema?: ZodType): AlloyJSONValue {
+  if (!schema || v === null || v === undefined) return encodeValueJSON(v);
+  const marker = fieldMarker(schema);
+  if (marker.duration && typeof v === 'number') return { type: 'string', value: formatDuration(v) };
+  if (marker.capsule && typeof v === 'object' && !(v instanceof Secret)) return { type: 'capsule', value: `capsule(${JSON.stringify(marker.capsule)})` };
+  const inner = unwrapSchema(schema);
+  const d = defOf(inner);
+  if (Array.isArray(v) && d.type === 'array' && d.element) {
+    const element = d.element;
+    return { type: 'array', value: v.map((x) => encodeTypedJSON(x, element)) };
+  }
+  if (isPlainObject(v)) {
+    const shape = objectShape(inner);
+    const valueSchema = d.type === 'record' ? d.valueType : undefined;
+    if (shape || valueSchema) {
+      return {
+        type: 'object',
+        value: Object.keys(v)
+          .sort()
+          .map((key) => ({ key, value: encodeTypedJSON(v[key], shape ? shape[key] : valueSchema) })),
+      };
+    }
+  }
+  return encodeValueJSON(v);
+}
+
 interface Def {
   type: string;
   innerType?: ZodType;
   in?: ZodType;
+  element?: ZodType;
+  valueType?: ZodType;
   defaultValue?: unknown;
 }
 
@@ -112,11 +147,17 @@ export function encodeBodyJSON(value: unknown, schema?: ZodType): AlloyJSONState
     switch (marker.kind) {
       case 'attr':
         if (opt.optional && opt.hasDefault && valuesEqual(v, opt.defaultValue)) continue;
-        out.push({ name: key, type: 'attr', value: encodeValueJSON(v) });
+        out.push({ name: key, type: 'attr', value: encodeTypedJSON(v, field) });
         break;
-      case 'block':
-        out.push({ name: key, type: 'block', body: encodeBodyJSON(v, marker.body) });
+      case 'block': {
+        if (opt.optional && opt.hasDefault && valuesEqual(v, opt.defaultValue)) continue;
+        const body = encodeBodyJSON(v, marker.body);
+        // A defaulted block whose every field is at its default is the default block: left out,
+        // as upstream does. A block without a default is kept even when empty (its presence counts).
+        if (opt.optional && opt.hasDefault && body.length === 0) continue;
+        out.push({ name: key, type: 'block', body });
         break;
+      }
       case 'blocks':
         for (const item of Array.isArray(v) ? v : []) out.push({ name: key, type: 'block', body: encodeBodyJSON(item, marker.body) });
         break;
@@ -132,6 +173,39 @@ export function encodeBodyJSON(value: unknown, schema?: ZodType): AlloyJSONState
         break;
       case 'unsupported':
         break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Plain JSON of an encoded value (the inverse view, for scripts and tests reading the API):
+ * objects become records, capsules and functions their description strings.
+ */
+export function plainOfJSONValue(v: AlloyJSONValue): unknown {
+  switch (v.type) {
+    case 'null':
+      return null;
+    case 'array':
+      return v.value.map(plainOfJSONValue);
+    case 'object':
+      return Object.fromEntries(v.value.map((f) => [f.key, plainOfJSONValue(f.value)]));
+    default:
+      return v.value;
+  }
+}
+
+/**
+ * Plain JSON of an encoded body: attributes by name; blocks by name as a list of bodies (a
+ * labelled block's body gets its label under `label`).
+ */
+export function plainOfBody(body: readonly AlloyJSONStatement[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const st of body) {
+    if (st.type === 'attr') out[st.name] = plainOfJSONValue(st.value);
+    else {
+      const list = (out[st.name] ??= []) as unknown[];
+      list.push({ ...(st.label !== undefined ? { label: st.label } : {}), ...plainOfBody(st.body) });
     }
   }
   return out;

@@ -28,6 +28,8 @@ export interface FieldMarker {
   readonly capsule?: string;
   /** For `unsupported`: what to do instead (appended to the "not supported yet" message). */
   readonly fix?: string;
+  /** A duration decoded to milliseconds: encoded back as a Go duration string (`"30s"`). */
+  readonly duration?: true;
 }
 
 const registry = new WeakMap<object, FieldMarker>();
@@ -209,7 +211,7 @@ export function formatDuration(ms: number): string {
 
 /** A Go duration string (`1m`, `1h30m`, `500ms`, `15s`) decoded to milliseconds. */
 export function duration(): ZodType<number, string> {
-  return z.string({ error: (iss) => `should be a duration string such as "15s", got ${typeOf(iss.input)}` }).transform((s, ctx) => {
+  const schema = z.string({ error: (iss) => `should be a duration string such as "15s", got ${typeOf(iss.input)}` }).transform((s, ctx) => {
     const ms = parseDuration(s);
     if (ms === undefined) {
       ctx.addIssue({
@@ -221,6 +223,7 @@ export function duration(): ZodType<number, string> {
     }
     return ms;
   });
+  return mark(schema, { kind: 'attr', duration: true });
 }
 
 /** A secret: accepts a string or a `Secret`, always yields a `Secret`. */

@@ -28,6 +28,7 @@ import { EndpointQueue, WriteMetrics, type PreparedEntry } from './queue.js';
 import { LogsWal, WalReader } from './wal.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
 import { redactUrl } from '../../../logging/redact.js';
+import { asCapsule } from '../../../syntax/vm/value.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -83,7 +84,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
     const wal = args.wal.enabled ? await LogsWal.open(path.join(opts.dataPath, 'wal'), opts.logger) : undefined;
     const c = new LokiWriteComponent(opts, args, hooks, wal);
     c.#apply(plans);
-    opts.onStateChange({ receiver: { append: (entries) => c.#append(entries) } });
+    opts.onStateChange({ receiver: asCapsule<LogsReceiver>({ append: (entries) => c.#append(entries) }, 'LogsReceiver') });
     return c;
   }
 

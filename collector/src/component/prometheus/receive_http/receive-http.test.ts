@@ -245,7 +245,7 @@ describe('prometheus.receive_http on the main HTTP server port', () => {
     server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: log });
     mainPort = Number((await server.listen()).split(':').pop());
     // A loaded collector: unserved paths are plain 404s (503 is for starting/stopping).
-    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v });
+    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v, encodeBody: () => [] });
   });
   afterEach(async () => {
     await stopAllComponents();

@@ -10,8 +10,10 @@
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
+import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
+import { labelsToString } from '../../../prom/labels/labels.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../scrape/schema-helpers.js';
@@ -45,9 +47,11 @@ export class RelabelComponent implements Component<Arguments> {
   readonly #hits: Counter;
   readonly #misses: Counter;
   readonly #size: Gauge;
+  readonly #live: LiveDebuggingService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    this.#live = optionalService((n) => opts.getService<LiveDebuggingService>(n));
     const registers = [opts.registry];
     this.#processed = new Counter({ name: 'prometheus_relabel_metrics_processed', help: 'Total number of metrics processed', registers });
     this.#written = new Counter({ name: 'prometheus_relabel_metrics_written', help: 'Total number of metrics written', registers });
@@ -104,6 +108,7 @@ export class RelabelComponent implements Component<Arguments> {
     this.#hits.inc(this.#cache.hits - hits0);
     this.#misses.inc(this.#cache.misses - misses0);
     this.#size.set(this.#cache.size);
+    if (k > 0) this.#live?.publish(this.#opts.id, () => liveLines(series, ts, vals, k));
     if (k === 0) return;
     const out: SampleBatch = { series, timestamps: ts.subarray(0, k), values: vals.subarray(0, k), length: k, ...(exemplars ? { exemplars } : {}) };
     await Promise.all(this.#forward.map((r) => r.append(out)));
@@ -124,3 +129,10 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   exports: ['receiver', 'rules'],
   build: (opts, args) => new RelabelComponent(opts, args),
 };
+
+/** Live-debugging text of relabelled samples, as upstream shows them: `{labels} => value @ ts`. */
+function liveLines(series: readonly Labels[], ts: Float64Array, vals: Float64Array, k: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < k; i++) out.push(`${labelsToString(series[i]!)} => ${vals[i]} @ ${new Date(ts[i]!).toISOString()}`);
+  return out;
+}

@@ -30,6 +30,7 @@ import { RemoteWriteMetrics } from '../../../prom/remotewrite/metrics.js';
 import { QueueManager, type Clock, systemClock } from '../../../prom/remotewrite/queue-manager.js';
 import { redactUrl } from '../../../logging/redact.js';
 import { argumentsSchema, externalLabels, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
+import { asCapsule } from '../../../syntax/vm/value.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -70,7 +71,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
     const plans = planEndpoints(args);
     const wal = await Wal.open({ dir: join(opts.dataPath, 'wal'), logger: opts.logger, registry: opts.registry });
     const c = new RemoteWriteComponent(opts, args, wal, clock);
-    const receiver: MetricsReceiver = { append: (batch) => c.#append(batch) };
+    const receiver = asCapsule<MetricsReceiver>({ append: (batch) => c.#append(batch) }, 'MetricsReceiver');
     opts.onStateChange({ receiver });
     await c.#apply(plans);
     return c;

@@ -159,7 +159,7 @@ describe('loki.source.api on the main HTTP server port', () => {
     const { AlloyHttpServer } = await import('../../../../server/http-server.js');
     const server = new AlloyHttpServer({ listenAddr: '127.0.0.1:0', logger: log });
     const mainPort = Number((await server.listen()).split(':').pop());
-    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v });
+    server.setRuntime({ isReady: () => true, reload: async () => ({ ok: true, message: '' }), components: () => [], registries: () => [], toJSON: (v) => v, encodeBody: () => [] });
     const sink = new Collect();
     const opts = { ...options(), getService: <T>() => server as unknown as T };
     const c = await LokiSourceApiComponent.create(opts, argumentsSchema.parse({ http: { listen_address: '127.0.0.1', listen_port: mainPort }, forward_to: [sink] }));
