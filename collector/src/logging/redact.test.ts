@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { LogManager } from './logger.js';
-import { isSensitiveParam, redactDeep, redactText, redactUrl } from './redact.js';
+import { isSensitiveParam, redactDeep, redactText, redactTypedBody, redactUrl } from './redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -75,5 +75,30 @@ describe('log lines', () => {
     for (const s of ['hunter2', 'tok1', 'key1', 'sig1']) expect(text).not.toContain(s);
     expect(text).toContain('u:xxxxx@h');
     expect(text).toContain('api_key=xxxxx');
+  });
+});
+
+describe('redactTypedBody (typed bodies of the components API)', () => {
+  it('hides credential keys and URL passwords, never the encoding\'s own fields', () => {
+    const body = [
+      { name: 'url', type: 'attr', value: { type: 'string', value: 'https://u:pw@host/x?token=abc&a=1' } },
+      {
+        name: 'targets',
+        type: 'attr',
+        value: { type: 'array', value: [{ type: 'object', value: [{ key: 'job', value: { type: 'string', value: 'j' } }, { key: 'key', value: { type: 'string', value: 'not-a-secret-name-here' } }] }] },
+      },
+      { name: 'params', type: 'attr', value: { type: 'object', value: [{ key: 'token', value: { type: 'array', value: [{ type: 'string', value: 't1' }] } }, { key: '__param_access_token', value: { type: 'string', value: 't2' } }] } },
+      { name: 'endpoint', type: 'block', body: [{ name: 'name', type: 'attr', value: { type: 'string', value: 'e' } }] },
+    ];
+    expect(redactTypedBody(body)).toEqual([
+      { name: 'url', type: 'attr', value: { type: 'string', value: 'https://u:xxxxx@host/x?token=xxxxx&a=1' } },
+      {
+        name: 'targets',
+        type: 'attr',
+        value: { type: 'array', value: [{ type: 'object', value: [{ key: 'job', value: { type: 'string', value: 'j' } }, { key: 'key', value: { type: 'string', value: 'xxxxx' } }] }] },
+      },
+      { name: 'params', type: 'attr', value: { type: 'object', value: [{ key: 'token', value: { type: 'array', value: [{ type: 'string', value: 'xxxxx' }] } }, { key: '__param_access_token', value: { type: 'string', value: 'xxxxx' } }] } },
+      { name: 'endpoint', type: 'block', body: [{ name: 'name', type: 'attr', value: { type: 'string', value: 'e' } }] },
+    ]);
   });
 });

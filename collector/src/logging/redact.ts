@@ -130,3 +130,53 @@ function sensitiveEntry(key: string, value: unknown): boolean {
 function redactEntry(value: unknown): unknown {
   return Array.isArray(value) ? value.map(() => REDACTED) : REDACTED;
 }
+
+/** The typed value shape of the components API (`syntax/vm/alloy-json.ts`), as far as redaction needs it. */
+type TypedValue = { readonly type: string; readonly value?: unknown };
+type TypedStatement = { readonly type: string; readonly value?: TypedValue; readonly body?: readonly TypedStatement[] };
+
+/**
+ * `redactDeep` for typed Alloy bodies (`[{name, type: "attr"|"block", value|body}]`): URL
+ * credentials in string values are redacted, and the values of object keys that name credentials
+ * (`params = { token = [...] }`, `__param_access_token`) become `xxxxx`. The structural fields of
+ * the encoding (`key`, `name`, `type`) are never taken for credentials.
+ */
+export function redactTypedBody<T>(body: T): T {
+  return (Array.isArray(body) ? body.map((s: TypedStatement) => redactStatement(s)) : body) as T;
+}
+
+function redactStatement(s: TypedStatement): TypedStatement {
+  if (s.type === 'attr' && s.value !== undefined) return { ...s, value: redactTyped(s.value, 0) };
+  if (s.type === 'block' && Array.isArray(s.body)) return { ...s, body: s.body.map((b) => redactStatement(b)) };
+  return s;
+}
+
+function redactTyped(v: TypedValue, depth: number): TypedValue {
+  if (depth > 64) return v;
+  switch (v.type) {
+    case 'string':
+      return typeof v.value === 'string' ? { ...v, value: redactText(v.value) } : v;
+    case 'array':
+      return Array.isArray(v.value) ? { ...v, value: v.value.map((x: TypedValue) => redactTyped(x, depth + 1)) } : v;
+    case 'object': {
+      if (!Array.isArray(v.value)) return v;
+      const entries = v.value as ReadonlyArray<{ readonly key: string; readonly value: TypedValue }>;
+      return {
+        ...v,
+        value: entries.map((e) => {
+          const name = e.key.startsWith('__param_') ? e.key.slice('__param_'.length) : e.key;
+          return { key: e.key, value: isSensitiveParam(name) ? hideTyped(e.value) : redactTyped(e.value, depth + 1) };
+        }),
+      };
+    }
+    default:
+      return v;
+  }
+}
+
+/** A credential's typed value: strings (and arrays of strings) become `xxxxx`. */
+function hideTyped(v: TypedValue): TypedValue {
+  if (v.type === 'string') return { type: 'string', value: REDACTED };
+  if (v.type === 'array' && Array.isArray(v.value)) return { ...v, value: v.value.map((x: TypedValue) => hideTyped(x)) };
+  return v;
+}

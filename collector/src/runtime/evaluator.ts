@@ -4,7 +4,7 @@
  * `valueToJSON` / `encodeBodyJSON` render values for the API (secrets and URL credentials redacted).
  */
 import { collectReferences, decodeBody, encodeBodyJSON, stdlibScope, valueToJSON, type Scope, type StdlibOptions, type Value } from '../syntax/index.js';
-import { redactDeep } from '../logging/redact.js';
+import { redactDeep, redactTypedBody } from '../logging/redact.js';
 import type { ConfigEvaluator } from './loader.js';
 
 /** `opts.version` is the collector's version (`constants.version`). */
@@ -24,6 +24,6 @@ export function syntaxEvaluator(opts: StdlibOptions = {}): ConfigEvaluator {
     },
     // URLs lose their credentials too (passwords, tokens in query strings): see logging/redact.ts.
     toJSON: (value) => (value === undefined ? null : redactDeep(valueToJSON(value))),
-    encodeBody: (value, schema) => redactDeep(encodeBodyJSON(value, schema)),
+    encodeBody: (value, schema) => redactTypedBody(encodeBodyJSON(value, schema)),
   };
 }
