@@ -16,6 +16,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Profile } from 'pprof-format';
 import { PusherService } from '../../collector/src/pyroscope/gen/push/v1/push_pb.js';
+import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 import { makePprof, PyroscopeSink } from '../../collector/src/pyroscope/testing.js';
 import { freePort, requireTool, root, spawnProc, startAlloy, startNodeExporter, startPrometheus, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
@@ -34,6 +35,12 @@ function sampleTypes(p: Profile): string[] {
 interface ComponentJSON {
   readonly health: { readonly state: string };
   readonly debugInfo: { readonly target: Array<{ url: string; health: string; last_error: string; labels: Record<string, string> }> } | null;
+}
+
+/** The components API answers typed Alloy bodies (as upstream); the checks read them as plain JSON. */
+async function componentJSON(url: string): Promise<ComponentJSON> {
+  const raw = (await (await fetch(url)).json()) as { health: { state: string }; debugInfo?: AlloyJSONStatement[] | null };
+  return { health: raw.health, debugInfo: raw.debugInfo ? (plainOfBody(raw.debugInfo) as unknown as ComponentJSON['debugInfo']) : null };
 }
 
 maybe('profiles journeys', () => {
@@ -104,7 +111,7 @@ pyroscope.write "sink" {
       if (type !== 'process_cpu') expect(p.stringTable.strings.some((s) => s.startsWith('runtime.'))).toBe(true);
     }
     const comp = await until('the dead target to be down', async () => {
-      const c = (await (await fetch(`${alloy.base}/api/v0/web/components/pyroscope.scrape.go`)).json()) as ComponentJSON;
+      const c = await componentJSON(`${alloy.base}/api/v0/web/components/pyroscope.scrape.go`);
       const deadOnes = c.debugInfo?.target.filter((t) => t.url.includes(dead)) ?? [];
       return deadOnes.length === 3 && deadOnes.every((t) => t.health === 'down') ? c : undefined;
     });

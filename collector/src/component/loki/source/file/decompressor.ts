@@ -10,9 +10,10 @@
  * retried on the next poll.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { TextDecoder, promisify } from 'node:util';
 import zlib from 'node:zlib';
+// Imported statically so bundles (the standalone executable) carry it.
+import seekBzip from 'seek-bzip';
 import type { Labels, LogEntry } from '../../../../loki/types.js';
 import type { Positions } from './positions.js';
 
@@ -25,7 +26,7 @@ const BATCH = 1000;
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
-const bunzip = (createRequire(import.meta.url)('seek-bzip') as { decode(input: Buffer): Buffer }).decode;
+const bunzip = (input: Buffer): Buffer => seekBzip.decode(input);
 
 /** What `loki.source.file` drives for each file: a tailer, or this reader for compressed files. */
 export interface FileReader {
