@@ -29,15 +29,16 @@ describe('prepareTarget', () => {
     ]);
   });
   it('prefers __pod_*__ labels and keeps a target-set job and instance', () => {
-    const t = prepareTarget({ __pod_namespace__: 'a', __pod_name__: 'b', __pod_container_name__: 'c', __meta_kubernetes_namespace: 'zz', job: 'j', instance: 'i' }, 'id');
-    expect(t.key).toBe('a/b:c:');
+    const t = prepareTarget({ __pod_namespace__: 'a', __pod_name__: 'b', __pod_container_name__: 'c', __pod_uid__: 'u', __meta_kubernetes_namespace: 'zz', job: 'j', instance: 'i' }, 'id');
+    expect(t.key).toBe('a/b:c:u');
     expect(t.labels).toEqual([
       { name: 'instance', value: 'i' },
       { name: 'job', value: 'j' },
     ]);
   });
   it('names the missing label', () => {
-    expect(() => prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p' }, 'id')).toThrow(/__pod_container_name__ \(nor __meta_kubernetes_pod_container_name\)/);
+    expect(() => prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p', __meta_kubernetes_pod_uid: 'u' }, 'id')).toThrow(/__pod_container_name__ \(nor __meta_kubernetes_pod_container_name\)/);
+    expect(() => prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p', __meta_kubernetes_pod_container_name: 'c' }, 'id')).toThrow(/__pod_uid__/);
   });
 });
 
@@ -108,7 +109,7 @@ describe('component', () => {
         return;
       }
       if (!m?.[3]) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { name: m?.[2] } }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { name: m?.[2], uid: `uid-${m?.[2]}` } }));
         return;
       }
       streams.add(res);
@@ -152,7 +153,7 @@ describe('component', () => {
       },
     };
   }
-  const tgt = (pod: string): Record<string, string> => ({ __address__: `${pod}:80`, __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: pod, __meta_kubernetes_pod_container_name: 'c' });
+  const tgt = (pod: string): Record<string, string> => ({ __address__: `${pod}:80`, __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: pod, __meta_kubernetes_pod_container_name: 'c', __meta_kubernetes_pod_uid: `uid-${pod}` });
 
   it('an API error makes it unhealthy naming the container and the server message; other targets keep flowing', async () => {
     const { c, got, stop } = start([tgt('good'), tgt('forbidden')]);
@@ -178,10 +179,10 @@ describe('component', () => {
     try {
       await until(() => got.length >= 1, 'owned line');
       const keys = (): string[] => (c.debugInfo() as { targets: Array<{ key: string }> }).targets.map((t) => t.key);
-      expect(keys()).toEqual(['ns/a:c:']);
+      expect(keys()).toEqual(['ns/a:c:uid-a']);
       mine = 'b';
       listeners.forEach((f) => f());
-      expect(keys()).toEqual(['ns/b:c:']);
+      expect(keys()).toEqual(['ns/b:c:uid-b']);
       await until(() => got.some((e) => e.line === 'hello from b'), 'b line');
     } finally {
       await stop();

@@ -5,7 +5,7 @@
  *
  * Contracts:
  * - A target names its container with `__pod_namespace__`, `__pod_name__`,
- *   `__pod_container_name__` (and optionally `__pod_uid__`), each defaulting to the
+ *   `__pod_container_name__` and `__pod_uid__` (all required, as upstream), each defaulting to the
  *   `discovery.kubernetes` role pod label (`__meta_kubernetes_namespace`,
  *   `__meta_kubernetes_pod_name`, `__meta_kubernetes_pod_container_name`,
  *   `__meta_kubernetes_pod_uid`). A target missing one is dropped with a warning.
@@ -89,7 +89,7 @@ const META: ReadonlyArray<readonly [string, string]> = [
 export function prepareTarget(t: Readonly<Record<string, string>>, defaultJob: string): LogTarget {
   const l: Record<string, string> = { ...t };
   for (const [own, meta] of META) if (!l[own]) l[own] = l[meta] ?? '';
-  for (const [own, meta] of META.slice(0, 3)) if (!l[own]) throw new Error(`target has no ${own} (nor ${meta}) label; use discovery.kubernetes with role = "pod" or set ${own}`);
+  for (const [own, meta] of META) if (!l[own]) throw new Error(`target has no ${own} (nor ${meta}) label; use discovery.kubernetes with role = "pod" or set ${own}`);
   const namespace = l['__pod_namespace__']!;
   const pod = l['__pod_name__']!;
   const container = l['__pod_container_name__']!;
@@ -145,6 +145,8 @@ const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** Reopen delay after a stream ended cleanly (container exited or restarting). */
 const REOPEN_MS = 500;
+/** Longest reopen delay for a container whose stream keeps ending without lines. */
+const IDLE_MAX_MS = 10_000;
 
 export interface TailerDeps {
   readonly client: () => KubeClient;
@@ -185,6 +187,7 @@ export class LogTailer {
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     let backoff = BACKOFF_MIN_MS;
+    let idle = REOPEN_MS;
     while (!signal.aborted) {
       try {
         const got = await this.#follow(signal);
@@ -194,9 +197,17 @@ export class LogTailer {
           this.gone = true;
           return;
         }
-        await sleep(REOPEN_MS, signal);
+        // a stream that gave nothing (an exited container) is reopened less and less often
+        idle = got ? REOPEN_MS : Math.min(idle * 2, IDLE_MAX_MS);
+        await sleep(idle, signal);
       } catch (err) {
         if (signal.aborted) return;
+        if (err instanceof KubeApiError && err.status === 400 && /is waiting to start/.test(err.message)) {
+          // between container restarts (ContainerCreating, CrashLoopBackOff): not a failure
+          await sleep(idle, signal);
+          idle = Math.min(idle * 2, IDLE_MAX_MS);
+          continue;
+        }
         if (err instanceof KubeApiError && err.status === 404 && (await this.#podGone(signal).catch(() => false))) {
           this.gone = true;
           this.lastError = undefined;
@@ -216,7 +227,7 @@ export class LogTailer {
     const t = this.target;
     try {
       const pod = await this.#deps.client().getJson<{ metadata?: { uid?: string } }>(`/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}`, {}, signal);
-      return t.uid !== '' && pod.metadata?.uid !== undefined && pod.metadata.uid !== t.uid;
+      return pod.metadata?.uid !== undefined && pod.metadata.uid !== t.uid;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return true;
       throw err;
