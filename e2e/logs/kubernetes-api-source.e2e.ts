@@ -4,7 +4,9 @@
  * kubelet. Every line of every finished run must reach a collecting receiver exactly once, across
  * container restarts and a forced reconnect (a TCP proxy in front of the API server drops every
  * connection mid-stream). The API being down makes the component unhealthy with the error, and it
- * recovers without restart; deleting the pod stops its tailer.
+ * recovers without restart; deleting the pod stops its tailer. Then the docs' pipeline in a real
+ * `bin/alloy run` process: discovery.kubernetes (role pod) → loki.source.kubernetes → loki.write
+ * into a Loki-compatible sink, for a two-container pod.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,6 +18,8 @@ import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { argumentsSchema, component, type LokiSourceKubernetesComponent } from '../../collector/src/component/loki/source/kubernetes/kubernetes.js';
 import type { LogEntry } from '../../collector/src/loki/types.js';
+import { LokiSink } from '../../collector/src/loki/testing.js';
+import { root, startAlloy, stopAll, until } from '../metrics/harness.js';
 
 const LINES = 60;
 // Prints RUN i for i = 1..LINES, three lines per write, then exits (restartPolicy Always restarts it).
@@ -166,3 +170,58 @@ test('every numbered line arrives exactly once across container restarts and a d
     await proxy.close();
   }
 }, 180_000);
+
+const built = fs.existsSync(path.join(root, 'dist/collector/src/cli/main.js'));
+if (!built && process.env.CI !== 'true') process.stderr.write('SKIP bin/alloy journey: dist/ is missing; run "npm run build"\n');
+
+(built || process.env.CI === 'true' ? test : test.skip)('bin/alloy: discovery.kubernetes → loki.source.kubernetes → loki.write delivers every line of both containers, labelled', async () => {
+  const ns = `lsk-run-${process.pid}`;
+  await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const script = (name: string): string => `for (let i = 1; i <= 25; i++) console.log('${name} ' + i); setInterval(() => {}, 1000);`;
+  await api('POST', `/api/v1/namespaces/${ns}/pods`, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'two' },
+    spec: { containers: [{ name: 'a', image: 'harness/node', command: ['node', '-e', script('a')] }, { name: 'b', image: 'harness/node', command: ['node', '-e', script('b')] }] },
+  });
+  const sink = new LokiSink();
+  await sink.start();
+  try {
+    await startAlloy(
+      dir,
+      'lsk',
+      `discovery.kubernetes "pods" {
+  role            = "pod"
+  kubeconfig_file = ${JSON.stringify(cluster.kubeconfig)}
+  namespaces {
+    names = [${JSON.stringify(ns)}]
+  }
+}
+
+loki.source.kubernetes "pods" {
+  targets    = discovery.kubernetes.pods.targets
+  forward_to = [loki.write.sink.receiver]
+  client {
+    kubeconfig_file = ${JSON.stringify(cluster.kubeconfig)}
+  }
+}
+
+loki.write "sink" {
+  endpoint {
+    url = ${JSON.stringify(sink.url)}
+    batch_wait = "100ms"
+  }
+}
+`,
+    );
+    await until(`50 lines at the sink (have ${sink.entries.length})`, () => sink.entries.length >= 50, 60_000, 100);
+    for (const c of ['a', 'b']) {
+      const stream = `{instance="${ns}/two:${c}", job="loki.source.kubernetes.pods"}`;
+      expect(sink.entries.filter((e) => e.stream === stream).map((e) => e.line)).toEqual(Array.from({ length: 25 }, (_, i) => `${c} ${i + 1}`));
+    }
+    expect(sink.entries).toHaveLength(50);
+  } finally {
+    await stopAll();
+    await sink.stop();
+  }
+}, 120_000);
