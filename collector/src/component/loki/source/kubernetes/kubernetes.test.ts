@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import winston from 'winston';
@@ -101,8 +104,10 @@ describe('component', () => {
   let server: http.Server;
   let url: string;
   const streams = new Set<http.ServerResponse>();
+  const logRequests: string[] = [];
   beforeAll(async () => {
     server = http.createServer((req, res) => {
+      logRequests.push(req.url ?? '');
       const m = /^\/api\/v1\/namespaces\/(\w+)\/pods\/(\w+)(\/log)?/.exec(req.url ?? '');
       if (m?.[2] === 'forbidden') {
         res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'pods "forbidden" is forbidden: User "x" cannot get resource "pods/log"' }));
@@ -125,14 +130,18 @@ describe('component', () => {
     await new Promise((r) => server.close(r));
   });
 
-  function start(targets: Array<Record<string, string>>, cluster?: ClusterService, clustering = false): { c: LokiSourceKubernetesComponent; got: LogEntry[]; stop: () => Promise<void> } {
+  let dataPath: string;
+  beforeEach(() => (dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'lsk-unit-'))));
+  afterEach(() => fs.rmSync(dataPath, { recursive: true, force: true }));
+
+  async function start(targets: Array<Record<string, string>>, cluster?: ClusterService, clustering = false): Promise<{ c: LokiSourceKubernetesComponent; got: LogEntry[]; stop: () => Promise<void> }> {
     const got: LogEntry[] = [];
-    const c = component.build(
+    const c = (await component.build(
       {
         id: 'loki.source.kubernetes.t',
         logger: winston.createLogger({ silent: true }),
         registry: new Registry(),
-        dataPath: '/nonexistent',
+        dataPath,
         onStateChange: () => undefined,
         setHealth: () => undefined,
         getService: <T,>(name: string): T => {
@@ -141,7 +150,7 @@ describe('component', () => {
         },
       },
       argumentsSchema.parse({ targets, forward_to: [{ append: async (es: readonly LogEntry[]) => void got.push(...es) }], client: { api_server: url }, clustering: { enabled: clustering } }),
-    ) as LokiSourceKubernetesComponent;
+    )) as LokiSourceKubernetesComponent;
     const ac = new AbortController();
     const done = c.run(ac.signal);
     return {
@@ -156,7 +165,7 @@ describe('component', () => {
   const tgt = (pod: string): Record<string, string> => ({ __address__: `${pod}:80`, __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: pod, __meta_kubernetes_pod_container_name: 'c', __meta_kubernetes_pod_uid: `uid-${pod}` });
 
   it('an API error makes it unhealthy naming the container and the server message; other targets keep flowing', async () => {
-    const { c, got, stop } = start([tgt('good'), tgt('forbidden')]);
+    const { c, got, stop } = await start([tgt('good'), tgt('forbidden')]);
     try {
       await until(() => got.length === 1 && c.currentHealth().state === 'unhealthy', 'good line and unhealthy');
       expect(got[0]!.line).toBe('hello from good');
@@ -175,7 +184,7 @@ describe('component', () => {
       owns: (key: string) => key === `__address__=${mine}:80`,
       onChange: (f: () => void) => (listeners.push(f), () => undefined),
     } as unknown as ClusterService;
-    const { c, got, stop } = start([tgt('a'), tgt('b')], cluster, true);
+    const { c, got, stop } = await start([tgt('a'), tgt('b')], cluster, true);
     try {
       await until(() => got.length >= 1, 'owned line');
       const keys = (): string[] => (c.debugInfo() as { targets: Array<{ key: string }> }).targets.map((t) => t.key);
@@ -186,6 +195,23 @@ describe('component', () => {
       await until(() => got.some((e) => e.line === 'hello from b'), 'b line');
     } finally {
       await stop();
+    }
+  });
+
+  it('a restart resumes from the saved position: the line already forwarded is not repeated', async () => {
+    const first = await start([tgt('good')]);
+    await until(() => first.got.length === 1, 'first line');
+    await first.stop();
+    expect(fs.readFileSync(path.join(dataPath, 'positions.yml'), 'utf8')).toContain('cursor-ns/good:c:uid-good: "2024-01-02T03:04:05.000000001Z 1"');
+    logRequests.length = 0;
+    const second = await start([tgt('good')]);
+    try {
+      await until(() => logRequests.some((u) => u.includes('/log?')), 'reopened stream');
+      expect(logRequests.find((u) => u.includes('/log?'))).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(second.got).toEqual([]);
+    } finally {
+      await second.stop();
     }
   });
 });

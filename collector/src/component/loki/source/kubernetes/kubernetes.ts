@@ -15,14 +15,16 @@
  *   connection, container restart) the tailer reopens it with `sinceTime` = the second of the
  *   last forwarded timestamp and skips the entries before that timestamp plus as many entries
  *   at exactly that timestamp as were forwarded, so lines are neither lost nor repeated (several
- *   lines may share one timestamp). Within one stream every line is forwarded. The position is
- *   kept in memory per tailer for the component's lifetime; a restart of the collector starts
- *   each container's log from its beginning.
+ *   lines may share one timestamp). Within one stream every line is forwarded. Positions are
+ *   saved to `<dataPath>/positions.yml` (`cursors.ts`) every second and on shutdown, so a
+ *   collector restart resumes each container where it stopped (a crash may repeat up to one
+ *   second of lines); a pod that is gone has its position removed.
  * - A tailer stops when its target leaves `targets` (or this node stops owning it with
  *   `clustering { enabled = true }`), or when the pod is gone (404).
  * - API errors make the component unhealthy naming the container and the server's message; the
  *   failing tailer retries with capped backoff; other tailers keep running.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName } from '../../../../runtime/component.js';
 import type { ClusterService } from '../../../../runtime/services.js';
@@ -32,6 +34,9 @@ import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '.
 import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { loadKubeconfig, resolveConnection } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
+import { Cursors, type Cursor } from './cursors.js';
+
+const POSITIONS_SYNC_MS = 1000;
 
 const clientSchema = z
   .object({ api_server: z.string().optional(), kubeconfig_file: z.string().optional(), ...httpClientConfigFields })
@@ -150,8 +155,14 @@ const IDLE_MAX_MS = 10_000;
 
 export interface TailerDeps {
   readonly client: () => KubeClient;
+  /** Where a previous run stopped (the positions file). */
+  readonly start?: Cursor | undefined;
+  /** Runs after each forwarded batch with the new position. */
+  readonly onAdvance?: (c: Cursor) => void;
   readonly forward: (entries: readonly LogEntry[]) => Promise<void>;
   readonly onError: (err: Error) => void;
+  /** Runs once when the tailer stops because the pod is gone. */
+  readonly onGone?: () => void;
 }
 
 /** Follows one container's log until `stop` aborts or the pod is gone. */
@@ -172,6 +183,10 @@ export class LogTailer {
   constructor(target: LogTarget, deps: TailerDeps) {
     this.target = target;
     this.#deps = deps;
+    if (deps.start) {
+      this.#last = { ms: deps.start.ms, nanos: deps.start.nanos };
+      this.#atLast = deps.start.count;
+    }
     this.done = this.#run();
   }
 
@@ -195,6 +210,7 @@ export class LogTailer {
         backoff = BACKOFF_MIN_MS;
         if (!got && (await this.#podGone(signal))) {
           this.gone = true;
+          this.#deps.onGone?.();
           return;
         }
         // a stream that gave nothing (an exited container) is reopened less and less often
@@ -211,6 +227,7 @@ export class LogTailer {
         if (err instanceof KubeApiError && err.status === 404 && (await this.#podGone(signal).catch(() => false))) {
           this.gone = true;
           this.lastError = undefined;
+          this.#deps.onGone?.();
           return;
         }
         const e = err instanceof Error ? err : new Error(String(err));
@@ -237,8 +254,8 @@ export class LogTailer {
   /** Reads one log stream to its end; resolves whether any line was forwarded. */
   async #follow(signal: AbortSignal): Promise<boolean> {
     const t = this.target;
-    const path = `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}/log`;
-    const stream = await this.#deps.client().stream(path, { follow: 'true', timestamps: 'true', container: t.container, sinceTime: this.#last ? sinceTimeOf(this.#last) : undefined }, signal);
+    const logPath = `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}/log`;
+    const stream = await this.#deps.client().stream(logPath, { follow: 'true', timestamps: 'true', container: t.container, sinceTime: this.#last ? sinceTimeOf(this.#last) : undefined }, signal);
     this.opens++;
     let forwarded = false;
     let buf = '';
@@ -278,6 +295,7 @@ export class LogTailer {
         this.#last = last;
         this.#atLast = atLast;
         this.lines += batch.length;
+        this.#deps.onAdvance?.({ ms: last!.ms, nanos: last!.nanos, count: atLast });
         forwarded = true;
       }
     } catch (err) {
@@ -314,13 +332,21 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   readonly #cluster: ClusterService | undefined;
   #running = false;
   #dropped: DroppedTarget[] = [];
+  readonly #cursors: Cursors;
 
-  constructor(opts: ComponentOptions<Exports>, args: Arguments) {
+  private constructor(opts: ComponentOptions<Exports>, args: Arguments, cursors: Cursors) {
     this.#opts = opts;
+    this.#cursors = cursors;
     this.#args = args;
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#clientKey = JSON.stringify(args.client, secretReplacer);
     this.#client = LokiSourceKubernetesComponent.#newClient(args);
+  }
+
+  static async create(opts: ComponentOptions<Exports>, args: Arguments): Promise<LokiSourceKubernetesComponent> {
+    const { cursors, warning } = await Cursors.open(path.join(opts.dataPath, 'positions.yml'));
+    if (warning) opts.logger.warn(`loki.source.kubernetes: ${warning}`);
+    return new LokiSourceKubernetesComponent(opts, args, cursors);
   }
 
   static #newClient(a: Arguments): KubeClient {
@@ -365,6 +391,9 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
         key,
         new LogTailer(t, {
           client: () => this.#client,
+          start: this.#cursors.get(key),
+          onAdvance: (c) => this.#cursors.set(key, c),
+          onGone: () => this.#cursors.remove(key),
           forward: this.#forward,
           onError: (e) => this.#opts.logger.warn(`loki.source.kubernetes: ${key}: ${e.message}`),
         }),
@@ -376,16 +405,20 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     this.#running = true;
     const unsubscribe = this.#cluster?.onChange?.(() => this.#sync());
     this.#sync();
+    const flush = (): void => void this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
+    const timer = setInterval(flush, POSITIONS_SYNC_MS);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    clearInterval(timer);
     this.#running = false;
     unsubscribe?.();
     const all = [...this.#tailers.values()];
     this.#tailers.clear();
     await Promise.all(all.map((t) => t.stop()));
     this.#client.close();
+    await this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
   }
 
   update(args: Arguments): void {
@@ -438,5 +471,5 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   stability: 'generally-available',
   args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
   exports: [],
-  build: (opts, args) => new LokiSourceKubernetesComponent(opts, args),
+  build: (opts, args) => LokiSourceKubernetesComponent.create(opts, args),
 };
