@@ -187,7 +187,7 @@ describe('component', () => {
     const { c, got, stop } = await start([tgt('a'), tgt('b')], cluster, true);
     try {
       await until(() => got.length >= 1, 'owned line');
-      const keys = (): string[] => (c.debugInfo() as { targets: Array<{ key: string }> }).targets.map((t) => t.key);
+      const keys = (): string[] => (c.debugInfo() as { targets: Array<{ container: string }> }).targets.map((t) => t.container);
       expect(keys()).toEqual(['ns/a:c:uid-a']);
       mine = 'b';
       listeners.forEach((f) => f());

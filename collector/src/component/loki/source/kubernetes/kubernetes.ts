@@ -446,7 +446,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   debugInfo(): unknown {
     return {
       targets: [...this.#tailers.values()].map((t) => ({
-        key: t.target.key,
+        container: t.target.key,
         labels: Object.fromEntries(t.target.labels.map((l) => [l.name, l.value])),
         lines: t.lines,
         reconnects: Math.max(0, t.opens - 1),
