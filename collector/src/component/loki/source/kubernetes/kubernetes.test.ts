@@ -100,6 +100,29 @@ describe('LogTailer resume', () => {
   });
 });
 
+describe('LogTailer end', () => {
+  it('stops once a finished pod (Succeeded) has been read to its end', async () => {
+    let opens = 0;
+    const client = {
+      stream: async (): Promise<Readable> => {
+        opens++;
+        return Readable.from(['2024-01-02T03:04:05.000000000Z done\n']);
+      },
+      getJson: async (): Promise<unknown> => ({ metadata: { uid: 'u' }, status: { phase: 'Succeeded' } }),
+    } as unknown as KubeClient;
+    const got: string[] = [];
+    const tailer = new LogTailer(prepareTarget({ __pod_namespace__: 'n', __pod_name__: 'p', __pod_container_name__: 'c', __pod_uid__: 'u' }, 'id'), {
+      client: () => client,
+      forward: async (es: readonly LogEntry[]) => void got.push(...es.map((e) => e.line)),
+      onError: () => undefined,
+    });
+    await tailer.done;
+    expect(tailer.finished).toBe(true);
+    expect(got).toEqual(['done']);
+    expect(opens).toBe(2); // the reopen gave nothing new, then the phase was checked
+  });
+});
+
 describe('component', () => {
   let server: http.Server;
   let url: string;

@@ -20,7 +20,8 @@
  *   collector restart resumes each container where it stopped (a crash may repeat up to one
  *   second of lines); a pod that is gone has its position removed.
  * - A tailer stops when its target leaves `targets` (or this node stops owning it with
- *   `clustering { enabled = true }`), or when the pod is gone (404).
+ *   `clustering { enabled = true }`), when the pod is gone (404, or a new uid), or when the pod
+ *   has finished (phase Succeeded/Failed) and its log was read to the end.
  * - API errors make the component unhealthy naming the container and the server's message; the
  *   failing tailer retries with capped backoff; other tailers keep running.
  */
@@ -178,6 +179,7 @@ export class LogTailer {
   lines = 0;
   opens = 0;
   gone = false;
+  finished = false;
   readonly done: Promise<void>;
 
   constructor(target: LogTarget, deps: TailerDeps) {
@@ -208,9 +210,15 @@ export class LogTailer {
         const got = await this.#follow(signal);
         this.lastError = undefined;
         backoff = BACKOFF_MIN_MS;
-        if (!got && (await this.#podGone(signal))) {
+        const state = got ? 'running' : await this.#podState(signal);
+        if (state === 'gone') {
           this.gone = true;
           this.#deps.onGone?.();
+          return;
+        }
+        if (state === 'finished') {
+          // Succeeded/Failed: its containers never run again and the whole log was read
+          this.finished = true;
           return;
         }
         // a stream that gave nothing (an exited container) is reopened less and less often
@@ -224,7 +232,7 @@ export class LogTailer {
           idle = Math.min(idle * 2, IDLE_MAX_MS);
           continue;
         }
-        if (err instanceof KubeApiError && err.status === 404 && (await this.#podGone(signal).catch(() => false))) {
+        if (err instanceof KubeApiError && err.status === 404 && (await this.#podState(signal).catch(() => 'running')) === 'gone') {
           this.gone = true;
           this.lastError = undefined;
           this.#deps.onGone?.();
@@ -239,14 +247,15 @@ export class LogTailer {
     }
   }
 
-  /** True when the pod no longer exists or is another pod of the same name (uid changed). */
-  async #podGone(signal: AbortSignal): Promise<boolean> {
+  /** `gone`: no such pod, or another pod of the same name (uid changed); `finished`: phase Succeeded/Failed. */
+  async #podState(signal: AbortSignal): Promise<'gone' | 'finished' | 'running'> {
     const t = this.target;
     try {
-      const pod = await this.#deps.client().getJson<{ metadata?: { uid?: string } }>(`/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}`, {}, signal);
-      return pod.metadata?.uid !== undefined && pod.metadata.uid !== t.uid;
+      const pod = await this.#deps.client().getJson<{ metadata?: { uid?: string }; status?: { phase?: string } }>(`/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}`, {}, signal);
+      if (pod.metadata?.uid !== undefined && pod.metadata.uid !== t.uid) return 'gone';
+      return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' ? 'finished' : 'running';
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return true;
+      if (err instanceof KubeApiError && err.status === 404) return 'gone';
       throw err;
     }
   }
@@ -450,7 +459,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
         labels: Object.fromEntries(t.target.labels.map((l) => [l.name, l.value])),
         lines: t.lines,
         reconnects: Math.max(0, t.opens - 1),
-        ...(t.gone ? { state: 'pod gone' } : {}),
+        ...(t.gone ? { state: 'pod gone' } : t.finished ? { state: 'pod finished' } : {}),
         ...(t.lastError ? { error: t.lastError } : {}),
       })),
       dropped: this.#dropped,
