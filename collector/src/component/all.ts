@@ -11,6 +11,7 @@ export { component as loki_process } from './loki/process/process.js';
 export { component as loki_relabel } from './loki/relabel/relabel.js';
 export { component as loki_source_api } from './loki/source/api/api.js';
 export { component as loki_source_file } from './loki/source/file/file.js';
+export { component as loki_source_kubernetes } from './loki/source/kubernetes/kubernetes.js';
 export { component as loki_write } from './loki/write/write.js';
 export { component as otelcol_auth_basic } from './otelcol/auth/basic/basic.js';
 export { component as otelcol_auth_bearer } from './otelcol/auth/bearer/bearer.js';

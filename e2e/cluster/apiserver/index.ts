@@ -24,6 +24,8 @@ export interface PodLogOptions {
   readonly previous: boolean;
   readonly timestamps: boolean;
   readonly sinceSeconds?: number;
+  /** RFC3339 time; entries stamped before it are skipped (second precision, as a kubelet). */
+  readonly sinceTime?: string;
   readonly limitBytes?: number;
 }
 

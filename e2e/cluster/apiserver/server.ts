@@ -901,6 +901,8 @@ export class ApiServer {
     const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
     const tail = num('tailLines');
     const since = num('sinceSeconds');
+    if (q.get('sinceTime') !== null && since !== undefined) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
+    if (q.get('sinceTime') !== null && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`parsing time "${q.get('sinceTime')}" as RFC3339: invalid`);
     const limitBytes = num('limitBytes');
     const opts: PodLogOptions = {
       follow: q.get('follow') === 'true',
@@ -908,6 +910,7 @@ export class ApiServer {
       timestamps: q.get('timestamps') === 'true',
       ...(tail !== undefined ? { tailLines: tail } : {}),
       ...(since !== undefined ? { sinceSeconds: since } : {}),
+      ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
       ...(limitBytes !== undefined ? { limitBytes } : {}),
     };
     const stream = this.#logProvider?.(String(target.ns), String(target.name), container, opts);

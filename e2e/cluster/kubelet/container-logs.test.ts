@@ -51,4 +51,10 @@ describe('container logs (CRI format)', () => {
     finished = true;
     expect(await collected).toBe('ancient\nrecent\nlater\n');
   });
+
+  it('sinceTime keeps lines from that second on (second precision, as the API server)', async () => {
+    const file = path.join(dir, 'y.log');
+    fs.writeFileSync(file, '2024-01-01T00:00:04.900000000Z stdout F before\n2024-01-01T00:00:05.100000000Z stdout F same-second\n2024-01-01T00:00:06.000000000Z stdout F after\n');
+    expect(await text(readLog(file, { follow: false, finished: () => true, sinceTime: '2024-01-01T00:00:05.500Z' }))).toBe('same-second\nafter\n');
+  });
 });

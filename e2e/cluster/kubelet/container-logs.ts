@@ -70,6 +70,8 @@ export interface LogReadOptions {
   readonly limitBytes?: number;
   readonly timestamps?: boolean;
   readonly sinceSeconds?: number;
+  /** RFC3339; entries stamped before it (truncated to the second) are skipped. */
+  readonly sinceTime?: string;
   /** Polled while following; true once the instance has exited. */
   readonly finished: () => boolean;
   readonly pollMs?: number;
@@ -109,6 +111,7 @@ export function readLog(file: string, opts: LogReadOptions): Readable {
   let first = true;
   const carry = { partial: '' };
   const limit = opts.limitBytes ?? Infinity;
+  const sinceTimeMs = opts.sinceTime !== undefined ? Math.floor(Date.parse(opts.sinceTime) / 1000) * 1000 : undefined;
   const since = opts.sinceSeconds !== undefined ? new Date(Date.now() - opts.sinceSeconds * 1000).toISOString() : undefined;
   const out = new Readable({
     read() {
@@ -141,6 +144,7 @@ export function readLog(file: string, opts: LogReadOptions): Readable {
     buffered = lines.pop() ?? '';
     let entries = parseLines(lines, carry);
     if (since) entries = entries.filter((e) => e.ts.slice(0, 23) >= since.slice(0, 23));
+    if (sinceTimeMs !== undefined) entries = entries.filter((e) => Date.parse(e.ts) >= sinceTimeMs);
     if (first && opts.tailLines !== undefined) entries = opts.tailLines <= 0 ? [] : entries.slice(-opts.tailLines);
     first = false;
     const text = entries.map((e) => (opts.timestamps ? `${e.ts} ${e.text}\n` : `${e.text}\n`)).join('');

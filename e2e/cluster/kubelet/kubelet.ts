@@ -69,6 +69,7 @@ export interface PodLogRequest {
   readonly limitBytes?: number;
   readonly timestamps?: boolean;
   readonly sinceSeconds?: number;
+  readonly sinceTime?: string;
 }
 
 export class Kubelet {
@@ -208,7 +209,7 @@ export class Kubelet {
     if (instance < 0) return undefined;
     const file = logFilePath(w.dir, name, instance);
     if (!fs.existsSync(file)) return undefined;
-    return readLog(file, { follow: opts.follow, tailLines: opts.tailLines, limitBytes: opts.limitBytes, timestamps: opts.timestamps, sinceSeconds: opts.sinceSeconds, finished: () => !w.instanceRunning(name, instance) });
+    return readLog(file, { follow: opts.follow, tailLines: opts.tailLines, limitBytes: opts.limitBytes, timestamps: opts.timestamps, sinceSeconds: opts.sinceSeconds, sinceTime: opts.sinceTime, finished: () => !w.instanceRunning(name, instance) });
   };
 
   // ---- pods ----

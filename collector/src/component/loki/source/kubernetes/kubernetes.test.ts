@@ -1,0 +1,240 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import winston from 'winston';
+import { Registry } from 'prom-client';
+import type { KubeClient } from '../../../common/kube/client.js';
+import type { LogEntry } from '../../../../loki/types.js';
+import type { ClusterService } from '../../../../runtime/services.js';
+import { argumentsSchema, component, LogTailer, parseStamp, prepareTarget, type LokiSourceKubernetesComponent } from './kubernetes.js';
+
+const recv = { append: async (): Promise<void> => undefined };
+
+async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('prepareTarget', () => {
+  it('takes namespace/pod/container from discovery labels, defaults job and instance, drops __ labels', () => {
+    const t = prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p', __meta_kubernetes_pod_container_name: 'c', __meta_kubernetes_pod_uid: 'u1', app: 'x', empty: '' }, 'loki.source.kubernetes.a');
+    expect(t).toMatchObject({ namespace: 'ns', pod: 'p', container: 'c', uid: 'u1', key: 'ns/p:c:u1' });
+    expect(t.labels).toEqual([
+      { name: 'app', value: 'x' },
+      { name: 'instance', value: 'ns/p:c' },
+      { name: 'job', value: 'loki.source.kubernetes.a' },
+    ]);
+  });
+  it('prefers __pod_*__ labels and keeps a target-set job and instance', () => {
+    const t = prepareTarget({ __pod_namespace__: 'a', __pod_name__: 'b', __pod_container_name__: 'c', __pod_uid__: 'u', __meta_kubernetes_namespace: 'zz', job: 'j', instance: 'i' }, 'id');
+    expect(t.key).toBe('a/b:c:u');
+    expect(t.labels).toEqual([
+      { name: 'instance', value: 'i' },
+      { name: 'job', value: 'j' },
+    ]);
+  });
+  it('names the missing label', () => {
+    expect(() => prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p', __meta_kubernetes_pod_uid: 'u' }, 'id')).toThrow(/__pod_container_name__ \(nor __meta_kubernetes_pod_container_name\)/);
+    expect(() => prepareTarget({ __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: 'p', __meta_kubernetes_pod_container_name: 'c' }, 'id')).toThrow(/__pod_uid__/);
+  });
+});
+
+describe('parseStamp', () => {
+  it('parses RFC3339Nano with nanoseconds and offsets', () => {
+    expect(parseStamp('2024-01-02T03:04:05.123456789Z')).toEqual({ ms: Date.UTC(2024, 0, 2, 3, 4, 5, 123), nanos: 456789 });
+    expect(parseStamp('2024-01-02T03:04:05Z')).toEqual({ ms: Date.UTC(2024, 0, 2, 3, 4, 5), nanos: 0 });
+    expect(parseStamp('2024-01-02T05:04:05.5+02:00')).toEqual({ ms: Date.UTC(2024, 0, 2, 3, 4, 5, 500), nanos: 0 });
+    expect(parseStamp('hello')).toBeUndefined();
+  });
+});
+
+describe('arguments', () => {
+  it('rejects api_server together with kubeconfig_file, and a bad URL', () => {
+    expect(argumentsSchema.safeParse({ targets: [], forward_to: [recv], client: { api_server: 'http://x', kubeconfig_file: '/k' } }).success).toBe(false);
+    const r = argumentsSchema.safeParse({ targets: [], forward_to: [recv], client: { api_server: 'ftp://x' } });
+    expect(r.success ? '' : r.error.message).toMatch(/invalid api_server URL/);
+    expect(argumentsSchema.parse({ targets: [], forward_to: [recv] }).clustering.enabled).toBe(false);
+  });
+});
+
+describe('LogTailer resume', () => {
+  it('after a break inside a group of lines sharing a timestamp, forwards the rest of the group exactly once', async () => {
+    const T1 = '2024-01-02T03:04:05.100000000Z';
+    const T2 = '2024-01-02T03:04:05.200000000Z';
+    const T3 = '2024-01-02T03:04:06.000000000Z';
+    const full = [`${T1} a`, `${T2} b1`, `${T2} b2`, `${T2} b3`, `${T3} c`];
+    const opened: Array<Record<string, string | undefined>> = [];
+    const client = {
+      stream: async (_p: string, q: Record<string, string | undefined>): Promise<Readable> => {
+        opened.push(q);
+        if (opened.length === 1) {
+          // the first stream breaks after b1 (a dropped connection)
+          const r = new Readable({ read() {} });
+          r.push(full.slice(0, 2).join('\n') + '\n');
+          setTimeout(() => r.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })), 20);
+          return r;
+        }
+        // the reopened stream starts at the second of sinceTime: everything again
+        return Readable.from([full.join('\n') + '\n']);
+      },
+      getJson: async (): Promise<unknown> => ({ metadata: { uid: 'u' } }),
+    } as unknown as KubeClient;
+    const got: string[] = [];
+    const tailer = new LogTailer(prepareTarget({ __pod_namespace__: 'n', __pod_name__: 'p', __pod_container_name__: 'c', __pod_uid__: 'u' }, 'id'), {
+      client: () => client,
+      forward: async (es: readonly LogEntry[]) => void got.push(...es.map((e) => e.line)),
+      onError: () => undefined,
+    });
+    await until(() => got.length >= 5, 'all lines');
+    await tailer.stop();
+    expect(got).toEqual(['a', 'b1', 'b2', 'b3', 'c']);
+    expect(opened[0]!['sinceTime']).toBeUndefined();
+    expect(opened[1]!['sinceTime']).toBe('2024-01-02T03:04:05Z');
+    expect(opened[1]).toMatchObject({ follow: 'true', timestamps: 'true', container: 'c' });
+  });
+});
+
+describe('LogTailer end', () => {
+  it('stops once a finished pod (Succeeded) has been read to its end', async () => {
+    let opens = 0;
+    const client = {
+      stream: async (): Promise<Readable> => {
+        opens++;
+        return Readable.from(['2024-01-02T03:04:05.000000000Z done\n']);
+      },
+      getJson: async (): Promise<unknown> => ({ metadata: { uid: 'u' }, status: { phase: 'Succeeded' } }),
+    } as unknown as KubeClient;
+    const got: string[] = [];
+    const tailer = new LogTailer(prepareTarget({ __pod_namespace__: 'n', __pod_name__: 'p', __pod_container_name__: 'c', __pod_uid__: 'u' }, 'id'), {
+      client: () => client,
+      forward: async (es: readonly LogEntry[]) => void got.push(...es.map((e) => e.line)),
+      onError: () => undefined,
+    });
+    await tailer.done;
+    expect(tailer.finished).toBe(true);
+    expect(got).toEqual(['done']);
+    expect(opens).toBe(2); // the reopen gave nothing new, then the phase was checked
+  });
+});
+
+describe('component', () => {
+  let server: http.Server;
+  let url: string;
+  const streams = new Set<http.ServerResponse>();
+  const logRequests: string[] = [];
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      logRequests.push(req.url ?? '');
+      const m = /^\/api\/v1\/namespaces\/(\w+)\/pods\/(\w+)(\/log)?/.exec(req.url ?? '');
+      if (m?.[2] === 'forbidden') {
+        res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'pods "forbidden" is forbidden: User "x" cannot get resource "pods/log"' }));
+        return;
+      }
+      if (!m?.[3]) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { name: m?.[2], uid: `uid-${m?.[2]}` } }));
+        return;
+      }
+      streams.add(res);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write(`2024-01-02T03:04:05.000000001Z hello from ${m[2]}\n`);
+      res.on('close', () => streams.delete(res));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const s of streams) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  let dataPath: string;
+  beforeEach(() => (dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'lsk-unit-'))));
+  afterEach(() => fs.rmSync(dataPath, { recursive: true, force: true }));
+
+  async function start(targets: Array<Record<string, string>>, cluster?: ClusterService, clustering = false): Promise<{ c: LokiSourceKubernetesComponent; got: LogEntry[]; stop: () => Promise<void> }> {
+    const got: LogEntry[] = [];
+    const c = (await component.build(
+      {
+        id: 'loki.source.kubernetes.t',
+        logger: winston.createLogger({ silent: true }),
+        registry: new Registry(),
+        dataPath,
+        onStateChange: () => undefined,
+        setHealth: () => undefined,
+        getService: <T,>(name: string): T => {
+          if (name === 'cluster' && cluster) return cluster as T;
+          throw new Error('no such service');
+        },
+      },
+      argumentsSchema.parse({ targets, forward_to: [{ append: async (es: readonly LogEntry[]) => void got.push(...es) }], client: { api_server: url }, clustering: { enabled: clustering } }),
+    )) as LokiSourceKubernetesComponent;
+    const ac = new AbortController();
+    const done = c.run(ac.signal);
+    return {
+      c,
+      got,
+      stop: async () => {
+        ac.abort();
+        await done;
+      },
+    };
+  }
+  const tgt = (pod: string): Record<string, string> => ({ __address__: `${pod}:80`, __meta_kubernetes_namespace: 'ns', __meta_kubernetes_pod_name: pod, __meta_kubernetes_pod_container_name: 'c', __meta_kubernetes_pod_uid: `uid-${pod}` });
+
+  it('an API error makes it unhealthy naming the container and the server message; other targets keep flowing', async () => {
+    const { c, got, stop } = await start([tgt('good'), tgt('forbidden')]);
+    try {
+      await until(() => got.length === 1 && c.currentHealth().state === 'unhealthy', 'good line and unhealthy');
+      expect(got[0]!.line).toBe('hello from good');
+      expect(c.currentHealth().message).toMatch(/ns\/forbidden:c:.*403 Forbidden: pods "forbidden" is forbidden/);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('with clustering tails only the targets this node owns, and follows ownership changes', async () => {
+    let mine = 'a';
+    const listeners: Array<() => void> = [];
+    const cluster = {
+      enabled: true,
+      // keys are the non-__meta_ labels, as prometheus.scrape's (clusterKey)
+      owns: (key: string) => key === `__address__=${mine}:80`,
+      onChange: (f: () => void) => (listeners.push(f), () => undefined),
+    } as unknown as ClusterService;
+    const { c, got, stop } = await start([tgt('a'), tgt('b')], cluster, true);
+    try {
+      await until(() => got.length >= 1, 'owned line');
+      const keys = (): string[] => (c.debugInfo() as { targets: Array<{ container: string }> }).targets.map((t) => t.container);
+      expect(keys()).toEqual(['ns/a:c:uid-a']);
+      mine = 'b';
+      listeners.forEach((f) => f());
+      expect(keys()).toEqual(['ns/b:c:uid-b']);
+      await until(() => got.some((e) => e.line === 'hello from b'), 'b line');
+    } finally {
+      await stop();
+    }
+  });
+
+  it('a restart resumes from the saved position: the line already forwarded is not repeated', async () => {
+    const first = await start([tgt('good')]);
+    await until(() => first.got.length === 1, 'first line');
+    await first.stop();
+    expect(fs.readFileSync(path.join(dataPath, 'positions.yml'), 'utf8')).toContain('cursor-ns/good:c:uid-good: "2024-01-02T03:04:05.000000001Z 1"');
+    logRequests.length = 0;
+    const second = await start([tgt('good')]);
+    try {
+      await until(() => logRequests.some((u) => u.includes('/log?')), 'reopened stream');
+      expect(logRequests.find((u) => u.includes('/log?'))).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(second.got).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * The docs' Kubernetes logs pipeline (discovery.kubernetes → discovery.relabel →
+ * loki.source.kubernetes with clustering → loki.process → loki.write) run by three clustered
+ * `bin/alloy run` processes against the dev cluster: five pods print numbered lines; one of them
+ * exits mid-way and is restarted by the kubelet. Every line of every run must reach the Loki sink
+ * exactly once, with the namespace/pod/container labels, and the pods must be spread over the
+ * collectors (each tails only what it owns).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
+import { LokiSink } from '../../collector/src/loki/testing.js';
+import { freePort, root, spawnProc, alloyBin, stopAll, until, type Proc } from '../metrics/harness.js';
+
+const built = fs.existsSync(path.join(root, 'dist/collector/src/cli/main.js'));
+if (!built && process.env.CI !== 'true') process.stderr.write('SKIP: dist/ is missing; run "npm run build"\n');
+
+const PODS = 5;
+const LINES = 80;
+// Prints RUN n for n = 1..LINES, one every 20 ms; with EXIT_AT set, exits after that many lines (restartPolicy Always restarts it).
+const SCRIPT = `const run = Math.random().toString(36).slice(2, 8); let i = 0; const stopAt = Number(process.env.EXIT_AT || 0);
+const t = setInterval(() => { i++; console.log('run=' + run + ' n=' + i); if (i === stopAt) process.exit(1); if (i >= ${LINES}) clearInterval(t); }, 20);`;
+
+function config(ns: string, sinkUrl: string, kubeconfig: string): string {
+  return `discovery.kubernetes "pods" {
+  role            = "pod"
+  kubeconfig_file = ${JSON.stringify(kubeconfig)}
+  namespaces {
+    names = [${JSON.stringify(ns)}]
+  }
+}
+
+discovery.relabel "pod_logs" {
+  targets = discovery.kubernetes.pods.targets
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }
+}
+
+loki.source.kubernetes "pod_logs" {
+  targets    = discovery.relabel.pod_logs.output
+  forward_to = [loki.process.pod_logs.receiver]
+  client {
+    kubeconfig_file = ${JSON.stringify(kubeconfig)}
+  }
+  clustering {
+    enabled = true
+  }
+}
+
+loki.process "pod_logs" {
+  stage.static_labels {
+    values = {
+      cluster = "dev",
+    }
+  }
+  forward_to = [loki.write.sink.receiver]
+}
+
+loki.write "sink" {
+  endpoint {
+    url        = ${JSON.stringify(sinkUrl)}
+    batch_wait = "100ms"
+  }
+}
+`;
+}
+
+let cluster: TestCluster;
+let dir: string;
+beforeAll(async () => {
+  cluster = await useCluster({ forceLocal: true });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lsk-cl-'));
+}, 60_000);
+afterAll(async () => {
+  await stopAll();
+  await cluster?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function api(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(cluster.local!.url + p, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+(built || process.env.CI === 'true' ? test : test.skip)('three clustered collectors deliver every line of five pods exactly once, a restarted container included', async () => {
+  const ns = `lsk-cl-${process.pid}`;
+  await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const sink = new LokiSink();
+  await sink.start();
+  try {
+    const cfg = path.join(dir, 'config.alloy');
+    fs.writeFileSync(cfg, config(ns, sink.url, cluster.kubeconfig));
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const join = ports.map((p) => `127.0.0.1:${p}`).join(',');
+    const nodes: Array<Proc & { base: string }> = [];
+    for (let i = 0; i < 3; i++) {
+      const name = `lsk-${i}`;
+      const p = spawnProc(name, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${ports[i]}`, `--storage.path=${path.join(dir, name)}`, '--cluster.enabled=true', `--cluster.node-name=${name}`, `--cluster.join-addresses=${join}`, '--cluster.name=lsk', '--cluster.rejoin-interval=2s', cfg]);
+      nodes.push({ ...p, base: `http://127.0.0.1:${ports[i]}` });
+    }
+    // the cluster forms before any pod exists, so ownership is settled when tailing starts
+    for (const n of nodes) {
+      await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => {
+        try {
+          const peers = (await (await fetch(`${n.base}/api/v0/web/peers`)).json()) as unknown[];
+          return peers.length === 3;
+        } catch {
+          return false;
+        }
+      }, 30_000, 200);
+    }
+
+    for (let i = 0; i < PODS; i++) {
+      await api('POST', `/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p${i}` },
+        spec: { restartPolicy: 'Always', containers: [{ name: 'app', image: 'harness/node', command: ['node', '-e', SCRIPT], env: i === 0 ? [{ name: 'EXIT_AT', value: '30' }] : [] }] },
+      });
+    }
+
+    type Runs = Map<string, Map<string, number[]>>; // pod → run → numbers
+    const runs = (): Runs => {
+      const m: Runs = new Map();
+      for (const e of sink.entries) {
+        const pod = /pod="([^"]+)"/.exec(e.stream)?.[1] ?? '?';
+        const r = /^run=(\w+) n=(\d+)$/.exec(e.line);
+        if (!r) throw new Error(`unexpected line ${JSON.stringify(e.line)}`);
+        const byRun = m.get(pod) ?? new Map<string, number[]>();
+        byRun.set(r[1]!, [...(byRun.get(r[1]!) ?? []), Number(r[2])]);
+        m.set(pod, byRun);
+      }
+      return m;
+    };
+    const summary = (): string => JSON.stringify([...runs()].map(([p, rs]) => [p, [...rs.values()].map((n) => n.length)]));
+    // p1..p4 print LINES and stay; p0 exits at 30 and restarts: wait for 2 of its runs of 30
+    await until(`all lines at the sink: ${summary()}`, () => {
+      const r = runs();
+      if (r.size !== PODS) return false;
+      for (let i = 1; i < PODS; i++) if (![...(r.get(`p${i}`)?.values() ?? [])].some((n) => n.length >= LINES)) return false;
+      return [...(r.get('p0')?.values() ?? [])].filter((n) => n.length >= 30).length >= 2;
+    }, 90_000, 200);
+
+    for (const [pod, byRun] of runs()) {
+      for (const ns of byRun.values()) expect({ pod, ns }).toEqual({ pod, ns: Array.from({ length: ns.length }, (_, k) => k + 1) });
+      if (pod !== 'p0') expect(byRun.size).toBe(1);
+    }
+    const streams = new Set(sink.entries.map((e) => e.stream));
+    for (let i = 0; i < PODS; i++) expect(streams).toContain(`{cluster="dev", container="app", instance="${ns}/p${i}:app", job="loki.source.kubernetes.pod_logs", namespace="${ns}", pod="p${i}"}`);
+
+    // each pod tailed by exactly one collector, and more than one collector has work
+    const owners = await Promise.all(
+      nodes.map(async (n) => {
+        const info = (await (await fetch(`${n.base}/api/v0/web/components/loki.source.kubernetes.pod_logs`)).json()) as { debugInfo: { targets: Array<{ container: string }> } };
+        return info.debugInfo.targets.map((t) => t.container.split(':')[0]!);
+      }),
+    );
+    expect(owners.flat().sort()).toEqual(Array.from({ length: PODS }, (_, i) => `${ns}/p${i}`));
+    expect(owners.filter((o) => o.length > 0).length).toBeGreaterThan(1);
+  } finally {
+    await stopAll();
+    await sink.stop();
+  }
+}, 180_000);
