@@ -12,6 +12,7 @@ import path from 'node:path';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { LokiSink } from '../../collector/src/loki/testing.js';
 import { freePort, root, spawnProc, alloyBin, stopAll, until, type Proc } from '../metrics/harness.js';
+import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 
 const built = fs.existsSync(path.join(root, 'dist/collector/src/cli/main.js'));
 if (!built && process.env.CI !== 'true') process.stderr.write('SKIP: dist/ is missing; run "npm run build"\n');
@@ -164,8 +165,10 @@ async function api(method: string, p: string, body?: unknown): Promise<Record<st
     // each pod tailed by exactly one collector, and more than one collector has work
     const owners = await Promise.all(
       nodes.map(async (n) => {
-        const info = (await (await fetch(`${n.base}/api/v0/web/components/loki.source.kubernetes.pod_logs`)).json()) as { debugInfo: { targets: Array<{ container: string }> } };
-        return info.debugInfo.targets.map((t) => t.container.split(':')[0]!);
+        // The components API answers typed Alloy bodies (as upstream): read them as plain JSON.
+        const info = (await (await fetch(`${n.base}/api/v0/web/components/loki.source.kubernetes.pod_logs`)).json()) as { debugInfo: AlloyJSONStatement[] };
+        const debug = plainOfBody(info.debugInfo) as { targets: Array<{ container: string }> };
+        return debug.targets.map((t) => t.container.split(':')[0]!);
       }),
     );
     expect(owners.flat().sort()).toEqual(Array.from({ length: PODS }, (_, i) => `${ns}/p${i}`));
