@@ -13,7 +13,11 @@ describe('README "Supported components"', () => {
     const section = componentsSection(defaultRegistry());
     expect(readme).toContain(BEGIN);
     expect(withComponentsSection(readme, section)).toBe(readme);
-    for (const name of defaultRegistry().names()) expect(section).toContain(`| \`${name}\` |`);
+    for (const name of defaultRegistry().names()) {
+      const def = defaultRegistry().get(name)!;
+      // Components this runtime cannot provide are listed with their reason, not in the table.
+      expect(section).toContain(def.unavailable === undefined ? `| \`${name}\` |` : `Refused with the reason: \`${name}\` (${def.unavailable}).`);
+    }
   });
 
   it('goes stale when the registry changes, and names missing upstream components', () => {

@@ -68,15 +68,19 @@ export const UPSTREAM_COMMON: readonly string[] = [
 /** The generated section, markers included. */
 export function componentsSection(registry: ComponentRegistry): string {
   const names = registry.names();
-  const rows = names.map((n) => `| \`${n}\` | ${registry.get(n)!.stability} |`);
+  const available = names.filter((n) => registry.get(n)!.unavailable === undefined);
+  const refused = names.filter((n) => registry.get(n)!.unavailable !== undefined);
+  const rows = available.map((n) => `| \`${n}\` | ${registry.get(n)!.stability} |`);
   const missing = UPSTREAM_COMMON.filter((n) => registry.get(n) === undefined);
   return [
     BEGIN,
-    `${names.length} components, from \`defaultRegistry()\` in \`collector/src/component/registry.ts\`. A config using any other component is rejected at load with a diagnostic naming it.`,
+    `${available.length} components, from \`defaultRegistry()\` in \`collector/src/component/registry.ts\`. A config using any other component is rejected at load with a diagnostic naming it.`,
     '',
     '| Component | Stability |',
     '| --- | --- |',
     ...rows,
+    '',
+    ...refused.map((n) => `Refused with the reason: \`${n}\` (${registry.get(n)!.unavailable}).`),
     '',
     `Not there yet (widely used upstream components this collector does not implement): ${missing.map((n) => `\`${n}\``).join(', ') || 'none'}.`,
     END,

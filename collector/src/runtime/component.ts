@@ -82,4 +82,6 @@ export interface ComponentDefinition<A = unknown, E extends object = object> {
   /** Names of the exported fields, so `alloy validate` can check references without running anything. */
   readonly exports: readonly (keyof E & string)[];
   build(opts: ComponentOptions<E>, args: A): Component<A> | Promise<Component<A>>;
+  /** Set for an upstream name this runtime cannot provide: why (every block of it is refused with this). */
+  readonly unavailable?: string;
 }

@@ -14,6 +14,7 @@ export function unavailableComponent(name: string, why: string, attrs: readonly 
     stability: 'generally-available',
     args: args as unknown as z.ZodType<never>,
     exports: [],
+    unavailable: why,
     build: () => {
       throw new Error(`${name} cannot run in this collector: ${why}`);
     },
