@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExpositionServer, metricValue, requireTool, startAlloy, startPrometheus, stopAll, until } from '../e2e/metrics/harness.js';
-import { reportPipelineFault, rssOf } from '../e2e/faults/report-pipeline.js';
+import { reportFault, rssOf } from '../e2e/faults/report.js';
 
 if (requireTool('/usr/bin/prometheus', 'the remote-write start benchmark') === undefined) process.exit(1);
 
@@ -98,7 +98,7 @@ prometheus.remote_write "backend" {
     process.stdout.write(
       `remote_write stall, per second (t ms, scraped, delivered, shards):\n${rows.map((r) => `  ${r.t}\t${r.scraped}\t${r.delivered}\t${r.shards}`).join('\n')}\n`,
     );
-    reportPipelineFault({
+    reportFault({
       fault: 'rw-start-stall',
       case: `${SERIES} new series, 1 s scrape, ${RUN_MS / 1000} s, Prometheus 2.42 receiver (samples)`,
       tried: due,

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LokiSink } from '../../collector/src/loki/testing.js';
 import { spawnProc, startAlloy, stopAll, until } from '../metrics/harness.js';
-import { reportPipelineFault, rssOf } from './report-pipeline.js';
+import { reportFault, rssOf } from './report.js';
 
 const RATE = 2000;
 const SECONDS = 20;
@@ -132,7 +132,7 @@ loki.write "sink" {
         let lost = 0;
         for (let i = 1; i <= total; i++) if (!seen.has(i)) lost++;
         const rotations = /rotations (\d+)/.exec(writer.output())?.[1] ?? '?';
-        reportPipelineFault({
+        reportFault({
           fault: `file-${mode}`,
           case: `${RATE} lines/s for ${SECONDS} s, ${mode} every ${ROTATE_EVERY_MS / 1000} s (${rotations} rotations), lines`,
           tried: total,

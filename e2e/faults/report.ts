@@ -4,7 +4,7 @@
  * import it). Rows go to stdout; with `FAULTS_REPORT=<file>` they are also appended to that file
  * (one markdown row per line; `faultTableHeader()` gives the header) so a CI run can collect them.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 export interface FaultRow {
   /** The issue item or area, e.g. `restart-503`. */
@@ -41,4 +41,15 @@ export function reportFault(r: FaultRow): void {
   process.stdout.write(`\nfault suite:\n${faultTableHeader()}\n${row}\n`);
   const file = process.env['FAULTS_REPORT'];
   if (file) appendFileSync(file, `${row}\n`);
+}
+
+/** Resident set size of a process in bytes (Linux `/proc`), or undefined when unreadable. */
+export function rssOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -15,6 +15,7 @@ import { encodeLabels, WriteRequestEncoder } from '../../collector/src/prom/remo
 import { compress } from '../../collector/src/prom/snappy/snappy.js';
 import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
 import { freePort, metricValue, Sink, startAlloy, stopAll, until } from '../metrics/harness.js';
+import { reportFault } from './report.js';
 
 jest.setTimeout(120_000);
 
@@ -127,12 +128,17 @@ prometheus.remote_write "out" {
     await until('samples pushed after the garbage reloads to reach the sink', () => sink.received > before);
 
     const lagMax = max(reloads.map((r) => r.lagMs));
-    process.stdout.write(
-      `\nfault suite:\n| fault | case | tried | survived | lost | duplicated | RSS growth | note |\n|---|---|---|---|---|---|---|---|\n` +
-        `| syntax-garbage | ${RELOADS} reloads of 64 KiB random bytes, pushes concurrent | ${during.length} pushes | ${during.length} | 0 | 0 | - | ` +
+    reportFault({
+      fault: 'syntax-garbage',
+      case: `${RELOADS} reloads of 64 KiB random bytes, pushes concurrent (pushes)`,
+      tried: during.length,
+      survived: during.length,
+      lost: 0,
+      duplicated: 0,
+      note:
         `reload ${reloads.map((r) => `${r.status}/${r.ms.toFixed(0)}ms/${r.bytes}B`).join(', ')}; push ms median ${median(during).toFixed(1)} max ${max(during).toFixed(1)} ` +
-        `(baseline median ${median(baseline).toFixed(1)} max ${baselineMax.toFixed(1)}); event-loop lag max ${lagMax.toFixed(0)}ms |\n`,
-    );
+        `(baseline median ${median(baseline).toFixed(1)} max ${baselineMax.toFixed(1)}); event-loop lag max ${lagMax.toFixed(0)}ms`,
+    });
 
     for (const r of reloads) {
       expect(r.status).toBe(400);
