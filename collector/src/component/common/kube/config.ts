@@ -11,6 +11,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { checkHttpClientConfig, type HttpClientConfigArguments } from '../http-client-config.js';
 import type { HttpClientSettings } from '../../prometheus/scrape/http-client.js';
 import type { SecretLike } from '../../prometheus/scrape/schema-helpers.js';
 
@@ -162,4 +164,31 @@ export function ownNamespace(dir = SERVICE_ACCOUNT_DIR, env: NodeJS.ProcessEnv =
     // not in a pod
   }
   return env['POD_NAMESPACE'] || undefined;
+}
+
+/**
+ * The checks Alloy makes on a component's connection arguments (`discovery.kubernetes`, the
+ * `client` block of `loki.source.kubernetes`): `api_server` xor `kubeconfig_file`, an http(s)
+ * `api_server`, a readable and usable kubeconfig, and the HTTP client settings' own checks.
+ */
+export function checkKubeConnectionArgs(a: HttpClientConfigArguments & { readonly api_server?: string | undefined; readonly kubeconfig_file?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (a.api_server && a.kubeconfig_file) {
+    ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: "cannot use 'kubeconfig_file' and 'api_server' simultaneously; remove one of them" });
+  }
+  if (a.api_server) {
+    try {
+      const u = new URL(a.api_server);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['api_server'], message: `invalid api_server URL ${JSON.stringify(a.api_server)}; use http(s)://host:port` });
+    }
+  }
+  if (a.kubeconfig_file) {
+    try {
+      loadKubeconfig(a.kubeconfig_file);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: (err as Error).message });
+    }
+  }
+  checkHttpClientConfig(a, ctx);
 }

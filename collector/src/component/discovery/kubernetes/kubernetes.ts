@@ -15,9 +15,9 @@
 import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../runtime/component.js';
 import { block, blocks } from '../../../syntax/vm/schema.js';
-import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
+import { clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
 import { KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
-import { loadKubeconfig, ownNamespace, resolveConnection } from '../../common/kube/config.js';
+import { checkKubeConnectionArgs, ownNamespace, resolveConnection } from '../../common/kube/config.js';
 import { Informer, keyOf, type InformerEventType } from '../../common/kube/informer.js';
 import { fieldSelectorError, labelSelectorError } from '../../common/kube/selectors.js';
 import {
@@ -90,25 +90,7 @@ export const argumentsSchema = z
         }
       });
     }
-    if (a.api_server && a.kubeconfig_file) {
-      ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: "cannot use 'kubeconfig_file' and 'api_server' simultaneously; remove one of them" });
-    }
-    if (a.api_server) {
-      try {
-        const u = new URL(a.api_server);
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['api_server'], message: `invalid api_server URL ${JSON.stringify(a.api_server)}; use http(s)://host:port` });
-      }
-    }
-    if (a.kubeconfig_file) {
-      try {
-        loadKubeconfig(a.kubeconfig_file);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: (err as Error).message });
-      }
-    }
-    checkHttpClientConfig(a, ctx);
+    checkKubeConnectionArgs(a, ctx);
   });
 
 export type Arguments = z.output<typeof argumentsSchema>;

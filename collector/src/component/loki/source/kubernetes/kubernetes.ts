@@ -31,9 +31,9 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, 
 import type { ClusterService } from '../../../../runtime/services.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule } from '../../../../syntax/vm/schema.js';
-import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../../common/http-client-config.js';
+import { clientSettings, httpClientConfigFields } from '../../../common/http-client-config.js';
 import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
-import { loadKubeconfig, resolveConnection } from '../../../common/kube/config.js';
+import { checkKubeConnectionArgs, resolveConnection } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { Cursors, type Cursor } from './cursors.js';
 
@@ -42,25 +42,7 @@ const POSITIONS_SYNC_MS = 1000;
 const clientSchema = z
   .object({ api_server: z.string().optional(), kubeconfig_file: z.string().optional(), ...httpClientConfigFields })
   .strict()
-  .superRefine((a, ctx) => {
-    if (a.api_server && a.kubeconfig_file) ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: "cannot use 'kubeconfig_file' and 'api_server' simultaneously; remove one of them" });
-    if (a.api_server) {
-      try {
-        const u = new URL(a.api_server);
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['api_server'], message: `invalid api_server URL ${JSON.stringify(a.api_server)}; use http(s)://host:port` });
-      }
-    }
-    if (a.kubeconfig_file) {
-      try {
-        loadKubeconfig(a.kubeconfig_file);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: (err as Error).message });
-      }
-    }
-    checkHttpClientConfig(a, ctx);
-  });
+  .superRefine(checkKubeConnectionArgs);
 
 export const argumentsSchema = z
   .object({
