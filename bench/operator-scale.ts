@@ -180,6 +180,12 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
     console.log(`  operator requests until converged:\n${table(operatorRequests(cp, user, 0, converged + 1000))}`);
 
+    // Steady state starts once the cluster itself has settled: kube-controller-manager creates the
+    // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
+    // (a config-hash nudge, a status update), not churn.
+    const settleDeadline = Date.now() + 300_000;
+    while (Date.now() < settleDeadline && (await count('/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator')) < f.collectors) await new Promise((r) => setTimeout(r, 1000));
+    console.log(`  all ${f.collectors} pods created by kube-controller-manager after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const steadyFrom = Date.now() + 10_000; // let the last status writes settle
     await new Promise((r) => setTimeout(r, 10_000 + f.steadySeconds * 1000));
     const steadyTo = Date.now() - 2000;
