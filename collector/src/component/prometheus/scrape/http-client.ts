@@ -347,3 +347,39 @@ export class ScrapeHttpClient {
     }
   }
 }
+
+/**
+ * The HTTP client of a scraping component across updates: unchanged settings (secrets included,
+ * so a rotated token counts as a change) keep the client and its connections; changed settings
+ * get a new client, and the old one closes its idle sockets after in-flight scrapes could finish.
+ */
+export class ScrapeClientSlot {
+  readonly #dial: ((hostPort: string) => string) | undefined;
+  #client: ScrapeHttpClient | undefined;
+  #key = '';
+
+  constructor(dial?: (hostPort: string) => string) {
+    this.#dial = dial;
+  }
+
+  /** @throws Error before the first `apply`. */
+  get client(): ScrapeHttpClient {
+    if (this.#client === undefined) throw new Error('ScrapeClientSlot: apply() settings first');
+    return this.#client;
+  }
+
+  /** @throws Error when the settings are unusable (unreadable TLS files, bad proxy URL); the current client stays. */
+  apply(settings: HttpClientSettings): void {
+    const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
+    if (key === this.#key && this.#client !== undefined) return;
+    const client = new ScrapeHttpClient(settings, this.#dial);
+    const old = this.#client;
+    if (old) setTimeout(() => old.close(), 300_000).unref();
+    this.#client = client;
+    this.#key = key;
+  }
+
+  close(): void {
+    this.#client?.close();
+  }
+}

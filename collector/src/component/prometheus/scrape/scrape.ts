@@ -18,7 +18,7 @@ import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProto
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration } from './schema-helpers.js';
 import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
-import { ScrapeHttpClient } from './http-client.js';
+import { ScrapeClientSlot } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type ScrapeCounters, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';
 
@@ -140,8 +140,6 @@ function fallbackFormat(p: string): ExpositionFormat {
 export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   #args!: Arguments;
-  #client!: ScrapeHttpClient;
-  #clientKey = '';
   #loopCfg!: LoopConfig;
   readonly #loops = new Map<string, ScrapeLoop>();
   #dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
@@ -150,14 +148,14 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #targetsGauge: Gauge;
   readonly #counters: ScrapeCounters;
   #sync: Promise<void> = Promise.resolve();
-  readonly #dial: ((hostPort: string) => string) | undefined;
+  readonly #clients: ScrapeClientSlot;
   readonly #cluster: ClusterService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
     this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
     const http = optionalService<HttpService>(opts, 'http');
-    this.#dial = http ? (hostPort) => http.dialAddress(hostPort) : undefined;
+    this.#clients = new ScrapeClientSlot(http ? (hostPort) => http.dialAddress(hostPort) : undefined);
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#targetsGauge = new Gauge({ name: 'prometheus_scrape_targets_gauge', help: 'Number of targets this component is configured to scrape', registers: [opts.registry] });
     const registers = [opts.registry];
@@ -170,16 +168,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
   /** @throws Error when HTTP settings are unusable (unreadable TLS files, bad proxy URL). */
   #apply(args: Arguments): void {
-    const settings = clientSettings(args);
-    const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
-    if (key !== this.#clientKey) {
-      const client = new ScrapeHttpClient(settings, this.#dial);
-      const old = this.#client as ScrapeHttpClient | undefined;
-      // In-flight scrapes finish on the old client; its idle sockets are closed after they can.
-      if (old) setTimeout(() => old.close(), 300_000).unref();
-      this.#client = client;
-      this.#clientKey = key;
-    }
+    this.#clients.apply(clientSettings(args));
     let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'])).map(
       (p) => p.replace(/\./g, '_') as ScrapeProtocol,
     );
@@ -252,7 +241,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     }
     for (const [key, target] of wanted) {
       if (this.#loops.has(key)) continue;
-      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#client, receivers: () => this.#args.forward_to, logger: this.#opts.logger, counters: this.#counters });
+      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#clients.client, receivers: () => this.#args.forward_to, logger: this.#opts.logger, counters: this.#counters });
       this.#loops.set(key, loop);
       loop.start(scrapeOffset(target, target.intervalMs, this.#seed));
     }
@@ -279,7 +268,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     const loops = [...this.#loops.values()];
     this.#loops.clear();
     await Promise.all(loops.map((l) => l.stop(true)));
-    this.#client.close();
+    this.#clients.close();
   }
 
   debugInfo(): ScrapeDebugInfo {

@@ -22,7 +22,7 @@ import { block, capsule, duration, labelledBlocks } from '../../../syntax/vm/sch
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
 import { clusterKey, USER_AGENT } from '../../prometheus/scrape/scrape.js';
-import { ScrapeHttpClient } from '../../prometheus/scrape/http-client.js';
+import { ScrapeClientSlot, ScrapeHttpClient } from '../../prometheus/scrape/http-client.js';
 import { CUMULATIVE_TYPES, DeltaComputer } from '../../../pyroscope/delta.js';
 import { checkPprofPayload } from '../../../pyroscope/formats.js';
 import { isProfilesReceiver, type ProfilesReceiver } from '../../../pyroscope/types.js';
@@ -231,34 +231,24 @@ function offsetOf(key: string, intervalMs: number): number {
 export class PyroscopeScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   #args!: Arguments;
-  #client!: ScrapeHttpClient;
-  #clientKey = '';
   readonly #loops = new Map<string, ProfileLoop>();
   #dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
   #running = false;
   #sync: Promise<void> = Promise.resolve();
-  readonly #dial: ((hostPort: string) => string) | undefined;
+  readonly #clients: ScrapeClientSlot;
   readonly #cluster: ClusterService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
     const http = optionalService<HttpService>(opts, 'http');
-    this.#dial = http ? (hostPort) => http.dialAddress(hostPort) : undefined;
+    this.#clients = new ScrapeClientSlot(http ? (hostPort) => http.dialAddress(hostPort) : undefined);
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#apply(args);
   }
 
   /** @throws Error when HTTP settings are unusable (unreadable TLS files, bad proxy URL). */
   #apply(args: Arguments): void {
-    const settings = clientSettings(args);
-    const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
-    if (key !== this.#clientKey) {
-      const client = new ScrapeHttpClient(settings, this.#dial);
-      const old = this.#client as ScrapeHttpClient | undefined;
-      if (old) setTimeout(() => old.close(), 300_000).unref();
-      this.#client = client;
-      this.#clientKey = key;
-    }
+    this.#clients.apply(clientSettings(args));
     this.#args = args;
   }
 
@@ -302,7 +292,7 @@ export class PyroscopeScrapeComponent implements Component<Arguments>, DebugComp
     }
     for (const [key, t] of wanted) {
       if (this.#loops.has(key)) continue;
-      const loop = new ProfileLoop(t, a.scrape_interval, a.scrape_timeout, { client: () => this.#client, receivers: () => this.#args.forward_to, logger: this.#opts.logger });
+      const loop = new ProfileLoop(t, a.scrape_interval, a.scrape_timeout, { client: () => this.#clients.client, receivers: () => this.#args.forward_to, logger: this.#opts.logger });
       this.#loops.set(key, loop);
       loop.start(offsetOf(key, a.scrape_interval));
     }
@@ -326,7 +316,7 @@ export class PyroscopeScrapeComponent implements Component<Arguments>, DebugComp
     const loops = [...this.#loops.values()];
     this.#loops.clear();
     await Promise.all(loops.map((l) => l.stop()));
-    this.#client.close();
+    this.#clients.close();
   }
 
   debugInfo(): { target: ProfileTargetStatus[]; dropped_targets: PyroscopeScrapeComponent['droppedTargets']; clustering_enabled: boolean } {
