@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { SecretLike } from './schema-helpers.js';
 import { redactUrl } from '../../../logging/redact.js';
+import { fingerprint } from '../../common/fingerprint.js';
 
 export interface TlsSettings {
   readonly ca?: string | undefined;
@@ -370,7 +371,7 @@ export class ScrapeClientSlot {
 
   /** @throws Error when the settings are unusable (unreadable TLS files, bad proxy URL); the current client stays. */
   apply(settings: HttpClientSettings): void {
-    const key = JSON.stringify(settings, (_k, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v));
+    const key = fingerprint(settings);
     if (key === this.#key && this.#client !== undefined) return;
     const client = new ScrapeHttpClient(settings, this.#dial);
     const old = this.#client;

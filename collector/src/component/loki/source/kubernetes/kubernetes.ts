@@ -36,6 +36,7 @@ import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { checkKubeConnectionArgs, resolveConnection } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { Cursors, type Cursor } from './cursors.js';
+import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
 
@@ -330,7 +331,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     this.#cursors = cursors;
     this.#args = args;
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
-    this.#clientKey = JSON.stringify(args.client, secretReplacer);
+    this.#clientKey = fingerprint(args.client);
     this.#client = LokiSourceKubernetesComponent.#newClient(args);
   }
 
@@ -413,7 +414,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   }
 
   update(args: Arguments): void {
-    const key = JSON.stringify(args.client, secretReplacer);
+    const key = fingerprint(args.client);
     this.#args = args;
     if (key !== this.#clientKey) {
       const old = this.#client;
@@ -453,9 +454,6 @@ function sameLabels(a: Labels, b: Labels): boolean {
   return a.length === b.length && a.every((l, i) => l.name === b[i]!.name && l.value === b[i]!.value);
 }
 
-function secretReplacer(_k: string, v: unknown): unknown {
-  return v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? `secret:${(v as { reveal(): string }).reveal()}` : v;
-}
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'loki.source.kubernetes',
