@@ -3,9 +3,9 @@
 // older than the sources, starts the local dev cluster (bin/dev-cluster: API server, controllers
 // and a kubelet running pods as local processes), installs the Collector CRD, runs the operator
 // (bin/operator) against it and applies examples/collector.yaml (3 clustered collectors scraping
-// themselves). When prometheus is installed it runs on a free port of 127.0.0.9 (a loopback
+// themselves) unchanged. When prometheus is installed it runs on a free port of 127.0.0.9 (a loopback
 // address outside the dev cluster's pod range) with the remote-write receiver, and the example
-// writes there; without it (or when it cannot start) the demo goes on. Pods get addresses
+// writes there (the demo creates the ConfigMap prometheus-endpoint the example reads); without it (or when it cannot start) the demo goes on. Pods get addresses
 // 127.N.x.y with the first N whose addresses are free (a second demo does not collide), and the
 // dev cluster keeps its state in .local/dev-cluster-state (nothing is left in /tmp). Prints the kubeconfig path and the pods' UI addresses; Ctrl-C stops everything in order.
 // `npm start -- --no-cluster`: the plain collector on examples/standalone.alloy (works with nothing
@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const local = path.join(root, '.local') + path.sep;
+// The demo's state and logs; ALLOY_DEMO_DIR moves them (the end-to-end test runs the demo in a temp dir).
+const local = path.join(process.env.ALLOY_DEMO_DIR ?? path.join(root, '.local'), path.sep);
 const noCluster = process.argv.includes('--no-cluster');
 const entries = noCluster
   ? ['dist/collector/src/cli/main.js']
@@ -221,8 +222,10 @@ async function demo() {
   // Each object carries kubectl's last-applied-configuration annotation (what client-side
   // `kubectl apply -f` records), so a later `kubectl apply` by the user merges against it
   // without warning, as if the user had applied the demo's objects themselves.
+  // The annotation is written as kubectl writes it (keys sorted, `annotations: {}` kept), so that
+  // applying the same file again reports "unchanged".
   const applyDoc = (path, obj) => {
-    const lastApplied = `${JSON.stringify(obj)}\n`;
+    const lastApplied = `${JSON.stringify(sortKeys({ ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations } } }))}\n`;
     const withAnnotation = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } } };
     return request('PATCH', `${server}${path}?fieldManager=npm-start&force=true`, JSON.stringify(withAnnotation), 'application/apply-patch+yaml');
   };
@@ -238,10 +241,15 @@ async function demo() {
   });
   await waitFor('the operator', () => operatorHttp, 30_000);
 
-  // The example writes to the demo's Prometheus: point it at the address actually chosen.
-  const collectorText = readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8');
-  const collector = parse(promUrl ? collectorText.replaceAll('http://127.0.0.9:9090', promUrl) : collectorText);
+  // The example reads its Prometheus URL from the ConfigMap prometheus-endpoint (optional): the
+  // demo fills it in and applies the file unchanged, so `kubectl apply -f examples/collector.yaml`
+  // by the user changes nothing and the collectors keep writing to the demo's Prometheus.
+  const collector = parse(readFileSync(path.join(root, 'examples/collector.yaml'), 'utf8'));
   const { name, namespace = 'default' } = collector.metadata;
+  if (promUrl) {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'prometheus-endpoint', namespace }, data: { url: promUrl } };
+    await applyDoc(`/api/v1/namespaces/${namespace}/configmaps/prometheus-endpoint`, cm);
+  }
   await applyDoc(`/apis/alloy.dev/v1alpha1/namespaces/${namespace}/collectors/${name}`, collector);
   say(`applied examples/collector.yaml (Collector ${namespace}/${name}, ${collector.spec.replicas ?? 1} replicas); waiting for Ready ...`);
   await waitFor(`Collector ${name} to become Ready`, async () => {
@@ -273,6 +281,13 @@ function request(method, url, body, contentType) {
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** A copy of a JSON value with object keys in sorted order (as Go's encoding/json writes maps). */
+function sortKeys(v) {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
 }
 
 function get(url) {
