@@ -4,8 +4,9 @@
  *
  * Contracts:
  * - `publish(id, produce)` costs nothing when disabled or nobody watches `id`: `produce` (which
- *   formats the data as text lines) runs only when there is a subscriber, and its errors are
- *   swallowed (live debugging never breaks the pipeline).
+ *   formats the data as text) runs only when there is a subscriber, and its errors are swallowed
+ *   (live debugging never breaks the pipeline). Each string is one item as upstream shows it
+ *   (a sample, a log line, or a whole OTLP batch as multi-line text).
  * - Subscribers get every published batch synchronously; rate limiting is the subscriber's job
  *   (the server's stream drops and counts lines above its rate).
  * - Components get it with `getService<LiveDebuggingService>('livedebugging')` (it may be absent
@@ -13,6 +14,8 @@
  */
 export interface LiveDebuggingService {
   publish(componentId: string, produce: () => readonly string[]): void;
+  /** Whether anyone watches `componentId` now (to skip collecting what only `produce` needs). */
+  active(componentId: string): boolean;
 }
 
 export type LiveSubscriber = (lines: readonly string[]) => void;
@@ -21,6 +24,10 @@ export class LiveDebugging implements LiveDebuggingService {
   /** Set from the running config's `livedebugging` block. */
   enabled = false;
   readonly #subs = new Map<string, Set<LiveSubscriber>>();
+
+  active(componentId: string): boolean {
+    return this.enabled && (this.#subs.get(componentId)?.size ?? 0) > 0;
+  }
 
   publish(componentId: string, produce: () => readonly string[]): void {
     if (!this.enabled) return;

@@ -34,10 +34,12 @@ async function readEvents(url: string, done: (events: { event: string; data: str
         buf = buf.slice(i + 2);
         if (block.startsWith(':')) continue;
         const ev = { event: 'message', data: '' };
+        const data: string[] = [];
         for (const line of block.split('\n')) {
           if (line.startsWith('event: ')) ev.event = line.slice(7);
-          else if (line.startsWith('data: ')) ev.data = line.slice(6);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
         }
+        ev.data = data.join('\n'); // as EventSource joins the data fields of one event
         events.push(ev);
         if (ev.event === 'start') onOpen();
         if (done(events)) return events;
@@ -92,5 +94,16 @@ describe('live debugging stream', () => {
       return ['x'];
     });
     expect(produced).toBe(1);
+  });
+
+  it('sends a multi-line item (an OTLP request as text) as one event that keeps its newlines', async () => {
+    live.enabled = true;
+    const item = 'ResourceSpans #0\nResource SchemaURL: \nSpan #0\n    Name           : GET /\n';
+    const events = await readEvents(
+      `${base}prometheus.relabel.x`,
+      (evs) => evs.some((e) => e.event === 'message'),
+      () => live.publish('prometheus.relabel.x', () => [item]),
+    );
+    expect(events.filter((e) => e.event === 'message').map((e) => e.data)).toEqual([item.replace(/\n$/, '')]);
   });
 });

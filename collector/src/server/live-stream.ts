@@ -1,7 +1,8 @@
 /**
  * `GET /api/v0/web/debug/{id}?rate=N`: the live-debugging stream of one component as
- * Server-Sent Events (one `data:` event per line the component publishes). At most `rate` lines
- * per second (default 50, 1..1000; a token bucket with one second of burst); lines above it are
+ * Server-Sent Events: one event per item the component publishes (a sample, a log line, a whole
+ * OTLP request as multi-line text; each text line is one `data:` field, so the browser's
+ * EventSource gets the item back with its newlines). At most `rate` items per second (default 50, 1..1000; a token bucket with one second of burst); lines above it are
  * dropped and counted in an `event: dropped` (`data: <n>`) once a second, so a busy pipeline
  * cannot flood the browser. The subscription ends when the client disconnects.
  */
@@ -47,7 +48,8 @@ export function serveLiveStream(req: IncomingMessage, res: ServerResponse, url: 
         continue;
       }
       tokens--;
-      chunk += `data: ${line.replace(/\r?\n/g, '\\n')}\n\n`;
+      for (const l of line.replace(/\r?\n$/, '').split(/\r?\n/)) chunk += `data: ${l}\n`;
+      chunk += '\n';
     }
     if (chunk) res.write(chunk);
   });

@@ -140,6 +140,7 @@ export function clientMain(): void {
       es!.addEventListener('message', (e) => {
         const span = document.createElement('span');
         span.textContent = e.data;
+        if (e.data.includes('\n')) span.setAttribute('class', 'block');
         out.appendChild(span);
         while (out.childElementCount > MAX) out.firstElementChild?.remove();
         count++;

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions, HealthState } from '../../runtime/component.js';
 import type { Signal, Telemetry } from '../../otlp/data.js';
 import { ConsumerError, type Consumer } from './consumer.js';
+import type { LiveDebuggingService } from '../../runtime/live-debugging.js';
 
 const require = createRequire(import.meta.url);
 
@@ -73,8 +74,8 @@ export interface Running<C, E> {
   stop(): Promise<void>;
 }
 
-/** Parses `cfg` with the definition's schema, builds and runs the component. */
-export async function runComponent<A, E extends object, C extends Component<A> = Component<A>>(def: ComponentDefinition<A, E>, cfg: Record<string, unknown>, id = `${def.name}.test`): Promise<Running<C, E>> {
+/** Parses `cfg` with the definition's schema, builds and runs the component (with `live` as its live-debugging service when given). */
+export async function runComponent<A, E extends object, C extends Component<A> = Component<A>>(def: ComponentDefinition<A, E>, cfg: Record<string, unknown>, id = `${def.name}.test`, live?: LiveDebuggingService): Promise<Running<C, E>> {
   const registry = new Registry();
   let exports: E | undefined;
   let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
@@ -85,7 +86,8 @@ export async function runComponent<A, E extends object, C extends Component<A> =
     dataPath: '/nonexistent',
     onStateChange: (e) => (exports = e),
     setHealth: (state, message) => (health = { state, message }),
-    getService: () => {
+    getService: <T>(name: string): T => {
+      if (name === 'livedebugging' && live) return live as T;
       throw new Error('no services in tests');
     },
   };

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { formatStreamLabels } from '../../../loki/labels.js';
 import { timestampToNanoString, type LogEntry } from '../../../loki/types.js';
 import { decodeStages, processHarness } from './testing.js';
+import { LiveDebugging } from '../../../runtime/live-debugging.js';
 
 const labelsOf = (e: LogEntry): string => formatStreamLabels(e.labels);
 
@@ -498,5 +499,24 @@ describe('loki.process bad input', () => {
     ['stage.match {\n  selector = "{app=\\"web\\"}"\n  stage.regex {\n    expression = "(?P<x"\n  }\n}', /config\.alloy:6:18: .*invalid regex/],
   ])('%s', (body, want) => {
     expect(err(body)).toMatch(want);
+  });
+});
+
+describe('loki.process live debugging', () => {
+  it('publishes [IN] and [OUT] lines as upstream words them, only while someone watches', async () => {
+    const live = new LiveDebugging();
+    live.enabled = true;
+    const h = processHarness('stage.logfmt {\n mapping = { level = "", trace = "" }\n}\nstage.labels {\n values = { level = "" }\n}\nstage.structured_metadata {\n values = { trace = "" }\n}\nstage.drop {\n expression = ".*debug.*"\n}', Date.now, false, live);
+    await h.push(['level=info unseen']);
+    const seen: string[] = [];
+    const stop = live.subscribe('loki.process.t', (items) => seen.push(...items));
+    await h.push(['level=info trace=abc msg=hi', 'level=debug msg=noise'], { job: 'api' }, { timestampMs: 1_714_557_600_123, timestampNanos: 4_500 });
+    stop();
+    await h.push(['level=info unseen']);
+    expect(seen).toEqual([
+      '[IN]: timestamp: 2024-05-01T10:00:00.1230045Z, entry: level=info trace=abc msg=hi, labels: {job="api"}, structured_metadata: {}',
+      '[IN]: timestamp: 2024-05-01T10:00:00.1230045Z, entry: level=debug msg=noise, labels: {job="api"}, structured_metadata: {}',
+      '[OUT]: timestamp: 2024-05-01T10:00:00.1230045Z, entry: level=info trace=abc msg=hi, labels: {job="api", level="info"}, structured_metadata: {"trace":"abc"}',
+    ]);
   });
 });

@@ -18,6 +18,8 @@ import { z } from 'zod';
 import { Counter } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { isLogsReceiver, type LogEntry, type LogsReceiver } from '../../../loki/types.js';
+import { processLiveLine } from '../../../loki/live-text.js';
+import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { capsule } from '../../../syntax/vm/schema.js';
 import { asCapsule } from '../../../syntax/vm/value.js';
 import { toLogEntry, toPEntry, type PEntry } from './entry.js';
@@ -51,6 +53,7 @@ export class LokiProcessComponent implements Component<Arguments> {
   readonly #droppedByLabel: Counter<'label_name' | 'label_value'>;
   readonly #now: () => number;
   readonly #tap: ((e: Readonly<PEntry>) => void) | undefined;
+  readonly #live: LiveDebuggingService | undefined;
   #forward: readonly LogsReceiver[];
   #pipeline: Pipeline;
   #metricNames: string[] = [];
@@ -64,6 +67,7 @@ export class LokiProcessComponent implements Component<Arguments> {
     this.#opts = opts;
     this.#now = options.now ?? Date.now;
     this.#tap = options.tap;
+    this.#live = optionalService((n) => opts.getService<LiveDebuggingService>(n));
     const registers = [opts.registry];
     this.#dropped = new Counter({ name: 'loki_process_dropped_lines_total', help: 'A count of all log lines dropped as a result of a pipeline stage', labelNames: ['reason'], registers });
     this.#droppedByLabel = new Counter({
@@ -126,6 +130,7 @@ export class LokiProcessComponent implements Component<Arguments> {
   }
 
   async #send(batch: readonly LogEntry[]): Promise<void> {
+    this.#live?.publish(this.#opts.id, () => batch.map((e) => processLiveLine('OUT', e)));
     const fw = this.#forward;
     if (fw.length === 1) return fw[0]!.append(batch);
     await Promise.all(fw.map((r) => r.append(batch)));
@@ -145,6 +150,7 @@ export class LokiProcessComponent implements Component<Arguments> {
   }
 
   async #append(entries: readonly LogEntry[]): Promise<void> {
+    this.#live?.publish(this.#opts.id, () => entries.map((e) => processLiveLine('IN', e)));
     const out = this.processBatch(entries);
     if (out.length > 0) await this.#send(out);
     while (this.#pipeline.pending() > 0) await new Promise((r) => setTimeout(r, 5));

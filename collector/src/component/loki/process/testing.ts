@@ -8,6 +8,7 @@ import { decodeBody, formatDiagnostics, parseFile, stdlibScope, type ast } from 
 import type { ComponentOptions } from '../../../runtime/component.js';
 import type { Label, LogEntry, LogsReceiver } from '../../../loki/types.js';
 import { argumentsSchema, LokiProcessComponent, type Arguments, type Exports } from './process.js';
+import type { LiveDebuggingService } from '../../../runtime/live-debugging.js';
 
 /** Decodes `loki.process "t" { <body> }` with `forward_to = []`; throws with formatted diagnostics. */
 export function decodeStages(body: string): Arguments {
@@ -56,7 +57,7 @@ export function streamLabels(labels: Record<string, string>): readonly Label[] {
 }
 
 /** `tap = false` skips recording extracted maps (benchmarks). */
-export function processHarness(body: string, now: () => number = Date.now, tap = true): Harness {
+export function processHarness(body: string, now: () => number = Date.now, tap = true, live?: LiveDebuggingService): Harness {
   const sink = new Collect();
   const registry = new Registry();
   const opts: ComponentOptions<Exports> = {
@@ -66,7 +67,8 @@ export function processHarness(body: string, now: () => number = Date.now, tap =
     dataPath: '/nonexistent',
     onStateChange: () => undefined,
     setHealth: () => undefined,
-    getService: () => {
+    getService: <T>(name: string): T => {
+      if (name === 'livedebugging' && live) return live as T;
       throw new Error('none');
     },
   };

@@ -4,6 +4,7 @@ import type { ComponentOptions } from '../../../runtime/component.js';
 import { formatStreamLabels } from '../../../loki/labels.js';
 import type { LogEntry, LogsReceiver } from '../../../loki/types.js';
 import { LokiSink } from '../../../loki/testing.js';
+import { LiveDebugging } from '../../../runtime/live-debugging.js';
 import { freePort, runConfig } from '../testing.js';
 import { argumentsSchema, LokiRelabelComponent, type Exports } from './relabel.js';
 
@@ -14,7 +15,7 @@ class Collect implements LogsReceiver {
   }
 }
 
-function build(rule: Record<string, unknown>[], sink: LogsReceiver) {
+function build(rule: Record<string, unknown>[], sink: LogsReceiver, live?: LiveDebugging) {
   const exports: Exports[] = [];
   const registry = new Registry();
   const opts: ComponentOptions<Exports> = {
@@ -24,7 +25,8 @@ function build(rule: Record<string, unknown>[], sink: LogsReceiver) {
     dataPath: '/nonexistent',
     onStateChange: (e) => exports.push(e),
     setHealth: () => undefined,
-    getService: () => {
+    getService: <T>(name: string): T => {
+      if (name === 'livedebugging' && live) return live as T;
       throw new Error('none');
     },
   };
@@ -40,6 +42,19 @@ const entry = (labels: Record<string, string>, line: string): LogEntry => ({
 });
 
 describe('loki.relabel', () => {
+  it('publishes each entry with its labels before and after to a live-debugging viewer, as upstream words it', async () => {
+    const live = new LiveDebugging();
+    live.enabled = true;
+    const seen: string[] = [];
+    const { c } = build([{ source_labels: ['app'], regex: 'drop-me', action: 'drop' }, { target_label: 'env', replacement: 'prod' }], new Collect(), live);
+    await c.receiver.append([entry({ app: 'web' }, 'before watching')]);
+    const stop = live.subscribe('loki.relabel.t', (items) => seen.push(...items));
+    await c.receiver.append([entry({ app: 'web' }, 'GET /'), entry({ app: 'drop-me' }, 'gone')]);
+    stop();
+    await c.receiver.append([entry({ app: 'web' }, 'after watching')]);
+    expect(seen).toEqual(['entry: GET /, labels: {app="web"} => {app="web", env="prod"}', 'entry: gone, labels: {app="drop-me"} => {}']);
+  });
+
   it('rewrites labels, drops entries a rule drops or empties, and reuses one output Labels per stream', async () => {
     const sink = new Collect();
     const { c, exports, registry } = build(

@@ -15,6 +15,8 @@ import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { isLogsReceiver, type Labels, type LogEntry, type LogsReceiver } from '../../../loki/types.js';
+import { relabelLiveLine } from '../../../loki/live-text.js';
+import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
@@ -53,9 +55,11 @@ export class LokiRelabelComponent implements Component<Arguments> {
   readonly #hits: Counter;
   readonly #misses: Counter;
   readonly #size: Gauge;
+  readonly #live: LiveDebuggingService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    this.#live = optionalService((n) => opts.getService<LiveDebuggingService>(n));
     const registers = [opts.registry];
     this.#processed = new Counter({ name: 'loki_relabel_entries_processed', help: 'Total number of log entries processed', registers });
     this.#written = new Counter({ name: 'loki_relabel_entries_written', help: 'Total number of log entries forwarded', registers });
@@ -78,15 +82,18 @@ export class LokiRelabelComponent implements Component<Arguments> {
     const hits0 = this.#cache.hits;
     const misses0 = this.#cache.misses;
     const out: LogEntry[] = [];
+    const after: (Labels | null)[] | undefined = this.#live?.active(this.#opts.id) ? [] : undefined;
     for (const e of entries) {
       let ls = this.#cache.get(e.labels);
       if (ls === undefined) {
         ls = relabelStream(e.labels, this.#rules);
         this.#cache.set(e.labels, ls);
       }
+      after?.push(ls);
       if (ls === null) continue;
       out.push(ls === e.labels ? e : { ...e, labels: ls });
     }
+    if (after) this.#live?.publish(this.#opts.id, () => entries.map((e, i) => relabelLiveLine(e, after[i] ?? null)));
     this.#processed.inc(entries.length);
     this.#written.inc(out.length);
     this.#hits.inc(this.#cache.hits - hits0);

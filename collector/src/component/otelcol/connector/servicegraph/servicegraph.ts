@@ -24,6 +24,7 @@ import { Telemetry } from '../../../../otlp/data.js';
 import { hex } from '../../../../otlp/json.js';
 import { AggregationTemporality, type HistogramDataPoint, type KeyValue, type Metric, type NumberDataPoint, type Resource, type Span, type TracesRequest } from '../../../../otlp/types.js';
 import { debugMetricsBlock, fanOut, outputBlock, pause, unsupported, type Consumer } from '../../consumer.js';
+import { telemetryPublisher, type TelemetryPublisher } from '../../live-debugging.js';
 import { anyToString } from '../../processor/attributes/attributes.js';
 import { DEFAULT_BUCKETS_MS } from '../spanmetrics/spanmetrics.js';
 
@@ -73,6 +74,7 @@ const seconds = (s: Span): number => {
 
 export class ServiceGraphConnector implements Component<Arguments> {
   readonly #opts: ComponentOptions<Exports>;
+  readonly #publish: TelemetryPublisher;
   #args: Arguments;
   readonly #store = new Map<string, Edge>();
   readonly #series = new Map<string, Series>();
@@ -82,6 +84,7 @@ export class ServiceGraphConnector implements Component<Arguments> {
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments, now: () => number = Date.now) {
     this.#opts = opts;
+    this.#publish = telemetryPublisher(opts);
     this.#args = args;
     this.#now = now;
     this.#dropped = new Counter({ name: 'otelcol_connector_servicegraph_dropped_spans_total', help: 'Client or server spans that found no partner before store.ttl or were evicted.', registers: [opts.registry] });
@@ -202,6 +205,7 @@ export class ServiceGraphConnector implements Component<Arguments> {
     const data = this.snapshot();
     if (!data) return;
     try {
+      this.#publish(data);
       await fanOut(this.#args.output, data);
       this.#opts.setHealth('healthy', 'flushed');
     } catch (err: unknown) {

@@ -23,6 +23,7 @@ import { block, blocks, duration } from '../../../../syntax/vm/schema.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import { AggregationTemporality, type HistogramDataPoint, type KeyValue, type Metric, type NumberDataPoint, type ResourceMetrics, type TracesRequest } from '../../../../otlp/types.js';
 import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, unsupported, type Consumer } from '../../consumer.js';
+import { telemetryPublisher, type TelemetryPublisher } from '../../live-debugging.js';
 import { anyToString } from '../../processor/attributes/attributes.js';
 
 const notYet = (what: string) => (v: { enabled: boolean } | undefined, ctx: z.RefinementCtx) => {
@@ -97,6 +98,7 @@ const str = (key: string, value: string): KeyValue => ({ key, value: { stringVal
 
 export class SpanMetricsConnector implements Component<Arguments> {
   readonly #opts: ComponentOptions<Exports>;
+  readonly #publish: TelemetryPublisher;
   #args: Arguments;
   #resources = new Map<string, ResourceState>();
   #seriesCount = 0;
@@ -105,6 +107,7 @@ export class SpanMetricsConnector implements Component<Arguments> {
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    this.#publish = telemetryPublisher(opts);
     this.#args = args;
     opts.onStateChange({
       input: {
@@ -205,6 +208,7 @@ export class SpanMetricsConnector implements Component<Arguments> {
     const data = this.snapshot(nowNs);
     if (!data) return;
     try {
+      this.#publish(data);
       await fanOut(this.#args.output, data);
     } catch (err: unknown) {
       this.#opts.setHealth('unhealthy', `flushing span metrics failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -18,6 +18,7 @@ import { block, blocks } from '../../../../syntax/vm/schema.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import type { AnyValue, InstrumentationScope, KeyValue, LogsRequest, MetricsRequest, Resource, TracesRequest } from '../../../../otlp/types.js';
 import { consumerComponent, debugMetricsBlock, fanOut, outputBlock, type Consumer } from '../../consumer.js';
+import { telemetryPublisher } from '../../live-debugging.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -253,5 +254,12 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],
-  build: (opts, args) => consumerComponent(opts, args, (current, data) => fanOut(current.output, processAttributes(current, data))),
+  build: (opts, args) => {
+    const publish = telemetryPublisher(opts);
+    return consumerComponent(opts, args, (current, data) => {
+      const out = processAttributes(current, data);
+      publish(out);
+      return fanOut(current.output, out);
+    });
+  },
 };

@@ -21,6 +21,7 @@ import type { Component, ComponentDefinition, ComponentOptions } from '../../../
 import { duration } from '../../../../syntax/vm/schema.js';
 import { Telemetry, type ClientMetadata } from '../../../../otlp/data.js';
 import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, untilAborted, type Consumer, type Output } from '../../consumer.js';
+import { telemetryPublisher, type TelemetryPublisher } from '../../live-debugging.js';
 
 export const argumentsSchema = z
   .object({
@@ -54,6 +55,7 @@ class Batch {
 
 export class BatchProcessor implements Component<Arguments> {
   readonly #opts: ComponentOptions<Exports>;
+  readonly #publish: TelemetryPublisher;
   #args: Arguments;
   readonly #batches = new Map<string, Batch>();
   readonly #sizeTrigger: Counter;
@@ -69,6 +71,7 @@ export class BatchProcessor implements Component<Arguments> {
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    this.#publish = telemetryPublisher(opts);
     this.#args = args;
     const registers = [opts.registry];
     this.#sizeTrigger = new Counter({ name: 'otelcol_processor_batch_batch_size_trigger_send_total', help: 'Number of times the batch was sent due to a size trigger.', registers });
@@ -127,6 +130,7 @@ export class BatchProcessor implements Component<Arguments> {
     const merged = Telemetry.merge(b.parts).withMetadata(b.metadata);
     for (const p of merged.split(this.#args.send_batch_max_size)) {
       this.#sendSize.observe(p.count);
+      this.#publish(p);
       this.#send(p);
     }
   }

@@ -14,6 +14,7 @@ import type { Component, ComponentDefinition, ComponentOptions } from '../../../
 import { duration } from '../../../../syntax/vm/schema.js';
 import { byteSize } from '../../../../loki/bytes.js';
 import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, type Consumer } from '../../consumer.js';
+import { telemetryPublisher } from '../../live-debugging.js';
 
 export const argumentsSchema = z
   .object({
@@ -80,6 +81,7 @@ export class MemoryLimiter implements Component<Arguments> {
     this.#refused = new Counter({ name: 'otelcol_processor_refused_items_total', help: 'Items refused by the memory limiter.', labelNames: ['signal'], registers });
     this.#inUse = new Gauge({ name: 'otelcol_processor_memory_limiter_memory_in_use_bytes', help: 'Memory in use at the last check.', registers });
     this.#check();
+    const publish = telemetryPublisher(opts);
     opts.onStateChange({
       input: {
         consume: (data) => {
@@ -87,6 +89,7 @@ export class MemoryLimiter implements Component<Arguments> {
             this.#refused.inc({ signal: data.signal }, data.count);
             return Promise.reject(new ConsumerError(`${opts.id}: data refused due to high memory usage (soft limit ${this.#limits.soft} bytes)`, true, this.#args.check_interval));
           }
+          publish(data);
           return fanOut(this.#args.output, data);
         },
       },

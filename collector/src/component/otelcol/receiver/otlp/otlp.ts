@@ -31,6 +31,7 @@ import { Types } from '../../../../otlp/schema.js';
 import { handlerCapsule } from '../../auth.js';
 import { parseEndpoint, tlsMaterial, tlsServerSchema } from '../../config.js';
 import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, type Output } from '../../consumer.js';
+import { telemetryPublisher, type TelemetryPublisher } from '../../live-debugging.js';
 
 const keepaliveSchema = z.object({
   server_parameters: block(
@@ -216,6 +217,7 @@ class ReceiverMetrics {
 
 export class OtlpReceiver implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
+  readonly #publish: TelemetryPublisher;
   readonly #metrics: ReceiverMetrics;
   #args: Arguments;
   #output: Output;
@@ -225,6 +227,7 @@ export class OtlpReceiver implements Component<Arguments>, DebugComponent {
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    this.#publish = telemetryPublisher(opts);
     this.#args = args;
     this.#output = args.output;
     this.#metrics = new ReceiverMetrics(opts.registry);
@@ -276,6 +279,7 @@ export class OtlpReceiver implements Component<Arguments>, DebugComponent {
   async #consume(data: Telemetry, transport: string): Promise<void> {
     const i = SIGNALS.indexOf(data.signal);
     try {
+      this.#publish(data);
       await fanOut(this.#output, data);
       this.#metrics.accepted[i]!.inc({ transport }, data.count);
     } catch (err: unknown) {
