@@ -100,10 +100,10 @@ maybe('live debugging in Chromium', () => {
     const lines = page.locator('#live-out span');
     await lines.nth(4).waitFor({ timeout: 15_000 });
     expect(await lines.first().textContent()).toMatch(/^\{.*stage="after-relabel".*\} => \S+ @ \d{4}-/);
-    await page.locator('#live-status').filter({ hasText: /Streaming · \d+ lines/ }).waitFor();
+    await page.locator('#live-status').filter({ hasText: /Streaming · \d+ items/ }).waitFor();
     await page.screenshot({ path: path.join(shots, 'live-debugging.png'), fullPage: true });
 
-    // Rate limit: 10 lines/s while each scrape (every 500 ms) relabels far more samples.
+    // Rate limit: 10 items/s while each scrape (every 500 ms) relabels far more samples.
     await page.locator('#live-status').filter({ hasText: 'dropped by the rate limit' }).waitFor({ timeout: 10_000 });
 
     // Pause: nothing more arrives.

@@ -84,4 +84,9 @@ export interface ComponentDefinition<A = unknown, E extends object = object> {
   build(opts: ComponentOptions<E>, args: A): Component<A> | Promise<Component<A>>;
   /** Set for an upstream name this runtime cannot provide: why (every block of it is refused with this). */
   readonly unavailable?: string;
+  /**
+   * Whether the component publishes the data passing through it to the `livedebugging` service
+   * (upstream's `component.LiveDebugging`); the UI offers its Live debugging page only then.
+   */
+  readonly liveDebugging?: boolean;
 }

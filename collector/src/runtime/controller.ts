@@ -89,6 +89,8 @@ export interface ComponentInfo {
   readonly referencesTo: readonly string[];
   readonly referencedBy: readonly string[];
   readonly debugInfo: unknown;
+  /** The definition publishes live-debugging data (`ComponentDefinition.liveDebugging`). */
+  readonly liveDebugging: boolean;
   readonly dataPath: string;
   readonly registry: Registry;
   /** Schema of the arguments (from the definition): types values back for the API and UI. */
@@ -272,6 +274,7 @@ export class Controller {
           return { error: errMsg(err) };
         }
       },
+      liveDebugging: n.spec.definition.liveDebugging === true,
       dataPath: n.dataPath,
       registry: n.registry,
       argumentsSchema: n.spec.definition.args,

@@ -150,6 +150,7 @@ describe('AlloyHttpServer with a Runtime', () => {
         referencedBy: [],
         health: { state: 'healthy', message: expect.any(String), updatedTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
         original: '',
+        liveDebuggingEnabled: false,
         id: 'test.echo.a',
         dataPath: expect.any(String),
       },
@@ -326,10 +327,12 @@ describe('componentJSON', () => {
       referencesTo: [],
       referencedBy: [],
       debugInfo: undefined,
+      liveDebugging: false,
       dataPath: '/d',
       registry: new Registry(),
       instance: { run: async () => undefined, update: () => undefined },
     };
-    expect(componentJSON(info, { encodeBody: () => [] }, false)).toMatchObject({ localID: 'test.echo.inner', moduleID: 'wrap.w3', id: 'wrap.w3/test.echo.inner', health: { updatedTime: '1970-01-01T00:00:00.000Z' } });
+    expect(componentJSON(info, { encodeBody: () => [] }, false)).toMatchObject({ localID: 'test.echo.inner', moduleID: 'wrap.w3', id: 'wrap.w3/test.echo.inner', health: { updatedTime: '1970-01-01T00:00:00.000Z' }, liveDebuggingEnabled: false });
+    expect(componentJSON({ ...info, liveDebugging: true }, { encodeBody: () => [] }, false)).toMatchObject({ liveDebuggingEnabled: true });
   });
 });

@@ -269,7 +269,10 @@ export class AlloyHttpServer implements HttpService {
     }
     if (p.startsWith(LIVE_PATH)) {
       if (!method(req, res, ['GET'])) return;
-      return serveLiveStream(req, res, url, this.#live, (id) => (rt?.components() ?? []).some((c) => c.id === id));
+      return serveLiveStream(req, res, url, this.#live, (id) => {
+        const c = (rt?.components() ?? []).find((x) => x.id === id);
+        return c === undefined ? 'missing' : c.liveDebugging ? 'ok' : 'unsupported';
+      });
     }
     if (p.startsWith('/api/v0/web/components/')) {
       if (!method(req, res, ['GET'])) return;
@@ -299,7 +302,8 @@ export class AlloyHttpServer implements HttpService {
 /**
  * A component as upstream Alloy's API serves it (`component.Info` JSON): `name`, `type: "block"`,
  * `localID`, `moduleID`, `label`, `referencesTo`, `referencedBy`, `health {state, message,
- * updatedTime}`, `original`, and with `detail` the `arguments`, `exports` and `debugInfo` as
+ * updatedTime}`, `original`, `liveDebuggingEnabled` (the component publishes live-debugging
+ * data), and with `detail` the `arguments`, `exports` and `debugInfo` as
  * Alloy JSON bodies (`[{name, type: "attr"|"block", value|body}]`, values typed
  * `{type, value}`). `id` and `dataPath` are ours, kept for existing scripts.
  */
@@ -317,6 +321,7 @@ export function componentJSON(c: ComponentInfo, rt: Pick<ServerRuntime, 'encodeB
     referencedBy: c.referencedBy,
     health: { state: c.health.state, message: c.health.message, updatedTime: updated },
     original: '',
+    liveDebuggingEnabled: c.liveDebugging,
     id: c.id,
     dataPath: c.dataPath,
   };

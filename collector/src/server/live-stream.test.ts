@@ -8,7 +8,7 @@ let server: http.Server;
 let base = '';
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => serveLiveStream(req, res, new URL(req.url!, 'http://x'), live, (id) => id === 'prometheus.relabel.x'));
+  server = http.createServer((req, res) => serveLiveStream(req, res, new URL(req.url!, 'http://x'), live, (id) => (id === 'prometheus.relabel.x' ? 'ok' : id === 'prometheus.remote_write.x' ? 'unsupported' : 'missing')));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${LIVE_PATH}`;
 });
@@ -62,9 +62,12 @@ describe('live debugging stream', () => {
     expect(await r.text()).toContain('livedebugging {\n  enabled = true\n}');
   });
 
-  it('answers 404 for an unknown component', async () => {
+  it('answers 404 for an unknown component and 400 for one that publishes nothing', async () => {
     live.enabled = true;
     expect((await fetch(`${base}nope.nope`)).status).toBe(404);
+    const r = await fetch(`${base}prometheus.remote_write.x`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain('does not support live debugging');
   });
 
   it('streams published lines at most `rate` per second and reports the dropped ones; stops publishing work when the viewer leaves', async () => {

@@ -13,7 +13,10 @@ export const LIVE_PATH = '/api/v0/web/debug/';
 const DEFAULT_RATE = 50;
 const MAX_RATE = 1000;
 
-export function serveLiveStream(req: IncomingMessage, res: ServerResponse, url: URL, live: LiveDebugging | undefined, exists: (id: string) => boolean): void {
+/** Whether a component exists and publishes live-debugging data. */
+export type LiveSupport = 'ok' | 'missing' | 'unsupported';
+
+export function serveLiveStream(req: IncomingMessage, res: ServerResponse, url: URL, live: LiveDebugging | undefined, support: (id: string) => LiveSupport): void {
   let id: string;
   try {
     id = decodeURIComponent(url.pathname.slice(LIVE_PATH.length));
@@ -25,9 +28,15 @@ export function serveLiveStream(req: IncomingMessage, res: ServerResponse, url: 
     res.end('live debugging is disabled: add `livedebugging {\n  enabled = true\n}` to the configuration and reload\n');
     return;
   }
-  if (!exists(id)) {
+  const s = support(id);
+  if (s === 'missing') {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`component "${id}" not found\n`);
+    return;
+  }
+  if (s === 'unsupported') {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`component "${id}" does not support live debugging (the components API marks those that do with "liveDebuggingEnabled": true)\n`);
     return;
   }
   const asked = Number(url.searchParams.get('rate') ?? DEFAULT_RATE);

@@ -118,7 +118,7 @@ export function clientMain(): void {
     }) as unknown as () => void);
   }
 
-  /** Live debugging: stream lines from the component, keep the newest 1000, pause and resume. */
+  /** Live debugging: stream items from the component (multi-line ones as blocks), keep the newest 1000, pause and resume. */
   function bindLive(): void {
     const box = main!.querySelector('#live-debug');
     const out = main!.querySelector('#live-out');
@@ -133,7 +133,7 @@ export function clientMain(): void {
     let dropped = 0;
     const MAX = 1000;
     const show = (): void => {
-      status.textContent = `${es ? 'Streaming' : 'Paused'} · ${count} lines${dropped ? ` · ${dropped} dropped by the rate limit` : ''}`;
+      status.textContent = `${es ? 'Streaming' : 'Paused'} · ${count} ${count === 1 ? 'item' : 'items'}${dropped ? ` · ${dropped} dropped by the rate limit` : ''}`;
     };
     const open = (): void => {
       es = new EventSource(`${src}?rate=${encodeURIComponent(rate.value)}`) as unknown as typeof es;

@@ -79,7 +79,7 @@ export function componentPage(prefix: string, c: ComponentInfo, encodeBody: (v: 
     `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2><div class="panel">${renderBody(encodeBody(v, schema))}</div></section>`;
   return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / <span class="mono">${escapeHtml(c.id)}</span></nav>
 <div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
-<p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a> · <a href="${prefix}debug/${encodeURIComponent(c.id)}">Live debugging</a></p>
+<p class="sub">${escapeHtml(c.health.message || 'no health message')} · updated ${time(c.health.updatedAt)} · <a href="/api/v0/web/components/${encodeURIComponent(c.id)}">JSON</a> ${c.liveDebugging ? ` · <a href="${prefix}debug/${encodeURIComponent(c.id)}">Live debugging</a>` : ''}</p>
 <div class="grid2"><section aria-labelledby="deps"><h2 id="deps">Dependencies</h2><div class="panel">${refs(c.referencesTo, 'References no other component.')}</div></section>
 <section aria-labelledby="dependants"><h2 id="dependants">Dependants</h2><div class="panel">${refs(c.referencedBy, 'No component references this one.')}</div></section></div>
 ${section('Arguments', 'arguments', withoutDeclareBody(c.arguments), c.argumentsSchema)}
@@ -205,9 +205,9 @@ export function liveDebugPage(prefix: string, c: ComponentInfo): string {
   const src = `/api/v0/web/debug/${encodeURIComponent(c.id)}`;
   return `<nav aria-label="Breadcrumb" class="muted"><a href="${prefix}">Components</a> / ${componentLink(prefix, c.id)} / Live debugging</nav>
 <div class="detail-head"><h1 class="mono">${escapeHtml(c.id)}</h1>${badge(c.health.state)}</div>
-<p class="sub">Data passing through this component, newest last. Needs <code>livedebugging { enabled = true }</code> in the configuration.</p>
+<p class="sub">Data passing through this component, newest last: one item per sample, log entry or OTLP request, as Alloy shows it. Needs <code>livedebugging { enabled = true }</code> in the configuration.</p>
 <div class="toolbar" id="live-debug" data-src="${escapeHtml(src)}"><button class="btn" type="button" id="live-pause" aria-pressed="false">Pause</button>
-<label for="live-rate">Rate</label><select id="live-rate"><option value="10">10 lines/s</option><option value="50" selected>50 lines/s</option><option value="200">200 lines/s</option><option value="1000">1000 lines/s</option></select>
+<label for="live-rate">Rate</label><select id="live-rate"><option value="10">10 items/s</option><option value="50" selected>50 items/s</option><option value="200">200 items/s</option><option value="1000">1000 items/s</option></select>
 <button class="btn secondary" type="button" id="live-clear">Clear</button><span class="muted" id="live-status" role="status" aria-live="polite">Connecting…</span></div>
 <div class="panel"><pre class="source live-out" id="live-out" aria-label="Live data"></pre></div>`;
 }

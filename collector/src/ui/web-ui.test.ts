@@ -21,6 +21,8 @@ function info(id: string, state: ComponentInfo['health']['state'], refs: string[
     referencesTo: refs,
     referencedBy: [],
     debugInfo: undefined,
+    // The fixture marks the scrape as publishing live-debugging data, the remote_write as not.
+    liveDebugging: name === 'prometheus.scrape',
     dataPath: `/data/${id}`,
     registry: new Registry(),
     instance: { run: async () => undefined, update: () => undefined },
@@ -116,7 +118,9 @@ describe('WebUi', () => {
     expect(r.body).toContain('<span class="val-secret">(secret)</span>');
     expect(r.body).toContain('<span class="val-str">&#34;http://x&#34;</span>');
     expect(r.body).toContain('References no other component.');
+    expect(r.body).not.toContain('Live debugging');
     const s = await get('/ui/component/prometheus.scrape.default');
+    expect(s.body).toContain('<a href="/ui/debug/prometheus.scrape.default">Live debugging</a>');
     expect(s.body).toMatch(/Dependencies<\/h2><div class="panel"><ul class="refs pad"><li class="mono"><a href="\/ui\/component\/prometheus.remote_write.cloud">/);
   });
 

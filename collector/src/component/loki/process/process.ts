@@ -185,6 +185,7 @@ export class LokiProcessComponent implements Component<Arguments> {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'loki.process',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['receiver'],

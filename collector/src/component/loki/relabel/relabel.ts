@@ -115,6 +115,7 @@ export class LokiRelabelComponent implements Component<Arguments> {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'loki.relabel',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['receiver', 'rules'],

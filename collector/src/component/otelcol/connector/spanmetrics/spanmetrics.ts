@@ -244,6 +244,7 @@ export class SpanMetricsConnector implements Component<Arguments> {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'otelcol.connector.spanmetrics',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],

@@ -251,6 +251,7 @@ export function processAttributes(args: Arguments, data: Telemetry): Telemetry {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'otelcol.processor.attributes',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],

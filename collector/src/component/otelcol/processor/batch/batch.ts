@@ -185,6 +185,7 @@ export class BatchProcessor implements Component<Arguments> {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'otelcol.processor.batch',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],

@@ -130,6 +130,7 @@ export class MemoryLimiter implements Component<Arguments> {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'otelcol.processor.memory_limiter',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: ['input'],

@@ -458,6 +458,7 @@ function sameConfig(a: GrpcArguments | HttpArguments, b: GrpcArguments | HttpArg
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'otelcol.receiver.otlp',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: [],
