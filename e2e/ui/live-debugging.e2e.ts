@@ -99,7 +99,7 @@ maybe('live debugging in Chromium', () => {
     // Samples after relabelling carry the new label.
     const lines = page.locator('#live-out span');
     await lines.nth(4).waitFor({ timeout: 15_000 });
-    expect(await lines.first().textContent()).toMatch(/^\{.*stage="after-relabel".*\} => \S+ @ \d{4}-/);
+    expect(await lines.first().textContent()).toMatch(/^sample: ts=\d{13}, labels=\{.*stage="after-relabel".*\}, value=-?\d+\.\d{6}$/);
     await page.locator('#live-status').filter({ hasText: /Streaming · \d+ items/ }).waitFor();
     await page.screenshot({ path: path.join(shots, 'live-debugging.png'), fullPage: true });
 

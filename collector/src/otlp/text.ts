@@ -7,6 +7,7 @@
  *
  * Reads the decoded request only; never throws on well-formed `Telemetry`.
  */
+import { goFloatF } from '../runtime/live-debugging.js';
 import type { Telemetry } from './data.js';
 import type {
   AnyValue,
@@ -56,13 +57,7 @@ export function goTimeString(ns: Int64 | null | undefined): string {
   return `${base}${f} +0000 UTC`;
 }
 
-/** Go's `%f`: six decimals. */
-function f6(v: number | null | undefined): string {
-  const n = v ?? 0;
-  if (Number.isNaN(n)) return 'NaN';
-  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
-  return n.toFixed(6);
-}
+const f6 = goFloatF;
 
 function anyRaw(v: AnyValue | null | undefined): unknown {
   if (!v) return null;

@@ -65,6 +65,14 @@ export class LiveDebugging implements LiveDebuggingService {
   }
 }
 
+/** Go's `%f` (six decimals; `NaN`, `+Inf`, `-Inf`), which upstream's live-debugging text uses for values. */
+export function goFloatF(v: number | null | undefined): string {
+  const n = v ?? 0;
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
+  return n.toFixed(6);
+}
+
 /** A service, or undefined when the runtime does not provide it (unit tests). */
 export function optionalService<T>(getService: (name: 'livedebugging') => T): T | undefined {
   try {

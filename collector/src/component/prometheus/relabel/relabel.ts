@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
-import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
+import { goFloatF, optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
 import { labelsToString } from '../../../prom/labels/labels.js';
@@ -131,9 +131,9 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   build: (opts, args) => new RelabelComponent(opts, args),
 };
 
-/** Live-debugging text of relabelled samples, as upstream shows them: `{labels} => value @ ts`. */
-function liveLines(series: readonly Labels[], ts: Float64Array, vals: Float64Array, k: number): string[] {
+/** Live-debugging text of relabelled samples, as upstream shows them: `sample: ts=<ms>, labels={...}, value=<%f>`. */
+export function liveLines(series: readonly Labels[], ts: Float64Array, vals: Float64Array, k: number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < k; i++) out.push(`${labelsToString(series[i]!)} => ${vals[i]} @ ${new Date(ts[i]!).toISOString()}`);
+  for (let i = 0; i < k; i++) out.push(`sample: ts=${ts[i]}, labels=${labelsToString(series[i]!)}, value=${goFloatF(vals[i])}`);
   return out;
 }
