@@ -2,9 +2,10 @@
 // `kubectl apply -f crds/collectors.alloy.dev.yaml -f examples/collector.yaml`. The apply must
 // change nothing (no warning, no new generation) and the collectors must keep remote-writing to
 // the Prometheus the demo started on a free port (the example reads its URL from the ConfigMap
-// the demo fills in). Ctrl-C then stops everything.
+// the demo fills in). `kubectl describe pod` shows the readiness probe as configured. Ctrl-C then
+// stops every process the demo started and leaves nothing in /tmp.
 import { spawn, spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ async function until<T>(what: string, deadlineMs: number, check: () => Promise<T
 
 maybe('npm start, then kubectl apply -f examples/collector.yaml', () => {
   it('keeps the collectors writing to the demo Prometheus', async () => {
+    const tmpBefore = new Set(readdirSync(os.tmpdir()).filter((n) => n.startsWith('dev-cluster-')));
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'start-demo-'));
     const child = spawn(process.execPath, [path.join(root, 'bin/start.js')], { env: { ...process.env, ALLOY_DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -57,6 +59,12 @@ maybe('npm start, then kubectl apply -f examples/collector.yaml', () => {
       expect(applied.stdout).toMatch(/collector\.alloy\.dev\/self-monitoring unchanged/);
       expect(generation()).toBe(before);
 
+      // The readiness probe reads as the operator set it (not timeout=0s #success=0).
+      const described = kubectl('describe', 'pod', 'self-monitoring-0');
+      expect(described.status).toBe(0);
+      const readiness = /^\s*Readiness:\s*(.*)$/m.exec(described.stdout)?.[1] ?? '';
+      expect(readiness).toMatch(/^http-get http:\/\/:(?:http|\d+)\/-\/ready delay=\d+s timeout=[1-9]\d*s period=\d+s #success=1 #failure=\d+$/);
+
       // Every collector still writes to the demo's Prometheus ...
       const want = `${promUrl}/api/v1/write`;
       for (const ui of uis) {
@@ -76,7 +84,11 @@ maybe('npm start, then kubectl apply -f examples/collector.yaml', () => {
     } finally {
       child.kill('SIGINT');
       await exited;
+      // Every helper is gone (their command lines name the demo dir) and /tmp holds no new dev-cluster dir.
+      const left = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(dir));
       await fs.rm(dir, { recursive: true, force: true });
+      expect(left).toEqual([]);
+      expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('dev-cluster-') && !tmpBefore.has(n))).toEqual([]);
     }
   });
 });

@@ -29,6 +29,7 @@ import { LogsWal, WalReader } from './wal.js';
 import type { Sender } from '../../../prom/remotewrite/client.js';
 import { redactUrl } from '../../../logging/redact.js';
 import { asCapsule } from '../../../syntax/vm/value.js';
+import { withIsoTimes } from '../../common/debug-times.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -219,7 +220,7 @@ export class LokiWriteComponent implements Component<Arguments>, HealthComponent
   }
 
   debugInfo(): unknown {
-    return { endpoints: [...this.#endpoints.values()].map((e) => e.queue.status()) };
+    return { endpoints: [...this.#endpoints.values()].map((e) => withIsoTimes(e.queue.status(), ['lastSuccessAt', 'lastErrorAt'])) };
   }
 }
 

@@ -31,6 +31,7 @@ import { QueueManager, type Clock, systemClock } from '../../../prom/remotewrite
 import { redactUrl } from '../../../logging/redact.js';
 import { argumentsSchema, externalLabels, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 import { asCapsule } from '../../../syntax/vm/value.js';
+import { withIsoTimes } from '../../common/debug-times.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -190,7 +191,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
   debugInfo(): unknown {
     return {
       wal: { dir: this.#wal.dir, sizeBytes: this.#wal.sizeBytes, activeSeries: this.#wal.activeSeries, segments: this.#wal.segments },
-      endpoints: [...this.#endpoints.values()].map((e) => e.queue.status()),
+      endpoints: [...this.#endpoints.values()].map((e) => withIsoTimes(e.queue.status(), ['lastSuccessAt', 'lastErrorAt'])),
     };
   }
 }
