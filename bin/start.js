@@ -22,6 +22,7 @@ import { parse } from 'yaml';
 const root = fileURLToPath(new URL('..', import.meta.url));
 // The demo's state and logs; ALLOY_DEMO_DIR moves them (the end-to-end test runs the demo in a temp dir).
 const local = path.join(process.env.ALLOY_DEMO_DIR ?? path.join(root, '.local'), path.sep);
+const localShown = process.env.ALLOY_DEMO_DIR ? local : '.local/';
 const noCluster = process.argv.includes('--no-cluster');
 const entries = noCluster
   ? ['dist/collector/src/cli/main.js']
@@ -140,10 +141,10 @@ async function demo() {
     void exited.then((code) => {
       if (stopping) return;
       if (optional) {
-        say(`${name} exited (code ${code}); the demo goes on without it (see .local/${name}.log)`);
+        say(`${name} exited (code ${code}); the demo goes on without it (see ${localShown}${name}.log)`);
         return;
       }
-      say(`${name} exited unexpectedly (code ${code}); see .local/${name}.log`);
+      say(`${name} exited unexpectedly (code ${code}); see ${localShown}${name}.log`);
       void shutdown(1);
     });
     return c;
@@ -159,7 +160,7 @@ async function demo() {
         // not yet
       }
       if (Date.now() > deadline) {
-        say(`timed out waiting for ${what}; see the logs in .local/`);
+        say(`timed out waiting for ${what}; see the logs in ${localShown}`);
         await shutdown(1);
       }
       await new Promise((r) => setTimeout(r, 300));
@@ -192,7 +193,7 @@ async function demo() {
       p.exited.then(() => false),
     ]);
     if (up) promUrl = `http://${promAddr}`;
-    prometheus = up ? `${promUrl}/ (remote-write receiver on /api/v1/write)` : 'failed to start (the demo goes on without it), see .local/prometheus.log';
+    prometheus = up ? `${promUrl}/ (remote-write receiver on /api/v1/write)` : `failed to start (the demo goes on without it), see ${localShown}prometheus.log`;
   }
 
   // 2. The dev cluster.
@@ -266,7 +267,7 @@ async function demo() {
   for (const p of pods.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) say(`    ${p.metadata.name.padEnd(22)} http://${p.status.podIP}:12345/`);
   say(`  operator:       http://${operatorHttp}/metrics  /healthz  /readyz`);
   say(`  prometheus:     ${prometheus}`);
-  say('  logs:           .local/operator.log  .local/dev-cluster.log' + (prometheus.startsWith('http') ? '  .local/prometheus.log' : ''));
+  say(`  logs:           ${localShown}operator.log  ${localShown}dev-cluster.log` + (prometheus.startsWith('http') ? `  ${localShown}prometheus.log` : ''));
   say('Ctrl-C stops everything.');
 }
 

@@ -1,8 +1,9 @@
 import winston from 'winston';
 import { Registry } from 'prom-client';
+import { LiveDebugging } from '../../../runtime/live-debugging.js';
 import { argumentsSchema, component, type Exports } from './relabel.js';
 
-function run(args: Record<string, unknown>) {
+function run(args: Record<string, unknown>, live?: LiveDebugging) {
   const exports: Exports[] = [];
   const c = component.build(
     {
@@ -12,7 +13,8 @@ function run(args: Record<string, unknown>) {
       dataPath: '/tmp/unused',
       onStateChange: (e) => exports.push(e),
       setHealth: () => undefined,
-      getService: () => {
+      getService: <T>(name: string): T => {
+        if (name === 'livedebugging' && live) return live as T;
         throw new Error('none');
       },
     },
@@ -22,6 +24,17 @@ function run(args: Record<string, unknown>) {
 }
 
 describe('discovery.relabel', () => {
+  it('publishes each target before => after to a live-debugging viewer on every update, as upstream', () => {
+    const live = new LiveDebugging();
+    live.enabled = true;
+    const args = { targets: [{ __address__: 'a:1', app: 'web' }, { __address__: 'b:1', app: 'db' }], rule: [{ source_labels: ['app'], regex: 'web', action: 'keep' }] };
+    const { c } = run(args, live);
+    const seen: string[] = [];
+    live.subscribe('discovery.relabel.t', (items) => seen.push(...items));
+    c.update(argumentsSchema.parse(args));
+    expect(seen).toEqual(['{__address__="a:1", app="web"} => {__address__="a:1", app="web"}', '{__address__="b:1", app="db"} => {}']);
+  });
+
   const targets = [
     { __address__: 'a:9100', __meta_kubernetes_pod_label_app: 'web', __meta_kubernetes_namespace: 'prod' },
     { __address__: 'b:9100', __meta_kubernetes_pod_label_app: 'db', __meta_kubernetes_namespace: 'prod' },
