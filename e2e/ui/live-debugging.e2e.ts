@@ -1,6 +1,8 @@
 // Live debugging in Chromium against `alloy run`: with `livedebugging { enabled = true }` the
 // page of a prometheus.relabel streams the samples it relabels (rate-limited), Pause stops the
-// stream, Resume restarts it; without the block the page says live debugging is disabled.
+// stream, Resume restarts it; prometheus.scrape and prometheus.remote_write stream their samples;
+// a component that publishes nothing has no link; without the block the page says live debugging
+// is disabled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
@@ -46,6 +48,31 @@ prometheus.remote_write "sink" {
   }
 }
 `;
+
+/** The first `data:` line of the live stream at `url` that matches `re` (within 15 s). */
+async function firstLiveLine(url: string, re: RegExp): Promise<string> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 15_000);
+  try {
+    const r = await fetch(url, { signal: ac.signal });
+    expect(r.status).toBe(200);
+    const reader = r.body!.getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += Buffer.from(value).toString();
+      const hit = buf.split('\n').find((l) => l.startsWith('data: ') && re.test(l.slice(6)));
+      if (hit) return hit.slice(6);
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  throw new Error(`no live line matching ${re} from ${url}`);
+}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -115,13 +142,23 @@ maybe('live debugging in Chromium', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await lines.nth(paused).waitFor({ timeout: 10_000 });
 
+    // prometheus.scrape streams what it scraped (before relabelling), prometheus.remote_write what it received (after).
+    expect(await firstLiveLine(`${base}/api/v0/web/debug/prometheus.scrape.self?rate=1000`, /^sample: ts=\d{13}, labels=\{__name__="alloy_build_info".*\}, value=1\.000000$/)).not.toContain('stage=');
+    expect(await firstLiveLine(`${base}/api/v0/web/debug/prometheus.remote_write.sink?rate=1000`, /^sample: ts=\d{13}, labels=\{__name__="alloy_build_info"/)).toContain('stage="after-relabel"');
+    // prometheus.exporter.self publishes nothing: no link on its page, and the stream says why.
+    await page.goto(`${base}/component/prometheus.exporter.self.alloy`);
+    expect(await page.getByRole('link', { name: 'Live debugging' }).count()).toBe(0);
+    const unsupported = await fetch(`${base}/api/v0/web/debug/prometheus.exporter.self.alloy`);
+    expect(unsupported.status).toBe(400);
+    expect(await unsupported.text()).toContain('does not support live debugging');
+
     // Disabled by a reload: the stream is refused and the page says why.
     await fs.writeFile(cfg, config(false));
     expect((await fetch(`${base}/-/reload`, { method: 'POST' })).status).toBe(200);
     const refused = await fetch(`${base}/api/v0/web/debug/prometheus.relabel.tag`);
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('live debugging is disabled');
-    await page.reload();
+    await page.goto(`${base}/debug/prometheus.relabel.tag`);
     await page.locator('#live-status').filter({ hasText: 'live debugging is disabled' }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(shots, 'live-debugging-disabled.png'), fullPage: true });
     process.stdout.write(`e2e/ui: live debugging screenshots kept in ${shots}\n`);

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { isStaleNaN, STALE_NAN, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { labelsFromRecord, labelsToRecord } from '../../../prom/labels/labels.js';
-import { argumentsSchema, liveLines, RelabelCache, RelabelComponent, component, type Exports } from './relabel.js';
+import { argumentsSchema, RelabelCache, RelabelComponent, component, type Exports } from './relabel.js';
 
 class Sink implements MetricsReceiver {
   batches: SampleBatch[] = [];
@@ -40,10 +40,6 @@ function build(args: Record<string, unknown>) {
 }
 
 describe('prometheus.relabel', () => {
-  it('words live-debugging samples as upstream: sample: ts=<ms>, labels={...}, value=<%f>', () => {
-    const series = [labelsFromRecord({ __name__: 'up', job: 'node' }), labelsFromRecord({ __name__: 'x' })];
-    expect(liveLines(series, Float64Array.from([1_714_557_600_123, 5]), Float64Array.from([1, STALE_NAN]), 2)).toEqual(['sample: ts=1714557600123, labels={__name__="up", job="node"}, value=1.000000', 'sample: ts=5, labels={__name__="x"}, value=NaN']);
-  });
 
   const up = labelsFromRecord({ __name__: 'up', job: 'a', instance: 'h:1' });
   const dropMe = labelsFromRecord({ __name__: 'go_gc_duration_seconds', job: 'a' });

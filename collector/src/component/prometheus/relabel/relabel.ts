@@ -10,10 +10,10 @@
 import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
-import { goFloatF, optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
+import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
+import { sampleLines } from '../../../prom/live-text.js';
 import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
-import { labelsToString } from '../../../prom/labels/labels.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../scrape/schema-helpers.js';
@@ -108,7 +108,7 @@ export class RelabelComponent implements Component<Arguments> {
     this.#hits.inc(this.#cache.hits - hits0);
     this.#misses.inc(this.#cache.misses - misses0);
     this.#size.set(this.#cache.size);
-    if (k > 0) this.#live?.publish(this.#opts.id, () => liveLines(series, ts, vals, k));
+    if (k > 0) this.#live?.publish(this.#opts.id, () => sampleLines({ series, timestamps: ts, values: vals, length: k }));
     if (k === 0) return;
     const out: SampleBatch = { series, timestamps: ts.subarray(0, k), values: vals.subarray(0, k), length: k, ...(exemplars ? { exemplars } : {}) };
     await Promise.all(this.#forward.map((r) => r.append(out)));
@@ -131,9 +131,3 @@ export const component: ComponentDefinition<Arguments, Exports> = {
   build: (opts, args) => new RelabelComponent(opts, args),
 };
 
-/** Live-debugging text of relabelled samples, as upstream shows them: `sample: ts=<ms>, labels={...}, value=<%f>`. */
-export function liveLines(series: readonly Labels[], ts: Float64Array, vals: Float64Array, k: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < k; i++) out.push(`sample: ts=${ts[i]}, labels=${labelsToString(series[i]!)}, value=${goFloatF(vals[i])}`);
-  return out;
-}

@@ -32,6 +32,8 @@ import { redactUrl } from '../../../logging/redact.js';
 import { argumentsSchema, externalLabels, planEndpoints, type Arguments, type EndpointPlan } from './arguments.js';
 import { asCapsule } from '../../../syntax/vm/value.js';
 import { withIsoTimes } from '../../common/debug-times.js';
+import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
+import { sampleLines } from '../../../prom/live-text.js';
 
 export type { Arguments } from './arguments.js';
 
@@ -58,9 +60,11 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
   #walError: string | undefined;
   #updating: Promise<void> = Promise.resolve();
   #truncateTimer: NodeJS.Timeout | undefined;
+  readonly #live: LiveDebuggingService | undefined;
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments, wal: Wal, clock: Clock) {
     this.#opts = opts;
+    this.#live = optionalService((n) => opts.getService<LiveDebuggingService>(n));
     this.#log = opts.logger;
     this.#args = args;
     this.#wal = wal;
@@ -79,6 +83,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
   }
 
   async #append(batch: SampleBatch): Promise<void> {
+    this.#live?.publish(this.#opts.id, () => sampleLines(batch));
     const ts = batch.timestamps;
     let hi = this.#highest;
     for (let i = 0; i < batch.length; i++) if (ts[i]! > hi) hi = ts[i]!;
@@ -198,6 +203,7 @@ export class RemoteWriteComponent implements Component<Arguments>, HealthCompone
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'prometheus.remote_write',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as ComponentDefinition<Arguments, Exports>['args'],
   exports: ['receiver'],

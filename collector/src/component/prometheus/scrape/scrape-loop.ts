@@ -121,6 +121,8 @@ export interface LoopDeps {
   /** The current client (replaced when HTTP settings change). */
   readonly client: () => ScrapeHttpClient;
   readonly receivers: () => readonly MetricsReceiver[];
+  /** Sees every scraped batch before it is forwarded (live debugging). */
+  readonly publish?: (batch: SampleBatch) => void;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -440,6 +442,7 @@ export class ScrapeLoop {
   #failureLogBroken = false;
 
   async #append(batch: SampleBatch): Promise<void> {
+    this.#deps.publish?.(batch);
     const receivers = this.#deps.receivers();
     if (receivers.length === 0) return;
     try {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { Counter, Gauge } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, ServiceName } from '../../../runtime/component.js';
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
-import type { MetricsReceiver } from '../../../prom/types.js';
+import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProtocol } from '../../../prom/textparse/textparse.js';
 import { formatDuration } from '../../../syntax/vm/schema.js';
@@ -21,6 +21,8 @@ import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '.
 import { ScrapeClientSlot } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type ScrapeCounters, type TargetStatus } from './scrape-loop.js';
 import { populateTarget, scrapeOffset, type Target } from './target.js';
+import type { LiveDebuggingService } from '../../../runtime/live-debugging.js';
+import { sampleLines } from '../../../prom/live-text.js';
 
 export const USER_AGENT = 'Alloy/v1.15.0 (alloy-ts)';
 
@@ -139,6 +141,7 @@ function fallbackFormat(p: string): ExpositionFormat {
 
 export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
+  readonly #publish: ((batch: SampleBatch) => void) | undefined;
   #args!: Arguments;
   #loopCfg!: LoopConfig;
   readonly #loops = new Map<string, ScrapeLoop>();
@@ -153,6 +156,8 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
+    const live = optionalService<LiveDebuggingService>(opts, 'livedebugging');
+    this.#publish = live ? (batch) => live.publish(opts.id, () => sampleLines(batch)) : undefined;
     this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
     const http = optionalService<HttpService>(opts, 'http');
     this.#clients = new ScrapeClientSlot(http ? (hostPort) => http.dialAddress(hostPort) : undefined);
@@ -241,7 +246,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     }
     for (const [key, target] of wanted) {
       if (this.#loops.has(key)) continue;
-      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#clients.client, receivers: () => this.#args.forward_to, logger: this.#opts.logger, counters: this.#counters });
+      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#clients.client, receivers: () => this.#args.forward_to, publish: this.#publish, logger: this.#opts.logger, counters: this.#counters });
       this.#loops.set(key, loop);
       loop.start(scrapeOffset(target, target.intervalMs, this.#seed));
     }
@@ -282,6 +287,7 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
 export const component: ComponentDefinition<Arguments, Exports> = {
   name: 'prometheus.scrape',
+  liveDebugging: true,
   stability: 'generally-available',
   args: argumentsSchema as unknown as z.ZodType<Arguments>,
   exports: [],
