@@ -11,6 +11,7 @@ import { component as batch } from './processor/batch/batch.js';
 import { component as memoryLimiter } from './processor/memory_limiter/memory-limiter.js';
 import { component as receiver, type OtlpReceiver } from './receiver/otlp/otlp.js';
 import { argumentsSchema as spanmetricsArgs, SpanMetricsConnector } from './connector/spanmetrics/spanmetrics.js';
+import { argumentsSchema as servicegraphArgs, ServiceGraphConnector } from './connector/servicegraph/servicegraph.js';
 
 const spans = (names: string[]): Telemetry =>
   decodeJson('traces', JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] }, scopeSpans: [{ spans: names.map((name, i) => ({ traceId: '0102030405060708090a0b0c0d0e0f10', spanId: (i + 1).toString(16).padStart(16, '0'), name, kind: 2, startTimeUnixNano: '1714557600000000000', endTimeUnixNano: '1714557600500000000' })) }] }] }));
@@ -101,6 +102,23 @@ describe('otelcol live debugging', () => {
     expect(w.items).toHaveLength(1);
     expect(w.items[0]).toMatch(/^ResourceMetrics #0\n/);
     expect(w.items[0]).toContain('     -> Name: traces.span.metrics.calls\n');
+  });
+
+  it('otelcol.connector.servicegraph publishes the metrics it flushes', async () => {
+    const sink = new CaptureConsumer();
+    let input: { consume(d: Telemetry): Promise<void> } | undefined;
+    const c = new ServiceGraphConnector(
+      { id: 'otelcol.connector.servicegraph.t', logger: silentLogger, registry: new Registry(), dataPath: '', onStateChange: (e) => (input = e.input), setHealth: () => undefined, getService: <T>(n: string): T => (n === 'livedebugging' ? (live as T) : (undefined as T)) },
+      servicegraphArgs.parse({ output: { metrics: [sink] } }),
+    );
+    const pair = (service: string, spanId: string, parent: string, kind: number) => ({ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans: [{ traceId: '0102030405060708090a0b0c0d0e0f10', spanId, parentSpanId: parent, name: 'op', kind, startTimeUnixNano: '1714557600000000000', endTimeUnixNano: '1714557600010000000' }] }] });
+    await input!.consume(decodeJson('traces', JSON.stringify({ resourceSpans: [pair('web', '00000000000000c1', '', 3), pair('api', '00000000000000d1', '00000000000000c1', 2)] })));
+    const w = watch(live, 'otelcol.connector.servicegraph.t');
+    await c.flush();
+    w.stop();
+    expect(w.items).toHaveLength(1);
+    expect(w.items[0]).toContain('     -> Name: traces_service_graph_request_total\n');
+    expect(w.items[0]).toContain('     -> client: Str(web)\n     -> server: Str(api)\n');
   });
 
   it('cuts one huge request at a line boundary and says how much was left out', () => {
