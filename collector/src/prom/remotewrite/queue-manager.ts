@@ -753,13 +753,28 @@ export class QueueManager implements WalListener {
     void this.reshard(want);
   }
 
-  /** Drains every shard, then restarts with `n` shards (clamped to min/max). */
+  /**
+   * Drains every shard, then restarts with `n` shards (clamped to min/max). With nothing in flight
+   * the shards are replaced before this returns its promise (no drain, no await), so an append
+   * that asked for more shards is enqueued to them at once instead of being read back from disk.
+   */
   async reshard(n: number): Promise<void> {
     if (this.#resharding || this.#stopped) return;
     n = Math.min(this.#cfg.maxShards, Math.max(this.#cfg.minShards, n));
     if (n === this.#shards.length) return;
-    this.#resharding = true;
     this.#o.logger.info(`remote_write ${this.#o.name}: resharding`, { from: this.#shards.length, to: n });
+    if (this.#inflight === 0) {
+      // Idle shards hold no samples and have no send or backoff under way: they end on their own.
+      for (const s of this.#shards) {
+        s.stopped = true;
+        s.wake?.();
+      }
+      this.#startShards(n);
+      if (this.#mode === 'lagging') this.#kickReader();
+      this.#wakeSpace();
+      return;
+    }
+    this.#resharding = true;
     for (const s of this.#shards) s.wake?.();
     while (this.#inflight > 0 && !this.#stopped) await new Promise<void>((r) => this.#spaceWaiters.push(r));
     if (this.#stopped) return;
