@@ -336,6 +336,26 @@ describe('QueueManager', () => {
     for (const s of series.slice(0, 5)) expect(backend.got.filter((g) => g.key === key(s))).toHaveLength(1);
   });
 
+  it('sends the append that grew an idle queue live, without reading it back from the WAL', async () => {
+    const { wal, q } = await setup({ minShards: 1, maxShards: 16, capacity: 100, maxSamplesPerSend: 50 }, { shardUpdateIntervalMs: 3_600_000 });
+    let reads = 0;
+    const read = wal.read.bind(wal);
+    wal.read = (from, max) => {
+      reads++;
+      return read(from, max);
+    };
+    const series = Array.from({ length: 1000 }, (_, i) => L({ __name__: 'live', i: String(i) }));
+    await wal.append(batch(series, 0));
+    expect(q.status()).toMatchObject({ shards: 10, mode: 'live' });
+    await backend.waitFor(1000);
+    expect(reads).toBe(0);
+    // A queue with samples in flight still drains before it grows (and reads the rest back).
+    await wal.append(batch(series.slice(0, 100), 1000));
+    await wal.append(batch(series, 2000));
+    await backend.waitFor(2100);
+    expect(backend.got).toHaveLength(2100);
+  });
+
   it('keeps abort listeners per signal bounded when many shards send at once (no MaxListenersExceededWarning)', async () => {
     const shards = 30;
     const warnings: string[] = [];
