@@ -16,6 +16,7 @@
  * Native histograms are decoded for counting only and dropped: `SampleBatch` carries floats.
  */
 import { isUtf8 } from 'node:buffer';
+import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
 
 export class ProtoError extends Error {
@@ -195,29 +196,12 @@ export function encodeLabels(labels: Labels): Buffer {
     p = putVarint32(out, p, 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl);
     out[p++] = 0x0a;
     p = putVarint32(out, p, nl);
-    p = putString(out, p, l.name, nl);
+    p = writeUtf8(out, p, l.name, nl);
     out[p++] = 0x12;
     p = putVarint32(out, p, vl);
-    p = putString(out, p, l.value, vl);
+    p = writeUtf8(out, p, l.value, vl);
   }
   return out;
-}
-
-/** UTF-8 byte length of `s`; short ASCII strings (most label names and values) are counted in JS. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  if (n > 64) return Buffer.byteLength(s, 'utf8');
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return n;
-}
-
-/** Writes `s` (`len` UTF-8 bytes) at `p`; returns the position after it. */
-function putString(buf: Buffer, p: number, s: string, len: number): number {
-  if (len === s.length && len <= 64) {
-    for (let i = 0; i < len; i++) buf[p + i] = s.charCodeAt(i);
-    return p + len;
-  }
-  return p + buf.write(s, p, len, 'utf8');
 }
 
 /** Scratch for `encodeLabels`' byte lengths (label sets larger than 64 get their own). */

@@ -11,6 +11,7 @@
  * file layout holding only series.
  */
 import { crc32 } from 'node:zlib';
+import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels } from '../types.js';
 
 export const SEGMENT_MAGIC = Buffer.from('AWALSEG1', 'latin1');
@@ -84,11 +85,10 @@ class Writer {
     this.pos += 8;
   }
   str(s: string): void {
-    const len = Buffer.byteLength(s, 'utf8');
+    const len = utf8Length(s);
     this.ensure(len + 10);
     this.varint(len);
-    this.buf.write(s, this.pos, 'utf8');
-    this.pos += len;
+    this.pos = writeUtf8(this.buf, this.pos, s, len);
   }
   labels(ls: Labels): void {
     this.ensure(10);
