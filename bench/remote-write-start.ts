@@ -30,9 +30,9 @@ import {
   ExpositionServer,
   metricValue,
   requireTool,
-  spawnProc,
   startAlloy,
   startPrometheus,
+  startSinkProcess,
   stopAll,
   until,
   type Proc,
@@ -80,36 +80,6 @@ async function text(url: string): Promise<string> {
   }
 }
 
-/** The counting receiver, run as a child process so its CPU is its own (it prints its port, then serves). */
-const COUNTING_SINK = `
-const http = require('node:http');
-const { uncompress } = require(process.argv[1]);
-let samples = 0;
-function countSamples(b) {
-  // WriteRequest: field 1 = TimeSeries { field 2 = Sample }. Counts samples without building labels.
-  let n = 0, p = 0;
-  const varint = () => { let v = 0, s = 1, c; do { c = b[p++]; v += (c & 127) * s; s *= 128; } while (c & 128); return v; };
-  while (p < b.length) {
-    const tag = varint();
-    if ((tag & 7) === 2) {
-      const len = varint(), end = p + len;
-      if (tag === 0x0a) {
-        while (p < end) { const t = varint(); if ((t & 7) === 2) { const l = varint(); if (t === 0x12) n++; p += l; } else if ((t & 7) === 0) varint(); else if ((t & 7) === 1) p += 8; else p += 4; }
-      }
-      p = end;
-    } else if ((tag & 7) === 0) varint(); else if ((tag & 7) === 1) p += 8; else p += 4;
-  }
-  return n;
-}
-const srv = http.createServer((req, res) => {
-  if (req.method === 'GET') { res.end('sink_samples_total ' + samples + '\\n'); return; }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => { samples += countSamples(uncompress(Buffer.concat(chunks))); res.writeHead(204).end(); });
-});
-srv.listen(0, '127.0.0.1', () => console.log('listening on ' + srv.address().port));
-`;
-
 interface Receiver {
   readonly base: string;
   readonly proc: Proc;
@@ -125,11 +95,8 @@ async function startReceiver(dir: string, name: string): Promise<Receiver> {
       delivered: async () => metricValue(await text(`${p.base}/metrics`), /^prometheus_tsdb_head_samples_appended_total\{type="float"\}/) ?? 0,
     };
   }
-  const snappyjs = path.join(path.dirname(new URL(import.meta.url).pathname), '../../node_modules/snappyjs/index.js');
-  const p = spawnProc(name, process.execPath, ['-e', COUNTING_SINK.replace("require(process.argv[1])", `require(${JSON.stringify(snappyjs)})`)]);
-  const port = await until(`${name} to listen`, () => /listening on (\d+)/.exec(p.output())?.[1], 10_000, 20);
-  const base = `http://127.0.0.1:${port}`;
-  return { base, proc: p, delivered: async () => metricValue(await text(base), /^sink_samples_total/) ?? 0 };
+  const p = await startSinkProcess();
+  return { base: p.base, proc: p, delivered: async () => (await p.counts()).samples };
 }
 
 interface Sender {

@@ -399,7 +399,7 @@ describe('QueueManager', () => {
 });
 
 describe('desiredShards', () => {
-  const base = { current: 4, min: 1, max: 50, samplesInRate: 1000, samplesOutRate: 1000, sendSecondsRate: 1, pendingSamples: 0 };
+  const base = { current: 4, min: 1, max: 50, samplesInRate: 1000, samplesOutRate: 1000, sendSecondsRate: 1, pendingSamples: 0, largestAppend: 0 };
   it('keeps the count within ±30%', () => {
     expect(desiredShards({ ...base, sendSecondsRate: 4.5 })).toBe(4);
   });
@@ -408,6 +408,14 @@ describe('desiredShards', () => {
     // 10 ms per sample × (1000/s in + 20% of a 10,000-sample backlog per second).
     expect(desiredShards({ ...base, sendSecondsRate: 10, pendingSamples: 10000 })).toBe(30);
     expect(desiredShards({ ...base, sendSecondsRate: 1000 })).toBe(50);
+  });
+  it('has enough shards to send the largest recent append within half a second', () => {
+    // 1 ms per sample: a 5,000-sample scrape is 5 s of sending, 10 shards send it in 0.5 s,
+    // where the average rate (1,000/s) alone would want 1.
+    expect(desiredShards({ ...base, current: 1, largestAppend: 5000 })).toBe(10);
+    expect(desiredShards({ ...base, current: 1, largestAppend: 500_000 })).toBe(50);
+    // A burst that the current shards already send in time changes nothing.
+    expect(desiredShards({ ...base, current: 10, largestAppend: 4000 })).toBe(10);
   });
   it('shrinks to min when idle, and holds when nothing was sent', () => {
     expect(desiredShards({ ...base, samplesInRate: 1, sendSecondsRate: 0.01 })).toBe(1);
