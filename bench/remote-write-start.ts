@@ -30,6 +30,7 @@ import {
   ExpositionServer,
   metricValue,
   requireTool,
+  scrapeToRemoteWriteConfig,
   startAlloy,
   startPrometheus,
   startSinkProcess,
@@ -111,19 +112,7 @@ async function startOurs(dir: string, targetPort: number, rx: Receiver): Promise
   const alloy = await startAlloy(
     dir,
     'edge',
-    `prometheus.scrape "big" {
-  targets         = [{"__address__" = "127.0.0.1:${targetPort}"}]
-  scrape_interval = "1s"
-  scrape_timeout  = "900ms"
-  forward_to      = [prometheus.remote_write.backend.receiver]
-}
-
-prometheus.remote_write "backend" {
-  endpoint {
-    url = "${rx.base}/api/v1/write"
-  }
-}
-`,
+    scrapeToRemoteWriteConfig(targetPort, `${rx.base}/api/v1/write`),
     undefined,
     (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
   );

@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuilt, ExpositionServer, metricValue, startAlloy, startSinkProcess, stopAll, until } from '../metrics/harness.js';
+import { ensureBuilt, ExpositionServer, metricValue, scrapeToRemoteWriteConfig, startAlloy, startSinkProcess, stopAll, until } from '../metrics/harness.js';
 import { reportFault, rssOf } from './report.js';
 
 const SERIES = 5_000;
@@ -43,24 +43,13 @@ describe('fault: remote_write delivery right after start', () => {
     const alloy = await startAlloy(
       dir,
       'edge',
-      `prometheus.scrape "big" {
-  targets         = [{"__address__" = "127.0.0.1:${target.port}"}]
-  scrape_interval = "1s"
-  scrape_timeout  = "900ms"
-  forward_to      = [prometheus.remote_write.sink.receiver]
-}
-
-prometheus.remote_write "sink" {
-  endpoint {
-    url = "${sink.base}/api/v1/write"
-    queue_config {
-      capacity             = 500
-      max_samples_per_send = 100
-      batch_send_deadline  = "1s"
-    }
-  }
-}
-`,
+      scrapeToRemoteWriteConfig(
+        target.port,
+        `${sink.base}/api/v1/write`,
+        `capacity = 500
+        max_samples_per_send = 100
+        batch_send_deadline = "1s"`,
+      ),
     );
     const scraped = async (): Promise<number> =>
       metricValue(await (await fetch(`${alloy.base}/metrics`)).text(), /^prometheus_remote_write_wal_samples_appended_total/) ?? 0;

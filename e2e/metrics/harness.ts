@@ -364,3 +364,24 @@ export async function startSinkProcess(opts: { delayMs?: number; distinct?: bool
     counts: async () => (await (await fetch(base)).json()) as { samples: number; distinct: number },
   };
 }
+
+/**
+ * Collector config: `prometheus.scrape "big"` of one target every second (timeout 900 ms) into
+ * `prometheus.remote_write "out"` to `url`; `queueConfig` is the body of a `queue_config` block.
+ */
+export function scrapeToRemoteWriteConfig(targetPort: number, url: string, queueConfig = ''): string {
+  const queue = queueConfig.trim() === '' ? '' : `\n    queue_config {\n${queueConfig.replace(/^\s*/gm, '      ')}\n    }`;
+  return `prometheus.scrape "big" {
+  targets         = [{"__address__" = "127.0.0.1:${targetPort}"}]
+  scrape_interval = "1s"
+  scrape_timeout  = "900ms"
+  forward_to      = [prometheus.remote_write.out.receiver]
+}
+
+prometheus.remote_write "out" {
+  endpoint {
+    url = "${url}"${queue}
+  }
+}
+`;
+}
