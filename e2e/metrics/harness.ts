@@ -1,8 +1,8 @@
 /**
  * Harness for the metrics-pipeline journeys (`e2e/metrics/*.e2e.ts`) and `bench/pipeline.ts`:
- * starts real processes (our `bin/alloy`, Prometheus, node_exporter, nginx) on loopback, plus two
- * in-process peers (a static exposition server that counts scrapes, and a remote-write sink that
- * counts samples). Every process started here is tracked and stopped by `stopAll`. No jest
+ * starts real processes (our `bin/alloy`, Prometheus, node_exporter, nginx, a counting remote-write
+ * receiver) on loopback, plus two in-process peers (a static exposition server that counts scrapes,
+ * and a remote-write sink that keeps samples). Every process started here is tracked and stopped by `stopAll`. No jest
  * globals: the bench imports it too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -300,4 +300,88 @@ export class Sink {
     this.#srv?.closeAllConnections();
     await new Promise<void>((r) => this.#srv?.close(() => r()) ?? r());
   }
+}
+
+/**
+ * A remote-write receiver in a child process (so its CPU is its own, not the caller's): counts
+ * the samples of every request and, with `distinct`, the distinct (series, timestamp) pairs;
+ * answers 204 after `delayMs` (a remote backend's latency). `GET /` reports both counts.
+ */
+export interface SinkProc extends Proc {
+  readonly base: string;
+  counts(): Promise<{ samples: number; distinct: number }>;
+}
+
+const SINK_PROCESS = `
+const http = require('node:http');
+const { uncompress } = require(process.argv[1]);
+const delayMs = Number(process.argv[2]);
+const keep = process.argv[3] === 'distinct';
+const seen = new Set();
+let samples = 0;
+function walk(b) {
+  let p = 0;
+  const varint = () => { let v = 0, s = 1, c; do { c = b[p++]; v += (c & 127) * s; s *= 128; } while (c & 128); return v; };
+  const skip = (t) => { const w = t & 7; if (w === 0) varint(); else if (w === 1) p += 8; else if (w === 2) p += varint(); else p += 4; };
+  while (p < b.length) {
+    const tag = varint();
+    if (tag !== 0x0a) { skip(tag); continue; }
+    const end = varint() + p;
+    let labels = '';
+    while (p < end) {
+      const t = varint();
+      if (t === 0x0a) { const l = varint(); if (keep) labels += b.toString('latin1', p - 1, p + l); p += l; }
+      else if (t === 0x12) {
+        const sEnd = varint() + p;
+        let ts = 0;
+        while (p < sEnd) { const f = varint(); if (f === 0x10) ts = varint(); else skip(f); }
+        samples++;
+        if (keep) seen.add(labels + '@' + ts);
+      } else skip(t);
+    }
+  }
+}
+http.createServer((req, res) => {
+  if (req.method === 'GET') { res.end(JSON.stringify({ samples, distinct: seen.size })); return; }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    walk(uncompress(Buffer.concat(chunks)));
+    if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs); else res.writeHead(204).end();
+  });
+}).listen(0, '127.0.0.1', function () { console.log('listening on ' + this.address().port); });
+`;
+
+/** Starts the child-process receiver; tracked like every process here (stopped by `stopAll`). */
+export async function startSinkProcess(opts: { delayMs?: number; distinct?: boolean } = {}): Promise<SinkProc> {
+  const snappyjs = path.join(root, 'node_modules/snappyjs/index.js');
+  const p = spawnProc('sink', process.execPath, ['-e', SINK_PROCESS, snappyjs, String(opts.delayMs ?? 0), opts.distinct ? 'distinct' : 'count']);
+  const port = await until('the sink process to listen', () => /listening on (\d+)/.exec(p.output())?.[1], 10_000, 20);
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    ...p,
+    base,
+    counts: async () => (await (await fetch(base)).json()) as { samples: number; distinct: number },
+  };
+}
+
+/**
+ * Collector config: `prometheus.scrape "big"` of one target every second (timeout 900 ms) into
+ * `prometheus.remote_write "out"` to `url`; `queueConfig` is the body of a `queue_config` block.
+ */
+export function scrapeToRemoteWriteConfig(targetPort: number, url: string, queueConfig = ''): string {
+  const queue = queueConfig.trim() === '' ? '' : `\n    queue_config {\n${queueConfig.replace(/^\s*/gm, '      ')}\n    }`;
+  return `prometheus.scrape "big" {
+  targets         = [{"__address__" = "127.0.0.1:${targetPort}"}]
+  scrape_interval = "1s"
+  scrape_timeout  = "900ms"
+  forward_to      = [prometheus.remote_write.out.receiver]
+}
+
+prometheus.remote_write "out" {
+  endpoint {
+    url = "${url}"${queue}
+  }
+}
+`;
 }

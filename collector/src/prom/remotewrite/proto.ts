@@ -16,6 +16,7 @@
  * Native histograms are decoded for counting only and dropped: `SampleBatch` carries floats.
  */
 import { isUtf8 } from 'node:buffer';
+import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
 
 export class ProtoError extends Error {
@@ -172,28 +173,48 @@ export class ProtoWriter {
  * result is cached by senders per series and copied verbatim into every request.
  */
 export function encodeLabels(labels: Labels): Buffer {
-  const parts: Buffer[] = [];
+  // Two passes over the label set and one allocation: sizes first, then strings written in place.
   let size = 0;
-  for (const l of labels) {
-    const name = Buffer.from(l.name, 'utf8');
-    const value = Buffer.from(l.value, 'utf8');
-    const inner = 1 + varintSize(name.length) + name.length + 1 + varintSize(value.length) + value.length;
-    const w = new ProtoWriter(inner + 16);
-    w.ensure(inner + 16);
-    w.buf[w.pos++] = 0x0a;
-    w.varint(inner);
-    w.buf[w.pos++] = 0x0a;
-    w.varint(name.length);
-    w.bytes(name);
-    w.ensure(16);
-    w.buf[w.pos++] = 0x12;
-    w.varint(value.length);
-    w.bytes(value);
-    const out = w.finish();
-    parts.push(out);
-    size += out.length;
+  const n = labels.length;
+  const lens = n <= LABEL_LENS.length / 2 ? LABEL_LENS : new Uint32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const l = labels[i]!;
+    const nl = utf8Length(l.name);
+    const vl = utf8Length(l.value);
+    lens[2 * i] = nl;
+    lens[2 * i + 1] = vl;
+    const inner = 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl;
+    size += 1 + varintSize(inner) + inner;
   }
-  return Buffer.concat(parts, size);
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const l = labels[i]!;
+    const nl = lens[2 * i]!;
+    const vl = lens[2 * i + 1]!;
+    out[p++] = 0x0a;
+    p = putVarint32(out, p, 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl);
+    out[p++] = 0x0a;
+    p = putVarint32(out, p, nl);
+    p = writeUtf8(out, p, l.name, nl);
+    out[p++] = 0x12;
+    p = putVarint32(out, p, vl);
+    p = writeUtf8(out, p, l.value, vl);
+  }
+  return out;
+}
+
+/** Scratch for `encodeLabels`' byte lengths (label sets larger than 64 get their own). */
+const LABEL_LENS = new Uint32Array(128);
+
+/** Writes a varint below 2^32 at `p`; returns the position after it. */
+function putVarint32(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 128) {
+    buf[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
 }
 
 /**
@@ -213,6 +234,10 @@ export class WriteRequestEncoder {
 
   /** `labelBytes` comes from `encodeLabels`. */
   addSample(labelBytes: Uint8Array, timestamp: number, value: number, exemplar?: Exemplar, exemplarLabels?: Uint8Array): void {
+    if (exemplar === undefined && timestamp >= 0 && timestamp <= Number.MAX_SAFE_INTEGER) {
+      this.#addPlainSample(labelBytes, timestamp, value);
+      return;
+    }
     const w = this.#w;
     const tsSize = varintSize(timestamp);
     const sampleLen = 9 + 1 + tsSize;
@@ -243,6 +268,39 @@ export class WriteRequestEncoder {
       w.buf[w.pos++] = 0x18;
       w.varint(exemplar.timestamp);
     }
+  }
+
+  /**
+   * The hot path of `addSample`: no exemplar, a timestamp in [0, 2^53). Writes the TimeSeries
+   * with local cursor arithmetic instead of the writer's general methods.
+   */
+  #addPlainSample(labelBytes: Uint8Array, timestamp: number, value: number): void {
+    const w = this.#w;
+    const nl = labelBytes.length;
+    let tsSize = 1;
+    for (let v = timestamp; v >= 128; v = Math.floor(v / 128)) tsSize++;
+    const sampleLen = 10 + tsSize;
+    const seriesLen = nl + 2 + sampleLen;
+    w.ensure(seriesLen + 6);
+    const buf = w.buf;
+    let p = putVarint32(buf, w.pos + 1, seriesLen);
+    buf[w.pos] = 0x0a;
+    buf.set(labelBytes, p);
+    p += nl;
+    buf[p++] = 0x12;
+    buf[p++] = sampleLen;
+    buf[p++] = 0x09;
+    f64[0] = value;
+    for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i]!;
+    p += 8;
+    buf[p++] = 0x10;
+    let t = timestamp;
+    while (t >= 0x80000000) {
+      buf[p++] = (t % 128) | 128;
+      t = Math.floor(t / 128);
+    }
+    p = putVarint32(buf, p, t);
+    w.pos = p;
   }
 
   addMetadata(md: MetricMetadata): void {

@@ -336,6 +336,26 @@ describe('QueueManager', () => {
     for (const s of series.slice(0, 5)) expect(backend.got.filter((g) => g.key === key(s))).toHaveLength(1);
   });
 
+  it('sends the append that grew an idle queue live, without reading it back from the WAL', async () => {
+    const { wal, q } = await setup({ minShards: 1, maxShards: 16, capacity: 100, maxSamplesPerSend: 50 }, { shardUpdateIntervalMs: 3_600_000 });
+    let reads = 0;
+    const read = wal.read.bind(wal);
+    wal.read = (from, max) => {
+      reads++;
+      return read(from, max);
+    };
+    const series = Array.from({ length: 1000 }, (_, i) => L({ __name__: 'live', i: String(i) }));
+    await wal.append(batch(series, 0));
+    expect(q.status()).toMatchObject({ shards: 10, mode: 'live' });
+    await backend.waitFor(1000);
+    expect(reads).toBe(0);
+    // A queue with samples in flight still drains before it grows (and reads the rest back).
+    await wal.append(batch(series.slice(0, 100), 1000));
+    await wal.append(batch(series, 2000));
+    await backend.waitFor(2100);
+    expect(backend.got).toHaveLength(2100);
+  });
+
   it('keeps abort listeners per signal bounded when many shards send at once (no MaxListenersExceededWarning)', async () => {
     const shards = 30;
     const warnings: string[] = [];
@@ -379,7 +399,7 @@ describe('QueueManager', () => {
 });
 
 describe('desiredShards', () => {
-  const base = { current: 4, min: 1, max: 50, samplesInRate: 1000, samplesOutRate: 1000, sendSecondsRate: 1, pendingSamples: 0 };
+  const base = { current: 4, min: 1, max: 50, samplesInRate: 1000, samplesOutRate: 1000, sendSecondsRate: 1, pendingSamples: 0, largestAppend: 0 };
   it('keeps the count within ±30%', () => {
     expect(desiredShards({ ...base, sendSecondsRate: 4.5 })).toBe(4);
   });
@@ -388,6 +408,14 @@ describe('desiredShards', () => {
     // 10 ms per sample × (1000/s in + 20% of a 10,000-sample backlog per second).
     expect(desiredShards({ ...base, sendSecondsRate: 10, pendingSamples: 10000 })).toBe(30);
     expect(desiredShards({ ...base, sendSecondsRate: 1000 })).toBe(50);
+  });
+  it('has enough shards to send the largest recent append within half a second', () => {
+    // 1 ms per sample: a 5,000-sample scrape is 5 s of sending, 10 shards send it in 0.5 s,
+    // where the average rate (1,000/s) alone would want 1.
+    expect(desiredShards({ ...base, current: 1, largestAppend: 5000 })).toBe(10);
+    expect(desiredShards({ ...base, current: 1, largestAppend: 500_000 })).toBe(50);
+    // A burst that the current shards already send in time changes nothing.
+    expect(desiredShards({ ...base, current: 10, largestAppend: 4000 })).toBe(10);
   });
   it('shrinks to min when idle, and holds when nothing was sent', () => {
     expect(desiredShards({ ...base, samplesInRate: 1, sendSecondsRate: 0.01 })).toBe(1);

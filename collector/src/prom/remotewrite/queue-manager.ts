@@ -13,8 +13,9 @@
  *   it starts with enough shards for the WAL backlog found at start (backlog / capacity), grows
  *   at once when an append does not fit the shards' queues (so a scrape of 200k new series is
  *   sent by 20 shards from its first batch), never goes below what holds the largest append of
- *   the last 10-20 updates, and is recomputed every second from EWMA rates, so a lag is acted on
- *   within a second instead of Prometheus's 10 s. Growth is applied at once; shrinking only after the lower count was
+ *   the last 10-20 updates nor below what sends that append within `BURST_DRAIN_SECONDS`, and is
+ *   recomputed every second from EWMA rates, so a lag is acted on within a second instead of
+ *   Prometheus's 10 s. Growth is applied at once; shrinking only after the lower count was
  *   wanted for 10 consecutive updates. No resharding while sends fail (the remote is down).
  * - Each shard has its own abort signal (aborted by `stop`), so no signal collects a listener per
  *   shard: in-flight sends and backoff sleeps stay bounded per signal whatever `max_shards` is.
@@ -155,6 +156,8 @@ export interface ShardStats {
   /** Seconds spent in send calls per second (EWMA). */
   readonly sendSecondsRate: number;
   readonly pendingSamples: number;
+  /** Samples in the largest single append of the last 10-20 updates (a scrape arrives as one burst). */
+  readonly largestAppend: number;
 }
 
 /** Fraction of the backlog the shard calculation plans to send per second on top of the incoming rate. */
@@ -166,16 +169,24 @@ const SHRINK_AFTER_UPDATES = 10;
 /** While the last send failed within this window and nothing succeeded since, the count is kept. */
 const FAILING_WINDOW_MS = 20_000;
 
+/** Time within which the shards should be able to send the largest recent append. */
+export const BURST_DRAIN_SECONDS = 0.5;
+
 /**
  * Prometheus's shard calculation (`calculateDesiredShards`): shards = time per sample × (incoming
  * rate + `BACKLOG_CATCHUP` × backlog), unchanged within ±30% of the current count, clamped to
  * [min, max]. Prometheus plans 5% of the backlog per second; we plan 20% so a start-up backlog is
- * gone within seconds.
+ * gone within seconds. Prometheus sizes for the average rate, so a scrape that arrives as one burst
+ * takes the whole interval to go out; we also want enough shards to send the largest recent append
+ * within `BURST_DRAIN_SECONDS` at the measured time per sample, so what was scraped is delivered
+ * well before the next scrape.
  */
 export function desiredShards(s: ShardStats): number {
   if (s.samplesOutRate <= 0) return s.current;
   const timePerSample = s.sendSecondsRate / s.samplesOutRate;
-  const desired = Math.ceil(timePerSample * (s.samplesInRate + BACKLOG_CATCHUP * s.pendingSamples));
+  const forRate = timePerSample * (s.samplesInRate + BACKLOG_CATCHUP * s.pendingSamples);
+  const forBurst = (timePerSample * s.largestAppend) / BURST_DRAIN_SECONDS;
+  const desired = Math.ceil(Math.max(forRate, forBurst));
   if (desired >= s.current * (1 - SHARD_TOLERANCE) && desired <= s.current * (1 + SHARD_TOLERANCE)) return s.current;
   return Math.min(s.max, Math.max(s.min, desired));
 }
@@ -734,6 +745,7 @@ export class QueueManager implements WalListener {
       // In-memory samples plus what still waits in the WAL (estimated from its bytes).
       pendingSamples:
         this.#inflight + (this.#mode === 'lagging' ? this.#o.wal.bytesBetween(this.#cursor, this.#o.wal.head) / WAL_BYTES_PER_SAMPLE : 0),
+      largestAppend: Math.max(this.#recordPeak, this.#recordPeakPrev),
     };
     if (++this.#updates % SHRINK_AFTER_UPDATES === 0) {
       this.#recordPeakPrev = this.#recordPeak;
@@ -741,7 +753,7 @@ export class QueueManager implements WalListener {
     }
     if (this.#resharding || this.#stopped) return;
     // Never fewer shards than it takes to hold the largest recent append in memory.
-    const want = Math.max(desiredShards(stats), this.#shardsToHold(Math.max(this.#recordPeak, this.#recordPeakPrev)));
+    const want = Math.max(desiredShards(stats), this.#shardsToHold(stats.largestAppend));
     this.#o.metrics.shardsDesired.set(this.#labels, want);
     this.#o.logger.debug(`remote_write ${this.#o.name}: shard update`, { ...stats, desired: want });
     const now = this.#clock.now();
@@ -753,13 +765,28 @@ export class QueueManager implements WalListener {
     void this.reshard(want);
   }
 
-  /** Drains every shard, then restarts with `n` shards (clamped to min/max). */
+  /**
+   * Drains every shard, then restarts with `n` shards (clamped to min/max). With nothing in flight
+   * the shards are replaced before this returns its promise (no drain, no await), so an append
+   * that asked for more shards is enqueued to them at once instead of being read back from disk.
+   */
   async reshard(n: number): Promise<void> {
     if (this.#resharding || this.#stopped) return;
     n = Math.min(this.#cfg.maxShards, Math.max(this.#cfg.minShards, n));
     if (n === this.#shards.length) return;
-    this.#resharding = true;
     this.#o.logger.info(`remote_write ${this.#o.name}: resharding`, { from: this.#shards.length, to: n });
+    if (this.#inflight === 0) {
+      // Idle shards hold no samples and have no send or backoff under way: they end on their own.
+      for (const s of this.#shards) {
+        s.stopped = true;
+        s.wake?.();
+      }
+      this.#startShards(n);
+      if (this.#mode === 'lagging') this.#kickReader();
+      this.#wakeSpace();
+      return;
+    }
+    this.#resharding = true;
     for (const s of this.#shards) s.wake?.();
     while (this.#inflight > 0 && !this.#stopped) await new Promise<void>((r) => this.#spaceWaiters.push(r));
     if (this.#stopped) return;

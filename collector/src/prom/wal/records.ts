@@ -11,6 +11,7 @@
  * file layout holding only series.
  */
 import { crc32 } from 'node:zlib';
+import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels } from '../types.js';
 
 export const SEGMENT_MAGIC = Buffer.from('AWALSEG1', 'latin1');
@@ -84,11 +85,10 @@ class Writer {
     this.pos += 8;
   }
   str(s: string): void {
-    const len = Buffer.byteLength(s, 'utf8');
+    const len = utf8Length(s);
     this.ensure(len + 10);
     this.varint(len);
-    this.buf.write(s, this.pos, 'utf8');
-    this.pos += len;
+    this.pos = writeUtf8(this.buf, this.pos, s, len);
   }
   labels(ls: Labels): void {
     this.ensure(10);
@@ -191,6 +191,16 @@ class Reader {
     this.pos += len;
     return s;
   }
+  /** Steps over one series definition (ref and labels) without building strings. */
+  skipSeries(): void {
+    this.varint();
+    const n = this.varint();
+    for (let i = 0; i < 2 * n; i++) {
+      const len = this.varint();
+      if (this.pos + len > this.end) throw new WalCorruptionError('truncated string in record');
+      this.pos += len;
+    }
+  }
   labels(): Labels {
     const n = this.varint();
     const out: Label[] = new Array<Label>(n);
@@ -199,12 +209,17 @@ class Reader {
   }
 }
 
-/** Decodes a payload (without its frame); throws `WalCorruptionError` when it is malformed. */
-export function decodeAppendPayload(buf: Buffer, start: number, end: number): DecodedRecord {
+/**
+ * Decodes a payload (without its frame); throws `WalCorruptionError` when it is malformed. With
+ * `skipSeries` the series definitions are checked for structure but not decoded (`series` is
+ * empty): readers that resolve refs through the WAL's series table do not need them.
+ */
+export function decodeAppendPayload(buf: Buffer, start: number, end: number, skipSeries = false): DecodedRecord {
   const r = new Reader(buf, start, end);
   const nSeries = r.varint();
   const series: SeriesDef[] = [];
-  for (let i = 0; i < nSeries; i++) series.push({ ref: r.varint(), labels: r.labels() });
+  if (skipSeries) for (let i = 0; i < nSeries; i++) r.skipSeries();
+  else for (let i = 0; i < nSeries; i++) series.push({ ref: r.varint(), labels: r.labels() });
   const n = r.varint();
   if (n > (end - r.pos) / 10 + 1) throw new WalCorruptionError('sample count larger than record');
   const refs = new Uint32Array(n);

@@ -690,7 +690,8 @@ export class Wal {
           info.size = off + p;
           break;
         }
-        const d = decodeAppendPayload(buf, f.payloadStart, f.end);
+        // Series of read-back records are already in the series table (replayed or appended).
+        const d = decodeAppendPayload(buf, f.payloadStart, f.end, true);
         const start = position(seg, off + p);
         const end = position(seg, off + f.end);
         records.push({
