@@ -20,6 +20,7 @@ export { component as otelcol_connector_servicegraph } from './otelcol/connector
 export { component as otelcol_connector_spanmetrics } from './otelcol/connector/spanmetrics/spanmetrics.js';
 export { component as otelcol_exporter_debug } from './otelcol/exporter/debug/debug.js';
 export { component as otelcol_exporter_loadbalancing } from './otelcol/exporter/loadbalancing/loadbalancing.js';
+export { component as otelcol_exporter_loki } from './otelcol/exporter/loki/loki.js';
 export { component as otelcol_exporter_otlp } from './otelcol/exporter/otlp/otlp.js';
 export { component as otelcol_exporter_otlphttp } from './otelcol/exporter/otlphttp/otlphttp.js';
 export { component as otelcol_exporter_prometheus } from './otelcol/exporter/prometheus/prometheus.js';
