@@ -27,6 +27,7 @@ export { component as otelcol_exporter_prometheus } from './otelcol/exporter/pro
 export { component as otelcol_processor_attributes } from './otelcol/processor/attributes/attributes.js';
 export { component as otelcol_processor_batch } from './otelcol/processor/batch/batch.js';
 export { component as otelcol_processor_memory_limiter } from './otelcol/processor/memory_limiter/memory-limiter.js';
+export { component as otelcol_receiver_loki } from './otelcol/receiver/loki/loki.js';
 export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
 export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
