@@ -29,6 +29,7 @@ export { component as otelcol_processor_batch } from './otelcol/processor/batch/
 export { component as otelcol_processor_memory_limiter } from './otelcol/processor/memory_limiter/memory-limiter.js';
 export { component as otelcol_receiver_loki } from './otelcol/receiver/loki/loki.js';
 export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
+export { component as otelcol_receiver_prometheus } from './otelcol/receiver/prometheus/prometheus.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
 export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
