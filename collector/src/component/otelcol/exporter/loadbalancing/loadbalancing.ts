@@ -316,6 +316,7 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
       return;
     }
     const what = `Endpoints ${svc.namespace}/${svc.name}`;
+    let failing = false;
     const informer: Informer<EndpointsObject> = new Informer<EndpointsObject>({
       client,
       path: collectionPath('', 'v1', 'endpoints', svc.namespace),
@@ -325,7 +326,13 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
       },
       onSynced: () => this.#setEndpoints(endpointsOf(informer.values(), k.ports, k.return_hostnames)),
       onStatus: (st) => {
-        if (!st.ok) this.#opts.setHealth('unhealthy', `resolver.kubernetes: watching ${what} failed (keeping ${this.#ring.nodes.length} endpoint(s)): ${st.error.message}`);
+        if (!st.ok) {
+          failing = true;
+          this.#opts.setHealth('unhealthy', `resolver.kubernetes: watching ${what} failed (keeping ${this.#ring.nodes.length} endpoint(s)): ${st.error.message}`);
+        } else if (failing) {
+          failing = false;
+          this.#applyRing(); // reports healthy with the current endpoints
+        }
       },
     });
     const slow = setTimeout(() => {
