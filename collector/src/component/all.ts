@@ -20,13 +20,16 @@ export { component as otelcol_connector_servicegraph } from './otelcol/connector
 export { component as otelcol_connector_spanmetrics } from './otelcol/connector/spanmetrics/spanmetrics.js';
 export { component as otelcol_exporter_debug } from './otelcol/exporter/debug/debug.js';
 export { component as otelcol_exporter_loadbalancing } from './otelcol/exporter/loadbalancing/loadbalancing.js';
+export { component as otelcol_exporter_loki } from './otelcol/exporter/loki/loki.js';
 export { component as otelcol_exporter_otlp } from './otelcol/exporter/otlp/otlp.js';
 export { component as otelcol_exporter_otlphttp } from './otelcol/exporter/otlphttp/otlphttp.js';
 export { component as otelcol_exporter_prometheus } from './otelcol/exporter/prometheus/prometheus.js';
 export { component as otelcol_processor_attributes } from './otelcol/processor/attributes/attributes.js';
 export { component as otelcol_processor_batch } from './otelcol/processor/batch/batch.js';
 export { component as otelcol_processor_memory_limiter } from './otelcol/processor/memory_limiter/memory-limiter.js';
+export { component as otelcol_receiver_loki } from './otelcol/receiver/loki/loki.js';
 export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
+export { component as otelcol_receiver_prometheus } from './otelcol/receiver/prometheus/prometheus.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
 export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';

@@ -26,6 +26,27 @@ export interface Exemplar {
   readonly timestamp: number;
 }
 
+/** A metric family's metadata from an exposition (`# TYPE`, `# HELP`, `# UNIT`). */
+export interface MetricMetadata {
+  /** OpenMetrics type names; Prometheus text `untyped` is `unknown`. */
+  readonly type: 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset' | 'unknown';
+  readonly help: string;
+  readonly unit: string;
+}
+
+/**
+ * What a scrape knows about the samples of one batch, as Prometheus hands it to appenders through
+ * the context: the target's metadata by family name and its discovered labels. Consumers that
+ * pass a batch on unchanged in shape (relabel) keep it; it is read-only.
+ */
+export interface ScrapeContext {
+  readonly metadata: ReadonlyMap<string, MetricMetadata>;
+  /** The target's labels before relabeling (`__meta_*`, `__address__`, ...). */
+  readonly discoveredLabels: Readonly<Record<string, string>>;
+  /** The target URL's scheme (`http` or `https`). */
+  readonly scheme: string;
+}
+
 export interface SampleBatch {
   /** Series of each sample; `series[i]` belongs to `timestamps[i]`/`values[i]`. */
   readonly series: readonly Labels[];
@@ -35,6 +56,8 @@ export interface SampleBatch {
   readonly length: number;
   /** Optional exemplars, keyed by sample index. */
   readonly exemplars?: ReadonlyMap<number, Exemplar>;
+  /** Set by `prometheus.scrape` when every sample comes from one target's scrape. */
+  readonly context?: ScrapeContext;
 }
 
 export interface MetricsReceiver {

@@ -110,7 +110,7 @@ export class RelabelComponent implements Component<Arguments> {
     this.#size.set(this.#cache.size);
     if (k > 0) this.#live?.publish(this.#opts.id, () => sampleLines({ series, timestamps: ts, values: vals, length: k }));
     if (k === 0) return;
-    const out: SampleBatch = { series, timestamps: ts.subarray(0, k), values: vals.subarray(0, k), length: k, ...(exemplars ? { exemplars } : {}) };
+    const out: SampleBatch = { series, timestamps: ts.subarray(0, k), values: vals.subarray(0, k), length: k, ...(exemplars ? { exemplars } : {}), ...(batch.context ? { context: batch.context } : {}) };
     await Promise.all(this.#forward.map((r) => r.append(out)));
   }
 

@@ -8,7 +8,7 @@
  */
 import { appendFile } from 'node:fs';
 import type { Logger } from 'winston';
-import type { Exemplar, Label, Labels, MetricsReceiver, SampleBatch } from '../../../prom/types.js';
+import type { Exemplar, Label, Labels, MetricMetadata, MetricsReceiver, SampleBatch, ScrapeContext } from '../../../prom/types.js';
 import { STALE_NAN } from '../../../prom/types.js';
 import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../../prom/labels/labels.js';
 import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
@@ -94,7 +94,7 @@ export class BatchBuilder {
   }
 
   /** A batch over copies of the current contents (consumers may hold it while we reuse buffers). */
-  build(): SampleBatch {
+  build(context?: ScrapeContext): SampleBatch {
     const n = this.#len;
     const batch: SampleBatch = {
       series: this.#series.slice(0, n),
@@ -102,6 +102,7 @@ export class BatchBuilder {
       values: this.#vals.slice(0, n),
       length: n,
       ...(this.#exemplars ? { exemplars: this.#exemplars } : {}),
+      ...(context ? { context } : {}),
     };
     return batch;
   }
@@ -142,6 +143,9 @@ export class ScrapeLoop {
   #iter = 0;
   readonly #lb = new LabelsBuilder();
   readonly #batch = new BatchBuilder();
+  /** Metadata of the last successful scrape (kept on failures, as Prometheus's cache). */
+  #metadata: ReadonlyMap<string, MetricMetadata> = EMPTY_METADATA;
+  #ctx: ScrapeContext | undefined;
   readonly #reportLabels = new Map<string, Labels>();
   #reportedLast: Labels[] = [];
   // Status.
@@ -232,7 +236,7 @@ export class ScrapeLoop {
     for (const l of this.#reportedLast) b.push(l, ts, STALE_NAN);
     this.#prev = [];
     this.#reportedLast = [];
-    if (b.length > 0) await this.#append(b.build());
+    if (b.length > 0) await this.#append(b.build(this.#context()));
   }
 
   status(): TargetStatus {
@@ -246,6 +250,14 @@ export class ScrapeLoop {
       last_scrape: this.#lastScrape === null ? null : new Date(this.#lastScrape).toISOString(),
       last_scrape_duration: `${(this.#lastDurationMs / 1000).toFixed(6)}s`,
     };
+  }
+
+  /** The batch context for the current target and metadata (one object while both are unchanged). */
+  #context(): ScrapeContext {
+    const t = this.#target;
+    const c = this.#ctx;
+    if (c && c.metadata === this.#metadata && c.discoveredLabels === t.discovered) return c;
+    return (this.#ctx = { metadata: this.#metadata, discoveredLabels: t.discovered, scheme: t.url.protocol.replace(/:$/, '') });
   }
 
   #reportSeries(name: string): Labels {
@@ -341,8 +353,12 @@ export class ScrapeLoop {
       const nextOrder: SeriesEntry[] = [];
       let pos = 0;
       let sliceStart = performance.now();
+      let meta: Map<string, MetricMetadata> | undefined;
       for (let k = p.next(); k !== 'eof'; k = p.next()) {
-        if (k !== 'series') continue;
+        if (k !== 'series') {
+          if (k === 'type' || k === 'help' || k === 'unit') meta = addMetadata(meta ?? new Map(), k, p.metricName, p.text);
+          continue;
+        }
         scraped++;
         // A large exposition (100k+ series) is parsed in slices of at most YIELD_EVERY_MS so the
         // event loop keeps serving HTTP (keep-alive sockets, /metrics) and remote-write sends.
@@ -374,6 +390,7 @@ export class ScrapeLoop {
         b.push(e.labels, ts, p.value, p.exemplar());
       }
       this.#order = nextOrder;
+      this.#metadata = meta ?? EMPTY_METADATA;
       if (duplicates > 0) this.#deps.counters?.duplicateTimestamp(duplicates);
       if (cfg.sampleLimit > 0 && b.length > cfg.sampleLimit) {
         this.#deps.counters?.exceededSampleLimit();
@@ -426,7 +443,7 @@ export class ScrapeLoop {
     this.#lastError = err ?? '';
     this.#lastScrape = start;
     this.#lastDurationMs = durationMs;
-    await this.#append(b.build());
+    await this.#append(b.build(this.#context()));
   }
 
   /** Prometheus's scrape failure log: one JSON object per failed scrape; write errors are logged once. */
@@ -453,6 +470,17 @@ export class ScrapeLoop {
       if (this.#lastError === '') this.#lastError = msg;
     }
   }
+}
+
+const EMPTY_METADATA: ReadonlyMap<string, MetricMetadata> = new Map();
+
+/** Records one `# TYPE`/`# HELP`/`# UNIT` entry (text-format `untyped` is `unknown`). */
+function addMetadata(m: Map<string, MetricMetadata>, kind: 'type' | 'help' | 'unit', family: string, text: string): Map<string, MetricMetadata> {
+  const cur = m.get(family) ?? { type: 'unknown', help: '', unit: '' };
+  if (kind === 'type') m.set(family, { ...cur, type: text === 'untyped' ? 'unknown' : (text as MetricMetadata['type']) });
+  else if (kind === 'help') m.set(family, { ...cur, help: text });
+  else m.set(family, { ...cur, unit: text });
+  return m;
 }
 
 function getName(ls: Labels): string {

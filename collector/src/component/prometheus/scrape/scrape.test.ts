@@ -201,6 +201,25 @@ describe('prometheus.scrape loop against a local server', () => {
     client.close();
   });
 
+  it('attaches the scrape context (metadata by family, discovered labels, scheme) to its batches', async () => {
+    const recv = new CollectingReceiver();
+    const { loop, client } = loopFor(exp, {}, recv, { __meta_kubernetes_pod_name: 'p1' });
+    exp.body = '# HELP a Things.\n# TYPE a counter\na_total 5\n# TYPE t untyped\nt 1\n';
+    await loop.scrapeOnce();
+    const ctx = recv.batches[0]!.context!;
+    expect([...ctx.metadata]).toEqual([
+      ['a', { type: 'counter', help: 'Things.', unit: '' }],
+      ['t', { type: 'unknown', help: '', unit: '' }],
+    ]);
+    expect(ctx.discoveredLabels['__meta_kubernetes_pod_name']).toBe('p1');
+    expect(ctx.scheme).toBe('http');
+    exp.body = 'a_total 6\n';
+    await loop.scrapeOnce();
+    expect(recv.batches[1]!.context!.metadata.size).toBe(0);
+    await loop.stop(false);
+    client.close();
+  });
+
   it('reuses series when the exposition order changes or series are inserted', async () => {
     const recv = new CollectingReceiver();
     const { loop, client, tick } = loopFor(exp, {}, recv);

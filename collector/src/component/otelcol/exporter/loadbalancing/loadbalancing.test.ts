@@ -5,7 +5,7 @@ import type { Span, TracesRequest } from '../../../../otlp/types.js';
 import { hex } from '../../../../otlp/json.js';
 import { component as receiver, type OtlpReceiver } from '../../receiver/otlp/otlp.js';
 import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from '../../testing.js';
-import { argumentsSchema, LoadBalancingExporter, type Exports } from './loadbalancing.js';
+import { argumentsSchema, endpointsOf, LoadBalancingExporter, serviceRef, type Exports } from './loadbalancing.js';
 
 interface Downstream {
   readonly sink: CaptureConsumer;
@@ -159,8 +159,20 @@ describe('otelcol.exporter.loadbalancing', () => {
   });
 
   it('rejects unsupported resolvers and routing keys with the fix', () => {
-    const k8s = argumentsSchema.safeParse({ resolver: { kubernetes: { service: 'x' } } });
-    expect(JSON.stringify(k8s.error?.issues)).toMatch(/use resolver.dns against a headless Service/);
+    const aws = argumentsSchema.safeParse({ resolver: { aws_cloud_map: { namespace: 'x', service_name: 'y' } } });
+    expect(JSON.stringify(aws.error?.issues)).toMatch(/use resolver.kubernetes or resolver.dns/);
     expect(argumentsSchema.safeParse({ resolver: {} }).success).toBe(false);
+  });
+
+  it('reads the kubernetes resolver block with upstream defaults and derives endpoints as upstream', () => {
+    const k = argumentsSchema.parse({ resolver: { kubernetes: { service: 'lb-svc.observability' } } }).resolver.kubernetes!;
+    expect(k).toEqual({ service: 'lb-svc.observability', ports: [4317], timeout: 1000, return_hostnames: false });
+    expect(argumentsSchema.safeParse({ resolver: { kubernetes: { service: 'x', ports: [] } } }).success).toBe(false);
+    expect(serviceRef('lb-svc.observability')).toEqual({ name: 'lb-svc', namespace: 'observability' });
+    expect(serviceRef('lb-svc', undefined)).toEqual({ name: 'lb-svc', namespace: 'default' });
+    expect(serviceRef('lb-svc', 'mine')).toEqual({ name: 'lb-svc', namespace: 'mine' });
+    const eps = [{ metadata: { name: 'lb-svc', namespace: 'obs' }, subsets: [{ addresses: [{ ip: '10.0.0.2', hostname: 'c-1' }, { ip: '10.0.0.1' }, { ip: 'fd00::1', hostname: 'c-2' }] }] }];
+    expect(endpointsOf(eps, [4317, 55690], false)).toEqual(['10.0.0.1:4317', '10.0.0.1:55690', '10.0.0.2:4317', '10.0.0.2:55690', '[fd00::1]:4317', '[fd00::1]:55690']);
+    expect(endpointsOf(eps, [4317], true)).toEqual(['c-1.lb-svc.obs:4317', 'c-2.lb-svc.obs:4317']);
   });
 });

@@ -2,7 +2,11 @@
  * `otelcol.exporter.loadbalancing`: routes spans, log records or metrics by `routing_key` onto a
  * consistent-hash ring (`cluster/hash-ring.ts`, 512 tokens per backend) of the backends the
  * `resolver` finds (`static` hostnames, or `dns` A/AAAA records polled every `interval`), and
- * exports each part over OTLP/gRPC with the `protocol > otlp` client, queue and retry.
+ * exports each part over OTLP/gRPC with the `protocol > otlp` client, queue and retry. The
+ * `kubernetes` resolver watches the Service's core/v1 Endpoints (as upstream: ready addresses, or
+ * `<hostname>.<service>.<namespace>` with `return_hostnames`) times each of `ports`, with the
+ * in-cluster service account; resolvers take precedence kubernetes > dns > static (upstream's
+ * order).
  *
  * Contracts:
  * - `consume` resolves once every part is queued on its backend (or sent, with the backend queue
@@ -14,8 +18,9 @@
  *   keeps retrying the same backend; this collector re-routes.) Data that finds no backend waits,
  *   up to the top-level `queue.queue_size` items, until one appears; beyond that it is dropped
  *   and counted in `otelcol_exporter_send_failed_*`.
- * - The `kubernetes` and `aws_cloud_map` resolvers are not supported yet (config error naming
- *   the alternative: `dns` against a headless Service).
+ * - The `aws_cloud_map` resolver is not supported (config error naming the alternatives).
+ * - With the `kubernetes` resolver, a failing watch keeps the last endpoints and reports the
+ *   component unhealthy; it retries with backoff.
  */
 import { promises as dns } from 'node:dns';
 import { z } from 'zod';
@@ -28,13 +33,16 @@ import { ConsumerError, debugMetricsBlock, pause, type Consumer } from '../../co
 import { GrpcSender, grpcClientSchema } from '../grpc-client.js';
 import { ExporterHelper, ExporterMetrics, SendError } from '../helper.js';
 import { route, type RoutingKey } from './routing.js';
+import { KubeClient, collectionPath, type KubeObject } from '../../../common/kube/client.js';
+import { ownNamespace, resolveConnection, type KubeConnection } from '../../../common/kube/config.js';
+import { Informer } from '../../../common/kube/informer.js';
 
 const unsupportedResolver = (name: string) =>
   z
     .unknown()
     .optional()
     .superRefine((v, ctx) => {
-      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `resolver.${name} is not supported by this collector yet; use resolver.dns against a headless Service (or resolver.static)` });
+      if (v !== undefined) ctx.addIssue({ code: 'custom', message: `resolver.${name} is not supported by this collector yet; use resolver.kubernetes or resolver.dns (or resolver.static)` });
     });
 
 export const argumentsSchema = z
@@ -45,7 +53,14 @@ export const argumentsSchema = z
       z.object({
         static: block(z.object({ hostnames: z.array(z.string()).min(1, 'static.hostnames needs at least one host:port') })).optional(),
         dns: block(z.object({ hostname: z.string().min(1), interval: duration().default(5_000), timeout: duration().default(1_000), port: z.string().default('4317') })).optional(),
-        kubernetes: unsupportedResolver('kubernetes'),
+        kubernetes: block(
+          z.object({
+            service: z.string().min(1, 'kubernetes.service needs a Service name ("name" or "name.namespace")'),
+            ports: z.array(z.number().int().min(1).max(65535)).min(1, 'kubernetes.ports needs at least one port').default([4317]),
+            timeout: duration().default(1_000),
+            return_hostnames: z.boolean().default(false),
+          }),
+        ).optional(),
         aws_cloud_map: unsupportedResolver('aws_cloud_map'),
       }),
     ),
@@ -66,7 +81,7 @@ export const argumentsSchema = z
     debug_metrics: debugMetricsBlock,
   })
   .superRefine((a, ctx) => {
-    if (!a.resolver.static && !a.resolver.dns) ctx.addIssue({ code: 'custom', path: ['resolver'], message: 'resolver needs a static or dns block' });
+    if (!a.resolver.static && !a.resolver.dns && !a.resolver.kubernetes) ctx.addIssue({ code: 'custom', path: ['resolver'], message: 'resolver needs a static, dns or kubernetes block' });
   });
 
 export type Arguments = z.output<typeof argumentsSchema>;
@@ -88,6 +103,33 @@ interface Backend {
 export interface LoadBalancingHooks {
   readonly lookup?: (host: string) => Promise<string[]>;
   readonly ejectMs?: number;
+  /** The API server connection of the `kubernetes` resolver (default: in-cluster). */
+  readonly kubeConnection?: () => KubeConnection;
+}
+
+interface EndpointsObject extends KubeObject {
+  subsets?: Array<{ addresses?: Array<{ ip: string; hostname?: string }> }>;
+}
+
+/** `name` or `name.namespace` → both (the namespace defaults to this pod's, then `default`). */
+export function serviceRef(service: string, own = ownNamespace()): { name: string; namespace: string } {
+  const i = service.indexOf('.');
+  return i < 0 ? { name: service, namespace: own ?? 'default' } : { name: service.slice(0, i), namespace: service.slice(i + 1) };
+}
+
+/** The endpoints upstream's kubernetes resolver derives from a Service's Endpoints object. */
+export function endpointsOf(objs: Iterable<EndpointsObject>, ports: readonly number[], returnHostnames: boolean): string[] {
+  const hosts = new Set<string>();
+  for (const ep of objs)
+    for (const sub of ep.subsets ?? [])
+      for (const a of sub.addresses ?? []) {
+        if (returnHostnames) {
+          if (a.hostname) hosts.add(`${a.hostname}.${ep.metadata.name}.${ep.metadata.namespace ?? 'default'}`);
+        } else hosts.add(a.ip);
+      }
+  const out: string[] = [];
+  for (const h of hosts) for (const p of ports) out.push(h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
+  return out.sort();
 }
 
 export class LoadBalancingExporter implements Component<Arguments>, DebugComponent {
@@ -95,7 +137,11 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
   readonly #metrics: ExporterMetrics;
   readonly #lookup: (host: string) => Promise<string[]>;
   readonly #ejectMs: number;
+  readonly #kubeConnection: () => KubeConnection;
+  /** Aborts the running kubernetes watch so `run` starts one for the current arguments. */
+  #kubeRestart: AbortController | undefined;
   #args: Arguments;
+  #kubeArgs: Arguments['resolver']['kubernetes'];
   readonly #ring = new HashRing();
   /** Backends on the ring, in `#ring.nodes` order. */
   #backends: Backend[] = [];
@@ -109,10 +155,12 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
   constructor(opts: ComponentOptions<Exports>, args: Arguments, hooks: LoadBalancingHooks = {}) {
     this.#opts = opts;
     this.#args = args;
+    this.#kubeArgs = args.resolver.kubernetes;
     this.#metrics = new ExporterMetrics(opts.registry);
     this.#lookup = hooks.lookup ?? (async (h) => (await dns.lookup(h, { all: true })).map((a) => a.address));
     this.#ejectMs = hooks.ejectMs ?? EJECT_MS;
-    if (args.resolver.static && !args.resolver.dns) this.#setEndpoints(args.resolver.static.hostnames);
+    this.#kubeConnection = hooks.kubeConnection ?? (() => resolveConnection({}));
+    if (args.resolver.static && !args.resolver.dns && !args.resolver.kubernetes) this.#setEndpoints(args.resolver.static.hostnames);
     opts.onStateChange({ input: { consume: (d) => this.#consume(d) } });
   }
 
@@ -255,9 +303,60 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
     }
   }
 
+  /** Watches the Service's Endpoints until `signal` aborts; never throws. */
+  async #watchKubernetes(signal: AbortSignal): Promise<void> {
+    const k = this.#args.resolver.kubernetes!;
+    const svc = serviceRef(k.service);
+    let client: KubeClient;
+    try {
+      client = new KubeClient(this.#kubeConnection());
+    } catch (err: unknown) {
+      this.#opts.setHealth('unhealthy', `resolver.kubernetes: ${err instanceof Error ? err.message : String(err)}`);
+      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      return;
+    }
+    const what = `Endpoints ${svc.namespace}/${svc.name}`;
+    let failing = false;
+    const informer: Informer<EndpointsObject> = new Informer<EndpointsObject>({
+      client,
+      path: collectionPath('', 'v1', 'endpoints', svc.namespace),
+      fieldSelector: `metadata.name=${svc.name}`,
+      onEvent: () => {
+        if (informer.synced) this.#setEndpoints(endpointsOf(informer.values(), k.ports, k.return_hostnames));
+      },
+      onSynced: () => this.#setEndpoints(endpointsOf(informer.values(), k.ports, k.return_hostnames)),
+      onStatus: (st) => {
+        if (!st.ok) {
+          failing = true;
+          this.#opts.setHealth('unhealthy', `resolver.kubernetes: watching ${what} failed (keeping ${this.#ring.nodes.length} endpoint(s)): ${st.error.message}`);
+        } else if (failing) {
+          failing = false;
+          this.#applyRing(); // reports healthy with the current endpoints
+        }
+      },
+    });
+    const slow = setTimeout(() => {
+      if (!informer.synced) this.#opts.logger.warn(`${this.#opts.id}: resolver.kubernetes: ${what} not listed within ${k.timeout}ms; still trying`);
+    }, k.timeout);
+    try {
+      await informer.run(signal);
+    } finally {
+      clearTimeout(slow);
+      client.close();
+    }
+  }
+
   async run(signal: AbortSignal): Promise<void> {
-    if (!this.#args.resolver.dns) this.#opts.setHealth('healthy', `${this.#backends.length} backend(s)`);
+    if (!this.#args.resolver.dns && !this.#args.resolver.kubernetes) this.#opts.setHealth('healthy', `${this.#backends.length} backend(s)`);
     while (!signal.aborted) {
+      if (this.#args.resolver.kubernetes) {
+        const ac = (this.#kubeRestart = new AbortController());
+        const stop = (): void => ac.abort();
+        signal.addEventListener('abort', stop, { once: true });
+        await this.#watchKubernetes(ac.signal);
+        signal.removeEventListener('abort', stop);
+        continue;
+      }
       if (this.#args.resolver.dns) await this.#resolveDns();
       await pause(this.#args.resolver.dns?.interval, signal, (w) => (this.#wake = w));
     }
@@ -284,8 +383,11 @@ export class LoadBalancingExporter implements Component<Arguments>, DebugCompone
       this.#applyRing();
       this.#resolved = resolved;
     }
-    if (args.resolver.static && !args.resolver.dns) this.#setEndpoints(args.resolver.static.hostnames);
+    const oldK8s = JSON.stringify(this.#kubeArgs);
+    this.#kubeArgs = args.resolver.kubernetes;
+    if (args.resolver.static && !args.resolver.dns && !args.resolver.kubernetes) this.#setEndpoints(args.resolver.static.hostnames);
     else this.#applyRing();
+    if (JSON.stringify(args.resolver.kubernetes) !== oldK8s) this.#kubeRestart?.abort();
     this.#wake?.();
   }
 }

@@ -41,12 +41,14 @@ export interface Exports {
   readonly input: Consumer;
 }
 
-const UNITS: Record<string, string> = {
+/** UCUM unit → Prometheus unit word (the translator's table). */
+export const UNITS: Record<string, string> = {
   d: 'days', h: 'hours', min: 'minutes', s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds',
   By: 'bytes', KiBy: 'kibibytes', MiBy: 'mebibytes', GiBy: 'gibibytes', TiBy: 'tibibytes', KBy: 'kilobytes', MBy: 'megabytes', GBy: 'gigabytes', TBy: 'terabytes',
   m: 'meters', V: 'volts', A: 'amperes', J: 'joules', W: 'watts', g: 'grams', Cel: 'celsius', Hz: 'hertz', '%': 'percent',
 };
-const PER: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
+/** UCUM "per" unit → Prometheus word. */
+export const PER: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
 
 /** A valid Prometheus label name: invalid characters → `_`, a leading digit prefixed with `key_`. */
 export function labelName(s: string): string {
