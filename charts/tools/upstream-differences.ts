@@ -69,26 +69,37 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     match: /^Service\/[^:]+:spec\.externalTrafficPolicy: only in upstream "(Cluster|Local)"$/,
   },
   {
-    id: 'default-config',
-    what: 'Known difference, not yet resolved: the config rendered when `alloy.configMap.content` is empty is a `logging` block only; upstream\'s default config also declares `discovery.kubernetes` components for pods, nodes, services, endpoints, endpointslices and ingresses.',
-    reason: 'This collector does not implement `discovery.kubernetes` yet, and a config naming a component the collector lacks would fail to load. The upstream default config becomes the default once that component lands.',
-    match: /^ConfigMap\/[^:]+:data\.config\.alloy: upstream ".*discovery\.kubernetes.*", ours ".*"$/,
+    id: 'cluster-advertise-address',
+    what: '`--cluster.advertise-address=$(POD_IP):<listenPort>` among the `alloy` container\'s arguments when clustering is enabled.',
+    reason: 'Each pod advertises its own IP to its peers, so clustering works where the pod\'s hostname or node name does not resolve to it; upstream leaves the address to interface discovery.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.args\[\d+\]: (upstream "[^"]+", ours "--cluster\.advertise-address=\$\(POD_IP\):\d+"|only in ours "--stability\.level=[a-z-]+")$`),
+  },
+  {
+    id: 'hpa-target-kind',
+    what: '`spec.scaleTargetRef.kind` of the HorizontalPodAutoscaler is `Deployment` or `StatefulSet`; upstream renders `controller.type` as is (`deployment`, `statefulset`).',
+    reason: 'Kinds are case-sensitive in the Kubernetes API; the canonical Kind is what `kubectl`, the VPA recommender and other tools that follow `scaleTargetRef` look up.',
+    match: /^HorizontalPodAutoscaler\/[^:]+:spec\.scaleTargetRef\.kind: upstream "(deployment|statefulset)", ours "(Deployment|StatefulSet)"$/,
+  },
+  {
+    id: 'pod-template-labels',
+    what: 'The pod template carries the selector labels (plus `controller.podLabels`), as in upstream\'s newest outputs (v1.19.2, v1.20.0); outputs from some upstream commits (v1.6.1, v1.12.1, v1.18.1) also carry `helm.sh/chart`, `app.kubernetes.io/version` and `app.kubernetes.io/managed-by` there.',
+    reason: 'Upstream\'s releases differ on this; the chart follows the newest. Version labels on the pod template would also change the template, and so roll every pod, on each chart upgrade.',
+    match: /^(DaemonSet|Deployment|StatefulSet)\/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io\/managed-by: only in upstream "Helm"$/,
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
-    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
+    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
         POD.slice(1) +
         String.raw`containers\[alloy\]\.env\[K8S_NODE_NAME\]: only in ours .*|` +
         POD.slice(1) +
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
-        String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
         String.raw`(Deployment|Service|ConfigMap|ServiceMonitor)/[^:]+:metadata\.namespace: only in ours "default"|` +
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls'],
+    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls'],
   },
 ];

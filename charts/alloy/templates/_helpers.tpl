@@ -203,11 +203,7 @@ deprecated flat controller.autoscaling keys.
 {{- define "alloy.hpa" -}}
 {{- $as := .Values.controller.autoscaling -}}
 {{- $h := $as.horizontal | default dict -}}
-{{- if $h.enabled -}}
-{{- toYaml $h }}
-{{- else -}}
-{{- toYaml (omit $as "horizontal" "vertical") }}
-{{- end -}}
+{{- toYaml (merge (dict "enabled" (or $h.enabled $as.enabled)) (omit $h "enabled")) }}
 {{- end }}
 
 {{/* "true" when controller.autoscaling.horizontal.externalHPA hands the replicas to a scaler outside the chart; else empty. */}}
