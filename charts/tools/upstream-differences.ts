@@ -87,6 +87,20 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     match: /^(DaemonSet|Deployment|StatefulSet)\/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io\/managed-by: only in upstream "Helm"$/,
   },
   {
+    id: 'extra-port-host-port',
+    what: '`hostPort` on an `alloy.extraPorts` container port that sets it; upstream\'s v1.18.1 output of faro-ingress omits the `hostPort: 12347` its values set.',
+    reason: 'The value is documented upstream as exposing the port on the node; the chart renders what the value says rather than dropping it.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.ports\[[^\]]+\]\.hostPort: only in ours \d+$`),
+    cases: ['faro-ingress'],
+  },
+  {
+    id: 'rbac-rules-output-predates-cluster-rules',
+    what: 'rbac-rules: the ClusterRole also grants the default `rbac.clusterRules` (nodes, nodes/metrics, nodes/pods, the `/metrics` URL) beside the case\'s `rbac.rules`.',
+    reason: 'Not a difference from upstream today: the stored output predates upstream\'s split of `rbac.rules` and `rbac.clusterRules` (see rbac-empty-cluster-rules, where emptying `clusterRules` removes exactly these grants), and the case\'s values leave `clusterRules` at its default.',
+    match: /^ClusterRole\/[^:]+:rules: grant only in ours (\/metrics:get|core\/nodes(\/metrics|\/pods)?:(get|list|watch))$/,
+    cases: ['rbac-rules'],
+  },
+  {
     id: 'vendored-output-predates-upstream-change',
     what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
@@ -100,6 +114,6 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls'],
+    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls', 'service-labels'],
   },
 ];
