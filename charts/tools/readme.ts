@@ -105,7 +105,7 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '- The image is `docker.io/alloyts/alloy` (non-root user `alloy`, UID/GID 473); the config reloader is `alloy config-reloader` from the same image.',
     '- Pods get Pod Security "restricted" defaults; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` are merged key by key over them (`null` removes a default).',
     '- `alloy.storagePath` defaults to `/var/lib/alloy/data`, an emptyDir unless `alloy.mounts.extra` mounts a volume there.',
-    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`alloy.enableContainerPort: false`, `gateway`, `httpRoute`, `prometheusRule`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
+    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`gateway`, `prometheusRule`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
     '- With `alloy.enableHttpServerPort: false` and no `alloy.extraPorts` no Service is rendered (a Service needs a port; the API server refuses `ports: null`).',
     '- Fields only newer Kubernetes accepts are rendered only when set: `alloy.resizePolicy` and `configReloader.resizePolicy` need Kubernetes >= 1.27, `service.trafficDistribution` >= 1.30 (`PreferSameNode` >= 1.31).',
     '- `crds.create` installs the PodLogs CRD through the CRD-only `crds` subchart (Helm `crds/` semantics: created on install when absent, never upgraded).',

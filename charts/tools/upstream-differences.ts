@@ -101,6 +101,13 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     cases: ['rbac-rules'],
   },
   {
+    id: 'container-port-probe',
+    what: 'With `alloy.enableContainerPort: false` the readiness probe stays an `httpGet` of `/-/ready`; upstream (v1.9.1) switched it to `exec` of `curl` inside the container.',
+    reason: 'The Alloy image of this project has no `curl`, so that probe would never pass; an `httpGet` probe reaches the port whether or not the container declares it.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.readinessProbe\.(exec: only in upstream \{"command":\["/bin/sh","-c","curl -f [^"]+"\]\}|httpGet: only in ours \{"path":"/-/ready".*\})$`),
+    cases: ['disable-containter-port'],
+  },
+  {
     id: 'vendored-output-predates-upstream-change',
     what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
@@ -114,6 +121,6 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls', 'service-labels'],
+    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'disable-containter-port', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls', 'service-labels'],
   },
 ];

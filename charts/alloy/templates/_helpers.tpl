@@ -219,3 +219,12 @@ deprecated flat controller.autoscaling keys.
   revisionHistoryLimit: {{ $l | int }}
 {{- end }}
 {{- end }}
+
+{{/* HTTPRoute apiVersion: gateway.networking.k8s.io/v1, or v1beta1 where the cluster serves only that. */}}
+{{- define "alloy.httpRoute.apiVersion" -}}
+{{- if and (.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1beta1") (not (.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1")) -}}
+gateway.networking.k8s.io/v1beta1
+{{- else -}}
+gateway.networking.k8s.io/v1
+{{- end -}}
+{{- end }}
