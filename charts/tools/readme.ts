@@ -3,7 +3,7 @@
  * becomes a row (key, type, default, description). `# -- (type) text` overrides the inferred type.
  */
 import { parse } from 'yaml';
-import { UPSTREAM_DIFFERENCES } from './upstream-differences.js';
+import { UPSTREAM_DIFFERENCES, UPSTREAM_REFUSALS } from './upstream-differences.js';
 
 export interface ValueDoc {
   readonly key: string;
@@ -118,6 +118,12 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '| Id | What | Why |',
     '|----|------|-----|',
     ...UPSTREAM_DIFFERENCES.map((d) => `| ${d.id} | ${cell(d.what)} | ${cell(d.reason)} |`),
+    '',
+    'Upstream test cases whose values this chart refuses (the test checks that each fails with its message):',
+    '',
+    '| Case | Feature | Why |',
+    '|------|---------|-----|',
+    ...UPSTREAM_REFUSALS.map((r) => `| ${r.case} | ${cell(r.what)} | ${cell(r.reason)} |`),
     '',
     '## Values',
     '',

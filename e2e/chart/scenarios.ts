@@ -2,22 +2,25 @@
  * The chart's `ci/*-values.yaml` scenarios, and the upstream chart's own test cases vendored in
  * charts/tools/testdata/upstream (named `upstream/<case>`), rendered for `kubectl apply
  * --dry-run=server`, shared by the dev-cluster and real-kube-apiserver journeys. Objects of APIs a
- * bare cluster does not serve (prometheus-operator's ServiceMonitor, the VerticalPodAutoscaler)
+ * bare cluster does not serve (prometheus-operator's ServiceMonitor and PrometheusRule, the VerticalPodAutoscaler, the Gateway API's HTTPRoute)
  * are left out.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
+import { UPSTREAM_REFUSALS } from '../../charts/tools/upstream-differences.js';
 
 const UPSTREAM_DIR = 'charts/tools/testdata/upstream';
-const UPSTREAM_CASES = fs.readdirSync(path.join(REPO_ROOT, UPSTREAM_DIR)).filter((d) => fs.statSync(path.join(REPO_ROOT, UPSTREAM_DIR, d)).isDirectory());
+// Cases the chart refuses on purpose (charts/tools/upstream-differences.ts) render nothing to apply.
+const REFUSED = new Set(UPSTREAM_REFUSALS.map((r) => r.case));
+const UPSTREAM_CASES = fs.readdirSync(path.join(REPO_ROOT, UPSTREAM_DIR)).filter((d) => fs.statSync(path.join(REPO_ROOT, UPSTREAM_DIR, d)).isDirectory() && !REFUSED.has(d));
 
 export const SCENARIOS: readonly string[] = [
   ...fs.readdirSync(path.join(REPO_ROOT, 'charts/alloy/ci')).filter((f) => f.endsWith('-values.yaml')).sort(),
   ...UPSTREAM_CASES.sort().map((c) => `upstream/${c}`),
 ];
-export const UNSERVED = new Set(['monitoring.coreos.com/v1', 'autoscaling.k8s.io/v1']);
+export const UNSERVED = new Set(['monitoring.coreos.com/v1', 'autoscaling.k8s.io/v1', 'gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1']);
 
 /** The values file of a scenario: `ci/<name>`, or `upstream/<case>`'s vendored values. */
 function valuesFile(scenario: string): string {

@@ -49,6 +49,9 @@ here rather than being silently ignored.
 {{- if and .Values.networkPolicy .Values.networkPolicy.enabled (ne (toString .Values.networkPolicy.flavor) "kubernetes") -}}
 {{- fail (printf "networkPolicy.flavor %q is not supported by this chart yet.\nSet networkPolicy.flavor: kubernetes (a networking.k8s.io/v1 NetworkPolicy), or create a CiliumNetworkPolicy yourself with extraObjects." (toString .Values.networkPolicy.flavor)) -}}
 {{- end -}}
+{{- if and (kindIs "map" $values.windows) $values.windows.enabled -}}
+{{- fail "alloy.windows.enabled is not supported: this chart's image (docker.io/alloyts/alloy) is built for Linux only.\nRemove alloy.windows and schedule the pods on Linux nodes." -}}
+{{- end -}}
 {{- range $key := list "gateway" "prometheusRule" -}}
 {{- $v := index $.Values $key -}}
 {{- if and (kindIs "map" $v) $v.enabled -}}
