@@ -121,7 +121,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'clustering', 'disable-containter-port', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls', 'service-labels'],
+    cases: ['affinity', 'clustering', 'clusterrole-extra-rules', 'controller-deployment-pdb-max-unavailable', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'disable-containter-port', 'enable-servicemonitor-tls', 'extra-ports', 'rbac-rules', 'service-labels'],
   },
 ];
 

@@ -27,9 +27,13 @@ function valuesFile(scenario: string): string {
   return scenario.startsWith('upstream/') ? `${UPSTREAM_DIR}/${scenario.slice('upstream/'.length)}/values.yaml` : `charts/alloy/ci/${scenario}`;
 }
 
-/** The scenario rendered into namespace `monitoring`, as one multi-document YAML of served objects. */
-export function servedScenario(scenario: string): { readonly yaml: string; readonly count: number } {
+/**
+ * The scenario rendered into namespace `monitoring`, as one multi-document YAML of served objects,
+ * with the other namespaces its objects name (e.g. `rbac.namespaces`), which must exist first.
+ */
+export function servedScenario(scenario: string): { readonly yaml: string; readonly count: number; readonly namespaces: readonly string[] } {
   const manifests = parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--include-crds', '-f', valuesFile(scenario)]));
   const served = manifests.filter((m) => !UNSERVED.has(String(m.object['apiVersion'])));
-  return { yaml: served.map((m) => `---\n${stringify(m.object)}`).join(''), count: served.length };
+  const namespaces = new Set(served.map((m) => (m.object['metadata'] as { namespace?: unknown } | undefined)?.namespace).filter((n): n is string => typeof n === 'string' && n !== 'monitoring'));
+  return { yaml: served.map((m) => `---\n${stringify(m.object)}`).join(''), count: served.length, namespaces: [...namespaces].sort() };
 }

@@ -19,7 +19,11 @@ import { SCENARIOS, servedScenario } from './scenarios.js';
   }, 60_000);
 
   test.each(SCENARIOS)('%s is accepted by the API server', async (scenario) => {
-    const { yaml, count } = servedScenario(scenario);
+    const { yaml, count, namespaces } = servedScenario(scenario);
+    for (const ns of namespaces) {
+      const c = await cluster.runKubectl(['create', 'namespace', ns]);
+      if (c.code !== 0 && !c.stderr.includes('AlreadyExists')) throw new Error(`kubectl create namespace ${ns}: ${c.stderr}`);
+    }
     const r = await cluster.runKubectl(['apply', '--dry-run=server', '-f', '-'], yaml);
     expect({ scenario, code: r.code, stderr: r.stderr }).toStrictEqual({ scenario, code: 0, stderr: '' });
     expect(r.stdout.trim().split('\n')).toHaveLength(count);

@@ -114,7 +114,11 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
       await k(['create', 'namespace', 'monitoring']);
     });
     test.each(SCENARIOS)('%s passes kubectl apply --dry-run=server (or is refused only for a field newer than the server)', async (scenario) => {
-      const { yaml, count } = servedScenario(scenario);
+      const { yaml, count, namespaces } = servedScenario(scenario);
+      for (const ns of namespaces) {
+        const c = await kr(['create', 'namespace', ns]);
+        if (c.code !== 0 && !c.stderr.includes('AlreadyExists')) throw new Error(`kubectl create namespace ${ns}: ${c.stderr}`);
+      }
       const r = await kr(['apply', '--dry-run=server', '-f', '-'], yaml);
       const newer = NEWER_FIELDS[scenario];
       if (newer !== undefined && serverMinor < newer.minor) {
