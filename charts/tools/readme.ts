@@ -107,7 +107,7 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '- `alloy.storagePath` defaults to `/var/lib/alloy/data`, an emptyDir unless `alloy.mounts.extra` mounts a volume there.',
     '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`gateway`, `prometheusRule`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
     '- With `alloy.enableHttpServerPort: false` and no `alloy.extraPorts` no Service is rendered (a Service needs a port; the API server refuses `ports: null`).',
-    '- Fields only newer Kubernetes accepts are rendered only when set: `alloy.resizePolicy` and `configReloader.resizePolicy` need Kubernetes >= 1.27, `service.trafficDistribution` >= 1.30 (`PreferSameNode` >= 1.31).',
+    '- Fields only newer Kubernetes accepts are rendered only when set: `alloy.resizePolicy` and `configReloader.resizePolicy` need Kubernetes >= 1.27 (in-place resize is on by default from 1.33), `service.trafficDistribution` >= 1.31 (1.30 behind its feature gate; `PreferSameZone` and `PreferSameNode` >= 1.34), `httpRoute` the Gateway API CRDs, `prometheusRules` and `serviceMonitor` the prometheus-operator CRDs.',
     '- `crds.create` installs the PodLogs CRD through the CRD-only `crds` subchart (Helm `crds/` semantics: created on install when absent, never upgraded).',
     '- `operator.enabled` installs the operator and the `Collector` CRD (alloy.dev/v1alpha1).',
     '',
