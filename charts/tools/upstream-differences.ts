@@ -109,7 +109,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), no `app.kubernetes.io/component: rbac` label on the ServiceAccount (extra-ports), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
@@ -119,9 +119,10 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
         String.raw`(Deployment|Service|ConfigMap|ServiceMonitor)/[^:]+:metadata\.namespace: only in ours "default"|` +
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
+        String.raw`ServiceAccount/[^:]+:metadata\.labels\.app\.kubernetes\.io/component: only in ours "rbac"|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clustering', 'clusterrole-extra-rules', 'controller-deployment-pdb-max-unavailable', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'disable-containter-port', 'enable-servicemonitor-tls', 'extra-ports', 'rbac-rules', 'service-labels'],
+    cases: ['affinity', 'clustering', 'clusterrole-extra-rules', 'controller-deployment-pdb-max-unavailable', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'disable-containter-port', 'enable-servicemonitor-tls', 'extra-ports', 'lifecycle-hooks', 'rbac-rules', 'roles-and-rolebindings', 'service-labels'],
   },
 ];
 
