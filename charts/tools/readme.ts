@@ -113,7 +113,7 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '',
     '## Differences from the upstream chart\'s rendered objects',
     '',
-    'charts/tools/upstream.test.ts renders the upstream chart\'s own test cases (vendored in charts/tools/testdata/upstream with their commits) and compares every object field for field, after normalising version labels, image tags and checksum annotations. These differences are deliberate; any other fails the test.',
+    'charts/tools/upstream.test.ts renders the upstream chart\'s own test cases (vendored in charts/tools/testdata/upstream with their commits; where upstream\'s `ci/<case>-values.yaml` is not stored, sources.json names the grafana-agent chart\'s file of the case and how it was adapted, or the output the values were read back from) and compares every object field for field, after normalising version labels, image tags and checksum annotations. These differences are deliberate; any other fails the test.',
     '',
     '| Id | What | Why |',
     '|----|------|-----|',

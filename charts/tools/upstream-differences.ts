@@ -19,9 +19,9 @@ const POD = String.raw`^(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\
 export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   {
     id: 'image',
-    what: 'Image repository of the `alloy` and `config-reloader` containers (`docker.io/alloyts/alloy`).',
+    what: 'Image repository of the `alloy` and `config-reloader` containers (`alloyts/alloy` on `docker.io`, or on the registry `global.image.registry`, `image.registry` or `configReloader.image.registry` names).',
     reason: 'This project ships its own collector image; the repository is a value (`image.*`), the tag is normalised.',
-    match: new RegExp(POD + String.raw`containers\[(alloy|config-reloader)\]\.image: upstream "[^"]+", ours "docker\.io/alloyts/alloy"$`),
+    match: new RegExp(POD + String.raw`containers\[(alloy|config-reloader)\]\.image: upstream "[^"]+", ours "[^"/]+/alloyts/alloy"$`),
   },
   {
     id: 'non-root',
@@ -29,7 +29,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     reason: 'Pods pass Pod Security "restricted" by default; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` override key by key.',
     match: new RegExp(
       POD +
-        String.raw`((securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours .*|containers\[config-reloader\]\.securityContext\.(runAsUser: only in upstream 65534|runAsGroup: only in upstream 65534|seccompProfile: only in upstream \{"type":"RuntimeDefault"\}))$`,
+        String.raw`((securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours .*|securityContext\.(fsGroup|runAsNonRoot|seccompProfile): only in ours .*|containers\[config-reloader\]\.securityContext\.(runAsUser: only in upstream 65534|runAsGroup: only in upstream 65534|seccompProfile: only in upstream \{"type":"RuntimeDefault"\}))$`,
     ),
   },
   {
@@ -122,7 +122,26 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
         String.raw`ServiceAccount/[^:]+:metadata\.labels\.app\.kubernetes\.io/component: only in ours "rbac"|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clustering', 'clusterrole-extra-rules', 'controller-deployment-pdb-max-unavailable', 'controller-statefulset-pdb-max-unavailable', 'create-statefulset-vertical-autoscaling', 'default-values', 'disable-containter-port', 'enable-servicemonitor-tls', 'extra-ports', 'lifecycle-hooks', 'rbac-rules', 'roles-and-rolebindings', 'service-labels'],
+    cases: [
+      'affinity',
+      'clustering',
+      'clusterrole-extra-rules',
+      'controller-deployment-pdb-max-unavailable',
+      'controller-statefulset-pdb-max-unavailable',
+      'controller-volumes-extra',
+      'create-statefulset-vertical-autoscaling',
+      'default-values',
+      'disable-containter-port',
+      'enable-servicemonitor-tls',
+      'extra-ports',
+      'global-image-registry',
+      'initcontainers',
+      'lifecycle-hooks',
+      'rbac-rules',
+      'roles-and-rolebindings',
+      'service-labels',
+      'sidecars',
+    ],
   },
 ];
 

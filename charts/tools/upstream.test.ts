@@ -1,6 +1,8 @@
 /**
  * The upstream grafana/alloy chart's own test cases (charts/tools/testdata/upstream, vendored with
- * their provenance in sources.json): each case's values render through bin/helm-template and every
+ * their provenance in sources.json; values are upstream's ci file, grafana-agent's file of the case
+ * adapted as `adapted` says, or read back from an output as `reconstructed` says): each case's values
+ * render through bin/helm-template and every
  * object upstream rendered for it is compared field for field with ours, after normalising only
  * version labels, image tags and checksum annotations. A difference fails unless an entry of
  * UPSTREAM_DIFFERENCES (listed with its reason in charts/alloy/README.md) explains it.
@@ -20,8 +22,14 @@ interface Source {
   readonly path: string;
   readonly commit: string;
 }
+/** Values vendored from the grafana-agent chart (which the alloy chart forked with its ci values) say how they were adapted. */
+interface ValuesSource extends Source {
+  readonly adapted?: string;
+}
 interface CaseSources {
-  readonly values: Source | null;
+  readonly values: ValuesSource | null;
+  /** Set where upstream's values file is not stored: the values were read back from this rendered file. */
+  readonly reconstructed?: { readonly from: string; readonly how: string };
   readonly rendered: Record<string, Source>;
 }
 
@@ -116,10 +124,24 @@ run('the upstream chart test cases (charts/tools/testdata/upstream)', () => {
       expect(Object.keys(s.rendered).sort()).toStrictEqual(files);
       // A case whose rendered outputs are not in the index is rendered and schema-checked only.
       expect(files.length > 0 || s.values !== null).toBe(true);
-      for (const src of [...(s.values ? [s.values] : []), ...Object.values(s.rendered)]) {
+      expect(fs.existsSync(path.join(DATA, name, 'values.yaml'))).toBe(true);
+      // Values come from upstream's ci file, from grafana-agent's (the chart alloy forked), or are read back from an output.
+      if (s.reconstructed) {
+        expect(s.values).toBeNull();
+        expect(Object.keys(s.rendered)).toContain(s.reconstructed.from);
+        expect(s.reconstructed.how.length).toBeGreaterThan(0);
+      }
+      if (s.values?.repo === 'grafana/agent') {
+        expect(s.values.path).toBe(`operations/helm/charts/grafana-agent/ci/${name}-values.yaml`);
+      } else if (s.values) {
+        expect(s.values.adapted).toBeUndefined();
+        expect(s.values.repo).toBe('grafana/alloy');
+        expect(s.values.path).toBe(`operations/helm/charts/alloy/ci/${name}-values.yaml`);
+      }
+      for (const src of [...(s.values ? [s.values] : []), ...Object.values(s.rendered)]) expect(src.commit).toMatch(/^[0-9a-f]{40}$/);
+      for (const src of Object.values(s.rendered)) {
         expect(src.repo).toBe('grafana/alloy');
-        expect(src.commit).toMatch(/^[0-9a-f]{40}$/);
-        expect(src.path).toMatch(new RegExp(`^operations/helm/(charts/alloy/ci/${name}-values\\.yaml|tests/${name}/alloy/templates/.+\\.yaml)$`));
+        expect(src.path).toMatch(new RegExp(`^operations/helm/tests/${name}/alloy/templates/.+\\.yaml$`));
       }
     }
   });
