@@ -137,10 +137,12 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
       'global-image-registry',
       'initcontainers',
       'lifecycle-hooks',
+      'livinessprobe',
       'rbac-rules',
       'roles-and-rolebindings',
       'service-labels',
       'sidecars',
+      'with-digests',
     ],
   },
 ];
