@@ -3,7 +3,7 @@
  * becomes a row (key, type, default, description). `# -- (type) text` overrides the inferred type.
  */
 import { parse } from 'yaml';
-import { UPSTREAM_DIFFERENCES, UPSTREAM_REFUSALS } from './upstream-differences.js';
+import { UPSTREAM_DIFFERENCES, UPSTREAM_INVALID_VALUES, UPSTREAM_REFUSALS } from './upstream-differences.js';
 
 export interface ValueDoc {
   readonly key: string;
@@ -124,6 +124,12 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '| Case | Feature | Why |',
     '|------|---------|-----|',
     ...UPSTREAM_REFUSALS.map((r) => `| ${r.case} | ${cell(r.what)} | ${cell(r.reason)} |`),
+    '',
+    'Upstream test cases whose values are not valid Kubernetes objects: the chart renders them as upstream does, and the API-server journeys check that applying them fails on exactly these fields:',
+    '',
+    '| Case | Unknown fields | Why |',
+    '|------|----------------|-----|',
+    ...UPSTREAM_INVALID_VALUES.map((r) => `| ${r.case} | ${r.unknownFields.map((f) => `\`${f}\``).join(', ')} | ${cell(r.reason)} |`),
     '',
     '## Values',
     '',

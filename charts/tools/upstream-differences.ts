@@ -177,3 +177,28 @@ export const UPSTREAM_REFUSALS: readonly UpstreamRefusal[] = [
     message: /alloy\.windows\.enabled is not supported/,
   },
 ];
+
+/**
+ * An upstream test case whose values, as upstream wrote them, are not valid Kubernetes objects. The
+ * chart renders them as upstream does (the upstream comparison covers them); applying the render
+ * fails on exactly these unknown fields, which the API-server journeys check.
+ */
+export interface UpstreamInvalidValues {
+  readonly case: string;
+  readonly reason: string;
+  /** The fields kubectl and the API server name as unknown. */
+  readonly unknownFields: readonly string[];
+}
+
+export const UPSTREAM_INVALID_VALUES: readonly UpstreamInvalidValues[] = [
+  {
+    case: 'initcontainers',
+    reason: 'Upstream\'s values give the init container a `volumes` list (containers have none) and the extra pod volume a `mountPath` instead of a source; the chart copies both as upstream does, so the API server refuses the DaemonSet naming them.',
+    unknownFields: ['volumes', 'mountPath'],
+  },
+  {
+    case: 'sidecars',
+    reason: 'As for initcontainers, with the `volumes` list on the extra container (`controller.extraContainers`).',
+    unknownFields: ['volumes', 'mountPath'],
+  },
+];

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
 import { compareObjects, diff, grants, imageWithoutTag, normalise } from './upstream-compare.js';
-import { UPSTREAM_DIFFERENCES, UPSTREAM_REFUSALS } from './upstream-differences.js';
+import { UPSTREAM_DIFFERENCES, UPSTREAM_INVALID_VALUES, UPSTREAM_REFUSALS } from './upstream-differences.js';
 import { validateObject } from './openapi.js';
 
 type Json = Record<string, unknown>;
@@ -93,6 +93,7 @@ describe('upstream comparison helpers', () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'charts/alloy/README.md'), 'utf8');
     for (const d of UPSTREAM_DIFFERENCES) expect(readme).toContain(d.reason);
     for (const r of UPSTREAM_REFUSALS) expect(readme).toContain(r.reason);
+    for (const r of UPSTREAM_INVALID_VALUES) expect(readme).toContain(r.reason);
   });
 });
 

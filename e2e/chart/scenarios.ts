@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
-import { UPSTREAM_REFUSALS } from '../../charts/tools/upstream-differences.js';
+import { UPSTREAM_INVALID_VALUES, UPSTREAM_REFUSALS } from '../../charts/tools/upstream-differences.js';
 
 const UPSTREAM_DIR = 'charts/tools/testdata/upstream';
 // Cases the chart refuses on purpose (charts/tools/upstream-differences.ts) render nothing to apply.
@@ -20,6 +20,21 @@ export const SCENARIOS: readonly string[] = [
   ...fs.readdirSync(path.join(REPO_ROOT, 'charts/alloy/ci')).filter((f) => f.endsWith('-values.yaml')).sort(),
   ...UPSTREAM_CASES.sort().map((c) => `upstream/${c}`),
 ];
+/**
+ * Scenarios whose values upstream wrote as invalid Kubernetes objects (charts/tools/upstream-differences.ts),
+ * with the unknown fields applying them must fail on.
+ */
+export const INVALID_SCENARIOS: ReadonlyMap<string, readonly string[]> = new Map(UPSTREAM_INVALID_VALUES.map((c) => [`upstream/${c.case}`, c.unknownFields]));
+
+/**
+ * The distinct field names of `unknown field "…"` errors, from kubectl's client-side validation
+ * (`unknown field "volumes"`) or the API server's strict decoding (`unknown field
+ * "spec.template.spec.initContainers[0].volumes"`).
+ */
+export function unknownFields(stderr: string): string[] {
+  return [...new Set([...stderr.matchAll(/unknown field "(?:[^"]*\.)?([A-Za-z]+)"/g)].map((m) => m[1]!))].sort();
+}
+
 export const UNSERVED = new Set(['monitoring.coreos.com/v1', 'autoscaling.k8s.io/v1', 'gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1']);
 
 /** The values file of a scenario: `ci/<name>`, or `upstream/<case>`'s vendored values. */
