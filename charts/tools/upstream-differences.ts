@@ -108,6 +108,13 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     cases: ['disable-containter-port'],
   },
   {
+    id: 'service-account-automount',
+    what: '`automountServiceAccountToken: true` on the ServiceAccount, in livinessprobe\'s stored output (upstream commit ec1fd2c); upstream\'s stored ServiceAccount template (commit a75bb5c) and its other stored ServiceAccount outputs (additional-serviceaccount-label, extra-ports, affinity) do not render it.',
+    reason: 'Kubernetes mounts the token when the field is unset, so `true` there changes nothing; `serviceAccount.automountServiceAccountToken: false` is rendered on the pod, where it turns the mount off for the Alloy pods.',
+    match: /^ServiceAccount\/[^:]+:automountServiceAccountToken: only in upstream true$/,
+    cases: ['livinessprobe'],
+  },
+  {
     id: 'vendored-output-predates-upstream-change',
     what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), no `app.kubernetes.io/component: rbac` label on the ServiceAccount (extra-ports), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
     reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
