@@ -263,7 +263,21 @@ run('bad values fail at install, naming the key and the fix', () => {
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
     expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
     expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
-    expect(fails(['--set', 'alloy.enableContainerPort=false'])).toContain('alloy.enableContainerPort (older upstream charts) is not supported');
+  });
+
+  test('alloy.enableContainerPort: false drops only the http-metrics container port (Service and HTTP probe stay)', () => {
+    const m = render(undefined, ['--set', 'alloy.enableContainerPort=false,alloy.extraPorts[0].name=faro,alloy.extraPorts[0].targetPort=12347']);
+    const alloy = container(pod(m), 'alloy');
+    expect(alloy['ports']).toStrictEqual([{ containerPort: 12347, name: 'faro', protocol: 'TCP' }]);
+    expect(alloy['readinessProbe']).toMatchObject({ httpGet: { path: '/-/ready', port: 12345 } });
+    const svc = findObject(m, 'Service', 'alloy') as { spec: { ports: Json[] } };
+    expect(svc.spec.ports.map((p) => [p['name'], p['port'], p['targetPort']])).toStrictEqual([['http-metrics', 12345, 12345], ['faro', 12347, 12347]]);
+  });
+
+  test('prometheusRules renders one PrometheusRule per key, in prometheusRules.namespace when set', () => {
+    const m = render(undefined, ['--set', 'prometheusRules.namespace=monitoring-rules,prometheusRules.rules.a.groups.g.rules[0].alert=X,prometheusRules.rules.a.groups.g.rules[0].expr=up==0']);
+    expect(findObject(m, 'PrometheusRule', 'alloy-a')).toMatchObject({ metadata: { namespace: 'monitoring-rules' }, spec: { groups: [{ name: 'g', rules: [{ alert: 'X', expr: 'up==0' }] }] } });
+    expect(render(undefined).some((o) => o.object['kind'] === 'PrometheusRule')).toBe(false);
   });
 });
 

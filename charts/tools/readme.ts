@@ -3,7 +3,7 @@
  * becomes a row (key, type, default, description). `# -- (type) text` overrides the inferred type.
  */
 import { parse } from 'yaml';
-import { UPSTREAM_DIFFERENCES } from './upstream-differences.js';
+import { UPSTREAM_DIFFERENCES, UPSTREAM_INVALID_VALUES, UPSTREAM_REFUSALS } from './upstream-differences.js';
 
 export interface ValueDoc {
   readonly key: string;
@@ -105,19 +105,31 @@ export function generateReadme(valuesYaml: string, chartYaml: string): string {
     '- The image is `docker.io/alloyts/alloy` (non-root user `alloy`, UID/GID 473); the config reloader is `alloy config-reloader` from the same image.',
     '- Pods get Pod Security "restricted" defaults; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` are merged key by key over them (`null` removes a default).',
     '- `alloy.storagePath` defaults to `/var/lib/alloy/data`, an emptyDir unless `alloy.mounts.extra` mounts a volume there.',
-    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`alloy.enableContainerPort: false`, `gateway`, `httpRoute`, `prometheusRule`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
+    '- Values sections reject unknown keys, so a typo or an upstream key this chart does not know fails the install naming the key. Upstream features not supported yet (`gateway`, `prometheusRule`, `networkPolicy.flavor: cilium`) fail with a message saying so.',
     '- With `alloy.enableHttpServerPort: false` and no `alloy.extraPorts` no Service is rendered (a Service needs a port; the API server refuses `ports: null`).',
-    '- Fields only newer Kubernetes accepts are rendered only when set: `alloy.resizePolicy` and `configReloader.resizePolicy` need Kubernetes >= 1.27, `service.trafficDistribution` >= 1.30 (`PreferSameNode` >= 1.31).',
+    '- Fields only newer Kubernetes accepts are rendered only when set: `alloy.resizePolicy` and `configReloader.resizePolicy` need Kubernetes >= 1.27 (in-place resize is on by default from 1.33), `service.trafficDistribution` >= 1.31 (1.30 behind its feature gate; `PreferSameZone` and `PreferSameNode` >= 1.34), `httpRoute` the Gateway API CRDs, `prometheusRules` and `serviceMonitor` the prometheus-operator CRDs.',
     '- `crds.create` installs the PodLogs CRD through the CRD-only `crds` subchart (Helm `crds/` semantics: created on install when absent, never upgraded).',
     '- `operator.enabled` installs the operator and the `Collector` CRD (alloy.dev/v1alpha1).',
     '',
     '## Differences from the upstream chart\'s rendered objects',
     '',
-    'charts/tools/upstream.test.ts renders the upstream chart\'s own test cases (vendored in charts/tools/testdata/upstream with their commits) and compares every object field for field, after normalising version labels, image tags and checksum annotations. These differences are deliberate; any other fails the test.',
+    'charts/tools/upstream.test.ts renders the upstream chart\'s own test cases (vendored in charts/tools/testdata/upstream with their commits; where upstream\'s `ci/<case>-values.yaml` is not stored, sources.json names the grafana-agent chart\'s file of the case and how it was adapted, or the output the values were read back from) and compares every object field for field, after normalising version labels, image tags and checksum annotations. These differences are deliberate; any other fails the test.',
     '',
     '| Id | What | Why |',
     '|----|------|-----|',
     ...UPSTREAM_DIFFERENCES.map((d) => `| ${d.id} | ${cell(d.what)} | ${cell(d.reason)} |`),
+    '',
+    'Upstream test cases whose values this chart refuses (the test checks that each fails with its message):',
+    '',
+    '| Case | Feature | Why |',
+    '|------|---------|-----|',
+    ...UPSTREAM_REFUSALS.map((r) => `| ${r.case} | ${cell(r.what)} | ${cell(r.reason)} |`),
+    '',
+    'Upstream test cases whose values are not valid Kubernetes objects: the chart renders them as upstream does, and the API-server journeys check that applying them fails on exactly these fields:',
+    '',
+    '| Case | Unknown fields | Why |',
+    '|------|----------------|-----|',
+    ...UPSTREAM_INVALID_VALUES.map((r) => `| ${r.case} | ${r.unknownFields.map((f) => `\`${f}\``).join(', ')} | ${cell(r.reason)} |`),
     '',
     '## Values',
     '',

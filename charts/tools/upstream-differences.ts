@@ -19,9 +19,9 @@ const POD = String.raw`^(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\
 export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
   {
     id: 'image',
-    what: 'Image repository of the `alloy` and `config-reloader` containers (`docker.io/alloyts/alloy`).',
+    what: 'Image repository of the `alloy` and `config-reloader` containers (`alloyts/alloy` on `docker.io`, or on the registry `global.image.registry`, `image.registry` or `configReloader.image.registry` names).',
     reason: 'This project ships its own collector image; the repository is a value (`image.*`), the tag is normalised.',
-    match: new RegExp(POD + String.raw`containers\[(alloy|config-reloader)\]\.image: upstream "[^"]+", ours "docker\.io/alloyts/alloy"$`),
+    match: new RegExp(POD + String.raw`containers\[(alloy|config-reloader)\]\.image: upstream "[^"]+", ours "[^"/]+/alloyts/alloy"$`),
   },
   {
     id: 'non-root',
@@ -29,7 +29,7 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     reason: 'Pods pass Pod Security "restricted" by default; `global.podSecurityContext`, `alloy.securityContext` and `configReloader.securityContext` override key by key.',
     match: new RegExp(
       POD +
-        String.raw`((securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours .*|containers\[config-reloader\]\.securityContext\.(runAsUser: only in upstream 65534|runAsGroup: only in upstream 65534|seccompProfile: only in upstream \{"type":"RuntimeDefault"\}))$`,
+        String.raw`((securityContext|containers\[(alloy|config-reloader)\]\.securityContext): only in ours .*|securityContext\.(fsGroup|runAsNonRoot|seccompProfile): only in ours .*|containers\[config-reloader\]\.securityContext\.(runAsUser: only in upstream 65534|runAsGroup: only in upstream 65534|seccompProfile: only in upstream \{"type":"RuntimeDefault"\}))$`,
     ),
   },
   {
@@ -69,26 +69,143 @@ export const UPSTREAM_DIFFERENCES: readonly UpstreamDifference[] = [
     match: /^Service\/[^:]+:spec\.externalTrafficPolicy: only in upstream "(Cluster|Local)"$/,
   },
   {
-    id: 'default-config',
-    what: 'Known difference, not yet resolved: the config rendered when `alloy.configMap.content` is empty is a `logging` block only; upstream\'s default config also declares `discovery.kubernetes` components for pods, nodes, services, endpoints, endpointslices and ingresses.',
-    reason: 'This collector does not implement `discovery.kubernetes` yet, and a config naming a component the collector lacks would fail to load. The upstream default config becomes the default once that component lands.',
-    match: /^ConfigMap\/[^:]+:data\.config\.alloy: upstream ".*discovery\.kubernetes.*", ours ".*"$/,
+    id: 'cluster-advertise-address',
+    what: '`--cluster.advertise-address=$(POD_IP):<listenPort>` among the `alloy` container\'s arguments when clustering is enabled.',
+    reason: 'Each pod advertises its own IP to its peers, so clustering works where the pod\'s hostname or node name does not resolve to it; upstream leaves the address to interface discovery.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.args\[\d+\]: (upstream "[^"]+", ours "--cluster\.advertise-address=\$\(POD_IP\):\d+"|only in ours "--stability\.level=[a-z-]+")$`),
+  },
+  {
+    id: 'hpa-target-kind',
+    what: '`spec.scaleTargetRef.kind` of the HorizontalPodAutoscaler is `Deployment` or `StatefulSet`; upstream renders `controller.type` as is (`deployment`, `statefulset`).',
+    reason: 'Kinds are case-sensitive in the Kubernetes API; the canonical Kind is what `kubectl`, the VPA recommender and other tools that follow `scaleTargetRef` look up.',
+    match: /^HorizontalPodAutoscaler\/[^:]+:spec\.scaleTargetRef\.kind: upstream "(deployment|statefulset)", ours "(Deployment|StatefulSet)"$/,
+  },
+  {
+    id: 'pod-template-labels',
+    what: 'The pod template carries the selector labels (plus `controller.podLabels`), as in upstream\'s newest outputs (v1.19.2, v1.20.0); outputs from some upstream commits (v1.6.1, v1.12.1, v1.18.1) also carry `helm.sh/chart`, `app.kubernetes.io/version` and `app.kubernetes.io/managed-by` there.',
+    reason: 'Upstream\'s releases differ on this; the chart follows the newest. Version labels on the pod template would also change the template, and so roll every pod, on each chart upgrade.',
+    match: /^(DaemonSet|Deployment|StatefulSet)\/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io\/managed-by: only in upstream "Helm"$/,
+  },
+  {
+    id: 'extra-port-host-port',
+    what: '`hostPort` on an `alloy.extraPorts` container port that sets it; upstream\'s v1.18.1 output of faro-ingress omits the `hostPort: 12347` its values set.',
+    reason: 'The value is documented upstream as exposing the port on the node; the chart renders what the value says rather than dropping it.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.ports\[[^\]]+\]\.hostPort: only in ours \d+$`),
+    cases: ['faro-ingress'],
+  },
+  {
+    id: 'rbac-rules-output-predates-cluster-rules',
+    what: 'rbac-rules: the ClusterRole also grants the default `rbac.clusterRules` (nodes, nodes/metrics, nodes/pods, the `/metrics` URL) beside the case\'s `rbac.rules`.',
+    reason: 'Not a difference from upstream today: the stored output predates upstream\'s split of `rbac.rules` and `rbac.clusterRules` (see rbac-empty-cluster-rules, where emptying `clusterRules` removes exactly these grants), and the case\'s values leave `clusterRules` at its default.',
+    match: /^ClusterRole\/[^:]+:rules: grant only in ours (\/metrics:get|core\/nodes(\/metrics|\/pods)?:(get|list|watch))$/,
+    cases: ['rbac-rules'],
+  },
+  {
+    id: 'container-port-probe',
+    what: 'With `alloy.enableContainerPort: false` the readiness probe stays an `httpGet` of `/-/ready`; upstream (v1.9.1) switched it to `exec` of `curl` inside the container.',
+    reason: 'The Alloy image of this project has no `curl`, so that probe would never pass; an `httpGet` probe reaches the port whether or not the container declares it.',
+    match: new RegExp(POD + String.raw`containers\[alloy\]\.readinessProbe\.(exec: only in upstream \{"command":\["/bin/sh","-c","curl -f [^"]+"\]\}|httpGet: only in ours \{"path":"/-/ready".*\})$`),
+    cases: ['disable-containter-port'],
+  },
+  {
+    id: 'service-account-automount',
+    what: '`automountServiceAccountToken: true` on the ServiceAccount, in livinessprobe\'s stored output (upstream commit ec1fd2c); upstream\'s stored ServiceAccount template (commit a75bb5c) and its other stored ServiceAccount outputs (additional-serviceaccount-label, extra-ports, affinity) do not render it.',
+    reason: 'Kubernetes mounts the token when the field is unset, so `true` there changes nothing; `serviceAccount.automountServiceAccountToken: false` is rendered on the pod, where it turns the mount off for the Alloy pods.',
+    match: /^ServiceAccount\/[^:]+:automountServiceAccountToken: only in upstream true$/,
+    cases: ['livinessprobe'],
   },
   {
     id: 'vendored-output-predates-upstream-change',
-    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, full labels on the pod template, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
-    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, kept only selector labels on pods, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
+    what: 'In upstream outputs vendored from older commits: no `K8S_NODE_NAME` env, no reloader `imagePullPolicy`, no `metadata.namespace` on the Deployment, Service and ConfigMap (affinity, upstream v1.6.1) nor on the ServiceMonitor, no `attachMetadata` on the ServiceMonitor (its case\'s values set it), no `app.kubernetes.io/component: rbac` label on the ServiceAccount (extra-ports), and (default-values and clusterrole-extra-rules `rbac.yaml`) a ClusterRole granting `nodes/proxy` but not `nodes/pods`, `alertmanagerconfigs` (nor, in the older one, `scrapeconfigs`), with `nodes` listed under the `discovery.k8s.io` and `networking.k8s.io` groups too (resources those groups do not have, so nothing real was granted). RBAC rules are compared by what they grant (apiGroup, resource, verb), not by how they are grouped.',
+    reason: 'Not a difference from upstream today: the stored copies of these files predate upstream changes that this chart follows (upstream later added `K8S_NODE_NAME` and the reloader pull policy, set the namespace on every namespaced object, and removed `nodes/proxy` as a hardening fix). The `disable-http-server-port` output (upstream v1.17.0) shows the current form.',
     match: new RegExp(
       String.raw`^(` +
         POD.slice(1) +
         String.raw`containers\[alloy\]\.env\[K8S_NODE_NAME\]: only in ours .*|` +
         POD.slice(1) +
         String.raw`containers\[config-reloader\]\.imagePullPolicy: only in ours "IfNotPresent"|` +
-        String.raw`(DaemonSet|Deployment|StatefulSet)/[^:]+:spec\.template\.metadata\.labels\.app\.kubernetes\.io/managed-by: only in upstream "Helm"|` +
         String.raw`(Deployment|Service|ConfigMap|ServiceMonitor)/[^:]+:metadata\.namespace: only in ours "default"|` +
         String.raw`ServiceMonitor/[^:]+:spec\.attachMetadata: only in ours \{"node":true\}|` +
+        String.raw`ServiceAccount/[^:]+:metadata\.labels\.app\.kubernetes\.io/component: only in ours "rbac"|` +
         String.raw`ClusterRole/[^:]+:rules: grant (only in upstream ((core|discovery\.k8s\.io|networking\.k8s\.io)/nodes/proxy|(discovery\.k8s\.io|networking\.k8s\.io)/nodes(/metrics)?):(get|list|watch)|only in ours (core/nodes/pods|monitoring\.coreos\.com/(alertmanagerconfigs|scrapeconfigs)):(get|list|watch)))$`,
     ),
-    cases: ['affinity', 'clusterrole-extra-rules', 'create-statefulset-vertical-autoscaling', 'default-values', 'enable-servicemonitor-tls'],
+    cases: [
+      'affinity',
+      'clustering',
+      'clusterrole-extra-rules',
+      'controller-deployment-pdb-max-unavailable',
+      'controller-statefulset-pdb-max-unavailable',
+      'controller-volumes-extra',
+      'create-statefulset-vertical-autoscaling',
+      'default-values',
+      'disable-containter-port',
+      'enable-servicemonitor-tls',
+      'extra-ports',
+      'global-image-registry',
+      'initcontainers',
+      'lifecycle-hooks',
+      'livinessprobe',
+      'rbac-rules',
+      'roles-and-rolebindings',
+      'service-labels',
+      'sidecars',
+      'with-digests',
+    ],
+  },
+];
+
+/** An upstream test case whose values this chart refuses on purpose, with the message it fails with. */
+export interface UpstreamRefusal {
+  readonly case: string;
+  /** The feature, for the README. */
+  readonly what: string;
+  readonly reason: string;
+  /** Matched against the render's error output. */
+  readonly message: RegExp;
+}
+
+export const UPSTREAM_REFUSALS: readonly UpstreamRefusal[] = [
+  {
+    case: 'gateway',
+    what: '`gateway` (an NGINX Deployment in front of Alloy, with its ConfigMap, Service, HPA, PDB and ServiceMonitor).',
+    reason: 'Not implemented yet; the install fails naming `gateway.enabled` rather than leaving the key without effect. An Ingress or HTTPRoute (`ingress`, `httpRoute`) in front of the Alloy Service covers path-based routing meanwhile.',
+    message: /gateway\.enabled is not supported by this chart yet/,
+  },
+  {
+    case: 'gateway-ingress',
+    what: '`gateway` behind an Ingress.',
+    reason: 'As for `gateway`.',
+    message: /gateway\.enabled is not supported by this chart yet/,
+  },
+  {
+    case: 'windows',
+    what: '`alloy.windows` (Windows containers: `alloy.exe`, Windows paths and event-log mounts).',
+    reason: 'The image this chart deploys is built for Linux only; the install fails naming `alloy.windows.enabled`.',
+    message: /alloy\.windows\.enabled is not supported/,
+  },
+];
+
+/**
+ * An upstream test case whose values, as upstream wrote them, are not valid Kubernetes objects. The
+ * chart renders them as upstream does (the upstream comparison covers them); applying the render
+ * fails on exactly these unknown fields, which the API-server journeys check.
+ */
+export interface UpstreamInvalidValues {
+  readonly case: string;
+  readonly reason: string;
+  /** The fields kubectl and the API server name as unknown. */
+  readonly unknownFields: readonly string[];
+}
+
+export const UPSTREAM_INVALID_VALUES: readonly UpstreamInvalidValues[] = [
+  {
+    case: 'initcontainers',
+    reason: 'Upstream\'s values give the init container a `volumes` list (containers have none) and the extra pod volume a `mountPath` instead of a source; the chart copies both as upstream does, so the API server refuses the DaemonSet naming them.',
+    unknownFields: ['volumes', 'mountPath'],
+  },
+  {
+    case: 'sidecars',
+    reason: 'As for initcontainers, with the `volumes` list on the extra container (`controller.extraContainers`).',
+    unknownFields: ['volumes', 'mountPath'],
   },
 ];

@@ -25,15 +25,22 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
     if (cluster !== undefined) await cluster.stop();
   }, 60_000);
 
-  const install = async (release: string, ns: string, valuesFile: string): Promise<void> => {
-    const rendered = helmTemplateOk([release, 'charts/alloy', '--namespace', ns, '-f', valuesFile, '--include-crds']);
+  // The chart's default config is upstream's (discovery.kubernetes in-cluster). The dev cluster
+  // serves its API over plain HTTP and issues no service account tokens, so in-cluster clients
+  // cannot connect there: installs that would use the default config get this overlay instead.
+  const devClusterConfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'docs-config-')), 'values.yaml');
+  fs.writeFileSync(devClusterConfig, `alloy:\n  configMap:\n    content: |-\n${DOCS_CONFIG.trimEnd().split('\n').map((l) => `      ${l}`).join('\n')}\n`);
+  const install = async (release: string, ns: string, valuesFile: string, overlay?: string): Promise<void> => {
+    const rendered = helmTemplateOk([release, 'charts/alloy', '--namespace', ns, '-f', valuesFile, ...(overlay ? ['-f', overlay] : []), '--include-crds']);
     await cluster.kubectl(['apply', '-n', ns, '-f', '-'], rendered);
   };
   const ready = (ns: string, release: string, count: number): Promise<PodState[]> => waitReady(cluster, ns, `app.kubernetes.io/instance=${release}`, count);
 
   test('default values: a DaemonSet pod with alloy and config-reloader becomes Ready', async () => {
     const ns = await cluster.namespace('docs-default');
-    await install('docs-default', ns, 'charts/alloy/ci/default-values.yaml');
+    const defaults = helmTemplateOk(['docs-default', 'charts/alloy', '--namespace', ns, '-f', 'charts/alloy/ci/default-values.yaml']);
+    expect(defaults).toContain('discovery.kubernetes "endpointslices" {');
+    await install('docs-default', ns, 'charts/alloy/ci/default-values.yaml', devClusterConfig);
     const p = await ready(ns, 'docs-default', 1);
     expect(Object.keys(p[0]!.containers).sort()).toStrictEqual(['alloy', 'config-reloader']);
   }, 120_000);
@@ -44,9 +51,9 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
     // `helm upgrade -f values.yaml` adding alloy.clustering.enabled.
     const existing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'docs-cluster-')), 'values.yaml');
     fs.writeFileSync(existing, 'controller:\n  type: statefulset\n  replicas: 2\n');
-    await install('docs-cluster', ns, existing);
+    await install('docs-cluster', ns, existing, devClusterConfig);
     await ready(ns, 'docs-cluster', 2);
-    await install('docs-cluster', ns, 'charts/alloy/ci/clustering-values.yaml');
+    await install('docs-cluster', ns, 'charts/alloy/ci/clustering-values.yaml', devClusterConfig);
     await eventually('pods rolled to the clustered spec', async () => {
       const sts = JSON.parse(await cluster.kubectl(['get', 'statefulset', '-n', ns, 'docs-cluster-alloy', '-o', 'json'])) as { status: { updatedReplicas?: number; readyReplicas?: number; currentRevision?: string; updateRevision?: string } };
       const st = sts.status;
@@ -99,7 +106,7 @@ const DOCS_CONFIG = '// Write your Alloy config here:\nlogging {\n  level = "inf
 
   test('non-root snippet: alloy as 473:473 and the reloader as 65534 become Ready', async () => {
     const ns = await cluster.namespace('docs-nonroot');
-    await install('docs-nonroot', ns, 'charts/alloy/ci/nonroot-values.yaml');
+    await install('docs-nonroot', ns, 'charts/alloy/ci/nonroot-values.yaml', devClusterConfig);
     await ready(ns, 'docs-nonroot', 1);
   }, 120_000);
 });

@@ -8,11 +8,18 @@
  *   RBAC that `kustomize/base` grants, reconciles a Collector into its objects and status, keeps
  *   the StatefulSet template unchanged across a config change (no rollout), refuses a bad config
  *   and never meets a 403; the StatefulSet's pods pass the namespace's `restricted` Pod Security.
+ * - upstream's default config, as the chart renders it, lists and watches all six roles with the
+ *   chart ServiceAccount's token and exactly the chart's default RBAC (forbidden without it);
  * No kubelet is attached here: pods stay Pending (the dev-cluster journeys cover running pods).
  */
 import { execFileSync } from 'node:child_process';
-import { parseAllDocuments } from 'yaml';
-import { servedScenario, SCENARIOS } from '../chart/scenarios.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { helmTemplateOk, parseManifests } from '../../tools/helm-template/helm-template.js';
+import { startAlloy, until, type AlloyProc } from '../metrics/harness.js';
+import { INVALID_SCENARIOS, servedScenario, SCENARIOS, unknownFields } from '../chart/scenarios.js';
 import { KUBECTL, kubectl, runKubectl } from '../cluster/harness/kubectl.js';
 import { repoRoot } from '../cluster/harness/paths.js';
 import { waitFor } from '../cluster/harness/wait.js';
@@ -113,9 +120,19 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
     beforeAll(async () => {
       await k(['create', 'namespace', 'monitoring']);
     });
-    test.each(SCENARIOS)('%s passes kubectl apply --dry-run=server (or is refused only for a field newer than the server)', async (scenario) => {
-      const { yaml, count } = servedScenario(scenario);
+    test.each(SCENARIOS)('%s passes kubectl apply --dry-run=server (or is refused only for a field newer than the server, or for the invalid fields of upstream\'s own values)', async (scenario) => {
+      const { yaml, count, namespaces } = servedScenario(scenario);
+      for (const ns of namespaces) {
+        const c = await kr(['create', 'namespace', ns]);
+        if (c.code !== 0 && !c.stderr.includes('AlreadyExists')) throw new Error(`kubectl create namespace ${ns}: ${c.stderr}`);
+      }
       const r = await kr(['apply', '--dry-run=server', '-f', '-'], yaml);
+      const invalid = INVALID_SCENARIOS.get(scenario);
+      if (invalid !== undefined) {
+        // Upstream's own values for this case are not valid objects; the refusal names exactly those fields.
+        expect({ code: r.code === 0 ? 0 : 'refused', unknown: unknownFields(r.stderr) }).toStrictEqual({ code: 'refused', unknown: [...invalid].sort() });
+        return;
+      }
       const newer = NEWER_FIELDS[scenario];
       if (newer !== undefined && serverMinor < newer.minor) {
         // The chart README says which Kubernetes version the opt-in field needs; this server is older.
@@ -126,6 +143,47 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
       expect({ scenario, code: r.code, stderr: r.stderr.replace(/^Warning: .*\n/gm, '') }).toStrictEqual({ scenario, code: 0, stderr: '' });
       expect(r.stdout.trim().split('\n')).toHaveLength(count);
     }, 60_000);
+  });
+
+  describe("the chart's default config under the chart's default RBAC", () => {
+    const ns = 'alloy-chart-default';
+    const roles = ['endpoints', 'endpointslices', 'ingresses', 'nodes', 'pods', 'services'];
+    let alloy: AlloyProc | undefined;
+    afterAll(async () => {
+      await alloy?.stop();
+    });
+
+    const health = async (base: string): Promise<Record<string, string>> => {
+      const list = (await (await fetch(`${base}/api/v0/web/components`)).json()) as { localID: string; health: { state: string; message: string } }[];
+      return Object.fromEntries(list.filter((c) => c.localID.startsWith('discovery.kubernetes.')).map((c) => [c.localID, `${c.health.state}: ${c.health.message}`]));
+    };
+
+    test("upstream's default config lists and watches every role with the chart ServiceAccount's token: forbidden before the ClusterRoleBinding, healthy after", async () => {
+      await k(['create', 'namespace', ns]);
+      const objects = parseManifests(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', ns])).map((m) => m.object);
+      const pick = (...kinds: string[]): string => objects.filter((o) => kinds.includes(String(o['kind']))).map((o) => `---\n${stringify(o)}`).join('');
+      const configMap = objects.find((o) => o['kind'] === 'ConfigMap') as { data: Record<string, string> };
+      const config = configMap.data['config.alloy']!;
+      expect(config.match(/^discovery\.kubernetes "/gm)).toHaveLength(roles.length);
+      await k(['apply', '-n', ns, '-f', '-'], pick('ServiceAccount'));
+      const token = (await k(['create', 'token', 'alloy', '-n', ns, '--duration=1h'])).trim();
+      // In a pod each component connects in-cluster with this ServiceAccount's token; outside a
+      // pod the same token comes through kubeconfig_file, the config being otherwise unchanged.
+      const kubeconfig = cp.tokenKubeconfig('alloy', token);
+      const local = config.replace(/^(\trole = "[a-z]+")$/gm, `$1\n\tkubeconfig_file = ${JSON.stringify(kubeconfig)}`);
+      expect(local.match(/kubeconfig_file/g)).toHaveLength(roles.length);
+      alloy = await startAlloy(fs.mkdtempSync(path.join(os.tmpdir(), 'chart-default-')), 'chart-default', local);
+      const base = alloy.base;
+      const all = (prefix: string) => async (): Promise<Record<string, string> | undefined> => {
+        const h = await health(base);
+        return roles.every((r) => h[`discovery.kubernetes.${r}`]?.startsWith(prefix)) ? h : undefined;
+      };
+      const forbidden = await until('every discovery.kubernetes component refused without the ClusterRoleBinding', all('unhealthy'), 30_000);
+      expect(Object.values(forbidden).every((m) => /forbidden/i.test(m))).toBe(true);
+      await k(['apply', '-n', ns, '-f', '-'], pick('ClusterRole', 'ClusterRoleBinding'));
+      const healthy = await until('every discovery.kubernetes component healthy with the chart RBAC', all('healthy'), 60_000);
+      expect(Object.keys(healthy).sort()).toStrictEqual(roles.map((r) => `discovery.kubernetes.${r}`));
+    }, 120_000);
   });
 
   describe('operator with its own ServiceAccount and RBAC', () => {

@@ -203,11 +203,7 @@ deprecated flat controller.autoscaling keys.
 {{- define "alloy.hpa" -}}
 {{- $as := .Values.controller.autoscaling -}}
 {{- $h := $as.horizontal | default dict -}}
-{{- if $h.enabled -}}
-{{- toYaml $h }}
-{{- else -}}
-{{- toYaml (omit $as "horizontal" "vertical") }}
-{{- end -}}
+{{- toYaml (merge (dict "enabled" (or $h.enabled $as.enabled)) (omit $h "enabled")) }}
 {{- end }}
 
 {{/* "true" when controller.autoscaling.horizontal.externalHPA hands the replicas to a scaler outside the chart; else empty. */}}
@@ -222,4 +218,13 @@ deprecated flat controller.autoscaling keys.
 {{- if and (not (kindIs "invalid" $l)) (ne (int $l) 10) }}
   revisionHistoryLimit: {{ $l | int }}
 {{- end }}
+{{- end }}
+
+{{/* HTTPRoute apiVersion: gateway.networking.k8s.io/v1, or v1beta1 where the cluster serves only that. */}}
+{{- define "alloy.httpRoute.apiVersion" -}}
+{{- if and (.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1beta1") (not (.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1")) -}}
+gateway.networking.k8s.io/v1beta1
+{{- else -}}
+gateway.networking.k8s.io/v1
+{{- end -}}
 {{- end }}

@@ -49,10 +49,10 @@ here rather than being silently ignored.
 {{- if and .Values.networkPolicy .Values.networkPolicy.enabled (ne (toString .Values.networkPolicy.flavor) "kubernetes") -}}
 {{- fail (printf "networkPolicy.flavor %q is not supported by this chart yet.\nSet networkPolicy.flavor: kubernetes (a networking.k8s.io/v1 NetworkPolicy), or create a CiliumNetworkPolicy yourself with extraObjects." (toString .Values.networkPolicy.flavor)) -}}
 {{- end -}}
-{{- if and (kindIs "bool" $values.enableContainerPort) (not $values.enableContainerPort) -}}
-{{- fail "alloy.enableContainerPort (older upstream charts) is not supported by this chart.\nUse alloy.enableHttpServerPort: false to drop the HTTP container port and probe over exec instead." -}}
+{{- if and (kindIs "map" $values.windows) $values.windows.enabled -}}
+{{- fail "alloy.windows.enabled is not supported: this chart's image (docker.io/alloyts/alloy) is built for Linux only.\nRemove alloy.windows and schedule the pods on Linux nodes." -}}
 {{- end -}}
-{{- range $key := list "gateway" "httpRoute" "prometheusRule" -}}
+{{- range $key := list "gateway" "prometheusRule" -}}
 {{- $v := index $.Values $key -}}
 {{- if and (kindIs "map" $v) $v.enabled -}}
 {{- fail (printf "%s.enabled is not supported by this chart yet.\nSet %s.enabled: false; create the object yourself with extraObjects if you need it." $key $key) -}}
