@@ -62,7 +62,11 @@ async function demoServer(podName: string): Promise<number> {
     'demo_info{job="inner",instance="inner:1"} 1',
     '',
   ].join('\n');
-  const s = http.createServer((_q, r) => {
+  const s = http.createServer((q, r) => {
+    if (q.url === '/secure' && q.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
+      r.statusCode = 401;
+      return void r.end('unauthorized\n');
+    }
     r.setHeader('content-type', 'text/plain; version=0.0.4');
     r.end(body);
   });
@@ -176,7 +180,19 @@ afterAll(async () => {
       metadata: { name: 'demo', labels: { app: 'demo', tier: 'web' } },
       spec: { selector: { app: 'demo' }, ports: [{ name: 'metrics', port: 80, targetPort: 'metrics' }] },
     });
-    // One subset per pod (their ports differ), as the endpoints controller writes them.
+    // One subset (and one EndpointSlice) per pod: their ports differ.
+    for (const [i, p] of pods.entries()) {
+      await call('POST', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: `demo-${i}`, labels: { 'kubernetes.io/service-name': 'demo' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1', targetRef: { kind: 'Pod', name: p, namespace: ns } }],
+        ports: [{ name: 'metrics', port: ports[i]!, protocol: 'TCP' }],
+      });
+    }
+    const b64 = (v: string): string => Buffer.from(v).toString('base64');
+    await call('POST', `/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'scrape-auth' }, data: { user: b64('alice'), pass: b64('s3cret') } });
     await call('POST', `/api/v1/namespaces/${ns}/endpoints`, {
       apiVersion: 'v1',
       kind: 'Endpoints',
@@ -191,7 +207,7 @@ afterAll(async () => {
         selector: { matchLabels: { tier: 'web' } },
         targetLabels: ['tier'],
         podTargetLabels: ['team'],
-        endpoints: [{ port: 'metrics', interval: '1s', scrapeTimeout: '1s', relabelings, metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'drop_me_.*', action: 'drop' }] }],
+        endpoints: [{ port: 'metrics', path: '/secure', basicAuth: { username: { name: 'scrape-auth', key: 'user' }, password: { name: 'scrape-auth', key: 'pass' } }, interval: '1s', scrapeTimeout: '1s', relabelings, metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'drop_me_.*', action: 'drop' }] }],
       },
     });
     await call('POST', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors`, smon('demo', [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node_name' }, { targetLabel: 'source', replacement: 'smon' }]));
@@ -209,6 +225,9 @@ afterAll(async () => {
     const common = { client: { kubeconfig_file: kubeconfig }, forward_to: [capture], namespaces: [ns], selector: { match_labels: { release: 'test' } } };
     const sm = start(serviceMonitors, argumentsSchema.parse(common));
     const pm = start(podMonitors, argumentsSchema.parse(common));
+    // The same ServiceMonitor through EndpointSlices must give the same series.
+    const sliceCapture = new Capture();
+    const smSlices = start(serviceMonitors, argumentsSchema.parse({ ...common, forward_to: [sliceCapture], kubernetes_role: 'endpointslice' }));
     // The discovered targets the Prometheus Operator's kubernetes_sd_configs would give Prometheus.
     const epDisc = start(discoveryComponent, discoveryArgs.parse({ role: 'endpoints', kubeconfig_file: kubeconfig, namespaces: { names: [ns] } }));
     const podDisc = start(discoveryComponent, discoveryArgs.parse({ role: 'pod', kubeconfig_file: kubeconfig, namespaces: { names: [ns] } }));
@@ -234,7 +253,11 @@ afterAll(async () => {
 
       const { serviceMonitorJob, podMonitorJob } = await import('../../collector/src/component/prometheus/operator/configgen.js');
       const scrapeOpts = argumentsSchema.parse(common).scrape;
-      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: { secret: () => Promise.reject(new Error('none')), configMap: () => Promise.reject(new Error('none')) } };
+      const readKey = async (ns2: string, sel: { name: string; key: string }): Promise<string> => {
+        const secret = (await call('GET', `/api/v1/namespaces/${ns2}/secrets/${sel.name}`)) as { data: Record<string, string> };
+        return Buffer.from(secret.data[sel.key]!, 'base64').toString('utf8');
+      };
+      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: { secret: readKey, configMap: () => Promise.reject(new Error('no configmaps here')) } };
       const smObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/demo`)) as never;
       const pmObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/podmonitors/demo-pods`)) as never;
       const smJob = await serviceMonitorJob(smObj, (smObj as { spec: { endpoints: never[] } }).spec.endpoints[0]!, 0, 'endpoints', o);
@@ -243,7 +266,13 @@ afterAll(async () => {
       const promCfg = {
         global: { scrape_interval: '1s', scrape_timeout: '1s' },
         scrape_configs: [
-          { job_name: smJob.jobName, honor_labels: false, static_configs: staticOf(epTargets), relabel_configs: promRelabel(smJob.relabelConfigs), metric_relabel_configs: promRelabel(smJob.metricRelabelConfigs) },
+          {
+            job_name: smJob.jobName,
+            honor_labels: false,
+            metrics_path: smJob.metricsPath,
+            basic_auth: { username: smJob.http.basic_auth!.username, password: smJob.http.basic_auth!.password!.reveal() },
+            static_configs: staticOf(epTargets), relabel_configs: promRelabel(smJob.relabelConfigs), metric_relabel_configs: promRelabel(smJob.metricRelabelConfigs),
+          },
           { job_name: pmJob.jobName, honor_labels: true, static_configs: staticOf(podTargets), relabel_configs: promRelabel(pmJob.relabelConfigs), metric_relabel_configs: promRelabel(pmJob.metricRelabelConfigs) },
         ],
       };
@@ -279,6 +308,16 @@ afterAll(async () => {
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['job'] === 'inner')).toHaveLength(2);
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['exported_job'] === 'inner')).toHaveLength(2);
       expect(sm.health().state).toBe('healthy');
+      expect(series.filter((s) => s['__name__'] === 'up' && s['job'] === 'demo')).toHaveLength(2);
+      const upValues = await (await fetch(`${prom!.base}/api/v1/query?query=${encodeURIComponent('up')}`)).json() as { data: { result: Array<{ value: [number, string] }> } };
+      expect(upValues.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1']); // basic auth from the Secret works on both sides
+      const smKeys = (m: Map<string, LabelSet>): string[] => [...m.entries()].filter(([, ls]) => ls['job'] === 'demo').map(([k]) => k).sort();
+      await waitFor(() => {
+        const a = smKeys(capture.series);
+        const b = smKeys(sliceCapture.series);
+        if (JSON.stringify(a) === JSON.stringify(b)) return true;
+        throw new Error(`endpointslice role differs: ${JSON.stringify(b.filter((k) => !a.includes(k)))} vs ${JSON.stringify(a.filter((k) => !b.includes(k)))}`);
+      }, { timeoutMs: 5000, intervalMs: 100, what: 'kubernetes_role = "endpointslice" gives the same series' });
 
       // An invalid relabel rule: that monitor is skipped with a message, the others keep scraping.
       await call('POST', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors`, smon('broken', [{ sourceLabels: ['a'], regex: '(unclosed', targetLabel: 'b' }]));
@@ -296,7 +335,7 @@ afterAll(async () => {
       await call('DELETE', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/broken`);
       await waitFor(() => (sm.health().state === 'healthy' ? true : undefined), { timeoutMs: 5000, intervalMs: 50, what: 'healthy after deleting it' });
     } finally {
-      await Promise.all([sm.stop(), pm.stop(), epDisc.stop(), podDisc.stop()]);
+      await Promise.all([sm.stop(), pm.stop(), smSlices.stop(), epDisc.stop(), podDisc.stop()]);
       await prom?.stop();
     }
   }, 120_000);
