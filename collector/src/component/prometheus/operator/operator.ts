@@ -32,7 +32,7 @@ import { acceptFor, clusterKey, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PRO
 import { ScrapePool } from '../scrape/scrape-pool.js';
 import type { ScrapeCounters, TargetStatus } from '../scrape/scrape-loop.js';
 import { labelSelectorString, type Arguments } from './arguments.js';
-import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
+import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type JobDiscovery, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
 
 export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe';
 
@@ -51,41 +51,80 @@ export interface OperatorDebugInfo {
   readonly targets: readonly TargetStatus[];
 }
 
-/** One generated job: its discovery, its targets and its scrape pool. */
+type KubernetesJobDiscovery = Extract<JobDiscovery, { kind: 'kubernetes' }>;
+
+/**
+ * A Kubernetes discovery shared by every job with the same role, namespaces and node metadata
+ * (Prometheus's discovery manager runs one provider per distinct SD config the same way).
+ */
+class SharedDiscovery {
+  readonly #ac = new AbortController();
+  readonly #subscribers = new Set<(t: readonly LabelSet[]) => void>();
+  readonly #done: Promise<void>;
+  #targets: readonly LabelSet[] | undefined;
+
+  constructor(d: KubernetesJobDiscovery, client: KubeClient, onError: (error: string | undefined) => void) {
+    const disc = new Discovery(
+      { role: d.role, selectors: [], namespaces: { own_namespace: false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
+      client,
+      (targets) => {
+        this.#targets = targets;
+        for (const s of this.#subscribers) s(targets);
+      },
+      onError,
+    );
+    this.#done = disc.run(this.#ac.signal);
+  }
+
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  subscribe(onTargets: (t: readonly LabelSet[]) => void): void {
+    this.#subscribers.add(onTargets);
+    if (this.#targets) onTargets(this.#targets);
+  }
+
+  unsubscribe(onTargets: (t: readonly LabelSet[]) => void): void {
+    this.#subscribers.delete(onTargets);
+  }
+
+  async stop(): Promise<void> {
+    this.#ac.abort();
+    await this.#done;
+  }
+}
+
+/** One generated job: its targets and its scrape pool. */
 class JobRunner {
   readonly job: ScrapeJob;
   readonly #pool: ScrapePool;
   readonly #ac = new AbortController();
   #targets: readonly LabelSet[] = [];
-  #done: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
   #sync: Promise<void> = Promise.resolve();
   readonly #owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined;
   readonly #onError: (job: string, error: string | undefined) => void;
 
-  constructor(job: ScrapeJob, pool: ScrapePool, owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined, onError: (job: string, error: string | undefined) => void) {
+  constructor(job: ScrapeJob, pool: ScrapePool, owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined, onError: (key: string, error: string | undefined) => void) {
     this.job = job;
     this.#pool = pool;
     this.#owns = owns;
     this.#onError = onError;
   }
 
-  start(client: KubeClient): void {
+  /** Starts receiving targets: static ones at once, discovered ones through `subscribe`. */
+  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void): void {
     const d = this.job.discovery;
     if (d.kind === 'static') {
       this.#targets = d.targets;
       this.resync();
       return;
     }
-    const disc = new Discovery(
-      { role: d.role, selectors: [], namespaces: { own_namespace: false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
-      client,
-      (targets) => {
-        this.#targets = targets;
-        this.resync();
-      },
-      (error) => this.#onError(`${this.job.jobName} discovery`, error),
-    );
-    this.#done = disc.run(this.#ac.signal);
+    this.#unsubscribe = subscribe(d, (targets) => {
+      this.#targets = targets;
+      this.resync();
+    });
   }
 
   /** Re-filters the current targets (after discovery or a cluster change). */
@@ -108,7 +147,7 @@ class JobRunner {
 
   async stop(): Promise<void> {
     this.#ac.abort();
-    await this.#done;
+    this.#unsubscribe?.();
     await this.#sync;
     await this.#pool.stop();
   }
@@ -127,6 +166,8 @@ class Manager {
   readonly #health: (error: string | undefined) => void;
   readonly #informers: Informer<KubeObject>[] = [];
   readonly #jobs = new Map<string, JobRunner>();
+  readonly #discoveries = new Map<string, SharedDiscovery>();
+  readonly #stopping = new Set<Promise<void>>();
   readonly #jobsOf = new Map<string, string[]>();
   readonly #debug = new Map<string, DiscoveredResource>();
   readonly #errors = new Map<string, string>();
@@ -172,6 +213,9 @@ class Manager {
       await Promise.all([...this.#chains.values()]);
       await Promise.all([...this.#jobs.values()].map((j) => j.stop()));
       this.#jobs.clear();
+      await Promise.all([...this.#discoveries.values()].map((d) => d.stop()));
+      this.#discoveries.clear();
+      await Promise.all([...this.#stopping]);
       this.#client.close();
     }
   }
@@ -283,7 +327,6 @@ class Manager {
       const r = this.#jobs.get(name);
       if (!r || names.has(name)) continue;
       this.#jobs.delete(name);
-      this.#setError(`${name} discovery`, undefined);
       this.#setError(`${name} targets`, undefined);
       stops.push(r.stop());
     }
@@ -318,11 +361,38 @@ class Manager {
       });
       const r = new JobRunner(job, pool, this.#owns, (k, e) => this.#setError(k, e));
       this.#jobs.set(job.jobName, r);
-      r.start(this.#client);
+      r.start(this.#subscribe);
     }
     this.#jobsOf.set(key, [...names]);
     if (names.size === 0) this.#jobsOf.delete(key);
     await Promise.all(stops);
+  }
+
+  /** Subscribes a job to the shared discovery for its settings; the last unsubscribe stops it. */
+  #subscribe = (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void): (() => void) => {
+    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode]);
+    let shared = this.#discoveries.get(key);
+    if (!shared) {
+      const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
+      shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      this.#discoveries.set(key, shared);
+    }
+    const s = shared;
+    const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
+    s.subscribe(onTargets);
+    return () => {
+      s.unsubscribe(onTargets);
+      if (s.subscribers > 0 || this.#discoveries.get(key) !== s) return;
+      this.#discoveries.delete(key);
+      this.#setError(what, undefined);
+      const stopping = s.stop().finally(() => this.#stopping.delete(stopping));
+      this.#stopping.add(stopping);
+    };
+  };
+
+  /** Distinct Kubernetes discoveries running (jobs with equal settings share one). */
+  get discoveries(): number {
+    return this.#discoveries.size;
   }
 }
 
