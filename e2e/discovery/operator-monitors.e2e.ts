@@ -7,7 +7,8 @@
  * job per monitor endpoint with `static_configs` holding the discovered targets (their
  * `__meta_kubernetes_*` labels, as `discovery.kubernetes` reports them) and the same
  * `relabel_configs` / `metric_relabel_configs`. The series our components produce must equal the
- * series Prometheus stores (names and labels). A third monitor with an invalid relabel rule is
+ * series Prometheus stores (names and labels); a Probe with static targets goes through the same
+ * comparison (the demo server also answers as the prober). A third ServiceMonitor with an invalid relabel rule is
  * skipped with a health message naming it while the others keep scraping.
  */
 import fs from 'node:fs';
@@ -27,6 +28,7 @@ import { argumentsSchema as discoveryArgs, component as discoveryComponent, type
 import { argumentsSchema } from '../../collector/src/component/prometheus/operator/arguments.js';
 import { component as serviceMonitors } from '../../collector/src/component/prometheus/operator/servicemonitors/servicemonitors.js';
 import { component as podMonitors } from '../../collector/src/component/prometheus/operator/podmonitors/podmonitors.js';
+import { component as probes } from '../../collector/src/component/prometheus/operator/probes/probes.js';
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
 import type { RelabelConfig } from '../../collector/src/prom/relabel/relabel.js';
 import { isStaleNaN, type MetricsReceiver, type SampleBatch } from '../../collector/src/prom/types.js';
@@ -63,6 +65,11 @@ async function demoServer(podName: string): Promise<number> {
     '',
   ].join('\n');
   const s = http.createServer((q, r) => {
+    if (q.url?.startsWith('/probe?')) {
+      const u = new URL(q.url, 'http://x');
+      r.setHeader('content-type', 'text/plain; version=0.0.4');
+      return void r.end(`probe_success{module_seen="${u.searchParams.get('module')}",target_seen="${u.searchParams.get('target')}"} 1\nprobe_duration_seconds 0.25\n`);
+    }
     if (q.url === '/secure' && q.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
       r.statusCode = 401;
       return void r.end('unauthorized\n');
@@ -221,10 +228,25 @@ afterAll(async () => {
       },
     });
 
+    await call('POST', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/probes`, {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'Probe',
+      metadata: { name: 'sites', labels: { release: 'test' } },
+      spec: {
+        jobName: 'blackbox',
+        module: 'http_2xx',
+        interval: '1s',
+        scrapeTimeout: '1s',
+        prober: { url: `127.0.0.1:${ports[0]!}` },
+        targets: { staticConfig: { static: ['https://example.com', 'https://example.org'], labels: { env: 'prod' }, relabelingConfigs: [{ sourceLabels: ['__param_target'], regex: 'https://(.*)', targetLabel: 'site' }] } },
+        metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'probe_duration_seconds', action: 'drop' }],
+      },
+    });
     const capture = new Capture();
     const common = { client: { kubeconfig_file: kubeconfig }, forward_to: [capture], namespaces: [ns], selector: { match_labels: { release: 'test' } } };
     const sm = start(serviceMonitors, argumentsSchema.parse(common));
     const pm = start(podMonitors, argumentsSchema.parse(common));
+    const pr = start(probes, argumentsSchema.parse(common));
     // The same ServiceMonitor through EndpointSlices must give the same series.
     const sliceCapture = new Capture();
     const smSlices = start(serviceMonitors, argumentsSchema.parse({ ...common, forward_to: [sliceCapture], kubernetes_role: 'endpointslice' }));
@@ -251,7 +273,7 @@ afterAll(async () => {
       expect(jobs.s.every((t) => t.job === `serviceMonitor/${ns}/demo/0`)).toBe(true);
       expect(jobs.p.every((t) => t.job === `podMonitor/${ns}/demo-pods/0`)).toBe(true);
 
-      const { serviceMonitorJob, podMonitorJob } = await import('../../collector/src/component/prometheus/operator/configgen.js');
+      const { serviceMonitorJob, podMonitorJob, probeJob } = await import('../../collector/src/component/prometheus/operator/configgen.js');
       const scrapeOpts = argumentsSchema.parse(common).scrape;
       const readKey = async (ns2: string, sel: { name: string; key: string }): Promise<string> => {
         const secret = (await call('GET', `/api/v1/namespaces/${ns2}/secrets/${sel.name}`)) as { data: Record<string, string> };
@@ -261,6 +283,8 @@ afterAll(async () => {
       const smObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/demo`)) as never;
       const pmObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/podmonitors/demo-pods`)) as never;
       const smJob = await serviceMonitorJob(smObj, (smObj as { spec: { endpoints: never[] } }).spec.endpoints[0]!, 0, 'endpoints', o);
+      const prJob = await probeJob((await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/probes/sites`)) as never, o);
+      const prTargets = prJob.discovery.kind === 'static' ? prJob.discovery.targets : [];
       const pmJob = await podMonitorJob(pmObj, (pmObj as { spec: { podMetricsEndpoints: never[] } }).spec.podMetricsEndpoints[0]!, 0, o);
       const staticOf = (targets: readonly LabelSet[]): object[] => targets.map((t) => ({ targets: [t['__address__']], labels: Object.fromEntries(Object.entries(t).filter(([k]) => k !== '__address__')) }));
       const promCfg = {
@@ -273,6 +297,7 @@ afterAll(async () => {
             basic_auth: { username: smJob.http.basic_auth!.username, password: smJob.http.basic_auth!.password!.reveal() },
             static_configs: staticOf(epTargets), relabel_configs: promRelabel(smJob.relabelConfigs), metric_relabel_configs: promRelabel(smJob.metricRelabelConfigs),
           },
+          { job_name: prJob.jobName, metrics_path: prJob.metricsPath, params: prJob.params, static_configs: staticOf(prTargets), relabel_configs: promRelabel(prJob.relabelConfigs), metric_relabel_configs: promRelabel(prJob.metricRelabelConfigs) },
           { job_name: pmJob.jobName, honor_labels: true, static_configs: staticOf(podTargets), relabel_configs: promRelabel(pmJob.relabelConfigs), metric_relabel_configs: promRelabel(pmJob.metricRelabelConfigs) },
         ],
       };
@@ -304,13 +329,19 @@ afterAll(async () => {
       const pmDemo = series.filter((s) => s['__name__'] === 'demo_requests_total' && s['job'] === `${ns}/demo-pods`);
       expect(pmDemo.map((s) => s['code'])).toEqual(['200', '200']);
       expect(pmDemo[0]).toMatchObject({ pod_label_app: 'demo', pod_label_team: 'blue', endpoint: 'metrics' });
+      // The Probe scrapes the prober with module and target, one series set per static target.
+      expect(series.filter((s) => s['__name__'] === 'probe_success').map((s) => [s['job'], s['instance'], s['site'], s['env'], s['namespace'], s['module_seen'], s['target_seen']]).sort()).toEqual([
+        ['blackbox', 'https://example.com', 'example.com', 'prod', ns, 'http_2xx', 'https://example.com'],
+        ['blackbox', 'https://example.org', 'example.org', 'prod', ns, 'http_2xx', 'https://example.org'],
+      ]);
+      expect(series.some((s) => s['__name__'] === 'probe_duration_seconds')).toBe(false);
       // honorLabels: the exposed job/instance win on the PodMonitor, become exported_* on the ServiceMonitor.
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['job'] === 'inner')).toHaveLength(2);
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['exported_job'] === 'inner')).toHaveLength(2);
       expect(sm.health().state).toBe('healthy');
       expect(series.filter((s) => s['__name__'] === 'up' && s['job'] === 'demo')).toHaveLength(2);
       const upValues = await (await fetch(`${prom!.base}/api/v1/query?query=${encodeURIComponent('up')}`)).json() as { data: { result: Array<{ value: [number, string] }> } };
-      expect(upValues.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1']); // basic auth from the Secret works on both sides
+      expect(upValues.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1', '1', '1']); // basic auth from the Secret works on both sides
       const smKeys = (m: Map<string, LabelSet>): string[] => [...m.entries()].filter(([, ls]) => ls['job'] === 'demo').map(([k]) => k).sort();
       await waitFor(() => {
         const a = smKeys(capture.series);
@@ -335,7 +366,7 @@ afterAll(async () => {
       await call('DELETE', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/broken`);
       await waitFor(() => (sm.health().state === 'healthy' ? true : undefined), { timeoutMs: 5000, intervalMs: 50, what: 'healthy after deleting it' });
     } finally {
-      await Promise.all([sm.stop(), pm.stop(), smSlices.stop(), epDisc.stop(), podDisc.stop()]);
+      await Promise.all([sm.stop(), pm.stop(), pr.stop(), smSlices.stop(), epDisc.stop(), podDisc.stop()]);
       await prom?.stop();
     }
   }, 120_000);
