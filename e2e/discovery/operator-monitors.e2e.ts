@@ -33,6 +33,7 @@ import type { OperatorDebugInfo } from '../../collector/src/component/prometheus
 import type { RelabelConfig } from '../../collector/src/prom/relabel/relabel.js';
 import { isStaleNaN, type MetricsReceiver, type SampleBatch } from '../../collector/src/prom/types.js';
 import type { ComponentDefinition, HealthState } from '../../collector/src/runtime/component.js';
+import type { ClusterService } from '../../collector/src/runtime/services.js';
 
 const haveProm = requireTool('prometheus', '/usr/bin/prometheus');
 
@@ -89,7 +90,21 @@ interface Running<E> {
   stop(): Promise<void>;
 }
 
-function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A): Running<E> {
+/** A two-node cluster stand-in: node 0 owns the targets whose key names `address`, node 1 the others. */
+function fakeCluster(self: 0 | 1, address: string): ClusterService {
+  return {
+    enabled: true,
+    nodeName: `node-${self}`,
+    advertiseAddress: '127.0.0.1:0',
+    joinAddresses: [],
+    status: () => ({ state: 'clustered', message: '', peers: ['node-0', 'node-1'] }),
+    owns: (key) => key.includes(`__address__=${address}`) === (self === 0),
+    onChange: () => () => undefined,
+    peers: () => [],
+  };
+}
+
+function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A, cluster?: ClusterService): Running<E> {
   let exports: E | undefined;
   let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
   const c = def.build(
@@ -100,7 +115,8 @@ function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A): Ru
       dataPath: dir,
       onStateChange: (e) => (exports = e),
       setHealth: (state, message) => (health = { state, message }),
-      getService: () => {
+      getService: <T>(name: string): T => {
+        if (name === 'cluster' && cluster) return cluster as T;
         throw new Error('no services');
       },
     },
@@ -365,6 +381,21 @@ afterAll(async () => {
       // Deleting the broken monitor clears the message.
       await call('DELETE', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/broken`);
       await waitFor(() => (sm.health().state === 'healthy' ? true : undefined), { timeoutMs: 5000, intervalMs: 50, what: 'healthy after deleting it' });
+
+      // Clustering: two nodes split the PodMonitor's targets; each is scraped by exactly one.
+      const nodes = [new Capture(), new Capture()];
+      const clustered = ([0, 1] as const).map((i) => start(podMonitors, argumentsSchema.parse({ ...common, forward_to: [nodes[i]!], clustering: { enabled: true } }), fakeCluster(i, `127.0.0.1:${ports[0]!}`)));
+      try {
+        const ups = (c: Capture): string[] => [...c.series.values()].filter((ls) => ls['__name__'] === 'up').map((ls) => ls['pod']!).sort();
+        await waitFor(() => {
+          const a = ups(nodes[0]!);
+          const b = ups(nodes[1]!);
+          if (JSON.stringify(a) === JSON.stringify([pods[0]]) && JSON.stringify(b) === JSON.stringify([pods[1]])) return true;
+          throw new Error(`node-0 scrapes ${JSON.stringify(a)}, node-1 scrapes ${JSON.stringify(b)}`);
+        }, { timeoutMs: 10_000, intervalMs: 100, what: 'each pod scraped by exactly one of two clustered nodes' });
+      } finally {
+        await Promise.all(clustered.map((c) => c.stop()));
+      }
     } finally {
       await Promise.all([sm.stop(), pm.stop(), pr.stop(), smSlices.stop(), epDisc.stop(), podDisc.stop()]);
       await prom?.stop();
