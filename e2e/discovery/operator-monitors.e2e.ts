@@ -138,11 +138,16 @@ function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A, clu
 /** Collects the series appended and still live (a staleness marker removes one). */
 class Capture implements MetricsReceiver {
   readonly series = new Map<string, LabelSet>();
+  /** Staleness markers received, per job label. */
+  readonly stale = new Map<string, number>();
   append(b: SampleBatch): Promise<void> {
     for (let i = 0; i < b.length; i++) {
       const ls: LabelSet = {};
       for (const l of b.series[i]!) ls[l.name] = l.value;
-      if (isStaleNaN(b.values[i]!)) this.series.delete(keyOf(ls));
+      if (isStaleNaN(b.values[i]!)) {
+        this.series.delete(keyOf(ls));
+        this.stale.set(ls['job'] ?? '', (this.stale.get(ls['job'] ?? '') ?? 0) + 1);
+      }
       else this.series.set(keyOf(ls), ls);
     }
     return Promise.resolve();
@@ -365,6 +370,20 @@ afterAll(async () => {
         if (JSON.stringify(a) === JSON.stringify(b)) return true;
         throw new Error(`endpointslice role differs: ${JSON.stringify(b.filter((k) => !a.includes(k)))} vs ${JSON.stringify(a.filter((k) => !b.includes(k)))}`);
       }, { timeoutMs: 5000, intervalMs: 100, what: 'kubernetes_role = "endpointslice" gives the same series' });
+
+      // A change that leaves the generated job equal keeps its loops: no staleness markers.
+      const staleBefore = capture.stale.get('demo') ?? 0;
+      const reconciled = (sm.debug() as OperatorDebugInfo).crds.find((c) => c.name === 'demo')!.last_reconcile;
+      await call('PATCH', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/demo`, { metadata: { annotations: { touched: 'yes' } } });
+      const at = await waitFor(() => {
+        const r = (sm.debug() as OperatorDebugInfo).crds.find((c) => c.name === 'demo')!.last_reconcile;
+        return r !== reconciled ? r : undefined;
+      }, { timeoutMs: 5000, intervalMs: 20, what: 'the annotated ServiceMonitor reconciled' });
+      await waitFor(() => {
+        const ts = (sm.debug() as OperatorDebugInfo).targets.filter((t) => t.job === `serviceMonitor/${ns}/demo/0`);
+        return ts.length === 2 && ts.every((t) => t.last_scrape !== null && t.last_scrape > at) ? true : undefined;
+      }, { timeoutMs: 5000, intervalMs: 50, what: 'a scrape after the reconcile' });
+      expect(capture.stale.get('demo') ?? 0).toBe(staleBefore);
 
       // An invalid relabel rule: that monitor is skipped with a message, the others keep scraping.
       await call('POST', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors`, smon('broken', [{ sourceLabels: ['a'], regex: '(unclosed', targetLabel: 'b' }]));

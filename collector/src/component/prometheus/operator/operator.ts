@@ -25,6 +25,7 @@ import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { KubeApiError, KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
 import { connectionOfBlock } from '../../common/kube/config.js';
+import { fingerprint } from '../../common/fingerprint.js';
 import { Informer, keyOf } from '../../common/kube/informer.js';
 import { Discovery } from '../../discovery/kubernetes/kubernetes.js';
 import type { LabelSet } from '../../discovery/kubernetes/targets.js';
@@ -98,6 +99,7 @@ class SharedDiscovery {
 /** One generated job: its targets and its scrape pool. */
 class JobRunner {
   readonly job: ScrapeJob;
+  readonly fingerprint: string;
   readonly #pool: ScrapePool;
   readonly #ac = new AbortController();
   #targets: readonly LabelSet[] = [];
@@ -108,6 +110,7 @@ class JobRunner {
 
   constructor(job: ScrapeJob, pool: ScrapePool, owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined, onError: (key: string, error: string | undefined) => void) {
     this.job = job;
+    this.fingerprint = jobFingerprint(job);
     this.#pool = pool;
     this.#owns = owns;
     this.#onError = onError;
@@ -332,6 +335,9 @@ class Manager {
     }
     for (const job of jobs) {
       const old = this.#jobs.get(job.jobName);
+      // An unchanged job (a resync, or a change elsewhere in the resource) keeps its loops, so
+      // its series get no staleness markers; as Prometheus keeps scrape pools of equal configs.
+      if (old && old.fingerprint === jobFingerprint(job)) continue;
       if (old) {
         this.#jobs.delete(job.jobName);
         stops.push(old.stop());
@@ -394,6 +400,11 @@ class Manager {
   get discoveries(): number {
     return this.#discoveries.size;
   }
+}
+
+/** The job's settings with secrets revealed (compiled rules left out: the configs they come from are in). */
+function jobFingerprint(job: ScrapeJob): string {
+  return fingerprint({ ...job, relabel: undefined, metricRelabel: undefined });
 }
 
 function describeApiError(err: Error, resource: string): string {
