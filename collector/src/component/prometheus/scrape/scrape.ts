@@ -5,7 +5,9 @@
  *   (their series caches and staleness state survive); removed targets get staleness markers.
  * - The component stays healthy when targets fail; per-target state is in `debugInfo()`.
  * - Stopping the component writes staleness markers for every series of every target.
- * Files here: `target.ts` (label population, URL, offset), `http-client.ts`, `scrape-loop.ts`.
+ * Files here: `target.ts` (label population, relabel_configs, URL, offset), `http-client.ts`,
+ * `scrape-loop.ts` (one target; metric_relabel_configs), `scrape-pool.ts` (the loops of one job,
+ * shared with the `prometheus.operator.*` components).
  */
 import os from 'node:os';
 import { z } from 'zod';
