@@ -166,6 +166,9 @@ describe('ServiceMonitor jobs (upstream configgen expectations)', () => {
     expect(authz.http.authorization?.type).toBe('Bearer');
     expect(authz.http.authorization?.credentials?.reveal()).toBe('tok');
     await expect(serviceMonitorJob({ metadata: meta, spec: {} }, { bearerTokenSecret: creds('missing') }, 0, 'endpoints', options())).rejects.toThrow('secret operator/creds has no key missing');
+    const tls = await podMonitorJob({ metadata: meta, spec: {} }, { tlsConfig: { ca: { configMap: { name: 'ca', key: 'ca.crt' } }, cert: { secret: creds('user') }, keySecret: creds('pass'), serverName: 'web.local' } }, 0, options());
+    expect(tls.http.tls_config).toMatchObject({ ca: 'CA PEM', cert: 'alice', server_name: 'web.local', insecure_skip_verify: false });
+    expect(tls.http.tls_config?.key?.reveal()).toBe('s3cret');
   });
 
   it('rejects an invalid relabeling, a bad duration and a timeout above the interval, naming the resource', async () => {
