@@ -31,6 +31,9 @@ export { component as otelcol_receiver_loki } from './otelcol/receiver/loki/loki
 export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
 export { component as otelcol_receiver_prometheus } from './otelcol/receiver/prometheus/prometheus.js';
 export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
+export { component as prometheus_operator_podmonitors } from './prometheus/operator/podmonitors/podmonitors.js';
+export { component as prometheus_operator_probes } from './prometheus/operator/probes/probes.js';
+export { component as prometheus_operator_servicemonitors } from './prometheus/operator/servicemonitors/servicemonitors.js';
 export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
 export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
 export { component as prometheus_remote_write } from './prometheus/remote_write/remote-write.js';

@@ -77,7 +77,7 @@ export function checkHttpClientConfig(a: HttpClientConfigArguments, ctx: z.Refin
 }
 
 type TlsArgs = NonNullable<HttpClientConfigArguments['tls_config']>;
-function tlsSettings(t: TlsArgs): TlsSettings {
+export function tlsSettings(t: TlsArgs): TlsSettings {
   return { ca: t.ca_pem, ca_file: t.ca_file, cert: t.cert_pem, cert_file: t.cert_file, key: t.key_pem, key_file: t.key_file, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify, min_version: t.min_version };
 }
 

@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { checkHttpClientConfig, type HttpClientConfigArguments } from '../http-client-config.js';
+import { z } from 'zod';
+import { checkHttpClientConfig, clientSettings, httpClientConfigFields, type HttpClientConfigArguments } from '../http-client-config.js';
 import type { HttpClientSettings } from '../../prometheus/scrape/http-client.js';
 import type { SecretLike } from '../../prometheus/scrape/schema-helpers.js';
 
@@ -191,4 +191,21 @@ export function checkKubeConnectionArgs(a: HttpClientConfigArguments & { readonl
     }
   }
   checkHttpClientConfig(a, ctx);
+}
+
+/**
+ * Alloy's `client` block of the components that talk to the API without being discovery
+ * (`loki.source.kubernetes`, `prometheus.operator.*`): `api_server`, `kubeconfig_file` and the
+ * HTTP client options, checked as `checkKubeConnectionArgs` does.
+ */
+export const kubeClientBlockSchema = z
+  .object({ api_server: z.string().optional(), kubeconfig_file: z.string().optional(), ...httpClientConfigFields })
+  .strict()
+  .superRefine(checkKubeConnectionArgs);
+
+export type KubeClientBlock = z.output<typeof kubeClientBlockSchema>;
+
+/** The connection a `client` block describes. @throws Error naming the argument at fault. */
+export function connectionOfBlock(c: KubeClientBlock): KubeConnection {
+  return resolveConnection({ apiServer: c.api_server, kubeconfigFile: c.kubeconfig_file, settings: clientSettings(c) });
 }

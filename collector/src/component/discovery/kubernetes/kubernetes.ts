@@ -144,8 +144,14 @@ class Watchers {
   }
 }
 
-/** One run of the discovery for fixed arguments. */
-class Discovery {
+/** What a `Discovery` reads from the arguments (the operator components build this themselves). */
+export type DiscoverySpec = Pick<Arguments, 'role' | 'selectors' | 'namespaces' | 'attach_metadata'>;
+
+/**
+ * One run of the discovery for fixed arguments: informers, target groups, publishing. Also used
+ * by the `prometheus.operator.*` components for the `kubernetes_sd_configs` they generate.
+ */
+export class Discovery {
   readonly #role: Role;
   readonly #watchers = new Watchers();
   /** Source → its targets, already merged over the group labels (the export form). */
@@ -163,7 +169,8 @@ class Discovery {
   #allSynced = false;
   #events = 0;
 
-  constructor(args: Arguments, client: KubeClient, publish: (t: LabelSet[]) => void, health: (e: string | undefined) => void) {
+  /** @throws Error when `namespaces.own_namespace` is set and the pod's namespace is unknown. */
+  constructor(args: DiscoverySpec, client: KubeClient, publish: (t: LabelSet[]) => void, health: (e: string | undefined) => void) {
     this.#role = args.role as Role;
     this.#publish = publish;
     this.#health = health;

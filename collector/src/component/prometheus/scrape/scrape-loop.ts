@@ -11,6 +11,7 @@ import type { Logger } from 'winston';
 import type { Exemplar, Label, Labels, MetricMetadata, MetricsReceiver, SampleBatch, ScrapeContext } from '../../../prom/types.js';
 import { STALE_NAN } from '../../../prom/types.js';
 import { LabelsBuilder, labelsToRecord, METRIC_NAME, sortLabels } from '../../../prom/labels/labels.js';
+import { processBuilder, type CompiledRule } from '../../../prom/relabel/relabel.js';
 import { detach, formatForContentType, TextParser, type ExpositionFormat } from '../../../prom/textparse/textparse.js';
 import { BodySizeLimitError, type ScrapeHttpClient } from './http-client.js';
 import type { Target } from './target.js';
@@ -36,6 +37,11 @@ export interface LoopConfig {
   readonly userAgent: string;
   /** `scrape_failure_log_file`: failed scrapes are appended here as JSON lines. */
   readonly failureLogFile?: string | undefined;
+  /**
+   * Prometheus `metric_relabel_configs`, applied to each scraped series after the target labels
+   * (not to the report series such as `up`); a series a rule drops is not appended.
+   */
+  readonly metricRelabel?: readonly CompiledRule[] | undefined;
 }
 
 export type TargetHealth = 'up' | 'down' | 'unknown';
@@ -54,9 +60,13 @@ export interface TargetStatus {
 interface SeriesEntry {
   /** The raw series text (detached from the body). */
   readonly key: string;
-  readonly labels: Labels;
+  /** `null`: dropped by `metricRelabel` (cached so the rules run once per series). */
+  readonly labels: Labels | null;
   lastIter: number;
 }
+
+/** An entry whose series is appended (not dropped by metric relabeling). */
+type KeptEntry = SeriesEntry & { readonly labels: Labels };
 
 /** Accumulates one scrape's samples; grows its typed arrays and is reused across scrapes. */
 export class BatchBuilder {
@@ -137,7 +147,7 @@ export class ScrapeLoop {
   readonly #deps: LoopDeps;
   readonly #now: () => number;
   readonly #cache = new Map<string, SeriesEntry>();
-  #prev: SeriesEntry[] = [];
+  #prev: KeptEntry[] = [];
   /** Entries in exposition order of the last successful parse (position hints for lookups). */
   #order: SeriesEntry[] = [];
   #iter = 0;
@@ -187,7 +197,7 @@ export class ScrapeLoop {
 
   /** Applies new settings from the next scrape on; the series cache is kept when label handling is unchanged. */
   setConfig(cfg: LoopConfig): void {
-    if (cfg.honorLabels !== this.#cfg.honorLabels || cfg.labelLimit !== this.#cfg.labelLimit || cfg.labelNameLengthLimit !== this.#cfg.labelNameLengthLimit || cfg.labelValueLengthLimit !== this.#cfg.labelValueLengthLimit) {
+    if (cfg.honorLabels !== this.#cfg.honorLabels || cfg.metricRelabel !== this.#cfg.metricRelabel || cfg.labelLimit !== this.#cfg.labelLimit || cfg.labelNameLengthLimit !== this.#cfg.labelNameLengthLimit || cfg.labelValueLengthLimit !== this.#cfg.labelValueLengthLimit) {
       this.#cache.clear();
       this.#order = [];
     }
@@ -271,8 +281,8 @@ export class ScrapeLoop {
     return l;
   }
 
-  /** Target labels applied to a scraped series (Prometheus `mutateSampleLabels` without rules). */
-  #mutate(exposed: Labels): Labels {
+  /** Target labels and metric relabeling applied to a scraped series (Prometheus `mutateSampleLabels`); null when dropped. */
+  #mutate(exposed: Labels): Labels | null {
     const lb = this.#lb.reset(exposed);
     const tl = this.#target.labels;
     if (this.#cfg.honorLabels) {
@@ -298,8 +308,10 @@ export class ScrapeLoop {
         }
       }
     }
-    const out = lb.labels();
     const cfg = this.#cfg;
+    if (cfg.metricRelabel && cfg.metricRelabel.length > 0 && !processBuilder(lb, cfg.metricRelabel)) return null;
+    const out = lb.labels();
+    if (out.length === 0) return null;
     if (cfg.labelLimit > 0 && out.length > cfg.labelLimit) {
       throw new ScrapeFailure(`label_limit exceeded (metric: ${getName(out)}, number of labels: ${out.length}, limit: ${cfg.labelLimit})`);
     }
@@ -324,7 +336,7 @@ export class ScrapeLoop {
     const t0 = performance.now();
     const b = this.#batch;
     b.reset();
-    const cur: SeriesEntry[] = [];
+    const cur: KeptEntry[] = [];
     let scraped = 0;
     let added = 0;
     let bodyBytes = 0;
@@ -379,6 +391,10 @@ export class ScrapeLoop {
           added++;
         }
         nextOrder[pos++] = e;
+        if (e.labels === null) {
+          e.lastIter = iter; // dropped by metric relabeling; kept in the cache while exposed
+          continue;
+        }
         if (e.lastIter === iter) {
           duplicates++; // duplicate series in one exposition: first sample wins
           continue;
@@ -386,7 +402,7 @@ export class ScrapeLoop {
         e.lastIter = iter;
         const exposedTs = p.timestamp;
         const ts = honorTs && exposedTs !== undefined ? exposedTs : start;
-        if (!honorTs || exposedTs === undefined || cfg.trackTimestampsStaleness) cur.push(e);
+        if (!honorTs || exposedTs === undefined || cfg.trackTimestampsStaleness) cur.push(e as KeptEntry);
         b.push(e.labels, ts, p.value, p.exemplar());
       }
       this.#order = nextOrder;

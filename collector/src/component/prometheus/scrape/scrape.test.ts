@@ -16,6 +16,7 @@ import { jest } from '@jest/globals';
 // Waits for scrapes are bounded at ~10 s so a loaded CI machine does not flake.
 jest.setTimeout(30_000);
 import { populateTarget, scrapeOffset } from './target.js';
+import { compileRules, withDefaults } from '../../../prom/relabel/relabel.js';
 
 interface Sample {
   labels: Record<string, string>;
@@ -100,7 +101,7 @@ function parseArgs(a: Record<string, unknown>): Arguments {
   return argumentsSchema.parse(a);
 }
 
-function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: MetricsReceiver, target: Record<string, string> = {}, counters?: ScrapeCounters) {
+function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: MetricsReceiver, target: Record<string, string> = {}, counters?: ScrapeCounters, extra: Partial<LoopConfig> = {}) {
   const a = parseArgs({ targets: [], forward_to: [recv], scrape_interval: '1s', scrape_timeout: '500ms', ...args });
   const res = populateTarget({ __address__: exp.address, ...target }, { jobName: a.job_name ?? 'prometheus.scrape.test', scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params });
   if (!res.ok) throw new Error(res.error);
@@ -121,6 +122,7 @@ function loopFor(exp: FakeExporter, args: Record<string, unknown>, recv: Metrics
     fallbackFormat: 'prometheus',
     userAgent: 'test-agent',
     failureLogFile: a.scrape_failure_log_file,
+    ...extra,
   };
   let now = 1_700_000_000_000;
   const loop = new ScrapeLoop(res.target, cfg, { client: () => client, receivers: () => [recv], logger, now: () => now, counters });
@@ -149,6 +151,30 @@ describe('prometheus.scrape loop against a local server', () => {
     await loop.stop(false);
     expect(recv.batches.length).toBeGreaterThanOrEqual(3);
     expect(exp.requests.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('applies metric relabel rules to scraped series only (Prometheus metric_relabel_configs)', async () => {
+    const recv = new CollectingReceiver();
+    const metricRelabel = compileRules([
+      withDefaults({ source_labels: ['__name__'], regex: 'go_.*', action: 'drop' }),
+      withDefaults({ source_labels: ['code'], target_label: 'status', action: 'replace' }),
+      withDefaults({ regex: 'code', action: 'labeldrop' }),
+    ]);
+    const { loop, tick } = loopFor(exp, {}, recv, {}, undefined, { metricRelabel });
+    exp.body = 'go_goroutines 12\nreq_total{code="200"} 5\nreq_total{code="500"} 1\n';
+    await loop.scrapeOnce();
+    expect(recv.samples(0).filter((s) => s.labels['__name__'] === 'go_goroutines')).toEqual([]);
+    expect(recv.get(0, 'req_total', { status: '500' })).toMatchObject({ value: 1, labels: { __name__: 'req_total', status: '500', job: 'prometheus.scrape.test', instance: exp.address } });
+    expect(recv.get(0, 'up')!.labels).toEqual({ __name__: 'up', job: 'prometheus.scrape.test', instance: exp.address });
+    expect(recv.get(0, 'scrape_samples_scraped')!.value).toBe(3);
+    expect(recv.get(0, 'scrape_samples_post_metric_relabeling')!.value).toBe(2);
+    tick(1000);
+    exp.body = 'go_goroutines 13\nreq_total{code="200"} 6\n';
+    await loop.scrapeOnce();
+    // Only the kept series that vanished is marked stale; the dropped one never existed downstream.
+    const stale = recv.samples(1).filter((s) => Number.isNaN(s.value)).map((s) => s.labels['status'] ?? s.labels['__name__']);
+    expect(stale).toEqual(['500']);
+    await loop.stop(false);
   });
 
   it('scrapes, adds target labels and synthetic series, reuses Labels objects, marks vanished series stale', async () => {
@@ -687,6 +713,22 @@ describe('prometheus.scrape component', () => {
     expect(res.target.intervalMs).toBe(30_000);
     expect(labelsToRecord(res.target.allLabels)).toMatchObject({ __scrape_timeout__: '10s', __metrics_path__: '/m' });
     expect(populateTarget({}, { jobName: 'j', scheme: 'http', metricsPath: '/m', intervalMs: 1, timeoutMs: 1, params: {} })).toEqual({ ok: false, error: 'no address: the target has no __address__ label' });
+  });
+
+  it('applies relabel rules after the defaults and before the checks (Prometheus relabel_configs)', () => {
+    const d = { jobName: 'j', scheme: 'http', metricsPath: '/m', intervalMs: 60_000, timeoutMs: 10_000, params: { module: ['a'] } };
+    const relabel = compileRules([
+      withDefaults({ source_labels: ['job'], target_label: '__tmp_job' }),
+      withDefaults({ source_labels: ['__meta_keep'], regex: 'yes', action: 'keep' }),
+      withDefaults({ source_labels: ['__address__'], target_label: '__param_target' }),
+      withDefaults({ target_label: '__address__', replacement: 'prober:9115' }),
+      withDefaults({ source_labels: ['__tmp_job', '__param_module'], separator: '-', target_label: 'job' }),
+    ]);
+    const res = populateTarget({ __address__: 'site:443', __meta_keep: 'yes' }, { ...d, relabel });
+    if (!res.ok) throw new Error(res.error);
+    expect(labelsToRecord(res.target.labels)).toEqual({ instance: 'prober:9115', job: 'j-a' });
+    expect(res.target.url.href).toBe('http://prober:9115/m?module=a&target=site%3A443');
+    expect(populateTarget({ __address__: 'site:443', __meta_keep: 'no' }, { ...d, relabel })).toEqual({ ok: false, error: 'dropped by relabeling', dropped: true });
   });
 });
 

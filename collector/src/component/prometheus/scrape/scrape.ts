@@ -5,7 +5,9 @@
  *   (their series caches and staleness state survive); removed targets get staleness markers.
  * - The component stays healthy when targets fail; per-target state is in `debugInfo()`.
  * - Stopping the component writes staleness markers for every series of every target.
- * Files here: `target.ts` (label population, URL, offset), `http-client.ts`, `scrape-loop.ts`.
+ * Files here: `target.ts` (label population, relabel_configs, URL, offset), `http-client.ts`,
+ * `scrape-loop.ts` (one target; metric_relabel_configs), `scrape-pool.ts` (the loops of one job,
+ * shared with the `prometheus.operator.*` components).
  */
 import os from 'node:os';
 import { z } from 'zod';
@@ -18,9 +20,8 @@ import { acceptHeader, SCRAPE_PROTOCOLS, type ExpositionFormat, type ScrapeProto
 import { formatDuration } from '../../../syntax/vm/schema.js';
 import { block, capsule, duration } from './schema-helpers.js';
 import { checkHttpClientConfig, clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
-import { ScrapeClientSlot } from './http-client.js';
-import { ScrapeLoop, type LoopConfig, type ScrapeCounters, type TargetStatus } from './scrape-loop.js';
-import { populateTarget, scrapeOffset, type Target } from './target.js';
+import type { LoopConfig, ScrapeCounters, TargetStatus } from './scrape-loop.js';
+import { ScrapePool, type DroppedTarget } from './scrape-pool.js';
 import type { LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { sampleLines } from '../../../prom/live-text.js';
 
@@ -135,7 +136,24 @@ export function clusterKey(t: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
-function fallbackFormat(p: string): ExpositionFormat {
+/** Prometheus's default `scrape_protocols`, and the list with the protobuf format first (native histograms). */
+export const DEFAULT_SCRAPE_PROTOCOLS: readonly string[] = ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'];
+export const PROTO_FIRST_SCRAPE_PROTOCOLS: readonly string[] = ['PrometheusProto', ...DEFAULT_SCRAPE_PROTOCOLS];
+
+/**
+ * The Accept header for `scrape_protocols` (Alloy spelling, e.g. `OpenMetricsText1.0.0`). The
+ * protobuf format is not parsed here: `PrometheusProto` is left out, with a warning.
+ */
+export function acceptFor(protocols: readonly string[], escaping: string, warn: (msg: string) => void): string {
+  let keys = protocols.map((p) => p.replace(/\./g, '_') as ScrapeProtocol);
+  if (keys.includes('PrometheusProto')) {
+    warn('the protobuf exposition format is not supported; PrometheusProto is left out of content negotiation');
+    keys = keys.filter((p) => p !== 'PrometheusProto');
+  }
+  return acceptHeader(keys, escaping as Parameters<typeof acceptHeader>[1]);
+}
+
+export function fallbackFormat(p: string): ExpositionFormat {
   return p.startsWith('OpenMetrics') ? 'openmetrics' : 'prometheus';
 }
 
@@ -143,15 +161,12 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   readonly #publish: ((batch: SampleBatch) => void) | undefined;
   #args!: Arguments;
-  #loopCfg!: LoopConfig;
-  readonly #loops = new Map<string, ScrapeLoop>();
-  #dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
+  readonly #pool: ScrapePool;
+  #dropped: readonly DroppedTarget[] = [];
   #running = false;
   readonly #seed: number;
   readonly #targetsGauge: Gauge;
-  readonly #counters: ScrapeCounters;
   #sync: Promise<void> = Promise.resolve();
-  readonly #clients: ScrapeClientSlot;
   readonly #cluster: ClusterService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -160,29 +175,21 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     this.#publish = live ? (batch) => live.publish(opts.id, () => sampleLines(batch)) : undefined;
     this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
     const http = optionalService<HttpService>(opts, 'http');
-    this.#clients = new ScrapeClientSlot(http ? (hostPort) => http.dialAddress(hostPort) : undefined);
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
     this.#targetsGauge = new Gauge({ name: 'prometheus_scrape_targets_gauge', help: 'Number of targets this component is configured to scrape', registers: [opts.registry] });
     const registers = [opts.registry];
     const sampleLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_sample_limit_total', help: 'Total number of scrapes that hit the sample limit and were rejected.', registers });
     const bodyLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_body_size_limit_total', help: 'Total number of scrapes that hit the body size limit', registers });
     const duplicates = new Counter({ name: 'prometheus_target_scrapes_sample_duplicate_timestamp_total', help: 'Total number of samples rejected due to duplicate timestamps but different values.', registers });
-    this.#counters = { exceededSampleLimit: () => sampleLimit.inc(), exceededBodySizeLimit: () => bodyLimit.inc(), duplicateTimestamp: (n) => duplicates.inc(n) };
+    const counters: ScrapeCounters = { exceededSampleLimit: () => sampleLimit.inc(), exceededBodySizeLimit: () => bodyLimit.inc(), duplicateTimestamp: (n) => duplicates.inc(n) };
+    this.#pool = new ScrapePool({ receivers: () => this.#args.forward_to, publish: this.#publish, logger: opts.logger, counters, seed: this.#seed, dial: http ? (hostPort) => http.dialAddress(hostPort) : undefined });
     this.#apply(args);
   }
 
   /** @throws Error when HTTP settings are unusable (unreadable TLS files, bad proxy URL). */
   #apply(args: Arguments): void {
-    this.#clients.apply(clientSettings(args));
-    let protocols = (args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? ['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'] : ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4'])).map(
-      (p) => p.replace(/\./g, '_') as ScrapeProtocol,
-    );
-    if (protocols.includes('PrometheusProto')) {
-      this.#opts.logger.warn('the protobuf exposition format is not supported; PrometheusProto is left out of content negotiation', { component: this.#opts.id });
-      protocols = protocols.filter((p) => p !== 'PrometheusProto');
-    }
-    this.#args = args;
-    this.#loopCfg = {
+    const protocols = args.scrape_protocols ?? (args.scrape_native_histograms || args.enable_protobuf_negotiation ? PROTO_FIRST_SCRAPE_PROTOCOLS : DEFAULT_SCRAPE_PROTOCOLS);
+    const loop: LoopConfig = {
       jobName: args.job_name ?? this.#opts.id,
       honorLabels: args.honor_labels,
       honorTimestamps: args.honor_timestamps,
@@ -194,11 +201,14 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
       bodySizeLimit: args.body_size_limit,
       enableCompression: args.enable_compression,
       extraMetrics: args.extra_metrics,
-      accept: acceptHeader(protocols, args.metric_name_escaping_scheme ?? (args.metric_name_validation_scheme === 'utf8' ? 'allow-utf-8' : 'underscores')),
+      accept: acceptFor(protocols, args.metric_name_escaping_scheme ?? (args.metric_name_validation_scheme === 'utf8' ? 'allow-utf-8' : 'underscores'), (m) => this.#opts.logger.warn(m, { component: this.#opts.id })),
       fallbackFormat: fallbackFormat(args.scrape_fallback_protocol),
       userAgent: USER_AGENT,
       failureLogFile: args.scrape_failure_log_file,
     };
+    const defaults = { jobName: loop.jobName, scheme: args.scheme, metricsPath: args.metrics_path, intervalMs: args.scrape_interval, timeoutMs: args.scrape_timeout, params: args.params };
+    this.#pool.configure({ loop, defaults, targetLimit: args.target_limit, http: clientSettings(args) });
+    this.#args = args;
   }
 
   update(args: Arguments): void {
@@ -214,44 +224,12 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
 
   async #syncTargets(): Promise<void> {
     const a = this.#args;
-    const defaults = { jobName: this.#loopCfg.jobName, scheme: a.scheme, metricsPath: a.metrics_path, intervalMs: a.scrape_interval, timeoutMs: a.scrape_timeout, params: a.params };
-    const wanted = new Map<string, Target>();
-    const dropped: Array<{ labels: Readonly<Record<string, string>>; error: string }> = [];
     const sharded = a.clustering.enabled && this.#cluster !== undefined && this.#cluster.enabled;
-    for (const t of a.targets) {
-      if (sharded && !this.#cluster!.owns(clusterKey(t))) continue;
-      const res = populateTarget(t, defaults);
-      if (res.ok) wanted.set(res.target.key, res.target);
-      else dropped.push({ labels: t, error: res.error });
-    }
-    if (a.target_limit > 0 && wanted.size > a.target_limit) {
-      const msg = `target_limit exceeded (number of targets: ${wanted.size}, limit: ${a.target_limit}); raise target_limit or filter targets`;
-      this.#opts.setHealth('unhealthy', msg);
-      for (const t of wanted.values()) dropped.push({ labels: t.discovered, error: msg });
-      wanted.clear();
-    } else {
-      this.#opts.setHealth('healthy', 'started scrape loops');
-    }
-    this.#dropped = dropped;
-    const stops: Promise<void>[] = [];
-    for (const [key, loop] of this.#loops) {
-      if (!wanted.has(key)) {
-        this.#loops.delete(key);
-        stops.push(loop.stop(true));
-      } else {
-        const target = wanted.get(key)!;
-        loop.setConfig(this.#loopCfg);
-        loop.retarget(target, scrapeOffset(target, target.intervalMs, this.#seed));
-      }
-    }
-    for (const [key, target] of wanted) {
-      if (this.#loops.has(key)) continue;
-      const loop = new ScrapeLoop(target, this.#loopCfg, { client: () => this.#clients.client, receivers: () => this.#args.forward_to, publish: this.#publish, logger: this.#opts.logger, counters: this.#counters });
-      this.#loops.set(key, loop);
-      loop.start(scrapeOffset(target, target.intervalMs, this.#seed));
-    }
-    this.#targetsGauge.set(this.#loops.size);
-    await Promise.all(stops);
+    const res = await this.#pool.sync(a.targets, sharded ? (t) => this.#cluster!.owns(clusterKey(t)) : undefined);
+    if (res.error !== undefined) this.#opts.setHealth('unhealthy', res.error);
+    else this.#opts.setHealth('healthy', 'started scrape loops');
+    this.#dropped = res.dropped;
+    this.#targetsGauge.set(this.#pool.size);
   }
 
   /** Re-evaluates which targets this node owns; the clustering service calls it when peers change. */
@@ -270,15 +248,12 @@ export class ScrapeComponent implements Component<Arguments>, DebugComponent {
     this.#running = false;
     unsubscribe?.();
     await this.#sync;
-    const loops = [...this.#loops.values()];
-    this.#loops.clear();
-    await Promise.all(loops.map((l) => l.stop(true)));
-    this.#clients.close();
+    await this.#pool.stop();
   }
 
   debugInfo(): ScrapeDebugInfo {
     return {
-      target: [...this.#loops.values()].map((l) => l.status()),
+      target: this.#pool.statuses(),
       dropped_targets: this.#dropped,
       clustering_enabled: this.#args.clustering.enabled,
     };

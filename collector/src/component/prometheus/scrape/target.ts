@@ -8,6 +8,7 @@
  */
 import type { Labels } from '../../../prom/types.js';
 import { hashLabels, isValidLabelName, LabelsBuilder, labelsFromRecord } from '../../../prom/labels/labels.js';
+import { processBuilder, type CompiledRule } from '../../../prom/relabel/relabel.js';
 import { formatPromDuration, parsePromDuration } from './schema-helpers.js';
 
 export interface TargetDefaults {
@@ -17,6 +18,12 @@ export interface TargetDefaults {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly params: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Prometheus `relabel_configs`: applied after the defaults and before the checks, as
+   * `PopulateLabels` does (Alloy relabels in discovery.relabel instead; the operator
+   * components generate these per monitor endpoint).
+   */
+  readonly relabel?: readonly CompiledRule[] | undefined;
 }
 
 export interface Target {
@@ -38,7 +45,8 @@ export interface Target {
   readonly key: string;
 }
 
-export type PopulateResult = { ok: true; target: Target } | { ok: false; error: string };
+/** `dropped`: a relabel rule dropped the target (not an error; Prometheus lists it as dropped). */
+export type PopulateResult = { ok: true; target: Target } | { ok: false; error: string; dropped?: true };
 
 export function populateTarget(discovered: Readonly<Record<string, string>>, d: TargetDefaults): PopulateResult {
   const lb = new LabelsBuilder(labelsFromRecord(discovered));
@@ -54,6 +62,7 @@ export function populateTarget(discovered: Readonly<Record<string, string>>, d: 
     const ln = `__param_${name}`;
     if (lb.get(ln) === '' && values.length > 0) lb.set(ln, values[0]!);
   }
+  if (d.relabel && d.relabel.length > 0 && !processBuilder(lb, d.relabel)) return { ok: false, error: 'dropped by relabeling', dropped: true };
   const addr = lb.get('__address__');
   if (addr === '') return { ok: false, error: 'no address: the target has no __address__ label' };
   if (addr.includes('/')) return { ok: false, error: `invalid __address__ ${JSON.stringify(addr)}: must be host:port without scheme or path` };

@@ -31,25 +31,19 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, 
 import type { ClusterService } from '../../../../runtime/services.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule } from '../../../../syntax/vm/schema.js';
-import { clientSettings, httpClientConfigFields } from '../../../common/http-client-config.js';
 import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
-import { checkKubeConnectionArgs, resolveConnection } from '../../../common/kube/config.js';
+import { connectionOfBlock, kubeClientBlockSchema } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { Cursors, type Cursor } from './cursors.js';
 import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
 
-const clientSchema = z
-  .object({ api_server: z.string().optional(), kubeconfig_file: z.string().optional(), ...httpClientConfigFields })
-  .strict()
-  .superRefine(checkKubeConnectionArgs);
-
 export const argumentsSchema = z
   .object({
     targets: z.array(z.record(z.string(), z.string())),
     forward_to: z.array(capsule<LogsReceiver>('LogsReceiver', isLogsReceiver)),
-    client: block(clientSchema).prefault({}),
+    client: block(kubeClientBlockSchema).prefault({}),
     clustering: block(z.object({ enabled: z.boolean().default(false) }).strict()).prefault({}),
   })
   .strict();
@@ -342,8 +336,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   }
 
   static #newClient(a: Arguments): KubeClient {
-    const c = a.client;
-    return new KubeClient(resolveConnection({ apiServer: c.api_server, kubeconfigFile: c.kubeconfig_file, settings: clientSettings(c) }));
+    return new KubeClient(connectionOfBlock(a.client));
   }
 
   #forward = async (entries: readonly LogEntry[]): Promise<void> => {

@@ -1,0 +1,508 @@
+/**
+ * The runtime shared by `prometheus.operator.servicemonitors`, `.podmonitors` and `.probes`
+ * (Alloy's `crdManager`): watches the resources of one kind (list + watch per namespace of
+ * `namespaces`, with `selector` as the label selector), turns each into scrape jobs
+ * (`configgen.ts`), runs a Kubernetes discovery per job (the `discovery.kubernetes` engine) or
+ * its static targets, shards targets over the cluster when `clustering` is enabled, and scrapes
+ * them into `forward_to` with one scrape pool per job.
+ *
+ * Contracts:
+ * - A resource that cannot be turned into jobs (invalid relabeling, missing Secret, bad
+ *   duration, unknown scrape class) is skipped: its jobs are removed, the others keep running,
+ *   and the component reports unhealthy with the resource named (also in debug info
+ *   `crds[].reconcile_error`). Fixing or deleting it clears the message.
+ * - API failures make the component unhealthy with the server's message; the running jobs
+ *   and their last targets are kept; informers retry with backoff.
+ * - `update` stops everything and starts again with the new arguments (as Alloy recreates its
+ *   manager); a resource changed in the API rebuilds only that resource's jobs.
+ * - Secrets referenced by a resource are read when the resource is (re)processed and every
+ *   5 minutes (the resync Alloy's informers do).
+ */
+import os from 'node:os';
+import { Counter } from 'prom-client';
+import type { Component, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName } from '../../../runtime/component.js';
+import type { ClusterService, HttpService } from '../../../runtime/services.js';
+import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
+import { KubeApiError, KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
+import { connectionOfBlock } from '../../common/kube/config.js';
+import { fingerprint } from '../../common/fingerprint.js';
+import { Informer, keyOf } from '../../common/kube/informer.js';
+import { Discovery } from '../../discovery/kubernetes/kubernetes.js';
+import type { LabelSet } from '../../discovery/kubernetes/targets.js';
+import { acceptFor, clusterKey, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS, USER_AGENT } from '../scrape/scrape.js';
+import { ScrapePool } from '../scrape/scrape-pool.js';
+import type { ScrapeCounters, TargetStatus } from '../scrape/scrape-loop.js';
+import { labelSelectorString, type Arguments } from './arguments.js';
+import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type JobDiscovery, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
+
+export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe';
+
+const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes' };
+const RESYNC_MS = 5 * 60_000;
+
+export interface DiscoveredResource {
+  readonly namespace: string;
+  readonly name: string;
+  readonly last_reconcile: string;
+  readonly reconcile_error: string;
+}
+
+export interface OperatorDebugInfo {
+  readonly crds: readonly DiscoveredResource[];
+  readonly targets: readonly TargetStatus[];
+}
+
+type KubernetesJobDiscovery = Extract<JobDiscovery, { kind: 'kubernetes' }>;
+
+/**
+ * A Kubernetes discovery shared by every job with the same role, namespaces and node metadata
+ * (Prometheus's discovery manager runs one provider per distinct SD config the same way).
+ */
+class SharedDiscovery {
+  readonly #ac = new AbortController();
+  readonly #subscribers = new Set<(t: readonly LabelSet[]) => void>();
+  readonly #done: Promise<void>;
+  #targets: readonly LabelSet[] | undefined;
+
+  constructor(d: KubernetesJobDiscovery, client: KubeClient, onError: (error: string | undefined) => void) {
+    const disc = new Discovery(
+      { role: d.role, selectors: [], namespaces: { own_namespace: false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
+      client,
+      (targets) => {
+        this.#targets = targets;
+        for (const s of this.#subscribers) s(targets);
+      },
+      onError,
+    );
+    this.#done = disc.run(this.#ac.signal);
+  }
+
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  subscribe(onTargets: (t: readonly LabelSet[]) => void): void {
+    this.#subscribers.add(onTargets);
+    if (this.#targets) onTargets(this.#targets);
+  }
+
+  unsubscribe(onTargets: (t: readonly LabelSet[]) => void): void {
+    this.#subscribers.delete(onTargets);
+  }
+
+  async stop(): Promise<void> {
+    this.#ac.abort();
+    await this.#done;
+  }
+}
+
+/** One generated job: its targets and its scrape pool. */
+class JobRunner {
+  readonly job: ScrapeJob;
+  readonly fingerprint: string;
+  readonly #pool: ScrapePool;
+  readonly #ac = new AbortController();
+  #targets: readonly LabelSet[] = [];
+  #unsubscribe: (() => void) | undefined;
+  #sync: Promise<void> = Promise.resolve();
+  readonly #owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined;
+  readonly #onError: (job: string, error: string | undefined) => void;
+
+  constructor(job: ScrapeJob, pool: ScrapePool, owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined, onError: (key: string, error: string | undefined) => void) {
+    this.job = job;
+    this.fingerprint = jobFingerprint(job);
+    this.#pool = pool;
+    this.#owns = owns;
+    this.#onError = onError;
+  }
+
+  /** Starts receiving targets: static ones at once, discovered ones through `subscribe`. */
+  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void): void {
+    const d = this.job.discovery;
+    if (d.kind === 'static') {
+      this.#targets = d.targets;
+      this.resync();
+      return;
+    }
+    this.#unsubscribe = subscribe(d, (targets) => {
+      this.#targets = targets;
+      this.resync();
+    });
+  }
+
+  /** Re-filters the current targets (after discovery or a cluster change). */
+  resync(): void {
+    if (this.#ac.signal.aborted) return;
+    this.#sync = this.#sync.then(async () => {
+      if (this.#ac.signal.aborted) return;
+      const res = await this.#pool.sync(this.#targets, this.#owns());
+      this.#onError(`${this.job.jobName} targets`, res.error);
+    });
+  }
+
+  get targetCount(): number {
+    return this.#pool.size;
+  }
+
+  statuses(): TargetStatus[] {
+    return this.#pool.statuses();
+  }
+
+  async stop(): Promise<void> {
+    this.#ac.abort();
+    this.#unsubscribe?.();
+    await this.#sync;
+    await this.#pool.stop();
+  }
+}
+
+/** One run of the component for fixed arguments. */
+class Manager {
+  readonly #kind: MonitorKind;
+  readonly #args: Arguments;
+  readonly #opts: ComponentOptions<object>;
+  readonly #client: KubeClient;
+  readonly #cluster: ClusterService | undefined;
+  readonly #dial: ((hostPort: string) => string) | undefined;
+  readonly #counters: ScrapeCounters;
+  readonly #seed: number;
+  readonly #health: (error: string | undefined) => void;
+  readonly #informers: Informer<KubeObject>[] = [];
+  readonly #jobs = new Map<string, JobRunner>();
+  readonly #discoveries = new Map<string, SharedDiscovery>();
+  readonly #stopping = new Set<Promise<void>>();
+  readonly #jobsOf = new Map<string, string[]>();
+  readonly #debug = new Map<string, DiscoveredResource>();
+  readonly #errors = new Map<string, string>();
+  /** Per resource key: the processing chain, so events of one resource apply in order. */
+  readonly #chains = new Map<string, Promise<void>>();
+  #stopped = false;
+
+  constructor(kind: MonitorKind, args: Arguments, opts: ComponentOptions<object>, deps: { cluster: ClusterService | undefined; dial: ((h: string) => string) | undefined; counters: ScrapeCounters; seed: number; health: (e: string | undefined) => void }) {
+    this.#kind = kind;
+    this.#args = args;
+    this.#opts = opts;
+    this.#client = new KubeClient(connectionOfBlock(args.client));
+    this.#cluster = deps.cluster;
+    this.#dial = deps.dial;
+    this.#counters = deps.counters;
+    this.#seed = deps.seed;
+    this.#health = deps.health;
+    const namespaces = args.namespaces.length > 0 ? args.namespaces : [''];
+    const labelSelector = args.selector ? labelSelectorString(args.selector) : undefined;
+    for (const ns of namespaces) {
+      const what = `watching ${PLURAL[kind]}${ns ? ` in namespace ${JSON.stringify(ns)}` : ''}`;
+      const inf: Informer<KubeObject> = new Informer<KubeObject>({
+        client: this.#client,
+        path: collectionPath('monitoring.coreos.com', 'v1', PLURAL[kind], ns || undefined),
+        labelSelector: labelSelector || undefined,
+        onEvent: (type, obj) => this.#enqueue(keyOf(obj), type === 'delete' ? undefined : obj),
+        onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind])),
+      });
+      this.#informers.push(inf);
+    }
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const resync = setInterval(() => {
+      for (const inf of this.#informers) for (const o of inf.values()) this.#enqueue(keyOf(o), o);
+    }, RESYNC_MS);
+    resync.unref();
+    try {
+      await Promise.all(this.#informers.map((i) => i.run(signal)));
+    } finally {
+      clearInterval(resync);
+      this.#stopped = true;
+      await Promise.all([...this.#chains.values()]);
+      await Promise.all([...this.#jobs.values()].map((j) => j.stop()));
+      this.#jobs.clear();
+      await Promise.all([...this.#discoveries.values()].map((d) => d.stop()));
+      this.#discoveries.clear();
+      await Promise.all([...this.#stopping]);
+      this.#client.close();
+    }
+  }
+
+  clusterChanged(): void {
+    for (const j of this.#jobs.values()) j.resync();
+  }
+
+  debugInfo(): OperatorDebugInfo {
+    return {
+      crds: [...this.#debug.values()].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
+      targets: [...this.#jobs.values()].flatMap((j) => j.statuses()),
+    };
+  }
+
+  #owns = (): ((t: Readonly<Record<string, string>>) => boolean) | undefined => {
+    const c = this.#cluster;
+    if (!this.#args.clustering.enabled || !c || !c.enabled) return undefined;
+    return (t) => c.owns(clusterKey(t));
+  };
+
+  #setError(key: string, error: string | undefined): void {
+    if (error === undefined) this.#errors.delete(key);
+    else this.#errors.set(key, error);
+    const first = this.#errors.values().next();
+    this.#health(first.done ? undefined : first.value);
+  }
+
+  #enqueue(key: string, obj: KubeObject | undefined): void {
+    const prev = this.#chains.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.#reconcile(key, obj)).catch((err: unknown) => {
+      this.#opts.logger.error('reconciling a monitor failed', { component: this.#opts.id, resource: key, err: String(err) });
+    });
+    this.#chains.set(key, next);
+    void next.then(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
+    });
+  }
+
+  async #reconcile(key: string, obj: KubeObject | undefined): Promise<void> {
+    if (this.#stopped) return;
+    const errKey = `${this.#kind} ${key}`;
+    if (!obj) {
+      await this.#replaceJobs(key, []);
+      this.#debug.delete(key);
+      this.#setError(errKey, undefined);
+      return;
+    }
+    let jobs: ScrapeJob[];
+    let error: string | undefined;
+    try {
+      jobs = await this.#generate(obj);
+    } catch (err) {
+      jobs = [];
+      error = (err as Error).message;
+    }
+    if (this.#stopped) return;
+    if (error !== undefined) this.#opts.logger.warn(`skipping ${this.#kind} ${key}: ${error}`, { component: this.#opts.id });
+    await this.#replaceJobs(key, jobs);
+    this.#debug.set(key, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, last_reconcile: new Date().toISOString(), reconcile_error: error ?? '' });
+    this.#setError(errKey, error === undefined ? undefined : `${this.#kind} ${key} skipped: ${error}`);
+  }
+
+  async #generate(obj: KubeObject): Promise<ScrapeJob[]> {
+    const a = this.#args;
+    const o: GeneratorOptions = { rules: a.rule, scrape: a.scrape, scrapeClasses: a.scrape_class, secrets: this.#secrets };
+    switch (this.#kind) {
+      case 'ServiceMonitor': {
+        const m = obj as ServiceMonitor;
+        const out: ScrapeJob[] = [];
+        const eps = m.spec?.endpoints ?? [];
+        for (let i = 0; i < eps.length; i++) out.push(await serviceMonitorJob(m, eps[i]!, i, a.kubernetes_role as 'endpoints' | 'endpointslice', o));
+        return out;
+      }
+      case 'PodMonitor': {
+        const m = obj as PodMonitor;
+        const out: ScrapeJob[] = [];
+        const eps = m.spec?.podMetricsEndpoints ?? [];
+        for (let i = 0; i < eps.length; i++) out.push(await podMonitorJob(m, eps[i]!, i, o));
+        return out;
+      }
+      case 'Probe':
+        return [await probeJob(obj as Probe, o)];
+    }
+  }
+
+  readonly #secrets: SecretSource = {
+    secret: (ns, sel) => this.#readKey('secrets', ns, sel),
+    configMap: (ns, sel) => this.#readKey('configmaps', ns, sel),
+  };
+
+  async #readKey(resource: 'secrets' | 'configmaps', ns: string, sel: SecretKeySelector): Promise<string> {
+    const what = `${resource === 'secrets' ? 'secret' : 'configmap'} ${ns}/${sel.name}`;
+    let obj: { data?: Record<string, string>; binaryData?: Record<string, string> };
+    try {
+      obj = await this.#client.getJson(`/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}/${encodeURIComponent(sel.name)}`, {}, AbortSignal.timeout(30_000), `reading ${what}`);
+    } catch (err) {
+      throw new Error(describeApiError(err as Error, resource));
+    }
+    const raw = obj.data?.[sel.key] ?? (resource === 'configmaps' ? obj.binaryData?.[sel.key] : undefined);
+    if (raw === undefined) throw new Error(`key ${JSON.stringify(sel.key)} not found in ${what}`);
+    return resource === 'secrets' || obj.data?.[sel.key] === undefined ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  }
+
+  async #replaceJobs(key: string, jobs: readonly ScrapeJob[]): Promise<void> {
+    const stops: Promise<void>[] = [];
+    const names = new Set(jobs.map((j) => j.jobName));
+    for (const name of this.#jobsOf.get(key) ?? []) {
+      const r = this.#jobs.get(name);
+      if (!r || names.has(name)) continue;
+      this.#jobs.delete(name);
+      this.#setError(`${name} targets`, undefined);
+      stops.push(r.stop());
+    }
+    for (const job of jobs) {
+      const old = this.#jobs.get(job.jobName);
+      // An unchanged job (a resync, or a change elsewhere in the resource) keeps its loops, so
+      // its series get no staleness markers; as Prometheus keeps scrape pools of equal configs.
+      if (old && old.fingerprint === jobFingerprint(job)) continue;
+      if (old) {
+        this.#jobs.delete(job.jobName);
+        stops.push(old.stop());
+      }
+      const pool = new ScrapePool({ receivers: () => this.#args.forward_to, logger: this.#opts.logger, counters: this.#counters, seed: this.#seed, dial: this.#dial });
+      pool.configure({
+        loop: {
+          jobName: job.jobName,
+          honorLabels: job.honorLabels,
+          honorTimestamps: job.honorTimestamps,
+          trackTimestampsStaleness: false,
+          sampleLimit: job.sampleLimit,
+          labelLimit: job.labelLimit,
+          labelNameLengthLimit: job.labelNameLengthLimit,
+          labelValueLengthLimit: job.labelValueLengthLimit,
+          bodySizeLimit: 0,
+          enableCompression: true,
+          extraMetrics: false,
+          accept: acceptFor(job.scrapeProtocols ?? (this.#args.scrape.scrape_native_histograms ? PROTO_FIRST_SCRAPE_PROTOCOLS : DEFAULT_SCRAPE_PROTOCOLS), 'underscores', (m) => this.#opts.logger.debug(m)),
+          fallbackFormat: 'prometheus',
+          userAgent: USER_AGENT,
+          metricRelabel: job.metricRelabel,
+        },
+        defaults: { jobName: job.jobName, scheme: job.scheme, metricsPath: job.metricsPath, intervalMs: job.intervalMs, timeoutMs: job.timeoutMs, params: job.params, relabel: job.relabel },
+        targetLimit: job.targetLimit,
+        http: job.http,
+      });
+      const r = new JobRunner(job, pool, this.#owns, (k, e) => this.#setError(k, e));
+      this.#jobs.set(job.jobName, r);
+      r.start(this.#subscribe);
+    }
+    this.#jobsOf.set(key, [...names]);
+    if (names.size === 0) this.#jobsOf.delete(key);
+    await Promise.all(stops);
+  }
+
+  /** Subscribes a job to the shared discovery for its settings; the last unsubscribe stops it. */
+  #subscribe = (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void): (() => void) => {
+    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode]);
+    let shared = this.#discoveries.get(key);
+    if (!shared) {
+      const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
+      shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      this.#discoveries.set(key, shared);
+    }
+    const s = shared;
+    const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
+    s.subscribe(onTargets);
+    return () => {
+      s.unsubscribe(onTargets);
+      if (s.subscribers > 0 || this.#discoveries.get(key) !== s) return;
+      this.#discoveries.delete(key);
+      this.#setError(what, undefined);
+      const stopping = s.stop().finally(() => this.#stopping.delete(stopping));
+      this.#stopping.add(stopping);
+    };
+  };
+
+  /** Distinct Kubernetes discoveries running (jobs with equal settings share one). */
+  get discoveries(): number {
+    return this.#discoveries.size;
+  }
+}
+
+/** The job's settings with secrets revealed (compiled rules left out: the configs they come from are in). */
+function jobFingerprint(job: ScrapeJob): string {
+  return fingerprint({ ...job, relabel: undefined, metricRelabel: undefined });
+}
+
+function describeApiError(err: Error, resource: string): string {
+  if (err instanceof KubeApiError && err.status === 404 && resource !== 'secrets' && resource !== 'configmaps') {
+    return `${err.message} (is the monitoring.coreos.com/v1 CRD for ${resource} installed? see crds/ in this repository)`;
+  }
+  return err.message;
+}
+
+function optionalService<T>(opts: ComponentOptions<object>, name: ServiceName): T | undefined {
+  try {
+    return opts.getService<T>(name);
+  } catch {
+    return undefined;
+  }
+}
+
+export class OperatorComponent implements Component<Arguments>, HealthComponent, DebugComponent {
+  readonly #kind: MonitorKind;
+  readonly #opts: ComponentOptions<object>;
+  #args: Arguments;
+  #current: { m: Manager; ac: AbortController; done: Promise<void> } | undefined;
+  #signal: AbortSignal | undefined;
+  #health: Health = { state: 'unknown', message: 'starting', updatedAt: new Date() };
+  readonly #cluster: ClusterService | undefined;
+  readonly #dial: ((h: string) => string) | undefined;
+  readonly #counters: ScrapeCounters;
+  readonly #seed: number;
+
+  constructor(kind: MonitorKind, opts: ComponentOptions<object>, args: Arguments) {
+    this.#kind = kind;
+    this.#opts = opts;
+    this.#args = args;
+    connectionOfBlock(args.client); // fails the build (config error) when no connection can be made
+    this.#cluster = optionalService<ClusterService>(opts, 'cluster');
+    const http = optionalService<HttpService>(opts, 'http');
+    this.#dial = http ? (h) => http.dialAddress(h) : undefined;
+    this.#seed = hashLabels(labelsFromStrings('hostname', os.hostname(), 'component', opts.id));
+    const registers = [opts.registry];
+    const sampleLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_sample_limit_total', help: 'Total number of scrapes that hit the sample limit and were rejected.', registers });
+    const bodyLimit = new Counter({ name: 'prometheus_target_scrapes_exceeded_body_size_limit_total', help: 'Total number of scrapes that hit the body size limit', registers });
+    const duplicates = new Counter({ name: 'prometheus_target_scrapes_sample_duplicate_timestamp_total', help: 'Total number of samples rejected due to duplicate timestamps but different values.', registers });
+    this.#counters = { exceededSampleLimit: () => sampleLimit.inc(), exceededBodySizeLimit: () => bodyLimit.inc(), duplicateTimestamp: (n) => duplicates.inc(n) };
+  }
+
+  #setHealth(error: string | undefined): void {
+    const state = error === undefined ? 'healthy' : 'unhealthy';
+    const message = error ?? '';
+    if (this.#health.state === state && this.#health.message === message) return;
+    this.#health = { state, message, updatedAt: new Date() };
+    this.#opts.setHealth(state, message);
+  }
+
+  #start(): void {
+    if (!this.#signal || this.#signal.aborted) return;
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    this.#signal.addEventListener('abort', onAbort, { once: true });
+    let m: Manager;
+    try {
+      m = new Manager(this.#kind, this.#args, this.#opts, { cluster: this.#cluster, dial: this.#dial, counters: this.#counters, seed: this.#seed, health: (e) => this.#setHealth(e) });
+    } catch (err) {
+      this.#setHealth((err as Error).message);
+      return;
+    }
+    this.#setHealth(undefined);
+    const done = m.run(ac.signal).finally(() => this.#signal?.removeEventListener('abort', onAbort));
+    this.#current = { m, ac, done };
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
+    const unsubscribe = this.#cluster?.onChange(() => {
+      if (this.#args.clustering.enabled) this.#current?.m.clusterChanged();
+    });
+    this.#start();
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    unsubscribe?.();
+    await this.#current?.done;
+  }
+
+  async update(args: Arguments): Promise<void> {
+    connectionOfBlock(args.client); // throws (keeping the old arguments) when no connection can be made
+    this.#args = args;
+    const old = this.#current;
+    this.#current = undefined;
+    if (old) {
+      old.ac.abort();
+      await old.done;
+    }
+    this.#start();
+  }
+
+  currentHealth(): Health {
+    return this.#health;
+  }
+
+  debugInfo(): OperatorDebugInfo {
+    return this.#current?.m.debugInfo() ?? { crds: [], targets: [] };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The monitoring.coreos.com CRDs of `crds/monitoring.coreos.com/` on a real kube-apiserver: they
+ * install and become Established, ServiceMonitor/PodMonitor/Probe objects written for the
+ * Prometheus Operator are accepted with their nested blocks kept, a wrong top-level type is refused
+ * by the server, and `prometheus.operator.servicemonitors` lists and watches them there (a
+ * monitor with an invalid relabel rule is reported in its health and debug info, a fixed one
+ * clears it).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import { Registry } from 'prom-client';
+import { kubectl, runKubectl } from '../cluster/harness/kubectl.js';
+import { repoRoot } from '../cluster/harness/paths.js';
+import { waitFor } from '../cluster/harness/wait.js';
+import { realControlPlaneUnavailable, startRealControlPlane, type RealControlPlane } from '../cluster/real/control-plane.js';
+import { argumentsSchema } from '../../collector/src/component/prometheus/operator/arguments.js';
+import { component as serviceMonitors } from '../../collector/src/component/prometheus/operator/servicemonitors/servicemonitors.js';
+import type { OperatorComponent, OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
+
+const skip = realControlPlaneUnavailable() !== undefined;
+
+(skip ? describe.skip : describe)('monitoring.coreos.com CRDs on a real kube-apiserver', () => {
+  let cp!: RealControlPlane;
+  const k = (args: readonly string[], input?: string): Promise<string> => kubectl(args, { kubeconfig: cp.kubeconfigPath, input });
+  const kr = (args: readonly string[], input?: string) => runKubectl(args, { kubeconfig: cp.kubeconfigPath, input });
+
+  beforeAll(async () => {
+    cp = await startRealControlPlane();
+    await k(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
+    for (const r of ['servicemonitors', 'podmonitors', 'probes']) await k(['wait', '--for=condition=Established', `crd/${r}.monitoring.coreos.com`, '--timeout=60s']);
+    await k(['create', 'namespace', 'mon']);
+  }, 120_000);
+  afterAll(async () => {
+    await cp?.stop();
+  }, 60_000);
+
+  const sm = (name: string, relabelings: object[] = []): string =>
+    JSON.stringify({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name, namespace: 'mon', labels: { release: 'test' } },
+      spec: {
+        selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }] },
+        namespaceSelector: { matchNames: ['mon'] },
+        endpoints: [{ port: 'metrics', interval: '15s', scrapeTimeout: '10s', tlsConfig: { ca: { secret: { name: 'ca', key: 'ca.crt' } }, serverName: 'web' }, relabelings, metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'go_.*', action: 'drop' }] }],
+        targetLabels: ['team'],
+        sampleLimit: 1000,
+      },
+    });
+
+  it('accepts Prometheus Operator resources with their nested blocks, and refuses a wrong top-level type', async () => {
+    await k(['apply', '-f', '-'], sm('web'));
+    await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'pods', namespace: 'mon' }, spec: { selector: { matchLabels: { app: 'web' } }, podMetricsEndpoints: [{ port: 'metrics', honorLabels: true }] } }));
+    await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'monitoring.coreos.com/v1', kind: 'Probe', metadata: { name: 'site', namespace: 'mon' }, spec: { module: 'http_2xx', prober: { url: 'blackbox:9115' }, targets: { staticConfig: { static: ['https://example.com'] } } } }));
+    const got = JSON.parse(await k(['get', 'smon', 'web', '-n', 'mon', '-o', 'json'])) as { spec: { endpoints: Array<{ tlsConfig: unknown; metricRelabelings: unknown[] }>; sampleLimit: number } };
+    expect(got.spec.endpoints[0]!.tlsConfig).toEqual({ ca: { secret: { name: 'ca', key: 'ca.crt' } }, serverName: 'web' });
+    expect(got.spec.sampleLimit).toBe(1000);
+    expect((await k(['get', 'pmon,prb', '-n', 'mon', '-o', 'name'])).trim().split('\n').sort()).toEqual(['podmonitor.monitoring.coreos.com/pods', 'probe.monitoring.coreos.com/site']);
+    const r = await kr(['create', '--validate=false', '-f', '-'], JSON.stringify({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'bad', namespace: 'mon' }, spec: { selector: {}, sampleLimit: 'lots' } }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/spec\.sampleLimit.*must be of type integer/);
+  }, 60_000);
+
+  it('prometheus.operator.servicemonitors lists and watches them, reporting a broken monitor until it is fixed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitor-crds-'));
+    let health = { state: 'unknown', message: '' };
+    const c = serviceMonitors.build(
+      {
+        id: 'prometheus.operator.servicemonitors.real',
+        logger: winston.createLogger({ silent: true }),
+        registry: new Registry(),
+        dataPath: dir,
+        onStateChange: () => undefined,
+        setHealth: (state, message) => (health = { state, message }),
+        getService: () => {
+          throw new Error('no services');
+        },
+      },
+      argumentsSchema.parse({ client: { kubeconfig_file: cp.kubeconfigPath }, forward_to: [], namespaces: ['mon'], selector: { match_labels: { release: 'test' } } }),
+    ) as OperatorComponent;
+    const ac = new AbortController();
+    const done = c.run(ac.signal);
+    try {
+      // `web` references a Secret that does not exist: skipped with the reason.
+      await waitFor(() => (c.debugInfo() as OperatorDebugInfo).crds.find((x) => x.name === 'web')?.reconcile_error.match(/secrets "ca" not found/), { timeoutMs: 15_000, what: 'web reconciled' });
+      expect(c.currentHealth().message).toContain('ServiceMonitor mon/web skipped');
+      await k(['create', 'secret', 'generic', 'ca', '-n', 'mon', '--from-literal=ca.crt=PEM']);
+      await k(['apply', '-f', '-'], sm('web', [{ targetLabel: 'x', replacement: 'y' }])); // a change re-reads the Secret
+      await waitFor(() => ((c.debugInfo() as OperatorDebugInfo).crds.find((x) => x.name === 'web')?.reconcile_error === '' ? true : undefined), { timeoutMs: 15_000, what: 'web fixed' });
+      await waitFor(() => (c.currentHealth().state === 'healthy' ? true : undefined), { timeoutMs: 5000, what: `healthy (${JSON.stringify(health)})` });
+      await k(['apply', '-f', '-'], sm('broken', [{ sourceLabels: ['a'], regex: '(', targetLabel: 'b' }]));
+      await waitFor(() => (c.currentHealth().message.includes('ServiceMonitor mon/broken skipped') ? true : undefined), { timeoutMs: 15_000, what: 'broken reported' });
+      expect((c.debugInfo() as OperatorDebugInfo).crds.find((x) => x.name === 'web')?.reconcile_error).toBe('');
+    } finally {
+      ac.abort();
+      await done;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
