@@ -27,6 +27,7 @@ import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../../runtime/component.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
+import { sleep } from '../../../../clock/clock.js';
 import { expandGlob, globToRegExp, hasMagic, recentFiles } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
 import { Decompressor, type FileReader } from './decompressor.js';
@@ -129,19 +130,6 @@ function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels
   out.push({ name: 'filename', value: file });
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return Object.freeze(out);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export class LokiSourceFileComponent implements Component<Arguments>, HealthComponent, DebugComponent {
