@@ -26,6 +26,10 @@ export interface TransportOptions {
   readonly proxy?: ProxySettings | undefined;
   /** Upper bound of connections per host (default 64). */
   readonly maxSockets?: number | undefined;
+  /** Idle connections kept per host (Node's default 256). */
+  readonly maxFreeSockets?: number | undefined;
+  /** Reuse connections (default true). */
+  readonly keepAlive?: boolean | undefined;
   /** Maps a direct target's `host:port` to the address to connect to; `Host` stays as written. */
   readonly dial?: ((hostPort: string) => string) | undefined;
 }
@@ -45,7 +49,7 @@ export class HttpTransport {
   readonly #tls: tls.ConnectionOptions;
   readonly #proxy: ProxySelector;
   readonly #dial: ((hostPort: string) => string) | undefined;
-  readonly #maxSockets: number;
+  readonly #agentOptions: http.AgentOptions;
   readonly #http: http.Agent;
   #https: https.Agent | undefined;
   readonly #tunnels = new Map<string, TunnelAgent>();
@@ -55,8 +59,8 @@ export class HttpTransport {
     this.#tls = tlsOptions(o.tls, o.tlsWhat);
     this.#proxy = new ProxySelector(o.proxy ?? {});
     this.#dial = o.dial;
-    this.#maxSockets = o.maxSockets ?? 64;
-    this.#http = new http.Agent({ keepAlive: true, maxSockets: this.#maxSockets });
+    this.#agentOptions = { keepAlive: o.keepAlive ?? true, maxSockets: o.maxSockets ?? 64, ...(o.maxFreeSockets !== undefined ? { maxFreeSockets: o.maxFreeSockets } : {}) };
+    this.#http = new http.Agent(this.#agentOptions);
   }
 
   /** The TLS options of this transport (e.g. for a token endpoint sharing them). */
@@ -72,13 +76,13 @@ export class HttpTransport {
   }
 
   #httpsAgent(): https.Agent {
-    return (this.#https ??= new https.Agent({ keepAlive: true, maxSockets: this.#maxSockets, ...this.#tls }));
+    return (this.#https ??= new https.Agent({ ...this.#agentOptions, ...this.#tls }));
   }
 
   #tunnelAgent(proxy: URL): TunnelAgent {
     let a = this.#tunnels.get(proxy.href);
     if (!a) {
-      a = new TunnelAgent(proxy, this.#proxy.connectHeaders, { keepAlive: true, maxSockets: this.#maxSockets, ...this.#tls });
+      a = new TunnelAgent(proxy, this.#proxy.connectHeaders, { ...this.#agentOptions, ...this.#tls });
       this.#tunnels.set(proxy.href, a);
     }
     return a;
