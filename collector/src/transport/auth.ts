@@ -37,6 +37,12 @@ async function readSecretFile(path: string, what: string): Promise<string> {
   }
 }
 
+/** The file's trimmed content when a file is named, else the inline secret ('' when unset). */
+function secretOrFile(inline: Secret | undefined, file: string | undefined, what: string): Promise<string> | string {
+  if (file) return readSecretFile(file, what);
+  return inline !== undefined ? revealSecret(inline) : '';
+}
+
 /** Builds `Authorization` headers for one client. */
 export class Authorizer {
   readonly #c: Credentials;
@@ -61,19 +67,11 @@ export class Authorizer {
     if (c.bearerToken !== undefined) return `Bearer ${revealSecret(c.bearerToken)}`;
     if (c.bearerTokenFile) return `Bearer ${await readSecretFile(c.bearerTokenFile, 'bearer_token_file')}`;
     if (c.authorization) {
-      const cred = c.authorization.credentialsFile
-        ? await readSecretFile(c.authorization.credentialsFile, 'authorization.credentials_file')
-        : c.authorization.credentials !== undefined
-          ? revealSecret(c.authorization.credentials)
-          : '';
+      const cred = await secretOrFile(c.authorization.credentials, c.authorization.credentialsFile, 'authorization.credentials_file');
       return `${c.authorization.type || 'Bearer'} ${cred}`;
     }
     if (c.basicAuth) {
-      const pw = c.basicAuth.passwordFile
-        ? await readSecretFile(c.basicAuth.passwordFile, 'basic_auth.password_file')
-        : c.basicAuth.password !== undefined
-          ? revealSecret(c.basicAuth.password)
-          : '';
+      const pw = await secretOrFile(c.basicAuth.password, c.basicAuth.passwordFile, 'basic_auth.password_file');
       return `Basic ${Buffer.from(`${c.basicAuth.username}:${pw}`).toString('base64')}`;
     }
     return undefined;
@@ -104,11 +102,7 @@ export class OAuth2TokenSource {
 
   async header(signal: AbortSignal): Promise<string> {
     if (this.#token && Date.now() < this.#token.expiresAt) return this.#token.header;
-    const secret = this.#cfg.clientSecretFile
-      ? await readSecretFile(this.#cfg.clientSecretFile, 'oauth2.client_secret_file')
-      : this.#cfg.clientSecret !== undefined
-        ? revealSecret(this.#cfg.clientSecret)
-        : '';
+    const secret = await secretOrFile(this.#cfg.clientSecret, this.#cfg.clientSecretFile, 'oauth2.client_secret_file');
     let res = await this.#request(secret, this.#bodyAuth, signal);
     if (!this.#bodyAuth && (res.status === 400 || res.status === 401)) {
       this.#bodyAuth = true;
