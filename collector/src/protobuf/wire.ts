@@ -4,9 +4,9 @@
  * (remote-write `WriteRequest`, Loki `PushRequest`, pprof checks) and under the WAL record format.
  *
  * Contracts:
- * - Readers work on `[c.pos, end)` of a buffer and never read at or beyond `end`: a varint, fixed
- *   field or length-delimited field that does not fit throws `ProtoError` naming the problem,
- *   so truncated or hostile input fails cleanly instead of reading neighbouring bytes.
+ * - Readers work on `[c.pos, end)` of a buffer and never use a byte at or beyond `end`: a varint,
+ *   fixed field or length-delimited field that does not fit throws `ProtoError` naming the
+ *   problem, so truncated or hostile input fails cleanly instead of taking neighbouring bytes.
  * - Varints are decoded into doubles: exact up to 2^53, rounded above (fields that need the exact
  *   two's complement of negative int64 use `readInt64`). A varint of more than 10 bytes, or whose
  *   10th byte carries bits beyond 64, is an error.
@@ -73,12 +73,13 @@ export function zigzagDecode(v: number): number {
 /** Reads an unsigned varint. @throws ProtoError when it is truncated or longer than 64 bits. */
 export function readVarint(buf: Uint8Array, c: Cursor, end: number): number {
   let p = c.pos;
-  if (p >= end) throw new ProtoError('protobuf: truncated varint');
+  // Fast path for one-byte varints; a byte at or past `end` is looked at but never used.
   let b = buf[p++]!;
-  if (b < 128) {
+  if (b < 128 && p <= end) {
     c.pos = p;
     return b;
   }
+  if (p > end) throw new ProtoError('protobuf: truncated varint');
   let result = b & 0x7f;
   let mul = 128;
   for (let i = 1; i < 10; i++) {
