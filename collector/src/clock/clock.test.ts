@@ -29,4 +29,17 @@ describe('sleep', () => {
     ac.abort(new Error('stop'));
     await expect(p).resolves.toBeUndefined();
   });
+
+  it('resolves false when woken through setWake, and waits forever without ms until woken', async () => {
+    const ac = new AbortController();
+    let wake: (() => void) | undefined;
+    const p = sleep(60_000, ac.signal, (w) => (wake = w));
+    wake!();
+    await expect(p).resolves.toBe(false);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const forever = sleep(undefined, ac.signal, (w) => (wake = w));
+    wake!();
+    await expect(forever).resolves.toBe(false);
+    wake!();
+  });
 });

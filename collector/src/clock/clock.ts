@@ -3,9 +3,10 @@
  * of sleeping) and the one abortable `sleep` every loop uses.
  *
  * Contracts:
- * - `sleep(ms, signal)` resolves after `ms`, or as soon as `signal` aborts (at once when it is
- *   already aborted); it never rejects. It resolves `true` when the full time elapsed and `false`
- *   when the abort cut it short, and leaves no timer or abort listener behind either way.
+ * - `sleep(ms, signal, setWake?)` resolves after `ms`, as soon as `signal` aborts (at once when it
+ *   is already aborted), or when the wake function it hands to `setWake` is called; it never
+ *   rejects. It resolves `true` when the full time elapsed and `false` when it was cut short, and
+ *   leaves no timer or abort listener behind either way.
  * - Depends on nothing but the platform: anyone may import it (the lean config-reloader too).
  */
 
@@ -15,22 +16,28 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-/** Waits `ms`, or less when `signal` aborts. Resolves `true` if the full time elapsed. */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+/**
+ * Waits `ms` (forever when undefined), or less when `signal` aborts or the function handed to
+ * `setWake` is called. Resolves `true` if the full time elapsed.
+ */
+export function sleep(ms: number | undefined, signal: AbortSignal, setWake?: (wake: () => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve(false);
       return;
     }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
+    let settled = false;
+    const finish = (full: boolean): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      signal.removeEventListener('abort', cut);
+      resolve(full);
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const cut = (): void => finish(false);
+    const timer = ms === undefined ? undefined : setTimeout(() => finish(true), ms);
+    signal.addEventListener('abort', cut, { once: true });
+    setWake?.(cut);
   });
 }
 

@@ -109,19 +109,12 @@ interface Tracked {
 
 /**
  * Waits up to `ms` for a change event or stop. Resolves at once when a change came in since the
- * last read. Adds no listener to any shared signal.
+ * last read. Listens to the file's own stop signal only, never to a shared one.
  */
-function waitForChange(t: Tracked, ms: number): Promise<void> {
-  if (t.changed || t.stop.signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      t.wake = undefined;
-      resolve();
-    }
-    t.wake = done;
-  });
+async function waitForChange(t: Tracked, ms: number): Promise<void> {
+  if (t.changed) return;
+  await sleep(ms, t.stop.signal, (wake) => (t.wake = wake));
+  t.wake = undefined;
 }
 
 function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels {
@@ -319,16 +312,7 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
     while (!signal.aborted) {
       this.#syncing = this.#sync(signal);
       await this.#syncing;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.#args.file_match.sync_period);
-        function done(): void {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        this.#resync = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await sleep(this.#args.file_match.sync_period, signal, (wake) => (this.#resync = wake));
       this.#resync = undefined;
     }
     stopTailers();
