@@ -1,5 +1,7 @@
 // Import layering of the collector: the runtime and the layers below it know no concrete
-// component; only entry points (cli, the operator, tests) import the component list.
+// component; only entry points (cli, the operator, tests) import the component list. The
+// foundation folders (clock/, protobuf/, transport/) depend on the platform only, outbound HTTP
+// connections are opened by transport/ alone, and the protobuf wire format is written once.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +38,81 @@ describe('collector layering', () => {
 
   it('the import scan sees real imports (guards the regex)', () => {
     expect(importsOf("import { a } from './x.js';\nexport { b } from '../y.js';\nimport type { C } from 'z';\n")).toEqual(['./x.js', '../y.js', 'z']);
+  });
+
+  /** Where each foundation folder may import from, besides node built-ins and itself. */
+  const FOUNDATIONS: Readonly<Record<string, readonly string[]>> = {
+    clock: [],
+    protobuf: [],
+    transport: ['logging/redact.ts'],
+  };
+
+  it.each(Object.keys(FOUNDATIONS))('%s/ imports node built-ins, itself and its allowed modules only', async (layer) => {
+    const offenders: string[] = [];
+    for (const f of await sourceFiles(path.join(src, layer))) {
+      for (const spec of importsOf(await fs.readFile(f, 'utf8'))) {
+        if (spec.startsWith('node:')) continue;
+        if (!spec.startsWith('.')) {
+          offenders.push(`${path.relative(src, f)} → package ${spec}`);
+          continue;
+        }
+        const target = path.relative(src, path.resolve(path.dirname(f), spec)).replace(/\.js$/, '.ts');
+        if (target.startsWith(`${layer}/`) || FOUNDATIONS[layer]!.includes(target)) continue;
+        offenders.push(`${path.relative(src, f)} → ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('loki/ does not depend on prom/remotewrite/', async () => {
+    const offenders: string[] = [];
+    for (const f of await sourceFiles(path.join(src, 'loki'))) {
+      for (const spec of importsOf(await fs.readFile(f, 'utf8'))) {
+        if (spec.startsWith('.') && path.resolve(path.dirname(f), spec).startsWith(path.join(src, 'prom', 'remotewrite') + path.sep)) offenders.push(`${path.relative(src, f)} → ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  /**
+   * Outbound HTTP outside transport/, each with its reason: cluster gossip posts to peers' own
+   * listeners (no TLS, proxy or auth settings exist for it); the lean config-reloader posts to its
+   * collector on loopback; ui/ is browser code.
+   */
+  const OUTBOUND_ALLOWED = ['cluster/http-transport.ts', 'reloader/reloader.ts', 'ui/client.ts'];
+  const OUTBOUND = /\bnew https?\.Agent\(|\bhttps?\.request\(|\brequest as https?Request\b|method: 'CONNECT'|\bfetch\(\s*['`]/;
+
+  it('only transport/ opens outbound HTTP connections', async () => {
+    const offenders: string[] = [];
+    for (const f of await sourceFiles(src)) {
+      const rel = path.relative(src, f);
+      if (rel.startsWith('transport/') || OUTBOUND_ALLOWED.includes(rel) || rel.endsWith('/testing.ts') || rel.includes('/testing/')) continue;
+      if (OUTBOUND.test(await fs.readFile(f, 'utf8'))) offenders.push(rel);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  /** Base-128 decoding outside protobuf/: snappy's length preamble, a 32-bit varint of its own format. */
+  const VARINT_ALLOWED = ['prom/snappy/snappy.ts'];
+  const HAND_VARINT = /\(\w+ & 0x7f\) \*|function readVarint\b|class ProtoWriter\b/;
+
+  it('only protobuf/ decodes varints by hand', async () => {
+    const offenders: string[] = [];
+    for (const f of await sourceFiles(src)) {
+      const rel = path.relative(src, f);
+      if (rel.startsWith('protobuf/') || VARINT_ALLOWED.includes(rel)) continue;
+      if (HAND_VARINT.test(await fs.readFile(f, 'utf8'))) offenders.push(rel);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the outbound and varint scans see what they look for (guards the patterns)', () => {
+    expect(OUTBOUND.test("const a = new https.Agent({});")).toBe(true);
+    expect(OUTBOUND.test("mod.request(url)")).toBe(false);
+    expect(OUTBOUND.test("http.request({ method: 'CONNECT' })")).toBe(true);
+    expect(OUTBOUND.test("import { request as httpRequest } from 'node:http';")).toBe(true);
+    expect(OUTBOUND.test("await client.fetch({ url })")).toBe(false);
+    expect(HAND_VARINT.test('result += (b & 0x7f) * mul;')).toBe(true);
+    expect(HAND_VARINT.test('return readVarint(this.buf, this.c, this.end);')).toBe(false);
   });
 });

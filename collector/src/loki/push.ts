@@ -16,7 +16,7 @@
  * Decoders throw `PushDecodeError` with a message that names the problem; encoders never throw
  * for valid `LogEntry` values.
  */
-import { ProtoWriter } from '../prom/remotewrite/proto.js';
+import { lenFieldSize as fieldSize, ProtoError, ProtoWriter, readLen, readVarint, skipField as skip, varintSize, type Cursor } from '../protobuf/wire.js';
 import type { Label, Labels } from '../prom/types.js';
 import { LabelParseError, StreamLabelsCache } from './labels.js';
 import { parseNanoString, type LogEntry } from './types.js';
@@ -34,17 +34,6 @@ export interface PushStream {
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-const fieldSize = (len: number): number => 1 + varintSize(len) + len;
 
 function pairsSize(ls: Labels | undefined, lens: number[]): number {
   if (!ls) return 0;
@@ -154,50 +143,6 @@ export class PushRequestEncoder {
 // ---------------------------------------------------------------------------------------------
 // Protobuf decoding
 
-interface Cursor {
-  pos: number;
-}
-
-function readVarint(buf: Uint8Array, c: Cursor, end: number): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (c.pos >= end) throw new PushDecodeError('protobuf: truncated varint');
-    const b = buf[c.pos++]!;
-    result += (b & 0x7f) * mul;
-    if (b < 128) return result;
-    mul *= 128;
-  }
-  throw new PushDecodeError('protobuf: varint longer than 10 bytes');
-}
-
-function readLen(buf: Uint8Array, c: Cursor, end: number): number {
-  const len = readVarint(buf, c, end);
-  const stop = c.pos + len;
-  if (stop > end) throw new PushDecodeError('protobuf: length-delimited field runs past the end of its message');
-  return stop;
-}
-
-function skip(buf: Uint8Array, c: Cursor, end: number, wire: number): void {
-  switch (wire) {
-    case 0:
-      readVarint(buf, c, end);
-      return;
-    case 1:
-      c.pos += 8;
-      break;
-    case 2:
-      c.pos = readLen(buf, c, end);
-      return;
-    case 5:
-      c.pos += 4;
-      break;
-    default:
-      throw new PushDecodeError(`protobuf: unsupported wire type ${wire}`);
-  }
-  if (c.pos > end) throw new PushDecodeError('protobuf: field runs past the end of its message');
-}
-
 function decodePair(buf: Buffer, c: Cursor, end: number): Label {
   let name = '';
   let value = '';
@@ -249,6 +194,15 @@ export class PushRequestDecoder {
    * (and may throw to refuse the request, e.g. when they would not fit a memory budget).
    */
   decode(buf: Buffer, beforeEntries?: (n: number) => void): LogEntry[] {
+    try {
+      return this.#decode(buf, beforeEntries);
+    } catch (err: unknown) {
+      if (err instanceof ProtoError) throw new PushDecodeError(err.message);
+      throw err;
+    }
+  }
+
+  #decode(buf: Buffer, beforeEntries?: (n: number) => void): LogEntry[] {
     const out: LogEntry[] = [];
     const c: Cursor = { pos: 0 };
     const end = buf.length;

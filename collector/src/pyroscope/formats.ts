@@ -7,6 +7,7 @@
  * problem. Nothing here keeps more than the payload being checked.
  */
 import { gunzipSync } from 'node:zlib';
+import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/wire.js';
 
 export class PayloadError extends Error {
   constructor(
@@ -34,73 +35,8 @@ export function gunzipBounded(b: Uint8Array, limit: number, what: string): Uint8
   }
 }
 
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
-
-/**
- * A minimal protobuf wire reader over `[pos, end)` of a buffer: just enough to walk pprof
- * without allocating per message. Varints above 2^53 lose precision (only compared as ids).
- */
-class Wire {
-  pos: number;
-  end: number;
-  constructor(
-    readonly buf: Uint8Array,
-    pos = 0,
-    end = buf.length,
-  ) {
-    this.pos = pos;
-    this.end = end;
-  }
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('premature end of varint');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new Error('varint longer than 10 bytes');
-  }
-  /** Reads a length prefix; returns the end of the field. */
-  len(): number {
-    const n = this.varint();
-    const e = this.pos + n;
-    if (e > this.end) throw new Error(`length ${n} runs past the end of its message`);
-    return e;
-  }
-  skip(wt: number, field: number): void {
-    switch (wt) {
-      case VARINT:
-        this.varint();
-        return;
-      case I64:
-        this.pos += 8;
-        break;
-      case LEN:
-        this.pos = this.len();
-        return;
-      case I32:
-        this.pos += 4;
-        break;
-      default:
-        throw new Error(`field ${field} has invalid wire type ${wt}`);
-    }
-    if (this.pos > this.end) throw new Error(`premature end of field ${field}`);
-  }
-  /** Reads one occurrence of a `repeated uint64` field (packed or not). */
-  repeated(wt: number, out: (v: number) => void): void {
-    if (wt === VARINT) return out(this.varint());
-    if (wt !== LEN) throw new Error(`unexpected wire type ${wt} for a repeated integer`);
-    const e = this.len();
-    while (this.pos < e) out(this.varint());
-    if (this.pos !== e) throw new Error('packed field overruns its length');
-  }
-}
+const VARINT = WIRE_VARINT;
+const LEN = WIRE_LEN;
 
 // perftools.profiles.Profile field numbers and the wire types each may have.
 const PROFILE_FIELDS: ReadonlyMap<number, readonly number[]> = new Map([
@@ -149,7 +85,7 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
   const usedFunctions = new Set<number>();
   const addLocation = (v: number): void => void usedLocations.add(v);
   try {
-    const r = new Wire(raw);
+    const r = new ProtoReader(raw);
     while (r.pos < r.end) {
       const tag = r.varint();
       const field = Math.floor(tag / 8);
@@ -157,7 +93,7 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
       const want = PROFILE_FIELDS.get(field);
       if (want && !want.includes(wt)) throw new Error(`field ${field} has wire type ${wt}, expected ${want.join(' or ')}`);
       if (wt !== LEN || (field !== 1 && field !== 2 && field !== 4 && field !== 5 && field !== 6 && field !== 11)) {
-        r.skip(wt, field);
+        r.skip(wt);
         continue;
       }
       const end = r.len();
@@ -167,7 +103,7 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
         r.pos = end;
         continue;
       }
-      const m = new Wire(raw, r.pos, end);
+      const m = new ProtoReader(raw, r.pos, end);
       r.pos = end;
       if (field === 2) {
         let values = 0;
@@ -176,9 +112,9 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
           const t = m.varint();
           const f = Math.floor(t / 8);
           const w = t & 7;
-          if (f === 1) m.repeated(w, addLocation);
-          else if (f === 2) m.repeated(w, countValue);
-          else m.skip(w, f);
+          if (f === 1) m.repeatedVarint(w, addLocation);
+          else if (f === 2) m.repeatedVarint(w, countValue);
+          else m.skip(w);
         }
         valueCounts.push(values);
         samples++;
@@ -195,14 +131,14 @@ export function checkPprof(raw: Uint8Array, what = 'profile'): PprofSummary {
           while (m.pos < le) {
             const lt = m.varint();
             if (lt === 8) usedFunctions.add(m.varint());
-            else m.skip(lt & 7, Math.floor(lt / 8));
+            else m.skip(lt & 7);
           }
           if (m.pos !== le) throw new Error('location line overruns its length');
         } else if (w === VARINT && f === 1 && (field === 4 || field === 5)) id = m.varint();
         else if (w === VARINT && (((field === 1 || field === 11) && f <= 2) || (field === 5 && f >= 2 && f <= 4))) {
           const v = m.varint();
           if (v > maxString) maxString = v;
-        } else m.skip(w, f);
+        } else m.skip(w);
       }
       if (field === 4) locations.add(id);
       if (field === 5) functions.add(id);

@@ -28,6 +28,7 @@ describe('config-reloader entry (memory budget)', () => {
     expect(loaded).toStrictEqual([
       'cli-kit/flags.ts',
       'cli-kit/listen-addr.ts',
+      'clock/clock.ts',
       'logging/logfmt.ts',
       'node:fs',
       'node:http',

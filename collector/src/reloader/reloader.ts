@@ -17,6 +17,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
+import { sleep } from '../clock/clock.js';
 import type { ReloaderLogger } from './lean-log.js';
 import type { ReloaderMetrics } from './lean-metrics.js';
 
@@ -185,7 +186,7 @@ export class ConfigReloader {
         return;
       }
       this.#o.logger.warn('reload request failed; retrying', { err: outcome.detail, retry_in_ms: backoff });
-      const aborted = await sleep(backoff, this.#abort.signal);
+      const aborted = !(await sleep(backoff, this.#abort.signal));
       if (aborted) return;
       backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);
     }
@@ -214,18 +215,3 @@ export class ConfigReloader {
   }
 }
 
-/** Resolves true if aborted before `ms` elapsed. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(true);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve(true);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

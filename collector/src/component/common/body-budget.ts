@@ -1,6 +1,7 @@
 /**
- * Bounded memory for request bodies of receiving components (`prometheus.receive_http`,
- * `loki.source.api`): bodies are read and decompressed as streams against a per-request limit on
+ * Bounded memory for request bodies of receiving components: the one `readBody` of
+ * `prometheus.receive_http`, `loki.source.api`, `pyroscope.receive_http` (its own budget) and
+ * `otelcol.receiver.otlp` (bounded by its size limit only). Bodies are read and decompressed as streams against a per-request limit on
  * the *decompressed* size, and every byte held (compressed body, decompressed output) is counted
  * against one process-wide budget (`receiveBudget`). A request that would take the budget past its
  * capacity is answered 503 with `Retry-After` (senders retry), never buffered: decompression bombs
@@ -126,12 +127,13 @@ export class BodyLease {
 }
 
 /**
- * Reads the body, stopping at `limit` bytes (413) or when the lease cannot grow (503).
+ * Reads the body, stopping at `limit` bytes (413) or when the lease cannot grow (503); without a
+ * lease the body is bounded by `limit` only.
  * `limitName` names the limit in messages (e.g. `max_send_message_size`). `peek`, when given, sees
  * the first chunk and may throw a `BodyError` to refuse the body before the rest is read (e.g.
  * `snappyPreamble` refusing a block that announces too much data).
  */
-export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, limitName: string, peek?: (first: Buffer) => void): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, lease: BodyLease | undefined, limitName: string, peek?: (first: Buffer) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
@@ -144,7 +146,7 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
     let failed = false;
     // A declared length is taken up front: a body that cannot fit is refused before it is read.
     let prepaid = 0;
-    if (declared > 0) {
+    if (declared > 0 && lease) {
       try {
         lease.take(declared);
         prepaid = declared;
@@ -169,7 +171,7 @@ export function readBody(req: IncomingMessage, limit: number, lease: BodyLease, 
       if (size > limit) return fail(new BodyError(413, `request body exceeds ${limitName} (${limit} bytes)`));
       try {
         if (peek && chunks.length === 0) peek(c);
-        if (size > prepaid) lease.take(size - Math.max(prepaid, size - c.length));
+        if (lease && size > prepaid) lease.take(size - Math.max(prepaid, size - c.length));
       } catch (err: unknown) {
         return fail(err);
       }

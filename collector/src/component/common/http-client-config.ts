@@ -84,12 +84,6 @@ export function tlsSettings(t: TlsArgs): TlsSettings {
 /** Maps the decoded fields to the scrape HTTP client settings (resolving proxy_from_environment). */
 export function clientSettings(a: HttpClientConfigArguments): HttpClientSettings {
   const t = a.tls_config;
-  let proxyUrl = a.proxy_url;
-  let noProxy = a.no_proxy;
-  if (a.proxy_from_environment) {
-    proxyUrl = process.env['HTTP_PROXY'] ?? process.env['http_proxy'] ?? process.env['HTTPS_PROXY'] ?? process.env['https_proxy'];
-    noProxy = process.env['NO_PROXY'] ?? process.env['no_proxy'];
-  }
   return {
     bearer_token: a.bearer_token,
     bearer_token_file: a.bearer_token_file,
@@ -105,8 +99,9 @@ export function clientSettings(a: HttpClientConfigArguments): HttpClientSettings
       tls_config: a.oauth2.tls_config && tlsSettings(a.oauth2.tls_config),
     },
     tls_config: t && tlsSettings(t),
-    proxy_url: proxyUrl,
-    no_proxy: noProxy,
+    proxy_url: a.proxy_url,
+    no_proxy: a.no_proxy,
+    proxy_from_environment: a.proxy_from_environment,
     proxy_connect_header: a.proxy_connect_header,
     follow_redirects: a.follow_redirects,
     http_headers: a.http_headers,

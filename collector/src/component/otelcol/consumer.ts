@@ -11,6 +11,7 @@
  * - A consumer that does not handle a signal rejects with a permanent `ConsumerError`.
  */
 import { z } from 'zod';
+import { sleep } from '../../clock/clock.js';
 import type { Component, ComponentOptions } from '../../runtime/component.js';
 import { block, capsule } from '../../syntax/vm/schema.js';
 import type { Signal, Telemetry } from '../../otlp/data.js';
@@ -90,18 +91,8 @@ export function unsupported(component: string, signal: Signal): ConsumerError {
  * Waits `ms` (forever when undefined), until `signal` aborts, or until the function handed to
  * `setWake` is called, whichever comes first; leaves no timer or listener behind.
  */
-export function pause(ms: number | undefined, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      if (t !== undefined) clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = ms === undefined ? undefined : setTimeout(done, ms);
-    setWake(done);
-    if (signal.aborted) return done();
-    signal.addEventListener('abort', done, { once: true });
-  });
+export async function pause(ms: number | undefined, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
+  await sleep(ms, signal, setWake);
 }
 
 /** Resolves once `signal` is aborted. */

@@ -18,10 +18,11 @@
 import { isUtf8 } from 'node:buffer';
 import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
+import { ProtoError, ProtoWriter, readDouble, readInt64, readLen, readVarint, skipField, varintSize, type Cursor } from '../../protobuf/wire.js';
 
-export class ProtoError extends Error {
-  override readonly name = 'ProtoError';
-}
+/** The wire layer's error and writer, re-exported for existing importers. */
+export { ProtoError, ProtoWriter };
+
 
 export type MetricType =
   | 'unknown'
@@ -78,96 +79,6 @@ export interface DecodedWriteRequest extends SampleBatch {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-
-/** 2^63: int64 values at or above it (and below -2^63) are clamped when encoded. */
-const TWO_63 = 2 ** 63;
-
-function varintSize(v: number): number {
-  if (v < 0) return 10;
-  if (v >= TWO_63) return 9;
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-/** Growable output buffer with protobuf primitives. Reuse one per sender to avoid allocation. */
-export class ProtoWriter {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(initial = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initial);
-  }
-
-  reset(): void {
-    this.pos = 0;
-  }
-
-  ensure(extra: number): void {
-    const need = this.pos + extra;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /**
-   * Callers must `ensure` room first (at most 10 bytes). int64 fields hold numbers: a double at or
-   * above 2^63 (e.g. the decoded INT64_MAX, which rounds up to 2^63) is written as INT64_MAX and one
-   * below -2^63 as INT64_MIN, never wrapped to the other sign.
-   */
-  varint(v: number): void {
-    const buf = this.buf;
-    let p = this.pos;
-    if (v >= TWO_63) {
-      for (let i = 0; i < 8; i++) buf[p++] = 0xff;
-      buf[p++] = 0x7f;
-      this.pos = p;
-      return;
-    }
-    if (v < 0) {
-      let big = BigInt.asUintN(64, BigInt(v < -TWO_63 ? -TWO_63 : v));
-      while (big >= 128n) {
-        buf[p++] = Number(big & 127n) | 128;
-        big >>= 7n;
-      }
-      buf[p++] = Number(big);
-      this.pos = p;
-      return;
-    }
-    while (v >= 128) {
-      buf[p++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    buf[p++] = v;
-    this.pos = p;
-  }
-
-  /** Callers must `ensure` room first (8 bytes). */
-  double(v: number): void {
-    f64[0] = v;
-    this.buf.set(f64Bytes, this.pos);
-    this.pos += 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  finish(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
-}
-
 /**
  * Encodes a label set as the repeated `labels = 1` fields of a TimeSeries (or Exemplar). The
  * result is cached by senders per series and copied verbatim into every request.
@@ -203,6 +114,10 @@ export function encodeLabels(labels: Labels): Buffer {
   }
   return out;
 }
+
+/** Scratch for writing a double's little-endian bytes in the plain-sample path. */
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
 
 /** Scratch for `encodeLabels`' byte lengths (label sets larger than 64 get their own). */
 const LABEL_LENS = new Uint32Array(128);
@@ -349,79 +264,6 @@ export class WriteRequestEncoder {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
-
-interface Cursor {
-  pos: number;
-}
-
-function readVarint(buf: Uint8Array, c: Cursor, end: number): number {
-  let p = c.pos;
-  let b = buf[p++]!;
-  if (b < 128 && p <= end) {
-    c.pos = p;
-    return b;
-  }
-  let result = b & 0x7f;
-  let mul = 128;
-  for (let i = 1; i < 10; i++) {
-    if (p >= end) throw new ProtoError('protobuf: truncated varint');
-    b = buf[p++]!;
-    if (i === 9 && b > 1) throw new ProtoError('protobuf: varint overflows 64 bits');
-    result += (b & 0x7f) * mul;
-    if (b < 128) {
-      c.pos = p;
-      return result;
-    }
-    mul *= 128;
-  }
-  throw new ProtoError('protobuf: varint longer than 10 bytes');
-}
-
-/** Reads an int64 varint; negative values (10-byte two's complement) are handled exactly. */
-function readInt64(buf: Uint8Array, c: Cursor, end: number): number {
-  const start = c.pos;
-  const v = readVarint(buf, c, end);
-  if (c.pos - start < 10) return v;
-  let big = 0n;
-  for (let i = c.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(buf[i]! & 0x7f);
-  return Number(BigInt.asIntN(64, big));
-}
-
-function readDouble(view: DataView, c: Cursor, end: number): number {
-  if (c.pos + 8 > end) throw new ProtoError('protobuf: truncated double');
-  const v = view.getFloat64(c.pos, true);
-  c.pos += 8;
-  return v;
-}
-
-function skipField(buf: Uint8Array, c: Cursor, end: number, wire: number): void {
-  switch (wire) {
-    case 0:
-      readVarint(buf, c, end);
-      return;
-    case 1:
-      c.pos += 8;
-      break;
-    case 2: {
-      const len = readVarint(buf, c, end);
-      c.pos += len;
-      break;
-    }
-    case 5:
-      c.pos += 4;
-      break;
-    default:
-      throw new ProtoError(`protobuf: unsupported wire type ${wire}`);
-  }
-  if (c.pos > end) throw new ProtoError('protobuf: field runs past the end of its message');
-}
-
-function readLen(buf: Uint8Array, c: Cursor, end: number): number {
-  const len = readVarint(buf, c, end);
-  const stop = c.pos + len;
-  if (stop > end) throw new ProtoError('protobuf: length-delimited field runs past the end of its message');
-  return stop;
-}
 
 export interface DecoderOptions {
   /** Entries per generation of the series cache; two generations are kept. */

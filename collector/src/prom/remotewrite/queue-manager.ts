@@ -28,6 +28,7 @@
  * - Background loops never throw; failures are logged, counted and visible in `status()`.
  */
 import type { Logger } from 'winston';
+import { systemClock, type Clock } from '../../clock/clock.js';
 import type { Exemplar, Labels } from '../types.js';
 import { processLabels, type CompiledRule } from '../relabel/relabel.js';
 import { compress } from '../snappy/snappy.js';
@@ -35,6 +36,9 @@ import type { Wal, WalListener, WalRecord } from '../wal/wal.js';
 import type { Sender } from './client.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { encodeLabels, WriteRequestEncoder } from './proto.js';
+
+/** The loop clock, re-exported for existing importers (it lives in `clock/`). */
+export { systemClock, type Clock };
 
 export interface QueueConfig {
   readonly capacity: number;
@@ -62,26 +66,6 @@ export const DEFAULT_QUEUE_CONFIG: QueueConfig = {
   sampleAgeLimitMs: 0,
 };
 
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`, or early (never rejecting) when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    }),
-};
 
 export interface QueueManagerOptions {
   /** `remote_name` label value. */

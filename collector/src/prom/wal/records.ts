@@ -13,6 +13,7 @@
 import { crc32 } from 'node:zlib';
 import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels } from '../types.js';
+import { ProtoError, ProtoWriter, readDouble, readLen, readVarint, zigzagDecode, type Cursor } from '../../protobuf/wire.js';
 
 export const SEGMENT_MAGIC = Buffer.from('AWALSEG1', 'latin1');
 export const SEGMENT_HEADER_SIZE = 16;
@@ -52,37 +53,14 @@ export interface AppendPayload {
   readonly exemplars?: ReadonlyMap<number, Exemplar>;
 }
 
-class Writer {
-  buf: Buffer;
-  pos: number;
+/** The payload writer: the protobuf wire primitives plus this format's label lists. */
+class Writer extends ProtoWriter {
   constructor(size: number, start: number) {
-    this.buf = Buffer.allocUnsafe(size);
+    super(size);
     this.pos = start;
   }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  varint(v: number): void {
-    const b = this.buf;
-    let p = this.pos;
-    while (v >= 128) {
-      b[p++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    b[p++] = v;
-    this.pos = p;
-  }
-  zigzag(v: number): void {
-    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
-  }
   f64(v: number): void {
-    this.buf.writeDoubleLE(v, this.pos);
-    this.pos += 8;
+    this.double(v);
   }
   str(s: string): void {
     const len = utf8Length(s);
@@ -94,8 +72,8 @@ class Writer {
     this.ensure(10);
     this.varint(ls.length);
     for (const l of ls) {
-      this.str(l.name);
-      this.str(l.value);
+      this.string(l.name);
+      this.string(l.value);
     }
   }
 }
@@ -153,42 +131,34 @@ export interface DecodedRecord {
   readonly exemplars?: Map<number, Exemplar>;
 }
 
+/** The payload reader over `[pos, end)`; wire errors surface as `ProtoError`. */
 class Reader {
-  pos: number;
+  readonly c: Cursor;
+  readonly view: DataView;
   constructor(
     readonly buf: Buffer,
     start: number,
     readonly end: number,
   ) {
-    this.pos = start;
+    this.c = { pos: start };
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  get pos(): number {
+    return this.c.pos;
   }
   varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new WalCorruptionError('truncated varint in record');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 128) return result;
-      mul *= 128;
-    }
-    throw new WalCorruptionError('varint too long in record');
+    return readVarint(this.buf, this.c, this.end);
   }
   zigzag(): number {
-    const v = this.varint();
-    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+    return zigzagDecode(readVarint(this.buf, this.c, this.end));
   }
   f64(): number {
-    if (this.pos + 8 > this.end) throw new WalCorruptionError('truncated float in record');
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
+    return readDouble(this.view, this.c, this.end);
   }
   str(): string {
-    const len = this.varint();
-    if (this.pos + len > this.end) throw new WalCorruptionError('truncated string in record');
-    const s = this.buf.toString('utf8', this.pos, this.pos + len);
-    this.pos += len;
+    const stop = readLen(this.buf, this.c, this.end);
+    const s = this.buf.toString('utf8', this.c.pos, stop);
+    this.c.pos = stop;
     return s;
   }
   /** Steps over one series definition (ref and labels) without building strings. */
@@ -197,12 +167,14 @@ class Reader {
     const n = this.varint();
     for (let i = 0; i < 2 * n; i++) {
       const len = this.varint();
-      if (this.pos + len > this.end) throw new WalCorruptionError('truncated string in record');
-      this.pos += len;
+      if (this.c.pos + len > this.end) throw new WalCorruptionError('truncated string in record');
+      this.c.pos += len;
     }
   }
   labels(): Labels {
     const n = this.varint();
+    // Each label takes at least two bytes (two empty strings): a larger count is corruption, not an allocation.
+    if (n > (this.end - this.c.pos) / 2) throw new WalCorruptionError('label count larger than record');
     const out: Label[] = new Array<Label>(n);
     for (let i = 0; i < n; i++) out[i] = { name: this.str(), value: this.str() };
     return Object.freeze(out);
@@ -215,6 +187,15 @@ class Reader {
  * empty): readers that resolve refs through the WAL's series table do not need them.
  */
 export function decodeAppendPayload(buf: Buffer, start: number, end: number, skipSeries = false): DecodedRecord {
+  try {
+    return decodePayload(buf, start, end, skipSeries);
+  } catch (err: unknown) {
+    if (err instanceof ProtoError) throw new WalCorruptionError(`${err.message.replace(/^protobuf: /, '')} in record`);
+    throw err;
+  }
+}
+
+function decodePayload(buf: Buffer, start: number, end: number, skipSeries: boolean): DecodedRecord {
   const r = new Reader(buf, start, end);
   const nSeries = r.varint();
   const series: SeriesDef[] = [];

@@ -2,7 +2,7 @@
  * A thin Kubernetes API client over node:http(s): JSON GETs, watch streams and raw streams (for
  * `pods/log?follow=true`), with the connection's auth (bearer token/file re-read per request,
  * basic auth, authorization, OAuth2), TLS and HTTP proxy (absolute-form for http, CONNECT
- * tunnel for https; `no_proxy` honoured).
+ * tunnel for https; `no_proxy` honoured), all through the collector's outbound transport.
  *
  * Contracts:
  * - A non-2xx answer rejects with `KubeApiError` carrying the status, the Status `reason` and the
@@ -12,12 +12,11 @@
  *   event rejects with a `KubeApiError` of the Status it carries (410 for expired versions).
  * - Nothing here retries; `Informer` (informer.ts) owns retry, backoff and relisting.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
+import type http from 'node:http';
 import type { Readable } from 'node:stream';
-import tls from 'node:tls';
-import { OAuth2TokenSource, ScrapeHttpClient, tlsOptionsOf } from '../../prometheus/scrape/http-client.js';
+import { Authorizer } from '../../../transport/auth.js';
+import { HttpTransport, readResponse } from '../../../transport/client.js';
+import { configuredHeaders, tlsOptionsOf, transportCredentials, transportOptions } from '../../prometheus/scrape/http-client.js';
 import type { KubeConnection } from './config.js';
 
 export const KUBE_USER_AGENT = 'Alloy/v1.15.0 (alloy-ts)';
@@ -82,30 +81,15 @@ export type Query = Readonly<Record<string, string | undefined>>;
 
 export class KubeClient {
   readonly #conn: KubeConnection;
-  readonly #tls: tls.ConnectionOptions;
-  readonly #auth: ScrapeHttpClient;
-  readonly #oauth2: OAuth2TokenSource | undefined;
-  readonly #agent: http.Agent;
-  readonly #proxy: URL | undefined;
-  readonly #noProxy: string[];
+  readonly #transport: HttpTransport;
+  readonly #auth: Authorizer;
 
   /** @throws Error naming an unreadable TLS file or invalid proxy URL. */
   constructor(conn: KubeConnection) {
     this.#conn = conn;
     const s = conn.settings;
-    this.#tls = s.tls_config ? tlsOptionsOf(s.tls_config) : {};
-    this.#auth = new ScrapeHttpClient(s);
-    this.#oauth2 = s.oauth2 ? new OAuth2TokenSource(s.oauth2, s.oauth2.tls_config ? tlsOptionsOf(s.oauth2.tls_config, 'oauth2.tls_config') : {}) : undefined;
-    this.#agent = conn.server.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...this.#tls }) : new http.Agent({ keepAlive: true });
-    if (s.proxy_url) {
-      try {
-        this.#proxy = new URL(s.proxy_url);
-      } catch {
-        throw new Error(`proxy_url ${JSON.stringify(s.proxy_url)} is not a valid URL`);
-      }
-      if (this.#proxy.protocol !== 'http:') throw new Error(`proxy_url scheme ${this.#proxy.protocol} is not supported; use an http:// proxy`);
-    }
-    this.#noProxy = (s.no_proxy ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+    this.#transport = new HttpTransport(transportOptions(s, 64));
+    this.#auth = new Authorizer(transportCredentials(s), s.oauth2?.tls_config ? tlsOptionsOf(s.oauth2.tls_config, 'oauth2.tls_config') : {});
   }
 
   get connection(): KubeConnection {
@@ -113,8 +97,7 @@ export class KubeClient {
   }
 
   close(): void {
-    this.#agent.destroy();
-    this.#auth.close();
+    this.#transport.close();
   }
 
   /** GET a JSON document. @throws KubeApiError for non-2xx answers, Error for transport failures. */
@@ -203,16 +186,9 @@ export class KubeClient {
     return this.#open(apiPath, query, signal, `GET ${apiPath}`, 0);
   }
 
-  #useProxy(url: URL): boolean {
-    if (!this.#proxy) return false;
-    const host = url.hostname;
-    return !this.#noProxy.some((p) => host === p || (p.startsWith('.') ? host.endsWith(p) : host.endsWith('.' + p)));
-  }
-
   async #headers(signal: AbortSignal): Promise<Record<string, string>> {
-    const h: Record<string, string> = { accept: 'application/json', 'user-agent': KUBE_USER_AGENT };
-    for (const [k, vs] of Object.entries(this.#conn.settings.http_headers ?? {})) h[k] = vs.map((v) => (typeof v === 'string' ? v : v.reveal())).join(', ');
-    const auth = this.#oauth2 ? await this.#oauth2.header(signal) : this.#auth.authorizationHeader();
+    const h: Record<string, string> = { accept: 'application/json', 'user-agent': KUBE_USER_AGENT, ...configuredHeaders(this.#conn.settings) };
+    const auth = await this.#auth.header(signal);
     if (auth !== undefined) h['authorization'] = auth;
     return h;
   }
@@ -226,76 +202,20 @@ export class KubeClient {
     } catch (err) {
       throw new Error(`${doing}: ${(err as Error).message}`);
     }
-    const sig = timeoutMs > 0 ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : signal;
-    const isHttps = url.protocol === 'https:';
-    let options: https.RequestOptions;
-    if (this.#useProxy(url) && !isHttps) {
-      const proxy = this.#proxy!;
-      options = { host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...headers, host: url.host, ...proxyAuth(proxy) }, signal: sig };
-    } else if (this.#useProxy(url)) {
-      const socket = await this.#tunnel(url, sig, doing);
-      const hostname = url.hostname.replace(/^\[|\]$/g, '');
-      const servername = this.#tls.servername ?? (isIP(hostname) ? undefined : hostname);
-      const secure = tls.connect({ ...this.#tls, socket, ...(servername ? { servername } : {}) });
-      options = { host: hostname, port: url.port || 443, path: url.pathname + url.search, headers: { ...headers, host: url.host }, signal: sig, createConnection: () => secure };
-      return this.#send(http, options, doing);
-    } else {
-      const hostname = url.hostname.replace(/^\[|\]$/g, '');
-      options = { host: hostname, port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers: { ...headers, host: url.host }, signal: sig, agent: this.#agent };
-      if (isHttps) options.servername = this.#tls.servername ?? (isIP(hostname) ? undefined : hostname);
+    let res: http.IncomingMessage;
+    try {
+      res = await this.#transport.request(url, { method: 'GET', headers, signal, timeoutMs });
+    } catch (err) {
+      throw new Error(`${doing}: ${(err as Error).message}`);
     }
-    return this.#send(isHttps ? https : http, options, doing);
-  }
-
-  #send(mod: typeof http | typeof https, options: https.RequestOptions, doing: string): Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const req = mod.request({ ...options, method: 'GET' }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          resolve(res);
-          return;
-        }
-        readAll(res).then(
-          (body) => reject(statusError(status, body, doing)),
-          (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
-        );
-      });
-      req.once('error', (err) => reject(new Error(`${doing}: ${err.message}`)));
-      req.end();
-    });
-  }
-
-  #tunnel(url: URL, signal: AbortSignal, doing: string): Promise<import('node:net').Socket> {
-    const proxy = this.#proxy!;
-    const target = `${url.hostname}:${url.port || 443}`;
-    const headers: Record<string, string> = { host: target, ...proxyAuth(proxy) };
-    for (const [k, vs] of Object.entries(this.#conn.settings.proxy_connect_header ?? {})) headers[k] = (vs as readonly { reveal(): string }[]).map((v) => v.reveal()).join(', ');
-    return new Promise((resolve, reject) => {
-      const r = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers, signal });
-      r.once('connect', (res, socket) => {
-        if (res.statusCode !== 200) {
-          socket.destroy();
-          reject(new Error(`${doing}: proxy CONNECT to ${target} failed: ${res.statusCode} ${res.statusMessage ?? ''}`));
-        } else resolve(socket);
-      });
-      r.once('error', (err) => reject(new Error(`${doing}: proxy ${proxy.host}: ${err.message}`)));
-      r.end();
-    });
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    throw statusError(status, await readAll(res), doing);
   }
 }
 
-function proxyAuth(proxy: URL): Record<string, string> {
-  if (!proxy.username) return {};
-  return { 'proxy-authorization': 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64') };
-}
-
-function readAll(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.once('error', reject);
-  });
+async function readAll(res: http.IncomingMessage): Promise<string> {
+  return (await readResponse(res)).toString('utf8');
 }
 
 /** `/api/v1/namespaces/ns/pods` → `pods in namespace "ns"`; `/api/v1/nodes` → `nodes (cluster-wide)`; for messages. */

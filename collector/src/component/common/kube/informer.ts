@@ -12,7 +12,7 @@
  *   `{ ok: false, error }` when one failed; the store keeps its last content on failure.
  * - `synced` turns true after the first complete list and stays true.
  */
-import { systemClock } from '../../../prom/remotewrite/queue-manager.js';
+import { systemClock } from '../../../clock/clock.js';
 import { KubeApiError, type KubeClient, type KubeObject } from './client.js';
 
 export type InformerEventType = 'add' | 'update' | 'delete';

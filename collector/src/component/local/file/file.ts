@@ -17,6 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { duration } from '../../../syntax/vm/schema.js';
+import { sleep } from '../../../clock/clock.js';
 import { Secret } from '../../../syntax/vm/value.js';
 
 export const argumentsSchema = z
@@ -110,18 +111,8 @@ export class LocalFileComponent implements Component<Arguments> {
       // A change between the build-time read and the watch start would otherwise be missed.
       await this.#read();
       while (!signal.aborted && !this.#restart) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            clearTimeout(t);
-            signal.removeEventListener('abort', done);
-            this.#wake = undefined;
-            resolve();
-          };
-          const t = setTimeout(done, this.#args.poll_frequency);
-          this.#wake = done;
-          signal.addEventListener('abort', done, { once: true });
-          if (pending) done();
-        });
+        if (!pending) await sleep(this.#args.poll_frequency, signal, (wake) => (this.#wake = wake));
+        this.#wake = undefined;
         pending = false;
         if (!signal.aborted) await this.#read();
       }

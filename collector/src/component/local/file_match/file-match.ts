@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { duration } from '../../../syntax/vm/schema.js';
 import { expandGlob, globToRegExp, recentFiles } from '../../../fs/glob.js';
+import { sleep } from '../../../clock/clock.js';
 
 export type Target = Readonly<Record<string, string>>;
 
@@ -91,17 +92,8 @@ export class LocalFileMatchComponent implements Component<Arguments> {
         await this.#sync();
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          this.#wake = undefined;
-          resolve();
-        };
-        const t = setTimeout(done, this.#args.sync_period);
-        this.#wake = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await sleep(this.#args.sync_period, signal, (wake) => (this.#wake = wake));
+      this.#wake = undefined;
       this.#dirty = true;
     }
   }

@@ -24,6 +24,7 @@ import { RemoteWriteClient, type Sender } from '../../../prom/remotewrite/client
 import { compress } from '../../../prom/snappy/snappy.js';
 import { PushRequestEncoder, type PushStream } from '../../../loki/push.js';
 import type { LogEntry } from '../../../loki/types.js';
+import { sleep } from '../../../clock/clock.js';
 import type { EndpointPlan } from './arguments.js';
 import { redactUrl } from '../../../logging/redact.js';
 
@@ -319,15 +320,3 @@ export class EndpointQueue {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -23,6 +23,7 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'winston';
+import { sleep } from '../../../clock/clock.js';
 import type { Labels, LogEntry } from '../../../loki/types.js';
 import { StreamLabelsCache } from '../../../loki/labels.js';
 import { offsetOf, position, segmentOf } from '../../../prom/wal/wal.js';
@@ -320,6 +321,7 @@ export class WalReader {
   readonly #inflight: { end: number; done: boolean }[] = [];
   #wake: (() => void) | undefined;
   #signal = false;
+  readonly #stop = new AbortController();
   #stopping = false;
   readonly #loop: Promise<void>;
   readonly #unsubscribe: () => void;
@@ -385,16 +387,8 @@ export class WalReader {
         continue;
       }
       if (this.#signal) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.#wake = undefined;
-          resolve();
-        }, wait);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await sleep(wait, this.#stop.signal, (wake) => (this.#wake = wake));
+      this.#wake = undefined;
       wait = Math.min(wait * 2, this.#o.maxReadMs);
     }
   }
@@ -403,6 +397,7 @@ export class WalReader {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#unsubscribe();
+    this.#stop.abort();
     this.#poke();
     await this.#loop;
   }

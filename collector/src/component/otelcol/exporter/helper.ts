@@ -18,7 +18,7 @@ import type { Logger } from 'winston';
 import { SIGNALS, type Signal, type Telemetry } from '../../../otlp/data.js';
 import { backoffDelay, type QueueArguments, type RetryArguments } from '../config.js';
 import { ConsumerError } from '../consumer.js';
-import { systemClock } from '../../../prom/remotewrite/queue-manager.js';
+import { sleep } from '../../../clock/clock.js';
 
 export class SendError extends Error {
   override readonly name = 'SendError';
@@ -67,7 +67,6 @@ export interface HelperOptions {
   readonly onDrop?: (data: Telemetry, err: unknown) => boolean;
 }
 
-const sleep = systemClock.sleep;
 
 export class ExporterHelper {
   readonly #send: Send;

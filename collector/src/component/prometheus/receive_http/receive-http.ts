@@ -37,6 +37,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
+import { sleep } from '../../../clock/clock.js';
 import { countTimeseries, ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
 import { BodyError, BodyLease, ENTRY_COST_BYTES, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
@@ -256,7 +257,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     // Where it listens (and any warning) was reported during build; the runtime marks the component
     // "started" just before run and shows the newest of equal states, so report it again strictly later.
     const t = Date.now();
-    while (Date.now() <= t && !signal.aborted) await new Promise((r) => setTimeout(r, 1));
+    while (Date.now() <= t && !signal.aborted) await sleep(1, signal);
     if (this.#health) this.#opts.setHealth(this.#health.state, this.#health.message);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

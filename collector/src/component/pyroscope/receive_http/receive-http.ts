@@ -32,6 +32,7 @@ import { z } from 'zod';
 import { Gauge } from 'prom-client';
 import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
+import { BodyBudget, BodyError, BodyLease, readBody } from '../../common/body-budget.js';
 import { closeHttpServer, GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema, listenHttpServer } from '../../common/http-server.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
 import { Code, codeName, connectErrorResponse, CONTENT_TYPE_JSON, CONTENT_TYPE_PROTO, decodePush, PUSH_PATH } from '../../../pyroscope/push.js';
@@ -161,7 +162,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
   readonly #sockets = new Set<Socket>();
   readonly #connections: Gauge<'protocol'>;
   readonly #connLimit: Gauge;
-  #inflight = 0;
+  readonly #budget = new BodyBudget(MAX_INFLIGHT_BYTES);
 
   private constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
@@ -187,7 +188,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
 
   debugInfo(): unknown {
     const a = this.address;
-    return { address: a ? `${a.host}:${a.port}` : null, paths: [PUSH_PATH, INGEST_PATH], inflight_bytes: this.#inflight };
+    return { address: a ? `${a.host}:${a.port}` : null, paths: [PUSH_PATH, INGEST_PATH], inflight_bytes: this.#budget.inFlight };
   }
 
   async #listen(cfg: Arguments['http']): Promise<void> {
@@ -205,43 +206,22 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
     await closeHttpServer(server, graceMs);
   }
 
-  /** Reads the body within `MAX_BODY_BYTES` and the shared in-flight budget; `release` frees the budget. */
-  #readBody(req: http.IncomingMessage): Promise<{ body: Buffer; release: () => void }> {
-    return new Promise((resolve, reject) => {
-      const declared = Number(req.headers['content-length'] ?? -1);
-      if (declared > MAX_BODY_BYTES) {
-        req.resume();
-        return reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      const release = (): void => {
-        this.#inflight -= size;
-        size = 0;
-      };
-      const fail = (e: Error): void => {
-        if (done) return;
-        done = true;
-        release();
-        req.resume();
-        reject(e);
-      };
-      req.on('data', (c: Buffer) => {
-        if (done) return;
-        size += c.length;
-        this.#inflight += c.length;
-        if (size > MAX_BODY_BYTES) return fail(new HttpError(413, `request body exceeds the limit of ${MAX_BODY_BYTES} bytes`));
-        if (this.#inflight > MAX_INFLIGHT_BYTES) return fail(new HttpError(429, `too many request bytes in flight (limit ${MAX_INFLIGHT_BYTES}); retry later`, Code.ResourceExhausted, 1));
-        chunks.push(c);
-      });
-      req.on('end', () => {
-        if (done) return;
-        done = true;
-        resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), release });
-      });
-      req.on('error', (err) => fail(err));
-    });
+  /**
+   * Reads the body within `MAX_BODY_BYTES` and this receiver's in-flight budget; `release` frees
+   * the budget. A refused body closes the connection instead of being read to its end.
+   */
+  async #readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ body: Buffer; release: () => void }> {
+    const lease = new BodyLease(this.#budget);
+    try {
+      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the limit');
+      return { body, release: () => lease.release() };
+    } catch (err: unknown) {
+      lease.release();
+      if (!(err instanceof BodyError)) throw err;
+      res.setHeader('Connection', 'close');
+      if (err.status === 503) throw new HttpError(429, `too many request bytes in flight (limit ${MAX_INFLIGHT_BYTES}); retry later`, Code.ResourceExhausted, 1);
+      throw new HttpError(413, err.message);
+    }
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -260,7 +240,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`, Code.Unimplemented);
       if (push) {
         const json = this.#checkPushHeaders(req);
-        const read = await this.#readBody(req);
+        const read = await this.#readBody(req, res);
         release = read.release;
         await this.#push(read.body, json, req.headers['content-encoding'], signal);
         const b = json ? Buffer.from('{}') : Buffer.alloc(0);
@@ -269,7 +249,7 @@ export class PyroscopeReceiveHttpComponent implements Component<Arguments>, Debu
       } else {
         const ct = req.headers['content-type'] ?? '';
         const format = ingestFormat(url.searchParams, ct);
-        const read = await this.#readBody(req);
+        const read = await this.#readBody(req, res);
         release = read.release;
         await this.#ingest(read.body, url, format, req.headers['content-type'] ?? '', signal);
         res.writeHead(200).end();

@@ -9,7 +9,7 @@
  * `resource_exhausted`, `deadline_exceeded`, `data_loss`, `aborted`). Other 4xx fail at once.
  * `send` never throws for transport problems: it returns the final outcome.
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { sleep } from '../../../clock/clock.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { RemoteWriteClient, type SendResult, type Sender } from '../../../prom/remotewrite/client.js';
 import { Code, codeName, CONTENT_TYPE_PROTO, isRetryableCode, PUSH_PATH, responseCode } from '../../../pyroscope/push.js';
@@ -121,7 +121,7 @@ export class Endpoint {
         }
         const wait = Math.max(res.kind === 'retry' && res.retryAfterMs !== undefined ? res.retryAfterMs : 0, backoff / 2 + Math.random() * (backoff / 2));
         backoff = Math.min(backoff * 2, this.plan.maxBackoffMs);
-        await delay(wait, undefined, { signal }).catch(() => undefined);
+        await sleep(wait, signal);
         this.#metrics.retries.inc({ endpoint: url });
       }
     } finally {

@@ -27,6 +27,7 @@ import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent } from '../../../../runtime/component.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule, duration } from '../../../../syntax/vm/schema.js';
+import { sleep } from '../../../../clock/clock.js';
 import { expandGlob, globToRegExp, hasMagic, recentFiles } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
 import { Decompressor, type FileReader } from './decompressor.js';
@@ -108,19 +109,12 @@ interface Tracked {
 
 /**
  * Waits up to `ms` for a change event or stop. Resolves at once when a change came in since the
- * last read. Adds no listener to any shared signal.
+ * last read. Listens to the file's own stop signal only, never to a shared one.
  */
-function waitForChange(t: Tracked, ms: number): Promise<void> {
-  if (t.changed || t.stop.signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      t.wake = undefined;
-      resolve();
-    }
-    t.wake = done;
-  });
+async function waitForChange(t: Tracked, ms: number): Promise<void> {
+  if (t.changed) return;
+  await sleep(ms, t.stop.signal, (wake) => (t.wake = wake));
+  t.wake = undefined;
 }
 
 function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels {
@@ -129,19 +123,6 @@ function targetLabels(t: Readonly<Record<string, string>>, file: string): Labels
   out.push({ name: 'filename', value: file });
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return Object.freeze(out);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export class LokiSourceFileComponent implements Component<Arguments>, HealthComponent, DebugComponent {
@@ -331,16 +312,7 @@ export class LokiSourceFileComponent implements Component<Arguments>, HealthComp
     while (!signal.aborted) {
       this.#syncing = this.#sync(signal);
       await this.#syncing;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.#args.file_match.sync_period);
-        function done(): void {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        this.#resync = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await sleep(this.#args.file_match.sync_period, signal, (wake) => (this.#resync = wake));
       this.#resync = undefined;
     }
     stopTailers();

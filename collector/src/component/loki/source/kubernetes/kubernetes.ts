@@ -31,6 +31,7 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, 
 import type { ClusterService } from '../../../../runtime/services.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule } from '../../../../syntax/vm/schema.js';
+import { sleep } from '../../../../clock/clock.js';
 import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { connectionOfBlock, kubeClientBlockSchema } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
@@ -109,19 +110,6 @@ const same = (a: Stamp, b: Stamp): boolean => a.ms === b.ms && a.nanos === b.nan
 /** `sinceTime` for a reconnect: RFC3339 at second precision (the API's own), floored. */
 function sinceTimeOf(s: Stamp): string {
   return new Date(Math.floor(s.ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 const BACKOFF_MIN_MS = 250;

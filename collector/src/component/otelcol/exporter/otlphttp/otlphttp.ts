@@ -4,8 +4,6 @@
  * gzip-compressed by default, through the `sending_queue` and `retry_on_failure` of `helper.ts`.
  * 429, 502, 503 and 504 are retried (honouring Retry-After); other non-2xx statuses are permanent.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
@@ -15,9 +13,11 @@ import { byteSize } from '../../../../loki/bytes.js';
 import type { Signal } from '../../../../otlp/data.js';
 import { toJsonObject } from '../../../../otlp/json.js';
 import { handlerCapsule } from '../../auth.js';
-import { queueBlock, retryBlock, tlsClientSchema, tlsMaterial } from '../../config.js';
+import { queueBlock, retryBlock, tlsClientSchema } from '../../config.js';
 import { debugMetricsBlock } from '../../consumer.js';
 import { SendError, type Send } from '../helper.js';
+import { HttpTransport, readResponse } from '../../../../transport/client.js';
+import { parseRetryAfter } from '../../../../transport/retry.js';
 import { QueuedExporter, type Exports, type Sender } from '../queued-exporter.js';
 
 export const httpClientSchema = z.object({
@@ -55,18 +55,12 @@ export type Arguments = z.output<typeof argumentsSchema>;
 
 const gzip = promisify(zlib.gzip);
 const deflate = promisify(zlib.deflate);
+/** Statuses the OTLP/HTTP specification lets a client retry. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
-function retryAfterMs(h: string | undefined): number | undefined {
-  if (!h) return undefined;
-  const s = Number(h);
-  if (Number.isFinite(s)) return s * 1000;
-  const d = Date.parse(h);
-  return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
-}
-
 /**
- * @throws Error when an endpoint is not an http(s) URL or TLS material cannot be read.
+ * @throws Error when an endpoint is not an http(s) URL, TLS material cannot be read or
+ *   `proxy_url` is unusable.
  */
 export function httpSender(args: Arguments): Sender {
   const c = args.client;
@@ -77,10 +71,23 @@ export function httpSender(args: Arguments): Sender {
     logs: new URL(args.logs_endpoint ?? `${base}/v1/logs`),
   };
   for (const u of Object.values(urls)) if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`otelcol.exporter.otlphttp: endpoint ${u.href} must start with http:// or https://`);
-  const t = tlsMaterial(c.tls);
-  const agentOpts = { keepAlive: !c.disable_keep_alives, maxFreeSockets: c.max_idle_conns || 256, ...(c.max_conns_per_host ? { maxSockets: c.max_conns_per_host } : {}) };
-  const httpAgent = new http.Agent(agentOpts);
-  const httpsAgent = new https.Agent({ ...agentOpts, ...(t.ca ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert, key: t.key } : {}), rejectUnauthorized: !c.tls.insecure_skip_verify, ...(c.tls.server_name ? { servername: c.tls.server_name } : {}) });
+  const transport = new HttpTransport({
+    tls: {
+      ca: c.tls.ca_pem,
+      caFile: c.tls.ca_file,
+      cert: c.tls.cert_pem,
+      certFile: c.tls.cert_file,
+      key: c.tls.key_pem,
+      keyFile: c.tls.key_file,
+      serverName: c.tls.server_name,
+      insecureSkipVerify: c.tls.insecure_skip_verify,
+    },
+    tlsWhat: 'client.tls',
+    proxy: { proxyUrl: c.proxy_url },
+    keepAlive: !c.disable_keep_alives,
+    maxFreeSockets: c.max_idle_conns || 256,
+    maxSockets: c.max_conns_per_host || Number.POSITIVE_INFINITY,
+  });
 
   const send: Send = async (data, signal) => {
     const json = args.encoding === 'json';
@@ -91,31 +98,22 @@ export function httpSender(args: Arguments): Sender {
     if (c.compression !== 'none' && c.compression !== '') headers['Content-Encoding'] = c.compression === 'zlib' ? 'deflate' : c.compression;
     if (c.auth?.clientHeaders) Object.assign(headers, await c.auth.clientHeaders(data.metadata));
     const url = urls[data.signal];
-    await new Promise<void>((resolve, reject) => {
-      const mod = url.protocol === 'https:' ? https : http;
-      const req = mod.request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) }, agent: url.protocol === 'https:' ? httpsAgent : httpAgent, timeout: c.timeout, signal }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (b: Buffer) => chunks.length < 64 && chunks.push(b));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve();
-          const text = Buffer.concat(chunks).toString('utf8').slice(0, 512).replace(/[^\x20-\x7e]+/g, ' ').trim();
-          reject(new SendError(`OTLP/HTTP export to ${url.href} failed: HTTP ${status}${text ? `: ${text}` : ''}`, RETRYABLE.has(status), retryAfterMs(res.headers['retry-after'])));
-        });
-        res.on('error', (err) => reject(new SendError(`OTLP/HTTP export to ${url.href} failed: ${err.message}`, true)));
-      });
-      req.on('timeout', () => req.destroy(new Error(`timed out after ${c.timeout}ms`)));
-      req.on('error', (err) => reject(new SendError(`OTLP/HTTP export to ${url.href} failed: ${err.message}`, true)));
-      req.end(body);
-    });
+    let status: number;
+    let text: string;
+    let retryAfter: string | undefined;
+    try {
+      const res = await transport.request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) }, body, signal, timeoutMs: c.timeout, timeoutMessage: `timed out after ${c.timeout}ms` });
+      status = res.statusCode ?? 0;
+      retryAfter = res.headers['retry-after'];
+      text = (await readResponse(res, 64 * 1024)).toString('utf8');
+    } catch (err: unknown) {
+      throw new SendError(`OTLP/HTTP export to ${url.href} failed: ${err instanceof Error ? err.message : String(err)}`, true);
+    }
+    if (status >= 200 && status < 300) return;
+    const shown = text.slice(0, 512).replace(/[^\x20-\x7e]+/g, ' ').trim();
+    throw new SendError(`OTLP/HTTP export to ${url.href} failed: HTTP ${status}${shown ? `: ${shown}` : ''}`, RETRYABLE.has(status), parseRetryAfter(retryAfter, Date.now()));
   };
-  return {
-    send,
-    close: () => {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
-  };
+  return { send, close: () => transport.close() };
 }
 
 export const component: ComponentDefinition<Arguments, Exports> = {

@@ -28,6 +28,7 @@ import { InvalidDataError, itemName, SIGNALS, Telemetry, type ClientMetadata, ty
 import { decodeJson } from '../../../../otlp/json.js';
 import { serviceDefinition } from '../../../../otlp/grpc.js';
 import { Types } from '../../../../otlp/schema.js';
+import { BodyError, readBody } from '../../../common/body-budget.js';
 import { handlerCapsule } from '../../auth.js';
 import { parseEndpoint, tlsMaterial, tlsServerSchema } from '../../config.js';
 import { ConsumerError, debugMetricsBlock, fanOut, outputBlock, pause, type Output } from '../../consumer.js';
@@ -136,31 +137,19 @@ const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 const inflateRaw = promisify(zlib.inflateRaw);
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    const tooLarge = (): ReplyError => new ReplyError(413, grpc.status.RESOURCE_EXHAUSTED, `request body exceeds max_request_body_size (${limit} bytes)`);
-    if (declared > limit) {
-      req.resume();
-      reject(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => !failed && resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', (err) => !failed && reject(err));
-  });
+/**
+ * The request body, bounded by `max_request_body_size` (413, and the connection closes instead of
+ * reading the rest of an oversized upload). OTLP bodies are not charged to the receivers' shared
+ * budget: their limit (20 MiB by default) may exceed it.
+ */
+async function readOtlpBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer> {
+  try {
+    return await readBody(req, limit, undefined, 'max_request_body_size');
+  } catch (err: unknown) {
+    if (!(err instanceof BodyError)) throw err;
+    res.setHeader('Connection', 'close');
+    throw new ReplyError(err.status, grpc.status.RESOURCE_EXHAUSTED, err.message);
+  }
 }
 
 /** Decompresses within `limit` bytes of output. */
@@ -432,7 +421,7 @@ export class OtlpReceiver implements Component<Arguments>, DebugComponent {
         const why = cfg.auth.authenticate(req.headers);
         if (why !== undefined) throw new ReplyError(401, grpc.status.UNAUTHENTICATED, why);
       }
-      const raw = await readBody(req, cfg.max_request_body_size);
+      const raw = await readOtlpBody(req, res, cfg.max_request_body_size);
       const enc = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
       const body = await decompress(raw, enc, cfg.compression_algorithms, cfg.max_request_body_size);
       const md = cfg.include_metadata ? httpMetadata(req.headers) : undefined;
