@@ -11,6 +11,7 @@
  * Aims (issue 21): <= 30 s to all objects and status, <= 100 MiB peak RSS in both runs.
  *
  *   npm run build && node dist/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
+ *     [--node-args "--max-semi-space-size=4"] [--operator-args "--workers=16"] [--heap-snapshot DIR]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,10 +26,16 @@ interface Flags {
   unrelated: number;
   steadySeconds: number;
   only?: 'with' | 'without';
+  /** Extra node flags for the operator process (e.g. `--max-semi-space-size=4`). */
+  nodeArgs: string[];
+  /** Extra `bin/operator run` flags (e.g. `--workers=16`). */
+  operatorArgs: string[];
+  /** Write a heap snapshot of the operator into this folder once everything converged. */
+  heapSnapshotDir?: string;
 }
 
 function flags(argv: readonly string[]): Flags {
-  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360 };
+  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -36,6 +43,9 @@ function flags(argv: readonly string[]): Flags {
       case '--unrelated': f.unrelated = Number(v); i++; break;
       case '--steady-seconds': f.steadySeconds = Number(v); i++; break;
       case '--only': f.only = v === 'with' ? 'with' : 'without'; i++; break;
+      case '--node-args': f.nodeArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
+      case '--operator-args': f.operatorArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
+      case '--heap-snapshot': f.heapSnapshotDir = v; i++; break;
       default: throw new Error(`operator-scale: unknown flag ${argv[i]}`);
     }
   }
@@ -142,7 +152,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const token = kubectl(admin, ['create', 'token', 'alloy-operator', '-n', 'alloy-system', '--duration=2h']).trim();
     const kubeconfig = cp.tokenKubeconfig('alloy-operator', token);
     const user = 'system:serviceaccount:alloy-system:alloy-operator';
-    op = spawn(process.execPath, [path.join(repoRoot(), 'bin/operator'), 'run', `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const nodeArgs = [...f.nodeArgs, ...(f.heapSnapshotDir !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${f.heapSnapshotDir}`] : [])];
+    op = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'bin/operator'), 'run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let opErr = '';
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
@@ -176,6 +187,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const converged = Math.max(objectsAt, statusAt);
+    console.log(`  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`);
+    if (f.heapSnapshotDir !== undefined) op.kill('SIGUSR2');
     console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);
     await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
     console.log(`  operator requests until converged:\n${table(operatorRequests(cp, user, 0, converged + 1000))}`);
