@@ -97,7 +97,7 @@ const FAKE_MANAGER = 'alloy-operator';
 
 function withManagedFields(obj: KubeObject, paths: readonly string[][]): KubeObject {
   const others = (obj.metadata['managedFields'] as Array<{ manager?: string; operation?: string }> | undefined ?? []).filter((m) => !(m.manager === FAKE_MANAGER && m.operation === 'Apply'));
-  obj.metadata['managedFields'] = [...others, { manager: FAKE_MANAGER, operation: 'Apply', apiVersion: obj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }];
+  obj.metadata['managedFields'] = [...others, { manager: FAKE_MANAGER, operation: 'Apply', apiVersion: obj.apiVersion, time: new Date(0).toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }];
   return obj;
 }
 
