@@ -90,6 +90,16 @@ function rssMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+function load(): string {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
 interface AuditEvent {
   user: { username: string };
   verb: string;
@@ -159,6 +169,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
 
     const t0 = Date.now();
+    const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid) };
+    console.log(`  load average before the Collectors: ${load()} (2 cores, shared with other work)`);
     await pool(Array.from({ length: f.collectors }, (_, i) => i), 32, async (i) => {
       await must(cp, 'POST', `/apis/alloy.dev/v1alpha1/namespaces/${namespaces[i % 10]}/collectors`, {
         apiVersion: 'alloy.dev/v1alpha1',
@@ -187,6 +199,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const converged = Math.max(objectsAt, statusAt);
+    console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
     console.log(`  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`);
     if (f.heapSnapshotDir !== undefined) op.kill('SIGUSR2');
     console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);

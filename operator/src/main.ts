@@ -43,9 +43,9 @@ flags of run:
   --identity ID                     leader identity (default: $POD_NAME or hostname-pid)
   --http-listen-address HOST:PORT   /metrics, /healthz, /readyz (default: 0.0.0.0:8080)
   --image IMAGE                     collector image when a Collector names none (default: ${DEFAULT_IMAGE_REPOSITORY}:<version>)
-  --workers N                       parallel reconciles (default: 8)
-  --kube-api-qps N                  sustained API requests per second, watches excluded (default: 100)
-  --kube-api-burst N                requests allowed at once above the QPS (default: 200)
+  --workers N                       parallel reconciles (default: 16)
+  --kube-api-qps N                  sustained API requests per second, watches excluded (default: 300)
+  --kube-api-burst N                requests allowed at once above the QPS (default: 600)
   --observe-pod-config true|false   read alloy_config_hash from pods (port 12345) so status.configHash is what
                                     they run and Progressing=ConfigReloading until all reloaded (default: true)
   --nudge-pods true|false           after a config change, annotate each collector pod with the config hash so
@@ -103,9 +103,9 @@ async function runOperator(argv: string[]): Promise<number> {
       identity: { type: 'string' },
       'http-listen-address': { type: 'string', default: '0.0.0.0:8080' },
       image: { type: 'string' },
-      workers: { type: 'string', default: '8' },
-      'kube-api-qps': { type: 'string', default: '100' },
-      'kube-api-burst': { type: 'string', default: '200' },
+      workers: { type: 'string', default: '16' },
+      'kube-api-qps': { type: 'string', default: '300' },
+      'kube-api-burst': { type: 'string', default: '600' },
       'observe-pod-config': { type: 'string', default: 'true' },
       'nudge-pods': { type: 'string', default: 'true' },
       'log-level': { type: 'string', default: 'info' },
