@@ -163,7 +163,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const kubeconfig = cp.tokenKubeconfig('alloy-operator', token);
     const user = 'system:serviceaccount:alloy-system:alloy-operator';
     const nodeArgs = [...f.nodeArgs, ...(f.heapSnapshotDir !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${f.heapSnapshotDir}`] : [])];
-    op = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'bin/operator'), 'run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // bin/operator as shipped (its shebang carries the operator's node flags); extra node flags via NODE_OPTIONS.
+    op = spawn(path.join(repoRoot(), 'bin/operator'), ['run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeArgs.join(' ') } });
     let opErr = '';
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
@@ -217,6 +218,12 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const steadyTo = Date.now() - 2000;
     await new Promise((r) => setTimeout(r, 3000));
     console.log(`  operator requests during ${f.steadySeconds} s of steady state:\n${table(operatorRequests(cp, user, steadyFrom, steadyTo))}`);
+    const perMinute: string[] = [];
+    for (let from = steadyFrom; from < steadyTo; from += 60_000) {
+      const n = [...operatorRequests(cp, user, from, Math.min(from + 60_000, steadyTo)).entries()].filter(([k]) => !k.endsWith(' leases')).reduce((s, [, v]) => s + v, 0);
+      perMinute.push(String(n));
+    }
+    console.log(`  of which not lease renewals, per minute of the window: ${perMinute.join(', ')}`);
     console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
     console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (now ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB); kube-apiserver RSS ${rssMiB(cp.apiServerPid, 'VmRSS').toFixed(0)} MiB`);
     if (op.exitCode !== null) console.log(`  operator exited ${op.exitCode}: ${opErr}`);
