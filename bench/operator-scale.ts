@@ -68,6 +68,33 @@ function call(cp: RealControlPlane, method: string, p: string, body?: unknown): 
   });
 }
 
+/**
+ * Follows a collection with one watch (no resourceVersion: the current objects arrive as ADDED
+ * first), keeping each object's last state by namespace/name. The bench observes convergence this
+ * way instead of polling lists of 1,000 objects, which would load the API server it measures.
+ */
+function follow(cp: RealControlPlane, p: string): { objects: Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>; close(): void } {
+  const objects = new Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>();
+  const req = https.request(new URL(`${p}${p.includes('?') ? '&' : '?'}watch=1`, cp.url), { agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'user-agent': 'operator-scale-bench' } }, (res) => {
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => {
+      buf += c;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: { metadata: { name: string; namespace?: string; generation?: number }; status?: { observedGeneration?: number } } };
+        buf = buf.slice(nl + 1);
+        const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
+        if (ev.type === 'DELETED') objects.delete(key);
+        else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') objects.set(key, { metadata: { generation: ev.object.metadata.generation }, status: { observedGeneration: ev.object.status?.observedGeneration } });
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { objects, close: () => req.destroy() };
+}
+
 async function pool<T>(items: readonly T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -169,6 +196,15 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
 
+    const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
+    const watched = {
+      collectors: follow(cp, '/apis/alloy.dev/v1alpha1/collectors'),
+      statefulsets: follow(cp, `/apis/apps/v1/statefulsets?${sel}`),
+      configmaps: follow(cp, `/api/v1/configmaps?${sel}`),
+      services: follow(cp, `/api/v1/services?${sel}`),
+      serviceaccounts: follow(cp, `/api/v1/serviceaccounts?${sel}`),
+      pods: follow(cp, `/api/v1/pods?${sel}`),
+    };
     const t0 = Date.now();
     const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid) };
     console.log(`  load average before the Collectors: ${load()} (2 cores, shared with other work)`);
@@ -183,21 +219,14 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const created = Date.now();
     console.log(`  created ${f.collectors} Collectors in ${((created - t0) / 1000).toFixed(1)} s`);
 
-    const count = async (p: string): Promise<number> => (JSON.parse(await must(cp, 'GET', p)) as { items: unknown[] }).items.length;
     let objectsAt = 0;
     let statusAt = 0;
     const deadline = Date.now() + 600_000;
     while ((objectsAt === 0 || statusAt === 0) && Date.now() < deadline) {
-      if (objectsAt === 0) {
-        const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
-        const [sts, cms, svcs, sas] = await Promise.all([count(`/apis/apps/v1/statefulsets?${sel}`), count(`/api/v1/configmaps?${sel}`), count(`/api/v1/services?${sel}`), count(`/api/v1/serviceaccounts?${sel}`)]);
-        if (sts >= f.collectors && cms >= f.collectors && svcs >= f.collectors && sas >= f.collectors) objectsAt = Date.now();
-      }
-      if (statusAt === 0) {
-        const list = JSON.parse(await must(cp, 'GET', '/apis/alloy.dev/v1alpha1/collectors')) as { items: Array<{ metadata: { generation: number }; status?: { observedGeneration?: number } }> };
-        if (list.items.length >= f.collectors && list.items.every((c) => c.status?.observedGeneration === c.metadata.generation)) statusAt = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, 500));
+      if (objectsAt === 0 && [watched.statefulsets, watched.configmaps, watched.serviceaccounts].every((w) => w.objects.size >= f.collectors) && watched.services.objects.size >= 2 * f.collectors) objectsAt = Date.now();
+      const collectors = [...watched.collectors.objects.values()];
+      if (statusAt === 0 && collectors.length >= f.collectors && collectors.every((c) => c.status?.observedGeneration === c.metadata.generation)) statusAt = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
     }
     const converged = Math.max(objectsAt, statusAt);
     console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
@@ -211,7 +240,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
     // (a config-hash nudge, a status update), not churn.
     const settleDeadline = Date.now() + 300_000;
-    while (Date.now() < settleDeadline && (await count('/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator')) < f.collectors) await new Promise((r) => setTimeout(r, 1000));
+    while (Date.now() < settleDeadline && watched.pods.objects.size < f.collectors) await new Promise((r) => setTimeout(r, 200));
+    for (const w of Object.values(watched)) w.close();
     console.log(`  all ${f.collectors} pods created by kube-controller-manager after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const steadyFrom = Date.now() + 10_000; // let the last status writes settle
     await new Promise((r) => setTimeout(r, 10_000 + f.steadySeconds * 1000));
