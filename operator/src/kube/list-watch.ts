@@ -21,7 +21,7 @@ export interface ListWatchOptions {
   readonly delay?: (ms: number) => Promise<void>;
 }
 
-type Handler = (obj: KubeObject) => void;
+type Handler = (obj: KubeObject, old?: KubeObject) => void;
 type ErrorHandler = (err?: unknown) => void;
 
 const RECONNECT_BASE_MS = 1000;
@@ -85,8 +85,8 @@ export class ListWatch implements InformerCore<KubeObject> {
     this.#watch = undefined;
   }
 
-  #emit(verb: 'add' | 'update' | 'delete', obj: KubeObject): void {
-    for (const h of this.#handlers[verb]) h(obj);
+  #emit(verb: 'add' | 'update' | 'delete', obj: KubeObject, old?: KubeObject): void {
+    for (const h of this.#handlers[verb]) h(obj, old);
   }
 
   #fail(err: unknown): void {
@@ -108,7 +108,7 @@ export class ListWatch implements InformerCore<KubeObject> {
     const old = byName.get(name);
     byName.set(name, obj);
     if (old === undefined) this.#emit('add', obj);
-    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#emit('update', obj);
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#emit('update', obj, old);
   }
 
   #remove(obj: KubeObject): void {

@@ -12,7 +12,8 @@ import { ListWatch } from './list-watch.js';
 
 /** The parts of an informer the wrapper uses (`list-watch.ts`'s `ListWatch` satisfies it). */
 export interface InformerCore<T extends KubeObject> {
-  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  /** `old`: the cached object an update replaces (when the informer knows it). */
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T, old?: T) => void): void;
   on(verb: 'error' | 'connect', cb: (err?: unknown) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -64,10 +65,10 @@ export class ResilientInformer<T extends KubeObject> {
     return this.#failures > 0;
   }
 
-  on(event: InformerEventType, cb: (obj: T) => void): void {
-    this.#core.on(event, (obj: T) => {
+  on(event: InformerEventType, cb: (obj: T, old?: T) => void): void {
+    this.#core.on(event, (obj: T, old?: T) => {
       try {
-        cb(obj);
+        cb(obj, old);
       } catch (e) {
         this.#onError(e, 0);
       }
