@@ -75,24 +75,36 @@ function call(cp: RealControlPlane, method: string, p: string, body?: unknown): 
  */
 function follow(cp: RealControlPlane, p: string): { objects: Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>; close(): void } {
   const objects = new Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>();
-  const req = https.request(new URL(`${p}${p.includes('?') ? '&' : '?'}watch=1`, cp.url), { agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'user-agent': 'operator-scale-bench' } }, (res) => {
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => {
-      buf += c;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: { metadata: { name: string; namespace?: string; generation?: number }; status?: { observedGeneration?: number } } };
-        buf = buf.slice(nl + 1);
-        const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
-        if (ev.type === 'DELETED') objects.delete(key);
-        else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') objects.set(key, { metadata: { generation: ev.object.metadata.generation }, status: { observedGeneration: ev.object.status?.observedGeneration } });
-      }
+  let closed = false;
+  let req: ReturnType<typeof https.request> | undefined;
+  // A watch the server ends (or that fails) is opened again; without a resourceVersion the
+  // server first replays every current object as ADDED, so the map is complete again.
+  const open = (): void => {
+    if (closed) return;
+    const reopen = (): void => void setTimeout(open, 200);
+    req = https.request(new URL(`${p}${p.includes('?') ? '&' : '?'}watch=1`, cp.url), { agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'user-agent': 'operator-scale-bench' } }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string; namespace?: string; generation?: number }; status?: { observedGeneration?: number } } };
+          const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
+          if (ev.type === 'DELETED') objects.delete(key);
+          else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') objects.set(key, { metadata: { generation: ev.object.metadata.generation }, status: { observedGeneration: ev.object.status?.observedGeneration } });
+        }
+      });
+      res.on('end', reopen);
+      res.on('error', reopen);
     });
-  });
-  req.on('error', () => undefined);
-  req.end();
-  return { objects, close: () => req.destroy() };
+    req.on('error', reopen);
+    req.end();
+  };
+  open();
+  return { objects, close: () => ((closed = true), req?.destroy()) };
 }
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<void> {
