@@ -4,6 +4,8 @@
  *   - `bin/alloy config-reloader` (the lean entry the pods run),
  *   - the same reloader loaded the way it was before it had its own entry (the whole CLI module
  *     graph: runtime and every component imported first),
+ *   - the lean entry under candidate node flags (semi-space, thread pool, JIT, heap limit), each
+ *     given through NODE_OPTIONS as a pod would;
  *   - a bare idle Node.js process (the floor).
  * Each watches a temp dir, gets three config changes POSTed to a loopback webhook, then its
  * resident set (VmRSS) and peak (VmHWM) are read from /proc. Prints MiB and ratios.
@@ -33,7 +35,7 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   }
 }
 
-async function measure(label: string, argv: (dir: string, url: string) => string[], reloads: boolean): Promise<{ label: string; rss: number; hwm: number }> {
+async function measure(label: string, argv: (dir: string, url: string) => string[], reloads: boolean, nodeOptions?: string): Promise<{ label: string; rss: number; hwm: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reloader-rss-'));
   fs.writeFileSync(path.join(dir, 'config.alloy'), 'logging {}\n');
   let posts = 0;
@@ -46,7 +48,8 @@ async function measure(label: string, argv: (dir: string, url: string) => string
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/-/reload`;
-  const child: ChildProcess = spawn(process.execPath, argv(dir, url), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { ...process.env, NODE_OPTIONS: nodeOptions ?? '' };
+  const child: ChildProcess = spawn(process.execPath, argv(dir, url), { stdio: ['ignore', 'ignore', 'pipe'], env });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   try {
@@ -73,6 +76,11 @@ const full = await measure(
   (d, u) => ['--input-type=module', '-e', `await import(${JSON.stringify(dist('collector/src/cli/run.js'))}); const m = await import(${JSON.stringify(dist('collector/src/reloader/main.js'))}); await m.runReloaderMain(${JSON.stringify(flags(d, u).slice(1))});`],
   true,
 );
+const variants: Array<{ label: string; rss: number; hwm: number }> = [];
+for (const opts of ['--max-semi-space-size=1', '--v8-pool-size=0', '--jitless', '--max-old-space-size=24', '--max-semi-space-size=1 --v8-pool-size=0', '--max-semi-space-size=1 --v8-pool-size=0 --jitless']) {
+  variants.push(await measure(`lean entry, NODE_OPTIONS=${opts}`, (d, u) => [path.join(root, 'bin/alloy'), ...flags(d, u)], true, opts));
+}
 const bare = await measure('bare node (idle)', () => ['-e', 'setInterval(() => {}, 1000)'], false);
-for (const r of [lean, full, bare]) console.log(`${r.label.padEnd(44)} RSS ${r.rss.toFixed(1)} MiB  peak ${r.hwm.toFixed(1)} MiB`);
+const bareFlags = await measure('bare node (idle), --max-semi-space-size=1 --v8-pool-size=0', () => ['-e', 'setInterval(() => {}, 1000)'], false, '--max-semi-space-size=1 --v8-pool-size=0');
+for (const r of [lean, full, ...variants, bare, bareFlags]) console.log(`${r.label.padEnd(78)} RSS ${r.rss.toFixed(1)} MiB  peak ${r.hwm.toFixed(1)} MiB`);
 console.log(`lean / whole-graph RSS: ${(lean.rss / full.rss).toFixed(2)}   lean / bare node: ${(lean.rss / bare.rss).toFixed(2)}`);

@@ -11,6 +11,7 @@
  * Aims (issue 21): <= 30 s to all objects and status, <= 100 MiB peak RSS in both runs.
  *
  *   npm run build && node dist/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
+ *     [--node-args "--max-semi-space-size=4"] [--operator-args "--workers=16"] [--heap-snapshot DIR]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,10 +26,16 @@ interface Flags {
   unrelated: number;
   steadySeconds: number;
   only?: 'with' | 'without';
+  /** Extra node flags for the operator process (e.g. `--max-semi-space-size=4`). */
+  nodeArgs: string[];
+  /** Extra `bin/operator run` flags (e.g. `--workers=16`). */
+  operatorArgs: string[];
+  /** Write a heap snapshot of the operator into this folder once everything converged. */
+  heapSnapshotDir?: string;
 }
 
 function flags(argv: readonly string[]): Flags {
-  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360 };
+  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -36,6 +43,9 @@ function flags(argv: readonly string[]): Flags {
       case '--unrelated': f.unrelated = Number(v); i++; break;
       case '--steady-seconds': f.steadySeconds = Number(v); i++; break;
       case '--only': f.only = v === 'with' ? 'with' : 'without'; i++; break;
+      case '--node-args': f.nodeArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
+      case '--operator-args': f.operatorArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
+      case '--heap-snapshot': f.heapSnapshotDir = v; i++; break;
       default: throw new Error(`operator-scale: unknown flag ${argv[i]}`);
     }
   }
@@ -58,6 +68,45 @@ function call(cp: RealControlPlane, method: string, p: string, body?: unknown): 
   });
 }
 
+/**
+ * Follows a collection with one watch (no resourceVersion: the current objects arrive as ADDED
+ * first), keeping each object's last state by namespace/name. The bench observes convergence this
+ * way instead of polling lists of 1,000 objects, which would load the API server it measures.
+ */
+function follow(cp: RealControlPlane, p: string): { objects: Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>; close(): void } {
+  const objects = new Map<string, { metadata: { generation?: number }; status?: { observedGeneration?: number } }>();
+  let closed = false;
+  let req: ReturnType<typeof https.request> | undefined;
+  // A watch the server ends (or that fails) is opened again; without a resourceVersion the
+  // server first replays every current object as ADDED, so the map is complete again.
+  const open = (): void => {
+    if (closed) return;
+    const reopen = (): void => void setTimeout(open, 200);
+    req = https.request(new URL(`${p}${p.includes('?') ? '&' : '?'}watch=1`, cp.url), { agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'user-agent': 'operator-scale-bench' } }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string; namespace?: string; generation?: number }; status?: { observedGeneration?: number } } };
+          const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
+          if (ev.type === 'DELETED') objects.delete(key);
+          else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') objects.set(key, { metadata: { generation: ev.object.metadata.generation }, status: { observedGeneration: ev.object.status?.observedGeneration } });
+        }
+      });
+      res.on('end', reopen);
+      res.on('error', reopen);
+    });
+    req.on('error', reopen);
+    req.end();
+  };
+  open();
+  return { objects, close: () => ((closed = true), req?.destroy()) };
+}
+
 async function pool<T>(items: readonly T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -78,6 +127,16 @@ function kubectl(kubeconfig: string, args: readonly string[], input?: string): s
 function rssMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`))!;
   return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+function load(): string {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 interface AuditEvent {
@@ -142,12 +201,25 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const token = kubectl(admin, ['create', 'token', 'alloy-operator', '-n', 'alloy-system', '--duration=2h']).trim();
     const kubeconfig = cp.tokenKubeconfig('alloy-operator', token);
     const user = 'system:serviceaccount:alloy-system:alloy-operator';
-    op = spawn(process.execPath, [path.join(repoRoot(), 'bin/operator'), 'run', `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const nodeArgs = [...f.nodeArgs, ...(f.heapSnapshotDir !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${f.heapSnapshotDir}`] : [])];
+    // bin/operator as shipped (its shebang carries the operator's node flags); extra node flags via NODE_OPTIONS.
+    op = spawn(path.join(repoRoot(), 'bin/operator'), ['run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeArgs.join(' ') } });
     let opErr = '';
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
 
+    const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
+    const watched = {
+      collectors: follow(cp, '/apis/alloy.dev/v1alpha1/collectors'),
+      statefulsets: follow(cp, `/apis/apps/v1/statefulsets?${sel}`),
+      configmaps: follow(cp, `/api/v1/configmaps?${sel}`),
+      services: follow(cp, `/api/v1/services?${sel}`),
+      serviceaccounts: follow(cp, `/api/v1/serviceaccounts?${sel}`),
+      pods: follow(cp, `/api/v1/pods?${sel}`),
+    };
     const t0 = Date.now();
+    const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid) };
+    console.log(`  load average before the Collectors: ${load()} (2 cores, shared with other work)`);
     await pool(Array.from({ length: f.collectors }, (_, i) => i), 32, async (i) => {
       await must(cp, 'POST', `/apis/alloy.dev/v1alpha1/namespaces/${namespaces[i % 10]}/collectors`, {
         apiVersion: 'alloy.dev/v1alpha1',
@@ -159,23 +231,19 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const created = Date.now();
     console.log(`  created ${f.collectors} Collectors in ${((created - t0) / 1000).toFixed(1)} s`);
 
-    const count = async (p: string): Promise<number> => (JSON.parse(await must(cp, 'GET', p)) as { items: unknown[] }).items.length;
     let objectsAt = 0;
     let statusAt = 0;
     const deadline = Date.now() + 600_000;
     while ((objectsAt === 0 || statusAt === 0) && Date.now() < deadline) {
-      if (objectsAt === 0) {
-        const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
-        const [sts, cms, svcs, sas] = await Promise.all([count(`/apis/apps/v1/statefulsets?${sel}`), count(`/api/v1/configmaps?${sel}`), count(`/api/v1/services?${sel}`), count(`/api/v1/serviceaccounts?${sel}`)]);
-        if (sts >= f.collectors && cms >= f.collectors && svcs >= f.collectors && sas >= f.collectors) objectsAt = Date.now();
-      }
-      if (statusAt === 0) {
-        const list = JSON.parse(await must(cp, 'GET', '/apis/alloy.dev/v1alpha1/collectors')) as { items: Array<{ metadata: { generation: number }; status?: { observedGeneration?: number } }> };
-        if (list.items.length >= f.collectors && list.items.every((c) => c.status?.observedGeneration === c.metadata.generation)) statusAt = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, 500));
+      if (objectsAt === 0 && [watched.statefulsets, watched.configmaps, watched.serviceaccounts].every((w) => w.objects.size >= f.collectors) && watched.services.objects.size >= 2 * f.collectors) objectsAt = Date.now();
+      const collectors = [...watched.collectors.objects.values()];
+      if (statusAt === 0 && collectors.length >= f.collectors && collectors.every((c) => c.status?.observedGeneration === c.metadata.generation)) statusAt = Date.now();
+      await new Promise((r) => setTimeout(r, 100));
     }
     const converged = Math.max(objectsAt, statusAt);
+    console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
+    console.log(`  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`);
+    if (f.heapSnapshotDir !== undefined) op.kill('SIGUSR2');
     console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);
     await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
     console.log(`  operator requests until converged:\n${table(operatorRequests(cp, user, 0, converged + 1000))}`);
@@ -184,13 +252,20 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
     // (a config-hash nudge, a status update), not churn.
     const settleDeadline = Date.now() + 300_000;
-    while (Date.now() < settleDeadline && (await count('/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator')) < f.collectors) await new Promise((r) => setTimeout(r, 1000));
+    while (Date.now() < settleDeadline && watched.pods.objects.size < f.collectors) await new Promise((r) => setTimeout(r, 200));
+    for (const w of Object.values(watched)) w.close();
     console.log(`  all ${f.collectors} pods created by kube-controller-manager after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const steadyFrom = Date.now() + 10_000; // let the last status writes settle
     await new Promise((r) => setTimeout(r, 10_000 + f.steadySeconds * 1000));
     const steadyTo = Date.now() - 2000;
     await new Promise((r) => setTimeout(r, 3000));
     console.log(`  operator requests during ${f.steadySeconds} s of steady state:\n${table(operatorRequests(cp, user, steadyFrom, steadyTo))}`);
+    const perMinute: string[] = [];
+    for (let from = steadyFrom; from < steadyTo; from += 60_000) {
+      const n = [...operatorRequests(cp, user, from, Math.min(from + 60_000, steadyTo)).entries()].filter(([k]) => !k.endsWith(' leases')).reduce((s, [, v]) => s + v, 0);
+      perMinute.push(String(n));
+    }
+    console.log(`  of which not lease renewals, per minute of the window: ${perMinute.join(', ')}`);
     console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
     console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (now ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB); kube-apiserver RSS ${rssMiB(cp.apiServerPid, 'VmRSS').toFixed(0)} MiB`);
     if (op.exitCode !== null) console.log(`  operator exited ${op.exitCode}: ${opErr}`);

@@ -7,9 +7,12 @@
  * - the operator, running with its own ServiceAccount's token (TokenRequest) and exactly the
  *   RBAC that `kustomize/base` grants, reconciles a Collector into its objects and status, keeps
  *   the StatefulSet template unchanged across a config change (no rollout), refuses a bad config
- *   and never meets a 403; the StatefulSet's pods pass the namespace's `restricted` Pod Security.
+ *   and never meets a 403; the StatefulSet's pods pass the namespace's `restricted` Pod Security;
  * - upstream's default config, as the chart renders it, lists and watches all six roles with the
  *   chart ServiceAccount's token and exactly the chart's default RBAC (forbidden without it);
+ * - a collector process running with a Collector's ServiceAccount token (TokenRequest) works
+ *   with exactly the RBAC the operator derived from its config, and without it reports a 403
+ *   health message naming the verb, resource and namespace it lacks.
  * No kubelet is attached here: pods stay Pending (the dev-cluster journeys cover running pods).
  */
 import { execFileSync } from 'node:child_process';
@@ -251,6 +254,48 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
       expect(Object.values(cmAfter.items[0]!.data).join('')).toContain('level = "debug"');
 
       expect(op!.logs()).not.toMatch(/forbidden|403/i);
+    }, 120_000);
+
+    it('a collector with its Collector ServiceAccount token works with the derived RBAC and reports a clear 403 without it', async () => {
+      const discovery = (extra: string): string => `discovery.kubernetes "pods" {\n  role = "pod"\n${extra}  namespaces {\n    names = ["${ns}"]\n  }\n}\n`;
+      // Same config in both Collectors; `rbac.discovery: none` withholds the derived grant.
+      for (const [name, rbac] of [['granted', 'auto'], ['withheld', 'none']] as const) {
+        await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name, namespace: ns }, spec: { replicas: 1, config: discovery(''), rbac: { discovery: rbac } } }));
+      }
+      const role = await waitFor(async () => {
+        const r = await kr(['get', 'role', '-n', ns, '-l', 'app.kubernetes.io/instance=granted', '-o', 'json']);
+        const items = r.code === 0 ? (JSON.parse(r.stdout) as { items: Array<{ rules: Array<{ resources: string[]; verbs: string[] }> }> }).items : [];
+        return items.length > 0 ? items[0] : undefined;
+      }, { timeoutMs: 30_000, what: `the derived Role of Collector granted (operator log: ${op!.logs().slice(-1500)})` });
+      expect(role.rules).toEqual([expect.objectContaining({ resources: ['pods'], verbs: ['get', 'list', 'watch'] })]);
+      await waitFor(async () => (await kr(['get', 'serviceaccount', 'withheld', '-n', ns])).code === 0 || undefined, { timeoutMs: 30_000, what: 'ServiceAccount withheld' });
+      expect((await k(['get', 'role,rolebinding', '-n', ns, '-l', 'app.kubernetes.io/instance=withheld', '-o', 'name'])).trim()).toBe('');
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collector-rbac-'));
+      const procs: AlloyProc[] = [];
+      try {
+        const health = async (name: string): Promise<{ state: string; message: string }> => {
+          const token = (await k(['create', 'token', name, '-n', ns, '--duration=10m'])).trim();
+          const kubeconfig = cp.tokenKubeconfig(`collector-${name}`, token);
+          // The pod's in-cluster identity, outside a pod: the same token through kubeconfig_file.
+          const proc = await startAlloy(dir, name, discovery(`  kubeconfig_file = ${JSON.stringify(kubeconfig)}\n`));
+          procs.push(proc);
+          return waitFor(async () => {
+            const r = await fetch(`${proc.base}/api/v0/web/components/discovery.kubernetes.pods`);
+            const h = ((await r.json()) as { health: { state: string; message: string } }).health;
+            return h.state === 'healthy' || /403/.test(h.message) ? h : undefined;
+          }, { timeoutMs: 30_000, what: `discovery health of collector ${name} (log: ${proc.output().slice(-1000)})` });
+        };
+        const granted = await health('granted');
+        expect(granted.state).toBe('healthy');
+        const withheld = await health('withheld');
+        expect(withheld.state).toBe('unhealthy');
+        expect(withheld.message).toContain('403 Forbidden');
+        expect(withheld.message).toContain(`User "system:serviceaccount:${ns}:withheld" cannot list resource "pods" in API group "" in the namespace "${ns}"`);
+      } finally {
+        for (const p of procs) await p.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }, 120_000);
   });
 });

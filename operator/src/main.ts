@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { defaultRegistry } from '../../collector/src/component/registry.js';
 import { validateConfig } from '../../collector/src/runtime/index.js';
 import { CollectorController } from './controller/collector-controller.js';
@@ -17,6 +16,8 @@ import { CollectorReconciler, type ConfigValidator } from './controller/collecto
 import { KubeEventRecorder } from './controller/event-recorder.js';
 import { HttpPodConfigProbe } from './controller/pod-config-probe.js';
 import { renderCrdYaml } from './crd/crd-generator.js';
+import { cacheTransform } from './kube/cache-transform.js';
+import { loadKubeConfig } from './kube/kube-config.js';
 import { RestKubeApi } from './kube/rest-kube-api.js';
 import { listWatchFor } from './kube/resilient-informer.js';
 import { LeaseElector } from './leader/lease-elector.js';
@@ -24,7 +25,7 @@ import { createLogger } from './logging.js';
 import { OperatorMetrics } from './metrics/operator-metrics.js';
 import { operatorRbacYaml } from './rbac/operator-rbac.js';
 import { configBlocks } from './rbac/config-blocks.js';
-import { DEFAULT_IMAGE_REPOSITORY } from './render/labels.js';
+import { DEFAULT_IMAGE_REPOSITORY, FIELD_MANAGER } from './render/labels.js';
 import { OperatorServer } from './server/operator-server.js';
 import { systemClock } from './util/clock.js';
 
@@ -42,9 +43,9 @@ flags of run:
   --identity ID                     leader identity (default: $POD_NAME or hostname-pid)
   --http-listen-address HOST:PORT   /metrics, /healthz, /readyz (default: 0.0.0.0:8080)
   --image IMAGE                     collector image when a Collector names none (default: ${DEFAULT_IMAGE_REPOSITORY}:<version>)
-  --workers N                       parallel reconciles (default: 8)
-  --kube-api-qps N                  sustained API requests per second, watches excluded (default: 100)
-  --kube-api-burst N                requests allowed at once above the QPS (default: 200)
+  --workers N                       parallel reconciles (default: 16)
+  --kube-api-qps N                  sustained API requests per second, watches excluded (default: 300)
+  --kube-api-burst N                requests allowed at once above the QPS (default: 600)
   --observe-pod-config true|false   read alloy_config_hash from pods (port 12345) so status.configHash is what
                                     they run and Progressing=ConfigReloading until all reloaded (default: true)
   --nudge-pods true|false           after a config change, annotate each collector pod with the config hash so
@@ -102,9 +103,9 @@ async function runOperator(argv: string[]): Promise<number> {
       identity: { type: 'string' },
       'http-listen-address': { type: 'string', default: '0.0.0.0:8080' },
       image: { type: 'string' },
-      workers: { type: 'string', default: '8' },
-      'kube-api-qps': { type: 'string', default: '100' },
-      'kube-api-burst': { type: 'string', default: '200' },
+      workers: { type: 'string', default: '16' },
+      'kube-api-qps': { type: 'string', default: '300' },
+      'kube-api-burst': { type: 'string', default: '600' },
       'observe-pod-config': { type: 'string', default: 'true' },
       'nudge-pods': { type: 'string', default: 'true' },
       'log-level': { type: 'string', default: 'info' },
@@ -120,13 +121,11 @@ async function runOperator(argv: string[]): Promise<number> {
   const nudge = values['nudge-pods'];
   if (nudge !== 'true' && nudge !== 'false') throw new Error(`--nudge-pods must be true or false, got ${JSON.stringify(nudge)}`);
 
-  const kc = new KubeConfig();
-  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
-  else kc.loadFromDefault();
+  const access = loadKubeConfig(values.kubeconfig);
   const qps = Number(values['kube-api-qps']);
   const burst = Number(values['kube-api-burst']);
   if (!(qps > 0) || !Number.isInteger(burst) || burst < 1) throw new Error(`--kube-api-qps must be > 0 and --kube-api-burst a whole number >= 1, got ${values['kube-api-qps']} and ${values['kube-api-burst']}`);
-  const api = new RestKubeApi(kc, { userAgent: `alloy-operator/${packageVersion()}`, qps, burst });
+  const api = new RestKubeApi(access, { userAgent: `alloy-operator/${packageVersion()}`, qps, burst });
   const clock = systemClock;
   const metrics = new OperatorMetrics({ defaultMetrics: true });
   const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
@@ -152,7 +151,7 @@ async function runOperator(argv: string[]): Promise<number> {
           nudgePods: nudge === 'true',
         }),
       informers: (apiVersion, kind, labelSelector) =>
-        listWatchFor(api, apiVersion, kind, { ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
+        listWatchFor(api, apiVersion, kind, { transform: cacheTransform(kind, FIELD_MANAGER), ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
       clock,
       logger,
       metrics,

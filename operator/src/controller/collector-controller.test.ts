@@ -5,7 +5,7 @@ import { listWatchFor } from '../kube/resilient-informer.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
-import { CollectorController, type Reconciler } from './collector-controller.js';
+import { CollectorController, onlyStatusChanged, type Reconciler } from './collector-controller.js';
 import { CollectorReconciler } from './collector-reconciler.js';
 import { KubeEventRecorder } from './event-recorder.js';
 
@@ -50,6 +50,41 @@ describe('CollectorController', () => {
     await running;
     const total = await metrics.registry.getSingleMetricAsString('controller_runtime_reconcile_total');
     expect(total).toMatch(/controller_runtime_reconcile_total\{controller="collector",result="success"\} [1-9]/);
+  });
+
+  it('GIVEN events that cannot change the outcome THEN they are not enqueued: a status-only Collector update, an owned object created', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({ api, reconciler: { reconcile: async (key) => (seen.push(key), {}) }, informers: (v, k, labelSelector) => listWatchFor(api, v, k, labelSelector !== undefined ? { labelSelector } : {}), clock, logger, metrics: new OperatorMetrics(), resyncMs: 0 });
+    api.seed(collectorObj('a'));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => seen.length === 1, 'the first reconcile');
+    const ref = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', namespace: 'obs', name: 'a' };
+    await api.mergePatch(ref, { status: { observedGeneration: 1 } }, 'status');
+    const owned = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a-config', namespace: 'obs', labels: { 'app.kubernetes.io/managed-by': 'alloy-operator' }, ownerReferences: [{ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', name: 'a', uid: 'u', controller: true }] }, data: { x: '1' } };
+    await api.apply(owned);
+    await flushMicrotasks();
+    expect(controller.queue.depth).toBe(0);
+    // A spec change, and a change or deletion of an owned object, are enqueued.
+    await api.mergePatch(ref, { spec: { config: 'logging { level = "debug" }' } });
+    await until(() => seen.length === 2, 'a reconcile after the spec change');
+    await api.apply({ ...owned, data: { x: '2' } });
+    await until(() => seen.length === 3, 'a reconcile after the owned object changed');
+    await api.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'a-config' });
+    await until(() => seen.length === 4, 'a reconcile after the owned object was deleted');
+    expect(seen).toStrictEqual(['obs/a', 'obs/a', 'obs/a', 'obs/a']);
+    stop.abort();
+    await running;
+  });
+
+  it('onlyStatusChanged: status and resourceVersion differences only', () => {
+    const base = { apiVersion: 'v', kind: 'Collector', metadata: { name: 'a', generation: 2, resourceVersion: '1', finalizers: ['f'] }, spec: { replicas: 1 }, status: { x: 1 } };
+    expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { x: 2 } })).toBe(true);
+    expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, generation: 3 } })).toBe(false);
+    expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, finalizers: [] } })).toBe(false);
+    expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: 't' } })).toBe(false);
   });
 
   it('GIVEN a Collector referencing a ConfigMap WHEN that ConfigMap changes THEN the Collector is reconciled', async () => {

@@ -3,6 +3,11 @@
  * they own (found through the controller owner reference) or reference (`configMapRef`) enqueue
  * the Collector's key; `workers` loops take keys one at a time per key, reconcile, and re-queue
  * failures with capped exponential backoff. `run` never rejects: failures are logged and counted.
+ *
+ * Events that cannot change the outcome are not enqueued (as controller-runtime's predicates):
+ * a Collector update that changed only its status (the reconciler's own write), and the creation
+ * of an owned object (the reconcile that created it already used the answer; later changes and
+ * deletions of it are enqueued). The periodic resync re-reads everything regardless.
  */
 import type { Logger } from 'winston';
 import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
@@ -13,6 +18,7 @@ import { ResilientInformer, type InformerCore } from '../kube/resilient-informer
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
+import { stableJson } from './desired-state.js';
 import { WorkQueue } from './work-queue.js';
 import type { ReconcileResult } from './collector-reconciler.js';
 
@@ -86,10 +92,15 @@ export class CollectorController {
         },
       });
     this.#collectors = informer(API_VERSION, KIND);
-    for (const event of ['add', 'update', 'delete'] as const) this.#collectors.on(event, (o) => this.#enqueue(`${o.metadata.namespace}/${o.metadata.name}`));
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.#collectors.on(event, (o, old) => {
+        if (event === 'update' && old !== undefined && onlyStatusChanged(old, o)) return;
+        this.#enqueue(`${o.metadata.namespace}/${o.metadata.name}`);
+      });
+    }
     for (const { apiVersion, kind } of WATCHED_OWNED_KINDS) {
       const inf = informer(apiVersion, kind, OWNED_SELECTOR);
-      for (const event of ['add', 'update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
+      for (const event of ['update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
     this.#configSources = informer('v1', 'ConfigMap', `${CONFIG_SOURCE_LABEL}=true`);
@@ -201,6 +212,19 @@ export class CollectorController {
     await Promise.all(informers.map((i) => i.stop()));
     logger.info('controller stopped');
   }
+}
+
+/** True when `next` differs from `prev` only in status and resourceVersion (same generation, metadata and spec). */
+export function onlyStatusChanged(prev: KubeObject, next: KubeObject): boolean {
+  const strip = (o: KubeObject): unknown => {
+    const { status: _status, metadata, ...rest } = o as KubeObject & { status?: unknown };
+    void _status;
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = metadata as KubeObject['metadata'] & { managedFields?: unknown };
+    void _rv;
+    void _mf;
+    return { ...rest, metadata: meta };
+  };
+  return prev.metadata.generation === next.metadata.generation && stableJson(strip(prev)) === stableJson(strip(next));
 }
 
 /** Several label-selected informers of one kind read as one cache (first match wins). */

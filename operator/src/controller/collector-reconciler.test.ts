@@ -440,6 +440,18 @@ describe('CollectorReconciler: config delivery and state that survives a restart
     expect(api.writes.slice(before).filter((w) => w.kind === 'Pod')).toStrictEqual([]);
   });
 
+  it('GIVEN a pod created after the config was last written THEN it is not nudged (it started with that config); one created before is', async () => {
+    const { api, reconciler, start } = readyCollector();
+    await start();
+    // The fake stamps every apply at the epoch; pods created later need no nudge.
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-2', namespace: 'obs', labels: podLabels, creationTimestamp: '2026-01-01T00:00:00Z' } });
+    api.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-3', namespace: 'obs', labels: podLabels, creationTimestamp: '1970-01-01T00:00:00Z' } });
+    const before = api.writes.length;
+    await reconciler.reconcile('obs/metrics');
+    expect(api.writes.slice(before).filter((w) => w.kind === 'Pod').map((w) => w.name)).toStrictEqual(['metrics-3']);
+    expect(podAnnotation(api, 2)).toBeUndefined();
+  });
+
   it('GIVEN nudgePods=false WHEN the config changes THEN pods are not touched', async () => {
     const api = new FakeKubeApi();
     const clock = new ManualClock(0);

@@ -238,6 +238,8 @@ export class CollectorReconciler {
     const applyErrors: string[] = [];
     let statefulSet: StatefulSetLike | undefined;
     let requeueAfterMs: number | undefined;
+    // When this operator last wrote the config: pods created after it mounted that content.
+    let configWrittenAt = appliedAt(liveConfigMap, FIELD_MANAGER);
     for (const desired of objects) {
       const obj = withAppliedHash(desired as unknown as KubeObject);
       try {
@@ -250,6 +252,7 @@ export class CollectorReconciler {
         const reason = applyReason(obj, live, FIELD_MANAGER);
         const current = reason === undefined ? live! : await this.#o.api.apply(obj);
         if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
+        if (obj.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
         if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
       } catch (e) {
         if (obj.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
@@ -280,7 +283,7 @@ export class CollectorReconciler {
             message: `${source.where}${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
           };
     await this.#recordConfigEvent(collector, configValid);
-    if (statefulSet !== undefined && effective !== undefined && this.#o.nudgePods !== false) await this.#nudgePods(collector, configContentHash(effective));
+    if (statefulSet !== undefined && effective !== undefined && this.#o.nudgePods !== false) await this.#nudgePods(collector, configContentHash(effective), configWrittenAt);
     const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, effective, configChanged, previousConfigHashes) : undefined;
     const notReady = statefulSet !== undefined && (statefulSet.status?.readyReplicas ?? 0) < collector.spec.replicas ? await this.#podProblems(collector) : [];
     const claims = statefulSet !== undefined ? await this.#outdatedClaims(collector) : [];
@@ -376,12 +379,18 @@ export class CollectorReconciler {
    * Annotates every collector pod whose `alloy.dev/config-hash` differs from `hash`. A pod update
    * is what makes a real kubelet sync the pod (and re-project its ConfigMap volume) at once.
    * Best effort: a failure is logged, the kubelet's periodic sync still delivers the config.
+   * Pods created after `configWrittenAt` (the config's last write, second resolution) started
+   * with that content and are left alone, so new pods cost no patch; when it is unknown, every
+   * pod whose annotation differs is nudged.
    */
-  async #nudgePods(collector: Collector, hash: string): Promise<void> {
+  async #nudgePods(collector: Collector, hash: string, configWrittenAt: number | undefined): Promise<void> {
     const { namespace, name } = collector.metadata;
     const { items } = await this.#reader.list('v1', 'Pod', namespace, selectorString(name));
     for (const pod of items) {
       if (pod.metadata.deletionTimestamp !== undefined || pod.metadata.annotations?.[POD_CONFIG_HASH_ANNOTATION] === hash) continue;
+      const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+      // Timestamps have second resolution: a pod created in the same second may predate the write.
+      if (configWrittenAt !== undefined && created >= Math.floor(configWrittenAt / 1000) * 1000 + 1000) continue;
       try {
         await this.#o.api.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata.name ?? '' }, { metadata: { annotations: { [POD_CONFIG_HASH_ANNOTATION]: hash } } });
       } catch (e) {
@@ -601,6 +610,15 @@ export class CollectorReconciler {
     if (sameStatus(previous, next)) return;
     await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
   }
+}
+
+/** Time (ms) of `manager`'s last server-side apply to `obj`, from its `managedFields` entry. */
+function appliedAt(obj: KubeObject | undefined, manager: string): number | undefined {
+  const entry = (obj?.metadata.managedFields as Array<{ manager?: string; operation?: string; subresource?: string; time?: string }> | undefined)?.find(
+    (m) => m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === '',
+  );
+  const t = Date.parse(entry?.time ?? '');
+  return Number.isNaN(t) ? undefined : t;
 }
 
 function sameStatus(a: CollectorStatus, b: CollectorStatus): boolean {

@@ -97,7 +97,7 @@ const FAKE_MANAGER = 'alloy-operator';
 
 function withManagedFields(obj: KubeObject, paths: readonly string[][]): KubeObject {
   const others = (obj.metadata['managedFields'] as Array<{ manager?: string; operation?: string }> | undefined ?? []).filter((m) => !(m.manager === FAKE_MANAGER && m.operation === 'Apply'));
-  obj.metadata['managedFields'] = [...others, { manager: FAKE_MANAGER, operation: 'Apply', apiVersion: obj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }];
+  obj.metadata['managedFields'] = [...others, { manager: FAKE_MANAGER, operation: 'Apply', apiVersion: obj.apiVersion, time: new Date(0).toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }];
   return obj;
 }
 
@@ -122,7 +122,7 @@ function matchesSelector(labels: Record<string, string> | undefined, selector: s
 
 export class FakeKubeApi implements KubeApi {
   readonly #objects = new Map<string, KubeObject>();
-  readonly #watchers = new Set<{ path: string; onEvent: (type: string, obj: KubeObject) => void }>();
+  readonly #watchers = new Set<{ path: string; labelSelector?: string; onEvent: (type: string, obj: KubeObject) => void }>();
   readonly #failures: Array<{ verb: Verb; kind: string; error: Error }> = [];
   #rv = 0;
   #uid = 0;
@@ -177,7 +177,7 @@ export class FakeKubeApi implements KubeApi {
 
   #notify(type: string, obj: KubeObject): void {
     const paths = new Set([pathOf(obj.apiVersion, obj.kind), pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace)]);
-    for (const w of this.#watchers) if (paths.has(w.path)) w.onEvent(type, clone(obj));
+    for (const w of this.#watchers) if (paths.has(w.path) && matchesSelector(obj.metadata.labels, w.labelSelector)) w.onEvent(type, clone(obj));
   }
 
   #store(before: KubeObject | undefined, after: KubeObject): KubeObject {
@@ -301,10 +301,11 @@ export class FakeKubeApi implements KubeApi {
     this.#remove(live, opts.propagationPolicy === 'Orphan');
   }
 
-  async watch(path: string, _query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
-    void _query;
+  /** Events of objects under `path` matching `query.labelSelector` (equality terms), as the API server filters them. */
+  async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
     const controller = new AbortController();
-    const w = { path, onEvent };
+    const selector = query['labelSelector'];
+    const w = { path, onEvent, ...(typeof selector === 'string' ? { labelSelector: selector } : {}) };
     this.#watchers.add(w);
     controller.signal.addEventListener('abort', () => this.#watchers.delete(w), { once: true });
     this.#closeWatches.push(() => {

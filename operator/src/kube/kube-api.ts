@@ -35,7 +35,7 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ER
 export class KubeError extends Error {
   readonly status: number;
   readonly reason: string;
-  /** Read by client-node's ListWatch to tell 410 Gone (relist) from other failures. */
+  /** The HTTP status again under client-go's name, for code written against client-node errors. */
   readonly statusCode: number;
 
   constructor(status: number, reason: string, message: string) {

@@ -3,7 +3,7 @@ import { FakeKubeApi } from './fake-kube-api.js';
 import { ResilientInformer, listWatchFor, type InformerCore } from './resilient-informer.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
 
-/** A core that fails its first `failures` starts the way client-node's ListWatch does (error callback, then stop). */
+/** A core that fails its first `failures` starts the way list-watch informer does (error callback, then stop). */
 class FlakyCore implements InformerCore<KubeObject> {
   starts = 0;
   #failures: number;
@@ -63,7 +63,7 @@ describe('ResilientInformer', () => {
     expect(clock.pending()).toStrictEqual([]);
   });
 
-  it('GIVEN client-node ListWatch over the fake API WHEN the list fails once THEN the wrapper recovers and sees objects', async () => {
+  it('GIVEN the list-watch informer over the fake API WHEN the list fails once THEN the wrapper recovers and sees objects', async () => {
     const clock = new ManualClock();
     const api = new FakeKubeApi();
     api.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns' } });

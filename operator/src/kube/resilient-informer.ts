@@ -1,18 +1,19 @@
 /**
- * Wraps `@kubernetes/client-node`'s `ListWatch` informer. That informer relists by itself on
+ * Wraps a list-watch informer (`list-watch.ts`). That informer relists by itself on
  * 410 Gone but stops for good on any other error (a failed list, a refused connection, a 5xx):
  * this wrapper restarts it after a capped exponential backoff on the injected clock, resets the
  * backoff after a successful (re)start, and reports `synced` once the first list has landed.
  * Never throws from its callbacks; errors go to `onError`.
  */
-import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from '@kubernetes/client-node';
 import { backoffDelay, validateBackoff, type BackoffOptions } from '../util/backoff.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { pathOf, type KubeApi, type KubeObject } from './kube-api.js';
+import { ListWatch } from './list-watch.js';
 
-/** The parts of client-node's informer the wrapper uses (its `ListWatch` satisfies it). */
+/** The parts of an informer the wrapper uses (`list-watch.ts`'s `ListWatch` satisfies it). */
 export interface InformerCore<T extends KubeObject> {
-  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  /** `old`: the cached object an update replaces (when the informer knows it). */
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T, old?: T) => void): void;
   on(verb: 'error' | 'connect', cb: (err?: unknown) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -64,10 +65,10 @@ export class ResilientInformer<T extends KubeObject> {
     return this.#failures > 0;
   }
 
-  on(event: InformerEventType, cb: (obj: T) => void): void {
-    this.#core.on(event, (obj: T) => {
+  on(event: InformerEventType, cb: (obj: T, old?: T) => void): void {
+    this.#core.on(event, (obj: T, old?: T) => {
       try {
-        cb(obj);
+        cb(obj, old);
       } catch (e) {
         this.#onError(e, 0);
       }
@@ -130,19 +131,12 @@ export class ResilientInformer<T extends KubeObject> {
   }
 }
 
-/** A client-node `ListWatch` over the operator's `KubeApi` transport (list and watch). */
+/** A list-watch informer of one kind over the operator's `KubeApi` transport. */
 export function listWatchFor<T extends KubeObject>(
   api: KubeApi,
   apiVersion: string,
   kind: string,
-  opts: { namespace?: string; labelSelector?: string; delay?: (ms: number) => Promise<void> } = {},
+  opts: { namespace?: string; labelSelector?: string; transform?: (obj: KubeObject) => KubeObject; delay?: (ms: number) => Promise<void> } = {},
 ): InformerCore<T> {
-  const path = pathOf(apiVersion, kind, opts.namespace);
-  const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-    const { items, resourceVersion } = await api.list<T>(apiVersion, kind, opts.namespace, opts.labelSelector);
-    return { apiVersion: 'v1', kind: `${kind}List`, metadata: { resourceVersion }, items } as unknown as KubernetesListObject<KubernetesObject>;
-  };
-  const watch = { watch: api.watch.bind(api) } as unknown as Watch;
-  const lw = new ListWatch<KubernetesObject>(path, watch, listFn, false, opts.labelSelector, undefined, opts.delay !== undefined ? { delayFn: opts.delay } : {});
-  return lw as unknown as InformerCore<T>;
+  return new ListWatch(api, apiVersion, kind, pathOf(apiVersion, kind, opts.namespace), opts) as unknown as InformerCore<T>;
 }

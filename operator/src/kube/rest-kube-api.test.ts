@@ -1,6 +1,5 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeError } from './kube-api.js';
 import { RestKubeApi } from './rest-kube-api.js';
 
@@ -33,9 +32,7 @@ async function server(respond: (s: Seen) => [number, unknown]): Promise<{ url: s
 }
 
 function client(url: string): RestKubeApi {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'c', server: url, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-  return new RestKubeApi(kc);
+  return new RestKubeApi({ server: new URL(url), tls: { rejectUnauthorized: false }, source: 'test', credentials: async () => ({ headers: { authorization: 'Bearer t' } }) }, { pageSize: 2 });
 }
 
 const open: Array<() => Promise<void>> = [];
@@ -74,5 +71,38 @@ describe('RestKubeApi', () => {
     expect((err as KubeError).status).toBe(409);
     expect((err as KubeError).message).toMatch(/PUT \/apis\/coordination.k8s.io\/v1\/namespaces\/ns\/leases\/l.*: the object has been modified/);
     await s.close();
+  });
+});
+
+describe('RestKubeApi list paging', () => {
+  it('GIVEN more objects than a page THEN list follows continue tokens and keeps the first page resourceVersion', async () => {
+    const all = ['a', 'b', 'c', 'd', 'e'];
+    const s = await server((x) => {
+      const u = new URL(x.url, 'http://h');
+      const start = Number(u.searchParams.get('continue') ?? '0');
+      const limit = Number(u.searchParams.get('limit'));
+      const next = start + limit < all.length ? String(start + limit) : undefined;
+      return [200, { items: all.slice(start, start + limit).map((name) => ({ metadata: { name } })), metadata: { resourceVersion: `rv${start}`, ...(next !== undefined ? { continue: next } : {}) } }];
+    });
+    const got = await client(s.url).list('v1', 'ConfigMap', 'ns', 'a=b');
+    expect(got.items.map((o) => [o.kind, o.metadata.name])).toStrictEqual(all.map((n) => ['ConfigMap', n]));
+    expect(got.resourceVersion).toBe('rv0');
+    expect(s.seen.map((x) => x.url)).toStrictEqual([
+      '/api/v1/namespaces/ns/configmaps?labelSelector=a%3Db&limit=2',
+      '/api/v1/namespaces/ns/configmaps?labelSelector=a%3Db&limit=2&continue=2',
+      '/api/v1/namespaces/ns/configmaps?labelSelector=a%3Db&limit=2&continue=4',
+    ]);
+  });
+
+  it('GIVEN an expired continue token (410) THEN the list starts over', async () => {
+    let calls = 0;
+    const s = await server((x) => {
+      calls++;
+      if (x.url.includes('continue=')) return calls === 2 ? [410, { kind: 'Status', reason: 'Expired', message: 'continue token too old' }] : [200, { items: [{ metadata: { name: 'b' } }], metadata: { resourceVersion: '9' } }];
+      return [200, { items: [{ metadata: { name: 'a' } }], metadata: { resourceVersion: '8', continue: 't' } }];
+    });
+    const got = await client(s.url).list('v1', 'ConfigMap');
+    expect(got.items.map((o) => o.metadata.name)).toStrictEqual(['a', 'b']);
+    expect(calls).toBe(4);
   });
 });

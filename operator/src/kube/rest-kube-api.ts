@@ -1,12 +1,13 @@
 /**
- * `KubeApi` over HTTP(S). Authentication and TLS come from `@kubernetes/client-node`'s
- * `KubeConfig` (kubeconfig file, in-cluster service account, exec plugins); requests go through
- * node's http/https so plain-HTTP loopback API servers work as well as TLS ones.
+ * `KubeApi` over HTTP(S). The server, TLS and credentials come from `kube-config.ts`
+ * (kubeconfig file, in-cluster ServiceAccount, exec plugins); requests go through node's
+ * http/https so plain-HTTP loopback API servers work as well as TLS ones. Lists are read in
+ * pages (`limit`/`continue`, as client-go's pager) so a large list is never one response.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../render/labels.js';
+import type { KubeAccess } from './kube-config.js';
 import { KubeError, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
 
 export interface RestKubeApiOptions {
@@ -20,6 +21,8 @@ export interface RestKubeApiOptions {
   readonly qps?: number;
   /** Requests allowed at once above `qps` after a quiet period, as client-go's Burst. @default 100 */
   readonly burst?: number;
+  /** Items per list page (client-go's pager uses 500). @default 500 */
+  readonly pageSize?: number;
 }
 
 /** client-go style token bucket: `burst` tokens, refilled at `qps` per second. */
@@ -79,8 +82,9 @@ function errorFrom(status: number, body: string, what: string): KubeError {
 }
 
 export class RestKubeApi implements KubeApi {
-  readonly #kc: KubeConfig;
+  readonly #access: KubeAccess;
   readonly #server: URL;
+  readonly #pageSize: number;
   readonly #fieldManager: string;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
@@ -89,35 +93,36 @@ export class RestKubeApi implements KubeApi {
   #agent: { readonly key: string; readonly agent: https.Agent } | undefined;
   readonly #httpAgent = new http.Agent({ keepAlive: true });
 
-  /** @throws when the kubeconfig has no current cluster, or qps/burst are not positive. */
-  constructor(kc: KubeConfig, opts: RestKubeApiOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error('RestKubeApi: the kubeconfig has no current cluster; set KUBECONFIG or run in-cluster');
-    this.#kc = kc;
-    this.#server = new URL(cluster.server);
+  /** @throws when qps/burst/pageSize are not positive. */
+  constructor(access: KubeAccess, opts: RestKubeApiOptions = {}) {
+    this.#access = access;
+    this.#server = access.server;
+    this.#pageSize = opts.pageSize ?? 500;
+    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1) throw new Error(`RestKubeApi: pageSize must be a whole number >= 1, got ${this.#pageSize}`);
     this.#fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#userAgent = opts.userAgent ?? 'alloy-operator/unknown';
     this.#limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
   }
 
-  #keepAliveAgent(o: https.RequestOptions): https.Agent {
-    const key = [o.ca, o.cert, o.key, o.pfx, o.rejectUnauthorized, o.servername].map((v) => (v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('base64') : String(v))).join('|');
-    if (this.#agent?.key !== key) {
+  /** The keep-alive agent for the current TLS identity (a new one when an exec plugin rotates the client certificate). */
+  #keepAliveAgent(cert: Buffer | undefined, key: Buffer | undefined): https.Agent {
+    const id = `${cert?.toString('base64') ?? ''}|${key?.toString('base64') ?? ''}`;
+    if (this.#agent?.key !== id) {
       this.#agent?.agent.destroy();
-      const agent = new https.Agent({ keepAlive: true, maxSockets: 32, ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}), ...(o.servername !== undefined ? { servername: o.servername } : {}) });
-      this.#agent = { key, agent };
+      const t = this.#access.tls;
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: t.rejectUnauthorized, ...(t.ca !== undefined ? { ca: t.ca } : {}), ...(t.servername !== undefined ? { servername: t.servername } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) });
+      this.#agent = { key: id, agent };
     }
     return this.#agent.agent;
   }
 
   async #open(method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
-    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', 'user-agent': this.#userAgent, ...headers } };
-    await this.#kc.applyToHTTPSOptions(opts);
+    // Credentials are taken per request, so rotated tokens are picked up.
+    const creds = await this.#access.credentials();
+    const opts: https.RequestOptions = { method, headers: { accept: 'application/json', 'user-agent': this.#userAgent, ...creds.headers, ...headers } };
     const secure = this.#server.protocol === 'https:';
-    // applyToHTTPSOptions makes a fresh agent per call (no connection reuse): keep our own. Auth
-    // headers are still applied per request, so rotated tokens are picked up.
-    opts.agent = secure ? this.#keepAliveAgent(opts) : this.#httpAgent;
+    opts.agent = secure ? this.#keepAliveAgent(creds.cert, creds.key) : this.#httpAgent;
     const base = this.#server.pathname.replace(/\/+$/, '');
     const url = new URL(base + path, this.#server);
     return new Promise((resolve, reject) => {
@@ -151,13 +156,29 @@ export class RestKubeApi implements KubeApi {
     }
   }
 
+  /**
+   * Every matching object, read in pages of `pageSize`; the resourceVersion is the first page's
+   * (the snapshot the continue tokens read from). A continue token that expired (410) restarts
+   * the list from the first page, as client-go's pager does.
+   */
   async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
-    const list = await this.#request<{ items?: T[]; metadata?: { resourceVersion?: string } }>(
-      'GET',
-      pathOf(apiVersion, kind, namespace) + qs({ labelSelector }),
-    );
-    const items = (list.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
-    return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    type Page = { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+    for (let attempt = 0; ; attempt++) {
+      const items: T[] = [];
+      let resourceVersion = '';
+      let cont: string | undefined;
+      try {
+        do {
+          const page = await this.#request<Page>('GET', pathOf(apiVersion, kind, namespace) + qs({ labelSelector, limit: this.#pageSize, continue: cont }));
+          for (const o of page.items ?? []) items.push({ ...o, apiVersion, kind });
+          if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
+          cont = page.metadata?.continue || undefined;
+        } while (cont !== undefined);
+        return { items, resourceVersion };
+      } catch (e) {
+        if (!(e instanceof KubeError && e.status === 410 && attempt < 2)) throw e;
+      }
+    }
   }
 
   apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
