@@ -147,6 +147,15 @@ const manifests = (ns: string, sink: string): object[] => [
     await cluster.kubectl(['-n', ns, 'rollout', 'status', 'deployment/edge', '--timeout=180s']);
     const pods = (JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'pods', '-l', 'app=edge', '-o', 'json'])) as { items: Pod[] }).items;
     const edgeIp = pods[0]!.status!.podIP!;
+    // The edge resolves the headless name every second; on a busy machine it may have started while
+    // only some downstream pods had addresses. Send once its ring holds all three.
+    const downIps = (JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'pods', '-l', 'app=downstream', '-o', 'json'])) as { items: Pod[] }).items.map((p) => p.status!.podIP!);
+    expect(downIps).toHaveLength(3);
+    await eventually(async () => {
+      const r = await fetch(`http://${edgeIp}:12345/api/v0/web/components/otelcol.exporter.loadbalancing.default`).catch(() => undefined);
+      const text = r?.ok ? await r.text() : '';
+      return downIps.every((ip) => text.includes(`${ip}:4317`));
+    }, 60_000, 'the edge ring holding the three downstream pods');
 
     const provider = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': 'shop' }), spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `http://${edgeIp}:4317` }), maxExportBatchSize: 200 })] });
     const tracer = provider.getTracer('e2e');
