@@ -69,6 +69,16 @@ const TABLE: ReadonlyArray<{ name: string; config: string; opts?: Partial<Access
     namespaces: { mon: [{ apiGroups: [''], resources: ['pods'], verbs: READ }, { apiGroups: ['monitoring.coreos.com'], resources: ['podmonitors'], verbs: READ }] },
   },
   {
+    name: 'otelcol.exporter.loadbalancing resolver.kubernetes → endpoints in the Service namespace (own namespace without a suffix)',
+    config:
+      'otelcol.exporter.loadbalancing "a" {\n  resolver {\n    kubernetes {\n      service = "traces.tracing"\n    }\n  }\n  protocol {\n    otlp {\n      client { }\n    }\n  }\n}\n' +
+      'otelcol.exporter.loadbalancing "b" {\n  resolver {\n    kubernetes {\n      service = "local"\n    }\n  }\n  protocol {\n    otlp {\n      client { }\n    }\n  }\n}\n' +
+      'otelcol.exporter.loadbalancing "c" {\n  resolver {\n    static {\n      hostnames = ["x:4317"]\n    }\n  }\n  protocol {\n    otlp {\n      client { }\n    }\n  }\n}\n',
+    opts: { namespace: 'obs' },
+    cluster: [],
+    namespaces: { obs: [{ apiGroups: [''], resources: ['endpoints'], verbs: READ }], tracing: [{ apiGroups: [''], resources: ['endpoints'], verbs: READ }] },
+  },
+  {
     name: 'a component pointed at another API server needs nothing here',
     config: 'discovery.kubernetes "remote" {\n  role = "pod"\n  api_server = "https://other:6443"\n}\nprometheus.operator.probes "p" {\n  forward_to = []\n  client {\n    kubeconfig_file = "/k"\n  }\n}\n',
     cluster: [],

@@ -12,6 +12,7 @@
  * | `prometheus.operator.podmonitors` / `servicemonitors` / `probes` / `scrapeconfigs` | the CRD (monitoring.coreos.com) plus the targets it selects (pods; endpoints, endpointslices, services, pods; ingresses, services; –), namespaces | `namespaces`, else cluster |
  * | `mimir.rules.kubernetes` | prometheusrules.monitoring.coreos.com, namespaces | cluster |
  * | `otelcol.processor.k8sattributes` | pods, namespaces, replicasets.apps | cluster |
+ * | `otelcol.exporter.loadbalancing` with `resolver { kubernetes { service } }` | endpoints | the Service's namespace (`name.namespace`, else the Collector's) |
  *
  * A component that talks to another API server (`api_server`, `kubeconfig_file`, or the same
  * inside its `client` block) needs no rules here. Namespaces that are not literal strings in the
@@ -162,6 +163,17 @@ export function collectorAccess(components: readonly ConfigBlock[], opts: Access
       const auth = str(b.attrs['auth_type']);
       if (auth === 'none' || auth === 'kubeConfig') continue;
       grants.push({ grants: [...g('', READ, 'pods', 'namespaces'), ...g('apps', READ, 'replicasets')], scope: 'cluster' });
+    } else if (b.name === 'otelcol.exporter.loadbalancing') {
+      const k8s = b.blocks.find((x) => x.name === 'resolver')?.blocks.find((x) => x.name === 'kubernetes');
+      if (k8s === undefined) continue;
+      const service = k8s.attrs['service'];
+      if (typeof service !== 'string') {
+        notes.push(`${where(b)}: resolver.kubernetes service is not a literal string, endpoints granted cluster-wide`);
+        grants.push({ grants: g('', READ, 'endpoints'), scope: 'cluster' });
+        continue;
+      }
+      const dot = service.indexOf('.');
+      grants.push({ grants: g('', READ, 'endpoints'), scope: [dot >= 0 ? service.slice(dot + 1) : opts.namespace] });
     } else if (b.name === 'remote.kubernetes.secret' || b.name === 'remote.kubernetes.configmap') {
       if (external(b)) continue;
       const kind = b.name.endsWith('secret') ? 'secrets' : 'configmaps';
@@ -255,7 +267,7 @@ export function grantableRules(): AccessRule[] {
   };
   for (const gs of [...Object.values(DISCOVERY_ROLES), ...Object.values(OPERATOR_CRDS)]) gs.forEach(add);
   [
-    ...g('', READ, 'nodes', 'namespaces', 'events', 'pods'),
+    ...g('', READ, 'nodes', 'namespaces', 'events', 'pods', 'endpoints'),
     ...g('', ['get'], 'pods/log'),
     ...g('monitoring.grafana.com', READ, 'podlogs'),
     ...g('monitoring.coreos.com', READ, 'prometheusrules'),
