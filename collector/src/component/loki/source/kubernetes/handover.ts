@@ -1,0 +1,136 @@
+/**
+ * Position handover between clustered collectors: when ownership of a container moves (a peer
+ * joined, left or came back), the new owner asks every peer how far it forwarded that container's
+ * log and resumes after the newest position, instead of re-reading the log from its start.
+ *
+ * Wire: `GET <component path>cursor?key=<ns>/<pod>:<container>:<uid>` on a peer's main HTTP
+ * server (the address gossip uses) answers `{"cursor": "<RFC3339Nano> <count>" | null,
+ * "active": <still tailing or stopping it>}`.
+ *
+ * Contracts:
+ * - `resolveHandover` never throws: an unreachable peer or a bad answer is skipped (reported
+ *   through `onPeerError`), and the result is then the newest position the reachable peers and
+ *   the local positions know.
+ * - While a peer answers `active` (its view of the membership has not changed yet, or its last
+ *   batch is still being forwarded), it is asked again every `pollMs` until it stops or `waitMs`
+ *   has passed; lines it forwards after its last answer can then repeat (bounded by `waitMs`).
+ * - With no peer reachable that tailed the container, the new owner reads the log from its start
+ *   (what the API still holds), as upstream does: those lines repeat.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { cursorAfter, formatCursor, parseCursor, type Cursor } from './cursors.js';
+
+/** What a node knows about one container. */
+export interface HandoverState {
+  readonly cursor: Cursor | undefined;
+  readonly active: boolean;
+}
+
+export interface HandoverAnswer extends HandoverState {
+  readonly peer: string;
+}
+
+/**
+ * Serves `cursor?key=...` from `lookup` (`subpath` is the path under the component's prefix, the
+ * query comes from `req.url`); other subpaths are 404, other methods 405.
+ */
+export function serveHandover(req: IncomingMessage, res: ServerResponse, subpath: string, lookup: (key: string) => HandoverState): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const send = (status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  if (subpath !== '/cursor') return send(404, { error: `unknown path ${subpath}; peers ask GET cursor?key=<namespace>/<pod>:<container>:<uid>` });
+  if (req.method !== 'GET') return send(405, { error: `method ${req.method ?? ''} not allowed; use GET` });
+  const key = url.searchParams.get('key');
+  if (!key) return send(400, { error: 'missing key parameter: cursor?key=<namespace>/<pod>:<container>:<uid>' });
+  const s = lookup(key);
+  send(200, { cursor: s.cursor ? formatCursor(s.cursor) : null, active: s.active });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+/** Asks one peer (`host:port`) for its state of `key`; rejects with a message naming the peer. */
+export function askPeer(addr: string, componentPath: string, key: string, timeoutMs: number): Promise<HandoverAnswer> {
+  const url = `http://${addr}${componentPath}cursor?key=${encodeURIComponent(key)}`;
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('error', (err) => reject(new Error(`asking ${addr} for the position of ${key}: ${err.message}`)));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`asking ${addr} for the position of ${key}: HTTP ${res.statusCode}: ${text.trim()}`));
+        try {
+          const body = JSON.parse(text) as { cursor?: unknown; active?: unknown };
+          const cursor = typeof body.cursor === 'string' ? parseCursor(body.cursor) : undefined;
+          if (typeof body.cursor === 'string' && cursor === undefined) throw new Error(`bad cursor ${JSON.stringify(body.cursor)}`);
+          resolve({ peer: addr, cursor, active: body.active === true });
+        } catch (err) {
+          reject(new Error(`asking ${addr} for the position of ${key}: ${(err as Error).message}`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on('error', (err) => reject(err.message.startsWith('asking ') ? err : new Error(`asking ${addr} for the position of ${key}: ${err.message}`)));
+  });
+}
+
+export interface HandoverOptions {
+  /** Peer addresses (`host:port` of their main HTTP servers), this node excluded. */
+  readonly peers: readonly string[];
+  readonly componentPath: string;
+  readonly key: string;
+  /** This node's own position for the container (its positions file), if any. */
+  readonly local: Cursor | undefined;
+  readonly signal: AbortSignal;
+  readonly waitMs?: number;
+  readonly pollMs?: number;
+  readonly timeoutMs?: number;
+  readonly ask?: typeof askPeer;
+  readonly onPeerError?: (err: Error) => void;
+}
+
+/** The newest position of `key` known to this node and its peers (see the contracts above). */
+export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cursor | undefined; from: string | undefined }> {
+  const ask = o.ask ?? askPeer;
+  const deadline = Date.now() + (o.waitMs ?? 5000);
+  let best = o.local;
+  let from: string | undefined;
+  let pending = [...o.peers];
+  while (pending.length > 0 && !o.signal.aborted) {
+    const answers = await Promise.all(
+      pending.map((p) =>
+        ask(p, o.componentPath, o.key, o.timeoutMs ?? 2000).catch((err: unknown) => {
+          o.onPeerError?.(err instanceof Error ? err : new Error(String(err)));
+          return undefined;
+        }),
+      ),
+    );
+    pending = [];
+    for (const a of answers) {
+      if (a === undefined) continue;
+      if (a.cursor !== undefined && cursorAfter(a.cursor, best)) {
+        best = a.cursor;
+        from = a.peer;
+      }
+      if (a.active) pending.push(a.peer);
+    }
+    if (pending.length === 0 || Date.now() >= deadline) break;
+    await sleep(o.pollMs ?? 200, o.signal);
+  }
+  return { cursor: best, from };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
