@@ -3,17 +3,22 @@
  * joined, left or came back), the new owner asks every peer how far it forwarded that container's
  * log and resumes after the newest position, instead of re-reading the log from its start.
  *
- * Wire: `GET <component path>cursor?key=<ns>/<pod>:<container>:<uid>` on a peer's main HTTP
- * server (the address gossip uses) answers `{"cursor": "<RFC3339Nano> <count>" | null,
- * "active": <still tailing or stopping it>}`.
+ * Wire (on a peer's main HTTP server, the address gossip uses, with gossip's trust model):
+ * - `GET <component path>cursor?key=<ns>/<pod>:<container>:<uid>` answers
+ *   `{"cursor": "<RFC3339Nano> <count>" | null, "active": <still tailing or stopping it>}`;
+ * - `POST <component path>cursor` with `{"key": ..., "cursor": "<RFC3339Nano> <count>"}`: a
+ *   collector that shuts down hands the final positions of the containers it tailed to every
+ *   peer (its server stops answering right after), answered 204.
  *
  * Contracts:
  * - `resolveHandover` never throws: an unreachable peer or a bad answer is skipped (reported
  *   through `onPeerError`), and the result is then the newest position the reachable peers and
  *   the local positions know.
  * - While a peer answers `active` (its view of the membership has not changed yet, or its last
- *   batch is still being forwarded), it is asked again every `pollMs` until it stops or `waitMs`
- *   has passed; lines it forwards after its last answer can then repeat (bounded by `waitMs`).
+ *   batch is still being forwarded), it is asked again every `pollMs` until it stops, its final
+ *   position is handed over (`handedOver`), or `waitMs` has passed; a peer that answered `active`
+ *   and then stops answering is shutting down and is waited for the same way. Lines a peer
+ *   forwards after its last answer can repeat only when `waitMs` runs out.
  * - With no peer reachable that tailed the container, the new owner reads the log from its start
  *   (what the API still holds), as upstream does: those lines repeat.
  */
@@ -34,14 +39,37 @@ export interface HandoverAnswer extends HandoverState {
  * Serves `cursor?key=...` from `lookup` (`subpath` is the path under the component's prefix, the
  * query comes from `req.url`); other subpaths are 404, other methods 405.
  */
-export function serveHandover(req: IncomingMessage, res: ServerResponse, subpath: string, lookup: (key: string) => HandoverState): void {
+export async function serveHandover(
+  req: IncomingMessage,
+  res: ServerResponse,
+  subpath: string,
+  lookup: (key: string) => HandoverState,
+  accept: (key: string, cursor: Cursor) => void,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const send = (status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
   if (subpath !== '/cursor') return send(404, { error: `unknown path ${subpath}; peers ask GET cursor?key=<namespace>/<pod>:<container>:<uid>` });
-  if (req.method !== 'GET') return send(405, { error: `method ${req.method ?? ''} not allowed; use GET` });
+  if (req.method === 'POST') {
+    let text = '';
+    try {
+      for await (const c of req) {
+        text += (c as Buffer).toString('utf8');
+        if (text.length > 64 * 1024) return send(413, { error: 'handover body larger than 64 KiB' });
+      }
+      const body = JSON.parse(text) as { key?: unknown; cursor?: unknown };
+      const cursor = typeof body.cursor === 'string' ? parseCursor(body.cursor) : undefined;
+      if (typeof body.key !== 'string' || body.key === '' || cursor === undefined) throw new Error('want {"key": "<ns>/<pod>:<container>:<uid>", "cursor": "<RFC3339Nano> <count>"}');
+      accept(body.key, cursor);
+    } catch (err) {
+      return send(400, { error: `bad handover: ${(err as Error).message}` });
+    }
+    res.writeHead(204).end();
+    return;
+  }
+  if (req.method !== 'GET') return send(405, { error: `method ${req.method ?? ''} not allowed; use GET (or POST a handover)` });
   const key = url.searchParams.get('key');
   if (!key) return send(400, { error: 'missing key parameter: cursor?key=<namespace>/<pod>:<container>:<uid>' });
   const s = lookup(key);
@@ -76,13 +104,28 @@ export function askPeer(addr: string, componentPath: string, key: string, timeou
   });
 }
 
+/** Hands `cursor` of `key` to one peer (POST); rejects with a message naming the peer. */
+export function handOver(addr: string, componentPath: string, key: string, cursor: Cursor, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`http://${addr}${componentPath}cursor`, { method: 'POST', agent, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`handing the position of ${key} to ${addr}: HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on('error', (err) => reject(new Error(`handing the position of ${key} to ${addr}: ${err.message}`)));
+    req.end(JSON.stringify({ key, cursor: formatCursor(cursor) }));
+  });
+}
+
 export interface HandoverOptions {
   /** Peer addresses (`host:port` of their main HTTP servers), this node excluded. */
   readonly peers: readonly string[];
   readonly componentPath: string;
   readonly key: string;
-  /** This node's own position for the container (its positions file), if any. */
-  readonly local: Cursor | undefined;
+  /** This node's own position for the container (positions file, or handed over by a peer). */
+  readonly local: () => Cursor | undefined;
+  /** Whether a peer handed over its final position of the container. */
+  readonly handedOver: () => boolean;
   readonly signal: AbortSignal;
   readonly waitMs?: number;
   readonly pollMs?: number;
@@ -95,30 +138,45 @@ export interface HandoverOptions {
 export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cursor | undefined; from: string | undefined }> {
   const ask = o.ask ?? askPeer;
   const deadline = Date.now() + (o.waitMs ?? 5000);
-  let best = o.local;
+  let best: Cursor | undefined;
   let from: string | undefined;
   let pending = [...o.peers];
+  const wasActive = new Set<string>();
   while (pending.length > 0 && !o.signal.aborted) {
+    const asked = pending;
     const answers = await Promise.all(
-      pending.map((p) =>
+      asked.map((p) =>
         ask(p, o.componentPath, o.key, o.timeoutMs ?? 2000).catch((err: unknown) => {
-          o.onPeerError?.(err instanceof Error ? err : new Error(String(err)));
+          // A peer that was tailing and stops answering is shutting down: its handover is coming.
+          if (!wasActive.has(p)) o.onPeerError?.(err instanceof Error ? err : new Error(String(err)));
           return undefined;
         }),
       ),
     );
     pending = [];
-    for (const a of answers) {
-      if (a === undefined) continue;
+    for (const [i, a] of answers.entries()) {
+      if (a === undefined) {
+        if (wasActive.has(asked[i]!)) pending.push(asked[i]!);
+        continue;
+      }
       if (a.cursor !== undefined && cursorAfter(a.cursor, best)) {
         best = a.cursor;
         from = a.peer;
       }
-      if (a.active) pending.push(a.peer);
+      if (a.active) {
+        pending.push(a.peer);
+        wasActive.add(a.peer);
+      }
     }
-    if (pending.length === 0 || Date.now() >= deadline) break;
+    if (pending.length === 0 || o.handedOver()) break;
+    if (Date.now() >= deadline) {
+      o.onPeerError?.(new Error(`${pending.join(', ')} still tailing ${o.key} after ${o.waitMs ?? 5000}ms; lines it forwards from now on may repeat`));
+      break;
+    }
     await sleep(o.pollMs ?? 200, o.signal);
   }
+  const local = o.local();
+  if (local !== undefined && cursorAfter(local, best)) return { cursor: local, from: undefined };
   return { cursor: best, from };
 }
 

@@ -295,6 +295,7 @@ describe('component', () => {
       b: Awaited<ReturnType<typeof start>>;
       viewA: ReturnType<typeof view>;
       viewB: ReturnType<typeof view>;
+      closeServerA: () => Promise<void>;
       close: () => Promise<void>;
     }> {
       const [srvA, srvB] = [await mainServer(), await mainServer()];
@@ -308,6 +309,7 @@ describe('component', () => {
         b,
         viewA,
         viewB,
+        closeServerA: () => srvA.close(),
         close: async () => {
           await a.stop();
           await b.stop();
@@ -348,6 +350,24 @@ describe('component', () => {
         n.viewA.own(false);
         await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
         expect(logOpens()[0]).toContain('sinceTime=');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN node A shuts down (its server gone right after) WHEN B takes its container THEN A handed over its final position and B repeats nothing', async () => {
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        await n.a.stop();
+        await n.closeServerA();
+        n.viewB.own(true);
+        await until(() => logOpens().length === 1, 'B opens the stream');
+        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
         await new Promise((r) => setTimeout(r, 100));
         expect(n.b.got).toEqual([]);
       } finally {

@@ -39,7 +39,7 @@ import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { checkKubeConnectionArgs, resolveConnection } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { cursorAfter, Cursors, type Cursor } from './cursors.js';
-import { resolveHandover, serveHandover } from './handover.js';
+import { handOver, resolveHandover, serveHandover } from './handover.js';
 import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
@@ -344,6 +344,8 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   readonly #http: HttpService | undefined;
   /** Tailers told to stop whose last batch may still be in flight, per target key. */
   readonly #stopping = new Map<string, number>();
+  /** Containers whose final position a peer handed over (it shut down), with when. */
+  readonly #handedOver = new Map<string, number>();
   #running = false;
   #dropped: DroppedTarget[] = [];
   readonly #cursors: Cursors;
@@ -430,25 +432,59 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
 
   /** Where a container newly owned by this node resumes: the newest position of this node and its peers. */
   async #handover(key: string, signal: AbortSignal): Promise<Cursor | undefined> {
-    const local = this.#cursors.get(key);
-    const peers = (this.#cluster?.peers() ?? []).filter((p) => !p.isSelf && p.addr !== '').map((p) => p.addr);
-    if (this.#http === undefined || peers.length === 0) return local;
+    const peers = this.#peerAddrs();
+    if (this.#http === undefined || peers.length === 0) return this.#cursors.get(key);
     const { cursor, from } = await resolveHandover({
       peers,
       componentPath: this.#http.pathFor(this.#opts.id),
       key,
-      local,
+      local: () => this.#cursors.get(key),
+      handedOver: () => this.#handedOver.has(key),
       signal,
       onPeerError: (err) => this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; lines of ${key} that peer forwarded may repeat`),
     });
     if (from !== undefined) this.#opts.logger.info(`loki.source.kubernetes: ${key}: resuming after the position of peer ${from}`);
+    else if (this.#handedOver.has(key)) this.#opts.logger.info(`loki.source.kubernetes: ${key}: resuming after the position a leaving peer handed over`);
     return cursor;
+  }
+
+  #peerAddrs(): string[] {
+    return (this.#cluster?.peers() ?? []).filter((p) => !p.isSelf && p.addr !== '').map((p) => p.addr);
+  }
+
+  /** A peer handed over its final position of `key`: keep it when it is further than ours. */
+  #accept(key: string, c: Cursor): void {
+    if (cursorAfter(c, this.#cursors.get(key))) this.#cursors.set(key, c);
+    this.#handedOver.set(key, Date.now());
+    // handovers of containers never tailed here are only needed for a short while
+    const old = Date.now() - 60_000;
+    for (const [k, at] of this.#handedOver) if (at < old) this.#handedOver.delete(k);
+  }
+
+  /** Shutting down with clustering: hands the final positions of `keys` to every peer. */
+  async #handOverAll(keys: readonly string[]): Promise<void> {
+    const peers = this.#peerAddrs();
+    if (this.#http === undefined || peers.length === 0) return;
+    const componentPath = this.#http.pathFor(this.#opts.id);
+    const sends: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const c = this.#cursors.get(key);
+      if (c === undefined) continue;
+      for (const p of peers) sends.push(handOver(p, componentPath, key, c, 1000).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
+    }
+    await Promise.all(sends);
   }
 
   async run(signal: AbortSignal): Promise<void> {
     this.#running = true;
     const unmount = this.#http?.mount(this.#opts.id, (req, res, subpath) =>
-      serveHandover(req, res, subpath, (key) => ({ cursor: this.#cursors.get(key), active: this.#tailers.has(key) || this.#stopping.has(key) })),
+      serveHandover(
+        req,
+        res,
+        subpath,
+        (key) => ({ cursor: this.#cursors.get(key), active: this.#tailers.has(key) || this.#stopping.has(key) }),
+        (key, c) => this.#accept(key, c),
+      ),
     );
     const unsubscribe = this.#cluster?.onChange?.(() => this.#sync());
     this.#sync();
@@ -464,6 +500,8 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     const all = [...this.#tailers.values()];
     this.#tailers.clear();
     await Promise.all(all.map((t) => this.#stopTailer(t)));
+    const sharded = this.#args.clustering.enabled && this.#cluster !== undefined && this.#cluster.enabled;
+    if (sharded) await this.#handOverAll(all.map((t) => t.target.key));
     unmount?.();
     this.#client.close();
     await this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
