@@ -4,7 +4,9 @@
  * `bin/alloy run` processes against the dev cluster: five pods print numbered lines; one of them
  * exits mid-way and is restarted by the kubelet. Every line of every run must reach the Loki sink
  * exactly once, with the namespace/pod/container labels, and the pods must be spread over the
- * collectors (each tails only what it owns).
+ * collectors (each tails only what it owns). A second journey moves ownership while five pods
+ * log (a collector joins, then one leaves with SIGTERM): positions are handed over between
+ * collectors, so every line still arrives exactly once.
  */
 import fs from 'node:fs';
 import os from 'node:os';
