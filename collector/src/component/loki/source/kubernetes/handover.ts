@@ -16,9 +16,10 @@
  *   the local positions know.
  * - While a peer answers `active` (its view of the membership has not changed yet, or its last
  *   batch is still being forwarded), it is asked again every `pollMs` until it stops, its final
- *   position is handed over (`handedOver`), or `waitMs` has passed; a peer that answered `active`
- *   and then stops answering is shutting down and is waited for the same way. Lines a peer
- *   forwards after its last answer can repeat only when `waitMs` runs out.
+ *   position is handed over (`handedOver`), or `waitMs` has passed. A peer that does not answer
+ *   (busy, or shutting down with its handover on the way) is asked again the same way and
+ *   reported through `onPeerError` when it never answered. Lines a peer forwards after its last
+ *   answer can repeat only when `waitMs` runs out.
  * - With no peer reachable that tailed the container, the new owner reads the log from its start
  *   (what the API still holds), as upstream does: those lines repeat.
  */
@@ -142,23 +143,20 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
   let from: string | undefined;
   let pending = [...o.peers];
   const wasActive = new Set<string>();
+  const failures = new Map<string, Error>();
   while (pending.length > 0 && !o.signal.aborted) {
     const asked = pending;
-    const answers = await Promise.all(
-      asked.map((p) =>
-        ask(p, o.componentPath, o.key, o.timeoutMs ?? 2000).catch((err: unknown) => {
-          // A peer that was tailing and stops answering is shutting down: its handover is coming.
-          if (!wasActive.has(p)) o.onPeerError?.(err instanceof Error ? err : new Error(String(err)));
-          return undefined;
-        }),
-      ),
-    );
+    const answers = await Promise.all(asked.map((p) => ask(p, o.componentPath, o.key, o.timeoutMs ?? 2000).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
     pending = [];
     for (const [i, a] of answers.entries()) {
-      if (a === undefined) {
-        if (wasActive.has(asked[i]!)) pending.push(asked[i]!);
+      const peer = asked[i]!;
+      if (a instanceof Error) {
+        // Asked again until the deadline: a busy peer, or one shutting down whose handover is coming.
+        failures.set(peer, a);
+        pending.push(peer);
         continue;
       }
+      failures.delete(peer);
       if (a.cursor !== undefined && cursorAfter(a.cursor, best)) {
         best = a.cursor;
         from = a.peer;
@@ -170,11 +168,13 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
     }
     if (pending.length === 0 || o.handedOver()) break;
     if (Date.now() >= deadline) {
-      o.onPeerError?.(new Error(`${pending.join(', ')} still tailing ${o.key} after ${o.waitMs ?? 5000}ms; lines it forwards from now on may repeat`));
+      const tailing = pending.filter((p) => !failures.has(p));
+      if (tailing.length > 0) o.onPeerError?.(new Error(`${tailing.join(', ')} still tailing ${o.key} after ${o.waitMs ?? 5000}ms; lines it forwards from now on may repeat`));
       break;
     }
     await sleep(o.pollMs ?? 200, o.signal);
   }
+  for (const [peer, err] of failures) if (!o.handedOver() || !wasActive.has(peer)) o.onPeerError?.(err);
   const local = o.local();
   if (local !== undefined && cursorAfter(local, best)) return { cursor: local, from: undefined };
   return { cursor: best, from };

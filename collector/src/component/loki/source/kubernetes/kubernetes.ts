@@ -134,6 +134,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Wait before a newly owned container asks its peers where to resume (membership settling). */
+const HANDOVER_SETTLE_MS = 1000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** Reopen delay after a stream ended cleanly (container exited or restarting). */
@@ -432,8 +434,13 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
 
   /** Where a container newly owned by this node resumes: the newest position of this node and its peers. */
   async #handover(key: string, signal: AbortSignal): Promise<Cursor | undefined> {
+    if (this.#http === undefined) return this.#cursors.get(key);
+    // Membership views converge within a few gossip rounds (and a starting node may not have
+    // joined yet): a view missing the current owner would make this node read from the start;
+    // tailers of targets it does not keep are stopped (aborting this wait) before they read.
+    await sleep(HANDOVER_SETTLE_MS, signal);
     const peers = this.#peerAddrs();
-    if (this.#http === undefined || peers.length === 0) return this.#cursors.get(key);
+    if (signal.aborted || peers.length === 0) return this.#cursors.get(key);
     const { cursor, from } = await resolveHandover({
       peers,
       componentPath: this.#http.pathFor(this.#opts.id),
