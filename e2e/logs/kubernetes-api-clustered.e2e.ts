@@ -4,7 +4,9 @@
  * `bin/alloy run` processes against the dev cluster: five pods print numbered lines; one of them
  * exits mid-way and is restarted by the kubelet. Every line of every run must reach the Loki sink
  * exactly once, with the namespace/pod/container labels, and the pods must be spread over the
- * collectors (each tails only what it owns).
+ * collectors (each tails only what it owns). A second journey moves ownership while five pods
+ * log (a collector joins, then one leaves with SIGTERM): positions are handed over between
+ * collectors; no line may be lost, and repeats are counted and printed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,9 +21,9 @@ if (!built && process.env.CI !== 'true') process.stderr.write('SKIP: dist/ is mi
 
 const PODS = 5;
 const LINES = 80;
-// Prints RUN n for n = 1..LINES, one every 20 ms; with EXIT_AT set, exits after that many lines (restartPolicy Always restarts it).
-const SCRIPT = `const run = Math.random().toString(36).slice(2, 8); let i = 0; const stopAt = Number(process.env.EXIT_AT || 0);
-const t = setInterval(() => { i++; console.log('run=' + run + ' n=' + i); if (i === stopAt) process.exit(1); if (i >= ${LINES}) clearInterval(t); }, 20);`;
+// Prints RUN n for n = 1..LINES (env LINES, default 80), one every 20 ms, then stays up quietly; with EXIT_AT set, exits after that many lines (restartPolicy Always restarts it).
+const SCRIPT = `const run = Math.random().toString(36).slice(2, 8); let i = 0; const stopAt = Number(process.env.EXIT_AT || 0); const lines = Number(process.env.LINES || ${LINES});
+const t = setInterval(() => { i++; console.log('run=' + run + ' n=' + i); if (i === stopAt) process.exit(1); if (i >= lines) { clearInterval(t); setInterval(() => undefined, 60000); } }, 20);`;
 
 function config(ns: string, sinkUrl: string, kubeconfig: string): string {
   return `discovery.kubernetes "pods" {
@@ -89,6 +91,45 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+type Node = Proc & { base: string };
+
+/** Starts clustered `alloy run` node `name` on `port`, joining `join`. */
+function startNode(cfg: string, name: string, port: number, join: string): Node {
+  const p = spawnProc(name, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${path.join(dir, name)}`, '--cluster.enabled=true', `--cluster.node-name=${name}`, `--cluster.join-addresses=${join}`, '--cluster.name=lsk', '--cluster.rejoin-interval=2s', cfg]);
+  return { ...p, base: `http://127.0.0.1:${port}` };
+}
+
+async function peersSeen(n: Node): Promise<number> {
+  try {
+    return ((await (await fetch(`${n.base}/api/v0/web/peers`)).json()) as unknown[]).length;
+  } catch {
+    return -1;
+  }
+}
+
+/** Containers (`<ns>/<pod>`) a node tails now, from its component debug info. */
+async function owned(n: Node): Promise<string[]> {
+  // The components API answers typed Alloy bodies (as upstream): read them as plain JSON.
+  const info = (await (await fetch(`${n.base}/api/v0/web/components/loki.source.kubernetes.pod_logs`)).json()) as { debugInfo: AlloyJSONStatement[] };
+  const debug = plainOfBody(info.debugInfo) as { targets: Array<{ container: string }> };
+  return debug.targets.map((t) => t.container.split(':')[0]!);
+}
+
+type Runs = Map<string, Map<string, number[]>>; // pod → run → numbers
+
+function runsOf(sink: LokiSink): Runs {
+  const m: Runs = new Map();
+  for (const e of sink.entries) {
+    const pod = /pod="([^"]+)"/.exec(e.stream)?.[1] ?? '?';
+    const r = /^run=(\w+) n=(\d+)$/.exec(e.line);
+    if (!r) throw new Error(`unexpected line ${JSON.stringify(e.line)}`);
+    const byRun = m.get(pod) ?? new Map<string, number[]>();
+    byRun.set(r[1]!, [...(byRun.get(r[1]!) ?? []), Number(r[2])]);
+    m.set(pod, byRun);
+  }
+  return m;
+}
+
 async function api(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(cluster.local!.url + p, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const json = (await res.json()) as Record<string, unknown>;
@@ -106,23 +147,9 @@ async function api(method: string, p: string, body?: unknown): Promise<Record<st
     fs.writeFileSync(cfg, config(ns, sink.url, cluster.kubeconfig));
     const ports = [await freePort(), await freePort(), await freePort()];
     const join = ports.map((p) => `127.0.0.1:${p}`).join(',');
-    const nodes: Array<Proc & { base: string }> = [];
-    for (let i = 0; i < 3; i++) {
-      const name = `lsk-${i}`;
-      const p = spawnProc(name, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${ports[i]}`, `--storage.path=${path.join(dir, name)}`, '--cluster.enabled=true', `--cluster.node-name=${name}`, `--cluster.join-addresses=${join}`, '--cluster.name=lsk', '--cluster.rejoin-interval=2s', cfg]);
-      nodes.push({ ...p, base: `http://127.0.0.1:${ports[i]}` });
-    }
+    const nodes = ports.map((port, i) => startNode(cfg, `lsk-${i}`, port, join));
     // the cluster forms before any pod exists, so ownership is settled when tailing starts
-    for (const n of nodes) {
-      await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => {
-        try {
-          const peers = (await (await fetch(`${n.base}/api/v0/web/peers`)).json()) as unknown[];
-          return peers.length === 3;
-        } catch {
-          return false;
-        }
-      }, 30_000, 200);
-    }
+    for (const n of nodes) await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 3, 30_000, 200);
 
     for (let i = 0; i < PODS; i++) {
       await api('POST', `/api/v1/namespaces/${ns}/pods`, {
@@ -133,19 +160,7 @@ async function api(method: string, p: string, body?: unknown): Promise<Record<st
       });
     }
 
-    type Runs = Map<string, Map<string, number[]>>; // pod → run → numbers
-    const runs = (): Runs => {
-      const m: Runs = new Map();
-      for (const e of sink.entries) {
-        const pod = /pod="([^"]+)"/.exec(e.stream)?.[1] ?? '?';
-        const r = /^run=(\w+) n=(\d+)$/.exec(e.line);
-        if (!r) throw new Error(`unexpected line ${JSON.stringify(e.line)}`);
-        const byRun = m.get(pod) ?? new Map<string, number[]>();
-        byRun.set(r[1]!, [...(byRun.get(r[1]!) ?? []), Number(r[2])]);
-        m.set(pod, byRun);
-      }
-      return m;
-    };
+    const runs = (): Runs => runsOf(sink);
     const summary = (): string => JSON.stringify([...runs()].map(([p, rs]) => [p, [...rs.values()].map((n) => n.length)]));
     // p1..p4 print LINES and stay; p0 exits at 30 and restarts: wait for 2 of its runs of 30
     await until(`all lines at the sink: ${summary()}`, () => {
@@ -163,16 +178,76 @@ async function api(method: string, p: string, body?: unknown): Promise<Record<st
     for (let i = 0; i < PODS; i++) expect(streams).toContain(`{cluster="dev", container="app", instance="${ns}/p${i}:app", job="loki.source.kubernetes.pod_logs", namespace="${ns}", pod="p${i}"}`);
 
     // each pod tailed by exactly one collector, and more than one collector has work
-    const owners = await Promise.all(
-      nodes.map(async (n) => {
-        // The components API answers typed Alloy bodies (as upstream): read them as plain JSON.
-        const info = (await (await fetch(`${n.base}/api/v0/web/components/loki.source.kubernetes.pod_logs`)).json()) as { debugInfo: AlloyJSONStatement[] };
-        const debug = plainOfBody(info.debugInfo) as { targets: Array<{ container: string }> };
-        return debug.targets.map((t) => t.container.split(':')[0]!);
-      }),
-    );
+    const owners = await Promise.all(nodes.map(owned));
     expect(owners.flat().sort()).toEqual(Array.from({ length: PODS }, (_, i) => `${ns}/p${i}`));
     expect(owners.filter((o) => o.length > 0).length).toBeGreaterThan(1);
+  } finally {
+    await stopAll();
+    await sink.stop();
+  }
+}, 180_000);
+
+(built || process.env.CI === 'true' ? test : test.skip)('ownership moves (a collector joins, another leaves) while five pods log: no line is lost, repeats are counted', async () => {
+  const ns = `lsk-mv-${process.pid}`;
+  const MOVING_LINES = 400; // 8 s of lines per pod
+  await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const sink = new LokiSink();
+  await sink.start();
+  try {
+    const cfg = path.join(dir, 'config-move.alloy');
+    fs.writeFileSync(cfg, config(ns, sink.url, cluster.kubeconfig));
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const join = ports.slice(0, 2).map((p) => `127.0.0.1:${p}`).join(',');
+    const nodes = [startNode(cfg, 'mv-0', ports[0]!, join), startNode(cfg, 'mv-1', ports[1]!, join)];
+    for (const n of nodes) await until(`${n.name} to see 2 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 2, 30_000, 200);
+    for (let i = 0; i < PODS; i++) {
+      await api('POST', `/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p${i}` },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'harness/node', command: ['node', '-e', SCRIPT], env: [{ name: 'LINES', value: String(MOVING_LINES) }] }] },
+      });
+    }
+    const summary = (): string => JSON.stringify([...runsOf(sink)].map(([p, rs]) => [p, [...rs.values()].map((n) => n.length)]));
+    await until(`lines of every pod at the sink: ${summary()}`, () => runsOf(sink).size === PODS, 30_000, 100);
+
+    // a third collector joins: the containers it now owns (by hashing: possibly none) move to it mid-stream
+    const joiner = startNode(cfg, 'mv-2', ports[2]!, join);
+    nodes.push(joiner);
+    for (const n of nodes) await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 3, 30_000, 100);
+    const shares3 = await until(`every container tailed by exactly one of the three collectors`, async () => {
+      const o = await Promise.all(nodes.map((n) => owned(n).catch(() => [] as string[])));
+      return o.flat().sort().join() === Array.from({ length: PODS }, (_, i) => `${ns}/p${i}`).join() ? o : undefined;
+    }, 30_000, 100);
+    const moved = shares3[2]!;
+    // one of the first two collectors (the one tailing more) leaves with SIGTERM: its containers move to the others
+    const shares = shares3;
+    const li = shares[0]!.length >= shares[1]!.length ? 0 : 1;
+    const leaving = nodes[li]!;
+    const left = shares[li]!;
+    await leaving.stop();
+
+    await until(`all ${MOVING_LINES} lines of every pod: ${summary()}`, () => {
+      const r = runsOf(sink);
+      return r.size === PODS && [...r.values()].every((byRun) => [...byRun.values()].some((n) => n.length >= MOVING_LINES));
+    }, 90_000, 200);
+    // settle: a late repeat would arrive within a batch_wait or two
+    await new Promise((r) => setTimeout(r, 500));
+    const ranges = (ns: number[]): string => ns.reduce<string[]>((out, n, i) => (i > 0 && n === ns[i - 1]! + 1 ? (out[out.length - 1] = `${out[out.length - 1]!.split('-')[0]}-${n}`, out) : [...out, String(n)]), []).join(',');
+    const seen = [...runsOf(sink)].map(([pod, byRun]) => `${pod}: ${[...byRun.values()].map(ranges).join(' | ')}`).join('; ');
+    const logs = nodes.map((n) => n.output().split('\n').filter((l) => /resuming|position|loki.source.kubernetes/.test(l)).slice(-8).join('\n')).join('\n');
+    // No loss, strictly. Repeats are counted and printed: the handover makes them rare, but a
+    // container re-read from its start after a join was seen in about one run in four (open).
+    let repeats = 0;
+    for (const [pod, byRun] of runsOf(sink)) {
+      const all = [...byRun.values()].flat();
+      if (byRun.size !== 1 || new Set(all).size !== MOVING_LINES) throw new Error(`${pod}: lines lost: ${seen}\n${logs}`);
+      expect({ pod, got: [...new Set(all)].sort((a, b) => a - b) }).toEqual({ pod, got: Array.from({ length: MOVING_LINES }, (_, k) => k + 1) });
+      repeats += all.length - MOVING_LINES;
+    }
+    if (repeats > 0) console.log(`ownership moves repeated ${repeats} lines: ${seen}\n${logs}`);
+    console.log(`ownership moves: ${joiner.name} took over ${moved.join(', ')}; ${leaving.name} left owning ${left.join(', ')}; ${PODS * MOVING_LINES} lines, none lost, ${repeats} repeated`);
+    expect(moved.length + left.length).toBeGreaterThan(0);
   } finally {
     await stopAll();
     await sink.stop();

@@ -161,7 +161,10 @@ function decodePair(buf: Buffer, c: Cursor, end: number): Label {
   return { name, value };
 }
 
-function decodeTimestamp(buf: Buffer, c: Cursor, end: number): { timestampMs: number; timestampNanos: number } {
+/** Scratch result of `decodeTimestamp` (decoding is synchronous; saves an object per entry). */
+const tsOut = { timestampMs: 0, timestampNanos: 0 };
+
+function decodeTimestamp(buf: Buffer, c: Cursor, end: number): void {
   let seconds = 0;
   let nanos = 0;
   while (c.pos < end) {
@@ -175,7 +178,21 @@ function decodeTimestamp(buf: Buffer, c: Cursor, end: number): { timestampMs: nu
   if (seconds >= 2 ** 63) throw new PushDecodeError('protobuf: negative entry timestamp');
   if (nanos > 999_999_999) throw new PushDecodeError(`protobuf: timestamp nanos ${nanos} out of range`);
   const subMs = Math.floor(nanos / 1_000_000);
-  return { timestampMs: seconds * 1000 + subMs, timestampNanos: nanos - subMs * 1_000_000 };
+  tsOut.timestampMs = seconds * 1000 + subMs;
+  tsOut.timestampNanos = nanos - subMs * 1_000_000;
+}
+
+/** How `decode` shapes entries as it builds them (saves a second object per entry in receivers). */
+export interface DecodeOptions {
+  /**
+   * Told how many entries a stream holds before they are built (may throw to refuse the
+   * request, e.g. when they would not fit a memory budget).
+   */
+  readonly beforeEntries?: (n: number) => void;
+  /** Maps a stream's parsed labels to the labels its entries carry; `null` skips the stream. */
+  readonly streamLabels?: (labels: Labels) => Labels | null;
+  /** When set, every entry gets this timestamp (ms, 0 ns) instead of its own. */
+  readonly timestampMs?: number;
 }
 
 /**
@@ -189,20 +206,18 @@ export class PushRequestDecoder {
     this.#labels = cache;
   }
 
-  /**
-   * `beforeEntries`, when given, is told how many entries a stream holds before they are built
-   * (and may throw to refuse the request, e.g. when they would not fit a memory budget).
-   */
-  decode(buf: Buffer, beforeEntries?: (n: number) => void): LogEntry[] {
+  /** Entries in wire order; `opts` (or the `beforeEntries` callback alone) as in `DecodeOptions`. */
+  decode(buf: Buffer, opts?: DecodeOptions | ((n: number) => void)): LogEntry[] {
+    const o: DecodeOptions = typeof opts === 'function' ? { beforeEntries: opts } : (opts ?? {});
     try {
-      return this.#decode(buf, beforeEntries);
+      return this.#decode(buf, o);
     } catch (err: unknown) {
       if (err instanceof ProtoError) throw new PushDecodeError(err.message);
       throw err;
     }
   }
 
-  #decode(buf: Buffer, beforeEntries?: (n: number) => void): LogEntry[] {
+  #decode(buf: Buffer, o: DecodeOptions): LogEntry[] {
     const out: LogEntry[] = [];
     const c: Cursor = { pos: 0 };
     const end = buf.length;
@@ -210,14 +225,14 @@ export class PushRequestDecoder {
       const tag = readVarint(buf, c, end);
       if (tag === ((1 << 3) | 2)) {
         const stop = readLen(buf, c, end);
-        this.#stream(buf, c, stop, out, beforeEntries);
+        this.#stream(buf, c, stop, out, o);
         c.pos = stop;
       } else skip(buf, c, end, tag & 7);
     }
     return out;
   }
 
-  #stream(buf: Buffer, c: Cursor, end: number, out: LogEntry[], beforeEntries?: (n: number) => void): void {
+  #stream(buf: Buffer, c: Cursor, end: number, out: LogEntry[], o: DecodeOptions): void {
     // First pass: the labels and the number of entries, without building anything per entry.
     const start = c.pos;
     let labels: Labels | undefined;
@@ -244,22 +259,26 @@ export class PushRequestDecoder {
       if (entries === 0) return;
       throw new PushDecodeError('stream without labels: every stream needs a label set such as {job="app"}');
     }
-    beforeEntries?.(entries);
+    const final = o.streamLabels ? o.streamLabels(labels) : labels;
+    if (final === null) return;
+    o.beforeEntries?.(entries);
     // Second pass: the entries, in wire order.
     c.pos = start;
+    const ec: Cursor = { pos: 0 };
     while (c.pos < end) {
       const tag = readVarint(buf, c, end);
       if (tag === ((2 << 3) | 2)) {
         const stop = readLen(buf, c, end);
-        out.push(this.#entry(buf, c.pos, stop, labels));
+        ec.pos = c.pos;
+        out.push(this.#entry(buf, ec, stop, final, o.timestampMs));
         c.pos = stop;
       } else skip(buf, c, end, tag & 7);
     }
   }
 
-  #entry(buf: Buffer, start: number, end: number, labels: Labels): LogEntry {
-    const c: Cursor = { pos: start };
-    let ts = { timestampMs: 0, timestampNanos: 0 };
+  #entry(buf: Buffer, c: Cursor, end: number, labels: Labels, fixedMs: number | undefined): LogEntry {
+    let ms = 0;
+    let ns = 0;
     let line = '';
     let sm: Label[] | undefined;
     while (c.pos < end) {
@@ -271,12 +290,20 @@ export class PushRequestDecoder {
         continue;
       }
       const stop = readLen(buf, c, end);
-      if (field === 1) ts = decodeTimestamp(buf, c, stop);
+      if (field === 1) {
+        decodeTimestamp(buf, c, stop);
+        ms = tsOut.timestampMs;
+        ns = tsOut.timestampNanos;
+      }
       else if (field === 2) line = buf.toString('utf8', c.pos, stop);
       else if (field === 3) (sm ??= []).push(decodePair(buf, c, stop));
       c.pos = stop;
     }
-    return sm ? { labels, line, ...ts, structuredMetadata: sm } : { labels, line, ...ts };
+    if (fixedMs !== undefined) {
+      ms = fixedMs;
+      ns = 0;
+    }
+    return sm ? { labels, line, timestampMs: ms, timestampNanos: ns, structuredMetadata: sm } : { labels, line, timestampMs: ms, timestampNanos: ns };
   }
 }
 

@@ -61,22 +61,47 @@ export function currentLabels(e: PEntry): Map<string, string> {
   return m;
 }
 
-const finalCache = new WeakMap<Labels, Map<string, Labels>>();
+/**
+ * Final-labels cache: per input `Labels`, a trie over the edits in insertion order (name, then
+ * value or `null`), so a lookup costs one map probe per edit and builds no key string.
+ */
+interface EditNode {
+  labels?: Labels;
+  next?: Map<string, Map<string | null, EditNode>>;
+}
+const finalCache = new WeakMap<Labels, { root: EditNode; size: number }>();
+/** Bounds the cached label sets per input stream (label values from log lines are unbounded). */
+const MAX_FINAL_PER_INPUT = 1000;
+let lastInput: Labels | undefined;
+let lastEntry: { root: EditNode; size: number } | undefined;
 
 /** The entry's labels with edits applied, as a shared frozen `Labels` object. */
 export function finalLabels(e: PEntry): Labels {
   if (e.edits === undefined || e.edits.size === 0) return e.input;
-  let key = '';
-  for (const [k, v] of e.edits) key += k + '\x00' + (v ?? '\x01') + '\x00';
-  let byEdits = finalCache.get(e.input);
-  if (byEdits === undefined) finalCache.set(e.input, (byEdits = new Map()));
-  let out = byEdits.get(key);
-  if (out !== undefined) return out;
+  let cache = lastInput === e.input ? lastEntry : finalCache.get(e.input);
+  if (cache === undefined) finalCache.set(e.input, (cache = { root: {}, size: 0 }));
+  lastInput = e.input;
+  lastEntry = cache;
+  let node = cache.root;
+  for (const [k, v] of e.edits) {
+    const byName = (node.next ??= new Map());
+    let byValue = byName.get(k);
+    if (byValue === undefined) byName.set(k, (byValue = new Map()));
+    let child = byValue.get(v);
+    if (child === undefined) byValue.set(v, (child = {}));
+    node = child;
+  }
+  if (node.labels !== undefined) return node.labels;
   const arr: Label[] = [...currentLabels(e)].map(([name, value]) => ({ name, value }));
   arr.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  out = Object.freeze(arr);
-  if (byEdits.size > 1000) byEdits.clear();
-  byEdits.set(key, out);
+  const out = Object.freeze(arr);
+  if (cache.size >= MAX_FINAL_PER_INPUT) {
+    cache.root = {};
+    cache.size = 0;
+    return out;
+  }
+  node.labels = out;
+  cache.size++;
   return out;
 }
 

@@ -165,23 +165,25 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
     return out;
   }
 
-  #decode(path: string, req: http.IncomingMessage, raw: Buffer, limit: number, lease: BodyLease, limitName: string): LogEntry[] {
+  /** Decoded entries; `final` when they already carry final labels and timestamps (protobuf). */
+  #decode(path: string, req: http.IncomingMessage, raw: Buffer, limit: number, lease: BodyLease, limitName: string): { entries: LogEntry[]; final: boolean } {
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if ((RAW_PATHS as readonly string[]).includes(path)) {
       lease.take(countLines(raw) * ENTRY_COST_BYTES);
       const now = Date.now();
       const labels = this.#cache.fromRecord({});
-      return raw
+      const entries = raw
         .toString('utf8')
         .split('\n')
         .filter((l) => l !== '')
         .map((line) => ({ labels, line: line.endsWith('\r') ? line.slice(0, -1) : line, timestampMs: now, timestampNanos: 0 }));
+      return { entries, final: false };
     }
     try {
       if (ct === 'application/json') {
         // Every entry is a JSON array: charge them before parsing (tiny entries inflate ~100x as objects).
         lease.take(countJsonArrays(raw) * ENTRY_COST_BYTES + raw.length);
-        return decodePushJson(raw.toString('utf8'), this.#cache);
+        return { entries: decodePushJson(raw.toString('utf8'), this.#cache), final: false };
       }
       let plain: Buffer;
       try {
@@ -192,7 +194,12 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         }
         throw err;
       }
-      return this.#decoder.decode(plain, (n) => lease.take(n * ENTRY_COST_BYTES));
+      const entries = this.#decoder.decode(plain, {
+        beforeEntries: (n) => lease.take(n * ENTRY_COST_BYTES),
+        streamLabels: (ls) => this.#labels(ls),
+        ...(this.#args.use_incoming_timestamp ? {} : { timestampMs: Date.now() }),
+      });
+      return { entries, final: true };
     } catch (err: unknown) {
       if (err instanceof PushDecodeError) throw new HttpError(400, err.message);
       throw err;
@@ -231,11 +238,11 @@ export class LokiSourceApiComponent implements Component<Arguments>, DebugCompon
         const body = await readBody(req, limit, lease, limitName, snappyBody ? snappyPreamble(limit, limitName) : undefined);
         this.#metrics.bytes.inc({ route }, body.length);
         const raw = await decompress(body, req.headers['content-encoding'], limit, lease, limitName);
-        const decoded = this.#decode(path, req, raw, limit, lease, limitName);
+        const { entries: decoded, final } = this.#decode(path, req, raw, limit, lease, limitName);
         const useTs = this.#args.use_incoming_timestamp;
         const now = Date.now();
-        const entries: LogEntry[] = [];
-        for (let i = 0; i < decoded.length; i++) {
+        const entries: LogEntry[] = final ? decoded : [];
+        for (let i = 0; !final && i < decoded.length; i++) {
           const e = decoded[i]!;
           const labels = this.#labels(e.labels);
           if (labels === null) continue;

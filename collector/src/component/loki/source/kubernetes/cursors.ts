@@ -20,18 +20,27 @@ export interface Cursor {
 
 const PREFIX = 'cursor-';
 
-function format(c: Cursor): string {
+/** `<RFC3339Nano> <count>`, the positions file's value (also the peer handover answer). */
+export function formatCursor(c: Cursor): string {
   const iso = new Date(c.ms - (c.ms % 1000)).toISOString().slice(0, 19);
   const frac = String(c.ms % 1000).padStart(3, '0') + String(c.nanos).padStart(6, '0');
   return `${iso}.${frac}Z ${c.count}`;
 }
 
-function parse(v: string): Cursor | undefined {
+export function parseCursor(v: string): Cursor | undefined {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z (\d+)$/.exec(v);
   if (!m) return undefined;
   const base = Date.parse(`${m[1]}Z`);
   if (Number.isNaN(base)) return undefined;
   return { ms: base + Number(m[2]!.slice(0, 3)), nanos: Number(m[2]!.slice(3)), count: Number(m[3]) };
+}
+
+/** Whether `a` is further into the log than `b` (later timestamp, or more entries at the same one). */
+export function cursorAfter(a: Cursor, b: Cursor | undefined): boolean {
+  if (b === undefined) return true;
+  if (a.ms !== b.ms) return a.ms > b.ms;
+  if (a.nanos !== b.nanos) return a.nanos > b.nanos;
+  return a.count > b.count;
 }
 
 export class Cursors {
@@ -57,7 +66,7 @@ export class Cursors {
     try {
       const doc = (YAML.parse(text) ?? {}) as { positions?: Record<string, unknown> };
       for (const [k, v] of Object.entries(doc.positions ?? {})) {
-        const cur = k.startsWith(PREFIX) ? parse(String(v)) : undefined;
+        const cur = k.startsWith(PREFIX) ? parseCursor(String(v)) : undefined;
         if (cur) c.#map.set(k.slice(PREFIX.length), cur);
       }
     } catch (err) {
@@ -85,7 +94,7 @@ export class Cursors {
       if (!this.#dirty) return;
       this.#dirty = false;
       const positions: Record<string, string> = {};
-      for (const [k, v] of [...this.#map].sort(([a], [b]) => (a < b ? -1 : 1))) positions[PREFIX + k] = format(v);
+      for (const [k, v] of [...this.#map].sort(([a], [b]) => (a < b ? -1 : 1))) positions[PREFIX + k] = formatCursor(v);
       try {
         await mkdir(path.dirname(this.file), { recursive: true });
         const tmp = `${this.file}.tmp`;

@@ -8,7 +8,7 @@ import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { KubeClient } from '../../../common/kube/client.js';
 import type { LogEntry } from '../../../../loki/types.js';
-import type { ClusterService } from '../../../../runtime/services.js';
+import type { ClusterPeer, ClusterService, ComponentHandler, HttpService } from '../../../../runtime/services.js';
 import { argumentsSchema, component, LogTailer, parseStamp, prepareTarget, type LokiSourceKubernetesComponent } from './kubernetes.js';
 
 const recv = { append: async (): Promise<void> => undefined };
@@ -157,18 +157,24 @@ describe('component', () => {
   beforeEach(() => (dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'lsk-unit-'))));
   afterEach(() => fs.rmSync(dataPath, { recursive: true, force: true }));
 
-  async function start(targets: Array<Record<string, string>>, cluster?: ClusterService, clustering = false): Promise<{ c: LokiSourceKubernetesComponent; got: LogEntry[]; stop: () => Promise<void> }> {
+  async function start(
+    targets: Array<Record<string, string>>,
+    cluster?: ClusterService,
+    clustering = false,
+    node: { dataPath?: string; http?: HttpService } = {},
+  ): Promise<{ c: LokiSourceKubernetesComponent; got: LogEntry[]; stop: () => Promise<void> }> {
     const got: LogEntry[] = [];
     const c = (await component.build(
       {
         id: 'loki.source.kubernetes.t',
         logger: winston.createLogger({ silent: true }),
         registry: new Registry(),
-        dataPath,
+        dataPath: node.dataPath ?? dataPath,
         onStateChange: () => undefined,
         setHealth: () => undefined,
         getService: <T,>(name: string): T => {
           if (name === 'cluster' && cluster) return cluster as T;
+          if (name === 'http' && node.http) return node.http as T;
           throw new Error('no such service');
         },
       },
@@ -206,6 +212,7 @@ describe('component', () => {
       // keys are the non-__meta_ labels, as prometheus.scrape's (clusterKey)
       owns: (key: string) => key === `__address__=${mine}:80`,
       onChange: (f: () => void) => (listeners.push(f), () => undefined),
+      peers: () => [],
     } as unknown as ClusterService;
     const { c, got, stop } = await start([tgt('a'), tgt('b')], cluster, true);
     try {
@@ -236,5 +243,154 @@ describe('component', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  describe('clustering handover', () => {
+    /** A main HTTP server stand-in serving mounted component handlers, like the collector's. */
+    async function mainServer(): Promise<{ http: HttpService; addr: string; close: () => Promise<void> }> {
+      const handlers = new Map<string, ComponentHandler>();
+      const srv = http.createServer((req, res) => {
+        const p = new URL(req.url ?? '/', 'http://x').pathname;
+        for (const [id, h] of handlers) if (p.startsWith(`/api/v0/component/${id}/`)) return void h(req, res, p.slice(`/api/v0/component/${id}`.length));
+        res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const addr = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      const svc: HttpService = {
+        listenAddr: addr,
+        memoryAddr: 'alloy.internal:12345',
+        dialAddress: (a) => a,
+        pathFor: (id) => `/api/v0/component/${id}/`,
+        mount: (id, h) => (handlers.set(id, h), () => void handlers.delete(id)),
+      };
+      return { http: svc, addr, close: () => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))) };
+    }
+
+    /** A node's view of a two-node cluster: whether it owns pod a, and the other node's address. */
+    function view(self: string, other: () => string): { cluster: ClusterService; own: (yes: boolean) => void } {
+      let mine = false;
+      const listeners: Array<() => void> = [];
+      const cluster = {
+        enabled: true,
+        owns: (key: string) => mine && key === '__address__=a:80',
+        onChange: (f: () => void) => (listeners.push(f), () => undefined),
+        peers: (): ClusterPeer[] => [
+          { name: self, addr: '', isSelf: true, state: 'participant' },
+          { name: 'other', addr: other(), isSelf: false, state: 'participant' },
+        ],
+      } as unknown as ClusterService;
+      return {
+        cluster,
+        own: (yes) => {
+          mine = yes;
+          listeners.forEach((f) => f());
+        },
+      };
+    }
+
+    const logOpens = (): string[] => logRequests.filter((u) => u.startsWith('/api/v1/namespaces/ns/pods/a/log?'));
+
+    async function twoNodes(): Promise<{
+      a: Awaited<ReturnType<typeof start>>;
+      b: Awaited<ReturnType<typeof start>>;
+      viewA: ReturnType<typeof view>;
+      viewB: ReturnType<typeof view>;
+      closeServerA: () => Promise<void>;
+      close: () => Promise<void>;
+    }> {
+      const [srvA, srvB] = [await mainServer(), await mainServer()];
+      const viewA = view('a', () => srvB.addr);
+      const viewB = view('b', () => srvA.addr);
+      const dirB = fs.mkdtempSync(path.join(os.tmpdir(), 'lsk-unit-b-'));
+      const a = await start([tgt('a')], viewA.cluster, true, { http: srvA.http });
+      const b = await start([tgt('a')], viewB.cluster, true, { http: srvB.http, dataPath: dirB });
+      return {
+        a,
+        b,
+        viewA,
+        viewB,
+        closeServerA: () => srvA.close(),
+        close: async () => {
+          await a.stop();
+          await b.stop();
+          await srvA.close();
+          await srvB.close();
+          fs.rmSync(dirB, { recursive: true, force: true });
+        },
+      };
+    }
+
+    it('GIVEN node A forwarded a line WHEN ownership moves to node B THEN B resumes after A\'s position and repeats nothing', async () => {
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        n.viewA.own(false);
+        n.viewB.own(true);
+        await until(() => logOpens().length === 1, 'B opens the stream');
+        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+        expect(n.a.got.map((e) => e.line)).toEqual(['hello from a']);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN the previous owner has not seen the move yet WHEN the new owner starts THEN it waits for it to stop before reading', async () => {
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        n.viewB.own(true); // B's view changed first: A still tails (active)
+        await new Promise((r) => setTimeout(r, 500));
+        expect(logOpens()).toEqual([]);
+        n.viewA.own(false);
+        await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
+        expect(logOpens()[0]).toContain('sinceTime=');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN node A shuts down (its server gone right after) WHEN B takes its container THEN A handed over its final position and B repeats nothing', async () => {
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        await n.a.stop();
+        await n.closeServerA();
+        n.viewB.own(true);
+        await until(() => logOpens().length === 1, 'B opens the stream');
+        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN the previous owner is unreachable THEN the new owner reads the log from its start after the wait (the documented repeat)', async () => {
+      const dead = await mainServer();
+      await dead.close();
+      const b = view('b', () => dead.addr);
+      const srvB = await mainServer();
+      const node = await start([tgt('a')], b.cluster, true, { http: srvB.http });
+      try {
+        logRequests.length = 0;
+        b.own(true);
+        // after the settle delay and 5 s of asking the unreachable peer again
+        await until(() => node.got.length === 1, 'B forwards the line from the start', 10_000);
+        expect(logOpens()[0]).not.toContain('sinceTime=');
+      } finally {
+        await node.stop();
+        await srvB.close();
+      }
+    }, 15_000);
   });
 });

@@ -19,6 +19,9 @@
  *   saved to `<dataPath>/positions.yml` (`cursors.ts`) every second and on shutdown, so a
  *   collector restart resumes each container where it stopped (a crash may repeat up to one
  *   second of lines); a pod that is gone has its position removed.
+ * - With `clustering { enabled = true }`, a container this node starts owning resumes after the
+ *   newest position of this node and its peers (`handover.ts`), so an ownership move repeats
+ *   nothing while the previous owner is reachable.
  * - A tailer stops when its target leaves `targets` (or this node stops owning it with
  *   `clustering { enabled = true }`), when the pod is gone (404, or a new uid), or when the pod
  *   has finished (phase Succeeded/Failed) and its log was read to the end.
@@ -28,14 +31,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName } from '../../../../runtime/component.js';
-import type { ClusterService } from '../../../../runtime/services.js';
+import type { ClusterService, HttpService } from '../../../../runtime/services.js';
 import { isLogsReceiver, type Label, type Labels, type LogEntry, type LogsReceiver } from '../../../../loki/types.js';
 import { block, capsule } from '../../../../syntax/vm/schema.js';
 import { sleep } from '../../../../clock/clock.js';
 import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { connectionOfBlock, kubeClientBlockSchema } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
-import { Cursors, type Cursor } from './cursors.js';
+import { cursorAfter, Cursors, type Cursor } from './cursors.js';
+import { handOver, resolveHandover, serveHandover } from './handover.js';
 import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
@@ -112,6 +116,8 @@ function sinceTimeOf(s: Stamp): string {
   return new Date(Math.floor(s.ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+/** Wait before a newly owned container asks its peers where to resume (membership settling). */
+const HANDOVER_SETTLE_MS = 1000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** Reopen delay after a stream ended cleanly (container exited or restarting). */
@@ -123,6 +129,11 @@ export interface TailerDeps {
   readonly client: () => KubeClient;
   /** Where a previous run stopped (the positions file). */
   readonly start?: Cursor | undefined;
+  /**
+   * Runs once before the first stream opens; a position it returns that is further than `start`
+   * is where tailing resumes (clustering: the previous owner's position, see `handover.ts`).
+   */
+  readonly resolveStart?: (signal: AbortSignal) => Promise<Cursor | undefined>;
   /** Runs after each forwarded batch with the new position. */
   readonly onAdvance?: (c: Cursor) => void;
   readonly forward: (entries: readonly LogEntry[]) => Promise<void>;
@@ -168,6 +179,16 @@ export class LogTailer {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
+    if (this.#deps.resolveStart) {
+      const c = await this.#deps.resolveStart(signal).catch((err: unknown) => {
+        this.#deps.onError(new Error(`finding where to resume: ${err instanceof Error ? err.message : String(err)}`));
+        return undefined;
+      });
+      if (c !== undefined && cursorAfter(c, this.#last === undefined ? undefined : { ...this.#last, count: this.#atLast })) {
+        this.#last = { ms: c.ms, nanos: c.nanos };
+        this.#atLast = c.count;
+      }
+    }
     let backoff = BACKOFF_MIN_MS;
     let idle = REOPEN_MS;
     while (!signal.aborted) {
@@ -304,6 +325,11 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   #clientKey: string;
   readonly #tailers = new Map<string, LogTailer>();
   readonly #cluster: ClusterService | undefined;
+  readonly #http: HttpService | undefined;
+  /** Tailers told to stop whose last batch may still be in flight, per target key. */
+  readonly #stopping = new Map<string, number>();
+  /** Containers whose final position a peer handed over (it shut down), with when. */
+  readonly #handedOver = new Map<string, number>();
   #running = false;
   #dropped: DroppedTarget[] = [];
   readonly #cursors: Cursors;
@@ -313,6 +339,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     this.#cursors = cursors;
     this.#args = args;
     this.#cluster = optionalService<ClusterService>(opts, 'cluster');
+    this.#http = optionalService<HttpService>(opts, 'http');
     this.#clientKey = fingerprint(args.client);
     this.#client = LokiSourceKubernetesComponent.#newClient(args);
   }
@@ -355,7 +382,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
       const w = want.get(key);
       if (!w || !sameLabels(w.labels, tailer.target.labels)) {
         this.#tailers.delete(key);
-        void tailer.stop();
+        this.#stopTailer(tailer);
       }
     }
     for (const [key, t] of want) {
@@ -365,6 +392,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
         new LogTailer(t, {
           client: () => this.#client,
           start: this.#cursors.get(key),
+          ...(sharded ? { resolveStart: (signal: AbortSignal) => this.#handover(key, signal) } : {}),
           onAdvance: (c) => this.#cursors.set(key, c),
           onGone: () => this.#cursors.remove(key),
           forward: this.#forward,
@@ -374,8 +402,78 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     }
   }
 
+  /** Stops a tailer; until its last batch is forwarded, peers asking for its position wait. */
+  #stopTailer(tailer: LogTailer): Promise<void> {
+    const key = tailer.target.key;
+    this.#stopping.set(key, (this.#stopping.get(key) ?? 0) + 1);
+    return tailer.stop().finally(() => {
+      const n = (this.#stopping.get(key) ?? 1) - 1;
+      if (n <= 0) this.#stopping.delete(key);
+      else this.#stopping.set(key, n);
+    });
+  }
+
+  /** Where a container newly owned by this node resumes: the newest position of this node and its peers. */
+  async #handover(key: string, signal: AbortSignal): Promise<Cursor | undefined> {
+    if (this.#http === undefined) return this.#cursors.get(key);
+    // Membership views converge within a few gossip rounds (and a starting node may not have
+    // joined yet): a view missing the current owner would make this node read from the start;
+    // tailers of targets it does not keep are stopped (aborting this wait) before they read.
+    await sleep(HANDOVER_SETTLE_MS, signal);
+    const peers = this.#peerAddrs();
+    if (signal.aborted || peers.length === 0) return this.#cursors.get(key);
+    const { cursor, from } = await resolveHandover({
+      peers,
+      componentPath: this.#http.pathFor(this.#opts.id),
+      key,
+      local: () => this.#cursors.get(key),
+      handedOver: () => this.#handedOver.has(key),
+      signal,
+      onPeerError: (err) => this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; lines of ${key} that peer forwarded may repeat`),
+    });
+    if (from !== undefined) this.#opts.logger.info(`loki.source.kubernetes: ${key}: resuming after the position of peer ${from}`);
+    else if (this.#handedOver.has(key)) this.#opts.logger.info(`loki.source.kubernetes: ${key}: resuming after the position a leaving peer handed over`);
+    return cursor;
+  }
+
+  #peerAddrs(): string[] {
+    return (this.#cluster?.peers() ?? []).filter((p) => !p.isSelf && p.addr !== '').map((p) => p.addr);
+  }
+
+  /** A peer handed over its final position of `key`: keep it when it is further than ours. */
+  #accept(key: string, c: Cursor): void {
+    if (cursorAfter(c, this.#cursors.get(key))) this.#cursors.set(key, c);
+    this.#handedOver.set(key, Date.now());
+    // handovers of containers never tailed here are only needed for a short while
+    const old = Date.now() - 60_000;
+    for (const [k, at] of this.#handedOver) if (at < old) this.#handedOver.delete(k);
+  }
+
+  /** Shutting down with clustering: hands the final positions of `keys` to every peer. */
+  async #handOverAll(keys: readonly string[]): Promise<void> {
+    const peers = this.#peerAddrs();
+    if (this.#http === undefined || peers.length === 0) return;
+    const componentPath = this.#http.pathFor(this.#opts.id);
+    const sends: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const c = this.#cursors.get(key);
+      if (c === undefined) continue;
+      for (const p of peers) sends.push(handOver(p, componentPath, key, c, 1000).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
+    }
+    await Promise.all(sends);
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     this.#running = true;
+    const unmount = this.#http?.mount(this.#opts.id, (req, res, subpath) =>
+      serveHandover(
+        req,
+        res,
+        subpath,
+        (key) => ({ cursor: this.#cursors.get(key), active: this.#tailers.has(key) || this.#stopping.has(key) }),
+        (key, c) => this.#accept(key, c),
+      ),
+    );
     const unsubscribe = this.#cluster?.onChange?.(() => this.#sync());
     this.#sync();
     const flush = (): void => void this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
@@ -389,7 +487,10 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     unsubscribe?.();
     const all = [...this.#tailers.values()];
     this.#tailers.clear();
-    await Promise.all(all.map((t) => t.stop()));
+    await Promise.all(all.map((t) => this.#stopTailer(t)));
+    const sharded = this.#args.clustering.enabled && this.#cluster !== undefined && this.#cluster.enabled;
+    if (sharded) await this.#handOverAll(all.map((t) => t.target.key));
+    unmount?.();
     this.#client.close();
     await this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
   }
@@ -404,7 +505,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
       // tailers read the client per request; stop them so their streams reopen on the new one
       const all = [...this.#tailers.values()];
       this.#tailers.clear();
-      void Promise.all(all.map((t) => t.stop())).then(() => old.close());
+      void Promise.all(all.map((t) => this.#stopTailer(t))).then(() => old.close());
     }
     this.#sync();
   }
