@@ -262,7 +262,6 @@ run('bad values fail at install, naming the key and the fix', () => {
 
   test('upstream keys this chart does not support yet fail with a message saying so', () => {
     expect(fails(['--set', 'networkPolicy.enabled=true,networkPolicy.flavor=cilium'])).toContain('networkPolicy.flavor "cilium" is not supported by this chart yet');
-    expect(fails(['--set', 'gateway.enabled=true'])).toContain('gateway.enabled is not supported by this chart yet');
   });
 
   test('alloy.enableContainerPort: false drops only the http-metrics container port (Service and HTTP probe stay)', () => {
