@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { findObject, helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT, type RenderedManifest } from '../../tools/helm-template/helm-template.js';
+import { findObject, helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT, type RenderedManifest, rendererAvailable } from '../../tools/helm-template/helm-template.js';
 import { checkRestricted } from '../../operator/src/pod-security/restricted.js';
 import { validateObject } from './openapi.js';
 import { localConf, nginxConf, prepareDir } from './gateway-local.js';
@@ -18,13 +18,7 @@ type Json = Record<string, unknown>;
 
 const UPSTREAM = path.join(REPO_ROOT, 'charts/tools/testdata/upstream');
 
-function rendererAvailable(): boolean {
-  if (spawnSync('sh', ['-c', 'command -v helm || command -v go'], { encoding: 'utf8' }).status === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error('neither helm nor go is on PATH: CI needs one of them to render the chart');
-  console.warn('skipping gateway tests: neither helm nor go is on PATH');
-  return false;
-}
-const run = rendererAvailable() ? describe : describe.skip;
+const run = rendererAvailable('gateway tests') ? describe : describe.skip;
 
 function nginxVersion(): [number, number, number] | undefined {
   const r = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
