@@ -193,6 +193,16 @@ run('chart gateway', () => {
     expect(nginxConf(custom)).toBe('events {} # monitoring');
   });
 
+  test('NOTES.txt lists the gateway routes and how to check it', () => {
+    const dumped = JSON.parse(helmTemplateOk(['alloy', 'charts/alloy', '--namespace', 'monitoring', '--dump-rendered', '-f', path.join(UPSTREAM, 'gateway/values.yaml')], { standIn: true })) as Record<string, string>;
+    const notes = dumped['alloy/templates/NOTES.txt']!;
+    expect(notes).toContain('The NGINX gateway alloy-gateway listens on port 8080 (HTTPS on 8443); the Ingress routes to it. Routes:');
+    expect(notes).toContain('  /opentelemetry -> Alloy port 4317 (grpc)');
+    expect(notes).toContain('  /loki/api/v1/push -> Alloy port 3100 (http)');
+    expect(notes).not.toContain('/push.v1.PusherService/Push');
+    expect(notes).toContain('curl http://alloy-gateway.monitoring.svc:8080/health');
+  });
+
   test.each([
     [['gateway.tls.enabled=true'], 'gateway.tls.enabled is true but gateway.tls.secretName is empty'],
     [['gateway.auth.enabled=true'], 'gateway.auth.enabled is true but gateway.auth.existingSecret is empty'],
