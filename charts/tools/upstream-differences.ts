@@ -166,18 +166,6 @@ export interface UpstreamRefusal {
 
 export const UPSTREAM_REFUSALS: readonly UpstreamRefusal[] = [
   {
-    case: 'gateway',
-    what: '`gateway` (an NGINX Deployment in front of Alloy, with its ConfigMap, Service, HPA, PDB and ServiceMonitor).',
-    reason: 'Not implemented yet; the install fails naming `gateway.enabled` rather than leaving the key without effect. An Ingress or HTTPRoute (`ingress`, `httpRoute`) in front of the Alloy Service covers path-based routing meanwhile.',
-    message: /gateway\.enabled is not supported by this chart yet/,
-  },
-  {
-    case: 'gateway-ingress',
-    what: '`gateway` behind an Ingress.',
-    reason: 'As for `gateway`.',
-    message: /gateway\.enabled is not supported by this chart yet/,
-  },
-  {
     case: 'windows',
     what: '`alloy.windows` (Windows containers: `alloy.exe`, Windows paths and event-log mounts).',
     reason: 'The image this chart deploys is built for Linux only; the install fails naming `alloy.windows.enabled`.',

@@ -7,11 +7,10 @@
  * version labels, image tags and checksum annotations. A difference fails unless an entry of
  * UPSTREAM_DIFFERENCES (listed with its reason in charts/alloy/README.md) explains it.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT } from '../../tools/helm-template/helm-template.js';
+import { helmTemplate, helmTemplateOk, parseManifests, REPO_ROOT, rendererAvailable } from '../../tools/helm-template/helm-template.js';
 import { compareObjects, diff, grants, imageWithoutTag, normalise } from './upstream-compare.js';
 import { UPSTREAM_DIFFERENCES, UPSTREAM_INVALID_VALUES, UPSTREAM_REFUSALS } from './upstream-differences.js';
 import { validateObject } from './openapi.js';
@@ -38,13 +37,7 @@ const SOURCES = JSON.parse(fs.readFileSync(path.join(DATA, 'sources.json'), 'utf
 const REFUSED = new Set(UPSTREAM_REFUSALS.map((r) => r.case));
 const CASES = Object.keys(SOURCES).filter((c) => !REFUSED.has(c)).sort();
 
-function rendererAvailable(): boolean {
-  if (spawnSync('sh', ['-c', 'command -v helm || command -v go'], { encoding: 'utf8' }).status === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error('neither helm nor go is on PATH: CI needs one of them to render the chart');
-  console.warn('skipping upstream comparison: neither helm nor go is on PATH');
-  return false;
-}
-const run = rendererAvailable() ? describe : describe.skip;
+const run = rendererAvailable('upstream comparison') ? describe : describe.skip;
 
 function upstreamObjects(name: string): Json[] {
   const dir = path.join(DATA, name, 'rendered');

@@ -228,3 +228,163 @@ gateway.networking.k8s.io/v1beta1
 gateway.networking.k8s.io/v1
 {{- end -}}
 {{- end }}
+
+{{/*
+Selector labels of the gateway pods. Their name label differs from Alloy's (`<name>-gateway`) so
+that Alloy's Service, PodDisruptionBudget and ServiceMonitor, which select on name and instance,
+never pick up nginx pods.
+*/}}
+{{- define "alloy.gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-gateway" (include "alloy.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{/* Labels of the gateway objects: the chart's common labels plus the gateway component. */}}
+{{- define "alloy.gateway.labels" -}}
+{{ include "alloy.labels" . }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{/* Name of the gateway objects. */}}
+{{- define "alloy.gateway.fullname" -}}
+{{- printf "%s-gateway" (include "alloy.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The gateway's nginx.conf: `gateway.nginxConfig.file` through `tpl` when set, else generated from
+`gateway.nginxConfig` and `gateway.upstreams`. Every path nginx writes is under /tmp (an emptyDir),
+so the root filesystem stays read-only. Upstreams reach Alloy through its Service
+(`<fullname>.<namespace>.svc`, resolved once at start; the Service's ClusterIP is stable).
+*/}}
+{{- define "alloy.gateway.nginxConf" -}}
+{{- $g := .Values.gateway -}}
+{{- $c := $g.nginxConfig -}}
+{{- if $c.file -}}
+{{- tpl $c.file . -}}
+{{- else -}}
+{{- $host := printf "%s.%s.svc" (include "alloy.fullname" .) (include "alloy.namespace" .) -}}
+worker_processes {{ $c.workerProcesses }};
+error_log /dev/stderr warn;
+pid /tmp/nginx.pid;
+
+events {
+  worker_connections {{ $c.workerConnections }};
+}
+
+http {
+  client_body_temp_path /tmp/client_temp;
+  proxy_temp_path /tmp/proxy_temp;
+  fastcgi_temp_path /tmp/fastcgi_temp;
+  uwsgi_temp_path /tmp/uwsgi_temp;
+  scgi_temp_path /tmp/scgi_temp;
+
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 65;
+  server_tokens off;
+
+  client_max_body_size {{ $c.clientMaxBodySize }};
+  proxy_connect_timeout {{ $c.proxyConnectTimeout }};
+  proxy_send_timeout {{ $c.proxySendTimeout }};
+  proxy_read_timeout {{ $c.proxyReadTimeout }};
+  grpc_connect_timeout {{ $c.proxyConnectTimeout }};
+  grpc_send_timeout {{ $c.proxySendTimeout }};
+  grpc_read_timeout {{ $c.proxyReadTimeout }};
+
+  {{- if $c.enableAccessLog }}
+  log_format main {{ $c.logFormat | squote }};
+  access_log /dev/stdout main;
+  {{- else }}
+  access_log off;
+  {{- end }}
+  {{- range $name, $u := $g.upstreams }}
+  {{- if $u.enabled }}
+
+  upstream alloy-{{ $name }} {
+    server {{ $host }}:{{ $u.targetPort }};
+    keepalive 32;
+  }
+  {{- end }}
+  {{- end }}
+  {{- with $c.extraHttpConfig }}
+
+  {{- tpl . $ | nindent 2 }}
+  {{- end }}
+
+  server {
+    listen {{ $g.port }};
+    {{- if $g.tls.enabled }}
+    listen {{ $g.tls.port }} ssl;
+    ssl_certificate /etc/nginx/tls/tls.crt;
+    ssl_certificate_key /etc/nginx/tls/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    {{- end }}
+    {{- if $c.http2 }}
+    http2 on;
+    {{- end }}
+    {{- if $g.auth.enabled }}
+
+    auth_basic {{ $g.auth.realm | quote }};
+    auth_basic_user_file /etc/nginx/auth/auth;
+    {{- end }}
+
+    location = /health {
+      auth_basic off;
+      access_log off;
+      default_type text/plain;
+      return 200 "ok\n";
+    }
+
+    location = /stub_status {
+      auth_basic off;
+      access_log off;
+      stub_status;
+      allow 127.0.0.1;
+      allow ::1;
+      deny all;
+    }
+    {{- range $name, $u := $g.upstreams }}
+    {{- if $u.enabled }}
+
+    location {{ $u.path }} {
+      {{- if $u.extraConfig }}
+      {{- tpl $u.extraConfig $ | trim | nindent 6 }}
+      {{- else if eq (toString $u.protocol) "grpc" }}
+      grpc_pass grpc://alloy-{{ $name }};
+      grpc_set_header Host $host;
+      grpc_set_header X-Real-IP $remote_addr;
+      grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      {{- else }}
+      proxy_pass http://alloy-{{ $name }};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_request_buffering off;
+      proxy_buffering off;
+      {{- end }}
+    }
+    {{- end }}
+    {{- end }}
+    {{- with $c.extraServerConfig }}
+
+    {{- tpl . $ | nindent 4 }}
+    {{- end }}
+  }
+}
+{{- end }}
+{{- end }}
+
+{{/* Restricted Pod Security defaults of the gateway pods (the nginx-unprivileged user, UID 101). */}}
+{{- define "alloy.gateway.defaultPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 101
+runAsGroup: 101
+fsGroup: 101
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}

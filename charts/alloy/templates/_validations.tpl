@@ -52,10 +52,41 @@ here rather than being silently ignored.
 {{- if and (kindIs "map" $values.windows) $values.windows.enabled -}}
 {{- fail "alloy.windows.enabled is not supported: this chart's image (docker.io/alloyts/alloy) is built for Linux only.\nRemove alloy.windows and schedule the pods on Linux nodes." -}}
 {{- end -}}
-{{- range $key := list "gateway" "prometheusRule" -}}
+{{- range $key := list "prometheusRule" -}}
 {{- $v := index $.Values $key -}}
 {{- if and (kindIs "map" $v) $v.enabled -}}
 {{- fail (printf "%s.enabled is not supported by this chart yet.\nSet %s.enabled: false; create the object yourself with extraObjects if you need it." $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alloy.validations.gateway" -}}
+{{- $g := .Values.gateway -}}
+{{- if $g.enabled -}}
+{{- if and $g.tls.enabled (not $g.tls.secretName) -}}
+{{- fail "gateway.tls.enabled is true but gateway.tls.secretName is empty.\nName an existing kubernetes.io/tls Secret (keys tls.crt and tls.key) in gateway.tls.secretName." -}}
+{{- end -}}
+{{- if and $g.auth.enabled (not $g.auth.existingSecret) -}}
+{{- fail "gateway.auth.enabled is true but gateway.auth.existingSecret is empty.\nName an existing Secret whose key `auth` is an htpasswd file (kubectl create secret generic NAME --from-file=auth=.htpasswd)." -}}
+{{- end -}}
+{{- if and $g.tls.enabled (eq (int $g.tls.port) (int $g.port)) -}}
+{{- fail (printf "gateway.tls.port and gateway.port are both %d.\nGive the HTTPS listener its own port." (int $g.port)) -}}
+{{- end -}}
+{{- range $name, $u := $g.upstreams -}}
+{{- if and (kindIs "map" $u) $u.enabled -}}
+{{- if not (regexMatch "^[A-Za-z0-9_]+$" $name) -}}
+{{- fail (printf "gateway.upstreams.%s: the key names an nginx upstream, so it may hold only letters, digits and _.\nRename the key." $name) -}}
+{{- end -}}
+{{- if not (and $u.path (hasPrefix "/" (toString $u.path))) -}}
+{{- fail (printf "gateway.upstreams.%s.path must be a path starting with / (an nginx prefix location), got %q." $name (toString $u.path)) -}}
+{{- end -}}
+{{- if and (not $u.extraConfig) (not $u.targetPort) -}}
+{{- fail (printf "gateway.upstreams.%s.targetPort is empty.\nSet the Alloy port the route forwards to (and expose it with alloy.extraPorts), or give extraConfig." $name) -}}
+{{- end -}}
+{{- if not (has (toString ($u.protocol | default "http")) (list "http" "grpc")) -}}
+{{- fail (printf "gateway.upstreams.%s.protocol %q is not supported: use http or grpc." $name (toString $u.protocol)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -66,4 +97,5 @@ here rather than being silently ignored.
 {{- include "alloy.validations.pdb" . -}}
 {{- include "alloy.validations.autoscaling" . -}}
 {{- include "alloy.validations.unsupported" . -}}
+{{- include "alloy.validations.gateway" . -}}
 {{- end -}}
