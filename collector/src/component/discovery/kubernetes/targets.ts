@@ -240,7 +240,8 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
   const ip = pod.status?.podIP ?? '';
   // PodIP can be empty when a pod is starting or has been evicted.
   if (ip === '') return { source, labels: {}, targets: [] };
-  let labels: LabelSet = { ...podLabels(pod), [NAMESPACE_LABEL]: nsOf(pod) };
+  let labels = podLabels(pod); // a fresh object: completed in place
+  labels[NAMESPACE_LABEL] = nsOf(pod);
   labels = withNodeLabels(labels, lk, pod.spec?.nodeName ?? '');
   labels = withNamespaceLabels(labels, lk, nsOf(pod));
   const targets: LabelSet[] = [];
@@ -528,56 +529,84 @@ export function buildNode(node: Node): TargetGroup | undefined {
 }
 
 // ------------------------------------------------------------ store pruning
+//
+// The pruned objects are built as object literals of one fixed shape per kind (absent fields are
+// `undefined`, which every builder treats like a missing field), so all stored objects of a kind
+// share one V8 hidden class instead of one per combination of present fields.
 
 function pruneMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
-  return {
-    name: m.name,
-    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
-    ...(m.uid !== undefined ? { uid: m.uid } : {}),
-    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-    ...(m.labels !== undefined ? { labels: m.labels } : {}),
-    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
-    ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true })) } : {}),
-  };
+  const owners = m.ownerReferences?.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true }));
+  return { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels, annotations: m.annotations, ownerReferences: owners };
 }
 
 function pruneContainers(cs: readonly Container[] | undefined): Container[] | undefined {
-  return cs?.map((c) => ({ name: c.name, ...(c.image !== undefined ? { image: c.image } : {}), ...(c.ports ? { ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.protocol !== undefined ? { protocol: p.protocol } : {}) })) } : {}) }));
+  return cs?.map((c) => ({ name: c.name, image: c.image, ports: c.ports?.map((p) => ({ containerPort: p.containerPort, name: p.name, protocol: p.protocol })) }));
+}
+
+type ContainerStatuses = NonNullable<Pod['status']>['containerStatuses'];
+
+function pruneStatuses(s: ContainerStatuses): ContainerStatuses {
+  return s?.map((c) => ({ name: c.name, containerID: c.containerID }));
 }
 
 /**
  * Keeps only the fields the builders read (informer `transform`; `kind` is the informer's
  * resource: list items carry no `kind`): a pod from a real API server is several KB of JSON,
- * mostly managedFields, volumes, env and probes. Other kinds lose managedFields and status.
+ * mostly managedFields, volumes, env and probes. Other kinds keep only their builder's fields.
  */
 export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T {
   const o = obj as unknown as Pod & Node & Service & Ingress & Endpoints & EndpointSlice;
-  const meta = pruneMeta(o.metadata);
-  if (kind === 'pod') {
-    const st = o.status;
-    const statuses = (s: Pod['status'] extends infer S ? (S extends { containerStatuses?: infer C } ? C : never) : never) => s?.map((c) => ({ name: c.name, ...(c.containerID !== undefined ? { containerID: c.containerID } : {}) }));
-    const pod: Pod = {
-      metadata: meta,
-      spec: { ...(o.spec?.nodeName !== undefined ? { nodeName: o.spec.nodeName } : {}), ...(o.spec?.containers ? { containers: pruneContainers(o.spec.containers)! } : {}), ...(o.spec?.initContainers ? { initContainers: pruneContainers(o.spec.initContainers)! } : {}) },
-      status: {
-        ...(st?.podIP !== undefined ? { podIP: st.podIP } : {}),
-        ...(st?.hostIP !== undefined ? { hostIP: st.hostIP } : {}),
-        ...(st?.phase !== undefined ? { phase: st.phase } : {}),
-        ...(st?.conditions ? { conditions: st.conditions.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status })) } : {}),
-        ...(st?.containerStatuses ? { containerStatuses: statuses(st.containerStatuses)! } : {}),
-        ...(st?.initContainerStatuses ? { initContainerStatuses: statuses(st.initContainerStatuses)! } : {}),
-      },
-    };
-    return pod as unknown as T;
+  const metadata = pruneMeta(o.metadata);
+  let out: KubeObject;
+  switch (kind) {
+    case 'pod': {
+      const sp = o.spec;
+      const st = o.status;
+      const ready = st?.conditions?.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status }));
+      const pod: Pod = {
+        metadata,
+        spec: { nodeName: sp?.nodeName, containers: pruneContainers(sp?.containers), initContainers: pruneContainers(sp?.initContainers) },
+        status: { podIP: st?.podIP, hostIP: st?.hostIP, phase: st?.phase, conditions: ready, containerStatuses: pruneStatuses(st?.containerStatuses), initContainerStatuses: pruneStatuses(st?.initContainerStatuses) },
+      };
+      out = pod;
+      break;
+    }
+    case 'node': {
+      const node: Node = { metadata, spec: { providerID: o.spec?.providerID }, status: { addresses: o.status?.addresses, daemonEndpoints: o.status?.daemonEndpoints } };
+      out = node;
+      break;
+    }
+    case 'namespace':
+      out = { metadata };
+      break;
+    case 'endpointslice': {
+      const slice: EndpointSlice = { metadata, addressType: o.addressType, endpoints: o.endpoints, ports: o.ports };
+      out = slice;
+      break;
+    }
+    case 'endpoints': {
+      const eps: Endpoints = { metadata, subsets: o.subsets };
+      out = eps;
+      break;
+    }
+    case 'service': {
+      const sp = o.spec;
+      const svc: Service = { metadata, spec: sp && { type: sp.type, clusterIP: sp.clusterIP, externalName: sp.externalName, loadBalancerIP: sp.loadBalancerIP, ports: sp.ports } };
+      out = svc;
+      break;
+    }
+    case 'ingress': {
+      const ing: Ingress = { metadata, spec: o.spec };
+      out = ing;
+      break;
+    }
+    default: {
+      const { status: _s, ...rest } = o as unknown as Record<string, unknown> & { status?: unknown };
+      void _s;
+      out = { ...rest, metadata };
+    }
   }
-  if (kind === 'node') {
-    return { metadata: meta, spec: { ...(o.spec?.providerID !== undefined ? { providerID: o.spec.providerID } : {}) }, status: { ...(o.status?.addresses ? { addresses: o.status.addresses } : {}), ...(o.status?.daemonEndpoints ? { daemonEndpoints: o.status.daemonEndpoints } : {}) } } as unknown as T;
-  }
-  if (kind === 'namespace') return { metadata: meta } as unknown as T;
-  const { metadata: _m, status: _s, ...rest } = o as unknown as Record<string, unknown> & { metadata: unknown; status?: unknown };
-  void _m;
-  void _s;
-  return { ...rest, metadata: meta } as unknown as T;
+  return out as unknown as T;
 }
 
 // ------------------------------------------------------------ flattening
