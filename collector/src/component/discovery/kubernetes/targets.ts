@@ -17,7 +17,7 @@ export interface TargetGroup {
 }
 
 const P = '__meta_kubernetes_';
-export const NAMESPACE_LABEL = `${P}namespace`;
+export const NAMESPACE_LABEL = '__meta_kubernetes_namespace';
 
 // ------------------------------------------------------------ object shapes (subset of the API)
 
@@ -173,9 +173,19 @@ function addLabelsAndAnnotations(ls: LabelSet, meta: KubeObject['metadata'], res
   }
 }
 
+/** `<role>_name` label names as literals (no string is built per object). */
+const NAME_LABELS: Readonly<Record<string, string>> = {
+  pod: '__meta_kubernetes_pod_name',
+  service: '__meta_kubernetes_service_name',
+  endpoints: '__meta_kubernetes_endpoints_name',
+  endpointslice: '__meta_kubernetes_endpointslice_name',
+  ingress: '__meta_kubernetes_ingress_name',
+  node: '__meta_kubernetes_node_name',
+};
+
 /** `addObjectMetaLabels`: `<role>_name` plus labels and annotations with their `*present` twins. */
 function addObjectMetaLabels(ls: LabelSet, meta: KubeObject['metadata'], role: string): void {
-  ls[`${P}${role}_name`] = meta.name;
+  ls[NAME_LABELS[role] ?? `${P}${role}_name`] = meta.name;
   addLabelsAndAnnotations(ls, meta, role);
 }
 
@@ -211,18 +221,18 @@ export function podReady(pod: Pod): string {
 /** Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per target). */
 export function podLabels(pod: Pod): LabelSet {
   const ls: LabelSet = {
-    [`${P}pod_ip`]: pod.status?.podIP ?? '',
-    [`${P}pod_ready`]: podReady(pod),
-    [`${P}pod_phase`]: pod.status?.phase ?? '',
-    [`${P}pod_node_name`]: pod.spec?.nodeName ?? '',
-    [`${P}pod_host_ip`]: pod.status?.hostIP ?? '',
-    [`${P}pod_uid`]: pod.metadata.uid ?? '',
+    '__meta_kubernetes_pod_ip': pod.status?.podIP ?? '',
+    '__meta_kubernetes_pod_ready': podReady(pod),
+    '__meta_kubernetes_pod_phase': pod.status?.phase ?? '',
+    '__meta_kubernetes_pod_node_name': pod.spec?.nodeName ?? '',
+    '__meta_kubernetes_pod_host_ip': pod.status?.hostIP ?? '',
+    '__meta_kubernetes_pod_uid': pod.metadata.uid ?? '',
   };
   addObjectMetaLabels(ls, pod.metadata, 'pod');
   const ctl = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true);
   if (ctl) {
-    if (ctl.kind) ls[`${P}pod_controller_kind`] = ctl.kind;
-    if (ctl.name) ls[`${P}pod_controller_name`] = ctl.name;
+    if (ctl.kind) ls['__meta_kubernetes_pod_controller_kind'] = ctl.kind;
+    if (ctl.name) ls['__meta_kubernetes_pod_controller_name'] = ctl.name;
   }
   return ls;
 }
@@ -248,7 +258,7 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
   for (const { c, isInit } of allContainers(pod)) {
     const statuses = isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
     const cID = statuses?.find((s) => s.name === c.name)?.containerID ?? '';
-    const common = { [`${P}pod_container_name`]: c.name, [`${P}pod_container_id`]: cID, [`${P}pod_container_image`]: c.image ?? '', [`${P}pod_container_init`]: String(isInit) };
+    const common = { '__meta_kubernetes_pod_container_name': c.name, '__meta_kubernetes_pod_container_id': cID, '__meta_kubernetes_pod_container_image': c.image ?? '', '__meta_kubernetes_pod_container_init': String(isInit) };
     if (!c.ports || c.ports.length === 0) {
       // No ports: one port-free target per container; relabeling must add the port.
       targets.push({ __address__: ip, ...common });
@@ -258,9 +268,9 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
       targets.push({
         __address__: joinHostPort(ip, port.containerPort),
         ...common,
-        [`${P}pod_container_port_number`]: String(port.containerPort),
-        [`${P}pod_container_port_name`]: port.name ?? '',
-        [`${P}pod_container_port_protocol`]: port.protocol ?? '',
+        '__meta_kubernetes_pod_container_port_number': String(port.containerPort),
+        '__meta_kubernetes_pod_container_port_name': port.name ?? '',
+        '__meta_kubernetes_pod_container_port_protocol': port.protocol ?? '',
       });
     }
   }
@@ -286,14 +296,14 @@ export function buildService(svc: Service, lk: Lookups = {}): TargetGroup {
   for (const port of svc.spec?.ports ?? []) {
     const t: LabelSet = {
       __address__: joinHostPort(`${svc.metadata.name}.${nsOf(svc)}.svc`, port.port),
-      [`${P}service_port_name`]: port.name ?? '',
-      [`${P}service_port_number`]: String(port.port),
-      [`${P}service_port_protocol`]: port.protocol ?? '',
-      [`${P}service_type`]: type,
+      '__meta_kubernetes_service_port_name': port.name ?? '',
+      '__meta_kubernetes_service_port_number': String(port.port),
+      '__meta_kubernetes_service_port_protocol': port.protocol ?? '',
+      '__meta_kubernetes_service_type': type,
     };
-    if (type === 'ExternalName') t[`${P}service_external_name`] = svc.spec?.externalName ?? '';
-    else t[`${P}service_cluster_ip`] = svc.spec?.clusterIP ?? '';
-    if (type === 'LoadBalancer') t[`${P}service_loadbalancer_ip`] = svc.spec?.loadBalancerIP ?? '';
+    if (type === 'ExternalName') t['__meta_kubernetes_service_external_name'] = svc.spec?.externalName ?? '';
+    else t['__meta_kubernetes_service_cluster_ip'] = svc.spec?.clusterIP ?? '';
+    if (type === 'LoadBalancer') t['__meta_kubernetes_service_loadbalancer_ip'] = svc.spec?.loadBalancerIP ?? '';
     targets.push(t);
   }
   return { source: serviceSource(nsOf(svc), svc.metadata.name), labels, targets };
@@ -307,12 +317,12 @@ export function endpointsSource(namespace: string, name: string): string {
 
 function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean, protocol: string | undefined): LabelSet {
   return {
-    [`${P}pod_container_name`]: c.name,
-    [`${P}pod_container_image`]: c.image ?? '',
-    [`${P}pod_container_port_name`]: cport.name ?? '',
-    [`${P}pod_container_port_number`]: String(cport.containerPort),
-    [`${P}pod_container_port_protocol`]: protocol ?? '',
-    [`${P}pod_container_init`]: String(isInit),
+    '__meta_kubernetes_pod_container_name': c.name,
+    '__meta_kubernetes_pod_container_image': c.image ?? '',
+    '__meta_kubernetes_pod_container_port_name': cport.name ?? '',
+    '__meta_kubernetes_pod_container_port_number': String(cport.containerPort),
+    '__meta_kubernetes_pod_container_port_protocol': protocol ?? '',
+    '__meta_kubernetes_pod_container_init': String(isInit),
   };
 }
 
@@ -370,16 +380,16 @@ export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
   const add = (addr: EndpointAddress, port: EndpointPort, ready: string): void => {
     let t: LabelSet = {
       __address__: joinHostPort(addr.ip, port.port),
-      [`${P}endpoint_port_name`]: port.name ?? '',
-      [`${P}endpoint_port_protocol`]: port.protocol ?? '',
-      [`${P}endpoint_ready`]: ready,
+      '__meta_kubernetes_endpoint_port_name': port.name ?? '',
+      '__meta_kubernetes_endpoint_port_protocol': port.protocol ?? '',
+      '__meta_kubernetes_endpoint_ready': ready,
     };
     if (addr.targetRef) {
-      t[`${P}endpoint_address_target_kind`] = addr.targetRef.kind ?? '';
-      t[`${P}endpoint_address_target_name`] = addr.targetRef.name ?? '';
+      t['__meta_kubernetes_endpoint_address_target_kind'] = addr.targetRef.kind ?? '';
+      t['__meta_kubernetes_endpoint_address_target_name'] = addr.targetRef.name ?? '';
     }
-    if (addr.nodeName !== undefined) t[`${P}endpoint_node_name`] = addr.nodeName;
-    if (addr.hostname) t[`${P}endpoint_hostname`] = addr.hostname;
+    if (addr.nodeName !== undefined) t['__meta_kubernetes_endpoint_node_name'] = addr.nodeName;
+    if (addr.hostname) t['__meta_kubernetes_endpoint_hostname'] = addr.hostname;
     if (lk.node) {
       const nodeName = addr.nodeName === undefined && addr.targetRef?.kind === 'Node' ? addr.targetRef.name : addr.nodeName;
       t = withNodeLabels(t, lk, nodeName);
@@ -416,7 +426,7 @@ function ipFamily(ip: string): string | undefined {
 }
 
 export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): TargetGroup {
-  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), [`${P}endpointslice_address_type`]: eps.addressType ?? '' };
+  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), '__meta_kubernetes_endpointslice_address_type': eps.addressType ?? '' };
   addObjectMetaLabels(labels, eps.metadata, 'endpointslice');
   const svcName = eps.metadata.labels?.[SERVICE_NAME_LABEL];
   const svc = svcName !== undefined ? lk.service?.(nsOf(eps), svcName) : undefined;
@@ -426,21 +436,21 @@ export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): Target
   const seen: SeenPods = new Map();
   const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
     let t: LabelSet = { __address__: port.port !== undefined ? joinHostPort(addr, port.port) : addr };
-    if (port.name !== undefined) t[`${P}endpointslice_port_name`] = port.name;
-    if (port.protocol !== undefined) t[`${P}endpointslice_port_protocol`] = port.protocol;
-    if (port.port !== undefined) t[`${P}endpointslice_port`] = String(port.port);
-    if (port.appProtocol !== undefined) t[`${P}endpointslice_port_app_protocol`] = port.appProtocol;
+    if (port.name !== undefined) t['__meta_kubernetes_endpointslice_port_name'] = port.name;
+    if (port.protocol !== undefined) t['__meta_kubernetes_endpointslice_port_protocol'] = port.protocol;
+    if (port.port !== undefined) t['__meta_kubernetes_endpointslice_port'] = String(port.port);
+    if (port.appProtocol !== undefined) t['__meta_kubernetes_endpointslice_port_app_protocol'] = port.appProtocol;
     const cond = ep.conditions ?? {};
-    if (cond.ready !== undefined) t[`${P}endpointslice_endpoint_conditions_ready`] = String(cond.ready);
-    if (cond.serving !== undefined) t[`${P}endpointslice_endpoint_conditions_serving`] = String(cond.serving);
-    if (cond.terminating !== undefined) t[`${P}endpointslice_endpoint_conditions_terminating`] = String(cond.terminating);
-    if (ep.hostname !== undefined) t[`${P}endpointslice_endpoint_hostname`] = ep.hostname;
+    if (cond.ready !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_ready'] = String(cond.ready);
+    if (cond.serving !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_serving'] = String(cond.serving);
+    if (cond.terminating !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_terminating'] = String(cond.terminating);
+    if (ep.hostname !== undefined) t['__meta_kubernetes_endpointslice_endpoint_hostname'] = ep.hostname;
     if (ep.targetRef) {
-      t[`${P}endpointslice_address_target_kind`] = ep.targetRef.kind ?? '';
-      t[`${P}endpointslice_address_target_name`] = ep.targetRef.name ?? '';
+      t['__meta_kubernetes_endpointslice_address_target_kind'] = ep.targetRef.kind ?? '';
+      t['__meta_kubernetes_endpointslice_address_target_name'] = ep.targetRef.name ?? '';
     }
-    if (ep.nodeName !== undefined) t[`${P}endpointslice_endpoint_node_name`] = ep.nodeName;
-    if (ep.zone !== undefined) t[`${P}endpointslice_endpoint_zone`] = ep.zone;
+    if (ep.nodeName !== undefined) t['__meta_kubernetes_endpointslice_endpoint_node_name'] = ep.nodeName;
+    if (ep.zone !== undefined) t['__meta_kubernetes_endpointslice_endpoint_zone'] = ep.zone;
     for (const [k, v] of Object.entries(ep.deprecatedTopology ?? {})) {
       const ln = sanitizeLabelName(k);
       t[`${P}endpointslice_endpoint_topology_${ln}`] = v;
@@ -482,7 +492,7 @@ export function matchesHostnamePattern(pattern: string, host: string): boolean {
 
 export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
   let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(ing) };
-  if (ing.spec?.ingressClassName !== undefined) labels[`${P}ingress_class_name`] = ing.spec.ingressClassName;
+  if (ing.spec?.ingressClassName !== undefined) labels['__meta_kubernetes_ingress_class_name'] = ing.spec.ingressClassName;
   addObjectMetaLabels(labels, ing.metadata, 'ingress');
   labels = withNamespaceLabels(labels, lk, nsOf(ing));
   const tlsHosts = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
@@ -492,7 +502,7 @@ export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
     const scheme = tlsHosts.some((p) => matchesHostnamePattern(p, host)) ? 'https' : 'http';
     const paths = rule.http?.paths ? rule.http.paths.map((p) => (p.path ? p.path : '/')) : ['/'];
     for (const path of paths) {
-      targets.push({ __address__: host, [`${P}ingress_scheme`]: scheme, [`${P}ingress_host`]: host, [`${P}ingress_path`]: path });
+      targets.push({ __address__: host, '__meta_kubernetes_ingress_scheme': scheme, '__meta_kubernetes_ingress_host': host, '__meta_kubernetes_ingress_path': path });
     }
   }
   return { source: ingressSource(nsOf(ing), ing.metadata.name), labels, targets };
@@ -512,7 +522,7 @@ const NODE_ADDRESS_ORDER = ['InternalIP', 'InternalDNS', 'ExternalIP', 'External
  * of them (Prometheus sends no group for such a node).
  */
 export function buildNode(node: Node): TargetGroup | undefined {
-  const labels: LabelSet = { [`${P}node_provider_id`]: node.spec?.providerID ?? '' };
+  const labels: LabelSet = { '__meta_kubernetes_node_provider_id': node.spec?.providerID ?? '' };
   addObjectMetaLabels(labels, node.metadata, 'node');
   const byType = new Map<string, string[]>();
   for (const a of node.status?.addresses ?? []) {
