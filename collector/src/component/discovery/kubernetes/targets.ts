@@ -146,16 +146,23 @@ export function joinHostPort(host: string, port: number | string): string {
  * cluster; interning them keeps one copy per name instead of one per target. Bounded by the number
  * of distinct label and annotation keys, which is small in practice; cleared past 100,000.
  */
-const interned = new Map<string, readonly [string, string]>();
+const interned = { label: new Map<string, Map<string, readonly [string, string]>>(), annotation: new Map<string, Map<string, readonly [string, string]>>() };
+let internedCount = 0;
 
 function metaNames(resource: string, kind: 'label' | 'annotation', key: string): readonly [string, string] {
-  const ck = `${resource}\0${kind}\0${key}`;
-  let names = interned.get(ck);
+  let byKey = interned[kind].get(resource);
+  if (!byKey) interned[kind].set(resource, (byKey = new Map()));
+  let names = byKey.get(key);
   if (!names) {
-    if (interned.size >= 100_000) interned.clear();
+    if (internedCount >= 100_000) {
+      interned.label.clear();
+      interned.annotation.clear();
+      internedCount = 0;
+    }
     const ln = sanitizeLabelName(key);
     names = [`${P}${resource}_${kind}_${ln}`, `${P}${resource}_${kind}present_${ln}`];
-    interned.set(ck, names);
+    byKey.set(key, names);
+    internedCount++;
   }
   return names;
 }
@@ -621,9 +628,21 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
 
 // ------------------------------------------------------------ flattening
 
-/** Discovery export form: each target merged over its group's labels (target labels win). */
+/**
+ * Discovery export form: each target merged over its group's labels (target labels win, at the
+ * group label's position, as with `{ ...labels, ...target }`). Built with `Object.fromEntries`,
+ * which gives V8 fast-property objects sharing one hidden class per key list: about a fifth of
+ * the memory of the dictionary-mode objects spreads and `Object.assign` make past ~16 keys, and
+ * faster to build.
+ */
 export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
   const out: LabelSet[] = [];
-  for (const g of groups) for (const t of g.targets) out.push({ ...g.labels, ...t });
+  for (const g of groups) {
+    for (const t of g.targets) {
+      const entries = Object.entries(g.labels);
+      for (const kv of Object.entries(t)) entries.push(kv);
+      out.push(Object.fromEntries(entries) as LabelSet);
+    }
+  }
   return out;
 }
