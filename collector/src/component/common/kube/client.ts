@@ -111,14 +111,17 @@ export class KubeClient {
     }
   }
 
-  /** Lists a collection, following `continue` tokens (pages of `limit`). */
-  async list<T extends KubeObject>(apiPath: string, query: Query, signal: AbortSignal, limit = 500): Promise<KubeList<T>> {
+  /**
+   * Lists a collection, following `continue` tokens (pages of `limit`). `transform` runs on each
+   * item as its page arrives, so only one page of whole decoded objects is alive at a time.
+   */
+  async list<T extends KubeObject>(apiPath: string, query: Query, signal: AbortSignal, limit = 500, transform?: (obj: T) => T): Promise<KubeList<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv: string | undefined;
     do {
       const page = await this.getJson<KubeList<T>>(apiPath, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, signal, `listing ${describe(apiPath)}`);
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
       rv = page.metadata?.resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);

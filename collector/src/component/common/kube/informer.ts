@@ -132,7 +132,7 @@ export class Informer<T extends KubeObject> {
    */
   async #relist(signal: AbortSignal): Promise<string> {
     const o = this.#o;
-    const list = await o.client.list<T>(o.path, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector }, signal);
+    const list = await o.client.list<T>(o.path, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector }, signal, 500, o.transform);
     this.#ok();
     this.#replace(list.items);
     return list.metadata.resourceVersion ?? '0';
@@ -161,11 +161,10 @@ export class Informer<T extends KubeObject> {
     this.#o.onEvent(old ? 'update' : 'add', obj, old);
   }
 
-  /** Replaces the store with a fresh list, emitting only the differences. */
+  /** Replaces the store with a fresh list (already transformed), emitting only the differences. */
   #replace(items: readonly T[]): void {
     const seen = new Set<string>();
-    for (const raw of items) {
-      const obj = this.#o.transform ? this.#o.transform(raw) : raw;
+    for (const obj of items) {
       const key = keyOf(obj);
       seen.add(key);
       const old = this.#store.get(key);
@@ -173,6 +172,7 @@ export class Informer<T extends KubeObject> {
       this.#store.set(key, obj);
       this.#o.onEvent(old ? 'update' : 'add', obj, old);
     }
+    if (seen.size === this.#store.size) return; // every stored key was listed again
     for (const [key, old] of [...this.#store]) {
       if (seen.has(key)) continue;
       this.#store.delete(key);

@@ -183,6 +183,41 @@ describe('KubeClient and Informer', () => {
     await srv.close();
   });
 
+  it('transforms each list page as it arrives (before the next page is requested) and every watched object', async () => {
+    const srv = await fakeServer((_req, res, url) => {
+      res.setHeader('content-type', 'application/json');
+      if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200);
+        res.write(JSON.stringify({ type: 'ADDED', object: pod('c', '12', { big: 'x' }) }) + '\n');
+        return; // keep the stream open
+      }
+      if (!url.searchParams.get('continue')) return void res.end(JSON.stringify({ metadata: { resourceVersion: '10', continue: 'p2' }, items: [pod('a', '5', { big: 'x' })] }));
+      res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [pod('b', '6', { big: 'x' })] }));
+    });
+    const client = new KubeClient({ server: new URL(srv.url), settings: { follow_redirects: true }, source: 'test' });
+    const requestsWhenTransformed = new Map<string, number>();
+    const ac = new AbortController();
+    const inf = new Informer<KubeObject>({
+      client,
+      path: collectionPath('', 'v1', 'pods', 'ns'),
+      onEvent: () => undefined,
+      transform: (o) => {
+        requestsWhenTransformed.set(o.metadata.name, srv.requests.length);
+        return { metadata: { name: o.metadata.name, namespace: o.metadata.namespace!, resourceVersion: o.metadata.resourceVersion! } };
+      },
+    });
+    const done = inf.run(ac.signal);
+    await until(() => inf.get('ns/c') !== undefined);
+    expect(requestsWhenTransformed.get('a')).toBe(1); // page 1 transformed before page 2 was asked for
+    expect(requestsWhenTransformed.get('b')).toBe(2);
+    expect(requestsWhenTransformed.get('c')).toBe(3);
+    expect([...inf.values()].map((o) => o.metadata.labels)).toEqual([undefined, undefined, undefined]);
+    ac.abort();
+    await done;
+    client.close();
+    await srv.close();
+  });
+
   it('keeps its store on failures, backs off with a cap and recovers', async () => {
     let fail = 3;
     const srv = await fakeServer((_req, res, url) => {

@@ -301,12 +301,16 @@ export class Discovery {
     }
   }
 
-  /** Keys (`kind:ns/name`) of the related objects the group of primary object `p` reads. */
+  /**
+   * Keys (`kind:ns/name`) of the related objects the group of primary object `p` reads, among the
+   * kinds watched (node and namespace keys only with `attach_metadata`: nothing else emits them).
+   */
   #relatedOf(p: KubeObject): string[] {
     const ns = p.metadata.namespace ?? '';
     const out = new Set<string>();
-    if (this.#role !== 'node') out.add(`namespace:/${ns}`);
-    if (this.#role === 'pod') {
+    const nodes = this.#lookups.node !== undefined;
+    if (this.#role !== 'node' && this.#lookups.namespace) out.add(`namespace:/${ns}`);
+    if (this.#role === 'pod' && nodes) {
       const node = (p as Pod).spec?.nodeName;
       if (node) out.add(`node:/${node}`);
     }
@@ -318,8 +322,8 @@ export class Discovery {
     if (this.#role === 'endpoints' || this.#role === 'endpointslice') {
       for (const r of refs(p)) {
         if (r.kind === 'Pod' && r.name) out.add(`pod:${r.namespace ?? ns}/${r.name}`);
-        if (r.kind === 'Node' && r.name) out.add(`node:/${r.name}`);
-        if (r.nodeName) out.add(`node:/${r.nodeName}`);
+        if (nodes && r.kind === 'Node' && r.name) out.add(`node:/${r.name}`);
+        if (nodes && r.nodeName) out.add(`node:/${r.nodeName}`);
       }
     }
     return [...out];

@@ -17,7 +17,7 @@ export interface TargetGroup {
 }
 
 const P = '__meta_kubernetes_';
-export const NAMESPACE_LABEL = `${P}namespace`;
+export const NAMESPACE_LABEL = '__meta_kubernetes_namespace';
 
 // ------------------------------------------------------------ object shapes (subset of the API)
 
@@ -146,16 +146,23 @@ export function joinHostPort(host: string, port: number | string): string {
  * cluster; interning them keeps one copy per name instead of one per target. Bounded by the number
  * of distinct label and annotation keys, which is small in practice; cleared past 100,000.
  */
-const interned = new Map<string, readonly [string, string]>();
+const interned = { label: new Map<string, Map<string, readonly [string, string]>>(), annotation: new Map<string, Map<string, readonly [string, string]>>() };
+let internedCount = 0;
 
 function metaNames(resource: string, kind: 'label' | 'annotation', key: string): readonly [string, string] {
-  const ck = `${resource}\0${kind}\0${key}`;
-  let names = interned.get(ck);
+  let byKey = interned[kind].get(resource);
+  if (!byKey) interned[kind].set(resource, (byKey = new Map()));
+  let names = byKey.get(key);
   if (!names) {
-    if (interned.size >= 100_000) interned.clear();
+    if (internedCount >= 100_000) {
+      interned.label.clear();
+      interned.annotation.clear();
+      internedCount = 0;
+    }
     const ln = sanitizeLabelName(key);
     names = [`${P}${resource}_${kind}_${ln}`, `${P}${resource}_${kind}present_${ln}`];
-    interned.set(ck, names);
+    byKey.set(key, names);
+    internedCount++;
   }
   return names;
 }
@@ -173,9 +180,19 @@ function addLabelsAndAnnotations(ls: LabelSet, meta: KubeObject['metadata'], res
   }
 }
 
+/** `<role>_name` label names as literals (no string is built per object). */
+const NAME_LABELS: Readonly<Record<string, string>> = {
+  pod: '__meta_kubernetes_pod_name',
+  service: '__meta_kubernetes_service_name',
+  endpoints: '__meta_kubernetes_endpoints_name',
+  endpointslice: '__meta_kubernetes_endpointslice_name',
+  ingress: '__meta_kubernetes_ingress_name',
+  node: '__meta_kubernetes_node_name',
+};
+
 /** `addObjectMetaLabels`: `<role>_name` plus labels and annotations with their `*present` twins. */
 function addObjectMetaLabels(ls: LabelSet, meta: KubeObject['metadata'], role: string): void {
-  ls[`${P}${role}_name`] = meta.name;
+  ls[NAME_LABELS[role] ?? `${P}${role}_name`] = meta.name;
   addLabelsAndAnnotations(ls, meta, role);
 }
 
@@ -211,18 +228,18 @@ export function podReady(pod: Pod): string {
 /** Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per target). */
 export function podLabels(pod: Pod): LabelSet {
   const ls: LabelSet = {
-    [`${P}pod_ip`]: pod.status?.podIP ?? '',
-    [`${P}pod_ready`]: podReady(pod),
-    [`${P}pod_phase`]: pod.status?.phase ?? '',
-    [`${P}pod_node_name`]: pod.spec?.nodeName ?? '',
-    [`${P}pod_host_ip`]: pod.status?.hostIP ?? '',
-    [`${P}pod_uid`]: pod.metadata.uid ?? '',
+    '__meta_kubernetes_pod_ip': pod.status?.podIP ?? '',
+    '__meta_kubernetes_pod_ready': podReady(pod),
+    '__meta_kubernetes_pod_phase': pod.status?.phase ?? '',
+    '__meta_kubernetes_pod_node_name': pod.spec?.nodeName ?? '',
+    '__meta_kubernetes_pod_host_ip': pod.status?.hostIP ?? '',
+    '__meta_kubernetes_pod_uid': pod.metadata.uid ?? '',
   };
   addObjectMetaLabels(ls, pod.metadata, 'pod');
   const ctl = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true);
   if (ctl) {
-    if (ctl.kind) ls[`${P}pod_controller_kind`] = ctl.kind;
-    if (ctl.name) ls[`${P}pod_controller_name`] = ctl.name;
+    if (ctl.kind) ls['__meta_kubernetes_pod_controller_kind'] = ctl.kind;
+    if (ctl.name) ls['__meta_kubernetes_pod_controller_name'] = ctl.name;
   }
   return ls;
 }
@@ -240,14 +257,15 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
   const ip = pod.status?.podIP ?? '';
   // PodIP can be empty when a pod is starting or has been evicted.
   if (ip === '') return { source, labels: {}, targets: [] };
-  let labels: LabelSet = { ...podLabels(pod), [NAMESPACE_LABEL]: nsOf(pod) };
+  let labels = podLabels(pod); // a fresh object: completed in place
+  labels[NAMESPACE_LABEL] = nsOf(pod);
   labels = withNodeLabels(labels, lk, pod.spec?.nodeName ?? '');
   labels = withNamespaceLabels(labels, lk, nsOf(pod));
   const targets: LabelSet[] = [];
   for (const { c, isInit } of allContainers(pod)) {
     const statuses = isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
     const cID = statuses?.find((s) => s.name === c.name)?.containerID ?? '';
-    const common = { [`${P}pod_container_name`]: c.name, [`${P}pod_container_id`]: cID, [`${P}pod_container_image`]: c.image ?? '', [`${P}pod_container_init`]: String(isInit) };
+    const common = { '__meta_kubernetes_pod_container_name': c.name, '__meta_kubernetes_pod_container_id': cID, '__meta_kubernetes_pod_container_image': c.image ?? '', '__meta_kubernetes_pod_container_init': String(isInit) };
     if (!c.ports || c.ports.length === 0) {
       // No ports: one port-free target per container; relabeling must add the port.
       targets.push({ __address__: ip, ...common });
@@ -257,9 +275,9 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
       targets.push({
         __address__: joinHostPort(ip, port.containerPort),
         ...common,
-        [`${P}pod_container_port_number`]: String(port.containerPort),
-        [`${P}pod_container_port_name`]: port.name ?? '',
-        [`${P}pod_container_port_protocol`]: port.protocol ?? '',
+        '__meta_kubernetes_pod_container_port_number': String(port.containerPort),
+        '__meta_kubernetes_pod_container_port_name': port.name ?? '',
+        '__meta_kubernetes_pod_container_port_protocol': port.protocol ?? '',
       });
     }
   }
@@ -285,14 +303,14 @@ export function buildService(svc: Service, lk: Lookups = {}): TargetGroup {
   for (const port of svc.spec?.ports ?? []) {
     const t: LabelSet = {
       __address__: joinHostPort(`${svc.metadata.name}.${nsOf(svc)}.svc`, port.port),
-      [`${P}service_port_name`]: port.name ?? '',
-      [`${P}service_port_number`]: String(port.port),
-      [`${P}service_port_protocol`]: port.protocol ?? '',
-      [`${P}service_type`]: type,
+      '__meta_kubernetes_service_port_name': port.name ?? '',
+      '__meta_kubernetes_service_port_number': String(port.port),
+      '__meta_kubernetes_service_port_protocol': port.protocol ?? '',
+      '__meta_kubernetes_service_type': type,
     };
-    if (type === 'ExternalName') t[`${P}service_external_name`] = svc.spec?.externalName ?? '';
-    else t[`${P}service_cluster_ip`] = svc.spec?.clusterIP ?? '';
-    if (type === 'LoadBalancer') t[`${P}service_loadbalancer_ip`] = svc.spec?.loadBalancerIP ?? '';
+    if (type === 'ExternalName') t['__meta_kubernetes_service_external_name'] = svc.spec?.externalName ?? '';
+    else t['__meta_kubernetes_service_cluster_ip'] = svc.spec?.clusterIP ?? '';
+    if (type === 'LoadBalancer') t['__meta_kubernetes_service_loadbalancer_ip'] = svc.spec?.loadBalancerIP ?? '';
     targets.push(t);
   }
   return { source: serviceSource(nsOf(svc), svc.metadata.name), labels, targets };
@@ -306,12 +324,12 @@ export function endpointsSource(namespace: string, name: string): string {
 
 function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean, protocol: string | undefined): LabelSet {
   return {
-    [`${P}pod_container_name`]: c.name,
-    [`${P}pod_container_image`]: c.image ?? '',
-    [`${P}pod_container_port_name`]: cport.name ?? '',
-    [`${P}pod_container_port_number`]: String(cport.containerPort),
-    [`${P}pod_container_port_protocol`]: protocol ?? '',
-    [`${P}pod_container_init`]: String(isInit),
+    '__meta_kubernetes_pod_container_name': c.name,
+    '__meta_kubernetes_pod_container_image': c.image ?? '',
+    '__meta_kubernetes_pod_container_port_name': cport.name ?? '',
+    '__meta_kubernetes_pod_container_port_number': String(cport.containerPort),
+    '__meta_kubernetes_pod_container_port_protocol': protocol ?? '',
+    '__meta_kubernetes_pod_container_init': String(isInit),
   };
 }
 
@@ -369,16 +387,16 @@ export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
   const add = (addr: EndpointAddress, port: EndpointPort, ready: string): void => {
     let t: LabelSet = {
       __address__: joinHostPort(addr.ip, port.port),
-      [`${P}endpoint_port_name`]: port.name ?? '',
-      [`${P}endpoint_port_protocol`]: port.protocol ?? '',
-      [`${P}endpoint_ready`]: ready,
+      '__meta_kubernetes_endpoint_port_name': port.name ?? '',
+      '__meta_kubernetes_endpoint_port_protocol': port.protocol ?? '',
+      '__meta_kubernetes_endpoint_ready': ready,
     };
     if (addr.targetRef) {
-      t[`${P}endpoint_address_target_kind`] = addr.targetRef.kind ?? '';
-      t[`${P}endpoint_address_target_name`] = addr.targetRef.name ?? '';
+      t['__meta_kubernetes_endpoint_address_target_kind'] = addr.targetRef.kind ?? '';
+      t['__meta_kubernetes_endpoint_address_target_name'] = addr.targetRef.name ?? '';
     }
-    if (addr.nodeName !== undefined) t[`${P}endpoint_node_name`] = addr.nodeName;
-    if (addr.hostname) t[`${P}endpoint_hostname`] = addr.hostname;
+    if (addr.nodeName !== undefined) t['__meta_kubernetes_endpoint_node_name'] = addr.nodeName;
+    if (addr.hostname) t['__meta_kubernetes_endpoint_hostname'] = addr.hostname;
     if (lk.node) {
       const nodeName = addr.nodeName === undefined && addr.targetRef?.kind === 'Node' ? addr.targetRef.name : addr.nodeName;
       t = withNodeLabels(t, lk, nodeName);
@@ -415,7 +433,7 @@ function ipFamily(ip: string): string | undefined {
 }
 
 export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): TargetGroup {
-  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), [`${P}endpointslice_address_type`]: eps.addressType ?? '' };
+  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), '__meta_kubernetes_endpointslice_address_type': eps.addressType ?? '' };
   addObjectMetaLabels(labels, eps.metadata, 'endpointslice');
   const svcName = eps.metadata.labels?.[SERVICE_NAME_LABEL];
   const svc = svcName !== undefined ? lk.service?.(nsOf(eps), svcName) : undefined;
@@ -425,21 +443,21 @@ export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): Target
   const seen: SeenPods = new Map();
   const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
     let t: LabelSet = { __address__: port.port !== undefined ? joinHostPort(addr, port.port) : addr };
-    if (port.name !== undefined) t[`${P}endpointslice_port_name`] = port.name;
-    if (port.protocol !== undefined) t[`${P}endpointslice_port_protocol`] = port.protocol;
-    if (port.port !== undefined) t[`${P}endpointslice_port`] = String(port.port);
-    if (port.appProtocol !== undefined) t[`${P}endpointslice_port_app_protocol`] = port.appProtocol;
+    if (port.name !== undefined) t['__meta_kubernetes_endpointslice_port_name'] = port.name;
+    if (port.protocol !== undefined) t['__meta_kubernetes_endpointslice_port_protocol'] = port.protocol;
+    if (port.port !== undefined) t['__meta_kubernetes_endpointslice_port'] = String(port.port);
+    if (port.appProtocol !== undefined) t['__meta_kubernetes_endpointslice_port_app_protocol'] = port.appProtocol;
     const cond = ep.conditions ?? {};
-    if (cond.ready !== undefined) t[`${P}endpointslice_endpoint_conditions_ready`] = String(cond.ready);
-    if (cond.serving !== undefined) t[`${P}endpointslice_endpoint_conditions_serving`] = String(cond.serving);
-    if (cond.terminating !== undefined) t[`${P}endpointslice_endpoint_conditions_terminating`] = String(cond.terminating);
-    if (ep.hostname !== undefined) t[`${P}endpointslice_endpoint_hostname`] = ep.hostname;
+    if (cond.ready !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_ready'] = String(cond.ready);
+    if (cond.serving !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_serving'] = String(cond.serving);
+    if (cond.terminating !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_terminating'] = String(cond.terminating);
+    if (ep.hostname !== undefined) t['__meta_kubernetes_endpointslice_endpoint_hostname'] = ep.hostname;
     if (ep.targetRef) {
-      t[`${P}endpointslice_address_target_kind`] = ep.targetRef.kind ?? '';
-      t[`${P}endpointslice_address_target_name`] = ep.targetRef.name ?? '';
+      t['__meta_kubernetes_endpointslice_address_target_kind'] = ep.targetRef.kind ?? '';
+      t['__meta_kubernetes_endpointslice_address_target_name'] = ep.targetRef.name ?? '';
     }
-    if (ep.nodeName !== undefined) t[`${P}endpointslice_endpoint_node_name`] = ep.nodeName;
-    if (ep.zone !== undefined) t[`${P}endpointslice_endpoint_zone`] = ep.zone;
+    if (ep.nodeName !== undefined) t['__meta_kubernetes_endpointslice_endpoint_node_name'] = ep.nodeName;
+    if (ep.zone !== undefined) t['__meta_kubernetes_endpointslice_endpoint_zone'] = ep.zone;
     for (const [k, v] of Object.entries(ep.deprecatedTopology ?? {})) {
       const ln = sanitizeLabelName(k);
       t[`${P}endpointslice_endpoint_topology_${ln}`] = v;
@@ -481,7 +499,7 @@ export function matchesHostnamePattern(pattern: string, host: string): boolean {
 
 export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
   let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(ing) };
-  if (ing.spec?.ingressClassName !== undefined) labels[`${P}ingress_class_name`] = ing.spec.ingressClassName;
+  if (ing.spec?.ingressClassName !== undefined) labels['__meta_kubernetes_ingress_class_name'] = ing.spec.ingressClassName;
   addObjectMetaLabels(labels, ing.metadata, 'ingress');
   labels = withNamespaceLabels(labels, lk, nsOf(ing));
   const tlsHosts = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
@@ -491,7 +509,7 @@ export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
     const scheme = tlsHosts.some((p) => matchesHostnamePattern(p, host)) ? 'https' : 'http';
     const paths = rule.http?.paths ? rule.http.paths.map((p) => (p.path ? p.path : '/')) : ['/'];
     for (const path of paths) {
-      targets.push({ __address__: host, [`${P}ingress_scheme`]: scheme, [`${P}ingress_host`]: host, [`${P}ingress_path`]: path });
+      targets.push({ __address__: host, '__meta_kubernetes_ingress_scheme': scheme, '__meta_kubernetes_ingress_host': host, '__meta_kubernetes_ingress_path': path });
     }
   }
   return { source: ingressSource(nsOf(ing), ing.metadata.name), labels, targets };
@@ -511,7 +529,7 @@ const NODE_ADDRESS_ORDER = ['InternalIP', 'InternalDNS', 'ExternalIP', 'External
  * of them (Prometheus sends no group for such a node).
  */
 export function buildNode(node: Node): TargetGroup | undefined {
-  const labels: LabelSet = { [`${P}node_provider_id`]: node.spec?.providerID ?? '' };
+  const labels: LabelSet = { '__meta_kubernetes_node_provider_id': node.spec?.providerID ?? '' };
   addObjectMetaLabels(labels, node.metadata, 'node');
   const byType = new Map<string, string[]>();
   for (const a of node.status?.addresses ?? []) {
@@ -528,63 +546,102 @@ export function buildNode(node: Node): TargetGroup | undefined {
 }
 
 // ------------------------------------------------------------ store pruning
+//
+// The pruned objects are built as object literals of one fixed shape per kind (absent fields are
+// `undefined`, which every builder treats like a missing field), so all stored objects of a kind
+// share one V8 hidden class instead of one per combination of present fields.
 
 function pruneMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
-  return {
-    name: m.name,
-    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
-    ...(m.uid !== undefined ? { uid: m.uid } : {}),
-    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-    ...(m.labels !== undefined ? { labels: m.labels } : {}),
-    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
-    ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true })) } : {}),
-  };
+  const owners = m.ownerReferences?.filter((r) => r.controller === true).map((r) => ({ kind: r.kind, name: r.name, controller: true }));
+  return { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels, annotations: m.annotations, ownerReferences: owners };
 }
 
 function pruneContainers(cs: readonly Container[] | undefined): Container[] | undefined {
-  return cs?.map((c) => ({ name: c.name, ...(c.image !== undefined ? { image: c.image } : {}), ...(c.ports ? { ports: c.ports.map((p) => ({ containerPort: p.containerPort, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.protocol !== undefined ? { protocol: p.protocol } : {}) })) } : {}) }));
+  return cs?.map((c) => ({ name: c.name, image: c.image, ports: c.ports?.map((p) => ({ containerPort: p.containerPort, name: p.name, protocol: p.protocol })) }));
+}
+
+type ContainerStatuses = NonNullable<Pod['status']>['containerStatuses'];
+
+function pruneStatuses(s: ContainerStatuses): ContainerStatuses {
+  return s?.map((c) => ({ name: c.name, containerID: c.containerID }));
 }
 
 /**
  * Keeps only the fields the builders read (informer `transform`; `kind` is the informer's
  * resource: list items carry no `kind`): a pod from a real API server is several KB of JSON,
- * mostly managedFields, volumes, env and probes. Other kinds lose managedFields and status.
+ * mostly managedFields, volumes, env and probes. Other kinds keep only their builder's fields.
  */
 export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T {
   const o = obj as unknown as Pod & Node & Service & Ingress & Endpoints & EndpointSlice;
-  const meta = pruneMeta(o.metadata);
-  if (kind === 'pod') {
-    const st = o.status;
-    const statuses = (s: Pod['status'] extends infer S ? (S extends { containerStatuses?: infer C } ? C : never) : never) => s?.map((c) => ({ name: c.name, ...(c.containerID !== undefined ? { containerID: c.containerID } : {}) }));
-    const pod: Pod = {
-      metadata: meta,
-      spec: { ...(o.spec?.nodeName !== undefined ? { nodeName: o.spec.nodeName } : {}), ...(o.spec?.containers ? { containers: pruneContainers(o.spec.containers)! } : {}), ...(o.spec?.initContainers ? { initContainers: pruneContainers(o.spec.initContainers)! } : {}) },
-      status: {
-        ...(st?.podIP !== undefined ? { podIP: st.podIP } : {}),
-        ...(st?.hostIP !== undefined ? { hostIP: st.hostIP } : {}),
-        ...(st?.phase !== undefined ? { phase: st.phase } : {}),
-        ...(st?.conditions ? { conditions: st.conditions.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status })) } : {}),
-        ...(st?.containerStatuses ? { containerStatuses: statuses(st.containerStatuses)! } : {}),
-        ...(st?.initContainerStatuses ? { initContainerStatuses: statuses(st.initContainerStatuses)! } : {}),
-      },
-    };
-    return pod as unknown as T;
+  const metadata = pruneMeta(o.metadata);
+  let out: KubeObject;
+  switch (kind) {
+    case 'pod': {
+      const sp = o.spec;
+      const st = o.status;
+      const ready = st?.conditions?.filter((c) => c.type === 'Ready').map((c) => ({ type: c.type, status: c.status }));
+      const pod: Pod = {
+        metadata,
+        spec: { nodeName: sp?.nodeName, containers: pruneContainers(sp?.containers), initContainers: pruneContainers(sp?.initContainers) },
+        status: { podIP: st?.podIP, hostIP: st?.hostIP, phase: st?.phase, conditions: ready, containerStatuses: pruneStatuses(st?.containerStatuses), initContainerStatuses: pruneStatuses(st?.initContainerStatuses) },
+      };
+      out = pod;
+      break;
+    }
+    case 'node': {
+      const node: Node = { metadata, spec: { providerID: o.spec?.providerID }, status: { addresses: o.status?.addresses, daemonEndpoints: o.status?.daemonEndpoints } };
+      out = node;
+      break;
+    }
+    case 'namespace':
+      out = { metadata };
+      break;
+    case 'endpointslice': {
+      const slice: EndpointSlice = { metadata, addressType: o.addressType, endpoints: o.endpoints, ports: o.ports };
+      out = slice;
+      break;
+    }
+    case 'endpoints': {
+      const eps: Endpoints = { metadata, subsets: o.subsets };
+      out = eps;
+      break;
+    }
+    case 'service': {
+      const sp = o.spec;
+      const svc: Service = { metadata, spec: sp && { type: sp.type, clusterIP: sp.clusterIP, externalName: sp.externalName, loadBalancerIP: sp.loadBalancerIP, ports: sp.ports } };
+      out = svc;
+      break;
+    }
+    case 'ingress': {
+      const ing: Ingress = { metadata, spec: o.spec };
+      out = ing;
+      break;
+    }
+    default: {
+      const { status: _s, ...rest } = o as unknown as Record<string, unknown> & { status?: unknown };
+      void _s;
+      out = { ...rest, metadata };
+    }
   }
-  if (kind === 'node') {
-    return { metadata: meta, spec: { ...(o.spec?.providerID !== undefined ? { providerID: o.spec.providerID } : {}) }, status: { ...(o.status?.addresses ? { addresses: o.status.addresses } : {}), ...(o.status?.daemonEndpoints ? { daemonEndpoints: o.status.daemonEndpoints } : {}) } } as unknown as T;
-  }
-  if (kind === 'namespace') return { metadata: meta } as unknown as T;
-  const { metadata: _m, status: _s, ...rest } = o as unknown as Record<string, unknown> & { metadata: unknown; status?: unknown };
-  void _m;
-  void _s;
-  return { ...rest, metadata: meta } as unknown as T;
+  return out as unknown as T;
 }
 
 // ------------------------------------------------------------ flattening
 
-/** Discovery export form: each target merged over its group's labels (target labels win). */
+/**
+ * Discovery export form: each target merged over its group's labels (target labels win, at the
+ * group label's position, as with `{ ...labels, ...target }`). Built with `Object.fromEntries`,
+ * which always gives V8 fast-property objects sharing one hidden class per key list
+ * (`Object.assign` of more than ~16 keys gives dictionary-mode objects, ~5× the memory).
+ */
 export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
   const out: LabelSet[] = [];
-  for (const g of groups) for (const t of g.targets) out.push({ ...g.labels, ...t });
+  for (const g of groups) {
+    for (const t of g.targets) {
+      const entries = Object.entries(g.labels);
+      for (const kv of Object.entries(t)) entries.push(kv);
+      out.push(Object.fromEntries(entries) as LabelSet);
+    }
+  }
   return out;
 }
