@@ -142,16 +142,21 @@ class TextBuffer {
     });
   }
 
+  /** The lines histogram and exponential histogram points share: header, attributes, times, count, sum/min/max. */
+  distributionHead(kind: string, i: number, p: HistogramDataPoint | ExponentialHistogramDataPoint): void {
+    this.entry(`${kind} #${i}`);
+    this.attributes('Data point attributes', p.attributes);
+    this.entry(`StartTimestamp: ${goTimeString(p.startTimeUnixNano)}`);
+    this.entry(`Timestamp: ${goTimeString(p.timeUnixNano)}`);
+    this.entry(`Count: ${big(p.count).toString()}`);
+    if (has(p, 'sum')) this.entry(`Sum: ${f6(p.sum)}`);
+    if (has(p, 'min')) this.entry(`Min: ${f6(p.min)}`);
+    if (has(p, 'max')) this.entry(`Max: ${f6(p.max)}`);
+  }
+
   histogramPoints(ps: readonly HistogramDataPoint[]): void {
     ps.forEach((p, i) => {
-      this.entry(`HistogramDataPoints #${i}`);
-      this.attributes('Data point attributes', p.attributes);
-      this.entry(`StartTimestamp: ${goTimeString(p.startTimeUnixNano)}`);
-      this.entry(`Timestamp: ${goTimeString(p.timeUnixNano)}`);
-      this.entry(`Count: ${big(p.count).toString()}`);
-      if (has(p, 'sum')) this.entry(`Sum: ${f6(p.sum)}`);
-      if (has(p, 'min')) this.entry(`Min: ${f6(p.min)}`);
-      if (has(p, 'max')) this.entry(`Max: ${f6(p.max)}`);
+      this.distributionHead('HistogramDataPoints', i, p);
       (p.explicitBounds ?? []).forEach((b, j) => this.entry(`ExplicitBounds #${j}: ${f6(b)}`));
       (p.bucketCounts ?? []).forEach((c, j) => this.entry(`Buckets #${j}, Count: ${big(c).toString()}`));
       this.exemplars(p.exemplars);
@@ -160,14 +165,7 @@ class TextBuffer {
 
   exponentialPoints(ps: readonly ExponentialHistogramDataPoint[]): void {
     ps.forEach((p, i) => {
-      this.entry(`ExponentialHistogramDataPoints #${i}`);
-      this.attributes('Data point attributes', p.attributes);
-      this.entry(`StartTimestamp: ${goTimeString(p.startTimeUnixNano)}`);
-      this.entry(`Timestamp: ${goTimeString(p.timeUnixNano)}`);
-      this.entry(`Count: ${big(p.count).toString()}`);
-      if (has(p, 'sum')) this.entry(`Sum: ${f6(p.sum)}`);
-      if (has(p, 'min')) this.entry(`Min: ${f6(p.min)}`);
-      if (has(p, 'max')) this.entry(`Max: ${f6(p.max)}`);
+      this.distributionHead('ExponentialHistogramDataPoints', i, p);
       const factor = Math.LN2 * Math.pow(2, -(p.scale ?? 0));
       const neg = p.negative?.bucketCounts ?? [];
       const negOffset = p.negative?.offset ?? 0;
