@@ -4,7 +4,7 @@
  * Each subcommand is imported when chosen, so `fmt` or `config-reloader` never load the runtime.
  */
 import type { CliIO } from '../cli-kit/io.js';
-import { versionText } from './version.js';
+import { versionText } from '../runtime/build-info.js';
 
 export const USAGE = `alloy is an Alloy-compatible telemetry collector.
 

@@ -21,7 +21,7 @@ import { GossipCluster } from '../cluster/service.js';
 import { discoverPeers } from '../cluster/discover-peers.js';
 import type { Logger } from 'winston';
 import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from '../cli-kit/flags.js';
-import { BUILD_INFO } from './version.js';
+import { BUILD_INFO } from '../runtime/build-info.js';
 import type { CliIO } from '../cli-kit/io.js';
 
 export const RUN_FLAGS: readonly FlagSpec[] = [

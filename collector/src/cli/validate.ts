@@ -12,7 +12,7 @@ import { readConfigSources } from '../runtime/runtime.js';
 import { defaultRegistry } from '../component/registry.js';
 import { validateConfig } from '../runtime/validate.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
-import { BUILD_INFO } from './version.js';
+import { BUILD_INFO } from '../runtime/build-info.js';
 import { flagUsage, parseFlags, UsageError, type FlagSpec } from '../cli-kit/flags.js';
 import type { CliIO } from '../cli-kit/io.js';
 

@@ -14,7 +14,7 @@ import type { ComponentDefinition } from '../../../../runtime/component.js';
 import { asCapsule } from '../../../../syntax/vm/value.js';
 import type { MetricsReceiver, SampleBatch } from '../../../../prom/types.js';
 import { Telemetry } from '../../../../otlp/data.js';
-import { BUILD_INFO } from '../../../../cli/version.js';
+import { BUILD_INFO } from '../../../../runtime/build-info.js';
 import { debugMetricsBlock, fanOut, outputBlock, untilAborted } from '../../consumer.js';
 import { StartTimeAdjuster, translate } from './translate.js';
 

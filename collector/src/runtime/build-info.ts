@@ -8,7 +8,7 @@ declare const __ALLOY_TS_REVISION__: string | undefined;
 
 function packageVersion(): string {
   if (typeof __ALLOY_TS_VERSION__ === 'string') return __ALLOY_TS_VERSION__;
-  // dist/collector/src/cli/version.js and collector/src/cli/version.ts both sit 3-4 levels below package.json.
+  // dist/collector/src/runtime/build-info.js and collector/src/runtime/build-info.ts both sit 3-4 levels below package.json.
   for (const rel of ['../../../package.json', '../../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
