@@ -36,6 +36,18 @@ describe('collector layering', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('component/ imports nothing from the entry points (cli/, cli-kit/)', async () => {
+    const offenders: string[] = [];
+    for (const f of await sourceFiles(path.join(src, 'component'))) {
+      for (const spec of importsOf(await fs.readFile(f, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const target = path.resolve(path.dirname(f), spec);
+        if (target.startsWith(path.join(src, 'cli') + path.sep) || target.startsWith(path.join(src, 'cli-kit') + path.sep)) offenders.push(`${path.relative(src, f)} → ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('the import scan sees real imports (guards the regex)', () => {
     expect(importsOf("import { a } from './x.js';\nexport { b } from '../y.js';\nimport type { C } from 'z';\n")).toEqual(['./x.js', '../y.js', 'z']);
   });
@@ -76,10 +88,11 @@ describe('collector layering', () => {
 
   /**
    * Outbound HTTP outside transport/, each with its reason: cluster gossip posts to peers' own
-   * listeners (no TLS, proxy or auth settings exist for it); the lean config-reloader posts to its
+   * listeners (no TLS, proxy or auth settings exist for it), and so does `loki.source.kubernetes`'s
+   * position handover (to the same peers' main servers); the lean config-reloader posts to its
    * collector on loopback; ui/ is browser code.
    */
-  const OUTBOUND_ALLOWED = ['cluster/http-transport.ts', 'reloader/reloader.ts', 'ui/client.ts'];
+  const OUTBOUND_ALLOWED = ['cluster/http-transport.ts', 'component/loki/source/kubernetes/handover.ts', 'reloader/reloader.ts', 'ui/client.ts'];
   const OUTBOUND = /\bnew https?\.Agent\(|\bhttps?\.request\(|\brequest as https?Request\b|method: 'CONNECT'|\bfetch\(\s*['`]/;
 
   it('only transport/ opens outbound HTTP connections', async () => {
