@@ -15,7 +15,7 @@ import path from 'node:path';
 import { compress } from '../collector/src/prom/snappy/snappy.js';
 import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
-import { LokiSink } from '../collector/src/loki/testing.js';
+import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import { freePort, httpOk, startAlloy, startNginx, stopAll, until } from '../e2e/metrics/harness.js';
 
 const REQUESTS = Number(process.env["REQUESTS"] ?? 200);

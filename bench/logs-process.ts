@@ -18,7 +18,7 @@ import path from 'node:path';
 import { compress } from '../collector/src/prom/snappy/snappy.js';
 import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
-import { LokiSink } from '../collector/src/loki/testing.js';
+import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import type { LogEntry } from '../collector/src/loki/types.js';
 import { processHarness } from '../collector/src/component/loki/process/testing.js';
 import { freePort, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';

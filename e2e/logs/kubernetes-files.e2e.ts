@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { timestampToNanoString } from '../../collector/src/loki/types.js';
 import { LogWriter, logFilePath } from '../cluster/kubelet/container-logs.js';
 import { startAlloy, stopAll, until } from '../metrics/harness.js';

@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSy
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { freePort, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
 // The docs print this target object without the comma after its last field; Alloy (and this

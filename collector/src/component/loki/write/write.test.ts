@@ -2,7 +2,7 @@ import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { parseStreamLabels } from '../../../loki/labels.js';
-import { LokiSink } from '../../../loki/testing.js';
+import { LokiSink } from '../../../loki/loki.test-support.js';
 import type { LogEntry } from '../../../loki/types.js';
 import { parseByteSize } from '../../../loki/bytes.js';
 import { argumentsSchema } from './arguments.js';
