@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { encodePush } from '../collector/src/pyroscope/push.js';
 import { checkPprofPayload } from '../collector/src/pyroscope/formats.js';
-import { makePprof, PyroscopeSink } from '../collector/src/pyroscope/testing.js';
+import { makePprof, PyroscopeSink } from '../collector/src/pyroscope/pyroscope.test-support.js';
 import { freePort, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';
 
 const REQUESTS = Number(process.env['REQUESTS'] ?? 2000);

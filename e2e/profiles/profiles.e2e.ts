@@ -17,7 +17,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import { Profile } from 'pprof-format';
 import { PusherService } from '../../collector/src/pyroscope/gen/push/v1/push_pb.js';
 import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
-import { makePprof, PyroscopeSink } from '../../collector/src/pyroscope/testing.js';
+import { makePprof, PyroscopeSink } from '../../collector/src/pyroscope/pyroscope.test-support.js';
 import { freePort, requireTool, root, spawnProc, startAlloy, startNodeExporter, startPrometheus, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
 const prom = requireTool('/usr/bin/prometheus', 'the pyroscope.scrape journey');

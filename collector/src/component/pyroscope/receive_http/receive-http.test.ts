@@ -6,7 +6,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { PusherService } from '../../../pyroscope/gen/push/v1/push_pb.js';
 import { encodePush } from '../../../pyroscope/push.js';
-import { makePprof } from '../../../pyroscope/testing.js';
+import { makePprof } from '../../../pyroscope/pyroscope.test-support.js';
 import { ProfilesWriteError, type IncomingProfile, type Labels, type ProfilesReceiver, type RawSample } from '../../../pyroscope/types.js';
 import { argumentsSchema, PyroscopeReceiveHttpComponent, type Exports } from './receive-http.js';
 

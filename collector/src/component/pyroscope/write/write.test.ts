@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { Profile } from 'pprof-format';
 import { gunzipSync } from 'node:zlib';
 import type { ComponentOptions } from '../../../runtime/component.js';
-import { makePprof, PyroscopeSink } from '../../../pyroscope/testing.js';
+import { makePprof, PyroscopeSink } from '../../../pyroscope/pyroscope.test-support.js';
 import { ProfilesWriteError, type Labels } from '../../../pyroscope/types.js';
 import { argumentsSchema } from './arguments.js';
 import { PyroscopeWriteComponent, type Exports } from './write.js';
