@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { HashRing, hashString } from '../collector/src/cluster/hash-ring.js';
-import { InProcessNetwork, ManualClock, seededRandom } from '../collector/src/cluster/testing.js';
+import { InProcessNetwork, ManualClock, seededRandom } from '../collector/src/cluster/cluster.test-support.js';
 
 function cpuMs(): number {
   const u = process.cpuUsage();
