@@ -20,7 +20,7 @@ import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
 import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import type { LogEntry } from '../collector/src/loki/types.js';
-import { processHarness } from '../collector/src/component/loki/process/testing.js';
+import { processHarness } from '../collector/src/component/loki/process/process.test-support.js';
 import { freePort, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';
 
 const LINES = Number(process.env['LINES'] ?? 200_000);
