@@ -8,7 +8,7 @@ import { component as bearer } from '../../auth/bearer/bearer.js';
 import { component as headers } from '../../auth/headers/headers.js';
 import { ConsumerError } from '../../consumer.js';
 import { component as receiver, type OtlpReceiver } from '../../receiver/otlp/otlp.js';
-import { CaptureConsumer, eventually, officialDecode, runComponent, type Running } from '../../testing.js';
+import { CaptureConsumer, eventually, officialDecode, runComponent, type Running } from '../../otelcol.test-support.js';
 import type { Exports } from '../queued-exporter.js';
 import { component as otlphttp } from '../otlphttp/otlphttp.js';
 import { component as otlp } from './otlp.js';

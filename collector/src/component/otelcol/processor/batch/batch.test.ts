@@ -1,6 +1,6 @@
 import { decodeJson } from '../../../../otlp/json.js';
 import type { Telemetry } from '../../../../otlp/data.js';
-import { CaptureConsumer, officialDecode, runComponent, type Running } from '../../testing.js';
+import { CaptureConsumer, officialDecode, runComponent, type Running } from '../../otelcol.test-support.js';
 import { component, type Exports } from './batch.js';
 
 type Obj = Record<string, unknown>;
