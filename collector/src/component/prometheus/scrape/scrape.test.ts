@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { isStaleNaN, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { labelsToRecord } from '../../../prom/labels/labels.js';
-import { startNodeExporter } from '../../../prom/textparse/testing/node-exporter.js';
+import { startNodeExporter } from '../../../prom/textparse/node-exporter.test-support.js';
 import { argumentsSchema, ScrapeComponent, type Arguments, type Exports } from './scrape.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type ScrapeCounters } from './scrape-loop.js';
