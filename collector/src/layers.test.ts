@@ -2,11 +2,20 @@
 // component; only entry points (cli, the operator, tests) import the component list. The
 // foundation folders (clock/, protobuf/, transport/) depend on the platform only, outbound HTTP
 // connections are opened by transport/ alone, and the protobuf wire format is written once.
+// Test support (fakes, sinks, harnesses) lives in `*.test-support.ts` files beside the code they
+// exercise; production code (collector/src and operator/src) never imports them and the build
+// (tsconfig.build.json) does not take them as roots.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const src = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(src, '..', '..');
+const PRODUCTION_ROOTS = [src, path.join(repoRoot, 'operator', 'src')];
+const TEST_SUPPORT_SUFFIX = '.test-support.ts';
+/** A module specifier, static or dynamic, that names a test-support module. */
+const TEST_SUPPORT_IMPORT = /['"][^'"\n]*\.test-support(?:\.[jt]s)?['"]/;
 const LOW_LAYERS = ['runtime', 'syntax', 'server', 'cluster', 'logging'];
 
 async function sourceFiles(dir: string): Promise<string[]> {
@@ -86,7 +95,7 @@ describe('collector layering', () => {
     const offenders: string[] = [];
     for (const f of await sourceFiles(src)) {
       const rel = path.relative(src, f);
-      if (rel.startsWith('transport/') || OUTBOUND_ALLOWED.includes(rel) || rel.endsWith('/testing.ts') || rel.includes('/testing/')) continue;
+      if (rel.startsWith('transport/') || OUTBOUND_ALLOWED.includes(rel) || rel.endsWith(TEST_SUPPORT_SUFFIX)) continue;
       if (OUTBOUND.test(await fs.readFile(f, 'utf8'))) offenders.push(rel);
     }
     expect(offenders).toEqual([]);
@@ -114,5 +123,46 @@ describe('collector layering', () => {
     expect(OUTBOUND.test("await client.fetch({ url })")).toBe(false);
     expect(HAND_VARINT.test('result += (b & 0x7f) * mul;')).toBe(true);
     expect(HAND_VARINT.test('return readVarint(this.buf, this.c, this.end);')).toBe(false);
+  });
+
+  describe('test support stays out of production', () => {
+    it('no production module imports a *.test-support module', async () => {
+      const offenders: string[] = [];
+      for (const root of PRODUCTION_ROOTS) {
+        for (const f of await sourceFiles(root)) {
+          if (f.endsWith(TEST_SUPPORT_SUFFIX)) continue;
+          if (TEST_SUPPORT_IMPORT.test(await fs.readFile(f, 'utf8'))) offenders.push(path.relative(repoRoot, f));
+        }
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it('test support follows the *.test-support.ts convention (no testing.ts or testing/ left)', async () => {
+      const offenders: string[] = [];
+      for (const root of PRODUCTION_ROOTS) {
+        for (const f of await sourceFiles(root)) {
+          const rel = path.relative(repoRoot, f);
+          if (path.basename(f) === 'testing.ts' || rel.split(path.sep).includes('testing') || (path.basename(f).startsWith('fake-') && !f.endsWith(TEST_SUPPORT_SUFFIX))) offenders.push(rel);
+        }
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it('the build (tsconfig.build.json) takes no test or test-support file as a root', () => {
+      const configPath = path.join(repoRoot, 'tsconfig.build.json');
+      const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+      expect(read.error).toBeUndefined();
+      const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, repoRoot, undefined, configPath);
+      expect(parsed.errors).toEqual([]);
+      const roots = parsed.fileNames.map((f) => path.relative(repoRoot, f));
+      expect(roots).toContain(path.join('collector', 'src', 'cli', 'main.ts'));
+      expect(roots.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts'))).toEqual([]);
+    });
+
+    it('the test-support scan sees static and dynamic imports (guards the pattern)', () => {
+      expect(TEST_SUPPORT_IMPORT.test("import { LokiSink } from '../loki/loki.test-support.js';")).toBe(true);
+      expect(TEST_SUPPORT_IMPORT.test("const m = await import('./fake-kube-api.test-support.js');")).toBe(true);
+      expect(TEST_SUPPORT_IMPORT.test("import { x } from './support.js';")).toBe(false);
+    });
   });
 });
