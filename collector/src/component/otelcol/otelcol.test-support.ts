@@ -106,11 +106,4 @@ export async function runComponent<A, E extends object, C extends Component<A> =
   };
 }
 
-/** Polls `check` until it returns true; rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from '../../clock/eventually.test-support.js';
