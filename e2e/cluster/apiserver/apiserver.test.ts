@@ -423,8 +423,9 @@ describe('watch', () => {
 
   test('without resourceVersion starts with ADDED for existing objects, then live events', async () => {
     await api('POST', '/api/v1/namespaces/default/configmaps', cm('w2', {}, { labels: { watch: 'live' } }));
+    const watchesBefore = await srv.openWatches();
     const p = watchEvents('/api/v1/namespaces/default/configmaps?watch=true&labelSelector=watch%3Dlive', 2);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await srv.openWatches()) > watchesBefore);
     await api('POST', '/api/v1/namespaces/default/configmaps', cm('w3', {}, { labels: { watch: 'live' } }));
     expect((await p).map((e) => `${e.type}:${e.object.metadata.name as string}`)).toEqual(['ADDED:w2', 'ADDED:w3']);
   });

@@ -138,6 +138,7 @@ describe('loki.write', () => {
     await exports.receiver.append([entry('0123456789')]);
     let accepted = false;
     const second = exports.receiver.append([entry('second')]).then(() => (accepted = true));
+    // Window, not synchronisation: proves the append stays blocked while the buffer is full.
     await new Promise((r) => setTimeout(r, 100));
     expect(accepted).toBe(false);
     sink.down = false;

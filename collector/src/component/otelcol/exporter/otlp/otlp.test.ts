@@ -107,8 +107,9 @@ describe('otelcol.exporter.otlp and otelcol.exporter.otlphttp', () => {
     ] as const) {
       const exp = await run<Exports>(def, { client: { endpoint, tls: { insecure: true } }, retry_on_failure: { initial_interval: '20ms', max_interval: '50ms' } });
       far.fail = { retryable: true, message: 'busy' };
+      const refusedBefore = far.refused;
       await exp.exports().input.consume(spanJson(2)); // queued: acknowledged
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => far.refused >= refusedBefore + 2, 10_000, `${def.name} first send and one retry refused`);
       expect(far.count('traces')).toBe(0);
       far.fail = undefined;
       await eventually(() => far.count('traces') === 2, 10_000, `${def.name} delivery after retries`);
