@@ -85,6 +85,7 @@ describe('pyroscope.receive_http', () => {
     const client = createClient(PusherService, createConnectTransport({ baseUrl: url, httpVersion: '1.1' }));
     let answered = false;
     const p = client.push({ series: [{ labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile: makePprof() }] }] }).then(() => (answered = true));
+    // Window, not synchronisation: proves the push is not answered before the append completes.
     await new Promise((res) => setTimeout(res, 100));
     expect(answered).toBe(false);
     open();
