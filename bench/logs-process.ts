@@ -1,7 +1,7 @@
 /**
  * Cost of `loki.process` on the Kubernetes-style JSON path, with the bare `JSON.parse` of the
  * same lines as the floor. Run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/logs-process.js
+ *   npm run build:bench && node dist-bench/bench/logs-process.js
  *
  * 1. In-process: `loki.process` (stage.json → stage.labels → stage.timestamp → stage.output) on
  *    LINES 200-byte JSON lines, against a loop that only `JSON.parse`s the same lines: lines/s

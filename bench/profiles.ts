@@ -6,7 +6,7 @@
  * floor measured in the same run on the same payloads: bare gunzip + pprof decode
  * (`pprof-format`) in this process, and gunzip + the collector's own structural check.
  * Run with:
- *   npm run build && node dist/bench/profiles.js
+ *   npm run build:bench && node dist-bench/bench/profiles.js
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -14,6 +14,25 @@ const src = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(src, '..', '..');
 const PRODUCTION_ROOTS = [src, path.join(repoRoot, 'operator', 'src')];
 const TEST_SUPPORT_SUFFIX = '.test-support.ts';
+/** Every module specifier of a source: `from '...'`, `import('...')` and bare `import '...'`. */
+function specifiersOf(text: string): string[] {
+  return [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'([^']+)'/gm)].map((m) => m[1]!);
+}
+/** The repo-relative files `roots` reach through relative imports: what tsc compiles from them. */
+async function importClosure(roots: readonly string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue = roots.map((f) => path.resolve(f));
+  while (queue.length > 0) {
+    const f = queue.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const spec of specifiersOf(await fs.readFile(f, 'utf8'))) {
+      if (spec.startsWith('.') && spec.endsWith('.js')) queue.push(path.resolve(path.dirname(f), spec).replace(/\.js$/, '.ts'));
+    }
+  }
+  return [...seen].map((f) => path.relative(repoRoot, f));
+}
+
 /** A module specifier, static or dynamic, that names a test-support module. */
 const TEST_SUPPORT_IMPORT = /['"][^'"\n]*\.test-support(?:\.[jt]s)?['"]/;
 const LOW_LAYERS = ['runtime', 'syntax', 'server', 'cluster', 'logging'];
@@ -137,12 +156,13 @@ describe('collector layering', () => {
       expect(offenders).toEqual([]);
     });
 
-    it('test support follows the *.test-support.ts convention (no testing.ts or testing/ left)', async () => {
+    it('test support follows the *.test-support.ts convention (no testing.ts, testing/ or test-support/ left)', async () => {
       const offenders: string[] = [];
       for (const root of PRODUCTION_ROOTS) {
         for (const f of await sourceFiles(root)) {
           const rel = path.relative(repoRoot, f);
-          if (path.basename(f) === 'testing.ts' || rel.split(path.sep).includes('testing') || (path.basename(f).startsWith('fake-') && !f.endsWith(TEST_SUPPORT_SUFFIX))) offenders.push(rel);
+          const dirs = path.dirname(rel).split(path.sep);
+          if (path.basename(f) === 'testing.ts' || dirs.includes('testing') || dirs.includes('test-support') || (path.basename(f).startsWith('fake-') && !f.endsWith(TEST_SUPPORT_SUFFIX))) offenders.push(rel);
         }
       }
       expect(offenders).toEqual([]);
@@ -156,13 +176,27 @@ describe('collector layering', () => {
       expect(parsed.errors).toEqual([]);
       const roots = parsed.fileNames.map((f) => path.relative(repoRoot, f));
       expect(roots).toContain(path.join('collector', 'src', 'cli', 'main.ts'));
-      expect(roots.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts'))).toEqual([]);
+      expect(roots.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts') || f.startsWith(`bench${path.sep}`))).toEqual([]);
+    });
+
+    it('the build output (every module tsconfig.build.json compiles, imports followed) contains no test support', async () => {
+      const configPath = path.join(repoRoot, 'tsconfig.build.json');
+      const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, (p) => ts.sys.readFile(p)).config, ts.sys, repoRoot, undefined, configPath);
+      const compiled = await importClosure(parsed.fileNames);
+      expect(compiled.length).toBeGreaterThanOrEqual(parsed.fileNames.length);
+      expect(compiled.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts'))).toEqual([]);
+    });
+
+    it('the closure walk follows imports (guards the build-output check)', async () => {
+      const fromBench = await importClosure([path.join(repoRoot, 'bench', 'logs-pipeline.ts')]);
+      expect(fromBench).toContain(path.join('collector', 'src', 'loki', 'loki.test-support.ts'));
     });
 
     it('the test-support scan sees static and dynamic imports (guards the pattern)', () => {
       expect(TEST_SUPPORT_IMPORT.test("import { LokiSink } from '../loki/loki.test-support.js';")).toBe(true);
       expect(TEST_SUPPORT_IMPORT.test("const m = await import('./fake-kube-api.test-support.js');")).toBe(true);
       expect(TEST_SUPPORT_IMPORT.test("import { x } from './support.js';")).toBe(false);
+      expect(specifiersOf("import a from './a.js';\nimport './side.js';\nconst b = await import('../b.js');\nexport * from './c.js';")).toEqual(['./a.js', './side.js', '../b.js', './c.js']);
     });
   });
 });
