@@ -11,11 +11,11 @@
  * - Gossip convergence: ticks until every node of an M-node in-process cluster lists all M after
  *   each joined through one random earlier node, and the bytes exchanged per node per tick.
  *
- *   npm run build && node dist/bench/cluster-hashing.js [K] [N]
+ *   npm run build:bench && node dist-bench/bench/cluster-hashing.js [K] [N]
  */
 import { fileURLToPath } from 'node:url';
 import { HashRing, hashString } from '../collector/src/cluster/hash-ring.js';
-import { InProcessNetwork, ManualClock, seededRandom } from '../collector/src/cluster/testing.js';
+import { InProcessNetwork, ManualClock, seededRandom } from '../collector/src/cluster/cluster.test-support.js';
 
 function cpuMs(): number {
   const u = process.cpuUsage();

@@ -10,7 +10,7 @@
  * Each watches a temp dir, gets three config changes POSTed to a loopback webhook, then its
  * resident set (VmRSS) and peak (VmHWM) are read from /proc. Prints MiB and ratios.
  *
- *   npm run build && node dist/bench/config-reloader-rss.js
+ *   npm run build:bench && node dist-bench/bench/config-reloader-rss.js
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

@@ -12,7 +12,7 @@
  * discovered object above the idle baseline (after GC), each with the floor and the ratio.
  * Aims: ≤ 2 KB per object above the idle baseline, ≤ 2× the floor's CPU.
  *
- *   npm run build && node --expose-gc dist/bench/k8s-discovery.js [P] [W]
+ *   npm run build:bench && node --expose-gc dist-bench/bench/k8s-discovery.js [P] [W]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

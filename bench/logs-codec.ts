@@ -1,6 +1,6 @@
 /**
  * Microbenchmarks of the logs push hot path, run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/logs-codec.js
+ *   npm run build:bench && node dist-bench/bench/logs-codec.js
  *
  * Prints entries/s for Loki PushRequest protobuf encode (+snappy) and decode (snappy +
  * protobuf, what loki.source.api does per request), against the peer measured in the same run

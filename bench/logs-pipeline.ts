@@ -2,7 +2,7 @@
  * Throughput of the docs' logs proxy (loki.source.api → loki.write) against a real peer measured
  * in the same run on the same traffic: nginx as a plain HTTP reverse proxy in front of the same
  * Loki-compatible sink. Run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/logs-pipeline.js
+ *   npm run build:bench && node dist-bench/bench/logs-pipeline.js
  *
  * Sends REQUESTS snappy-protobuf push requests of ENTRIES_PER_REQUEST unique lines, CONCURRENCY
  * at a time, and times until the sink has every entry. The proxy's loki.write uses
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { compress } from '../collector/src/prom/snappy/snappy.js';
 import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
-import { LokiSink } from '../collector/src/loki/testing.js';
+import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import { freePort, httpOk, startAlloy, startNginx, stopAll, until } from '../e2e/metrics/harness.js';
 
 const REQUESTS = Number(process.env["REQUESTS"] ?? 200);

@@ -1,7 +1,7 @@
 /**
  * Cost of `loki.process` on the Kubernetes-style JSON path, with the bare `JSON.parse` of the
  * same lines as the floor. Run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/logs-process.js
+ *   npm run build:bench && node dist-bench/bench/logs-process.js
  *
  * 1. In-process: `loki.process` (stage.json → stage.labels → stage.timestamp → stage.output) on
  *    LINES 200-byte JSON lines, against a loop that only `JSON.parse`s the same lines: lines/s
@@ -18,9 +18,9 @@ import path from 'node:path';
 import { compress } from '../collector/src/prom/snappy/snappy.js';
 import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
-import { LokiSink } from '../collector/src/loki/testing.js';
+import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import type { LogEntry } from '../collector/src/loki/types.js';
-import { processHarness } from '../collector/src/component/loki/process/testing.js';
+import { processHarness } from '../collector/src/component/loki/process/process.test-support.js';
 import { freePort, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';
 
 const LINES = Number(process.env['LINES'] ?? 200_000);

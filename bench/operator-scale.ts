@@ -10,7 +10,7 @@
  *   - its peak RSS.
  * Aims (issue 21): <= 30 s to all objects and status, <= 100 MiB peak RSS in both runs.
  *
- *   npm run build && node dist/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
+ *   npm run build:bench && node dist-bench/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
  *     [--node-args "--max-semi-space-size=4"] [--operator-args "--workers=16"] [--heap-snapshot DIR]
  */
 import { execFileSync, spawn } from 'node:child_process';

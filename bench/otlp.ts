@@ -6,7 +6,7 @@
  * SDK's exporters use) from real SDK spans; the encoder's own rate on the same spans is printed
  * beside the collector's as the reference. The sink counts spans by walking the wire format (no
  * decode), so it costs little next to the collector. Run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/otlp.js
+ *   npm run build:bench && node dist-bench/bench/otlp.js
  * Prints, for the collector, wall-clock spans/s and spans per CPU-second it used (utime + stime
  * from /proc, i.e. the rate one fully busy core would sustain — the driver and sink share the
  * machine, so wall-clock alone understates it), the official encoder's spans/s, the ratio, and

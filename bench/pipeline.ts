@@ -1,7 +1,7 @@
 /**
  * The metrics-pipeline benchmark (same machine, same workload, measured in one run):
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/pipeline.js [targets=10] [series=2000] [seconds=20]
+ *   npm run build:bench && node dist-bench/bench/pipeline.js [targets=10] [series=2000] [seconds=20]
  *
  * 1. Scrape: our `alloy run` and Prometheus 2.42 in agent mode, side by side, scrape the same N
  *    local exposition servers × M series every second and remote-write to two in-process sinks.

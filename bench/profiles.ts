@@ -6,7 +6,7 @@
  * floor measured in the same run on the same payloads: bare gunzip + pprof decode
  * (`pprof-format`) in this process, and gunzip + the collector's own structural check.
  * Run with:
- *   npm run build && node dist/bench/profiles.js
+ *   npm run build:bench && node dist-bench/bench/profiles.js
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { encodePush } from '../collector/src/pyroscope/push.js';
 import { checkPprofPayload } from '../collector/src/pyroscope/formats.js';
-import { makePprof, PyroscopeSink } from '../collector/src/pyroscope/testing.js';
+import { makePprof, PyroscopeSink } from '../collector/src/pyroscope/pyroscope.test-support.js';
 import { freePort, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';
 
 const REQUESTS = Number(process.env['REQUESTS'] ?? 2000);

@@ -9,7 +9,7 @@
  *   - regex matching alone: our RE2→V8 translation vs re2js (a pure-JS RE2 port, the fallback
  *     the design considered) on the rules' regexes and the series' values, with the ratio.
  *
- *   npm run build && node dist/bench/relabel.js [N]
+ *   npm run build:bench && node dist-bench/bench/relabel.js [N]
  */
 import { fileURLToPath } from 'node:url';
 import winston from 'winston';

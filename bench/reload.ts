@@ -9,7 +9,7 @@
  *     next to the longest pause while idle.
  * There is no peer implementation to compare with, so figures are absolute.
  *
- *   npm run build && node dist/bench/reload.js [N]
+ *   npm run build:bench && node dist-bench/bench/reload.js [N]
  */
 import os from 'node:os';
 import { PassThrough } from 'node:stream';

@@ -1,6 +1,6 @@
 /**
  * Microbenchmarks of the remote-write hot path, run with:
- *   npx tsc -p tsconfig.build.json && node dist/bench/remote-write-codec.js
+ *   npm run build:bench && node dist-bench/bench/remote-write-codec.js
  *
  * Prints: snappy native (napi-rs) vs pure-JS (snappyjs) compress/uncompress MB/s on a realistic
  * WriteRequest and their ratio; WriteRequest encode and decode throughput in samples/s; WAL

@@ -21,7 +21,7 @@
  * Options: `--series=N` (default 200000), `--seconds=N` (default 25), `--no-peer` (ours only).
  * `BENCH_NODE_ARGS` passes node flags to our collector (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
  *
- *   npm run build && node dist/bench/remote-write-start.js [--sink=counting]
+ *   npm run build:bench && node dist-bench/bench/remote-write-start.js [--sink=counting]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

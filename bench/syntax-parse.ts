@@ -5,7 +5,7 @@
  * document (a pure-JS parser of a comparable language) and the native `JSON.parse` on its JSON
  * form. Prints median times and ratios (ours / peer).
  *
- *   npm run build && node dist/bench/syntax-parse.js [N]
+ *   npm run build:bench && node dist-bench/bench/syntax-parse.js [N]
  */
 import { fileURLToPath } from 'node:url';
 import { parse as parseYAML, stringify as toYAML } from 'yaml';

@@ -8,7 +8,7 @@
  *   - a full prometheus.scrape loop iteration over loopback HTTP with gzip (fetch, decompress,
  *     parse, series cache, target labels, report series, staleness tracking, batch building).
  *
- *   npm run build && node dist/bench/textparse.js [N]
+ *   npm run build:bench && node dist-bench/bench/textparse.js [N]
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,11 +2,39 @@
 // component; only entry points (cli, the operator, tests) import the component list. The
 // foundation folders (clock/, protobuf/, transport/) depend on the platform only, outbound HTTP
 // connections are opened by transport/ alone, and the protobuf wire format is written once.
+// Test support (fakes, sinks, harnesses) lives in `*.test-support.ts` files beside the code they
+// exercise; production code (collector/src and operator/src) never imports them and the build
+// (tsconfig.build.json) does not take them as roots.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const src = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(src, '..', '..');
+const PRODUCTION_ROOTS = [src, path.join(repoRoot, 'operator', 'src')];
+const TEST_SUPPORT_SUFFIX = '.test-support.ts';
+/** Every module specifier of a source: `from '...'`, `import('...')` and bare `import '...'`. */
+function specifiersOf(text: string): string[] {
+  return [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'([^']+)'/gm)].map((m) => m[1]!);
+}
+/** The repo-relative files `roots` reach through relative imports: what tsc compiles from them. */
+async function importClosure(roots: readonly string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue = roots.map((f) => path.resolve(f));
+  while (queue.length > 0) {
+    const f = queue.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const spec of specifiersOf(await fs.readFile(f, 'utf8'))) {
+      if (spec.startsWith('.') && spec.endsWith('.js')) queue.push(path.resolve(path.dirname(f), spec).replace(/\.js$/, '.ts'));
+    }
+  }
+  return [...seen].map((f) => path.relative(repoRoot, f));
+}
+
+/** A module specifier, static or dynamic, that names a test-support module. */
+const TEST_SUPPORT_IMPORT = /['"][^'"\n]*\.test-support(?:\.[jt]s)?['"]/;
 const LOW_LAYERS = ['runtime', 'syntax', 'server', 'cluster', 'logging'];
 
 async function sourceFiles(dir: string): Promise<string[]> {
@@ -99,7 +127,7 @@ describe('collector layering', () => {
     const offenders: string[] = [];
     for (const f of await sourceFiles(src)) {
       const rel = path.relative(src, f);
-      if (rel.startsWith('transport/') || OUTBOUND_ALLOWED.includes(rel) || rel.endsWith('/testing.ts') || rel.includes('/testing/')) continue;
+      if (rel.startsWith('transport/') || OUTBOUND_ALLOWED.includes(rel) || rel.endsWith(TEST_SUPPORT_SUFFIX)) continue;
       if (OUTBOUND.test(await fs.readFile(f, 'utf8'))) offenders.push(rel);
     }
     expect(offenders).toEqual([]);
@@ -127,5 +155,61 @@ describe('collector layering', () => {
     expect(OUTBOUND.test("await client.fetch({ url })")).toBe(false);
     expect(HAND_VARINT.test('result += (b & 0x7f) * mul;')).toBe(true);
     expect(HAND_VARINT.test('return readVarint(this.buf, this.c, this.end);')).toBe(false);
+  });
+
+  describe('test support stays out of production', () => {
+    it('no production module imports a *.test-support module', async () => {
+      const offenders: string[] = [];
+      for (const root of PRODUCTION_ROOTS) {
+        for (const f of await sourceFiles(root)) {
+          if (f.endsWith(TEST_SUPPORT_SUFFIX)) continue;
+          if (TEST_SUPPORT_IMPORT.test(await fs.readFile(f, 'utf8'))) offenders.push(path.relative(repoRoot, f));
+        }
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it('test support follows the *.test-support.ts convention (no testing.ts, testing/ or test-support/ left)', async () => {
+      const offenders: string[] = [];
+      for (const root of PRODUCTION_ROOTS) {
+        for (const f of await sourceFiles(root)) {
+          const rel = path.relative(repoRoot, f);
+          const dirs = path.dirname(rel).split(path.sep);
+          if (path.basename(f) === 'testing.ts' || dirs.includes('testing') || dirs.includes('test-support') || (path.basename(f).startsWith('fake-') && !f.endsWith(TEST_SUPPORT_SUFFIX))) offenders.push(rel);
+        }
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it('the build (tsconfig.build.json) takes no test or test-support file as a root', () => {
+      const configPath = path.join(repoRoot, 'tsconfig.build.json');
+      const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+      expect(read.error).toBeUndefined();
+      const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, repoRoot, undefined, configPath);
+      expect(parsed.errors).toEqual([]);
+      const roots = parsed.fileNames.map((f) => path.relative(repoRoot, f));
+      expect(roots).toContain(path.join('collector', 'src', 'cli', 'main.ts'));
+      expect(roots.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts') || f.startsWith(`bench${path.sep}`))).toEqual([]);
+    });
+
+    it('the build output (every module tsconfig.build.json compiles, imports followed) contains no test support', async () => {
+      const configPath = path.join(repoRoot, 'tsconfig.build.json');
+      const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, (p) => ts.sys.readFile(p)).config, ts.sys, repoRoot, undefined, configPath);
+      const compiled = await importClosure(parsed.fileNames);
+      expect(compiled.length).toBeGreaterThanOrEqual(parsed.fileNames.length);
+      expect(compiled.filter((f) => f.endsWith(TEST_SUPPORT_SUFFIX) || f.endsWith('.test.ts'))).toEqual([]);
+    });
+
+    it('the closure walk follows imports (guards the build-output check)', async () => {
+      const fromBench = await importClosure([path.join(repoRoot, 'bench', 'logs-pipeline.ts')]);
+      expect(fromBench).toContain(path.join('collector', 'src', 'loki', 'loki.test-support.ts'));
+    });
+
+    it('the test-support scan sees static and dynamic imports (guards the pattern)', () => {
+      expect(TEST_SUPPORT_IMPORT.test("import { LokiSink } from '../loki/loki.test-support.js';")).toBe(true);
+      expect(TEST_SUPPORT_IMPORT.test("const m = await import('./fake-kube-api.test-support.js');")).toBe(true);
+      expect(TEST_SUPPORT_IMPORT.test("import { x } from './support.js';")).toBe(false);
+      expect(specifiersOf("import a from './a.js';\nimport './side.js';\nconst b = await import('../b.js');\nexport * from './c.js';")).toEqual(['./a.js', './side.js', '../b.js', './c.js']);
+    });
   });
 });

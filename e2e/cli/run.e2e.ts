@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
-import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
+import { garbageBytes } from '../../collector/src/syntax/garbage.test-support.js';
 import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 
 jest.setTimeout(30_000);

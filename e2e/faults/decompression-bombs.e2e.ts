@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { encodeLabels, WriteRequestEncoder } from '../../collector/src/prom/remotewrite/proto.js';
 import { compress } from '../../collector/src/prom/snappy/snappy.js';
 import { ensureBuilt, freePort, Sink, startAlloy, stopAll, until } from '../metrics/harness.js';

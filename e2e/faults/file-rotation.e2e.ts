@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { spawnProc, startAlloy, stopAll, until } from '../metrics/harness.js';
 import { reportFault, rssOf } from './report.js';
 

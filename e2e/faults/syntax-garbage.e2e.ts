@@ -13,7 +13,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { encodeLabels, WriteRequestEncoder } from '../../collector/src/prom/remotewrite/proto.js';
 import { compress } from '../../collector/src/prom/snappy/snappy.js';
-import { garbageBytes } from '../../collector/src/syntax/test-support/garbage.js';
+import { garbageBytes } from '../../collector/src/syntax/garbage.test-support.js';
 import { freePort, metricValue, Sink, startAlloy, stopAll, until } from '../metrics/harness.js';
 import { reportFault } from './report.js';
 

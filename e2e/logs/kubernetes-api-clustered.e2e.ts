@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { freePort, root, spawnProc, alloyBin, stopAll, until, type Proc } from '../metrics/harness.js';
 import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 

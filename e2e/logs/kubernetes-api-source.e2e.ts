@@ -18,7 +18,7 @@ import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { argumentsSchema, component, type LokiSourceKubernetesComponent } from '../../collector/src/component/loki/source/kubernetes/kubernetes.js';
 import type { LogEntry } from '../../collector/src/loki/types.js';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { root, startAlloy, stopAll, until } from '../metrics/harness.js';
 
 const LINES = 60;

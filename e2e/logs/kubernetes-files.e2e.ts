@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { timestampToNanoString } from '../../collector/src/loki/types.js';
 import { LogWriter, logFilePath } from '../cluster/kubelet/container-logs.js';
 import { startAlloy, stopAll, until } from '../metrics/harness.js';
@@ -100,6 +100,7 @@ describe('Kubernetes CRI log files through loki.process', () => {
       writers[2]!.err.write(JSON.stringify({ level: 'error', ts, msg: `dns ${i}` }) + '\n');
     }
     await until(`${2 * N} entries (have ${sink.entries.length})`, () => sink.entries.length >= 2 * N, 30_000, 20);
+    // Window, not synchronisation: proves no entry is delivered twice and the filtered stream sends nothing.
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.entries).toHaveLength(2 * N);
     const web = sink.entries.filter((e) => e.line.startsWith('web '));

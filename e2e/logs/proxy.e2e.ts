@@ -8,8 +8,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSy
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { LokiSink } from '../../collector/src/loki/testing.js';
-import { freePort, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
+import { freePort, metricValue, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
 // The docs print this target object without the comma after its last field; Alloy (and this
 // collector) reject that ("missing ',' in field list"), so it is added here.
@@ -91,7 +91,9 @@ describe('logs proxy journey (docs configs)', () => {
     await proxy.stop();
     write(files[0]!, 25);
     write(files[1]!, 25);
-    await new Promise((r) => setTimeout(r, 2000));
+    const retries = async (): Promise<number> => metricValue(await (await fetch(`${edge.base}/metrics`)).text(), /^loki_write_batch_retries_total\{/) ?? 0;
+    const retriesBefore = await retries();
+    await until('the edge retrying against the stopped proxy', async () => (await retries()) > retriesBefore, 30_000, 100);
     proxy = await startAlloy(dir, 'proxy', proxyCfg);
     await arrived();
     const retried = await (await fetch(`${edge.base}/metrics`)).text();

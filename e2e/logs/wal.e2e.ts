@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LokiSink } from '../../collector/src/loki/testing.js';
+import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { freePort, startAlloy, stopAll, until } from '../metrics/harness.js';
 
 const config = (port: number, sinkUrl: string): string => `loki.source.api "in" {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { uncompress } from '../../collector/src/prom/snappy/snappy.js';
 import { WriteRequestDecoder } from '../../collector/src/prom/remotewrite/proto.js';
-import { freePort, requireTool } from '../../collector/src/prom/remotewrite/testing.js';
+import { freePort, requireTool } from '../../collector/src/prom/remotewrite/remotewrite.test-support.js';
 
 export { freePort, requireTool };
 

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { officialDecode } from '../../collector/src/component/otelcol/testing.js';
+import { officialDecode } from '../../collector/src/component/otelcol/otelcol.test-support.js';
 import { freePort, promQuery, requireTool, startAlloy, startNodeExporter, startPrometheus, stopAll, until, type PromSample } from './harness.js';
 
 const config = (target: string, promPort: number, sinkPort: number): string => `prometheus.scrape "node" {

@@ -17,8 +17,8 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import { Profile } from 'pprof-format';
 import { PusherService } from '../../collector/src/pyroscope/gen/push/v1/push_pb.js';
 import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
-import { makePprof, PyroscopeSink } from '../../collector/src/pyroscope/testing.js';
-import { freePort, requireTool, root, spawnProc, startAlloy, startNodeExporter, startPrometheus, stopAll, until, type AlloyProc } from '../metrics/harness.js';
+import { makePprof, PyroscopeSink } from '../../collector/src/pyroscope/pyroscope.test-support.js';
+import { freePort, metricValue, requireTool, root, spawnProc, startAlloy, startNodeExporter, startPrometheus, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
 const prom = requireTool('/usr/bin/prometheus', 'the pyroscope.scrape journey');
 const nodeExporter = requireTool('/usr/bin/prometheus-node-exporter', 'the pyroscope.scrape journey');
@@ -229,7 +229,7 @@ pyroscope.write "backend" {
 }
 `;
     let proxy: AlloyProc = await startAlloy(dir, 'proxy', proxyConfig);
-    await startAlloy(
+    const edge = await startAlloy(
       dir,
       'edge',
       `pyroscope.scrape "node" {
@@ -291,7 +291,9 @@ pyroscope.write "to_proxy" {
     // Proxy restart: pushes during the downtime are retried by the edge until the proxy is back.
     await proxy.stop();
     const whileDown = [10, 11, 12, 13, 14].map(push);
-    await new Promise((r) => setTimeout(r, 1500));
+    const retries = async (): Promise<number> => metricValue(await (await fetch(`${edge.base}/metrics`)).text(), /^pyroscope_write_retries_total\{/) ?? 0;
+    const retriesBefore = await retries();
+    await until('the edge retrying against the stopped proxy', async () => ((await retries()) > retriesBefore ? true : undefined), 30_000);
     proxy = await startAlloy(dir, 'proxy', proxyConfig);
     await Promise.all(whileDown);
     await Promise.all([15, 16, 17].map(push));

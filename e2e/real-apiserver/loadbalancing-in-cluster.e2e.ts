@@ -16,7 +16,7 @@ import { kubectl } from '../cluster/harness/kubectl.js';
 import { realControlPlaneUnavailable, startRealControlPlane, type RealControlPlane } from '../cluster/real/control-plane.js';
 import { resolveConnection } from '../../collector/src/component/common/kube/config.js';
 import { argumentsSchema, LoadBalancingExporter } from '../../collector/src/component/otelcol/exporter/loadbalancing/loadbalancing.js';
-import { eventually, silentLogger } from '../../collector/src/component/otelcol/testing.js';
+import { eventually, silentLogger } from '../../collector/src/component/otelcol/otelcol.test-support.js';
 
 const skip = realControlPlaneUnavailable();
 if (skip && process.env.CI !== 'true') process.stderr.write(`SKIP: ${skip}\n`);

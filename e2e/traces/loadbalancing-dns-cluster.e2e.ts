@@ -18,7 +18,7 @@ import { KUBECTL, requireTool } from '../cluster/harness/kubectl.js';
 import { repoRoot } from '../cluster/harness/paths.js';
 import type { Pod } from '../cluster/harness/k8s-types.js';
 import { component as receiver, type OtlpReceiver } from '../../collector/src/component/otelcol/receiver/otlp/otlp.js';
-import { CaptureConsumer, eventually, runComponent, type Running } from '../../collector/src/component/otelcol/testing.js';
+import { CaptureConsumer, eventually, runComponent, type Running } from '../../collector/src/component/otelcol/otelcol.test-support.js';
 import type { Telemetry } from '../../collector/src/otlp/data.js';
 import { freePort } from '../metrics/harness.js';
 

@@ -16,7 +16,7 @@ import type { Span } from '../../collector/src/otlp/types.js';
 import { component as receiver, type OtlpReceiver } from '../../collector/src/component/otelcol/receiver/otlp/otlp.js';
 import { argumentsSchema, LoadBalancingExporter } from '../../collector/src/component/otelcol/exporter/loadbalancing/loadbalancing.js';
 import type { Consumer } from '../../collector/src/component/otelcol/consumer.js';
-import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from '../../collector/src/component/otelcol/testing.js';
+import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from '../../collector/src/component/otelcol/otelcol.test-support.js';
 import { freePort } from '../metrics/harness.js';
 
 let cluster: TestCluster;

@@ -18,7 +18,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { serviceDefinition } from '../../collector/src/otlp/grpc.js';
-import { officialDecode } from '../../collector/src/component/otelcol/testing.js';
+import { officialDecode } from '../../collector/src/component/otelcol/otelcol.test-support.js';
 import { freePort, startAlloy, stopAll, until, type AlloyProc } from '../metrics/harness.js';
 
 type Obj = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { ClusterNameMismatchError } from './membership.js';
-import { InProcessNetwork, ManualClock, seededRandom } from './testing.js';
+import { InProcessNetwork, ManualClock, seededRandom } from './cluster.test-support.js';
 
 const names = (m: { peers(): Array<{ name: string }> }): string[] => m.peers().map((p) => p.name);
 

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { checkJfr, checkPprof, checkPprofPayload, checkText, gunzipBounded, PayloadError } from './formats.js';
 import { normalizeLabelSet, parseLabelSet } from './labelset.js';
-import { makePprof } from './testing.js';
+import { makePprof } from './pyroscope.test-support.js';
 
 function statusOf(f: () => unknown): number | undefined {
   try {

@@ -124,6 +124,7 @@ describe('ConfigReloader', () => {
     await until(() => c.posts === 1);
     await r.settled();
     await vol.write({ 'config.alloy': 'logging { level = "debug" }\n' });
+    // Window, not synchronisation: proves unchanged content is not posted again.
     await new Promise((res) => setTimeout(res, 150));
     await r.settled();
     expect(c.posts).toBe(1);
@@ -156,6 +157,7 @@ describe('ConfigReloader', () => {
     await until(() => c.posts === 1);
     await r.settled();
     expect(capture.lines.find((l) => l.status === 400)?.diagnostics).toContain('config.alloy:3:5: cannot find the definition of component name');
+    // Window, not synchronisation: proves a rejected config is not retried.
     await new Promise((res) => setTimeout(res, 150));
     expect(c.posts).toBe(1);
     c.status = 200;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Registry } from 'prom-client';
 import { Controller, type ComponentSpec } from './controller.js';
 import type { ComponentDefinition, ComponentOptions } from './component.js';
+import { eventually } from '../clock/eventually.test-support.js';
 
 const silent = winston.createLogger({ silent: true });
 
@@ -88,7 +89,7 @@ describe('Controller.apply', () => {
     const c = newController();
     expect((await c.apply([spec('a', 1), spec('b', 2)])).diags).toEqual([]);
     const a = counter(c, 'a');
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => a.ticks > 0, 5_000, 'the first tick of test.counter.a');
     const ticksBefore = a.ticks;
     expect(ticksBefore).toBeGreaterThan(0);
     expect((await c.apply([spec('a', 1), spec('b', 3)])).diags).toEqual([]);

@@ -7,7 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireTool } from '../prom/remotewrite/testing.js';
+import { requireTool } from '../prom/remotewrite/remotewrite.test-support.js';
 import { Authorizer } from './auth.js';
 import { HttpTransport, readResponse } from './client.js';
 import { ProxySelector } from './proxy.js';

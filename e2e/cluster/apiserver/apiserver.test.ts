@@ -423,8 +423,9 @@ describe('watch', () => {
 
   test('without resourceVersion starts with ADDED for existing objects, then live events', async () => {
     await api('POST', '/api/v1/namespaces/default/configmaps', cm('w2', {}, { labels: { watch: 'live' } }));
+    const watchesBefore = await srv.openWatches();
     const p = watchEvents('/api/v1/namespaces/default/configmaps?watch=true&labelSelector=watch%3Dlive', 2);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await srv.openWatches()) > watchesBefore);
     await api('POST', '/api/v1/namespaces/default/configmaps', cm('w3', {}, { labels: { watch: 'live' } }));
     expect((await p).map((e) => `${e.type}:${e.object.metadata.name as string}`)).toEqual(['ADDED:w2', 'ADDED:w3']);
   });
@@ -701,7 +702,13 @@ describe('@kubernetes/client-node', () => {
       informer.on('error', (e) => errors.push(e));
       await informer.start();
       for (let i = 0; i < 40; i++) await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `s${i}` } } });
-      await new Promise((r) => setTimeout(r, 700));
+      // The informer's watch times out (minRequestTimeoutSeconds), its re-watch gets 410 Gone and it
+      // lists again: wait for that second list of configmaps.
+      const configmapLists = async (): Promise<number> => {
+        const text = await (await fetch(`${small.url}/metrics`)).text();
+        return [...text.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)$/gm)].filter((m) => m[1]!.includes('verb="get"') && m[1]!.includes('resource="configmaps"')).reduce((s, m) => s + Number(m[2]), 0);
+      };
+      await eventually(async () => (await configmapLists()) >= 2, 10_000);
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after' } } });
       await eventually(async () => informer.list('default').some((o) => o.metadata!.name === 'after'), 5000);
       await informer.stop();

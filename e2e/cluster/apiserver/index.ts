@@ -82,6 +82,8 @@ export interface RunningApiServer {
   setPodExecProvider(fn: PodExecProvider | undefined): void;
   /** Direct access to stored objects for in-process inspection (read-only by contract). */
   readonly store: ObjectStore;
+  /** Watch streams open right now; tests poll it to know a client is watching before they change state. */
+  openWatches(): Promise<number>;
 }
 
 export async function startApiServer(opts: StartApiServerOptions = {}): Promise<RunningApiServer> {
@@ -94,6 +96,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
     setPodLogProvider: (fn) => server.setPodLogProvider(fn),
     setPodExecProvider: (fn) => server.setPodExecProvider(fn),
     store: server.store,
+    openWatches: () => server.openWatches(),
   };
 }
 

@@ -222,6 +222,11 @@ export class ApiServer {
     });
   }
 
+  /** Watch streams open right now (the `apiserver_registered_watchers` gauge). */
+  async openWatches(): Promise<number> {
+    return (await this.#watchers.get()).values[0]?.value ?? 0;
+  }
+
   get url(): string {
     return this.#url;
   }

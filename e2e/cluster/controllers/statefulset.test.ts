@@ -65,6 +65,7 @@ describe('StatefulSetController', () => {
     autoReady = false;
     await client.create(RESOURCES.statefulsets, 'default', sts('ord', {}));
     await waitFor(() => podsOf('ord').length === 1, { what: 'ord-0' });
+    // Window, not synchronisation: proves ord-1 is not created while ord-0 is not Ready.
     await new Promise((r) => setTimeout(r, 200));
     expect(podsOf('ord').map((p) => p.metadata.name)).toEqual(['ord-0']);
     autoReady = true;
@@ -104,6 +105,7 @@ describe('StatefulSetController', () => {
       const x = await getSts('od');
       return x.status?.updateRevision !== v1 ? x.status?.updateRevision : undefined;
     }, { what: 'new update revision' });
+    // Window, not synchronisation: proves OnDelete replaces no pod by itself.
     await new Promise((r) => setTimeout(r, 200));
     expect(podsOf('od').map(revOf)).toEqual([v1, v1, v1]);
     await client.delete(RESOURCES.pods, 'default', 'od-1');

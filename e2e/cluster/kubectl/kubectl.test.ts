@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { startApiServer, type RunningApiServer } from '../apiserver/index.js';
+import { waitFor } from '../harness/wait.js';
 
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
 const found = spawnSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' });
@@ -196,8 +197,9 @@ suite('kubectl against the test API server', () => {
   });
 
   test('rollout status waits for the controller to report the new generation ready', async () => {
+    const watchesBefore = await srv.openWatches();
     const rollout = kubectl(['rollout', 'status', 'statefulset/web', '--timeout=20s']);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await srv.openWatches()) > watchesBefore, { timeoutMs: 15_000, what: 'kubectl rollout status to watch' });
     const gen = Number(await ok(['get', 'sts', 'web', '-o', 'jsonpath={.metadata.generation}']));
     const status = { observedGeneration: gen, replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, currentRevision: 'web-7c9', updateRevision: 'web-7c9' };
     expect(await api('PATCH', '/apis/apps/v1/namespaces/default/statefulsets/web/status', { status })).toBe(200);
@@ -289,16 +291,18 @@ suite('kubectl against the test API server', () => {
   });
 
   test('wait --for=condition on a custom resource and --for=delete', async () => {
+    const watchesBefore = await srv.openWatches();
     const waiting = kubectl(['wait', '--for=condition=Ready', '--timeout=15s', 'pipeline/main']);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await srv.openWatches()) > watchesBefore, { timeoutMs: 10_000, what: 'kubectl wait --for=condition to watch' });
     expect(await api('PATCH', '/apis/obs.example.com/v1alpha1/namespaces/default/pipelines/main/status', { status: { conditions: [{ type: 'Ready', status: 'True' }] } })).toBe(200);
     const w = await waiting;
     expect(w.stdout).toBe('pipeline.obs.example.com/main condition met\n');
     expect(await ok(['get', 'pipelines'])).toMatch(/^main\s+4\s+True\s+/m);
     await ok(['patch', 'pipeline', 'main', '--type=merge', '-p', '{"metadata":{"finalizers":["obs.example.com/cleanup"]}}']);
     expect(await ok(['delete', 'pipeline', 'main', '--wait=false'])).toBe('pipeline.obs.example.com "main" deleted\n');
+    const watchesBeforeDelete = await srv.openWatches();
     const gone = kubectl(['wait', '--for=delete', '--timeout=15s', 'pipeline/main']);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await srv.openWatches()) > watchesBeforeDelete, { timeoutMs: 10_000, what: 'kubectl wait --for=delete to watch' });
     await ok(['patch', 'pipeline', 'main', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
     const g = await gone;
     expect(g.code).toBe(0);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { waitFor } from '../harness/wait.js';
 import { LogWriter, readLog } from './container-logs.js';
 
 async function text(s: NodeJS.ReadableStream): Promise<string> {
@@ -45,11 +46,14 @@ describe('container logs (CRI format)', () => {
 
     let finished = false;
     const stream = readLog(file, { follow: true, finished: () => finished, pollMs: 10 });
-    const collected = text(stream);
+    let got = '';
+    stream.on('data', (c: Buffer) => (got += c.toString()));
+    const ended = new Promise((r) => stream.once('end', r));
     fs.appendFileSync(file, `${new Date().toISOString().replace('Z', '000000Z')} stdout F later\n`);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => got.includes('later\n'), { timeoutMs: 5_000, what: 'the line appended while following' });
     finished = true;
-    expect(await collected).toBe('ancient\nrecent\nlater\n');
+    await ended;
+    expect(got).toBe('ancient\nrecent\nlater\n');
   });
 
   it('sinceTime keeps lines from that second on (second precision, as the API server)', async () => {

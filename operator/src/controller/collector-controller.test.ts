@@ -1,6 +1,6 @@
 import winston from 'winston';
 import { configBlocks } from '../rbac/config-blocks.js';
-import { FakeKubeApi } from '../kube/fake-kube-api.js';
+import { FakeKubeApi } from '../kube/fake-kube-api.test-support.js';
 import { listWatchFor } from '../kube/resilient-informer.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';

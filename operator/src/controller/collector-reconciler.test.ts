@@ -1,7 +1,7 @@
 import winston from 'winston';
 import { configBlocks } from '../rbac/config-blocks.js';
 import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types.js';
-import { FakeKubeApi } from '../kube/fake-kube-api.js';
+import { FakeKubeApi } from '../kube/fake-kube-api.test-support.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
 import { ManualClock } from '../util/clock.js';
 import { defaultRegistry } from '../../../collector/src/component/registry.js';

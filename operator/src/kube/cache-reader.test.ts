@@ -1,5 +1,5 @@
 import { CacheReader, matchesLabels, type ObjectCache } from './cache-reader.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { FakeKubeApi } from './fake-kube-api.test-support.js';
 import type { KubeObject } from './kube-api.js';
 
 function cache(objects: KubeObject[], synced = true): ObjectCache {

@@ -1,5 +1,5 @@
 import { KubeError, type KubeApi, type KubeObject } from './kube-api.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { FakeKubeApi } from './fake-kube-api.test-support.js';
 import { ListWatch } from './list-watch.js';
 import { flushMicrotasks } from '../util/clock.js';
 

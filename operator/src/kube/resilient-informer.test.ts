@@ -1,5 +1,5 @@
 import { KubeError, type KubeObject } from './kube-api.js';
-import { FakeKubeApi } from './fake-kube-api.js';
+import { FakeKubeApi } from './fake-kube-api.test-support.js';
 import { ResilientInformer, listWatchFor, type InformerCore } from './resilient-informer.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
 

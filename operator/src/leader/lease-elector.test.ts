@@ -1,5 +1,5 @@
 import winston from 'winston';
-import { FakeKubeApi } from '../kube/fake-kube-api.js';
+import { FakeKubeApi } from '../kube/fake-kube-api.test-support.js';
 import { ManualClock } from '../util/clock.js';
 import { LeaseElector } from './lease-elector.js';
 

@@ -5,7 +5,7 @@ import { decodeJson } from '../../otlp/json.js';
 import type { Telemetry } from '../../otlp/data.js';
 import { LiveDebugging } from '../../runtime/live-debugging.js';
 import { liveText, MAX_TEXT } from './live-debugging.js';
-import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from './testing.js';
+import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from './otelcol.test-support.js';
 import { component as attributes } from './processor/attributes/attributes.js';
 import { component as batch } from './processor/batch/batch.js';
 import { component as memoryLimiter } from './processor/memory_limiter/memory-limiter.js';

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRetryAfter, RemoteWriteClient, type ClientConfig, type SendResult } from './client.js';
-import { requireTool } from './testing.js';
+import { requireTool } from './remotewrite.test-support.js';
 
 interface Seen {
   headers: IncomingHttpHeaders;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compress, uncompress, implementations, uncompressedLength, SnappyError } from '../snappy/snappy.js';
 import { encodeLabels, ProtoError, WriteRequestDecoder, WriteRequestEncoder } from './proto.js';
-import { freePort, requireTool } from './testing.js';
+import { freePort, requireTool } from './remotewrite.test-support.js';
 import { STALE_NAN, isStaleNaN, type Labels } from '../types.js';
 
 const L = (o: Record<string, string>): Labels =>

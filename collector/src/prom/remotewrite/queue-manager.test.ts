@@ -14,6 +14,7 @@ import { RemoteWriteClient, type Sender } from './client.js';
 import { RemoteWriteMetrics } from './metrics.js';
 import { WriteRequestDecoder } from './proto.js';
 import { DEFAULT_QUEUE_CONFIG, desiredShards, QueueManager, type Clock, type QueueConfig } from './queue-manager.js';
+import { eventually } from '../../clock/eventually.test-support.js';
 
 const log = winston.createLogger({ level: 'error', transports: [new winston.transports.Console({ silent: true })] });
 
@@ -235,8 +236,7 @@ describe('QueueManager', () => {
     }
     await backend.waitFor(total);
     expect(new Set(backend.got.map((g) => `${g.key}@${g.t}`)).size).toBe(total);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(q.status().mode).toBe('live');
+    await eventually(() => q.status().mode === 'live', 5_000, 'the queue back in live mode');
   });
 
   it('resumes from its marker after a restart, resending only what was not acknowledged', async () => {
@@ -244,8 +244,9 @@ describe('QueueManager', () => {
     await first.wal.append(batch([L({ __name__: 'a' }), L({ __name__: 'b' })], 1));
     await backend.waitFor(2);
     backend.answer = () => ({ status: 500 });
+    const refusedFrom = backend.requests;
     await first.wal.append(batch([L({ __name__: 'a' }), L({ __name__: 'b' })], 10));
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => backend.requests > refusedFrom, 5_000, 'the refused send of the second batch');
     await first.q.stop();
     await first.wal.close();
     queues.length = 0;
@@ -269,6 +270,7 @@ describe('QueueManager', () => {
     );
     await wal.append(batch([L({ __name__: 'up', job: 'node' }), L({ __name__: 'secret_x' }), L({ __name__: 'ok' })], 1));
     await backend.waitFor(2);
+    // Window, not synchronisation: proves the dropped series does not arrive after the kept ones.
     await new Promise((r) => setTimeout(r, 30));
     expect(backend.got.map((g) => g.key).sort()).toStrictEqual([
       '__name__=ok,cluster=eu,job=ext,region=r-eu',
@@ -282,6 +284,7 @@ describe('QueueManager', () => {
     const ex: Exemplar = { labels: L({ trace_id: 'abc123' }), value: 0.42, timestamp: 1500 };
     await wal.append({ ...batch([L({ __name__: 'lat_bucket', le: '0.5' }), L({ __name__: 'other' })], 1500), exemplars: new Map([[0, ex]]) });
     await backend.waitFor(2);
+    // Window, not synchronisation: proves no second exemplar follows.
     await new Promise((r) => setTimeout(r, 20));
     expect(backend.exemplars).toStrictEqual([{ key: '__name__=lat_bucket,le=0.5', ex }]);
   });
@@ -292,6 +295,7 @@ describe('QueueManager', () => {
     await wal.append(batch([L({ __name__: 'old' }), L({ __name__: 'new' })], 0));
     await wal.append(batch([L({ __name__: 'new' })], clock.now()));
     await backend.waitFor(1);
+    // Window, not synchronisation: proves the sample past sample_age_limit is not sent late.
     await new Promise((r) => setTimeout(r, 30));
     expect(backend.got.map((g) => g.key)).toStrictEqual(['__name__=new']);
   });

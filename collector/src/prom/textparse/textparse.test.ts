@@ -1,7 +1,7 @@
 import { labelsToRecord } from '../labels/labels.js';
 import type { Labels } from '../types.js';
 import { acceptHeader, DEFAULT_SCRAPE_PROTOCOLS, detach, formatForContentType, ParseError, TextParser, type ExpositionFormat } from './textparse.js';
-import { startNodeExporter } from './testing/node-exporter.js';
+import { startNodeExporter } from './node-exporter.test-support.js';
 
 interface Row {
   labels: Record<string, string>;

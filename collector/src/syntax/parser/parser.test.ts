@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { MAX_PARSE_ERRORS, parseExpression, parseFile } from './parser.js';
 import type * as ast from '../ast/ast.js';
 import { MAX_NESTING_DEPTH } from '../ast/ast.js';
-import { TESTDATA } from '../test-support/paths.js';
-import { garbageBytes } from '../test-support/garbage.js';
+import { TESTDATA } from '../paths.test-support.js';
+import { garbageBytes } from '../garbage.test-support.js';
 import { decodeSource } from '../scanner/scanner.js';
 
 describe('parser: valid corpus', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseFile } from './parser.js';
 import { Scanner } from '../scanner/scanner.js';
 import { tokenText, type Token } from '../scanner/token.js';
-import { byteOffset, upstreamDir } from '../test-support/upstream.js';
+import { byteOffset, upstreamDir } from '../upstream.test-support.js';
 
 const dir = upstreamDir('parser');
 const ERR_RX = /^\/\* *ERROR *(HERE)? *"([^"]*)" *\*\/$/;

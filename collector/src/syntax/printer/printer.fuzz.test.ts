@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseFile } from '../parser/parser.js';
 import { format } from './printer.js';
 import type * as ast from '../ast/ast.js';
-import { TESTDATA } from '../test-support/paths.js';
+import { TESTDATA } from '../paths.test-support.js';
 
 const POSITION_KEYS = /^(start|end|rbrack|rcurly|lbrack|lparen|rparen|opStart|lcurly|nameStart|nameEnd|labelStart|labelEnd)$/;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { addMissingCommas, format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
 import { parse as parseYAML } from 'yaml';
-import { DOCS, SHARED_DOCS, TESTDATA } from '../test-support/paths.js';
+import { DOCS, SHARED_DOCS, TESTDATA } from '../paths.test-support.js';
 
 const printerDir = join(TESTDATA, 'printer');
 const goldens = readdirSync(printerDir).filter((f) => f.endsWith('.in'));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from './printer.js';
 import { parseFile } from '../parser/parser.js';
-import { upstreamDir } from '../test-support/upstream.js';
+import { upstreamDir } from '../upstream.test-support.js';
 
 const dir = upstreamDir('printer');
 const inputs = readdirSync(dir).filter((f) => f.endsWith('.in'));

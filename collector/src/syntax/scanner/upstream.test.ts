@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSource, Scanner } from './scanner.js';
 import type { Token } from './token.js';
-import { byteOffset, upstreamDir } from '../test-support/upstream.js';
+import { byteOffset, upstreamDir } from '../upstream.test-support.js';
 
 interface Tables {
   whitespace: string;

@@ -11,7 +11,7 @@ import { decodeBody } from './decode.js';
 import { Scope } from './scope.js';
 import { stdlibScope } from './stdlib.js';
 import { Secret, type Value } from './value.js';
-import { upstreamDir } from '../test-support/upstream.js';
+import { upstreamDir } from '../upstream.test-support.js';
 
 interface Tables {
   literals: Array<{ input: string; into: 'number' | 'string'; expect: unknown }>;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { formatStreamLabels } from '../../../loki/labels.js';
 import { timestampToNanoString, type LogEntry } from '../../../loki/types.js';
-import { decodeStages, processHarness } from './testing.js';
+import { decodeStages, processHarness } from './process.test-support.js';
 import { LiveDebugging } from '../../../runtime/live-debugging.js';
 
 const labelsOf = (e: LogEntry): string => formatStreamLabels(e.labels);

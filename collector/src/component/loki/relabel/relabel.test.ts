@@ -3,9 +3,9 @@ import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { formatStreamLabels } from '../../../loki/labels.js';
 import type { LogEntry, LogsReceiver } from '../../../loki/types.js';
-import { LokiSink } from '../../../loki/testing.js';
+import { LokiSink } from '../../../loki/loki.test-support.js';
 import { LiveDebugging } from '../../../runtime/live-debugging.js';
-import { freePort, runConfig } from '../testing.js';
+import { freePort, runConfig } from '../loki.test-support.js';
 import { argumentsSchema, LokiRelabelComponent, type Exports } from './relabel.js';
 
 class Collect implements LogsReceiver {

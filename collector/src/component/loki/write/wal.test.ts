@@ -5,10 +5,11 @@ import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { parseStreamLabels } from '../../../loki/labels.js';
-import { LokiSink } from '../../../loki/testing.js';
+import { LokiSink } from '../../../loki/loki.test-support.js';
 import type { LogEntry } from '../../../loki/types.js';
 import { argumentsSchema } from './arguments.js';
 import { LokiWriteComponent, type Exports } from './write.js';
+import { eventually } from '../../../clock/eventually.test-support.js';
 
 const log = winston.createLogger({ silent: true });
 const app = parseStreamLabels('{job="app"}');
@@ -67,6 +68,7 @@ describe('loki.write WAL', () => {
     sink.down = false;
     const b = await start();
     await sink.until(1000);
+    // Window, not synchronisation: proves no entry is delivered twice.
     await new Promise((r) => setTimeout(r, 100));
     expect(sink.lines()).toStrictEqual(Array.from({ length: 1000 }, (_x, i) => `l${i}`));
     await b.stop();
@@ -98,9 +100,12 @@ describe('loki.write WAL', () => {
     for (let i = 0; i < 5; i++) {
       await a.receiver.append([entry(`x${i}`)]);
       await sink.until(i + 1);
+      // Scenario time, not synchronisation: each entry lands in a segment older than max_segment_age.
       await new Promise((r) => setTimeout(r, 400));
     }
-    const segs = readdirSync(path.join(dir, 'wal')).filter((n) => /^\d{8}$/.test(n));
+    const segments = (): string[] => readdirSync(path.join(dir, 'wal')).filter((n) => /^\d{8}$/.test(n));
+    await eventually(() => segments().length <= 2, 5_000, 'delivered segments deleted');
+    const segs = segments();
     expect(segs.length).toBeLessThanOrEqual(2);
     expect(Number(segs.sort().pop())).toBeGreaterThan(2);
     await a.stop();

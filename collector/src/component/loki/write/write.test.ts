@@ -2,7 +2,7 @@ import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { parseStreamLabels } from '../../../loki/labels.js';
-import { LokiSink } from '../../../loki/testing.js';
+import { LokiSink } from '../../../loki/loki.test-support.js';
 import type { LogEntry } from '../../../loki/types.js';
 import { parseByteSize } from '../../../loki/bytes.js';
 import { argumentsSchema } from './arguments.js';
@@ -138,6 +138,7 @@ describe('loki.write', () => {
     await exports.receiver.append([entry('0123456789')]);
     let accepted = false;
     const second = exports.receiver.append([entry('second')]).then(() => (accepted = true));
+    // Window, not synchronisation: proves the append stays blocked while the buffer is full.
     await new Promise((r) => setTimeout(r, 100));
     expect(accepted).toBe(false);
     sink.down = false;

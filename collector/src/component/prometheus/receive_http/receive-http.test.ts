@@ -103,6 +103,7 @@ describe('prometheus.receive_http', () => {
       answered = true;
       return r;
     });
+    // Window, not synchronisation: proves the push is not answered before the append completes.
     await new Promise((r) => setTimeout(r, 50));
     expect(answered).toBe(false);
     open();

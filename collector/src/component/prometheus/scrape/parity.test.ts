@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import winston from 'winston';
 import type { MetricsReceiver, SampleBatch } from '../../../prom/types.js';
 import { labelsToRecord } from '../../../prom/labels/labels.js';
-import { freePort } from '../../../prom/textparse/testing/node-exporter.js';
+import { freePort } from '../../../prom/textparse/node-exporter.test-support.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop } from './scrape-loop.js';
 import { populateTarget } from './target.js';

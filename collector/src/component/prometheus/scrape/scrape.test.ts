@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { isStaleNaN, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { labelsToRecord } from '../../../prom/labels/labels.js';
-import { startNodeExporter } from '../../../prom/textparse/testing/node-exporter.js';
+import { startNodeExporter } from '../../../prom/textparse/node-exporter.test-support.js';
 import { argumentsSchema, ScrapeComponent, type Arguments, type Exports } from './scrape.js';
 import { ScrapeHttpClient } from './http-client.js';
 import { ScrapeLoop, type LoopConfig, type ScrapeCounters } from './scrape-loop.js';
@@ -17,6 +17,7 @@ import { jest } from '@jest/globals';
 jest.setTimeout(30_000);
 import { populateTarget, scrapeOffset } from './target.js';
 import { compileRules, withDefaults } from '../../../prom/relabel/relabel.js';
+import { eventually } from '../../../clock/eventually.test-support.js';
 
 interface Sample {
   labels: Record<string, string>;
@@ -467,8 +468,9 @@ describe('prometheus.scrape loop against a local server', () => {
     exp.status = 200;
     exp.body = 'm 1\n';
     await loop.scrapeOnce();
-    await new Promise((r) => setTimeout(r, 50));
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = (): string => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+    await eventually(() => logged().includes('\n'), 5_000, 'the failure line in scrape_failure_log_file');
+    const lines = logged().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ msg: 'server returned HTTP status 503 Service Unavailable', job: 'prometheus.scrape.test' });
     client.close();

@@ -6,7 +6,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import type { ComponentOptions } from '../../../runtime/component.js';
 import { PusherService } from '../../../pyroscope/gen/push/v1/push_pb.js';
 import { encodePush } from '../../../pyroscope/push.js';
-import { makePprof } from '../../../pyroscope/testing.js';
+import { makePprof } from '../../../pyroscope/pyroscope.test-support.js';
 import { ProfilesWriteError, type IncomingProfile, type Labels, type ProfilesReceiver, type RawSample } from '../../../pyroscope/types.js';
 import { argumentsSchema, PyroscopeReceiveHttpComponent, type Exports } from './receive-http.js';
 
@@ -85,6 +85,7 @@ describe('pyroscope.receive_http', () => {
     const client = createClient(PusherService, createConnectTransport({ baseUrl: url, httpVersion: '1.1' }));
     let answered = false;
     const p = client.push({ series: [{ labels: [{ name: 'service_name', value: 's' }], samples: [{ rawProfile: makePprof() }] }] }).then(() => (answered = true));
+    // Window, not synchronisation: proves the push is not answered before the append completes.
     await new Promise((res) => setTimeout(res, 100));
     expect(answered).toBe(false);
     open();

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { ComponentOptions } from '../../../runtime/component.js';
-import { makePprof } from '../../../pyroscope/testing.js';
+import { makePprof } from '../../../pyroscope/pyroscope.test-support.js';
 import type { IncomingProfile, Labels, ProfilesReceiver, RawSample } from '../../../pyroscope/types.js';
 import { argumentsSchema, PyroscopeScrapeComponent, type Exports } from './scrape.js';
 import { buildTargets, inferServiceName } from './target.js';

@@ -3,10 +3,11 @@ import { Registry } from 'prom-client';
 import { Profile } from 'pprof-format';
 import { gunzipSync } from 'node:zlib';
 import type { ComponentOptions } from '../../../runtime/component.js';
-import { makePprof, PyroscopeSink } from '../../../pyroscope/testing.js';
+import { makePprof, PyroscopeSink } from '../../../pyroscope/pyroscope.test-support.js';
 import { ProfilesWriteError, type Labels } from '../../../pyroscope/types.js';
 import { argumentsSchema } from './arguments.js';
 import { PyroscopeWriteComponent, type Exports } from './write.js';
+import { eventually } from '../../../clock/eventually.test-support.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 const L = (r: Record<string, string>): Labels => Object.entries(r).map(([name, value]) => ({ name, value })).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -102,7 +103,8 @@ describe('pyroscope.write', () => {
     const err = await exports.receiver.append(L({ service_name: 'a' }), [{ rawProfile: makePprof() }], AbortSignal.timeout(300)).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 504, code: 'deadline_exceeded' });
     expect(Date.now() - t0).toBeLessThan(5000);
-    // A request already on the wire may still land; after that, no more attempts.
+    // Windows, not synchronisation: a request already on the wire may still land in the first;
+    // the second proves no further attempt follows.
     await new Promise((r) => setTimeout(r, 100));
     const n = sink.requests;
     await new Promise((r) => setTimeout(r, 300));
@@ -112,9 +114,9 @@ describe('pyroscope.write', () => {
   it('retries a refused connection until the sink is back', async () => {
     const port = sink.port;
     await sink.stop();
-    const { exports } = start({ endpoint: [{ url: `http://127.0.0.1:${port}`, ...fast, max_backoff_retries: 0 }] });
+    const { exports, registry } = start({ endpoint: [{ url: `http://127.0.0.1:${port}`, ...fast, max_backoff_retries: 0 }] });
     const pending = exports.receiver.append(L({ service_name: 'a' }), [{ rawProfile: makePprof() }]);
-    await new Promise((r) => setTimeout(r, 150));
+    await eventually(async () => (await metric(registry, 'pyroscope_write_retries_total')) >= 1, 5_000, 'a retry after the refused connection');
     sink = new PyroscopeSink();
     await sink.start(port);
     await pending;

@@ -50,6 +50,7 @@ describe('loki.source.file decompression and ignore_older_than', () => {
     const done = c.run(ac.signal);
     try {
       await eventually(until, 'lines');
+      // Window, not synchronisation: proves the file is not read a second time.
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       ac.abort();

@@ -11,6 +11,7 @@ import { argumentsSchema, LokiSourceFileComponent, type Exports } from './file.j
 import { expandGlob, globToRegExp } from '../../../../fs/glob.js';
 import { Positions } from './positions.js';
 import { FileTailer } from './tailer.js';
+import { eventually } from '../../../../clock/eventually.test-support.js';
 
 const log = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
@@ -107,6 +108,7 @@ describe('loki.source.file', () => {
     appendFileSync(f, 'l3\n');
     await start(sink, { targets: [{ __path__: f }] });
     await sink.until(3);
+    // Window, not synchronisation: proves no line already sent before the restart arrives again.
     await new Promise((r) => setTimeout(r, 50));
     expect(sink.lines()).toStrictEqual(['l1', 'l2', 'l3']);
   });
@@ -127,7 +129,6 @@ describe('loki.source.file', () => {
     await sink.until(5);
     expect(sink.lines()[4]).toBe('t1');
     // Truncated and refilled past the old offset between two polls.
-    await new Promise((r) => setTimeout(r, 50));
     writeFileSync(f, 'u1-is-longer-than-before\n');
     await sink.until(6);
     expect(sink.lines()[5]).toBe('u1-is-longer-than-before');
@@ -139,8 +140,7 @@ describe('loki.source.file', () => {
     const sink = new Collect();
     sink.failing = true;
     const { c } = await start(sink, { targets: [{ __path__: f }] });
-    await new Promise((r) => setTimeout(r, 60));
-    expect(c.currentHealth().state).toBe('unhealthy');
+    await eventually(() => c.currentHealth().state === 'unhealthy', 5_000, 'unhealthy while downstream fails');
     sink.failing = false;
     await sink.until(1);
     expect(sink.lines()).toStrictEqual(['x1']);
@@ -152,12 +152,13 @@ describe('loki.source.file', () => {
     const u = path.join(dir, 'utf16.log');
     writeFileSync(u, Buffer.from('héllo\nwörld\n', 'utf16le'));
     const sink = new Collect();
-    await start(sink, { targets: [{ __path__: f }], tail_from_end: true });
+    const { c } = await start(sink, { targets: [{ __path__: f }], tail_from_end: true });
     const sink2 = new Collect();
     mkdirSync(path.join(dir, 'd2'));
     data = path.join(dir, 'd2');
     await start(sink2, { targets: [{ __path__: u }], encoding: 'UTF-16LE' });
-    await new Promise((r) => setTimeout(r, 50));
+    const opened = (): boolean => (c.debugInfo() as { files: { path: string; offset: number }[] }).files.some((x) => x.path === f && x.offset === 'old\n'.length);
+    await eventually(opened, 5_000, `${f} opened at its end`);
     appendFileSync(f, 'new\n');
     await sink.until(1);
     expect(sink.lines()).toStrictEqual(['new']);

@@ -238,6 +238,7 @@ describe('component', () => {
     try {
       await until(() => logRequests.some((u) => u.includes('/log?')), 'reopened stream');
       expect(logRequests.find((u) => u.includes('/log?'))).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+      // Window, not synchronisation: proves nothing already delivered is repeated.
       await new Promise((r) => setTimeout(r, 100));
       expect(second.got).toEqual([]);
     } finally {
@@ -330,6 +331,7 @@ describe('component', () => {
         n.viewB.own(true);
         await until(() => logOpens().length === 1, 'B opens the stream');
         expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        // Window, not synchronisation: proves B repeats nothing A delivered.
         await new Promise((r) => setTimeout(r, 100));
         expect(n.b.got).toEqual([]);
         expect(n.a.got.map((e) => e.line)).toEqual(['hello from a']);
@@ -345,11 +347,13 @@ describe('component', () => {
         await until(() => n.a.got.length === 1, 'A forwards the line');
         logRequests.length = 0;
         n.viewB.own(true); // B's view changed first: A still tails (active)
+        // Window, not synchronisation: proves B does not open the stream while A still tails.
         await new Promise((r) => setTimeout(r, 500));
         expect(logOpens()).toEqual([]);
         n.viewA.own(false);
         await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
         expect(logOpens()[0]).toContain('sinceTime=');
+        // Window, not synchronisation: proves B repeats nothing A delivered.
         await new Promise((r) => setTimeout(r, 100));
         expect(n.b.got).toEqual([]);
       } finally {
@@ -368,6 +372,7 @@ describe('component', () => {
         n.viewB.own(true);
         await until(() => logOpens().length === 1, 'B opens the stream');
         expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        // Window, not synchronisation: proves B repeats nothing A delivered.
         await new Promise((r) => setTimeout(r, 100));
         expect(n.b.got).toEqual([]);
       } finally {

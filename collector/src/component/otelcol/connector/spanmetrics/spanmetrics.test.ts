@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { decodeJson } from '../../../../otlp/json.js';
-import { CaptureConsumer, officialDecode, silentLogger } from '../../testing.js';
+import { CaptureConsumer, officialDecode, silentLogger } from '../../otelcol.test-support.js';
 import { argumentsSchema, DEFAULT_BUCKETS_MS, SpanMetricsConnector, type Exports } from './spanmetrics.js';
 
 type Obj = Record<string, unknown>;

@@ -4,7 +4,7 @@ import { Telemetry } from '../../../../otlp/data.js';
 import type { Span, TracesRequest } from '../../../../otlp/types.js';
 import { hex } from '../../../../otlp/json.js';
 import { component as receiver, type OtlpReceiver } from '../../receiver/otlp/otlp.js';
-import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from '../../testing.js';
+import { CaptureConsumer, eventually, runComponent, silentLogger, type Running } from '../../otelcol.test-support.js';
 import { argumentsSchema, endpointsOf, LoadBalancingExporter, serviceRef, type Exports } from './loadbalancing.js';
 
 interface Downstream {

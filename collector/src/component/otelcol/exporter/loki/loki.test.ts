@@ -2,7 +2,7 @@ import type { LogEntry, LogsReceiver } from '../../../../loki/types.js';
 import { labelsToRecord } from '../../../../prom/labels/labels.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import type { AnyValue, KeyValue, LogRecord, LogsRequest } from '../../../../otlp/types.js';
-import { runComponent } from '../../testing.js';
+import { runComponent } from '../../otelcol.test-support.js';
 import { component, convertLogs, normalizeLabel, type Exports } from './loki.js';
 import { bodyToKeyvals, goJsonValue, marshalLogfmt } from './encode.js';
 

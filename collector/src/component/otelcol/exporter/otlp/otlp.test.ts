@@ -8,7 +8,7 @@ import { component as bearer } from '../../auth/bearer/bearer.js';
 import { component as headers } from '../../auth/headers/headers.js';
 import { ConsumerError } from '../../consumer.js';
 import { component as receiver, type OtlpReceiver } from '../../receiver/otlp/otlp.js';
-import { CaptureConsumer, eventually, officialDecode, runComponent, type Running } from '../../testing.js';
+import { CaptureConsumer, eventually, officialDecode, runComponent, type Running } from '../../otelcol.test-support.js';
 import type { Exports } from '../queued-exporter.js';
 import { component as otlphttp } from '../otlphttp/otlphttp.js';
 import { component as otlp } from './otlp.js';
@@ -107,8 +107,9 @@ describe('otelcol.exporter.otlp and otelcol.exporter.otlphttp', () => {
     ] as const) {
       const exp = await run<Exports>(def, { client: { endpoint, tls: { insecure: true } }, retry_on_failure: { initial_interval: '20ms', max_interval: '50ms' } });
       far.fail = { retryable: true, message: 'busy' };
+      const refusedBefore = far.refused;
       await exp.exports().input.consume(spanJson(2)); // queued: acknowledged
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => far.refused >= refusedBefore + 2, 10_000, `${def.name} first send and one retry refused`);
       expect(far.count('traces')).toBe(0);
       far.fail = undefined;
       await eventually(() => far.count('traces') === 2, 10_000, `${def.name} delivery after retries`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJson } from '../../../../otlp/json.js';
 import type { Telemetry } from '../../../../otlp/data.js';
-import { officialDecode } from '../../testing.js';
+import { officialDecode } from '../../otelcol.test-support.js';
 import { argumentsSchema, processAttributes } from './attributes.js';
 
 type Obj = Record<string, unknown>;

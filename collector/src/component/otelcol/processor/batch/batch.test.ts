@@ -1,6 +1,6 @@
 import { decodeJson } from '../../../../otlp/json.js';
 import type { Telemetry } from '../../../../otlp/data.js';
-import { CaptureConsumer, officialDecode, runComponent, type Running } from '../../testing.js';
+import { CaptureConsumer, eventually, officialDecode, runComponent, type Running } from '../../otelcol.test-support.js';
 import { component, type Exports } from './batch.js';
 
 type Obj = Record<string, unknown>;
@@ -52,7 +52,7 @@ describe('otelcol.processor.batch', () => {
     const input = await start({ send_batch_size: 1000, timeout: '10ms' }, sink);
     const first = spans(3);
     await input.consume(first);
-    await new Promise((res) => setTimeout(res, 50));
+    await eventually(() => sink.refused >= 2, 5_000, 'the refused batch sent again');
     expect(sink.received).toHaveLength(0);
     // 10 x send_batch_size items may be held while the output refuses.
     for (let i = 0; i < 9; i++) await input.consume(spans(1000));

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { decodeJson } from '../../../../otlp/json.js';
 import { component as receiver, type OtlpReceiver } from '../../receiver/otlp/otlp.js';
-import { CaptureConsumer, eventually, runComponent, silentLogger } from '../../testing.js';
+import { CaptureConsumer, eventually, runComponent, silentLogger } from '../../otelcol.test-support.js';
 import { argumentsSchema, limits, MemoryLimiter, type Exports } from './memory-limiter.js';
 
 describe('otelcol.processor.memory_limiter', () => {

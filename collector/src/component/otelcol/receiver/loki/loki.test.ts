@@ -5,7 +5,7 @@ import { labelsFromRecord, labelsToRecord } from '../../../../prom/labels/labels
 import type { LogEntry } from '../../../../loki/types.js';
 import { Telemetry } from '../../../../otlp/data.js';
 import type { LogsRequest } from '../../../../otlp/types.js';
-import { CaptureConsumer, officialDecode, runComponent } from '../../testing.js';
+import { CaptureConsumer, officialDecode, runComponent } from '../../otelcol.test-support.js';
 import { convertLogs } from '../../exporter/loki/loki.js';
 import { component, entriesToRequest, type Exports } from './loki.js';
 

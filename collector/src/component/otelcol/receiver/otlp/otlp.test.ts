@@ -17,7 +17,7 @@ import { BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, TracerPr
 import type { Telemetry } from '../../../../otlp/data.js';
 import { Types } from '../../../../otlp/schema.js';
 import { SERVICE_PATH } from '../../../../otlp/grpc.js';
-import { CaptureConsumer, officialDecode, runComponent, type Running } from '../../testing.js';
+import { CaptureConsumer, officialDecode, runComponent, type Running } from '../../otelcol.test-support.js';
 import { component, type Exports, type OtlpReceiver } from './otlp.js';
 
 type Protocol = 'grpc' | 'http/protobuf' | 'http/json';

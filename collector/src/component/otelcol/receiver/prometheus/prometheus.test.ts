@@ -6,7 +6,7 @@ import { formatDiagnostics } from '../../../../syntax/index.js';
 import { validateConfig } from '../../../../runtime/validate.js';
 import { defaultRegistry } from '../../../registry.js';
 import { convert as toPrometheus, argumentsSchema as exporterArgs } from '../../exporter/prometheus/prometheus.js';
-import { CaptureConsumer, officialDecode, runComponent } from '../../testing.js';
+import { CaptureConsumer, officialDecode, runComponent } from '../../otelcol.test-support.js';
 import { component, type Exports } from './prometheus.js';
 import { StartTimeAdjuster, translate, unitWordToUCUM } from './translate.js';
 

@@ -37,10 +37,12 @@ export const silentLogger = winston.createLogger({ transports: [new winston.tran
 export class CaptureConsumer implements Consumer {
   readonly received: Telemetry[] = [];
   fail: { retryable: boolean; message: string } | undefined;
+  /** Deliveries refused because `fail` was set. */
+  refused = 0;
   #waiters: { n: number; signal: Signal | undefined; resolve: () => void }[] = [];
 
   consume(data: Telemetry): Promise<void> {
-    if (this.fail) return Promise.reject(new ConsumerError(this.fail.message, this.fail.retryable, this.fail.retryable ? 1000 : undefined));
+    if (this.fail) return (this.refused++, Promise.reject(new ConsumerError(this.fail.message, this.fail.retryable, this.fail.retryable ? 1000 : undefined)));
     this.received.push(data);
     this.#waiters = this.#waiters.filter((w) => {
       if (this.count(w.signal) >= w.n) {
@@ -106,11 +108,4 @@ export async function runComponent<A, E extends object, C extends Component<A> =
   };
 }
 
-/** Polls `check` until it returns true; rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from '../../clock/eventually.test-support.js';

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-const syntaxRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const syntaxRoot = dirname(fileURLToPath(import.meta.url));
 
 /** `collector/src/syntax/<stage>/testdata/upstream`. */
 export function upstreamDir(stage: 'parser' | 'printer' | 'scanner' | 'vm'): string {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root. */
-export const REPO_ROOT = join(here, '..', '..', '..', '..');
+export const REPO_ROOT = join(here, '..', '..', '..');
 export const TESTDATA = join(REPO_ROOT, 'collector', 'testdata', 'syntax');
 /** The vendored copy of the reference docs that tests read. */
 export const DOCS = join(REPO_ROOT, 'collector', 'testdata', 'reference', 'alloy-configure-docs.md');
