@@ -14,62 +14,11 @@
  * - `setPodLogProvider` serves `GET .../pods/<name>/log`; returning `undefined` answers 400
  *   like a container that has not started. `setPodExecProvider` serves `kubectl exec` the same way.
  */
-import type { Logger } from 'winston';
 import { ApiServer } from './server.js';
+import type { PodExecProvider, PodLogProvider, StartApiServerOptions } from './options.js';
 import type { ObjectStore } from './store.js';
 
-export interface PodLogOptions {
-  readonly follow: boolean;
-  readonly tailLines?: number;
-  readonly previous: boolean;
-  readonly timestamps: boolean;
-  readonly sinceSeconds?: number;
-  /** RFC3339 time; entries stamped before it are skipped (second precision, as a kubelet). */
-  readonly sinceTime?: string;
-  readonly limitBytes?: number;
-}
-
-export type PodLogProvider = (
-  namespace: string,
-  pod: string,
-  container: string,
-  opts: PodLogOptions,
-) => NodeJS.ReadableStream | undefined;
-
-export interface PodExecIO {
-  /** Present when the client attached stdin (`kubectl exec -i`); ends when the client closes it. */
-  readonly stdin?: NodeJS.ReadableStream;
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly tty: boolean;
-}
-
-/**
- * Runs `command` in a container and resolves with its exit code; `undefined` when the container
- * is not running (answered 400 like the real server).
- */
-export type PodExecProvider = (namespace: string, pod: string, container: string, command: readonly string[], io: PodExecIO) => Promise<number> | undefined;
-
-export interface StartApiServerOptions {
-  /** Listen address; loopback only. @default '127.0.0.1' */
-  readonly host?: string;
-  /** @default 0 (any free port) */
-  readonly port?: number;
-  /** Persist state as JSON here so a restart keeps objects. @default in memory only */
-  readonly dataDir?: string;
-  readonly logger?: Logger;
-  /** Interval of watch BOOKMARK events when a client allows them. @default 10000 */
-  readonly bookmarkIntervalMs?: number;
-  /** Watch history kept for resume; older resourceVersions get 410 Gone. @default 10000 */
-  readonly historySize?: number;
-  /**
-   * Watches without `timeoutSeconds` end after a random time between this and twice this, like
-   * kube-apiserver's `--min-request-timeout`, so clients exercise their re-watch path. @default 1800
-   */
-  readonly minRequestTimeoutSeconds?: number;
-  /** Service cluster IP range (IPv4 CIDR between /8 and /24). @default '10.96.0.0/16' */
-  readonly serviceCidr?: string;
-}
+export type { PodExecIO, PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 
 export interface RunningApiServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */

@@ -32,7 +32,7 @@ import { decodeProtobuf } from './protobuf.js';
 import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
-import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './index.js';
+import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
