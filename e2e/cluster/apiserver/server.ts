@@ -14,26 +14,28 @@ import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'winston';
-import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound, type StatusCause } from './errors.js';
+import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
 import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
-import { applyDefaults, GENERATION_KINDS, initialStatus } from './defaults.js';
-import { preloadValidators, schemaCauses, semanticCauses, updateCauses } from './validation.js';
+import { GENERATION_KINDS, initialStatus } from './defaults.js';
+import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { checkCustomResource, crdCauses, crdResourceTypes, crdVersions, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
-import { BuiltinTypeInfo, type ListType, type TypeInfo } from './patch-meta.js';
+import { crdResourceTypes, crdVersions, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
+import { BuiltinTypeInfo, type TypeInfo } from './patch-meta.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
 import { serverSideApply, trackUpdate, type WriteContext } from './managed-fields.js';
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
-import { builtinSchemas, unknownFieldPaths } from './known-fields.js';
+import { builtinSchemas } from './known-fields.js';
 import { decodeProtobuf } from './protobuf.js';
 import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
+import { admit } from './admission.js';
+import { asKube, eventLine, jobSelector, MetaFirstTypeInfo, nameOf, now, nsOf, partialMetadata, sameOwnership, specPart, withoutVolatile } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
@@ -62,93 +64,6 @@ interface Target {
   readonly name: string | undefined;
   readonly sub: string | undefined;
 }
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function nsOf(o: KubeObject): string | undefined {
-  const ns = o.metadata['namespace'];
-  return typeof ns === 'string' ? ns : undefined;
-}
-
-function nameOf(o: KubeObject): string {
-  return String(o.metadata['name']);
-}
-
-function asKube(v: Json, what: string): KubeObject {
-  if (!isObject(v)) throw badRequest(`${what}: the request body must be a JSON object`);
-  if (!isObject(v['metadata'])) v['metadata'] = {};
-  return v as KubeObject;
-}
-
-/** Everything but metadata and status: what `generation` tracks. */
-function specPart(o: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(o)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') out[k] = v;
-  return out;
-}
-
-function withoutVolatile(o: KubeObject): JsonObject {
-  const md = { ...o.metadata };
-  delete md['resourceVersion'];
-  delete md['managedFields'];
-  return { ...o, metadata: md };
-}
-
-/** A Job without `manualSelector` gets a selector and pod labels derived from its uid, as the real server sets them. */
-function jobSelector(job: KubeObject): void {
-  const spec = isObject(job['spec']) ? job['spec'] : undefined;
-  if (!spec || spec['manualSelector'] === true) return;
-  const uid = String(job.metadata['uid']);
-  const name = String(job.metadata['name']);
-  spec['selector'] = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-  const tmpl = isObject(spec['template']) ? spec['template'] : (spec['template'] = {});
-  const md = isObject(tmpl['metadata']) ? tmpl['metadata'] : (tmpl['metadata'] = {});
-  md['labels'] = {
-    ...(isObject(md['labels']) ? md['labels'] : {}),
-    'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name,
-  };
-}
-
-function partialMetadata(o: KubeObject): JsonObject {
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
-}
-
-/** Serialized watch events, shared by every watcher of the same object version and event type. */
-const EVENT_LINES = new WeakMap<JsonObject, Map<string, string>>();
-
-function eventLine(type: string, object: JsonObject): string {
-  let byType = EVENT_LINES.get(object);
-  if (!byType) EVENT_LINES.set(object, (byType = new Map()));
-  let line = byType.get(type);
-  if (line === undefined) byType.set(type, (line = `${JSON.stringify({ type, object })}\n`));
-  return line;
-}
-
-/** managedFields equal apart from timestamps: a write that changes nothing else is a no-op. */
-function sameOwnership(a: Json | undefined, b: Json | undefined): boolean {
-  const strip = (v: Json | undefined): Json[] => (Array.isArray(v) ? v.map((e) => (isObject(e) ? { ...e, time: null } : e)) : []);
-  return deepEqual(strip(a), strip(b));
-}
-
-class MetaFirstTypeInfo implements TypeInfo {
-  readonly #meta = new BuiltinTypeInfo('ConfigMap');
-  readonly #inner: TypeInfo;
-
-  constructor(inner: TypeInfo) {
-    this.#inner = inner;
-  }
-
-  listType(p: readonly string[]): ListType {
-    return p[0] === 'metadata' ? this.#meta.listType(p) : this.#inner.listType(p);
-  }
-
-  atomicMap(p: readonly string[]): boolean {
-    return p[0] === 'metadata' ? false : this.#inner.atomicMap?.(p) ?? false;
-  }
-}
-
 
 /** Head start given to exec clients before the command's output starts flowing (see the exec upgrade handler). */
 const EXEC_START_DELAY_MS = 150;
@@ -947,29 +862,7 @@ export class ApiServer {
 
   /** Defaulting, pruning and validation shared by create and update; throws 400/422. */
   #admit(t: ResourceType, o: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
-    if (!t.crdName) applyDefaults(o);
-    const causes: StatusCause[] = [];
-    let unknown: string[] = [];
-    if (t.crdName) {
-      const check = checkCustomResource(this.#crdSchema(t), o, old);
-      causes.push(...check.causes);
-      unknown = check.unknown;
-      opts.warnings.push(...check.warnings);
-    } else {
-      unknown = unknownFieldPaths(t, o);
-      causes.push(...schemaCauses(t, o));
-    }
-    if (unknown.length > 0) {
-      if (opts.fieldValidation === 'Strict') {
-        const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
-        throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
-      }
-      if (opts.fieldValidation === 'Warn') for (const u of unknown) opts.warnings.push(`unknown field "${u}"`);
-    }
-    if (t.kind === 'CustomResourceDefinition') causes.push(...crdCauses(o));
-    causes.push(...semanticCauses(t, o));
-    if (old) causes.push(...updateCauses(t, old, o));
-    if (causes.length > 0) throw invalid(t.kind, t.group, nameOf(o), causes);
+    admit(t, o, old, opts, t.crdName ? this.#crdSchema(t) : undefined);
   }
 
   #checkKind(t: ResourceType, o: KubeObject): void {
