@@ -78,7 +78,7 @@ describe('fault: decompression bombs on every receiver', () => {
     await stopAll();
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it(`keeps RSS growth under 100 MiB with ${CONCURRENCY} concurrent bombs of each encoding, and serves well-formed traffic`, async () => {
     ensureBuilt();

@@ -69,7 +69,7 @@ describe('loki.source.file under rotation', () => {
     await stopAll();
     await sink.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   for (const mode of ['copytruncate', 'rename'] as const) {
     it(

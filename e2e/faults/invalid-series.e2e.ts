@@ -51,7 +51,7 @@ describe('fault: malformed series, side by side with Prometheus 2.42', () => {
     raw?.closeAllConnections();
     await new Promise<void>((r) => (raw ? raw.close(() => r()) : r()));
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('refuses the bad series with 400 naming the first one and keeps the valid ones as Prometheus does', async () => {
     if (!requireTool('/usr/bin/prometheus', 'the side-by-side receiver test')) return;

@@ -42,7 +42,7 @@ describe('fault: collector restarts under a real Prometheus agent', () => {
     await stopAll();
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it(`loses no sample across ${RESTARTS} restarts of the proxy (503 + Retry-After while starting/stopping)`, async () => {
     if (!requireTool('/usr/bin/prometheus', 'the restart fault test')) return;

@@ -30,7 +30,7 @@ describe('fault: remote_write delivery right after start', () => {
     await stopAll();
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it(`delivers >= 95% of what was scraped from second 5 on (${SERIES} new series/s, ${LATENCY_MS} ms endpoint latency)`, async () => {
     ensureBuilt();

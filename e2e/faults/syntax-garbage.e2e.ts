@@ -65,7 +65,7 @@ describe('fault: garbage config reload', () => {
     await stopAll();
     await sink.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('answers 400 fast with a bounded report while pushes to a running receiver keep flowing', async () => {
     const port = await freePort();
