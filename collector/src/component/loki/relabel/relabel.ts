@@ -12,12 +12,13 @@
  * - New rules swap atomically; the `receiver` export stays the same object across updates.
  */
 import { z } from 'zod';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { isLogsReceiver, type Labels, type LogEntry, type LogsReceiver } from '../../../loki/types.js';
 import { relabelLiveLine } from '../../../loki/live-text.js';
 import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
+import { RelabelCacheMetrics } from '../../common/relabel-cache-metrics.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../../../syntax/vm/schema.js';
@@ -51,10 +52,8 @@ export class LokiRelabelComponent implements Component<Arguments> {
   readonly #cache: RelabelCache;
   readonly receiver: LogsReceiver;
   readonly #processed: Counter;
+  readonly #cacheMetrics: RelabelCacheMetrics;
   readonly #written: Counter;
-  readonly #hits: Counter;
-  readonly #misses: Counter;
-  readonly #size: Gauge;
   readonly #live: LiveDebuggingService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -63,9 +62,7 @@ export class LokiRelabelComponent implements Component<Arguments> {
     const registers = [opts.registry];
     this.#processed = new Counter({ name: 'loki_relabel_entries_processed', help: 'Total number of log entries processed', registers });
     this.#written = new Counter({ name: 'loki_relabel_entries_written', help: 'Total number of log entries forwarded', registers });
-    this.#hits = new Counter({ name: 'loki_relabel_cache_hits', help: 'Total number of cache hits', registers });
-    this.#misses = new Counter({ name: 'loki_relabel_cache_misses', help: 'Total number of cache misses', registers });
-    this.#size = new Gauge({ name: 'loki_relabel_cache_size', help: 'Total size of relabel cache', registers });
+    this.#cacheMetrics = new RelabelCacheMetrics('loki_relabel', registers);
     this.#cache = new RelabelCache(args.max_cache_size);
     this.receiver = asCapsule<LogsReceiver>({ append: (entries) => this.#append(entries) }, 'LogsReceiver');
     this.update(args);
@@ -96,9 +93,7 @@ export class LokiRelabelComponent implements Component<Arguments> {
     if (after) this.#live?.publish(this.#opts.id, () => entries.map((e, i) => relabelLiveLine(e, after[i] ?? null)));
     this.#processed.inc(entries.length);
     this.#written.inc(out.length);
-    this.#hits.inc(this.#cache.hits - hits0);
-    this.#misses.inc(this.#cache.misses - misses0);
-    this.#size.set(this.#cache.size);
+    this.#cacheMetrics.record(this.#cache, hits0, misses0);
     if (out.length === 0) return;
     const fw = this.#forward;
     if (fw.length === 1) return fw[0]!.append(out);

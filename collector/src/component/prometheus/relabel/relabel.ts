@@ -8,12 +8,13 @@
  * - New rules swap atomically; the `receiver` export stays the same object across updates.
  */
 import { z } from 'zod';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { optionalService, type LiveDebuggingService } from '../../../runtime/live-debugging.js';
 import { sampleLines } from '../../../prom/live-text.js';
 import { isStaleNaN, type Exemplar, type Labels, type MetricsReceiver, type SampleBatch } from '../../../prom/types.js';
 import { RelabelCache } from '../../../prom/relabel/cache.js';
+import { RelabelCacheMetrics } from '../../common/relabel-cache-metrics.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { blocks, capsule } from '../scrape/schema-helpers.js';
@@ -43,10 +44,8 @@ export class RelabelComponent implements Component<Arguments> {
   readonly #cache: RelabelCache;
   readonly receiver: MetricsReceiver;
   readonly #processed: Counter;
+  readonly #cacheMetrics: RelabelCacheMetrics;
   readonly #written: Counter;
-  readonly #hits: Counter;
-  readonly #misses: Counter;
-  readonly #size: Gauge;
   readonly #live: LiveDebuggingService | undefined;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
@@ -55,9 +54,7 @@ export class RelabelComponent implements Component<Arguments> {
     const registers = [opts.registry];
     this.#processed = new Counter({ name: 'prometheus_relabel_metrics_processed', help: 'Total number of metrics processed', registers });
     this.#written = new Counter({ name: 'prometheus_relabel_metrics_written', help: 'Total number of metrics written', registers });
-    this.#hits = new Counter({ name: 'prometheus_relabel_cache_hits', help: 'Total number of cache hits', registers });
-    this.#misses = new Counter({ name: 'prometheus_relabel_cache_misses', help: 'Total number of cache misses', registers });
-    this.#size = new Gauge({ name: 'prometheus_relabel_cache_size', help: 'Total size of relabel cache', registers });
+    this.#cacheMetrics = new RelabelCacheMetrics('prometheus_relabel', registers);
     this.#cache = new RelabelCache(args.max_cache_size);
     const self = this;
     this.receiver = asCapsule<MetricsReceiver>({ append: (batch: SampleBatch) => self.#append(batch) }, 'MetricsReceiver');
@@ -105,9 +102,7 @@ export class RelabelComponent implements Component<Arguments> {
     }
     this.#processed.inc(n);
     this.#written.inc(k);
-    this.#hits.inc(this.#cache.hits - hits0);
-    this.#misses.inc(this.#cache.misses - misses0);
-    this.#size.set(this.#cache.size);
+    this.#cacheMetrics.record(this.#cache, hits0, misses0);
     if (k > 0) this.#live?.publish(this.#opts.id, () => sampleLines({ series, timestamps: ts, values: vals, length: k }));
     if (k === 0) return;
     const out: SampleBatch = { series, timestamps: ts.subarray(0, k), values: vals.subarray(0, k), length: k, ...(exemplars ? { exemplars } : {}), ...(batch.context ? { context: batch.context } : {}) };

@@ -12,11 +12,12 @@
  * - The `receiver` export stays the same object across updates.
  */
 import { z } from 'zod';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Component, ComponentDefinition, ComponentOptions } from '../../../runtime/component.js';
 import { compileRules, processLabels, type CompiledRule, type RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { relabelRuleSchema } from '../../../prom/relabel/schema.js';
 import { RelabelCache } from '../../prometheus/relabel/relabel.js';
+import { RelabelCacheMetrics } from '../../common/relabel-cache-metrics.js';
 import { blocks, capsule } from '../../../syntax/vm/schema.js';
 import { isProfilesReceiver, type IncomingProfile, type Labels, type ProfilesReceiver, type RawSample } from '../../../pyroscope/types.js';
 
@@ -42,11 +43,9 @@ export class PyroscopeRelabelComponent implements Component<Arguments> {
   readonly #cache: RelabelCache;
   readonly receiver: ProfilesReceiver;
   readonly #processed: Counter;
+  readonly #cacheMetrics: RelabelCacheMetrics;
   readonly #written: Counter;
   readonly #dropped: Counter;
-  readonly #hits: Counter;
-  readonly #misses: Counter;
-  readonly #size: Gauge;
 
   constructor(opts: ComponentOptions<Exports>, args: Arguments) {
     this.#opts = opts;
@@ -54,9 +53,7 @@ export class PyroscopeRelabelComponent implements Component<Arguments> {
     this.#processed = new Counter({ name: 'pyroscope_relabel_profiles_processed', help: 'Total number of profiles processed', registers });
     this.#written = new Counter({ name: 'pyroscope_relabel_profiles_written', help: 'Total number of profiles forwarded', registers });
     this.#dropped = new Counter({ name: 'pyroscope_relabel_profiles_dropped', help: 'Total number of profiles dropped by relabeling rules', registers });
-    this.#hits = new Counter({ name: 'pyroscope_relabel_cache_hits', help: 'Total number of cache hits', registers });
-    this.#misses = new Counter({ name: 'pyroscope_relabel_cache_misses', help: 'Total number of cache misses', registers });
-    this.#size = new Gauge({ name: 'pyroscope_relabel_cache_size', help: 'Total size of relabel cache', registers });
+    this.#cacheMetrics = new RelabelCacheMetrics('pyroscope_relabel', registers);
     this.#cache = new RelabelCache(args.max_cache_size);
     this.receiver = { append: (l, s, signal) => this.#append(l, s, signal), appendIngest: (p, signal) => this.#appendIngest(p, signal) };
     this.update(args);
@@ -71,15 +68,15 @@ export class PyroscopeRelabelComponent implements Component<Arguments> {
 
   /** The relabelled labels, or null when the profile is dropped. */
   #relabel(input: Labels): Labels | null {
-    const h0 = this.#cache.hits;
+    const hits0 = this.#cache.hits;
+    const misses0 = this.#cache.misses;
     let out = this.#cache.get(input);
     if (out === undefined) {
       out = processLabels(input, this.#rules);
       if (out !== null && out.length === 0) out = null;
       this.#cache.set(input, out);
-      this.#misses.inc();
-    } else if (this.#cache.hits > h0) this.#hits.inc();
-    this.#size.set(this.#cache.size);
+    }
+    this.#cacheMetrics.record(this.#cache, hits0, misses0);
     this.#processed.inc();
     if (out === null) this.#dropped.inc();
     return out;
