@@ -129,8 +129,13 @@ ${RELABEL_YAML}
         const result = json.data?.result ?? [];
         const has = (variant: string, name: string) => result.some((r) => r.metric['variant'] === variant && r.metric['__name__'] === name);
         if (has('plain', 'up') && has('plain', 'temp') && has('honor', 'up') && has('honor', 'temp') && has('relabel', 'up') && has('relabel', 'temp') && has('om', 'om_temp')) {
+          // Values come from each series' first sample: our side scrapes once, and a second
+          // Prometheus scrape changes scrape_series_added from the first scrape's count to 0.
+          const first = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('{variant="om"}[1m]')}`);
+          const firstJson = (await first.json()) as { data?: { result?: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
           const out: Record<string, string[]> = { plain: [], honor: [], relabel: [], om: [] };
-          for (const r of result) out[r.metric['variant']!]!.push(r.metric['variant'] === 'om' ? `${key(r.metric)} ${valueOf(r.metric['__name__']!, r.value[1])}` : key(r.metric));
+          for (const r of result) if (r.metric['variant'] !== 'om') out[r.metric['variant']!]!.push(key(r.metric));
+          for (const r of firstJson.data?.result ?? []) out['om']!.push(`${key(r.metric)} ${valueOf(r.metric['__name__']!, r.values[0]![1])}`);
           for (const v of Object.values(out)) v.sort();
           return out;
         }
