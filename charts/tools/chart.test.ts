@@ -414,8 +414,8 @@ describe('checkers', () => {
 
 });
 
-run('shipped Alloy configs', () => {
-  test('every config the chart, its scenarios and the Kustomize overlays ship passes `alloy validate`', () => {
+run('shipped Alloy configs', async () => {
+  test('every config the chart, its scenarios and the Kustomize overlays ship passes `alloy validate`', async () => {
     const configs = new Map<string, string>([
       ['charts/alloy/config/default.alloy', fs.readFileSync(path.join(CHART_DIR, 'config/default.alloy'), 'utf8')],
       ['kustomize/overlays/collector/config.alloy', fs.readFileSync(path.join(REPO_ROOT, 'kustomize/overlays/collector/config.alloy'), 'utf8')],
@@ -429,9 +429,9 @@ run('shipped Alloy configs', () => {
     }
     expect(configs.size).toBeGreaterThan(3);
     // The check has teeth: a broken config is reported.
-    expect(validateConfig(new Map([['config.alloy', 'logging {\n  level = \n']]), { registry: defaultRegistry() }).filter((d) => d.severity === 'error').length).toBeGreaterThan(0);
+    expect((await validateConfig(new Map([['config.alloy', 'logging {\n  level = \n']]), { registry: defaultRegistry() })).filter((d) => d.severity === 'error').length).toBeGreaterThan(0);
     for (const [where, text] of configs) {
-      const diags = validateConfig(new Map([['config.alloy', text]]), { registry: defaultRegistry() }).filter((d) => d.severity === 'error');
+      const diags = (await validateConfig(new Map([['config.alloy', text]]), { registry: defaultRegistry() })).filter((d) => d.severity === 'error');
       expect({ where, diags }).toStrictEqual({ where, diags: [] });
     }
   });

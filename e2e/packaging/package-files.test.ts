@@ -18,9 +18,9 @@ describe('package files', () => {
     expect(pkg.scripts['package']).toBe('npm run build && node packaging/build.mjs');
   });
 
-  it('the default /etc/alloy/config.alloy validates cleanly', () => {
+  it('the default /etc/alloy/config.alloy validates cleanly', async () => {
     const text = readFileSync(path.join(deb, 'files/config.alloy'), 'utf8');
-    expect(validateConfig(new Map([['/etc/alloy/config.alloy', text]]), { registry: defaultRegistry() })).toEqual([]);
+    expect((await validateConfig(new Map([['/etc/alloy/config.alloy', text]]), { registry: defaultRegistry() }))).toEqual([]);
   });
 
   it.each(['postinst', 'prerm', 'postrm'])('%s is valid POSIX sh and executable', (f) => {

@@ -8,6 +8,10 @@ import { BEGIN, componentsSection, END, withComponentsSection } from './readme-c
 const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md');
 
 describe('README "Supported components"', () => {
+  beforeAll(async () => {
+    await defaultRegistry().ensureAll();
+  });
+
   it('is current with the component registry (fix: npm run readme:components)', () => {
     const readme = readFileSync(README, 'utf8');
     const section = componentsSection(defaultRegistry());

@@ -65,13 +65,13 @@ export const UPSTREAM_COMMON: readonly string[] = [
   'remote.kubernetes.secret',
 ];
 
-/** The generated section, markers included. */
+/** The generated section, markers included (`registry` fully loaded: see `ComponentRegistry.ensureAll`). */
 export function componentsSection(registry: ComponentRegistry): string {
   const names = registry.names();
   const available = names.filter((n) => registry.get(n)!.unavailable === undefined);
   const refused = names.filter((n) => registry.get(n)!.unavailable !== undefined);
   const rows = available.map((n) => `| \`${n}\` | ${registry.get(n)!.stability} |`);
-  const missing = UPSTREAM_COMMON.filter((n) => registry.get(n) === undefined);
+  const missing = UPSTREAM_COMMON.filter((n) => !registry.has(n));
   return [
     BEGIN,
     `${available.length} components, from \`defaultRegistry()\` in \`collector/src/component/registry.ts\`. A config using any other component is rejected at load with a diagnostic naming it.`,
@@ -96,7 +96,7 @@ export function withComponentsSection(readme: string, section: string): string {
 }
 
 
-function main(): void {
+async function main(): Promise<void> {
   // dist/tools/readme-components → the repository root is three levels up from dist's copy.
   const candidates = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md'), path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../README.md')];
   const file = candidates.find((p) => {
@@ -108,9 +108,14 @@ function main(): void {
   });
   if (!file) throw new Error(`no README.md with the "${BEGIN}" marker at ${candidates.join(' or ')}`);
   const before = readFileSync(file, 'utf8');
-  const after = withComponentsSection(before, componentsSection(defaultRegistry()));
+  const after = withComponentsSection(before, componentsSection(await defaultRegistry().ensureAll()));
   if (after !== before) writeFileSync(file, after);
   process.stdout.write(`${file}: supported components ${after === before ? 'already current' : 'updated'}\n`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

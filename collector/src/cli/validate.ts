@@ -54,7 +54,7 @@ export async function validateCommand(args: readonly string[], io: CliIO): Promi
     io.stderr.write(`Error: ${(err as Error).message}\n`);
     return 1;
   }
-  const diags = validateConfig(sources, { stabilityLevel: level, registry: defaultRegistry(), evaluator: syntaxEvaluator({ version: BUILD_INFO.version }) });
+  const diags = await validateConfig(sources, { stabilityLevel: level, registry: defaultRegistry(), evaluator: syntaxEvaluator({ version: BUILD_INFO.version }) });
   if (diags.length === 0) return 0;
   io.stderr.write(formatDiagnostics(diags, sources));
   return diags.some((d) => d.severity === 'error') ? 1 : 0;

@@ -1,46 +1,51 @@
 /**
- * The hand-kept list of every component the collector ships: one re-export per line, each a
- * `ComponentDefinition` (the exported name is free; keep lines sorted by component name so
- * concurrent additions merge). `runtime/registry.ts` registers everything exported here.
+ * The hand-kept list of every component the collector ships: its name and the module that
+ * defines it, imported only when a configuration uses it (`LazyComponent`). Keep lines sorted by
+ * component name so concurrent additions merge; `component/registry.ts` registers everything
+ * here, and its test checks that each module defines the component named on its line.
  */
-export { component as discovery_kubernetes } from './discovery/kubernetes/kubernetes.js';
-export { component as discovery_relabel } from './discovery/relabel/relabel.js';
-export { component as local_file } from './local/file/file.js';
-export { component as local_file_match } from './local/file_match/file-match.js';
-export { component as loki_process } from './loki/process/process.js';
-export { component as loki_relabel } from './loki/relabel/relabel.js';
-export { component as loki_source_api } from './loki/source/api/api.js';
-export { component as loki_source_file } from './loki/source/file/file.js';
-export { component as loki_source_kubernetes } from './loki/source/kubernetes/kubernetes.js';
-export { component as loki_write } from './loki/write/write.js';
-export { component as otelcol_auth_basic } from './otelcol/auth/basic/basic.js';
-export { component as otelcol_auth_bearer } from './otelcol/auth/bearer/bearer.js';
-export { component as otelcol_auth_headers } from './otelcol/auth/headers/headers.js';
-export { component as otelcol_connector_servicegraph } from './otelcol/connector/servicegraph/servicegraph.js';
-export { component as otelcol_connector_spanmetrics } from './otelcol/connector/spanmetrics/spanmetrics.js';
-export { component as otelcol_exporter_debug } from './otelcol/exporter/debug/debug.js';
-export { component as otelcol_exporter_loadbalancing } from './otelcol/exporter/loadbalancing/loadbalancing.js';
-export { component as otelcol_exporter_loki } from './otelcol/exporter/loki/loki.js';
-export { component as otelcol_exporter_otlp } from './otelcol/exporter/otlp/otlp.js';
-export { component as otelcol_exporter_otlphttp } from './otelcol/exporter/otlphttp/otlphttp.js';
-export { component as otelcol_exporter_prometheus } from './otelcol/exporter/prometheus/prometheus.js';
-export { component as otelcol_processor_attributes } from './otelcol/processor/attributes/attributes.js';
-export { component as otelcol_processor_batch } from './otelcol/processor/batch/batch.js';
-export { component as otelcol_processor_memory_limiter } from './otelcol/processor/memory_limiter/memory-limiter.js';
-export { component as otelcol_receiver_loki } from './otelcol/receiver/loki/loki.js';
-export { component as otelcol_receiver_otlp } from './otelcol/receiver/otlp/otlp.js';
-export { component as otelcol_receiver_prometheus } from './otelcol/receiver/prometheus/prometheus.js';
-export { component as prometheus_exporter_self } from './prometheus/exporter/self/self.js';
-export { component as prometheus_operator_podmonitors } from './prometheus/operator/podmonitors/podmonitors.js';
-export { component as prometheus_operator_probes } from './prometheus/operator/probes/probes.js';
-export { component as prometheus_operator_servicemonitors } from './prometheus/operator/servicemonitors/servicemonitors.js';
-export { component as prometheus_receive_http } from './prometheus/receive_http/receive-http.js';
-export { component as prometheus_relabel } from './prometheus/relabel/relabel.js';
-export { component as prometheus_remote_write } from './prometheus/remote_write/remote-write.js';
-export { component as prometheus_scrape } from './prometheus/scrape/scrape.js';
-export { component as pyroscope_ebpf } from './pyroscope/ebpf/ebpf.js';
-export { component as pyroscope_java } from './pyroscope/java/java.js';
-export { component as pyroscope_receive_http } from './pyroscope/receive_http/receive-http.js';
-export { component as pyroscope_relabel } from './pyroscope/relabel/relabel.js';
-export { component as pyroscope_scrape } from './pyroscope/scrape/scrape.js';
-export { component as pyroscope_write } from './pyroscope/write/write.js';
+import type { LazyComponent } from '../runtime/registry.js';
+
+export const COMPONENTS: readonly LazyComponent[] = [
+  { name: 'discovery.kubernetes', load: () => import('./discovery/kubernetes/kubernetes.js') },
+  { name: 'discovery.relabel', load: () => import('./discovery/relabel/relabel.js') },
+  { name: 'local.file', load: () => import('./local/file/file.js') },
+  { name: 'local.file_match', load: () => import('./local/file_match/file-match.js') },
+  { name: 'loki.process', load: () => import('./loki/process/process.js') },
+  { name: 'loki.relabel', load: () => import('./loki/relabel/relabel.js') },
+  { name: 'loki.source.api', load: () => import('./loki/source/api/api.js') },
+  { name: 'loki.source.file', load: () => import('./loki/source/file/file.js') },
+  { name: 'loki.source.kubernetes', load: () => import('./loki/source/kubernetes/kubernetes.js') },
+  { name: 'loki.write', load: () => import('./loki/write/write.js') },
+  { name: 'otelcol.auth.basic', load: () => import('./otelcol/auth/basic/basic.js') },
+  { name: 'otelcol.auth.bearer', load: () => import('./otelcol/auth/bearer/bearer.js') },
+  { name: 'otelcol.auth.headers', load: () => import('./otelcol/auth/headers/headers.js') },
+  { name: 'otelcol.connector.servicegraph', load: () => import('./otelcol/connector/servicegraph/servicegraph.js') },
+  { name: 'otelcol.connector.spanmetrics', load: () => import('./otelcol/connector/spanmetrics/spanmetrics.js') },
+  { name: 'otelcol.exporter.debug', load: () => import('./otelcol/exporter/debug/debug.js') },
+  { name: 'otelcol.exporter.loadbalancing', load: () => import('./otelcol/exporter/loadbalancing/loadbalancing.js') },
+  { name: 'otelcol.exporter.loki', load: () => import('./otelcol/exporter/loki/loki.js') },
+  { name: 'otelcol.exporter.otlp', load: () => import('./otelcol/exporter/otlp/otlp.js') },
+  { name: 'otelcol.exporter.otlphttp', load: () => import('./otelcol/exporter/otlphttp/otlphttp.js') },
+  { name: 'otelcol.exporter.prometheus', load: () => import('./otelcol/exporter/prometheus/prometheus.js') },
+  { name: 'otelcol.processor.attributes', load: () => import('./otelcol/processor/attributes/attributes.js') },
+  { name: 'otelcol.processor.batch', load: () => import('./otelcol/processor/batch/batch.js') },
+  { name: 'otelcol.processor.memory_limiter', load: () => import('./otelcol/processor/memory_limiter/memory-limiter.js') },
+  { name: 'otelcol.receiver.loki', load: () => import('./otelcol/receiver/loki/loki.js') },
+  { name: 'otelcol.receiver.otlp', load: () => import('./otelcol/receiver/otlp/otlp.js') },
+  { name: 'otelcol.receiver.prometheus', load: () => import('./otelcol/receiver/prometheus/prometheus.js') },
+  { name: 'prometheus.exporter.self', load: () => import('./prometheus/exporter/self/self.js') },
+  { name: 'prometheus.operator.podmonitors', load: () => import('./prometheus/operator/podmonitors/podmonitors.js') },
+  { name: 'prometheus.operator.probes', load: () => import('./prometheus/operator/probes/probes.js') },
+  { name: 'prometheus.operator.servicemonitors', load: () => import('./prometheus/operator/servicemonitors/servicemonitors.js') },
+  { name: 'prometheus.receive_http', load: () => import('./prometheus/receive_http/receive-http.js') },
+  { name: 'prometheus.relabel', load: () => import('./prometheus/relabel/relabel.js') },
+  { name: 'prometheus.remote_write', load: () => import('./prometheus/remote_write/remote-write.js') },
+  { name: 'prometheus.scrape', load: () => import('./prometheus/scrape/scrape.js') },
+  { name: 'pyroscope.ebpf', load: () => import('./pyroscope/ebpf/ebpf.js') },
+  { name: 'pyroscope.java', load: () => import('./pyroscope/java/java.js') },
+  { name: 'pyroscope.receive_http', load: () => import('./pyroscope/receive_http/receive-http.js') },
+  { name: 'pyroscope.relabel', load: () => import('./pyroscope/relabel/relabel.js') },
+  { name: 'pyroscope.scrape', load: () => import('./pyroscope/scrape/scrape.js') },
+  { name: 'pyroscope.write', load: () => import('./pyroscope/write/write.js') },
+];

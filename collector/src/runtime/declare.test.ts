@@ -156,15 +156,15 @@ describe('declare (custom components)', () => {
     await rt.stop();
   });
 
-  it('rejects declares that instantiate themselves', () => {
-    const diags = validateConfig(src('declare "a" {\n  b "x" { }\n}\ndeclare "b" {\n  a "y" { }\n}\na "top" { }\n'), { registry });
+  it('rejects declares that instantiate themselves', async () => {
+    const diags = (await validateConfig(src('declare "a" {\n  b "x" { }\n}\ndeclare "b" {\n  a "y" { }\n}\na "top" { }\n'), { registry }));
     expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual(
       expect.arrayContaining(['1: declare "a" instantiates itself: a -> b -> a', '4: declare "b" instantiates itself: a -> b -> a']),
     );
   });
 
-  it('validates declares and instances statically with positions', () => {
-    const diags = validateConfig(
+  it('validates declares and instances statically with positions', async () => {
+    const diags = (await validateConfig(
       src(`declare "pipe" {
   argument "v" { }
   test.source "s" { value = argument.nope.value }
@@ -180,7 +180,7 @@ test.sink "k" { input = pipe.a.missing }
 export "top" { value = 1 }
 `),
       { registry },
-    );
+    ));
     expect(diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual([
       '3:29: argument "nope" is not declared in this module; declare it with argument "nope" { }',
       '4:29: "value" should be number, got string',
@@ -254,12 +254,12 @@ describe('import.file and import.string', () => {
     await rt.stop();
   });
 
-  it('reports a missing module file, non-declare content and component references in import arguments', () => {
+  it('reports a missing module file, non-declare content and component references in import arguments', async () => {
     const main = path.join(dir, 'main.alloy');
-    const diags = validateConfig(
+    const diags = (await validateConfig(
       new Map([[main, `import.file "nope" {\n  filename = "${dir}/missing.alloy"\n}\nimport.string "bad" {\n  content = "test.sink \\"x\\" { input = 1 }"\n}\ntest.source "s" { value = 1 }\nimport.string "dyn" {\n  content = test.source.s.output\n}\n`]]),
       { registry },
-    );
+    ));
     expect(diags.map((d) => d.message).sort()).toEqual([
       'import.file: reading "' + dir + '/missing.alloy": no such file or directory',
       'a module imported by import.string "bad" may only contain declare blocks',

@@ -16,7 +16,7 @@ describe('examples/*.alloy', () => {
     for (const f of files) {
       const p = path.join(examples, f);
       const sources = new Map([[p, await fs.readFile(p, 'utf8')]]);
-      const diags = validateConfig(sources, { registry: defaultRegistry() });
+      const diags = (await validateConfig(sources, { registry: defaultRegistry() }));
       expect(formatDiagnostics(diags, sources)).toBe('');
     }
   });

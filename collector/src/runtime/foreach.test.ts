@@ -124,14 +124,14 @@ describe('foreach', () => {
     await rt.stop();
   });
 
-  it('is experimental: rejected at the default stability level with the flag named', () => {
-    const diags = validateConfig(config('1'), { registry });
+  it('is experimental: rejected at the default stability level with the flag named', async () => {
+    const diags = (await validateConfig(config('1'), { registry }));
     expect(diags.map((d) => `${d.start.line}: ${d.message}`)).toEqual([
       '2: foreach block "f" is at stability level "experimental", which is below the minimum allowed stability level "generally-available". Use --stability.level command-line flag to enable "experimental" features',
     ]);
   });
 
-  it('checks templates statically: var, outside components and template-local components resolve; others do not', () => {
+  it('checks templates statically: var, outside components and template-local components resolve; others do not', async () => {
     const src = new Map([
       [
         'main.alloy',
@@ -150,7 +150,7 @@ foreach "g" {
 `,
       ],
     ]);
-    const diags = validateConfig(src, { registry, stabilityLevel: 'experimental' });
+    const diags = (await validateConfig(src, { registry, stabilityLevel: 'experimental' }));
     expect(diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual([
       '5:36: component "nope.thing.x" does not exist or is out of scope',
       '10:3: foreach: var must be a string literal naming the item variable, e.g. var = "each"',
@@ -177,7 +177,7 @@ foreach "g" {
 `,
       ],
     ]);
-    expect(validateConfig(src, { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    expect((await validateConfig(src, { registry, stabilityLevel: 'experimental' }))).toEqual([]);
     const rt = runtime();
     expect((await rt.loadSources(src)).message).toBe('');
     const inputs = Object.fromEntries([...sinks].map(([p, s]) => [p, s.input]));

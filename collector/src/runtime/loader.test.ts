@@ -178,27 +178,27 @@ describe('loadConfig: graph building', () => {
 });
 
 describe('validateConfig', () => {
-  it('checks argument types of every component without running anything', () => {
-    const diags = validateConfig(new Map([['v.alloy', 'test.source "a" {\n  value = "nope"\n}\ntest.sink "b" {\n  input = test.source.a.output\n  bogus = 1\n}\n']]), {
+  it('checks argument types of every component without running anything', async () => {
+    const diags = (await validateConfig(new Map([['v.alloy', 'test.source "a" {\n  value = "nope"\n}\ntest.sink "b" {\n  input = test.source.a.output\n  bogus = 1\n}\n']]), {
       registry,
-    });
+    }));
     expect(diags.map((d) => d.start.line)).toEqual([2, 6]);
     expect(diags[1]!.message).toContain('bogus');
   });
 
-  it('accepts a valid config and defaults to generally-available', () => {
-    expect(validateConfig(new Map([['v.alloy', 'test.source "a" { value = 1 }\n']]), { registry })).toEqual([]);
-    expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry })).toHaveLength(1);
-    expect(validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+  it('accepts a valid config and defaults to generally-available', async () => {
+    expect((await validateConfig(new Map([['v.alloy', 'test.source "a" { value = 1 }\n']]), { registry }))).toEqual([]);
+    expect((await validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry }))).toHaveLength(1);
+    expect((await validateConfig(new Map([['v.alloy', 'test.lab "a" {}\n']]), { registry, stabilityLevel: 'experimental' }))).toEqual([]);
   });
 });
 
 describe('validateConfig: values known only at run time', () => {
   const unset = 'ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE';
-  it('does not fail on an attribute that reads the environment, while the loader (alloy run) still reports it', () => {
+  it('does not fail on an attribute that reads the environment, while the loader (alloy run) still reports it', async () => {
     expect(process.env[unset]).toBeUndefined();
     const src = `test.source "a" {\n  value = sys.env("${unset}")\n}\ntest.sink "b" {\n  name = env("${unset}")\n  input = "not a number"\n}\n`;
-    const diags = validateConfig(new Map([['v.alloy', src]]), { registry });
+    const diags = (await validateConfig(new Map([['v.alloy', src]]), { registry }));
     // Only the statically wrong attribute is an error (the deprecated alias is a warning).
     expect(diags.map((d) => `${d.severity} ${d.start.line}: ${d.message}`)).toEqual([
       'warning 5: this stdlib function is deprecated; please refer to the documentation for updated usage and alternatives (use "sys.env")',
@@ -209,21 +209,21 @@ describe('validateConfig: values known only at run time', () => {
     expect(runDiags.map((d) => d.start.line)).toEqual([2, 6]);
   });
 
-  it('leaves function results to run time (array.combine_maps([], [], []) fails only when loaded) but keeps static checks', () => {
+  it('leaves function results to run time (array.combine_maps([], [], []) fails only when loaded) but keeps static checks', async () => {
     const src = 'test.sink "b" {\n  name = array.combine_maps([], [], [])\n}\n';
-    expect(validateConfig(new Map([['v.alloy', src]]), { registry, stabilityLevel: 'experimental' })).toEqual([]);
+    expect((await validateConfig(new Map([['v.alloy', src]]), { registry, stabilityLevel: 'experimental' }))).toEqual([]);
     // The stability level of the function is static: still reported.
-    expect(validateConfig(new Map([['v.alloy', src]]), { registry }).map((d) => d.message)).toEqual([expect.stringMatching(/^array.combine_maps is at stability level "experimental"/)]);
+    expect((await validateConfig(new Map([['v.alloy', src]]), { registry })).map((d) => d.message)).toEqual([expect.stringMatching(/^array.combine_maps is at stability level "experimental"/)]);
     const loaded = loadConfig(new Map([['v.alloy', src]]), { registry, evaluator: syntaxEvaluator(), stabilityLevel: 'experimental' });
     expect(loaded.components[0]!.evaluate(() => undefined).diags.map((d) => d.message)).toEqual([expect.stringContaining('merge conditions must not be empty')]);
   });
 
-  it('a logging block reading the environment passes validation', () => {
-    expect(validateConfig(new Map([['v.alloy', 'logging {\n  level = sys.env("ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE")\n}\n']]), { registry })).toEqual([]);
+  it('a logging block reading the environment passes validation', async () => {
+    expect((await validateConfig(new Map([['v.alloy', 'logging {\n  level = sys.env("ALLOY_TS_VALIDATE_TEST_UNSET_VARIABLE")\n}\n']]), { registry }))).toEqual([]);
   });
 
-  it('still reports syntax errors inside such attributes', () => {
-    const diags = validateConfig(new Map([['v.alloy', `test.sink "b" {\n  name = sys.env("X") +\n}\n`]]), { registry });
+  it('still reports syntax errors inside such attributes', async () => {
+    const diags = (await validateConfig(new Map([['v.alloy', `test.sink "b" {\n  name = sys.env("X") +\n}\n`]]), { registry }));
     expect(diags).toHaveLength(1);
     expect(diags[0]!.message).toMatch(/expected expression/);
   });

@@ -74,6 +74,12 @@ export interface LoadedConfig {
   readonly importedPaths: readonly string[];
   /** The `alloy_config_hash` value; see `configHash`. */
   readonly hash: string;
+  /**
+   * Registered components the config names whose modules are not loaded yet, by name, with the
+   * first block naming each (imported modules are read here, after `prepareComponents`):
+   * `loadConfigWithComponents` loads them and loads again.
+   */
+  readonly pendingComponents: ReadonlyMap<string, ast.BlockStmt>;
 }
 
 /**
@@ -90,6 +96,59 @@ export function configHash(sources: ReadonlyMap<string, string>): string {
   return h.digest('hex');
 }
 
+/** Adds to `out` the dotted blocks in `body` (at any depth) whose component is registered but not loaded, first occurrence per name. */
+function pendingIn(body: ast.Body, registry: ComponentRegistry, out: Map<string, ast.BlockStmt>): void {
+  for (const stmt of body) {
+    if (stmt.kind !== 'Block') continue;
+    if (stmt.name.length > 1) {
+      const name = blockName(stmt);
+      if (!out.has(name) && registry.isPending(name)) out.set(name, stmt);
+    }
+    pendingIn(stmt.body, registry, out);
+  }
+}
+
+/** Loads `blocks`' components except those in `failed`; adds the names that fail to `failed`. */
+async function ensureComponents(blocks: ReadonlyMap<string, ast.BlockStmt>, registry: ComponentRegistry, failed: Set<string>): Promise<Diagnostic[]> {
+  const diags: Diagnostic[] = [];
+  await Promise.all(
+    [...blocks]
+      .filter(([name]) => !failed.has(name))
+      .map(([name, block]) =>
+        registry.ensure([name]).catch((err: unknown) => {
+          failed.add(name);
+          diags.push(errorAt(blockRange(block), `component "${name}" could not be loaded (an installation problem, not a config error): ${err instanceof Error ? err.message : String(err)}`));
+        }),
+      ),
+  );
+  return diags;
+}
+
+/**
+ * `loadConfig` after loading the modules of every component the config names, including those
+ * named only in imported modules. A module that fails to load is one diagnostic at the first
+ * block naming its component.
+ */
+export async function loadConfigWithComponents(sources: ReadonlyMap<string, string>, opts: LoadOptions): Promise<LoadedConfig> {
+  const blocks = new Map<string, ast.BlockStmt>();
+  for (const [file, src] of sources) {
+    const hit = opts.parseCache?.get(file);
+    const parsed = hit && hit.src === src ? hit.parsed : parseFile(file, src);
+    if (opts.parseCache && hit?.parsed !== parsed) opts.parseCache.set(file, { src, parsed });
+    pendingIn(parsed.file.body, opts.registry, blocks);
+  }
+  const failedNames = new Set<string>();
+  const failed = await ensureComponents(blocks, opts.registry, failedNames);
+  let loaded = loadConfig(sources, opts);
+  if ([...loaded.pendingComponents.keys()].some((name) => !failedNames.has(name))) {
+    failed.push(...(await ensureComponents(loaded.pendingComponents, opts.registry, failedNames)));
+    loaded = loadConfig(sources, opts);
+  }
+  if (failed.length === 0) return loaded;
+  const notLoaded = (d: Diagnostic): boolean => /^component "[^"]+" was not loaded before/.test(d.message);
+  return { ...loaded, diags: [...failed, ...loaded.diags.filter((d) => !notLoaded(d))] };
+}
+
 /** Parse, classify, resolve references, check cycles; specs evaluate lazily. */
 export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptions): LoadedConfig {
   const diags: Diagnostic[] = [];
@@ -102,6 +161,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const syntaxErrorFiles = new Set<string>();
   const declareText: string[] = [];
   const importBlocks: ast.BlockStmt[] = [];
+  const pending = new Map<string, ast.BlockStmt>();
 
   const cache = opts.parseCache;
   if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
@@ -111,6 +171,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
     if (cache && hit?.parsed !== parsed) cache.set(file, { src, parsed });
     diags.push(...parsed.diags);
     if (parsed.diags.some((d) => d.severity === 'error')) syntaxErrorFiles.add(file);
+    pendingIn(parsed.file.body, opts.registry, pending);
     for (const stmt of parsed.file.body) {
       if (stmt.kind === 'Attribute') {
         diags.push(errorAt(stmt, `unexpected attribute "${stmt.name.name}" at the top level: only blocks (components and config blocks) are allowed here`));
@@ -225,6 +286,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
       imported.set(file, text);
       const parsed = parseFile(file, text);
       diags.push(...parsed.diags);
+      pendingIn(parsed.file.body, opts.registry, pending);
       for (const stmt of parsed.file.body) {
         if (stmt.kind !== 'Block' || blockName(stmt) !== 'declare') {
           diags.push(errorAt(stmt.kind === 'Block' ? blockRange(stmt) : stmt, `a module imported by ${blockName(ib)} "${ib.label}" may only contain declare blocks`));
@@ -302,7 +364,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   }
 
   sortDiags(diags);
-  return { diags, logging, liveDebugging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])) };
+  return { diags, logging, liveDebugging, components, declaredComponents, syntaxErrorFiles, importedPaths, hash: configHash(new Map([...sources, ...imported])), pendingComponents: pending };
 }
 
 const writeToArgs = z.object({

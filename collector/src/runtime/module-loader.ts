@@ -155,7 +155,14 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       const custom = scope.custom.get(name);
       const def = custom ? undefined : scope.registry.get(name);
       if (!custom && !def) {
-        diags.push(errorAt(range, `cannot find the definition of component name "${name}"`));
+        diags.push(
+          errorAt(
+            range,
+            scope.registry.isPending(name)
+              ? `component "${name}" was not loaded before the configuration was evaluated (load configs with loadConfigWithComponents)`
+              : `cannot find the definition of component name "${name}"`,
+          ),
+        );
         continue;
       }
       if (stmt.label === undefined) {

@@ -192,7 +192,7 @@ describe('Runtime: logging { write_to }', () => {
 
   it('validation: a write_to naming a missing component is reported where it is written', async () => {
     const { validateConfig } = await import('./validate.js');
-    const diags = validateConfig(new Map([['main.alloy', 'logging {\n  write_to = [loki.write.nope.receiver]\n}\n']]), { registry: new ComponentRegistry([logSink]) });
+    const diags = (await validateConfig(new Map([['main.alloy', 'logging {\n  write_to = [loki.write.nope.receiver]\n}\n']]), { registry: new ComponentRegistry([logSink]) }));
     expect(diags.map((d) => `${d.start.line}:${d.start.column}: ${d.message}`)).toEqual(['2:15: component "loki.write.nope.receiver" does not exist or is out of scope']);
   });
 });

@@ -24,7 +24,7 @@ import type { LogLineReceiver, LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
 import { Controller, type ComponentInfo } from './controller.js';
 import { fileRange, errorAt, hasErrors, type Diagnostic } from './diagnostics.js';
-import { loadConfig, type ConfigEvaluator } from './loader.js';
+import { loadConfigWithComponents, type ConfigEvaluator, type LoadedConfig } from './loader.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import type { DeclareBody } from './declare.js';
 import { LiveDebugging } from './live-debugging.js';
@@ -238,7 +238,7 @@ export class Runtime {
 
   async #load(sources: ReadonlyMap<string, string>): Promise<LoadResult> {
     const log = this.#opts.logs.root;
-    let loaded: ReturnType<typeof loadConfig>;
+    let loaded: LoadedConfig;
     // Parse file by file with a turn of the event loop before each; `loadConfig` then reuses the cache.
     for (const [file, src] of sources) {
       if (this.#parseCache.get(file)?.src === src) continue;
@@ -251,7 +251,8 @@ export class Runtime {
     }
     await yieldToEventLoop();
     try {
-      loaded = loadConfig(sources, {
+      // Component modules load on first use; a failure leaves the running graph untouched.
+      loaded = await loadConfigWithComponents(sources, {
         registry: this.#opts.components,
         evaluator: this.#opts.evaluator,
         stabilityLevel: this.#opts.stabilityLevel,
@@ -306,7 +307,7 @@ export class Runtime {
    * `logging { write_to }`: evaluated against the running components; on error the previous
    * receivers stay and the diagnostics are returned.
    */
-  #applyLogWriteTo(writeTo: ReturnType<typeof loadConfig>['logging']['writeTo']): Diagnostic[] {
+  #applyLogWriteTo(writeTo: LoadedConfig['logging']['writeTo']): Diagnostic[] {
     if (!writeTo) {
       this.#opts.logs.setWriteTo([]);
       return [];

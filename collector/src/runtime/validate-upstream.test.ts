@@ -60,7 +60,7 @@ const cases = (['default', 'ga'] as const).flatMap((dir) =>
 
 describe('upstream validator snapshots', () => {
   it('has the vendored cases', () => expect(cases.length).toBeGreaterThanOrEqual(10));
-  it.each(cases.map((c) => [`${c.dir}/${c.name}`, c] as const))('%s', (_n, c) => {
+  it.each(cases.map((c) => [`${c.dir}/${c.name}`, c] as const))('%s', async (_n, c) => {
     const { files } = parseTxtar(readFileSync(join(root, c.dir, `${c.name}.txtar`), 'utf8'));
     let want: string[] = [];
     try {
@@ -70,7 +70,7 @@ describe('upstream validator snapshots', () => {
     }
     // `default` runs at upstream's default stability level for its validator tests; `ga` too.
     const level: Stability = 'generally-available';
-    const diags = validateConfig(files, { registry: defaultRegistry(), stabilityLevel: level });
+    const diags = (await validateConfig(files, { registry: defaultRegistry(), stabilityLevel: level }));
     const got = [...new Set(diags.map((d) => `${d.severity === 'error' ? 'Error' : 'Warning'}: ${d.start.file}:${d.start.line}:${d.start.column}: ${d.message}`))].sort();
     const unmatched = want.filter((w) => !got.some((g) => matches(g, w)));
     const extra = got.filter((g) => !want.some((w) => matches(g, w)));

@@ -16,7 +16,7 @@ import { collectReferences, type ast, type ParseResult } from '../syntax/index.j
 import type { Stability } from './component.js';
 import type { Diagnostic } from './diagnostics.js';
 import { syntaxEvaluator } from './evaluator.js';
-import { loadConfig, type ConfigEvaluator } from './loader.js';
+import { loadConfigWithComponents, type ConfigEvaluator } from './loader.js';
 import type { ComponentRegistry } from './registry.js';
 
 export interface ValidateOptions {
@@ -100,10 +100,10 @@ function inSpans(d: Diagnostic, spans: readonly Span[]): boolean {
   return spans.some((sp) => sp.file === d.start.file && d.start.offset >= sp.from && d.start.offset < sp.to);
 }
 
-export function validateConfig(sources: ReadonlyMap<string, string>, opts: ValidateOptions): Diagnostic[] {
+export async function validateConfig(sources: ReadonlyMap<string, string>, opts: ValidateOptions): Promise<Diagnostic[]> {
   const evaluator = opts.evaluator ?? syntaxEvaluator();
   const parseCache = new Map<string, { readonly src: string; readonly parsed: ParseResult }>();
-  const loaded = loadConfig(sources, {
+  const loaded = await loadConfigWithComponents(sources, {
     parseCache,
     registry: opts.registry,
     evaluator,

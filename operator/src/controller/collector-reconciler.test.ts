@@ -173,7 +173,7 @@ describe('CollectorReconciler', () => {
   });
 
   it('GIVEN a config nested too deeply for the real validator WHEN reconciled THEN ConfigValid=False with the diagnostic, no error retry, last good ConfigMap stays', async () => {
-    const realValidate: ConfigValidator = (sources, opts) => validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) });
+    const realValidate: ConfigValidator = async (sources, opts) => (await validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) }));
     const { api, reconciler } = setup(undefined, undefined, realValidate);
     await reconciler.reconcile('obs/metrics');
     expect(condition(api, 'ConfigValid')).toMatchObject({ status: 'True' });

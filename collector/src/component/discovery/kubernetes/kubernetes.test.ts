@@ -5,19 +5,19 @@ import { validateConfig } from '../../../runtime/validate.js';
 import { defaultRegistry } from '../../registry.js';
 import { formatPosition } from '../../../syntax/diag/diag.js';
 
-function diagnostics(src: string): string[] {
-  return validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry() }).map((d) => `${formatPosition(d.start)}: ${d.message}`);
+async function diagnostics(src: string): Promise<string[]> {
+  return (await validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry() })).map((d) => `${formatPosition(d.start)}: ${d.message}`);
 }
 
 describe('discovery.kubernetes arguments', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8sdisc-args-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('accepts every documented argument and block', () => {
+  it('accepts every documented argument and block', async () => {
     const kc = path.join(dir, 'kubeconfig');
     fs.writeFileSync(kc, 'current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "https://127.0.0.1:6443"}}]\nusers: [{name: u, user: {token: t}}]\n');
     expect(
-      diagnostics(`discovery.kubernetes "pods" {
+      (await diagnostics(`discovery.kubernetes "pods" {
   role            = "pod"
   kubeconfig_file = ${JSON.stringify(kc)}
   namespaces {
@@ -48,12 +48,12 @@ discovery.kubernetes "api" {
   proxy_url = "http://proxy:3128"
   no_proxy  = "10.0.0.0/8"
 }
-`),
+`)),
     ).toEqual([]);
   });
 
-  it('names the argument and its line for bad input', () => {
-    const out = diagnostics(`discovery.kubernetes "a" {
+  it('names the argument and its line for bad input', async () => {
+    const out = (await diagnostics(`discovery.kubernetes "a" {
   role = "pods"
 }
 discovery.kubernetes "b" {
@@ -76,7 +76,7 @@ discovery.kubernetes "d" {
   kubeconfig_file = "${dir}/missing"
   api_server      = "https://x"
 }
-`);
+`));
     expect(out).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^main.alloy:2:\d+: .*unknown Kubernetes SD role "pods"; use one of node, pod, service, endpoints, endpointslice, ingress/),

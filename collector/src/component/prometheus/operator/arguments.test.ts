@@ -3,16 +3,16 @@ import { defaultRegistry } from '../../registry.js';
 import { formatPosition } from '../../../syntax/diag/diag.js';
 import { argumentsSchema, labelSelectorString } from './arguments.js';
 
-function diagnostics(src: string): string[] {
-  return validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry() }).map((d) => `${formatPosition(d.start)}: ${d.message}`);
+async function diagnostics(src: string): Promise<string[]> {
+  return (await validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry() })).map((d) => `${formatPosition(d.start)}: ${d.message}`);
 }
 
 const receiver = 'prometheus.remote_write "rw" {\n  endpoint {\n    url = "http://127.0.0.1:9/api/v1/write"\n  }\n}\n';
 
 describe('prometheus.operator.* arguments', () => {
-  it.each(['servicemonitors', 'podmonitors', 'probes'])('prometheus.operator.%s accepts every documented argument and block', (name) => {
+  it.each(['servicemonitors', 'podmonitors', 'probes'])('prometheus.operator.%s accepts every documented argument and block', async (name) => {
     expect(
-      diagnostics(`${receiver}
+      (await diagnostics(`${receiver}
 prometheus.operator.${name} "m" {
   forward_to            = [prometheus.remote_write.rw.receiver]
   namespaces            = ["default", "monitoring"]
@@ -64,12 +64,12 @@ prometheus.operator.${name} "m" {
     }
   }
 }
-`),
+`)),
     ).toEqual([]);
   });
 
-  it('reports bad input with the argument and its position', () => {
-    const d = diagnostics(`${receiver}
+  it('reports bad input with the argument and its position', async () => {
+    const d = (await diagnostics(`${receiver}
 prometheus.operator.servicemonitors "m" {
   forward_to      = [prometheus.remote_write.rw.receiver]
   selector {
@@ -82,8 +82,8 @@ prometheus.operator.servicemonitors "m" {
     action = "explode"
   }
 }
-`).concat(
-      diagnostics(`${receiver}
+`)).concat(
+      (await diagnostics(`${receiver}
 prometheus.operator.podmonitors "p" {
   forward_to      = []
   kubernetes_role = "pod"
@@ -96,7 +96,7 @@ prometheus.operator.podmonitors "p" {
     default = true
   }
 }
-`),
+`)),
     );
     const all = d.join('\n');
     expect(all).toMatch(/main\.alloy:\d+:\d+: .*only endpoints and endpointslice are supported as kubernetes_role, got "pod"/);

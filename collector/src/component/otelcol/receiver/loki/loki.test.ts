@@ -75,7 +75,7 @@ describe('otelcol.receiver.loki', () => {
     }
   });
 
-  it("validates the reference page's example", () => {
+  it("validates the reference page's example", async () => {
     const src = `loki.source.file "default" {
   targets = [
     {__path__ = "/tmp/foo.txt", "loki.format" = "logfmt"},
@@ -97,8 +97,8 @@ otelcol.exporter.otlphttp "default" {
 }
 `;
     const sources = new Map([['example.alloy', src]]);
-    expect(formatDiagnostics(validateConfig(sources, { registry: defaultRegistry() }), sources)).toBe('');
+    expect(formatDiagnostics((await validateConfig(sources, { registry: defaultRegistry() })), sources)).toBe('');
     const missing = new Map([['bad.alloy', 'otelcol.receiver.loki "x" {}\n']]);
-    expect(formatDiagnostics(validateConfig(missing, { registry: defaultRegistry() }), missing)).toMatch(/output/);
+    expect(formatDiagnostics((await validateConfig(missing, { registry: defaultRegistry() })), missing)).toMatch(/output/);
   });
 });

@@ -142,7 +142,7 @@ describe('otelcol.receiver.prometheus component', () => {
     }
   });
 
-  it("validates the reference page's example", () => {
+  it("validates the reference page's example", async () => {
     const src = `prometheus.scrape "default" {
   // Collect metrics from the default HTTP listen address.
   targets = [{"__address__"   = "127.0.0.1:12345"}]
@@ -163,6 +163,6 @@ otelcol.exporter.otlp "default" {
 }
 `;
     const sources = new Map([['example.alloy', src]]);
-    expect(formatDiagnostics(validateConfig(sources, { registry: defaultRegistry() }), sources)).toBe('');
+    expect(formatDiagnostics((await validateConfig(sources, { registry: defaultRegistry() })), sources)).toBe('');
   });
 });
