@@ -1,4 +1,4 @@
-import { cacheTransform } from './cache-transform.js';
+import { cacheTransform, internFields } from './cache-transform.js';
 import type { KubeObject } from './kube-api.js';
 
 const managedFields = [
@@ -51,5 +51,34 @@ describe('cacheTransform', () => {
     });
     const collector: KubeObject = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'c', managedFields, generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } };
     expect(cacheTransform('Collector', 'alloy-operator')(collector)).toStrictEqual({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'c', generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } });
+  });
+});
+
+describe('internFields', () => {
+  const tree = (name: string): Record<string, unknown> => ({
+    'f:metadata': { 'f:labels': { 'f:app': {}, '.': {} } },
+    'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { [`k:{"name":"${name}"}`]: { '.': {}, 'f:image': {}, 'f:name': {} } } } }, 'f:replicas': {} },
+  });
+
+  it('GIVEN equal trees from two objects THEN the cached entries share one frozen instance, deeply equal to the input', () => {
+    const t = cacheTransform('StatefulSet', 'alloy-operator');
+    const mk = (n: string): KubeObject => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: n, managedFields: [{ manager: 'alloy-operator', operation: 'Apply', fieldsV1: tree('alloy') }] }, spec: {} });
+    const a = t(mk('a')).metadata.managedFields as Array<{ fieldsV1: unknown }>;
+    const b = t(mk('b')).metadata.managedFields as Array<{ fieldsV1: unknown }>;
+    expect(a[0]!.fieldsV1).toStrictEqual(tree('alloy'));
+    expect(a[0]!.fieldsV1).toBe(b[0]!.fieldsV1);
+    expect(Object.isFrozen(a[0]!.fieldsV1)).toBe(true);
+  });
+
+  it('GIVEN trees that differ in one list key THEN they stay distinct and share their equal subtrees', () => {
+    const x = internFields(tree('alloy')) as Record<string, Record<string, unknown>>;
+    const y = internFields(tree('reloader')) as Record<string, Record<string, unknown>>;
+    expect(x).not.toBe(y);
+    expect(x).toStrictEqual(tree('alloy'));
+    expect(y).toStrictEqual(tree('reloader'));
+    expect(x['f:metadata']).toBe(y['f:metadata']);
+    // A leaf `{}` and a node with children never collapse into each other.
+    expect(internFields({ 'f:a': {} })).not.toBe(internFields({ 'f:a': { 'f:b': {} } }));
+    expect(internFields({ 'f:a': {}, 'f:b': {} })).not.toBe(internFields({ 'f:ab': {} }));
   });
 });

@@ -7,7 +7,8 @@
  * Kept for every kind: metadata less other managers' `managedFields` entries and the
  * `kubectl.kubernetes.io/last-applied-configuration` annotation; the `Apply` entry of
  * `fieldManager` (main resource, not status) stays, because `desired-state.ts` compares the
- * fields it owns. Per kind:
+ * fields it owns; its `fieldsV1` tree is hash-consed (`internFields`): the trees of one kind are
+ * nearly identical across Collectors, and at 1,000 Collectors they were most of the cached objects. Per kind:
  * - Pod: no spec; status only `phase`, `podIP`, `conditions` (type, status) and
  *   `containerStatuses` (name, ready, state): readiness, the Ready message, the config probe.
  * - StatefulSet: spec (drift check) and status (rollout), as sent.
@@ -23,6 +24,7 @@ interface ManagedFieldsEntry {
   manager?: string;
   operation?: string;
   subresource?: string;
+  fieldsV1?: unknown;
 }
 
 type PodStatus = {
@@ -32,9 +34,44 @@ type PodStatus = {
   containerStatuses?: Array<{ name?: unknown; ready?: unknown; state?: unknown }>;
 };
 
+/** Distinct interned `fieldsV1` nodes kept; past it the table starts over (sharing resumes as objects arrive). */
+export const FIELDS_INTERN_LIMIT = 50_000;
+const fieldsTable = new Map<string, object>();
+const fieldsIds = new WeakMap<object, number>();
+let nextFieldsId = 0;
+
+/**
+ * One shared, frozen instance per distinct FieldsV1 (sub)tree: equal trees (deep) come back as the
+ * same object. Built bottom-up, so each node costs one pass over its own keys. The result is deeply
+ * equal to `tree`; `tree` is not changed.
+ */
+export function internFields(tree: unknown): unknown {
+  if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) return tree;
+  const out: Record<string, unknown> = {};
+  let key = '';
+  for (const [k, v] of Object.entries(tree as Record<string, unknown>)) {
+    const c = internFields(v);
+    out[k] = c;
+    const id = typeof c === 'object' && c !== null ? fieldsIds.get(c) : undefined;
+    key += `${JSON.stringify(k)}:${id !== undefined ? `#${id}` : JSON.stringify(c)},`;
+  }
+  const hit = fieldsTable.get(key);
+  if (hit !== undefined) return hit;
+  if (fieldsTable.size >= FIELDS_INTERN_LIMIT) fieldsTable.clear();
+  Object.freeze(out);
+  fieldsIds.set(out, nextFieldsId++);
+  fieldsTable.set(key, out);
+  return out;
+}
+
 function slimMetadata(meta: KubeObject['metadata'], manager: string | undefined): KubeObject['metadata'] {
   const { managedFields, annotations, ...rest } = meta as KubeObject['metadata'] & { managedFields?: ManagedFieldsEntry[] };
-  const own = manager === undefined ? [] : (managedFields ?? []).filter((m) => m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === '');
+  const own =
+    manager === undefined
+      ? []
+      : (managedFields ?? [])
+          .filter((m) => m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === '')
+          .map((m) => (m.fieldsV1 === undefined ? m : { ...m, fieldsV1: internFields(m.fieldsV1) }));
   let kept = annotations;
   if (annotations !== undefined && LAST_APPLIED in annotations) {
     const { [LAST_APPLIED]: _dropped, ...others } = annotations;
