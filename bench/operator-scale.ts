@@ -124,7 +124,7 @@ function kubectl(kubeconfig: string, args: readonly string[], input?: string): s
   return execFileSync('kubectl', [...args], { env: { ...process.env, KUBECONFIG: kubeconfig }, input, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
 }
 
-function rssMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+function rssMiB(pid: number, key: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }
@@ -242,7 +242,9 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     }
     const converged = Math.max(objectsAt, statusAt);
     console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
-    console.log(`  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB, peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`);
+    console.log(
+      `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
+    );
     if (f.heapSnapshotDir !== undefined) op.kill('SIGUSR2');
     console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);
     await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
