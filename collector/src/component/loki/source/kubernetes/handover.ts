@@ -20,6 +20,11 @@
  *   (busy, or shutting down with its handover on the way) is asked again the same way and
  *   reported through `onPeerError` when it never answered. Lines a peer forwards after its last
  *   answer can repeat only when `waitMs` runs out.
+ * - Peers that left this node's view recently (`departed`) are asked too: a collector that stops
+ *   leaves the membership first and stops its tailers after, so the new owner may no longer see
+ *   it while it still tails. Such a peer is asked like the others until its server refuses the
+ *   connection; it closes its server only after handing its final positions over, so a refused
+ *   connection from a departed peer means it has nothing more to say and is not asked again.
  * - With no peer reachable that tailed the container, the new owner reads the log from its start
  *   (what the API still holds), as upstream does: those lines repeat.
  */
@@ -34,6 +39,16 @@ export interface HandoverState {
 
 export interface HandoverAnswer extends HandoverState {
   readonly peer: string;
+}
+
+/** Why asking a peer failed; `refused` when nothing listens at its address any more. */
+export class PeerError extends Error {
+  readonly refused: boolean;
+  constructor(message: string, refused = false) {
+    super(message);
+    this.name = 'PeerError';
+    this.refused = refused;
+  }
 }
 
 /**
@@ -101,7 +116,7 @@ export function askPeer(addr: string, componentPath: string, key: string, timeou
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
-    req.on('error', (err) => reject(err.message.startsWith('asking ') ? err : new Error(`asking ${addr} for the position of ${key}: ${err.message}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.message.startsWith('asking ') ? err : new PeerError(`asking ${addr} for the position of ${key}: ${err.message}`, err.code === 'ECONNREFUSED')));
   });
 }
 
@@ -121,6 +136,8 @@ export function handOver(addr: string, componentPath: string, key: string, curso
 export interface HandoverOptions {
   /** Peer addresses (`host:port` of their main HTTP servers), this node excluded. */
   readonly peers: readonly string[];
+  /** Addresses of peers that left this node's view recently (see the contracts above). */
+  readonly departed?: readonly string[];
   readonly componentPath: string;
   readonly key: string;
   /** This node's own position for the container (positions file, or handed over by a peer). */
@@ -141,7 +158,8 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
   const deadline = Date.now() + (o.waitMs ?? 5000);
   let best: Cursor | undefined;
   let from: string | undefined;
-  let pending = [...o.peers];
+  const departed = new Set((o.departed ?? []).filter((p) => !o.peers.includes(p)));
+  let pending = [...o.peers, ...departed];
   const wasActive = new Set<string>();
   const failures = new Map<string, Error>();
   while (pending.length > 0 && !o.signal.aborted) {
@@ -151,6 +169,11 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
     for (const [i, a] of answers.entries()) {
       const peer = asked[i]!;
       if (a instanceof Error) {
+        // A departed peer whose server is closed already handed over what it had.
+        if (departed.has(peer) && a instanceof PeerError && a.refused) {
+          failures.delete(peer);
+          continue;
+        }
         // Asked again until the deadline: a busy peer, or one shutting down whose handover is coming.
         failures.set(peer, a);
         pending.push(peer);

@@ -267,9 +267,14 @@ describe('component', () => {
       return { http: svc, addr, close: () => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))) };
     }
 
-    /** A node's view of a two-node cluster: whether it owns pod a, and the other node's address. */
-    function view(self: string, other: () => string): { cluster: ClusterService; own: (yes: boolean) => void } {
+    /**
+     * A node's view of a two-node cluster: whether it owns pod a, and the other node's address;
+     * `otherLeft` drops the other node from the membership (it left), `own` changes ownership.
+     * Both notify like the cluster service's onChange.
+     */
+    function view(self: string, other: () => string): { cluster: ClusterService; own: (yes: boolean) => void; otherLeft: () => void } {
       let mine = false;
+      let otherPresent = true;
       const listeners: Array<() => void> = [];
       const cluster = {
         enabled: true,
@@ -277,13 +282,17 @@ describe('component', () => {
         onChange: (f: () => void) => (listeners.push(f), () => undefined),
         peers: (): ClusterPeer[] => [
           { name: self, addr: '', isSelf: true, state: 'participant' },
-          { name: 'other', addr: other(), isSelf: false, state: 'participant' },
+          ...(otherPresent ? [{ name: 'other', addr: other(), isSelf: false, state: 'participant' }] : []),
         ],
       } as unknown as ClusterService;
       return {
         cluster,
         own: (yes) => {
           mine = yes;
+          listeners.forEach((f) => f());
+        },
+        otherLeft: () => {
+          otherPresent = false;
           listeners.forEach((f) => f());
         },
       };
@@ -371,6 +380,55 @@ describe('component', () => {
         await n.closeServerA();
         n.viewB.own(true);
         await until(() => logOpens().length === 1, 'B opens the stream');
+        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        // Window, not synchronisation: proves B repeats nothing A delivered.
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN A gave its container away to a joining B and leaves before B asked for the position WHEN B resumes THEN A handed that position over too and B repeats nothing', async () => {
+      // The order of a join followed at once by a leave: A sees B join and stops tailing pod a;
+      // B (still settling) has not asked yet; A shuts down, its server closes and it leaves B's
+      // view, so asking can no longer reach it. Only a handover of A's released container helps.
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        n.viewA.own(false);
+        await n.a.stop();
+        await n.closeServerA();
+        n.viewB.otherLeft();
+        n.viewB.own(true);
+        await until(() => logOpens().length === 1, 'B opens the stream');
+        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+        // Window, not synchronisation: proves B repeats nothing A delivered.
+        await new Promise((r) => setTimeout(r, 100));
+        expect(n.b.got).toEqual([]);
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN A left B\'s view but still tails while it shuts down WHEN B takes its container THEN B asks A anyway and waits for its final position', async () => {
+      // A leaving collector leaves the membership first and stops its tailers after: B's view no
+      // longer lists A when B asks, yet A is still forwarding lines of the container.
+      const n = await twoNodes();
+      try {
+        n.viewA.own(true);
+        await until(() => n.a.got.length === 1, 'A forwards the line');
+        logRequests.length = 0;
+        n.viewB.otherLeft();
+        n.viewB.own(true);
+        // Window, not synchronisation: proves B does not open the stream while A still tails.
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(logOpens()).toEqual([]);
+        await n.a.stop();
+        await n.closeServerA();
+        await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
         expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
         // Window, not synchronisation: proves B repeats nothing A delivered.
         await new Promise((r) => setTimeout(r, 100));
