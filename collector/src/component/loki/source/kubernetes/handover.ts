@@ -41,13 +41,19 @@ export interface HandoverAnswer extends HandoverState {
   readonly peer: string;
 }
 
-/** Why asking a peer failed; `refused` when nothing listens at its address any more. */
+/**
+ * Why asking a peer failed: `refused` when nothing listens at its address any more; `transient`
+ * when a later try may succeed (no connection, no answer in time, or 503 from a collector that
+ * is starting or stopping).
+ */
 export class PeerError extends Error {
   readonly refused: boolean;
-  constructor(message: string, refused = false) {
+  readonly transient: boolean;
+  constructor(message: string, refused = false, transient = refused) {
     super(message);
     this.name = 'PeerError';
     this.refused = refused;
+    this.transient = transient;
   }
 }
 
@@ -120,17 +126,35 @@ export function askPeer(addr: string, componentPath: string, key: string, timeou
   });
 }
 
-/** Hands `cursor` of `key` to one peer (POST); rejects with a message naming the peer. */
+/** Hands `cursor` of `key` to one peer (POST); rejects with a `PeerError` naming the peer. */
 export function handOver(addr: string, componentPath: string, key: string, cursor: Cursor, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(`http://${addr}${componentPath}cursor`, { method: 'POST', agent, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`handing the position of ${key} to ${addr}: HTTP ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new PeerError(`handing the position of ${key} to ${addr}: HTTP ${res.statusCode}`, false, res.statusCode === 503))));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
-    req.on('error', (err) => reject(new Error(`handing the position of ${key} to ${addr}: ${err.message}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new PeerError(`handing the position of ${key} to ${addr}: ${err.message}`, err.code === 'ECONNREFUSED', true)));
     req.end(JSON.stringify({ key, cursor: formatCursor(cursor) }));
   });
+}
+
+/**
+ * `handOver`, tried again every `pauseMs` while it fails transiently (a peer still starting
+ * answers 503 until its configuration is loaded) and `retryForMs` has not passed; rejects with
+ * the last error.
+ */
+export async function handOverRetrying(addr: string, componentPath: string, key: string, cursor: Cursor, o: { timeoutMs: number; retryForMs: number; pauseMs: number; send?: typeof handOver }): Promise<void> {
+  const send = o.send ?? handOver;
+  const deadline = Date.now() + o.retryForMs;
+  for (;;) {
+    try {
+      return await send(addr, componentPath, key, cursor, o.timeoutMs);
+    } catch (err) {
+      if (!(err instanceof PeerError && err.transient) || Date.now() + o.pauseMs > deadline) throw err;
+      await new Promise((r) => setTimeout(r, o.pauseMs));
+    }
+  }
 }
 
 export interface HandoverOptions {

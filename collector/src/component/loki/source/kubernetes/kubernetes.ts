@@ -39,7 +39,7 @@ import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { connectionOfBlock, kubeClientBlockSchema } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { cursorAfter, Cursors, type Cursor } from './cursors.js';
-import { handOver, resolveHandover, serveHandover } from './handover.js';
+import { handOverRetrying, resolveHandover, serveHandover } from './handover.js';
 import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
@@ -496,7 +496,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     for (const key of keys) {
       const c = this.#cursors.get(key);
       if (c === undefined) continue;
-      for (const p of peers) sends.push(handOver(p, componentPath, key, c, 1000).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
+      for (const p of peers) sends.push(handOverRetrying(p, componentPath, key, c, { timeoutMs: 1000, retryForMs: 2000, pauseMs: 250 }).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
     }
     await Promise.all(sends);
   }
