@@ -7,8 +7,9 @@
  * - `GET <component path>cursor?key=<ns>/<pod>:<container>:<uid>` answers
  *   `{"cursor": "<RFC3339Nano> <count>" | null, "active": <still tailing or stopping it>}`;
  * - `POST <component path>cursor` with `{"key": ..., "cursor": "<RFC3339Nano> <count>"}`: a
- *   collector that shuts down hands the final positions of the containers it tailed to every
- *   peer (its server stops answering right after), answered 204.
+ *   collector that shuts down hands the final positions of the containers it tailed, and of those
+ *   it gave away lately (their new owner may not have asked yet), to every peer (its server stops
+ *   answering right after), answered 204.
  *
  * Contracts:
  * - `resolveHandover` never throws: an unreachable peer or a bad answer is skipped (reported

@@ -20,8 +20,10 @@
  *   collector restart resumes each container where it stopped (a crash may repeat up to one
  *   second of lines); a pod that is gone has its position removed.
  * - With `clustering { enabled = true }`, a container this node starts owning resumes after the
- *   newest position of this node and its peers (`handover.ts`), so an ownership move repeats
- *   nothing while the previous owner is reachable.
+ *   newest position of this node and its peers, peers that left its view in the last minute
+ *   included (`handover.ts`); a shutdown hands the final positions of the containers it tailed,
+ *   and of those it gave away in the last minute, to every peer. So an ownership move repeats
+ *   nothing unless the previous owner crashed or could not reach the new one.
  * - A tailer stops when its target leaves `targets` (or this node stops owning it with
  *   `clustering { enabled = true }`), when the pod is gone (404, or a new uid), or when the pod
  *   has finished (phase Succeeded/Failed) and its log was read to the end.
