@@ -330,19 +330,29 @@ describe('component', () => {
       };
     }
 
+    /** A owns pod a and forwarded its line; the log requests seen so far are forgotten. */
+    async function aForwarded(n: Awaited<ReturnType<typeof twoNodes>>): Promise<void> {
+      n.viewA.own(true);
+      await until(() => n.a.got.length === 1, 'A forwards the line');
+      logRequests.length = 0;
+    }
+
+    /** B opens pod a's log after A's position (that line's second) and repeats nothing A sent. */
+    async function bResumesAfterA(n: Awaited<ReturnType<typeof twoNodes>>, what: string): Promise<void> {
+      await until(() => logOpens().length === 1, what);
+      expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+      // Window, not synchronisation: proves B repeats nothing A delivered.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(n.b.got).toEqual([]);
+    }
+
     it('GIVEN node A forwarded a line WHEN ownership moves to node B THEN B resumes after A\'s position and repeats nothing', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewA.own(false);
         n.viewB.own(true);
-        await until(() => logOpens().length === 1, 'B opens the stream');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream');
         expect(n.a.got.map((e) => e.line)).toEqual(['hello from a']);
       } finally {
         await n.close();
@@ -352,19 +362,13 @@ describe('component', () => {
     it('GIVEN the previous owner has not seen the move yet WHEN the new owner starts THEN it waits for it to stop before reading', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewB.own(true); // B's view changed first: A still tails (active)
         // Window, not synchronisation: proves B does not open the stream while A still tails.
         await new Promise((r) => setTimeout(r, 500));
         expect(logOpens()).toEqual([]);
         n.viewA.own(false);
-        await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
-        expect(logOpens()[0]).toContain('sinceTime=');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream once A stopped');
       } finally {
         await n.close();
       }
@@ -373,17 +377,11 @@ describe('component', () => {
     it('GIVEN node A shuts down (its server gone right after) WHEN B takes its container THEN A handed over its final position and B repeats nothing', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         await n.a.stop();
         await n.closeServerA();
         n.viewB.own(true);
-        await until(() => logOpens().length === 1, 'B opens the stream');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream');
       } finally {
         await n.close();
       }
@@ -395,19 +393,13 @@ describe('component', () => {
       // view, so asking can no longer reach it. Only a handover of A's released container helps.
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewA.own(false);
         await n.a.stop();
         await n.closeServerA();
         n.viewB.otherLeft();
         n.viewB.own(true);
-        await until(() => logOpens().length === 1, 'B opens the stream');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream');
       } finally {
         await n.close();
       }
@@ -418,9 +410,7 @@ describe('component', () => {
       // longer lists A when B asks, yet A is still forwarding lines of the container.
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewB.otherLeft();
         n.viewB.own(true);
         // Window, not synchronisation: proves B does not open the stream while A still tails.
@@ -428,11 +418,7 @@ describe('component', () => {
         expect(logOpens()).toEqual([]);
         await n.a.stop();
         await n.closeServerA();
-        await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream once A stopped');
       } finally {
         await n.close();
       }
