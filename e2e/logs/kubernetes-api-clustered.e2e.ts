@@ -266,6 +266,8 @@ async function linesOn(n: Node): Promise<Map<string, number>> {
     const li = shares[0]!.length >= shares[1]!.length ? 0 : 1;
     const leaving = nodes[li]!;
     const left = shares[li]!.map((c) => c.split('/')[1]!);
+    // how many moved containers the joiner had resumed when the leave began (at once: usually none)
+    const resumed = [...(await linesOn(joiner).catch(() => new Map<string, number>()))].filter(([c, n]) => shares[2]!.includes(c) && n > 0).length;
     await leaving.stop();
 
     await until(`all ${MOVING_LINES} lines of every pod: ${summary()}`, () => {
@@ -284,7 +286,7 @@ async function linesOn(n: Node): Promise<Map<string, number>> {
     const sum = (pods: string[]): number => pods.reduce((a, p) => a + (r.get(p) ?? 0), 0);
     const others = [...r.keys()].filter((p) => !moved.includes(p) && !left.includes(p));
     const byMove = { join: sum(moved), leave: sum(left), others: sum(others) };
-    console.log(`ownership moves (leave ${order}): ${joiner.name} took over ${moved.join(', ') || 'nothing'}; ${leaving.name} left owning ${left.join(', ') || 'nothing'}; ${PODS * MOVING_LINES} lines, none lost, repeated: ${JSON.stringify(byMove)}`);
+    console.log(`ownership moves (leave ${order}): ${joiner.name} took over ${moved.join(', ') || 'nothing'}; ${leaving.name} left owning ${left.join(', ') || 'nothing'} when the joiner had resumed ${resumed} of ${moved.length}; ${PODS * MOVING_LINES} lines, none lost, repeated: ${JSON.stringify(byMove)}`);
     if (byMove.join + byMove.leave + byMove.others > 0) throw new Error(`lines repeated ${JSON.stringify(byMove)}: ${seen()}\n${logs()}`);
     expect(byMove).toEqual({ join: 0, leave: 0, others: 0 });
     expect(moved.length + left.length).toBeGreaterThan(0);
