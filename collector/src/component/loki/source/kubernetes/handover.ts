@@ -7,8 +7,9 @@
  * - `GET <component path>cursor?key=<ns>/<pod>:<container>:<uid>` answers
  *   `{"cursor": "<RFC3339Nano> <count>" | null, "active": <still tailing or stopping it>}`;
  * - `POST <component path>cursor` with `{"key": ..., "cursor": "<RFC3339Nano> <count>"}`: a
- *   collector that shuts down hands the final positions of the containers it tailed to every
- *   peer (its server stops answering right after), answered 204.
+ *   collector that shuts down hands the final positions of the containers it tailed, and of those
+ *   it gave away lately (their new owner may not have asked yet), to every peer (its server stops
+ *   answering right after), answered 204.
  *
  * Contracts:
  * - `resolveHandover` never throws: an unreachable peer or a bad answer is skipped (reported
@@ -20,6 +21,11 @@
  *   (busy, or shutting down with its handover on the way) is asked again the same way and
  *   reported through `onPeerError` when it never answered. Lines a peer forwards after its last
  *   answer can repeat only when `waitMs` runs out.
+ * - Peers that left this node's view recently (`departed`) are asked too: a collector that stops
+ *   leaves the membership first and stops its tailers after, so the new owner may no longer see
+ *   it while it still tails. Such a peer is asked like the others until its server refuses the
+ *   connection; it closes its server only after handing its final positions over, so a refused
+ *   connection from a departed peer means it has nothing more to say and is not asked again.
  * - With no peer reachable that tailed the container, the new owner reads the log from its start
  *   (what the API still holds), as upstream does: those lines repeat.
  */
@@ -34,6 +40,22 @@ export interface HandoverState {
 
 export interface HandoverAnswer extends HandoverState {
   readonly peer: string;
+}
+
+/**
+ * Why asking a peer failed: `refused` when nothing listens at its address any more; `transient`
+ * when a later try may succeed (no connection, no answer in time, or 503 from a collector that
+ * is starting or stopping).
+ */
+export class PeerError extends Error {
+  readonly refused: boolean;
+  readonly transient: boolean;
+  constructor(message: string, refused = false, transient = refused) {
+    super(message);
+    this.name = 'PeerError';
+    this.refused = refused;
+    this.transient = transient;
+  }
 }
 
 /**
@@ -101,26 +123,46 @@ export function askPeer(addr: string, componentPath: string, key: string, timeou
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
-    req.on('error', (err) => reject(err.message.startsWith('asking ') ? err : new Error(`asking ${addr} for the position of ${key}: ${err.message}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.message.startsWith('asking ') ? err : new PeerError(`asking ${addr} for the position of ${key}: ${err.message}`, err.code === 'ECONNREFUSED')));
   });
 }
 
-/** Hands `cursor` of `key` to one peer (POST); rejects with a message naming the peer. */
+/** Hands `cursor` of `key` to one peer (POST); rejects with a `PeerError` naming the peer. */
 export function handOver(addr: string, componentPath: string, key: string, cursor: Cursor, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(`http://${addr}${componentPath}cursor`, { method: 'POST', agent, timeout: timeoutMs, headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`handing the position of ${key} to ${addr}: HTTP ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new PeerError(`handing the position of ${key} to ${addr}: HTTP ${res.statusCode}`, false, res.statusCode === 503))));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
-    req.on('error', (err) => reject(new Error(`handing the position of ${key} to ${addr}: ${err.message}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(new PeerError(`handing the position of ${key} to ${addr}: ${err.message}`, err.code === 'ECONNREFUSED', true)));
     req.end(JSON.stringify({ key, cursor: formatCursor(cursor) }));
   });
+}
+
+/**
+ * `handOver`, tried again every `pauseMs` while it fails transiently (a peer still starting
+ * answers 503 until its configuration is loaded) and `retryForMs` has not passed; rejects with
+ * the last error.
+ */
+export async function handOverRetrying(addr: string, componentPath: string, key: string, cursor: Cursor, o: { timeoutMs: number; retryForMs: number; pauseMs: number; send?: typeof handOver }): Promise<void> {
+  const send = o.send ?? handOver;
+  const deadline = Date.now() + o.retryForMs;
+  for (;;) {
+    try {
+      return await send(addr, componentPath, key, cursor, o.timeoutMs);
+    } catch (err) {
+      if (!(err instanceof PeerError && err.transient) || Date.now() + o.pauseMs > deadline) throw err;
+      await new Promise((r) => setTimeout(r, o.pauseMs));
+    }
+  }
 }
 
 export interface HandoverOptions {
   /** Peer addresses (`host:port` of their main HTTP servers), this node excluded. */
   readonly peers: readonly string[];
+  /** Addresses of peers that left this node's view recently (see the contracts above). */
+  readonly departed?: readonly string[];
   readonly componentPath: string;
   readonly key: string;
   /** This node's own position for the container (positions file, or handed over by a peer). */
@@ -141,7 +183,8 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
   const deadline = Date.now() + (o.waitMs ?? 5000);
   let best: Cursor | undefined;
   let from: string | undefined;
-  let pending = [...o.peers];
+  const departed = new Set((o.departed ?? []).filter((p) => !o.peers.includes(p)));
+  let pending = [...o.peers, ...departed];
   const wasActive = new Set<string>();
   const failures = new Map<string, Error>();
   while (pending.length > 0 && !o.signal.aborted) {
@@ -151,6 +194,11 @@ export async function resolveHandover(o: HandoverOptions): Promise<{ cursor: Cur
     for (const [i, a] of answers.entries()) {
       const peer = asked[i]!;
       if (a instanceof Error) {
+        // A departed peer whose server is closed already handed over what it had.
+        if (departed.has(peer) && a instanceof PeerError && a.refused) {
+          failures.delete(peer);
+          continue;
+        }
         // Asked again until the deadline: a busy peer, or one shutting down whose handover is coming.
         failures.set(peer, a);
         pending.push(peer);

@@ -267,9 +267,14 @@ describe('component', () => {
       return { http: svc, addr, close: () => new Promise((r) => (srv.closeAllConnections(), srv.close(() => r()))) };
     }
 
-    /** A node's view of a two-node cluster: whether it owns pod a, and the other node's address. */
-    function view(self: string, other: () => string): { cluster: ClusterService; own: (yes: boolean) => void } {
+    /**
+     * A node's view of a two-node cluster: whether it owns pod a, and the other node's address;
+     * `otherLeft` drops the other node from the membership (it left), `own` changes ownership.
+     * Both notify like the cluster service's onChange.
+     */
+    function view(self: string, other: () => string): { cluster: ClusterService; own: (yes: boolean) => void; otherLeft: () => void } {
       let mine = false;
+      let otherPresent = true;
       const listeners: Array<() => void> = [];
       const cluster = {
         enabled: true,
@@ -277,13 +282,17 @@ describe('component', () => {
         onChange: (f: () => void) => (listeners.push(f), () => undefined),
         peers: (): ClusterPeer[] => [
           { name: self, addr: '', isSelf: true, state: 'participant' },
-          { name: 'other', addr: other(), isSelf: false, state: 'participant' },
+          ...(otherPresent ? [{ name: 'other', addr: other(), isSelf: false, state: 'participant' }] : []),
         ],
       } as unknown as ClusterService;
       return {
         cluster,
         own: (yes) => {
           mine = yes;
+          listeners.forEach((f) => f());
+        },
+        otherLeft: () => {
+          otherPresent = false;
           listeners.forEach((f) => f());
         },
       };
@@ -321,19 +330,29 @@ describe('component', () => {
       };
     }
 
+    /** A owns pod a and forwarded its line; the log requests seen so far are forgotten. */
+    async function aForwarded(n: Awaited<ReturnType<typeof twoNodes>>): Promise<void> {
+      n.viewA.own(true);
+      await until(() => n.a.got.length === 1, 'A forwards the line');
+      logRequests.length = 0;
+    }
+
+    /** B opens pod a's log after A's position (that line's second) and repeats nothing A sent. */
+    async function bResumesAfterA(n: Awaited<ReturnType<typeof twoNodes>>, what: string): Promise<void> {
+      await until(() => logOpens().length === 1, what);
+      expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
+      // Window, not synchronisation: proves B repeats nothing A delivered.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(n.b.got).toEqual([]);
+    }
+
     it('GIVEN node A forwarded a line WHEN ownership moves to node B THEN B resumes after A\'s position and repeats nothing', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewA.own(false);
         n.viewB.own(true);
-        await until(() => logOpens().length === 1, 'B opens the stream');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream');
         expect(n.a.got.map((e) => e.line)).toEqual(['hello from a']);
       } finally {
         await n.close();
@@ -343,19 +362,13 @@ describe('component', () => {
     it('GIVEN the previous owner has not seen the move yet WHEN the new owner starts THEN it waits for it to stop before reading', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         n.viewB.own(true); // B's view changed first: A still tails (active)
         // Window, not synchronisation: proves B does not open the stream while A still tails.
         await new Promise((r) => setTimeout(r, 500));
         expect(logOpens()).toEqual([]);
         n.viewA.own(false);
-        await until(() => logOpens().length === 1, 'B opens the stream once A stopped');
-        expect(logOpens()[0]).toContain('sinceTime=');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream once A stopped');
       } finally {
         await n.close();
       }
@@ -364,17 +377,48 @@ describe('component', () => {
     it('GIVEN node A shuts down (its server gone right after) WHEN B takes its container THEN A handed over its final position and B repeats nothing', async () => {
       const n = await twoNodes();
       try {
-        n.viewA.own(true);
-        await until(() => n.a.got.length === 1, 'A forwards the line');
-        logRequests.length = 0;
+        await aForwarded(n);
         await n.a.stop();
         await n.closeServerA();
         n.viewB.own(true);
-        await until(() => logOpens().length === 1, 'B opens the stream');
-        expect(logOpens()[0]).toContain('sinceTime=2024-01-02T03%3A04%3A05Z');
-        // Window, not synchronisation: proves B repeats nothing A delivered.
-        await new Promise((r) => setTimeout(r, 100));
-        expect(n.b.got).toEqual([]);
+        await bResumesAfterA(n, 'B opens the stream');
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN A gave its container away to a joining B and leaves before B asked for the position WHEN B resumes THEN A handed that position over too and B repeats nothing', async () => {
+      // The order of a join followed at once by a leave: A sees B join and stops tailing pod a;
+      // B (still settling) has not asked yet; A shuts down, its server closes and it leaves B's
+      // view, so asking can no longer reach it. Only a handover of A's released container helps.
+      const n = await twoNodes();
+      try {
+        await aForwarded(n);
+        n.viewA.own(false);
+        await n.a.stop();
+        await n.closeServerA();
+        n.viewB.otherLeft();
+        n.viewB.own(true);
+        await bResumesAfterA(n, 'B opens the stream');
+      } finally {
+        await n.close();
+      }
+    });
+
+    it('GIVEN A left B\'s view but still tails while it shuts down WHEN B takes its container THEN B asks A anyway and waits for its final position', async () => {
+      // A leaving collector leaves the membership first and stops its tailers after: B's view no
+      // longer lists A when B asks, yet A is still forwarding lines of the container.
+      const n = await twoNodes();
+      try {
+        await aForwarded(n);
+        n.viewB.otherLeft();
+        n.viewB.own(true);
+        // Window, not synchronisation: proves B does not open the stream while A still tails.
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(logOpens()).toEqual([]);
+        await n.a.stop();
+        await n.closeServerA();
+        await bResumesAfterA(n, 'B opens the stream once A stopped');
       } finally {
         await n.close();
       }

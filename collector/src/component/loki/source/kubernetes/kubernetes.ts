@@ -20,8 +20,10 @@
  *   collector restart resumes each container where it stopped (a crash may repeat up to one
  *   second of lines); a pod that is gone has its position removed.
  * - With `clustering { enabled = true }`, a container this node starts owning resumes after the
- *   newest position of this node and its peers (`handover.ts`), so an ownership move repeats
- *   nothing while the previous owner is reachable.
+ *   newest position of this node and its peers, peers that left its view in the last minute
+ *   included (`handover.ts`); a shutdown hands the final positions of the containers it tailed,
+ *   and of those it gave away in the last minute, to every peer. So an ownership move repeats
+ *   nothing unless the previous owner crashed or could not reach the new one.
  * - A tailer stops when its target leaves `targets` (or this node stops owning it with
  *   `clustering { enabled = true }`), when the pod is gone (404, or a new uid), or when the pod
  *   has finished (phase Succeeded/Failed) and its log was read to the end.
@@ -39,7 +41,7 @@ import { KubeApiError, KubeClient } from '../../../common/kube/client.js';
 import { connectionOfBlock, kubeClientBlockSchema } from '../../../common/kube/config.js';
 import { clusterKey } from '../../../prometheus/scrape/scrape.js';
 import { cursorAfter, Cursors, type Cursor } from './cursors.js';
-import { handOver, resolveHandover, serveHandover } from './handover.js';
+import { handOverRetrying, resolveHandover, serveHandover } from './handover.js';
 import { fingerprint } from '../../../common/fingerprint.js';
 
 const POSITIONS_SYNC_MS = 1000;
@@ -118,6 +120,12 @@ function sinceTimeOf(s: Stamp): string {
 
 /** Wait before a newly owned container asks its peers where to resume (membership settling). */
 const HANDOVER_SETTLE_MS = 1000;
+/**
+ * How long a container this node stopped tailing because its ownership moved is still handed
+ * over at shutdown, and how long a peer that left the view is still asked for positions: both
+ * cover a new owner whose handover is still pending (settling, asking, or slowed by load).
+ */
+const RECENT_MS = 60_000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** Reopen delay after a stream ended cleanly (container exited or restarting). */
@@ -328,8 +336,14 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   readonly #http: HttpService | undefined;
   /** Tailers told to stop whose last batch may still be in flight, per target key. */
   readonly #stopping = new Map<string, number>();
+  /** Their stops, awaited at shutdown before positions are handed over. */
+  readonly #stops = new Set<Promise<void>>();
   /** Containers whose final position a peer handed over (it shut down), with when. */
   readonly #handedOver = new Map<string, number>();
+  /** Containers this node stopped tailing because another node owns them now, with when. */
+  readonly #released = new Map<string, number>();
+  /** Peer addresses in the membership (undefined) or when they left it. */
+  readonly #peersSeen = new Map<string, number | undefined>();
   #running = false;
   #dropped: DroppedTarget[] = [];
   readonly #cursors: Cursors;
@@ -378,13 +392,17 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     }
     if (dropped.length > this.#dropped.length) this.#opts.logger.warn(`loki.source.kubernetes: dropping ${dropped.length} target(s): ${dropped[0]!.error}`);
     this.#dropped = dropped;
+    const now = Date.now();
     for (const [key, tailer] of this.#tailers) {
       const w = want.get(key);
       if (!w || !sameLabels(w.labels, tailer.target.labels)) {
         this.#tailers.delete(key);
-        this.#stopTailer(tailer);
+        void this.#stopTailer(tailer);
+        if (!w && sharded) this.#released.set(key, now);
       }
     }
+    for (const [key, at] of this.#released) if (want.has(key) || at < now - RECENT_MS) this.#released.delete(key);
+    if (sharded) this.#notePeers(now);
     for (const [key, t] of want) {
       if (this.#tailers.has(key)) continue;
       this.#tailers.set(
@@ -406,11 +424,14 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
   #stopTailer(tailer: LogTailer): Promise<void> {
     const key = tailer.target.key;
     this.#stopping.set(key, (this.#stopping.get(key) ?? 0) + 1);
-    return tailer.stop().finally(() => {
+    const stopped = tailer.stop().finally(() => {
+      this.#stops.delete(stopped);
       const n = (this.#stopping.get(key) ?? 1) - 1;
       if (n <= 0) this.#stopping.delete(key);
       else this.#stopping.set(key, n);
     });
+    this.#stops.add(stopped);
+    return stopped;
   }
 
   /** Where a container newly owned by this node resumes: the newest position of this node and its peers. */
@@ -421,9 +442,11 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     // tailers of targets it does not keep are stopped (aborting this wait) before they read.
     await sleep(HANDOVER_SETTLE_MS, signal);
     const peers = this.#peerAddrs();
-    if (signal.aborted || peers.length === 0) return this.#cursors.get(key);
+    const departed = this.#departedPeers();
+    if (signal.aborted || peers.length + departed.length === 0) return this.#cursors.get(key);
     const { cursor, from } = await resolveHandover({
       peers,
+      departed,
       componentPath: this.#http.pathFor(this.#opts.id),
       key,
       local: () => this.#cursors.get(key),
@@ -438,6 +461,23 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
 
   #peerAddrs(): string[] {
     return (this.#cluster?.peers() ?? []).filter((p) => !p.isSelf && p.addr !== '').map((p) => p.addr);
+  }
+
+  /** Records which peers are in the membership and when the others left it. */
+  #notePeers(now: number): void {
+    const current = new Set(this.#peerAddrs());
+    for (const addr of current) this.#peersSeen.set(addr, undefined);
+    for (const [addr, leftAt] of this.#peersSeen) {
+      if (current.has(addr)) continue;
+      if (leftAt === undefined) this.#peersSeen.set(addr, now);
+      else if (leftAt < now - RECENT_MS) this.#peersSeen.delete(addr);
+    }
+  }
+
+  /** Peers that left the membership within `RECENT_MS`: a leaving collector may still hand over. */
+  #departedPeers(): string[] {
+    this.#notePeers(Date.now());
+    return [...this.#peersSeen].filter(([, leftAt]) => leftAt !== undefined).map(([addr]) => addr);
   }
 
   /** A peer handed over its final position of `key`: keep it when it is further than ours. */
@@ -458,7 +498,7 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     for (const key of keys) {
       const c = this.#cursors.get(key);
       if (c === undefined) continue;
-      for (const p of peers) sends.push(handOver(p, componentPath, key, c, 1000).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
+      for (const p of peers) sends.push(handOverRetrying(p, componentPath, key, c, { timeoutMs: 1000, retryForMs: 2000, pauseMs: 250 }).catch((err: Error) => void this.#opts.logger.warn(`loki.source.kubernetes: ${err.message}; its next owner may repeat lines`)));
     }
     await Promise.all(sends);
   }
@@ -487,9 +527,14 @@ export class LokiSourceKubernetesComponent implements Component<Arguments>, Heal
     unsubscribe?.();
     const all = [...this.#tailers.values()];
     this.#tailers.clear();
-    await Promise.all(all.map((t) => this.#stopTailer(t)));
+    for (const t of all) void this.#stopTailer(t);
+    await Promise.all([...this.#stops]);
     const sharded = this.#args.clustering.enabled && this.#cluster !== undefined && this.#cluster.enabled;
-    if (sharded) await this.#handOverAll(all.map((t) => t.target.key));
+    // Also the containers given away lately: their new owner may not have asked for them yet,
+    // and once this node is gone it cannot.
+    const recent = Date.now() - RECENT_MS;
+    const released = [...this.#released].filter(([, at]) => at >= recent).map(([key]) => key);
+    if (sharded) await this.#handOverAll([...new Set([...all.map((t) => t.target.key), ...released])]);
     unmount?.();
     this.#client.close();
     await this.#cursors.flush().catch((err: Error) => this.#opts.logger.warn(`loki.source.kubernetes: cannot write ${this.#cursors.file}: ${err.message}`));
