@@ -13,7 +13,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from 'winston';
 import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
@@ -21,20 +20,21 @@ import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels,
 import { GENERATION_KINDS, initialStatus } from './defaults.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { crdResourceTypes, crdVersions, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
+import { crdResourceTypes, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
 import { BuiltinTypeInfo, type TypeInfo } from './patch-meta.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
 import { serverSideApply, trackUpdate, type WriteContext } from './managed-fields.js';
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
-import { decodeProtobuf } from './protobuf.js';
-import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
+import { eventFieldToCore, eventToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
 import { admit } from './admission.js';
+import { crdSchema, crdVersion, mustGet, present, storageType, type ServerContext, type Target, type WriteOptions } from './context.js';
+import { readBody, send } from './http-io.js';
 import { asKube, eventLine, jobSelector, MetaFirstTypeInfo, nameOf, now, nsOf, partialMetadata, sameOwnership, specPart, withoutVolatile } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
@@ -46,56 +46,24 @@ const CREATE_ON_UPDATE = new Set(['Lease', 'Endpoints']);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
-
-interface WriteOptions {
-  readonly manager: string;
-  readonly dryRun: boolean;
-  readonly fieldValidation: FieldValidation;
-  readonly sub?: string;
-  /** Set by server-side apply: ownership already computed. */
-  readonly managedFields?: JsonObject[];
-  readonly warnings: string[];
-}
-
-interface Target {
-  readonly t: ResourceType;
-  readonly ns: string | undefined;
-  readonly name: string | undefined;
-  readonly sub: string | undefined;
-}
-
 /** Head start given to exec clients before the command's output starts flowing (see the exec upgrade handler). */
 const EXEC_START_DELAY_MS = 150;
 export class ApiServer {
   readonly store: ObjectStore;
   readonly registry = new ResourceRegistry();
-  readonly #logger: Logger | undefined;
+  readonly #ctx: ServerContext;
   readonly #http: http.Server;
-  readonly #bookmarkMs: number;
-  readonly #minRequestTimeout: number;
-  readonly #closers = new Set<() => void>();
   readonly #sockets = new Set<import('node:net').Socket>();
-  readonly #addresses: ServiceAddressAllocator;
   readonly #metrics = new Registry();
   readonly #requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code.', labelNames: ['verb', 'resource', 'code'] as const, registers: [this.#metrics] });
   readonly #latency = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'Time to answer non-streaming requests.', labelNames: ['verb'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.#metrics] });
   readonly #watchers = new Gauge({ name: 'apiserver_registered_watchers', help: 'Open watch streams.', registers: [this.#metrics] });
   #url = '';
   #host = '127.0.0.1';
-  #logProvider: PodLogProvider | undefined;
-  #execProvider: PodExecProvider | undefined;
   readonly #gc: GarbageCollector;
-  /** OpenAPI v3 documents by group/version; cleared whenever a CRD changes. */
-  readonly #openapiCache = new Map<string, JsonObject | undefined>();
-  readonly #openapiHashes = new Map<string, string>();
   #closed = false;
 
   constructor(opts: StartApiServerOptions) {
-    this.#logger = opts.logger;
-    this.#bookmarkMs = opts.bookmarkIntervalMs ?? 10_000;
-    this.#minRequestTimeout = opts.minRequestTimeoutSeconds ?? 1800;
-    this.#addresses = new ServiceAddressAllocator(opts.serviceCidr ?? '10.96.0.0/16');
     new Gauge({
       name: 'apiserver_storage_objects',
       help: 'Stored objects by resource.',
@@ -109,6 +77,19 @@ export class ApiServer {
     const store = (): ObjectStore => this.store;
     new Gauge({ name: 'apiserver_resource_version', help: 'Current global resourceVersion.', registers: [this.#metrics], collect: function (this: Gauge) { this.set(store().resourceVersion); } });
     this.store = new ObjectStore({ ...(opts.historySize !== undefined ? { historySize: opts.historySize } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+    this.#ctx = {
+      store: this.store,
+      registry: this.registry,
+      logger: opts.logger,
+      addresses: new ServiceAddressAllocator(opts.serviceCidr ?? '10.96.0.0/16'),
+      openapi: { docs: new Map(), hashes: new Map() },
+      closers: new Set(),
+      bookmarkMs: opts.bookmarkIntervalMs ?? 10_000,
+      minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds ?? 1800,
+      scheduleGc: () => this.#gc.schedule(),
+      logProvider: undefined,
+      execProvider: undefined,
+    };
     for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.#registerCrd(crd);
     this.#bootstrap();
     this.#gc = new GarbageCollector({
@@ -124,7 +105,7 @@ export class ApiServer {
       update: (t, cur, next) => {
         this.#commitUpdate(t, cur, next, this.#internalOpts('kube-controller-manager'));
       },
-      ...(this.#logger ? { logger: this.#logger } : {}),
+      ...(this.#ctx.logger ? { logger: this.#ctx.logger } : {}),
     });
     this.store.subscribe((e) => this.#gc.onEvent(e));
     this.#http = http.createServer((req, res) => {
@@ -149,7 +130,7 @@ export class ApiServer {
   async listen(host: string, port: number): Promise<void> {
     this.#host = host;
     const failed = await preloadValidators(BUILTIN_TYPES);
-    if (failed.length > 0) this.#logger?.warn('schema validators not loaded; those kinds are served without schema validation', { failed });
+    if (failed.length > 0) this.#ctx.logger?.warn('schema validators not loaded; those kinds are served without schema validation', { failed });
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(port, host, () => {
@@ -164,7 +145,7 @@ export class ApiServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of [...this.#closers]) c();
+    for (const c of [...this.#ctx.closers]) c();
     this.#gc.stop();
     this.store.flush();
     await new Promise<void>((resolve) => {
@@ -174,11 +155,11 @@ export class ApiServer {
   }
 
   setPodLogProvider(fn: PodLogProvider | undefined): void {
-    this.#logProvider = fn;
+    this.#ctx.logProvider = fn;
   }
 
   setPodExecProvider(fn: PodExecProvider | undefined): void {
-    this.#execProvider = fn;
+    this.#ctx.execProvider = fn;
   }
 
   /** Upgrade requests: `pods/<name>/exec` over the WebSocket channel protocol; anything else is refused with a Status. */
@@ -193,9 +174,9 @@ export class ApiServer {
       const t = this.registry.get('', 'v1', 'pods')!;
       if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       const [, ns, name, sub] = m as unknown as [string, string, string, string];
-      const pod = this.#mustGet({ t, ns, name, sub: undefined });
-      if (sub !== 'exec' || !this.#execProvider || !/websocket/i.test(String(req.headers['upgrade'] ?? ''))) {
-        throw new ApiError(404, 'NotFound', `pods/${sub} ${sub === 'exec' && this.#execProvider ? 'needs a WebSocket upgrade (v5.channel.k8s.io)' : 'is not supported by the local test API server'}: pods are local processes on their own loopback IP (see status.podIP), connect to it directly instead`);
+      const pod = mustGet(this.#ctx, { t, ns, name, sub: undefined });
+      if (sub !== 'exec' || !this.#ctx.execProvider || !/websocket/i.test(String(req.headers['upgrade'] ?? ''))) {
+        throw new ApiError(404, 'NotFound', `pods/${sub} ${sub === 'exec' && this.#ctx.execProvider ? 'needs a WebSocket upgrade (v5.channel.k8s.io)' : 'is not supported by the local test API server'}: pods are local processes on their own loopback IP (see status.podIP), connect to it directly instead`);
       }
       const q = url.searchParams;
       const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
@@ -217,7 +198,7 @@ export class ApiServer {
       // frames for streams it has not registered yet ("Unknown stream id 2, discarding message"),
       // so output sent in the first milliseconds of the socket can be lost. A real kubelet takes
       // far longer than that to start an exec; give the client the same head start.
-      const provider = this.#execProvider;
+      const provider = this.#ctx.execProvider;
       const failExec = (e: unknown): void => {
         ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `exec failed: ${e instanceof Error ? e.message : String(e)}`, reason: 'InternalError', code: 500 }));
         ws.close();
@@ -283,7 +264,7 @@ export class ApiServer {
       this.#createObject(svcType, 'default', {
         apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: this.#addresses.ip(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+        spec: { clusterIP: this.#ctx.addresses.ip(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
       }, sys);
     } else {
       const cur = this.store.get(svcType.storageKey, 'default', 'kubernetes')!;
@@ -331,39 +312,15 @@ export class ApiServer {
       this.#requests.inc({ verb, resource, code: String(res.statusCode) });
       if (watching) this.#watchers.dec();
       else this.#latency.observe({ verb }, Number(process.hrtime.bigint() - started) / 1e9);
-      this.#logger?.debug('request', { verb, path: url.pathname, code: res.statusCode });
+      this.#ctx.logger?.debug('request', { verb, path: url.pathname, code: res.statusCode });
     });
     try {
       await this.#route(req, res, url);
     } catch (e: unknown) {
       const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`);
-      if (err.code >= 500) this.#logger?.error('request failed', { method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
-      if (!res.headersSent) this.#send(res, err.code, err.toStatus());
+      if (err.code >= 500) this.#ctx.logger?.error('request failed', { method: req.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+      if (!res.headersSent) send(res, err.code, err.toStatus());
       else res.end();
-    }
-  }
-
-  #send(res: http.ServerResponse, code: number, body: Json, warnings: readonly string[] = []): void {
-    const data = JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) };
-    if (warnings.length > 0) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
-    res.writeHead(code, headers);
-    res.end(data);
-  }
-
-  async #body(req: http.IncomingMessage): Promise<Json> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
-    const ct = String(req.headers['content-type'] ?? 'application/json');
-    if (ct.startsWith('application/vnd.kubernetes.protobuf') && raw.length > 0) return decodeProtobuf(raw);
-    const text = raw.toString('utf8');
-    if (text.trim() === '') return null;
-    try {
-      if (ct.includes('yaml')) return YAML.parse(text) as Json;
-      return JSON.parse(text) as Json;
-    } catch (e: unknown) {
-      throw badRequest(`the request body could not be decoded as ${ct.includes('yaml') ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -371,7 +328,7 @@ export class ApiServer {
     const p = url.pathname.replace(/\/+$/, '') || '/';
     const segs = p.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
-    if (p === '/version') return this.#send(res, 200, SERVER_VERSION);
+    if (p === '/version') return send(res, 200, SERVER_VERSION);
     if (p === '/metrics') {
       const text = await this.#metrics.metrics();
       res.writeHead(200, { 'Content-Type': this.#metrics.contentType });
@@ -391,9 +348,9 @@ export class ApiServer {
       res.end(data);
       return;
     }
-    if (p === '/api') return this.#send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.#host}:${new URL(this.#url).port}` }] });
-    if (p === '/apis') return this.#send(res, 200, this.#groupList());
-    if (p === '/') return this.#send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+    if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.#host}:${new URL(this.#url).port}` }] });
+    if (p === '/apis') return send(res, 200, this.#groupList());
+    if (p === '/') return send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
     let group: string;
     let version: string;
     let rest: string[];
@@ -407,14 +364,14 @@ export class ApiServer {
         const g = this.#groupList().groups as JsonObject[];
         const found = g.find((x) => x['name'] === group);
         if (!found) throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
-        return this.#send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...found });
+        return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...found });
       }
       version = segs[2]!;
       rest = segs.slice(3);
     } else {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    if (rest.length === 0) return this.#send(res, 200, this.#resourceList(group, version));
+    if (rest.length === 0) return send(res, 200, this.#resourceList(group, version));
     let watchPrefix = false;
     if (rest[0] === 'watch') {
       watchPrefix = true;
@@ -448,36 +405,36 @@ export class ApiServer {
         if (sub === 'log') return this.#log(req, res, target, q);
         return this.#get(req, res, target);
       case 'POST': {
-        const body = await this.#body(req);
+        const body = await readBody(req);
         if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
         if (name !== undefined && sub === 'eviction') return this.#evict(res, target);
-        if (name !== undefined && sub === 'token') return this.#send(res, 201, this.#token(target, body));
+        if (name !== undefined && sub === 'token') return send(res, 201, this.#token(target, body));
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        if (t.virtual) return this.#send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
+        if (t.virtual) return send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
         const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts, true);
-        return this.#send(res, 201, this.#present(t, created), opts.warnings);
+        return send(res, 201, present(t, created), opts.warnings);
       }
       case 'PUT': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const body = await this.#body(req);
+        const body = await readBody(req);
         const opts = this.#writeOpts(req, q, sub);
         const out = sub === 'scale' ? this.#putScale(target, asKube(body, 'update'), opts) : this.#updateObject(target, asKube(body, 'update'), opts);
-        return this.#send(res, 200, out, opts.warnings);
+        return send(res, 200, out, opts.warnings);
       }
       case 'PATCH': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const body = await this.#body(req);
+        const body = await readBody(req);
         const opts = this.#writeOpts(req, q, sub);
         const out = this.#patch(target, body, String(req.headers['content-type'] ?? ''), q, opts);
-        return this.#send(res, out.created ? 201 : 200, out.obj, opts.warnings);
+        return send(res, out.created ? 201 : 200, out.obj, opts.warnings);
       }
       case 'DELETE': {
-        const body = await this.#body(req);
+        const body = await readBody(req);
         const opts = isObject(body) ? body : {};
-        if (name === undefined) return this.#send(res, 200, this.#deleteCollection(t, target.ns, q, opts));
+        if (name === undefined) return send(res, 200, this.#deleteCollection(t, target.ns, q, opts));
         const out = this.#deleteObject(target, q, opts);
-        return this.#send(res, out.code, out.body);
+        return send(res, out.code, out.body);
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not supported`);
@@ -502,17 +459,6 @@ export class ApiServer {
     const manager = q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown');
     if (manager.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
     return { manager, dryRun: dry.length > 0, fieldValidation: fv, warnings: [], ...(sub ? { sub } : {}) };
-  }
-
-  /** The type objects are stored and validated as (events.k8s.io Events are stored as core Events). */
-  #storageType(t: ResourceType): ResourceType {
-    return t.group === 'events.k8s.io' ? this.registry.get('', 'v1', 'events')! : t;
-  }
-
-  #present(t: ResourceType, o: KubeObject): KubeObject {
-    if (t.group === 'events.k8s.io') return eventFromCore(o);
-    const av = apiVersionOf(t);
-    return o.apiVersion === av ? o : { ...o, apiVersion: av };
   }
 
   // ---------------------------------------------------------------- discovery and OpenAPI
@@ -590,23 +536,11 @@ export class ApiServer {
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
   }
 
-  #crdSchema(t: ResourceType): JsonObject | undefined {
-    if (!t.crdName) return undefined;
-    const v = this.#crdVersion(t);
-    return v?.schema;
-  }
-
-  #crdVersion(t: ResourceType): CrdVersion | undefined {
-    if (!t.crdName) return undefined;
-    const crd = this.store.get('apiextensions.k8s.io/customresourcedefinitions', undefined, t.crdName);
-    return crd ? crdVersions(crd).find((v) => v.name === t.version) : undefined;
-  }
-
   #openapi(res: http.ServerResponse, segs: string[], url: URL): void {
     if (segs[1] === 'v2') {
       const body = openApiV2Protobuf();
       const accept = url.searchParams.get('format');
-      if (accept === 'json') return this.#send(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} });
+      if (accept === 'json') return send(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} });
       res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': body.length });
       res.end(body);
       return;
@@ -614,21 +548,21 @@ export class ApiServer {
     if (segs[1] !== 'v3') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const docFor = (g: string, v: string): JsonObject | undefined => {
       const key = `${g}/${v}`;
-      if (this.#openapiCache.has(key)) return this.#openapiCache.get(key);
+      if (this.#ctx.openapi.docs.has(key)) return this.#ctx.openapi.docs.get(key);
       const doc = openApiV3Doc(this.registry, g, v, (t) => {
         if (!t.crdName) return builtinSchemas(t);
-        const s = this.#crdSchema(t);
+        const s = crdSchema(this.#ctx, t);
         const name = `${t.group.split('.').reverse().join('.')}.${t.version}.${t.kind}`;
         return s ? { name, schemas: { [name]: s } } : undefined;
       });
-      this.#openapiCache.set(key, doc);
+      this.#ctx.openapi.docs.set(key, doc);
       return doc;
     };
     if (segs.length === 2) {
-      return this.#send(res, 200, openApiV3Index(this.registry, (g, v) => {
+      return send(res, 200, openApiV3Index(this.registry, (g, v) => {
         const key = `${g}/${v}`;
-        let h = this.#openapiHashes.get(key);
-        if (!h) this.#openapiHashes.set(key, (h = docHash(docFor(g, v) ?? {})));
+        let h = this.#ctx.openapi.hashes.get(key);
+        if (!h) this.#ctx.openapi.hashes.set(key, (h = docHash(docFor(g, v) ?? {})));
         return h;
       }));
     }
@@ -636,7 +570,7 @@ export class ApiServer {
     const [group, version] = rest[0] === 'api' ? ['', rest[1]!] : [rest[1]!, rest[2]!];
     const doc = docFor(group, version ?? '');
     if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    this.#send(res, 200, doc);
+    send(res, 200, doc);
   }
 
   // ---------------------------------------------------------------- reads
@@ -652,26 +586,18 @@ export class ApiServer {
 
   #printerColumns(t: ResourceType): CrdVersion['printerColumns'] | undefined {
     if (!t.crdName) return undefined;
-    return this.#crdVersion(t)?.printerColumns ?? [];
+    return crdVersion(this.#ctx, t)?.printerColumns ?? [];
   }
 
   #get(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
     const { t } = target;
-    const o = this.#mustGet(target);
-    if (target.sub === 'scale') return this.#send(res, 200, this.#scaleOf(t, o));
+    const o = mustGet(this.#ctx, target);
+    if (target.sub === 'scale') return send(res, 200, this.#scaleOf(t, o));
     if (this.#acceptsTable(req) && target.sub === undefined) {
-      return this.#send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
+      return send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
     }
-    if (this.#acceptsPartial(req) && target.sub === undefined) return this.#send(res, 200, partialMetadata(o));
-    this.#send(res, 200, this.#present(t, o));
-  }
-
-  #mustGet(target: Target): KubeObject {
-    const { t, ns, name } = target;
-    if (t.scope === 'Namespaced' && ns === undefined) throw notFound(t.resource, t.group, String(name));
-    const o = this.store.get(t.storageKey, ns, String(name));
-    if (!o) throw notFound(t.resource, t.group, String(name));
-    return o;
+    if (this.#acceptsPartial(req) && target.sub === undefined) return send(res, 200, partialMetadata(o));
+    send(res, 200, present(t, o));
   }
 
   #selectors(t: ResourceType, q: URLSearchParams): { labels: LabelSelector; fields: FieldRequirement[] } {
@@ -726,9 +652,9 @@ export class ApiServer {
       listMeta['remainingItemCount'] = items.length - limit;
       items = items.slice(0, limit);
     }
-    if (this.#acceptsTable(req)) return this.#send(res, 200, toTable(t.kind, items, listMeta, this.#printerColumns(t), q.get('includeObject') ?? 'Metadata'));
-    if (this.#acceptsPartial(req)) return this.#send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: items.map(partialMetadata) });
-    this.#send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta, items: items.map((o) => this.#present(t, o)) });
+    if (this.#acceptsTable(req)) return send(res, 200, toTable(t.kind, items, listMeta, this.#printerColumns(t), q.get('includeObject') ?? 'Metadata'));
+    if (this.#acceptsPartial(req)) return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: items.map(partialMetadata) });
+    send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta, items: items.map((o) => present(t, o)) });
   }
 
   #watch(req: http.IncomingMessage, res: http.ServerResponse, t: ResourceType, ns: string | undefined, q: URLSearchParams): void {
@@ -737,7 +663,7 @@ export class ApiServer {
     const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
     const sendInitial = q.get('sendInitialEvents') === 'true';
     const requested = Number(q.get('timeoutSeconds') ?? 0);
-    const timeout = requested > 0 ? requested : this.#minRequestTimeout * (1 + Math.random());
+    const timeout = requested > 0 ? requested : this.#ctx.minRequestTimeoutSeconds * (1 + Math.random());
     const table = this.#acceptsTable(req);
     const partial = !table && this.#acceptsPartial(req);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
@@ -761,13 +687,13 @@ export class ApiServer {
       const nowMatch = this.#matches(e.obj, sel);
       const prevMatch = e.prev ? this.#matches(e.prev, sel) : false;
       if (e.type === 'ADDED') {
-        if (nowMatch) write('ADDED', this.#present(t, e.obj));
+        if (nowMatch) write('ADDED', present(t, e.obj));
       } else if (e.type === 'MODIFIED') {
-        if (nowMatch && prevMatch) write('MODIFIED', this.#present(t, e.obj));
-        else if (nowMatch) write('ADDED', this.#present(t, e.obj));
-        else if (prevMatch) write('DELETED', this.#present(t, e.obj));
+        if (nowMatch && prevMatch) write('MODIFIED', present(t, e.obj));
+        else if (nowMatch) write('ADDED', present(t, e.obj));
+        else if (prevMatch) write('DELETED', present(t, e.obj));
       } else if (nowMatch || prevMatch) {
-        write('DELETED', this.#present(t, e.obj));
+        write('DELETED', present(t, e.obj));
       }
     };
     const bookmark = (extra: JsonObject = {}): void => {
@@ -780,15 +706,15 @@ export class ApiServer {
       unsubscribe?.();
       if (timer) clearTimeout(timer);
       if (ticker) clearInterval(ticker);
-      this.#closers.delete(finish);
+      this.#ctx.closers.delete(finish);
       if (!res.writableEnded) res.end();
     };
-    this.#closers.add(finish);
+    this.#ctx.closers.add(finish);
     req.on('close', finish);
     res.on('close', finish);
     try {
       if (rvParam === '' || rvParam === '0' || sendInitial) {
-        for (const o of this.store.list(t.storageKey, ns)) if (this.#matches(o, sel)) write('ADDED', this.#present(t, o));
+        for (const o of this.store.list(t.storageKey, ns)) if (this.#matches(o, sel)) write('ADDED', present(t, o));
         if (sendInitial && bookmarks) bookmark({ annotations: { 'k8s.io/initial-events-end': 'true' } });
       } else {
         const rv = Number(rvParam);
@@ -803,11 +729,11 @@ export class ApiServer {
     }
     unsubscribe = this.store.subscribe(deliver);
     timer = setTimeout(finish, timeout * 1000);
-    if (bookmarks) ticker = setInterval(() => bookmark(), this.#bookmarkMs);
+    if (bookmarks) ticker = setInterval(() => bookmark(), this.#ctx.bookmarkMs);
   }
 
   #log(req: http.IncomingMessage, res: http.ServerResponse, target: Target, q: URLSearchParams): void {
-    const pod = this.#mustGet(target);
+    const pod = mustGet(this.#ctx, target);
     const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
     let container = q.get('container') ?? undefined;
     if (container === undefined) {
@@ -833,16 +759,16 @@ export class ApiServer {
       ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
       ...(limitBytes !== undefined ? { limitBytes } : {}),
     };
-    const stream = this.#logProvider?.(String(target.ns), String(target.name), container, opts);
+    const stream = this.#ctx.logProvider?.(String(target.ns), String(target.name), container, opts);
     if (!stream) throw badRequest(`container "${container}" in pod "${String(target.name)}" is waiting to start: ContainerCreating`);
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     const end = (): void => {
-      this.#closers.delete(end);
+      this.#ctx.closers.delete(end);
       const d = stream as unknown as { destroy?: () => void };
       d.destroy?.();
       if (!res.writableEnded) res.end();
     };
-    this.#closers.add(end);
+    this.#ctx.closers.add(end);
     req.on('close', end);
     stream.on('data', (c: Buffer | string) => res.write(c));
     stream.on('end', end);
@@ -852,17 +778,17 @@ export class ApiServer {
   // ---------------------------------------------------------------- writes
 
   #typeInfo(t: ResourceType): TypeInfo {
-    if (t.crdName) return new MetaFirstTypeInfo(new SchemaTypeInfo(this.#crdSchema(t)));
+    if (t.crdName) return new MetaFirstTypeInfo(new SchemaTypeInfo(crdSchema(this.#ctx, t)));
     return new BuiltinTypeInfo(t.kind);
   }
 
-  #ctx(t: ResourceType, opts: WriteOptions, time: string): WriteContext {
+  #writeContext(t: ResourceType, opts: WriteOptions, time: string): WriteContext {
     return { manager: opts.manager, apiVersion: apiVersionOf(t), info: this.#typeInfo(t), now: time, ...(opts.sub && opts.sub !== 'scale' ? { subresource: opts.sub } : {}) };
   }
 
   /** Defaulting, pruning and validation shared by create and update; throws 400/422. */
   #admit(t: ResourceType, o: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
-    admit(t, o, old, opts, t.crdName ? this.#crdSchema(t) : undefined);
+    admit(t, o, old, opts, t.crdName ? crdSchema(this.#ctx, t) : undefined);
   }
 
   #checkKind(t: ResourceType, o: KubeObject): void {
@@ -881,7 +807,7 @@ export class ApiServer {
   #createObject(requested: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
     let o = owned ? input : deepClone(input);
     this.#checkKind(requested, o);
-    const t = this.#storageType(requested);
+    const t = storageType(this.#ctx, requested);
     if (t !== requested) o = eventToCore(o);
     const md = o.metadata;
     if (t.scope === 'Namespaced') {
@@ -924,14 +850,14 @@ export class ApiServer {
       else o['status'] = st;
     }
     if (t.kind === 'Service') {
-      const problem = this.#addresses.allocate(o, this.store.list('/services'));
+      const problem = this.#ctx.addresses.allocate(o, this.store.list('/services'));
       if (problem) throw invalid('Service', '', nameOf(o), [problem]);
     }
     if (t.kind === 'Job') jobSelector(o);
     this.#admit(t, o, undefined, opts);
     if (t.kind === 'Pod') this.#admitServiceAccount(o);
     if (t.kind === 'CustomResourceDefinition') establish(o, time);
-    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#ctx(t, opts, time), md['managedFields']);
+    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#writeContext(t, opts, time), md['managedFields']);
     if (opts.dryRun) return o;
     const stored = this.store.put(t.storageKey, o);
     this.#afterWrite(t, undefined, stored);
@@ -952,12 +878,12 @@ export class ApiServer {
     if (CREATE_ON_UPDATE.has(t.kind) && opts.sub === undefined && !this.store.get(t.storageKey, target.ns, String(target.name))) {
       const body = deepClone(input);
       if (body.metadata['name'] === undefined) body.metadata['name'] = String(target.name);
-      return this.#present(t, this.#createObject(t, target.ns, body, opts));
+      return present(t, this.#createObject(t, target.ns, body, opts));
     }
-    const old = this.#mustGet(target);
+    const old = mustGet(this.#ctx, target);
     let body = deepClone(input);
     this.#checkKind(t, body);
-    const st = this.#storageType(t);
+    const st = storageType(this.#ctx, t);
     if (st !== t) body = eventToCore(body);
     if (body.metadata['name'] !== undefined && body.metadata['name'] !== target.name) {
       throw badRequest(`the name of the object (${String(body.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
@@ -965,7 +891,7 @@ export class ApiServer {
     const rv = body.metadata['resourceVersion'];
     if (rv !== undefined && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
     const out = this.#commitUpdate(st, old, body, opts);
-    return this.#present(t, out);
+    return present(t, out);
   }
 
   /** Applies an update on top of `old`: subresource rules, immutable metadata, generation, ownership. */
@@ -1014,7 +940,7 @@ export class ApiServer {
     // A request that sets managedFields explicitly replaces the stored ownership (`[]` clears it).
     const requested = md['managedFields'];
     const base = Array.isArray(requested) && !deepEqual(requested, omd['managedFields'] ?? []) ? requested : omd['managedFields'];
-    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#ctx(t, opts, time), base);
+    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#writeContext(t, opts, time), base);
     if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && sameOwnership(omd['managedFields'], md['managedFields'])) return old;
     if (opts.dryRun) return next;
     if (md['deletionTimestamp'] && (!Array.isArray(md['finalizers']) || md['finalizers'].length === 0) && !(t.kind === 'Pod' && md['deletionGracePeriodSeconds'] !== 0 && md['deletionGracePeriodSeconds'] !== undefined)) {
@@ -1033,14 +959,14 @@ export class ApiServer {
     if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') return this.#apply(target, body, q, opts);
     if (q.get('force') === 'true') throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
     if (target.sub === 'scale') {
-      const o = this.#mustGet(target);
+      const o = mustGet(this.#ctx, target);
       const scale = this.#scaleOf(t, o);
       const patched = this.#patchDoc(t, scale, body, ct);
       return { obj: this.#putScale(target, patched as KubeObject, opts), created: false };
     }
-    const old = this.#mustGet(target);
-    const st = this.#storageType(t);
-    let patched = this.#patchDoc(t, this.#present(t, old), body, ct) as KubeObject;
+    const old = mustGet(this.#ctx, target);
+    const st = storageType(this.#ctx, t);
+    let patched = this.#patchDoc(t, present(t, old), body, ct) as KubeObject;
     if (!isObject(patched['metadata'])) patched['metadata'] = {};
     const prv = patched.metadata['resourceVersion'];
     if (prv !== undefined && prv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
@@ -1049,7 +975,7 @@ export class ApiServer {
     }
     this.#checkKind(t, patched);
     if (st !== t) patched = eventToCore(patched);
-    return { obj: this.#present(t, this.#commitUpdate(st, old, patched, opts)), created: false };
+    return { obj: present(t, this.#commitUpdate(st, old, patched, opts)), created: false };
   }
 
   #patchDoc(t: ResourceType, doc: JsonObject, body: Json, ct: string): JsonObject {
@@ -1085,7 +1011,7 @@ export class ApiServer {
       throw badRequest('metadata.managedFields must be nil');
     }
     this.#checkKind(t, applied);
-    const st = this.#storageType(t);
+    const st = storageType(this.#ctx, t);
     if (st !== t) applied = eventToCore(applied);
     if (applied.metadata['name'] !== undefined && applied.metadata['name'] !== target.name) {
       throw badRequest(`the name of the object (${String(applied.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
@@ -1104,7 +1030,7 @@ export class ApiServer {
     const force = q.get('force') === 'true';
     const existing = t.scope === 'Namespaced' && target.ns === undefined ? undefined : this.store.get(t.storageKey, target.ns, String(target.name));
     const time = now();
-    const ctx = this.#ctx(st, opts, time);
+    const ctx = this.#writeContext(st, opts, time);
     if (!existing) {
       if (sub) throw notFound(t.resource, t.group, String(target.name));
       const result = serverSideApply(undefined, applied, ctx, force);
@@ -1112,7 +1038,7 @@ export class ApiServer {
       o.apiVersion = apiVersionOf(st);
       o.kind = st.kind;
       const created = this.#createObject(st, target.ns, o, { ...opts, managedFields: result.managedFields });
-      return { obj: this.#present(t, created), created: true };
+      return { obj: present(t, created), created: true };
     }
     const rv = applied.metadata['resourceVersion'];
     if (rv !== undefined && rv !== existing.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
@@ -1125,7 +1051,7 @@ export class ApiServer {
       delete copy.metadata['managedFields'];
       ann[LAST_APPLIED] = `${JSON.stringify(copy)}\n`;
     }
-    return { obj: this.#present(t, this.#commitUpdate(st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
+    return { obj: present(t, this.#commitUpdate(st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
   }
 
   /**
@@ -1148,7 +1074,7 @@ export class ApiServer {
 
   /** `serviceaccounts/<name>/token`: an unsigned JWT-shaped token naming the service account. */
   #token(target: Target, body: Json): JsonObject {
-    this.#mustGet(target);
+    mustGet(this.#ctx, target);
     const spec = isObject(body) && isObject(body['spec']) ? body['spec'] : {};
     const seconds = typeof spec['expirationSeconds'] === 'number' ? spec['expirationSeconds'] : 3600;
     const exp = Math.floor(Date.now() / 1000) + seconds;
@@ -1208,7 +1134,7 @@ export class ApiServer {
 
   #putScale(target: Target, scale: KubeObject, opts: WriteOptions): JsonObject {
     const { t } = target;
-    const old = this.#mustGet(target);
+    const old = mustGet(this.#ctx, target);
     const rv = isObject(scale['metadata']) ? scale['metadata']['resourceVersion'] : undefined;
     if (rv !== undefined && rv !== null && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
     const replicas = getPath(scale, 'spec.replicas');
@@ -1222,14 +1148,14 @@ export class ApiServer {
   }
 
   #bind(res: http.ServerResponse, target: Target, body: Json): void {
-    const pod = this.#mustGet(target);
+    const pod = mustGet(this.#ctx, target);
     const node = isObject(body) && isObject(body['target']) ? body['target']['name'] : undefined;
     if (typeof node !== 'string' || node === '') throw invalid('Binding', '', String(target.name), [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
     if (getPath(pod, 'spec.nodeName')) throw conflict('pods/binding', '', String(target.name), `pod ${String(target.name)} is already assigned to node "${String(getPath(pod, 'spec.nodeName'))}"`);
     const next = deepClone(pod);
     (next['spec'] as JsonObject)['nodeName'] = node;
     this.store.put(target.t.storageKey, next);
-    this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
   /**
@@ -1238,7 +1164,7 @@ export class ApiServer {
    * computed from the live pods (the real server reads the disruption controller's status).
    */
   #evict(res: http.ServerResponse, target: Target): void {
-    const pod = this.#mustGet(target);
+    const pod = mustGet(this.#ctx, target);
     const ready = (p: KubeObject): boolean => {
       const conds = getPath(p, 'status.conditions');
       return !p.metadata['deletionTimestamp'] && Array.isArray(conds) && conds.some((c) => isObject(c) && c['type'] === 'Ready' && c['status'] === 'True');
@@ -1266,14 +1192,14 @@ export class ApiServer {
       }
     }
     this.#deleteObject({ ...target, sub: undefined }, new URLSearchParams(), {});
-    this.#send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
   // ---------------------------------------------------------------- delete and garbage collection
 
   #deleteObject(target: Target, q: URLSearchParams, body: JsonObject): { code: number; body: Json } {
     const { t } = target;
-    const o = this.#mustGet(target);
+    const o = mustGet(this.#ctx, target);
     const pre = isObject(body['preconditions']) ? body['preconditions'] : {};
     if (pre['uid'] !== undefined && pre['uid'] !== o.metadata['uid']) {
       throw conflict(t.resource, t.group, nameOf(o), `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(o.metadata['uid'])}`);
@@ -1287,7 +1213,7 @@ export class ApiServer {
     if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
     const graceParam = q.get('gracePeriodSeconds') ?? (body['gracePeriodSeconds'] !== undefined ? String(body['gracePeriodSeconds']) : null);
     const success = (obj: KubeObject): { code: number; body: Json } =>
-      t.kind === 'Pod' || t.crdName ? { code: 200, body: this.#present(t, obj) } : { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: nameOf(o), ...(t.group ? { group: t.group } : {}), kind: t.resource, uid: String(o.metadata['uid']) } } };
+      t.kind === 'Pod' || t.crdName ? { code: 200, body: present(t, obj) } : { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: nameOf(o), ...(t.group ? { group: t.group } : {}), kind: t.resource, uid: String(o.metadata['uid']) } } };
     if (dryRun) return success(o);
 
     const next = deepClone(o);
@@ -1306,9 +1232,9 @@ export class ApiServer {
         if (finalizers.length) md['finalizers'] = finalizers;
         next['status'] = { ...(isObject(next['status']) ? next['status'] : {}), phase: 'Terminating' };
         this.store.put(t.storageKey, next);
-        this.#gc.schedule();
+        this.#ctx.scheduleGc();
       }
-      return { code: 200, body: this.#present(t, this.store.get(t.storageKey, undefined, nameOf(o)) ?? next) };
+      return { code: 200, body: present(t, this.store.get(t.storageKey, undefined, nameOf(o)) ?? next) };
     }
 
     if (t.kind === 'Pod') {
@@ -1323,9 +1249,9 @@ export class ApiServer {
         md['deletionGracePeriodSeconds'] = grace;
         if (finalizers.length) md['finalizers'] = finalizers;
         const stored = this.store.put(t.storageKey, next);
-        return { code: 200, body: this.#present(t, stored) };
+        return { code: 200, body: present(t, stored) };
       }
-      if (grace > 0 && current !== undefined) return { code: 200, body: this.#present(t, o) };
+      if (grace > 0 && current !== undefined) return { code: 200, body: present(t, o) };
       if (finalizers.length > 0) {
         md['deletionGracePeriodSeconds'] = 0;
       }
@@ -1335,10 +1261,10 @@ export class ApiServer {
       if (!md['deletionTimestamp']) md['deletionTimestamp'] = now();
       md['deletionGracePeriodSeconds'] = 0;
       md['finalizers'] = finalizers;
-      if (deepEqual(next, o)) return { code: 202, body: this.#present(t, o) };
+      if (deepEqual(next, o)) return { code: 202, body: present(t, o) };
       const stored = this.store.put(t.storageKey, next);
-      this.#gc.schedule();
-      return { code: 202, body: this.#present(t, stored) };
+      this.#ctx.scheduleGc();
+      return { code: 202, body: present(t, stored) };
     }
     if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
     const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
@@ -1356,13 +1282,13 @@ export class ApiServer {
         if (!(e instanceof ApiError) || e.code !== 404) throw e;
       }
     }
-    return { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items: items.map((o) => this.#present(t, o)) };
+    return { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items: items.map((o) => present(t, o)) };
   }
 
   #afterWrite(t: ResourceType, old: KubeObject | undefined, now_: KubeObject | undefined): void {
     if (t.kind === 'CustomResourceDefinition') {
-      this.#openapiCache.clear();
-      this.#openapiHashes.clear();
+      this.#ctx.openapi.docs.clear();
+      this.#ctx.openapi.hashes.clear();
       const name = nameOf((now_ ?? old)!);
       this.registry.removeCrd(name);
       if (now_) this.#registerCrd(now_);
