@@ -9,21 +9,19 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
+import { ApiError, STALE_MESSAGE, badRequest, conflict, invalid, notFound } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
 import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
-import { GENERATION_KINDS, initialStatus } from './defaults.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { crdResourceTypes, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
-import { BuiltinTypeInfo, type TypeInfo } from './patch-meta.js';
+import { crdResourceTypes, type CrdVersion } from './crd.js';
+import { BuiltinTypeInfo } from './patch-meta.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
-import { serverSideApply, trackUpdate, type WriteContext } from './managed-fields.js';
+import { serverSideApply } from './managed-fields.js';
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
@@ -32,17 +30,15 @@ import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
-import { admit } from './admission.js';
 import { crdSchema, crdVersion, mustGet, present, storageType, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
-import { asKube, eventLine, jobSelector, MetaFirstTypeInfo, nameOf, now, nsOf, partialMetadata, sameOwnership, specPart, withoutVolatile } from './objects.js';
+import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject, writeContext } from './writes.js';
+import { asKube, eventLine, nameOf, now, nsOf, partialMetadata } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
-/** Kinds whose PUT creates a missing object (`AllowCreateOnUpdate` in the real strategies). */
-const CREATE_ON_UPDATE = new Set(['Lease', 'Endpoints']);
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -90,7 +86,7 @@ export class ApiServer {
       logProvider: undefined,
       execProvider: undefined,
     };
-    for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.#registerCrd(crd);
+    for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) registerCrd(this.#ctx, crd);
     this.#bootstrap();
     this.#gc = new GarbageCollector({
       store: this.store,
@@ -103,7 +99,7 @@ export class ApiServer {
         }
       },
       update: (t, cur, next) => {
-        this.#commitUpdate(t, cur, next, this.#internalOpts('kube-controller-manager'));
+        commitUpdate(this.#ctx, t, cur, next, internalOpts('kube-controller-manager'));
       },
       ...(this.#ctx.logger ? { logger: this.#ctx.logger } : {}),
     });
@@ -249,7 +245,7 @@ export class ApiServer {
     const nsType = this.registry.get('', 'v1', 'namespaces')!;
     for (const ns of INITIAL_NAMESPACES) {
       if (this.store.get(nsType.storageKey, undefined, ns)) continue;
-      this.#createObject(nsType, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, this.#internalOpts());
+      createObject(this.#ctx, nsType, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, internalOpts());
     }
   }
 
@@ -258,10 +254,10 @@ export class ApiServer {
    * server's own address, as the real API server maintains them. Called once the port is known.
    */
   #publishSelf(host: string, port: number): void {
-    const sys = this.#internalOpts();
+    const sys = internalOpts();
     const svcType = this.registry.get('', 'v1', 'services')!;
     if (!this.store.get(svcType.storageKey, 'default', 'kubernetes')) {
-      this.#createObject(svcType, 'default', {
+      createObject(this.#ctx, svcType, 'default', {
         apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
         spec: { clusterIP: this.#ctx.addresses.ip(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
@@ -270,7 +266,7 @@ export class ApiServer {
       const cur = this.store.get(svcType.storageKey, 'default', 'kubernetes')!;
       const next = deepClone(cur);
       setPath(next, 'spec.ports', [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }]);
-      this.#commitUpdate(svcType, cur, next, sys);
+      commitUpdate(this.#ctx, svcType, cur, next, sys);
     }
     const ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : '127.0.0.1';
     const epType = this.registry.get('', 'v1', 'endpoints')!;
@@ -279,8 +275,8 @@ export class ApiServer {
       subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
     };
     const curEp = this.store.get(epType.storageKey, 'default', 'kubernetes');
-    if (curEp) this.#commitUpdate(epType, curEp, { ...deepClone(curEp), subsets: ep['subsets']! }, sys);
-    else this.#createObject(epType, 'default', ep, sys);
+    if (curEp) commitUpdate(this.#ctx, epType, curEp, { ...deepClone(curEp), subsets: ep['subsets']! }, sys);
+    else createObject(this.#ctx, epType, 'default', ep, sys);
     const sliceType = this.registry.get('discovery.k8s.io', 'v1', 'endpointslices')!;
     const slice: KubeObject = {
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
@@ -290,12 +286,8 @@ export class ApiServer {
       ports: [{ name: 'https', port, protocol: 'TCP' }],
     };
     const curSlice = this.store.get(sliceType.storageKey, 'default', 'kubernetes');
-    if (curSlice) this.#commitUpdate(sliceType, curSlice, { ...deepClone(curSlice), endpoints: slice['endpoints']!, ports: slice['ports']! }, sys);
-    else this.#createObject(sliceType, 'default', slice, sys);
-  }
-
-  #internalOpts(manager = 'kube-apiserver'): WriteOptions {
-    return { manager, dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+    if (curSlice) commitUpdate(this.#ctx, sliceType, curSlice, { ...deepClone(curSlice), endpoints: slice['endpoints']!, ports: slice['ports']! }, sys);
+    else createObject(this.#ctx, sliceType, 'default', slice, sys);
   }
 
   // ---------------------------------------------------------------- HTTP plumbing
@@ -412,14 +404,14 @@ export class ApiServer {
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
         if (t.virtual) return send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
-        const created = this.#createObject(t, target.ns, asKube(body, 'create'), opts, true);
+        const created = createObject(this.#ctx, t, target.ns, asKube(body, 'create'), opts, true);
         return send(res, 201, present(t, created), opts.warnings);
       }
       case 'PUT': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const body = await readBody(req);
         const opts = this.#writeOpts(req, q, sub);
-        const out = sub === 'scale' ? this.#putScale(target, asKube(body, 'update'), opts) : this.#updateObject(target, asKube(body, 'update'), opts);
+        const out = sub === 'scale' ? this.#putScale(target, asKube(body, 'update'), opts) : updateObject(this.#ctx, target, asKube(body, 'update'), opts);
         return send(res, 200, out, opts.warnings);
       }
       case 'PATCH': {
@@ -777,182 +769,6 @@ export class ApiServer {
 
   // ---------------------------------------------------------------- writes
 
-  #typeInfo(t: ResourceType): TypeInfo {
-    if (t.crdName) return new MetaFirstTypeInfo(new SchemaTypeInfo(crdSchema(this.#ctx, t)));
-    return new BuiltinTypeInfo(t.kind);
-  }
-
-  #writeContext(t: ResourceType, opts: WriteOptions, time: string): WriteContext {
-    return { manager: opts.manager, apiVersion: apiVersionOf(t), info: this.#typeInfo(t), now: time, ...(opts.sub && opts.sub !== 'scale' ? { subresource: opts.sub } : {}) };
-  }
-
-  /** Defaulting, pruning and validation shared by create and update; throws 400/422. */
-  #admit(t: ResourceType, o: KubeObject, old: KubeObject | undefined, opts: WriteOptions): void {
-    admit(t, o, old, opts, t.crdName ? crdSchema(this.#ctx, t) : undefined);
-  }
-
-  #checkKind(t: ResourceType, o: KubeObject): void {
-    const av = apiVersionOf(t);
-    if (o.kind === undefined || o.kind === null) o.kind = t.kind;
-    if (o.apiVersion === undefined || o.apiVersion === null) o.apiVersion = av;
-    if (o.kind !== t.kind) throw badRequest(`the object provided is unrecognized (kind ${String(o.kind)} sent to ${t.resource}, which serves ${t.kind})`);
-    if (o.apiVersion !== av) {
-      const other = this.registry.byKind(String(o.apiVersion), t.kind);
-      if (!other || other.storageKey !== t.storageKey) throw badRequest(`the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${av})`);
-      o.apiVersion = av;
-    }
-  }
-
-  /** `owned`: the caller hands over `input` (a freshly parsed body), so it is not copied. */
-  #createObject(requested: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
-    let o = owned ? input : deepClone(input);
-    this.#checkKind(requested, o);
-    const t = storageType(this.#ctx, requested);
-    if (t !== requested) o = eventToCore(o);
-    const md = o.metadata;
-    if (t.scope === 'Namespaced') {
-      if (ns === undefined) throw badRequest('the namespace of the object must be set in the request path');
-      if (md['namespace'] !== undefined && md['namespace'] !== '' && md['namespace'] !== ns) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-      }
-      md['namespace'] = ns;
-      const nsObj = this.store.get('/namespaces', undefined, ns);
-      if (!nsObj) throw notFound('namespaces', '', ns);
-      if (nsObj.metadata['deletionTimestamp']) {
-        throw new ApiError(403, 'Forbidden', `${t.resource} "${String(md['name'] ?? md['generateName'] ?? '')}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
-      }
-    } else {
-      delete md['namespace'];
-    }
-    if ((md['name'] === undefined || md['name'] === '') && typeof md['generateName'] === 'string' && md['generateName'] !== '') {
-      const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-      let suffix = '';
-      for (const b of randomBytes(5)) suffix += alphabet[b % alphabet.length];
-      md['name'] = `${md['generateName']}${suffix}`;
-    }
-    if (typeof md['name'] !== 'string' || md['name'] === '') {
-      throw invalid(t.kind, t.group, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
-    }
-    if (this.store.get(t.storageKey, nsOf(o), nameOf(o))) throw alreadyExists(t.resource, t.group, nameOf(o));
-    const time = now();
-    md['uid'] = randomUUID();
-    md['creationTimestamp'] = time;
-    delete md['deletionTimestamp'];
-    delete md['deletionGracePeriodSeconds'];
-    delete md['resourceVersion'];
-    if (GENERATION_KINDS.has(t.kind) || t.crdName) md['generation'] = 1;
-    else delete md['generation'];
-    // Like kube-apiserver's node strategy, a Node keeps the status it is created with (the
-    // kubelet registers with its addresses and daemon endpoints); other kinds start from scratch.
-    if (t.statusSubresource && t.kind !== 'Node') {
-      const st = t.crdName ? undefined : initialStatus(o);
-      if (st === undefined) delete o['status'];
-      else o['status'] = st;
-    }
-    if (t.kind === 'Service') {
-      const problem = this.#ctx.addresses.allocate(o, this.store.list('/services'));
-      if (problem) throw invalid('Service', '', nameOf(o), [problem]);
-    }
-    if (t.kind === 'Job') jobSelector(o);
-    this.#admit(t, o, undefined, opts);
-    if (t.kind === 'Pod') this.#admitServiceAccount(o);
-    if (t.kind === 'CustomResourceDefinition') establish(o, time);
-    md['managedFields'] = opts.managedFields ?? trackUpdate(undefined, { ...o, metadata: { ...md, managedFields: [] } }, this.#writeContext(t, opts, time), md['managedFields']);
-    if (opts.dryRun) return o;
-    const stored = this.store.put(t.storageKey, o);
-    this.#afterWrite(t, undefined, stored);
-    return stored;
-  }
-
-  /** The ServiceAccount admission plugin: a pod's service account must exist in its namespace. */
-  #admitServiceAccount(pod: KubeObject): void {
-    const sa = String(getPath(pod, 'spec.serviceAccountName') ?? 'default');
-    const ns = String(pod.metadata['namespace']);
-    if (!this.store.get('/serviceaccounts', ns, sa)) {
-      throw new ApiError(403, 'Forbidden', `pods "${nameOf(pod)}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, { name: nameOf(pod), kind: 'pods' });
-    }
-  }
-
-  #updateObject(target: Target, input: KubeObject, opts: WriteOptions): KubeObject {
-    const { t } = target;
-    if (CREATE_ON_UPDATE.has(t.kind) && opts.sub === undefined && !this.store.get(t.storageKey, target.ns, String(target.name))) {
-      const body = deepClone(input);
-      if (body.metadata['name'] === undefined) body.metadata['name'] = String(target.name);
-      return present(t, this.#createObject(t, target.ns, body, opts));
-    }
-    const old = mustGet(this.#ctx, target);
-    let body = deepClone(input);
-    this.#checkKind(t, body);
-    const st = storageType(this.#ctx, t);
-    if (st !== t) body = eventToCore(body);
-    if (body.metadata['name'] !== undefined && body.metadata['name'] !== target.name) {
-      throw badRequest(`the name of the object (${String(body.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
-    }
-    const rv = body.metadata['resourceVersion'];
-    if (rv !== undefined && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    const out = this.#commitUpdate(st, old, body, opts);
-    return present(t, out);
-  }
-
-  /** Applies an update on top of `old`: subresource rules, immutable metadata, generation, ownership. */
-  #commitUpdate(t: ResourceType, old: KubeObject, input: KubeObject, opts: WriteOptions): KubeObject {
-    let next: KubeObject;
-    if (opts.sub === 'status') {
-      next = deepClone(old);
-      if (input['status'] === undefined) delete next['status'];
-      else next['status'] = deepClone(input['status']);
-    } else {
-      next = input;
-      if (t.statusSubresource) {
-        if (old['status'] === undefined) delete next['status'];
-        else next['status'] = deepClone(old['status']);
-      }
-    }
-    const md = next.metadata;
-    const omd = old.metadata;
-    for (const k of ['name', 'namespace', 'uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation']) {
-      if (omd[k] === undefined) delete md[k];
-      else md[k] = omd[k]!;
-    }
-    if (md['resourceVersion'] === undefined || md['resourceVersion'] === '') md['resourceVersion'] = omd['resourceVersion']!;
-    if (omd['deletionTimestamp']) {
-      const before = new Set((Array.isArray(omd['finalizers']) ? omd['finalizers'] : []).map(String));
-      const added = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String).filter((f) => !before.has(f));
-      if (added.length > 0) {
-        throw invalid(t.kind, t.group, nameOf(old), [{ reason: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((a) => JSON.stringify(a)).join(', ')}}`, field: 'metadata.finalizers' }]);
-      }
-    }
-    if (t.kind === 'Service' && isObject(next['spec']) && isObject(old['spec'])) {
-      for (const k of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) {
-        if ((next['spec'][k] === undefined || next['spec'][k] === '') && old['spec'][k] !== undefined) next['spec'][k] = deepClone(old['spec'][k]!);
-      }
-    }
-    this.#admit(t, next, old, opts);
-    if (t.kind === 'CustomResourceDefinition') {
-      next['status'] = deepClone(old['status'] ?? {});
-      establish(next, now());
-      if (isObject(old['status']) && Array.isArray(old['status']['conditions'])) (next['status'] as JsonObject)['conditions'] = deepClone(old['status']['conditions']);
-    }
-    if ((GENERATION_KINDS.has(t.kind) || t.crdName) && !deepEqual(specPart(old), specPart(next))) {
-      md['generation'] = (typeof omd['generation'] === 'number' ? omd['generation'] : 1) + 1;
-    }
-    const time = now();
-    // A request that sets managedFields explicitly replaces the stored ownership (`[]` clears it).
-    const requested = md['managedFields'];
-    const base = Array.isArray(requested) && !deepEqual(requested, omd['managedFields'] ?? []) ? requested : omd['managedFields'];
-    md['managedFields'] = opts.managedFields ?? trackUpdate(old, next, this.#writeContext(t, opts, time), base);
-    if (deepEqual(withoutVolatile(old), withoutVolatile(next)) && sameOwnership(omd['managedFields'], md['managedFields'])) return old;
-    if (opts.dryRun) return next;
-    if (md['deletionTimestamp'] && (!Array.isArray(md['finalizers']) || md['finalizers'].length === 0) && !(t.kind === 'Pod' && md['deletionGracePeriodSeconds'] !== 0 && md['deletionGracePeriodSeconds'] !== undefined)) {
-      const removed = this.store.remove(t.storageKey, nsOf(old), nameOf(old));
-      this.#afterWrite(t, old, undefined);
-      return removed ?? next;
-    }
-    const stored = this.store.put(t.storageKey, next);
-    this.#afterWrite(t, old, stored);
-    return stored;
-  }
-
   #patch(target: Target, body: Json, contentType: string, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject | JsonObject; created: boolean } {
     const { t } = target;
     const ct = contentType.split(';')[0]!.trim();
@@ -973,9 +789,9 @@ export class ApiServer {
     if (patched.metadata['uid'] !== undefined && patched.metadata['uid'] !== old.metadata['uid']) {
       throw conflict(t.resource, t.group, String(target.name), `Precondition failed: UID in precondition: ${String(patched.metadata['uid'])}, UID in object meta: ${String(old.metadata['uid'])}`);
     }
-    this.#checkKind(t, patched);
+    checkKind(this.#ctx, t, patched);
     if (st !== t) patched = eventToCore(patched);
-    return { obj: present(t, this.#commitUpdate(st, old, patched, opts)), created: false };
+    return { obj: present(t, commitUpdate(this.#ctx, st, old, patched, opts)), created: false };
   }
 
   #patchDoc(t: ResourceType, doc: JsonObject, body: Json, ct: string): JsonObject {
@@ -1010,7 +826,7 @@ export class ApiServer {
     if (applied.metadata['managedFields'] !== undefined && applied.metadata['managedFields'] !== null) {
       throw badRequest('metadata.managedFields must be nil');
     }
-    this.#checkKind(t, applied);
+    checkKind(this.#ctx, t, applied);
     const st = storageType(this.#ctx, t);
     if (st !== t) applied = eventToCore(applied);
     if (applied.metadata['name'] !== undefined && applied.metadata['name'] !== target.name) {
@@ -1030,14 +846,14 @@ export class ApiServer {
     const force = q.get('force') === 'true';
     const existing = t.scope === 'Namespaced' && target.ns === undefined ? undefined : this.store.get(t.storageKey, target.ns, String(target.name));
     const time = now();
-    const ctx = this.#writeContext(st, opts, time);
+    const ctx = writeContext(this.#ctx, st, opts, time);
     if (!existing) {
       if (sub) throw notFound(t.resource, t.group, String(target.name));
       const result = serverSideApply(undefined, applied, ctx, force);
       const o = result.obj as KubeObject;
       o.apiVersion = apiVersionOf(st);
       o.kind = st.kind;
-      const created = this.#createObject(st, target.ns, o, { ...opts, managedFields: result.managedFields });
+      const created = createObject(this.#ctx, st, target.ns, o, { ...opts, managedFields: result.managedFields });
       return { obj: present(t, created), created: true };
     }
     const rv = applied.metadata['resourceVersion'];
@@ -1051,7 +867,7 @@ export class ApiServer {
       delete copy.metadata['managedFields'];
       ann[LAST_APPLIED] = `${JSON.stringify(copy)}\n`;
     }
-    return { obj: present(t, this.#commitUpdate(st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
+    return { obj: present(t, commitUpdate(this.#ctx, st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
   }
 
   /**
@@ -1091,7 +907,7 @@ export class ApiServer {
 
   /** Access and token reviews: this test server authenticates and authorizes everything. */
   #review(t: ResourceType, ns: string | undefined, body: KubeObject): JsonObject {
-    this.#checkKind(t, body);
+    checkKind(this.#ctx, t, body);
     const out: JsonObject = { ...body, metadata: { ...body.metadata, creationTimestamp: null, ...(ns ? { namespace: ns } : {}) } };
     const user = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
     switch (t.kind) {
@@ -1143,7 +959,7 @@ export class ApiServer {
     }
     const next = deepClone(old);
     setPath(next, t.scale!.specReplicasPath, replicas);
-    const out = this.#commitUpdate(t, old, next, { ...opts, sub: 'scale' });
+    const out = commitUpdate(this.#ctx, t, old, next, { ...opts, sub: 'scale' });
     return this.#scaleOf(t, out);
   }
 
@@ -1268,7 +1084,7 @@ export class ApiServer {
     }
     if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
     const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
-    this.#afterWrite(t, o, undefined);
+    afterWrite(this.#ctx, t, o, undefined);
     return success(removed ?? o);
   }
 
@@ -1285,23 +1101,6 @@ export class ApiServer {
     return { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items: items.map((o) => present(t, o)) };
   }
 
-  #afterWrite(t: ResourceType, old: KubeObject | undefined, now_: KubeObject | undefined): void {
-    if (t.kind === 'CustomResourceDefinition') {
-      this.#ctx.openapi.docs.clear();
-      this.#ctx.openapi.hashes.clear();
-      const name = nameOf((now_ ?? old)!);
-      this.registry.removeCrd(name);
-      if (now_) this.#registerCrd(now_);
-    }
-    if (t.kind === 'Namespace' && now_ && !old) {
-      const sa = this.registry.get('', 'v1', 'serviceaccounts')!;
-      const ns = nameOf(now_);
-      if (!this.store.get(sa.storageKey, ns, 'default')) {
-        this.#createObject(sa, ns, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, this.#internalOpts('kube-controller-manager'));
-      }
-    }
-  }
-
   /** Deleting a CRD deletes every object of it, as the CRD cleanup finalizer does. */
   #removeCustomResources(crd: KubeObject): void {
     const types = crdResourceTypes(crd);
@@ -1310,8 +1109,4 @@ export class ApiServer {
     for (const o of this.store.list(key)) this.store.remove(key, nsOf(o), nameOf(o));
   }
 
-  #registerCrd(crd: KubeObject): void {
-    if (crd.metadata['deletionTimestamp']) return;
-    for (const rt of crdResourceTypes(crd)) this.registry.add(rt);
-  }
 }
