@@ -15,7 +15,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError, STALE_MESSAGE, badRequest, conflict, invalid, notFound } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
-import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
+import { fromLabelSelectorObject, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
 import { crdResourceTypes, type CrdVersion } from './crd.js';
@@ -32,6 +32,7 @@ import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOpti
 import { acceptChannelSocket } from './websocket.js';
 import { crdSchema, crdVersion, mustGet, present, storageType, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
+import { putScale, scaleOf } from './scale.js';
 import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject, writeContext } from './writes.js';
 import { asKube, eventLine, nameOf, now, nsOf, partialMetadata } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
@@ -411,7 +412,7 @@ export class ApiServer {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const body = await readBody(req);
         const opts = this.#writeOpts(req, q, sub);
-        const out = sub === 'scale' ? this.#putScale(target, asKube(body, 'update'), opts) : updateObject(this.#ctx, target, asKube(body, 'update'), opts);
+        const out = sub === 'scale' ? putScale(this.#ctx, target, asKube(body, 'update'), opts) : updateObject(this.#ctx, target, asKube(body, 'update'), opts);
         return send(res, 200, out, opts.warnings);
       }
       case 'PATCH': {
@@ -584,7 +585,7 @@ export class ApiServer {
   #get(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
     const { t } = target;
     const o = mustGet(this.#ctx, target);
-    if (target.sub === 'scale') return send(res, 200, this.#scaleOf(t, o));
+    if (target.sub === 'scale') return send(res, 200, scaleOf(t, o));
     if (this.#acceptsTable(req) && target.sub === undefined) {
       return send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
     }
@@ -776,9 +777,9 @@ export class ApiServer {
     if (q.get('force') === 'true') throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
     if (target.sub === 'scale') {
       const o = mustGet(this.#ctx, target);
-      const scale = this.#scaleOf(t, o);
+      const scale = scaleOf(t, o);
       const patched = this.#patchDoc(t, scale, body, ct);
-      return { obj: this.#putScale(target, patched as KubeObject, opts), created: false };
+      return { obj: putScale(this.#ctx, target, patched as KubeObject, opts), created: false };
     }
     const old = mustGet(this.#ctx, target);
     const st = storageType(this.#ctx, t);
@@ -926,42 +927,7 @@ export class ApiServer {
     return out;
   }
 
-  // ---------------------------------------------------------------- scale, binding, eviction
-
-  #scaleOf(t: ResourceType, o: KubeObject): JsonObject {
-    const sc = t.scale!;
-    const spec = getPath(o, sc.specReplicasPath);
-    const status = getPath(o, sc.statusReplicasPath);
-    let selector: string | undefined;
-    if (t.crdName) {
-      const s = sc.labelSelectorPath ? getPath(o, sc.labelSelectorPath) : undefined;
-      selector = typeof s === 'string' ? s : undefined;
-    } else {
-      selector = labelSelectorString(getPath(o, 'spec.selector'));
-    }
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: { name: o.metadata['name']!, namespace: o.metadata['namespace'] ?? null, uid: o.metadata['uid']!, resourceVersion: o.metadata['resourceVersion']!, creationTimestamp: o.metadata['creationTimestamp']! },
-      spec: { replicas: typeof spec === 'number' ? spec : 0 },
-      status: { replicas: typeof status === 'number' ? status : 0, ...(selector ? { selector } : {}) },
-    };
-  }
-
-  #putScale(target: Target, scale: KubeObject, opts: WriteOptions): JsonObject {
-    const { t } = target;
-    const old = mustGet(this.#ctx, target);
-    const rv = isObject(scale['metadata']) ? scale['metadata']['resourceVersion'] : undefined;
-    if (rv !== undefined && rv !== null && rv !== '' && rv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    const replicas = getPath(scale, 'spec.replicas');
-    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw invalid('Scale', 'autoscaling', String(target.name), [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' }]);
-    }
-    const next = deepClone(old);
-    setPath(next, t.scale!.specReplicasPath, replicas);
-    const out = commitUpdate(this.#ctx, t, old, next, { ...opts, sub: 'scale' });
-    return this.#scaleOf(t, out);
-  }
+  // ---------------------------------------------------------------- binding, eviction
 
   #bind(res: http.ServerResponse, target: Target, body: Json): void {
     const pod = mustGet(this.#ctx, target);
