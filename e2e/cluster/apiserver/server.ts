@@ -12,35 +12,32 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ApiError, STALE_MESSAGE, badRequest, conflict, invalid, notFound } from './errors.js';
+import { ApiError, badRequest, conflict, invalid } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
 import { fromLabelSelectorObject, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
 import { crdResourceTypes, type CrdVersion } from './crd.js';
-import { BuiltinTypeInfo } from './patch-meta.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
-import { serverSideApply } from './managed-fields.js';
 import { toTable } from './table.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
-import { eventFieldToCore, eventToCore } from './conversion.js';
+import { eventFieldToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
-import { crdSchema, crdVersion, mustGet, present, storageType, type ServerContext, type Target, type WriteOptions } from './context.js';
+import { crdSchema, crdVersion, mustGet, present, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
+import { patch } from './patch-requests.js';
 import { putScale, scaleOf } from './scale.js';
-import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject, writeContext } from './writes.js';
+import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
 import { asKube, eventLine, nameOf, now, nsOf, partialMetadata } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 /** Head start given to exec clients before the command's output starts flowing (see the exec upgrade handler). */
@@ -419,7 +416,7 @@ export class ApiServer {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const body = await readBody(req);
         const opts = this.#writeOpts(req, q, sub);
-        const out = this.#patch(target, body, String(req.headers['content-type'] ?? ''), q, opts);
+        const out = patch(this.#ctx, target, body, String(req.headers['content-type'] ?? ''), q, opts);
         return send(res, out.created ? 201 : 200, out.obj, opts.warnings);
       }
       case 'DELETE': {
@@ -769,125 +766,6 @@ export class ApiServer {
   }
 
   // ---------------------------------------------------------------- writes
-
-  #patch(target: Target, body: Json, contentType: string, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject | JsonObject; created: boolean } {
-    const { t } = target;
-    const ct = contentType.split(';')[0]!.trim();
-    if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') return this.#apply(target, body, q, opts);
-    if (q.get('force') === 'true') throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
-    if (target.sub === 'scale') {
-      const o = mustGet(this.#ctx, target);
-      const scale = scaleOf(t, o);
-      const patched = this.#patchDoc(t, scale, body, ct);
-      return { obj: putScale(this.#ctx, target, patched as KubeObject, opts), created: false };
-    }
-    const old = mustGet(this.#ctx, target);
-    const st = storageType(this.#ctx, t);
-    let patched = this.#patchDoc(t, present(t, old), body, ct) as KubeObject;
-    if (!isObject(patched['metadata'])) patched['metadata'] = {};
-    const prv = patched.metadata['resourceVersion'];
-    if (prv !== undefined && prv !== old.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    if (patched.metadata['uid'] !== undefined && patched.metadata['uid'] !== old.metadata['uid']) {
-      throw conflict(t.resource, t.group, String(target.name), `Precondition failed: UID in precondition: ${String(patched.metadata['uid'])}, UID in object meta: ${String(old.metadata['uid'])}`);
-    }
-    checkKind(this.#ctx, t, patched);
-    if (st !== t) patched = eventToCore(patched);
-    return { obj: present(t, commitUpdate(this.#ctx, st, old, patched, opts)), created: false };
-  }
-
-  #patchDoc(t: ResourceType, doc: JsonObject, body: Json, ct: string): JsonObject {
-    const base = { ...doc, metadata: { ...(doc['metadata'] as JsonObject) } };
-    switch (ct) {
-      case 'application/json-patch+json':
-        return applyJsonPatch(base, body);
-      case 'application/merge-patch+json':
-        return applyMergePatch(base, body) as JsonObject;
-      case 'application/strategic-merge-patch+json': {
-        if (t.crdName) {
-          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
-        }
-        const info = new BuiltinTypeInfo(t.kind);
-        return applyStrategicMergePatch(base, body, (p) => info.patchMeta(p));
-      }
-      default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${t.crdName ? '' : ', application/strategic-merge-patch+json'}`);
-    }
-  }
-
-  #apply(target: Target, body: Json, q: URLSearchParams, opts: WriteOptions): { obj: KubeObject; created: boolean } {
-    const { t } = target;
-    if (!q.get('fieldManager')) {
-      throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-        group: 'meta.k8s.io',
-        kind: 'PatchOptions',
-        causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
-      });
-    }
-    let applied = asKube(deepClone(body), 'apply');
-    if (applied.metadata['managedFields'] !== undefined && applied.metadata['managedFields'] !== null) {
-      throw badRequest('metadata.managedFields must be nil');
-    }
-    checkKind(this.#ctx, t, applied);
-    const st = storageType(this.#ctx, t);
-    if (st !== t) applied = eventToCore(applied);
-    if (applied.metadata['name'] !== undefined && applied.metadata['name'] !== target.name) {
-      throw badRequest(`the name of the object (${String(applied.metadata['name'])}) does not match the name on the URL (${String(target.name)})`);
-    }
-    applied.metadata['name'] = String(target.name);
-    if (t.scope === 'Namespaced') {
-      if (applied.metadata['namespace'] !== undefined && applied.metadata['namespace'] !== target.ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    }
-    const sub = opts.sub;
-    if (sub === 'status') {
-      for (const k of Object.keys(applied)) if (!['apiVersion', 'kind', 'metadata', 'status'].includes(k)) delete applied[k];
-      applied.metadata = { name: applied.metadata['name']!, ...(applied.metadata['namespace'] ? { namespace: applied.metadata['namespace'] } : {}) };
-    } else if (t.statusSubresource) {
-      delete applied['status'];
-    }
-    const force = q.get('force') === 'true';
-    const existing = t.scope === 'Namespaced' && target.ns === undefined ? undefined : this.store.get(t.storageKey, target.ns, String(target.name));
-    const time = now();
-    const ctx = writeContext(this.#ctx, st, opts, time);
-    if (!existing) {
-      if (sub) throw notFound(t.resource, t.group, String(target.name));
-      const result = serverSideApply(undefined, applied, ctx, force);
-      const o = result.obj as KubeObject;
-      o.apiVersion = apiVersionOf(st);
-      o.kind = st.kind;
-      const created = createObject(this.#ctx, st, target.ns, o, { ...opts, managedFields: result.managedFields });
-      return { obj: present(t, created), created: true };
-    }
-    const rv = applied.metadata['resourceVersion'];
-    if (rv !== undefined && rv !== existing.metadata['resourceVersion']) throw conflict(t.resource, t.group, String(target.name), STALE_MESSAGE);
-    const lastApplied = this.#lastApplied(existing, opts.manager);
-    const result = serverSideApply(existing, applied, ctx, force, lastApplied);
-    const next = result.obj as KubeObject;
-    if (lastApplied) {
-      const ann = isObject(next.metadata['annotations']) ? next.metadata['annotations'] : (next.metadata['annotations'] = {});
-      const copy = deepClone(applied);
-      delete copy.metadata['managedFields'];
-      ann[LAST_APPLIED] = `${JSON.stringify(copy)}\n`;
-    }
-    return { obj: present(t, commitUpdate(this.#ctx, st, existing, next, { ...opts, managedFields: result.managedFields })), created: false };
-  }
-
-  /**
-   * The last-applied configuration of an object managed by `kubectl apply` (client side), when
-   * `kubectl apply --server-side` (manager "kubectl") takes it over: its fields may be taken
-   * over without conflicts, and the annotation is kept in sync.
-   */
-  #lastApplied(live: KubeObject, manager: string): JsonObject | undefined {
-    if (manager !== 'kubectl') return undefined;
-    const ann = live.metadata['annotations'];
-    const text = isObject(ann) ? ann[LAST_APPLIED] : undefined;
-    if (typeof text !== 'string') return undefined;
-    try {
-      const parsed = JSON.parse(text) as Json;
-      return isObject(parsed) ? parsed : undefined;
-    } catch {
-      return undefined;
-    }
-  }
 
   /** `serviceaccounts/<name>/token`: an unsigned JWT-shaped token naming the service account. */
   #token(target: Target, body: Json): JsonObject {
