@@ -14,25 +14,24 @@ import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError, badRequest, conflict, invalid } from './errors.js';
 import { ResourceRegistry } from './resources.js';
-import { ObjectStore, type StoreEvent } from './store.js';
-import { fromLabelSelectorObject, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
+import { ObjectStore } from './store.js';
+import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { crdResourceTypes, type CrdVersion } from './crd.js';
-import { toTable } from './table.js';
+import { crdResourceTypes } from './crd.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
-import { eventFieldToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
-import { crdSchema, crdVersion, mustGet, present, type ServerContext, type Target, type WriteOptions } from './context.js';
+import { crdSchema, mustGet, present, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
+import { getObject, listObjects, matchesSelectors, requestSelectors, watchObjects } from './reads.js';
 import { patch } from './patch-requests.js';
-import { putScale, scaleOf } from './scale.js';
+import { putScale } from './scale.js';
 import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
-import { asKube, eventLine, nameOf, now, nsOf, partialMetadata } from './objects.js';
+import { asKube, nameOf, now, nsOf } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
@@ -391,9 +390,9 @@ export class ApiServer {
     if (t.virtual && method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method.toLowerCase()} ${t.resource}.${t.group})`);
     switch (method) {
       case 'GET':
-        if (name === undefined) return watch ? this.#watch(req, res, t, target.ns, q) : this.#list(req, res, t, target.ns, q);
+        if (name === undefined) return watch ? watchObjects(this.#ctx, req, res, t, target.ns, q) : listObjects(this.#ctx, req, res, t, target.ns, q);
         if (sub === 'log') return this.#log(req, res, target, q);
-        return this.#get(req, res, target);
+        return getObject(this.#ctx, req, res, target);
       case 'POST': {
         const body = await readBody(req);
         if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
@@ -561,165 +560,6 @@ export class ApiServer {
     const doc = docFor(group, version ?? '');
     if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     send(res, 200, doc);
-  }
-
-  // ---------------------------------------------------------------- reads
-
-  #acceptsTable(req: http.IncomingMessage): boolean {
-    return /as=Table/.test(String(req.headers['accept'] ?? ''));
-  }
-
-  /** Metadata-only clients (`as=PartialObjectMetadata[List]`), such as metadata informers. */
-  #acceptsPartial(req: http.IncomingMessage): boolean {
-    return /as=PartialObjectMetadata/.test(String(req.headers['accept'] ?? ''));
-  }
-
-  #printerColumns(t: ResourceType): CrdVersion['printerColumns'] | undefined {
-    if (!t.crdName) return undefined;
-    return crdVersion(this.#ctx, t)?.printerColumns ?? [];
-  }
-
-  #get(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
-    const { t } = target;
-    const o = mustGet(this.#ctx, target);
-    if (target.sub === 'scale') return send(res, 200, scaleOf(t, o));
-    if (this.#acceptsTable(req) && target.sub === undefined) {
-      return send(res, 200, toTable(t.kind, [o], { resourceVersion: String(o.metadata['resourceVersion']) }, this.#printerColumns(t)));
-    }
-    if (this.#acceptsPartial(req) && target.sub === undefined) return send(res, 200, partialMetadata(o));
-    send(res, 200, present(t, o));
-  }
-
-  #selectors(t: ResourceType, q: URLSearchParams): { labels: LabelSelector; fields: FieldRequirement[] } {
-    const fields = parseFieldSelector(q.get('fieldSelector') ?? '', t.fieldLabels);
-    return {
-      labels: parseLabelSelector(q.get('labelSelector') ?? ''),
-      fields: t.group === 'events.k8s.io' ? fields.map((r) => ({ ...r, field: eventFieldToCore(r.field) })) : fields,
-    };
-  }
-
-  #matches(o: KubeObject, sel: { labels: LabelSelector; fields: FieldRequirement[] }): boolean {
-    return matchLabels(sel.labels, o.metadata['labels']) && matchFields(sel.fields, o);
-  }
-
-  #list(req: http.IncomingMessage, res: http.ServerResponse, t: ResourceType, ns: string | undefined, q: URLSearchParams): void {
-    const sel = this.#selectors(t, q);
-    const limit = Number(q.get('limit') ?? 0);
-    const cont = q.get('continue');
-    const rvParam = q.get('resourceVersion');
-    const rvMatch = q.get('resourceVersionMatch');
-    let atRv = this.store.resourceVersion;
-    let startAfter: string | undefined;
-    if (cont) {
-      let token: { rv: number; start: string };
-      try {
-        token = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')) as { rv: number; start: string };
-      } catch {
-        throw badRequest(`continue key is not valid: ${cont}`);
-      }
-      atRv = token.rv;
-      startAfter = token.start;
-      if (atRv < this.store.oldestResourceVersion) {
-        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
-      }
-    } else if (rvParam && rvParam !== '0') {
-      const rv = Number(rvParam);
-      if (!Number.isInteger(rv)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be an integer`);
-      if (rvMatch === 'Exact') atRv = rv;
-      else if (rv > this.store.resourceVersion) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
-      }
-    } else if (rvMatch && rvMatch !== 'NotOlderThan') {
-      throw badRequest(`resourceVersionMatch "${rvMatch}" requires a resourceVersion`);
-    }
-    const all = atRv === this.store.resourceVersion ? this.store.list(t.storageKey, ns) : this.store.listAt(t.storageKey, ns, atRv);
-    let items = all.filter((o) => this.#matches(o, sel));
-    if (startAfter !== undefined) items = items.filter((o) => `${nsOf(o) ?? ''}/${nameOf(o)}` > startAfter!);
-    const listMeta: JsonObject = { resourceVersion: String(atRv) };
-    if (limit > 0 && items.length > limit) {
-      const last = items[limit - 1]!;
-      listMeta['continue'] = Buffer.from(JSON.stringify({ rv: atRv, start: `${nsOf(last) ?? ''}/${nameOf(last)}` })).toString('base64url');
-      listMeta['remainingItemCount'] = items.length - limit;
-      items = items.slice(0, limit);
-    }
-    if (this.#acceptsTable(req)) return send(res, 200, toTable(t.kind, items, listMeta, this.#printerColumns(t), q.get('includeObject') ?? 'Metadata'));
-    if (this.#acceptsPartial(req)) return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: items.map(partialMetadata) });
-    send(res, 200, { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta, items: items.map((o) => present(t, o)) });
-  }
-
-  #watch(req: http.IncomingMessage, res: http.ServerResponse, t: ResourceType, ns: string | undefined, q: URLSearchParams): void {
-    const sel = this.#selectors(t, q);
-    const rvParam = q.get('resourceVersion') ?? '';
-    const bookmarks = q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1';
-    const sendInitial = q.get('sendInitialEvents') === 'true';
-    const requested = Number(q.get('timeoutSeconds') ?? 0);
-    const timeout = requested > 0 ? requested : this.#ctx.minRequestTimeoutSeconds * (1 + Math.random());
-    const table = this.#acceptsTable(req);
-    const partial = !table && this.#acceptsPartial(req);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
-    res.flushHeaders();
-    const write = (type: string, object: JsonObject): void => {
-      if (res.writableEnded) return;
-      if (table && type !== 'BOOKMARK' && type !== 'ERROR') {
-        const tbl = toTable(t.kind, [object as KubeObject], { resourceVersion: String((object as KubeObject).metadata['resourceVersion']) }, this.#printerColumns(t));
-        res.write(`${JSON.stringify({ type, object: tbl })}\n`);
-        return;
-      }
-      if (partial && type !== 'BOOKMARK' && type !== 'ERROR') {
-        res.write(`${JSON.stringify({ type, object: partialMetadata(object as KubeObject) })}\n`);
-        return;
-      }
-      res.write(eventLine(type, object));
-    };
-    const inScope = (o: KubeObject): boolean => ns === undefined || nsOf(o) === ns;
-    const deliver = (e: StoreEvent): void => {
-      if (e.storageKey !== t.storageKey || !inScope(e.obj)) return;
-      const nowMatch = this.#matches(e.obj, sel);
-      const prevMatch = e.prev ? this.#matches(e.prev, sel) : false;
-      if (e.type === 'ADDED') {
-        if (nowMatch) write('ADDED', present(t, e.obj));
-      } else if (e.type === 'MODIFIED') {
-        if (nowMatch && prevMatch) write('MODIFIED', present(t, e.obj));
-        else if (nowMatch) write('ADDED', present(t, e.obj));
-        else if (prevMatch) write('DELETED', present(t, e.obj));
-      } else if (nowMatch || prevMatch) {
-        write('DELETED', present(t, e.obj));
-      }
-    };
-    const bookmark = (extra: JsonObject = {}): void => {
-      write('BOOKMARK', { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion), ...extra } });
-    };
-    let unsubscribe: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let ticker: NodeJS.Timeout | undefined;
-    const finish = (): void => {
-      unsubscribe?.();
-      if (timer) clearTimeout(timer);
-      if (ticker) clearInterval(ticker);
-      this.#ctx.closers.delete(finish);
-      if (!res.writableEnded) res.end();
-    };
-    this.#ctx.closers.add(finish);
-    req.on('close', finish);
-    res.on('close', finish);
-    try {
-      if (rvParam === '' || rvParam === '0' || sendInitial) {
-        for (const o of this.store.list(t.storageKey, ns)) if (this.#matches(o, sel)) write('ADDED', present(t, o));
-        if (sendInitial && bookmarks) bookmark({ annotations: { 'k8s.io/initial-events-end': 'true' } });
-      } else {
-        const rv = Number(rvParam);
-        if (!Number.isInteger(rv)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be an integer`);
-        for (const e of this.store.eventsSince(t.storageKey, rv)) deliver(e);
-      }
-    } catch (e: unknown) {
-      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', String(e));
-      write('ERROR', err.toStatus());
-      finish();
-      return;
-    }
-    unsubscribe = this.store.subscribe(deliver);
-    timer = setTimeout(finish, timeout * 1000);
-    if (bookmarks) ticker = setInterval(() => bookmark(), this.#ctx.bookmarkMs);
   }
 
   #log(req: http.IncomingMessage, res: http.ServerResponse, target: Target, q: URLSearchParams): void {
@@ -933,8 +773,8 @@ export class ApiServer {
   }
 
   #deleteCollection(t: ResourceType, ns: string | undefined, q: URLSearchParams, body: JsonObject): JsonObject {
-    const sel = this.#selectors(t, q);
-    const items = this.store.list(t.storageKey, ns).filter((o) => this.#matches(o, sel));
+    const sel = requestSelectors(t, q);
+    const items = this.store.list(t.storageKey, ns).filter((o) => matchesSelectors(o, sel));
     for (const o of items) {
       try {
         this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, body);
