@@ -18,7 +18,6 @@ import { ObjectStore } from './store.js';
 import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { crdResourceTypes } from './crd.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
 import { GarbageCollector } from './garbage-collector.js';
@@ -27,14 +26,15 @@ import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOpti
 import { acceptChannelSocket } from './websocket.js';
 import { crdSchema, mustGet, present, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
-import { getObject, listObjects, matchesSelectors, requestSelectors, watchObjects } from './reads.js';
+import { deleteCollection, deleteObject } from './deletion.js';
+import { getObject, listObjects, watchObjects } from './reads.js';
 import { patch } from './patch-requests.js';
 import { putScale } from './scale.js';
-import { afterWrite, checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
+import { checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
 import { asKube, nameOf, now, nsOf } from './objects.js';
 import { PassThrough, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { apiVersionOf, deepClone, deepEqual, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
+import { deepClone, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -90,7 +90,7 @@ export class ApiServer {
       typeFor: (key) => this.registry.byStorageKey(key)[0],
       delete: (t, o, policy) => {
         try {
-          this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, new URLSearchParams({ propagationPolicy: policy }), {});
+          deleteObject(this.#ctx, { t, ns: nsOf(o), name: nameOf(o), sub: undefined }, new URLSearchParams({ propagationPolicy: policy }), {});
         } catch (e: unknown) {
           if (!(e instanceof ApiError && e.code === 404)) throw e;
         }
@@ -421,8 +421,8 @@ export class ApiServer {
       case 'DELETE': {
         const body = await readBody(req);
         const opts = isObject(body) ? body : {};
-        if (name === undefined) return send(res, 200, this.#deleteCollection(t, target.ns, q, opts));
-        const out = this.#deleteObject(target, q, opts);
+        if (name === undefined) return send(res, 200, deleteCollection(this.#ctx, t, target.ns, q, opts));
+        const out = deleteObject(this.#ctx, target, q, opts);
         return send(res, out.code, out.body);
       }
       default:
@@ -691,106 +691,7 @@ export class ApiServer {
         }
       }
     }
-    this.#deleteObject({ ...target, sub: undefined }, new URLSearchParams(), {});
+    deleteObject(this.#ctx, { ...target, sub: undefined }, new URLSearchParams(), {});
     send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
-
-  // ---------------------------------------------------------------- delete and garbage collection
-
-  #deleteObject(target: Target, q: URLSearchParams, body: JsonObject): { code: number; body: Json } {
-    const { t } = target;
-    const o = mustGet(this.#ctx, target);
-    const pre = isObject(body['preconditions']) ? body['preconditions'] : {};
-    if (pre['uid'] !== undefined && pre['uid'] !== o.metadata['uid']) {
-      throw conflict(t.resource, t.group, nameOf(o), `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(o.metadata['uid'])}`);
-    }
-    if (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== o.metadata['resourceVersion']) {
-      throw conflict(t.resource, t.group, nameOf(o), `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(o.metadata['resourceVersion'])}`);
-    }
-    const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body['dryRun']) && body['dryRun'].includes('All'));
-    let policy = String(q.get('propagationPolicy') ?? body['propagationPolicy'] ?? '');
-    if (policy === '') policy = body['orphanDependents'] === true || q.get('orphanDependents') === 'true' ? 'Orphan' : 'Background';
-    if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
-    const graceParam = q.get('gracePeriodSeconds') ?? (body['gracePeriodSeconds'] !== undefined ? String(body['gracePeriodSeconds']) : null);
-    const success = (obj: KubeObject): { code: number; body: Json } =>
-      t.kind === 'Pod' || t.crdName ? { code: 200, body: present(t, obj) } : { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: nameOf(o), ...(t.group ? { group: t.group } : {}), kind: t.resource, uid: String(o.metadata['uid']) } } };
-    if (dryRun) return success(o);
-
-    const next = deepClone(o);
-    const md = next.metadata;
-    const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String);
-    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
-    if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-
-    if (t.kind === 'Namespace') {
-      if (['default', 'kube-system', 'kube-public'].includes(nameOf(o))) {
-        throw new ApiError(403, 'Forbidden', `namespaces "${nameOf(o)}" is forbidden: this namespace may not be deleted`);
-      }
-      if (!md['deletionTimestamp']) {
-        md['deletionTimestamp'] = now();
-        md['deletionGracePeriodSeconds'] = 0;
-        if (finalizers.length) md['finalizers'] = finalizers;
-        next['status'] = { ...(isObject(next['status']) ? next['status'] : {}), phase: 'Terminating' };
-        this.store.put(t.storageKey, next);
-        this.#ctx.scheduleGc();
-      }
-      return { code: 200, body: present(t, this.store.get(t.storageKey, undefined, nameOf(o)) ?? next) };
-    }
-
-    if (t.kind === 'Pod') {
-      const phase = getPath(o, 'status.phase');
-      const bound = typeof getPath(o, 'spec.nodeName') === 'string' && getPath(o, 'spec.nodeName') !== '';
-      const dflt = getPath(o, 'spec.terminationGracePeriodSeconds');
-      let grace = graceParam !== null ? Number(graceParam) : typeof dflt === 'number' ? dflt : 30;
-      if (!bound || phase === 'Succeeded' || phase === 'Failed') grace = 0;
-      const current = md['deletionGracePeriodSeconds'];
-      if (grace > 0 && (current === undefined || (typeof current === 'number' && grace < current))) {
-        md['deletionTimestamp'] = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-        md['deletionGracePeriodSeconds'] = grace;
-        if (finalizers.length) md['finalizers'] = finalizers;
-        const stored = this.store.put(t.storageKey, next);
-        return { code: 200, body: present(t, stored) };
-      }
-      if (grace > 0 && current !== undefined) return { code: 200, body: present(t, o) };
-      if (finalizers.length > 0) {
-        md['deletionGracePeriodSeconds'] = 0;
-      }
-    }
-
-    if (finalizers.length > 0) {
-      if (!md['deletionTimestamp']) md['deletionTimestamp'] = now();
-      md['deletionGracePeriodSeconds'] = 0;
-      md['finalizers'] = finalizers;
-      if (deepEqual(next, o)) return { code: 202, body: present(t, o) };
-      const stored = this.store.put(t.storageKey, next);
-      this.#ctx.scheduleGc();
-      return { code: 202, body: present(t, stored) };
-    }
-    if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
-    const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
-    afterWrite(this.#ctx, t, o, undefined);
-    return success(removed ?? o);
-  }
-
-  #deleteCollection(t: ResourceType, ns: string | undefined, q: URLSearchParams, body: JsonObject): JsonObject {
-    const sel = requestSelectors(t, q);
-    const items = this.store.list(t.storageKey, ns).filter((o) => matchesSelectors(o, sel));
-    for (const o of items) {
-      try {
-        this.#deleteObject({ t, ns: nsOf(o), name: nameOf(o), sub: undefined }, q, body);
-      } catch (e: unknown) {
-        if (!(e instanceof ApiError) || e.code !== 404) throw e;
-      }
-    }
-    return { kind: t.listKind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items: items.map((o) => present(t, o)) };
-  }
-
-  /** Deleting a CRD deletes every object of it, as the CRD cleanup finalizer does. */
-  #removeCustomResources(crd: KubeObject): void {
-    const types = crdResourceTypes(crd);
-    const key = types[0]?.storageKey;
-    if (!key) return;
-    for (const o of this.store.list(key)) this.store.remove(key, nsOf(o), nameOf(o));
-  }
-
 }
