@@ -12,35 +12,31 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ApiError, badRequest, conflict, invalid } from './errors.js';
+import { ApiError, badRequest } from './errors.js';
 import { ResourceRegistry } from './resources.js';
 import { ObjectStore } from './store.js';
-import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
 import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
 import { builtinSchemas } from './known-fields.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
-import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
-import { acceptChannelSocket } from './websocket.js';
-import { crdSchema, mustGet, present, type ServerContext, type Target, type WriteOptions } from './context.js';
+import type { PodExecProvider, PodLogProvider, StartApiServerOptions } from './options.js';
+import { crdSchema, present, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
+import { bindPod, evictPod, execUpgrade, podLog, review, serviceAccountToken } from './subresources.js';
 import { deleteCollection, deleteObject } from './deletion.js';
 import { getObject, listObjects, watchObjects } from './reads.js';
 import { patch } from './patch-requests.js';
 import { putScale } from './scale.js';
-import { checkKind, commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
-import { asKube, nameOf, now, nsOf } from './objects.js';
-import { PassThrough, Writable } from 'node:stream';
+import { commitUpdate, createObject, internalOpts, registerCrd, updateObject } from './writes.js';
+import { asKube, nameOf, nsOf } from './objects.js';
 import type { Duplex } from 'node:stream';
-import { deepClone, getPath, isObject, setPath, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
+import { deepClone, isObject, setPath, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'alloy-ts-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-/** Head start given to exec clients before the command's output starts flowing (see the exec upgrade handler). */
-const EXEC_START_DELAY_MS = 150;
 export class ApiServer {
   readonly store: ObjectStore;
   readonly registry = new ResourceRegistry();
@@ -104,7 +100,7 @@ export class ApiServer {
     this.#http = http.createServer((req, res) => {
       void this.#handle(req, res);
     });
-    this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => this.#upgrade(req, socket));
+    this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => execUpgrade(this.#ctx, req, socket));
     this.#http.on('connection', (s) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
@@ -153,74 +149,6 @@ export class ApiServer {
 
   setPodExecProvider(fn: PodExecProvider | undefined): void {
     this.#ctx.execProvider = fn;
-  }
-
-  /** Upgrade requests: `pods/<name>/exec` over the WebSocket channel protocol; anything else is refused with a Status. */
-  #upgrade(req: http.IncomingMessage, socket: Duplex): void {
-    const refuse = (err: ApiError): void => {
-      const body = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${http.STATUS_CODES[err.code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    };
-    try {
-      const url = new URL(req.url ?? '/', 'http://local');
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
-      const t = this.registry.get('', 'v1', 'pods')!;
-      if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      const [, ns, name, sub] = m as unknown as [string, string, string, string];
-      const pod = mustGet(this.#ctx, { t, ns, name, sub: undefined });
-      if (sub !== 'exec' || !this.#ctx.execProvider || !/websocket/i.test(String(req.headers['upgrade'] ?? ''))) {
-        throw new ApiError(404, 'NotFound', `pods/${sub} ${sub === 'exec' && this.#ctx.execProvider ? 'needs a WebSocket upgrade (v5.channel.k8s.io)' : 'is not supported by the local test API server'}: pods are local processes on their own loopback IP (see status.podIP), connect to it directly instead`);
-      }
-      const q = url.searchParams;
-      const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
-      const container = q.get('container') ?? (containers.length === 1 ? containers[0]! : undefined);
-      if (!container) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-      if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
-      const command = q.getAll('command');
-      if (command.length === 0) throw badRequest('you must specify at least 1 command');
-      const ws = acceptChannelSocket(req, socket);
-      if (!ws) return;
-      const stdin = q.get('stdin') === 'true' ? new PassThrough() : undefined;
-      const out = (channel: number): Writable => new Writable({ write: (chunk: Buffer, _enc, cb) => { ws.send(channel, chunk); cb(); } });
-      ws.onMessage((channel, data) => {
-        if (channel === 0) stdin?.write(data);
-        else if (channel === 255 && data[0] === 0) stdin?.end();
-      });
-      ws.onClose(() => stdin?.end());
-      // client-go registers its stdout/stderr streams concurrently with its read loop and drops
-      // frames for streams it has not registered yet ("Unknown stream id 2, discarding message"),
-      // so output sent in the first milliseconds of the socket can be lost. A real kubelet takes
-      // far longer than that to start an exec; give the client the same head start.
-      const provider = this.#ctx.execProvider;
-      const failExec = (e: unknown): void => {
-        ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `exec failed: ${e instanceof Error ? e.message : String(e)}`, reason: 'InternalError', code: 500 }));
-        ws.close();
-      };
-      setTimeout(() => {
-        try {
-          const run = provider(ns, name, container, command, { ...(stdin ? { stdin } : {}), stdout: out(1), stderr: out(2), tty: q.get('tty') === 'true' });
-          if (!run) {
-            ws.send(3, JSON.stringify({ metadata: {}, status: 'Failure', message: `container ${container} is not running`, reason: 'BadRequest', code: 400 }));
-            ws.close();
-            return;
-          }
-          run.then(
-            (code) => {
-              const status = code === 0
-                ? { metadata: {}, status: 'Success' }
-                : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } };
-              ws.send(3, JSON.stringify(status));
-              ws.close();
-            },
-            failExec,
-          );
-        } catch (e: unknown) {
-          failExec(e);
-        }
-      }, EXEC_START_DELAY_MS);
-    } catch (e: unknown) {
-      refuse(e instanceof ApiError ? e : new ApiError(500, 'InternalError', String(e)));
-    }
   }
 
   writeKubeconfig(p: string): string {
@@ -391,15 +319,15 @@ export class ApiServer {
     switch (method) {
       case 'GET':
         if (name === undefined) return watch ? watchObjects(this.#ctx, req, res, t, target.ns, q) : listObjects(this.#ctx, req, res, t, target.ns, q);
-        if (sub === 'log') return this.#log(req, res, target, q);
+        if (sub === 'log') return podLog(this.#ctx, req, res, target, q);
         return getObject(this.#ctx, req, res, target);
       case 'POST': {
         const body = await readBody(req);
-        if (name !== undefined && sub === 'binding') return this.#bind(res, target, body);
-        if (name !== undefined && sub === 'eviction') return this.#evict(res, target);
-        if (name !== undefined && sub === 'token') return send(res, 201, this.#token(target, body));
+        if (name !== undefined && sub === 'binding') return bindPod(this.#ctx, res, target, body);
+        if (name !== undefined && sub === 'eviction') return evictPod(this.#ctx, res, target);
+        if (name !== undefined && sub === 'token') return send(res, 201, serviceAccountToken(this.#ctx, target, body));
         if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        if (t.virtual) return send(res, 201, this.#review(t, target.ns, asKube(body, 'create')));
+        if (t.virtual) return send(res, 201, review(this.#ctx, t, target.ns, asKube(body, 'create')));
         const opts = this.#writeOpts(req, q);
         const created = createObject(this.#ctx, t, target.ns, asKube(body, 'create'), opts, true);
         return send(res, 201, present(t, created), opts.warnings);
@@ -560,138 +488,5 @@ export class ApiServer {
     const doc = docFor(group, version ?? '');
     if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     send(res, 200, doc);
-  }
-
-  #log(req: http.IncomingMessage, res: http.ServerResponse, target: Target, q: URLSearchParams): void {
-    const pod = mustGet(this.#ctx, target);
-    const containers = (Array.isArray(getPath(pod, 'spec.containers')) ? (getPath(pod, 'spec.containers') as Json[]) : []).filter(isObject).map((c) => String(c['name']));
-    let container = q.get('container') ?? undefined;
-    if (container === undefined) {
-      if (containers.length !== 1) {
-        throw badRequest(`a container name must be specified for pod ${String(target.name)}, choose one of: [${containers.join(' ')}]`);
-      }
-      container = containers[0]!;
-    } else if (!containers.includes(container) && !(Array.isArray(getPath(pod, 'spec.initContainers')) && (getPath(pod, 'spec.initContainers') as Json[]).filter(isObject).some((c) => c['name'] === container))) {
-      throw badRequest(`container ${container} is not valid for pod ${String(target.name)}`);
-    }
-    const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
-    const tail = num('tailLines');
-    const since = num('sinceSeconds');
-    if (q.get('sinceTime') !== null && since !== undefined) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
-    if (q.get('sinceTime') !== null && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`parsing time "${q.get('sinceTime')}" as RFC3339: invalid`);
-    const limitBytes = num('limitBytes');
-    const opts: PodLogOptions = {
-      follow: q.get('follow') === 'true',
-      previous: q.get('previous') === 'true',
-      timestamps: q.get('timestamps') === 'true',
-      ...(tail !== undefined ? { tailLines: tail } : {}),
-      ...(since !== undefined ? { sinceSeconds: since } : {}),
-      ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
-      ...(limitBytes !== undefined ? { limitBytes } : {}),
-    };
-    const stream = this.#ctx.logProvider?.(String(target.ns), String(target.name), container, opts);
-    if (!stream) throw badRequest(`container "${container}" in pod "${String(target.name)}" is waiting to start: ContainerCreating`);
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
-    const end = (): void => {
-      this.#ctx.closers.delete(end);
-      const d = stream as unknown as { destroy?: () => void };
-      d.destroy?.();
-      if (!res.writableEnded) res.end();
-    };
-    this.#ctx.closers.add(end);
-    req.on('close', end);
-    stream.on('data', (c: Buffer | string) => res.write(c));
-    stream.on('end', end);
-    stream.on('error', end);
-  }
-
-  // ---------------------------------------------------------------- writes
-
-  /** `serviceaccounts/<name>/token`: an unsigned JWT-shaped token naming the service account. */
-  #token(target: Target, body: Json): JsonObject {
-    mustGet(this.#ctx, target);
-    const spec = isObject(body) && isObject(body['spec']) ? body['spec'] : {};
-    const seconds = typeof spec['expirationSeconds'] === 'number' ? spec['expirationSeconds'] : 3600;
-    const exp = Math.floor(Date.now() / 1000) + seconds;
-    const b64 = (v: Json): string => Buffer.from(JSON.stringify(v)).toString('base64url');
-    const sub = `system:serviceaccount:${String(target.ns)}:${String(target.name)}`;
-    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: 'https://kubernetes.default.svc', sub, aud: spec['audiences'] ?? ['https://kubernetes.default.svc'], exp, iat: exp - seconds })}.local`;
-    return {
-      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
-      metadata: { name: String(target.name), namespace: String(target.ns), creationTimestamp: now() },
-      spec: { audiences: spec['audiences'] ?? ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: null },
-      status: { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
-    };
-  }
-
-  /** Access and token reviews: this test server authenticates and authorizes everything. */
-  #review(t: ResourceType, ns: string | undefined, body: KubeObject): JsonObject {
-    checkKind(this.#ctx, t, body);
-    const out: JsonObject = { ...body, metadata: { ...body.metadata, creationTimestamp: null, ...(ns ? { namespace: ns } : {}) } };
-    const user = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
-    switch (t.kind) {
-      case 'TokenReview':
-        out['status'] = { authenticated: true, user, audiences: getPath(body, 'spec.audiences') ?? [] };
-        break;
-      case 'SelfSubjectReview':
-        out['status'] = { userInfo: user };
-        break;
-      case 'SelfSubjectRulesReview':
-        out['status'] = { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }], incomplete: false };
-        break;
-      default:
-        out['status'] = { allowed: true, reason: 'the test API server authorizes every request' };
-    }
-    return out;
-  }
-
-  // ---------------------------------------------------------------- binding, eviction
-
-  #bind(res: http.ServerResponse, target: Target, body: Json): void {
-    const pod = mustGet(this.#ctx, target);
-    const node = isObject(body) && isObject(body['target']) ? body['target']['name'] : undefined;
-    if (typeof node !== 'string' || node === '') throw invalid('Binding', '', String(target.name), [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
-    if (getPath(pod, 'spec.nodeName')) throw conflict('pods/binding', '', String(target.name), `pod ${String(target.name)} is already assigned to node "${String(getPath(pod, 'spec.nodeName'))}"`);
-    const next = deepClone(pod);
-    (next['spec'] as JsonObject)['nodeName'] = node;
-    this.store.put(target.t.storageKey, next);
-    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-  }
-
-  /**
-   * Eviction honours PodDisruptionBudgets: a healthy pod covered by a budget that allows no more
-   * disruptions is refused with 429, which `kubectl drain` retries. Allowed disruptions are
-   * computed from the live pods (the real server reads the disruption controller's status).
-   */
-  #evict(res: http.ServerResponse, target: Target): void {
-    const pod = mustGet(this.#ctx, target);
-    const ready = (p: KubeObject): boolean => {
-      const conds = getPath(p, 'status.conditions');
-      return !p.metadata['deletionTimestamp'] && Array.isArray(conds) && conds.some((c) => isObject(c) && c['type'] === 'Ready' && c['status'] === 'True');
-    };
-    if (ready(pod)) {
-      const pods = this.store.list('/pods', nsOf(pod));
-      for (const pdb of this.store.list('policy/poddisruptionbudgets', nsOf(pod))) {
-        const sel = fromLabelSelectorObject(getPath(pdb, 'spec.selector'));
-        if (sel.length === 0 || !matchLabels(sel, pod.metadata['labels'])) continue;
-        const covered = pods.filter((p) => matchLabels(sel, p.metadata['labels']));
-        const healthy = covered.filter(ready).length;
-        const amount = (v: Json | undefined): number | undefined => {
-          if (typeof v === 'number') return v;
-          if (typeof v === 'string' && /^\d+%$/.test(v)) return Math.ceil((covered.length * Number(v.slice(0, -1))) / 100);
-          return undefined;
-        };
-        const minAvailable = amount(getPath(pdb, 'spec.minAvailable'));
-        const maxUnavailable = amount(getPath(pdb, 'spec.maxUnavailable'));
-        const desired = minAvailable ?? (maxUnavailable !== undefined ? Math.max(0, covered.length - maxUnavailable) : covered.length);
-        if (healthy - desired < 1) {
-          throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${nameOf(pdb)} needs ${desired} healthy pods and has ${healthy} currently` }],
-          });
-        }
-      }
-    }
-    deleteObject(this.#ctx, { ...target, sub: undefined }, new URLSearchParams(), {});
-    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 }
