@@ -17,13 +17,12 @@ import { ResourceRegistry } from './resources.js';
 import { ObjectStore } from './store.js';
 import { preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
-import { docHash, openApiV2Protobuf, openApiV3Doc, openApiV3Index } from './openapi.js';
-import { builtinSchemas } from './known-fields.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
 import type { PodExecProvider, PodLogProvider, StartApiServerOptions } from './options.js';
-import { crdSchema, present, type ServerContext, type Target, type WriteOptions } from './context.js';
+import { present, type ServerContext, type Target, type WriteOptions } from './context.js';
 import { readBody, send } from './http-io.js';
+import { aggregatedDiscovery, groupList, resourceList, serveOpenApi } from './discovery-serving.js';
 import { bindPod, evictPod, execUpgrade, podLog, review, serviceAccountToken } from './subresources.js';
 import { deleteCollection, deleteObject } from './deletion.js';
 import { getObject, listObjects, watchObjects } from './reads.js';
@@ -258,15 +257,15 @@ export class ApiServer {
       res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/crd-informer-synced ok\n${kind} check passed\n` : 'ok');
       return;
     }
-    if (segs[0] === 'openapi') return this.#openapi(res, segs, url);
+    if (segs[0] === 'openapi') return serveOpenApi(this.#ctx, res, segs, url);
     if ((p === '/api' || p === '/apis') && /as=APIGroupDiscoveryList/.test(String(req.headers['accept'] ?? '')) && /v=v2(?!beta)/.test(String(req.headers['accept'] ?? ''))) {
-      const data = JSON.stringify(this.#aggregatedDiscovery(p === '/api'));
+      const data = JSON.stringify(aggregatedDiscovery(this.#ctx, p === '/api'));
       res.writeHead(200, { 'Content-Type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', 'Content-Length': Buffer.byteLength(data) });
       res.end(data);
       return;
     }
     if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.#host}:${new URL(this.#url).port}` }] });
-    if (p === '/apis') return send(res, 200, this.#groupList());
+    if (p === '/apis') return send(res, 200, groupList(this.#ctx));
     if (p === '/') return send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
     let group: string;
     let version: string;
@@ -278,7 +277,7 @@ export class ApiServer {
     } else if (segs[0] === 'apis' && segs.length >= 2) {
       group = segs[1]!;
       if (segs.length === 2) {
-        const g = this.#groupList().groups as JsonObject[];
+        const g = groupList(this.#ctx).groups as JsonObject[];
         const found = g.find((x) => x['name'] === group);
         if (!found) throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
         return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...found });
@@ -288,7 +287,7 @@ export class ApiServer {
     } else {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    if (rest.length === 0) return send(res, 200, this.#resourceList(group, version));
+    if (rest.length === 0) return send(res, 200, resourceList(this.#ctx, group, version));
     let watchPrefix = false;
     if (rest[0] === 'watch') {
       watchPrefix = true;
@@ -376,117 +375,5 @@ export class ApiServer {
     const manager = q.get('fieldManager') ?? (ua.split('/')[0] || 'unknown');
     if (manager.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
     return { manager, dryRun: dry.length > 0, fieldValidation: fv, warnings: [], ...(sub ? { sub } : {}) };
-  }
-
-  // ---------------------------------------------------------------- discovery and OpenAPI
-
-  #groupList(): JsonObject {
-    const groups: JsonObject[] = [];
-    for (const [g, versions] of this.registry.groups()) {
-      if (g === '') continue;
-      const vs = versions.map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
-      groups.push({ name: g, versions: vs, preferredVersion: vs[0]! });
-    }
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups };
-  }
-
-  /** Aggregated discovery (`apidiscovery.k8s.io/v2`): every group, version and resource in one document. */
-  #aggregatedDiscovery(core: boolean): JsonObject {
-    const items: JsonObject[] = [];
-    for (const [group, versions] of this.registry.groups()) {
-      if ((group === '') !== core) continue;
-      items.push({
-        metadata: group === '' ? {} : { name: group },
-        versions: versions.map((version) => ({
-          version,
-          freshness: 'Current',
-          resources: this.registry.inGroupVersion(group, version).map((t) => {
-            const kind = { group: t.group, version: t.version, kind: t.kind };
-            const subresources: JsonObject[] = [];
-            if (t.statusSubresource) subresources.push({ subresource: 'status', responseKind: kind, verbs: ['get', 'patch', 'update'] });
-            if (t.scale) subresources.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] });
-            if (t.kind === 'Pod') {
-              subresources.push({ subresource: 'log', responseKind: kind, verbs: ['get'] });
-              subresources.push({ subresource: 'binding', responseKind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] });
-              subresources.push({ subresource: 'eviction', responseKind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] });
-            }
-            if (t.kind === 'ServiceAccount') subresources.push({ subresource: 'token', responseKind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, verbs: ['create'] });
-            return {
-              resource: t.resource,
-              responseKind: kind,
-              scope: t.scope,
-              singularResource: t.singular,
-              verbs: [...t.verbs],
-              ...(t.shortNames.length ? { shortNames: [...t.shortNames] } : {}),
-              ...(t.categories.length ? { categories: [...t.categories] } : {}),
-              ...(subresources.length ? { subresources } : {}),
-            };
-          }),
-        })),
-      });
-    }
-    return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
-  }
-
-  #resourceList(group: string, version: string): JsonObject {
-    const types = this.registry.inGroupVersion(group, version);
-    if (types.length === 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const resources: JsonObject[] = [];
-    for (const t of types) {
-      const namespaced = t.scope === 'Namespaced';
-      resources.push({
-        name: t.resource, singularName: t.singular, namespaced, kind: t.kind, verbs: [...t.verbs],
-        ...(t.shortNames.length ? { shortNames: [...t.shortNames] } : {}),
-        ...(t.categories.length ? { categories: [...t.categories] } : {}),
-        storageVersionHash: Buffer.from(t.storageKey).toString('base64').slice(0, 11),
-      });
-      if (t.statusSubresource) resources.push({ name: `${t.resource}/status`, singularName: '', namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
-      if (t.scale) resources.push({ name: `${t.resource}/scale`, singularName: '', namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
-      if (t.kind === 'Pod') {
-        resources.push({ name: 'pods/log', singularName: '', namespaced, kind: 'Pod', verbs: ['get'] });
-        resources.push({ name: 'pods/binding', singularName: '', namespaced, kind: 'Binding', verbs: ['create'] });
-        resources.push({ name: 'pods/eviction', singularName: '', namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
-      }
-      if (t.kind === 'ServiceAccount') resources.push({ name: 'serviceaccounts/token', singularName: '', namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
-      if (t.kind === 'Namespace') resources.push({ name: 'namespaces/finalize', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['update'] });
-    }
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
-  }
-
-  #openapi(res: http.ServerResponse, segs: string[], url: URL): void {
-    if (segs[1] === 'v2') {
-      const body = openApiV2Protobuf();
-      const accept = url.searchParams.get('format');
-      if (accept === 'json') return send(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} });
-      res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': body.length });
-      res.end(body);
-      return;
-    }
-    if (segs[1] !== 'v3') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const docFor = (g: string, v: string): JsonObject | undefined => {
-      const key = `${g}/${v}`;
-      if (this.#ctx.openapi.docs.has(key)) return this.#ctx.openapi.docs.get(key);
-      const doc = openApiV3Doc(this.registry, g, v, (t) => {
-        if (!t.crdName) return builtinSchemas(t);
-        const s = crdSchema(this.#ctx, t);
-        const name = `${t.group.split('.').reverse().join('.')}.${t.version}.${t.kind}`;
-        return s ? { name, schemas: { [name]: s } } : undefined;
-      });
-      this.#ctx.openapi.docs.set(key, doc);
-      return doc;
-    };
-    if (segs.length === 2) {
-      return send(res, 200, openApiV3Index(this.registry, (g, v) => {
-        const key = `${g}/${v}`;
-        let h = this.#ctx.openapi.hashes.get(key);
-        if (!h) this.#ctx.openapi.hashes.set(key, (h = docHash(docFor(g, v) ?? {})));
-        return h;
-      }));
-    }
-    const rest = segs.slice(2);
-    const [group, version] = rest[0] === 'api' ? ['', rest[1]!] : [rest[1]!, rest[2]!];
-    const doc = docFor(group, version ?? '');
-    if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    send(res, 200, doc);
   }
 }
