@@ -1,42 +1,41 @@
 /**
- * The HTTP API server: discovery, OpenAPI, CRUD + watch for every registered resource type,
- * subresources (status, scale, log, binding, eviction), patches, server-side apply, deletion
- * with finalizers and garbage collection. Only `index.ts` constructs it.
+ * The API server object: it owns the HTTP server, the store, the resource registry, the
+ * garbage collector and the metrics, builds the `ServerContext` the handler modules share, and
+ * runs the lifecycle (listen, close). Requests go to `router.ts`, `exec` upgrades to
+ * `subresources.ts`. Only `index.ts` constructs it.
  *
  * Contracts: every request is answered (errors as `Status`); background work (garbage
- * collection, namespace termination) runs after writes on the event loop and never throws.
+ * collection, namespace termination) runs after writes on the event loop and never throws;
+ * `close()` ends open watches and log streams, stops the garbage collector and flushes the store.
  */
-import http from 'node:http';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import YAML from 'yaml';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ApiError } from './errors.js';
-import { ResourceRegistry } from './resources.js';
-import { ObjectStore } from './store.js';
-import { preloadValidators } from './validation.js';
-import { BUILTIN_TYPES } from './resources.js';
-import { GarbageCollector } from './garbage-collector.js';
-import { ServiceAddressAllocator } from './services.js';
-import type { PodExecProvider, PodLogProvider, StartApiServerOptions } from './options.js';
-import { type ServerContext } from './context.js';
-import { handleRequest, type RouterHost } from './router.js';
-import { execUpgrade } from './subresources.js';
-import { deleteObject } from './deletion.js';
-import { commitUpdate, createObject, internalOpts, registerCrd } from './writes.js';
-import { nameOf, nsOf } from './objects.js';
 import type { Duplex } from 'node:stream';
-import { deepClone, setPath, type KubeObject } from './types.js';
-
-const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import YAML from 'yaml';
+import { createInitialNamespaces, publishSelf } from './bootstrap.js';
+import type { ServerContext } from './context.js';
+import { deleteObject } from './deletion.js';
+import { ApiError } from './errors.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { nameOf, nsOf } from './objects.js';
+import type { PodExecProvider, PodLogProvider, StartApiServerOptions } from './options.js';
+import { BUILTIN_TYPES, ResourceRegistry } from './resources.js';
+import { handleRequest, type RouterHost } from './router.js';
+import { ServiceAddressAllocator } from './services.js';
+import { ObjectStore } from './store.js';
+import { execUpgrade } from './subresources.js';
+import { preloadValidators } from './validation.js';
+import { commitUpdate, internalOpts, registerCrd } from './writes.js';
 
 export class ApiServer {
   readonly store: ObjectStore;
   readonly registry = new ResourceRegistry();
   readonly #ctx: ServerContext;
   readonly #http: http.Server;
-  readonly #sockets = new Set<import('node:net').Socket>();
+  readonly #sockets = new Set<Socket>();
   readonly #metrics = new Registry();
   readonly #requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code.', labelNames: ['verb', 'resource', 'code'] as const, registers: [this.#metrics] });
   readonly #latency = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'Time to answer non-streaming requests.', labelNames: ['verb'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.#metrics] });
@@ -74,7 +73,7 @@ export class ApiServer {
       execProvider: undefined,
     };
     for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) registerCrd(this.#ctx, crd);
-    this.#bootstrap();
+    createInitialNamespaces(this.#ctx);
     this.#gc = new GarbageCollector({
       store: this.store,
       typeFor: (key) => this.registry.byStorageKey(key)[0],
@@ -123,7 +122,7 @@ export class ApiServer {
       this.#http.listen(port, host, () => {
         const a = this.#http.address() as AddressInfo;
         this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
-        this.#publishSelf(host, a.port);
+        publishSelf(this.#ctx, host, a.port);
         resolve();
       });
     });
@@ -162,54 +161,5 @@ export class ApiServer {
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, YAML.stringify(cfg));
     return p;
-  }
-
-  #bootstrap(): void {
-    const nsType = this.registry.get('', 'v1', 'namespaces')!;
-    for (const ns of INITIAL_NAMESPACES) {
-      if (this.store.get(nsType.storageKey, undefined, ns)) continue;
-      createObject(this.#ctx, nsType, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, internalOpts());
-    }
-  }
-
-  /**
-   * The `kubernetes` Service in `default` and its Endpoints/EndpointSlice pointing at this
-   * server's own address, as the real API server maintains them. Called once the port is known.
-   */
-  #publishSelf(host: string, port: number): void {
-    const sys = internalOpts();
-    const svcType = this.registry.get('', 'v1', 'services')!;
-    if (!this.store.get(svcType.storageKey, 'default', 'kubernetes')) {
-      createObject(this.#ctx, svcType, 'default', {
-        apiVersion: 'v1', kind: 'Service',
-        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: this.#ctx.addresses.ip(1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
-      }, sys);
-    } else {
-      const cur = this.store.get(svcType.storageKey, 'default', 'kubernetes')!;
-      const next = deepClone(cur);
-      setPath(next, 'spec.ports', [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }]);
-      commitUpdate(this.#ctx, svcType, cur, next, sys);
-    }
-    const ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : '127.0.0.1';
-    const epType = this.registry.get('', 'v1', 'endpoints')!;
-    const ep: KubeObject = {
-      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-      subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
-    };
-    const curEp = this.store.get(epType.storageKey, 'default', 'kubernetes');
-    if (curEp) commitUpdate(this.#ctx, epType, curEp, { ...deepClone(curEp), subsets: ep['subsets']! }, sys);
-    else createObject(this.#ctx, epType, 'default', ep, sys);
-    const sliceType = this.registry.get('discovery.k8s.io', 'v1', 'endpointslices')!;
-    const slice: KubeObject = {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
-      ports: [{ name: 'https', port, protocol: 'TCP' }],
-    };
-    const curSlice = this.store.get(sliceType.storageKey, 'default', 'kubernetes');
-    if (curSlice) commitUpdate(this.#ctx, sliceType, curSlice, { ...deepClone(curSlice), endpoints: slice['endpoints']!, ports: slice['ports']! }, sys);
-    else createObject(this.#ctx, sliceType, 'default', slice, sys);
   }
 }
