@@ -111,16 +111,15 @@ function pendingIn(body: ast.Body, registry: ComponentRegistry, out: Map<string,
 /** Loads `blocks`' components except those in `failed`; adds the names that fail to `failed`. */
 async function ensureComponents(blocks: ReadonlyMap<string, ast.BlockStmt>, registry: ComponentRegistry, failed: Set<string>): Promise<Diagnostic[]> {
   const diags: Diagnostic[] = [];
-  await Promise.all(
-    [...blocks]
-      .filter(([name]) => !failed.has(name))
-      .map(([name, block]) =>
-        registry.ensure([name]).catch((err: unknown) => {
-          failed.add(name);
-          diags.push(errorAt(blockRange(block), `component "${name}" could not be loaded (an installation problem, not a config error): ${err instanceof Error ? err.message : String(err)}`));
-        }),
-      ),
-  );
+  for (const [name, block] of blocks) {
+    if (failed.has(name)) continue;
+    try {
+      await registry.ensure([name]);
+    } catch (err) {
+      failed.add(name);
+      diags.push(errorAt(blockRange(block), `component "${name}" could not be loaded (an installation problem, not a config error): ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
   return diags;
 }
 

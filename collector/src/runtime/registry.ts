@@ -76,7 +76,9 @@ export class ComponentRegistry {
    * @throws when a module fails to import or does not define the component it was registered for.
    */
   async ensure(names: Iterable<string>): Promise<void> {
-    const waits: Promise<void>[] = [];
+    // One import at a time: module evaluation is single-threaded anyway, and Jest's ESM loader
+    // fails concurrent imports that share dependencies ("request for 'zod' is not in cache").
+    let firstError: unknown;
     for (const name of new Set(names)) {
       const entry = this.#lazy.get(name);
       if (!entry || this.#defs.has(name)) continue;
@@ -90,9 +92,13 @@ export class ComponentRegistry {
         p.catch(() => this.#loading.delete(name));
         this.#loading.set(name, p);
       }
-      waits.push(p);
+      try {
+        await p;
+      } catch (err) {
+        firstError ??= err;
+      }
     }
-    await Promise.all(waits);
+    if (firstError !== undefined) throw firstError;
   }
 
   /** Imports every registered component (listings, documentation generators, tests). */
