@@ -1,10 +1,12 @@
 /**
- * The runtime shared by `prometheus.operator.servicemonitors`, `.podmonitors` and `.probes`
- * (Alloy's `crdManager`): watches the resources of one kind (list + watch per namespace of
- * `namespaces`, with `selector` as the label selector), turns each into scrape jobs
- * (`configgen.ts`), runs a Kubernetes discovery per job (the `discovery.kubernetes` engine) or
- * its static targets, shards targets over the cluster when `clustering` is enabled, and scrapes
- * them into `forward_to` with one scrape pool per job.
+ * The runtime shared by `prometheus.operator.servicemonitors`, `.podmonitors`, `.probes` and
+ * `.scrapeconfigs` (Alloy's `crdManager`): watches the resources of one kind (list + watch per
+ * namespace of `namespaces`, with `selector` as the label selector), turns each into scrape jobs
+ * (`configgen.ts`, `configgen-scrapeconfig.ts`), gets each job's targets from a Kubernetes
+ * discovery (the `discovery.kubernetes` engine, shared by jobs with equal settings), an HTTP
+ * discovery (`discovery/http/http-sd.ts`, one per job) or its static list, shards targets over
+ * the cluster when `clustering` is enabled, and scrapes them into `forward_to` with one scrape
+ * pool per job.
  *
  * Contracts:
  * - A resource that cannot be turned into jobs (invalid relabeling, missing Secret, bad
@@ -27,6 +29,7 @@ import { KubeApiError, KubeClient, collectionPath, type KubeObject } from '../..
 import { connectionOfBlock } from '../../common/kube/config.js';
 import { fingerprint } from '../../common/fingerprint.js';
 import { Informer, keyOf } from '../../common/kube/informer.js';
+import { HttpDiscovery } from '../../discovery/http/http-sd.js';
 import { Discovery } from '../../discovery/kubernetes/kubernetes.js';
 import type { LabelSet } from '../../discovery/kubernetes/targets.js';
 import { acceptFor, clusterKey, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS, USER_AGENT } from '../scrape/scrape.js';
@@ -34,10 +37,12 @@ import { ScrapePool } from '../scrape/scrape-pool.js';
 import type { ScrapeCounters, TargetStatus } from '../scrape/scrape-loop.js';
 import { labelSelectorString, type Arguments } from './arguments.js';
 import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type JobDiscovery, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
+import { scrapeConfigJobs, type ScrapeConfig } from './configgen-scrapeconfig.js';
 
-export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe';
+export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeConfig';
 
-const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes' };
+const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes', ScrapeConfig: 'scrapeconfigs' };
+const VERSION: Record<MonitorKind, string> = { ServiceMonitor: 'v1', PodMonitor: 'v1', Probe: 'v1', ScrapeConfig: 'v1alpha1' };
 const RESYNC_MS = 5 * 60_000;
 
 export interface DiscoveredResource {
@@ -53,6 +58,10 @@ export interface OperatorDebugInfo {
 }
 
 type KubernetesJobDiscovery = Extract<JobDiscovery, { kind: 'kubernetes' }>;
+type HttpJobDiscovery = Extract<JobDiscovery, { kind: 'http' }>;
+
+/** Starts an HTTP discovery for a job; returns when `signal` aborts. Never throws. */
+type StartHttpDiscovery = (d: HttpJobDiscovery, onTargets: (t: readonly LabelSet[]) => void, onError: (e: string | undefined) => void, signal: AbortSignal) => Promise<void>;
 
 /**
  * A Kubernetes discovery shared by every job with the same role, namespaces and node metadata
@@ -104,6 +113,7 @@ class JobRunner {
   readonly #ac = new AbortController();
   #targets: readonly LabelSet[] = [];
   #unsubscribe: (() => void) | undefined;
+  #discovery: Promise<void> = Promise.resolve();
   #sync: Promise<void> = Promise.resolve();
   readonly #owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined;
   readonly #onError: (job: string, error: string | undefined) => void;
@@ -116,12 +126,20 @@ class JobRunner {
     this.#onError = onError;
   }
 
-  /** Starts receiving targets: static ones at once, discovered ones through `subscribe`. */
-  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void): void {
+  /** Starts receiving targets: static ones at once, discovered ones through `subscribe` or an HTTP discovery of its own. */
+  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void, startHttp: StartHttpDiscovery): void {
     const d = this.job.discovery;
     if (d.kind === 'static') {
       this.#targets = d.targets;
       this.resync();
+      return;
+    }
+    if (d.kind === 'http') {
+      const onTargets = (targets: readonly LabelSet[]): void => {
+        this.#targets = targets;
+        this.resync();
+      };
+      this.#discovery = startHttp(d, onTargets, (e) => this.#onError(`${this.job.jobName} discovery`, e), this.#ac.signal);
       return;
     }
     this.#unsubscribe = subscribe(d, (targets) => {
@@ -151,6 +169,7 @@ class JobRunner {
   async stop(): Promise<void> {
     this.#ac.abort();
     this.#unsubscribe?.();
+    await this.#discovery;
     await this.#sync;
     await this.#pool.stop();
   }
@@ -194,10 +213,10 @@ class Manager {
       const what = `watching ${PLURAL[kind]}${ns ? ` in namespace ${JSON.stringify(ns)}` : ''}`;
       const inf: Informer<KubeObject> = new Informer<KubeObject>({
         client: this.#client,
-        path: collectionPath('monitoring.coreos.com', 'v1', PLURAL[kind], ns || undefined),
+        path: collectionPath('monitoring.coreos.com', VERSION[kind], PLURAL[kind], ns || undefined),
         labelSelector: labelSelector || undefined,
         onEvent: (type, obj) => this.#enqueue(keyOf(obj), type === 'delete' ? undefined : obj),
-        onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind])),
+        onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind], VERSION[kind])),
       });
       this.#informers.push(inf);
     }
@@ -267,22 +286,34 @@ class Manager {
       this.#setError(errKey, undefined);
       return;
     }
-    let jobs: ScrapeJob[];
+    let jobs: readonly ScrapeJob[];
     let error: string | undefined;
     try {
-      jobs = await this.#generate(obj);
+      const r = await this.#generate(obj);
+      jobs = r.jobs;
+      if (r.errors.length > 0) error = r.errors.join('; ');
     } catch (err) {
       jobs = [];
       error = (err as Error).message;
     }
     if (this.#stopped) return;
-    if (error !== undefined) this.#opts.logger.warn(`skipping ${this.#kind} ${key}: ${error}`, { component: this.#opts.id });
+    // A resource whose entries failed only in part keeps the jobs of its good entries (as Alloy does for ScrapeConfigs).
+    const skipped = jobs.length === 0 ? 'skipped' : 'partly skipped';
+    if (error !== undefined) this.#opts.logger.warn(`${this.#kind} ${key} ${skipped}: ${error}`, { component: this.#opts.id });
     await this.#replaceJobs(key, jobs);
     this.#debug.set(key, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, last_reconcile: new Date().toISOString(), reconcile_error: error ?? '' });
-    this.#setError(errKey, error === undefined ? undefined : `${this.#kind} ${key} skipped: ${error}`);
+    this.#setError(errKey, error === undefined ? undefined : `${this.#kind} ${key} ${skipped}: ${error}`);
   }
 
-  async #generate(obj: KubeObject): Promise<ScrapeJob[]> {
+  async #generate(obj: KubeObject): Promise<{ jobs: readonly ScrapeJob[]; errors: readonly string[] }> {
+    if (this.#kind === 'ScrapeConfig') {
+      const a = this.#args;
+      return scrapeConfigJobs(obj as ScrapeConfig, { rules: a.rule, scrape: a.scrape, scrapeClasses: a.scrape_class, secrets: this.#secrets });
+    }
+    return { jobs: await this.#generateMonitor(obj), errors: [] };
+  }
+
+  async #generateMonitor(obj: KubeObject): Promise<ScrapeJob[]> {
     const a = this.#args;
     const o: GeneratorOptions = { rules: a.rule, scrape: a.scrape, scrapeClasses: a.scrape_class, secrets: this.#secrets };
     switch (this.#kind) {
@@ -302,6 +333,8 @@ class Manager {
       }
       case 'Probe':
         return [await probeJob(obj as Probe, o)];
+      case 'ScrapeConfig':
+        throw new Error('ScrapeConfigs are generated by scrapeConfigJobs');
     }
   }
 
@@ -331,6 +364,7 @@ class Manager {
       if (!r || names.has(name)) continue;
       this.#jobs.delete(name);
       this.#setError(`${name} targets`, undefined);
+      this.#setError(`${name} discovery`, undefined);
       stops.push(r.stop());
     }
     for (const job of jobs) {
@@ -367,7 +401,7 @@ class Manager {
       });
       const r = new JobRunner(job, pool, this.#owns, (k, e) => this.#setError(k, e));
       this.#jobs.set(job.jobName, r);
-      r.start(this.#subscribe);
+      r.start(this.#subscribe, this.#startHttp);
     }
     this.#jobsOf.set(key, [...names]);
     if (names.size === 0) this.#jobsOf.delete(key);
@@ -396,6 +430,17 @@ class Manager {
     };
   };
 
+  #startHttp: StartHttpDiscovery = async (d, onTargets, onError, signal) => {
+    let sd: HttpDiscovery;
+    try {
+      sd = new HttpDiscovery({ url: d.url, refreshIntervalMs: d.refreshIntervalMs, http: d.http, userAgent: USER_AGENT, onTargets, onError, dial: this.#dial });
+    } catch (err) {
+      onError(`HTTP service discovery from ${d.url}: ${(err as Error).message}`);
+      return;
+    }
+    await sd.run(signal);
+  };
+
   /** Distinct Kubernetes discoveries running (jobs with equal settings share one). */
   get discoveries(): number {
     return this.#discoveries.size;
@@ -407,9 +452,9 @@ function jobFingerprint(job: ScrapeJob): string {
   return fingerprint({ ...job, relabel: undefined, metricRelabel: undefined });
 }
 
-function describeApiError(err: Error, resource: string): string {
+function describeApiError(err: Error, resource: string, version = 'v1'): string {
   if (err instanceof KubeApiError && err.status === 404 && resource !== 'secrets' && resource !== 'configmaps') {
-    return `${err.message} (is the monitoring.coreos.com/v1 CRD for ${resource} installed? see crds/ in this repository)`;
+    return `${err.message} (is the monitoring.coreos.com/${version} CRD for ${resource} installed? see crds/ in this repository)`;
   }
   return err.message;
 }
