@@ -69,6 +69,12 @@ const TABLE: ReadonlyArray<{ name: string; config: string; opts?: Partial<Access
     namespaces: { mon: [{ apiGroups: [''], resources: ['pods'], verbs: READ }, { apiGroups: ['monitoring.coreos.com'], resources: ['podmonitors'], verbs: READ }] },
   },
   {
+    name: 'prometheus.operator.scrapeconfigs in one namespace → scrapeconfigs there (static and HTTP SD targets need no other API), namespaces cluster-wide',
+    config: 'prometheus.operator.scrapeconfigs "sc" {\n  namespaces = ["mon"]\n  forward_to = []\n}\n',
+    cluster: [{ apiGroups: [''], resources: ['namespaces'], verbs: READ }],
+    namespaces: { mon: [{ apiGroups: ['monitoring.coreos.com'], resources: ['scrapeconfigs'], verbs: READ }] },
+  },
+  {
     name: 'otelcol.exporter.loadbalancing resolver.kubernetes → endpoints in the Service namespace (own namespace without a suffix)',
     config:
       'otelcol.exporter.loadbalancing "a" {\n  resolver {\n    kubernetes {\n      service = "traces.tracing"\n    }\n  }\n  protocol {\n    otlp {\n      client { }\n    }\n  }\n}\n' +

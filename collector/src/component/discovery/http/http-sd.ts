@@ -78,6 +78,11 @@ export class HttpDiscovery {
     this.#client = new ScrapeHttpClient(o.http, o.dial);
   }
 
+  /** Closes idle connections; `run` does this when it returns. */
+  close(): void {
+    this.#client.close();
+  }
+
   /** One refresh. @throws Error with the reason (the caller keeps its last targets). */
   async refresh(signal?: AbortSignal): Promise<LabelSet[]> {
     const o = this.#o;
@@ -111,7 +116,7 @@ export class HttpDiscovery {
         await sleep(o.refreshIntervalMs, signal);
       }
     } finally {
-      this.#client.close();
+      this.close();
     }
   }
 }
