@@ -16,8 +16,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import winston from 'winston';
-import { Registry } from 'prom-client';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
@@ -30,14 +28,11 @@ import { component as serviceMonitors } from '../../collector/src/component/prom
 import { component as podMonitors } from '../../collector/src/component/prometheus/operator/podmonitors/podmonitors.js';
 import { component as probes } from '../../collector/src/component/prometheus/operator/probes/probes.js';
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
-import type { RelabelConfig } from '../../collector/src/prom/relabel/relabel.js';
-import { isStaleNaN, type MetricsReceiver, type SampleBatch } from '../../collector/src/prom/types.js';
-import type { ComponentDefinition, HealthState } from '../../collector/src/runtime/component.js';
+import type { ComponentDefinition } from '../../collector/src/runtime/component.js';
 import type { ClusterService } from '../../collector/src/runtime/services.js';
+import { Capture, promRelabel, promSeries as storedSeries, sameSeries, startComponent, type LabelSet, type Running } from './operator-harness.js';
 
 const haveProm = requireTool('prometheus', '/usr/bin/prometheus');
-
-type LabelSet = Record<string, string>;
 
 let api: RunningApiServer;
 let dir: string;
@@ -83,13 +78,6 @@ async function demoServer(podName: string): Promise<number> {
   return (s.address() as AddressInfo).port;
 }
 
-interface Running<E> {
-  readonly exports: () => E | undefined;
-  readonly health: () => { state: HealthState; message: string };
-  readonly debug: () => unknown;
-  stop(): Promise<void>;
-}
-
 /** A two-node cluster stand-in: node 0 owns the targets whose key names `address`, node 1 the others. */
 function fakeCluster(self: 0 | 1, address: string): ClusterService {
   return {
@@ -105,67 +93,7 @@ function fakeCluster(self: 0 | 1, address: string): ClusterService {
 }
 
 function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A, cluster?: ClusterService): Running<E> {
-  let exports: E | undefined;
-  let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
-  const c = def.build(
-    {
-      id: def.name + '.test',
-      logger: winston.createLogger({ silent: true }),
-      registry: new Registry(),
-      dataPath: dir,
-      onStateChange: (e) => (exports = e),
-      setHealth: (state, message) => (health = { state, message }),
-      getService: <T>(name: string): T => {
-        if (name === 'cluster' && cluster) return cluster as T;
-        throw new Error('no services');
-      },
-    },
-    args,
-  ) as ReturnType<typeof def.build> & { run(s: AbortSignal): Promise<void>; debugInfo?: () => unknown };
-  const ac = new AbortController();
-  const done = c.run(ac.signal);
-  return {
-    exports: () => exports,
-    health: () => (typeof (c as { currentHealth?: () => { state: HealthState; message: string } }).currentHealth === 'function' ? (c as unknown as { currentHealth: () => { state: HealthState; message: string } }).currentHealth() : health),
-    debug: () => c.debugInfo?.(),
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
-
-/** Collects the series appended and still live (a staleness marker removes one). */
-class Capture implements MetricsReceiver {
-  readonly series = new Map<string, LabelSet>();
-  /** Staleness markers received, per job label. */
-  readonly stale = new Map<string, number>();
-  append(b: SampleBatch): Promise<void> {
-    for (let i = 0; i < b.length; i++) {
-      const ls: LabelSet = {};
-      for (const l of b.series[i]!) ls[l.name] = l.value;
-      if (isStaleNaN(b.values[i]!)) {
-        this.series.delete(keyOf(ls));
-        this.stale.set(ls['job'] ?? '', (this.stale.get(ls['job'] ?? '') ?? 0) + 1);
-      }
-      else this.series.set(keyOf(ls), ls);
-    }
-    return Promise.resolve();
-  }
-}
-
-const keyOf = (ls: LabelSet): string => JSON.stringify(Object.entries(ls).sort(([a], [b]) => a.localeCompare(b)));
-
-function promRelabel(rules: readonly RelabelConfig[]): object[] {
-  return rules.map((r) => ({
-    ...(r.source_labels ? { source_labels: r.source_labels } : {}),
-    separator: r.separator,
-    regex: r.regex,
-    ...(r.modulus ? { modulus: r.modulus } : {}),
-    ...(r.target_label ? { target_label: r.target_label } : {}),
-    replacement: r.replacement,
-    action: r.action,
-  }));
+  return startComponent(def, args, dir, cluster);
 }
 
 beforeAll(async () => {
@@ -324,21 +252,10 @@ afterAll(async () => {
       };
       prom = await startPrometheus(dir, 'oracle', toYaml(promCfg), 'server');
 
-      const promSeries = async (): Promise<Map<string, LabelSet>> => {
-        const out = new Map<string, LabelSet>();
-        const r = await fetch(`${prom!.base}/api/v1/series?match[]=${encodeURIComponent('{__name__=~".+"}')}`);
-        const j = (await r.json()) as { data: LabelSet[] };
-        for (const ls of j.data) out.set(keyOf(ls), ls);
-        return out;
-      };
       // Compare once both sides have every series (two scrapes at 1 s).
       const result = await waitFor(async () => {
-        const p = await promSeries();
-        const ours = capture.series;
-        const want = [...p.keys()].sort();
-        const got = [...ours.keys()].sort();
-        if (want.length > 0 && JSON.stringify(want) === JSON.stringify(got)) return { want, p };
-        throw new Error(`series differ:\n only Prometheus: ${want.filter((k) => !ours.has(k)).join('\n  ')}\n only ours: ${got.filter((k) => !p.has(k)).join('\n  ')}`);
+        const p = await storedSeries(prom!.base);
+        return { want: sameSeries(p, capture.series), p };
       }, { timeoutMs: 30_000, intervalMs: 500, what: 'our series equal the oracle Prometheus series' });
       // Sanity: the comparison covers what the relabelings produce.
       const series = [...result.p.values()];
