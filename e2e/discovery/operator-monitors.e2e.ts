@@ -11,15 +11,10 @@
  * comparison (the demo server also answers as the prober). A third ServiceMonitor with an invalid relabel rule is
  * skipped with a health message naming it while the others keep scraping.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
+import { stringify as toYaml } from 'yaml';
 import { waitFor } from '../cluster/harness/wait.js';
-import { repoRoot } from '../cluster/harness/paths.js';
 import { requireTool } from '../cluster/harness/kubectl.js';
 import { startPrometheus, stopAll, type PromProc } from '../metrics/harness.js';
 import { argumentsSchema as discoveryArgs, component as discoveryComponent, type Exports as DiscoveryExports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
@@ -30,36 +25,19 @@ import { component as probes } from '../../collector/src/component/prometheus/op
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
 import type { ComponentDefinition } from '../../collector/src/runtime/component.js';
 import type { ClusterService } from '../../collector/src/runtime/services.js';
-import { Capture, promRelabel, promSeries as storedSeries, sameSeries, startComponent, type LabelSet, type Running } from './operator-harness.js';
+import { Capture, demoExposition, promRelabel, promSeries as storedSeries, sameSeries, startComponent, startDevApi, type DevApi, type LabelSet, type Running } from './operator-harness.js';
 
 const haveProm = requireTool('prometheus', '/usr/bin/prometheus');
 
-let api: RunningApiServer;
+let dev: DevApi;
 let dir: string;
 let kubeconfig: string;
 const servers: http.Server[] = [];
-
-async function call(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(api.url + p, { method, headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => dev.call(method, p, body);
 
 /** A demo "pod" process: serves a fixed exposition on an ephemeral loopback port. */
 async function demoServer(podName: string): Promise<number> {
-  const body = [
-    '# TYPE demo_requests_total counter',
-    `demo_requests_total{code="200",served_by="${podName}"} 7`,
-    `demo_requests_total{code="500",served_by="${podName}"} 1`,
-    '# TYPE demo_temperature_celsius gauge',
-    'demo_temperature_celsius 21.5',
-    '# TYPE drop_me_total counter',
-    'drop_me_total 3',
-    '# TYPE demo_info gauge',
-    'demo_info{job="inner",instance="inner:1"} 1',
-    '',
-  ].join('\n');
+  const body = demoExposition(podName);
   const s = http.createServer((q, r) => {
     if (q.url?.startsWith('/probe?')) {
       const u = new URL(q.url, 'http://x');
@@ -97,20 +75,15 @@ function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A, clu
 }
 
 beforeAll(async () => {
-  api = await startApiServer({ bookmarkIntervalMs: 200, historySize: 100 });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-monitors-'));
-  kubeconfig = api.kubeconfig(path.join(dir, 'kubeconfig'));
-  for (const f of ['servicemonitors', 'podmonitors', 'probes']) {
-    const crd = parseYaml(fs.readFileSync(path.join(repoRoot(), 'crds/monitoring.coreos.com', `${f}.yaml`), 'utf8')) as Record<string, unknown>;
-    await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  }
+  dev = await startDevApi('operator-monitors-', ['servicemonitors', 'podmonitors', 'probes']);
+  dir = dev.dir;
+  kubeconfig = dev.kubeconfig;
 });
 
 afterAll(async () => {
   for (const s of servers) s.close();
   await stopAll();
-  await api?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await dev?.close();
 });
 
 (haveProm ? describe : describe.skip)('prometheus.operator monitors in the dev cluster, Prometheus 2.42 as the oracle', () => {
@@ -224,11 +197,7 @@ afterAll(async () => {
 
       const { serviceMonitorJob, podMonitorJob, probeJob } = await import('../../collector/src/component/prometheus/operator/configgen.js');
       const scrapeOpts = argumentsSchema.parse(common).scrape;
-      const readKey = async (ns2: string, sel: { name: string; key: string }): Promise<string> => {
-        const secret = (await call('GET', `/api/v1/namespaces/${ns2}/secrets/${sel.name}`)) as { data: Record<string, string> };
-        return Buffer.from(secret.data[sel.key]!, 'base64').toString('utf8');
-      };
-      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: { secret: readKey, configMap: () => Promise.reject(new Error('no configmaps here')) } };
+      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: dev.secrets };
       const smObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/demo`)) as never;
       const pmObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/podmonitors/demo-pods`)) as never;
       const smJob = await serviceMonitorJob(smObj, (smObj as { spec: { endpoints: never[] } }).spec.endpoints[0]!, 0, 'endpoints', o);

@@ -12,15 +12,10 @@
  * scraping; a ScrapeConfig with a discovery list that is not converted (`consulSDConfigs`) is
  * reported by name while its static targets are scraped.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
+import { stringify as toYaml } from 'yaml';
 import { waitFor } from '../cluster/harness/wait.js';
-import { repoRoot } from '../cluster/harness/paths.js';
 import { requireTool } from '../cluster/harness/kubectl.js';
 import { startPrometheus, stopAll, type PromProc } from '../metrics/harness.js';
 import { argumentsSchema } from '../../collector/src/component/prometheus/operator/arguments.js';
@@ -28,21 +23,13 @@ import { httpScrapeConfigJob, staticScrapeConfigJob, type ScrapeConfig } from '.
 import type { GeneratorOptions } from '../../collector/src/component/prometheus/operator/configgen.js';
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
 import { component as scrapeConfigs } from '../../collector/src/component/prometheus/operator/scrapeconfigs/scrapeconfigs.js';
-import { Capture, promRelabel, promSeries, sameSeries, startComponent } from './operator-harness.js';
+import { Capture, demoExposition, promRelabel, promSeries, sameSeries, startComponent, startDevApi, type DevApi } from './operator-harness.js';
 
 const haveProm = requireTool('prometheus', '/usr/bin/prometheus');
 
-let api: RunningApiServer;
-let dir: string;
-let kubeconfig: string;
+let dev: DevApi;
 const servers: http.Server[] = [];
-
-async function call(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(api.url + p, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => dev.call(method, p, body);
 
 async function listen(s: http.Server): Promise<number> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
@@ -52,18 +39,7 @@ async function listen(s: http.Server): Promise<number> {
 
 /** A demo target: a fixed exposition on `/metrics`, the same behind basic auth on `/secure`. */
 function demoServer(name: string): Promise<number> {
-  const body = [
-    '# TYPE demo_requests_total counter',
-    `demo_requests_total{code="200",served_by="${name}"} 7`,
-    `demo_requests_total{code="500",served_by="${name}"} 1`,
-    '# TYPE demo_temperature_celsius gauge',
-    'demo_temperature_celsius 21.5',
-    '# TYPE drop_me_total counter',
-    'drop_me_total 3',
-    '# TYPE demo_info gauge',
-    'demo_info{job="inner",instance="inner:1",env="exposed"} 1',
-    '',
-  ].join('\n');
+  const body = demoExposition(name, 'job="inner",instance="inner:1",env="exposed"');
   return listen(
     http.createServer((q, r) => {
       if (q.url?.startsWith('/secure') && q.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
@@ -77,18 +53,13 @@ function demoServer(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  api = await startApiServer({ bookmarkIntervalMs: 200, historySize: 100 });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-scrapeconfigs-'));
-  kubeconfig = api.kubeconfig(path.join(dir, 'kubeconfig'));
-  const crd = parseYaml(fs.readFileSync(path.join(repoRoot(), 'crds/monitoring.coreos.com/scrapeconfigs.yaml'), 'utf8')) as Record<string, unknown>;
-  await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+  dev = await startDevApi('operator-scrapeconfigs-', ['scrapeconfigs']);
 });
 
 afterAll(async () => {
   for (const s of servers) s.close();
   await stopAll();
-  await api?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await dev?.close();
 });
 
 (haveProm ? describe : describe.skip)('prometheus.operator.scrapeconfigs in the dev cluster, Prometheus 2.42 as the oracle', () => {
@@ -150,8 +121,8 @@ afterAll(async () => {
     await call('POST', base, { ...scfg('other', { staticConfigs: [{ targets: [addr(0)] }], scrapeInterval: '1s', scrapeTimeout: '1s' }), metadata: { name: 'other', labels: { release: 'elsewhere' } } });
 
     const capture = new Capture();
-    const args = argumentsSchema.parse({ client: { kubeconfig_file: kubeconfig }, forward_to: [capture], namespaces: [ns], selector: { match_labels: { release: 'test' } }, rule: [{ target_label: 'cluster', replacement: 'dev' }] });
-    const sc = startComponent(scrapeConfigs, args, dir);
+    const args = argumentsSchema.parse({ client: { kubeconfig_file: dev.kubeconfig }, forward_to: [capture], namespaces: [ns], selector: { match_labels: { release: 'test' } }, rule: [{ target_label: 'cluster', replacement: 'dev' }] });
+    const sc = startComponent(scrapeConfigs, args, dev.dir);
     let prom: PromProc | undefined;
     try {
       const jobsSeen = await waitFor(() => {
@@ -162,11 +133,7 @@ afterAll(async () => {
       expect(sdRequests[0]).toMatchObject({ accept: 'application/json', 'x-prometheus-refresh-interval-seconds': '1' });
 
       // The jobs our generator makes for these objects are what Prometheus gets.
-      const readKey = async (ns2: string, sel: { name: string; key: string }): Promise<string> => {
-        const secret = (await call('GET', `/api/v1/namespaces/${ns2}/secrets/${sel.name}`)) as { data: Record<string, string> };
-        return Buffer.from(secret.data[sel.key]!, 'base64').toString('utf8');
-      };
-      const o: GeneratorOptions = { rules: args.rule, scrape: args.scrape, scrapeClasses: [], secrets: { secret: readKey, configMap: () => Promise.reject(new Error('no configmaps here')) } };
+      const o: GeneratorOptions = { rules: args.rule, scrape: args.scrape, scrapeClasses: [], secrets: dev.secrets };
       const fixed = (await call('GET', `${base}/fixed`)) as unknown as ScrapeConfig;
       const discovered = (await call('GET', `${base}/discovered`)) as unknown as ScrapeConfig;
       const staticJob = await staticScrapeConfigJob(fixed, fixed.spec!.staticConfigs![0]!, 0, o);
@@ -194,7 +161,7 @@ afterAll(async () => {
           },
         ],
       };
-      prom = await startPrometheus(dir, 'oracle', toYaml(promCfg), 'server');
+      prom = await startPrometheus(dev.dir, 'oracle', toYaml(promCfg), 'server');
 
       const result = await waitFor(async () => {
         const p = await promSeries(prom!.base);
