@@ -4,28 +4,14 @@
  * `{target_label = "__meta_foo", replacement = "bar"}`, defaults 1h / 42s), plus our own cases
  * for relabeling order, credentials from Secrets, per-entry errors and unsupported discovery lists.
  */
-import { withDefaults, type RelabelConfig } from '../../../prom/relabel/relabel.js';
+import type { RelabelConfig } from '../../../prom/relabel/relabel.js';
+import { generatorOptions, rc } from './configgen.test-support.js';
 import type { GeneratorOptions } from './configgen.js';
 import { httpScrapeConfigJob, scrapeConfigJobs, staticScrapeConfigJob, unsupportedDiscoveries, type ScrapeConfig } from './configgen-scrapeconfig.js';
 
 type R = Partial<RelabelConfig>;
-const rc = (r: R): RelabelConfig => withDefaults(r);
 
-const secrets: Record<string, Record<string, string>> = { 'operator/creds': { user: 'alice', pass: 's3cret', token: 'tok' } };
-const options = (extra: Partial<GeneratorOptions> = {}): GeneratorOptions => ({
-  rules: [rc({ target_label: '__meta_foo', replacement: 'bar' })],
-  scrape: { default_scrape_interval: 3_600_000, default_scrape_timeout: 42_000, default_sample_limit: 0, scrape_native_histograms: false, honor_metadata: false, enable_type_and_unit_labels: undefined },
-  scrapeClasses: [],
-  secrets: {
-    secret: async (ns, sel) => {
-      const v = secrets[`${ns}/${sel.name}`]?.[sel.key];
-      if (v === undefined) throw new Error(`key ${JSON.stringify(sel.key)} not found in secret ${ns}/${sel.name}`);
-      return v;
-    },
-    configMap: async () => 'CA PEM',
-  },
-  ...extra,
-});
+const options = (extra: Partial<GeneratorOptions> = {}): GeneratorOptions => generatorOptions({ intervalMs: 3_600_000, timeoutMs: 42_000 }, extra);
 
 const meta = { namespace: 'operator', name: 'scrapeconfig' };
 const head: R[] = [

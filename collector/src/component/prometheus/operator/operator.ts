@@ -22,7 +22,8 @@
  */
 import os from 'node:os';
 import { Counter } from 'prom-client';
-import type { Component, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName } from '../../../runtime/component.js';
+import type { z } from 'zod';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName, Stability } from '../../../runtime/component.js';
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { KubeApiError, KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
@@ -35,7 +36,7 @@ import type { LabelSet } from '../../discovery/kubernetes/targets.js';
 import { acceptFor, clusterKey, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS, USER_AGENT } from '../scrape/scrape.js';
 import { ScrapePool } from '../scrape/scrape-pool.js';
 import type { ScrapeCounters, TargetStatus } from '../scrape/scrape-loop.js';
-import { labelSelectorString, type Arguments } from './arguments.js';
+import { argumentsSchema, labelSelectorString, type Arguments } from './arguments.js';
 import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type JobDiscovery, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
 import { scrapeConfigJobs, type ScrapeConfig } from './configgen-scrapeconfig.js';
 
@@ -550,4 +551,15 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
   debugInfo(): OperatorDebugInfo {
     return this.#current?.m.debugInfo() ?? { crds: [], targets: [] };
   }
+}
+
+/** The definition of the `prometheus.operator.*` component for one resource kind: the shared arguments, no exports. */
+export function operatorComponent(name: string, kind: MonitorKind, stability: Stability): ComponentDefinition<Arguments, Record<string, never>> {
+  return {
+    name,
+    stability,
+    args: argumentsSchema as unknown as z.ZodType<Arguments>,
+    exports: [],
+    build: (opts, args) => new OperatorComponent(kind, opts, args),
+  };
 }
