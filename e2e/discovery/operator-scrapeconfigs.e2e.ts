@@ -4,8 +4,11 @@
  * loopback) are described by one ScrapeConfig with `staticConfigs` (basic auth from a Secret,
  * relabelings that read `__meta_kubernetes_scrapeconfig_*`, metricRelabelings) and by another
  * with `httpSDConfigs` pointing at a local HTTP SD server (relabelings that read `__meta_url`,
- * honorLabels). Prometheus is given the jobs our generator made for them, as `static_configs` and
- * `http_sd_configs` with the same relabel and metric relabel configs, scraping the same servers;
+ * honorLabels), and by a third with `kubernetesSDConfigs` (role Pod, a label selector) over two
+ * pods whose IP and container ports are those servers. Prometheus is given the jobs our generator
+ * made for them, as `static_configs` (for the Kubernetes job: the targets `discovery.kubernetes`
+ * reports, with their `__meta_kubernetes_*` labels, since Debian's Prometheus has no Kubernetes
+ * SD) and `http_sd_configs`, with the same relabel and metric relabel configs, scraping the same servers;
  * the series our component produces must equal the series Prometheus stores (names and labels).
  * Then: a target removed from the HTTP SD answer is dropped (staleness markers); a ScrapeConfig
  * with an invalid relabel rule is skipped with a health message naming it while the others keep
@@ -18,8 +21,9 @@ import { stringify as toYaml } from 'yaml';
 import { waitFor } from '../cluster/harness/wait.js';
 import { requireTool } from '../cluster/harness/kubectl.js';
 import { startPrometheus, stopAll, type PromProc } from '../metrics/harness.js';
+import { argumentsSchema as discoveryArgs, component as discoveryComponent, type Exports as DiscoveryExports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
 import { argumentsSchema } from '../../collector/src/component/prometheus/operator/arguments.js';
-import { httpScrapeConfigJob, staticScrapeConfigJob, type ScrapeConfig } from '../../collector/src/component/prometheus/operator/configgen-scrapeconfig.js';
+import { httpScrapeConfigJob, kubernetesScrapeConfigJob, staticScrapeConfigJob, type ScrapeConfig } from '../../collector/src/component/prometheus/operator/configgen-scrapeconfig.js';
 import type { GeneratorOptions } from '../../collector/src/component/prometheus/operator/configgen.js';
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
 import { component as scrapeConfigs } from '../../collector/src/component/prometheus/operator/scrapeconfigs/scrapeconfigs.js';
@@ -63,7 +67,7 @@ afterAll(async () => {
 });
 
 (haveProm ? describe : describe.skip)('prometheus.operator.scrapeconfigs in the dev cluster, Prometheus 2.42 as the oracle', () => {
-  it('static and HTTP SD ScrapeConfigs produce the series Prometheus produces from the equivalent scrape configs; broken and unsupported resources are reported by name', async () => {
+  it('static, HTTP SD and Kubernetes SD ScrapeConfigs produce the series Prometheus produces from the equivalent scrape configs; broken and unsupported resources are reported by name', async () => {
     const ns = `scfg-${process.pid}`;
     await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const ports = [await demoServer('demo-a'), await demoServer('demo-b')];
@@ -117,19 +121,49 @@ afterAll(async () => {
         metricRelabelings: [{ sourceLabels: ['code'], regex: '5..', action: 'drop' }],
       }),
     );
+    // Two pods whose container port is a demo server; a third pod the ScrapeConfig's selector leaves out.
+    for (const [i, name] of ['demo-a', 'demo-b', 'other-pod'].entries()) {
+      await call('POST', `/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: i < 2 ? 'demo' : 'other', team: 'blue' } },
+        spec: { nodeName: 'node-1', containers: [{ name: 'web', image: 'demo:1', ports: [{ name: 'metrics', containerPort: ports[i % 2]! }] }] },
+      });
+      await call('PATCH', `/api/v1/namespaces/${ns}/pods/${name}/status`, { status: { phase: 'Running', podIP: '127.0.0.1', hostIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [] } });
+    }
+    await call(
+      'POST',
+      base,
+      scfg('pods', {
+        kubernetesSDConfigs: [{ role: 'Pod', namespaces: { names: [ns] }, selectors: [{ role: 'Pod', label: 'app=demo' }] }],
+        scrapeInterval: '1s',
+        scrapeTimeout: '1s',
+        relabelings: [
+          { sourceLabels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
+          { sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'pod' },
+          { action: 'labelmap', regex: '__meta_kubernetes_pod_label_(.+)', replacement: 'pod_label_$1' },
+        ],
+      }),
+    );
     // Not selected by the component's selector: never scraped.
     await call('POST', base, { ...scfg('other', { staticConfigs: [{ targets: [addr(0)] }], scrapeInterval: '1s', scrapeTimeout: '1s' }), metadata: { name: 'other', labels: { release: 'elsewhere' } } });
 
     const capture = new Capture();
     const args = argumentsSchema.parse({ client: { kubeconfig_file: dev.kubeconfig }, forward_to: [capture], namespaces: [ns], selector: { match_labels: { release: 'test' } }, rule: [{ target_label: 'cluster', replacement: 'dev' }] });
     const sc = startComponent(scrapeConfigs, args, dev.dir);
+    // The targets Prometheus's kubernetes_sd_configs would give Prometheus for the Kubernetes job.
+    const podDisc = startComponent(discoveryComponent, discoveryArgs.parse({ role: 'pod', kubeconfig_file: dev.kubeconfig, namespaces: { names: [ns] }, selectors: [{ role: 'pod', label: 'app=demo' }] }), dev.dir);
     let prom: PromProc | undefined;
     try {
       const jobsSeen = await waitFor(() => {
         const t = (sc.debug() as OperatorDebugInfo).targets;
-        return t.length === 4 ? t : undefined;
-      }, { timeoutMs: 10_000, intervalMs: 50, what: 'the targets of both ScrapeConfigs' });
-      expect([...new Set(jobsSeen.map((t) => t.job))].sort()).toEqual([`scrapeConfig/${ns}/discovered/http/0`, `scrapeConfig/${ns}/fixed/static/0`]);
+        return t.length === 6 ? t : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 50, what: 'the targets of the three ScrapeConfigs' });
+      expect([...new Set(jobsSeen.map((t) => t.job))].sort()).toEqual([`scrapeConfig/${ns}/discovered/http/0`, `scrapeConfig/${ns}/fixed/static/0`, `scrapeConfig/${ns}/pods/kubernetes/0`]);
+      const podTargets = await waitFor(() => {
+        const t = (podDisc.exports() as DiscoveryExports | undefined)?.targets ?? [];
+        return t.length === 2 ? t : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 50, what: 'the selected pods discovered' });
       expect(sdRequests[0]).toMatchObject({ accept: 'application/json', 'x-prometheus-refresh-interval-seconds': '1' });
 
       // The jobs our generator makes for these objects are what Prometheus gets.
@@ -138,6 +172,8 @@ afterAll(async () => {
       const discovered = (await call('GET', `${base}/discovered`)) as unknown as ScrapeConfig;
       const staticJob = await staticScrapeConfigJob(fixed, fixed.spec!.staticConfigs![0]!, 0, o);
       const httpJob = await httpScrapeConfigJob(discovered, discovered.spec!.httpSDConfigs![0]!, 0, o);
+      const podsObj = (await call('GET', `${base}/pods`)) as unknown as ScrapeConfig;
+      const kubeJob = await kubernetesScrapeConfigJob(podsObj, podsObj.spec!.kubernetesSDConfigs![0]!, 0, o);
       const sc0 = fixed.spec!.staticConfigs![0]!;
       const promCfg = {
         global: { scrape_interval: '1s', scrape_timeout: '1s' },
@@ -158,6 +194,12 @@ afterAll(async () => {
             http_sd_configs: [{ url: sdUrl, refresh_interval: '1s' }],
             relabel_configs: promRelabel(httpJob.relabelConfigs),
             metric_relabel_configs: promRelabel(httpJob.metricRelabelConfigs),
+          },
+          {
+            job_name: kubeJob.jobName,
+            static_configs: podTargets.map((t) => ({ targets: [t['__address__']], labels: Object.fromEntries(Object.entries(t).filter(([k]) => k !== '__address__')) })),
+            relabel_configs: promRelabel(kubeJob.relabelConfigs),
+            metric_relabel_configs: promRelabel(kubeJob.metricRelabelConfigs),
           },
         ],
       };
@@ -188,7 +230,12 @@ afterAll(async () => {
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['job'] === 'inner' && s['env'] === 'exposed')).toHaveLength(2);
       expect(series.filter((s) => s['__name__'] === 'demo_info' && s['exported_job'] === 'inner' && s['exported_env'] === 'exposed')).toHaveLength(2);
       const up = (await (await fetch(`${prom!.base}/api/v1/query?query=${encodeURIComponent('up')}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
-      expect(up.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1']); // basic auth from the Secret works on both sides
+      expect(up.data.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1', '1', '1']); // basic auth from the Secret works on both sides
+      const podUps = series.filter((s) => s['__name__'] === 'up' && s['job'] === `scrapeConfig/${ns}/pods/kubernetes/0`);
+      expect(podUps.map((s) => [s['pod'], s['pod_label_app'], s['pod_label_team'], s['instance']]).sort()).toEqual([
+        ['demo-a', 'demo', 'blue', addr(0)],
+        ['demo-b', 'demo', 'blue', addr(1)],
+      ]);
       expect(series.some((s) => s['__name__'] === 'up' && s['instance'] === addr(0) && s['job']?.includes('/other/'))).toBe(false);
       expect(sc.health().state).toBe('healthy');
 
@@ -224,7 +271,7 @@ afterAll(async () => {
       await call('PUT', `${base}/mixed`, { ...((await call('GET', `${base}/mixed`)) as { metadata: object; spec: Record<string, unknown> }), spec: { staticConfigs: [{ targets: [addr(1)], labels: { which: 'mixed' } }], scrapeInterval: '1s', scrapeTimeout: '1s' } });
       await waitFor(() => (sc.health().state === 'healthy' ? true : undefined), { timeoutMs: 5000, intervalMs: 50, what: 'healthy after removing consulSDConfigs' });
     } finally {
-      await sc.stop();
+      await Promise.all([sc.stop(), podDisc.stop()]);
       await prom?.stop();
     }
   }, 120_000);

@@ -118,6 +118,7 @@ describe('collectorAccess: config → least-privilege rules', () => {
   it('GIVEN an expression for namespaces, remote.kubernetes.secret or monitors THEN the notes say what was widened or not granted', () => {
     expect(access(TABLE.find((c) => c.name.startsWith('namespaces from'))!.config).notes).toStrictEqual(['discovery.kubernetes "p": namespaces are not literal strings, granted cluster-wide']);
     expect(access('remote.kubernetes.secret "s" {\n  namespace = "obs"\n  name = "creds"\n}\n').notes[0]).toMatch(/needs get on secrets obs\/creds; not granted automatically/);
+    expect(access('prometheus.operator.scrapeconfigs "sc" {\n  forward_to = []\n}\n').notes).toContain('prometheus.operator.scrapeconfigs "sc": ScrapeConfigs with kubernetesSDConfigs need get, list, watch on the objects of their roles (pods, services, endpoints, endpointslices, nodes, ingresses), which the resources choose at run time and are not granted automatically');
   });
 
   it('GIVEN grants THEN the summary names them, and "no Kubernetes API access" for none', () => {

@@ -7,7 +7,7 @@
 import type { RelabelConfig } from '../../../prom/relabel/relabel.js';
 import { generatorOptions, rc } from './configgen.test-support.js';
 import type { GeneratorOptions } from './configgen.js';
-import { httpScrapeConfigJob, scrapeConfigJobs, staticScrapeConfigJob, unsupportedDiscoveries, type ScrapeConfig } from './configgen-scrapeconfig.js';
+import { httpScrapeConfigJob, kubernetesScrapeConfigJob, scrapeConfigJobs, staticScrapeConfigJob, unsupportedDiscoveries, type ScrapeConfig } from './configgen-scrapeconfig.js';
 
 type R = Partial<RelabelConfig>;
 
@@ -129,13 +129,13 @@ describe('ScrapeConfig resources', () => {
     ]);
   });
 
-  it('reports discovery lists that are not converted, naming them, while the static targets are still scraped', async () => {
+  it('reports discovery lists that are not converted, naming them, while the other targets are still scraped', async () => {
     const m: ScrapeConfig = { metadata: meta, spec: { staticConfigs: [{ targets: ['a:1'] }], kubernetesSDConfigs: [{ role: 'Pod' }], consulSDConfigs: [{ server: 'c:8500' }], dnsSDConfigs: [], fileSDConfigs: [{ files: ['/x.json'] }] } };
-    expect(unsupportedDiscoveries(m.spec!)).toEqual(['consulSDConfigs', 'fileSDConfigs', 'kubernetesSDConfigs']);
+    expect(unsupportedDiscoveries(m.spec!)).toEqual(['consulSDConfigs', 'fileSDConfigs']);
     const r = await scrapeConfigJobs(m, options());
-    expect(r.jobs).toHaveLength(1);
+    expect(r.jobs.map((j) => j.jobName)).toEqual(['scrapeConfig/operator/scrapeconfig/static/0', 'scrapeConfig/operator/scrapeconfig/kubernetes/0']);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain('ScrapeConfig operator/scrapeconfig: consulSDConfigs, fileSDConfigs, kubernetesSDConfigs are not supported');
+    expect(r.errors[0]).toContain('ScrapeConfig operator/scrapeconfig: consulSDConfigs, fileSDConfigs are not supported');
   });
 
   it.each([
@@ -156,5 +156,42 @@ describe('ScrapeConfig resources', () => {
   it('does not apply scrape classes (upstream does not for ScrapeConfigs)', async () => {
     const job = await staticScrapeConfigJob({ metadata: meta }, { targets: ['a:1'] }, 0, options({ scrapeClasses: [{ name: 'std', default: true, relabel_rule: [rc({ target_label: 'c', replacement: 'x' })], metric_relabel_rule: [] }] }));
     expect(job.relabelConfigs).toEqual([...head, instance].map(rc));
+  });
+});
+
+describe('ScrapeConfig Kubernetes SD jobs (beyond upstream)', () => {
+  it('runs the discovery.kubernetes engine with the entry role, namespaces, selectors and node metadata, and the common relabelings', async () => {
+    const job = await kubernetesScrapeConfigJob(
+      { metadata: meta, spec: { relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'pod' }] } },
+      { role: 'EndpointSlice', namespaces: { names: ['a', 'b'] }, selectors: [{ role: 'Pod', label: 'app=web' }, { role: 'Service', field: 'metadata.name=web' }], attachMetadata: { node: true } },
+      3,
+      options(),
+    );
+    expect(job.jobName).toBe('scrapeConfig/operator/scrapeconfig/kubernetes/3');
+    expect(job.discovery).toEqual({
+      kind: 'kubernetes',
+      role: 'endpointslice',
+      namespaces: ['a', 'b'],
+      attachNode: true,
+      ownNamespace: false,
+      selectors: [
+        { role: 'pod', label: 'app=web', field: '' },
+        { role: 'service', label: '', field: 'metadata.name=web' },
+      ],
+    });
+    expect(job.relabelConfigs).toEqual([...head, { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' }].map(rc));
+  });
+
+  it.each([
+    ['an unknown role', { role: 'Deployment' }, 'role: unknown Kubernetes SD role "deployment"'],
+    ['a selector role the role does not allow', { role: 'Service', selectors: [{ role: 'Pod', label: 'a=b' }] }, 'service role supports only service selectors'],
+    ['a bad label selector', { role: 'Pod', selectors: [{ role: 'Pod', label: 'a in (' }] }, 'selectors.0.label'],
+    ['its own API server', { role: 'Pod', apiServer: 'https://elsewhere:6443', tlsConfig: { insecureSkipVerify: true } }, "apiServer, tlsConfig are not supported: the discovery uses the component's client block"],
+  ])('refuses %s, naming the entry', async (_what, sd, message) => {
+    const r = await scrapeConfigJobs({ metadata: meta, spec: { staticConfigs: [{ targets: ['a:1'] }], kubernetesSDConfigs: [sd] } }, options());
+    expect(r.jobs.map((j) => j.jobName)).toEqual(['scrapeConfig/operator/scrapeconfig/static/0']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toContain('ScrapeConfig operator/scrapeconfig kubernetesSDConfigs[0]: ');
+    expect(r.errors[0]).toContain(message);
   });
 });

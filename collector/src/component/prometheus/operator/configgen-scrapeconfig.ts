@@ -5,7 +5,13 @@
  * (`scrapeConfig/<ns>/<name>/http/<i>`). Relabelings, in order: the component's `rule` blocks,
  * `job` → `__tmp_prometheus_job_name`, `__meta_kubernetes_scrapeconfig_namespace` and
  * `__meta_kubernetes_scrapeconfig_name`, the resource's `relabelings`, and for static configs
- * `__address__` → `instance` last. `metricRelabelings` apply to scraped series. Scrape settings
+ * `__address__` → `instance` last. `metricRelabelings` apply to scraped series.
+ *
+ * Beyond upstream (which converts static and HTTP SD only): `kubernetesSDConfigs[i]` becomes
+ * `scrapeConfig/<ns>/<name>/kubernetes/<i>` with the same relabelings, its targets from the
+ * `discovery.kubernetes` engine (role, namespaces, selectors, attachMetadata) through the
+ * component's `client` connection; an entry with its own `apiServer` or API credentials is an
+ * error (only the component's connection is used). Scrape settings
  * (interval, timeout, protocols, path, params, scheme lowercased, honor*, limits) and the HTTP
  * client (TLS, basic auth, authorization, OAuth2, proxy URL; credentials from Secrets and
  * ConfigMaps) come from the spec; scrape classes are not applied, as upstream.
@@ -15,12 +21,13 @@
  *   is an error naming the resource, the list and the index, and the other entries still make
  *   jobs; errors shared by every entry (bad duration, invalid relabeling, missing Secret) fail
  *   all of them.
- * - Every other service discovery list of the spec (`kubernetesSDConfigs`, `consulSDConfigs`,
- *   `fileSDConfigs`, ...) is not converted by upstream either; a non-empty one is an error naming
- *   the field, so the resource is reported instead of silently scraping less than it says.
+ * - Every other service discovery list of the spec (`consulSDConfigs`, `fileSDConfigs`, ...) is
+ *   not converted (upstream converts even fewer); a non-empty one is an error naming the field, so
+ *   the resource is reported instead of silently scraping less than it says.
  */
 import type { HttpClientSettings } from '../../prometheus/scrape/http-client.js';
 import type { KubeObject } from '../../common/kube/client.js';
+import { argumentsSchema as kubernetesDiscoveryArgs } from '../../discovery/kubernetes/kubernetes.js';
 import { duration, finish, httpSettings, initRelabels, Relabels, type Auth, type GeneratorOptions, type MonitorLimits, type OperatorRelabelConfig, type SafeTlsConfig, type ScrapeJob } from './configgen.js';
 
 export interface StaticConfig {
@@ -36,10 +43,20 @@ export interface HttpSdConfig extends Auth {
   readonly followRedirects?: boolean;
 }
 
+export interface KubernetesSdConfig {
+  readonly role: string;
+  readonly namespaces?: { readonly ownNamespace?: boolean; readonly names?: readonly string[] };
+  readonly selectors?: ReadonlyArray<{ readonly role: string; readonly label?: string; readonly field?: string }>;
+  readonly attachMetadata?: { readonly node?: boolean };
+  readonly apiServer?: string;
+  readonly [field: string]: unknown;
+}
+
 export interface ScrapeConfigSpec extends MonitorLimits, Auth {
   readonly jobName?: string;
   readonly staticConfigs?: readonly StaticConfig[];
   readonly httpSDConfigs?: readonly HttpSdConfig[];
+  readonly kubernetesSDConfigs?: readonly KubernetesSdConfig[];
   readonly relabelings?: readonly OperatorRelabelConfig[];
   readonly metricRelabelings?: readonly OperatorRelabelConfig[];
   readonly metricsPath?: string;
@@ -67,7 +84,10 @@ export interface ScrapeConfigJobs {
 /** Upstream's HTTP SD refresh interval when `refreshInterval` is unset (Prometheus's own default is 60 s). */
 export const HTTP_SD_DEFAULT_REFRESH_MS = 30_000;
 
-const CONVERTED = new Set(['staticConfigs', 'httpSDConfigs']);
+const CONVERTED = new Set(['staticConfigs', 'httpSDConfigs', 'kubernetesSDConfigs']);
+
+/** Fields of a KubernetesSDConfig that configure its own API connection, which is not supported. */
+const OWN_CONNECTION = ['apiServer', 'basicAuth', 'authorization', 'oauth2', 'tlsConfig', 'proxyUrl', 'noProxy', 'proxyFromEnvironment', 'proxyConnectHeader'];
 
 /** The spec's service discovery lists that are set but not converted (every `*SDConfigs` field but `httpSDConfigs`). */
 export function unsupportedDiscoveries(spec: ScrapeConfigSpec): string[] {
@@ -152,6 +172,39 @@ export async function httpScrapeConfigJob(m: ScrapeConfig, sd: HttpSdConfig, i: 
   return build({ kind: 'http', url: sd.url, refreshIntervalMs, http }, relabels);
 }
 
+/** The job of `kubernetesSDConfigs[i]` (our extension, named as upstream names its others). @throws Error naming the resource and entry. */
+export async function kubernetesScrapeConfigJob(m: ScrapeConfig, sd: KubernetesSdConfig, i: number, o: GeneratorOptions): Promise<ScrapeJob> {
+  const ns = m.metadata.namespace ?? 'default';
+  const jobName = `scrapeConfig/${ns}/${m.metadata.name}/kubernetes/${i}`;
+  const what = `ScrapeConfig ${ns}/${m.metadata.name} kubernetesSDConfigs[${i}]`;
+  const own = OWN_CONNECTION.filter((k) => sd[k] !== undefined && sd[k] !== null);
+  if (own.length > 0) throw new Error(`${what}: ${own.join(', ')} ${own.length === 1 ? 'is' : 'are'} not supported: the discovery uses the component's client block to reach the API server`);
+  const lower = (r: unknown): string => (typeof r === 'string' ? r.toLowerCase() : String(r));
+  const parsed = kubernetesDiscoveryArgs.safeParse({
+    role: lower(sd.role),
+    namespaces: { own_namespace: sd.namespaces?.ownNamespace ?? false, names: [...(sd.namespaces?.names ?? [])] },
+    selectors: (sd.selectors ?? []).map((x) => ({ role: lower(x.role), label: x.label ?? '', field: x.field ?? '' })),
+    attach_metadata: { node: sd.attachMetadata?.node ?? false },
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${what}: ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  const a = parsed.data;
+  const { relabels, build } = await common(m, what, jobName, o);
+  return build(
+    {
+      kind: 'kubernetes',
+      role: a.role as Extract<ScrapeJob['discovery'], { kind: 'kubernetes' }>['role'],
+      namespaces: a.namespaces?.names ?? [],
+      attachNode: a.attach_metadata?.node ?? false,
+      selectors: a.selectors,
+      ownNamespace: a.namespaces?.own_namespace ?? false,
+    },
+    relabels,
+  );
+}
+
 /** Every job of a ScrapeConfig (`GenerateScrapeConfigConfigs`), with one error per entry or list that could not be converted. */
 export async function scrapeConfigJobs(m: ScrapeConfig, o: GeneratorOptions): Promise<ScrapeConfigJobs> {
   const spec = m.spec ?? {};
@@ -168,11 +221,13 @@ export async function scrapeConfigJobs(m: ScrapeConfig, o: GeneratorOptions): Pr
   for (let i = 0; i < statics.length; i++) await attempt(() => staticScrapeConfigJob(m, statics[i]!, i, o));
   const https = spec.httpSDConfigs ?? [];
   for (let i = 0; i < https.length; i++) await attempt(() => httpScrapeConfigJob(m, https[i]!, i, o));
+  const kubes = spec.kubernetesSDConfigs ?? [];
+  for (let i = 0; i < kubes.length; i++) await attempt(() => kubernetesScrapeConfigJob(m, kubes[i]!, i, o));
   const unsupported = unsupportedDiscoveries(spec);
   if (unsupported.length > 0) {
     const ns = m.metadata.namespace ?? 'default';
     errors.push(
-      `ScrapeConfig ${ns}/${m.metadata.name}: ${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not supported (as in Alloy, only staticConfigs and httpSDConfigs are converted); those targets are not scraped — use discovery.* with prometheus.scrape for them`,
+      `ScrapeConfig ${ns}/${m.metadata.name}: ${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not supported (staticConfigs, httpSDConfigs and kubernetesSDConfigs are converted); those targets are not scraped — use discovery.* with prometheus.scrape for them`,
     );
   }
   return { jobs, errors };

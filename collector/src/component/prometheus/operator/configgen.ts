@@ -164,7 +164,16 @@ export interface Probe extends KubeObject {
 // ------------------------------------------------------------ the generated job
 
 export type JobDiscovery =
-  | { readonly kind: 'kubernetes'; readonly role: 'endpoints' | 'endpointslice' | 'pod' | 'ingress'; readonly namespaces: readonly string[]; readonly attachNode: boolean }
+  | {
+      readonly kind: 'kubernetes';
+      readonly role: 'endpoints' | 'endpointslice' | 'pod' | 'ingress' | 'service' | 'node';
+      readonly namespaces: readonly string[];
+      readonly attachNode: boolean;
+      /** `discovery.kubernetes` selectors (ScrapeConfig `kubernetesSDConfigs[].selectors`). */
+      readonly selectors?: ReadonlyArray<{ readonly role: string; readonly label: string; readonly field: string }>;
+      /** Also watch the collector's own namespace (ScrapeConfig `namespaces.ownNamespace`). */
+      readonly ownNamespace?: boolean;
+    }
   | { readonly kind: 'static'; readonly targets: ReadonlyArray<Readonly<Record<string, string>>> }
   /** Prometheus's HTTP SD (`discovery/http/http-sd.ts`): the URL polled every `refreshIntervalMs` with its own HTTP client settings. */
   | { readonly kind: 'http'; readonly url: string; readonly refreshIntervalMs: number; readonly http: HttpClientSettings };

@@ -76,7 +76,7 @@ class SharedDiscovery {
 
   constructor(d: KubernetesJobDiscovery, client: KubeClient, onError: (error: string | undefined) => void) {
     const disc = new Discovery(
-      { role: d.role, selectors: [], namespaces: { own_namespace: false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
+      { role: d.role, selectors: (d.selectors ?? []).map((x) => ({ ...x })), namespaces: { own_namespace: d.ownNamespace ?? false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
       client,
       (targets) => {
         this.#targets = targets;
@@ -411,15 +411,22 @@ class Manager {
 
   /** Subscribes a job to the shared discovery for its settings; the last unsubscribe stops it. */
   #subscribe = (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void): (() => void) => {
-    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode]);
+    const selectors = [...(d.selectors ?? [])].map((x) => [x.role, x.label, x.field]).sort();
+    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode, d.ownNamespace ?? false, selectors]);
+    const where = d.namespaces.length > 0 || d.ownNamespace ? [...d.namespaces, ...(d.ownNamespace ? ['its own namespace'] : [])].join(', ') : 'all namespaces';
+    const what = `${d.role} discovery in ${where}${selectors.length > 0 ? ` (selectors ${selectors.map((x) => x.join(':')).join(', ')})` : ''}`;
     let shared = this.#discoveries.get(key);
     if (!shared) {
-      const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
-      shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      try {
+        shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      } catch (err) {
+        // e.g. ownNamespace outside a pod: reported, the job gets no targets.
+        this.#setError(what, `${what}: ${(err as Error).message}`);
+        return () => this.#setError(what, undefined);
+      }
       this.#discoveries.set(key, shared);
     }
     const s = shared;
-    const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
     s.subscribe(onTargets);
     return () => {
       s.unsubscribe(onTargets);
