@@ -11,17 +11,10 @@
  * comparison (the demo server also answers as the prober). A third ServiceMonitor with an invalid relabel rule is
  * skipped with a health message naming it while the others keep scraping.
  */
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import winston from 'winston';
-import { Registry } from 'prom-client';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
+import { stringify as toYaml } from 'yaml';
 import { waitFor } from '../cluster/harness/wait.js';
-import { repoRoot } from '../cluster/harness/paths.js';
 import { requireTool } from '../cluster/harness/kubectl.js';
 import { startPrometheus, stopAll, type PromProc } from '../metrics/harness.js';
 import { argumentsSchema as discoveryArgs, component as discoveryComponent, type Exports as DiscoveryExports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
@@ -30,41 +23,21 @@ import { component as serviceMonitors } from '../../collector/src/component/prom
 import { component as podMonitors } from '../../collector/src/component/prometheus/operator/podmonitors/podmonitors.js';
 import { component as probes } from '../../collector/src/component/prometheus/operator/probes/probes.js';
 import type { OperatorDebugInfo } from '../../collector/src/component/prometheus/operator/operator.js';
-import type { RelabelConfig } from '../../collector/src/prom/relabel/relabel.js';
-import { isStaleNaN, type MetricsReceiver, type SampleBatch } from '../../collector/src/prom/types.js';
-import type { ComponentDefinition, HealthState } from '../../collector/src/runtime/component.js';
+import type { ComponentDefinition } from '../../collector/src/runtime/component.js';
 import type { ClusterService } from '../../collector/src/runtime/services.js';
+import { Capture, demoExposition, promRelabel, promSeries as storedSeries, sameSeries, startComponent, startDevApi, type DevApi, type LabelSet, type Running } from './operator-harness.js';
 
 const haveProm = requireTool('prometheus', '/usr/bin/prometheus');
 
-type LabelSet = Record<string, string>;
-
-let api: RunningApiServer;
+let dev: DevApi;
 let dir: string;
 let kubeconfig: string;
 const servers: http.Server[] = [];
-
-async function call(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(api.url + p, { method, headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => dev.call(method, p, body);
 
 /** A demo "pod" process: serves a fixed exposition on an ephemeral loopback port. */
 async function demoServer(podName: string): Promise<number> {
-  const body = [
-    '# TYPE demo_requests_total counter',
-    `demo_requests_total{code="200",served_by="${podName}"} 7`,
-    `demo_requests_total{code="500",served_by="${podName}"} 1`,
-    '# TYPE demo_temperature_celsius gauge',
-    'demo_temperature_celsius 21.5',
-    '# TYPE drop_me_total counter',
-    'drop_me_total 3',
-    '# TYPE demo_info gauge',
-    'demo_info{job="inner",instance="inner:1"} 1',
-    '',
-  ].join('\n');
+  const body = demoExposition(podName);
   const s = http.createServer((q, r) => {
     if (q.url?.startsWith('/probe?')) {
       const u = new URL(q.url, 'http://x');
@@ -83,13 +56,6 @@ async function demoServer(podName: string): Promise<number> {
   return (s.address() as AddressInfo).port;
 }
 
-interface Running<E> {
-  readonly exports: () => E | undefined;
-  readonly health: () => { state: HealthState; message: string };
-  readonly debug: () => unknown;
-  stop(): Promise<void>;
-}
-
 /** A two-node cluster stand-in: node 0 owns the targets whose key names `address`, node 1 the others. */
 function fakeCluster(self: 0 | 1, address: string): ClusterService {
   return {
@@ -105,84 +71,19 @@ function fakeCluster(self: 0 | 1, address: string): ClusterService {
 }
 
 function start<A, E extends object>(def: ComponentDefinition<A, E>, args: A, cluster?: ClusterService): Running<E> {
-  let exports: E | undefined;
-  let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
-  const c = def.build(
-    {
-      id: def.name + '.test',
-      logger: winston.createLogger({ silent: true }),
-      registry: new Registry(),
-      dataPath: dir,
-      onStateChange: (e) => (exports = e),
-      setHealth: (state, message) => (health = { state, message }),
-      getService: <T>(name: string): T => {
-        if (name === 'cluster' && cluster) return cluster as T;
-        throw new Error('no services');
-      },
-    },
-    args,
-  ) as ReturnType<typeof def.build> & { run(s: AbortSignal): Promise<void>; debugInfo?: () => unknown };
-  const ac = new AbortController();
-  const done = c.run(ac.signal);
-  return {
-    exports: () => exports,
-    health: () => (typeof (c as { currentHealth?: () => { state: HealthState; message: string } }).currentHealth === 'function' ? (c as unknown as { currentHealth: () => { state: HealthState; message: string } }).currentHealth() : health),
-    debug: () => c.debugInfo?.(),
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
-
-/** Collects the series appended and still live (a staleness marker removes one). */
-class Capture implements MetricsReceiver {
-  readonly series = new Map<string, LabelSet>();
-  /** Staleness markers received, per job label. */
-  readonly stale = new Map<string, number>();
-  append(b: SampleBatch): Promise<void> {
-    for (let i = 0; i < b.length; i++) {
-      const ls: LabelSet = {};
-      for (const l of b.series[i]!) ls[l.name] = l.value;
-      if (isStaleNaN(b.values[i]!)) {
-        this.series.delete(keyOf(ls));
-        this.stale.set(ls['job'] ?? '', (this.stale.get(ls['job'] ?? '') ?? 0) + 1);
-      }
-      else this.series.set(keyOf(ls), ls);
-    }
-    return Promise.resolve();
-  }
-}
-
-const keyOf = (ls: LabelSet): string => JSON.stringify(Object.entries(ls).sort(([a], [b]) => a.localeCompare(b)));
-
-function promRelabel(rules: readonly RelabelConfig[]): object[] {
-  return rules.map((r) => ({
-    ...(r.source_labels ? { source_labels: r.source_labels } : {}),
-    separator: r.separator,
-    regex: r.regex,
-    ...(r.modulus ? { modulus: r.modulus } : {}),
-    ...(r.target_label ? { target_label: r.target_label } : {}),
-    replacement: r.replacement,
-    action: r.action,
-  }));
+  return startComponent(def, args, dir, cluster);
 }
 
 beforeAll(async () => {
-  api = await startApiServer({ bookmarkIntervalMs: 200, historySize: 100 });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-monitors-'));
-  kubeconfig = api.kubeconfig(path.join(dir, 'kubeconfig'));
-  for (const f of ['servicemonitors', 'podmonitors', 'probes']) {
-    const crd = parseYaml(fs.readFileSync(path.join(repoRoot(), 'crds/monitoring.coreos.com', `${f}.yaml`), 'utf8')) as Record<string, unknown>;
-    await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  }
+  dev = await startDevApi('operator-monitors-', ['servicemonitors', 'podmonitors', 'probes']);
+  dir = dev.dir;
+  kubeconfig = dev.kubeconfig;
 });
 
 afterAll(async () => {
   for (const s of servers) s.close();
   await stopAll();
-  await api?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await dev?.close();
 });
 
 (haveProm ? describe : describe.skip)('prometheus.operator monitors in the dev cluster, Prometheus 2.42 as the oracle', () => {
@@ -296,11 +197,7 @@ afterAll(async () => {
 
       const { serviceMonitorJob, podMonitorJob, probeJob } = await import('../../collector/src/component/prometheus/operator/configgen.js');
       const scrapeOpts = argumentsSchema.parse(common).scrape;
-      const readKey = async (ns2: string, sel: { name: string; key: string }): Promise<string> => {
-        const secret = (await call('GET', `/api/v1/namespaces/${ns2}/secrets/${sel.name}`)) as { data: Record<string, string> };
-        return Buffer.from(secret.data[sel.key]!, 'base64').toString('utf8');
-      };
-      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: { secret: readKey, configMap: () => Promise.reject(new Error('no configmaps here')) } };
+      const o = { rules: [], scrape: scrapeOpts, scrapeClasses: [], secrets: dev.secrets };
       const smObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/demo`)) as never;
       const pmObj = (await call('GET', `/apis/monitoring.coreos.com/v1/namespaces/${ns}/podmonitors/demo-pods`)) as never;
       const smJob = await serviceMonitorJob(smObj, (smObj as { spec: { endpoints: never[] } }).spec.endpoints[0]!, 0, 'endpoints', o);
@@ -324,21 +221,10 @@ afterAll(async () => {
       };
       prom = await startPrometheus(dir, 'oracle', toYaml(promCfg), 'server');
 
-      const promSeries = async (): Promise<Map<string, LabelSet>> => {
-        const out = new Map<string, LabelSet>();
-        const r = await fetch(`${prom!.base}/api/v1/series?match[]=${encodeURIComponent('{__name__=~".+"}')}`);
-        const j = (await r.json()) as { data: LabelSet[] };
-        for (const ls of j.data) out.set(keyOf(ls), ls);
-        return out;
-      };
       // Compare once both sides have every series (two scrapes at 1 s).
       const result = await waitFor(async () => {
-        const p = await promSeries();
-        const ours = capture.series;
-        const want = [...p.keys()].sort();
-        const got = [...ours.keys()].sort();
-        if (want.length > 0 && JSON.stringify(want) === JSON.stringify(got)) return { want, p };
-        throw new Error(`series differ:\n only Prometheus: ${want.filter((k) => !ours.has(k)).join('\n  ')}\n only ours: ${got.filter((k) => !p.has(k)).join('\n  ')}`);
+        const p = await storedSeries(prom!.base);
+        return { want: sameSeries(p, capture.series), p };
       }, { timeoutMs: 30_000, intervalMs: 500, what: 'our series equal the oracle Prometheus series' });
       // Sanity: the comparison covers what the relabelings produce.
       const series = [...result.p.values()];

@@ -1,8 +1,8 @@
 /**
  * The monitoring.coreos.com CRDs of `crds/monitoring.coreos.com/` on a real kube-apiserver: they
- * install and become Established, ServiceMonitor/PodMonitor/Probe objects written for the
- * Prometheus Operator are accepted with their nested blocks kept, a wrong top-level type is refused
- * by the server, and `prometheus.operator.servicemonitors` lists and watches them there (a
+ * install and become Established, ServiceMonitor/PodMonitor/Probe/ScrapeConfig objects written for
+ * the Prometheus Operator are accepted with their nested blocks kept, a wrong top-level type (and,
+ * for ScrapeConfigs, a bad scheme or HTTP SD URL) is refused by the server, and `prometheus.operator.servicemonitors` lists and watches them there (a
  * monitor with an invalid relabel rule is reported in its health and debug info, a fixed one
  * clears it).
  */
@@ -29,7 +29,7 @@ const skip = realControlPlaneUnavailable() !== undefined;
   beforeAll(async () => {
     cp = await startRealControlPlane();
     await k(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
-    for (const r of ['servicemonitors', 'podmonitors', 'probes']) await k(['wait', '--for=condition=Established', `crd/${r}.monitoring.coreos.com`, '--timeout=60s']);
+    for (const r of ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs']) await k(['wait', '--for=condition=Established', `crd/${r}.monitoring.coreos.com`, '--timeout=60s']);
     await k(['create', 'namespace', 'mon']);
   }, 120_000);
   afterAll(async () => {
@@ -61,6 +61,21 @@ const skip = realControlPlaneUnavailable() !== undefined;
     const r = await kr(['create', '--validate=false', '-f', '-'], JSON.stringify({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'bad', namespace: 'mon' }, spec: { selector: {}, sampleLimit: 'lots' } }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/spec\.sampleLimit.*must be of type integer/);
+  }, 60_000);
+
+  it('accepts ScrapeConfigs (v1alpha1) with their SD lists kept, and refuses a bad scheme or HTTP SD URL', async () => {
+    const scfg = (name: string, spec: object): string => JSON.stringify({ apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'ScrapeConfig', metadata: { name, namespace: 'mon' }, spec });
+    await k(['apply', '-f', '-'], scfg('sc', { staticConfigs: [{ targets: ['a:1'], labels: { env: 'prod' } }], httpSDConfigs: [{ url: 'http://sd:8080/targets', refreshInterval: '30s', basicAuth: { username: { name: 'c', key: 'u' }, password: { name: 'c', key: 'p' } } }], consulSDConfigs: [{ server: 'consul:8500' }], scheme: 'HTTPS', scrapeInterval: '30s', relabelings: [{ targetLabel: 'x', replacement: 'y' }] }));
+    const got = JSON.parse(await k(['get', 'scfg', 'sc', '-n', 'mon', '-o', 'json'])) as { spec: { httpSDConfigs: Array<{ basicAuth: unknown }>; consulSDConfigs: unknown[]; staticConfigs: unknown[] } };
+    expect(got.spec.httpSDConfigs[0]!.basicAuth).toEqual({ username: { name: 'c', key: 'u' }, password: { name: 'c', key: 'p' } });
+    expect(got.spec.consulSDConfigs).toEqual([{ server: 'consul:8500' }]);
+    expect(got.spec.staticConfigs).toEqual([{ targets: ['a:1'], labels: { env: 'prod' } }]);
+    const badScheme = await kr(['create', '--validate=false', '-f', '-'], scfg('bad-scheme', { scheme: 'gopher' }));
+    expect(badScheme.code).not.toBe(0);
+    expect(badScheme.stderr).toMatch(/spec\.scheme.*Unsupported value: "gopher"/);
+    const badUrl = await kr(['create', '--validate=false', '-f', '-'], scfg('bad-url', { httpSDConfigs: [{ url: 'sd:8080' }] }));
+    expect(badUrl.code).not.toBe(0);
+    expect(badUrl.stderr).toMatch(/spec\.httpSDConfigs(\[0\])?\.url.*should match/);
   }, 60_000);
 
   it('prometheus.operator.servicemonitors lists and watches them, reporting a broken monitor until it is fixed', async () => {

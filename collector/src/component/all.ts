@@ -37,6 +37,7 @@ export const COMPONENTS: readonly LazyComponent[] = [
   { name: 'prometheus.exporter.self', load: () => import('./prometheus/exporter/self/self.js') },
   { name: 'prometheus.operator.podmonitors', load: () => import('./prometheus/operator/podmonitors/podmonitors.js') },
   { name: 'prometheus.operator.probes', load: () => import('./prometheus/operator/probes/probes.js') },
+  { name: 'prometheus.operator.scrapeconfigs', load: () => import('./prometheus/operator/scrapeconfigs/scrapeconfigs.js') },
   { name: 'prometheus.operator.servicemonitors', load: () => import('./prometheus/operator/servicemonitors/servicemonitors.js') },
   { name: 'prometheus.receive_http', load: () => import('./prometheus/receive_http/receive-http.js') },
   { name: 'prometheus.relabel', load: () => import('./prometheus/relabel/relabel.js') },

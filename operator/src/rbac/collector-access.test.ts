@@ -69,6 +69,12 @@ const TABLE: ReadonlyArray<{ name: string; config: string; opts?: Partial<Access
     namespaces: { mon: [{ apiGroups: [''], resources: ['pods'], verbs: READ }, { apiGroups: ['monitoring.coreos.com'], resources: ['podmonitors'], verbs: READ }] },
   },
   {
+    name: 'prometheus.operator.scrapeconfigs in one namespace → scrapeconfigs there (static and HTTP SD targets need no other API), namespaces cluster-wide',
+    config: 'prometheus.operator.scrapeconfigs "sc" {\n  namespaces = ["mon"]\n  forward_to = []\n}\n',
+    cluster: [{ apiGroups: [''], resources: ['namespaces'], verbs: READ }],
+    namespaces: { mon: [{ apiGroups: ['monitoring.coreos.com'], resources: ['scrapeconfigs'], verbs: READ }] },
+  },
+  {
     name: 'otelcol.exporter.loadbalancing resolver.kubernetes → endpoints in the Service namespace (own namespace without a suffix)',
     config:
       'otelcol.exporter.loadbalancing "a" {\n  resolver {\n    kubernetes {\n      service = "traces.tracing"\n    }\n  }\n  protocol {\n    otlp {\n      client { }\n    }\n  }\n}\n' +
@@ -112,6 +118,7 @@ describe('collectorAccess: config → least-privilege rules', () => {
   it('GIVEN an expression for namespaces, remote.kubernetes.secret or monitors THEN the notes say what was widened or not granted', () => {
     expect(access(TABLE.find((c) => c.name.startsWith('namespaces from'))!.config).notes).toStrictEqual(['discovery.kubernetes "p": namespaces are not literal strings, granted cluster-wide']);
     expect(access('remote.kubernetes.secret "s" {\n  namespace = "obs"\n  name = "creds"\n}\n').notes[0]).toMatch(/needs get on secrets obs\/creds; not granted automatically/);
+    expect(access('prometheus.operator.scrapeconfigs "sc" {\n  forward_to = []\n}\n').notes).toContain('prometheus.operator.scrapeconfigs "sc": ScrapeConfigs with kubernetesSDConfigs need get, list, watch on the objects of their roles (pods, services, endpoints, endpointslices, nodes, ingresses), which the resources choose at run time and are not granted automatically');
   });
 
   it('GIVEN grants THEN the summary names them, and "no Kubernetes API access" for none', () => {

@@ -9,7 +9,7 @@
  * | `loki.source.kubernetes` | pods (get), pods/log (get) | namespaces the config's pod discovery covers, else cluster |
  * | `loki.source.kubernetes_events` | events | `namespaces`, else cluster |
  * | `loki.source.podlogs` | podlogs.monitoring.grafana.com, pods, pods/log, namespaces | cluster (selectors are dynamic) |
- * | `prometheus.operator.podmonitors` / `servicemonitors` / `probes` / `scrapeconfigs` | the CRD (monitoring.coreos.com) plus the targets it selects (pods; endpoints, endpointslices, services, pods; ingresses, services; –), namespaces | `namespaces`, else cluster |
+ * | `prometheus.operator.podmonitors` / `servicemonitors` / `probes` / `scrapeconfigs` | the CRD (monitoring.coreos.com) plus the targets it selects (pods; endpoints, endpointslices, services, pods; ingresses, services; – (the roles of `kubernetesSDConfigs` are chosen by the resources: noted, not granted)), namespaces | `namespaces`, else cluster |
  * | `mimir.rules.kubernetes` | prometheusrules.monitoring.coreos.com, namespaces | cluster |
  * | `otelcol.processor.k8sattributes` | pods, namespaces, replicasets.apps | cluster |
  * | `otelcol.exporter.loadbalancing` with `resolver { kubernetes { service } }` | endpoints | the Service's namespace (`name.namespace`, else the Collector's) |
@@ -156,6 +156,9 @@ export function collectorAccess(components: readonly ConfigBlock[], opts: Access
       grants.push({ grants: OPERATOR_CRDS[b.name]!, scope: scopeOf(b, namespaceList(b.attrs['namespaces'])) });
       grants.push({ grants: g('', READ, 'namespaces'), scope: 'cluster' });
       notes.push(`${where(b)}: monitors referencing Secrets for scrape auth need secrets get, which is not granted automatically`);
+      if (b.name === 'prometheus.operator.scrapeconfigs') {
+        notes.push(`${where(b)}: ScrapeConfigs with kubernetesSDConfigs need get, list, watch on the objects of their roles (pods, services, endpoints, endpointslices, nodes, ingresses), which the resources choose at run time and are not granted automatically`);
+      }
     } else if (b.name === 'mimir.rules.kubernetes') {
       if (external(b)) continue;
       grants.push({ grants: [...g('monitoring.coreos.com', READ, 'prometheusrules'), ...g('', READ, 'namespaces')], scope: 'cluster' });

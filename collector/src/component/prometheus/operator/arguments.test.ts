@@ -3,14 +3,14 @@ import { defaultRegistry } from '../../registry.js';
 import { formatPosition } from '../../../syntax/diag/diag.js';
 import { argumentsSchema, labelSelectorString } from './arguments.js';
 
-async function diagnostics(src: string): Promise<string[]> {
-  return (await validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry() })).map((d) => `${formatPosition(d.start)}: ${d.message}`);
+async function diagnostics(src: string, stabilityLevel?: 'experimental'): Promise<string[]> {
+  return (await validateConfig(new Map([['main.alloy', src]]), { registry: defaultRegistry(), ...(stabilityLevel ? { stabilityLevel } : {}) })).map((d) => `${formatPosition(d.start)}: ${d.message}`);
 }
 
 const receiver = 'prometheus.remote_write "rw" {\n  endpoint {\n    url = "http://127.0.0.1:9/api/v1/write"\n  }\n}\n';
 
 describe('prometheus.operator.* arguments', () => {
-  it.each(['servicemonitors', 'podmonitors', 'probes'])('prometheus.operator.%s accepts every documented argument and block', async (name) => {
+  it.each(['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs'])('prometheus.operator.%s accepts every documented argument and block', async (name) => {
     expect(
       (await diagnostics(`${receiver}
 prometheus.operator.${name} "m" {
@@ -64,8 +64,15 @@ prometheus.operator.${name} "m" {
     }
   }
 }
-`)),
+`, name === 'scrapeconfigs' ? 'experimental' : undefined)),
     ).toEqual([]);
+  });
+
+  it('prometheus.operator.scrapeconfigs is experimental, as upstream: refused below --stability.level=experimental', async () => {
+    const d = await diagnostics(`prometheus.operator.scrapeconfigs "sc" {\n  forward_to = []\n}\n`);
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatch(/^main\.alloy:1:1: .*prometheus\.operator\.scrapeconfigs.*experimental/);
+    expect(await diagnostics(`prometheus.operator.scrapeconfigs "sc" {\n  forward_to = []\n  scrape {\n    default_scrape_interval = "0s"\n  }\n}\n`, 'experimental')).toEqual([expect.stringMatching(/^main\.alloy:\d+:\d+: .*default_scrape_interval must be greater than 0/)]);
   });
 
   it('reports bad input with the argument and its position', async () => {

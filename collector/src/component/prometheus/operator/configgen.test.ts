@@ -5,28 +5,14 @@
  * `rule` `{target_label = "__meta_foo", replacement = "bar"}` first), plus our own cases for
  * secrets, scrape classes and bad resources.
  */
-import { withDefaults, type RelabelConfig } from '../../../prom/relabel/relabel.js';
+import type { RelabelConfig } from '../../../prom/relabel/relabel.js';
+import { generatorOptions, rc } from './configgen.test-support.js';
 import { argumentsSchema } from './arguments.js';
 import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type ServiceMonitor } from './configgen.js';
 
 type R = Partial<RelabelConfig>;
-const rc = (r: R): RelabelConfig => withDefaults(r);
 
-const secrets: Record<string, Record<string, string>> = { 'operator/creds': { user: 'alice', pass: 's3cret', token: 'tok' } };
-const options = (extra: Partial<GeneratorOptions> = {}): GeneratorOptions => ({
-  rules: [rc({ target_label: '__meta_foo', replacement: 'bar' })],
-  scrape: { default_scrape_interval: 60_000, default_scrape_timeout: 10_000, default_sample_limit: 0, scrape_native_histograms: false, honor_metadata: false, enable_type_and_unit_labels: undefined },
-  scrapeClasses: [],
-  secrets: {
-    secret: async (ns, sel) => {
-      const v = secrets[`${ns}/${sel.name}`]?.[sel.key];
-      if (v === undefined) throw new Error(`secret ${ns}/${sel.name} has no key ${sel.key}`);
-      return v;
-    },
-    configMap: async () => 'CA PEM',
-  },
-  ...extra,
-});
+const options = (extra: Partial<GeneratorOptions> = {}): GeneratorOptions => generatorOptions({ intervalMs: 60_000, timeoutMs: 10_000 }, extra);
 
 const meta = { namespace: 'operator', name: 'svcmonitor' };
 const K = '__meta_kubernetes_';
@@ -165,7 +151,7 @@ describe('ServiceMonitor jobs (upstream configgen expectations)', () => {
     const authz = await serviceMonitorJob({ metadata: meta, spec: {} }, { authorization: { credentials: creds('token') } }, 0, 'endpoints', options());
     expect(authz.http.authorization?.type).toBe('Bearer');
     expect(authz.http.authorization?.credentials?.reveal()).toBe('tok');
-    await expect(serviceMonitorJob({ metadata: meta, spec: {} }, { bearerTokenSecret: creds('missing') }, 0, 'endpoints', options())).rejects.toThrow('secret operator/creds has no key missing');
+    await expect(serviceMonitorJob({ metadata: meta, spec: {} }, { bearerTokenSecret: creds('missing') }, 0, 'endpoints', options())).rejects.toThrow('key "missing" not found in secret operator/creds');
     const tls = await podMonitorJob({ metadata: meta, spec: {} }, { tlsConfig: { ca: { configMap: { name: 'ca', key: 'ca.crt' } }, cert: { secret: creds('user') }, keySecret: creds('pass'), serverName: 'web.local' } }, 0, options());
     expect(tls.http.tls_config).toMatchObject({ ca: 'CA PEM', cert: 'alice', server_name: 'web.local', insecure_skip_verify: false });
     expect(tls.http.tls_config?.key?.reveal()).toBe('s3cret');

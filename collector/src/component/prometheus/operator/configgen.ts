@@ -30,12 +30,12 @@ export interface SecretKeySelector {
   readonly optional?: boolean;
 }
 
-interface SecretOrConfigMap {
+export interface SecretOrConfigMap {
   readonly secret?: SecretKeySelector;
   readonly configMap?: SecretKeySelector;
 }
 
-interface SafeTlsConfig {
+export interface SafeTlsConfig {
   readonly ca?: SecretOrConfigMap;
   readonly cert?: SecretOrConfigMap;
   readonly keySecret?: SecretKeySelector;
@@ -70,7 +70,7 @@ interface NamespaceSelector {
   readonly matchNames?: readonly string[];
 }
 
-interface Auth {
+export interface Auth {
   readonly bearerTokenSecret?: SecretKeySelector;
   readonly basicAuth?: { readonly username: SecretKeySelector; readonly password: SecretKeySelector };
   readonly authorization?: { readonly type?: string; readonly credentials?: SecretKeySelector };
@@ -112,7 +112,7 @@ export interface PodMetricsEndpoint extends CommonEndpoint {
   readonly tlsConfig?: SafeTlsConfig;
 }
 
-interface MonitorLimits {
+export interface MonitorLimits {
   readonly sampleLimit?: number;
   readonly targetLimit?: number;
   readonly labelLimit?: number;
@@ -164,8 +164,19 @@ export interface Probe extends KubeObject {
 // ------------------------------------------------------------ the generated job
 
 export type JobDiscovery =
-  | { readonly kind: 'kubernetes'; readonly role: 'endpoints' | 'endpointslice' | 'pod' | 'ingress'; readonly namespaces: readonly string[]; readonly attachNode: boolean }
-  | { readonly kind: 'static'; readonly targets: ReadonlyArray<Readonly<Record<string, string>>> };
+  | {
+      readonly kind: 'kubernetes';
+      readonly role: 'endpoints' | 'endpointslice' | 'pod' | 'ingress' | 'service' | 'node';
+      readonly namespaces: readonly string[];
+      readonly attachNode: boolean;
+      /** `discovery.kubernetes` selectors (ScrapeConfig `kubernetesSDConfigs[].selectors`). */
+      readonly selectors?: ReadonlyArray<{ readonly role: string; readonly label: string; readonly field: string }>;
+      /** Also watch the collector's own namespace (ScrapeConfig `namespaces.ownNamespace`). */
+      readonly ownNamespace?: boolean;
+    }
+  | { readonly kind: 'static'; readonly targets: ReadonlyArray<Readonly<Record<string, string>>> }
+  /** Prometheus's HTTP SD (`discovery/http/http-sd.ts`): the URL polled every `refreshIntervalMs` with its own HTTP client settings. */
+  | { readonly kind: 'http'; readonly url: string; readonly refreshIntervalMs: number; readonly http: HttpClientSettings };
 
 export interface ScrapeJob {
   readonly jobName: string;
@@ -214,7 +225,7 @@ export function sanitizeLabelName(s: string): string {
 }
 
 /** Accumulates relabel configs with the operator generator's defaults (action lowercased). */
-class Relabels {
+export class Relabels {
   readonly configs: RelabelConfig[] = [];
   readonly #what: string;
 
@@ -284,7 +295,7 @@ class Relabels {
   }
 }
 
-function duration(v: string | undefined, fallback: number, what: string): number {
+export function duration(v: string | undefined, fallback: number, what: string): number {
   if (v === undefined || v === '') return fallback;
   const ms = parsePromDuration(v);
   if (ms === undefined) throw new Error(`${what}: not a valid duration: ${JSON.stringify(v)}`);
@@ -324,14 +335,14 @@ async function safeTls(t: SafeTlsConfig, ns: string, s: SecretSource): Promise<T
   };
 }
 
-interface HttpParts extends Auth {
+export interface HttpParts extends Auth {
   readonly tlsConfig?: TlsConfig;
   readonly bearerTokenFile?: string;
   readonly proxyUrl?: string;
   readonly followRedirects?: boolean;
 }
 
-async function httpSettings(ep: HttpParts, ns: string, s: SecretSource, sc: ScrapeClass | undefined, what: string): Promise<HttpClientSettings> {
+export async function httpSettings(ep: HttpParts, ns: string, s: SecretSource, sc: ScrapeClass | undefined, what: string): Promise<HttpClientSettings> {
   let tls: TlsSettings | undefined;
   if (ep.tlsConfig) {
     tls = await safeTls(ep.tlsConfig, ns, s);
@@ -371,7 +382,7 @@ async function httpSettings(ep: HttpParts, ns: string, s: SecretSource, sc: Scra
   return out;
 }
 
-interface Base {
+export interface Base {
   readonly jobName: string;
   readonly interval: string | undefined;
   readonly timeout: string | undefined;
@@ -380,7 +391,7 @@ interface Base {
   readonly limits: MonitorLimits;
 }
 
-function finish(b: Base, rest: Omit<ScrapeJob, 'jobName' | 'relabel' | 'metricRelabel' | 'intervalMs' | 'timeoutMs' | 'sampleLimit' | 'targetLimit' | 'labelLimit' | 'labelNameLengthLimit' | 'labelValueLengthLimit' | 'scrapeProtocols'>): ScrapeJob {
+export function finish(b: Base, rest: Omit<ScrapeJob, 'jobName' | 'relabel' | 'metricRelabel' | 'intervalMs' | 'timeoutMs' | 'sampleLimit' | 'targetLimit' | 'labelLimit' | 'labelNameLengthLimit' | 'labelValueLengthLimit' | 'scrapeProtocols'>): ScrapeJob {
   const intervalMs = duration(b.interval, b.o.scrape.default_scrape_interval, `${b.what}: interval`);
   const timeoutMs = duration(b.timeout, b.o.scrape.default_scrape_timeout, `${b.what}: scrapeTimeout`);
   if (timeoutMs > intervalMs) throw new Error(`${b.what}: scrape timeout greater than scrape interval for scrape config with job name ${JSON.stringify(b.jobName)}; set scrapeTimeout at most the interval`);
@@ -411,7 +422,7 @@ function finish(b: Base, rest: Omit<ScrapeJob, 'jobName' | 'relabel' | 'metricRe
 }
 
 /** The relabelings every job starts with: the component's `rule` blocks, then `job` → `__tmp_prometheus_job_name`. */
-function initRelabels(what: string, o: GeneratorOptions): Relabels {
+export function initRelabels(what: string, o: GeneratorOptions): Relabels {
   const r = new Relabels(what);
   r.addConfigs(o.rules);
   r.add({ source_labels: ['job'], target_label: '__tmp_prometheus_job_name' });

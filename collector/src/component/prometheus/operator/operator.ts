@@ -1,10 +1,12 @@
 /**
- * The runtime shared by `prometheus.operator.servicemonitors`, `.podmonitors` and `.probes`
- * (Alloy's `crdManager`): watches the resources of one kind (list + watch per namespace of
- * `namespaces`, with `selector` as the label selector), turns each into scrape jobs
- * (`configgen.ts`), runs a Kubernetes discovery per job (the `discovery.kubernetes` engine) or
- * its static targets, shards targets over the cluster when `clustering` is enabled, and scrapes
- * them into `forward_to` with one scrape pool per job.
+ * The runtime shared by `prometheus.operator.servicemonitors`, `.podmonitors`, `.probes` and
+ * `.scrapeconfigs` (Alloy's `crdManager`): watches the resources of one kind (list + watch per
+ * namespace of `namespaces`, with `selector` as the label selector), turns each into scrape jobs
+ * (`configgen.ts`, `configgen-scrapeconfig.ts`), gets each job's targets from a Kubernetes
+ * discovery (the `discovery.kubernetes` engine, shared by jobs with equal settings), an HTTP
+ * discovery (`discovery/http/http-sd.ts`, one per job) or its static list, shards targets over
+ * the cluster when `clustering` is enabled, and scrapes them into `forward_to` with one scrape
+ * pool per job.
  *
  * Contracts:
  * - A resource that cannot be turned into jobs (invalid relabeling, missing Secret, bad
@@ -20,24 +22,28 @@
  */
 import os from 'node:os';
 import { Counter } from 'prom-client';
-import type { Component, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName } from '../../../runtime/component.js';
+import type { z } from 'zod';
+import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName, Stability } from '../../../runtime/component.js';
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
 import { hashLabels, labelsFromStrings } from '../../../prom/labels/labels.js';
 import { KubeApiError, KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
 import { connectionOfBlock } from '../../common/kube/config.js';
 import { fingerprint } from '../../common/fingerprint.js';
 import { Informer, keyOf } from '../../common/kube/informer.js';
+import { HttpDiscovery } from '../../discovery/http/http-sd.js';
 import { Discovery } from '../../discovery/kubernetes/kubernetes.js';
 import type { LabelSet } from '../../discovery/kubernetes/targets.js';
 import { acceptFor, clusterKey, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS, USER_AGENT } from '../scrape/scrape.js';
 import { ScrapePool } from '../scrape/scrape-pool.js';
 import type { ScrapeCounters, TargetStatus } from '../scrape/scrape-loop.js';
-import { labelSelectorString, type Arguments } from './arguments.js';
+import { argumentsSchema, labelSelectorString, type Arguments } from './arguments.js';
 import { podMonitorJob, probeJob, serviceMonitorJob, type GeneratorOptions, type PodMonitor, type Probe, type JobDiscovery, type ScrapeJob, type SecretKeySelector, type SecretSource, type ServiceMonitor } from './configgen.js';
+import { scrapeConfigJobs, type ScrapeConfig } from './configgen-scrapeconfig.js';
 
-export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe';
+export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeConfig';
 
-const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes' };
+const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes', ScrapeConfig: 'scrapeconfigs' };
+const VERSION: Record<MonitorKind, string> = { ServiceMonitor: 'v1', PodMonitor: 'v1', Probe: 'v1', ScrapeConfig: 'v1alpha1' };
 const RESYNC_MS = 5 * 60_000;
 
 export interface DiscoveredResource {
@@ -53,6 +59,10 @@ export interface OperatorDebugInfo {
 }
 
 type KubernetesJobDiscovery = Extract<JobDiscovery, { kind: 'kubernetes' }>;
+type HttpJobDiscovery = Extract<JobDiscovery, { kind: 'http' }>;
+
+/** Starts an HTTP discovery for a job; returns when `signal` aborts. Never throws. */
+type StartHttpDiscovery = (d: HttpJobDiscovery, onTargets: (t: readonly LabelSet[]) => void, onError: (e: string | undefined) => void, signal: AbortSignal) => Promise<void>;
 
 /**
  * A Kubernetes discovery shared by every job with the same role, namespaces and node metadata
@@ -66,7 +76,7 @@ class SharedDiscovery {
 
   constructor(d: KubernetesJobDiscovery, client: KubeClient, onError: (error: string | undefined) => void) {
     const disc = new Discovery(
-      { role: d.role, selectors: [], namespaces: { own_namespace: false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
+      { role: d.role, selectors: (d.selectors ?? []).map((x) => ({ ...x })), namespaces: { own_namespace: d.ownNamespace ?? false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
       client,
       (targets) => {
         this.#targets = targets;
@@ -104,6 +114,7 @@ class JobRunner {
   readonly #ac = new AbortController();
   #targets: readonly LabelSet[] = [];
   #unsubscribe: (() => void) | undefined;
+  #discovery: Promise<void> = Promise.resolve();
   #sync: Promise<void> = Promise.resolve();
   readonly #owns: () => ((t: Readonly<Record<string, string>>) => boolean) | undefined;
   readonly #onError: (job: string, error: string | undefined) => void;
@@ -116,12 +127,20 @@ class JobRunner {
     this.#onError = onError;
   }
 
-  /** Starts receiving targets: static ones at once, discovered ones through `subscribe`. */
-  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void): void {
+  /** Starts receiving targets: static ones at once, discovered ones through `subscribe` or an HTTP discovery of its own. */
+  start(subscribe: (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void) => () => void, startHttp: StartHttpDiscovery): void {
     const d = this.job.discovery;
     if (d.kind === 'static') {
       this.#targets = d.targets;
       this.resync();
+      return;
+    }
+    if (d.kind === 'http') {
+      const onTargets = (targets: readonly LabelSet[]): void => {
+        this.#targets = targets;
+        this.resync();
+      };
+      this.#discovery = startHttp(d, onTargets, (e) => this.#onError(`${this.job.jobName} discovery`, e), this.#ac.signal);
       return;
     }
     this.#unsubscribe = subscribe(d, (targets) => {
@@ -151,6 +170,7 @@ class JobRunner {
   async stop(): Promise<void> {
     this.#ac.abort();
     this.#unsubscribe?.();
+    await this.#discovery;
     await this.#sync;
     await this.#pool.stop();
   }
@@ -194,10 +214,10 @@ class Manager {
       const what = `watching ${PLURAL[kind]}${ns ? ` in namespace ${JSON.stringify(ns)}` : ''}`;
       const inf: Informer<KubeObject> = new Informer<KubeObject>({
         client: this.#client,
-        path: collectionPath('monitoring.coreos.com', 'v1', PLURAL[kind], ns || undefined),
+        path: collectionPath('monitoring.coreos.com', VERSION[kind], PLURAL[kind], ns || undefined),
         labelSelector: labelSelector || undefined,
         onEvent: (type, obj) => this.#enqueue(keyOf(obj), type === 'delete' ? undefined : obj),
-        onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind])),
+        onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind], VERSION[kind])),
       });
       this.#informers.push(inf);
     }
@@ -267,22 +287,34 @@ class Manager {
       this.#setError(errKey, undefined);
       return;
     }
-    let jobs: ScrapeJob[];
+    let jobs: readonly ScrapeJob[];
     let error: string | undefined;
     try {
-      jobs = await this.#generate(obj);
+      const r = await this.#generate(obj);
+      jobs = r.jobs;
+      if (r.errors.length > 0) error = r.errors.join('; ');
     } catch (err) {
       jobs = [];
       error = (err as Error).message;
     }
     if (this.#stopped) return;
-    if (error !== undefined) this.#opts.logger.warn(`skipping ${this.#kind} ${key}: ${error}`, { component: this.#opts.id });
+    // A resource whose entries failed only in part keeps the jobs of its good entries (as Alloy does for ScrapeConfigs).
+    const skipped = jobs.length === 0 ? 'skipped' : 'partly skipped';
+    if (error !== undefined) this.#opts.logger.warn(`${this.#kind} ${key} ${skipped}: ${error}`, { component: this.#opts.id });
     await this.#replaceJobs(key, jobs);
     this.#debug.set(key, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, last_reconcile: new Date().toISOString(), reconcile_error: error ?? '' });
-    this.#setError(errKey, error === undefined ? undefined : `${this.#kind} ${key} skipped: ${error}`);
+    this.#setError(errKey, error === undefined ? undefined : `${this.#kind} ${key} ${skipped}: ${error}`);
   }
 
-  async #generate(obj: KubeObject): Promise<ScrapeJob[]> {
+  async #generate(obj: KubeObject): Promise<{ jobs: readonly ScrapeJob[]; errors: readonly string[] }> {
+    if (this.#kind === 'ScrapeConfig') {
+      const a = this.#args;
+      return scrapeConfigJobs(obj as ScrapeConfig, { rules: a.rule, scrape: a.scrape, scrapeClasses: a.scrape_class, secrets: this.#secrets });
+    }
+    return { jobs: await this.#generateMonitor(obj), errors: [] };
+  }
+
+  async #generateMonitor(obj: KubeObject): Promise<ScrapeJob[]> {
     const a = this.#args;
     const o: GeneratorOptions = { rules: a.rule, scrape: a.scrape, scrapeClasses: a.scrape_class, secrets: this.#secrets };
     switch (this.#kind) {
@@ -302,6 +334,8 @@ class Manager {
       }
       case 'Probe':
         return [await probeJob(obj as Probe, o)];
+      case 'ScrapeConfig':
+        throw new Error('ScrapeConfigs are generated by scrapeConfigJobs');
     }
   }
 
@@ -331,6 +365,7 @@ class Manager {
       if (!r || names.has(name)) continue;
       this.#jobs.delete(name);
       this.#setError(`${name} targets`, undefined);
+      this.#setError(`${name} discovery`, undefined);
       stops.push(r.stop());
     }
     for (const job of jobs) {
@@ -367,7 +402,7 @@ class Manager {
       });
       const r = new JobRunner(job, pool, this.#owns, (k, e) => this.#setError(k, e));
       this.#jobs.set(job.jobName, r);
-      r.start(this.#subscribe);
+      r.start(this.#subscribe, this.#startHttp);
     }
     this.#jobsOf.set(key, [...names]);
     if (names.size === 0) this.#jobsOf.delete(key);
@@ -376,15 +411,22 @@ class Manager {
 
   /** Subscribes a job to the shared discovery for its settings; the last unsubscribe stops it. */
   #subscribe = (d: KubernetesJobDiscovery, onTargets: (t: readonly LabelSet[]) => void): (() => void) => {
-    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode]);
+    const selectors = [...(d.selectors ?? [])].map((x) => [x.role, x.label, x.field]).sort();
+    const key = JSON.stringify([d.role, [...d.namespaces].sort(), d.attachNode, d.ownNamespace ?? false, selectors]);
+    const where = d.namespaces.length > 0 || d.ownNamespace ? [...d.namespaces, ...(d.ownNamespace ? ['its own namespace'] : [])].join(', ') : 'all namespaces';
+    const what = `${d.role} discovery in ${where}${selectors.length > 0 ? ` (selectors ${selectors.map((x) => x.join(':')).join(', ')})` : ''}`;
     let shared = this.#discoveries.get(key);
     if (!shared) {
-      const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
-      shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      try {
+        shared = new SharedDiscovery(d, this.#client, (e) => this.#setError(what, e === undefined ? undefined : `${what}: ${e}`));
+      } catch (err) {
+        // e.g. ownNamespace outside a pod: reported, the job gets no targets.
+        this.#setError(what, `${what}: ${(err as Error).message}`);
+        return () => this.#setError(what, undefined);
+      }
       this.#discoveries.set(key, shared);
     }
     const s = shared;
-    const what = `${d.role} discovery in ${d.namespaces.length > 0 ? d.namespaces.join(', ') : 'all namespaces'}`;
     s.subscribe(onTargets);
     return () => {
       s.unsubscribe(onTargets);
@@ -394,6 +436,17 @@ class Manager {
       const stopping = s.stop().finally(() => this.#stopping.delete(stopping));
       this.#stopping.add(stopping);
     };
+  };
+
+  #startHttp: StartHttpDiscovery = async (d, onTargets, onError, signal) => {
+    let sd: HttpDiscovery;
+    try {
+      sd = new HttpDiscovery({ url: d.url, refreshIntervalMs: d.refreshIntervalMs, http: d.http, userAgent: USER_AGENT, onTargets, onError, dial: this.#dial });
+    } catch (err) {
+      onError(`HTTP service discovery from ${d.url}: ${(err as Error).message}`);
+      return;
+    }
+    await sd.run(signal);
   };
 
   /** Distinct Kubernetes discoveries running (jobs with equal settings share one). */
@@ -407,9 +460,9 @@ function jobFingerprint(job: ScrapeJob): string {
   return fingerprint({ ...job, relabel: undefined, metricRelabel: undefined });
 }
 
-function describeApiError(err: Error, resource: string): string {
+function describeApiError(err: Error, resource: string, version = 'v1'): string {
   if (err instanceof KubeApiError && err.status === 404 && resource !== 'secrets' && resource !== 'configmaps') {
-    return `${err.message} (is the monitoring.coreos.com/v1 CRD for ${resource} installed? see crds/ in this repository)`;
+    return `${err.message} (is the monitoring.coreos.com/${version} CRD for ${resource} installed? see crds/ in this repository)`;
   }
   return err.message;
 }
@@ -505,4 +558,15 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
   debugInfo(): OperatorDebugInfo {
     return this.#current?.m.debugInfo() ?? { crds: [], targets: [] };
   }
+}
+
+/** The definition of the `prometheus.operator.*` component for one resource kind: the shared arguments, no exports. */
+export function operatorComponent(name: string, kind: MonitorKind, stability: Stability): ComponentDefinition<Arguments, Record<string, never>> {
+  return {
+    name,
+    stability,
+    args: argumentsSchema as unknown as z.ZodType<Arguments>,
+    exports: [],
+    build: (opts, args) => new OperatorComponent(kind, opts, args),
+  };
 }

@@ -4,15 +4,6 @@
  * arguments are in `../arguments.ts`, the job generation in `../configgen.ts`, the runtime in
  * `../operator.ts`. No exports.
  */
-import type { z } from 'zod';
-import type { ComponentDefinition } from '../../../../runtime/component.js';
-import { argumentsSchema, type Arguments } from '../arguments.js';
-import { OperatorComponent } from '../operator.js';
+import { operatorComponent } from '../operator.js';
 
-export const component: ComponentDefinition<Arguments, Record<string, never>> = {
-  name: 'prometheus.operator.servicemonitors',
-  stability: 'generally-available',
-  args: argumentsSchema as unknown as z.ZodType<Arguments>,
-  exports: [],
-  build: (opts, args) => new OperatorComponent('ServiceMonitor', opts, args),
-};
+export const component = operatorComponent('prometheus.operator.servicemonitors', 'ServiceMonitor', 'generally-available');
