@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import winston, { type Logger } from 'winston';
 import type { ConfigMap, Pod, Secret, Service } from '../harness/k8s-types.js';
-import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf } from '../harness/kube-client.js';
+import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf, type KubeClientTls } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { repoRoot } from '../harness/paths.js';
@@ -24,11 +24,30 @@ import { buildDnsTable, type DnsTable } from '../dns/table.js';
 import { defaultImageRules, type ImageRule } from './image-map.js';
 import { PodWorker, type NodeContext } from './pod-worker.js';
 import { logFilePath, readLog } from './container-logs.js';
+import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource } from './referenced-objects.js';
+import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
   readonly server: string;
   readonly token?: string;
+  /** CA and client certificate for an https server (the node identity `system:node:<node>`). */
+  readonly tls?: KubeClientTls;
+  /**
+   * The identity binding unscheduled pods to this node and recording `Scheduled` events (the
+   * scheduler's: a node may not create bindings). @default the kubelet's own identity
+   */
+  readonly scheduler?: { readonly token?: string; readonly tls?: KubeClientTls };
+  /**
+   * `cluster`: watch every ConfigMap and Secret. `referenced`: one single-object watch per
+   * ConfigMap/Secret this node's pods reference, as a real kubelet (all the Node authorizer
+   * allows a node). @default 'cluster'
+   */
+  readonly objectSources?: 'cluster' | 'referenced';
+  /** Issue real ServiceAccount tokens (TokenRequest) into projected volumes. @default false */
+  readonly serviceAccountTokens?: boolean;
+  /** See `NodeContext.secretMounts`. @default false */
+  readonly secretMounts?: boolean;
   /** @default 'dev-node' */
   readonly nodeName?: string;
   /** Pod directories, PVC directories and the DNS file live here. */
@@ -80,8 +99,10 @@ export class Kubelet {
   #ac = new AbortController();
   #pods: Informer<Pod>;
   #services: Informer<Service>;
-  #configMaps: Informer<ConfigMap>;
-  #secrets: Informer<Secret>;
+  #configMaps: ObjectSource<ConfigMap>;
+  #secrets: ObjectSource<Secret>;
+  #tokens: ServiceAccountTokens | undefined;
+  #schedulerClient: KubeClient;
   #workers = new Map<string, PodWorker>();
   #byKey = new Map<string, PodWorker>();
   #ops = new Map<string, Promise<void>>();
@@ -101,16 +122,27 @@ export class Kubelet {
     this.#opts = opts;
     this.nodeName = opts.nodeName ?? 'dev-node';
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
-    this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}` });
+    this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}`, ...(opts.tls ? { tls: opts.tls } : {}) });
+    this.#schedulerClient = opts.scheduler
+      ? new KubeClient({ server: opts.server, token: opts.scheduler.token, userAgent: 'default-scheduler', ...(opts.scheduler.tls ? { tls: opts.scheduler.tls } : {}) })
+      : this.client;
     const onError = (what: string) => (e: unknown): void => {
       if (!this.#stopped && !isNamespaceTerminating(e)) this.#logger.warn(`kubelet ${what}: ${String(e)}`);
     };
     this.#pods = new Informer<Pod>(this.client, RESOURCES.pods, { onError: onError('pods watch') });
     this.#services = new Informer<Service>(this.client, RESOURCES.services, { onError: onError('services watch') });
-    this.#configMaps = new Informer<ConfigMap>(this.client, RESOURCES.configmaps, { onError: onError('configmaps watch') });
-    this.#secrets = new Informer<Secret>(this.client, RESOURCES.secrets, { onError: onError('secrets watch') });
+    const Source = opts.objectSources === 'referenced' ? ReferencedSource : ClusterSource;
+    this.#configMaps = new Source<ConfigMap>(this.client, RESOURCES.configmaps, onError('configmaps watch'));
+    this.#secrets = new Source<Secret>(this.client, RESOURCES.secrets, onError('secrets watch'));
+    this.#tokens = opts.serviceAccountTokens
+      ? new ServiceAccountTokens({
+          request: async (ns, sa, spec) =>
+            (await this.client.request<{ status: TokenRequestStatus }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec })).status,
+          onError: (m) => this.#logger.warn(`kubelet: ${m}`),
+        })
+      : undefined;
     this.#events = new EventRecorder(this.client, { component: 'kubelet', host: this.nodeName }, onError('event'));
-    this.#schedulerEvents = new EventRecorder(this.client, { component: 'default-scheduler' }, onError('event'));
+    this.#schedulerEvents = new EventRecorder(this.#schedulerClient, { component: 'default-scheduler' }, onError('event'));
     this.#dnsFile = path.join(opts.stateDir, 'dns', 'table.json');
     const api = new URL(opts.server);
     const hostIP = '127.0.0.1';
@@ -124,6 +156,8 @@ export class Kubelet {
       dnsFile: this.#dnsFile,
       passthrough: [`${api.hostname}:${api.port || (api.protocol === 'https:' ? 443 : 80)}`],
       podKubeconfig: opts.podKubeconfig,
+      ...(this.#tokens ? { serviceAccountTokens: this.#tokens } : {}),
+      secretMounts: opts.secretMounts ?? false,
       baseEnv: {
         KUBERNETES_SERVICE_HOST: api.hostname,
         KUBERNETES_SERVICE_PORT: api.port || '80',
@@ -158,8 +192,8 @@ export class Kubelet {
       });
     }
     // Sources first so a pod's volumes and env resolve on its first start.
-    for (const inf of [this.#configMaps, this.#secrets, this.#services]) this.#runs.push(inf.run(this.#ac.signal));
-    await Promise.all([this.#configMaps.waitSynced(), this.#secrets.waitSynced(), this.#services.waitSynced()]);
+    this.#runs.push(this.#services.run(this.#ac.signal));
+    await Promise.all([this.#configMaps.start(this.#ac.signal), this.#secrets.start(this.#ac.signal), this.#services.waitSynced()]);
     await this.#registerNode();
     this.#runs.push(this.#pods.run(this.#ac.signal));
     await this.#pods.waitSynced();
@@ -176,7 +210,7 @@ export class Kubelet {
         w.markGone();
       }),
     );
-    await Promise.allSettled(this.#runs);
+    await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
   }
 
@@ -245,7 +279,7 @@ export class Kubelet {
     if (pod.metadata.deletionTimestamp) return;
     const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } };
     try {
-      await this.client.request('POST', this.client.path(RESOURCES.pods, ns, name, 'binding'), binding);
+      await this.#schedulerClient.request('POST', this.client.path(RESOURCES.pods, ns, name, 'binding'), binding);
     } catch (e) {
       if (isNotFound(e) && (await this.client.tryGet(RESOURCES.pods, ns, name)) === undefined) return;
       // Servers without the binding subresource: set the node name directly.
@@ -256,6 +290,9 @@ export class Kubelet {
 
   async #sync(pod: Pod): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    const refs = podObjectReferences(pod);
+    this.#configMaps.retain(uid, refs.configMaps);
+    this.#secrets.retain(uid, refs.secrets);
     let w = this.#workers.get(uid);
     if (!w) {
       if (pod.metadata.deletionTimestamp) {
@@ -282,6 +319,9 @@ export class Kubelet {
   }
 
   async #removed(uid: string): Promise<void> {
+    this.#configMaps.retain(uid, []);
+    this.#secrets.retain(uid, []);
+    this.#tokens?.release(uid);
     const w = this.#workers.get(uid);
     if (!w) return;
     w.markGone();

@@ -119,6 +119,25 @@ export interface RealControlPlaneOptions {
   readonly audit?: boolean;
 }
 
+export interface ClientCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** `/CN=<cn>/O=<group>...` with the characters openssl treats specially escaped. */
+function subject(cn: string, groups: readonly string[]): string {
+  const esc = (v: string): string => v.replace(/[\\/=+,]/g, (c) => `\\${c}`);
+  return `/CN=${esc(cn)}${groups.map((g) => `/O=${esc(g)}`).join('')}`;
+}
+
+function issueClientCertificate(dir: string, cn: string, groups: readonly string[]): ClientCertificate {
+  const base = `client-${createHash('sha256').update(`${cn}\0${groups.join('\0')}`).digest('hex').slice(0, 12)}`;
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', subject(cn, groups)]);
+  fs.writeFileSync(path.join(dir, `${base}.ext`), 'extendedKeyUsage=clientAuth\n');
+  openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`]);
+  return { certPem: fs.readFileSync(path.join(dir, `${base}.crt`), 'utf8'), keyPem: fs.readFileSync(path.join(dir, `${base}.key`), 'utf8') };
+}
+
 export interface RealControlPlane {
   /** `https://127.0.0.1:<port>` */
   readonly url: string;
@@ -131,6 +150,11 @@ export interface RealControlPlane {
   readonly dir: string;
   /** Writes a kubeconfig that authenticates with `token`; returns its path. */
   tokenKubeconfig(name: string, token: string): string;
+  /**
+   * A client certificate signed by the cluster CA for user `cn` in `groups` (e.g.
+   * `system:node:<node>` in `system:nodes`, which the Node authorizer recognises).
+   */
+  clientCertificate(cn: string, groups: readonly string[]): ClientCertificate;
   /** The last lines the API server logged (for failure messages). */
   apiServerLog(): string;
   /** Path of the audit log (JSON lines) when started with `audit: true`. */
@@ -278,6 +302,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         fs.writeFileSync(p, kubeconfigYaml(url, caPem, name, token));
         return p;
       },
+      clientCertificate: (cn, groups) => issueClientCertificate(dir, cn, groups),
       apiServerLog: () => apiserver.output(),
       ...(opts.audit ? { auditLogPath: path.join(dir, 'audit.log') } : {}),
       apiServerPid: apiserver.child.pid!,
