@@ -3,13 +3,22 @@
  * (`useCluster({ apiserver: 'real' })`): it registers its Node under the Node authorizer, runs
  * the pods the real controllers create, writes their status, and gives each pod the bound
  * ServiceAccount token of a real kubelet, with which the pod reaches the real server over HTTPS.
+ * On it, the operator deployed exactly as `kustomize/base` (its pod, its ServiceAccount, its RBAC)
+ * reconciles Collectors whose pods run here: a config change reaches the running pods through the
+ * reloader without a restart, and a collector pod's in-cluster `discovery.kubernetes` works with
+ * the RBAC the operator derived and reports the 403 when the grant is withheld.
  * One control plane for the file; it prints the wall time the file took.
  */
+import { execFileSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
+import { KUBECTL } from '../cluster/harness/kubectl.js';
+import { repoRoot } from '../cluster/harness/paths.js';
+import { collectorYaml, componentIds, condition, getCollector, httpGet, listPods, unavailableReason } from '../operator/operator-harness.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { realClusterUnavailable } from '../cluster/real/real-cluster.js';
 
-const skip = realClusterUnavailable() !== undefined;
+const skip = realClusterUnavailable() !== undefined || unavailableReason() !== undefined;
 
 /** A pod script: reads the in-cluster identity files and calls the API server with them. */
 const PROBE = `
@@ -117,4 +126,62 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
     }, { timeoutMs: 30_000, what: 'the probe output of the replacement pod' });
     expect(granted).toMatchObject({ status: 200, pod: { name: next.name, uid: next.uid } });
   }, 150_000);
+
+  describe('the operator deployed from kustomize/base', () => {
+    const ns = 'alloy-system';
+    const BASE = 'prometheus.exporter.self "alloy" { }\n';
+    const NEXT = `${BASE}\nprometheus.relabel "after_reload" {\n  forward_to = []\n}\n`;
+    const operatorLog = async (): Promise<string> => {
+      const pods = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=operator', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+      const name = pods.items[0]?.metadata.name;
+      return name ? (await podLog(ns, name)).slice(-3000) : '(no operator pod)';
+    };
+
+    beforeAll(async () => {
+      const rendered = execFileSync(KUBECTL, ['kustomize', `${repoRoot()}/kustomize/base`], { encoding: 'utf8' });
+      const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as { kind: string } | null).filter((d) => d !== null);
+      expect(docs.map((d) => d.kind)).toContain('Deployment');
+      await cluster.kubectl(['apply', '--server-side', '--field-manager=journey', '-f', '-'], docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(''));
+      await waitFor(async () => {
+        const r = await cluster.runKubectl(['get', 'deployment', 'alloy-operator', '-n', ns, '-o', 'jsonpath={.status.readyReplicas}']);
+        return r.stdout.trim() === '1' || undefined;
+      }, { timeoutMs: 90_000, what: `the operator Deployment ready (events: ${await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'custom-columns=R:.reason,M:.message']).catch(() => '')})` });
+    }, 120_000);
+
+    it('reconciles a Collector whose pod runs here; a config change is reloaded in the running pod without a restart', async () => {
+      await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, 'edge', { config: BASE, replicas: 1, clustering: { enabled: false } }));
+      await waitFor(async () => condition(await getCollector(cluster, ns, 'edge'), 'Ready')?.status === 'True', { timeoutMs: 90_000, intervalMs: 250, what: `Collector edge Ready=True (operator log: ${await operatorLog()})` });
+      const [before] = await listPods(cluster, ns, 'edge');
+      expect(before).toMatchObject({ ready: true, ip: expect.stringMatching(/^127\./) });
+      expect(await componentIds(before!.ip)).not.toContain('prometheus.relabel.after_reload');
+
+      await cluster.kubectl(['patch', 'collector', 'edge', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { config: NEXT } })]);
+      await waitFor(async () => (await componentIds(before!.ip)).includes('prometheus.relabel.after_reload'), { timeoutMs: 60_000, intervalMs: 200, what: 'the new config live in the running pod' });
+      const [after] = await listPods(cluster, ns, 'edge');
+      expect(after!.name).toBe(before!.name);
+      expect(after!.containers).toStrictEqual(before!.containers);
+      expect(await operatorLog()).not.toMatch(/forbidden|403/i);
+    }, 150_000);
+
+    it("a collector pod's in-cluster discovery works with the RBAC the operator derived, and reports the 403 without it", async () => {
+      const config = `discovery.kubernetes "pods" {\n  role = "pod"\n  namespaces {\n    names = ["${ns}"]\n  }\n}\n`;
+      for (const [name, rbac] of [['granted', 'auto'], ['withheld', 'none']] as const) {
+        await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, { config, replicas: 1, clustering: { enabled: false }, rbac: { discovery: rbac } }));
+      }
+      const health = async (instance: string): Promise<{ state: string; message: string }> => {
+        const pod = await waitFor(async () => (await listPods(cluster, ns, instance)).find((p) => p.ip !== '' && p.ready), { timeoutMs: 90_000, what: `a ready pod of Collector ${instance} (operator log: ${await operatorLog()})` });
+        return waitFor(async () => {
+          const r = await httpGet(`http://${pod.ip}:12345/api/v0/web/components/discovery.kubernetes.pods`);
+          if (r.status !== 200) return undefined;
+          const h = (JSON.parse(r.body) as { health: { state: string; message: string } }).health;
+          return h.state === 'healthy' || /403/.test(h.message) ? h : undefined;
+        }, { timeoutMs: 60_000, what: `discovery health in the pod of Collector ${instance}` });
+      };
+      expect(await health('granted')).toMatchObject({ state: 'healthy' });
+      const withheld = await health('withheld');
+      expect(withheld.state).toBe('unhealthy');
+      expect(withheld.message).toContain('403 Forbidden');
+      expect(withheld.message).toContain(`User "system:serviceaccount:${ns}:withheld" cannot list resource "pods" in API group "" in the namespace "${ns}"`);
+    }, 200_000);
+  });
 });
