@@ -98,13 +98,17 @@ interface FetchInit {
 /** `fetch` over `node:https` with a CA and client certificate (the global fetch takes neither). */
 function httpsFetch(agent: https.Agent, url: string, init: FetchInit): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: init.method ?? 'GET', headers: init.headers, agent, signal: init.signal }, (res) => {
+    // An explicit length, not a chunked body: on reused keep-alive connections the real
+    // kube-apiserver answered chunked PATCH/POST bodies now and then with Go's bare
+    // `400 Bad Request` (connection: close).
+    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+    const req = https.request(url, { method: init.method ?? 'GET', headers, agent, signal: init.signal }, (res) => {
       const status = res.statusCode ?? 500;
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+      const resHeaders = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') resHeaders.set(k, v);
       const noBody = status === 204 || status === 304;
       if (noBody) res.resume();
-      resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers }));
+      resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: resHeaders }));
     });
     req.once('error', reject);
     req.end(init.body);
