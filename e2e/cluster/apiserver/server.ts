@@ -19,7 +19,7 @@ import { ResourceRegistry } from './resources.js';
 import { ObjectStore, type StoreEvent } from './store.js';
 import { fromLabelSelectorObject, labelSelectorString, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelSelector } from './selectors.js';
 import { GENERATION_KINDS, initialStatus } from './defaults.js';
-import { preloadValidators } from './validation.js';
+import { checkDecodable, preloadValidators } from './validation.js';
 import { BUILTIN_TYPES } from './resources.js';
 import { crdResourceTypes, crdVersions, establish, SchemaTypeInfo, type CrdVersion } from './crd.js';
 import { BuiltinTypeInfo, type TypeInfo } from './patch-meta.js';
@@ -881,6 +881,7 @@ export class ApiServer {
   #createObject(requested: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
     let o = owned ? input : deepClone(input);
     this.#checkKind(requested, o);
+    if (!requested.crdName) checkDecodable(requested, o);
     const t = this.#storageType(requested);
     if (t !== requested) o = eventToCore(o);
     const md = o.metadata;
@@ -970,6 +971,7 @@ export class ApiServer {
 
   /** Applies an update on top of `old`: subresource rules, immutable metadata, generation, ownership. */
   #commitUpdate(t: ResourceType, old: KubeObject, input: KubeObject, opts: WriteOptions): KubeObject {
+    if (!t.crdName) checkDecodable(t, input);
     let next: KubeObject;
     if (opts.sub === 'status') {
       next = deepClone(old);
@@ -1283,7 +1285,11 @@ export class ApiServer {
     }
     const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body['dryRun']) && body['dryRun'].includes('All'));
     let policy = String(q.get('propagationPolicy') ?? body['propagationPolicy'] ?? '');
-    if (policy === '') policy = body['orphanDependents'] === true || q.get('orphanDependents') === 'true' ? 'Orphan' : 'Background';
+    const orphanDependents = body['orphanDependents'] ?? (q.get('orphanDependents') === null ? undefined : q.get('orphanDependents') === 'true');
+    // Without a policy or orphanDependents in the request, an object already being deleted keeps
+    // the garbage-collection finalizers it has; with one, they are replaced by the request's.
+    const explicitPolicy = policy !== '' || orphanDependents !== undefined;
+    if (policy === '') policy = orphanDependents === true ? 'Orphan' : 'Background';
     if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
     const graceParam = q.get('gracePeriodSeconds') ?? (body['gracePeriodSeconds'] !== undefined ? String(body['gracePeriodSeconds']) : null);
     const success = (obj: KubeObject): { code: number; body: Json } =>
@@ -1292,9 +1298,12 @@ export class ApiServer {
 
     const next = deepClone(o);
     const md = next.metadata;
-    const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String);
+    const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String).filter((f) => !explicitPolicy || (f !== 'foregroundDeletion' && f !== 'orphan'));
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+    // As the real handler: 200 with the object while finalizers keep it; 202 only when the
+    // client asked for cascading deletion with the deprecated `orphanDependents: false`.
+    const pendingCode = orphanDependents === false ? 202 : 200;
 
     if (t.kind === 'Namespace') {
       if (['default', 'kube-system', 'kube-public'].includes(nameOf(o))) {
@@ -1335,10 +1344,10 @@ export class ApiServer {
       if (!md['deletionTimestamp']) md['deletionTimestamp'] = now();
       md['deletionGracePeriodSeconds'] = 0;
       md['finalizers'] = finalizers;
-      if (deepEqual(next, o)) return { code: 202, body: this.#present(t, o) };
+      if (deepEqual(next, o)) return { code: pendingCode, body: this.#present(t, o) };
       const stored = this.store.put(t.storageKey, next);
       this.#gc.schedule();
-      return { code: 202, body: this.#present(t, stored) };
+      return { code: pendingCode, body: this.#present(t, stored) };
     }
     if (t.kind === 'CustomResourceDefinition') this.#removeCustomResources(o);
     const removed = this.store.remove(t.storageKey, nsOf(o), nameOf(o));
