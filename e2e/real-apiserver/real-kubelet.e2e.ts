@@ -100,7 +100,7 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
       return p && p.spec.nodeName === 'dev-node' ? { name: p.metadata.name, uid: p.metadata.uid, ip: p.status.podIP ?? '' } : undefined;
     };
     const pod = await waitFor(running, { timeoutMs: 60_000, what: `a Running prober pod (events: ${await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'custom-columns=R:.reason,M:.message']).catch(() => '')})` });
-    expect(pod.ip).toMatch(/^127\./);
+    expect(pod.ip).toMatch(/^10\.\d+\.\d+\.\d+$/);
     const first = await waitFor(async () => {
       const line = (await podLog(ns, pod.name)).trim().split('\n').find((l) => l.startsWith('{'));
       return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
@@ -127,6 +127,32 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
     expect(granted).toMatchObject({ status: 200, pod: { name: next.name, uid: next.uid } });
   }, 150_000);
 
+  it('pods have their own network namespace and address, so the real endpoints controller fills the Service and a pod reaches it by name', async () => {
+    const ns = await cluster.namespace('svc');
+    const server = "require('node:http').createServer((q, s) => s.end('hello from ' + require('node:os').hostname())).listen(8080)";
+    const client = `const get = () => require('node:http').get('http://web:80/', (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => { console.log('GOT ' + b); setTimeout(get, 500); }); }).on('error', (e) => { console.log('ERR ' + e.message); setTimeout(get, 500); }); get();`;
+    const objects = [
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: ns, labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'harness/node', command: ['node', '-e', server], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: ns }, spec: { containers: [{ name: 'client', image: 'harness/node', command: ['node', '-e', client] }] } },
+    ];
+    await cluster.kubectl(['apply', '-f', '-'], objects.map((o) => `---\n${JSON.stringify(o)}\n`).join(''));
+    const webIp = await waitFor(async () => {
+      const p = JSON.parse(await cluster.kubectl(['get', 'pod', 'web', '-n', ns, '-o', 'json'])) as { status: { podIP?: string; conditions?: { type: string; status: string }[] } };
+      return p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p.status.podIP : undefined;
+    }, { timeoutMs: 60_000, what: 'pod web Ready' });
+    expect(webIp).toMatch(/^10\./);
+    const endpoints = await waitFor(async () => {
+      const e = JSON.parse(await cluster.kubectl(['get', 'endpoints', 'web', '-n', ns, '-o', 'json'])) as { subsets?: { addresses?: { ip: string; targetRef?: { name: string } }[]; ports?: { port: number }[] }[] };
+      return e.subsets?.[0]?.addresses?.length ? e.subsets : undefined;
+    }, { timeoutMs: 30_000, what: 'the Endpoints written by kube-controller-manager' });
+    expect(endpoints).toStrictEqual([{ addresses: [expect.objectContaining({ ip: webIp, targetRef: expect.objectContaining({ name: 'web' }) })], ports: [expect.objectContaining({ port: 8080 })] }]);
+    const reply = await httpGet(`http://${webIp}:8080/`);
+    expect(reply).toStrictEqual({ status: 200, body: 'hello from web' });
+    const line = await waitFor(async () => (await podLog(ns, 'client')).split('\n').find((l) => l.startsWith('GOT ')), { timeoutMs: 30_000, what: `the client pod's answer through the Service (pod: ${await cluster.kubectl(['get', 'pod', 'client', '-n', ns, '-o', 'jsonpath={.status}'])})` });
+    expect(line).toBe('GOT hello from web');
+  }, 120_000);
+
   describe('the operator deployed from kustomize/base', () => {
     const ns = 'alloy-system';
     const BASE = 'prometheus.exporter.self "alloy" { }\n';
@@ -152,7 +178,7 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
       await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, 'edge', { config: BASE, replicas: 1, clustering: { enabled: false } }));
       await waitFor(async () => condition(await getCollector(cluster, ns, 'edge'), 'Ready')?.status === 'True', { timeoutMs: 90_000, intervalMs: 250, what: `Collector edge Ready=True (operator log: ${await operatorLog()})` });
       const [before] = await listPods(cluster, ns, 'edge');
-      expect(before).toMatchObject({ ready: true, ip: expect.stringMatching(/^127\./) });
+      expect(before).toMatchObject({ ready: true, ip: expect.stringMatching(/^10\./) });
       expect(await componentIds(before!.ip)).not.toContain('prometheus.relabel.after_reload');
 
       await cluster.kubectl(['patch', 'collector', 'edge', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { config: NEXT } })]);

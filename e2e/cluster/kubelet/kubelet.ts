@@ -26,6 +26,7 @@ import { PodWorker, type NodeContext } from './pod-worker.js';
 import { logFilePath, readLog } from './container-logs.js';
 import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource } from './referenced-objects.js';
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
+import type { PodNetwork } from './pod-network.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -48,6 +49,14 @@ export interface KubeletOptions {
   readonly serviceAccountTokens?: boolean;
   /** See `NodeContext.secretMounts`. @default false */
   readonly secretMounts?: boolean;
+  /**
+   * Run each pod in its own network namespace on this network, with an address `<base>.x.y`
+   * (instead of a loopback address; `ipBase` is then ignored). The kubelet owns it and closes it
+   * on `stop()`. @default undefined (loopback addresses)
+   */
+  readonly podNetwork?: PodNetwork;
+  /** `KUBERNETES_SERVICE_HOST/PORT` for pods. @default the host and port of `server` */
+  readonly podApiServer?: { readonly host: string; readonly port: number };
   /** @default 'dev-node' */
   readonly nodeName?: string;
   /** Pod directories, PVC directories and the DNS file live here. */
@@ -144,7 +153,8 @@ export class Kubelet {
     this.#events = new EventRecorder(this.client, { component: 'kubelet', host: this.nodeName }, onError('event'));
     this.#schedulerEvents = new EventRecorder(this.#schedulerClient, { component: 'default-scheduler' }, onError('event'));
     this.#dnsFile = path.join(opts.stateDir, 'dns', 'table.json');
-    const api = new URL(opts.server);
+    const url = new URL(opts.server);
+    const api = opts.podApiServer ? { hostname: opts.podApiServer.host, port: String(opts.podApiServer.port), protocol: url.protocol } : url;
     const hostIP = '127.0.0.1';
     this.#ctx = {
       client: this.client,
@@ -212,6 +222,7 @@ export class Kubelet {
     );
     await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
+    await this.#opts.podNetwork?.close().catch((e: unknown) => this.#logger.warn(`kubelet: removing the pod network: ${String(e)}`));
   }
 
   /** The worker for a pod on this node, by namespace/name. */
@@ -300,7 +311,20 @@ export class Kubelet {
         return;
       }
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-      w = new PodWorker(this.#ctx, pod, pod.spec.hostNetwork ? this.#ctx.hostIP : this.#allocateIp(uid));
+      const net = pod.spec.hostNetwork ? undefined : this.#opts.podNetwork;
+      const ip = pod.spec.hostNetwork ? this.#ctx.hostIP : this.#allocateIp(uid);
+      let netns: string | undefined;
+      if (net) {
+        try {
+          netns = await net.attach(uid, ip);
+        } catch (e) {
+          await net.detach(uid);
+          this.#ips.delete(uid);
+          this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${e instanceof Error ? e.message : String(e)}`);
+          throw e;
+        }
+      }
+      w = new PodWorker(this.#ctx, pod, ip, netns);
       this.#workers.set(uid, w);
       this.#byKey.set(keyOf(pod), w);
       void w.start();
@@ -330,12 +354,13 @@ export class Kubelet {
     if (this.#byKey.get(keyOf(w.pod)) === w) this.#byKey.delete(keyOf(w.pod));
     this.#ips.delete(uid);
     await w.cleanup();
+    await this.#opts.podNetwork?.detach(uid);
     this.#scheduleDns();
   }
 
   #allocateIp(uid: string): string {
     const used = new Set(this.#ips.values());
-    const base = this.#opts.ipBase ?? '127.0';
+    const base = this.#opts.podNetwork?.base ?? this.#opts.ipBase ?? '127.0';
     for (let i = 0; i < 65_000; i++) {
       const n = (this.#nextIp++ % 64_770) + 256;
       const ip = `${base}.${Math.floor(n / 254)}.${(n % 254) + 1}`;

@@ -199,12 +199,12 @@ net.Socket.prototype.connect = function connect(...args) {
     if (Array.isArray(first)) {
       // internal normalized form [options, cb]
       const o = first[0];
-      if (o && typeof o === 'object' && o.path === undefined && o.port !== undefined) {
+      if (o && typeof o === 'object' && o.path == null && o.port !== undefined) {
         const m = mapTarget(o.host, Number(o.port));
         if (m) first[0] = { ...o, host: m.host, port: m.port };
       }
     } else if (first !== null && typeof first === 'object') {
-      if (first.path === undefined && first.port !== undefined) {
+      if (first.path == null && first.port !== undefined) {
         const m = mapTarget(first.host, Number(first.port));
         if (m) args[0] = { ...first, host: m.host, port: m.port };
       }

@@ -23,6 +23,7 @@ import { resolveImage, type ImageRule } from './image-map.js';
 import { LogWriter, logFilePath } from './container-logs.js';
 import { syncVolumes, VolumeError } from './volumes.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { PodNetwork } from './pod-network.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -114,11 +115,15 @@ export class PodWorker {
   /** Aborted by terminate(): wakes every back-off, retry and probe sleep so no timer outlives the pod. */
   #stop = new AbortController();
 
-  constructor(ctx: NodeContext, pod: Pod, ip: string) {
+  /** The pod's network namespace (`ip netns` name) its containers run in; undefined: the host's. */
+  readonly netns: string | undefined;
+
+  constructor(ctx: NodeContext, pod: Pod, ip: string, netns?: string) {
     this.#ctx = ctx;
     this.#pod = pod;
     this.uid = pod.metadata.uid ?? '';
     this.ip = ip;
+    this.netns = netns;
     this.dir = path.join(ctx.stateDir, 'pods', this.uid);
     for (const c of pod.spec.initContainers ?? []) this.#runs.set(c.name, newRun(c, c.restartPolicy === 'Always' ? 'sidecar' : 'init'));
     for (const c of pod.spec.containers) this.#runs.set(c.name, newRun(c, 'main'));
@@ -425,7 +430,8 @@ export class PodWorker {
     await fsp.mkdir(path.dirname(logFile), { recursive: true });
     const logs = new LogWriter(logFile);
     if (run.restartCount === 0) this.#ctx.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, this.#fieldPath(run));
-    const [executable, argv] = this.#ctx.secretMounts ? withSecretMounts(resolved.executable, args, secretMountPairs(run.spec, pathMap)) : [resolved.executable, args];
+    const [inner, innerArgv] = this.#ctx.secretMounts ? withSecretMounts(resolved.executable, args, secretMountPairs(run.spec, pathMap)) : [resolved.executable, args];
+    const [executable, argv] = this.netns ? PodNetwork.exec(this.netns, inner, innerArgv) : [inner, innerArgv];
     const child: ChildProcess = spawn(executable, argv, { cwd, env: finalEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     logs.attach(child.stdout, 'stdout');
     logs.attach(child.stderr, 'stderr');

@@ -97,13 +97,13 @@ function openssl(dir: string, args: readonly string[]): void {
   execFileSync(OPENSSL, [...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** CA, serving certificate (loopback + in-cluster names), service-account key pair. */
-function makeCertificates(dir: string): void {
+/** CA, serving certificate (loopback, `extraIps` + in-cluster names), service-account key pair. */
+function makeCertificates(dir: string, extraIps: readonly string[]): void {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=alloy-ts-test-ca']);
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver']);
   fs.writeFileSync(
     path.join(dir, 'apiserver.ext'),
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n',
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((a) => `IP:${a},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(dir, ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'apiserver.ext']);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
@@ -117,6 +117,8 @@ export interface RealControlPlaneOptions {
   readonly controllers?: string;
   /** Write an audit log (level Metadata, stage ResponseComplete) to `<dir>/audit.log`. @default false */
   readonly audit?: boolean;
+  /** More addresses the serving certificate names (where a proxy forwards to the server). @default [] */
+  readonly servingIps?: readonly string[];
 }
 
 export interface ClientCertificate {
@@ -204,7 +206,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    makeCertificates(dir);
+    makeCertificates(dir, opts.servingIps ?? []);
     const adminToken = randomBytes(24).toString('hex');
     fs.writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n`);
 

@@ -17,13 +17,17 @@
  * admission adds the `kube-api-access-*` projected volume; the kubelet fills it with a bound
  * token (TokenRequest), `ca.crt` and `namespace`, refreshes the token at 80 % of its lifetime and
  * bind-mounts the directory at `/var/run/secrets/kubernetes.io/serviceaccount` in the container's
- * own mount namespace. `KUBERNETES_SERVICE_HOST/PORT` name the API server's loopback address,
- * which its certificate covers. Pods get no KUBECONFIG: in-cluster clients use that identity.
+ * own mount namespace. Pods get no KUBECONFIG: in-cluster clients use that identity.
  *
- * Known limit (see `e2e/cluster/README.md`, divergence 5): pod IPs are loopback addresses, which
- * the real server refuses in Endpoints, so Services get no endpoints here.
+ * Pod network: each pod runs in its own network namespace with an address `10.N.x.y` on the
+ * node's bridge (`../kubelet/pod-network.ts`; `N` from the `127.N` block the caller holds, 96
+ * excepted: that is the Service range), so the real server accepts the Endpoints its controller
+ * writes and Services get endpoints. The API server listens on loopback only; pods reach it
+ * through a TCP relay on the bridge's gateway address `10.N.0.1` (same port), which its serving
+ * certificate names: `KUBERNETES_SERVICE_HOST/PORT` point there. Nothing leaves the machine.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
@@ -31,6 +35,7 @@ import type { DevClusterOptions } from '../dev-cluster.js';
 import { Kubelet } from '../kubelet/kubelet.js';
 import { defaultImageRules, nodeImageRule, reloaderImageRules } from '../kubelet/image-map.js';
 import { repoRoot } from '../harness/paths.js';
+import { PodNetwork, podNetworkUnavailable } from '../kubelet/pod-network.js';
 import { realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
 export interface RealCluster {
@@ -52,6 +57,8 @@ export function realClusterUnavailable(): string | undefined {
   if (!fs.existsSync(path.join(sharedK8sDir(), 'kube-controller-manager.gz'))) missing.push(`${path.join(sharedK8sDir(), 'kube-controller-manager.gz')}`);
   if (!fs.existsSync('/usr/bin/unshare')) missing.push('/usr/bin/unshare (util-linux)');
   if (process.getuid?.() !== 0) missing.push('root (containers get their ServiceAccount directory through a private mount namespace)');
+  const netns = podNetworkUnavailable();
+  if (netns !== undefined && process.getuid?.() === 0) missing.push(netns);
   if (missing.length === 0) return undefined;
   const msg = `the real-cluster journeys need: ${missing.join(', ')}`;
   if (process.env['CI'] === 'true') throw new Error(`${msg} (CI=true: provide them)`);
@@ -63,7 +70,22 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
   const logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', format: winston.format.simple(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
   if (opts.dataDir !== undefined) throw new Error('real cluster: --data-dir is not supported (etcd gets a fresh data directory per run)');
   if (opts.port !== undefined && opts.port !== 0) throw new Error('real cluster: --port is not supported (the API server takes a free port)');
-  const cp = await startRealControlPlane({ controllerManager: true });
+  const block = Number(/^127\.(\d{1,3})$/.exec(opts.ipBase ?? '127.0')?.[1] ?? 'NaN');
+  if (!(block >= 0 && block <= 255)) throw new Error(`real cluster: ipBase must look like 127.N, got ${JSON.stringify(opts.ipBase)}`);
+  const network = await PodNetwork.create(`10.${block === 96 ? 250 : block}`);
+  let cp: RealControlPlane;
+  try {
+    cp = await startRealControlPlane({ controllerManager: true, servingIps: [network.gateway] });
+  } catch (e) {
+    await network.close();
+    throw e;
+  }
+  const apiPort = Number(new URL(cp.url).port);
+  const relay = await startRelay(network.gateway, apiPort).catch(async (e: unknown) => {
+    await network.close();
+    await cp.stop();
+    throw e;
+  });
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'real-cluster-'));
   fs.mkdirSync(stateDir, { recursive: true });
   const kubeconfigPath = path.resolve(opts.kubeconfigPath ?? '.local/kubeconfig');
@@ -79,6 +101,8 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     objectSources: 'referenced',
     serviceAccountTokens: true,
     secretMounts: true,
+    podNetwork: network,
+    podApiServer: { host: network.gateway, port: apiPort },
     nodeName,
     stateDir,
     imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
@@ -95,6 +119,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await kubelet.stop();
+      await relay.close();
       await cp.stop();
     })());
   try {
@@ -104,4 +129,32 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     throw e;
   }
   return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, stop };
+}
+
+/** Forwards TCP connections from `host:port` to `127.0.0.1:port` (TLS passes through untouched). */
+async function startRelay(host: string, port: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
