@@ -11,7 +11,7 @@ import path from 'node:path';
 import winston, { type Logger } from 'winston';
 import { startApiServer, type RunningApiServer } from './apiserver/index.js';
 import { ControllerManager } from './controllers/manager.js';
-import { Kubelet } from './kubelet/kubelet.js';
+import { Kubelet, type KubeletOptions } from './kubelet/kubelet.js';
 import { defaultImageRules, reloaderImageRules, nodeImageRule, type ImageRule } from './kubelet/image-map.js';
 import { repoRoot } from './harness/paths.js';
 import { realClusterUnavailable, startRealCluster } from './real/real-cluster.js';
@@ -53,6 +53,20 @@ export interface DevCluster {
   stop(): Promise<void>;
 }
 
+/** The kubelet settings both clusters take from `DevClusterOptions` (images, timing, addresses). */
+export function nodeOptions(opts: DevClusterOptions): Omit<KubeletOptions, 'server' | 'stateDir'> {
+  return {
+    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
+    configSyncDelayMs: opts.configSyncDelayMs,
+    podSyncPeriodMs: opts.podSyncPeriodMs,
+    podSyncJitter: opts.podSyncJitter,
+    timeScale: opts.timeScale,
+    crashLoopBaseMs: opts.crashLoopBaseMs,
+    ipBase: opts.ipBase,
+    shutdownGraceSeconds: opts.shutdownGraceSeconds,
+  };
+}
+
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', format: winston.format.simple(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dev-cluster-'));
@@ -63,21 +77,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   apiServer.kubeconfig(kubeconfigPath);
   const nodeName = opts.nodeName ?? 'dev-node';
   const controllers = new ControllerManager({ server: apiServer.url, nodeNames: [nodeName], logger });
-  const kubelet = new Kubelet({
-    server: apiServer.url,
-    nodeName,
-    stateDir,
-    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
-    configSyncDelayMs: opts.configSyncDelayMs,
-    podSyncPeriodMs: opts.podSyncPeriodMs,
-    podSyncJitter: opts.podSyncJitter,
-    timeScale: opts.timeScale,
-    crashLoopBaseMs: opts.crashLoopBaseMs,
-    ipBase: opts.ipBase,
-    podKubeconfig: kubeconfigPath,
-    shutdownGraceSeconds: opts.shutdownGraceSeconds,
-    logger,
-  });
+  const kubelet = new Kubelet({ ...nodeOptions(opts), server: apiServer.url, nodeName, stateDir, podKubeconfig: kubeconfigPath, logger });
   apiServer.setPodLogProvider((ns, pod, container, o) => kubelet.logProvider(ns, pod, container, o));
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

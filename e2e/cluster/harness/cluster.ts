@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevClusterOptions } from '../dev-cluster.js';
-import { startRealCluster, type RealCluster } from '../real/real-cluster.js';
+import { startRealCluster, waitForServiceAccount, type RealCluster } from '../real/real-cluster.js';
 import { defaultImageRules, reloaderImageRules, nodeImageRule } from '../kubelet/image-map.js';
 import { kubectl, runKubectl, type KubectlResult } from './kubectl.js';
 import { repoRoot } from './paths.js';
@@ -124,6 +124,8 @@ export async function useCluster(opts: UseClusterOptions = {}): Promise<TestClus
       const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
       await kubectl(['create', 'namespace', ns], { kubeconfig });
       namespaces.push(ns);
+      // On the real server pods are refused until the namespace's ServiceAccount exists.
+      if (real) await waitForServiceAccount(real.admin, ns);
       return ns;
     },
     async stop() {

@@ -31,10 +31,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
-import type { DevClusterOptions } from '../dev-cluster.js';
+import { nodeOptions, type DevClusterOptions } from '../dev-cluster.js';
 import { Kubelet } from '../kubelet/kubelet.js';
-import { defaultImageRules, nodeImageRule, reloaderImageRules } from '../kubelet/image-map.js';
-import { repoRoot } from '../harness/paths.js';
+import { KubeClient, type ResourceType } from '../harness/kube-client.js';
 import { PodNetwork, podNetworkUnavailable } from '../kubelet/pod-network.js';
 import { realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
@@ -45,6 +44,8 @@ export interface RealCluster {
   readonly stateDir: string;
   readonly controlPlane: RealControlPlane;
   readonly kubelet: Kubelet;
+  /** A `system:masters` client of the API server. */
+  readonly admin: KubeClient;
   /** Stops the kubelet (every pod process), then the control plane. Idempotent. */
   stop(): Promise<void>;
 }
@@ -95,6 +96,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
   const node = cp.clientCertificate(`system:node:${nodeName}`, ['system:nodes']);
   const scheduler = cp.clientCertificate('system:kube-scheduler', []);
   const kubelet = new Kubelet({
+    ...nodeOptions(opts),
     server: cp.url,
     tls: { ca: cp.caPem, cert: node.certPem, key: node.keyPem },
     scheduler: { tls: { ca: cp.caPem, cert: scheduler.certPem, key: scheduler.keyPem } },
@@ -105,16 +107,9 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     podApiServer: { host: network.gateway, port: apiPort },
     nodeName,
     stateDir,
-    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
-    configSyncDelayMs: opts.configSyncDelayMs,
-    podSyncPeriodMs: opts.podSyncPeriodMs,
-    podSyncJitter: opts.podSyncJitter,
-    timeScale: opts.timeScale,
-    crashLoopBaseMs: opts.crashLoopBaseMs,
-    ipBase: opts.ipBase,
-    shutdownGraceSeconds: opts.shutdownGraceSeconds,
     logger,
   });
+  const admin = new KubeClient({ server: cp.url, token: cp.adminToken, tls: { ca: cp.caPem }, userAgent: 'real-cluster-harness' });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -124,12 +119,32 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     })());
   try {
     await kubelet.start();
+    // Ready as a user expects a cluster: pods can be created in `default` (ServiceAccount
+    // admission refuses pods until the ServiceAccount controller has made `default/default`).
+    await waitForServiceAccount(admin, 'default', 60_000);
   } catch (e) {
     await stop();
     throw e;
   }
-  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, stop };
+  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, admin, stop };
 }
+
+/**
+ * Resolves once ServiceAccount `default` exists in `namespace` (made by the controller manager
+ * shortly after the namespace); pods of a fresh namespace are refused until then.
+ * @throws after `timeoutMs`
+ */
+export async function waitForServiceAccount(client: KubeClient, namespace: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const sa = await client.tryGet(SERVICE_ACCOUNTS, namespace, 'default').catch(() => undefined);
+    if (sa) return;
+    if (Date.now() > deadline) throw new Error(`ServiceAccount ${namespace}/default did not appear within ${timeoutMs} ms (is kube-controller-manager running?)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true, kind: 'ServiceAccount' };
 
 /** Forwards TCP connections from `host:port` to `127.0.0.1:port` (TLS passes through untouched). */
 async function startRelay(host: string, port: number): Promise<{ close(): Promise<void> }> {
