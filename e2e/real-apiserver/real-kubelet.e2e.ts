@@ -125,6 +125,13 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
       return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
     }, { timeoutMs: 30_000, what: 'the probe output of the replacement pod' });
     expect(granted).toMatchObject({ status: 200, pod: { name: next.name, uid: next.uid } });
+
+    // kubectl logs: the real server proxies to the kubelet's /containerLogs endpoint.
+    const logs = await cluster.kubectl(['logs', next.name, '-n', ns, '--tail=1']);
+    expect(JSON.parse(logs.trim())).toMatchObject({ status: 200, sub: `system:serviceaccount:${ns}:prober` });
+    const missing = await cluster.runKubectl(['logs', next.name, '-n', ns, '--previous']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`Error from server (BadRequest): previous terminated container "probe" in pod "${next.name}" not found`);
   }, 150_000);
 
   it('pods have their own network namespace and address, so the real endpoints controller fills the Service and a pod reaches it by name', async () => {

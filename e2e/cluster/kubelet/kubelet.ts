@@ -27,6 +27,7 @@ import { logFilePath, readLog } from './container-logs.js';
 import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource } from './referenced-objects.js';
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 import type { PodNetwork } from './pod-network.js';
+import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -55,6 +56,12 @@ export interface KubeletOptions {
    * on `stop()`. @default undefined (loopback addresses)
    */
   readonly podNetwork?: PodNetwork;
+  /**
+   * Serve `/containerLogs` over HTTPS with this certificate on a free port of 127.0.0.1 and report
+   * it as the Node's kubelet endpoint, so a real API server proxies `kubectl logs` here.
+   * @default undefined (the Node reports port 10250 and nothing listens)
+   */
+  readonly serve?: { readonly certPem: string; readonly keyPem: string };
   /** `KUBERNETES_SERVICE_HOST/PORT` for pods. @default the host and port of `server` */
   readonly podApiServer?: { readonly host: string; readonly port: number };
   /** @default 'dev-node' */
@@ -125,6 +132,7 @@ export class Kubelet {
   #table: DnsTable = { names: {}, services: {} };
   #runs: Promise<void>[] = [];
   #stopped = false;
+  #server: KubeletServer | undefined;
 
   constructor(opts: KubeletOptions) {
     if (!opts.stateDir) throw new Error('Kubelet: option "stateDir" is required (a writable directory for pod data)');
@@ -204,6 +212,9 @@ export class Kubelet {
     // Sources first so a pod's volumes and env resolve on its first start.
     this.#runs.push(this.#services.run(this.#ac.signal));
     await Promise.all([this.#configMaps.start(this.#ac.signal), this.#secrets.start(this.#ac.signal), this.#services.waitSynced()]);
+    if (this.#opts.serve) {
+      this.#server = await startKubeletServer(this.#opts.serve, (ns, pod, container, o) => this.logProvider(ns, pod, container, o));
+    }
     await this.#registerNode();
     this.#runs.push(this.#pods.run(this.#ac.signal));
     await this.#pods.waitSynced();
@@ -222,6 +233,7 @@ export class Kubelet {
     );
     await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
+    await this.#server?.close();
     await this.#opts.podNetwork?.close().catch((e: unknown) => this.#logger.warn(`kubelet: removing the pod network: ${String(e)}`));
   }
 
@@ -386,8 +398,8 @@ export class Kubelet {
         status: {
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dev-cluster kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
           addresses: [{ type: 'InternalIP', address: this.#ctx.hostIP }, { type: 'Hostname', address: this.nodeName }],
-          // Reported like a real kubelet (Prometheus's node role targets this port); nothing listens on it here.
-          daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+          // Reported like a real kubelet (Prometheus's node role targets this port); without `serve` nothing listens on it.
+          daemonEndpoints: { kubeletEndpoint: { Port: this.#server?.port ?? 10250 } },
           capacity: { cpu: '2', memory: '4Gi', pods: '110' },
           allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
           nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },

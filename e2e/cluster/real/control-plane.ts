@@ -132,10 +132,11 @@ function subject(cn: string, groups: readonly string[]): string {
   return `/CN=${esc(cn)}${groups.map((g) => `/O=${esc(g)}`).join('')}`;
 }
 
-function issueClientCertificate(dir: string, cn: string, groups: readonly string[]): ClientCertificate {
-  const base = `client-${createHash('sha256').update(`${cn}\0${groups.join('\0')}`).digest('hex').slice(0, 12)}`;
+function issueCertificate(dir: string, cn: string, groups: readonly string[], ips: readonly string[] = []): ClientCertificate {
+  const usage = ips.length > 0 ? 'serverAuth' : 'clientAuth';
+  const base = `${usage}-${createHash('sha256').update(`${cn}\0${groups.join('\0')}\0${ips.join('\0')}`).digest('hex').slice(0, 12)}`;
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', subject(cn, groups)]);
-  fs.writeFileSync(path.join(dir, `${base}.ext`), 'extendedKeyUsage=clientAuth\n');
+  fs.writeFileSync(path.join(dir, `${base}.ext`), `extendedKeyUsage=${usage}\n${ips.length > 0 ? `subjectAltName=${ips.map((a) => `IP:${a}`).join(',')}\n` : ''}`);
   openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`]);
   return { certPem: fs.readFileSync(path.join(dir, `${base}.crt`), 'utf8'), keyPem: fs.readFileSync(path.join(dir, `${base}.key`), 'utf8') };
 }
@@ -157,6 +158,8 @@ export interface RealControlPlane {
    * `system:node:<node>` in `system:nodes`, which the Node authorizer recognises).
    */
   clientCertificate(cn: string, groups: readonly string[]): ClientCertificate;
+  /** A serving certificate signed by the cluster CA for `ips` (e.g. a kubelet's endpoint). */
+  servingCertificate(cn: string, ips: readonly string[]): ClientCertificate;
   /** The last lines the API server logged (for failure messages). */
   apiServerLog(): string;
   /** Path of the audit log (JSON lines) when started with `audit: true`. */
@@ -251,6 +254,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
         '--service-cluster-ip-range=10.96.0.0/16',
         '--authorization-mode=Node,RBAC',
+        // Nodes are reached at their InternalIP (kubectl logs): a node's Hostname resolves nowhere here.
+        '--kubelet-preferred-address-types=InternalIP',
         '--feature-gates=CustomResourceValidationExpressions=true,OpenAPIV3=true',
         '--allow-privileged=true',
         '--profiling=false',
@@ -304,7 +309,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         fs.writeFileSync(p, kubeconfigYaml(url, caPem, name, token));
         return p;
       },
-      clientCertificate: (cn, groups) => issueClientCertificate(dir, cn, groups),
+      clientCertificate: (cn, groups) => issueCertificate(dir, cn, groups),
+      servingCertificate: (cn, ips) => issueCertificate(dir, cn, [], ips),
       apiServerLog: () => apiserver.output(),
       ...(opts.audit ? { auditLogPath: path.join(dir, 'audit.log') } : {}),
       apiServerPid: apiserver.child.pid!,

@@ -105,6 +105,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     secretMounts: true,
     podNetwork: network,
     podApiServer: { host: network.gateway, port: apiPort },
+    serve: cp.servingCertificate(`system:node:${nodeName}`, ['127.0.0.1']),
     nodeName,
     stateDir,
     logger,
