@@ -32,7 +32,7 @@ import { decodeProtobuf } from './protobuf.js';
 import { eventFieldToCore, eventFromCore, eventToCore } from './conversion.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAddressAllocator } from './services.js';
-import type { PodExecProvider, PodLogOptions, PodLogProvider, StartApiServerOptions } from './options.js';
+import { podLogOptions, type PodExecProvider, type PodLogProvider, type StartApiServerOptions } from './options.js';
 import { acceptChannelSocket } from './websocket.js';
 import { admit } from './admission.js';
 import { asKube, eventLine, jobSelector, MetaFirstTypeInfo, nameOf, now, nsOf, partialMetadata, sameOwnership, specPart, withoutVolatile } from './objects.js';
@@ -818,21 +818,8 @@ export class ApiServer {
     } else if (!containers.includes(container) && !(Array.isArray(getPath(pod, 'spec.initContainers')) && (getPath(pod, 'spec.initContainers') as Json[]).filter(isObject).some((c) => c['name'] === container))) {
       throw badRequest(`container ${container} is not valid for pod ${String(target.name)}`);
     }
-    const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
-    const tail = num('tailLines');
-    const since = num('sinceSeconds');
-    if (q.get('sinceTime') !== null && since !== undefined) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
-    if (q.get('sinceTime') !== null && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`parsing time "${q.get('sinceTime')}" as RFC3339: invalid`);
-    const limitBytes = num('limitBytes');
-    const opts: PodLogOptions = {
-      follow: q.get('follow') === 'true',
-      previous: q.get('previous') === 'true',
-      timestamps: q.get('timestamps') === 'true',
-      ...(tail !== undefined ? { tailLines: tail } : {}),
-      ...(since !== undefined ? { sinceSeconds: since } : {}),
-      ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
-      ...(limitBytes !== undefined ? { limitBytes } : {}),
-    };
+    const opts = podLogOptions(q);
+    if (typeof opts === 'string') throw badRequest(opts);
     const stream = this.#logProvider?.(String(target.ns), String(target.name), container, opts);
     if (!stream) throw badRequest(`container "${container}" in pod "${String(target.name)}" is waiting to start: ContainerCreating`);
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });

@@ -8,6 +8,7 @@
  */
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { podLogOptions } from '../apiserver/options.js';
 import type { PodLogRequest } from './kubelet.js';
 
 export type LogSource = (namespace: string, pod: string, container: string, opts: PodLogRequest) => NodeJS.ReadableStream | undefined;
@@ -15,27 +16,6 @@ export type LogSource = (namespace: string, pod: string, container: string, opts
 export interface KubeletServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-function logRequest(q: URLSearchParams): PodLogRequest | string {
-  const num = (k: string): number | undefined => {
-    const v = q.get(k);
-    return v === null ? undefined : Number(v);
-  };
-  const bad = ['tailLines', 'sinceSeconds', 'limitBytes'].find((k) => q.get(k) !== null && !Number.isInteger(num(k)));
-  if (bad) return `${bad} must be an integer, got ${JSON.stringify(q.get(bad))}`;
-  const tail = num('tailLines');
-  const since = num('sinceSeconds');
-  const limit = num('limitBytes');
-  return {
-    follow: q.get('follow') === 'true',
-    previous: q.get('previous') === 'true',
-    timestamps: q.get('timestamps') === 'true',
-    ...(tail !== undefined ? { tailLines: tail } : {}),
-    ...(since !== undefined ? { sinceSeconds: since } : {}),
-    ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
-    ...(limit !== undefined ? { limitBytes: limit } : {}),
-  };
 }
 
 export async function startKubeletServer(tls: { certPem: string; keyPem: string }, logs: LogSource, host = '127.0.0.1'): Promise<KubeletServer> {
@@ -48,7 +28,7 @@ export async function startKubeletServer(tls: { certPem: string; keyPem: string 
       return;
     }
     const [ns, pod, container] = [m[1]!, m[2]!, m[3]!].map(decodeURIComponent) as [string, string, string];
-    const opts = logRequest(url.searchParams);
+    const opts = podLogOptions(url.searchParams);
     if (typeof opts === 'string') {
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`${opts}\n`);
       return;
