@@ -14,5 +14,12 @@ describe('dev-cluster flags', () => {
     expect(() => parseArgs(['--port', 'abc'])).toThrow(/--port must be a whole number, got "abc"/);
     expect(() => parseArgs(['--pod-sync-period=0'])).toThrow(/--pod-sync-period must be > 0/);
     expect(() => parseArgs(['--pod-sync-jitter=-1'])).toThrow(/--pod-sync-jitter must be a factor/);
+    expect(() => parseArgs(['--apiserver=k3s'])).toThrow(/--apiserver must be "test" \(our API server\) or "real" \(etcd \+ the real kube-apiserver\), got "k3s"/);
+    expect(() => parseArgs(['--apiserver=real', '--port=7443'])).toThrow(/--port and --data-dir apply to the test API server only/);
+  });
+
+  it('selects the API server', () => {
+    expect(parseArgs(['--apiserver', 'real', '--pod-sync-period=500'])).toEqual({ apiserver: 'real', podSyncPeriodMs: 500 });
+    expect(parseArgs(['--apiserver=test', '--port=0'])).toEqual({ apiserver: 'test', port: 0 });
   });
 });

@@ -11,9 +11,10 @@ import path from 'node:path';
 import winston, { type Logger } from 'winston';
 import { startApiServer, type RunningApiServer } from './apiserver/index.js';
 import { ControllerManager } from './controllers/manager.js';
-import { Kubelet } from './kubelet/kubelet.js';
+import { Kubelet, type KubeletOptions } from './kubelet/kubelet.js';
 import { defaultImageRules, reloaderImageRules, nodeImageRule, type ImageRule } from './kubelet/image-map.js';
 import { repoRoot } from './harness/paths.js';
+import { realClusterUnavailable, startRealCluster } from './real/real-cluster.js';
 
 export interface DevClusterOptions {
   /** Where the kubeconfig is written. @default '.local/kubeconfig' */
@@ -52,6 +53,20 @@ export interface DevCluster {
   stop(): Promise<void>;
 }
 
+/** The kubelet settings both clusters take from `DevClusterOptions` (images, timing, addresses). */
+export function nodeOptions(opts: DevClusterOptions): Omit<KubeletOptions, 'server' | 'stateDir'> {
+  return {
+    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
+    configSyncDelayMs: opts.configSyncDelayMs,
+    podSyncPeriodMs: opts.podSyncPeriodMs,
+    podSyncJitter: opts.podSyncJitter,
+    timeScale: opts.timeScale,
+    crashLoopBaseMs: opts.crashLoopBaseMs,
+    ipBase: opts.ipBase,
+    shutdownGraceSeconds: opts.shutdownGraceSeconds,
+  };
+}
+
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', format: winston.format.simple(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dev-cluster-'));
@@ -62,21 +77,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   apiServer.kubeconfig(kubeconfigPath);
   const nodeName = opts.nodeName ?? 'dev-node';
   const controllers = new ControllerManager({ server: apiServer.url, nodeNames: [nodeName], logger });
-  const kubelet = new Kubelet({
-    server: apiServer.url,
-    nodeName,
-    stateDir,
-    imageRules: opts.imageRules ?? [...defaultImageRules(repoRoot()), ...reloaderImageRules(repoRoot()), nodeImageRule()],
-    configSyncDelayMs: opts.configSyncDelayMs,
-    podSyncPeriodMs: opts.podSyncPeriodMs,
-    podSyncJitter: opts.podSyncJitter,
-    timeScale: opts.timeScale,
-    crashLoopBaseMs: opts.crashLoopBaseMs,
-    ipBase: opts.ipBase,
-    podKubeconfig: kubeconfigPath,
-    shutdownGraceSeconds: opts.shutdownGraceSeconds,
-    logger,
-  });
+  const kubelet = new Kubelet({ ...nodeOptions(opts), server: apiServer.url, nodeName, stateDir, podKubeconfig: kubeconfigPath, logger });
   apiServer.setPodLogProvider((ns, pod, container, o) => kubelet.logProvider(ns, pod, container, o));
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -95,13 +96,16 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   return { url: apiServer.url, kubeconfigPath, stateDir, apiServer, kubelet, controllers, stop };
 }
 
-const USAGE = `usage: dev-cluster [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--pod-sync-period MS] [--pod-sync-jitter F] [--config-sync-delay MS] [--pod-ip-base 127.N]
+const USAGE = `usage: dev-cluster [--apiserver test|real] [--kubeconfig PATH] [--port N] [--state-dir DIR] [--data-dir DIR] [--pod-sync-period MS] [--pod-sync-jitter F] [--config-sync-delay MS] [--pod-ip-base 127.N]
 Starts a local Kubernetes API server, controllers and a kubelet running pods as local processes.
 ConfigMap/Secret volumes are re-projected on each pod's periodic sync (--pod-sync-period, default
 60000 ms, stretched by up to --pod-sync-jitter, default 0.5) and when the pod object changes, as
 on a real node; --config-sync-delay MS also re-projects MS after a ConfigMap/Secret change (fast, not real).
 Prints "dev-cluster ready kubeconfig=<path> server=<url>" and runs until SIGINT/SIGTERM.
-Run a second dev cluster at the same time with another --pod-ip-base (default 127.0).`;
+Run a second dev cluster at the same time with another --pod-ip-base (default 127.0).
+--apiserver real starts etcd, the real kube-apiserver and kube-controller-manager from
+../shared/k8s instead of the test API server and attaches the kubelet to it as a node (pods get
+bound ServiceAccount tokens; needs root). --port and --data-dir apply to the test API server only.`;
 
 function nonNegative(flag: string, v: string): number {
   const n = Number(v);
@@ -109,8 +113,10 @@ function nonNegative(flag: string, v: string): number {
   return n;
 }
 
-export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?: boolean } {
-  const out: { -readonly [K in keyof DevClusterOptions]: DevClusterOptions[K] } & { help?: boolean } = {};
+export type DevClusterArgs = DevClusterOptions & { help?: boolean; apiserver?: 'test' | 'real' };
+
+export function parseArgs(argv: readonly string[]): DevClusterArgs {
+  const out: { -readonly [K in keyof DevClusterOptions]: DevClusterOptions[K] } & { help?: boolean; apiserver?: 'test' | 'real' } = {};
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
     const eq = raw.indexOf('=');
@@ -122,6 +128,12 @@ export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?:
     };
     switch (flag) {
       case '--kubeconfig': out.kubeconfigPath = value(); break;
+      case '--apiserver': {
+        const v = value();
+        if (v !== 'test' && v !== 'real') throw new Error(`dev-cluster: --apiserver must be "test" (our API server) or "real" (etcd + the real kube-apiserver), got ${JSON.stringify(v)}`);
+        out.apiserver = v;
+        break;
+      }
       case '--port': out.port = nonNegative(flag, value()); break;
       case '--state-dir': out.stateDir = value(); break;
       case '--data-dir': out.dataDir = value(); break;
@@ -149,6 +161,9 @@ export function parseArgs(argv: readonly string[]): DevClusterOptions & { help?:
       default: throw new Error(`dev-cluster: unknown flag ${JSON.stringify(raw)}\n${USAGE}`);
     }
   }
+  if (out.apiserver === 'real' && (out.port !== undefined || out.dataDir !== undefined)) {
+    throw new Error('dev-cluster: --port and --data-dir apply to the test API server only; drop them with --apiserver real (the real API server takes a free port and a fresh etcd)');
+  }
   return out;
 }
 
@@ -165,7 +180,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const cluster = await startDevCluster(opts);
+  const { apiserver, help: _help, ...clusterOpts } = opts;
+  if (apiserver === 'real') {
+    const why = realClusterUnavailable();
+    if (why !== undefined) {
+      process.stderr.write(`dev-cluster: cannot start the real API server: ${why}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const cluster = apiserver === 'real' ? await startRealCluster(clusterOpts) : await startDevCluster(clusterOpts);
   process.stdout.write(`dev-cluster ready kubeconfig=${cluster.kubeconfigPath} server=${cluster.url}\n`);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {

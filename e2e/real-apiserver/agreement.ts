@@ -10,6 +10,8 @@ export interface Answer {
   readonly reason?: string;
   readonly message?: string;
   readonly causes?: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly field?: string }>;
+  /** For an answer that is an object (not a Status): what deletion left of it. */
+  readonly object?: { readonly kind: string; readonly finalizers: readonly string[]; readonly deleting: boolean };
 }
 
 export interface Target {
@@ -19,9 +21,26 @@ export interface Target {
 }
 
 /** Sends one request; resolves with the Status fields of the answer (never rejects on 4xx/5xx). */
-export function send(target: Target, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+export async function send(target: Target, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+  const { code, parsed } = await sendRaw(target, method, path, body, contentType);
+  const isStatus = parsed['kind'] === 'Status';
+  const details = parsed['details'] as { causes?: Answer['causes'] } | undefined;
+  const md = parsed['metadata'] as { finalizers?: string[]; deletionTimestamp?: string } | undefined;
+  return {
+    code,
+    ...(isStatus && typeof parsed['reason'] === 'string' ? { reason: parsed['reason'] } : {}),
+    ...(isStatus && typeof parsed['message'] === 'string' ? { message: parsed['message'] } : {}),
+    ...(isStatus && details?.causes ? { causes: details.causes } : {}),
+    ...(!isStatus && typeof parsed['kind'] === 'string' ? { object: { kind: parsed['kind'], finalizers: md?.finalizers ?? [], deleting: md?.deletionTimestamp !== undefined } } : {}),
+  };
+}
+
+/** Sends one request; resolves with the code and the parsed JSON body (`{}` when not JSON). */
+export function sendRaw(target: Target, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ code: number; parsed: Record<string, unknown> }> {
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType };
+  // As client-go: a sized body (the real server refuses chunked DELETE bodies with a bare 400).
+  if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   if (target.token !== undefined) headers['authorization'] = `Bearer ${target.token}`;
   const url = new URL(path, target.url);
   return new Promise((resolve, reject) => {
@@ -36,14 +55,7 @@ export function send(target: Target, method: string, path: string, body?: unknow
         } catch {
           // not JSON: only the code is compared
         }
-        const isStatus = parsed['kind'] === 'Status';
-        const details = parsed['details'] as { causes?: Answer['causes'] } | undefined;
-        resolve({
-          code: res.statusCode ?? 0,
-          ...(isStatus && typeof parsed['reason'] === 'string' ? { reason: parsed['reason'] } : {}),
-          ...(isStatus && typeof parsed['message'] === 'string' ? { message: parsed['message'] } : {}),
-          ...(isStatus && details?.causes ? { causes: details.causes } : {}),
-        });
+        resolve({ code: res.statusCode ?? 0, parsed });
       });
     };
     const req = url.protocol === 'https:' ? https.request(url, { method, headers, ca: target.caPem }, onResponse) : http.request(url, { method, headers }, onResponse);

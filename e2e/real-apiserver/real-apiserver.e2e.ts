@@ -28,7 +28,7 @@ import { repoRoot } from '../cluster/harness/paths.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { realControlPlaneUnavailable, startRealControlPlane, type RealControlPlane } from '../cluster/real/control-plane.js';
-import { send, type Target } from './agreement.js';
+import { send, sendRaw, type Answer, type Target } from './agreement.js';
 import { condition, startOperator, unavailableReason, type CollectorView, type OperatorProcess } from '../operator/operator-harness.js';
 
 const skip = realControlPlaneUnavailable() !== undefined || unavailableReason() !== undefined;
@@ -113,10 +113,42 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
       ['a non-structural CRD', 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('thing', { a: { type: 'string' }, b: { description: 'no type' }, c: { type: 'array', items: { description: 'untyped' } } }), 'application/json'],
       ['an invalid object name', 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Not_Valid' } }, 'application/json'],
       ['a missing object', 'GET', '/api/v1/namespaces/default/configmaps/nope', undefined, 'application/json'],
+      ['a string for an int32 field', 'POST', '/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'agree' }, spec: { replicas: 'three', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } }, 'application/json'],
+      ['a string for an int64 field', 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agree' }, spec: { terminationGracePeriodSeconds: '30', containers: [{ name: 'c', image: 'i' }] } }, 'application/json'],
+      ['a string for an integer in a list item', 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agree' }, spec: { containers: [{ name: 'c', image: 'i', ports: [{ containerPort: '80' }] }] } }, 'application/json'],
+      ['a fraction for an integer', 'POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'agree' }, spec: { ports: [{ port: 80.5 }] } }, 'application/json'],
+      ['wrong types in metadata and spec (the first in the body is named)', 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agree', generation: 'x' }, spec: { hostNetwork: 'yes', serviceAccountName: 5, containers: [{ name: 'c', image: 'i' }] } }, 'application/json'],
+      ['a string for a bool, a number for a string', 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agree' }, spec: { serviceAccountName: 5, hostNetwork: 'yes', containers: [{ name: 'c', image: 'i' }] } }, 'application/json'],
     ])('%s', async (_what, method, path, body, contentType) => {
       const [r, f] = await Promise.all([send(real, method, path, body, contentType), send({ url: fake.url }, method, path, body, contentType)]);
       expect(f).toEqual(r);
     });
+
+    test('DELETE propagationPolicy=Foreground: 200 with the object kept (foregroundDeletion) until its blocking dependent is gone', async () => {
+      const both = async (method: string, path: string, body?: unknown, contentType?: string): Promise<Answer[]> => Promise.all([send(real, method, path, body, contentType), send({ url: fake.url }, method, path, body, contentType)]);
+      const cmPath = '/api/v1/namespaces/default/configmaps';
+      for (const target of [real, { url: fake.url }]) {
+        const owner = await sendRaw(target, 'POST', cmPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fg-owner' } });
+        const uid = (owner.parsed['metadata'] as { uid: string }).uid;
+        const dependent = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fg-dep', finalizers: ['agree.example.com/hold'], ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'fg-owner', uid, blockOwnerDeletion: true }] } };
+        expect((await sendRaw(target, 'POST', cmPath, dependent)).code).toBe(201);
+      }
+      const [r, f] = await both('DELETE', `${cmPath}/fg-owner`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+      expect(r).toStrictEqual({ code: 200, object: { kind: 'ConfigMap', finalizers: ['foregroundDeletion'], deleting: true } });
+      expect(f).toStrictEqual(r);
+      // The garbage collectors delete the dependent, whose finalizer keeps it (and so the owner).
+      const dependentDeleting = async (): Promise<boolean> => (await both('GET', `${cmPath}/fg-dep`)).every((a) => a.object?.deleting === true);
+      await waitFor(async () => (await dependentDeleting()) || undefined, { timeoutMs: 30_000, what: 'the dependent deleted by both garbage collectors' });
+      const [rOwner, fOwner] = await both('GET', `${cmPath}/fg-owner`);
+      expect(rOwner).toStrictEqual({ code: 200, object: { kind: 'ConfigMap', finalizers: ['foregroundDeletion'], deleting: true } });
+      expect(fOwner).toStrictEqual(rOwner);
+      await both('PATCH', `${cmPath}/fg-dep`, { metadata: { finalizers: null } }, 'application/merge-patch+json');
+      const gone = await waitFor(async () => {
+        const answers = await both('GET', `${cmPath}/fg-owner`);
+        return answers.every((a) => a.code === 404) ? answers : undefined;
+      }, { timeoutMs: 30_000, what: 'the owner gone on both servers once its dependent is' });
+      expect(gone[1]).toStrictEqual(gone[0]);
+    }, 60_000);
   });
 
   describe('chart scenarios', () => {

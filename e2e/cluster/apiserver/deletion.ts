@@ -30,7 +30,11 @@ export function deleteObject(ctx: ServerContext, target: Target, q: URLSearchPar
   }
   const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body['dryRun']) && body['dryRun'].includes('All'));
   let policy = String(q.get('propagationPolicy') ?? body['propagationPolicy'] ?? '');
-  if (policy === '') policy = body['orphanDependents'] === true || q.get('orphanDependents') === 'true' ? 'Orphan' : 'Background';
+  const orphanDependents = body['orphanDependents'] ?? (q.get('orphanDependents') === null ? undefined : q.get('orphanDependents') === 'true');
+  // Without a policy or orphanDependents in the request, an object already being deleted keeps
+  // the garbage-collection finalizers it has; with one, they are replaced by the request's.
+  const explicitPolicy = policy !== '' || orphanDependents !== undefined;
+  if (policy === '') policy = orphanDependents === true ? 'Orphan' : 'Background';
   if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
   const graceParam = q.get('gracePeriodSeconds') ?? (body['gracePeriodSeconds'] !== undefined ? String(body['gracePeriodSeconds']) : null);
   const success = (obj: KubeObject): { code: number; body: Json } =>
@@ -39,9 +43,12 @@ export function deleteObject(ctx: ServerContext, target: Target, q: URLSearchPar
 
   const next = deepClone(o);
   const md = next.metadata;
-  const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String);
+  const finalizers = (Array.isArray(md['finalizers']) ? md['finalizers'] : []).map(String).filter((f) => !explicitPolicy || (f !== 'foregroundDeletion' && f !== 'orphan'));
   if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
   if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+  // As the real handler: 200 with the object while finalizers keep it; 202 only when the
+  // client asked for cascading deletion with the deprecated `orphanDependents: false`.
+  const pendingCode = orphanDependents === false ? 202 : 200;
 
   if (t.kind === 'Namespace') {
     if (['default', 'kube-system', 'kube-public'].includes(nameOf(o))) {
@@ -82,10 +89,10 @@ export function deleteObject(ctx: ServerContext, target: Target, q: URLSearchPar
     if (!md['deletionTimestamp']) md['deletionTimestamp'] = now();
     md['deletionGracePeriodSeconds'] = 0;
     md['finalizers'] = finalizers;
-    if (deepEqual(next, o)) return { code: 202, body: present(t, o) };
+    if (deepEqual(next, o)) return { code: pendingCode, body: present(t, o) };
     const stored = ctx.store.put(t.storageKey, next);
     ctx.scheduleGc();
-    return { code: 202, body: present(t, stored) };
+    return { code: pendingCode, body: present(t, stored) };
   }
   if (t.kind === 'CustomResourceDefinition') removeCustomResources(ctx, o);
   const removed = ctx.store.remove(t.storageKey, nsOf(o), nameOf(o));

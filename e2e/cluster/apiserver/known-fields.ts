@@ -240,3 +240,73 @@ export function builtinSchemas(t: ResourceType): { name: string; schemas: JsonOb
   toSchema({ k: 'ref', file: f }, schemas);
   return { name: schemaName(f), schemas };
 }
+
+// ---------------------------------------------------------------- decoding
+
+/** A JSON value of the wrong type for a scalar field of a built-in type (a Go decoding error). */
+export interface DecodeMismatch {
+  /** JSON pointer of the value (`/spec/replicas`). */
+  readonly pointer: string;
+  /** Go struct holding the field (`DeploymentSpec`). */
+  readonly struct: string;
+  /** Dotted JSON path without indices, as Go's decoder names it (`spec.template.spec.containers.ports.containerPort`). */
+  readonly field: string;
+  /** What the field declares. */
+  readonly declared: 'integer' | 'string' | 'boolean';
+  readonly value: Json;
+}
+
+function jsonKindMismatch(declared: DecodeMismatch['declared'], x: Json): boolean {
+  if (x === null) return false;
+  if (declared === 'integer') return typeof x !== 'number' || !Number.isInteger(x);
+  if (declared === 'string') return typeof x !== 'string';
+  return typeof x !== 'boolean';
+}
+
+function scalarOf(t: TypeRef): DecodeMismatch['declared'] | undefined {
+  if (t.k === 'integer' || t.k === 'string' || t.k === 'boolean') return t.k;
+  if (t.k === 'enum') return 'string';
+  if (t.k === 'ref' && parseFile(t.file) === null) {
+    const alias = aliases.get(t.file);
+    if (alias && (alias.k === 'integer' || alias.k === 'string' || alias.k === 'boolean')) return alias.k;
+  }
+  return undefined;
+}
+
+function firstMismatch(v: Json, file: string, at: string, pointer: string): DecodeMismatch | undefined {
+  const decl = parseFile(file);
+  if (!decl || !isObject(v)) return undefined;
+  const struct = path.basename(file).replace(/\.d\.ts$/, '');
+  for (const [k, x] of Object.entries(v)) {
+    const p = decl.props.get(k);
+    if (!p) continue;
+    const field = at === '' ? k : `${at}.${k}`;
+    const ptr = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const found = firstInType(x, p.type, struct, field, ptr);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function firstInType(x: Json, t: TypeRef, struct: string, field: string, pointer: string): DecodeMismatch | undefined {
+  const scalar = scalarOf(t);
+  if (scalar) return jsonKindMismatch(scalar, x) ? { pointer, struct, field, declared: scalar, value: x } : undefined;
+  if (t.k === 'ref') return firstMismatch(x, t.file, field, pointer);
+  if (t.k === 'array' && Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const found = firstInType(x[i]!, t.items, struct, field, `${pointer}/${i}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first scalar field (integer, string, boolean) of a built-in object, in document order,
+ * whose JSON value has the wrong type: where the real server's JSON decoding fails before any
+ * validation. Undefined when there is none or the kind is unknown.
+ */
+export function firstDecodeMismatch(t: ResourceType, obj: KubeObject): DecodeMismatch | undefined {
+  const f = kindFile(t);
+  return f ? firstMismatch(obj, f, '', '') : undefined;
+}

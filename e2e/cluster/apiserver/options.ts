@@ -15,6 +15,30 @@ export interface PodLogOptions {
   readonly limitBytes?: number;
 }
 
+/**
+ * The `pods/log` query (`follow`, `previous`, `timestamps`, `tailLines`, `sinceSeconds`,
+ * `sinceTime`, `limitBytes`) as options, or the message of the real server's 400 for a bad one.
+ * Also what a kubelet's `/containerLogs` endpoint receives.
+ */
+export function podLogOptions(q: URLSearchParams): PodLogOptions | string {
+  const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
+  const tail = num('tailLines');
+  const since = num('sinceSeconds');
+  const sinceTime = q.get('sinceTime');
+  if (sinceTime !== null && since !== undefined) return 'at most one of sinceTime or sinceSeconds may be specified';
+  if (sinceTime !== null && Number.isNaN(Date.parse(sinceTime))) return `parsing time "${sinceTime}" as RFC3339: invalid`;
+  const limitBytes = num('limitBytes');
+  return {
+    follow: q.get('follow') === 'true',
+    previous: q.get('previous') === 'true',
+    timestamps: q.get('timestamps') === 'true',
+    ...(tail !== undefined ? { tailLines: tail } : {}),
+    ...(since !== undefined ? { sinceSeconds: since } : {}),
+    ...(sinceTime !== null ? { sinceTime } : {}),
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
+  };
+}
+
 export type PodLogProvider = (
   namespace: string,
   pod: string,

@@ -13,7 +13,7 @@ import { mustGet, type ServerContext, type Target } from './context.js';
 import { deleteObject } from './deletion.js';
 import { ApiError, badRequest, conflict, invalid } from './errors.js';
 import { send } from './http-io.js';
-import type { PodLogOptions } from './options.js';
+import { podLogOptions } from './options.js';
 import { nameOf, now, nsOf } from './objects.js';
 import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { deepClone, getPath, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
@@ -104,21 +104,8 @@ export function podLog(ctx: Pick<ServerContext, 'store' | 'closers' | 'logProvid
   } else if (!containers.includes(container) && !(Array.isArray(getPath(pod, 'spec.initContainers')) && (getPath(pod, 'spec.initContainers') as Json[]).filter(isObject).some((c) => c['name'] === container))) {
     throw badRequest(`container ${container} is not valid for pod ${String(target.name)}`);
   }
-  const num = (k: string): number | undefined => (q.get(k) === null ? undefined : Number(q.get(k)));
-  const tail = num('tailLines');
-  const since = num('sinceSeconds');
-  if (q.get('sinceTime') !== null && since !== undefined) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
-  if (q.get('sinceTime') !== null && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`parsing time "${q.get('sinceTime')}" as RFC3339: invalid`);
-  const limitBytes = num('limitBytes');
-  const opts: PodLogOptions = {
-    follow: q.get('follow') === 'true',
-    previous: q.get('previous') === 'true',
-    timestamps: q.get('timestamps') === 'true',
-    ...(tail !== undefined ? { tailLines: tail } : {}),
-    ...(since !== undefined ? { sinceSeconds: since } : {}),
-    ...(q.get('sinceTime') !== null ? { sinceTime: q.get('sinceTime')! } : {}),
-    ...(limitBytes !== undefined ? { limitBytes } : {}),
-  };
+  const opts = podLogOptions(q);
+  if (typeof opts === 'string') throw badRequest(opts);
   const stream = ctx.logProvider?.(String(target.ns), String(target.name), container, opts);
   if (!stream) throw badRequest(`container "${container}" in pod "${String(target.name)}" is waiting to start: ContainerCreating`);
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });

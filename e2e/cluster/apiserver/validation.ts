@@ -5,8 +5,9 @@
  * real server's shape; the caller turns them into a 422.
  */
 import { badRequest, type StatusCause } from './errors.js';
+import { firstDecodeMismatch, type DecodeMismatch } from './known-fields.js';
 import { fromLabelSelectorObject, matchLabels } from './selectors.js';
-import { deepEqual, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
+import { deepClone, deepEqual, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 
@@ -88,10 +89,34 @@ function valueAtPointer(obj: Json, pointer: string): unknown {
   return cur;
 }
 
-/** Schema problems of a built-in object; kinds whose validator is not preloaded are not checked. */
 /** resource.Quantity's parse pattern, as the real server quotes it. */
 const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
 
+function throwIfUndecodable(t: ResourceType, errors: readonly AjvError[]): void {
+  if (errors.some((e) => e.keyword === 'format' && e.params['format'] === 'quantity')) {
+    throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: quantities must match the regular expression '${QUANTITY_RE}'`);
+  }
+}
+
+/**
+ * The real server decodes a built-in object's JSON into its Go type before anything else, and
+ * answers 400 when that fails: a malformed quantity (its parser aborts decoding at once), else
+ * the first scalar field, in document order, whose JSON value has the wrong type
+ * (`json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`).
+ * Call it on the object as the client sent it, before the server fills in metadata.
+ * @throws ApiError 400
+ */
+export function checkDecodable(t: ResourceType, obj: KubeObject): void {
+  const name = validatorName(t);
+  const validate = name ? validators.get(name) : undefined;
+  if (validate && !validate(obj)) throwIfUndecodable(t, validate.errors ?? []);
+  const mismatch = firstDecodeMismatch(t, obj);
+  if (mismatch) {
+    throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${goValue(mismatch)} into Go struct field ${mismatch.struct}.${mismatch.field} of type ${goType(mismatch, obj, validate)}`);
+  }
+}
+
+/** Schema problems of a built-in object; kinds whose validator is not preloaded are not checked. */
 /** @throws ApiError 400 for a malformed quantity (a decoding error on a real server). */
 export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   const name = validatorName(t);
@@ -99,11 +124,9 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   if (!validate || validate(obj)) return [];
   const causes: StatusCause[] = [];
   const seen = new Set<string>();
-  for (const e of validate.errors ?? []) {
-    if (e.keyword === 'format' && e.params['format'] === 'quantity') {
-      // The real server fails while decoding the body, before validation: 400, no field named.
-      throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: quantities must match the regular expression '${QUANTITY_RE}'`);
-    }
+  const errors = validate.errors ?? [];
+  throwIfUndecodable(t, errors);
+  for (const e of errors) {
     let cause: StatusCause;
     if (e.keyword === 'required' && e.instancePath.startsWith('/status')) {
       // The real server validates status with Go code, not the OpenAPI `required` lists.
@@ -133,6 +156,30 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
     }
   }
   return causes;
+}
+
+/** How Go's encoding/json names the offending JSON value. */
+function goValue(m: DecodeMismatch): string {
+  const v = m.value;
+  if (typeof v === 'number') return m.declared === 'integer' ? `number ${String(v)}` : 'number';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  return Array.isArray(v) ? 'array' : 'object';
+}
+
+/** The Go type of the field: `int32` when the schema bounds it (format int32), else `int64`. */
+function goType(m: DecodeMismatch, obj: KubeObject, validate: Validator | undefined): string {
+  if (m.declared === 'string') return 'string';
+  if (m.declared === 'boolean') return 'bool';
+  if (!validate) return 'int64';
+  // Probe the schema's format with a value only int64 holds, at the same place.
+  const probe = deepClone(obj) as unknown as Json;
+  const parts = m.pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let cur = probe as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) cur = cur[p] as Record<string, unknown>;
+  cur[parts[parts.length - 1]!] = 2 ** 40;
+  validate(probe);
+  return (validate.errors ?? []).some((e) => e.instancePath === m.pointer && e.keyword === 'format' && e.params['format'] === 'int32') ? 'int32' : 'int64';
 }
 
 // ---------------------------------------------------------------- semantic checks

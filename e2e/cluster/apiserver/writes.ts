@@ -17,6 +17,7 @@ import { ApiError, STALE_MESSAGE, alreadyExists, badRequest, conflict, invalid, 
 import { trackUpdate, type WriteContext } from './managed-fields.js';
 import { jobSelector, MetaFirstTypeInfo, nameOf, now, nsOf, sameOwnership, specPart, withoutVolatile } from './objects.js';
 import { BuiltinTypeInfo, type TypeInfo } from './patch-meta.js';
+import { checkDecodable } from './validation.js';
 import { apiVersionOf, deepClone, deepEqual, getPath, isObject, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
 /** Kinds whose PUT creates a missing object (`AllowCreateOnUpdate` in the real strategies). */
@@ -59,6 +60,7 @@ export function checkKind(ctx: Pick<ServerContext, 'registry'>, t: ResourceType,
 export function createObject(ctx: ServerContext, requested: ResourceType, ns: string | undefined, input: KubeObject, opts: WriteOptions, owned = false): KubeObject {
   let o = owned ? input : deepClone(input);
   checkKind(ctx, requested, o);
+  if (!requested.crdName) checkDecodable(requested, o);
   const t = storageType(ctx, requested);
   if (t !== requested) o = eventToCore(o);
   const md = o.metadata;
@@ -149,6 +151,7 @@ export function updateObject(ctx: ServerContext, target: Target, input: KubeObje
 
 /** Applies an update on top of `old`: subresource rules, immutable metadata, generation, ownership. */
 export function commitUpdate(ctx: ServerContext, t: ResourceType, old: KubeObject, input: KubeObject, opts: WriteOptions): KubeObject {
+  if (!t.crdName) checkDecodable(t, input);
   let next: KubeObject;
   if (opts.sub === 'status') {
     next = deepClone(old);

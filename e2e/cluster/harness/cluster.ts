@@ -7,12 +7,16 @@
  * keep a real node's ConfigMap timing: volumes are re-projected on the pod's periodic sync (60 s
  * plus jitter) or when the pod object changes. Journeys that need fast propagation without
  * anything touching the pods set `podSyncPeriodMs` (or `configSyncDelayMs`) themselves.
+ * `apiserver: 'real'` starts the real control plane instead of the test API server and attaches
+ * the same kubelet to it as a node (`../real/real-cluster.ts`); check `realClusterUnavailable()`
+ * first. It ignores `KUBECONFIG`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevClusterOptions } from '../dev-cluster.js';
+import { startRealCluster, waitForServiceAccount, type RealCluster } from '../real/real-cluster.js';
 import { defaultImageRules, reloaderImageRules, nodeImageRule } from '../kubelet/image-map.js';
 import { kubectl, runKubectl, type KubectlResult } from './kubectl.js';
 import { repoRoot } from './paths.js';
@@ -21,6 +25,8 @@ export interface TestCluster {
   readonly kubeconfig: string;
   /** Present only for the in-process dev cluster. */
   readonly local?: DevCluster;
+  /** Present only with `apiserver: 'real'`. */
+  readonly real?: RealCluster;
   kubectl(args: readonly string[], input?: string): Promise<string>;
   runKubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
   /** Creates a uniquely named namespace (`<prefix>-<random>`), deleted by `stop()`. */
@@ -70,16 +76,26 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function useCluster(opts: DevClusterOptions & { readonly forceLocal?: boolean } = {}): Promise<TestCluster> {
-  const external = process.env.KUBECONFIG && !opts.forceLocal ? process.env.KUBECONFIG : undefined;
+export interface UseClusterOptions extends DevClusterOptions {
+  /** Use the in-process cluster even when KUBECONFIG is set. */
+  readonly forceLocal?: boolean;
+  /** `test`: our API server (fast default); `real`: etcd + the real kube-apiserver and kube-controller-manager. @default 'test' */
+  readonly apiserver?: 'test' | 'real';
+}
+
+export async function useCluster(opts: UseClusterOptions = {}): Promise<TestCluster> {
+  const { forceLocal, apiserver, ...clusterOpts } = opts;
+  const external = process.env.KUBECONFIG && !forceLocal && apiserver !== 'real' ? process.env.KUBECONFIG : undefined;
   let local: DevCluster | undefined;
+  let real: RealCluster | undefined;
   let tmp: string | undefined;
   let kubeconfig: string;
   let ipBlock: { base: string; release(): void } | undefined;
   if (external) kubeconfig = external;
   else {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cluster-'));
-    local = await startDevCluster({
+    const start = apiserver === 'real' ? startRealCluster : startDevCluster;
+    const started = await start({
       kubeconfigPath: path.join(tmp, 'kubeconfig'),
       stateDir: path.join(tmp, 'state'),
       ipBase: (ipBlock = claimIpBlock()).base,
@@ -87,21 +103,29 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
       timeScale: 0.1,
       crashLoopBaseMs: 200,
       shutdownGraceSeconds: 5,
-      ...opts,
+      ...clusterOpts,
+    }).catch((e: unknown) => {
+      ipBlock?.release();
+      throw e;
     });
-    kubeconfig = local.kubeconfigPath;
+    if ('apiServer' in started) local = started;
+    else real = started;
+    kubeconfig = started.kubeconfigPath;
   }
   const namespaces: string[] = [];
   const run = (args: readonly string[], input?: string): Promise<KubectlResult> => runKubectl(args, { kubeconfig, input });
   return {
     kubeconfig,
     local,
+    real,
     kubectl: (args, input) => kubectl(args, { kubeconfig, input }),
     runKubectl: run,
     async namespace(prefix) {
       const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
       await kubectl(['create', 'namespace', ns], { kubeconfig });
       namespaces.push(ns);
+      // On the real server pods are refused until the namespace's ServiceAccount exists.
+      if (real) await waitForServiceAccount(real.admin, ns);
       return ns;
     },
     async stop() {
@@ -110,6 +134,7 @@ export async function useCluster(opts: DevClusterOptions & { readonly forceLocal
         return;
       }
       await local?.stop();
+      await real?.stop();
       ipBlock?.release();
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     },

@@ -3,6 +3,8 @@
  * (list, get, create, update, merge-patch, delete, watch). Errors from the server surface as
  * `KubeApiError` carrying the HTTP status and the server's `Status` reason/message.
  */
+import https from 'node:https';
+import { Readable } from 'node:stream';
 import type { KubeList, KubeObject } from './k8s-types.js';
 
 export interface ResourceType {
@@ -74,11 +76,49 @@ export interface KubeClientOptions {
   readonly token?: string;
   /** Sent as the User-Agent, shows up in managedFields. */
   readonly userAgent?: string;
+  /** For an `https` server: the CA to trust and, for a client-certificate identity, its PEM pair. */
+  readonly tls?: KubeClientTls;
+}
+
+export interface KubeClientTls {
+  /** PEM of the CA that signed the server's certificate. */
+  readonly ca: string;
+  /** PEM client certificate (with `key`): the identity, e.g. `CN=system:node:<node>`, `O=system:nodes`. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+interface FetchInit {
+  method?: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+  signal: AbortSignal;
+}
+
+/** `fetch` over `node:https` with a CA and client certificate (the global fetch takes neither). */
+function httpsFetch(agent: https.Agent, url: string, init: FetchInit): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    // An explicit length, not a chunked body: on reused keep-alive connections the real
+    // kube-apiserver answered chunked PATCH/POST bodies now and then with Go's bare
+    // `400 Bad Request` (connection: close).
+    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+    const req = https.request(url, { method: init.method ?? 'GET', headers, agent, signal: init.signal }, (res) => {
+      const status = res.statusCode ?? 500;
+      const resHeaders = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') resHeaders.set(k, v);
+      const noBody = status === 204 || status === 304;
+      if (noBody) res.resume();
+      resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: resHeaders }));
+    });
+    req.once('error', reject);
+    req.end(init.body);
+  });
 }
 
 export class KubeClient {
   readonly server: string;
   #headers: Record<string, string>;
+  #fetch: (url: string, init: FetchInit) => Promise<Response>;
 
   constructor(opts: KubeClientOptions) {
     if (!/^https?:\/\//.test(opts.server)) {
@@ -87,6 +127,13 @@ export class KubeClient {
     this.server = opts.server.replace(/\/+$/, '');
     this.#headers = { accept: 'application/json', 'user-agent': opts.userAgent ?? 'alloy-ts-dev-cluster' };
     if (opts.token) this.#headers.authorization = `Bearer ${opts.token}`;
+    const tls = opts.tls;
+    if (tls && !this.server.startsWith('https://')) throw new Error(`KubeClient: option "tls" needs an https server, got ${JSON.stringify(opts.server)}`);
+    if (tls && (tls.cert === undefined) !== (tls.key === undefined)) throw new Error('KubeClient: options "tls.cert" and "tls.key" go together (a client certificate and its private key)');
+    if (tls) {
+      const agent = new https.Agent({ keepAlive: true, ca: tls.ca, ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}) });
+      this.#fetch = (url, init) => httpsFetch(agent, url, init);
+    } else this.#fetch = (url, init) => fetch(url, init);
   }
 
   path(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
@@ -101,7 +148,7 @@ export class KubeClient {
     const headers: Record<string, string> = { ...this.#headers };
     if (body !== undefined) headers['content-type'] = contentType;
     // Bounded so a hung server can never stall a controller's work queue forever.
-    const res = await fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const res = await this.#fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     if (!res.ok) throw errorFrom(res.status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : {}) as R;
@@ -153,7 +200,7 @@ export class KubeClient {
    */
   async watch<T extends KubeObject>(t: ResourceType, namespace: string | undefined, opts: ListOptions & { timeoutSeconds?: number }, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
     const q = query({ ...opts, watch: '1', allowWatchBookmarks: 'true' });
-    const res = await fetch(this.server + this.path(t, namespace) + q, { headers: this.#headers, signal });
+    const res = await this.#fetch(this.server + this.path(t, namespace) + q, { headers: this.#headers, signal });
     if (!res.ok || !res.body) throw errorFrom(res.status, await res.text(), `WATCH ${t.resource}`);
     const decoder = new TextDecoder();
     let buf = '';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import winston, { type Logger } from 'winston';
 import type { ConfigMap, Pod, Secret, Service } from '../harness/k8s-types.js';
-import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf } from '../harness/kube-client.js';
+import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf, type KubeClientTls } from '../harness/kube-client.js';
 import { Informer } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { repoRoot } from '../harness/paths.js';
@@ -24,11 +24,46 @@ import { buildDnsTable, type DnsTable } from '../dns/table.js';
 import { defaultImageRules, type ImageRule } from './image-map.js';
 import { PodWorker, type NodeContext } from './pod-worker.js';
 import { logFilePath, readLog } from './container-logs.js';
+import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource } from './referenced-objects.js';
+import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
+import type { PodNetwork } from './pod-network.js';
+import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
   readonly server: string;
   readonly token?: string;
+  /** CA and client certificate for an https server (the node identity `system:node:<node>`). */
+  readonly tls?: KubeClientTls;
+  /**
+   * The identity binding unscheduled pods to this node and recording `Scheduled` events (the
+   * scheduler's: a node may not create bindings). @default the kubelet's own identity
+   */
+  readonly scheduler?: { readonly token?: string; readonly tls?: KubeClientTls };
+  /**
+   * `cluster`: watch every ConfigMap and Secret. `referenced`: one single-object watch per
+   * ConfigMap/Secret this node's pods reference, as a real kubelet (all the Node authorizer
+   * allows a node). @default 'cluster'
+   */
+  readonly objectSources?: 'cluster' | 'referenced';
+  /** Issue real ServiceAccount tokens (TokenRequest) into projected volumes. @default false */
+  readonly serviceAccountTokens?: boolean;
+  /** See `NodeContext.secretMounts`. @default false */
+  readonly secretMounts?: boolean;
+  /**
+   * Run each pod in its own network namespace on this network, with an address `<base>.x.y`
+   * (instead of a loopback address; `ipBase` is then ignored). The kubelet owns it and closes it
+   * on `stop()`. @default undefined (loopback addresses)
+   */
+  readonly podNetwork?: PodNetwork;
+  /**
+   * Serve `/containerLogs` over HTTPS with this certificate on a free port of 127.0.0.1 and report
+   * it as the Node's kubelet endpoint, so a real API server proxies `kubectl logs` here.
+   * @default undefined (the Node reports port 10250 and nothing listens)
+   */
+  readonly serve?: { readonly certPem: string; readonly keyPem: string };
+  /** `KUBERNETES_SERVICE_HOST/PORT` for pods. @default the host and port of `server` */
+  readonly podApiServer?: { readonly host: string; readonly port: number };
   /** @default 'dev-node' */
   readonly nodeName?: string;
   /** Pod directories, PVC directories and the DNS file live here. */
@@ -80,8 +115,10 @@ export class Kubelet {
   #ac = new AbortController();
   #pods: Informer<Pod>;
   #services: Informer<Service>;
-  #configMaps: Informer<ConfigMap>;
-  #secrets: Informer<Secret>;
+  #configMaps: ObjectSource<ConfigMap>;
+  #secrets: ObjectSource<Secret>;
+  #tokens: ServiceAccountTokens | undefined;
+  #schedulerClient: KubeClient;
   #workers = new Map<string, PodWorker>();
   #byKey = new Map<string, PodWorker>();
   #ops = new Map<string, Promise<void>>();
@@ -95,24 +132,37 @@ export class Kubelet {
   #table: DnsTable = { names: {}, services: {} };
   #runs: Promise<void>[] = [];
   #stopped = false;
+  #server: KubeletServer | undefined;
 
   constructor(opts: KubeletOptions) {
     if (!opts.stateDir) throw new Error('Kubelet: option "stateDir" is required (a writable directory for pod data)');
     this.#opts = opts;
     this.nodeName = opts.nodeName ?? 'dev-node';
     this.#logger = opts.logger ?? winston.createLogger({ level: process.env.DEV_CLUSTER_LOG_LEVEL ?? 'warn', transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })] });
-    this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}` });
+    this.client = new KubeClient({ server: opts.server, token: opts.token, userAgent: `kubelet/${this.nodeName}`, ...(opts.tls ? { tls: opts.tls } : {}) });
+    this.#schedulerClient = opts.scheduler
+      ? new KubeClient({ server: opts.server, token: opts.scheduler.token, userAgent: 'default-scheduler', ...(opts.scheduler.tls ? { tls: opts.scheduler.tls } : {}) })
+      : this.client;
     const onError = (what: string) => (e: unknown): void => {
       if (!this.#stopped && !isNamespaceTerminating(e)) this.#logger.warn(`kubelet ${what}: ${String(e)}`);
     };
     this.#pods = new Informer<Pod>(this.client, RESOURCES.pods, { onError: onError('pods watch') });
     this.#services = new Informer<Service>(this.client, RESOURCES.services, { onError: onError('services watch') });
-    this.#configMaps = new Informer<ConfigMap>(this.client, RESOURCES.configmaps, { onError: onError('configmaps watch') });
-    this.#secrets = new Informer<Secret>(this.client, RESOURCES.secrets, { onError: onError('secrets watch') });
+    const Source = opts.objectSources === 'referenced' ? ReferencedSource : ClusterSource;
+    this.#configMaps = new Source<ConfigMap>(this.client, RESOURCES.configmaps, onError('configmaps watch'));
+    this.#secrets = new Source<Secret>(this.client, RESOURCES.secrets, onError('secrets watch'));
+    this.#tokens = opts.serviceAccountTokens
+      ? new ServiceAccountTokens({
+          request: async (ns, sa, spec) =>
+            (await this.client.request<{ status: TokenRequestStatus }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec })).status,
+          onError: (m) => this.#logger.warn(`kubelet: ${m}`),
+        })
+      : undefined;
     this.#events = new EventRecorder(this.client, { component: 'kubelet', host: this.nodeName }, onError('event'));
-    this.#schedulerEvents = new EventRecorder(this.client, { component: 'default-scheduler' }, onError('event'));
+    this.#schedulerEvents = new EventRecorder(this.#schedulerClient, { component: 'default-scheduler' }, onError('event'));
     this.#dnsFile = path.join(opts.stateDir, 'dns', 'table.json');
-    const api = new URL(opts.server);
+    const url = new URL(opts.server);
+    const api = opts.podApiServer ? { hostname: opts.podApiServer.host, port: String(opts.podApiServer.port), protocol: url.protocol } : url;
     const hostIP = '127.0.0.1';
     this.#ctx = {
       client: this.client,
@@ -124,6 +174,8 @@ export class Kubelet {
       dnsFile: this.#dnsFile,
       passthrough: [`${api.hostname}:${api.port || (api.protocol === 'https:' ? 443 : 80)}`],
       podKubeconfig: opts.podKubeconfig,
+      ...(this.#tokens ? { serviceAccountTokens: this.#tokens } : {}),
+      secretMounts: opts.secretMounts ?? false,
       baseEnv: {
         KUBERNETES_SERVICE_HOST: api.hostname,
         KUBERNETES_SERVICE_PORT: api.port || '80',
@@ -158,8 +210,11 @@ export class Kubelet {
       });
     }
     // Sources first so a pod's volumes and env resolve on its first start.
-    for (const inf of [this.#configMaps, this.#secrets, this.#services]) this.#runs.push(inf.run(this.#ac.signal));
-    await Promise.all([this.#configMaps.waitSynced(), this.#secrets.waitSynced(), this.#services.waitSynced()]);
+    this.#runs.push(this.#services.run(this.#ac.signal));
+    await Promise.all([this.#configMaps.start(this.#ac.signal), this.#secrets.start(this.#ac.signal), this.#services.waitSynced()]);
+    if (this.#opts.serve) {
+      this.#server = await startKubeletServer(this.#opts.serve, (ns, pod, container, o) => this.logProvider(ns, pod, container, o));
+    }
     await this.#registerNode();
     this.#runs.push(this.#pods.run(this.#ac.signal));
     await this.#pods.waitSynced();
@@ -176,8 +231,10 @@ export class Kubelet {
         w.markGone();
       }),
     );
-    await Promise.allSettled(this.#runs);
+    await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
+    await this.#server?.close();
+    await this.#opts.podNetwork?.close().catch((e: unknown) => this.#logger.warn(`kubelet: removing the pod network: ${String(e)}`));
   }
 
   /** The worker for a pod on this node, by namespace/name. */
@@ -245,7 +302,7 @@ export class Kubelet {
     if (pod.metadata.deletionTimestamp) return;
     const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } };
     try {
-      await this.client.request('POST', this.client.path(RESOURCES.pods, ns, name, 'binding'), binding);
+      await this.#schedulerClient.request('POST', this.client.path(RESOURCES.pods, ns, name, 'binding'), binding);
     } catch (e) {
       if (isNotFound(e) && (await this.client.tryGet(RESOURCES.pods, ns, name)) === undefined) return;
       // Servers without the binding subresource: set the node name directly.
@@ -256,6 +313,9 @@ export class Kubelet {
 
   async #sync(pod: Pod): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    const refs = podObjectReferences(pod);
+    this.#configMaps.retain(uid, refs.configMaps);
+    this.#secrets.retain(uid, refs.secrets);
     let w = this.#workers.get(uid);
     if (!w) {
       if (pod.metadata.deletionTimestamp) {
@@ -263,7 +323,20 @@ export class Kubelet {
         return;
       }
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-      w = new PodWorker(this.#ctx, pod, pod.spec.hostNetwork ? this.#ctx.hostIP : this.#allocateIp(uid));
+      const net = pod.spec.hostNetwork ? undefined : this.#opts.podNetwork;
+      const ip = pod.spec.hostNetwork ? this.#ctx.hostIP : this.#allocateIp(uid);
+      let netns: string | undefined;
+      if (net) {
+        try {
+          netns = await net.attach(uid, ip);
+        } catch (e) {
+          await net.detach(uid);
+          this.#ips.delete(uid);
+          this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${e instanceof Error ? e.message : String(e)}`);
+          throw e;
+        }
+      }
+      w = new PodWorker(this.#ctx, pod, ip, netns);
       this.#workers.set(uid, w);
       this.#byKey.set(keyOf(pod), w);
       void w.start();
@@ -282,6 +355,9 @@ export class Kubelet {
   }
 
   async #removed(uid: string): Promise<void> {
+    this.#configMaps.retain(uid, []);
+    this.#secrets.retain(uid, []);
+    this.#tokens?.release(uid);
     const w = this.#workers.get(uid);
     if (!w) return;
     w.markGone();
@@ -290,12 +366,13 @@ export class Kubelet {
     if (this.#byKey.get(keyOf(w.pod)) === w) this.#byKey.delete(keyOf(w.pod));
     this.#ips.delete(uid);
     await w.cleanup();
+    await this.#opts.podNetwork?.detach(uid);
     this.#scheduleDns();
   }
 
   #allocateIp(uid: string): string {
     const used = new Set(this.#ips.values());
-    const base = this.#opts.ipBase ?? '127.0';
+    const base = this.#opts.podNetwork?.base ?? this.#opts.ipBase ?? '127.0';
     for (let i = 0; i < 65_000; i++) {
       const n = (this.#nextIp++ % 64_770) + 256;
       const ip = `${base}.${Math.floor(n / 254)}.${(n % 254) + 1}`;
@@ -321,8 +398,8 @@ export class Kubelet {
         status: {
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dev-cluster kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
           addresses: [{ type: 'InternalIP', address: this.#ctx.hostIP }, { type: 'Hostname', address: this.nodeName }],
-          // Reported like a real kubelet (Prometheus's node role targets this port); nothing listens on it here.
-          daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+          // Reported like a real kubelet (Prometheus's node role targets this port); without `serve` nothing listens on it.
+          daemonEndpoints: { kubeletEndpoint: { Port: this.#server?.port ?? 10250 } },
           capacity: { cpu: '2', memory: '4Gi', pods: '110' },
           allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
           nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },

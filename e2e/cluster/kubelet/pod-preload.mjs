@@ -13,6 +13,8 @@
  * - KUBELET_WATCHDOG_PID: the kubelet's process; when it disappears without stopping its pods
  *   (SIGKILL, crashed test worker) the process exits with 137 instead of living on as an orphan.
  * - KUBELET_POD_NAMESPACE: search domain base (`<svc>` → `<svc>.<ns>.svc.cluster.local`).
+ * - node:http agent connects (options with `path: null`) to localhost are not remapped (host-side
+ *   test receivers on 127.0.0.1 rely on it); their cluster names and ClusterIPs are.
  * - KUBELET_DNS_FILE: JSON `{ names: {fqdn: [ip...]}, services: {clusterIP: {ports: {port: [[ip, targetPort]...]}}} }`
  *   kept current by the kubelet (atomically replaced). `dns.lookup`, `dns.promises.lookup`,
  *   `dns.resolve4` answer from it; connects to a ClusterIP (or a name that resolves to one) are
@@ -175,10 +177,17 @@ net.Server.prototype.listen = function listen(...args) {
 };
 
 // ---- net: connect ----
-function mapTarget(host, port) {
+/**
+ * Where a connect to host:port really goes. `remapLocal` false leaves localhost targets alone:
+ * node:http's agent (options with `path: null`) has always reached the host's loopback here, and
+ * journeys' host-side receivers (remote-write sinks on 127.0.0.1) rely on it; only its cluster
+ * names and ClusterIPs are routed.
+ */
+function mapTarget(host, port, remapLocal = true) {
   if (!podIP) return undefined;
   const h = host ?? 'localhost';
   if (LOCAL.has(h) || (hostname && h === hostname)) {
+    if (!remapLocal) return undefined;
     if (passthrough.has(`${h === '::1' ? '[::1]' : h}:${port}`) || passthrough.has(`localhost:${port}`)) return undefined;
     return { host: podIP, port };
   }
@@ -199,13 +208,13 @@ net.Socket.prototype.connect = function connect(...args) {
     if (Array.isArray(first)) {
       // internal normalized form [options, cb]
       const o = first[0];
-      if (o && typeof o === 'object' && o.path === undefined && o.port !== undefined) {
-        const m = mapTarget(o.host, Number(o.port));
+      if (o && typeof o === 'object' && o.path == null && o.port !== undefined) {
+        const m = mapTarget(o.host, Number(o.port), o.path === undefined);
         if (m) first[0] = { ...o, host: m.host, port: m.port };
       }
     } else if (first !== null && typeof first === 'object') {
-      if (first.path === undefined && first.port !== undefined) {
-        const m = mapTarget(first.host, Number(first.port));
+      if (first.path == null && first.port !== undefined) {
+        const m = mapTarget(first.host, Number(first.port), first.path === undefined);
         if (m) args[0] = { ...first, host: m.host, port: m.port };
       }
     } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {

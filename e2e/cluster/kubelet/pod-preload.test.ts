@@ -32,6 +32,8 @@ const addr = (s) => new Promise((r) => s.once('listening', () => r(s.address().a
   out.pod = (await dns.promises.lookup('web-1.web.ns.svc.cluster.local')).address;
   out.clusterIP = (await dns.promises.lookup('api.ns')).address;
   out.viaClusterIP = await (await fetch('http://api:80/')).text();
+  // node:http's agent connects with options carrying path: null (not a socket path).
+  out.viaClusterIPHttp = await new Promise((resolve, reject) => http.get('http://api:80/', (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => resolve(b)); }).on('error', reject));
   out.unknown = await dns.promises.lookup('no-such-host.invalid').then(() => 'resolved', (e) => e.code);
   console.log(JSON.stringify(out));
   process.exit(0);
@@ -79,6 +81,7 @@ describe('pod-preload.mjs', () => {
         pod: PEER_IP,
         clusterIP: '10.96.0.7',
         viaClusterIP: 'peer',
+        viaClusterIPHttp: 'peer',
         unknown: 'ENOTFOUND',
       });
     } finally {

@@ -10,6 +10,7 @@
  * - The latest pod object is handed over with `update()`; the worker never writes spec.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'winston';
@@ -21,6 +22,8 @@ import { containerEnv, expandArgv, mapPath, mapPaths, EnvError, type EnvSources,
 import { resolveImage, type ImageRule } from './image-map.js';
 import { LogWriter, logFilePath } from './container-logs.js';
 import { syncVolumes, VolumeError } from './volumes.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { PodNetwork } from './pod-network.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -38,6 +41,15 @@ export interface NodeContext {
   readonly passthrough: readonly string[];
   /** Kubeconfig path given to pods as KUBECONFIG (in-cluster API access). */
   readonly podKubeconfig?: string;
+  /** Real ServiceAccount tokens for projected `serviceAccountToken` sources (TokenRequest). */
+  readonly serviceAccountTokens?: ServiceAccountTokens;
+  /**
+   * Run each container in a private mount namespace in which its volume mounts under
+   * `/var/run/secrets` are bind mounts of the volume's host directory (on a tmpfs covering
+   * `/run/secrets`), so fixed in-cluster paths such as the ServiceAccount directory resolve as
+   * in a container. Needs root and `unshare`. @default false
+   */
+  readonly secretMounts?: boolean;
   /** Extra env for every container (e.g. KUBERNETES_SERVICE_HOST). */
   readonly baseEnv: Readonly<Record<string, string>>;
   /** Multiplies probe periods/delays (tests use < 1). */
@@ -103,11 +115,15 @@ export class PodWorker {
   /** Aborted by terminate(): wakes every back-off, retry and probe sleep so no timer outlives the pod. */
   #stop = new AbortController();
 
-  constructor(ctx: NodeContext, pod: Pod, ip: string) {
+  /** The pod's network namespace (`ip netns` name) its containers run in; undefined: the host's. */
+  readonly netns: string | undefined;
+
+  constructor(ctx: NodeContext, pod: Pod, ip: string, netns?: string) {
     this.#ctx = ctx;
     this.#pod = pod;
     this.uid = pod.metadata.uid ?? '';
     this.ip = ip;
+    this.netns = netns;
     this.dir = path.join(ctx.stateDir, 'pods', this.uid);
     for (const c of pod.spec.initContainers ?? []) this.#runs.set(c.name, newRun(c, c.restartPolicy === 'Always' ? 'sidecar' : 'init'));
     for (const c of pod.spec.containers) this.#runs.set(c.name, newRun(c, 'main'));
@@ -279,7 +295,13 @@ export class PodWorker {
   // ---- volumes ----
 
   #volumeContext(): Parameters<typeof syncVolumes>[0] {
-    return { pod: this.#pod, podIP: this.ip, hostIP: this.#ctx.hostIP, sources: this.#ctx.sources, podDir: this.dir, stateDir: this.#ctx.stateDir };
+    const pod = this.#pod;
+    const tokens = this.#ctx.serviceAccountTokens;
+    const serviceAccountToken = tokens
+      ? (source: Parameters<ServiceAccountTokens['token']>[1]) =>
+          tokens.token({ namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', uid: this.uid, serviceAccountName: pod.spec.serviceAccountName ?? 'default' }, source)
+      : undefined;
+    return { pod, podIP: this.ip, hostIP: this.#ctx.hostIP, sources: this.#ctx.sources, podDir: this.dir, stateDir: this.#ctx.stateDir, ...(serviceAccountToken ? { serviceAccountToken } : {}) };
   }
 
   async #setupVolumes(): Promise<void> {
@@ -408,7 +430,9 @@ export class PodWorker {
     await fsp.mkdir(path.dirname(logFile), { recursive: true });
     const logs = new LogWriter(logFile);
     if (run.restartCount === 0) this.#ctx.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, this.#fieldPath(run));
-    const child: ChildProcess = spawn(resolved.executable, args, { cwd, env: finalEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [inner, innerArgv] = this.#ctx.secretMounts ? withSecretMounts(resolved.executable, args, secretMountPairs(run.spec, pathMap)) : [resolved.executable, args];
+    const [executable, argv] = this.netns ? PodNetwork.exec(this.netns, inner, innerArgv) : [inner, innerArgv];
+    const child: ChildProcess = spawn(executable, argv, { cwd, env: finalEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     logs.attach(child.stdout, 'stdout');
     logs.attach(child.stderr, 'stderr');
     const startedAt = now();
@@ -742,3 +766,32 @@ function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> => abortableSleep(ms, signal);
+
+const SECRETS_ROOT = '/run/secrets';
+
+/** Container mount path → host directory for the mounts under `/var/run/secrets` (or `/run/secrets`). */
+function secretMountPairs(c: Container, pathMap: PathMap): [string, string][] {
+  const out: [string, string][] = [];
+  for (const m of c.volumeMounts ?? []) {
+    const target = m.mountPath.replace(/^\/var\/run\//, '/run/');
+    if (!target.startsWith(`${SECRETS_ROOT}/`)) continue;
+    const host = mapPath(m.mountPath, pathMap);
+    if (host) out.push([target, host]);
+  }
+  return out;
+}
+
+/**
+ * `unshare --mount` (no fork: the container keeps the pid the kubelet tracks) into a shell that
+ * covers `/run/secrets` with a private tmpfs, bind-mounts each pair and execs the container.
+ * The host only ever gains the empty `/run/secrets` directory used as the tmpfs mount point.
+ */
+function withSecretMounts(executable: string, args: readonly string[], pairs: readonly [string, string][]): [string, string[]] {
+  if (pairs.length === 0) return [executable, [...args]];
+  fs.mkdirSync(SECRETS_ROOT, { recursive: true });
+  const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+  const steps = [`mount -t tmpfs -o mode=0755,size=1m tmpfs ${SECRETS_ROOT}`];
+  for (const [target, host] of pairs) steps.push(`mkdir -p ${q(target)}`, `mount --bind ${q(host)} ${q(target)}`);
+  steps.push('exec "$@"');
+  return ['/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-ec', steps.join(' && '), 'container', executable, ...args]];
+}

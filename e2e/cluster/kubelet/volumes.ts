@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ConfigMap, KeyToPath, Pod, Secret, Volume } from '../harness/k8s-types.js';
 import { writeAtomic, type FileProjection } from './atomic-writer.js';
 import { fieldRefValue, type EnvSources } from './container-env.js';
+import type { TokenSource } from './service-account-tokens.js';
 
 export class VolumeError extends Error {
   readonly reason = 'FailedMount';
@@ -21,6 +22,12 @@ export interface VolumeContext {
   readonly sources: EnvSources;
   readonly podDir: string;
   readonly stateDir: string;
+  /**
+   * Issues the token of a projected `serviceAccountToken` source (TokenRequest for the pod's
+   * ServiceAccount). Without it the source holds a placeholder and pods reach the API server
+   * through KUBECONFIG instead.
+   */
+  readonly serviceAccountToken?: (source: TokenSource) => Promise<string>;
 }
 
 function project(
@@ -70,11 +77,18 @@ interface ProjectedSource {
   configMap?: { name: string; items?: KeyToPath[]; optional?: boolean };
   secret?: { name: string; items?: KeyToPath[]; optional?: boolean };
   downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] };
-  serviceAccountToken?: { path: string };
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
 }
 
-/** The payload of a projected-kind volume, or undefined for directory-kind volumes. */
-export function volumePayload(v: Volume, ctx: VolumeContext): Map<string, FileProjection> | undefined {
+function projectedSources(v: Volume): ProjectedSource[] {
+  return (v.projected as { sources?: ProjectedSource[] } | undefined)?.sources ?? [];
+}
+
+/**
+ * The payload of a projected-kind volume, or undefined for directory-kind volumes. `tokens` holds
+ * the issued token of each `serviceAccountToken` source by its path (see `syncVolumes`).
+ */
+export function volumePayload(v: Volume, ctx: VolumeContext, tokens: ReadonlyMap<string, string> = new Map()): Map<string, FileProjection> | undefined {
   const ns = ctx.pod.metadata.namespace ?? 'default';
   const out = new Map<string, FileProjection>();
   if (v.configMap) {
@@ -101,8 +115,8 @@ export function volumePayload(v: Volume, ctx: VolumeContext): Map<string, FilePr
           if (it.fieldRef) out.set(it.path, { data: Buffer.from(fieldRefValue(ctx.pod, ctx.podIP, ctx.hostIP, it.fieldRef.fieldPath)), mode: it.mode ?? p.defaultMode ?? 0o644 });
         }
       }
-      // The dev cluster has no token issuer: processes reach the API server through KUBECONFIG instead.
-      if (s.serviceAccountToken) out.set(s.serviceAccountToken.path, { data: Buffer.from('dev-cluster-token'), mode: p.defaultMode ?? 0o644 });
+      // Without a token issuer (the test API server) processes reach the API server through KUBECONFIG instead.
+      if (s.serviceAccountToken) out.set(s.serviceAccountToken.path, { data: Buffer.from(tokens.get(s.serviceAccountToken.path) ?? 'dev-cluster-token'), mode: p.defaultMode ?? 0o644 });
     }
     return out;
   }
@@ -124,7 +138,19 @@ export async function syncVolumes(ctx: VolumeContext): Promise<Map<string, strin
   const paths = new Map<string, string>();
   for (const v of ctx.pod.spec.volumes ?? []) {
     const dir = await volumeHostPath(v, ctx);
-    const payload = volumePayload(v, ctx);
+    const tokens = new Map<string, string>();
+    if (ctx.serviceAccountToken) {
+      for (const s of projectedSources(v)) {
+        const t = s.serviceAccountToken;
+        if (!t) continue;
+        try {
+          tokens.set(t.path, await ctx.serviceAccountToken({ ...(t.audience ? { audience: t.audience } : {}), ...(t.expirationSeconds !== undefined ? { expirationSeconds: t.expirationSeconds } : {}) }));
+        } catch (e) {
+          throw new VolumeError(`volume "${v.name}": ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+    const payload = volumePayload(v, ctx, tokens);
     if (payload) await writeAtomic(dir, payload);
     paths.set(v.name, dir);
   }

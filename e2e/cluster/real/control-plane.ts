@@ -97,13 +97,13 @@ function openssl(dir: string, args: readonly string[]): void {
   execFileSync(OPENSSL, [...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** CA, serving certificate (loopback + in-cluster names), service-account key pair. */
-function makeCertificates(dir: string): void {
+/** CA, serving certificate (loopback, `extraIps` + in-cluster names), service-account key pair. */
+function makeCertificates(dir: string, extraIps: readonly string[]): void {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=alloy-ts-test-ca']);
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver']);
   fs.writeFileSync(
     path.join(dir, 'apiserver.ext'),
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n',
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((a) => `IP:${a},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(dir, ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'apiserver.ext']);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
@@ -117,6 +117,28 @@ export interface RealControlPlaneOptions {
   readonly controllers?: string;
   /** Write an audit log (level Metadata, stage ResponseComplete) to `<dir>/audit.log`. @default false */
   readonly audit?: boolean;
+  /** More addresses the serving certificate names (where a proxy forwards to the server). @default [] */
+  readonly servingIps?: readonly string[];
+}
+
+export interface ClientCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** `/CN=<cn>/O=<group>...` with the characters openssl treats specially escaped. */
+function subject(cn: string, groups: readonly string[]): string {
+  const esc = (v: string): string => v.replace(/[\\/=+,]/g, (c) => `\\${c}`);
+  return `/CN=${esc(cn)}${groups.map((g) => `/O=${esc(g)}`).join('')}`;
+}
+
+function issueCertificate(dir: string, cn: string, groups: readonly string[], ips: readonly string[] = []): ClientCertificate {
+  const usage = ips.length > 0 ? 'serverAuth' : 'clientAuth';
+  const base = `${usage}-${createHash('sha256').update(`${cn}\0${groups.join('\0')}\0${ips.join('\0')}`).digest('hex').slice(0, 12)}`;
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', subject(cn, groups)]);
+  fs.writeFileSync(path.join(dir, `${base}.ext`), `extendedKeyUsage=${usage}\n${ips.length > 0 ? `subjectAltName=${ips.map((a) => `IP:${a}`).join(',')}\n` : ''}`);
+  openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`]);
+  return { certPem: fs.readFileSync(path.join(dir, `${base}.crt`), 'utf8'), keyPem: fs.readFileSync(path.join(dir, `${base}.key`), 'utf8') };
 }
 
 export interface RealControlPlane {
@@ -131,6 +153,13 @@ export interface RealControlPlane {
   readonly dir: string;
   /** Writes a kubeconfig that authenticates with `token`; returns its path. */
   tokenKubeconfig(name: string, token: string): string;
+  /**
+   * A client certificate signed by the cluster CA for user `cn` in `groups` (e.g.
+   * `system:node:<node>` in `system:nodes`, which the Node authorizer recognises).
+   */
+  clientCertificate(cn: string, groups: readonly string[]): ClientCertificate;
+  /** A serving certificate signed by the cluster CA for `ips` (e.g. a kubelet's endpoint). */
+  servingCertificate(cn: string, ips: readonly string[]): ClientCertificate;
   /** The last lines the API server logged (for failure messages). */
   apiServerLog(): string;
   /** Path of the audit log (JSON lines) when started with `audit: true`. */
@@ -180,7 +209,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    makeCertificates(dir);
+    makeCertificates(dir, opts.servingIps ?? []);
     const adminToken = randomBytes(24).toString('hex');
     fs.writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n`);
 
@@ -225,6 +254,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
         '--service-cluster-ip-range=10.96.0.0/16',
         '--authorization-mode=Node,RBAC',
+        // Nodes are reached at their InternalIP (kubectl logs): a node's Hostname resolves nowhere here.
+        '--kubelet-preferred-address-types=InternalIP',
         '--feature-gates=CustomResourceValidationExpressions=true,OpenAPIV3=true',
         '--allow-privileged=true',
         '--profiling=false',
@@ -278,6 +309,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         fs.writeFileSync(p, kubeconfigYaml(url, caPem, name, token));
         return p;
       },
+      clientCertificate: (cn, groups) => issueCertificate(dir, cn, groups),
+      servingCertificate: (cn, ips) => issueCertificate(dir, cn, [], ips),
       apiServerLog: () => apiserver.output(),
       ...(opts.audit ? { auditLogPath: path.join(dir, 'audit.log') } : {}),
       apiServerPid: apiserver.child.pid!,
