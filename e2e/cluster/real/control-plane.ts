@@ -97,6 +97,9 @@ function openssl(dir: string, args: readonly string[]): void {
   execFileSync(OPENSSL, [...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Common name of the client certificate the API server presents to kubelets. */
+export const KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
 /** CA, serving certificate (loopback, `extraIps` + in-cluster names), service-account key pair. */
 function makeCertificates(dir: string, extraIps: readonly string[]): void {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=alloy-ts-test-ca']);
@@ -106,6 +109,10 @@ function makeCertificates(dir: string, extraIps: readonly string[]): void {
     `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((a) => `IP:${a},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(dir, ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'apiserver.ext']);
+  // The API server's identity towards kubelets (pods/log, exec, port-forward proxying).
+  fs.writeFileSync(path.join(dir, 'kubelet-client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'kubelet-client.key', '-out', 'kubelet-client.csr', '-subj', `/CN=${KUBELET_CLIENT_CN}`]);
+  openssl(dir, ['x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'kubelet-client.crt', '-days', '2', '-extfile', 'kubelet-client.ext']);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
@@ -140,6 +147,14 @@ function issueClientCertificate(dir: string, cn: string, groups: readonly string
   return { certPem: fs.readFileSync(path.join(dir, `${base}.crt`), 'utf8'), keyPem: fs.readFileSync(path.join(dir, `${base}.key`), 'utf8') };
 }
 
+function issueServingCertificate(dir: string, cn: string, ips: readonly string[]): ClientCertificate {
+  const base = `serving-${createHash('sha256').update(`${cn}\0${ips.join('\0')}`).digest('hex').slice(0, 12)}`;
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', subject(cn, [])]);
+  fs.writeFileSync(path.join(dir, `${base}.ext`), `subjectAltName=${ips.map((a) => `IP:${a}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
+  openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`]);
+  return { certPem: fs.readFileSync(path.join(dir, `${base}.crt`), 'utf8'), keyPem: fs.readFileSync(path.join(dir, `${base}.key`), 'utf8') };
+}
+
 export interface RealControlPlane {
   /** `https://127.0.0.1:<port>` */
   readonly url: string;
@@ -157,6 +172,11 @@ export interface RealControlPlane {
    * `system:node:<node>` in `system:nodes`, which the Node authorizer recognises).
    */
   clientCertificate(cn: string, groups: readonly string[]): ClientCertificate;
+  /**
+   * A serving certificate signed by the cluster CA naming `ips` (a kubelet's: the API server
+   * verifies kubelets against the cluster CA and dials their InternalIP).
+   */
+  servingCertificate(cn: string, ips: readonly string[]): ClientCertificate;
   /** The last lines the API server logged (for failure messages). */
   apiServerLog(): string;
   /** Path of the audit log (JSON lines) when started with `audit: true`. */
@@ -255,6 +275,11 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         '--allow-privileged=true',
         '--profiling=false',
         '--enable-priority-and-fairness=false',
+        // pods/log is proxied to the Node's InternalIP and kubeletEndpoint port, verified against the cluster CA
+        `--kubelet-client-certificate=${path.join(dir, 'kubelet-client.crt')}`,
+        `--kubelet-client-key=${path.join(dir, 'kubelet-client.key')}`,
+        `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
+        '--kubelet-preferred-address-types=InternalIP',
         `--cert-dir=${path.join(dir, 'certs')}`,
         ...auditArgs,
       ],
@@ -305,6 +330,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         return p;
       },
       clientCertificate: (cn, groups) => issueClientCertificate(dir, cn, groups),
+      servingCertificate: (cn, ips) => issueServingCertificate(dir, cn, ips),
       apiServerLog: () => apiserver.output(),
       ...(opts.audit ? { auditLogPath: path.join(dir, 'audit.log') } : {}),
       apiServerPid: apiserver.child.pid!,

@@ -19,6 +19,10 @@
  * bind-mounts the directory at `/var/run/secrets/kubernetes.io/serviceaccount` in the container's
  * own mount namespace. Pods get no KUBECONFIG: in-cluster clients use that identity.
  *
+ * The kubelet serves `/containerLogs` over HTTPS on `127.0.0.1` (its InternalIP) and a free port
+ * (its `kubeletEndpoint`), with a serving certificate of the cluster CA, to the API server's
+ * kubelet client certificate only: `kubectl logs` and in-cluster `pods/log` readers work.
+ *
  * Pod network: each pod runs in its own network namespace with an address `10.N.x.y` on the
  * node's bridge (`../kubelet/pod-network.ts`; `N` from the `127.N` block the caller holds, 96
  * excepted: that is the Service range), so the real server accepts the Endpoints its controller
@@ -36,7 +40,7 @@ import { Kubelet } from '../kubelet/kubelet.js';
 import { defaultImageRules, nodeImageRule, reloaderImageRules } from '../kubelet/image-map.js';
 import { repoRoot } from '../harness/paths.js';
 import { PodNetwork, podNetworkUnavailable } from '../kubelet/pod-network.js';
-import { realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
+import { KUBELET_CLIENT_CN, realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
 export interface RealCluster {
   readonly url: string;
@@ -45,6 +49,8 @@ export interface RealCluster {
   readonly stateDir: string;
   readonly controlPlane: RealControlPlane;
   readonly kubelet: Kubelet;
+  /** The host's address on the pods' bridge (`10.N.0.1`): where pods reach servers a test runs on the host. */
+  readonly podGateway: string;
   /** Stops the kubelet (every pod process), then the control plane. Idempotent. */
   stop(): Promise<void>;
 }
@@ -94,10 +100,12 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
   const nodeName = opts.nodeName ?? 'dev-node';
   const node = cp.clientCertificate(`system:node:${nodeName}`, ['system:nodes']);
   const scheduler = cp.clientCertificate('system:kube-scheduler', []);
+  const serving = cp.servingCertificate(nodeName, ['127.0.0.1']);
   const kubelet = new Kubelet({
     server: cp.url,
     tls: { ca: cp.caPem, cert: node.certPem, key: node.keyPem },
     scheduler: { tls: { ca: cp.caPem, cert: scheduler.certPem, key: scheduler.keyPem } },
+    serving: { tls: { ca: cp.caPem, cert: serving.certPem, key: serving.keyPem }, authorizedUsers: [KUBELET_CLIENT_CN] },
     objectSources: 'referenced',
     serviceAccountTokens: true,
     secretMounts: true,
@@ -128,7 +136,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     await stop();
     throw e;
   }
-  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, stop };
+  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, podGateway: network.gateway, stop };
 }
 
 /** Forwards TCP connections from `host:port` to `127.0.0.1:port` (TLS passes through untouched). */
