@@ -128,7 +128,8 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       if (!res.writableEnded) res.end();
     };
     open.add(end);
-    req.on('close', end);
+    // The response closes when the API server (or the client behind it) goes away.
+    res.on('close', end);
     res.on('error', end);
     stream.on('data', (c: Buffer | string) => res.write(c));
     stream.on('end', end);
