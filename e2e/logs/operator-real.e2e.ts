@@ -17,14 +17,14 @@ import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { realClusterUnavailable } from '../cluster/real/real-cluster.js';
 import { collectorYaml, condition, getCollector, httpGet, listPods, unavailableReason, type PodView } from '../operator/operator-harness.js';
-import { OPERATOR_NAMESPACE, deployOperatorFromKustomize, operatorLog } from '../real-apiserver/real-operator.js';
+import { OPERATOR_NAMESPACE, deployOperatorFromKustomize, operatorLog, podLog } from '../real-apiserver/real-operator.js';
 import { LokiSink } from '../../collector/src/loki/loki.test-support.js';
 import { plainOfBody, type AlloyJSONStatement } from '../../collector/src/syntax/index.js';
 
 const skip = realClusterUnavailable() !== undefined || unavailableReason() !== undefined;
 
 const PODS = 5;
-const LINES = 150;
+const LINES = 300;
 const CLUSTER_NAME = 'real-apiserver';
 /** Prints `run=<id> n=<i>` for i = 1..LINES, one every 20 ms, then idles. */
 const SCRIPT = `const run = Math.random().toString(36).slice(2, 8); let i = 0;
@@ -197,6 +197,8 @@ const count = (m: Runs): number => [...m.values()].reduce((a, byRun) => a + [...
       throw new Error(`${String(e)}\noperator log:\n${await operatorLog(cluster)}`);
     });
     expect(condition(await getCollector(cluster, OPERATOR_NAMESPACE, 'pod-logs'), 'Ready')?.status).toBe('True');
+    // The collector pods authenticate as the Collector's own ServiceAccount (no kubeconfig is handed to pods here).
+    expect((await cluster.kubectl(['get', 'pods', '-n', OPERATOR_NAMESPACE, '-l', 'app.kubernetes.io/instance=pod-logs', '-o', 'jsonpath={.items[*].spec.serviceAccountName}'])).split(' ')).toStrictEqual(['pod-logs', 'pod-logs', 'pod-logs']);
     const rbac = await cluster.kubectl(['get', 'serviceaccount', 'pod-logs', '-n', OPERATOR_NAMESPACE, '-o', 'jsonpath={.metadata.annotations.alloy\\.dev/granted-access}']);
     // The cluster forms before any demo pod exists, so ownership is settled when tailing starts.
     await waitFor(async () => {
@@ -218,7 +220,8 @@ const count = (m: Runs): number => [...m.values()].reduce((a, byRun) => a + [...
       };
       await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(pod));
     }
-    await waitFor(async () => (await kubectlLogs(ns, 'p0').catch(() => [])).length >= 30, { timeoutMs: 60_000, intervalMs: 50, what: 'p0 to print 30 lines' });
+    // Read from the kubelet directly here: the kill must land mid-run, sooner than a kubectl round trip.
+    await waitFor(async () => (await podLog(cluster, ns, 'p0')).split('\n').length > 30, { timeoutMs: 60_000, intervalMs: 20, what: 'p0 to print 30 lines' });
     const worker = cluster.real!.kubelet.worker(ns, 'p0')!;
     const [pid] = worker.pids();
     process.kill(pid!, 'SIGKILL');
