@@ -9,13 +9,10 @@
  * the RBAC the operator derived and reports the 403 when the grant is withheld.
  * One control plane for the file; it prints the wall time the file took.
  */
-import { execFileSync } from 'node:child_process';
-import { parseAllDocuments } from 'yaml';
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
-import { KUBECTL } from '../cluster/harness/kubectl.js';
-import { repoRoot } from '../cluster/harness/paths.js';
 import { collectorYaml, componentIds, condition, getCollector, httpGet, listPods, unavailableReason } from '../operator/operator-harness.js';
 import { waitFor } from '../cluster/harness/wait.js';
+import { deployOperatorFromKustomize, operatorLog as operatorLogOf, podLog as podLogOf } from './real-operator.js';
 import { realClusterUnavailable } from '../cluster/real/real-cluster.js';
 
 const skip = realClusterUnavailable() !== undefined || unavailableReason() !== undefined;
@@ -53,13 +50,7 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
     console.log(`real-kubelet.e2e.ts wall time: ${Date.now() - t0} ms`);
   }, 60_000);
 
-  const podLog = async (ns: string, pod: string): Promise<string> => {
-    const stream = cluster.real!.kubelet.logProvider(ns, pod, undefined, { follow: false, previous: false });
-    if (!stream) return '';
-    let out = '';
-    for await (const chunk of stream) out += String(chunk);
-    return out;
-  };
+  const podLog = (ns: string, pod: string): Promise<string> => podLogOf(cluster, ns, pod);
 
   it('registers a Ready Node with its node identity', async () => {
     const node = JSON.parse(await cluster.kubectl(['get', 'node', 'dev-node', '-o', 'json'])) as { status: { conditions: { type: string; status: string }[] }; metadata: { managedFields: { manager: string }[] } };
@@ -164,22 +155,9 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
     const ns = 'alloy-system';
     const BASE = 'prometheus.exporter.self "alloy" { }\n';
     const NEXT = `${BASE}\nprometheus.relabel "after_reload" {\n  forward_to = []\n}\n`;
-    const operatorLog = async (): Promise<string> => {
-      const pods = JSON.parse(await cluster.kubectl(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=operator', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
-      const name = pods.items[0]?.metadata.name;
-      return name ? (await podLog(ns, name)).slice(-3000) : '(no operator pod)';
-    };
+    const operatorLog = (): Promise<string> => operatorLogOf(cluster);
 
-    beforeAll(async () => {
-      const rendered = execFileSync(KUBECTL, ['kustomize', `${repoRoot()}/kustomize/base`], { encoding: 'utf8' });
-      const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as { kind: string } | null).filter((d) => d !== null);
-      expect(docs.map((d) => d.kind)).toContain('Deployment');
-      await cluster.kubectl(['apply', '--server-side', '--field-manager=journey', '-f', '-'], docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(''));
-      await waitFor(async () => {
-        const r = await cluster.runKubectl(['get', 'deployment', 'alloy-operator', '-n', ns, '-o', 'jsonpath={.status.readyReplicas}']);
-        return r.stdout.trim() === '1' || undefined;
-      }, { timeoutMs: 90_000, what: `the operator Deployment ready (events: ${await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'custom-columns=R:.reason,M:.message']).catch(() => '')})` });
-    }, 120_000);
+    beforeAll(() => deployOperatorFromKustomize(cluster), 120_000);
 
     it('reconciles a Collector whose pod runs here; a config change is reloaded in the running pod without a restart', async () => {
       await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, 'edge', { config: BASE, replicas: 1, clustering: { enabled: false } }));

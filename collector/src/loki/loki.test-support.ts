@@ -25,15 +25,18 @@ export class LokiSink {
   /** Answer 503 to everything while true (nothing is recorded). */
   down = false;
   port = 0;
+  /** Address it listens on (loopback unless `start` is given another, e.g. a pod network gateway). */
+  host = '127.0.0.1';
   #srv: Server | undefined;
   readonly #cache = new StreamLabelsCache();
   readonly #dec = new PushRequestDecoder(this.#cache);
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/loki/api/v1/push`;
+    return `http://${this.host}:${this.port}/loki/api/v1/push`;
   }
 
-  async start(port = 0): Promise<void> {
+  async start(port = 0, host = '127.0.0.1'): Promise<void> {
+    this.host = host;
     this.#srv = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -55,7 +58,7 @@ export class LokiSink {
         res.writeHead(status).end(status === 204 ? undefined : `status ${status}`);
       });
     });
-    await new Promise<void>((r) => this.#srv!.listen(port, '127.0.0.1', r));
+    await new Promise<void>((r) => this.#srv!.listen(port, host, r));
     const a = this.#srv.address();
     this.port = typeof a === 'object' && a ? a.port : 0;
   }

@@ -46,6 +46,8 @@ export interface RealCluster {
   readonly kubelet: Kubelet;
   /** A `system:masters` client of the API server. */
   readonly admin: KubeClient;
+  /** The host's address on the pods' bridge: a server the test runs listens here for pods to reach it. */
+  readonly podGateway: string;
   /** Stops the kubelet (every pod process), then the control plane. Idempotent. */
   stop(): Promise<void>;
 }
@@ -127,7 +129,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     await stop();
     throw e;
   }
-  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, admin, stop };
+  return { url: cp.url, kubeconfigPath, stateDir, controlPlane: cp, kubelet, admin, podGateway: network.gateway, stop };
 }
 
 /**
