@@ -26,9 +26,9 @@ const skip = realClusterUnavailable() !== undefined || unavailableReason() !== u
 const PODS = 5;
 const LINES = 300;
 const CLUSTER_NAME = 'real-apiserver';
-/** Prints `run=<id> n=<i>` for i = 1..LINES, one every 20 ms, then idles. */
+/** Prints `run=<id> n=<i>` for i = 1..LINES, one every 40 ms, then idles. */
 const SCRIPT = `const run = Math.random().toString(36).slice(2, 8); let i = 0;
-const t = setInterval(() => { i++; console.log('run=' + run + ' n=' + i); if (i >= ${LINES}) { clearInterval(t); setInterval(() => undefined, 60000); } }, 20);`;
+const t = setInterval(() => { i++; console.log('run=' + run + ' n=' + i); if (i >= ${LINES}) { clearInterval(t); setInterval(() => undefined, 60000); } }, 40);`;
 
 /** The docs' example, verbatim but for the placeholders, the write endpoint and the clustering block. */
 function docsConfig(sinkUrl: string): string {
@@ -221,7 +221,14 @@ const count = (m: Runs): number => [...m.values()].reduce((a, byRun) => a + [...
       await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(pod));
     }
     // Read from the kubelet directly here: the kill must land mid-run, sooner than a kubectl round trip.
-    await waitFor(async () => (await podLog(cluster, ns, 'p0')).split('\n').length > 30, { timeoutMs: 60_000, intervalMs: 20, what: 'p0 to print 30 lines' });
+    // The kill also waits until a collector tails p0 (its lines reach the sink): the lines of a
+    // container that ends before any tailer attached are only in its previous log, which our
+    // loki.source.kubernetes does not read, and a loaded machine can attach late.
+    await waitFor(async () => (received(ns).get('p0')?.size ?? 0) > 0 && (await podLog(cluster, ns, 'p0')).split('\n').length > 30, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'p0 to print 30 lines and a collector to forward some of them',
+    });
     const worker = cluster.real!.kubelet.worker(ns, 'p0')!;
     const [pid] = worker.pids();
     process.kill(pid!, 'SIGKILL');

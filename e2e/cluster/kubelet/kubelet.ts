@@ -27,7 +27,7 @@ import { logFilePath, readLog } from './container-logs.js';
 import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource } from './referenced-objects.js';
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 import type { PodNetwork } from './pod-network.js';
-import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
+import { startKubeletServer, type KubeletServer, type KubeletServerTls } from './kubelet-server.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -57,11 +57,13 @@ export interface KubeletOptions {
    */
   readonly podNetwork?: PodNetwork;
   /**
-   * Serve `/containerLogs` over HTTPS with this certificate on a free port of 127.0.0.1 and report
-   * it as the Node's kubelet endpoint, so a real API server proxies `kubectl logs` here.
-   * @default undefined (the Node reports port 10250 and nothing listens)
+   * Serve the kubelet's HTTPS endpoint (`/containerLogs`, which the real API server proxies
+   * `pods/log` to) on the node's address and a free port, reported as the Node's
+   * `daemonEndpoints.kubeletEndpoint.Port`. `authorizedUsers` are the client certificate CNs
+   * allowed (the API server's kubelet client). @default undefined (nothing listens; the Node
+   * reports 10250)
    */
-  readonly serve?: { readonly certPem: string; readonly keyPem: string };
+  readonly serving?: { readonly tls: KubeletServerTls; readonly authorizedUsers: readonly string[] };
   /** `KUBERNETES_SERVICE_HOST/PORT` for pods. @default the host and port of `server` */
   readonly podApiServer?: { readonly host: string; readonly port: number };
   /** @default 'dev-node' */
@@ -212,8 +214,19 @@ export class Kubelet {
     // Sources first so a pod's volumes and env resolve on its first start.
     this.#runs.push(this.#services.run(this.#ac.signal));
     await Promise.all([this.#configMaps.start(this.#ac.signal), this.#secrets.start(this.#ac.signal), this.#services.waitSynced()]);
-    if (this.#opts.serve) {
-      this.#server = await startKubeletServer(this.#opts.serve, (ns, pod, container, o) => this.logProvider(ns, pod, container, o));
+    if (this.#opts.serving) {
+      this.#server = await startKubeletServer({
+        host: this.#ctx.hostIP,
+        tls: this.#opts.serving.tls,
+        authorizedUsers: this.#opts.serving.authorizedUsers,
+        logs: {
+          containersOf: (ns, name) => {
+            const spec = this.worker(ns, name)?.pod.spec;
+            return spec ? [...spec.containers, ...(spec.initContainers ?? [])].map((c) => c.name) : undefined;
+          },
+          open: (ns, name, container, o) => this.logProvider(ns, name, container, o),
+        },
+      });
     }
     await this.#registerNode();
     this.#runs.push(this.#pods.run(this.#ac.signal));
@@ -398,7 +411,7 @@ export class Kubelet {
         status: {
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'dev-cluster kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
           addresses: [{ type: 'InternalIP', address: this.#ctx.hostIP }, { type: 'Hostname', address: this.nodeName }],
-          // Reported like a real kubelet (Prometheus's node role targets this port); without `serve` nothing listens on it.
+          // Where the API server proxies pods/log (and Prometheus's node role targets); without `serving` nothing listens on 10250.
           daemonEndpoints: { kubeletEndpoint: { Port: this.#server?.port ?? 10250 } },
           capacity: { cpu: '2', memory: '4Gi', pods: '110' },
           allocatable: { cpu: '2', memory: '4Gi', pods: '110' },

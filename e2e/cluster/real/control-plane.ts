@@ -97,6 +97,9 @@ function openssl(dir: string, args: readonly string[]): void {
   execFileSync(OPENSSL, [...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Common name of the client certificate the API server presents to kubelets. */
+export const KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
 /** CA, serving certificate (loopback, `extraIps` + in-cluster names), service-account key pair. */
 function makeCertificates(dir: string, extraIps: readonly string[]): void {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=alloy-ts-test-ca']);
@@ -106,6 +109,10 @@ function makeCertificates(dir: string, extraIps: readonly string[]): void {
     `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((a) => `IP:${a},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(dir, ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'apiserver.ext']);
+  // The API server's identity towards kubelets (pods/log, exec, port-forward proxying).
+  fs.writeFileSync(path.join(dir, 'kubelet-client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'kubelet-client.key', '-out', 'kubelet-client.csr', '-subj', `/CN=${KUBELET_CLIENT_CN}`]);
+  openssl(dir, ['x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'kubelet-client.crt', '-days', '2', '-extfile', 'kubelet-client.ext']);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
@@ -255,6 +262,10 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions = {}):
         '--service-cluster-ip-range=10.96.0.0/16',
         '--authorization-mode=Node,RBAC',
         // Nodes are reached at their InternalIP (kubectl logs): a node's Hostname resolves nowhere here.
+        // pods/log is proxied to the Node's InternalIP and kubeletEndpoint port, verified against the cluster CA
+        `--kubelet-client-certificate=${path.join(dir, 'kubelet-client.crt')}`,
+        `--kubelet-client-key=${path.join(dir, 'kubelet-client.key')}`,
+        `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
         '--kubelet-preferred-address-types=InternalIP',
         '--feature-gates=CustomResourceValidationExpressions=true,OpenAPIV3=true',
         '--allow-privileged=true',

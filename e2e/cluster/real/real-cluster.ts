@@ -35,7 +35,7 @@ import { nodeOptions, type DevClusterOptions } from '../dev-cluster.js';
 import { Kubelet } from '../kubelet/kubelet.js';
 import { KubeClient, type ResourceType } from '../harness/kube-client.js';
 import { PodNetwork, podNetworkUnavailable } from '../kubelet/pod-network.js';
-import { realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
+import { KUBELET_CLIENT_CN, realControlPlaneUnavailable, sharedK8sDir, startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
 export interface RealCluster {
   readonly url: string;
@@ -97,6 +97,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
   const nodeName = opts.nodeName ?? 'dev-node';
   const node = cp.clientCertificate(`system:node:${nodeName}`, ['system:nodes']);
   const scheduler = cp.clientCertificate('system:kube-scheduler', []);
+  const serving = cp.servingCertificate(`system:node:${nodeName}`, ['127.0.0.1']);
   const kubelet = new Kubelet({
     ...nodeOptions(opts),
     server: cp.url,
@@ -107,7 +108,7 @@ export async function startRealCluster(opts: DevClusterOptions = {}): Promise<Re
     secretMounts: true,
     podNetwork: network,
     podApiServer: { host: network.gateway, port: apiPort },
-    serve: cp.servingCertificate(`system:node:${nodeName}`, ['127.0.0.1']),
+    serving: { tls: { ca: cp.caPem, cert: serving.certPem, key: serving.keyPem }, authorizedUsers: [KUBELET_CLIENT_CN] },
     nodeName,
     stateDir,
     logger,
