@@ -430,9 +430,11 @@ prometheus.remote_write "out" {
 }
 
 async function proxyBench(dir: string): Promise<Ratio[]> {
-  if (TASKSET) execFileSync('taskset', ['-a', '-pc', '1', String(process.pid)], { stdio: 'ignore' });
+  // The hogs start before this process pins itself, so they inherit no pinning and spread over
+  // every core; everything started after the pin inherits core 1 until it is moved.
   const hogs: Proc[] = [];
   for (let i = 0; i < BUSY; i++) hogs.push(spawnProc(`hog-${i}`, process.execPath, ['-e', 'for (;;) {}']));
+  if (TASKSET) execFileSync('taskset', ['-a', '-pc', '1', String(process.pid)], { stdio: 'ignore' });
   try {
     console.log(
       `proxy: receive → relabel → remote_write, ${CONCURRENCY} senders × ${PER_REQUEST} series per request (${CONCURRENCY * PER_REQUEST} series), receiver ${TASKSET ? 'pinned to core 0, generator and sink on core 1' : 'not pinned (taskset missing)'}, ${BUSY ? `${BUSY} CPU hogs running` : 'no CPU hog'}; ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`,
