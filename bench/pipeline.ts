@@ -1,29 +1,80 @@
 /**
- * The metrics-pipeline benchmark (same machine, same workload, measured in one run):
+ * The metrics-pipeline benchmark: ours beside Prometheus 2.42 on the same workload, ours and the
+ * peer alternating within one run (the order flips every run), each figure the median of `--runs`
+ * runs with its spread (min–max), the ratio ours ÷ Prometheus printed last.
  *
- *   npm run build:bench && node dist-bench/bench/pipeline.js [targets=10] [series=2000] [seconds=20]
+ *   npm run build:bench && node dist-bench/bench/pipeline.js [--part=scrape|proxy|all]
+ *     [--series=20000,100000,200000] [--targets=10] [--runs=3] [--warmup=10] [--seconds=15]
+ *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR]
  *
- * 1. Scrape: our `alloy run` and Prometheus 2.42 in agent mode, side by side, scrape the same N
- *    local exposition servers × M series every second and remote-write to two in-process sinks.
- *    Prints CPU seconds per million samples delivered (from /proc/<pid>/stat) and peak RSS
- *    (VmHWM) per active series for both, and ours ÷ Prometheus.
- * 2. Receive: our receive_http → prometheus.relabel → remote_write pinned to one core (taskset),
- *    driven at saturation by a load generator on the other core; prints samples/s acknowledged
- *    (WAL-durable) and delivered. Prometheus agent has no receiver, so this one is absolute; see
- *    `bench/remote-write-codec.ts` for the codec microbench.
+ * 1. Scrape (`--series`, total series over `--targets` exposition servers in this process, scraped
+ *    every 1 s): our `prometheus.scrape` → `prometheus.remote_write` against a Prometheus 2.42 agent
+ *    scraping the same targets, each alone on the machine in its turn, remote-writing to a counting
+ *    receiver in its own process. Start-up is measured apart (spawn → the first full scrape
+ *    delivered), then `--warmup` more seconds pass before `--seconds` are measured:
+ *    CPU seconds per million samples delivered (/proc/<pid>/stat), peak RSS (VmHWM) per series.
+ *    `--cpu-prof=DIR` runs our collector under `node --cpu-prof` and leaves the profiles in DIR.
+ * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
+ *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
+ *    relabelling as a `write_relabel_configs` rule. Each is pinned to core 0 (all threads); the load
+ *    generator (this process) and the counting receiver share core 1. The generator is the same for
+ *    both: `--concurrency` senders, each owning 2,000 series and posting snappy-compressed protobuf
+ *    WriteRequests of those series with timestamps that advance by 1 ms per request (in order per
+ *    series, as a remote-write shard sends). Prints samples acknowledged (204) per CPU-second of
+ *    the receiver and p50/p99 ack latency. `--busy[=N]` runs N (default 2) unpinned CPU hogs
+ *    beside both for the whole proxy part.
  *
- * All servers listen on 127.0.0.1; every loop is bounded by the run time.
+ * Load averages are printed beside every figure: the machine is shared, so compare ratios from
+ * one run only. All servers listen on 127.0.0.1; every wait is bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeLabels, WriteRequestEncoder } from '../collector/src/prom/remotewrite/proto.js';
 import { compress } from '../collector/src/prom/snappy/snappy.js';
-import { ExpositionServer, freePort, Sink, startAlloy, startPrometheus, stopAll } from '../e2e/metrics/harness.js';
+import {
+  ExpositionServer,
+  freePort,
+  httpOk,
+  type Proc,
+  spawnProc,
+  startAlloy,
+  startSinkProcess,
+  stopAll,
+  until,
+  type SinkProc,
+} from '../e2e/metrics/harness.js';
 
-const [targets = 10, seriesPerTarget = 2000, seconds = 20] = process.argv.slice(2).map(Number);
+function flag(name: string): string | undefined {
+  const a = process.argv.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+  if (a === undefined) return undefined;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
+}
+function numFlag(name: string, dflt: number): number {
+  const v = flag(name);
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}=${v}: expected a positive number`);
+  return n;
+}
+
+const PART = flag('part') ?? 'all';
+if (!['scrape', 'proxy', 'all'].includes(PART)) throw new Error(`--part=${PART}: expected scrape, proxy or all`);
+const SIZES = (flag('series') || '20000,100000,200000').split(',').map(Number);
+if (SIZES.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--series=${flag('series')}: expected comma-separated positive integers`);
+const TARGETS = numFlag('targets', 10);
+const RUNS = numFlag('runs', 3);
+const WARMUP = numFlag('warmup', 10);
+const SECONDS = numFlag('seconds', 15);
+const CONCURRENCY = numFlag('concurrency', 32);
+const busyFlag = flag('busy');
+const BUSY = busyFlag === undefined ? 0 : busyFlag === '' ? 2 : Number(busyFlag);
+const CPU_PROF = flag('cpu-prof');
+const PROMETHEUS = process.env['PROMETHEUS'] ?? '/usr/bin/prometheus';
+const TASKSET = existsSync('/usr/bin/taskset');
+
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function cpuSeconds(pid: number): number {
@@ -34,27 +85,79 @@ function cpuSeconds(pid: number): number {
 
 function peakRssBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Pins every thread of `pid` (and the threads it starts later) to `cpu`. */
+function pin(pid: number, cpu: number): void {
+  if (TASKSET) execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const load = (): string => os.loadavg()[0]!.toFixed(1);
 
-async function scrapeBench(dir: string): Promise<void> {
-  const servers: ExpositionServer[] = [];
-  for (let i = 0; i < targets; i++) {
-    const s = new ExpositionServer(seriesPerTarget, 'bench_gauge');
-    await s.start();
-    servers.push(s);
-  }
-  const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
-  const oursSink = new Sink();
-  const promSink = new Sink();
-  await oursSink.start();
-  await promSink.start();
-  const ours = await startAlloy(
-    dir,
-    'bench-ours',
-    `prometheus.scrape "bench" {
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** "median (min–max)" with `d` decimals. */
+function spread(xs: readonly number[], d: number): string {
+  return `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+}
+
+type Side = 'ours' | 'prometheus';
+
+/** Starts a Prometheus 2.42 agent (with extra flags) and waits for `/-/ready`. */
+async function startAgent(dir: string, name: string, yaml: string, extra: readonly string[] = []): Promise<{ proc: Proc; port: number }> {
+  if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is required (apt-get install prometheus)`);
+  const port = await freePort();
+  const cfg = path.join(dir, `${name}.yml`);
+  writeFileSync(cfg, yaml);
+  mkdirSync(path.join(dir, name), { recursive: true });
+  const p = spawnProc(name, PROMETHEUS, [
+    '--enable-feature=agent',
+    `--storage.agent.path=${path.join(dir, name)}`,
+    `--config.file=${cfg}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...extra,
+  ]);
+  await until(
+    `${name} to be ready`,
+    async () => {
+      if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);
+      return httpOk(`http://127.0.0.1:${port}/-/ready`);
+    },
+    60_000,
+    20,
+  );
+  return { proc: p, port };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scrape part
+
+interface ScrapeRun {
+  readonly startupS: number;
+  readonly cpuPerM: number;
+  readonly rssPerSeries: number;
+  readonly rssMiB: number;
+  readonly samples: number;
+  readonly load: number;
+}
+
+async function scrapeOnce(dir: string, side: Side, run: number, addrs: readonly string[], active: number): Promise<ScrapeRun> {
+  const sink = await startSinkProcess();
+  const name = `scrape-${side}-${active}-${run}`;
+  const t0 = performance.now();
+  let proc: Proc;
+  if (side === 'ours') {
+    const nodeArgs = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [];
+    proc = await startAlloy(
+      dir,
+      name,
+      `prometheus.scrape "bench" {
   targets         = [${addrs.map((a) => `{ __address__ = "${a}" }`).join(', ')}]
   forward_to      = [prometheus.remote_write.sink.receiver]
   scrape_interval = "1s"
@@ -63,74 +166,113 @@ async function scrapeBench(dir: string): Promise<void> {
 
 prometheus.remote_write "sink" {
   endpoint {
-    url = "http://127.0.0.1:${oursSink.port}/api/v1/push"
+    url = "${sink.base}/api/v1/push"
   }
 }
 `,
-  );
-  const prom = await startPrometheus(
-    dir,
-    'bench-prom',
-    [
-      'global: { scrape_interval: 1s, scrape_timeout: 900ms }',
-      'scrape_configs:',
-      '  - job_name: bench',
-      `    static_configs: [{ targets: [${addrs.map((a) => `"${a}"`).join(', ')}] }]`,
-      'remote_write:',
-      `  - url: http://127.0.0.1:${promSink.port}/api/v1/push`,
-      '',
-    ].join('\n'),
-    'agent',
-  );
-  // Idle twins (same binaries, nothing to scrape) give each side's fixed baseline memory.
-  const oursIdle = await startAlloy(dir, 'bench-ours-idle', '');
-  const promIdle = await startPrometheus(dir, 'bench-prom-idle', 'global: {}\n', 'agent');
-  const active = targets * (seriesPerTarget + 5);
-  console.log(`scrape: ${targets} targets × ${seriesPerTarget} series every 1s (${active} active series each), ${seconds}s measured after 5s warm-up`);
-  await sleep(5000);
-  const c0 = { ours: cpuSeconds(ours.proc.pid!), prom: cpuSeconds(prom.proc.pid!) };
-  const s0 = { ours: oursSink.received, prom: promSink.received };
-  await sleep(seconds * 1000);
-  const c1 = { ours: cpuSeconds(ours.proc.pid!), prom: cpuSeconds(prom.proc.pid!) };
-  const s1 = { ours: oursSink.received, prom: promSink.received };
-  const rss = { ours: peakRssBytes(ours.proc.pid!), prom: peakRssBytes(prom.proc.pid!) };
-  const idle = { ours: peakRssBytes(oursIdle.proc.pid!), prom: peakRssBytes(promIdle.proc.pid!) };
-  const row = (name: 'ours' | 'prom'): { cpuPerM: number; rssPerSeries: number; overIdle: number; samples: number } => {
-    const samples = s1[name] - s0[name];
-    return {
-      cpuPerM: (c1[name] - c0[name]) / (samples / 1e6),
-      rssPerSeries: rss[name] / active,
-      overIdle: (rss[name] - idle[name]) / active,
-      samples,
-    };
-  };
-  const o = row('ours');
-  const p = row('prom');
-  console.log(`  ours:       ${o.samples} samples delivered, ${o.cpuPerM.toFixed(2)} CPU s / million samples, peak RSS ${(rss.ours / 2 ** 20).toFixed(0)} MiB = ${o.rssPerSeries.toFixed(0)} B / active series`);
-  console.log(`  prometheus: ${p.samples} samples delivered, ${p.cpuPerM.toFixed(2)} CPU s / million samples, peak RSS ${(rss.prom / 2 ** 20).toFixed(0)} MiB = ${p.rssPerSeries.toFixed(0)} B / active series`);
-  console.log(`  idle baseline peak RSS: ours ${(idle.ours / 2 ** 20).toFixed(0)} MiB, prometheus ${(idle.prom / 2 ** 20).toFixed(0)} MiB; above it: ours ${o.overIdle.toFixed(0)} B, prometheus ${p.overIdle.toFixed(0)} B / active series`);
-  console.log(
-    `  ours ÷ prometheus: CPU per sample ${(o.cpuPerM / p.cpuPerM).toFixed(2)}x, peak RSS per series ${(o.rssPerSeries / p.rssPerSeries).toFixed(2)}x (above idle baseline ${(o.overIdle / p.overIdle).toFixed(2)}x)`,
-  );
-  await oursIdle.stop();
-  await promIdle.stop();
-  await ours.stop();
-  await prom.stop();
-  for (const s of servers) await s.stop();
-  await oursSink.stop();
-  await promSink.stop();
+      undefined,
+      nodeArgs,
+    );
+  } else {
+    ({ proc } = await startAgent(
+      dir,
+      name,
+      [
+        'global: { scrape_interval: 1s, scrape_timeout: 900ms }',
+        'scrape_configs:',
+        '  - job_name: bench',
+        `    static_configs: [{ targets: [${addrs.map((a) => `"${a}"`).join(', ')}] }]`,
+        'remote_write:',
+        `  - url: ${sink.base}/api/v1/push`,
+        '',
+      ].join('\n'),
+    ));
+  }
+  const pid = proc.proc.pid!;
+  try {
+    // Start-up: until one full scrape of every series has been delivered.
+    await until(`${side} to deliver its first full scrape of ${active} series`, async () => (await sink.counts()).samples >= active || undefined, 180_000, 50);
+    const startupS = (performance.now() - t0) / 1000;
+    await sleep(WARMUP * 1000);
+    const c0 = cpuSeconds(pid);
+    const s0 = (await sink.counts()).samples;
+    const w0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const c1 = cpuSeconds(pid);
+    const s1 = (await sink.counts()).samples;
+    const elapsed = (performance.now() - w0) / 1000;
+    const rss = peakRssBytes(pid);
+    const samples = s1 - s0;
+    const r: ScrapeRun = { startupS, cpuPerM: (c1 - c0) / (samples / 1e6), rssPerSeries: rss / active, rssMiB: rss / 2 ** 20, samples, load: os.loadavg()[0]! };
+    console.log(
+      `    run ${run + 1} ${side.padEnd(10)} start-up ${startupS.toFixed(1)} s; ${(samples / elapsed / 1000).toFixed(1)}k samples/s delivered (offered ${(active / 1000).toFixed(1)}k/s), ${r.cpuPerM.toFixed(2)} CPU s / M samples, peak RSS ${r.rssMiB.toFixed(0)} MiB = ${r.rssPerSeries.toFixed(0)} B / series; load ${load()}`,
+    );
+    return r;
+  } finally {
+    await proc.stop();
+    await sink.stop();
+  }
 }
 
-function post(agent: http.Agent, port: number, body: Buffer): Promise<number> {
+interface Ratio {
+  readonly what: string;
+  readonly value: number;
+}
+
+async function scrapeBench(dir: string): Promise<Ratio[]> {
+  const ratios: Ratio[] = [];
+  for (const total of SIZES) {
+    const per = Math.ceil(total / TARGETS);
+    const servers: ExpositionServer[] = [];
+    for (let i = 0; i < TARGETS; i++) {
+      const s = new ExpositionServer(per, 'bench_gauge');
+      await s.start();
+      servers.push(s);
+    }
+    const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
+    // Each target also yields the 5 synthetic series (up, scrape_duration_seconds, ...).
+    const active = TARGETS * (per + 5);
+    console.log(`scrape → remote_write: ${TARGETS} targets × ${per} series every 1 s (${active} series), start-up apart, then ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`);
+    const res: Record<Side, ScrapeRun[]> = { ours: [], prometheus: [] };
+    for (let run = 0; run < RUNS; run++) {
+      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+      for (const side of order) res[side].push(await scrapeOnce(dir, side, run, addrs, active));
+    }
+    for (const side of ['ours', 'prometheus'] as const) {
+      const xs = res[side];
+      console.log(
+        `  ${side.padEnd(10)} median (min–max) of ${RUNS}: CPU ${spread(xs.map((x) => x.cpuPerM), 2)} s / M samples; peak RSS ${spread(xs.map((x) => x.rssPerSeries), 0)} B / series = ${spread(xs.map((x) => x.rssMiB), 0)} MiB; start-up ${spread(xs.map((x) => x.startupS), 1)} s; load ${spread(xs.map((x) => x.load), 1)}`,
+      );
+    }
+    const m = (side: Side, f: (r: ScrapeRun) => number): number => median(res[side].map(f));
+    ratios.push({ what: `scrape ${total} series: CPU per sample`, value: m('ours', (r) => r.cpuPerM) / m('prometheus', (r) => r.cpuPerM) });
+    ratios.push({ what: `scrape ${total} series: peak RSS per series`, value: m('ours', (r) => r.rssPerSeries) / m('prometheus', (r) => r.rssPerSeries) });
+    ratios.push({ what: `scrape ${total} series: start-up to first full delivery`, value: m('ours', (r) => r.startupS) / m('prometheus', (r) => r.startupS) });
+    for (const s of servers) await s.stop();
+  }
+  return ratios;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxy part
+
+const PER_REQUEST = 2000;
+
+function post(agent: http.Agent, port: number, urlPath: string, body: Buffer): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
       {
         host: '127.0.0.1',
         port,
-        path: '/api/v1/metrics/write',
+        path: urlPath,
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'content-length': body.length },
+        headers: {
+          'content-type': 'application/x-protobuf',
+          'content-encoding': 'snappy',
+          'x-prometheus-remote-write-version': '0.1.0',
+          'content-length': body.length,
+        },
       },
       (res) => {
         res.resume();
@@ -142,16 +284,45 @@ function post(agent: http.Agent, port: number, body: Buffer): Promise<number> {
   });
 }
 
-async function receiveBench(dir: string): Promise<void> {
-  const pin = existsSync('/usr/bin/taskset');
-  if (pin) execFileSync('taskset', ['-pc', '1', String(process.pid)]);
-  const sink = new Sink();
-  await sink.start();
-  const port = await freePort();
-  const proxy = await startAlloy(
-    dir,
-    'bench-proxy',
-    `prometheus.receive_http "ingest" {
+interface ProxyRun {
+  readonly perCpuSecond: number;
+  readonly rate: number;
+  readonly cores: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly failed: number;
+  readonly generatorCores: number;
+  readonly load: number;
+}
+
+/** Label bytes of the series each sender owns (sender w: series w·2000 … w·2000+1999). */
+const seriesLabels: Buffer[][] = Array.from({ length: CONCURRENCY }, (_, w) =>
+  Array.from({ length: PER_REQUEST }, (_, i) =>
+    Buffer.from(
+      encodeLabels([
+        { name: '__name__', value: 'recv_bench_total' },
+        { name: 'instance', value: `edge-${(w * PER_REQUEST + i) % 100}:9100` },
+        { name: 'job', value: 'node' },
+        { name: 'series', value: String(w * PER_REQUEST + i) },
+      ]),
+    ),
+  ),
+);
+
+async function proxyOnce(dir: string, side: Side, run: number): Promise<ProxyRun> {
+  const sink: SinkProc = await startSinkProcess();
+  pin(sink.proc.pid!, 1);
+  const name = `proxy-${side}-${run}`;
+  let proc: Proc;
+  let port: number;
+  let urlPath: string;
+  if (side === 'ours') {
+    port = await freePort();
+    urlPath = '/api/v1/metrics/write';
+    proc = await startAlloy(
+      dir,
+      name,
+      `prometheus.receive_http "ingest" {
   http {
     listen_address = "127.0.0.1"
     listen_port    = ${port}
@@ -169,78 +340,136 @@ prometheus.relabel "tag" {
 
 prometheus.remote_write "out" {
   endpoint {
-    url = "http://127.0.0.1:${sink.port}/api/v1/push"
+    url = "${sink.base}/api/v1/push"
   }
 }
 `,
-  );
-  if (pin) execFileSync('taskset', ['-pc', '0', String(proxy.proc.pid!)]);
-  // 20k series in 10 bodies of 2000 samples; timestamps advance per round.
-  const SERIES = 20_000;
-  const PER = 2000;
-  const labelBytes = Array.from({ length: SERIES }, (_, i) =>
-    encodeLabels([
-      { name: '__name__', value: 'recv_bench_total' },
-      { name: 'instance', value: `edge-${i % 100}:9100` },
-      { name: 'job', value: 'node' },
-      { name: 'series', value: String(i) },
-    ]),
-  );
-  const enc = new WriteRequestEncoder();
-  const bodies = (round: number): Buffer[] => {
-    const out: Buffer[] = [];
-    for (let b = 0; b < SERIES / PER; b++) {
-      enc.reset();
-      for (let i = b * PER; i < (b + 1) * PER; i++) enc.addSample(labelBytes[i]!, 1_700_000_000_000 + round * 1000, round + i);
-      out.push(compress(enc.finish()));
-    }
-    return out;
-  };
-  const precomputed = Array.from({ length: 30 }, (_, r) => bodies(r));
-  const CONCURRENCY = 32; // like a sender with 32 shards
+    );
+  } else {
+    urlPath = '/api/v1/write';
+    ({ proc, port } = await startAgent(
+      dir,
+      name,
+      [
+        'remote_write:',
+        `  - url: ${sink.base}/api/v1/push`,
+        '    write_relabel_configs:',
+        '      - target_label: via',
+        '        replacement: proxy',
+        '',
+      ].join('\n'),
+      ['--web.enable-remote-write-receiver', '--log.level=warn'],
+    ));
+  }
+  const pid = proc.proc.pid!;
+  pin(pid, 0);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const enc = new WriteRequestEncoder();
+  const tsBase = Date.now();
+  let measuring = false;
   let acked = 0;
   let failed = 0;
-  const end = Date.now() + 5000 + seconds * 1000;
-  let measureFrom = 0;
-  let ackedAtStart = 0;
-  let cpu0 = 0;
-  let delivered0 = 0;
-  setTimeout(() => {
-    measureFrom = performance.now();
-    ackedAtStart = acked;
-    cpu0 = cpuSeconds(proxy.proc.pid!);
-    delivered0 = sink.received;
-  }, 5000);
-  let round = 0;
-  const workers = Array.from({ length: CONCURRENCY }, async (_, w) => {
-    while (Date.now() < end) {
-      const set = precomputed[Math.floor(round / CONCURRENCY) % precomputed.length]!;
-      round++;
-      const status = await post(agent, port, set[(w + round) % set.length]!);
-      if (status === 204) acked += PER;
-      else failed++;
+  const latencies: number[] = [];
+  let stopped = false;
+  const firstStatus: number[] = [];
+  const sender = async (w: number): Promise<void> => {
+    const labels = seriesLabels[w]!;
+    for (let k = 0; !stopped; k++) {
+      enc.reset();
+      for (let i = 0; i < PER_REQUEST; i++) enc.addSample(labels[i]!, tsBase + k, k + i);
+      const body = Buffer.from(compress(enc.finish()));
+      const t0 = performance.now();
+      const status = await post(agent, port, urlPath, body);
+      const ms = performance.now() - t0;
+      if (firstStatus.length < 3 && status !== 204) firstStatus.push(status);
+      if (!measuring) continue;
+      if (status === 204) {
+        acked += PER_REQUEST;
+        latencies.push(ms);
+      } else failed++;
     }
-  });
-  await Promise.all(workers);
-  const elapsed = (performance.now() - measureFrom) / 1000;
-  const cpu = cpuSeconds(proxy.proc.pid!) - cpu0;
-  const rate = (acked - ackedAtStart) / elapsed;
-  console.log(`receive_http → relabel → remote_write${pin ? ' (pinned to one core)' : ' (taskset missing: not pinned)'}, ${seconds}s:`);
-  console.log(`  ${(rate / 1000).toFixed(1)}k samples/s acknowledged (WAL-durable), ${(((sink.received - delivered0) / elapsed) / 1000).toFixed(1)}k samples/s delivered, ${(cpu / elapsed).toFixed(2)} cores busy, ${failed} failed requests`);
-  const cpuPerM = cpu / ((acked - ackedAtStart) / 1e6);
-  console.log(`  CPU ${cpuPerM.toFixed(2)} s / million samples acknowledged → ${(1000 / cpuPerM).toFixed(0)}k samples/s on one fully available core`);
-  console.log('  (Prometheus agent has no receive path to compare against; see bench/remote-write-codec.ts)');
-  agent.destroy();
-  await proxy.stop();
-  await sink.stop();
+  };
+  const senders = Array.from({ length: CONCURRENCY }, (_, w) => sender(w));
+  try {
+    await sleep(WARMUP * 1000);
+    measuring = true;
+    const c0 = cpuSeconds(pid);
+    const g0 = process.cpuUsage();
+    const w0 = performance.now();
+    await sleep(SECONDS * 1000);
+    measuring = false;
+    const cpu = cpuSeconds(pid) - c0;
+    const g = process.cpuUsage(g0);
+    const elapsed = (performance.now() - w0) / 1000;
+    stopped = true;
+    await Promise.all(senders);
+    if (acked === 0) throw new Error(`${side}: no request was acknowledged (statuses ${firstStatus.join(', ')}):\n${proc.output().slice(-2000)}`);
+    latencies.sort((a, b) => a - b);
+    const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+    const r: ProxyRun = {
+      perCpuSecond: acked / cpu,
+      rate: acked / elapsed,
+      cores: cpu / elapsed,
+      p50: q(0.5),
+      p99: q(0.99),
+      failed,
+      generatorCores: (g.user + g.system) / 1e6 / elapsed,
+      load: os.loadavg()[0]!,
+    };
+    console.log(
+      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
+    );
+    return r;
+  } finally {
+    stopped = true;
+    await Promise.all(senders);
+    agent.destroy();
+    await proc.stop();
+    await sink.stop();
+  }
+}
+
+async function proxyBench(dir: string): Promise<Ratio[]> {
+  // The hogs start before this process pins itself, so they inherit no pinning and spread over
+  // every core; everything started after the pin inherits core 1 until it is moved.
+  const hogs: Proc[] = [];
+  for (let i = 0; i < BUSY; i++) hogs.push(spawnProc(`hog-${i}`, process.execPath, ['-e', 'for (;;) {}']));
+  if (TASKSET) execFileSync('taskset', ['-a', '-pc', '1', String(process.pid)], { stdio: 'ignore' });
+  try {
+    console.log(
+      `proxy: receive → relabel → remote_write, ${CONCURRENCY} senders × ${PER_REQUEST} series per request (${CONCURRENCY * PER_REQUEST} series), receiver ${TASKSET ? 'pinned to core 0, generator and sink on core 1' : 'not pinned (taskset missing)'}, ${BUSY ? `${BUSY} CPU hogs running` : 'no CPU hog'}; ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`,
+    );
+    const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
+    for (let run = 0; run < RUNS; run++) {
+      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+      for (const side of order) res[side].push(await proxyOnce(dir, side, run));
+    }
+    for (const side of ['ours', 'prometheus'] as const) {
+      const xs = res[side];
+      console.log(
+        `  ${side.padEnd(10)} median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; load ${spread(xs.map((x) => x.load), 1)}`,
+      );
+    }
+    const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
+    const tag = BUSY ? ` (${BUSY} CPU hogs)` : '';
+    return [
+      { what: `proxy${tag}: samples acked per CPU-second`, value: m('ours', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) },
+      { what: `proxy${tag}: p50 ack latency`, value: m('ours', (r) => r.p50) / m('prometheus', (r) => r.p50) },
+      { what: `proxy${tag}: p99 ack latency`, value: m('ours', (r) => r.p99) / m('prometheus', (r) => r.p99) },
+    ];
+  } finally {
+    for (const h of hogs) await h.kill9();
+  }
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-pipeline-'));
 try {
-  console.log(`host: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews both sides alike)`);
-  await scrapeBench(dir);
-  await receiveBench(dir);
+  console.log(`host: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${RUNS} runs, ours and Prometheus 2.42 alternating`);
+  const ratios: Ratio[] = [];
+  if (PART !== 'proxy') ratios.push(...(await scrapeBench(dir)));
+  if (PART !== 'scrape') ratios.push(...(await proxyBench(dir)));
+  console.log(`ratios ours ÷ Prometheus 2.42 (medians; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
+  for (const r of ratios) console.log(`  ${r.what}: ${r.value.toFixed(2)}×`);
 } finally {
   await stopAll();
   rmSync(dir, { recursive: true, force: true });

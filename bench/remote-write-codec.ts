@@ -50,7 +50,7 @@ const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(
 console.log(`WriteRequest: ${SERIES} samples, ${raw.length} bytes raw; default snappy = ${snappyImpl}`);
 
 const impls: [string, { compress(b: Uint8Array): Uint8Array; uncompress(b: Uint8Array): Uint8Array } | undefined][] = [
-  ['ours (strict JS decoder, snappyjs encoder)', implementations.js],
+  ['ours (pure-JS encoder and strict decoder)', implementations.js],
   ['snappyjs', implementations.snappyjs],
   ['snappy napi-rs', implementations.native],
 ];

@@ -17,8 +17,8 @@ import { freePort, requireTool } from '../../collector/src/prom/remotewrite/remo
 export { freePort, requireTool };
 
 const up2 = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The repository root, whether this file runs from sources or from `dist/`. */
-export const root = path.basename(up2) === 'dist' ? path.dirname(up2) : up2;
+/** The repository root, whether this file runs from sources, from `dist/` or from `dist-bench/`. */
+export const root = ['dist', 'dist-bench'].includes(path.basename(up2)) ? path.dirname(up2) : up2;
 export const alloyBin = path.join(root, 'bin/alloy');
 
 export function ensureBuilt(): void {

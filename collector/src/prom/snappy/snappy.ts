@@ -1,16 +1,16 @@
 /**
  * Snappy block format (the raw format remote-write uses, not the framed stream format).
  *
- * Two interchangeable implementations: pure-JS `snappyjs` and the napi-rs `snappy` package
- * (prebuilt native binary shipped inside the npm package). `bench/remote-write-codec.ts` measures
- * both on remote-write bodies; on 2000-sample WriteRequests snappyjs compressed ~1.3x and
- * decompressed ~1.4x faster than the napi binding (call + copy overhead dominates), so snappyjs is
- * the default. `ALLOY_TS_SNAPPY=native` selects the native one when it loads (falling back to
- * snappyjs when it does not). Nothing here depends on other project folders.
+ * Two interchangeable implementations: our pure-JS block encoder and strict decoder, and the
+ * napi-rs `snappy` package (prebuilt native binary shipped inside the npm package).
+ * `bench/remote-write-codec.ts` measures them and `snappyjs` on remote-write bodies; on
+ * 2000-sample WriteRequests pure JS beat the napi binding (call + copy overhead dominates), so
+ * pure JS is the default. `ALLOY_TS_SNAPPY=native` selects the native one when it loads (falling back to
+ * pure JS when it does not). Nothing here depends on other project folders.
  */
 import { createRequire } from 'node:module';
-// Imported statically so bundles (the standalone executable) carry it; the native binding stays
-// optional and is loaded only where it can be.
+// snappyjs is only the reference `implementations.snappyjs` that tests and benchmarks compare
+// with; the native binding stays optional and is loaded only where it can be.
 import * as snappyjs from 'snappyjs';
 
 export type SnappyImpl = 'native' | 'js';
@@ -59,8 +59,7 @@ export function uncompressedLength(block: Uint8Array): number {
 
 export function compress(input: Uint8Array): Buffer {
   if (native) return native.compressSync(input);
-  const out = snappyjs.compress(input);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return encodeBlock(input);
 }
 
 /**
@@ -138,6 +137,140 @@ function decodeBlock(src: Uint8Array, length: number): Buffer {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Encoder: the reference algorithm (64 KiB fragments, a hash table of 4-byte prefixes, skip
+// heuristic, copies of at most 64 bytes) in 32-bit integer arithmetic. Output is a valid block
+// for every decoder; it is not promised to equal another encoder's bytes.
+
+const FRAGMENT_SIZE = 1 << 16;
+const MAX_HASH_BITS = 14;
+const INPUT_MARGIN = 15;
+const hashTables: Uint16Array[] = [];
+let scratch = Buffer.allocUnsafe(0);
+
+const load32 = (a: Uint8Array, p: number): number => a[p]! | (a[p + 1]! << 8) | (a[p + 2]! << 16) | (a[p + 3]! << 24);
+
+/** The largest block `n` input bytes can encode to (the reference MaxCompressedLength). */
+function maxEncodedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6);
+}
+
+function encodeBlock(input: Uint8Array): Buffer {
+  const n = input.length;
+  const need = maxEncodedLength(n);
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+  const out = scratch;
+  let op = 0;
+  for (let v = n; ; ) {
+    if (v < 0x80) {
+      out[op++] = v;
+      break;
+    }
+    out[op++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  for (let pos = 0; pos < n; pos += FRAGMENT_SIZE) op = encodeFragment(input, pos, Math.min(FRAGMENT_SIZE, n - pos), out, op);
+  // An exact-size copy: the scratch buffer is reused, and callers may hold the block for long.
+  return Buffer.from(out.subarray(0, op));
+}
+
+function emitLiteral(input: Uint8Array, from: number, len: number, out: Buffer, op: number): number {
+  const n1 = len - 1;
+  if (n1 < 60) out[op++] = n1 << 2;
+  else if (n1 < 256) {
+    out[op++] = 60 << 2;
+    out[op++] = n1;
+  } else {
+    out[op++] = 61 << 2;
+    out[op++] = n1 & 0xff;
+    out[op++] = n1 >>> 8;
+  }
+  if (len < 16) for (let i = 0; i < len; i++) out[op + i] = input[from + i]!;
+  else out.set(input.subarray(from, from + len), op);
+  return op + len;
+}
+
+/** One copy element of 4–64 bytes. */
+function emitCopyUpTo64(out: Buffer, op: number, offset: number, len: number): number {
+  if (len < 12 && offset < 2048) {
+    out[op] = 1 | ((len - 4) << 2) | ((offset >>> 8) << 5);
+    out[op + 1] = offset & 0xff;
+    return op + 2;
+  }
+  out[op] = 2 | ((len - 1) << 2);
+  out[op + 1] = offset & 0xff;
+  out[op + 2] = offset >>> 8;
+  return op + 3;
+}
+
+function emitCopy(out: Buffer, op: number, offset: number, len: number): number {
+  while (len >= 68) {
+    op = emitCopyUpTo64(out, op, offset, 64);
+    len -= 64;
+  }
+  if (len > 64) {
+    op = emitCopyUpTo64(out, op, offset, 60);
+    len -= 60;
+  }
+  return emitCopyUpTo64(out, op, offset, len);
+}
+
+/** Encodes `input[base, base + size)` (size ≤ 64 KiB, so offsets fit the 16-bit table). */
+function encodeFragment(input: Uint8Array, base: number, size: number, out: Buffer, op: number): number {
+  let bits = 1;
+  while (1 << bits <= size && bits <= MAX_HASH_BITS) bits++;
+  bits--;
+  const shift = 32 - bits;
+  const table = (hashTables[bits] ??= new Uint16Array(1 << bits));
+  table.fill(0);
+  const end = base + size;
+  let nextEmit = base;
+  if (size >= INPUT_MARGIN) {
+    const limit = end - INPUT_MARGIN;
+    let ip = base + 1;
+    let nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+    outer: for (;;) {
+      // Find a 4-byte match, looking further apart the longer nothing matches.
+      let skip = 32;
+      let nextIp = ip;
+      let candidate: number;
+      for (;;) {
+        ip = nextIp;
+        const hash = nextHash;
+        nextIp = ip + (skip >>> 5);
+        skip++;
+        if (ip > limit) break outer;
+        nextHash = Math.imul(load32(input, nextIp), 0x1e35a7bd) >>> shift;
+        candidate = base + table[hash]!;
+        table[hash] = ip - base;
+        if (load32(input, ip) === load32(input, candidate)) break;
+      }
+      op = emitLiteral(input, nextEmit, ip - nextEmit, out, op);
+      // Emit copies while the byte after each one starts another match.
+      for (;;) {
+        const start = ip;
+        let matched = 4;
+        while (ip + matched + 4 <= end && load32(input, ip + matched) === load32(input, candidate + matched)) matched += 4;
+        while (ip + matched < end && input[ip + matched] === input[candidate + matched]) matched++;
+        ip += matched;
+        op = emitCopy(out, op, start - candidate, matched);
+        nextEmit = ip;
+        if (ip >= limit) break outer;
+        table[Math.imul(load32(input, ip - 1), 0x1e35a7bd) >>> shift] = ip - 1 - base;
+        const cur = load32(input, ip);
+        const h = Math.imul(cur, 0x1e35a7bd) >>> shift;
+        candidate = base + table[h]!;
+        table[h] = ip - base;
+        if (cur !== load32(input, candidate)) break;
+      }
+      ip++;
+      nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+    }
+  }
+  if (nextEmit < end) op = emitLiteral(input, nextEmit, end - nextEmit, out, op);
+  return op;
+}
+
 /** Both implementations, for tests and benchmarks that compare them. */
 export const implementations = {
   native: nativeLib
@@ -147,7 +280,7 @@ export const implementations = {
       }
     : undefined,
   js: {
-    compress: (b: Uint8Array): Uint8Array => snappyjs.compress(b),
+    compress: (b: Uint8Array): Uint8Array => encodeBlock(b),
     uncompress: (b: Uint8Array): Uint8Array => decodeBlock(b, uncompressedLength(b)),
   },
   snappyjs: {
