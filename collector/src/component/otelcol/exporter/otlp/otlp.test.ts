@@ -114,8 +114,10 @@ describe('otelcol.exporter.otlp and otelcol.exporter.otlphttp', () => {
       far.fail = undefined;
       await eventually(() => far.count('traces') === 2, 10_000, `${def.name} delivery after retries`);
       far.received.length = 0;
-      const sent = (await exp.registry.getSingleMetric('otelcol_exporter_sent_spans_total')!.get()).values[0]!.value;
-      expect(sent).toBe(2);
+      // The far end counts the spans when it receives them; the exporter counts them once it has read the answer.
+      const sent = async (): Promise<number | undefined> => (await exp.registry.getSingleMetric('otelcol_exporter_sent_spans_total')!.get()).values[0]?.value;
+      await eventually(async () => (await sent()) === 2, 10_000, `${def.name} counting the delivered spans`);
+      expect(await sent()).toBe(2);
     }
   });
 
