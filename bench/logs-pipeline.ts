@@ -25,6 +25,7 @@ import { parseStreamLabels } from '../collector/src/loki/labels.js';
 import { PushRequestEncoder } from '../collector/src/loki/push.js';
 import { LokiSink } from '../collector/src/loki/loki.test-support.js';
 import { freePort, type Proc, spawnProc, startAlloy, stopAll, until } from '../e2e/metrics/harness.js';
+import { median, spread } from './stats.js';
 
 function numFlag(name: string, dflt: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -102,16 +103,6 @@ async function drive(url: string, pid: number, sink: LokiSink, payloads: readonl
   const cpu = cpuSeconds(pid) - c0;
   sink.entries.length = 0;
   return { rate: want / secs, cpuPerM: cpu / (want / 1e6), load: os.loadavg()[0]! };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function spread(xs: readonly number[], d: number): string {
-  return `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
 }
 
 async function startFloor(sinkUrl: string): Promise<{ proc: Proc; port: number }> {

@@ -46,6 +46,7 @@ import {
   until,
   type SinkProc,
 } from '../e2e/metrics/harness.js';
+import { median, spread } from './stats.js';
 
 function flag(name: string): string | undefined {
   const a = process.argv.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
@@ -95,17 +96,6 @@ function pin(pid: number, cpu: number): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => os.loadavg()[0]!.toFixed(1);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** "median (min–max)" with `d` decimals. */
-function spread(xs: readonly number[], d: number): string {
-  return `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
-}
 
 type Side = 'ours' | 'prometheus';
 

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../remotewrite/remotewrite.test-support.js';
 
 export const NODE_EXPORTER_BIN = '/usr/bin/prometheus-node-exporter';
 
@@ -14,17 +14,7 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function startNodeExporter(): Promise<RunningExporter | null> {
   if (!existsSync(NODE_EXPORTER_BIN)) {
