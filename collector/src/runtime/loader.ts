@@ -96,6 +96,15 @@ export function configHash(sources: ReadonlyMap<string, string>): string {
   return h.digest('hex');
 }
 
+/** `src` parsed, from `cache` while its text is unchanged (the cache is updated otherwise). */
+function parseCached(file: string, src: string, cache: LoadOptions['parseCache']): ParseResult {
+  const hit = cache?.get(file);
+  if (hit && hit.src === src) return hit.parsed;
+  const parsed = parseFile(file, src);
+  cache?.set(file, { src, parsed });
+  return parsed;
+}
+
 /** Adds to `out` the dotted blocks in `body` (at any depth) whose component is registered but not loaded, first occurrence per name. */
 function pendingIn(body: ast.Body, registry: ComponentRegistry, out: Map<string, ast.BlockStmt>): void {
   for (const stmt of body) {
@@ -131,10 +140,7 @@ async function ensureComponents(blocks: ReadonlyMap<string, ast.BlockStmt>, regi
 export async function loadConfigWithComponents(sources: ReadonlyMap<string, string>, opts: LoadOptions): Promise<LoadedConfig> {
   const blocks = new Map<string, ast.BlockStmt>();
   for (const [file, src] of sources) {
-    const hit = opts.parseCache?.get(file);
-    const parsed = hit && hit.src === src ? hit.parsed : parseFile(file, src);
-    if (opts.parseCache && hit?.parsed !== parsed) opts.parseCache.set(file, { src, parsed });
-    pendingIn(parsed.file.body, opts.registry, blocks);
+    pendingIn(parseCached(file, src, opts.parseCache).file.body, opts.registry, blocks);
   }
   const failedNames = new Set<string>();
   const failed = await ensureComponents(blocks, opts.registry, failedNames);
@@ -165,9 +171,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const cache = opts.parseCache;
   if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
   for (const [file, src] of sources) {
-    const hit = cache?.get(file);
-    const parsed = hit && hit.src === src ? hit.parsed : parseFile(file, src);
-    if (cache && hit?.parsed !== parsed) cache.set(file, { src, parsed });
+    const parsed = parseCached(file, src, cache);
     diags.push(...parsed.diags);
     if (parsed.diags.some((d) => d.severity === 'error')) syntaxErrorFiles.add(file);
     pendingIn(parsed.file.body, opts.registry, pending);
