@@ -108,7 +108,7 @@ async function drive(url: string, pid: number, sink: LokiSink, payloads: readonl
 async function startFloor(sinkUrl: string): Promise<{ proc: Proc; port: number }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'logs-floor.js');
   const proc = spawnProc('logs-floor', process.execPath, [script, sinkUrl, '100']);
-  const port = Number(await until(`the floor to listen:\n${proc.output()}`, () => /listening on (\d+)/.exec(proc.output())?.[1], 20_000, 20));
+  const port = Number(await until(() => `the floor to listen:\n${proc.output()}`, () => /listening on (\d+)/.exec(proc.output())?.[1], 20_000, 20));
   return { proc, port };
 }
 

@@ -70,7 +70,7 @@ prometheus.remote_write "backend" {
     writeFileSync(conf, localConf(nginxConf(rendered), gatewayDir));
     const gw = spawnProc('nginx', nginx!, ['-c', conf, '-p', gatewayDir, '-e', path.join(gatewayDir, 'error.log'), '-g', 'daemon off;']);
     const gateway = `http://127.0.0.1:${gatewayPort}`;
-    await until(`the gateway to answer /health:\n${gw.output()}`, () => httpOk(`${gateway}/health`));
+    await until(() => `the gateway to answer /health:\n${gw.output()}`, () => httpOk(`${gateway}/health`));
     expect((await fetch(`${gateway}/api/v1/metrics/write`, { method: 'POST', body: '' })).status).toBe(401);
 
     await startPrometheus(

@@ -60,7 +60,7 @@ describe('fault: collector restarts under a real Prometheus agent', () => {
     let outputs = '';
     const startProxy = async (n: number): Promise<Proc> => {
       const p = spawnProc(`proxy-${n}`, process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${path.join(dir, 'data')}`, cfg]);
-      await until(`proxy ${n} to be ready:\n${p.output()}`, async () => {
+      await until(() => `proxy ${n} to be ready:\n${p.output()}`, async () => {
         if (p.proc.exitCode !== null) throw new Error(`proxy ${n} exited:\n${p.output()}`);
         return httpOk(`${base}/-/ready`);
       });

@@ -99,11 +99,29 @@ function startNode(cfg: string, name: string, port: number, join: string): Node 
   return { ...p, base: `http://127.0.0.1:${port}` };
 }
 
+const peerViews = new Map<string, string>();
+
+/** How many peers `n` lists (-1 when it does not answer); keeps the last answer for `waitPeers`'s timeout message. */
 async function peersSeen(n: Node): Promise<number> {
   try {
-    return ((await (await fetch(`${n.base}/api/v0/web/peers`)).json()) as unknown[]).length;
-  } catch {
+    const peers = (await (await fetch(`${n.base}/api/v0/web/peers`, { signal: AbortSignal.timeout(5_000) })).json()) as unknown[];
+    peerViews.set(n.name, JSON.stringify(peers));
+    return peers.length;
+  } catch (err) {
+    peerViews.set(n.name, `no answer: ${String(err)}`);
     return -1;
+  }
+}
+
+/** Waits until every node lists `want` peers; the timeout names each node's view, exit state and log. */
+async function waitPeers(nodes: readonly Node[], want: number, every: number): Promise<void> {
+  for (const n of nodes) {
+    await until(
+      () => `${n.name} to see ${want} peers; views:\n${nodes.map((m) => `${m.name} (exit ${String(m.proc.exitCode ?? m.proc.signalCode)}): ${peerViews.get(m.name) ?? '-'}`).join('\n')}\n${n.name}'s log:\n${n.output()}`,
+      async () => (await peersSeen(n)) === want,
+      30_000,
+      every,
+    );
   }
 }
 
@@ -149,7 +167,7 @@ async function api(method: string, p: string, body?: unknown): Promise<Record<st
     const join = ports.map((p) => `127.0.0.1:${p}`).join(',');
     const nodes = ports.map((port, i) => startNode(cfg, `lsk-${i}`, port, join));
     // the cluster forms before any pod exists, so ownership is settled when tailing starts
-    for (const n of nodes) await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 3, 30_000, 200);
+    await waitPeers(nodes, 3, 200);
 
     for (let i = 0; i < PODS; i++) {
       await api('POST', `/api/v1/namespaces/${ns}/pods`, {
@@ -226,7 +244,7 @@ async function linesOn(n: Node): Promise<Map<string, number>> {
     const ports = [await freePort(), await freePort(), await freePort()];
     const join = ports.slice(0, 2).map((p) => `127.0.0.1:${p}`).join(',');
     const nodes = [startNode(cfg, 'mv-0', ports[0]!, join), startNode(cfg, 'mv-1', ports[1]!, join)];
-    for (const n of nodes) await until(`${n.name} to see 2 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 2, 30_000, 200);
+    await waitPeers(nodes, 2, 200);
     for (let i = 0; i < PODS; i++) {
       await api('POST', `/api/v1/namespaces/${ns}/pods`, {
         apiVersion: 'v1',
@@ -243,7 +261,7 @@ async function linesOn(n: Node): Promise<Map<string, number>> {
     // a third collector joins: the containers it now owns (by hashing: possibly none) move to it mid-stream
     const joiner = startNode(cfg, 'mv-2', ports[2]!, join);
     nodes.push(joiner);
-    for (const n of nodes) await until(`${n.name} to see 3 peers:\n${n.output()}`, async () => (await peersSeen(n)) === 3, 30_000, 100);
+    await waitPeers(nodes, 3, 100);
     const shares = await until(`every container tailed by exactly one of the three collectors`, async () => {
       const o = await Promise.all(nodes.map((n) => owned(n).catch(() => [] as string[])));
       return o.flat().sort().join() === Array.from({ length: PODS }, (_, i) => `${ns}/p${i}`).join() ? o : undefined;

@@ -39,7 +39,12 @@ export interface Proc {
 
 const running = new Set<Proc>();
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000, every = 100): Promise<T> {
+/**
+ * Polls `fn` until it returns something other than undefined/false, for at most `ms`. `what` names
+ * the wait in the timeout error; pass a function when the name includes state read at the deadline
+ * (a process's output), since a template string is evaluated before the wait begins.
+ */
+export async function until<T>(what: string | (() => string), fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000, every = 100): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -49,7 +54,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     } catch (err: unknown) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }
@@ -121,7 +126,7 @@ export async function startAlloy(
   const port = await freePort();
   const p = spawnProc(name, process.execPath, [...nodeArgs, alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, cfgPath]);
   const base = `http://127.0.0.1:${port}`;
-  await until(`${name} to start:\n${p.output()}`, async () => {
+  await until(() => `${name} to start:\n${p.output()}`, async () => {
     if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);
     return /now listening for http traffic/.test(p.output()) && (await httpOk(`${base}/-/ready`).catch(() => true));
   });

@@ -73,7 +73,7 @@ describe('docs proxy config on the collector port', () => {
     writeFileSync(cfg, docsProxyConfig(port, `http://127.0.0.1:${sink.port}`));
     const proc = spawnProc('proxy', process.execPath, [alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${path.join(dir, 'data')}`, cfg]);
     const base = `http://127.0.0.1:${port}`;
-    await until(`proxy to be ready:\n${proc.output()}`, async () => {
+    await until(() => `proxy to be ready:\n${proc.output()}`, async () => {
       if (proc.proc.exitCode !== null) throw new Error(`alloy exited:\n${proc.output()}`);
       return httpOk(`${base}/-/ready`);
     });

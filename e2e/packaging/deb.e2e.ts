@@ -85,7 +85,7 @@ function startService(): Service {
 }
 
 async function waitReady(base: string, svc: Service): Promise<void> {
-  await until(`alloy.service ready at ${base}:\n${svc.proc.output()}`, async () => {
+  await until(() => `alloy.service ready at ${base}:\n${svc.proc.output()}`, async () => {
     if (svc.proc.proc.exitCode !== null) throw new Error(`alloy.service exited ${svc.proc.proc.exitCode}:\n${svc.proc.output()}`);
     return httpOk(`${base}/-/ready`);
   }, 30_000);
@@ -229,7 +229,7 @@ maybe('Debian package and systemd unit (docs: Configure Grafana Alloy on Linux)'
         `prometheus.receive_http "ingest" {\n  http {\n    listen_address = "0.0.0.0"\n    listen_port    = ${ingest}\n  }\n  forward_to = [prometheus.remote_write.to_backend.receiver]\n}\n\nprometheus.remote_write "to_backend" {\n  endpoint {\n    url = "http://127.0.0.1:${sink.port}/api/v1/push"\n  }\n}\n`,
       );
       const p = spawnProc('standalone', '/usr/bin/env', ['-i', 'PATH=/nonexistent', exe, 'run', `--server.http.listen-addr=127.0.0.1:${ui}`, `--storage.path=${path.join(dir, 'data')}`, cfg]);
-      await until(`standalone ready:\n${p.output()}`, async () => {
+      await until(() => `standalone ready:\n${p.output()}`, async () => {
         if (p.proc.exitCode !== null) throw new Error(`standalone exited:\n${p.output()}`);
         return httpOk(`http://127.0.0.1:${ui}/-/ready`);
       }, 30_000);
