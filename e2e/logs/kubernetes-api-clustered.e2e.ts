@@ -113,13 +113,17 @@ async function peersSeen(n: Node): Promise<number> {
   }
 }
 
-/** Waits until every node lists `want` peers; the timeout names each node's view, exit state and log. */
+/**
+ * Waits until every node lists `want` peers (60 s for the whole group: three cold starts on a loaded
+ * 2-core CI machine); the timeout names each node's view, exit state and log.
+ */
 async function waitPeers(nodes: readonly Node[], want: number, every: number): Promise<void> {
-  for (const n of nodes) {
+  const deadline = Date.now() + 60_000;
+  for (const [i, n] of nodes.entries()) {
     await until(
       () => `${n.name} to see ${want} peers; views:\n${nodes.map((m) => `${m.name} (exit ${String(m.proc.exitCode ?? m.proc.signalCode)}): ${peerViews.get(m.name) ?? '-'}`).join('\n')}\n${n.name}'s log:\n${n.output()}`,
-      async () => (await peersSeen(n)) === want,
-      30_000,
+      async () => (await Promise.all(nodes.map(peersSeen)))[i] === want,
+      Math.max(0, deadline - Date.now()),
       every,
     );
   }
