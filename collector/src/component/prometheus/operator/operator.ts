@@ -59,6 +59,8 @@ export const RETRY_AFTER_FAILURE_MS = 30_000;
 /** The Go type Alloy's error names (`%T` of the informer's prototype). */
 const GO_TYPE: Record<MonitorKind, string> = { ServiceMonitor: '*v1.ServiceMonitor', PodMonitor: '*v1.PodMonitor', Probe: '*v1.Probe', ScrapeConfig: '*v1alpha1.ScrapeConfig' };
 const SYNC_KEY = 'initial sync';
+/** setTimeout's largest delay; a longer `informer_sync_timeout` waits this long (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DiscoveredResource {
   readonly namespace: string;
@@ -262,7 +264,7 @@ class Manager {
       failure = this.#syncFailure();
       this.#silenced = true; // what stopping reports must not overwrite the failure
       ac.abort();
-    }, this.#args.informer_sync_timeout);
+    }, Math.min(this.#args.informer_sync_timeout, MAX_TIMER_MS));
     void this.#allSynced.promise.then(() => {
       clearTimeout(syncTimer);
       this.#setError(SYNC_KEY, undefined);
