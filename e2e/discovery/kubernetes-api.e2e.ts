@@ -6,14 +6,13 @@
  * reporting, kept targets and recovery without restart.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import winston from 'winston';
 import { Registry } from 'prom-client';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
+import { faultProxy } from './fault-proxy.js';
 import { argumentsSchema, component, type Exports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
 import type { HealthState } from '../../collector/src/runtime/component.js';
 
@@ -362,48 +361,6 @@ describe('discovery.kubernetes against the dev cluster API server', () => {
     }
   });
 });
-
-/** A proxy in front of the API server that can forbid requests, drop every connection, or pass. */
-async function faultProxy(target: string): Promise<{ url: string; mode: 'pass' | 'forbid' | 'down'; readonly passed: string[]; close(): Promise<void> }> {
-  const up = new URL(target);
-  const state = { mode: 'pass' as 'pass' | 'forbid' | 'down' };
-  const open = new Set<http.ServerResponse>();
-  const passed: string[] = [];
-  const server = http.createServer((req, res) => {
-    if (state.mode === 'down') return void req.socket.destroy();
-    if (state.mode === 'pass') passed.push(req.url ?? '');
-    if (state.mode === 'forbid') {
-      res.writeHead(403, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods is forbidden: User "system:serviceaccount:mon:alloy" cannot list resource "pods" in API group "" in the namespace "x"' }));
-    }
-    const preq = http.request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers }, (pres) => {
-      res.writeHead(pres.statusCode ?? 502, pres.headers);
-      open.add(res);
-      res.on('close', () => open.delete(res));
-      pres.pipe(res);
-    });
-    preq.on('error', () => res.destroy());
-    req.pipe(preq);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const p = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    passed,
-    get mode() {
-      return state.mode;
-    },
-    set mode(m: 'pass' | 'forbid' | 'down') {
-      state.mode = m;
-      if (m !== 'pass') for (const r of open) r.destroy();
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-  return p;
-}
 
 describe('discovery.kubernetes API failures', () => {
   it('403 and API down: unhealthy with the server message, last targets kept; an expired watch (410) relists; recovers without restart', async () => {

@@ -241,6 +241,55 @@ function typeOk(schema: JsonObject, v: Json): boolean {
   }
 }
 
+/** The JSON type name kube-apiserver's schema validator reports (`integer` for whole numbers). */
+function jsonType(v: Json): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+/** A value as Go's `%#v` prints what `encoding/json` decoded into `interface{}` (kube-apiserver's duplicate messages). */
+function goValue(v: Json): string {
+  if (v === null) return 'interface {}(nil)';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[]interface {}{${v.map(goValue).join(', ')}}`;
+  return `map[string]interface {}{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${goValue(v[k]!)}`).join(', ')}}`;
+}
+
+/**
+ * `x-kubernetes-list-type: set` items and `map` keys must be unique (kube-apiserver's
+ * structural list-type validation): each repeat is a `Duplicate value` at its index.
+ */
+function duplicates(s: JsonObject, v: Json[], path: string, causes: StatusCause[]): void {
+  const type = s['x-kubernetes-list-type'];
+  const seen = new Set<string>();
+  if (type === 'set') {
+    v.forEach((item, i) => {
+      const key = canonical(item);
+      if (seen.has(key)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${goValue(item)}`, field: `${path}[${i}]` });
+      seen.add(key);
+    });
+  } else if (type === 'map' && Array.isArray(s['x-kubernetes-list-map-keys'])) {
+    const keys = s['x-kubernetes-list-map-keys'].map(String);
+    v.forEach((item, i) => {
+      if (!isObject(item)) return;
+      const id: JsonObject = {};
+      for (const k of keys) if (item[k] !== undefined) id[k] = item[k]!;
+      const key = canonical(id);
+      if (seen.has(key)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${goValue(id)}`, field: `${path}[${i}]` });
+      seen.add(key);
+    });
+  }
+}
+
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
 function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
@@ -255,9 +304,17 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
   const unknown: string[] = [];
   const warnings = new Set<string>();
   if (!schema) return { causes, unknown, warnings: [] };
-  const visit = (s: JsonObject, v: Json, path: string, root: boolean, prev: Json | undefined): Json => {
+  // `path` indexes list items (`spec.endpoints[0].port`), as rule, list-type and unknown-field errors
+  // name them; `at` does not (`spec.endpoints.port`), as kube-apiserver's OpenAPI schema validator
+  // names the fields of its type, required, enum, pattern, bound and length errors.
+  const visit = (s: JsonObject, v: Json, path: string, at: string, root: boolean, prev: Json | undefined): Json => {
     if (!typeOk(s, v)) {
-      causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(isObject(v) ? 'object' : Array.isArray(v) ? 'array' : typeof v)}`, field: path });
+      if (s['x-kubernetes-int-or-string'] === true || s['type'] === undefined) {
+        causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${at} in body must be of type ${String(s['type'] ?? 'int-or-string')}: ${JSON.stringify(jsonType(v))}`, field: at });
+      } else {
+        const got = JSON.stringify(jsonType(v));
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${got}: ${at} in body must be of type ${String(s['type'])}: ${got}`, field: at });
+      }
       return v;
     }
     if (v === null) return v;
@@ -274,38 +331,39 @@ export function checkCustomResource(schema: JsonObject | undefined, obj: KubeObj
       for (const k of Object.keys(v)) {
         if (root && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
         const ps = props && isObject(props[k]) ? props[k] : isObject(addl) ? addl : undefined;
-        if (ps) v[k] = visit(ps, v[k]!, join(path, k), false, isObject(prev) ? prev[k] : undefined);
+        if (ps) v[k] = visit(ps, v[k]!, join(path, k), join(at, k), false, isObject(prev) ? prev[k] : undefined);
         else if (!preserve && addl !== true) {
           unknown.push(join(path, k));
           delete v[k];
         }
       }
       if (Array.isArray(s['required'])) {
-        for (const r of s['required']) if (typeof r === 'string' && v[r] === undefined) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: join(path, r) });
+        for (const r of s['required']) if (typeof r === 'string' && v[r] === undefined) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: join(at, r) });
       }
       if (typeof s['maxProperties'] === 'number' && Object.keys(v).length > s['maxProperties']) causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${Object.keys(v).length}: must have at most ${s['maxProperties']} items`, field: path });
     } else if (Array.isArray(v)) {
-      if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, false, undefined)));
+      if (isObject(s['items'])) v.forEach((item, i) => (v[i] = visit(s['items'] as JsonObject, item, `${path}[${i}]`, at, false, undefined)));
       if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field: path });
-      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${path} in body should have at least ${s['minItems']} items`, field: path });
+      if (typeof s['minItems'] === 'number' && v.length < s['minItems']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v.length}: ${at} in body should have at least ${s['minItems']} items`, field: at });
+      duplicates(s, v, path, causes);
     } else {
       if (Array.isArray(s['enum']) && !s['enum'].some((e) => e === v)) {
-        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${s['enum'].map((e) => JSON.stringify(e)).join(', ')}`, field: path });
+        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(v)}: supported values: ${s['enum'].map((e) => JSON.stringify(e)).join(', ')}`, field: at });
       }
       if (typeof v === 'number') {
-        if (typeof s['minimum'] === 'number' && v < s['minimum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s['minimum']}`, field: path });
-        if (typeof s['maximum'] === 'number' && v > s['maximum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s['maximum']}`, field: path });
+        if (typeof s['minimum'] === 'number' && v < s['minimum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${at} in body should be greater than or equal to ${s['minimum']}`, field: at });
+        if (typeof s['maximum'] === 'number' && v > s['maximum']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${v}: ${at} in body should be less than or equal to ${s['maximum']}`, field: at });
       }
       if (typeof v === 'string') {
-        if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should match '${s['pattern']}'`, field: path });
+        if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(v)) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${at} in body should match '${s['pattern']}'`, field: at });
         if (typeof s['maxLength'] === 'number' && v.length > s['maxLength']) causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${s['maxLength']} bytes`, field: path });
-        if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${path} in body should be at least ${s['minLength']} chars long`, field: path });
+        if (typeof s['minLength'] === 'number' && v.length < s['minLength']) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${at} in body should be at least ${s['minLength']} chars long`, field: at });
       }
     }
     checkRules(s, v, prev, path, causes, warnings);
     return v;
   };
-  visit(schema, obj, '', true, old);
+  visit(schema, obj, '', '', true, old);
   return { causes, unknown, warnings: [...warnings] };
 }
 

@@ -15,6 +15,14 @@
  *   `crds[].reconcile_error`). Fixing or deleting it clears the message.
  * - API failures make the component unhealthy with the server's message; the running jobs
  *   and their last targets are kept; informers retry with backoff.
+ * - Initial sync (Alloy's `informer_sync_timeout`): every informer must complete its first list
+ *   within `informer_sync_timeout` of the run's start. When one does not (the API hangs, refuses
+ *   the list, or does not serve the resource), the run stops everything it started and the
+ *   component reports unhealthy with Alloy's message (`failed to configure informers: timeout
+ *   exceeded while configuring informers. Check the connection to the Kubernetes API is stable
+ *   and that Alloy has appropriate RBAC permissions for *v1.ServiceMonitor`, or `... no matches
+ *   for kind ...` when the resource is not served); a new run starts 30 s later and clears the
+ *   message once its informers have synced.
  * - `update` stops everything and starts again with the new arguments (as Alloy recreates its
  *   manager); a resource changed in the API rebuilds only that resource's jobs.
  * - Secrets referenced by a resource are read when the resource is (re)processed and every
@@ -22,6 +30,7 @@
  */
 import os from 'node:os';
 import { Counter } from 'prom-client';
+import { systemClock } from '../../../clock/clock.js';
 import type { z } from 'zod';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, Health, HealthComponent, ServiceName, Stability } from '../../../runtime/component.js';
 import type { ClusterService, HttpService } from '../../../runtime/services.js';
@@ -45,6 +54,13 @@ export type MonitorKind = 'ServiceMonitor' | 'PodMonitor' | 'Probe' | 'ScrapeCon
 const PLURAL: Record<MonitorKind, string> = { ServiceMonitor: 'servicemonitors', PodMonitor: 'podmonitors', Probe: 'probes', ScrapeConfig: 'scrapeconfigs' };
 const VERSION: Record<MonitorKind, string> = { ServiceMonitor: 'v1', PodMonitor: 'v1', Probe: 'v1', ScrapeConfig: 'v1alpha1' };
 const RESYNC_MS = 5 * 60_000;
+/** Alloy's pause before running its CRD manager again after a failed run. */
+export const RETRY_AFTER_FAILURE_MS = 30_000;
+/** The Go type Alloy's error names (`%T` of the informer's prototype). */
+const GO_TYPE: Record<MonitorKind, string> = { ServiceMonitor: '*v1.ServiceMonitor', PodMonitor: '*v1.PodMonitor', Probe: '*v1.Probe', ScrapeConfig: '*v1alpha1.ScrapeConfig' };
+const SYNC_KEY = 'initial sync';
+/** setTimeout's largest delay; a longer `informer_sync_timeout` waits this long (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DiscoveredResource {
   readonly namespace: string;
@@ -197,8 +213,16 @@ class Manager {
   /** Per resource key: the processing chain, so events of one resource apply in order. */
   readonly #chains = new Map<string, Promise<void>>();
   #stopped = false;
+  #silenced = false;
+  #unsynced: number;
+  readonly #allSynced: { promise: Promise<void>; resolve: () => void };
 
-  constructor(kind: MonitorKind, args: Arguments, opts: ComponentOptions<object>, deps: { cluster: ClusterService | undefined; dial: ((h: string) => string) | undefined; counters: ScrapeCounters; seed: number; health: (e: string | undefined) => void }) {
+  /** `pendingError`: the failure of the previous run, reported until this run's informers have synced. */
+  constructor(kind: MonitorKind, args: Arguments, opts: ComponentOptions<object>, deps: { cluster: ClusterService | undefined; dial: ((h: string) => string) | undefined; counters: ScrapeCounters; seed: number; health: (e: string | undefined) => void; pendingError?: string | undefined }) {
+    if (deps.pendingError !== undefined) this.#errors.set(SYNC_KEY, deps.pendingError);
+    let resolve = (): void => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#allSynced = { promise, resolve };
     this.#kind = kind;
     this.#args = args;
     this.#opts = opts;
@@ -218,19 +242,42 @@ class Manager {
         labelSelector: labelSelector || undefined,
         onEvent: (type, obj) => this.#enqueue(keyOf(obj), type === 'delete' ? undefined : obj),
         onStatus: (st) => this.#setError(what, st.ok ? undefined : describeApiError(st.error, PLURAL[kind], VERSION[kind])),
+        onSynced: () => {
+          if (--this.#unsynced === 0) this.#allSynced.resolve();
+        },
       });
       this.#informers.push(inf);
     }
+    this.#unsynced = this.#informers.length;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs until `signal` aborts (resolves `undefined`) or until the initial sync misses
+   * `informer_sync_timeout` (stops everything and resolves the error message). Never rejects.
+   */
+  async run(signal: AbortSignal): Promise<string | undefined> {
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let failure: string | undefined;
+    const syncTimer = setTimeout(() => {
+      failure = this.#syncFailure();
+      this.#silenced = true; // what stopping reports must not overwrite the failure
+      ac.abort();
+    }, Math.min(this.#args.informer_sync_timeout, MAX_TIMER_MS));
+    void this.#allSynced.promise.then(() => {
+      clearTimeout(syncTimer);
+      this.#setError(SYNC_KEY, undefined);
+    });
     const resync = setInterval(() => {
       for (const inf of this.#informers) for (const o of inf.values()) this.#enqueue(keyOf(o), o);
     }, RESYNC_MS);
     resync.unref();
     try {
-      await Promise.all(this.#informers.map((i) => i.run(signal)));
+      await Promise.all(this.#informers.map((i) => i.run(ac.signal)));
     } finally {
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(syncTimer);
       clearInterval(resync);
       this.#stopped = true;
       await Promise.all([...this.#chains.values()]);
@@ -241,6 +288,16 @@ class Manager {
       await Promise.all([...this.#stopping]);
       this.#client.close();
     }
+    return signal.aborted ? undefined : failure;
+  }
+
+  /** Alloy's error for informers that did not sync in time: its RBAC/connection hint, or `no matches for kind` when the resource is not served. */
+  #syncFailure(): string {
+    const notServed = this.#informers.some((i) => !i.synced && i.lastError instanceof KubeApiError && i.lastError.status === 404);
+    if (notServed) {
+      return `failed to configure informers: no matches for kind ${JSON.stringify(this.#kind)} in version ${JSON.stringify(`monitoring.coreos.com/${VERSION[this.#kind]}`)} (install its CRD: crds/monitoring.coreos.com/ in this repository, or the Prometheus Operator's)`;
+    }
+    return `failed to configure informers: timeout exceeded while configuring informers. Check the connection to the Kubernetes API is stable and that Alloy has appropriate RBAC permissions for ${GO_TYPE[this.#kind]}`;
   }
 
   clusterChanged(): void {
@@ -263,6 +320,7 @@ class Manager {
   #setError(key: string, error: string | undefined): void {
     if (error === undefined) this.#errors.delete(key);
     else this.#errors.set(key, error);
+    if (this.#silenced) return;
     const first = this.#errors.values().next();
     this.#health(first.done ? undefined : first.value);
   }
@@ -479,7 +537,10 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
   readonly #kind: MonitorKind;
   readonly #opts: ComponentOptions<object>;
   #args: Arguments;
-  #current: { m: Manager; ac: AbortController; done: Promise<void> } | undefined;
+  #current: { ac: AbortController; done: Promise<void> } | undefined;
+  /** The manager of the current (or last failed) run, for debug info and cluster changes. */
+  #manager: Manager | undefined;
+  readonly #retryDelayMs: number;
   #signal: AbortSignal | undefined;
   #health: Health = { state: 'unknown', message: 'starting', updatedAt: new Date() };
   readonly #cluster: ClusterService | undefined;
@@ -487,8 +548,10 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
   readonly #counters: ScrapeCounters;
   readonly #seed: number;
 
-  constructor(kind: MonitorKind, opts: ComponentOptions<object>, args: Arguments) {
+  /** `timing.retryDelayMs`: the pause after a failed run (tests shorten it). @default RETRY_AFTER_FAILURE_MS */
+  constructor(kind: MonitorKind, opts: ComponentOptions<object>, args: Arguments, timing: { readonly retryDelayMs?: number } = {}) {
     this.#kind = kind;
+    this.#retryDelayMs = timing.retryDelayMs ?? RETRY_AFTER_FAILURE_MS;
     this.#opts = opts;
     this.#args = args;
     connectionOfBlock(args.client); // fails the build (config error) when no connection can be made
@@ -516,22 +579,36 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     this.#signal.addEventListener('abort', onAbort, { once: true });
-    let m: Manager;
-    try {
-      m = new Manager(this.#kind, this.#args, this.#opts, { cluster: this.#cluster, dial: this.#dial, counters: this.#counters, seed: this.#seed, health: (e) => this.#setHealth(e) });
-    } catch (err) {
-      this.#setHealth((err as Error).message);
-      return;
+    const done = this.#runManagers(ac.signal).finally(() => this.#signal?.removeEventListener('abort', onAbort));
+    this.#current = { ac, done };
+  }
+
+  /** Alloy's component loop: a manager per run; after a failed run, another one `retryDelayMs` later. Never rejects. */
+  async #runManagers(signal: AbortSignal): Promise<void> {
+    let pendingError: string | undefined;
+    while (!signal.aborted) {
+      let m: Manager;
+      try {
+        m = new Manager(this.#kind, this.#args, this.#opts, { cluster: this.#cluster, dial: this.#dial, counters: this.#counters, seed: this.#seed, health: (e) => this.#setHealth(e), pendingError });
+      } catch (err) {
+        this.#setHealth((err as Error).message);
+        return;
+      }
+      if (pendingError === undefined) this.#setHealth(undefined);
+      this.#manager = m;
+      const failure = await m.run(signal);
+      if (failure === undefined || signal.aborted) return;
+      this.#opts.logger.error('error running crd manager', { component: this.#opts.id, err: failure });
+      this.#setHealth(failure);
+      pendingError = failure;
+      await systemClock.sleep(this.#retryDelayMs, signal);
     }
-    this.#setHealth(undefined);
-    const done = m.run(ac.signal).finally(() => this.#signal?.removeEventListener('abort', onAbort));
-    this.#current = { m, ac, done };
   }
 
   async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
     const unsubscribe = this.#cluster?.onChange(() => {
-      if (this.#args.clustering.enabled) this.#current?.m.clusterChanged();
+      if (this.#args.clustering.enabled) this.#manager?.clusterChanged();
     });
     this.#start();
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -556,17 +633,20 @@ export class OperatorComponent implements Component<Arguments>, HealthComponent,
   }
 
   debugInfo(): OperatorDebugInfo {
-    return this.#current?.m.debugInfo() ?? { crds: [], targets: [] };
+    return this.#manager?.debugInfo() ?? { crds: [], targets: [] };
   }
 }
 
-/** The definition of the `prometheus.operator.*` component for one resource kind: the shared arguments, no exports. */
-export function operatorComponent(name: string, kind: MonitorKind, stability: Stability): ComponentDefinition<Arguments, Record<string, never>> {
+/**
+ * The definition of the `prometheus.operator.*` component for one resource kind: the shared
+ * arguments, no exports. `timing` is for tests (see `OperatorComponent`).
+ */
+export function operatorComponent(name: string, kind: MonitorKind, stability: Stability, timing: { readonly retryDelayMs?: number } = {}): ComponentDefinition<Arguments, Record<string, never>> {
   return {
     name,
     stability,
     args: argumentsSchema as unknown as z.ZodType<Arguments>,
     exports: [],
-    build: (opts, args) => new OperatorComponent(kind, opts, args),
+    build: (opts, args) => new OperatorComponent(kind, opts, args, timing),
   };
 }
