@@ -13,12 +13,17 @@ import { realClusterUnavailable } from '../real/real-cluster.js';
 
 export type ApiServerKind = 'test' | 'real';
 
+/** The kubelet's default periodic pod sync, a real kubelet's `syncFrequency` (1 min). */
+const KUBELET_POD_SYNC_PERIOD_MS = 60_000;
+
 export interface JourneyEnv {
   readonly apiserver: ApiServerKind;
   /** The shared cluster; throws before the suite's `beforeAll` has started it. */
   cluster(): TestCluster;
   /** An address of the test process that pods reach: `127.0.0.1` on the dev cluster, the bridge gateway on the real one. */
   hostForPods(): string;
+  /** The kubelet's periodic pod sync (ConfigMap volumes are re-projected on it), before jitter. */
+  readonly podSyncPeriodMs: number;
 }
 
 export type Journey = (env: JourneyEnv) => void;
@@ -48,6 +53,7 @@ export function runJourneys(opts: RunJourneysOptions, journeys: readonly Journey
     hostForPods() {
       return env.cluster().real?.podGateway ?? '127.0.0.1';
     },
+    podSyncPeriodMs: clusterOpts.podSyncPeriodMs ?? KUBELET_POD_SYNC_PERIOD_MS,
   };
   (skip === undefined ? describe : describe.skip)(title, () => {
     let t0 = 0;

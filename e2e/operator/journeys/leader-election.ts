@@ -56,7 +56,9 @@ export function leaderElection(env: JourneyEnv): void {
       const c = await waitFor(
         async () => {
           const c = await getCollector(cluster, ns, 'ha');
-          return c.status?.observedGeneration === c.metadata.generation && c.status.readyReplicas === 2 && condition(c, 'Ready')?.status === 'True' ? c : undefined;
+          if (c.status?.observedGeneration === c.metadata.generation && c.status.readyReplicas === 2 && condition(c, 'Ready')?.status === 'True') return c;
+          const pods = await cluster.kubectl(['get', 'statefulsets,pods', '-n', ns, '-o', 'wide']);
+          throw new Error(`generation ${c.metadata.generation}, status ${JSON.stringify(c.status)}\n${pods}\nnew leader's log:\n${standby.logs().slice(-1500)}`);
         },
         { timeoutMs: 60_000, intervalMs: 250, what: 'the new leader to reconcile replicas=2' },
       );
