@@ -19,7 +19,7 @@ export interface SinkSample {
 }
 
 export interface RemoteWriteSink {
-  /** `http://127.0.0.1:PORT/api/v1/write`. */
+  /** `http://<host>:PORT/api/v1/write`. */
   readonly url: string;
   /** Samples per key, in arrival order. */
   samples(key: string): readonly SinkSample[];
@@ -31,7 +31,8 @@ export interface RemoteWriteSink {
 
 const MAX_BODY = 32 << 20;
 
-export async function startRemoteWriteSink(select: SeriesSelector): Promise<RemoteWriteSink> {
+/** `host`: the address to listen on, one the pods can reach (`127.0.0.1` on the dev cluster, the pods' gateway on the real one). */
+export async function startRemoteWriteSink(select: SeriesSelector, host = '127.0.0.1'): Promise<RemoteWriteSink> {
   const decoder = new WriteRequestDecoder();
   const byKey = new Map<string, SinkSample[]>();
   let rejected = 0;
@@ -61,10 +62,10 @@ export async function startRemoteWriteSink(select: SeriesSelector): Promise<Remo
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/api/v1/write`,
+    url: `http://${host}:${port}/api/v1/write`,
     samples: (key) => byKey.get(key) ?? [],
     keys: () => [...byKey.keys()],
     get rejected() {

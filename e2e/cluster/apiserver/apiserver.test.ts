@@ -334,8 +334,8 @@ describe('server-side apply', () => {
     expect(same.status).toBe(200);
     const c = await api('PATCH', applyPath('bob'), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
     expect(c.status).toBe(409);
-    expect(c.body.message).toBe('Apply failed with 1 conflict: conflict with "alice" using v1: .data.a');
-    expect(c.body.details.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "alice" using v1', field: '.data.a' }]);
+    expect(c.body.message).toBe('Apply failed with 1 conflict: conflict with "alice": .data.a');
+    expect(c.body.details.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "alice"', field: '.data.a' }]);
     const f = await api('PATCH', applyPath('bob', true), yaml('  a: "9"\n'), 'application/apply-patch+yaml');
     expect(f.status).toBe(200);
     expect(f.body.data).toEqual({ a: '9', b: '2' });

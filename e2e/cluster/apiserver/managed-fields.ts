@@ -333,10 +333,19 @@ export function serverSideApply(live: JsonObject | undefined, applied: JsonObjec
   return { obj: merged, managedFields: writeManagers(ms) };
 }
 
+/**
+ * A conflicting manager as the real server names it: `"name"`, then `with subresource "s"`, and
+ * `using <apiVersion>` only for Update managers (an Apply manager's identity has no version).
+ */
+function managerText(m: Manager): string {
+  const sub = m.entry.subresource ? ` with subresource "${m.entry.subresource}"` : '';
+  return `"${m.entry.manager}"${sub}${m.entry.operation === 'Update' ? ` using ${m.entry.apiVersion}` : ''}`;
+}
+
 function conflictError(conflicts: Map<Manager, string[]>): ApiError {
   const causes: { reason: string; message: string; field: string }[] = [];
   for (const [m, paths] of conflicts) {
-    for (const p of paths) causes.push({ reason: 'FieldManagerConflict', message: `conflict with "${m.entry.manager}"${m.entry.subresource ? ` with subresource "${m.entry.subresource}"` : ''} using ${m.entry.apiVersion}`, field: renderPath(p) });
+    for (const p of paths) causes.push({ reason: 'FieldManagerConflict', message: `conflict with ${managerText(m)}`, field: renderPath(p) });
   }
   let message: string;
   if (causes.length === 1) {
@@ -344,7 +353,7 @@ function conflictError(conflicts: Map<Manager, string[]>): ApiError {
   } else {
     const lines: string[] = [];
     for (const [m, paths] of conflicts) {
-      lines.push(`conflicts with "${m.entry.manager}" using ${m.entry.apiVersion}:`);
+      lines.push(`conflicts with ${managerText(m)}:`);
       for (const p of paths) lines.push(`- ${renderPath(p)}`);
     }
     message = `Apply failed with ${causes.length} conflicts: ${lines.join('\n')}`;

@@ -112,7 +112,7 @@ describe('managed fields', () => {
     const first = serverSideApply(undefined, pod([{ name: 'a', image: 'a:1' }], { hostname: 'h' }), ctx('one'), false);
     const live = { ...first.obj, metadata: { ...(first.obj['metadata'] as JsonObject), managedFields: first.managedFields } };
     expect(() => serverSideApply(live, pod([{ name: 'a', image: 'a:2' }], { hostname: 'x' }), ctx('two'), false)).toThrow(
-      expect.objectContaining({ code: 409, message: 'Apply failed with 2 conflicts: conflicts with "one" using v1:\n- .spec.containers[name="a"].image\n- .spec.hostname' }),
+      expect.objectContaining({ code: 409, message: 'Apply failed with 2 conflicts: conflicts with "one":\n- .spec.containers[name="a"].image\n- .spec.hostname' }),
     );
     expect(() => serverSideApply(live, pod([{ name: 'a', image: 'a:1' }]), ctx('two'), false)).not.toThrow();
   });

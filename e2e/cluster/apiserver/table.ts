@@ -205,7 +205,8 @@ function crdColumns(cols: readonly PrinterColumn[]): Column[] {
       },
     });
   }
-  if (!cols.some((c) => c.jsonPath === '.metadata.creationTimestamp')) out.push(ageCol);
+  // As apiextensions: the default Age column only when the version declares no columns.
+  if (cols.length === 0) out.push(ageCol);
   return out;
 }
 
