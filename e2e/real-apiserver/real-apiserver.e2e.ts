@@ -28,7 +28,8 @@ import { repoRoot } from '../cluster/harness/paths.js';
 import { waitFor } from '../cluster/harness/wait.js';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { realControlPlaneUnavailable, startRealControlPlane, type RealControlPlane } from '../cluster/real/control-plane.js';
-import { send, sendRaw, type Answer, type Target } from './agreement.js';
+import { firstWatchEvent, send, sendRaw, type Answer, type Target } from './agreement.js';
+import { ACCEPT_METADATA_LIST, ACCEPT_METADATA_WATCH } from '../../operator/src/kube/rest-kube-api.js';
 import { condition, startOperator, unavailableReason, type CollectorView, type OperatorProcess } from '../operator/operator-harness.js';
 
 const skip = realControlPlaneUnavailable() !== undefined || unavailableReason() !== undefined;
@@ -148,6 +149,34 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
         return answers.every((a) => a.code === 404) ? answers : undefined;
       }, { timeoutMs: 30_000, what: 'the owner gone on both servers once its dependent is' });
       expect(gone[1]).toStrictEqual(gone[0]);
+    }, 60_000);
+
+    test('PartialObjectMetadata (metadata-only informers): list and watch answer in the same form on both servers', async () => {
+      const cmPath = '/api/v1/namespaces/default/configmaps';
+      const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pom-a', labels: { agree: 'pom' }, annotations: { note: 'kept' } }, data: { big: 'x'.repeat(100) } };
+      // Volatile values (uid, resourceVersion, times) differ between the servers; their presence does
+      // not. fieldsV1 trees of Update entries are not the subject here (the test server leaves out
+      // the "." member the real one records for maps a non-apply write created).
+      const shape = (v: unknown): unknown =>
+        Array.isArray(v)
+          ? v.map(shape)
+          : typeof v === 'object' && v !== null
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, /^(uid|resourceVersion|creationTimestamp|time|fieldsV1)$/.test(k) ? typeof x : shape(x)]))
+            : v;
+      const answers = [];
+      for (const target of [real, { url: fake.url }]) {
+        expect((await sendRaw(target, 'POST', cmPath, cm)).code).toBe(201);
+        const list = await sendRaw(target, 'GET', `${cmPath}?labelSelector=agree%3Dpom&limit=500`, undefined, undefined, ACCEPT_METADATA_LIST);
+        const rv = (list.parsed['metadata'] as { resourceVersion: string }).resourceVersion;
+        const event = await firstWatchEvent(target, `${cmPath}?watch=1&labelSelector=agree%3Dpom&allowWatchBookmarks=true&resourceVersion=${rv}`, ACCEPT_METADATA_WATCH, (e) => e.type === 'MODIFIED', () =>
+          sendRaw(target, 'PATCH', `${cmPath}/pom-a`, { metadata: { labels: { edited: 'yes' } } }, 'application/merge-patch+json'),
+        );
+        answers.push({ list: { code: list.code, contentType: list.contentType, body: shape(list.parsed) }, watch: { type: event.type, contentType: event.contentType, object: shape(event.object) } });
+      }
+      const [r, f] = answers;
+      expect(r!.list.body).toMatchObject({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1' });
+      expect((r!.list.body as { items: unknown[] }).items[0]).not.toHaveProperty('data');
+      expect(f).toStrictEqual(r);
     }, 60_000);
   });
 
