@@ -317,6 +317,34 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
       expect(op!.logs()).not.toMatch(/forbidden|403/i);
     }, 120_000);
 
+    it('repairs drift of owned objects it caches as metadata only: an edited ConfigMap and StatefulSet are restored, a deleted Service re-created', async () => {
+      const config = 'logging {\n  level = "warn"\n}\n';
+      await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'drift', namespace: ns }, spec: { replicas: 1, config } }));
+      const cmData = async (): Promise<string | undefined> => {
+        const r = await kr(['get', 'configmap', 'drift-config', '-n', ns, '-o', 'json']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { data?: Record<string, string> }).data?.['config.alloy'] : undefined;
+      };
+      await waitFor(async () => ((await cmData()) === config && (await kr(['get', 'service', 'drift', '-n', ns])).code === 0) || undefined, { timeoutMs: 30_000, what: `ConfigMap and Service of drift (operator log: ${op!.logs().slice(-1500)})` });
+      await waitFor(async () => (await get('drift')).status?.observedGeneration === 1 || undefined, { timeoutMs: 30_000, what: 'status of drift' });
+
+      await k(['patch', 'configmap', 'drift-config', '-n', ns, '--type=merge', '-p', JSON.stringify({ data: { 'config.alloy': 'edited by hand' } })]);
+      await waitFor(async () => (await cmData()) === config || undefined, { timeoutMs: 30_000, what: 'the ConfigMap restored' });
+
+      const uid = (JSON.parse(await k(['get', 'service', 'drift', '-n', ns, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
+      await k(['delete', 'service', 'drift', '-n', ns, '--wait=true']);
+      await waitFor(async () => {
+        const r = await kr(['get', 'service', 'drift', '-n', ns, '-o', 'json']);
+        return r.code === 0 && (JSON.parse(r.stdout) as { metadata: { uid: string } }).metadata.uid !== uid ? true : undefined;
+      }, { timeoutMs: 30_000, what: 'the Service re-created' });
+
+      await k(['patch', 'statefulset', 'drift', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 3 } })]);
+      await waitFor(async () => (JSON.parse(await k(['get', 'statefulset', 'drift', '-n', ns, '-o', 'json'])) as { spec: { replicas: number } }).spec.replicas === 1 || undefined, {
+        timeoutMs: 30_000,
+        what: 'the StatefulSet replicas restored',
+      });
+      expect(op!.logs()).not.toMatch(/forbidden|403/i);
+    }, 120_000);
+
     it('a collector with its Collector ServiceAccount token works with the derived RBAC and reports a clear 403 without it', async () => {
       const discovery = (extra: string): string => `discovery.kubernetes "pods" {\n  role = "pod"\n${extra}  namespaces {\n    names = ["${ns}"]\n  }\n}\n`;
       // Same config in both Collectors; `rbac.discovery: none` withholds the derived grant.

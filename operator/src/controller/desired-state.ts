@@ -20,9 +20,8 @@
  * applied (`AppliedRecord`: the applied hash and the resourceVersion the apply answered with):
  * the object is unchanged while its resourceVersion is the one this operator wrote. Any other
  * write (an edit, a delete and re-create) moves the resourceVersion and makes the next reconcile
- * apply again. Kinds whose status other controllers write (StatefulSet, PodDisruptionBudget)
- * compare `generation` (which only spec writes move) and the metadata instead, so a status update
- * is not mistaken for drift.
+ * apply again. Kinds that other controllers write too compare what those writes leave alone
+ * (`OTHER_WRITERS`), so their writes are not mistaken for drift.
  */
 import { createHash } from 'node:crypto';
 
@@ -141,8 +140,19 @@ function itemMatches(seg: string, item: unknown, index: number): boolean {
   return Object.entries(parsed).every(([f, v]) => item[f] === undefined || String(item[f]) === String(v));
 }
 
-/** Kinds whose status other controllers write: their resourceVersion moves without drift. */
-export const STATUS_WRITTEN_KINDS: ReadonlySet<string> = new Set(['StatefulSet', 'PodDisruptionBudget']);
+/**
+ * Kinds whose resourceVersion other controllers move without drift, and what is compared instead:
+ * - StatefulSet, PodDisruptionBudget: their controllers write `status`; `generation` (moved by
+ *   spec writes only) and the metadata are compared;
+ * - ServiceAccount: Kubernetes before 1.24 adds its token Secret to `secrets`; the operator's
+ *   ServiceAccount is metadata only (`render/collector-service-account.ts`), so the metadata is
+ *   compared.
+ */
+export const OTHER_WRITERS: ReadonlyMap<string, 'generation' | 'metadata'> = new Map([
+  ['StatefulSet', 'generation'],
+  ['PodDisruptionBudget', 'generation'],
+  ['ServiceAccount', 'metadata'],
+]);
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -166,7 +176,7 @@ export interface AppliedRecord {
   readonly resourceVersion: string;
   /** The resourceVersion the apply replaced: a cache that has not yet seen the apply still shows it. */
   readonly replacedResourceVersion?: string;
-  /** `generation` and metadata fingerprint the apply answered with (`STATUS_WRITTEN_KINDS`). */
+  /** `generation` and metadata fingerprint the apply answered with (`OTHER_WRITERS`). */
   readonly generation?: number;
   readonly metadata: string;
 }
@@ -206,7 +216,9 @@ export function unchangedSinceApplied(kind: string, live: { readonly metadata: R
   if (m.uid !== record.uid || m.annotations?.[APPLIED_HASH_ANNOTATION] !== record.hash) return false;
   if (m.resourceVersion === record.resourceVersion) return true;
   if (record.replacedResourceVersion !== undefined && m.resourceVersion === record.replacedResourceVersion) return true;
-  return STATUS_WRITTEN_KINDS.has(kind) && m.generation === record.generation && metadataFingerprint(m) === record.metadata;
+  const compared = OTHER_WRITERS.get(kind);
+  if (compared === undefined) return false;
+  return (compared === 'metadata' || m.generation === record.generation) && metadataFingerprint(m) === record.metadata;
 }
 
 /** Whether `live` carries `manager`'s field set (a whole object), as `applyReason` needs. */
