@@ -171,7 +171,13 @@ const NEWER_FIELDS: Readonly<Record<string, { readonly field: string; readonly m
         const event = await firstWatchEvent(target, `${cmPath}?watch=1&labelSelector=agree%3Dpom&allowWatchBookmarks=true&resourceVersion=${rv}`, ACCEPT_METADATA_WATCH, (e) => e.type === 'MODIFIED', () =>
           sendRaw(target, 'PATCH', `${cmPath}/pom-a`, { metadata: { labels: { edited: 'yes' } } }, 'application/merge-patch+json'),
         );
-        answers.push({ list: { code: list.code, contentType: list.contentType, body: shape(list.parsed) }, watch: { type: event.type, contentType: event.contentType, object: shape(event.object) } });
+        // A bookmark (the real watch cache sends one 2 s before a watch's deadline).
+        const mark = await firstWatchEvent(target, `${cmPath}?watch=1&labelSelector=agree%3Dpom&allowWatchBookmarks=true&timeoutSeconds=4&resourceVersion=${rv}`, ACCEPT_METADATA_WATCH, (e) => e.type === 'BOOKMARK', async () => undefined);
+        answers.push({
+          list: { code: list.code, contentType: list.contentType, body: shape(list.parsed) },
+          watch: { type: event.type, contentType: event.contentType, object: shape(event.object) },
+          bookmark: { kind: mark.object['kind'], apiVersion: mark.object['apiVersion'], metadataKeys: Object.keys(mark.object['metadata'] as object).sort() },
+        });
       }
       const [r, f] = answers;
       expect(r!.list.body).toMatchObject({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1' });
