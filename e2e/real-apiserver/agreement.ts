@@ -66,10 +66,10 @@ export function sendRaw(target: Target, method: string, path: string, body?: unk
 
 /**
  * Opens a watch and resolves with its first event for which `pick` holds (the stream is then
- * closed), or rejects after `timeoutMs`. `start` runs once the response headers arrived, so a
- * change it makes is seen by the watch.
+ * closed), with `undefined` when the server ends the stream first, or rejects after `timeoutMs`.
+ * `start` runs once the response headers arrived, so a change it makes is seen by the watch.
  */
-export function firstWatchEvent(target: Target, path: string, accept: string, pick: (ev: { type: string; object: Record<string, unknown> }) => boolean, start: () => Promise<unknown>, timeoutMs = 15_000): Promise<{ type: string; object: Record<string, unknown>; contentType: string }> {
+export function firstWatchEvent(target: Target, path: string, accept: string, pick: (ev: { type: string; object: Record<string, unknown> }) => boolean, start: () => Promise<unknown>, timeoutMs = 15_000): Promise<{ type: string; object: Record<string, unknown>; contentType: string } | undefined> {
   const headers: Record<string, string> = { accept };
   if (target.token !== undefined) headers['authorization'] = `Bearer ${target.token}`;
   const url = new URL(path, target.url);
@@ -92,6 +92,7 @@ export function firstWatchEvent(target: Target, path: string, accept: string, pi
           }
         }
       });
+      res.on('end', () => (clearTimeout(timer), resolve(undefined)));
       start().catch((e: unknown) => (clearTimeout(timer), req.destroy(), reject(e)));
     };
     const req = url.protocol === 'https:' ? https.request(url, { headers, ca: target.caPem }, onResponse) : http.request(url, { headers }, onResponse);
