@@ -137,9 +137,10 @@ function cpuSeconds(pid: number): number {
 
 /**
  * The live heap of the snapshot a process writes into `dir` (a file not in `before`): the sum of
- * every node's self size. V8 collects garbage before it writes a snapshot. Waits up to 120 s.
+ * every node's self size. V8 collects garbage before it writes a snapshot. Waits up to 120 s. The
+ * snapshot stays (open it in Chrome DevTools' Memory tab to see what holds the heap).
  */
-async function liveHeapMiB(dir: string, before: ReadonlySet<string>): Promise<number | undefined> {
+async function liveHeap(dir: string, before: ReadonlySet<string>): Promise<{ mib: number; file: string } | undefined> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const file = fs.readdirSync(dir).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
@@ -151,8 +152,7 @@ async function liveHeapMiB(dir: string, before: ReadonlySet<string>): Promise<nu
         const self = snap.snapshot.meta.node_fields.indexOf('self_size');
         let bytes = 0;
         for (let i = self; i < snap.nodes.length; i += width) bytes += snap.nodes[i]!;
-        fs.rmSync(path.join(dir, file));
-        return bytes / 2 ** 20;
+        return { mib: bytes / 2 ** 20, file: path.join(dir, file) };
       } catch {
         // still being written
       }
@@ -275,8 +275,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     if (f.heapSnapshotDir !== undefined) {
       const before = new Set(fs.readdirSync(f.heapSnapshotDir));
       op.kill('SIGUSR2');
-      const live = await liveHeapMiB(f.heapSnapshotDir, before);
-      console.log(`  operator live heap at convergence (heap snapshot, after a full GC): ${live === undefined ? 'snapshot not written within 120 s' : `${live.toFixed(1)} MiB`}`);
+      const live = await liveHeap(f.heapSnapshotDir, before);
+      console.log(`  operator live heap at convergence (heap snapshot, after a full GC): ${live === undefined ? 'snapshot not written within 120 s' : `${live.mib.toFixed(1)} MiB (${live.file})`}`);
     }
     console.log(`  all owned objects after ${objectsAt ? ((objectsAt - t0) / 1000).toFixed(1) : '>600'} s, all status after ${statusAt ? ((statusAt - t0) / 1000).toFixed(1) : '>600'} s (from the first create)`);
     await new Promise((r) => setTimeout(r, 3000)); // audit log batches flush
