@@ -150,8 +150,8 @@ async function runOperator(argv: string[]): Promise<number> {
           ...(observe === 'true' ? { podConfigProbe: new HttpPodConfigProbe() } : {}),
           nudgePods: nudge === 'true',
         }),
-      informers: (apiVersion, kind, labelSelector) =>
-        listWatchFor(api, apiVersion, kind, { transform: cacheTransform(kind, FIELD_MANAGER), ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
+      informers: (apiVersion, kind, labelSelector, metadataOnly) =>
+        listWatchFor(api, apiVersion, kind, { metadataOnly, transform: cacheTransform(kind, FIELD_MANAGER, metadataOnly), ...(namespace !== undefined ? { namespace } : {}), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
       clock,
       logger,
       metrics,

@@ -55,8 +55,9 @@ export function jobSelector(job: KubeObject): void {
   };
 }
 
+/** The PartialObjectMetadata form of an object; `creationTimestamp` is always present (null when unset, as Go's ObjectMeta encodes it: bookmarks). */
 export function partialMetadata(o: KubeObject): JsonObject {
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { ...o.metadata, creationTimestamp: o.metadata['creationTimestamp'] ?? null } };
 }
 
 /** Serialized watch events, shared by every watcher of the same object version and event type. */

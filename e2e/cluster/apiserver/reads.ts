@@ -130,7 +130,8 @@ export function watchObjects(ctx: Pick<ServerContext, 'store' | 'closers' | 'boo
       res.write(`${JSON.stringify({ type, object: tbl })}\n`);
       return;
     }
-    if (partial && type !== 'BOOKMARK' && type !== 'ERROR') {
+    // Bookmarks are transformed too (kind PartialObjectMetadata); an ERROR's Status is not.
+    if (partial && type !== 'ERROR') {
       res.write(`${JSON.stringify({ type, object: partialMetadata(object as KubeObject) })}\n`);
       return;
     }
@@ -184,5 +185,12 @@ export function watchObjects(ctx: Pick<ServerContext, 'store' | 'closers' | 'boo
   }
   unsubscribe = ctx.store.subscribe(deliver);
   timer = setTimeout(finish, timeout * 1000);
-  if (bookmarks) ticker = setInterval(() => bookmark(), ctx.bookmarkMs);
+  if (bookmarks) {
+    ticker = setInterval(() => bookmark(), ctx.bookmarkMs);
+    // As the real watch cache: a bookmark 2 s before the watch's deadline, when that comes first.
+    if (timeout * 1000 - 2000 < ctx.bookmarkMs) {
+      const early = setTimeout(() => bookmark(), Math.max(0, timeout * 1000 - 2000));
+      res.on('close', () => clearTimeout(early));
+    }
+  }
 }

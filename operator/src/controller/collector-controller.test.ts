@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import winston from 'winston';
 import { configBlocks } from '../rbac/config-blocks.js';
 import { FakeKubeApi } from '../kube/fake-kube-api.test-support.js';
 import { listWatchFor } from '../kube/resilient-informer.js';
+import { cacheTransform } from '../kube/cache-transform.js';
+import { FIELD_MANAGER } from '../render/labels.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
@@ -170,5 +173,117 @@ describe('CollectorController', () => {
     expect(
       () => new CollectorController({ api: new FakeKubeApi(), reconciler: { reconcile: async () => ({}) }, informers: (v, k) => listWatchFor(new FakeKubeApi(), v, k), clock: new ManualClock(), logger, metrics: new OperatorMetrics(), workers: 0 }),
     ).toThrow(/option "workers"/);
+  });
+});
+
+describe('CollectorController with metadata-only caches of owned objects (as main.ts wires them)', () => {
+  const ref = (kind: string, name: string, apiVersion = 'v1') => ({ apiVersion, kind, namespace: 'obs', name });
+  const cmRef = ref('ConfigMap', 'a-config');
+  const stsRef = ref('StatefulSet', 'a', 'apps/v1');
+  const svcRef = ref('Service', 'a');
+
+  /** Test validator: a config containing `!!` is invalid. */
+  const validate = (sources: ReadonlyMap<string, string>) =>
+    [...sources].filter(([, text]) => text.includes('!!')).map(([file]) => ({ severity: 'error', message: 'unexpected "!!"', start: { file, line: 1, column: 1 } }));
+
+  function start(api: FakeKubeApi) {
+    const clock = new ManualClock();
+    const controller = new CollectorController({
+      api,
+      reconciler: (reader) =>
+        new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') }),
+      informers: (v, k, labelSelector, metadataOnly) =>
+        listWatchFor(api, v, k, { metadataOnly, transform: cacheTransform(k, FIELD_MANAGER, metadataOnly), delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
+      clock,
+      logger,
+      metrics: new OperatorMetrics(),
+      resyncMs: 0,
+    });
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    return { controller, stop: async () => (stop.abort(), await running) };
+  }
+  const applies = (api: FakeKubeApi, kind?: string) => api.writesOf('apply').filter((w) => w.subresource === undefined && (kind === undefined || w.kind === kind)).length;
+  const configOf = (api: FakeKubeApi) => (api.peek(cmRef) as { data?: Record<string, string> } | undefined)?.data?.['config.alloy'];
+  async function settled(api: FakeKubeApi, controller: CollectorController): Promise<void> {
+    await until(() => api.peek(stsRef) !== undefined && controller.queue.depth === 0, 'objects applied and the queue drained');
+    for (let i = 0; i < 20; i++) await flushMicrotasks();
+  }
+
+  it('GIVEN owned objects WHEN cached THEN the caches hold their metadata only (PartialObjectMetadata), StatefulSets their status too', async () => {
+    const api = new FakeKubeApi();
+    api.seed(collectorObj('a'));
+    const { controller, stop } = start(api);
+    await settled(api, controller);
+    const cm = await controller.reader.get(cmRef);
+    expect(Object.keys(cm!).sort()).toStrictEqual(['apiVersion', 'kind', 'metadata']);
+    expect(cm!.metadata.annotations?.['alloy.dev/config-hash']).toMatch(/^[0-9a-f]{64}$/);
+    expect(cm!.metadata.managedFields).toStrictEqual([{ manager: 'alloy-operator', operation: 'Apply', time: expect.any(String) }]);
+    expect(Object.keys((await controller.reader.get(svcRef))!).sort()).toStrictEqual(['apiVersion', 'kind', 'metadata']);
+    expect(Object.keys((await controller.reader.get(stsRef))!).sort()).toStrictEqual(['apiVersion', 'kind', 'metadata']); // no status reported yet
+    await stop();
+  });
+
+  it('GIVEN a converged Collector WHEN an owned object is edited or deleted by someone else THEN exactly that object is applied again; status updates of the StatefulSet apply nothing', async () => {
+    const api = new FakeKubeApi();
+    api.seed(collectorObj('a'));
+    const { controller, stop } = start(api);
+    await settled(api, controller);
+    const before = applies(api);
+    expect(before).toBe(5); // ConfigMap, StatefulSet, two Services, ServiceAccount
+    // The StatefulSet controller reports progress: the Collector's status follows, nothing is applied.
+    await api.mergePatch(stsRef, { status: { replicas: 1, readyReplicas: 1, updatedReplicas: 1 } }, 'status');
+    await until(() => (api.peek(ref('Collector', 'a', 'alloy.dev/v1alpha1'))?.['status'] as { readyReplicas?: number } | undefined)?.readyReplicas === 1, 'readyReplicas=1');
+    expect(applies(api)).toBe(before);
+
+    // Someone edits the config in the owned ConfigMap: the operator's version is restored.
+    const good = configOf(api);
+    await api.mergePatch(cmRef, { data: { 'config.alloy': 'logging { level = "debug" }' } });
+    await until(() => configOf(api) === good, 'the ConfigMap restored');
+    expect(applies(api, 'ConfigMap')).toBe(2);
+
+    // Someone deletes the receiver Service: it is created again.
+    await api.delete(svcRef);
+    await until(() => api.peek(svcRef) !== undefined, 'the Service re-created');
+    expect(applies(api, 'Service')).toBe(3);
+
+    // Someone edits the StatefulSet spec: restored.
+    await api.mergePatch(stsRef, { spec: { replicas: 5 } });
+    await until(() => (api.peek(stsRef)?.['spec'] as { replicas?: number }).replicas === 1, 'the StatefulSet spec restored');
+    expect(applies(api, 'StatefulSet')).toBe(2);
+    await settled(api, controller);
+    expect(applies(api)).toBe(before + 3);
+    await stop();
+  });
+
+  it('GIVEN an operator restart over converged objects THEN only the drift that happened meanwhile is applied (objects without a record are compared whole)', async () => {
+    const api = new FakeKubeApi();
+    api.seed(collectorObj('a'));
+    const first = start(api);
+    await settled(api, first.controller);
+    await first.stop();
+    const before = applies(api);
+    const good = configOf(api);
+    // Edited while no operator ran.
+    await api.mergePatch(cmRef, { data: { 'config.alloy': 'edited' } });
+    const second = start(api);
+    await settled(api, second.controller);
+    await until(() => configOf(api) === good, 'the ConfigMap restored after the restart');
+    expect(applies(api)).toBe(before + 1);
+    await second.stop();
+  });
+
+  it('GIVEN a converged Collector WHEN its config turns invalid THEN the last good config (read whole, the cache has only its hash) stays and the status names its hash', async () => {
+    const api = new FakeKubeApi();
+    api.seed(collectorObj('a', { config: 'logging {}' }));
+    const { controller, stop } = start(api);
+    await settled(api, controller);
+    const c = api.peek(ref('Collector', 'a', 'alloy.dev/v1alpha1'))!;
+    await api.replace({ ...c, spec: { ...(c['spec'] as object), config: 'logging { !! }' } });
+    const condition = () => ((api.peek(ref('Collector', 'a', 'alloy.dev/v1alpha1'))?.['status'] as { conditions?: Array<{ type: string; status: string; message: string }> } | undefined)?.conditions ?? []).find((x) => x.type === 'ConfigValid');
+    await until(() => condition()?.status === 'False', 'ConfigValid=False');
+    expect(condition()!.message).toContain(`pods keep running the last valid config (sha256 ${createHash('sha256').update('logging {}').digest('hex').slice(0, 12)})`);
+    expect(configOf(api)).toBe('logging {}');
+    await stop();
   });
 });

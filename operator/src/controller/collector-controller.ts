@@ -13,6 +13,7 @@ import type { Logger } from 'winston';
 import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
 import type { KubeApi, KubeObject } from '../kube/kube-api.js';
 import { CacheReader, type ObjectCache, type ObjectReader } from '../kube/cache-reader.js';
+import { METADATA_ONLY_KINDS } from '../kube/cache-transform.js';
 import { CONFIG_SOURCE_LABEL, OWNED_SELECTOR } from '../render/labels.js';
 import { ResilientInformer, type InformerCore } from '../kube/resilient-informer.js';
 import type { OperatorMetrics } from '../metrics/operator-metrics.js';
@@ -37,8 +38,13 @@ export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: stri
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
 ];
 
-/** Builds an informer for a kind, optionally restricted by a label selector. */
-export type InformerFactory = (apiVersion: string, kind: string, labelSelector?: string) => InformerCore<KubeObject>;
+/**
+ * Builds an informer for a kind, optionally restricted by a label selector. `metadataOnly`: the
+ * reconciler needs only the objects' metadata (`METADATA_ONLY_KINDS`), so the informer may watch
+ * `PartialObjectMetadata` and cache nothing else; an informer that keeps whole objects is correct
+ * too, only larger.
+ */
+export type InformerFactory = (apiVersion: string, kind: string, labelSelector: string | undefined, metadataOnly: boolean) => InformerCore<KubeObject>;
 
 /** Only the collector pods this operator renders are watched (pods carry the common labels). */
 export const POD_SELECTOR = 'app.kubernetes.io/managed-by=alloy-operator,app.kubernetes.io/component=collector';
@@ -81,8 +87,8 @@ export class CollectorController {
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`CollectorController: option "workers" must be a positive integer, got ${workers}`);
     this.#o = opts;
     this.queue = new WorkQueue({ clock: opts.clock, backoff: opts.backoff ?? { baseMs: 200, maxMs: 60_000 } });
-    const informer = (apiVersion: string, kind: string, labelSelector?: string): ResilientInformer<KubeObject> =>
-      new ResilientInformer(opts.informers(apiVersion, kind, labelSelector), {
+    const informer = (apiVersion: string, kind: string, labelSelector?: string, metadataOnly = false): ResilientInformer<KubeObject> =>
+      new ResilientInformer(opts.informers(apiVersion, kind, labelSelector, metadataOnly), {
         name: kind,
         clock: opts.clock,
         ...(opts.informerBackoff !== undefined ? { backoff: opts.informerBackoff } : {}),
@@ -99,7 +105,7 @@ export class CollectorController {
       });
     }
     for (const { apiVersion, kind } of WATCHED_OWNED_KINDS) {
-      const inf = informer(apiVersion, kind, OWNED_SELECTOR);
+      const inf = informer(apiVersion, kind, OWNED_SELECTOR, METADATA_ONLY_KINDS.has(kind));
       for (const event of ['update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
@@ -119,7 +125,8 @@ export class CollectorController {
     ]);
     WATCHED_OWNED_KINDS.forEach(({ apiVersion, kind }, i) => caches.set(CacheReader.key(apiVersion, kind), this.#owned[i]!));
     const configMaps = caches.get(CacheReader.key('v1', 'ConfigMap'));
-    if (configMaps !== undefined) caches.set(CacheReader.key('v1', 'ConfigMap'), new UnionCache([configMaps, this.#configSources]));
+    // Config sources first: they are whole objects, the owned ConfigMaps metadata only.
+    if (configMaps !== undefined) caches.set(CacheReader.key('v1', 'ConfigMap'), new UnionCache([this.#configSources, configMaps]));
     this.reader = new CacheReader(opts.api, caches);
     this.#reconciler = typeof opts.reconciler === 'function' ? opts.reconciler(this.reader) : opts.reconciler;
   }

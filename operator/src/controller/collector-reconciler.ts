@@ -15,14 +15,14 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
-import { PREVIOUS_CONFIG_HASHES_ANNOTATION } from '../render/collector-config-map.js';
+import { CONFIG_HASH_ANNOTATION, PREVIOUS_CONFIG_HASHES_ANNOTATION } from '../render/collector-config-map.js';
 import { collectorAccess, describeAccess, type CollectorAccess, type ConfigBlock } from '../rbac/collector-access.js';
 import { CONFIG_DIR, CONFIG_KEY, CONFIG_SOURCE_LABEL, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
-import { applyReason, stableJson, withAppliedHash } from './desired-state.js';
+import { APPLIED_HASH_ANNOTATION, applyReason, appliedRecord, hasFieldSet, stableJson, unchangedSinceApplied, withAppliedHash, type AppliedRecord } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
 
@@ -158,6 +158,8 @@ export class CollectorReconciler {
   readonly #o: ReconcilerOptions;
 
   readonly #reader: ObjectReader;
+  /** Collector key -> owned object (`kind/namespace/name`) -> what this process last applied to it. */
+  readonly #applied = new Map<string, Map<string, AppliedRecord>>();
 
   constructor(opts: ReconcilerOptions) {
     this.#o = opts;
@@ -169,10 +171,14 @@ export class CollectorReconciler {
     const ref: ObjectRef = { apiVersion: API_VERSION, kind: KIND, namespace, name };
     const raw = await this.#reader.get(ref);
     if (raw === undefined) {
+      this.#applied.delete(key);
       this.#o.logger.debug('collector gone; owned objects are garbage-collected', { collector: key });
       return {};
     }
-    if (raw.metadata.deletionTimestamp !== undefined) return this.#finalize(raw);
+    if (raw.metadata.deletionTimestamp !== undefined) {
+      this.#applied.delete(key);
+      return this.#finalize(raw);
+    }
 
     const decoded = decodeCollector(raw);
     if (!decoded.ok) {
@@ -187,7 +193,6 @@ export class CollectorReconciler {
       namespace,
       name: names.configMap(name),
     });
-    const lastGood = liveConfigMap?.data?.[CONFIG_KEY];
 
     let diagnostics: readonly ConfigDiagnostic[] = [];
     let valid = false;
@@ -203,6 +208,7 @@ export class CollectorReconciler {
       valid = diagnostics.length === 0;
     }
     const newConfig = source.ok && valid ? source.text : undefined;
+    const lastGood = await this.#lastGoodConfig(liveConfigMap, newConfig);
     const effective = newConfig ?? lastGood;
     const configChanged = newConfig !== undefined && lastGood !== undefined && newConfig !== lastGood;
     // The ConfigMap remembers the hashes of the config before its last change, so pods still on
@@ -249,8 +255,9 @@ export class CollectorReconciler {
           requeueAfterMs = 1000;
           continue;
         }
-        const reason = applyReason(obj, live, FIELD_MANAGER);
+        const reason = await this.#applyReason(key, obj, live);
         const current = reason === undefined ? live! : await this.#o.api.apply(obj);
+        if (reason !== undefined) this.#remember(key, obj, appliedRecord(current, live?.metadata.resourceVersion));
         if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
         if (obj.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
         if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
@@ -293,6 +300,50 @@ export class CollectorReconciler {
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.#o.reloadPollMs ?? 2000);
     }
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+  }
+
+  /**
+   * Why `desired` must be applied over `live` (whole or metadata only), or `undefined` when it
+   * holds what this operator would apply. With a record of this process's own last apply, decided
+   * from metadata alone (`unchangedSinceApplied`); without one (the first look since the operator
+   * started), from the whole object, read from the API when the cache holds only its metadata.
+   */
+  async #applyReason(collectorKey: string, desired: KubeObject, live: KubeObject | undefined): Promise<string | undefined> {
+    if (live === undefined) return 'absent';
+    if (live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] !== desired.metadata.annotations?.[APPLIED_HASH_ANNOTATION]) return 'desired object changed';
+    const record = this.#applied.get(collectorKey)?.get(objectKey(desired));
+    if (record !== undefined && record.uid === live.metadata.uid) {
+      return unchangedSinceApplied(desired.kind, live, record) ? undefined : 'changed by another writer since this operator applied it';
+    }
+    const whole = hasFieldSet(live, FIELD_MANAGER) ? live : await this.#o.api.get(refOf(desired));
+    const reason = applyReason(desired, whole, FIELD_MANAGER);
+    if (reason === undefined) this.#remember(collectorKey, desired, appliedRecord(whole!));
+    return reason;
+  }
+
+  #remember(collectorKey: string, desired: KubeObject, record: AppliedRecord | undefined): void {
+    let records = this.#applied.get(collectorKey);
+    if (record === undefined) {
+      records?.delete(objectKey(desired));
+      return;
+    }
+    if (records === undefined) this.#applied.set(collectorKey, (records = new Map()));
+    records.set(objectKey(desired), record);
+  }
+
+  /**
+   * The config text the ConfigMap holds, when the reconcile needs it: the new config is invalid or
+   * missing (the pods keep the last good one), or differs from the ConfigMap's
+   * `alloy.dev/config-hash` (the old text's hashes are kept for the pods still reloading). A
+   * metadata-only cached ConfigMap is then read from the API; an unchanged config costs no read.
+   */
+  async #lastGoodConfig(live: (KubeObject & { data?: Record<string, string> }) | undefined, newConfig: string | undefined): Promise<string | undefined> {
+    if (live === undefined) return undefined;
+    const hash = live.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
+    if (newConfig !== undefined && hash !== undefined && hash === configContentHash(newConfig)) return newConfig;
+    if (live.data !== undefined) return live.data[CONFIG_KEY];
+    const whole = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>(refOf({ ...live, apiVersion: 'v1', kind: 'ConfigMap' }));
+    return whole?.data?.[CONFIG_KEY];
   }
 
   /**
@@ -610,6 +661,10 @@ export class CollectorReconciler {
     if (sameStatus(previous, next)) return;
     await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
   }
+}
+
+function objectKey(obj: KubeObject): string {
+  return `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
 /** Time (ms) of `manager`'s last server-side apply to `obj`, from its `managedFields` entry. */

@@ -1,4 +1,4 @@
-import { APPLIED_HASH_ANNOTATION, applyReason, sameFieldSet, withAppliedHash } from './desired-state.js';
+import { APPLIED_HASH_ANNOTATION, appliedRecord, applyReason, sameFieldSet, unchangedSinceApplied, withAppliedHash } from './desired-state.js';
 
 /** FieldsV1 as kube-apiserver writes it for a StatefulSet applied with a keyed container list. */
 const SERVER_FIELDS = {
@@ -61,5 +61,25 @@ describe('applyReason', () => {
     const next = withAppliedHash(desired({ tolerations: [{}] }));
     expect(next.metadata.annotations[APPLIED_HASH_ANNOTATION]).not.toBe(stamped.metadata.annotations[APPLIED_HASH_ANNOTATION]);
     expect(applyReason(next, live, 'alloy-operator')).toBe('desired object changed');
+  });
+});
+
+describe('unchangedSinceApplied (metadata-only decisions)', () => {
+  const hash = { 'alloy.dev/applied-hash': 'h1' };
+  const answer = (kind: string, extra: Record<string, unknown> = {}) => ({ kind, metadata: { uid: 'u', resourceVersion: '10', generation: 2, labels: { a: 'b' }, annotations: hash, ...extra } });
+  it.each([
+    ['the resourceVersion the apply answered with', 'ConfigMap', {}, true],
+    ['the resourceVersion the apply replaced (the cache has not seen the apply yet)', 'ConfigMap', { resourceVersion: '9' }, true],
+    ['any other resourceVersion (someone wrote it)', 'ConfigMap', { resourceVersion: '11' }, false],
+    ['another object of the same name (deleted and re-created)', 'ConfigMap', { uid: 'v' }, false],
+    ['another applied hash', 'ConfigMap', { annotations: { 'alloy.dev/applied-hash': 'h2' } }, false],
+    ['a StatefulSet whose status moved the resourceVersion', 'StatefulSet', { resourceVersion: '12' }, true],
+    ['a StatefulSet whose spec someone changed (generation)', 'StatefulSet', { resourceVersion: '12', generation: 3 }, false],
+    ['a StatefulSet whose labels someone changed', 'StatefulSet', { resourceVersion: '12', labels: { a: 'c' } }, false],
+    ['a ServiceAccount whose token Secret the controller added', 'ServiceAccount', { resourceVersion: '12' }, true],
+    ['a ServiceAccount whose annotations someone changed', 'ServiceAccount', { resourceVersion: '12', annotations: { ...hash, 'alloy.dev/granted-access': 'x' } }, false],
+  ])('%s', (_what, kind, live, unchanged) => {
+    const record = appliedRecord(answer(kind), '9')!;
+    expect(unchangedSinceApplied(kind, answer(kind, live), record)).toBe(unchanged);
   });
 });

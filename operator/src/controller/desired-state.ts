@@ -14,6 +14,14 @@
  *   `effect`), which field ownership cannot show.
  * Values other writers changed (drift) are caught by comparing the desired values with the live
  * ones (`isSubset`).
+ *
+ * That comparison needs the whole object. The operator's caches hold owned objects as metadata
+ * only, so after its first look at an object the reconciler decides from its own record of what it
+ * applied (`AppliedRecord`: the applied hash and the resourceVersion the apply answered with):
+ * the object is unchanged while its resourceVersion is the one this operator wrote. Any other
+ * write (an edit, a delete and re-create) moves the resourceVersion and makes the next reconcile
+ * apply again. Kinds that other controllers write too compare what those writes leave alone
+ * (`OTHER_WRITERS`), so their writes are not mistaken for drift.
  */
 import { createHash } from 'node:crypto';
 
@@ -130,6 +138,92 @@ function itemMatches(seg: string, item: unknown, index: number): boolean {
   if (!seg.startsWith('k:') || !isObject(parsed) || !isObject(item)) return false;
   // A key field the item leaves out was defaulted by the server (e.g. `protocol: TCP`).
   return Object.entries(parsed).every(([f, v]) => item[f] === undefined || String(item[f]) === String(v));
+}
+
+/**
+ * Kinds whose resourceVersion other controllers move without drift, and what is compared instead:
+ * - StatefulSet, PodDisruptionBudget: their controllers write `status`; `generation` (moved by
+ *   spec writes only) and the metadata are compared;
+ * - ServiceAccount: Kubernetes before 1.24 adds its token Secret to `secrets`; the operator's
+ *   ServiceAccount is metadata only (`render/collector-service-account.ts`), so the metadata is
+ *   compared.
+ */
+export const OTHER_WRITERS: ReadonlyMap<string, 'generation' | 'metadata'> = new Map([
+  ['StatefulSet', 'generation'],
+  ['PodDisruptionBudget', 'generation'],
+  ['ServiceAccount', 'metadata'],
+]);
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+interface RecordedMeta {
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly labels?: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+  readonly ownerReferences?: unknown;
+  readonly finalizers?: unknown;
+  readonly deletionTimestamp?: string;
+}
+
+/** What this process last applied to one object, from the apply's answer. */
+export interface AppliedRecord {
+  readonly uid: string;
+  /** `alloy.dev/applied-hash` of the applied object. */
+  readonly hash: string;
+  /** The resourceVersion the apply answered with. */
+  readonly resourceVersion: string;
+  /** The resourceVersion the apply replaced: a cache that has not yet seen the apply still shows it. */
+  readonly replacedResourceVersion?: string;
+  /** `generation` and metadata fingerprint the apply answered with (`OTHER_WRITERS`). */
+  readonly generation?: number;
+  readonly metadata: string;
+}
+
+/** Labels, annotations (less kubectl's last-applied copy), owner references and finalizers, as one string. */
+export function metadataFingerprint(meta: RecordedMeta): string {
+  const { [LAST_APPLIED]: _dropped, ...annotations } = meta.annotations ?? {};
+  void _dropped;
+  const text = stableJson({ l: meta.labels ?? {}, a: annotations, o: meta.ownerReferences ?? [], f: meta.finalizers ?? [], d: meta.deletionTimestamp ?? null });
+  return createHash('sha256').update(text).digest('base64').slice(0, 22);
+}
+
+/**
+ * The record of an apply (or of a whole-object comparison that found nothing to apply) from the
+ * object the server answered with; `undefined` when it lacks a uid, resourceVersion or applied hash.
+ */
+export function appliedRecord(answer: { readonly metadata: RecordedMeta }, replacedResourceVersion?: string): AppliedRecord | undefined {
+  const m = answer.metadata;
+  const hash = m.annotations?.[APPLIED_HASH_ANNOTATION];
+  if (m.uid === undefined || m.resourceVersion === undefined || hash === undefined) return undefined;
+  return {
+    uid: m.uid,
+    hash,
+    resourceVersion: m.resourceVersion,
+    ...(replacedResourceVersion !== undefined ? { replacedResourceVersion } : {}),
+    ...(m.generation !== undefined ? { generation: m.generation } : {}),
+    metadata: metadataFingerprint(m),
+  };
+}
+
+/**
+ * Whether `live` (a whole object or its metadata) is still what `record` says this process
+ * applied: same object (uid), same applied hash, and no write since by anyone else.
+ */
+export function unchangedSinceApplied(kind: string, live: { readonly metadata: RecordedMeta }, record: AppliedRecord): boolean {
+  const m = live.metadata;
+  if (m.uid !== record.uid || m.annotations?.[APPLIED_HASH_ANNOTATION] !== record.hash) return false;
+  if (m.resourceVersion === record.resourceVersion) return true;
+  if (record.replacedResourceVersion !== undefined && m.resourceVersion === record.replacedResourceVersion) return true;
+  const compared = OTHER_WRITERS.get(kind);
+  if (compared === undefined) return false;
+  return (compared === 'metadata' || m.generation === record.generation) && metadataFingerprint(m) === record.metadata;
+}
+
+/** Whether `live` carries `manager`'s field set (a whole object), as `applyReason` needs. */
+export function hasFieldSet(live: LiveObject, manager: string): boolean {
+  return (live.metadata.managedFields ?? []).some((m) => m.manager === manager && m.operation === 'Apply' && (m.subresource ?? '') === '' && m.fieldsV1 !== undefined);
 }
 
 export interface LiveObject {

@@ -10,7 +10,7 @@
  * server does. Simplifications: every list is atomic (replaced whole, owned as one field), and
  * non-apply writes (`mergePatch`, `replace`) do not take ownership of the fields they change.
  */
-import { KubeError, isNamespaced, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+import { KubeError, isNamespaced, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef, type ReadOptions } from './kube-api.js';
 
 type Verb = 'apply' | 'mergePatch' | 'create' | 'replace' | 'delete' | 'get' | 'list';
 
@@ -120,9 +120,14 @@ function matchesSelector(labels: Record<string, string> | undefined, selector: s
   });
 }
 
+/** What the API server sends a metadata-only reader (`PartialObjectMetadata`): the whole metadata and nothing else. */
+function partialMetadata(o: KubeObject): KubeObject {
+  return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: clone(o).metadata };
+}
+
 export class FakeKubeApi implements KubeApi {
   readonly #objects = new Map<string, KubeObject>();
-  readonly #watchers = new Set<{ path: string; labelSelector?: string; onEvent: (type: string, obj: KubeObject) => void }>();
+  readonly #watchers = new Set<{ path: string; labelSelector?: string; metadataOnly: boolean; onEvent: (type: string, obj: KubeObject) => void }>();
   readonly #failures: Array<{ verb: Verb; kind: string; error: Error }> = [];
   #rv = 0;
   #uid = 0;
@@ -177,7 +182,7 @@ export class FakeKubeApi implements KubeApi {
 
   #notify(type: string, obj: KubeObject): void {
     const paths = new Set([pathOf(obj.apiVersion, obj.kind), pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace)]);
-    for (const w of this.#watchers) if (paths.has(w.path) && matchesSelector(obj.metadata.labels, w.labelSelector)) w.onEvent(type, clone(obj));
+    for (const w of this.#watchers) if (paths.has(w.path) && matchesSelector(obj.metadata.labels, w.labelSelector)) w.onEvent(type, w.metadataOnly ? partialMetadata(obj) : clone(obj));
   }
 
   #store(before: KubeObject | undefined, after: KubeObject): KubeObject {
@@ -209,7 +214,7 @@ export class FakeKubeApi implements KubeApi {
     return this.peek<T>(ref);
   }
 
-  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
+  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, opts: ReadOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
     this.#injected('list', kind);
     const items = [...this.#objects.values()].filter(
       (o) =>
@@ -218,7 +223,7 @@ export class FakeKubeApi implements KubeApi {
         (namespace === undefined || o.metadata.namespace === namespace) &&
         matchesSelector(o.metadata.labels, labelSelector),
     );
-    return { items: items.map((o) => clone(o) as T), resourceVersion: String(this.#rv) };
+    return { items: items.map((o) => (opts.metadataOnly === true ? partialMetadata(o) : clone(o)) as T), resourceVersion: String(this.#rv) };
   }
 
   async apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
@@ -302,10 +307,10 @@ export class FakeKubeApi implements KubeApi {
   }
 
   /** Events of objects under `path` matching `query.labelSelector` (equality terms), as the API server filters them. */
-  async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
+  async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void, opts: ReadOptions = {}): Promise<AbortController> {
     const controller = new AbortController();
     const selector = query['labelSelector'];
-    const w = { path, onEvent, ...(typeof selector === 'string' ? { labelSelector: selector } : {}) };
+    const w = { path, onEvent, metadataOnly: opts.metadataOnly === true, ...(typeof selector === 'string' ? { labelSelector: selector } : {}) };
     this.#watchers.add(w);
     controller.signal.addEventListener('abort', () => this.#watchers.delete(w), { once: true });
     this.#closeWatches.push(() => {

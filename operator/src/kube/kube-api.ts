@@ -55,10 +55,21 @@ export interface DeleteOptions {
   readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
 }
 
+/** How a list or watch wants its objects. */
+export interface ReadOptions {
+  /**
+   * Metadata only: the API server answers `PartialObjectMetadata` (kind
+   * `PartialObjectMetadata[List]`, apiVersion `meta.k8s.io/v1`, the full `metadata` and nothing
+   * else), as client-go's metadata informers ask for it. A server that ignores the request sends
+   * whole objects; callers must accept both. @default false
+   */
+  readonly metadataOnly?: boolean;
+}
+
 export interface KubeApi {
   /** The object, or `undefined` when it does not exist. */
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
-  list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }>;
+  list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, opts?: ReadOptions): Promise<{ items: T[]; resourceVersion: string }>;
   /** Server-side apply (force) under the operator's field manager. */
   apply<T extends KubeObject = KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T>;
   mergePatch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T>;
@@ -71,7 +82,7 @@ export interface KubeApi {
    * Streams watch events of a collection path until the server closes it (`done(null)`), it fails
    * (`done(err)`), or the returned controller aborts (then `done` is not called).
    */
-  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController>;
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void, opts?: ReadOptions): Promise<AbortController>;
 }
 
 interface ResourceInfo {

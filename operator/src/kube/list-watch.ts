@@ -15,6 +15,12 @@ import type { InformerCore } from './resilient-informer.js';
 export interface ListWatchOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
+  /**
+   * Lists and watches `PartialObjectMetadata` (metadata only, see `ReadOptions`): the objects
+   * cached and handed to handlers then carry nothing but `metadata` (after `transform`).
+   * @default false
+   */
+  readonly metadataOnly?: boolean;
   /** Applied to every object before it is cached. @default identity */
   readonly transform?: (obj: KubeObject) => KubeObject;
   /** Waits before re-watching after a watch ended without events. @default setTimeout-based */
@@ -124,7 +130,7 @@ export class ListWatch implements InformerCore<KubeObject> {
   async #listAndWatch(): Promise<void> {
     for (const h of this.#handlers.connect) h();
     if (this.#resourceVersion === '') {
-      const { items, resourceVersion } = await this.#api.list(this.#apiVersion, this.#kind, this.#opts.namespace, this.#opts.labelSelector);
+      const { items, resourceVersion } = await this.#api.list(this.#apiVersion, this.#kind, this.#opts.namespace, this.#opts.labelSelector, { metadataOnly: this.#opts.metadataOnly === true });
       if (this.#stopped) return;
       const fresh = new Set<string>();
       for (const raw of items) {
@@ -139,7 +145,7 @@ export class ListWatch implements InformerCore<KubeObject> {
     if (this.#stopped) return;
     const query = { resourceVersion: this.#resourceVersion, ...(this.#opts.labelSelector !== undefined ? { labelSelector: this.#opts.labelSelector } : {}) };
     const generation = ++this.#generation;
-    const watch = await this.#api.watch(this.#path, query, (type, obj) => this.#onEvent(type, obj), (err) => void this.#onDone(generation, err));
+    const watch = await this.#api.watch(this.#path, query, (type, obj) => this.#onEvent(type, obj), (err) => void this.#onDone(generation, err), { metadataOnly: this.#opts.metadataOnly === true });
     if (this.#stopped || generation !== this.#generation) watch.abort();
     else this.#watch = watch;
   }

@@ -136,7 +136,7 @@ export function listWatchFor<T extends KubeObject>(
   api: KubeApi,
   apiVersion: string,
   kind: string,
-  opts: { namespace?: string; labelSelector?: string; transform?: (obj: KubeObject) => KubeObject; delay?: (ms: number) => Promise<void> } = {},
+  opts: { namespace?: string; labelSelector?: string; metadataOnly?: boolean; transform?: (obj: KubeObject) => KubeObject; delay?: (ms: number) => Promise<void> } = {},
 ): InformerCore<T> {
   return new ListWatch(api, apiVersion, kind, pathOf(apiVersion, kind, opts.namespace), opts) as unknown as InformerCore<T>;
 }

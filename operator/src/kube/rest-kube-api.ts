@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { FIELD_MANAGER } from '../render/labels.js';
 import type { KubeAccess } from './kube-config.js';
-import { KubeError, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef } from './kube-api.js';
+import { KubeError, pathOf, type DeleteOptions, type KubeApi, type KubeObject, type ObjectRef, type ReadOptions } from './kube-api.js';
 
 export interface RestKubeApiOptions {
   /** Field manager of server-side apply. @default `alloy-operator` */
@@ -64,6 +64,14 @@ export class TokenBucket {
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * `Accept` of metadata-only reads, as client-go's metadata client sends them minus protobuf: the
+ * PartialObjectMetadata form first, plain JSON (whole objects) for servers that lack it. Lists ask
+ * for the list type, watches for the item type (their events carry single objects).
+ */
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const ACCEPT_METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 function qs(query: Query): string {
   const p = new URLSearchParams();
@@ -133,10 +141,11 @@ export class RestKubeApi implements KubeApi {
     });
   }
 
-  async #request<R>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<R> {
+  async #request<R>(method: string, path: string, body?: unknown, contentType = 'application/json', accept?: string): Promise<R> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     // Explicit length: node sends DELETE bodies neither chunked nor sized otherwise.
     const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
+    if (accept !== undefined) headers['accept'] = accept;
     await this.#limiter.take();
     const res = await this.#open(method, path, headers, payload, this.#timeoutMs);
     const chunks: Buffer[] = [];
@@ -161,7 +170,8 @@ export class RestKubeApi implements KubeApi {
    * (the snapshot the continue tokens read from). A continue token that expired (410) restarts
    * the list from the first page, as client-go's pager does.
    */
-  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
+  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, opts: ReadOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const accept = opts.metadataOnly === true ? ACCEPT_METADATA_LIST : undefined;
     type Page = { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
     for (let attempt = 0; ; attempt++) {
       const items: T[] = [];
@@ -169,7 +179,7 @@ export class RestKubeApi implements KubeApi {
       let cont: string | undefined;
       try {
         do {
-          const page = await this.#request<Page>('GET', pathOf(apiVersion, kind, namespace) + qs({ labelSelector, limit: this.#pageSize, continue: cont }));
+          const page = await this.#request<Page>('GET', pathOf(apiVersion, kind, namespace) + qs({ labelSelector, limit: this.#pageSize, continue: cont }), undefined, undefined, accept);
           for (const o of page.items ?? []) items.push({ ...o, apiVersion, kind });
           if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
           cont = page.metadata?.continue || undefined;
@@ -212,12 +222,12 @@ export class RestKubeApi implements KubeApi {
     }
   }
 
-  async watch(path: string, query: Query, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void): Promise<AbortController> {
+  async watch(path: string, query: Query, onEvent: (type: string, obj: KubeObject) => void, done: (err: unknown) => void, opts: ReadOptions = {}): Promise<AbortController> {
     const controller = new AbortController();
     const q = qs({ ...query, watch: true, allowWatchBookmarks: true, timeoutSeconds: 300 });
     let res: http.IncomingMessage;
     try {
-      res = await this.#open('GET', path + q, {}, undefined, undefined, controller.signal);
+      res = await this.#open('GET', path + q, opts.metadataOnly === true ? { accept: ACCEPT_METADATA_WATCH } : {}, undefined, undefined, controller.signal);
     } catch (e) {
       queueMicrotask(() => done(e));
       return controller;

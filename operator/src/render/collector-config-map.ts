@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { CONFIG_KEY, ownedMeta, names, type CollectorIdentity } from './labels.js';
@@ -18,6 +19,12 @@ export interface CollectorConfigMapProps {
 /** ConfigMap annotation holding the hashes of the config before the last change. */
 export const PREVIOUS_CONFIG_HASHES_ANNOTATION = 'alloy.dev/previous-config-hashes';
 
+/**
+ * ConfigMap annotation holding the sha256 (hex) of `config.alloy`: the operator's metadata-only
+ * cache tells from it whether the config changed without holding the text.
+ */
+export const CONFIG_HASH_ANNOTATION = 'alloy.dev/config-hash';
+
 /** The ConfigMap the pods mount as a directory at `/etc/alloy`; its name never changes. */
 export class CollectorConfigMap extends Construct {
   readonly resource: k8s.KubeConfigMap;
@@ -27,9 +34,10 @@ export class CollectorConfigMap extends Construct {
     this.resource = new k8s.KubeConfigMap(this, 'resource', {
       metadata: {
         ...ownedMeta(props.owner, names.configMap(props.owner.name)),
-        ...(props.previousConfigHashes !== undefined && props.previousConfigHashes.length > 0
-          ? { annotations: { [PREVIOUS_CONFIG_HASHES_ANNOTATION]: props.previousConfigHashes.join(',') } }
-          : {}),
+        annotations: {
+          [CONFIG_HASH_ANNOTATION]: createHash('sha256').update(props.config).digest('hex'),
+          ...(props.previousConfigHashes !== undefined && props.previousConfigHashes.length > 0 ? { [PREVIOUS_CONFIG_HASHES_ANNOTATION]: props.previousConfigHashes.join(',') } : {}),
+        },
       },
       data: { [CONFIG_KEY]: props.config },
     });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Testing } from 'cdk8s';
 import { decodeCollector, type Collector, type CollectorSpecInput } from '../api/v1alpha1/collector-types.js';
 import { CollectorConfigMap } from './collector-config-map.js';
@@ -36,7 +37,8 @@ describe('CollectorConfigMap', () => {
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: 'metrics-config', namespace: 'obs', labels, ownerReferences },
+        // The config's sha256, so a metadata-only reader tells a changed config without the text.
+        metadata: { name: 'metrics-config', namespace: 'obs', labels, ownerReferences, annotations: { 'alloy.dev/config-hash': createHash('sha256').update('logging {}').digest('hex') } },
         data: { 'config.alloy': 'logging {}' },
       },
     ]);
