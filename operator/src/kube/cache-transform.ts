@@ -9,8 +9,10 @@
  * `fieldManager` (main resource, not status) stays, because `desired-state.ts` compares the
  * fields it owns; its `fieldsV1` tree is hash-consed (`internFields`): the trees of one kind are
  * nearly identical across Collectors, and at 1,000 Collectors they were most of the cached objects. Per kind:
- * - Pod: no spec; status only `phase`, `podIP`, `conditions` (type, status) and
- *   `containerStatuses` (name, ready, state): readiness, the Ready message, the config probe.
+ * - Pod: of the spec only its claim volumes (`{ name, persistentVolumeClaim: { claimName } }`,
+ *   whether a pod has its StatefulSet's claims); status only `phase`, `podIP`, `conditions`
+ *   (type, status) and `containerStatuses` (name, ready, state): readiness, the Ready message,
+ *   the config probe.
  * - StatefulSet: spec (drift check) and status (rollout), as sent.
  * - Collector: spec and status as sent (the reconciler's input), no managedFields at all.
  * - every other kind: everything but `status`, which the operator never reads on them.
@@ -25,6 +27,12 @@ interface ManagedFieldsEntry {
   operation?: string;
   subresource?: string;
   fieldsV1?: unknown;
+}
+
+/** A pod volume as far as the cache keeps it: its claim, if it is a persistentVolumeClaim volume. */
+export interface ClaimVolume {
+  readonly name: string;
+  readonly persistentVolumeClaim?: { readonly claimName?: string };
 }
 
 type PodStatus = {
@@ -99,10 +107,10 @@ export function cacheTransform(kind: string, fieldManager: string): (obj: KubeOb
   switch (kind) {
     case 'Pod':
       return (obj) => {
-        const { spec: _spec, status, ...rest } = obj as KubeObject & { spec?: unknown; status?: PodStatus };
-        void _spec;
+        const { spec, status, ...rest } = obj as KubeObject & { spec?: { volumes?: ClaimVolume[] }; status?: PodStatus };
+        const claims = (spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim?.claimName !== undefined).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim!.claimName } }));
         const slim = slimPodStatus(status);
-        return { ...rest, metadata: slimMetadata(obj.metadata, undefined), ...(slim !== undefined ? { status: slim } : {}) };
+        return { ...rest, metadata: slimMetadata(obj.metadata, undefined), ...(claims.length > 0 ? { spec: { volumes: claims } } : {}), ...(slim !== undefined ? { status: slim } : {}) };
       };
     case 'StatefulSet':
       return (obj) => ({ ...obj, metadata: slimMetadata(obj.metadata, fieldManager) });
