@@ -127,4 +127,30 @@ describe('StatefulSetController', () => {
     for (const p of podsOf('adopt')) expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: created.metadata.uid, controller: true })]);
     expect(done.status!.replicas).toBe(2);
   }, 30_000);
+
+  it('stops at an adopted pod that lacks a claim of its templates (FailedUpdate, as the API server forbids adding the volume) until that pod is deleted', async () => {
+    for (const n of ['claim-0', 'claim-1']) {
+      await client.create<Pod>(RESOURCES.pods, 'default', { metadata: { name: n, labels: { app: 'claim' } }, spec: { containers: [{ name: 'c', image: 'harness/node' }] } });
+    }
+    await waitFor(() => podsOf('claim').length === 2 && podsOf('claim').every((p) => p.status?.phase === 'Running'), { what: 'orphans running' });
+    const uids = podsOf('claim').map((p) => p.metadata.uid);
+    await client.create<StatefulSet>(RESOURCES.statefulsets, 'default', sts('claim', { replicas: 2, podManagementPolicy: 'Parallel', volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] }));
+    type Ev = { reason?: string; message?: string; involvedObject?: { name?: string } };
+    const failedUpdates = async (): Promise<string[]> =>
+      ((await client.list<Ev & Pod>(RESOURCES.events, 'default')).items as Ev[]).filter((e) => e.reason === 'FailedUpdate' && e.involvedObject?.name === 'claim').map((e) => e.message ?? '');
+    await waitFor(async () => (await failedUpdates()).some((m) => m.startsWith('update Pod claim-0 in StatefulSet claim failed error: Pod "claim-0" is invalid: spec: Forbidden: pod updates may not change fields')), { what: 'FailedUpdate for claim-0' });
+    // stuck at claim-0: neither pod replaced, claim-1 not even tried (the sync stops at the first)
+    expect(podsOf('claim').map((p) => p.metadata.uid)).toEqual(uids);
+    expect((await failedUpdates()).some((m) => m.includes('claim-1'))).toBe(false);
+    await client.delete(RESOURCES.pods, 'default', 'claim-0');
+    const claimOf = (p: Pod | undefined): string | undefined => p?.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName;
+    await waitFor(() => claimOf(podsOf('claim').find((p) => p.metadata.name === 'claim-0')) === 'data-claim-0', { what: 'claim-0 recreated with its claim' });
+    await waitFor(async () => (await failedUpdates()).some((m) => m.includes('Pod claim-1 in StatefulSet claim failed')), { what: 'FailedUpdate for claim-1' });
+    expect(podsOf('claim').find((p) => p.metadata.name === 'claim-1')?.metadata.uid).toBe(uids[1]);
+    await client.delete(RESOURCES.pods, 'default', 'claim-1');
+    await waitFor(async () => {
+      const x = await getSts('claim');
+      return x.status?.updatedReplicas === 2 && x.status.readyReplicas === 2 && podsOf('claim').map(claimOf).join() === 'data-claim-0,data-claim-1';
+    }, { what: 'both pods at the update revision with their claims' });
+  }, 30_000);
 });

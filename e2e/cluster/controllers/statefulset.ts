@@ -10,7 +10,10 @@
  * - RollingUpdate by revision (ControllerRevisions): pods whose revision differs from
  *   `updateRevision` are deleted highest ordinal first, one at a time once all pods are Ready,
  *   down to `partition`; they come back at the update revision (ordinals below the partition are
- *   recreated at the current revision). OnDelete: pods change only when deleted by the user.
+ *   recreated at the current revision). OnDelete: pods change only when deleted by the user;
+ * - a pod that lacks a claim of the templates (it predates them: the StatefulSet was recreated
+ *   around it) stops the sync at that pod with a `FailedUpdate` event, as the real controller
+ *   does when the API server refuses to add the volume, until someone deletes the pod.
  */
 import type { KubeObject, Pod, PodTemplateSpec, StatefulSet } from '../harness/k8s-types.js';
 import { RESOURCES, isConflict } from '../harness/kube-client.js';
@@ -27,6 +30,14 @@ export function ordinalOf(sts: StatefulSet, pod: Pod): number {
   if (!name.startsWith(prefix)) return -1;
   const rest = name.slice(prefix.length);
   return /^\d+$/.test(rest) ? Number(rest) : -1;
+}
+
+/** Claim volumes `<tmpl>-<sts>-<ord>` of the StatefulSet's templates that `pod` lacks (kube-controller-manager's `storageMatches`). */
+export function missingClaims(sts: StatefulSet, pod: Pod): string[] {
+  const ordinal = ordinalOf(sts, pod);
+  return (sts.spec.volumeClaimTemplates ?? [])
+    .map((t) => t.metadata.name ?? '')
+    .filter((t) => !(pod.spec.volumes ?? []).some((v) => v.name === t && v.persistentVolumeClaim?.claimName === `${t}-${sts.metadata.name}-${ordinal}`));
 }
 
 export function statefulSetPod(sts: StatefulSet, ordinal: number, template: PodTemplateSpec, revision: string): Pod {
@@ -112,6 +123,21 @@ export class StatefulSetController {
         continue;
       }
       if (!parallel && (isTerminating(p) || !isPodReady(p))) {
+        blocked = true;
+        break;
+      }
+      const missing = missingClaims(sts, p);
+      if (missing.length > 0) {
+        // As kube-controller-manager: create the claims, then try to add the volumes to the
+        // existing pod, which the API server forbids (pod specs are immutable): report it and
+        // stop here on every sync; only deleting the pod lets the rollout go on.
+        await this.#ensureClaims(sts, ord);
+        this.#ctx.events.record(
+          { ...sts, apiVersion: 'apps/v1', kind: 'StatefulSet' },
+          'Warning',
+          'FailedUpdate',
+          `update Pod ${p.metadata.name} in StatefulSet ${sts.metadata.name} failed error: Pod "${p.metadata.name}" is invalid: spec: Forbidden: pod updates may not change fields other than \`spec.containers[*].image\`, \`spec.initContainers[*].image\`, \`spec.activeDeadlineSeconds\`, \`spec.tolerations\` (only additions to existing tolerations) or \`spec.terminationGracePeriodSeconds\` (allow it to be set to 1 if it was previously negative)`,
+        );
         blocked = true;
         break;
       }

@@ -300,11 +300,10 @@ export function collectorLifecycle(env: JourneyEnv): void {
       await waitFor(async () => condition(await getCollector(cluster, ns, name), 'Ready')?.status === 'True', { timeoutMs: 30_000, what: 'Ready=True after the rollout' });
     });
 
-    // Not on the real server: there the recreated StatefulSet adopts the orphaned pods, tries to
-    // add the claim volume to each (pod spec is immutable: 422) and never rolls them; the operator
-    // has to roll them itself (reported on the operator issue). The test API server's StatefulSet
-    // controller rolls them instead.
-    (env.apiserver === 'real' ? it.skip : it)('a storage change (immutable in a StatefulSet) recreates the StatefulSet and rolls the pods onto per-ordinal claims', async () => {
+    // The recreated StatefulSet adopts the orphaned pods and cannot add the claim volume to them
+    // (pod specs are immutable: both servers' StatefulSet controllers stop at the first such pod
+    // with FailedUpdate); the operator replaces them, lowest ordinal first, one at a time.
+    it('a storage change (immutable in a StatefulSet) recreates the StatefulSet and rolls the pods onto per-ordinal claims', async () => {
       const spec = { config: FIXED, replicas: 3, podAnnotations: { 'example.com/rollout': '2' }, storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } };
       const oldUid = (JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
       await cluster.kubectl(['apply', '-f', '-'], collectorYaml(ns, name, spec));
@@ -323,6 +322,9 @@ export function collectorLifecycle(env: JourneyEnv): void {
       };
       const claims = podList.items.map((p) => p.spec.volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).sort();
       expect(claims).toStrictEqual(['data-metrics-0', 'data-metrics-1', 'data-metrics-2']);
+      const events = JSON.parse(await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'json'])) as { items: Array<{ reason?: string; message?: string }> };
+      const replaced = events.items.filter((e) => e.reason === 'PodReplaced').map((e) => /^pod (\S+) /.exec(e.message ?? '')?.[1]);
+      expect(replaced.sort()).toStrictEqual(['metrics-0', 'metrics-1', 'metrics-2']);
       await readyPods(3);
       await waitFor(async () => condition(await getCollector(cluster, ns, name), 'Ready')?.status === 'True', { timeoutMs: 30_000, what: 'Ready=True after the recreate' });
     });

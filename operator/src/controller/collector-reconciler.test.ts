@@ -261,6 +261,38 @@ describe('CollectorReconciler', () => {
     expect(events(api)).toContain('Normal/StatefulSetRecreated');
   });
 
+  it('GIVEN pods without the claim of a recreated StatefulSet WHEN reconciled THEN they are replaced lowest ordinal first, each once the lower ones are Ready', async () => {
+    const { api, reconciler } = setup({ config: GOOD, replicas: 2, storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'] } } });
+    await reconciler.reconcile('obs/metrics');
+    const labels = { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' };
+    const pod = (i: number, ready: boolean, claim: boolean): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `metrics-${i}`, namespace: 'obs', labels },
+      spec: { containers: [{ name: 'alloy' }], volumes: [{ name: 'config', configMap: { name: 'metrics-config' } }, ...(claim ? [{ name: 'data', persistentVolumeClaim: { claimName: `data-metrics-${i}` } }] : [])] },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    });
+    const podRef = (i: number) => ({ apiVersion: 'v1', kind: 'Pod', namespace: 'obs', name: `metrics-${i}` });
+    api.seed(pod(0, true, false));
+    api.seed(pod(1, true, false));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 1000 });
+    expect(api.peek(podRef(0))).toBeUndefined();
+    expect(api.peek(podRef(1))).toBeDefined();
+    expect(api.all().filter((o) => o.kind === 'Event' && o['reason'] === 'PodReplaced').map((e) => e['message'])).toStrictEqual([
+      "pod metrics-0 predates the StatefulSet's volumeClaimTemplates and a StatefulSet cannot add a volume to a running pod: deleted so that it comes back with its claim data-metrics-0",
+    ]);
+    // metrics-0 is back with its claim but not Ready yet: metrics-1 waits
+    api.seed(pod(0, false, true));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 1000 });
+    expect(api.peek(podRef(1))).toBeDefined();
+    api.seed(pod(0, true, true));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 1000 });
+    expect(api.peek(podRef(1))).toBeUndefined();
+    api.seed(pod(1, true, true));
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
+    expect(api.all().filter((o) => o.kind === 'Event' && o['reason'] === 'PodReplaced')).toHaveLength(2);
+  });
+
   it('GIVEN a config THEN the hashes a pod may report include the runtime formula behind alloy_config_hash', () => {
     const candidates = podHashCandidates(GOOD);
     expect(candidates.has(sha256(GOOD))).toBe(true);

@@ -21,6 +21,7 @@ import { CONFIG_DIR, CONFIG_KEY, CONFIG_SOURCE_LABEL, FIELD_MANAGER, OWNER_NAMES
 import { KubeError, describeRef, isNamespaced, refOf, type KubeApi, type KubeObject, type ObjectRef } from '../kube/kube-api.js';
 import type { Clock } from '../util/clock.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
+import type { ClaimVolume } from '../kube/cache-transform.js';
 import { mergeConditions, findCondition, type ConditionInput } from './conditions.js';
 import { APPLIED_HASH_ANNOTATION, applyReason, appliedRecord, hasFieldSet, stableJson, unchangedSinceApplied, withAppliedHash, type AppliedRecord } from './desired-state.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -103,7 +104,7 @@ const UNOWNED_RBAC: ReadonlyArray<{ apiVersion: string; kind: string }> = [
 ];
 
 interface StatefulSetLike extends KubeObject {
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; volumeClaimTemplates?: Array<{ metadata?: { name?: string } }> };
   status?: {
     observedGeneration?: number;
     replicas?: number;
@@ -243,6 +244,8 @@ export class CollectorReconciler {
     if (accessText !== undefined) await this.#recordAccessEvent(collector, accessText);
     const applyErrors: string[] = [];
     let statefulSet: StatefulSetLike | undefined;
+    // The desired StatefulSet, once the live one holds it (applied, or unchanged since applied).
+    let settledStatefulSet: StatefulSetLike | undefined;
     let requeueAfterMs: number | undefined;
     // When this operator last wrote the config: pods created after it mounted that content.
     let configWrittenAt = appliedAt(liveConfigMap, FIELD_MANAGER);
@@ -258,7 +261,10 @@ export class CollectorReconciler {
         const reason = await this.#applyReason(key, obj, live);
         const current = reason === undefined ? live! : await this.#o.api.apply(obj);
         if (reason !== undefined) this.#remember(key, obj, appliedRecord(current, live?.metadata.resourceVersion));
-        if (obj.kind === 'StatefulSet') statefulSet = current as StatefulSetLike;
+        if (obj.kind === 'StatefulSet') {
+          statefulSet = current as StatefulSetLike;
+          settledStatefulSet = obj as StatefulSetLike;
+        }
         if (obj.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
         if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
       } catch (e) {
@@ -290,6 +296,7 @@ export class CollectorReconciler {
             message: `${source.where}${formatDiagnostics(diagnostics)}; ${lastGood !== undefined ? `pods keep running the last valid config (sha256 ${configContentHash(lastGood).slice(0, 12)})` : 'no valid config yet, pods are not started'}`,
           };
     await this.#recordConfigEvent(collector, configValid);
+    if (settledStatefulSet !== undefined && (await this.#replaceUnclaimedPods(collector, settledStatefulSet))) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 1000);
     if (statefulSet !== undefined && effective !== undefined && this.#o.nudgePods !== false) await this.#nudgePods(collector, configContentHash(effective), configWrittenAt);
     const podConfig = statefulSet !== undefined && effective !== undefined ? await this.#observePodConfig(collector, effective, configChanged, previousConfigHashes) : undefined;
     const notReady = statefulSet !== undefined && (statefulSet.status?.readyReplicas ?? 0) < collector.spec.replicas ? await this.#podProblems(collector) : [];
@@ -344,6 +351,46 @@ export class CollectorReconciler {
     if (live.data !== undefined) return live.data[CONFIG_KEY];
     const whole = await this.#o.api.get<KubeObject & { data?: Record<string, string> }>(refOf({ ...live, apiVersion: 'v1', kind: 'ConfigMap' }));
     return whole?.data?.[CONFIG_KEY];
+  }
+
+  /**
+   * Replaces pods that lack a claim of the desired StatefulSet's `volumeClaimTemplates` (the cache
+   * holds no StatefulSet spec): they predate a
+   * storage change (the StatefulSet was recreated around them, see `reconcile`). The StatefulSet
+   * controller cannot add a volume to a running pod: it tries, the API server forbids the pod
+   * update, and it stops at that pod on every sync, so the rollout never proceeds by itself.
+   * Lowest ordinal first (the controller stops at the first such pod, so a higher one deleted
+   * first would not come back), one at a time, each once every lower ordinal is Ready.
+   * @returns whether such pods remain (the caller requeues).
+   */
+  async #replaceUnclaimedPods(collector: Collector, desired: StatefulSetLike): Promise<boolean> {
+    const templates = (desired.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name).filter((n): n is string => n !== undefined && n !== '');
+    if (templates.length === 0) return false;
+    type PodLike = KubeObject & { spec?: { volumes?: readonly ClaimVolume[] }; status?: { conditions?: Array<{ type?: string; status?: string }> } };
+    const { namespace } = collector.metadata;
+    const stsName = desired.metadata.name ?? '';
+    const { items } = await this.#reader.list<PodLike>('v1', 'Pod', namespace, selectorString(collector.metadata.name));
+    const byOrdinal = new Map<number, PodLike>();
+    for (const pod of items) {
+      const ordinal = /^(\d+)$/.exec((pod.metadata.name ?? '').slice(stsName.length + 1))?.[1];
+      if (ordinal !== undefined && pod.metadata.name === `${stsName}-${ordinal}`) byOrdinal.set(Number(ordinal), pod);
+    }
+    const lacking = (pod: PodLike): string[] => templates.filter((t) => !(pod.spec?.volumes ?? []).some((v) => v.name === t && v.persistentVolumeClaim?.claimName === `${t}-${pod.metadata.name}`));
+    const first = [...byOrdinal.keys()].sort((a, b) => a - b).find((o) => lacking(byOrdinal.get(o)!).length > 0);
+    if (first === undefined) return false;
+    const pod = byOrdinal.get(first)!;
+    if (pod.metadata.deletionTimestamp !== undefined) return true;
+    for (let o = 0; o < first; o++) {
+      const lower = byOrdinal.get(o);
+      const ready = lower?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+      if (lower === undefined || lower.metadata.deletionTimestamp !== undefined || !ready) return true;
+    }
+    const name = pod.metadata.name ?? '';
+    await this.#o.api.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+    const claims = lacking(pod).map((t) => `${t}-${name}`).join(', ');
+    await this.#o.events.record(collector.metadata, 'Normal', 'PodReplaced', `pod ${name} predates the StatefulSet's volumeClaimTemplates and a StatefulSet cannot add a volume to a running pod: deleted so that it comes back with its claim ${claims}`);
+    this.#o.logger.info('replacing a pod without its claim', { collector: `${namespace}/${collector.metadata.name}`, pod: name, claims });
+    return true;
   }
 
   /**

@@ -36,12 +36,12 @@ describe('cacheTransform', () => {
     expect(cacheTransform('ConfigMap', 'alloy-operator')(cm)).toStrictEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', annotations: { keep: 'me' } }, data: { 'config.alloy': 'x' } });
   });
 
-  it('GIVEN a pod THEN no spec and only the status fields the reconciler reads; a Collector keeps spec and status but no managedFields', () => {
+  it('GIVEN a pod THEN of its spec only the claim volumes, and only the status fields the reconciler reads; a Collector keeps spec and status but no managedFields', () => {
     const pod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p', namespace: 'ns', labels: { a: 'b' }, managedFields, annotations: { 'alloy.dev/config-hash': 'h' } },
-      spec: { containers: [{ name: 'alloy', image: 'x' }] },
+      spec: { containers: [{ name: 'alloy', image: 'x' }], volumes: [{ name: 'config', configMap: { name: 'c' } }, { name: 'data', persistentVolumeClaim: { claimName: 'data-p' } }] },
       status: {
         phase: 'Running',
         podIP: '10.1.1.1',
@@ -54,8 +54,10 @@ describe('cacheTransform', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p', namespace: 'ns', labels: { a: 'b' }, annotations: { 'alloy.dev/config-hash': 'h' } },
+      spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-p' } }] },
       status: { phase: 'Running', podIP: '10.1.1.1', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'alloy', ready: false, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
     });
+    expect(cacheTransform('Pod', 'alloy-operator')({ ...pod, spec: { containers: [{ name: 'alloy', image: 'x' }] } })['spec']).toBeUndefined();
     const collector: KubeObject = { apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'c', managedFields, generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } };
     expect(cacheTransform('Collector', 'alloy-operator')(collector)).toStrictEqual({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'c', generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } });
   });

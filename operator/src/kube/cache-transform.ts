@@ -15,8 +15,10 @@
  * - owned kinds other than StatefulSet (ConfigMap, Service, ServiceAccount, PodDisruptionBudget,
  *   Role, RoleBinding): metadata only; their informers watch `PartialObjectMetadata`;
  * - StatefulSet: metadata and `status` (the rollout state the Collector's status reports), no spec;
- * - Pod: no spec; status only `phase`, `podIP`, `conditions` (type, status) and
- *   `containerStatuses` (name, ready, state): readiness, the Ready message, the config probe;
+ * - Pod: of the spec only its claim volumes (`{ name, persistentVolumeClaim: { claimName } }`:
+ *   whether a pod has its StatefulSet's claims); status only `phase`, `podIP`, `conditions`
+ *   (type, status) and `containerStatuses` (name, ready, state): readiness, the Ready message,
+ *   the config probe;
  * - Collector and ConfigMaps named by `configMapRef`: everything but `managedFields` (the
  *   reconciler's input).
  * Cached objects are shared read-only values (see `cache-reader.ts`).
@@ -31,6 +33,12 @@ interface ManagedFieldsEntry {
   subresource?: string;
   time?: string;
   fieldsV1?: unknown;
+}
+
+/** A pod volume as far as the cache keeps it: its claim, if it is a persistentVolumeClaim volume. */
+export interface ClaimVolume {
+  readonly name: string;
+  readonly persistentVolumeClaim?: { readonly claimName?: string };
 }
 
 type PodStatus = {
@@ -118,8 +126,10 @@ export function cacheTransform(kind: string, fieldManager: string, metadataOnly 
   switch (kind) {
     case 'Pod':
       return (obj) => {
-        const slim = slimPodStatus((obj as KubeObject & { status?: PodStatus }).status);
-        return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: slimMetadata(obj.metadata), ...(slim !== undefined ? { status: slim } : {}) };
+        const { spec, status } = obj as KubeObject & { spec?: { volumes?: ClaimVolume[] }; status?: PodStatus };
+        const claims = (spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim?.claimName !== undefined).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim!.claimName } }));
+        const slim = slimPodStatus(status);
+        return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: slimMetadata(obj.metadata), ...(claims.length > 0 ? { spec: { volumes: claims } } : {}), ...(slim !== undefined ? { status: slim } : {}) };
       };
     case 'StatefulSet':
       return (obj) => ({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: slimMetadata(obj.metadata, fieldManager), ...(obj['status'] !== undefined ? { status: obj['status'] } : {}) });

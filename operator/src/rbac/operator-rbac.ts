@@ -27,8 +27,9 @@ export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['configmaps', 'services', 'serviceaccounts'], verbs: MANAGE },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   // Pods: read for status and `alloy_config_hash`, patch for the config-hash annotation that
-  // makes the kubelet re-project the config volume at once.
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+  // makes the kubelet re-project the config volume at once, delete to replace pods that predate a
+  // storage change (a StatefulSet cannot add their claim volume).
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
   // Claims of the StatefulSets: compared with spec.storage.volumeClaimTemplate for status.
   { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
