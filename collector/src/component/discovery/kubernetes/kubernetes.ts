@@ -178,8 +178,13 @@ export class Discovery {
   readonly #watchers = new Watchers();
   /** Source → its targets, already merged over the group labels (the export form). */
   readonly #groups = new Map<string, LabelSet[]>();
-  /** Sorted group sources; recomputed only when a group appears or disappears. */
-  #order: string[] | undefined;
+  /**
+   * The groups' target lists in source order, and each source's index in it; rebuilt only when a
+   * group appears or disappears (a changed group replaces its own slot).
+   */
+  #ordered: { lists: LabelSet[][]; pos: Map<string, number> } | undefined;
+  /** Targets over all groups (the length of the next export). */
+  #count = 0;
   readonly #dirty = new Set<string>();
   readonly #dependents = new Map<string, Set<string>>();
   readonly #depsOf = new Map<string, string[]>();
@@ -396,17 +401,31 @@ export class Discovery {
       const source = sourceOf(kind, ns, name);
       const g = obj ? this.#build(obj) : undefined;
       if (obj && g === undefined) continue; // Prometheus sends nothing (a node without addresses)
+      const old = this.#groups.get(source);
+      if (old !== undefined) this.#count -= old.length;
       if (!g || g.targets.length === 0) {
-        if (this.#groups.delete(source)) this.#order = undefined;
-      } else {
-        if (!this.#groups.has(source)) this.#order = undefined;
-        this.#groups.set(source, flatten([g]));
+        if (old !== undefined) {
+          this.#groups.delete(source);
+          this.#ordered = undefined;
+        }
+        continue;
       }
+      const list = flatten([g]);
+      this.#groups.set(source, list);
+      this.#count += list.length;
+      const ordered = this.#ordered;
+      if (old === undefined || ordered === undefined) this.#ordered = undefined;
+      else ordered.lists[ordered.pos.get(source)!] = list;
     }
     this.#dirty.clear();
-    this.#order ??= [...this.#groups.keys()].sort();
-    const out: LabelSet[] = [];
-    for (const k of this.#order) for (const t of this.#groups.get(k)!) out.push(t);
+    if (this.#ordered === undefined) {
+      const sources = [...this.#groups.keys()].sort();
+      this.#ordered = { lists: sources.map((k) => this.#groups.get(k)!), pos: new Map(sources.map((k, i) => [k, i])) };
+    }
+    // The export is a new array (published values are immutable): one pass of slot copies.
+    const out = new Array<LabelSet>(this.#count);
+    let i = 0;
+    for (const list of this.#ordered.lists) for (let j = 0; j < list.length; j++) out[i++] = list[j]!;
     this.#publish(out);
   }
 

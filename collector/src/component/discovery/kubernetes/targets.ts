@@ -637,10 +637,15 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
 export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
   const out: LabelSet[] = [];
   for (const g of groups) {
+    const labels = g.labels;
+    const names = Object.keys(labels);
     for (const t of g.targets) {
-      const entries = Object.entries(g.labels);
-      for (const kv of Object.entries(t)) entries.push(kv);
-      out.push(Object.fromEntries(entries) as LabelSet);
+      // Group labels first, then the target's (a target label overrides the group's value and
+      // keeps the group's position): the key order Object.fromEntries of both would give.
+      const o: LabelSet = {};
+      for (let i = 0; i < names.length; i++) o[names[i]!] = labels[names[i]!]!;
+      for (const k in t) o[k] = t[k]!;
+      out.push(o);
     }
   }
   return out;
