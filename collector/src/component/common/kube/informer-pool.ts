@@ -131,7 +131,13 @@ export class InformerPool {
       ...(o.initialBackoffMs !== undefined ? { initialBackoffMs: o.initialBackoffMs } : {}),
       ...(o.maxBackoffMs !== undefined ? { maxBackoffMs: o.maxBackoffMs } : {}),
       onEvent: (type, obj, old) => {
-        for (const l of listeners) guarded(l, () => l.onEvent(type, obj, old), `handling the ${type} of ${obj.metadata.name}`);
+        for (const l of listeners) {
+          try {
+            l.onEvent(type, obj, old);
+          } catch (err: unknown) {
+            failed(l, `handling the ${type} of ${obj.metadata.name}`, err);
+          }
+        }
       },
       onStatus: (st) => {
         if (holder.entry) holder.entry.status = st;
@@ -174,13 +180,18 @@ function guarded(l: InformerListener<KubeObject>, fn: () => void, doing: string)
     fn();
     return true;
   } catch (err: unknown) {
-    const error = new Error(`${doing}: ${err instanceof Error ? err.message : String(err)}`);
-    try {
-      l.onStatus?.({ ok: false, error });
-    } catch {
-      // the listener's status handler failed too; nothing else may be disturbed
-    }
+    failed(l, doing, err);
     return false;
+  }
+}
+
+/** Reports a listener's own throw to its `onStatus`. */
+function failed(l: InformerListener<KubeObject>, doing: string, err: unknown): void {
+  const error = new Error(`${doing}: ${err instanceof Error ? err.message : String(err)}`);
+  try {
+    l.onStatus?.({ ok: false, error });
+  } catch {
+    // the listener's status handler failed too; nothing else may be disturbed
   }
 }
 
