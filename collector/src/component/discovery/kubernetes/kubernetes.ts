@@ -3,12 +3,13 @@
  * the `__meta_kubernetes_*` labels Prometheus's Kubernetes discovery gives them (`targets.ts`).
  *
  * Contracts:
- * - Informers (list + watch, see `common/kube/informer.ts`) per namespace and resource; targets
+ * - Informers (list + watch, see `common/kube/informer.ts`), shared between components through
+ *   `common/kube/informer-pool.ts`, per namespace and resource; targets
  *   are republished within ~50 ms of a watch event, once every informer has listed once.
  * - API failures (down, 403, 5xx) make the component unhealthy with the server's message; the
  *   last exported targets stay until the informers recover (no restart needed).
- * - `update` with different arguments stops the informers and starts new ones; the exports stay
- *   until the new informers have synced.
+ * - `update` joins the informers of the new arguments, then leaves the old ones (informers both
+ *   use keep running); the exports stay until the new informers have synced.
  * - Bad arguments (unknown role, selector syntax, selector roles, unreadable kubeconfig) fail
  *   validation with the argument named.
  */
@@ -17,8 +18,9 @@ import type { Component, ComponentDefinition, ComponentOptions, DebugComponent, 
 import { block, blocks } from '../../../syntax/vm/schema.js';
 import { clientSettings, httpClientConfigFields } from '../../common/http-client-config.js';
 import { KubeClient, collectionPath, type KubeObject } from '../../common/kube/client.js';
-import { checkKubeConnectionArgs, ownNamespace, resolveConnection } from '../../common/kube/config.js';
-import { Informer, keyOf, type InformerEventType } from '../../common/kube/informer.js';
+import { checkKubeConnectionArgs, ownNamespace, resolveConnection, type KubeConnection } from '../../common/kube/config.js';
+import { keyOf, type InformerEventType } from '../../common/kube/informer.js';
+import { sharedInformers, type InformerLease, type InformerPool, type SharedInformerSpec } from '../../common/kube/informer-pool.js';
 import { fieldSelectorError, labelSelectorError } from '../../common/kube/selectors.js';
 import {
   SERVICE_NAME_LABEL,
@@ -118,29 +120,46 @@ const RESOURCES: Record<'pod' | 'service' | 'endpoints' | 'endpointslice' | 'ing
 
 type Kind = keyof typeof RESOURCES;
 
-/** One informer per (kind, namespace); `''` is all namespaces or a cluster-scoped kind. */
-class Watchers {
-  readonly byKind = new Map<Kind, Map<string, Informer<KubeObject>>>();
+/** The store transform of each kind: one function per kind, named by `transformKey` for sharing. */
+const PRUNE: Record<Kind, (o: KubeObject) => KubeObject> = {
+  pod: (o) => pruneForDiscovery('pod', o),
+  service: (o) => pruneForDiscovery('service', o),
+  endpoints: (o) => pruneForDiscovery('endpoints', o),
+  endpointslice: (o) => pruneForDiscovery('endpointslice', o),
+  ingress: (o) => pruneForDiscovery('ingress', o),
+  node: (o) => pruneForDiscovery('node', o),
+  namespace: (o) => pruneForDiscovery('namespace', o),
+};
 
-  add(kind: Kind, ns: string, inf: Informer<KubeObject>): void {
-    let m = this.byKind.get(kind);
-    if (!m) this.byKind.set(kind, (m = new Map()));
-    m.set(ns, inf);
+/** One shared informer per (kind, namespace); `''` is all namespaces or a cluster-scoped kind. */
+interface Slot {
+  readonly kind: Kind;
+  readonly ns: string;
+  readonly spec: SharedInformerSpec<KubeObject>;
+  lease: InformerLease<KubeObject> | undefined;
+  synced: boolean;
+}
+
+class Watchers {
+  readonly byKind = new Map<Kind, Map<string, Slot>>();
+  readonly slots: Slot[] = [];
+
+  add(slot: Slot): void {
+    let m = this.byKind.get(slot.kind);
+    if (!m) this.byKind.set(slot.kind, (m = new Map()));
+    m.set(slot.ns, slot);
+    this.slots.push(slot);
   }
 
   get<T extends KubeObject>(kind: Kind, ns: string, name: string): T | undefined {
     const m = this.byKind.get(kind);
     if (!m) return undefined;
-    const inf = m.get(RESOURCES[kind].namespaced ? ns : '') ?? m.get('');
-    return inf?.get(RESOURCES[kind].namespaced ? `${ns}/${name}` : name) as T | undefined;
+    const slot = m.get(RESOURCES[kind].namespaced ? ns : '') ?? m.get('');
+    return slot?.lease?.get(RESOURCES[kind].namespaced ? `${ns}/${name}` : name) as T | undefined;
   }
 
   *values<T extends KubeObject>(kind: Kind): Generator<T> {
-    for (const inf of this.byKind.get(kind)?.values() ?? []) yield* inf.values() as IterableIterator<T>;
-  }
-
-  all(): Informer<KubeObject>[] {
-    return [...this.byKind.values()].flatMap((m) => [...m.values()]);
+    for (const slot of this.byKind.get(kind)?.values() ?? []) if (slot.lease) yield* slot.lease.values() as IterableIterator<T>;
   }
 }
 
@@ -150,28 +169,42 @@ export type DiscoverySpec = Pick<Arguments, 'role' | 'selectors' | 'namespaces' 
 /**
  * One run of the discovery for fixed arguments: informers, target groups, publishing. Also used
  * by the `prometheus.operator.*` components for the `kubernetes_sd_configs` they generate.
+ * Informers come from an `InformerPool` (`common/kube/informer-pool.ts`): discoveries in one
+ * process that watch the same collection with the same connection and selectors share one list +
+ * watch and one store; `run` joins them and leaves them when its signal aborts.
  */
 export class Discovery {
   readonly #role: Role;
   readonly #watchers = new Watchers();
   /** Source → its targets, already merged over the group labels (the export form). */
   readonly #groups = new Map<string, LabelSet[]>();
-  /** Sorted group sources; recomputed only when a group appears or disappears. */
-  #order: string[] | undefined;
+  /**
+   * The groups' target lists in source order, and each source's index in it; rebuilt only when a
+   * group appears or disappears (a changed group replaces its own slot).
+   */
+  #ordered: { lists: LabelSet[][]; pos: Map<string, number> } | undefined;
+  /** Targets over all groups (the length of the next export). */
+  #count = 0;
   readonly #dirty = new Set<string>();
   readonly #dependents = new Map<string, Set<string>>();
   readonly #depsOf = new Map<string, string[]>();
-  readonly #errors = new Map<Informer<KubeObject>, string>();
+  readonly #errors = new Map<Slot, string>();
   readonly #lookups: Lookups;
   readonly #publish: (targets: LabelSet[]) => void;
   readonly #health: (error: string | undefined) => void;
+  readonly #conn: KubeConnection;
+  readonly #pool: InformerPool;
   #timer: NodeJS.Timeout | undefined;
+  #joined = false;
+  #stopped = false;
   #allSynced = false;
   #events = 0;
 
   /** @throws Error when `namespaces.own_namespace` is set and the pod's namespace is unknown. */
-  constructor(args: DiscoverySpec, client: KubeClient, publish: (t: LabelSet[]) => void, health: (e: string | undefined) => void) {
+  constructor(args: DiscoverySpec, conn: KubeConnection, publish: (t: LabelSet[]) => void, health: (e: string | undefined) => void, pool: InformerPool = sharedInformers) {
     this.#role = args.role as Role;
+    this.#conn = conn;
+    this.#pool = pool;
     this.#publish = publish;
     this.#health = health;
     const role = this.#role;
@@ -190,17 +223,14 @@ export class Discovery {
       const def = RESOURCES[kind];
       const s = selRole !== undefined ? sel.get(selRole) : undefined;
       for (const ns of def.namespaced ? nsList : ['']) {
-        const inf: Informer<KubeObject> = new Informer<KubeObject>({
-          client,
+        const spec: SharedInformerSpec<KubeObject> = {
           path: collectionPath(def.group, def.version, def.resource, ns || undefined),
           labelSelector: s?.label,
           fieldSelector: s?.field,
-          onEvent: (t, obj) => this.#onEvent(kind, t, obj),
-          onStatus: (st) => this.#onStatus(inf, st.ok ? undefined : st.error.message),
-          onSynced: () => this.#onSynced(),
-          transform: (o) => pruneForDiscovery(kind, o),
-        });
-        this.#watchers.add(kind, ns, inf);
+          transform: PRUNE[kind],
+          transformKey: `discovery.kubernetes/${kind}`,
+        };
+        this.#watchers.add({ kind, ns, spec, lease: undefined, synced: false });
       }
     };
     switch (role) {
@@ -246,20 +276,45 @@ export class Discovery {
     return this.#groups.size;
   }
 
+  /**
+   * Joins the shared informers, publishes until `signal` aborts, then leaves them; resolves once
+   * every informer this discovery was the last user of has stopped. Never rejects.
+   */
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all(this.#watchers.all().map((i) => i.run(signal)));
+    if (signal.aborted) return;
+    for (const slot of this.#watchers.slots) {
+      try {
+        slot.lease = this.#pool.acquire(this.#conn, slot.spec, {
+          onEvent: (t, obj) => this.#onEvent(slot.kind, t, obj),
+          onStatus: (st) => this.#onStatus(slot, st.ok ? undefined : st.error.message),
+          onSynced: () => {
+            slot.synced = true;
+            this.#onSynced();
+          },
+        });
+      } catch (err: unknown) {
+        this.#onStatus(slot, err instanceof Error ? err.message : String(err));
+      }
+    }
+    this.#joined = true;
+    this.#onSynced();
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await Promise.all(this.#watchers.slots.map((slot) => slot.lease?.release()));
   }
 
-  #onStatus(inf: Informer<KubeObject>, error: string | undefined): void {
-    if (error === undefined) this.#errors.delete(inf);
-    else this.#errors.set(inf, error);
+  #onStatus(slot: Slot, error: string | undefined): void {
+    if (this.#stopped) return;
+    if (error === undefined) this.#errors.delete(slot);
+    else this.#errors.set(slot, error);
     const first = this.#errors.values().next();
     this.#health(first.done ? undefined : first.value);
   }
 
   #onSynced(): void {
-    if (this.#allSynced || !this.#watchers.all().every((i) => i.synced)) return;
+    if (this.#allSynced || !this.#joined || !this.#watchers.slots.every((s) => s.synced)) return;
     this.#allSynced = true;
     for (const o of this.#watchers.values<KubeObject>(this.#primaryKind())) this.#dirty.add(keyOf(o));
     this.#schedule();
@@ -337,6 +392,7 @@ export class Discovery {
   }
 
   #flush(): void {
+    if (this.#stopped) return;
     const kind = this.#primaryKind();
     for (const key of this.#dirty) {
       const slash = key.indexOf('/');
@@ -345,17 +401,31 @@ export class Discovery {
       const source = sourceOf(kind, ns, name);
       const g = obj ? this.#build(obj) : undefined;
       if (obj && g === undefined) continue; // Prometheus sends nothing (a node without addresses)
+      const old = this.#groups.get(source);
+      if (old !== undefined) this.#count -= old.length;
       if (!g || g.targets.length === 0) {
-        if (this.#groups.delete(source)) this.#order = undefined;
-      } else {
-        if (!this.#groups.has(source)) this.#order = undefined;
-        this.#groups.set(source, flatten([g]));
+        if (old !== undefined) {
+          this.#groups.delete(source);
+          this.#ordered = undefined;
+        }
+        continue;
       }
+      const list = flatten([g]);
+      this.#groups.set(source, list);
+      this.#count += list.length;
+      const ordered = this.#ordered;
+      if (old === undefined || ordered === undefined) this.#ordered = undefined;
+      else ordered.lists[ordered.pos.get(source)!] = list;
     }
     this.#dirty.clear();
-    this.#order ??= [...this.#groups.keys()].sort();
-    const out: LabelSet[] = [];
-    for (const k of this.#order) for (const t of this.#groups.get(k)!) out.push(t);
+    if (this.#ordered === undefined) {
+      const sources = [...this.#groups.keys()].sort();
+      this.#ordered = { lists: sources.map((k) => this.#groups.get(k)!), pos: new Map(sources.map((k, i) => [k, i])) };
+    }
+    // The export is a new array (published values are immutable): one pass of slot copies.
+    const out = new Array<LabelSet>(this.#count);
+    let i = 0;
+    for (const list of this.#ordered.lists) for (let j = 0; j < list.length; j++) out[i++] = list[j]!;
     this.#publish(out);
   }
 
@@ -409,7 +479,7 @@ export interface KubernetesDebugInfo {
 export class KubernetesDiscovery implements Component<Arguments>, HealthComponent, DebugComponent {
   readonly #opts: ComponentOptions<Exports>;
   #args: Arguments;
-  #current: { d: Discovery; ac: AbortController; done: Promise<void>; client: KubeClient } | undefined;
+  #current: { d: Discovery; ac: AbortController; done: Promise<void>; conn: KubeConnection } | undefined;
   #signal: AbortSignal | undefined;
   #health: Health = { state: 'unknown', message: 'starting', updatedAt: new Date() };
 
@@ -417,13 +487,8 @@ export class KubernetesDiscovery implements Component<Arguments>, HealthComponen
     this.#opts = opts;
     this.#args = args;
     // Fail the build (config error) when no connection can be made, e.g. in-cluster outside a pod.
-    this.#connect(args).close();
+    connectionOf(args);
     opts.onStateChange({ targets: [] });
-  }
-
-  #connect(a: Arguments): KubeClient {
-    const conn = resolveConnection({ apiServer: a.api_server, kubeconfigFile: a.kubeconfig_file, settings: clientSettings(a) });
-    return new KubeClient(conn);
   }
 
   #setHealth(error: string | undefined): void {
@@ -435,44 +500,44 @@ export class KubernetesDiscovery implements Component<Arguments>, HealthComponen
     if (error !== undefined) this.#opts.logger.warn('kubernetes discovery failed; keeping the last targets', { role: this.#args.role, err: error });
   }
 
-  #start(): void {
+  #start(conn: KubeConnection): void {
     if (!this.#signal || this.#signal.aborted) return;
-    const client = this.#connect(this.#args);
     const ac = new AbortController();
     const onAbort = (): void => ac.abort();
     this.#signal.addEventListener('abort', onAbort, { once: true });
     let d: Discovery;
     try {
-      d = new Discovery(this.#args, client, (targets) => this.#opts.onStateChange({ targets }), (e) => this.#setHealth(e));
+      d = new Discovery(this.#args, conn, (targets) => this.#opts.onStateChange({ targets }), (e) => this.#setHealth(e));
     } catch (err) {
-      client.close();
+      this.#signal.removeEventListener('abort', onAbort);
       this.#setHealth((err as Error).message);
       return;
     }
-    const done = d.run(ac.signal).finally(() => {
-      client.close();
-      this.#signal?.removeEventListener('abort', onAbort);
-    });
-    this.#current = { d, ac, done, client };
+    const done = d.run(ac.signal).finally(() => this.#signal?.removeEventListener('abort', onAbort));
+    this.#current = { d, ac, done, conn };
   }
 
   async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
-    this.#start();
+    this.#start(connectionOf(this.#args));
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
     await this.#current?.done;
   }
 
+  /**
+   * Starts the discovery for the new arguments, then stops the old one: informers both use stay
+   * running (no relist), the ones only the old arguments used are released.
+   */
   async update(args: Arguments): Promise<void> {
-    this.#connect(args).close(); // throws (keeping the old arguments) when no connection can be made
+    const conn = connectionOf(args); // throws (keeping the old arguments) when no connection can be made
     this.#args = args;
     const old = this.#current;
     this.#current = undefined;
+    this.#start(conn);
     if (old) {
       old.ac.abort();
       await old.done;
     }
-    this.#start();
   }
 
   currentHealth(): Health {
@@ -483,12 +548,19 @@ export class KubernetesDiscovery implements Component<Arguments>, HealthComponen
     const c = this.#current;
     return {
       role: this.#args.role,
-      connection: c?.client.connection.source ?? '',
+      connection: c?.conn.source ?? '',
       synced: c?.d.synced ?? false,
       target_groups: c?.d.groups ?? 0,
       watch_events: c?.d.events ?? 0,
     };
   }
+}
+
+/** The arguments' connection. @throws Error naming the argument when none can be made (a client is built and closed to check TLS files and proxy URLs). */
+function connectionOf(a: Arguments): KubeConnection {
+  const conn = resolveConnection({ apiServer: a.api_server, kubeconfigFile: a.kubeconfig_file, settings: clientSettings(a) });
+  new KubeClient(conn).close();
+  return conn;
 }
 
 export const component: ComponentDefinition<Arguments, Exports> = {

@@ -225,8 +225,24 @@ export function podReady(pod: Pod): string {
   return 'unknown';
 }
 
-/** Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per target). */
-export function podLabels(pod: Pod): LabelSet {
+/**
+ * Built once per pod object: the stores hold pruned objects that a change replaces and nothing
+ * mutates, so the pod role and the endpoint roles (one shared pod store) reuse one label set.
+ */
+const podLabelsCache = new WeakMap<Pod, Readonly<LabelSet>>();
+
+/**
+ * Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per
+ * target). The result is shared between callers (cached per pod object): copy it to add labels.
+ * The pod must not be mutated after the first call.
+ */
+export function podLabels(pod: Pod): Readonly<LabelSet> {
+  let ls = podLabelsCache.get(pod);
+  if (ls === undefined) podLabelsCache.set(pod, (ls = computePodLabels(pod)));
+  return ls;
+}
+
+function computePodLabels(pod: Pod): LabelSet {
   const ls: LabelSet = {
     '__meta_kubernetes_pod_ip': pod.status?.podIP ?? '',
     '__meta_kubernetes_pod_ready': podReady(pod),
@@ -257,7 +273,7 @@ export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
   const ip = pod.status?.podIP ?? '';
   // PodIP can be empty when a pod is starting or has been evicted.
   if (ip === '') return { source, labels: {}, targets: [] };
-  let labels = podLabels(pod); // a fresh object: completed in place
+  let labels: LabelSet = { ...podLabels(pod) };
   labels[NAMESPACE_LABEL] = nsOf(pod);
   labels = withNodeLabels(labels, lk, pod.spec?.nodeName ?? '');
   labels = withNamespaceLabels(labels, lk, nsOf(pod));
@@ -348,7 +364,7 @@ function uncoveredPodPorts(seen: SeenPods, targets: LabelSet[], skip?: (pod: Pod
   }
 }
 
-type SeenPods = Map<string, { pod: Pod; ports: number[]; labels: LabelSet }>;
+type SeenPods = Map<string, { pod: Pod; ports: number[]; labels: Readonly<LabelSet> }>;
 
 /**
  * A pod-backed endpoint target: the pod's labels, plus the labels of the first container port
@@ -637,11 +653,11 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
 export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
   const out: LabelSet[] = [];
   for (const g of groups) {
-    for (const t of g.targets) {
-      const entries = Object.entries(g.labels);
-      for (const kv of Object.entries(t)) entries.push(kv);
-      out.push(Object.fromEntries(entries) as LabelSet);
-    }
+    // Group labels first, then the target's (a target label overrides the group's value and keeps
+    // the group's position). Object.fromEntries keeps these many-property objects in V8's fast
+    // (shared hidden class) form; keyed stores into `{}` turn them into dictionaries, 2.4x the heap.
+    const groupEntries = Object.entries(g.labels);
+    for (const t of g.targets) out.push(Object.fromEntries(groupEntries.concat(Object.entries(t))) as LabelSet);
   }
   return out;
 }

@@ -93,7 +93,7 @@ class SharedDiscovery {
   constructor(d: KubernetesJobDiscovery, client: KubeClient, onError: (error: string | undefined) => void) {
     const disc = new Discovery(
       { role: d.role, selectors: (d.selectors ?? []).map((x) => ({ ...x })), namespaces: { own_namespace: d.ownNamespace ?? false, names: [...d.namespaces] }, attach_metadata: { node: d.attachNode, namespace: false } },
-      client,
+      client.connection,
       (targets) => {
         this.#targets = targets;
         for (const s of this.#subscribers) s(targets);
