@@ -28,6 +28,8 @@ import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 import type { PodNetwork } from './pod-network.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerTls } from './kubelet-server.js';
+import { StreamingError, type StreamingRuntime } from './streaming.js';
+import { attachToContainer, dialPod, execInContainer, type RunningContainer } from './container-streams.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -226,6 +228,7 @@ export class Kubelet {
           },
           open: (ns, name, container, o) => this.logProvider(ns, name, container, o),
         },
+        streaming: this.#streamingRuntime(),
       });
     }
     await this.#registerNode();
@@ -248,6 +251,34 @@ export class Kubelet {
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
     await this.#server?.close();
     await this.#opts.podNetwork?.close().catch((e: unknown) => this.#logger.warn(`kubelet: removing the pod network: ${String(e)}`));
+  }
+
+  /** exec, attach and port-forward against this node's pods (the container runtime's part). */
+  #streamingRuntime(): StreamingRuntime {
+    const podOf = (ns: string, name: string): PodWorker => {
+      const w = this.worker(ns, name);
+      if (!w || w.terminating) throw new StreamingError(404, 'pod does not exist');
+      return w;
+    };
+    const running = (ns: string, name: string, container: string): RunningContainer => {
+      const c = podOf(ns, name).runningContainer(container);
+      if (c === 'unknown') throw new StreamingError(404, `container not found (${JSON.stringify(container)})`);
+      if (c === 'not-running') throw new StreamingError(500, `container ${JSON.stringify(container)} in pod ${JSON.stringify(name)} is not running`);
+      return c;
+    };
+    return {
+      check: (ns, name, container) => {
+        const w = podOf(ns, name);
+        if (container !== undefined) running(ns, name, container);
+        return { uid: w.uid };
+      },
+      exec: (ns, name, container, argv, o) => execInContainer(running(ns, name, container), argv, o),
+      attach: (ns, name, container, o) => attachToContainer(running(ns, name, container), o),
+      dial: (ns, name, port) => {
+        const w = podOf(ns, name);
+        return dialPod(w.ip, w.netns, port);
+      },
+    };
   }
 
   /** The worker for a pod on this node, by namespace/name. */
