@@ -157,6 +157,8 @@ export class SpdyStream extends Duplex {
     this.#session = session;
     this.id = id;
     this.headers = headers;
+    // A write after the session or stream ended fails that write; it is not an error of the process.
+    this.on('error', () => undefined);
   }
 
   /** The first value of header `name` (lower case), or undefined. */
@@ -309,10 +311,11 @@ export class SpdySession extends EventEmitter {
     const body = Buffer.alloc(8);
     body.writeUInt32BE(this.#lastPeerId & 0x7fffffff, 0);
     body.writeUInt32BE(0, 4);
-    void this.#enqueue(async () => control(TYPE.GOAWAY, 0, body)).finally(() => {
+    const done = (): void => {
       this.#socket.end();
       this.#finish();
-    });
+    };
+    this.#enqueue(async () => control(TYPE.GOAWAY, 0, body)).then(done, done);
   }
 
   /** @internal */
