@@ -81,6 +81,8 @@ export function execInContainer(c: RunningContainer, argv: readonly string[], op
   const env: Record<string, string> = { ...c.env, ...(opts.tty ? { TERM: c.env.TERM ?? 'xterm' } : {}) };
   const child = spawn(exe, args, { cwd: c.cwd, env, detached: true, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => undefined);
+  // Exec'd processes end with their container, as they would in its cgroup.
+  void c.exited.then(() => killGroup(child));
   const exited = new Promise<number>((resolve) => {
     child.once('error', () => resolve(127));
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 128)));

@@ -28,7 +28,8 @@ import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 import type { PodNetwork } from './pod-network.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerTls } from './kubelet-server.js';
-import { StreamingError, type StreamingRuntime } from './streaming.js';
+import { StreamingError, type ExecProcess, type StreamingRuntime } from './streaming.js';
+import type { PodExecIO } from '../apiserver/options.js';
 import { attachToContainer, dialPod, execInContainer, type RunningContainer } from './container-streams.js';
 
 export interface KubeletOptions {
@@ -298,6 +299,36 @@ export class Kubelet {
   get dnsFile(): string {
     return this.#dnsFile;
   }
+
+  /**
+   * For `RunningApiServer.setPodExecProvider` (the test API server's `kubectl exec`): runs `argv`
+   * in the container as the kubelet's `/exec` does and resolves with its exit code (127 with the
+   * runtime's message on stderr when the executable is missing); undefined when it is not running.
+   */
+  readonly execProvider = (namespace: string, pod: string, container: string, argv: readonly string[], io: PodExecIO): Promise<number> | undefined => {
+    const c = this.worker(namespace, pod)?.runningContainer(container);
+    if (c === undefined || typeof c === 'string') return undefined;
+    let proc: ExecProcess;
+    try {
+      proc = execInContainer(c, argv, { stdin: io.stdin !== undefined, tty: io.tty });
+    } catch (e) {
+      io.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      return Promise.resolve(127);
+    }
+    if (io.stdin && proc.stdin) io.stdin.pipe(proc.stdin);
+    const copy = (from: NodeJS.ReadableStream | undefined, to: NodeJS.WritableStream): Promise<void> =>
+      new Promise((resolve) => {
+        if (!from) return resolve();
+        from.on('data', (chunk: Buffer) => to.write(chunk));
+        from.once('end', resolve);
+        from.once('close', resolve);
+      });
+    const drained = Promise.all([copy(proc.stdout, io.stdout), copy(proc.stderr, io.stderr)]);
+    return proc.exited.then(async (code) => {
+      await drained;
+      return code;
+    });
+  };
 
   /** For `RunningApiServer.setPodLogProvider`: a stream of a container's log, or undefined (400). */
   readonly logProvider = (namespace: string, pod: string, container: string | undefined, opts: PodLogRequest): NodeJS.ReadableStream | undefined => {
