@@ -192,7 +192,7 @@ export function serveRemoteCommand(
     try {
       result = await start(streams, protocol);
     } catch (e) {
-      result = { kind: 'internal', message: e instanceof Error ? e.message : String(e) };
+      result = { kind: 'internal', message: messageOf(e) };
     }
     const status = errorStreamPayload(result, protocol);
     const e = streams.error;
@@ -372,7 +372,7 @@ async function forward(data: SpdyStream, error: SpdyStream, port: number, podLab
   try {
     conn = await dial(port);
   } catch (e) {
-    error.end(`error forwarding port ${port} to pod ${podLabel}, uid ${uid}: ${e instanceof Error ? e.message : String(e)}`);
+    error.end(`error forwarding port ${port} to pod ${podLabel}, uid ${uid}: ${messageOf(e)}`);
     data.end();
     return;
   }
@@ -387,4 +387,10 @@ async function forward(data: SpdyStream, error: SpdyStream, port: number, podLab
   conn.once('close', done);
   conn.once('error', done);
   data.once('close', () => conn.destroy());
+}
+
+/** The message of an error from any realm (errors of Node's core fail `instanceof Error` in a VM context). */
+function messageOf(e: unknown): string {
+  const m = (e as { message?: unknown } | null)?.message;
+  return typeof m === 'string' ? m : String(e);
 }
