@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { waitFor } from '../harness/wait.js';
-import { certificates, haveOpenssl, type Pem } from './test-certificates.js';
+import { certificates, haveOpenssl, type Pem } from './test-support.js';
 import { parseLogQuery, startKubeletServer, type ContainerLogSource, type KubeletServer } from './kubelet-server.js';
 import type { PodLogRequest } from './kubelet.js';
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { Duplex } from 'node:stream';
+import { readAll } from './test-support.js';
 import { SPDY3_DICTIONARY, SpdySession, StreamRefused, RST, decodeHeaderBlock, encodeHeaderBlock, type SpdyStream } from './spdy.js';
 
 /** Two sessions on the ends of a loopback TCP connection. */
@@ -46,14 +47,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
-
-const readAll = (s: SpdyStream): Promise<string> =>
-  new Promise((resolve) => {
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString()));
-    s.once('end', () => resolve(out));
-    s.once('close', () => resolve(out));
-  });
 
 describe('SPDY/3.1 framing', () => {
   it('the header dictionary is the draft\'s 1423 bytes', () => {

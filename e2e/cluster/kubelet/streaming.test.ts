@@ -7,21 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
-import { SpdySession, type SpdyStream } from './spdy.js';
+import { SpdySession } from './spdy.js';
 import { errorStreamPayload, negotiateProtocol, remoteCommandOptions, StreamingError, type AttachSession, type StreamingRuntime } from './streaming.js';
 import { execInContainer, type RunningContainer } from './container-streams.js';
-import { certificates, haveOpenssl, type Pem } from './test-certificates.js';
+import { certificates, haveOpenssl, readAll, type Pem } from './test-support.js';
 
 type Answer = { kind: 'upgraded'; session: SpdySession; protocol: string } | { kind: 'refused'; status: number; body: string; headers: http.IncomingHttpHeaders };
-
-const collect = (s: SpdyStream | undefined): Promise<string> =>
-  new Promise((resolve) => {
-    if (!s) return resolve('');
-    let out = '';
-    s.on('data', (c: Buffer) => (out += c.toString()));
-    s.once('end', () => resolve(out));
-    s.once('close', () => resolve(out));
-  });
 
 describe('remote command protocol details', () => {
   it('negotiates the first client protocol the server supports, like httpstream.Handshake', () => {
@@ -130,7 +121,7 @@ describe('remote command protocol details', () => {
     const error = await s.openStream({ streamtype: ['error'] });
     const stdout = await s.openStream({ streamtype: ['stdout'] });
     const stderr = await s.openStream({ streamtype: ['stderr'] });
-    const [e, o, r] = await Promise.all([collect(error), collect(stdout), collect(stderr)]);
+    const [e, o, r] = await Promise.all([readAll(error), readAll(stdout), readAll(stderr)]);
     expect([o, r]).toEqual(['out\n', 'err\n']);
     expect(JSON.parse(e)).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
   });
@@ -140,10 +131,10 @@ describe('remote command protocol details', () => {
     const error = await s.openStream({ streamtype: ['error'] });
     const stdin = await s.openStream({ streamtype: ['stdin'] });
     const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const out = collect(stdout);
+    const out = readAll(stdout);
     stdin.end('piped text\n');
     expect(await out).toBe('PIPED TEXT\n');
-    expect(JSON.parse(await collect(error))).toStrictEqual({ metadata: {}, status: 'Success' });
+    expect(JSON.parse(await readAll(error))).toStrictEqual({ metadata: {}, status: 'Success' });
   });
 
   it('exec with an older client protocol (v2): text errors, nothing on success', async () => {
@@ -151,7 +142,7 @@ describe('remote command protocol details', () => {
     expect(protocol).toBe('v2.channel.k8s.io');
     const error = await s.openStream({ streamtype: ['error'] });
     await s.openStream({ streamtype: ['stdout'] });
-    expect(await collect(error)).toMatch(/^command terminated with non-zero exit code: .*exit code 1$/);
+    expect(await readAll(error)).toMatch(/^command terminated with non-zero exit code: .*exit code 1$/);
   });
 
   it('exec with a TTY: the command runs on a terminal of the first size the client sends', async () => {
@@ -159,10 +150,10 @@ describe('remote command protocol details', () => {
     const error = await s.openStream({ streamtype: ['error'] });
     const stdout = await s.openStream({ streamtype: ['stdout'] });
     const resize = await s.openStream({ streamtype: ['resize'] });
-    const out = collect(stdout);
+    const out = readAll(stdout);
     resize.write(JSON.stringify({ Width: 99, Height: 22 }));
     expect(await out).toMatch(/^\/dev\/pts\/\d+\r\n22 99\r\n$/);
-    expect(JSON.parse(await collect(error))).toMatchObject({ status: 'Success' });
+    expect(JSON.parse(await readAll(error))).toMatchObject({ status: 'Success' });
   });
 
   it('attach: output from now on, stdin passed to the container', async () => {
@@ -186,7 +177,7 @@ describe('remote command protocol details', () => {
     while ((out !== 'line one\n' || err !== 'E-line\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect([out, err]).toEqual(['line one\n', 'E-line\n']);
     stdin.end();
-    expect(JSON.parse(await collect(error))).toStrictEqual({ metadata: {}, status: 'Success' });
+    expect(JSON.parse(await readAll(error))).toStrictEqual({ metadata: {}, status: 'Success' });
   });
 
   it('port-forward: a (data, error) pair per requestID reaches the port; a failed dial is written to the error stream', async () => {
@@ -196,10 +187,10 @@ describe('remote command protocol details', () => {
     expect(a.protocol).toBe('portforward.k8s.io');
     const error = await s.openStream({ streamtype: ['error'], port: ['1'], requestid: ['0'] });
     const data = await s.openStream({ streamtype: ['data'], port: ['1'], requestid: ['0'] });
-    const echoed = collect(data);
+    const echoed = readAll(data);
     data.end('round trip');
     expect(await echoed).toBe('round trip');
-    expect(await collect(error)).toBe('');
+    expect(await readAll(error)).toBe('');
 
     const closedPort = await new Promise<number>((resolve) => {
       const t = net.createServer().listen(0, '127.0.0.1', () => {
@@ -209,7 +200,7 @@ describe('remote command protocol details', () => {
     });
     const error2 = await s.openStream({ streamtype: ['error'], port: [String(closedPort)], requestid: ['1'] });
     await s.openStream({ streamtype: ['data'], port: [String(closedPort)], requestid: ['1'] });
-    expect(await collect(error2)).toBe(`error forwarding port ${closedPort} to pod web_demo, uid uid-1: connect ECONNREFUSED 127.0.0.1:${closedPort}`);
+    expect(await readAll(error2)).toBe(`error forwarding port ${closedPort} to pod web_demo, uid uid-1: connect ECONNREFUSED 127.0.0.1:${closedPort}`);
 
     // A stream without a port is refused (RST_STREAM); the session goes on.
     const bad = await s.openStream({ streamtype: ['data'], requestid: ['2'] });

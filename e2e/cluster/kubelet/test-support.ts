@@ -1,7 +1,8 @@
-/** Test support: certificates for the kubelet's HTTPS endpoint tests (openssl, a throwaway CA per run). */
+/** Test support for the kubelet endpoint tests: certificates (openssl, a throwaway CA per run) and a stream reader. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 export const OPENSSL = '/usr/bin/openssl';
 export const haveOpenssl = fs.existsSync(OPENSSL);
@@ -30,4 +31,15 @@ export function certificates(dir: string): { ca: string; serving: Pem; apiserver
     other: issue('other', 'system:node:dev-node', 'ca', 'extendedKeyUsage=clientAuth\n'),
     stranger: issue('stranger', 'kube-apiserver-kubelet-client', 'ca2', 'extendedKeyUsage=clientAuth\n'),
   };
+}
+
+/** Everything `s` delivers until it ends or closes (reset), as text; '' for no stream. */
+export function readAll(s: Readable | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    if (!s) return resolve('');
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString()));
+    s.once('end', () => resolve(out));
+    s.once('close', () => resolve(out));
+  });
 }
