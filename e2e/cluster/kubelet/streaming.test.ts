@@ -156,6 +156,22 @@ describe('remote command protocol details', () => {
     expect(JSON.parse(await readAll(error))).toMatchObject({ status: 'Success' });
   });
 
+  it('exec with a TTY: a later resize reaches the running command', async () => {
+    const script = 'stty size; i=0; while [ "$(stty size)" = "22 99" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; stty size';
+    const { session: s } = await session(`/exec/demo/web/app?command=sh&command=-c&command=${encodeURIComponent(script)}&output=1&tty=1`);
+    const error = await s.openStream({ streamtype: ['error'] });
+    const stdout = await s.openStream({ streamtype: ['stdout'] });
+    const resize = await s.openStream({ streamtype: ['resize'] });
+    let out = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    resize.write(JSON.stringify({ Width: 99, Height: 22 }));
+    const deadline = Date.now() + 5000;
+    while (!out.includes('22 99') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    resize.write(JSON.stringify({ Width: 132, Height: 50 }));
+    expect(JSON.parse(await readAll(error))).toMatchObject({ status: 'Success' });
+    expect(out).toBe('22 99\r\n50 132\r\n');
+  });
+
   it('attach: output from now on, stdin passed to the container', async () => {
     const { session: s } = await session('/attach/demo/web/app?input=1&output=1&error=1');
     const error = await s.openStream({ streamtype: ['error'] });

@@ -5,17 +5,13 @@
  * kubelet's `/exec`, `/attach` and `/portForward` endpoints. Commands run in the container's
  * network and mount namespaces; exit codes, stdin, stderr and a TTY reach kubectl as on a real
  * node. The kubelet endpoints refuse callers other than the API server.
- * One control plane for the file; it prints the wall time the file took.
+ * Registered inside `real-kubelet.e2e.ts` so the journeys share its control plane.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import https from 'node:https';
-import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
+import type { TestCluster } from '../cluster/harness/cluster.js';
 import { KUBECTL } from '../cluster/harness/kubectl.js';
 import { waitFor } from '../cluster/harness/wait.js';
-import { realClusterUnavailable } from '../cluster/real/real-cluster.js';
-
-const unavailable = realClusterUnavailable();
-if (unavailable && process.env.CI === 'true') throw new Error(`kubectl-streaming.e2e.ts needs the real cluster: ${unavailable}`);
 
 /** The container: echoes what arrives on its stdin, ticks on stdout and stderr. */
 const SHELL_POD = `
@@ -39,10 +35,10 @@ interface Proc {
   readonly exited: Promise<number>;
 }
 
-(unavailable ? describe.skip : describe)('kubectl exec, attach and port-forward on the real kube-apiserver', () => {
+/** Registers the journeys (call inside a describe whose beforeAll starts `cluster()` with `apiserver: 'real'`). */
+export function kubectlStreamingJourneys(current: () => TestCluster): void {
   let cluster!: TestCluster;
   let ns = '';
-  const t0 = Date.now();
   const procs: ChildProcess[] = [];
 
   /** Starts kubectl (or `cmd`) with the cluster's kubeconfig, collecting its output. */
@@ -68,8 +64,7 @@ interface Proc {
   const exec = (args: readonly string[], input?: string) => cluster.runKubectl(['exec', '-n', ns, ...args], input);
 
   beforeAll(async () => {
-    cluster = await useCluster({ apiserver: 'real' });
-    console.log(`real cluster ready in ${Date.now() - t0} ms`);
+    cluster = current();
     ns = await cluster.namespace('streaming');
     const pod = (name: string, script: string, extra: Record<string, unknown> = {}): string =>
       JSON.stringify({
@@ -83,11 +78,9 @@ interface Proc {
     await cluster.kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod/shell', 'pod/web', '--timeout=60s']);
   }, 180_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await cluster?.stop();
-    console.log(`kubectl-streaming.e2e.ts wall time: ${Date.now() - t0} ms`);
-  }, 60_000);
+  });
 
   it('exec prints the command output and exits 0', async () => {
     const r = await exec(['shell', '--', 'echo', 'hello', 'from exec']);
@@ -222,4 +215,4 @@ interface Proc {
     expect(await p.exited).toBe(1);
     expect(p.err()).toContain(`cannot create resource "pods/exec" in API group "" in the namespace "${ns}"`);
   });
-});
+}
