@@ -7,9 +7,10 @@
  *   `script`; resizes are applied to it with `stty`.
  * - attach: the running instance's stdout/stderr from now on, and its stdin when the container
  *   keeps one (`stdin: true`; `stdinOnce` closes it when the first attached client leaves).
- * - port-forward: a TCP connection to `localhost:<port>` inside the pod's network namespace (a
- *   short-lived relay process in that namespace, as container runtimes do with `socat`/netns),
- *   or to the pod address when the pod shares the host network.
+ * - port-forward: a TCP connection to `localhost:<port>` inside the pod's network namespace
+ *   (through one relay process per pod living in that namespace, reached over a Unix socket;
+ *   container runtimes dial from inside the netns the same way), or to the pod address when the
+ *   pod has no namespace of its own.
  *
  * Errors before anything starts are `StreamingError`s in the runtime's words.
  */
@@ -17,6 +18,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Duplex, type Writable } from 'node:stream';
 import { PodNetwork } from './pod-network.js';
@@ -189,44 +191,112 @@ export function attachToContainer(c: RunningContainer, opts: { stdin: boolean })
 }
 
 /**
- * Relay run inside the pod's network namespace: connects to localhost:port (IPv4, then IPv6, then
- * the pod address: Node.js containers' wildcard and localhost listens are bound to the pod
- * address by pod-preload.mjs), reports `OK` or `ERR <errors>` on stderr, then pipes.
+ * The relay that runs inside a pod's network namespace, one per pod, started on the first
+ * port-forward: it listens on a Unix socket (reachable from the host), reads `<port>\n` from each
+ * connection, connects to localhost:port (IPv4, then IPv6, then the pod address: Node.js
+ * containers' wildcard and localhost listens are bound to the pod address by pod-preload.mjs),
+ * answers `OK\n` or `ERR <errors>\n`, then pipes both ways with half-close. It exits when its
+ * stdin (held by the kubelet) closes.
  */
 const RELAY = `
 const net = require('node:net');
-const port = Number(process.argv[1]);
-const podIP = process.argv[2];
-const errors = [];
-const attempt = (hosts) => {
+const fs = require('node:fs');
+const [path, podIP] = process.argv.slice(1);
+try { fs.unlinkSync(path); } catch {}
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
+const dial = (port, hosts, errors, done) => {
   const host = hosts.shift();
-  const s = net.connect({ host, port });
+  const s = net.connect({ host, port, allowHalfOpen: true });
   s.once('error', (e) => {
     errors.push((host === podIP ? 'pod address: ' : host.includes(':') ? 'IPv6: ' : 'IPv4: ') + e.message);
-    if (hosts.length > 0) return attempt(hosts);
-    process.stderr.write('ERR ' + errors.join(', ') + '\\n', () => process.exit(1));
+    if (hosts.length > 0) dial(port, hosts, errors, done);
+    else done(undefined, errors.join(', '));
   });
-  s.once('connect', () => {
-    s.removeAllListeners('error');
-    s.on('error', () => process.exit(0));
-    process.stderr.write('OK\\n');
-    process.stdin.pipe(s);
-    s.on('data', (c) => process.stdout.write(c));
-    s.on('end', () => process.stdout.write('', () => process.exit(0)));
-    s.on('close', () => process.stdout.write('', () => process.exit(0)));
-  });
+  s.once('connect', () => done(s));
 };
-attempt(['127.0.0.1', '::1', ...(podIP ? [podIP] : [])]);
+net.createServer({ allowHalfOpen: true }, (c) => {
+  c.on('error', () => c.destroy());
+  let head = Buffer.alloc(0);
+  const onData = (d) => {
+    head = Buffer.concat([head, d]);
+    const nl = head.indexOf(10);
+    if (nl < 0) return;
+    c.off('data', onData);
+    c.pause();
+    const rest = head.subarray(nl + 1);
+    if (rest.length > 0) c.unshift(rest);
+    const port = Number(head.subarray(0, nl).toString());
+    dial(port, ['127.0.0.1', '::1', ...(podIP ? [podIP] : [])], [], (s, err) => {
+      if (!s) return void c.end('ERR ' + err + '\\n');
+      s.on('error', () => { s.destroy(); c.destroy(); });
+      s.on('close', () => c.destroy());
+      c.on('close', () => s.destroy());
+      c.write('OK\\n');
+      c.pipe(s);
+      s.pipe(c);
+    });
+  };
+  c.on('data', onData);
+}).listen(path, () => process.stdout.write('READY\\n'));
 `;
+
+interface Relay {
+  readonly socketPath: string;
+  readonly child: ChildProcess;
+}
+
+/** Running relays by network namespace. */
+const relays = new Map<string, Promise<Relay>>();
+
+function relayFor(netns: string, podIP: string): Promise<Relay> {
+  const existing = relays.get(netns);
+  if (existing) return existing;
+  const socketPath = path.join(os.tmpdir(), `${netns}.pf.sock`);
+  const [exe, args] = PodNetwork.exec(netns, process.execPath, ['-e', RELAY, socketPath, podIP]);
+  const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  child.stdin!.on('error', () => undefined);
+  const started = new Promise<Relay>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('READY\n')) resolve({ socketPath, child });
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', (e) => reject(new Error(`port-forward relay in ${netns}: ${e.message}`)));
+    child.once('exit', (code) => {
+      relays.delete(netns);
+      reject(new Error(`port-forward relay in ${netns} exited with ${code}: ${err.trim()}`));
+    });
+  });
+  relays.set(netns, started);
+  started.catch(() => relays.delete(netns));
+  return started;
+}
+
+/** Stops the port-forward relay of a pod's network namespace (the pod is gone). */
+export function stopRelay(netns: string): void {
+  const r = relays.get(netns);
+  relays.delete(netns);
+  void r?.then(
+    (relay) => {
+      killGroup(relay.child);
+      fs.rmSync(relay.socketPath, { force: true });
+    },
+    () => undefined,
+  );
+}
 
 /**
  * Connects to `localhost:<port>` in the pod's network namespace (`netns`), or to `podIP:port`
  * when the pod has none. Rejects with the connection errors.
  */
-export function dialPod(podIP: string, netns: string | undefined, port: number): Promise<Duplex> {
+export async function dialPod(podIP: string, netns: string | undefined, port: number): Promise<Duplex> {
   if (!netns) {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: podIP, port });
+      const s = net.connect({ host: podIP, port, allowHalfOpen: true });
       s.once('connect', () => {
         s.removeAllListeners('error');
         resolve(s);
@@ -234,27 +304,29 @@ export function dialPod(podIP: string, netns: string | undefined, port: number):
       s.once('error', (e) => reject(new Error(`failed to connect to ${podIP}:${port}: ${e.message}`)));
     });
   }
-  const [exe, args] = PodNetwork.exec(netns, process.execPath, ['-e', RELAY, String(port), podIP]);
-  const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-  child.stdin!.on('error', () => undefined);
+  const relay = await relayFor(netns, podIP);
   return new Promise((resolve, reject) => {
-    let err = '';
-    const onErr = (c: Buffer): void => {
-      err += c.toString();
-      const line = err.split('\n')[0] ?? '';
-      if (!err.includes('\n')) return;
-      child.stderr!.off('data', onErr);
-      child.stderr!.resume();
-      if (line === 'OK') {
-        const d = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
-        d.once('close', () => killGroup(child));
-        resolve(d);
-      } else reject(new Error(`failed to connect to localhost:${port} inside namespace ${JSON.stringify(netns)}, ${line.replace(/^ERR /, '')}`));
+    const s = net.connect({ path: relay.socketPath, allowHalfOpen: true });
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d]);
+      const nl = head.indexOf(10);
+      if (nl < 0) return;
+      s.off('data', onData);
+      s.pause();
+      const line = head.subarray(0, nl).toString();
+      const rest = head.subarray(nl + 1);
+      if (line !== 'OK') {
+        s.destroy();
+        return reject(new Error(`failed to connect to localhost:${port} inside namespace ${JSON.stringify(netns)}, ${line.replace(/^ERR /, '')}`));
+      }
+      if (rest.length > 0) s.unshift(rest);
+      s.removeAllListeners('error');
+      resolve(s);
     };
-    child.stderr!.on('data', onErr);
-    child.once('error', (e) => reject(new Error(`port-forward relay: ${e.message}`)));
-    child.once('exit', (code) => {
-      if (!err.includes('\n')) reject(new Error(`port-forward relay in ${netns} exited with ${code}: ${err.trim()}`));
-    });
+    s.on('data', onData);
+    s.once('error', (e) => reject(new Error(`port-forward relay in ${netns}: ${e.message}`)));
+    s.once('close', () => reject(new Error(`port-forward relay in ${netns} closed the connection`)));
+    s.write(`${port}\n`);
   });
 }

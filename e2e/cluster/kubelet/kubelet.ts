@@ -30,7 +30,7 @@ import type { PodNetwork } from './pod-network.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerTls } from './kubelet-server.js';
 import { StreamingError, type ExecProcess, type StreamingRuntime } from './streaming.js';
 import type { PodExecIO } from '../apiserver/options.js';
-import { attachToContainer, dialPod, execInContainer, type RunningContainer } from './container-streams.js';
+import { attachToContainer, dialPod, execInContainer, stopRelay, type RunningContainer } from './container-streams.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -246,6 +246,7 @@ export class Kubelet {
       [...this.#workers.values()].map(async (w) => {
         await w.terminate(Math.min(cap, w.pod.spec.terminationGracePeriodSeconds ?? 30), 'Stopping container (node shutdown)');
         w.markGone();
+        if (w.netns) stopRelay(w.netns);
       }),
     );
     await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
@@ -441,6 +442,7 @@ export class Kubelet {
     if (this.#byKey.get(keyOf(w.pod)) === w) this.#byKey.delete(keyOf(w.pod));
     this.#ips.delete(uid);
     await w.cleanup();
+    if (w.netns) stopRelay(w.netns);
     await this.#opts.podNetwork?.detach(uid);
     this.#scheduleDns();
   }

@@ -473,7 +473,8 @@ export class PodWorker {
         for (const tap of [...run.taps]) tap(name, b);
       });
     }
-    run.process = { env: finalEnv, cwd, mountNamespace: secretPairs.length > 0 };
+    // `ip netns exec` and the secret mounts' `unshare --mount` each give the container its own mount namespace.
+    run.process = { env: finalEnv, cwd, mountNamespace: secretPairs.length > 0 || this.netns !== undefined };
     run.stdinUsed = false;
     const startedAt = now();
     const containerID = `local://${child.pid ?? 0}-${++containerSeq}`;

@@ -222,8 +222,13 @@ export class SpdyStream extends Duplex {
   _onReset(): void {
     if (this.#reset) return;
     this.#reset = true;
-    if (!this.#remoteFin) this.push(null);
-    this.destroy();
+    if (!this.#remoteFin) {
+      this.push(null);
+      this.destroy();
+      return;
+    }
+    // The peer had finished: let data already received reach a flowing reader before closing.
+    setImmediate(() => this.destroy());
   }
 
   #maybeDone(): void {
@@ -271,8 +276,10 @@ export class SpdySession extends EventEmitter {
     this.#onStream = opts.onStream;
     this.#nextId = opts.role === 'server' ? 2 : 1;
     socket.on('data', (c: Buffer) => this.#onBytes(c));
-    socket.on('end', () => this.#finish());
-    socket.on('close', () => this.#finish());
+    // The end of the socket is handled after the frames read before it (header inflation is asynchronous).
+    const ended = (): void => void (this.#inQueue = this.#inQueue.then(() => this.#finish()));
+    socket.on('end', ended);
+    socket.on('close', ended);
     socket.on('error', (e: Error) => this.#finish(e));
     if (opts.head && opts.head.length > 0) this.#onBytes(opts.head);
   }

@@ -7,10 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
-import { SpdySession } from './spdy.js';
+import { SpdySession, type SpdyStream } from './spdy.js';
 import { errorStreamPayload, negotiateProtocol, remoteCommandOptions, StreamingError, type AttachSession, type StreamingRuntime } from './streaming.js';
 import { execInContainer, type RunningContainer } from './container-streams.js';
 import { certificates, haveOpenssl, readAll, type Pem } from './test-support.js';
+
+/** Opens a client stream and starts reading it at once (a stream still unread when the session ends loses its data). */
+async function open(s: SpdySession, headers: Record<string, string[]>): Promise<SpdyStream & { text: Promise<string> }> {
+  const stream = await s.openStream(headers);
+  return Object.assign(stream, { text: readAll(stream) });
+}
 
 type Answer = { kind: 'upgraded'; session: SpdySession; protocol: string } | { kind: 'refused'; status: number; body: string; headers: http.IncomingHttpHeaders };
 
@@ -118,66 +124,66 @@ describe('remote command protocol details', () => {
   it('exec: stdout, stderr and the exit status on the error stream (v4)', async () => {
     const { session: s, protocol } = await session('/exec/demo/web/app?command=sh&command=-c&command=echo%20out%3B%20echo%20err%20%3E%262%3B%20exit%203&output=1&error=1', ['v5.channel.k8s.io', 'v4.channel.k8s.io']);
     expect(protocol).toBe('v4.channel.k8s.io');
-    const error = await s.openStream({ streamtype: ['error'] });
-    const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const stderr = await s.openStream({ streamtype: ['stderr'] });
-    const [e, o, r] = await Promise.all([readAll(error), readAll(stdout), readAll(stderr)]);
+    const error = await open(s, { streamtype: ['error'] });
+    const stdout = await open(s, { streamtype: ['stdout'] });
+    const stderr = await open(s, { streamtype: ['stderr'] });
+    const [e, o, r] = await Promise.all([error.text, stdout.text, stderr.text]);
     expect([o, r]).toEqual(['out\n', 'err\n']);
     expect(JSON.parse(e)).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
   });
 
   it('exec: stdin reaches the command and its end is EOF; success is a Success status', async () => {
     const { session: s } = await session('/exec/demo/web/app?command=tr&command=a-z&command=A-Z&input=1&output=1');
-    const error = await s.openStream({ streamtype: ['error'] });
-    const stdin = await s.openStream({ streamtype: ['stdin'] });
-    const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const out = readAll(stdout);
+    const error = await open(s, { streamtype: ['error'] });
+    const stdin = await open(s, { streamtype: ['stdin'] });
+    const stdout = await open(s, { streamtype: ['stdout'] });
+    const out = stdout.text;
     stdin.end('piped text\n');
     expect(await out).toBe('PIPED TEXT\n');
-    expect(JSON.parse(await readAll(error))).toStrictEqual({ metadata: {}, status: 'Success' });
+    expect(JSON.parse(await error.text)).toStrictEqual({ metadata: {}, status: 'Success' });
   });
 
   it('exec with an older client protocol (v2): text errors, nothing on success', async () => {
     const { session: s, protocol } = await session('/exec/demo/web/app?command=false&output=1', ['v2.channel.k8s.io']);
     expect(protocol).toBe('v2.channel.k8s.io');
-    const error = await s.openStream({ streamtype: ['error'] });
-    await s.openStream({ streamtype: ['stdout'] });
-    expect(await readAll(error)).toMatch(/^command terminated with non-zero exit code: .*exit code 1$/);
+    const error = await open(s, { streamtype: ['error'] });
+    await open(s, { streamtype: ['stdout'] });
+    expect(await error.text).toMatch(/^command terminated with non-zero exit code: .*exit code 1$/);
   });
 
   it('exec with a TTY: the command runs on a terminal of the first size the client sends', async () => {
     const { session: s } = await session('/exec/demo/web/app?command=sh&command=-c&command=tty%3B%20stty%20size&output=1&tty=1');
-    const error = await s.openStream({ streamtype: ['error'] });
-    const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const resize = await s.openStream({ streamtype: ['resize'] });
-    const out = readAll(stdout);
+    const error = await open(s, { streamtype: ['error'] });
+    const stdout = await open(s, { streamtype: ['stdout'] });
+    const resize = await open(s, { streamtype: ['resize'] });
+    const out = stdout.text;
     resize.write(JSON.stringify({ Width: 99, Height: 22 }));
     expect(await out).toMatch(/^\/dev\/pts\/\d+\r\n22 99\r\n$/);
-    expect(JSON.parse(await readAll(error))).toMatchObject({ status: 'Success' });
+    expect(JSON.parse(await error.text)).toMatchObject({ status: 'Success' });
   });
 
   it('exec with a TTY: a later resize reaches the running command', async () => {
     const script = 'stty size; i=0; while [ "$(stty size)" = "22 99" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; stty size';
     const { session: s } = await session(`/exec/demo/web/app?command=sh&command=-c&command=${encodeURIComponent(script)}&output=1&tty=1`);
-    const error = await s.openStream({ streamtype: ['error'] });
-    const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const resize = await s.openStream({ streamtype: ['resize'] });
+    const error = await open(s, { streamtype: ['error'] });
+    const stdout = await open(s, { streamtype: ['stdout'] });
+    const resize = await open(s, { streamtype: ['resize'] });
     let out = '';
     stdout.on('data', (c: Buffer) => (out += c.toString()));
     resize.write(JSON.stringify({ Width: 99, Height: 22 }));
     const deadline = Date.now() + 5000;
     while (!out.includes('22 99') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     resize.write(JSON.stringify({ Width: 132, Height: 50 }));
-    expect(JSON.parse(await readAll(error))).toMatchObject({ status: 'Success' });
+    expect(JSON.parse(await error.text)).toMatchObject({ status: 'Success' });
     expect(out).toBe('22 99\r\n50 132\r\n');
   });
 
   it('attach: output from now on, stdin passed to the container', async () => {
     const { session: s } = await session('/attach/demo/web/app?input=1&output=1&error=1');
-    const error = await s.openStream({ streamtype: ['error'] });
-    const stdin = await s.openStream({ streamtype: ['stdin'] });
-    const stdout = await s.openStream({ streamtype: ['stdout'] });
-    const stderr = await s.openStream({ streamtype: ['stderr'] });
+    const error = await open(s, { streamtype: ['error'] });
+    const stdin = await open(s, { streamtype: ['stdin'] });
+    const stdout = await open(s, { streamtype: ['stdout'] });
+    const stderr = await open(s, { streamtype: ['stderr'] });
     let out = '';
     let err = '';
     stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -193,7 +199,7 @@ describe('remote command protocol details', () => {
     while ((out !== 'line one\n' || err !== 'E-line\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect([out, err]).toEqual(['line one\n', 'E-line\n']);
     stdin.end();
-    expect(JSON.parse(await readAll(error))).toStrictEqual({ metadata: {}, status: 'Success' });
+    expect(JSON.parse(await error.text)).toStrictEqual({ metadata: {}, status: 'Success' });
   });
 
   it('port-forward: a (data, error) pair per requestID reaches the port; a failed dial is written to the error stream', async () => {
@@ -201,12 +207,12 @@ describe('remote command protocol details', () => {
     if (a.kind !== 'upgraded') throw new Error(`not upgraded: ${a.status} ${a.body}`);
     const s = a.session;
     expect(a.protocol).toBe('portforward.k8s.io');
-    const error = await s.openStream({ streamtype: ['error'], port: ['1'], requestid: ['0'] });
-    const data = await s.openStream({ streamtype: ['data'], port: ['1'], requestid: ['0'] });
-    const echoed = readAll(data);
+    const error = await open(s, { streamtype: ['error'], port: ['1'], requestid: ['0'] });
+    const data = await open(s, { streamtype: ['data'], port: ['1'], requestid: ['0'] });
+    const echoed = data.text;
     data.end('round trip');
     expect(await echoed).toBe('round trip');
-    expect(await readAll(error)).toBe('');
+    expect(await error.text).toBe('');
 
     const closedPort = await new Promise<number>((resolve) => {
       const t = net.createServer().listen(0, '127.0.0.1', () => {
@@ -214,12 +220,12 @@ describe('remote command protocol details', () => {
         t.close(() => resolve(p));
       });
     });
-    const error2 = await s.openStream({ streamtype: ['error'], port: [String(closedPort)], requestid: ['1'] });
-    await s.openStream({ streamtype: ['data'], port: [String(closedPort)], requestid: ['1'] });
-    expect(await readAll(error2)).toBe(`error forwarding port ${closedPort} to pod web_demo, uid uid-1: connect ECONNREFUSED 127.0.0.1:${closedPort}`);
+    const error2 = await open(s, { streamtype: ['error'], port: [String(closedPort)], requestid: ['1'] });
+    await open(s, { streamtype: ['data'], port: [String(closedPort)], requestid: ['1'] });
+    expect(await error2.text).toBe(`error forwarding port ${closedPort} to pod web_demo, uid uid-1: connect ECONNREFUSED 127.0.0.1:${closedPort}`);
 
     // A stream without a port is refused (RST_STREAM); the session goes on.
-    const bad = await s.openStream({ streamtype: ['data'], requestid: ['2'] });
+    const bad = await open(s, { streamtype: ['data'], requestid: ['2'] });
     await new Promise<void>((resolve) => bad.once('close', () => resolve()));
     expect(dialed).toEqual([1, closedPort]);
     s.close();

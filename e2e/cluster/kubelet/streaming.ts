@@ -195,9 +195,10 @@ export function serveRemoteCommand(
       result = { kind: 'internal', message: messageOf(e) };
     }
     const status = errorStreamPayload(result, protocol);
-    const e = streams.error;
-    if (e && status !== undefined && !e.destroyed) await new Promise<void>((resolve) => e.write(status, () => resolve()));
-    for (const s of [streams.error, streams.stdout, streams.stderr]) if (s && !s.destroyed && !s.writableEnded) s.end();
+    if (streams.error && status !== undefined && !streams.error.destroyed) streams.error.write(status);
+    // Every byte written so far (output may still sit in a stream's write buffer) leaves, each
+    // stream with its FIN, before the GOAWAY that ends the session.
+    await Promise.all([streams.error, streams.stdout, streams.stderr].map((s) => (s ? finished(s) : undefined)));
     session.close();
   });
 }
@@ -387,6 +388,16 @@ async function forward(data: SpdyStream, error: SpdyStream, port: number, podLab
   conn.once('close', done);
   conn.once('error', done);
   data.once('close', () => conn.destroy());
+}
+
+/** Ends `s` and resolves once everything written to it has been handed to the session (or it was destroyed). */
+function finished(s: SpdyStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed || s.writableFinished) return resolve();
+    s.once('finish', () => resolve());
+    s.once('close', () => resolve());
+    if (!s.writableEnded) s.end();
+  });
 }
 
 /** The message of an error from any realm (errors of Node's core fail `instanceof Error` in a VM context). */
