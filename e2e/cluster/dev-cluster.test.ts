@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KUBECTL, kubectl, requireTool } from './harness/kubectl.js';
+import { KUBECTL, kubectl, requireTool, runKubectl } from './harness/kubectl.js';
 import { repoRoot } from './harness/paths.js';
 import { waitFor } from './harness/wait.js';
 
@@ -33,6 +33,9 @@ const haveKubectl = requireTool('kubectl', KUBECTL);
       const containerID = await waitFor(async () => (await kubectl(['get', 'pod', 'sleeper', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'], { kubeconfig })).trim(), { timeoutMs: 20_000, what: 'sleeper running' });
       const pid = Number(/^local:\/\/(\d+)-/.exec(containerID)![1]);
       expect(() => process.kill(pid, 0)).not.toThrow();
+      // kubectl exec runs in the pod through the test API server (WebSocket v5) and the kubelet.
+      const exec = await runKubectl(['exec', '-i', 'sleeper', '--', 'sh', '-c', 'echo "$HOSTNAME"; cat; echo oops >&2; exit 2'], { kubeconfig, input: 'from stdin\n' });
+      expect(exec).toEqual({ stdout: 'sleeper\nfrom stdin\n', stderr: expect.stringContaining('oops\n') as unknown as string, code: 2 });
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

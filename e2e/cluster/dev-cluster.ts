@@ -79,6 +79,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   const controllers = new ControllerManager({ server: apiServer.url, nodeNames: [nodeName], logger });
   const kubelet = new Kubelet({ ...nodeOptions(opts), server: apiServer.url, nodeName, stateDir, podKubeconfig: kubeconfigPath, logger });
   apiServer.setPodLogProvider((ns, pod, container, o) => kubelet.logProvider(ns, pod, container, o));
+  apiServer.setPodExecProvider(kubelet.execProvider);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {

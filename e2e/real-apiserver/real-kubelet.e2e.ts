@@ -6,7 +6,8 @@
  * On it, the operator deployed exactly as `kustomize/base` (its pod, its ServiceAccount, its RBAC)
  * reconciles Collectors whose pods run here: a config change reaches the running pods through the
  * reloader without a restart, and a collector pod's in-cluster `discovery.kubernetes` works with
- * the RBAC the operator derived and reports the 403 when the grant is withheld.
+ * the RBAC the operator derived and reports the 403 when the grant is withheld. `kubectl exec`,
+ * `attach` and `port-forward` reach its pods through the real server (`kubectl-streaming.ts`).
  * One control plane for the file; it prints the wall time the file took.
  */
 import { useCluster, type TestCluster } from '../cluster/harness/cluster.js';
@@ -14,6 +15,7 @@ import { collectorYaml, componentIds, condition, getCollector, httpGet, listPods
 import { waitFor } from '../cluster/harness/wait.js';
 import { deployOperatorFromKustomize, operatorLog as operatorLogOf, podLog as podLogOf } from './real-operator.js';
 import { realClusterUnavailable } from '../cluster/real/real-cluster.js';
+import { kubectlStreamingJourneys } from './kubectl-streaming.js';
 
 const skip = realClusterUnavailable() !== undefined || unavailableReason() !== undefined;
 
@@ -195,4 +197,6 @@ https.get(url, { ca, headers: { authorization: 'Bearer ' + token } }, (res) => {
       expect(withheld.message).toContain(`User "system:serviceaccount:${ns}:withheld" cannot list resource "pods" in API group "" in the namespace "${ns}"`);
     }, 200_000);
   });
+
+  describe('kubectl exec, attach and port-forward through the real server', () => kubectlStreamingJourneys(() => cluster));
 });

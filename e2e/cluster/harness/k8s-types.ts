@@ -115,6 +115,11 @@ export interface Container {
   resources?: Record<string, unknown>;
   /** Native sidecar init containers (`Always`). */
   restartPolicy?: string;
+  /** Keep stdin open for `kubectl attach -i`. */
+  stdin?: boolean;
+  /** Close stdin when the first attached client detaches. */
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 export interface KeyToPath {

@@ -13,10 +13,12 @@
  * container that has not started or a bad query. Other paths are 404.
  */
 import https from 'node:https';
-import type http from 'node:http';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { PodLogRequest } from './kubelet.js';
+import { remoteCommandOptions, runAttach, runExec, serveRemoteCommand, servePortForward, StreamingError, writeHttpError, type StreamingRuntime } from './streaming.js';
 
 export interface KubeletServerTls {
   /** PEM of the CA that signs client certificates (the cluster CA). */
@@ -43,6 +45,8 @@ export interface KubeletServerOptions {
   /** Certificate common names allowed to read logs. */
   readonly authorizedUsers: readonly string[];
   readonly logs: ContainerLogSource;
+  /** Serves `/exec`, `/attach` and `/portForward` (SPDY/3.1 upgrades) when given; otherwise they are 404. */
+  readonly streaming?: StreamingRuntime;
 }
 
 export interface KubeletServer {
@@ -95,15 +99,23 @@ export function parseLogQuery(q: URLSearchParams): PodLogRequest {
 /** Starts the endpoint; resolves once it listens. */
 export async function startKubeletServer(opts: KubeletServerOptions): Promise<KubeletServer> {
   const open = new Set<() => void>();
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  /** 401 without a client certificate of the cluster CA, 403 for a user not admitted; undefined when allowed. */
+  const refuse = (req: http.IncomingMessage): StreamingError | undefined => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
     const user = (req.socket as TLSSocket).authorized && peer?.subject ? String(peer.subject.CN) : undefined;
+    if (user === undefined) return new StreamingError(401, 'Unauthorized');
+    // Every path served here (/containerLogs, /exec, /attach, /portForward) is authorized as the
+    // `nodes/proxy` subresource, as by a real kubelet.
+    if (!opts.authorizedUsers.includes(user)) return new StreamingError(403, `Forbidden (user=${user}, verb=${req.method === 'GET' ? 'get' : 'create'}, resource=nodes, subresource=proxy)`);
+    return undefined;
+  };
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]*)$/.exec(url.pathname);
-    if (user === undefined) return void res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
-    if (!opts.authorizedUsers.includes(user)) {
-      // /containerLogs is authorized as the `nodes/proxy` subresource, as by a real kubelet.
-      return void res.writeHead(403, { 'content-type': 'text/plain' }).end(`Forbidden (user=${user}, verb=${req.method === 'GET' ? 'get' : 'create'}, resource=nodes, subresource=proxy)`);
+    const denied = refuse(req);
+    if (denied) return void res.writeHead(denied.status, { 'content-type': 'text/plain' }).end(denied.message);
+    if (opts.streaming && streamingRoute(url.pathname)) {
+      return void res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('unable to upgrade: missing upgrade headers in request');
     }
     if (!m || req.method !== 'GET') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
     const [ns, pod, container] = [m[1]!, m[2]!, m[3]!].map(decodeURIComponent) as [string, string, string];
@@ -136,6 +148,23 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     stream.on('error', end);
   };
   const server = https.createServer({ ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key, requestCert: true, rejectUnauthorized: false }, handle);
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    try {
+      const denied = refuse(req);
+      if (denied) throw denied;
+      const route = opts.streaming ? streamingRoute(url.pathname) : undefined;
+      if (!route || !opts.streaming || (req.method !== 'GET' && req.method !== 'POST')) throw new StreamingError(404, '404 page not found');
+      serveStreaming(opts.streaming, route, url, req, socket, head);
+    } catch (e) {
+      const err = e instanceof StreamingError ? e : new StreamingError(500, e instanceof Error ? e.message : String(e));
+      writeHttpError(socket, err.status, http.STATUS_CODES[err.status] ?? 'Error', err.message, err.headers);
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host, () => resolve());
@@ -145,8 +174,51 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     close: () =>
       new Promise<void>((resolve) => {
         for (const end of [...open]) end();
+        for (const socket of [...upgraded]) socket.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+type StreamingRoute = { kind: 'exec' | 'attach'; namespace: string; pod: string; container: string } | { kind: 'portForward'; namespace: string; pod: string };
+
+/** `/exec|attach/<ns>/<pod>[/<uid>]/<container>` and `/portForward/<ns>/<pod>[/<uid>]`, or undefined. */
+function streamingRoute(pathname: string): StreamingRoute | undefined {
+  const parts = pathname.split('/').slice(1).map(decodeURIComponent);
+  const [kind, namespace, pod] = parts;
+  if (!namespace || !pod) return undefined;
+  if ((kind === 'exec' || kind === 'attach') && (parts.length === 4 || parts.length === 5)) return { kind, namespace, pod, container: parts[parts.length - 1]! };
+  if (kind === 'portForward' && (parts.length === 3 || parts.length === 4)) return { kind, namespace, pod };
+  return undefined;
+}
+
+/** Starts one streaming session on an upgrade request. @throws StreamingError before the upgrade (bad query, unknown pod, no common protocol). */
+function serveStreaming(rt: StreamingRuntime, route: StreamingRoute, url: URL, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (route.kind === 'portForward') {
+    const { uid } = rt.check(route.namespace, route.pod);
+    servePortForward(req, socket, head, `${route.pod}_${route.namespace}`, uid, (port) => rt.dial(route.namespace, route.pod, port));
+    return;
+  }
+  const o = remoteCommandOptions(url.searchParams);
+  if (route.kind === 'exec') {
+    const argv = url.searchParams.getAll('command');
+    if (argv.length === 0) throw new StreamingError(400, 'you must specify a command');
+    // The process starts once the client's streams are there; pod and container are checked first.
+    rt.check(route.namespace, route.pod, route.container);
+    serveRemoteCommand(req, socket, head, o, (streams) =>
+      runExec((initialSize) => rt.exec(route.namespace, route.pod, route.container, argv, { stdin: o.stdin, tty: o.tty, ...(initialSize ? { initialSize } : {}) }), streams, argv),
+    );
+    return;
+  }
+  rt.check(route.namespace, route.pod, route.container);
+  const session = rt.attach(route.namespace, route.pod, route.container, { stdin: o.stdin });
+  let started = false;
+  socket.once('close', () => {
+    if (!started) session.detach();
+  });
+  serveRemoteCommand(req, socket, head, o, (streams) => {
+    started = true;
+    return runAttach(session, streams);
+  });
 }

@@ -28,6 +28,9 @@ import { ClusterSource, ReferencedSource, podObjectReferences, type ObjectSource
 import { ServiceAccountTokens, type TokenRequestStatus } from './service-account-tokens.js';
 import type { PodNetwork } from './pod-network.js';
 import { startKubeletServer, type KubeletServer, type KubeletServerTls } from './kubelet-server.js';
+import { StreamingError, type ExecProcess, type StreamingRuntime } from './streaming.js';
+import type { PodExecIO } from '../apiserver/options.js';
+import { attachToContainer, dialPod, execInContainer, stopRelay, type RunningContainer } from './container-streams.js';
 
 export interface KubeletOptions {
   /** API server base URL. */
@@ -226,6 +229,7 @@ export class Kubelet {
           },
           open: (ns, name, container, o) => this.logProvider(ns, name, container, o),
         },
+        streaming: this.#streamingRuntime(),
       });
     }
     await this.#registerNode();
@@ -242,12 +246,41 @@ export class Kubelet {
       [...this.#workers.values()].map(async (w) => {
         await w.terminate(Math.min(cap, w.pod.spec.terminationGracePeriodSeconds ?? 30), 'Stopping container (node shutdown)');
         w.markGone();
+        if (w.netns) stopRelay(w.netns);
       }),
     );
     await Promise.allSettled([...this.#runs, this.#configMaps.stopped(), this.#secrets.stopped()]);
     if (this.#dnsTimer) clearTimeout(this.#dnsTimer);
     await this.#server?.close();
     await this.#opts.podNetwork?.close().catch((e: unknown) => this.#logger.warn(`kubelet: removing the pod network: ${String(e)}`));
+  }
+
+  /** exec, attach and port-forward against this node's pods (the container runtime's part). */
+  #streamingRuntime(): StreamingRuntime {
+    const podOf = (ns: string, name: string): PodWorker => {
+      const w = this.worker(ns, name);
+      if (!w || w.terminating) throw new StreamingError(404, 'pod does not exist');
+      return w;
+    };
+    const running = (ns: string, name: string, container: string): RunningContainer => {
+      const c = podOf(ns, name).runningContainer(container);
+      if (c === 'unknown') throw new StreamingError(404, `container not found (${JSON.stringify(container)})`);
+      if (c === 'not-running') throw new StreamingError(500, `container ${JSON.stringify(container)} in pod ${JSON.stringify(name)} is not running`);
+      return c;
+    };
+    return {
+      check: (ns, name, container) => {
+        const w = podOf(ns, name);
+        if (container !== undefined) running(ns, name, container);
+        return { uid: w.uid };
+      },
+      exec: (ns, name, container, argv, o) => execInContainer(running(ns, name, container), argv, o),
+      attach: (ns, name, container, o) => attachToContainer(running(ns, name, container), o),
+      dial: (ns, name, port) => {
+        const w = podOf(ns, name);
+        return dialPod(w.ip, w.netns, port);
+      },
+    };
   }
 
   /** The worker for a pod on this node, by namespace/name. */
@@ -267,6 +300,36 @@ export class Kubelet {
   get dnsFile(): string {
     return this.#dnsFile;
   }
+
+  /**
+   * For `RunningApiServer.setPodExecProvider` (the test API server's `kubectl exec`): runs `argv`
+   * in the container as the kubelet's `/exec` does and resolves with its exit code (127 with the
+   * runtime's message on stderr when the executable is missing); undefined when it is not running.
+   */
+  readonly execProvider = (namespace: string, pod: string, container: string, argv: readonly string[], io: PodExecIO): Promise<number> | undefined => {
+    const c = this.worker(namespace, pod)?.runningContainer(container);
+    if (c === undefined || typeof c === 'string') return undefined;
+    let proc: ExecProcess;
+    try {
+      proc = execInContainer(c, argv, { stdin: io.stdin !== undefined, tty: io.tty });
+    } catch (e) {
+      io.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      return Promise.resolve(127);
+    }
+    if (io.stdin && proc.stdin) io.stdin.pipe(proc.stdin);
+    const copy = (from: NodeJS.ReadableStream | undefined, to: NodeJS.WritableStream): Promise<void> =>
+      new Promise((resolve) => {
+        if (!from) return resolve();
+        from.on('data', (chunk: Buffer) => to.write(chunk));
+        from.once('end', resolve);
+        from.once('close', resolve);
+      });
+    const drained = Promise.all([copy(proc.stdout, io.stdout), copy(proc.stderr, io.stderr)]);
+    return proc.exited.then(async (code) => {
+      await drained;
+      return code;
+    });
+  };
 
   /** For `RunningApiServer.setPodLogProvider`: a stream of a container's log, or undefined (400). */
   readonly logProvider = (namespace: string, pod: string, container: string | undefined, opts: PodLogRequest): NodeJS.ReadableStream | undefined => {
@@ -379,6 +442,7 @@ export class Kubelet {
     if (this.#byKey.get(keyOf(w.pod)) === w) this.#byKey.delete(keyOf(w.pod));
     this.#ips.delete(uid);
     await w.cleanup();
+    if (w.netns) stopRelay(w.netns);
     await this.#opts.podNetwork?.detach(uid);
     this.#scheduleDns();
   }

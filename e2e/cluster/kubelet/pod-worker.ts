@@ -24,6 +24,7 @@ import { LogWriter, logFilePath } from './container-logs.js';
 import { syncVolumes, VolumeError } from './volumes.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { PodNetwork } from './pod-network.js';
+import type { RunningContainer } from './container-streams.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -84,6 +85,12 @@ interface ContainerRun {
   probes?: AbortController;
   /** Set when the kubelet itself kills the instance (liveness, deletion). */
   killReason?: string;
+  /** How the running instance was started, for exec: its env and working directory. */
+  process?: { env: Record<string, string>; cwd: string; mountNamespace: boolean };
+  /** Listeners of the running instance's output (attach). */
+  taps: Set<(stream: 'stdout' | 'stderr', chunk: Buffer) => void>;
+  /** An attach with stdin has detached from this instance (for `stdinOnce`). */
+  stdinUsed?: boolean;
 }
 
 type StartResult = 'started' | 'config-error' | 'image-error';
@@ -168,6 +175,29 @@ export class PodWorker {
 
   pids(): number[] {
     return [...this.#runs.values()].flatMap((r) => (r.child?.pid ? [r.child.pid] : []));
+  }
+
+  /**
+   * The running instance of `container` as exec and attach need it; 'unknown' when the pod has
+   * no such container, 'not-running' when it has no running process.
+   */
+  runningContainer(container: string): RunningContainer | 'unknown' | 'not-running' {
+    const r = this.#runs.get(container);
+    if (!r) return 'unknown';
+    const child = r.child;
+    if (!child?.pid || !r.process || !r.exited || child.exitCode !== null || child.signalCode !== null) return 'not-running';
+    return {
+      name: container,
+      pid: child.pid,
+      env: r.process.env,
+      cwd: r.process.cwd,
+      ...(this.netns ? { netns: this.netns } : {}),
+      mountNamespace: r.process.mountNamespace,
+      ...(child.stdin ? { stdin: child.stdin } : {}),
+      stdinOnce: r.spec.stdinOnce === true,
+      exited: r.exited,
+      taps: r.taps,
+    };
   }
 
   /** Ready condition as computed by this worker. */
@@ -430,11 +460,22 @@ export class PodWorker {
     await fsp.mkdir(path.dirname(logFile), { recursive: true });
     const logs = new LogWriter(logFile);
     if (run.restartCount === 0) this.#ctx.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, this.#fieldPath(run));
-    const [inner, innerArgv] = this.#ctx.secretMounts ? withSecretMounts(resolved.executable, args, secretMountPairs(run.spec, pathMap)) : [resolved.executable, args];
+    const secretPairs = this.#ctx.secretMounts ? secretMountPairs(run.spec, pathMap) : [];
+    const [inner, innerArgv] = withSecretMounts(resolved.executable, args, secretPairs);
     const [executable, argv] = this.netns ? PodNetwork.exec(this.netns, inner, innerArgv) : [inner, innerArgv];
-    const child: ChildProcess = spawn(executable, argv, { cwd, env: finalEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(executable, argv, { cwd, env: finalEnv, detached: true, stdio: [c.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    child.stdin?.on('error', () => undefined);
     logs.attach(child.stdout, 'stdout');
     logs.attach(child.stderr, 'stderr');
+    for (const name of ['stdout', 'stderr'] as const) {
+      child[name]?.on('data', (chunk: string | Buffer) => {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        for (const tap of [...run.taps]) tap(name, b);
+      });
+    }
+    // `ip netns exec` and the secret mounts' `unshare --mount` each give the container its own mount namespace.
+    run.process = { env: finalEnv, cwd, mountNamespace: secretPairs.length > 0 || this.netns !== undefined };
+    run.stdinUsed = false;
     const startedAt = now();
     const containerID = `local://${child.pid ?? 0}-${++containerSeq}`;
     run.exited = new Promise<ContainerStateTerminated>((resolve) => {
@@ -749,7 +790,7 @@ export class PodWorker {
 }
 
 function newRun(spec: Container, kind: ContainerRun['kind']): ContainerRun {
-  return { spec, kind, restartCount: 0, ready: false, started: false, waiting: { reason: 'ContainerCreating' } };
+  return { spec, kind, restartCount: 0, ready: false, started: false, waiting: { reason: 'ContainerCreating' }, taps: new Set() };
 }
 
 function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
