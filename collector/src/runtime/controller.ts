@@ -37,6 +37,7 @@ import { DependencyGraph } from './graph.js';
 import { deepEqual } from './deep-equal.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { redactText } from '../logging/redact.js';
+import { SLICE_MS, Slicer } from './slicing.js';
 
 export interface EvalResult {
   readonly value?: unknown;
@@ -98,9 +99,6 @@ export interface ComponentInfo {
   /** The running instance (tests use identity to prove reuse). */
   readonly instance: Component<unknown>;
 }
-
-/** Longest stretch of synchronous evaluation work before the controller yields. */
-const SLICE_MS = 5;
 
 const HEALTH_RANK: Record<HealthState, number> = { healthy: 0, unknown: 1, exited: 2, unhealthy: 3 };
 
@@ -516,20 +514,6 @@ export class Controller {
       const node = this.#nodes.get(id);
       if (node) await this.#reevaluate(node, undefined);
     }
-  }
-}
-
-/** Yields to the event loop once `budgetMs` of synchronous work has passed, so running components' timers and I/O keep flowing during large applies. */
-class Slicer {
-  #start = performance.now();
-  constructor(readonly budgetMs: number) {}
-  /** Cheap check callers make before awaiting `yield()`, so the common path stays synchronous. */
-  due(): boolean {
-    return performance.now() - this.#start >= this.budgetMs;
-  }
-  async yield(): Promise<void> {
-    await new Promise<void>((r) => setImmediate(r));
-    this.#start = performance.now();
   }
 }
 

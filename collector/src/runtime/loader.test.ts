@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { loadConfig } from './loader.js';
+import { loadConfig, loadConfigWithComponents } from './loader.js';
 import { syntaxEvaluator } from './evaluator.js';
 import { ComponentRegistry } from './registry.js';
 import { validateConfig } from './validate.js';
@@ -226,5 +226,40 @@ describe('validateConfig: values known only at run time', () => {
     const diags = (await validateConfig(new Map([['v.alloy', `test.sink "b" {\n  name = sys.env("X") +\n}\n`]]), { registry }));
     expect(diags).toHaveLength(1);
     expect(diags[0]!.message).toMatch(/expected expression/);
+  });
+});
+
+describe('loadConfigWithComponents: large configs', () => {
+  /** `n` chained components: each sink reads the source before it. */
+  function big(n: number, bad = false): Map<string, string> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(`test.source "s${i}" { value = ${i} }\ntest.sink "k${i}" { input = test.source.s${i}.output }\n`);
+    if (bad) out.push('test.sink "last" { input = test.source.missing.output }\n');
+    return new Map([['main.alloy', out.join('')]]);
+  }
+
+  it('yields to the event loop while loading, with the same result as loadConfig', async () => {
+    const sources = big(1500);
+    const sync = loadConfig(sources, { registry, evaluator });
+    let turns = 0;
+    let loading = true;
+    const tick = (): void => {
+      if (!loading) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sliced = await loadConfigWithComponents(sources, { registry, evaluator });
+    loading = false;
+    // 3,000 blocks take well over one 5 ms slice: the event loop turned during the load.
+    expect(turns).toBeGreaterThan(0);
+    expect(sliced.diags).toStrictEqual(sync.diags);
+    expect(sliced.hash).toBe(sync.hash);
+    expect(sliced.components.map((c) => [c.id, c.dependencies])).toStrictEqual(sync.components.map((c) => [c.id, c.dependencies]));
+  });
+
+  it('reports the error of a large config at its place', async () => {
+    const r = await loadConfigWithComponents(big(1500, true), { registry, evaluator });
+    expect(r.diags.map((d) => `${d.start.line}: ${d.message}`)).toStrictEqual(['3001: component "test.source.missing.output" does not exist or is out of scope']);
   });
 });

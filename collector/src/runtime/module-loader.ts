@@ -15,6 +15,7 @@ import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { stabilityError, type AnyDefinition, type ComponentRegistry } from './registry.js';
+import { runSync, type Steps } from './slicing.js';
 
 /** A reference found in an expression: the full dotted path and where it was written. */
 export interface Reference {
@@ -135,10 +136,16 @@ interface Decl {
  * (config blocks, `declare`, `argument`) must be filtered out by the caller.
  */
 export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, diags: Diagnostic[]): LoadedComponent[] {
+  return runSync(loadModuleSteps(stmts, scope, diags));
+}
+
+/** `loadModule` as steps that may pause between blocks (see `slicing.ts`). */
+export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleScope, diags: Diagnostic[]): Steps<LoadedComponent[]> {
   const decls: Decl[] = [];
   const byId = new Map<string, Decl>();
 
   for (const stmt of stmts) {
+    yield;
     const name = blockName(stmt);
     const range = blockRange(stmt);
     let decl: Omit<Decl, 'id' | 'block' | 'range' | 'name'> | undefined;
@@ -200,6 +207,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
   const graph = new DependencyGraph();
   const deps = new Map<string, Set<string>>();
   for (const d of decls) {
+    yield;
     graph.addNode(d.id);
     const mine = new Set<string>();
     deps.set(d.id, mine);
@@ -247,6 +255,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       graph.addEdge(d.id, tid);
     }
   }
+  yield;
   for (const cycle of graph.cycles()) {
     // Listed as Alloy lists them (the reverse of the order the blocks were found).
     const text = [...cycle].reverse().join(', ');
