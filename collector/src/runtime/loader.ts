@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { blockName, capsule, decodeSource, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
+import { blockName, capsule, decodeSource, isValidIdentifier, parseFile, reparseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
@@ -97,11 +97,11 @@ export function configHash(sources: ReadonlyMap<string, string>): string {
   return h.digest('hex');
 }
 
-/** `src` parsed, from `cache` while its text is unchanged (the cache is updated otherwise). */
+/** `src` parsed, from `cache` while its text is unchanged, else reusing the unchanged statements of the cached version (the cache is updated). */
 function parseCached(file: string, src: string, cache: LoadOptions['parseCache']): ParseResult {
   const hit = cache?.get(file);
   if (hit && hit.src === src) return hit.parsed;
-  const parsed = parseFile(file, src);
+  const parsed = hit ? reparseFile(file, hit, src) : parseFile(file, src);
   cache?.set(file, { src, parsed });
   return parsed;
 }
