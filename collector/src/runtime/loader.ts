@@ -25,7 +25,7 @@ import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
 import { foreachSupport } from './foreach.js';
-import { blockRange, loadModuleSteps, setPath, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import { blockRange, loadModuleSteps, setPath, where, type ConfigEvaluator, type SpecCache, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
 import type { EvalResult } from './controller.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import { runSliced, runSync, type Steps } from './slicing.js';
@@ -50,6 +50,8 @@ export interface LoadOptions {
   readonly parseCache?: Map<string, { readonly src: string; readonly parsed: ParseResult }>;
   /** Custom-component definitions and bodies kept across reloads (see `customComponents`). */
   readonly declareCache?: { definitions: Map<string, AnyDefinition>; bodies: Map<string, DeclareBody> };
+  /** Top-level component specs kept across reloads (see `SpecCache`). */
+  readonly specCache?: SpecCache;
 }
 
 export interface LoadedConfig {
@@ -331,7 +333,7 @@ function* loadConfigSteps(sources: ReadonlyMap<string, string>, opts: LoadOption
 
   const customKey = createHash('sha256').update(textKey).update(moduleKeys.join('\0')).digest('hex');
   keyRef.value = customKey;
-  const topScope: ModuleScope = { ...scope, customKey };
+  const topScope: ModuleScope = { ...scope, customKey, ...(opts.specCache ? { specCache: opts.specCache } : {}) };
   const components = yield* loadModuleSteps(componentBlocks, topScope, diags);
   const declaredComponents: LoadedComponent[] = [];
   const checks = [{ defs, custom, modulePath: scope.modulePath }, ...moduleChecks];

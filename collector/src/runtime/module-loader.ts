@@ -85,6 +85,44 @@ export interface ModuleScope {
   readonly externalIds?: { has(id: string): boolean };
   /** Inside a `foreach` template: extra root identifiers (the `var` name). */
   readonly extraRoots?: ReadonlySet<string>;
+  /** Specs kept from the previous load of this module (see `SpecCache`); the top level only. */
+  readonly specCache?: SpecCache;
+}
+
+/**
+ * Specs of registered-component blocks kept across loads of one module (the config's top level).
+ * A block's spec is reused when its syntax tree is the same object (the parser reuses the trees of
+ * statements an edit did not touch, see `reparseFile`), its definition is the same, it resolved
+ * its references without any diagnostic, and every component id of the module, with its exports,
+ * is as when the spec was made (so its references resolve the same way). Evaluation is not
+ * cached: reused specs evaluate against current exports and stdlib (`sys.env`) on every apply.
+ */
+export class SpecCache {
+  readonly #entries = new WeakMap<ast.BlockStmt, { readonly signature: string; readonly definition: AnyDefinition; readonly spec: LoadedComponent }>();
+  #signature = '';
+
+  /** Called once per load with the module's ids and exports and the evaluation context. */
+  begin(signature: string): void {
+    this.#signature = signature;
+  }
+
+  get(block: ast.BlockStmt, definition: AnyDefinition): LoadedComponent | undefined {
+    const e = this.#entries.get(block);
+    return e && e.signature === this.#signature && e.definition === definition ? e.spec : undefined;
+  }
+
+  set(block: ast.BlockStmt, definition: AnyDefinition, spec: LoadedComponent): void {
+    this.#entries.set(block, { signature: this.#signature, definition, spec });
+  }
+}
+
+/** Identity numbers for objects that are part of a `SpecCache` signature. */
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+function identity(o: object): number {
+  let n = identities.get(o);
+  if (n === undefined) identities.set(o, (n = ++nextIdentity));
+  return n;
 }
 
 /** What a `foreach` block needs from its runtime implementation. */
@@ -117,6 +155,8 @@ export function where(r: SourceRange): string {
 
 interface Decl {
   readonly block: ast.BlockStmt;
+  /** A registered component (not custom, foreach or export): its spec may be cached. */
+  readonly registered?: boolean;
   readonly id: string;
   readonly name: string;
   readonly range: SourceRange;
@@ -186,7 +226,7 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
           diags.push(errorAt(range, stab));
           continue;
         }
-        decl = { definition: def, schema: def.args, exports: def.exports };
+        decl = { definition: def, schema: def.args, exports: def.exports, registered: true };
       } else {
         const c = custom!;
         decl = { definition: c.definition, schema: c.schema, exports: c.exports, wrap: (v) => c.wrapArgs(v) };
@@ -203,12 +243,30 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
     byId.set(id, d);
   }
 
+  // A cache applies only where evaluation sees nothing but component exports, stdlib and module_path.
+  const cache = scope.specCache && !scope.args && !scope.extraVars && !scope.exportDefinition && !scope.externalIds && !scope.extraRoots ? scope.specCache : undefined;
+  if (cache) {
+    const parts = [`${identity(scope.evaluator)}\0${scope.minStability}\0${scope.modulePath ?? ''}\0${scope.customKey ?? ''}`];
+    for (const d of decls) parts.push(`${d.id}\0${d.exports.join(',')}`);
+    cache.begin(parts.join('\n'));
+  }
+  const reused = new Map<string, LoadedComponent>();
+  const cacheable = new Set<string>();
+
   // References → dependencies.
   const graph = new DependencyGraph();
   const deps = new Map<string, Set<string>>();
   for (const d of decls) {
     yield;
     graph.addNode(d.id);
+    const hit = d.registered ? cache?.get(d.block, d.definition) : undefined;
+    if (hit) {
+      reused.set(d.id, hit);
+      deps.set(d.id, new Set(hit.dependencies));
+      for (const tid of hit.dependencies) graph.addEdge(d.id, tid);
+      continue;
+    }
+    const diagsBefore = diags.length;
     const mine = new Set<string>();
     deps.set(d.id, mine);
     for (const ref of scope.evaluator.collectReferences(d.block.body)) {
@@ -254,9 +312,12 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
       mine.add(tid);
       graph.addEdge(d.id, tid);
     }
+    if (cache && d.registered && diags.length === diagsBefore) cacheable.add(d.id);
   }
   yield;
-  for (const cycle of graph.cycles()) {
+  const cycles = graph.cycles();
+  if (cycles.length > 0) cacheable.clear();
+  for (const cycle of cycles) {
     // Listed as Alloy lists them (the reverse of the order the blocks were found).
     const text = [...cycle].reverse().join(', ');
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
@@ -264,8 +325,10 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
 
   const { evaluator, extraVars, modulePath } = scope;
   return decls.map((d) => {
+    const kept = reused.get(d.id);
+    if (kept) return kept;
     const dependencies = [...deps.get(d.id)!];
-    return {
+    const spec: LoadedComponent = {
       id: d.id,
       name: d.name,
       label: d.block.label,
@@ -283,6 +346,8 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
         return { value: d.wrap(res.value as Record<string, unknown>, vars), diags: res.diags };
       },
     };
+    if (cacheable.has(d.id)) cache!.set(d.block, d.definition, spec);
+    return spec;
   });
 }
 

@@ -28,6 +28,7 @@ import { loadConfigWithComponents, type ConfigEvaluator, type LoadedConfig } fro
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import type { DeclareBody } from './declare.js';
 import { LiveDebugging } from './live-debugging.js';
+import { SpecCache } from './module-loader.js';
 
 export interface BuildInfo {
   readonly version: string;
@@ -100,6 +101,7 @@ export class Runtime {
   #lastSources: ReadonlyMap<string, string> | undefined;
   #stopped = false;
   readonly #declareCache = { definitions: new Map<string, AnyDefinition>(), bodies: new Map<string, DeclareBody>() };
+  readonly #specCache = new SpecCache();
   readonly #lastOk: Gauge<never>;
   readonly #failures: Counter<never>;
   readonly #hashGauge: Gauge<'sha256'>;
@@ -260,6 +262,7 @@ export class Runtime {
         stabilityLevel: this.#opts.stabilityLevel,
         parseCache: this.#parseCache,
         declareCache: this.#declareCache,
+        specCache: this.#specCache,
       });
     } catch (err: unknown) {
       // Nothing was applied: the running graph is untouched.
