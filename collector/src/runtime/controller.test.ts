@@ -206,3 +206,47 @@ describe('export propagation', () => {
     await c.stop();
   });
 });
+
+describe('reloads that keep the dependency graph', () => {
+  it('keeps the running arguments object when a reload evaluates them unchanged', async () => {
+    const c = newController();
+    await c.apply([spec('a', 1), spec('b', 0, 'a')]);
+    const before = c.component('test.counter.b')!.arguments;
+    expect((await c.apply([spec('a', 1), spec('b', 0, 'a')])).diags).toEqual([]);
+    expect(c.component('test.counter.b')!.arguments).toBe(before);
+    expect(counter(c, 'b').updates).toEqual([]);
+    await c.stop();
+  });
+
+  it('follows changed dependencies among the same components (edges, order, propagation)', async () => {
+    const c = newController();
+    // a -> b, c standalone; then b reads c instead of a, and a reads c (c must now come first).
+    await c.apply([spec('a', 1), spec('b', 0, 'a'), spec('c', 5)]);
+    expect(c.ids()).toStrictEqual(['test.counter.a', 'test.counter.c', 'test.counter.b']);
+    expect((await c.apply([spec('a', 1, 'c'), spec('b', 0, 'c'), spec('c', 5)])).diags).toEqual([]);
+    expect(c.component('test.counter.b')!.referencesTo).toStrictEqual(['test.counter.c']);
+    expect(c.component('test.counter.c')!.referencedBy).toStrictEqual(['test.counter.a', 'test.counter.b']);
+    expect(c.ids().indexOf('test.counter.c')).toBeLessThan(c.ids().indexOf('test.counter.a'));
+    expect(c.component('test.counter.a')!.arguments).toStrictEqual({ step: 1, input: 5 });
+    // An export change of c reaches both of its new dependents, and a's change no longer reaches b.
+    counter(c, 'c').opts.onStateChange({ value: 7 });
+    await c.idle();
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 7 });
+    expect(c.component('test.counter.a')!.arguments).toStrictEqual({ step: 1, input: 7 });
+    counter(c, 'a').opts.onStateChange({ value: 100 });
+    await c.idle();
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 7 });
+    await c.stop();
+  });
+
+  it('still rejects a cycle made only by changed dependencies among the same components', async () => {
+    const c = newController();
+    await c.apply([spec('a', 1), spec('b', 0, 'a')]);
+    const r = await c.apply([spec('a', 1, 'b'), spec('b', 0, 'a')]);
+    expect(r.committed).toBe(false);
+    expect(r.diags.map((d) => d.message)).toStrictEqual(['cycle detected: test.counter.a, test.counter.b']);
+    expect(c.component('test.counter.a')!.referencesTo).toStrictEqual([]);
+    await c.stop();
+  });
+});
+

@@ -301,8 +301,8 @@ export class Controller {
     if (this.#stopped) throw new Error('controller is stopped');
     const diags: Diagnostic[] = [];
 
-    // Graph of the new plan.
-    const graph = new DependencyGraph();
+    // Graph of the new plan: the running one when the plan has the same components with the
+    // same dependencies (a reload that changed arguments only), else built and checked.
     const byId = new Map<string, ComponentSpec>();
     for (const s of specs) {
       if (byId.has(s.id)) {
@@ -310,21 +310,26 @@ export class Controller {
         continue;
       }
       byId.set(s.id, s);
-      graph.addNode(s.id);
     }
-    for (const s of byId.values()) {
-      for (const d of s.dependencies) {
-        if (!byId.has(d)) diags.push(errorAt(s.range, `component "${s.id}" references "${d}", which does not exist`));
-        else graph.addEdge(s.id, d);
+    let graph = this.#graph;
+    let order = this.#order;
+    if (diags.length > 0 || !this.#sameGraph(byId)) {
+      graph = new DependencyGraph();
+      for (const id of byId.keys()) graph.addNode(id);
+      for (const s of byId.values()) {
+        for (const d of s.dependencies) {
+          if (!byId.has(d)) diags.push(errorAt(s.range, `component "${s.id}" references "${d}", which does not exist`));
+          else graph.addEdge(s.id, d);
+        }
       }
+      const cycles = graph.cycles();
+      for (const c of cycles) {
+        const s = byId.get(c[0]!)!;
+        diags.push(errorAt(s.range, `cycle detected: ${c.join(', ')}`));
+      }
+      if (diags.length > 0) return { committed: false, diags };
+      order = graph.topoOrder();
     }
-    const cycles = graph.cycles();
-    for (const c of cycles) {
-      const s = byId.get(c[0]!)!;
-      diags.push(errorAt(s.range, `cycle detected: ${c.join(', ')}`));
-    }
-    if (diags.length > 0) return { committed: false, diags };
-    const order = graph.topoOrder();
 
     // Phase A: evaluate everything; build (not run) new components.
     const pending = new Map<string, ComponentNode>();
@@ -340,8 +345,9 @@ export class Controller {
         diags.push(...res.diags);
         continue;
       }
-      evaluated.set(id, res.value);
       const existing = this.#nodes.get(id);
+      // Unchanged arguments keep the running object: the new one is garbage at once, not held to Phase B.
+      evaluated.set(id, existing && deepEqual(existing.args, res.value) ? existing.args : res.value);
       if (existing && existing.spec.definition === spec.definition) continue;
       const node = new ComponentNode(spec, this.#opts.storagePath, this.#opts.idPrefix ?? '');
       node.building = true;
@@ -369,9 +375,11 @@ export class Controller {
     for (const n of removed) this.#nodes.delete(n.spec.id);
     await Promise.all(removed.map((n) => this.#stopNode(n)));
 
-    this.#graph = graph;
-    this.#order = order;
-    this.#position = new Map(order.map((id, i) => [id, i]));
+    if (graph !== this.#graph) {
+      this.#graph = graph;
+      this.#order = order;
+      this.#position = new Map(order.map((id, i) => [id, i]));
+    }
     for (const id of order) {
       // Phase A results stay valid while no export changed since; otherwise evaluate again.
       const reuse = epoch === this.#exportsEpoch;
@@ -394,6 +402,19 @@ export class Controller {
       } else await this.#reevaluate(node, diags);
     }
     return { committed: true, diags };
+  }
+
+  /** True when `plan` has exactly the running components, each with the running dependencies. */
+  #sameGraph(plan: ReadonlyMap<string, ComponentSpec>): boolean {
+    if (plan.size !== this.#nodes.size) return false;
+    for (const [id, s] of plan) {
+      const running = this.#nodes.get(id)?.spec.dependencies;
+      if (!running) return false;
+      if (running === s.dependencies) continue;
+      const deps = this.#graph.dependenciesOf(id);
+      if (deps.size !== s.dependencies.length || !s.dependencies.every((d) => deps.has(d))) return false;
+    }
+    return true;
   }
 
   /** Evaluate with current exports; update if the arguments changed. */
