@@ -113,6 +113,9 @@ export interface ReloadFigures {
   readonly loadMs: number;
   readonly noopReloadMs: number;
   readonly oneChangedReloadMs: number;
+  /** Main-thread CPU time per reload (median), the work whatever the load. */
+  readonly noopReloadCpuMs: number;
+  readonly oneChangedReloadCpuMs: number;
   readonly idleMaxPauseMs: number;
   readonly reloadMaxPauseMs: number;
   /** 99th percentile of the probe's tick gaps while reloads run. */
@@ -163,10 +166,13 @@ export async function runReloadBench(n: number): Promise<ReloadFigures> {
     ticks.cpuGaps = [];
     ticks.recording = true;
     const noop: number[] = [];
+    const noopCpu: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       t0 = performance.now();
+      const c0 = cpuMs();
       await rt.loadSources(src());
       noop.push(performance.now() - t0);
+      noopCpu.push(cpuMs() - c0);
       await sleep(10);
     }
     ticks.recording = false;
@@ -177,11 +183,14 @@ export async function runReloadBench(n: number): Promise<ReloadFigures> {
     ticks.recording = true;
 
     const changed: number[] = [];
+    const changedCpu: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       t0 = performance.now();
+      const c0 = cpuMs();
       const r = await rt.loadSources(src(i % 2 === 0 ? Math.floor(n / 2) - 5 : -1));
       await rt.controller.idle();
       changed.push(performance.now() - t0);
+      changedCpu.push(cpuMs() - c0);
       if (!r.ok) throw new Error(r.message);
       await sleep(10);
     }
@@ -192,7 +201,7 @@ export async function runReloadBench(n: number): Promise<ReloadFigures> {
     const reloadP99PauseCpuMs = quantile(ticks.cpuGaps, 0.99);
     const noopReloadMs = median(noop);
     const oneChangedReloadMs = median(changed);
-    return { components: n, loadMs, noopReloadMs, oneChangedReloadMs, idleMaxPauseMs, reloadMaxPauseMs, reloadP99PauseMs, reloadMaxPauseCpuMs, reloadP99PauseCpuMs, instancesKept };
+    return { components: n, loadMs, noopReloadMs, oneChangedReloadMs, noopReloadCpuMs: median(noopCpu), oneChangedReloadCpuMs: median(changedCpu), idleMaxPauseMs, reloadMaxPauseMs, reloadP99PauseMs, reloadMaxPauseCpuMs, reloadP99PauseCpuMs, instancesKept };
   } finally {
     await rt.stop();
   }
@@ -222,6 +231,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         `  initial load                       ${col('loadMs')}`,
         `  no-op reload (median of ${ROUNDS})       ${col('noopReloadMs')}  (instances kept: ${all.every((f) => f.instancesKept)})`,
         `  one-changed reload (median of ${ROUNDS}) ${col('oneChangedReloadMs')}`,
+        `  main-thread CPU per reload: no-op ${col('noopReloadCpuMs')}, one-changed ${col('oneChangedReloadCpuMs')} (includes the running components' timers meanwhile)`,
         `  probe pause while idle (max)       ${col('idleMaxPauseMs')}`,
         `  probe pause during reloads, p99    ${col('reloadP99PauseMs')}`,
         `  probe pause during reloads, max    ${col('reloadMaxPauseMs')}  (aim ≤ 50 ms)`,
