@@ -56,6 +56,13 @@ export interface ComponentSpec {
   readonly range: SourceRange;
   /** Decode the block body with the given exports visible; must not throw. */
   evaluate(exportsOf: (id: string) => object | undefined): EvalResult;
+  /**
+   * True when `evaluate`'s result depends on nothing but the exports of `dependencies` (no
+   * standard-library values or calls): a reload that passes the same spec object again, while
+   * those exports are the same objects as at its last successful evaluation, keeps the running
+   * arguments without evaluating.
+   */
+  readonly inputsOnly?: boolean;
 }
 
 export interface ApplyResult {
@@ -135,6 +142,8 @@ class ComponentNode {
   evalHealth: Health = health('healthy', 'evaluated');
   runHealth: Health = health('unknown', 'not started');
   reportedHealth: Health | undefined;
+  /** Exports of the dependencies `args` were evaluated from (see `ComponentSpec.inputsOnly`); undefined when unknown or failed. */
+  inputs: ReadonlyMap<string, object | undefined> | undefined;
   readonly abort = new AbortController();
   runPromise: Promise<void> | undefined;
   started = false;
@@ -286,15 +295,29 @@ export class Controller {
     return p;
   }
 
-  #evaluate(spec: ComponentSpec, lookup: (id: string) => object | undefined): EvalResult {
+  /** Evaluates `spec`, recording the exports it read (`inputs`). */
+  #evaluate(spec: ComponentSpec, lookup: (id: string) => object | undefined): EvalResult & { inputs: Map<string, object | undefined> } {
     const t0 = performance.now();
+    const inputs = new Map<string, object | undefined>();
+    const record = (id: string): object | undefined => {
+      const e = lookup(id);
+      inputs.set(id, e);
+      return e;
+    };
     try {
-      return spec.evaluate(lookup);
+      return { ...spec.evaluate(record), inputs };
     } catch (err) {
-      return { diags: [errorAt(spec.range, `evaluating ${spec.id}: ${errMsg(err)}`)] };
+      return { diags: [errorAt(spec.range, `evaluating ${spec.id}: ${errMsg(err)}`)], inputs };
     } finally {
       this.#evalSeconds?.observe((performance.now() - t0) / 1000);
     }
+  }
+
+  /** The running arguments of `node` still hold for `spec` (see `ComponentSpec.inputsOnly`). */
+  #unchangedInputs(node: ComponentNode, spec: ComponentSpec, lookup: (id: string) => object | undefined): boolean {
+    if (!spec.inputsOnly || node.spec !== spec || node.evalHealth.state !== 'healthy' || !node.inputs) return false;
+    for (const dep of spec.dependencies) if (!node.inputs.has(dep) || node.inputs.get(dep) !== lookup(dep)) return false;
+    return true;
   }
 
   async #apply(specs: readonly ComponentSpec[]): Promise<ApplyResult> {
@@ -334,18 +357,26 @@ export class Controller {
     // Phase A: evaluate everything; build (not run) new components.
     const pending = new Map<string, ComponentNode>();
     const evaluated = new Map<string, unknown>();
+    const inputsOf = new Map<string, ReadonlyMap<string, object | undefined> | undefined>();
     const epoch = this.#exportsEpoch;
     const lookup = (id: string): object | undefined => (pending.get(id) ?? this.#nodes.get(id))?.exports;
     const slicer = new Slicer(SLICE_MS);
     for (const id of order) {
       if (slicer.due()) await slicer.yield();
       const spec = byId.get(id)!;
+      const running = this.#nodes.get(id);
+      if (running && this.#unchangedInputs(running, spec, lookup)) {
+        evaluated.set(id, running.args);
+        inputsOf.set(id, running.inputs);
+        continue;
+      }
       const res = this.#evaluate(spec, lookup);
       if (res.diags.some((d) => d.severity === 'error')) {
         diags.push(...res.diags);
         continue;
       }
-      const existing = this.#nodes.get(id);
+      const existing = running;
+      inputsOf.set(id, res.inputs);
       // Unchanged arguments keep the running object: the new one is garbage at once, not held to Phase B.
       evaluated.set(id, existing && deepEqual(existing.args, res.value) ? existing.args : res.value);
       if (existing && existing.spec.definition === spec.definition) continue;
@@ -355,6 +386,7 @@ export class Controller {
       try {
         node.instance = await spec.definition.build(this.#componentOptions(node), res.value);
         node.args = res.value;
+        node.inputs = res.inputs;
       } catch (err) {
         pending.delete(id);
         diags.push(errorAt(spec.range, `building component ${id}: ${errMsg(err)}`));
@@ -397,8 +429,10 @@ export class Controller {
       node.spec = spec;
       if (reuse) {
         const args = evaluated.get(id);
-        if (deepEqual(node.args, args)) this.#markEvaluated(node);
-        else await this.#updateIfChanged(node, args, diags);
+        if (deepEqual(node.args, args)) {
+          this.#markEvaluated(node);
+          node.inputs = inputsOf.get(id);
+        } else await this.#updateIfChanged(node, args, diags, inputsOf.get(id));
       } else await this.#reevaluate(node, diags);
     }
     return { committed: true, diags };
@@ -422,26 +456,30 @@ export class Controller {
     const res = this.#evaluate(node.spec, (id) => this.#nodes.get(id)?.exports);
     const errs = res.diags.filter((d) => d.severity === 'error');
     if (errs.length > 0) {
+      node.inputs = undefined;
       node.evalHealth = health('unhealthy', errs.map((d) => d.message).join('; '));
       this.#opts.logger.error('failed to evaluate component', { component_id: node.spec.id, err: node.evalHealth.message });
       diags?.push(...errs);
       return;
     }
-    await this.#updateIfChanged(node, res.value, diags);
+    await this.#updateIfChanged(node, res.value, diags, res.inputs);
   }
 
   #markEvaluated(node: ComponentNode): void {
     if (node.evalHealth.state !== 'healthy') node.evalHealth = health('healthy', 'evaluated');
   }
 
-  async #updateIfChanged(node: ComponentNode, args: unknown, diags: Diagnostic[] | undefined): Promise<void> {
+  async #updateIfChanged(node: ComponentNode, args: unknown, diags: Diagnostic[] | undefined, inputs: ReadonlyMap<string, object | undefined> | undefined): Promise<void> {
     if (deepEqual(node.args, args)) {
       this.#markEvaluated(node);
+      node.inputs = inputs;
       return;
     }
+    node.inputs = undefined;
     try {
       await node.instance.update(args);
       node.args = args;
+      node.inputs = inputs;
       node.evalHealth = health('healthy', 'updated');
     } catch (err) {
       const msg = `update failed, keeping previous arguments: ${errMsg(err)}`;

@@ -313,3 +313,22 @@ describe('loadConfig: specs kept across loads (SpecCache)', () => {
     expect(byId(next(bad)).get('test.sink.b')).not.toBe(byId(next(bad)).get('test.sink.b'));
   });
 });
+
+describe('loadConfig: specs that read only component exports (inputsOnly)', () => {
+  it('marks blocks of literals and component references, not those reading the stdlib or calling functions', () => {
+    const l = load(
+      [
+        'test.source "a" { value = 1 + 2 }',
+        'test.sink "b" { input = test.source.a.output }',
+        'test.sink "c" { name = sys.env("HOME") }',
+        'test.sink "d" { input = test.source.a.output + 1 }',
+        'test.sink "e" { name = constants.os }',
+        'test.sink "f" { name = string.format("%d", test.source.a.output) }',
+        '',
+      ].join('\n'),
+    );
+    expect(l.diags).toEqual([]);
+    expect(Object.fromEntries(l.components.map((c) => [c.label, c.inputsOnly === true]))).toStrictEqual({ a: true, b: true, c: false, d: true, e: false, f: false });
+  });
+});
+

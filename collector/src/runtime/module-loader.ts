@@ -252,6 +252,8 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
   }
   const reused = new Map<string, LoadedComponent>();
   const cacheable = new Set<string>();
+  /** Blocks whose evaluation reads nothing but component exports (`ComponentSpec.inputsOnly`). */
+  const onlyInputs = new Set<string>();
 
   // References → dependencies.
   const graph = new DependencyGraph();
@@ -269,9 +271,11 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
     const diagsBefore = diags.length;
     const mine = new Set<string>();
     deps.set(d.id, mine);
+    let inputsOnly = d.registered === true && !scope.extraVars && !hasCall(d.block.body);
     for (const ref of scope.evaluator.collectReferences(d.block.body)) {
       const target = longestPrefix(ref.path, byId);
       if (!target) {
+        inputsOnly = false;
         const root = ref.path[0]!;
         if (d.localRoots?.has(root) || (d.localIds && longestPrefix(ref.path, d.localIds))) continue;
         if (scope.extraRoots?.has(root) || (scope.externalIds && longestPrefix(ref.path, scope.externalIds))) continue;
@@ -299,6 +303,7 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
       }
       const root = ref.path[0]!;
       if (scope.evaluator.isStdlibRoot(root)) {
+        inputsOnly = false;
         // The component wins, as in Alloy, but the stdlib name is hidden in this module.
         diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end: ref.end });
       }
@@ -313,6 +318,7 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
       graph.addEdge(d.id, tid);
     }
     if (cache && d.registered && diags.length === diagsBefore) cacheable.add(d.id);
+    if (inputsOnly) onlyInputs.add(d.id);
   }
   yield;
   const cycles = graph.cycles();
@@ -336,6 +342,7 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
       dependencies,
       range: d.range,
       block: d.block,
+      ...(onlyInputs.has(d.id) ? { inputsOnly: true } : {}),
       evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
         const vars: Record<string, unknown> = extraVars ? { ...extraVars() } : {};
         if (modulePath !== undefined) vars.module_path = modulePath;
@@ -415,6 +422,34 @@ function foreachDecl(
     localIds,
     wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
   };
+}
+
+/** True when any expression in `body` (nested blocks included) is a function call. */
+function hasCall(body: ast.Body): boolean {
+  return body.some((s) => (s.kind === 'Attribute' ? exprHasCall(s.value) : hasCall(s.body)));
+}
+
+function exprHasCall(e: ast.Expr): boolean {
+  switch (e.kind) {
+    case 'Call':
+      return true;
+    case 'Literal':
+    case 'Identifier':
+      return false;
+    case 'Array':
+      return e.elements.some(exprHasCall);
+    case 'Object':
+      return e.fields.some((f) => exprHasCall(f.value));
+    case 'Access':
+    case 'Unary':
+      return exprHasCall(e.value);
+    case 'Index':
+      return exprHasCall(e.value) || exprHasCall(e.index);
+    case 'Binary':
+      return exprHasCall(e.left) || exprHasCall(e.right);
+    case 'Paren':
+      return exprHasCall(e.inner);
+  }
 }
 
 /** `var` names of the foreach blocks anywhere inside `stmts`. */
