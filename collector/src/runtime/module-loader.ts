@@ -94,8 +94,9 @@ export interface ModuleScope {
  * A block's spec is reused when its syntax tree is the same object (the parser reuses the trees of
  * statements an edit did not touch, see `reparseFile`), its definition is the same, it resolved
  * its references without any diagnostic, and every component id of the module, with its exports,
- * is as when the spec was made (so its references resolve the same way). Evaluation is not
- * cached: reused specs evaluate against current exports and stdlib (`sys.env`) on every apply.
+ * is as when the spec was made (so its references resolve the same way). Evaluation results are
+ * not kept here: the controller re-evaluates a reused spec on every apply unless it is
+ * `inputsOnly` (reads component exports only) and those exports are unchanged.
  */
 export class SpecCache {
   readonly #entries = new WeakMap<ast.BlockStmt, { readonly signature: string; readonly definition: AnyDefinition; readonly spec: LoadedComponent }>();
