@@ -206,3 +206,113 @@ describe('export propagation', () => {
     await c.stop();
   });
 });
+
+describe('reloads that keep the dependency graph', () => {
+  it('keeps the running arguments object when a reload evaluates them unchanged', async () => {
+    const c = newController();
+    await c.apply([spec('a', 1), spec('b', 0, 'a')]);
+    const before = c.component('test.counter.b')!.arguments;
+    expect((await c.apply([spec('a', 1), spec('b', 0, 'a')])).diags).toEqual([]);
+    expect(c.component('test.counter.b')!.arguments).toBe(before);
+    expect(counter(c, 'b').updates).toEqual([]);
+    await c.stop();
+  });
+
+  it('follows changed dependencies among the same components (edges, order, propagation)', async () => {
+    const c = newController();
+    // a -> b, c standalone; then b reads c instead of a, and a reads c (c must now come first).
+    await c.apply([spec('a', 1), spec('b', 0, 'a'), spec('c', 5)]);
+    expect(c.ids()).toStrictEqual(['test.counter.a', 'test.counter.c', 'test.counter.b']);
+    expect((await c.apply([spec('a', 1, 'c'), spec('b', 0, 'c'), spec('c', 5)])).diags).toEqual([]);
+    expect(c.component('test.counter.b')!.referencesTo).toStrictEqual(['test.counter.c']);
+    expect(c.component('test.counter.c')!.referencedBy).toStrictEqual(['test.counter.a', 'test.counter.b']);
+    expect(c.ids().indexOf('test.counter.c')).toBeLessThan(c.ids().indexOf('test.counter.a'));
+    expect(c.component('test.counter.a')!.arguments).toStrictEqual({ step: 1, input: 5 });
+    // An export change of c reaches both of its new dependents, and a's change no longer reaches b.
+    counter(c, 'c').opts.onStateChange({ value: 7 });
+    await c.idle();
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 7 });
+    expect(c.component('test.counter.a')!.arguments).toStrictEqual({ step: 1, input: 7 });
+    counter(c, 'a').opts.onStateChange({ value: 100 });
+    await c.idle();
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 7 });
+    await c.stop();
+  });
+
+  it('still rejects a cycle made only by changed dependencies among the same components', async () => {
+    const c = newController();
+    await c.apply([spec('a', 1), spec('b', 0, 'a')]);
+    const r = await c.apply([spec('a', 1, 'b'), spec('b', 0, 'a')]);
+    expect(r.committed).toBe(false);
+    expect(r.diags.map((d) => d.message)).toStrictEqual(['cycle detected: test.counter.a, test.counter.b']);
+    expect(c.component('test.counter.a')!.referencesTo).toStrictEqual([]);
+    await c.stop();
+  });
+});
+
+describe('reloads skip evaluating specs whose inputs did not change (inputsOnly)', () => {
+  /** `spec()` with `inputsOnly` and a count of its evaluations. */
+  function counted(label: string, step: number, dep?: string): ComponentSpec & { calls: number } {
+    const base = spec(label, step, dep);
+    const s = {
+      ...base,
+      inputsOnly: true,
+      calls: 0,
+      evaluate(exportsOf: (id: string) => object | undefined) {
+        s.calls++;
+        return base.evaluate(exportsOf);
+      },
+    };
+    return s;
+  }
+
+  it('keeps the running arguments of the same spec object while its dependencies export the same objects', async () => {
+    const c = newController();
+    const a = counted('a', 1);
+    const b = counted('b', 0, 'a');
+    await c.apply([a, b]);
+    expect([a.calls, b.calls]).toStrictEqual([1, 1]);
+    expect((await c.apply([a, b])).diags).toEqual([]);
+    expect([a.calls, b.calls]).toStrictEqual([1, 1]);
+    // a's exports change: b is evaluated (and updated) by propagation, then skipped again.
+    counter(c, 'a').opts.onStateChange({ value: 4 });
+    await c.idle();
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 4 });
+    const callsAfter = b.calls;
+    await c.apply([a, b]);
+    expect(b.calls).toBe(callsAfter);
+    // A new spec object for a (an edited block) is evaluated; b too once a's exports change.
+    const a2 = counted('a', 2);
+    await c.apply([a2, b]);
+    expect(a2.calls).toBe(1);
+    expect(c.component('test.counter.b')!.arguments).toStrictEqual({ step: 0, input: 2 });
+    await c.stop();
+  });
+
+  it('evaluates specs without inputsOnly on every reload', async () => {
+    const c = newController();
+    const a = counted('a', 1);
+    const plain = { ...spec('p', 1), calls: 0 };
+    const ev = plain.evaluate.bind(plain);
+    plain.evaluate = (x) => (plain.calls++, ev(x));
+    await c.apply([a, plain]);
+    await c.apply([a, plain]);
+    expect(plain.calls).toBe(2);
+    expect(a.calls).toBe(1);
+    await c.stop();
+  });
+
+  it('evaluates again after a rejected update (the running arguments are not the evaluated ones)', async () => {
+    const c = newController();
+    const ok = counted('a', 1);
+    await c.apply([ok]);
+    const bad = counted('a', -1);
+    const r = await c.apply([bad]);
+    expect(r.diags.map((d) => d.message)).toStrictEqual(['test.counter.a: update failed, keeping previous arguments: step must be >= 0']);
+    await c.apply([bad]);
+    expect(bad.calls).toBe(2);
+    expect(c.component('test.counter.a')!.health.state).toBe('unhealthy');
+    await c.stop();
+  });
+});
+

@@ -37,6 +37,7 @@ import { DependencyGraph } from './graph.js';
 import { deepEqual } from './deep-equal.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { redactText } from '../logging/redact.js';
+import { SLICE_MS, Slicer } from './slicing.js';
 
 export interface EvalResult {
   readonly value?: unknown;
@@ -55,6 +56,13 @@ export interface ComponentSpec {
   readonly range: SourceRange;
   /** Decode the block body with the given exports visible; must not throw. */
   evaluate(exportsOf: (id: string) => object | undefined): EvalResult;
+  /**
+   * True when `evaluate`'s result depends on nothing but the exports of `dependencies` (no
+   * standard-library values or calls): a reload that passes the same spec object again, while
+   * those exports are the same objects as at its last successful evaluation, keeps the running
+   * arguments without evaluating.
+   */
+  readonly inputsOnly?: boolean;
 }
 
 export interface ApplyResult {
@@ -99,9 +107,6 @@ export interface ComponentInfo {
   readonly instance: Component<unknown>;
 }
 
-/** Longest stretch of synchronous evaluation work before the controller yields. */
-const SLICE_MS = 5;
-
 const HEALTH_RANK: Record<HealthState, number> = { healthy: 0, unknown: 1, exited: 2, unhealthy: 3 };
 
 /** The least healthy of several reports; ties go to the most recent. */
@@ -137,6 +142,8 @@ class ComponentNode {
   evalHealth: Health = health('healthy', 'evaluated');
   runHealth: Health = health('unknown', 'not started');
   reportedHealth: Health | undefined;
+  /** Exports of the dependencies `args` were evaluated from (see `ComponentSpec.inputsOnly`); undefined when unknown or failed. */
+  inputs: ReadonlyMap<string, object | undefined> | undefined;
   readonly abort = new AbortController();
   runPromise: Promise<void> | undefined;
   started = false;
@@ -288,23 +295,37 @@ export class Controller {
     return p;
   }
 
-  #evaluate(spec: ComponentSpec, lookup: (id: string) => object | undefined): EvalResult {
+  /** Evaluates `spec`, recording the exports it read (`inputs`). */
+  #evaluate(spec: ComponentSpec, lookup: (id: string) => object | undefined): EvalResult & { inputs: Map<string, object | undefined> } {
     const t0 = performance.now();
+    const inputs = new Map<string, object | undefined>();
+    const record = (id: string): object | undefined => {
+      const e = lookup(id);
+      inputs.set(id, e);
+      return e;
+    };
     try {
-      return spec.evaluate(lookup);
+      return { ...spec.evaluate(record), inputs };
     } catch (err) {
-      return { diags: [errorAt(spec.range, `evaluating ${spec.id}: ${errMsg(err)}`)] };
+      return { diags: [errorAt(spec.range, `evaluating ${spec.id}: ${errMsg(err)}`)], inputs };
     } finally {
       this.#evalSeconds?.observe((performance.now() - t0) / 1000);
     }
+  }
+
+  /** The running arguments of `node` still hold for `spec` (see `ComponentSpec.inputsOnly`). */
+  #unchangedInputs(node: ComponentNode, spec: ComponentSpec, lookup: (id: string) => object | undefined): boolean {
+    if (!spec.inputsOnly || node.spec !== spec || node.evalHealth.state !== 'healthy' || !node.inputs) return false;
+    for (const dep of spec.dependencies) if (!node.inputs.has(dep) || node.inputs.get(dep) !== lookup(dep)) return false;
+    return true;
   }
 
   async #apply(specs: readonly ComponentSpec[]): Promise<ApplyResult> {
     if (this.#stopped) throw new Error('controller is stopped');
     const diags: Diagnostic[] = [];
 
-    // Graph of the new plan.
-    const graph = new DependencyGraph();
+    // Graph of the new plan: the running one when the plan has the same components with the
+    // same dependencies (a reload that changed arguments only), else built and checked.
     const byId = new Map<string, ComponentSpec>();
     for (const s of specs) {
       if (byId.has(s.id)) {
@@ -312,38 +333,52 @@ export class Controller {
         continue;
       }
       byId.set(s.id, s);
-      graph.addNode(s.id);
     }
-    for (const s of byId.values()) {
-      for (const d of s.dependencies) {
-        if (!byId.has(d)) diags.push(errorAt(s.range, `component "${s.id}" references "${d}", which does not exist`));
-        else graph.addEdge(s.id, d);
+    let graph = this.#graph;
+    let order = this.#order;
+    if (diags.length > 0 || !this.#sameGraph(byId)) {
+      graph = new DependencyGraph();
+      for (const id of byId.keys()) graph.addNode(id);
+      for (const s of byId.values()) {
+        for (const d of s.dependencies) {
+          if (!byId.has(d)) diags.push(errorAt(s.range, `component "${s.id}" references "${d}", which does not exist`));
+          else graph.addEdge(s.id, d);
+        }
       }
+      const cycles = graph.cycles();
+      for (const c of cycles) {
+        const s = byId.get(c[0]!)!;
+        diags.push(errorAt(s.range, `cycle detected: ${c.join(', ')}`));
+      }
+      if (diags.length > 0) return { committed: false, diags };
+      order = graph.topoOrder();
     }
-    const cycles = graph.cycles();
-    for (const c of cycles) {
-      const s = byId.get(c[0]!)!;
-      diags.push(errorAt(s.range, `cycle detected: ${c.join(', ')}`));
-    }
-    if (diags.length > 0) return { committed: false, diags };
-    const order = graph.topoOrder();
 
     // Phase A: evaluate everything; build (not run) new components.
     const pending = new Map<string, ComponentNode>();
     const evaluated = new Map<string, unknown>();
+    const inputsOf = new Map<string, ReadonlyMap<string, object | undefined> | undefined>();
     const epoch = this.#exportsEpoch;
     const lookup = (id: string): object | undefined => (pending.get(id) ?? this.#nodes.get(id))?.exports;
     const slicer = new Slicer(SLICE_MS);
     for (const id of order) {
       if (slicer.due()) await slicer.yield();
       const spec = byId.get(id)!;
+      const running = this.#nodes.get(id);
+      if (running && this.#unchangedInputs(running, spec, lookup)) {
+        evaluated.set(id, running.args);
+        inputsOf.set(id, running.inputs);
+        continue;
+      }
       const res = this.#evaluate(spec, lookup);
       if (res.diags.some((d) => d.severity === 'error')) {
         diags.push(...res.diags);
         continue;
       }
-      evaluated.set(id, res.value);
-      const existing = this.#nodes.get(id);
+      const existing = running;
+      inputsOf.set(id, res.inputs);
+      // Unchanged arguments keep the running object: the new one is garbage at once, not held to Phase B.
+      evaluated.set(id, existing && deepEqual(existing.args, res.value) ? existing.args : res.value);
       if (existing && existing.spec.definition === spec.definition) continue;
       const node = new ComponentNode(spec, this.#opts.storagePath, this.#opts.idPrefix ?? '');
       node.building = true;
@@ -351,6 +386,7 @@ export class Controller {
       try {
         node.instance = await spec.definition.build(this.#componentOptions(node), res.value);
         node.args = res.value;
+        node.inputs = res.inputs;
       } catch (err) {
         pending.delete(id);
         diags.push(errorAt(spec.range, `building component ${id}: ${errMsg(err)}`));
@@ -371,9 +407,11 @@ export class Controller {
     for (const n of removed) this.#nodes.delete(n.spec.id);
     await Promise.all(removed.map((n) => this.#stopNode(n)));
 
-    this.#graph = graph;
-    this.#order = order;
-    this.#position = new Map(order.map((id, i) => [id, i]));
+    if (graph !== this.#graph) {
+      this.#graph = graph;
+      this.#order = order;
+      this.#position = new Map(order.map((id, i) => [id, i]));
+    }
     for (const id of order) {
       // Phase A results stay valid while no export changed since; otherwise evaluate again.
       const reuse = epoch === this.#exportsEpoch;
@@ -391,11 +429,26 @@ export class Controller {
       node.spec = spec;
       if (reuse) {
         const args = evaluated.get(id);
-        if (deepEqual(node.args, args)) this.#markEvaluated(node);
-        else await this.#updateIfChanged(node, args, diags);
+        if (deepEqual(node.args, args)) {
+          this.#markEvaluated(node);
+          node.inputs = inputsOf.get(id);
+        } else await this.#updateIfChanged(node, args, diags, inputsOf.get(id));
       } else await this.#reevaluate(node, diags);
     }
     return { committed: true, diags };
+  }
+
+  /** True when `plan` has exactly the running components, each with the running dependencies. */
+  #sameGraph(plan: ReadonlyMap<string, ComponentSpec>): boolean {
+    if (plan.size !== this.#nodes.size) return false;
+    for (const [id, s] of plan) {
+      const running = this.#nodes.get(id)?.spec.dependencies;
+      if (!running) return false;
+      if (running === s.dependencies) continue;
+      const deps = this.#graph.dependenciesOf(id);
+      if (deps.size !== s.dependencies.length || !s.dependencies.every((d) => deps.has(d))) return false;
+    }
+    return true;
   }
 
   /** Evaluate with current exports; update if the arguments changed. */
@@ -403,26 +456,30 @@ export class Controller {
     const res = this.#evaluate(node.spec, (id) => this.#nodes.get(id)?.exports);
     const errs = res.diags.filter((d) => d.severity === 'error');
     if (errs.length > 0) {
+      node.inputs = undefined;
       node.evalHealth = health('unhealthy', errs.map((d) => d.message).join('; '));
       this.#opts.logger.error('failed to evaluate component', { component_id: node.spec.id, err: node.evalHealth.message });
       diags?.push(...errs);
       return;
     }
-    await this.#updateIfChanged(node, res.value, diags);
+    await this.#updateIfChanged(node, res.value, diags, res.inputs);
   }
 
   #markEvaluated(node: ComponentNode): void {
     if (node.evalHealth.state !== 'healthy') node.evalHealth = health('healthy', 'evaluated');
   }
 
-  async #updateIfChanged(node: ComponentNode, args: unknown, diags: Diagnostic[] | undefined): Promise<void> {
+  async #updateIfChanged(node: ComponentNode, args: unknown, diags: Diagnostic[] | undefined, inputs: ReadonlyMap<string, object | undefined> | undefined): Promise<void> {
     if (deepEqual(node.args, args)) {
       this.#markEvaluated(node);
+      node.inputs = inputs;
       return;
     }
+    node.inputs = undefined;
     try {
       await node.instance.update(args);
       node.args = args;
+      node.inputs = inputs;
       node.evalHealth = health('healthy', 'updated');
     } catch (err) {
       const msg = `update failed, keeping previous arguments: ${errMsg(err)}`;
@@ -516,20 +573,6 @@ export class Controller {
       const node = this.#nodes.get(id);
       if (node) await this.#reevaluate(node, undefined);
     }
-  }
-}
-
-/** Yields to the event loop once `budgetMs` of synchronous work has passed, so running components' timers and I/O keep flowing during large applies. */
-class Slicer {
-  #start = performance.now();
-  constructor(readonly budgetMs: number) {}
-  /** Cheap check callers make before awaiting `yield()`, so the common path stays synchronous. */
-  due(): boolean {
-    return performance.now() - this.#start >= this.budgetMs;
-  }
-  async yield(): Promise<void> {
-    await new Promise<void>((r) => setImmediate(r));
-    this.#start = performance.now();
   }
 }
 

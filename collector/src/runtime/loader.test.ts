@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { loadConfig } from './loader.js';
+import { loadConfig, loadConfigWithComponents } from './loader.js';
 import { syntaxEvaluator } from './evaluator.js';
 import { ComponentRegistry } from './registry.js';
 import { validateConfig } from './validate.js';
+import { SpecCache } from './module-loader.js';
+import type { ParseResult } from '../syntax/index.js';
 import type { ComponentDefinition, Stability } from './component.js';
 
 const idle = { run: (s: AbortSignal) => new Promise<void>((r) => s.addEventListener('abort', () => r())), update: () => undefined };
@@ -228,3 +230,105 @@ describe('validateConfig: values known only at run time', () => {
     expect(diags[0]!.message).toMatch(/expected expression/);
   });
 });
+
+describe('loadConfigWithComponents: large configs', () => {
+  /** `n` chained components: each sink reads the source before it. */
+  function big(n: number, bad = false): Map<string, string> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(`test.source "s${i}" { value = ${i} }\ntest.sink "k${i}" { input = test.source.s${i}.output }\n`);
+    if (bad) out.push('test.sink "last" { input = test.source.missing.output }\n');
+    return new Map([['main.alloy', out.join('')]]);
+  }
+
+  it('yields to the event loop while loading, with the same result as loadConfig', async () => {
+    const sources = big(1500);
+    const sync = loadConfig(sources, { registry, evaluator });
+    let turns = 0;
+    let loading = true;
+    const tick = (): void => {
+      if (!loading) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sliced = await loadConfigWithComponents(sources, { registry, evaluator });
+    loading = false;
+    // 3,000 blocks take well over one 5 ms slice: the event loop turned during the load.
+    expect(turns).toBeGreaterThan(0);
+    expect(sliced.diags).toStrictEqual(sync.diags);
+    expect(sliced.hash).toBe(sync.hash);
+    expect(sliced.components.map((c) => [c.id, c.dependencies])).toStrictEqual(sync.components.map((c) => [c.id, c.dependencies]));
+  });
+
+  it('reports the error of a large config at its place', async () => {
+    const r = await loadConfigWithComponents(big(1500, true), { registry, evaluator });
+    expect(r.diags.map((d) => `${d.start.line}: ${d.message}`)).toStrictEqual(['3001: component "test.source.missing.output" does not exist or is out of scope']);
+  });
+});
+
+describe('loadConfig: specs kept across loads (SpecCache)', () => {
+  const base = 'test.source "a" { value = 1 }\ntest.sink "b" { input = test.source.a.output }\ntest.sink "c" { input = test.source.a.output }\n';
+  function loader() {
+    const parseCache = new Map<string, { readonly src: string; readonly parsed: ParseResult }>();
+    const specCache = new SpecCache();
+    return (src: string) => loadConfig(new Map([['main.alloy', src]]), { registry, evaluator, parseCache, specCache });
+  }
+  const byId = (l: ReturnType<typeof load>) => new Map(l.components.map((c) => [c.id, c]));
+
+  it('reuses the specs of untouched blocks and makes new ones for edited blocks', () => {
+    const next = loader();
+    const first = byId(next(base));
+    const same = byId(next(base));
+    for (const [id, spec] of first) expect(same.get(id)).toBe(spec);
+    const edited = byId(next(base.replace('value = 1', 'value = 2')));
+    expect(edited.get('test.source.a')).not.toBe(first.get('test.source.a'));
+    expect(edited.get('test.sink.b')).toBe(first.get('test.sink.b'));
+    expect(edited.get('test.source.a')!.evaluate(() => undefined).value).toStrictEqual({ value: 2 });
+  });
+
+  it('resolves references again when the set of components changes', () => {
+    const next = loader();
+    const first = byId(next(base));
+    const removed = next(base.replace('test.source "a" { value = 1 }\n', 'test.source "z" { value = 1 }\n'));
+    expect(removed.diags.map((d) => d.message)).toStrictEqual([
+      'component "test.source.a.output" does not exist or is out of scope',
+      'component "test.source.a.output" does not exist or is out of scope',
+    ]);
+    // Back to the first set of components: the first load's resolution holds again.
+    const back = byId(next(base));
+    expect(back.get('test.sink.b')).toBe(first.get('test.sink.b'));
+    expect(back.get('test.sink.b')!.dependencies).toStrictEqual(['test.source.a']);
+  });
+
+  it('does not keep specs whose block had a diagnostic, nor those of a load with a cycle', () => {
+    const next = loader();
+    const cyc = 'test.source "a" { value = 1 }\ntest.source "b" { value = test.source.c.output }\ntest.source "c" { value = test.source.b.output }\n';
+    const one = next(cyc);
+    expect(one.diags.some((d) => d.message.startsWith('cycle detected'))).toBe(true);
+    const two = next(cyc);
+    expect(two.diags.filter((d) => d.message.startsWith('cycle detected')).length).toBe(2);
+    expect(byId(two).get('test.source.b')).not.toBe(byId(one).get('test.source.b'));
+    expect(byId(two).get('test.source.a')).not.toBe(byId(one).get('test.source.a'));
+    const bad = 'test.source "a" { value = 1 }\ntest.sink "b" { input = test.source.a.nope }\n';
+    expect(byId(next(bad)).get('test.sink.b')).not.toBe(byId(next(bad)).get('test.sink.b'));
+  });
+});
+
+describe('loadConfig: specs that read only component exports (inputsOnly)', () => {
+  it('marks blocks of literals and component references, not those reading the stdlib or calling functions', () => {
+    const l = load(
+      [
+        'test.source "a" { value = 1 + 2 }',
+        'test.sink "b" { input = test.source.a.output }',
+        'test.sink "c" { name = sys.env("HOME") }',
+        'test.sink "d" { input = test.source.a.output + 1 }',
+        'test.sink "e" { name = constants.os }',
+        'test.sink "f" { name = string.format("%d", test.source.a.output) }',
+        '',
+      ].join('\n'),
+    );
+    expect(l.diags).toEqual([]);
+    expect(Object.fromEntries(l.components.map((c) => [c.label, c.inputsOnly === true]))).toStrictEqual({ a: true, b: true, c: false, d: true, e: false, f: false });
+  });
+});
+

@@ -19,15 +19,16 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { blockName, capsule, decodeSource, isValidIdentifier, parseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
+import { blockName, capsule, decodeSource, isValidIdentifier, parseFile, reparseFile, Secret, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { customComponents, parseDeclare, type DeclareBody, type DeclareDef } from './declare.js';
 import { foreachSupport } from './foreach.js';
-import { blockRange, loadModule, setPath, where, type ConfigEvaluator, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
+import { blockRange, loadModuleSteps, setPath, where, type ConfigEvaluator, type SpecCache, type CustomComponent, type LoadedComponent, type ModuleScope } from './module-loader.js';
 import type { EvalResult } from './controller.js';
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
+import { runSliced, runSync, type Steps } from './slicing.js';
 import { DEFAULT_LOGGING, loggingArgs, type LoggingArgs, type LogLineReceiver } from '../logging/logger.js';
 
 export type { ConfigEvaluator, LoadedComponent, Reference } from './module-loader.js';
@@ -49,6 +50,8 @@ export interface LoadOptions {
   readonly parseCache?: Map<string, { readonly src: string; readonly parsed: ParseResult }>;
   /** Custom-component definitions and bodies kept across reloads (see `customComponents`). */
   readonly declareCache?: { definitions: Map<string, AnyDefinition>; bodies: Map<string, DeclareBody> };
+  /** Top-level component specs kept across reloads (see `SpecCache`). */
+  readonly specCache?: SpecCache;
 }
 
 export interface LoadedConfig {
@@ -96,11 +99,11 @@ export function configHash(sources: ReadonlyMap<string, string>): string {
   return h.digest('hex');
 }
 
-/** `src` parsed, from `cache` while its text is unchanged (the cache is updated otherwise). */
+/** `src` parsed, from `cache` while its text is unchanged, else reusing the unchanged statements of the cached version (the cache is updated). */
 function parseCached(file: string, src: string, cache: LoadOptions['parseCache']): ParseResult {
   const hit = cache?.get(file);
   if (hit && hit.src === src) return hit.parsed;
-  const parsed = parseFile(file, src);
+  const parsed = hit ? reparseFile(file, hit, src) : parseFile(file, src);
   cache?.set(file, { src, parsed });
   return parsed;
 }
@@ -144,10 +147,10 @@ export async function loadConfigWithComponents(sources: ReadonlyMap<string, stri
   }
   const failedNames = new Set<string>();
   const failed = await ensureComponents(blocks, opts.registry, failedNames);
-  let loaded = loadConfig(sources, opts);
+  let loaded = await runSliced(loadConfigSteps(sources, opts));
   if ([...loaded.pendingComponents.keys()].some((name) => !failedNames.has(name))) {
     failed.push(...(await ensureComponents(loaded.pendingComponents, opts.registry, failedNames)));
-    loaded = loadConfig(sources, opts);
+    loaded = await runSliced(loadConfigSteps(sources, opts));
   }
   if (failed.length === 0) return loaded;
   const notLoaded = (d: Diagnostic): boolean => /^component "[^"]+" was not loaded before/.test(d.message);
@@ -156,6 +159,14 @@ export async function loadConfigWithComponents(sources: ReadonlyMap<string, stri
 
 /** Parse, classify, resolve references, check cycles; specs evaluate lazily. */
 export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptions): LoadedConfig {
+  return runSync(loadConfigSteps(sources, opts));
+}
+
+/**
+ * `loadConfig` as steps that may pause between blocks (see `slicing.ts`): `loadConfigWithComponents`
+ * runs them sliced, so loading a large config does not hold the event loop.
+ */
+function* loadConfigSteps(sources: ReadonlyMap<string, string>, opts: LoadOptions): Steps<LoadedConfig> {
   const diags: Diagnostic[] = [];
   const minStability = opts.stabilityLevel ?? 'generally-available';
   const componentBlocks: ast.BlockStmt[] = [];
@@ -171,11 +182,13 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const cache = opts.parseCache;
   if (cache) for (const name of [...cache.keys()]) if (!sources.has(name)) cache.delete(name);
   for (const [file, src] of sources) {
+    yield;
     const parsed = parseCached(file, src, cache);
     diags.push(...parsed.diags);
     if (parsed.diags.some((d) => d.severity === 'error')) syntaxErrorFiles.add(file);
     pendingIn(parsed.file.body, opts.registry, pending);
     for (const stmt of parsed.file.body) {
+      yield;
       if (stmt.kind === 'Attribute') {
         diags.push(errorAt(stmt, `unexpected attribute "${stmt.name.name}" at the top level: only blocks (components and config blocks) are allowed here`));
         continue;
@@ -225,6 +238,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const defs: DeclareDef[] = [];
   const seen = new Map<string, ast.BlockStmt>();
   for (const b of declareBlocks) {
+    yield;
     const def = parseDeclare(b, opts, diags);
     if (!def) continue;
     const prev = seen.get(def.name);
@@ -270,6 +284,7 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
   const moduleChecks: Array<{ defs: DeclareDef[]; custom: Map<string, CustomComponent>; modulePath: string }> = [];
   const namespaces = new Map<string, ast.BlockStmt>();
   for (const ib of importBlocks) {
+    yield;
     const range = blockRange(ib);
     if (ib.label === undefined || !isValidIdentifier(ib.label)) {
       diags.push(errorAt(range, `block "${blockName(ib)}" needs an identifier label (the namespace), e.g. ${blockName(ib)} "mymodule" { ... }`));
@@ -318,20 +333,20 @@ export function loadConfig(sources: ReadonlyMap<string, string>, opts: LoadOptio
 
   const customKey = createHash('sha256').update(textKey).update(moduleKeys.join('\0')).digest('hex');
   keyRef.value = customKey;
-  const topScope: ModuleScope = { ...scope, customKey };
-  const components = loadModule(componentBlocks, topScope, diags);
+  const topScope: ModuleScope = { ...scope, customKey, ...(opts.specCache ? { specCache: opts.specCache } : {}) };
+  const components = yield* loadModuleSteps(componentBlocks, topScope, diags);
   const declaredComponents: LoadedComponent[] = [];
   const checks = [{ defs, custom, modulePath: scope.modulePath }, ...moduleChecks];
   for (const check of checks) for (const def of check.defs) {
     declaredComponents.push(
-      ...loadModule(def.stmts, {
+      ...(yield* loadModuleSteps(def.stmts, {
         ...topScope,
         custom: check.custom,
         ...(check.modulePath !== undefined ? { modulePath: check.modulePath } : {}),
         args: new Set(def.args.keys()),
         exportDefinition: EXPORT_PLACEHOLDER,
         exportSchema: z.object({ value: z.unknown().optional() }),
-      }, diags),
+      }, diags)),
     );
   }
 

@@ -15,6 +15,7 @@ import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
 import { DependencyGraph } from './graph.js';
 import { stabilityError, type AnyDefinition, type ComponentRegistry } from './registry.js';
+import { runSync, type Steps } from './slicing.js';
 
 /** A reference found in an expression: the full dotted path and where it was written. */
 export interface Reference {
@@ -84,6 +85,45 @@ export interface ModuleScope {
   readonly externalIds?: { has(id: string): boolean };
   /** Inside a `foreach` template: extra root identifiers (the `var` name). */
   readonly extraRoots?: ReadonlySet<string>;
+  /** Specs kept from the previous load of this module (see `SpecCache`); the top level only. */
+  readonly specCache?: SpecCache;
+}
+
+/**
+ * Specs of registered-component blocks kept across loads of one module (the config's top level).
+ * A block's spec is reused when its syntax tree is the same object (the parser reuses the trees of
+ * statements an edit did not touch, see `reparseFile`), its definition is the same, it resolved
+ * its references without any diagnostic, and every component id of the module, with its exports,
+ * is as when the spec was made (so its references resolve the same way). Evaluation results are
+ * not kept here: the controller re-evaluates a reused spec on every apply unless it is
+ * `inputsOnly` (reads component exports only) and those exports are unchanged.
+ */
+export class SpecCache {
+  readonly #entries = new WeakMap<ast.BlockStmt, { readonly signature: string; readonly definition: AnyDefinition; readonly spec: LoadedComponent }>();
+  #signature = '';
+
+  /** Called once per load with the module's ids and exports and the evaluation context. */
+  begin(signature: string): void {
+    this.#signature = signature;
+  }
+
+  get(block: ast.BlockStmt, definition: AnyDefinition): LoadedComponent | undefined {
+    const e = this.#entries.get(block);
+    return e && e.signature === this.#signature && e.definition === definition ? e.spec : undefined;
+  }
+
+  set(block: ast.BlockStmt, definition: AnyDefinition, spec: LoadedComponent): void {
+    this.#entries.set(block, { signature: this.#signature, definition, spec });
+  }
+}
+
+/** Identity numbers for objects that are part of a `SpecCache` signature. */
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+function identity(o: object): number {
+  let n = identities.get(o);
+  if (n === undefined) identities.set(o, (n = ++nextIdentity));
+  return n;
 }
 
 /** What a `foreach` block needs from its runtime implementation. */
@@ -116,6 +156,8 @@ export function where(r: SourceRange): string {
 
 interface Decl {
   readonly block: ast.BlockStmt;
+  /** A registered component (not custom, foreach or export): its spec may be cached. */
+  readonly registered?: boolean;
   readonly id: string;
   readonly name: string;
   readonly range: SourceRange;
@@ -135,10 +177,16 @@ interface Decl {
  * (config blocks, `declare`, `argument`) must be filtered out by the caller.
  */
 export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, diags: Diagnostic[]): LoadedComponent[] {
+  return runSync(loadModuleSteps(stmts, scope, diags));
+}
+
+/** `loadModule` as steps that may pause between blocks (see `slicing.ts`). */
+export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleScope, diags: Diagnostic[]): Steps<LoadedComponent[]> {
   const decls: Decl[] = [];
   const byId = new Map<string, Decl>();
 
   for (const stmt of stmts) {
+    yield;
     const name = blockName(stmt);
     const range = blockRange(stmt);
     let decl: Omit<Decl, 'id' | 'block' | 'range' | 'name'> | undefined;
@@ -179,7 +227,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
           diags.push(errorAt(range, stab));
           continue;
         }
-        decl = { definition: def, schema: def.args, exports: def.exports };
+        decl = { definition: def, schema: def.args, exports: def.exports, registered: true };
       } else {
         const c = custom!;
         decl = { definition: c.definition, schema: c.schema, exports: c.exports, wrap: (v) => c.wrapArgs(v) };
@@ -196,16 +244,39 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
     byId.set(id, d);
   }
 
+  // A cache applies only where evaluation sees nothing but component exports, stdlib and module_path.
+  const cache = scope.specCache && !scope.args && !scope.extraVars && !scope.exportDefinition && !scope.externalIds && !scope.extraRoots ? scope.specCache : undefined;
+  if (cache) {
+    const parts = [`${identity(scope.evaluator)}\0${scope.minStability}\0${scope.modulePath ?? ''}\0${scope.customKey ?? ''}`];
+    for (const d of decls) parts.push(`${d.id}\0${d.exports.join(',')}`);
+    cache.begin(parts.join('\n'));
+  }
+  const reused = new Map<string, LoadedComponent>();
+  const cacheable = new Set<string>();
+  /** Blocks whose evaluation reads nothing but component exports (`ComponentSpec.inputsOnly`). */
+  const onlyInputs = new Set<string>();
+
   // References → dependencies.
   const graph = new DependencyGraph();
   const deps = new Map<string, Set<string>>();
   for (const d of decls) {
+    yield;
     graph.addNode(d.id);
+    const hit = d.registered ? cache?.get(d.block, d.definition) : undefined;
+    if (hit) {
+      reused.set(d.id, hit);
+      deps.set(d.id, new Set(hit.dependencies));
+      for (const tid of hit.dependencies) graph.addEdge(d.id, tid);
+      continue;
+    }
+    const diagsBefore = diags.length;
     const mine = new Set<string>();
     deps.set(d.id, mine);
+    let inputsOnly = d.registered === true && !scope.extraVars && !hasCall(d.block.body);
     for (const ref of scope.evaluator.collectReferences(d.block.body)) {
       const target = longestPrefix(ref.path, byId);
       if (!target) {
+        inputsOnly = false;
         const root = ref.path[0]!;
         if (d.localRoots?.has(root) || (d.localIds && longestPrefix(ref.path, d.localIds))) continue;
         if (scope.extraRoots?.has(root) || (scope.externalIds && longestPrefix(ref.path, scope.externalIds))) continue;
@@ -233,6 +304,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       }
       const root = ref.path[0]!;
       if (scope.evaluator.isStdlibRoot(root)) {
+        inputsOnly = false;
         // The component wins, as in Alloy, but the stdlib name is hidden in this module.
         diags.push({ severity: 'warning', message: 'a component is shadowing an existing stdlib name', start: ref.start, end: ref.end });
       }
@@ -246,8 +318,13 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       mine.add(tid);
       graph.addEdge(d.id, tid);
     }
+    if (cache && d.registered && diags.length === diagsBefore) cacheable.add(d.id);
+    if (inputsOnly) onlyInputs.add(d.id);
   }
-  for (const cycle of graph.cycles()) {
+  yield;
+  const cycles = graph.cycles();
+  if (cycles.length > 0) cacheable.clear();
+  for (const cycle of cycles) {
     // Listed as Alloy lists them (the reverse of the order the blocks were found).
     const text = [...cycle].reverse().join(', ');
     for (const id of cycle) diags.push(errorAt(byId.get(id)!.range, `cycle detected: ${text}`));
@@ -255,8 +332,10 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
 
   const { evaluator, extraVars, modulePath } = scope;
   return decls.map((d) => {
+    const kept = reused.get(d.id);
+    if (kept) return kept;
     const dependencies = [...deps.get(d.id)!];
-    return {
+    const spec: LoadedComponent = {
       id: d.id,
       name: d.name,
       label: d.block.label,
@@ -264,6 +343,7 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
       dependencies,
       range: d.range,
       block: d.block,
+      ...(onlyInputs.has(d.id) ? { inputsOnly: true } : {}),
       evaluate(exportsOf: (id: string) => object | undefined): EvalResult {
         const vars: Record<string, unknown> = extraVars ? { ...extraVars() } : {};
         if (modulePath !== undefined) vars.module_path = modulePath;
@@ -274,6 +354,8 @@ export function loadModule(stmts: readonly ast.BlockStmt[], scope: ModuleScope, 
         return { value: d.wrap(res.value as Record<string, unknown>, vars), diags: res.diags };
       },
     };
+    if (cacheable.has(d.id)) cache!.set(d.block, d.definition, spec);
+    return spec;
   });
 }
 
@@ -341,6 +423,34 @@ function foreachDecl(
     localIds,
     wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
   };
+}
+
+/** True when any expression in `body` (nested blocks included) is a function call. */
+function hasCall(body: ast.Body): boolean {
+  return body.some((s) => (s.kind === 'Attribute' ? exprHasCall(s.value) : hasCall(s.body)));
+}
+
+function exprHasCall(e: ast.Expr): boolean {
+  switch (e.kind) {
+    case 'Call':
+      return true;
+    case 'Literal':
+    case 'Identifier':
+      return false;
+    case 'Array':
+      return e.elements.some(exprHasCall);
+    case 'Object':
+      return e.fields.some((f) => exprHasCall(f.value));
+    case 'Access':
+    case 'Unary':
+      return exprHasCall(e.value);
+    case 'Index':
+      return exprHasCall(e.value) || exprHasCall(e.index);
+    case 'Binary':
+      return exprHasCall(e.left) || exprHasCall(e.right);
+    case 'Paren':
+      return exprHasCall(e.inner);
+  }
 }
 
 /** `var` names of the foreach blocks anywhere inside `stmts`. */

@@ -130,6 +130,31 @@ describe('Runtime', () => {
     await rt.stop();
   });
 
+  it('a reload of unchanged text keeps every instance yet reads sys.env again, and an edit in a large file applies', async () => {
+    const cfg = path.join(dir, 'config.alloy');
+    const envName = `ALLOY_TS_RUNTIME_TEST_${process.pid}`;
+    const blocks = Array.from({ length: 200 }, (_, i) => `test.idle "c${i}" { n = ${i} }\n`);
+    const text = `test.idle "env" { n = encoding.from_json(sys.env("${envName}")) }\n${blocks.join('')}`;
+    await fs.writeFile(cfg, text);
+    process.env[envName] = '1';
+    try {
+      const { rt } = runtime(cfg);
+      expect((await rt.load()).ok).toBe(true);
+      const before = new Map(rt.components().map((c) => [c.id, c.instance]));
+      process.env[envName] = '2';
+      expect((await rt.load()).ok).toBe(true);
+      expect(rt.controller.component('test.idle.env')!.arguments).toStrictEqual({ n: 2 });
+      await fs.writeFile(cfg, text.replace('test.idle "c100" { n = 100 }', 'test.idle "c100" { n = 999 }'));
+      expect((await rt.load()).ok).toBe(true);
+      expect(rt.controller.component('test.idle.c100')!.arguments).toStrictEqual({ n: 999 });
+      expect(rt.controller.component('test.idle.c101')!.arguments).toStrictEqual({ n: 101 });
+      for (const c of rt.components()) expect(c.instance).toBe(before.get(c.id));
+      await rt.stop();
+    } finally {
+      delete process.env[envName];
+    }
+  });
+
   it('reports a missing path and an empty directory clearly', async () => {
     await expect(readConfigSources(path.join(dir, 'nope.alloy'))).rejects.toThrow('no such file or directory');
     await fs.mkdir(path.join(dir, 'empty'));

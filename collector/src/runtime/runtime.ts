@@ -18,7 +18,7 @@
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decodeSource, formatDiagnostics, parseFile, type AlloyJSONStatement, type ParseResult } from '../syntax/index.js';
+import { decodeSource, formatDiagnostics, parseFile, reparseFile, type AlloyJSONStatement, type ParseResult } from '../syntax/index.js';
 import type { ZodType } from 'zod';
 import type { LogLineReceiver, LogManager } from '../logging/logger.js';
 import type { ServiceName, Stability } from './component.js';
@@ -28,6 +28,7 @@ import { loadConfigWithComponents, type ConfigEvaluator, type LoadedConfig } fro
 import type { AnyDefinition, ComponentRegistry } from './registry.js';
 import type { DeclareBody } from './declare.js';
 import { LiveDebugging } from './live-debugging.js';
+import { SpecCache } from './module-loader.js';
 
 export interface BuildInfo {
   readonly version: string;
@@ -100,6 +101,7 @@ export class Runtime {
   #lastSources: ReadonlyMap<string, string> | undefined;
   #stopped = false;
   readonly #declareCache = { definitions: new Map<string, AnyDefinition>(), bodies: new Map<string, DeclareBody>() };
+  readonly #specCache = new SpecCache();
   readonly #lastOk: Gauge<never>;
   readonly #failures: Counter<never>;
   readonly #hashGauge: Gauge<'sha256'>;
@@ -240,11 +242,13 @@ export class Runtime {
     const log = this.#opts.logs.root;
     let loaded: LoadedConfig;
     // Parse file by file with a turn of the event loop before each; `loadConfig` then reuses the cache.
+    // An edited file reuses the syntax trees of the statements the edit did not touch.
     for (const [file, src] of sources) {
-      if (this.#parseCache.get(file)?.src === src) continue;
+      const prev = this.#parseCache.get(file);
+      if (prev?.src === src) continue;
       await yieldToEventLoop();
       try {
-        this.#parseCache.set(file, { src, parsed: parseFile(file, src) });
+        this.#parseCache.set(file, { src, parsed: prev ? reparseFile(file, prev, src) : parseFile(file, src) });
       } catch {
         // Not a user error: `loadConfig` parses it again below and reports it as internal.
       }
@@ -258,6 +262,7 @@ export class Runtime {
         stabilityLevel: this.#opts.stabilityLevel,
         parseCache: this.#parseCache,
         declareCache: this.#declareCache,
+        specCache: this.#specCache,
       });
     } catch (err: unknown) {
       // Nothing was applied: the running graph is untouched.

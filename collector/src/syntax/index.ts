@@ -8,7 +8,7 @@ export type { Token, BinaryOp, UnaryOp } from './scanner/token.js';
 export { decodeSource, isValidIdentifier, quoteString, unquoteString } from './scanner/scanner.js';
 export type * as ast from './ast/ast.js';
 export { blockName, blockId } from './ast/ast.js';
-export { parseFile, parseExpression, MAX_PARSE_ERRORS } from './parser/parser.js';
+export { parseFile, parseExpression, reparseFile, MAX_PARSE_ERRORS } from './parser/parser.js';
 export type { ParseResult, ExpressionResult } from './parser/parser.js';
 export type { Value, ValueObject, ValueType, AlloyFunction } from './vm/value.js';
 export { Secret, asCapsule, capsuleTypeName, isPlainObject, typeOf, valuesEqual } from './vm/value.js';

@@ -63,6 +63,69 @@ export function parseFile(filename: string, source: string): ParseResult {
   };
 }
 
+/**
+ * `parseFile(filename, src)` for a new version of a file whose previous version `prev` (text and
+ * its parse) had no diagnostics, reusing the previous syntax trees of the top-level statements
+ * the edit did not touch: the statements wholly inside the common prefix of both texts, and,
+ * when the edit kept the text's length and line count (so every later position is the same),
+ * those wholly inside the common suffix. Only the statements in between are parsed. The result
+ * is equal to `parseFile`'s (reused statements are the previous objects); whenever that cannot be
+ * guaranteed (previous diagnostics, an error in the re-parsed part) it is `parseFile`'s result.
+ */
+export function reparseFile(filename: string, prev: { readonly src: string; readonly parsed: ParseResult }, src: string): ParseResult {
+  const old = prev.src;
+  const oldFile = prev.parsed.file;
+  const body = oldFile.body;
+  if (prev.parsed.diags.length > 0 || oldFile.name !== filename || body.length < 2) return parseFile(filename, src);
+  if (old === src) return prev.parsed;
+  const max = Math.min(old.length, src.length);
+  let prefix = 0;
+  while (prefix < max && old.charCodeAt(prefix) === src.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < max - prefix && old.charCodeAt(old.length - 1 - suffix) === src.charCodeAt(src.length - 1 - suffix)) suffix++;
+
+  // Statements 0..k-1 are reused: each is followed by a statement that starts inside the prefix,
+  // so the statement and what ends it are unchanged text at unchanged positions.
+  let k = 0;
+  while (k + 1 < body.length && body[k + 1]!.start.offset < prefix) k++;
+  // Statements j.. are reused when positions after the edit did not move: the statement before
+  // each ends inside the suffix, so the newline ending it is unchanged text.
+  let j = body.length;
+  const samePositions = old.length === src.length && countNewlines(old, prefix, old.length - suffix) === countNewlines(src, prefix, src.length - suffix);
+  if (samePositions) {
+    j = k + 1;
+    while (j < body.length && body[j - 1]!.end.offset < old.length - suffix) j++;
+  }
+  // With nothing reused before the edit, parse from the file's beginning (leading comments, BOM).
+  const from = k > 0 ? body[k]!.start : { offset: 0, line: 1, column: 1 };
+  const to = j < body.length ? body[j]!.start.offset : src.length;
+  const p = new Parser(filename, to === src.length ? src : src.slice(0, to), { offset: from.offset, line: from.line, lineStart: from.offset - from.column + 1 });
+  let middle: ast.Body;
+  try {
+    middle = p.parseBody('EOF');
+  } catch (err: unknown) {
+    if (!stopsParse(err)) throw err;
+    return parseFile(filename, src);
+  }
+  if (p.diags.length > 0) return parseFile(filename, src);
+  const tail = j < body.length;
+  const comments = [
+    ...oldFile.comments.filter((c) => c.end.offset <= from.offset),
+    ...p.comments,
+    ...(tail ? oldFile.comments.filter((c) => c.start.offset >= to) : []),
+  ];
+  return {
+    file: { kind: 'File', name: filename, body: [...body.slice(0, k), ...middle, ...body.slice(j)], comments, start: oldFile.start, end: tail ? oldFile.end : p.currentStart() },
+    diags: [],
+  };
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 10) n++;
+  return n;
+}
+
 /** Parses a single expression (used by tests and tools). */
 export function parseExpression(source: string, filename = ''): ExpressionResult {
   const p = new Parser(filename, source);
@@ -108,12 +171,17 @@ class Parser {
   #sPos: Position | undefined;
   #ePos: Position | undefined;
 
-  constructor(file: string, src: string) {
+  /** `from`: parse from a statement boundary inside `src` (see `Scanner`). */
+  constructor(file: string, src: string, from?: { readonly offset: number; readonly line: number; readonly lineStart: number }) {
     this.#file = file;
-    this.#scanner = new Scanner(src, (offset, line, column, message) => {
-      const pos = this.posAt(offset, line, column);
-      this.#push({ severity: 'error', message, start: pos, end: pos });
-    });
+    this.#scanner = new Scanner(
+      src,
+      (offset, line, column, message) => {
+        const pos = this.posAt(offset, line, column);
+        this.#push({ severity: 'error', message, start: pos, end: pos });
+      },
+      from,
+    );
     this.next();
   }
 

@@ -162,10 +162,19 @@ export class Scanner {
   endLine = 1;
   endCol = 1;
 
-  constructor(src: string, onError: ScanErrorHandler) {
+  /**
+   * `from`: start scanning at a statement boundary inside `src` (its offset, line, and the offset
+   * of that line's first character) instead of at its beginning; earlier text is not read.
+   */
+  constructor(src: string, onError: ScanErrorHandler, from?: { readonly offset: number; readonly line: number; readonly lineStart: number }) {
     this.#src = src;
     this.#onError = onError;
-    if (src.charCodeAt(0) === CH_BOM) {
+    if (from && from.offset > 0) {
+      this.#off = from.offset;
+      this.#line = from.line;
+      this.#lineStart = from.lineStart;
+      this.#checked = from.offset;
+    } else if (src.charCodeAt(0) === CH_BOM) {
       this.#off = 1;
       this.#lineStart = 1;
       this.#checked = 1;
