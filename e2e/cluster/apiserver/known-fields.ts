@@ -211,14 +211,15 @@ function toSchema(t: TypeRef, out: JsonObject): JsonObject {
       const name = schemaName(t.file);
       if (!(name in out)) {
         out[name] = {};
-        out[name] = declSchema(decl, out);
+        out[name] = declSchema(decl, out, t.file);
       }
       return { $ref: `#/components/schemas/${name}` };
     }
   }
 }
 
-function declSchema(decl: Decl, out: JsonObject): JsonObject {
+function declSchema(decl: Decl, out: JsonObject, file: string): JsonObject {
+  if (UNTYPED_IN_OPENAPI.has(declName(file))) return decl.description ? { description: decl.description } : {};
   const properties: JsonObject = {};
   const required: string[] = [];
   for (const [name, p] of decl.props) {
@@ -243,7 +244,7 @@ export function builtinSchemas(t: ResourceType): { name: string; schemas: JsonOb
 
 // ---------------------------------------------------------------- decoding
 
-/** A JSON value of the wrong type for a scalar field of a built-in type (a Go decoding error). */
+/** A JSON value of the wrong type for a field of a built-in type (a Go decoding error). */
 export interface DecodeMismatch {
   /** JSON pointer of the value (`/spec/replicas`). */
   readonly pointer: string;
@@ -251,9 +252,71 @@ export interface DecodeMismatch {
   readonly struct: string;
   /** Dotted JSON path without indices, as Go's decoder names it (`spec.template.spec.containers.ports.containerPort`). */
   readonly field: string;
-  /** What the field declares. */
-  readonly declared: 'integer' | 'string' | 'boolean';
+  /** What the field declares: a scalar, or a struct, slice or map (then `goType` names it). */
+  readonly declared: 'integer' | 'string' | 'boolean' | 'composite';
+  /** The Go type of a composite field as Go prints it (`v1.PodSpec`, `[]v1.Container`, `map[string]string`). */
+  readonly goType?: string;
   readonly value: Json;
+}
+
+/** The Go type name a declaration file stands for (`PodSpec.d.ts` → `PodSpec`). */
+function declName(file: string): string {
+  return path.basename(file).replace(/\.d\.ts$/, '');
+}
+
+/**
+ * Go types whose JSON decoding is their own (a custom UnmarshalJSON taking any JSON value, or
+ * the schema union types of CRDs: `additionalProperties: true`, `items: [...]`): never a decode
+ * mismatch. Other declarations without properties (`CustomResourceSubresourceStatus`, `Patch`)
+ * are empty Go structs and do need an object.
+ */
+const OWN_JSON_DECODING = new Set(['JSON', 'JSONSchemaPropsOrArray', 'JSONSchemaPropsOrBool', 'JSONSchemaPropsOrStringArray', 'RawExtension', 'FieldsV1']);
+
+/** Of those, the ones the Kubernetes OpenAPI document declares without a `type` (any JSON value). */
+const UNTYPED_IN_OPENAPI = new Set(['JSON', 'JSONSchemaPropsOrArray', 'JSONSchemaPropsOrBool', 'JSONSchemaPropsOrStringArray']);
+
+/**
+ * The Go type of `t` as `reflect.Type.String()` prints it: structs as `<package>.<Name>` (the
+ * package is the API version folder the declaration lives in: `v1`, `v2`), slices `[]T`, maps
+ * `map[string]T`; undefined for types with their own JSON decoding (quantities, int-or-string,
+ * times, free-form values), whose mismatches are not modelled.
+ */
+function goTypeName(t: TypeRef): string | undefined {
+  switch (t.k) {
+    case 'string':
+    case 'enum':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'integer':
+      return 'int32';
+    case 'ref': {
+      const decl = parseFile(t.file);
+      if (decl === null) {
+        const alias = aliases.get(t.file);
+        return alias && alias.k !== 'ref' ? goTypeName(alias) : undefined;
+      }
+      if (OWN_JSON_DECODING.has(declName(t.file))) return undefined;
+      return `${path.basename(path.dirname(t.file))}.${path.basename(t.file).replace(/\.d\.ts$/, '')}`;
+    }
+    case 'array': {
+      const item = goTypeName(t.items);
+      return item === undefined ? undefined : `[]${item}`;
+    }
+    case 'map': {
+      const value = goTypeName(t.values);
+      return value === undefined ? undefined : `map[string]${value}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Whether JSON `x` cannot decode into the composite Go type `t` (a struct or map needs an object, a slice an array; null always decodes). */
+function compositeMismatch(t: TypeRef, x: Json): boolean {
+  if (x === null) return false;
+  if (t.k === 'array') return !Array.isArray(x);
+  return !isObject(x);
 }
 
 function jsonKindMismatch(declared: DecodeMismatch['declared'], x: Json): boolean {
@@ -291,6 +354,10 @@ function firstMismatch(v: Json, file: string, at: string, pointer: string): Deco
 function firstInType(x: Json, t: TypeRef, struct: string, field: string, pointer: string): DecodeMismatch | undefined {
   const scalar = scalarOf(t);
   if (scalar) return jsonKindMismatch(scalar, x) ? { pointer, struct, field, declared: scalar, value: x } : undefined;
+  if ((t.k === 'ref' && parseFile(t.file) !== null && !OWN_JSON_DECODING.has(declName(t.file))) || t.k === 'array' || t.k === 'map') {
+    const goType = goTypeName(t);
+    if (goType !== undefined && compositeMismatch(t, x)) return { pointer, struct, field, declared: 'composite', goType, value: x };
+  }
   if (t.k === 'ref') return firstMismatch(x, t.file, field, pointer);
   if (t.k === 'array' && Array.isArray(x)) {
     for (let i = 0; i < x.length; i++) {
@@ -298,12 +365,18 @@ function firstInType(x: Json, t: TypeRef, struct: string, field: string, pointer
       if (found) return found;
     }
   }
+  if (t.k === 'map' && isObject(x)) {
+    for (const [k, v] of Object.entries(x)) {
+      const found = firstInType(v, t.values, struct, field, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      if (found) return found;
+    }
+  }
   return undefined;
 }
 
 /**
- * The first scalar field (integer, string, boolean) of a built-in object, in document order,
- * whose JSON value has the wrong type: where the real server's JSON decoding fails before any
+ * The first field of a built-in object, in document order, whose JSON value has the wrong type
+ * (a scalar of the wrong kind, or a value where a struct, slice or map belongs): where the real server's JSON decoding fails before any
  * validation. Undefined when there is none or the kind is unknown.
  */
 export function firstDecodeMismatch(t: ResourceType, obj: KubeObject): DecodeMismatch | undefined {

@@ -101,8 +101,9 @@ function throwIfUndecodable(t: ResourceType, errors: readonly AjvError[]): void 
 /**
  * The real server decodes a built-in object's JSON into its Go type before anything else, and
  * answers 400 when that fails: a malformed quantity (its parser aborts decoding at once), else
- * the first scalar field, in document order, whose JSON value has the wrong type
- * (`json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`).
+ * the first field, in document order, whose JSON value has the wrong type: a scalar
+ * (`json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`)
+ * or a struct, slice or map (`... into Go struct field PodSpec.spec.containers of type []v1.Container`).
  * Call it on the object as the client sent it, before the server fills in metadata.
  * @throws ApiError 400
  */
@@ -169,6 +170,7 @@ function goValue(m: DecodeMismatch): string {
 
 /** The Go type of the field: `int32` when the schema bounds it (format int32), else `int64`. */
 function goType(m: DecodeMismatch, obj: KubeObject, validate: Validator | undefined): string {
+  if (m.goType !== undefined) return m.goType;
   if (m.declared === 'string') return 'string';
   if (m.declared === 'boolean') return 'bool';
   if (!validate) return 'int64';
