@@ -28,7 +28,8 @@ const skip = realControlPlaneUnavailable() !== undefined;
 
   beforeAll(async () => {
     cp = await startRealControlPlane();
-    await k(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
+    // Server-side: the ScrapeConfig CRD is too large for client-side apply's last-applied annotation.
+    await k(['apply', '--server-side', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
     for (const r of ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs']) await k(['wait', '--for=condition=Established', `crd/${r}.monitoring.coreos.com`, '--timeout=60s']);
     await k(['create', 'namespace', 'mon']);
   }, 120_000);
