@@ -1,6 +1,6 @@
 /**
  * `prometheus.operator.servicemonitors` and `.podmonitors` in the dev cluster with running pods:
- * the CRDs of `crds/monitoring.coreos.com/` are applied with kubectl, a demo Deployment (pods run
+ * the CRDs of `crds/monitoring.coreos.com/` are applied with `kubectl apply --server-side`, a demo Deployment (pods run
  * by the dev kubelet, serving metrics on a named port) sits behind a Service whose Endpoints and
  * EndpointSlices the cluster's controller maintains, and a ServiceMonitor and a PodMonitor select
  * them. Every demo pod must be scraped by both jobs with the labels the Prometheus Operator gives
@@ -76,7 +76,8 @@ function start<A>(def: ComponentDefinition<A, Record<string, never>>, args: A, d
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-cluster-'));
     cluster = await useCluster({ forceLocal: true });
-    await cluster.kubectl(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
+    // Server-side: the ScrapeConfig CRD is too large for client-side apply's last-applied annotation.
+    await cluster.kubectl(['apply', '--server-side', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
     ns = await cluster.namespace('opmon');
   }, 60_000);
 

@@ -1,6 +1,7 @@
 /**
  * The monitoring.coreos.com CRDs of `crds/monitoring.coreos.com/` on a real kube-apiserver: they
- * install and become Established, ServiceMonitor/PodMonitor/Probe/ScrapeConfig objects written for
+ * install with `kubectl apply --server-side` and become Established (client-side apply of the
+ * ScrapeConfig CRD is refused: its last-applied copy exceeds the 256 KiB annotation limit), ServiceMonitor/PodMonitor/Probe/ScrapeConfig objects written for
  * the Prometheus Operator are accepted with their nested blocks kept, a wrong top-level type (and,
  * for ScrapeConfigs, a bad scheme or HTTP SD URL) is refused by the server, and `prometheus.operator.servicemonitors` lists and watches them there (a
  * monitor with an invalid relabel rule is reported in its health and debug info, a fixed one
@@ -28,8 +29,12 @@ const skip = realControlPlaneUnavailable() !== undefined;
 
   beforeAll(async () => {
     cp = await startRealControlPlane();
-    await k(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
-    for (const r of ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs']) await k(['wait', '--for=condition=Established', `crd/${r}.monitoring.coreos.com`, '--timeout=60s']);
+    // Server-side: the ScrapeConfig CRD is too large for client-side apply's last-applied annotation.
+    await k(['apply', '--server-side', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com')]);
+    // Polled rather than `kubectl wait`, which fails while a just-created CRD has no conditions yet.
+    for (const r of ['servicemonitors', 'podmonitors', 'probes', 'scrapeconfigs']) {
+      await waitFor(async () => ((await k(['get', 'crd', `${r}.monitoring.coreos.com`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).trim() === 'True' ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: `${r} Established` });
+    }
     await k(['create', 'namespace', 'mon']);
   }, 120_000);
   afterAll(async () => {
@@ -49,6 +54,12 @@ const skip = realControlPlaneUnavailable() !== undefined;
         sampleLimit: 1000,
       },
     });
+
+  it('refuses a client-side kubectl apply of the ScrapeConfig CRD (its last-applied copy exceeds the annotation limit)', async () => {
+    const r = await kr(['apply', '-f', path.join(repoRoot(), 'crds/monitoring.coreos.com/scrapeconfigs.yaml')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('metadata.annotations: Too long: must have at most 262144 bytes');
+  }, 60_000);
 
   it('accepts Prometheus Operator resources with their nested blocks, and refuses a wrong top-level type', async () => {
     await k(['apply', '-f', '-'], sm('web'));

@@ -266,6 +266,15 @@ describe('bad input gets a 4xx that names the problem, never a 500', () => {
     expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', code });
     expect(r.body.message).toContain(message);
   });
+
+  it('refuses annotations over 256 KiB in total, as kube-apiserver does (what fails a client-side apply of a large object)', async () => {
+    const big = 'x'.repeat(128 * 1024);
+    const atLimit = await api('POST', '/api/v1/namespaces/default/configmaps', cm('annotations-at-limit', {}, { annotations: { a: big, b: big.slice(2) } }));
+    expect(atLimit.status).toBe(201);
+    const over = await api('POST', '/api/v1/namespaces/default/configmaps', cm('annotations-over', {}, { annotations: { a: big, bb: big } }));
+    expect(over.status).toBe(422);
+    expect(over.body.message).toBe('ConfigMap "annotations-over" is invalid: metadata.annotations: Too long: must have at most 262144 bytes');
+  });
 });
 
 describe('generation', () => {

@@ -190,6 +190,8 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+/** Total bytes of annotation keys and values an object may carry (apimachinery's TotalAnnotationSizeLimitB). */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
@@ -275,9 +277,14 @@ export function semanticCauses(t: ResourceType, obj: KubeObject): StatusCause[] 
   if (typeof md['name'] === 'string') checkName(t.kind, md['name'], causes);
   checkLabels('metadata.labels', md['labels'], causes);
   if (isObject(md['annotations'])) {
-    for (const k of Object.keys(md['annotations'])) {
+    let bytes = 0;
+    for (const [k, v] of Object.entries(md['annotations'])) {
       if (!QUALIFIED_NAME.test(k)) causes.push(invalidCause('metadata.annotations', k, "name part must consist of alphanumeric characters, '-', '_' or '.'"));
+      bytes += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
     }
+    // kube-apiserver's total annotation size limit: what makes client-side `kubectl apply` of a
+    // large object (its last-applied-configuration copy) fail.
+    if (bytes > ANNOTATIONS_MAX_BYTES) causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most ${ANNOTATIONS_MAX_BYTES} bytes`, field: 'metadata.annotations' });
   }
   if (Array.isArray(md['ownerReferences'])) {
     let controllers = 0;

@@ -295,7 +295,7 @@ class Manager {
   #syncFailure(): string {
     const notServed = this.#informers.some((i) => !i.synced && i.lastError instanceof KubeApiError && i.lastError.status === 404);
     if (notServed) {
-      return `failed to configure informers: no matches for kind ${JSON.stringify(this.#kind)} in version ${JSON.stringify(`monitoring.coreos.com/${VERSION[this.#kind]}`)} (install its CRD: crds/monitoring.coreos.com/ in this repository, or the Prometheus Operator's)`;
+      return `failed to configure informers: no matches for kind ${JSON.stringify(this.#kind)} in version ${JSON.stringify(`monitoring.coreos.com/${VERSION[this.#kind]}`)} (install its CRD: \`kubectl apply --server-side -f crds/monitoring.coreos.com/\` from this repository, or the Prometheus Operator's)`;
     }
     return `failed to configure informers: timeout exceeded while configuring informers. Check the connection to the Kubernetes API is stable and that Alloy has appropriate RBAC permissions for ${GO_TYPE[this.#kind]}`;
   }
@@ -520,7 +520,7 @@ function jobFingerprint(job: ScrapeJob): string {
 
 function describeApiError(err: Error, resource: string, version = 'v1'): string {
   if (err instanceof KubeApiError && err.status === 404 && resource !== 'secrets' && resource !== 'configmaps') {
-    return `${err.message} (is the monitoring.coreos.com/${version} CRD for ${resource} installed? see crds/ in this repository)`;
+    return `${err.message} (is the monitoring.coreos.com/${version} CRD for ${resource} installed? install it with \`kubectl apply --server-side -f crds/monitoring.coreos.com/\` from this repository)`;
   }
   return err.message;
 }
