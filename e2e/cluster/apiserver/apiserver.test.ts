@@ -170,6 +170,22 @@ describe('CRUD and optimistic concurrency', () => {
     expect({ status: put.status, message: put.body.message }).toStrictEqual({ status: 400, message: 'StatefulSet in version "v1" cannot be handled as a StatefulSet: json: cannot unmarshal string into Go struct field StatefulSetSpec.spec.replicas of type int32' });
   });
 
+  test('a value where a struct, slice or map belongs fails decoding the same way; JSON-valued CRD schema fields take any value', async () => {
+    const msg = async (path: string, body: unknown): Promise<string> => ((await api('POST', path, body)).body as { message: string }).message;
+    const pods = '/api/v1/namespaces/default/pods';
+    expect(await msg(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cx' }, spec: { containers: { name: 'c', image: 'i' } } })).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal object into Go struct field PodSpec.spec.containers of type []v1.Container');
+    expect(await msg(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cx', labels: 'a=b' }, spec: { securityContext: [], containers: [] } })).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string');
+    expect(await msg(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cx' }, spec: { securityContext: [], containers: [] } })).toBe('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal array into Go struct field PodSpec.spec.securityContext of type v1.PodSecurityContext');
+    expect(await msg('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cx' }, data: { a: 1 } })).toBe('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string');
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'anyjsons.cx.example.com' },
+      spec: { group: 'cx.example.com', scope: 'Namespaced', names: { plural: 'anyjsons', kind: 'Anyjson' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { a: { type: 'string', default: 'x', enum: ['x', 'y'] }, m: { type: 'object', additionalProperties: true, 'x-kubernetes-preserve-unknown-fields': true } } } } }] },
+    };
+    expect((await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
+  });
+
   test('unknown fields: Strict rejects naming the field, Warn answers with a Warning header', async () => {
     const body = { ...cm('unk', { a: '1' }), bogus: true };
     const strict = await api('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', body);

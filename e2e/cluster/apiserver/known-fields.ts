@@ -107,6 +107,9 @@ function parseFile(file: string): Decl | null {
     return null;
   }
   const imports = new Map<string, string>();
+  // A recursive declaration (JSONSchemaProps' `properties`) names its own interface.
+  const self = /export interface (I\w+)/.exec(src.slice(start.index))?.[1];
+  if (self) imports.set(self, file);
   for (const m of src.matchAll(/import \{ ([^}]+) \} from "([^"]+)";/g)) {
     const target = resolveImport(file, m[2]!);
     if (target) for (const name of m[1]!.split(',').map((s) => s.trim())) imports.set(name, target);
@@ -147,7 +150,8 @@ function walk(v: Json, decl: Decl, at: string, out: string[]): void {
 
 function walkType(x: Json, t: TypeRef, here: string, out: string[]): void {
   if (t.k === 'ref') {
-    const inner = parseFile(t.file);
+    // Types decoding JSON their own way (`OWN_JSON_DECODING`) are open here.
+    const inner = OWN_JSON_DECODING.has(declName(t.file)) ? null : parseFile(t.file);
     if (inner) walk(x, inner, here, out);
   } else if (t.k === 'array' && Array.isArray(x)) {
     x.forEach((item, i) => walkType(item, t.items, `${here}[${i}]`, out));
@@ -372,6 +376,30 @@ function firstInType(x: Json, t: TypeRef, struct: string, field: string, pointer
     }
   }
   return undefined;
+}
+
+/**
+ * Whether the value at JSON `pointer` of a built-in object lies at or below a field of a type
+ * with its own JSON decoding (`OWN_JSON_DECODING`): the compiled schema validators type those as
+ * objects, the real server takes any JSON value there (`additionalProperties: true`).
+ */
+export function ownJsonDecodingAt(t: ResourceType, pointer: string): boolean {
+  let file = kindFile(t);
+  if (!file) return false;
+  let type: TypeRef = { k: 'ref', file };
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (type.k === 'array') type = type.items;
+    else if (type.k === 'map') type = type.values;
+    else if (type.k === 'ref') {
+      file = type.file;
+      if (OWN_JSON_DECODING.has(declName(file))) return true;
+      const next: TypeRef | undefined = parseFile(file)?.props.get(seg)?.type;
+      if (!next) return false;
+      type = next;
+    } else return false;
+  }
+  return type.k === 'ref' && OWN_JSON_DECODING.has(declName(type.file));
 }
 
 /**

@@ -5,7 +5,7 @@
  * real server's shape; the caller turns them into a 422.
  */
 import { badRequest, type StatusCause } from './errors.js';
-import { firstDecodeMismatch, type DecodeMismatch } from './known-fields.js';
+import { firstDecodeMismatch, ownJsonDecodingAt, type DecodeMismatch } from './known-fields.js';
 import { fromLabelSelectorObject, matchLabels } from './selectors.js';
 import { deepClone, deepEqual, isObject, type Json, type JsonObject, type KubeObject, type ResourceType } from './types.js';
 
@@ -125,7 +125,7 @@ export function schemaCauses(t: ResourceType, obj: KubeObject): StatusCause[] {
   if (!validate || validate(obj)) return [];
   const causes: StatusCause[] = [];
   const seen = new Set<string>();
-  const errors = validate.errors ?? [];
+  const errors = (validate.errors ?? []).filter((e) => !ownJsonDecodingAt(t, e.instancePath));
   throwIfUndecodable(t, errors);
   for (const e of errors) {
     let cause: StatusCause;
