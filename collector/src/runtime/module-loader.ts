@@ -9,7 +9,7 @@
  * caller (`ModuleScope.exportDefinition`), so exports re-evaluate like any other dependent.
  */
 import type { ZodType } from 'zod';
-import { blockId, blockName, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type AlloyJSONStatement, type ast } from '../syntax/index.js';
+import { blockId, blockName, callsFunction, DEPRECATED_STDLIB, EXPERIMENTAL_STDLIB, isValidIdentifier, type AlloyJSONStatement, type ast } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { ComponentSpec, EvalResult } from './controller.js';
 import { errorAt, type Diagnostic, type SourceRange } from './diagnostics.js';
@@ -272,7 +272,7 @@ export function* loadModuleSteps(stmts: readonly ast.BlockStmt[], scope: ModuleS
     const diagsBefore = diags.length;
     const mine = new Set<string>();
     deps.set(d.id, mine);
-    let inputsOnly = d.registered === true && !scope.extraVars && !hasCall(d.block.body);
+    let inputsOnly = d.registered === true && !scope.extraVars && !callsFunction(d.block.body);
     for (const ref of scope.evaluator.collectReferences(d.block.body)) {
       const target = longestPrefix(ref.path, byId);
       if (!target) {
@@ -423,34 +423,6 @@ function foreachDecl(
     localIds,
     wrap: (v, vars) => support.wrapArgs(v, { stmts: tstmts, varName, scope: inner, key }, vars),
   };
-}
-
-/** True when any expression in `body` (nested blocks included) is a function call. */
-function hasCall(body: ast.Body): boolean {
-  return body.some((s) => (s.kind === 'Attribute' ? exprHasCall(s.value) : hasCall(s.body)));
-}
-
-function exprHasCall(e: ast.Expr): boolean {
-  switch (e.kind) {
-    case 'Call':
-      return true;
-    case 'Literal':
-    case 'Identifier':
-      return false;
-    case 'Array':
-      return e.elements.some(exprHasCall);
-    case 'Object':
-      return e.fields.some((f) => exprHasCall(f.value));
-    case 'Access':
-    case 'Unary':
-      return exprHasCall(e.value);
-    case 'Index':
-      return exprHasCall(e.value) || exprHasCall(e.index);
-    case 'Binary':
-      return exprHasCall(e.left) || exprHasCall(e.right);
-    case 'Paren':
-      return exprHasCall(e.inner);
-  }
 }
 
 /** `var` names of the foreach blocks anywhere inside `stmts`. */

@@ -12,7 +12,7 @@
  * required attributes, the stability level of the functions used), and syntax errors are always
  * reported.
  */
-import { collectReferences, type ast, type ParseResult } from '../syntax/index.js';
+import { callsFunction, collectReferences, type ast, type ParseResult } from '../syntax/index.js';
 import type { Stability } from './component.js';
 import type { Diagnostic } from './diagnostics.js';
 import { syntaxEvaluator } from './evaluator.js';
@@ -30,31 +30,6 @@ interface Span {
   readonly from: number;
   readonly to: number;
   readonly file: string;
-}
-
-/** True if the expression calls a function anywhere (its value exists only once the config loads). */
-function callsFunction(e: ast.Expr): boolean {
-  switch (e.kind) {
-    case 'Call':
-      return true;
-    case 'Literal':
-    case 'Identifier':
-      return false;
-    case 'Access':
-      return callsFunction(e.value);
-    case 'Index':
-      return callsFunction(e.value) || callsFunction(e.index);
-    case 'Array':
-      return e.elements.some(callsFunction);
-    case 'Object':
-      return e.fields.some((f) => callsFunction(f.value));
-    case 'Paren':
-      return callsFunction(e.inner);
-    case 'Unary':
-      return callsFunction(e.value);
-    case 'Binary':
-      return callsFunction(e.left) || callsFunction(e.right);
-  }
 }
 
 /**

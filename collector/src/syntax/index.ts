@@ -19,7 +19,7 @@ export { sprintf } from './vm/go-format.js';
 export { trimSet as goTrimSet } from './vm/stdlib.js';
 export { goFloat } from './vm/go-format.js';
 export { jsonPath } from './vm/json-path.js';
-export { collectReferences } from './vm/references.js';
+export { callsFunction, collectReferences } from './vm/references.js';
 export type { Reference } from './vm/references.js';
 export { valueToJSON, formatValue } from './vm/value-format.js';
 export type { JSONValue } from './vm/value-format.js';

@@ -3,6 +3,8 @@
  * field-access chain (`prometheus.remote_write.to_proxy.receiver` → its path) used by an
  * expression, statement or body, in source order. Matching a path against component ids
  * (longest prefix) is the runtime's job; standard-library paths (`sys.env`) are included too.
+ * `callsFunction` tells whether an expression or body calls a function anywhere (its value is
+ * then known only by evaluating it).
  */
 import type { Position } from '../diag/diag.js';
 import type * as ast from '../ast/ast.js';
@@ -74,5 +76,31 @@ function walkExpr(e: ast.Expr, out: Reference[]): void {
       walkExpr(e.left, out);
       walkExpr(e.right, out);
       return;
+  }
+}
+
+/** True if `node` (an expression, or a body with its nested blocks) calls a function anywhere. */
+export function callsFunction(node: ast.Expr | ast.Body): boolean {
+  if (Array.isArray(node)) return node.some((s) => (s.kind === 'Attribute' ? callsFunction(s.value) : callsFunction(s.body)));
+  const e = node as ast.Expr;
+  switch (e.kind) {
+    case 'Call':
+      return true;
+    case 'Literal':
+    case 'Identifier':
+      return false;
+    case 'Access':
+    case 'Unary':
+      return callsFunction(e.value);
+    case 'Index':
+      return callsFunction(e.value) || callsFunction(e.index);
+    case 'Array':
+      return e.elements.some((x) => callsFunction(x));
+    case 'Object':
+      return e.fields.some((f) => callsFunction(f.value));
+    case 'Paren':
+      return callsFunction(e.inner);
+    case 'Binary':
+      return callsFunction(e.left) || callsFunction(e.right);
   }
 }
