@@ -8,15 +8,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import winston from 'winston';
-import { Registry } from 'prom-client';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
+import { runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
 import { faultProxy } from './fault-proxy.js';
-import { argumentsSchema, component, type Exports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
-import type { HealthState } from '../../collector/src/runtime/component.js';
 
-type Target = Readonly<Record<string, string>>;
 const K = '__meta_kubernetes_';
 
 let api: RunningApiServer;
@@ -55,42 +51,9 @@ async function namespace(labels: Record<string, string> = {}): Promise<string> {
   return name;
 }
 
-interface Running {
-  targets(): readonly Target[];
-  health(): { state: HealthState; message: string };
-  stop(): Promise<void>;
-  update(args: Record<string, unknown>): Promise<void>;
-}
+type Running = RunningDiscovery;
 
-function startDiscovery(args: Record<string, unknown>): Running {
-  let exports: Exports = { targets: [] };
-  let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
-  const c = component.build(
-    {
-      id: 'discovery.kubernetes.test',
-      logger: winston.createLogger({ silent: true }),
-      registry: new Registry(),
-      dataPath: dir,
-      onStateChange: (e) => (exports = e),
-      setHealth: (state, message) => (health = { state, message }),
-      getService: () => {
-        throw new Error('no services');
-      },
-    },
-    argumentsSchema.parse({ kubeconfig_file: kubeconfig, ...args }),
-  ) as ReturnType<typeof component.build> & { run(s: AbortSignal): Promise<void>; update(a: unknown): Promise<void> };
-  const ac = new AbortController();
-  const done = c.run(ac.signal);
-  return {
-    targets: () => exports.targets,
-    health: () => health,
-    update: (a) => c.update(argumentsSchema.parse({ kubeconfig_file: kubeconfig, ...a })),
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
+const startDiscovery = (args: Record<string, unknown>): Running => runDiscovery('discovery.kubernetes.test', dir, args, { kubeconfig_file: kubeconfig });
 
 /** Waits (≤ 1 s unless told) until `pred` holds for the exported targets; returns them. */
 async function follows(d: Running, pred: (t: readonly Target[]) => boolean, what: string, timeoutMs = 1000): Promise<readonly Target[]> {

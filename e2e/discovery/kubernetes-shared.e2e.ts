@@ -10,16 +10,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import winston from 'winston';
-import { Registry } from 'prom-client';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
-import { argumentsSchema, component, type Exports } from '../../collector/src/component/discovery/kubernetes/kubernetes.js';
+import { runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
 import { InformerPool, sharedInformers } from '../../collector/src/component/common/kube/informer-pool.js';
 import { collectionPath, type KubeObject } from '../../collector/src/component/common/kube/client.js';
-import type { HealthState } from '../../collector/src/runtime/component.js';
 
-type Target = Readonly<Record<string, string>>;
 const K = '__meta_kubernetes_';
 
 let api: RunningApiServer;
@@ -119,42 +115,9 @@ async function countingProxy(target: string): Promise<CountingProxy> {
   };
 }
 
-interface Running {
-  targets(): readonly Target[];
-  health(): { state: HealthState; message: string };
-  update(args: Record<string, unknown>): Promise<void>;
-  stop(): Promise<void>;
-}
+type Running = RunningDiscovery;
 
-function startDiscovery(args: Record<string, unknown>): Running {
-  let exports: Exports = { targets: [] };
-  let health: { state: HealthState; message: string } = { state: 'unknown', message: '' };
-  const c = component.build(
-    {
-      id: 'discovery.kubernetes.shared',
-      logger: winston.createLogger({ silent: true }),
-      registry: new Registry(),
-      dataPath: dir,
-      onStateChange: (e) => (exports = e),
-      setHealth: (state, message) => (health = { state, message }),
-      getService: () => {
-        throw new Error('no services');
-      },
-    },
-    argumentsSchema.parse(args),
-  ) as ReturnType<typeof component.build> & { run(s: AbortSignal): Promise<void>; update(a: unknown): Promise<void> };
-  const ac = new AbortController();
-  const done = c.run(ac.signal);
-  return {
-    targets: () => exports.targets,
-    health: () => health,
-    update: async (a) => c.update(argumentsSchema.parse(a)),
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
-}
+const startDiscovery = (args: Record<string, unknown>): Running => runDiscovery('discovery.kubernetes.shared', dir, args);
 
 const addrs = (ts: readonly Target[]): string[] => ts.map((t) => `${t['__address__']}|${t[`${K}pod_label_app`] ?? ''}`).sort();
 
