@@ -52,9 +52,14 @@ export async function faultProxy(
     passed.push(url);
     const preq = http.request({ host: up.hostname, port: up.port, path: url, method: req.method, headers: req.headers }, (pres) => {
       res.writeHead(pres.statusCode ?? 502, pres.headers);
-      open.add(res);
-      res.on('close', () => open.delete(res));
       pres.pipe(res);
+    });
+    // Tracked from now, not from the upstream's first bytes: a mode switch must also end a watch
+    // whose answer has not started yet, or it would outlive the switch.
+    open.add(res);
+    res.on('close', () => {
+      open.delete(res);
+      preq.destroy();
     });
     preq.on('error', () => res.destroy());
     req.pipe(preq);
