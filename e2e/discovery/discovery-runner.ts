@@ -2,7 +2,8 @@
  * Runs a `discovery.kubernetes` component in the test process, as the controller would: its
  * exports and health are kept as they arrive, `update` and `stop` reach the running instance
  * (`update` rejects when the arguments do not parse, as the controller reports a bad update).
- * The discovery journeys drive it against the dev cluster's API server.
+ * The discovery journeys drive it against the dev cluster's API server; `callApi` is their one
+ * JSON request to that server.
  */
 import winston from 'winston';
 import { Registry } from 'prom-client';
@@ -47,4 +48,16 @@ export function runDiscovery(id: string, dataPath: string, args: Record<string, 
       await done;
     },
   };
+}
+
+/** A JSON request to the API server at `base` (PATCH as a merge patch); throws on a status of 300 or more, naming it. */
+export async function callApi(base: string, method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(base + p, {
+    method,
+    headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
-import { runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
+import { callApi, runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
 import { faultProxy } from './fault-proxy.js';
 
 const K = '__meta_kubernetes_';
@@ -30,16 +30,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, p: string, body?: unknown, base = api.url): Promise<Record<string, unknown>> {
-  const res = await fetch(base + p, {
-    method,
-    headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, p: string, body?: unknown, base = api.url): Promise<Record<string, unknown>> => callApi(base, method, p, body);
 
 const create = (p: string, obj: Record<string, unknown>): Promise<Record<string, unknown>> => call('POST', p, obj);
 const patch = (p: string, obj: unknown): Promise<Record<string, unknown>> => call('PATCH', p, obj);

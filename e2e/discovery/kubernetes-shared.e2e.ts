@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startApiServer, type RunningApiServer } from '../cluster/apiserver/index.js';
 import { waitFor } from '../cluster/harness/wait.js';
-import { runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
+import { callApi, runDiscovery, type RunningDiscovery, type Target } from './discovery-runner.js';
 import { InformerPool, sharedInformers } from '../../collector/src/component/common/kube/informer-pool.js';
 import { collectionPath, type KubeObject } from '../../collector/src/component/common/kube/client.js';
 
@@ -31,16 +31,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(api.url + p, {
-    method,
-    headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => callApi(api.url, method, p, body);
 
 let nsCounter = 0;
 async function namespace(): Promise<string> {
