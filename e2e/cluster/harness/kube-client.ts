@@ -34,6 +34,7 @@ export const RESOURCES = {
   daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets', namespaced: true, kind: 'DaemonSet' },
   controllerrevisions: { group: 'apps', version: 'v1', resource: 'controllerrevisions', namespaced: true, kind: 'ControllerRevision' },
   poddisruptionbudgets: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespaced: true, kind: 'PodDisruptionBudget' },
+  leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true, kind: 'Lease' },
 } as const satisfies Record<string, ResourceType>;
 
 export function apiVersionOf(t: ResourceType): string {
@@ -53,6 +54,8 @@ export class KubeApiError extends Error {
 
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404;
 export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409;
+/** 409 from a `metadata.uid` precondition: the object of that name is now another one (deleted and recreated). */
+export const isUidMismatch = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && /UID in precondition/.test(e.message);
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.status === 410;
 /** 403 because the namespace is being deleted: expected while a namespace drains, not worth a warning. */
 export const isNamespaceTerminating = (e: unknown): boolean => e instanceof KubeApiError && e.status === 403 && /being terminated/.test(e.message);

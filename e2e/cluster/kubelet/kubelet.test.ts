@@ -69,7 +69,7 @@ describe('Kubelet (against a fake API server)', () => {
     api = await startFakeApiServer();
     client = new KubeClient({ server: api.url });
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubelet-test-'));
-    kubelet = new Kubelet({ server: api.url, stateDir, imageRules: [nodeImageRule()], timeScale: 0.02, crashLoopBaseMs: 50, configSyncDelayMs: 50, ipBase: '127.77' });
+    kubelet = new Kubelet({ server: api.url, stateDir, imageRules: [nodeImageRule()], timeScale: 0.02, crashLoopBaseMs: 50, configSyncDelayMs: 50, ipBase: '127.77', nodeLeaseRenewMs: 200 });
     await kubelet.start();
   });
 
@@ -176,6 +176,28 @@ describe('Kubelet (against a fake API server)', () => {
     expect(cs.state.waiting!.message).toContain('image "nginx:1.27"');
     expect(cs.state.waiting!.message).toContain('harness/node');
     expect((await getPod('nginx')).status!.phase).toBe('Pending');
+  }, 30_000);
+
+  it('renews its node Lease, owned by its Node (the heartbeat kube-controller-manager watches)', async () => {
+    type Lease = { metadata: { ownerReferences?: Array<{ kind: string; name: string; uid: string }> }; spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string } };
+    const leases = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true, kind: 'Lease' } as const;
+    const first = await waitFor(() => client.tryGet<Lease & Pod>(leases, 'kube-node-lease', kubelet.nodeName), { what: 'the node Lease' });
+    const node = await client.get<Pod>(RESOURCES.nodes, undefined, kubelet.nodeName);
+    expect(first.spec).toMatchObject({ holderIdentity: kubelet.nodeName, leaseDurationSeconds: 40 });
+    expect(first.spec.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(first.metadata.ownerReferences).toStrictEqual([{ apiVersion: 'v1', kind: 'Node', name: kubelet.nodeName, uid: node.metadata.uid }]);
+    await waitFor(async () => (await client.get<Lease & Pod>(leases, 'kube-node-lease', kubelet.nodeName)).spec.renewTime > first.spec.renewTime, { timeoutMs: 5_000, what: 'a renewed renewTime' });
+  });
+
+  it('writes a pod status again when another writer changed what the kubelet owns (the node lifecycle controller marking it not Ready)', async () => {
+    await client.create<Pod>(RESOURCES.pods, 'default', { metadata: { name: 'steady' }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'harness/node:20', command: ['node', '-e', 'setInterval(() => {}, 1000)'] }] } });
+    const ready = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const before = await waitFor(async () => { const p = await getPod('steady'); return ready(p) ? p : undefined; }, { timeoutMs: 20_000, what: 'steady Ready' });
+    const marked = before.status!.conditions!.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'NodeNotReady' } : c));
+    await client.mergePatch(RESOURCES.pods, 'default', 'steady', { status: { conditions: marked } }, 'status');
+    const after = await waitFor(async () => { const p = await getPod('steady'); return ready(p) ? p : undefined; }, { timeoutMs: 10_000, what: 'Ready=True written again' });
+    expect(after.status!.containerStatuses![0]!.containerID).toBe(before.status!.containerStatuses![0]!.containerID);
+    await client.delete(RESOURCES.pods, 'default', 'steady');
   }, 30_000);
 });
 

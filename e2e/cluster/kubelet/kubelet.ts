@@ -9,15 +9,19 @@
  *   `shutdownGraceSeconds`) and resolves when all are gone.
  * - Pod deletion follows the API server's graceful protocol: on `deletionTimestamp` the kubelet
  *   stops the containers within `deletionGracePeriodSeconds`, then deletes with grace 0.
+ * - The node's heartbeat is its Lease `kube-node-lease/<node>` (40 s duration), renewed every
+ *   `nodeLeaseRenewMs` as a real kubelet does: without it kube-controller-manager's node lifecycle
+ *   controller marks the node Unknown after its 40 s grace period, taints it unreachable and sets
+ *   every pod on it `Ready=False`.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import winston, { type Logger } from 'winston';
-import type { ConfigMap, Pod, Secret, Service } from '../harness/k8s-types.js';
+import type { ConfigMap, KubeObject, Pod, Secret, Service } from '../harness/k8s-types.js';
 import { KubeClient, RESOURCES, isNamespaceTerminating, isNotFound, keyOf, type KubeClientTls } from '../harness/kube-client.js';
-import { Informer } from '../harness/informer.js';
+import { Informer, abortableSleep } from '../harness/informer.js';
 import { EventRecorder } from '../harness/events.js';
 import { repoRoot } from '../harness/paths.js';
 import { buildDnsTable, type DnsTable } from '../dns/table.js';
@@ -81,6 +85,8 @@ export interface KubeletOptions {
    * @default 60000 (the real kubelet's default)
    */
   readonly podSyncPeriodMs?: number;
+  /** How often the node Lease is renewed (the real kubelet: a quarter of its 40 s duration). @default 10000 */
+  readonly nodeLeaseRenewMs?: number;
   /** Random stretch of each sync period, as a factor (the kubelet's worker resync jitter). @default 0.5 */
   readonly podSyncJitter?: number;
   /**
@@ -232,7 +238,8 @@ export class Kubelet {
         streaming: this.#streamingRuntime(),
       });
     }
-    await this.#registerNode();
+    const node = await this.#registerNode();
+    if (node) this.#runs.push(this.#renewLease(node, this.#ac.signal));
     this.#runs.push(this.#pods.run(this.#ac.signal));
     await this.#pods.waitSynced();
   }
@@ -463,13 +470,43 @@ export class Kubelet {
 
   // ---- node ----
 
-  async #registerNode(): Promise<void> {
+  /** Renews the node Lease until `signal` aborts; errors are logged and retried on the next tick. */
+  async #renewLease(node: { name: string; uid: string }, signal: AbortSignal): Promise<void> {
+    const ns = 'kube-node-lease';
+    const every = this.#opts.nodeLeaseRenewMs ?? 10_000;
+    let lease: (KubeObject & { spec?: Record<string, unknown> }) | undefined;
+    let failing = false;
+    while (!signal.aborted) {
+      // MicroTime: RFC 3339 with microseconds.
+      const renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+      try {
+        lease ??= await this.client.tryGet(RESOURCES.leases, ns, node.name);
+        if (lease === undefined) {
+          lease = await this.client.create(RESOURCES.leases, ns, {
+            metadata: { name: node.name, namespace: ns, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid }] },
+            spec: { holderIdentity: node.name, leaseDurationSeconds: 40, renewTime },
+          } as KubeObject);
+        } else {
+          lease = await this.client.replace(RESOURCES.leases, { ...lease, spec: { ...lease.spec, holderIdentity: node.name, leaseDurationSeconds: 40, renewTime } });
+        }
+        failing = false;
+      } catch (e) {
+        lease = undefined;
+        if (!failing && !this.#stopped) this.#logger.warn(`kubelet: renewing node lease: ${String(e)}`);
+        failing = true;
+      }
+      await abortableSleep(every, signal);
+    }
+  }
+
+  /** @returns the Node's name and uid, or undefined on servers that do not serve Nodes. */
+  async #registerNode(): Promise<{ name: string; uid: string } | undefined> {
     const node = {
       metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'node-role.kubernetes.io/control-plane': '' } },
       spec: {},
     };
     try {
-      if (!(await this.client.tryGet(RESOURCES.nodes, undefined, this.nodeName))) await this.client.create(RESOURCES.nodes, undefined, node);
+      const live: KubeObject = (await this.client.tryGet(RESOURCES.nodes, undefined, this.nodeName)) ?? (await this.client.create<KubeObject>(RESOURCES.nodes, undefined, node));
       const ts = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       await this.client.mergePatch(RESOURCES.nodes, undefined, this.nodeName, {
         status: {
@@ -482,9 +519,11 @@ export class Kubelet {
           nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },
         },
       }, 'status');
+      return { name: this.nodeName, uid: live.metadata.uid ?? '' };
     } catch (e) {
       // Servers that do not serve Nodes: the kubelet works without the object.
       this.#logger.info(`kubelet: node registration skipped: ${String(e)}`);
+      return undefined;
     }
   }
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Logger } from 'winston';
 import type { Container, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus, Probe } from '../harness/k8s-types.js';
 import type { KubeClient } from '../harness/kube-client.js';
-import { RESOURCES, isNotFound } from '../harness/kube-client.js';
+import { RESOURCES, isNotFound, isUidMismatch } from '../harness/kube-client.js';
 import { abortableSleep } from '../harness/informer.js';
 import { containerEnv, expandArgv, mapPath, mapPaths, EnvError, type EnvSources, type PathMap } from './container-env.js';
 import { resolveImage, type ImageRule } from './image-map.js';
@@ -113,6 +113,7 @@ export class PodWorker {
   #transitions = new Map<string, { status: string; at: string }>();
   #statusTimer: NodeJS.Timeout | undefined;
   #lastStatus = '';
+  #lastWritten: PodStatus | undefined;
   #statusWrite: Promise<void> = Promise.resolve();
   #volumeTimer: NodeJS.Timeout | undefined;
   #periodicTimer: NodeJS.Timeout | undefined;
@@ -152,6 +153,13 @@ export class PodWorker {
   update(pod: Pod): void {
     const before = this.#pod;
     this.#pod = pod;
+    // The API's status differs from the last one written here in what the kubelet owns (another
+    // writer, e.g. the node lifecycle controller marking pods not Ready): write it again, as the
+    // kubelet's status manager reconciles.
+    if (this.#lastWritten !== undefined && pod.status !== undefined && kubeletView(pod.status) !== kubeletView(this.#lastWritten)) {
+      this.#lastStatus = '';
+      this.#scheduleStatus();
+    }
     const semantic = (p: Pod): string => JSON.stringify([p.metadata.labels ?? {}, p.metadata.annotations ?? {}, p.spec]);
     if (this.#volumesReady && semantic(before) !== semantic(pod)) this.resyncVolumes(0);
   }
@@ -779,14 +787,27 @@ export class PodWorker {
     const body = JSON.stringify(status);
     if (body === this.#lastStatus) return;
     try {
-      await this.#ctx.client.mergePatch(RESOURCES.pods, this.#pod.metadata.namespace, this.#pod.metadata.name ?? '', { status }, 'status');
+      // The uid makes the patch a precondition (as the kubelet's status manager does): a late write
+      // of this pod's status never lands on a newer pod of the same name (a StatefulSet replica).
+      await this.#ctx.client.mergePatch(RESOURCES.pods, this.#pod.metadata.namespace, this.#pod.metadata.name ?? '', { ...(this.uid !== '' ? { metadata: { uid: this.uid } } : {}), status }, 'status');
       this.#lastStatus = body;
+      this.#lastWritten = status;
     } catch (e) {
-      if (isNotFound(e)) return;
+      if (isNotFound(e) || isUidMismatch(e)) return;
       this.#ctx.logger.warn(`pod ${this.#name()}: status update failed: ${String(e)}`);
       setTimeout(() => this.#scheduleStatus(), 200);
     }
   }
+}
+
+/** The parts of a pod status only the kubelet sets: phase, its conditions, container readiness. */
+function kubeletView(s: PodStatus): string {
+  const owned = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+  return JSON.stringify([
+    s.phase,
+    (s.conditions ?? []).filter((c) => owned.has(c.type)).map((c) => `${c.type}=${c.status}`).sort(),
+    (s.containerStatuses ?? []).map((c) => `${c.name}=${String(c.ready)}/${c.containerID ?? ''}`),
+  ]);
 }
 
 function newRun(spec: Container, kind: ContainerRun['kind']): ContainerRun {

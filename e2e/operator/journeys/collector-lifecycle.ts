@@ -312,8 +312,9 @@ export function collectorLifecycle(env: JourneyEnv): void {
           const sts = JSON.parse(await cluster.kubectl(['get', 'statefulset', name, '-n', ns, '-o', 'json'])) as { metadata: { uid: string }; spec: { volumeClaimTemplates?: unknown[] }; status: { readyReplicas?: number; updatedReplicas?: number } };
           if (sts.metadata.uid !== oldUid && sts.spec.volumeClaimTemplates?.length === 1 && sts.status.updatedReplicas === 3 && sts.status.readyReplicas === 3) return true;
           const pods = await cluster.kubectl(['get', 'pods,pvc', '-n', ns, '-o', 'wide']);
-          const events = await cluster.kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=StatefulSet', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message']);
-          throw new Error(`StatefulSet ${sts.metadata.uid === oldUid ? 'not recreated' : 'recreated'}, status ${JSON.stringify(sts.status)}\n${pods}\n${events}`);
+          const podStatus = await cluster.kubectl(['get', 'pods', '-n', ns, '-o', 'custom-columns=NAME:.metadata.name,UID:.metadata.uid,DELETING:.metadata.deletionTimestamp,OWNER:.metadata.ownerReferences[0].uid,CONDITIONS:.status.conditions[*].status,READY:.status.containerStatuses[*].ready,CONTAINERS:.status.containerStatuses[*].containerID']);
+          const events = await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'custom-columns=KIND:.involvedObject.kind,NAME:.involvedObject.name,UID:.involvedObject.uid,REASON:.reason,MESSAGE:.message']);
+          throw new Error(`StatefulSet ${sts.metadata.uid} (old ${oldUid}), status ${JSON.stringify(sts.status)}\n${pods}\n${podStatus}\n${events}`);
         },
         { timeoutMs: 120_000, intervalMs: 250, what: 'a recreated StatefulSet with a volumeClaimTemplate, rolled out' },
       );
