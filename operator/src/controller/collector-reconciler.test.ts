@@ -2,6 +2,7 @@ import winston from 'winston';
 import { configBlocks } from '../rbac/config-blocks.js';
 import type { Collector, CollectorStatus } from '../api/v1alpha1/collector-types.js';
 import { FakeKubeApi } from '../kube/fake-kube-api.test-support.js';
+import type { ObjectReader } from '../kube/cache-reader.js';
 import { KubeError, type KubeObject } from '../kube/kube-api.js';
 import { ManualClock } from '../util/clock.js';
 import { defaultRegistry } from '../../../collector/src/component/registry.js';
@@ -291,6 +292,27 @@ describe('CollectorReconciler', () => {
     api.seed(pod(1, true, true));
     await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({});
     expect(api.all().filter((o) => o.kind === 'Event' && o['reason'] === 'PodReplaced')).toHaveLength(2);
+  });
+
+  it('GIVEN a cache that still shows a pod the StatefulSet has already recreated with its claim WHEN reconciled THEN the new pod is not deleted', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    let stalePods: KubeObject[] = [];
+    const reader: ObjectReader = {
+      get: (ref) => api.get(ref),
+      list: async <T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string) =>
+        kind === 'Pod' ? { items: stalePods as T[], resourceVersion: '1' } : api.list<T>(apiVersion, kind, namespace, labelSelector),
+    };
+    const reconciler = new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'docker.io/alloyts/alloy:0.1.0', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test') });
+    api.seed({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'metrics', namespace: 'obs' }, spec: { config: GOOD, replicas: 1, storage: { volumeClaimTemplate: { accessModes: ['ReadWriteOnce'] } } } });
+    await reconciler.reconcile('obs/metrics');
+    const labels = { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'metrics' };
+    const old: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'metrics-0', namespace: 'obs', uid: 'old-uid', labels }, spec: { containers: [{ name: 'alloy' }] }, status: { phase: 'Running' } } as KubeObject;
+    stalePods = [old];
+    const recreated = api.seed({ ...old, metadata: { ...old.metadata, uid: 'new-uid' }, spec: { containers: [{ name: 'alloy' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-metrics-0' } }] } } as KubeObject);
+    await expect(reconciler.reconcile('obs/metrics')).resolves.toStrictEqual({ requeueAfterMs: 1000 });
+    expect(api.peek({ apiVersion: 'v1', kind: 'Pod', namespace: 'obs', name: 'metrics-0' })?.metadata.uid).toBe(recreated.metadata.uid);
+    expect(api.all().filter((o) => o.kind === 'Event' && o['reason'] === 'PodReplaced')).toHaveLength(0);
   });
 
   it('GIVEN a config THEN the hashes a pod may report include the runtime formula behind alloy_config_hash', () => {

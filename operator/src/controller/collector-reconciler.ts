@@ -386,7 +386,13 @@ export class CollectorReconciler {
       if (lower === undefined || lower.metadata.deletionTimestamp !== undefined || !ready) return true;
     }
     const name = pod.metadata.name ?? '';
-    await this.#o.api.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+    try {
+      // The cache may still show a pod the StatefulSet has already recreated with its claim.
+      await this.#o.api.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name }, { ...(pod.metadata.uid !== undefined ? { uid: pod.metadata.uid } : {}) });
+    } catch (e) {
+      if (e instanceof KubeError && e.status === 409) return true;
+      throw e;
+    }
     const claims = lacking(pod).map((t) => `${t}-${name}`).join(', ');
     await this.#o.events.record(collector.metadata, 'Normal', 'PodReplaced', `pod ${name} predates the StatefulSet's volumeClaimTemplates and a StatefulSet cannot add a volume to a running pod: deleted so that it comes back with its claim ${claims}`);
     this.#o.logger.info('replacing a pod without its claim', { collector: `${namespace}/${collector.metadata.name}`, pod: name, claims });

@@ -297,6 +297,9 @@ export class FakeKubeApi implements KubeApi {
     this.writes.push({ verb: 'delete', kind: ref.kind, name: ref.name });
     const live = this.#objects.get(FakeKubeApi.key(ref));
     if (live === undefined) return;
+    if (opts.uid !== undefined && live.metadata.uid !== opts.uid) {
+      throw new KubeError(409, 'Conflict', `Operation cannot be fulfilled on ${ref.kind} "${ref.name}": Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${live.metadata.uid ?? ''}`);
+    }
     if ((live.metadata.finalizers ?? []).length > 0) {
       if (live.metadata.deletionTimestamp === undefined) {
         this.#store(live, { ...clone(live), metadata: { ...clone(live.metadata), deletionTimestamp: new Date(0).toISOString() } });

@@ -53,6 +53,11 @@ export const isConflict = (e: unknown): boolean => e instanceof KubeError && e.s
 export interface DeleteOptions {
   /** `Orphan` keeps the dependents (e.g. a StatefulSet's pods) running. @default Background */
   readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  /**
+   * Deletes only the object with this uid: a newer object of the same name (a StatefulSet pod
+   * recreated meanwhile) answers 409 Conflict and stays.
+   */
+  readonly uid?: string;
 }
 
 /** How a list or watch wants its objects. */

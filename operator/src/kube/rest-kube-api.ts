@@ -216,6 +216,7 @@ export class RestKubeApi implements KubeApi {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
         propagationPolicy: opts.propagationPolicy ?? 'Background',
+        ...(opts.uid !== undefined ? { preconditions: { uid: opts.uid } } : {}),
       });
     } catch (e) {
       if (!(e instanceof KubeError && e.status === 404)) throw e;
