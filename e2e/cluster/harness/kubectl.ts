@@ -51,6 +51,9 @@ export function runKubectl(args: readonly string[], opts: KubectlOptions): Promi
       clearTimeout(timer);
       resolve({ stdout, stderr, code: code ?? 1 });
     });
+    // kubectl may exit before it reads stdin (most verbs never do): EPIPE on the pipe is not an
+    // error of the run; its exit code and stderr say what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -153,6 +153,7 @@ export function kubectlJourney(env: JourneyEnv): void {
           clearTimeout(timer);
           resolve({ code: code ?? 1, stdout, stderr });
         });
+        child.stdin.on('error', () => undefined); // EPIPE when kubectl exits before reading stdin
         child.stdin.end(input ?? '');
       });
     }
