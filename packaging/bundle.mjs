@@ -19,15 +19,16 @@ const out = path.join(root, 'dist/bundle');
 const entries = { cli: 'dist/collector/src/cli/main.js', reloader: 'dist/collector/src/reloader/main.js' };
 
 /**
- * zod's classic namespace re-exports every message locale (`z.locales`, ~340 KB of source that
- * would load with the first schema). Nothing here selects a locale; zod's default English one is
- * imported by its schemas directly, so the namespace keeps only `en`.
+ * zod's namespaces (classic, core, mini) re-export every message locale (`z.locales`, ~340 KB of
+ * source, some of it non-Latin-1, which makes V8 hold the whole chunk as two-byte text). Nothing
+ * here selects a locale; zod's default English one is imported by its schemas directly, so the
+ * namespaces keep only `en`.
  */
 const zodLocalesEnglishOnly = {
   name: 'zod-locales-english-only',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/.test(args.importer) ? { path: args.importer, namespace: 'zod-locales' } : undefined,
+      /[\\/]zod[\\/]v4[\\/](classic[\\/]external|mini[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: args.importer, namespace: 'zod-locales' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
       contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), '../locales/en.js'))};\n`,
@@ -60,6 +61,10 @@ export async function bundle() {
     chunkNames: 'chunks/[name]-[hash]',
     external: ['snappy'],
     keepNames: true,
+    // Non-ASCII text escaped: V8 keeps each chunk's source, one byte per character only if all are Latin-1.
+    charset: 'ascii',
+    minifyWhitespace: true,
+    minifySyntax: true,
     metafile: true,
     // CommonJS dependencies call require() for Node's built-in modules; ESM has none of its own.
     banner: { js: "import { createRequire as __alloyCreateRequire } from 'node:module'; const require = __alloyCreateRequire(import.meta.url);" },
