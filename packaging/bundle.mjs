@@ -10,7 +10,7 @@
 // The bundle resolves packages that stay outside it (the native `snappy` binding) and package.json
 // from its place inside the checkout, exactly as dist/ does. Nothing here is needed at run time:
 // bin/alloy falls back to dist/ when the bundle is missing or stale.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,20 @@ const zodLocalesEnglishOnly = {
   },
 };
 
+/**
+ * Chunk names carry a content hash, so a rebuild adds files beside the old ones instead of
+ * overwriting them: a collector started from the previous bundle can still import the components it
+ * has not loaded yet. Chunks no build has written for an hour are removed.
+ */
+function pruneChunks(current) {
+  const dir = path.join(out, 'chunks');
+  const cutoff = Date.now() - 3600_000;
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (!current.has(file) && statSync(file).mtimeMs < cutoff) rmSync(file, { force: true });
+  }
+}
+
 export async function bundle() {
   for (const rel of Object.values(entries)) {
     try {
@@ -48,7 +62,8 @@ export async function bundle() {
   }
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const { build } = await import('esbuild');
-  rmSync(out, { recursive: true, force: true });
+  // inputs.json goes first and comes back last, so bin/alloy never takes a half-written bundle for current.
+  rmSync(path.join(out, 'inputs.json'), { force: true });
   mkdirSync(out, { recursive: true });
   const result = await build({
     entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, path.join(root, v)])),
@@ -81,6 +96,7 @@ export async function bundle() {
     return [p, st.size, Math.floor(st.mtimeMs)];
   });
   writeFileSync(path.join(out, 'inputs.json'), JSON.stringify({ files }));
+  pruneChunks(new Set(Object.keys(result.metafile.outputs).map((p) => path.resolve(root, p))));
   return { files: files.length, bytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0) };
 }
 
