@@ -13,6 +13,7 @@ COPY collector ./collector
 COPY operator ./operator
 COPY bench ./bench
 COPY e2e ./e2e
+COPY packaging ./packaging
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -24,7 +25,7 @@ WORKDIR /opt/alloy
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY bin/alloy bin/operator ./bin/
+COPY bin/alloy bin/bundle-form.mjs bin/operator ./bin/
 RUN ln -s /opt/alloy/bin/alloy /bin/alloy && ln -s /opt/alloy/bin/operator /bin/operator
 COPY charts/alloy/config/default.alloy /etc/alloy/config.alloy
 ENV NODE_ENV=production

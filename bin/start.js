@@ -59,6 +59,9 @@ if (oldestBuild < Math.max(...sourceDirs.map((d) => newestSource(path.join(root,
   if (built.some((f) => !existsSync(f))) process.exit(status || 1);
   if (status !== 0) process.stderr.write('build reported type errors (see above); starting with the emitted output anyway\n');
   else process.stderr.write(`compiled in ${Math.round((Date.now() - t0) / 1000)} s\n`);
+  // The bundle bin/alloy prefers (as `npm run build` makes it); without it bin/alloy runs dist/, only slower to start.
+  const bundled = spawnSync(process.execPath, [path.join(root, 'packaging/bundle.mjs')], { cwd: root, stdio: 'inherit' });
+  if (bundled.status !== 0) process.stderr.write('bundling dist/ failed (see above); bin/alloy runs the modules in dist/ instead\n');
 }
 
 if (noCluster) {

@@ -64,7 +64,8 @@ describe('Dockerfile', () => {
     expect(run).toContain('ln -s /opt/alloy/bin/alloy /bin/alloy');
     expect(run).toContain('ln -s /opt/alloy/bin/operator /bin/operator');
     const copy = final.filter((i) => i.op === 'COPY').map((i) => i.args);
-    expect(copy).toContain('bin/alloy bin/operator ./bin/');
+    // bin/alloy imports bin/bundle-form.mjs to choose between dist/bundle/ and dist/.
+    expect(copy).toContain('bin/alloy bin/bundle-form.mjs bin/operator ./bin/');
     const reloader = fs.readFileSync(path.join(ROOT, 'charts/alloy/templates/containers/_config-reloader.yaml'), 'utf8');
     expect(reloader).toMatch(/command:\n\s+- \/bin\/alloy\n\s+args:\n\s+- config-reloader\n\s+- --volume-dir=\/etc\/alloy/);
     const op = fs.readFileSync(path.join(ROOT, 'charts/alloy/templates/operator/deployment.yaml'), 'utf8');
@@ -93,6 +94,10 @@ describe('Dockerfile', () => {
   test('it is built from the same `npm run build`, and every COPY source outside the build output exists', () => {
     const build = dockerfile.filter((i) => i.stage < finalStage);
     expect(build.some((i) => i.op === 'RUN' && i.args.includes('npm run build'))).toBe(true);
+    // `npm run build` ends with packaging/bundle.mjs, so the build stage needs that folder.
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['build']).toContain('node packaging/bundle.mjs');
+    expect(build.some((i) => i.op === 'COPY' && i.args === 'packaging ./packaging')).toBe(true);
     for (const i of dockerfile.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
       const sources = i.args.split(/\s+/).slice(0, -1);
       for (const s of sources) expect({ source: s, exists: fs.existsSync(path.join(ROOT, s)) }).toStrictEqual({ source: s, exists: true });

@@ -15,10 +15,8 @@ import { Runtime } from '../runtime/runtime.js';
 import { LiveDebugging } from '../runtime/live-debugging.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
 import { AlloyHttpServer, parseListenAddr } from '../server/http-server.js';
-import { inferAdvertiseAddress } from '../cluster/discovery.js';
-import { GOSSIP_PATH } from '../cluster/http-transport.js';
-import { GossipCluster } from '../cluster/service.js';
-import { discoverPeers } from '../cluster/discover-peers.js';
+// The gossip cluster (cluster/) loads only with --cluster.enabled=true: most collectors never need it.
+import type { GossipCluster } from '../cluster/service.js';
 import type { Logger } from 'winston';
 import { flagUsage, parseFlags, UsageError, type FlagSpec, type FlagValue } from '../cli-kit/flags.js';
 import { BUILD_INFO } from '../runtime/build-info.js';
@@ -143,16 +141,19 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   const joinAddresses = (v.get('cluster.join-addresses') as string).split(',').map((s) => s.trim()).filter(Boolean);
   const nodeName = (v.get('cluster.node-name') as string) || os.hostname();
   let cluster: SingleNodeCluster | GossipCluster;
+  let gossip: GossipCluster | undefined;
   if (v.get('cluster.enabled') === true) {
+    let gossipPath: string;
     try {
-      cluster = gossipCluster(v, nodeName, joinAddresses, server.listenAddr, logs.service('cluster'), registry);
+      ({ cluster: gossip, gossipPath } = await gossipCluster(v, nodeName, joinAddresses, server.listenAddr, logs.service('cluster'), registry));
     } catch (err) {
       io.stderr.write(`Error: ${(err as Error).message}\n`);
       await server.close();
       return 1;
     }
-    const gc = cluster;
-    server.route(GOSSIP_PATH, (req, res) => gc.handle(req, res));
+    const gc = gossip;
+    cluster = gc;
+    server.route(gossipPath, (req, res) => gc.handle(req, res));
     await gc.start();
   } else {
     cluster = new SingleNodeCluster({
@@ -223,7 +224,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     hardStop.unref();
     void (async () => {
       // Leave first: peers see this node terminating and take over its share of the work.
-      if (cluster instanceof GossipCluster) await cluster.stop();
+      await gossip?.stop();
       await runtime.stop();
       await server.close(2_000);
       clearTimeout(hardStop);
@@ -241,7 +242,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   if (!first.ok) {
     io.stderr.write(`Error: could not perform the initial load of ${settings.configPath}:\n${first.message}\n`);
     await runtime.stop();
-    if (cluster instanceof GossipCluster) await cluster.stop();
+    await gossip?.stop();
     await server.close();
     return 1;
   }
@@ -249,8 +250,15 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   return exited;
 }
 
-/** `--cluster.*` flags → a started-later `GossipCluster`. @throws Error naming the flag to fix. */
-function gossipCluster(v: ReadonlyMap<string, FlagValue>, nodeName: string, joinAddresses: string[], listenAddr: string, logger: Logger, registry: Registry): GossipCluster {
+/** `--cluster.*` flags → a started-later `GossipCluster` and the HTTP path its peers call. @throws Error naming the flag to fix. */
+async function gossipCluster(
+  v: ReadonlyMap<string, FlagValue>,
+  nodeName: string,
+  joinAddresses: string[],
+  listenAddr: string,
+  logger: Logger,
+  registry: Registry,
+): Promise<{ cluster: GossipCluster; gossipPath: string }> {
   if (v.get('cluster.enable-tls') === true) {
     throw new Error('--cluster.enable-tls is not supported by this build (the HTTP server does not serve TLS); run cluster traffic over a trusted network or a mesh without --cluster.enable-tls');
   }
@@ -258,7 +266,13 @@ function gossipCluster(v: ReadonlyMap<string, FlagValue>, nodeName: string, join
   if (discoverConfig && joinAddresses.length > 0) {
     throw new Error('at most one of --cluster.join-addresses and --cluster.discover-peers may be set');
   }
-  return new GossipCluster({
+  const [{ GossipCluster }, { inferAdvertiseAddress }, { discoverPeers }, { GOSSIP_PATH }] = await Promise.all([
+    import('../cluster/service.js'),
+    import('../cluster/discovery.js'),
+    import('../cluster/discover-peers.js'),
+    import('../cluster/http-transport.js'),
+  ]);
+  const cluster = new GossipCluster({
     ...(discoverConfig ? { discover: discoverPeers(discoverConfig) } : {}),
     nodeName,
     advertiseAddress: inferAdvertiseAddress(v.get('cluster.advertise-address') as string, v.get('cluster.advertise-interfaces') as string[], listenAddr),
@@ -272,4 +286,5 @@ function gossipCluster(v: ReadonlyMap<string, FlagValue>, nodeName: string, join
     logger,
     registry,
   });
+  return { cluster, gossipPath: GOSSIP_PATH };
 }

@@ -40,10 +40,17 @@ function asset(body: string, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
+/**
+ * Bundled with esbuild's keepNames (packaging/bundle.mjs, packaging/build.mjs), `clientMain`'s named
+ * inner functions come out wrapped in calls to the bundle's `__name` helper, which the browser does
+ * not have; app.js defines its own, doing the same.
+ */
+const KEEP_NAMES_HELPER = "var __name = (target, value) => Object.defineProperty(target, 'name', { value, configurable: true });";
+
 /** A Map, not an object literal: request paths such as `assets/__proto__` must not reach prototype keys. */
 const ASSETS = new Map<string, Asset>([
   ['app.css', asset(STYLESHEET, 'text/css; charset=utf-8')],
-  ['app.js', asset(`"use strict";\n(${clientMain.toString()})();\n`, 'text/javascript; charset=utf-8')],
+  ['app.js', asset(`"use strict";\n${KEEP_NAMES_HELPER}\n(${clientMain.toString()})();\n`, 'text/javascript; charset=utf-8')],
 ]);
 
 const REFRESH_SECONDS = 5;

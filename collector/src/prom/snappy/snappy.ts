@@ -30,8 +30,14 @@ function loadNative(): NativeSnappy | undefined {
   }
 }
 
-const nativeLib = loadNative();
-const native = process.env['ALLOY_TS_SNAPPY'] === 'native' ? nativeLib : undefined;
+// The binding maps a shared library and costs start-up time, so a process that keeps the default
+// pure-JS codec never loads it (tests and benchmarks reach it through `implementations.native`).
+let nativeLoaded: { lib: NativeSnappy | undefined } | undefined;
+function nativeLib(): NativeSnappy | undefined {
+  nativeLoaded ??= { lib: loadNative() };
+  return nativeLoaded.lib;
+}
+const native = process.env['ALLOY_TS_SNAPPY'] === 'native' ? nativeLib() : undefined;
 
 /** Which implementation `compress`/`uncompress` use in this process. */
 export const snappyImpl: SnappyImpl = native ? 'native' : 'js';
@@ -271,14 +277,24 @@ function encodeFragment(input: Uint8Array, base: number, size: number, out: Buff
   return op;
 }
 
-/** Both implementations, for tests and benchmarks that compare them. */
+/** One codec's block compress and uncompress. */
+export interface SnappyCodec {
+  compress(b: Uint8Array): Uint8Array;
+  uncompress(b: Uint8Array): Uint8Array;
+}
+
+/** Every implementation, for tests and benchmarks that compare them. */
 export const implementations = {
-  native: nativeLib
-    ? {
-        compress: (b: Uint8Array): Uint8Array => nativeLib.compressSync(b),
-        uncompress: (b: Uint8Array): Uint8Array => nativeLib.uncompressSync(b, { asBuffer: true }),
-      }
-    : undefined,
+  /** The napi-rs binding, loaded on first access; undefined where it cannot load. */
+  get native(): SnappyCodec | undefined {
+    const lib = nativeLib();
+    return lib
+      ? {
+          compress: (b: Uint8Array): Uint8Array => lib.compressSync(b),
+          uncompress: (b: Uint8Array): Uint8Array => lib.uncompressSync(b, { asBuffer: true }),
+        }
+      : undefined;
+  },
   js: {
     compress: (b: Uint8Array): Uint8Array => encodeBlock(b),
     uncompress: (b: Uint8Array): Uint8Array => decodeBlock(b, uncompressedLength(b)),

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// The form `bin/alloy` starts: the collector's ESM output in dist/ bundled by esbuild into
+// dist/bundle/ (the last step of `npm run build`). Code splitting keeps every `import()` a separate
+// chunk, so a component still loads only when a config names it, while the start-up path reads a
+// handful of files instead of ~200 modules (bench/startup.ts measures both forms).
+//   dist/bundle/cli.js, dist/bundle/reloader.js   the two entry points of bin/alloy
+//   dist/bundle/chunks/*.js                        shared code and the lazily imported parts
+//   dist/bundle/inputs.json                        the dist/ files bundled, with their sizes and mtimes,
+//                                                  so bin/alloy can tell a bundle older than dist/
+// The bundle resolves packages that stay outside it (the native `snappy` binding) and package.json
+// from its place inside the checkout, exactly as dist/ does. Nothing here is needed at run time:
+// bin/alloy falls back to dist/ when the bundle is missing or stale.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'dist/bundle');
+const entries = { cli: 'dist/collector/src/cli/main.js', reloader: 'dist/collector/src/reloader/main.js' };
+
+/**
+ * zod's namespaces (classic, core, mini) re-export every message locale (`z.locales`, ~340 KB of
+ * source, some of it non-Latin-1, which makes V8 hold the whole chunk as two-byte text). Nothing
+ * here selects a locale; zod's default English one is imported by its schemas directly, so the
+ * namespaces keep only `en`.
+ */
+const zodLocalesEnglishOnly = {
+  name: 'zod-locales-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic[\\/]external|mini[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: args.importer, namespace: 'zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), '../locales/en.js'))};\n`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Chunk names carry a content hash, so a rebuild adds files beside the old ones instead of
+ * overwriting them: a collector started from the previous bundle can still import the components it
+ * has not loaded yet. Chunks no build has written for an hour are removed.
+ */
+function pruneChunks(current) {
+  const dir = path.join(out, 'chunks');
+  const cutoff = Date.now() - 3600_000;
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (!current.has(file) && statSync(file).mtimeMs < cutoff) rmSync(file, { force: true });
+  }
+}
+
+export async function bundle() {
+  for (const rel of Object.values(entries)) {
+    try {
+      statSync(path.join(root, rel));
+    } catch {
+      throw new Error(`${rel} is missing: run "npm run build" (tsc) first`);
+    }
+  }
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const { build } = await import('esbuild');
+  // inputs.json goes first and comes back last, so bin/alloy never takes a half-written bundle for current.
+  rmSync(path.join(out, 'inputs.json'), { force: true });
+  mkdirSync(out, { recursive: true });
+  const result = await build({
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, path.join(root, v)])),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir: out,
+    chunkNames: 'chunks/[name]-[hash]',
+    external: ['snappy'],
+    keepNames: true,
+    // Non-ASCII text escaped: V8 keeps each chunk's source, one byte per character only if all are Latin-1.
+    charset: 'ascii',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    metafile: true,
+    // CommonJS dependencies call require() for Node's built-in modules; ESM has none of its own.
+    banner: { js: "import { createRequire as __alloyCreateRequire } from 'node:module'; const require = __alloyCreateRequire(import.meta.url);" },
+    define: { __ALLOY_TS_VERSION__: JSON.stringify(pkg.version) },
+    plugins: [zodLocalesEnglishOnly],
+    logLevel: 'error',
+  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((p) => path.relative(root, path.resolve(root, p)))
+    .filter((p) => p.startsWith(`dist${path.sep}`))
+    .sort();
+  const files = inputs.map((p) => {
+    const st = statSync(path.join(root, p));
+    return [p, st.size, Math.floor(st.mtimeMs)];
+  });
+  writeFileSync(path.join(out, 'inputs.json'), JSON.stringify({ files }));
+  pruneChunks(new Set(Object.keys(result.metafile.outputs).map((p) => path.resolve(root, p))));
+  return { files: files.length, bytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0) };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await bundle();
+  } catch (err) {
+    process.stderr.write(`bundle: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
