@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
+import { spread } from './stats.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -351,12 +352,6 @@ async function serve(pods: number): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 async function main(): Promise<void> {
   const [mode, ...rest] = process.argv.slice(2);
   if (mode === 'apiserver') return apiServerChild();
@@ -376,7 +371,7 @@ async function main(): Promise<void> {
   // Per 1,000 pod updates (API changes), not per listener event: with shared informers one
   // decoded watch event feeds both components, so a per-listener count would flatter the result.
   const perK = (r: Result): number => (r.watchCpuMs / updatesN) * 1000;
-  const fmt = (xs: readonly number[], d: number): string => (xs.length === 1 ? xs[0]!.toFixed(d) : `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`);
+  const fmt = (xs: readonly number[], d: number): string => (xs.length === 1 ? xs[0]!.toFixed(d) : spread(xs, d));
   const lines = [`k8s discovery: ${pods} pods + ${pods} endpoint slices, ${updatesN} pod updates, ${rounds} round(s)${rounds > 1 ? ', medians (ranges)' : ''}`];
   const floor = all.floor;
   const report = (name: string, rs: readonly Result[]): void => {
