@@ -555,6 +555,15 @@ describe('flatten', () => {
     expect(flatten(groups)[0]!['a']).toBe('t1');
   });
 
+  it('stays correct when the shape cache is cleared (more than 20,000 cached names)', () => {
+    const wide = Object.fromEntries(Array.from({ length: 20_001 }, (_, i) => [`k${i}`, String(i)]));
+    const [w] = flatten([{ source: 'w', labels: wide, targets: [{ a: '1' }] }]);
+    expect(Object.keys(w!)).toHaveLength(20_002);
+    const g: TargetGroup = { source: 's', labels: { b: 'g', a: 'g' }, targets: [{ a: 't', c: 't' }] };
+    expect(Object.entries(flatten([g])[0]!)).toStrictEqual([['b', 'g'], ['a', 't'], ['c', 't']]);
+    expect(Object.entries(flatten([g])[0]!)).toStrictEqual([['b', 'g'], ['a', 't'], ['c', 't']]);
+  });
+
   it('keeps a __proto__ label as data', () => {
     const labels = JSON.parse('{"__proto__": "p", "a": "1"}') as Record<string, string>;
     const [t] = flatten([{ source: 's', labels, targets: [{ b: '2' }] }]);

@@ -650,18 +650,20 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
 /**
  * Export-form templates: a trie over label-name sequences (a group's names, then one target's).
  * The node a sequence ends at holds a template object with exactly those keys in that order
- * (built once with `Object.fromEntries`, so it is a fast-property object); every exported target
- * of that shape is a spread clone of it, which shares the template's hidden class, with its values
- * stored into the existing keys (no property is added, so the clone stays fast). No entry arrays
- * are allocated per target. Shapes repeat across objects (same labels and ports), so the trie stays
- * small; it is cleared past `MAX_SHAPE_NODES` nodes, like the interned names.
+ * (built once, a fast-property object); every exported target of that shape is a spread clone of
+ * it, which shares the template's hidden class, with its values stored into the existing keys (no
+ * property is added, so the clone stays fast). No entry arrays are allocated per target.
+ * Shapes repeat across objects (same label keys and ports; the API server sends label keys sorted,
+ * so sequences share prefixes), so the trie stays small. It is cleared past `MAX_SHAPE_NODES`
+ * nodes (a few MB at most): a larger working set of shapes then costs template rebuilds, never
+ * wrong labels.
  */
 interface ShapeNode {
   next: Map<string, ShapeNode> | undefined;
   template: Readonly<LabelSet> | undefined;
 }
 
-const MAX_SHAPE_NODES = 100_000;
+const MAX_SHAPE_NODES = 20_000;
 let shapeRoot: ShapeNode = { next: undefined, template: undefined };
 let shapeNodes = 0;
 
