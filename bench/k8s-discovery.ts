@@ -113,12 +113,26 @@ async function populate(url: string, pods: number, ns = 'bench'): Promise<void> 
   }));
 }
 
+/** Sends `n` annotation updates over pods web-0..web-999; the last one sets `rev` to `tag`. */
 async function updates(url: string, n: number, tag: string): Promise<void> {
+  await patchPods(url, n, (i) => (i === n - 1 ? tag : `${tag}-${i}`));
+}
+
+/**
+ * Sets `rev` of every pod `updates` touches back to one value, so each measurement lists the
+ * same objects (equal digests across builds) and each of its updates is a real change (a no-op
+ * patch makes no watch event).
+ */
+async function resetPods(url: string, n: number): Promise<void> {
+  await patchPods(url, Math.min(n, 1000), () => 'reset');
+}
+
+async function patchPods(url: string, n: number, rev: (i: number) => string): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < n) {
       const i = next++;
-      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/web-${i % 1000}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: i === n - 1 ? tag : `${tag}-${i}` } } }) });
+      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/web-${i % 1000}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: rev(i) } } }) });
       await r.arrayBuffer();
     }
   }));
@@ -318,10 +332,7 @@ export async function runK8sDiscoveryBench(pods: number, updatesN: number, opts:
     const env = { BENCH_PODS: String(pods) };
     const measure = async (what: Measured): Promise<void> => {
       const mode = what === 'floor' ? 'floor' : 'discovery';
-      // The last updated pod must not already carry the tag the measured process waits for.
-      const lastPod = `web-${(updatesN - 1) % 1000}`;
-      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/${lastPod}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: 'reset' } } }) });
-      await r.arrayBuffer();
+      await resetPods(url, updatesN);
       const flags = what === 'discovery' ? (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '') : [];
       const c = child(['measure', mode, url, String(updatesN)], env, what === 'before' ? opts.before : self, flags);
       if ((await c.firstLine) === 'ready') await updates(url, updatesN, 'discovery-last');
