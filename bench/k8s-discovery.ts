@@ -13,6 +13,17 @@
  * Aims: ≤ 2 KB per object above the idle baseline, ≤ 2× the floor's CPU.
  *
  *   npm run build:bench && node --expose-gc dist-bench/bench/k8s-discovery.js [P] [W]
+ *
+ * Environment:
+ * - BENCH_ROUNDS=N: N rounds over one populated API server, each measuring the floor and the
+ *   discovery (and BENCH_BEFORE's discovery, alternating which goes first); prints medians.
+ * - BENCH_BEFORE=<another build's dist-bench/bench/k8s-discovery.js>: A/B against that build in
+ *   the same session (its measure children talk the same protocol).
+ * - BENCH_URL=<url>: use an API server already populated with P pods (see `serve`), so repeated
+ *   runs skip the population.  `node .../k8s-discovery.js serve [P]` starts one and prints its URL.
+ * - BENCH_NODE_FLAGS="--flag ...": node flags for this build's discovery process only (so a flag
+ *   can be measured against the same build without it, given as BENCH_BEFORE).
+ * - BENCH_DEBUG, BENCH_SNAPSHOT, BENCH_CPU_PROFILE_DIR: see the discovery README.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
+import { spread } from './stats.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -101,12 +113,26 @@ async function populate(url: string, pods: number, ns = 'bench'): Promise<void> 
   }));
 }
 
+/** Sends `n` annotation updates over pods web-0..web-999; the last one sets `rev` to `tag`. */
 async function updates(url: string, n: number, tag: string): Promise<void> {
+  await patchPods(url, n, (i) => (i === n - 1 ? tag : `${tag}-${i}`));
+}
+
+/**
+ * Sets `rev` of every pod `updates` touches back to one value, so each measurement lists the
+ * same objects (equal digests across builds) and each of its updates is a real change (a no-op
+ * patch makes no watch event).
+ */
+async function resetPods(url: string, n: number): Promise<void> {
+  await patchPods(url, Math.min(n, 1000), () => 'reset');
+}
+
+async function patchPods(url: string, n: number, rev: (i: number) => string): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < n) {
       const i = next++;
-      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/web-${i % 1000}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: i === n - 1 ? tag : `${tag}-${i}` } } }) });
+      const r = await fetch(`${url}/api/v1/namespaces/bench/pods/web-${i % 1000}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { rev: rev(i) } } }) });
       await r.arrayBuffer();
     }
   }));
@@ -201,7 +227,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     const base = events;
     const c1 = cpuMs();
     process.stdout.write('ready\n'); // the orchestrator now sends the updates (its CPU is not ours)
-    await until(() => pods.get('bench/web-' + ((updatesN - 1) % 1000))?.metadata.annotations?.['rev'] === 'floor-last', 600_000, 'floor watch events');
+    await until(() => pods.get('bench/web-' + ((updatesN - 1) % 1000))?.metadata.annotations?.['rev'] === 'discovery-last', 600_000, 'floor watch events');
     watchCpuMs = cpuMs() - c1;
     ac.abort();
     await Promise.all(runs);
@@ -268,9 +294,9 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
 
 // ---------------------------------------------------------------- orchestration
 
-function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; firstLine: Promise<string>; lastLine: Promise<string> } {
+function child(args: string[], env: Record<string, string> = {}, script = self, flags: readonly string[] = []): { proc: ChildProcess; firstLine: Promise<string>; lastLine: Promise<string> } {
   const prof = process.env['BENCH_CPU_PROFILE_DIR'] && args[0] === 'measure' ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROFILE_DIR']}`] : [];
-  const proc = spawn(process.execPath, ['--expose-gc', ...prof, self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, ['--expose-gc', ...flags, ...prof, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let buf = '';
   let resolveFirst!: (s: string) => void;
   const firstLine = new Promise<string>((r) => (resolveFirst = r));
@@ -286,29 +312,61 @@ function child(args: string[], env: Record<string, string> = {}): { proc: ChildP
   return { proc, firstLine, lastLine };
 }
 
-export async function runK8sDiscoveryBench(pods: number, updatesN: number): Promise<{ floor: Result; discovery: Result }> {
+type Measured = 'floor' | 'discovery' | 'before';
+
+/**
+ * Runs `rounds` rounds over one API server holding `pods` pods and slices (started and populated
+ * here unless `url` names a populated one). Each round measures the floor, then this build's
+ * discovery and, with `before` (another build's bench script), that build's, alternating which of
+ * the two goes first.
+ */
+export async function runK8sDiscoveryBench(pods: number, updatesN: number, opts: { rounds?: number; before?: string; url?: string } = {}): Promise<Record<Measured, Result[]>> {
+  const api = opts.url === undefined ? child(['apiserver']) : undefined;
+  const url = opts.url ?? (JSON.parse(await api!.firstLine) as { url: string }).url;
+  const out: Record<Measured, Result[]> = { floor: [], discovery: [], before: [] };
+  try {
+    if (api !== undefined) {
+      await populate(url, pods);
+      await populate(url, 100, 'warm');
+    }
+    const env = { BENCH_PODS: String(pods) };
+    const measure = async (what: Measured): Promise<void> => {
+      const mode = what === 'floor' ? 'floor' : 'discovery';
+      await resetPods(url, updatesN);
+      const flags = what === 'discovery' ? (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '') : [];
+      const c = child(['measure', mode, url, String(updatesN)], env, what === 'before' ? opts.before : self, flags);
+      if ((await c.firstLine) === 'ready') await updates(url, updatesN, 'discovery-last');
+      out[what].push(JSON.parse(await c.lastLine) as Result);
+    };
+    for (let round = 0; round < (opts.rounds ?? 1); round++) {
+      await measure('floor');
+      const order: Measured[] = opts.before === undefined ? ['discovery'] : round % 2 === 0 ? ['before', 'discovery'] : ['discovery', 'before'];
+      for (const what of order) await measure(what);
+    }
+    return out;
+  } finally {
+    api?.proc.kill('SIGTERM');
+  }
+}
+
+async function serve(pods: number): Promise<void> {
   const api = child(['apiserver']);
   const { url } = JSON.parse(await api.firstLine) as { url: string };
-  try {
-    await populate(url, pods);
-    await populate(url, 100, 'warm');
-    const env = { BENCH_PODS: String(pods) };
-    const measure = async (mode: 'floor' | 'discovery'): Promise<Result> => {
-      const c = child(['measure', mode, url, String(updatesN)], env);
-      if ((await c.firstLine) === 'ready') await updates(url, updatesN, `${mode}-last`);
-      return JSON.parse(await c.lastLine) as Result;
-    };
-    const floor = await measure('floor');
-    const discovery = await measure('discovery');
-    return { floor, discovery };
-  } finally {
+  await populate(url, pods);
+  await populate(url, 100, 'warm');
+  process.stdout.write(`${url}\n`);
+  const stop = (): void => {
     api.proc.kill('SIGTERM');
-  }
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function main(): Promise<void> {
   const [mode, ...rest] = process.argv.slice(2);
   if (mode === 'apiserver') return apiServerChild();
+  if (mode === 'serve') return serve(Number(rest[0] ?? 5000));
   if (mode === 'measure') {
     const r = await measureChild(rest[0] as 'floor' | 'discovery', rest[1]!, Number(rest[2]));
     process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -316,20 +374,36 @@ async function main(): Promise<void> {
   }
   const pods = Number(mode ?? 5000);
   const updatesN = Number(rest[0] ?? 2000);
-  const { floor, discovery } = await runK8sDiscoveryBench(pods, updatesN);
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 1);
+  const before = process.env['BENCH_BEFORE'] ? path.resolve(process.env['BENCH_BEFORE']) : undefined;
+  const all = await runK8sDiscoveryBench(pods, updatesN, { rounds, ...(before ? { before } : {}), ...(process.env['BENCH_URL'] ? { url: process.env['BENCH_URL'] } : {}) });
   const kb = (r: Result): number => (r.syncedRss - r.idleRss) / r.objects / 1024;
   const heapKb = (r: Result): number => (r.syncedHeap - r.idleHeap) / r.objects / 1024;
   // Per 1,000 pod updates (API changes), not per listener event: with shared informers one
   // decoded watch event feeds both components, so a per-listener count would flatter the result.
   const perK = (r: Result): number => (r.watchCpuMs / updatesN) * 1000;
-  const lines = [
-    `k8s discovery: ${pods} pods + ${pods} endpoint slices, ${updatesN} pod updates`,
-    `  first complete list:   discovery ${discovery.firstListMs} ms (${discovery.firstListCpuMs.toFixed(0)} CPU ms, ${discovery.targets} targets)   floor list+decode ${floor.firstListMs} ms (${floor.firstListCpuMs.toFixed(0)} CPU ms)   CPU ratio ${(discovery.firstListCpuMs / floor.firstListCpuMs).toFixed(2)}x`,
-    `  CPU per 1000 pod updates: discovery ${perK(discovery).toFixed(1)} ms (${discovery.events} listener events)   floor ${perK(floor).toFixed(1)} ms (${floor.events} events)   ratio ${(perK(discovery) / perK(floor)).toFixed(2)}x`,
-    `  RSS per discovered object above idle: discovery ${kb(discovery).toFixed(2)} KB (idle ${(discovery.idleRss / 1048576).toFixed(0)} MiB → ${(discovery.syncedRss / 1048576).toFixed(0)} MiB)   floor (decoded objects kept) ${kb(floor).toFixed(2)} KB`,
-    `  JS heap per discovered object above idle: discovery ${heapKb(discovery).toFixed(2)} KB   floor ${heapKb(floor).toFixed(2)} KB`,
-    `  targets digest (SHA-256 of the first complete exports): ${discovery.digest}`,
-  ];
+  const fmt = (xs: readonly number[], d: number): string => (xs.length === 1 ? xs[0]!.toFixed(d) : spread(xs, d));
+  const lines = [`k8s discovery: ${pods} pods + ${pods} endpoint slices, ${updatesN} pod updates, ${rounds} round(s)${rounds > 1 ? ', medians (ranges)' : ''}`];
+  const floor = all.floor;
+  const report = (name: string, rs: readonly Result[]): void => {
+    // Ratios are taken per round against that round's floor, then the median is printed.
+    const ratio = (f: (r: Result) => number): number[] => rs.map((r, i) => f(r) / f(floor[i]!));
+    lines.push(
+      `  ${name}:`,
+      `    first complete list: ${fmt(rs.map((r) => r.firstListMs), 0)} ms, ${fmt(rs.map((r) => r.firstListCpuMs), 0)} CPU ms (${rs[0]!.targets} targets); CPU vs floor ${fmt(ratio((r) => r.firstListCpuMs), 2)}x`,
+      `    CPU per 1000 pod updates: ${fmt(rs.map(perK), 1)} ms (${rs[0]!.events} listener events); vs floor ${fmt(ratio(perK), 2)}x`,
+      `    RSS per discovered object above idle: ${fmt(rs.map(kb), 2)} KB (idle ${fmt(rs.map((r) => r.idleRss / 1048576), 0)} MiB, synced ${fmt(rs.map((r) => r.syncedRss / 1048576), 0)} MiB)`,
+      `    JS heap per discovered object above idle: ${fmt(rs.map(heapKb), 2)} KB`,
+      `    targets digest (SHA-256 of the first complete exports): ${[...new Set(rs.map((r) => r.digest))].join(', ')}`,
+    );
+  };
+  lines.push(
+    `  floor (list + decode, objects kept):`,
+    `    first list: ${fmt(floor.map((r) => r.firstListMs), 0)} ms, ${fmt(floor.map((r) => r.firstListCpuMs), 0)} CPU ms; CPU per 1000 pod updates ${fmt(floor.map(perK), 1)} ms (${floor[0]!.events} events)`,
+    `    RSS per object above idle: ${fmt(floor.map(kb), 2)} KB; JS heap per object: ${fmt(floor.map(heapKb), 2)} KB`,
+  );
+  if (before !== undefined) report(`before (${before})`, all.before);
+  report('discovery', all.discovery);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -23,6 +23,7 @@ import {
   type Node,
   type Pod,
   type Service,
+  type TargetGroup,
 } from './targets.js';
 
 const K = '__meta_kubernetes_';
@@ -535,6 +536,39 @@ describe('node role (prometheus: node_test.go)', () => {
 describe('flatten', () => {
   it('merges group labels under target labels', () => {
     expect(flatten([{ source: 's', labels: { a: '1', b: '1' }, targets: [{ b: '2' }] }])).toEqual([{ a: '1', b: '2' }]);
+  });
+
+  it('orders keys as { ...labels, ...target } does, for every target shape, and gives independent objects', () => {
+    const groups: TargetGroup[] = [
+      { source: 'g1', labels: { z: 'g', b: 'g', a: 'g' }, targets: [{ a: 't1', c: 't1' }, { c: 't2', d: 't2' }, { a: 't3', c: 't3' }] },
+      { source: 'g2', labels: { b: 'h', z: 'h' }, targets: [{ a: 'u1', c: 'u1' }] },
+      { source: 'g3', labels: {}, targets: [] },
+      { source: 'g4', labels: { x: '1' }, targets: [{}] },
+    ];
+    const want = groups.flatMap((g) => g.targets.map((t) => ({ ...g.labels, ...t })));
+    const got = flatten(groups);
+    expect(got.map((t) => Object.entries(t))).toStrictEqual(want.map((t) => Object.entries(t)));
+    // A second pass reuses the cached shapes and gives the same result.
+    expect(flatten(groups).map((t) => Object.entries(t))).toStrictEqual(want.map((t) => Object.entries(t)));
+    got[0]!['a'] = 'changed';
+    expect(got[2]!['a']).toBe('t3');
+    expect(flatten(groups)[0]!['a']).toBe('t1');
+  });
+
+  it('stays correct when the shape cache is cleared (more than 20,000 cached names)', () => {
+    const wide = Object.fromEntries(Array.from({ length: 20_001 }, (_, i) => [`k${i}`, String(i)]));
+    const [w] = flatten([{ source: 'w', labels: wide, targets: [{ a: '1' }] }]);
+    expect(Object.keys(w!)).toHaveLength(20_002);
+    const g: TargetGroup = { source: 's', labels: { b: 'g', a: 'g' }, targets: [{ a: 't', c: 't' }] };
+    expect(Object.entries(flatten([g])[0]!)).toStrictEqual([['b', 'g'], ['a', 't'], ['c', 't']]);
+    expect(Object.entries(flatten([g])[0]!)).toStrictEqual([['b', 'g'], ['a', 't'], ['c', 't']]);
+  });
+
+  it('keeps a __proto__ label as data', () => {
+    const labels = JSON.parse('{"__proto__": "p", "a": "1"}') as Record<string, string>;
+    const [t] = flatten([{ source: 's', labels, targets: [{ b: '2' }] }]);
+    expect(Object.keys(t!)).toStrictEqual(['__proto__', 'a', 'b']);
+    expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
   });
 });
 

@@ -220,8 +220,11 @@ const nsOf = (o: KubeObject): string => o.metadata.namespace ?? '';
 
 // ------------------------------------------------------------ pod
 
+/** The condition statuses Kubernetes sets, lower-cased once (not one new string per pod). */
+const READY_VALUES: Readonly<Record<string, string>> = { True: 'true', False: 'false', Unknown: 'unknown' };
+
 export function podReady(pod: Pod): string {
-  for (const c of pod.status?.conditions ?? []) if (c.type === 'Ready') return c.status.toLowerCase();
+  for (const c of pod.status?.conditions ?? []) if (c.type === 'Ready') return READY_VALUES[c.status] ?? c.status.toLowerCase();
   return 'unknown';
 }
 
@@ -645,19 +648,81 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
 // ------------------------------------------------------------ flattening
 
 /**
+ * Export-form templates: a trie over label-name sequences (a group's names, then one target's).
+ * The node a sequence ends at holds a template object with exactly those keys in that order
+ * (built once, a fast-property object); every exported target of that shape is a spread clone of
+ * it, which shares the template's hidden class, with its values stored into the existing keys (no
+ * property is added, so the clone stays fast). No entry arrays are allocated per target.
+ * Shapes repeat across objects (same label keys and ports; the API server sends label keys sorted,
+ * so sequences share prefixes), so the trie stays small. It is cleared past `MAX_SHAPE_NODES`
+ * nodes (a few MB at most): a larger working set of shapes then costs template rebuilds, never
+ * wrong labels.
+ */
+interface ShapeNode {
+  next: Map<string, ShapeNode> | undefined;
+  template: Readonly<LabelSet> | undefined;
+}
+
+const MAX_SHAPE_NODES = 20_000;
+let shapeRoot: ShapeNode = { next: undefined, template: undefined };
+let shapeNodes = 0;
+
+function shapeStep(n: ShapeNode, key: string): ShapeNode {
+  let m = n.next;
+  if (m === undefined) n.next = m = new Map();
+  let c = m.get(key);
+  if (c === undefined) {
+    m.set(key, (c = { next: undefined, template: undefined }));
+    shapeNodes++;
+  }
+  return c;
+}
+
+function templateOf(n: ShapeNode, groupKeys: readonly string[], targetKeys: readonly string[]): Readonly<LabelSet> {
+  let t = n.template;
+  // Through JSON.parse: V8's JSON decoder sizes the object to hold every property in-object, and
+  // spread clones keep that layout (one allocation per target instead of object + property array).
+  if (t === undefined) n.template = t = JSON.parse(JSON.stringify(Object.fromEntries(groupKeys.concat(targetKeys).map((k) => [k, ''])))) as LabelSet;
+  return t;
+}
+
+/**
  * Discovery export form: each target merged over its group's labels (target labels win, at the
- * group label's position, as with `{ ...labels, ...target }`). Built with `Object.fromEntries`,
- * which always gives V8 fast-property objects sharing one hidden class per key list
- * (`Object.assign` of more than ~16 keys gives dictionary-mode objects, ~5× the memory).
+ * group label's position, as with `{ ...labels, ...target }`). Every result is a fast-property
+ * object sharing one hidden class per key sequence (keyed stores into `{}` or `Object.assign` of
+ * more than ~16 keys give dictionary-mode objects, ~5× the memory).
  */
 export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
   const out: LabelSet[] = [];
+  if (shapeNodes > MAX_SHAPE_NODES) {
+    shapeRoot = { next: undefined, template: undefined };
+    shapeNodes = 0;
+  }
   for (const g of groups) {
-    // Group labels first, then the target's (a target label overrides the group's value and keeps
-    // the group's position). Object.fromEntries keeps these many-property objects in V8's fast
-    // (shared hidden class) form; keyed stores into `{}` turn them into dictionaries, 2.4x the heap.
-    const groupEntries = Object.entries(g.labels);
-    for (const t of g.targets) out.push(Object.fromEntries(groupEntries.concat(Object.entries(t))) as LabelSet);
+    if (g.targets.length === 0) continue;
+    const gk = Object.keys(g.labels);
+    const gv = Object.values(g.labels);
+    if (gk.includes('__proto__')) {
+      // A key a keyed store would treat as the prototype: the entries form defines it as data.
+      const ge = Object.entries(g.labels);
+      for (const t of g.targets) out.push(Object.fromEntries(ge.concat(Object.entries(t))) as LabelSet);
+      continue;
+    }
+    let gn = shapeRoot;
+    for (const k of gk) gn = shapeStep(gn, k);
+    for (const t of g.targets) {
+      const tk = Object.keys(t);
+      if (tk.includes('__proto__')) {
+        out.push(Object.fromEntries(Object.entries(g.labels).concat(Object.entries(t))) as LabelSet);
+        continue;
+      }
+      let n = gn;
+      for (const k of tk) n = shapeStep(n, k);
+      const o: LabelSet = { ...templateOf(n, gk, tk) };
+      for (let i = 0; i < gk.length; i++) o[gk[i]!] = gv[i]!;
+      for (const k of tk) o[k] = t[k]!;
+      out.push(o);
+    }
   }
   return out;
 }
