@@ -11,7 +11,10 @@
  * Aims (issue 21): <= 30 s to all objects and status, <= 100 MiB peak RSS in both runs.
  *
  *   npm run build:bench && node dist-bench/bench/operator-scale.js [--collectors 1000] [--unrelated 10000] [--steady-seconds 360] [--only with|without]
- *     [--node-args "--max-semi-space-size=4"] [--operator-args "--workers=16"] [--heap-snapshot DIR]
+ *     [--node-args "--max-semi-space-size=4"] [--operator-args "--workers=16"] [--heap-snapshot DIR] [--operator PATH]
+ * `--operator` runs another build's `bin/operator` (a copy of bin/, dist/ and package.json with a
+ * node_modules link), for A/B runs in one session. `--steady-seconds 0` skips the steady state
+ * (and the wait for kube-controller-manager's pods before it).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,10 +35,12 @@ interface Flags {
   operatorArgs: string[];
   /** Write a heap snapshot of the operator into this folder once everything converged. */
   heapSnapshotDir?: string;
+  /** The `bin/operator` to run. */
+  operatorBin: string;
 }
 
 function flags(argv: readonly string[]): Flags {
-  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [] };
+  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [], operatorBin: path.join(repoRoot(), 'bin/operator') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -46,6 +51,7 @@ function flags(argv: readonly string[]): Flags {
       case '--node-args': f.nodeArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
       case '--operator-args': f.operatorArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
       case '--heap-snapshot': f.heapSnapshotDir = v; i++; break;
+      case '--operator': f.operatorBin = path.resolve(v ?? ''); i++; break;
       default: throw new Error(`operator-scale: unknown flag ${argv[i]}`);
     }
   }
@@ -198,6 +204,36 @@ function userAgents(cp: RealControlPlane, user: string): Set<string> {
   return out;
 }
 
+/**
+ * The API server's own time per request type: `apiserver_request_duration_seconds` sum and count
+ * by verb and resource (every client, watches excluded: their duration is how long they stay open).
+ */
+async function requestDurations(cp: RealControlPlane): Promise<Map<string, { seconds: number; count: number }>> {
+  const out = new Map<string, { seconds: number; count: number }>();
+  const text = await must(cp, 'GET', '/metrics');
+  for (const line of text.split('\n')) {
+    const m = /^apiserver_request_duration_seconds_(sum|count)\{(.*)\} (\S+)$/.exec(line);
+    if (m === null) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (labels['verb'] === 'WATCH') continue;
+    const key = `${labels['verb']} ${labels['resource'] || '(non-resource)'}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
+    const e = out.get(key) ?? { seconds: 0, count: 0 };
+    if (m[1] === 'sum') e.seconds += Number(m[3]);
+    else e.count += Number(m[3]);
+    out.set(key, e);
+  }
+  return out;
+}
+
+function durationTable(before: Map<string, { seconds: number; count: number }>, after: Map<string, { seconds: number; count: number }>): string {
+  const rows = [...after]
+    .map(([k, a]) => ({ k, seconds: a.seconds - (before.get(k)?.seconds ?? 0), count: a.count - (before.get(k)?.count ?? 0) }))
+    .filter((r) => r.count > 0)
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, 12);
+  return rows.map((r) => `    ${r.seconds.toFixed(1).padStart(7)} s  ${String(r.count).padStart(6)} requests  ${((r.seconds / r.count) * 1000).toFixed(1).padStart(6)} ms each  ${r.k}`).join('\n');
+}
+
 function table(m: Map<string, number>): string {
   const rows = [...m].sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((s, [, n]) => s + n, 0);
@@ -230,7 +266,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const user = 'system:serviceaccount:alloy-system:alloy-operator';
     const nodeArgs = [...f.nodeArgs, ...(f.heapSnapshotDir !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${f.heapSnapshotDir}`] : [])];
     // bin/operator as shipped (its shebang carries the operator's node flags); extra node flags via NODE_OPTIONS.
-    op = spawn(path.join(repoRoot(), 'bin/operator'), ['run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeArgs.join(' ') } });
+    op = spawn(f.operatorBin, ['run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeArgs.join(' ') } });
     let opErr = '';
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
@@ -246,6 +282,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     };
     const t0 = Date.now();
     const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid) };
+    const durations0 = await requestDurations(cp);
     console.log(`  load average before the Collectors: ${load()} (2 cores, shared with other work)`);
     await pool(Array.from({ length: f.collectors }, (_, i) => i), 32, async (i) => {
       await must(cp, 'POST', `/apis/alloy.dev/v1alpha1/namespaces/${namespaces[i % 10]}/collectors`, {
@@ -269,6 +306,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     }
     const converged = Math.max(objectsAt, statusAt);
     console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
+    console.log(`  kube-apiserver time per request type until converged (apiserver_request_duration_seconds, all clients, top 12):\n${durationTable(durations0, await requestDurations(cp))}`);
     console.log(
       `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
     );
@@ -285,6 +323,10 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     // Steady state starts once the cluster itself has settled: kube-controller-manager creates the
     // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
     // (a config-hash nudge, a status update), not churn.
+    if (f.steadySeconds === 0) {
+      console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (steady state skipped)`);
+      return;
+    }
     const settleDeadline = Date.now() + 300_000;
     while (Date.now() < settleDeadline && watched.pods.objects.size < f.collectors) await new Promise((r) => setTimeout(r, 200));
     for (const w of Object.values(watched)) w.close();
