@@ -141,6 +141,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+/** Processes this bench started (etcd, kube-controller-manager, ...) by the name in /proc/PID/stat. */
+function childPid(name: string): number | undefined {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && comm.startsWith(name)) return Number(d);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
+
 /**
  * The live heap of the snapshot a process writes into `dir` (a file not in `before`): the sum of
  * every node's self size. V8 collects garbage before it writes a snapshot. Waits up to 120 s. The
@@ -166,6 +182,19 @@ async function liveHeap(dir: string, before: ReadonlySet<string>): Promise<{ mib
     await new Promise((r) => setTimeout(r, 500));
   }
   return undefined;
+}
+
+/** The environment assignments and node flags of a `#!/usr/bin/env -S [NAME=VALUE...] node FLAGS` first line. */
+function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[] } {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env -S (.*)$/.exec(first);
+  const words = m === null ? [] : m[1]!.split(' ').filter((a) => a !== '');
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^\w+=/.test(words[0]!)) {
+    const [k, ...v] = words.shift()!.split('=');
+    env[k!] = v.join('=');
+  }
+  return { env, nodeArgs: words[0] === 'node' ? words.slice(1) : [] };
 }
 
 function load(): string {
@@ -265,11 +294,14 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const kubeconfig = cp.tokenKubeconfig('alloy-operator', token);
     const user = 'system:serviceaccount:alloy-system:alloy-operator';
     const nodeArgs = [...f.nodeArgs, ...(f.heapSnapshotDir !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${f.heapSnapshotDir}`] : [])];
-    // bin/operator as shipped (its shebang carries the operator's node flags); extra node flags via NODE_OPTIONS.
-    op = spawn(f.operatorBin, ['run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeArgs.join(' ') } });
+    // bin/operator with the environment and node flags of its shebang (as shipped), then the extra ones; on
+    // node's command line, because NODE_OPTIONS refuses most V8 flags (e.g. --optimize-for-size).
+    const shipped = shebang(f.operatorBin);
+    op = spawn(process.execPath, [...shipped.nodeArgs, ...nodeArgs, f.operatorBin, 'run', ...f.operatorArgs, `--kubeconfig=${kubeconfig}`, '--leader-election-namespace=alloy-system', '--http-listen-address=127.0.0.1:0', '--log-level=warn', '--observe-pod-config=false'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...shipped.env } });
     let opErr = '';
     op.stderr!.on('data', (c: Buffer) => (opErr = (opErr + c.toString()).slice(-4000)));
     await new Promise((r) => setTimeout(r, 3000));
+    if (op.exitCode !== null) throw new Error(`the operator exited ${op.exitCode} at start: ${opErr}`);
 
     const sel = 'labelSelector=app.kubernetes.io%2Fmanaged-by%3Dalloy-operator';
     const watched = {
@@ -281,7 +313,9 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       pods: follow(cp, `/api/v1/pods?${sel}`),
     };
     const t0 = Date.now();
-    const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid) };
+    const etcdPid = childPid('etcd');
+    const kcmPid = childPid('kube-controller');
+    const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid), etcd: etcdPid === undefined ? 0 : cpuSeconds(etcdPid), kcm: kcmPid === undefined ? 0 : cpuSeconds(kcmPid) };
     const durations0 = await requestDurations(cp);
     console.log(`  load average before the Collectors: ${load()} (2 cores, shared with other work)`);
     await pool(Array.from({ length: f.collectors }, (_, i) => i), 32, async (i) => {
@@ -305,7 +339,9 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const converged = Math.max(objectsAt, statusAt);
-    console.log(`  CPU until converged: operator ${(cpuSeconds(op.pid!) - cpu0.op).toFixed(1)} s, kube-apiserver ${(cpuSeconds(cp.apiServerPid) - cpu0.api).toFixed(1)} s; load average ${load()}`);
+    const cpu = { op: cpuSeconds(op.pid!) - cpu0.op, api: cpuSeconds(cp.apiServerPid) - cpu0.api, etcd: etcdPid === undefined ? 0 : cpuSeconds(etcdPid) - cpu0.etcd, kcm: kcmPid === undefined ? 0 : cpuSeconds(kcmPid) - cpu0.kcm };
+    const total = cpu.op + cpu.api + cpu.etcd + cpu.kcm;
+    console.log(`  CPU until converged: operator ${cpu.op.toFixed(1)} s, kube-apiserver ${cpu.api.toFixed(1)} s, etcd ${cpu.etcd.toFixed(1)} s, kube-controller-manager ${cpu.kcm.toFixed(1)} s; together ${total.toFixed(1)} s, so at least ${(total / 2).toFixed(1)} s on 2 idle cores; load average ${load()}`);
     console.log(`  kube-apiserver time per request type until converged (apiserver_request_duration_seconds, all clients, top 12):\n${durationTable(durations0, await requestDurations(cp))}`);
     console.log(
       `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
@@ -324,6 +360,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
     // (a config-hash nudge, a status update), not churn.
     if (f.steadySeconds === 0) {
+      for (const w of Object.values(watched)) w.close();
       console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (steady state skipped)`);
       return;
     }
@@ -362,6 +399,7 @@ async function main(): Promise<void> {
     console.log(`run 2: no unrelated objects, ${f.collectors} Collectors`);
     await run(f, 0);
   }
+  agent.destroy();
 }
 
 await main();
