@@ -15,6 +15,11 @@
  * `--operator` runs another build's `bin/operator` (a copy of bin/, dist/ and package.json with a
  * node_modules link), for A/B runs in one session. `--steady-seconds 0` skips the steady state
  * (and the wait for kube-controller-manager's pods before it).
+ *
+ *   node dist-bench/bench/operator-scale.js --write-cost [--collectors 500]
+ * measures instead what one write of each kind the operator sends costs the API server and etcd
+ * (CPU-seconds per request, no kube-controller-manager, 16 requests in flight): a create (POST),
+ * the server-side apply that creates the same object, and the same apply again (no change).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,10 +42,11 @@ interface Flags {
   heapSnapshotDir?: string;
   /** The `bin/operator` to run. */
   operatorBin: string;
+  writeCost: boolean;
 }
 
 function flags(argv: readonly string[]): Flags {
-  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [], operatorBin: path.join(repoRoot(), 'bin/operator') };
+  const f: Flags = { collectors: 1000, unrelated: 10_000, steadySeconds: 360, nodeArgs: [], operatorArgs: [], operatorBin: path.join(repoRoot(), 'bin/operator'), writeCost: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -52,6 +58,7 @@ function flags(argv: readonly string[]): Flags {
       case '--operator-args': f.operatorArgs = (v ?? '').split(' ').filter((a) => a !== ''); i++; break;
       case '--heap-snapshot': f.heapSnapshotDir = v; i++; break;
       case '--operator': f.operatorBin = path.resolve(v ?? ''); i++; break;
+      case '--write-cost': f.writeCost = true; break;
       default: throw new Error(`operator-scale: unknown flag ${argv[i]}`);
     }
   }
@@ -389,8 +396,69 @@ async function run(f: Flags, unrelated: number): Promise<void> {
   }
 }
 
+/**
+ * CPU of the API server and etcd per write, by kind and method, on a control plane that runs
+ * nothing else. Bodies are the operator's own (rendered for a Collector named like the object).
+ */
+async function writeCost(f: Flags): Promise<void> {
+  const { renderCollector } = await import('../operator/src/render/collector-chart.js');
+  const { decodeCollector } = await import('../operator/src/api/v1alpha1/collector-types.js');
+  const cp = await startRealControlPlane({});
+  try {
+    const etcdPid = childPid('etcd');
+    const n = f.collectors;
+    await must(cp, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cost' } });
+    const objectsOf = (name: string): Array<{ kind: string; apiVersion: string; metadata: { name: string; namespace?: string }; [k: string]: unknown }> => {
+      const d = decodeCollector({ metadata: { name, namespace: 'cost', uid: `uid-${name}`, generation: 1 }, spec: { config: 'logging {}\n' } });
+      if (!d.ok) throw new Error(d.message);
+      return renderCollector({ collector: d.collector, defaultImage: 'alloy:bench', config: 'logging {}\n' }) as never;
+    };
+    const plural: Record<string, string> = { ConfigMap: 'configmaps', Service: 'services', ServiceAccount: 'serviceaccounts', StatefulSet: 'statefulsets' };
+    const base = (o: { apiVersion: string; kind: string }): string => `${o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`}/namespaces/cost/${plural[o.kind]}`;
+    const rows: string[] = [];
+    for (const kind of ['ConfigMap', 'Service', 'ServiceAccount', 'StatefulSet']) {
+      for (const method of ['create (POST)', 'apply, creating', 'apply, unchanged'] as const) {
+        // Services: the receiver one (a ClusterIP, allocated from the service range) and the headless peer one alternate.
+        const prefix = method === 'create (POST)' ? 'p' : 'a';
+        const bodies = Array.from({ length: n }, (_, i) => objectsOf(`${prefix}${i}`).filter((o) => o.kind === kind)[i % (kind === 'Service' ? 2 : 1)]!);
+        const cpu0 = cpuSeconds(cp.apiServerPid) + (etcdPid === undefined ? 0 : cpuSeconds(etcdPid));
+        const t0 = Date.now();
+        await pool(bodies, 16, async (o) => {
+          if (method === 'create (POST)') await must(cp, 'POST', base(o), o);
+          else await mustApply(cp, `${base(o)}/${o.metadata.name}?fieldManager=alloy-operator&force=true`, o);
+        });
+        const cpu = cpuSeconds(cp.apiServerPid) + (etcdPid === undefined ? 0 : cpuSeconds(etcdPid)) - cpu0;
+        rows.push(`    ${kind.padEnd(15)} ${method.padEnd(17)} ${((cpu / n) * 1000).toFixed(2).padStart(6)} ms CPU each (API server + etcd), ${((Date.now() - t0) / n).toFixed(2).padStart(6)} ms wall each at 16 in flight`);
+      }
+    }
+    console.log(`write cost, ${n} requests per row, load average ${load()}:\n${rows.join('\n')}`);
+  } finally {
+    await cp.stop();
+  }
+}
+
+async function mustApply(cp: RealControlPlane, p: string, body: unknown): Promise<void> {
+  const payload = JSON.stringify(body);
+  const r = await new Promise<{ code: number; text: string }>((resolve, reject) => {
+    const req = https.request(new URL(p, cp.url), { method: 'PATCH', agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/apply-patch+yaml', accept: 'application/json', 'user-agent': 'operator-scale-bench' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+  if (r.code >= 300) throw new Error(`apply ${p}: ${r.code} ${r.text.slice(0, 300)}`);
+}
+
 async function main(): Promise<void> {
   const f = flags(process.argv.slice(2));
+  if (f.writeCost) {
+    await writeCost(f);
+    agent.destroy();
+    return;
+  }
   if (f.only !== 'without') {
     console.log(`run 1: ${f.unrelated} unrelated ConfigMaps, then ${f.collectors} Collectors`);
     await run(f, f.unrelated);
