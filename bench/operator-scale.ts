@@ -23,6 +23,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -204,6 +205,35 @@ function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[]
   return { env, nodeArgs: words[0] === 'node' ? words.slice(1) : [] };
 }
 
+/**
+ * The operator's V8 heap by space and Node's off-heap memory, from its own `/metrics` (prom-client's
+ * default metrics), found through the port it listens on (`ss`). Undefined when either fails.
+ */
+async function operatorMemory(pid: number): Promise<string | undefined> {
+  try {
+    const ss = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
+    const line = ss.split('\n').find((l) => l.includes(`pid=${pid},`));
+    const port = line === undefined ? undefined : /127\.0\.0\.1:(\d+)/.exec(line)?.[1];
+    if (port === undefined) return undefined;
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c));
+        res.on('end', () => resolve(t));
+      }).on('error', reject);
+    });
+    const mib = (name: string, labels = ''): number => {
+      const m = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+      return m === null ? NaN : Number(m[1]) / 2 ** 20;
+    };
+    const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${(Number(m[2]) / 2 ** 20).toFixed(1)}`);
+    return `V8 heap committed ${mib('nodejs_heap_size_total_bytes').toFixed(1)} MiB (used ${mib('nodejs_heap_size_used_bytes').toFixed(1)}; by space: ${spaces.join(', ')}), external ${mib('nodejs_external_memory_bytes').toFixed(1)} MiB`;
+  } catch {
+    return undefined;
+  }
+}
+
 function load(): string {
   return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
@@ -353,6 +383,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     console.log(
       `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
     );
+    console.log(`  operator memory at convergence: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
     if (f.heapSnapshotDir !== undefined) {
       const before = new Set(fs.readdirSync(f.heapSnapshotDir));
       op.kill('SIGUSR2');
