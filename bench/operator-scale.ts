@@ -68,10 +68,10 @@ function flags(argv: readonly string[]): Flags {
 
 const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
-function call(cp: RealControlPlane, method: string, p: string, body?: unknown): Promise<{ code: number; text: string }> {
+function call(cp: RealControlPlane, method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<{ code: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = https.request(new URL(p, cp.url), { method, agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'operator-scale-bench' } }, (res) => {
+    const req = https.request(new URL(p, cp.url), { method, agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': contentType, accept: 'application/json', 'user-agent': 'operator-scale-bench' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -469,17 +469,7 @@ async function writeCost(f: Flags): Promise<void> {
 }
 
 async function mustApply(cp: RealControlPlane, p: string, body: unknown): Promise<void> {
-  const payload = JSON.stringify(body);
-  const r = await new Promise<{ code: number; text: string }>((resolve, reject) => {
-    const req = https.request(new URL(p, cp.url), { method: 'PATCH', agent, ca: cp.caPem, headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/apply-patch+yaml', accept: 'application/json', 'user-agent': 'operator-scale-bench' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const r = await call(cp, 'PATCH', p, body, 'application/apply-patch+yaml');
   if (r.code >= 300) throw new Error(`apply ${p}: ${r.code} ${r.text.slice(0, 300)}`);
 }
 
