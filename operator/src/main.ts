@@ -5,17 +5,19 @@
  *   operator rbac [--namespace NS]   print the RBAC the operator needs
  * Graceful shutdown on SIGTERM/SIGINT: stop taking work, finish in-flight reconciles, release the
  * leader lease, close the HTTP server.
+ *
+ * What only a subcommand or a new config needs is imported when first used: the CRD generator and
+ * the RBAC printer (their own subcommands), and the collector's validator (the first config to
+ * validate; results are remembered by config, see `controller/validation-cache.ts`). An operator
+ * whose Collectors' configs are all known does not load the collector runtime at all.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultRegistry } from '../../collector/src/component/registry.js';
-import { validateConfig } from '../../collector/src/runtime/index.js';
 import { CollectorController } from './controller/collector-controller.js';
-import { CollectorReconciler, type ConfigValidator } from './controller/collector-reconciler.js';
+import { CollectorReconciler } from './controller/collector-reconciler.js';
 import { KubeEventRecorder } from './controller/event-recorder.js';
 import { HttpPodConfigProbe } from './controller/pod-config-probe.js';
-import { renderCrdYaml } from './crd/crd-generator.js';
 import { cacheTransform } from './kube/cache-transform.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { RestKubeApi } from './kube/rest-kube-api.js';
@@ -23,9 +25,9 @@ import { listWatchFor } from './kube/resilient-informer.js';
 import { LeaseElector } from './leader/lease-elector.js';
 import { createLogger } from './logging.js';
 import { OperatorMetrics } from './metrics/operator-metrics.js';
-import { operatorRbacYaml } from './rbac/operator-rbac.js';
 import { configBlocks } from './rbac/config-blocks.js';
 import { DEFAULT_IMAGE_REPOSITORY, FIELD_MANAGER } from './render/labels.js';
+import { memoizeValidator } from './controller/validation-cache.js';
 import { OperatorServer } from './server/operator-server.js';
 import { systemClock } from './util/clock.js';
 
@@ -131,7 +133,10 @@ async function runOperator(argv: string[]): Promise<number> {
   const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
   const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
 
-  const validate: ConfigValidator = (sources, opts) => validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) });
+  const validate = memoizeValidator(async (sources, opts) => {
+    const [{ validateConfig }, { defaultRegistry }] = await Promise.all([import('../../collector/src/runtime/validate.js'), import('../../collector/src/component/registry.js')]);
+    return validateConfig(sources, { registry: defaultRegistry(), ...(opts.stabilityLevel !== undefined ? { stabilityLevel: opts.stabilityLevel } : {}) });
+  });
   const namespace = values.namespace;
   const events = new KubeEventRecorder(api, clock, logger, identity);
   const newController = (): CollectorController =>
@@ -222,11 +227,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const [cmd, ...rest] = argv;
   try {
     if (cmd === 'crd') {
+      const { renderCrdYaml } = await import('./crd/crd-generator.js');
       process.stdout.write(renderCrdYaml());
       return 0;
     }
     if (cmd === 'rbac') {
       const { values } = parseArgs({ args: rest, options: { namespace: { type: 'string', default: 'alloy-system' } } });
+      const { operatorRbacYaml } = await import('./rbac/operator-rbac.js');
       process.stdout.write(operatorRbacYaml(values.namespace));
       return 0;
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import { ApiObject } from 'cdk8s';
 import { CONFIG_KEY, ownedMeta, names, type CollectorIdentity } from './labels.js';
 
 export interface CollectorConfigMapProps {
@@ -27,11 +27,13 @@ export const CONFIG_HASH_ANNOTATION = 'alloy.dev/config-hash';
 
 /** The ConfigMap the pods mount as a directory at `/etc/alloy`; its name never changes. */
 export class CollectorConfigMap extends Construct {
-  readonly resource: k8s.KubeConfigMap;
+  readonly resource: ApiObject;
 
   constructor(scope: Construct, id: string, props: CollectorConfigMapProps) {
     super(scope, id);
-    this.resource = new k8s.KubeConfigMap(this, 'resource', {
+    this.resource = new ApiObject(this, 'resource', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
       metadata: {
         ...ownedMeta(props.owner, names.configMap(props.owner.name)),
         annotations: {

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import type { V1PodDisruptionBudgetSpec } from '@kubernetes/client-node';
+import { ApiObject } from 'cdk8s';
 import { ownedMeta, names, selectorLabels, type CollectorIdentity } from './labels.js';
 
 export interface CollectorPodDisruptionBudgetProps {
@@ -17,11 +18,9 @@ export interface CollectorPodDisruptionBudgetProps {
   readonly maxUnavailable?: number | string;
 }
 
-const intOrString = (v: number | string) => (typeof v === 'number' ? k8s.IntOrString.fromNumber(v) : k8s.IntOrString.fromString(v));
-
 /** policy/v1 PodDisruptionBudget over the collector pods. */
 export class CollectorPodDisruptionBudget extends Construct {
-  readonly resource: k8s.KubePodDisruptionBudget;
+  readonly resource: ApiObject;
 
   /** @throws when both `minAvailable` and `maxUnavailable` are set (the API rejects it). */
   constructor(scope: Construct, id: string, props: CollectorPodDisruptionBudgetProps) {
@@ -29,13 +28,13 @@ export class CollectorPodDisruptionBudget extends Construct {
     if (props.minAvailable !== undefined && props.maxUnavailable !== undefined) {
       throw new Error('spec.podDisruptionBudget: set minAvailable or maxUnavailable, not both');
     }
-    const budget =
-      props.minAvailable !== undefined
-        ? { minAvailable: intOrString(props.minAvailable) }
-        : { maxUnavailable: intOrString(props.maxUnavailable ?? 1) };
-    this.resource = new k8s.KubePodDisruptionBudget(this, 'resource', {
+    const budget = props.minAvailable !== undefined ? { minAvailable: props.minAvailable } : { maxUnavailable: props.maxUnavailable ?? 1 };
+    const spec: V1PodDisruptionBudgetSpec = { ...budget, selector: { matchLabels: selectorLabels(props.owner.name) } };
+    this.resource = new ApiObject(this, 'resource', {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
       metadata: ownedMeta(props.owner, names.podDisruptionBudget(props.owner.name)),
-      spec: { ...budget, selector: { matchLabels: selectorLabels(props.owner.name) } },
+      spec,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import type { RbacV1Subject, V1PolicyRule } from '@kubernetes/client-node';
+import { ApiObject } from 'cdk8s';
 import { OWNER_NAMESPACE_LABEL, commonLabels, ownedMeta, names, type CollectorIdentity } from './labels.js';
 
 /** One RBAC rule (the shape of `rbac/collector-access.ts` `AccessRule`). */
@@ -8,6 +9,8 @@ export interface RbacRule {
   readonly resources: readonly string[];
   readonly verbs: readonly string[];
 }
+
+const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
 
 /** Access to grant: cluster-wide rules and rules per namespace. */
 export interface RbacGrant {
@@ -34,22 +37,22 @@ export class CollectorRbac extends Construct {
   constructor(scope: Construct, id: string, props: CollectorRbacProps) {
     super(scope, id);
     const { owner, grant } = props;
-    const subjects = [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: owner.namespace }];
+    const subjects: RbacV1Subject[] = [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: owner.namespace }];
     const labels = { ...commonLabels(owner.name), [OWNER_NAMESPACE_LABEL]: owner.namespace };
-    const rules = (rs: readonly RbacRule[]): k8s.PolicyRule[] => rs.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+    const rules = (rs: readonly RbacRule[]): V1PolicyRule[] => rs.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
     for (const [ns, nsRules] of Object.entries(grant.namespaces)) {
       if (nsRules.length === 0) continue;
       const own = ns === owner.namespace;
       const name = own ? names.discoveryRole(owner.name) : names.clusterDiscoveryRole(owner.namespace, owner.name);
       const metadata = own ? { ...ownedMeta(owner, name), labels } : { name, namespace: ns, labels };
-      new k8s.KubeRole(this, `role-${ns}`, { metadata, rules: rules(nsRules) });
-      new k8s.KubeRoleBinding(this, `binding-${ns}`, { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects });
+      new ApiObject(this, `role-${ns}`, { apiVersion: RBAC_API_VERSION, kind: 'Role', metadata, rules: rules(nsRules) });
+      new ApiObject(this, `binding-${ns}`, { apiVersion: RBAC_API_VERSION, kind: 'RoleBinding', metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects });
     }
     if (grant.cluster.length > 0) {
       const name = names.clusterDiscoveryRole(owner.namespace, owner.name);
       const metadata = { name, labels };
-      new k8s.KubeClusterRole(this, 'cluster-role', { metadata, rules: rules(grant.cluster) });
-      new k8s.KubeClusterRoleBinding(this, 'cluster-binding', { metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects });
+      new ApiObject(this, 'cluster-role', { apiVersion: RBAC_API_VERSION, kind: 'ClusterRole', metadata, rules: rules(grant.cluster) });
+      new ApiObject(this, 'cluster-binding', { apiVersion: RBAC_API_VERSION, kind: 'ClusterRoleBinding', metadata, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects });
     }
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import { ApiObject } from 'cdk8s';
 import { ownedMeta, names, type CollectorIdentity } from './labels.js';
 
 export interface CollectorServiceAccountProps {
@@ -11,11 +11,13 @@ export interface CollectorServiceAccountProps {
 
 /** The ServiceAccount generated when the Collector does not name one. */
 export class CollectorServiceAccount extends Construct {
-  readonly resource: k8s.KubeServiceAccount;
+  readonly resource: ApiObject;
 
   constructor(scope: Construct, id: string, props: CollectorServiceAccountProps) {
     super(scope, id);
-    this.resource = new k8s.KubeServiceAccount(this, 'resource', {
+    this.resource = new ApiObject(this, 'resource', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
       metadata: {
         ...ownedMeta(props.owner, names.serviceAccount(props.owner.name)),
         ...(props.annotations !== undefined && Object.keys(props.annotations).length > 0 ? { annotations: { ...props.annotations } } : {}),

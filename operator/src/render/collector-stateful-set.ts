@@ -1,6 +1,6 @@
+import type { V1Container, V1StatefulSetSpec, V1Volume } from '@kubernetes/client-node';
 import { Construct } from 'constructs';
 import { ApiObject, JsonPatch } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import type { CollectorSpec } from '../api/v1alpha1/collector-types.js';
 import { CONFIG_DIR, CONFIG_KEY, DATA_DIR, HTTP_PORT, commonLabels, names, ownedMeta, selectorLabels, type CollectorIdentity } from './labels.js';
 import { extraPorts } from './receiver-service.js';
@@ -53,7 +53,6 @@ export function alloyRunArgs(owner: CollectorIdentity, spec: CollectorSpec): str
  * pods through the mounted ConfigMap and `/-/reload` instead of a rollout.
  */
 export class CollectorStatefulSet extends Construct {
-  /** A core ApiObject: the L1 KubeStatefulSet would re-convert, and drop, the verbatim user fields. */
   readonly resource: ApiObject;
 
   /**
@@ -69,13 +68,13 @@ export class CollectorStatefulSet extends Construct {
     const reloader = spec.reloader.enabled;
     const claim = spec.storage?.volumeClaimTemplate;
 
-    const volumes: k8s.Volume[] = [
+    const volumes: V1Volume[] = [
       { name: 'config', configMap: { name: names.configMap(owner.name) } },
       { name: 'tmp', emptyDir: {} },
     ];
     if (claim === undefined) volumes.push({ name: 'data', emptyDir: {} });
 
-    const alloy: k8s.Container = {
+    const alloy: V1Container = {
       name: 'alloy',
       image: props.image,
       command: ['/bin/alloy'],
@@ -85,7 +84,7 @@ export class CollectorStatefulSet extends Construct {
         ...extraPorts(spec.ports).map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: p.protocol })),
       ],
       readinessProbe: {
-        httpGet: { path: '/-/ready', port: k8s.IntOrString.fromNumber(HTTP_PORT), scheme: 'HTTP' },
+        httpGet: { path: '/-/ready', port: HTTP_PORT, scheme: 'HTTP' },
         initialDelaySeconds: 1,
         periodSeconds: 5,
         // Stated, not left to API-server defaulting, so `kubectl describe` shows the real values
@@ -100,7 +99,7 @@ export class CollectorStatefulSet extends Construct {
         { name: 'tmp', mountPath: '/tmp' },
       ],
     };
-    const sidecar: k8s.Container = {
+    const sidecar: V1Container = {
       name: 'config-reloader',
       image: props.image,
       command: ['/bin/alloy'],
@@ -109,29 +108,26 @@ export class CollectorStatefulSet extends Construct {
     };
 
     const podLabels = { ...(spec.podLabels ?? {}), ...commonLabels(owner.name) };
-    const typed = k8s.toJson_KubeStatefulSetProps({
-      metadata: ownedMeta(owner, names.statefulSet(owner.name)),
-      spec: {
-        replicas: spec.replicas,
-        serviceName: names.peerService(owner.name),
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        selector: { matchLabels: selectorLabels(owner.name) },
-        template: {
-          metadata: {
-            labels: podLabels,
-            annotations: { ...(spec.podAnnotations ?? {}), 'kubectl.kubernetes.io/default-container': 'alloy' },
-          },
-          spec: {
-            serviceAccountName: props.serviceAccountName,
-            containers: reloader ? [alloy, sidecar] : [alloy],
-            volumes,
-            ...(spec.nodeSelector !== undefined ? { nodeSelector: spec.nodeSelector } : {}),
-          },
+    const statefulSetSpec: V1StatefulSetSpec = {
+      replicas: spec.replicas,
+      serviceName: names.peerService(owner.name),
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      selector: { matchLabels: selectorLabels(owner.name) },
+      template: {
+        metadata: {
+          labels: podLabels,
+          annotations: { ...(spec.podAnnotations ?? {}), 'kubectl.kubernetes.io/default-container': 'alloy' },
+        },
+        spec: {
+          serviceAccountName: props.serviceAccountName,
+          containers: reloader ? [alloy, sidecar] : [alloy],
+          volumes,
+          ...(spec.nodeSelector !== undefined ? { nodeSelector: spec.nodeSelector } : {}),
         },
       },
-    });
-    this.resource = new ApiObject(this, 'resource', { apiVersion: 'apps/v1', kind: 'StatefulSet', ...typed });
+    };
+    this.resource = new ApiObject(this, 'resource', { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: ownedMeta(owner, names.statefulSet(owner.name)), spec: statefulSetSpec });
 
     // User-supplied Kubernetes objects go out verbatim (see README).
     const pod = '/spec/template/spec';

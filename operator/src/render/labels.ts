@@ -1,5 +1,5 @@
 /** Labels, names and owner references shared by every rendered object (image convention). */
-import type { ObjectMeta } from 'cdk8s-plus-28/lib/imports/k8s.js';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 export const DEFAULT_IMAGE_REPOSITORY = 'docker.io/alloyts/alloy';
 export const ALLOY_UID = 473;
@@ -38,7 +38,7 @@ export function selectorString(name: string): string {
 }
 
 /** Metadata of a namespaced object owned (and garbage-collected) with its Collector. */
-export function ownedMeta(owner: CollectorIdentity, name: string): ObjectMeta {
+export function ownedMeta(owner: CollectorIdentity, name: string): V1ObjectMeta {
   return {
     name,
     namespace: owner.namespace,

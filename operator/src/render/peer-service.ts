@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import type { V1ServiceSpec } from '@kubernetes/client-node';
+import { ApiObject } from 'cdk8s';
 import { HTTP_PORT, ownedMeta, names, selectorLabels, type CollectorIdentity } from './labels.js';
 
 export interface PeerServiceProps {
@@ -12,18 +13,16 @@ export interface PeerServiceProps {
  * `--cluster.join-addresses`; also the StatefulSet's governing service.
  */
 export class PeerService extends Construct {
-  readonly resource: k8s.KubeService;
+  readonly resource: ApiObject;
 
   constructor(scope: Construct, id: string, props: PeerServiceProps) {
     super(scope, id);
-    this.resource = new k8s.KubeService(this, 'resource', {
-      metadata: ownedMeta(props.owner, names.peerService(props.owner.name)),
-      spec: {
-        clusterIp: 'None',
-        publishNotReadyAddresses: true,
-        selector: selectorLabels(props.owner.name),
-        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(HTTP_PORT), protocol: 'TCP' }],
-      },
-    });
+    const spec: V1ServiceSpec = {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(props.owner.name),
+      ports: [{ name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT, protocol: 'TCP' }],
+    };
+    this.resource = new ApiObject(this, 'resource', { apiVersion: 'v1', kind: 'Service', metadata: ownedMeta(props.owner, names.peerService(props.owner.name)), spec });
   }
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import type { V1ServiceSpec } from '@kubernetes/client-node';
+import { ApiObject } from 'cdk8s';
 import type { CollectorSpec } from '../api/v1alpha1/collector-types.js';
 import { HTTP_PORT, ownedMeta, names, selectorLabels, type CollectorIdentity } from './labels.js';
 
@@ -20,7 +21,7 @@ export function extraPorts(ports: CollectorSpec['ports']): NonNullable<Collector
 
 /** ClusterIP Service in front of the collectors: the HTTP server (`http-metrics`, 12345) and receiver ports. */
 export class ReceiverService extends Construct {
-  readonly resource: k8s.KubeService;
+  readonly resource: ApiObject;
 
   /**
    * Extra ports on 12345/TCP (e.g. `prometheus.receive_http` sharing the main server) are already
@@ -35,21 +36,14 @@ export class ReceiverService extends Construct {
         throw new Error(`spec.ports: the name http-metrics is reserved for port ${HTTP_PORT}; rename port ${p.port}`);
       }
     }
-    this.resource = new k8s.KubeService(this, 'resource', {
-      metadata: ownedMeta(props.owner, names.receiverService(props.owner.name)),
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(props.owner.name),
-        ports: [
-          { name: 'http-metrics', port: HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(HTTP_PORT), protocol: 'TCP' },
-          ...extra.map((p) => ({
-            name: p.name,
-            port: p.port,
-            targetPort: k8s.IntOrString.fromNumber(p.targetPort ?? p.port),
-            protocol: p.protocol,
-          })),
-        ],
-      },
-    });
+    const spec: V1ServiceSpec = {
+      type: 'ClusterIP',
+      selector: selectorLabels(props.owner.name),
+      ports: [
+        { name: 'http-metrics', port: HTTP_PORT, targetPort: HTTP_PORT, protocol: 'TCP' },
+        ...extra.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol })),
+      ],
+    };
+    this.resource = new ApiObject(this, 'resource', { apiVersion: 'v1', kind: 'Service', metadata: ownedMeta(props.owner, names.receiverService(props.owner.name)), spec });
   }
 }
