@@ -12,10 +12,11 @@
  * WAL) keep hitting.
  *
  * Contracts:
- * - Series ids are per decoder and never reused. A decoder announces an id in `defs` of the first
- *   batch that uses it and in `dead` of a later batch once it forgot it; a table handles the
- *   batches of one decoder in the order they were produced (a worker's messages are FIFO), so an
- *   id is known whenever a batch names it.
+ * - Series ids are per decoder and dense (reused). A decoder announces an id in `defs` of the first
+ *   batch that uses it and in `dead` of a later batch once it forgot it, and gives it to a new
+ *   series only in a batch after that one; a table handles the batches of one decoder in the order
+ *   they were produced (a worker's messages are FIFO), so an id means one series whenever a batch
+ *   names it, and ids stay below the number of series the decoder holds.
  * - Errors are data (`{ error: { status, message } }`): 400 for bodies that are not snappy or not a
  *   WriteRequest, 413 above the decoded limit. Nothing is thrown across the thread boundary.
  * - The decoded result is the same as `WriteRequestDecoder({ validateSeries: true })` on the
@@ -58,6 +59,8 @@ export class CompactDecoder {
   readonly #ids = new WeakMap<Labels, number>();
   #nextId = 0;
   #dead: number[] = [];
+  /** Ids already announced dead: free for series of the next batches. */
+  readonly #free: number[] = [];
   readonly #finalizer = new FinalizationRegistry<number>((id) => this.#dead.push(id));
 
   constructor(opts: { maxDecodedBytes: number; limitName: string; seriesCacheSize?: number }) {
@@ -94,7 +97,7 @@ export class CompactDecoder {
       if (labels !== prev) {
         let id = this.#ids.get(labels);
         if (id === undefined) {
-          id = this.#nextId++;
+          id = this.#free.pop() ?? this.#nextId++;
           this.#ids.set(labels, id);
           this.#finalizer.register(labels, id);
           defs.push([id, flatten(labels)]);
@@ -106,6 +109,7 @@ export class CompactDecoder {
     }
     const dead = this.#dead;
     this.#dead = [];
+    for (const id of dead) this.#free.push(id);
     // The decoder's arrays may be views of larger buffers: copy so each crosses threads alone.
     const batch: CompactBatch = {
       ids,
@@ -154,7 +158,7 @@ interface Shared {
  * of the table (reference-counted by the decoder ids that name it).
  */
 export class SeriesTable {
-  readonly #byDecoder: Map<number, Shared>[] = [];
+  readonly #byDecoder: (Shared | undefined)[][] = [];
   readonly #byKey = new Map<string, Shared>();
   readonly #names = new Map<string, string>();
 
@@ -174,7 +178,7 @@ export class SeriesTable {
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
       if (id !== prevId) {
-        const s = known.get(id);
+        const s = known[id];
         if (s === undefined) throw new Error(`receive_http: decoder ${decoder} named series ${id} before defining it`);
         prev = s.labels;
         prevId = id;
@@ -200,8 +204,8 @@ export class SeriesTable {
     this.#release(this.#define(decoder, b), b.dead);
   }
 
-  #define(decoder: number, b: CompactBatch): Map<number, Shared> {
-    const known = (this.#byDecoder[decoder] ??= new Map());
+  #define(decoder: number, b: CompactBatch): (Shared | undefined)[] {
+    const known = (this.#byDecoder[decoder] ??= []);
     for (const [id, flat] of b.defs) {
       const key = flat.join('\u0000');
       let s = this.#byKey.get(key);
@@ -210,17 +214,19 @@ export class SeriesTable {
         this.#byKey.set(key, s);
       }
       s.refs++;
-      known.set(id, s);
+      const old = known[id];
+      if (old !== undefined && --old.refs === 0) this.#byKey.delete(flatKey(old.labels));
+      known[id] = s;
     }
     return known;
   }
 
   /** Forgotten ids are released after their batch, which cannot name them (they died before it was built). */
-  #release(known: Map<number, Shared>, dead: readonly number[]): void {
+  #release(known: (Shared | undefined)[], dead: readonly number[]): void {
     for (const id of dead) {
-      const s = known.get(id);
+      const s = known[id];
       if (s === undefined) continue;
-      known.delete(id);
+      known[id] = undefined;
       if (--s.refs === 0) this.#byKey.delete(flatKey(s.labels));
     }
   }
@@ -229,8 +235,8 @@ export class SeriesTable {
   dropDecoder(decoder: number): void {
     const known = this.#byDecoder[decoder];
     if (!known) return;
-    for (const s of known.values()) if (--s.refs === 0) this.#byKey.delete(flatKey(s.labels));
-    known.clear();
+    for (const s of known) if (s !== undefined && --s.refs === 0) this.#byKey.delete(flatKey(s.labels));
+    this.#byDecoder[decoder] = [];
   }
 
   #labels(flat: readonly string[]): Labels {
