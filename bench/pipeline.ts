@@ -6,6 +6,7 @@
  *   npm run build:bench && node dist-bench/bench/pipeline.js [--part=scrape|proxy|all]
  *     [--series=20000,100000,200000] [--targets=10] [--runs=3] [--warmup=10] [--seconds=15]
  *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR] [--cores=1,2] [--decode-workers=N|auto]
+ *     [--compress-workers=0|1|auto]
  *
  * 1. Scrape (`--series`, total series over `--targets` exposition servers in this process, scraped
  *    every 1 s): our `prometheus.scrape` → `prometheus.remote_write` against a Prometheus 2.42 agent
@@ -26,7 +27,8 @@
  *    and then on cores 0–1 (each started under that affinity, so Go's GOMAXPROCS and our `auto`
  *    decode workers follow it; on 2 cores the receiver shares core 1 with the generator and the
  *    sink) and prints each side's scaling (samples acked per second at 2 cores ÷ at 1 core).
- *    `--decode-workers` passes `--prometheus.receive-http.decode-workers` to ours.
+ *    `--decode-workers` and `--compress-workers` pass `--prometheus.receive-http.decode-workers`
+ *    and `--prometheus.remote-write.compress-workers` to ours.
  *
  * Load averages are printed beside every figure: the machine is shared, so compare ratios from
  * one run only. All servers listen on 127.0.0.1; every wait is bounded.
@@ -81,6 +83,8 @@ const CORES = (flag('cores') || '1,2').split(',').map(Number);
 if (CORES.some((c) => !Number.isInteger(c) || c < 1 || c > os.cpus().length)) throw new Error(`--cores=${flag('cores')}: expected comma-separated core counts from 1 to ${os.cpus().length}`);
 /** Our decode workers per run; unset: the collector's default (\`auto\`, from the CPUs it may use). */
 const DECODE_WORKERS = flag('decode-workers');
+/** Our compression worker (0, 1 or auto); unset: the collector's default. */
+const COMPRESS_WORKERS = flag('compress-workers');
 const PROMETHEUS = process.env['PROMETHEUS'] ?? '/usr/bin/prometheus';
 const TASKSET = existsSync('/usr/bin/taskset');
 
@@ -350,7 +354,10 @@ prometheus.remote_write "out" {
 `,
       undefined,
       CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [],
-      DECODE_WORKERS !== undefined ? [`--prometheus.receive-http.decode-workers=${DECODE_WORKERS}`] : [],
+      [
+        ...(DECODE_WORKERS !== undefined ? [`--prometheus.receive-http.decode-workers=${DECODE_WORKERS}`] : []),
+        ...(COMPRESS_WORKERS !== undefined ? [`--prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}`] : []),
+      ],
     );
   } else {
     urlPath = '/api/v1/write';
@@ -450,7 +457,7 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     const ratios: Ratio[] = [];
     const rates = new Map<string, number>();
     for (const cores of CORES) {
-      console.log(`  receiver on ${cores} core${cores === 1 ? '' : 's'} (${coreList(cores)})${DECODE_WORKERS !== undefined ? `, ours with --prometheus.receive-http.decode-workers=${DECODE_WORKERS}` : ''}; load ${load()}`);
+      console.log(`  receiver on ${cores} core${cores === 1 ? '' : 's'} (${coreList(cores)})${DECODE_WORKERS !== undefined ? `, ours with --prometheus.receive-http.decode-workers=${DECODE_WORKERS}` : ''}${COMPRESS_WORKERS !== undefined ? `, --prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}` : ''}; load ${load()}`);
       const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
       for (let run = 0; run < RUNS; run++) {
         const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];

@@ -12,6 +12,7 @@ import { STABILITY_ORDER, type ServiceName, type Stability } from '../runtime/co
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
 import { defaultRegistry } from '../component/registry.js';
 import { DECODE_WORKERS_FLAG, parseDecodeWorkers, setDecodeWorkers } from '../component/prometheus/receive_http/decode-workers.js';
+import { COMPRESS_WORKERS_FLAG, parseCompressWorkers, setCompressWorkers } from '../prom/snappy/compress-pool.js';
 import { Runtime } from '../runtime/runtime.js';
 import { LiveDebugging } from '../runtime/live-debugging.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
@@ -56,6 +57,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'feature.community-components.enabled', kind: 'bool', default: false, help: 'Enable community components' },
   { name: 'feature.prometheus.metric-validation-scheme', kind: 'string', default: 'legacy', help: 'Prometheus metric validation scheme to use. Supported values: "legacy", "utf-8"' },
   { name: DECODE_WORKERS_FLAG, kind: 'string', default: 'auto', help: 'Worker threads that decode prometheus.receive_http bodies (snappy + protobuf); 0 decodes on the main thread; auto: one per CPU beyond the first, at most 4' },
+  { name: COMPRESS_WORKERS_FLAG, kind: 'string', default: 'auto', help: 'Worker thread that snappy-compresses prometheus.remote_write requests: 0 compresses on the main thread; auto: 1 when more than one CPU is usable' },
   { name: 'help', kind: 'bool', default: false, help: 'Show help for run' },
 ];
 
@@ -76,6 +78,8 @@ export interface RunSettings {
   readonly stabilityLevel: Stability;
   /** Decode worker threads of `prometheus.receive_http` (the flag's `auto` resolved). */
   readonly decodeWorkers: number;
+  /** Snappy compression worker of `prometheus.remote_write` (0 or 1, `auto` resolved). */
+  readonly compressWorkers: number;
   readonly values: ReadonlyMap<string, FlagValue>;
 }
 
@@ -101,14 +105,17 @@ export function runSettings(args: readonly string[]): RunSettings | 'help' {
     throw new UsageError(`invalid value "${scheme}" for flag --feature.prometheus.metric-validation-scheme: supported values are legacy, utf-8`);
   }
   let decodeWorkers: number;
+  let compressWorkers: number;
   try {
     decodeWorkers = parseDecodeWorkers(values.get(DECODE_WORKERS_FLAG) as string);
+    compressWorkers = parseCompressWorkers(values.get(COMPRESS_WORKERS_FLAG) as string);
   } catch (err: unknown) {
     throw new UsageError((err as Error).message);
   }
   return {
     configPath: positionals[0]!,
     decodeWorkers,
+    compressWorkers,
     listenAddr: values.get('server.http.listen-addr') as string,
     storagePath: values.get('storage.path') as string,
     stabilityLevel: level as Stability,
@@ -134,6 +141,7 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
   }
   const v = settings.values;
   setDecodeWorkers(settings.decodeWorkers);
+  setCompressWorkers(settings.compressWorkers);
   const logs = new LogManager({ stream: io.stderr });
   const log = logs.root;
   const registry = new Registry();

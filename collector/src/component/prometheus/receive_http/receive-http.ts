@@ -166,7 +166,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
 
   debugInfo(): unknown {
     const { listener, address, ...warning } = this.#listener.info();
-    return { listener, address, path: WRITE_PATH, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
+    return { listener, address, path: WRITE_PATH, decode_workers: this.#pool.workers, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */
