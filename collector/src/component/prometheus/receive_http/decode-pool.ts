@@ -12,7 +12,8 @@
  *   pipelines or reuses its connection sees its bodies decoded and handed back in order, and a
  *   series keeps being decoded (and cached) by one worker.
  * - Workers are started on first use, do not keep the process alive, and a worker that dies is
- *   replaced on the next request; its series ids are released.
+ *   replaced on the next request (its requests in flight are answered 503 by the caller, its
+ *   series ids are released); after 3 deaths the pool decodes on the calling thread.
  * - The worker count is process-wide (`decode-workers.ts`, the run flag
  *   `--prometheus.receive-http.decode-workers`).
  */
@@ -46,6 +47,8 @@ interface Slot {
 }
 
 const WORKER_URL = new URL('./decode-worker.js', import.meta.url);
+/** After this many worker deaths (e.g. a worker that cannot start) the pool stops using workers. */
+const MAX_WORKER_DEATHS = 3;
 
 export class DecodePool {
   readonly #opts: DecodePoolOptions;
@@ -56,6 +59,8 @@ export class DecodePool {
   #nextDecoder = 0;
   #seq = 0;
   #closed = false;
+  /** Workers that died; from `MAX_WORKER_DEATHS` on, bodies are decoded inline. */
+  #deaths = 0;
 
   constructor(opts: DecodePoolOptions) {
     this.#opts = opts;
@@ -67,7 +72,7 @@ export class DecodePool {
 
   /** Worker threads in use (0: inline). */
   get workers(): number {
-    return this.#slots.length;
+    return this.#deaths >= MAX_WORKER_DEATHS ? 0 : this.#slots.length;
   }
 
   /** Distinct series the main thread holds `Labels` for on behalf of the workers. */
@@ -80,7 +85,7 @@ export class DecodePool {
    * series (so the caller can budget them); what it throws rejects the promise.
    */
   decode(body: Buffer, affinity: object, admit: (timeseries: number) => void): Promise<DecodeOutcome> {
-    if (this.#slots.length === 0 || this.#closed) {
+    if (this.#slots.length === 0 || this.#closed || this.#deaths >= MAX_WORKER_DEATHS) {
       try {
         return Promise.resolve(this.#decodeInline(body, admit));
       } catch (err: unknown) {
@@ -165,6 +170,7 @@ export class DecodePool {
     const gone = (why: string): void => {
       if (slot.worker !== w) return;
       slot.worker = undefined;
+      this.#deaths++;
       this.#table.dropDecoder(decoder);
       const pending = [...slot.pending.values()];
       slot.pending.clear();
