@@ -34,7 +34,7 @@
  * one run only. All servers listen on 127.0.0.1; every wait is bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,25 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds of the main thread (tid = pid) of `pid`, apart from all its other threads. */
+function threadSplit(pid: number): { main: number; rest: number } {
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const s = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    all += s;
+    if (tid === String(pid)) main += s;
+  }
+  return { main, rest: all - main };
 }
 
 function peakRssBytes(pid: number): number {
@@ -297,6 +316,9 @@ interface ProxyRun {
   readonly p99: number;
   readonly failed: number;
   readonly generatorCores: number;
+  /** µs of CPU per acked sample on the process's main thread and on all its other threads (ended threads are not counted). */
+  readonly mainUsPerSample: number;
+  readonly restUsPerSample: number;
   readonly load: number;
 }
 
@@ -409,11 +431,13 @@ prometheus.remote_write "out" {
     await sleep(WARMUP * 1000);
     measuring = true;
     const c0 = cpuSeconds(pid);
+    const t0 = threadSplit(pid);
     const g0 = process.cpuUsage();
     const w0 = performance.now();
     await sleep(SECONDS * 1000);
     measuring = false;
     const cpu = cpuSeconds(pid) - c0;
+    const t1 = threadSplit(pid);
     const g = process.cpuUsage(g0);
     const elapsed = (performance.now() - w0) / 1000;
     stopped = true;
@@ -423,6 +447,8 @@ prometheus.remote_write "out" {
     const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
     const r: ProxyRun = {
       perCpuSecond: acked / cpu,
+      mainUsPerSample: ((t1.main - t0.main) / acked) * 1e6,
+      restUsPerSample: ((t1.rest - t0.rest) / acked) * 1e6,
       rate: acked / elapsed,
       cores: cpu / elapsed,
       p50: q(0.5),
@@ -432,7 +458,7 @@ prometheus.remote_write "out" {
       load: os.loadavg()[0]!,
     };
     console.log(
-      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
+      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per sample ${r.mainUsPerSample.toFixed(2)} µs main thread + ${r.restUsPerSample.toFixed(2)} µs other threads; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
     );
     return r;
   } finally {
@@ -466,11 +492,13 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
       for (const side of ['ours', 'prometheus'] as const) {
         const xs = res[side];
         console.log(
-          `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; load ${spread(xs.map((x) => x.load), 1)}`,
+          `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; load ${spread(xs.map((x) => x.load), 1)}`,
         );
       }
       const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
       rates.set(`ours/${cores}`, m('ours', (r) => r.rate));
+      rates.set(`ours-main-us/${cores}`, m('ours', (r) => r.mainUsPerSample));
+      rates.set(`ours-total-us/${cores}`, m('ours', (r) => r.mainUsPerSample + r.restUsPerSample));
       rates.set(`prometheus/${cores}`, m('prometheus', (r) => r.rate));
       const tag = `${BUSY ? ` (${BUSY} CPU hogs)` : ''}, ${cores} core${cores === 1 ? '' : 's'}`;
       ratios.push(
@@ -487,6 +515,11 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
         const scale = rates.get(`${side}/${hi}`)! / rates.get(`${side}/${lo}`)!;
         console.log(`  scaling ${side.padEnd(10)} ${lo} → ${hi} cores: ${(rates.get(`${side}/${lo}`)! / 1000).toFixed(1)}k → ${(rates.get(`${side}/${hi}`)! / 1000).toFixed(1)}k samples/s acked = ${scale.toFixed(2)}×`);
       }
+      // Load-independent ceiling: on more cores ours is bound by its main thread's CPU per sample.
+      const ceiling = rates.get(`ours-total-us/${lo}`)! / rates.get(`ours-main-us/${hi}`)!;
+      console.log(
+        `  ours: all threads ${rates.get(`ours-total-us/${lo}`)!.toFixed(2)} µs CPU per sample on ${lo} core, main thread ${rates.get(`ours-main-us/${hi}`)!.toFixed(2)} µs on ${hi} cores: at most ${ceiling.toFixed(2)}× from ${lo} → ${hi} cores while the main thread is the bottleneck`,
+      );
       // Not a ratio against the peer: printed with them so it sits beside the figures it comes from.
       ratios.push({ what: `proxy: ours ${lo} → ${hi} cores scaling ÷ Prometheus's`, value: rates.get(`ours/${hi}`)! / rates.get(`ours/${lo}`)! / (rates.get(`prometheus/${hi}`)! / rates.get(`prometheus/${lo}`)!) });
     }
