@@ -57,7 +57,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'feature.community-components.enabled', kind: 'bool', default: false, help: 'Enable community components' },
   { name: 'feature.prometheus.metric-validation-scheme', kind: 'string', default: 'legacy', help: 'Prometheus metric validation scheme to use. Supported values: "legacy", "utf-8"' },
   { name: DECODE_WORKERS_FLAG, kind: 'string', default: 'auto', help: 'Worker threads that decode prometheus.receive_http bodies (snappy + protobuf); 0 decodes on the main thread; auto: one per CPU beyond the first, at most 4' },
-  { name: COMPRESS_WORKERS_FLAG, kind: 'string', default: 'auto', help: 'Worker thread that snappy-compresses prometheus.remote_write requests: 0 compresses on the main thread; auto: 1 when more than one CPU is usable' },
+  { name: COMPRESS_WORKERS_FLAG, kind: 'string', default: '0', help: 'Worker thread that snappy-compresses prometheus.remote_write requests: 0 (default) compresses on the main thread; auto: 1 when more than one CPU is usable' },
   { name: 'help', kind: 'bool', default: false, help: 'Show help for run' },
 ];
 

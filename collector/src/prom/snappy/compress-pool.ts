@@ -8,8 +8,10 @@
  * - The input is copied before it crosses (callers may reuse their buffer at once); results come
  *   back in the order they were asked for.
  * - The worker count is process-wide (`setCompressWorkers`, from the run flag
- *   `--prometheus.remote-write.compress-workers`); `auto` is 1 when the process may use more than
- *   one CPU, else 0. The worker starts on first use and does not keep the process alive.
+ *   `--prometheus.remote-write.compress-workers`, default 0: on 2 cores the worker added ~1 µs of
+ *   CPU per proxied sample on other threads without lowering the main thread's, see
+ *   bench/README.md); `auto` is 1 when the process may use more than one CPU, else 0. The worker
+ *   starts on first use and does not keep the process alive.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -112,6 +114,6 @@ let shared: CompressPool | undefined;
 
 /** `compress` on the process-wide pool. */
 export function compressOffThread(input: Uint8Array): Promise<Buffer> {
-  shared ??= new CompressPool(configured ?? autoCompressWorkers());
+  shared ??= new CompressPool(configured ?? 0);
   return shared.compress(input);
 }
