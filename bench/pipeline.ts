@@ -5,7 +5,8 @@
  *
  *   npm run build:bench && node dist-bench/bench/pipeline.js [--part=scrape|proxy|all]
  *     [--series=20000,100000,200000] [--targets=10] [--runs=3] [--warmup=10] [--seconds=15]
- *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR]
+ *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR] [--cores=1,2] [--decode-workers=N|auto]
+ *     [--compress-workers=0|1|auto]
  *
  * 1. Scrape (`--series`, total series over `--targets` exposition servers in this process, scraped
  *    every 1 s): our `prometheus.scrape` → `prometheus.remote_write` against a Prometheus 2.42 agent
@@ -16,19 +17,24 @@
  *    `--cpu-prof=DIR` runs our collector under `node --cpu-prof` and leaves the profiles in DIR.
  * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
  *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
- *    relabelling as a `write_relabel_configs` rule. Each is pinned to core 0 (all threads); the load
+ *    relabelling as a `write_relabel_configs` rule. Each is pinned to `--cores` (all threads); the load
  *    generator (this process) and the counting receiver share core 1. The generator is the same for
  *    both: `--concurrency` senders, each owning 2,000 series and posting snappy-compressed protobuf
  *    WriteRequests of those series with timestamps that advance by 1 ms per request (in order per
  *    series, as a remote-write shard sends). Prints samples acknowledged (204) per CPU-second of
  *    the receiver and p50/p99 ack latency. `--busy[=N]` runs N (default 2) unpinned CPU hogs
- *    beside both for the whole proxy part.
+ *    beside both for the whole proxy part. `--cores=1,2` (the default) runs the receivers on core 0
+ *    and then on cores 0–1 (each started under that affinity, so Go's GOMAXPROCS and our `auto`
+ *    decode workers follow it; on 2 cores the receiver shares core 1 with the generator and the
+ *    sink) and prints each side's scaling (samples acked per second at 2 cores ÷ at 1 core).
+ *    `--decode-workers` and `--compress-workers` pass `--prometheus.receive-http.decode-workers`
+ *    and `--prometheus.remote-write.compress-workers` to ours.
  *
  * Load averages are printed beside every figure: the machine is shared, so compare ratios from
  * one run only. All servers listen on 127.0.0.1; every wait is bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,6 +79,12 @@ const CONCURRENCY = numFlag('concurrency', 32);
 const busyFlag = flag('busy');
 const BUSY = busyFlag === undefined ? 0 : busyFlag === '' ? 2 : Number(busyFlag);
 const CPU_PROF = flag('cpu-prof');
+const CORES = (flag('cores') || '1,2').split(',').map(Number);
+if (CORES.some((c) => !Number.isInteger(c) || c < 1 || c > os.cpus().length)) throw new Error(`--cores=${flag('cores')}: expected comma-separated core counts from 1 to ${os.cpus().length}`);
+/** Our decode workers per run; unset: the collector's default (\`auto\`, from the CPUs it may use). */
+const DECODE_WORKERS = flag('decode-workers');
+/** Our compression worker (0, 1 or auto); unset: the collector's default. */
+const COMPRESS_WORKERS = flag('compress-workers');
 const PROMETHEUS = process.env['PROMETHEUS'] ?? '/usr/bin/prometheus';
 const TASKSET = existsSync('/usr/bin/taskset');
 
@@ -84,15 +96,37 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/** CPU seconds of the main thread (tid = pid) of `pid`, apart from all its other threads. */
+function threadSplit(pid: number): { main: number; rest: number } {
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const s = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    all += s;
+    if (tid === String(pid)) main += s;
+  }
+  return { main, rest: all - main };
+}
+
 function peakRssBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-/** Pins every thread of `pid` (and the threads it starts later) to `cpu`. */
-function pin(pid: number, cpu: number): void {
-  if (TASKSET) execFileSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { stdio: 'ignore' });
+/** Pins every thread of `pid` (and the threads it starts later) to the cores `cpus` (e.g. `0` or `0,1`). */
+function pin(pid: number, cpus: number | string): void {
+  if (TASKSET) execFileSync('taskset', ['-a', '-pc', String(cpus), String(pid)], { stdio: 'ignore' });
 }
+
+/** `0`, `0,1`, …: the first `n` cores. */
+const coreList = (n: number): string => Array.from({ length: n }, (_, i) => i).join(',');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => os.loadavg()[0]!.toFixed(1);
@@ -282,6 +316,9 @@ interface ProxyRun {
   readonly p99: number;
   readonly failed: number;
   readonly generatorCores: number;
+  /** µs of CPU per acked sample on the process's main thread and on all its other threads (ended threads are not counted). */
+  readonly mainUsPerSample: number;
+  readonly restUsPerSample: number;
   readonly load: number;
 }
 
@@ -299,10 +336,13 @@ const seriesLabels: Buffer[][] = Array.from({ length: CONCURRENCY }, (_, w) =>
   ),
 );
 
-async function proxyOnce(dir: string, side: Side, run: number): Promise<ProxyRun> {
+async function proxyOnce(dir: string, side: Side, run: number, cores: number): Promise<ProxyRun> {
   const sink: SinkProc = await startSinkProcess();
   pin(sink.proc.pid!, 1);
-  const name = `proxy-${side}-${run}`;
+  const name = `proxy-${side}-${cores}c-${run}`;
+  // The receiver starts with the affinity it will run under, so what it sizes from its CPUs at
+  // start (Go's GOMAXPROCS, our `auto` decode workers) matches; then this process returns to core 1.
+  pin(process.pid, coreList(cores));
   let proc: Proc;
   let port: number;
   let urlPath: string;
@@ -334,6 +374,12 @@ prometheus.remote_write "out" {
   }
 }
 `,
+      undefined,
+      CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [],
+      [
+        ...(DECODE_WORKERS !== undefined ? [`--prometheus.receive-http.decode-workers=${DECODE_WORKERS}`] : []),
+        ...(COMPRESS_WORKERS !== undefined ? [`--prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}`] : []),
+      ],
     );
   } else {
     urlPath = '/api/v1/write';
@@ -352,7 +398,8 @@ prometheus.remote_write "out" {
     ));
   }
   const pid = proc.proc.pid!;
-  pin(pid, 0);
+  pin(pid, coreList(cores));
+  pin(process.pid, 1);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const enc = new WriteRequestEncoder();
   const tsBase = Date.now();
@@ -384,11 +431,13 @@ prometheus.remote_write "out" {
     await sleep(WARMUP * 1000);
     measuring = true;
     const c0 = cpuSeconds(pid);
+    const t0 = threadSplit(pid);
     const g0 = process.cpuUsage();
     const w0 = performance.now();
     await sleep(SECONDS * 1000);
     measuring = false;
     const cpu = cpuSeconds(pid) - c0;
+    const t1 = threadSplit(pid);
     const g = process.cpuUsage(g0);
     const elapsed = (performance.now() - w0) / 1000;
     stopped = true;
@@ -398,6 +447,8 @@ prometheus.remote_write "out" {
     const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
     const r: ProxyRun = {
       perCpuSecond: acked / cpu,
+      mainUsPerSample: ((t1.main - t0.main) / acked) * 1e6,
+      restUsPerSample: ((t1.rest - t0.rest) / acked) * 1e6,
       rate: acked / elapsed,
       cores: cpu / elapsed,
       p50: q(0.5),
@@ -407,7 +458,7 @@ prometheus.remote_write "out" {
       load: os.loadavg()[0]!,
     };
     console.log(
-      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
+      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per sample ${r.mainUsPerSample.toFixed(2)} µs main thread + ${r.restUsPerSample.toFixed(2)} µs other threads; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
     );
     return r;
   } finally {
@@ -429,24 +480,50 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     console.log(
       `proxy: receive → relabel → remote_write, ${CONCURRENCY} senders × ${PER_REQUEST} series per request (${CONCURRENCY * PER_REQUEST} series), receiver ${TASKSET ? 'pinned to core 0, generator and sink on core 1' : 'not pinned (taskset missing)'}, ${BUSY ? `${BUSY} CPU hogs running` : 'no CPU hog'}; ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`,
     );
-    const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
-    for (let run = 0; run < RUNS; run++) {
-      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
-      for (const side of order) res[side].push(await proxyOnce(dir, side, run));
-    }
-    for (const side of ['ours', 'prometheus'] as const) {
-      const xs = res[side];
-      console.log(
-        `  ${side.padEnd(10)} median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; load ${spread(xs.map((x) => x.load), 1)}`,
+    const ratios: Ratio[] = [];
+    const rates = new Map<string, number>();
+    for (const cores of CORES) {
+      console.log(`  receiver on ${cores} core${cores === 1 ? '' : 's'} (${coreList(cores)})${DECODE_WORKERS !== undefined ? `, ours with --prometheus.receive-http.decode-workers=${DECODE_WORKERS}` : ''}${COMPRESS_WORKERS !== undefined ? `, --prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}` : ''}; load ${load()}`);
+      const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
+      for (let run = 0; run < RUNS; run++) {
+        const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+        for (const side of order) res[side].push(await proxyOnce(dir, side, run, cores));
+      }
+      for (const side of ['ours', 'prometheus'] as const) {
+        const xs = res[side];
+        console.log(
+          `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; load ${spread(xs.map((x) => x.load), 1)}`,
+        );
+      }
+      const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
+      rates.set(`ours/${cores}`, m('ours', (r) => r.rate));
+      rates.set(`ours-main-us/${cores}`, m('ours', (r) => r.mainUsPerSample));
+      rates.set(`ours-total-us/${cores}`, m('ours', (r) => r.mainUsPerSample + r.restUsPerSample));
+      rates.set(`prometheus/${cores}`, m('prometheus', (r) => r.rate));
+      const tag = `${BUSY ? ` (${BUSY} CPU hogs)` : ''}, ${cores} core${cores === 1 ? '' : 's'}`;
+      ratios.push(
+        { what: `proxy${tag}: samples acked per CPU-second`, value: m('ours', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) },
+        { what: `proxy${tag}: samples acked per second`, value: m('ours', (r) => r.rate) / m('prometheus', (r) => r.rate) },
+        { what: `proxy${tag}: p50 ack latency`, value: m('ours', (r) => r.p50) / m('prometheus', (r) => r.p50) },
+        { what: `proxy${tag}: p99 ack latency`, value: m('ours', (r) => r.p99) / m('prometheus', (r) => r.p99) },
       );
     }
-    const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
-    const tag = BUSY ? ` (${BUSY} CPU hogs)` : '';
-    return [
-      { what: `proxy${tag}: samples acked per CPU-second`, value: m('ours', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) },
-      { what: `proxy${tag}: p50 ack latency`, value: m('ours', (r) => r.p50) / m('prometheus', (r) => r.p50) },
-      { what: `proxy${tag}: p99 ack latency`, value: m('ours', (r) => r.p99) / m('prometheus', (r) => r.p99) },
-    ];
+    if (CORES.length > 1) {
+      const lo = Math.min(...CORES);
+      const hi = Math.max(...CORES);
+      for (const side of ['ours', 'prometheus'] as const) {
+        const scale = rates.get(`${side}/${hi}`)! / rates.get(`${side}/${lo}`)!;
+        console.log(`  scaling ${side.padEnd(10)} ${lo} → ${hi} cores: ${(rates.get(`${side}/${lo}`)! / 1000).toFixed(1)}k → ${(rates.get(`${side}/${hi}`)! / 1000).toFixed(1)}k samples/s acked = ${scale.toFixed(2)}×`);
+      }
+      // Load-independent ceiling: on more cores ours is bound by its main thread's CPU per sample.
+      const ceiling = rates.get(`ours-total-us/${lo}`)! / rates.get(`ours-main-us/${hi}`)!;
+      console.log(
+        `  ours: all threads ${rates.get(`ours-total-us/${lo}`)!.toFixed(2)} µs CPU per sample on ${lo} core, main thread ${rates.get(`ours-main-us/${hi}`)!.toFixed(2)} µs on ${hi} cores: at most ${ceiling.toFixed(2)}× from ${lo} → ${hi} cores while the main thread is the bottleneck`,
+      );
+      // Not a ratio against the peer: printed with them so it sits beside the figures it comes from.
+      ratios.push({ what: `proxy: ours ${lo} → ${hi} cores scaling ÷ Prometheus's`, value: rates.get(`ours/${hi}`)! / rates.get(`ours/${lo}`)! / (rates.get(`prometheus/${hi}`)! / rates.get(`prometheus/${lo}`)!) });
+    }
+    return ratios;
   } finally {
     for (const h of hogs) await h.kill9();
   }

@@ -119,12 +119,13 @@ export async function startAlloy(
   config: string,
   storage = path.join(dir, `data-${name}`),
   nodeArgs: readonly string[] = [],
+  runArgs: readonly string[] = [],
 ): Promise<AlloyProc> {
   ensureBuilt();
   const cfgPath = path.join(dir, `${name}.alloy`);
   writeFileSync(cfgPath, config);
   const port = await freePort();
-  const p = spawnProc(name, process.execPath, [...nodeArgs, alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, cfgPath]);
+  const p = spawnProc(name, process.execPath, [...nodeArgs, alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, ...runArgs, cfgPath]);
   const base = `http://127.0.0.1:${port}`;
   await until(() => `${name} to start:\n${p.output()}`, async () => {
     if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);

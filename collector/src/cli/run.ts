@@ -11,6 +11,8 @@ import { LogManager } from '../logging/logger.js';
 import { STABILITY_ORDER, type ServiceName, type Stability } from '../runtime/component.js';
 import { SingleNodeCluster } from '../runtime/cluster-service.js';
 import { defaultRegistry } from '../component/registry.js';
+import { DECODE_WORKERS_FLAG, parseDecodeWorkers, setDecodeWorkers } from '../component/prometheus/receive_http/decode-workers.js';
+import { COMPRESS_WORKERS_FLAG, parseCompressWorkers, setCompressWorkers } from '../prom/snappy/compress-pool.js';
 import { Runtime } from '../runtime/runtime.js';
 import { LiveDebugging } from '../runtime/live-debugging.js';
 import { syntaxEvaluator } from '../runtime/evaluator.js';
@@ -52,6 +54,8 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'stability.level', kind: 'string', default: 'generally-available', help: `Minimum stability level of features to enable. Supported values: ${STABILITY_ORDER.join(', ')}` },
   { name: 'feature.community-components.enabled', kind: 'bool', default: false, help: 'Enable community components' },
   { name: 'feature.prometheus.metric-validation-scheme', kind: 'string', default: 'legacy', help: 'Prometheus metric validation scheme to use. Supported values: "legacy", "utf-8"' },
+  { name: DECODE_WORKERS_FLAG, kind: 'string', default: 'auto', help: 'Worker threads that decode prometheus.receive_http bodies (snappy + protobuf); 0 decodes on the main thread; auto: one per CPU beyond the first, at most 4' },
+  { name: COMPRESS_WORKERS_FLAG, kind: 'string', default: '0', help: 'Worker thread that snappy-compresses prometheus.remote_write requests: 0 (default) compresses on the main thread; auto: 1 when more than one CPU is usable' },
   { name: 'help', kind: 'bool', default: false, help: 'Show help for run' },
 ];
 
@@ -70,6 +74,10 @@ export interface RunSettings {
   readonly listenAddr: string;
   readonly storagePath: string;
   readonly stabilityLevel: Stability;
+  /** Decode worker threads of `prometheus.receive_http` (the flag's `auto` resolved). */
+  readonly decodeWorkers: number;
+  /** Snappy compression worker of `prometheus.remote_write` (0 or 1, `auto` resolved). */
+  readonly compressWorkers: number;
   readonly values: ReadonlyMap<string, FlagValue>;
 }
 
@@ -94,8 +102,18 @@ export function runSettings(args: readonly string[]): RunSettings | 'help' {
   if (scheme !== 'legacy' && scheme !== 'utf-8') {
     throw new UsageError(`invalid value "${scheme}" for flag --feature.prometheus.metric-validation-scheme: supported values are legacy, utf-8`);
   }
+  let decodeWorkers: number;
+  let compressWorkers: number;
+  try {
+    decodeWorkers = parseDecodeWorkers(values.get(DECODE_WORKERS_FLAG) as string);
+    compressWorkers = parseCompressWorkers(values.get(COMPRESS_WORKERS_FLAG) as string);
+  } catch (err: unknown) {
+    throw new UsageError((err as Error).message);
+  }
   return {
     configPath: positionals[0]!,
+    decodeWorkers,
+    compressWorkers,
     listenAddr: values.get('server.http.listen-addr') as string,
     storagePath: values.get('storage.path') as string,
     stabilityLevel: level as Stability,
@@ -120,6 +138,8 @@ export async function runCommand(args: readonly string[], io: CliIO): Promise<nu
     return 0;
   }
   const v = settings.values;
+  setDecodeWorkers(settings.decodeWorkers);
+  setCompressWorkers(settings.compressWorkers);
   const logs = new LogManager({ stream: io.stderr });
   const log = logs.root;
   const registry = new Registry();

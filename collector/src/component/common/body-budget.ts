@@ -273,10 +273,11 @@ export function snappyPreamble(limit: number, limitName: string): (first: Buffer
 }
 
 /**
- * Decodes a snappy block after checking its declared length against `limit` (413) and taking that
- * many bytes from the lease (503), before any output is allocated.
+ * Checks a snappy block's declared decoded length against `limit` (413; 400 when there is no valid
+ * preamble) and takes that many bytes from the lease (503); returns the length. For bodies that
+ * are decoded elsewhere (a worker thread) but must be budgeted here.
  */
-export function snappyDecode(body: Buffer, limit: number, lease: BodyLease, limitName: string): Buffer {
+export function snappyReserve(body: Uint8Array, limit: number, lease: BodyLease, limitName: string): number {
   let len: number;
   try {
     len = uncompressedLength(body);
@@ -285,6 +286,15 @@ export function snappyDecode(body: Buffer, limit: number, lease: BodyLease, limi
   }
   if (len > limit) throw new BodyError(413, `snappy body decodes to ${len} bytes, more than ${limitName} (${limit} bytes)`);
   lease.take(len);
+  return len;
+}
+
+/**
+ * Decodes a snappy block after checking its declared length against `limit` (413) and taking that
+ * many bytes from the lease (503), before any output is allocated.
+ */
+export function snappyDecode(body: Buffer, limit: number, lease: BodyLease, limitName: string): Buffer {
+  snappyReserve(body, limit, lease, limitName);
   try {
     return uncompress(body, limit);
   } catch (err: unknown) {

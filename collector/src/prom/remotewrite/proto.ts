@@ -384,7 +384,11 @@ function hashString(s: string): number {
 
 function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolean {
   const len = end - start;
-  return key.length === len && buf.compare(key, 0, len, start, end) === 0;
+  if (key.length !== len) return false;
+  // Label runs are short: a loop is cheaper than a call into Buffer.compare.
+  if (len > 256) return buf.compare(key, 0, len, start, end) === 0;
+  for (let i = 0; i < len; i++) if (key[i] !== buf[start + i]) return false;
+  return true;
 }
 
 /**
@@ -498,8 +502,10 @@ export class WriteRequestDecoder {
             skipField(buf, c, tsEnd, w);
           }
         }
-        if (this.#validate && (n > firstSample || pendingExemplars)) {
-          const problem = this.#problem(buf, view, labStart, labEnd, contiguous, tsEnd);
+        // A series already in the cache was valid when cached: one lookup both checks and finds it.
+        const cached = (n > firstSample || pendingExemplars) && labStart >= 0 && contiguous ? this.#lookup(buf, view, labStart, labEnd) : undefined;
+        if (cached === undefined && this.#validate && (n > firstSample || pendingExemplars)) {
+          const problem: SeriesProblem | undefined = labStart < 0 ? { why: 'empty label set', fatal: true } : labelRangeProblem(buf, labStart, contiguous ? labEnd : tsEnd);
           if (problem) {
             const shown = `${labStart < 0 ? '{}' : formatLabelRange(buf, labStart, contiguous ? labEnd : tsEnd)}: ${problem.why}`;
             rejected ??= { first: shown, series: 0, samples: 0, wholeRequest: false };
@@ -516,7 +522,7 @@ export class WriteRequestDecoder {
           }
         }
         if (n > firstSample || pendingExemplars) {
-          const labels = this.#seriesLabels(buf, view, labStart, labEnd, contiguous, tsEnd);
+          const labels = cached ?? this.#seriesLabels(buf, view, labStart, labEnd, contiguous, tsEnd);
           for (let i = firstSample; i < n; i++) series.push(labels);
           if (pendingExemplars) {
             for (const ex of pendingExemplars) {
@@ -557,18 +563,19 @@ export class WriteRequestDecoder {
     return result;
   }
 
-  /** Validation of one series' labels; series already in the cache were valid when cached. */
-  #problem(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): SeriesProblem | undefined {
-    if (start < 0) return { why: 'empty label set', fatal: true };
-    if (contiguous) {
-      const h = hashRange(view, buf, start, end);
-      for (const gen of [this.#current, this.#previous]) {
-        for (let e = gen.get(h); e !== undefined; e = e.next) {
-          if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return undefined;
-        }
+  /** The cached series of the label bytes [start,end), moved to the current generation; undefined when unknown. */
+  #lookup(buf: Buffer, view: DataView, start: number, end: number): Labels | undefined {
+    const h = hashRange(view, buf, start, end);
+    for (let e = this.#current.get(h); e !== undefined; e = e.next) {
+      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return e.labels;
+    }
+    for (let e = this.#previous.get(h); e !== undefined; e = e.next) {
+      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) {
+        this.#insert(h, e.key, e.labels);
+        return e.labels;
       }
     }
-    return labelRangeProblem(buf, start, contiguous ? end : tsEnd);
+    return undefined;
   }
 
   #seriesLabels(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
@@ -580,16 +587,9 @@ export class WriteRequestDecoder {
       for (const l of labels) key += `${l.name}\u0000${l.value}\u0000`;
       return this.#cachedByString(key, () => labels);
     }
+    const known = this.#lookup(buf, view, start, end);
+    if (known !== undefined) return known;
     const h = hashRange(view, buf, start, end);
-    for (let e = this.#current.get(h); e !== undefined; e = e.next) {
-      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return e.labels;
-    }
-    for (let e = this.#previous.get(h); e !== undefined; e = e.next) {
-      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) {
-        this.#insert(h, e.key, e.labels);
-        return e.labels;
-      }
-    }
     const labels = this.#decodeLabelRange(buf, start, end, true);
     this.#insert(h, Buffer.from(buf.subarray(start, end)), labels);
     return labels;

@@ -31,7 +31,7 @@ import type { Logger } from 'winston';
 import { systemClock, type Clock } from '../../clock/clock.js';
 import type { Exemplar, Labels } from '../types.js';
 import { processLabels, type CompiledRule } from '../relabel/relabel.js';
-import { compress } from '../snappy/snappy.js';
+import { compressOffThread } from '../snappy/compress-pool.js';
 import type { Wal, WalListener, WalRecord } from '../wal/wal.js';
 import type { Sender } from './client.js';
 import type { RemoteWriteMetrics } from './metrics.js';
@@ -676,7 +676,7 @@ export class QueueManager implements WalListener {
       }
       if (count === 0) return true;
       if (this.#stopped) return false;
-      const body = compress(enc.finish());
+      const body = await compressOffThread(enc.finish());
       const t0 = performance.now();
       const res = await this.#o.sender.send(body, shard.abort.signal);
       const dur = (performance.now() - t0) / 1000;

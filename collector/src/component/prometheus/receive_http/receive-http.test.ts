@@ -276,14 +276,14 @@ describe('prometheus.receive_http on the main HTTP server port', () => {
     const fix = `--server.http.listen-addr=0.0.0.0:${mainPort}`;
     expect(health.state).toBe('healthy');
     expect(health.message).toContain(fix);
-    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write', warning: expect.stringContaining(fix) as unknown });
+    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write', decode_workers: 0, warning: expect.stringContaining(fix) as unknown });
     expect(warnings.join('')).toContain(fix);
   });
 
   it('serves a loopback address on the main port without a warning, and removes the route when stopped', async () => {
     const c = await start({ listen_address: 'localhost', listen_port: mainPort });
     expect(c.listener).toBe('main-server');
-    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write' });
+    expect(c.debugInfo()).toStrictEqual({ listener: 'main-server', address: `127.0.0.1:${mainPort}`, path: '/api/v1/metrics/write', decode_workers: 0 });
     expect(warnings).toHaveLength(0);
     expect((await post(mainPort, body(1))).status).toBe(204);
     await stopAllComponents();

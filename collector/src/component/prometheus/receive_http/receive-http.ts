@@ -38,11 +38,11 @@ import type { Logger } from 'winston';
 import type { Component, ComponentDefinition, ComponentOptions, DebugComponent } from '../../../runtime/component.js';
 import type { MetricsReceiver } from '../../../prom/types.js';
 import { sleep } from '../../../clock/clock.js';
-import { countTimeseries, ProtoError, WriteRequestDecoder } from '../../../prom/remotewrite/proto.js';
-import { BodyError, BodyLease, ENTRY_COST_BYTES, readBody, receiveBudget, snappyDecode, snappyPreamble } from '../../common/body-budget.js';
+import { BodyError, BodyLease, ENTRY_COST_BYTES, readBody, receiveBudget, snappyPreamble, snappyReserve } from '../../common/body-budget.js';
 import { GRPC_NOT_SERVED, grpcServerSchema, httpServerSchema } from '../../common/http-server.js';
 import { mainHttpService, ReceiverListener, type Listener } from '../../common/receiver-listener.js';
 import { block, capsule, duration } from '../../../syntax/vm/schema.js';
+import { decodePool, type DecodePool } from './decode-pool.js';
 
 export const WRITE_PATH = '/api/v1/metrics/write';
 /**
@@ -52,6 +52,7 @@ export const WRITE_PATH = '/api/v1/metrics/write';
 export const MAX_DECODED_BYTES = 32 * 1024 * 1024;
 /** Largest accepted snappy body: the worst-case snappy encoding of `MAX_DECODED_BYTES`. */
 export const MAX_BODY_BYTES = 32 + MAX_DECODED_BYTES + Math.floor(MAX_DECODED_BYTES / 6);
+const DECODED_LIMIT = 'the decoded remote-write limit';
 
 export const argumentsSchema = z.object({
   http: block(httpServerSchema).prefault({}),
@@ -124,7 +125,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
   readonly #opts: ComponentOptions<Exports>;
   readonly #log: Logger;
   readonly #metrics: ReceiveMetrics;
-  readonly #decoder = new WriteRequestDecoder({ validateSeries: true });
+  readonly #pool: DecodePool = decodePool(MAX_DECODED_BYTES, DECODED_LIMIT);
   #args: Arguments;
   readonly #listener: ReceiverListener;
   #health: { state: 'healthy' | 'unhealthy'; message: string } | undefined;
@@ -165,7 +166,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
 
   debugInfo(): unknown {
     const { listener, address, ...warning } = this.#listener.info();
-    return { listener, address, path: WRITE_PATH, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
+    return { listener, address, path: WRITE_PATH, decode_workers: this.#pool.workers, ...warning, ...(this.#args.grpc ? { grpc: GRPC_NOT_SERVED } : {}) };
   }
 
   /** Reports health and keeps it, so `run` can report it again after the runtime's "started". */
@@ -182,23 +183,27 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     const writeTimeout = this.#args.http.server_write_timeout;
     const timer = writeTimeout > 0 ? setTimeout(() => req.socket.destroy(), writeTimeout) : undefined;
     let samples = 0;
+    let bodyBytes = 0;
     let retryAfter: number | undefined;
     const lease = new BodyLease(receiveBudget);
     try {
       if (path !== WRITE_PATH) throw new HttpError(404, `404 page not found; remote-write goes to POST ${WRITE_PATH}`);
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} not allowed; use POST`);
       checkHeaders(req);
-      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit', snappyPreamble(MAX_DECODED_BYTES, 'the decoded remote-write limit'));
-      const raw = snappyDecode(body, MAX_DECODED_BYTES, lease, 'the decoded remote-write limit');
+      const body = await readBody(req, MAX_BODY_BYTES, lease, 'the remote-write body limit', snappyPreamble(MAX_DECODED_BYTES, DECODED_LIMIT));
+      bodyBytes = body.length;
+      snappyReserve(body, MAX_DECODED_BYTES, lease, DECODED_LIMIT);
       // Decoded series cost far more than their wire bytes: budget them before building them.
-      lease.take(countTimeseries(raw) * ENTRY_COST_BYTES);
-      let decoded;
+      // The body may move to a decode worker: it is not usable here afterwards.
+      let outcome;
       try {
-        decoded = this.#decoder.decode(raw);
+        outcome = await this.#pool.decode(body, req.socket, (series) => lease.take(series * ENTRY_COST_BYTES));
       } catch (err: unknown) {
-        if (err instanceof ProtoError) throw new HttpError(400, `protobuf decode error: ${err.message}`);
-        throw err;
+        if (err instanceof BodyError) throw err;
+        throw new HttpError(503, `decoding failed, retry: ${err instanceof Error ? err.message : String(err)}`);
       }
+      if ('error' in outcome) throw new HttpError(outcome.error.status, outcome.error.message);
+      const decoded = outcome.request;
       const rejected = decoded.rejected;
       if (rejected?.wholeRequest) {
         samples = decoded.length + rejected.samples;
@@ -215,7 +220,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
         }
         this.#metrics.received.inc(samples);
       }
-      this.#metrics.bytes.inc(body.length);
+      this.#metrics.bytes.inc(bodyBytes);
       if (rejected) {
         // The valid series were forwarded (as Prometheus stores them); the sender learns what was refused.
         this.#metrics.failed.inc(rejected.samples);
