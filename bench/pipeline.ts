@@ -5,7 +5,7 @@
  *
  *   npm run build:bench && node dist-bench/bench/pipeline.js [--part=scrape|proxy|all]
  *     [--series=20000,100000,200000] [--targets=10] [--runs=3] [--warmup=10] [--seconds=15]
- *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR]
+ *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR] [--node-args='--flag ...'] [--before=DIR]
  *
  * 1. Scrape (`--series`, total series over `--targets` exposition servers in this process, scraped
  *    every 1 s): our `prometheus.scrape` → `prometheus.remote_write` against a Prometheus 2.42 agent
@@ -14,6 +14,10 @@
  *    delivered), then `--warmup` more seconds pass before `--seconds` are measured:
  *    CPU seconds per million samples delivered (/proc/<pid>/stat), peak RSS (VmHWM) per series.
  *    `--cpu-prof=DIR` runs our collector under `node --cpu-prof` and leaves the profiles in DIR.
+ *    `--node-args` passes node/V8 flags to our collector (to measure a flag before shipping it).
+ *    `--before=DIR` adds a third side, `before`: the launcher `DIR/bin/alloy` of another build
+ *    (a copy of `bin/`, `dist/`, `package.json` and a `node_modules` link), run in the same
+ *    rotation, so a change is measured against the code before it in one session.
  * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
  *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
  *    relabelling as a `write_relabel_configs` rule. Each is pinned to core 0 (all threads); the load
@@ -73,6 +77,9 @@ const CONCURRENCY = numFlag('concurrency', 32);
 const busyFlag = flag('busy');
 const BUSY = busyFlag === undefined ? 0 : busyFlag === '' ? 2 : Number(busyFlag);
 const CPU_PROF = flag('cpu-prof');
+const NODE_ARGS = (flag('node-args') ?? '').split(' ').filter((a) => a !== '');
+const BEFORE = flag('before');
+if (BEFORE !== undefined && !existsSync(path.join(BEFORE, 'bin/alloy'))) throw new Error(`--before=${BEFORE}: no bin/alloy there (copy bin/, dist/ and package.json of the other build, and link node_modules)`);
 const PROMETHEUS = process.env['PROMETHEUS'] ?? '/usr/bin/prometheus';
 const TASKSET = existsSync('/usr/bin/taskset');
 
@@ -97,7 +104,7 @@ function pin(pid: number, cpu: number): void {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => os.loadavg()[0]!.toFixed(1);
 
-type Side = 'ours' | 'prometheus';
+type Side = 'ours' | 'before' | 'prometheus';
 
 /** Starts a Prometheus 2.42 agent (with extra flags) and waits for `/-/ready`. */
 async function startAgent(dir: string, name: string, yaml: string, extra: readonly string[] = []): Promise<{ proc: Proc; port: number }> {
@@ -142,8 +149,8 @@ async function scrapeOnce(dir: string, side: Side, run: number, addrs: readonly 
   const name = `scrape-${side}-${active}-${run}`;
   const t0 = performance.now();
   let proc: Proc;
-  if (side === 'ours') {
-    const nodeArgs = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [];
+  if (side !== 'prometheus') {
+    const nodeArgs = [...NODE_ARGS, ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])];
     proc = await startAlloy(
       dir,
       name,
@@ -162,6 +169,7 @@ prometheus.remote_write "sink" {
 `,
       undefined,
       nodeArgs,
+      side === 'before' ? path.join(BEFORE!, 'bin/alloy') : undefined,
     );
   } else {
     ({ proc } = await startAgent(
@@ -223,12 +231,13 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
     // Each target also yields the 5 synthetic series (up, scrape_duration_seconds, ...).
     const active = TARGETS * (per + 5);
     console.log(`scrape → remote_write: ${TARGETS} targets × ${per} series every 1 s (${active} series), start-up apart, then ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`);
-    const res: Record<Side, ScrapeRun[]> = { ours: [], prometheus: [] };
+    const res: Record<Side, ScrapeRun[]> = { ours: [], before: [], prometheus: [] };
+    const sides: Side[] = BEFORE !== undefined ? ['ours', 'before', 'prometheus'] : ['ours', 'prometheus'];
     for (let run = 0; run < RUNS; run++) {
-      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+      const order = run % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) res[side].push(await scrapeOnce(dir, side, run, addrs, active));
     }
-    for (const side of ['ours', 'prometheus'] as const) {
+    for (const side of sides) {
       const xs = res[side];
       console.log(
         `  ${side.padEnd(10)} median (min–max) of ${RUNS}: CPU ${spread(xs.map((x) => x.cpuPerM), 2)} s / M samples; peak RSS ${spread(xs.map((x) => x.rssPerSeries), 0)} B / series = ${spread(xs.map((x) => x.rssMiB), 0)} MiB; start-up ${spread(xs.map((x) => x.startupS), 1)} s; load ${spread(xs.map((x) => x.load), 1)}`,
@@ -238,6 +247,10 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
     ratios.push({ what: `scrape ${total} series: CPU per sample`, value: m('ours', (r) => r.cpuPerM) / m('prometheus', (r) => r.cpuPerM) });
     ratios.push({ what: `scrape ${total} series: peak RSS per series`, value: m('ours', (r) => r.rssPerSeries) / m('prometheus', (r) => r.rssPerSeries) });
     ratios.push({ what: `scrape ${total} series: start-up to first full delivery`, value: m('ours', (r) => r.startupS) / m('prometheus', (r) => r.startupS) });
+    if (BEFORE !== undefined) {
+      ratios.push({ what: `scrape ${total} series: before's CPU per sample (÷ Prometheus)`, value: m('before', (r) => r.cpuPerM) / m('prometheus', (r) => r.cpuPerM) });
+      ratios.push({ what: `scrape ${total} series: before's peak RSS per series (÷ Prometheus)`, value: m('before', (r) => r.rssPerSeries) / m('prometheus', (r) => r.rssPerSeries) });
+    }
     for (const s of servers) await s.stop();
   }
   return ratios;
@@ -247,6 +260,9 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
 // Proxy part
 
 const PER_REQUEST = 2000;
+
+/** The proxy part compares ours with Prometheus only (`--before` applies to the scrape part). */
+type ProxySide = 'ours' | 'prometheus';
 
 function post(agent: http.Agent, port: number, urlPath: string, body: Buffer): Promise<number> {
   return new Promise((resolve) => {
@@ -299,7 +315,7 @@ const seriesLabels: Buffer[][] = Array.from({ length: CONCURRENCY }, (_, w) =>
   ),
 );
 
-async function proxyOnce(dir: string, side: Side, run: number): Promise<ProxyRun> {
+async function proxyOnce(dir: string, side: ProxySide, run: number): Promise<ProxyRun> {
   const sink: SinkProc = await startSinkProcess();
   pin(sink.proc.pid!, 1);
   const name = `proxy-${side}-${run}`;
@@ -334,6 +350,8 @@ prometheus.remote_write "out" {
   }
 }
 `,
+      undefined,
+      NODE_ARGS,
     );
   } else {
     urlPath = '/api/v1/write';
@@ -429,9 +447,9 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     console.log(
       `proxy: receive → relabel → remote_write, ${CONCURRENCY} senders × ${PER_REQUEST} series per request (${CONCURRENCY * PER_REQUEST} series), receiver ${TASKSET ? 'pinned to core 0, generator and sink on core 1' : 'not pinned (taskset missing)'}, ${BUSY ? `${BUSY} CPU hogs running` : 'no CPU hog'}; ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`,
     );
-    const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
+    const res: Record<ProxySide, ProxyRun[]> = { ours: [], prometheus: [] };
     for (let run = 0; run < RUNS; run++) {
-      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+      const order: ProxySide[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
       for (const side of order) res[side].push(await proxyOnce(dir, side, run));
     }
     for (const side of ['ours', 'prometheus'] as const) {
@@ -440,7 +458,7 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
         `  ${side.padEnd(10)} median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; load ${spread(xs.map((x) => x.load), 1)}`,
       );
     }
-    const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
+    const m = (side: ProxySide, f: (r: ProxyRun) => number): number => median(res[side].map(f));
     const tag = BUSY ? ` (${BUSY} CPU hogs)` : '';
     return [
       { what: `proxy${tag}: samples acked per CPU-second`, value: m('ours', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) },
