@@ -14,10 +14,11 @@
  *    delivered), then `--warmup` more seconds pass before `--seconds` are measured:
  *    CPU seconds per million samples delivered (/proc/<pid>/stat), peak RSS (VmHWM) per series.
  *    `--cpu-prof=DIR` runs our collector under `node --cpu-prof` and leaves the profiles in DIR.
- *    `--node-args` passes node/V8 flags to our collector (to measure a flag before shipping it).
  *    `--before=DIR` adds a third side, `before`: the launcher `DIR/bin/alloy` of another build
  *    (a copy of `bin/`, `dist/`, `package.json` and a `node_modules` link), run in the same
  *    rotation, so a change is measured against the code before it in one session.
+ *    `--node-args='--flag ...'` passes node/V8 flags to `ours` only (also in the proxy part): with
+ *    `--before` pointing at a copy of the same build, that measures a flag before shipping it.
  * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
  *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
  *    relabelling as a `write_relabel_configs` rule. Each is pinned to core 0 (all threads); the load
@@ -150,7 +151,7 @@ async function scrapeOnce(dir: string, side: Side, run: number, addrs: readonly 
   const t0 = performance.now();
   let proc: Proc;
   if (side !== 'prometheus') {
-    const nodeArgs = [...NODE_ARGS, ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])];
+    const nodeArgs = [...(side === 'ours' ? NODE_ARGS : []), ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])];
     proc = await startAlloy(
       dir,
       name,
