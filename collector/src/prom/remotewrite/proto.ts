@@ -208,8 +208,10 @@ export class WriteRequestEncoder {
     const buf = w.buf;
     let p = putVarint32(buf, w.pos + 1, seriesLen);
     buf[w.pos] = 0x0a;
+    // A whole array is copied natively (~17 ns for 75 bytes); a range needs a view (~60 ns),
+    // which a byte loop beats only for short ranges.
     if (from === 0 && nl === labelBytes.length) buf.set(labelBytes, p);
-    else if (nl <= 64) for (let i = 0; i < nl; i++) buf[p + i] = labelBytes[from + i]!;
+    else if (nl <= 16) for (let i = 0; i < nl; i++) buf[p + i] = labelBytes[from + i]!;
     else buf.set(labelBytes.subarray(from, from + nl), p);
     p += nl;
     buf[p++] = 0x12;
