@@ -6,7 +6,7 @@
  *   npm run build:bench && node dist-bench/bench/pipeline.js [--part=scrape|proxy|all]
  *     [--series=20000,100000,200000] [--targets=10] [--runs=3] [--warmup=10] [--seconds=15]
  *     [--concurrency=32] [--busy[=N]] [--cpu-prof=DIR] [--cores=1,2] [--decode-workers=N|auto]
- *     [--compress-workers=0|1|auto]
+ *     [--compress-workers=0|1|auto] [--node-args='--flag ...'] [--before=DIR]
  *
  * 1. Scrape (`--series`, total series over `--targets` exposition servers in this process, scraped
  *    every 1 s): our `prometheus.scrape` → `prometheus.remote_write` against a Prometheus 2.42 agent
@@ -15,6 +15,11 @@
  *    delivered), then `--warmup` more seconds pass before `--seconds` are measured:
  *    CPU seconds per million samples delivered (/proc/<pid>/stat), peak RSS (VmHWM) per series.
  *    `--cpu-prof=DIR` runs our collector under `node --cpu-prof` and leaves the profiles in DIR.
+ *    `--before=DIR` adds a third side, `before`: the launcher `DIR/bin/alloy` of another build
+ *    (a copy of `bin/`, `dist/`, `package.json` and a `node_modules` link), run in the same
+ *    rotation, so a change is measured against the code before it in one session.
+ *    `--node-args='--flag ...'` passes node/V8 flags to `ours` only (also in the proxy part): with
+ *    `--before` pointing at a copy of the same build, that measures a flag before shipping it.
  * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
  *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
  *    relabelling as a `write_relabel_configs` rule. Each is pinned to `--cores` (all threads); the load
@@ -85,6 +90,9 @@ if (CORES.some((c) => !Number.isInteger(c) || c < 1 || c > os.cpus().length)) th
 const DECODE_WORKERS = flag('decode-workers');
 /** Our compression worker (0, 1 or auto); unset: the collector's default. */
 const COMPRESS_WORKERS = flag('compress-workers');
+const NODE_ARGS = (flag('node-args') ?? '').split(' ').filter((a) => a !== '');
+const BEFORE = flag('before');
+if (BEFORE !== undefined && !existsSync(path.join(BEFORE, 'bin/alloy'))) throw new Error(`--before=${BEFORE}: no bin/alloy there (copy bin/, dist/ and package.json of the other build, and link node_modules)`);
 const PROMETHEUS = process.env['PROMETHEUS'] ?? '/usr/bin/prometheus';
 const TASKSET = existsSync('/usr/bin/taskset');
 
@@ -131,7 +139,7 @@ const coreList = (n: number): string => Array.from({ length: n }, (_, i) => i).j
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => os.loadavg()[0]!.toFixed(1);
 
-type Side = 'ours' | 'prometheus';
+type Side = 'ours' | 'before' | 'prometheus';
 
 /** Starts a Prometheus 2.42 agent (with extra flags) and waits for `/-/ready`. */
 async function startAgent(dir: string, name: string, yaml: string, extra: readonly string[] = []): Promise<{ proc: Proc; port: number }> {
@@ -176,8 +184,8 @@ async function scrapeOnce(dir: string, side: Side, run: number, addrs: readonly 
   const name = `scrape-${side}-${active}-${run}`;
   const t0 = performance.now();
   let proc: Proc;
-  if (side === 'ours') {
-    const nodeArgs = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [];
+  if (side !== 'prometheus') {
+    const nodeArgs = [...(side === 'ours' ? NODE_ARGS : []), ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])];
     proc = await startAlloy(
       dir,
       name,
@@ -196,6 +204,8 @@ prometheus.remote_write "sink" {
 `,
       undefined,
       nodeArgs,
+      [],
+      side === 'before' ? path.join(BEFORE!, 'bin/alloy') : undefined,
     );
   } else {
     ({ proc } = await startAgent(
@@ -257,12 +267,13 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
     // Each target also yields the 5 synthetic series (up, scrape_duration_seconds, ...).
     const active = TARGETS * (per + 5);
     console.log(`scrape → remote_write: ${TARGETS} targets × ${per} series every 1 s (${active} series), start-up apart, then ${WARMUP} s warm-up, ${SECONDS} s measured; load ${load()}`);
-    const res: Record<Side, ScrapeRun[]> = { ours: [], prometheus: [] };
+    const res: Record<Side, ScrapeRun[]> = { ours: [], before: [], prometheus: [] };
+    const sides: Side[] = BEFORE !== undefined ? ['ours', 'before', 'prometheus'] : ['ours', 'prometheus'];
     for (let run = 0; run < RUNS; run++) {
-      const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+      const order = run % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) res[side].push(await scrapeOnce(dir, side, run, addrs, active));
     }
-    for (const side of ['ours', 'prometheus'] as const) {
+    for (const side of sides) {
       const xs = res[side];
       console.log(
         `  ${side.padEnd(10)} median (min–max) of ${RUNS}: CPU ${spread(xs.map((x) => x.cpuPerM), 2)} s / M samples; peak RSS ${spread(xs.map((x) => x.rssPerSeries), 0)} B / series = ${spread(xs.map((x) => x.rssMiB), 0)} MiB; start-up ${spread(xs.map((x) => x.startupS), 1)} s; load ${spread(xs.map((x) => x.load), 1)}`,
@@ -272,6 +283,10 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
     ratios.push({ what: `scrape ${total} series: CPU per sample`, value: m('ours', (r) => r.cpuPerM) / m('prometheus', (r) => r.cpuPerM) });
     ratios.push({ what: `scrape ${total} series: peak RSS per series`, value: m('ours', (r) => r.rssPerSeries) / m('prometheus', (r) => r.rssPerSeries) });
     ratios.push({ what: `scrape ${total} series: start-up to first full delivery`, value: m('ours', (r) => r.startupS) / m('prometheus', (r) => r.startupS) });
+    if (BEFORE !== undefined) {
+      ratios.push({ what: `scrape ${total} series: before's CPU per sample (÷ Prometheus)`, value: m('before', (r) => r.cpuPerM) / m('prometheus', (r) => r.cpuPerM) });
+      ratios.push({ what: `scrape ${total} series: before's peak RSS per series (÷ Prometheus)`, value: m('before', (r) => r.rssPerSeries) / m('prometheus', (r) => r.rssPerSeries) });
+    }
     for (const s of servers) await s.stop();
   }
   return ratios;
@@ -281,6 +296,9 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
 // Proxy part
 
 const PER_REQUEST = 2000;
+
+/** The proxy part compares ours with Prometheus only (`--before` applies to the scrape part). */
+type ProxySide = 'ours' | 'prometheus';
 
 function post(agent: http.Agent, port: number, urlPath: string, body: Buffer): Promise<number> {
   return new Promise((resolve) => {
@@ -336,7 +354,7 @@ const seriesLabels: Buffer[][] = Array.from({ length: CONCURRENCY }, (_, w) =>
   ),
 );
 
-async function proxyOnce(dir: string, side: Side, run: number, cores: number): Promise<ProxyRun> {
+async function proxyOnce(dir: string, side: ProxySide, run: number, cores: number): Promise<ProxyRun> {
   const sink: SinkProc = await startSinkProcess();
   pin(sink.proc.pid!, 1);
   const name = `proxy-${side}-${cores}c-${run}`;
@@ -375,7 +393,7 @@ prometheus.remote_write "out" {
 }
 `,
       undefined,
-      CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [],
+      [...NODE_ARGS, ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])],
       [
         ...(DECODE_WORKERS !== undefined ? [`--prometheus.receive-http.decode-workers=${DECODE_WORKERS}`] : []),
         ...(COMPRESS_WORKERS !== undefined ? [`--prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}`] : []),
@@ -484,9 +502,9 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     const rates = new Map<string, number>();
     for (const cores of CORES) {
       console.log(`  receiver on ${cores} core${cores === 1 ? '' : 's'} (${coreList(cores)})${DECODE_WORKERS !== undefined ? `, ours with --prometheus.receive-http.decode-workers=${DECODE_WORKERS}` : ''}${COMPRESS_WORKERS !== undefined ? `, --prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}` : ''}; load ${load()}`);
-      const res: Record<Side, ProxyRun[]> = { ours: [], prometheus: [] };
+      const res: Record<ProxySide, ProxyRun[]> = { ours: [], prometheus: [] };
       for (let run = 0; run < RUNS; run++) {
-        const order: Side[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+        const order: ProxySide[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
         for (const side of order) res[side].push(await proxyOnce(dir, side, run, cores));
       }
       for (const side of ['ours', 'prometheus'] as const) {
@@ -495,7 +513,7 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
           `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; load ${spread(xs.map((x) => x.load), 1)}`,
         );
       }
-      const m = (side: Side, f: (r: ProxyRun) => number): number => median(res[side].map(f));
+      const m = (side: ProxySide, f: (r: ProxyRun) => number): number => median(res[side].map(f));
       rates.set(`ours/${cores}`, m('ours', (r) => r.rate));
       rates.set(`ours-main-us/${cores}`, m('ours', (r) => r.mainUsPerSample));
       rates.set(`ours-total-us/${cores}`, m('ours', (r) => r.mainUsPerSample + r.restUsPerSample));

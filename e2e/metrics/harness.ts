@@ -112,7 +112,7 @@ export interface AlloyProc extends Proc {
   readonly storage: string;
 }
 
-/** Runs `bin/alloy run` on `config`; waits until its HTTP server listens. */
+/** Runs `bin/alloy run` (or another build's launcher, `bin`) on `config`; waits until its HTTP server listens. */
 export async function startAlloy(
   dir: string,
   name: string,
@@ -120,12 +120,13 @@ export async function startAlloy(
   storage = path.join(dir, `data-${name}`),
   nodeArgs: readonly string[] = [],
   runArgs: readonly string[] = [],
+  bin: string = alloyBin,
 ): Promise<AlloyProc> {
-  ensureBuilt();
+  if (bin === alloyBin) ensureBuilt();
   const cfgPath = path.join(dir, `${name}.alloy`);
   writeFileSync(cfgPath, config);
   const port = await freePort();
-  const p = spawnProc(name, process.execPath, [...nodeArgs, alloyBin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, ...runArgs, cfgPath]);
+  const p = spawnProc(name, process.execPath, [...nodeArgs, bin, 'run', `--server.http.listen-addr=127.0.0.1:${port}`, `--storage.path=${storage}`, ...runArgs, cfgPath]);
   const base = `http://127.0.0.1:${port}`;
   await until(() => `${name} to start:\n${p.output()}`, async () => {
     if (p.proc.exitCode !== null) throw new Error(`${name} exited:\n${p.output()}`);

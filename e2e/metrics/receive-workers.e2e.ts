@@ -164,6 +164,18 @@ describe('prometheus.receive_http decode workers', () => {
     expect(Buffer.compare(await pool.compress(inputs[1]!), compress(inputs[1]!))).toBe(0);
   }, 30_000);
 
+  it('the compression worker has read its input when compress() returns: a reused buffer (the shared encoder) and a worker stopped mid-flight still give the first bytes', async () => {
+    const pool = new CompressPool(1, COMPRESS_WORKER);
+    const a = uncompress(request(0, 1, 5_000));
+    const b = uncompress(request(1, 2, 5_000));
+    const buf = Buffer.from(a);
+    const first = pool.compress(buf);
+    b.copy(buf, 0, 0, Math.min(b.length, buf.length));
+    const closing = pool.close(); // whatever the worker had not answered is compressed here
+    expect(Buffer.compare(await first, compress(a))).toBe(0);
+    await closing;
+  }, 30_000);
+
   it('collector with 2 decode workers: every acknowledged sample arrives once and in order per series, also across a SIGKILL', async () => {
     const sink = new Sink();
     await sink.start();

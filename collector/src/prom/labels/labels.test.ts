@@ -47,3 +47,23 @@ describe('labels', () => {
     expect(labelsToString(labelsFromStrings('a', 'x"y\n', 'b', '2'))).toBe('{a="x\\"y\\n", b="2"}');
   });
 });
+
+describe('LabelsBuilder.setLabel', () => {
+  it('stores the given Label object, so label sets built from one source share it', () => {
+    const job = { name: 'job', value: 'node' };
+    const a = new LabelsBuilder(labelsFromRecord({ __name__: 'up', instance: 'a' })).setLabel(job).labels();
+    const b = new LabelsBuilder(labelsFromRecord({ __name__: 'up', instance: 'b' })).setLabel(job).labels();
+    expect(a.find((l) => l.name === 'job')).toBe(job);
+    expect(b.find((l) => l.name === 'job')).toBe(job);
+    expect(labelsToString(a)).toBe('{__name__="up", instance="a", job="node"}');
+  });
+
+  it('behaves as set: replaces a different value, keeps an equal one, deletes on an empty value', () => {
+    const base = labelsFromRecord({ job: 'old', zone: 'x' });
+    const replaced = new LabelsBuilder(base).setLabel({ name: 'job', value: 'new' }).labels();
+    expect(labelsToString(replaced)).toBe('{job="new", zone="x"}');
+    const same = new LabelsBuilder(base);
+    expect(same.setLabel({ name: 'job', value: 'old' }).labels()).toBe(base);
+    expect(labelsToString(new LabelsBuilder(base).setLabel({ name: 'zone', value: '' }).labels())).toBe('{job="old"}');
+  });
+});

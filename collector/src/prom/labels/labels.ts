@@ -64,16 +64,29 @@ export class LabelsBuilder {
 
   set(name: string, value: string): this {
     if (value === '') return this.del(name);
+    return this.#put(name, value, undefined);
+  }
+
+  /**
+   * `set(l.name, l.value)` that stores `l` itself instead of a new object, so label sets built
+   * from the same source share its `Label` objects (e.g. a target's labels over all its series).
+   */
+  setLabel(l: Label): this {
+    if (l.value === '') return this.del(l.name);
+    return this.#put(l.name, l.value, l);
+  }
+
+  #put(name: string, value: string, shared: Label | undefined): this {
     const items = this.#items;
     let i = 0;
     while (i < items.length && items[i]!.name < name) i++;
     if (i < items.length && items[i]!.name === name) {
       if (items[i]!.value !== value) {
-        items[i] = { name, value };
+        items[i] = shared ?? { name, value };
         this.#modified = true;
       }
     } else {
-      items.splice(i, 0, { name, value });
+      items.splice(i, 0, shared ?? { name, value });
       this.#modified = true;
     }
     return this;

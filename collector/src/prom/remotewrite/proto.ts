@@ -147,10 +147,19 @@ export class WriteRequestEncoder {
     this.#w.reset();
   }
 
+  /**
+   * `addSample` for label bytes at `src[from, from + length)` (from `encodeLabels`), e.g. in a
+   * `LabelBytesStore`, without a view object per sample.
+   */
+  addSampleAt(src: Uint8Array, from: number, length: number, timestamp: number, value: number, exemplar?: Exemplar, exemplarLabels?: Uint8Array): void {
+    if (exemplar === undefined && timestamp >= 0 && timestamp <= Number.MAX_SAFE_INTEGER) this.#addPlainSample(src, from, length, timestamp, value);
+    else this.addSample(src.subarray(from, from + length), timestamp, value, exemplar, exemplarLabels);
+  }
+
   /** `labelBytes` comes from `encodeLabels`. */
   addSample(labelBytes: Uint8Array, timestamp: number, value: number, exemplar?: Exemplar, exemplarLabels?: Uint8Array): void {
     if (exemplar === undefined && timestamp >= 0 && timestamp <= Number.MAX_SAFE_INTEGER) {
-      this.#addPlainSample(labelBytes, timestamp, value);
+      this.#addPlainSample(labelBytes, 0, labelBytes.length, timestamp, value);
       return;
     }
     const w = this.#w;
@@ -189,9 +198,8 @@ export class WriteRequestEncoder {
    * The hot path of `addSample`: no exemplar, a timestamp in [0, 2^53). Writes the TimeSeries
    * with local cursor arithmetic instead of the writer's general methods.
    */
-  #addPlainSample(labelBytes: Uint8Array, timestamp: number, value: number): void {
+  #addPlainSample(labelBytes: Uint8Array, from: number, nl: number, timestamp: number, value: number): void {
     const w = this.#w;
-    const nl = labelBytes.length;
     let tsSize = 1;
     for (let v = timestamp; v >= 128; v = Math.floor(v / 128)) tsSize++;
     const sampleLen = 10 + tsSize;
@@ -200,7 +208,11 @@ export class WriteRequestEncoder {
     const buf = w.buf;
     let p = putVarint32(buf, w.pos + 1, seriesLen);
     buf[w.pos] = 0x0a;
-    buf.set(labelBytes, p);
+    // A whole array is copied natively (~17 ns for 75 bytes); a range needs a view (~60 ns),
+    // which a byte loop beats only for short ranges.
+    if (from === 0 && nl === labelBytes.length) buf.set(labelBytes, p);
+    else if (nl <= 16) for (let i = 0; i < nl; i++) buf[p + i] = labelBytes[from + i]!;
+    else buf.set(labelBytes.subarray(from, from + nl), p);
     p += nl;
     buf[p++] = 0x12;
     buf[p++] = sampleLen;

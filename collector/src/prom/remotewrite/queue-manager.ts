@@ -35,6 +35,7 @@ import { compressOffThread } from '../snappy/compress-pool.js';
 import type { Wal, WalListener, WalRecord } from '../wal/wal.js';
 import type { Sender } from './client.js';
 import type { RemoteWriteMetrics } from './metrics.js';
+import { LabelBytesStore } from './label-bytes-store.js';
 import { encodeLabels, WriteRequestEncoder } from './proto.js';
 
 /** The loop clock, re-exported for existing importers (it lives in `clock/`). */
@@ -117,7 +118,6 @@ interface Shard {
   running: Promise<void> | undefined;
   /** Aborts this shard's in-flight send and backoff sleep (on stop). */
   readonly abort: AbortController;
-  readonly enc: WriteRequestEncoder;
   // Reused batch buffers.
   readonly bRefs: Uint32Array;
   readonly bTs: Float64Array;
@@ -204,7 +204,9 @@ export class QueueManager implements WalListener {
   readonly #clock: Clock;
   readonly #labels: { remote_name: string; url: string };
   readonly #abort = new AbortController();
-  readonly #labelCache: (Buffer | null | undefined)[] = [];
+  /** Endpoint-side encoded labels per WAL ref (see `#ensureSeries`). */
+  readonly #labelBytes = new LabelBytesStore();
+  #enc: WriteRequestEncoder | undefined;
   readonly #exLabelCache = new WeakMap<Labels, Buffer>();
 
   #shards: Shard[] = [];
@@ -353,7 +355,7 @@ export class QueueManager implements WalListener {
   }
 
   onSeriesRemoved(refs: readonly number[]): void {
-    for (const r of refs) this.#labelCache[r] = undefined;
+    for (const r of refs) this.#labelBytes.delete(r);
   }
 
   /** Shards whose queues (`capacity` each) hold `samples`, clamped to [min, max]. */
@@ -413,19 +415,23 @@ export class QueueManager implements WalListener {
     }
   }
 
-  /** Endpoint-side labels of a WAL series: external labels, then write relabeling, then encoded. */
-  #seriesBytes(ref: number): Buffer | null {
-    const cached = this.#labelCache[ref];
-    if (cached !== undefined) return cached;
+  /**
+   * Whether the series of `ref` is sent; on first use its endpoint-side labels (external labels,
+   * then write relabeling) are encoded into `#labelBytes`. An unknown ref (not in the WAL) is not
+   * sent and not remembered.
+   */
+  #ensureSeries(ref: number): boolean {
+    const st = this.#labelBytes.state(ref);
+    if (st !== 'unknown') return st === 'stored';
     const s = this.#o.wal.series(ref);
-    if (!s) return null;
+    if (!s) return false;
     let labels: Labels | null = s.labels;
     const ext = this.#o.externalLabels;
     if (ext.length > 0) labels = withExternalLabels(labels, ext);
     if (this.#o.writeRelabel.length > 0) labels = processLabels(labels, this.#o.writeRelabel);
-    const bytes = labels && labels.length > 0 ? encodeLabels(labels) : null;
-    this.#labelCache[ref] = bytes;
-    return bytes;
+    const keep = labels !== null && labels.length > 0;
+    this.#labelBytes.set(ref, keep ? encodeLabels(labels!) : null);
+    return keep;
   }
 
   #enqueue(rec: WalRecord): void {
@@ -441,8 +447,7 @@ export class QueueManager implements WalListener {
     const refs = rec.refs;
     for (let i = 0; i < n; i++) {
       const ref = refs[i]!;
-      const lb = this.#labelCache[ref] !== undefined ? this.#labelCache[ref] : this.#seriesBytes(ref);
-      if (lb === null) {
+      if (!this.#ensureSeries(ref)) {
         idx[i] = -1;
         if (this.#o.wal.series(ref)) dropped++;
         else unknown++;
@@ -549,7 +554,6 @@ export class QueueManager implements WalListener {
       wake: undefined,
       running: undefined,
       abort: new AbortController(),
-      enc: new WriteRequestEncoder(Math.min(4 * 1024 * 1024, max * 128)),
       bRefs: new Uint32Array(max),
       bTs: new Float64Array(max),
       bVals: new Float64Array(max),
@@ -643,7 +647,10 @@ export class QueueManager implements WalListener {
   async #deliver(shard: Shard, n: number, exemplars: Map<number, Exemplar> | undefined): Promise<boolean> {
     const m = this.#o.metrics;
     const L = this.#labels;
-    const { bRefs, bTs, bVals, enc } = shard;
+    const { bRefs, bTs, bVals } = shard;
+    // One encoder for all shards: a request is encoded and compressed without yielding, and the
+    // compressed body is a buffer of its own.
+    const enc = (this.#enc ??= new WriteRequestEncoder(Math.min(4 * 1024 * 1024, this.#cfg.maxSamplesPerSend * 128)));
     let backoff = this.#cfg.minBackoffMs;
     const ageLimit = this.#cfg.sampleAgeLimitMs;
     for (;;) {
@@ -659,13 +666,14 @@ export class QueueManager implements WalListener {
           tooOld++;
           continue;
         }
-        const lb = this.#seriesBytes(bRefs[i]!);
-        if (lb === null) continue;
+        const ref = bRefs[i]!;
+        if (!this.#ensureSeries(ref)) continue;
+        const lb = this.#labelBytes;
         const ex = exemplars?.get(i);
         if (ex) {
-          enc.addSample(lb, t, bVals[i]!, ex, this.#exemplarLabels(ex.labels));
+          enc.addSampleAt(lb.data, lb.offset(ref), lb.length(ref), t, bVals[i]!, ex, this.#exemplarLabels(ex.labels));
           exCount++;
-        } else enc.addSample(lb, t, bVals[i]!);
+        } else enc.addSampleAt(lb.data, lb.offset(ref), lb.length(ref), t, bVals[i]!);
         if (t > highest) highest = t;
         count++;
       }

@@ -5,9 +5,9 @@
  * Contracts:
  * - Never rejects: with no worker configured, no compiled worker script (TypeScript sources under
  *   test), or a worker that failed, the input is compressed on the calling thread.
- * - The input must stay unchanged until the promise settles (a copy crosses, transferred; the
- *   input itself is kept to compress here if the worker stops); results come back in the order
- *   they were asked for.
+ * - The input is read before `compressOffThread` returns: the caller may reuse it at once (the
+ *   remote_write shards share one encoder). A copy crosses, transferred, and another is kept to
+ *   compress here if the worker stops. Results come back in the order they were asked for.
  * - The worker count is process-wide (`setCompressWorkers`, from the run flag
  *   `--prometheus.remote-write.compress-workers`, default 0: on 2 cores the worker adds ~0.5 µs
  *   of CPU per proxied sample on other threads for a main-thread gain within the runs' spread, see
@@ -67,9 +67,10 @@ export class CompressPool {
     const w = this.#start();
     // Structured-cloning the bytes costs the calling thread more than compressing them: copy once, transfer.
     const copy = new Uint8Array(input);
+    const kept = new Uint8Array(input);
     const seq = this.#seq++;
     return new Promise<Buffer>((resolve) => {
-      this.#pending.set(seq, { input, resolve });
+      this.#pending.set(seq, { input: kept, resolve });
       w.postMessage({ seq, data: copy }, [copy.buffer as ArrayBuffer]);
     });
   }

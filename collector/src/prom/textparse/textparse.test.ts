@@ -244,3 +244,15 @@ describe('real node_exporter output', () => {
     }
   }, 20_000);
 });
+
+describe('label sharing', () => {
+  it('gives the series of one metric family one shared __name__ label', () => {
+    const p = new TextParser('fam_total{a="1"} 1\nfam_total{a="2"} 2\nother 3\n', 'prometheus');
+    const sets: Labels[] = [];
+    for (let k = p.next(); k !== 'eof'; k = p.next()) if (k === 'series') sets.push(p.labels());
+    const name = (ls: Labels) => ls.find((l) => l.name === '__name__')!;
+    expect(name(sets[0]!)).toBe(name(sets[1]!));
+    expect(name(sets[0]!).value).toBe('fam_total');
+    expect(name(sets[2]!).value).toBe('other');
+  });
+});

@@ -436,6 +436,20 @@ export function internName(s: string): string {
   return own;
 }
 
+const nameLabels = new Map<string, Label>();
+/**
+ * The shared `{ __name__: name }` label of a metric name, so the series of one family hold one
+ * object rather than one each (bounded as `internName`; `Label`s are immutable).
+ */
+function metricNameLabel(name: string): Label {
+  const hit = nameLabels.get(name);
+  if (hit !== undefined) return hit;
+  if (nameLabels.size >= 100_000) nameLabels.clear();
+  const l: Label = { name: METRIC_NAME, value: internName(name) };
+  nameLabels.set(l.value, l);
+  return l;
+}
+
 /** Parses `name{a="b",...}` (or `{"name",a="b"}`) between `start` and `end` into sorted labels. */
 export function parseSeries(s: string, start: number, end: number, line = 0): Labels {
   let i = start;
@@ -471,9 +485,10 @@ export function parseSeries(s: string, start: number, end: number, line = 0): La
   // Insert __name__ at its sorted position (after any upper-case names).
   let at = 0;
   while (at < out.length && out[at]!.name < METRIC_NAME) at++;
-  if (at === 0) out.unshift({ name: METRIC_NAME, value: name });
-  else if (at === out.length) out.push({ name: METRIC_NAME, value: name });
-  else out = [...out.slice(0, at), { name: METRIC_NAME, value: name }, ...out.slice(at)];
+  const nameLabel = metricNameLabel(name);
+  if (at === 0) out.unshift(nameLabel);
+  else if (at === out.length) out.push(nameLabel);
+  else out = [...out.slice(0, at), nameLabel, ...out.slice(at)];
   return out;
 }
 

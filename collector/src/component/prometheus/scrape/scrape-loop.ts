@@ -285,14 +285,15 @@ export class ScrapeLoop {
   #mutate(exposed: Labels): Labels | null {
     const lb = this.#lb.reset(exposed);
     const tl = this.#target.labels;
+    // Target labels go in as the target's own `Label` objects, shared by all its series.
     if (this.#cfg.honorLabels) {
-      for (const l of tl) if (lb.get(l.name) === '') lb.set(l.name, l.value);
+      for (const l of tl) if (lb.get(l.name) === '') lb.setLabel(l);
     } else {
       let conflicts: Label[] | undefined;
       for (const l of tl) {
         const existing = lb.get(l.name);
         if (existing !== '') (conflicts ??= []).push({ name: l.name, value: existing });
-        lb.set(l.name, l.value);
+        lb.setLabel(l);
       }
       if (conflicts) {
         conflicts.sort((a, b) => a.name.length - b.name.length);
