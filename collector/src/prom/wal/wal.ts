@@ -67,6 +67,8 @@ export interface WalOptions {
 export interface WalSeries {
   readonly ref: number;
   readonly labels: Labels;
+  /** Wall-clock ms of the last append that used this series. */
+  lastSeen: number;
   removed: boolean;
 }
 
@@ -200,8 +202,6 @@ export class Wal {
   readonly #byLabels = new WeakMap<Labels, WalSeries>();
   readonly #byLabelSet = new SeriesIndex();
   readonly #byRef: (WalSeries | undefined)[] = [];
-  /** Wall-clock ms of the last append that used each ref (a typed array: no boxed number per series). */
-  #lastSeen = new Float64Array(1024);
   #nextRef = 1;
   #active = 0;
 
@@ -288,7 +288,7 @@ export class Wal {
       else {
         e = this.#byLabels.get(labels);
         if (e === undefined || e.removed) e = this.#lookupSlow(labels, newSeries);
-        this.#touch(e.ref, now);
+        e.lastSeen = now;
         prevLabels = labels;
         prevEntry = e;
       }
@@ -309,20 +309,10 @@ export class Wal {
     });
   }
 
-  #touch(ref: number, at: number): void {
-    let a = this.#lastSeen;
-    if (ref >= a.length) {
-      const grown = new Float64Array(Math.max(ref + 1, a.length * 2));
-      grown.set(a);
-      this.#lastSeen = a = grown;
-    }
-    a[ref] = at;
-  }
-
   #lookupSlow(labels: Labels, created: WalSeries[]): WalSeries {
     let e = this.#byLabelSet.get(labels);
     if (e === undefined || e.removed) {
-      e = { ref: this.#nextRef++, labels, removed: false };
+      e = { ref: this.#nextRef++, labels, lastSeen: 0, removed: false };
       this.#byLabelSet.set(e);
       this.#byRef[e.ref] = e;
       this.#active++;
@@ -584,8 +574,8 @@ export class Wal {
         const rec = decodeAppendPayload(buf, f.payloadStart, f.end);
         for (const s of rec.series) this.#restoreSeries(s, seenAt);
         for (let i = 0; i < rec.length; i++) {
-          const ref = rec.refs[i]!;
-          if (this.#byRef[ref]) this.#touch(ref, seenAt);
+          const e = this.#byRef[rec.refs[i]!];
+          if (e) e.lastSeen = seenAt;
         }
       } catch (err: unknown) {
         if (!(err instanceof WalCorruptionError)) throw err;
@@ -601,11 +591,9 @@ export class Wal {
     const old = this.#byLabelSet.get(s.labels);
     if (old && !old.removed && old.ref !== s.ref) {
       // The same labels under a second ref (written after a GC race); keep both refs readable.
-      this.#byRef[s.ref] = { ref: s.ref, labels: old.labels, removed: false };
-      this.#touch(s.ref, seenAt);
+      this.#byRef[s.ref] = { ref: s.ref, labels: old.labels, lastSeen: seenAt, removed: false };
     } else if (!old || old.removed) {
-      const e: WalSeries = { ref: s.ref, labels: s.labels, removed: false };
-      this.#touch(s.ref, seenAt);
+      const e: WalSeries = { ref: s.ref, labels: s.labels, lastSeen: seenAt, removed: false };
       this.#byLabelSet.set(e);
       this.#byRef[s.ref] = e;
       this.#active++;
@@ -888,9 +876,8 @@ export class Wal {
     if (last < 0) return { deletedSegments: 0, removedSeries: 0, forcedSegments: 0 };
     const keepFrom = this.#segments.get(segs.find((s) => s > last)!)!.created;
     const removed: number[] = [];
-    const lastSeen = this.#lastSeen;
     for (const e of this.#byRef) {
-      if (e && !e.removed && lastSeen[e.ref]! < keepFrom && lastSeen[e.ref]! < now - opts.minKeepaliveMs) {
+      if (e && !e.removed && e.lastSeen < keepFrom && e.lastSeen < now - opts.minKeepaliveMs) {
         this.#forget(e);
         removed.push(e.ref);
       }
