@@ -17,6 +17,15 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist/bundle');
 const entries = { cli: 'dist/collector/src/cli/main.js', reloader: 'dist/collector/src/reloader/main.js' };
+/**
+ * Worker thread scripts, found by their pools as `new URL('./<name>.js', import.meta.url)` (which
+ * esbuild leaves as written): emitted beside the chunks that hold the pools, under the same name.
+ * A pool bundled outside `chunks/` would look elsewhere, so the build checks where they landed.
+ */
+const workers = {
+  'chunks/decode-worker': 'dist/collector/src/component/prometheus/receive_http/decode-worker.js',
+  'chunks/compress-worker': 'dist/collector/src/prom/snappy/compress-worker.js',
+};
 
 /**
  * zod's namespaces (classic, core, mini) re-export every message locale (`z.locales`, ~340 KB of
@@ -53,7 +62,7 @@ function pruneChunks(current) {
 }
 
 export async function bundle() {
-  for (const rel of Object.values(entries)) {
+  for (const rel of [...Object.values(entries), ...Object.values(workers)]) {
     try {
       statSync(path.join(root, rel));
     } catch {
@@ -66,7 +75,7 @@ export async function bundle() {
   rmSync(path.join(out, 'inputs.json'), { force: true });
   mkdirSync(out, { recursive: true });
   const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, path.join(root, v)])),
+    entryPoints: Object.fromEntries(Object.entries({ ...entries, ...workers }).map(([k, v]) => [k, path.join(root, v)])),
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -87,6 +96,13 @@ export async function bundle() {
     plugins: [zodLocalesEnglishOnly],
     logLevel: 'error',
   });
+  for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+    if (path.dirname(path.resolve(root, file)) === path.join(out, 'chunks')) continue;
+    const text = meta.entryPoint === undefined || !file.endsWith('.js') ? '' : readFileSync(path.resolve(root, file), 'utf8');
+    for (const name of Object.keys(workers).map((k) => path.basename(k))) {
+      if (text.includes(`./${name}.js`)) throw new Error(`${file} refers to ./${name}.js but the worker is emitted in dist/bundle/chunks/: keep its pool out of the entry point (a lazy import)`);
+    }
+  }
   const inputs = Object.keys(result.metafile.inputs)
     .map((p) => path.relative(root, path.resolve(root, p)))
     .filter((p) => p.startsWith(`dist${path.sep}`))
