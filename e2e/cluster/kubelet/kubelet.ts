@@ -238,8 +238,8 @@ export class Kubelet {
         streaming: this.#streamingRuntime(),
       });
     }
-    const node = await this.#registerNode();
-    if (node) this.#runs.push(this.#renewLease(node, this.#ac.signal));
+    const nodeUid = await this.#registerNode();
+    if (nodeUid !== undefined) this.#runs.push(this.#renewLease(nodeUid, this.#ac.signal));
     this.#runs.push(this.#pods.run(this.#ac.signal));
     await this.#pods.waitSynced();
   }
@@ -471,8 +471,9 @@ export class Kubelet {
   // ---- node ----
 
   /** Renews the node Lease until `signal` aborts; errors are logged and retried on the next tick. */
-  async #renewLease(node: { name: string; uid: string }, signal: AbortSignal): Promise<void> {
+  async #renewLease(nodeUid: string, signal: AbortSignal): Promise<void> {
     const ns = 'kube-node-lease';
+    const name = this.nodeName;
     const every = this.#opts.nodeLeaseRenewMs ?? 10_000;
     let lease: (KubeObject & { spec?: Record<string, unknown> }) | undefined;
     let failing = false;
@@ -480,14 +481,14 @@ export class Kubelet {
       // MicroTime: RFC 3339 with microseconds.
       const renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
       try {
-        lease ??= await this.client.tryGet(RESOURCES.leases, ns, node.name);
+        lease ??= await this.client.tryGet(RESOURCES.leases, ns, name);
         if (lease === undefined) {
           lease = await this.client.create(RESOURCES.leases, ns, {
-            metadata: { name: node.name, namespace: ns, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid }] },
-            spec: { holderIdentity: node.name, leaseDurationSeconds: 40, renewTime },
+            metadata: { name, namespace: ns, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: nodeUid }] },
+            spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime },
           } as KubeObject);
         } else {
-          lease = await this.client.replace(RESOURCES.leases, { ...lease, spec: { ...lease.spec, holderIdentity: node.name, leaseDurationSeconds: 40, renewTime } });
+          lease = await this.client.replace(RESOURCES.leases, { ...lease, spec: { ...lease.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime } });
         }
         failing = false;
       } catch (e) {
@@ -499,8 +500,8 @@ export class Kubelet {
     }
   }
 
-  /** @returns the Node's name and uid, or undefined on servers that do not serve Nodes. */
-  async #registerNode(): Promise<{ name: string; uid: string } | undefined> {
+  /** @returns the Node's uid, or undefined on servers that do not serve Nodes. */
+  async #registerNode(): Promise<string | undefined> {
     const node = {
       metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'node-role.kubernetes.io/control-plane': '' } },
       spec: {},
@@ -519,7 +520,7 @@ export class Kubelet {
           nodeInfo: { kubeletVersion: 'v1.32.0-dev-cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'local-process://1', osImage: 'dev-cluster', kernelVersion: '', kubeProxyVersion: '', machineID: '', systemUUID: '', bootID: '' },
         },
       }, 'status');
-      return { name: this.nodeName, uid: live.metadata.uid ?? '' };
+      return live.metadata.uid ?? '';
     } catch (e) {
       // Servers that do not serve Nodes: the kubelet works without the object.
       this.#logger.info(`kubelet: node registration skipped: ${String(e)}`);

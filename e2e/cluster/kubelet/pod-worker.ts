@@ -113,7 +113,8 @@ export class PodWorker {
   #transitions = new Map<string, { status: string; at: string }>();
   #statusTimer: NodeJS.Timeout | undefined;
   #lastStatus = '';
-  #lastWritten: PodStatus | undefined;
+  /** `kubeletView` of the last status written, to notice another writer's change. */
+  #writtenView = '';
   #statusWrite: Promise<void> = Promise.resolve();
   #volumeTimer: NodeJS.Timeout | undefined;
   #periodicTimer: NodeJS.Timeout | undefined;
@@ -156,7 +157,7 @@ export class PodWorker {
     // The API's status differs from the last one written here in what the kubelet owns (another
     // writer, e.g. the node lifecycle controller marking pods not Ready): write it again, as the
     // kubelet's status manager reconciles.
-    if (this.#lastWritten !== undefined && pod.status !== undefined && kubeletView(pod.status) !== kubeletView(this.#lastWritten)) {
+    if (this.#writtenView !== '' && pod.status !== undefined && kubeletView(pod.status) !== this.#writtenView) {
       this.#lastStatus = '';
       this.#scheduleStatus();
     }
@@ -791,7 +792,7 @@ export class PodWorker {
       // of this pod's status never lands on a newer pod of the same name (a StatefulSet replica).
       await this.#ctx.client.mergePatch(RESOURCES.pods, this.#pod.metadata.namespace, this.#pod.metadata.name ?? '', { ...(this.uid !== '' ? { metadata: { uid: this.uid } } : {}), status }, 'status');
       this.#lastStatus = body;
-      this.#lastWritten = status;
+      this.#writtenView = kubeletView(status);
     } catch (e) {
       if (isNotFound(e) || isUidMismatch(e)) return;
       this.#ctx.logger.warn(`pod ${this.#name()}: status update failed: ${String(e)}`);
@@ -800,12 +801,14 @@ export class PodWorker {
   }
 }
 
+/** The condition types `#conditions` writes. */
+const KUBELET_CONDITIONS: ReadonlySet<string> = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+
 /** The parts of a pod status only the kubelet sets: phase, its conditions, container readiness. */
 function kubeletView(s: PodStatus): string {
-  const owned = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
   return JSON.stringify([
     s.phase,
-    (s.conditions ?? []).filter((c) => owned.has(c.type)).map((c) => `${c.type}=${c.status}`).sort(),
+    (s.conditions ?? []).filter((c) => KUBELET_CONDITIONS.has(c.type)).map((c) => `${c.type}=${c.status}`).sort(),
     (s.containerStatuses ?? []).map((c) => `${c.name}=${String(c.ready)}/${c.containerID ?? ''}`),
   ]);
 }
