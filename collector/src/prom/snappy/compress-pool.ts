@@ -26,8 +26,7 @@ const WORKER_URL = new URL('./compress-worker.js', import.meta.url);
 
 /** `auto`: one worker when this process may run on more than one CPU. */
 export function autoCompressWorkers(): number {
-  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cpus > 1 ? 1 : 0;
+  return os.availableParallelism() > 1 ? 1 : 0;
 }
 
 /** Parses the flag's value: `auto`, `0` or `1`; throws naming the fix. */

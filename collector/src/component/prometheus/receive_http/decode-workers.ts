@@ -9,8 +9,7 @@ export const DECODE_WORKERS_FLAG = 'prometheus.receive-http.decode-workers';
 
 /** `auto`: the CPUs this process may run on beyond the first (none on one CPU), at most 4. */
 export function autoDecodeWorkers(): number {
-  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(0, Math.min(4, cpus - 1));
+  return Math.max(0, Math.min(4, os.availableParallelism() - 1));
 }
 
 /** Parses the flag's value: `auto` or a whole number from 0 to 64; throws naming the fix. */
