@@ -24,6 +24,9 @@
  * - BENCH_NODE_FLAGS="--flag ...": node flags for this build's discovery process only (so a flag
  *   can be measured against the same build without it, given as BENCH_BEFORE).
  * - BENCH_DEBUG, BENCH_SNAPSHOT, BENCH_CPU_PROFILE_DIR: see the discovery README.
+ * - BENCH_ALLOC_PROFILE=<file>: a sampling allocation profile (garbage included) of the measured
+ *   discovery process from the idle baseline to the first complete list (`.heapprofile`, for
+ *   DevTools or `bench/alloc-profile-top.ts`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -52,6 +55,22 @@ function rssAfterGc(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) gc?.();
   return process.memoryUsage().rss;
+}
+
+/**
+ * Starts V8's sampling heap profiler with collected objects included (so garbage counts, unlike
+ * `--heap-prof`); the returned function stops it and gives the profile.
+ */
+async function startAllocationProfile(): Promise<() => Promise<unknown>> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    return profile;
+  };
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -203,6 +222,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   const idleRss = rssAfterGc();
   if (process.env['BENCH_DEBUG']) process.stderr.write(`idle: ${spaces()}\n`);
   const idleHeap = process.memoryUsage().heapUsed;
+  const allocProfile = mode === 'discovery' && process.env['BENCH_ALLOC_PROFILE'] ? await startAllocationProfile() : undefined;
   const ac = new AbortController();
   const t0 = Date.now();
   const c0 = cpuMs();
@@ -268,6 +288,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   const syncedRss = rssAfterGc();
   const syncedHeap = process.memoryUsage().heapUsed;
   if (process.env['BENCH_DEBUG']) process.stderr.write(`${spaces()}\n`);
+  if (allocProfile) fs.writeFileSync(process.env['BENCH_ALLOC_PROFILE']!, JSON.stringify(await allocProfile()));
   if (process.env['BENCH_SNAPSHOT']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_SNAPSHOT']);
   // Object UIDs differ between API server runs; every other byte of the exports must not.
   const noUid = (k: string, v: unknown): unknown => (k.endsWith('_uid') ? 'UID' : v);

@@ -22,26 +22,7 @@ import { checkKubeConnectionArgs, ownNamespace, resolveConnection, type KubeConn
 import { keyOf, type InformerEventType } from '../../common/kube/informer.js';
 import { sharedInformers, type InformerLease, type InformerPool, type SharedInformerSpec } from '../../common/kube/informer-pool.js';
 import { fieldSelectorError, labelSelectorError } from '../../common/kube/selectors.js';
-import {
-  SERVICE_NAME_LABEL,
-  buildEndpointSlice,
-  buildEndpoints,
-  buildIngress,
-  buildNode,
-  buildPod,
-  buildService,
-  flatten,
-  pruneForDiscovery,
-  type EndpointSlice,
-  type Endpoints,
-  type Ingress,
-  type LabelSet,
-  type Lookups,
-  type Node,
-  type Pod,
-  type Service,
-  type TargetGroup,
-} from './targets.js';
+import { ExportWriter, SERVICE_NAME_LABEL, exportTargets, pruneForDiscovery, type EndpointSlice, type Endpoints, type LabelSet, type Lookups, type Node, type Pod, type Service } from './targets.js';
 
 export const ROLES = ['node', 'pod', 'service', 'endpoints', 'endpointslice', 'ingress'] as const;
 export type Role = (typeof ROLES)[number];
@@ -190,6 +171,8 @@ export class Discovery {
   readonly #depsOf = new Map<string, string[]>();
   readonly #errors = new Map<Slot, string>();
   readonly #lookups: Lookups;
+  /** Reused by every build (one group at a time). */
+  readonly #writer = new ExportWriter();
   readonly #publish: (targets: LabelSet[]) => void;
   readonly #health: (error: string | undefined) => void;
   readonly #conn: KubeConnection;
@@ -362,26 +345,36 @@ export class Discovery {
    */
   #relatedOf(p: KubeObject): string[] {
     const ns = p.metadata.namespace ?? '';
-    const out = new Set<string>();
+    const out: string[] = [];
+    const add = (k: string): void => {
+      if (!out.includes(k)) out.push(k);
+    };
     const nodes = this.#lookups.node !== undefined;
-    if (this.#role !== 'node' && this.#lookups.namespace) out.add(`namespace:/${ns}`);
+    if (this.#role !== 'node' && this.#lookups.namespace) add(`namespace:/${ns}`);
     if (this.#role === 'pod' && nodes) {
       const node = (p as Pod).spec?.nodeName;
-      if (node) out.add(`node:/${node}`);
+      if (node) add(`node:/${node}`);
     }
-    if (this.#role === 'endpoints') out.add(`service:${ns}/${p.metadata.name}`);
+    if (this.#role === 'endpoints') add(`service:${ns}/${p.metadata.name}`);
     if (this.#role === 'endpointslice') {
       const svc = p.metadata.labels?.[SERVICE_NAME_LABEL];
-      if (svc !== undefined) out.add(`service:${ns}/${svc}`);
+      if (svc !== undefined) add(`service:${ns}/${svc}`);
     }
     if (this.#role === 'endpoints' || this.#role === 'endpointslice') {
-      for (const r of refs(p)) {
-        if (r.kind === 'Pod' && r.name) out.add(`pod:${r.namespace ?? ns}/${r.name}`);
-        if (nodes && r.kind === 'Node' && r.name) out.add(`node:/${r.name}`);
-        if (nodes && r.nodeName) out.add(`node:/${r.nodeName}`);
+      // The target refs and node names of the addresses (Endpoints) or endpoints (EndpointSlice).
+      const ref = (r: { readonly kind?: string; readonly name?: string; readonly namespace?: string } | undefined, nodeName: string | undefined): void => {
+        if (r?.kind === 'Pod' && r.name) add(`pod:${r.namespace ?? ns}/${r.name}`);
+        if (nodes && r?.kind === 'Node' && r.name) add(`node:/${r.name}`);
+        if (nodes && nodeName) add(`node:/${nodeName}`);
+      };
+      const e = p as Endpoints & EndpointSlice;
+      for (const ss of e.subsets ?? []) {
+        for (const a of ss.addresses ?? []) ref(a.targetRef, a.nodeName);
+        for (const a of ss.notReadyAddresses ?? []) ref(a.targetRef, a.nodeName);
       }
+      for (const ep of e.endpoints ?? []) ref(ep.targetRef, ep.nodeName);
     }
-    return [...out];
+    return out;
   }
 
   #schedule(): void {
@@ -399,18 +392,17 @@ export class Discovery {
       const [ns, name] = slash >= 0 && RESOURCES[kind].namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : ['', key];
       const obj = this.#watchers.get<KubeObject>(kind, ns, name);
       const source = sourceOf(kind, ns, name);
-      const g = obj ? this.#build(obj) : undefined;
-      if (obj && g === undefined) continue; // Prometheus sends nothing (a node without addresses)
+      const list = obj ? exportTargets(this.#role, obj, this.#lookups, this.#writer) : undefined;
+      if (obj && list === undefined) continue; // Prometheus sends nothing (a node without addresses)
       const old = this.#groups.get(source);
       if (old !== undefined) this.#count -= old.length;
-      if (!g || g.targets.length === 0) {
+      if (!list || list.length === 0) {
         if (old !== undefined) {
           this.#groups.delete(source);
           this.#ordered = undefined;
         }
         continue;
       }
-      const list = flatten([g]);
       this.#groups.set(source, list);
       this.#count += list.length;
       const ordered = this.#ordered;
@@ -428,24 +420,6 @@ export class Discovery {
     for (const list of this.#ordered.lists) for (let j = 0; j < list.length; j++) out[i++] = list[j]!;
     this.#publish(out);
   }
-
-  #build(obj: KubeObject): TargetGroup | undefined {
-    const lk = this.#lookups;
-    switch (this.#role) {
-      case 'pod':
-        return buildPod(obj as Pod, lk);
-      case 'service':
-        return buildService(obj as Service, lk);
-      case 'endpoints':
-        return buildEndpoints(obj as Endpoints, lk);
-      case 'endpointslice':
-        return buildEndpointSlice(obj as EndpointSlice, lk);
-      case 'ingress':
-        return buildIngress(obj as Ingress, lk);
-      case 'node':
-        return buildNode(obj as Node);
-    }
-  }
 }
 
 function sourceOf(kind: Kind, ns: string, name: string): string {
@@ -457,15 +431,6 @@ function sourceOf(kind: Kind, ns: string, name: string): string {
     default:
       return `${kind}/${ns}/${name}`;
   }
-}
-
-/** Object references of an Endpoints or EndpointSlice: target refs and node names. */
-function refs(p: KubeObject): Array<{ kind?: string; name?: string; namespace?: string; nodeName?: string }> {
-  const out: Array<{ kind?: string; name?: string; namespace?: string; nodeName?: string }> = [];
-  const e = p as Endpoints & EndpointSlice;
-  for (const ss of e.subsets ?? []) for (const a of [...(ss.addresses ?? []), ...(ss.notReadyAddresses ?? [])]) out.push({ ...a.targetRef, ...(a.nodeName !== undefined ? { nodeName: a.nodeName } : {}) });
-  for (const ep of e.endpoints ?? []) out.push({ ...ep.targetRef, ...(ep.nodeName !== undefined ? { nodeName: ep.nodeName } : {}) });
-  return out;
 }
 
 export interface KubernetesDebugInfo {

@@ -13,6 +13,7 @@ import {
   buildNode,
   buildPod,
   buildService,
+  exportTargets,
   flatten,
   matchesHostnamePattern,
   pruneForDiscovery,
@@ -24,7 +25,9 @@ import {
   type Pod,
   type Service,
   type TargetGroup,
+  type TargetRole,
 } from './targets.js';
+import type { KubeObject } from '../../common/kube/client.js';
 
 const K = '__meta_kubernetes_';
 
@@ -530,6 +533,107 @@ describe('node role (prometheus: node_test.go)', () => {
     ]);
     expect(buildNode({ metadata: { name: 'n2' }, status: { addresses: [{ type: 'InternalIP', address: 'fd00::2' }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } })!.targets[0]!['__address__']).toBe('[fd00::2]:10250');
     expect(buildNode({ metadata: { name: 'n3' }, status: {} })).toBeUndefined();
+  });
+});
+
+describe('export form (exportTargets, what the component publishes)', () => {
+  const groupOf = (role: TargetRole, obj: KubeObject, lk: Lookups): TargetGroup | undefined => {
+    switch (role) {
+      case 'pod':
+        return buildPod(obj as Pod, lk);
+      case 'service':
+        return buildService(obj as Service, lk);
+      case 'endpoints':
+        return buildEndpoints(obj as Endpoints, lk);
+      case 'endpointslice':
+        return buildEndpointSlice(obj as EndpointSlice, lk);
+      case 'ingress':
+        return buildIngress(obj as Ingress, lk);
+      case 'node':
+        return buildNode(obj as Node);
+    }
+  };
+  const svc: Service = { metadata: { name: 'testendpoints', namespace: 'default', labels: { 'app/name': 'test' } } };
+  const nodes = [makeNode('foobar', '', '', { az: 'us-east1' }), makeNode('barbaz', '', '', { az: 'us-west2' }), makeNode('testnode', '', '', { l: 'v' }, { 'a.1': 'x' })];
+  const namespaces = [{ metadata: { name: 'default', labels: { env: 'prod' }, annotations: { owner: 'team' } } }];
+  const backing: Pod = {
+    metadata: { name: 'p', namespace: 'default', uid: 'u1', labels: { app: 'web' } },
+    spec: {
+      nodeName: 'foobar',
+      containers: [{ name: 'app', image: 'app:1', ports: [{ name: 'http', containerPort: 9000, protocol: 'TCP' }, { name: 'admin', containerPort: 9090, protocol: 'UDP' }] }],
+      initContainers: [{ name: 'proxy', image: 'envoy:1', ports: [{ name: 'proxy', containerPort: 15000, protocol: 'TCP' }] }],
+    },
+    status: { podIP: '1.2.3.4', hostIP: '192.168.0.1', phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+  const podRef = { kind: 'Pod', name: 'p', namespace: 'default' };
+  const all = lookups({ services: [svc], pods: [backing], nodes, namespaces }, { node: true, namespace: true });
+  const cases: Array<[string, TargetRole, KubeObject, Lookups]> = [
+    ['pod', 'pod', makeMultiPortPod(), {}],
+    ['pod with node and namespace metadata', 'pod', makeMultiPortPod(), all],
+    ['endpoints', 'endpoints', makeEndpoints(), {}],
+    ['endpoints with service, nodes, namespace', 'endpoints', makeEndpoints(), all],
+    ['pod-backed endpoints', 'endpoints', { metadata: { name: 'testendpoints', namespace: 'default' }, subsets: [{ addresses: [{ ip: '1.2.3.4', targetRef: podRef }], notReadyAddresses: [{ ip: '1.2.3.4', targetRef: podRef }], ports: [{ name: 'web', port: 9000, protocol: 'UDP' }, { port: 15000 }] }] } as Endpoints, all],
+    ['endpointslice', 'endpointslice', makeEndpointSlice(), {}],
+    ['endpointslice with service, nodes, namespace', 'endpointslice', makeEndpointSlice(), all],
+    ['pod-backed endpointslice', 'endpointslice', { ...makeEndpointSlice(), endpoints: [{ addresses: ['1.2.3.4'], conditions: { ready: true }, targetRef: podRef }, { addresses: ['1.2.3.4'], targetRef: podRef, nodeName: 'barbaz' }], ports: [{ name: 'http', port: 9000, protocol: 'TCP' }, {}] } as EndpointSlice, all],
+    ['service', 'service', { metadata: { name: 's', namespace: 'default', labels: { a: 'b' } }, spec: { type: 'LoadBalancer', clusterIP: '10.0.0.1', loadBalancerIP: '5.6.7.8', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { port: 81 }] } } as Service, all],
+    ['ingress', 'ingress', { metadata: { name: 'i', namespace: 'default' }, spec: { ingressClassName: 'c', tls: [{ hosts: ['*.example.com'] }], rules: [{ host: 'a.example.com', http: { paths: [{ path: '/x' }, {}] } }, { host: 'b.other' }] } } as Ingress, all],
+    ['node', 'node', makeNode('test', '1.2.3.4', 'aws:///x', { 'test-label': 'v' }, { 'a.b': 'c' }), {}],
+  ];
+
+  it.each(cases)('%s: the group form merged with { ...labels, ...target }, key order included', (_name, role, obj, lk) => {
+    const g = groupOf(role, obj, lk)!;
+    expect(g.targets.length).toBeGreaterThan(0);
+    const want = g.targets.map((t) => Object.entries({ ...g.labels, ...t }));
+    expect(exportTargets(role, obj, lk)!.map((t) => Object.entries(t))).toStrictEqual(want);
+    // A second object of the same shape reuses the cached template and still gets its own values.
+    expect(exportTargets(role, obj, lk)!.map((t) => Object.entries(t))).toStrictEqual(want);
+  });
+
+  it('pod-backed endpoint targets carry the pod labels and the matching container port (init included); uncovered ports follow', () => {
+    const out = exportTargets('endpointslice', cases[7]![2], all)!;
+    expect(out.map((t) => [t['__address__'], t[`${K}pod_container_name`], t[`${K}pod_container_port_protocol`], t[`${K}pod_label_app`], t[`${K}node_name`]])).toStrictEqual([
+      ['1.2.3.4:9000', 'app', 'TCP', 'web', undefined],
+      ['1.2.3.4', undefined, undefined, 'web', undefined],
+      ['1.2.3.4:9000', 'app', 'TCP', 'web', 'barbaz'],
+      ['1.2.3.4', undefined, undefined, 'web', 'barbaz'],
+      ['1.2.3.4:9090', 'app', 'UDP', 'web', undefined],
+      ['1.2.3.4:15000', 'proxy', 'TCP', 'web', undefined],
+    ]);
+    // The endpoints role takes the endpoint port's protocol for the matched container port.
+    const eps = exportTargets('endpoints', cases[4]![2], all)!;
+    expect(eps.map((t) => [t['__address__'], t[`${K}endpoint_ready`], t[`${K}pod_container_name`], t[`${K}pod_container_init`], t[`${K}pod_container_port_protocol`]])).toStrictEqual([
+      ['1.2.3.4:9000', 'true', 'app', 'false', 'UDP'],
+      ['1.2.3.4:9000', 'false', 'app', 'false', 'UDP'],
+      ['1.2.3.4:15000', 'true', 'proxy', 'true', ''],
+      ['1.2.3.4:15000', 'false', 'proxy', 'true', ''],
+      ['1.2.3.4:9090', undefined, 'app', 'false', 'UDP'],
+    ]);
+  });
+
+  it('a node without a known address type has no group', () => {
+    expect(exportTargets('node', { metadata: { name: 'n3' }, status: { addresses: [{ type: 'Weird', address: 'x' }] } } as Node)).toBeUndefined();
+  });
+
+  it('reads related objects per object: a replaced pod or node object gives its new labels', () => {
+    const slice = cases[7]![2];
+    const before = exportTargets('endpointslice', slice, all)!;
+    const pod2: Pod = { ...backing, metadata: { ...backing.metadata, labels: { app: 'api' } } };
+    const node2 = makeNode('barbaz', '', '', { az: 'eu-1' });
+    const after = exportTargets('endpointslice', slice, lookups({ services: [svc], pods: [pod2], nodes: [nodes[0]!, node2] }, { node: true }))!;
+    expect(before[2]![`${K}pod_label_app`]).toBe('web');
+    expect(after[2]![`${K}pod_label_app`]).toBe('api');
+    expect(before[2]![`${K}node_label_az`]).toBe('us-west2');
+    expect(after[2]![`${K}node_label_az`]).toBe('eu-1');
+  });
+
+  it('label keys that sanitize to one name: the first position, the last value (as a keyed store does)', () => {
+    const pod: Pod = { ...makeMultiPortPod(), metadata: { ...makeMultiPortPod().metadata, labels: { 'a.b': '1', z: 'z', a_b: '2' } } };
+    const g = buildPod(pod);
+    const keys = Object.keys(g.labels).filter((k) => k.startsWith(`${K}pod_label`));
+    expect(keys).toStrictEqual([`${K}pod_label_a_b`, `${K}pod_labelpresent_a_b`, `${K}pod_label_z`, `${K}pod_labelpresent_z`]);
+    expect(g.labels[`${K}pod_label_a_b`]).toBe('2');
+    expect(exportTargets('pod', pod)!.map((t) => Object.entries(t))).toStrictEqual(g.targets.map((t) => Object.entries({ ...g.labels, ...t })));
   });
 });
 

@@ -3,18 +3,15 @@
  * as Prometheus's `discovery/kubernetes` builds them (v3: pod.go, service.go, endpoints.go,
  * endpointslice.go, ingress.go, node.go; label names, values, address forms and target order).
  * Pure functions: the caller passes the related objects (services, pods, nodes, namespaces)
- * through `Lookups`. A group's targets are flattened with `flatten` (target labels win).
+ * through `Lookups`. Each role has one writer that emits the group's labels, then each target's,
+ * into a `LabelSink` (`label-writer.ts`): `exportTargets` writes the export form directly (what the
+ * component publishes), `build*` the group form (Prometheus's target groups, for the tables).
  */
 import { isIP } from 'node:net';
 import type { KubeObject } from '../../common/kube/client.js';
+import { ExportWriter, GroupCollector, type LabelSet, type LabelSink, type TargetGroup } from './label-writer.js';
 
-export type LabelSet = Record<string, string>;
-
-export interface TargetGroup {
-  readonly source: string;
-  readonly labels: LabelSet;
-  readonly targets: LabelSet[];
-}
+export { ExportWriter, flatten, type LabelSet, type TargetGroup } from './label-writer.js';
 
 const P = '__meta_kubernetes_';
 export const NAMESPACE_LABEL = '__meta_kubernetes_namespace';
@@ -167,16 +164,45 @@ function metaNames(resource: string, kind: 'label' | 'annotation', key: string):
   return names;
 }
 
-function addLabelsAndAnnotations(ls: LabelSet, meta: KubeObject['metadata'], resource: string): void {
-  for (const [k, v] of Object.entries(meta.labels ?? {})) {
-    const [name, present] = metaNames(resource, 'label', k);
-    ls[name] = v;
-    ls[present] = 'true';
+/**
+ * A label sequence kept for reuse (related objects' labels, written into many targets): names
+ * and values in write order. Written with `writeList`, it gives what the same `set` calls give.
+ */
+interface LabelList {
+  readonly names: string[];
+  readonly values: string[];
+}
+
+const newList = (): LabelList => ({ names: [], values: [] });
+
+function push(l: LabelList, name: string, value: string): void {
+  l.names.push(name);
+  l.values.push(value);
+}
+
+function writeList(w: LabelSink, l: LabelList): void {
+  const { names, values } = l;
+  for (let i = 0; i < names.length; i++) w.set(names[i]!, values[i]!);
+}
+
+type Labels = Readonly<Record<string, string>> | undefined;
+
+/** Labels and annotations with their `*present` twins, in the order the API sent them. */
+function writeLabelsAndAnnotations(w: LabelSink, meta: KubeObject['metadata'], resource: string): void {
+  const { labels, annotations } = meta as { labels?: Labels; annotations?: Labels };
+  if (labels) {
+    for (const k of Object.keys(labels)) {
+      const names = metaNames(resource, 'label', k);
+      w.set(names[0], labels[k]!);
+      w.set(names[1], 'true');
+    }
   }
-  for (const [k, v] of Object.entries(meta.annotations ?? {})) {
-    const [name, present] = metaNames(resource, 'annotation', k);
-    ls[name] = v;
-    ls[present] = 'true';
+  if (annotations) {
+    for (const k of Object.keys(annotations)) {
+      const names = metaNames(resource, 'annotation', k);
+      w.set(names[0], annotations[k]!);
+      w.set(names[1], 'true');
+    }
   }
 }
 
@@ -191,32 +217,65 @@ const NAME_LABELS: Readonly<Record<string, string>> = {
 };
 
 /** `addObjectMetaLabels`: `<role>_name` plus labels and annotations with their `*present` twins. */
-function addObjectMetaLabels(ls: LabelSet, meta: KubeObject['metadata'], role: string): void {
-  ls[NAME_LABELS[role] ?? `${P}${role}_name`] = meta.name;
-  addLabelsAndAnnotations(ls, meta, role);
+function writeObjectMeta(w: LabelSink, meta: KubeObject['metadata'], role: string): void {
+  w.set(NAME_LABELS[role] ?? `${P}${role}_name`, meta.name);
+  writeLabelsAndAnnotations(w, meta, role);
+}
+
+/** A sink that appends to a `LabelList` (what is cached per related object). */
+class ListSink implements LabelSink {
+  readonly list = newList();
+  set(name: string, value: string): void {
+    push(this.list, name, value);
+  }
+  begin(): void {
+    throw new Error('ListSink holds labels only');
+  }
+  end(): void {
+    throw new Error('ListSink holds labels only');
+  }
+}
+
+/**
+ * Labels of related objects, built once per object: the stores hold pruned objects that a change
+ * replaces and nothing mutates, so every target that reads a pod, service, node or namespace
+ * reuses one sequence. Objects passed to the builders must not be mutated after the first call.
+ */
+const listCaches = { pod: new WeakMap<object, LabelList>(), service: new WeakMap<object, LabelList>(), node: new WeakMap<object, LabelList>(), namespace: new WeakMap<object, LabelList>() };
+
+function cached(kind: keyof typeof listCaches, obj: KubeObject, write: (w: LabelSink) => void): LabelList {
+  const cache = listCaches[kind];
+  let l = cache.get(obj);
+  if (l === undefined) {
+    const s = new ListSink();
+    write(s);
+    cache.set(obj, (l = s.list));
+  }
+  return l;
 }
 
 /** Node metadata (`attach_metadata.node`): node name, labels and annotations, when the node is known. */
-function withNodeLabels(ls: LabelSet, lk: Lookups, nodeName: string | undefined): LabelSet {
-  if (!lk.node || nodeName === undefined) return ls;
+function writeNodeLabels(w: LabelSink, lk: Lookups, nodeName: string | undefined): void {
+  if (!lk.node || nodeName === undefined) return;
   const node = lk.node(nodeName);
-  if (!node) return ls;
-  const nl: LabelSet = {};
-  addObjectMetaLabels(nl, node.metadata, 'node');
-  return { ...ls, ...nl };
+  if (node) writeList(w, cached('node', node, (s) => writeObjectMeta(s, node.metadata, 'node')));
 }
 
 /** Namespace metadata (`attach_metadata.namespace`): namespace labels and annotations. */
-function withNamespaceLabels(ls: LabelSet, lk: Lookups, namespace: string): LabelSet {
-  if (!lk.namespace) return ls;
+function writeNamespaceLabels(w: LabelSink, lk: Lookups, namespace: string): void {
+  if (!lk.namespace) return;
   const ns = lk.namespace(namespace);
-  if (!ns) return ls;
-  const out = { ...ls };
-  addLabelsAndAnnotations(out, ns.metadata, 'namespace');
-  return out;
+  if (ns) writeList(w, cached('namespace', ns, (s) => writeLabelsAndAnnotations(s, ns.metadata, 'namespace')));
 }
 
 const nsOf = (o: KubeObject): string => o.metadata.namespace ?? '';
+
+/** Runs a writer into a `GroupCollector`: the group form Prometheus's tests state. */
+function collect(source: string, write: (w: LabelSink) => void): TargetGroup {
+  const c = new GroupCollector();
+  write(c);
+  return { source, labels: c.labels, targets: c.targets };
+}
 
 // ------------------------------------------------------------ pod
 
@@ -228,166 +287,198 @@ export function podReady(pod: Pod): string {
   return 'unknown';
 }
 
-/**
- * Built once per pod object: the stores hold pruned objects that a change replaces and nothing
- * mutates, so the pod role and the endpoint roles (one shared pod store) reuse one label set.
- */
-const podLabelsCache = new WeakMap<Pod, Readonly<LabelSet>>();
-
-/**
- * Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per
- * target). The result is shared between callers (cached per pod object): copy it to add labels.
- * The pod must not be mutated after the first call.
- */
-export function podLabels(pod: Pod): Readonly<LabelSet> {
-  let ls = podLabelsCache.get(pod);
-  if (ls === undefined) podLabelsCache.set(pod, (ls = computePodLabels(pod)));
-  return ls;
-}
-
-function computePodLabels(pod: Pod): LabelSet {
-  const ls: LabelSet = {
-    '__meta_kubernetes_pod_ip': pod.status?.podIP ?? '',
-    '__meta_kubernetes_pod_ready': podReady(pod),
-    '__meta_kubernetes_pod_phase': pod.status?.phase ?? '',
-    '__meta_kubernetes_pod_node_name': pod.spec?.nodeName ?? '',
-    '__meta_kubernetes_pod_host_ip': pod.status?.hostIP ?? '',
-    '__meta_kubernetes_pod_uid': pod.metadata.uid ?? '',
-  };
-  addObjectMetaLabels(ls, pod.metadata, 'pod');
+/** Labels every pod-backed target carries (pod role group labels, endpoints/endpointslice per target). */
+function writePodLabels(w: LabelSink, pod: Pod): void {
+  w.set('__meta_kubernetes_pod_ip', pod.status?.podIP ?? '');
+  w.set('__meta_kubernetes_pod_ready', podReady(pod));
+  w.set('__meta_kubernetes_pod_phase', pod.status?.phase ?? '');
+  w.set('__meta_kubernetes_pod_node_name', pod.spec?.nodeName ?? '');
+  w.set('__meta_kubernetes_pod_host_ip', pod.status?.hostIP ?? '');
+  w.set('__meta_kubernetes_pod_uid', pod.metadata.uid ?? '');
+  writeObjectMeta(w, pod.metadata, 'pod');
   const ctl = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true);
   if (ctl) {
-    if (ctl.kind) ls['__meta_kubernetes_pod_controller_kind'] = ctl.kind;
-    if (ctl.name) ls['__meta_kubernetes_pod_controller_name'] = ctl.name;
+    if (ctl.kind) w.set('__meta_kubernetes_pod_controller_kind', ctl.kind);
+    if (ctl.name) w.set('__meta_kubernetes_pod_controller_name', ctl.name);
   }
-  return ls;
 }
 
-function allContainers(pod: Pod): Array<{ c: Container; isInit: boolean }> {
-  return [...(pod.spec?.containers ?? []).map((c) => ({ c, isInit: false })), ...(pod.spec?.initContainers ?? []).map((c) => ({ c, isInit: true }))];
+/** The pod's labels, built once per pod object (see `listCaches`). */
+function podList(pod: Pod): LabelList {
+  return cached('pod', pod, (s) => writePodLabels(s, pod));
 }
 
 export function podSource(namespace: string, name: string): string {
   return `pod/${namespace}/${name}`;
 }
 
-export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
-  const source = podSource(nsOf(pod), pod.metadata.name);
-  const ip = pod.status?.podIP ?? '';
-  // PodIP can be empty when a pod is starting or has been evicted.
-  if (ip === '') return { source, labels: {}, targets: [] };
-  let labels: LabelSet = { ...podLabels(pod) };
-  labels[NAMESPACE_LABEL] = nsOf(pod);
-  labels = withNodeLabels(labels, lk, pod.spec?.nodeName ?? '');
-  labels = withNamespaceLabels(labels, lk, nsOf(pod));
-  const targets: LabelSet[] = [];
-  for (const { c, isInit } of allContainers(pod)) {
-    const statuses = isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses;
-    const cID = statuses?.find((s) => s.name === c.name)?.containerID ?? '';
-    const common = { '__meta_kubernetes_pod_container_name': c.name, '__meta_kubernetes_pod_container_id': cID, '__meta_kubernetes_pod_container_image': c.image ?? '', '__meta_kubernetes_pod_container_init': String(isInit) };
+function writePodContainers(w: LabelSink, ip: string, cs: readonly Container[] | undefined, statuses: ContainerStatuses, init: string): void {
+  if (!cs) return;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    let cID = '';
+    if (statuses) {
+      for (let j = 0; j < statuses.length; j++) {
+        const s = statuses[j]!;
+        if (s.name === c.name) {
+          cID = s.containerID ?? '';
+          break;
+        }
+      }
+    }
+    const image = c.image ?? '';
     if (!c.ports || c.ports.length === 0) {
       // No ports: one port-free target per container; relabeling must add the port.
-      targets.push({ __address__: ip, ...common });
+      w.begin();
+      w.set('__address__', ip);
+      w.set('__meta_kubernetes_pod_container_name', c.name);
+      w.set('__meta_kubernetes_pod_container_id', cID);
+      w.set('__meta_kubernetes_pod_container_image', image);
+      w.set('__meta_kubernetes_pod_container_init', init);
+      w.end();
       continue;
     }
-    for (const port of c.ports) {
-      targets.push({
-        __address__: joinHostPort(ip, port.containerPort),
-        ...common,
-        '__meta_kubernetes_pod_container_port_number': String(port.containerPort),
-        '__meta_kubernetes_pod_container_port_name': port.name ?? '',
-        '__meta_kubernetes_pod_container_port_protocol': port.protocol ?? '',
-      });
+    for (let j = 0; j < c.ports.length; j++) {
+      const port = c.ports[j]!;
+      w.begin();
+      w.set('__address__', joinHostPort(ip, port.containerPort));
+      w.set('__meta_kubernetes_pod_container_name', c.name);
+      w.set('__meta_kubernetes_pod_container_id', cID);
+      w.set('__meta_kubernetes_pod_container_image', image);
+      w.set('__meta_kubernetes_pod_container_init', init);
+      w.set('__meta_kubernetes_pod_container_port_number', String(port.containerPort));
+      w.set('__meta_kubernetes_pod_container_port_name', port.name ?? '');
+      w.set('__meta_kubernetes_pod_container_port_protocol', port.protocol ?? '');
+      w.end();
     }
   }
-  return { source, labels, targets };
+}
+
+function writePod(w: LabelSink, pod: Pod, lk: Lookups): void {
+  const ip = pod.status?.podIP ?? '';
+  // PodIP can be empty when a pod is starting or has been evicted.
+  if (ip === '') return;
+  const ns = nsOf(pod);
+  writeList(w, podList(pod));
+  w.set(NAMESPACE_LABEL, ns);
+  writeNodeLabels(w, lk, pod.spec?.nodeName ?? '');
+  writeNamespaceLabels(w, lk, ns);
+  writePodContainers(w, ip, pod.spec?.containers, pod.status?.containerStatuses, 'false');
+  writePodContainers(w, ip, pod.spec?.initContainers, pod.status?.initContainerStatuses, 'true');
+}
+
+export function buildPod(pod: Pod, lk: Lookups = {}): TargetGroup {
+  return collect(podSource(nsOf(pod), pod.metadata.name), (w) => writePod(w, pod, lk));
 }
 
 // ------------------------------------------------------------ service
 
-export function serviceLabels(svc: Service): LabelSet {
-  const ls: LabelSet = { [NAMESPACE_LABEL]: nsOf(svc) };
-  addObjectMetaLabels(ls, svc.metadata, 'service');
-  return ls;
+function serviceList(svc: Service): LabelList {
+  return cached('service', svc, (s) => {
+    s.set(NAMESPACE_LABEL, nsOf(svc));
+    writeObjectMeta(s, svc.metadata, 'service');
+  });
 }
 
 export function serviceSource(namespace: string, name: string): string {
   return `svc/${namespace}/${name}`;
 }
 
-export function buildService(svc: Service, lk: Lookups = {}): TargetGroup {
-  const labels = withNamespaceLabels(serviceLabels(svc), lk, nsOf(svc));
+function writeService(w: LabelSink, svc: Service, lk: Lookups): void {
+  writeList(w, serviceList(svc));
+  writeNamespaceLabels(w, lk, nsOf(svc));
   const type = svc.spec?.type ?? '';
-  const targets: LabelSet[] = [];
   for (const port of svc.spec?.ports ?? []) {
-    const t: LabelSet = {
-      __address__: joinHostPort(`${svc.metadata.name}.${nsOf(svc)}.svc`, port.port),
-      '__meta_kubernetes_service_port_name': port.name ?? '',
-      '__meta_kubernetes_service_port_number': String(port.port),
-      '__meta_kubernetes_service_port_protocol': port.protocol ?? '',
-      '__meta_kubernetes_service_type': type,
-    };
-    if (type === 'ExternalName') t['__meta_kubernetes_service_external_name'] = svc.spec?.externalName ?? '';
-    else t['__meta_kubernetes_service_cluster_ip'] = svc.spec?.clusterIP ?? '';
-    if (type === 'LoadBalancer') t['__meta_kubernetes_service_loadbalancer_ip'] = svc.spec?.loadBalancerIP ?? '';
-    targets.push(t);
+    w.begin();
+    w.set('__address__', joinHostPort(`${svc.metadata.name}.${nsOf(svc)}.svc`, port.port));
+    w.set('__meta_kubernetes_service_port_name', port.name ?? '');
+    w.set('__meta_kubernetes_service_port_number', String(port.port));
+    w.set('__meta_kubernetes_service_port_protocol', port.protocol ?? '');
+    w.set('__meta_kubernetes_service_type', type);
+    if (type === 'ExternalName') w.set('__meta_kubernetes_service_external_name', svc.spec?.externalName ?? '');
+    else w.set('__meta_kubernetes_service_cluster_ip', svc.spec?.clusterIP ?? '');
+    if (type === 'LoadBalancer') w.set('__meta_kubernetes_service_loadbalancer_ip', svc.spec?.loadBalancerIP ?? '');
+    w.end();
   }
-  return { source: serviceSource(nsOf(svc), svc.metadata.name), labels, targets };
 }
 
-// ------------------------------------------------------------ endpoints
+export function buildService(svc: Service, lk: Lookups = {}): TargetGroup {
+  return collect(serviceSource(nsOf(svc), svc.metadata.name), (w) => writeService(w, svc, lk));
+}
+
+// ------------------------------------------------------------ endpoints (both endpoint roles)
 
 export function endpointsSource(namespace: string, name: string): string {
   return `endpoints/${namespace}/${name}`;
 }
 
-function containerPortLabels(c: Container, cport: ContainerPort, isInit: boolean, protocol: string | undefined): LabelSet {
-  return {
-    '__meta_kubernetes_pod_container_name': c.name,
-    '__meta_kubernetes_pod_container_image': c.image ?? '',
-    '__meta_kubernetes_pod_container_port_name': cport.name ?? '',
-    '__meta_kubernetes_pod_container_port_number': String(cport.containerPort),
-    '__meta_kubernetes_pod_container_port_protocol': protocol ?? '',
-    '__meta_kubernetes_pod_container_init': String(isInit),
-  };
+function writeContainerPort(w: LabelSink, c: Container, cport: ContainerPort, init: string, protocol: string | undefined): void {
+  w.set('__meta_kubernetes_pod_container_name', c.name);
+  w.set('__meta_kubernetes_pod_container_image', c.image ?? '');
+  w.set('__meta_kubernetes_pod_container_port_name', cport.name ?? '');
+  w.set('__meta_kubernetes_pod_container_port_number', String(cport.containerPort));
+  w.set('__meta_kubernetes_pod_container_port_protocol', protocol ?? '');
+  w.set('__meta_kubernetes_pod_container_init', init);
 }
+
+/** Pods the endpoint targets of one group referenced (in first-reference order), with the endpoint ports seen per pod. */
+type SeenPods = Map<Pod, number[]>;
+
+/** The `SeenPods` of the group being written (the writers run one group at a time); emptied after each group. */
+const seenScratch: SeenPods = new Map();
 
 /** Targets for container ports of seen pods that no endpoint port covered (pod IP, pod labels). */
-function uncoveredPodPorts(seen: SeenPods, targets: LabelSet[], skip?: (pod: Pod) => boolean): void {
-  for (const { pod, ports, labels } of seen.values()) {
+function writeUncoveredPodPorts(w: LabelSink, seen: SeenPods, skip?: (pod: Pod) => boolean): void {
+  seen.forEach((ports, pod) => {
     const ip = pod.status?.podIP ?? '';
-    if (ip === '' || skip?.(pod)) continue;
-    for (const { c, isInit } of allContainers(pod)) {
-      for (const cport of c.ports ?? []) {
-        if (ports.includes(cport.containerPort)) continue;
-        const t: LabelSet = { __address__: joinHostPort(ip, cport.containerPort), ...containerPortLabels(c, cport, isInit, cport.protocol) };
-        targets.push(Object.assign(t, labels));
+    if (ip === '' || skip?.(pod)) return;
+    const labels = podList(pod);
+    for (let k = 0; k < 2; k++) {
+      const init = k === 1 ? 'true' : 'false';
+      const cs = k === 1 ? pod.spec?.initContainers : pod.spec?.containers;
+      if (!cs) continue;
+      for (let i = 0; i < cs.length; i++) {
+        const c = cs[i]!;
+        if (!c.ports) continue;
+        for (let j = 0; j < c.ports.length; j++) {
+          const cport = c.ports[j]!;
+          if (ports.includes(cport.containerPort)) continue;
+          w.begin();
+          w.set('__address__', joinHostPort(ip, cport.containerPort));
+          writeContainerPort(w, c, cport, init, cport.protocol);
+          writeList(w, labels);
+          w.end();
+        }
       }
     }
-  }
+  });
 }
-
-type SeenPods = Map<string, { pod: Pod; ports: number[]; labels: Readonly<LabelSet> }>;
 
 /**
  * A pod-backed endpoint target: the pod's labels, plus the labels of the first container port
- * equal to the endpoint `port`; records the port as covered for `uncoveredPodPorts`.
+ * (containers, then init containers) equal to the endpoint `port`; records the port as covered
+ * for `writeUncoveredPodPorts`. `endpointProtocol` is undefined to take the container port's.
  */
-function withPod(t: LabelSet, pod: Pod, port: number | undefined, seen: SeenPods, protocolOf: (cport: ContainerPort) => string | undefined): LabelSet {
-  const key = `${nsOf(pod)}/${pod.metadata.name}`;
-  let sp = seen.get(key);
-  if (!sp) seen.set(key, (sp = { pod, ports: [], labels: podLabels(pod) }));
-  const out = Object.assign(t, sp.labels);
-  if (port === undefined) return out;
-  for (const { c, isInit } of allContainers(pod)) {
-    const cport = (c.ports ?? []).find((p) => p.containerPort === port);
-    if (cport) {
-      Object.assign(out, containerPortLabels(c, cport, isInit, protocolOf(cport)));
-      break;
+function writeWithPod(w: LabelSink, pod: Pod, port: number | undefined, seen: SeenPods, endpointProtocol: string | undefined, useEndpointProtocol: boolean): void {
+  let ports = seen.get(pod);
+  if (!ports) seen.set(pod, (ports = []));
+  writeList(w, podList(pod));
+  if (port === undefined) return;
+  search: for (let k = 0; k < 2; k++) {
+    const cs = k === 1 ? pod.spec?.initContainers : pod.spec?.containers;
+    if (!cs) continue;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
+      if (!c.ports) continue;
+      for (let j = 0; j < c.ports.length; j++) {
+        const cport = c.ports[j]!;
+        if (cport.containerPort !== port) continue;
+        writeContainerPort(w, c, cport, k === 1 ? 'true' : 'false', useEndpointProtocol ? endpointProtocol : cport.protocol);
+        break search;
+      }
     }
   }
-  sp.ports.push(port);
-  return out;
+  ports.push(port);
 }
 
 function resolvePod(lk: Lookups, ref: ObjectRef | undefined): Pod | undefined {
@@ -395,38 +486,32 @@ function resolvePod(lk: Lookups, ref: ObjectRef | undefined): Pod | undefined {
   return lk.pod(ref.namespace ?? '', ref.name ?? '');
 }
 
-export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
-  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps) };
-  const svc = lk.service?.(nsOf(eps), eps.metadata.name);
-  if (svc) labels = { ...labels, ...serviceLabels(svc) };
-  addObjectMetaLabels(labels, eps.metadata, 'endpoints');
-  labels = withNamespaceLabels(labels, lk, nsOf(eps));
-  const targets: LabelSet[] = [];
-  const seen: SeenPods = new Map();
+function writeEndpoints(w: LabelSink, eps: Endpoints, lk: Lookups): void {
+  const ns = nsOf(eps);
+  w.set(NAMESPACE_LABEL, ns);
+  const svc = lk.service?.(ns, eps.metadata.name);
+  if (svc) writeList(w, serviceList(svc));
+  writeObjectMeta(w, eps.metadata, 'endpoints');
+  writeNamespaceLabels(w, lk, ns);
+  const seen = seenScratch;
+  seen.clear();
   const add = (addr: EndpointAddress, port: EndpointPort, ready: string): void => {
-    let t: LabelSet = {
-      __address__: joinHostPort(addr.ip, port.port),
-      '__meta_kubernetes_endpoint_port_name': port.name ?? '',
-      '__meta_kubernetes_endpoint_port_protocol': port.protocol ?? '',
-      '__meta_kubernetes_endpoint_ready': ready,
-    };
+    w.begin();
+    w.set('__address__', joinHostPort(addr.ip, port.port));
+    w.set('__meta_kubernetes_endpoint_port_name', port.name ?? '');
+    w.set('__meta_kubernetes_endpoint_port_protocol', port.protocol ?? '');
+    w.set('__meta_kubernetes_endpoint_ready', ready);
     if (addr.targetRef) {
-      t['__meta_kubernetes_endpoint_address_target_kind'] = addr.targetRef.kind ?? '';
-      t['__meta_kubernetes_endpoint_address_target_name'] = addr.targetRef.name ?? '';
+      w.set('__meta_kubernetes_endpoint_address_target_kind', addr.targetRef.kind ?? '');
+      w.set('__meta_kubernetes_endpoint_address_target_name', addr.targetRef.name ?? '');
     }
-    if (addr.nodeName !== undefined) t['__meta_kubernetes_endpoint_node_name'] = addr.nodeName;
-    if (addr.hostname) t['__meta_kubernetes_endpoint_hostname'] = addr.hostname;
-    if (lk.node) {
-      const nodeName = addr.nodeName === undefined && addr.targetRef?.kind === 'Node' ? addr.targetRef.name : addr.nodeName;
-      t = withNodeLabels(t, lk, nodeName);
-    }
+    if (addr.nodeName !== undefined) w.set('__meta_kubernetes_endpoint_node_name', addr.nodeName);
+    if (addr.hostname) w.set('__meta_kubernetes_endpoint_hostname', addr.hostname);
+    if (lk.node) writeNodeLabels(w, lk, addr.nodeName === undefined && addr.targetRef?.kind === 'Node' ? addr.targetRef.name : addr.nodeName);
     const pod = resolvePod(lk, addr.targetRef);
-    if (!pod) {
-      targets.push(t);
-      return;
-    }
     // Prometheus takes the protocol of the endpoint port here.
-    targets.push(withPod(t, pod, port.port, seen, () => port.protocol));
+    if (pod) writeWithPod(w, pod, port.port, seen, port.protocol, true);
+    w.end();
   };
   for (const ss of eps.subsets ?? []) {
     for (const port of ss.ports ?? []) {
@@ -434,8 +519,12 @@ export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
       for (const addr of ss.notReadyAddresses ?? []) add(addr, port, 'false');
     }
   }
-  uncoveredPodPorts(seen, targets);
-  return { source: endpointsSource(nsOf(eps), eps.metadata.name), labels, targets };
+  writeUncoveredPodPorts(w, seen);
+  seen.clear();
+}
+
+export function buildEndpoints(eps: Endpoints, lk: Lookups = {}): TargetGroup {
+  return collect(endpointsSource(nsOf(eps), eps.metadata.name), (w) => writeEndpoints(w, eps, lk));
 }
 
 // ------------------------------------------------------------ endpointslice
@@ -451,53 +540,72 @@ function ipFamily(ip: string): string | undefined {
   return v === 4 ? 'IPv4' : v === 6 ? 'IPv6' : undefined;
 }
 
-export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): TargetGroup {
-  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(eps), '__meta_kubernetes_endpointslice_address_type': eps.addressType ?? '' };
-  addObjectMetaLabels(labels, eps.metadata, 'endpointslice');
-  const svcName = eps.metadata.labels?.[SERVICE_NAME_LABEL];
-  const svc = svcName !== undefined ? lk.service?.(nsOf(eps), svcName) : undefined;
-  if (svc) labels = { ...labels, ...serviceLabels(svc) };
-  labels = withNamespaceLabels(labels, lk, nsOf(eps));
-  const targets: LabelSet[] = [];
-  const seen: SeenPods = new Map();
-  const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
-    let t: LabelSet = { __address__: port.port !== undefined ? joinHostPort(addr, port.port) : addr };
-    if (port.name !== undefined) t['__meta_kubernetes_endpointslice_port_name'] = port.name;
-    if (port.protocol !== undefined) t['__meta_kubernetes_endpointslice_port_protocol'] = port.protocol;
-    if (port.port !== undefined) t['__meta_kubernetes_endpointslice_port'] = String(port.port);
-    if (port.appProtocol !== undefined) t['__meta_kubernetes_endpointslice_port_app_protocol'] = port.appProtocol;
-    const cond = ep.conditions ?? {};
-    if (cond.ready !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_ready'] = String(cond.ready);
-    if (cond.serving !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_serving'] = String(cond.serving);
-    if (cond.terminating !== undefined) t['__meta_kubernetes_endpointslice_endpoint_conditions_terminating'] = String(cond.terminating);
-    if (ep.hostname !== undefined) t['__meta_kubernetes_endpointslice_endpoint_hostname'] = ep.hostname;
-    if (ep.targetRef) {
-      t['__meta_kubernetes_endpointslice_address_target_kind'] = ep.targetRef.kind ?? '';
-      t['__meta_kubernetes_endpointslice_address_target_name'] = ep.targetRef.name ?? '';
-    }
-    if (ep.nodeName !== undefined) t['__meta_kubernetes_endpointslice_endpoint_node_name'] = ep.nodeName;
-    if (ep.zone !== undefined) t['__meta_kubernetes_endpointslice_endpoint_zone'] = ep.zone;
-    for (const [k, v] of Object.entries(ep.deprecatedTopology ?? {})) {
+function writeSliceEndpoint(w: LabelSink, addr: string, ep: SliceEndpoint, port: SlicePort, lk: Lookups, seen: SeenPods): void {
+  w.begin();
+  w.set('__address__', port.port !== undefined ? joinHostPort(addr, port.port) : addr);
+  if (port.name !== undefined) w.set('__meta_kubernetes_endpointslice_port_name', port.name);
+  if (port.protocol !== undefined) w.set('__meta_kubernetes_endpointslice_port_protocol', port.protocol);
+  if (port.port !== undefined) w.set('__meta_kubernetes_endpointslice_port', String(port.port));
+  if (port.appProtocol !== undefined) w.set('__meta_kubernetes_endpointslice_port_app_protocol', port.appProtocol);
+  const cond = ep.conditions;
+  if (cond) {
+    if (cond.ready !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_conditions_ready', String(cond.ready));
+    if (cond.serving !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_conditions_serving', String(cond.serving));
+    if (cond.terminating !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_conditions_terminating', String(cond.terminating));
+  }
+  if (ep.hostname !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_hostname', ep.hostname);
+  if (ep.targetRef) {
+    w.set('__meta_kubernetes_endpointslice_address_target_kind', ep.targetRef.kind ?? '');
+    w.set('__meta_kubernetes_endpointslice_address_target_name', ep.targetRef.name ?? '');
+  }
+  if (ep.nodeName !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_node_name', ep.nodeName);
+  if (ep.zone !== undefined) w.set('__meta_kubernetes_endpointslice_endpoint_zone', ep.zone);
+  if (ep.deprecatedTopology) {
+    for (const k of Object.keys(ep.deprecatedTopology)) {
       const ln = sanitizeLabelName(k);
-      t[`${P}endpointslice_endpoint_topology_${ln}`] = v;
-      t[`${P}endpointslice_endpoint_topology_present_${ln}`] = 'true';
+      w.set(`${P}endpointslice_endpoint_topology_${ln}`, ep.deprecatedTopology[k]!);
+      w.set(`${P}endpointslice_endpoint_topology_present_${ln}`, 'true');
     }
-    if (lk.node) t = withNodeLabels(t, lk, ep.targetRef?.kind === 'Node' ? ep.targetRef.name : ep.nodeName);
-    const pod = resolvePod(lk, ep.targetRef);
-    if (!pod) {
-      targets.push(t);
-      return;
+  }
+  if (lk.node) writeNodeLabels(w, lk, ep.targetRef?.kind === 'Node' ? ep.targetRef.name : ep.nodeName);
+  const pod = resolvePod(lk, ep.targetRef);
+  if (pod) writeWithPod(w, pod, port.port, seen, undefined, false);
+  w.end();
+}
+
+function writeEndpointSlice(w: LabelSink, eps: EndpointSlice, lk: Lookups): void {
+  const ns = nsOf(eps);
+  w.set(NAMESPACE_LABEL, ns);
+  w.set('__meta_kubernetes_endpointslice_address_type', eps.addressType ?? '');
+  writeObjectMeta(w, eps.metadata, 'endpointslice');
+  const svcName = eps.metadata.labels?.[SERVICE_NAME_LABEL];
+  const svc = svcName !== undefined ? lk.service?.(ns, svcName) : undefined;
+  if (svc) writeList(w, serviceList(svc));
+  writeNamespaceLabels(w, lk, ns);
+  const seen = seenScratch;
+  seen.clear();
+  const endpoints = eps.endpoints;
+  const ports = eps.ports;
+  if (endpoints && ports) {
+    for (let i = 0; i < endpoints.length; i++) {
+      const ep = endpoints[i]!;
+      const addrs = ep.addresses;
+      if (!addrs) continue;
+      for (let j = 0; j < ports.length; j++) for (let k = 0; k < addrs.length; k++) writeSliceEndpoint(w, addrs[k]!, ep, ports[j]!, lk, seen);
     }
-    targets.push(withPod(t, pod, port.port, seen, (cport) => cport.protocol));
-  };
-  for (const ep of eps.endpoints ?? []) for (const port of eps.ports ?? []) for (const addr of ep.addresses ?? []) add(addr, ep, port);
+  }
   // A dual-stack Service has one slice per address family; the pod's uncovered container ports
   // are emitted by the slice of the pod IP's family only, so they are not duplicated.
-  uncoveredPodPorts(seen, targets, (pod) => {
+  const at = eps.addressType;
+  writeUncoveredPodPorts(w, seen, at === 'IPv4' || at === 'IPv6' ? (pod) => {
     const fam = ipFamily(pod.status?.podIP ?? '');
-    return eps.addressType !== undefined && fam !== undefined && (eps.addressType === 'IPv4' || eps.addressType === 'IPv6') && fam !== eps.addressType;
-  });
-  return { source: endpointSliceSource(nsOf(eps), eps.metadata.name), labels, targets };
+    return fam !== undefined && fam !== at;
+  } : undefined);
+  seen.clear();
+}
+
+export function buildEndpointSlice(eps: EndpointSlice, lk: Lookups = {}): TargetGroup {
+  return collect(endpointSliceSource(nsOf(eps), eps.metadata.name), (w) => writeEndpointSlice(w, eps, lk));
 }
 
 // ------------------------------------------------------------ ingress
@@ -516,22 +624,29 @@ export function matchesHostnamePattern(pattern: string, host: string): boolean {
   return true;
 }
 
-export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
-  let labels: LabelSet = { [NAMESPACE_LABEL]: nsOf(ing) };
-  if (ing.spec?.ingressClassName !== undefined) labels['__meta_kubernetes_ingress_class_name'] = ing.spec.ingressClassName;
-  addObjectMetaLabels(labels, ing.metadata, 'ingress');
-  labels = withNamespaceLabels(labels, lk, nsOf(ing));
+function writeIngress(w: LabelSink, ing: Ingress, lk: Lookups): void {
+  w.set(NAMESPACE_LABEL, nsOf(ing));
+  if (ing.spec?.ingressClassName !== undefined) w.set('__meta_kubernetes_ingress_class_name', ing.spec.ingressClassName);
+  writeObjectMeta(w, ing.metadata, 'ingress');
+  writeNamespaceLabels(w, lk, nsOf(ing));
   const tlsHosts = (ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
-  const targets: LabelSet[] = [];
   for (const rule of ing.spec?.rules ?? []) {
     const host = rule.host ?? '';
     const scheme = tlsHosts.some((p) => matchesHostnamePattern(p, host)) ? 'https' : 'http';
     const paths = rule.http?.paths ? rule.http.paths.map((p) => (p.path ? p.path : '/')) : ['/'];
     for (const path of paths) {
-      targets.push({ __address__: host, '__meta_kubernetes_ingress_scheme': scheme, '__meta_kubernetes_ingress_host': host, '__meta_kubernetes_ingress_path': path });
+      w.begin();
+      w.set('__address__', host);
+      w.set('__meta_kubernetes_ingress_scheme', scheme);
+      w.set('__meta_kubernetes_ingress_host', host);
+      w.set('__meta_kubernetes_ingress_path', path);
+      w.end();
     }
   }
-  return { source: ingressSource(nsOf(ing), ing.metadata.name), labels, targets };
+}
+
+export function buildIngress(ing: Ingress, lk: Lookups = {}): TargetGroup {
+  return collect(ingressSource(nsOf(ing), ing.metadata.name), (w) => writeIngress(w, ing, lk));
 }
 
 // ------------------------------------------------------------ node
@@ -544,12 +659,10 @@ const NODE_ADDRESS_ORDER = ['InternalIP', 'InternalDNS', 'ExternalIP', 'External
 
 /**
  * One target per node at the first address in the order InternalIP, InternalDNS, ExternalIP,
- * ExternalDNS, LegacyHostIP, Hostname, on the kubelet port; `undefined` when the node has none
- * of them (Prometheus sends no group for such a node).
+ * ExternalDNS, LegacyHostIP, Hostname, on the kubelet port; false (nothing written) when the node
+ * has none of them (Prometheus sends no group for such a node).
  */
-export function buildNode(node: Node): TargetGroup | undefined {
-  const labels: LabelSet = { '__meta_kubernetes_node_provider_id': node.spec?.providerID ?? '' };
-  addObjectMetaLabels(labels, node.metadata, 'node');
+function writeNode(w: LabelSink, node: Node): boolean {
   const byType = new Map<string, string[]>();
   for (const a of node.status?.addresses ?? []) {
     const list = byType.get(a.type) ?? [];
@@ -557,11 +670,61 @@ export function buildNode(node: Node): TargetGroup | undefined {
     byType.set(a.type, list);
   }
   const type = NODE_ADDRESS_ORDER.find((t) => byType.has(t));
-  if (type === undefined) return undefined;
+  if (type === undefined) return false;
+  w.set('__meta_kubernetes_node_provider_id', node.spec?.providerID ?? '');
+  writeObjectMeta(w, node.metadata, 'node');
   const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
-  const t: LabelSet = { __address__: joinHostPort(byType.get(type)![0]!, port), instance: node.metadata.name };
-  for (const [ty, addrs] of byType) t[sanitizeLabelName(`${P}node_address_${ty}`)] = addrs[0]!;
-  return { source: nodeSource(node.metadata.name), labels, targets: [t] };
+  w.begin();
+  w.set('__address__', joinHostPort(byType.get(type)![0]!, port));
+  w.set('instance', node.metadata.name);
+  for (const [ty, addrs] of byType) w.set(sanitizeLabelName(`${P}node_address_${ty}`), addrs[0]!);
+  w.end();
+  return true;
+}
+
+/** The node's group, `undefined` when it has no known address type (see `writeNode`). */
+export function buildNode(node: Node): TargetGroup | undefined {
+  let found = false;
+  const g = collect(nodeSource(node.metadata.name), (w) => (found = writeNode(w, node)));
+  return found ? g : undefined;
+}
+
+// ------------------------------------------------------------ export form
+
+export type TargetRole = 'pod' | 'service' | 'endpoints' | 'endpointslice' | 'ingress' | 'node';
+
+/**
+ * Writes the targets of `obj` (an object of `role`'s kind) to `w`: the same labels, in the same
+ * order, as the role's `build*` group form merged by `flatten`. Returns false when Prometheus
+ * sends no group for the object (a node without a known address type).
+ */
+export function writeTargets(w: LabelSink, role: TargetRole, obj: KubeObject, lk: Lookups): boolean {
+  switch (role) {
+    case 'pod':
+      writePod(w, obj as Pod, lk);
+      return true;
+    case 'service':
+      writeService(w, obj as Service, lk);
+      return true;
+    case 'endpoints':
+      writeEndpoints(w, obj as Endpoints, lk);
+      return true;
+    case 'endpointslice':
+      writeEndpointSlice(w, obj as EndpointSlice, lk);
+      return true;
+    case 'ingress':
+      writeIngress(w, obj as Ingress, lk);
+      return true;
+    case 'node':
+      return writeNode(w, obj as Node);
+  }
+}
+
+/** The export form of one object's targets (see `writeTargets`); `undefined` when it has no group. */
+export function exportTargets(role: TargetRole, obj: KubeObject, lk: Lookups = {}, w: ExportWriter = new ExportWriter()): LabelSet[] | undefined {
+  const out: LabelSet[] = [];
+  w.startGroup(out);
+  return writeTargets(w, role, obj, lk) ? out : undefined;
 }
 
 // ------------------------------------------------------------ store pruning
@@ -643,86 +806,4 @@ export function pruneForDiscovery<T extends KubeObject>(kind: string, obj: T): T
     }
   }
   return out as unknown as T;
-}
-
-// ------------------------------------------------------------ flattening
-
-/**
- * Export-form templates: a trie over label-name sequences (a group's names, then one target's).
- * The node a sequence ends at holds a template object with exactly those keys in that order
- * (built once, a fast-property object); every exported target of that shape is a spread clone of
- * it, which shares the template's hidden class, with its values stored into the existing keys (no
- * property is added, so the clone stays fast). No entry arrays are allocated per target.
- * Shapes repeat across objects (same label keys and ports; the API server sends label keys sorted,
- * so sequences share prefixes), so the trie stays small. It is cleared past `MAX_SHAPE_NODES`
- * nodes (a few MB at most): a larger working set of shapes then costs template rebuilds, never
- * wrong labels.
- */
-interface ShapeNode {
-  next: Map<string, ShapeNode> | undefined;
-  template: Readonly<LabelSet> | undefined;
-}
-
-const MAX_SHAPE_NODES = 20_000;
-let shapeRoot: ShapeNode = { next: undefined, template: undefined };
-let shapeNodes = 0;
-
-function shapeStep(n: ShapeNode, key: string): ShapeNode {
-  let m = n.next;
-  if (m === undefined) n.next = m = new Map();
-  let c = m.get(key);
-  if (c === undefined) {
-    m.set(key, (c = { next: undefined, template: undefined }));
-    shapeNodes++;
-  }
-  return c;
-}
-
-function templateOf(n: ShapeNode, groupKeys: readonly string[], targetKeys: readonly string[]): Readonly<LabelSet> {
-  let t = n.template;
-  // Through JSON.parse: V8's JSON decoder sizes the object to hold every property in-object, and
-  // spread clones keep that layout (one allocation per target instead of object + property array).
-  if (t === undefined) n.template = t = JSON.parse(JSON.stringify(Object.fromEntries(groupKeys.concat(targetKeys).map((k) => [k, ''])))) as LabelSet;
-  return t;
-}
-
-/**
- * Discovery export form: each target merged over its group's labels (target labels win, at the
- * group label's position, as with `{ ...labels, ...target }`). Every result is a fast-property
- * object sharing one hidden class per key sequence (keyed stores into `{}` or `Object.assign` of
- * more than ~16 keys give dictionary-mode objects, ~5× the memory).
- */
-export function flatten(groups: Iterable<TargetGroup>): LabelSet[] {
-  const out: LabelSet[] = [];
-  if (shapeNodes > MAX_SHAPE_NODES) {
-    shapeRoot = { next: undefined, template: undefined };
-    shapeNodes = 0;
-  }
-  for (const g of groups) {
-    if (g.targets.length === 0) continue;
-    const gk = Object.keys(g.labels);
-    const gv = Object.values(g.labels);
-    if (gk.includes('__proto__')) {
-      // A key a keyed store would treat as the prototype: the entries form defines it as data.
-      const ge = Object.entries(g.labels);
-      for (const t of g.targets) out.push(Object.fromEntries(ge.concat(Object.entries(t))) as LabelSet);
-      continue;
-    }
-    let gn = shapeRoot;
-    for (const k of gk) gn = shapeStep(gn, k);
-    for (const t of g.targets) {
-      const tk = Object.keys(t);
-      if (tk.includes('__proto__')) {
-        out.push(Object.fromEntries(Object.entries(g.labels).concat(Object.entries(t))) as LabelSet);
-        continue;
-      }
-      let n = gn;
-      for (const k of tk) n = shapeStep(n, k);
-      const o: LabelSet = { ...templateOf(n, gk, tk) };
-      for (let i = 0; i < gk.length; i++) o[gk[i]!] = gv[i]!;
-      for (const k of tk) o[k] = t[k]!;
-      out.push(o);
-    }
-  }
-  return out;
 }
