@@ -26,7 +26,8 @@
  * - BENCH_DEBUG, BENCH_SNAPSHOT, BENCH_CPU_PROFILE_DIR: see the discovery README.
  * - BENCH_ALLOC_PROFILE=<file>: a sampling allocation profile (garbage included) of the measured
  *   discovery process from the idle baseline to the first complete list (`.heapprofile`, for
- *   DevTools or `bench/alloc-profile-top.ts`).
+ *   DevTools or `bench/alloc-profile-top.ts`); BENCH_FIRST_LIST_CPU_PROFILE=<file>: a CPU profile
+ *   of the same window (`.cpuprofile`, for DevTools or `bench/cpu-profile-top.ts`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { spread } from './stats.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -71,6 +73,29 @@ async function startAllocationProfile(): Promise<() => Promise<unknown>> {
     session.disconnect();
     return profile;
   };
+}
+
+/** Starts V8's CPU profiler; the returned function stops it and gives the profile. */
+async function startCpuProfile(): Promise<() => Promise<unknown>> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    return profile;
+  };
+}
+
+/** GC pause time observed so far (entries not yet delivered are taken too), then stops observing. */
+async function gcSoFar(observer: PerformanceObserver, delivered: () => number): Promise<number> {
+  let pending = 0;
+  for (const e of observer.takeRecords()) pending += e.duration;
+  const ms = delivered() + pending;
+  observer.disconnect();
+  return ms;
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -168,6 +193,8 @@ interface Result {
   readonly targets: number;
   readonly firstListMs: number;
   readonly firstListCpuMs: number;
+  /** Garbage-collection pause time from the idle baseline to the first complete list (absent from older builds' children). */
+  readonly firstListGcMs?: number;
   readonly watchCpuMs: number;
   readonly events: number;
   /** SHA-256 of the first complete exports (JSON, pod role then endpointslice role, UIDs masked): equal digests mean byte-identical targets. */
@@ -223,6 +250,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   if (process.env['BENCH_DEBUG']) process.stderr.write(`idle: ${spaces()}\n`);
   const idleHeap = process.memoryUsage().heapUsed;
   const allocProfile = mode === 'discovery' && process.env['BENCH_ALLOC_PROFILE'] ? await startAllocationProfile() : undefined;
+  const cpuProfile = mode === 'discovery' && process.env['BENCH_FIRST_LIST_CPU_PROFILE'] ? await startCpuProfile() : undefined;
   const ac = new AbortController();
   const t0 = Date.now();
   const c0 = cpuMs();
@@ -231,6 +259,11 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   let watchCpuMs = 0;
   let firstListMs = 0;
   let firstListCpuMs = 0;
+  let gcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   if (mode === 'floor') {
     const client = new KubeClient({ server: new URL(url), settings: { follow_redirects: true }, source: 'bench' });
     let events = 0;
@@ -240,6 +273,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     await until(() => pods.synced && slices.synced, 600_000, 'floor lists');
     firstListMs = Date.now() - t0;
     firstListCpuMs = cpuMs() - c0;
+    const firstListGcMs = await gcSoFar(gcObserver, () => gcMs);
     objects = pods.size + slices.size;
     const syncedRss = rssAfterGc();
     const syncedHeap = process.memoryUsage().heapUsed;
@@ -253,7 +287,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     await Promise.all(runs);
     client.close();
     fs.rmSync(dir, { recursive: true, force: true });
-    return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets: 0, firstListMs, firstListCpuMs, watchCpuMs, events: events - base, digest: '' };
+    return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets: 0, firstListMs, firstListCpuMs, firstListGcMs, watchCpuMs, events: events - base, digest: '' };
   }
   let watching = false;
   const exportsOf = new Map<string, readonly Record<string, string>[]>();
@@ -283,11 +317,13 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   await until(() => podTargets() === expectedPods * 3 && sliceTargets() === expectedPods * 3, 600_000, 'complete target lists');
   firstListMs = Date.now() - t0;
   firstListCpuMs = cpuMs() - c0;
+  const firstListGcMs = await gcSoFar(gcObserver, () => gcMs);
   targets = podTargets() + sliceTargets();
   objects = expectedPods * 2;
   const syncedRss = rssAfterGc();
   const syncedHeap = process.memoryUsage().heapUsed;
   if (process.env['BENCH_DEBUG']) process.stderr.write(`${spaces()}\n`);
+  if (cpuProfile) fs.writeFileSync(process.env['BENCH_FIRST_LIST_CPU_PROFILE']!, JSON.stringify(await cpuProfile()));
   if (allocProfile) fs.writeFileSync(process.env['BENCH_ALLOC_PROFILE']!, JSON.stringify(await allocProfile()));
   if (process.env['BENCH_SNAPSHOT']) (await import('node:v8')).writeHeapSnapshot(process.env['BENCH_SNAPSHOT']);
   // Object UIDs differ between API server runs; every other byte of the exports must not.
@@ -310,7 +346,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     process.stderr.write(`heap: idle ${(idleHeap / 1048576).toFixed(1)} MiB, synced ${(syncedHeap / 1048576).toFixed(1)} MiB, after stop ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB\n`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets, firstListMs, firstListCpuMs, watchCpuMs, events, digest };
+  return { idleRss, syncedRss, idleHeap, syncedHeap, objects, targets, firstListMs, firstListCpuMs, firstListGcMs, watchCpuMs, events, digest };
 }
 
 // ---------------------------------------------------------------- orchestration
@@ -404,6 +440,7 @@ async function main(): Promise<void> {
   // decoded watch event feeds both components, so a per-listener count would flatter the result.
   const perK = (r: Result): number => (r.watchCpuMs / updatesN) * 1000;
   const fmt = (xs: readonly number[], d: number): string => (xs.length === 1 ? xs[0]!.toFixed(d) : spread(xs, d));
+  const gc = (rs: readonly Result[]): string => (rs.every((r) => r.firstListGcMs !== undefined) ? `, GC ${fmt(rs.map((r) => r.firstListGcMs!), 0)} ms of it` : '');
   const lines = [`k8s discovery: ${pods} pods + ${pods} endpoint slices, ${updatesN} pod updates, ${rounds} round(s)${rounds > 1 ? ', medians (ranges)' : ''}`];
   const floor = all.floor;
   const report = (name: string, rs: readonly Result[]): void => {
@@ -411,7 +448,7 @@ async function main(): Promise<void> {
     const ratio = (f: (r: Result) => number): number[] => rs.map((r, i) => f(r) / f(floor[i]!));
     lines.push(
       `  ${name}:`,
-      `    first complete list: ${fmt(rs.map((r) => r.firstListMs), 0)} ms, ${fmt(rs.map((r) => r.firstListCpuMs), 0)} CPU ms (${rs[0]!.targets} targets); CPU vs floor ${fmt(ratio((r) => r.firstListCpuMs), 2)}x`,
+      `    first complete list: ${fmt(rs.map((r) => r.firstListMs), 0)} ms, ${fmt(rs.map((r) => r.firstListCpuMs), 0)} CPU ms (${rs[0]!.targets} targets); CPU vs floor ${fmt(ratio((r) => r.firstListCpuMs), 2)}x${gc(rs)}`,
       `    CPU per 1000 pod updates: ${fmt(rs.map(perK), 1)} ms (${rs[0]!.events} listener events); vs floor ${fmt(ratio(perK), 2)}x`,
       `    RSS per discovered object above idle: ${fmt(rs.map(kb), 2)} KB (idle ${fmt(rs.map((r) => r.idleRss / 1048576), 0)} MiB, synced ${fmt(rs.map((r) => r.syncedRss / 1048576), 0)} MiB)`,
       `    JS heap per discovered object above idle: ${fmt(rs.map(heapKb), 2)} KB`,
@@ -420,7 +457,7 @@ async function main(): Promise<void> {
   };
   lines.push(
     `  floor (list + decode, objects kept):`,
-    `    first list: ${fmt(floor.map((r) => r.firstListMs), 0)} ms, ${fmt(floor.map((r) => r.firstListCpuMs), 0)} CPU ms; CPU per 1000 pod updates ${fmt(floor.map(perK), 1)} ms (${floor[0]!.events} events)`,
+    `    first list: ${fmt(floor.map((r) => r.firstListMs), 0)} ms, ${fmt(floor.map((r) => r.firstListCpuMs), 0)} CPU ms${gc(floor)}; CPU per 1000 pod updates ${fmt(floor.map(perK), 1)} ms (${floor[0]!.events} events)`,
     `    RSS per object above idle: ${fmt(floor.map(kb), 2)} KB; JS heap per object: ${fmt(floor.map(heapKb), 2)} KB`,
   );
   if (before !== undefined) report(`before (${before})`, all.before);

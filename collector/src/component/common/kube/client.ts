@@ -119,11 +119,16 @@ export class KubeClient {
     const items: T[] = [];
     let cont: string | undefined;
     let rv: string | undefined;
+    // The decoded page is held by `page` only, cleared before the next request: a suspended async
+    // frame keeps what its registers hold, and a page of whole objects alive while the next one is
+    // fetched and parsed would survive (be copied by) the collections that parse triggers.
+    let page: KubeList<T> | undefined;
     do {
-      const page = await this.getJson<KubeList<T>>(apiPath, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, signal, `listing ${describe(apiPath)}`);
-      for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
+      page = await this.getJson<KubeList<T>>(apiPath, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, signal, `listing ${describe(apiPath)}`);
+      appendItems(page, items, transform);
       rv = page.metadata?.resourceVersion;
       cont = page.metadata?.continue || undefined;
+      page = undefined;
     } while (cont);
     return { metadata: rv !== undefined ? { resourceVersion: rv } : {}, items };
   }
@@ -215,6 +220,12 @@ export class KubeClient {
     if (status >= 200 && status < 300) return res;
     throw statusError(status, await readAll(res), doing);
   }
+}
+
+/** Appends a page's items (transformed); a function of its own so no local of `list`'s frame holds them. */
+function appendItems<T extends KubeObject>(page: KubeList<T>, items: T[], transform: ((obj: T) => T) | undefined): void {
+  const pageItems = page.items ?? [];
+  for (let i = 0; i < pageItems.length; i++) items.push(transform ? transform(pageItems[i]!) : pageItems[i]!);
 }
 
 async function readAll(res: http.IncomingMessage): Promise<string> {

@@ -157,17 +157,21 @@ export type DiscoverySpec = Pick<Arguments, 'role' | 'selectors' | 'namespaces' 
 export class Discovery {
   readonly #role: Role;
   readonly #watchers = new Watchers();
-  /** Source → its targets, already merged over the group labels (the export form). */
+  /**
+   * Primary object key (`keyOf`) → its targets, already merged over the group labels (the export
+   * form). Keys sort as the group sources (`pod/<ns>/<name>`, ...) do: one role, one prefix.
+   */
   readonly #groups = new Map<string, LabelSet[]>();
   /**
-   * The groups' target lists in source order, and each source's index in it; rebuilt only when a
+   * The groups' target lists in source order, and each key's index in it; rebuilt only when a
    * group appears or disappears (a changed group replaces its own slot).
    */
   #ordered: { lists: LabelSet[][]; pos: Map<string, number> } | undefined;
   /** Targets over all groups (the length of the next export). */
   #count = 0;
   readonly #dirty = new Set<string>();
-  readonly #dependents = new Map<string, Set<string>>();
+  /** Related object key (`kind:ns/name`) → the primary keys whose groups read it (one key, or a set of several). */
+  readonly #dependents = new Map<string, string | Set<string>>();
   readonly #depsOf = new Map<string, string[]>();
   readonly #errors = new Map<Slot, string>();
   readonly #lookups: Lookups;
@@ -315,17 +319,23 @@ export class Discovery {
       this.#dirty.add(key);
     } else {
       const ns = RESOURCES[kind].namespaced ? (obj.metadata.namespace ?? '') : '';
-      for (const p of this.#dependents.get(`${kind}:${ns}/${obj.metadata.name}`) ?? []) this.#dirty.add(p);
+      const deps = this.#dependents.get(`${kind}:${ns}/${obj.metadata.name}`);
+      if (typeof deps === 'string') this.#dirty.add(deps);
+      else if (deps) for (const p of deps) this.#dirty.add(p);
     }
     if (this.#allSynced) this.#schedule();
   }
 
   /** Maintains related object → primary keys, so a related change rebuilds only its dependents. */
   #index(key: string, obj: KubeObject | undefined): void {
+    const dependents = this.#dependents;
     for (const d of this.#depsOf.get(key) ?? []) {
-      const set = this.#dependents.get(d);
-      set?.delete(key);
-      if (set?.size === 0) this.#dependents.delete(d);
+      const cur = dependents.get(d);
+      if (cur === key) dependents.delete(d);
+      else if (typeof cur === 'object') {
+        cur.delete(key);
+        if (cur.size === 0) dependents.delete(d);
+      }
     }
     this.#depsOf.delete(key);
     if (!obj) return;
@@ -333,9 +343,10 @@ export class Discovery {
     if (deps.length === 0) return;
     this.#depsOf.set(key, deps);
     for (const d of deps) {
-      let set = this.#dependents.get(d);
-      if (!set) this.#dependents.set(d, (set = new Set()));
-      set.add(key);
+      const cur = dependents.get(d);
+      if (cur === undefined) dependents.set(d, key);
+      else if (typeof cur === 'object') cur.add(key);
+      else if (cur !== key) dependents.set(d, new Set([cur, key]));
     }
   }
 
@@ -374,7 +385,7 @@ export class Discovery {
       }
       for (const ep of e.endpoints ?? []) ref(ep.targetRef, ep.nodeName);
     }
-    return out;
+    return out.length === 0 ? out : out.slice(); // exact length: kept per primary object
   }
 
   #schedule(): void {
@@ -387,49 +398,39 @@ export class Discovery {
   #flush(): void {
     if (this.#stopped) return;
     const kind = this.#primaryKind();
+    const slots = this.#watchers.byKind.get(kind);
+    const only = slots?.size === 1 ? slots.values().next().value : undefined;
     for (const key of this.#dirty) {
-      const slash = key.indexOf('/');
-      const [ns, name] = slash >= 0 && RESOURCES[kind].namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : ['', key];
-      const obj = this.#watchers.get<KubeObject>(kind, ns, name);
-      const source = sourceOf(kind, ns, name);
+      // The primary slot of the key's namespace (keys are `ns/name`, or `name` when cluster-scoped).
+      const slot = only ?? slots?.get(RESOURCES[kind].namespaced ? key.slice(0, key.indexOf('/')) : '') ?? slots?.get('');
+      const obj = slot?.lease?.get(key);
       const list = obj ? exportTargets(this.#role, obj, this.#lookups, this.#writer) : undefined;
       if (obj && list === undefined) continue; // Prometheus sends nothing (a node without addresses)
-      const old = this.#groups.get(source);
+      const old = this.#groups.get(key);
       if (old !== undefined) this.#count -= old.length;
       if (!list || list.length === 0) {
         if (old !== undefined) {
-          this.#groups.delete(source);
+          this.#groups.delete(key);
           this.#ordered = undefined;
         }
         continue;
       }
-      this.#groups.set(source, list);
+      this.#groups.set(key, list);
       this.#count += list.length;
       const ordered = this.#ordered;
       if (old === undefined || ordered === undefined) this.#ordered = undefined;
-      else ordered.lists[ordered.pos.get(source)!] = list;
+      else ordered.lists[ordered.pos.get(key)!] = list;
     }
     this.#dirty.clear();
     if (this.#ordered === undefined) {
-      const sources = [...this.#groups.keys()].sort();
-      this.#ordered = { lists: sources.map((k) => this.#groups.get(k)!), pos: new Map(sources.map((k, i) => [k, i])) };
+      const keys = [...this.#groups.keys()].sort();
+      this.#ordered = { lists: keys.map((k) => this.#groups.get(k)!), pos: new Map(keys.map((k, i) => [k, i])) };
     }
     // The export is a new array (published values are immutable): one pass of slot copies.
     const out = new Array<LabelSet>(this.#count);
     let i = 0;
     for (const list of this.#ordered.lists) for (let j = 0; j < list.length; j++) out[i++] = list[j]!;
     this.#publish(out);
-  }
-}
-
-function sourceOf(kind: Kind, ns: string, name: string): string {
-  switch (kind) {
-    case 'service':
-      return `svc/${ns}/${name}`;
-    case 'node':
-      return `node/${name}`;
-    default:
-      return `${kind}/${ns}/${name}`;
   }
 }
 

@@ -165,24 +165,14 @@ function metaNames(resource: string, kind: 'label' | 'annotation', key: string):
 }
 
 /**
- * A label sequence kept for reuse (related objects' labels, written into many targets): names
- * and values in write order. Written with `writeList`, it gives what the same `set` calls give.
+ * A label sequence kept for reuse (related objects' labels, written into many targets): names and
+ * values interleaved (`[name0, value0, name1, ...]`) in one array of exact length. Written with
+ * `writeList`, it gives what the same `set` calls give.
  */
-interface LabelList {
-  readonly names: string[];
-  readonly values: string[];
-}
-
-const newList = (): LabelList => ({ names: [], values: [] });
-
-function push(l: LabelList, name: string, value: string): void {
-  l.names.push(name);
-  l.values.push(value);
-}
+type LabelList = readonly string[];
 
 function writeList(w: LabelSink, l: LabelList): void {
-  const { names, values } = l;
-  for (let i = 0; i < names.length; i++) w.set(names[i]!, values[i]!);
+  for (let i = 0; i < l.length; i += 2) w.set(l[i]!, l[i + 1]!);
 }
 
 type Labels = Readonly<Record<string, string>> | undefined;
@@ -224,15 +214,19 @@ function writeObjectMeta(w: LabelSink, meta: KubeObject['metadata'], role: strin
 
 /** A sink that appends to a `LabelList` (what is cached per related object). */
 class ListSink implements LabelSink {
-  readonly list = newList();
+  readonly #l: string[] = [];
   set(name: string, value: string): void {
-    push(this.list, name, value);
+    this.#l.push(name, value);
   }
   begin(): void {
     throw new Error('ListSink holds labels only');
   }
   end(): void {
     throw new Error('ListSink holds labels only');
+  }
+  /** The sequence at its exact length (`push` leaves spare capacity). */
+  list(): LabelList {
+    return this.#l.slice();
   }
 }
 
@@ -249,7 +243,7 @@ function cached(kind: keyof typeof listCaches, obj: KubeObject, write: (w: Label
   if (l === undefined) {
     const s = new ListSink();
     write(s);
-    cache.set(obj, (l = s.list));
+    cache.set(obj, (l = s.list()));
   }
   return l;
 }
