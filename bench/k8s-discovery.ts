@@ -89,6 +89,13 @@ async function startCpuProfile(): Promise<() => Promise<unknown>> {
   };
 }
 
+/** `PerformanceEntry.detail.kind` of GC entries (`perf_hooks.constants.NODE_PERFORMANCE_GC_*`). */
+const GC_KINDS: Readonly<Record<number, string>> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks' };
+
+function gcSummary(kinds: ReadonlyMap<string, { n: number; ms: number }>): string {
+  return [...kinds].map(([k, v]) => `${k} ${v.n}x ${v.ms.toFixed(0)} ms`).join(', ');
+}
+
 /** GC pause time observed so far (entries not yet delivered are taken too), then stops observing. */
 async function gcSoFar(observer: PerformanceObserver, delivered: () => number): Promise<number> {
   let pending = 0;
@@ -260,8 +267,16 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   let firstListMs = 0;
   let firstListCpuMs = 0;
   let gcMs = 0;
+  const gcKinds = new Map<string, { n: number; ms: number }>();
   const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcMs += e.duration;
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      const kind = GC_KINDS[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const k = gcKinds.get(kind) ?? { n: 0, ms: 0 };
+      k.n++;
+      k.ms += e.duration;
+      gcKinds.set(kind, k);
+    }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
   if (mode === 'floor') {
@@ -274,6 +289,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
     firstListMs = Date.now() - t0;
     firstListCpuMs = cpuMs() - c0;
     const firstListGcMs = await gcSoFar(gcObserver, () => gcMs);
+    if (process.env['BENCH_DEBUG']) process.stderr.write(`floor GC to the first list: ${gcSummary(gcKinds)}\n`);
     objects = pods.size + slices.size;
     const syncedRss = rssAfterGc();
     const syncedHeap = process.memoryUsage().heapUsed;
@@ -318,6 +334,7 @@ async function measureChild(mode: 'floor' | 'discovery', url: string, updatesN: 
   firstListMs = Date.now() - t0;
   firstListCpuMs = cpuMs() - c0;
   const firstListGcMs = await gcSoFar(gcObserver, () => gcMs);
+  if (process.env['BENCH_DEBUG']) process.stderr.write(`discovery GC to the first list: ${gcSummary(gcKinds)}\n`);
   targets = podTargets() + sliceTargets();
   objects = expectedPods * 2;
   const syncedRss = rssAfterGc();
