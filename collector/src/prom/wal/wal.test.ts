@@ -47,6 +47,18 @@ async function readAll(wal: Wal, from: number): Promise<WalRecord[]> {
   }
 }
 
+/** A batch of 20 new series: a record larger than a 256-byte segment. */
+const oversized = (): SampleBatch => batch(Array.from({ length: 20 }, (_, i) => L('big', { i: String(i) })), 2);
+
+/** Reopens the WAL: reading from the marker gives the one undelivered record, whose ref still names `labels`. */
+async function expectDeliverableAfterRestart(dir: string, log: winston.Logger, ref: number, labels: Labels): Promise<void> {
+  const wal = await Wal.open({ dir, logger: log, segmentSize: 256 });
+  const back = await readAll(wal, await wal.openMarker('ep'));
+  expect(back.map((r) => [...r.refs])).toStrictEqual([[ref]]);
+  expect(wal.series(ref)?.labels).toStrictEqual(labels);
+  await wal.close();
+}
+
 describe('Wal', () => {
   let dir: string;
   beforeEach(() => {
@@ -185,14 +197,14 @@ describe('Wal', () => {
   it('keeps a series whose newest record landed in a segment opened after its append began (rotation during a group commit)', async () => {
     const { log } = logger();
     let now = 1_000_000;
-    let wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
+    const wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
     await wal.openMarker('ep');
     const s = L('kept');
     await wal.append(batch([s], 1)); // segment 0 defines the series
     // A batch larger than a segment gets its own (segment 1); while it commits, the series is
     // appended again, and the clock moves before that record is placed: it needs segment 2,
     // created after the append read the clock.
-    const big = wal.append(batch(Array.from({ length: 20 }, (_, i) => L('big', { i: String(i) })), 2));
+    const big = wal.append(oversized());
     const late = wal.append(batch([s], 3));
     now += 1000;
     await Promise.all([big, late]);
@@ -208,18 +220,13 @@ describe('Wal', () => {
     expect(res.deletedSegments).toBe(2);
     expect(wal.series(ref)?.labels).toStrictEqual(s);
     await wal.close();
-    // After a restart the undelivered sample still resolves to its series.
-    wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
-    const back = await readAll(wal, await wal.openMarker('ep'));
-    expect(back.map((r) => [...r.refs])).toStrictEqual([[ref]]);
-    expect(wal.series(ref)?.labels).toStrictEqual(s);
-    await wal.close();
+    await expectDeliverableAfterRestart(dir, log, ref, s);
   });
 
   it('keeps a series used by an append still queued when truncation runs', async () => {
     const { log } = logger();
     let now = 1_000_000;
-    let wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
+    const wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
     await wal.openMarker('ep');
     const s = L('queued');
     await wal.append(batch([s], 1)); // segment 0 defines the series
@@ -235,7 +242,7 @@ describe('Wal', () => {
         truncation = wal.truncate({ minKeepaliveMs: 5 * 60_000, maxKeepaliveMs: 8 * 3600_000 });
       },
     });
-    const big = wal.append(batch(Array.from({ length: 20 }, (_, i) => L('big', { i: String(i) })), 2));
+    const big = wal.append(oversized());
     const late = wal.append(batch([s], 3));
     now += 1000; // while the commit of the oversized batch opens segment 1
     await Promise.all([big, late]);
@@ -245,11 +252,7 @@ describe('Wal', () => {
     const ref = lastRec.refs[0]!;
     expect(wal.series(ref)?.labels).toStrictEqual(s);
     await wal.close();
-    wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
-    const back = await readAll(wal, await wal.openMarker('ep'));
-    expect(back.map((r) => [...r.refs])).toStrictEqual([[ref]]);
-    expect(wal.series(ref)?.labels).toStrictEqual(s);
-    await wal.close();
+    await expectDeliverableAfterRestart(dir, log, ref, s);
   });
 
   it('drops undelivered segments once they are older than max keepalive', async () => {
