@@ -47,6 +47,18 @@ async function readAll(wal: Wal, from: number): Promise<WalRecord[]> {
   }
 }
 
+/** A batch of 20 new series: a record larger than a 256-byte segment. */
+const oversized = (): SampleBatch => batch(Array.from({ length: 20 }, (_, i) => L('big', { i: String(i) })), 2);
+
+/** Reopens the WAL: reading from the marker gives the one undelivered record, whose ref still names `labels`. */
+async function expectDeliverableAfterRestart(dir: string, log: winston.Logger, ref: number, labels: Labels): Promise<void> {
+  const wal = await Wal.open({ dir, logger: log, segmentSize: 256 });
+  const back = await readAll(wal, await wal.openMarker('ep'));
+  expect(back.map((r) => [...r.refs])).toStrictEqual([[ref]]);
+  expect(wal.series(ref)?.labels).toStrictEqual(labels);
+  await wal.close();
+}
+
 describe('Wal', () => {
   let dir: string;
   beforeEach(() => {
@@ -180,6 +192,67 @@ describe('Wal', () => {
     for (const r of replayed) for (const ref of r.refs) expect(wal.series(ref)).toBeDefined();
     expect(wal.series(replayed[0]!.refs[1]!)!.labels).toStrictEqual(series[0]);
     await wal.close();
+  });
+
+  it('keeps a series whose newest record landed in a segment opened after its append began (rotation during a group commit)', async () => {
+    const { log } = logger();
+    let now = 1_000_000;
+    const wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
+    await wal.openMarker('ep');
+    const s = L('kept');
+    await wal.append(batch([s], 1)); // segment 0 defines the series
+    // A batch larger than a segment gets its own (segment 1); while it commits, the series is
+    // appended again, and the clock moves before that record is placed: it needs segment 2,
+    // created after the append read the clock.
+    const big = wal.append(oversized());
+    const late = wal.append(batch([s], 3));
+    now += 1000;
+    await Promise.all([big, late]);
+    expect(wal.segments).toStrictEqual([0, 1, 2]);
+    const recs = await readAll(wal, 0);
+    const lastRec = recs.at(-1)!;
+    expect(segmentOf(lastRec.start)).toBe(2);
+    const ref = lastRec.refs[0]!;
+    // Segments 0 and 1 delivered long ago; the sample in segment 2 is not.
+    wal.setMarker('ep', lastRec.start);
+    now += 10 * 60_000;
+    const res = await wal.truncate({ minKeepaliveMs: 5 * 60_000, maxKeepaliveMs: 8 * 3600_000 });
+    expect(res.deletedSegments).toBe(2);
+    expect(wal.series(ref)?.labels).toStrictEqual(s);
+    await wal.close();
+    await expectDeliverableAfterRestart(dir, log, ref, s);
+  });
+
+  it('keeps a series used by an append still queued when truncation runs', async () => {
+    const { log } = logger();
+    let now = 1_000_000;
+    const wal = await Wal.open({ dir, logger: log, segmentSize: 256, now: () => now });
+    await wal.openMarker('ep');
+    const s = L('queued');
+    await wal.append(batch([s], 1)); // segment 0 defines the series
+    let truncation: Promise<unknown> | undefined;
+    // The moment the oversized batch commits to segment 1 (so segment 0 is sealed), the next
+    // append of the series is still queued: a truncation timer firing then sees segment 0 as
+    // delivered and old.
+    const off = wal.subscribe({
+      onAppend: (r) => {
+        if (truncation || segmentOf(r.start) !== 1) return;
+        wal.setMarker('ep', r.end);
+        now += 10 * 60_000;
+        truncation = wal.truncate({ minKeepaliveMs: 5 * 60_000, maxKeepaliveMs: 8 * 3600_000 });
+      },
+    });
+    const big = wal.append(oversized());
+    const late = wal.append(batch([s], 3));
+    now += 1000; // while the commit of the oversized batch opens segment 1
+    await Promise.all([big, late]);
+    off();
+    expect(await truncation).toMatchObject({ deletedSegments: 1 });
+    const lastRec = (await readAll(wal, position(1, 0))).at(-1)!;
+    const ref = lastRec.refs[0]!;
+    expect(wal.series(ref)?.labels).toStrictEqual(s);
+    await wal.close();
+    await expectDeliverableAfterRestart(dir, log, ref, s);
   });
 
   it('drops undelivered segments once they are older than max keepalive', async () => {

@@ -13,8 +13,9 @@
  *   so a consumer whose cursor equals `prev` or `start` is exactly caught up.
  * - Markers are the delivered position per endpoint (`markers/<name>`). Segments are deleted by
  *   `truncate` only when every open marker is past them and they are older than
- *   `minKeepaliveMs`, or unconditionally once older than `maxKeepaliveMs`. Live series are then
- *   written to `checkpoint.<N>` so later segments stay decodable.
+ *   `minKeepaliveMs`, or unconditionally once older than `maxKeepaliveMs`. A series is forgotten
+ *   only when no kept segment and no append still in flight uses it; the others are written to
+ *   `checkpoint.<N>` so every later record stays decodable.
  * - On open, the checkpoint and all segments are replayed; a torn or CRC-corrupt tail of the last
  *   segment is truncated with a warning, corruption earlier ends that segment (counted).
  */
@@ -67,8 +68,12 @@ export interface WalOptions {
 export interface WalSeries {
   readonly ref: number;
   readonly labels: Labels;
-  /** Wall-clock ms of the last append that used this series. */
-  lastSeen: number;
+  /**
+   * Newest segment holding a record that uses this series. For an append not yet placed it is a
+   * lower bound (the segment open when `append` was called); `truncate` raises it to the open
+   * segment, and placement raises it to where the record landed.
+   */
+  lastSegment: number;
   removed: boolean;
 }
 
@@ -104,6 +109,8 @@ interface Pending {
   readonly buf: Buffer;
   readonly batch: SampleBatch;
   readonly refs: Uint32Array;
+  /** The open segment when `append` was called: the series' `lastSegment` so far. */
+  readonly seg: number;
   readonly newSeries: readonly WalSeries[];
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -213,6 +220,8 @@ export class Wal {
   #head = 0;
 
   #pending: Pending[] = [];
+  /** The appends `#commit` is writing (taken from `#pending`, not placed yet). */
+  #committing: readonly Pending[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
 
@@ -277,7 +286,7 @@ export class Wal {
     if (n === 0) return Promise.resolve();
     const refs = new Uint32Array(n);
     const newSeries: WalSeries[] = [];
-    const now = this.#now();
+    const seg = this.#curSeg;
     const series = batch.series;
     let prevLabels: Labels | undefined;
     let prevEntry: WalSeries | undefined;
@@ -288,7 +297,7 @@ export class Wal {
       else {
         e = this.#byLabels.get(labels);
         if (e === undefined || e.removed) e = this.#lookupSlow(labels, newSeries);
-        e.lastSeen = now;
+        e.lastSegment = seg;
         prevLabels = labels;
         prevEntry = e;
       }
@@ -304,7 +313,7 @@ export class Wal {
       ...(batch.exemplars ? { exemplars: batch.exemplars } : {}),
     });
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ buf, batch, refs, newSeries, resolve, reject });
+      this.#pending.push({ buf, batch, refs, seg, newSeries, resolve, reject });
       if (!this.#flushing) this.#flushing = this.#flushLoop();
     });
   }
@@ -312,7 +321,7 @@ export class Wal {
   #lookupSlow(labels: Labels, created: WalSeries[]): WalSeries {
     let e = this.#byLabelSet.get(labels);
     if (e === undefined || e.removed) {
-      e = { ref: this.#nextRef++, labels, lastSeen: 0, removed: false };
+      e = { ref: this.#nextRef++, labels, lastSegment: this.#curSeg, removed: false };
       this.#byLabelSet.set(e);
       this.#byRef[e.ref] = e;
       this.#active++;
@@ -329,9 +338,11 @@ export class Wal {
       while (this.#pending.length > 0) {
         const items = this.#pending;
         this.#pending = [];
+        this.#committing = items;
         await this.#commit(items);
       }
     } finally {
+      this.#committing = [];
       this.#flushing = undefined;
     }
   }
@@ -372,6 +383,7 @@ export class Wal {
     for (const p of placed) {
       const seg = segmentOf(p.start);
       if (seg !== segmentOf(this.#head)) this.#sealBefore(seg);
+      if (seg > p.item.seg) this.#raiseLastSegment(p.item.refs, seg);
       this.#head = p.end;
       this.#segments.get(seg)!.size = offsetOf(p.end);
       const b = p.item.batch;
@@ -436,6 +448,18 @@ export class Wal {
       this.#sealBefore(this.#curSeg);
     } catch (rotateErr: unknown) {
       this.#log.error('wal: cannot open a new segment', { err: String(rotateErr) });
+    }
+  }
+
+  /** Records using `refs` are (or will be) in segment `seg` or later. */
+  #raiseLastSegment(refs: Uint32Array, seg: number): void {
+    let prev = -1;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      if (ref === prev) continue;
+      prev = ref;
+      const e = this.#byRef[ref];
+      if (e && e.lastSegment < seg) e.lastSegment = seg;
     }
   }
 
@@ -508,7 +532,7 @@ export class Wal {
       const buf = await readFile(file);
       this.#checkpointSize = buf.length;
       this.#checkpointIndex = cp;
-      this.#scan(buf, `checkpoint.${segName(cp)}`, this.#now());
+      this.#scan(buf, `checkpoint.${segName(cp)}`, cp);
       for (const name of names) {
         if (/^checkpoint\.\d{8}$/.test(name) && Number(name.slice(11)) < cp) await rm(join(this.#dir, name), { force: true });
       }
@@ -529,7 +553,7 @@ export class Wal {
         if (isLast) await rm(file, { force: true });
         continue;
       }
-      const valid = this.#scan(buf, segName(seg), created);
+      const valid = this.#scan(buf, segName(seg), seg);
       if (valid < buf.length) {
         this.#metrics.corruptions.inc();
         if (isLast) {
@@ -561,8 +585,11 @@ export class Wal {
     }
   }
 
-  /** Replays one file's records into the series maps; returns the offset after the last good record. */
-  #scan(buf: Buffer, name: string, seenAt: number): number {
+  /**
+   * Replays one file's records into the series maps, as records of segment `seg` (a checkpoint
+   * counts as the last segment it replaced); returns the offset after the last good record.
+   */
+  #scan(buf: Buffer, name: string, seg: number): number {
     let off = SEGMENT_HEADER_SIZE;
     while (off < buf.length) {
       const f = readFrame(buf, off, buf.length, MAX_RECORD);
@@ -572,11 +599,8 @@ export class Wal {
       }
       try {
         const rec = decodeAppendPayload(buf, f.payloadStart, f.end);
-        for (const s of rec.series) this.#restoreSeries(s, seenAt);
-        for (let i = 0; i < rec.length; i++) {
-          const e = this.#byRef[rec.refs[i]!];
-          if (e) e.lastSeen = seenAt;
-        }
+        for (const s of rec.series) this.#restoreSeries(s, seg);
+        this.#raiseLastSegment(rec.refs, seg);
       } catch (err: unknown) {
         if (!(err instanceof WalCorruptionError)) throw err;
         this.#log.warn(`wal: ${name}: ${err.message} at offset ${off}`);
@@ -587,13 +611,13 @@ export class Wal {
     return off;
   }
 
-  #restoreSeries(s: SeriesDef, seenAt: number): void {
+  #restoreSeries(s: SeriesDef, seg: number): void {
     const old = this.#byLabelSet.get(s.labels);
     if (old && !old.removed && old.ref !== s.ref) {
       // The same labels under a second ref (written after a GC race); keep both refs readable.
-      this.#byRef[s.ref] = { ref: s.ref, labels: old.labels, lastSeen: seenAt, removed: false };
+      this.#byRef[s.ref] = { ref: s.ref, labels: old.labels, lastSegment: seg, removed: false };
     } else if (!old || old.removed) {
-      const e: WalSeries = { ref: s.ref, labels: s.labels, lastSeen: seenAt, removed: false };
+      const e: WalSeries = { ref: s.ref, labels: s.labels, lastSegment: seg, removed: false };
       this.#byLabelSet.set(e);
       this.#byRef[s.ref] = e;
       this.#active++;
@@ -874,10 +898,14 @@ export class Wal {
       } else break;
     }
     if (last < 0) return { deletedSegments: 0, removedSeries: 0, forcedSegments: 0 };
-    const keepFrom = this.#segments.get(segs.find((s) => s > last)!)!.created;
+    // Appends not placed yet land in the open segment or later, whatever segment was open when
+    // they were called.
+    for (const items of [this.#committing, this.#pending]) for (const p of items) this.#raiseLastSegment(p.refs, this.#curSeg);
+    // A series none of whose records is in a kept segment: the deleted segments closed at least
+    // min keepalive ago (max keepalive when forced), so it has been idle at least that long.
     const removed: number[] = [];
     for (const e of this.#byRef) {
-      if (e && !e.removed && e.lastSeen < keepFrom && e.lastSeen < now - opts.minKeepaliveMs) {
+      if (e && !e.removed && e.lastSegment <= last) {
         this.#forget(e);
         removed.push(e.ref);
       }
