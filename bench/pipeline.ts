@@ -99,9 +99,15 @@ const TASKSET = existsSync('/usr/bin/taskset');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function cpuSeconds(pid: number): number {
+  const { user, sys } = cpuUserSys(pid);
+  return user + sys;
+}
+
+/** User and system CPU seconds of all threads of `pid`. */
+function cpuUserSys(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
 }
 
 /** CPU seconds of the main thread (tid = pid) of `pid`, apart from all its other threads. */
@@ -228,18 +234,24 @@ prometheus.remote_write "sink" {
     await until(`${side} to deliver its first full scrape of ${active} series`, async () => (await sink.counts()).samples >= active || undefined, 180_000, 50);
     const startupS = (performance.now() - t0) / 1000;
     await sleep(WARMUP * 1000);
-    const c0 = cpuSeconds(pid);
+    const u0 = cpuUserSys(pid);
+    const c0 = u0.user + u0.sys;
+    const t0s = side !== 'prometheus' ? threadSplit(pid) : { main: 0, rest: 0 };
     const s0 = (await sink.counts()).samples;
     const w0 = performance.now();
     await sleep(SECONDS * 1000);
-    const c1 = cpuSeconds(pid);
+    const u1 = cpuUserSys(pid);
+    const c1 = u1.user + u1.sys;
+    const t1s = side !== 'prometheus' ? threadSplit(pid) : { main: 0, rest: 0 };
     const s1 = (await sink.counts()).samples;
     const elapsed = (performance.now() - w0) / 1000;
     const rss = peakRssBytes(pid);
     const samples = s1 - s0;
     const r: ScrapeRun = { startupS, cpuPerM: (c1 - c0) / (samples / 1e6), rssPerSeries: rss / active, rssMiB: rss / 2 ** 20, samples, load: os.loadavg()[0]! };
+    const perM = (x: number): string => (x / (samples / 1e6)).toFixed(2);
+    const split = ` (user ${perM(u1.user - u0.user)}, system ${perM(u1.sys - u0.sys)})` + (side === 'prometheus' ? '' : ` (main thread ${((t1s.main - t0s.main) / (samples / 1e6)).toFixed(2)}, other threads ${((t1s.rest - t0s.rest) / (samples / 1e6)).toFixed(2)})`);
     console.log(
-      `    run ${run + 1} ${side.padEnd(10)} start-up ${startupS.toFixed(1)} s; ${(samples / elapsed / 1000).toFixed(1)}k samples/s delivered (offered ${(active / 1000).toFixed(1)}k/s), ${r.cpuPerM.toFixed(2)} CPU s / M samples, peak RSS ${r.rssMiB.toFixed(0)} MiB = ${r.rssPerSeries.toFixed(0)} B / series; load ${load()}`,
+      `    run ${run + 1} ${side.padEnd(10)} start-up ${startupS.toFixed(1)} s; ${(samples / elapsed / 1000).toFixed(1)}k samples/s delivered (offered ${(active / 1000).toFixed(1)}k/s), ${r.cpuPerM.toFixed(2)} CPU s / M samples${split}, peak RSS ${r.rssMiB.toFixed(0)} MiB = ${r.rssPerSeries.toFixed(0)} B / series; load ${load()}`,
     );
     return r;
   } finally {
