@@ -20,6 +20,7 @@
  *    rotation, so a change is measured against the code before it in one session.
  *    `--node-args='--flag ...'` passes node/V8 flags to `ours` only (also in the proxy part): with
  *    `--before` pointing at a copy of the same build, that measures a flag before shipping it.
+ *    `--before` applies to the proxy part too (a third side in the same rotation).
  * 2. Proxy: our `prometheus.receive_http` → `prometheus.relabel` → `prometheus.remote_write`
  *    against a Prometheus 2.42 agent with `--web.enable-remote-write-receiver` and the same
  *    relabelling as a `write_relabel_configs` rule. Each is pinned to `--cores` (all threads); the load
@@ -99,9 +100,15 @@ const TASKSET = existsSync('/usr/bin/taskset');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function cpuSeconds(pid: number): number {
+  const { user, sys } = cpuUserSys(pid);
+  return user + sys;
+}
+
+/** User and system CPU seconds of all threads of `pid`. */
+function cpuUserSys(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
 }
 
 /** CPU seconds of the main thread (tid = pid) of `pid`, apart from all its other threads. */
@@ -228,18 +235,24 @@ prometheus.remote_write "sink" {
     await until(`${side} to deliver its first full scrape of ${active} series`, async () => (await sink.counts()).samples >= active || undefined, 180_000, 50);
     const startupS = (performance.now() - t0) / 1000;
     await sleep(WARMUP * 1000);
-    const c0 = cpuSeconds(pid);
+    const u0 = cpuUserSys(pid);
+    const c0 = u0.user + u0.sys;
+    const t0s = side !== 'prometheus' ? threadSplit(pid) : { main: 0, rest: 0 };
     const s0 = (await sink.counts()).samples;
     const w0 = performance.now();
     await sleep(SECONDS * 1000);
-    const c1 = cpuSeconds(pid);
+    const u1 = cpuUserSys(pid);
+    const c1 = u1.user + u1.sys;
+    const t1s = side !== 'prometheus' ? threadSplit(pid) : { main: 0, rest: 0 };
     const s1 = (await sink.counts()).samples;
     const elapsed = (performance.now() - w0) / 1000;
     const rss = peakRssBytes(pid);
     const samples = s1 - s0;
     const r: ScrapeRun = { startupS, cpuPerM: (c1 - c0) / (samples / 1e6), rssPerSeries: rss / active, rssMiB: rss / 2 ** 20, samples, load: os.loadavg()[0]! };
+    const perM = (x: number): string => (x / (samples / 1e6)).toFixed(2);
+    const split = ` (user ${perM(u1.user - u0.user)}, system ${perM(u1.sys - u0.sys)})` + (side === 'prometheus' ? '' : ` (main thread ${((t1s.main - t0s.main) / (samples / 1e6)).toFixed(2)}, other threads ${((t1s.rest - t0s.rest) / (samples / 1e6)).toFixed(2)})`);
     console.log(
-      `    run ${run + 1} ${side.padEnd(10)} start-up ${startupS.toFixed(1)} s; ${(samples / elapsed / 1000).toFixed(1)}k samples/s delivered (offered ${(active / 1000).toFixed(1)}k/s), ${r.cpuPerM.toFixed(2)} CPU s / M samples, peak RSS ${r.rssMiB.toFixed(0)} MiB = ${r.rssPerSeries.toFixed(0)} B / series; load ${load()}`,
+      `    run ${run + 1} ${side.padEnd(10)} start-up ${startupS.toFixed(1)} s; ${(samples / elapsed / 1000).toFixed(1)}k samples/s delivered (offered ${(active / 1000).toFixed(1)}k/s), ${r.cpuPerM.toFixed(2)} CPU s / M samples${split}, peak RSS ${r.rssMiB.toFixed(0)} MiB = ${r.rssPerSeries.toFixed(0)} B / series; load ${load()}`,
     );
     return r;
   } finally {
@@ -297,8 +310,8 @@ async function scrapeBench(dir: string): Promise<Ratio[]> {
 
 const PER_REQUEST = 2000;
 
-/** The proxy part compares ours with Prometheus only (`--before` applies to the scrape part). */
-type ProxySide = 'ours' | 'prometheus';
+/** The proxy part's sides: ours, Prometheus, and with `--before` the other build. */
+type ProxySide = Side;
 
 function post(agent: http.Agent, port: number, urlPath: string, body: Buffer): Promise<number> {
   return new Promise((resolve) => {
@@ -364,7 +377,7 @@ async function proxyOnce(dir: string, side: ProxySide, run: number, cores: numbe
   let proc: Proc;
   let port: number;
   let urlPath: string;
-  if (side === 'ours') {
+  if (side !== 'prometheus') {
     port = await freePort();
     urlPath = '/api/v1/metrics/write';
     proc = await startAlloy(
@@ -393,11 +406,12 @@ prometheus.remote_write "out" {
 }
 `,
       undefined,
-      [...NODE_ARGS, ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])],
+      [...(side === 'ours' ? NODE_ARGS : []), ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF || 'cpu-prof')}`] : [])],
       [
         ...(DECODE_WORKERS !== undefined ? [`--prometheus.receive-http.decode-workers=${DECODE_WORKERS}`] : []),
         ...(COMPRESS_WORKERS !== undefined ? [`--prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}`] : []),
       ],
+      side === 'before' ? path.join(BEFORE!, 'bin/alloy') : undefined,
     );
   } else {
     urlPath = '/api/v1/write';
@@ -502,12 +516,13 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     const rates = new Map<string, number>();
     for (const cores of CORES) {
       console.log(`  receiver on ${cores} core${cores === 1 ? '' : 's'} (${coreList(cores)})${DECODE_WORKERS !== undefined ? `, ours with --prometheus.receive-http.decode-workers=${DECODE_WORKERS}` : ''}${COMPRESS_WORKERS !== undefined ? `, --prometheus.remote-write.compress-workers=${COMPRESS_WORKERS}` : ''}; load ${load()}`);
-      const res: Record<ProxySide, ProxyRun[]> = { ours: [], prometheus: [] };
+      const res: Record<ProxySide, ProxyRun[]> = { ours: [], before: [], prometheus: [] };
+      const sides: ProxySide[] = BEFORE !== undefined ? ['ours', 'before', 'prometheus'] : ['ours', 'prometheus'];
       for (let run = 0; run < RUNS; run++) {
-        const order: ProxySide[] = run % 2 === 0 ? ['ours', 'prometheus'] : ['prometheus', 'ours'];
+        const order = run % 2 === 0 ? sides : [...sides].reverse();
         for (const side of order) res[side].push(await proxyOnce(dir, side, run, cores));
       }
-      for (const side of ['ours', 'prometheus'] as const) {
+      for (const side of sides) {
         const xs = res[side];
         console.log(
           `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; load ${spread(xs.map((x) => x.load), 1)}`,
@@ -518,7 +533,13 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
       rates.set(`ours-main-us/${cores}`, m('ours', (r) => r.mainUsPerSample));
       rates.set(`ours-total-us/${cores}`, m('ours', (r) => r.mainUsPerSample + r.restUsPerSample));
       rates.set(`prometheus/${cores}`, m('prometheus', (r) => r.rate));
+      if (BEFORE !== undefined) {
+        rates.set(`before/${cores}`, m('before', (r) => r.rate));
+        rates.set(`before-main-us/${cores}`, m('before', (r) => r.mainUsPerSample));
+        rates.set(`before-total-us/${cores}`, m('before', (r) => r.mainUsPerSample + r.restUsPerSample));
+      }
       const tag = `${BUSY ? ` (${BUSY} CPU hogs)` : ''}, ${cores} core${cores === 1 ? '' : 's'}`;
+      if (BEFORE !== undefined) ratios.push({ what: `proxy${tag}: before's samples acked per CPU-second (÷ Prometheus)`, value: m('before', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) });
       ratios.push(
         { what: `proxy${tag}: samples acked per CPU-second`, value: m('ours', (r) => r.perCpuSecond) / m('prometheus', (r) => r.perCpuSecond) },
         { what: `proxy${tag}: samples acked per second`, value: m('ours', (r) => r.rate) / m('prometheus', (r) => r.rate) },
@@ -529,15 +550,17 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
     if (CORES.length > 1) {
       const lo = Math.min(...CORES);
       const hi = Math.max(...CORES);
-      for (const side of ['ours', 'prometheus'] as const) {
+      for (const side of BEFORE !== undefined ? (['ours', 'before', 'prometheus'] as const) : (['ours', 'prometheus'] as const)) {
         const scale = rates.get(`${side}/${hi}`)! / rates.get(`${side}/${lo}`)!;
         console.log(`  scaling ${side.padEnd(10)} ${lo} → ${hi} cores: ${(rates.get(`${side}/${lo}`)! / 1000).toFixed(1)}k → ${(rates.get(`${side}/${hi}`)! / 1000).toFixed(1)}k samples/s acked = ${scale.toFixed(2)}×`);
       }
       // Load-independent ceiling: on more cores ours is bound by its main thread's CPU per sample.
-      const ceiling = rates.get(`ours-total-us/${lo}`)! / rates.get(`ours-main-us/${hi}`)!;
-      console.log(
-        `  ours: all threads ${rates.get(`ours-total-us/${lo}`)!.toFixed(2)} µs CPU per sample on ${lo} core, main thread ${rates.get(`ours-main-us/${hi}`)!.toFixed(2)} µs on ${hi} cores: at most ${ceiling.toFixed(2)}× from ${lo} → ${hi} cores while the main thread is the bottleneck`,
-      );
+      for (const side of BEFORE !== undefined ? ['ours', 'before'] : ['ours']) {
+        const ceiling = rates.get(`${side}-total-us/${lo}`)! / rates.get(`${side}-main-us/${hi}`)!;
+        console.log(
+          `  ${side}: all threads ${rates.get(`${side}-total-us/${lo}`)!.toFixed(2)} µs CPU per sample on ${lo} core, main thread ${rates.get(`${side}-main-us/${hi}`)!.toFixed(2)} µs on ${hi} cores: at most ${ceiling.toFixed(2)}× from ${lo} → ${hi} cores while the main thread is the bottleneck`,
+        );
+      }
       // Not a ratio against the peer: printed with them so it sits beside the figures it comes from.
       ratios.push({ what: `proxy: ours ${lo} → ${hi} cores scaling ÷ Prometheus's`, value: rates.get(`ours/${hi}`)! / rates.get(`ours/${lo}`)! / (rates.get(`prometheus/${hi}`)! / rates.get(`prometheus/${lo}`)!) });
     }

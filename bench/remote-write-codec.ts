@@ -73,7 +73,7 @@ for (const [name, impl] of impls) {
 const ours = speeds[impls[0]![0]]!;
 const nat = speeds['snappy napi-rs'];
 if (nat) console.log(`ours ÷ napi-rs: compress ${(ours.c / nat.c).toFixed(2)}x, uncompress ${(ours.u / nat.u).toFixed(2)}x`);
-console.log(`ours ÷ snappyjs: uncompress ${(ours.u / speeds['snappyjs']!.u).toFixed(2)}x`);
+console.log(`ours ÷ snappyjs: compress ${(ours.c / speeds['snappyjs']!.c).toFixed(2)}x, uncompress ${(ours.u / speeds['snappyjs']!.u).toFixed(2)}x`);
 
 const encOps = timeIt(build);
 console.log(`encode WriteRequest: ${fmt(encOps * SERIES)} samples/s`);

@@ -111,6 +111,35 @@ describe('WriteRequest encoding matches a reference protobuf writer byte for byt
     }
     expect([...enc.finish()]).toStrictEqual(want);
   });
+
+  it('addSampleAt copies label bytes from ranges of a shared buffer exactly as addSample does', () => {
+    // Ranges of every length class (byte loop, 4-byte moves with a tail, native copy), at odd
+    // offsets of one store that is replaced halfway, into a writer that starts tiny and grows.
+    const encoded = [...sets, ...Array.from({ length: 12 }, (_, i) => L({ __name__: 'm', k: 'x'.repeat(i * 11 + 1) }))].map((x) => encodeLabels(x));
+    const stores = [0, 1].map((variant) => {
+      const parts: Buffer[] = [Buffer.alloc(3 + variant, 0xee)];
+      const at: number[] = [];
+      let off = parts[0]!.length;
+      for (const e of encoded) {
+        at.push(off);
+        parts.push(Buffer.from(e), Buffer.alloc(1 + variant, 0xee));
+        off += e.length + 1 + variant;
+      }
+      return { data: Buffer.concat(parts), at };
+    });
+    const a = new WriteRequestEncoder(8);
+    const b = new WriteRequestEncoder(8);
+    let k = 0;
+    for (const [si, store] of stores.entries()) {
+      for (const [i, e] of encoded.entries()) {
+        const v = [1.5, STALE_NAN, -0, Number.NaN][k++ % 4]!;
+        const t = 1_700_000_000_000 + si * 1000 + i;
+        a.addSampleAt(store.data, store.at[i]!, e.length, t, v);
+        b.addSample(e, t, v);
+      }
+    }
+    expect(Buffer.compare(a.finish(), b.finish())).toBe(0);
+  });
 });
 
 describe('WriteRequest codec', () => {

@@ -117,7 +117,8 @@ export function encodeLabels(labels: Labels): Buffer {
 
 /** Scratch for writing a double's little-endian bytes in the plain-sample path. */
 const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
+/** `f64`'s two 32-bit halves (low word first on the little-endian hosts this encoder assumes). */
+const f64Words = new Int32Array(f64.buffer);
 
 /** Scratch for `encodeLabels`' byte lengths (label sets larger than 64 get their own). */
 const LABEL_LENS = new Uint32Array(128);
@@ -138,6 +139,12 @@ function putVarint32(buf: Uint8Array, p: number, v: number): number {
  */
 export class WriteRequestEncoder {
   readonly #w: ProtoWriter;
+  // DataViews over the last output buffer and the last label-bytes source, rebuilt when either
+  // is replaced (the writer grows, a `LabelBytesStore` grows).
+  #dst: Buffer | undefined;
+  #dstView: DataView | undefined;
+  #src: Uint8Array | undefined;
+  #srcView: DataView | undefined;
 
   constructor(initial = 256 * 1024) {
     this.#w = new ProtoWriter(initial);
@@ -206,19 +213,35 @@ export class WriteRequestEncoder {
     const seriesLen = nl + 2 + sampleLen;
     w.ensure(seriesLen + 6);
     const buf = w.buf;
+    let dv = this.#dstView;
+    if (buf !== this.#dst || dv === undefined) {
+      this.#dst = buf;
+      dv = this.#dstView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     let p = putVarint32(buf, w.pos + 1, seriesLen);
     buf[w.pos] = 0x0a;
-    // A whole array is copied natively (~17 ns for 75 bytes); a range needs a view (~60 ns),
-    // which a byte loop beats only for short ranges.
+    // A whole array is copied natively (~17 ns for 75 bytes). A range would need a view object
+    // (~60 ns); 4-byte DataView moves beat it up to ~120 bytes, a byte loop up to ~16.
     if (from === 0 && nl === labelBytes.length) buf.set(labelBytes, p);
     else if (nl <= 16) for (let i = 0; i < nl; i++) buf[p + i] = labelBytes[from + i]!;
-    else buf.set(labelBytes.subarray(from, from + nl), p);
+    else if (nl <= 120) {
+      let sv = this.#srcView;
+      if (labelBytes !== this.#src || sv === undefined) {
+        this.#src = labelBytes;
+        sv = this.#srcView = new DataView(labelBytes.buffer, labelBytes.byteOffset, labelBytes.byteLength);
+      }
+      let i = 0;
+      for (; i + 4 <= nl; i += 4) dv.setInt32(p + i, sv.getInt32(from + i, true), true);
+      for (; i < nl; i++) buf[p + i] = labelBytes[from + i]!;
+    } else buf.set(labelBytes.subarray(from, from + nl), p);
     p += nl;
     buf[p++] = 0x12;
     buf[p++] = sampleLen;
     buf[p++] = 0x09;
+    // The value's exact bits (staleness markers are one NaN payload), as two 32-bit halves.
     f64[0] = value;
-    for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i]!;
+    dv.setInt32(p, f64Words[0]!, true);
+    dv.setInt32(p + 4, f64Words[1]!, true);
     p += 8;
     buf[p++] = 0x10;
     let t = timestamp;

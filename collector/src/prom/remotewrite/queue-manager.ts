@@ -179,6 +179,9 @@ const EWMA_WEIGHT = 0.2;
 /** Typical size of one sample in a WAL record (delta-coded ref and timestamp + float64 value). */
 const WAL_BYTES_PER_SAMPLE = 12;
 
+/** The reason a shard's batch-deadline wait is cancelled with once it is over. */
+const WAIT_OVER = new Error('remote_write: shard wait over');
+
 class Ewma {
   #rate = 0;
   #init = false;
@@ -576,7 +579,8 @@ export class QueueManager implements WalListener {
         if (wait > 0) {
           const ac = new AbortController();
           await Promise.race([new Promise<void>((r) => (shard.wake = r)), this.#clock.sleep(wait, ac.signal)]);
-          ac.abort();
+          // A preallocated reason: `abort()` without one builds a DOMException with a stack trace.
+          ac.abort(WAIT_OVER);
           shard.wake = undefined;
           continue;
         }

@@ -71,6 +71,22 @@ describe('snappy block encoder', () => {
     expect(compress(new Uint8Array(65536)).length).toBeLessThan(4000);
   });
 
+  it('reads a view at an offset into a larger buffer only inside the view', () => {
+    // The encoder loads 4 bytes at a time through a DataView: the view must start at the
+    // input's byteOffset, and no load may reach past its end into the neighbouring bytes.
+    const wr = writeRequest(300);
+    for (const pad of [1, 3, 7]) {
+      const backing = Buffer.alloc(wr.length + 2 * pad, 0xab);
+      wr.copy(backing, pad);
+      const view = backing.subarray(pad, pad + wr.length);
+      expect(Buffer.compare(uncompress(compress(view)), wr)).toBe(0);
+      for (const n of [15, 16, 17, 19, 100]) {
+        const small = backing.subarray(pad, pad + n);
+        expect(Buffer.compare(uncompress(compress(small)), Buffer.from(small))).toBe(0);
+      }
+    }
+  });
+
   it('returns a block that later calls do not overwrite', () => {
     const a = Buffer.from('a'.repeat(1000) + 'tail-a');
     const first = compress(a);

@@ -147,14 +147,18 @@ function decodeBlock(src: Uint8Array, length: number): Buffer {
 // Encoder: the reference algorithm (64 KiB fragments, a hash table of 4-byte prefixes, skip
 // heuristic, copies of at most 64 bytes) in 32-bit integer arithmetic. Output is a valid block
 // for every decoder; it is not promised to equal another encoder's bytes.
+//
+// 4-byte loads go through a DataView (`getInt32(p, true)`): V8 compiles each to one unaligned
+// load, where assembling four byte reads costs four bounds-checked loads and three shifts; on
+// remote-write bodies the encoder runs ~1.7x faster for it (bench/remote-write-codec.ts). Every
+// load stays inside the input: probes stop at `end - INPUT_MARGIN`, match extension at `end - 4`.
 
 const FRAGMENT_SIZE = 1 << 16;
 const MAX_HASH_BITS = 14;
 const INPUT_MARGIN = 15;
+const HASH_MUL = 0x1e35a7bd;
 const hashTables: Uint16Array[] = [];
 let scratch = Buffer.allocUnsafe(0);
-
-const load32 = (a: Uint8Array, p: number): number => a[p]! | (a[p + 1]! << 8) | (a[p + 2]! << 16) | (a[p + 3]! << 24);
 
 /** The largest block `n` input bytes can encode to (the reference MaxCompressedLength). */
 function maxEncodedLength(n: number): number {
@@ -175,7 +179,8 @@ function encodeBlock(input: Uint8Array): Buffer {
     out[op++] = (v & 0x7f) | 0x80;
     v = Math.floor(v / 128);
   }
-  for (let pos = 0; pos < n; pos += FRAGMENT_SIZE) op = encodeFragment(input, pos, Math.min(FRAGMENT_SIZE, n - pos), out, op);
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  for (let pos = 0; pos < n; pos += FRAGMENT_SIZE) op = encodeFragment(input, view, pos, Math.min(FRAGMENT_SIZE, n - pos), out, op);
   // An exact-size copy: the scratch buffer is reused, and callers may hold the block for long.
   return Buffer.from(out.subarray(0, op));
 }
@@ -221,8 +226,8 @@ function emitCopy(out: Buffer, op: number, offset: number, len: number): number 
   return emitCopyUpTo64(out, op, offset, len);
 }
 
-/** Encodes `input[base, base + size)` (size ≤ 64 KiB, so offsets fit the 16-bit table). */
-function encodeFragment(input: Uint8Array, base: number, size: number, out: Buffer, op: number): number {
+/** Encodes `input[base, base + size)` (size ≤ 64 KiB, so offsets fit the 16-bit table); `view` covers `input`. */
+function encodeFragment(input: Uint8Array, view: DataView, base: number, size: number, out: Buffer, op: number): number {
   let bits = 1;
   while (1 << bits <= size && bits <= MAX_HASH_BITS) bits++;
   bits--;
@@ -234,7 +239,7 @@ function encodeFragment(input: Uint8Array, base: number, size: number, out: Buff
   if (size >= INPUT_MARGIN) {
     const limit = end - INPUT_MARGIN;
     let ip = base + 1;
-    let nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+    let nextVal = view.getInt32(ip, true);
     outer: for (;;) {
       // Find a 4-byte match, looking further apart the longer nothing matches.
       let skip = 32;
@@ -242,35 +247,43 @@ function encodeFragment(input: Uint8Array, base: number, size: number, out: Buff
       let candidate: number;
       for (;;) {
         ip = nextIp;
-        const hash = nextHash;
+        const cur = nextVal;
         nextIp = ip + (skip >>> 5);
         skip++;
-        if (ip > limit) break outer;
-        nextHash = Math.imul(load32(input, nextIp), 0x1e35a7bd) >>> shift;
+        if (nextIp > limit) break outer;
+        nextVal = view.getInt32(nextIp, true);
+        const hash = Math.imul(cur, HASH_MUL) >>> shift;
         candidate = base + table[hash]!;
         table[hash] = ip - base;
-        if (load32(input, ip) === load32(input, candidate)) break;
+        if (cur === view.getInt32(candidate, true)) break;
       }
       op = emitLiteral(input, nextEmit, ip - nextEmit, out, op);
       // Emit copies while the byte after each one starts another match.
       for (;;) {
         const start = ip;
-        let matched = 4;
-        while (ip + matched + 4 <= end && load32(input, ip + matched) === load32(input, candidate + matched)) matched += 4;
-        while (ip + matched < end && input[ip + matched] === input[candidate + matched]) matched++;
-        ip += matched;
-        op = emitCopy(out, op, start - candidate, matched);
+        let a = ip + 4;
+        let b = candidate + 4;
+        while (a + 4 <= end && view.getInt32(a, true) === view.getInt32(b, true)) {
+          a += 4;
+          b += 4;
+        }
+        while (a < end && input[a] === input[b]) {
+          a++;
+          b++;
+        }
+        ip = a;
+        op = emitCopy(out, op, start - candidate, a - start);
         nextEmit = ip;
         if (ip >= limit) break outer;
-        table[Math.imul(load32(input, ip - 1), 0x1e35a7bd) >>> shift] = ip - 1 - base;
-        const cur = load32(input, ip);
-        const h = Math.imul(cur, 0x1e35a7bd) >>> shift;
+        table[Math.imul(view.getInt32(ip - 1, true), HASH_MUL) >>> shift] = ip - 1 - base;
+        const cur = view.getInt32(ip, true);
+        const h = Math.imul(cur, HASH_MUL) >>> shift;
         candidate = base + table[h]!;
         table[h] = ip - base;
-        if (cur !== load32(input, candidate)) break;
+        if (cur !== view.getInt32(candidate, true)) break;
       }
       ip++;
-      nextHash = Math.imul(load32(input, ip), 0x1e35a7bd) >>> shift;
+      nextVal = view.getInt32(ip, true);
     }
   }
   if (nextEmit < end) op = emitLiteral(input, nextEmit, end - nextEmit, out, op);

@@ -158,8 +158,22 @@ export class ScrapeHttpClient {
   }
 
   async fetch(req: FetchRequest): Promise<FetchResult> {
-    const timeout = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+    // One controller, one timer and one listener per scrape, all released when it ends:
+    // `AbortSignal.timeout` keeps its timer until it fires and `AbortSignal.any` registers with
+    // the loop's long-lived signal, which cost more CPU than the scrape of a small target.
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new Error(`scrape timed out after ${req.timeoutMs}ms`));
+    }, req.timeoutMs);
+    const outer = req.signal;
+    const onAbort = (): void => ac.abort(outer?.reason);
+    if (outer) {
+      if (outer.aborted) onAbort();
+      else outer.addEventListener('abort', onAbort, { once: true });
+    }
+    const signal = ac.signal;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
     Object.assign(headers, configuredHeaders(this.#settings));
@@ -177,8 +191,11 @@ export class ScrapeHttpClient {
         return res;
       }
     } catch (err) {
-      if (timeout.aborted && !(err instanceof BodySizeLimitError)) throw new Error(`context deadline exceeded: scrape timed out after ${req.timeoutMs}ms`);
+      if (timedOut && !(err instanceof BodySizeLimitError)) throw new Error(`context deadline exceeded: scrape timed out after ${req.timeoutMs}ms`);
       throw err;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
     }
   }
 
