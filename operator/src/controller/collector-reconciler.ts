@@ -259,10 +259,13 @@ export class CollectorReconciler {
           continue;
         }
         const reason = await this.#applyReason(key, obj, live);
-        const current = reason === undefined ? live! : await this.#o.api.apply(obj);
+        // The answer is needed for its metadata (the applied record); an apply does not change a
+        // status, so the StatefulSet's is the cached one (a new StatefulSet has none yet).
+        const current = reason === undefined ? live! : await this.#o.api.apply(obj, undefined, { metadataOnly: true });
         if (reason !== undefined) this.#remember(key, obj, appliedRecord(current, live?.metadata.resourceVersion));
         if (obj.kind === 'StatefulSet') {
-          statefulSet = current as StatefulSetLike;
+          const status = (current as StatefulSetLike).status ?? (live as StatefulSetLike | undefined)?.status;
+          statefulSet = { ...(current as StatefulSetLike), ...(status !== undefined ? { status } : {}) };
           settledStatefulSet = obj as StatefulSetLike;
         }
         if (obj.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
