@@ -209,13 +209,13 @@ function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[]
  * The operator's V8 heap by space and Node's off-heap memory, from its own `/metrics` (prom-client's
  * default metrics), found through the port it listens on (`ss`). Undefined when either fails.
  */
-async function operatorMemory(pid: number): Promise<string | undefined> {
+async function operatorMetrics(pid: number): Promise<string | undefined> {
   try {
     const ss = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
     const line = ss.split('\n').find((l) => l.includes(`pid=${pid},`));
     const port = line === undefined ? undefined : /127\.0\.0\.1:(\d+)/.exec(line)?.[1];
     if (port === undefined) return undefined;
-    const text = await new Promise<string>((resolve, reject) => {
+    return await new Promise<string>((resolve, reject) => {
       http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
         let t = '';
         res.setEncoding('utf8');
@@ -223,6 +223,23 @@ async function operatorMemory(pid: number): Promise<string | undefined> {
         res.on('end', () => resolve(t));
       }).on('error', reject);
     });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reconciles the operator ran, by result, from its `controller_runtime_reconcile_total`. */
+async function operatorReconciles(pid: number): Promise<string> {
+  const text = await operatorMetrics(pid);
+  if (text === undefined) return 'its /metrics could not be read';
+  const byResult = [...text.matchAll(/^controller_runtime_reconcile_total\{controller="collector",result="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  return byResult.join(', ') || 'none';
+}
+
+async function operatorMemory(pid: number): Promise<string | undefined> {
+  try {
+    const text = await operatorMetrics(pid);
+    if (text === undefined) return undefined;
     const mib = (name: string, labels = ''): number => {
       const m = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
       return m === null ? NaN : Number(m[1]) / 2 ** 20;
@@ -384,6 +401,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
     );
     console.log(`  operator memory at convergence: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
+    console.log(`  operator reconciles until converged: ${await operatorReconciles(op.pid!)}`);
     if (f.heapSnapshotDir !== undefined) {
       const before = new Set(fs.readdirSync(f.heapSnapshotDir));
       op.kill('SIGUSR2');
@@ -418,6 +436,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     }
     console.log(`  of which not lease renewals, per minute of the window: ${perMinute.join(', ')}`);
     console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
+    console.log(`  operator reconciles over the whole run: ${await operatorReconciles(op.pid!)}; memory now: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
     const snapNote = f.heapSnapshotDir !== undefined ? ' (includes writing the heap snapshot: read the peak at convergence above)' : '';
     console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB${snapNote} (now ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB); kube-apiserver RSS ${rssMiB(cp.apiServerPid, 'VmRSS').toFixed(0)} MiB`);
     if (op.exitCode !== null) console.log(`  operator exited ${op.exitCode}: ${opErr}`);
