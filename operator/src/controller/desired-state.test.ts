@@ -1,6 +1,6 @@
 import { decodeCollector, type Collector } from '../api/v1alpha1/collector-types.js';
 import { renderCollector } from '../render/collector-chart.js';
-import { APPLIED_HASH_ANNOTATION, appliedRecord, applyReason, sameFieldSet, stableJson, stableJsonReference, unchangedSinceApplied, withAppliedHash } from './desired-state.js';
+import { APPLIED_HASH_ANNOTATION, appliedRecord, applyReason, sameFieldSet, stableJson, unchangedSinceApplied, withAppliedHash } from './desired-state.js';
 
 function decoded(spec: Record<string, unknown>): Collector {
   const d = decodeCollector({ metadata: { name: 'm', namespace: 'obs', uid: 'u-1', generation: 1 }, spec });
@@ -91,6 +91,15 @@ describe('unchangedSinceApplied (metadata-only decisions)', () => {
     expect(unchangedSinceApplied(kind, answer(kind, live), record)).toBe(unchanged);
   });
 });
+
+/** The definition applied hashes were computed with: every plain object rebuilt from its entries sorted by code unit. */
+function stableJsonReference(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
 
 describe('stableJson', () => {
   /** Deterministic pseudo-random values covering what JSON.stringify treats specially. */

@@ -59,19 +59,12 @@ export function isSubset(desired: unknown, live: unknown): boolean {
  * JSON with object keys sorted and `undefined` members dropped, so field order never counts.
  * Applied hashes are computed from it, so its output must never change: it is, character for
  * character, `JSON.stringify(v, replacer)` with a replacer that rebuilds every plain object from
- * its entries sorted by UTF-16 code units (`stableJsonReference`). Rebuilding an object puts its
+ * its entries sorted by UTF-16 code units (the definition its test compares it with). Rebuilding an object puts its
  * integer-like keys ("0", "17") first in numeric order, as every JavaScript object orders them,
  * and so does this function. Written out directly, it allocates no copies of the objects.
  */
 export function stableJson(v: unknown): string {
   return serialize(v, '') as string;
-}
-
-/** The definition `stableJson` must equal (kept for its test). */
-export function stableJsonReference(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    isObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
-  );
 }
 
 /** An array index as JavaScript orders property keys: a canonical integer below 2^32 - 1. */
