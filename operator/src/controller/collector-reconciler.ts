@@ -578,7 +578,7 @@ export class CollectorReconciler {
     if (cm === undefined) {
       cm = await this.#o.api.get<DataConfigMap>(cmRef);
       if (cm !== undefined && cm.metadata.labels?.[CONFIG_SOURCE_LABEL] !== 'true') {
-        await this.#o.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: metadata.namespace, labels: { [CONFIG_SOURCE_LABEL]: 'true' } } });
+        await this.#o.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: metadata.namespace, labels: { [CONFIG_SOURCE_LABEL]: 'true' } } }, undefined, { metadataOnly: true });
       }
     }
     if (cm === undefined) {
@@ -665,7 +665,7 @@ export class CollectorReconciler {
     );
     const status: CollectorStatus = { ...previous, conditions, observedGeneration: generation };
     if (sameStatus(previous, status)) return;
-    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace }, status }, 'status');
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace }, status }, 'status', { metadataOnly: true });
     if (findCondition(previous.conditions, 'ConfigValid')?.message !== message) {
       await this.#o.events.record({ name: raw.metadata.name ?? '', namespace: raw.metadata.namespace ?? '', uid: raw.metadata.uid ?? '' }, 'Warning', 'InvalidSpec', message);
     }
@@ -740,7 +740,8 @@ export class CollectorReconciler {
       ...(configHash !== undefined ? { configHash } : {}),
     };
     if (sameStatus(previous, next)) return;
-    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
+    // The answer is not read (the watch brings the new status to the cache): metadata only.
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status', { metadataOnly: true });
   }
 }
 
