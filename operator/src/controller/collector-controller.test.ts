@@ -82,6 +82,31 @@ describe('CollectorController', () => {
     await running;
   });
 
+  it('GIVEN the resync period elapses THEN every Collector is reconciled again, spread over a tenth of the period', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({ api, reconciler: { reconcile: async (key) => (seen.push(key), {}) }, informers: (v, k, labelSelector) => listWatchFor(api, v, k, labelSelector !== undefined ? { labelSelector } : {}), clock, logger, metrics: new OperatorMetrics(), resyncMs: 10_000 });
+    for (const name of ['a', 'b', 'c', 'd']) api.seed(collectorObj(name));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => seen.length === 4, 'the first reconciles');
+    seen.length = 0;
+    await clock.advance(10_000);
+    await until(() => seen.length === 1, 'the first resync reconcile');
+    // 4 Collectors over 1,000 ms: one now, then one every 250 ms.
+    await clock.advance(249);
+    for (let i = 0; i < 20; i++) await flushMicrotasks();
+    expect(seen).toHaveLength(1);
+    await clock.advance(1);
+    await until(() => seen.length === 2, 'the second after 250 ms');
+    await clock.advance(500);
+    await until(() => seen.length === 4, 'all four within a tenth of the period');
+    expect([...seen].sort()).toStrictEqual(['obs/a', 'obs/b', 'obs/c', 'obs/d']);
+    stop.abort();
+    await running;
+  });
+
   it('onlyStatusChanged: status and resourceVersion differences only', () => {
     const base = { apiVersion: 'v', kind: 'Collector', metadata: { name: 'a', generation: 2, resourceVersion: '1', finalizers: ['f'] }, spec: { replicas: 1 }, status: { x: 1 } };
     expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { x: 2 } })).toBe(true);

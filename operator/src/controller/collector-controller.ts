@@ -75,7 +75,10 @@ export interface CollectorControllerOptions {
   readonly backoff?: BackoffOptions;
   /** Informer restart backoff. @default 500 ms .. 30 s */
   readonly informerBackoff?: BackoffOptions;
-  /** Periodic re-queue of every Collector (level-based safety net). @default 300000; 0 disables */
+  /**
+   * Periodic re-queue of every Collector (level-based safety net), spread over a tenth of the
+   * period (at most 30 s). @default 300000; 0 disables
+   */
   readonly resyncMs?: number;
 }
 
@@ -221,7 +224,12 @@ export class CollectorController {
     const scheduleResync = (): void => {
       if (resyncMs <= 0 || signal.aborted) return;
       resync = clock.after(resyncMs, () => {
-        for (const c of this.#collectors.list()) this.#enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+        // Spread over a tenth of the period (at most 30 s) instead of queueing every Collector at
+        // once: the same reconciles, without a burst of garbage that grows the heap.
+        const all = this.#collectors.list();
+        const spreadMs = Math.min(30_000, resyncMs / 10);
+        all.forEach((c, i) => this.queue.addAfter(`${c.metadata.namespace}/${c.metadata.name}`, Math.floor((i * spreadMs) / all.length)));
+        this.#o.metrics.queueAdds.inc({ name: NAME }, all.length);
         scheduleResync();
       });
     };
