@@ -209,13 +209,13 @@ function shebang(bin: string): { env: Record<string, string>; nodeArgs: string[]
  * The operator's V8 heap by space and Node's off-heap memory, from its own `/metrics` (prom-client's
  * default metrics), found through the port it listens on (`ss`). Undefined when either fails.
  */
-async function operatorMemory(pid: number): Promise<string | undefined> {
+async function operatorMetrics(pid: number): Promise<string | undefined> {
   try {
     const ss = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
     const line = ss.split('\n').find((l) => l.includes(`pid=${pid},`));
     const port = line === undefined ? undefined : /127\.0\.0\.1:(\d+)/.exec(line)?.[1];
     if (port === undefined) return undefined;
-    const text = await new Promise<string>((resolve, reject) => {
+    return await new Promise<string>((resolve, reject) => {
       http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
         let t = '';
         res.setEncoding('utf8');
@@ -223,6 +223,23 @@ async function operatorMemory(pid: number): Promise<string | undefined> {
         res.on('end', () => resolve(t));
       }).on('error', reject);
     });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reconciles the operator ran, by result, from its `controller_runtime_reconcile_total`. */
+async function operatorReconciles(pid: number): Promise<string> {
+  const text = await operatorMetrics(pid);
+  if (text === undefined) return 'its /metrics could not be read';
+  const byResult = [...text.matchAll(/^controller_runtime_reconcile_total\{controller="collector",result="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  return byResult.join(', ') || 'none';
+}
+
+async function operatorMemory(pid: number): Promise<string | undefined> {
+  try {
+    const text = await operatorMetrics(pid);
+    if (text === undefined) return undefined;
     const mib = (name: string, labels = ''): number => {
       const m = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
       return m === null ? NaN : Number(m[1]) / 2 ** 20;
@@ -350,6 +367,20 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       pods: follow(cp, `/api/v1/pods?${sel}`),
     };
     const t0 = Date.now();
+    // The operator's RSS every 500 ms, to tell which phase sets the peak.
+    const rssSamples: Array<{ at: number; mib: number }> = [];
+    const sampler = setInterval(() => {
+      try {
+        rssSamples.push({ at: Date.now(), mib: rssMiB(op!.pid!, 'VmRSS') });
+      } catch {
+        // the operator exited; its exit is reported below
+      }
+    }, 500);
+    sampler.unref();
+    const peakBetween = (from: number, to: number): string => {
+      const inside = rssSamples.filter((x) => x.at >= from && x.at < to);
+      return inside.length === 0 ? '-' : Math.max(...inside.map((x) => x.mib)).toFixed(0);
+    };
     const etcdPid = childPid('etcd');
     const kcmPid = childPid('kube-controller');
     const cpu0 = { op: cpuSeconds(op.pid!), api: cpuSeconds(cp.apiServerPid), etcd: etcdPid === undefined ? 0 : cpuSeconds(etcdPid), kcm: kcmPid === undefined ? 0 : cpuSeconds(kcmPid) };
@@ -384,6 +415,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       `  operator RSS at convergence ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB (anonymous ${rssMiB(op.pid!, 'RssAnon').toFixed(0)}, file-backed ${rssMiB(op.pid!, 'RssFile').toFixed(0)}: the node binary and libraries), peak so far ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB`,
     );
     console.log(`  operator memory at convergence: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
+    console.log(`  operator reconciles until converged: ${await operatorReconciles(op.pid!)}`);
     if (f.heapSnapshotDir !== undefined) {
       const before = new Set(fs.readdirSync(f.heapSnapshotDir));
       op.kill('SIGUSR2');
@@ -398,6 +430,7 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     // StatefulSets' pods at its own client rate, and each new pod is legitimate operator work
     // (a config-hash nudge, a status update), not churn.
     if (f.steadySeconds === 0) {
+      clearInterval(sampler);
       for (const w of Object.values(watched)) w.close();
       console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB (steady state skipped)`);
       return;
@@ -405,7 +438,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     const settleDeadline = Date.now() + 300_000;
     while (Date.now() < settleDeadline && watched.pods.objects.size < f.collectors) await new Promise((r) => setTimeout(r, 200));
     for (const w of Object.values(watched)) w.close();
-    console.log(`  all ${f.collectors} pods created by kube-controller-manager after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const podsAt = Date.now();
+    console.log(`  all ${f.collectors} pods created by kube-controller-manager after ${((podsAt - t0) / 1000).toFixed(1)} s`);
     const steadyFrom = Date.now() + 10_000; // let the last status writes settle
     await new Promise((r) => setTimeout(r, 10_000 + f.steadySeconds * 1000));
     const steadyTo = Date.now() - 2000;
@@ -417,7 +451,14 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       perMinute.push(String(n));
     }
     console.log(`  of which not lease renewals, per minute of the window: ${perMinute.join(', ')}`);
+    clearInterval(sampler);
+    const minutes: string[] = [];
+    for (let from = steadyFrom; from < steadyTo; from += 60_000) minutes.push(peakBetween(from, Math.min(from + 60_000, steadyTo)));
+    console.log(
+      `  operator RSS peaks (sampled every 500 ms, MiB): until converged ${peakBetween(t0, converged)}, until the pods existed ${peakBetween(converged, podsAt)}, then until the window ${peakBetween(podsAt, steadyFrom)}, per minute of the window ${minutes.join(', ')}`,
+    );
     console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
+    console.log(`  operator reconciles over the whole run: ${await operatorReconciles(op.pid!)}; memory now: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
     const snapNote = f.heapSnapshotDir !== undefined ? ' (includes writing the heap snapshot: read the peak at convergence above)' : '';
     console.log(`  operator peak RSS ${rssMiB(op.pid!, 'VmHWM').toFixed(0)} MiB${snapNote} (now ${rssMiB(op.pid!, 'VmRSS').toFixed(0)} MiB); kube-apiserver RSS ${rssMiB(cp.apiServerPid, 'VmRSS').toFixed(0)} MiB`);
     if (op.exitCode !== null) console.log(`  operator exited ${op.exitCode}: ${opErr}`);

@@ -16,14 +16,25 @@ const logfmt = winston.format.printf((info) => {
   return [`ts=${String(timestamp)}`, `level=${String(level)}`, `msg=${logfmtValue(message)}`, ...fields].join(' ');
 });
 
-/** @throws when level or format is unknown. */
-export function createLogger(level: string, format: string): winston.Logger {
+/** Writes to `stream` (default stderr). @throws when level or format is unknown. */
+export function createLogger(level: string, format: string, stream: NodeJS.WritableStream = process.stderr): winston.Logger {
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new Error(`--log-level must be error, warn, info or debug, got ${JSON.stringify(level)}`);
   if (format !== 'logfmt' && format !== 'json') throw new Error(`--log-format must be logfmt or json, got ${JSON.stringify(format)}`);
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     defaultMeta: { component: 'alloy-operator' },
     format: winston.format.combine(winston.format.timestamp(), format === 'json' ? winston.format.json() : logfmt),
-    transports: [new winston.transports.Stream({ stream: process.stderr })],
+    transports: [new winston.transports.Stream({ stream })],
   });
+  // winston formats every message and passes it through its streams before the transport drops
+  // the ones below `level`; the operator's level is fixed at start, so those calls do nothing here.
+  for (const l of QUIETER[level as keyof typeof QUIETER]) logger[l] = discard;
+  return logger;
 }
+
+/** Levels more verbose than each `--log-level`. */
+const QUIETER = { error: ['warn', 'info', 'debug'], warn: ['info', 'debug'], info: ['debug'], debug: [] } as const;
+
+const discard: winston.LeveledLogMethod = function (this: winston.Logger) {
+  return this;
+} as winston.LeveledLogMethod;

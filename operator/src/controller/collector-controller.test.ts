@@ -8,7 +8,7 @@ import { FIELD_MANAGER } from '../render/labels.js';
 import type { ObjectReader } from '../kube/cache-reader.js';
 import { OperatorMetrics } from '../metrics/operator-metrics.js';
 import { ManualClock, flushMicrotasks } from '../util/clock.js';
-import { CollectorController, onlyStatusChanged, type Reconciler } from './collector-controller.js';
+import { CollectorController, onlyResourceVersionChanged, onlyStatusChanged, type Reconciler } from './collector-controller.js';
 import { CollectorReconciler } from './collector-reconciler.js';
 import { KubeEventRecorder } from './event-recorder.js';
 
@@ -82,12 +82,45 @@ describe('CollectorController', () => {
     await running;
   });
 
+  it('GIVEN the resync period elapses THEN every Collector is reconciled again, spread over a tenth of the period', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({ api, reconciler: { reconcile: async (key) => (seen.push(key), {}) }, informers: (v, k, labelSelector) => listWatchFor(api, v, k, labelSelector !== undefined ? { labelSelector } : {}), clock, logger, metrics: new OperatorMetrics(), resyncMs: 10_000 });
+    for (const name of ['a', 'b', 'c', 'd']) api.seed(collectorObj(name));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await until(() => seen.length === 4, 'the first reconciles');
+    seen.length = 0;
+    await clock.advance(10_000);
+    await until(() => seen.length === 1, 'the first resync reconcile');
+    // 4 Collectors over 1,000 ms: one now, then one every 250 ms.
+    await clock.advance(249);
+    for (let i = 0; i < 20; i++) await flushMicrotasks();
+    expect(seen).toHaveLength(1);
+    await clock.advance(1);
+    await until(() => seen.length === 2, 'the second after 250 ms');
+    await clock.advance(500);
+    await until(() => seen.length === 4, 'all four within a tenth of the period');
+    expect([...seen].sort()).toStrictEqual(['obs/a', 'obs/b', 'obs/c', 'obs/d']);
+    stop.abort();
+    await running;
+  });
+
   it('onlyStatusChanged: status and resourceVersion differences only', () => {
     const base = { apiVersion: 'v', kind: 'Collector', metadata: { name: 'a', generation: 2, resourceVersion: '1', finalizers: ['f'] }, spec: { replicas: 1 }, status: { x: 1 } };
     expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { x: 2 } })).toBe(true);
     expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, generation: 3 } })).toBe(false);
     expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, finalizers: [] } })).toBe(false);
     expect(onlyStatusChanged(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: 't' } })).toBe(false);
+  });
+
+  it('onlyResourceVersionChanged: the resourceVersion and managedFields only', () => {
+    const base = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'a', resourceVersion: '1', labels: { x: '1' }, managedFields: [{ manager: 'm' }] } };
+    expect(onlyResourceVersionChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2', managedFields: [] } })).toBe(true);
+    expect(onlyResourceVersionChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2', labels: {} } })).toBe(false);
+    expect(onlyResourceVersionChanged(base, { ...base, metadata: { ...base.metadata, generation: 2 } })).toBe(false);
+    expect(onlyResourceVersionChanged(base, { ...base, secrets: [] })).toBe(false);
   });
 
   it('GIVEN a Collector referencing a ConfigMap WHEN that ConfigMap changes THEN the Collector is reconciled', async () => {
@@ -254,6 +287,42 @@ describe('CollectorController with metadata-only caches of owned objects (as mai
     await settled(api, controller);
     expect(applies(api)).toBe(before + 3);
     await stop();
+  });
+
+  it('GIVEN another controller writing what the operator does not apply to a ServiceAccount THEN nothing is queued; a metadata edit is queued and restored', async () => {
+    const api = new FakeKubeApi();
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const controller = new CollectorController({
+      api,
+      reconciler: (reader) => {
+        const r = new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
+        return { reconcile: (key) => (seen.push(key), r.reconcile(key)) };
+      },
+      informers: (v, k, labelSelector, metadataOnly) =>
+        listWatchFor(api, v, k, { metadataOnly, transform: cacheTransform(k, FIELD_MANAGER, metadataOnly), delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
+      clock,
+      logger,
+      metrics: new OperatorMetrics(),
+      resyncMs: 0,
+    });
+    api.seed(collectorObj('a'));
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    await settled(api, controller);
+    const saRef = ref('ServiceAccount', 'a');
+    const reconciles = seen.length;
+    // The token controller of Kubernetes before 1.24 lists the token Secret: a new resourceVersion, the same metadata.
+    await api.mergePatch(saRef, { secrets: [{ name: 'a-token-x' }] });
+    for (let i = 0; i < 20; i++) await flushMicrotasks();
+    expect(seen.length).toBe(reconciles);
+    expect(controller.queue.depth).toBe(0);
+    // An edit of what the operator applies there (its metadata) is queued and restored.
+    await api.mergePatch(saRef, { metadata: { labels: { 'app.kubernetes.io/managed-by': 'alloy-operator', extra: 'x' }, annotations: { 'alloy.dev/applied-hash': 'edited' } } });
+    await until(() => api.peek(saRef)?.metadata.annotations?.['alloy.dev/applied-hash'] !== 'edited', 'the ServiceAccount restored');
+    expect(seen.length).toBeGreaterThan(reconciles);
+    stop.abort();
+    await running;
   });
 
   it('GIVEN an operator restart over converged objects THEN only the drift that happened meanwhile is applied (objects without a record are compared whole)', async () => {

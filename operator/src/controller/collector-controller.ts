@@ -7,7 +7,9 @@
  * Events that cannot change the outcome are not enqueued (as controller-runtime's predicates):
  * a Collector update that changed only its status (the reconciler's own write), and the creation
  * of an owned object (the reconcile that created it already used the answer; later changes and
- * deletions of it are enqueued). The periodic resync re-reads everything regardless.
+ * deletions of it are enqueued), and another controller's write to a ServiceAccount or
+ * PodDisruptionBudget that left its metadata as it was (`METADATA_DECIDES`). The periodic resync
+ * re-reads everything regardless.
  */
 import type { Logger } from 'winston';
 import { API_VERSION, KIND } from '../api/v1alpha1/collector-types.js';
@@ -46,6 +48,15 @@ export const WATCHED_OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: stri
  */
 export type InformerFactory = (apiVersion: string, kind: string, labelSelector: string | undefined, metadataOnly: boolean) => InformerCore<KubeObject>;
 
+/**
+ * Owned kinds whose cached form is their metadata and whose other fields only other controllers
+ * write (ServiceAccount: the token controller's `secrets`; PodDisruptionBudget: its `status`): the
+ * reconciler decides them from the metadata alone (`desired-state.ts` `OTHER_WRITERS`), so an
+ * update that moved nothing but the resourceVersion cannot change its outcome and is not queued.
+ * A PodDisruptionBudget spec edit moves its `generation`, which is metadata.
+ */
+const METADATA_DECIDES: ReadonlySet<string> = new Set(['ServiceAccount', 'PodDisruptionBudget']);
+
 /** Only the collector pods this operator renders are watched (pods carry the common labels). */
 export const POD_SELECTOR = 'app.kubernetes.io/managed-by=alloy-operator,app.kubernetes.io/component=collector';
 
@@ -64,7 +75,10 @@ export interface CollectorControllerOptions {
   readonly backoff?: BackoffOptions;
   /** Informer restart backoff. @default 500 ms .. 30 s */
   readonly informerBackoff?: BackoffOptions;
-  /** Periodic re-queue of every Collector (level-based safety net). @default 300000; 0 disables */
+  /**
+   * Periodic re-queue of every Collector (level-based safety net), spread over a tenth of the
+   * period (at most 30 s). @default 300000; 0 disables
+   */
   readonly resyncMs?: number;
 }
 
@@ -106,7 +120,11 @@ export class CollectorController {
     }
     for (const { apiVersion, kind } of WATCHED_OWNED_KINDS) {
       const inf = informer(apiVersion, kind, OWNED_SELECTOR, METADATA_ONLY_KINDS.has(kind));
-      for (const event of ['update', 'delete'] as const) inf.on(event, (o) => this.#enqueueOwnersOf(o));
+      inf.on('update', (o, old) => {
+        if (METADATA_DECIDES.has(kind) && old !== undefined && onlyResourceVersionChanged(old, o)) return;
+        this.#enqueueOwnersOf(o);
+      });
+      inf.on('delete', (o) => this.#enqueueOwnersOf(o));
       this.#owned.push(inf);
     }
     this.#configSources = informer('v1', 'ConfigMap', `${CONFIG_SOURCE_LABEL}=true`);
@@ -206,7 +224,12 @@ export class CollectorController {
     const scheduleResync = (): void => {
       if (resyncMs <= 0 || signal.aborted) return;
       resync = clock.after(resyncMs, () => {
-        for (const c of this.#collectors.list()) this.#enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+        // Spread over a tenth of the period (at most 30 s) instead of queueing every Collector at
+        // once: the same reconciles, without a burst of garbage that grows the heap.
+        const all = this.#collectors.list();
+        const spreadMs = Math.min(30_000, resyncMs / 10);
+        all.forEach((c, i) => this.queue.addAfter(`${c.metadata.namespace}/${c.metadata.name}`, Math.floor((i * spreadMs) / all.length)));
+        this.#o.metrics.queueAdds.inc({ name: NAME }, all.length);
         scheduleResync();
       });
     };
@@ -219,6 +242,17 @@ export class CollectorController {
     await Promise.all(informers.map((i) => i.stop()));
     logger.info('controller stopped');
   }
+}
+
+/** True when `next` is `prev` but for its resourceVersion (and `managedFields`, which the cache keeps only in part). */
+export function onlyResourceVersionChanged(prev: KubeObject, next: KubeObject): boolean {
+  const strip = (o: KubeObject): unknown => {
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+    void _rv;
+    void _mf;
+    return { ...o, metadata: meta };
+  };
+  return stableJson(strip(prev)) === stableJson(strip(next));
 }
 
 /** True when `next` differs from `prev` only in status and resourceVersion (same generation, metadata and spec). */

@@ -10,6 +10,7 @@ import { configHash, validateConfig } from '../../../collector/src/runtime/index
 import { CLUSTER_RBAC_FINALIZER, CollectorReconciler, podHashCandidates, sha256, type ConfigDiagnostic, type ConfigValidator } from './collector-reconciler.js';
 import type { PodConfigProbe } from './pod-config-probe.js';
 import { KubeEventRecorder } from './event-recorder.js';
+import { renderCollector } from '../render/collector-chart.js';
 
 const logger = winston.createLogger({ silent: true });
 
@@ -36,7 +37,9 @@ const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'obs', name: 'me
 function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, podConfigProbe?: PodConfigProbe, validator: ConfigValidator = validate) {
   const api = new FakeKubeApi();
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const renders = { count: 0 };
   const reconciler = new CollectorReconciler({
+    render: (props) => (renders.count++, renderCollector(props)),
     api, analyze: configBlocks,
     validate: validator,
     defaultImage: 'docker.io/alloyts/alloy:0.1.0',
@@ -46,7 +49,7 @@ function setup(spec: Record<string, unknown> = { config: GOOD, replicas: 3 }, po
     ...(podConfigProbe !== undefined ? { podConfigProbe } : {}),
   });
   api.seed({ apiVersion: 'alloy.dev/v1alpha1', kind: 'Collector', metadata: { name: 'metrics', namespace: 'obs' }, spec });
-  return { api, clock, reconciler };
+  return { api, clock, reconciler, renders };
 }
 
 function collector(api: FakeKubeApi): Collector & KubeObject {
@@ -89,6 +92,48 @@ describe('CollectorReconciler', () => {
     const before = api.writes.length;
     await reconciler.reconcile('obs/metrics');
     expect(api.writes.slice(before)).toStrictEqual([]);
+  });
+
+  it('GIVEN unchanged render inputs THEN the objects are not rendered again unless one must be applied; new inputs render at once', async () => {
+    const { api, reconciler, renders } = setup();
+    await reconciler.reconcile('obs/metrics');
+    expect(renders.count).toBe(1);
+    // The StatefulSet controller reports progress: status follows, nothing is rendered or applied.
+    await api.mergePatch(stsRef, { status: { replicas: 3, readyReplicas: 1, updatedReplicas: 3 } }, 'status');
+    await reconciler.reconcile('obs/metrics');
+    expect(renders.count).toBe(1);
+    expect((collector(api).status as CollectorStatus).readyReplicas).toBe(1);
+    // Someone edits the owned ConfigMap: the desired object is rendered to apply it again.
+    const good = (api.peek(cmRef) as { data?: Record<string, string> }).data;
+    await api.mergePatch(cmRef, { data: { 'config.alloy': GOOD2 } });
+    await reconciler.reconcile('obs/metrics');
+    expect(renders.count).toBe(2);
+    expect((api.peek(cmRef) as { data?: Record<string, string> }).data).toStrictEqual(good);
+    // A spec change renders before anything is read.
+    await setSpec(api, { config: GOOD2, replicas: 3 });
+    await reconciler.reconcile('obs/metrics');
+    expect(renders.count).toBe(3);
+    expect((api.peek(cmRef) as { data?: Record<string, string> }).data?.['config.alloy']).toBe(GOOD2);
+  });
+
+  it('GIVEN an owned object a render no longer produces WHEN a new operator process reconciles THEN it is pruned once, not on every reconcile', async () => {
+    const { api, reconciler } = setup({ config: GOOD, podDisruptionBudget: { minAvailable: 1 } });
+    await reconciler.reconcile('obs/metrics');
+    const pdbRef = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'obs', name: 'metrics' };
+    expect(api.peek(pdbRef)).toBeDefined();
+    // The spec changes while no operator runs; the next process has no plan and prunes.
+    await setSpec(api, { config: GOOD });
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const restarted = new CollectorReconciler({ api, analyze: configBlocks, validate, defaultImage: 'docker.io/alloyts/alloy:0.1.0', clock, logger, events: new KubeEventRecorder(api, clock, logger, 'test') });
+    const listed: string[] = [];
+    const list = api.list.bind(api);
+    api.list = (apiVersion, kind, ...rest) => (listed.push(kind), list(apiVersion, kind, ...rest));
+    await restarted.reconcile('obs/metrics');
+    expect(api.peek(pdbRef)).toBeUndefined();
+    expect(listed).toContain('PodDisruptionBudget');
+    listed.length = 0;
+    await restarted.reconcile('obs/metrics');
+    expect(listed).not.toContain('PodDisruptionBudget');
   });
 
   it('GIVEN the StatefulSet reports all replicas ready WHEN reconciled THEN Ready=True and readyReplicas=3', async () => {

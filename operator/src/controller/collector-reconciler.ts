@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'winston';
 import { API_VERSION, KIND, decodeCollector, type Collector, type CollectorStatus } from '../api/v1alpha1/collector-types.js';
-import { renderCollector, type KubeObject as RenderedObject } from '../render/collector-chart.js';
+import { renderCollector, type CollectorChartProps, type KubeObject as RenderedObject } from '../render/collector-chart.js';
 import { CONFIG_HASH_ANNOTATION, PREVIOUS_CONFIG_HASHES_ANNOTATION } from '../render/collector-config-map.js';
 import { collectorAccess, describeAccess, type CollectorAccess, type ConfigBlock } from '../rbac/collector-access.js';
 import { CONFIG_DIR, CONFIG_KEY, CONFIG_SOURCE_LABEL, FIELD_MANAGER, OWNER_NAMESPACE_LABEL, commonLabels, names, selectorString } from '../render/labels.js';
@@ -75,6 +75,11 @@ export interface ReconcilerOptions {
    * (60-90 s). @default true
    */
   readonly nudgePods?: boolean;
+  /**
+   * Renders the desired objects (pure: the same props give the same objects).
+   * @default renderCollector
+   */
+  readonly render?: (props: CollectorChartProps) => readonly RenderedObject[];
 }
 
 /** Pod annotation the operator sets to the config hash so the kubelet re-projects the config volume. */
@@ -161,6 +166,8 @@ export class CollectorReconciler {
   readonly #reader: ObjectReader;
   /** Collector key -> owned object (`kind/namespace/name`) -> what this process last applied to it. */
   readonly #applied = new Map<string, Map<string, AppliedRecord>>();
+  /** Collector key -> the objects its last render produced, and from which props. */
+  readonly #plans = new Map<string, RenderPlan>();
 
   constructor(opts: ReconcilerOptions) {
     this.#o = opts;
@@ -173,11 +180,13 @@ export class CollectorReconciler {
     const raw = await this.#reader.get(ref);
     if (raw === undefined) {
       this.#applied.delete(key);
+      this.#plans.delete(key);
       this.#o.logger.debug('collector gone; owned objects are garbage-collected', { collector: key });
       return {};
     }
     if (raw.metadata.deletionTimestamp !== undefined) {
       this.#applied.delete(key);
+      this.#plans.delete(key);
       return this.#finalize(raw);
     }
 
@@ -220,22 +229,34 @@ export class CollectorReconciler {
 
     const access = this.#access(collector, effective, source.ok ? source.file : CONFIG_KEY);
     const accessText = access !== undefined ? [describeAccess(access), ...access.notes].join('; ') : undefined;
-    let objects: RenderedObject[];
-    try {
-      objects = renderCollector({
-        collector,
-        defaultImage: this.#o.defaultImage,
-        ...(newConfig !== undefined ? { config: newConfig, previousConfigHashes } : {}),
-        ...(access !== undefined ? { rbac: access } : {}),
-        ...(accessText !== undefined ? { serviceAccountAnnotations: { [GRANTED_ACCESS_ANNOTATION]: accessText } } : {}),
-        workload: effective !== undefined,
-      });
-    } catch (e) {
-      await this.#writeInvalidSpec(raw, e instanceof Error ? e.message : String(e));
-      return {};
+    const chartProps: CollectorChartProps = {
+      collector,
+      defaultImage: this.#o.defaultImage,
+      ...(newConfig !== undefined ? { config: newConfig, previousConfigHashes } : {}),
+      ...(access !== undefined ? { rbac: access } : {}),
+      ...(accessText !== undefined ? { serviceAccountAnnotations: { [GRANTED_ACCESS_ANNOTATION]: accessText } } : {}),
+      workload: effective !== undefined,
+    };
+    // Rendering is a pure function of these props: when they are what the last successful render
+    // of this Collector had, its plan (each object's reference and applied hash) says what the
+    // objects are, and they are rendered again only if one of them must be applied or compared whole.
+    const inputs = renderInputs(chartProps);
+    let plan = this.#plans.get(key);
+    const render = (): KubeObject[] => (this.#o.render ?? renderCollector)(chartProps).map((o) => withAppliedHash(o as unknown as KubeObject));
+    let rendered: KubeObject[] | undefined;
+    if (plan?.inputs !== inputs) {
+      try {
+        rendered = render();
+      } catch (e) {
+        await this.#writeInvalidSpec(raw, e instanceof Error ? e.message : String(e));
+        return {};
+      }
+      plan = planOf(inputs, rendered);
+      this.#plans.set(key, plan);
     }
+    const desiredAt = (i: number): KubeObject => (rendered ??= render())[i]!;
 
-    if (objects.some((o) => !isNamespaced(o.kind) || o.metadata.namespace !== namespace) && !(collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
+    if (plan.items.some((it) => !isNamespaced(it.ref.kind) || it.ref.namespace !== namespace) && !(collector.metadata.finalizers ?? []).includes(CLUSTER_RBAC_FINALIZER)) {
       await this.#o.api.mergePatch(ref, {
         metadata: { finalizers: [...(collector.metadata.finalizers ?? []), CLUSTER_RBAC_FINALIZER], resourceVersion: collector.metadata.resourceVersion },
       });
@@ -245,45 +266,52 @@ export class CollectorReconciler {
     const applyErrors: string[] = [];
     let statefulSet: StatefulSetLike | undefined;
     // The desired StatefulSet, once the live one holds it (applied, or unchanged since applied).
-    let settledStatefulSet: StatefulSetLike | undefined;
+    let settledStatefulSet: { name: string; claimTemplates: readonly string[] } | undefined;
     let requeueAfterMs: number | undefined;
     // When this operator last wrote the config: pods created after it mounted that content.
     let configWrittenAt = appliedAt(liveConfigMap, FIELD_MANAGER);
-    for (const desired of objects) {
-      const obj = withAppliedHash(desired as unknown as KubeObject);
+    for (const [i, item] of plan.items.entries()) {
       try {
-        const live = await this.#reader.get(refOf(obj));
+        const live = await this.#reader.get(item.ref);
         if (live?.metadata.deletionTimestamp !== undefined) {
           // Being replaced (see below): wait until it is gone, then create it.
           requeueAfterMs = 1000;
           continue;
         }
-        const reason = await this.#applyReason(key, obj, live);
-        const current = reason === undefined ? live! : await this.#o.api.apply(obj);
-        if (reason !== undefined) this.#remember(key, obj, appliedRecord(current, live?.metadata.resourceVersion));
-        if (obj.kind === 'StatefulSet') {
-          statefulSet = current as StatefulSetLike;
-          settledStatefulSet = obj as StatefulSetLike;
+        const reason = await this.#applyReason(key, item, live, () => desiredAt(i));
+        // The answer is needed for its metadata (the applied record); an apply does not change a
+        // status, so the StatefulSet's is the cached one (a new StatefulSet has none yet).
+        const current = reason === undefined ? live! : await this.#o.api.apply(desiredAt(i), undefined, { metadataOnly: true });
+        if (reason !== undefined) this.#remember(key, item.key, appliedRecord(current, live?.metadata.resourceVersion));
+        if (item.ref.kind === 'StatefulSet') {
+          const status = (current as StatefulSetLike).status ?? (live as StatefulSetLike | undefined)?.status;
+          statefulSet = { ...(current as StatefulSetLike), ...(status !== undefined ? { status } : {}) };
+          settledStatefulSet = { name: item.ref.name, claimTemplates: item.claimTemplates ?? [] };
         }
-        if (obj.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
-        if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(refOf(obj)), reason });
+        if (item.ref.kind === 'ConfigMap' && reason !== undefined) configWrittenAt = this.#o.clock.now();
+        if (reason !== undefined) this.#o.logger.info('applied', { collector: key, object: describeRef(item.ref), reason });
       } catch (e) {
-        if (obj.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
+        if (item.ref.kind === 'StatefulSet' && isImmutableStatefulSetChange(e)) {
           // Fields such as volumeClaimTemplates cannot change in place: delete the StatefulSet
           // orphaning its pods (they keep running), recreate it, and let it roll them.
-          await this.#o.api.delete(refOf(obj), { propagationPolicy: 'Orphan' });
-          await this.#o.events.record(collector.metadata, 'Normal', 'StatefulSetRecreated', `StatefulSet ${obj.metadata.name} recreated (pods orphaned, then rolled) to change immutable fields`);
+          await this.#o.api.delete(item.ref, { propagationPolicy: 'Orphan' });
+          await this.#o.events.record(collector.metadata, 'Normal', 'StatefulSetRecreated', `StatefulSet ${item.ref.name} recreated (pods orphaned, then rolled) to change immutable fields`);
           this.#o.logger.info('recreating StatefulSet to change immutable fields', { collector: key });
           requeueAfterMs = 500;
           continue;
         }
-        applyErrors.push(`${describeRef(refOf(obj))}: ${e instanceof Error ? e.message : String(e)}`);
+        applyErrors.push(`${describeRef(item.ref)}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     if (statefulSet === undefined && effective === undefined) {
       statefulSet = await this.#reader.get<StatefulSetLike>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: names.statefulSet(name) });
     }
-    if (applyErrors.length === 0) await this.#prune(collector, objects);
+    // Objects of this Collector that a render no longer produces exist only after the render
+    // changed or from before this process started: pruning once per plan finds them all.
+    if (applyErrors.length === 0 && !plan.pruned) {
+      await this.#prune(collector, plan.items);
+      plan.pruned = true;
+    }
 
     const configValid: ConditionInput = !source.ok
       ? { type: 'ConfigValid', status: 'False', reason: source.reason, message: source.message }
@@ -315,27 +343,27 @@ export class CollectorReconciler {
    * from metadata alone (`unchangedSinceApplied`); without one (the first look since the operator
    * started), from the whole object, read from the API when the cache holds only its metadata.
    */
-  async #applyReason(collectorKey: string, desired: KubeObject, live: KubeObject | undefined): Promise<string | undefined> {
+  async #applyReason(collectorKey: string, item: PlannedObject, live: KubeObject | undefined, desired: () => KubeObject): Promise<string | undefined> {
     if (live === undefined) return 'absent';
-    if (live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] !== desired.metadata.annotations?.[APPLIED_HASH_ANNOTATION]) return 'desired object changed';
-    const record = this.#applied.get(collectorKey)?.get(objectKey(desired));
+    if (live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] !== item.hash) return 'desired object changed';
+    const record = this.#applied.get(collectorKey)?.get(item.key);
     if (record !== undefined && record.uid === live.metadata.uid) {
-      return unchangedSinceApplied(desired.kind, live, record) ? undefined : 'changed by another writer since this operator applied it';
+      return unchangedSinceApplied(item.ref.kind, live, record) ? undefined : 'changed by another writer since this operator applied it';
     }
-    const whole = hasFieldSet(live, FIELD_MANAGER) ? live : await this.#o.api.get(refOf(desired));
-    const reason = applyReason(desired, whole, FIELD_MANAGER);
-    if (reason === undefined) this.#remember(collectorKey, desired, appliedRecord(whole!));
+    const whole = hasFieldSet(live, FIELD_MANAGER) ? live : await this.#o.api.get(item.ref);
+    const reason = applyReason(desired(), whole, FIELD_MANAGER);
+    if (reason === undefined) this.#remember(collectorKey, item.key, appliedRecord(whole!));
     return reason;
   }
 
-  #remember(collectorKey: string, desired: KubeObject, record: AppliedRecord | undefined): void {
+  #remember(collectorKey: string, objectKey: string, record: AppliedRecord | undefined): void {
     let records = this.#applied.get(collectorKey);
     if (record === undefined) {
-      records?.delete(objectKey(desired));
+      records?.delete(objectKey);
       return;
     }
     if (records === undefined) this.#applied.set(collectorKey, (records = new Map()));
-    records.set(objectKey(desired), record);
+    records.set(objectKey, record);
   }
 
   /**
@@ -363,12 +391,12 @@ export class CollectorReconciler {
    * first would not come back), one at a time, each once every lower ordinal is Ready.
    * @returns whether such pods remain (the caller requeues).
    */
-  async #replaceUnclaimedPods(collector: Collector, desired: StatefulSetLike): Promise<boolean> {
-    const templates = (desired.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name).filter((n): n is string => n !== undefined && n !== '');
+  async #replaceUnclaimedPods(collector: Collector, desired: { readonly name: string; readonly claimTemplates: readonly string[] }): Promise<boolean> {
+    const templates = desired.claimTemplates;
     if (templates.length === 0) return false;
     type PodLike = KubeObject & { spec?: { volumes?: readonly ClaimVolume[] }; status?: { conditions?: Array<{ type?: string; status?: string }> } };
     const { namespace } = collector.metadata;
-    const stsName = desired.metadata.name ?? '';
+    const stsName = desired.name;
     const { items } = await this.#reader.list<PodLike>('v1', 'Pod', namespace, selectorString(collector.metadata.name));
     const byOrdinal = new Map<number, PodLike>();
     for (const pod of items) {
@@ -550,7 +578,7 @@ export class CollectorReconciler {
     if (cm === undefined) {
       cm = await this.#o.api.get<DataConfigMap>(cmRef);
       if (cm !== undefined && cm.metadata.labels?.[CONFIG_SOURCE_LABEL] !== 'true') {
-        await this.#o.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: metadata.namespace, labels: { [CONFIG_SOURCE_LABEL]: 'true' } } });
+        await this.#o.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: metadata.namespace, labels: { [CONFIG_SOURCE_LABEL]: 'true' } } }, undefined, { metadataOnly: true });
       }
     }
     if (cm === undefined) {
@@ -565,9 +593,9 @@ export class CollectorReconciler {
   }
 
   /** Deletes owned objects of prunable kinds that are no longer desired. */
-  async #prune(collector: Collector, desired: readonly RenderedObject[]): Promise<void> {
+  async #prune(collector: Collector, desired: readonly PlannedObject[]): Promise<void> {
     const { name, namespace, uid } = collector.metadata;
-    const wanted = new Set(desired.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`));
+    const wanted = new Set(desired.map((o) => o.key));
     const selector = selectorString(name) + `,app.kubernetes.io/managed-by=${commonLabels(name)['app.kubernetes.io/managed-by']}`;
     for (const { apiVersion, kind } of PRUNABLE) {
       const { items } = await this.#reader.list(apiVersion, kind, namespace, selector);
@@ -637,7 +665,7 @@ export class CollectorReconciler {
     );
     const status: CollectorStatus = { ...previous, conditions, observedGeneration: generation };
     if (sameStatus(previous, status)) return;
-    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace }, status }, 'status');
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: raw.metadata.name, namespace: raw.metadata.namespace }, status }, 'status', { metadataOnly: true });
     if (findCondition(previous.conditions, 'ConfigValid')?.message !== message) {
       await this.#o.events.record({ name: raw.metadata.name ?? '', namespace: raw.metadata.namespace ?? '', uid: raw.metadata.uid ?? '' }, 'Warning', 'InvalidSpec', message);
     }
@@ -712,12 +740,50 @@ export class CollectorReconciler {
       ...(configHash !== undefined ? { configHash } : {}),
     };
     if (sameStatus(previous, next)) return;
-    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status');
+    // The answer is not read (the watch brings the new status to the cache): metadata only.
+    await this.#o.api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: metadata.name, namespace: metadata.namespace }, status: next }, 'status', { metadataOnly: true });
   }
 }
 
 function objectKey(obj: KubeObject): string {
   return `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+/** One desired object as the reconciler needs it without the object itself. */
+interface PlannedObject {
+  readonly ref: ObjectRef;
+  /** `kind/namespace/name` (namespace empty for cluster-scoped objects). */
+  readonly key: string;
+  /** Its `alloy.dev/applied-hash`. */
+  readonly hash: string;
+  /** StatefulSet: the names of its volumeClaimTemplates. */
+  readonly claimTemplates?: readonly string[];
+}
+
+/** What one render produced, in render order, and the fingerprint of the props it was given. */
+interface RenderPlan {
+  readonly inputs: string;
+  readonly items: readonly PlannedObject[];
+  /** Owned objects outside `items` have been deleted since this plan was made. */
+  pruned: boolean;
+}
+
+/** Fingerprint of everything `renderCollector` reads (it is pure). */
+function renderInputs(props: CollectorChartProps): string {
+  const { collector, ...rest } = props;
+  const { name, namespace, uid } = collector.metadata;
+  return sha256(stableJson({ ...rest, owner: { name, namespace, uid }, spec: collector.spec }));
+}
+
+function planOf(inputs: string, rendered: readonly KubeObject[]): RenderPlan {
+  return {
+    inputs,
+    pruned: false,
+    items: rendered.map((o) => {
+      const templates = o.kind === 'StatefulSet' ? ((o as StatefulSetLike).spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name).filter((n): n is string => n !== undefined && n !== '') : [];
+      return { ref: refOf(o), key: objectKey(o), hash: o.metadata.annotations?.[APPLIED_HASH_ANNOTATION] ?? '', ...(templates.length > 0 ? { claimTemplates: templates } : {}) };
+    }),
+  };
 }
 
 /** Time (ms) of `manager`'s last server-side apply to `obj`, from its `managedFields` entry. */

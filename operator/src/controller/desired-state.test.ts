@@ -1,4 +1,12 @@
-import { APPLIED_HASH_ANNOTATION, appliedRecord, applyReason, sameFieldSet, unchangedSinceApplied, withAppliedHash } from './desired-state.js';
+import { decodeCollector, type Collector } from '../api/v1alpha1/collector-types.js';
+import { renderCollector } from '../render/collector-chart.js';
+import { APPLIED_HASH_ANNOTATION, appliedRecord, applyReason, sameFieldSet, stableJson, unchangedSinceApplied, withAppliedHash } from './desired-state.js';
+
+function decoded(spec: Record<string, unknown>): Collector {
+  const d = decodeCollector({ metadata: { name: 'm', namespace: 'obs', uid: 'u-1', generation: 1 }, spec });
+  if (!d.ok) throw new Error(d.message);
+  return d.collector;
+}
 
 /** FieldsV1 as kube-apiserver writes it for a StatefulSet applied with a keyed container list. */
 const SERVER_FIELDS = {
@@ -81,5 +89,47 @@ describe('unchangedSinceApplied (metadata-only decisions)', () => {
   ])('%s', (_what, kind, live, unchanged) => {
     const record = appliedRecord(answer(kind), '9')!;
     expect(unchangedSinceApplied(kind, answer(kind, live), record)).toBe(unchanged);
+  });
+});
+
+/** The definition applied hashes were computed with: every plain object rebuilt from its entries sorted by code unit. */
+function stableJsonReference(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+describe('stableJson', () => {
+  /** Deterministic pseudo-random values covering what JSON.stringify treats specially. */
+  function randomValue(seed: { n: number }, depth: number): unknown {
+    const next = (): number => ((seed.n = (seed.n * 1103515245 + 12345) % 2 ** 31), seed.n / 2 ** 31);
+    const keys = ['a', 'B', 'b', '_', 'z', 'é', '😀', 'ﬀ', '0', '1', '2', '10', '01', '-1', '4294967294', '4294967295', '1e3', '', 'toJSON2', '__proto__x'];
+    const leaves: unknown[] = [0, -0, 1.5, NaN, Infinity, 'x', 'line\nbreak', '\ud800', true, false, null, undefined, () => 1, Symbol('s'), new Date(0)];
+    const r = next();
+    if (depth <= 0 || r < 0.35) return leaves[Math.floor(next() * leaves.length)];
+    if (r < 0.6) return Array.from({ length: Math.floor(next() * 4) }, () => randomValue(seed, depth - 1));
+    if (r < 0.63) return { toJSON: (k: string) => ({ key: k, v: 1 }) };
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(next() * 6); i > 0; i--) o[keys[Math.floor(next() * keys.length)]!] = randomValue(seed, depth - 1);
+    return o;
+  }
+
+  it('is character for character the sorted-replacer JSON.stringify that applied hashes were defined with', () => {
+    const seed = { n: 42 };
+    for (let i = 0; i < 3000; i++) {
+      const v = randomValue(seed, 5);
+      expect(stableJson(v)).toBe(stableJsonReference(v));
+    }
+  });
+
+  it('orders integer-like keys numerically first, then the others by code unit, and drops undefined members', () => {
+    expect(stableJson({ b: 1, 10: 2, a: undefined, 2: [undefined, 3], é: 4, B: 5 })).toBe('{"2":[null,3],"10":2,"B":5,"b":1,"é":4}');
+  });
+
+  it('gives rendered objects the applied hash the reference gives them', () => {
+    const objects = renderCollector({ collector: decoded({ config: 'logging {}\n', replicas: 2, podDisruptionBudget: { minAvailable: 1 }, ports: [{ name: 'otlp', port: 4317 }] }), defaultImage: 'img:1', config: 'logging {}\n' });
+    for (const o of objects) expect(stableJson(o)).toBe(stableJsonReference(o));
   });
 });

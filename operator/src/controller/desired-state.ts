@@ -55,11 +55,57 @@ export function isSubset(desired: unknown, live: unknown): boolean {
   return false;
 }
 
-/** JSON with object keys sorted and `undefined` members dropped, so field order never counts. */
+/**
+ * JSON with object keys sorted and `undefined` members dropped, so field order never counts.
+ * Applied hashes are computed from it, so its output must never change: it is, character for
+ * character, `JSON.stringify(v, replacer)` with a replacer that rebuilds every plain object from
+ * its entries sorted by UTF-16 code units (the definition its test compares it with). Rebuilding an object puts its
+ * integer-like keys ("0", "17") first in numeric order, as every JavaScript object orders them,
+ * and so does this function. Written out directly, it allocates no copies of the objects.
+ */
 export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    isObject(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
-  );
+  return serialize(v, '') as string;
+}
+
+/** An array index as JavaScript orders property keys: a canonical integer below 2^32 - 1. */
+function isIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (k.length === 0 || c < 48 || c > 57 || (c === 48 && k.length > 1) || k.length > 10) return false;
+  for (let i = 1; i < k.length; i++) {
+    const d = k.charCodeAt(i);
+    if (d < 48 || d > 57) return false;
+  }
+  return Number(k) < 4294967295;
+}
+
+function serialize(input: unknown, key: string): string | undefined {
+  let value = input;
+  if (value !== null && (typeof value === 'object' || typeof value === 'bigint') && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(k: string): unknown }).toJSON(key);
+  }
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (serialize(value[i], String(i)) ?? 'null');
+    return out + ']';
+  }
+  const keys = Object.keys(value);
+  const indexKeys: string[] = [];
+  const names: string[] = [];
+  for (const k of keys) (isIndexKey(k) ? indexKeys : names).push(k);
+  indexKeys.sort((a, b) => Number(a) - Number(b));
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let out = '{';
+  let first = true;
+  for (const list of [indexKeys, names]) {
+    for (const k of list) {
+      const member = serialize((value as Record<string, unknown>)[k], k);
+      if (member === undefined) continue;
+      out += (first ? '' : ',') + JSON.stringify(k) + ':' + member;
+      first = false;
+    }
+  }
+  return out + '}';
 }
 
 /** The desired object with `alloy.dev/applied-hash` set to the hash of the rest of it. */

@@ -36,5 +36,8 @@ describe('CacheReader', () => {
     expect(matchesLabels({ a: '1' }, 'a=1,b=2')).toBe(false);
     expect(matchesLabels({ a: '1' }, 'a')).toBe(true);
     expect(matchesLabels(undefined, '')).toBe(true);
+    expect(matchesLabels({ b: '2' }, 'a')).toBe(false);
+    expect(matchesLabels({ a: '2' }, 'a=1')).toBe(false);
+    expect(matchesLabels(undefined, 'a=1')).toBe(false);
   });
 });

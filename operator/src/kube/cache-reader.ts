@@ -21,12 +21,23 @@ export interface ObjectCache {
 
 /** Equality-based label selector (`a=b,c=d`, or `a` for "has label"). */
 export function matchesLabels(labels: Readonly<Record<string, string>> | undefined, selector: string | undefined): boolean {
-  if (selector === undefined || selector.trim() === '') return true;
-  return selector.split(',').every((term) => {
+  return labelMatcher(selector)(labels);
+}
+
+/** `selector` parsed once, for testing many objects against it. */
+export function labelMatcher(selector: string | undefined): (labels: Readonly<Record<string, string>> | undefined) => boolean {
+  if (selector === undefined || selector.trim() === '') return () => true;
+  const terms = selector.split(',').map((term) => {
     const i = term.indexOf('=');
-    if (i < 0) return labels?.[term.trim()] !== undefined;
-    return labels?.[term.slice(0, i).trim()] === term.slice(i + 1).trim();
+    return i < 0 ? { key: term.trim(), value: undefined } : { key: term.slice(0, i).trim(), value: term.slice(i + 1).trim() };
   });
+  return (labels) => {
+    for (const t of terms) {
+      const v = labels?.[t.key];
+      if (t.value === undefined ? v === undefined : v !== t.value) return false;
+    }
+    return true;
+  };
 }
 
 export class CacheReader implements ObjectReader {
@@ -58,10 +69,9 @@ export class CacheReader implements ObjectReader {
   async list<T extends KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<{ items: T[]; resourceVersion: string }> {
     const cache = this.#cache(apiVersion, kind);
     if (cache === undefined) return this.#api.list<T>(apiVersion, kind, namespace, labelSelector);
-    const items = cache
-      .list(namespace)
-      .filter((o) => matchesLabels(o.metadata.labels, labelSelector))
-      .map((o) => ({ ...o, apiVersion, kind }) as T);
+    const matches = labelMatcher(labelSelector);
+    const items: T[] = [];
+    for (const o of cache.list(namespace)) if (matches(o.metadata.labels)) items.push({ ...o, apiVersion, kind } as T);
     return { items, resourceVersion: '' };
   }
 }

@@ -226,21 +226,27 @@ export class FakeKubeApi implements KubeApi {
     return { items: items.map((o) => (opts.metadataOnly === true ? partialMetadata(o) : clone(o)) as T), resourceVersion: String(this.#rv) };
   }
 
-  async apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
+  async apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status', opts: ReadOptions = {}): Promise<T> {
+    const answer = await this.#apply(obj, subresource);
+    // As the API server does: PartialObjectMetadata, which carries apiVersion meta.k8s.io/v1 and kind PartialObjectMetadata.
+    return (opts.metadataOnly === true ? { ...partialMetadata(answer), apiVersion: obj.apiVersion, kind: obj.kind } : answer) as T;
+  }
+
+  async #apply(obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
     this.#injected('apply', obj.kind);
     this.writes.push({ verb: 'apply', kind: obj.kind, name: obj.metadata.name ?? '', ...(subresource !== undefined ? { subresource } : {}) });
     const ref = this.#ref(obj);
     const live = this.#objects.get(FakeKubeApi.key(ref));
     if (subresource === 'status') {
       if (live === undefined) throw new KubeError(404, 'NotFound', `${obj.kind} ${ref.name} not found`);
-      return this.#store(live, { ...clone(live), status: applyMerge(live['status'], obj['status']) }) as T;
+      return this.#store(live, { ...clone(live), status: applyMerge(live['status'], obj['status']) });
     }
     if (live === undefined) {
       const created = clone(obj);
       delete created['status'];
       created.metadata = { ...created.metadata, uid: `uid-${++this.#uid}`, generation: 1, creationTimestamp: new Date(0).toISOString() };
       if (!isNamespaced(obj.kind)) delete created.metadata.namespace;
-      return this.#store(undefined, withManagedFields(created, ownedPaths(obj))) as T;
+      return this.#store(undefined, withManagedFields(created, ownedPaths(obj)));
     }
     const { status: _ignored, ...body } = obj;
     void _ignored;
@@ -251,7 +257,7 @@ export class FakeKubeApi implements KubeApi {
     // Fields this manager applied before and applies no more are removed.
     for (const p of fromFieldsV1(entry?.fieldsV1)) if (!keep.has(p.join('\0'))) removePath(base, p);
     const merged = withManagedFields(applyMerge(base, body) as KubeObject, applied);
-    return this.#store(live, merged) as T;
+    return this.#store(live, merged);
   }
 
   async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T> {

@@ -75,8 +75,12 @@ export interface KubeApi {
   /** The object, or `undefined` when it does not exist. */
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, opts?: ReadOptions): Promise<{ items: T[]; resourceVersion: string }>;
-  /** Server-side apply (force) under the operator's field manager. */
-  apply<T extends KubeObject = KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T>;
+  /**
+   * Server-side apply (force) under the operator's field manager. With `metadataOnly` the answer
+   * may be `PartialObjectMetadata` (the applied object's metadata only), which spares the server
+   * encoding and the client parsing the whole object; callers must accept either form.
+   */
+  apply<T extends KubeObject = KubeObject>(obj: KubeObject, subresource?: 'status', opts?: ReadOptions): Promise<T>;
   mergePatch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T>;
   create<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T>;
   /** PUT; the object's `metadata.resourceVersion` makes it a compare-and-swap (409 on conflict). */

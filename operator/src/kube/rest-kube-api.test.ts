@@ -7,6 +7,7 @@ interface Seen {
   method: string;
   url: string;
   contentType: string | undefined;
+  accept: string | undefined;
   body: string;
 }
 
@@ -18,7 +19,7 @@ async function server(respond: (s: Seen) => [number, unknown]): Promise<{ url: s
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
-      const s = { method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body };
+      const s = { method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], accept: req.headers['accept'], body };
       seen.push(s);
       const [status, out] = respond(s);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out));
@@ -50,6 +51,27 @@ describe('RestKubeApi', () => {
       ['PATCH', '/api/v1/namespaces/ns/configmaps/c?fieldManager=alloy-operator&force=true', 'application/apply-patch+yaml'],
       ['PATCH', '/apis/alloy.dev/v1alpha1/namespaces/ns/collectors/m/status?fieldManager=alloy-operator&force=true', 'application/apply-patch+yaml'],
     ]);
+    await s.close();
+  });
+
+  it('GIVEN an apply with metadataOnly THEN it asks for PartialObjectMetadata and answers in the applied kind, whichever form the server sent', async () => {
+    const answers: unknown[] = [
+      { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 's', resourceVersion: '7' } },
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', resourceVersion: '8' }, spec: {} },
+    ];
+    const s = await server(() => [200, answers.shift()]);
+    const api = client(s.url);
+    const obj = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', namespace: 'ns' } };
+    const partial = await api.apply(obj, undefined, { metadataOnly: true });
+    const whole = await api.apply(obj, undefined, { metadataOnly: true });
+    await api.apply(obj);
+    expect(s.seen.map((x) => x.accept)).toStrictEqual([
+      'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+      'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+      'application/json',
+    ]);
+    expect(partial).toStrictEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', resourceVersion: '7' } });
+    expect(whole).toStrictEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', resourceVersion: '8' }, spec: {} });
     await s.close();
   });
 

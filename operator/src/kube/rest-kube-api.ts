@@ -72,6 +72,8 @@ type Query = Record<string, string | number | boolean | undefined>;
  */
 export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 export const ACCEPT_METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+/** `Accept` of a write whose answer is needed for its metadata only (the same form as a watch event's object). */
+export const ACCEPT_METADATA_OBJECT = ACCEPT_METADATA_WATCH;
 
 function qs(query: Query): string {
   const p = new URLSearchParams();
@@ -191,9 +193,12 @@ export class RestKubeApi implements KubeApi {
     }
   }
 
-  apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status'): Promise<T> {
+  async apply<T extends KubeObject>(obj: KubeObject, subresource?: 'status', opts: ReadOptions = {}): Promise<T> {
     const path = pathOf(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name, subresource);
-    return this.#request<T>('PATCH', path + qs({ fieldManager: this.#fieldManager, force: true }), obj, 'application/apply-patch+yaml');
+    const metadataOnly = opts.metadataOnly === true;
+    const answer = await this.#request<T>('PATCH', path + qs({ fieldManager: this.#fieldManager, force: true }), obj, 'application/apply-patch+yaml', metadataOnly ? ACCEPT_METADATA_OBJECT : undefined);
+    // PartialObjectMetadata names its own kind; callers read the applied object's.
+    return metadataOnly ? ({ ...answer, apiVersion: obj.apiVersion, kind: obj.kind } as T) : answer;
   }
 
   mergePatch<T extends KubeObject>(ref: ObjectRef, patch: unknown, subresource?: 'status'): Promise<T> {
