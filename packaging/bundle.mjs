@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// The form `bin/alloy` starts: the collector's ESM output in dist/ bundled by esbuild into
-// dist/bundle/ (the last step of `npm run build`). Code splitting keeps every `import()` a separate
-// chunk, so a component still loads only when a config names it, while the start-up path reads a
-// handful of files instead of ~200 modules (bench/startup.ts measures both forms).
+// The forms `bin/alloy` and `bin/operator` start: the ESM output in dist/ bundled by esbuild (the
+// last step of `npm run build`). Code splitting keeps every `import()` a separate chunk, so a
+// component still loads only when a config names it, while the start-up path reads a handful of
+// files instead of ~200 modules (bench/startup.ts measures both forms of the collector; the
+// operator's bundle holds ~5 MiB less RSS, operator/README.md).
 //   dist/bundle/cli.js, dist/bundle/reloader.js   the two entry points of bin/alloy
 //   dist/bundle/chunks/*.js                        shared code and the lazily imported parts
 //   dist/bundle/inputs.json                        the dist/ files bundled, with their sizes and mtimes,
 //                                                  so bin/alloy can tell a bundle older than dist/
+//   dist/bundle/operator/                          the same for bin/operator (operator.js, chunks/,
+//                                                  inputs.json), built on its own so neither program's
+//                                                  chunks depend on the other's entry points
 // The bundle resolves packages that stay outside it (the native `snappy` binding) and package.json
 // from its place inside the checkout, exactly as dist/ does. Nothing here is needed at run time:
 // bin/alloy falls back to dist/ when the bundle is missing or stale.
@@ -15,8 +19,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'dist/bundle');
-const entries = { cli: 'dist/collector/src/cli/main.js', reloader: 'dist/collector/src/reloader/main.js' };
+/** Each bundle: its output folder, entry points, and worker scripts (below). */
+const targets = [
+  { out: path.join(root, 'dist/bundle'), entries: { cli: 'dist/collector/src/cli/main.js', reloader: 'dist/collector/src/reloader/main.js' }, withWorkers: true },
+  // The operator never runs components (it only validates configs), so it needs no worker script.
+  { out: path.join(root, 'dist/bundle/operator'), entries: { operator: 'dist/operator/src/main.js' }, withWorkers: false },
+];
 /**
  * Worker thread scripts, found by their pools as `new URL('./<name>.js', import.meta.url)` (which
  * esbuild leaves as written): emitted beside the chunks that hold the pools, under the same name.
@@ -49,10 +57,10 @@ const zodLocalesEnglishOnly = {
 
 /**
  * Chunk names carry a content hash, so a rebuild adds files beside the old ones instead of
- * overwriting them: a collector started from the previous bundle can still import the components it
+ * overwriting them: a process started from the previous bundle can still import the components it
  * has not loaded yet. Chunks no build has written for an hour are removed.
  */
-function pruneChunks(current) {
+function pruneChunks(out, current) {
   const dir = path.join(out, 'chunks');
   const cutoff = Date.now() - 3600_000;
   for (const name of readdirSync(dir)) {
@@ -62,20 +70,32 @@ function pruneChunks(current) {
 }
 
 export async function bundle() {
-  for (const rel of [...Object.values(entries), ...Object.values(workers)]) {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const { build } = await import('esbuild');
+  let files = 0;
+  let bytes = 0;
+  for (const target of targets) {
+    const r = await bundleOne(build, pkg, target);
+    files += r.files;
+    bytes += r.bytes;
+  }
+  return { files, bytes };
+}
+
+async function bundleOne(build, pkg, { out, entries, withWorkers }) {
+  const own = withWorkers ? workers : {};
+  for (const rel of [...Object.values(entries), ...Object.values(own)]) {
     try {
       statSync(path.join(root, rel));
     } catch {
       throw new Error(`${rel} is missing: run "npm run build" (tsc) first`);
     }
   }
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  const { build } = await import('esbuild');
-  // inputs.json goes first and comes back last, so bin/alloy never takes a half-written bundle for current.
+  // inputs.json goes first and comes back last, so a launcher never takes a half-written bundle for current.
   rmSync(path.join(out, 'inputs.json'), { force: true });
   mkdirSync(out, { recursive: true });
   const result = await build({
-    entryPoints: Object.fromEntries(Object.entries({ ...entries, ...workers }).map(([k, v]) => [k, path.join(root, v)])),
+    entryPoints: Object.fromEntries(Object.entries({ ...entries, ...own }).map(([k, v]) => [k, path.join(root, v)])),
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -99,7 +119,7 @@ export async function bundle() {
   for (const [file, meta] of Object.entries(result.metafile.outputs)) {
     if (path.dirname(path.resolve(root, file)) === path.join(out, 'chunks')) continue;
     const text = meta.entryPoint === undefined || !file.endsWith('.js') ? '' : readFileSync(path.resolve(root, file), 'utf8');
-    for (const name of Object.keys(workers).map((k) => path.basename(k))) {
+    for (const name of Object.keys(own).map((k) => path.basename(k))) {
       if (text.includes(`./${name}.js`)) throw new Error(`${file} refers to ./${name}.js but the worker is emitted in dist/bundle/chunks/: keep its pool out of the entry point (a lazy import)`);
     }
   }
@@ -112,7 +132,7 @@ export async function bundle() {
     return [p, st.size, Math.floor(st.mtimeMs)];
   });
   writeFileSync(path.join(out, 'inputs.json'), JSON.stringify({ files }));
-  pruneChunks(new Set(Object.keys(result.metafile.outputs).map((p) => path.resolve(root, p))));
+  pruneChunks(out, new Set(Object.keys(result.metafile.outputs).map((p) => path.resolve(root, p))));
   return { files: files.length, bytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0) };
 }
 

@@ -1,5 +1,6 @@
-// bin/alloy's choice between the bundle in dist/bundle/ and the modules in dist/: the bundle runs
-// only while every dist/ file it was built from is unchanged, and ALLOY_TS_FORM forces a form.
+// bin/alloy's and bin/operator's choice between their bundles (dist/bundle/, dist/bundle/operator/)
+// and the modules in dist/: a bundle runs only while every dist/ file it was built from is
+// unchanged, and ALLOY_TS_FORM forces a form.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface BundleForm {
-  bundleIsCurrent(root: string, fsApi: typeof fs): boolean;
+  bundleIsCurrent(root: string, fsApi: typeof fs, dir?: string): boolean;
 }
 
 const { bundleIsCurrent } = (await import(pathToFileURL(path.join(root, 'bin/bundle-form.mjs')).href)) as BundleForm;
@@ -63,9 +64,22 @@ describe('bin/alloy form selection', () => {
     expect(bundleIsCurrent(dir, fs)).toBe(false);
   });
 
+  it("reads the operator's bundle from its own folder", () => {
+    record();
+    fs.mkdirSync(path.join(dir, 'dist/bundle/operator'), { recursive: true });
+    expect(bundleIsCurrent(dir, fs, 'dist/bundle/operator')).toBe(false);
+    fs.copyFileSync(path.join(dir, 'dist/bundle/inputs.json'), path.join(dir, 'dist/bundle/operator/inputs.json'));
+    expect(bundleIsCurrent(dir, fs, 'dist/bundle/operator')).toBe(true);
+    fs.rmSync(path.join(dir, 'dist/bundle/inputs.json'));
+    expect(bundleIsCurrent(dir, fs)).toBe(false);
+    expect(bundleIsCurrent(dir, fs, 'dist/bundle/operator')).toBe(true);
+  });
+
   it('rejects an unknown ALLOY_TS_FORM with the values it accepts', () => {
     const r = spawnSync(process.execPath, [path.join(root, 'bin/alloy'), '--version'], { encoding: 'utf8', env: { ...process.env, ALLOY_TS_FORM: 'esm' } });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: 'alloy: ALLOY_TS_FORM must be "dist" or "bundle", not "esm"\n' });
+    const o = spawnSync(process.execPath, [path.join(root, 'bin/operator'), 'crd'], { encoding: 'utf8', env: { ...process.env, ALLOY_TS_FORM: 'esm' } });
+    expect({ status: o.status, stderr: o.stderr }).toEqual({ status: 1, stderr: 'operator: ALLOY_TS_FORM must be "dist" or "bundle", not "esm"\n' });
   });
 
   // Needs `npm run build` (which ends with packaging/bundle.mjs); CI runs the suite after it.
@@ -80,5 +94,23 @@ describe('bin/alloy form selection', () => {
     expect(dist.status).toBe(0);
     expect(dist.stdout).toMatch(/^alloy, version v\d+\.\d+\.\d+/);
     expect(run('bundle')).toEqual(dist);
+  });
+
+  const operatorBuilt = bundleIsCurrent(`${root}${path.sep}`, fs, 'dist/bundle/operator');
+  (operatorBuilt || process.env['CI'] === 'true' ? it : it.skip)('both forms of the built checkout run the same operator', () => {
+    expect(operatorBuilt).toBe(true);
+    const run = (form: string, args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin/operator'), ...args], { encoding: 'utf8', env: { ...process.env, ALLOY_TS_FORM: form } });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    for (const args of [['crd'], ['rbac', '--namespace=monitoring'], ['run', '--no-such-flag']]) {
+      const dist = run('dist', args);
+      expect(dist.status).toBe(args[0] === 'run' ? 2 : 0);
+      expect(run('bundle', args)).toEqual(dist);
+    }
+    // The bundle carries the package version (the default collector image tag) as dist/ reads it.
+    const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(run('bundle', ['--help']).stdout).toContain('--image IMAGE');
+    expect(fs.readFileSync(path.join(root, 'dist/bundle/operator/operator.js'), 'utf8')).toContain(JSON.stringify(version));
   });
 });

@@ -70,7 +70,11 @@ export function parseDuration(flag: string, text: string): number {
   return total;
 }
 
+// Set by packaging/bundle.mjs in dist/bundle/operator/; undeclared when running from dist/ or sources.
+declare const __ALLOY_TS_VERSION__: string | undefined;
+
 function packageVersion(): string {
+  if (typeof __ALLOY_TS_VERSION__ === 'string') return __ALLOY_TS_VERSION__;
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
       return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
