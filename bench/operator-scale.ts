@@ -367,11 +367,18 @@ async function run(f: Flags, unrelated: number): Promise<void> {
       pods: follow(cp, `/api/v1/pods?${sel}`),
     };
     const t0 = Date.now();
-    // The operator's RSS every 500 ms, to tell which phase sets the peak.
+    // The operator's RSS every 500 ms, to tell which phase sets the peak; and each rise of its
+    // high-water mark (VmHWM, which also catches spikes shorter than the interval) with its time,
+    // and the bench's own reads of the operator's /metrics, so a spike can be placed.
     const rssSamples: Array<{ at: number; mib: number }> = [];
+    const hwmRises: Array<{ at: number; mib: number }> = [];
+    let lastHwm = 0;
     const sampler = setInterval(() => {
       try {
         rssSamples.push({ at: Date.now(), mib: rssMiB(op!.pid!, 'VmRSS') });
+        const hwm = rssMiB(op!.pid!, 'VmHWM');
+        if (hwm >= lastHwm + 1) hwmRises.push({ at: Date.now(), mib: hwm });
+        lastHwm = Math.max(lastHwm, hwm);
       } catch {
         // the operator exited; its exit is reported below
       }
@@ -457,6 +464,8 @@ async function run(f: Flags, unrelated: number): Promise<void> {
     console.log(
       `  operator RSS peaks (sampled every 500 ms, MiB): until converged ${peakBetween(t0, converged)}, until the pods existed ${peakBetween(converged, podsAt)}, then until the window ${peakBetween(podsAt, steadyFrom)}, per minute of the window ${minutes.join(', ')}`,
     );
+    const phase = (at: number): string => (at <= converged ? 'converging' : at <= podsAt ? 'pods' : at < steadyFrom ? 'settling' : `window minute ${Math.floor((at - steadyFrom) / 60_000) + 1}`);
+    console.log(`  operator peak RSS rose (high-water mark, checked every 500 ms) at: ${hwmRises.filter((r) => r.mib >= 80).map((r) => `${((r.at - t0) / 1000).toFixed(1)} s (${phase(r.at)}) to ${r.mib.toFixed(0)}`).join(', ') || 'never above 80 MiB'}`);
     console.log(`  user agents: ${[...userAgents(cp, user)].join(', ')}`);
     console.log(`  operator reconciles over the whole run: ${await operatorReconciles(op.pid!)}; memory now: ${(await operatorMemory(op.pid!)) ?? 'its /metrics could not be read'}`);
     const snapNote = f.heapSnapshotDir !== undefined ? ' (includes writing the heap snapshot: read the peak at convergence above)' : '';
