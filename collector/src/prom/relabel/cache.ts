@@ -32,6 +32,9 @@ export class RelabelCache {
   #ring: HashEntry[] = [];
   #head = 0;
   #max: number;
+  /** The input of the last miss and its hash. */
+  #missInput: Labels | undefined;
+  #missHash = 0;
   hits = 0;
   misses = 0;
 
@@ -58,7 +61,8 @@ export class RelabelCache {
       this.hits++;
       return o;
     }
-    const e = this.#byHash.get(hashLabels32(input));
+    const h = hashLabels32(input);
+    const e = this.#byHash.get(h);
     if (e !== undefined && labelsEqual(e.input, input)) {
       // Not added to the identity map: producers that send new objects every batch would only
       // grow it (and the GC's ephemeron work) without ever hitting it.
@@ -66,12 +70,16 @@ export class RelabelCache {
       return e.output;
     }
     this.misses++;
+    // A miss is followed by `set` of the same input: it reuses this hash.
+    this.#missInput = input;
+    this.#missHash = h;
     return undefined;
   }
 
   set(input: Labels, output: Labels | null): void {
     this.#byObject.set(input, output);
-    const e: HashEntry = { hash: hashLabels32(input), input, output };
+    const e: HashEntry = { hash: input === this.#missInput ? this.#missHash : hashLabels32(input), input, output };
+    this.#missInput = undefined;
     this.#byHash.set(e.hash, e);
     const ring = this.#ring;
     if (ring.length < this.#max) {
