@@ -420,6 +420,35 @@ describe('the decoder series cache follows the live series', () => {
     expect(dec.cachedSeries).toBeLessThanOrEqual(200);
   });
 
+  it('after a burst of series that stopped, ages its generations out and shrinks to the live series (maxGenerationMs)', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 10_000, minGenerationMs: 60_000, maxGenerationMs: 300_000, now: () => now });
+    dec.decode(body(0, 1500)); // a burst: grows to 1600
+    expect(dec.cacheCapacity).toBe(1600);
+    const live = dec.decode(body(0, 150, 2)).series; // 150 series keep arriving every 30 s
+    for (let t = 30_000; t <= 700_000; t += 30_000) {
+      now = t;
+      const r = dec.decode(body(0, 150, 3));
+      // Still the same objects: a live series is never dropped by aging (it moved into the current generation).
+      for (const i of [0, 149]) expect(r.series[i]).toBe(live[i]);
+    }
+    // Two retirements later the burst is gone and the size fits the 150 live series.
+    expect(dec.cacheCapacity).toBe(200);
+    expect(dec.cachedSeries).toBeLessThanOrEqual(300);
+    expect(dec.cachedSeries).toBeGreaterThanOrEqual(150);
+  });
+
+  it('does not age a generation out before maxGenerationMs', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 10_000, minGenerationMs: 60_000, maxGenerationMs: 300_000, now: () => now });
+    const a = dec.decode(body(0, 1)).series[0]!;
+    now = 299_999;
+    dec.decode(body(1, 2));
+    now = 400_000; // one retirement: `a` (not sent since) is in the previous generation, still cached
+    dec.decode(body(1, 2));
+    expect(dec.decode(body(0, 1)).series[0]).toBe(a);
+  });
+
   it('a series that left (evicted) and returns is decoded again to equal labels, and then cached again', () => {
     let now = 0;
     const dec = new WriteRequestDecoder({ seriesCacheSize: 10, maxSeriesCacheSize: 10, minGenerationMs: 60_000, now: () => now });

@@ -311,6 +311,11 @@ export interface DecoderOptions {
   readonly maxSeriesCacheSize?: number;
   /** A generation that fills sooner than this grows instead of being dropped; default `SERIES_CACHE_MIN_GENERATION_MS`. */
   readonly minGenerationMs?: number;
+  /**
+   * A generation older than this is retired at the next request even when not full, and the size
+   * shrinks to fit what it held; default `SERIES_CACHE_MAX_GENERATION_MS`.
+   */
+  readonly maxGenerationMs?: number;
   /** Clock of the generations (milliseconds); default `Date.now`. */
   readonly now?: () => number;
   /**
@@ -468,6 +473,8 @@ export const SERIES_CACHE_INITIAL = 100_000;
 export const SERIES_CACHE_MAX = 1_600_000;
 /** A generation that fills sooner than this grows instead of being dropped: 2 minutes. */
 export const SERIES_CACHE_MIN_GENERATION_MS = 120_000;
+/** A generation is retired after this long even when not full: 10 minutes. */
+export const SERIES_CACHE_MAX_GENERATION_MS = 600_000;
 
 /**
  * Decodes WriteRequests, caching one `Labels` object per distinct series (keyed by the raw label
@@ -483,8 +490,14 @@ export const SERIES_CACHE_MIN_GENERATION_MS = 120_000;
  * `minGenerationMs` after it started, the series arriving within that time do not fit, and the
  * generation doubles (up to `maxSeriesCacheSize`) instead of being dropped. So every series sent at
  * least once per `minGenerationMs` (2 minutes; scrape intervals are shorter) stays cached up to
- * the bound, whatever order and pace the senders keep. A grown cache keeps its size; memory is
- * bounded by 2 × `maxSeriesCacheSize` entries.
+ * the bound, whatever order and pace the senders keep. Memory is bounded by 2 × `maxSeriesCacheSize`
+ * entries.
+ *
+ * A generation that has not filled within `maxGenerationMs` (10 minutes) is retired at the next
+ * request all the same, and the size shrinks to the smallest step (initial size × 2^k) that holds
+ * what the retired generation held: the series still arriving moved into it by then, so after a
+ * burst of series that stopped, the cache returns to the live set within two such periods instead
+ * of keeping the burst's series and size.
  */
 export class WriteRequestDecoder {
   #current = new Map<number, CacheEntry>();
@@ -494,6 +507,8 @@ export class WriteRequestDecoder {
   #capacity: number;
   readonly #maxCapacity: number;
   readonly #minGenerationMs: number;
+  readonly #maxGenerationMs: number;
+  readonly #initialCapacity: number;
   readonly #now: () => number;
   /** When the current generation started (or last grew). */
   #generationStart: number;
@@ -503,7 +518,9 @@ export class WriteRequestDecoder {
   constructor(opts: DecoderOptions = {}) {
     this.#capacity = Math.max(1, opts.seriesCacheSize ?? SERIES_CACHE_INITIAL);
     this.#maxCapacity = Math.max(this.#capacity, opts.maxSeriesCacheSize ?? SERIES_CACHE_MAX);
+    this.#initialCapacity = this.#capacity;
     this.#minGenerationMs = opts.minGenerationMs ?? SERIES_CACHE_MIN_GENERATION_MS;
+    this.#maxGenerationMs = Math.max(this.#minGenerationMs, opts.maxGenerationMs ?? SERIES_CACHE_MAX_GENERATION_MS);
     this.#now = opts.now ?? Date.now;
     this.#generationStart = this.#now();
     this.#validate = opts.validateSeries ?? false;
@@ -525,6 +542,10 @@ export class WriteRequestDecoder {
   }
 
   decode(input: Uint8Array): DecodedWriteRequest {
+    if (this.#currentSize > 0) {
+      const now = this.#now();
+      if (now - this.#generationStart >= this.#maxGenerationMs) this.#retire(now);
+    }
     const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const end = buf.length;
@@ -715,15 +736,29 @@ export class WriteRequestDecoder {
       if (now - this.#generationStart < this.#minGenerationMs && this.#capacity < this.#maxCapacity) {
         this.#capacity = Math.min(this.#maxCapacity, this.#capacity * 2);
       } else {
-        this.#previous = this.#current;
-        this.#previousSize = this.#currentSize;
-        this.#current = new Map();
-        this.#currentSize = 0;
+        this.#rotate();
       }
       this.#generationStart = now;
     }
     this.#current.set(h, { key, labels, next: this.#current.get(h) });
     this.#currentSize++;
+  }
+
+  /** The current generation becomes the previous one (which is dropped). */
+  #rotate(): void {
+    this.#previous = this.#current;
+    this.#previousSize = this.#currentSize;
+    this.#current = new Map();
+    this.#currentSize = 0;
+  }
+
+  /** Retires a generation that aged out before filling, shrinking the size to fit what it held. */
+  #retire(now: number): void {
+    let fit = this.#initialCapacity;
+    while (fit < this.#currentSize && fit < this.#maxCapacity) fit *= 2;
+    this.#capacity = Math.min(this.#capacity, Math.min(fit, this.#maxCapacity));
+    this.#rotate();
+    this.#generationStart = now;
   }
 
   #intern(name: string): string {
