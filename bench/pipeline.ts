@@ -350,6 +350,8 @@ interface ProxyRun {
   /** µs of CPU per acked sample on the process's main thread and on all its other threads (ended threads are not counted). */
   readonly mainUsPerSample: number;
   readonly restUsPerSample: number;
+  /** Peak RSS (VmHWM) of the receiver over the whole run, warm-up included. */
+  readonly rssMiB: number;
   readonly load: number;
 }
 
@@ -472,6 +474,7 @@ prometheus.remote_write "out" {
     const t1 = threadSplit(pid);
     const g = process.cpuUsage(g0);
     const elapsed = (performance.now() - w0) / 1000;
+    const rss = peakRssBytes(pid);
     stopped = true;
     await Promise.all(senders);
     if (acked === 0) throw new Error(`${side}: no request was acknowledged (statuses ${firstStatus.join(', ')}):\n${proc.output().slice(-2000)}`);
@@ -487,10 +490,11 @@ prometheus.remote_write "out" {
       p99: q(0.99),
       failed,
       generatorCores: (g.user + g.system) / 1e6 / elapsed,
+      rssMiB: rss / 2 ** 20,
       load: os.loadavg()[0]!,
     };
     console.log(
-      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per sample ${r.mainUsPerSample.toFixed(2)} µs main thread + ${r.restUsPerSample.toFixed(2)} µs other threads; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
+      `    run ${run + 1} ${side.padEnd(10)} ${(r.rate / 1000).toFixed(1)}k samples/s acked using ${r.cores.toFixed(2)} cores = ${(r.perCpuSecond / 1000).toFixed(1)}k / CPU-second; ack latency p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; CPU per sample ${r.mainUsPerSample.toFixed(2)} µs main thread + ${r.restUsPerSample.toFixed(2)} µs other threads; peak RSS ${r.rssMiB.toFixed(0)} MiB; ${failed} failed; generator ${r.generatorCores.toFixed(2)} cores; load ${load()}`,
     );
     return r;
   } finally {
@@ -525,7 +529,7 @@ async function proxyBench(dir: string): Promise<Ratio[]> {
       for (const side of sides) {
         const xs = res[side];
         console.log(
-          `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; load ${spread(xs.map((x) => x.load), 1)}`,
+          `  ${side.padEnd(10)} ${cores}c median (min–max) of ${RUNS}: ${spread(xs.map((x) => x.perCpuSecond / 1000), 1)}k samples / CPU-second; ${spread(xs.map((x) => x.rate / 1000), 1)}k samples/s acked at ${spread(xs.map((x) => x.cores), 2)} cores; p50 ${spread(xs.map((x) => x.p50), 1)} ms; p99 ${spread(xs.map((x) => x.p99), 1)} ms; CPU µs per sample: main thread ${spread(xs.map((x) => x.mainUsPerSample), 2)}, other threads ${spread(xs.map((x) => x.restUsPerSample), 2)}; peak RSS ${spread(xs.map((x) => x.rssMiB), 0)} MiB; load ${spread(xs.map((x) => x.load), 1)}`,
         );
       }
       const m = (side: ProxySide, f: (r: ProxyRun) => number): number => median(res[side].map(f));

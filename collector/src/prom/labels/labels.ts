@@ -209,8 +209,9 @@ export function hashLabels(ls: Labels, seed = 0): number {
 }
 
 /**
- * Fast 32-bit FNV-1a over names and values with 0xff separators, for in-process hash tables that
- * verify equality on hit (collisions are harmless there). Not stable across releases.
+ * Fast FNV-1a over names and values with 0xff separators, for in-process hash tables that
+ * verify equality on hit (collisions are harmless there). Folded to 30 bits, so the result is a V8
+ * small integer and a Map keyed by it stores no heap number. Not stable across releases.
  */
 export function hashLabels32(ls: Labels): number {
   let h = 0x811c9dc5;
@@ -223,7 +224,7 @@ export function hashLabels32(ls: Labels): number {
     for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 16777619);
     h = Math.imul(h ^ 0xff, 16777619);
   }
-  return h >>> 0;
+  return (h ^ (h >>> 30)) & 0x3fffffff;
 }
 
 /** Go's `strconv.Quote` for label values: escapes `\`, `"`, and control characters. */

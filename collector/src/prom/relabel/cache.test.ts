@@ -20,16 +20,29 @@ describe('RelabelCache', () => {
     for (let i = 4500; i < 5500; i++) expect(c.get(L(i))).toBe(outs.get(i));
   });
 
-  it('answers by identity and forgets the identity of an evicted input', () => {
+  it('answers by identity for as long as the input object lives, past the hash side\'s eviction', () => {
     const c = new RelabelCache(2);
     const a = L(1);
-    c.set(a, null);
-    expect(c.get(a)).toBeNull();
+    const outA = L(-1);
+    c.set(a, outA);
+    expect(c.get(a)).toBe(outA);
     c.set(L(2), L(2));
-    c.set(L(3), L(3));
-    expect(c.get(a)).toBeUndefined();
-    expect(c.hits).toBe(1);
+    c.set(L(3), L(3)); // evicts a from the hash side
+    expect(c.size).toBe(2);
+    // The same object still answers, with the same output object; an equal new object does not.
+    expect(c.get(a)).toBe(outA);
+    expect(c.get(L(1))).toBeUndefined();
+    expect(c.hits).toBe(2);
     expect(c.misses).toBe(1);
+  });
+
+  it('a deleted input is a miss by identity and by hash', () => {
+    const c = new RelabelCache(10);
+    const a = L(1);
+    c.set(a, null);
+    c.delete(a);
+    expect(c.get(a)).toBeUndefined();
+    expect(c.get(L(1))).toBeUndefined();
   });
 
   it('a deleted or replaced entry leaves a stale slot that evicts nothing when its turn comes', () => {
@@ -44,8 +57,9 @@ describe('RelabelCache', () => {
     c.set(L(3), L(3)); // ring full: evicts the stale slot of a, which must not drop the new a
     expect(c.get(a)).toStrictEqual(L(100));
     expect(c.get(labelsFromRecord({ __name__: 'm', i: '1' }))).toStrictEqual(L(100));
-    c.set(L(4), L(4)); // evicts b
-    expect(c.get(b)).toBeUndefined();
+    c.set(L(4), L(4)); // evicts b from the hash side (its object still answers by identity)
+    expect(c.get(L(2))).toBeUndefined();
+    expect(c.get(b)).toBe(b);
     expect(c.get(L(3))).toStrictEqual(L(3));
     expect(c.size).toBeLessThanOrEqual(3);
   });

@@ -1,8 +1,15 @@
 /**
  * A relabel result cache shared by the relabel components (`prometheus.relabel`, `loki.relabel`,
- * `pyroscope.relabel`): an identity WeakMap (producers reuse one `Labels` object per
- * series/stream) in front of a hash-keyed cache of at most `max_cache_size` entries, evicted
- * first in, first out. `null` results mean "dropped".
+ * `pyroscope.relabel`): an identity WeakMap in front of a hash-keyed cache of at most
+ * `max_cache_size` entries, evicted first in, first out. `null` results mean "dropped".
+ *
+ * The identity map answers for every input object that is still alive: producers keep one `Labels`
+ * object per series for as long as they track it (the remote-write decoder's series cache, a
+ * scrape loop's series cache), so it follows the producer's live series and is bounded by them,
+ * not by `max_cache_size`; an entry goes when its input object is collected. That keeps the result
+ * (and so the output object, which downstream identity caches such as the WAL's key on) the same
+ * for a series even when more series pass than `max_cache_size`. The hash-keyed side, bounded by
+ * `max_cache_size` as upstream's cache is, answers for input objects not seen before.
  *
  * Eviction order lives in a ring of entries, not in the Map's insertion order: reading a Map's
  * oldest key (`keys().next()`) walks over every entry deleted since the table was last rebuilt,
@@ -25,6 +32,9 @@ export class RelabelCache {
   #ring: HashEntry[] = [];
   #head = 0;
   #max: number;
+  /** The input of the last miss and its hash. */
+  #missInput: Labels | undefined;
+  #missHash = 0;
   hits = 0;
   misses = 0;
 
@@ -51,7 +61,8 @@ export class RelabelCache {
       this.hits++;
       return o;
     }
-    const e = this.#byHash.get(hashLabels32(input));
+    const h = hashLabels32(input);
+    const e = this.#byHash.get(h);
     if (e !== undefined && labelsEqual(e.input, input)) {
       // Not added to the identity map: producers that send new objects every batch would only
       // grow it (and the GC's ephemeron work) without ever hitting it.
@@ -59,12 +70,16 @@ export class RelabelCache {
       return e.output;
     }
     this.misses++;
+    // A miss is followed by `set` of the same input: it reuses this hash.
+    this.#missInput = input;
+    this.#missHash = h;
     return undefined;
   }
 
   set(input: Labels, output: Labels | null): void {
     this.#byObject.set(input, output);
-    const e: HashEntry = { hash: hashLabels32(input), input, output };
+    const e: HashEntry = { hash: input === this.#missInput ? this.#missHash : hashLabels32(input), input, output };
+    this.#missInput = undefined;
     this.#byHash.set(e.hash, e);
     const ring = this.#ring;
     if (ring.length < this.#max) {
@@ -74,9 +89,7 @@ export class RelabelCache {
     const old = ring[this.#head]!;
     ring[this.#head] = e;
     this.#head = this.#head + 1 === ring.length ? 0 : this.#head + 1;
-    const cur = this.#byHash.get(old.hash);
-    if (cur === old) this.#byHash.delete(old.hash);
-    if (cur === undefined || cur === old || cur.input !== old.input) this.#byObject.delete(old.input);
+    if (this.#byHash.get(old.hash) === old) this.#byHash.delete(old.hash);
   }
 
   delete(input: Labels): void {

@@ -371,3 +371,92 @@ describe('validateSeries', () => {
     expect(new WriteRequestDecoder().decode(Buffer.from(series([['__name__', 'a'], ['1x', 'v']]))).length).toBe(1);
   });
 });
+
+describe('the decoder series cache follows the live series', () => {
+  /** One WriteRequest of series [from, to), one sample each. */
+  const body = (from: number, to: number, v = 1): Buffer => {
+    const enc = new WriteRequestEncoder();
+    for (let i = from; i < to; i++) enc.addSample(encodeLabels(L({ __name__: 'm', i: String(i) })), 1000, v);
+    return enc.finish();
+  };
+
+  it('grows while a generation fills sooner than minGenerationMs, so more live series than its start size keep their Labels', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 1000, minGenerationMs: 60_000, now: () => now });
+    const first = dec.decode(body(0, 350));
+    expect(dec.cacheCapacity).toBe(400);
+    now += 1000;
+    // Every series of the second pass is the same object: none was evicted.
+    const second = dec.decode(body(0, 350, 2));
+    for (let i = 0; i < 350; i++) expect(second.series[i]).toBe(first.series[i]);
+    expect(second.values[349]).toBe(2);
+    expect(dec.cachedSeries).toBeLessThanOrEqual(2 * dec.cacheCapacity);
+  });
+
+  it('never grows past maxSeriesCacheSize, rotates there, and still decodes every series correctly', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 64, maxSeriesCacheSize: 256, minGenerationMs: 60_000, now: () => now });
+    for (let round = 0; round < 4; round++) {
+      now += 10;
+      const r = dec.decode(body(0, 2000, round));
+      expect(r.length).toBe(2000);
+      for (const i of [0, 777, 1999]) expect(r.series[i]).toStrictEqual(L({ __name__: 'm', i: String(i) }));
+      expect(r.values[1999]).toBe(round);
+      expect(dec.cacheCapacity).toBeLessThanOrEqual(256);
+      expect(dec.cachedSeries).toBeLessThanOrEqual(512);
+    }
+    expect(dec.cacheCapacity).toBe(256);
+    expect(dec.maxCacheCapacity).toBe(256);
+  });
+
+  it('rotates instead of growing when a generation took longer than minGenerationMs to fill (slow churn)', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 10_000, minGenerationMs: 60_000, now: () => now });
+    for (let batch = 0; batch < 20; batch++) {
+      now += 30_000; // 50 new series every 30 s: a generation of 100 lasts 60 s
+      dec.decode(body(batch * 50, batch * 50 + 50));
+    }
+    expect(dec.cacheCapacity).toBe(100);
+    expect(dec.cachedSeries).toBeLessThanOrEqual(200);
+  });
+
+  it('after a burst of series that stopped, ages its generations out and shrinks to the live series (maxGenerationMs)', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 10_000, minGenerationMs: 60_000, maxGenerationMs: 300_000, now: () => now });
+    dec.decode(body(0, 1500)); // a burst: grows to 1600
+    expect(dec.cacheCapacity).toBe(1600);
+    const live = dec.decode(body(0, 150, 2)).series; // 150 series keep arriving every 30 s
+    for (let t = 30_000; t <= 700_000; t += 30_000) {
+      now = t;
+      const r = dec.decode(body(0, 150, 3));
+      // Still the same objects: a live series is never dropped by aging (it moved into the current generation).
+      for (const i of [0, 149]) expect(r.series[i]).toBe(live[i]);
+    }
+    // Two retirements later the burst is gone and the size fits the 150 live series.
+    expect(dec.cacheCapacity).toBe(200);
+    expect(dec.cachedSeries).toBeLessThanOrEqual(300);
+    expect(dec.cachedSeries).toBeGreaterThanOrEqual(150);
+  });
+
+  it('does not age a generation out before maxGenerationMs', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 100, maxSeriesCacheSize: 10_000, minGenerationMs: 60_000, maxGenerationMs: 300_000, now: () => now });
+    const a = dec.decode(body(0, 1)).series[0]!;
+    now = 299_999;
+    dec.decode(body(1, 2));
+    now = 400_000; // one retirement: `a` (not sent since) is in the previous generation, still cached
+    dec.decode(body(1, 2));
+    expect(dec.decode(body(0, 1)).series[0]).toBe(a);
+  });
+
+  it('a series that left (evicted) and returns is decoded again to equal labels, and then cached again', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 10, maxSeriesCacheSize: 10, minGenerationMs: 60_000, now: () => now });
+    const a = dec.decode(body(0, 1)).series[0]!;
+    for (let k = 1; k <= 5; k++) dec.decode(body(k * 10, k * 10 + 10)); // 50 other series: `a` is dropped
+    const back = dec.decode(body(0, 1, 5)).series[0]!;
+    expect(back).not.toBe(a);
+    expect(back).toStrictEqual(a);
+    expect(dec.decode(body(0, 1, 6)).series[0]).toBe(back);
+  });
+});

@@ -301,8 +301,23 @@ export class WriteRequestEncoder {
 // Decoding
 
 export interface DecoderOptions {
-  /** Entries per generation of the series cache; two generations are kept. */
+  /**
+   * Entries per generation of the series cache at start (two generations are kept); default
+   * `SERIES_CACHE_INITIAL`. The generation size doubles, up to `maxSeriesCacheSize`, when the
+   * live series outnumber it (see `WriteRequestDecoder`).
+   */
   readonly seriesCacheSize?: number;
+  /** Bound of a generation's size (so at most twice this many series are cached); default `SERIES_CACHE_MAX`. */
+  readonly maxSeriesCacheSize?: number;
+  /** A generation that fills sooner than this grows instead of being dropped; default `SERIES_CACHE_MIN_GENERATION_MS`. */
+  readonly minGenerationMs?: number;
+  /**
+   * A generation older than this is retired at the next request even when not full, and the size
+   * shrinks to fit what it held; default `SERIES_CACHE_MAX_GENERATION_MS`.
+   */
+  readonly maxGenerationMs?: number;
+  /** Clock of the generations (milliseconds); default `Date.now`. */
+  readonly now?: () => number;
   /**
    * Check every series as Prometheus' remote-write receivers do: label names must match
    * `[a-zA-Z_][a-zA-Z0-9_]*`, names and values must be valid UTF-8, names sorted and unique, the
@@ -408,13 +423,18 @@ function hashRange(view: DataView, buf: Uint8Array, start: number, end: number):
   let i = start;
   for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getUint32(i, true), 0x01000193);
   for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  return h >>> 0;
+  return smallHash(h);
+}
+
+/** Folds a 32-bit hash to 30 bits: a V8 small integer, so a Map keyed by it stores no heap number. */
+function smallHash(h: number): number {
+  return (h ^ (h >>> 30)) & 0x3fffffff;
 }
 
 function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return smallHash(h);
 }
 
 function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolean {
@@ -447,24 +467,85 @@ export function countTimeseries(buf: Buffer): number {
   return n;
 }
 
+/** A generation's size at start: 100k series (200k cached across both generations). */
+export const SERIES_CACHE_INITIAL = 100_000;
+/** Bound of a generation's size: 1,600,000 series (3.2M cached across both generations). */
+export const SERIES_CACHE_MAX = 1_600_000;
+/** A generation that fills sooner than this grows instead of being dropped: 2 minutes. */
+export const SERIES_CACHE_MIN_GENERATION_MS = 120_000;
+/** A generation is retired after this long even when not full: 10 minutes. */
+export const SERIES_CACHE_MAX_GENERATION_MS = 600_000;
+
+/**
+ * Decodes WriteRequests, caching one `Labels` object per distinct series (keyed by the raw label
+ * bytes) so that a known series costs one hash and one compare instead of label decoding,
+ * validation and a new `Labels` object.
+ *
+ * The cache is two generations: lookups move entries into the current one, and when it holds
+ * `capacity` entries the previous generation is dropped and the current one becomes previous. A
+ * series that arrives at least once per generation stays cached; one that stopped arriving is
+ * forgotten within two generations.
+ *
+ * The generation size follows the live series: when the current generation fills sooner than
+ * `minGenerationMs` after it started, the series arriving within that time do not fit, and the
+ * generation doubles (up to `maxSeriesCacheSize`) instead of being dropped. So every series sent at
+ * least once per `minGenerationMs` (2 minutes; scrape intervals are shorter) stays cached up to
+ * the bound, whatever order and pace the senders keep. Memory is bounded by 2 × `maxSeriesCacheSize`
+ * entries.
+ *
+ * A generation that has not filled within `maxGenerationMs` (10 minutes) is retired at the next
+ * request all the same, and the size shrinks to the smallest step (initial size × 2^k) that holds
+ * what the retired generation held: the series still arriving moved into it by then, so after a
+ * burst of series that stopped, the cache returns to the live set within two such periods instead
+ * of keeping the burst's series and size.
+ */
 export class WriteRequestDecoder {
   #current = new Map<number, CacheEntry>();
   #previous = new Map<number, CacheEntry>();
   #currentSize = 0;
-  readonly #cacheSize: number;
+  #previousSize = 0;
+  #capacity: number;
+  readonly #maxCapacity: number;
+  readonly #minGenerationMs: number;
+  readonly #maxGenerationMs: number;
+  readonly #initialCapacity: number;
+  readonly #now: () => number;
+  /** When the current generation started (or last grew). */
+  #generationStart: number;
   readonly #names = new Map<string, string>();
   readonly #validate: boolean;
 
   constructor(opts: DecoderOptions = {}) {
-    this.#cacheSize = opts.seriesCacheSize ?? 100_000;
+    this.#capacity = Math.max(1, opts.seriesCacheSize ?? SERIES_CACHE_INITIAL);
+    this.#maxCapacity = Math.max(this.#capacity, opts.maxSeriesCacheSize ?? SERIES_CACHE_MAX);
+    this.#initialCapacity = this.#capacity;
+    this.#minGenerationMs = opts.minGenerationMs ?? SERIES_CACHE_MIN_GENERATION_MS;
+    this.#maxGenerationMs = Math.max(this.#minGenerationMs, opts.maxGenerationMs ?? SERIES_CACHE_MAX_GENERATION_MS);
+    this.#now = opts.now ?? Date.now;
+    this.#generationStart = this.#now();
     this.#validate = opts.validateSeries ?? false;
   }
 
+  /** Series held by the cache (both generations; a series can be in both until it is dropped from the previous one). */
   get cachedSeries(): number {
-    return this.#currentSize + this.#previous.size;
+    return this.#currentSize + this.#previousSize;
+  }
+
+  /** Entries per generation now (grows with the live series, up to the bound). */
+  get cacheCapacity(): number {
+    return this.#capacity;
+  }
+
+  /** Bound of `cacheCapacity`. */
+  get maxCacheCapacity(): number {
+    return this.#maxCapacity;
   }
 
   decode(input: Uint8Array): DecodedWriteRequest {
+    if (this.#currentSize > 0) {
+      const now = this.#now();
+      if (now - this.#generationStart >= this.#maxGenerationMs) this.#retire(now);
+    }
     const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const end = buf.length;
@@ -645,15 +726,39 @@ export class WriteRequestDecoder {
     return labels;
   }
 
-  /** Two generations: when the current one is full it becomes the previous one. */
+  /**
+   * Adds to the current generation. When it is full: grow it if it filled sooner than
+   * `minGenerationMs` (and the bound allows), else drop the previous generation.
+   */
   #insert(h: number, key: Buffer | string, labels: Labels): void {
-    if (this.#currentSize >= this.#cacheSize) {
-      this.#previous = this.#current;
-      this.#current = new Map();
-      this.#currentSize = 0;
+    if (this.#currentSize >= this.#capacity) {
+      const now = this.#now();
+      if (now - this.#generationStart < this.#minGenerationMs && this.#capacity < this.#maxCapacity) {
+        this.#capacity = Math.min(this.#maxCapacity, this.#capacity * 2);
+      } else {
+        this.#rotate();
+      }
+      this.#generationStart = now;
     }
     this.#current.set(h, { key, labels, next: this.#current.get(h) });
     this.#currentSize++;
+  }
+
+  /** The current generation becomes the previous one (which is dropped). */
+  #rotate(): void {
+    this.#previous = this.#current;
+    this.#previousSize = this.#currentSize;
+    this.#current = new Map();
+    this.#currentSize = 0;
+  }
+
+  /** Retires a generation that aged out before filling, shrinking the size to fit what it held. */
+  #retire(now: number): void {
+    let fit = this.#initialCapacity;
+    while (fit < this.#currentSize && fit < this.#maxCapacity) fit *= 2;
+    this.#capacity = Math.min(this.#capacity, Math.min(fit, this.#maxCapacity));
+    this.#rotate();
+    this.#generationStart = now;
   }
 
   #intern(name: string): string {

@@ -81,6 +81,7 @@ describe('CompactDecoder + SeriesTable', () => {
       metadata: [],
       histogramsDropped: 0,
       exemplarsDropped: 0,
+      seriesCache: { series: 0, capacity: 0, bound: 0 },
     });
     const r1 = table.resolve(0, batch([0, 1], [[0, labels('a')], [1, labels('b')]], []));
     table.resolve(1, batch([0], [[0, labels('a')]], []));
@@ -119,5 +120,31 @@ describe('CompactDecoder + SeriesTable', () => {
       expect(a.byteOffset).toBe(0);
       expect(a.byteLength).toBe(a.buffer.byteLength);
     }
+  });
+
+  it('keeps ids right while the decoder evicts series and they come back: every sample resolves to its own labels, and the cache stats stay within the bound', async () => {
+    const g = (globalThis as { gc?: () => void }).gc;
+    let now = 0;
+    // A cache pinned at 2 × 40 series, far fewer than the 300 that cycle through it.
+    const dec = new CompactDecoder({ maxDecodedBytes: LIMIT, limitName: 'l', seriesCache: { seriesCacheSize: 40, maxSeriesCacheSize: 40, now: () => now } });
+    const table = new SeriesTable();
+    const all = series('cyc', 300);
+    for (let round = 0; round < 6; round++) {
+      for (let from = 0; from < 300; from += 60) {
+        now += 1;
+        const part = all.slice(from, from + 60);
+        const b = batchOf(dec.decode(body(part, round)));
+        expect(b.seriesCache.series).toBeLessThanOrEqual(80);
+        expect(b.seriesCache.capacity).toBe(80);
+        expect(b.seriesCache.bound).toBe(80);
+        const r = table.resolve(0, b);
+        for (let i = 0; i < part.length; i++) expect(r.series[i]).toStrictEqual(part[i]);
+      }
+      // Collected Labels announce their ids dead in the next batch; with gc exposed that happens here.
+      g?.();
+      await Promise.resolve();
+    }
+    // The table holds at most what some decoder id still names.
+    expect(table.size).toBeLessThanOrEqual(300);
   });
 });

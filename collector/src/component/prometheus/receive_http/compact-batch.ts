@@ -23,7 +23,7 @@
  *   snappy-decoded body: samples, order, rejected series, metadata, exemplars.
  */
 import { SnappyError, uncompress, uncompressedLength } from '../../../prom/snappy/snappy.js';
-import { countTimeseries, ProtoError, WriteRequestDecoder, type DecodedWriteRequest, type MetricMetadata, type RejectedSeries } from '../../../prom/remotewrite/proto.js';
+import { countTimeseries, ProtoError, WriteRequestDecoder, type DecodedWriteRequest, type DecoderOptions, type MetricMetadata, type RejectedSeries } from '../../../prom/remotewrite/proto.js';
 import type { Exemplar, Label, Labels } from '../../../prom/types.js';
 
 /** What a decoder answers for one body. */
@@ -48,6 +48,20 @@ export interface CompactBatch {
   readonly histogramsDropped: number;
   readonly exemplarsDropped: number;
   readonly rejected?: RejectedSeries;
+  /** The decoder's series cache after this batch (see `SeriesCacheStats`). */
+  readonly seriesCache: SeriesCacheStats;
+}
+
+/** A decoder's series cache: what it holds, what it may hold at its current size, and its bound. */
+export interface SeriesCacheStats {
+  readonly series: number;
+  readonly capacity: number;
+  readonly bound: number;
+}
+
+/** The series cache figures of a `WriteRequestDecoder` (two generations each). */
+export function seriesCacheStats(d: WriteRequestDecoder): SeriesCacheStats {
+  return { series: d.cachedSeries, capacity: 2 * d.cacheCapacity, bound: 2 * d.maxCacheCapacity };
 }
 
 /** Snappy + protobuf decoding with series ids; one instance per thread. */
@@ -63,10 +77,10 @@ export class CompactDecoder {
   readonly #free: number[] = [];
   readonly #finalizer = new FinalizationRegistry<number>((id) => this.#dead.push(id));
 
-  constructor(opts: { maxDecodedBytes: number; limitName: string; seriesCacheSize?: number }) {
+  constructor(opts: { maxDecodedBytes: number; limitName: string; seriesCache?: Omit<DecoderOptions, 'validateSeries'> }) {
     this.#maxDecoded = opts.maxDecodedBytes;
     this.#limitName = opts.limitName;
-    this.#decoder = new WriteRequestDecoder({ validateSeries: true, ...(opts.seriesCacheSize !== undefined ? { seriesCacheSize: opts.seriesCacheSize } : {}) });
+    this.#decoder = new WriteRequestDecoder({ ...opts.seriesCache, validateSeries: true });
   }
 
   decode(body: Uint8Array): DecodeResult {
@@ -125,6 +139,7 @@ export class CompactDecoder {
       exemplarsDropped: d.exemplarsDropped,
       ...(d.exemplars ? { exemplars: d.exemplars } : {}),
       ...(d.rejected ? { rejected: d.rejected } : {}),
+      seriesCache: seriesCacheStats(this.#decoder),
     };
     return { batch };
   }

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { countTimeseries, ProtoError, WriteRequestDecoder, type DecodedWriteRequest } from '../../../prom/remotewrite/proto.js';
 import { SnappyError, uncompress, uncompressedLength } from '../../../prom/snappy/snappy.js';
-import { SeriesTable, type DecodeResult } from './compact-batch.js';
+import { SeriesTable, seriesCacheStats, type DecodeResult, type SeriesCacheStats } from './compact-batch.js';
 import { decodeWorkers } from './decode-workers.js';
 
 export type DecodeOutcome =
@@ -43,6 +43,8 @@ interface Slot {
   /** Decoder number of the running worker (never reused; keys the series table). */
   decoder: number;
   worker: Worker | undefined;
+  /** The worker's series cache as of its last batch. */
+  cache: SeriesCacheStats | undefined;
   readonly pending: Map<number, { resolve: (o: DecodeOutcome) => void; reject: (e: Error) => void; admit: (timeseries: number) => void }>;
 }
 
@@ -67,7 +69,7 @@ export class DecodePool {
     const url = opts.workerUrl ?? WORKER_URL;
     // Run from TypeScript sources (tests) there is no compiled worker script: decode inline.
     const workers = opts.workers > 0 && existsSync(fileURLToPath(url)) ? opts.workers : 0;
-    for (let i = 0; i < workers; i++) this.#slots.push({ decoder: -1, worker: undefined, pending: new Map() });
+    for (let i = 0; i < workers; i++) this.#slots.push({ decoder: -1, worker: undefined, cache: undefined, pending: new Map() });
   }
 
   /** Worker threads in use (0: inline). */
@@ -78,6 +80,25 @@ export class DecodePool {
   /** Distinct series the main thread holds `Labels` for on behalf of the workers. */
   get sharedSeries(): number {
     return this.#table.size;
+  }
+
+  /**
+   * The decoders' series caches summed (the inline decoder's and each running worker's as of its
+   * last batch): series held, series they may hold at their current size, and their bound.
+   */
+  get seriesCache(): SeriesCacheStats {
+    let series = 0;
+    let capacity = 0;
+    let bound = 0;
+    const add = (c: SeriesCacheStats | undefined): void => {
+      if (c === undefined) return;
+      series += c.series;
+      capacity += c.capacity;
+      bound += c.bound;
+    };
+    if (this.#inline) add(seriesCacheStats(this.#inline));
+    for (const s of this.#slots) if (s.worker) add(s.cache);
+    return { series, capacity, bound };
   }
 
   /**
@@ -150,6 +171,7 @@ export class DecodePool {
       if (!p) return;
       slot.pending.delete(msg.seq);
       const r = msg.result;
+      if ('batch' in r) slot.cache = r.batch.seriesCache;
       if ('error' in r) {
         p.resolve({ error: r.error });
         return;
@@ -170,6 +192,7 @@ export class DecodePool {
     const gone = (why: string): void => {
       if (slot.worker !== w) return;
       slot.worker = undefined;
+      slot.cache = undefined;
       this.#deaths++;
       this.#table.dropDecoder(decoder);
       const pending = [...slot.pending.values()];

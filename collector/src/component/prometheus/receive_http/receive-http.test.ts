@@ -112,7 +112,13 @@ describe('prometheus.receive_http', () => {
     expect(appended).toHaveLength(2);
     expect(appended[0]!.length).toBe(3);
     expect(appended[0]!.series[2]).toStrictEqual([{ name: '__name__', value: 'm' }, { name: 'i', value: '2' }]);
-    expect(await reg.metrics()).toContain('prometheus_receive_http_samples_received_total 3');
+    const text = await reg.metrics();
+    expect(text).toContain('prometheus_receive_http_samples_received_total 3');
+    // The decoders' series cache (process-wide pool): the 3 series are held, within the bound.
+    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(gauge('prometheus_receive_http_series_cache_series')).toBeGreaterThanOrEqual(3);
+    expect(gauge('prometheus_receive_http_series_cache_capacity_series')).toBeGreaterThanOrEqual(200_000);
+    expect(gauge('prometheus_receive_http_series_cache_max_series')).toBeGreaterThanOrEqual(gauge('prometheus_receive_http_series_cache_capacity_series'));
   });
 
   it('rejects malformed bodies with 400 and the reason, leaving receivers untouched', async () => {

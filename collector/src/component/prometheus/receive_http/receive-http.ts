@@ -81,8 +81,33 @@ class ReceiveMetrics {
   readonly histogramsDropped: Counter;
   readonly bytes: Counter;
 
-  constructor(opts: ComponentOptions<Exports>) {
+  constructor(opts: ComponentOptions<Exports>, pool: DecodePool) {
     const registers = [opts.registry];
+    // The decoders are process-wide (shared by every prometheus.receive_http), so are these figures.
+    new Gauge({
+      name: 'prometheus_receive_http_series_cache_series',
+      help: 'Series whose decoded labels the remote-write decoders cache (all decoders of the process).',
+      registers,
+      collect() {
+        this.set(pool.seriesCache.series);
+      },
+    });
+    new Gauge({
+      name: 'prometheus_receive_http_series_cache_capacity_series',
+      help: 'Series the remote-write decoders may cache at their current size; it grows while more series arrive within 2 minutes than it holds.',
+      registers,
+      collect() {
+        this.set(pool.seriesCache.capacity);
+      },
+    });
+    new Gauge({
+      name: 'prometheus_receive_http_series_cache_max_series',
+      help: 'Bound of prometheus_receive_http_series_cache_capacity_series.',
+      registers,
+      collect() {
+        this.set(pool.seriesCache.bound);
+      },
+    });
     this.duration = new Histogram({
       name: 'prometheus_receive_http_request_duration_seconds',
       help: 'Time (in seconds) spent serving HTTP requests.',
@@ -134,7 +159,7 @@ export class ReceiveHttpComponent implements Component<Arguments>, DebugComponen
     this.#opts = opts;
     this.#log = opts.logger;
     this.#args = args;
-    this.#metrics = new ReceiveMetrics(opts);
+    this.#metrics = new ReceiveMetrics(opts, this.#pool);
     this.#listener = new ReceiverListener({
       component: 'prometheus.receive_http',
       what: 'remote-write',
