@@ -1,5 +1,5 @@
 // Which form bin/alloy and bin/operator start. Imported by both launchers (keep it free of other
-// imports: it runs before anything else) and by bench/startup.ts.
+// imports: it runs before anything else), by bench/startup.ts and e2e/packaging/launcher.test.ts.
 
 /**
  * Whether the bundle in `dir` (packaging/bundle.mjs; dist/bundle for the collector,
@@ -19,4 +19,26 @@ export function bundleIsCurrent(root, fs, dir = 'dist/bundle') {
   } catch {
     return false;
   }
+}
+
+/**
+ * The file a launcher imports: the bundle `bundle` when the bundle in `dir` is current (or
+ * ALLOY_TS_FORM=bundle), else the compiled module `dist` (or ALLOY_TS_FORM=dist). Exits 1 with a
+ * message prefixed by `program` when ALLOY_TS_FORM has another value or the file is missing.
+ * `root` ends with a separator; `bundle` and `dist` are relative to it.
+ */
+export function launchEntry(root, fs, program, { bundle, dist, dir = 'dist/bundle' }) {
+  const forced = process.env.ALLOY_TS_FORM;
+  if (forced !== undefined && forced !== 'dist' && forced !== 'bundle') {
+    process.stderr.write(`${program}: ALLOY_TS_FORM must be "dist" or "bundle", not ${JSON.stringify(forced)}\n`);
+    process.exit(1);
+  }
+  const useBundle = forced === 'bundle' || (forced === undefined && bundleIsCurrent(root, fs, dir));
+  const rel = useBundle ? bundle : dist;
+  if (!fs.existsSync(root + rel)) {
+    const how = useBundle ? 'run "npm run build" (it ends with node packaging/bundle.mjs)' : 'run "npm run build" (or "npm install && npm run build") first';
+    process.stderr.write(`${program}: ${root}${rel} is missing: ${how}.\n`);
+    process.exit(1);
+  }
+  return root + rel;
 }
