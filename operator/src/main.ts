@@ -30,6 +30,7 @@ import { DEFAULT_IMAGE_REPOSITORY, FIELD_MANAGER } from './render/labels.js';
 import { memoizeValidator } from './controller/validation-cache.js';
 import { OperatorServer } from './server/operator-server.js';
 import { systemClock } from './util/clock.js';
+import { packageVersion } from '../../collector/src/runtime/build-info.js';
 
 const USAGE = `usage: operator [run] [flags] | operator crd | operator rbac [--namespace NS]
 
@@ -68,21 +69,6 @@ export function parseDuration(flag: string, text: string): number {
   }
   if (consumed !== text.length || consumed === 0) throw new Error(`--${flag} must be a duration like 500ms, 15s or 1m, got ${JSON.stringify(text)}`);
   return total;
-}
-
-// Set by packaging/bundle.mjs in dist/bundle/operator/; undeclared when running from dist/ or sources.
-declare const __ALLOY_TS_VERSION__: string | undefined;
-
-function packageVersion(): string {
-  if (typeof __ALLOY_TS_VERSION__ === 'string') return __ALLOY_TS_VERSION__;
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // try the next layout (source vs dist)
-    }
-  }
-  return 'latest';
 }
 
 function inClusterNamespace(): string | undefined {
@@ -131,11 +117,12 @@ async function runOperator(argv: string[]): Promise<number> {
   const qps = Number(values['kube-api-qps']);
   const burst = Number(values['kube-api-burst']);
   if (!(qps > 0) || !Number.isInteger(burst) || burst < 1) throw new Error(`--kube-api-qps must be > 0 and --kube-api-burst a whole number >= 1, got ${values['kube-api-qps']} and ${values['kube-api-burst']}`);
-  const api = new RestKubeApi(access, { userAgent: `alloy-operator/${packageVersion()}`, qps, burst });
+  const version = packageVersion() ?? 'latest';
+  const api = new RestKubeApi(access, { userAgent: `alloy-operator/${version}`, qps, burst });
   const clock = systemClock;
   const metrics = new OperatorMetrics({ defaultMetrics: true });
   const identity = values.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`;
-  const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
+  const image = values.image ?? `${DEFAULT_IMAGE_REPOSITORY}:${version}`;
 
   const validate = memoizeValidator(async (sources, opts) => {
     const [{ validateConfig }, { defaultRegistry }] = await Promise.all([import('../../collector/src/runtime/validate.js'), import('../../collector/src/component/registry.js')]);

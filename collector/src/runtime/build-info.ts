@@ -1,12 +1,18 @@
 /** Build identity reported by `alloy --version` and `alloy_build_info`. */
 import { readFileSync } from 'node:fs';
 
-// Set by the bundler for the standalone executable (packaging/build.mjs), where there is no
-// package.json to read; undeclared (so `typeof` is 'undefined') when running from dist/ or sources.
+// Set by the bundlers (packaging/bundle.mjs for dist/bundle/, packaging/build.mjs for the standalone
+// executable, which has no package.json to read); undeclared (so `typeof` is 'undefined') when
+// running from dist/ or sources.
 declare const __ALLOY_TS_VERSION__: string | undefined;
 declare const __ALLOY_TS_REVISION__: string | undefined;
 
-function packageVersion(): string {
+/**
+ * The package's version (as in package.json, no `v`): the bundler's define when bundled, else
+ * package.json read relative to this module; undefined when neither is found. Shared with the
+ * operator (its User-Agent and default image tag).
+ */
+export function packageVersion(): string | undefined {
   if (typeof __ALLOY_TS_VERSION__ === 'string') return __ALLOY_TS_VERSION__;
   // dist/collector/src/runtime/build-info.js and collector/src/runtime/build-info.ts both sit 3-4 levels below package.json.
   for (const rel of ['../../../package.json', '../../../../package.json']) {
@@ -17,11 +23,11 @@ function packageVersion(): string {
       // try the next candidate
     }
   }
-  return '0.0.0-unknown';
+  return undefined;
 }
 
 export const BUILD_INFO = {
-  version: `v${packageVersion()}`,
+  version: `v${packageVersion() ?? '0.0.0-unknown'}`,
   revision: process.env.ALLOY_BUILD_REVISION ?? (typeof __ALLOY_TS_REVISION__ === 'string' ? __ALLOY_TS_REVISION__ : 'unknown'),
   branch: process.env.ALLOY_BUILD_BRANCH ?? 'unknown',
 } as const;
