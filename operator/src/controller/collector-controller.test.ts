@@ -219,12 +219,15 @@ describe('CollectorController with metadata-only caches of owned objects (as mai
   const validate = (sources: ReadonlyMap<string, string>) =>
     [...sources].filter(([, text]) => text.includes('!!')).map(([file]) => ({ severity: 'error', message: 'unexpected "!!"', start: { file, line: 1, column: 1 } }));
 
-  function start(api: FakeKubeApi) {
+  /** Runs the controller with the real reconciler; `seen`, when given, records every reconciled key. */
+  function start(api: FakeKubeApi, seen?: string[]) {
     const clock = new ManualClock();
     const controller = new CollectorController({
       api,
-      reconciler: (reader) =>
-        new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') }),
+      reconciler: (reader) => {
+        const r = new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
+        return seen === undefined ? r : { reconcile: (key) => (seen.push(key), r.reconcile(key)) };
+      },
       informers: (v, k, labelSelector, metadataOnly) =>
         listWatchFor(api, v, k, { metadataOnly, transform: cacheTransform(k, FIELD_MANAGER, metadataOnly), delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
       clock,
@@ -291,24 +294,9 @@ describe('CollectorController with metadata-only caches of owned objects (as mai
 
   it('GIVEN another controller writing what the operator does not apply to a ServiceAccount THEN nothing is queued; a metadata edit is queued and restored', async () => {
     const api = new FakeKubeApi();
-    const clock = new ManualClock();
     const seen: string[] = [];
-    const controller = new CollectorController({
-      api,
-      reconciler: (reader) => {
-        const r = new CollectorReconciler({ api, reader, analyze: configBlocks, validate, defaultImage: 'img:1', clock, logger, events: new KubeEventRecorder(api, clock, logger, 't') });
-        return { reconcile: (key) => (seen.push(key), r.reconcile(key)) };
-      },
-      informers: (v, k, labelSelector, metadataOnly) =>
-        listWatchFor(api, v, k, { metadataOnly, transform: cacheTransform(k, FIELD_MANAGER, metadataOnly), delay: (ms) => clock.sleep(ms), ...(labelSelector !== undefined ? { labelSelector } : {}) }),
-      clock,
-      logger,
-      metrics: new OperatorMetrics(),
-      resyncMs: 0,
-    });
     api.seed(collectorObj('a'));
-    const stop = new AbortController();
-    const running = controller.run(stop.signal);
+    const { controller, stop } = start(api, seen);
     await settled(api, controller);
     const saRef = ref('ServiceAccount', 'a');
     const reconciles = seen.length;
@@ -321,8 +309,7 @@ describe('CollectorController with metadata-only caches of owned objects (as mai
     await api.mergePatch(saRef, { metadata: { labels: { 'app.kubernetes.io/managed-by': 'alloy-operator', extra: 'x' }, annotations: { 'alloy.dev/applied-hash': 'edited' } } });
     await until(() => api.peek(saRef)?.metadata.annotations?.['alloy.dev/applied-hash'] !== 'edited', 'the ServiceAccount restored');
     expect(seen.length).toBeGreaterThan(reconciles);
-    stop.abort();
-    await running;
+    await stop();
   });
 
   it('GIVEN an operator restart over converged objects THEN only the drift that happened meanwhile is applied (objects without a record are compared whole)', async () => {

@@ -756,7 +756,7 @@ export class WriteRequestDecoder {
   #retire(now: number): void {
     let fit = this.#initialCapacity;
     while (fit < this.#currentSize && fit < this.#maxCapacity) fit *= 2;
-    this.#capacity = Math.min(this.#capacity, Math.min(fit, this.#maxCapacity));
+    this.#capacity = Math.min(this.#capacity, fit, this.#maxCapacity);
     this.#rotate();
     this.#generationStart = now;
   }
