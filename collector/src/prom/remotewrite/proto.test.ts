@@ -449,6 +449,46 @@ describe('the decoder series cache follows the live series', () => {
     expect(dec.decode(body(0, 1)).series[0]).toBe(a);
   });
 
+  it('gives each series its own Labels whatever the order and overlap of requests, across rotations (the next-entry guess never answers for a near twin)', () => {
+    let now = 0;
+    const dec = new WriteRequestDecoder({ seriesCacheSize: 64, maxSeriesCacheSize: 64, minGenerationMs: 1, now: () => now });
+    // Near twins: `i` values 1 and 10, 2 and 20 … differ only in their last bytes.
+    const ids = [1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60, 7, 70];
+    const bodyOf = (order: number[], v: number): Buffer => {
+      const enc = new WriteRequestEncoder();
+      for (const i of order) enc.addSample(encodeLabels(L({ __name__: 'm', i: String(i) })), 1000, v);
+      return enc.finish();
+    };
+    const seen = new Map<number, { round: number; labels: unknown }>();
+    let x = 12345;
+    const random = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+    let checked = 0;
+    for (let round = 0; round < 60; round++) {
+      now += 5;
+      // A shuffled subset each round; every 7th round also 50 other series, which force a rotation.
+      const order = ids.filter(() => (random() & 3) !== 0);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = random() % (i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      const rotates = round % 7 === 3;
+      if (rotates) order.push(...Array.from({ length: 50 }, (_, k) => 1000 + round * 100 + k));
+      const got = dec.decode(bodyOf(order, round));
+      order.forEach((id, k) => {
+        expect(got.series[k]).toStrictEqual(L({ __name__: 'm', i: String(id) }));
+        expect(got.values[k]).toBe(round);
+        // A series sent in the round before keeps its object, unless rotations fell in between.
+        const before = seen.get(id);
+        if (before?.round === round - 1 && !rotates && round % 7 !== 4) {
+          expect(got.series[k]).toBe(before.labels);
+          checked++;
+        }
+        seen.set(id, { round, labels: got.series[k] });
+      });
+    }
+    expect(checked).toBeGreaterThan(200);
+  });
+
   it('a series that left (evicted) and returns is decoded again to equal labels, and then cached again', () => {
     let now = 0;
     const dec = new WriteRequestDecoder({ seriesCacheSize: 10, maxSeriesCacheSize: 10, minGenerationMs: 60_000, now: () => now });

@@ -18,6 +18,7 @@
 import { isUtf8 } from 'node:buffer';
 import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
+import { hashRange, SeriesGeneration } from './series-generation.js';
 import { ProtoError, ProtoWriter, readDouble, readInt64, readLen, readVarint, skipField, varintSize, type Cursor } from '../../protobuf/wire.js';
 
 /** The wire layer's error and writer, re-exported for existing importers. */
@@ -406,47 +407,6 @@ function formatLabelRange(buf: Buffer, start: number, end: number): string {
 }
 
 /**
- * Decodes WriteRequests. Keep one decoder per receiver: its series cache is what gives repeated
- * series the same `Labels` object. Not re-entrant, but `decode` is synchronous so concurrent
- * requests in one process are safe.
- */
-interface CacheEntry {
-  /** Raw label bytes (contiguous labels) or the decoded key (interleaved labels). */
-  readonly key: Buffer | string;
-  readonly labels: Labels;
-  next: CacheEntry | undefined;
-}
-
-/** FNV-1a over a byte range, four bytes per step. */
-function hashRange(view: DataView, buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5 ^ (end - start);
-  let i = start;
-  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getUint32(i, true), 0x01000193);
-  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  return smallHash(h);
-}
-
-/** Folds a 32-bit hash to 30 bits: a V8 small integer, so a Map keyed by it stores no heap number. */
-function smallHash(h: number): number {
-  return (h ^ (h >>> 30)) & 0x3fffffff;
-}
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return smallHash(h);
-}
-
-function sameBytes(key: Buffer, buf: Buffer, start: number, end: number): boolean {
-  const len = end - start;
-  if (key.length !== len) return false;
-  // Label runs are short: a loop is cheaper than a call into Buffer.compare.
-  if (len > 256) return buf.compare(key, 0, len, start, end) === 0;
-  for (let i = 0; i < len; i++) if (key[i] !== buf[start + i]) return false;
-  return true;
-}
-
-/**
  * TimeSeries messages in a WriteRequest, from a walk over its top-level fields only (no decoding):
  * lets a receiver budget the memory of the decoded series before building them. A malformed body
  * counts what it could walk; `decode` reports the error.
@@ -478,8 +438,10 @@ export const SERIES_CACHE_MAX_GENERATION_MS = 600_000;
 
 /**
  * Decodes WriteRequests, caching one `Labels` object per distinct series (keyed by the raw label
- * bytes) so that a known series costs one hash and one compare instead of label decoding,
- * validation and a new `Labels` object.
+ * bytes) so that a known series costs one compare (and usually no hash; see `SeriesGeneration`)
+ * instead of label decoding, validation and a new `Labels` object. Keep one decoder per receiver:
+ * its series cache is what gives repeated series the same `Labels` object downstream. `decode` is
+ * synchronous, so concurrent requests in one process are safe.
  *
  * The cache is two generations: lookups move entries into the current one, and when it holds
  * `capacity` entries the previous generation is dropped and the current one becomes previous. A
@@ -500,10 +462,11 @@ export const SERIES_CACHE_MAX_GENERATION_MS = 600_000;
  * of keeping the burst's series and size.
  */
 export class WriteRequestDecoder {
-  #current = new Map<number, CacheEntry>();
-  #previous = new Map<number, CacheEntry>();
-  #currentSize = 0;
-  #previousSize = 0;
+  #current = new SeriesGeneration();
+  #previous = new SeriesGeneration();
+  /** The entry of `#current` (and of `#previous`) last found or added: its successor is tried first. */
+  #hint = -1;
+  #previousHint = -1;
   #capacity: number;
   readonly #maxCapacity: number;
   readonly #minGenerationMs: number;
@@ -528,7 +491,7 @@ export class WriteRequestDecoder {
 
   /** Series held by the cache (both generations; a series can be in both until it is dropped from the previous one). */
   get cachedSeries(): number {
-    return this.#currentSize + this.#previousSize;
+    return this.#current.size + this.#previous.size;
   }
 
   /** Entries per generation now (grows with the live series, up to the bound). */
@@ -542,7 +505,7 @@ export class WriteRequestDecoder {
   }
 
   decode(input: Uint8Array): DecodedWriteRequest {
-    if (this.#currentSize > 0) {
+    if (this.#current.size > 0) {
       const now = this.#now();
       if (now - this.#generationStart >= this.#maxGenerationMs) this.#retire(now);
     }
@@ -681,17 +644,28 @@ export class WriteRequestDecoder {
 
   /** The cached series of the label bytes [start,end), moved to the current generation; undefined when unknown. */
   #lookup(buf: Buffer, view: DataView, start: number, end: number): Labels | undefined {
+    const current = this.#current;
+    const next = this.#hint + 1;
+    if (next > 0 && next < current.entries && current.matches(next, buf, view, start, end)) {
+      this.#hint = next;
+      return current.labelsAt(next);
+    }
     const h = hashRange(view, buf, start, end);
-    for (let e = this.#current.get(h); e !== undefined; e = e.next) {
-      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) return e.labels;
+    let e = current.find(h, buf, view, start, end);
+    if (e >= 0) {
+      this.#hint = e;
+      return current.labelsAt(e);
     }
-    for (let e = this.#previous.get(h); e !== undefined; e = e.next) {
-      if (typeof e.key !== 'string' && sameBytes(e.key, buf, start, end)) {
-        this.#insert(h, e.key, e.labels);
-        return e.labels;
-      }
-    }
-    return undefined;
+    // Only after the current generation missed: an entry found in the previous one is copied
+    // into the current one, which must not hold it already.
+    const previous = this.#previous;
+    const pnext = this.#previousHint + 1;
+    e = pnext > 0 && pnext < previous.entries && previous.matches(pnext, buf, view, start, end) ? pnext : previous.find(h, buf, view, start, end);
+    if (e < 0) return undefined;
+    this.#previousHint = e;
+    this.#makeRoom();
+    this.#hint = this.#current.insertFrom(previous, e);
+    return previous.labelsAt(e);
   }
 
   #seriesLabels(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
@@ -705,57 +679,48 @@ export class WriteRequestDecoder {
     }
     const known = this.#lookup(buf, view, start, end);
     if (known !== undefined) return known;
-    const h = hashRange(view, buf, start, end);
     const labels = this.#decodeLabelRange(buf, start, end, true);
-    this.#insert(h, Buffer.from(buf.subarray(start, end)), labels);
+    this.#makeRoom();
+    this.#hint = this.#current.insert(hashRange(view, buf, start, end), buf, start, end, labels);
     return labels;
   }
 
   #cachedByString(key: string, make: () => Labels): Labels {
-    const h = hashString(key);
-    for (const gen of [this.#current, this.#previous]) {
-      for (let e = gen.get(h); e !== undefined; e = e.next) {
-        if (e.key === key) {
-          if (gen !== this.#current) this.#insert(h, key, e.labels);
-          return e.labels;
-        }
-      }
-    }
-    const labels = make();
-    this.#insert(h, key, labels);
+    const known = this.#current.getString(key);
+    if (known !== undefined) return known;
+    const labels = this.#previous.getString(key) ?? make();
+    this.#makeRoom();
+    this.#current.setString(key, labels);
     return labels;
   }
 
   /**
-   * Adds to the current generation. When it is full: grow it if it filled sooner than
-   * `minGenerationMs` (and the bound allows), else drop the previous generation.
+   * Called before adding to the current generation. When it is full: grow it if it filled sooner
+   * than `minGenerationMs` (and the bound allows), else drop the previous generation.
    */
-  #insert(h: number, key: Buffer | string, labels: Labels): void {
-    if (this.#currentSize >= this.#capacity) {
-      const now = this.#now();
-      if (now - this.#generationStart < this.#minGenerationMs && this.#capacity < this.#maxCapacity) {
-        this.#capacity = Math.min(this.#maxCapacity, this.#capacity * 2);
-      } else {
-        this.#rotate();
-      }
-      this.#generationStart = now;
+  #makeRoom(): void {
+    if (this.#current.size < this.#capacity) return;
+    const now = this.#now();
+    if (now - this.#generationStart < this.#minGenerationMs && this.#capacity < this.#maxCapacity) {
+      this.#capacity = Math.min(this.#maxCapacity, this.#capacity * 2);
+    } else {
+      this.#rotate();
     }
-    this.#current.set(h, { key, labels, next: this.#current.get(h) });
-    this.#currentSize++;
+    this.#generationStart = now;
   }
 
   /** The current generation becomes the previous one (which is dropped). */
   #rotate(): void {
     this.#previous = this.#current;
-    this.#previousSize = this.#currentSize;
-    this.#current = new Map();
-    this.#currentSize = 0;
+    this.#previousHint = this.#hint;
+    this.#current = new SeriesGeneration(Math.min(this.#capacity, this.#previous.entries));
+    this.#hint = -1;
   }
 
   /** Retires a generation that aged out before filling, shrinking the size to fit what it held. */
   #retire(now: number): void {
     let fit = this.#initialCapacity;
-    while (fit < this.#currentSize && fit < this.#maxCapacity) fit *= 2;
+    while (fit < this.#current.size && fit < this.#maxCapacity) fit *= 2;
     this.#capacity = Math.min(this.#capacity, fit, this.#maxCapacity);
     this.#rotate();
     this.#generationStart = now;
