@@ -25,7 +25,11 @@ function written(fn: (w: ProtoWriter) => void): Buffer {
   return Buffer.from(w.finish());
 }
 
-const UNSIGNED = [0, 1, 127, 128, 300, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 + 7, 2 ** 53 - 1];
+// Every 7-bit group boundary, either side of the 32-bit split, and millisecond timestamps.
+const UNSIGNED = [
+  0, 1, 127, 128, 300, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1,
+  2 ** 35 - 1, 2 ** 35, 2 ** 35 + 7, 2 ** 42 - 1, 2 ** 42, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, 1_765_000_000_123, 0xffff_ffff * 2 ** 20 + 0xabcdef,
+];
 
 describe('varints', () => {
   it.each(UNSIGNED)('%d encodes as protobufjs does, sizes agree and reads back', (v) => {

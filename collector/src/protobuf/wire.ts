@@ -41,9 +41,47 @@ export interface Cursor {
 /** 2^63: int64 values at or above it (and below -2^63) are clamped when encoded. */
 const TWO_63 = 2 ** 63;
 
+/** Bytes of the varint of an unsigned 32-bit `v`. */
+export function varint32Size(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Writes the varint of an unsigned 32-bit `v` at `p`; returns the position after it. */
+export function putVarint32(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 128) {
+    buf[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/**
+ * Writes the varint of `hi · 2^32 + lo` at `p` (`hi` > 0 and both unsigned 32-bit, e.g. a
+ * millisecond timestamp split with `lo = v >>> 0`, `hi = (v - lo) / 2^32`); returns the position
+ * after it. Integer operations only: no floating-point division or modulo per 7 bits.
+ */
+export function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number): number {
+  // Four 7-bit groups come from `lo` alone; the fifth takes its top 4 bits and 3 of `hi`.
+  for (let i = 0; i < 4; i++) {
+    buf[p++] = (lo & 127) | 128;
+    lo >>>= 7;
+  }
+  const v = (lo | (hi << 4)) & 127;
+  hi >>>= 3;
+  if (hi === 0) {
+    buf[p++] = v;
+    return p;
+  }
+  buf[p++] = v | 128;
+  return putVarint32(buf, p, hi);
+}
+
 /** Bytes `ProtoWriter.varint(v)` writes for `v`. */
 export function varintSize(v: number): number {
   if (v < 0) return 10;
+  if (v < 4294967296) return varint32Size(v);
+  if (v <= Number.MAX_SAFE_INTEGER) return Math.ceil((64 - Math.clz32((v - (v >>> 0)) / 4294967296)) / 7);
   if (v >= TWO_63) return 9;
   let n = 1;
   while (v >= 128) {
@@ -244,6 +282,15 @@ export class ProtoWriter {
       }
       buf[p++] = Number(big);
       this.pos = p;
+      return;
+    }
+    if (v < 4294967296) {
+      this.pos = putVarint32(buf, p, v);
+      return;
+    }
+    if (v <= Number.MAX_SAFE_INTEGER) {
+      const lo = v >>> 0;
+      this.pos = putVarint64(buf, p, lo, (v - lo) / 4294967296);
       return;
     }
     while (v >= 128) {

@@ -98,7 +98,7 @@ describe('WriteRequest encoding matches a reference protobuf writer byte for byt
   });
 
   it('encodes plain samples at varint boundaries of the timestamp', () => {
-    const times = [0, 1, 127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 1_700_000_000_123, 2 ** 53 - 1];
+    const times = [0, 1, 127, 128, 16383, 16384, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 - 1, 2 ** 35, 2 ** 42 - 1, 2 ** 42, 1_700_000_000_123, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1];
     const enc = new WriteRequestEncoder(8);
     const want: number[] = [];
     let k = 0;

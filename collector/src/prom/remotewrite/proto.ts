@@ -19,7 +19,7 @@ import { isUtf8 } from 'node:buffer';
 import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
 import { hashRange, SeriesGeneration } from './series-generation.js';
-import { ProtoError, ProtoWriter, readDouble, readInt64, readLen, readVarint, skipField, varintSize, type Cursor } from '../../protobuf/wire.js';
+import { ProtoError, ProtoWriter, putVarint32, putVarint64, readDouble, readInt64, readLen, readVarint, skipField, varint32Size, varintSize, type Cursor } from '../../protobuf/wire.js';
 
 /** The wire layer's error and writer, re-exported for existing importers. */
 export { ProtoError, ProtoWriter };
@@ -124,16 +124,6 @@ const f64Words = new Int32Array(f64.buffer);
 /** Scratch for `encodeLabels`' byte lengths (label sets larger than 64 get their own). */
 const LABEL_LENS = new Uint32Array(128);
 
-/** Writes a varint below 2^32 at `p`; returns the position after it. */
-function putVarint32(buf: Uint8Array, p: number, v: number): number {
-  while (v >= 128) {
-    buf[p++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  buf[p++] = v;
-  return p;
-}
-
 /**
  * Builds one WriteRequest incrementally: one TimeSeries per sample, as Prometheus's queue manager
  * sends them. `finish()` returns a view into the reused buffer, valid until the next `reset()`.
@@ -208,8 +198,11 @@ export class WriteRequestEncoder {
    */
   #addPlainSample(labelBytes: Uint8Array, from: number, nl: number, timestamp: number, value: number): void {
     const w = this.#w;
-    let tsSize = 1;
-    for (let v = timestamp; v >= 128; v = Math.floor(v / 128)) tsSize++;
+    // The timestamp as two 32-bit halves (exact below 2^53): its varint size and bytes come from
+    // integer operations, not from floating-point division and modulo per 7 bits.
+    const lo = timestamp >>> 0;
+    const hi = (timestamp - lo) / 4294967296;
+    const tsSize = hi === 0 ? varint32Size(lo) : Math.ceil((64 - Math.clz32(hi)) / 7);
     const sampleLen = 10 + tsSize;
     const seriesLen = nl + 2 + sampleLen;
     w.ensure(seriesLen + 6);
@@ -245,13 +238,7 @@ export class WriteRequestEncoder {
     dv.setInt32(p + 4, f64Words[1]!, true);
     p += 8;
     buf[p++] = 0x10;
-    let t = timestamp;
-    while (t >= 0x80000000) {
-      buf[p++] = (t % 128) | 128;
-      t = Math.floor(t / 128);
-    }
-    p = putVarint32(buf, p, t);
-    w.pos = p;
+    w.pos = hi === 0 ? putVarint32(buf, p, lo) : putVarint64(buf, p, lo, hi);
   }
 
   addMetadata(md: MetricMetadata): void {
