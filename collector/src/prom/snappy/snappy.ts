@@ -90,6 +90,10 @@ const corrupt = (why: string): SnappyError => new SnappyError(`snappy: corrupt b
 /** Strict pure-JS block decoder (snappyjs does not bound-check its output). */
 function decodeBlock(src: Uint8Array, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
+  // Short literals and copies (most of a remote-write body) move 4 bytes at a time through
+  // DataViews: a native `set`/`copyWithin` per element costs more than the bytes it moves.
+  const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   let p = 0;
   while (src[p]! & 0x80) p++;
   p++;
@@ -110,8 +114,11 @@ function decodeBlock(src: Uint8Array, length: number): Buffer {
       len += 1;
       if (p + len > n) throw corrupt('literal runs past the input');
       if (o + len > length) throw corrupt('literal runs past the declared length');
-      if (len < 16) for (let i = 0; i < len; i++) out[o + i] = src[p + i]!;
-      else out.set(src.subarray(p, p + len), o);
+      if (len <= 64) {
+        let i = 0;
+        for (; i + 4 <= len; i += 4) ov.setInt32(o + i, sv.getInt32(p + i, true), true);
+        for (; i < len; i++) out[o + i] = src[p + i]!;
+      } else out.set(src.subarray(p, p + len), o);
       p += len;
       o += len;
       continue;
@@ -135,8 +142,11 @@ function decodeBlock(src: Uint8Array, length: number): Buffer {
     }
     if (offset === 0 || offset > o) throw corrupt(`copy offset ${offset} outside the output`);
     if (o + len > length) throw corrupt('copy runs past the declared length');
-    if (offset >= len) out.copyWithin(o, o - offset, o - offset + len);
-    else for (let i = 0; i < len; i++) out[o + i] = out[o - offset + i]!;
+    // A copy reads bytes it may itself have written (offset < len): 4-byte moves are exact while
+    // each reads only bytes already written, i.e. offset >= 4.
+    let i = 0;
+    if (offset >= 4) for (; i + 4 <= len; i += 4) ov.setInt32(o + i, ov.getInt32(o - offset + i, true), true);
+    for (; i < len; i++) out[o + i] = out[o - offset + i]!;
     o += len;
   }
   if (o !== length) throw corrupt(`decoded ${o} bytes, preamble declared ${length}`);
@@ -159,6 +169,7 @@ const INPUT_MARGIN = 15;
 const HASH_MUL = 0x1e35a7bd;
 const hashTables: Uint16Array[] = [];
 let scratch = Buffer.allocUnsafe(0);
+let scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 
 /** The largest block `n` input bytes can encode to (the reference MaxCompressedLength). */
 function maxEncodedLength(n: number): number {
@@ -168,7 +179,10 @@ function maxEncodedLength(n: number): number {
 function encodeBlock(input: Uint8Array): Buffer {
   const n = input.length;
   const need = maxEncodedLength(n);
-  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+  if (scratch.length < need) {
+    scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+    scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  }
   const out = scratch;
   let op = 0;
   for (let v = n; ; ) {
@@ -185,7 +199,8 @@ function encodeBlock(input: Uint8Array): Buffer {
   return Buffer.from(out.subarray(0, op));
 }
 
-function emitLiteral(input: Uint8Array, from: number, len: number, out: Buffer, op: number): number {
+/** `view` covers `input`; the output is the scratch buffer (`scratchView`). */
+function emitLiteral(input: Uint8Array, view: DataView, from: number, len: number, out: Buffer, op: number): number {
   const n1 = len - 1;
   if (n1 < 60) out[op++] = n1 << 2;
   else if (n1 < 256) {
@@ -196,8 +211,13 @@ function emitLiteral(input: Uint8Array, from: number, len: number, out: Buffer, 
     out[op++] = n1 & 0xff;
     out[op++] = n1 >>> 8;
   }
-  if (len < 16) for (let i = 0; i < len; i++) out[op + i] = input[from + i]!;
-  else out.set(input.subarray(from, from + len), op);
+  // Literals between copies are short: 4-byte moves beat a view object and a native `set`.
+  if (len <= 64) {
+    const ov = scratchView;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) ov.setInt32(op + i, view.getInt32(from + i, true), true);
+    for (; i < len; i++) out[op + i] = input[from + i]!;
+  } else out.set(input.subarray(from, from + len), op);
   return op + len;
 }
 
@@ -257,7 +277,7 @@ function encodeFragment(input: Uint8Array, view: DataView, base: number, size: n
         table[hash] = ip - base;
         if (cur === view.getInt32(candidate, true)) break;
       }
-      op = emitLiteral(input, nextEmit, ip - nextEmit, out, op);
+      op = emitLiteral(input, view, nextEmit, ip - nextEmit, out, op);
       // Emit copies while the byte after each one starts another match.
       for (;;) {
         const start = ip;
@@ -286,7 +306,7 @@ function encodeFragment(input: Uint8Array, view: DataView, base: number, size: n
       nextVal = view.getInt32(ip, true);
     }
   }
-  if (nextEmit < end) op = emitLiteral(input, nextEmit, end - nextEmit, out, op);
+  if (nextEmit < end) op = emitLiteral(input, view, nextEmit, end - nextEmit, out, op);
   return op;
 }
 
