@@ -41,6 +41,8 @@ describe('--cluster.discover-peers', () => {
     expect(() => discoverPeers('provider=k8s colour=red', { KUBECONFIG: '/nonexistent' })).toThrow(/unknown k8s option "colour"/);
   });
 
+  // The first `discover()` imports @kubernetes/client-node lazily; in a Jest worker that import is
+  // transformed and linked on first use and took over 5 s on a loaded 2-core machine.
   it('lists pods through the Kubernetes API with the selectors (kubeconfig option)', async () => {
     const seen: string[] = [];
     const server = http.createServer((req, res) => {
@@ -69,5 +71,5 @@ describe('--cluster.discover-peers', () => {
       server.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 });
