@@ -77,11 +77,19 @@ export function putVarint64(buf: Uint8Array, p: number, lo: number, hi: number):
   return putVarint32(buf, p, hi);
 }
 
+/** Bytes of the varint of `hi · 2^32 + lo` (both unsigned 32-bit), the halves `putVarint64` takes. */
+export function varintSizeOfHalves(lo: number, hi: number): number {
+  return hi === 0 ? varint32Size(lo) : Math.ceil((64 - Math.clz32(hi)) / 7);
+}
+
 /** Bytes `ProtoWriter.varint(v)` writes for `v`. */
 export function varintSize(v: number): number {
   if (v < 0) return 10;
   if (v < 4294967296) return varint32Size(v);
-  if (v <= Number.MAX_SAFE_INTEGER) return Math.ceil((64 - Math.clz32((v - (v >>> 0)) / 4294967296)) / 7);
+  if (v <= Number.MAX_SAFE_INTEGER) {
+    const lo = v >>> 0;
+    return varintSizeOfHalves(lo, (v - lo) / 4294967296);
+  }
   if (v >= TWO_63) return 9;
   let n = 1;
   while (v >= 128) {

@@ -19,7 +19,7 @@ import { isUtf8 } from 'node:buffer';
 import { utf8Length, writeUtf8 } from '../labels/utf8.js';
 import type { Exemplar, Label, Labels, SampleBatch } from '../types.js';
 import { hashRange, SeriesGeneration } from './series-generation.js';
-import { ProtoError, ProtoWriter, putVarint32, putVarint64, readDouble, readInt64, readLen, readVarint, skipField, varint32Size, varintSize, type Cursor } from '../../protobuf/wire.js';
+import { ProtoError, ProtoWriter, putVarint32, putVarint64, readDouble, readInt64, readLen, readVarint, skipField, varintSize, varintSizeOfHalves, type Cursor } from '../../protobuf/wire.js';
 
 /** The wire layer's error and writer, re-exported for existing importers. */
 export { ProtoError, ProtoWriter };
@@ -202,7 +202,7 @@ export class WriteRequestEncoder {
     // integer operations, not from floating-point division and modulo per 7 bits.
     const lo = timestamp >>> 0;
     const hi = (timestamp - lo) / 4294967296;
-    const tsSize = hi === 0 ? varint32Size(lo) : Math.ceil((64 - Math.clz32(hi)) / 7);
+    const tsSize = varintSizeOfHalves(lo, hi);
     const sampleLen = 10 + tsSize;
     const seriesLen = nl + 2 + sampleLen;
     w.ensure(seriesLen + 6);
