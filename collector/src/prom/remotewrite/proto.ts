@@ -454,6 +454,8 @@ export class WriteRequestDecoder {
   /** The entry of `#current` (and of `#previous`) last found or added: its successor is tried first. */
   #hint = -1;
   #previousHint = -1;
+  /** The label-bytes hash of the last lookup that found nothing: the key `#seriesLabels` adds. */
+  #missHash = 0;
   #capacity: number;
   readonly #maxCapacity: number;
   readonly #minGenerationMs: number;
@@ -588,7 +590,7 @@ export class WriteRequestDecoder {
           }
         }
         if (n > firstSample || pendingExemplars) {
-          const labels = cached ?? this.#seriesLabels(buf, view, labStart, labEnd, contiguous, tsEnd);
+          const labels = cached ?? this.#seriesLabels(buf, labStart, labEnd, contiguous, tsEnd);
           for (let i = firstSample; i < n; i++) series.push(labels);
           if (pendingExemplars) {
             for (const ex of pendingExemplars) {
@@ -648,14 +650,21 @@ export class WriteRequestDecoder {
     const previous = this.#previous;
     const pnext = this.#previousHint + 1;
     e = pnext > 0 && pnext < previous.entries && previous.matches(pnext, buf, view, start, end) ? pnext : previous.find(h, buf, view, start, end);
-    if (e < 0) return undefined;
+    if (e < 0) {
+      this.#missHash = h;
+      return undefined;
+    }
     this.#previousHint = e;
     this.#makeRoom();
     this.#hint = this.#current.insertFrom(previous, e);
     return previous.labelsAt(e);
   }
 
-  #seriesLabels(buf: Buffer, view: DataView, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
+  /**
+   * The `Labels` of a series `#lookup` did not find (contiguous labels: `decode` looks every such
+   * series up first, and `#missHash` is the hash of that miss), or of one it cannot look up.
+   */
+  #seriesLabels(buf: Buffer, start: number, end: number, contiguous: boolean, tsEnd: number): Labels {
     if (start < 0) return this.#cachedByString('', () => []);
     if (!contiguous) {
       // Interleaved labels (legal but unusual): decode, then key by the decoded pairs.
@@ -664,11 +673,9 @@ export class WriteRequestDecoder {
       for (const l of labels) key += `${l.name}\u0000${l.value}\u0000`;
       return this.#cachedByString(key, () => labels);
     }
-    const known = this.#lookup(buf, view, start, end);
-    if (known !== undefined) return known;
     const labels = this.#decodeLabelRange(buf, start, end, true);
     this.#makeRoom();
-    this.#hint = this.#current.insert(hashRange(view, buf, start, end), buf, start, end, labels);
+    this.#hint = this.#current.insert(this.#missHash, buf, start, end, labels);
     return labels;
   }
 
