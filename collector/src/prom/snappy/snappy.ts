@@ -87,6 +87,17 @@ export function uncompress(input: Uint8Array, maxLength = Number.MAX_SAFE_INTEGE
 
 const corrupt = (why: string): SnappyError => new SnappyError(`snappy: corrupt block: ${why}`);
 
+/**
+ * Copies `src[from, from + len)` to `dst[at, …)` for a short `len` (a literal of up to 64 bytes):
+ * 4 bytes at a time through the DataViews `sv` (over `src`) and `dv` (over `dst`), where a view
+ * object and a native `set` per element cost more than the bytes they move.
+ */
+function moveShort(dst: Uint8Array, dv: DataView, at: number, src: Uint8Array, sv: DataView, from: number, len: number): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) dv.setInt32(at + i, sv.getInt32(from + i, true), true);
+  for (; i < len; i++) dst[at + i] = src[from + i]!;
+}
+
 /** Strict pure-JS block decoder (snappyjs does not bound-check its output). */
 function decodeBlock(src: Uint8Array, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
@@ -114,11 +125,8 @@ function decodeBlock(src: Uint8Array, length: number): Buffer {
       len += 1;
       if (p + len > n) throw corrupt('literal runs past the input');
       if (o + len > length) throw corrupt('literal runs past the declared length');
-      if (len <= 64) {
-        let i = 0;
-        for (; i + 4 <= len; i += 4) ov.setInt32(o + i, sv.getInt32(p + i, true), true);
-        for (; i < len; i++) out[o + i] = src[p + i]!;
-      } else out.set(src.subarray(p, p + len), o);
+      if (len <= 64) moveShort(out, ov, o, src, sv, p, len);
+      else out.set(src.subarray(p, p + len), o);
       p += len;
       o += len;
       continue;
@@ -211,13 +219,8 @@ function emitLiteral(input: Uint8Array, view: DataView, from: number, len: numbe
     out[op++] = n1 & 0xff;
     out[op++] = n1 >>> 8;
   }
-  // Literals between copies are short: 4-byte moves beat a view object and a native `set`.
-  if (len <= 64) {
-    const ov = scratchView;
-    let i = 0;
-    for (; i + 4 <= len; i += 4) ov.setInt32(op + i, view.getInt32(from + i, true), true);
-    for (; i < len; i++) out[op + i] = input[from + i]!;
-  } else out.set(input.subarray(from, from + len), op);
+  if (len <= 64) moveShort(out, scratchView, op, input, view, from, len);
+  else out.set(input.subarray(from, from + len), op);
   return op + len;
 }
 
